@@ -1,0 +1,152 @@
+"""The plugin contracts: what a runner and a work handler provide, and what they exchange.
+
+A *runner* drives one agent CLI headless (`claude`, `codex`, ...). A *work handler* finds one
+kind of background work in the ledger, turns an item into a prompt and acts on the answer.
+Plugins subclass `Runner` / `WorkHandler` and register the classes through the hooks in
+`ox_core.hookspecs`.
+"""
+
+from __future__ import annotations
+
+import abc
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import attrs
+import trio
+
+from ox_core.work import WorkItem
+
+DEFAULT_RUN_TIMEOUT = 300.0
+
+
+@attrs.frozen
+class AgentUsability:
+    """Whether an agent CLI can be used now: installed, authenticated, and why (`auth_detail`)."""
+
+    installed: bool
+    authenticated: bool
+    auth_detail: str = ""
+
+    @property
+    def usable(self) -> bool:
+        return self.installed and self.authenticated
+
+
+@attrs.frozen
+class RunRequest:
+    """What a handler asks of an agent.
+
+    `prompt` goes to the agent on stdin. `work_dir` is the directory it runs in (None: the
+    runner's choice). `timeout_override` (seconds) replaces the configured timeout.
+    `skip_llm`: no agent run is needed; the manager calls `process_result` with an empty
+    `RunResult` at once. `model`: a model name for the CLI, or None for its default.
+    """
+
+    prompt: str = ""
+    work_dir: Path | None = None
+    timeout_override: float | None = None
+    skip_llm: bool = False
+    model: str | None = None
+
+
+@attrs.frozen
+class Quota:
+    """The agent reported a rate limit or quota: no LLM work until `reset_at` (UTC).
+
+    `reset_at` is None when the agent did not say; the manager then waits its default (1 h).
+    """
+
+    message: str
+    reset_at: datetime | None = None
+
+
+@attrs.frozen
+class RunResult:
+    """What an agent run produced.
+
+    `output` is the agent's final answer text. `duration` in seconds. `tokens_in`/`tokens_out`
+    as the agent's structured output reports them (0 when it does not). `error` is empty on
+    success, else one readable paragraph saying what went wrong (including the tail of stderr).
+    `quota` is set when the agent hit a rate limit or quota.
+    """
+
+    output: str = ""
+    duration: float = 0.0
+    exit_code: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    error: str = ""
+    quota: Quota | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.error and self.quota is None
+
+
+class Runner(abc.ABC):
+    """Runs one agent CLI headless. Subclasses set `name` and `priority` (lower is preferred
+    by auto-detection: claude 10, codex 20, gemini 30).
+
+    A runner must never raise for something the agent did (non-zero exit, garbage output,
+    timeout, quota): it returns a `RunResult` with `error` / `quota` set. Runs are independent
+    and may happen concurrently.
+    """
+
+    name: ClassVar[str]
+    priority: ClassVar[int] = 100
+
+    @abc.abstractmethod
+    def available(self) -> bool:
+        """Whether the CLI binary can be found. Fast (no subprocess)."""
+
+    @abc.abstractmethod
+    def usability(self) -> AgentUsability:
+        """Installed / authenticated / detail. Blocking, but answers within 2 s."""
+
+    @abc.abstractmethod
+    async def run(self, request: RunRequest) -> RunResult:
+        """Run the agent on `request.prompt` and return what it answered.
+
+        Never outlives its timeout. On cancellation the agent's whole process group is killed
+        before the `trio.Cancelled` propagates.
+        """
+
+
+class WorkHandler(abc.ABC):
+    """Finds and processes one kind of background work. Subclasses set `type`.
+
+    All methods may raise: the manager records the error against the item (or the detection
+    cycle) and carries on. Raise `ox_core.errors.LedgerBlockedError` when the whole ledger is
+    blocked (e.g. unresolved merge conflicts): the manager pauses this work type.
+    """
+
+    type: ClassVar[str]
+
+    @abc.abstractmethod
+    async def detect(self, ledger: Path) -> list[WorkItem]:
+        """Scan `ledger` and return the items that need work (the manager dedups by key)."""
+
+    @abc.abstractmethod
+    async def build_prompt(self, item: WorkItem) -> RunRequest:
+        """The request for the agent; `skip_llm=True` when no agent run is needed."""
+
+    @abc.abstractmethod
+    async def process_result(self, item: WorkItem, result: RunResult) -> None:
+        """Act on the agent's answer (write, commit, push ...)."""
+
+    async def cleanup(self, ledger: Path) -> None:  # noqa: B027 - optional hook, no-op by default
+        """Remove leftovers (run before each detection). Default: nothing."""
+
+    async def serve(
+        self, ledger: Path, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Long-running services of this handler, run in the daemon's nursery until cancelled.
+
+        Call `task_status.started()` when ready. Default: no service.
+        """
+        task_status.started()
+
+    def configure(self, options: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Apply this handler's options from the config (called on every cycle). Default: none."""

@@ -1,0 +1,37 @@
+"""The hooks through which ox calls plugins. Plugin modules implement them with
+`@ox_core.hookimpl`; an entry point in group `ox.runners` or `ox.handlers` names the module.
+
+Hooks are synchronous and register classes; the classes carry the (async) behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from ox_core.contracts import Runner, WorkHandler
+
+PROJECT = "ox"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def ox_register_runners(register: Callable[[type[Runner]], None]) -> None:
+    """Register runner classes: call `register(RunnerSubclass)` once per class.
+
+    Called once, when plugins are loaded. Return value ignored. A class whose `name` was
+    already registered is reported as a plugin error and ignored.
+    """
+
+
+@hookspec
+def ox_register_handlers(register: Callable[[type[WorkHandler]], None]) -> None:
+    """Register work handler classes: call `register(WorkHandlerSubclass)` once per class.
+
+    Called once, when plugins are loaded. Return value ignored. A class whose `type` was
+    already registered is reported as a plugin error and ignored.
+    """

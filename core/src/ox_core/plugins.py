@@ -1,0 +1,187 @@
+"""Plugin discovery and registration: the only module that touches stevedore and pluggy.
+
+stevedore loads each entry point of `ox.runners` and `ox.handlers` in isolation and reports
+the ones that fail to import; pluggy validates the loaded modules against `ox_core.hookspecs`
+and calls their hooks, one plugin at a time, so one broken plugin never hides the others.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from ox_core.contracts import Runner, WorkHandler
+
+log = logging.getLogger(__name__)
+
+RUNNERS_GROUP = "ox.runners"
+HANDLERS_GROUP = "ox.handlers"
+GROUPS = (RUNNERS_GROUP, HANDLERS_GROUP)
+
+
+@attrs.frozen
+class PluginInfo:
+    """An entry point of an ox group, as its distribution's metadata declares it."""
+
+    name: str
+    group: str
+    value: str
+    distribution: str
+    version: str
+
+
+@attrs.frozen
+class PluginLoadError:
+    """A plugin that could not be used: which, from which distribution, and why."""
+
+    name: str
+    group: str
+    distribution: str
+    version: str
+    error: str
+
+
+@attrs.frozen
+class LoadedPlugins:
+    """The result of `load_plugins`: registered classes by name, and what failed."""
+
+    runners: Mapping[str, type[Runner]]
+    handlers: Mapping[str, type[WorkHandler]]
+    errors: tuple[PluginLoadError, ...]
+    plugins: tuple[PluginInfo, ...]
+
+    def runners_by_priority(self) -> list[type[Runner]]:
+        """Runner classes in auto-detection order (lowest `priority` first, then name)."""
+        return sorted(self.runners.values(), key=lambda cls: (cls.priority, cls.name))
+
+
+def list_entry_points(groups: Iterable[str] = GROUPS) -> list[PluginInfo]:
+    """The installed ox plugins from metadata alone: imports no plugin code."""
+    found: list[PluginInfo] = []
+    for group in groups:
+        for ep in importlib.metadata.entry_points(group=group):
+            dist = ep.dist
+            found.append(
+                PluginInfo(
+                    name=ep.name,
+                    group=group,
+                    value=ep.value,
+                    distribution=dist.name if dist is not None else "?",
+                    version=dist.version if dist is not None else "?",
+                )
+            )
+    return sorted(found, key=lambda p: (p.group, p.name))
+
+
+def make_plugin_manager() -> Any:
+    """A fresh pluggy manager that knows the ox hookspecs (nothing registered)."""
+    import pluggy
+
+    from ox_core import hookspecs
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def load_plugins(
+    *,
+    entry_points: bool = True,
+    extra: Iterable[tuple[str, object]] = (),
+) -> LoadedPlugins:
+    """Discover, register and collect the ox plugins.
+
+    With `entry_points` (the default), every entry point of `ox.runners` and `ox.handlers` is
+    loaded with stevedore; `extra` adds `(name, module_or_object)` plugins directly (tests use
+    it with entry points off). A plugin that fails to import, fails pluggy's validation, raises
+    in its hook or registers something that is not a `Runner`/`WorkHandler` subclass is
+    reported in `errors`; the others load normally. Never raises for a plugin's fault.
+    """
+    infos = list_entry_points() if entry_points else []
+    by_key = {(p.group, p.name): p for p in infos}
+    errors: list[PluginLoadError] = []
+    candidates: list[tuple[str, str, object]] = []  # (group, name, module)
+
+    def origin(group: str, name: str) -> tuple[str, str]:
+        info = by_key.get((group, name))
+        return (info.distribution, info.version) if info else ("?", "?")
+
+    def fail(group: str, name: str, error: str) -> None:
+        dist, version = origin(group, name)
+        errors.append(PluginLoadError(name, group, dist, version, error))
+        log.warning("plugin %s (%s %s) not loaded: %s", name, dist, version, error)
+
+    if entry_points:
+        from stevedore import ExtensionManager
+
+        for group in GROUPS:
+
+            def on_failure(_mgr: object, ep: Any, exc: BaseException, group: str = group) -> None:
+                fail(group, ep.name, _describe(exc))
+
+            manager = ExtensionManager(
+                namespace=group,
+                invoke_on_load=False,
+                on_load_failure_callback=on_failure,
+            )
+            for ext in manager:
+                candidates.append((group, ext.name, ext.plugin))
+    for name, plugin in extra:
+        candidates.append(("extra", name, plugin))
+
+    pm = make_plugin_manager()
+    runners: dict[str, type[Runner]] = {}
+    handlers: dict[str, type[WorkHandler]] = {}
+    for group, name, plugin in candidates:
+        try:
+            pm.register(plugin, name=f"{group}:{name}")
+        except Exception as exc:
+            fail(group, name, _describe(exc))
+            continue
+        plugin_errors: list[str] = []
+
+        def add_runner(cls: type[Runner], errs: list[str] = plugin_errors) -> None:
+            if not (isinstance(cls, type) and issubclass(cls, Runner)):
+                errs.append(f"registered {cls!r}, which is not a Runner subclass")
+            elif not isinstance(getattr(cls, "name", None), str) or not cls.name:
+                errs.append(f"runner class {cls.__qualname__} has no name")
+            elif cls.name in runners:
+                errs.append(f"runner name {cls.name!r} is already taken")
+            else:
+                runners[cls.name] = cls
+
+        def add_handler(cls: type[WorkHandler], errs: list[str] = plugin_errors) -> None:
+            if not (isinstance(cls, type) and issubclass(cls, WorkHandler)):
+                errs.append(f"registered {cls!r}, which is not a WorkHandler subclass")
+            elif not isinstance(getattr(cls, "type", None), str) or not cls.type:
+                errs.append(f"handler class {cls.__qualname__} has no type")
+            elif cls.type in handlers:
+                errs.append(f"handler type {cls.type!r} is already taken")
+            else:
+                handlers[cls.type] = cls
+
+        for hook_name, register in (
+            ("ox_register_runners", add_runner),
+            ("ox_register_handlers", add_handler),
+        ):
+            for impl in getattr(pm.hook, hook_name).get_hookimpls():
+                if impl.plugin is not plugin:
+                    continue
+                try:
+                    impl.function(register=register)
+                except Exception as exc:
+                    plugin_errors.append(f"{hook_name} raised {_describe(exc)}")
+        for error in plugin_errors:
+            fail(group, name, error)
+    return LoadedPlugins(
+        runners=dict(runners), handlers=dict(handlers), errors=tuple(errors), plugins=tuple(infos)
+    )

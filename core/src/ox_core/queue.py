@@ -1,0 +1,205 @@
+"""The work queue: priority order, dedup by key, a depth cap. Thread-safe, no I/O.
+
+Order is (priority, created_at, enqueue sequence): lower priority first, then the older item,
+then the one enqueued first. A requeued item keeps its `created_at`, so a retry keeps its place.
+
+A dedup key is *present* while its item is queued or in progress; `enqueue` refuses a present
+key. `dequeue` moves the key from queued to in progress, `complete` ends it, `requeue` moves it
+back to queued in one step, so no duplicate can slip in between.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+import attrs
+
+from ox_core.ids import uuid7
+from ox_core.work import WorkItem, utcnow
+
+DEFAULT_MAX_QUEUE_DEPTH = 100
+
+
+@attrs.frozen
+class QueueStatistics:
+    """A snapshot of a `WorkQueue`.
+
+    `queued`: items waiting; `in_progress`: keys being worked on; `max_queue_depth`: the cap;
+    the rest are cumulative counters since the queue was made: `enqueued` (accepted),
+    `duplicates` (refused because the key was present), `rejected` (refused because the queue
+    was full), `dequeued`, `requeued`, `dropped` (requeues refused because the queue was full).
+    """
+
+    queued: int
+    in_progress: int
+    max_queue_depth: int
+    enqueued: int
+    duplicates: int
+    rejected: int
+    dequeued: int
+    requeued: int
+    dropped: int
+
+
+class WorkQueue:
+    """A priority queue of `WorkItem` with dedup and a depth cap.
+
+    Every method takes one lock and never blocks on anything else, so it is safe to call from
+    trio tasks and from threads (`trio.to_thread`) alike. In-progress items do not count
+    against `max_queue_depth`.
+    """
+
+    def __init__(
+        self,
+        max_queue_depth: int = DEFAULT_MAX_QUEUE_DEPTH,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        if max_queue_depth < 1:
+            raise ValueError(f"max_queue_depth must be at least 1, got {max_queue_depth}")
+        self.max_queue_depth = max_queue_depth
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._heap: list[tuple[int, float, int, WorkItem]] = []
+        self._queued: set[str] = set()
+        self._in_progress: set[str] = set()
+        self._seq = itertools.count()
+        self._enqueued = 0
+        self._duplicates = 0
+        self._rejected = 0
+        self._rejected_unreported = 0
+        self._dequeued = 0
+        self._requeued = 0
+        self._dropped = 0
+
+    def enqueue(self, item: WorkItem) -> bool:
+        """Queue `item`; False (queuing nothing) when its key is present or the queue is full.
+
+        Fills `item.id` (UUIDv7) and `item.created_at` (now) when they are empty.
+        """
+        key = item.dedup_key
+        with self._lock:
+            if key and (key in self._queued or key in self._in_progress):
+                self._duplicates += 1
+                return False
+            if len(self._heap) >= self.max_queue_depth:
+                self._rejected += 1
+                self._rejected_unreported += 1
+                return False
+            if not item.id:
+                item.id = str(uuid7())
+            if item.created_at is None:
+                item.created_at = self._clock()
+            if key:
+                self._queued.add(key)
+            heapq.heappush(
+                self._heap, (item.priority, item.created_at.timestamp(), next(self._seq), item)
+            )
+            self._enqueued += 1
+            return True
+
+    def dequeue(self, where: Callable[[WorkItem], bool] | None = None) -> WorkItem | None:
+        """Take the first item in order (the first for which `where` is true, if given).
+
+        Its key moves from queued to in progress. None when there is no such item. Items that
+        `where` passes over keep their place.
+        """
+        with self._lock:
+            skipped: list[tuple[int, float, int, WorkItem]] = []
+            found: WorkItem | None = None
+            while self._heap:
+                entry = heapq.heappop(self._heap)
+                if where is None or where(entry[3]):
+                    found = entry[3]
+                    break
+                skipped.append(entry)
+            for entry in skipped:
+                heapq.heappush(self._heap, entry)
+            if found is None:
+                return None
+            key = found.dedup_key
+            if key:
+                self._queued.discard(key)
+                self._in_progress.add(key)
+            self._dequeued += 1
+            return found
+
+    def requeue(self, item: WorkItem) -> bool:
+        """Put an in-progress `item` back in the queue, keeping its `created_at`.
+
+        The key moves from in progress to queued atomically. Returns False, dropping the item
+        (and ending its in-progress state), when the queue is full or an item with the same key
+        is already queued.
+        """
+        key = item.dedup_key
+        with self._lock:
+            if key:
+                self._in_progress.discard(key)
+            if len(self._heap) >= self.max_queue_depth or (key and key in self._queued):
+                self._dropped += 1
+                return False
+            if item.created_at is None:
+                item.created_at = self._clock()
+            if key:
+                self._queued.add(key)
+            heapq.heappush(
+                self._heap, (item.priority, item.created_at.timestamp(), next(self._seq), item)
+            )
+            self._requeued += 1
+            return True
+
+    def complete(self, key: str) -> None:
+        """End the in-progress state of `key` so it may be enqueued again. Unknown key: no-op."""
+        if not key:
+            return
+        with self._lock:
+            self._in_progress.discard(key)
+
+    def in_progress(self, key: str) -> bool:
+        """Whether `key` is in progress (dequeued and neither completed nor requeued)."""
+        with self._lock:
+            return key in self._in_progress
+
+    def queued(self, key: str) -> bool:
+        """Whether an item with `key` is waiting in the queue."""
+        with self._lock:
+            return key in self._queued
+
+    def in_progress_count(self) -> int:
+        """How many keys are in progress (items with an empty key are not tracked)."""
+        with self._lock:
+            return len(self._in_progress)
+
+    def __len__(self) -> int:
+        """How many items are waiting (in-progress items are not counted)."""
+        with self._lock:
+            return len(self._heap)
+
+    def items(self) -> list[WorkItem]:
+        """The waiting items, in dequeue order (a copy)."""
+        with self._lock:
+            return [entry[3] for entry in sorted(self._heap)]
+
+    def take_rejected_count(self) -> int:
+        """Rejections since the last call: for one summary log line per detection cycle."""
+        with self._lock:
+            count, self._rejected_unreported = self._rejected_unreported, 0
+            return count
+
+    def statistics(self) -> QueueStatistics:
+        with self._lock:
+            return QueueStatistics(
+                queued=len(self._heap),
+                in_progress=len(self._in_progress),
+                max_queue_depth=self.max_queue_depth,
+                enqueued=self._enqueued,
+                duplicates=self._duplicates,
+                rejected=self._rejected,
+                dequeued=self._dequeued,
+                requeued=self._requeued,
+                dropped=self._dropped,
+            )

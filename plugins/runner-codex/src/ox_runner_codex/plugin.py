@@ -1,0 +1,14 @@
+"""Entry point of the codex runner plugin (group `ox.runners`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ox_core import Runner, hookimpl
+
+
+@hookimpl
+def ox_register_runners(register: Callable[[type[Runner]], None]) -> None:
+    from ox_runner_codex.runner import CodexRunner
+
+    register(CodexRunner)

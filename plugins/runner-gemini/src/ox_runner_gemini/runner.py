@@ -1,0 +1,25 @@
+"""Runs `gemini` headless."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from ox_core import AgentUsability, Runner, RunRequest, RunResult
+
+
+class GeminiRunner(Runner):
+    name = "gemini"
+    priority = 30
+
+    def __init__(self, binary: str | os.PathLike[str] | None = None) -> None:
+        self.binary = os.fspath(binary) if binary is not None else shutil.which("gemini")
+
+    def available(self) -> bool:
+        return self.binary is not None and os.access(self.binary, os.X_OK)
+
+    def usability(self) -> AgentUsability:
+        return AgentUsability(installed=self.available(), authenticated=False, auth_detail="")
+
+    async def run(self, request: RunRequest) -> RunResult:
+        return RunResult(exit_code=1, error="gemini runner: not implemented yet")
