@@ -22,6 +22,7 @@ _EXPORTS: dict[str, str] = {
     "RunResult": "ox_core.contracts",
     "Runner": "ox_core.contracts",
     "WorkHandler": "ox_core.contracts",
+    "HandlerContext": "ox_core.contracts",
     "MockRunner": "ox_core.mock",
     "load_plugins": "ox_core.plugins",
     "LoadedPlugins": "ox_core.plugins",
@@ -34,6 +35,7 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "AgentUsability",
+    "HandlerContext",
     "LedgerBlockedError",
     "LoadedPlugins",
     "MockRunner",
@@ -70,6 +72,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from ox_core.contracts import (
         AgentUsability,
+        HandlerContext,
         Quota,
         Runner,
         RunRequest,

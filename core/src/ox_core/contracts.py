@@ -9,6 +9,7 @@ Plugins subclass `Runner` / `WorkHandler` and register the classes through the h
 from __future__ import annotations
 
 import abc
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -114,6 +115,21 @@ class Runner(abc.ABC):
         """
 
 
+IpcMethod = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+@attrs.frozen
+class HandlerContext:
+    """What the daemon gives a handler when it attaches it (`WorkHandler.attach`).
+
+    `ledger`: the ledger's path. `enqueue`: queue a work item now and wake the manager
+    (returns False for a duplicate key or a full queue).
+    """
+
+    ledger: Path
+    enqueue: Callable[[WorkItem], bool]
+
+
 class WorkHandler(abc.ABC):
     """Finds and processes one kind of background work. Subclasses set `type`.
 
@@ -123,6 +139,11 @@ class WorkHandler(abc.ABC):
     """
 
     type: ClassVar[str]
+    context: HandlerContext | None = None
+
+    def attach(self, context: HandlerContext) -> None:
+        """Called once by the daemon before `serve`. Default: keep it in `self.context`."""
+        self.context = context
 
     @abc.abstractmethod
     async def detect(self, ledger: Path) -> list[WorkItem]:
@@ -150,3 +171,11 @@ class WorkHandler(abc.ABC):
 
     def configure(self, options: dict[str, Any]) -> None:  # noqa: B027 - optional hook
         """Apply this handler's options from the config (called on every cycle). Default: none."""
+
+    def ipc_methods(self) -> Mapping[str, IpcMethod]:
+        """Extra IPC methods this handler serves (e.g. `session_watch_start`), by name.
+
+        Each takes the request's `params` dict and returns something JSON-serialisable; raise
+        `ox_core.errors.OxError` for a clear error reply. Default: none.
+        """
+        return {}
