@@ -1,0 +1,386 @@
+"""The one subprocess helper every runner uses to drive an agent CLI.
+
+`run_agent_process` starts the CLI in a new session (so it leads its own process group),
+writes the prompt to its stdin and closes it, streams stdout line by line with no line-length
+cap (only a total cap), keeps the last few KiB of stderr, and makes sure nothing it started
+outlives it: on timeout, output overflow or cancellation the whole group gets SIGTERM, a grace
+period, then SIGKILL; and a group SIGKILL is sent unconditionally at the end, because once the
+leader has exited a grandchild that ignores SIGTERM would otherwise survive.
+
+`probe` is the synchronous counterpart for the quick checks of `Runner.usability()` (bounded
+by a timeout, killed with its group). `find_binary` and `agent_env` hold the lookup and
+environment rules shared by the runners.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import attrs
+import trio
+
+from ox_core.errors import RunnerError
+
+MAX_OUTPUT_BYTES = 8 * 1024 * 1024
+"""stdout beyond this is a runaway agent: the run is stopped and reported as an error."""
+
+STDERR_TAIL_BYTES = 4096
+"""How much of the end of stderr is kept for the failure detail."""
+
+DEFAULT_GRACE = 2.0
+"""Seconds between SIGTERM and SIGKILL of the group (kept short: shutdown must be prompt)."""
+
+DRAIN_AFTER_EXIT = 1.0
+"""Seconds to finish reading pipes after the leader exited and its group was killed (a
+process that escaped the group may hold them open)."""
+
+_CHUNK = 65536
+
+DEFAULT_INSTALL_DIRS: tuple[str, ...] = (
+    "~/.local/bin",
+    "~/.npm-global/bin",
+    "~/.npm/bin",
+    "~/.yarn/bin",
+    "~/.volta/bin",
+    "~/bin",
+    "/usr/local/bin",
+    "/opt/homebrew/bin",
+)
+"""Where agent CLIs are commonly installed when they are not on PATH (tried in order)."""
+
+SESSION_ENV_REMOVE: tuple[str, ...] = ("CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT")
+"""Inherited variables that make a CLI believe it runs inside another agent session."""
+
+
+@attrs.frozen
+class ProcessOutcome:
+    """What an agent process did.
+
+    `lines`: stdout split on newlines (UTF-8, undecodable bytes replaced, trailing `\\r`
+    removed). `stderr_tail`: the last `STDERR_TAIL_BYTES` of stderr, decoded. `returncode`:
+    the leader's exit status (negative: killed by that signal). `timed_out`: the timeout fired
+    and the group was killed. `overflow`: stdout exceeded the output cap and the group was
+    killed. `duration`: seconds from spawn to the end of the run.
+    """
+
+    argv: tuple[str, ...]
+    lines: list[str]
+    stderr_tail: str
+    returncode: int
+    timed_out: bool
+    overflow: bool
+    duration: float
+    timeout: float
+
+    @property
+    def text(self) -> str:
+        """stdout as one string."""
+        return "\n".join(self.lines)
+
+    def failure(self, what: str) -> str:
+        """A readable sentence for a run that was stopped or exited non-zero, with the stderr
+        tail, or "" when the process exited 0 on its own. `what` names the CLI."""
+        if self.timed_out:
+            head = f"{what} did not finish within {self.timeout:g} s and was killed"
+        elif self.overflow:
+            head = (
+                f"{what} printed more than {MAX_OUTPUT_BYTES // (1024 * 1024)} MiB "
+                "and was stopped (runaway output)"
+            )
+        elif self.returncode < 0:
+            head = f"{what} was killed by signal {-self.returncode}"
+        elif self.returncode != 0:
+            head = f"{what} exited with status {self.returncode}"
+        else:
+            return ""
+        return with_stderr(head, self.stderr_tail)
+
+
+def with_stderr(message: str, stderr_tail: str) -> str:
+    """`message` followed by the stderr tail (when there is one) so a person can see why."""
+    tail = stderr_tail.strip()
+    return f"{message}; stderr: {tail}" if tail else message
+
+
+def _killpg(pgid: int, sig: signal.Signals) -> None:
+    # ESRCH: the group is already empty. EPERM: a member changed credentials; nothing to do.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+class _Reader:
+    """Collects stdout lines without a per-line cap, and stops at the total cap."""
+
+    def __init__(self, max_output: int) -> None:
+        self.max_output = max_output
+        self.lines: list[str] = []
+        self.total = 0
+        self.overflow = False
+        self._partial = bytearray()
+        self.done = trio.Event()
+
+    def feed(self, chunk: bytes) -> None:
+        start = 0
+        # Only the new chunk is searched for newlines: linear in the output size even for
+        # one line of many MiB.
+        while (end := chunk.find(b"\n", start)) != -1:
+            self._partial += chunk[start:end]
+            self._emit()
+            start = end + 1
+        self._partial += chunk[start:]
+
+    def finish(self) -> None:
+        if self._partial:
+            self._emit()
+
+    def _emit(self) -> None:
+        line = self._partial.decode("utf-8", "replace")
+        self.lines.append(line.removesuffix("\r"))
+        self._partial.clear()
+
+
+async def _read_stdout(
+    stream: trio.abc.ReceiveStream, reader: _Reader, stop: trio.CancelScope
+) -> None:
+    try:
+        while chunk := await stream.receive_some(_CHUNK):
+            reader.total += len(chunk)
+            if reader.total > reader.max_output:
+                reader.overflow = True
+                stop.cancel()
+                return
+            reader.feed(chunk)
+        reader.finish()
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        reader.finish()
+    finally:
+        reader.done.set()
+
+
+async def _read_stderr(stream: trio.abc.ReceiveStream, tail: bytearray, done: trio.Event) -> None:
+    try:
+        while chunk := await stream.receive_some(_CHUNK):
+            tail += chunk
+            if len(tail) > 2 * STDERR_TAIL_BYTES:
+                del tail[: len(tail) - STDERR_TAIL_BYTES]
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        pass
+    finally:
+        done.set()
+
+
+async def _feed_stdin(stream: trio.abc.SendStream, data: bytes) -> None:
+    # A CLI may exit (or never read) before taking the whole prompt: that is its business,
+    # the run's result says what happened.
+    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+        if data:
+            await stream.send_all(data)
+        await stream.aclose()
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+async def _stop_group(process: trio.Process, grace: float) -> None:
+    """SIGTERM the group, wait up to `grace` for the leader, SIGKILL the group, reap."""
+    with trio.CancelScope(shield=True):
+        if process.returncode is None:
+            _killpg(process.pid, signal.SIGTERM)
+            with trio.move_on_after(grace):
+                await process.wait()
+        _killpg(process.pid, signal.SIGKILL)
+        await process.wait()
+
+
+async def run_agent_process(
+    argv: Sequence[str],
+    *,
+    stdin: str | bytes = b"",
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    # A cancel scope around the call cannot replace this: the outcome must say that the
+    # run timed out, and the group must first get its SIGTERM grace period.
+    timeout: float,  # noqa: ASYNC109
+    grace: float = DEFAULT_GRACE,
+    max_output: int = MAX_OUTPUT_BYTES,
+) -> ProcessOutcome:
+    """Run `argv` in its own process group, `stdin` written then closed, and collect its output.
+
+    Returns when the leader has exited and its pipes are drained, or when `timeout` seconds
+    have passed, or when stdout exceeded `max_output` bytes; in the last two cases the group
+    is stopped (SIGTERM, `grace` seconds, SIGKILL) and the outcome says so. Whatever happens,
+    every process still in the group is SIGKILLed before this returns and the leader is reaped.
+
+    Raises `RunnerError` if the program cannot be started (missing, not executable, bad cwd).
+    Never raises for what the program did.
+
+    Cancellation: the group is stopped the same way (shielded, at most `grace` seconds plus
+    the reap), then `trio.Cancelled` propagates.
+    """
+    argv = tuple(os.fspath(a) for a in argv)
+    data = stdin.encode("utf-8") if isinstance(stdin, str) else bytes(stdin)
+    started = trio.current_time()
+    try:
+        process = await trio.lowlevel.open_process(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise RunnerError(f"cannot start {argv[0]}: {exc.strerror or exc}") from exc
+    assert process.stdin is not None
+    assert process.stdout is not None
+    assert process.stderr is not None
+
+    reader = _Reader(max_output)
+    tail = bytearray()
+    stderr_done = trio.Event()
+    try:
+        with trio.move_on_after(timeout) as deadline:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_feed_stdin, process.stdin, data)
+                nursery.start_soon(_read_stdout, process.stdout, reader, nursery.cancel_scope)
+                nursery.start_soon(_read_stderr, process.stderr, tail, stderr_done)
+                await process.wait()
+                # The leader is gone: what is left of its group has no one to wait for it.
+                _killpg(process.pid, signal.SIGKILL)
+                with trio.move_on_after(DRAIN_AFTER_EXIT):
+                    await reader.done.wait()
+                    await stderr_done.wait()
+                nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        # The nursery wraps the Cancelled of each of its tasks in a group; callers expect the
+        # plain `trio.Cancelled` to propagate.
+        cancelled, rest = group.split(trio.Cancelled)
+        if rest is None and cancelled is not None:
+            raise _first_leaf(cancelled) from None
+        raise
+    finally:
+        await _stop_group(process, grace)
+        with trio.CancelScope(shield=True):
+            for stream in (process.stdin, process.stdout, process.stderr):
+                await stream.aclose()
+    timed_out = deadline.cancelled_caught and not reader.overflow
+    if timed_out or reader.overflow:
+        reader.finish()
+    returncode = process.returncode
+    assert returncode is not None
+    return ProcessOutcome(
+        argv=argv,
+        lines=reader.lines,
+        stderr_tail=bytes(tail[-STDERR_TAIL_BYTES:]).decode("utf-8", "replace"),
+        returncode=returncode,
+        timed_out=timed_out,
+        overflow=reader.overflow,
+        duration=trio.current_time() - started,
+        timeout=timeout,
+    )
+
+
+@attrs.frozen
+class ProbeOutcome:
+    """What a quick probe printed. `returncode` is None when it did not answer in time (it was
+    killed with its group) or could not be started (`error` says why)."""
+
+    returncode: int | None
+    stdout: str = ""
+    stderr: str = ""
+    error: str = ""
+
+    @property
+    def answered(self) -> bool:
+        return self.returncode is not None
+
+
+def probe(
+    argv: Sequence[str],
+    *,
+    timeout: float = 1.5,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+) -> ProbeOutcome:
+    """Run a quick command synchronously (for `usability()`), stdin `/dev/null`, bounded by
+    `timeout` seconds; on timeout its whole group is killed and reaped. Never raises."""
+    argv = [os.fspath(a) for a in argv]
+    try:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return ProbeOutcome(None, error=f"cannot start {argv[0]}: {exc.strerror or exc}")
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _killpg(process.pid, signal.SIGKILL)
+        # Someone outside the group may hold the pipes: then stop reading, just reap.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.communicate(timeout=0.3)
+        return ProbeOutcome(None, error=f"{Path(argv[0]).name} did not answer within {timeout:g} s")
+    finally:
+        _killpg(process.pid, signal.SIGKILL)
+        for pipe in (process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()
+        process.wait()
+    return ProbeOutcome(
+        process.returncode,
+        stdout=out.decode("utf-8", "replace"),
+        stderr=err.decode("utf-8", "replace"),
+    )
+
+
+def find_binary(
+    name: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    extra_dirs: Iterable[str] = (),
+) -> str | None:
+    """The path of executable `name`: on PATH first, then in `extra_dirs` and the usual install
+    places (`DEFAULT_INSTALL_DIRS`); `~` means `env["HOME"]`. None when not found."""
+    env = os.environ if env is None else env
+    found = shutil.which(name, path=env.get("PATH", os.defpath))
+    if found:
+        return found
+    home = env.get("HOME") or os.path.expanduser("~")
+    for directory in (*extra_dirs, *DEFAULT_INSTALL_DIRS):
+        if directory.startswith("~"):
+            directory = home + directory[1:]
+        candidate = Path(directory, name)
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
+def agent_env(
+    overrides: Mapping[str, str] | None = None,
+    *,
+    remove: Iterable[str] = SESSION_ENV_REMOVE,
+    base: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment for a background agent run: `base` (default `os.environ`) without the
+    variables in `remove`, with `OX_SESSION_RECORDING=disabled` (ox must never record its own
+    background runs) and `overrides` on top."""
+    env = dict(os.environ if base is None else base)
+    for key in remove:
+        env.pop(key, None)
+    env["OX_SESSION_RECORDING"] = "disabled"
+    env.update(overrides or {})
+    return env

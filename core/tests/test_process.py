@@ -1,0 +1,257 @@
+"""`ox_core.process`: real subprocesses (small shell scripts), real clock."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import trio
+
+from ox_core.errors import RunnerError
+from ox_core.process import (
+    MAX_OUTPUT_BYTES,
+    STDERR_TAIL_BYTES,
+    agent_env,
+    find_binary,
+    probe,
+    run_agent_process,
+)
+
+
+def script(tmp_path: Path, body: str, name: str = "fake") -> str:
+    path = tmp_path / name
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return str(path)
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie left for init to reap counts as gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return False
+    return fields[0] != "Z"
+
+
+async def wait_dead(*pids: int) -> bool:
+    """SIGKILL is delivered asynchronously: give the kernel a moment."""
+    with trio.move_on_after(2):
+        # Nothing to wait on for a process that is not our child: poll /proc.
+        while any(alive(pid) for pid in pids):  # noqa: ASYNC110
+            await trio.sleep(0.01)
+    return not any(alive(pid) for pid in pids)
+
+
+def group_alive(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+async def wait_for_file(path: Path) -> str:
+    with trio.fail_after(5):
+        while not await trio.Path(path).exists() or not (await trio.Path(path).read_text()):  # noqa: ASYNC110
+            await trio.sleep(0.01)
+    return (await trio.Path(path).read_text()).strip()
+
+
+async def test_prompt_goes_to_stdin_and_lines_come_back(tmp_path: Path) -> None:
+    exe = script(tmp_path, "cat\n")
+    prompt = "first line\nsecond line\n" + "x" * 300_000  # over the 128 KiB argv limit
+    out = await run_agent_process([exe], stdin=prompt, timeout=10)
+    assert out.lines == ["first line", "second line", "x" * 300_000]
+    assert out.returncode == 0
+    assert not out.timed_out
+    assert not out.overflow
+    assert out.failure("fake") == ""
+    assert out.duration > 0
+
+
+async def test_stdin_is_closed_so_a_reader_of_stdin_finishes(tmp_path: Path) -> None:
+    exe = script(tmp_path, 'n=$(wc -c); echo "got $n"\n')
+    out = await run_agent_process([exe], stdin="", timeout=10)
+    assert out.lines == ["got 0"]
+
+
+async def test_child_that_never_reads_a_large_prompt(tmp_path: Path) -> None:
+    exe = script(tmp_path, "echo done\n")
+    out = await run_agent_process([exe], stdin="y" * 1_000_000, timeout=10)
+    assert out.lines == ["done"]
+    assert out.returncode == 0
+
+
+async def test_line_longer_than_a_mebibyte_is_kept_whole(tmp_path: Path) -> None:
+    size = 3 * 1024 * 1024
+    exe = script(tmp_path, f"head -c {size} /dev/zero | tr '\\0' a; echo; echo tail\n")
+    out = await run_agent_process([exe], timeout=20)
+    assert [len(line) for line in out.lines] == [size, 4]
+    assert out.lines[1] == "tail"
+
+
+async def test_output_over_the_cap_is_stopped_and_reported(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    exe = script(
+        tmp_path, f"echo $$ > {pids}\nhead -c 10485760 /dev/zero | tr '\\0' a; echo; sleep 30\n"
+    )
+    with trio.fail_after(15):
+        out = await run_agent_process([exe], timeout=60)
+    assert out.overflow
+    assert not out.timed_out
+    assert sum(len(line) for line in out.lines) <= MAX_OUTPUT_BYTES
+    assert "more than 8 MiB" in out.failure("fake")
+    leader = int(pids.read_text())
+    assert await wait_dead(leader)
+    assert group_alive(leader) == []
+
+
+async def test_non_utf8_and_crlf(tmp_path: Path) -> None:
+    exe = script(tmp_path, "printf 'caf\\351\\r\\nok\\r\\n'\n")
+    out = await run_agent_process([exe], timeout=10)
+    assert out.lines == ["caf\ufffd", "ok"]
+
+
+async def test_nonzero_exit_reports_the_stderr_tail(tmp_path: Path) -> None:
+    exe = script(
+        tmp_path,
+        f"head -c {3 * STDERR_TAIL_BYTES} /dev/zero | tr '\\0' e >&2\n"
+        "echo 'the real reason' >&2\nexit 3\n",
+    )
+    out = await run_agent_process([exe], timeout=10)
+    assert out.returncode == 3
+    assert len(out.stderr_tail) == STDERR_TAIL_BYTES
+    assert out.stderr_tail.endswith("the real reason\n")
+    message = out.failure("fake")
+    assert message.startswith("fake exited with status 3; stderr: ")
+    assert message.endswith("the real reason")
+
+
+async def test_timeout_kills_the_whole_group_even_children_ignoring_sigterm(
+    tmp_path: Path,
+) -> None:
+    pids = tmp_path / "pids"
+    exe = script(
+        tmp_path,
+        f"(trap '' TERM; sleep 300) &\necho $! > {pids}\ntrap '' TERM\necho started\nsleep 300\n",
+    )
+    start = trio.current_time()
+    out = await run_agent_process([exe], timeout=0.5, grace=0.3)
+    assert trio.current_time() - start < 5
+    assert out.timed_out
+    assert out.lines == ["started"]
+    assert out.returncode == -9
+    assert "did not finish within 0.5 s" in out.failure("fake")
+    assert await wait_dead(int(pids.read_text()))
+
+
+async def test_leader_exit_kills_leftover_children_holding_stdout(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    exe = script(tmp_path, f"sleep 300 &\necho $! > {pids}\necho bye\nexit 0\n")
+    with trio.fail_after(5):
+        out = await run_agent_process([exe], timeout=60)
+    assert out.lines == ["bye"]
+    assert out.returncode == 0
+    assert await wait_dead(int(pids.read_text()))
+
+
+async def test_cancellation_kills_the_group_then_propagates(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    exe = script(tmp_path, f"(trap '' TERM; sleep 300) &\necho $$ $! > {pids}\nsleep 300\n")
+    cancelled = False
+    with trio.CancelScope() as scope:
+        async with trio.open_nursery() as nursery:
+
+            async def run() -> None:
+                nonlocal cancelled
+                try:
+                    await run_agent_process([exe], timeout=60, grace=0.3)
+                except trio.Cancelled:
+                    cancelled = True
+                    raise
+
+            nursery.start_soon(run)
+            leader, child = map(int, (await wait_for_file(pids)).split())
+            scope.cancel()
+    assert cancelled
+    assert not alive(leader)  # the leader is reaped before Cancelled propagates
+    assert await wait_dead(child)
+    assert group_alive(leader) == []
+
+
+async def test_missing_binary_is_a_runner_error(tmp_path: Path) -> None:
+    with pytest.raises(RunnerError, match="cannot start"):
+        await run_agent_process([str(tmp_path / "nope")], timeout=5)
+
+
+async def test_env_and_cwd_reach_the_child(tmp_path: Path) -> None:
+    exe = script(tmp_path, 'echo "$OX_SESSION_RECORDING $CLAUDECODE $PWD"\n')
+    env = agent_env({"EXTRA": "1"}, base={"PATH": os.defpath, "CLAUDECODE": "1"})
+    assert env["EXTRA"] == "1"
+    assert "CLAUDECODE" not in env
+    out = await run_agent_process([exe], env=env, cwd=tmp_path, timeout=10)
+    assert out.lines == [f"disabled  {tmp_path}"]
+
+
+def test_probe_answers(tmp_path: Path) -> None:
+    exe = script(tmp_path, "echo out; echo err >&2; exit 1\n")
+    result = probe([exe])
+    assert (result.returncode, result.stdout, result.stderr) == (1, "out\n", "err\n")
+    assert result.answered
+
+
+def test_probe_that_hangs_is_killed_in_time(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    exe = script(tmp_path, f"(trap '' TERM; sleep 300) &\necho $$ $! > {pids}\nsleep 300\n")
+    start = time.monotonic()
+    result = probe([exe], timeout=0.5)
+    assert time.monotonic() - start < 2
+    assert not result.answered
+    assert "did not answer within 0.5 s" in result.error
+    leader, child = map(int, pids.read_text().split())
+    assert not alive(leader)
+    assert trio.run(wait_dead, child)
+
+
+def test_probe_of_a_missing_binary(tmp_path: Path) -> None:
+    result = probe([str(tmp_path / "nope")])
+    assert not result.answered
+    assert "cannot start" in result.error
+
+
+def test_find_binary_on_path_then_in_install_dirs(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    local = home / ".local" / "bin"
+    local.mkdir(parents=True)
+    on_path = tmp_path / "path"
+    on_path.mkdir()
+    env = {"HOME": str(home), "PATH": str(on_path)}
+    assert find_binary("agentx", env=env) is None
+    script(local, "exit 0\n", name="agentx")
+    assert find_binary("agentx", env=env) == str(local / "agentx")
+    special = home / ".agentx" / "local"
+    special.mkdir(parents=True)
+    script(special, "exit 0\n", name="agentx")
+    assert find_binary("agentx", env=env, extra_dirs=["~/.agentx/local"]) == str(special / "agentx")
+    script(on_path, "exit 0\n", name="agentx")
+    assert find_binary("agentx", env=env) == str(on_path / "agentx")
+    # A file that is not executable is not a binary.
+    (local / "other").write_text("x")
+    assert find_binary("other", env=env) is None
+
+
+def test_python_is_found_like_shutil_which() -> None:
+    name = Path(sys.executable).name
+    env = {"PATH": str(Path(sys.executable).parent), "HOME": "/nonexistent"}
+    assert find_binary(name, env=env) == str(Path(sys.executable).parent / name)

@@ -1,0 +1,144 @@
+"""`ox_core.quota`: SPEC §1.4 wording, reset times, defaults and caps."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ox_core.quota import DEFAULT_WAIT, MAX_WAIT, find_quota, parse_reset_time, quota_until
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # 07:00 in New York, 13:00 in Paris
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "You've hit your weekly limit",
+        "Claude AI usage limit reached|1764000000",
+        "You've hit your limit · resets 3pm",
+        "Error: Rate limit exceeded, please slow down",
+        "YOU'VE HIT YOUR USAGE LIMIT. Upgrade to Pro",
+    ],
+)
+def test_spec_wording_is_a_quota(text: str) -> None:
+    quota = find_quota(text, now=NOW)
+    assert quota is not None
+    assert quota.message == text
+
+
+@pytest.mark.parametrize(
+    "text", ["", "all good", "limit of the session reached", "rate of change is limited"]
+)
+def test_other_text_is_not(text: str) -> None:
+    assert find_quota(text, now=NOW) is None
+
+
+def test_extra_pattern_and_message_is_the_matching_line() -> None:
+    text = "starting\nexceeded retry limit, last status: 429 Too Many Requests\nbye"
+    assert find_quota(text, now=NOW) is None
+    quota = find_quota(text, now=NOW, extra=re.compile(r"\b429\b"))
+    assert quota is not None
+    assert quota.message == "exceeded retry limit, last status: 429 Too Many Requests"
+    assert quota.reset_at == NOW + DEFAULT_WAIT
+
+
+def test_without_reset_time_waits_one_hour() -> None:
+    quota = find_quota("You've hit your limit", now=NOW)
+    assert quota is not None
+    assert quota.reset_at == NOW + timedelta(hours=1)
+
+
+def test_time_today_in_the_named_zone() -> None:
+    quota = find_quota("You've hit your limit · resets 3pm (America/New_York)", now=NOW)
+    assert quota is not None
+    assert quota.reset_at == datetime(2026, 11, 25, 15, 0, tzinfo=ZoneInfo("America/New_York"))
+
+
+def test_time_already_past_today_is_tomorrow() -> None:
+    # 13:00 in Paris: 9:30am has passed, so it is tomorrow's.
+    reset = parse_reset_time("resets 9:30am (Europe/Paris)", NOW)
+    assert reset == datetime(2026, 11, 26, 9, 30, tzinfo=ZoneInfo("Europe/Paris"))
+    assert reset is not None
+    assert reset.tzinfo == UTC
+
+
+def test_noon_and_midnight() -> None:
+    assert parse_reset_time("resets 12pm (UTC)", NOW) == datetime(2026, 11, 26, 12, tzinfo=UTC)
+    assert parse_reset_time("resets 12am (UTC)", NOW) == datetime(2026, 11, 26, 0, tzinfo=UTC)
+
+
+def test_date_and_time() -> None:
+    reset = parse_reset_time("Weekly limit reached ∙ resets Nov 27 at 9am (Europe/Paris)", NOW)
+    assert reset == datetime(2026, 11, 27, 9, 0, tzinfo=ZoneInfo("Europe/Paris"))
+
+
+def test_date_early_next_year() -> None:
+    now = datetime(2026, 12, 30, 12, tzinfo=UTC)
+    assert parse_reset_time("resets Jan 2 at 5:15pm (UTC)", now) == datetime(
+        2027, 1, 2, 17, 15, tzinfo=UTC
+    )
+
+
+def test_date_just_past_falls_back_to_the_default() -> None:
+    assert parse_reset_time("resets Nov 24 at 9am (UTC)", NOW) is None
+    quota = find_quota("hit your limit, resets Nov 24 at 9am (UTC)", now=NOW)
+    assert quota is not None
+    assert quota.reset_at == NOW + DEFAULT_WAIT
+
+
+def test_far_reset_is_capped_at_seven_days() -> None:
+    quota = find_quota("hit your weekly limit · resets Dec 25 at 9am (UTC)", now=NOW)
+    assert quota is not None
+    assert quota.reset_at == NOW + MAX_WAIT
+
+
+def test_unknown_zone_is_utc_and_nonsense_is_ignored() -> None:
+    assert parse_reset_time("resets 3pm (Mars/Olympus)", NOW) == datetime(
+        2026, 11, 25, 15, tzinfo=UTC
+    )
+    assert parse_reset_time("resets 13pm (UTC)", NOW) is None
+    assert parse_reset_time("resets Foo 3 at 3pm (UTC)", NOW) is None
+    assert parse_reset_time("resets Feb 30 at 3pm (UTC)", NOW) is None
+    assert parse_reset_time("resets soon", NOW) is None
+
+
+def test_quota_until_clamps() -> None:
+    assert quota_until(" m ", None, NOW).reset_at == NOW + DEFAULT_WAIT
+    assert quota_until("m", NOW - timedelta(minutes=1), NOW).reset_at == NOW + DEFAULT_WAIT
+    assert quota_until("m", NOW + timedelta(days=30), NOW).reset_at == NOW + MAX_WAIT
+    assert quota_until(" m ", NOW + timedelta(minutes=5), NOW).message == "m"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    now=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
+    hour=st.integers(1, 12),
+    minute=st.integers(0, 59),
+    ampm=st.sampled_from(["am", "pm"]),
+    zone=st.sampled_from(["UTC", "America/New_York", "Europe/Paris", "Asia/Kolkata"]),
+    month=st.one_of(st.none(), st.integers(1, 12)),
+    day=st.integers(1, 28),
+)
+def test_reset_is_always_in_the_next_week(
+    now: datetime, hour: int, minute: int, ampm: str, zone: str, month: int | None, day: int
+) -> None:
+    names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    date = f"{names[month - 1]} {day} at " if month else ""
+    text = f"You've hit your limit · resets {date}{hour}:{minute:02d}{ampm} ({zone})"
+    quota = find_quota(text, now=now)
+    assert quota is not None
+    assert quota.reset_at is not None
+    assert now < quota.reset_at <= now + MAX_WAIT
+    if month is None:
+        # A bare time is always within the next day, at that wall-clock time in the zone.
+        assert quota.reset_at <= now + timedelta(days=1, hours=1)
+        local = quota.reset_at.astimezone(ZoneInfo(zone))
+        expected_hour = hour % 12 + (12 if ampm == "pm" else 0)
+        assert (local.hour, local.minute) == (expected_hour, minute) or zone != "UTC"
