@@ -10,15 +10,15 @@ back to queued in one step, so no duplicate can slip in between.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from heapq import heappop, heappush
 
 import attrs
 
-from ox_core.ids import uuid7
+from ox_core.ids import uuid7_str
 from ox_core.work import WorkItem, utcnow
 
 DEFAULT_MAX_QUEUE_DEPTH = 100
@@ -83,22 +83,23 @@ class WorkQueue:
         """
         key = item.dedup_key
         with self._lock:
-            if key and (key in self._queued or key in self._in_progress):
+            queued = self._queued
+            if key and (key in queued or key in self._in_progress):
                 self._duplicates += 1
                 return False
-            if len(self._heap) >= self.max_queue_depth:
+            heap = self._heap
+            if len(heap) >= self.max_queue_depth:
                 self._rejected += 1
                 self._rejected_unreported += 1
                 return False
             if not item.id:
-                item.id = str(uuid7())
-            if item.created_at is None:
-                item.created_at = self._clock()
+                item.id = uuid7_str()
+            created_at = item.created_at
+            if created_at is None:
+                created_at = item.created_at = self._clock()
             if key:
-                self._queued.add(key)
-            heapq.heappush(
-                self._heap, (item.priority, item.created_at.timestamp(), next(self._seq), item)
-            )
+                queued.add(key)
+            heappush(heap, (item.priority, created_at.timestamp(), next(self._seq), item))
             self._enqueued += 1
             return True
 
@@ -109,18 +110,24 @@ class WorkQueue:
         `where` passes over keep their place.
         """
         with self._lock:
-            skipped: list[tuple[int, float, int, WorkItem]] = []
-            found: WorkItem | None = None
-            while self._heap:
-                entry = heapq.heappop(self._heap)
-                if where is None or where(entry[3]):
-                    found = entry[3]
-                    break
-                skipped.append(entry)
-            for entry in skipped:
-                heapq.heappush(self._heap, entry)
-            if found is None:
+            heap = self._heap
+            if not heap:
                 return None
+            if where is None:
+                found = heappop(heap)[3]
+            else:
+                skipped: list[tuple[int, float, int, WorkItem]] = []
+                found = None
+                while heap:
+                    entry = heappop(heap)
+                    if where(entry[3]):
+                        found = entry[3]
+                        break
+                    skipped.append(entry)
+                for entry in skipped:
+                    heappush(heap, entry)
+                if found is None:
+                    return None
             key = found.dedup_key
             if key:
                 self._queued.discard(key)
@@ -146,7 +153,7 @@ class WorkQueue:
                 item.created_at = self._clock()
             if key:
                 self._queued.add(key)
-            heapq.heappush(
+            heappush(
                 self._heap, (item.priority, item.created_at.timestamp(), next(self._seq), item)
             )
             self._requeued += 1
