@@ -120,7 +120,8 @@ def test_broken_entry_point_is_reported_with_distribution(
 ) -> None:
     site = tmp_path / "site"
     site.mkdir()
-    (site / "ox_test_broken_plugin.py").write_text("raise ImportError('no module named vendor_sdk')\n")
+    broken = "raise ImportError('no module named vendor_sdk')\n"
+    (site / "ox_test_broken_plugin.py").write_text(broken)
     (site / "ox_test_good_plugin.py").write_text(
         textwrap.dedent(
             """
