@@ -92,16 +92,22 @@ def test_never_more_than_max_tokens_per_window(
 ) -> None:
     clock = Clock()
     rl = RateLimiter(max_tokens, window, clock=clock)
-    grants: list[float] = []
+    start: float | None = None  # the model: a fixed window opened by the first call after expiry
+    used = 0
+    grants: list[tuple[float, float]] = []  # (time, start of its window)
     for dt in steps:
         clock.t += dt
-        if rl.allow():
-            grants.append(clock.t)
-    # Any span shorter than a window holds at most max_tokens grants... per window instance.
-    # The bucket refills only after a full window since it started, so any max_tokens + 1
-    # consecutive grants span at least one window.
-    for i in range(len(grants) - max_tokens):
-        assert grants[i + max_tokens] - grants[i] >= window
+        if start is None or clock.t - start >= window:
+            start, used = clock.t, 0
+        expected = used < max_tokens
+        assert rl.allow() is expected
+        if expected:
+            used += 1
+            grants.append((clock.t, start))
+        assert rl.remaining() == max_tokens - used
+    # max_tokens + 1 consecutive grants never fit in one window.
+    for (_, first_start), (later, _) in zip(grants, grants[max_tokens:], strict=False):
+        assert later >= first_start + window
 
 
 def test_concurrent_threads_never_exceed_the_bucket() -> None:
