@@ -1,82 +1,263 @@
-"""The `ox-core` command line. Imports stay inside the commands so `--help` starts fast."""
+"""The `ox-core` command line.
+
+Imports stay inside the commands so `ox-core --help` starts fast (no trio, pydantic, cattrs,
+rich or plugin modules). Errors are one line on stderr (`ox-core: error: ...`), with a
+traceback only under `--debug`.
+"""
 
 from __future__ import annotations
 
 import argparse
-import logging
+import json
+import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-log = logging.getLogger("ox")
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ox_core.settings import Settings
+
+
+def _settings() -> Settings:
+    from ox_core.settings import load_settings
+
+    return load_settings()
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console()
+
+
+def _call(method: str, params: dict[str, Any] | None = None, *, timeout: float = 30.0) -> Any:
+    from ox_core.ipc import call
+
+    return call(_settings().socket_path(), method, params, timeout=timeout)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+# -- commands ------------------------------------------------------------------------------
 
 
 def _serve(args: argparse.Namespace) -> int:
     import trio
 
-    from ox_core.plugins import load_plugins
+    from ox_core.daemon import serve
+    from ox_core.logs import setup_logging
 
-    plugins = load_plugins()
-    for err in plugins.errors:
-        log.warning("plugin %s (%s) failed to load: %s", err.name, err.distribution, err.error)
-    log.info(
-        "ox-core ready: runners %s, handlers %s",
-        ", ".join(plugins.runners) or "none",
-        ", ".join(plugins.handlers) or "none",
+    settings = _settings()
+    setup_logging(
+        args.log_format or settings.log_format, "DEBUG" if args.debug else settings.log_level
     )
-
-    async def main() -> None:
-        with trio.open_signal_receiver(2, 15) as signals:  # SIGINT, SIGTERM
-            async for signum in signals:
-                log.info("signal %d: stopping", signum)
-                return
-
-    trio.run(main)
+    trio.run(serve, settings)
     return 0
 
 
+def _status(args: argparse.Namespace) -> int:
+    if args.json:
+        _print_json(_call("status"))
+        return 0
+    from ox_core.render import status_screen
+
+    console = _console()
+    if not args.watch:
+        console.print(status_screen(_call("status")))
+        return 0
+    import time
+
+    from rich.live import Live
+
+    socket = _settings().socket_path()
+    from ox_core.ipc import call
+
+    try:
+        with Live(status_screen(call(socket, "status")), console=console, screen=False) as live:
+            while True:
+                time.sleep(args.interval)
+                live.update(status_screen(call(socket, "status")))
+    except KeyboardInterrupt:
+        return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from ox_core.doctor import collect, has_problems
+
+    report = collect(_settings())
+    if args.json:
+        _print_json(report)
+    else:
+        from ox_core.render import doctor_screen
+
+        _console().print(doctor_screen(report))
+    return 1 if has_problems(report) else 0
+
+
 def _plugins(args: argparse.Namespace) -> int:
+    from ox_core.doctor import plugins_report
     from ox_core.plugins import load_plugins
 
-    loaded = load_plugins()
-    failed = {(e.group, e.name): e for e in loaded.errors}
-    for info in loaded.plugins:
-        err = failed.get((info.group, info.name))
-        status = f"ERROR {err.error}" if err else "ok"
-        print(f"{info.group:12} {info.name:20} {info.distribution} {info.version}  {status}")
-    return 1 if loaded.errors else 0
+    rows = plugins_report(load_plugins())
+    if args.json:
+        _print_json(rows)
+    else:
+        from ox_core.render import plugins_screen
+
+        _console().print(plugins_screen(rows))
+    return 1 if any(r["error"] for r in rows) else 0
+
+
+def _detect(args: argparse.Namespace) -> int:
+    result = _call("force_detect", timeout=120.0)
+    if args.json:
+        _print_json(result)
+        return 0
+    queued = int(result.get("queued", 0))
+    noun = "item" if queued == 1 else "items"
+    print(f"detection queued {queued} {noun}")
+    return 0
+
+
+def _enqueue(args: argparse.Namespace) -> int:
+    from ox_core.errors import OxError
+
+    try:
+        payload = json.loads(args.payload)
+    except ValueError as exc:
+        raise OxError(f"--payload is not JSON: {exc}") from None
+    params = {
+        "type": args.type,
+        "payload": payload,
+        "priority": args.priority,
+        "dedup_key": args.key,
+    }
+    result = _call("enqueue", params)
+    if args.json:
+        _print_json(result)
+    elif result.get("queued"):
+        print(f"queued {args.type} item {result.get('id', '')}".rstrip())
+    else:
+        print(f"not queued: an item with key {args.key!r} is already waiting, or the queue is full")
+        return 1
+    return 0
+
+
+def _session_start(args: argparse.Namespace) -> int:
+    path = os.path.abspath(os.path.expanduser(args.file))
+    params = {
+        "adapter": args.adapter,
+        "session_file": path,
+        "pid": args.pid if args.pid is not None else os.getppid(),
+    }
+    result = _call("session_watch_start", params)
+    if args.json:
+        _print_json(result)
+    else:
+        name = result.get("name", "") if isinstance(result, dict) else result
+        print(f"recording {name} started (following {path})")
+    return 0
+
+
+def _session_stop(args: argparse.Namespace) -> int:
+    result = _call("session_watch_stop", {"name": args.name}, timeout=120.0)
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"recording {args.name} stopped; finalization is queued")
+    return 0
+
+
+# -- parser --------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `ox-core` (imports nothing heavy)."""
     parser = argparse.ArgumentParser(
-        prog="ox-core", description="Run background AI coding-agent work for your sessions."
+        prog="ox-core",
+        description="Record AI coding-agent sessions and finalize them into a shared git ledger.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument(
+        "--log-format", choices=("text", "json"), default=None, help="log lines as text or JSON"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("serve", help="run the daemon in the foreground").set_defaults(fn=_serve)
-    sub.add_parser("plugins", help="list installed plugins").set_defaults(fn=_plugins)
+
+    p = sub.add_parser("serve", help="run the daemon in the foreground")
+    p.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=argparse.SUPPRESS,
+        help="log lines as text (default) or JSON",
+    )
+    p.set_defaults(fn=_serve)
+
+    p = sub.add_parser("status", help="show the agent, queue, running and recent work")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    p.add_argument("--watch", action="store_true", help="refresh live until Ctrl-C")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between refreshes")
+    p.set_defaults(fn=_status)
+
+    p = sub.add_parser("doctor", help="check agents, handlers, the ledger, the daemon, settings")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    p.set_defaults(fn=_doctor)
+
+    p = sub.add_parser("plugins", help="list installed plugins and load errors")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    p.set_defaults(fn=_plugins)
+
+    p = sub.add_parser("detect", help="scan the ledger for work now and queue it")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    p.set_defaults(fn=_detect)
+
+    p = sub.add_parser("enqueue", help="queue a work item for a handler")
+    p.add_argument("type", help="work type, e.g. session-finalize")
+    p.add_argument("--payload", default="{}", help="the item's payload, as JSON")
+    p.add_argument("--priority", type=int, default=50, help="lower runs first (default 50)")
+    p.add_argument("--key", default="", help="dedup key: not queued twice at once")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    p.set_defaults(fn=_enqueue)
+
+    p = sub.add_parser("session", help="record an agent's session file (tail mode)")
+    session = p.add_subparsers(dest="session_command", metavar="ACTION")
+    s = session.add_parser("start", help="start recording an agent's session file")
+    s.add_argument("--adapter", required=True, help="claude-code, codex or gemini")
+    s.add_argument("--file", required=True, help="the agent's session file (.jsonl)")
+    s.add_argument("--pid", type=int, default=None, help="the agent's pid (default: my parent)")
+    s.add_argument("--json", action="store_true", help="print JSON for scripts")
+    s.set_defaults(fn=_session_start)
+    s = session.add_parser("stop", help="stop a recording and queue its finalization")
+    s.add_argument("name", help="the recording's name, as `session start` printed it")
+    s.add_argument("--json", action="store_true", help="print JSON for scripts")
+    s.set_defaults(fn=_session_stop)
+    p.set_defaults(parser=p)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run `ox-core` with `argv` (default: the process arguments); returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.INFO,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
-    if not getattr(args, "fn", None):
-        parser.print_help()
+    fn = getattr(args, "fn", None)
+    if fn is None:
+        (getattr(args, "parser", None) or parser).print_help()
         return 2
     from ox_core.errors import OxError
 
     try:
-        result: int = args.fn(args)
+        result: int = fn(args)
         return result
     except OxError as exc:
         if args.debug:
             raise
         print(f"ox-core: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,0 +1,324 @@
+"""The daemon behind `ox-core serve`: ledger, plugins, manager, handlers' services and IPC.
+
+Nurseries follow lifetimes: the outer nursery holds the IPC server and the handlers' services
+(the session watcher); the manager and its workers run inside it. SIGINT/SIGTERM or the IPC
+`shutdown` method cancel everything: in-flight agent runs are killed with their process
+groups and every session stays on disk as it was, to be found again by the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+
+from ox_core.agents import resolve_agent
+from ox_core.config import AgentWorkerConfig
+from ox_core.contracts import HandlerContext, Runner, WorkHandler
+from ox_core.daemon_lock import DaemonLock
+from ox_core.errors import OxError
+from ox_core.ipc import IpcMethod, IpcServer
+from ox_core.ledger_setup import open_ledger
+from ox_core.manager import Manager, SyncSignal
+from ox_core.plugins import LoadedPlugins, PluginLoadError, load_plugins
+from ox_core.settings import Settings, config_file_path, load_settings
+from ox_core.work import WorkItem
+
+log = logging.getLogger("ox_core.daemon")
+
+SHUTDOWN_GRACE = 0.2
+"""Seconds between a `shutdown` request and cancelling, so its reply reaches the caller."""
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON data from attrs/pydantic/dataclass objects, dates as ISO strings."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if attrs.has(type(value)):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in attrs.fields(type(value))}
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if hasattr(value, "__dataclass_fields__"):
+        import dataclasses
+
+        return to_jsonable(dataclasses.asdict(value))
+    if hasattr(value, "value"):  # enums
+        return to_jsonable(value.value)
+    return str(value)
+
+
+def make_runners(
+    plugins: LoadedPlugins, options: Mapping[str, Mapping[str, Any]]
+) -> tuple[list[Runner], list[PluginLoadError]]:
+    """Instantiate every runner class with its options (`[runners.<name>]`), by priority.
+
+    A runner whose constructor fails is reported, not raised.
+    """
+    runners: list[Runner] = []
+    errors: list[PluginLoadError] = []
+    for cls in plugins.runners_by_priority():
+        try:
+            runners.append(cls(**dict(options.get(cls.name, {}))))
+        except Exception as exc:
+            errors.append(PluginLoadError(cls.name, "ox.runners", "?", "?", f"{exc}"))
+            log.error("runner %s cannot start with its options: %s", cls.name, exc)
+    return runners, errors
+
+
+def make_handlers(
+    plugins: LoadedPlugins, options: Mapping[str, Mapping[str, Any]]
+) -> tuple[list[WorkHandler], list[PluginLoadError]]:
+    """Instantiate every handler class and apply its options (`[handlers.<type>]`)."""
+    handlers: list[WorkHandler] = []
+    errors: list[PluginLoadError] = []
+    for type_name, cls in sorted(plugins.handlers.items()):
+        try:
+            handler = cls()
+            handler.configure(dict(options.get(type_name, {})))
+            handlers.append(handler)
+        except Exception as exc:
+            errors.append(PluginLoadError(type_name, "ox.handlers", "?", "?", f"{exc}"))
+            log.error("handler %s cannot start: %s", type_name, exc)
+    return handlers, errors
+
+
+class _ConfigReloader:
+    """The manager's config provider: re-reads the settings when the config file changes.
+
+    Raises `ConfigError` for an invalid edit (the manager keeps its last good config); the
+    problem is logged once per edit.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.current = settings.agent_work
+        self._path = config_file_path()
+        self._stamp = self._read_stamp()
+
+    def _read_stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self._path.stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def __call__(self) -> AgentWorkerConfig:
+        stamp = self._read_stamp()
+        if stamp != self._stamp:
+            self._stamp = stamp
+            try:
+                self.current = load_settings().agent_work
+            except OxError as exc:
+                log.warning("config file changed but is invalid, keeping the last one: %s", exc)
+                raise
+            log.info("config file changed: agent work settings reloaded")
+        return self.current
+
+
+class Daemon:
+    """One running daemon: its ledger, plugins, manager and IPC methods.
+
+    Built by `serve`; tests use `serve(..., task_status=...)` to get it once ready.
+    """
+
+    def __init__(
+        self, settings: Settings, ledger: Path, socket: Path, plugins: LoadedPlugins
+    ) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.socket = socket
+        self.plugins = plugins
+        self.started_at = datetime.now(UTC)
+        self.runners, runner_errors = make_runners(plugins, settings.runners)
+        self.handlers, handler_errors = make_handlers(plugins, settings.handlers)
+        self.errors = [*plugins.errors, *runner_errors, *handler_errors]
+        # Resolved in `run`, in a thread: usability checks may take a while (2 s a runner),
+        # and the socket answers before they are done.
+        self.agent = "(resolving)"
+        self.runner: Runner | None = None
+        self.manager: Manager | None = None
+        # Fired by whatever syncs the ledger; the daemon itself does not pull yet.
+        self.sync_signal = SyncSignal()
+        self._config_source = _ConfigReloader(settings)
+        self.methods: dict[str, IpcMethod] = {
+            "status": self._ipc_status,
+            "enqueue": self._ipc_enqueue,
+            "force_detect": self._ipc_force_detect,
+            "shutdown": self._ipc_shutdown,
+            "ping": self._ipc_ping,
+        }
+        for handler in self.handlers:
+            handler.attach(HandlerContext(ledger=ledger, enqueue=self.enqueue))
+            for name, method in handler.ipc_methods().items():
+                if name in self.methods:
+                    log.error("handler %s: IPC method %r is already taken", handler.type, name)
+                    continue
+                self.methods[name] = method
+        self._stop = trio.Event()
+
+    def enqueue(self, item: WorkItem) -> bool:
+        """Queue `item` with the manager (what handlers get as `HandlerContext.enqueue`).
+
+        Raises `OxError` while the daemon is still starting (before the manager exists).
+        """
+        if self.manager is None:
+            raise OxError("the daemon is still starting; try again in a moment")
+        return self.manager.enqueue(item)
+
+    def _config(self) -> AgentWorkerConfig:
+        return self._config_source()
+
+    # -- IPC methods ---------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        """The daemon part of `status`: pid, ledger, socket, start time, agent, handlers."""
+        return {
+            "pid": os.getpid(),
+            "ledger": str(self.ledger),
+            "socket": str(self.socket),
+            "started_at": self.started_at.isoformat(),
+            "agent": self.agent,
+            "handlers": [h.type for h in self.handlers],
+            "runners": [r.name for r in self.runners],
+            "plugin_errors": [f"{e.name}: {e.error}" for e in self.errors],
+        }
+
+    async def _ipc_status(self, params: dict[str, Any]) -> dict[str, Any]:
+        work = to_jsonable(self.manager.status()) if self.manager is not None else None
+        return {"daemon": self.info(), "agent_work": work}
+
+    async def _ipc_ping(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"pid": os.getpid()}
+
+    async def _ipc_enqueue(self, params: dict[str, Any]) -> dict[str, Any]:
+        from ox_core.ipc import EnqueueParams
+
+        p = EnqueueParams.model_validate(params)
+        if p.type not in {h.type for h in self.handlers}:
+            known = ", ".join(sorted(h.type for h in self.handlers)) or "none"
+            raise OxError(f"no handler for work type {p.type!r} (installed: {known})")
+        item = WorkItem(type=p.type, priority=p.priority, payload=p.payload, dedup_key=p.dedup_key)
+        queued = self.enqueue(item)
+        return {"queued": queued, "id": item.id}
+
+    async def _ipc_force_detect(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.manager is None:
+            raise OxError("the daemon is still starting; try again in a moment")
+        queued = await self.manager.force_detect()
+        return {"queued": queued}
+
+    async def _ipc_shutdown(self, params: dict[str, Any]) -> dict[str, Any]:
+        log.info("shutdown requested over IPC")
+        self.stop()
+        return {"stopping": True}
+
+    # -- lifetime ------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the daemon to stop (idempotent, callable from any trio task)."""
+        self._stop.set()
+
+    async def _serve_handler(
+        self, handler: WorkHandler, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """A handler's service; its failure is logged and never takes the daemon down."""
+        started = False
+
+        class _Status:
+            def started(self, value: object = None) -> None:
+                nonlocal started
+                started = True
+                task_status.started()
+
+        try:
+            await handler.serve(self.ledger, task_status=_Status())  # type: ignore[arg-type]
+        except Exception:
+            log.exception("handler %s: its service stopped with an error", handler.type)
+        if not started:
+            task_status.started()
+
+    async def _watch_signals(self) -> None:
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                log.info("%s: stopping", signal.Signals(signum).name)
+                self.stop()
+
+    async def run(
+        self,
+        *,
+        handle_signals: bool = True,
+        task_status: trio.TaskStatus[Daemon] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Run until `stop()`, a signal, or cancellation. `task_status.started(self)` when ready.
+
+        Readiness means the IPC socket answers; the manager and handler services are started.
+        """
+        async with trio.open_nursery() as outer:
+            if handle_signals:
+                outer.start_soon(self._watch_signals)
+            await outer.start(IpcServer(self.methods).serve, self.socket)
+            configured = self.settings.agent_work.agent
+            self.agent = await trio.to_thread.run_sync(resolve_agent, configured, self.runners)
+            self.runner = next((r for r in self.runners if r.name == self.agent), None)
+            if self.agent != "none" and self.runner is None:
+                log.warning("agent %r is configured but no such runner is installed", self.agent)
+            self.manager = Manager(
+                self.runner, self.handlers, self._config, self.sync_signal, self.ledger
+            )
+            for handler in self.handlers:
+                await outer.start(self._serve_handler, handler)
+            await outer.start(self.manager.run)
+            if self.agent == "none":
+                log.warning(
+                    "no usable agent: sessions are recorded and uploaded; summaries wait "
+                    "until one is installed and logged in (see `ox-core doctor`)"
+                )
+            log.info(
+                "ox-core ready: ledger %s, agent %s, handlers %s, socket %s",
+                self.ledger,
+                self.agent,
+                ", ".join(h.type for h in self.handlers) or "none",
+                self.socket,
+            )
+            for error in self.errors:
+                log.warning("plugin %s (%s) not loaded: %s", error.name, error.group, error.error)
+            task_status.started(self)
+            await self._stop.wait()
+            await trio.sleep(SHUTDOWN_GRACE)
+            outer.cancel_scope.cancel()
+        log.info("ox-core stopped")
+
+
+async def serve(
+    settings: Settings,
+    *,
+    plugins: LoadedPlugins | None = None,
+    handle_signals: bool = True,
+    task_status: trio.TaskStatus[Daemon] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run the daemon for `settings` until stopped (see `Daemon.run`).
+
+    Opens the ledger (creating the default one), takes the ledger's daemon lock (raises
+    `DaemonRunningError` when another daemon holds it), discovers plugins unless `plugins`
+    is given, and serves. `ConfigError` for a missing or invalid ledger.
+    """
+    ledger = open_ledger(settings.ledger_path(), default=settings.uses_default_ledger())
+    socket = settings.socket_path()
+    with DaemonLock(ledger, socket):
+        loaded = plugins if plugins is not None else load_plugins()
+        daemon = Daemon(settings, ledger, socket, loaded)
+        await daemon.run(handle_signals=handle_signals, task_status=task_status)

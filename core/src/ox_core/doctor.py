@@ -1,0 +1,169 @@
+"""What `ox-core doctor` and `ox-core plugins` report, collected as plain JSON data.
+
+Nothing here needs the daemon: runners are asked directly (each `usability()` answers within
+2 s; they are asked in parallel), the ledger is inspected with git, and the daemon is found
+through its lock file and socket.
+"""
+
+from __future__ import annotations
+
+import stat
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ox_core.contracts import AgentUsability, Runner
+from ox_core.plugins import LoadedPlugins, load_plugins
+from ox_core.settings import Settings, config_file_path
+
+
+def plugins_report(loaded: LoadedPlugins) -> list[dict[str, Any]]:
+    """One row per installed entry point (plus failures with no entry point): name, group,
+    distribution, version and `error` (None when it loaded)."""
+    failed = {(e.group, e.name): e for e in loaded.errors}
+    rows: list[dict[str, Any]] = []
+    for info in loaded.plugins:
+        err = failed.pop((info.group, info.name), None)
+        rows.append(
+            {
+                "name": info.name,
+                "group": info.group,
+                "distribution": info.distribution,
+                "version": info.version,
+                "error": err.error if err else None,
+            }
+        )
+    for err in failed.values():
+        rows.append(
+            {
+                "name": err.name,
+                "group": err.group,
+                "distribution": err.distribution,
+                "version": err.version,
+                "error": err.error,
+            }
+        )
+    return rows
+
+
+def _usability(runner: Runner) -> AgentUsability:
+    try:
+        return runner.usability()
+    except Exception as exc:  # a plugin's bug must not hide the other runners
+        return AgentUsability(installed=False, authenticated=False, auth_detail=f"error: {exc}")
+
+
+def settings_rows(settings: Settings) -> list[dict[str, str]]:
+    """Each setting (nested tables flattened to dotted keys) with its value and source."""
+    sources = settings.sources()
+    data = settings.model_dump(mode="json")
+    rows: list[dict[str, str]] = []
+    for key, value in data.items():
+        if isinstance(value, dict) and value and key != "runners" and key != "handlers":
+            for sub, sub_value in value.items():
+                dotted = f"{key}.{sub}"
+                source = sources.get(dotted, sources.get(key, "default"))
+                rows.append({"key": dotted, "value": str(sub_value), "source": source})
+        elif isinstance(value, dict):
+            if not value:
+                rows.append({"key": key, "value": "{}", "source": sources.get(key, "default")})
+            for sub, sub_value in value.items():
+                dotted = f"{key}.{sub}"
+                rows.append(
+                    {
+                        "key": dotted,
+                        "value": str(sub_value),
+                        "source": _nested_source(sources, dotted, key),
+                    }
+                )
+        else:
+            shown = "(default ledger)" if key == "ledger" and value is None else value
+            if key == "socket" and value is None:
+                shown = "(per ledger)"
+            rows.append({"key": key, "value": str(shown), "source": sources.get(key, "default")})
+    return rows
+
+
+def _nested_source(sources: dict[str, str], dotted: str, key: str) -> str:
+    hits = sorted({v for k, v in sources.items() if k == dotted or k.startswith(dotted + ".")})
+    return ", ".join(hits) if hits else sources.get(key, "default")
+
+
+def collect(settings: Settings, loaded: LoadedPlugins | None = None) -> dict[str, Any]:
+    """The whole doctor report (JSON-ready): runners, agent, handlers, plugin errors, ledger,
+    daemon, settings with their sources."""
+    from ox_core.agents import resolve_agent
+    from ox_core.daemon import make_handlers, make_runners
+    from ox_core.daemon_lock import is_locked, read_owner
+    from ox_core.ledger_setup import describe_ledger
+
+    loaded = loaded if loaded is not None else load_plugins()
+    runners, runner_errors = make_runners(loaded, settings.runners)
+    with ThreadPoolExecutor(max_workers=max(1, len(runners))) as pool:
+        usabilities = list(pool.map(_usability, runners))
+    runner_rows = [
+        {
+            "name": r.name,
+            "priority": r.priority,
+            "installed": u.installed,
+            "authenticated": u.authenticated,
+            "detail": u.auth_detail,
+        }
+        for r, u in zip(runners, usabilities, strict=True)
+    ]
+    try:
+        agent = resolve_agent(settings.agent_work.agent, runners)
+    except Exception as exc:
+        agent = f"none (error: {exc})"
+
+    handlers, handler_errors = make_handlers(loaded, settings.handlers)
+    handler_rows: list[dict[str, Any]] = [
+        {"type": h.type, "class": f"{type(h).__module__}.{type(h).__qualname__}", "error": None}
+        for h in handlers
+    ]
+    handler_rows += [{"type": e.name, "class": "-", "error": e.error} for e in handler_errors]
+
+    ledger = settings.ledger_path()
+    ledger_facts: dict[str, Any] = describe_ledger(ledger)
+    ledger_facts["default"] = settings.uses_default_ledger()
+
+    socket = settings.socket_path()
+    daemon: dict[str, Any] = {"socket": str(socket), "running": False}
+    if ledger.exists() and is_locked(ledger):
+        daemon["running"] = True
+        daemon["pid"] = read_owner(ledger).get("pid")
+    try:
+        mode = socket.stat().st_mode
+        if stat.S_ISSOCK(mode):
+            daemon["socket_mode"] = f"{stat.S_IMODE(mode):04o}"
+    except OSError:
+        pass
+
+    errors = [*loaded.errors, *runner_errors]
+    return {
+        "runners": runner_rows,
+        "agent": agent,
+        "handlers": handler_rows,
+        "plugin_errors": [
+            {
+                "name": e.name,
+                "group": e.group,
+                "distribution": e.distribution,
+                "version": e.version,
+                "error": e.error,
+            }
+            for e in errors
+        ],
+        "ledger": ledger_facts,
+        "daemon": daemon,
+        "settings": settings_rows(settings),
+        "config_file": str(config_file_path()),
+    }
+
+
+def has_problems(report: dict[str, Any]) -> bool:
+    """Whether doctor should exit non-zero: a broken plugin, handler or ledger."""
+    return bool(
+        report["plugin_errors"]
+        or any(h["error"] for h in report["handlers"])
+        or report["ledger"].get("state") not in ("ok", "missing (created on first `ox-core serve`)")
+    )

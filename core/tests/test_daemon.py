@@ -1,0 +1,309 @@
+"""The daemon in-process: ledger, lock, plugins, manager, handler services and IPC together.
+
+Real git repositories, real Unix sockets, inline plugins (a `MockRunner` and a small handler
+that turns files in the ledger into work).
+"""
+
+# Tests touch small local files from async code and poll state kept by real threads and
+# sockets: the blocking-call and polling rules are for production code.
+# ruff: noqa: ASYNC109, ASYNC110
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from ox_core import MockRunner, RunRequest, RunResult, WorkHandler, WorkItem, hookimpl
+from ox_core.contracts import AgentUsability, IpcMethod
+from ox_core.daemon import Daemon, serve
+from ox_core.daemon_lock import DaemonRunningError, read_owner
+from ox_core.errors import ConfigError, OxError
+from ox_core.ipc import IpcError, call
+from ox_core.plugins import LoadedPlugins, load_plugins
+from ox_core.settings import Settings, load_settings
+
+
+class NoteHandler(WorkHandler):
+    """Work type `note`: each `<ledger>/notes/<n>.txt` is answered into `<ledger>/done/<n>`."""
+
+    type = "note"
+
+    async def detect(self, ledger: Path) -> list[WorkItem]:
+        notes = sorted((ledger / "notes").glob("*.txt")) if (ledger / "notes").is_dir() else []
+        return [
+            WorkItem(type="note", dedup_key=f"note:{p.stem}", payload={"name": p.stem})
+            for p in notes
+            if not (ledger / "done" / p.stem).exists()
+        ]
+
+    async def build_prompt(self, item: WorkItem) -> RunRequest:
+        assert self.context is not None
+        text = (self.context.ledger / "notes" / f"{item.payload['name']}.txt").read_text()
+        return RunRequest(prompt=text, skip_llm=item.payload.get("skip", False))
+
+    async def process_result(self, item: WorkItem, result: RunResult) -> None:
+        assert self.context is not None
+        done = self.context.ledger / "done"
+        done.mkdir(exist_ok=True)
+        (done / item.payload["name"]).write_text(result.output or "(no llm)")
+
+    def ipc_methods(self) -> Mapping[str, IpcMethod]:
+        async def note_add(params: dict[str, Any]) -> dict[str, Any]:
+            assert self.context is not None
+            name = params.get("name")
+            if not isinstance(name, str) or not name.isalnum():
+                raise OxError("note_add needs an alphanumeric `name`")
+            notes = self.context.ledger / "notes"
+            notes.mkdir(exist_ok=True)
+            (notes / f"{name}.txt").write_text(str(params.get("text", "")))
+            queued = self.context.enqueue(
+                WorkItem(type="note", dedup_key=f"note:{name}", payload={"name": name})
+            )
+            return {"queued": queued}
+
+        return {"note_add": note_add}
+
+
+class BrokenServiceHandler(NoteHandler):
+    type = "broken"
+
+    async def serve(
+        self, ledger: Path, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        task_status.started()
+        raise RuntimeError("service crashed")
+
+    def ipc_methods(self) -> Mapping[str, IpcMethod]:
+        return {}
+
+
+def upper(request: RunRequest) -> RunResult:
+    return RunResult(output=request.prompt.upper())
+
+
+class UpperRunner(MockRunner):
+    name = "upper"
+    priority = 5
+
+    def __init__(self, usable: bool = True) -> None:
+        super().__init__(upper, usability=AgentUsability(usable, usable, "test"))
+
+
+def make_plugins(*handlers: type[WorkHandler], runner: type[MockRunner] = UpperRunner) -> Any:
+    class Plugin:
+        @hookimpl
+        def ox_register_runners(self, register: Callable[[type[Any]], None]) -> None:
+            register(runner)
+
+        @hookimpl
+        def ox_register_handlers(self, register: Callable[[type[Any]], None]) -> None:
+            for h in handlers or (NoteHandler,):
+                register(h)
+
+    return load_plugins(entry_points=False, extra=[("test", Plugin())])
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(cwd), *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    for key in list(os.environ):
+        if key.startswith(("OX_", "XDG_")):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with tempfile.TemporaryDirectory(prefix="oxd") as runtime:
+        monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
+        yield tmp_path
+
+
+@pytest.fixture
+def ledger(env: Path) -> Path:
+    path = env / "ledger"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    return path
+
+
+async def rpc(settings: Settings, method: str, params: dict[str, Any] | None = None) -> Any:
+    return await trio.to_thread.run_sync(call, settings.socket_path(), method, params)
+
+
+async def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> None:
+    with trio.fail_after(timeout):
+        while not predicate():
+            await trio.sleep(0.02)
+
+
+async def start(
+    nursery: trio.Nursery, settings: Settings, plugins: LoadedPlugins | None = None
+) -> Daemon:
+    daemon: Daemon = await nursery.start(
+        lambda task_status: serve(
+            settings,
+            plugins=plugins if plugins is not None else make_plugins(),
+            handle_signals=False,
+            task_status=task_status,
+        )
+    )
+    return daemon
+
+
+async def test_serves_status_work_and_handler_methods(ledger: Path) -> None:
+    settings = load_settings(ledger=ledger)
+    async with trio.open_nursery() as nursery:
+        daemon = await start(nursery, settings)
+        status = await rpc(settings, "status")
+        assert status["daemon"]["ledger"] == str(ledger)
+        assert status["daemon"]["pid"] == os.getpid()
+        assert status["daemon"]["handlers"] == ["note"]
+        assert status["agent_work"]["agent_type"] == "upper"
+        assert status["agent_work"]["stats"]["successes"] == 0
+
+        # a handler's own IPC method, which enqueues through the HandlerContext
+        assert await rpc(settings, "note_add", {"name": "a1", "text": "hello"}) == {"queued": True}
+        await wait_for(lambda: (ledger / "done" / "a1").exists())
+        assert (ledger / "done" / "a1").read_text() == "HELLO"
+        with pytest.raises(IpcError, match="alphanumeric"):
+            await rpc(settings, "note_add", {"name": "../x"})
+
+        # enqueue over IPC
+        (ledger / "notes" / "b2.txt").write_text("second")
+        reply = await rpc(
+            settings, "enqueue", {"type": "note", "payload": {"name": "b2"}, "dedup_key": "k"}
+        )
+        assert reply["queued"] is True
+        await wait_for(lambda: (ledger / "done" / "b2").exists())
+        with pytest.raises(IpcError, match=r"no handler for work type 'nope' \(installed: note\)"):
+            await rpc(settings, "enqueue", {"type": "nope"})
+        with pytest.raises(IpcError, match="priority"):
+            await rpc(settings, "enqueue", {"type": "note", "priority": "high"})
+
+        # force_detect finds what is on disk
+        (ledger / "notes" / "c3.txt").write_text("third")
+        assert await rpc(settings, "force_detect") == {"queued": 1}
+        await wait_for(lambda: (ledger / "done" / "c3").exists())
+
+        await wait_for(
+            lambda: daemon.manager is not None and daemon.manager.status().stats.successes == 3
+        )
+        status = await rpc(settings, "status")
+        assert status["agent_work"]["stats"]["successes"] == 3
+        assert [p["status"] for p in status["agent_work"]["recent"]][-3:] == ["completed"] * 3
+
+        assert await rpc(settings, "shutdown") == {"stopping": True}
+    assert not settings.socket_path().exists()
+    assert read_owner(ledger) == {}  # the lock file is emptied on the way out
+
+
+async def test_one_daemon_per_ledger(ledger: Path) -> None:
+    settings = load_settings(ledger=ledger)
+    async with trio.open_nursery() as nursery:
+        daemon = await start(nursery, settings)
+        with pytest.raises(DaemonRunningError, match=f"pid {os.getpid()}") as info:
+            await serve(settings, plugins=make_plugins(), handle_signals=False)
+        assert str(ledger) in str(info.value)
+        # the first one is unharmed
+        assert (await rpc(settings, "ping"))["pid"] == os.getpid()
+        daemon.stop()
+
+
+async def test_no_agent_keeps_work_queued(ledger: Path) -> None:
+    class Unusable(UpperRunner):
+        name = "unusable"
+
+        def __init__(self) -> None:
+            super().__init__(usable=False)
+
+    settings = load_settings(ledger=ledger)
+    async with trio.open_nursery() as nursery:
+        daemon = await start(nursery, settings, make_plugins(runner=Unusable))
+        status = await rpc(settings, "status")
+        assert status["daemon"]["agent"] == "none"
+        assert status["agent_work"]["agent_type"] == "none"
+        await rpc(settings, "note_add", {"name": "w", "text": "waits"})
+        await wait_for(lambda: daemon.manager is not None and daemon.manager.has_pending_work())
+        await trio.sleep(0.2)
+        assert not (ledger / "done" / "w").exists()
+        daemon.stop()
+
+
+async def test_runner_options_come_from_settings(ledger: Path) -> None:
+    seen: list[bool] = []
+
+    class Configurable(UpperRunner):
+        name = "configurable"
+
+        def __init__(self, usable: bool = True) -> None:
+            seen.append(usable)
+            super().__init__(usable=usable)
+
+    settings = load_settings(ledger=ledger, runners={"configurable": {"usable": False}})
+    async with trio.open_nursery() as nursery:
+        daemon = await start(nursery, settings, make_plugins(runner=Configurable))
+        assert seen == [False]
+        assert daemon.agent == "none"
+        daemon.stop()
+
+
+async def test_bad_runner_options_are_reported_not_fatal(ledger: Path) -> None:
+    settings = load_settings(ledger=ledger, runners={"upper": {"colour": "red"}})
+    async with trio.open_nursery() as nursery:
+        daemon = await start(nursery, settings)
+        status = await rpc(settings, "status")
+        assert status["daemon"]["runners"] == []
+        assert any("upper" in e and "colour" in e for e in status["daemon"]["plugin_errors"])
+        daemon.stop()
+
+
+async def test_a_crashing_handler_service_does_not_stop_the_daemon(
+    ledger: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = load_settings(ledger=ledger)
+    caplog.set_level(logging.ERROR)
+    async with trio.open_nursery() as nursery:
+        daemon = await start(nursery, settings, make_plugins(NoteHandler, BrokenServiceHandler))
+        await wait_for(lambda: "service crashed" in caplog.text)
+        assert (await rpc(settings, "status"))["daemon"]["handlers"] == ["broken", "note"]
+        daemon.stop()
+    assert "handler broken: its service stopped with an error" in caplog.text
+
+
+async def test_default_ledger_is_created_on_first_start(env: Path) -> None:
+    settings = load_settings()
+    ledger = env / ".local" / "share" / "ox" / "ledger"
+    assert settings.ledger_path() == ledger
+    async with trio.open_nursery() as nursery:
+        daemon = await start(nursery, settings)
+        assert daemon.ledger == ledger
+        daemon.stop()
+    assert (ledger / ".gitignore").read_text() == ".ox/cache/\n"
+    assert git(ledger, "log", "--format=%s").split("\n")[0] == "ox ledger"
+    assert git(ledger, "status", "--porcelain") == ""  # the cache is ignored
+    assert (ledger / ".ox" / "cache").is_dir()
+    # second start reuses it
+    async with trio.open_nursery() as nursery:
+        daemon = await start(nursery, settings)
+        daemon.stop()
+    assert git(ledger, "rev-list", "--count", "HEAD").strip() == "1"
+
+
+async def test_configured_ledger_must_exist(env: Path) -> None:
+    settings = load_settings(ledger=env / "missing")
+    with pytest.raises(ConfigError, match="does not exist"):
+        await serve(settings, plugins=make_plugins(), handle_signals=False)
+    (env / "plain").mkdir()
+    settings = load_settings(ledger=env / "plain")
+    with pytest.raises(ConfigError, match="not a git repository"):
+        await serve(settings, plugins=make_plugins(), handle_signals=False)
