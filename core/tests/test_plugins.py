@@ -59,9 +59,7 @@ def plugin(**hooks: Callable[..., None]) -> types.SimpleNamespace:
 
 
 def make_plugins(*plugins: object) -> LoadedPlugins:
-    return load_plugins(
-        entry_points=False, extra=[(f"p{i}", p) for i, p in enumerate(plugins)]
-    )
+    return load_plugins(entry_points=False, extra=[(f"p{i}", p) for i, p in enumerate(plugins)])
 
 
 def test_inline_plugins_register_classes_and_order_by_priority() -> None:
