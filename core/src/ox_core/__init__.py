@@ -31,13 +31,25 @@ _EXPORTS: dict[str, str] = {
     "OxError": "ox_core.errors",
     "LedgerBlockedError": "ox_core.errors",
     "RunnerError": "ox_core.errors",
+    "Manager": "ox_core.manager",
+    "SyncSignal": "ox_core.manager",
+    "AgentWorkerConfig": "ox_core.config",
+    "AgentWorkStatus": "ox_core.status",
+    "AgentProcess": "ox_core.status",
+    "WorkResult": "ox_core.status",
+    "resolve_agent": "ox_core.agents",
+    "check_agent_usability": "ox_core.agents",
 }
 
 __all__ = [
+    "AgentProcess",
     "AgentUsability",
+    "AgentWorkStatus",
+    "AgentWorkerConfig",
     "HandlerContext",
     "LedgerBlockedError",
     "LoadedPlugins",
+    "Manager",
     "MockRunner",
     "OxError",
     "PluginLoadError",
@@ -48,11 +60,15 @@ __all__ = [
     "RunResult",
     "Runner",
     "RunnerError",
+    "SyncSignal",
     "WorkHandler",
     "WorkItem",
     "WorkQueue",
+    "WorkResult",
+    "check_agent_usability",
     "hookimpl",
     "load_plugins",
+    "resolve_agent",
 ]
 
 
@@ -70,6 +86,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from ox_core.agents import check_agent_usability, resolve_agent
+    from ox_core.config import AgentWorkerConfig
     from ox_core.contracts import (
         AgentUsability,
         HandlerContext,
@@ -81,8 +99,10 @@ if TYPE_CHECKING:
     )
     from ox_core.errors import LedgerBlockedError, OxError, RunnerError
     from ox_core.hookspecs import hookimpl
+    from ox_core.manager import Manager, SyncSignal
     from ox_core.mock import MockRunner
     from ox_core.plugins import LoadedPlugins, PluginLoadError, load_plugins
     from ox_core.queue import QueueStatistics, WorkQueue
     from ox_core.ratelimit import RateLimiter
+    from ox_core.status import AgentProcess, AgentWorkStatus, WorkResult
     from ox_core.work import WorkItem

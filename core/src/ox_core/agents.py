@@ -1,0 +1,57 @@
+"""Agent resolution (SPEC §1.5): which installed runner background work uses.
+
+No agent names here: the order of auto-detection is each runner plugin's `priority`.
+Both functions call `Runner.usability()`, which blocks (up to 2 s per runner): from trio,
+call them through `trio.to_thread.run_sync`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from ox_core.contracts import AgentUsability, Runner
+
+log = logging.getLogger(__name__)
+
+NO_AGENT = "none"
+
+
+def _usability(runner: Runner) -> AgentUsability:
+    # A plugin's fault must not stop resolution: a runner that raises is simply not usable.
+    try:
+        return runner.usability()
+    except Exception as exc:
+        log.warning("runner %s: usability check raised %r", runner.name, exc)
+        return AgentUsability(False, False, f"usability check failed: {exc!r}")
+
+
+def resolve_agent(configured: str, runners: Iterable[Runner]) -> str:
+    """The name of the runner to use.
+
+    `configured` is the config's `agent`: `""` picks the first of `runners`, by `priority`
+    (then name), that is installed and authenticated, else `"none"`; any other value is
+    returned as is (an unknown name is for the caller to report, see
+    `check_agent_usability`). Blocking: asks each runner's `usability()` in turn.
+    """
+    if configured:
+        return configured
+    for runner in sorted(runners, key=lambda r: (r.priority, r.name)):
+        if _usability(runner).usable:
+            return runner.name
+    return NO_AGENT
+
+
+def check_agent_usability(name: str, runners: Iterable[Runner]) -> AgentUsability:
+    """Installed / authenticated / detail of the runner called `name`.
+
+    An unknown name (no runner plugin of that name, or `"none"`) is reported as not installed;
+    a runner whose check raises as neither installed nor authenticated, with the error as
+    detail. Never raises for a runner's fault. Blocking.
+    """
+    for runner in runners:
+        if runner.name == name:
+            return _usability(runner)
+    if name == NO_AGENT:
+        return AgentUsability(False, False, "no agent configured or found")
+    return AgentUsability(False, False, f"no runner plugin named {name!r} is installed")

@@ -1,0 +1,113 @@
+"""What the manager reports: `AgentWorkStatus` (pydantic, JSON-ready), its `AgentProcess`
+records and stats, and the `WorkResult` given to `on_complete` callbacks.
+
+`AgentWorkStatus.model_dump(mode="json")` has the keys of SPEC §1.6 (`enabled`, `agent_type`,
+`agent_available`, `queue_depth`, `active`, `recent`, `stats{total_invocations, successes,
+failures}`); the other keys are additions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import attrs
+from pydantic import BaseModel, ConfigDict, Field
+
+from ox_core.contracts import RunResult
+from ox_core.work import WorkItem
+
+ProcessStatus = Literal["running", "completed", "failed"]
+
+
+class AgentProcess(BaseModel):
+    """One piece of work the manager did: an item's run, or a handler's detection/cleanup.
+
+    `pid` is the agent's process id when the runner reports one (runners do not yet: None).
+    `target` is the item's dedup key (its id when it has none), or `detect`/`cleanup`.
+    `duration` in seconds; `error` empty unless `status` is `failed`; `exit_code` the agent's,
+    None when no agent ran (a `skip_llm` item, a handler step).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    pid: int | None = None
+    item_id: str = ""
+    work_type: str
+    target: str
+    started_at: datetime
+    status: ProcessStatus
+    duration: float = 0.0
+    error: str = ""
+    exit_code: int | None = None
+    attempts: int = 0
+    skip_llm: bool = False
+
+
+class AgentWorkStats(BaseModel):
+    """Cumulative counts since the manager started.
+
+    `total_invocations`: agent runs started. `successes` / `failures`: items that ended either
+    way (`finished` is their sum). `retries`: runner failures that requeued their item.
+    `waits`: times an item needing the agent went back to the queue (quota, rate limit, no
+    agent). `blocked`: times a ledger-wide blocker paused a work type. `parks`: keys parked.
+    `detect_errors`: detection or cleanup steps of a handler that raised.
+    """
+
+    total_invocations: int = 0
+    successes: int = 0
+    failures: int = 0
+    retries: int = 0
+    waits: int = 0
+    blocked: int = 0
+    parks: int = 0
+    detect_errors: int = 0
+
+    @property
+    def finished(self) -> int:
+        return self.successes + self.failures
+
+
+class AgentWorkStatus(BaseModel):
+    """A snapshot of the manager (`Manager.status()`).
+
+    `agent_type`: the runner's name, `"none"` without one. `agent_available`: the runner was
+    installed and authenticated at the last check. `queue_depth`: items waiting. `active`: work
+    in flight; `recent`: the last 10 finished, newest last. `quota_paused_until`: end of a quota
+    pause (UTC) or None. `paused_types`: work types paused by a ledger-wide blocker, with the
+    end of the pause. `parked`: dedup keys parked after repeated failures, with the end of the
+    park. `rate_limit_remaining`: agent runs left in the current window.
+    """
+
+    enabled: bool
+    agent_type: str
+    agent_available: bool
+    queue_depth: int
+    active: list[AgentProcess] = Field(default_factory=list)
+    recent: list[AgentProcess] = Field(default_factory=list)
+    stats: AgentWorkStats = Field(default_factory=AgentWorkStats)
+    in_progress: int = 0
+    quota_paused_until: datetime | None = None
+    paused_types: dict[str, datetime] = Field(default_factory=dict)
+    parked: dict[str, datetime] = Field(default_factory=dict)
+    rate_limit_remaining: int = 0
+
+
+@attrs.frozen
+class WorkResult:
+    """How one work item ended, given to every `Manager.on_complete` callback.
+
+    `result` is the agent's `RunResult` (an empty one for a `skip_llm` item; None when no run
+    happened, e.g. `build_prompt` failed). `error` is empty on success. `duration` in seconds,
+    from the start of the item's last attempt. (attrs, not pydantic: it carries attrs records
+    and is made once per item on the hot path.)
+    """
+
+    item: WorkItem
+    result: RunResult | None
+    error: str
+    duration: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
