@@ -1,25 +1,186 @@
-"""Runs `claude` headless."""
+"""Runs Claude Code (`claude -p`) headless and reads its stream-json events."""
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-from ox_core import AgentUsability, Runner, RunRequest, RunResult
+from ox_core.contracts import Quota, RunRequest, RunResult
+from ox_core.process import CliRunner, ProcessOutcome, probe, with_stderr
+from ox_core.quota import find_quota, quota_until
+
+AUTH_ENV = (
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "CLAUDE_CODE_OAUTH_TOKEN",
+    "CLAUDE_CODE_USE_BEDROCK",
+    "CLAUDE_CODE_USE_VERTEX",
+)
+"""Set, any of these authenticates claude without a login."""
+
+_HTTP_429 = re.compile(r"\b429\b|too many requests", re.I)
 
 
-class ClaudeRunner(Runner):
+def _event(line: str) -> dict[str, Any] | None:
+    if not line.startswith("{"):
+        return None
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _text_blocks(message: object) -> str:
+    if not isinstance(message, dict) or not isinstance(message.get("content"), list):
+        return ""
+    return "".join(
+        block.get("text", "")
+        for block in message["content"]
+        if isinstance(block, dict)
+        and block.get("type") == "text"
+        and isinstance(block.get("text"), str)
+    )
+
+
+def _home(env: Mapping[str, str]) -> Path:
+    return Path(env.get("HOME") or os.path.expanduser("~"))
+
+
+class ClaudeRunner(CliRunner):
+    """Claude Code, as `claude -p --output-format stream-json --verbose
+    --no-session-persistence --tools ""`, prompt on stdin.
+
+    Output is the `result` event's text. `tokens_in` counts every input token the model read
+    (`input_tokens` + `cache_creation_input_tokens` + `cache_read_input_tokens`), `tokens_out`
+    the `output_tokens`. A `result` that is not an error is a success whatever the exit status
+    (claude sometimes exits non-zero, or lingers, after answering). Quota: a `rate_limit_event`
+    with status `rejected` (its `resetsAt`), an `api_error_status` of 429, API retries that all
+    got 429, else the SPEC wording in the error text.
+    """
+
     name = "claude"
     priority = 10
+    executable = "claude"
+    install_dirs = ("~/.claude/local", "~/.claude/bin")
 
-    def __init__(self, binary: str | os.PathLike[str] | None = None) -> None:
-        self.binary = os.fspath(binary) if binary is not None else shutil.which("claude")
+    def command(self, binary: str, request: RunRequest) -> list[str]:
+        argv = [
+            binary,
+            "-p",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--no-session-persistence",
+            "--tools",
+            "",
+        ]
+        model = request.model or self.options.model
+        if model:
+            argv += ["--model", model]
+        return argv + self.options.extra_args
 
-    def available(self) -> bool:
-        return self.binary is not None and os.access(self.binary, os.X_OK)
+    def authentication(self, binary: str, env: Mapping[str, str]) -> tuple[bool, str]:
+        for key in AUTH_ENV:
+            if env.get(key):
+                return True, f"{key} is set"
+        answer = probe([binary, "auth", "status"], env=env)
+        status = _event(answer.stdout.strip().replace("\n", " ")) if answer.answered else None
+        if status is not None and isinstance(status.get("loggedIn"), bool):
+            # Trust the boolean, not the exit status.
+            if status["loggedIn"]:
+                return True, f"logged in ({status.get('authMethod') or 'unknown method'})"
+            return False, "not logged in (run `claude auth login`)"
+        credentials = _home(env) / ".claude" / ".credentials.json"
+        said = (answer.stdout + answer.stderr).strip()[:200]
+        why = answer.error or f"`claude auth status` said: {said or 'nothing'}"
+        if credentials.is_file():
+            return True, f"credentials file {credentials} ({why})"
+        return False, why
 
-    def usability(self) -> AgentUsability:
-        return AgentUsability(installed=self.available(), authenticated=False, auth_detail="")
+    def parse(self, outcome: ProcessOutcome) -> RunResult:
+        result: dict[str, Any] | None = None
+        last_text = ""
+        rejected: dict[str, Any] | None = None
+        retry_statuses: list[object] = []
+        garbage: list[str] = []
+        for line in outcome.lines:
+            event = _event(line)
+            if event is None:
+                if line.strip():
+                    garbage.append(line)
+                continue
+            kind = event.get("type")
+            if kind == "result":
+                result = event
+            elif kind == "assistant":
+                last_text = _text_blocks(event.get("message")) or last_text
+            elif kind == "rate_limit_event":
+                info = event.get("rate_limit_info")
+                if isinstance(info, dict) and info.get("status") == "rejected":
+                    rejected = info
+            elif kind == "system" and event.get("subtype") == "api_retry":
+                retry_statuses.append(event.get("error_status"))
 
-    async def run(self, request: RunRequest) -> RunResult:
-        return RunResult(exit_code=1, error="claude runner: not implemented yet")
+        succeeded = result is not None and result.get("subtype", "success") == "success"
+        if result is not None and succeeded and not result.get("is_error"):
+            usage = result.get("usage") if isinstance(result.get("usage"), dict) else {}
+            text = result.get("result")
+            return RunResult(
+                output=text if isinstance(text, str) else last_text,
+                exit_code=0,
+                tokens_in=_int(usage.get("input_tokens"))
+                + _int(usage.get("cache_creation_input_tokens"))
+                + _int(usage.get("cache_read_input_tokens")),
+                tokens_out=_int(usage.get("output_tokens")),
+            )
+
+        now = datetime.now(UTC)
+        if result is not None:
+            text = result.get("result")
+            detail = text if isinstance(text, str) and text else str(result.get("subtype"))
+            status = result.get("api_error_status")
+            head = f"claude reported an error: {detail}"
+            if status:
+                head += f" (API status {status})"
+            error = with_stderr(head, outcome.stderr_tail)
+        else:
+            head = outcome.failure("claude") or with_stderr(
+                "claude exited without a result", outcome.stderr_tail
+            )
+            if retry_statuses:
+                head += (
+                    f"; the model API call failed {len(retry_statuses)} times "
+                    f"(last status: {retry_statuses[-1]})"
+                )
+            if garbage:
+                head += f"; unexpected output: {garbage[-1][:300]!r}"
+            error = head
+
+        quota: Quota | None = None
+        if rejected is not None:
+            resets = rejected.get("resetsAt")
+            reset_at = (
+                datetime.fromtimestamp(resets, UTC) if isinstance(resets, int | float) else None
+            )
+            limit = rejected.get("rateLimitType") or "usage"
+            quota = quota_until(f"claude {limit} limit reached", reset_at, now)
+        elif result is not None and result.get("api_error_status") == 429:
+            text = str(result.get("result") or "API status 429")
+            quota = find_quota(text, now=now, extra=_HTTP_429) or quota_until(text, None, now)
+        elif retry_statuses and all(s == 429 for s in retry_statuses):
+            quota = quota_until(
+                f"the model API answered 429 (rate limit) {len(retry_statuses)} times", None, now
+            )
+        else:
+            quota = find_quota(error, now=now)
+        return RunResult(exit_code=outcome.returncode or 1, error=error, quota=quota)
