@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from ox_handler_session_finalize.redact import (
     PATTERNS,
     RedactRulesError,

@@ -1,0 +1,377 @@
+"""Finding the sessions that need finalization (SPEC §3.3). Blocking: run in a thread.
+
+`scan` walks the three places (ledger cache, committed sessions, per-user cache) in order, the
+first copy of a name winning, and returns a `Found` per session that needs work. It reads only
+what decides the answer: a finished, committed session costs one `scandir` of its folder and
+one small read of `summary.json` (remembered by mtime and size in a `SummaryCache` across
+scans).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import importlib
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ox_handler_session_finalize import records
+from ox_handler_session_finalize.records import (
+    ARTIFACTS,
+    IGNORED_FOLDERS,
+    JOURNAL,
+    MARKER,
+    META,
+    NEEDS_SUMMARY,
+    RAW,
+    SUMMARY_JSON,
+    LockTimeout,
+    RecordError,
+    RecordingMarker,
+)
+
+log = logging.getLogger(__name__)
+
+GRACE = timedelta(minutes=10)
+NO_PID_STALE = timedelta(hours=24)
+RAW_LOCK_WAIT = 0.25
+MAX_ATTEMPTS = 3
+
+PidLookup = Callable[[str], "int | None"]
+Recover = Callable[[Path, "RecordingMarker | None"], None]
+
+
+class Kind(enum.StrEnum):
+    """What a work item has to do: summarise (`full`), summarise again after a failed attempt
+    (`retry`), or only copy, commit and push an already finalized session (`upload-only`)."""
+
+    FULL = "full"
+    RETRY = "retry"
+    UPLOAD_ONLY = "upload-only"
+
+
+class Place(enum.StrEnum):
+    LEDGER_CACHE = "ledger-cache"
+    COMMITTED = "committed"
+    USER_CACHE = "user-cache"
+
+
+@dataclass(frozen=True)
+class Found:
+    """A session that needs work: its folder, where it lives, what to do, what is missing."""
+
+    name: str
+    path: Path
+    place: Place
+    kind: Kind
+    missing: tuple[str, ...] = ()
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` exists (a process we may not signal counts as alive)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_stale(
+    marker: RecordingMarker | None,
+    marker_mtime: datetime,
+    now: datetime,
+    *,
+    alive: Callable[[int], bool] = pid_alive,
+    pid_lookup: PidLookup | None = None,
+    grace: timedelta = GRACE,
+    no_pid_stale: timedelta = NO_PID_STALE,
+) -> bool:
+    """The staleness rules of SPEC §3.3 step 1.
+
+    A marker with `stopped_at` is stale at once (the watcher crashed while stopping). Age is
+    from `started_at`, or from the file's mtime when the marker is unreadable (`marker` None).
+    With a PID (`parent_pid`, else `pid_lookup(agent_id)`): alive → never stale, dead → stale
+    once the age reaches `grace`. Without a PID: stale after `no_pid_stale`.
+    """
+    if marker is not None and marker.stopped_at is not None:
+        return True
+    started = marker.started_at if marker is not None and marker.started_at else marker_mtime
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    age = now - started
+    pid = marker.parent_pid if marker is not None else 0
+    if pid <= 0 and pid_lookup is not None and marker is not None and marker.agent_id:
+        pid = pid_lookup(marker.agent_id) or 0
+    if pid > 0:
+        return not alive(pid) and age >= grace
+    return age >= no_pid_stale
+
+
+def read_marker_or_none(folder: Path) -> tuple[RecordingMarker | None, datetime]:
+    """The marker (None when unreadable) and the marker file's mtime (UTC).
+    `FileNotFoundError` when the marker is gone."""
+    mtime = datetime.fromtimestamp((folder / MARKER).stat().st_mtime, UTC)
+    try:
+        return records.read_marker(folder), mtime
+    except RecordError:
+        return None, mtime
+
+
+def _default_recover(folder: Path, marker: RecordingMarker | None) -> None:
+    """Catch the raw file up from the agent's session file and settle any crash journal, with
+    the session watcher's own functions (`tail.catch_up`, `journal.settle_journal`; both take
+    the raw file's lock themselves, at most 250 ms). Raises `LockTimeout` when it is busy,
+    the watcher's `JournalError` for a journal it refuses to settle."""
+    try:
+        journal = importlib.import_module("ox_handler_session_finalize.journal")
+        tail = importlib.import_module("ox_handler_session_finalize.tail")
+    except ImportError:  # The watcher is not installed: nothing to settle or catch up.
+        return
+    if marker is not None and marker.session_file and Path(marker.session_file).exists():
+        try:
+            tail.catch_up(folder, lock_timeout=RAW_LOCK_WAIT)
+            return
+        except LockTimeout:
+            raise
+        except journal.RecordingGone:
+            return
+        except Exception as exc:  # An adapter or marker problem: keep what was captured.
+            log.warning("cannot catch up %s from its session file: %s", folder.name, exc)
+    if (folder / JOURNAL).exists():
+        journal.settle_journal(folder, lock_timeout=RAW_LOCK_WAIT)
+
+
+def end_recording(folder: Path, marker: RecordingMarker | None, recover: Recover) -> bool:
+    """Settle and catch up a stale recording (`recover`), then remove its marker under the
+    raw file's lock. Returns False (the marker left in place) when the raw file stays locked
+    for more than 250 ms: the next scan tries again. Errors from `recover` propagate."""
+    try:
+        recover(folder, marker)
+        with (
+            records.lock_file(folder / RAW, timeout=RAW_LOCK_WAIT),
+            contextlib.suppress(FileNotFoundError),
+        ):
+            (folder / MARKER).unlink()
+    except LockTimeout:
+        return False
+    return True
+
+
+# ------------------------------------------------------------------ summary cache
+
+
+@dataclass
+class SummaryCache:
+    """`(title is blank, attempts, status)` of each `summary.json`, keyed by path and
+    remembered while its mtime and size stay the same."""
+
+    entries: dict[str, tuple[int, int, tuple[bool, int, str] | None]] = field(default_factory=dict)
+
+    def get(self, path: Path) -> tuple[bool, int, str] | None:
+        """None when the file is unreadable or not a JSON object."""
+        key = str(path)
+        try:
+            st = os.stat(key)
+        except OSError:
+            return None
+        hit = self.entries.get(key)
+        if hit is not None and hit[0] == st.st_mtime_ns and hit[1] == st.st_size:
+            return hit[2]
+        value = _read_summary_state(path)
+        self.entries[key] = (st.st_mtime_ns, st.st_size, value)
+        return value
+
+
+def _read_summary_state(path: Path) -> tuple[bool, int, str] | None:
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    title = data.get("title")
+    attempts = data.get("summary_attempts", 0)
+    status = data.get("summary_status", "")
+    blank = not (isinstance(title, str) and title.strip())
+    return (
+        blank,
+        attempts if isinstance(attempts, int) else 0,
+        status if isinstance(status, str) else "",
+    )
+
+
+# ------------------------------------------------------------------ content checks
+
+
+def raw_has_content(path: Path) -> bool:
+    """Whether `raw.jsonl` holds at least one entry (header and footer lines don't count).
+    Reads only up to the first entry."""
+    try:
+        with open(path, "rb") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                try:
+                    rec = records.classify_line(json.loads(line))
+                except ValueError:
+                    continue
+                if isinstance(rec, records.RawEntry):
+                    return True
+    except OSError:
+        return False
+    return False
+
+
+def meta_state(folder: Path) -> tuple[bool, str]:
+    """(readable, disposition) of `meta.json`; a missing file is readable with no disposition."""
+    try:
+        meta = records.read_model(folder / META, records.SessionMeta)
+    except FileNotFoundError:
+        return True, ""
+    except RecordError:
+        return False, ""
+    disposition = (meta.model_extra or {}).get("disposition", "")
+    return True, disposition if isinstance(disposition, str) else ""
+
+
+# ------------------------------------------------------------------ the scan
+
+
+@dataclass
+class Scanner:
+    """One ledger's detection settings and state. `now` and `alive` are injectable for tests."""
+
+    ledger: Path
+    user_cache_dir: Path | None = None
+    pid_lookup: PidLookup | None = None
+    alive: Callable[[int], bool] = pid_alive
+    recover: Recover = _default_recover
+    summaries: SummaryCache = field(default_factory=SummaryCache)
+    now: Callable[[], datetime] = records.now_utc
+
+    def places(self) -> list[tuple[Place, Path]]:
+        return [
+            (Place.LEDGER_CACHE, records.ledger_cache_sessions(self.ledger)),
+            (Place.COMMITTED, records.committed_sessions(self.ledger)),
+            (Place.USER_CACHE, records.user_cache_sessions(self.ledger, self.user_cache_dir)),
+        ]
+
+    def folders(self) -> Iterator[tuple[Place, str, Path]]:
+        """Every session folder of the three places, first copy of a name only."""
+        seen: set[str] = set()
+        for place, root in self.places():
+            try:
+                it = os.scandir(root)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            with it:
+                for entry in it:
+                    if entry.name in seen or entry.name in IGNORED_FOLDERS:
+                        continue
+                    if not entry.is_dir(follow_symlinks=False):
+                        continue
+                    seen.add(entry.name)
+                    yield place, entry.name, Path(entry.path)
+
+    def scan(self) -> list[Found]:
+        """SPEC §3.3 over the three places."""
+        found: list[Found] = []
+        now = self.now()
+        for place, name, folder in self.folders():
+            item = self.check(place, name, folder, now=now)
+            if item is not None:
+                found.append(item)
+        return found
+
+    def check(
+        self,
+        place: Place,
+        name: str,
+        folder: Path,
+        *,
+        now: datetime | None = None,
+        orphan_of: tuple[str, int] | None = None,
+    ) -> Found | None:
+        """Steps 1–5 for one folder. `orphan_of=(agent_id, heartbeat_pid)` applies the
+        rules of `detect_orphaned_for_agent` instead of the staleness rules."""
+        try:
+            names = {e.name for e in os.scandir(folder)}
+        except OSError:
+            return None
+        if MARKER in names:
+            try:
+                marker, mtime = read_marker_or_none(folder)
+            except FileNotFoundError:
+                marker, mtime = None, None
+            if mtime is not None:
+                if orphan_of is not None:
+                    if not self._orphaned(marker, *orphan_of):
+                        return None
+                elif not is_stale(
+                    marker, mtime, now or self.now(), alive=self.alive, pid_lookup=self.pid_lookup
+                ):
+                    return None
+                try:
+                    if not end_recording(folder, marker, self.recover):
+                        return None
+                except Exception as exc:  # Fail closed: leave this recording as it is.
+                    log.warning("cannot end the recording %s: %s", name, exc)
+                    return None
+                names = {e.name for e in os.scandir(folder)}
+        elif orphan_of is not None:
+            return None
+        if RAW not in names:
+            return None
+        kind: Kind | None = None
+        missing = tuple(a for a in ARTIFACTS if a not in names)
+        if missing:
+            kind = Kind.FULL
+        elif NEEDS_SUMMARY in names:
+            kind, missing = Kind.FULL, ARTIFACTS
+        else:
+            state = self.summaries.get(folder / SUMMARY_JSON)
+            if state is None:
+                kind, missing = Kind.FULL, (SUMMARY_JSON,)
+            elif state[0] and state[1] < MAX_ATTEMPTS and state[2] != "unrecoverable":
+                kind = Kind.RETRY
+            elif place is not Place.COMMITTED:
+                kind = Kind.UPLOAD_ONLY
+        if kind is None:
+            return None
+        # Checks that read files, done only for a folder that would otherwise yield work.
+        if META in names:
+            readable, disposition = meta_state(folder)
+            if not readable:
+                return None
+            if kind is Kind.UPLOAD_ONLY and disposition == "local_only":
+                return None
+        raw = folder / RAW
+        if records.is_lfs_pointer(raw) or not raw_has_content(raw):
+            return None
+        return Found(name=name, path=folder, place=place, kind=kind, missing=missing)
+
+    def _orphaned(self, marker: RecordingMarker | None, agent_id: str, heartbeat_pid: int) -> bool:
+        if marker is None or marker.agent_id != agent_id:
+            return False
+        own = marker.parent_pid
+        return not (own > 0 and own != heartbeat_pid and self.alive(own))
+
+    def orphaned_for_agent(self, agent_id: str, heartbeat_pid: int) -> list[Found]:
+        """The recordings of `agent_id` whose process died (SPEC §3.3, last paragraph)."""
+        found: list[Found] = []
+        for place, name, folder in self.folders():
+            if place is Place.COMMITTED:
+                continue
+            item = self.check(place, name, folder, orphan_of=(agent_id, heartbeat_pid))
+            if item is not None:
+                found.append(item)
+        return found

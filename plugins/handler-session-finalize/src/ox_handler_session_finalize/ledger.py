@@ -1,0 +1,368 @@
+"""The ledger's git repository. This module owns every git (and git-lfs) call of the package.
+
+Every call runs with `GIT_TERMINAL_PROMPT=0 LC_ALL=C` (never waits for a password, messages we
+can match), in its own process group that is killed on timeout or cancellation. Changes to a
+ledger (`publish`) run under one `trio.Lock` per ledger, which the daemon may share
+(`Ledger(path, lock)`).
+
+Git-LFS: the ledger uses LFS when `git lfs` is installed and the ledger configures an LFS
+endpoint (`lfs.url` in `.git/config` or `.lfsconfig`) or its `.gitattributes` already routes
+files through `filter=lfs`. Content files are then uploaded to the LFS server *before* the
+commit; when that upload fails nothing is committed and `LfsUploadError` is raised, so the
+cache copy stays the one a later scan finds again (SPEC §3.6 step 7).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import signal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import trio
+
+from ox_core.errors import LedgerBlockedError, OxError
+
+GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GCM_INTERACTIVE": "never"}
+DEFAULT_TIMEOUT = 60.0
+PUSH_TIMEOUT = 180.0
+PUSH_ATTEMPTS = 3
+PUSH_PAUSE = 1.0
+LFS_PATTERNS = ("sessions/**/raw.jsonl", "sessions/**/summary.md", "sessions/**/session.md")
+LFS_ATTRS = "filter=lfs diff=lfs merge=lfs -text"
+
+_REJECTED = ("[rejected]", "non-fast-forward", "fetch first", "[remote rejected] ", "stale info")
+_AUTH = (
+    "authentication failed",
+    "could not read username",
+    "could not read password",
+    "permission denied",
+    "access denied",
+    "the requested url returned error: 403",
+    "the requested url returned error: 401",
+)
+
+
+class GitError(OxError):
+    """A git command failed (the message holds the command and the tail of its stderr)."""
+
+    def __init__(self, message: str, *, returncode: int = -1, stderr: str = "") -> None:
+        super().__init__(message)
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+class LfsUploadError(OxError):
+    """Uploading a session's content to the LFS server failed; nothing was committed."""
+
+
+@dataclass(frozen=True)
+class GitResult:
+    """What one git command did: exit code, decoded stdout and stderr."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def failure(self) -> str:
+        tail = self.stderr.strip()[-800:] or self.stdout.strip()[-800:]
+        return f"git {' '.join(self.args)} failed (exit {self.returncode}): {tail}"
+
+
+def _kill_group(process: trio.Process) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+async def _deliver_cancel(process: trio.Process) -> None:
+    _kill_group(process)
+
+
+def has_git_lfs() -> bool:
+    """Whether the `git-lfs` binary is on PATH."""
+    return shutil.which("git-lfs") is not None
+
+
+async def run_git(
+    repo: Path,
+    *args: str,
+    time_limit: float = DEFAULT_TIMEOUT,
+    check: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> GitResult:
+    """Run `git -C repo *args` and capture its output.
+
+    Raises `GitError` when `check` and the exit code is non-zero, or when it takes longer than
+    `time_limit` seconds. On timeout or cancellation the whole process group (git and its helpers:
+    ssh, git-lfs, credential helpers) is killed before the error or `trio.Cancelled` propagates.
+    """
+    full_env = {**os.environ, **GIT_ENV, **(env or {})}
+    try:
+        with trio.fail_after(time_limit):
+            done = await trio.run_process(
+                ["git", "-C", str(repo), *args],
+                capture_stdout=True,
+                capture_stderr=True,
+                check=False,
+                env=full_env,
+                start_new_session=True,
+                stdin=b"",
+                deliver_cancel=_deliver_cancel,
+            )
+    except trio.TooSlowError:
+        raise GitError(f"git {' '.join(args)} timed out after {time_limit:g} s") from None
+    except OSError as exc:
+        raise GitError(f"cannot run git: {exc}") from exc
+    result = GitResult(
+        args=tuple(args),
+        returncode=done.returncode,
+        stdout=done.stdout.decode("utf-8", "replace"),
+        stderr=done.stderr.decode("utf-8", "replace"),
+    )
+    if check and not result.ok:
+        raise GitError(result.failure(), returncode=result.returncode, stderr=result.stderr)
+    return result
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What `Ledger.publish` did: `committed` a new commit, `pushed` to the remote (False when
+    the ledger has no remote), `lfs` whether content went through git-LFS."""
+
+    committed: bool
+    pushed: bool
+    lfs: bool
+
+
+class Ledger:
+    """One ledger repository. Methods are async and never block the trio loop on git.
+
+    `lock` serialises every change to the repository; pass the daemon's lock to share it.
+    """
+
+    def __init__(self, path: Path, lock: trio.Lock | None = None) -> None:
+        self.path = path
+        self.lock = lock if lock is not None else trio.Lock()
+        self.push_pause = PUSH_PAUSE
+
+    async def git(self, *args: str, **kwargs: object) -> GitResult:
+        """`run_git(self.path, *args, ...)`."""
+        return await run_git(self.path, *args, **kwargs)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------ state
+
+    async def conflicts(self) -> list[str]:
+        """Paths with unresolved merge conflicts, plus a note when a rebase or merge is stopped
+        half-way. Empty when the ledger is clean (or not a repository yet)."""
+        result = await self.git("ls-files", "-u", "-z", check=False)
+        paths = sorted({rec.split("\t", 1)[-1] for rec in result.stdout.split("\0") if rec})
+        git_dir = await self._git_dir()
+        if git_dir is not None:
+            for marker in ("rebase-merge", "rebase-apply", "MERGE_HEAD"):
+                if (git_dir / marker).exists():
+                    paths.append(f"({marker} in progress)")
+        return paths
+
+    async def ensure_unblocked(self) -> None:
+        """Raise `LedgerBlockedError` when the ledger has unresolved merge conflicts."""
+        conflicts = await self.conflicts()
+        if conflicts:
+            shown = ", ".join(conflicts[:5])
+            raise LedgerBlockedError(f"ledger {self.path} has unresolved merge conflicts: {shown}")
+
+    async def _git_dir(self) -> Path | None:
+        result = await self.git("rev-parse", "--absolute-git-dir", check=False)
+        return Path(result.stdout.strip()) if result.ok else None
+
+    async def remote(self) -> str | None:
+        """The remote to push to (`origin`, else the first one), None without a remote."""
+        result = await self.git("remote", check=False)
+        names = result.stdout.split()
+        if not names:
+            return None
+        return "origin" if "origin" in names else names[0]
+
+    async def branch(self) -> str:
+        result = await self.git("symbolic-ref", "--short", "HEAD")
+        return result.stdout.strip()
+
+    async def uses_lfs(self) -> bool:
+        """Whether content files go through git-LFS (see the module docstring)."""
+        lfsconfig = ("config", "-f", ".lfsconfig", "--get", "lfs.url")
+        for args in (("config", "--get", "lfs.url"), lfsconfig):
+            if (await self.git(*args, check=False)).stdout.strip():
+                return True
+        attributes = self.path / ".gitattributes"
+        with contextlib.suppress(OSError):
+            return "filter=lfs" in attributes.read_text(encoding="utf-8")
+        return False
+
+    async def is_committed(self, rel: str) -> bool:
+        """Whether HEAD holds anything under `rel`."""
+        result = await self.git("ls-tree", "-r", "--name-only", "HEAD", "--", rel, check=False)
+        return result.ok and bool(result.stdout.strip())
+
+    async def head(self) -> str:
+        result = await self.git("rev-parse", "HEAD", check=False)
+        return result.stdout.strip()
+
+    # ------------------------------------------------------------ publishing
+
+    async def publish(self, name: str, files: Mapping[str, bytes]) -> PublishResult:
+        """Place `files` in `sessions/<name>/`, commit `finalize session <name>` and push.
+
+        Idempotent: when the folder already holds exactly these files in HEAD no commit is
+        made, and a commit left unpushed by an earlier run is pushed. Holds the ledger lock.
+
+        Raises `LedgerBlockedError` (conflicts, push refused for authentication, rebase
+        conflict), `LfsUploadError` (content not uploaded, nothing committed, working tree
+        restored), `GitError` (anything else: push failed, remote unreachable). Cancellation
+        kills the running git command; a half-done step is picked up by the next call.
+        """
+        rel = f"sessions/{name}"
+        async with self.lock:
+            await self.ensure_unblocked()
+            lfs = await self.uses_lfs()
+            existed = await self.is_committed(rel)
+            await trio.to_thread.run_sync(_write_folder, self.path / rel, files)
+            paths = [rel]
+            try:
+                if lfs:
+                    paths += await self._prepare_lfs()
+                await self.git("add", "-A", "--", *paths)
+                if lfs:
+                    await self._upload_lfs(files)
+            except (LfsUploadError, GitError):
+                await self._restore(rel, existed)
+                raise
+            staged = await self.git("diff", "--cached", "--quiet", "--", *paths, check=False)
+            committed = False
+            if staged.returncode == 1:
+                await self.git("commit", "-q", "-m", f"finalize session {name}", "--", *paths)
+                committed = True
+            pushed = await self._push()
+            return PublishResult(committed=committed, pushed=pushed, lfs=lfs)
+
+    async def _restore(self, rel: str, existed: bool) -> None:
+        await self.git("reset", "-q", "--", rel, check=False)
+        if existed:
+            await self.git("checkout", "-q", "HEAD", "--", rel, check=False)
+            await self.git("clean", "-fdq", "--", rel, check=False)
+        else:
+            await trio.to_thread.run_sync(
+                lambda: shutil.rmtree(self.path / rel, ignore_errors=True)
+            )
+
+    async def _prepare_lfs(self) -> list[str]:
+        """Install the LFS filters locally and route content files through LFS; returns the
+        paths to add with the session (`.gitattributes` when it changed)."""
+        if not has_git_lfs():
+            raise LfsUploadError("the ledger uses git-LFS but `git lfs` is not installed")
+        if not (await self.git("config", "--get", "filter.lfs.clean", check=False)).stdout.strip():
+            await self.git("lfs", "install", "--local")
+        attributes = self.path / ".gitattributes"
+        try:
+            text = attributes.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            text = ""
+        present = {line.split()[0] for line in text.splitlines() if line.strip()}
+        missing = [p for p in LFS_PATTERNS if p not in present]
+        if not missing:
+            return []
+        if text and not text.endswith("\n"):
+            text += "\n"
+        text += "".join(f"{p} {LFS_ATTRS}\n" for p in missing)
+        attributes.write_text(text, encoding="utf-8")
+        return [".gitattributes"]
+
+    async def _upload_lfs(self, files: Mapping[str, bytes]) -> None:
+        remote = await self.remote()
+        if remote is None:
+            return  # A local ledger keeps its LFS objects in .git/lfs.
+        oids = [
+            hashlib.sha256(data).hexdigest()
+            for fname, data in files.items()
+            if fname in {"raw.jsonl", "summary.md", "session.md"}
+        ]
+        if not oids:
+            return
+        result = await self.git(
+            "lfs", "push", "--object-id", remote, *oids, time_limit=PUSH_TIMEOUT, check=False
+        )
+        if not result.ok:
+            raise LfsUploadError(f"LFS upload failed, session deferred: {result.failure()}")
+
+    async def _push(self) -> bool:
+        remote = await self.remote()
+        if remote is None:
+            return False
+        branch = await self.branch()
+        last = ""
+        for attempt in range(PUSH_ATTEMPTS):
+            if attempt:
+                await trio.sleep(self.push_pause * attempt)
+            result = await self.git(
+                "push",
+                "--porcelain",
+                remote,
+                f"HEAD:refs/heads/{branch}",
+                time_limit=PUSH_TIMEOUT,
+                check=False,
+            )
+            if result.ok:
+                return True
+            text = (result.stdout + result.stderr).lower()
+            last = result.failure()
+            if any(marker in text for marker in _AUTH):
+                raise LedgerBlockedError(f"push to {remote} refused: {last}")
+            if not any(marker in text for marker in _REJECTED):
+                raise GitError(last, returncode=result.returncode, stderr=result.stderr)
+            await self._pull_rebase(remote, branch)
+        raise GitError(f"push still rejected after {PUSH_ATTEMPTS} attempts: {last}")
+
+    async def _pull_rebase(self, remote: str, branch: str) -> None:
+        # Other people's content stays as LFS pointers: the rebase needs no LFS download.
+        result = await self.git(
+            "pull",
+            "--rebase",
+            "--autostash",
+            "-q",
+            remote,
+            branch,
+            time_limit=PUSH_TIMEOUT,
+            check=False,
+            env={"GIT_LFS_SKIP_SMUDGE": "1"},
+        )
+        if result.ok:
+            return
+        if await self.conflicts():
+            await self.git("rebase", "--abort", check=False)
+            raise LedgerBlockedError(f"rebase onto {remote}/{branch} conflicts: {result.failure()}")
+        raise GitError(result.failure(), returncode=result.returncode, stderr=result.stderr)
+
+
+def _write_folder(folder: Path, files: Mapping[str, bytes]) -> None:
+    """Make `folder` hold exactly `files` (atomic per file; others' stray files removed)."""
+    from ox_handler_session_finalize.records import atomic_write_bytes
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for fname, data in files.items():
+        target = folder / fname
+        try:
+            if target.read_bytes() == data:
+                continue
+        except OSError:
+            pass
+        atomic_write_bytes(target, data, 0o644)
+    for entry in folder.iterdir():
+        if entry.name not in files and entry.is_file() and not entry.name.startswith("."):
+            entry.unlink()

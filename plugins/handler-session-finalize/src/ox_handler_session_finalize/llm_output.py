@@ -1,0 +1,139 @@
+"""Parsing and validating the agent's answer to the summary prompt (SPEC §3.6 step 4).
+
+`parse_summary(text)` never raises: it returns either a valid `Summary` or the reason the
+answer was rejected. `failure_summary` turns a rejection into the summary that is written
+instead (never carrying the raw output); after `MAX_ATTEMPTS` it is `unrecoverable`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from ox_handler_session_finalize.records import Summary
+
+MAX_ATTEMPTS = 3
+OUTCOMES = frozenset({"success", "partial", "failed"})
+CATEGORIES = frozenset({"share", "local_only", "skip"})
+TITLE_MIN, TITLE_MAX = 3, 200
+SUMMARY_MIN = 20
+
+_JSON_FENCE = re.compile(r"```[ \t]*json[ \t]*\r?\n(.*?)```", re.DOTALL | re.IGNORECASE)
+_ANY_FENCE = re.compile(r"```[^\n`]*\r?\n(.*?)```", re.DOTALL)
+
+# What an agent writes when it talks to the user instead of returning the summary.
+TELLTALES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (label, re.compile(regex, re.IGNORECASE))
+    for label, regex in (
+        (
+            "asks for permission",
+            r"\b(?:may i|shall i|should i|do you want me to|would you like me to)\b",
+        ),
+        ("asks for permission", r"\bplease (?:confirm|approve|grant)\b"),
+        ("apologises", r"\b(?:i apologi[sz]e|i'm sorry|i am sorry|sorry, (?:but )?i)\b"),
+        ("announces a summary", r"\b(?:let me|i'll|i will|i'm going to) (?:now )?summari[sz]e\b"),
+        ("announces a summary", r"\bhere(?:'s| is) (?:a|the|my) summary\b"),
+        ("tool-call markup", r"</?(?:tool_call|tool_use|function_calls?|invoke|parameter)\b"),
+        ("tool-call markup", r"\"(?:tool_use|function_call)\"\s*:"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """Either `summary` (valid) or `error` (why the answer was rejected)."""
+
+    summary: Summary | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.summary is not None
+
+
+def extract_json(text: str) -> dict[str, Any] | None:
+    """The JSON object of an answer: the whole text, else the first ```json fence, else the
+    first plain fence. None when none of them holds a JSON object."""
+    candidates = [text]
+    for pattern in (_JSON_FENCE, _ANY_FENCE):
+        match = pattern.search(text)
+        if match:
+            candidates.append(match.group(1))
+    for candidate in candidates:
+        try:
+            data = json.loads(candidate.strip())
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(data, dict):
+            return data
+    return None
+
+
+def _telltale(text: str) -> str | None:
+    for label, pattern in TELLTALES:
+        if pattern.search(text):
+            return label
+    return None
+
+
+def validate(data: dict[str, Any]) -> ParseResult:
+    """Check a decoded answer against the rules of SPEC §3.6 step 4."""
+    try:
+        summary = Summary.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return ParseResult(None, f"invalid field {where}: {first['msg']}")
+    title = summary.title.strip()
+    if not title:
+        return ParseResult(None, "blank title")
+    if not (TITLE_MIN <= len(title) <= TITLE_MAX):
+        return ParseResult(None, f"title of {len(title)} characters (want {TITLE_MIN}–{TITLE_MAX})")
+    if not any(a.strip() for a in summary.key_actions):
+        return ParseResult(None, "no key action")
+    if len(summary.summary.strip()) < SUMMARY_MIN:
+        return ParseResult(None, f"summary shorter than {SUMMARY_MIN} characters")
+    if summary.outcome not in OUTCOMES:
+        return ParseResult(None, f"unknown outcome {summary.outcome[:40]!r}")
+    if summary.quality_category is not None and summary.quality_category not in CATEGORIES:
+        summary.quality_category = None  # Fall back to the score rather than reject.
+    if summary.quality_score is not None and not 0.0 <= summary.quality_score <= 1.0:
+        return ParseResult(None, "quality_score outside 0–1")
+    label = _telltale(" ".join([title, summary.summary, *summary.key_actions]))
+    if label:
+        return ParseResult(None, f"the answer {label} instead of summarising")
+    summary.title = title
+    summary.key_actions = [a.strip() for a in summary.key_actions if a.strip()]
+    summary.summary_status = "ok"
+    summary.validation_error = None
+    return ParseResult(summary, None)
+
+
+def parse_summary(text: str) -> ParseResult:
+    """Parse and validate an agent's answer. Never raises."""
+    try:
+        data = extract_json(text)
+        if data is None:
+            label = _telltale(text)
+            reason = f"the answer {label} instead of summarising" if label else "no JSON object"
+            return ParseResult(None, reason)
+        return validate(data)
+    except Exception as exc:  # A parser bug must not crash the daemon on one answer.
+        return ParseResult(None, f"unparseable answer ({type(exc).__name__})")
+
+
+def failure_summary(reason: str, attempts: int) -> Summary:
+    """The summary written for a rejected answer: blank title, the reason, the attempt count;
+    `unrecoverable` from the `MAX_ATTEMPTS`th attempt on (never retried)."""
+    status = "unrecoverable" if attempts >= MAX_ATTEMPTS else "failed_validation"
+    return Summary(
+        title="",
+        summary="",
+        summary_status=status,
+        validation_error=reason,
+        summary_attempts=attempts,
+    )
