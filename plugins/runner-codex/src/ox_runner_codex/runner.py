@@ -1,25 +1,168 @@
-"""Runs `codex` headless."""
+"""Runs the Codex CLI (`codex exec --json -`) headless and reads its JSONL events."""
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
 
-from ox_core import AgentUsability, Runner, RunRequest, RunResult
+from ox_core.contracts import RunRequest, RunResult
+from ox_core.errors import RunnerError
+from ox_core.process import CliRunner, ProcessOutcome, probe, run_agent_process, with_stderr
+from ox_core.quota import find_quota
+
+AUTH_ENV = ("OPENAI_API_KEY", "CODEX_API_KEY")
+"""Set, any of these authenticates `codex exec` without a login."""
+
+OPTIONAL_FLAGS: dict[str, tuple[str, ...]] = {
+    "--skip-git-repo-check": ("--skip-git-repo-check",),
+    "--sandbox": ("--sandbox", "read-only"),
+    "--ephemeral": ("--ephemeral",),
+    "--color": ("--color", "never"),
+}
+"""Flags that older versions may lack: dropped when `codex exec --help` does not list them."""
+
+_HTTP_429 = re.compile(r"\b429\b|too many requests|quota exceeded|insufficient_quota", re.I)
 
 
-class CodexRunner(Runner):
+def _event(line: str) -> dict[str, Any] | None:
+    if not line.startswith("{"):
+        return None
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _message(value: object) -> str:
+    if isinstance(value, dict):
+        value = value.get("message")
+    return value if isinstance(value, str) else ""
+
+
+class CodexRunner(CliRunner):
+    """The Codex CLI, as `codex exec --json --skip-git-repo-check --sandbox read-only
+    --ephemeral --color never -`, prompt on stdin.
+
+    Output is the text of the last `agent_message` item; tokens from the last
+    `turn.completed.usage` (`input_tokens`, which includes the cached ones, and
+    `output_tokens`). A completed turn with an answer is a success whatever the exit status.
+    Errors come from `turn.failed` / `error` events; quota from their text (SPEC wording or an
+    HTTP 429).
+    """
+
     name = "codex"
     priority = 20
+    executable = "codex"
+    install_dirs = ("~/.codex/bin",)
 
-    def __init__(self, binary: str | os.PathLike[str] | None = None) -> None:
-        self.binary = os.fspath(binary) if binary is not None else shutil.which("codex")
+    _flags_by_binary: ClassVar[dict[str, frozenset[str]]] = {}
 
-    def available(self) -> bool:
-        return self.binary is not None and os.access(self.binary, os.X_OK)
+    async def prepare(self, binary: str) -> None:
+        """Learn once per binary which optional flags `codex exec` knows."""
+        if binary in self._flags_by_binary:
+            return
+        known = frozenset(OPTIONAL_FLAGS)
+        try:
+            help_ = await run_agent_process(
+                [binary, "exec", "--help"], env=self.env(), timeout=5, grace=0.5
+            )
+        except RunnerError:
+            help_ = None
+        # Only a real help text decides; anything else keeps every flag (the run will tell).
+        if help_ is not None and help_.returncode == 0 and "--json" in help_.text:
+            known = frozenset(f for f in OPTIONAL_FLAGS if f in help_.text)
+        self._flags_by_binary[binary] = known
 
-    def usability(self) -> AgentUsability:
-        return AgentUsability(installed=self.available(), authenticated=False, auth_detail="")
+    def command(self, binary: str, request: RunRequest) -> list[str]:
+        known = self._flags_by_binary.get(binary, frozenset(OPTIONAL_FLAGS))
+        argv = [binary, "exec", "--json"]
+        for flag, args in OPTIONAL_FLAGS.items():
+            if flag in known:
+                argv += args
+        model = request.model or self.options.model
+        if model:
+            argv += ["--model", model]
+        return [*argv, *self.options.extra_args, "-"]
 
-    async def run(self, request: RunRequest) -> RunResult:
-        return RunResult(exit_code=1, error="codex runner: not implemented yet")
+    def authentication(self, binary: str, env: Mapping[str, str]) -> tuple[bool, str]:
+        for key in AUTH_ENV:
+            if env.get(key):
+                return True, f"{key} is set"
+        answer = probe([binary, "login", "status"], env=env)
+        said = (answer.stdout.strip() or answer.stderr.strip()).splitlines()
+        first = said[0][:200] if said else ""
+        if answer.answered:
+            if answer.returncode == 0:
+                return True, first or "logged in"
+            return False, first or f"`codex login status` exited with {answer.returncode}"
+        user_home = env.get("HOME") or os.path.expanduser("~")
+        home = Path(env.get("CODEX_HOME") or Path(user_home, ".codex"))
+        if (home / "auth.json").is_file():
+            return True, f"credentials file {home / 'auth.json'} ({answer.error})"
+        return False, answer.error
+
+    def parse(self, outcome: ProcessOutcome) -> RunResult:
+        answer: str | None = None
+        usage: dict[str, Any] | None = None
+        completed = False
+        errors: list[str] = []
+        garbage: list[str] = []
+        saw_event = False
+        for line in outcome.lines:
+            event = _event(line)
+            if event is None:
+                if line.strip():
+                    garbage.append(line)
+                continue
+            saw_event = True
+            kind = event.get("type")
+            if kind == "item.completed":
+                item = event.get("item")
+                if isinstance(item, dict) and item.get("type") == "agent_message":
+                    text = item.get("text")
+                    answer = text if isinstance(text, str) else answer
+            elif kind == "turn.completed":
+                completed = True
+                usage = event.get("usage") if isinstance(event.get("usage"), dict) else {}
+            elif kind == "turn.failed":
+                completed = False
+                errors.append(_message(event.get("error")) or "turn failed")
+            elif kind == "error":
+                errors.append(_message(event) or "error")
+
+        if completed and answer is not None:
+            usage = usage or {}
+            return RunResult(
+                output=answer,
+                exit_code=0,
+                tokens_in=_int(usage.get("input_tokens")),
+                tokens_out=_int(usage.get("output_tokens")),
+            )
+        if not saw_event and outcome.returncode == 0 and not outcome.timed_out and outcome.lines:
+            # A version without --json support prints the answer as plain text.
+            return RunResult(output=outcome.text.strip(), exit_code=0)
+
+        failure = outcome.failure("codex")
+        if errors:
+            # "Reconnecting... n/5" lines repeat the final error: the last one says it.
+            head = f"codex reported an error: {errors[-1]}"
+            error = f"{head} ({failure})" if failure else with_stderr(head, outcome.stderr_tail)
+        elif failure:
+            error = failure
+        else:
+            error = with_stderr("codex exited without an answer", outcome.stderr_tail)
+        if garbage:
+            error += f"; unexpected output: {garbage[-1][:300]!r}"
+        quota_text = "\n".join([*errors, outcome.stderr_tail])
+        quota = find_quota(quota_text, now=datetime.now(UTC), extra=_HTTP_429)
+        return RunResult(exit_code=outcome.returncode or 1, error=error, quota=quota)

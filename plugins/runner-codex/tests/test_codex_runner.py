@@ -1,0 +1,208 @@
+"""CodexRunner against fake `codex` executables: recorded real output, and misbehaviour."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from ox_core import RunRequest
+from ox_runner_codex import CodexRunner
+from ox_runner_codex.runner import AUTH_ENV
+
+HELP = "Usage: codex exec [OPTIONS]\n  --skip-git-repo-check\n  --ephemeral\n  --color <COLOR>\n"
+HELP += "  -s, --sandbox <SANDBOX_MODE>\n  --json\n"
+
+
+@pytest.fixture(autouse=True)
+def _no_codex_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for key in (*AUTH_ENV, "CODEX_HOME"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
+def fake(fake_cli: Any, **kwargs: Any) -> Any:
+    replies = {"exec --help": fake_cli.Reply(stdout=HELP), **kwargs.pop("replies", {})}
+    return fake_cli("codex", replies=replies, **kwargs)
+
+
+def runner(fake: Any, **options: object) -> CodexRunner:
+    return CodexRunner(binary=fake.path, **options)
+
+
+async def test_recorded_answer(fake_cli: Any) -> None:
+    cli = fake(fake_cli, case="ok-json")
+    result = await runner(cli).run(RunRequest(prompt="say hi\n" + "p" * 200_000, model="o9"))
+    assert result.ok
+    assert result.output == "Hi! I am the fake LLM."
+    assert (result.tokens_in, result.tokens_out) == (123, 45)
+    assert cli.stdin() == "say hi\n" + "p" * 200_000
+    assert cli.argv() == [
+        "exec", "--json", "--skip-git-repo-check", "--sandbox", "read-only", "--ephemeral",
+        "--color", "never", "--model", "o9", "-",
+    ]  # fmt: skip
+
+
+async def test_flags_the_installed_version_lacks_are_dropped(fake_cli: Any) -> None:
+    old_help = "Usage: codex exec\n  --json\n  --skip-git-repo-check\n  -s, --sandbox <MODE>\n"
+    cli = fake(fake_cli, case="ok-json", replies={"exec --help": fake_cli.Reply(stdout=old_help)})
+    result = await runner(cli, extra_args=["-c", "x=1"]).run(RunRequest("x"))
+    assert result.ok
+    assert cli.argv() == [
+        "exec", "--json", "--skip-git-repo-check", "--sandbox", "read-only", "-c", "x=1", "-",
+    ]  # fmt: skip
+
+
+async def test_answer_with_cumulative_usage_takes_the_last_turn(fake_cli: Any) -> None:
+    lines = [
+        '{"type":"thread.started","thread_id":"t"}',
+        '{"type":"item.completed","item":{"id":"0","type":"reasoning","text":"hmm"}}',
+        '{"type":"item.completed","item":{"id":"1","type":"agent_message","text":"first"}}',
+        '{"type":"turn.completed","usage":{"input_tokens":10,"output_tokens":1}}',
+        '{"type":"item.completed","item":{"id":"2","type":"agent_message","text":"final"}}',
+        '{"type":"turn.completed","usage":{"input_tokens":30,"cached_input_tokens":20,'
+        '"output_tokens":4}}',
+    ]
+    result = await runner(fake(fake_cli, stdout="\n".join(lines), exit_code=1)).run(RunRequest("x"))
+    assert result.ok
+    assert (result.output, result.tokens_in, result.tokens_out) == ("final", 30, 4)
+
+
+async def test_429_is_a_quota(fake_cli: Any) -> None:
+    result = await runner(fake(fake_cli, case="fault-429")).run(RunRequest("x"))
+    assert not result.ok
+    assert result.exit_code == 1
+    assert result.error.startswith(
+        "codex reported an error: exceeded retry limit, last status: 429 Too Many Requests"
+    )
+    assert "Reading additional input from stdin" in result.error
+    assert result.quota is not None
+    assert "429 Too Many Requests" in result.quota.message
+
+
+async def test_usage_limit_wording_is_a_quota(fake_cli: Any) -> None:
+    lines = [
+        '{"type":"turn.started"}',
+        '{"type":"error","message":"You\'ve hit your usage limit. Try again later."}',
+        '{"type":"turn.failed","error":{"message":"You\'ve hit your usage limit. Try again."}}',
+    ]
+    result = await runner(fake(fake_cli, stdout="\n".join(lines), exit_code=1)).run(RunRequest("x"))
+    assert result.quota is not None
+    assert result.quota.message.startswith("You've hit your usage limit")
+
+
+@pytest.mark.parametrize("case", ["fault-401", "fault-500", "fault-midstream"])
+async def test_api_errors_are_errors_not_quotas(fake_cli: Any, case: str) -> None:
+    result = await runner(fake(fake_cli, case=case)).run(RunRequest("x"))
+    assert not result.ok
+    assert result.error.startswith("codex reported an error: ")
+    assert "Reconnecting" not in result.error
+    assert result.quota is None
+
+
+async def test_stall_times_out_and_kills_the_group(fake_cli: Any, wait_dead: Any) -> None:
+    cli = fake(fake_cli, case="fault-stall", fork_child=True)
+    start = time.monotonic()
+    result = await runner(cli, grace=0.2).run(RunRequest("x", timeout_override=0.5))
+    assert time.monotonic() - start < 5
+    assert result.error.startswith("codex did not finish within 0.5 s and was killed")
+    assert await wait_dead(cli.child_pid())
+
+
+async def test_nonzero_exit_with_stderr(fake_cli: Any) -> None:
+    cli = fake(fake_cli, stderr="error: unexpected argument '--ephemeral'\n", exit_code=2)
+    result = await runner(cli).run(RunRequest("x"))
+    assert result.exit_code == 2
+    assert result.error == (
+        "codex exited with status 2; stderr: error: unexpected argument '--ephemeral'"
+    )
+
+
+async def test_garbage_output(fake_cli: Any) -> None:
+    cli = fake(fake_cli, stdout=b'{"type":"turn.started"}\n\xff\xfe garbage\n', exit_code=0)
+    result = await runner(cli).run(RunRequest("x"))
+    assert not result.ok
+    assert result.error.startswith("codex exited without an answer")
+    assert "garbage" in result.error
+
+
+async def test_plain_text_of_an_old_version(fake_cli: Any) -> None:
+    result = await runner(fake(fake_cli, stdout="Hello in plain text\n")).run(RunRequest("x"))
+    assert result.ok
+    assert result.output == "Hello in plain text"
+
+
+async def test_ten_megabyte_line_is_stopped(fake_cli: Any) -> None:
+    result = await runner(fake(fake_cli, stdout=b"z" * 10_000_000 + b"\n")).run(RunRequest("x"))
+    assert not result.ok
+    assert "printed more than 8 MiB" in result.error
+
+
+async def test_exit_before_result(fake_cli: Any) -> None:
+    lines = '{"type":"thread.started","thread_id":"t"}\n{"type":"turn.started"}\n'
+    result = await runner(fake(fake_cli, stdout=lines)).run(RunRequest("x"))
+    assert result.error == "codex exited without an answer"
+
+
+async def test_cancellation_kills_the_group(fake_cli: Any, wait_dead: Any) -> None:
+    cli = fake(fake_cli, case="fault-stall", fork_child=True)
+    with trio.move_on_after(0.5):
+        await runner(cli, grace=0.2).run(RunRequest("x"))
+    assert await wait_dead(cli.child_pid())
+
+
+async def test_missing_binary_is_a_result(tmp_path: Path) -> None:
+    result = await CodexRunner(binary=tmp_path / "codex").run(RunRequest("x"))
+    assert result.exit_code == 127
+    assert "codex not found" in result.error
+
+
+# Usability: installed + authenticated, installed + not, not installed, a probe that hangs.
+
+
+def test_usability_logged_in(fake_cli: Any) -> None:
+    reply = fake_cli.Reply(stderr="Logged in using an API key - sk-proj-***\n")
+    cli = fake(fake_cli, replies={"login status": reply})
+    usability = runner(cli).usability()
+    assert usability.usable
+    assert usability.auth_detail == "Logged in using an API key - sk-proj-***"
+
+
+def test_usability_api_key_in_env(fake_cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli = fake(fake_cli, replies={"login status": fake_cli.Reply(hang=True)})
+    monkeypatch.setenv("CODEX_API_KEY", "k")
+    usability = runner(cli).usability()
+    assert usability.usable
+    assert usability.auth_detail == "CODEX_API_KEY is set"
+
+
+def test_usability_logged_out(fake_cli: Any) -> None:
+    stderr = (fake_cli.data / "login-status-loggedout" / "stderr").read_text()
+    cli = fake(fake_cli, replies={"login status": fake_cli.Reply(stderr=stderr, exit_code=1)})
+    usability = runner(cli).usability()
+    assert usability.installed
+    assert not usability.authenticated
+    assert usability.auth_detail == "Not logged in"
+
+
+def test_usability_not_installed(tmp_path: Path) -> None:
+    usability = CodexRunner(binary=tmp_path / "codex").usability()
+    assert not usability.installed
+    assert not usability.authenticated
+
+
+def test_usability_probe_that_hangs(fake_cli: Any, tmp_path: Path) -> None:
+    cli = fake(fake_cli, replies={"login status": fake_cli.Reply(hang=True)})
+    start = time.monotonic()
+    usability = runner(cli).usability()
+    assert time.monotonic() - start < 2
+    assert usability.installed
+    assert not usability.authenticated
+    assert "did not answer" in usability.auth_detail
+    auth = tmp_path / "home" / ".codex" / "auth.json"
+    auth.parent.mkdir(parents=True)
+    auth.write_text("{}")
+    assert runner(cli).usability().usable
