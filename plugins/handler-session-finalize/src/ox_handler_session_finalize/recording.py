@@ -1,0 +1,263 @@
+"""Creating and stopping a tail recording (SPEC §3.7), usable without a running daemon.
+
+`create_recording` makes the session folder in the ledger cache with the `raw.jsonl` header
+and the marker (`watch_mode: tail`, `start_offset` = the source's current size, so what the
+agent wrote before is not captured). `stop_recording` sets `stopped_at`, drains what is in the
+file, writes a footer and removes the marker — all under the raw file's lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import logging
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+
+import attrs
+
+from ox_core.errors import OxError
+from ox_core.ids import uuid7
+from ox_handler_session_finalize.adapters import AdapterError, SessionAdapter, load_adapter
+from ox_handler_session_finalize.journal import settle_locked
+from ox_handler_session_finalize.records import (
+    MARKER,
+    RAW,
+    RawFooter,
+    RawHeader,
+    RawHeaderMeta,
+    RecordError,
+    RecordingMarker,
+    atomic_write_bytes,
+    atomic_write_model,
+    dump_line,
+    fsync_dir,
+    ledger_cache_sessions,
+    lock_file,
+    now_utc,
+    read_marker,
+    session_name,
+    update_marker,
+)
+from ox_handler_session_finalize.tail import (
+    Redactor,
+    SourceTail,
+    drain,
+    fingerprint,
+    ledger_of,
+    make_redactor,
+)
+
+log = logging.getLogger(__name__)
+
+
+class RecordingRejected(OxError):
+    """A recording or watch request that cannot be honoured (the message says why)."""
+
+
+@attrs.frozen
+class Recording:
+    """A recording's name and folder (`<ledger>/.ox/cache/sessions/<name>`)."""
+
+    name: str
+    session_dir: Path
+
+
+def resolve_adapter(name: str) -> SessionAdapter:
+    """The adapter called `name`; `RecordingRejected` when none is installed under it."""
+    try:
+        return load_adapter(name)
+    except AdapterError as exc:
+        raise RecordingRejected(str(exc)) from exc
+
+
+def check_source(
+    adapter: SessionAdapter, session_file: str | Path, home: Path | None = None
+) -> Path:
+    """The resolved path of `session_file` once it passes the watcher's rules (SPEC §3.7).
+
+    Rejects (`RecordingRejected`) a relative path and a path that, after resolving symlinks,
+    is not under one of the adapter's roots in `$HOME` (read at call time; `home` overrides).
+    """
+    path = Path(session_file)
+    if not path.is_absolute():
+        raise RecordingRejected(f"session file must be an absolute path, got {str(path)!r}")
+    home = home if home is not None else Path(os.environ.get("HOME") or Path.home())
+    resolved = path.resolve()
+    roots = [(home / root).resolve() for root in adapter.roots]
+    if not any(resolved.is_relative_to(root) for root in roots):
+        where = ", ".join(str(r) for r in roots)
+        raise RecordingRejected(f"{path} is not under the {adapter.name} session folders ({where})")
+    return resolved
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+
+
+def agent_session_id_of(session_file: Path) -> str:
+    """The agent's own session id from its file name (the UUID in it, else the stem)."""
+    match = _UUID.search(session_file.stem)
+    return match.group(0) if match else session_file.stem
+
+
+def _find_active(cache: Path, session_file: Path) -> Recording | None:
+    if not cache.is_dir():
+        return None
+    for folder in sorted(cache.iterdir()):
+        try:
+            marker = read_marker(folder)
+        except (FileNotFoundError, NotADirectoryError, RecordError):
+            continue
+        if marker.stopped_at is None and marker.session_file == str(session_file):
+            return Recording(folder.name, folder)
+    return None
+
+
+def create_recording(
+    ledger: Path,
+    adapter: str,
+    session_file: str | Path,
+    *,
+    pid: int | None = None,
+    agent_id: str | None = None,
+    username: str | None = None,
+    workspace_path: str = "",
+    home: Path | None = None,
+    now: datetime | None = None,
+) -> Recording:
+    """Create the recording of `session_file` in the ledger cache (or return the live one that
+    already records that file: idempotent).
+
+    `pid`: the agent's process (`parent_pid`); None means this process's parent. `agent_id`
+    defaults to the first 8 characters of the agent's session id. Raises `RecordingRejected`
+    for an unknown adapter or a path the watcher would reject. Blocking.
+    """
+    impl = resolve_adapter(adapter)
+    source = check_source(impl, session_file, home)
+    cache = ledger_cache_sessions(ledger)
+    existing = _find_active(cache, source)
+    if existing is not None:
+        return existing
+    started = now or now_utc()
+    agent_session_id = agent_session_id_of(source)
+    agent_id = agent_id if agent_id is not None else agent_session_id[:8]
+    if username is None:
+        try:
+            username = getpass.getuser()
+        except (KeyError, OSError):
+            username = ""
+    base = session_name(started, username, agent_id)
+    cache.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        name = base if n == 1 else f"{base}-{n}"
+        try:
+            (cache / name).mkdir(mode=0o700)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise RecordingRejected(f"too many recordings named {base} in {cache}")
+    session_dir = cache / name
+    header = RawHeader(
+        _meta=RawHeaderMeta(
+            agent_id=agent_id,
+            agent_type=impl.name,
+            session_id=f"ses_{uuid7()}",
+            started_at=started,
+            username=username,
+        )
+    )
+    atomic_write_bytes(session_dir / RAW, dump_line(header))
+    marker = RecordingMarker(
+        agent_id=agent_id,
+        session_id=header.meta.session_id,
+        agent_session_id=agent_session_id,
+        started_at=started,
+        adapter_name=impl.name,
+        session_file=str(source),
+        session_path=str(session_dir),
+        parent_pid=os.getppid() if pid is None else pid,
+        watch_mode="tail",
+        workspace_path=workspace_path,
+    )
+    with contextlib.suppress(FileNotFoundError):
+        fd = os.open(source, os.O_RDONLY)
+        try:
+            st = os.fstat(fd)
+            marker.start_offset = marker.source_offset = st.st_size
+            marker.source_inode = st.st_ino  # type: ignore[attr-defined]  # extra key
+            marker.source_fingerprint = fingerprint(fd, st.st_size)  # type: ignore[attr-defined]
+        finally:
+            os.close(fd)
+    with lock_file(session_dir / MARKER):
+        atomic_write_model(session_dir / MARKER, marker)
+    log.info("recording %s of %s started at offset %d", name, source, marker.start_offset)
+    return Recording(name, session_dir)
+
+
+@attrs.frozen
+class StopResult:
+    name: str
+    entry_count: int
+    drained: int
+
+
+def stop_recording(
+    session_dir: Path,
+    *,
+    redact: Redactor | None = None,
+    lock_timeout: float | None = None,
+) -> StopResult:
+    """Stop the recording in `session_dir`: under the raw file's lock, settle a crash journal,
+    set `stopped_at`, drain the complete lines already in the source, append a footer
+    (`closed_at`, `stopped_at`, `entry_count`) and remove the marker.
+
+    Stop the live watcher first (`SessionWatcherManager.stop_watch`). Raises
+    `RecordingRejected` when there is no such recording, `LockTimeout`, `JournalError`. A
+    missing or unreadable source only means nothing more is drained. Blocking.
+    """
+    raw = session_dir / RAW
+    if redact is None:
+        redact = make_redactor(ledger_of(session_dir))
+    with lock_file(raw, lock_timeout):
+        settle_locked(session_dir)
+        try:
+            marker = read_marker(session_dir)
+        except FileNotFoundError:
+            raise RecordingRejected(f"no live recording named {session_dir.name!r}") from None
+        except RecordError as exc:
+            raise RecordingRejected(f"cannot stop {session_dir.name}: {exc}") from exc
+        stopped = marker.stopped_at or now_utc()
+
+        def set_stopped(m: RecordingMarker) -> None:
+            m.stopped_at = stopped
+
+        update_marker(session_dir, set_stopped)
+        drained = 0
+        try:
+            adapter = load_adapter(marker.adapter_name)
+        except AdapterError as exc:
+            log.error("%s: cannot drain: %s", session_dir.name, exc)
+        else:
+            tail = SourceTail(
+                session_dir, adapter, Path(marker.session_file), redact=redact, lock_held=True
+            )
+            tail.resume()
+            try:
+                drained = drain(tail).entries
+            except OSError as exc:
+                log.error("%s: drain stopped: %s", session_dir.name, exc)
+        final = read_marker(session_dir)
+        footer = RawFooter(closed_at=now_utc(), stopped_at=stopped, entry_count=final.entry_count)
+        fd = os.open(raw, os.O_WRONLY | os.O_APPEND)
+        try:
+            os.write(fd, dump_line(footer))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.unlink(session_dir / MARKER)
+        fsync_dir(session_dir)
+    log.info("recording %s stopped with %d entries", session_dir.name, final.entry_count)
+    return StopResult(session_dir.name, final.entry_count, drained)

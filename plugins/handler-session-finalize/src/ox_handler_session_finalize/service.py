@@ -1,0 +1,146 @@
+"""The glue the session-finalize handler uses: the watcher service and its IPC methods.
+
+`SessionWatchService.serve` runs the `SessionWatcherManager` in the daemon's nursery, restarts
+the watches of live tail recordings at start and, every `doctor_interval`, stops dead ones
+and restarts missing ones. `ipc_methods()` serves `session_watch_start` and
+`session_watch_stop` (SPEC §1.7, §3.7).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import trio
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ox_core.contracts import IpcMethod
+from ox_core.errors import OxError
+from ox_handler_session_finalize.recording import (
+    RecordingRejected,
+    create_recording,
+    stop_recording,
+)
+from ox_handler_session_finalize.records import ledger_cache_sessions
+from ox_handler_session_finalize.tail import make_redactor
+from ox_handler_session_finalize.watcher import DEFAULT_POLL_INTERVAL, SessionWatcherManager
+
+log = logging.getLogger(__name__)
+
+DOCTOR_INTERVAL = 60.0
+
+FinalizeSoon = Callable[[str], Awaitable[Any]]
+
+
+class WatchStartParams(BaseModel):
+    """`session_watch_start` params: the adapter name, the agent's session file (absolute),
+    and the agent's PID (its `parent_pid`; 0 or absent when unknown)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    adapter: str
+    file: str
+    pid: int | None = None
+
+
+class WatchStopParams(BaseModel):
+    """`session_watch_stop` params: the recording's name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+
+
+def _params(model: type[BaseModel], params: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "params"
+        raise RecordingRejected(f"invalid params: {where}: {first['msg']}") from None
+
+
+class SessionWatchService:
+    """The session watcher of one ledger, as a daemon service.
+
+    `finalize_soon(name)` is awaited after a recording is stopped (the handler queues its
+    finalization). `home` overrides `$HOME` for the adapters' roots.
+    """
+
+    def __init__(
+        self,
+        ledger: Path,
+        *,
+        finalize_soon: FinalizeSoon | None = None,
+        home: Path | None = None,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        doctor_interval: float = DOCTOR_INTERVAL,
+    ) -> None:
+        self.ledger = ledger
+        self.finalize_soon = finalize_soon
+        self.home = home
+        self.doctor_interval = doctor_interval
+        self.manager = SessionWatcherManager(ledger, poll_interval=poll_interval, home=home)
+
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run until cancelled: the manager, the restart of live recordings, the doctor tick.
+
+        Cancellation stops every watch; recordings stay on disk as they are, to be resumed
+        from their persisted offsets by the next daemon.
+        """
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.manager.run)
+            restarted = await self.manager.detect_and_restart()
+            if restarted:
+                log.info("session watcher: resumed %s", ", ".join(restarted))
+            task_status.started()
+            while True:
+                await trio.sleep(self.doctor_interval)
+                await self.tick()
+
+    async def tick(self) -> None:
+        """One doctor tick: stop watches of ended recordings, restart missing live ones."""
+        await self.manager.cleanup()
+        await self.manager.detect_and_restart()
+
+    def ipc_methods(self) -> Mapping[str, IpcMethod]:
+        return {
+            "session_watch_start": self.session_watch_start,
+            "session_watch_stop": self.session_watch_stop,
+        }
+
+    async def session_watch_start(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`{adapter, file, pid?}` → create the recording (or find the live one of that file)
+        and start watching it → `{name, session_dir}`. Raises `RecordingRejected` (an
+        `OxError`) with the reason; a refused request leaves nothing behind."""
+        p: WatchStartParams = _params(WatchStartParams, params)
+        cache = ledger_cache_sessions(self.ledger)
+        existed = set(cache.iterdir()) if cache.is_dir() else set()
+        recording = await trio.to_thread.run_sync(
+            lambda: create_recording(self.ledger, p.adapter, p.file, pid=p.pid or 0, home=self.home)
+        )
+        try:
+            await self.manager.start_watch(recording.name, p.file, p.adapter)
+        except OxError:
+            if recording.session_dir not in existed:
+                shutil.rmtree(recording.session_dir, ignore_errors=True)
+            raise
+        return {"name": recording.name, "session_dir": str(recording.session_dir)}
+
+    async def session_watch_stop(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`{name}` → stop the watch, drain what is in the file, write the footer, remove the
+        marker, queue finalization → `{name, entry_count}`."""
+        p: WatchStopParams = _params(WatchStopParams, params)
+        name = p.name
+        if not name or "/" in name or name in (".", ".."):
+            raise RecordingRejected(f"invalid recording name {name!r}")
+        session_dir = ledger_cache_sessions(self.ledger) / name
+        await self.manager.stop_watch(name)
+        redact = make_redactor(self.ledger)
+        result = await trio.to_thread.run_sync(lambda: stop_recording(session_dir, redact=redact))
+        if self.finalize_soon is not None:
+            await self.finalize_soon(name)
+        return {"name": result.name, "entry_count": result.entry_count}

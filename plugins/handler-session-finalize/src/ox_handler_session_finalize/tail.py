@@ -1,0 +1,454 @@
+"""Following one agent session file into `raw.jsonl` (SPEC §3.7, §3.8).
+
+`SourceTail` is synchronous and blocking (run it in a thread from trio code). Each `step()`
+reads the complete lines past the consumed offset, converts them with the adapter, redacts
+them, and appends them durably through the crash journal, advancing the marker's
+`source_offset` and `entry_count` in the same batch. Beyond the original:
+
+- a trailing line without its newline is never consumed;
+- a source that was replaced (another inode) or truncated or rewritten (shorter than the
+  offset, or the bytes before the offset no longer match the stored fingerprint) is re-read
+  from the start, dropping entries whose agent message id (`source_id`) was already captured;
+- a line over 10 MiB is skipped (and counted) without losing anything after it.
+
+`catch_up(session_dir)` does the same once, to the end of the file, for finalization.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import attrs
+
+from ox_handler_session_finalize.adapters import SessionAdapter, load_adapter
+from ox_handler_session_finalize.journal import (
+    RecordingGone,
+    durable_append,
+    settle_locked,
+)
+from ox_handler_session_finalize.records import (
+    RAW,
+    RawEntry,
+    RecordingMarker,
+    dump_line,
+    lock_file,
+    read_marker,
+    update_marker,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_LINE = 10 * 1024 * 1024
+"""Longest source line converted; longer ones are skipped whole (SPEC §3.9)."""
+BATCH_BYTES = 4 * 1024 * 1024
+"""Source bytes read per step (one durable append)."""
+FINGERPRINT_SPAN = 4096
+_SCAN_CHUNK = 1024 * 1024
+
+Redactor = Callable[[str], str]
+
+
+class TailError(Exception):
+    """Following the file cannot go on safely (e.g. the cursor stopped advancing)."""
+
+
+@attrs.frozen
+class StepResult:
+    """What one `step()` did: entries appended, source bytes consumed, whether the source was
+    found replaced or truncated (and re-read from the start), over-long lines skipped."""
+
+    entries: int = 0
+    consumed: int = 0
+    reset: bool = False
+    skipped_long: int = 0
+    duplicates: int = 0
+
+    @property
+    def progressed(self) -> bool:
+        return self.consumed > 0 or self.reset
+
+
+def fingerprint(fd: int, offset: int) -> str:
+    """A digest of the bytes before `offset`: the first and the last `FINGERPRINT_SPAN`
+    bytes of `[0, offset)` (so all of it for a short prefix)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(str(offset).encode())
+    head = min(offset, FINGERPRINT_SPAN)
+    h.update(os.pread(fd, head, 0))
+    start = max(head, offset - FINGERPRINT_SPAN)
+    if start < offset:
+        h.update(os.pread(fd, offset - start, start))
+    return h.hexdigest()
+
+
+_SOURCE_ID = re.compile(rb'"source_id":("(?:[^"\\]|\\.)*")')
+
+
+def captured_ids(raw: Path) -> set[str]:
+    """The `source_id`s of the entries already in `raw.jsonl`."""
+    ids: set[str] = set()
+    with contextlib.suppress(FileNotFoundError), open(raw, "rb") as f:
+        for line in f:
+            match = _SOURCE_ID.search(line)
+            if match:
+                with contextlib.suppress(ValueError):
+                    ids.add(json.loads(match.group(1)))
+    return ids
+
+
+def _marker_extra(marker: RecordingMarker, key: str) -> object:
+    return (marker.model_extra or {}).get(key)
+
+
+def _redacted(entry: RawEntry, redact: Redactor) -> RawEntry:
+    changes = {}
+    for field in ("content", "tool_input", "tool_output"):
+        value = getattr(entry, field)
+        if value:
+            clean = redact(value)
+            if clean != value:
+                changes[field] = clean
+    return entry.model_copy(update=changes) if changes else entry
+
+
+@dataclass
+class _Block:
+    lines: list[bytes]
+    end: int  # source offset after the last consumed byte
+    skipped_long: int = 0
+
+
+class SourceTail:
+    """Follows `source` into the recording in `session_dir`, one blocking `step()` at a time.
+
+    `redact` is applied to every text field before it is written. With `lock_held=True` the
+    caller already holds the raw file's lock (as `catch_up` does); otherwise each step takes
+    it for its append. Not thread-safe: one thread steps a tail at a time.
+    """
+
+    def __init__(
+        self,
+        session_dir: Path,
+        adapter: SessionAdapter,
+        source: Path,
+        *,
+        redact: Redactor | None = None,
+        lock_held: bool = False,
+        batch_bytes: int = BATCH_BYTES,
+    ) -> None:
+        self.session_dir = session_dir
+        self.adapter = adapter
+        self.source = source
+        self.redact = redact
+        self.batch_bytes = batch_bytes
+        self._lock_held = lock_held
+        self.offset = 0  # where the next read starts (may be ahead of a pending reset)
+        self.persisted = 0  # the marker's source_offset as last seen / written
+        self.inode: int | None = None
+        self.fp: str | None = None
+        self.seen: set[str] = set()
+        self._long_scan: tuple[int, int] | None = None  # (line start, scanned up to)
+        self._reset_pending = False
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        if self._lock_held:
+            yield
+        else:
+            with lock_file(self.session_dir / RAW):
+                yield
+
+    # ------------------------------------------------------------ state
+
+    def resume(self, requested_offset: int = 0) -> None:
+        """Settle a leftover crash journal and load the persisted position: offset =
+        max(`requested_offset`, marker `source_offset`, marker `start_offset`).
+
+        Raises `RecordingGone` without a marker, `JournalError` for a journal that cannot be
+        settled, `RecordError` for a corrupt marker.
+        """
+        with self._locked():
+            settle_locked(self.session_dir)
+            try:
+                marker = read_marker(self.session_dir)
+            except FileNotFoundError:
+                raise RecordingGone(f"{self.session_dir.name}: no recording marker") from None
+            self._load(marker, requested_offset)
+
+    def _load(self, marker: RecordingMarker, requested_offset: int = 0) -> None:
+        self.persisted = marker.source_offset
+        self.offset = max(requested_offset, marker.source_offset, marker.start_offset)
+        inode = _marker_extra(marker, "source_inode")
+        fp = _marker_extra(marker, "source_fingerprint")
+        self.inode = inode if isinstance(inode, int) else None
+        self.fp = fp if isinstance(fp, str) and self.offset == marker.source_offset else None
+        self.seen = captured_ids(self.session_dir / RAW)
+        self._long_scan = None
+        self._reset_pending = False
+
+    # ------------------------------------------------------------ one step
+
+    def step(self) -> StepResult:
+        """Consume the complete lines available now (up to `batch_bytes`) into `raw.jsonl`.
+
+        Returns what was done; consumed 0 means nothing new. A missing source file is not an
+        error (it may be mid-replacement). Raises `RecordingGone` when the marker vanished.
+        Blocking; not cancellable midway (call it through `trio.to_thread.run_sync`).
+        """
+        try:
+            fd = os.open(self.source, os.O_RDONLY)
+        except FileNotFoundError:
+            return StepResult()
+        try:
+            return self._step(fd)
+        finally:
+            os.close(fd)
+
+    def _step(self, fd: int) -> StepResult:
+        # No shortcut on an unchanged stat: mtime is coarse (a jiffy), so a same-size rewrite
+        # can keep it; the fingerprint check costs two small preads per poll.
+        st = os.fstat(fd)
+        reset = self._check_reset(fd, st.st_ino, st.st_size)
+        block = self._read(fd, st.st_size)
+        entries, dups = self._convert(block.lines)
+        if block.end == self.offset and not reset:
+            return StepResult(skipped_long=block.skipped_long)
+        if entries and block.end <= self.offset:
+            raise TailError(
+                f"{self.session_dir.name}: the cursor did not advance ({self.offset}) while "
+                f"{len(entries)} entries were returned; stopping rather than duplicating"
+            )
+        new_fp = fingerprint(fd, block.end)
+        try:
+            self._commit(entries, block.end, st.st_ino, new_fp, reset)
+        except _Reloaded:
+            return StepResult()
+        consumed = block.end - self.offset
+        self.offset = block.end
+        self.inode = st.st_ino
+        self.fp = new_fp
+        self._reset_pending = False
+        return StepResult(
+            entries=len(entries),
+            consumed=consumed,
+            reset=reset,
+            skipped_long=block.skipped_long,
+            duplicates=dups,
+        )
+
+    def _check_reset(self, fd: int, inode: int, size: int) -> bool:
+        """Whether the source is not the file we were reading; if so, restart at 0."""
+        replaced = self.inode is not None and inode != self.inode
+        shorter = size < self.offset
+        changed = (
+            not replaced
+            and not shorter
+            and self.fp is not None
+            and self.offset > 0
+            and fingerprint(fd, self.offset) != self.fp
+        )
+        if replaced or shorter or changed or self._reset_pending:
+            if not self._reset_pending:
+                why = "replaced" if replaced else "truncated" if shorter else "rewritten"
+                log.warning("%s: source %s; re-reading it", self.session_dir.name, why)
+            self.offset = 0
+            self.fp = None
+            self._long_scan = None
+            self._reset_pending = True
+            return True
+        if self.fp is None and self.offset > 0:
+            # First look at this file at a persisted offset without fingerprint: trust it.
+            self.fp = fingerprint(fd, self.offset)
+        return False
+
+    def _read(self, fd: int, size: int) -> _Block:
+        start = self.offset
+        if start >= size:
+            return _Block([], start)
+        if self._long_scan and self._long_scan[0] == start:
+            return self._finish_long(fd, size, start, self._long_scan[1])
+        end = min(size, start + self.batch_bytes)
+        data = os.pread(fd, end - start, start)
+        cut = data.rfind(b"\n")
+        if cut >= 0:
+            lines = data[:cut].split(b"\n")
+            return _Block(lines, start + cut + 1)
+        if end == size and size - start <= MAX_LINE:
+            return _Block([], start)  # an unterminated last line: wait for its newline
+        return self._finish_long(fd, size, start, end)
+
+    def _finish_long(self, fd: int, size: int, start: int, scanned: int) -> _Block:
+        """The first line at `start` is longer than one batch: find its end by scanning."""
+        pos = scanned
+        while pos < size:
+            chunk = os.pread(fd, min(_SCAN_CHUNK, size - pos), pos)
+            if not chunk:
+                break
+            nl = chunk.find(b"\n")
+            if nl >= 0:
+                end = pos + nl
+                self._long_scan = None
+                if end - start <= MAX_LINE:
+                    return _Block([os.pread(fd, end - start, start)], end + 1)
+                log.warning(
+                    "%s: skipped a source line of %d bytes (limit %d)",
+                    self.session_dir.name,
+                    end - start,
+                    MAX_LINE,
+                )
+                return _Block([], end + 1, skipped_long=1)
+            pos += len(chunk)
+        self._long_scan = (start, pos)
+        return _Block([], start)
+
+    def _convert(self, lines: Sequence[bytes]) -> tuple[list[RawEntry], int]:
+        out: list[RawEntry] = []
+        dups = 0
+        batch_ids: set[str] = set()
+        for line in lines:
+            try:
+                entries = self.adapter.parse_line(line)
+            except Exception:
+                # A third-party adapter broke its contract: skip the line, keep following.
+                log.exception(
+                    "%s: adapter %s failed on a line", self.session_dir.name, self.adapter.name
+                )
+                continue
+            for entry in entries:
+                sid = (entry.model_extra or {}).get("source_id")
+                if isinstance(sid, str):
+                    if sid in self.seen or sid in batch_ids:
+                        dups += 1
+                        continue
+                    batch_ids.add(sid)
+                out.append(_redacted(entry, self.redact) if self.redact else entry)
+        return out, dups
+
+    def _commit(
+        self, entries: list[RawEntry], new_offset: int, inode: int, fp: str, reset: bool
+    ) -> None:
+        """Under the raw lock: check the marker still matches, append durably, advance it."""
+        data = b"".join(dump_line(e) for e in entries)
+        count = len(entries)
+
+        def change(marker: RecordingMarker) -> None:
+            marker.source_offset = new_offset
+            marker.entry_count += count
+            if reset:
+                # The file was replaced: everything in it belongs to the recording.
+                marker.start_offset = 0
+            marker.source_inode = inode  # type: ignore[attr-defined]  # extra key
+            marker.source_fingerprint = fp  # type: ignore[attr-defined]
+
+        with self._locked():
+            try:
+                marker = read_marker(self.session_dir)
+            except FileNotFoundError:
+                raise RecordingGone(f"{self.session_dir.name}: the recording ended") from None
+            if marker.source_offset != self.persisted:
+                # Someone else (finalization's catch-up) moved the recording on: reload and
+                # let the next step read from there.
+                log.info("%s: marker moved by another writer; reloading", self.session_dir.name)
+                self._load(marker)
+                raise _Reloaded
+            if data:
+                durable_append(self.session_dir, data, self.persisted, new_offset, change)
+            else:
+                try:
+                    update_marker(self.session_dir, change)
+                except FileNotFoundError:
+                    raise RecordingGone(f"{self.session_dir.name}: the recording ended") from None
+        self.persisted = new_offset
+        for entry in entries:
+            sid = (entry.model_extra or {}).get("source_id")
+            if isinstance(sid, str):
+                self.seen.add(sid)
+
+
+class _Reloaded(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- redaction and catch-up
+
+
+def ledger_of(session_dir: Path) -> Path | None:
+    """The ledger of a session folder in its cache (`<ledger>/.ox/cache/sessions/<name>`)."""
+    parents = session_dir.parents
+    if len(parents) >= 4 and parents[1].name == "cache" and parents[2].name == ".ox":
+        return parents[3]
+    return None
+
+
+def make_redactor(ledger: Path | None) -> Redactor:
+    """`redact_text` with the ledger's extra patterns (SPEC §3.10).
+
+    Raises `RedactRulesError` for a broken rules file: capturing without the team's patterns
+    could let a credential through.
+    """
+    from ox_handler_session_finalize.redact import load_ledger_rules, redact_text
+
+    extra = load_ledger_rules(ledger) if ledger is not None else []
+
+    def redact(text: str) -> str:
+        return redact_text(text, extra)
+
+    return redact
+
+
+@attrs.frozen
+class CatchUpResult:
+    """What `catch_up` appended: entries, source bytes consumed, the final offset."""
+
+    entries: int
+    consumed: int
+    offset: int
+
+
+def drain(tail: SourceTail) -> CatchUpResult:
+    """Step `tail` until nothing more can be consumed now (its caller holds what it needs)."""
+    entries = consumed = 0
+    while True:
+        result = tail.step()
+        entries += result.entries
+        consumed += result.consumed
+        if not result.progressed:
+            return CatchUpResult(entries, consumed, tail.offset)
+
+
+def catch_up(
+    session_dir: Path,
+    *,
+    lock_timeout: float | None = None,
+    redact: Redactor | None = None,
+) -> CatchUpResult:
+    """Bring `raw.jsonl` of the recording in `session_dir` up to the end of the agent's
+    session file (the complete lines there now), for a stale recording (SPEC §3.3, §3.8).
+
+    Takes the raw file's lock for the whole run (do not hold it when calling), settles a crash
+    journal first, and reads from the marker's persisted offset with the adapter the marker
+    names. A missing source file appends nothing. `redact` defaults to the ledger's rules.
+    Raises `LockTimeout` (lock busy after `lock_timeout` s; nothing touched), `RecordingGone`
+    (no marker), `JournalError`, `RecordError` (corrupt marker), `AdapterError`. Blocking.
+    """
+    try:
+        marker = read_marker(session_dir)
+    except FileNotFoundError:
+        raise RecordingGone(f"{session_dir.name}: no recording marker") from None
+    adapter = load_adapter(marker.adapter_name)
+    if redact is None:
+        redact = make_redactor(ledger_of(session_dir))
+    with lock_file(session_dir / RAW, lock_timeout):
+        tail = SourceTail(
+            session_dir, adapter, Path(marker.session_file), redact=redact, lock_held=True
+        )
+        tail.resume()
+        return drain(tail)
