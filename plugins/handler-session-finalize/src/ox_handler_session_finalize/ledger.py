@@ -242,7 +242,7 @@ class Ledger:
                 if lfs:
                     await self._upload_lfs(files)
             except (LfsUploadError, GitError):
-                await self._restore(rel, existed)
+                await self._restore(rel, existed, paths[1:])
                 raise
             staged = await self.git("diff", "--cached", "--quiet", "--", *paths, check=False)
             committed = False
@@ -252,15 +252,16 @@ class Ledger:
             pushed = await self._push()
             return PublishResult(committed=committed, pushed=pushed, lfs=lfs)
 
-    async def _restore(self, rel: str, existed: bool) -> None:
-        await self.git("reset", "-q", "--", rel, check=False)
+    async def _restore(self, rel: str, existed: bool, others: list[str]) -> None:
+        """Undo a publish that failed before its commit: unstage, and put the folder back
+        as HEAD has it (or remove it)."""
+        await self.git("reset", "-q", "--", rel, *others, check=False)
         if existed:
             await self.git("checkout", "-q", "HEAD", "--", rel, check=False)
             await self.git("clean", "-fdq", "--", rel, check=False)
         else:
-            await trio.to_thread.run_sync(
-                lambda: shutil.rmtree(self.path / rel, ignore_errors=True)
-            )
+            folder = self.path / rel
+            await trio.to_thread.run_sync(lambda: shutil.rmtree(folder, ignore_errors=True))
 
     async def _prepare_lfs(self) -> list[str]:
         """Install the LFS filters locally and route content files through LFS; returns the
