@@ -1,0 +1,175 @@
+"""A pytest kit for ox plugin authors. Enable it yourself, in your `conftest.py`:
+
+    pytest_plugins = ["ox_core.testing"]
+
+(It is deliberately not a `pytest11` entry point: installing ox-core never adds fixtures to
+unrelated projects.) Async fixtures and tests need pytest-trio (`trio_mode = true`).
+
+Fixtures:
+- `mock_runner`: a `MockRunner` answering `RunResult(output="ok")`; set `.fn` to change it.
+- `ledger`: a `TempLedger` — a git clone at `.path` whose `origin` is a bare repository on
+  disk at `.remote`, with one initial commit; `.clone_remote(dest)` makes a fresh clone to
+  check what was pushed.
+- `manager_factory`: `async with manager_factory(handlers, runner=..., config=...) as m:`
+  runs a real `Manager` on the ledger in a nursery. Request pytest-trio's `mock_clock` in
+  the same test to drive its timers with a `MockClock`. If your handler works in threads or
+  subprocesses, set `mock_clock.autojump_threshold = 0.05` (not 0): the clock then jumps
+  only when the test has been idle for 50 ms of real time, never while a thread works.
+
+Helpers:
+- `run_one_item(handler, item, runner)`: build_prompt → run (unless `skip_llm`) →
+  process_result, as the manager does; returns the `RunResult` given to `process_result`.
+- `detect_and_run(handler, ledger, runner)`: detect, then `run_one_item` on each item.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+
+import attrs
+import pytest
+import trio
+
+from ox_core.config import AgentWorkerConfig
+from ox_core.contracts import HandlerContext, Runner, RunResult, WorkHandler
+from ox_core.manager import Manager, SyncSignal
+from ox_core.mock import MockRunner
+from ox_core.work import WorkItem
+
+__all__ = [
+    "ManagerFactory",
+    "TempLedger",
+    "detect_and_run",
+    "git",
+    "ledger",
+    "make_ledger",
+    "manager_factory",
+    "mock_runner",
+    "run_one_item",
+]
+
+_GIT_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "LC_ALL": "C",
+    "GIT_AUTHOR_NAME": "ox test",
+    "GIT_AUTHOR_EMAIL": "ox-test@example.invalid",
+    "GIT_COMMITTER_NAME": "ox test",
+    "GIT_COMMITTER_EMAIL": "ox-test@example.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in `cwd` (no prompts, C locale, a test identity); return stdout; raise on error."""
+    proc = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **_GIT_ENV},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"git {' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}"
+        )
+    return proc.stdout
+
+
+@attrs.frozen
+class TempLedger:
+    """A ledger clone (`path`) and its bare remote (`remote`) on disk."""
+
+    path: Path
+    remote: Path
+
+    def clone_remote(self, dest: Path) -> Path:
+        """A fresh clone of the remote at `dest`: what a teammate would see."""
+        git(dest.parent, "clone", "--quiet", str(self.remote), str(dest))
+        return dest
+
+
+def make_ledger(root: Path) -> TempLedger:
+    """Create `root/remote.git` (bare, branch main) and `root/ledger` (a clone, one commit)."""
+    remote, path = root / "remote.git", root / "ledger"
+    root.mkdir(parents=True, exist_ok=True)
+    git(root, "init", "--quiet", "--bare", "--initial-branch=main", str(remote))
+    git(root, "clone", "--quiet", str(remote), str(path))
+    git(path, "config", "user.name", "ox test")
+    git(path, "config", "user.email", "ox-test@example.invalid")
+    git(path, "checkout", "--quiet", "-B", "main")
+    (path / ".gitignore").write_text(".ox/cache/\n")
+    git(path, "add", ".gitignore")
+    git(path, "commit", "--quiet", "-m", "ledger: initial commit")
+    git(path, "push", "--quiet", "-u", "origin", "main")
+    return TempLedger(path=path, remote=remote)
+
+
+async def run_one_item(
+    handler: WorkHandler, item: WorkItem, runner: Runner | None = None
+) -> RunResult:
+    """Take `item` through `build_prompt` → `runner.run` → `process_result`, like the manager.
+
+    With `skip_llm`, `process_result` gets an empty `RunResult` and the runner is not called.
+    Exceptions from the handler propagate (a test wants to see them).
+    """
+    request = await handler.build_prompt(item)
+    if request.skip_llm:
+        result = RunResult()
+    else:
+        if runner is None:
+            raise ValueError(f"{item.type} item {item.dedup_key!r} needs an agent: pass a runner")
+        result = await runner.run(request)
+    await handler.process_result(item, result)
+    return result
+
+
+async def detect_and_run(
+    handler: WorkHandler, ledger: Path, runner: Runner | None = None
+) -> list[tuple[WorkItem, RunResult]]:
+    """`detect` on `ledger`, then `run_one_item` on each item found, in order."""
+    items = await handler.detect(ledger)
+    return [(item, await run_one_item(handler, item, runner)) for item in items]
+
+
+@pytest.fixture
+def mock_runner() -> MockRunner:
+    """A `MockRunner` answering `RunResult(output="ok")`."""
+    return MockRunner()
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> TempLedger:
+    """A temporary git ledger with a bare remote on disk."""
+    return make_ledger(tmp_path / "ledger-root")
+
+
+ManagerFactory = Callable[..., AbstractAsyncContextManager[Manager]]
+
+
+@pytest.fixture
+def manager_factory(ledger: TempLedger) -> ManagerFactory:
+    """`async with manager_factory(handlers, runner=None, config=None) as manager:` runs a
+    `Manager` on the `ledger` fixture until the block ends (then cancels it)."""
+
+    @asynccontextmanager
+    async def factory(
+        handlers: Sequence[WorkHandler],
+        runner: Runner | None = None,
+        config: AgentWorkerConfig | None = None,
+    ) -> AsyncIterator[Manager]:
+        cfg = config or AgentWorkerConfig()
+        manager = Manager(runner, handlers, lambda: cfg, SyncSignal(), ledger.path)
+        for handler in handlers:
+            handler.attach(HandlerContext(ledger=ledger.path, enqueue=manager.enqueue))
+        async with trio.open_nursery() as nursery:
+            await nursery.start(manager.run)
+            yield manager
+            nursery.cancel_scope.cancel()
+
+    return factory

@@ -1,0 +1,1 @@
+pytest_plugins = ["ox_core.testing"]
