@@ -41,7 +41,7 @@ class FakeCli:
 
 @attrs.frozen
 class Reply:
-    """What the fake answers to a subcommand (matched on its first two arguments)."""
+    """What the fake answers to a subcommand (matched on its leading arguments)."""
 
     stdout: str = ""
     stderr: str = ""
@@ -113,13 +113,13 @@ class FakeCliFactory:
         (folder / "stdout").write_bytes(stdout.encode() if isinstance(stdout, str) else stdout)
         (folder / "stderr").write_bytes(stderr.encode() if isinstance(stderr, str) else stderr)
         d = shlex.quote(str(folder))
-        lines = ["#!/bin/sh", f"D={d}", 'case "$1 $2" in']
+        lines = ["#!/bin/sh", f"D={d}", 'case "$*" in']
         for i, (args, reply) in enumerate((replies or {}).items()):
             (folder / f"reply{i}.out").write_text(reply.stdout)
             (folder / f"reply{i}.err").write_text(reply.stderr)
             body = f'cat "$D/reply{i}.out"; cat "$D/reply{i}.err" >&2; '
             body += "exec sleep 300" if reply.hang else f"exit {reply.exit_code}"
-            lines.append(f"  {shlex.quote(args)}) {body};;")
+            lines.append(f"  {shlex.quote(args)}|{shlex.quote(args + ' ')}*) {body};;")
         lines += [
             "esac",
             'printf \'%s\\n\' "$@" > "$D/argv"',

@@ -1,25 +1,228 @@
-"""Runs `gemini` headless."""
+"""Runs the Gemini CLI (`gemini -p " " --output-format stream-json`) headless."""
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
 
-from ox_core import AgentUsability, Runner, RunRequest, RunResult
+from ox_core.contracts import RunRequest, RunResult
+from ox_core.errors import RunnerError
+from ox_core.process import CliRunner, ProcessOutcome, run_agent_process, with_stderr
+from ox_core.quota import find_quota
+
+AUTH_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+"""Set, any of these authenticates gemini (with the `gemini-api-key` or Vertex auth type)."""
+
+AUTH_FLAGS = ("GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_USE_GCA")
+"""Set to `true`, these select an auth type that needs no key in ox's view (Vertex / Code
+Assist with the machine's Google credentials)."""
+
+EXIT_CODES = {
+    41: "authentication failed",
+    42: "invalid input",
+    44: "sandbox error",
+    52: "configuration error",
+    53: "turn limit reached",
+    54: "tool execution failed",
+}
+"""The Gemini CLI's documented fatal exit codes."""
+
+_HTTP_429 = re.compile(
+    r"\b429\b|RESOURCE_EXHAUSTED|quota exceeded|exhausted your (?:daily )?quota", re.I
+)
 
 
-class GeminiRunner(Runner):
+def _event(line: str) -> dict[str, Any] | None:
+    if not line.startswith("{"):
+        return None
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _message(value: object) -> str:
+    if isinstance(value, dict):
+        value = value.get("message")
+    return value if isinstance(value, str) else ""
+
+
+def _json_format_tokens(stats: object) -> tuple[int, int]:
+    """Token totals of the `--output-format json` object (summed over its models)."""
+    tokens_in = tokens_out = 0
+    models = stats.get("models") if isinstance(stats, dict) else None
+    for model in (models or {}).values():
+        tokens = model.get("tokens") if isinstance(model, dict) else None
+        if isinstance(tokens, dict):
+            tokens_in += _int(tokens.get("prompt", tokens.get("input")))
+            tokens_out += _int(tokens.get("candidates"))
+    return tokens_in, tokens_out
+
+
+class GeminiRunner(CliRunner):
+    """The Gemini CLI, as `gemini -p " " --output-format stream-json`, prompt on stdin (gemini
+    appends the `-p` text to stdin).
+
+    Output is the assistant's text after the last tool activity; tokens from the `result`
+    event's `stats` (summed by gemini over its models: a routing call and the main call). The
+    single-object `json` format and the plain text of older versions are read as well.
+    Quota: the SPEC wording, an HTTP 429 or `RESOURCE_EXHAUSTED` in the error text or stderr.
+    Authentication is read from the environment and `~/.gemini/` (there is no status command).
+    """
+
     name = "gemini"
     priority = 30
+    executable = "gemini"
+    install_dirs = ()
 
-    def __init__(self, binary: str | os.PathLike[str] | None = None) -> None:
-        self.binary = os.fspath(binary) if binary is not None else shutil.which("gemini")
+    _stream_json_by_binary: ClassVar[dict[str, bool]] = {}
 
-    def available(self) -> bool:
-        return self.binary is not None and os.access(self.binary, os.X_OK)
+    async def prepare(self, binary: str) -> None:
+        """Learn once per binary whether it knows `--output-format stream-json`."""
+        if binary in self._stream_json_by_binary:
+            return
+        supported = True
+        try:
+            help_ = await run_agent_process([binary, "--help"], env=self.env(), timeout=10)
+        except RunnerError:
+            help_ = None
+        # Only a real help text decides; anything else keeps stream-json (the run will tell).
+        if help_ is not None and help_.returncode == 0 and "--prompt" in help_.text:
+            supported = "stream-json" in help_.text
+        self._stream_json_by_binary[binary] = supported
 
-    def usability(self) -> AgentUsability:
-        return AgentUsability(installed=self.available(), authenticated=False, auth_detail="")
+    def command(self, binary: str, request: RunRequest) -> list[str]:
+        argv = [binary, "-p", " "]
+        if self._stream_json_by_binary.get(binary, True):
+            argv += ["--output-format", "stream-json"]
+        model = request.model or self.options.model
+        if model:
+            argv += ["--model", model]
+        return argv + self.options.extra_args
 
-    async def run(self, request: RunRequest) -> RunResult:
-        return RunResult(exit_code=1, error="gemini runner: not implemented yet")
+    def authentication(self, binary: str, env: Mapping[str, str]) -> tuple[bool, str]:
+        for key in AUTH_ENV:
+            if env.get(key):
+                return True, f"{key} is set"
+        for key in AUTH_FLAGS:
+            if env.get(key, "").lower() == "true":
+                return True, f"{key}=true"
+        home = Path(env.get("HOME") or os.path.expanduser("~")) / ".gemini"
+        settings_path = Path(env.get("GEMINI_CLI_SYSTEM_SETTINGS_PATH") or home / "settings.json")
+        try:
+            settings = json.loads(settings_path.read_text())
+        except FileNotFoundError:
+            return False, "no GEMINI_API_KEY and no ~/.gemini/settings.json"
+        except (OSError, ValueError) as exc:
+            return False, f"cannot read {settings_path}: {exc}"
+        security = settings.get("security") if isinstance(settings, dict) else None
+        auth = security.get("auth") if isinstance(security, dict) else None
+        selected = auth.get("selectedType") if isinstance(auth, dict) else None
+        if selected is None and isinstance(settings, dict):
+            selected = settings.get("selectedAuthType")  # before settings were nested
+        if selected == "oauth-personal":
+            creds = home / "oauth_creds.json"
+            if creds.is_file():
+                return True, f"signed in with Google ({creds})"
+            return False, f"auth type oauth-personal but no {creds}"
+        if selected == "gemini-api-key":
+            return False, "auth type gemini-api-key but GEMINI_API_KEY is not set"
+        if isinstance(selected, str) and selected:
+            return True, f"auth type {selected}"
+        return False, f"no auth type selected in {settings_path}"
+
+    def parse(self, outcome: ProcessOutcome) -> RunResult:
+        chunks: list[str] = []
+        result: dict[str, Any] | None = None
+        errors: list[str] = []
+        garbage: list[str] = []
+        for line in outcome.lines:
+            event = _event(line)
+            if event is None:
+                if line.strip():
+                    garbage.append(line)
+                continue
+            kind = event.get("type")
+            if kind == "message" and event.get("role") == "assistant":
+                content = event.get("content")
+                if isinstance(content, str):
+                    if not event.get("delta"):
+                        chunks.clear()  # a whole message replaces what came before
+                    chunks.append(content)
+            elif kind in ("tool_use", "tool_result"):
+                chunks.clear()  # what the model said before using a tool is not the answer
+            elif kind == "error":
+                errors.append(_message(event) or "error")
+            elif kind == "result":
+                result = event
+
+        if result is None and garbage and not outcome.timed_out:
+            single = self._single_object(outcome, plain="--output-format" not in outcome.argv)
+            if single is not None:
+                return single
+
+        if result is not None and result.get("status") == "success":
+            stats = result.get("stats") if isinstance(result.get("stats"), dict) else {}
+            return RunResult(
+                output="".join(chunks),
+                exit_code=0,
+                tokens_in=_int(stats.get("input_tokens")),
+                tokens_out=_int(stats.get("output_tokens")),
+            )
+
+        if result is not None:
+            errors.append(_message(result.get("error")) or f"status {result.get('status')}")
+        failure = outcome.failure("gemini")
+        meaning = EXIT_CODES.get(outcome.returncode)
+        if failure and meaning:
+            status = f"status {outcome.returncode}"
+            failure = failure.replace(status, f"{status} ({meaning})", 1)
+        if errors:
+            head = f"gemini reported an error: {errors[-1]}"
+            error = f"{head}; {failure}" if failure else with_stderr(head, outcome.stderr_tail)
+        else:
+            error = failure or with_stderr("gemini exited without a result", outcome.stderr_tail)
+        if garbage and result is None:
+            error += f"; unexpected output: {garbage[-1][:300]!r}"
+        quota_text = "\n".join([*errors, outcome.stderr_tail])
+        quota = find_quota(quota_text, now=datetime.now(UTC), extra=_HTTP_429)
+        return RunResult(exit_code=outcome.returncode or 1, error=error, quota=quota)
+
+    @staticmethod
+    def _single_object(outcome: ProcessOutcome, *, plain: bool) -> RunResult | None:
+        """`--output-format json` (one pretty-printed object) or, when `plain`, the plain text
+        answer of a version without JSON output."""
+        try:
+            value = json.loads(outcome.text)
+        except ValueError:
+            value = None
+        if isinstance(value, dict) and ("response" in value or "error" in value):
+            error = _message(value.get("error"))
+            if error or outcome.returncode != 0:
+                return RunResult(
+                    exit_code=outcome.returncode or 1,
+                    error=with_stderr(
+                        f"gemini reported an error: {error or 'no response'}", outcome.stderr_tail
+                    ),
+                )
+            tokens_in, tokens_out = _json_format_tokens(value.get("stats"))
+            response = value.get("response")
+            return RunResult(
+                output=response if isinstance(response, str) else "",
+                exit_code=0,
+                tokens_in=tokens_in,
+                tokens_out=tokens_out,
+            )
+        if plain and value is None and outcome.returncode == 0:
+            return RunResult(output=outcome.text.strip(), exit_code=0)
+        return None

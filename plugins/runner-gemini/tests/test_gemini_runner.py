@@ -1,0 +1,231 @@
+"""GeminiRunner against fake `gemini` executables: recorded real output, and misbehaviour."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from ox_core import RunRequest
+from ox_runner_gemini import GeminiRunner
+from ox_runner_gemini.runner import AUTH_ENV, AUTH_FLAGS
+
+HELP = "Usage: gemini [options]\n  -p, --prompt  Run headless\n"
+HELP += '  -o, --output-format  [choices: "text", "json", "stream-json"]\n'
+
+
+@pytest.fixture(autouse=True)
+def _no_gemini_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for key in (*AUTH_ENV, *AUTH_FLAGS, "GEMINI_CLI_SYSTEM_SETTINGS_PATH"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
+def fake(fake_cli: Any, *, help_text: str = HELP, **kwargs: Any) -> Any:
+    return fake_cli("gemini", replies={"--help": fake_cli.Reply(stdout=help_text)}, **kwargs)
+
+
+def runner(fake: Any, **options: object) -> GeminiRunner:
+    return GeminiRunner(binary=fake.path, **options)
+
+
+async def test_recorded_answer(fake_cli: Any) -> None:
+    cli = fake(fake_cli, case="ok-stream-json")
+    result = await runner(cli).run(RunRequest(prompt="say hi\n" + "p" * 200_000, model="g9"))
+    assert result.ok
+    assert result.output == "Hi! I am the fake LLM."
+    # Gemini sums its routing call and its main call: 2 x (123, 45).
+    assert (result.tokens_in, result.tokens_out) == (246, 90)
+    assert cli.stdin() == "say hi\n" + "p" * 200_000
+    assert cli.argv() == ["-p", " ", "--output-format", "stream-json", "--model", "g9"]
+
+
+async def test_recorded_json_format(fake_cli: Any) -> None:
+    result = await runner(fake(fake_cli, case="ok-json")).run(RunRequest("x"))
+    assert result.ok
+    assert (result.output, result.tokens_in, result.tokens_out) == (
+        "Hi! I am the fake LLM.",
+        246,
+        90,
+    )
+
+
+async def test_old_version_without_stream_json_prints_plain_text(fake_cli: Any) -> None:
+    old_help = "Usage: gemini [options]\n  -p, --prompt  Prompt\n"
+    cli = fake(fake_cli, case="ok-text", help_text=old_help)
+    result = await runner(cli).run(RunRequest("x"))
+    assert result.ok
+    assert result.output == "Hi! I am the fake LLM."
+    assert cli.argv() == ["-p", " "]
+
+
+async def test_text_after_tool_use_is_the_answer(fake_cli: Any) -> None:
+    events = [
+        {"type": "init", "session_id": "s", "model": "auto"},
+        {"type": "message", "role": "assistant", "content": "Let me look", "delta": True},
+        {"type": "tool_use", "tool_name": "read_file", "tool_id": "t1", "parameters": {}},
+        {"type": "tool_result", "tool_id": "t1", "status": "success", "output": "..."},
+        {"type": "message", "role": "assistant", "content": "The ", "delta": True},
+        {"type": "message", "role": "assistant", "content": "answer.", "delta": True},
+        {"type": "result", "status": "success", "stats": {"input_tokens": 9, "output_tokens": 3}},
+    ]
+    stdout = "\n".join(json.dumps(e) for e in events)
+    result = await runner(fake(fake_cli, stdout=stdout)).run(RunRequest("x"))
+    assert (result.output, result.tokens_in, result.tokens_out) == ("The answer.", 9, 3)
+
+
+async def test_api_error_result(fake_cli: Any) -> None:
+    result = await runner(fake(fake_cli, case="fault-401")).run(RunRequest("x"))
+    assert not result.ok
+    assert result.error.startswith("gemini reported an error: [API Error: ")
+    assert "API key not valid" in result.error
+    assert "gemini exited with status 145" in result.error
+    assert result.quota is None
+
+
+async def test_midstream_failure_keeps_no_partial_answer(fake_cli: Any) -> None:
+    result = await runner(fake(fake_cli, case="fault-midstream")).run(RunRequest("x"))
+    assert result.error.startswith("gemini reported an error: [API Error: terminated]")
+    assert result.output == ""
+
+
+async def test_429_retrying_until_timeout_is_a_quota(fake_cli: Any, wait_dead: Any) -> None:
+    cli = fake(fake_cli, case="fault-429", fork_child=True)
+    start = time.monotonic()
+    result = await runner(cli, grace=0.2).run(RunRequest("x", timeout_override=0.5))
+    assert time.monotonic() - start < 5
+    assert result.error.startswith("gemini did not finish within 0.5 s and was killed")
+    assert result.quota is not None
+    assert "429" in result.quota.message or "RESOURCE_EXHAUSTED" in result.quota.message
+    assert await wait_dead(cli.child_pid())
+
+
+async def test_quota_in_result_error(fake_cli: Any) -> None:
+    event = {
+        "type": "result",
+        "status": "error",
+        "error": {"type": "quota", "message": "You have exhausted your daily quota on this model."},
+        "stats": {},
+    }
+    result = await runner(fake(fake_cli, stdout=json.dumps(event), exit_code=1)).run(
+        RunRequest("x")
+    )
+    assert result.quota is not None
+    assert result.quota.message.startswith("You have exhausted your daily quota")
+
+
+async def test_not_logged_in_exit_41(fake_cli: Any) -> None:
+    result = await runner(fake(fake_cli, case="loggedout-print")).run(RunRequest("x"))
+    assert result.exit_code == 41
+    assert result.error.startswith(
+        "gemini exited with status 41 (authentication failed); stderr: When using Gemini API"
+    )
+
+
+async def test_stall_times_out(fake_cli: Any) -> None:
+    result = await runner(fake(fake_cli, case="fault-stall"), grace=0.2).run(
+        RunRequest("x", timeout_override=0.3)
+    )
+    assert result.error.startswith("gemini did not finish within 0.3 s")
+    assert result.output == ""
+
+
+async def test_garbage_output_is_an_error(fake_cli: Any) -> None:
+    cli = fake(fake_cli, stdout=b"\xff\xfe??? not json\n{half\n", exit_code=0)
+    result = await runner(cli).run(RunRequest("x"))
+    assert not result.ok
+    assert result.error.startswith("gemini exited without a result")
+    assert "unexpected output: '{half'" in result.error
+
+
+async def test_nonzero_exit_with_stderr(fake_cli: Any) -> None:
+    result = await runner(fake(fake_cli, stderr="boom\n", exit_code=52)).run(RunRequest("x"))
+    assert result.error == "gemini exited with status 52 (configuration error); stderr: boom"
+
+
+async def test_ten_megabyte_line_is_stopped(fake_cli: Any) -> None:
+    result = await runner(fake(fake_cli, stdout=b"{" * 10_000_000)).run(RunRequest("x"))
+    assert "printed more than 8 MiB" in result.error
+
+
+async def test_exit_before_result(fake_cli: Any) -> None:
+    init = '{"type":"init","session_id":"s","model":"auto"}\n'
+    result = await runner(fake(fake_cli, stdout=init)).run(RunRequest("x"))
+    assert result.error == "gemini exited without a result"
+
+
+async def test_cancellation_kills_the_group(fake_cli: Any, wait_dead: Any) -> None:
+    cli = fake(fake_cli, case="fault-stall", fork_child=True)
+    with trio.move_on_after(0.5):
+        await runner(cli, grace=0.2).run(RunRequest("x"))
+    assert await wait_dead(cli.child_pid())
+
+
+async def test_missing_binary_is_a_result(tmp_path: Path) -> None:
+    result = await GeminiRunner(binary=tmp_path / "gemini").run(RunRequest("x"))
+    assert result.exit_code == 127
+    assert "gemini not found" in result.error
+
+
+# Usability: installed + authenticated, installed + not, not installed, a binary that hangs.
+
+
+def settings(tmp_path: Path, auth_type: str) -> Path:
+    path = tmp_path / "home" / ".gemini" / "settings.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"security": {"auth": {"selectedType": auth_type}}}))
+    return path
+
+
+def test_usability_api_key(fake_cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GEMINI_API_KEY", "k")
+    usability = runner(fake(fake_cli)).usability()
+    assert usability.usable
+    assert usability.auth_detail == "GEMINI_API_KEY is set"
+
+
+def test_usability_oauth(fake_cli: Any, tmp_path: Path) -> None:
+    settings(tmp_path, "oauth-personal")
+    cli = fake(fake_cli)
+    usability = runner(cli).usability()
+    assert usability.installed
+    assert not usability.authenticated
+    assert "no " in usability.auth_detail
+    (tmp_path / "home" / ".gemini" / "oauth_creds.json").write_text("{}")
+    usability = runner(cli).usability()
+    assert usability.usable
+    assert usability.auth_detail.startswith("signed in with Google")
+
+
+def test_usability_not_authenticated(fake_cli: Any, tmp_path: Path) -> None:
+    cli = fake(fake_cli)
+    usability = runner(cli).usability()
+    assert usability.installed
+    assert not usability.authenticated
+    assert usability.auth_detail == "no GEMINI_API_KEY and no ~/.gemini/settings.json"
+    settings(tmp_path, "gemini-api-key")
+    assert runner(cli).usability().auth_detail == (
+        "auth type gemini-api-key but GEMINI_API_KEY is not set"
+    )
+    settings(tmp_path, "vertex-ai")
+    assert runner(cli).usability().usable
+    (tmp_path / "home" / ".gemini" / "settings.json").write_text("{not json")
+    assert "cannot read" in runner(cli).usability().auth_detail
+
+
+def test_usability_not_installed(tmp_path: Path) -> None:
+    usability = GeminiRunner(binary=tmp_path / "gemini").usability()
+    assert (usability.installed, usability.authenticated) == (False, False)
+
+
+def test_usability_does_not_run_a_binary_that_hangs(fake_cli: Any) -> None:
+    cli = fake_cli("gemini", hang=True)
+    start = time.monotonic()
+    usability = runner(cli).usability()
+    assert time.monotonic() - start < 2
+    assert usability.installed
+    assert not (cli.dir / "argv").exists()
