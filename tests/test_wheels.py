@@ -1,0 +1,237 @@
+"""Distribution: every package builds its own wheel; `pip install ox-core ox-runner-claude`
+gives a working ox with exactly that runner; a third-party handler installs from its folder
+and passes its tests with `ox_core.testing`; uninstalling or breaking a plugin never breaks ox.
+
+Real builds (`uv build`), a real fresh virtual environment, real subprocesses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+UV = [sys.executable, "-m", "uv"]
+DISTRIBUTIONS = {
+    "ox_core": "ox-core",
+    "ox_runner_claude": "ox-runner-claude",
+    "ox_runner_codex": "ox-runner-codex",
+    "ox_runner_gemini": "ox-runner-gemini",
+    "ox_handler_session_finalize": "ox-handler-session-finalize",
+}
+
+pytestmark = pytest.mark.slow
+
+
+def run(
+    cmd: list[str | Path],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [str(c) for c in cmd],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(map(str, cmd))} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    run([*UV, "build", "--all-packages", "--out-dir", out])
+    return out
+
+
+@pytest.fixture(scope="module")
+def user_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A new user's environment: an empty HOME, no workspace venv on PATH."""
+    home = tmp_path_factory.mktemp("home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "OX_", "UV_P"))}
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local/share"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_RUNTIME_DIR=str(home / "run"),
+        UV_PYTHON_DOWNLOADS="never",
+        GIT_AUTHOR_NAME="ox test",
+        GIT_AUTHOR_EMAIL="t@example.invalid",
+        GIT_COMMITTER_NAME="ox test",
+        GIT_COMMITTER_EMAIL="t@example.invalid",
+    )
+    (home / "run").mkdir(mode=0o700)
+    if "UV_CACHE_DIR" not in env:  # share uv's cache: the same wheels, no second download
+        env["UV_CACHE_DIR"] = run([*UV, "cache", "dir"]).stdout.strip()
+    return env
+
+
+@pytest.fixture(scope="module")
+def venv(
+    wheelhouse: Path, user_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A fresh venv with only ox-core and ox-runner-claude, installed from the built wheels."""
+    path = tmp_path_factory.mktemp("venv") / "v"
+    run([*UV, "venv", "--quiet", "--python", sys.executable, path], env=user_env)
+    wheels = [next(wheelhouse.glob(f"{name}-*.whl")) for name in ("ox_core", "ox_runner_claude")]
+    run([*UV, "pip", "install", "--quiet", "--python", path / "bin/python", *wheels], env=user_env)
+    return path
+
+
+def plugins_json(venv: Path, env: dict[str, str]) -> list[dict[str, str | None]]:
+    proc = subprocess.run(
+        [venv / "bin/ox-core", "plugins", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    result: list[dict[str, str | None]] = json.loads(proc.stdout)
+    return result
+
+
+def test_every_distribution_builds_a_wheel_and_sdist_with_metadata(wheelhouse: Path) -> None:
+    for module, dist in DISTRIBUTIONS.items():
+        [wheel] = wheelhouse.glob(f"{module}-0.1.0-py3-none-any.whl")
+        assert (wheelhouse / f"{module}-0.1.0.tar.gz").is_file()
+        with zipfile.ZipFile(wheel) as zf:
+            names = zf.namelist()
+            meta = zf.read(f"{module}-0.1.0.dist-info/METADATA").decode()
+            assert f"{module}/py.typed" in names
+            assert any(n.endswith("licenses/LICENSE") for n in names), names
+            entry_points = (
+                zf.read(f"{module}-0.1.0.dist-info/entry_points.txt").decode()
+                if f"{module}-0.1.0.dist-info/entry_points.txt" in names
+                else ""
+            )
+        assert f"Name: {dist}\n" in meta
+        assert "Requires-Python: >=3.11" in meta
+        assert "License-Expression: MIT" in meta
+        assert "Classifier: Programming Language :: Python :: 3" in meta
+        assert "Description-Content-Type: text/markdown" in meta
+        requires = [line for line in meta.splitlines() if line.startswith("Requires-Dist:")]
+        if dist == "ox-core":
+            assert "[console_scripts]\nox-core = ox_core.cli:main" in entry_points
+        else:
+            # A plugin depends on ox-core with a compatible range, and never on another plugin.
+            assert "Requires-Dist: ox-core<0.2,>=0.1" in requires
+            assert not [r for r in requires if "ox-runner" in r or "ox-handler" in r]
+            group = "ox.runners" if "runner" in dist else "ox.handlers"
+            assert f"[{group}]\n" in entry_points
+
+
+def test_core_and_claude_runner_only(venv: Path, user_env: dict[str, str]) -> None:
+    listed = plugins_json(venv, user_env)
+    assert [(p["group"], p["name"], p["distribution"], p["error"]) for p in listed] == [
+        ("ox.runners", "claude", "ox-runner-claude", None)
+    ]
+    help_text = run([venv / "bin/ox-core", "--help"], env=user_env).stdout
+    assert "serve" in help_text
+
+
+def test_third_party_handler_installs_is_discovered_and_its_tests_pass(
+    venv: Path, user_env: dict[str, str], tmp_path: Path
+) -> None:
+    example = ROOT / "examples" / "handler-hello"
+    # A copy, so that nothing is built inside the repository.
+    project = shutil.copytree(example, tmp_path / "handler-hello")
+    run(
+        [*UV, "pip", "install", "--quiet", "--python", venv / "bin/python", f"{project}[test]"],
+        env=user_env,
+    )
+    listed = {(p["group"], p["name"]): p for p in plugins_json(venv, user_env)}
+    assert listed[("ox.handlers", "hello")]["distribution"] == "ox-handler-hello"
+    assert listed[("ox.handlers", "hello")]["error"] is None
+    tests = run(
+        [venv / "bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        env=user_env,
+        cwd=project,
+    )
+    assert "5 passed" in tests.stdout
+
+
+def test_uninstalled_and_broken_plugins_leave_ox_working(
+    venv: Path, user_env: dict[str, str], tmp_path: Path
+) -> None:
+    py = venv / "bin/python"
+    site = Path(
+        run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip()
+    )
+    # A plugin whose import fails, as a real installed distribution.
+    (site / "ox_broken_example.py").write_text("import vendor_sdk_that_is_missing\n")
+    info = site / "ox_runner_broken-9.9.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ox-runner-broken\nVersion: 9.9\n")
+    (info / "entry_points.txt").write_text("[ox.runners]\nbroken = ox_broken_example\n")
+    (info / "RECORD").write_text("")
+    try:
+        listed = {p["name"]: p for p in plugins_json(venv, user_env)}
+        assert listed["broken"]["distribution"] == "ox-runner-broken"
+        assert "ModuleNotFoundError" in str(listed["broken"]["error"])
+        assert listed["claude"]["error"] is None
+
+        doctor = subprocess.run(
+            [venv / "bin/ox-core", "doctor"],
+            env=user_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert "broken" in doctor.stdout
+        assert "vendor_sdk_that_is_missing" in doctor.stdout
+
+        # serve starts anyway, with the healthy plugins, and stops cleanly on SIGTERM.
+        log = tmp_path / "serve.log"
+        with open(log, "w") as out:
+            daemon = subprocess.Popen(
+                [venv / "bin/ox-core", "serve"], env=user_env, stdout=out, stderr=subprocess.STDOUT
+            )
+        try:
+            deadline = time.monotonic() + 30
+            while "ready" not in log.read_text() and time.monotonic() < deadline:
+                assert daemon.poll() is None, log.read_text()
+                time.sleep(0.1)
+            assert "ready" in log.read_text(), log.read_text()
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            assert daemon.wait(timeout=10) == 0, log.read_text()
+        assert "broken" in log.read_text()
+    finally:
+        shutil.rmtree(info)
+        (site / "ox_broken_example.py").unlink()
+
+    # Uninstalling the only runner leaves ox-core working.
+    run([*UV, "pip", "uninstall", "--quiet", "--python", py, "ox-runner-claude"], env=user_env)
+    names = [p["name"] for p in plugins_json(venv, user_env)]
+    assert "claude" not in names
+    run([venv / "bin/ox-core", "--help"], env=user_env)
+    doctor = subprocess.run(
+        [venv / "bin/ox-core", "doctor"],
+        env=user_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "Traceback" not in doctor.stdout + doctor.stderr
