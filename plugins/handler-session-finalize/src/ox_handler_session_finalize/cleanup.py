@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ox_handler_session_finalize import records
@@ -26,7 +26,12 @@ def is_ghost(folder: Path, now: datetime, alive: Callable[[int], bool] = pid_ali
         return False
     if marker.parent_pid <= 0 or alive(marker.parent_pid):
         return False
-    if marker.started_at is None or now - marker.started_at <= GRACE:
+    started = marker.started_at
+    if started is None:
+        return False
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    if now - started <= GRACE:
         return False
     if marker.session_file and Path(marker.session_file).exists():
         return False
