@@ -151,7 +151,7 @@ def _session_start(args: argparse.Namespace) -> int:
     path = os.path.abspath(os.path.expanduser(args.file))
     params = {
         "adapter": args.adapter,
-        "session_file": path,
+        "file": path,
         "pid": args.pid if args.pid is not None else os.getppid(),
     }
     result = _call("session_watch_start", params)
@@ -159,7 +159,9 @@ def _session_start(args: argparse.Namespace) -> int:
         _print_json(result)
     else:
         name = result.get("name", "") if isinstance(result, dict) else result
-        print(f"recording {name} started (following {path})")
+        print(f"recording {name} started, following {path}")
+        if isinstance(result, dict) and result.get("session_dir"):
+            print(f"  captured into {result['session_dir']}")
     return 0
 
 
@@ -168,7 +170,9 @@ def _session_stop(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result)
     else:
-        print(f"recording {args.name} stopped; finalization is queued")
+        count = result.get("entry_count") if isinstance(result, dict) else None
+        entries = f" with {count} entries" if count is not None else ""
+        print(f"recording {args.name} stopped{entries}; finalization is queued")
     return 0
 
 

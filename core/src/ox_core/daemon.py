@@ -136,19 +136,19 @@ class Daemon:
     """
 
     def __init__(
-        self, settings: Settings, ledger: Path, socket: Path, plugins: LoadedPlugins
+        self, settings: Settings, ledger: Path, socket: Path, plugins: LoadedPlugins | None = None
     ) -> None:
         self.settings = settings
         self.ledger = ledger
         self.socket = socket
         self.plugins = plugins
         self.started_at = datetime.now(UTC)
-        self.runners, runner_errors = make_runners(plugins, settings.runners)
-        self.handlers, handler_errors = make_handlers(plugins, settings.handlers)
-        self.errors = [*plugins.errors, *runner_errors, *handler_errors]
-        # Resolved in `run`, in a thread: usability checks may take a while (2 s a runner),
-        # and the socket answers before they are done.
-        self.agent = "(resolving)"
+        # Filled by `_assemble` once the socket answers: plugins load and agents are asked
+        # for their usability (up to 2 s a runner) in a thread meanwhile.
+        self.runners: list[Runner] = []
+        self.handlers: list[WorkHandler] = []
+        self.errors: list[PluginLoadError] = []
+        self.agent = "(starting)"
         self.runner: Runner | None = None
         self.manager: Manager | None = None
         # Fired by whatever syncs the ledger; the daemon itself does not pull yet.
@@ -161,14 +161,34 @@ class Daemon:
             "shutdown": self._ipc_shutdown,
             "ping": self._ipc_ping,
         }
+        self._stop = trio.Event()
+
+    def _assemble(self) -> None:
+        """Load plugins, build runners and handlers, resolve the agent. Blocking (a thread)."""
+        plugins = self.plugins if self.plugins is not None else load_plugins()
+        self.plugins = plugins
+        runners, runner_errors = make_runners(plugins, self.settings.runners)
+        handlers, handler_errors = make_handlers(plugins, self.settings.handlers)
+        self.errors = [*plugins.errors, *runner_errors, *handler_errors]
+        agent = resolve_agent(self.settings.agent_work.agent, runners)
+        self.runner = next((r for r in runners if r.name == agent), None)
+        if agent != "none" and self.runner is None:
+            log.warning("agent %r is configured but no such runner is installed", agent)
+        self.runners, self.handlers, self.agent = runners, handlers, agent
+
+    def _attach_handlers(self) -> None:
         for handler in self.handlers:
-            handler.attach(HandlerContext(ledger=ledger, enqueue=self.enqueue))
-            for name, method in handler.ipc_methods().items():
+            handler.attach(HandlerContext(ledger=self.ledger, enqueue=self.enqueue))
+            try:
+                methods = dict(handler.ipc_methods())
+            except Exception:
+                log.exception("handler %s: ipc_methods() failed", handler.type)
+                continue
+            for name, method in methods.items():
                 if name in self.methods:
                     log.error("handler %s: IPC method %r is already taken", handler.type, name)
                     continue
                 self.methods[name] = method
-        self._stop = trio.Event()
 
     def enqueue(self, item: WorkItem) -> bool:
         """Queue `item` with the manager (what handlers get as `HandlerContext.enqueue`).
@@ -270,12 +290,10 @@ class Daemon:
         async with trio.open_nursery() as outer:
             if handle_signals:
                 outer.start_soon(self._watch_signals)
-            await outer.start(IpcServer(self.methods).serve, self.socket)
-            configured = self.settings.agent_work.agent
-            self.agent = await trio.to_thread.run_sync(resolve_agent, configured, self.runners)
-            self.runner = next((r for r in self.runners if r.name == self.agent), None)
-            if self.agent != "none" and self.runner is None:
-                log.warning("agent %r is configured but no such runner is installed", self.agent)
+            server = IpcServer(self.methods, starting=lambda: self.manager is None)
+            await outer.start(server.serve, self.socket)
+            await trio.to_thread.run_sync(self._assemble)
+            self._attach_handlers()
             self.manager = Manager(
                 self.runner, self.handlers, self._config, self.sync_signal, self.ledger
             )
@@ -294,8 +312,6 @@ class Daemon:
                 ", ".join(h.type for h in self.handlers) or "none",
                 self.socket,
             )
-            for error in self.errors:
-                log.warning("plugin %s (%s) not loaded: %s", error.name, error.group, error.error)
             task_status.started(self)
             await self._stop.wait()
             await trio.sleep(SHUTDOWN_GRACE)

@@ -106,8 +106,12 @@ class IpcServer:
     the listener and every connection.
     """
 
-    def __init__(self, methods: Mapping[str, IpcMethod]) -> None:
-        self.methods = dict(methods)
+    def __init__(
+        self, methods: Mapping[str, IpcMethod], *, starting: Callable[[], bool] | None = None
+    ) -> None:
+        # Kept by reference: the daemon adds the handlers' methods once plugins are loaded.
+        self.methods = methods
+        self._starting = starting or (lambda: False)
 
     async def handle_line(self, line: bytes) -> bytes:
         """The reply line (with its newline) to one request line (without its newline)."""
@@ -127,6 +131,8 @@ class IpcServer:
         except ValidationError as exc:
             return _error_line(_describe_validation(exc), request_id)
         method = self.methods.get(request.method)
+        if method is None and self._starting():
+            return _error_line("the daemon is still starting; try again in a moment", request_id)
         if method is None:
             known = ", ".join(sorted(self.methods))
             return _error_line(f"unknown method {request.method!r} (known: {known})", request_id)

@@ -114,12 +114,13 @@ def status_screen(status: Mapping[str, Any], now: datetime | None = None) -> Ren
         table = Table(title="Recent", title_justify="left", expand=False)
         for col in ("work", "target", "result", "took", "when"):
             table.add_column(col)
+        failures: list[str] = []
         for proc in recent:
             state = str(proc.get("status", "-"))
             style = {"completed": "green", "failed": "red"}.get(state, "")
             result = f"[{style}]{state}[/]" if style else state
             if proc.get("error"):
-                result += f"  {_short(proc.get('error'), 50)}"
+                failures.append(f"{_short(proc.get('target'), 60)}: {_short(proc['error'], 300)}")
             table.add_row(
                 str(proc.get("work_type", "-")),
                 _short(proc.get("target"), 40),
@@ -128,6 +129,8 @@ def status_screen(status: Mapping[str, Any], now: datetime | None = None) -> Ren
                 _ago(proc.get("started_at"), now),
             )
         parts.append(Padding(table, (1, 0, 0, 0)))
+        for line in failures:
+            parts.append(Text.assemble(("✗ ", "red"), line))
     else:
         parts.append(Padding(Text("No work yet.", style="dim"), (1, 0, 0, 0)))
     return Group(*parts)
@@ -234,8 +237,11 @@ def doctor_screen(report: Mapping[str, Any]) -> RenderableType:
     settings = Table(expand=False)
     for col in ("setting", "value", "from"):
         settings.add_column(col)
+    config_file = str(report.get("config_file") or "")
     for row in report.get("settings", []):
-        settings.add_row(str(row["key"]), _short(row["value"], 50), str(row["source"]))
+        # The file's path is printed once below the table, not in every row.
+        source = str(row["source"]).replace(f"file {config_file}", "config file")
+        settings.add_row(str(row["key"]), _short(row["value"], 50), source)
     parts += [Text(""), _section("Settings"), settings]
     if report.get("config_file"):
         parts.append(Text(f"config file: {report['config_file']}", style="dim"))
