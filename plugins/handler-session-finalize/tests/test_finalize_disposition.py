@@ -186,14 +186,21 @@ def test_prompt_over_800_entries_keeps_user_and_assistant() -> None:
 # ------------------------------------------------------------------ ghosts
 
 
-async def test_cleanup_removes_only_ghosts(handler: SessionFinalizeHandler, ledger: Path) -> None:
+@pytest.fixture
+def dead_pid() -> int:
     proc = subprocess.Popen(["true"])
     proc.wait()
+    return proc.pid
+
+
+async def test_cleanup_removes_only_ghosts(
+    handler: SessionFinalizeHandler, ledger: Path, dead_pid: int
+) -> None:
     old = datetime.now(UTC) - timedelta(hours=1)
 
     def recording(root: Path, name: str, lines: list[dict[str, object]], **marker: object) -> Path:
         folder = make_session(root, name, lines)
-        data = {"agent_id": "a1", "parent_pid": proc.pid, "started_at": old.isoformat(), **marker}
+        data = {"agent_id": "a1", "parent_pid": dead_pid, "started_at": old.isoformat(), **marker}
         (folder / records.MARKER).write_text(json.dumps(data))
         return folder
 
