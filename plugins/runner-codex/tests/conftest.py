@@ -11,10 +11,18 @@ is reached through the `fake_cli` and `wait_dead` fixtures.)
 from __future__ import annotations
 
 import itertools
+import json
+import os
 import shlex
+import shutil
+import socket
 import stat
+import subprocess
+import threading
 from collections.abc import Awaitable, Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -140,3 +148,145 @@ class FakeCliFactory:
 @pytest.fixture
 def fake_cli(tmp_path: Path) -> FakeCliFactory:
     return FakeCliFactory(tmp_path)
+
+
+# --- The real vendor CLIs, installed from npm, against a fake model API on 127.0.0.1 ---------
+
+NPM_CACHE = Path(os.environ.get("OX_TEST_NPM_CACHE") or "~/.cache/ox-tests/npm").expanduser()
+
+
+def npm_cli(package: str, version: str, bin_name: str) -> Path:
+    """The CLI `bin_name` of npm `package@version`, installed once into the cache (reused
+    while present). Skips the test, with the reason, when node/npm is missing or npm fails."""
+    dest = NPM_CACHE / f"{package.rsplit('/', 1)[-1]}-{version}"
+    binary = dest / "node_modules" / ".bin" / bin_name
+    if binary.exists():
+        return binary
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        pytest.skip("npm unreachable: node/npm is not installed")
+    tmp = dest.with_name(f"{dest.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        done = subprocess.run(
+            [npm, "install", "--prefix", str(tmp), "--no-audit", "--no-fund", "--loglevel=error",
+             f"{package}@{version}"],
+            capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        shutil.rmtree(tmp, ignore_errors=True)
+        pytest.skip(f"npm unreachable: installing {package}@{version} took over 10 minutes")
+    if done.returncode != 0 or not (tmp / "node_modules" / ".bin" / bin_name).exists():
+        shutil.rmtree(tmp, ignore_errors=True)
+        detail = (done.stderr.strip() or done.stdout.strip())[-500:]
+        pytest.skip(f"npm unreachable: npm install {package}@{version} failed: {detail}")
+    try:
+        tmp.rename(dest)
+    except OSError:  # another run installed it meanwhile
+        shutil.rmtree(tmp, ignore_errors=True)
+    return binary
+
+
+Responder = Callable[[str, dict[str, Any]], tuple[int, str, bytes]]
+
+
+class FakeModelApi:
+    """A threaded HTTP server on 127.0.0.1 that answers POSTs with `responder(path, json_body)
+    -> (status, content type, body)` and records every request (`requests`: (method, path,
+    body)). Unknown paths get a 404 from the responder's own choice."""
+
+    def __init__(self, responder: Responder) -> None:
+        self.responder = responder
+        self.requests: list[tuple[str, str, dict[str, Any]]] = []
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _read(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    data = b""
+                    while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                        data += self.rfile.read(size)
+                        self.rfile.readline()
+                    self.rfile.readline()
+                    return data
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def _answer(self, method: str) -> None:
+                raw = self._read()
+                try:
+                    body = json.loads(raw) if raw else {}
+                except ValueError:
+                    body = {"_raw": raw.decode("utf-8", "replace")}
+                api.requests.append((method, self.path, body))
+                status, ctype, data = api.responder(self.path, body if method == "POST" else {})
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                self._answer("POST")
+
+            def do_GET(self) -> None:
+                self._answer("GET")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, name="fake-model-api")
+
+    def __enter__(self) -> FakeModelApi:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=5)
+
+
+def refusing_proxy() -> str:
+    """A proxy URL on 127.0.0.1 where nothing listens: the CLIs' calls to outside hosts
+    (telemetry, updates) fail at once instead of waiting for a route."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def offline_env(home: Path) -> dict[str, str]:
+    proxy = refusing_proxy()
+    return {
+        "HOME": str(home),
+        "HTTPS_PROXY": proxy,
+        "HTTP_PROXY": proxy,
+        "https_proxy": proxy,
+        "http_proxy": proxy,
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    }
+
+
+def sse(events: list[tuple[str | None, dict[str, Any]]]) -> bytes:
+    """Server-sent events: `event:` line when a name is given, one `data:` line each."""
+    out = []
+    for name, data in events:
+        head = f"event: {name}\n" if name else ""
+        out.append(f"{head}data: {json.dumps(data)}\n\n")
+    return "".join(out).encode()
+
+
+@pytest.fixture(scope="session")
+def real_cli_kit() -> Any:
+    """The helpers above for the real-CLI tests (test modules cannot import conftest)."""
+    import types
+
+    return types.SimpleNamespace(
+        npm_cli=npm_cli, FakeModelApi=FakeModelApi, offline_env=offline_env, sse=sse
+    )

@@ -1,0 +1,147 @@
+"""The real `claude` CLI (npm `@anthropic-ai/claude-code`, pinned) driven by ClaudeRunner
+against a fake Anthropic Messages API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ox_core import RunRequest
+from ox_runner_claude import ClaudeRunner
+from ox_runner_claude.runner import AUTH_ENV
+
+PACKAGE, VERSION = "@anthropic-ai/claude-code", "2.1.330"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def claude_binary(real_cli_kit: Any) -> Path:
+    return real_cli_kit.npm_cli(PACKAGE, VERSION, "claude")
+
+
+class AnthropicApi:
+    """Answers `POST /v1/messages` (streamed or not) with `text` and fixed usage, and
+    `count_tokens`; records what it sent."""
+
+    def __init__(self, kit: Any, text: str) -> None:
+        self.kit = kit
+        self.text = text
+        self.usage = {
+            "input_tokens": 101,
+            "cache_creation_input_tokens": 13,
+            "cache_read_input_tokens": 7,
+            "output_tokens": 1,
+        }
+        self.final_output_tokens = 29
+        self.answers = 0
+
+    def __call__(self, path: str, body: dict[str, Any]) -> tuple[int, str, bytes]:
+        route = path.split("?")[0]
+        if route.endswith("/count_tokens"):
+            return 200, "application/json", b'{"input_tokens": 1}'
+        if not route.endswith("/v1/messages"):
+            return 404, "application/json", b'{"type":"error","error":{"type":"not_found_error"}}'
+        self.answers += 1
+        message = {
+            "id": f"msg_{uuid.uuid4().hex}",
+            "type": "message",
+            "role": "assistant",
+            "model": body.get("model", "claude"),
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": self.usage,
+        }
+        events: list[tuple[str | None, dict[str, Any]]] = [
+            ("message_start", {"type": "message_start", "message": message}),
+            (
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": 0,
+                    "content_block": {"type": "text", "text": ""},
+                },
+            ),
+        ]
+        half = len(self.text) // 2
+        for piece in (self.text[:half], self.text[half:]):
+            events.append(
+                (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "text_delta", "text": piece},
+                    },
+                )
+            )
+        events += [
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "usage": {"output_tokens": self.final_output_tokens},
+                },
+            ),
+            ("message_stop", {"type": "message_stop"}),
+        ]
+        return 200, "text/event-stream", self.kit.sse(events)
+
+
+async def test_real_claude_answers_through_the_runner(
+    claude_binary: Path, real_cli_kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in AUTH_ENV:
+        monkeypatch.delenv(key, raising=False)
+    api = AnthropicApi(real_cli_kit, "Summary: the fake model answered, ünïcode and all.")
+    home = tmp_path / "home"
+    home.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    with real_cli_kit.FakeModelApi(api) as server:
+        env = {
+            **real_cli_kit.offline_env(home),
+            "ANTHROPIC_BASE_URL": server.url,
+            "ANTHROPIC_API_KEY": "sk-ant-fake",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            "DISABLE_TELEMETRY": "1",
+            "DISABLE_AUTOUPDATER": "1",
+        }
+        runner = ClaudeRunner(binary=claude_binary, env=env)
+        usability = runner.usability()
+        result = await runner.run(
+            RunRequest(prompt="Summarise this session.\n" + "line\n" * 30_000, work_dir=work)
+        )
+    assert usability.usable, usability
+    assert result.ok, result.error
+    assert api.answers == 1
+    assert result.output == api.text
+    assert result.tokens_in == sum(v for k, v in api.usage.items() if k != "output_tokens")
+    assert result.tokens_out == api.final_output_tokens
+    prompt = str(server.requests[-1][2]["messages"])
+    assert "Summarise this session." in prompt
+    assert prompt.count("line") >= 30_000  # the whole prompt went through stdin
+    # --no-session-persistence: the background run left no session file behind.
+    assert not list((home / ".claude").glob("projects/*/*.jsonl"))
+
+
+def test_real_claude_usability_without_credentials(
+    claude_binary: Path, real_cli_kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in AUTH_ENV:
+        monkeypatch.delenv(key, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    usability = ClaudeRunner(binary=claude_binary, env=real_cli_kit.offline_env(home)).usability()
+    assert usability.installed
+    assert not usability.authenticated
+    # `claude auth status` said no, or (on a very slow machine) did not answer in time.
+    assert usability.auth_detail.startswith("not logged in") or "did not answer" in (
+        usability.auth_detail
+    )
