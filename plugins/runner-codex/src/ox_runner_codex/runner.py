@@ -99,12 +99,17 @@ class CodexRunner(CliRunner):
             if env.get(key):
                 return True, f"{key} is set"
         answer = probe([binary, "login", "status"], env=env)
-        said = (answer.stdout.strip() or answer.stderr.strip()).splitlines()
-        first = said[0][:200] if said else ""
+        # The verdict is the last line; warnings (e.g. about a temporary CODEX_HOME) come first.
+        said = [
+            line.strip()
+            for line in (answer.stdout + "\n" + answer.stderr).splitlines()
+            if line.strip() and not line.lstrip().upper().startswith("WARNING")
+        ]
+        last = said[-1][:200] if said else ""
         if answer.answered:
             if answer.returncode == 0:
-                return True, first or "logged in"
-            return False, first or f"`codex login status` exited with {answer.returncode}"
+                return True, last or "logged in"
+            return False, last or f"`codex login status` exited with {answer.returncode}"
         user_home = env.get("HOME") or os.path.expanduser("~")
         home = Path(env.get("CODEX_HOME") or Path(user_home, ".codex"))
         if (home / "auth.json").is_file():
