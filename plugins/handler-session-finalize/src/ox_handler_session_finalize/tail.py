@@ -70,10 +70,11 @@ class StepResult:
     reset: bool = False
     skipped_long: int = 0
     duplicates: int = 0
+    reloaded: bool = False  # another writer had moved the marker on; state reloaded
 
     @property
     def progressed(self) -> bool:
-        return self.consumed > 0 or self.reset
+        return self.consumed > 0 or self.reset or self.reloaded
 
 
 def fingerprint(fd: int, offset: int) -> str:
@@ -219,18 +220,18 @@ class SourceTail:
         reset = self._check_reset(fd, st.st_ino, st.st_size)
         block = self._read(fd, st.st_size)
         entries, dups = self._convert(block.lines)
-        if block.end == self.offset and not reset:
-            return StepResult(skipped_long=block.skipped_long)
         if entries and block.end <= self.offset:
             raise TailError(
                 f"{self.session_dir.name}: the cursor did not advance ({self.offset}) while "
                 f"{len(entries)} entries were returned; stopping rather than duplicating"
             )
+        if block.end == self.offset and not reset:
+            return StepResult(skipped_long=block.skipped_long)
         new_fp = fingerprint(fd, block.end)
         try:
             self._commit(entries, block.end, st.st_ino, new_fp, reset)
         except _Reloaded:
-            return StepResult()
+            return StepResult(reloaded=True)
         consumed = block.end - self.offset
         self.offset = block.end
         self.inode = st.st_ino
