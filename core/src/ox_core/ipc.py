@@ -78,7 +78,15 @@ class DaemonNotRunningError(OxError):
     """Nothing answers on the socket."""
 
 
+MAX_ERROR = 2000
+"""Error replies are cut to this many characters (they are one line for a person)."""
+
+
 def _error_line(message: str, request_id: int | str | None = None) -> bytes:
+    # One line, whatever the message quoted (a key of the request may hold newlines).
+    message = " ".join(message.split()) or "error"
+    if len(message) > MAX_ERROR:
+        message = message[: MAX_ERROR - 1] + "…"
     return IpcResponse(ok=False, error=message, id=request_id).model_dump_json().encode() + b"\n"
 
 
