@@ -486,6 +486,11 @@ class CliRunner(Runner):
     async def prepare(self, binary: str) -> None:
         """Called before each run (e.g. to check once which flags the CLI knows)."""
 
+    async def interpret(self, binary: str, outcome: ProcessOutcome) -> RunResult:
+        """The run's result; by default `parse(outcome)`. Override to ask the CLI something
+        more before deciding (e.g. whether unexpected output is an older version's format)."""
+        return self.parse(outcome)
+
     async def run(self, request: RunRequest) -> RunResult:
         """Run the CLI on `request.prompt`; see `Runner.run`. Never raises but `Cancelled`."""
         binary = self.binary()
@@ -505,7 +510,7 @@ class CliRunner(Runner):
         except RunnerError as exc:
             return RunResult(exit_code=127, error=str(exc))
         try:
-            result = self.parse(outcome)
+            result = await self.interpret(binary, outcome)
         except Exception as exc:
             result = RunResult(
                 exit_code=outcome.returncode or 1,

@@ -60,6 +60,10 @@ async def test_old_version_without_stream_json_prints_plain_text(fake_cli: Any) 
     result = await runner(cli).run(RunRequest("x"))
     assert result.ok
     assert result.output == "Hi! I am the fake LLM."
+    assert cli.argv() == ["-p", " ", "--output-format", "stream-json"]
+    # Learnt once: the next run asks for plain text straight away.
+    result = await runner(cli).run(RunRequest("x"))
+    assert result.output == "Hi! I am the fake LLM."
     assert cli.argv() == ["-p", " "]
 
 
@@ -135,6 +139,7 @@ async def test_stall_times_out(fake_cli: Any) -> None:
 
 
 async def test_garbage_output_is_an_error(fake_cli: Any) -> None:
+    # --help lists stream-json: text instead of events is garbage, not an old version's answer.
     cli = fake(fake_cli, stdout=b"\xff\xfe??? not json\n{half\n", exit_code=0)
     result = await runner(cli).run(RunRequest("x"))
     assert not result.ok

@@ -57,6 +57,17 @@ def _message(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _single_json(text: str) -> dict[str, Any] | None:
+    """The one object of `--output-format json`, or None."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(value, dict) and ("response" in value or "error" in value):
+        return value
+    return None
+
+
 def _json_format_tokens(stats: object) -> tuple[int, int]:
     """Token totals of the `--output-format json` object (summed over its models)."""
     tokens_in = tokens_out = 0
@@ -87,19 +98,39 @@ class GeminiRunner(CliRunner):
 
     _stream_json_by_binary: ClassVar[dict[str, bool]] = {}
 
-    async def prepare(self, binary: str) -> None:
-        """Learn once per binary whether it knows `--output-format stream-json`."""
-        if binary in self._stream_json_by_binary:
-            return
-        supported = True
-        try:
-            help_ = await run_agent_process([binary, "--help"], env=self.env(), timeout=10)
-        except RunnerError:
-            help_ = None
-        # Only a real help text decides; anything else keeps stream-json (the run will tell).
-        if help_ is not None and help_.returncode == 0 and "--prompt" in help_.text:
-            supported = "stream-json" in help_.text
-        self._stream_json_by_binary[binary] = supported
+    async def _knows_stream_json(self, binary: str) -> bool:
+        """Whether this binary's `--help` lists `stream-json` (asked once: it costs a node
+        start of several seconds). Anything but a real help text counts as yes."""
+        known = self._stream_json_by_binary.get(binary)
+        if known is None:
+            known = True
+            try:
+                help_ = await run_agent_process([binary, "--help"], env=self.env(), timeout=15)
+            except RunnerError:
+                help_ = None
+            if help_ is not None and help_.returncode == 0 and "--prompt" in help_.text:
+                known = "stream-json" in help_.text
+            self._stream_json_by_binary[binary] = known
+        return known
+
+    async def interpret(self, binary: str, outcome: ProcessOutcome) -> RunResult:
+        """Output with no JSON at all from a clean exit is either an old version's plain-text
+        answer or garbage: `--help` tells which (only then, and once per binary)."""
+        plain = (
+            outcome.returncode == 0
+            and not outcome.timed_out
+            and not outcome.overflow
+            and outcome.text.strip() != ""
+            and not any(_event(line) for line in outcome.lines)
+            and _single_json(outcome.text) is None
+        )
+        if (
+            plain
+            and "--output-format" in outcome.argv
+            and not await self._knows_stream_json(binary)
+        ):
+            return RunResult(output=outcome.text.strip(), exit_code=0)
+        return self.parse(outcome)
 
     def command(self, binary: str, request: RunRequest) -> list[str]:
         argv = [binary, "-p", " "]
@@ -202,11 +233,8 @@ class GeminiRunner(CliRunner):
     def _single_object(outcome: ProcessOutcome, *, plain: bool) -> RunResult | None:
         """`--output-format json` (one pretty-printed object) or, when `plain`, the plain text
         answer of a version without JSON output."""
-        try:
-            value = json.loads(outcome.text)
-        except ValueError:
-            value = None
-        if isinstance(value, dict) and ("response" in value or "error" in value):
+        value = _single_json(outcome.text)
+        if value is not None:
             error = _message(value.get("error"))
             if error or outcome.returncode != 0:
                 return RunResult(

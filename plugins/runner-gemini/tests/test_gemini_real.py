@@ -1,0 +1,153 @@
+"""The real `gemini` CLI (npm `@google/gemini-cli`, pinned) driven by GeminiRunner against a
+fake Gemini API (generateContent / streamGenerateContent) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ox_core import RunRequest
+from ox_runner_gemini import GeminiRunner
+from ox_runner_gemini.runner import AUTH_ENV, AUTH_FLAGS
+
+PACKAGE, VERSION = "@google/gemini-cli", "0.61.0"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def gemini_binary(real_cli_kit: Any) -> Path:
+    return real_cli_kit.npm_cli(PACKAGE, VERSION, "gemini")
+
+
+class GeminiApi:
+    """Answers `:generateContent` (gemini's routing call, which asks for JSON) and
+    `:streamGenerateContent` (the answer, `text` in two chunks); records the usage it sent."""
+
+    def __init__(self, kit: Any, text: str) -> None:
+        self.kit = kit
+        self.text = text
+        self.sent_in = 0
+        self.sent_out = 0
+        self.calls: list[str] = []
+
+    def _usage(self, prompt: int, out: int) -> dict[str, int]:
+        self.sent_in += prompt
+        self.sent_out += out
+        return {
+            "promptTokenCount": prompt,
+            "candidatesTokenCount": out,
+            "totalTokenCount": prompt + out,
+        }
+
+    def __call__(self, path: str, body: dict[str, Any]) -> tuple[int, str, bytes]:
+        route = path.split("?")[0]
+        model = route.rsplit("/", 1)[-1].split(":")[0]
+        if route.endswith(":generateContent"):
+            self.calls.append("generate")
+            config = body.get("generationConfig") or {}
+            wants_json = config.get("responseMimeType") == "application/json"
+            text = (
+                json.dumps({"complexity_reasoning": "simple", "complexity_score": 5})
+                if wants_json
+                else "ok"
+            )
+            chunk = {
+                "candidates": [
+                    {
+                        "content": {"role": "model", "parts": [{"text": text}]},
+                        "finishReason": "STOP",
+                        "index": 0,
+                    }
+                ],
+                "usageMetadata": self._usage(19, 3),
+                "modelVersion": model,
+            }
+            return 200, "application/json", json.dumps(chunk).encode()
+        if route.endswith(":streamGenerateContent"):
+            self.calls.append("stream")
+            half = len(self.text) // 2
+            first = {
+                "candidates": [
+                    {
+                        "content": {"role": "model", "parts": [{"text": self.text[:half]}]},
+                        "index": 0,
+                    }
+                ],
+                "modelVersion": model,
+            }
+            last = {
+                "candidates": [
+                    {
+                        "content": {"role": "model", "parts": [{"text": self.text[half:]}]},
+                        "finishReason": "STOP",
+                        "index": 0,
+                    }
+                ],
+                "usageMetadata": self._usage(157, 41),
+                "modelVersion": model,
+            }
+            return 200, "text/event-stream", self.kit.sse([(None, first), (None, last)])
+        return (
+            404,
+            "application/json",
+            b'{"error":{"code":404,"message":"not found","status":"NOT_FOUND"}}',
+        )
+
+
+async def test_real_gemini_answers_through_the_runner(
+    gemini_binary: Path, real_cli_kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in (*AUTH_ENV, *AUTH_FLAGS, "GEMINI_CLI_SYSTEM_SETTINGS_PATH"):
+        monkeypatch.delenv(key, raising=False)
+    api = GeminiApi(real_cli_kit, "Summary from the fake Gemini API, in two chunks.")
+    home = tmp_path / "home"
+    settings = home / ".gemini" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(
+        json.dumps(
+            {
+                "security": {"auth": {"selectedType": "gemini-api-key"}},
+                "telemetry": {"enabled": False},
+                "privacy": {"usageStatisticsEnabled": False},
+            }
+        )
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    with real_cli_kit.FakeModelApi(api) as server:
+        env = {
+            **real_cli_kit.offline_env(home),
+            "GOOGLE_GEMINI_BASE_URL": server.url,
+            "GEMINI_API_KEY": "fake-key",
+            "GEMINI_CLI_TRUST_WORKSPACE": "true",
+        }
+        runner = GeminiRunner(binary=gemini_binary, env=env)
+        usability = runner.usability()
+        result = await runner.run(
+            RunRequest(prompt="Summarise this session.\n" + "line\n" * 30_000, work_dir=work)
+        )
+    assert usability.usable, usability
+    assert result.ok, result.error
+    assert "stream" in api.calls
+    assert result.output == api.text
+    # Gemini's stats sum every model call it made (the routing call and the answer).
+    assert (result.tokens_in, result.tokens_out) == (api.sent_in, api.sent_out)
+    sent = json.dumps(server.requests[-1][2]["contents"])
+    assert "Summarise this session." in sent
+    assert sent.count("line") >= 30_000
+
+
+def test_real_gemini_usability_without_credentials(
+    gemini_binary: Path, real_cli_kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in (*AUTH_ENV, *AUTH_FLAGS, "GEMINI_CLI_SYSTEM_SETTINGS_PATH"):
+        monkeypatch.delenv(key, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    usability = GeminiRunner(binary=gemini_binary, env=real_cli_kit.offline_env(home)).usability()
+    assert usability.installed
+    assert not usability.authenticated
