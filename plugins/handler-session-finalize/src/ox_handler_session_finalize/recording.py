@@ -219,6 +219,8 @@ def stop_recording(
     missing or unreadable source only means nothing more is drained. Blocking.
     """
     raw = session_dir / RAW
+    if not (session_dir / MARKER).is_file():
+        raise RecordingRejected(f"no live recording named {session_dir.name!r}")
     if redact is None:
         redact = make_redactor(ledger_of(session_dir))
     with lock_file(raw, lock_timeout):

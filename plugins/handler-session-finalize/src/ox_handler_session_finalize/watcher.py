@@ -168,8 +168,11 @@ class SessionWatcherManager:
             return False
         if self._nursery is None:
             raise WatchRejected(f"cannot watch {name}: the session watcher is not running")
-        impl = resolve_adapter(adapter)
-        source = check_source(impl, session_file, self.home)
+        try:
+            impl = resolve_adapter(adapter)
+            source = check_source(impl, session_file, self.home)
+        except RecordingRejected as exc:
+            raise WatchRejected(f"cannot watch {name}: {exc}") from None
         session_dir = self.cache_path / name
         try:
             marker = await trio.to_thread.run_sync(read_marker, session_dir)
