@@ -176,9 +176,9 @@ class SummaryCache:
 
     entries: dict[str, tuple[int, int, tuple[bool, int, str] | None]] = field(default_factory=dict)
 
-    def get(self, path: Path) -> tuple[bool, int, str] | None:
+    def get(self, path: Path | str) -> tuple[bool, int, str] | None:
         """None when the file is unreadable or not a JSON object."""
-        key = str(path)
+        key = os.fspath(path)
         try:
             st = os.stat(key)
         except OSError:
@@ -186,14 +186,15 @@ class SummaryCache:
         hit = self.entries.get(key)
         if hit is not None and hit[0] == st.st_mtime_ns and hit[1] == st.st_size:
             return hit[2]
-        value = _read_summary_state(path)
+        value = _read_summary_state(key)
         self.entries[key] = (st.st_mtime_ns, st.st_size, value)
         return value
 
 
-def _read_summary_state(path: Path) -> tuple[bool, int, str] | None:
+def _read_summary_state(path: str) -> tuple[bool, int, str] | None:
     try:
-        data = json.loads(path.read_bytes())
+        with open(path, "rb") as f:
+            data = json.loads(f.read())
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict):
@@ -267,6 +268,10 @@ class Scanner:
 
     def folders(self) -> Iterator[tuple[Place, str, Path]]:
         """Every session folder of the three places, first copy of a name only."""
+        for place, name, path in self._folders():
+            yield place, name, Path(path)
+
+    def _folders(self) -> Iterator[tuple[Place, str, str]]:
         seen: set[str] = set()
         for place, root in self.places():
             try:
@@ -280,13 +285,13 @@ class Scanner:
                     if not entry.is_dir(follow_symlinks=False):
                         continue
                     seen.add(entry.name)
-                    yield place, entry.name, Path(entry.path)
+                    yield place, entry.name, entry.path
 
     def scan(self) -> list[Found]:
         """SPEC §3.3 over the three places."""
         found: list[Found] = []
         now = self.now()
-        for place, name, folder in self.folders():
+        for place, name, folder in self._folders():
             item = self.check(place, name, folder, now=now)
             if item is not None:
                 found.append(item)
@@ -296,18 +301,21 @@ class Scanner:
         self,
         place: Place,
         name: str,
-        folder: Path,
+        folder_path: Path | str,
         *,
         now: datetime | None = None,
         orphan_of: tuple[str, int] | None = None,
     ) -> Found | None:
         """Steps 1–5 for one folder. `orphan_of=(agent_id, heartbeat_pid)` applies the
         rules of `detect_orphaned_for_agent` instead of the staleness rules."""
+        # Hot path (every session on every scan): plain strings, no Path objects.
+        folder_s = os.fspath(folder_path)
         try:
-            names = {e.name for e in os.scandir(folder)}
+            names = set(os.listdir(folder_s))
         except OSError:
             return None
         if MARKER in names:
+            folder = Path(folder_s)
             try:
                 marker, mtime = read_marker_or_none(folder)
             except FileNotFoundError:
@@ -326,7 +334,7 @@ class Scanner:
                 except Exception as exc:  # Fail closed: leave this recording as it is.
                     log.warning("cannot end the recording %s: %s", name, exc)
                     return None
-                names = {e.name for e in os.scandir(folder)}
+                names = set(os.listdir(folder_s))
         elif orphan_of is not None:
             return None
         if RAW not in names:
@@ -338,7 +346,7 @@ class Scanner:
         elif NEEDS_SUMMARY in names:
             kind, missing = Kind.FULL, ARTIFACTS
         else:
-            state = self.summaries.get(folder / SUMMARY_JSON)
+            state = self.summaries.get(os.path.join(folder_s, SUMMARY_JSON))
             if state is None:
                 kind, missing = Kind.FULL, (SUMMARY_JSON,)
             elif state[0] and state[1] < MAX_ATTEMPTS and state[2] != "unrecoverable":
@@ -348,6 +356,7 @@ class Scanner:
         if kind is None:
             return None
         # Checks that read files, done only for a folder that would otherwise yield work.
+        folder = Path(folder_s)
         if META in names:
             readable, disposition = meta_state(folder)
             if not readable:
