@@ -14,22 +14,24 @@ import signal
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import attrs
 import trio
 
-from ox_core.agents import resolve_agent
-from ox_core.config import AgentWorkerConfig
-from ox_core.contracts import HandlerContext, Runner, WorkHandler
 from ox_core.daemon_lock import DaemonLock
 from ox_core.errors import OxError
 from ox_core.ipc import IpcMethod, IpcServer
 from ox_core.ledger_setup import open_ledger
-from ox_core.manager import Manager, SyncSignal
-from ox_core.plugins import LoadedPlugins, PluginLoadError, load_plugins
 from ox_core.settings import Settings, config_file_path, load_settings
-from ox_core.work import WorkItem
+
+# The manager, plugins and work records are imported in a worker thread once the socket
+# answers (`Daemon._assemble`): `ox-core serve` is ready sooner.
+if TYPE_CHECKING:
+    from ox_core.config import AgentWorkerConfig
+    from ox_core.contracts import Runner, WorkHandler
+    from ox_core.manager import Manager, SyncSignal
+    from ox_core.plugins import LoadedPlugins, PluginLoadError
+    from ox_core.work import WorkItem
 
 log = logging.getLogger("ox_core.daemon")
 
@@ -39,6 +41,8 @@ SHUTDOWN_GRACE = 0.2
 
 def to_jsonable(value: Any) -> Any:
     """Plain JSON data from attrs/pydantic/dataclass objects, dates as ISO strings."""
+    import attrs
+
     if hasattr(value, "model_dump"):
         return value.model_dump(mode="json")
     if attrs.has(type(value)):
@@ -69,6 +73,8 @@ def make_runners(
 
     A runner whose constructor fails is reported, not raised.
     """
+    from ox_core.plugins import PluginLoadError
+
     runners: list[Runner] = []
     errors: list[PluginLoadError] = []
     for cls in plugins.runners_by_priority():
@@ -84,6 +90,8 @@ def make_handlers(
     plugins: LoadedPlugins, options: Mapping[str, Mapping[str, Any]]
 ) -> tuple[list[WorkHandler], list[PluginLoadError]]:
     """Instantiate every handler class and apply its options (`[handlers.<type>]`)."""
+    from ox_core.plugins import PluginLoadError
+
     handlers: list[WorkHandler] = []
     errors: list[PluginLoadError] = []
     for type_name, cls in sorted(plugins.handlers.items()):
@@ -151,8 +159,8 @@ class Daemon:
         self.agent = "(starting)"
         self.runner: Runner | None = None
         self.manager: Manager | None = None
-        # Fired by whatever syncs the ledger; the daemon itself does not pull yet.
-        self.sync_signal = SyncSignal()
+        # Fired by whatever syncs the ledger (the daemon itself does not pull yet).
+        self.sync_signal: SyncSignal | None = None
         self._config_source = _ConfigReloader(settings)
         self.methods: dict[str, IpcMethod] = {
             "status": self._ipc_status,
@@ -165,6 +173,10 @@ class Daemon:
 
     def _assemble(self) -> None:
         """Load plugins, build runners and handlers, resolve the agent. Blocking (a thread)."""
+        import ox_core.manager  # noqa: F401 - imported here, off the trio thread
+        from ox_core.agents import resolve_agent
+        from ox_core.plugins import load_plugins
+
         plugins = self.plugins if self.plugins is not None else load_plugins()
         self.plugins = plugins
         runners, runner_errors = make_runners(plugins, self.settings.runners)
@@ -177,6 +189,8 @@ class Daemon:
         self.runners, self.handlers, self.agent = runners, handlers, agent
 
     def _attach_handlers(self) -> None:
+        from ox_core.contracts import HandlerContext
+
         for handler in self.handlers:
             handler.attach(HandlerContext(ledger=self.ledger, enqueue=self.enqueue))
             try:
@@ -226,6 +240,7 @@ class Daemon:
 
     async def _ipc_enqueue(self, params: dict[str, Any]) -> dict[str, Any]:
         from ox_core.ipc import EnqueueParams
+        from ox_core.work import WorkItem
 
         p = EnqueueParams.model_validate(params)
         if p.type not in {h.type for h in self.handlers}:
@@ -294,6 +309,9 @@ class Daemon:
             await outer.start(server.serve, self.socket)
             await trio.to_thread.run_sync(self._assemble)
             self._attach_handlers()
+            from ox_core.manager import Manager, SyncSignal
+
+            self.sync_signal = SyncSignal()
             self.manager = Manager(
                 self.runner, self.handlers, self._config, self.sync_signal, self.ledger
             )
@@ -335,6 +353,5 @@ async def serve(
     ledger = open_ledger(settings.ledger_path(), default=settings.uses_default_ledger())
     socket = settings.socket_path()
     with DaemonLock(ledger, socket):
-        loaded = plugins if plugins is not None else load_plugins()
-        daemon = Daemon(settings, ledger, socket, loaded)
+        daemon = Daemon(settings, ledger, socket, plugins)
         await daemon.run(handle_signals=handle_signals, task_status=task_status)
