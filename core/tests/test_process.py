@@ -195,6 +195,12 @@ async def test_missing_binary_is_a_runner_error(tmp_path: Path) -> None:
         await run_agent_process([str(tmp_path / "nope")], timeout=5)
 
 
+async def test_missing_working_directory_is_named(tmp_path: Path) -> None:
+    exe = script(tmp_path, "exit 0\n")
+    with pytest.raises(RunnerError, match="working directory .*gone is missing"):
+        await run_agent_process([exe], cwd=tmp_path / "gone", timeout=5)
+
+
 async def test_env_and_cwd_reach_the_child(tmp_path: Path) -> None:
     exe = script(tmp_path, 'echo "$OX_SESSION_RECORDING $CLAUDECODE $PWD"\n')
     env = agent_env({"EXTRA": "1"}, base={"PATH": os.defpath, "CLAUDECODE": "1"})

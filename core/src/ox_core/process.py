@@ -233,6 +233,9 @@ async def run_agent_process(
     """
     argv = tuple(os.fspath(a) for a in argv)
     data = stdin.encode("utf-8") if isinstance(stdin, str) else bytes(stdin)
+    if cwd is not None and not os.path.isdir(cwd):
+        # Otherwise the spawn error would name the program, as if it were missing.
+        raise RunnerError(f"cannot start {argv[0]}: working directory {os.fspath(cwd)} is missing")
     started = trio.current_time()
     try:
         process = await trio.lowlevel.open_process(

@@ -178,7 +178,8 @@ def npm_cli(package: str, version: str, bin_name: str) -> Path:
         pytest.skip(f"npm unreachable: installing {package}@{version} took over 10 minutes")
     if done.returncode != 0 or not (tmp / "node_modules" / ".bin" / bin_name).exists():
         shutil.rmtree(tmp, ignore_errors=True)
-        detail = (done.stderr.strip() or done.stdout.strip())[-500:]
+        said = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
+        detail = " / ".join(said[:2])[:300]  # npm's first lines carry the error code
         pytest.skip(f"npm unreachable: npm install {package}@{version} failed: {detail}")
     try:
         tmp.rename(dest)
