@@ -197,7 +197,7 @@ async def test_missing_binary_is_a_runner_error(tmp_path: Path) -> None:
 
 async def test_missing_working_directory_is_named(tmp_path: Path) -> None:
     exe = script(tmp_path, "exit 0\n")
-    with pytest.raises(RunnerError, match="working directory .*gone is missing"):
+    with pytest.raises(RunnerError, match=r"working directory .*gone is missing"):
         await run_agent_process([exe], cwd=tmp_path / "gone", timeout=5)
 
 

@@ -233,9 +233,6 @@ async def run_agent_process(
     """
     argv = tuple(os.fspath(a) for a in argv)
     data = stdin.encode("utf-8") if isinstance(stdin, str) else bytes(stdin)
-    if cwd is not None and not os.path.isdir(cwd):
-        # Otherwise the spawn error would name the program, as if it were missing.
-        raise RunnerError(f"cannot start {argv[0]}: working directory {os.fspath(cwd)} is missing")
     started = trio.current_time()
     try:
         process = await trio.lowlevel.open_process(
@@ -248,7 +245,11 @@ async def run_agent_process(
             start_new_session=True,
         )
     except OSError as exc:
-        raise RunnerError(f"cannot start {argv[0]}: {exc.strerror or exc}") from exc
+        why = exc.strerror or str(exc)
+        # The error of a missing cwd names the program, as if the program were missing.
+        if cwd is not None and not os.path.isdir(cwd):  # noqa: ASYNC240 - error path only
+            why = f"working directory {os.fspath(cwd)} is missing"
+        raise RunnerError(f"cannot start {argv[0]}: {why}") from exc
     assert process.stdin is not None
     assert process.stdout is not None
     assert process.stderr is not None
