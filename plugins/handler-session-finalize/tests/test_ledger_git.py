@@ -1,0 +1,148 @@
+"""The ledger's git calls: timeouts, cancellation, refused pushes, conflicts, the shared lock."""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from pathlib import Path
+
+import pytest
+import trio
+
+from ox_core import HandlerContext, RunResult, WorkItem
+from ox_core.errors import LedgerBlockedError
+from ox_handler_session_finalize import records
+from ox_handler_session_finalize.detect import pid_alive
+from ox_handler_session_finalize.handler import SessionFinalizeHandler
+from ox_handler_session_finalize.ledger import GitError, Ledger, run_git
+
+from .finalize_support import answer, clone, commit_count, git, make_session
+
+
+def wait_dead(pid: int, limit: float = 5.0) -> bool:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+async def slow_git(repo: Path, pidfile: Path, **kwargs: float) -> None:
+    # A git alias runs a shell, which runs sleep: three processes in the group.
+    alias = f"alias.slow=!echo $$ > {pidfile}; sleep 30; :"
+    await run_git(repo, "-c", alias, "slow", **kwargs)
+
+
+def read_pid(path: Path, limit: float = 10.0) -> int:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text().strip():
+            return int(path.read_text())
+        time.sleep(0.02)
+    raise AssertionError(f"{path} was never written")
+
+
+async def test_cancel_kills_the_whole_process_group(ledger: Path, tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(slow_git, ledger, pidfile)
+        shell = await trio.to_thread.run_sync(read_pid, pidfile)
+        nursery.cancel_scope.cancel()
+    assert await trio.to_thread.run_sync(wait_dead, shell)
+
+
+async def test_timeout_is_a_git_error_and_kills_the_group(ledger: Path, tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    with pytest.raises(GitError, match=r"timed out after 0\.5 s"):
+        await slow_git(ledger, pidfile, time_limit=0.5)
+    assert await trio.to_thread.run_sync(wait_dead, read_pid(pidfile))
+
+
+async def test_git_failure_names_the_command(ledger: Path) -> None:
+    with pytest.raises(GitError, match=r"git rev-parse no-such-ref failed \(exit 128\)"):
+        await run_git(ledger, "rev-parse", "no-such-ref")
+
+
+async def serve_401(stream: trio.SocketStream) -> None:
+    data = b""
+    with trio.move_on_after(5):
+        while b"\r\n\r\n" not in data:
+            chunk = await stream.receive_some(4096)
+            if not chunk:
+                break
+            data += chunk
+    await stream.send_all(
+        b'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="ledger"\r\n'
+        b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    await stream.aclose()
+
+
+async def test_authentication_failure_blocks_at_once(
+    handler: SessionFinalizeHandler, ledger: Path, nursery: trio.Nursery
+) -> None:
+    listeners = await nursery.start(partial(trio.serve_tcp, serve_401, 0, host="127.0.0.1"))
+    port = listeners[0].socket.getsockname()[1]
+    git(ledger, "remote", "set-url", "origin", f"http://127.0.0.1:{port}/ledger.git")
+    folder = make_session(records.ledger_cache_sessions(ledger), "s-auth")
+    items = await handler.detect(ledger)
+    started = time.monotonic()
+    with pytest.raises(LedgerBlockedError, match="refused"):
+        await handler.process_result(items[0], RunResult(output=answer()))
+    assert time.monotonic() - started < handler.push_pause * 10 + 5
+    assert (folder / "raw.jsonl").exists()  # the cache copy stays
+    nursery.cancel_scope.cancel()
+
+
+async def test_rebase_conflict_blocks_the_ledger(remote: Path, tmp_path: Path) -> None:
+    a, b = (clone(remote, tmp_path / n) for n in ("a", "b"))
+    await Ledger(a).publish("same", {"raw.jsonl": b'{"type":"user","content":"from a"}\n'})
+    ledger_b = Ledger(b)
+    ledger_b.push_pause = 0.01
+    with pytest.raises(LedgerBlockedError, match="conflicts"):
+        await ledger_b.publish("same", {"raw.jsonl": b'{"type":"user","content":"from b"}\n'})
+    # The rebase was aborted: b is usable, not left half-way.
+    assert await ledger_b.conflicts() == []
+    assert git(b, "status", "--porcelain").strip() == ""
+
+
+async def test_publish_waits_for_the_shared_ledger_lock(
+    handler: SessionFinalizeHandler, ledger: Path, remote: Path
+) -> None:
+    lock = trio.Lock()
+    handler.set_ledger_lock(lock)
+    make_session(records.ledger_cache_sessions(ledger), "s-lock")
+    items = await handler.detect(ledger)
+    before = commit_count(remote)
+    done = trio.Event()
+
+    async def process() -> None:
+        await handler.process_result(items[0], RunResult(output=answer()))
+        done.set()
+
+    async with trio.open_nursery() as nursery:
+        await lock.acquire()
+        nursery.start_soon(process)
+        await trio.sleep(0.5)
+        assert not done.is_set()
+        assert commit_count(remote) == before
+        lock.release()
+    assert commit_count(remote) == before + 1
+
+
+async def test_finalize_soon_enqueues_one_session(
+    handler: SessionFinalizeHandler, ledger: Path
+) -> None:
+    queued: list[WorkItem] = []
+    handler.attach(HandlerContext(ledger=ledger, enqueue=lambda item: queued.append(item) or True))
+    assert not await handler.finalize_soon("nothing-here")
+    make_session(records.ledger_cache_sessions(ledger), "s-soon")
+    assert await handler.finalize_soon("s-soon")
+    assert [(i.dedup_key, i.priority, i.payload["kind"]) for i in queued] == [
+        ("session-finalize:s-soon", 10, "full")
+    ]
+    # The item carries everything process_result needs.
+    await handler.build_prompt(queued[0])
+    await handler.process_result(queued[0], RunResult(output=answer()))
+    assert (ledger / "sessions" / "s-soon" / "summary.md").exists()
