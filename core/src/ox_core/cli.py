@@ -38,6 +38,22 @@ def _call(method: str, params: dict[str, Any] | None = None, *, timeout: float =
     return call(_settings().socket_path(), method, params, timeout=timeout)
 
 
+def _call_plugin(method: str, params: dict[str, Any], what: str, *, timeout: float = 30.0) -> Any:
+    """Call an IPC method that a handler plugin serves; say so plainly when none does."""
+    from ox_core.errors import OxError
+    from ox_core.ipc import IpcError
+
+    try:
+        return _call(method, params, timeout=timeout)
+    except IpcError as exc:
+        if str(exc).startswith(f"unknown method {method!r}"):
+            raise OxError(
+                f"no installed handler plugin serves `{what}` (IPC method {method}); "
+                "see `ox-core plugins`"
+            ) from None
+        raise
+
+
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, sort_keys=True, default=str))
 
@@ -154,7 +170,7 @@ def _session_start(args: argparse.Namespace) -> int:
         "file": path,
         "pid": args.pid if args.pid is not None else os.getppid(),
     }
-    result = _call("session_watch_start", params)
+    result = _call_plugin("session_watch_start", params, "session start")
     if args.json:
         _print_json(result)
     else:
@@ -166,7 +182,7 @@ def _session_start(args: argparse.Namespace) -> int:
 
 
 def _session_stop(args: argparse.Namespace) -> int:
-    result = _call("session_watch_stop", {"name": args.name}, timeout=120.0)
+    result = _call_plugin("session_watch_stop", {"name": args.name}, "session stop", timeout=120.0)
     if args.json:
         _print_json(result)
     else:

@@ -62,7 +62,10 @@ def settings_rows(settings: Settings) -> list[dict[str, str]]:
             for sub, sub_value in value.items():
                 dotted = f"{key}.{sub}"
                 source = sources.get(dotted, sources.get(key, "default"))
-                rows.append({"key": dotted, "value": str(sub_value), "source": source})
+                shown = sub_value
+                if dotted == "agent_work.agent" and not sub_value:
+                    shown = "(auto: the first usable runner)"
+                rows.append({"key": dotted, "value": str(shown), "source": source})
         elif isinstance(value, dict):
             if not value:
                 rows.append({"key": key, "value": "{}", "source": sources.get(key, "default")})
@@ -157,6 +160,7 @@ def collect(settings: Settings, loaded: LoadedPlugins | None = None) -> dict[str
         "daemon": daemon,
         "settings": settings_rows(settings),
         "config_file": str(config_file_path()),
+        "config_file_exists": config_file_path().is_file(),
     }
 
 

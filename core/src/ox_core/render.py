@@ -244,7 +244,8 @@ def doctor_screen(report: Mapping[str, Any]) -> RenderableType:
         settings.add_row(str(row["key"]), _short(row["value"], 50), source)
     parts += [Text(""), _section("Settings"), settings]
     if report.get("config_file"):
-        parts.append(Text(f"config file: {report['config_file']}", style="dim"))
+        missing = "" if report.get("config_file_exists", True) else " (none yet: all defaults)"
+        parts.append(Text(f"config file: {report['config_file']}{missing}", style="dim"))
     return Group(*parts)
 
 
