@@ -248,7 +248,6 @@ def lock_file(path: Path, timeout: float | None = None) -> Iterator[None]:
 M = TypeVar("M", bound=BaseModel)
 
 
-
 def read_model(path: Path, model: type[M]) -> M:
     """Read and validate a JSON record; `RecordError` when unreadable or invalid.
     `FileNotFoundError` passes through (a missing file is not a corrupt one)."""
