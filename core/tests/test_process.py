@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 import sys
@@ -10,11 +11,14 @@ from pathlib import Path
 
 import pytest
 import trio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ox_core.errors import RunnerError
 from ox_core.process import (
     MAX_OUTPUT_BYTES,
     STDERR_TAIL_BYTES,
+    _Reader,
     agent_env,
     find_binary,
     probe,
@@ -261,3 +265,20 @@ def test_python_is_found_like_shutil_which() -> None:
     name = Path(sys.executable).name
     env = {"PATH": str(Path(sys.executable).parent), "HOME": "/nonexistent"}
     assert find_binary(name, env=env) == str(Path(sys.executable).parent / name)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.binary(max_size=400).map(lambda b: b.replace(b"\r", b"")),
+    cuts=st.lists(st.integers(0, 400), max_size=8),
+)
+def test_line_reader_is_independent_of_how_output_is_chunked(data: bytes, cuts: list[int]) -> None:
+    reader = _Reader(max_output=10_000)
+    bounds = sorted({0, len(data), *(c for c in cuts if c <= len(data))})
+    for start, end in itertools.pairwise(bounds):
+        reader.feed(data[start:end])
+    reader.finish()
+    expected = data.split(b"\n")
+    if expected[-1] == b"":
+        expected.pop()  # a final newline ends the last line, it does not start another
+    assert reader.lines == [line.decode("utf-8", "replace") for line in expected]

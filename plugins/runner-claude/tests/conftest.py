@@ -46,6 +46,10 @@ class FakeCli:
     def child_pid(self) -> int:
         return int((self.dir / "child").read_text())
 
+    def pid(self) -> int:
+        """The fake's pid: the id of the process group it leads."""
+        return int((self.dir / "pid").read_text())
+
 
 @attrs.frozen
 class Reply:
@@ -73,6 +77,33 @@ def alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return fields[0] != "Z"
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live processes (zombies excluded) of process group `pgid`."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                members.append(int(entry.name))
+    return members
+
+
+@pytest.fixture
+def group_gone() -> Callable[[int], Awaitable[bool]]:
+    """`await group_gone(pgid)`: True once no process of the group is left (polled for 2 s)."""
+
+    async def wait(pgid: int) -> bool:
+        with trio.move_on_after(2):
+            while group_members(pgid):  # noqa: ASYNC110
+                await trio.sleep(0.01)
+        return not group_members(pgid)
+
+    return wait
 
 
 @pytest.fixture
@@ -121,7 +152,7 @@ class FakeCliFactory:
         (folder / "stdout").write_bytes(stdout.encode() if isinstance(stdout, str) else stdout)
         (folder / "stderr").write_bytes(stderr.encode() if isinstance(stderr, str) else stderr)
         d = shlex.quote(str(folder))
-        lines = ["#!/bin/sh", f"D={d}", 'case "$*" in']
+        lines = ["#!/bin/sh", f"D={d}", 'echo $$ > "$D/pid"', 'case "$*" in']
         for i, (args, reply) in enumerate((replies or {}).items()):
             (folder / f"reply{i}.out").write_text(reply.stdout)
             (folder / f"reply{i}.err").write_text(reply.stderr)

@@ -104,7 +104,9 @@ async def test_missing_verbose_flag_error_shows_stderr(fake_cli: Any) -> None:
     )
 
 
-async def test_api_retrying_on_429_until_timeout_is_a_quota(fake_cli: Any, wait_dead: Any) -> None:
+async def test_api_retrying_on_429_until_timeout_is_a_quota(
+    fake_cli: Any, wait_dead: Any, group_gone: Any
+) -> None:
     fake = fake_cli("claude", case="fault-429", fork_child=True)
     start = time.monotonic()
     result = await runner(fake, grace=0.2).run(RunRequest("x", timeout_override=0.5))
@@ -118,6 +120,7 @@ async def test_api_retrying_on_429_until_timeout_is_a_quota(fake_cli: Any, wait_
     now = datetime.now(UTC)
     assert now + timedelta(minutes=59) < result.quota.reset_at <= now + timedelta(hours=1)
     assert await wait_dead(fake.child_pid())
+    assert await group_gone(fake.pid())
 
 
 async def test_401_retries_until_timeout_is_an_error_not_a_quota(fake_cli: Any) -> None:
@@ -220,11 +223,12 @@ async def test_missing_binary_is_a_result(tmp_path: Path) -> None:
     assert not ClaudeRunner(binary=tmp_path / "nope").available()
 
 
-async def test_cancellation_kills_the_group(fake_cli: Any, wait_dead: Any) -> None:
+async def test_cancellation_kills_the_group(fake_cli: Any, wait_dead: Any, group_gone: Any) -> None:
     fake = fake_cli("claude", case="fault-stall", fork_child=True)
     with trio.move_on_after(0.5):
         await runner(fake, grace=0.2).run(RunRequest("x"))
     assert await wait_dead(fake.child_pid())
+    assert await group_gone(fake.pid())
 
 
 def test_invalid_options_are_a_config_error() -> None:
@@ -309,3 +313,27 @@ def test_usability_probe_printing_garbage(fake_cli: Any) -> None:
     usability = runner(fake).usability()
     assert not usability.authenticated
     assert usability.auth_detail == "`claude auth status` said: ???"
+
+
+async def test_concurrent_runs_are_independent(fake_cli: Any) -> None:
+    # Each fake waits until all six runs have started (a barrier of marker files: run one
+    # after another, the first would time out), then answers with the prompt it was given.
+    fake = fake_cli("claude")
+    fake.path.write_text(
+        f'#!/bin/sh\nD={fake.dir}\nprompt=$(cat)\ntouch "$D/started-$prompt"\n'
+        'while [ "$(ls "$D" | grep -c started-)" -lt 6 ]; do sleep 0.02; done\n'
+        'printf \'{"type":"result","subtype":"success","is_error":false,"result":"%s",'
+        '"usage":{"input_tokens":1,"output_tokens":2}}\\n\' "$prompt"\n'
+    )
+    claude = runner(fake)
+    results: dict[int, str] = {}
+
+    async def one(i: int) -> None:
+        result = await claude.run(RunRequest(prompt=f"answer-{i}", timeout_override=10))
+        assert result.ok, result.error
+        results[i] = result.output
+
+    async with trio.open_nursery() as nursery:
+        for i in range(6):
+            nursery.start_soon(one, i)
+    assert results == {i: f"answer-{i}" for i in range(6)}

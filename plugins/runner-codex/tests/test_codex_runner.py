@@ -103,13 +103,16 @@ async def test_api_errors_are_errors_not_quotas(fake_cli: Any, case: str) -> Non
     assert result.quota is None
 
 
-async def test_stall_times_out_and_kills_the_group(fake_cli: Any, wait_dead: Any) -> None:
+async def test_stall_times_out_and_kills_the_group(
+    fake_cli: Any, wait_dead: Any, group_gone: Any
+) -> None:
     cli = fake(fake_cli, case="fault-stall", fork_child=True)
     start = time.monotonic()
     result = await runner(cli, grace=0.2).run(RunRequest("x", timeout_override=0.5))
     assert time.monotonic() - start < 5
     assert result.error.startswith("codex did not finish within 0.5 s and was killed")
     assert await wait_dead(cli.child_pid())
+    assert await group_gone(cli.pid())
 
 
 async def test_nonzero_exit_with_stderr(fake_cli: Any) -> None:
@@ -147,11 +150,12 @@ async def test_exit_before_result(fake_cli: Any) -> None:
     assert result.error == "codex exited without an answer"
 
 
-async def test_cancellation_kills_the_group(fake_cli: Any, wait_dead: Any) -> None:
+async def test_cancellation_kills_the_group(fake_cli: Any, wait_dead: Any, group_gone: Any) -> None:
     cli = fake(fake_cli, case="fault-stall", fork_child=True)
     with trio.move_on_after(0.5):
         await runner(cli, grace=0.2).run(RunRequest("x"))
     assert await wait_dead(cli.child_pid())
+    assert await group_gone(cli.pid())
 
 
 async def test_missing_binary_is_a_result(tmp_path: Path) -> None:

@@ -97,7 +97,9 @@ async def test_midstream_failure_keeps_no_partial_answer(fake_cli: Any) -> None:
     assert result.output == ""
 
 
-async def test_429_retrying_until_timeout_is_a_quota(fake_cli: Any, wait_dead: Any) -> None:
+async def test_429_retrying_until_timeout_is_a_quota(
+    fake_cli: Any, wait_dead: Any, group_gone: Any
+) -> None:
     cli = fake(fake_cli, case="fault-429", fork_child=True)
     start = time.monotonic()
     result = await runner(cli, grace=0.2).run(RunRequest("x", timeout_override=0.5))
@@ -106,6 +108,7 @@ async def test_429_retrying_until_timeout_is_a_quota(fake_cli: Any, wait_dead: A
     assert result.quota is not None
     assert "429" in result.quota.message or "RESOURCE_EXHAUSTED" in result.quota.message
     assert await wait_dead(cli.child_pid())
+    assert await group_gone(cli.pid())
 
 
 async def test_quota_in_result_error(fake_cli: Any) -> None:
@@ -163,11 +166,12 @@ async def test_exit_before_result(fake_cli: Any) -> None:
     assert result.error == "gemini exited without a result"
 
 
-async def test_cancellation_kills_the_group(fake_cli: Any, wait_dead: Any) -> None:
+async def test_cancellation_kills_the_group(fake_cli: Any, wait_dead: Any, group_gone: Any) -> None:
     cli = fake(fake_cli, case="fault-stall", fork_child=True)
     with trio.move_on_after(0.5):
         await runner(cli, grace=0.2).run(RunRequest("x"))
     assert await wait_dead(cli.child_pid())
+    assert await group_gone(cli.pid())
 
 
 async def test_missing_binary_is_a_result(tmp_path: Path) -> None:
