@@ -307,3 +307,22 @@ async def test_configured_ledger_must_exist(env: Path) -> None:
     settings = load_settings(ledger=env / "plain")
     with pytest.raises(ConfigError, match="not a git repository"):
         await serve(settings, plugins=make_plugins(), handle_signals=False)
+
+
+def test_agent_work_config_is_reloaded_when_the_file_changes(env: Path) -> None:
+    from ox_core.daemon import _ConfigReloader
+
+    config = env / ".config" / "ox" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("[agent_work]\nmax_concurrent = 2\n")
+    reloader = _ConfigReloader(load_settings())
+    assert reloader().max_concurrent == 2
+    config.write_text("[agent_work]\nmax_concurrent = 3\nenabled = false\n")
+    assert reloader().max_concurrent == 3
+    assert reloader().enabled is False
+    config.write_text("[agent_work]\nmax_concurrent = -1\n")  # a bad edit
+    with pytest.raises(ConfigError, match="max_concurrent"):
+        reloader()
+    assert reloader.current.max_concurrent == 3  # the last good one stays
+    config.unlink()
+    assert reloader().max_concurrent == 4  # back to the defaults
