@@ -153,3 +153,22 @@ async def test_ledger_without_remote_commits_only(
     ]
     assert not folder.exists()
     assert git(ledger, "status", "--porcelain").strip() == ""
+
+
+async def test_ledger_rules_and_unknown_meta_keys(
+    handler: SessionFinalizeHandler, ledger: Path, remote: Path, tmp_path: Path
+) -> None:
+    (ledger / ".ox").mkdir()
+    (ledger / ".ox" / "redact.toml").write_text('patterns = ["ACME-[0-9]{8}"]\n')
+    lines = entries(extra_user="The customer id is ACME-12345678.")
+    folder = make_session(records.ledger_cache_sessions(ledger), NAME, lines)
+    (folder / "meta.json").write_text(json.dumps({"team_field": {"kept": True}}))
+    await finalize_all(handler, ledger, answer())
+    check = clone(remote, tmp_path / "check")
+    published = check / "sessions" / NAME
+    text = "".join(p.read_text() for p in published.iterdir())
+    assert "ACME-12345678" not in text
+    assert "[REDACTED_CUSTOM]" in text
+    meta = json.loads((published / "meta.json").read_text())
+    assert meta["team_field"] == {"kept": True}
+    assert meta["title"] == json.loads(answer())["title"]
