@@ -196,3 +196,15 @@ async def test_a_regular_file_in_the_way_is_an_error(sock_path: Path) -> None:
 def test_client_without_daemon_says_so(sock_path: Path) -> None:
     with pytest.raises(DaemonNotRunningError, match="not running"):
         call(sock_path, "status")
+
+
+async def test_socket_dir_is_made_private_and_must_be_ours(sock_path: Path) -> None:
+    sock_path.parent.mkdir(mode=0o755)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(IpcServer({}).serve, sock_path)
+        nursery.cancel_scope.cancel()
+    assert stat.S_IMODE(sock_path.parent.stat().st_mode) == 0o700
+    if os.geteuid() == 0:  # only root can give a directory away
+        os.chown(sock_path.parent, 65534, 65534)
+        with pytest.raises(OxError, match="belongs to another user"):
+            await IpcServer({}).serve(sock_path)

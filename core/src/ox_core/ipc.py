@@ -237,6 +237,12 @@ def bind_unix_socket(path: Path) -> socket.socket:
     any other file in the way is an error.
     """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = path.parent.stat()
+    if st.st_uid != os.getuid():
+        # e.g. a /tmp/ox-<uid> made by someone else: never listen where another user writes
+        raise OxError(f"{path.parent} belongs to another user; remove it or set `socket`")
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        os.chmod(path.parent, 0o700)
     if path.is_symlink() or (path.exists() and not stat.S_ISSOCK(path.stat().st_mode)):
         raise OxError(f"{path} exists and is not a socket; remove it or set `socket`")
     with contextlib.suppress(OSError):
