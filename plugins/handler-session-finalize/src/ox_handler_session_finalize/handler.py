@@ -9,10 +9,11 @@ threads; git runs as subprocesses through `ledger.Ledger`, under one lock per le
 from __future__ import annotations
 
 import logging
+import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import trio
 
@@ -22,7 +23,7 @@ from ox_handler_session_finalize import records
 from ox_handler_session_finalize.cleanup import remove_ghosts
 from ox_handler_session_finalize.detect import Found, Kind, Place, Scanner
 from ox_handler_session_finalize.disposition import Disposition, Thresholds, decide
-from ox_handler_session_finalize.export import upload_files, write_artifacts
+from ox_handler_session_finalize.export import redact_entries, upload_files, write_artifacts
 from ox_handler_session_finalize.ledger import PUSH_PAUSE, Ledger, PublishResult
 from ox_handler_session_finalize.llm_output import failure_summary, parse_summary
 from ox_handler_session_finalize.prompt import brief_summary, build_summary_prompt, is_brief
@@ -174,8 +175,6 @@ class SessionFinalizeHandler(WorkHandler):
         if is_brief(transcript.entries):
             return RunRequest(skip_llm=True, work_dir=ledger)
         rules = await trio.to_thread.run_sync(load_ledger_rules, ledger)
-        from ox_handler_session_finalize.export import redact_entries
-
         entries = redact_entries(transcript.entries, rules)
         prompt = build_summary_prompt(entries, session_name=item.payload["name"])
         return RunRequest(prompt=prompt, work_dir=ledger)
@@ -236,7 +235,9 @@ class SessionFinalizeHandler(WorkHandler):
             return
         await self._publish(ledger, folder, name, rules)
 
-    async def _publish(self, ledger: Ledger, folder: Path, name: str, rules: Any) -> PublishResult:
+    async def _publish(
+        self, ledger: Ledger, folder: Path, name: str, rules: Sequence[re.Pattern[str]]
+    ) -> PublishResult:
         files = await trio.to_thread.run_sync(upload_files, folder, rules)
         outcome = await ledger.publish(name, files)
         committed_root = records.committed_sessions(ledger.path)
@@ -249,10 +250,10 @@ class SessionFinalizeHandler(WorkHandler):
         return outcome
 
 
+@dataclass(frozen=True)
 class _SummaryState:
-    def __init__(self, done: bool, attempts: int) -> None:
-        self.done = done
-        self.attempts = attempts
+    done: bool
+    attempts: int
 
 
 def _summary_state(folder: Path) -> _SummaryState:

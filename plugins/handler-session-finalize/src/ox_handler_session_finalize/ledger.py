@@ -154,9 +154,15 @@ class Ledger:
         self.lock = lock if lock is not None else trio.Lock()
         self.push_pause = PUSH_PAUSE
 
-    async def git(self, *args: str, **kwargs: object) -> GitResult:
-        """`run_git(self.path, *args, ...)`."""
-        return await run_git(self.path, *args, **kwargs)  # type: ignore[arg-type]
+    async def git(
+        self,
+        *args: str,
+        time_limit: float = DEFAULT_TIMEOUT,
+        check: bool = True,
+        env: Mapping[str, str] | None = None,
+    ) -> GitResult:
+        """`run_git` in this ledger (see there for errors and cancellation)."""
+        return await run_git(self.path, *args, time_limit=time_limit, check=check, env=env)
 
     # ------------------------------------------------------------ state
 
