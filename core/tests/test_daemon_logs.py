@@ -1,0 +1,64 @@
+"""Log lines: readable text for a person, one JSON object a line with `--log-format json`."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from ox_core.logs import setup_logging
+
+
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_json_lines_carry_extras_and_tracebacks() -> None:
+    out = io.StringIO()
+    setup_logging("json", "INFO", out)
+    log = logging.getLogger("ox_core.test")
+    log.info("session %s queued", "s1", extra={"session": "s1"})
+    log.debug("not shown at INFO")
+    try:
+        raise ValueError("bad input")
+    except ValueError:
+        log.exception("it failed")
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(lines) == 2
+    assert lines[0]["msg"] == "session s1 queued"
+    assert lines[0]["level"] == "info"
+    assert lines[0]["logger"] == "ox_core.test"
+    assert lines[0]["session"] == "s1"
+    assert lines[0]["ts"].endswith("+00:00")
+    assert lines[1]["level"] == "error"
+    assert "ValueError: bad input" in lines[1]["exc"]
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_text_lines_short_on_a_terminal_full_in_a_file() -> None:
+    tty = Tty()
+    setup_logging("text", "INFO", tty)
+    logging.getLogger("ox_core.daemon").warning("no usable agent")
+    line = tty.getvalue().strip()
+    assert line.endswith("WARNING no usable agent")
+    assert len(line.split()[0]) == len("12:00:00")
+
+    plain = io.StringIO()
+    setup_logging("text", "INFO", plain)  # replaces the first handler
+    logging.getLogger("ox_core.daemon").warning("again")
+    assert tty.getvalue().count("\n") == 1
+    assert "WARNING ox_core.daemon: again" in plain.getvalue()
