@@ -280,7 +280,7 @@ class Daemon:
                 task_status.started()
 
         try:
-            await handler.serve(self.ledger, task_status=_Status())  # type: ignore[arg-type]
+            await handler.serve(self.ledger, task_status=_Status())
         except Exception:
             log.exception("handler %s: its service stopped with an error", handler.type)
         if not started:

@@ -51,8 +51,8 @@ def _duration(value: Any) -> str:
     return f"{value:.1f}s" if value < 120 else f"{value / 60:.1f}m"
 
 
-def _short(text: Any, width: int = 60) -> str:
-    text = " ".join(str(text or "").split())
+def _short(value: Any, width: int = 60) -> str:
+    text = " ".join(str(value or "").split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

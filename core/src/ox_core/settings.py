@@ -83,7 +83,8 @@ class Settings(BaseSettings):
         default="INFO", description="The lowest level logged."
     )
     agent_work: AgentWorkerConfig = Field(
-        default_factory=AgentWorkerConfig, description="Background agent work (the manager)."
+        default_factory=lambda: AgentWorkerConfig.model_validate({}),
+        description="Background agent work (the manager).",
     )
     runners: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
