@@ -201,6 +201,8 @@ def test_no_raw_or_framing_only_is_skipped(tmp_path: Path) -> None:
     (cache(tmp_path) / "empty").mkdir(parents=True)
     framing = cache(tmp_path) / "framing"
     write_raw(framing, [{"type": "footer", "closed_at": NOW.isoformat()}])
+    with open(framing / records.RAW, "a") as raw:  # garbage lines never count, never crash
+        raw.write("[" * 5000 + "]" * 5000 + "\n{truncated\n")
     assert kinds(Scanner(tmp_path, tmp_path / "uc")) == []
 
 

@@ -99,3 +99,30 @@ def test_never_raises_and_is_idempotent(text: str) -> None:
 def test_secret_is_caught_anywhere(prefix: str, row: tuple[str, str, str], suffix: str) -> None:
     _, text, secret = row
     assert secret not in redact_text(prefix + " " + text + " " + suffix)
+
+
+def test_redact_raw_bytes_keeps_clean_lines_and_json() -> None:
+    import json
+
+    from ox_handler_session_finalize.export import redact_raw_bytes
+
+    clean = b'{"type": "user",  "content": "hello"}\n'
+    secret = "AKIA" + "IOSFODNN7EXAMPLE"
+    dirty = json.dumps({"type": "user", "content": f"key {secret}"}).encode() + b"\n"
+    deep = b"[" * 5000 + b"]" * 5000 + b"\n"
+    text_line = f"not json {secret}\n".encode()
+    out = redact_raw_bytes(clean + dirty + deep + text_line)
+    lines = out.splitlines(keepends=True)
+    assert lines[0] == clean
+    assert json.loads(lines[1])["content"] == "key [REDACTED_AWS_ACCESS_KEY]"
+    assert lines[2] == deep
+    assert lines[3] == b"not json [REDACTED_AWS_ACCESS_KEY]\n"
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=400))
+def test_redact_raw_bytes_never_raises(data: bytes) -> None:
+    from ox_handler_session_finalize.export import redact_raw_bytes
+
+    out = redact_raw_bytes(data)
+    assert redact_raw_bytes(out) == out

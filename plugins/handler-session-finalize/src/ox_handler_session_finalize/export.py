@@ -54,17 +54,20 @@ def redact_raw_bytes(data: bytes, rules: Sequence[re.Pattern[str]] = ()) -> byte
         ending = line[len(body) :]
         try:
             obj = json.loads(body)
-        except ValueError:
+            clean = _redact_value(obj, rules)
+            same = clean == obj
+            dumped = (
+                b""
+                if same
+                else json.dumps(clean, ensure_ascii=False, separators=(",", ":")).encode()
+            )
+        except (ValueError, RecursionError):
+            # Not JSON (or nested beyond reason): redact it as text.
             text = body.decode("utf-8", "replace")
             redacted = redact_text(text, rules)
             out.append(line if redacted == text else redacted.encode() + ending)
             continue
-        clean = _redact_value(obj, rules)
-        if clean == obj:
-            out.append(line)
-        else:
-            dumped = json.dumps(clean, ensure_ascii=False, separators=(",", ":"))
-            out.append(dumped.encode() + (ending or b"\n"))
+        out.append(line if same else dumped + (ending or b"\n"))
     return b"".join(out)
 
 

@@ -329,7 +329,7 @@ def read_raw(path: Path) -> RawTranscript:
                 continue
             try:
                 rec = classify_line(json.loads(line))
-            except ValueError:
+            except (ValueError, RecursionError):
                 rec = None
             if isinstance(rec, RawHeaderMeta):
                 result.header = result.header or rec
