@@ -299,7 +299,11 @@ class Scanner:
         found: list[Found] = []
         now = self.now()
         for place, name, folder in self._folders():
-            item = self.check(place, name, folder, now=now)
+            try:
+                item = self.check(place, name, folder, now=now)
+            except Exception as exc:  # One bad folder must not hide every other session.
+                log.warning("skipping session %s: %s", name, exc)
+                continue
             if item is not None:
                 found.append(item)
         return found
