@@ -326,3 +326,17 @@ def test_agent_work_config_is_reloaded_when_the_file_changes(env: Path) -> None:
     assert reloader.current.max_concurrent == 3  # the last good one stays
     config.unlink()
     assert reloader().max_concurrent == 4  # back to the defaults
+
+
+def test_a_ledger_that_does_not_ignore_the_cache_is_warned_about(
+    ledger: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ox_core.ledger_setup import open_ledger
+
+    caplog.set_level(logging.WARNING)
+    assert open_ledger(ledger, default=False) == ledger
+    assert "does not ignore .ox/cache/" in caplog.text
+    caplog.clear()
+    (ledger / ".gitignore").write_text(".ox/cache/\n")
+    open_ledger(ledger, default=False)
+    assert "does not ignore" not in caplog.text

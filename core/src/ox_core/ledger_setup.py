@@ -47,9 +47,8 @@ def create_default_ledger(path: Path) -> None:
     Raises `ConfigError` when git is missing or fails.
     """
     path.mkdir(parents=True, exist_ok=True)
-    steps: list[tuple[str, ...]] = [("init", "-q", "-b", "main")]
     try:
-        result = _git(path, *steps[0])
+        result = _git(path, "init", "-q", "-b", "main")
         if result.returncode != 0:
             raise ConfigError(f"cannot create the ledger at {path}: {result.stderr.strip()}")
         if not _git(path, "config", "user.email").stdout.strip():
@@ -78,6 +77,13 @@ def open_ledger(path: Path, *, default: bool) -> Path:
         create_default_ledger(path)
     elif not is_git_repo(path):
         raise ConfigError(f"the ledger {path} is not a git repository")
+    elif _git(path, "check-ignore", "-q", str(CACHE_DIR / "x")).returncode != 0:
+        # Recordings would show up as untracked files (and could be committed by hand).
+        log.warning(
+            "the ledger %s does not ignore %s: add that line to its .gitignore",
+            path,
+            GITIGNORE_LINE,
+        )
     (path / CACHE_DIR).mkdir(parents=True, exist_ok=True)
     return path
 
