@@ -1,0 +1,65 @@
+"""A recording whose watcher died: detect catches the raw file up from the agent's own session
+file (the watcher's `tail.catch_up`), ends the recording, and the session is published."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from ox_core import RunResult
+from ox_handler_session_finalize import records
+from ox_handler_session_finalize.handler import SessionFinalizeHandler
+
+from .finalize_support import answer, clone, write_raw
+from .watch_support import append, claude_session_file, claude_text, claude_user
+
+NAME = "2026-11-25T08-00-dev-a1"
+
+
+@pytest.fixture
+def dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+async def test_stale_recording_is_caught_up_then_published(
+    handler: SessionFinalizeHandler, ledger: Path, remote: Path, tmp_path: Path, dead_pid: int
+) -> None:
+    source = claude_session_file(tmp_path / "home")
+    prompt = (
+        "Please add retries with exponential backoff to the HTTP client and cover them with tests."
+    )
+    append(source, claude_user("11111111-1111-4111-8111-111111111111", prompt))
+    append(source, claude_text("22222222-2222-4222-8222-222222222222", "Added retries and tests."))
+    folder = records.ledger_cache_sessions(ledger) / NAME
+    write_raw(folder, [])  # the header only: the watcher died before its first batch
+    marker = {
+        "agent_id": "a1",
+        "session_id": "ses_0192",
+        "started_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+        "adapter_name": "claude",
+        "session_file": str(source),
+        "parent_pid": dead_pid,
+        "watch_mode": "tail",
+        "source_offset": 0,
+        "start_offset": 0,
+    }
+    (folder / records.MARKER).write_text(json.dumps(marker))
+
+    items = await handler.detect(ledger)
+    assert [i.payload["kind"] for i in items] == ["full"]
+    assert not (folder / records.MARKER).exists()
+    captured = records.read_raw(folder / records.RAW).entries
+    assert [(e.type, e.content) for e in captured] == [
+        ("user", prompt),
+        ("assistant", "Added retries and tests."),
+    ]
+    await handler.build_prompt(items[0])
+    await handler.process_result(items[0], RunResult(output=answer()))
+    check = clone(remote, tmp_path / "check")
+    assert prompt in (check / "sessions" / NAME / "session.md").read_text()
