@@ -405,20 +405,21 @@ class Manager:
 
     def _next_deadline(self) -> float:
         """When the dispatcher must look again without being woken: a pause or retry delay
-        ends, or the rate-limit window refills for items waiting on it."""
+        ends, or the rate-limit window refills for items waiting on it. Only future times
+        count: a past one (say, a retry delay over while every slot is busy) would spin."""
+        now = trio.current_time()
         deadlines = [math.inf]
         if self._quota_until is not None:
             deadlines.append(self._quota_until)
         type_end = self._types.next_expiry()
         if type_end is not None:
             deadlines.append(type_end)
-        if self._not_before:
-            deadlines.append(min(self._not_before.values()))
+        deadlines.extend(t for t in self._not_before.values() if t > now)
         if self._waiting and self._limiter.remaining() == 0:
             refill = self._limiter.next_refill()
             if refill is not None:
                 deadlines.append(refill)
-        return min(deadlines)
+        return min(t for t in deadlines if t > now)
 
     # ---- one item -------------------------------------------------------------------------
 
@@ -497,6 +498,8 @@ class Manager:
         try:
             await handler.process_result(item, result)
         except LedgerBlockedError as exc:
+            if not request.skip_llm:
+                item.attempts -= 1  # the answer is dropped unused: not an attempt
             self._block_type(item.type, exc)
             self._requeue(item, proc, f"ledger blocked: {exc}")
             return
