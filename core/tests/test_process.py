@@ -14,10 +14,13 @@ import trio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ox_core.contracts import RunRequest, RunResult
 from ox_core.errors import RunnerError
 from ox_core.process import (
     MAX_OUTPUT_BYTES,
     STDERR_TAIL_BYTES,
+    CliRunner,
+    ProcessOutcome,
     _Reader,
     agent_env,
     find_binary,
@@ -282,3 +285,25 @@ def test_line_reader_is_independent_of_how_output_is_chunked(data: bytes, cuts: 
     if expected[-1] == b"":
         expected.pop()  # a final newline ends the last line, it does not start another
     assert reader.lines == [line.decode("utf-8", "replace") for line in expected]
+
+
+async def test_cli_runner_reports_overflow_even_after_a_clean_exit(tmp_path: Path) -> None:
+    # The CLI wrote everything into the pipe and exited 0 before the reader reached the cap.
+    class PlainRunner(CliRunner):
+        name = "plain"
+        executable = "plain"
+
+        def authentication(self, binary: str, env: object) -> tuple[bool, str]:
+            return True, ""
+
+        def command(self, binary: str, request: RunRequest) -> list[str]:
+            return [binary]
+
+        def parse(self, outcome: ProcessOutcome) -> RunResult:
+            return RunResult(output=outcome.text)  # would take anything as the answer
+
+    exe = script(tmp_path, f"head -c {MAX_OUTPUT_BYTES + 10} /dev/zero | tr '\\0' a\nexit 0\n")
+    result = await PlainRunner(binary=exe).run(RunRequest("x"))
+    assert not result.ok
+    assert result.output == ""
+    assert "printed more than 8 MiB" in result.error

@@ -129,7 +129,6 @@ class _Reader:
         self.total = 0
         self.overflow = False
         self._partial = bytearray()
-        self.done = trio.Event()
 
     def feed(self, chunk: bytes) -> None:
         start = 0
@@ -151,6 +150,14 @@ class _Reader:
         self._partial.clear()
 
 
+def _close(stream: trio.abc.AsyncResource) -> None:
+    """Close a pipe now. trio's `FdStream.close()` is synchronous; `aclose()` would add a
+    scheduler round per pipe to every run."""
+    close = getattr(stream, "close", None)
+    if callable(close):
+        close()
+
+
 async def _read_stdout(
     stream: trio.abc.ReceiveStream, reader: _Reader, stop: trio.CancelScope
 ) -> None:
@@ -162,14 +169,14 @@ async def _read_stdout(
                 stop.cancel()
                 return
             reader.feed(chunk)
-        reader.finish()
     except (trio.BrokenResourceError, trio.ClosedResourceError):
-        reader.finish()
+        pass
     finally:
-        reader.done.set()
+        reader.finish()
+        _close(stream)
 
 
-async def _read_stderr(stream: trio.abc.ReceiveStream, tail: bytearray, done: trio.Event) -> None:
+async def _read_stderr(stream: trio.abc.ReceiveStream, tail: bytearray) -> None:
     try:
         while chunk := await stream.receive_some(_CHUNK):
             tail += chunk
@@ -178,16 +185,19 @@ async def _read_stderr(stream: trio.abc.ReceiveStream, tail: bytearray, done: tr
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         pass
     finally:
-        done.set()
+        _close(stream)
 
 
 async def _feed_stdin(stream: trio.abc.SendStream, data: bytes) -> None:
     # A CLI may exit (or never read) before taking the whole prompt: that is its business,
     # the run's result says what happened.
-    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+    try:
         if data:
             await stream.send_all(data)
-        await stream.aclose()
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        pass
+    finally:
+        _close(stream)  # EOF: the CLI stops reading the prompt
 
 
 def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -197,11 +207,14 @@ def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
 
 async def _stop_group(process: trio.Process, grace: float) -> None:
     """SIGTERM the group, wait up to `grace` for the leader, SIGKILL the group, reap."""
+    if process.returncode is not None:
+        # The leader is reaped: what is left of its group has no one to wait for it.
+        _killpg(process.pid, signal.SIGKILL)
+        return
     with trio.CancelScope(shield=True):
-        if process.returncode is None:
-            _killpg(process.pid, signal.SIGTERM)
-            with trio.move_on_after(grace):
-                await process.wait()
+        _killpg(process.pid, signal.SIGTERM)
+        with trio.move_on_after(grace):
+            await process.wait()
         _killpg(process.pid, signal.SIGKILL)
         await process.wait()
 
@@ -241,7 +254,7 @@ async def run_agent_process(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=cwd,
-            env=dict(env) if env is not None else None,
+            env=env,
             start_new_session=True,
         )
     except OSError as exc:
@@ -256,20 +269,17 @@ async def run_agent_process(
 
     reader = _Reader(max_output)
     tail = bytearray()
-    stderr_done = trio.Event()
     try:
         with trio.move_on_after(timeout) as deadline:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_feed_stdin, process.stdin, data)
                 nursery.start_soon(_read_stdout, process.stdout, reader, nursery.cancel_scope)
-                nursery.start_soon(_read_stderr, process.stderr, tail, stderr_done)
+                nursery.start_soon(_read_stderr, process.stderr, tail)
                 await process.wait()
-                # The leader is gone: what is left of its group has no one to wait for it.
+                # The leader is gone: kill what is left of its group, so that the pipes reach
+                # EOF; a process that escaped the group may still hold them: bounded drain.
                 _killpg(process.pid, signal.SIGKILL)
-                with trio.move_on_after(DRAIN_AFTER_EXIT):
-                    await reader.done.wait()
-                    await stderr_done.wait()
-                nursery.cancel_scope.cancel()
+                nursery.cancel_scope.deadline = trio.current_time() + DRAIN_AFTER_EXIT
     except BaseExceptionGroup as group:
         # The nursery wraps the Cancelled of each of its tasks in a group; callers expect the
         # plain `trio.Cancelled` to propagate.
@@ -279,12 +289,8 @@ async def run_agent_process(
         raise
     finally:
         await _stop_group(process, grace)
-        with trio.CancelScope(shield=True):
-            for stream in (process.stdin, process.stdout, process.stderr):
-                await stream.aclose()
-    timed_out = deadline.cancelled_caught and not reader.overflow
-    if timed_out or reader.overflow:
-        reader.finish()
+        for stream in (process.stdin, process.stdout, process.stderr):
+            _close(stream)
     returncode = process.returncode
     assert returncode is not None
     return ProcessOutcome(
@@ -292,7 +298,7 @@ async def run_agent_process(
         lines=reader.lines,
         stderr_tail=bytes(tail[-STDERR_TAIL_BYTES:]).decode("utf-8", "replace"),
         returncode=returncode,
-        timed_out=timed_out,
+        timed_out=deadline.cancelled_caught and not reader.overflow,
         overflow=reader.overflow,
         duration=trio.current_time() - started,
         timeout=timeout,
@@ -513,6 +519,14 @@ class CliRunner(Runner):
             )
         except RunnerError as exc:
             return RunResult(exit_code=127, error=str(exc))
+        if outcome.overflow:
+            # A runaway: whatever it printed is no answer (and its exit status may still be 0
+            # when it had finished writing into the pipe before it was stopped).
+            return RunResult(
+                exit_code=outcome.returncode or 1,
+                error=outcome.failure(self.name),
+                duration=outcome.duration,
+            )
         try:
             result = await self.interpret(binary, outcome)
         except Exception as exc:
