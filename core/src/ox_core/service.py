@@ -1,0 +1,112 @@
+"""`ox-core service install`: run the daemon as a systemd user service.
+
+Writes `~/.config/systemd/user/ox-core.service` (honouring `XDG_CONFIG_HOME`) atomically. It
+does not call systemctl unless asked (`--enable`): on a machine without a user systemd the
+file is still right, and the printed commands say what to run.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from ox_core.errors import OxError
+
+UNIT_NAME = "ox-core.service"
+
+
+def unit_dir() -> Path:
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "systemd" / "user"
+
+
+def ox_core_command() -> list[str]:
+    """The absolute command that starts this installation's `ox-core`."""
+    script = shutil.which("ox-core")
+    if script:
+        return [str(Path(script).resolve())]
+    return [sys.executable, "-m", "ox_core.cli"]
+
+
+def render_unit(command: list[str], extra_args: list[str] | None = None) -> str:
+    """The unit file text for `command serve [extra_args]`."""
+    exec_start = shlex.join([*command, "serve", *(extra_args or [])])
+    return f"""[Unit]
+Description=ox: background AI coding-agent work for your agent sessions
+After=network-online.target
+
+[Service]
+Type=simple
+ExecStart={exec_start}
+Restart=on-failure
+RestartSec=5
+# ox stops within 5 s on SIGTERM, leaving in-flight work safe on disk.
+KillSignal=SIGTERM
+KillMode=control-group
+TimeoutStopSec=15
+Environment=PYTHONUNBUFFERED=1
+
+[Install]
+WantedBy=default.target
+"""
+
+
+def install(*, extra_args: list[str] | None = None, enable: bool = False) -> Path:
+    """Write the unit file (replacing an older one); with `enable`, reload systemd and start it.
+
+    Raises `OxError` when the file cannot be written or systemctl fails.
+    """
+    folder = unit_dir()
+    path = folder / UNIT_NAME
+    text = render_unit(ox_core_command(), extra_args)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{UNIT_NAME}.", dir=folder)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise OxError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    if enable:
+        for args in (["daemon-reload"], ["enable", "--now", UNIT_NAME]):
+            _systemctl(args)
+    return path
+
+
+def uninstall(*, disable: bool = False) -> Path | None:
+    """Remove the unit file (with `disable`, stop and disable it first). None if absent."""
+    path = unit_dir() / UNIT_NAME
+    if disable:
+        _systemctl(["disable", "--now", UNIT_NAME])
+    if not path.exists():
+        return None
+    path.unlink()
+    return path
+
+
+def _systemctl(args: list[str]) -> None:
+    systemctl = shutil.which("systemctl")
+    if systemctl is None:
+        raise OxError(
+            "systemctl not found: this machine has no systemd; start `ox-core serve` yourself"
+        )
+    proc = subprocess.run(
+        [systemctl, "--user", *args], capture_output=True, text=True, timeout=30, check=False
+    )
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        raise OxError(
+            f"systemctl --user {' '.join(args)} failed: {detail[-1] if detail else proc.returncode}"
+        )
