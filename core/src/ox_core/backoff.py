@@ -85,6 +85,10 @@ class Backoff:
 
     def record_success(self, name: str) -> None:
         """Clear the count and any park of `name`."""
+        # Hot path (every successful item): a lock-free look first; a name added concurrently
+        # is a failure racing this success, and either order is a valid outcome.
+        if name not in self._failures and name not in self._until:
+            return
         with self._lock:
             self._failures.pop(name, None)
             self._until.pop(name, None)
@@ -96,6 +100,8 @@ class Backoff:
 
     def parked_until(self, name: str) -> float | None:
         """The clock time at which the park of `name` ends, or None when it is not parked."""
+        if not self._until:  # hot path: nothing parked (a lock-free read of one dict)
+            return None
         with self._lock:
             until = self._until.get(name)
             if until is None:
@@ -111,6 +117,8 @@ class Backoff:
 
     def parked(self) -> dict[str, float]:
         """Every name parked now, with the clock time its park ends."""
+        if not self._until:
+            return {}
         with self._lock:
             now = self._clock()
             for name in [n for n, until in self._until.items() if now >= until]:

@@ -50,7 +50,11 @@ QUOTA_MIN = 60.0
 # that does not.
 RUN_GUARD = 30.0
 RECENT_SIZE = 10
+# A worker running items back to back yields to trio at least this often (seconds).
+YIELD_EVERY = 0.005
 DETECT_LOCK = Path(".ox") / "cache" / ".detect.lock"
+
+_EMPTY_RESULT = RunResult()  # frozen: one shared instance for every skip_llm item
 
 ConfigProvider = Callable[[], AgentWorkerConfig]
 CompleteCallback = Callable[[WorkResult], object]
@@ -185,7 +189,7 @@ class Manager:
         self._types = Backoff(threshold=1, clock=trio.current_time)
         self._counters = _Counters()
         self._active: dict[str, _Proc] = {}
-        self._recent: deque[AgentProcess] = deque(maxlen=RECENT_SIZE)
+        self._recent: deque[_Proc] = deque(maxlen=RECENT_SIZE)
         self._callbacks: list[CompleteCallback] = []
         # Prompts of items that need the agent and went back to the queue to wait for it.
         self._waiting: dict[str, RunRequest] = {}
@@ -278,7 +282,7 @@ class Manager:
             agent_available=self._runner is not None and self._agent_available,
             queue_depth=len(self._queue),
             active=[proc.snapshot(now) for proc in self._active.values()],
-            recent=list(self._recent),
+            recent=[proc.snapshot(now) for proc in self._recent],
             stats=AgentWorkStats(
                 total_invocations=counters.invocations,
                 successes=counters.successes,
@@ -401,7 +405,7 @@ class Manager:
             if item is None:
                 return
             self._running += 1
-            nursery.start_soon(self._work, item)
+            nursery.start_soon(self._worker, item)
 
     def _next_deadline(self) -> float:
         """When the dispatcher must look again without being woken: a pause or retry delay
@@ -422,6 +426,31 @@ class Manager:
         return min(t for t in deadlines if t > now)
 
     # ---- one item -------------------------------------------------------------------------
+
+    async def _worker(self, item: WorkItem) -> None:
+        """One worker slot: runs `item`, then keeps taking eligible items while there are
+        any and the slot is still within `max_concurrent` (cheaper than a task per item)."""
+        last_yield = trio.current_time()
+        try:
+            while True:
+                await self._work(item)
+                # Handlers yield whenever they do I/O; one that never does must not hold the
+                # event loop for more than a few milliseconds. Before taking the next item,
+                # so a cancellation here leaves nothing half-taken.
+                now = trio.current_time()
+                if now - last_yield >= YIELD_EVERY:
+                    await trio.lowlevel.checkpoint()
+                    last_yield = now
+                config = self._config
+                if not config.enabled or self._running > config.max_concurrent:
+                    return
+                next_item = self._queue.dequeue(self._eligible(config))
+                if next_item is None:
+                    return
+                item = next_item
+        finally:
+            self._running -= 1
+            self._wake.set()
 
     async def _work(self, item: WorkItem) -> None:
         self._not_before.pop(item.id, None)
@@ -446,8 +475,6 @@ class Manager:
                 # Cancelled (shutdown): free the key; the next detection finds the work again.
                 self._queue.complete(item.dedup_key)
             self._active.pop(item.id, None)
-            self._running -= 1
-            self._wake.set()
 
     async def _process(self, item: WorkItem, proc: _Proc) -> None:
         handler = self._handlers.get(item.type)
@@ -470,7 +497,7 @@ class Manager:
                 return
         proc.skip_llm = request.skip_llm
         if request.skip_llm:
-            result = RunResult()
+            result = _EMPTY_RESULT
         else:
             if not self._llm_ready() or not self._limiter.allow():
                 self._wait(item, proc, request)
@@ -541,6 +568,7 @@ class Manager:
         self._waiting[item.id] = request
         if self._queue.requeue(item):
             proc.status = "waiting"
+            self._wake.set()  # the dispatcher computes when the agent can run again
             return
         self._finish(item, proc, None, "dropped: the queue is full")
 
@@ -559,6 +587,7 @@ class Manager:
         if delay > 0:
             self._not_before[item.id] = trio.current_time() + delay
         self._end_proc(proc, "failed", reason)
+        self._wake.set()  # a new deadline (retry delay, type pause) for the dispatcher
 
     def _finish(self, item: WorkItem, proc: _Proc, result: RunResult | None, error: str) -> None:
         self._queue.complete(item.dedup_key)
@@ -582,7 +611,7 @@ class Manager:
         proc.status = status
         proc.error = error
         proc.duration = trio.current_time() - proc.started
-        self._recent.append(proc.snapshot(0.0))
+        self._recent.append(proc)
 
     def _enqueue(self, item: WorkItem) -> bool:
         if item.dedup_key and self._keys.is_parked(item.dedup_key):
@@ -726,10 +755,12 @@ class Manager:
             log.warning("handler %s: %s failed: %s", handler.type, step, _describe(exc))
         self._counters.detect_errors += 1
         self._recent.append(
-            AgentProcess(
+            _Proc(
+                item_id="",
                 work_type=handler.type,
                 target=step,
                 started_at=self._wall(),
+                started=trio.current_time(),
                 status="failed",
                 error=f"{step} failed: {_describe(exc)}",
             )
