@@ -5,11 +5,14 @@ limit, redaction, and coexistence with finalization's catch-up."""
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ox_handler_session_finalize import tail as tail_mod
 from ox_handler_session_finalize.adapters import load_adapter
@@ -26,6 +29,7 @@ from ox_handler_session_finalize.records import (
 )
 from ox_handler_session_finalize.tail import SourceTail, TailError, catch_up, drain
 
+from .secret_shapes import SECRET_SHAPES
 from .watch_support import (
     append,
     claude_session_file,
@@ -337,3 +341,39 @@ def test_a_cursor_that_does_not_advance_stops_instead_of_duplicating(
     with pytest.raises(TailError, match="did not advance"):
         t.step()
     assert contents(rec) == []
+
+
+# ---------------------------------------------------------------- redaction shortcut and encoding
+
+
+def test_the_redaction_shortcut_covers_every_built_in_kind() -> None:
+    from ox_handler_session_finalize.redact import PATTERNS
+
+    assert {rule.kind for rule in PATTERNS} <= tail_mod._TRIGGER_KINDS
+    assert tail_mod.make_redactor(None).shortcut
+
+
+_fragments = st.sampled_from(
+    [shape for _, shape, _ in SECRET_SHAPES]
+    + ["plain words ", "task-list ", "ask me ", "https://example.org/x ", "\n", "PWD=/tmp ", "é"]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(batch=st.lists(st.lists(_fragments, max_size=5).map("".join), max_size=6))
+def test_batch_redaction_equals_redact_text(batch: list[str]) -> None:
+    from ox_handler_session_finalize.redact import redact_text
+
+    extra = [re.compile("ACME-[0-9]{8}")]
+    redactor = tail_mod.LedgerRedactor(extra)
+    expected = [redact_text(text, extra) for text in batch]
+    assert redactor.many(batch) == expected
+    assert [redactor(text) for text in batch] == expected
+
+
+def test_a_lone_surrogate_in_the_source_is_replaced_not_fatal(ledger: Path, src: Path) -> None:
+    rec = record(ledger, src)
+    append(src, b'{"type":"user","uuid":"s-1","message":{"content":"bad \\ud800 text"}}\n')
+    append(src, numbered_user(1))
+    assert catch_up(rec.session_dir).entries == 2
+    assert contents(rec) == ["bad ? text", "message 1"]

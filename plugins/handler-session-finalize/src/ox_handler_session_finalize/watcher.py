@@ -79,8 +79,9 @@ class _Watch:
     scope: trio.CancelScope = attrs.Factory(trio.CancelScope)
     done: trio.Event = attrs.Factory(trio.Event)
     changed: trio.Event = attrs.Factory(trio.Event)
-    step_seq: int = 0
-    idle_seq: int = -1
+    step_seq: int = 0  # steps started
+    changed_seq: int = 0  # steps finished
+    idle_seq: int = -1  # the last step that found nothing new
     error: BaseException | None = None
 
     def notify(self) -> None:
@@ -212,6 +213,7 @@ class SessionWatcherManager:
                     self._entries += result.entries
                     if not result.progressed:
                         watch.idle_seq = seq
+                    watch.changed_seq = seq
                     watch.notify()
                     if not result.progressed:
                         await trio.sleep(self.poll_interval)
@@ -263,6 +265,16 @@ class SessionWatcherManager:
             return
         target = watch.step_seq + 1
         while watch.idle_seq < target and not watch.done.is_set():
+            await watch.changed.wait()
+
+    async def wait_step(self, name: str) -> None:
+        """Wait until watch `name` finishes its next file step (or ends): what that step
+        found is then durably in `raw.jsonl` and the marker."""
+        watch = self._watches.get(name)
+        if watch is None:
+            return
+        target = watch.step_seq + 1
+        while watch.changed_seq < target and not watch.done.is_set():
             await watch.changed.wait()
 
     # ------------------------------------------------------------ housekeeping

@@ -9,6 +9,8 @@ import re
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+import pydantic_core
+
 from ox_core.errors import OxError
 from ox_handler_session_finalize.records import RawEntry, canonical_adapter
 
@@ -66,9 +68,14 @@ class BaseAdapter:
 def load_json_object(line: bytes) -> dict[str, Any] | None:
     """The JSON object on `line`, or None for anything else (bad UTF-8, bad JSON, a list...)."""
     try:
-        obj = json.loads(line)
-    except (ValueError, RecursionError):
-        return None
+        # pydantic-core's parser is ~3x faster than `json`; `json` still decides the lines it
+        # refuses (e.g. a lone surrogate escape), so both accept the same lines.
+        obj = pydantic_core.from_json(line)
+    except ValueError:
+        try:
+            obj = json.loads(line)
+        except (ValueError, RecursionError):
+            return None
     return obj if isinstance(obj, dict) else None
 
 
@@ -91,6 +98,10 @@ def to_json(value: Any) -> str:
     """`value` as compact JSON text (a string stays as it is)."""
     if isinstance(value, str):
         return value
+    try:
+        return pydantic_core.to_json(value).decode()
+    except (ValueError, UnicodeDecodeError):
+        pass
     try:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError):

@@ -35,6 +35,10 @@ class ClaudeCodeAdapter(BaseAdapter):
         # a line that names neither role cannot be a message, so skip json.loads for it.
         if b'"user"' not in line and b'"assistant"' not in line:
             return []
+        # A tool result (a user line whose content list carries `tool_use_id`s) with no text
+        # block anywhere (no `"text"` token) gives nothing: skip parsing its often large body.
+        if b'"tool_use_id"' in line and b'"text"' not in line:
+            return []
         return super().parse_line(line)
 
     def parse_object(self, obj: dict[str, Any]) -> list[RawEntry]:
