@@ -307,3 +307,20 @@ async def test_cli_runner_reports_overflow_even_after_a_clean_exit(tmp_path: Pat
     assert not result.ok
     assert result.output == ""
     assert "printed more than 8 MiB" in result.error
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+async def test_child_leads_its_own_group_and_a_new_session_only_with_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, terminal: bool
+) -> None:
+    import ox_core.process as process_module
+
+    monkeypatch.setattr(process_module, "_has_controlling_terminal", lambda: terminal)
+    exe = script(tmp_path, "cat /proc/$$/stat\n")
+    out = await run_agent_process([exe], timeout=10)
+    pid_text, rest = out.lines[0].split(" ", 1)
+    fields = rest.rsplit(")", 1)[1].split()  # state ppid pgrp session ...
+    pid, pgrp, session = int(pid_text), int(fields[2]), int(fields[3])
+    assert pgrp == pid
+    assert (session == pid) is terminal
+    assert session == (pid if terminal else os.getsid(0))

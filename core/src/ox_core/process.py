@@ -1,6 +1,7 @@
 """The one subprocess helper every runner uses to drive an agent CLI.
 
-`run_agent_process` starts the CLI in a new session (so it leads its own process group),
+`run_agent_process` starts the CLI as the leader of its own process group (and, when ox has a
+controlling terminal, of a new session without one),
 writes the prompt to its stdin and closes it, streams stdout line by line with no line-length
 cap (only a total cap), keeps the last few KiB of stderr, and makes sure nothing it started
 outlives it: on timeout, output overflow or cancellation the whole group gets SIGTERM, a grace
@@ -18,12 +19,14 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import functools
 import os
 import shutil
 import signal
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import attrs
@@ -112,6 +115,30 @@ def with_stderr(message: str, stderr_tail: str) -> str:
     """`message` followed by the stderr tail (when there is one) so a person can see why."""
     tail = stderr_tail.strip()
     return f"{message}; stderr: {tail}" if tail else message
+
+
+@functools.cache
+def _has_controlling_terminal() -> bool:
+    try:
+        fd = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
+
+
+def _own_group() -> dict[str, Any]:
+    """Popen options that make the child lead its own process group (its pid is the group id).
+
+    With a controlling terminal (a daemon started from a shell) the child gets a new session
+    too, so it has no terminal: a CLI that opens /dev/tty to ask something fails at once
+    instead of stopping on SIGTTIN or writing into the user's terminal. Without one, a new
+    process group is enough, and cheaper: `setsid()` creates a scheduler autogroup, which
+    costs milliseconds per run where `sched_autogroup` is on.
+    """
+    if _has_controlling_terminal():
+        return {"start_new_session": True}
+    return {"process_group": 0}
 
 
 def _killpg(pgid: int, sig: signal.Signals) -> None:
@@ -255,7 +282,7 @@ async def run_agent_process(
             stderr=subprocess.PIPE,
             cwd=cwd,
             env=env,
-            start_new_session=True,
+            **_own_group(),
         )
     except OSError as exc:
         why = exc.strerror or str(exc)
@@ -338,7 +365,7 @@ def probe(
             stderr=subprocess.PIPE,
             env=dict(env) if env is not None else None,
             cwd=cwd,
-            start_new_session=True,
+            **_own_group(),
         )
     except OSError as exc:
         return ProbeOutcome(None, error=f"cannot start {argv[0]}: {exc.strerror or exc}")
@@ -445,6 +472,7 @@ class CliRunner(Runner):
 
     def __init__(self, binary: str | os.PathLike[str] | None = None, **options: Any) -> None:
         self._binary = os.fspath(binary) if binary is not None else None
+        self._env: Mapping[str, str] | None = None
         try:
             self.options = self.Options(**options)
         except pydantic.ValidationError as exc:
@@ -453,9 +481,16 @@ class CliRunner(Runner):
             )
             raise ConfigError(f"runner {self.name}: invalid options: {problems}") from None
 
-    def env(self) -> dict[str, str]:
-        """The environment the CLI runs in (see `agent_env`), with the `env` option on top."""
-        return agent_env(self.options.env, remove=self.env_remove)
+    def env(self) -> Mapping[str, str]:
+        """The environment the CLI runs in (see `agent_env`), with the `env` option on top.
+
+        Built from `os.environ` once, at the first call: the daemon's environment does not
+        change while it runs, and copying `os.environ` costs more than the rest of a run's
+        bookkeeping. Read-only.
+        """
+        if self._env is None:
+            self._env = MappingProxyType(agent_env(self.options.env, remove=self.env_remove))
+        return self._env
 
     def binary(self) -> str | None:
         """The CLI's path, or None when it is not installed."""
