@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import re
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import trio
 
 from ox_core import RunRequest, RunResult, WorkHandler, WorkItem
+from ox_core.contracts import IpcMethod
 from ox_core.errors import OxError
 from ox_handler_session_finalize import records
 from ox_handler_session_finalize.cleanup import remove_ghosts
@@ -29,6 +30,7 @@ from ox_handler_session_finalize.llm_output import failure_summary, parse_summar
 from ox_handler_session_finalize.prompt import brief_summary, build_summary_prompt, is_brief
 from ox_handler_session_finalize.records import ARTIFACTS, NEEDS_SUMMARY, RAW, SUMMARY_JSON
 from ox_handler_session_finalize.redact import load_ledger_rules
+from ox_handler_session_finalize.service import SessionWatchService
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,7 @@ class SessionFinalizeHandler(WorkHandler):
         self._lock: trio.Lock | None = None
         self._scanners: dict[Path, Scanner] = {}
         self._ledgers: dict[Path, Ledger] = {}
+        self._watch: SessionWatchService | None = None
 
     # ------------------------------------------------------------ settings
 
@@ -156,6 +159,30 @@ class SessionFinalizeHandler(WorkHandler):
         if found is None:
             return False
         return self.context.enqueue(self._item(ledger, found))
+
+    # ------------------------------------------------------------ the session watcher
+
+    def watch_service(self, ledger: Path | None = None) -> SessionWatchService:
+        """The session watcher of the attached ledger (SPEC §3.7), created on first use."""
+        if self._watch is None:
+            if ledger is None and self.context is not None:
+                ledger = self.context.ledger
+            if ledger is None:
+                raise FinalizeError("no ledger: the handler is not attached")
+            self._watch = SessionWatchService(ledger, finalize_soon=self.finalize_soon)
+        return self._watch
+
+    async def serve(
+        self, ledger: Path, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run the session watcher until cancelled (resumes live tail recordings first)."""
+        await self.watch_service(ledger).serve(task_status=task_status)
+
+    def ipc_methods(self) -> Mapping[str, IpcMethod]:
+        """`session_watch_start` and `session_watch_stop` (SPEC §1.7); none before attach."""
+        if self._watch is None and self.context is None:
+            return {}
+        return self.watch_service().ipc_methods()
 
     def _item(self, ledger: Path, found: Found) -> WorkItem:
         item = make_item(found)
