@@ -60,7 +60,7 @@ class FnHandler(WorkHandler):
         self.detect_times: list[float] = []
         self.processed: list[tuple[float, str, RunResult]] = []
         self.cleanups = 0
-        self.options: dict[str, Any] = {}
+        self.thresholds: list[tuple[float, float]] = []
 
     async def detect(self, ledger: Path) -> list[WorkItem]:
         self.detect_times.append(trio.current_time())
@@ -79,8 +79,10 @@ class FnHandler(WorkHandler):
     async def cleanup(self, ledger: Path) -> None:
         self.cleanups += 1
 
-    def configure(self, options: dict[str, Any]) -> None:
-        self.options = options
+    def set_quality_thresholds(self, upload: float, discard: float) -> None:
+        if discard > upload:
+            raise ValueError("discard above upload")
+        self.thresholds.append((upload, discard))
 
 
 class Config:
@@ -223,7 +225,7 @@ async def test_doctor_tick_every_five_minutes_and_cleanup(
         await sleep_until(3 * TICK + 1)
         assert handler.detect_times == [0.0, TICK, 2 * TICK, 3 * TICK]
         assert handler.cleanups == 4
-        assert handler.options["quality_upload"] == 0.3
+        assert handler.thresholds == [(0.3, 0.1)]  # handed over once, not at every tick
         nursery.cancel_scope.cancel()
 
 
@@ -698,3 +700,140 @@ async def test_cancel_with_a_run_in_flight_returns_promptly(tmp_path: Path) -> N
     assert runner.cancelled == 1
     assert runner.active == 0
     assert handler.processed == []
+
+
+# ---- config edits, timeouts ---------------------------------------------------------------
+
+
+async def test_threshold_edits_reach_the_handler_at_the_next_tick(
+    tmp_path: Path, autojump_clock: Any
+) -> None:
+    handler = FnHandler()
+    config = Config()
+    async with trio.open_nursery() as nursery:
+        await start(nursery, tmp_path, None, handler, config=config)
+        await settle()
+        config.value = AgentWorkerConfig(quality_upload=0.5, quality_discard=0.2)
+        await sleep_until(TICK)
+        assert handler.thresholds == [(0.3, 0.1), (0.5, 0.2)]
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_broken_config_provider_keeps_the_last_config(
+    tmp_path: Path, autojump_clock: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    handler = FnHandler(build=skip_llm)
+    state = {"broken": False}
+
+    def provider() -> AgentWorkerConfig:
+        if state["broken"]:
+            raise ValueError("config file is not valid TOML")
+        return AgentWorkerConfig(max_concurrent=1)
+
+    async with trio.open_nursery() as nursery:
+        manager = Manager(None, [handler], provider, SyncSignal(), tmp_path)
+        await nursery.start(manager.run)
+        state["broken"] = True
+        for key in "abc":
+            manager.enqueue(item(key))
+            await settle()
+        await sleep_until(2 * TICK)
+        assert sorted(key for _, key, _ in handler.processed) == ["a", "b", "c"]
+        warnings = [r for r in caplog.records if "config provider failed" in r.getMessage()]
+        assert len(warnings) == 1
+        nursery.cancel_scope.cancel()
+
+
+async def test_run_timeout_defaults_to_the_config_and_is_guarded(
+    tmp_path: Path, autojump_clock: Any
+) -> None:
+    async def hang(request: RunRequest) -> RunResult:
+        await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    runner = MockRunner(hang)
+    handler = FnHandler()
+    results: list[WorkResult] = []
+    async with trio.open_nursery() as nursery:
+        manager = await start(nursery, tmp_path, runner, handler, config=Config(timeout=10.0))
+        manager.on_complete(results.append)
+        manager.enqueue(item("h"))
+        await sleep_until(41.0)
+        # The runner ignored its 10 s timeout: the manager's guard (10 s + 30 s) cancelled it.
+        assert runner.cancelled == 1
+        assert runner.calls[0].timeout_override == 10.0
+        assert manager.status().recent[-1].error == "runner did not return within 40 s"
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_handler_timeout_override_is_kept(tmp_path: Path, autojump_clock: Any) -> None:
+    runner = MockRunner()
+    handler = FnHandler(build=lambda it: RunRequest(prompt="p", timeout_override=42.0))
+    async with trio.open_nursery() as nursery:
+        manager = await start(nursery, tmp_path, runner, handler, config=Config(timeout=10.0))
+        manager.enqueue(item("h"))
+        await settle()
+        assert runner.calls[0].timeout_override == 42.0
+        nursery.cancel_scope.cancel()
+
+
+async def test_lowering_max_concurrent_takes_effect(tmp_path: Path, autojump_clock: Any) -> None:
+    async def slow(request: RunRequest) -> RunResult:
+        await trio.sleep(10)
+        return RunResult(output="ok")
+
+    runner = MockRunner(slow)
+    config = Config(max_concurrent=3)
+    async with trio.open_nursery() as nursery:
+        manager = await start(nursery, tmp_path, runner, FnHandler(), config=config)
+        for key in "abcdefg":
+            manager.enqueue(item(key))
+        await settle()
+        assert runner.active == 3
+        config.value = AgentWorkerConfig(max_concurrent=1)
+        await sleep_until(10.0)
+        assert runner.active == 1
+        await sleep_until(20.0)
+        assert runner.active == 1
+        assert runner.max_active == 3
+        nursery.cancel_scope.cancel()
+
+
+async def test_force_detect_lifts_a_type_pause(tmp_path: Path, autojump_clock: Any) -> None:
+    blocked = {"on": True}
+
+    def detect() -> list[WorkItem]:
+        if blocked["on"]:
+            raise LedgerBlockedError("pushes are refused")
+        return [item("x")]
+
+    handler = FnHandler(detect=detect, build=skip_llm)
+    async with trio.open_nursery() as nursery:
+        manager = await start(nursery, tmp_path, None, handler)
+        await settle()
+        assert set(manager.status().paused_types) == {"fake"}
+        blocked["on"] = False
+        assert await manager.force_detect() == 1
+        await settle()
+        assert manager.status().paused_types == {}
+        assert [key for _, key, _ in handler.processed] == ["x"]
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_past_quota_reset_still_pauses_a_minute(
+    tmp_path: Path, autojump_clock: Any
+) -> None:
+    calls: list[float] = []
+
+    def run(request: RunRequest) -> RunResult:
+        calls.append(trio.current_time())
+        if len(calls) == 1:
+            return RunResult(quota=Quota("rate limit", utcnow() - timedelta(hours=1)))
+        return RunResult(output="ok")
+
+    async with trio.open_nursery() as nursery:
+        manager = await start(nursery, tmp_path, MockRunner(run), FnHandler())
+        manager.enqueue(item("q"))
+        await sleep_until(120.0)
+        assert calls == [0.0, 60.0]
+        nursery.cancel_scope.cancel()

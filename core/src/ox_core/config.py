@@ -6,8 +6,6 @@ a *provider* callable returning the current value, so config edits apply without
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DEFAULT_MAX_CONCURRENT = 4
@@ -85,11 +83,3 @@ class AgentWorkerConfig(BaseModel):
         if work_type in self.disabled_types:
             return False
         return self.session_finalize or work_type != "session-finalize"
-
-    def handler_options(self) -> dict[str, Any]:
-        """The options every handler's `configure` receives on each cycle."""
-        return {
-            "quality_upload": self.quality_upload,
-            "quality_discard": self.quality_discard,
-            "timeout": self.timeout,
-        }

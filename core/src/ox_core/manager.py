@@ -199,6 +199,8 @@ class Manager:
         self._quota_message = ""
         self._agent_available = runner is not None
         self._refreshing = False
+        self._thresholds: tuple[float, float] | None = None
+        self._config_broken = False
         self._running = 0
         self._wake = trio.Event()
         self._detect_lock = trio.Lock()
@@ -351,8 +353,13 @@ class Manager:
             if not isinstance(config, AgentWorkerConfig):
                 raise TypeError(f"config provider returned {type(config).__name__}")
         except Exception as exc:
-            log.warning("manager: config provider failed, keeping the last config: %s", exc)
+            if not self._config_broken:  # once per breakage, not once per cycle
+                log.warning("manager: config provider failed, keeping the last config: %s", exc)
+                self._config_broken = True
             return self._config
+        if self._config_broken:
+            log.info("manager: config provider works again")
+            self._config_broken = False
         if config is not self._config:
             rate = config.rate_limit
             if (rate.runs, rate.window) != (self._limiter.max_tokens, self._limiter.window):
@@ -441,7 +448,7 @@ class Manager:
                 if now - last_yield >= YIELD_EVERY:
                     await trio.lowlevel.checkpoint()
                     last_yield = now
-                config = self._config
+                config = self._refresh_config()
                 if not config.enabled or self._running > config.max_concurrent:
                     return
                 next_item = self._queue.dequeue(self._eligible(config))
@@ -697,11 +704,7 @@ class Manager:
     async def _detect(self, *, forced: bool) -> int:
         async with self._detect_lock:
             config = self._refresh_config()
-            for handler in self._handlers.values():
-                try:
-                    handler.configure(config.handler_options())
-                except Exception as exc:
-                    self._handler_failed(handler, "configure", exc)
+            self._apply_thresholds(config)
             with _detect_file_lock(self._ledger, skip=forced) as acquired:
                 if not acquired:
                     log.debug("detection skipped: another process holds the detect lock")
@@ -747,6 +750,23 @@ class Manager:
             if self._enqueue(item):
                 count += 1
         return count
+
+    def _apply_thresholds(self, config: AgentWorkerConfig) -> None:
+        """Hand the quality thresholds to the handlers that take them
+        (`set_quality_thresholds(upload, discard)`), at start and after each edit. A handler's
+        own options (`configure`) are the daemon's business, not the manager's."""
+        thresholds = (config.quality_upload, config.quality_discard)
+        if thresholds == self._thresholds:
+            return
+        self._thresholds = thresholds
+        for handler in self._handlers.values():
+            setter = getattr(handler, "set_quality_thresholds", None)
+            if not callable(setter):
+                continue
+            try:
+                setter(*thresholds)
+            except Exception as exc:
+                self._handler_failed(handler, "set_quality_thresholds", exc)
 
     def _handler_failed(self, handler: WorkHandler, step: str, exc: Exception) -> None:
         if isinstance(exc, LedgerBlockedError):
