@@ -20,6 +20,7 @@ import trio
 import trio.testing
 
 from ox_core import (
+    AgentUsability,
     AgentWorkerConfig,
     LedgerBlockedError,
     Manager,
@@ -836,4 +837,23 @@ async def test_a_past_quota_reset_still_pauses_a_minute(
         manager.enqueue(item("q"))
         await sleep_until(120.0)
         assert calls == [0.0, 60.0]
+        nursery.cancel_scope.cancel()
+
+
+async def test_an_unauthenticated_agent_makes_llm_items_wait(
+    tmp_path: Path, autojump_clock: Any
+) -> None:
+    runner = MockRunner(usability=AgentUsability(True, False, "not logged in"))
+    handler = FnHandler(build=lambda it: RunRequest(prompt="p", skip_llm=it.dedup_key == "s"))
+    async with trio.open_nursery() as nursery:
+        manager = await start(nursery, tmp_path, runner, handler)
+        manager.enqueue(item("llm"))
+        manager.enqueue(item("s"))
+        await sleep_until(TICK + 1)
+        status = manager.status()
+        assert status.agent_type == "mock"
+        assert not status.agent_available
+        assert status.queue_depth == 1
+        assert runner.calls == []
+        assert [key for _, key, _ in handler.processed] == ["s"]
         nursery.cancel_scope.cancel()

@@ -322,7 +322,11 @@ class Manager:
 
     async def _doctor_loop(self) -> None:
         while True:
-            await self._detect(forced=False)
+            try:
+                await self._detect(forced=False)
+            except Exception:
+                # Handler errors are caught per handler; this is a bug of ours. Keep ticking.
+                log.exception("manager: doctor tick failed")
             self._wake.set()
             await trio.sleep(self._doctor_interval)
             if self._runner is not None and not self._refreshing and self._nursery is not None:
