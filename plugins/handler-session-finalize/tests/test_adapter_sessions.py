@@ -366,3 +366,23 @@ def test_adapters_never_raise_on_line_shaped_objects(name: str, obj: dict[str, A
     for e in entries:
         assert e.type in ("user", "assistant", "system", "tool")
         assert isinstance(e.content, str)
+
+
+@pytest.mark.parametrize(
+    ("name", "file", "info"),
+    [
+        (
+            "claude-code",
+            "claude-ok-resume.jsonl",
+            {"model": "claude-opus-5-5", "agent_version": "2.1.330"},
+        ),
+        ("codex", "codex-ok-json.jsonl", {"model": "gpt-6.1-sol", "agent_version": "0.169.0"}),
+        ("gemini", "gemini-ok-resume.jsonl", {"model": "gemini-3.8-flash"}),
+    ],
+)
+def test_adapters_report_model_and_agent_version(
+    name: str, file: str, info: dict[str, str]
+) -> None:
+    adapter = load_adapter(name)
+    parse_file(adapter, file)
+    assert adapter.info == info  # type: ignore[attr-defined]

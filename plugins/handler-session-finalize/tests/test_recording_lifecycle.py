@@ -141,6 +141,7 @@ def test_stop_drains_writes_a_footer_and_removes_the_marker(ledger: Path, home: 
     assert raw.footer.entry_count == 2
     assert raw.footer.stopped_at is not None
     assert raw.footer.closed_at is not None
+    assert (raw.footer.model_extra or {}).get("agent_version") == "2.1.330"
     with pytest.raises(RecordingRejected, match="no live recording"):
         stop_recording(rec.session_dir)
 

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -308,6 +308,11 @@ async def test_detect_and_restart_resumes_live_tail_recordings_only(
 
     dead = record(ledger, claude_session_file(home, "dead"), pid=dead_pid())
     no_pid = record(ledger, claude_session_file(home, "nopid"), pid=0)
+    old_no_pid = record(ledger, claude_session_file(home, "oldnopid"), pid=0)
+    update_marker(
+        old_no_pid.session_dir,
+        lambda m: setattr(m, "started_at", datetime.now(UTC) - timedelta(hours=25)),
+    )
     stopped = record(ledger, claude_session_file(home, "stopped"))
     update_marker(stopped.session_dir, lambda m: setattr(m, "stopped_at", m.started_at))
     hook_src = claude_session_file(home, "hook")
@@ -315,7 +320,8 @@ async def test_detect_and_restart_resumes_live_tail_recordings_only(
     update_marker(hook.session_dir, lambda m: setattr(m, "watch_mode", "hook"))
     assert dead.name != no_pid.name
 
-    assert await manager.detect_and_restart(ledger) == [live.name]
+    # A PID-less recording is taken as live until it is 24 h old.
+    assert await manager.detect_and_restart(ledger) == sorted([live.name, no_pid.name])
     assert await manager.detect_and_restart() == []  # already running: idempotent
     await synced(manager, live.name)
     assert contents(live) == msgs(0, 1)

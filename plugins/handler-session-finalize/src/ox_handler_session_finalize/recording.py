@@ -3,7 +3,8 @@
 `create_recording` makes the session folder in the ledger cache with the `raw.jsonl` header
 and the marker (`watch_mode: tail`, `start_offset` = the source's current size, so what the
 agent wrote before is not captured). `stop_recording` sets `stopped_at`, drains what is in the
-file, writes a footer and removes the marker — all under the raw file's lock.
+file, writes a footer (with the `model` and `agent_version` the adapter saw) and removes the
+marker — all under the raw file's lock.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from ox_handler_session_finalize.records import (
     update_marker,
 )
 from ox_handler_session_finalize.tail import (
+    SESSION_INFO_KEYS,
     Redactor,
     SourceTail,
     drain,
@@ -253,6 +255,10 @@ def stop_recording(
                 log.error("%s: drain stopped: %s", session_dir.name, exc)
         final = read_marker(session_dir)
         footer = RawFooter(closed_at=now_utc(), stopped_at=stopped, entry_count=final.entry_count)
+        for key in SESSION_INFO_KEYS:  # the model and agent version seen in the source
+            value = (final.model_extra or {}).get(key)
+            if isinstance(value, str) and value:
+                setattr(footer, key, value)
         fd = os.open(raw, os.O_WRONLY | os.O_APPEND)
         try:
             os.write(fd, dump_line(footer))

@@ -56,6 +56,8 @@ FINGERPRINT_SPAN = 4096
 _SCAN_CHUNK = 1024 * 1024
 
 Redactor = Callable[[str], str]
+SESSION_INFO_KEYS = ("model", "agent_version")
+"""What the adapter learnt about the session, kept as extra keys of the marker and the footer."""
 
 
 class TailError(Exception):
@@ -371,6 +373,7 @@ class SourceTail:
         """Under the raw lock: check the marker still matches, append durably, advance it."""
         data = b"".join(entry_line(e) for e in entries)
         count = len(entries)
+        info = _adapter_info(self.adapter)
 
         def change(marker: RecordingMarker) -> None:
             marker.source_offset = new_offset
@@ -380,6 +383,8 @@ class SourceTail:
                 marker.start_offset = 0
             marker.source_inode = inode  # type: ignore[attr-defined]  # extra key
             marker.source_fingerprint = fp  # type: ignore[attr-defined]
+            for key, value in info.items():  # `model`, `agent_version` (extra keys)
+                setattr(marker, key, value)
 
         with self._locked():
             try:
@@ -404,6 +409,13 @@ class SourceTail:
             sid = (entry.model_extra or {}).get("source_id")
             if isinstance(sid, str):
                 self.seen.add(sid)
+
+
+def _adapter_info(adapter: SessionAdapter) -> dict[str, str]:
+    info = getattr(adapter, "info", None)
+    if not isinstance(info, dict):
+        return {}
+    return {k: v for k, v in info.items() if k in SESSION_INFO_KEYS and isinstance(v, str)}
 
 
 class _Reloaded(Exception):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import attrs
@@ -24,6 +25,7 @@ from ox_handler_session_finalize.recording import (
 )
 from ox_handler_session_finalize.records import (
     RecordError,
+    RecordingMarker,
     ledger_cache_sessions,
     read_marker,
 )
@@ -38,6 +40,7 @@ from ox_handler_session_finalize.tail import (
 log = logging.getLogger(__name__)
 
 DEFAULT_POLL_INTERVAL = 0.1
+NO_PID_STALE = timedelta(hours=24)
 
 
 class WatchRejected(RecordingRejected):
@@ -56,6 +59,13 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _may_be_live(marker: RecordingMarker, now: datetime) -> bool:
+    if marker.parent_pid > 0:
+        return pid_alive(marker.parent_pid)
+    started = marker.started_at
+    return started is not None and now - started < NO_PID_STALE
 
 
 @attrs.frozen
@@ -306,11 +316,15 @@ class SessionWatcherManager:
     async def detect_and_restart(self, ledger: Path | None = None) -> list[str]:
         """Restart the watches of the tail recordings in the ledger cache whose agent is alive,
         each from its persisted offset (at daemon start and on every doctor tick). A recording
-        that cannot be watched is logged and skipped. Returns the names started."""
+        without a PID counts as live until it is 24 h old (when finalization takes it as
+        stale). A recording that cannot be watched is logged and skipped. Returns the names
+        started."""
         cache = ledger_cache_sessions(ledger) if ledger is not None else self.cache_path
 
+        now = datetime.now(UTC)
+
         def scan() -> list[tuple[str, str, str]]:
-            found = []
+            found: list[tuple[str, str, str]] = []
             if not cache.is_dir():
                 return found
             for folder in sorted(cache.iterdir()):
@@ -324,7 +338,7 @@ class SessionWatcherManager:
                 if (
                     marker.watch_mode == "tail"
                     and marker.stopped_at is None
-                    and pid_alive(marker.parent_pid)
+                    and _may_be_live(marker, now)
                 ):
                     found.append((folder.name, marker.session_file, marker.adapter_name))
             return found

@@ -40,15 +40,27 @@ class SessionAdapter(Protocol):
         Must never raise, whatever the bytes: an unparseable or uninteresting line gives [].
         Entries carry the agent's own message id in the extra field `source_id` where the
         format has one, so a re-read of the file can skip what was already captured.
+        An adapter may also keep an `info` dict (`model`, `agent_version`) of what it saw.
         """
         ...
 
 
 class BaseAdapter:
-    """Helpers for the built-in adapters: JSON decoding that never raises, timestamps."""
+    """Helpers for the built-in adapters: JSON decoding that never raises, timestamps.
+
+    `info` collects what the lines say about the session as they are parsed: `model` and
+    `agent_version` (the latest value seen wins).
+    """
 
     name: ClassVar[str] = ""
     roots: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self) -> None:
+        self.info: dict[str, str] = {}
+
+    def _note(self, key: str, value: Any) -> None:
+        if isinstance(value, str) and value:
+            self.info[key] = value
 
     def parse_line(self, line: bytes) -> list[RawEntry]:
         obj = load_json_object(line)

@@ -24,7 +24,8 @@ class ClaudeCodeAdapter(BaseAdapter):
     `<system-reminder>`-style blocks stripped; pure `tool_result` messages are skipped. Each
     assistant `text` block becomes an assistant entry and each `tool_use` block a tool entry
     (`call_id` = the block id); `thinking` is skipped. `source_id` = the line's `uuid`, plus
-    `#<block index>` for assistant blocks.
+    `#<block index>` for assistant blocks. `info`: `model` from `message.model`,
+    `agent_version` from `version`.
     """
 
     name: ClassVar[str] = "claude-code"
@@ -46,6 +47,9 @@ class ClaudeCodeAdapter(BaseAdapter):
         message = obj.get("message")
         if kind not in ("user", "assistant") or not isinstance(message, dict):
             return []
+        self._note("agent_version", obj.get("version"))
+        if kind == "assistant":
+            self._note("model", message.get("model"))
         ts = parse_ts(obj.get("timestamp"))
         uid = source_id(obj.get("uuid"))
         content = message.get("content")

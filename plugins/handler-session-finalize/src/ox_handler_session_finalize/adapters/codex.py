@@ -32,20 +32,33 @@ class CodexAdapter(BaseAdapter):
     instruction and context preambles → system) or the assistant (`output_text` joined);
     `function_call` / `custom_tool_call` → tool (`name`, `arguments`, `call_id`);
     `function_call_output` only for a failing command, as a tool entry with `is_error`.
-    Developer messages (the vendor prompt) and reasoning are skipped.
+    Developer messages (the vendor prompt) and reasoning are skipped. `info`: `model` from
+    `turn_context`, `agent_version` from `session_meta`.
     """
 
     name: ClassVar[str] = "codex"
     roots: ClassVar[tuple[str, ...]] = (".codex/sessions",)
 
     def parse_line(self, line: bytes) -> list[RawEntry]:
-        if b'"response_item"' not in line:
+        if (
+            b'"response_item"' not in line
+            and b'"turn_context"' not in line
+            and b'"session_meta"' not in line
+        ):
             return []
         return super().parse_line(line)
 
     def parse_object(self, obj: dict[str, Any]) -> list[RawEntry]:
         payload = obj.get("payload")
-        if obj.get("type") != "response_item" or not isinstance(payload, dict):
+        if not isinstance(payload, dict):
+            return []
+        if obj.get("type") == "turn_context":
+            self._note("model", payload.get("model"))
+            return []
+        if obj.get("type") == "session_meta":
+            self._note("agent_version", payload.get("cli_version"))
+            return []
+        if obj.get("type") != "response_item":
             return []
         ts = parse_ts(obj.get("timestamp"))
         kind = payload.get("type")

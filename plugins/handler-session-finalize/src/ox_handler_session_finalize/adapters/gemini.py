@@ -27,7 +27,7 @@ class GeminiAdapter(BaseAdapter):
     """`user` messages → user (the CLI's `<session_context>` preamble → system); `gemini`
     messages → assistant, each of their `toolCalls` → tool (`name`, JSON `args`, `call_id` =
     the call id, `is_error` for a failed call); `info` / `error` / `warning` → system.
-    `source_id` = the message id (plus `#<call id>` for tool calls).
+    `source_id` = the message id (plus `#<call id>` for tool calls). `info`: `model`.
     """
 
     name: ClassVar[str] = "gemini"
@@ -60,6 +60,7 @@ class GeminiAdapter(BaseAdapter):
             return [entry(ts=ts, type="system", content=text, source_id=mid)] if text else []
         if kind != "gemini":
             return []
+        self._note("model", msg.get("model"))
         out: list[RawEntry] = []
         if text:
             out.append(entry(ts=ts, type="assistant", content=text, source_id=mid))
