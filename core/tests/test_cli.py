@@ -223,11 +223,11 @@ def test_status_screen_with_work() -> None:
     assert "3 waiting, 1 running" in text
     assert "7 runs, 5 ok, 2 failed" in text
     assert "Running" in text
-    assert "session-finalize:2026-11-25T11-58-me-abc" in text
+    assert "│ 2026-11-25T11-58-me-abc" in text  # the work type is not repeated
     assert "Recent" in text
     assert "completed" in text
     assert "12.3s" in text
-    assert "✗ session-finalize:bad: claude exited 1: not logged in" in text
+    assert "✗ bad: claude exited 1: not logged in" in text
     assert "2h ago" in text
 
 

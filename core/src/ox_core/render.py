@@ -56,6 +56,13 @@ def _short(value: Any, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _target(proc: Mapping[str, Any], width: int) -> str:
+    """The item's target without its `<work type>:` prefix, which the work column shows."""
+    target = str(proc.get("target") or "-")
+    prefix = f"{proc.get('work_type')}:"
+    return _short(target.removeprefix(prefix) or target, width)
+
+
 def status_screen(status: Mapping[str, Any], now: datetime | None = None) -> RenderableType:
     """The `ox-core status` screen from the daemon's `status` answer.
 
@@ -103,7 +110,7 @@ def status_screen(status: Mapping[str, Any], now: datetime | None = None) -> Ren
         for proc in active:
             table.add_row(
                 str(proc.get("work_type", "-")),
-                _short(proc.get("target"), 50),
+                _target(proc, 50),
                 str(proc.get("pid") or "-"),
                 _ago(proc.get("started_at"), now),
             )
@@ -120,10 +127,10 @@ def status_screen(status: Mapping[str, Any], now: datetime | None = None) -> Ren
             style = {"completed": "green", "failed": "red"}.get(state, "")
             result = f"[{style}]{state}[/]" if style else state
             if proc.get("error"):
-                failures.append(f"{_short(proc.get('target'), 60)}: {_short(proc['error'], 300)}")
+                failures.append(f"{_target(proc, 60)}: {_short(proc['error'], 300)}")
             table.add_row(
                 str(proc.get("work_type", "-")),
-                _short(proc.get("target"), 40),
+                _target(proc, 50),
                 result,
                 _duration(proc.get("duration")),
                 _ago(proc.get("started_at"), now),
