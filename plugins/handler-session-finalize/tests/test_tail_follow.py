@@ -377,3 +377,12 @@ def test_a_lone_surrogate_in_the_source_is_replaced_not_fatal(ledger: Path, src:
     append(src, numbered_user(1))
     assert catch_up(rec.session_dir).entries == 2
     assert contents(rec) == ["bad ? text", "message 1"]
+
+
+def test_catch_up_skips_an_over_long_line_inside_one_big_batch(ledger: Path, src: Path) -> None:
+    rec = record(ledger, src)
+    huge = claude_user("big", "x" * (tail_mod.MAX_LINE + 10))
+    assert len(huge) < tail_mod.CATCH_UP_BATCH_BYTES  # the whole line lands in one batch
+    append(src, numbered_user(0) + huge + numbered_user(1))
+    assert catch_up(rec.session_dir).entries == 2
+    assert contents(rec) == msgs(0, 1)
