@@ -574,6 +574,7 @@ async def test_quota_pause_until_reset_or_one_hour(
         assert abs((status.quota_paused_until - utcnow()).total_seconds() - expected) < 5
         assert status.queue_depth == 1
         assert status.stats.failures == 0
+        assert status.recent[-1].error == "quota: You hit your limit"
         await sleep_until(100.0)
         manager.enqueue(item("skip-me"))  # skip_llm items still run during the pause
         manager.enqueue(item("llm2"))

@@ -520,6 +520,8 @@ class Manager:
                 proc.attempts = item.attempts
                 self._start_quota_pause(result.quota)
                 self._wait(item, proc, request)
+                if proc.status == "waiting":  # back in the queue; still, show the hit
+                    self._end_proc(proc, "failed", f"quota: {result.quota.message}")
                 return
             if not result.ok:
                 error = result.error or f"agent exited with code {result.exit_code}"
