@@ -449,7 +449,7 @@ class CliRunnerOptions(pydantic.BaseModel):
         default_factory=dict, description="Extra environment variables for the CLI."
     )
     extra_args: list[str] = pydantic.Field(
-        default_factory=list, description="Extra command-line arguments, placed before the prompt."
+        default_factory=list, description="Extra command-line arguments for the CLI."
     )
 
 

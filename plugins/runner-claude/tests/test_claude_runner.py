@@ -337,3 +337,27 @@ async def test_concurrent_runs_are_independent(fake_cli: Any) -> None:
         for i in range(6):
             nursery.start_soon(one, i)
     assert results == {i: f"answer-{i}" for i in range(6)}
+
+
+async def test_older_usage_limit_message_with_reset_epoch(fake_cli: Any) -> None:
+    resets = int((datetime.now(UTC) + timedelta(hours=2)).timestamp())
+    line = (
+        '{"type":"result","subtype":"success","is_error":true,'
+        f'"result":"Claude AI usage limit reached|{resets}"}}'
+    )
+    result = await runner(fake_cli("claude", stdout=line, exit_code=1)).run(RunRequest("x"))
+    assert result.quota is not None
+    assert result.quota.reset_at == datetime.fromtimestamp(resets, UTC)
+
+
+async def test_absurd_reset_epoch_falls_back_to_the_default_wait(fake_cli: Any) -> None:
+    line = (
+        '{"type":"rate_limit_event","rate_limit_info":{"status":"rejected",'
+        '"resetsAt":1e300,"rateLimitType":"seven_day"}}'
+    )
+    result = await runner(fake_cli("claude", stdout=line, exit_code=1)).run(RunRequest("x"))
+    assert result.quota is not None
+    assert result.quota.message == "claude seven_day limit reached"
+    assert result.quota.reset_at is not None
+    now = datetime.now(UTC)
+    assert now + timedelta(minutes=59) < result.quota.reset_at <= now + timedelta(hours=1)

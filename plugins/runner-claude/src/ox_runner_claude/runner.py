@@ -24,6 +24,16 @@ AUTH_ENV = (
 """Set, any of these authenticates claude without a login."""
 
 _HTTP_429 = re.compile(r"\b429\b|too many requests", re.I)
+_EPOCH_LIMIT = re.compile(r"usage limit reached\|(\d{9,11})\b", re.I)
+
+
+def _from_epoch(value: object) -> datetime | None:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _event(line: str) -> dict[str, Any] | None:
@@ -167,13 +177,14 @@ class ClaudeRunner(CliRunner):
             error = head
 
         quota: Quota | None = None
+        epoch = _EPOCH_LIMIT.search(error)
         if rejected is not None:
-            resets = rejected.get("resetsAt")
-            reset_at = (
-                datetime.fromtimestamp(resets, UTC) if isinstance(resets, int | float) else None
-            )
             limit = rejected.get("rateLimitType") or "usage"
+            reset_at = _from_epoch(rejected.get("resetsAt"))
             quota = quota_until(f"claude {limit} limit reached", reset_at, now)
+        elif epoch is not None:
+            # Older versions: "Claude AI usage limit reached|<reset epoch seconds>".
+            quota = quota_until("Claude AI usage limit reached", _from_epoch(int(epoch[1])), now)
         elif result is not None and result.get("api_error_status") == 429:
             text = str(result.get("result") or "API status 429")
             quota = find_quota(text, now=now, extra=_HTTP_429) or quota_until(text, None, now)
