@@ -89,14 +89,18 @@ def test_unknown_key_in_file_is_refused_by_name(home: Path) -> None:
 
 
 def test_unknown_nested_key_is_refused(home: Path) -> None:
-    write_config(home, "[agent_work]\nmax_concurent = 3\n")
-    with pytest.raises(ConfigError, match=r"agent_work\.max_concurent"):
+    path = write_config(home, "[agent_work]\nmax_concurent = 3\n")
+    with pytest.raises(ConfigError, match=r"agent_work\.max_concurent: .*") as info:
         load_settings()
+    assert str(info.value).endswith(f"(from file {path})")
 
 
 def test_invalid_value_from_environment(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OX_LOG_FORMAT", "xml")
-    with pytest.raises(ConfigError, match="log_format"):
+    with pytest.raises(ConfigError, match=r"log_format: .* \(from env OX_LOG_FORMAT\)"):
+        load_settings()
+    monkeypatch.setenv("OX_AGENT_WORK__MAX_CONCURRENT", "zero")
+    with pytest.raises(ConfigError, match=r"\(from env OX_AGENT_WORK__MAX_CONCURRENT\)"):
         load_settings()
 
 

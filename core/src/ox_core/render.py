@@ -251,7 +251,7 @@ def doctor_screen(report: Mapping[str, Any]) -> RenderableType:
         settings.add_row(str(row["key"]), _short(row["value"], 50), source)
     parts += [Text(""), _section("Settings"), settings]
     if report.get("config_file"):
-        missing = "" if report.get("config_file_exists", True) else " (none yet: all defaults)"
+        missing = "" if report.get("config_file_exists", True) else " (not present)"
         parts.append(Text(f"config file: {report['config_file']}{missing}", style="dim"))
     return Group(*parts)
 

@@ -170,20 +170,35 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
 
 
+def _source_of(loc: tuple[Any, ...], data: dict[str, Any], path: Path) -> str:
+    """Where the value at `loc` came from: an `OX_*` variable, the file, or neither."""
+    env = {k.upper(): k for k in os.environ}
+    for depth in range(len(loc), 0, -1):
+        key = ENV_PREFIX + "__".join(str(p) for p in loc[:depth]).upper()
+        if key in env:
+            return f"env {env[key]}"
+    node: Any = data
+    for part in loc:
+        if not isinstance(node, dict) or str(part) not in node:
+            return ""
+        node = node[str(part)]
+    return f"file {path}"
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings; `overrides` win over everything (used by tests).
 
-    Raises `ConfigError` with one line per invalid key, naming the file when it holds keys.
+    Raises `ConfigError` with one line naming each invalid key and where its value came from.
     """
     path = config_file_path()
-    _read_toml(path)  # a broken file is reported as such, not as a validation error
+    data = _read_toml(path)  # a broken file is reported as such, not as a validation error
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"]) or "(settings)"
-            problems.append(f"{loc}: {err['msg']}")
-        raise ConfigError(
-            f"invalid settings (config file {path}, OX_* environment): " + "; ".join(problems)
-        ) from None
+            loc = tuple(err["loc"])
+            name = ".".join(str(p) for p in loc) or "(settings)"
+            source = _source_of(loc, data, path)
+            problems.append(f"{name}: {err['msg']}" + (f" (from {source})" if source else ""))
+        raise ConfigError("invalid settings: " + "; ".join(problems)) from None
