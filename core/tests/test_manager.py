@@ -858,3 +858,37 @@ async def test_an_unauthenticated_agent_makes_llm_items_wait(
         assert runner.calls == []
         assert [key for _, key, _ in handler.processed] == ["s"]
         nursery.cancel_scope.cancel()
+
+
+async def test_sync_signal_wakes_every_waiter_once(autojump_clock: Any) -> None:
+    signal = SyncSignal()
+    woken: list[int] = []
+
+    async def waiter(n: int) -> None:
+        await signal.wait()
+        woken.append(n)
+
+    async with trio.open_nursery() as nursery:
+        for n in range(3):
+            nursery.start_soon(waiter, n)
+        await trio.testing.wait_all_tasks_blocked()
+        assert woken == []
+        signal.fire()
+    assert sorted(woken) == [0, 1, 2]
+    assert signal.fired == 1
+    with trio.move_on_after(0.01) as scope:
+        await signal.wait()  # a past fire does not count for a new wait (virtual time)
+    assert scope.cancelled_caught
+
+
+async def test_a_manager_runs_once_at_a_time(tmp_path: Path, autojump_clock: Any) -> None:
+    manager = Manager(None, [FnHandler()], Config(), SyncSignal(), tmp_path)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(manager.run)
+        with pytest.raises(RuntimeError, match="already running"):
+            await manager.run()
+        nursery.cancel_scope.cancel()
+    # Stopped: it may run again.
+    async with trio.open_nursery() as nursery:
+        await nursery.start(manager.run)
+        nursery.cancel_scope.cancel()
