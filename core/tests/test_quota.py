@@ -142,3 +142,52 @@ def test_reset_is_always_in_the_next_week(
         local = quota.reset_at.astimezone(ZoneInfo(zone))
         expected_hour = hour % 12 + (12 if ampm == "pm" else 0)
         assert (local.hour, local.minute) == (expected_hour, minute) or zone != "UTC"
+
+
+@pytest.mark.parametrize(
+    ("text", "wait"),
+    [
+        ("You've hit your usage limit. ... or try again in 3 days 6 hours 57 minutes.",
+         timedelta(days=3, hours=6, minutes=57)),
+        ("You've hit your usage limit. Try again in 2 hours.", timedelta(hours=2)),
+        ("usage limit, try again in 45 minutes", timedelta(minutes=45)),
+        ("usage limit, try again in 1 day, 2 hours", timedelta(days=1, hours=2)),
+    ],
+)  # fmt: skip
+def test_codex_try_again_in(text: str, wait: timedelta) -> None:
+    quota = find_quota(text, now=NOW)
+    assert quota is not None
+    assert quota.reset_at == NOW + wait
+
+
+def test_try_again_in_without_a_number_is_no_time() -> None:
+    assert parse_reset_time("try again in a moment", NOW) is None
+    assert parse_reset_time("try again in 0 minutes", NOW) is None
+
+
+def test_codex_try_again_at_is_local_time() -> None:
+    paris = ZoneInfo("Europe/Paris")
+    text = "You've hit your usage limit. Visit the settings or try again at 3:28 PM."
+    quota = find_quota(text, now=NOW, local=paris)
+    assert quota is not None
+    assert quota.reset_at == datetime(2026, 11, 25, 15, 28, tzinfo=paris)
+    # 13:00 in Paris: 11:05 AM has passed today, so tomorrow's.
+    assert parse_reset_time("try again at 11:05 AM", NOW, local=paris) == datetime(
+        2026, 11, 26, 11, 5, tzinfo=paris
+    )
+
+
+def test_codex_try_again_at_a_date() -> None:
+    text = "hit your usage limit ... try again at Nov 28th, 2026 12:30 PM"
+    assert parse_reset_time(text, NOW, local=UTC) == datetime(2026, 11, 28, 12, 30, tzinfo=UTC)
+    # A date with its year in the past is a moment gone: the default wait applies.
+    past = "hit your usage limit ... try again at Aug 8th, 2026 12:30 PM"
+    assert parse_reset_time(past, NOW, local=UTC) is None
+    quota = find_quota(past, now=NOW, local=UTC)
+    assert quota is not None
+    assert quota.reset_at == NOW + DEFAULT_WAIT
+
+
+def test_the_spec_phrase_wins_over_try_again() -> None:
+    text = "limit hit · resets 3pm (UTC) · try again in 5 minutes"
+    assert parse_reset_time(text, NOW) == datetime(2026, 11, 25, 15, tzinfo=UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,16 @@ async def test_usage_limit_wording_is_a_quota(fake_cli: Any) -> None:
     result = await runner(fake(fake_cli, stdout="\n".join(lines), exit_code=1)).run(RunRequest("x"))
     assert result.quota is not None
     assert result.quota.message.startswith("You've hit your usage limit")
+
+
+async def test_usage_limit_with_try_again_in(fake_cli: Any) -> None:
+    message = "You've hit your usage limit. Upgrade to Pro or try again in 2 hours 30 minutes."
+    lines = ['{"type":"turn.failed","error":{"message":"' + message + '"}}']
+    result = await runner(fake(fake_cli, stdout="\n".join(lines), exit_code=1)).run(RunRequest("x"))
+    assert result.quota is not None
+    assert result.quota.reset_at is not None
+    wait = result.quota.reset_at - datetime.now(UTC)
+    assert timedelta(hours=2, minutes=29) < wait <= timedelta(hours=2, minutes=30)
 
 
 @pytest.mark.parametrize("case", ["fault-401", "fault-500", "fault-midstream"])
