@@ -475,6 +475,9 @@ async def test_handler_errors_never_stop_the_manager(tmp_path: Path, autojump_cl
     def bad_detect() -> list[WorkItem]:
         raise RuntimeError("detect broke")
 
+    def odd_detect() -> list[WorkItem]:
+        return None  # type: ignore[return-value]
+
     def bad_build(item: WorkItem) -> RunRequest:
         if item.dedup_key == "b":
             raise ValueError("no prompt")
@@ -486,14 +489,16 @@ async def test_handler_errors_never_stop_the_manager(tmp_path: Path, autojump_cl
 
     broken = FnHandler("broken", detect=bad_detect, build=bad_build, process=bad_process)
     good = FnHandler("good", detect=lambda: [item("g", "good")])
+    odd = FnHandler("odd", detect=odd_detect)
     async with trio.open_nursery() as nursery:
-        manager = await start(nursery, tmp_path, MockRunner(), broken, good)
+        manager = await start(nursery, tmp_path, MockRunner(), broken, odd, good)
         manager.enqueue(item("b", "broken"))
         manager.enqueue(item("p", "broken"))
         manager.enqueue(item("fine", "broken"))
         await settle()
         errors = {(p.work_type, p.target): p.error for p in manager.status().recent}
         assert errors[("broken", "detect")] == "detect failed: RuntimeError: detect broke"
+        assert errors[("odd", "detect")].startswith("detect failed: TypeError")
         assert errors[("broken", "b")] == "build_prompt failed: ValueError: no prompt"
         assert errors[("broken", "p")] == "process_result failed: KeyError: 'oops'"
         assert errors[("broken", "fine")] == ""
@@ -501,7 +506,7 @@ async def test_handler_errors_never_stop_the_manager(tmp_path: Path, autojump_cl
         await sleep_until(TICK + 1)
         assert good.detect_times == [0.0, TICK]  # detection carries on
         status = manager.status()
-        assert status.stats.detect_errors == 2
+        assert status.stats.detect_errors == 4
         assert status.stats.successes == 3
         assert status.stats.failures == 2
         nursery.cancel_scope.cancel()

@@ -742,7 +742,7 @@ class Manager:
             return 0
         self._last_detect[work_type] = now
         try:
-            items = await handler.detect(self._ledger)
+            items = list(await handler.detect(self._ledger))
         except Exception as exc:
             self._handler_failed(handler, "detect", exc)
             return 0
