@@ -195,7 +195,8 @@ def test_sigkill_during_finalize_then_restart_finishes_once(world: OxWorld, agen
     clone = world.fresh_clone()
     assert sorted(p.name for p in (clone / "sessions" / name).iterdir()) == sorted(ARTIFACTS)
     # a forced rescan finds nothing more to do: no second commit
-    assert json.loads(world.cli("detect", "--json").stdout) == {"queued": 0}
+    rescan = json.loads(world.cli("detect", "--json").stdout)
+    assert rescan == {"queued": 0, "waiting": [], "running": []}
     assert again.call("status")["agent_work"]["queue_depth"] == 0
     assert finalize_commits(world, name) == [f"finalize session {name}"]
     assert again.stop() == 0

@@ -192,7 +192,7 @@ async def test_serves_status_work_and_handler_methods(ledger: Path) -> None:
 
         # force_detect finds what is on disk
         (ledger / "notes" / "c3.txt").write_text("third")
-        assert await rpc(settings, "force_detect") == {"queued": 1}
+        assert (await rpc(settings, "force_detect"))["queued"] == 1
         await wait_for(lambda: (ledger / "done" / "c3").exists())
 
         await wait_for(
@@ -236,6 +236,17 @@ async def test_no_agent_keeps_work_queued(ledger: Path) -> None:
         await wait_for(lambda: daemon.manager is not None and daemon.manager.has_pending_work())
         await trio.sleep(0.2)
         assert not (ledger / "done" / "w").exists()
+        # a forced scan finds one more note, and says what waits
+        (ledger / "notes" / "x.txt").write_text("also waits")
+        reply = await rpc(settings, "force_detect")
+        assert reply == {
+            "queued": 1,
+            "waiting": [
+                {"type": "note", "key": "note:w", "priority": 50},
+                {"type": "note", "key": "note:x", "priority": 50},
+            ],
+            "running": [],
+        }
         daemon.stop()
 
 

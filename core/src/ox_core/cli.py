@@ -136,6 +136,9 @@ def _detect(args: argparse.Namespace) -> int:
     queued = int(result.get("queued", 0))
     noun = "item" if queued == 1 else "items"
     print(f"detection queued {queued} {noun}")
+    for label in ("waiting", "running"):
+        for item in result.get(label) or []:
+            print(f"  {label:8} {item.get('type')}  {item.get('key')}")
     return 0
 
 

@@ -254,7 +254,15 @@ class Daemon:
         if self.manager is None:
             raise OxError("the daemon is still starting; try again in a moment")
         queued = await self.manager.force_detect()
-        return {"queued": queued}
+        # What is waiting and running right after the scan (detected items may have started).
+        waiting = [
+            {"type": i.type, "key": i.dedup_key or i.id, "priority": i.priority}
+            for i in self.manager.queue.items()
+        ]
+        running = [
+            {"type": p.work_type, "key": p.target} for p in self.manager.status().active
+        ]
+        return {"queued": queued, "waiting": waiting, "running": running}
 
     async def _ipc_shutdown(self, params: dict[str, Any]) -> dict[str, Any]:
         log.info("shutdown requested over IPC")
