@@ -259,9 +259,7 @@ class Daemon:
             {"type": i.type, "key": i.dedup_key or i.id, "priority": i.priority}
             for i in self.manager.queue.items()
         ]
-        running = [
-            {"type": p.work_type, "key": p.target} for p in self.manager.status().active
-        ]
+        running = [{"type": p.work_type, "key": p.target} for p in self.manager.status().active]
         return {"queued": queued, "waiting": waiting, "running": running}
 
     async def _ipc_shutdown(self, params: dict[str, Any]) -> dict[str, Any]:
