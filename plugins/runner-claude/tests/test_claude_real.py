@@ -145,3 +145,59 @@ def test_real_claude_usability_without_credentials(
     assert usability.auth_detail.startswith("not logged in") or "did not answer" in (
         usability.auth_detail
     )
+
+
+def _processes_running(path_part: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        if path_part in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+async def test_real_claude_on_429_is_stopped_by_the_timeout_and_reports_a_quota(
+    claude_binary: Path, real_cli_kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # claude retries a 429 by itself for minutes: only the runner's timeout ends the run, and
+    # the retries it reported make it a quota condition. Nothing of claude may survive.
+    for key in AUTH_ENV:
+        monkeypatch.delenv(key, raising=False)
+    package_dir = str(claude_binary.parent.parent / "@anthropic-ai")
+    calls = []
+    seen_running: list[int] = []
+
+    def rate_limited(path: str, body: dict[str, Any]) -> tuple[int, str, bytes]:
+        calls.append(path)
+        if not seen_running:
+            seen_running.extend(_processes_running(package_dir))
+        error = b'{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}'
+        return 429, "application/json", error
+
+    home = tmp_path / "home"
+    home.mkdir()
+    with real_cli_kit.FakeModelApi(rate_limited) as server:
+        env = {
+            **real_cli_kit.offline_env(home),
+            "ANTHROPIC_BASE_URL": server.url,
+            "ANTHROPIC_API_KEY": "sk-ant-fake",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            "DISABLE_TELEMETRY": "1",
+            "DISABLE_AUTOUPDATER": "1",
+        }
+        runner = ClaudeRunner(binary=claude_binary, env=env, grace=1)
+        result = await runner.run(RunRequest(prompt="hi", work_dir=tmp_path, timeout_override=6))
+    assert calls  # it did reach the fake API
+    assert seen_running  # and claude's processes were found while it ran
+    assert not result.ok
+    assert result.error.startswith("claude did not finish within 6 s and was killed")
+    assert "last status: 429" in result.error
+    assert result.quota is not None
+    assert "429" in result.quota.message
+    assert _processes_running(package_dir) == []
