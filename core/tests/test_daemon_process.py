@@ -46,6 +46,37 @@ def wait_ready(sock: Path, proc: subprocess.Popen[bytes], timeout: float = 15.0)
     raise AssertionError("the daemon did not answer in time")
 
 
+def watch_status(env: dict[str, str]) -> str:
+    """Run `ox-core status --watch` on a pseudo-terminal for a while, then press Ctrl-C."""
+    import pty
+    import select
+
+    main, sub = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ox_core.cli", "status", "--watch", "--interval", "0.2"],
+        env={**env, "TERM": "xterm", "COLUMNS": "100", "LINES": "40"},
+        stdin=sub,
+        stdout=sub,
+        stderr=sub,
+        start_new_session=True,
+    )
+    os.close(sub)
+    out = bytearray()
+    deadline = time.monotonic() + 30
+    try:
+        while out.count(b"Agent") < 3 and time.monotonic() < deadline:
+            ready, _, _ = select.select([main], [], [], 0.5)
+            if ready:
+                out += os.read(main, 65536)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(main)
+    return out.decode(errors="replace")
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     with tempfile.TemporaryDirectory(prefix="oxp") as runtime:
@@ -132,6 +163,11 @@ def test_one_daemon_per_ledger_json_logs_and_a_private_socket(
             assert probe.stdout.strip() == "denied"
         with socket.socket(socket.AF_UNIX) as s:
             s.connect(str(sock))
+
+        # `status --watch` in a terminal redraws until Ctrl-C, then exits 0
+        screen = watch_status(env)
+        assert screen.count("Agent") >= 2, screen
+        assert "Queue" in screen
 
         call(sock, "shutdown")
         _out, err = first.communicate(timeout=10)
