@@ -126,3 +126,22 @@ def test_redact_raw_bytes_never_raises(data: bytes) -> None:
 
     out = redact_raw_bytes(data)
     assert redact_raw_bytes(out) == out
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        'SECRET_KEY = os.environ["SECRET_KEY"]',
+        "password = os.getenv('DB_PASSWORD')",
+        "const apiKey = process.env.API_KEY;",
+        "password: string;",
+        "api_key: Optional[str] = None",
+        "PASSWORD=${DB_PASSWORD}",
+        "password=<your password here>",
+        "password = self.password_field",
+        "secret: undefined",
+        "password=********",
+    ],
+)
+def test_code_that_names_a_secret_is_left_readable(code: str) -> None:
+    assert redact_text(code) == code

@@ -39,6 +39,14 @@ def _p(kind: str, regex: str, flags: int = 0) -> SecretPattern:
     return SecretPattern(kind, re.compile(regex, flags))
 
 
+# What follows `password =` in code rather than a literal secret: a lookup, a placeholder, a
+# type. Keeping these readable costs nothing: they carry no credential.
+_NOT_A_VALUE = (
+    r"(?:os\.(?:environ|getenv)|process\.env|getenv|env\.|settings\.|config\.|self\.|args\."
+    r"|\$\{?|%\(|\{\{|<[^>]*>|\*{3,}|x{6,}\b"
+    r"|(?:none|null|nil|true|false|string|str|bytes|optional|undefined|required)\b)"
+)
+
 # Order matters: specific shapes first, so a private key block or a JWT is named for what it is
 # before the generic `password=` assignment rule sees the text around it.
 PATTERNS: tuple[SecretPattern, ...] = (
@@ -84,7 +92,8 @@ PATTERNS: tuple[SecretPattern, ...] = (
         # name kept so the transcript still reads.
         r"(?i)\b[\w.\-]*(?:passw(?:or)?d|passwd|pwd|secret|api[_\-]?key|access[_\-]?key"
         r"|auth[_\-]?token|access[_\-]?token|client[_\-]?secret|private[_\-]?key)[\w.\-]*"
-        r"[\"']?\s*[:=]\s*(?P<q>[\"']?)(?P<secret>(?!\[REDACTED_)[^\s\"',;}{)]{6,})(?P=q)",
+        r"[\"']?\s*[:=]\s*(?P<q>[\"']?)(?P<secret>(?!\[REDACTED_)(?!" + _NOT_A_VALUE + r")"
+        r"[^\s\"',;}{)(\[\]]{6,})(?P=q)",
     ),
 )
 
