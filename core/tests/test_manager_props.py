@@ -1,5 +1,5 @@
 """Property test of the manager (acceptance 6): random sequences of enqueue, force_detect,
-sync signals, time passing and runner / handler outcomes, on a `MockClock`.
+sync signals, config edits, time passing and runner / handler outcomes, on a `MockClock`.
 
 Checked: every accepted item ends exactly once or is still queued or in flight at the end;
 `successes + failures == finished`; the queue never holds more than its cap; every runner
@@ -44,6 +44,7 @@ OPS = st.one_of(
     st.tuples(st.just("force_detect")),
     st.tuples(st.just("sync")),
     st.tuples(st.just("sleep"), st.floats(min_value=0, max_value=1200, allow_nan=False)),
+    st.tuples(st.just("config"), st.integers(min_value=1, max_value=3), st.booleans()),
 )
 
 
@@ -108,9 +109,9 @@ async def scenario(
 ) -> None:
     runner = make_runner(runner_outcomes)
     handler = RandomHandler(handler_outcomes, found)
-    config = AgentWorkerConfig(
-        max_concurrent=max_concurrent, rate_limit=RateLimitConfig(runs=5, window=600.0)
-    )
+    rate = RateLimitConfig(runs=5, window=600.0)
+    config = AgentWorkerConfig(max_concurrent=max_concurrent, rate_limit=rate)
+    peak = max_concurrent
     queue = WorkQueue(max_queue_depth=CAP)
     signal = SyncSignal()
     manager = Manager(runner, [handler], lambda: config, signal, tmp, queue=queue)
@@ -134,6 +135,10 @@ async def scenario(
                 await manager.force_detect()
             elif op[0] == "sync":
                 signal.fire()
+            elif op[0] == "config":
+                # Edits apply on the next cycle; runs already in flight may finish above it.
+                config = AgentWorkerConfig(max_concurrent=op[1], enabled=op[2], rate_limit=rate)
+                peak = max(peak, op[1])
             else:
                 await trio.sleep(op[1])
             depths.append(len(queue))
@@ -154,7 +159,7 @@ async def scenario(
     assert stats.successes + stats.failures == stats.finished == len(ended)
     assert stats.successes == sum(1 for r in ended if r.ok)
     assert stats.total_invocations == len(runner.calls)
-    assert runner.max_active <= max_concurrent
+    assert runner.max_active <= peak
     for result in ended:
         assert result.item.attempts <= 3
 
