@@ -169,7 +169,7 @@ async def test_real_claude_on_429_is_stopped_by_the_timeout_and_reports_a_quota(
     # the retries it reported make it a quota condition. Nothing of claude may survive.
     for key in AUTH_ENV:
         monkeypatch.delenv(key, raising=False)
-    package_dir = str(claude_binary.parent.parent / "@anthropic-ai")
+    package_dir = str(claude_binary.parent.parent)  # node_modules: .bin/claude and the real one
     calls = []
     seen_running: list[int] = []
 
