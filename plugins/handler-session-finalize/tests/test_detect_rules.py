@@ -307,3 +307,19 @@ def test_entries_helper_is_not_brief() -> None:
     from ox_handler_session_finalize.prompt import is_brief
 
     assert not is_brief([records.RawEntry.model_validate(e) for e in entries()])
+
+
+def test_summary_cache_follows_changes_and_forgets_gone_sessions(tmp_path: Path) -> None:
+    folder = make_session(records.committed_sessions(tmp_path), "s1")
+    finish(folder, title="", attempts=1, status="failed_validation")
+    scanner = Scanner(tmp_path, tmp_path / "uc")
+    assert kinds(scanner) == [("s1", Kind.RETRY, ())]
+    assert kinds(scanner) == [("s1", Kind.RETRY, ())]  # from the cache
+    finish(folder, title="A real title now", attempts=2)
+    assert kinds(scanner) == []
+    assert len(scanner.summaries.entries) == 1
+    import shutil
+
+    shutil.rmtree(folder)
+    assert kinds(scanner) == []
+    assert scanner.summaries.entries == {}

@@ -169,52 +169,78 @@ def end_recording(folder: Path, marker: RecordingMarker | None, recover: Recover
 # ------------------------------------------------------------------ summary cache
 
 
+SummaryState = tuple[bool, int, str]
+
+
 @dataclass
 class SummaryCache:
     """`(title is blank, attempts, status)` of each `summary.json`, keyed by path and
-    remembered while its mtime and size stay the same."""
+    remembered while its mtime, size and inode stay the same. `prune()` forgets the files not asked
+    about since the last prune (sessions that went away)."""
 
-    entries: dict[str, tuple[int, int, tuple[bool, int, str] | None]] = field(default_factory=dict)
+    entries: dict[str, tuple[int, int, int, SummaryState | None]] = field(default_factory=dict)
+    touched: set[str] = field(default_factory=set)
 
-    def get(self, path: Path | str) -> tuple[bool, int, str] | None:
+    def get(self, path: Path | str) -> SummaryState | None:
         """None when the file is unreadable or not a JSON object."""
         key = os.fspath(path)
-        try:
-            st = os.stat(key)
-        except OSError:
-            return None
+        self.touched.add(key)
         hit = self.entries.get(key)
-        if hit is not None and hit[0] == st.st_mtime_ns and hit[1] == st.st_size:
-            return hit[2]
-        value = _read_summary_state(key)
-        self.entries[key] = (st.st_mtime_ns, st.st_size, value)
-        return value
+        if hit is not None:
+            try:
+                st = os.stat(key)
+            except OSError:
+                del self.entries[key]
+                return None
+            # The inode too: an atomic rewrite (rename) within one mtime tick is still seen.
+            if hit[:3] == (st.st_mtime_ns, st.st_size, st.st_ino):
+                return hit[3]
+        read = _read_summary_state(key)
+        if read is None:
+            self.entries.pop(key, None)
+            return None
+        self.entries[key] = read
+        return read[3]
+
+    def prune(self) -> None:
+        for key in self.entries.keys() - self.touched:
+            del self.entries[key]
+        self.touched = set()
 
 
-def _read_summary_state(path: str) -> tuple[bool, int, str] | None:
-    # os.open/os.read: no buffered file object, which is most of the cost of a tiny read.
+def _read_summary_state(path: str) -> tuple[int, int, int, SummaryState | None] | None:
+    """(mtime_ns, size, inode, state) of an openable `summary.json`; state None when it is not a
+    JSON object. None when it cannot be opened. One open, one fstat, one read: no stat of the
+    path and no buffered file object, most of the cost of a tiny read."""
     try:
         fd = os.open(path, os.O_RDONLY)
-        try:
-            chunks = []
-            while chunk := os.read(fd, 1 << 16):
-                chunks.append(chunk)
-        finally:
-            os.close(fd)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    try:
         data = json.loads(b"".join(chunks))
-    except (OSError, ValueError, RecursionError):
-        return None
+    except (ValueError, RecursionError):
+        return st.st_mtime_ns, st.st_size, st.st_ino, None
     if not isinstance(data, dict):
-        return None
+        return st.st_mtime_ns, st.st_size, st.st_ino, None
     title = data.get("title")
     attempts = data.get("summary_attempts", 0)
     status = data.get("summary_status", "")
     blank = not (isinstance(title, str) and title.strip())
-    return (
+    state = (
         blank,
         attempts if isinstance(attempts, int) else 0,
         status if isinstance(status, str) else "",
     )
+    return st.st_mtime_ns, st.st_size, st.st_ino, state
 
 
 # ------------------------------------------------------------------ content checks
@@ -306,6 +332,7 @@ class Scanner:
                 continue
             if item is not None:
                 found.append(item)
+        self.summaries.prune()
         return found
 
     def check(
