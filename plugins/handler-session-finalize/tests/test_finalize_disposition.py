@@ -222,3 +222,54 @@ async def test_cleanup_removes_only_ghosts(
     for kept in (with_content, recoverable, young, no_pid, plain):
         assert kept.exists(), kept.name
     assert "committed-ghost" not in git(ledger, "status", "--porcelain")
+
+
+# ------------------------------------------------------------------ the exports
+
+
+def test_session_md_folds_long_messages_and_shows_tools() -> None:
+    from ox_handler_session_finalize.export import render_session_md, render_summary_md
+
+    entries = [
+        entry("user", "Short question"),
+        entry("assistant", "word " * 400),
+        RawEntry.model_validate(
+            {
+                "type": "tool",
+                "tool_name": "Bash",
+                "tool_input": "ls",
+                "tool_output": "boom",
+                "is_error": True,
+            }
+        ),
+    ]
+    text = render_session_md(NAME, None, entries)
+    assert text.startswith(f"# Session {NAME}\n")
+    assert "| Entries | 3 |" in text
+    assert "### 1. user\n\nShort question" in text
+    assert text.count("<details>") == 1
+    assert "### 3. tool: Bash" in text
+    assert "Output (error):" in text
+    summary = Summary(
+        title="Fix the build",
+        summary="Fixed the broken build by pinning the compiler.",
+        key_actions=["Pinned gcc"],
+        files_modified=["Makefile"],
+        topics_found=["build"],
+        outcome="success",
+    )
+    md = render_summary_md(NAME, summary, None, 3)
+    for part in (
+        "# Fix the build",
+        "## Summary",
+        "- Pinned gcc",
+        "## Files modified",
+        "- Makefile",
+        "## Topics",
+    ):
+        assert part in md
+    failed = render_summary_md(
+        NAME, Summary(summary_status="failed_validation", validation_error="blank title"), None, 3
+    )
+    assert "summary unavailable" in failed
+    assert "_blank title_" in failed
