@@ -56,6 +56,8 @@ class Kind(enum.StrEnum):
 
 
 class Place(enum.StrEnum):
+    """The three places sessions live in (SPEC §3.1), in scan order."""
+
     LEDGER_CACHE = "ledger-cache"
     COMMITTED = "committed"
     USER_CACHE = "user-cache"
@@ -293,6 +295,7 @@ class Scanner:
     now: Callable[[], datetime] = records.now_utc
 
     def places(self) -> list[tuple[Place, Path]]:
+        """The roots of the three places, in scan order (missing ones are skipped)."""
         return [
             (Place.LEDGER_CACHE, records.ledger_cache_sessions(self.ledger)),
             (Place.COMMITTED, records.committed_sessions(self.ledger)),

@@ -12,6 +12,9 @@ DISCARD_THRESHOLD = 0.1
 
 
 class Disposition(enum.StrEnum):
+    """What to do with a summarised session: delete it (unless committed), keep it in the
+    cache unpublished (recorded as `disposition` in `meta.json`), or publish it."""
+
     DISCARD = "discard"
     LOCAL_ONLY = "local_only"
     UPLOAD = "upload"

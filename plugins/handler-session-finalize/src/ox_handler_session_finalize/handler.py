@@ -107,6 +107,7 @@ class SessionFinalizeHandler(WorkHandler):
         return scanner
 
     def ledger(self, path: Path) -> Ledger:
+        """The `Ledger` of `path` (one per ledger, holding the shared lock when set)."""
         ledger = self._ledgers.get(path)
         if ledger is None:
             ledger = Ledger(path, self._lock)
