@@ -128,6 +128,9 @@ def load_plugins(
             def on_failure(_mgr: object, ep: Any, exc: BaseException, group: str = group) -> None:
                 fail(group, ep.name, _describe(exc))
 
+            # stevedore memoises each namespace's entry points for the life of the process;
+            # drop that so every call sees what is installed now.
+            ExtensionManager.ENTRY_POINT_CACHE.pop(group, None)
             manager = ExtensionManager(
                 namespace=group,
                 invoke_on_load=False,
