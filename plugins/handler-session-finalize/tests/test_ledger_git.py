@@ -146,3 +146,24 @@ async def test_finalize_soon_enqueues_one_session(
     await handler.build_prompt(queued[0])
     await handler.process_result(queued[0], RunResult(output=answer()))
     assert (ledger / "sessions" / "s-soon" / "summary.md").exists()
+
+
+async def test_remote_refusing_the_push_blocks_and_keeps_the_cache(
+    handler: SessionFinalizeHandler, ledger: Path, remote: Path
+) -> None:
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'branch main is protected' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    folder = make_session(records.ledger_cache_sessions(ledger), "s-refused")
+    before = commit_count(remote)
+    items = await handler.detect(ledger)
+    with pytest.raises(LedgerBlockedError, match="refused"):
+        await handler.process_result(items[0], RunResult(output=answer()))
+    assert commit_count(remote) == before
+    assert (folder / "summary.json").exists()
+    hook.unlink()
+    items = await handler.detect(ledger)
+    assert [i.payload["kind"] for i in items] == ["upload-only"]
+    await handler.process_result(items[0], RunResult())
+    assert commit_count(remote) == before + 1
+    assert not folder.exists()

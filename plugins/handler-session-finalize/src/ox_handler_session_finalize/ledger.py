@@ -35,7 +35,18 @@ PUSH_PAUSE = 1.0
 LFS_PATTERNS = ("sessions/**/raw.jsonl", "sessions/**/summary.md", "sessions/**/session.md")
 LFS_ATTRS = "filter=lfs diff=lfs merge=lfs -text"
 
-_REJECTED = ("[rejected]", "non-fast-forward", "fetch first", "[remote rejected] ", "stale info")
+# Behind the remote, or another push won the race for the ref: rebase and retry.
+_REJECTED = (
+    "[rejected]",
+    "non-fast-forward",
+    "fetch first",
+    "stale info",
+    "cannot lock ref",
+    "failed to update ref",
+    "incorrect old value",
+)
+# The remote refuses the push itself (a hook, a protected branch): retrying cannot help.
+_REFUSED = ("[remote rejected]", "protected branch", "hook declined")
 _AUTH = (
     "authentication failed",
     "could not read username",
@@ -332,6 +343,8 @@ class Ledger:
             if any(marker in text for marker in _AUTH):
                 raise LedgerBlockedError(f"push to {remote} refused: {last}")
             if not any(marker in text for marker in _REJECTED):
+                if any(marker in text for marker in _REFUSED):
+                    raise LedgerBlockedError(f"push to {remote} refused: {last}")
                 raise GitError(last, returncode=result.returncode, stderr=result.stderr)
             await self._pull_rebase(remote, branch)
         raise GitError(f"push still rejected after {PUSH_ATTEMPTS} attempts: {last}")
