@@ -172,3 +172,17 @@ async def test_ledger_rules_and_unknown_meta_keys(
     meta = json.loads((published / "meta.json").read_text())
     assert meta["team_field"] == {"kept": True}
     assert meta["title"] == json.loads(answer())["title"]
+
+
+async def test_user_cache_session_is_published_then_pruned(
+    handler: SessionFinalizeHandler, ledger: Path, remote: Path, tmp_path: Path
+) -> None:
+    user_cache = records.user_cache_sessions(ledger, tmp_path / "usercache")
+    folder = make_session(user_cache, NAME)
+    items = await handler.detect(ledger)
+    assert [(i.payload["place"], i.payload["kind"]) for i in items] == [("user-cache", "full")]
+    await handler.process_result(items[0], RunResult(output=answer()))
+    check = clone(remote, tmp_path / "check")
+    assert (check / "sessions" / NAME / "summary.json").exists()
+    assert not folder.exists()
+    assert await handler.detect(ledger) == []
