@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import stat
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from ox_core.contracts import RunRequest, RunResult
 from ox_core.errors import RunnerError
 from ox_core.process import (
+    DRAIN_AFTER_EXIT,
     MAX_OUTPUT_BYTES,
     STDERR_TAIL_BYTES,
     CliRunner,
@@ -324,3 +326,25 @@ async def test_child_leads_its_own_group_and_a_new_session_only_with_a_terminal(
     assert pgrp == pid
     assert (session == pid) is terminal
     assert session == (pid if terminal else os.getsid(0))
+
+
+async def test_a_process_escaping_the_group_cannot_hold_the_run(tmp_path: Path) -> None:
+    # It left the group (a new session) but kept stdout open: the run still ends, after a
+    # bounded drain, with what was printed. (ox cannot kill what left its group: the test does.)
+    pids = tmp_path / "pids"
+    exe = script(
+        tmp_path,
+        f"setsid sh -c 'echo $$ > {pids}; exec sleep 300' &\n"
+        f"while [ ! -s {pids} ]; do sleep 0.01; done\necho answer\nexit 0\n",
+    )
+    try:
+        start = trio.current_time()
+        with trio.fail_after(5):
+            out = await run_agent_process([exe], timeout=60)
+        assert trio.current_time() - start >= DRAIN_AFTER_EXIT  # it did hold the pipe
+        assert out.lines == ["answer"]
+        assert out.returncode == 0
+        assert not out.timed_out
+    finally:
+        with contextlib.suppress(ProcessLookupError, ValueError, FileNotFoundError):
+            os.kill(int(pids.read_text()), 9)
