@@ -130,3 +130,29 @@ def test_real_codex_usability_without_credentials(
     assert usability.installed
     assert not usability.authenticated
     assert usability.auth_detail == "Not logged in" or "did not answer" in usability.auth_detail
+
+
+async def test_real_codex_on_429_reports_a_quota(
+    codex_binary: Path, real_cli_kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in (*AUTH_ENV, "CODEX_HOME"):
+        monkeypatch.delenv(key, raising=False)
+    calls: list[str] = []
+
+    def rate_limited(path: str, body: dict[str, Any]) -> tuple[int, str, bytes]:
+        calls.append(path)
+        error = b'{"error":{"message":"Rate limit reached","type":"requests","code":null}}'
+        return 429, "application/json", error
+
+    home = tmp_path / "home"
+    with real_cli_kit.FakeModelApi(rate_limited) as server:
+        codex_home(home, server.url)
+        env = {**real_cli_kit.offline_env(home), "OPENAI_API_KEY": "sk-fake"}
+        result = await CodexRunner(binary=codex_binary, env=env).run(
+            RunRequest(prompt="hi", work_dir=tmp_path, timeout_override=60)
+        )
+    assert calls  # it reached the fake API
+    assert not result.ok
+    assert result.error.startswith("codex reported an error: ")
+    assert "429" in result.error
+    assert result.quota is not None
