@@ -386,3 +386,18 @@ def test_catch_up_skips_an_over_long_line_inside_one_big_batch(ledger: Path, src
     append(src, numbered_user(0) + huge + numbered_user(1))
     assert catch_up(rec.session_dir).entries == 2
     assert contents(rec) == msgs(0, 1)
+
+
+def test_a_long_partial_line_truncated_away_does_not_hide_what_follows(
+    ledger: Path, src: Path
+) -> None:
+    # Found by the state machine: the scan state of an unterminated line longer than one
+    # batch outlived a truncation at offset 0.
+    rec = record(ledger, src)
+    t = new_tail(rec, src, batch_bytes=512)
+    append(src, claude_user("long-1", "z" * 2000)[:1500])
+    assert not t.step().progressed
+    src.write_bytes(b"")
+    append(src, numbered_user(0))
+    drain(t)
+    assert contents(rec) == msgs(0)

@@ -185,7 +185,9 @@ class SourceTail:
         self.inode: int | None = None
         self.fp: str | None = None
         self.seen: set[str] = set()
-        self._long_scan: tuple[int, int] | None = None  # (line start, scanned up to)
+        # An unterminated line longer than a batch: (its start, scanned up to, fingerprint of
+        # the file up to there), so each poll scans only the new bytes for its newline.
+        self._long_scan: tuple[int, int, str] | None = None
         self._reset_pending = False
 
     @contextlib.contextmanager
@@ -304,7 +306,14 @@ class SourceTail:
         if start >= size:
             return _Block([], start)
         if self._long_scan and self._long_scan[0] == start:
-            return self._finish_long(fd, size, start, self._long_scan[1])
+            _, scanned, fp = self._long_scan
+            # The scanned bytes may have been truncated or rewritten meanwhile (undetectable
+            # by the offset's own check while nothing is consumed): trust them only if they
+            # are still there and match.
+            if scanned <= size and fingerprint(fd, scanned) == fp:
+                return self._finish_long(fd, size, start, scanned)
+            self._long_scan = None
+            return self._read(fd, size)
         end = min(size, start + self.batch_bytes)
         data = os.pread(fd, end - start, start)
         cut = data.rfind(b"\n")
@@ -339,7 +348,7 @@ class SourceTail:
                 )
                 return _Block([], end + 1, skipped_long=1)
             pos += len(chunk)
-        self._long_scan = (start, pos)
+        self._long_scan = (start, pos, fingerprint(fd, pos))
         return _Block([], start)
 
     def _convert(self, lines: Sequence[bytes]) -> tuple[list[RawEntry], int]:
