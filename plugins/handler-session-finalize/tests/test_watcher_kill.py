@@ -122,7 +122,9 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) 
     finally:
         server.close()
         kill_group(writer)
-    entries = read_raw(rec.session_dir / RAW).entries
+    raw = read_raw(rec.session_dir / RAW)
+    assert raw.bad_lines == 0  # no torn batch survived a kill
+    entries = raw.entries
     contents = [e.content for e in entries]
     info = f"seed {seed}, {mid_append} kills mid-append, offsets {offsets}"
     assert len(contents) == len(set(contents)), f"duplicates; {info}"
