@@ -351,3 +351,14 @@ def test_a_ledger_that_does_not_ignore_the_cache_is_warned_about(
     (ledger / ".gitignore").write_text(".ox/cache/\n")
     open_ledger(ledger, default=False)
     assert "does not ignore" not in caplog.text
+
+
+async def test_a_socket_path_in_use_by_a_file_is_one_clear_error(ledger: Path) -> None:
+    settings = load_settings(ledger=ledger)
+    sock = settings.socket_path()
+    sock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    sock.write_text("not a socket")
+    with pytest.raises(OxError, match="exists and is not a socket"):
+        await serve(settings, plugins=make_plugins(), handle_signals=False)
+    assert sock.read_text() == "not a socket"
+    assert read_owner(ledger) == {}  # the lock was let go

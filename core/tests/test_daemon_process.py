@@ -92,7 +92,7 @@ def spawn(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
     )
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_signal_stops_the_daemon_cleanly(home: tuple[Path, dict[str, str]], signum: int) -> None:
     path, env = home
     sock = socket_of(path, env)

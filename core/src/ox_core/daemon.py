@@ -293,7 +293,8 @@ class Daemon:
             task_status.started()
 
     async def _watch_signals(self) -> None:
-        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        # SIGHUP too: closing the terminal of a foreground daemon stops it cleanly.
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
             async for signum in signals:
                 log.info("%s: stopping", signal.Signals(signum).name)
                 self.stop()
@@ -360,4 +361,30 @@ async def serve(
     socket = settings.socket_path()
     with DaemonLock(ledger, socket):
         daemon = Daemon(settings, ledger, socket, plugins)
-        await daemon.run(handle_signals=handle_signals, task_status=task_status)
+        try:
+            await daemon.run(handle_signals=handle_signals, task_status=task_status)
+        except BaseExceptionGroup as group:
+            # A start-up failure (e.g. the socket path is taken) is one clear OxError.
+            ox_error = _only_ox_error(group)
+            if ox_error is None:
+                raise
+            raise ox_error from None
+
+
+def _only_ox_error(group: BaseExceptionGroup[BaseException]) -> OxError | None:
+    """The first `OxError` of a group made only of `OxError`s (nested groups flattened)."""
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            leaves.append(exc)
+
+    walk(group)
+    if leaves and all(isinstance(exc, OxError) for exc in leaves):
+        first = leaves[0]
+        assert isinstance(first, OxError)
+        return first
+    return None
