@@ -238,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=_detect)
 
     p = sub.add_parser("enqueue", help="queue a work item for a handler")
-    p.add_argument("type", help="work type, e.g. session-finalize")
+    p.add_argument("type", help="work type (a handler's type, see `ox-core doctor`)")
     p.add_argument("--payload", default="{}", help="the item's payload, as JSON")
     p.add_argument("--priority", type=int, default=50, help="lower runs first (default 50)")
     p.add_argument("--key", default="", help="dedup key: not queued twice at once")
@@ -248,7 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("session", help="record an agent's session file (tail mode)")
     session = p.add_subparsers(dest="session_command", metavar="ACTION")
     s = session.add_parser("start", help="start recording an agent's session file")
-    s.add_argument("--adapter", required=True, help="claude-code, codex or gemini")
+    s.add_argument(
+        "--adapter",
+        required=True,
+        help="the session adapter for the file's format (an error lists the installed ones)",
+    )
     s.add_argument("--file", required=True, help="the agent's session file (.jsonl)")
     s.add_argument("--pid", type=int, default=None, help="the agent's pid (default: my parent)")
     s.add_argument("--json", action="store_true", help="print JSON for scripts")

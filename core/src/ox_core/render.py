@@ -147,8 +147,8 @@ def plugins_screen(plugins: Sequence[Mapping[str, Any]]) -> RenderableType:
     """The `ox-core plugins` table: name, group, distribution, version, state or load error."""
     if not plugins:
         return Text(
-            "No ox plugins installed. Install a runner (e.g. ox-runner-claude) and the "
-            "session handler (ox-handler-session-finalize)."
+            "No ox plugins installed: install a runner plugin (entry-point group ox.runners) "
+            "and a handler plugin (group ox.handlers)."
         )
     table = Table(expand=False)
     for col in ("name", "group", "distribution", "version", "state"):

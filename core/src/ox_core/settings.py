@@ -2,7 +2,7 @@
 
 Precedence, highest first: keyword arguments (tests), `OX_*` environment variables, the TOML
 file, defaults. Nested keys use `__` in the environment: `OX_AGENT_WORK__MAX_CONCURRENT=2`,
-`OX_RUNNERS__CLAUDE__BINARY=/opt/claude`. `Settings.sources()` says where each value came
+`OX_RUNNERS__<NAME>__BINARY=/opt/bin/agent`. `Settings.sources()` says where each value came
 from (shown by `ox-core doctor`).
 """
 
