@@ -147,7 +147,14 @@ def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
 def test_commands_without_daemon_say_so_in_one_line(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for command in (["status"], ["status", "--json"], ["detect"], ["session", "stop", "x"]):
+    for command in (
+        ["status"],
+        ["status", "--json"],
+        ["detect"],
+        ["enqueue", "x"],
+        ["session", "start", "--adapter", "a", "--file", "f"],
+        ["session", "stop", "x"],
+    ):
         assert main(command) == 1
         captured = capsys.readouterr()
         assert captured.out == ""
@@ -250,7 +257,9 @@ def test_status_screen_without_agent_or_work() -> None:
     disabled = {**status, "agent_work": {**status["agent_work"], "enabled": False}}
     assert "(agent work disabled)" in render(status_screen(disabled))
     starting = {"daemon": status["daemon"], "agent_work": None}
-    assert "Agent" in render(status_screen(starting))
+    assert "Agent   starting… (plugins and agents are being checked)" in render(
+        status_screen(starting)
+    )
 
 
 def test_plugins_screen_shows_load_errors() -> None:
