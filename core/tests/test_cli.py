@@ -421,6 +421,15 @@ async def test_commands_against_a_running_daemon(
         code, out, _ = await run_cli(capsys, "detect")
         assert (code, out) == (0, "detection queued 0 items\n")
 
+        # a shell with another runtime dir finds the daemon through the ledger's lock file
+        runtime = os.environ["XDG_RUNTIME_DIR"]
+        with tempfile.TemporaryDirectory(prefix="oxo") as other:
+            monkeypatch.setenv("XDG_RUNTIME_DIR", other)
+            code, out, _ = await run_cli(capsys, "status", "--json")
+            assert code == 0
+            assert json.loads(out)["daemon"]["pid"] == os.getpid()
+            monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
+
         code, out, _ = await run_cli(capsys, "doctor", "--json")
         report = json.loads(out)
         assert report["daemon"]["running"] is True

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -32,10 +33,28 @@ def _console() -> Console:
     return Console()
 
 
+def _socket() -> Path:
+    """The daemon's socket: where the settings put it, else where the ledger's daemon says.
+
+    The lock file names the running daemon's socket, so a shell whose runtime dir differs
+    from the daemon's (`XDG_RUNTIME_DIR` unset over ssh, say) still finds it.
+    """
+    settings = _settings()
+    path = settings.socket_path()
+    if settings.socket is None and not path.exists():
+        from ox_core.daemon_lock import is_locked, read_owner
+
+        ledger = settings.ledger_path()
+        owner = read_owner(ledger).get("socket") if is_locked(ledger) else None
+        if isinstance(owner, str) and owner:
+            return Path(owner)
+    return path
+
+
 def _call(method: str, params: dict[str, Any] | None = None, *, timeout: float = 30.0) -> Any:
     from ox_core.ipc import call
 
-    return call(_settings().socket_path(), method, params, timeout=timeout)
+    return call(_socket(), method, params, timeout=timeout)
 
 
 def _call_plugin(method: str, params: dict[str, Any], what: str, *, timeout: float = 30.0) -> Any:
@@ -89,7 +108,7 @@ def _status(args: argparse.Namespace) -> int:
 
     from rich.live import Live
 
-    socket = _settings().socket_path()
+    socket = _socket()
     from ox_core.ipc import call
 
     try:
