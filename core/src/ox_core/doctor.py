@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import stat
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from ox_core.contracts import AgentUsability, Runner
@@ -132,8 +133,12 @@ def collect(settings: Settings, loaded: LoadedPlugins | None = None) -> dict[str
     socket = settings.socket_path()
     daemon: dict[str, Any] = {"socket": str(socket), "running": False}
     if ledger.exists() and is_locked(ledger):
+        owner = read_owner(ledger)
         daemon["running"] = True
-        daemon["pid"] = read_owner(ledger).get("pid")
+        daemon["pid"] = owner.get("pid")
+        if isinstance(owner.get("socket"), str) and owner["socket"]:
+            socket = Path(owner["socket"])  # where the running daemon really listens
+            daemon["socket"] = str(socket)
     try:
         mode = socket.stat().st_mode
         if stat.S_ISSOCK(mode):
