@@ -136,9 +136,10 @@ def collect(settings: Settings, loaded: LoadedPlugins | None = None) -> dict[str
         owner = read_owner(ledger)
         daemon["running"] = True
         daemon["pid"] = owner.get("pid")
-        if isinstance(owner.get("socket"), str) and owner["socket"]:
-            socket = Path(owner["socket"])  # where the running daemon really listens
-            daemon["socket"] = str(socket)
+        owner_socket = owner.get("socket")
+        if isinstance(owner_socket, str) and owner_socket:
+            socket = Path(owner_socket)  # where the running daemon really listens
+            daemon["socket"] = owner_socket
     try:
         mode = socket.stat().st_mode
         if stat.S_ISSOCK(mode):
