@@ -129,8 +129,7 @@ class Daemon:
             if self.proc.poll() is not None:
                 raise AssertionError(f"the daemon exited: {self.log.read_text()}")
             try:
-                self.call("status")
-                if self.call("status")["agent_work"] is not None:
+                if self.call("status")["daemon"]["ready"]:
                     return
             except OxError:
                 pass

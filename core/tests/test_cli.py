@@ -256,6 +256,8 @@ def test_status_screen_without_agent_or_work() -> None:
     assert "No work yet." in text
     disabled = {**status, "agent_work": {**status["agent_work"], "enabled": False}}
     assert "(agent work disabled)" in render(status_screen(disabled))
+    not_ready = {**status, "daemon": {**status["daemon"], "ready": False}}
+    assert "starting…" in render(status_screen(not_ready))
     starting = {"daemon": status["daemon"], "agent_work": None}
     assert "Agent   starting… (plugins and agents are being checked)" in render(
         status_screen(starting)

@@ -10,6 +10,7 @@ that turns files in the ledger into work).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -167,6 +168,7 @@ async def test_serves_status_work_and_handler_methods(ledger: Path) -> None:
         status = await rpc(settings, "status")
         assert status["daemon"]["ledger"] == str(ledger)
         assert status["daemon"]["pid"] == os.getpid()
+        assert status["daemon"]["ready"] is True
         assert status["daemon"]["handlers"] == ["note"]
         assert status["agent_work"]["agent_type"] == "upper"
         assert status["agent_work"]["stats"]["successes"] == 0
@@ -362,3 +364,38 @@ async def test_a_socket_path_in_use_by_a_file_is_one_clear_error(ledger: Path) -
         await serve(settings, plugins=make_plugins(), handle_signals=False)
     assert sock.read_text() == "not a socket"
     assert read_owner(ledger) == {}  # the lock was let go
+
+
+class NeverReadyHandler(NoteHandler):
+    type = "never-ready"
+
+    async def serve(
+        self, ledger: Path, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        await trio.sleep_forever()  # never reports started
+
+    def ipc_methods(self) -> Mapping[str, IpcMethod]:
+        return {}
+
+
+async def test_stop_during_start_up_is_prompt(ledger: Path) -> None:
+    settings = load_settings(ledger=ledger)
+    ended = trio.Event()
+
+    async def run() -> None:
+        await serve(settings, plugins=make_plugins(NeverReadyHandler), handle_signals=False)
+        ended.set()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(run)
+        await wait_for(lambda: settings.socket_path().exists())
+        status = await rpc(settings, "status")
+        assert status["daemon"]["ledger"] == str(ledger)
+        assert status["daemon"]["ready"] is False
+        with pytest.raises(IpcError, match="still starting"):
+            await rpc(settings, "no_such_method_yet")
+        with contextlib.suppress(OxError):  # the reply may be cut by the cancellation
+            await rpc(settings, "shutdown")
+        with trio.fail_after(5):
+            await ended.wait()
+    assert not settings.socket_path().exists()

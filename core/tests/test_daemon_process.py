@@ -39,8 +39,8 @@ def wait_ready(sock: Path, proc: subprocess.Popen[bytes], timeout: float = 15.0)
     while time.monotonic() < deadline:
         assert proc.poll() is None, "the daemon exited early"
         try:
-            call(sock, "ping", timeout=2)
-            return
+            if call(sock, "status", timeout=2)["daemon"]["ready"]:
+                return
         except Exception:
             time.sleep(0.02)
     raise AssertionError("the daemon did not answer in time")

@@ -170,6 +170,7 @@ class Daemon:
             "ping": self._ipc_ping,
         }
         self._stop = trio.Event()
+        self._starting_scope: trio.CancelScope | None = None
 
     def _assemble(self) -> None:
         """Load plugins, build runners and handlers, resolve the agent. Blocking (a thread)."""
@@ -219,12 +220,14 @@ class Daemon:
     # -- IPC methods ---------------------------------------------------------------------
 
     def info(self) -> dict[str, Any]:
-        """The daemon part of `status`: pid, ledger, socket, start time, agent, handlers."""
+        """The daemon part of `status`: pid, ledger, socket, start time, `ready` (plugins
+        loaded, services and manager running), agent, handlers, plugin errors."""
         return {
             "pid": os.getpid(),
             "ledger": str(self.ledger),
             "socket": str(self.socket),
             "started_at": self.started_at.isoformat(),
+            "ready": self.manager is not None and self._starting_scope is None,
             "agent": self.agent,
             "handlers": [h.type for h in self.handlers],
             "runners": [r.name for r in self.runners],
@@ -270,8 +273,15 @@ class Daemon:
     # -- lifetime ------------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Ask the daemon to stop (idempotent, callable from any trio task)."""
+        """Ask the daemon to stop (idempotent, callable from any trio task).
+
+        Before the daemon is ready this cancels the start-up at once (a plugin check already
+        running in its thread is waited for); after, running work is cancelled and the
+        sockets closed within a short grace period.
+        """
         self._stop.set()
+        if self._starting_scope is not None:
+            self._starting_scope.cancel()
 
     async def _serve_handler(
         self, handler: WorkHandler, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -305,14 +315,20 @@ class Daemon:
         handle_signals: bool = True,
         task_status: trio.TaskStatus[Daemon] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Run until `stop()`, a signal, or cancellation. `task_status.started(self)` when ready.
+        """Run until `stop()`, a signal, or cancellation.
 
-        Readiness means the IPC socket answers; the manager and handler services are started.
+        The IPC socket answers first (methods that need the manager say the daemon is
+        starting); then plugins load and agents are checked in a worker thread, handlers are
+        attached and their services started, and the manager runs. `task_status.started(self)`
+        once all of that is up. Cancellation (or `stop()`) cancels the manager's in-flight
+        runs and every service; what is on disk stays as it is.
         """
         async with trio.open_nursery() as outer:
+            self._starting_scope = outer.cancel_scope
             if handle_signals:
                 outer.start_soon(self._watch_signals)
-            server = IpcServer(self.methods, starting=lambda: self.manager is None)
+            # Until ready, an unknown method may be a handler's that is not attached yet.
+            server = IpcServer(self.methods, starting=lambda: self._starting_scope is not None)
             await outer.start(server.serve, self.socket)
             await trio.to_thread.run_sync(self._assemble)
             self._attach_handlers()
@@ -325,6 +341,7 @@ class Daemon:
             for handler in self.handlers:
                 await outer.start(self._serve_handler, handler)
             await outer.start(self.manager.run)
+            self._starting_scope = None
             if self.agent == "none":
                 log.warning(
                     "no usable agent: sessions are recorded and uploaded; summaries wait "

@@ -77,7 +77,7 @@ def status_screen(status: Mapping[str, Any], now: datetime | None = None) -> Ren
     head.add_column(style="bold")
     head.add_column()
     agent = work.get("agent_type") or "none"
-    if not work:
+    if not work or daemon.get("ready") is False:
         agent_line = "[yellow]starting…[/] (plugins and agents are being checked)"
     elif not work.get("enabled", True):
         agent_line = f"{agent}  [yellow](agent work disabled)[/]"
