@@ -348,3 +348,22 @@ async def test_a_process_escaping_the_group_cannot_hold_the_run(tmp_path: Path) 
     finally:
         with contextlib.suppress(ProcessLookupError, ValueError, FileNotFoundError):
             os.kill(int(pids.read_text()), 9)
+
+
+async def test_timeout_also_kills_a_descendant_that_left_the_group(tmp_path: Path) -> None:
+    # A CLI helper that called setsid() is outside the group, so a group kill misses it; the
+    # run finds it through /proc while the leader still lives and kills it as well.
+    pids = tmp_path / "pids"
+    exe = script(
+        tmp_path,
+        f"setsid sh -c 'trap \"\" TERM; echo $$ > {pids}; exec sleep 300' &\n"
+        f"while [ ! -s {pids} ]; do sleep 0.01; done\necho started\nsleep 300\n",
+    )
+    try:
+        out = await run_agent_process([exe], timeout=1.0, grace=0.3)
+        assert out.timed_out
+        assert out.lines == ["started"]
+        assert await wait_dead(int(pids.read_text()))
+    finally:
+        with contextlib.suppress(ProcessLookupError, ValueError, FileNotFoundError):
+            os.kill(int(pids.read_text()), 9)

@@ -232,17 +232,66 @@ def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
+def _proc_stat(pid: int) -> tuple[int, int, str] | None:
+    """(ppid, pgid, start time) of `pid` from /proc, or None when it is gone or unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+    # After the command name: state ppid pgrp session ... starttime is field 22 (index 19 here).
+    return int(fields[1]), int(fields[2]), fields[19].decode()
+
+
+def _escaped_descendants(leader: int) -> list[tuple[int, str]]:
+    """Descendants of `leader` that left its process group (setsid, setpgid), with their start
+    times: a group kill misses them, so they are killed one by one. Linux only; elsewhere []."""
+    children: dict[int, list[int]] = {}
+    try:
+        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return []
+    stats = {}
+    for pid in pids:
+        stat = _proc_stat(pid)
+        if stat is not None:
+            stats[pid] = stat
+            children.setdefault(stat[0], []).append(pid)
+    found, todo = [], list(children.get(leader, []))
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        if stats[pid][1] != leader:
+            found.append((pid, stats[pid][2]))
+    return found
+
+
+def _kill_escaped(escaped: list[tuple[int, str]]) -> None:
+    for pid, started in escaped:
+        stat = _proc_stat(pid)
+        if stat is not None and stat[2] == started:  # the same process, not a reused pid
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+
 async def _stop_group(process: trio.Process, grace: float) -> None:
-    """SIGTERM the group, wait up to `grace` for the leader, SIGKILL the group, reap."""
+    """SIGTERM the group, wait up to `grace` for the leader, SIGKILL the group, reap.
+
+    Descendants that left the group while the leader ran are found through /proc before the
+    leader dies (afterwards they are orphans and cannot be traced) and SIGKILLed too.
+    """
     if process.returncode is not None:
         # The leader is reaped: what is left of its group has no one to wait for it.
         _killpg(process.pid, signal.SIGKILL)
         return
     with trio.CancelScope(shield=True):
+        escaped = _escaped_descendants(process.pid)
         _killpg(process.pid, signal.SIGTERM)
         with trio.move_on_after(grace):
             await process.wait()
+        escaped += _escaped_descendants(process.pid) if process.returncode is None else []
         _killpg(process.pid, signal.SIGKILL)
+        _kill_escaped(escaped)
         await process.wait()
 
 
