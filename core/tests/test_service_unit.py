@@ -92,3 +92,20 @@ def test_unwritable_config_dir_is_an_ox_error(config_home: Path) -> None:
     (config_home / "systemd").write_text("a file where a folder should be")
     with pytest.raises(OxError, match="cannot write"):
         service.install()
+
+
+def test_cli_service_install_and_uninstall(
+    config_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ox_core.cli import main
+
+    assert main(["service", "install", "--", "--log-format", "json"]) == 0
+    unit = config_home / "systemd" / "user" / "ox-core.service"
+    assert "serve --log-format json\n" in unit.read_text()
+    out = capsys.readouterr().out
+    assert f"wrote {unit}" in out
+    assert "systemctl --user enable --now ox-core" in out
+    assert main(["service", "uninstall"]) == 0
+    assert not unit.exists()
+    assert main(["service", "uninstall"]) == 0
+    assert "no ox-core unit file was installed" in capsys.readouterr().out

@@ -214,6 +214,27 @@ def _session_stop(args: argparse.Namespace) -> int:
     return 0
 
 
+def _service_install(args: argparse.Namespace) -> int:
+    from ox_core import service
+
+    extra = args.serve_args[1:] if args.serve_args[:1] == ["--"] else args.serve_args
+    path = service.install(extra_args=extra, enable=args.enable)
+    print(f"wrote {path}")
+    if args.enable:
+        print("ox-core is enabled and started: journalctl --user -u ox-core -f")
+    else:
+        print("start it: systemctl --user daemon-reload && systemctl --user enable --now ox-core")
+    return 0
+
+
+def _service_uninstall(args: argparse.Namespace) -> int:
+    from ox_core import service
+
+    path = service.uninstall(disable=args.disable)
+    print(f"removed {path}" if path else "no ox-core unit file was installed")
+    return 0
+
+
 # -- parser --------------------------------------------------------------------------------
 
 
@@ -280,6 +301,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name", help="the recording's name, as `session start` printed it")
     s.add_argument("--json", action="store_true", help="print JSON for scripts")
     s.set_defaults(fn=_session_stop)
+    p.set_defaults(parser=p)
+
+    p = sub.add_parser("service", help="run the daemon as a systemd user service")
+    service = p.add_subparsers(dest="service_command", metavar="ACTION")
+    s = service.add_parser("install", help="write ~/.config/systemd/user/ox-core.service")
+    s.add_argument("--enable", action="store_true", help="also daemon-reload, enable and start it")
+    s.add_argument(
+        "serve_args", nargs=argparse.REMAINDER, help="extra arguments for `serve`, after --"
+    )
+    s.set_defaults(fn=_service_install)
+    s = service.add_parser("uninstall", help="remove the unit file")
+    s.add_argument("--disable", action="store_true", help="stop and disable the service first")
+    s.set_defaults(fn=_service_uninstall)
     p.set_defaults(parser=p)
     return parser
 
