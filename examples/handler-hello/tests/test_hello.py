@@ -58,6 +58,7 @@ async def test_the_manager_runs_it(
     # The handler does its file I/O in threads: jump the clock only once the whole test has
     # been idle for 50 ms of real time, so a jump never lands while a thread is working.
     mock_clock.autojump_threshold = 0.05
+
     async def answer(request: RunRequest) -> RunResult:
         await trio.sleep(2)  # an agent takes time (on the mock clock)
         return RunResult(output="Hello there")
