@@ -11,12 +11,13 @@ import random
 import threading
 import time
 import uuid
+from typing import Any
 
 _lock = threading.Lock()
 _rng = random.Random()  # uniqueness, not secrecy: a seeded PRNG is enough
 _HEX3 = [f"{i:03x}" for i in range(4096)]
 # State of the current millisecond: (ms, counter, rand_b, formatted prefix, formatted suffix).
-_state: list = [-1, 0, 0, "", ""]
+_state: list[Any] = [-1, 0, 0, "", ""]
 
 
 def _next() -> tuple[int, int, int, str, str]:
@@ -55,6 +56,7 @@ def uuid7_str() -> str:
         state = _state
         if time.time_ns() // 1_000_000 <= state[0] and state[1] < 0xFFF:
             state[1] += 1
-            return state[3] + _HEX3[state[1]] + state[4]
+            uid: str = state[3] + _HEX3[state[1]] + state[4]
+            return uid
     _, counter, _, prefix, suffix = _next()
     return prefix + _HEX3[counter] + suffix

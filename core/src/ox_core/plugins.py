@@ -131,7 +131,7 @@ def load_plugins(
             # stevedore memoises each namespace's entry points for the life of the process;
             # drop that so every call sees what is installed now.
             ExtensionManager.ENTRY_POINT_CACHE.pop(group, None)
-            manager = ExtensionManager(
+            manager: ExtensionManager[Any] = ExtensionManager(
                 namespace=group,
                 invoke_on_load=False,
                 on_load_failure_callback=on_failure,

@@ -157,7 +157,7 @@ class _Reader:
         self.overflow = False
         self._partial = bytearray()
 
-    def feed(self, chunk: bytes) -> None:
+    def feed(self, chunk: bytes | bytearray) -> None:
         start = 0
         # Only the new chunk is searched for newlines: linear in the output size even for
         # one line of many MiB.

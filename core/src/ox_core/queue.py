@@ -113,6 +113,7 @@ class WorkQueue:
             heap = self._heap
             if not heap:
                 return None
+            found: WorkItem | None
             if where is None:
                 found = heappop(heap)[3]
             else:

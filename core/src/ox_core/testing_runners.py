@@ -30,7 +30,7 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import attrs
 import pytest
@@ -132,7 +132,7 @@ class FakeCliFactory:
     replies={"auth status": fake_cli.Reply(...)})` writes an executable `name`, returns a
     `FakeCli`. `fake_cli.data`: the recorded cases."""
 
-    Reply = Reply
+    Reply: TypeAlias = Reply
 
     def __init__(self, tmp_path: Path, data: Path) -> None:
         self.tmp_path = tmp_path

@@ -163,7 +163,7 @@ def create_recording(
         raise RecordingRejected(f"too many recordings named {base} in {cache}")
     session_dir = cache / name
     header = RawHeader(
-        _meta=RawHeaderMeta(
+        meta=RawHeaderMeta(
             agent_id=agent_id,
             agent_type=impl.name,
             session_id=f"ses_{uuid7()}",

@@ -143,7 +143,8 @@ class ClaudeRunner(CliRunner):
 
         succeeded = result is not None and result.get("subtype", "success") == "success"
         if result is not None and succeeded and not result.get("is_error"):
-            usage = result.get("usage") if isinstance(result.get("usage"), dict) else {}
+            raw_usage = result.get("usage")
+            usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
             text = result.get("result")
             return RunResult(
                 output=text if isinstance(text, str) else last_text,

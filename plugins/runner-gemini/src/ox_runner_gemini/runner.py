@@ -203,7 +203,8 @@ class GeminiRunner(CliRunner):
                 return single
 
         if result is not None and result.get("status") == "success":
-            stats = result.get("stats") if isinstance(result.get("stats"), dict) else {}
+            raw_stats = result.get("stats")
+            stats: dict[str, Any] = raw_stats if isinstance(raw_stats, dict) else {}
             return RunResult(
                 output="".join(chunks),
                 exit_code=0,
