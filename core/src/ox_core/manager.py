@@ -30,7 +30,13 @@ from ox_core.contracts import Quota, Runner, RunRequest, RunResult, WorkHandler
 from ox_core.errors import LedgerBlockedError, OxError
 from ox_core.queue import WorkQueue
 from ox_core.ratelimit import RateLimiter
-from ox_core.status import AgentProcess, AgentWorkStats, AgentWorkStatus, WorkResult
+from ox_core.status import (
+    AgentProcess,
+    AgentWorkStats,
+    AgentWorkStatus,
+    ProcessStatus,
+    WorkResult,
+)
 from ox_core.work import WorkItem, utcnow
 
 log = logging.getLogger(__name__)
@@ -91,7 +97,7 @@ class _Proc:
     target: str
     started_at: datetime
     started: float
-    status: str = "running"
+    status: ProcessStatus = "running"
     duration: float = 0.0
     error: str = ""
     exit_code: int | None = None
@@ -105,7 +111,7 @@ class _Proc:
             work_type=self.work_type,
             target=self.target,
             started_at=self.started_at,
-            status=self.status,  # type: ignore[arg-type]
+            status=self.status,
             duration=duration,
             error=self.error,
             exit_code=self.exit_code,
@@ -620,7 +626,7 @@ class Manager:
                 except Exception:
                     log.exception("manager: on_complete callback %r failed", callback)
 
-    def _end_proc(self, proc: _Proc, status: str, error: str) -> None:
+    def _end_proc(self, proc: _Proc, status: ProcessStatus, error: str) -> None:
         proc.status = status
         proc.error = error
         proc.duration = trio.current_time() - proc.started

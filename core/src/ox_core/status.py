@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ox_core.contracts import RunResult
 from ox_core.work import WorkItem
 
-ProcessStatus = Literal["running", "completed", "failed"]
+ProcessStatus = Literal["running", "waiting", "completed", "failed"]
 
 
 class AgentProcess(BaseModel):
