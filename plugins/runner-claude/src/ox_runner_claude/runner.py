@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ox_core.contracts import Quota, RunRequest, RunResult
-from ox_core.process import CliRunner, ProcessOutcome, probe, with_stderr
+from ox_core.process import CliRunner, ProcessOutcome, int_field, json_event, probe, with_stderr
 from ox_core.quota import find_quota, quota_until
 
 AUTH_ENV = (
@@ -34,20 +33,6 @@ def _from_epoch(value: object) -> datetime | None:
         return datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError):
         return None
-
-
-def _event(line: str) -> dict[str, Any] | None:
-    if not line.startswith("{"):
-        return None
-    try:
-        value = json.loads(line)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _text_blocks(message: object) -> str:
@@ -104,7 +89,7 @@ class ClaudeRunner(CliRunner):
             if env.get(key):
                 return True, f"{key} is set"
         answer = probe([binary, "auth", "status"], env=env)
-        status = _event(answer.stdout.strip().replace("\n", " ")) if answer.answered else None
+        status = json_event(answer.stdout.strip().replace("\n", " ")) if answer.answered else None
         if status is not None and isinstance(status.get("loggedIn"), bool):
             # Trust the boolean, not the exit status.
             if status["loggedIn"]:
@@ -124,7 +109,7 @@ class ClaudeRunner(CliRunner):
         retry_statuses: list[object] = []
         garbage: list[str] = []
         for line in outcome.lines:
-            event = _event(line)
+            event = json_event(line)
             if event is None:
                 if line.strip():
                     garbage.append(line)
@@ -149,10 +134,10 @@ class ClaudeRunner(CliRunner):
             return RunResult(
                 output=text if isinstance(text, str) else last_text,
                 exit_code=0,
-                tokens_in=_int(usage.get("input_tokens"))
-                + _int(usage.get("cache_creation_input_tokens"))
-                + _int(usage.get("cache_read_input_tokens")),
-                tokens_out=_int(usage.get("output_tokens")),
+                tokens_in=int_field(usage.get("input_tokens"))
+                + int_field(usage.get("cache_creation_input_tokens"))
+                + int_field(usage.get("cache_read_input_tokens")),
+                tokens_out=int_field(usage.get("output_tokens")),
             )
 
         now = datetime.now(UTC)

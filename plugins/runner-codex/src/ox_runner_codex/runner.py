@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -12,7 +11,15 @@ from typing import Any, ClassVar
 
 from ox_core.contracts import RunRequest, RunResult
 from ox_core.errors import RunnerError
-from ox_core.process import CliRunner, ProcessOutcome, probe, run_agent_process, with_stderr
+from ox_core.process import (
+    CliRunner,
+    ProcessOutcome,
+    int_field,
+    json_event,
+    probe,
+    run_agent_process,
+    with_stderr,
+)
 from ox_core.quota import find_quota
 
 AUTH_ENV = ("OPENAI_API_KEY", "CODEX_API_KEY")
@@ -27,20 +34,6 @@ OPTIONAL_FLAGS: dict[str, tuple[str, ...]] = {
 """Flags that older versions may lack: dropped when `codex exec --help` does not list them."""
 
 _HTTP_429 = re.compile(r"\b429\b|too many requests|quota exceeded|insufficient_quota", re.I)
-
-
-def _event(line: str) -> dict[str, Any] | None:
-    if not line.startswith("{"):
-        return None
-    try:
-        value = json.loads(line)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _message(value: object) -> str:
@@ -124,7 +117,7 @@ class CodexRunner(CliRunner):
         garbage: list[str] = []
         saw_event = False
         for line in outcome.lines:
-            event = _event(line)
+            event = json_event(line)
             if event is None:
                 if line.strip():
                     garbage.append(line)
@@ -150,8 +143,8 @@ class CodexRunner(CliRunner):
             return RunResult(
                 output=answer,
                 exit_code=0,
-                tokens_in=_int(usage.get("input_tokens")),
-                tokens_out=_int(usage.get("output_tokens")),
+                tokens_in=int_field(usage.get("input_tokens")),
+                tokens_out=int_field(usage.get("output_tokens")),
             )
         if not saw_event and outcome.returncode == 0 and not outcome.timed_out and outcome.lines:
             # A version without --json support prints the answer as plain text.

@@ -12,7 +12,14 @@ from typing import Any, ClassVar
 
 from ox_core.contracts import RunRequest, RunResult
 from ox_core.errors import RunnerError
-from ox_core.process import CliRunner, ProcessOutcome, run_agent_process, with_stderr
+from ox_core.process import (
+    CliRunner,
+    ProcessOutcome,
+    int_field,
+    json_event,
+    run_agent_process,
+    with_stderr,
+)
 from ox_core.quota import find_quota
 
 AUTH_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
@@ -35,20 +42,6 @@ EXIT_CODES = {
 _HTTP_429 = re.compile(
     r"\b429\b|RESOURCE_EXHAUSTED|quota exceeded|exhausted your (?:daily )?quota", re.I
 )
-
-
-def _event(line: str) -> dict[str, Any] | None:
-    if not line.startswith("{"):
-        return None
-    try:
-        value = json.loads(line)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _message(value: object) -> str:
@@ -75,8 +68,8 @@ def _json_format_tokens(stats: object) -> tuple[int, int]:
     for model in (models or {}).values():
         tokens = model.get("tokens") if isinstance(model, dict) else None
         if isinstance(tokens, dict):
-            tokens_in += _int(tokens.get("prompt", tokens.get("input")))
-            tokens_out += _int(tokens.get("candidates"))
+            tokens_in += int_field(tokens.get("prompt", tokens.get("input")))
+            tokens_out += int_field(tokens.get("candidates"))
     return tokens_in, tokens_out
 
 
@@ -121,7 +114,7 @@ class GeminiRunner(CliRunner):
             and not outcome.timed_out
             and not outcome.overflow
             and outcome.text.strip() != ""
-            and not any(_event(line) for line in outcome.lines)
+            and not any(json_event(line) for line in outcome.lines)
             and _single_json(outcome.text) is None
         )
         if (
@@ -178,7 +171,7 @@ class GeminiRunner(CliRunner):
         errors: list[str] = []
         garbage: list[str] = []
         for line in outcome.lines:
-            event = _event(line)
+            event = json_event(line)
             if event is None:
                 if line.strip():
                     garbage.append(line)
@@ -208,8 +201,8 @@ class GeminiRunner(CliRunner):
             return RunResult(
                 output="".join(chunks),
                 exit_code=0,
-                tokens_in=_int(stats.get("input_tokens")),
-                tokens_out=_int(stats.get("output_tokens")),
+                tokens_in=int_field(stats.get("input_tokens")),
+                tokens_out=int_field(stats.get("output_tokens")),
             )
 
         if result is not None:
