@@ -152,8 +152,6 @@ def test_commands_without_daemon_say_so_in_one_line(
         ["status", "--json"],
         ["detect"],
         ["enqueue", "x"],
-        ["session", "start", "--adapter", "a", "--file", "f"],
-        ["session", "stop", "x"],
     ):
         assert main(command) == 1
         captured = capsys.readouterr()

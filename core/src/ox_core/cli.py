@@ -57,13 +57,28 @@ def _call(method: str, params: dict[str, Any] | None = None, *, timeout: float =
     return call(_socket(), method, params, timeout=timeout)
 
 
-def _call_plugin(method: str, params: dict[str, Any], what: str, *, timeout: float = 30.0) -> Any:
-    """Call an IPC method that a handler plugin serves; say so plainly when none does."""
+def _call_plugin(
+    method: str,
+    params: dict[str, Any],
+    what: str,
+    *,
+    timeout: float = 30.0,
+    offline: bool = False,
+) -> Any:
+    """Call an IPC method that a handler plugin serves; say so plainly when none does.
+
+    With `offline`, a method that works without a daemon runs in this process when none is
+    running (what it leaves on disk is picked up by the next daemon).
+    """
     from ox_core.errors import OxError
-    from ox_core.ipc import IpcError
+    from ox_core.ipc import DaemonNotRunningError, IpcError
 
     try:
         return _call(method, params, timeout=timeout)
+    except DaemonNotRunningError:
+        if not offline:
+            raise
+        return _call_plugin_in_process(method, params, what)
     except IpcError as exc:
         if str(exc).startswith(f"unknown method {method!r}"):
             raise OxError(
@@ -71,6 +86,30 @@ def _call_plugin(method: str, params: dict[str, Any], what: str, *, timeout: flo
                 "see `ox-core plugins`"
             ) from None
         raise
+
+
+def _call_plugin_in_process(method: str, params: dict[str, Any], what: str) -> Any:
+    """Run a handler's IPC method here, with the handlers attached to the ledger but no
+    manager: `enqueue` refuses, and the next daemon's detection finds the work instead."""
+    import trio
+
+    from ox_core.contracts import HandlerContext
+    from ox_core.daemon import make_handlers
+    from ox_core.errors import OxError
+    from ox_core.ledger_setup import open_ledger
+    from ox_core.plugins import load_plugins
+
+    settings = _settings()
+    ledger = open_ledger(settings.ledger_path(), default=settings.uses_default_ledger())
+    handlers, _errors = make_handlers(load_plugins(), settings.handlers)
+    for handler in handlers:
+        handler.attach(HandlerContext(ledger=ledger, enqueue=lambda _item: False))
+        fn = handler.ipc_methods().get(method)
+        if fn is not None:
+            return trio.run(fn, dict(params))
+    raise OxError(
+        f"no installed handler plugin serves `{what}` (IPC method {method}); see `ox-core plugins`"
+    )
 
 
 def _print_json(data: Any) -> None:
@@ -192,25 +231,41 @@ def _session_start(args: argparse.Namespace) -> int:
         "file": path,
         "pid": args.pid if args.pid is not None else os.getppid(),
     }
-    result = _call_plugin("session_watch_start", params, "session start")
+    result = _call_plugin("session_watch_start", params, "session start", offline=True)
     if args.json:
         _print_json(result)
     else:
         name = result.get("name", "") if isinstance(result, dict) else result
-        print(f"recording {name} started, following {path}")
+        if isinstance(result, dict) and result.get("watching") is False:
+            print(f"recording {name} created for {path}")
+            print(
+                "  the daemon is not running: start `ox-core serve` and it captures the file "
+                "from this point on"
+            )
+        else:
+            print(f"recording {name} started, following {path}")
         if isinstance(result, dict) and result.get("session_dir"):
             print(f"  captured into {result['session_dir']}")
     return 0
 
 
 def _session_stop(args: argparse.Namespace) -> int:
-    result = _call_plugin("session_watch_stop", {"name": args.name}, "session stop", timeout=120.0)
+    from ox_core.ipc import DaemonNotRunningError
+
+    try:
+        result = _call_plugin(
+            "session_watch_stop", {"name": args.name}, "session stop", timeout=120.0
+        )
+        queued = "finalization is queued"
+    except DaemonNotRunningError:
+        result = _call_plugin_in_process("session_watch_stop", {"name": args.name}, "session stop")
+        queued = "the daemon is not running: it finalizes the session when it starts"
     if args.json:
         _print_json(result)
     else:
         count = result.get("entry_count") if isinstance(result, dict) else None
         entries = f" with {count} entries" if count is not None else ""
-        print(f"recording {args.name} stopped{entries}; finalization is queued")
+        print(f"recording {args.name} stopped{entries}; {queued}")
     return 0
 
 

@@ -122,13 +122,22 @@ class SessionWatchService:
         recording = await trio.to_thread.run_sync(
             lambda: create_recording(self.ledger, p.adapter, p.file, pid=p.pid or 0, home=self.home)
         )
+        if not self.manager.running:
+            # Called in-process while no daemon runs: the recording is on disk with its start
+            # offset, and the next daemon resumes it (`detect_and_restart`) from there, so
+            # nothing the agent writes from now on is lost.
+            return {
+                "name": recording.name,
+                "session_dir": str(recording.session_dir),
+                "watching": False,
+            }
         try:
             await self.manager.start_watch(recording.name, p.file, p.adapter)
         except OxError:
             if recording.session_dir not in existed:
                 shutil.rmtree(recording.session_dir, ignore_errors=True)
             raise
-        return {"name": recording.name, "session_dir": str(recording.session_dir)}
+        return {"name": recording.name, "session_dir": str(recording.session_dir), "watching": True}
 
     async def session_watch_stop(self, params: dict[str, Any]) -> dict[str, Any]:
         """`{name}` → stop the watch, drain what is in the file, write the footer, remove the

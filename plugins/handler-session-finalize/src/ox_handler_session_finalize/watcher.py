@@ -161,6 +161,11 @@ class SessionWatcherManager:
 
     # ------------------------------------------------------------ start / stop
 
+    @property
+    def running(self) -> bool:
+        """Whether `run` is active, so that watches can start."""
+        return self._nursery is not None
+
     async def start_watch(
         self, name: str, session_file: str | Path, adapter: str, *, offset: int = 0
     ) -> bool:
