@@ -122,7 +122,9 @@ class _Proc:
 
 @attrs.define(slots=True)
 class _Counters:
-    invocations: int = 0
+    """The mutable counters behind `AgentWorkStats` (same field names)."""
+
+    total_invocations: int = 0
     successes: int = 0
     failures: int = 0
     retries: int = 0
@@ -291,16 +293,7 @@ class Manager:
             queue_depth=len(self._queue),
             active=[proc.snapshot(now) for proc in self._active.values()],
             recent=[proc.snapshot(now) for proc in self._recent],
-            stats=AgentWorkStats(
-                total_invocations=counters.invocations,
-                successes=counters.successes,
-                failures=counters.failures,
-                retries=counters.retries,
-                waits=counters.waits,
-                blocked=counters.blocked,
-                parks=counters.parks,
-                detect_errors=counters.detect_errors,
-            ),
+            stats=AgentWorkStats(**attrs.asdict(counters)),
             in_progress=self._running,
             quota_paused_until=at(quota) if quota is not None else None,
             paused_types={name: at(t) for name, t in self._types.parked().items()},
@@ -568,7 +561,7 @@ class Manager:
         timeout = (request.timeout_override or self._config.timeout) + RUN_GUARD
         item.attempts += 1
         proc.attempts = item.attempts
-        self._counters.invocations += 1
+        self._counters.total_invocations += 1
         try:
             with trio.fail_after(timeout):
                 result = await runner.run(request)

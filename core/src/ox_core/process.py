@@ -93,6 +93,20 @@ class ProcessOutcome:
         """stdout as one string."""
         return "\n".join(self.lines)
 
+    @functools.cached_property
+    def json_lines(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """stdout split into the JSON objects of its lines (`json_event`) and the other
+        non-blank lines (kept as diagnostics), in order. Parsed once per outcome."""
+        events: list[dict[str, Any]] = []
+        other: list[str] = []
+        for line in self.lines:
+            event = json_event(line)
+            if event is not None:
+                events.append(event)
+            elif line.strip():
+                other.append(line)
+        return events, other
+
     def failure(self, what: str) -> str:
         """A readable sentence for a run that was stopped or exited non-zero, with the stderr
         tail, or "" when the process exited 0 on its own. `what` names the CLI."""

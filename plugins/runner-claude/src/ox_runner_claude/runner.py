@@ -107,13 +107,8 @@ class ClaudeRunner(CliRunner):
         last_text = ""
         rejected: dict[str, Any] | None = None
         retry_statuses: list[object] = []
-        garbage: list[str] = []
-        for line in outcome.lines:
-            event = json_event(line)
-            if event is None:
-                if line.strip():
-                    garbage.append(line)
-                continue
+        events, garbage = outcome.json_lines
+        for event in events:
             kind = event.get("type")
             if kind == "result":
                 result = event

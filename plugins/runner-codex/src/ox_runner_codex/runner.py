@@ -15,7 +15,6 @@ from ox_core.process import (
     CliRunner,
     ProcessOutcome,
     int_field,
-    json_event,
     probe,
     run_agent_process,
     with_stderr,
@@ -114,15 +113,8 @@ class CodexRunner(CliRunner):
         usage: dict[str, Any] | None = None
         completed = False
         errors: list[str] = []
-        garbage: list[str] = []
-        saw_event = False
-        for line in outcome.lines:
-            event = json_event(line)
-            if event is None:
-                if line.strip():
-                    garbage.append(line)
-                continue
-            saw_event = True
+        events, garbage = outcome.json_lines
+        for event in events:
             kind = event.get("type")
             if kind == "item.completed":
                 item = event.get("item")
@@ -146,7 +138,7 @@ class CodexRunner(CliRunner):
                 tokens_in=int_field(usage.get("input_tokens")),
                 tokens_out=int_field(usage.get("output_tokens")),
             )
-        if not saw_event and outcome.returncode == 0 and not outcome.timed_out and outcome.lines:
+        if not events and outcome.returncode == 0 and not outcome.timed_out and outcome.lines:
             # A version without --json support prints the answer as plain text.
             return RunResult(output=outcome.text.strip(), exit_code=0)
 

@@ -16,7 +16,6 @@ from ox_core.process import (
     CliRunner,
     ProcessOutcome,
     int_field,
-    json_event,
     run_agent_process,
     with_stderr,
 )
@@ -114,7 +113,7 @@ class GeminiRunner(CliRunner):
             and not outcome.timed_out
             and not outcome.overflow
             and outcome.text.strip() != ""
-            and not any(json_event(line) for line in outcome.lines)
+            and not outcome.json_lines[0]
             and _single_json(outcome.text) is None
         )
         if (
@@ -169,13 +168,8 @@ class GeminiRunner(CliRunner):
         chunks: list[str] = []
         result: dict[str, Any] | None = None
         errors: list[str] = []
-        garbage: list[str] = []
-        for line in outcome.lines:
-            event = json_event(line)
-            if event is None:
-                if line.strip():
-                    garbage.append(line)
-                continue
+        events, garbage = outcome.json_lines
+        for event in events:
             kind = event.get("type")
             if kind == "message" and event.get("role") == "assistant":
                 content = event.get("content")
