@@ -32,7 +32,6 @@ from ox_handler_session_finalize.tail import SourceTail, TailError, catch_up, dr
 from .secret_shapes import SECRET_SHAPES
 from .watch_support import (
     append,
-    claude_session_file,
     claude_text,
     claude_user,
     numbered_user,
@@ -40,21 +39,8 @@ from .watch_support import (
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    return home
-
-
-@pytest.fixture
 def ledger(tmp_path: Path) -> Path:
     return tmp_path / "ledger"
-
-
-@pytest.fixture
-def src(home: Path) -> Path:
-    return claude_session_file(home)
 
 
 def record(ledger: Path, src: Path) -> Recording:

@@ -39,21 +39,8 @@ LIMIT = 10  # seconds: generous bound on any wait; a healthy run takes milliseco
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    return home
-
-
-@pytest.fixture
 def ledger(tmp_path: Path) -> Path:
     return tmp_path / "ledger"
-
-
-@pytest.fixture
-def src(home: Path) -> Path:
-    return claude_session_file(home)
 
 
 @pytest.fixture
