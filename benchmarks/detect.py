@@ -15,21 +15,16 @@ Best of 3 runs each; prints seconds and the ratio to the baseline, for N = 10,00
 
 from __future__ import annotations
 
-import sys
-
-# This folder holds `queue.py` (another benchmark), which would shadow the stdlib `queue`
-# that trio imports: keep the script's own folder off the import path.
-if sys.path and sys.path[0] and __file__.startswith(sys.path[0]):
-    sys.path.pop(0)
-
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import _stdlib_queue  # noqa: F401 - before trio: see that module
 import trio
 
 from ox_handler_session_finalize import records

@@ -14,21 +14,15 @@ trio once, as any handler doing I/O does). Best of 5 interleaved rounds each.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-# Python puts this folder first on sys.path, and benchmarks/queue.py would then shadow the
-# standard library's `queue` (which trio imports).
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+import _stdlib_queue  # noqa: F401 - before trio: see that module
+import trio
+import trio.testing
 
-import trio  # noqa: E402
-import trio.testing  # noqa: E402
-
-from ox_core import (  # noqa: E402
+from ox_core import (
     AgentWorkerConfig,
     Manager,
     RunRequest,
@@ -37,7 +31,7 @@ from ox_core import (  # noqa: E402
     WorkHandler,
     WorkItem,
 )
-from ox_core.queue import WorkQueue  # noqa: E402
+from ox_core.queue import WorkQueue
 
 REQUEST = RunRequest(skip_llm=True)
 EMPTY = RunResult()

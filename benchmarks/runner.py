@@ -16,14 +16,11 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-# This folder is sys.path[0] and holds `queue.py`, which would shadow the standard library's
-# `queue` that trio imports.
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import _stdlib_queue  # noqa: F401 - before trio: see that module
+import trio
 
-import trio  # noqa: E402
-
-from ox_core import RunRequest  # noqa: E402
-from ox_runner_claude import ClaudeRunner  # noqa: E402
+from ox_core import RunRequest
+from ox_runner_claude import ClaudeRunner
 
 RUNS = 200
 PROMPT = "Summarise this session.\n" + "a line of the session transcript\n" * 64
