@@ -531,6 +531,8 @@ class CliRunner(Runner):
 
     executable: ClassVar[str]
     install_dirs: ClassVar[tuple[str, ...]] = ()
+    auth_env: ClassVar[tuple[str, ...]] = ()
+    """Environment variables any of which, set, authenticates the CLI without a login."""
     env_remove: ClassVar[tuple[str, ...]] = SESSION_ENV_REMOVE
     Options: ClassVar[type[CliRunnerOptions]] = CliRunnerOptions
 
@@ -573,15 +575,20 @@ class CliRunner(Runner):
             return AgentUsability(False, False, f"{self.executable} not found: {where}")
         binary = self.binary()
         assert binary is not None
+        env = self.env()
+        for key in self.auth_env:
+            if env.get(key):
+                return AgentUsability(True, True, f"{key} is set")
         try:
-            authenticated, detail = self.authentication(binary, self.env())
+            authenticated, detail = self.authentication(binary, env)
         except Exception as exc:  # a broken check means "unknown", never a crash
             return AgentUsability(True, False, f"authentication check failed: {exc!r}")
         return AgentUsability(True, authenticated, detail)
 
     @abc.abstractmethod
     def authentication(self, binary: str, env: Mapping[str, str]) -> tuple[bool, str]:
-        """Whether the CLI is authenticated, and how (or why not). Within 1.5 s (use `probe`)."""
+        """Whether the CLI is authenticated, and how (or why not), when no `auth_env` variable
+        is set. Within 1.5 s (use `probe`)."""
 
     @abc.abstractmethod
     def command(self, binary: str, request: RunRequest) -> list[str]:

@@ -10,13 +10,13 @@ within 250 ms.
 from __future__ import annotations
 
 import logging
-import os
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import attrs
 import trio
 
+from ox_handler_session_finalize.detect import NO_PID_STALE, pid_alive
 from ox_handler_session_finalize.journal import JournalError, RecordingGone
 from ox_handler_session_finalize.recording import (
     RecordingRejected,
@@ -40,25 +40,11 @@ from ox_handler_session_finalize.tail import (
 log = logging.getLogger(__name__)
 
 DEFAULT_POLL_INTERVAL = 0.1
-NO_PID_STALE = timedelta(hours=24)
 
 
 class WatchRejected(RecordingRejected):
     """`start_watch` refused: unknown adapter, bad path, no or stopped recording, or the
     manager was stopped (`stop_all`) or is not running."""
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process `pid` exists (a zombie counts as alive until it is reaped)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _may_be_live(marker: RecordingMarker, now: datetime) -> bool:

@@ -66,6 +66,7 @@ class ClaudeRunner(CliRunner):
     name = "claude"
     priority = 10
     executable = "claude"
+    auth_env = AUTH_ENV
     install_dirs = ("~/.claude/local", "~/.claude/bin")
 
     def command(self, binary: str, request: RunRequest) -> list[str]:
@@ -85,9 +86,6 @@ class ClaudeRunner(CliRunner):
         return argv + self.options.extra_args
 
     def authentication(self, binary: str, env: Mapping[str, str]) -> tuple[bool, str]:
-        for key in AUTH_ENV:
-            if env.get(key):
-                return True, f"{key} is set"
         answer = probe([binary, "auth", "status"], env=env)
         status = json_event(answer.stdout.strip().replace("\n", " ")) if answer.answered else None
         if status is not None and isinstance(status.get("loggedIn"), bool):

@@ -55,6 +55,7 @@ class CodexRunner(CliRunner):
     name = "codex"
     priority = 20
     executable = "codex"
+    auth_env = AUTH_ENV
     install_dirs = ("~/.codex/bin",)
 
     _flags_by_binary: ClassVar[dict[str, frozenset[str]]] = {}
@@ -87,9 +88,6 @@ class CodexRunner(CliRunner):
         return [*argv, *self.options.extra_args, "-"]
 
     def authentication(self, binary: str, env: Mapping[str, str]) -> tuple[bool, str]:
-        for key in AUTH_ENV:
-            if env.get(key):
-                return True, f"{key} is set"
         answer = probe([binary, "login", "status"], env=env)
         # The verdict is the last line; warnings (e.g. about a temporary CODEX_HOME) come first.
         said = [

@@ -86,6 +86,7 @@ class GeminiRunner(CliRunner):
     name = "gemini"
     priority = 30
     executable = "gemini"
+    auth_env = AUTH_ENV
     install_dirs = ()
 
     _stream_json_by_binary: ClassVar[dict[str, bool]] = {}
@@ -134,9 +135,6 @@ class GeminiRunner(CliRunner):
         return argv + self.options.extra_args
 
     def authentication(self, binary: str, env: Mapping[str, str]) -> tuple[bool, str]:
-        for key in AUTH_ENV:
-            if env.get(key):
-                return True, f"{key} is set"
         for key in AUTH_FLAGS:
             if env.get(key, "").lower() == "true":
                 return True, f"{key}=true"
