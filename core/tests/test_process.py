@@ -29,6 +29,7 @@ from ox_core.process import (
     probe,
     run_agent_process,
 )
+from ox_core.testing_runners import alive, group_members
 
 
 def script(tmp_path: Path, body: str, name: str = "fake") -> str:
@@ -38,15 +39,6 @@ def script(tmp_path: Path, body: str, name: str = "fake") -> str:
     return str(path)
 
 
-def alive(pid: int) -> bool:
-    """Running (a zombie left for init to reap counts as gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return False
-    return fields[0] != "Z"
-
-
 async def wait_dead(*pids: int) -> bool:
     """SIGKILL is delivered asynchronously: give the kernel a moment."""
     with trio.move_on_after(2):
@@ -54,20 +46,6 @@ async def wait_dead(*pids: int) -> bool:
         while any(alive(pid) for pid in pids):  # noqa: ASYNC110
             await trio.sleep(0.01)
     return not any(alive(pid) for pid in pids)
-
-
-def group_alive(pgid: int) -> list[int]:
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
 
 
 async def wait_for_file(path: Path) -> str:
@@ -123,7 +101,7 @@ async def test_output_over_the_cap_is_stopped_and_reported(tmp_path: Path) -> No
     assert "more than 8 MiB" in out.failure("fake")
     leader = int(pids.read_text())
     assert await wait_dead(leader)
-    assert group_alive(leader) == []
+    assert group_members(leader) == []
 
 
 async def test_non_utf8_and_crlf(tmp_path: Path) -> None:
@@ -196,7 +174,7 @@ async def test_cancellation_kills_the_group_then_propagates(tmp_path: Path) -> N
     assert cancelled
     assert not alive(leader)  # the leader is reaped before Cancelled propagates
     assert await wait_dead(child)
-    assert group_alive(leader) == []
+    assert group_members(leader) == []
 
 
 async def test_missing_binary_is_a_runner_error(tmp_path: Path) -> None:
