@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -83,17 +83,6 @@ def test_plugins() -> LoadedPlugins:
 
 
 test_plugins.__test__ = False  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    for key in list(os.environ):
-        if key.startswith(("OX_", "XDG_")):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    with tempfile.TemporaryDirectory(prefix="oxc") as runtime:
-        monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
-        yield tmp_path
 
 
 # -- startup cost ---------------------------------------------------------------------------

@@ -14,8 +14,7 @@ import contextlib
 import logging
 import os
 import subprocess
-import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -116,17 +115,6 @@ def git(cwd: Path, *args: str) -> str:
     return subprocess.run(
         ["git", "-C", str(cwd), *args], check=True, capture_output=True, text=True
     ).stdout
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    for key in list(os.environ):
-        if key.startswith(("OX_", "XDG_")):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    with tempfile.TemporaryDirectory(prefix="oxd") as runtime:
-        monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
-        yield tmp_path
 
 
 @pytest.fixture
