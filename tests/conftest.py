@@ -27,6 +27,7 @@ import pytest
 from ox_core.errors import OxError
 from ox_core.ipc import call
 from ox_core.settings import load_settings
+from ox_core.testing import TempLedger, make_ledger
 
 DATA = Path(__file__).parent / "data"
 
@@ -196,29 +197,15 @@ class OxWorld:
         return result
 
     def fresh_clone(self, name: str = "check") -> Path:
-        target = self.home / name
-        subprocess.run(
-            ["git", "clone", "-q", str(self.remote), str(target)], check=True, capture_output=True
-        )
-        return target
+        return TempLedger(self.ledger, self.remote).clone_remote(self.home / name)
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[OxWorld]:
     home = tmp_path / "home"
     home.mkdir()
-    remote = tmp_path / "remote.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
-    ledger = home / "team-ledger"
-    subprocess.run(
-        ["git", "clone", "-q", str(remote), str(ledger)], check=True, capture_output=True
-    )
-    git(ledger, "config", "user.email", "dev@example.com")
-    git(ledger, "config", "user.name", "Dev")
-    (ledger / ".gitignore").write_text(".ox/cache/\n")
-    git(ledger, "add", ".gitignore")
-    git(ledger, "commit", "-q", "-m", "ledger")
-    git(ledger, "push", "-q", "-u", "origin", "main")
+    team = make_ledger(tmp_path / "team")  # a clone with `.ox/cache/` ignored, a bare remote
+    ledger, remote = team.path, team.remote
     claude = make_fake_claude(tmp_path / "fake-claude", json.dumps(SUMMARY))
     with tempfile.TemporaryDirectory(prefix="oxe") as runtime:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OX_", "XDG_"))}
