@@ -1,7 +1,6 @@
 """ox-core: the work queue, rate limiter, plugin contracts and manager of the ox daemon.
 
-Names are imported lazily (PEP 562) so that `ox-core --help` does not pay for trio,
-pydantic or cattrs.
+Names are imported lazily (PEP 562) so that `ox-core --help` does not pay for trio or pydantic.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The `ox-core` command line.
 
-Imports stay inside the commands so `ox-core --help` starts fast (no trio, pydantic, cattrs,
+Imports stay inside the commands so `ox-core --help` starts fast (no trio, pydantic,
 rich or plugin modules). Errors are one line on stderr (`ox-core: error: ...`), with a
 traceback only under `--debug`.
 """

@@ -39,33 +39,6 @@ SHUTDOWN_GRACE = 0.2
 """Seconds between a `shutdown` request and cancelling, so its reply reaches the caller."""
 
 
-def to_jsonable(value: Any) -> Any:
-    """Plain JSON data from attrs/pydantic/dataclass objects, dates as ISO strings."""
-    import attrs
-
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    if attrs.has(type(value)):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in attrs.fields(type(value))}
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if hasattr(value, "__dataclass_fields__"):
-        import dataclasses
-
-        return to_jsonable(dataclasses.asdict(value))
-    if hasattr(value, "value"):  # enums
-        return to_jsonable(value.value)
-    return str(value)
-
-
 def make_runners(
     plugins: LoadedPlugins, options: Mapping[str, Mapping[str, Any]]
 ) -> tuple[list[Runner], list[PluginLoadError]]:
@@ -235,7 +208,7 @@ class Daemon:
         }
 
     async def _ipc_status(self, params: dict[str, Any]) -> dict[str, Any]:
-        work = to_jsonable(self.manager.status()) if self.manager is not None else None
+        work = self.manager.status().model_dump(mode="json") if self.manager is not None else None
         return {"daemon": self.info(), "agent_work": work}
 
     async def _ipc_ping(self, params: dict[str, Any]) -> dict[str, Any]:

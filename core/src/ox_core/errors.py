@@ -11,10 +11,6 @@ class ConfigError(OxError):
     """The configuration is invalid (the message names the key and the source)."""
 
 
-class PluginError(OxError):
-    """A plugin broke its contract (bad registration, duplicate name)."""
-
-
 class RunnerError(OxError):
     """An agent run could not be carried out (missing binary, cannot spawn)."""
 

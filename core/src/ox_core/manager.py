@@ -204,7 +204,6 @@ class Manager:
         self._not_before: dict[str, float] = {}
         self._last_detect: dict[str, float] = {}
         self._quota_until: float | None = None
-        self._quota_message = ""
         self._agent_available = runner is not None
         self._refreshing = False
         self._thresholds: tuple[float, float] | None = None
@@ -677,7 +676,6 @@ class Manager:
             self._quota_until = max(self._quota_until, until)
             return
         self._quota_until = until
-        self._quota_message = quota.message
         log.warning(
             "agent quota reached, agent work paused for %.0f min: %s", seconds / 60, quota.message
         )

@@ -7,7 +7,7 @@ imported only by the commands that draw, never by `--help`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -256,13 +256,3 @@ def doctor_screen(report: Mapping[str, Any]) -> RenderableType:
         missing = "" if report.get("config_file_exists", True) else " (not present)"
         parts.append(Text(f"config file: {report['config_file']}{missing}", style="dim"))
     return Group(*parts)
-
-
-def error_line(message: str) -> Text:
-    """One error line as the CLI prints it."""
-    return Text.assemble(("ox-core: error: ", "bold red"), message)
-
-
-def flatten(rows: Iterable[tuple[str, Any, str]]) -> list[dict[str, str]]:
-    """Settings rows as `doctor --json` and `doctor_screen` take them."""
-    return [{"key": k, "value": str(v), "source": s} for k, v, s in rows]

@@ -30,28 +30,3 @@ class WorkItem:
     created_at: datetime | None = None
     attempts: int = 0
     last_error: str = ""
-
-
-_converter = None
-
-
-def _cattrs_converter() -> Any:
-    # cattrs is imported on first use only: the CLI's --help must not pay for it.
-    global _converter
-    if _converter is None:
-        import cattrs.preconf.json
-
-        _converter = cattrs.preconf.json.make_converter()
-    return _converter
-
-
-def item_to_dict(item: WorkItem) -> dict[str, Any]:
-    """A JSON-ready dict of `item` (datetimes as RFC 3339 strings)."""
-    result: dict[str, Any] = _cattrs_converter().unstructure(item)
-    return result
-
-
-def item_from_dict(data: dict[str, Any]) -> WorkItem:
-    """The inverse of `item_to_dict`; raises `cattrs` errors on malformed data."""
-    item: WorkItem = _cattrs_converter().structure(data, WorkItem)
-    return item
