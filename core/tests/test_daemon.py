@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import subprocess
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -277,6 +278,36 @@ async def test_bad_runner_options_are_reported_not_fatal(ledger: Path) -> None:
         status = await rpc(settings, "status")
         assert status["daemon"]["runners"] == []
         assert any("upper" in e and "colour" in e for e in status["daemon"]["plugin_errors"])
+        daemon.stop()
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "message"),
+    [
+        ("status", {"verbose": True}, "verbose: Extra inputs are not permitted"),
+        ("ping", {"x": 1}, "x: Extra inputs are not permitted"),
+        ("force_detect", {"all": True}, "all: Extra inputs are not permitted"),
+        ("shutdown", {"now": 1}, "now: Extra inputs are not permitted"),
+        ("enqueue", {"type": "note", "priority": "5"}, "priority: Input should be a valid int"),
+        ("enqueue", {"type": "note", "priority": True}, "priority: Input should be a valid int"),
+        ("enqueue", {"type": "note", "priority": 10**9}, "priority: Input should be less than"),
+        ("enqueue", {"type": "../note"}, "type: String should match pattern"),
+        ("enqueue", {"type": "note", "dedup_key": "a\nb"}, "dedup_key: String should match"),
+        ("enqueue", {"type": "note", "payload": []}, "payload: Input should be a valid dict"),
+        ("enqueue", {"type": "note", "when": 1}, "when: Extra inputs are not permitted"),
+    ],
+)
+async def test_every_core_method_validates_its_params(
+    ledger: Path, method: str, params: dict[str, Any], message: str
+) -> None:
+    """Bad params are one error line and change nothing: the daemon keeps running."""
+    settings = load_settings(ledger=ledger)
+    async with trio.open_nursery() as nursery:
+        daemon = await start(nursery, settings)
+        with pytest.raises(IpcError, match=f"invalid request: {re.escape(message)}"):
+            await rpc(settings, method, params)
+        status = await rpc(settings, "status")
+        assert status["agent_work"]["queue_depth"] == 0
         daemon.stop()
 
 
