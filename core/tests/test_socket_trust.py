@@ -232,9 +232,12 @@ def test_a_symlinked_runtime_dir_is_refused_and_not_chmodded(home: Path) -> None
     assert f"the socket directory {rundir} is a symbolic link" in line
     assert stat.S_IMODE(victim.stat().st_mode) == 0o755
     assert list(victim.iterdir()) == []
-    # the CLI refuses it the same way
+    # the CLI refuses it the same way, and doctor reports it as a problem
     status = one_error_line(ox(env, "status"))
     assert "is a symbolic link" in status
+    doctor = ox(env, "doctor")
+    assert doctor.returncode == 1
+    assert f"the socket directory {rundir} is a symbolic link" in " ".join(doctor.stdout.split())
 
 
 def test_a_runtime_dir_writable_by_others_is_refused(home: Path) -> None:

@@ -263,6 +263,9 @@ def doctor_screen(report: Mapping[str, Any]) -> RenderableType:
     if daemon.get("socket_mode"):
         mode = daemon["socket_mode"]
         grid.add_row("", f"{OK if mode == '0600' else BAD} socket mode {mode}")
+    if daemon.get("socket_problem"):
+        problem = str(daemon["socket_problem"])  # plain text: it quotes paths
+        grid.add_row("", Text.assemble(Text.from_markup(BAD), " ", problem))
     parts += [Text(""), _section("Ledger and daemon"), grid]
 
     settings = Table(expand=False)
