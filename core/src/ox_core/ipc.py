@@ -21,13 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ox_core.connections import (
-    DEFAULT_MAX_PER_CLIENT,
-    DEFAULT_MAX_TOTAL,
-    Connection,
-    ConnectionStatistics,
-    ConnectionTable,
-)
 from ox_core.errors import OxError
 from ox_core.sockets import DaemonNotRunningError as DaemonNotRunningError
 from ox_core.sockets import UntrustedSocketError as UntrustedSocketError
@@ -35,6 +28,9 @@ from ox_core.sockets import bind_private_socket, connect_private_socket, peer_cr
 
 if TYPE_CHECKING:
     import trio
+
+    # attrs is for the server only: the CLI's `call` does not pay for importing it.
+    from ox_core.connections import Connection, ConnectionStatistics, ConnectionTable
 
 log = logging.getLogger(__name__)
 
@@ -159,28 +155,30 @@ class IpcServer:
         idle_timeout: float = IDLE_TIMEOUT,
         request_timeout: float = REQUEST_TIMEOUT,
         send_timeout: float = SEND_TIMEOUT,
-        max_total: int = DEFAULT_MAX_TOTAL,
-        max_per_client: int = DEFAULT_MAX_PER_CLIENT,
+        max_total: int | None = None,
+        max_per_client: int | None = None,
     ) -> None:
+        from ox_core.connections import DEFAULT_MAX_PER_CLIENT, DEFAULT_MAX_TOTAL
+
         # Kept by reference: the daemon adds the handlers' methods once plugins are loaded.
         self.methods = methods
         self._starting = starting or (lambda: False)
         self.idle_timeout = idle_timeout
         self.request_timeout = request_timeout
         self.send_timeout = send_timeout
-        self._max_total = max_total
-        self._max_per_client = max_per_client
+        self._max_total = DEFAULT_MAX_TOTAL if max_total is None else max_total
+        self._max_per_client = DEFAULT_MAX_PER_CLIENT if max_per_client is None else max_per_client
         self._table: ConnectionTable | None = None
 
     def statistics(self) -> ConnectionStatistics:
         """Connection counts since `serve` started (all zero before)."""
-        if self._table is None:
-            return ConnectionStatistics(0, 0, 0, 0, 0, 0)
-        return self._table.statistics()
+        return self._connections().statistics()
 
     def _connections(self) -> ConnectionTable:
         if self._table is None:
             import trio
+
+            from ox_core.connections import ConnectionTable
 
             self._table = ConnectionTable(
                 max_total=self._max_total,
