@@ -5,6 +5,11 @@ A request is one line `{"method": "...", "params": {...}, "id": ...}`; the reply
 input of any kind (not UTF-8, not JSON, wrong shape, unknown method, a line over `MAX_LINE`
 bytes, a method that raises) gets an error reply; it never harms the server. The server is
 trio; the client is plain blocking sockets so the CLI does not pay for importing trio.
+
+Only the user's own processes talk: the socket sits in a private directory and each side
+checks the other's uid with `SO_PEERCRED` (`ox_core.sockets`). No client can starve the
+others: idle, half-sent and non-reading connections time out, and connections are limited
+per client and in all (`ox_core.connections`).
 """
 
 from __future__ import annotations
@@ -387,11 +392,6 @@ def _refuse(client: trio.socket.SocketType, message: str) -> None:
         pass
     finally:
         plain.close()
-
-
-def bind_unix_socket(path: Path) -> socket.socket:
-    """A listening Unix socket at `path`; see `ox_core.sockets.bind_private_socket`."""
-    return bind_private_socket(path)
 
 
 def call(
