@@ -9,6 +9,7 @@ ox ledger) stops `ox-core serve` at start-up with one line.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -144,6 +145,9 @@ def test_an_empty_ox_ledger_inside_a_project_clone_adopts_nothing(home: Path) ->
     line = the_error(ox(base_env(home, OX_LEDGER=str(project)), "serve"))
     assert f"the ledger {project} is a git repository but not an ox ledger" in line
     assert sorted(p.name for p in project.iterdir()) == before
+    doctor = ox(base_env(home, OX_LEDGER=str(project)), "doctor", "--json")
+    assert doctor.returncode == 1
+    assert "not an ox ledger" in json.loads(doctor.stdout)["ledger"]["state"]
 
 
 def test_a_file_in_place_of_the_cache_is_one_line_at_start(home: Path) -> None:

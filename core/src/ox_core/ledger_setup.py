@@ -157,6 +157,9 @@ def describe_ledger(path: Path) -> dict[str, str]:
         if not is_git_repo(path):
             facts["state"] = "not a git repository"
             return facts
+        if not has_ledger_marker(path):
+            facts["state"] = f"not an ox ledger (its .gitignore does not list {GITIGNORE_LINE})"
+            return facts
         facts["state"] = "ok"
         remote = _git(path, "remote", "get-url", "origin")
         facts["remote"] = remote.stdout.strip() if remote.returncode == 0 else "(none)"
