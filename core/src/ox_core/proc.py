@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import functools
 import os
 import select
@@ -33,8 +32,8 @@ import signal
 import sys
 import time
 import uuid
+from typing import NamedTuple
 
-import attrs
 import trio
 
 RUN_TOKEN_VAR = "OX_RUN_TOKEN"
@@ -49,6 +48,12 @@ REAP_WAIT = 1.0
 """Seconds a sweep waits for the processes it killed to exit (SIGKILL is asynchronous; a
 process in uninterruptible sleep dies when its I/O ends)."""
 
+PID_RANGE_WITHIN = 1.0
+"""Seconds after the leader's start within which a sweep reads only the pids handed out since
+the leader's (they all are > its pid, cyclically): the kernel cannot hand out a whole
+`pid_max` of pids in that time, so the range has not wrapped past the leader. Later, every
+process is read (one `/proc` read each: about 10 us; a run that long does not notice)."""
+
 ORPHAN_REAP_INTERVAL = 10.0
 """Seconds between two passes of `reap_orphans`; a zombie child is reaped at the second pass
 that sees it, so its own parent (trio, subprocess) had that long to reap it first."""
@@ -56,8 +61,7 @@ that sees it, so its own parent (trio, subprocess) had that long to reap it firs
 _PR_SET_CHILD_SUBREAPER = 36
 
 
-@attrs.frozen
-class ProcStat:
+class ProcStat(NamedTuple):
     """The fields of `/proc/<pid>/stat` ox needs. `start`: start time in clock ticks since
     boot, which with the pid identifies a process (pids are reused)."""
 
@@ -71,24 +75,27 @@ class ProcStat:
 def read_stat(pid: int) -> ProcStat | None:
     """`pid`'s stat, or None when it is gone or unreadable (or there is no `/proc`)."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
     except OSError:
         return None
-    return _parse_stat(pid, data)
-
-
-def _parse_stat(pid: int, data: bytes) -> ProcStat | None:
-    # The command name (in parentheses) may hold spaces and parentheses: split after the last.
-    fields = data.rpartition(b")")[2].split()
-    if len(fields) < 20:
+    try:
+        data = os.read(fd, 4096)  # one read: the kernel renders the whole line at once
+    except OSError:
         return None
-    # state ppid pgrp session tty tpgid flags ... starttime is the 20th field after the name.
-    return ProcStat(pid, fields[0].decode(), int(fields[1]), int(fields[2]), int(fields[19]))
+    finally:
+        os.close(fd)
+    # The command name (in parentheses) may hold spaces and parentheses: split after the last.
+    # Then: state ppid pgrp session tty tpgid flags ... starttime is the 20th field.
+    fields = data[data.rfind(b")") + 2 :].split(b" ", 20)
+    if len(fields) < 21:
+        return None
+    return ProcStat(pid, chr(fields[0][0]), int(fields[1]), int(fields[2]), int(fields[19]))
 
 
-def scan() -> dict[int, ProcStat]:
-    """Every process of `/proc` (one pass; {} without `/proc`)."""
+def scan(since_pid: tuple[int, int] | None = None) -> dict[int, ProcStat]:
+    """Every process of `/proc` (one pass; {} without `/proc`). `since_pid=(first, last)`: only
+    the pids allocated from `first` to `last`, cyclically (pids are handed out in increasing
+    order, wrapping around at `pid_max`)."""
     table: dict[int, ProcStat] = {}
     try:
         names = os.listdir("/proc")
@@ -96,10 +103,24 @@ def scan() -> dict[int, ProcStat]:
         return table
     for name in names:
         if name.isdigit():
-            stat = read_stat(int(name))
+            pid = int(name)
+            if since_pid is not None:
+                first, last = since_pid
+                if not (first <= pid <= last if first <= last else pid >= first or pid <= last):
+                    continue
+            stat = read_stat(pid)
             if stat is not None:
-                table[stat.pid] = stat
+                table[pid] = stat
     return table
+
+
+def last_pid() -> int | None:
+    """The pid the kernel handed out last (in this pid namespace), or None."""
+    try:
+        with open("/proc/loadavg", "rb") as f:
+            return int(f.read().split()[-1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def has_env(pid: int, entry: bytes) -> bool:
@@ -118,7 +139,8 @@ def _libc() -> ctypes.CDLL | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        # The interpreter's own symbols include libc's (and no `ctypes.util` lookup).
+        return ctypes.CDLL(None, use_errno=True)
     except OSError:
         return None
 
@@ -212,6 +234,7 @@ class RunSweep:
         self.token = uuid.uuid4().hex
         self._entry = f"{RUN_TOKEN_VAR}={self.token}".encode()
         self.leader: ProcStat | None = None
+        self._since = 0.0
         self._known: dict[int, int] = {}  # pid -> start of what `remember` saw
         self.targets: dict[tuple[int, int], _Target] = {}
         self.rounds = 0
@@ -223,6 +246,14 @@ class RunSweep:
 
     def started(self, leader: int) -> None:
         self.leader = read_stat(leader)
+        self._since = time.monotonic()
+
+    def _scan(self) -> dict[int, ProcStat]:
+        if self.leader is not None and time.monotonic() - self._since < PID_RANGE_WITHIN:
+            last = last_pid()
+            if last is not None:
+                return scan((self.leader.pid, last))
+        return scan()
 
     def _found(self, table: dict[int, ProcStat]) -> list[ProcStat]:
         """The processes of this run in `table` (one scan), the leader excluded."""
@@ -256,7 +287,7 @@ class RunSweep:
     def remember(self) -> None:
         """Note the run's processes now (while the leader lives, its tree shows those that
         cleared their environment), to be killed by `kill()`."""
-        for stat in self._found(scan()):
+        for stat in self._found(self._scan()):
             self._known[stat.pid] = stat.start
 
     def kill(self) -> int:
@@ -267,7 +298,7 @@ class RunSweep:
             return 0
         for _ in range(MAX_ROUNDS):
             self.rounds += 1
-            new = [s for s in self._found(scan()) if (s.pid, s.start) not in self.targets]
+            new = [s for s in self._found(self._scan()) if (s.pid, s.start) not in self.targets]
             if not new:
                 break
             for stat in new:
