@@ -58,7 +58,11 @@ ORPHAN_REAP_INTERVAL = 10.0
 """Seconds between two passes of `reap_orphans`; a zombie child is reaped at the second pass
 that sees it, so its own parent (trio, subprocess) had that long to reap it first."""
 
+UNSURE_PAUSE = 0.002
+"""Seconds a sweep pauses before looking again at a process that showed no environment."""
+
 _PR_SET_CHILD_SUBREAPER = 36
+_PF_KTHREAD = 0x00200000
 
 
 class ProcStat(NamedTuple):
@@ -70,6 +74,11 @@ class ProcStat(NamedTuple):
     ppid: int
     pgid: int
     start: int
+    flags: int = 0
+
+    @property
+    def kernel_thread(self) -> bool:
+        return bool(self.flags & _PF_KTHREAD)
 
 
 def read_stat(pid: int) -> ProcStat | None:
@@ -89,7 +98,9 @@ def read_stat(pid: int) -> ProcStat | None:
     fields = data[data.rfind(b")") + 2 :].split(b" ", 20)
     if len(fields) < 21:
         return None
-    return ProcStat(pid, chr(fields[0][0]), int(fields[1]), int(fields[2]), int(fields[19]))
+    return ProcStat(
+        pid, chr(fields[0][0]), int(fields[1]), int(fields[2]), int(fields[19]), int(fields[6])
+    )
 
 
 def scan(since_pid: tuple[int, int] | None = None) -> dict[int, ProcStat]:
@@ -123,14 +134,17 @@ def last_pid() -> int | None:
         return None
 
 
-def has_env(pid: int, entry: bytes) -> bool:
+def has_env(pid: int, entry: bytes) -> bool | None:
     """Whether `pid`'s environment holds `entry` (`NAME=value`) exactly. False for a process of
-    another user, a zombie, or one that is gone."""
+    another user or one that is gone; None when it shows no environment at all (a process in
+    the middle of `execve` or of exiting: ask again)."""
     try:
         with open(f"/proc/{pid}/environ", "rb") as f:
             environ = f.read()
     except OSError:
         return False
+    if not environ:
+        return None
     return (b"\0" + entry + b"\0") in (b"\0" + environ)
 
 
@@ -255,24 +269,28 @@ class RunSweep:
                 return scan((self.leader.pid, last))
         return scan()
 
-    def _found(self, table: dict[int, ProcStat]) -> list[ProcStat]:
-        """The processes of this run in `table` (one scan), the leader excluded."""
+    def _found(self, table: dict[int, ProcStat]) -> tuple[list[ProcStat], int]:
+        """The processes of this run in `table` (one scan), the leader excluded, and how many
+        others could not be told (no environment to read at that instant)."""
         leader = self.leader
         if leader is None:
-            return []
+            return [], 0
         me = os.getpid()
         children: dict[int, list[int]] = {}
         seeds: list[int] = []
+        unsure = 0
         for stat in table.values():
-            if stat.start < leader.start or stat.pid in (me, leader.pid):
+            if stat.start < leader.start or stat.pid in (me, leader.pid) or stat.kernel_thread:
                 continue
             children.setdefault(stat.ppid, []).append(stat.pid)
-            if (
-                stat.pgid == leader.pid
-                or self._known.get(stat.pid) == stat.start
-                or (stat.state not in "ZX" and has_env(stat.pid, self._entry))
-            ):
+            if stat.pgid == leader.pid or self._known.get(stat.pid) == stat.start:
                 seeds.append(stat.pid)
+            elif stat.state not in "ZX":
+                marked = has_env(stat.pid, self._entry)
+                if marked:
+                    seeds.append(stat.pid)
+                elif marked is None:
+                    unsure += 1
         now = table.get(leader.pid)
         if now is not None and now.start == leader.start:
             seeds.extend(children.get(leader.pid, []))
@@ -282,12 +300,12 @@ class RunSweep:
             if pid not in found:
                 found[pid] = table[pid]
                 seeds.extend(children.get(pid, []))
-        return list(found.values())
+        return list(found.values()), unsure
 
     def remember(self) -> None:
         """Note the run's processes now (while the leader lives, its tree shows those that
         cleared their environment), to be killed by `kill()`."""
-        for stat in self._found(self._scan()):
+        for stat in self._found(self._scan())[0]:
             self._known[stat.pid] = stat.start
 
     def kill(self) -> int:
@@ -298,9 +316,15 @@ class RunSweep:
             return 0
         for _ in range(MAX_ROUNDS):
             self.rounds += 1
-            new = [s for s in self._found(self._scan()) if (s.pid, s.start) not in self.targets]
+            found, unsure = self._found(self._scan())
+            new = [s for s in found if (s.pid, s.start) not in self.targets]
             if not new:
-                break
+                if not unsure:
+                    break
+                # A process caught in `execve` shows no environment for an instant: it may be
+                # one of ours (a helper exec'ing right as the run ends). Look again.
+                time.sleep(UNSURE_PAUSE)
+                continue
             for stat in new:
                 target = _Target(stat)
                 self.targets[stat.pid, stat.start] = target
@@ -322,6 +346,9 @@ class RunSweep:
                         while not target.exited():  # noqa: ASYNC110 - no fd to wait on
                             await trio.sleep(0.005)
         finally:
+            for target in self.targets.values():
+                if target.fd is not None:
+                    trio.lowlevel.notify_closing(target.fd)  # trio may have it registered
             self._finish()
 
     def wait_sync(self, limit: float = REAP_WAIT) -> None:
