@@ -336,3 +336,27 @@ def test_a_zombie_is_reaped_only_at_its_second_sighting() -> None:
             os.waitpid(child, os.WNOHANG)
     finally:
         set_subreaper(False)
+
+
+async def test_a_run_ending_spares_the_helpers_of_a_concurrent_run(
+    tmp_path: Path, subreaper: bool
+) -> None:
+    # Two runs at once (max_concurrent > 1): the first one's sweep sees the second one's
+    # processes (started after its leader) and must leave them alone.
+    first_dir, second_dir = tmp_path / "first", tmp_path / "second"
+    first_dir.mkdir()
+    second_dir.mkdir()
+    first = Agent(first_dir, "setsid", hang=False)
+    second = Agent(second_dir, "double-fork", hang=True)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(
+            functools.partial(run_agent_process, timeout=60, grace=0.2), [str(second.path)]
+        )
+        with trio.fail_after(10):
+            while not (second.dir / "helper").exists():  # noqa: ASYNC110
+                await trio.sleep(0.01)
+        await run_agent_process([str(first.path)], timeout=30)
+        assert await nothing_left(first) == []
+        assert survivors(second.marker, second.token())  # still running
+        nursery.cancel_scope.cancel()
+    assert await nothing_left(second) == []
