@@ -24,6 +24,7 @@ from ox_core.daemon_lock import DaemonLock
 from ox_core.errors import OxError
 from ox_core.ipc import IpcMethod, IpcServer, NoParams
 from ox_core.ledger_setup import open_ledger
+from ox_core.proc import reap_orphans
 from ox_core.settings import Settings, config_file_path, load_settings
 from ox_core.supervise import Supervisor
 
@@ -303,6 +304,7 @@ class Daemon:
             self._starting_scope = outer.cancel_scope
             if handle_signals:
                 outer.start_soon(self._watch_signals)
+            await outer.start(reap_orphans)  # agent runs' orphans come to us: killed, reaped
             # Until ready, an unknown method may be a handler's that is not attached yet.
             server = IpcServer(self.methods, starting=lambda: self._starting_scope is not None)
             self.server = server
