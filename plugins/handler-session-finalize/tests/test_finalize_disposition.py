@@ -16,7 +16,7 @@ from ox_handler_session_finalize.handler import SessionFinalizeHandler
 from ox_handler_session_finalize.prompt import build_summary_prompt, is_brief
 from ox_handler_session_finalize.records import RawEntry, Summary
 
-from .finalize_support import answer, commit_count, git, make_session
+from .finalize_support import answer, commit_count, make_session
 
 NAME = "2026-11-25T09-00-dev-a1"
 

@@ -81,7 +81,7 @@ def remove_cache_folder(scanner: Scanner, place: Place, name: str) -> bool:
     refused with `UnsafePathError` (a committed place, a link on the way, a folder ox did not
     create) and left untouched."""
     if place not in CACHE_PLACES:
-        raise UnsafePathError(f"refusing to delete {name}: {place.value} sessions are never deleted")
+        raise UnsafePathError(f"refusing to delete {name}: {place.value} sessions stay")
     folder = scanner.session_folder(place, name)
     if not folder.is_dir():
         return False

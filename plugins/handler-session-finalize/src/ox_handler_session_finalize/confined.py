@@ -19,6 +19,7 @@ Blocking: call from a thread in trio code.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -60,6 +61,8 @@ def _kind(mode: int) -> str:
         return "a socket"
     if stat.S_ISDIR(mode):
         return "a directory"
+    if stat.S_ISREG(mode):
+        return "a file"
     return "not a regular file"
 
 
@@ -91,6 +94,15 @@ def open_regular(path: Path | str, flags: int = os.O_RDONLY, mode: int = 0o600) 
         os.close(fd)
         raise
     return fd
+
+
+def opened_path(fd: int) -> str | None:
+    """The path the kernel has for open file `fd` (Linux `/proc/self/fd`), None when it
+    cannot tell; a deleted file's path ends with ` (deleted)`."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
 
 
 def read_regular(path: Path | str, limit: int | None = None) -> bytes:
@@ -178,15 +190,14 @@ def confine(root: Path, rel: str | PurePosixPath, *, missing_ok: bool = True) ->
 
 def make_dirs(root: Path, path: Path, mode: int = 0o700) -> Path:
     """Create the folders of `path` below the trusted `root` one by one, refusing a link or
-    a file on the way (`UnsafePathError`)."""
+    a file on the way (`UnsafePathError`). A missing `root` is created as it is (trusted)."""
     rel = path.relative_to(root)
+    root.mkdir(parents=True, exist_ok=True)
     current = root
     for part in rel.parts:
         current = current / part
-        try:
+        with contextlib.suppress(FileExistsError):
             os.mkdir(current, mode)
-        except FileExistsError:
-            pass
         st = os.lstat(current)
         if not stat.S_ISDIR(st.st_mode):
             raise UnsafePathError(f"{current} is {_kind(st.st_mode)}, not a folder; refused")

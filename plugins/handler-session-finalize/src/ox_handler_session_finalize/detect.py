@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ox_handler_session_finalize import records
 from ox_handler_session_finalize.confined import (
+    MAX_RECORD_BYTES,
     UnsafePathError,
     check_dirs,
     check_session_name,
@@ -227,7 +228,7 @@ def _read_summary_state(path: str) -> tuple[int, int, int, SummaryState | None] 
         return None
     try:
         st = os.fstat(fd)
-        if st.st_size > records.MAX_RECORD_BYTES:
+        if st.st_size > MAX_RECORD_BYTES:
             return None
         chunks = []
         while chunk := os.read(fd, 1 << 16):

@@ -248,9 +248,7 @@ class SessionFinalizeHandler(WorkHandler):
         ledger = self.context.ledger
         scanner = self.scanner(ledger)
         try:
-            folder = await trio.to_thread.run_sync(
-                scanner.session_folder, Place.LEDGER_CACHE, name
-            )
+            folder = await trio.to_thread.run_sync(scanner.session_folder, Place.LEDGER_CACHE, name)
         except UnsafePathError as exc:
             log.error("not finalizing %s: %s", name, exc)
             return False
