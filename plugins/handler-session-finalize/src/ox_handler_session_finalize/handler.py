@@ -297,7 +297,8 @@ class SessionFinalizeHandler(WorkHandler):
         the raw file is gone or the folder holds a link or a special file."""
         target = await trio.to_thread.run_sync(self._target, item.payload)
         ledger, folder = target.ledger, target.folder
-        if target.payload.kind == Kind.UPLOAD_ONLY:
+        if target.payload.kind == Kind.UPLOAD_ONLY or not await trio.Path(folder).is_dir():
+            # Nothing for the agent: process_result publishes it, or finds it gone.
             return RunRequest(skip_llm=True, work_dir=ledger)
         transcript = await trio.to_thread.run_sync(_read_transcript, folder)
         if is_brief(transcript.entries):
