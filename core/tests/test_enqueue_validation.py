@@ -34,6 +34,7 @@ class TouchHandler(WorkHandler):
 
     def __init__(self) -> None:
         self.seen = []
+        self.done = trio.Event()
 
     def validate_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
         p = TouchPayload.model_validate(payload)  # a ValidationError for a stray key
@@ -55,6 +56,7 @@ class TouchHandler(WorkHandler):
         folder = self.context.ledger / "touched"
         folder.mkdir(exist_ok=True)
         (folder / item.payload["name"]).touch()
+        self.done.set()
 
 
 def plugins() -> Any:
@@ -103,10 +105,9 @@ async def test_enqueue_refuses_what_the_handler_refuses(ledger: Path) -> None:
         assert daemon.manager.status().queue_depth == 0
 
         assert (await rpc("enqueue", {"type": "touch", "payload": {"name": "Abc"}}))["queued"]
-        with trio.fail_after(10):
-            while not (ledger / "touched" / "abc").exists():
-                await trio.sleep(0.02)
         handler = next(h for h in daemon.handlers if isinstance(h, TouchHandler))
+        with trio.fail_after(10):
+            await handler.done.wait()
         assert handler.seen == [{"name": "abc"}]
         assert sorted(p.name for p in (ledger / "touched").iterdir()) == ["abc"]
         daemon.stop()

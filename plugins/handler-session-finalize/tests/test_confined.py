@@ -279,3 +279,29 @@ def test_a_cache_path_with_a_link_is_refused_by_validate_payload(ledger: Path) -
     with pytest.raises(OxError, match="symbolic link"):
         handler.validate_payload(payload)
     assert stat.S_ISLNK(os.lstat(ledger / ".ox" / "cache").st_mode)
+
+
+def test_a_cache_marker_naming_a_file_outside_the_agent_folders_is_not_read(
+    tmp_path: Path, home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stale recording whose marker names a private file (as if edited, or written by an
+    older ox): detection's catch-up refuses it and captures nothing from it."""
+    private = tmp_path / "shadow.jsonl"
+    private.write_text(
+        json.dumps({"type": "user", "message": {"role": "user", "content": SECRET}, "uuid": "u1"})
+        + "\n"
+    )
+    ledger = tmp_path / "ledger"
+    folder = records.ledger_cache_sessions(ledger) / "2026-11-24T00-38-dev-a1"
+    make_session(folder.parent, folder.name, [])
+    marker = records.RecordingMarker(
+        adapter_name="claude-code",
+        session_file=str(private),
+        started_at=datetime.now(UTC) - timedelta(hours=1),
+        stopped_at=datetime.now(UTC) - timedelta(minutes=50),
+        watch_mode="tail",
+    )
+    records.atomic_write_model(folder / records.MARKER, marker)
+    assert Scanner(ledger, tmp_path / "cache").scan() == []
+    assert SECRET not in (folder / records.RAW).read_text()
+    assert "is not under the claude-code session folders" in caplog.text
