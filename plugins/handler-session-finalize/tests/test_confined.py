@@ -305,3 +305,46 @@ def test_a_cache_marker_naming_a_file_outside_the_agent_folders_is_not_read(
     assert Scanner(ledger, tmp_path / "cache").scan() == []
     assert SECRET not in (folder / records.RAW).read_text()
     assert "is not under the claude-code session folders" in caplog.text
+
+
+def test_validated_payloads_always_name_a_folder_of_their_place(
+    ledger: Path, tmp_path: Path
+) -> None:
+    handler = SessionFinalizeHandler(user_cache_dir=tmp_path / "cache")
+    handler.attach(HandlerContext(ledger=ledger, enqueue=lambda item: True))
+    scanner = handler.scanner(ledger)
+    roots = dict(scanner.places())
+    (ledger / "sessions").mkdir()
+    (ledger / "sessions" / "linked").symlink_to(tmp_path)
+    parts = st.sampled_from(["..", ".", "sessions", "linked", "a", "", "/", str(tmp_path)])
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        st.text(max_size=20) | st.sampled_from(["a", "..", "linked", "a/b"]),
+        st.sampled_from(list(Place)),
+        st.lists(parts, max_size=5),
+        st.booleans(),
+    )
+    def check(name: str, place: Place, path_parts: list[str], exact: bool) -> None:
+        path = str(roots[place] / name) if exact else "/".join([str(ledger), *path_parts])
+        payload = {"name": name, "path": path, "place": place.value, "kind": "full"}
+        try:
+            accepted = handler.validate_payload(payload)
+        except OxError:
+            return
+        folder = Path(accepted["path"])
+        assert folder.parent == roots[place]
+        assert folder.name == name == accepted["name"]
+        assert not folder.is_symlink()
+        assert "ledger" not in accepted
+
+    check()
+
+
+def test_a_raw_file_linked_to_a_device_is_never_read(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger"
+    folder = ledger / "sessions" / "2026-11-24T00-38-dev-a1"
+    folder.mkdir(parents=True)
+    (folder / records.RAW).symlink_to("/dev/zero")  # would be an endless read if followed
+    (folder / records.SUMMARY_JSON).symlink_to("/dev/zero")
+    assert Scanner(ledger, tmp_path / "cache").scan() == []
