@@ -154,8 +154,9 @@ def test_a_teammates_links_never_publish_the_victims_files(world: OxWorld) -> No
 
 def test_a_linked_cache_folder_is_never_scanned(world: OxWorld) -> None:
     """`.ox/cache` committed as a link to a folder of the victim's (`.gitignore` says
-    `.ox/cache/`, which a link does not match): recordings are refused with a clear error,
-    and nothing in the linked folder is published or deleted."""
+    `.ox/cache/`, which a link does not match) and pulled while the daemon runs: recordings
+    are refused with a clear error, and nothing in the linked folder is published or
+    deleted. (A daemon starting on such a ledger refuses to start.)"""
     private = private_files(world.home)
     target = world.home / "private-cache"
     (target / "sessions" / "2026-11-24T00-38-dev-a1").mkdir(parents=True)
@@ -167,20 +168,24 @@ def test_a_linked_cache_folder_is_never_scanned(world: OxWorld) -> None:
     world.git(teammate, "add", "-A")
     world.git(teammate, "commit", "-q", "-m", "cache")
     world.git(teammate, "push", "-q", "origin", "HEAD:main")
-    world.git(world.ledger, "pull", "-q", "origin", "main")
 
+    daemon = world.serve()
+    shutil.rmtree(world.ledger / ".ox" / "cache", ignore_errors=True)
+    world.git(world.ledger, "pull", "-q", "origin", "main")
+    assert (world.ledger / ".ox" / "cache").is_symlink()
     agent_file = world.home / ".claude" / "projects" / "-home-dev-p" / f"{SESSION_ID}.jsonl"
     agent_file.parent.mkdir(parents=True)
     agent_file.touch()
-    daemon = world.serve()
     daemon.call("force_detect")
     started = world.cli(
         "session", "start", "--adapter", "claude-code", "--file", str(agent_file), "--pid",
         str(os.getpid()), check=False,
     )  # fmt: skip
     assert started.returncode != 0
-    assert "symbolic link" in started.stderr or "not a folder" in started.stderr
+    assert "symbolic link" in started.stderr
     assert len(started.stderr.strip().splitlines()) == 1
+    daemon.call("force_detect")
+    assert daemon.call("status")["agent_work"]["recent"] == []
     assert daemon.stop() == 0
     assert raw.read_text() == raw_lines(f"secret {SECRET}")
     assert sorted(p.name for p in (target / "sessions").iterdir()) == ["2026-11-24T00-38-dev-a1"]

@@ -77,6 +77,7 @@ def ledger(env: Path) -> Path:
     path = env / "ledger"
     path.mkdir()
     subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
+    (path / ".gitignore").write_text(".ox/cache/\n")  # what marks it as an ox ledger
     return path
 
 
