@@ -564,13 +564,16 @@ def catch_up(
     *,
     lock_timeout: float | None = None,
     redact: Redactor | None = None,
+    home: Path | None = None,
 ) -> CatchUpResult:
     """Bring `raw.jsonl` of the recording in `session_dir` up to the end of the agent's
     session file (the complete lines there now), for a stale recording (SPEC §3.3, §3.8).
 
     Takes the raw file's lock for the whole run (do not hold it when calling), settles a crash
     journal first, and reads from the marker's persisted offset with the adapter the marker
-    names. A missing source file appends nothing. `redact` defaults to the ledger's rules.
+    names, once `check_source` accepts it (under the adapter's folders in `$HOME`, or in
+    `home`; a regular file). A missing source file appends nothing. `redact` defaults to the
+    ledger's rules.
     Raises `LockTimeout` (lock busy after `lock_timeout` s; nothing touched), `RecordingGone`
     (no marker), `JournalError`, `RecordError` (corrupt marker), `AdapterError`. Blocking.
     """
@@ -583,7 +586,7 @@ def catch_up(
     # (under the adapter's folders in $HOME, a regular file).
     from ox_handler_session_finalize.recording import check_source
 
-    source = check_source(adapter, marker.session_file)
+    source = check_source(adapter, marker.session_file, home)
     if redact is None:
         redact = make_redactor(ledger_of(session_dir))
     with lock_file(session_dir / RAW, lock_timeout):
