@@ -178,7 +178,7 @@ def ours(tmp: Path, big: Path, run: int) -> tuple[float, int]:
     update_marker(rec.session_dir, reset_offsets)
     try:
         start = time.perf_counter()
-        result = catch_up(rec.session_dir)
+        result = catch_up(rec.session_dir, home=home)
         elapsed = time.perf_counter() - start
     finally:
         os.replace(src, big)

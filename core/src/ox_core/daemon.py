@@ -227,14 +227,29 @@ class Daemon:
         return {"pid": os.getpid()}
 
     async def _ipc_enqueue(self, params: dict[str, Any]) -> dict[str, Any]:
+        from pydantic import ValidationError
+
         from ox_core.ipc import EnqueueParams
         from ox_core.work import WorkItem
 
         p = EnqueueParams.model_validate(params)
-        if p.type not in {h.type for h in self.handlers}:
+        handler = next((h for h in self.handlers if h.type == p.type), None)
+        if handler is None:
             known = ", ".join(sorted(h.type for h in self.handlers)) or "none"
             raise OxError(f"no handler for work type {p.type!r} (installed: {known})")
-        item = WorkItem(type=p.type, priority=p.priority, payload=p.payload, dedup_key=p.dedup_key)
+        # The payload is the caller's: the handler checks it (paths, names, ledger) before
+        # anything is queued, and a refusal queues and touches nothing.
+        try:
+            payload = handler.validate_payload(dict(p.payload))
+        except OxError:
+            raise
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "payload"
+            raise OxError(f"invalid {p.type} payload: {where}: {first['msg']}") from None
+        except (ValueError, TypeError) as exc:
+            raise OxError(f"invalid {p.type} payload: {exc}") from None
+        item = WorkItem(type=p.type, priority=p.priority, payload=payload, dedup_key=p.dedup_key)
         queued = self.enqueue(item)
         return {"queued": queued, "id": item.id}
 

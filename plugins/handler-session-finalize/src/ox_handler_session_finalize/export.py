@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ox_handler_session_finalize import records
+from ox_handler_session_finalize.confined import read_regular, regular_files
 from ox_handler_session_finalize.records import (
     JOURNAL,
     META,
@@ -184,7 +185,7 @@ def write_artifacts(
         records.atomic_write_bytes(folder / fname, data)
     with contextlib.suppress(FileNotFoundError):
         (folder / NEEDS_SUMMARY).unlink()
-    raw_bytes = redact_raw_bytes((folder / RAW).read_bytes(), rules)
+    raw_bytes = redact_raw_bytes(read_regular(folder / RAW), rules)
     manifest = {fname: _digest(data) for fname, data in sorted({**files, RAW: raw_bytes}.items())}
     h = header or RawHeaderMeta()
     meta_path = folder / META
@@ -212,18 +213,22 @@ def write_artifacts(
 
 def upload_files(folder: Path, rules: Sequence[re.Pattern[str]] = ()) -> dict[str, bytes]:
     """The files of `folder` that go to the ledger: regular files except dotfiles (marker,
-    locks, `.needs-summary`) and the crash journal, every text file redacted once more."""
+    locks, `.needs-summary`) and the crash journal, every text file redacted once more.
+
+    Raises `UnsafePathError` when the folder holds a link or a special file (a teammate's link
+    to a private file is never followed, and the folder is not published without it either):
+    nothing is read then."""
     files: dict[str, bytes] = {}
-    for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(".") or entry.name == JOURNAL or not entry.is_file():
+    for name in sorted(regular_files(folder)):
+        if name.startswith(".") or name == JOURNAL:
             continue
-        data = entry.read_bytes()
-        if entry.name.endswith(".jsonl"):
+        data = read_regular(folder / name)
+        if name.endswith(".jsonl"):
             data = redact_raw_bytes(data, rules)
-        elif entry.name.endswith((".json", ".md", ".txt")):
+        elif name.endswith((".json", ".md", ".txt")):
             text = data.decode("utf-8", "replace")
             redacted = redact_text(text, rules)
             if redacted != text:
                 data = redacted.encode()
-        files[entry.name] = data
+        files[name] = data
     return files
