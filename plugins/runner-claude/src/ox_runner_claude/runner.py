@@ -160,10 +160,15 @@ class ClaudeRunner(CliRunner):
         if rejected is not None:
             limit = rejected.get("rateLimitType") or "usage"
             reset_at = _from_epoch(rejected.get("resetsAt"))
-            quota = quota_until(f"claude {limit} limit reached", reset_at, now)
+            quota = quota_until(
+                f"claude {limit} limit reached", reset_at, now, basis="the resetsAt claude reported"
+            )
         elif epoch is not None:
             # Older versions: "Claude AI usage limit reached|<reset epoch seconds>".
-            quota = quota_until("Claude AI usage limit reached", _from_epoch(int(epoch[1])), now)
+            reset_at = _from_epoch(int(epoch[1]))
+            quota = quota_until(
+                "Claude AI usage limit reached", reset_at, now, basis="the reset epoch printed"
+            )
         elif result is not None and result.get("api_error_status") == 429:
             text = str(result.get("result") or "API status 429")
             quota = find_quota(text, now=now, extra=_HTTP_429) or quota_until(text, None, now)
