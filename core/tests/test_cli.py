@@ -208,20 +208,38 @@ def test_status_screen_with_work() -> None:
                     "started_at": (now - timedelta(hours=2)).isoformat(),
                 },
             ],
-            "stats": {"total_invocations": 7, "successes": 5, "failures": 2},
+            "stats": {
+                "total_invocations": 7,
+                "runs_ok": 5,
+                "runs_failed": 2,
+                "successes": 5,
+                "failures": 2,
+                "outcomes": {"completed": 5, "failed": 2},
+            },
+            "errors": [
+                {
+                    "work_type": "session-finalize",
+                    "target": "session-finalize:bad",
+                    "error": "claude exited 1: not logged in",
+                    "first": (now - timedelta(hours=2)).isoformat(),
+                    "last": (now - timedelta(hours=2)).isoformat(),
+                    "count": 1,
+                }
+            ],
         },
     }
     text = render(status_screen(status, now=now))
     assert "claude  ✓ available" in text
     assert "pid 4242, started 42s ago" in text
     assert "3 waiting, 1 running" in text
-    assert "7 runs, 5 ok, 2 failed" in text
+    assert "7 finished: 5 completed, 2 failed" in text  # items ...
+    assert "7 runs: 5 ok, 2 failed" in text  # ... and agent runs, counted apart
     assert "Running" in text
     assert "│ 2026-11-25T11-58-me-abc" in text  # the work type is not repeated
     assert "Recent" in text
     assert "completed" in text
     assert "12.3s" in text
-    assert "✗ bad: claude exited 1: not logged in" in text
+    assert "✗ bad: claude exited 1: not logged in (since 2h ago)" in text
     assert "2h ago" in text
 
 
@@ -246,7 +264,7 @@ def test_status_screen_without_agent_or_work() -> None:
     not_ready = {**status, "daemon": {**status["daemon"], "ready": False}}
     assert "starting…" in render(status_screen(not_ready))
     starting = {"daemon": status["daemon"], "agent_work": None}
-    assert "Agent   starting… (plugins and agents are being checked)" in render(
+    assert "Agent       starting… (plugins and agents are being checked)" in render(
         status_screen(starting)
     )
 
@@ -273,7 +291,13 @@ def test_plugins_screen_shows_load_errors() -> None:
         }
     ]
     text = render(plugins_screen(rows))
-    for word in ("broken", "ox.runners", "ox-runner-broken", "0.3", "✗ ImportError: no module x"):
+    for word in (
+        "broken",
+        "runner",
+        "ox-runner-broken",
+        "0.3",
+        "✗ broken (ox.runners): ImportError: no module x",
+    ):
         assert word in text
     assert "No ox plugins installed" in render(plugins_screen([]))
 

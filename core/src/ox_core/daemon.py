@@ -229,7 +229,7 @@ class Daemon:
     async def _ipc_force_detect(self, params: dict[str, Any]) -> dict[str, Any]:
         if self.manager is None:
             raise OxError("the daemon is still starting; try again in a moment")
-        queued = await self.manager.force_detect()
+        queued = await self.manager.force_detect(resume=params.get("resume") is True)
         # What is waiting and running right after the scan (detected items may have started).
         waiting = [
             {"type": i.type, "key": i.dedup_key or i.id, "priority": i.priority}
