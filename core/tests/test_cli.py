@@ -312,7 +312,8 @@ def test_plugins_command_lists_our_distributions(capsys: pytest.CaptureFixture[s
     main(["plugins"])
     text = capsys.readouterr().out
     assert "ox-runner-claude" in text
-    assert "loaded" in text
+    assert "✓ ok" in text
+    assert "ox-handler-session-finalize" in text  # never cut (the terminal is 80 wide here)
 
 
 def test_doctor_report_and_screen(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -424,7 +425,9 @@ async def test_commands_against_a_running_daemon(
         code, out, _ = await run_cli(capsys, "status")
         assert code == 0
         assert "echo-agent  ✓ available" in out
-        assert "2 runs, 1 ok, 1 failed" in out
+        # Both agent runs answered; one item then failed in the handler: counted apart.
+        assert "2 finished: 1 completed, 1 failed" in out
+        assert "2 runs: 2 ok, 0 failed" in out
         assert "the handler refused this item" in out
 
         code, out, err = await run_cli(capsys, "enqueue", "nope")
