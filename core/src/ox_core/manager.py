@@ -76,15 +76,17 @@ class SyncSignal:
 
     `fire()` is sync and wakes every task in `wait()` at that moment. Use both from the trio
     thread (from another thread: `trio.from_thread.run_sync(signal.fire)`). `fired` counts the
-    calls, for status and tests.
+    calls and `last_fired` is the time of the last one (UTC), for status and tests.
     """
 
     def __init__(self) -> None:
         self._event = trio.Event()
         self.fired = 0
+        self.last_fired: datetime | None = None
 
     def fire(self) -> None:
         self.fired += 1
+        self.last_fired = utcnow()
         event, self._event = self._event, trio.Event()
         event.set()
 
@@ -233,7 +235,6 @@ class Manager:
         self._type_reasons: dict[str, str] = {}
         # Failures that still stand, by (work type, target); a success of the target clears it.
         self._problems: dict[tuple[str, str], _Problem] = {}
-        self._last_sync: datetime | None = None
         self._agent_available = runner is not None
         self._agent_detail = "" if runner is not None else "no agent CLI is installed"
         self._refreshing = False
@@ -364,7 +365,7 @@ class Manager:
                 for (work_type, target), p in self._problems.items()
             ],
             syncs=getattr(self._sync_signal, "fired", 0),
-            last_sync_at=self._last_sync,
+            last_sync_at=getattr(self._sync_signal, "last_fired", None),
         )
 
     def _holds(self, at: Callable[[float], datetime], quota: QuotaState | None) -> list[Hold]:
@@ -444,7 +445,6 @@ class Manager:
             return
         while True:
             await signal.wait()
-            self._last_sync = self._wall()
             self._wake.set()
 
     async def _doctor_loop(self) -> None:
