@@ -11,10 +11,11 @@ import pytest
 import trio
 
 from ox_core import RunRequest
+from ox_core.testing_runners import REAL_CLIS
 from ox_runner_claude import ClaudeRunner
 from ox_runner_claude.runner import AUTH_ENV
 
-PACKAGE, VERSION = "@anthropic-ai/claude-code", "2.1.330"
+PACKAGE, VERSION, _MB = REAL_CLIS["claude"]
 
 pytestmark = pytest.mark.slow
 
