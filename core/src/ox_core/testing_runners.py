@@ -311,13 +311,15 @@ def prefetch(out: Any = None) -> int:
     return failed
 
 
-Responder = Callable[[str, dict[str, Any]], tuple[int, str, bytes]]
+Responder = Callable[
+    [str, dict[str, Any]], tuple[int, str, bytes] | tuple[int, str, bytes, Mapping[str, str]]
+]
 
 
 class FakeModelApi:
     """A threaded HTTP server on 127.0.0.1 that answers POSTs with `responder(path, json_body)
-    -> (status, content type, body)` and records every request (`requests`: (method, path,
-    body)). Unknown paths get a 404 from the responder's own choice."""
+    -> (status, content type, body[, extra headers])` and records every request (`requests`:
+    (method, path, body)). Unknown paths get a 404 from the responder's own choice."""
 
     def __init__(self, responder: Responder) -> None:
         self.responder = responder
@@ -347,8 +349,12 @@ class FakeModelApi:
                 except ValueError:
                     body = {"_raw": raw.decode("utf-8", "replace")}
                 api.requests.append((method, self.path, body))
-                status, ctype, data = api.responder(self.path, body if method == "POST" else {})
+                status, ctype, data, *more = api.responder(
+                    self.path, body if method == "POST" else {}
+                )
                 self.send_response(status)
+                for name, value in (more[0] if more else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
