@@ -246,7 +246,7 @@ def test_sigterm_during_finalize_stops_in_time_and_loses_nothing(
 
     started = time.monotonic()
     daemon.proc.send_signal(signal.SIGTERM)
-    daemon.proc.wait(timeout=10)
+    daemon.proc.wait(timeout=60)
     assert time.monotonic() - started < 5
     assert daemon.proc.returncode == 0
     # the agent run was killed with its process group, not left behind
