@@ -162,7 +162,8 @@ def test_a_recorded_session_reaches_the_remote(world: OxWorld, agent: Any) -> No
 
     text = world.cli("status").stdout
     assert "claude" in text
-    assert "1 runs, 1 ok, 0 failed" in text
+    assert "1 run: 1 ok, 0 failed" in text  # agent runs ...
+    assert "1 finished: 1 published" in text  # ... and items, each with its outcome
     assert daemon.stop() == 0
 
 
