@@ -98,7 +98,13 @@ STATUS_STATES: dict[str, dict[str, Any]] = {
         agent_type="none",
         agent_available=False,
         queue_depth=2,
-        holds=[Hold(kind="no_agent", reason="no usable agent: items that need one wait")],
+        holds=[
+            Hold(
+                kind="no_agent",
+                reason="no agent CLI is installed and logged in (see `ox-core doctor`): "
+                "sessions are recorded, summaries wait",
+            )
+        ],
     ),
     "agent-unusable": work_status(
         agent_available=False,
@@ -375,7 +381,7 @@ def test_status_shows_every_hold_with_its_end_and_reason(width: int) -> None:
         assert label in flat
     assert "12:02 UTC (in 2m00s)" in flat  # the quota pause: until-time and how long
     assert "Try again in 2 minutes" in flat  # what the length was read from
-    assert "until fixed" in flat  # a type turned off holds until the config changes
+    assert "type off review until the config changes" in flat
 
 
 @pytest.mark.parametrize("width", WIDTHS)

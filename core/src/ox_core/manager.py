@@ -375,7 +375,13 @@ class Manager:
         if not config.enabled:
             holds.append(Hold(kind="disabled", reason="agent work is disabled (enabled = false)"))
         if self._runner is None:
-            holds.append(Hold(kind="no_agent", reason="no usable agent: items that need one wait"))
+            holds.append(
+                Hold(
+                    kind="no_agent",
+                    reason="no agent CLI is installed and logged in (see `ox-core doctor`): "
+                    "sessions are recorded, summaries wait",
+                )
+            )
         elif not self._agent_available:
             detail = self._agent_detail or "not usable"
             holds.append(Hold(kind="no_agent", name=self._runner.name, reason=detail))

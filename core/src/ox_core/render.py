@@ -106,6 +106,13 @@ _HOLD_LABELS = {
     "parked": "parked",
 }
 
+# What a hold with no end time waits for.
+_OPEN_ENDED = {
+    "disabled": "until the config changes",
+    "disabled_type": "until the config changes",
+    "no_agent": "until an agent is usable",
+}
+
 _OUTCOME_STYLES = {
     "completed": "green",
     "published": "green",
@@ -143,7 +150,7 @@ def _counts(stats: Mapping[str, Any]) -> tuple[str, str]:
 def _sync_line(work: Mapping[str, Any], now: datetime | None) -> str:
     syncs = int(work.get("syncs") or 0)
     if not syncs:
-        return "not configured [dim](the daemon does not pull or push the ledger by itself)[/]"
+        return "not configured [dim](the daemon does not pull or push the ledger)[/]"
     return (
         f"{syncs} {'sync' if syncs == 1 else 'syncs'}, last {_ago(work.get('last_sync_at'), now)}"
     )
@@ -222,7 +229,11 @@ def status_screen(status: Mapping[str, Any], now: datetime | None = None) -> Ren
         parts.append(Padding(Text("Held back", style="bold"), (1, 0, 0, 0)))
         for hold in holds:
             kind = str(hold.get("kind", "-"))
-            until = _until(hold.get("until"), now) if hold.get("until") else "until fixed"
+            until = (
+                _until(hold.get("until"), now)
+                if hold.get("until")
+                else _OPEN_ENDED.get(kind, "until fixed")
+            )
             name = f" {hold['name']}" if hold.get("name") else ""
             parts.append(
                 Text.assemble(
