@@ -192,7 +192,7 @@ def _detect(args: argparse.Namespace) -> int:
         _print_json(result)
         return 0
     if args.force:
-        print("quota pause, parked items and paused work types lifted")
+        print("lifted any quota pause, parked item and paused work type")
     queued = int(result.get("queued", 0))
     noun = "item" if queued == 1 else "items"
     print(f"detection queued {queued} {noun}")

@@ -216,7 +216,7 @@ async def test_a_429_from_the_real_claude_pauses_for_what_it_said(
 
             api.limited = False
             _, out = await cli(capsys, "detect", "--force")
-            assert out.startswith("quota pause, parked items and paused work types lifted")
+            assert out.startswith("lifted any quota pause, parked item and paused work type")
             with trio.fail_after(120):
                 while daemon.manager.status().stats.outcomes.get("answered", 0) < 1:  # noqa: ASYNC110
                     await trio.sleep(0.05)
