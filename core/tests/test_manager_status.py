@@ -31,7 +31,7 @@ from ox_core import (
     WorkResult,
 )
 from ox_core.config import RateLimitConfig
-from ox_core.manager import MAX_ATTEMPTS
+from ox_core.manager import MAX_ATTEMPTS, MAX_PROBLEMS
 from ox_core.quota_store import PAUSE_FILE
 from ox_core.work import utcnow
 
@@ -341,3 +341,19 @@ async def test_a_kept_pause_that_is_a_symlink_or_over_is_not_taken_up(
         nursery.cancel_scope.cancel()
     assert not path.exists()  # an old pause is removed
     assert elsewhere.exists()
+
+
+async def test_standing_errors_are_bounded(tmp_path: Path, autojump_clock: Any) -> None:
+    def process(it: WorkItem, result: RunResult) -> None:
+        raise RuntimeError(f"refused {it.dedup_key}")
+
+    async with trio.open_nursery() as nursery:
+        manager = await start(nursery, tmp_path, MockRunner(), FnHandler(process=process))
+        for n in range(MAX_PROBLEMS + 5):
+            manager.enqueue(item(f"k{n}"))
+            await settle()
+        targets = [p.target for p in manager.status().errors]
+        assert len(targets) == MAX_PROBLEMS
+        assert "k0" not in targets
+        assert f"k{MAX_PROBLEMS + 4}" in targets
+        nursery.cancel_scope.cancel()

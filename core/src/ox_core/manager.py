@@ -61,6 +61,9 @@ QUOTA_MIN = 60.0
 # that does not.
 RUN_GUARD = 30.0
 RECENT_SIZE = 10
+# Standing errors kept for `status`; beyond this the one that recurred longest ago goes (its
+# target may be gone for good: a deleted session never succeeds to clear it).
+MAX_PROBLEMS = 50
 # A worker running items back to back yields to trio at least this often (seconds).
 YIELD_EVERY = 0.005
 DETECT_LOCK = Path(".ox") / "cache" / ".detect.lock"
@@ -794,6 +797,9 @@ class Manager:
         now = self._wall()
         problem = self._problems.get((work_type, target))
         if problem is None:
+            if len(self._problems) >= MAX_PROBLEMS:
+                stalest = min(self._problems, key=lambda k: self._problems[k].last)
+                del self._problems[stalest]
             self._problems[(work_type, target)] = _Problem(error=error, first=now, last=now)
         else:
             problem.error, problem.last, problem.count = error, now, problem.count + 1
