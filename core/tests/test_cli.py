@@ -452,3 +452,26 @@ async def test_commands_against_a_running_daemon(
         assert report["daemon"]["pid"] == os.getpid()
         assert report["daemon"]["socket_mode"] == "0600"
         daemon.stop()
+
+
+async def test_doctor_tells_what_the_running_daemon_holds_back(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("OX_AGENT_WORK__DISABLED_TYPES", '["echo"]')
+    settings = load_settings()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(
+            lambda task_status: serve(
+                settings, plugins=test_plugins(), handle_signals=False, task_status=task_status
+            )
+        )
+        monkeypatch.setattr("ox_core.doctor.load_plugins", test_plugins)
+        _, out, _ = await run_cli(capsys, "doctor", "--json")
+        daemon = json.loads(out)["daemon"]
+        assert daemon["running"] is True
+        assert [(h["kind"], h["name"]) for h in daemon["holds"]] == [("disabled_type", "echo")]
+        _, out, _ = await run_cli(capsys, "doctor")
+        assert "type off echo  until the config changes" in out
+        assert "turned off in the config (disabled_types)" in out
+        nursery.cancel_scope.cancel()

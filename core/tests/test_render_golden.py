@@ -306,6 +306,22 @@ DOCTOR_STATES: dict[str, dict[str, Any]] = {
     },
 }
 
+DOCTOR_STATES["daemon-holds"] = {
+    **DOCTOR_STATES["healthy"],
+    "daemon": {
+        **DOCTOR_STATES["healthy"]["daemon"],
+        "holds": STATUS_STATES["held"]["agent_work"]["holds"][:2],
+        "errors": STATUS_STATES["outcomes"]["agent_work"]["errors"],
+    },
+}
+DOCTOR_STATES["daemon-stuck"] = {
+    **DOCTOR_STATES["healthy"],
+    "daemon": {
+        **DOCTOR_STATES["healthy"]["daemon"],
+        "status_error": "no answer from the daemon within 5 s",
+    },
+}
+
 PLUGINS = [
     ("claude", "ox.runners", "ox-runner-claude", None),
     ("codex", "ox.runners", "ox-runner-codex", None),
@@ -343,7 +359,7 @@ def render(screen: RenderableType, width: int) -> str:
 
 CASES: list[tuple[str, Callable[[], RenderableType]]] = [
     *((f"status-{k}", lambda v=v: status_screen(v, now=NOW)) for k, v in STATUS_STATES.items()),
-    *((f"doctor-{k}", lambda v=v: doctor_screen(v)) for k, v in DOCTOR_STATES.items()),
+    *((f"doctor-{k}", lambda v=v: doctor_screen(v, now=NOW)) for k, v in DOCTOR_STATES.items()),
     *((f"plugins-{k}", lambda v=v: plugins_screen(v)) for k, v in PLUGIN_STATES.items()),
 ]
 

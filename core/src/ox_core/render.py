@@ -224,24 +224,8 @@ def status_screen(status: Mapping[str, Any], now: datetime | None = None) -> Ren
 
     holds = work.get("holds") or []
     if holds:
-        # One line of what, to what and until when; the reason indented below it, so a long
-        # reason wraps readably at 80 columns.
         parts.append(Padding(Text("Held back", style="bold"), (1, 0, 0, 0)))
-        for hold in holds:
-            kind = str(hold.get("kind", "-"))
-            until = (
-                _until(hold.get("until"), now)
-                if hold.get("until")
-                else _OPEN_ENDED.get(kind, "until fixed")
-            )
-            name = f" {hold['name']}" if hold.get("name") else ""
-            parts.append(
-                Text.assemble(
-                    ("⏸ ", "yellow"), (_HOLD_LABELS.get(kind, kind), "yellow"), name, f"  {until}"
-                )
-            )
-            if hold.get("reason"):
-                parts.append(Padding(Text(_short(hold["reason"], 300), style="dim"), (0, 0, 0, 4)))
+        parts.extend(_hold_lines(holds, now))
 
     active = work.get("active") or []
     if active:
@@ -283,24 +267,50 @@ def status_screen(status: Mapping[str, Any], now: datetime | None = None) -> Ren
 
     errors = work.get("errors") or []
     if errors:
-        parts.append(
-            Padding(
-                Text("Errors (each clears when its work next succeeds)", style="bold"), (1, 0, 0, 0)
+        title = Text("Errors (each clears when its work next succeeds)", style="bold")
+        parts.append(Padding(title, (1, 0, 0, 0)))
+        parts.extend(_error_lines(errors, now))
+    return Group(*parts)
+
+
+def _hold_lines(holds: Sequence[Mapping[str, Any]], now: datetime | None) -> list[RenderableType]:
+    """One line of what, to what and until when; the reason indented below it, so a long
+    reason wraps readably at 80 columns."""
+    lines: list[RenderableType] = []
+    for hold in holds:
+        kind = str(hold.get("kind", "-"))
+        until = (
+            _until(hold.get("until"), now)
+            if hold.get("until")
+            else _OPEN_ENDED.get(kind, "until fixed")
+        )
+        name = f" {hold['name']}" if hold.get("name") else ""
+        lines.append(
+            Text.assemble(
+                ("⏸ ", "yellow"), (_HOLD_LABELS.get(kind, kind), "yellow"), name, f"  {until}"
             )
         )
+        if hold.get("reason"):
+            lines.append(Padding(Text(_short(hold["reason"], 300), style="dim"), (0, 0, 0, 4)))
+    return lines
+
+
+def _error_lines(errors: Sequence[Mapping[str, Any]], now: datetime | None) -> list[Text]:
+    """`✗ target: error (since 1h ago, 3 times, last 5m ago)` for each standing error."""
+    lines: list[Text] = []
     for problem in errors:
         count = int(problem.get("count") or 1)
         age = f"since {_ago(problem.get('first'), now)}"
         if count > 1:
             age += f", {count} times, last {_ago(problem.get('last'), now)}"
-        parts.append(
+        lines.append(
             Text.assemble(
                 ("✗ ", "red"),
                 f"{_target(problem, 60)}: {_short(problem.get('error'), 300)} ",
                 (f"({age})", "dim"),
             )
         )
-    return Group(*parts)
+    return lines
 
 
 def plugins_screen(plugins: Sequence[Mapping[str, Any]]) -> RenderableType:
@@ -342,11 +352,12 @@ def _section(title: str) -> Text:
     return Text(title, style="bold underline")
 
 
-def doctor_screen(report: Mapping[str, Any]) -> RenderableType:
+def doctor_screen(report: Mapping[str, Any], now: datetime | None = None) -> RenderableType:
     """The `ox-core doctor` screen from `doctor.collect()`'s report.
 
     Sections: runners (installed / authenticated / detail), the chosen agent, handlers, the
-    ledger, the daemon socket, plugin load errors, and each setting with its source.
+    ledger, the daemon socket (and, when it runs, what it holds back and its standing errors),
+    plugin load errors, and each setting with its source. `now` fixes the clock (tests).
     """
     parts: list[RenderableType] = []
 
@@ -413,6 +424,16 @@ def doctor_screen(report: Mapping[str, Any]) -> RenderableType:
         mode = daemon["socket_mode"]
         grid.add_row("", f"{OK if mode == '0600' else BAD} socket mode {mode}")
     parts += [Text(""), _section("Ledger and daemon"), grid]
+    if daemon.get("status_error"):
+        parts.append(
+            Text.from_markup(
+                f"{WARN} the daemon did not answer `status`: {_escape(str(daemon['status_error']))}"
+            )
+        )
+    if daemon.get("holds"):
+        parts += [Text(""), _section("Held back"), *_hold_lines(daemon["holds"], now)]
+    if daemon.get("errors"):
+        parts += [Text(""), _section("Errors"), *_error_lines(daemon["errors"], now)]
 
     settings = Table(expand=False)
     for col in ("setting", "value", "from"):
