@@ -106,6 +106,14 @@ class Api:
         return 200, "text/event-stream", self.kit.sse(events)
 
 
+@pytest.fixture(scope="module")
+def claude_binary(real_cli_kit: Any) -> Path:
+    # Module scope: resolved before `user` clears the OX_* variables (OX_TESTS_OFFLINE=1 must
+    # skip this test, not be cleared away by it).
+    path: Path = real_cli_kit.npm_cli(PACKAGE, VERSION, "claude")
+    return path
+
+
 @pytest.fixture
 def user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A new user's environment: HOME is `tmp_path`, no OX_/XDG_ settings or agent keys, a
@@ -132,9 +140,9 @@ async def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]
 
 
 async def test_a_429_from_the_real_claude_pauses_for_what_it_said(
-    user: Path, real_cli_kit: Any, capsys: pytest.CaptureFixture[str]
+    claude_binary: Path, user: Path, real_cli_kit: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    binary = real_cli_kit.npm_cli(PACKAGE, VERSION, "claude")
+    binary = claude_binary
     ledger = make_ledger(user / "team").path
     api = Api(real_cli_kit)
     with real_cli_kit.FakeModelApi(api) as server:
