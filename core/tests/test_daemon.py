@@ -142,7 +142,7 @@ async def rpc(settings: Settings, method: str, params: dict[str, Any] | None = N
     return await trio.to_thread.run_sync(call, settings.socket_path(), method, params)
 
 
-async def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> None:
+async def wait_for(predicate: Callable[[], Any], timeout: float = 60.0) -> None:
     with trio.fail_after(timeout):
         while not predicate():
             await trio.sleep(0.02)
@@ -451,6 +451,6 @@ async def test_stop_during_start_up_is_prompt(ledger: Path) -> None:
             await rpc(settings, "no_such_method_yet")
         with contextlib.suppress(OxError):  # the reply may be cut by the cancellation
             await rpc(settings, "shutdown")
-        with trio.fail_after(5):
+        with trio.fail_after(30):
             await ended.wait()
     assert not settings.socket_path().exists()

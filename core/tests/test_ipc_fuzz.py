@@ -90,7 +90,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             stderr=subprocess.PIPE,
         )
         try:
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 60
             while True:
                 assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
                 try:

@@ -695,7 +695,7 @@ async def test_cancel_with_a_run_in_flight_returns_promptly(tmp_path: Path) -> N
 
     runner = MockRunner(forever)
     handler = FnHandler()
-    with trio.fail_after(10):
+    with trio.fail_after(60):
         async with trio.open_nursery() as nursery:
             manager = Manager(runner, [handler], Config(), SyncSignal(), tmp_path)
             await nursery.start(manager.run)

@@ -191,3 +191,52 @@ def test_codex_try_again_at_a_date() -> None:
 def test_the_spec_phrase_wins_over_try_again() -> None:
     text = "limit hit · resets 3pm (UTC) · try again in 5 minutes"
     assert parse_reset_time(text, NOW) == datetime(2026, 11, 25, 15, tzinfo=UTC)
+
+
+# ---- what the agent said sets the pause (most specific statement wins) -------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds", "basis"),
+    [
+        ("Rate limit exceeded. Please try again in 2 minutes.", 120, "try again in 2 minutes"),
+        ("rate limit: try again in 1 hour 30 minutes", 5400, "try again in 1 hour 30 minutes"),
+        ("429 Too Many Requests: retry in 23.5s", 60, "retry in 23.5s"),  # at least a minute
+        ("429 Too Many Requests: Please retry in 90s.", 90, "retry in 90s"),
+        ('429 {"retryDelay": "300s"}', 300, 'retryDelay": "300s'),
+        ("429 Too Many Requests (Retry-After: 240)", 240, "Retry-After: 240"),
+        ("rate limit hit, retry after 5 minutes", 300, "retry after 5 minutes"),
+        ("Rate limit reached: 5 requests per minute", 60, "per minute"),
+        ("rate limit: 1000 requests per-hour exceeded", 3600, "per-hour"),
+        ("You've hit your daily limit of requests. usage limit", 86400, "daily"),
+        ("Rate limit exceeded (RPM)", 60, "RPM"),
+        ("429: Quota exceeded for requests per day", 86400, "per day"),
+        # A reset time beats a delay, a delay beats a window.
+        ("usage limit per minute; try again in 10 minutes", 600, "try again in 10 minutes"),
+        ("rate limit per day · resets 3pm (UTC)", 3 * 3600, "resets 3pm (UTC)"),
+    ],
+)
+def test_the_pause_is_what_the_agent_said(text: str, seconds: float, basis: str) -> None:
+    quota = find_quota(text, now=NOW, extra=re.compile(r"\b429\b"))
+    assert quota is not None
+    assert quota.reset_at == NOW + timedelta(seconds=seconds)
+    assert quota.basis == basis
+
+
+def test_nothing_said_is_the_one_hour_fallback_with_no_basis() -> None:
+    quota = find_quota("429 Too Many Requests", now=NOW, extra=re.compile(r"\b429\b"))
+    assert quota is not None
+    assert (quota.reset_at, quota.basis) == (NOW + DEFAULT_WAIT, "")
+
+
+@given(st.floats(min_value=0.001, max_value=10 * 86400), st.sampled_from(["s", "m", "h"]))
+@settings(max_examples=200)
+def test_a_delay_is_kept_within_a_minute_and_a_week(amount: float, unit: str) -> None:
+    quota = find_quota(f"rate limit: retry in {amount:.3f}{unit}", now=NOW)
+    assert quota is not None
+    assert quota.reset_at is not None
+    wait = quota.reset_at - NOW
+    assert timedelta(minutes=1) <= wait <= MAX_WAIT
+    scale = {"s": 1, "m": 60, "h": 3600}[unit]
+    said = timedelta(seconds=float(f"{amount:.3f}") * scale)
+    assert wait == min(max(said, timedelta(minutes=1)), MAX_WAIT)

@@ -16,6 +16,7 @@ _EXPORTS: dict[str, str] = {
     "QueueStatistics": "ox_core.queue",
     "RateLimiter": "ox_core.ratelimit",
     "AgentUsability": "ox_core.contracts",
+    "Outcome": "ox_core.contracts",
     "Quota": "ox_core.contracts",
     "RunRequest": "ox_core.contracts",
     "RunResult": "ox_core.contracts",
@@ -50,6 +51,7 @@ __all__ = [
     "LoadedPlugins",
     "Manager",
     "MockRunner",
+    "Outcome",
     "OxError",
     "PluginLoadError",
     "QueueStatistics",
@@ -90,6 +92,7 @@ if TYPE_CHECKING:
     from ox_core.contracts import (
         AgentUsability,
         HandlerContext,
+        Outcome,
         Quota,
         Runner,
         RunRequest,

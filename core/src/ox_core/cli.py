@@ -187,10 +187,12 @@ def _plugins(args: argparse.Namespace) -> int:
 
 
 def _detect(args: argparse.Namespace) -> int:
-    result = _call("force_detect", timeout=120.0)
+    result = _call("force_detect", {"resume": True} if args.force else None, timeout=120.0)
     if args.json:
         _print_json(result)
         return 0
+    if args.force:
+        print("lifted any quota pause, parked item and paused work type")
     queued = int(result.get("queued", 0))
     noun = "item" if queued == 1 else "items"
     print(f"detection queued {queued} {noun}")
@@ -329,6 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=_plugins)
 
     p = sub.add_parser("detect", help="scan the ledger for work now and queue it")
+    p.add_argument(
+        "--force", action="store_true", help="also lift a quota pause (agent work resumes now)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
     p.set_defaults(fn=_detect)
 

@@ -57,10 +57,27 @@ class Quota:
     """The agent reported a rate limit or quota: no LLM work until `reset_at` (UTC).
 
     `reset_at` is None when the agent did not say; the manager then waits its default (1 h).
+    `basis` says what `reset_at` was read from (`"try again in 2 minutes"`, `"per-minute
+    limit"`), empty when nothing was said; `status` shows it next to the pause.
     """
 
     message: str
     reset_at: datetime | None = None
+    basis: str = ""
+
+
+@attrs.frozen
+class Outcome:
+    """What a handler did with an item, for `status` (`process_result` may return one;
+    None means plain `completed`).
+
+    `kind` is a short word a person reads in the result column, e.g. `published`,
+    `published without summary`, `discarded`, `kept locally`, `nothing to do`. `reason` says
+    why when the kind alone does not (the summary was not JSON, the session was brief).
+    """
+
+    kind: str
+    reason: str = ""
 
 
 @attrs.frozen
@@ -154,8 +171,12 @@ class WorkHandler(abc.ABC):
         """The request for the agent; `skip_llm=True` when no agent run is needed."""
 
     @abc.abstractmethod
-    async def process_result(self, item: WorkItem, result: RunResult) -> None:
-        """Act on the agent's answer (write, commit, push ...)."""
+    async def process_result(self, item: WorkItem, result: RunResult) -> Outcome | None:
+        """Act on the agent's answer (write, commit, push ...).
+
+        May return an `Outcome` saying what happened (published, discarded and why ...), which
+        `status` shows for the item; None means plain `completed`.
+        """
 
     def validate_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Check the payload of an item of this type before it is queued (`ox-core enqueue`,

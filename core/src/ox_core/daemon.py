@@ -257,7 +257,7 @@ class Daemon:
         NoParams.model_validate(params)
         if self.manager is None:
             raise OxError("the daemon is still starting; try again in a moment")
-        queued = await self.manager.force_detect()
+        queued = await self.manager.force_detect(resume=params.get("resume") is True)
         # What is waiting and running right after the scan (detected items may have started).
         waiting = [
             {"type": i.type, "key": i.dedup_key or i.id, "priority": i.priority}

@@ -92,6 +92,19 @@ def _nested_source(sources: dict[str, str], dotted: str, key: str) -> str:
     return ", ".join(hits) if hits else sources.get(key, "default")
 
 
+def _daemon_state(socket: Path) -> dict[str, Any]:
+    """What the running daemon holds back and which errors stand, from its `status` (empty
+    when it does not answer within 5 s: doctor must work when the daemon is stuck)."""
+    from ox_core.ipc import call
+
+    try:
+        status = call(socket, "status", timeout=5.0)
+        work = status.get("agent_work") or {}
+    except Exception as exc:
+        return {"status_error": str(exc) or type(exc).__name__}
+    return {"holds": work.get("holds") or [], "errors": work.get("errors") or []}
+
+
 def collect(settings: Settings, loaded: LoadedPlugins | None = None) -> dict[str, Any]:
     """The whole doctor report (JSON-ready): runners, agent, handlers, plugin errors, ledger,
     daemon, settings with their sources."""
@@ -149,6 +162,8 @@ def collect(settings: Settings, loaded: LoadedPlugins | None = None) -> dict[str
     problem = _socket_problem(socket)
     if problem:
         daemon["socket_problem"] = problem
+    if daemon["running"]:
+        daemon.update(_daemon_state(socket))
 
     errors = [*loaded.errors, *runner_errors]
     return {

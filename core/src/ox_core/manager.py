@@ -24,17 +24,22 @@ from pathlib import Path
 import attrs
 import trio
 
+from ox_core import quota_store
 from ox_core.backoff import Backoff
 from ox_core.config import AgentWorkerConfig
-from ox_core.contracts import Quota, Runner, RunRequest, RunResult, WorkHandler
+from ox_core.contracts import Outcome, Quota, Runner, RunRequest, RunResult, WorkHandler
 from ox_core.errors import LedgerBlockedError, OxError
 from ox_core.queue import WorkQueue
+from ox_core.quota_store import QuotaPause
 from ox_core.ratelimit import RateLimiter
 from ox_core.status import (
     AgentProcess,
     AgentWorkStats,
     AgentWorkStatus,
+    Hold,
+    Problem,
     ProcessStatus,
+    QuotaState,
     WorkResult,
 )
 from ox_core.work import WorkItem, utcnow
@@ -56,6 +61,9 @@ QUOTA_MIN = 60.0
 # that does not.
 RUN_GUARD = 30.0
 RECENT_SIZE = 10
+# Standing errors kept for `status`; beyond this the one that recurred longest ago goes (its
+# target may be gone for good: a deleted session never succeeds to clear it).
+MAX_PROBLEMS = 50
 # A worker running items back to back yields to trio at least this often (seconds).
 YIELD_EVERY = 0.005
 DETECT_LOCK = Path(".ox") / "cache" / ".detect.lock"
@@ -71,15 +79,17 @@ class SyncSignal:
 
     `fire()` is sync and wakes every task in `wait()` at that moment. Use both from the trio
     thread (from another thread: `trio.from_thread.run_sync(signal.fire)`). `fired` counts the
-    calls, for status and tests.
+    calls and `last_fired` is the time of the last one (UTC), for status and tests.
     """
 
     def __init__(self) -> None:
         self._event = trio.Event()
         self.fired = 0
+        self.last_fired: datetime | None = None
 
     def fire(self) -> None:
         self.fired += 1
+        self.last_fired = utcnow()
         event, self._event = self._event, trio.Event()
         event.set()
 
@@ -103,6 +113,8 @@ class _Proc:
     exit_code: int | None = None
     attempts: int = 0
     skip_llm: bool = False
+    outcome: str = ""
+    reason: str = ""
 
     def snapshot(self, now: float) -> AgentProcess:
         duration = now - self.started if self.status == "running" else self.duration
@@ -117,7 +129,19 @@ class _Proc:
             exit_code=self.exit_code,
             attempts=self.attempts,
             skip_llm=self.skip_llm,
+            outcome=self.outcome,
+            reason=self.reason,
         )
+
+
+@attrs.define(slots=True)
+class _Problem:
+    """The mutable record behind a `Problem`: the last error of one target."""
+
+    error: str
+    first: datetime
+    last: datetime
+    count: int = 1
 
 
 @attrs.define(slots=True)
@@ -132,6 +156,10 @@ class _Counters:
     blocked: int = 0
     parks: int = 0
     detect_errors: int = 0
+    runs_ok: int = 0
+    runs_failed: int = 0
+    runs_quota: int = 0
+    outcomes: dict[str, int] = attrs.Factory(dict)
 
 
 def _describe(exc: BaseException) -> str:
@@ -204,7 +232,14 @@ class Manager:
         self._not_before: dict[str, float] = {}
         self._last_detect: dict[str, float] = {}
         self._quota_until: float | None = None
+        self._quota: QuotaPause | None = None
+        # Why a key is parked / a type paused (the last error), for `status`.
+        self._park_reasons: dict[str, str] = {}
+        self._type_reasons: dict[str, str] = {}
+        # Failures that still stand, by (work type, target); a success of the target clears it.
+        self._problems: dict[tuple[str, str], _Problem] = {}
         self._agent_available = runner is not None
+        self._agent_detail = "" if runner is not None else "no agent CLI is installed"
         self._refreshing = False
         self._thresholds: tuple[float, float] | None = None
         self._config_broken = False
@@ -229,6 +264,7 @@ class Manager:
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
+                self._restore_quota_pause()
                 await self._refresh_agent()
                 nursery.start_soon(self._sync_loop)
                 nursery.start_soon(self._doctor_loop)
@@ -250,17 +286,31 @@ class Manager:
             self._wake.set()
         return accepted
 
-    async def force_detect(self) -> int:
+    async def force_detect(self, *, resume: bool = False) -> int:
         """Lift every park and type pause, run every handler's cleanup (even when agent work
         is disabled) and, when enabled, every handler's detection at once, ignoring cooldowns
-        and the detect lock. Returns the number of items enqueued. Cancellable (a handler's
-        cleanup or detect in progress is cancelled)."""
+        and the detect lock. With `resume`, the quota pause is lifted too (and forgotten on
+        disk). Returns the number of items enqueued. Cancellable (a handler's cleanup or
+        detect in progress is cancelled)."""
         lifted = self._keys.lift() + self._types.lift()
         if lifted:
             log.info("force_detect lifted %d park(s)", lifted)
+        if resume:
+            self.resume()
         count = await self._detect(forced=True)
         self._wake.set()
         return count
+
+    def resume(self) -> bool:
+        """End the quota pause now (and remove the kept copy); True when there was one."""
+        active = self._quota_until is not None and trio.current_time() < self._quota_until
+        self._quota_until = None
+        self._quota = None
+        quota_store.clear(self._ledger)
+        if active:
+            log.info("quota pause lifted by request; agent work resumes")
+            self._wake.set()
+        return active
 
     def has_pending_work(self) -> bool:
         """Whether items are queued or in flight."""
@@ -285,6 +335,12 @@ class Manager:
         quota = (
             self._quota_until if self._quota_until is not None and now < self._quota_until else None
         )
+        quota_state = None
+        if quota is not None and self._quota is not None:
+            pause = self._quota
+            quota_state = QuotaState(
+                until=at(quota), message=pause.message, basis=pause.basis, since=pause.since
+            )
         return AgentWorkStatus(
             enabled=self._config.enabled,
             agent_type=self._runner.name if self._runner is not None else "none",
@@ -298,7 +354,89 @@ class Manager:
             paused_types={name: at(t) for name, t in self._types.parked().items()},
             parked={name: at(t) for name, t in self._keys.parked().items()},
             rate_limit_remaining=self._limiter.remaining(),
+            holds=self._holds(at, quota_state),
+            quota=quota_state,
+            errors=[
+                Problem(
+                    work_type=work_type,
+                    target=target,
+                    error=p.error,
+                    first=p.first,
+                    last=p.last,
+                    count=p.count,
+                )
+                for (work_type, target), p in self._problems.items()
+            ],
+            syncs=getattr(self._sync_signal, "fired", 0),
+            last_sync_at=getattr(self._sync_signal, "last_fired", None),
         )
+
+    def _holds(self, at: Callable[[float], datetime], quota: QuotaState | None) -> list[Hold]:
+        """Everything that holds work back now, for `status`."""
+        config = self._config
+        holds: list[Hold] = []
+        if not config.enabled:
+            holds.append(Hold(kind="disabled", reason="agent work is disabled (enabled = false)"))
+        if self._runner is None:
+            holds.append(
+                Hold(
+                    kind="no_agent",
+                    reason="no agent CLI is installed and logged in (see `ox-core doctor`): "
+                    "sessions are recorded, summaries wait",
+                )
+            )
+        elif not self._agent_available:
+            detail = self._agent_detail or "not usable"
+            holds.append(Hold(kind="no_agent", name=self._runner.name, reason=detail))
+        if quota is not None:
+            said = f"read from {quota.basis!r}" if quota.basis else "no time given: 1 h fallback"
+            holds.append(
+                Hold(
+                    kind="quota",
+                    name=self._runner.name if self._runner is not None else "",
+                    until=quota.until,
+                    reason=f"{quota.message} ({said})",
+                )
+            )
+        if self._limiter.remaining() == 0:
+            refill = self._limiter.next_refill()
+            holds.append(
+                Hold(
+                    kind="rate_limit",
+                    until=at(refill) if refill is not None else None,
+                    reason=(
+                        f"all {self._limiter.max_tokens} agent runs of the "
+                        f"{self._limiter.window:.0f} s window are used"
+                    ),
+                )
+            )
+        for name, until in sorted(self._types.parked().items()):
+            holds.append(
+                Hold(
+                    kind="paused_type",
+                    name=name,
+                    until=at(until),
+                    reason=self._type_reasons.get(name, ""),
+                )
+            )
+        types = sorted({*self._handlers, *config.disabled_types})
+        for name in types:
+            if not config.type_enabled(name):
+                where = "disabled_types" if name in config.disabled_types else "session_finalize"
+                reason = f"turned off in the config ({where})"
+                holds.append(Hold(kind="disabled_type", name=name, reason=reason))
+        for key, until in sorted(self._keys.parked().items()):
+            failures = self._keys.failures(key)
+            last = self._park_reasons.get(key, "")
+            holds.append(
+                Hold(
+                    kind="parked",
+                    name=key,
+                    until=at(until),
+                    reason=f"{failures} failures in a row; last: {last}" if last else "",
+                )
+            )
+        return holds
 
     @property
     def queue(self) -> WorkQueue:
@@ -377,6 +515,8 @@ class Manager:
                 return False
             log.info("quota pause ended; agent work resumes")
             self._quota_until = None
+            self._quota = None
+            quota_store.clear(self._ledger)
         return self._limiter.remaining() > 0
 
     def _eligible(self, config: AgentWorkerConfig) -> Callable[[WorkItem], bool] | None:
@@ -514,27 +654,32 @@ class Manager:
             self._waiting.pop(item.id, None)
             result = await self._run_agent(item, proc, request)
             if result.quota is not None:
+                self._counters.runs_quota += 1
                 item.attempts -= 1  # a quota answer is not an attempt
                 proc.attempts = item.attempts
                 self._start_quota_pause(result.quota)
                 self._wait(item, proc, request)
                 if proc.status == "waiting":  # back in the queue; still, show the hit
+                    proc.outcome, proc.reason = "quota", result.quota.message
                     self._end_proc(proc, "failed", f"quota: {result.quota.message}")
                 return
             if not result.ok:
+                self._counters.runs_failed += 1
                 error = result.error or f"agent exited with code {result.exit_code}"
                 item.last_error = error
                 parked = self._key_failed(item)
                 if item.attempts < MAX_ATTEMPTS and not parked:
                     self._counters.retries += 1
+                    self._note_problem(item.type, proc.target, f"agent failed: {error}")
                     self._requeue(item, proc, error, delay=RETRY_DELAY, result=result)
                 else:
                     self._finish(
                         item, proc, result, f"agent failed ({item.attempts} attempts): {error}"
                     )
                 return
+            self._counters.runs_ok += 1
         try:
-            await handler.process_result(item, result)
+            outcome = await handler.process_result(item, result)
         except LedgerBlockedError as exc:
             if not request.skip_llm:
                 item.attempts -= 1  # the answer is dropped unused: not an attempt
@@ -548,8 +693,18 @@ class Manager:
             return
         if item.dedup_key:
             self._keys.record_success(item.dedup_key)
+            self._park_reasons.pop(item.dedup_key, None)
         self._types.record_success(item.type)
-        self._finish(item, proc, result, "")
+        self._type_reasons.pop(item.type, None)
+        if not isinstance(outcome, Outcome):
+            if outcome is not None:
+                log.warning(
+                    "handler %s: process_result returned %s, not an Outcome or None",
+                    item.type,
+                    type(outcome).__name__,
+                )
+            outcome = None
+        self._finish(item, proc, result, "", outcome=outcome)
 
     async def _run_agent(self, item: WorkItem, proc: _Proc, request: RunRequest) -> RunResult:
         """Run the agent once; never raises except `trio.Cancelled`."""
@@ -597,26 +752,57 @@ class Manager:
             return
         if delay > 0:
             self._not_before[item.id] = trio.current_time() + delay
+        proc.outcome, proc.reason = "will retry", reason
         self._end_proc(proc, "failed", reason)
         self._wake.set()  # a new deadline (retry delay, type pause) for the dispatcher
 
-    def _finish(self, item: WorkItem, proc: _Proc, result: RunResult | None, error: str) -> None:
+    def _finish(
+        self,
+        item: WorkItem,
+        proc: _Proc,
+        result: RunResult | None,
+        error: str,
+        *,
+        outcome: Outcome | None = None,
+    ) -> None:
         self._queue.complete(item.dedup_key)
         self._waiting.pop(item.id, None)
         self._not_before.pop(item.id, None)
+        counters = self._counters
         if error:
-            self._counters.failures += 1
+            counters.failures += 1
             log.warning("%s %s failed: %s", item.type, proc.target, error)
+            proc.outcome, proc.reason = "failed", error
+            self._note_problem(item.type, proc.target, error)
         else:
-            self._counters.successes += 1
+            counters.successes += 1
+            proc.outcome = outcome.kind if outcome is not None else "completed"
+            proc.reason = outcome.reason if outcome is not None else ""
+            if self._problems:
+                self._problems.pop((item.type, proc.target), None)
+        counters.outcomes[proc.outcome] = counters.outcomes.get(proc.outcome, 0) + 1
         self._end_proc(proc, "failed" if error else "completed", error)
         if self._callbacks:
-            work_result = WorkResult(item=item, result=result, error=error, duration=proc.duration)
+            work_result = WorkResult(
+                item=item, result=result, error=error, duration=proc.duration, outcome=outcome
+            )
             for callback in list(self._callbacks):
                 try:
                     callback(work_result)
                 except Exception:
                     log.exception("manager: on_complete callback %r failed", callback)
+
+    def _note_problem(self, work_type: str, target: str, error: str) -> None:
+        """Remember `error` as the standing failure of `target` (with its age and count)."""
+        now = self._wall()
+        problem = self._problems.get((work_type, target))
+        if problem is None:
+            if len(self._problems) >= MAX_PROBLEMS:
+                stalest = min(self._problems, key=lambda k: self._problems[k].last)
+                del self._problems[stalest]
+            self._problems[(work_type, target)] = _Problem(error=error, first=now, last=now)
+        else:
+            problem.error, problem.last, problem.count = error, now, problem.count + 1
 
     def _end_proc(self, proc: _Proc, status: ProcessStatus, error: str) -> None:
         proc.status = status
@@ -637,6 +823,7 @@ class Manager:
         if not key:
             return False
         until = self._keys.record_failure(key)
+        self._park_reasons[key] = item.last_error or ""
         if until is None:
             return False
         self._counters.parks += 1
@@ -653,6 +840,7 @@ class Manager:
         if self._types.is_parked(work_type):
             return  # several items hit the same blocker: one pause, one warning
         until = self._types.record_failure(work_type)
+        self._type_reasons[work_type] = str(exc) or type(exc).__name__
         self._counters.blocked += 1
         if until is not None:
             log.warning(
@@ -664,20 +852,52 @@ class Manager:
 
     def _start_quota_pause(self, quota: Quota) -> None:
         now = trio.current_time()
+        wall = self._wall()
+        basis = quota.basis
         if quota.reset_at is None:
             seconds = QUOTA_FALLBACK
+            basis = ""
         else:
             reset = quota.reset_at
             if reset.tzinfo is None:
                 reset = reset.replace(tzinfo=UTC)
-            seconds = min(max((reset - self._wall()).total_seconds(), QUOTA_MIN), QUOTA_MAX)
+            seconds = min(max((reset - wall).total_seconds(), QUOTA_MIN), QUOTA_MAX)
         until = now + seconds
         if self._quota_until is not None and now < self._quota_until:
-            self._quota_until = max(self._quota_until, until)
-            return
+            if until <= self._quota_until:
+                return  # a pause already holds at least as long
+            since = self._quota.since if self._quota is not None else wall
+        else:
+            since = wall
+            said = f"read from {basis!r}" if basis else "the agent did not say when"
+            log.warning(
+                "agent quota reached, agent work paused for %.0f min (%s): %s",
+                seconds / 60,
+                said,
+                quota.message,
+            )
         self._quota_until = until
+        self._quota = QuotaPause(
+            until=wall + timedelta(seconds=seconds),
+            message=quota.message,
+            basis=basis,
+            since=since,
+        )
+        quota_store.save(self._ledger, self._quota)
+
+    def _restore_quota_pause(self) -> None:
+        """Take up the quota pause a previous run kept in the ledger's cache, if still on."""
+        wall = self._wall()
+        pause = quota_store.load(self._ledger, wall)
+        if pause is None:
+            return
+        seconds = min((pause.until - wall).total_seconds(), QUOTA_MAX)
+        self._quota_until = trio.current_time() + seconds
+        self._quota = pause
         log.warning(
-            "agent quota reached, agent work paused for %.0f min: %s", seconds / 60, quota.message
+            "agent work stays paused for %.0f min: a quota pause kept from the last run (%s)",
+            seconds / 60,
+            pause.message,
         )
 
     # ---- detection ------------------------------------------------------------------------
@@ -687,18 +907,22 @@ class Manager:
         if runner is None:
             return
 
-        def check() -> bool:
+        def check() -> tuple[bool, str]:
             try:
-                return runner.usability().usable
+                usability = runner.usability()
             except Exception as exc:
                 log.warning("runner %s: usability check raised %r", runner.name, exc)
-                return False
+                return False, f"its usability check failed: {_describe(exc)}"
+            if not usability.installed:
+                return False, usability.auth_detail or f"{runner.name} is not installed"
+            return usability.usable, usability.auth_detail or "not logged in"
 
         self._refreshing = True
         try:
-            available = await trio.to_thread.run_sync(check, abandon_on_cancel=True)
+            available, detail = await trio.to_thread.run_sync(check, abandon_on_cancel=True)
         finally:
             self._refreshing = False
+        self._agent_detail = "" if available else detail
         if available != self._agent_available:
             log.info("agent %s is %s", runner.name, "available" if available else "not available")
             self._agent_available = available
@@ -717,6 +941,8 @@ class Manager:
                         await handler.cleanup(self._ledger)
                     except Exception as exc:
                         self._handler_failed(handler, "cleanup", exc)
+                    else:
+                        self._problems.pop((handler.type, "cleanup"), None)
                 if not config.enabled:
                     return 0
                 count = 0
@@ -743,6 +969,7 @@ class Manager:
         except Exception as exc:
             self._handler_failed(handler, "detect", exc)
             return 0
+        self._problems.pop((work_type, "detect"), None)
         count = 0
         for item in items:
             if not isinstance(item, WorkItem) or item.type not in self._handlers:
@@ -777,6 +1004,7 @@ class Manager:
         else:
             log.warning("handler %s: %s failed: %s", handler.type, step, _describe(exc))
         self._counters.detect_errors += 1
+        self._note_problem(handler.type, step, f"{step} failed: {_describe(exc)}")
         self._recent.append(
             _Proc(
                 item_id="",

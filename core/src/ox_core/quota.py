@@ -11,10 +11,15 @@ import re
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import attrs
+
 from ox_core.contracts import Quota
 
 DEFAULT_WAIT = timedelta(hours=1)
 """How long to pause when the message does not say when the limit resets."""
+
+MIN_WAIT = timedelta(minutes=1)
+"""The shortest pause: retrying at once would hit the limit again in a tight loop."""
 
 MAX_WAIT = timedelta(days=7)
 """A reset further away than this is capped (a misparsed date must not stop ox for months)."""
@@ -95,35 +100,100 @@ def _wall_clock(match: re.Match[str], zone: tzinfo, now: datetime) -> datetime |
     return at.astimezone(UTC)
 
 
+RETRY_DELAY = re.compile(
+    r"(?:(?:re)?try(?:ing)?(?:\s+again)?\s+(?:in|after)\s+"
+    r"|retry[-_ ]?(?:after|delay)[\"']?\s*[:=]\s*[\"']?)"
+    r"(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?)?\b",
+    re.I,
+)
+"""A delay in one unit: `retry in 23.5s`, `retry after 30 seconds`, `"retryDelay": "23s"`,
+`Retry-After: 120` (seconds when no unit is given, as in the HTTP header)."""
+
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+WINDOW_WORDING = re.compile(
+    r"\b(?:per[- ]?(?P<per>minute|hour|day)|(?P<ly>hourly|daily)|requests?/(?P<slash>min|hour|day)"
+    r"|(?P<short>RPM|TPM|RPH|RPD|TPD))\b",
+    re.I,
+)
+"""A limit named by its window (`5 requests per minute`, `daily limit`, `RPM`): the pause is
+one such window."""
+
+_WINDOW_SECONDS = {"minute": 60.0, "min": 60.0, "hour": 3600.0, "day": 86400.0}
+_SHORT_WINDOW = {"rpm": "minute", "tpm": "minute", "rph": "hour", "rpd": "day", "tpd": "day"}
+_ADVERB_WINDOW = {"hourly": "hour", "daily": "day"}
+
+
+@attrs.frozen
+class ResetHint:
+    """When a limit ends (`at`, UTC) and the words it was read from (`basis`)."""
+
+    at: datetime
+    basis: str
+
+
+def parse_reset(text: str, now: datetime, *, local: tzinfo | None = None) -> ResetHint | None:
+    """When the limit in `text` ends, and what said so; None when nothing did.
+
+    The most specific statement wins: a reset time (`resets 3pm (Europe/Paris)`, `try again
+    at 3:28 PM`), then a delay (`try again in 2 hours 5 minutes`, `retry in 23.5s`,
+    `"retryDelay": "23s"`, `Retry-After: 120`), then the window a limit is named by
+    (`per minute`, `hourly`, `per day`: one such window). See `parse_reset_time` for dates.
+    """
+    if (match := RESET_PATTERN.search(text)) is not None:
+        at = _wall_clock(match, _zone(match["zone"]), now)
+        return ResetHint(at, match[0].strip()) if at is not None else None
+    if (match := TRY_AGAIN_IN.search(text)) is not None:
+        days, hours, minutes = (int(match[k] or 0) for k in ("days", "hours", "minutes"))
+        if days or hours or minutes:
+            delta = timedelta(days=days, hours=hours, minutes=minutes)
+            return ResetHint(now + delta, match[0].strip(" ,"))
+    if (match := TRY_AGAIN_AT.search(text)) is not None:
+        zone = local or datetime.now().astimezone().tzinfo or UTC
+        at = _wall_clock(match, zone, now)
+        return ResetHint(at, match[0].strip()) if at is not None else None
+    if (match := RETRY_DELAY.search(text)) is not None:
+        unit = (match["unit"] or "s").lower()
+        scale = _UNIT_SECONDS["ms" if unit == "ms" else unit[0]]
+        seconds = float(match["amount"]) * scale
+        if seconds > 0:
+            return ResetHint(now + timedelta(seconds=seconds), match[0].strip())
+    if (match := WINDOW_WORDING.search(text)) is not None:
+        if match["short"]:
+            window = _SHORT_WINDOW[match["short"].lower()]
+        elif match["ly"]:
+            window = _ADVERB_WINDOW[match["ly"].lower()]
+        else:
+            window = (match["per"] or match["slash"]).lower()
+        return ResetHint(now + timedelta(seconds=_WINDOW_SECONDS[window]), match[0].strip())
+    return None
+
+
 def parse_reset_time(text: str, now: datetime, *, local: tzinfo | None = None) -> datetime | None:
     """The UTC time at which the limit in `text` resets, or None when it does not say.
 
     Understands `resets [Mon DD at ]H[:MM](am|pm) (Area/City)` (SPEC §1.4; no zone: UTC),
     `try again in [N days] [N hours] [N minutes]` and `try again at [Mon DDth, YYYY ]H:MM AM`
-    (in `local`, default the machine's zone). Without a date the next such wall-clock time
-    after `now` is meant. A date already past means a moment that has gone, and is None (the
-    caller then waits its default), unless, given without a year, it is more than half a
-    year past: then it is a date of next year (a December message read in January).
+    (in `local`, default the machine's zone), a retry delay and a limit's window (see
+    `parse_reset`). Without a date the next such wall-clock time after `now` is meant. A
+    date already past means a moment that has gone, and is None (the caller then waits its
+    default), unless, given without a year, it is more than half a year past: then it is a
+    date of next year (a December message read in January).
     """
-    if (match := RESET_PATTERN.search(text)) is not None:
-        return _wall_clock(match, _zone(match["zone"]), now)
-    if (match := TRY_AGAIN_IN.search(text)) is not None:
-        days, hours, minutes = (int(match[k] or 0) for k in ("days", "hours", "minutes"))
-        if days or hours or minutes:
-            return now + timedelta(days=days, hours=hours, minutes=minutes)
-        return None
-    if (match := TRY_AGAIN_AT.search(text)) is not None:
-        zone = local or datetime.now().astimezone().tzinfo or UTC
-        return _wall_clock(match, zone, now)
-    return None
+    hint = parse_reset(text, now, local=local)
+    return hint.at if hint is not None else None
 
 
-def quota_until(message: str, reset_at: datetime | None, now: datetime) -> Quota:
-    """A `Quota` for `message` whose `reset_at` is `reset_at` clamped to (`now`, `now` + 7 days],
-    or `now` + 1 h when the reset is unknown or already past."""
+def quota_until(
+    message: str, reset_at: datetime | None, now: datetime, *, basis: str = ""
+) -> Quota:
+    """A `Quota` for `message` whose `reset_at` is `reset_at` clamped to [`now` + 1 min,
+    `now` + 7 days], or `now` + 1 h when the reset is unknown or already past. `basis`: what
+    the reset time was read from (empty with the 1 h fallback)."""
     if reset_at is None or reset_at <= now:
-        reset_at = now + DEFAULT_WAIT
-    return Quota(message=message.strip(), reset_at=min(reset_at, now + MAX_WAIT))
+        return Quota(message=message.strip(), reset_at=now + DEFAULT_WAIT)
+    reset_at = min(max(reset_at, now + MIN_WAIT), now + MAX_WAIT)
+    return Quota(message=message.strip(), reset_at=reset_at, basis=basis)
 
 
 def find_quota(
@@ -137,8 +207,8 @@ def find_quota(
 
     Matches SPEC §1.4's wording (and `extra`, a runner's own patterns such as an HTTP 429).
     The message is the line that matched (at most 500 characters); the reset time comes from
-    `parse_reset_time` on the whole `text` (`local`: the zone of `try again at` times), else
-    `now` + 1 h, capped at `now` + 7 days.
+    `parse_reset` on the whole `text` (`local`: the zone of `try again at` times), else
+    `now` + 1 h; at least a minute, at most 7 days.
     """
     now = now or datetime.now(UTC)
     match = QUOTA_PATTERN.search(text) or (extra.search(text) if extra is not None else None)
@@ -147,4 +217,7 @@ def find_quota(
     line_start = text.rfind("\n", 0, match.start()) + 1
     line_end = text.find("\n", match.end())
     line = text[line_start : line_end if line_end != -1 else len(text)].strip()
-    return quota_until(line[:500], parse_reset_time(text, now, local=local), now)
+    hint = parse_reset(text, now, local=local)
+    if hint is None:
+        return quota_until(line[:500], None, now)
+    return quota_until(line[:500], hint.at, now, basis=hint.basis[:200])

@@ -8,10 +8,11 @@ imported only by the commands that draw, never by `--help`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rich.console import Group, RenderableType
+from rich.markup import escape as _escape
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -82,18 +83,137 @@ def _services(services: list[Any], now: datetime | None) -> Text:
     return out
 
 
+def _when(stamp: Any) -> datetime | None:
+    if not isinstance(stamp, str) or not stamp:
+        return None
+    try:
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _span(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m" + (f"{seconds % 60:02d}s" if seconds < 600 else "")
+    if seconds < 86400:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d{seconds % 86400 // 3600}h"
+
+
+def _until(stamp: Any, now: datetime | None = None) -> str:
+    """`14:05 UTC (in 2m00s)` for an ISO time; `-` when there is none (until it changes)."""
+    when = _when(stamp)
+    if when is None:
+        return "-"
+    now = now or datetime.now(UTC)
+    when = when.astimezone(UTC)
+    clock = when.strftime("%H:%M UTC" if when - now < timedelta(hours=20) else "%b %d %H:%M UTC")
+    return f"{clock} (in {_span((when - now).total_seconds())})"
+
+
+_HOLD_LABELS = {
+    "disabled": "agent work off",
+    "no_agent": "no usable agent",
+    "quota": "quota pause",
+    "rate_limit": "rate limit",
+    "paused_type": "type paused",
+    "disabled_type": "type off",
+    "parked": "parked",
+}
+
+# What a hold with no end time waits for.
+_OPEN_ENDED = {
+    "disabled": "until the config changes",
+    "disabled_type": "until the config changes",
+    "no_agent": "until an agent is usable",
+}
+
+_OUTCOME_STYLES = {
+    "completed": "green",
+    "published": "green",
+    "published without summary": "yellow",
+    "discarded": "yellow",
+    "kept locally": "yellow",
+    "failed": "red",
+    "quota": "red",
+    "will retry": "yellow",
+}
+
+
+def _counts(stats: Mapping[str, Any]) -> tuple[str, str]:
+    """The `Items` and `Agent runs` lines: items and runs are counted apart."""
+    outcomes = {k: v for k, v in (stats.get("outcomes") or {}).items() if v}
+    finished = int(stats.get("successes", 0)) + int(stats.get("failures", 0))
+    shown = ", ".join(
+        f"[{_OUTCOME_STYLES.get(k, '')}]{v} {k}[/]" if _OUTCOME_STYLES.get(k) else f"{v} {k}"
+        for k, v in sorted(outcomes.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+    items = f"{finished} finished" + (f": {shown}" if shown else "")
+    retries = int(stats.get("retries", 0))
+    if retries:
+        items += f"; {retries} {'retry' if retries == 1 else 'retries'}"
+    runs = int(stats.get("total_invocations", 0))
+    parts = [
+        f"[green]{stats.get('runs_ok', 0)} ok[/]",
+        f"[red]{stats.get('runs_failed', 0)} failed[/]",
+    ]
+    if stats.get("runs_quota"):
+        parts.append(f"[red]{stats['runs_quota']} hit the quota[/]")
+    return items, f"{runs} {'run' if runs == 1 else 'runs'}: " + ", ".join(parts)
+
+
+def _sync_line(work: Mapping[str, Any], now: datetime | None) -> str:
+    syncs = int(work.get("syncs") or 0)
+    if not syncs:
+        return "not configured [dim](the daemon does not pull or push the ledger)[/]"
+    return (
+        f"{syncs} {'sync' if syncs == 1 else 'syncs'}, last {_ago(work.get('last_sync_at'), now)}"
+    )
+
+
+def _work_table(title: str, procs: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> Table:
+    """A table of work: the work type as a column only when the rows have several (else in
+    the title, which saves the width a target needs at 80 columns)."""
+    types = {str(p.get("work_type", "-")) for p in procs}
+    single = len(types) == 1
+    table = Table(
+        title=f"{title} ({next(iter(types))})" if single else title,
+        title_justify="left",
+        expand=False,
+    )
+    if not single:
+        table.add_column("work", overflow="fold")
+    width = max(len(_target(p, 50)) for p in procs)
+    table.add_column("target", no_wrap=True, min_width=width)
+    for col in columns:
+        table.add_column(col, overflow="fold", no_wrap=col in ("took", "when", "started"))
+    return table
+
+
+def _work_cells(table: Table, proc: Mapping[str, Any]) -> list[str]:
+    cells = [_target(proc, 50)]
+    if table.columns[0].header == "work":
+        cells.insert(0, str(proc.get("work_type", "-")))
+    return cells
+
+
 def status_screen(status: Mapping[str, Any], now: datetime | None = None) -> RenderableType:
     """The `ox-core status` screen from the daemon's `status` answer.
 
     `status` has `daemon` (pid, ledger, socket, started_at, handlers) and `agent_work` (the
-    manager's `AgentWorkStatus` as JSON). Missing keys show as `-`.
+    manager's `AgentWorkStatus` as JSON). Missing keys show as `-`. `now` fixes the clock
+    (tests); ages and until-times are relative to it.
     """
     daemon = status.get("daemon") or {}
     work = status.get("agent_work") or {}
     stats = work.get("stats") or {}
 
     head = Table.grid(padding=(0, 2))
-    head.add_column(style="bold")
+    head.add_column(style="bold", no_wrap=True)
     head.add_column()
     agent = work.get("agent_type") or "none"
     if not work or daemon.get("ready") is False:
@@ -112,29 +232,29 @@ def status_screen(status: Mapping[str, Any], now: datetime | None = None) -> Ren
     head.add_row(
         "Daemon", f"pid {daemon.get('pid', '-')}, started {_ago(daemon.get('started_at'), now)}"
     )
+    head.add_row("Sync", _sync_line(work, now))
     head.add_row(
         "Queue", f"{work.get('queue_depth', 0)} waiting, {len(work.get('active') or [])} running"
     )
-    head.add_row(
-        "Stats",
-        f"{stats.get('total_invocations', 0)} runs, "
-        f"[green]{stats.get('successes', 0)} ok[/], "
-        f"[red]{stats.get('failures', 0)} failed[/]",
-    )
+    items, runs = _counts(stats)
+    head.add_row("Items", items)
+    head.add_row("Agent runs", runs)
     services = daemon.get("services") or []
     if services:
         head.add_row("Services", _services(services, now))
     parts: list[RenderableType] = [head]
 
+    holds = work.get("holds") or []
+    if holds:
+        parts.append(Padding(Text("Held back", style="bold"), (1, 0, 0, 0)))
+        parts.extend(_hold_lines(holds, now))
+
     active = work.get("active") or []
     if active:
-        table = Table(title="Running", title_justify="left", expand=False)
-        for col in ("work", "target", "pid", "started"):
-            table.add_column(col)
+        table = _work_table("Running", active, ("pid", "started"))
         for proc in active:
             table.add_row(
-                str(proc.get("work_type", "-")),
-                _target(proc, 50),
+                *_work_cells(table, proc),
                 str(proc.get("pid") or "-"),
                 _ago(proc.get("started_at"), now),
             )
@@ -142,63 +262,124 @@ def status_screen(status: Mapping[str, Any], now: datetime | None = None) -> Ren
 
     recent = work.get("recent") or []
     if recent:
-        table = Table(title="Recent", title_justify="left", expand=False)
-        for col in ("work", "target", "result", "took", "when"):
-            table.add_column(col)
-        failures: list[str] = []
+        table = _work_table("Recent", recent, ("result", "took", "when"))
+        reasons: list[RenderableType] = []
         for proc in recent:
-            state = str(proc.get("status", "-"))
-            style = {"completed": "green", "failed": "red"}.get(state, "")
+            state = str(proc.get("outcome") or proc.get("status", "-"))
+            style = _OUTCOME_STYLES.get(state, "")
             result = f"[{style}]{state}[/]" if style else state
-            if proc.get("error"):
-                failures.append(f"{_target(proc, 60)}: {_short(proc['error'], 300)}")
+            reason = proc.get("reason") or ""
+            if reason and state not in ("failed", "will retry", "quota"):
+                # Failures are told once, in the error list below, with their age.
+                reasons.append(
+                    Text.assemble(
+                        ("  ", ""), (f"{_target(proc, 60)}: ", "dim"), _short(reason, 300)
+                    )
+                )
             table.add_row(
-                str(proc.get("work_type", "-")),
-                _target(proc, 50),
+                *_work_cells(table, proc),
                 result,
                 _duration(proc.get("duration")),
                 _ago(proc.get("started_at"), now),
             )
         parts.append(Padding(table, (1, 0, 0, 0)))
-        for line in failures:
-            parts.append(Text.assemble(("✗ ", "red"), line))
+        parts.extend(reasons)
     else:
         parts.append(Padding(Text("No work yet.", style="dim"), (1, 0, 0, 0)))
+
+    errors = work.get("errors") or []
+    if errors:
+        title = Text("Errors (each clears when its work next succeeds)", style="bold")
+        parts.append(Padding(title, (1, 0, 0, 0)))
+        parts.extend(_error_lines(errors, now))
     return Group(*parts)
 
 
+def _hold_lines(holds: Sequence[Mapping[str, Any]], now: datetime | None) -> list[RenderableType]:
+    """One line of what, to what and until when; the reason indented below it, so a long
+    reason wraps readably at 80 columns."""
+    lines: list[RenderableType] = []
+    for hold in holds:
+        kind = str(hold.get("kind", "-"))
+        until = (
+            _until(hold.get("until"), now)
+            if hold.get("until")
+            else _OPEN_ENDED.get(kind, "until fixed")
+        )
+        name = f" {hold['name']}" if hold.get("name") else ""
+        lines.append(
+            Text.assemble(
+                ("⏸ ", "yellow"), (_HOLD_LABELS.get(kind, kind), "yellow"), name, f"  {until}"
+            )
+        )
+        if hold.get("reason"):
+            lines.append(Padding(Text(_short(hold["reason"], 300), style="dim"), (0, 0, 0, 4)))
+    return lines
+
+
+def _error_lines(errors: Sequence[Mapping[str, Any]], now: datetime | None) -> list[Text]:
+    """`✗ target: error (since 1h ago, 3 times, last 5m ago)` for each standing error."""
+    lines: list[Text] = []
+    for problem in errors:
+        count = int(problem.get("count") or 1)
+        age = f"since {_ago(problem.get('first'), now)}"
+        if count > 1:
+            age += f", {count} times, last {_ago(problem.get('last'), now)}"
+        lines.append(
+            Text.assemble(
+                ("✗ ", "red"),
+                f"{_target(problem, 60)}: {_short(problem.get('error'), 300)} ",
+                (f"({age})", "dim"),
+            )
+        )
+    return lines
+
+
 def plugins_screen(plugins: Sequence[Mapping[str, Any]]) -> RenderableType:
-    """The `ox-core plugins` table: name, group, distribution, version, state or load error."""
+    """The `ox-core plugins` table: name, kind (runner / handler), distribution, version, state;
+    load errors listed in full below it."""
     if not plugins:
         return Text(
             "No ox plugins installed: install a runner plugin (entry-point group ox.runners) "
             "and a handler plugin (group ox.handlers)."
         )
+    # Names and distributions are never cut: people copy them into `pip`.
+    longest = max(len(str(p.get("distribution"))) for p in plugins)
     table = Table(expand=False)
-    for col in ("name", "group", "distribution", "version", "state"):
-        table.add_column(col)
+    table.add_column("name", no_wrap=True, min_width=max(len(str(p.get("name"))) for p in plugins))
+    table.add_column("kind", no_wrap=True)
+    table.add_column("distribution", no_wrap=True, min_width=longest)
+    table.add_column("version", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    errors: list[RenderableType] = []
     for p in plugins:
         error = p.get("error")
-        state = f"{BAD} [red]{error}[/]" if error else f"{OK} loaded"
+        group = str(p.get("group"))
+        kind = {"ox.runners": "runner", "ox.handlers": "handler"}.get(group, group)
         table.add_row(
             str(p.get("name")),
-            str(p.get("group")),
+            kind,
             str(p.get("distribution")),
             str(p.get("version")),
-            state,
+            f"{BAD} error" if error else f"{OK} ok",
         )
-    return table
+        if error:
+            errors.append(
+                Text.from_markup(f"{BAD} {p.get('name')} ({group}): [red]{_escape(error)}[/]")
+            )
+    return Group(table, *errors) if errors else table
 
 
 def _section(title: str) -> Text:
     return Text(title, style="bold underline")
 
 
-def doctor_screen(report: Mapping[str, Any]) -> RenderableType:
+def doctor_screen(report: Mapping[str, Any], now: datetime | None = None) -> RenderableType:
     """The `ox-core doctor` screen from `doctor.collect()`'s report.
 
     Sections: runners (installed / authenticated / detail), the chosen agent, handlers, the
-    ledger, the daemon socket, plugin load errors, and each setting with its source.
+    ledger, the daemon socket (and, when it runs, what it holds back and its standing errors),
+    plugin load errors, and each setting with its source. `now` fixes the clock (tests).
     """
     parts: list[RenderableType] = []
 
@@ -225,8 +406,9 @@ def doctor_screen(report: Mapping[str, Any]) -> RenderableType:
         parts.append(Text.from_markup(f"{OK} agent: [bold]{agent}[/]"))
 
     handlers = Table(expand=False)
-    for col in ("handler", "class", "state"):
-        handlers.add_column(col)
+    handlers.add_column("handler", no_wrap=True)
+    handlers.add_column("class", overflow="fold")  # a dotted path: folded, never cut
+    handlers.add_column("state", overflow="fold")
     for h in report.get("handlers", []):
         error = h.get("error")
         handlers.add_row(
@@ -267,6 +449,16 @@ def doctor_screen(report: Mapping[str, Any]) -> RenderableType:
         problem = str(daemon["socket_problem"])  # plain text: it quotes paths
         grid.add_row("", Text.assemble(Text.from_markup(BAD), " ", problem))
     parts += [Text(""), _section("Ledger and daemon"), grid]
+    if daemon.get("status_error"):
+        parts.append(
+            Text.from_markup(
+                f"{WARN} the daemon did not answer `status`: {_escape(str(daemon['status_error']))}"
+            )
+        )
+    if daemon.get("holds"):
+        parts += [Text(""), _section("Held back"), *_hold_lines(daemon["holds"], now)]
+    if daemon.get("errors"):
+        parts += [Text(""), _section("Errors"), *_error_lines(daemon["errors"], now)]
 
     settings = Table(expand=False)
     for col in ("setting", "value", "from"):

@@ -14,7 +14,7 @@ from typing import Literal
 import attrs
 from pydantic import BaseModel, ConfigDict, Field
 
-from ox_core.contracts import RunResult
+from ox_core.contracts import Outcome, RunResult
 from ox_core.work import WorkItem
 
 ProcessStatus = Literal["running", "waiting", "completed", "failed"]
@@ -26,7 +26,10 @@ class AgentProcess(BaseModel):
     `pid` is the agent's process id when the runner reports one (runners do not yet: None).
     `target` is the item's dedup key (its id when it has none), or `detect`/`cleanup`.
     `duration` in seconds; `error` empty unless `status` is `failed`; `exit_code` the agent's,
-    None when no agent ran (a `skip_llm` item, a handler step).
+    None when no agent ran (a `skip_llm` item, a handler step). `outcome`: what happened to a
+    finished item in the handler's words (`published`, `published without summary`,
+    `discarded` ...; `completed` when the handler did not say, `failed`, `waiting` or
+    `retrying` otherwise) and `reason` why, when there is one to tell.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -42,13 +45,18 @@ class AgentProcess(BaseModel):
     exit_code: int | None = None
     attempts: int = 0
     skip_llm: bool = False
+    outcome: str = ""
+    reason: str = ""
 
 
 class AgentWorkStats(BaseModel):
-    """Cumulative counts since the manager started.
+    """Cumulative counts since the manager started. *Items* and agent *runs* are counted
+    apart: one item may take several runs, and an item that needs no agent takes none.
 
-    `total_invocations`: agent runs started. `successes` / `failures`: items that ended either
-    way (`finished` is their sum). `retries`: runner failures that requeued their item.
+    Runs: `total_invocations` agent runs started, of which `runs_ok` answered, `runs_failed`
+    failed and `runs_quota` hit a quota or rate limit. Items: `successes` / `failures` ended
+    either way (`finished` is their sum); `outcomes` counts the finished items by outcome
+    (`published`, `discarded`, `failed` ...). `retries`: runner failures that requeued their item.
     `waits`: times an item needing the agent went back to the queue (quota, rate limit, no
     agent). `blocked`: times a ledger-wide blocker paused a work type. `parks`: keys parked.
     `detect_errors`: detection or cleanup steps of a handler that raised.
@@ -62,10 +70,58 @@ class AgentWorkStats(BaseModel):
     blocked: int = 0
     parks: int = 0
     detect_errors: int = 0
+    runs_ok: int = 0
+    runs_failed: int = 0
+    runs_quota: int = 0
+    outcomes: dict[str, int] = Field(default_factory=dict)
 
     @property
     def finished(self) -> int:
         return self.successes + self.failures
+
+
+HoldKind = Literal[
+    "disabled", "no_agent", "quota", "rate_limit", "paused_type", "disabled_type", "parked"
+]
+
+
+class Hold(BaseModel):
+    """Something that holds work back now: `kind`, what it applies to (`name`: a work type, a
+    dedup key, the agent), until when (`until`, UTC; None: until something changes) and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: HoldKind
+    name: str = ""
+    until: datetime | None = None
+    reason: str = ""
+
+
+class Problem(BaseModel):
+    """A failure that still stands: the last error of `target` (an item's key, or a handler
+    step such as `detect`), when it `first` and `last` happened and how many times (`count`).
+    It goes away when that target next succeeds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    work_type: str
+    target: str
+    error: str
+    first: datetime
+    last: datetime
+    count: int = 1
+
+
+class QuotaState(BaseModel):
+    """The quota pause: until when, what the agent said, what the length was read from
+    (`basis`; empty when the agent did not say and the 1 h fallback applies), since when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    until: datetime
+    message: str
+    basis: str = ""
+    since: datetime
 
 
 class AgentWorkStatus(BaseModel):
@@ -77,6 +133,12 @@ class AgentWorkStatus(BaseModel):
     pause (UTC) or None. `paused_types`: work types paused by a ledger-wide blocker, with the
     end of the pause. `parked`: dedup keys parked after repeated failures, with the end of the
     park. `rate_limit_remaining`: agent runs left in the current window.
+
+    `holds`: everything that holds work back now, each with its end and reason (the fields
+    above, plus a disabled manager or work type, no usable agent, an exhausted rate limit).
+    `quota`: the quota pause with its reason. `errors`: failures that still stand (see
+    `Problem`). `syncs` / `last_sync_at`: ledger syncs seen (0 / None: the daemon does not
+    sync the ledger).
     """
 
     enabled: bool
@@ -91,6 +153,11 @@ class AgentWorkStatus(BaseModel):
     paused_types: dict[str, datetime] = Field(default_factory=dict)
     parked: dict[str, datetime] = Field(default_factory=dict)
     rate_limit_remaining: int = 0
+    holds: list[Hold] = Field(default_factory=list)
+    quota: QuotaState | None = None
+    errors: list[Problem] = Field(default_factory=list)
+    syncs: int = 0
+    last_sync_at: datetime | None = None
 
 
 @attrs.frozen
@@ -100,13 +167,15 @@ class WorkResult:
     `result` is the agent's `RunResult` (an empty one for a `skip_llm` item; None when no run
     happened, e.g. `build_prompt` failed). `error` is empty on success. `duration` in seconds,
     from the start of the item's last attempt. (attrs, not pydantic: it carries attrs records
-    and is made once per item on the hot path.)
+    and is made once per item on the hot path.) `outcome`: what the handler said it did
+    (None: plain completed, or the item failed).
     """
 
     item: WorkItem
     result: RunResult | None
     error: str
     duration: float
+    outcome: Outcome | None = None
 
     @property
     def ok(self) -> bool:

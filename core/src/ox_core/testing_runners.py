@@ -11,13 +11,16 @@ Use it from your runner tests' `conftest.py` (not auto-loaded; ox's own runner p
   recording means the recording harness killed the CLI: the fake replays the output, then hangs.
 - `real_cli_kit`: `npm_cli(package, version, bin)` installs a pinned vendor CLI from npm into a
   cache (`$OX_TEST_NPM_CACHE`, default `~/.cache/ox-tests/npm`), skipping the test with the
-  reason when npm is unreachable; `FakeModelApi` is an HTTP server on 127.0.0.1;
-  `offline_env(home)` keeps the CLI off the network; `sse(events)` encodes server-sent events.
+  reason when npm is unreachable or `OX_TESTS_OFFLINE=1` is set; `REAL_CLIS` pins ox's own
+  (`python -m ox_core.testing_runners` installs the missing ones, saying what and how big);
+  `FakeModelApi` is an HTTP server on 127.0.0.1; `offline_env(home)` keeps the CLI off the
+  network; `sse(events)` encodes server-sent events.
 - `wait_dead(pid)` / `group_gone(pgid)`: wait until a process / a process group is gone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -92,10 +95,11 @@ def group_members(pgid: int) -> list[int]:
 
 @pytest.fixture
 def group_gone() -> Callable[[int], Awaitable[bool]]:
-    """`await group_gone(pgid)`: True once no process of the group is left (polled for 2 s)."""
+    """`await group_gone(pgid)`: True once no process of the group is left (polled for up to
+    30 s: it returns as soon as the group is gone, and a loaded machine may take seconds)."""
 
     async def wait(pgid: int) -> bool:
-        with trio.move_on_after(2):
+        with trio.move_on_after(30):
             while group_members(pgid):  # noqa: ASYNC110
                 await trio.sleep(0.01)
         return not group_members(pgid)
@@ -106,10 +110,10 @@ def group_gone() -> Callable[[int], Awaitable[bool]]:
 @pytest.fixture
 def wait_dead() -> Callable[[int], Awaitable[bool]]:
     """`await wait_dead(pid)`: True once `pid` is gone (SIGKILL lands asynchronously; a
-    process that is not our child cannot be waited for, so /proc is polled for 2 s)."""
+    process that is not our child cannot be waited for, so /proc is polled for up to 30 s)."""
 
     async def wait(pid: int) -> bool:
-        with trio.move_on_after(2):
+        with trio.move_on_after(30):
             while alive(pid):  # noqa: ASYNC110
                 await trio.sleep(0.01)
         return not alive(pid)
@@ -182,18 +186,40 @@ def fake_cli(tmp_path: Path, request: pytest.FixtureRequest) -> FakeCliFactory:
 # --- The real vendor CLIs, installed from npm, against a fake model API on 127.0.0.1 ---------
 
 NPM_CACHE = Path(os.environ.get("OX_TEST_NPM_CACHE") or "~/.cache/ox-tests/npm").expanduser()
+OFFLINE_ENV = "OX_TESTS_OFFLINE"
+
+REAL_CLIS: dict[str, tuple[str, str, int]] = {
+    "claude": ("@anthropic-ai/claude-code", "2.1.330", 365),
+    "codex": ("@openai/codex", "0.169.0", 405),
+    "gemini": ("@google/gemini-cli", "0.61.0", 100),
+}
+"""The pinned vendor CLIs the real-CLI tests use: bin name -> (npm package, version, about how
+many MB the install takes; claude and codex carry native binaries)."""
 
 
-def npm_cli(package: str, version: str, bin_name: str) -> Path:
-    """The CLI `bin_name` of npm `package@version`, installed once into the cache (reused
-    while present). Skips the test, with the reason, when node/npm is missing or npm fails."""
-    dest = NPM_CACHE / f"{package.rsplit('/', 1)[-1]}-{version}"
+def offline() -> bool:
+    """Whether `OX_TESTS_OFFLINE=1` asks to skip the real-CLI tests (nothing is downloaded)."""
+    return os.environ.get(OFFLINE_ENV, "") not in ("", "0")
+
+
+def _cache_dir(package: str, version: str) -> Path:
+    return NPM_CACHE / f"{package.rsplit('/', 1)[-1]}-{version}"
+
+
+def _size_mb(package: str) -> int | None:
+    return next((mb for pkg, _, mb in REAL_CLIS.values() if pkg == package), None)
+
+
+def install_npm_cli(package: str, version: str, bin_name: str) -> tuple[Path | None, str]:
+    """Install `package@version` into the cache unless it is there. Returns the CLI's path, or
+    None and the reason it could not be installed."""
+    dest = _cache_dir(package, version)
     binary = dest / "node_modules" / ".bin" / bin_name
     if binary.exists():
-        return binary
+        return binary, ""
     npm = shutil.which("npm")
     if npm is None or shutil.which("node") is None:
-        pytest.skip("npm unreachable: node/npm is not installed")
+        return None, "npm unreachable: node/npm is not installed"
     tmp = dest.with_name(f"{dest.name}.tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
@@ -204,26 +230,87 @@ def npm_cli(package: str, version: str, bin_name: str) -> Path:
         )  # fmt: skip
     except subprocess.TimeoutExpired:
         shutil.rmtree(tmp, ignore_errors=True)
-        pytest.skip(f"npm unreachable: installing {package}@{version} took over 10 minutes")
+        return None, f"npm unreachable: installing {package}@{version} took over 10 minutes"
     if done.returncode != 0 or not (tmp / "node_modules" / ".bin" / bin_name).exists():
         shutil.rmtree(tmp, ignore_errors=True)
         said = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
         detail = " / ".join(said[:2])[:300]  # npm's first lines carry the error code
-        pytest.skip(f"npm unreachable: npm install {package}@{version} failed: {detail}")
+        return None, f"npm unreachable: npm install {package}@{version} failed: {detail}"
     try:
         tmp.rename(dest)
     except OSError:  # another run installed it meanwhile
         shutil.rmtree(tmp, ignore_errors=True)
+    return binary, ""
+
+
+def npm_cli(package: str, version: str, bin_name: str) -> Path:
+    """The CLI `bin_name` of npm `package@version`, installed once into the cache (reused
+    while present). Skips the test, with the reason, under `OX_TESTS_OFFLINE=1` or when
+    node/npm is missing or npm fails."""
+    if offline():
+        size = _size_mb(package)
+        about = f", about {size} MB" if size else ""
+        pytest.skip(
+            f"{OFFLINE_ENV}=1: the real {bin_name} CLI is not used ({package}@{version}{about})"
+        )
+    binary, reason = install_npm_cli(package, version, bin_name)
+    if binary is None:
+        pytest.skip(reason)
     return binary
 
 
-Responder = Callable[[str, dict[str, Any]], tuple[int, str, bytes]]
+def _du_mb(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_size
+    return round(total / 1e6)
+
+
+def prefetch(out: Any = None) -> int:
+    """Install the pinned real CLIs missing from the cache, saying what, where and how big
+    (what `./scripts/test` runs before pytest). Returns how many could not be installed."""
+    import sys
+
+    out = out or sys.stderr
+    missing = [
+        (bin_name, pkg, ver, mb)
+        for bin_name, (pkg, ver, mb) in REAL_CLIS.items()
+        if not (_cache_dir(pkg, ver) / "node_modules" / ".bin" / bin_name).exists()
+    ]
+    if not missing:
+        return 0
+    if offline():
+        print(f"ox: {OFFLINE_ENV}=1: the real-CLI tests are skipped (nothing downloaded)", file=out)
+        return 0
+    total = sum(mb for *_, mb in missing)
+    print(
+        f"ox: the real-CLI tests need {len(missing)} npm package(s), about {total} MB, installed "
+        f"once into {NPM_CACHE} (set {OFFLINE_ENV}=1 to skip those tests instead):",
+        file=out,
+    )
+    failed = 0
+    for bin_name, pkg, ver, mb in missing:
+        print(f"ox:   installing {pkg}@{ver} (about {mb} MB)…", file=out, flush=True)
+        binary, reason = install_npm_cli(pkg, ver, bin_name)
+        if binary is None:
+            failed += 1
+            print(f"ox:   {reason}; its tests will be skipped", file=out)
+        else:
+            print(f"ox:   done: {_du_mb(_cache_dir(pkg, ver))} MB", file=out)
+    return failed
+
+
+Responder = Callable[
+    [str, dict[str, Any]], tuple[int, str, bytes] | tuple[int, str, bytes, Mapping[str, str]]
+]
 
 
 class FakeModelApi:
     """A threaded HTTP server on 127.0.0.1 that answers POSTs with `responder(path, json_body)
-    -> (status, content type, body)` and records every request (`requests`: (method, path,
-    body)). Unknown paths get a 404 from the responder's own choice."""
+    -> (status, content type, body[, extra headers])` and records every request (`requests`:
+    (method, path, body)). Unknown paths get a 404 from the responder's own choice."""
 
     def __init__(self, responder: Responder) -> None:
         self.responder = responder
@@ -253,8 +340,12 @@ class FakeModelApi:
                 except ValueError:
                     body = {"_raw": raw.decode("utf-8", "replace")}
                 api.requests.append((method, self.path, body))
-                status, ctype, data = api.responder(self.path, body if method == "POST" else {})
+                status, ctype, data, *more = api.responder(
+                    self.path, body if method == "POST" else {}
+                )
                 self.send_response(status)
+                for name, value in (more[0] if more else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -320,3 +411,7 @@ def real_cli_kit() -> Any:
     return types.SimpleNamespace(
         npm_cli=npm_cli, FakeModelApi=FakeModelApi, offline_env=offline_env, sse=sse
     )
+
+
+if __name__ == "__main__":
+    raise SystemExit(1 if prefetch() else 0)

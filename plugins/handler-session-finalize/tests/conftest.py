@@ -87,7 +87,7 @@ class LfsServer:
         if self.port:
             args.append(str(self.port))
         self.process = subprocess.Popen(args, start_new_session=True)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # generous: a loaded CI machine
         while not self.port_file.exists():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the LFS server did not start")

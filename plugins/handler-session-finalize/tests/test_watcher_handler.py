@@ -36,7 +36,7 @@ async def test_handler_serves_the_watcher_and_queues_finalization_on_stop(
     manager = handler.watch_service().manager
     assert manager.active_sessions() == [reply["name"]]
     append(src, numbered_user(0) + numbered_user(1))
-    with trio.fail_after(10):
+    with trio.fail_after(60):
         await manager.wait_synced(reply["name"])
     stopped = await methods["session_watch_stop"]({"name": reply["name"]})
     assert stopped == {"name": reply["name"], "entry_count": 2}

@@ -63,7 +63,7 @@ class ForkServer:
     def wait_following(self, pid: int) -> None:
         """Until watcher `pid` logs that it follows the file (bounded)."""
         needle = f"{pid} ox_handler_session_finalize.watcher watching".encode()
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60
         while needle not in self.log.read_bytes():
             assert time.monotonic() < deadline, self.log.read_text()[-3000:]
             time.sleep(0.005)

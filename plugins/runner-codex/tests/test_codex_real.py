@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from ox_core import RunRequest
+from ox_core.testing_runners import REAL_CLIS
 from ox_runner_codex import CodexRunner
 from ox_runner_codex.runner import AUTH_ENV
 
-PACKAGE, VERSION = "@openai/codex", "0.169.0"
+PACKAGE, VERSION, _MB = REAL_CLIS["codex"]
 
 pytestmark = pytest.mark.slow
 

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from ox_core import RunRequest
+from ox_core.testing_runners import REAL_CLIS
 from ox_runner_gemini import GeminiRunner
 from ox_runner_gemini.runner import AUTH_ENV, AUTH_FLAGS
 
-PACKAGE, VERSION = "@google/gemini-cli", "0.61.0"
+PACKAGE, VERSION, _MB = REAL_CLIS["gemini"]
 
 pytestmark = pytest.mark.slow
 

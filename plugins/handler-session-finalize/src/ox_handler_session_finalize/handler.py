@@ -18,7 +18,7 @@ from typing import Any
 import trio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ox_core import RunRequest, RunResult, WorkHandler, WorkItem
+from ox_core import Outcome, RunRequest, RunResult, WorkHandler, WorkItem
 from ox_core.contracts import IpcMethod
 from ox_core.errors import OxError
 from ox_handler_session_finalize import records
@@ -310,8 +310,11 @@ class SessionFinalizeHandler(WorkHandler):
 
     # ------------------------------------------------------------ the result
 
-    async def process_result(self, item: WorkItem, result: RunResult) -> None:
+    async def process_result(self, item: WorkItem, result: RunResult) -> Outcome:
         """SPEC §3.6: check the ledger, re-check the need, parse, decide, write, publish.
+
+        Returns what happened, for `status`: published (with or without a summary, and why
+        without), discarded or kept locally and why, or nothing to do.
 
         Raises `LedgerBlockedError` (conflicts, push refused), `FinalizeError` (the agent
         failed, the payload is invalid, the folder holds a link or a special file or cannot
@@ -324,18 +327,19 @@ class SessionFinalizeHandler(WorkHandler):
         folder, name, place = target.folder, target.payload.name, target.payload.place
         if not await trio.Path(folder).is_dir():
             log.info("session %s is gone; nothing to do", name)
-            return
+            return Outcome("nothing to do", "the session folder is gone")
         await trio.to_thread.run_sync(_check_folder, folder)
         rules = await trio.to_thread.run_sync(load_ledger_rules, target.ledger)
         if target.payload.kind == Kind.UPLOAD_ONLY:
-            await self._publish(ledger, target, rules)
-            return
+            published = await self._publish(ledger, target, rules)
+            return Outcome("published", _push_note(published, "its summary was already written"))
         state = await trio.to_thread.run_sync(_summary_state, folder)
         if state.done:
-            return
+            return Outcome("nothing to do", "the session is already summarised")
         transcript = await trio.to_thread.run_sync(_read_transcript, folder)
         attempts = state.attempts + 1
-        if is_brief(transcript.entries):
+        brief = is_brief(transcript.entries)
+        if brief:
             summary = brief_summary(transcript.entries)
         elif not result.ok:
             reason = result.error or (result.quota.message if result.quota else "")
@@ -356,15 +360,21 @@ class SessionFinalizeHandler(WorkHandler):
             )
         except (OSError, UnsafePathError) as exc:
             raise FinalizeError(f"cannot write the artifacts of {name}: {_reason(exc)}") from exc
+        why = _why(summary, self.thresholds, brief=brief)
         if disposition is Disposition.DISCARD:
             if place is not Place.COMMITTED:
                 await self._remove_cache_copy(target)
                 log.info("discarded session %s", name)
-            return
+                return Outcome("discarded", why)
+            return Outcome("kept", f"{why}; it was already committed, so it stays")
         if disposition is Disposition.LOCAL_ONLY:
             log.info("kept session %s locally", name)
-            return
-        await self._publish(ledger, target, rules)
+            return Outcome("kept locally", why)
+        published = await self._publish(ledger, target, rules)
+        if summary.summary_status != "ok":
+            reason = f"the agent's answer was unusable: {summary.validation_error}"
+            return Outcome("published without summary", _push_note(published, reason))
+        return Outcome("published", _push_note(published, ""))
 
     async def _remove_cache_copy(self, target: _Target) -> None:
         scanner = self.scanner(target.ledger)
@@ -410,6 +420,28 @@ def _check_folder(folder: Path) -> None:
         regular_files(folder)
     except UnsafePathError as exc:
         raise FinalizeError(f"session {folder.name} refused: {exc}") from exc
+
+
+def _why(summary: records.Summary, thresholds: Thresholds, *, brief: bool) -> str:
+    """Why a summary led to a discard or a local-only session, in a person's words."""
+    if brief:
+        return "the session was brief"
+    if summary.quality_category in ("skip", "local_only"):
+        because = f": {summary.score_reason}" if summary.score_reason else ""
+        return f"the agent rated it {summary.quality_category!r}{because}"
+    score = summary.quality_score
+    if score is not None:
+        limit = thresholds.discard if score < thresholds.discard else thresholds.upload
+        return f"quality {score:.2f} is below {limit:.2f}"
+    return ""
+
+
+def _push_note(published: PublishResult, reason: str) -> str:
+    """`reason`, plus a note when the commit was not pushed (the ledger has no remote)."""
+    notes = [reason] if reason else []
+    if not published.pushed:
+        notes.append("committed locally: the ledger has no remote")
+    return "; ".join(notes)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,7 @@ class ClaudeRunner(CliRunner):
         last_text = ""
         rejected: dict[str, Any] | None = None
         retry_statuses: list[object] = []
+        retry_delay_ms: float | None = None  # what claude said it waits before its next try
         events, garbage = outcome.json_lines
         for event in events:
             kind = event.get("type")
@@ -118,6 +119,9 @@ class ClaudeRunner(CliRunner):
                     rejected = info
             elif kind == "system" and event.get("subtype") == "api_retry":
                 retry_statuses.append(event.get("error_status"))
+                delay = event.get("retry_delay_ms")
+                if isinstance(delay, int | float) and not isinstance(delay, bool) and delay > 0:
+                    retry_delay_ms = float(delay)
 
         succeeded = result is not None and result.get("subtype", "success") == "success"
         if result is not None and succeeded and not result.get("is_error"):
@@ -160,17 +164,27 @@ class ClaudeRunner(CliRunner):
         if rejected is not None:
             limit = rejected.get("rateLimitType") or "usage"
             reset_at = _from_epoch(rejected.get("resetsAt"))
-            quota = quota_until(f"claude {limit} limit reached", reset_at, now)
+            quota = quota_until(
+                f"claude {limit} limit reached", reset_at, now, basis="the resetsAt claude reported"
+            )
         elif epoch is not None:
             # Older versions: "Claude AI usage limit reached|<reset epoch seconds>".
-            quota = quota_until("Claude AI usage limit reached", _from_epoch(int(epoch[1])), now)
+            reset_at = _from_epoch(int(epoch[1]))
+            quota = quota_until(
+                "Claude AI usage limit reached", reset_at, now, basis="the reset epoch printed"
+            )
         elif result is not None and result.get("api_error_status") == 429:
             text = str(result.get("result") or "API status 429")
             quota = find_quota(text, now=now, extra=_HTTP_429) or quota_until(text, None, now)
         elif retry_statuses and all(s == 429 for s in retry_statuses):
-            quota = quota_until(
-                f"the model API answered 429 (rate limit) {len(retry_statuses)} times", None, now
-            )
+            message = f"the model API answered 429 (rate limit) {len(retry_statuses)} times"
+            if retry_delay_ms is None:
+                quota = quota_until(message, None, now)
+            else:
+                # The delay claude reported for its next try: the API's own retry-after.
+                reset_at = now + timedelta(milliseconds=retry_delay_ms)
+                basis = f"the retry delay claude reported ({retry_delay_ms:.0f} ms)"
+                quota = quota_until(message, reset_at, now, basis=basis)
         else:
             quota = find_quota(error, now=now)
         return RunResult(exit_code=outcome.returncode or 1, error=error, quota=quota)

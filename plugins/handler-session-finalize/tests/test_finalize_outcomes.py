@@ -1,0 +1,103 @@
+"""What `process_result` tells the manager it did (`ox_core.Outcome`), for `ox-core status`:
+published, published without a summary and why, discarded or kept locally and why, or
+nothing to do. Real ledger, real bare remote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ox_core import Outcome, RunResult
+from ox_handler_session_finalize import records
+from ox_handler_session_finalize.handler import SessionFinalizeHandler
+
+from .finalize_support import answer, commit_count, make_session
+
+NAME = "2026-11-25T09-00-dev-o1"
+
+
+async def finalize(handler: SessionFinalizeHandler, ledger: Path, output: str) -> Outcome:
+    [item] = await handler.detect(ledger)
+    request = await handler.build_prompt(item)
+    outcome = await handler.process_result(
+        item, RunResult() if request.skip_llm else RunResult(output=output)
+    )
+    assert isinstance(outcome, Outcome)
+    return outcome
+
+
+async def test_a_good_summary_is_published(
+    handler: SessionFinalizeHandler, ledger: Path, remote: Path
+) -> None:
+    make_session(records.ledger_cache_sessions(ledger), NAME)
+    before = commit_count(remote)
+    assert await finalize(handler, ledger, answer()) == Outcome("published", "")
+    assert commit_count(remote) == before + 1
+
+
+async def test_an_unusable_answer_is_published_without_summary_and_says_why(
+    handler: SessionFinalizeHandler, ledger: Path, remote: Path
+) -> None:
+    make_session(records.ledger_cache_sessions(ledger), NAME)
+    before = commit_count(remote)
+    outcome = await finalize(handler, ledger, "Sure! Here is a summary: it went well.")
+    assert outcome.kind == "published without summary"
+    assert outcome.reason.startswith("the agent's answer was unusable: ")
+    assert len(outcome.reason) > len("the agent's answer was unusable: ")
+    assert commit_count(remote) == before + 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "kind", "reason"),
+    [
+        (
+            {"quality_category": "skip", "score_reason": "Only a greeting."},
+            "discarded",
+            "the agent rated it 'skip': Only a greeting.",
+        ),
+        (
+            {"quality_category": "local_only", "score_reason": "Personal notes."},
+            "kept locally",
+            "the agent rated it 'local_only': Personal notes.",
+        ),
+        (
+            {"quality_category": None, "quality_score": 0.05},
+            "discarded",
+            "quality 0.05 is below 0.10",
+        ),
+        (
+            {"quality_category": None, "quality_score": 0.2},
+            "kept locally",
+            "quality 0.20 is below 0.30",
+        ),
+    ],
+)
+async def test_discarded_or_kept_locally_says_why(
+    handler: SessionFinalizeHandler,
+    ledger: Path,
+    remote: Path,
+    overrides: dict[str, object],
+    kind: str,
+    reason: str,
+) -> None:
+    make_session(records.ledger_cache_sessions(ledger), NAME)
+    before = commit_count(remote)
+    assert await finalize(handler, ledger, answer(**overrides)) == Outcome(kind, reason)
+    assert commit_count(remote) == before
+
+
+async def test_a_brief_session_is_discarded_because_it_was_brief(
+    handler: SessionFinalizeHandler, ledger: Path
+) -> None:
+    lines = [{"type": "user", "content": "hi"}, {"type": "assistant", "content": "Hello!"}]
+    make_session(records.ledger_cache_sessions(ledger), NAME, lines)
+    assert await finalize(handler, ledger, "") == Outcome("discarded", "the session was brief")
+
+
+async def test_work_no_longer_needed_says_so(handler: SessionFinalizeHandler, ledger: Path) -> None:
+    make_session(records.ledger_cache_sessions(ledger), NAME)
+    [item] = await handler.detect(ledger)
+    await handler.process_result(item, RunResult(output=answer(quality_category="local_only")))
+    again = await handler.process_result(item, RunResult(output=answer()))
+    assert again == Outcome("nothing to do", "the session is already summarised")
