@@ -30,7 +30,7 @@ _SECRET_PARTS = (
 _SECRET_WORDS = frozenset(
     {"token", "auth", "authorization", "bearer", "dsn", "creds", "cred", "jwt", "otp", "totp",
      "mfa", "sas", "authtoken", "accesstoken", "refreshtoken", "idtoken", "sessiontoken",
-     "csrftoken", "xsrftoken", "oauth"}
+     "csrftoken", "xsrftoken"}
 )  # fmt: skip
 _NOT_TOKEN = frozenset({"tokens", "tokenizer", "tokenizers", "tokenize", "tokenized"})
 _WEAK_WORDS = frozenset(
@@ -67,7 +67,10 @@ _WORDS = frozenset(
      "undefined", "required", "int", "bool", "any", "object", "secret", "password", "token",
      "changeme", "redacted", "hidden", "masked", "empty", "unset", "example", "your_password",
      "yourpassword", "placeholder", "default", "prompt", "stdin", "include", "same-origin",
-     "omit", "secretstr", "sensitive", "text", "number", "boolean", "na", "n/a", "tbd", "todo"}
+     "omit", "secretstr", "sensitive", "text", "number", "boolean", "na", "n/a", "tbd", "todo",
+     # code keywords after `password:` (a type hint or a block) are not values
+     "raise", "return", "await", "yield", "lambda", "continue", "break", "pass", "new",
+     "typeof", "function", "async", "const", "let", "var", "self", "this", "cls"}
 )  # fmt: skip
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 _DOTTED = re.compile(r"[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)+")

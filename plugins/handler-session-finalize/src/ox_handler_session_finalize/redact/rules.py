@@ -95,6 +95,15 @@ def prefixed(
 
 # ----------------------------------------------------------------- value checks
 
+_NOT_RANDOM = re.compile(
+    r"\d{4}-\d{2}-\d{2}|^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+
+
+def not_placeholder(secret: str, _match: re.Match[str] | None = None) -> bool:
+    """False for a variable or template reference (`$TOKEN`, `${X}`, `%X%`, `{{ x }}`)."""
+    return not secret.startswith(("$", "%", "{{", "<", "[REDACTED_"))
+
 
 def entropy(text: str) -> float:
     """Shannon entropy of `text` in bits per character."""
@@ -113,6 +122,8 @@ def token_like(value: str, min_len: int = 16) -> bool:
     if len(value) < min_len or any(c.isspace() for c in value):
         return False
     if value.count("/") >= 2 and not value.endswith("="):  # a path or a URL
+        return False
+    if _NOT_RANDOM.search(value):  # a date, a UUID: an identifier, not a credential
         return False
     classes = sum(
         (

@@ -22,6 +22,7 @@ from ox_handler_session_finalize.redact.rules import (
     Rule,
     b64_private_key,
     basic_credentials,
+    not_placeholder,
     rule,
     token_like,
 )
@@ -53,8 +54,8 @@ def _named_value(secret: str, match: re.Match[str]) -> str | bool:
     """The kind for `name <op> value` when the name calls for a secret and the value is a
     literal one (see `names`), else False."""
     cls = classify(match.group("name"))
-    if cls is None:
-        return False
+    if cls is None or match.string.endswith("://", 0, match.start("name")):
+        return False  # not a name, or the user of a URL's user-info (the URL rule's)
     quoted = match.group("q") is not None
     text, end = match.string, match.end()
     code_after = text[end : end + 1] in ("(", "[", ".")
@@ -113,6 +114,7 @@ def _cli(
         + r"(?P<q>\\{0,3}[\"'])?(?P<secret>[^\s\"'\\\-][^\s\"'\\]*)",
         anchors,
         vendor="command line",
+        check=not_placeholder,
     )
 
 
@@ -241,6 +243,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         + r"+-p[ \t]*(?P<q>\\{0,3}[\"'])?(?P<secret>[^\s\"'\\]+)",
         "sshpass",
         vendor="command line",
+        check=not_placeholder,
     ),
     rule(
         "CLI_PASSWORD",
@@ -251,6 +254,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         r"(?P<q>\\{0,3}[\"'])?(?P<user>[^\s:\"'\\]*):(?P<secret>[^\s\"'\\]+)",
         ("curl", "wget", "http", "xh"),
         vendor="command line",
+        check=not_placeholder,
     ),
     _cli("CLI_PASSWORD", r"login", r"(?:-p|--password)", ("login",)),
     _cli("CLI_PASSWORD", r"redis-cli|keydb-cli", r"(?:-a|--pass)", ("redis-cli", "keydb-cli")),
@@ -268,6 +272,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         r"(?P<q>\\{0,3}[\"'])?(?P<secret>[^\s\"'\\]+)",
         "htpasswd",
         vendor="command line",
+        check=not_placeholder,
     ),
     rule(
         "CLI_PASSWORD",
@@ -314,20 +319,10 @@ KEYWORD_RULES: tuple[Rule, ...] = (
     ),
     rule(
         "PGPASS",
-        r"(?m)(?:^|(?<=\\n))[ \t]*[^:\s\\]+:(?:\d{1,5}|\*):[^:\s\\]+:[^:\s\\]+:"
+        r"(?:(?<!\S)|(?<=\\n))[^:\s\\]+:(?:\d{1,5}|\*):[^:\s\\]+:[^:\s\\]+:"
         r"(?P<secret>[^\s\\]+)",
         (":5432:", ":5433:", ":6432:", ":*:", ":3306:", ":26257:"),
         vendor=".pgpass",
         check=lambda s, m: not s.startswith("[REDACTED_"),
-    ),
-    rule(
-        "KUBECONFIG",
-        r"(?i:client-key-data|auth-provider-token|id-token|refresh-token)"
-        + QUOTE
-        + r"?[ \t]*:[ \t]*"
-        + QUOTE
-        + r"?(?P<secret>[A-Za-z0-9+/=_\-.]{16,})",
-        ("client-key-data", "-token"),
-        vendor="kubeconfig",
     ),
 )

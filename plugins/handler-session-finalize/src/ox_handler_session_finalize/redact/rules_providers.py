@@ -93,7 +93,7 @@ PROVIDER_RULES: tuple[Rule, ...] = (
     prefixed("OCTOPUS_KEY", "Octopus Deploy", "API-", "[A-Z0-9]{26}", "api-"),
     prefixed("GRAFANA_TOKEN", "Grafana", r"(?:glc_|glsa_|eyJrIjoi)", r"[A-Za-z0-9+/_=]{32,}",
              ("glc_", "glsa_", "eyjrijoi"), token=False),
-    prefixed("SENTRY_TOKEN", "Sentry", r"sntr[ysu]_", r"[A-Za-z0-9+/=_\-]{40,}",
+    prefixed("SENTRY_TOKEN", "Sentry", r"sntry[sua]_", r"[A-Za-z0-9+/=_\-]{40,}",
              ("sntrys_", "sntryu_", "sntrya_"), token=False),
     rule("SENTRY_DSN", r"https?://(?P<secret>" + _HEX + r"{32})(?::" + _HEX
          + r"{32})?@[A-Za-z0-9.\-]*sentry", "sentry", vendor="Sentry", token=True),
@@ -120,17 +120,18 @@ PROVIDER_RULES: tuple[Rule, ...] = (
     prefixed("SLACK_TOKEN", "Slack", r"xox[abposre]-", r"[A-Za-z0-9-]{10,}", "xox"),
     prefixed("SLACK_APP_TOKEN", "Slack", r"xapp-\d-", r"[A-Z0-9]+-\d+-[a-z0-9]+", "xapp-"),
     rule("SLACK_WEBHOOK", r"https://hooks\.slack\.com/(?:services|workflows|triggers)/"
-         r"[A-Za-z0-9_/]+", "hooks.slack", vendor="Slack", token=True),
+         r"[A-Za-z0-9_/]+", "hooks.slack", vendor="Slack"),
     rule("DISCORD_WEBHOOK", r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/"
-         r"\d+/[A-Za-z0-9_\-]{30,}", "discord", vendor="Discord", token=True),
+         r"\d+/[A-Za-z0-9_\-]{30,}", "discord", vendor="Discord"),
     rule("TEAMS_WEBHOOK", r"https://[A-Za-z0-9\-.]*(?:webhook\.office|outlook\.office)\.com/"
          r"webhook(?:b2)?/[^\s\"'\\<>]+", ("webhook.office", "outlook.office"),
-         vendor="Microsoft Teams", token=True),
+         vendor="Microsoft Teams"),
     rule("GOOGLE_CHAT_WEBHOOK", r"https://chat\.googleapis\.com/v1/spaces/[^\s\"'\\<>]+",
-         "chat.googleapis", vendor="Google Chat", token=True),
+         "chat.googleapis", vendor="Google Chat"),
     rule("ZAPIER_WEBHOOK", r"https://hooks\.zapier\.com/hooks/catch/\d+/[A-Za-z0-9]+",
-         "hooks.zapier", vendor="Zapier", token=True),
-    rule("TELEGRAM_BOT_TOKEN", START + r"\d{8,10}:AA[A-Za-z0-9_\-]{33}" + END, ":aa",
+         "hooks.zapier", vendor="Zapier"),
+    rule("TELEGRAM_BOT_TOKEN",
+         r"(?:(?<![A-Za-z0-9_])|(?<=bot))\d{8,10}:AA[A-Za-z0-9_\-]{33}" + END, ":aa",
          vendor="Telegram", token=True),
     prefixed("TWILIO_KEY", "Twilio", "SK", "[0-9a-fA-F]{32}", "sk"),
     prefixed("SENDGRID_KEY", "SendGrid", r"SG\.", _URLSAFE + r"{16,}\." + _URLSAFE + "{16,}",
