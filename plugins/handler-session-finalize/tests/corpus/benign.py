@@ -33,7 +33,7 @@ def _generated() -> list[str]:
             f"id = '{uuid.UUID(bytes=_bytes(16), version=4)}'",
             f'<img src="data:image/png;base64,{base64.b64encode(_bytes(96)).decode()}">',
             f'"integrity": "sha512-{base64.b64encode(hashlib.sha512(blob).digest()).decode()}"',
-            f"md5 {hashlib.md5(blob).hexdigest()}  dist/file-{n}.whl",  # noqa: S324
+            f"md5 {hashlib.md5(blob).hexdigest()}  dist/file-{n}.whl",
         ]
     return lines
 

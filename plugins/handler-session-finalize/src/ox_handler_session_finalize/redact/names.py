@@ -34,8 +34,8 @@ _SECRET_WORDS = frozenset(
 )  # fmt: skip
 _NOT_TOKEN = frozenset({"tokens", "tokenizer", "tokenizers", "tokenize", "tokenized"})
 _WEAK_WORDS = frozenset(
-    {"key", "salt", "sig", "signature", "cookie", "session", "sessionid", "sid", "hmac",
-     "private", "license", "nonce", "seed", "pin"}
+    {"key", "salt", "sig", "signature", "cookie", "session", "sessionid", "hmac",
+     "private", "license"}
 )  # fmt: skip
 # A name ending in one of these describes a secret without holding it (`PASSWORD_FILE`,
 # `token_url`, `api_key_name`, `password_min_length`, `auth_method`).

@@ -30,7 +30,7 @@ from ox_handler_session_finalize.redact.rules import (
 # Words a credential's name contains (case-insensitive); `names.classify` decides.
 _NAME_WORD = (
     r"(?:pass|pwd|pw|secret|token|key|auth|cred|dsn|salt|sig|cookie|session|bearer|webhook"
-    r"|private|license|hmac|sas|jwt|otp|nonce|seed|pin|sid|connstr|connectionstring)"
+    r"|private|license|hmac|sas|jwt|otp|connstr|connectionstring)"
 )
 NAME = r"(?P<name>[A-Za-z0-9_.\-]*?(?i:" + _NAME_WORD + r")[A-Za-z0-9_.\-]*)"
 # A value: quoted (may hold spaces; not a quote, backslash or newline), or bare (up to
@@ -41,7 +41,7 @@ VALUE = r"(?:" + _QUOTED + r"|" + _BARE + r")"
 NAME_ANCHORS = (
     "pass", "pwd", "pw", "secret", "token", "key", "auth", "cred", "dsn", "salt", "sig",
     "cookie", "session", "bearer", "webhook", "private", "license", "hmac", "sas", "jwt",
-    "otp", "nonce", "seed", "pin", "sid", "connstr", "connectionstring",
+    "otp", "connstr", "connectionstring",
 )  # fmt: skip
 
 
@@ -252,7 +252,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         + END
         + r"[^\n|;&]{0,300}?(?<![\w-])(?:-u|--user|--proxy-user|-U|--auth|-a)(?:[ \t]+|=)?"
         r"(?P<q>\\{0,3}[\"'])?(?P<user>[^\s:\"'\\]*):(?P<secret>[^\s\"'\\]+)",
-        ("curl", "wget", "http", "xh"),
+        ("curl", "wget", "http"),
         vendor="command line",
         check=not_placeholder,
     ),
@@ -321,7 +321,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         "PGPASS",
         r"(?:(?<!\S)|(?<=\\n))[^:\s\\]+:(?:\d{1,5}|\*):[^:\s\\]+:[^:\s\\]+:"
         r"(?P<secret>[^\s\\]+)",
-        (":5432:", ":5433:", ":6432:", ":*:", ":3306:", ":26257:"),
+        (":5432:", ":5433:", ":6432:", ":*:", ":3306:"),
         vendor=".pgpass",
         check=lambda s, m: not s.startswith("[REDACTED_"),
     ),

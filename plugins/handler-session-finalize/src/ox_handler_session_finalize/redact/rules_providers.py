@@ -44,7 +44,7 @@ PROVIDER_RULES: tuple[Rule, ...] = (
              ("dop_v1_", "doo_v1_", "dor_v1_")),
     prefixed("HEROKU_KEY", "Heroku", "HRKU-", _URLSAFE + "{60}", "hrku-"),
     prefixed("FLY_TOKEN", "Fly.io", r"(?:fo1_|fm[12][ar]?_)", r"[A-Za-z0-9_\-+/=]{40,}",
-             ("fo1_", "fm1_", "fm2_", "fm1a_", "fm2a_", "fm1r_", "fm2r_"), token=False),
+             ("fo1_", "fm1", "fm2"), token=False),
     prefixed("PLANETSCALE_TOKEN", "PlanetScale", r"pscale_(?:tkn|pw|oauth)_",
              r"[A-Za-z0-9_\-.=]{32,64}", "pscale_"),
     prefixed("SUPABASE_TOKEN", "Supabase", r"(?:sbp_|sb_secret_)", _URLSAFE + "{32,}",
@@ -94,7 +94,7 @@ PROVIDER_RULES: tuple[Rule, ...] = (
     prefixed("GRAFANA_TOKEN", "Grafana", r"(?:glc_|glsa_|eyJrIjoi)", r"[A-Za-z0-9+/_=]{32,}",
              ("glc_", "glsa_", "eyjrijoi"), token=False),
     prefixed("SENTRY_TOKEN", "Sentry", r"sntry[sua]_", r"[A-Za-z0-9+/=_\-]{40,}",
-             ("sntrys_", "sntryu_", "sntrya_"), token=False),
+             "sntry", token=False),
     rule("SENTRY_DSN", r"https?://(?P<secret>" + _HEX + r"{32})(?::" + _HEX
          + r"{32})?@[A-Za-z0-9.\-]*sentry", "sentry", vendor="Sentry", token=True),
     prefixed("NEWRELIC_KEY", "New Relic", r"NR(?:AK|AA|II|JS)-", "[A-Za-z0-9]{19,32}",
