@@ -35,9 +35,7 @@ _NAME_WORD = (
 # The name: a run of name characters holding one of those words within its first 60. The
 # look-ahead is bounded and the run possessive, so a long run costs one linear scan (a lazy
 # prefix with a backtracking tail went quadratic on a long word).
-NAME = (
-    r"(?P<name>(?=[A-Za-z0-9_.\-]{0,60}?(?i:" + _NAME_WORD + r"))[A-Za-z0-9_.\-]{1,100}+)"
-)
+NAME = r"(?P<name>(?=[A-Za-z0-9_.\-]{0,60}?(?i:" + _NAME_WORD + r"))[A-Za-z0-9_.\-]{1,100}+)"
 # A value: quoted (may hold spaces; not a quote, backslash or newline), or bare (up to
 # whitespace, a quote, an escape, a separator or a bracket).
 _QUOTED = r"(?P<q>" + QUOTE + r")(?P<secret>[^\"'`\\\r\n]{1,300})" + QUOTE
