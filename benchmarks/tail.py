@@ -11,6 +11,9 @@
    against a baseline that only reads each line and `json.loads` it. Best of 4 (interleaved);
    prints MB/s
    and the ratio. Goal: >= 0.5 x baseline.
+3. Redaction alone: `LedgerRedactor.many` over the benign corpus (ordinary code and prose)
+   and over the secrets corpus (every shape, as written and inside a JSON tool input), in
+   batches of 64 texts as the watcher sends them; prints MB/s.
 """
 
 from __future__ import annotations
@@ -30,11 +33,13 @@ import trio
 
 from ox_handler_session_finalize.recording import create_recording
 from ox_handler_session_finalize.records import RAW, RecordingMarker, read_marker, update_marker
+from ox_handler_session_finalize.redact import LedgerRedactor
 from ox_handler_session_finalize.tail import catch_up
 from ox_handler_session_finalize.watcher import SessionWatcherManager
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = ROOT / "plugins/handler-session-finalize/tests/data/sessions/claude-ok-resume.jsonl"
+PLUGIN_TESTS = ROOT / "plugins/handler-session-finalize/tests"
+FIXTURE = PLUGIN_TESTS / "data/sessions/claude-ok-resume.jsonl"
 PROJECT = ".claude/projects/-home-dev-demo-project"
 APPENDS = 1000
 TARGET_BYTES = 100 * 1024 * 1024
@@ -188,6 +193,29 @@ def ours(tmp: Path, big: Path, run: int) -> tuple[float, int]:
     return elapsed, result.entries
 
 
+def redaction_alone() -> list[tuple[str, float]]:
+    sys.path.insert(0, str(PLUGIN_TESTS))
+    from corpus.benign import LINES
+    from corpus.secrets import SHAPES, in_json
+
+    corpora = {
+        "benign corpus": LINES * 50,
+        "secrets corpus": [t for s in SHAPES for t in (s.text, in_json(s))] * 5,
+    }
+    redactor = LedgerRedactor()
+    results = []
+    for name, texts in corpora.items():
+        size = sum(len(t.encode()) for t in texts)
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            for n in range(0, len(texts), 64):
+                redactor.many(texts[n : n + 64])
+            best = min(best, time.perf_counter() - start)
+        results.append((name, size / 1e6 / best))
+    return results
+
+
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ox-bench-tail-"))
     try:
@@ -215,6 +243,9 @@ def main() -> None:
         print(f"  {'baseline (read + json.loads)':32} {base:8.2f} {mb / base:8.1f}")
         print(f"  {'catch_up (convert, redact, fsync)':32} {best:8.2f} {mb / best:8.1f}")
         print(f"  ratio catch_up / baseline throughput: {base / best:.2f} (goal >= 0.5)")
+        print("\nRedaction alone (LedgerRedactor.many, batches of 64 texts):")
+        for name, rate in redaction_alone():
+            print(f"  {name:32} {rate:8.1f} MB/s")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -57,6 +57,28 @@ _PLAIN_ANCHORS = tuple(_PLAIN)
 _TOKEN_ANCHORS = tuple(_TOKEN)
 
 
+class _Scan:
+    """Finds which of `anchors` a lower-cased text holds, shortest first, skipping an anchor
+    whose shorter inner anchor is absent (then it is absent too)."""
+
+    def __init__(self, anchors: Sequence[str]) -> None:
+        every = sorted(set(anchors), key=len)
+        self.inner = {a: next((b for b in every if len(b) < len(a) and b in a), a) for a in every}
+        self.order = tuple(every)
+
+    def __call__(self, low: str) -> list[str]:
+        found: set[str] = set()
+        for anchor in self.order:
+            inner = self.inner[anchor]
+            if (inner == anchor or inner in found) and anchor in low:
+                found.add(anchor)
+        return [a for a in self.order if a in found]
+
+
+_SCAN_PLAIN = _Scan(_PLAIN_ANCHORS)
+_SCAN_TOKEN = _Scan(_TOKEN_ANCHORS)
+
+
 def _select(
     text: str,
     low: str,
@@ -292,8 +314,8 @@ class LedgerRedactor:
             return []
         joined = "\x00".join(texts)
         low = joined.lower()
-        plain = [a for a in _PLAIN_ANCHORS if a in low]
-        token = [a for a in _TOKEN_ANCHORS if a in low] if CANDIDATE.search(joined) else []
+        plain = _SCAN_PLAIN(low)
+        token = _SCAN_TOKEN(low) if CANDIDATE.search(joined) else []
         hidden = any(h in joined for h in _HIDING)
         if not plain and not token and not hidden and not self.extra:
             return list(texts)
