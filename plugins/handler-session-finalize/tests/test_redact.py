@@ -20,7 +20,7 @@ from ox_handler_session_finalize.redact import (
     load_ledger_rules,
     redact_text,
 )
-from ox_handler_session_finalize.redact.engine import _apply, find_spans
+from ox_handler_session_finalize.redact.engine import CANDIDATE, _apply, find_spans, has_token_run
 
 from .corpus.benign import LINES
 from .corpus.secrets import SHAPES, VENDORS, Shape, at_line_start, in_json
@@ -269,3 +269,9 @@ def test_every_uploaded_file_is_redacted() -> None:
     assert json.loads(redact_file_bytes("summary.json", summary))["title"] == "t"
     clean = b'{"title": "t"}'
     assert redact_file_bytes("meta.json", clean) == clean
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab_-1 .é/\\\ud800x"), max_size=60))
+def test_the_token_run_check_equals_its_regex(text: str) -> None:
+    assert has_token_run(text) == bool(CANDIDATE.search(text))

@@ -102,7 +102,8 @@ def _cli(
     kind: str, commands: str, flag: str, anchors: tuple[str, ...], *, attached: bool = False
 ) -> Rule:
     """`<command> ... <flag> <secret>` on one command line (`attached`: the value is glued to
-    the flag, as mysql's `-pSECRET`)."""
+    the flag, as mysql's `-pSECRET`). The anchors are the flags: fewer and no rarer than
+    the command names."""
     sep = r"" if attached else r"(?:[ \t]+|=)"
     return rule(
         kind,
@@ -233,7 +234,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         r"mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlsh|mysqlpump|mariadb"
         r"|mariadb-dump|mariadb-admin|mycli",
         r"-p",
-        ("mysql", "mariadb", "mycli"),
+        ("-p",),
         attached=True,
     ),
     rule(
@@ -255,20 +256,20 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         + END
         + r"[^\n|;&]{0,300}?(?<![\w-])(?:-u|--user|--proxy-user|-U|--auth|-a)(?:[ \t]+|=)?"
         r"(?P<q>\\{0,3}[\"'])?(?P<user>[^\s:\"'\\]*):(?P<secret>[^\s\"'\\]+)",
-        ("curl", "wget", "http"),
+        ("-u", "-a", "--user", "--auth"),
         vendor="command line",
         check=not_placeholder,
     ),
-    _cli("CLI_PASSWORD", r"login", r"(?:-p|--password)", ("login",)),
-    _cli("CLI_PASSWORD", r"redis-cli|keydb-cli", r"(?:-a|--pass)", ("redis-cli", "keydb-cli")),
+    _cli("CLI_PASSWORD", r"login", r"(?:-p|--password)", ("-p",)),
+    _cli("CLI_PASSWORD", r"redis-cli|keydb-cli", r"(?:-a|--pass)", ("-a", "-p")),
     _cli(
         "CLI_PASSWORD",
         r"mongo|mongosh|mongodump|mongorestore|mongoimport|mongoexport|mongostat|mongotop",
         r"(?:-p|--password)",
-        ("mongo",),
+        ("-p",),
     ),
-    _cli("CLI_PASSWORD", r"ldap\w+", r"-w", ("ldap",)),
-    _cli("CLI_PASSWORD", r"sqlcmd|bcp|osql|isql", r"-P", ("sqlcmd", "bcp", "osql", "isql")),
+    _cli("CLI_PASSWORD", r"ldap\w+", r"-w", ("-w",)),
+    _cli("CLI_PASSWORD", r"sqlcmd|bcp|osql|isql", r"-P", ("-p",)),
     rule(
         "CLI_PASSWORD",
         START + r"htpasswd[ \t]+-\w*b\w*(?:[ \t]+-\w+)*(?:[ \t]+[^\s\\]+){2}[ \t]+"
