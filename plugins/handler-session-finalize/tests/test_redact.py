@@ -176,6 +176,14 @@ def test_an_anchor_hidden_by_unicode_escapes_is_decoded() -> None:
     assert json.loads(redact_text(escaped))["t"] == "[REDACTED_GITHUB_TOKEN]"
 
 
+def test_a_secret_used_as_a_json_key_is_redacted() -> None:
+    key = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    assert json.loads(redact_text(json.dumps({key: 1, "ok": key}))) == {
+        "[REDACTED_GITHUB_TOKEN]": 1,
+        "ok": "[REDACTED_GITHUB_TOKEN]",
+    }
+
+
 def test_deep_json_never_raises() -> None:
     deep = "[" * 5000 + '"password=Sup3rS3cret99"' + "]" * 5000
     assert "Sup3rS3cret99" not in redact_text(deep)
