@@ -1,15 +1,19 @@
 """Runner overhead: 200 runs of a fake `claude` that prints one result line, through
 `ClaudeRunner.run` (own process group, stdin prompt, line reader, stderr tail, group kill,
-parsing) against a bare `trio.run_process` of the same executable, and against the same bare
-call with `start_new_session=True` (what the runner's spawn costs when ox has a terminal).
+sweep of leftover processes through /proc, parsing) against a bare `trio.run_process` of the
+same executable, and against the same bare call with `start_new_session=True` (what the
+runner's spawn costs when ox has a terminal). A fourth path runs the runner without the sweep
+of leftovers (`ox_core.proc.RunSweep`), to show what that sweep costs per run.
 
 Goal: the runner costs at most 1.2x the bare run. Run: uv run python benchmarks/runner.py
 """
 
 from __future__ import annotations
 
+import os
 import stat
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -19,7 +23,9 @@ from pathlib import Path
 import _stdlib_queue  # noqa: F401 - before trio: see that module
 import trio
 
+import ox_core.process
 from ox_core import RunRequest
+from ox_core.proc import PID_RANGE_WITHIN, RunSweep, scan
 from ox_runner_claude import ClaudeRunner
 
 RUNS = 200
@@ -50,15 +56,41 @@ async def bare(exe: Path, *, session: bool = False) -> None:
     assert b"fake LLM" in done.stdout
 
 
-def through_runner(exe: Path) -> Callable[[], Awaitable[None]]:
+class NoSweep(RunSweep):
+    """The sweep's bookkeeping without its /proc scans (for the comparison only)."""
+
+    def kill(self) -> int:
+        self.killed = True
+        return 0
+
+    def remember(self) -> None:
+        pass
+
+
+def through_runner(exe: Path, *, sweep: bool = True) -> Callable[[], Awaitable[None]]:
     runner = ClaudeRunner(binary=exe)
 
     async def one() -> None:
+        ox_core.process.RunSweep = RunSweep if sweep else NoSweep  # type: ignore[misc]
         result = await runner.run(RunRequest(prompt=PROMPT))
         assert result.ok, result
         assert result.output == "Hi! I am the fake LLM."
 
     return one
+
+
+def sweep_alone(exe: Path) -> float:
+    """Seconds `RunSweep.kill()` takes after a run of `exe` that left nothing behind."""
+    sweep = RunSweep()
+    with open(os.devnull, "rb") as devnull:
+        child = subprocess.Popen(
+            [str(exe)], stdin=devnull, stdout=subprocess.DEVNULL, env=sweep.env(dict(os.environ))
+        )
+    sweep.started(child.pid)
+    child.wait()
+    start = time.perf_counter()
+    sweep.kill()
+    return time.perf_counter() - start
 
 
 async def one_run(fn: Callable[[], Awaitable[None]]) -> float:
@@ -82,6 +114,7 @@ async def main() -> None:
             "trio.run_process (bare)": bare_one,
             "  the same in a new session": bare_session_one,
             "ClaudeRunner.run": runner_one,
+            "  the same without the sweep": through_runner(exe, sweep=False),
         }
         for fn in paths.values():
             await fn()  # warm up
@@ -90,8 +123,9 @@ async def main() -> None:
         times: dict[str, list[float]] = {name: [] for name in paths}
         order = list(paths)
         for i in range(RUNS):
-            for name in order[i % 3 :] + order[: i % 3]:
+            for name in order[i % len(order) :] + order[: i % len(order)]:
                 times[name].append(await one_run(paths[name]))
+        alone_ms = 1000 * statistics.median(sweep_alone(exe) for _ in range(50))
     print(f"{RUNS} runs each of a fake CLI printing one result line, interleaved")
     print(f"{'path':<30}{'total s':>9}{'runs/s':>9}{'median ms':>11}")
     for name, samples in times.items():
@@ -110,6 +144,18 @@ async def main() -> None:
             f"ratio runner / {label}: {ratio:.2f}x by median, {ratio_total:.2f}x by total "
             f"(goal <= 1.20x): {verdict}"
         )
+    sweep_ms = 1000 * (
+        statistics.median(runner) - statistics.median(times["  the same without the sweep"])
+    )
+    start = time.perf_counter()
+    for _ in range(RUNS):
+        scan()
+    scan_ms = 1000 * (time.perf_counter() - start) / RUNS
+    print(
+        f"sweep of leftovers: {sweep_ms:+.2f} ms per run (runner with / without it, by median); "
+        f"the sweep alone after a short run: {alone_ms:.2f} ms; after a run of over "
+        f"{PID_RANGE_WITHIN:g} s it reads all {len(scan())} processes: {scan_ms:.2f} ms"
+    )
     print(
         "(the runner starts the CLI in a new process group, and in a new session only when ox "
         "has a controlling terminal: setsid() costs a few ms where the kernel's "

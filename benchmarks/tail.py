@@ -185,7 +185,7 @@ def ours(tmp: Path, big: Path, run: int) -> tuple[float, float, int]:
     update_marker(rec.session_dir, reset_offsets)
     try:
         start, cpu = time.perf_counter(), time.process_time()
-        result = catch_up(rec.session_dir)
+        result = catch_up(rec.session_dir, home=home)
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     finally:
         os.replace(src, big)

@@ -13,13 +13,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import subprocess
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
+from rich.console import Console
 
 from ox_core import MockRunner, RunRequest, RunResult, WorkHandler, WorkItem, hookimpl
 from ox_core.contracts import AgentUsability, IpcMethod
@@ -73,13 +76,22 @@ class NoteHandler(WorkHandler):
 
 
 class BrokenServiceHandler(NoteHandler):
+    """Its service fails `crashes_left` times after starting, then serves until cancelled."""
+
     type = "broken"
+    crashes_left = 0
+    serving = False
 
     async def serve(
         self, ledger: Path, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
+        BrokenServiceHandler.serving = False
         task_status.started()
-        raise RuntimeError("service crashed")
+        if BrokenServiceHandler.crashes_left > 0:
+            BrokenServiceHandler.crashes_left -= 1
+            raise RuntimeError("service crashed")
+        BrokenServiceHandler.serving = True
+        await trio.sleep_forever()
 
     def ipc_methods(self) -> Mapping[str, IpcMethod]:
         return {}
@@ -122,6 +134,7 @@ def ledger(env: Path) -> Path:
     path = env / "ledger"
     path.mkdir()
     git(path, "init", "-q", "-b", "main")
+    (path / ".gitignore").write_text(".ox/cache/\n")  # what marks it as an ox ledger
     return path
 
 
@@ -268,17 +281,66 @@ async def test_bad_runner_options_are_reported_not_fatal(ledger: Path) -> None:
         daemon.stop()
 
 
-async def test_a_crashing_handler_service_does_not_stop_the_daemon(
-    ledger: Path, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("method", "params", "message"),
+    [
+        ("status", {"verbose": True}, "verbose: Extra inputs are not permitted"),
+        ("ping", {"x": 1}, "x: Extra inputs are not permitted"),
+        ("force_detect", {"all": True}, "all: Extra inputs are not permitted"),
+        ("shutdown", {"now": 1}, "now: Extra inputs are not permitted"),
+        ("enqueue", {"type": "note", "priority": "5"}, "priority: Input should be a valid int"),
+        ("enqueue", {"type": "note", "priority": True}, "priority: Input should be a valid int"),
+        ("enqueue", {"type": "note", "priority": 10**9}, "priority: Input should be less than"),
+        ("enqueue", {"type": "../note"}, "type: String should match pattern"),
+        ("enqueue", {"type": "note", "dedup_key": "a\nb"}, "dedup_key: String should match"),
+        ("enqueue", {"type": "note", "payload": []}, "payload: Input should be a valid dict"),
+        ("enqueue", {"type": "note", "when": 1}, "when: Extra inputs are not permitted"),
+    ],
+)
+async def test_every_core_method_validates_its_params(
+    ledger: Path, method: str, params: dict[str, Any], message: str
 ) -> None:
+    """Bad params are one error line and change nothing: the daemon keeps running."""
+    settings = load_settings(ledger=ledger)
+    async with trio.open_nursery() as nursery:
+        daemon = await start(nursery, settings)
+        with pytest.raises(IpcError, match=f"invalid request: {re.escape(message)}"):
+            await rpc(settings, method, params)
+        status = await rpc(settings, "status")
+        assert status["agent_work"]["queue_depth"] == 0
+        daemon.stop()
+
+
+async def test_a_crashing_handler_service_is_restarted_and_shown_in_status(
+    ledger: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A service that fails is restarted with backoff, never left dead; `status` says so."""
+    from ox_core import supervise
+    from ox_core.render import status_screen
+
+    monkeypatch.setattr(supervise, "RESTART_BASE", 0.05)
+    BrokenServiceHandler.crashes_left = 2
     settings = load_settings(ledger=ledger)
     caplog.set_level(logging.ERROR)
     async with trio.open_nursery() as nursery:
         daemon = await start(nursery, settings, make_plugins(NoteHandler, BrokenServiceHandler))
-        await wait_for(lambda: "service crashed" in caplog.text)
-        assert (await rpc(settings, "status"))["daemon"]["handlers"] == ["broken", "note"]
+        await wait_for(lambda: BrokenServiceHandler.serving)
+        status = await rpc(settings, "status")
         daemon.stop()
-    assert "handler broken: its service stopped with an error" in caplog.text
+    assert status["daemon"]["handlers"] == ["broken", "note"]
+    broken = next(s for s in status["daemon"]["services"] if s["name"] == "broken")
+    assert broken["state"] == "running"
+    assert broken["restarts"] == 2
+    assert broken["last_error"] == "RuntimeError: service crashed"
+    assert datetime.fromisoformat(broken["last_error_at"]) <= datetime.now(UTC)
+    note = next(s for s in status["daemon"]["services"] if s["name"] == "note")
+    assert note == {**note, "state": "done", "restarts": 0, "last_error": ""}
+    assert "broken stopped with an error; restarting" in caplog.text
+    console = Console(width=200, record=True)
+    console.print(status_screen(status))
+    text = console.export_text()
+    assert "broken running, 2 restarts; last error" in text
+    assert "RuntimeError: service crashed" in text
 
 
 async def test_default_ledger_is_created_on_first_start(env: Path) -> None:
@@ -329,18 +391,23 @@ def test_agent_work_config_is_reloaded_when_the_file_changes(env: Path) -> None:
     assert reloader().max_concurrent == 4  # back to the defaults
 
 
-def test_a_ledger_that_does_not_ignore_the_cache_is_warned_about(
-    ledger: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    from ox_core.ledger_setup import open_ledger
-
-    caplog.set_level(logging.WARNING)
-    assert open_ledger(ledger, default=False) == ledger
-    assert "does not ignore .ox/cache/" in caplog.text
-    caplog.clear()
-    (ledger / ".gitignore").write_text(".ox/cache/\n")
-    open_ledger(ledger, default=False)
-    assert "does not ignore" not in caplog.text
+async def test_a_git_repo_that_is_not_an_ox_ledger_is_refused(ledger: Path) -> None:
+    """A project clone the `ledger` setting points at by mistake is never adopted."""
+    (ledger / ".gitignore").write_text("node_modules/\n")
+    settings = load_settings(ledger=ledger)
+    with pytest.raises(ConfigError, match=r"not an ox ledger: its \.gitignore does not list"):
+        await serve(settings, plugins=make_plugins(), handle_signals=False)
+    assert not (ledger / ".ox").exists()  # nothing written into it
+    (ledger / ".gitignore").unlink()
+    (ledger / ".gitignore").symlink_to(ledger / "elsewhere")
+    (ledger / "elsewhere").write_text(".ox/cache/\n")
+    with pytest.raises(ConfigError, match="not an ox ledger"):  # a link is not the marker
+        await serve(settings, plugins=make_plugins(), handle_signals=False)
+    (ledger / ".gitignore").unlink()
+    (ledger / ".gitignore").write_text("/.ox/cache\n")
+    async with trio.open_nursery() as nursery:
+        daemon = await start(nursery, settings)
+        daemon.stop()
 
 
 async def test_a_socket_path_in_use_by_a_file_is_one_clear_error(ledger: Path) -> None:

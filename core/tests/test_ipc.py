@@ -208,3 +208,33 @@ async def test_socket_dir_is_made_private_and_must_be_ours(sock_path: Path) -> N
         os.chown(sock_path.parent, 65534, 65534)
         with pytest.raises(OxError, match="belongs to another user"):
             await IpcServer({}).serve(sock_path)
+
+
+async def test_the_server_refuses_a_process_of_another_user(server: Path) -> None:
+    """Even when the file modes let another user in, the server checks SO_PEERCRED and
+    answers one refusal line (kept for root, who alone can run the probe)."""
+    if os.geteuid() != 0:
+        pytest.skip("only root can run a probe as another user")
+    os.chmod(server.parent, 0o755)
+    os.chmod(server.parent.parent, 0o755)
+    os.chmod(server, 0o666)
+    probe = (
+        "import socket, sys\n"
+        "s = socket.socket(socket.AF_UNIX)\n"
+        "s.connect(sys.argv[1])\n"
+        "s.settimeout(10)\n"
+        "out = b''\n"
+        "while chunk := s.recv(4096):\n"
+        "    out += chunk\n"
+        "print(out.decode().strip())\n"
+    )
+    result = await trio.run_process(
+        [shutil.which("python3", path="/usr/bin:/bin") or sys.executable, "-c", probe, str(server)],
+        user=65534,
+        group=65534,
+        capture_stdout=True,
+        check=False,
+    )
+    reply = json.loads(result.stdout)
+    assert reply["ok"] is False
+    assert reply["error"] == f"refused: this daemon serves only uid {os.getuid()}"

@@ -307,12 +307,13 @@ async def test_child_leads_its_own_group_and_a_new_session_only_with_a_terminal(
 
 
 async def test_a_process_escaping_the_group_cannot_hold_the_run(tmp_path: Path) -> None:
-    # It left the group (a new session) but kept stdout open: the run still ends, after a
-    # bounded drain, with what was printed. (ox cannot kill what left its group: the test does.)
+    # It left the group (a new session), cleared its environment (so it carries no run token)
+    # and left the tree (its parent exited) but kept stdout open: the run still ends, after a
+    # bounded drain, with what was printed. (ox cannot find it: the test kills it.)
     pids = tmp_path / "pids"
     exe = script(
         tmp_path,
-        f"setsid sh -c 'echo $$ > {pids}; exec sleep 300' &\n"
+        f"(env -i setsid sh -c 'echo $$ > {pids}; exec sleep 300' &)\n"
         f"while [ ! -s {pids} ]; do sleep 0.01; done\necho answer\nexit 0\n",
     )
     try:

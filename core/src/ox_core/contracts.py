@@ -157,6 +157,19 @@ class WorkHandler(abc.ABC):
     async def process_result(self, item: WorkItem, result: RunResult) -> None:
         """Act on the agent's answer (write, commit, push ...)."""
 
+    def validate_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Check the payload of an item of this type before it is queued (`ox-core enqueue`,
+        IPC `enqueue`) and return it, possibly normalised. Everything in a payload from
+        outside is hostile: paths must lie where this handler works, names must be single
+        path components, the ledger is the daemon's (`self.context.ledger`).
+
+        Raise `ox_core.errors.OxError`, `ValueError` or a pydantic `ValidationError` with a
+        clear message: the request gets it as its error and nothing is queued. Check again
+        in `build_prompt` / `process_result` (items from `detect` skip this call). Default:
+        the payload unchanged. Synchronous and quick (a few `stat`s at most).
+        """
+        return payload
+
     async def cleanup(self, ledger: Path) -> None:  # noqa: B027 - optional hook, no-op by default
         """Remove leftovers (run before each detection). Default: nothing."""
 

@@ -8,6 +8,7 @@ groups and every session stays on disk as it was, to be found again by the next 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -16,13 +17,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import trio
 
 from ox_core.daemon_lock import DaemonLock
 from ox_core.errors import OxError
-from ox_core.ipc import IpcMethod, IpcServer
+from ox_core.ipc import IpcMethod, IpcServer, NoParams
 from ox_core.ledger_setup import open_ledger
+from ox_core.proc import reap_orphans
 from ox_core.settings import Settings, config_file_path, load_settings
+from ox_core.supervise import Supervisor
 
 # The manager, plugins and work records are imported in a worker thread once the socket
 # answers (`Daemon._assemble`): `ox-core serve` is ready sooner.
@@ -144,6 +148,8 @@ class Daemon:
         }
         self._stop = trio.Event()
         self._starting_scope: trio.CancelScope | None = None
+        self.services: list[Supervisor] = []
+        self.server: IpcServer | None = None
 
     def _assemble(self) -> None:
         """Load plugins, build runners and handlers, resolve the agent. Blocking (a thread)."""
@@ -194,7 +200,9 @@ class Daemon:
 
     def info(self) -> dict[str, Any]:
         """The daemon part of `status`: pid, ledger, socket, start time, `ready` (plugins
-        loaded, services and manager running), agent, handlers, plugin errors."""
+        loaded, services and manager running), agent, handlers, plugin errors, `services`
+        (each handler service's state, restarts and last error) and `ipc` (connections)."""
+        ipc = self.server.statistics() if self.server is not None else None
         return {
             "pid": os.getpid(),
             "ledger": str(self.ledger),
@@ -205,28 +213,48 @@ class Daemon:
             "handlers": [h.type for h in self.handlers],
             "runners": [r.name for r in self.runners],
             "plugin_errors": [f"{e.name}: {e.error}" for e in self.errors],
+            "services": [s.state().as_json() for s in self.services],
+            "ipc": attrs.asdict(ipc) if ipc is not None else None,
         }
 
     async def _ipc_status(self, params: dict[str, Any]) -> dict[str, Any]:
+        NoParams.model_validate(params)
         work = self.manager.status().model_dump(mode="json") if self.manager is not None else None
         return {"daemon": self.info(), "agent_work": work}
 
     async def _ipc_ping(self, params: dict[str, Any]) -> dict[str, Any]:
+        NoParams.model_validate(params)
         return {"pid": os.getpid()}
 
     async def _ipc_enqueue(self, params: dict[str, Any]) -> dict[str, Any]:
+        from pydantic import ValidationError
+
         from ox_core.ipc import EnqueueParams
         from ox_core.work import WorkItem
 
         p = EnqueueParams.model_validate(params)
-        if p.type not in {h.type for h in self.handlers}:
+        handler = next((h for h in self.handlers if h.type == p.type), None)
+        if handler is None:
             known = ", ".join(sorted(h.type for h in self.handlers)) or "none"
             raise OxError(f"no handler for work type {p.type!r} (installed: {known})")
-        item = WorkItem(type=p.type, priority=p.priority, payload=p.payload, dedup_key=p.dedup_key)
+        # The payload is the caller's: the handler checks it (paths, names, ledger) before
+        # anything is queued, and a refusal queues and touches nothing.
+        try:
+            payload = handler.validate_payload(dict(p.payload))
+        except OxError:
+            raise
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "payload"
+            raise OxError(f"invalid {p.type} payload: {where}: {first['msg']}") from None
+        except (ValueError, TypeError) as exc:
+            raise OxError(f"invalid {p.type} payload: {exc}") from None
+        item = WorkItem(type=p.type, priority=p.priority, payload=payload, dedup_key=p.dedup_key)
         queued = self.enqueue(item)
         return {"queued": queued, "id": item.id}
 
     async def _ipc_force_detect(self, params: dict[str, Any]) -> dict[str, Any]:
+        NoParams.model_validate(params)
         if self.manager is None:
             raise OxError("the daemon is still starting; try again in a moment")
         queued = await self.manager.force_detect()
@@ -239,6 +267,7 @@ class Daemon:
         return {"queued": queued, "waiting": waiting, "running": running}
 
     async def _ipc_shutdown(self, params: dict[str, Any]) -> dict[str, Any]:
+        NoParams.model_validate(params)
         log.info("shutdown requested over IPC")
         self.stop()
         return {"stopping": True}
@@ -259,21 +288,11 @@ class Daemon:
     async def _serve_handler(
         self, handler: WorkHandler, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
-        """A handler's service; its failure is logged and never takes the daemon down."""
-        started = False
-
-        class _Status:
-            def started(self, value: object = None) -> None:
-                nonlocal started
-                started = True
-                task_status.started()
-
-        try:
-            await handler.serve(self.ledger, task_status=_Status())
-        except Exception:
-            log.exception("handler %s: its service stopped with an error", handler.type)
-        if not started:
-            task_status.started()
+        """A handler's service, restarted with backoff when it fails (never taking the
+        daemon down, never left dead); its state is in `status` (`services`)."""
+        supervisor = Supervisor(f"{handler.type}", functools.partial(handler.serve, self.ledger))
+        self.services.append(supervisor)
+        await supervisor.run(task_status=task_status)
 
     async def _watch_signals(self) -> None:
         # SIGHUP too: closing the terminal of a foreground daemon stops it cleanly.
@@ -300,8 +319,10 @@ class Daemon:
             self._starting_scope = outer.cancel_scope
             if handle_signals:
                 outer.start_soon(self._watch_signals)
+            await outer.start(reap_orphans)  # agent runs' orphans come to us: killed, reaped
             # Until ready, an unknown method may be a handler's that is not attached yet.
             server = IpcServer(self.methods, starting=lambda: self._starting_scope is not None)
+            self.server = server
             await outer.start(server.serve, self.socket)
             await trio.to_thread.run_sync(self._assemble)
             self._attach_handlers()
@@ -349,6 +370,7 @@ async def serve(
     """
     ledger = open_ledger(settings.ledger_path(), default=settings.uses_default_ledger())
     socket = settings.socket_path()
+    raise_open_files_limit()
     with DaemonLock(ledger, socket):
         daemon = Daemon(settings, ledger, socket, plugins)
         try:
@@ -359,6 +381,21 @@ async def serve(
             if ox_error is None:
                 raise
             raise ox_error from None
+
+
+def raise_open_files_limit() -> None:
+    """Raise the soft limit of open files to the hard one: connections, agent pipes and
+    watched files all take descriptors, and the soft default (often 1024) is low."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = 1 << 20
+    if soft != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as exc:
+            log.debug("cannot raise the open files limit: %s", exc)
 
 
 def _only_ox_error(group: BaseExceptionGroup[BaseException]) -> OxError | None:

@@ -7,13 +7,15 @@ daemon prints and for `doctor`.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
+import stat
 from pathlib import Path
 from types import TracebackType
 
-from ox_core.errors import OxError
+from ox_core.errors import ConfigError, OxError
 
 LOCK_NAME = "daemon.lock"
 
@@ -22,17 +24,38 @@ class DaemonRunningError(OxError):
     """Another daemon already serves this ledger."""
 
 
+_MAX_LOCK_FILE = 64 * 1024
+# Never follow a link in place of the lock (truncating it would truncate the link's target),
+# and never block opening a FIFO.
+_OPEN_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
 def lock_path(ledger: Path) -> Path:
     """Where the daemon lock of `ledger` lives."""
     return ledger / ".ox" / "cache" / LOCK_NAME
 
 
+def _open_regular(path: Path, flags: int) -> int:
+    """`os.open` of a regular file, not through a link; OSError otherwise."""
+    fd = os.open(path, flags | _OPEN_FLAGS, 0o600)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise IsADirectoryError(f"{path} is not a regular file")
+    return fd
+
+
 def read_owner(ledger: Path) -> dict[str, object]:
     """What the lock file says about its holder (`pid`, `socket`), `{}` when unknown."""
     try:
-        data = json.loads(lock_path(ledger).read_text(encoding="utf-8"))
+        fd = _open_regular(lock_path(ledger), os.O_RDONLY)
+    except OSError:
+        return {}
+    try:
+        data = json.loads(os.read(fd, _MAX_LOCK_FILE).decode("utf-8"))
     except (OSError, ValueError):
         return {}
+    finally:
+        os.close(fd)
     return data if isinstance(data, dict) else {}
 
 
@@ -40,7 +63,7 @@ def is_locked(ledger: Path) -> bool:
     """Whether a live daemon holds the lock of `ledger` (checked without taking it for long)."""
     path = lock_path(ledger)
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = _open_regular(path, os.O_RDONLY)
     except OSError:
         return False
     try:
@@ -67,8 +90,17 @@ class DaemonLock:
         self._fd: int | None = None
 
     def __enter__(self) -> DaemonLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        from ox_core.ledger_setup import ensure_cache_dir
+
+        ensure_cache_dir(self.ledger)
+        try:
+            fd = _open_regular(self.path, os.O_RDWR | os.O_CREAT)
+        except OSError as exc:
+            reason = "it is a symbolic link" if os.path.islink(self.path) else exc.strerror
+            raise ConfigError(
+                f"cannot open the daemon lock {self.path}: {reason or exc}"
+                + (" (the ledger must be writable)" if isinstance(exc, PermissionError) else "")
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -79,9 +111,14 @@ class DaemonLock:
                 f"another ox-core daemon (pid {pid}) already serves the ledger {self.ledger}"
             ) from None
         # The lock is held, so nobody else writes the file: rewrite it in place.
-        os.ftruncate(fd, 0)
-        os.write(fd, json.dumps({"pid": os.getpid(), "socket": str(self.socket)}).encode())
-        os.fsync(fd)
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, json.dumps({"pid": os.getpid(), "socket": str(self.socket)}).encode())
+            os.fsync(fd)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            raise ConfigError(f"cannot write the daemon lock {self.path}: {exc.strerror}") from None
         self._fd = fd
         return self
 

@@ -141,11 +141,14 @@ def collect(settings: Settings, loaded: LoadedPlugins | None = None) -> dict[str
             socket = Path(owner_socket)  # where the running daemon really listens
             daemon["socket"] = owner_socket
     try:
-        mode = socket.stat().st_mode
+        mode = socket.lstat().st_mode
         if stat.S_ISSOCK(mode):
             daemon["socket_mode"] = f"{stat.S_IMODE(mode):04o}"
     except OSError:
         pass
+    problem = _socket_problem(socket)
+    if problem:
+        daemon["socket_problem"] = problem
 
     errors = [*loaded.errors, *runner_errors]
     return {
@@ -170,10 +173,26 @@ def collect(settings: Settings, loaded: LoadedPlugins | None = None) -> dict[str
     }
 
 
+def _socket_problem(path: Path) -> str | None:
+    """Why the CLI would refuse the socket at `path` (not the user's own daemon), or None
+    when it is fine or nothing listens there. Connects, sends nothing, hangs up."""
+    from ox_core.errors import OxError
+    from ox_core.sockets import DaemonNotRunningError, connect_private_socket
+
+    try:
+        connect_private_socket(path, timeout=2).close()
+    except DaemonNotRunningError:
+        return None
+    except OxError as exc:
+        return str(exc)
+    return None
+
+
 def has_problems(report: dict[str, Any]) -> bool:
-    """Whether doctor should exit non-zero: a broken plugin, handler or ledger."""
+    """Whether doctor should exit non-zero: a broken plugin, handler, ledger or socket."""
     return bool(
-        report["plugin_errors"]
+        report["daemon"].get("socket_problem")
+        or report["plugin_errors"]
         or any(h["error"] for h in report["handlers"])
         or report["ledger"].get("state") not in ("ok", "missing (created on first `ox-core serve`)")
     )

@@ -5,6 +5,11 @@ A request is one line `{"method": "...", "params": {...}, "id": ...}`; the reply
 input of any kind (not UTF-8, not JSON, wrong shape, unknown method, a line over `MAX_LINE`
 bytes, a method that raises) gets an error reply; it never harms the server. The server is
 trio; the client is plain blocking sockets so the CLI does not pay for importing trio.
+
+Only the user's own processes talk: the socket sits in a private directory and each side
+checks the other's uid with `SO_PEERCRED` (`ox_core.sockets`). No client can starve the
+others: idle, half-sent and non-reading connections time out, and connections are limited
+per client and in all (`ox_core.connections`).
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ import json
 import logging
 import os
 import socket
-import stat
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,17 +27,32 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ox_core.errors import OxError
+from ox_core.sockets import DaemonNotRunningError as DaemonNotRunningError
+from ox_core.sockets import UntrustedSocketError as UntrustedSocketError
+from ox_core.sockets import bind_private_socket, connect_private_socket, peer_credentials
 
 if TYPE_CHECKING:
     import trio
+
+    # attrs is for the server only: the CLI's `call` does not pay for importing it.
+    from ox_core.connections import Connection, ConnectionStatistics, ConnectionTable
 
 log = logging.getLogger(__name__)
 
 MAX_LINE = 1024 * 1024
 """The longest request line accepted, in bytes; a longer one is answered with an error."""
 
-MAX_CONNECTIONS = 64
-"""Connections served at once; more wait in the listen backlog."""
+MAX_REPLY = 64 * 1024 * 1024
+"""The longest reply the client reads, in bytes (a status is a few kilobytes)."""
+
+IDLE_TIMEOUT = 10.0
+"""Seconds a connection may stay open without sending a request."""
+
+REQUEST_TIMEOUT = 10.0
+"""Seconds a request line may take to arrive once its first byte came."""
+
+SEND_TIMEOUT = 10.0
+"""Seconds a reply may take to be sent (a client that does not read is closed)."""
 
 IpcMethod = Callable[[dict[str, Any]], Awaitable[Any]]
 
@@ -59,23 +78,29 @@ class IpcResponse(BaseModel):
     id: int | str | None = None
 
 
-class EnqueueParams(BaseModel):
-    """Params of the `enqueue` method: a work item of a type some handler serves."""
+class NoParams(BaseModel):
+    """Params of a method that takes none (`status`, `ping`, `force_detect`, `shutdown`)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    type: str = Field(min_length=1, max_length=200)
+
+class EnqueueParams(BaseModel):
+    """Params of the `enqueue` method: a work item of a type some handler serves.
+
+    Strict types (no `"5"` for 5, no `true` for 1); `type` is a plain name; `dedup_key` is
+    one printable line. The payload itself is checked by its handler's schema.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    type: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     payload: dict[str, Any] = Field(default_factory=dict)
     priority: int = Field(default=50, ge=-1_000_000, le=1_000_000)
-    dedup_key: str = Field(default="", max_length=1000)
+    dedup_key: str = Field(default="", max_length=1000, pattern=r"^[^\x00-\x1f\x7f]*$")
 
 
 class IpcError(OxError):
     """The daemon answered a request with an error (the message is the daemon's)."""
-
-
-class DaemonNotRunningError(OxError):
-    """Nothing answers on the socket."""
 
 
 MAX_ERROR = 2000
@@ -105,6 +130,11 @@ class _IgnoredStatus:
 
 _TASK_STATUS_IGNORED: Any = _IgnoredStatus()
 
+# accept() errors that mean "out of descriptors or memory for now": wait and try again.
+_ACCEPT_CAPACITY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
+# accept() errors about one connection that went away before it was accepted.
+_ACCEPT_IGNORED_ERRNOS = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EPERM})
+
 
 class IpcServer:
     """Serves `methods` (name → async function of the params dict) on a Unix socket.
@@ -112,14 +142,55 @@ class IpcServer:
     A method raising `OxError` gets its message as the error reply; any other exception is
     logged with its traceback and answered with `internal error`. Cancelling `serve` closes
     the listener and every connection.
+
+    Bounds, so no client can starve the others: only processes of the daemon's own user are
+    served (checked with `SO_PEERCRED`); a connection is closed after `idle_timeout` seconds
+    without a request, when a request line is not complete `request_timeout` seconds after its
+    first byte, or when a reply cannot be sent within `send_timeout` seconds (the client does
+    not read); at most `max_per_client` connections per process and `max_total` in all, the
+    longest-idle one evicted to make room (see `ConnectionTable`); a refused connection gets
+    one `busy` error line and is closed at once, never left waiting.
     """
 
     def __init__(
-        self, methods: Mapping[str, IpcMethod], *, starting: Callable[[], bool] | None = None
+        self,
+        methods: Mapping[str, IpcMethod],
+        *,
+        starting: Callable[[], bool] | None = None,
+        idle_timeout: float = IDLE_TIMEOUT,
+        request_timeout: float = REQUEST_TIMEOUT,
+        send_timeout: float = SEND_TIMEOUT,
+        max_total: int | None = None,
+        max_per_client: int | None = None,
     ) -> None:
+        from ox_core.connections import DEFAULT_MAX_PER_CLIENT, DEFAULT_MAX_TOTAL
+
         # Kept by reference: the daemon adds the handlers' methods once plugins are loaded.
         self.methods = methods
         self._starting = starting or (lambda: False)
+        self.idle_timeout = idle_timeout
+        self.request_timeout = request_timeout
+        self.send_timeout = send_timeout
+        self._max_total = DEFAULT_MAX_TOTAL if max_total is None else max_total
+        self._max_per_client = DEFAULT_MAX_PER_CLIENT if max_per_client is None else max_per_client
+        self._table: ConnectionTable | None = None
+
+    def statistics(self) -> ConnectionStatistics:
+        """Connection counts since `serve` started (all zero before)."""
+        return self._connections().statistics()
+
+    def _connections(self) -> ConnectionTable:
+        if self._table is None:
+            import trio
+
+            from ox_core.connections import ConnectionTable
+
+            self._table = ConnectionTable(
+                max_total=self._max_total,
+                max_per_client=self._max_per_client,
+                clock=trio.current_time,
+            )
+        return self._table
 
     async def handle_line(self, line: bytes) -> bytes:
         """The reply line (with its newline) to one request line (without its newline)."""
@@ -158,36 +229,71 @@ class IpcServer:
                 f"internal error in {request.method}; see the daemon log", request_id
             )
 
-    async def handle_stream(self, stream: trio.abc.Stream) -> None:
-        """Serve one connection until the peer closes it.
+    async def handle_stream(self, stream: trio.abc.Stream, conn: Connection | None = None) -> None:
+        """Serve one connection until the peer closes it or a timeout closes it.
 
         A line over `MAX_LINE` bytes is answered with an error once, then discarded up to its
-        newline, so the connection stays usable and memory stays bounded.
+        newline, so the connection stays usable and memory stays bounded. `conn` (from the
+        connection table) is marked busy while a request runs, so it is never evicted then.
         """
+        import trio
+
+        table = self._connections()
         buffer = bytearray()
         discarding = False
+        line_started: float | None = None  # when the first byte of the pending line came
+        idle_since = trio.current_time()
         async with stream:
             while True:
-                try:
-                    data = await stream.receive_some(65536)
-                except Exception:  # the peer went away: nothing to answer
+                if line_started is None:
+                    deadline, what = idle_since + self.idle_timeout, None
+                else:
+                    deadline = line_started + self.request_timeout
+                    what = f"request not complete within {self.request_timeout:g} s; closing"
+                data: bytes | bytearray = b""
+                with trio.move_on_at(deadline):
+                    try:
+                        data = await stream.receive_some(65536)
+                    except Exception:  # the peer went away: nothing to answer
+                        return
+                    if not data:
+                        return
+                if not data:  # the deadline passed
+                    table.timed_out()
+                    if what is not None:
+                        await self._send(stream, _error_line(what))
                     return
-                if not data:
-                    return
+                now = trio.current_time()
+                if line_started is None:
+                    line_started = now
                 if discarding:
                     end = data.find(b"\n")
                     if end < 0:
                         continue
                     data = data[end + 1 :]
                     discarding = False
+                    line_started = now  # what follows the discarded line is a new one
                 buffer += data
+                consumed = False
                 while (end := buffer.find(b"\n")) >= 0:
+                    consumed = True
                     line = bytes(buffer[:end]).rstrip(b"\r")
                     del buffer[: end + 1]
                     if not line.strip():
                         continue
-                    if not await self._send(stream, await self.handle_line(line)):
+                    if conn is not None:
+                        table.set_busy(conn, True)
+                    reply = await self.handle_line(line)
+                    sent = await self._send(stream, reply)
+                    if conn is not None:
+                        table.set_busy(conn, False)
+                    if not sent:
                         return
+                    idle_since = trio.current_time()
+                if not buffer:
+                    line_started = None
+                elif consumed:  # the rest of this chunk starts the next line
+                    line_started = trio.current_time()
                 if len(buffer) > MAX_LINE:
                     buffer.clear()
                     discarding = True
@@ -195,71 +301,97 @@ class IpcServer:
                     if not await self._send(stream, error):
                         return
 
-    @staticmethod
-    async def _send(stream: trio.abc.Stream, data: bytes) -> bool:
-        try:
-            await stream.send_all(data)
-        except Exception:
-            return False
-        return True
+    async def _send(self, stream: trio.abc.Stream, data: bytes) -> bool:
+        """Send `data`; False when the peer is gone or does not read it in `send_timeout`."""
+        import trio
+
+        with trio.move_on_after(self.send_timeout):
+            try:
+                await stream.send_all(data)
+            except Exception:
+                return False
+            return True
+        self._connections().timed_out()
+        return False
 
     async def serve(
         self, path: Path, *, task_status: trio.TaskStatus[None] = _TASK_STATUS_IGNORED
     ) -> None:
-        """Listen on `path` (mode 0600, replacing a stale socket file) until cancelled.
+        """Listen on `path` (mode 0600, in a private directory; see `bind_private_socket`)
+        until cancelled.
 
         Calls `task_status.started()` once the socket accepts connections. The socket file
         is removed on the way out.
         """
         import trio
 
-        sock = bind_unix_socket(path)
-        listener = trio.SocketListener(trio.socket.from_stdlib_socket(sock))
-        limiter = trio.CapacityLimiter(MAX_CONNECTIONS)
-
-        async def handler(stream: trio.abc.Stream) -> None:
-            async with limiter:
-                await self.handle_stream(stream)
-
+        sock = bind_private_socket(path)
+        listener = trio.socket.from_stdlib_socket(sock)
         try:
             async with trio.open_nursery() as nursery:
-                await nursery.start(trio.serve_listeners, handler, [listener])
                 task_status.started()
+                await self._accept_loop(listener, nursery)
         finally:
+            listener.close()
             with contextlib.suppress(OSError):
                 os.unlink(path)  # instant on a local socket file
 
+    async def _accept_loop(self, listener: trio.socket.SocketType, nursery: trio.Nursery) -> None:
+        import trio
 
-def bind_unix_socket(path: Path) -> socket.socket:
-    """A listening Unix socket at `path` with mode 0600, in a private (0700) directory.
+        table = self._connections()
+        uid = os.getuid()
+        while True:
+            try:
+                client, _ = await listener.accept()
+            except OSError as exc:
+                if exc.errno in _ACCEPT_IGNORED_ERRNOS:
+                    continue
+                if exc.errno in _ACCEPT_CAPACITY_ERRNOS:
+                    log.warning("IPC: cannot accept a connection now: %s", exc.strerror)
+                    await trio.sleep(0.1)
+                    continue
+                raise
+            try:
+                peer = peer_credentials(client)
+            except OSError:
+                client.close()
+                continue
+            if peer.uid != uid:
+                table.refuse()
+                _refuse(client, f"refused: this daemon serves only uid {uid}")
+                continue
+            scope = trio.CancelScope()
+            admitted = table.admit(peer.pid, scope.cancel)
+            if isinstance(admitted, str):
+                _refuse(client, admitted)
+                continue
+            nursery.start_soon(self._serve_connection, client, admitted, scope)
 
-    A leftover socket file is replaced (the caller holds the daemon lock, so it is stale);
-    any other file in the way is an error.
-    """
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    st = path.parent.stat()
-    if st.st_uid != os.getuid():
-        # e.g. a /tmp/ox-<uid> made by someone else: never listen where another user writes
-        raise OxError(f"{path.parent} belongs to another user; remove it or set `socket`")
-    if stat.S_IMODE(st.st_mode) & 0o077:
-        os.chmod(path.parent, 0o700)
-    if path.is_symlink() or (path.exists() and not stat.S_ISSOCK(path.stat().st_mode)):
-        raise OxError(f"{path} exists and is not a socket; remove it or set `socket`")
-    with contextlib.suppress(OSError):
-        path.unlink()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old_umask = os.umask(0o177)  # no window where the socket is reachable by others
+    async def _serve_connection(
+        self, client: trio.socket.SocketType, conn: Connection, scope: trio.CancelScope
+    ) -> None:
+        import trio
+
+        try:
+            with scope:
+                await self.handle_stream(trio.SocketStream(client), conn)
+        finally:
+            client.close()
+            self._connections().release(conn)
+
+
+def _refuse(client: trio.socket.SocketType, message: str) -> None:
+    """Answer a connection that is not served with one error line and close it, without
+    waiting: its send buffer is empty, so the line fits or the client is gone."""
+    plain = socket.socket(fileno=client.detach())
     try:
-        sock.bind(os.fspath(path))
-    except OSError as exc:
-        sock.close()
-        raise OxError(f"cannot listen on {path}: {exc.strerror}") from None
+        plain.setblocking(False)
+        plain.send(_error_line(message))
+    except OSError:
+        pass
     finally:
-        os.umask(old_umask)
-    os.chmod(path, 0o600)
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
+        plain.close()
 
 
 def call(
@@ -267,24 +399,15 @@ def call(
 ) -> Any:
     """Send one request to the daemon at `path` and return its `result` (blocking).
 
-    Raises `DaemonNotRunningError` when nothing listens, `IpcError` with the daemon's message
-    for an error reply, and `OxError` for a broken connection or a timeout.
+    Before anything is sent, the socket is checked to be the user's own daemon's (see
+    `connect_private_socket`). Raises `DaemonNotRunningError` when nothing listens,
+    `UntrustedSocketError` when the socket or its listener is not the user's, `IpcError` with
+    the daemon's message for an error reply, and `OxError` for a broken connection or a
+    timeout.
     """
     request = {"method": method, "params": dict(params or {}), "id": 1}
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
+    sock = connect_private_socket(path, timeout=timeout)
     try:
-        try:
-            sock.connect(os.fspath(path))
-        except (FileNotFoundError, ConnectionRefusedError):
-            raise DaemonNotRunningError(
-                f"the ox-core daemon is not running (no answer on {path}); start it with "
-                "`ox-core serve`"
-            ) from None
-        except OSError as exc:
-            if exc.errno in (errno.EACCES, errno.EPERM):
-                raise OxError(f"permission denied on the daemon socket {path}") from None
-            raise OxError(f"cannot connect to the daemon at {path}: {exc}") from None
         sock.sendall(json.dumps(request).encode() + b"\n")
         data = bytearray()
         while not data.endswith(b"\n"):
@@ -292,11 +415,18 @@ def call(
             if not chunk:
                 raise OxError("the daemon closed the connection without answering")
             data += chunk
+            if len(data) > MAX_REPLY:
+                raise OxError(f"the daemon's reply is longer than {MAX_REPLY} bytes")
     except TimeoutError:
         raise OxError(f"the daemon did not answer {method!r} within {timeout:g} s") from None
+    except OSError as exc:
+        raise OxError(f"the connection to the daemon broke: {exc.strerror or exc}") from None
     finally:
         sock.close()
-    reply = IpcResponse.model_validate_json(bytes(data))
+    try:
+        reply = IpcResponse.model_validate_json(bytes(data))
+    except ValidationError:
+        raise OxError("the daemon's reply is not a valid answer") from None
     if not reply.ok:
         raise IpcError(reply.error or "error")
     return reply.result

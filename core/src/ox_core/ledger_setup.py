@@ -3,12 +3,17 @@
 The default ledger is a local git repository under the user's data dir, with no remote; its
 `.gitignore` excludes `.ox/cache/` (recordings and locks are never committed). A configured
 ledger must already be a git clone: ox never creates or re-points a team's repository.
+
+What makes a git repository an ox ledger is that line: its own `.gitignore` (at the top of the
+work tree) lists `.ox/cache/`. A repository without it (a project clone the ledger setting
+points at by mistake) is refused, never adopted: ox would commit and push into it.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import stat
 import subprocess
 from pathlib import Path
 
@@ -18,6 +23,9 @@ log = logging.getLogger(__name__)
 
 CACHE_DIR = Path(".ox") / "cache"
 GITIGNORE_LINE = ".ox/cache/"
+# Lines of a `.gitignore` that mark a ledger (each ignores `.ox/cache/` from the top).
+_MARKER_LINES = frozenset({".ox/cache/", ".ox/cache", "/.ox/cache/", "/.ox/cache"})
+_MAX_GITIGNORE = 1024 * 1024
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
 
 
@@ -64,10 +72,31 @@ def create_default_ledger(path: Path) -> None:
     log.info("created the default ledger at %s", path)
 
 
+def has_ledger_marker(path: Path) -> bool:
+    """Whether the work tree at `path` is marked as an ox ledger: its own `.gitignore` (a
+    regular file, not a link: it is teammate-controlled content) lists `.ox/cache/`."""
+    try:
+        fd = os.open(path / ".gitignore", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX_GITIGNORE:
+            return False
+        text = os.read(fd, _MAX_GITIGNORE).decode("utf-8", "replace")
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return any(line.strip() in _MARKER_LINES for line in text.splitlines())
+
+
 def open_ledger(path: Path, *, default: bool) -> Path:
     """Return the ledger's absolute path, creating it first when it is the default one.
 
-    Raises `ConfigError` when a configured ledger is missing or is not a git work tree.
+    Raises `ConfigError` (one line, naming the `ledger` setting) when a configured ledger is
+    missing, is not a git work tree, is not marked as an ox ledger (see `has_ledger_marker`),
+    or cannot be written; and when its `.ox/cache/` cannot be made a real directory.
     Always makes sure `<ledger>/.ox/cache/` exists.
     """
     path = path.expanduser().absolute()
@@ -76,16 +105,46 @@ def open_ledger(path: Path, *, default: bool) -> Path:
             raise ConfigError(f"the ledger {path} does not exist (setting `ledger`)")
         create_default_ledger(path)
     elif not is_git_repo(path):
-        raise ConfigError(f"the ledger {path} is not a git repository")
-    elif _git(path, "check-ignore", "-q", str(CACHE_DIR / "x")).returncode != 0:
-        # Recordings would show up as untracked files (and could be committed by hand).
-        log.warning(
-            "the ledger %s does not ignore %s: add that line to its .gitignore",
-            path,
-            GITIGNORE_LINE,
+        raise ConfigError(f"the ledger {path} is not a git repository (setting `ledger`)")
+    elif not has_ledger_marker(path):
+        raise ConfigError(
+            f"the ledger {path} is a git repository but not an ox ledger: its .gitignore "
+            f"does not list {GITIGNORE_LINE} (setting `ledger`); if it is meant to be one, "
+            "add that line and commit it"
         )
-    (path / CACHE_DIR).mkdir(parents=True, exist_ok=True)
+    for part in (path, path / ".git"):
+        if not os.access(part, os.W_OK):
+            raise ConfigError(
+                f"the ledger {path} is not writable ({part}): ox commits to it (setting `ledger`)"
+            )
+    ensure_cache_dir(path)
     return path
+
+
+def ensure_cache_dir(ledger: Path) -> Path:
+    """Make `<ledger>/.ox/cache/` a real directory (never following a link) and return it.
+
+    Raises `ConfigError` when `.ox` or `.ox/cache` is a link or a file, or cannot be made.
+    """
+    current = ledger
+    for part in CACHE_DIR.parts:
+        current = current / part
+        try:
+            os.mkdir(current, 0o700 if part == "cache" else 0o777)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create {current}: {exc.strerror} (the ledger must be writable)"
+            ) from None
+        st = os.lstat(current)
+        if stat.S_ISLNK(st.st_mode):
+            raise ConfigError(
+                f"{current} is a symbolic link; ox does not follow links in the ledger: remove it"
+            )
+        if not stat.S_ISDIR(st.st_mode):
+            raise ConfigError(f"{current} is not a directory: remove the file in the way")
+    return current
 
 
 def describe_ledger(path: Path) -> dict[str, str]:
@@ -97,6 +156,9 @@ def describe_ledger(path: Path) -> dict[str, str]:
     try:
         if not is_git_repo(path):
             facts["state"] = "not a git repository"
+            return facts
+        if not has_ledger_marker(path):
+            facts["state"] = f"not an ox ledger (its .gitignore does not list {GITIGNORE_LINE})"
             return facts
         facts["state"] = "ok"
         remote = _git(path, "remote", "get-url", "origin")

@@ -6,7 +6,9 @@ writes the prompt to its stdin and closes it, streams stdout line by line with n
 cap (only a total cap), keeps the last few KiB of stderr, and makes sure nothing it started
 outlives it: on timeout, output overflow or cancellation the whole group gets SIGTERM, a grace
 period, then SIGKILL; and a group SIGKILL is sent unconditionally at the end, because once the
-leader has exited a grandchild that ignores SIGTERM would otherwise survive.
+leader has exited a grandchild that ignores SIGTERM would otherwise survive. What left the
+group (a `setsid` helper, a double-forked daemon) is found through `/proc` by the run's token
+and killed and reaped too (`ox_core.proc.RunSweep`).
 
 `probe` is the synchronous counterpart for the quick checks of `Runner.usability()` (bounded
 by a timeout, killed with its group). `find_binary` and `agent_env` hold the lookup and
@@ -25,6 +27,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -36,6 +39,7 @@ import trio
 
 from ox_core.contracts import DEFAULT_RUN_TIMEOUT, AgentUsability, Runner, RunRequest, RunResult
 from ox_core.errors import ConfigError, RunnerError
+from ox_core.proc import RunSweep
 
 MAX_OUTPUT_BYTES = 8 * 1024 * 1024
 """stdout beyond this is a runaway agent: the run is stopped and reported as an error."""
@@ -247,66 +251,24 @@ def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
-def _proc_stat(pid: int) -> tuple[int, int, str] | None:
-    """(ppid, pgid, start time) of `pid` from /proc, or None when it is gone or unreadable."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-    except OSError:
-        return None
-    # After the command name: state ppid pgrp session ... starttime is field 22 (index 19 here).
-    return int(fields[1]), int(fields[2]), fields[19].decode()
-
-
-def _escaped_descendants(leader: int) -> list[tuple[int, str]]:
-    """Descendants of `leader` that left its process group (setsid, setpgid), with their start
-    times: a group kill misses them, so they are killed one by one. Linux only; elsewhere []."""
-    children: dict[int, list[int]] = {}
-    try:
-        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
-    except OSError:
-        return []
-    stats = {}
-    for pid in pids:
-        stat = _proc_stat(pid)
-        if stat is not None:
-            stats[pid] = stat
-            children.setdefault(stat[0], []).append(pid)
-    found, todo = [], list(children.get(leader, []))
-    while todo:
-        pid = todo.pop()
-        todo.extend(children.get(pid, []))
-        if stats[pid][1] != leader:
-            found.append((pid, stats[pid][2]))
-    return found
-
-
-def _kill_escaped(escaped: list[tuple[int, str]]) -> None:
-    for pid, started in escaped:
-        stat = _proc_stat(pid)
-        if stat is not None and stat[2] == started:  # the same process, not a reused pid
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-
-
-async def _stop_group(process: trio.Process, grace: float) -> None:
+async def _stop_group(process: trio.Process, grace: float, sweep: RunSweep) -> None:
     """SIGTERM the group, wait up to `grace` for the leader, SIGKILL the group, reap.
 
-    Descendants that left the group while the leader ran are found through /proc before the
-    leader dies (afterwards they are orphans and cannot be traced) and SIGKILLed too.
+    The run's processes are noted before the leader dies (`RunSweep.remember`: its tree shows
+    even those that cleared their environment); the caller's sweep kills them.
     """
     if process.returncode is not None:
         # The leader is reaped: what is left of its group has no one to wait for it.
         _killpg(process.pid, signal.SIGKILL)
         return
     with trio.CancelScope(shield=True):
-        escaped = _escaped_descendants(process.pid)
+        sweep.remember()
         _killpg(process.pid, signal.SIGTERM)
         with trio.move_on_after(grace):
             await process.wait()
-        escaped += _escaped_descendants(process.pid) if process.returncode is None else []
+        if process.returncode is None:
+            sweep.remember()
         _killpg(process.pid, signal.SIGKILL)
-        _kill_escaped(escaped)
         await process.wait()
 
 
@@ -337,6 +299,7 @@ async def run_agent_process(
     """
     argv = tuple(os.fspath(a) for a in argv)
     data = stdin.encode("utf-8") if isinstance(stdin, str) else bytes(stdin)
+    sweep = RunSweep()
     started = trio.current_time()
     try:
         process = await trio.lowlevel.open_process(
@@ -345,7 +308,7 @@ async def run_agent_process(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=cwd,
-            env=env,
+            env=sweep.env(dict(os.environ if env is None else env)),
             **_own_group(),
         )
     except OSError as exc:
@@ -354,6 +317,7 @@ async def run_agent_process(
         if cwd is not None and not os.path.isdir(cwd):  # noqa: ASYNC240 - error path only
             why = f"working directory {os.fspath(cwd)} is missing"
         raise RunnerError(f"cannot start {argv[0]}: {why}") from exc
+    sweep.started(process.pid)
     assert process.stdin is not None
     assert process.stdout is not None
     assert process.stderr is not None
@@ -367,9 +331,11 @@ async def run_agent_process(
                 nursery.start_soon(_read_stdout, process.stdout, reader, nursery.cancel_scope)
                 nursery.start_soon(_read_stderr, process.stderr, tail)
                 await process.wait()
-                # The leader is gone: kill what is left of its group, so that the pipes reach
-                # EOF; a process that escaped the group may still hold them: bounded drain.
+                # The leader is gone: kill what is left of its group and every other process
+                # of the run, so that the pipes reach EOF; one that could not be found (it
+                # cleared its environment and left the tree) may still hold them: bounded drain.
                 _killpg(process.pid, signal.SIGKILL)
+                sweep.kill()
                 nursery.cancel_scope.deadline = trio.current_time() + DRAIN_AFTER_EXIT
     except BaseExceptionGroup as group:
         # The nursery wraps the Cancelled of each of its tasks in a group; callers expect the
@@ -379,9 +345,13 @@ async def run_agent_process(
             raise _first_leaf(cancelled) from None
         raise
     finally:
-        await _stop_group(process, grace)
+        await _stop_group(process, grace, sweep)
         for stream in (process.stdin, process.stdout, process.stderr):
             _close(stream)
+        with trio.CancelScope(shield=True):
+            if not sweep.killed:
+                sweep.kill()
+            await sweep.wait()
     returncode = process.returncode
     assert returncode is not None
     return ProcessOutcome(
@@ -421,32 +391,56 @@ def probe(
     """Run a quick command synchronously (for `usability()`), stdin `/dev/null`, bounded by
     `timeout` seconds; on timeout its whole group is killed and reaped. Never raises."""
     argv = [os.fspath(a) for a in argv]
+    sweep = RunSweep()
     try:
         process = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=dict(env) if env is not None else None,
+            env=sweep.env(dict(os.environ if env is None else env)),
             cwd=cwd,
             **_own_group(),
         )
     except OSError as exc:
         return ProbeOutcome(None, error=f"cannot start {argv[0]}: {exc.strerror or exc}")
+    sweep.started(process.pid)
+    now = time.monotonic()
+    deadline = now + timeout
     try:
-        out, err = process.communicate(timeout=timeout)
+        while True:
+            try:
+                # Short slices: once the leader has exited, what still holds the pipes is a
+                # leftover of the probe, killed so that reading ends at once.
+                out, err = process.communicate(timeout=min(0.05, max(0.0, deadline - now)))
+                break
+            except subprocess.TimeoutExpired:
+                now = time.monotonic()
+                if process.poll() is not None and not sweep.killed:
+                    _killpg(process.pid, signal.SIGKILL)
+                    sweep.kill()
+                    deadline = min(deadline, now + DRAIN_AFTER_EXIT)
+                elif now >= deadline:
+                    raise
     except subprocess.TimeoutExpired:
+        if process.returncode is None:
+            sweep.remember()
         _killpg(process.pid, signal.SIGKILL)
         # Someone outside the group may hold the pipes: then stop reading, just reap.
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.communicate(timeout=0.3)
         return ProbeOutcome(None, error=f"{Path(argv[0]).name} did not answer within {timeout:g} s")
     finally:
+        if process.returncode is None:
+            sweep.remember()
         _killpg(process.pid, signal.SIGKILL)
         for pipe in (process.stdout, process.stderr):
             if pipe is not None:
                 pipe.close()
         process.wait()
+        if not sweep.killed:
+            sweep.kill()
+        sweep.wait_sync()
     return ProbeOutcome(
         process.returncode,
         stdout=out.decode("utf-8", "replace"),

@@ -63,6 +63,25 @@ def _target(proc: Mapping[str, Any], width: int) -> str:
     return _short(target.removeprefix(prefix) or target, width)
 
 
+def _services(services: list[Any], now: datetime | None) -> Text:
+    """One line per handler service: its state, and restarts and last error when it failed."""
+    out = Text()
+    colors = {"running": "green", "done": "dim", "starting": "yellow", "restarting": "red"}
+    for i, svc in enumerate(services):
+        if i:
+            out.append("\n")
+        state = str(svc.get("state", "-"))
+        out.append(f"{svc.get('name', '-')} ")
+        out.append(state, style=colors.get(state, ""))
+        restarts = int(svc.get("restarts") or 0)
+        if restarts or state == "restarting":
+            out.append(f", {restarts} restart{'s' if restarts != 1 else ''}")
+        if svc.get("last_error"):
+            when = _ago(svc.get("last_error_at"), now)
+            out.append(f"; last error {when}: {svc['last_error']}", style="red")
+    return out
+
+
 def status_screen(status: Mapping[str, Any], now: datetime | None = None) -> RenderableType:
     """The `ox-core status` screen from the daemon's `status` answer.
 
@@ -102,6 +121,9 @@ def status_screen(status: Mapping[str, Any], now: datetime | None = None) -> Ren
         f"[green]{stats.get('successes', 0)} ok[/], "
         f"[red]{stats.get('failures', 0)} failed[/]",
     )
+    services = daemon.get("services") or []
+    if services:
+        head.add_row("Services", _services(services, now))
     parts: list[RenderableType] = [head]
 
     active = work.get("active") or []
@@ -241,6 +263,9 @@ def doctor_screen(report: Mapping[str, Any]) -> RenderableType:
     if daemon.get("socket_mode"):
         mode = daemon["socket_mode"]
         grid.add_row("", f"{OK if mode == '0600' else BAD} socket mode {mode}")
+    if daemon.get("socket_problem"):
+        problem = str(daemon["socket_problem"])  # plain text: it quotes paths
+        grid.add_row("", Text.assemble(Text.from_markup(BAD), " ", problem))
     parts += [Text(""), _section("Ledger and daemon"), grid]
 
     settings = Table(expand=False)

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import re
+import stat
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
+    SettingsError,
 )
 
 from ox_core.config import AgentWorkerConfig
@@ -27,16 +29,41 @@ from ox_core.errors import ConfigError
 
 ENV_PREFIX = "OX_"
 CONFIG_FILE_ENV = "OX_CONFIG_FILE"
+MAX_CONFIG_FILE = 1024 * 1024
+"""The largest config file read, in bytes (a real one is a few hundred)."""
 
 
 def config_file_path() -> Path:
-    """The TOML config file: `$OX_CONFIG_FILE`, else `config.toml` in the user config dir."""
+    """The TOML config file: `$OX_CONFIG_FILE`, else `config.toml` in the user config dir.
+
+    Raises `ConfigError` for an empty or relative `OX_CONFIG_FILE` (never a file found
+    relative to wherever the command happens to run).
+    """
     explicit = os.environ.get(CONFIG_FILE_ENV)
-    if explicit:
-        return Path(explicit).expanduser()
+    if explicit is not None:
+        try:
+            return _absolute_path(explicit)
+        except ValueError as exc:
+            raise ConfigError(f"{CONFIG_FILE_ENV}: {exc}") from None
     import platformdirs
 
     return Path(platformdirs.user_config_dir("ox")) / "config.toml"
+
+
+def _absolute_path(value: str | Path) -> Path:
+    """`value` as an absolute path (`~` expanded). ValueError for an empty or relative one."""
+    text = os.fspath(value)
+    if not text.strip():
+        raise ValueError("is empty: unset it to use the default")
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError as exc:  # `~user` of no such user
+        raise ValueError(f"{text!r}: {exc}") from None
+    if not path.is_absolute():
+        raise ValueError(
+            f"{text!r} is a relative path: give an absolute one (or one starting with ~)"
+        )
+    return path
 
 
 def default_ledger_path() -> Path:
@@ -47,14 +74,32 @@ def default_ledger_path() -> Path:
 
 
 def runtime_dir() -> Path:
-    """The user's runtime dir for ox (`$XDG_RUNTIME_DIR/ox`, else a private dir in /tmp).
+    """Where ox keeps its sockets: `$XDG_RUNTIME_DIR/ox`, else `<user state dir>/ox/run`.
 
-    Computed here rather than by platformdirs, which warns when `XDG_RUNTIME_DIR` is unset.
+    `XDG_RUNTIME_DIR` is used only when it is an absolute path to a directory of this user
+    that nobody else may write to; otherwise (unset over ssh, in cron, in some agent hooks)
+    the fallback is under the user's own state dir (`$XDG_STATE_HOME`, default
+    `~/.local/state`): never a shared place like /tmp, where another user could create the
+    directory first and answer in the daemon's name. Computed here rather than by
+    platformdirs, which warns when `XDG_RUNTIME_DIR` is unset.
     """
     base = os.environ.get("XDG_RUNTIME_DIR")
-    if base and Path(base).is_dir():
+    if base and _private_base(Path(base)):
         return Path(base) / "ox"
-    return Path(tempfile.gettempdir()) / f"ox-{os.getuid()}"
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("ox")) / "run"
+
+
+def _private_base(path: Path) -> bool:
+    """Whether `path` is an absolute directory of this user that only they may write to."""
+    if not path.is_absolute():
+        return False
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o022
 
 
 class Settings(BaseSettings):
@@ -96,6 +141,14 @@ class Settings(BaseSettings):
         description="Options per handler type, passed to `WorkHandler.configure`.",
     )
 
+    @field_validator("ledger", "socket", mode="before")
+    @classmethod
+    def _absolute(cls, value: Any) -> Any:
+        # An empty `OX_LEDGER=` would otherwise be `.`: the project the command runs in.
+        if isinstance(value, str | Path):
+            return _absolute_path(value)
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -105,7 +158,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file_path())
+        # The file is read once, by `_read_toml` (type and size checked before reading).
+        toml = InitSettingsSource(settings_cls, init_kwargs=_read_toml(config_file_path()))
         return (init_settings, env_settings, toml)
 
     # -- derived values -------------------------------------------------------------------
@@ -113,7 +167,7 @@ class Settings(BaseSettings):
     def ledger_path(self) -> Path:
         """The ledger in use: the configured one, else the default ledger's path."""
         if self.ledger is not None:
-            return self.ledger.expanduser().absolute()
+            return self.ledger
         return default_ledger_path()
 
     def uses_default_ledger(self) -> bool:
@@ -126,7 +180,7 @@ class Settings(BaseSettings):
         One socket per ledger, like the daemon lock, so daemons of two ledgers never meet.
         """
         if self.socket is not None:
-            return self.socket.expanduser().absolute()
+            return self.socket
         digest = hashlib.sha256(os.fsencode(self.ledger_path())).hexdigest()[:12]
         return runtime_dir() / f"ox-{digest}.sock"
 
@@ -159,15 +213,43 @@ class Settings(BaseSettings):
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    """The config file's table; `{}` when there is none.
+
+    Only a regular file of at most `MAX_CONFIG_FILE` bytes is read: a FIFO, a device or a
+    directory is refused by its type before a byte is read (opening does not block either).
+    """
     import tomllib
 
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read {_file_label(path)}: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError(f"{_file_label(path)} is not a regular file; refusing to read it")
+        if st.st_size > MAX_CONFIG_FILE:
+            raise ConfigError(
+                f"{_file_label(path)} is {st.st_size} bytes, over the {MAX_CONFIG_FILE} allowed"
+            )
+        data = os.read(fd, MAX_CONFIG_FILE + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {_file_label(path)}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{_file_label(path)} is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{_file_label(path)} is not valid TOML: {exc}") from None
+
+
+def _file_label(path: Path) -> str:
+    named = f" (from {CONFIG_FILE_ENV})" if os.environ.get(CONFIG_FILE_ENV) else ""
+    return f"config file {path}{named}"
 
 
 def _source_of(loc: tuple[Any, ...], data: dict[str, Any], path: Path) -> str:
@@ -185,6 +267,29 @@ def _source_of(loc: tuple[Any, ...], data: dict[str, Any], path: Path) -> str:
     return f"file {path}"
 
 
+def _check_json_env() -> None:
+    """A table-valued setting given whole in the environment must be a JSON object."""
+    import json
+
+    for name in _TABLES:
+        key = f"{ENV_PREFIX}{name.upper()}"
+        value = next((v for k, v in os.environ.items() if k.upper() == key), None)
+        if value is None:
+            continue
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"invalid settings: {key}: not a JSON object ({exc.msg} at character "
+                f"{exc.pos}); or set one key at a time, as {key}__<KEY>"
+            ) from None
+        if not isinstance(parsed, dict):
+            raise ConfigError(f"invalid settings: {key}: must be a JSON object")
+
+
+_TABLES = ("agent_work", "runners", "handlers")
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings; `overrides` win over everything (used by tests).
 
@@ -192,13 +297,19 @@ def load_settings(**overrides: Any) -> Settings:
     """
     path = config_file_path()
     data = _read_toml(path)  # a broken file is reported as such, not as a validation error
+    _check_json_env()
     try:
         return Settings(**overrides)
+    except SettingsError as exc:  # a value pydantic-settings could not even parse
+        field = re.search(r'field "([^"]+)"', str(exc))
+        key = f"{ENV_PREFIX}{field.group(1).upper()}" if field else "an OX_* variable"
+        raise ConfigError(f"invalid settings: {key}: cannot parse its value") from None
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
             name = ".".join(str(p) for p in loc) or "(settings)"
             source = _source_of(loc, data, path)
-            problems.append(f"{name}: {err['msg']}" + (f" (from {source})" if source else ""))
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}: {message}" + (f" (from {source})" if source else ""))
         raise ConfigError("invalid settings: " + "; ".join(problems)) from None

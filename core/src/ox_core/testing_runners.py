@@ -36,6 +36,8 @@ import attrs
 import pytest
 import trio
 
+from ox_core.proc import read_stat, scan
+
 _counter = itertools.count()
 
 
@@ -79,25 +81,13 @@ def recorded(data: Path, case: str) -> tuple[bytes, bytes, int]:
 
 def alive(pid: int) -> bool:
     """Running (a zombie left for init to reap counts as gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return False
-    return fields[0] != "Z"
+    stat = read_stat(pid)
+    return stat is not None and stat.state != "Z"
 
 
 def group_members(pgid: int) -> list[int]:
     """Live processes (zombies excluded) of process group `pgid`."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except (FileNotFoundError, ProcessLookupError):
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                members.append(int(entry.name))
-    return members
+    return [s.pid for s in scan().values() if s.pgid == pgid and s.state != "Z"]
 
 
 @pytest.fixture

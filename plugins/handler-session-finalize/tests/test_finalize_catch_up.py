@@ -28,9 +28,14 @@ def dead_pid() -> int:
 
 
 async def test_stale_recording_is_caught_up_then_published(
-    handler: SessionFinalizeHandler, ledger: Path, remote: Path, tmp_path: Path, dead_pid: int
+    handler: SessionFinalizeHandler,
+    ledger: Path,
+    remote: Path,
+    home: Path,
+    tmp_path: Path,
+    dead_pid: int,
 ) -> None:
-    source = claude_session_file(tmp_path / "home")
+    source = claude_session_file(home)
     prompt = (
         "Please add retries with exponential backoff to the HTTP client and cover them with tests."
     )

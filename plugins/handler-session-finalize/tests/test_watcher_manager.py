@@ -371,7 +371,12 @@ async def test_ipc_start_and_stop_a_recording(
         ("session_watch_start", {"adapter": "claude", "file": "rel.jsonl"}, "absolute"),
         ("session_watch_start", {"adapter": "nope", "file": "/x.jsonl"}, "unknown session"),
         ("session_watch_stop", {"name": "never-started"}, "no live recording"),
-        ("session_watch_stop", {"name": "../x"}, "invalid recording name"),
+        ("session_watch_stop", {"name": "../x"}, "invalid session name"),
+        ("session_watch_stop", {"name": ".."}, "invalid session name"),
+        ("session_watch_start", {"adapter": "claude", "file": "/x", "pid": 99999999999}, "pid"),
+        ("session_watch_start", {"adapter": "claude", "file": "/x", "pid": -1}, "pid"),
+        ("session_watch_start", {"adapter": "../claude", "file": "/x"}, "adapter"),
+        ("session_watch_start", {"adapter": "claude", "file": "/x\x00y"}, "NUL"),
         ("session_watch_stop", {}, "name"),
     ],
 )

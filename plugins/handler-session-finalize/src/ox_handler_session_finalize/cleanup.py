@@ -1,20 +1,32 @@
-"""Removing ghost recordings (SPEC §3.4). Blocking: run in a thread.
+"""Removing ghost recordings (SPEC §3.4) and the cache copies of sessions. Blocking: run in
+a thread.
 
-A ghost is a session folder whose marker names a dead process (`parent_pid > 0`) that started
-more than 10 minutes ago, with no agent session file left to recover from, and whose raw file
-is missing or holds only framing lines. Nothing else is ever deleted here.
+A ghost is a session folder of a cache place whose marker names a dead process
+(`parent_pid > 0`) that started more than 10 minutes ago, with no agent session file left to
+recover from, and whose raw file is missing or holds only framing lines. Nothing else is ever
+deleted here, and only folders ox itself created: a real folder (no link on the way) in the
+ledger cache or the per-user cache, holding ox's marker or a `raw.jsonl` that starts with
+ox's header. Committed folders (`sessions/`) are the team's and never deleted.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ox_handler_session_finalize import records
-from ox_handler_session_finalize.detect import GRACE, Scanner, pid_alive, raw_has_content
+from ox_handler_session_finalize.confined import UnsafePathError, open_regular
+from ox_handler_session_finalize.detect import GRACE, Place, Scanner, pid_alive, raw_has_content
 from ox_handler_session_finalize.records import MARKER, RAW, RecordError
+
+log = logging.getLogger(__name__)
+
+CACHE_PLACES = frozenset({Place.LEDGER_CACHE, Place.USER_CACHE})
 
 
 def is_ghost(folder: Path, now: datetime, alive: Callable[[int], bool] = pid_alive) -> bool:
@@ -33,20 +45,64 @@ def is_ghost(folder: Path, now: datetime, alive: Callable[[int], bool] = pid_ali
         started = started.replace(tzinfo=UTC)
     if now - started <= GRACE:
         return False
-    if marker.session_file and Path(marker.session_file).exists():
+    if marker.session_file and os.path.lexists(marker.session_file):
         return False
     raw = folder / RAW
     return not (raw.exists() and raw_has_content(raw))
 
 
+def _has_ox_header(raw: Path) -> bool:
+    try:
+        fd = open_regular(raw)
+    except (OSError, UnsafePathError):
+        return False
+    with os.fdopen(fd, "rb") as f:
+        first = f.readline(64 * 1024)
+    try:
+        return isinstance(obj := json.loads(first), dict) and isinstance(obj.get("_meta"), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+def created_by_ox(folder: Path) -> bool:
+    """Whether `folder` holds ox's own files: a readable marker, or a `raw.jsonl` (a regular
+    file) whose first line is ox's `{"_meta": ...}` header."""
+    try:
+        records.read_marker(folder)
+        return True
+    except (FileNotFoundError, RecordError):
+        pass
+    return _has_ox_header(folder / RAW)
+
+
+def remove_cache_folder(scanner: Scanner, place: Place, name: str) -> bool:
+    """Delete the cache copy of session `name` in `place` (a cache place) when it is a folder
+    ox created (see the module docstring). Returns whether it was deleted; anything else is
+    refused with `UnsafePathError` (a committed place, a link on the way, a folder ox did not
+    create) and left untouched."""
+    if place not in CACHE_PLACES:
+        raise UnsafePathError(f"refusing to delete {name}: {place.value} sessions stay")
+    folder = scanner.session_folder(place, name)
+    if not folder.is_dir():
+        return False
+    if not created_by_ox(folder):
+        raise UnsafePathError(f"refusing to delete {folder}: not a session folder ox created")
+    # rmtree never follows a link inside the folder (it removes the link itself).
+    shutil.rmtree(folder, ignore_errors=True)
+    return True
+
+
 def remove_ghosts(scanner: Scanner) -> list[Path]:
-    """Delete the ghost folders of the three places; returns what was deleted."""
+    """Delete the ghost folders of the two cache places; returns what was deleted."""
     now = scanner.now()
     removed: list[Path] = []
-    for _place, _name, folder in scanner.folders():
-        if not (folder / MARKER).exists():
+    for place, name, folder in scanner.folders():
+        if place not in CACHE_PLACES or not os.path.lexists(folder / MARKER):
             continue
         if is_ghost(folder, now, scanner.alive):
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
+            try:
+                if remove_cache_folder(scanner, place, name):
+                    removed.append(folder)
+            except UnsafePathError as exc:
+                log.warning("ghost %s kept: %s", name, exc)
     return removed

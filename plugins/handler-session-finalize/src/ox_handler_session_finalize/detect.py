@@ -21,6 +21,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ox_handler_session_finalize import records
+from ox_handler_session_finalize.confined import (
+    MAX_RECORD_BYTES,
+    UnsafePathError,
+    check_dirs,
+    check_session_name,
+    open_regular,
+)
 from ox_handler_session_finalize.records import (
     ARTIFACTS,
     IGNORED_FOLDERS,
@@ -75,12 +82,13 @@ class Found:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether process `pid` exists (a process we may not signal counts as alive)."""
+    """Whether process `pid` exists (a process we may not signal counts as alive). A number
+    no process can have (over the kernel's range) is not alive: markers are data."""
     if pid <= 0:
         return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         return False
     except PermissionError:
         return True
@@ -121,7 +129,7 @@ def is_stale(
 def read_marker_or_none(folder: Path) -> tuple[RecordingMarker | None, datetime]:
     """The marker (None when unreadable) and the marker file's mtime (UTC).
     `FileNotFoundError` when the marker is gone."""
-    mtime = datetime.fromtimestamp((folder / MARKER).stat().st_mtime, UTC)
+    mtime = datetime.fromtimestamp(os.lstat(folder / MARKER).st_mtime, UTC)
     try:
         return records.read_marker(folder), mtime
     except RecordError:
@@ -138,7 +146,7 @@ def _default_recover(folder: Path, marker: RecordingMarker | None) -> None:
         tail = importlib.import_module("ox_handler_session_finalize.tail")
     except ImportError:  # The watcher is not installed: nothing to settle or catch up.
         return
-    if marker is not None and marker.session_file and Path(marker.session_file).exists():
+    if marker is not None and marker.session_file and os.path.lexists(marker.session_file):
         try:
             tail.catch_up(folder, lock_timeout=RAW_LOCK_WAIT)
             return
@@ -190,7 +198,7 @@ class SummaryCache:
         hit = self.entries.get(key)
         if hit is not None:
             try:
-                st = os.stat(key)
+                st = os.lstat(key)
             except OSError:
                 del self.entries[key]
                 return None
@@ -215,11 +223,13 @@ def _read_summary_state(path: str) -> tuple[int, int, int, SummaryState | None] 
     JSON object. None when it cannot be opened. One open, one fstat, one read: no stat of the
     path and no buffered file object, most of the cost of a tiny read."""
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
+        fd = open_regular(path)  # a link or a special file is never followed or read
+    except (OSError, UnsafePathError):
         return None
     try:
         st = os.fstat(fd)
+        if st.st_size > MAX_RECORD_BYTES:
+            return None
         chunks = []
         while chunk := os.read(fd, 1 << 16):
             chunks.append(chunk)
@@ -252,7 +262,7 @@ def raw_has_content(path: Path) -> bool:
     """Whether `raw.jsonl` holds at least one entry (header and footer lines don't count).
     Reads only up to the first entry."""
     try:
-        with open(path, "rb") as f:
+        with os.fdopen(open_regular(path), "rb") as f:
             for line in f:
                 if not line.strip():
                     continue
@@ -262,7 +272,7 @@ def raw_has_content(path: Path) -> bool:
                     continue
                 if isinstance(rec, records.RawEntry):
                     return True
-    except OSError:
+    except (OSError, UnsafePathError):
         return False
     return False
 
@@ -296,11 +306,27 @@ class Scanner:
 
     def places(self) -> list[tuple[Place, Path]]:
         """The roots of the three places, in scan order (missing ones are skipped)."""
+        return [(place, root) for place, root, _trusted in self._places()]
+
+    def _places(self) -> list[tuple[Place, Path, Path]]:
+        # Each place with the folder it is trusted from: the ledger (whose `.ox/cache` and
+        # `sessions` a teammate may have committed as links) or the user's cache dir.
+        user_root = records.user_cache_sessions(self.ledger, self.user_cache_dir)
         return [
-            (Place.LEDGER_CACHE, records.ledger_cache_sessions(self.ledger)),
-            (Place.COMMITTED, records.committed_sessions(self.ledger)),
-            (Place.USER_CACHE, records.user_cache_sessions(self.ledger, self.user_cache_dir)),
+            (Place.LEDGER_CACHE, records.ledger_cache_sessions(self.ledger), self.ledger),
+            (Place.COMMITTED, records.committed_sessions(self.ledger), self.ledger),
+            (Place.USER_CACHE, user_root, user_root.parents[3]),
         ]
+
+    def session_folder(self, place: Place, name: str) -> Path:
+        """The folder of session `name` in `place`, once the name is a single folder name and
+        every folder from the place's trusted root down to it is a real directory (not a
+        link). Raises `UnsafePathError`; a missing folder is returned as it is."""
+        check_session_name(name)
+        for p, root, trusted in self._places():
+            if p is place:
+                return check_dirs(trusted, root / name, missing_ok=True)
+        raise UnsafePathError(f"unknown place {place!r}")  # pragma: no cover - enum exhaustive
 
     def folders(self) -> Iterator[tuple[Place, str, Path]]:
         """Every session folder of the three places, first copy of a name only."""
@@ -309,7 +335,14 @@ class Scanner:
 
     def _folders(self) -> Iterator[tuple[Place, str, str]]:
         seen: set[str] = set()
-        for place, root in self.places():
+        for place, root, trusted in self._places():
+            try:
+                check_dirs(trusted, root)
+            except FileNotFoundError:
+                continue
+            except UnsafePathError as exc:
+                log.warning("not scanning %s sessions: %s", place.value, exc)
+                continue
             try:
                 it = os.scandir(root)
             except (FileNotFoundError, NotADirectoryError):
@@ -319,6 +352,10 @@ class Scanner:
                     if entry.name in seen or entry.name in IGNORED_FOLDERS:
                         continue
                     if not entry.is_dir(follow_symlinks=False):
+                        continue
+                    try:
+                        check_session_name(entry.name)
+                    except UnsafePathError:
                         continue
                     seen.add(entry.name)
                     yield place, entry.name, entry.path
@@ -354,6 +391,12 @@ class Scanner:
         try:
             names = set(os.listdir(folder_s))
         except OSError:
+            return None
+        if MARKER in names and place is Place.COMMITTED:
+            # ox never commits a marker: this one is a teammate's file, and its fields (the
+            # agent's session file, a PID) are data, never a path to read or a process to
+            # wait for. The folder is left to the teammate who recorded it.
+            log.warning("ignoring session %s: a committed recording marker", name)
             return None
         if MARKER in names:
             folder = Path(folder_s)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ox_handler_session_finalize import records
+from ox_handler_session_finalize.confined import read_regular, regular_files
 from ox_handler_session_finalize.records import (
     JOURNAL,
     META,
@@ -205,7 +206,7 @@ def write_artifacts(
         records.atomic_write_bytes(folder / fname, data)
     with contextlib.suppress(FileNotFoundError):
         (folder / NEEDS_SUMMARY).unlink()
-    raw_bytes = redact_raw_bytes((folder / RAW).read_bytes(), rules)
+    raw_bytes = redact_raw_bytes(read_regular(folder / RAW), rules)
     manifest = {fname: _digest(data) for fname, data in sorted({**files, RAW: raw_bytes}.items())}
     h = header or RawHeaderMeta()
     meta_path = folder / META
@@ -234,10 +235,14 @@ def write_artifacts(
 def upload_files(folder: Path, rules: Sequence[re.Pattern[str]] = ()) -> dict[str, bytes]:
     """The files of `folder` that go to the ledger: regular files except dotfiles (marker,
     locks, `.needs-summary`) and the crash journal, every one redacted once more
-    (`redact_file_bytes`)."""
+    (`redact_file_bytes`).
+
+    Raises `UnsafePathError` when the folder holds a link or a special file (a teammate's link
+    to a private file is never followed, and the folder is not published without it either):
+    nothing is read then."""
     files: dict[str, bytes] = {}
-    for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(".") or entry.name == JOURNAL or not entry.is_file():
+    for name in sorted(regular_files(folder)):
+        if name.startswith(".") or name == JOURNAL:
             continue
-        files[entry.name] = redact_file_bytes(entry.name, entry.read_bytes(), rules)
+        files[name] = redact_file_bytes(name, read_regular(folder / name), rules)
     return files

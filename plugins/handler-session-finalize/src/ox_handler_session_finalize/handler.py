@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import trio
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ox_core import RunRequest, RunResult, WorkHandler, WorkItem
 from ox_core.contracts import IpcMethod
 from ox_core.errors import OxError
 from ox_handler_session_finalize import records
-from ox_handler_session_finalize.cleanup import remove_ghosts
+from ox_handler_session_finalize.cleanup import remove_cache_folder, remove_ghosts
+from ox_handler_session_finalize.confined import UnsafePathError, check_session_name, regular_files
 from ox_handler_session_finalize.detect import Found, Kind, Place, Scanner
 from ox_handler_session_finalize.disposition import Disposition, Thresholds, decide
 from ox_handler_session_finalize.export import redact_entries, upload_files, write_artifacts
@@ -41,6 +43,57 @@ PRIORITY = 10
 class FinalizeError(OxError):
     """A session could not be finalized this time (the agent failed, the folder is unreadable);
     the item is retried and the session is left as it was."""
+
+
+class FinalizePayload(BaseModel):
+    """The payload of a `session-finalize` item, as detection makes it.
+
+    Everything in it is checked before the item is queued (`validate_payload`, also for
+    `ox-core enqueue`) and again before it runs: `name` is one session folder name, `path` is
+    exactly the folder of `name` in `place` (no link on the way), and the ledger is always
+    the daemon's own (`ledger`, when present, must name it).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(max_length=255)
+    path: str = Field(max_length=4096)
+    place: Place
+    kind: Kind
+    missing: tuple[str, ...] = Field(default=(), max_length=len(ARTIFACTS))
+    ledger: str | None = Field(default=None, max_length=4096)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        try:
+            return check_session_name(value)
+        except UnsafePathError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("missing")
+    @classmethod
+    def _missing(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = set(value) - set(ARTIFACTS)
+        if unknown:
+            raise ValueError(f"unknown artifacts {sorted(unknown)}")
+        return value
+
+
+@dataclass(frozen=True)
+class _Target:
+    """A validated item: the ledger, the session folder and the payload."""
+
+    ledger: Path
+    folder: Path
+    payload: FinalizePayload
+
+
+def _payload_error(exc: ValidationError) -> FinalizeError:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "payload"
+    msg = str(first["msg"]).removeprefix("Value error, ")
+    return FinalizeError(f"invalid {TYPE} payload: {where}: {msg}")
 
 
 def make_item(found: Found) -> WorkItem:
@@ -115,12 +168,53 @@ class SessionFinalizeHandler(WorkHandler):
             self._ledgers[path] = ledger
         return ledger
 
-    def _ledger_path(self, item: WorkItem) -> Path:
-        if "ledger" in item.payload:
-            return Path(item.payload["ledger"])
-        if self.context is None:
+    def _ledger_of(self, payload: FinalizePayload) -> Path:
+        # The daemon's ledger, always; a payload may only repeat it. Unattached (tests,
+        # `run_one_item`), a ledger this handler itself scanned.
+        if self.context is not None:
+            ledger = self.context.ledger
+            if payload.ledger is not None and not _same_path(Path(payload.ledger), ledger):
+                raise FinalizeError(
+                    f"invalid {TYPE} payload: ledger {payload.ledger!r} is not the daemon's "
+                    f"ledger ({ledger})"
+                )
+            return ledger
+        if payload.ledger is None:
             raise FinalizeError("no ledger: the handler is not attached and the item names none")
-        return self.context.ledger
+        ledger = Path(payload.ledger)
+        if ledger not in self._scanners:
+            raise FinalizeError(f"invalid {TYPE} payload: {ledger} is not a ledger of this handler")
+        return ledger
+
+    def _target(self, payload_data: Mapping[str, Any]) -> _Target:
+        """The checked ledger and folder of a payload; `FinalizeError` with the reason, having
+        touched nothing. Blocking (a few `lstat`s)."""
+        try:
+            payload = FinalizePayload.model_validate(dict(payload_data))
+        except ValidationError as exc:
+            raise _payload_error(exc) from None
+        ledger = self._ledger_of(payload)
+        try:
+            folder = self.scanner(ledger).session_folder(payload.place, payload.name)
+        except UnsafePathError as exc:
+            raise FinalizeError(f"invalid {TYPE} payload: {exc}") from None
+        if Path(payload.path) != folder:
+            raise FinalizeError(
+                f"invalid {TYPE} payload: path {payload.path!r} is not the folder of session "
+                f"{payload.name!r} in the {payload.place.value} sessions ({folder})"
+            )
+        return _Target(ledger, folder, payload)
+
+    def validate_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Check a payload before it is queued (see `FinalizePayload`): `FinalizeError` with
+        the reason for anything else. Returns the payload without `ledger` when attached
+        (the daemon's ledger is implied)."""
+        target = self._target(payload)
+        data = target.payload.model_dump(mode="json")
+        data["missing"] = list(data["missing"])
+        if self.context is not None or data["ledger"] is None:
+            data.pop("ledger")
+        return data
 
     # ------------------------------------------------------------ detection
 
@@ -152,8 +246,12 @@ class SessionFinalizeHandler(WorkHandler):
         if self.context is None:
             return False
         ledger = self.context.ledger
-        folder = records.ledger_cache_sessions(ledger) / name
         scanner = self.scanner(ledger)
+        try:
+            folder = await trio.to_thread.run_sync(scanner.session_folder, Place.LEDGER_CACHE, name)
+        except UnsafePathError as exc:
+            log.error("not finalizing %s: %s", name, exc)
+            return False
         found = await trio.to_thread.run_sync(
             lambda: scanner.check(Place.LEDGER_CACHE, name, folder)
         )
@@ -187,24 +285,27 @@ class SessionFinalizeHandler(WorkHandler):
 
     def _item(self, ledger: Path, found: Found) -> WorkItem:
         item = make_item(found)
-        item.payload["ledger"] = str(ledger)
+        if self.context is None or not _same_path(ledger, self.context.ledger):
+            item.payload["ledger"] = str(ledger)
         return item
 
     # ------------------------------------------------------------ the prompt
 
     async def build_prompt(self, item: WorkItem) -> RunRequest:
         """Upload-only and brief sessions need no agent (`skip_llm`); else the summary prompt
-        with the ledger as `work_dir`. Raises `FinalizeError` when the raw file is gone."""
-        ledger = self._ledger_path(item)
-        if item.payload.get("kind") == Kind.UPLOAD_ONLY:
+        with the ledger as `work_dir`. Raises `FinalizeError` when the payload is invalid,
+        the raw file is gone or the folder holds a link or a special file."""
+        target = await trio.to_thread.run_sync(self._target, item.payload)
+        ledger, folder = target.ledger, target.folder
+        if target.payload.kind == Kind.UPLOAD_ONLY or not await trio.Path(folder).is_dir():
+            # Nothing for the agent: process_result publishes it, or finds it gone.
             return RunRequest(skip_llm=True, work_dir=ledger)
-        folder = Path(item.payload["path"])
         transcript = await trio.to_thread.run_sync(_read_transcript, folder)
         if is_brief(transcript.entries):
             return RunRequest(skip_llm=True, work_dir=ledger)
         rules = await trio.to_thread.run_sync(load_ledger_rules, ledger)
         entries = redact_entries(transcript.entries, rules)
-        prompt = build_summary_prompt(entries, session_name=item.payload["name"])
+        prompt = build_summary_prompt(entries, session_name=target.payload.name)
         return RunRequest(prompt=prompt, work_dir=ledger)
 
     # ------------------------------------------------------------ the result
@@ -213,20 +314,21 @@ class SessionFinalizeHandler(WorkHandler):
         """SPEC §3.6: check the ledger, re-check the need, parse, decide, write, publish.
 
         Raises `LedgerBlockedError` (conflicts, push refused), `FinalizeError` (the agent
-        failed: nothing written), `LfsUploadError` (deferred: nothing committed, cache copy
+        failed, the payload is invalid, the folder holds a link or a special file or cannot
+        be written: nothing written), `LfsUploadError` (deferred: nothing committed, cache copy
         kept) or `GitError` (push failed: the cache copy is found again by the next scan).
         """
-        ledger_path = self._ledger_path(item)
-        ledger = self.ledger(ledger_path)
+        target = await trio.to_thread.run_sync(self._target, item.payload)
+        ledger = self.ledger(target.ledger)
         await ledger.ensure_unblocked()
-        folder = Path(item.payload["path"])
-        name = str(item.payload["name"])
+        folder, name, place = target.folder, target.payload.name, target.payload.place
         if not await trio.Path(folder).is_dir():
             log.info("session %s is gone; nothing to do", name)
             return
-        rules = await trio.to_thread.run_sync(load_ledger_rules, ledger_path)
-        if item.payload.get("kind") == Kind.UPLOAD_ONLY:
-            await self._publish(ledger, folder, name, rules)
+        await trio.to_thread.run_sync(_check_folder, folder)
+        rules = await trio.to_thread.run_sync(load_ledger_rules, target.ledger)
+        if target.payload.kind == Kind.UPLOAD_ONLY:
+            await self._publish(ledger, target, rules)
             return
         state = await trio.to_thread.run_sync(_summary_state, folder)
         if state.done:
@@ -246,36 +348,68 @@ class SessionFinalizeHandler(WorkHandler):
                 summary = failure_summary(parsed.error or "invalid answer", attempts)
         summary.summary_attempts = attempts
         disposition = decide(summary, self.thresholds)
-        committed_root = records.committed_sessions(ledger_path)
-        under_committed = folder.parent.resolve() == committed_root.resolve()
-        await trio.to_thread.run_sync(
-            lambda: write_artifacts(
-                folder, name, summary, transcript, disposition=disposition.value, rules=rules
+        try:
+            await trio.to_thread.run_sync(
+                lambda: write_artifacts(
+                    folder, name, summary, transcript, disposition=disposition.value, rules=rules
+                )
             )
-        )
+        except (OSError, UnsafePathError) as exc:
+            raise FinalizeError(f"cannot write the artifacts of {name}: {_reason(exc)}") from exc
         if disposition is Disposition.DISCARD:
-            if not under_committed:
-                await trio.to_thread.run_sync(lambda: shutil.rmtree(folder, ignore_errors=True))
+            if place is not Place.COMMITTED:
+                await self._remove_cache_copy(target)
                 log.info("discarded session %s", name)
             return
         if disposition is Disposition.LOCAL_ONLY:
             log.info("kept session %s locally", name)
             return
-        await self._publish(ledger, folder, name, rules)
+        await self._publish(ledger, target, rules)
+
+    async def _remove_cache_copy(self, target: _Target) -> None:
+        scanner = self.scanner(target.ledger)
+        try:
+            await trio.to_thread.run_sync(
+                remove_cache_folder, scanner, target.payload.place, target.payload.name
+            )
+        except UnsafePathError as exc:
+            log.error("cache copy of %s kept: %s", target.payload.name, exc)
 
     async def _publish(
-        self, ledger: Ledger, folder: Path, name: str, rules: Sequence[re.Pattern[str]]
+        self, ledger: Ledger, target: _Target, rules: Sequence[re.Pattern[str]]
     ) -> PublishResult:
-        files = await trio.to_thread.run_sync(upload_files, folder, rules)
+        name = target.payload.name
+        try:
+            files = await trio.to_thread.run_sync(upload_files, target.folder, rules)
+        except (OSError, UnsafePathError) as exc:
+            raise FinalizeError(f"cannot publish {name}: {_reason(exc)}") from exc
         outcome = await ledger.publish(name, files)
-        committed_root = records.committed_sessions(ledger.path)
-        if folder.parent.resolve() != committed_root.resolve():
+        if target.payload.place is not Place.COMMITTED:
             # The cache copy goes only now that the push succeeded (or there is no remote).
-            await trio.to_thread.run_sync(lambda: shutil.rmtree(folder, ignore_errors=True))
+            await self._remove_cache_copy(target)
         log.info(
             "published session %s (commit: %s, pushed: %s)", name, outcome.committed, outcome.pushed
         )
         return outcome
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    return a == b or a.resolve() == b.resolve()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename or ''}: {exc.strerror}".lstrip(": ")
+    return str(exc)
+
+
+def _check_folder(folder: Path) -> None:
+    """Refuse a session folder holding a link or a special file before anything is read or
+    written there (`FinalizeError` naming it)."""
+    try:
+        regular_files(folder)
+    except UnsafePathError as exc:
+        raise FinalizeError(f"session {folder.name} refused: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -291,13 +425,14 @@ def _summary_state(folder: Path) -> _SummaryState:
         summary = records.read_model(folder / SUMMARY_JSON, records.Summary)
     except (FileNotFoundError, records.RecordError):
         return _SummaryState(False, 0)
-    complete = all((folder / a).exists() for a in ARTIFACTS)
+    complete = all((folder / a).is_file() and not (folder / a).is_symlink() for a in ARTIFACTS)
     needs = (folder / NEEDS_SUMMARY).exists()
     done = complete and not needs and bool(summary.title.strip())
     return _SummaryState(done, summary.summary_attempts)
 
 
 def _read_transcript(folder: Path) -> records.RawTranscript:
+    _check_folder(folder)
     try:
         return records.read_raw(folder / RAW)
     except OSError as exc:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ox_core.errors import OxError
+from ox_handler_session_finalize.confined import open_regular
 from ox_handler_session_finalize.records import (
     JOURNAL,
     MARKER,
@@ -63,7 +64,7 @@ def _remove_journal(session_dir: Path) -> None:
 
 
 def _truncate(path: Path, size: int) -> None:
-    fd = os.open(path, os.O_WRONLY)
+    fd = open_regular(path, os.O_WRONLY)
     try:
         os.ftruncate(fd, size)
         os.fsync(fd)
@@ -90,7 +91,7 @@ def settle_locked(session_dir: Path) -> Settled:
     except RecordError as exc:
         raise JournalError(f"{jpath}: the marker is unreadable ({exc}); left alone") from exc
     try:
-        raw_size = raw.stat().st_size
+        raw_size = os.lstat(raw).st_size
     except FileNotFoundError:
         raise JournalError(f"{jpath}: crash journal without {RAW}; left alone") from None
     offset = marker.source_offset
@@ -145,10 +146,10 @@ def durable_append(
     `RecordError` when it turned corrupt (rolled back too). Blocking.
     """
     raw = session_dir / RAW
-    raw_size = raw.stat().st_size
+    raw_size = os.lstat(raw).st_size
     journal = AppendJournal(raw_size=raw_size, old_offset=old_offset, new_offset=new_offset)
     atomic_write_model(journal_path(session_dir), journal)
-    fd = os.open(raw, os.O_WRONLY | os.O_APPEND)
+    fd = open_regular(raw, os.O_WRONLY | os.O_APPEND)
     try:
         view = memoryview(data)
         while view:

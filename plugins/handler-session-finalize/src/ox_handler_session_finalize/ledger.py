@@ -218,10 +218,24 @@ class Ledger:
         for args in (("config", "--get", "lfs.url"), lfsconfig):
             if (await self.git(*args, check=False)).stdout.strip():
                 return True
-        attributes = self.path / ".gitattributes"
-        with contextlib.suppress(OSError):
-            return "filter=lfs" in attributes.read_text(encoding="utf-8")
+        with contextlib.suppress(FileNotFoundError):
+            return "filter=lfs" in self._read_attributes()
         return False
+
+    def _read_attributes(self) -> str:
+        """`.gitattributes`, never through a link (a teammate's link to a private file would
+        otherwise be read, and appended to by `_prepare_lfs`): `LedgerBlockedError` then."""
+        from ox_handler_session_finalize.confined import UnsafePathError, read_regular
+
+        try:
+            data = read_regular(self.path / ".gitattributes", 1024 * 1024)
+        except UnsafePathError as exc:
+            raise LedgerBlockedError(f"the ledger's {exc}") from None
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise LedgerBlockedError(f"cannot read the ledger's .gitattributes: {exc}") from None
+        return data.decode("utf-8", "replace")
 
     async def is_committed(self, rel: str) -> bool:
         """Whether HEAD holds anything under `rel`."""
@@ -245,12 +259,15 @@ class Ledger:
         restored), `GitError` (anything else: push failed, remote unreachable). Cancellation
         kills the running git command; a half-done step is picked up by the next call.
         """
-        rel = f"sessions/{name}"
+        from ox_handler_session_finalize.confined import check_session_name
+
+        rel = f"sessions/{check_session_name(name)}"
         async with self.lock:
             await self.ensure_unblocked()
             lfs = await self.uses_lfs()
             existed = await self.is_committed(rel)
-            await trio.to_thread.run_sync(_write_folder, self.path / rel, files)
+            # `UnsafePathError` (a link at sessions/ or at the folder) fails this item alone.
+            await trio.to_thread.run_sync(_write_folder, self.path, self.path / rel, files)
             paths = [rel]
             try:
                 if lfs:
@@ -287,9 +304,10 @@ class Ledger:
             raise LfsUploadError("the ledger uses git-LFS but `git lfs` is not installed")
         if not (await self.git("config", "--get", "filter.lfs.clean", check=False)).stdout.strip():
             await self.git("lfs", "install", "--local")
-        attributes = self.path / ".gitattributes"
+        from ox_handler_session_finalize.records import atomic_write_bytes
+
         try:
-            text = attributes.read_text(encoding="utf-8")
+            text = self._read_attributes()
         except FileNotFoundError:
             text = ""
         present = {line.split()[0] for line in text.splitlines() if line.strip()}
@@ -299,7 +317,7 @@ class Ledger:
         if text and not text.endswith("\n"):
             text += "\n"
         text += "".join(f"{p} {LFS_ATTRS}\n" for p in missing)
-        attributes.write_text(text, encoding="utf-8")
+        atomic_write_bytes(self.path / ".gitattributes", text.encode(), 0o644)
         return [".gitattributes"]
 
     async def _upload_lfs(self, files: Mapping[str, bytes]) -> None:
@@ -370,19 +388,29 @@ class Ledger:
         raise GitError(result.failure(), returncode=result.returncode, stderr=result.stderr)
 
 
-def _write_folder(folder: Path, files: Mapping[str, bytes]) -> None:
-    """Make `folder` hold exactly `files` (atomic per file; others' stray files removed)."""
+def _write_folder(ledger: Path, folder: Path, files: Mapping[str, bytes]) -> None:
+    """Make `folder` (below `ledger`) hold exactly `files` (atomic per file; others' stray
+    files and links removed, never followed). Raises `UnsafePathError` when `sessions/` or
+    the folder is a link or a file (a teammate's link would send the writes elsewhere)."""
+    from ox_handler_session_finalize.confined import (
+        UnsafePathError,
+        make_dirs,
+        read_regular,
+    )
     from ox_handler_session_finalize.records import atomic_write_bytes
 
-    folder.mkdir(parents=True, exist_ok=True)
+    make_dirs(ledger, folder, 0o755)
     for fname, data in files.items():
         target = folder / fname
         try:
-            if target.read_bytes() == data:
+            if read_regular(target) == data:
                 continue
-        except OSError:
+        except (OSError, UnsafePathError):
             pass
         atomic_write_bytes(target, data, 0o644)
-    for entry in folder.iterdir():
-        if entry.name not in files and entry.is_file() and not entry.name.startswith("."):
-            entry.unlink()
+    with os.scandir(folder) as it:
+        for entry in it:
+            if entry.name in files or entry.name.startswith("."):
+                continue
+            if entry.is_symlink() or entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)

@@ -14,6 +14,7 @@ import getpass
 import logging
 import os
 import re
+import stat
 from datetime import datetime
 from pathlib import Path
 
@@ -22,6 +23,12 @@ import attrs
 from ox_core.errors import OxError
 from ox_core.ids import uuid7
 from ox_handler_session_finalize.adapters import AdapterError, SessionAdapter, load_adapter
+from ox_handler_session_finalize.confined import (
+    UnsafePathError,
+    check_dirs,
+    make_dirs,
+    open_regular,
+)
 from ox_handler_session_finalize.journal import settle_locked
 from ox_handler_session_finalize.records import (
     MARKER,
@@ -80,18 +87,34 @@ def check_source(
 ) -> Path:
     """The resolved path of `session_file` once it passes the watcher's rules (SPEC §3.7).
 
-    Rejects (`RecordingRejected`) a relative path and a path that, after resolving symlinks,
-    is not under one of the adapter's roots in `$HOME` (read at call time; `home` overrides).
+    Rejects (`RecordingRejected`) a relative path, a path that, after resolving symlinks,
+    is not under one of the adapter's roots in `$HOME` (read at call time; `home` overrides),
+    and a file that exists but is not a regular file (a FIFO would block its reader, a device
+    never ends). A missing file is accepted: the agent may create it later.
     """
     path = Path(session_file)
+    if "\x00" in str(path):
+        raise RecordingRejected("session file path holds a NUL byte")
     if not path.is_absolute():
         raise RecordingRejected(f"session file must be an absolute path, got {str(path)!r}")
     home = home if home is not None else Path(os.environ.get("HOME") or Path.home())
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise RecordingRejected(f"cannot resolve {path}: {exc}") from None
     roots = [(home / root).resolve() for root in adapter.roots]
     if not any(resolved.is_relative_to(root) for root in roots):
         where = ", ".join(str(r) for r in roots)
         raise RecordingRejected(f"{path} is not under the {adapter.name} session folders ({where})")
+    try:
+        mode = os.lstat(resolved).st_mode
+    except FileNotFoundError:
+        return resolved
+    except OSError as exc:
+        raise RecordingRejected(f"cannot read {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
+        raise RecordingRejected(f"session file {path} is {kind}; refused")
     return resolved
 
 
@@ -139,6 +162,10 @@ def create_recording(
     impl = resolve_adapter(adapter)
     source = check_source(impl, session_file, home)
     cache = ledger_cache_sessions(ledger)
+    try:
+        check_dirs(ledger, cache, missing_ok=True)
+    except UnsafePathError as exc:
+        raise RecordingRejected(f"cannot record {source}: {exc}") from None
     existing = _find_active(cache, source)
     if existing is not None:
         return existing
@@ -151,7 +178,30 @@ def create_recording(
         except (KeyError, OSError):
             username = ""
     base = session_name(started, username, agent_id)
-    cache.mkdir(parents=True, exist_ok=True)
+    try:
+        return _create(ledger, cache, base, impl, source, started, agent_id, agent_session_id,
+                       username, pid, workspace_path)  # fmt: skip
+    except UnsafePathError as exc:
+        raise RecordingRejected(f"cannot record {source}: {exc}") from None
+    except OSError as exc:  # a read-only ledger, `.ox/cache` a file, a full disk
+        where = exc.filename or cache
+        raise RecordingRejected(f"cannot record into {where}: {exc.strerror}") from None
+
+
+def _create(
+    ledger: Path,
+    cache: Path,
+    base: str,
+    impl: SessionAdapter,
+    source: Path,
+    started: datetime,
+    agent_id: str,
+    agent_session_id: str,
+    username: str,
+    pid: int | None,
+    workspace_path: str,
+) -> Recording:
+    make_dirs(ledger, cache)  # refuses a link or a file at `.ox`, `.ox/cache`, `sessions`
     for n in range(1, 1000):
         name = base if n == 1 else f"{base}-{n}"
         try:
@@ -185,7 +235,8 @@ def create_recording(
         workspace_path=workspace_path,
     )
     with contextlib.suppress(FileNotFoundError):
-        fd = os.open(source, os.O_RDONLY)
+        # Never blocks (a FIFO put there since `check_source` is refused, not opened).
+        fd = open_regular(source)
         try:
             st = os.fstat(fd)
             marker.start_offset = marker.source_offset = st.st_size
@@ -251,7 +302,7 @@ def stop_recording(
             tail.resume()
             try:
                 drained = drain(tail).entries
-            except OSError as exc:
+            except (OSError, UnsafePathError) as exc:
                 log.error("%s: drain stopped: %s", session_dir.name, exc)
         final = read_marker(session_dir)
         footer = RawFooter(closed_at=now_utc(), stopped_at=stopped, entry_count=final.entry_count)
@@ -259,7 +310,7 @@ def stop_recording(
             value = (final.model_extra or {}).get(key)
             if isinstance(value, str) and value:
                 setattr(footer, key, value)
-        fd = os.open(raw, os.O_WRONLY | os.O_APPEND)
+        fd = open_regular(raw, os.O_WRONLY | os.O_APPEND)
         try:
             os.write(fd, dump_line(footer))
             os.fsync(fd)

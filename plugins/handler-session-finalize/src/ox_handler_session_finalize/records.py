@@ -17,7 +17,7 @@ import fcntl
 import json
 import os
 import re
-import tempfile
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -25,6 +25,13 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ox_handler_session_finalize.confined import (
+    MAX_RECORD_BYTES,
+    UnsafePathError,
+    open_regular,
+    read_regular,
+)
 
 MARKER = ".recording.json"
 RAW = "raw.jsonl"
@@ -185,20 +192,40 @@ def fsync_dir(path: Path) -> None:
 def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Write `data` to `path` so that a reader (or a crash) sees the old or the new file, never
     a half-written one. On error (disk full ...) the old file is untouched and the temp removed.
+
+    The folder is opened once without following a link (`UnsafePathError` when it is one) and
+    the temp file is created and renamed relative to it, so a folder swapped for a link
+    meanwhile cannot redirect the write; a link at `path` itself is replaced, never followed.
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise UnsafePathError(f"{path.parent} is not a real folder; refused") from None
         raise
-    fsync_dir(path.parent)
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        while True:
+            tmp = f".{path.name}.{secrets.token_hex(4)}.tmp"
+            try:
+                fd = os.open(tmp, flags, 0o600, dir_fd=dfd)
+                break
+            except FileExistsError:
+                continue
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fchmod(f.fileno(), mode)
+                os.fsync(f.fileno())
+            os.replace(tmp, path.name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp, dir_fd=dfd)
+            raise
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
 
 
 def atomic_write_model(path: Path, model: BaseModel, mode: int = 0o600) -> None:
@@ -222,7 +249,7 @@ def lock_file(path: Path, timeout: float | None = None) -> Iterator[None]:
     otherwise raises `LockTimeout` after `timeout` seconds. Blocking: call from a thread in
     trio code, or with a short timeout.
     """
-    fd = os.open(_lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
+    fd = open_regular(_lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -249,12 +276,15 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def read_model(path: Path, model: type[M]) -> M:
-    """Read and validate a JSON record; `RecordError` when unreadable or invalid.
+    """Read and validate a JSON record; `RecordError` when unreadable or invalid (a link, a
+    special file and a file over `MAX_RECORD_BYTES` are unreadable: never followed or read).
     `FileNotFoundError` passes through (a missing file is not a corrupt one)."""
     try:
-        data = path.read_bytes()
+        data = read_regular(path, MAX_RECORD_BYTES)
     except FileNotFoundError:
         raise
+    except UnsafePathError as exc:
+        raise RecordError(str(exc)) from exc
     except OSError as exc:
         raise RecordError(f"{path}: {exc.strerror}") from exc
     try:
@@ -320,10 +350,11 @@ def classify_line(obj: Any) -> RawHeaderMeta | RawEntry | RawFooter | None:
 
 def read_raw(path: Path) -> RawTranscript:
     """Parse `raw.jsonl`, tolerating bad and truncated lines (counted in `bad_lines`).
-    For footers, the last value of each field wins."""
+    For footers, the last value of each field wins. A link or a special file raises
+    `UnsafePathError` (never followed or read)."""
     result = RawTranscript()
     footer: dict[str, Any] = {}
-    with open(path, "rb") as f:
+    with os.fdopen(open_regular(path), "rb") as f:
         for line in f:
             if not line.strip():
                 continue
@@ -350,10 +381,13 @@ LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1"
 def is_lfs_pointer(path: Path) -> bool:
     """Whether `path` holds a git-LFS pointer instead of its content."""
     try:
-        with open(path, "rb") as f:
-            return f.read(len(LFS_POINTER_PREFIX)) == LFS_POINTER_PREFIX
-    except OSError:
+        fd = open_regular(path)
+    except (OSError, UnsafePathError):
         return False
+    try:
+        return os.read(fd, len(LFS_POINTER_PREFIX)) == LFS_POINTER_PREFIX
+    finally:
+        os.close(fd)
 
 
 # ---------------------------------------------------------------- names and places

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ox_core.contracts import IpcMethod
 from ox_core.errors import OxError
+from ox_handler_session_finalize.confined import UnsafePathError, check_session_name
 from ox_handler_session_finalize.recording import (
     RecordingRejected,
     create_recording,
@@ -35,23 +36,53 @@ DOCTOR_INTERVAL = 60.0
 FinalizeSoon = Callable[[str], Awaitable[Any]]
 
 
+def pid_max() -> int:
+    """The largest PID the kernel hands out (`/proc/sys/kernel/pid_max`; 2**22 without it)."""
+    try:
+        with open("/proc/sys/kernel/pid_max", "rb") as f:
+            return int(f.read(32))
+    except (OSError, ValueError):
+        return 2**22
+
+
+PID_MAX = pid_max()
+
+
 class WatchStartParams(BaseModel):
     """`session_watch_start` params: the adapter name, the agent's session file (absolute),
-    and the agent's PID (its `parent_pid`; 0 or absent when unknown)."""
+    and the agent's PID (its `parent_pid`; 0 or absent when unknown). The file's type and
+    place are checked by `check_source` (a regular file under the adapter's folders)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    adapter: str
-    file: str
-    pid: int | None = None
+    adapter: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    file: str = Field(min_length=1, max_length=4096)
+    pid: int | None = Field(default=None, ge=0, le=PID_MAX)
+
+    @field_validator("file")
+    @classmethod
+    def _file(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("holds a NUL byte")
+        if not value.startswith("/"):
+            raise ValueError(f"must be an absolute path, got {value!r}")
+        return value
 
 
 class WatchStopParams(BaseModel):
-    """`session_watch_stop` params: the recording's name."""
+    """`session_watch_stop` params: the recording's name (one session folder name)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str
+    name: str = Field(max_length=255)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        try:
+            return check_session_name(value)
+        except UnsafePathError as exc:
+            raise ValueError(str(exc)) from None
 
 
 def _params(model: type[BaseModel], params: dict[str, Any]) -> Any:
@@ -60,7 +91,8 @@ def _params(model: type[BaseModel], params: dict[str, Any]) -> Any:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "params"
-        raise RecordingRejected(f"invalid params: {where}: {first['msg']}") from None
+        msg = str(first["msg"]).removeprefix("Value error, ")
+        raise RecordingRejected(f"invalid params: {where}: {msg}") from None
 
 
 class SessionWatchService:
@@ -99,7 +131,11 @@ class SessionWatchService:
             task_status.started()
             while True:
                 await trio.sleep(self.doctor_interval)
-                await self.tick()
+                try:
+                    await self.tick()
+                except Exception:
+                    # One bad recording must never stop capture for every other session.
+                    log.exception("session watcher: doctor tick failed; next tick as usual")
 
     async def tick(self) -> None:
         """One doctor tick: stop watches of ended recordings, restart missing live ones."""
@@ -144,8 +180,6 @@ class SessionWatchService:
         marker, queue finalization → `{name, entry_count}`."""
         p: WatchStopParams = _params(WatchStopParams, params)
         name = p.name
-        if not name or "/" in name or name in (".", ".."):
-            raise RecordingRejected(f"invalid recording name {name!r}")
         session_dir = ledger_cache_sessions(self.ledger) / name
         await self.manager.stop_watch(name)
         redact = make_redactor(self.ledger)

@@ -29,6 +29,7 @@ from pathlib import Path
 import attrs
 
 from ox_handler_session_finalize.adapters import SessionAdapter, load_adapter
+from ox_handler_session_finalize.confined import UnsafePathError, open_regular, opened_path
 from ox_handler_session_finalize.journal import (
     RecordingGone,
     durable_append,
@@ -102,7 +103,7 @@ _SOURCE_ID = re.compile(rb'"source_id":("(?:[^"\\]|\\.)*")')
 def captured_ids(raw: Path) -> set[str]:
     """The `source_id`s of the entries already in `raw.jsonl`."""
     ids: set[str] = set()
-    with contextlib.suppress(FileNotFoundError), open(raw, "rb") as f:
+    with contextlib.suppress(FileNotFoundError), os.fdopen(open_regular(raw), "rb") as f:
         for line in f:
             match = _SOURCE_ID.search(line)
             if match:
@@ -234,14 +235,21 @@ class SourceTail:
         """Consume the complete lines available now (up to `batch_bytes`) into `raw.jsonl`.
 
         Returns what was done; consumed 0 means nothing new. A missing source file is not an
-        error (it may be mid-replacement). Raises `RecordingGone` when the marker vanished.
+        error (it may be mid-replacement). Raises `RecordingGone` when the marker vanished,
+        `UnsafePathError` when the source became a link, a special file, or a path that now
+        leads elsewhere (a folder on the way swapped for a link): it is never followed.
         Blocking; not cancellable midway (call it through `trio.to_thread.run_sync`).
         """
         try:
-            fd = os.open(self.source, os.O_RDONLY)
+            fd = open_regular(self.source)  # O_NOFOLLOW, O_NONBLOCK, then S_ISREG
         except FileNotFoundError:
             return StepResult()
         try:
+            actual = opened_path(fd)
+            if actual is not None and actual != os.path.abspath(self.source):
+                if actual.endswith(" (deleted)"):
+                    return StepResult()  # unlinked between open and check: mid-replacement
+                raise UnsafePathError(f"{self.source} now leads to {actual}; refused")
             return self._step(fd)
         finally:
             os.close(fd)
@@ -469,13 +477,16 @@ def catch_up(
     *,
     lock_timeout: float | None = None,
     redact: Redactor | None = None,
+    home: Path | None = None,
 ) -> CatchUpResult:
     """Bring `raw.jsonl` of the recording in `session_dir` up to the end of the agent's
     session file (the complete lines there now), for a stale recording (SPEC §3.3, §3.8).
 
     Takes the raw file's lock for the whole run (do not hold it when calling), settles a crash
     journal first, and reads from the marker's persisted offset with the adapter the marker
-    names. A missing source file appends nothing. `redact` defaults to the ledger's rules.
+    names, once `check_source` accepts it (under the adapter's folders in `$HOME`, or in
+    `home`; a regular file). A missing source file appends nothing. `redact` defaults to the
+    ledger's rules.
     Raises `LockTimeout` (lock busy after `lock_timeout` s; nothing touched), `RecordingGone`
     (no marker), `JournalError`, `RecordError` (corrupt marker), `AdapterError`. Blocking.
     """
@@ -484,13 +495,18 @@ def catch_up(
     except FileNotFoundError:
         raise RecordingGone(f"{session_dir.name}: no recording marker") from None
     adapter = load_adapter(marker.adapter_name)
+    # The marker's `session_file` is data: read only a file the watcher itself would accept
+    # (under the adapter's folders in $HOME, a regular file).
+    from ox_handler_session_finalize.recording import check_source
+
+    source = check_source(adapter, marker.session_file, home)
     if redact is None:
         redact = make_redactor(ledger_of(session_dir))
     with lock_file(session_dir / RAW, lock_timeout):
         tail = SourceTail(
             session_dir,
             adapter,
-            Path(marker.session_file),
+            source,
             redact=redact,
             lock_held=True,
             batch_bytes=CATCH_UP_BATCH_BYTES,

@@ -16,6 +16,7 @@ from pathlib import Path
 import attrs
 import trio
 
+from ox_handler_session_finalize.confined import UnsafePathError
 from ox_handler_session_finalize.detect import NO_PID_STALE, pid_alive
 from ox_handler_session_finalize.journal import JournalError, RecordingGone
 from ox_handler_session_finalize.recording import (
@@ -228,7 +229,7 @@ class SessionWatcherManager:
                 raise
             watch.error = exc
             self._failed += 1
-            if isinstance(exc, TailError | JournalError | RecordError | OSError):
+            if isinstance(exc, TailError | JournalError | RecordError | OSError | UnsafePathError):
                 log.error("%s: watcher stopped: %s", watch.name, exc)
             else:
                 log.exception("%s: watcher failed", watch.name)
@@ -289,8 +290,8 @@ class SessionWatcherManager:
                 marker = await trio.to_thread.run_sync(read_marker, watch.session_dir)
             except FileNotFoundError:
                 reason = "marker vanished"
-            except RecordError as exc:
-                log.warning("%s: corrupt marker, watcher kept: %s", name, exc)
+            except (RecordError, OSError) as exc:
+                log.warning("%s: unreadable marker, watcher kept: %s", name, exc)
                 continue
             else:
                 if marker.stopped_at is not None:
@@ -316,15 +317,17 @@ class SessionWatcherManager:
 
         def scan() -> list[tuple[str, str, str]]:
             found: list[tuple[str, str, str]] = []
-            if not cache.is_dir():
+            try:
+                folders = sorted(cache.iterdir())
+            except OSError:  # missing, a file, unreadable: nothing to restart
                 return found
-            for folder in sorted(cache.iterdir()):
+            for folder in folders:
                 try:
                     marker = read_marker(folder)
                 except (FileNotFoundError, NotADirectoryError):
                     continue
-                except RecordError as exc:
-                    log.warning("%s: corrupt marker, not restarted: %s", folder.name, exc)
+                except (RecordError, OSError) as exc:
+                    log.warning("%s: unreadable marker, not restarted: %s", folder.name, exc)
                     continue
                 if (
                     marker.watch_mode == "tail"
@@ -343,4 +346,7 @@ class SessionWatcherManager:
                     started.append(name)
             except (WatchRejected, JournalError) as exc:
                 log.error("%s: not restarted: %s", name, exc)
+            except Exception:  # one broken recording never stops the others' restart
+                self._failed += 1
+                log.exception("%s: not restarted", name)
         return started

@@ -1,0 +1,362 @@
+"""Agent runs leave nothing behind: a CLI that double-forks a daemon or leaves a `setsid` helper
+has no process left once the run ends (normal exit, timeout, cancellation), and no zombie.
+
+Real subprocesses throughout; what survived is checked by this module's own scan of `/proc`
+(command lines carrying a per-test marker, environments carrying the run's token, zombie
+children), not by asking the code under test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import stat
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trio
+
+from ox_core.contracts import RunRequest, RunResult
+from ox_core.proc import (
+    RUN_TOKEN_VAR,
+    RunSweep,
+    is_subreaper,
+    read_stat,
+    reap_orphans,
+    reap_zombie_children,
+    set_subreaper,
+)
+from ox_core.process import CliRunner, ProcessOutcome, probe, run_agent_process
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc")
+
+# The classic daemon: fork, setsid, fork, the middle process exits; the grandchild (re-parented
+# to init or to the subreaper) writes its pid and becomes `sleep <marker>`.
+DAEMONIZE = """
+import os, sys
+pidfile, marker = sys.argv[1], sys.argv[2]
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        with open(pidfile + ".tmp", "w") as f:
+            f.write(str(os.getpid()))
+        os.rename(pidfile + ".tmp", pidfile)
+        os.execvp("sleep", ["sleep", marker])
+    os._exit(0)
+os.wait()
+"""
+
+HELPERS = {
+    "double-fork": '"$PY" "$DIR/daemonize.py" "$DIR/helper" "$MARK"\n',
+    "setsid": (
+        'setsid sleep "$MARK" & echo $! > "$DIR/helper.tmp"; mv "$DIR/helper.tmp" "$DIR/helper"\n'
+    ),
+    # It clears its environment (no token): found through the tree while the leader lives.
+    "setsid-env-cleared": (
+        'env -i setsid sleep "$MARK" & echo $! > "$DIR/helper.tmp"; '
+        'mv "$DIR/helper.tmp" "$DIR/helper"\n'
+    ),
+    # A helper that keeps forking while it is being killed.
+    "forker": (
+        'setsid sh -c \'echo $$ > "$DIR/helper.tmp"; mv "$DIR/helper.tmp" "$DIR/helper"; '
+        'for i in $(seq 400); do sleep "$MARK" & done; wait\' &\n'
+    ),
+}
+
+
+class Agent:
+    """A fake agent CLI that starts a helper of the given kind, notes its token, then
+    exits (`hang=False`) or hangs ignoring SIGTERM."""
+
+    def __init__(self, folder: Path, helper: str, *, hang: bool) -> None:
+        self.dir = folder
+        self.marker = f"1000.{uuid.uuid4().int % 10**9:09d}"  # `sleep` takes it, /proc shows it
+        (folder / "daemonize.py").write_text(DAEMONIZE)
+        body = (
+            f"DIR={folder}\nPY={sys.executable}\nMARK={self.marker}\nexport DIR MARK\n"
+            f'echo "${RUN_TOKEN_VAR}" > "$DIR/token"\n'
+            + HELPERS[helper]
+            + 'while [ ! -s "$DIR/helper" ]; do sleep 0.01; done\necho answer\n'
+            + ("trap '' TERM\nsleep 300\n" if hang else "exit 0\n")
+        )
+        self.path = folder / "agent"
+        self.path.write_text("#!/bin/sh\n" + body)
+        self.path.chmod(self.path.stat().st_mode | stat.S_IXUSR)
+
+    def helper(self) -> int:
+        return int((self.dir / "helper").read_text())
+
+    def token(self) -> str:
+        return (self.dir / "token").read_text().strip()
+
+
+def survivors(marker: str, token: str) -> list[str]:
+    """Live processes whose command line holds `marker` or whose environment holds the token,
+    and zombie children of this process: one pass over /proc, independent of ox_core.proc."""
+    entry = f"{RUN_TOKEN_VAR}={token}".encode()
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rpartition(b")")[2].split()
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                cmdline = f.read()
+            try:
+                with open(f"/proc/{name}/environ", "rb") as f:
+                    environ = f.read().split(b"\0")
+            except PermissionError:
+                environ = []
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        state, ppid = fields[0], int(fields[1])
+        if state == b"Z":
+            if ppid == os.getpid():
+                found.append(f"zombie child {name}")
+        elif marker.encode() in cmdline or (token and entry in environ):
+            shown = cmdline.replace(b"\0", b" ").decode(errors="replace")
+            found.append(f"{name}: {shown}")
+    return found
+
+
+async def nothing_left(agent: Agent) -> list[str]:
+    """What survives after a generous deadline (a kill lands asynchronously); [] is success."""
+    token = agent.token()
+    assert token  # the run's token reached the agent's environment
+    with trio.move_on_after(5):
+        while survivors(agent.marker, token):  # noqa: ASYNC110 - polling /proc
+            await trio.sleep(0.02)
+    return survivors(agent.marker, token)
+
+
+def reap_our_zombies() -> None:
+    for pid, st in [(p, read_stat(p)) for p in map(int, filter(str.isdigit, os.listdir("/proc")))]:
+        if st is not None and st.ppid == os.getpid() and st.state == "Z":
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+@pytest.fixture(params=[True, False], ids=["subreaper", "no-subreaper"])
+def subreaper(request: pytest.FixtureRequest) -> Iterator[bool]:
+    """This (pytest) process as the subreaper of its descendants, as the daemon is, or not;
+    always undone afterwards, and whatever was re-parented to it is reaped."""
+    on: bool = request.param
+    assert not is_subreaper()
+    if on:
+        assert set_subreaper(True)
+        assert is_subreaper()
+    try:
+        yield on
+    finally:
+        set_subreaper(False)
+        reap_our_zombies()
+
+
+async def run_in_mode(agent: Agent, mode: str) -> ProcessOutcome | None:
+    if mode == "exit":
+        out = await run_agent_process([str(agent.path)], timeout=30)
+        assert out.returncode == 0
+        return out
+    if mode == "timeout":
+        out = await run_agent_process([str(agent.path)], timeout=1.5, grace=0.2)
+        assert out.timed_out
+        return out
+    with trio.CancelScope() as scope:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(
+                functools.partial(run_agent_process, [str(agent.path)], timeout=60, grace=0.2)
+            )
+            with trio.fail_after(10):
+                while not (agent.dir / "helper").exists():  # noqa: ASYNC110
+                    await trio.sleep(0.01)
+            scope.cancel()
+    return None
+
+
+@pytest.mark.parametrize("mode", ["exit", "timeout", "cancel"])
+@pytest.mark.parametrize("helper", ["double-fork", "setsid"])
+async def test_no_process_of_the_run_survives_it(
+    tmp_path: Path, subreaper: bool, helper: str, mode: str
+) -> None:
+    agent = Agent(tmp_path, helper, hang=mode != "exit")
+    start = time.monotonic()
+    out = await run_in_mode(agent, mode)
+    if out is not None:
+        assert out.lines == ["answer"]
+    assert read_stat(agent.helper()) is None or not subreaper  # reaped when it was ours
+    assert await nothing_left(agent) == []
+    # The helper holding no pipe, the run did not wait for a drain.
+    assert time.monotonic() - start < 10
+
+
+@pytest.mark.parametrize("mode", ["timeout", "cancel"])
+async def test_a_helper_that_cleared_its_environment_is_found_by_the_tree(
+    tmp_path: Path, subreaper: bool, mode: str
+) -> None:
+    agent = Agent(tmp_path, "setsid-env-cleared", hang=True)
+    await run_in_mode(agent, mode)
+    assert await nothing_left(agent) == []
+
+
+async def test_a_helper_forking_while_it_is_killed_leaves_nothing(
+    tmp_path: Path, subreaper: bool
+) -> None:
+    agent = Agent(tmp_path, "forker", hang=False)
+    out = await run_in_mode(agent, "exit")
+    assert out is not None
+    assert await nothing_left(agent) == []
+
+
+async def test_a_helper_holding_stdout_is_killed_at_once(tmp_path: Path, subreaper: bool) -> None:
+    # It left the group and kept stdout open: it is killed when the leader exits, so the run
+    # ends without waiting out the drain and with everything printed.
+    agent = Agent(tmp_path, "setsid", hang=False)
+    helper = (
+        'setsid sh -c \'echo late; echo $$ > "$DIR/helper.tmp"; mv "$DIR/helper.tmp" '
+        '"$DIR/helper"; exec sleep "$MARK"\' &\n'
+    )
+    agent.path.write_text(agent.path.read_text().replace(HELPERS["setsid"], helper))
+    start = trio.current_time()
+    out = await run_agent_process([str(agent.path)], timeout=30)
+    assert trio.current_time() - start < 1.0
+    assert out.lines == ["late", "answer"]
+    assert await nothing_left(agent) == []
+
+
+def test_probe_leaves_nothing_either(tmp_path: Path, subreaper: bool) -> None:
+    agent = Agent(tmp_path, "double-fork", hang=False)
+    result = probe([str(agent.path)], timeout=10)
+    assert result.stdout == "answer\n"
+    assert trio.run(nothing_left, agent) == []
+
+
+class HelperRunner(CliRunner):
+    """A runner whose CLI answers and leaves a daemon behind, as a Node CLI may."""
+
+    name = "helper"
+    executable = "helper"
+
+    def authentication(self, binary: str, env: object) -> tuple[bool, str]:
+        return True, ""
+
+    def command(self, binary: str, request: RunRequest) -> list[str]:
+        return [binary]
+
+    def parse(self, outcome: ProcessOutcome) -> RunResult:
+        return RunResult(output=outcome.text)
+
+
+async def test_retried_runs_do_not_accumulate_processes(tmp_path: Path, subreaper: bool) -> None:
+    for attempt in range(3):
+        folder = tmp_path / f"attempt{attempt}"
+        folder.mkdir()
+        agent = Agent(folder, "double-fork", hang=False)
+        result = await HelperRunner(binary=agent.path).run(RunRequest("x"))
+        assert result.output == "answer"
+        assert await nothing_left(agent) == []
+
+
+async def test_the_run_token_is_unique_and_overrides_an_inherited_one(tmp_path: Path) -> None:
+    script = tmp_path / "show"
+    script.write_text(f'#!/bin/sh\necho "${RUN_TOKEN_VAR}"\n')
+    script.chmod(0o755)
+    env = {**os.environ, RUN_TOKEN_VAR: "inherited"}
+    tokens = {(await run_agent_process([str(script)], env=env, timeout=10)).text for _ in range(3)}
+    assert len(tokens) == 3
+    assert "inherited" not in tokens
+    assert all(len(token) == 32 for token in tokens)
+
+
+async def test_the_sweep_spares_the_leader_and_older_processes() -> None:
+    # The leader is trio's to reap; a process older than the leader is never the run's, even
+    # in its group or with its token (here: a child the test started before the "leader").
+    sweep = RunSweep()
+    older = await trio.lowlevel.open_process(
+        ["sleep", "30"], env=sweep.env(dict(os.environ)), process_group=0
+    )
+    await trio.sleep(0.02)  # start times are in clock ticks
+    leader = await trio.lowlevel.open_process(["sleep", "30"], process_group=older.pid)
+    try:
+        sweep.started(leader.pid)
+        assert sweep.kill() == 0
+        await sweep.wait()
+        assert older.returncode is None
+        assert leader.returncode is None
+        assert read_stat(older.pid) is not None
+    finally:
+        for process in (older, leader):
+            process.kill()
+            await process.wait()
+
+
+async def test_the_daemon_service_becomes_subreaper_and_reaps_lone_zombies(
+    tmp_path: Path,
+) -> None:
+    pidfile = tmp_path / "orphan"
+    async with trio.open_nursery() as nursery:
+        assert await nursery.start(functools.partial(reap_orphans, interval=0.05))
+        assert is_subreaper()
+        # A detached process nobody sweeps (as `git gc` detaches) dies on its own.
+        await trio.run_process(
+            ["sh", "-c", f"setsid sh -c 'echo $$ > {pidfile}; exec sleep 0.2' &"]
+        )
+        with trio.fail_after(5):
+            while not pidfile.exists() or not pidfile.read_text():  # noqa: ASYNC110
+                await trio.sleep(0.01)
+        orphan = int(pidfile.read_text())
+        with trio.fail_after(10):
+            while read_stat(orphan) is not None:  # noqa: ASYNC110 - until it is reaped
+                await trio.sleep(0.02)
+        nursery.cancel_scope.cancel()
+    assert not is_subreaper()
+
+
+def test_a_zombie_is_reaped_only_at_its_second_sighting() -> None:
+    # Its own parent code (trio, subprocess) gets a whole interval to reap it first.
+    set_subreaper(True)
+    try:
+        child = os.fork()
+        if child == 0:
+            os._exit(0)
+        deadline = time.monotonic() + 5
+        while (st := read_stat(child)) is None or st.state != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        seen = reap_zombie_children(set())
+        assert read_stat(child) is not None  # first sighting: left to its parent
+        reap_zombie_children(seen)
+        assert read_stat(child) is None
+        with pytest.raises(ChildProcessError):
+            os.waitpid(child, os.WNOHANG)
+    finally:
+        set_subreaper(False)
+
+
+async def test_a_run_ending_spares_the_helpers_of_a_concurrent_run(
+    tmp_path: Path, subreaper: bool
+) -> None:
+    # Two runs at once (max_concurrent > 1): the first one's sweep sees the second one's
+    # processes (started after its leader) and must leave them alone.
+    first_dir, second_dir = tmp_path / "first", tmp_path / "second"
+    first_dir.mkdir()
+    second_dir.mkdir()
+    first = Agent(first_dir, "setsid", hang=False)
+    second = Agent(second_dir, "double-fork", hang=True)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(
+            functools.partial(run_agent_process, timeout=60, grace=0.2), [str(second.path)]
+        )
+        with trio.fail_after(10):
+            while not (second.dir / "helper").exists():  # noqa: ASYNC110
+                await trio.sleep(0.01)
+        await run_agent_process([str(first.path)], timeout=30)
+        assert await nothing_left(first) == []
+        assert survivors(second.marker, second.token())  # still running
+        nursery.cancel_scope.cancel()
+    assert await nothing_left(second) == []

@@ -1,0 +1,217 @@
+"""Reading and writing ledger content without following links (the ledger's trust rules).
+
+The ledger is shared: anyone with push access decides what its files are, and git carries
+symbolic links. A link committed as `sessions/<x>/notes.md → ~/.bash_history` must never
+make this machine read (and publish) the target, and a folder committed as a link must never
+make it write or delete outside the ledger. So every file of a session folder, and every
+record ox reads or writes there, goes through this module:
+
+- files are opened with `O_NOFOLLOW | O_NONBLOCK` and refused unless `fstat` says regular
+  (a FIFO never blocks the opener, a device or directory is never read);
+- folders are checked component by component from a trusted root (the ledger, the user's
+  cache dir) with `lstat`: each one must be a real directory, never a link;
+- relative paths from outside (payloads, marker fields) are single components or plain
+  descendants: no `..`, no absolute path, no NUL.
+
+Hard links need no rule: git cannot carry one, and a teammate cannot make one on this disk.
+Blocking: call from a thread in trio code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import stat
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+from ox_core.errors import OxError
+
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+"""Longest JSON record (`summary.json`, `meta.json`, marker, journal) read into memory."""
+
+_OPEN_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+# A session name as `session_name` makes it: one path component, no leading dot (so never
+# `.` or `..`), none of the characters the name builder replaces, no control character.
+SESSION_NAME = re.compile(r'[^./\\:*?"<>|\x00-\x1f][^/\\:*?"<>|\x00-\x1f]{0,254}')
+
+
+class UnsafePathError(OxError):
+    """A path of the ledger is a link, a special file, or leads outside its root."""
+
+
+def check_session_name(name: str) -> str:
+    """`name` when it is a valid session folder name, else `UnsafePathError`."""
+    if not SESSION_NAME.fullmatch(name) or len(name.encode("utf-8", "replace")) > 255:
+        raise UnsafePathError(f"invalid session name {name!r}: not a single folder name")
+    return name
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISREG(mode):
+        return "a file"
+    return "not a regular file"
+
+
+# ------------------------------------------------------------------ files
+
+
+def open_regular(path: Path | str, flags: int = os.O_RDONLY, mode: int = 0o600) -> int:
+    """An fd of the regular file `path`, opened without following a link at its last
+    component and without blocking on a FIFO. Raises `UnsafePathError` for a link or a
+    special file (nothing is read), `FileNotFoundError` and other `OSError`s as they come.
+    The caller closes the fd."""
+    try:
+        fd = os.open(path, flags | _OPEN_FLAGS, mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafePathError(f"{path} is a symbolic link; refused") from None
+        if exc.errno == errno.ENXIO:  # a FIFO opened for writing with no reader
+            raise UnsafePathError(f"{path} is a FIFO; refused") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafePathError(f"{path} is {_kind(st.st_mode)}; refused")
+        if flags & os.O_ACCMODE == os.O_RDONLY:
+            # Back to blocking reads: a regular file never blocks, and Python's buffered
+            # file objects do not expect EAGAIN.
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def opened_path(fd: int) -> str | None:
+    """The path the kernel has for open file `fd` (Linux `/proc/self/fd`), None when it
+    cannot tell; a deleted file's path ends with ` (deleted)`."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+
+
+def read_regular(path: Path | str, limit: int | None = None) -> bytes:
+    """The bytes of the regular file `path` (`open_regular`'s rules). With `limit`, a larger
+    file raises `UnsafePathError` before anything is read."""
+    fd = open_regular(path)
+    try:
+        size = os.fstat(fd).st_size
+        if limit is not None and size > limit:
+            raise UnsafePathError(f"{path} is {size} bytes, over the {limit}-byte limit; refused")
+        chunks = []
+        while chunk := os.read(fd, max(size, 1 << 16)):
+            chunks.append(chunk)
+            if limit is not None and sum(map(len, chunks)) > limit:
+                raise UnsafePathError(f"{path} grew over the {limit}-byte limit; refused")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def regular_files(folder: Path | str) -> dict[str, os.stat_result]:
+    """The regular files directly in `folder`, by name, with their `lstat`. Raises
+    `UnsafePathError` naming the first link or special file found (a session folder holds
+    only regular files; a sub-folder is allowed and left out)."""
+    found: dict[str, os.stat_result] = {}
+    with os.scandir(folder) as it:
+        for entry in it:
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(st.st_mode):
+                found[entry.name] = st
+            elif not stat.S_ISDIR(st.st_mode):
+                raise UnsafePathError(f"{entry.path} is {_kind(st.st_mode)}; refused")
+    return found
+
+
+# ------------------------------------------------------------------ folders
+
+
+def relative_parts(rel: str | PurePosixPath) -> tuple[str, ...]:
+    """The components of a relative path from outside; `UnsafePathError` for an absolute
+    path, a `..`, an empty path or a NUL. `.` components are dropped."""
+    text = str(rel)
+    if not text or "\x00" in text or text.startswith("/"):
+        raise UnsafePathError(f"invalid relative path {text!r}")
+    parts = tuple(p for p in text.split("/") if p not in ("", "."))
+    if not parts or ".." in parts:
+        raise UnsafePathError(f"invalid relative path {text!r}")
+    return parts
+
+
+def check_dirs(root: Path, path: Path, *, missing_ok: bool = False) -> Path:
+    """`path` once each of its components below the trusted `root` is a real directory (not
+    a link). `path` must lie lexically under `root`. With `missing_ok`, the check stops at
+    the first missing component (it is created later by ox itself); else
+    `FileNotFoundError`. Raises `UnsafePathError` otherwise."""
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        raise UnsafePathError(f"{path} is outside {root}") from None
+    current = root
+    for part in rel.parts:
+        if part in ("..", ".") or "\x00" in part:
+            raise UnsafePathError(f"{path} is outside {root}")
+        current = current / part
+        try:
+            st = os.lstat(current)
+        except FileNotFoundError:
+            if missing_ok:
+                return path
+            raise
+        if not stat.S_ISDIR(st.st_mode):
+            raise UnsafePathError(f"{current} is {_kind(st.st_mode)}, not a folder; refused")
+    return path
+
+
+def confine(root: Path, rel: str | PurePosixPath, *, missing_ok: bool = True) -> Path:
+    """`root / rel` for a relative path from outside, once `relative_parts` accepts it and
+    every existing folder on the way is a real directory. The last component is not checked
+    (open it with `open_regular`)."""
+    parts = relative_parts(rel)
+    target = root.joinpath(*parts)
+    check_dirs(root, target.parent, missing_ok=missing_ok)
+    return target
+
+
+def make_dirs(root: Path, path: Path, mode: int = 0o700) -> Path:
+    """Create the folders of `path` below the trusted `root` one by one, refusing a link or
+    a file on the way (`UnsafePathError`). A missing `root` is created as it is (trusted)."""
+    rel = path.relative_to(root)
+    root.mkdir(parents=True, exist_ok=True)
+    current = root
+    for part in rel.parts:
+        current = current / part
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(current, mode)
+        st = os.lstat(current)
+        if not stat.S_ISDIR(st.st_mode):
+            raise UnsafePathError(f"{current} is {_kind(st.st_mode)}, not a folder; refused")
+    return path
+
+
+def iter_dirs(root: Path) -> Iterator[os.DirEntry[str]]:
+    """The real sub-directories of `root` (links and files skipped); nothing when `root` is
+    missing or not a directory."""
+    try:
+        it = os.scandir(root)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    with it:
+        for entry in it:
+            if entry.is_dir(follow_symlinks=False):
+                yield entry
