@@ -129,7 +129,7 @@ async def test_secrets_never_reach_the_remote(
         )
     make_session(records.ledger_cache_sessions(ledger), NAME, lines)
     # The agent even quotes a secret back in its summary.
-    leaked = SECRET_SHAPES[2][1]
+    leaked = next(text for kind, text, _ in SECRET_SHAPES if kind == "GITHUB_TOKEN")
     await finalize(
         handler, ledger, answer(summary=f"The user pasted {leaked} while fixing the remote.")
     )

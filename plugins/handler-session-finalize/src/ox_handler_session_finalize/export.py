@@ -1,8 +1,8 @@
 """The artifacts of a finalized session (SPEC §3.6 step 6) and the files it uploads.
 
-Everything written here passes through `redact.redact_text` once more (defence in depth: a
-raw file written by something else, or a summary that quotes a secret, must not reach the
-shared remote). Blocking: call from a thread.
+Everything written here is redacted once more (defence in depth: a raw file written by
+something else, or a summary that quotes a secret, must not reach the shared remote), JSON
+decoded before matching (`redact.redact_value`). Blocking: call from a thread.
 """
 
 from __future__ import annotations
@@ -31,23 +31,18 @@ from ox_handler_session_finalize.records import (
     SessionMeta,
     Summary,
 )
-from ox_handler_session_finalize.redact import redact_text
+from ox_handler_session_finalize.redact import redact_text, redact_value
 
 FOLD_AT = 1500
 
 
 def _redact_value(value: Any, rules: Sequence[re.Pattern[str]]) -> Any:
-    if isinstance(value, str):
-        return redact_text(value, rules)
-    if isinstance(value, list):
-        return [_redact_value(v, rules) for v in value]
-    if isinstance(value, dict):
-        return {k: _redact_value(v, rules) for k, v in value.items()}
-    return value
+    return redact_value(value, rules)
 
 
 def redact_raw_bytes(data: bytes, rules: Sequence[re.Pattern[str]] = ()) -> bytes:
-    """`raw.jsonl` with every string value redacted. A line that needs no change is kept
+    """`raw.jsonl` (or any JSON Lines file) with every string value redacted, decoded (JSON
+    inside a string is decoded too, see `redact.engine`). A line that needs no change is kept
     byte for byte; a line that is not JSON is redacted as text."""
     out: list[bytes] = []
     for line in data.splitlines(keepends=True):
@@ -64,12 +59,38 @@ def redact_raw_bytes(data: bytes, rules: Sequence[re.Pattern[str]] = ()) -> byte
             )
         except (ValueError, RecursionError):
             # Not JSON (or nested beyond reason): redact it as text.
-            text = body.decode("utf-8", "replace")
-            redacted = redact_text(text, rules)
-            out.append(line if redacted == text else redacted.encode() + ending)
+            out.append(_redact_text_bytes(body, rules) + ending if body else line)
             continue
         out.append(line if same else dumped + (ending or b"\n"))
     return b"".join(out)
+
+
+def _redact_text_bytes(data: bytes, rules: Sequence[re.Pattern[str]] = ()) -> bytes:
+    """`data` redacted as text; bytes that are not UTF-8 pass through unchanged (surrogate
+    escapes), so a binary file keeps its bytes except where a secret shape was found."""
+    text = data.decode("utf-8", "surrogateescape")
+    redacted = redact_text(text, rules)
+    return data if redacted == text else redacted.encode("utf-8", "surrogateescape")
+
+
+def redact_file_bytes(name: str, data: bytes, rules: Sequence[re.Pattern[str]] = ()) -> bytes:
+    """One file of a session folder as it may be uploaded: `.jsonl` line by line, `.json`
+    decoded (as text when it does not parse), anything else as text."""
+    if name.endswith(".jsonl"):
+        return redact_raw_bytes(data, rules)
+    if name.endswith(".json"):
+        try:
+            obj = json.loads(data)
+        except (ValueError, RecursionError):
+            return _redact_text_bytes(data, rules)
+        try:
+            clean = _redact_value(obj, rules)
+        except RecursionError:
+            return _redact_text_bytes(data, rules)
+        if clean == obj:
+            return data
+        return (json.dumps(clean, ensure_ascii=False, indent=2) + "\n").encode()
+    return _redact_text_bytes(data, rules)
 
 
 def redact_entries(entries: Sequence[RawEntry], rules: Sequence[re.Pattern[str]]) -> list[RawEntry]:
@@ -213,7 +234,8 @@ def write_artifacts(
 
 def upload_files(folder: Path, rules: Sequence[re.Pattern[str]] = ()) -> dict[str, bytes]:
     """The files of `folder` that go to the ledger: regular files except dotfiles (marker,
-    locks, `.needs-summary`) and the crash journal, every text file redacted once more.
+    locks, `.needs-summary`) and the crash journal, every one redacted once more
+    (`redact_file_bytes`).
 
     Raises `UnsafePathError` when the folder holds a link or a special file (a teammate's link
     to a private file is never followed, and the folder is not published without it either):
@@ -222,13 +244,5 @@ def upload_files(folder: Path, rules: Sequence[re.Pattern[str]] = ()) -> dict[st
     for name in sorted(regular_files(folder)):
         if name.startswith(".") or name == JOURNAL:
             continue
-        data = read_regular(folder / name)
-        if name.endswith(".jsonl"):
-            data = redact_raw_bytes(data, rules)
-        elif name.endswith((".json", ".md", ".txt")):
-            text = data.decode("utf-8", "replace")
-            redacted = redact_text(text, rules)
-            if redacted != text:
-                data = redacted.encode()
-        files[name] = data
+        files[name] = redact_file_bytes(name, read_regular(folder / name), rules)
     return files

@@ -44,6 +44,8 @@ from ox_handler_session_finalize.records import (
     read_marker,
     update_marker,
 )
+from ox_handler_session_finalize.redact import LedgerRedactor as LedgerRedactor
+from ox_handler_session_finalize.redact import make_redactor as make_redactor
 
 log = logging.getLogger(__name__)
 
@@ -448,95 +450,6 @@ def ledger_of(session_dir: Path) -> Path | None:
     if len(parents) >= 4 and parents[1].name == "cache" and parents[2].name == ".ox":
         return parents[3]
     return None
-
-
-# A literal that every match of each built-in secret pattern contains (lower-cased): a text
-# without any of them cannot hold a built-in secret, so the 21 regexes (the bulk of the cost
-# of capturing a transcript) run only on texts that have one. A superset by construction; a
-# built-in kind missing here turns the shortcut off (`_TRIGGER_KINDS`).
-_TRIGGER_LITERALS = (
-    "private key", "akia", "asia", "abia", "acca", "aws", "ghp_", "gho_", "ghu_", "ghs_",
-    "ghr_", "github_pat_", "glpat-", "sk-", "aiza", "xox", "hooks.slack", "k_live_", "k_test_",
-    "sg.", "npm_", "pypi-", "hf_", "eyj", "://", "bearer", "passw", "pwd", "secret",
-    "apikey", "api_key", "api-key", "accesskey", "access_key", "access-key", "authtoken",
-    "auth_token", "auth-token", "accesstoken", "access_token", "access-token", "privatekey",
-    "private_key", "private-key",
-)  # fmt: skip
-_TWILIO_TRIGGER = re.compile(r"sk[0-9a-f]{32}")
-
-
-_TRIGGER_KINDS = frozenset(
-    {
-        "PRIVATE_KEY",
-        "AWS_ACCESS_KEY",
-        "AWS_SECRET_KEY",
-        "GITHUB_TOKEN",
-        "GITHUB_PAT",
-        "GITLAB_TOKEN",
-        "ANTHROPIC_KEY",
-        "OPENAI_KEY",
-        "GOOGLE_API_KEY",
-        "SLACK_TOKEN",
-        "SLACK_WEBHOOK",
-        "STRIPE_KEY",
-        "TWILIO_KEY",
-        "SENDGRID_KEY",
-        "NPM_TOKEN",
-        "PYPI_TOKEN",
-        "HUGGINGFACE_TOKEN",
-        "JWT",
-        "URL_CREDENTIALS",
-        "BEARER_TOKEN",
-        "PASSWORD",
-    }
-)
-
-
-def _may_hold_secret(text: str, literals: Sequence[str] = _TRIGGER_LITERALS) -> bool:
-    low = text.lower()
-    return any(lit in low for lit in literals) or bool(_TWILIO_TRIGGER.search(low))
-
-
-class LedgerRedactor:
-    """`redact_text` with a ledger's extra patterns (SPEC §3.10), built for batches.
-
-    The built-in patterns run only on a text holding one of their literals: `many` first
-    looks for each literal once in the whole batch, then checks each text only for the ones
-    found, so a batch without any costs a few substring scans instead of 21 regexes per text.
-    The result is exactly `redact_text`'s. Extra patterns always run on every text.
-    """
-
-    def __init__(self, extra: Sequence[re.Pattern[str]] = ()) -> None:
-        from ox_handler_session_finalize.redact import PATTERNS, redact_text
-
-        self._redact_text = redact_text
-        self.extra = list(extra)
-        self.shortcut = {rule.kind for rule in PATTERNS} <= _TRIGGER_KINDS
-
-    def _needs(self, text: str, literals: Sequence[str]) -> bool:
-        if not self.shortcut or _may_hold_secret(text, literals):
-            return True
-        return any(p.search(text) for p in self.extra)
-
-    def __call__(self, text: str) -> str:
-        return self._redact_text(text, self.extra) if self._needs(text, _TRIGGER_LITERALS) else text
-
-    def many(self, texts: list[str]) -> list[str]:
-        """`[self(t) for t in texts]`, faster."""
-        joined = "\x00".join(texts).lower()
-        found = tuple(lit for lit in _TRIGGER_LITERALS if lit in joined)
-        return [self._redact_text(t, self.extra) if self._needs(t, found) else t for t in texts]
-
-
-def make_redactor(ledger: Path | None) -> LedgerRedactor:
-    """The redactor for a ledger: built-in patterns plus `<ledger>/.ox/redact.toml`.
-
-    Raises `RedactRulesError` for a broken rules file: capturing without the team's patterns
-    could let a credential through.
-    """
-    from ox_handler_session_finalize.redact import load_ledger_rules
-
-    return LedgerRedactor(load_ledger_rules(ledger) if ledger is not None else [])
 
 
 @attrs.frozen

@@ -1,0 +1,158 @@
+"""What a redaction rule is, and the regex pieces and value checks the rule modules share.
+
+Every rule is written for *decoded* text, but its boundaries also accept the JSON escapes
+`\\n`, `\\r`, `\\t` and `\\"` as separators, so text that still carries escapes (a JSON
+document quoted inside a string, a truncated tool output that no longer parses) is caught too:
+after `\\n` the next character follows an `n`, which a plain `\\b` would not accept.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# A match starts where no word character precedes it, or right after an escape sequence.
+START = r"(?:(?<![A-Za-z0-9_])|(?<=\\[nrt]))"
+# ... and ends where no word character follows.
+END = r"(?![A-Za-z0-9_])"
+# Whitespace, or an escaped newline / tab between the parts of a config or command line.
+WS = r"(?:[ \t]|\\[nrt])"
+SPACE = r"(?:\s|\\[nrt])"
+# A quote, possibly escaped once or twice (`"`, `\"`, `\\\"`).
+QUOTE = r"(?:\\{0,3}[\"'`])"
+
+Check = Callable[[str, "re.Match[str]"], "str | bool"]
+"""`check(secret, match)`: False to drop the match, True to keep it, or the kind to report."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One way a secret shows up.
+
+    `kind` names the replacement (`[REDACTED_<kind>]`); `pattern` finds it (only its `secret`
+    group is replaced when it has one); `anchors` are lower-case literals of which every match
+    contains at least one (the pre-filter runs the rule only on a text holding one); `token`
+    rules also need a long token-like run in the text (see `engine.CANDIDATE`); `check`, when
+    set, must accept `(secret, match)` for the match to count; `vendor` and `example` feed the
+    coverage table in docs/redaction.md.
+    """
+
+    kind: str
+    pattern: re.Pattern[str]
+    anchors: tuple[str, ...]
+    vendor: str = ""
+    token: bool = False
+    check: Check | None = None
+    example: str = field(default="", compare=False)
+
+
+def rule(
+    kind: str,
+    regex: str,
+    anchors: tuple[str, ...] | str,
+    *,
+    vendor: str = "",
+    token: bool = False,
+    check: Check | None = None,
+    flags: int = 0,
+    example: str = "",
+) -> Rule:
+    if isinstance(anchors, str):
+        anchors = (anchors,)
+    assert all(a == a.lower() for a in anchors), anchors
+    return Rule(kind, re.compile(regex, flags), anchors, vendor, token, check, example)
+
+
+def prefixed(
+    kind: str,
+    vendor: str,
+    prefix: str,
+    body: str,
+    anchors: tuple[str, ...] | str,
+    *,
+    case: bool = True,
+    token: bool = True,
+    example: str = "",
+) -> Rule:
+    """A vendor token that starts with a fixed prefix (`ghp_`, `glpat-`, `xoxb-`...).
+
+    `token=False` for a base64 body (`+`, `/`, `=` may break its token-like run): the rule
+    then runs whenever its (distinctive) anchor is present."""
+    return rule(
+        kind,
+        START + prefix + body + END,
+        anchors,
+        vendor=vendor,
+        token=token,
+        flags=0 if case else re.IGNORECASE,
+        example=example,
+    )
+
+
+# ----------------------------------------------------------------- value checks
+
+_NOT_RANDOM = re.compile(
+    r"\d{4}-\d{2}-\d{2}|^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+
+
+def not_placeholder(secret: str, _match: re.Match[str] | None = None) -> bool:
+    """False for a variable or template reference (`$TOKEN`, `${X}`, `%X%`, `{{ x }}`)."""
+    return not secret.startswith(("$", "%", "{{", "<", "[REDACTED_"))
+
+
+def entropy(text: str) -> float:
+    """Shannon entropy of `text` in bits per character."""
+    if not text:
+        return 0.0
+    counts: dict[str, int] = {}
+    for ch in text:
+        counts[ch] = counts.get(ch, 0) + 1
+    n = len(text)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def token_like(value: str, min_len: int = 16) -> bool:
+    """A random-looking credential: long enough, no spaces, several character classes and
+    high entropy (a word, a path, a version or a sentence is not)."""
+    if len(value) < min_len or any(c.isspace() for c in value):
+        return False
+    if value.count("/") >= 2 and not value.endswith("="):  # a path or a URL
+        return False
+    if _NOT_RANDOM.search(value):  # a date, a UUID: an identifier, not a credential
+        return False
+    classes = sum(
+        (
+            any(c.islower() for c in value),
+            any(c.isupper() for c in value),
+            any(c.isdigit() for c in value),
+        )
+    )
+    if classes < 2:
+        # One class: all hex digits of a long key still count; a word does not.
+        return len(value) >= 32 and all(c in "0123456789abcdefABCDEF" for c in value)
+    return entropy(value) >= 3.0
+
+
+def basic_credentials(value: str, _match: re.Match[str] | None = None) -> bool:
+    """Whether `value` is base64 of `user:password` (an `Authorization: Basic` value)."""
+    padded = value + "=" * (-len(value) % 4)
+    try:
+        decoded = base64.b64decode(padded, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return b":" in decoded and all(32 <= b < 127 for b in decoded)
+
+
+def b64_private_key(value: str, _match: re.Match[str] | None = None) -> bool:
+    """Whether base64 `value` encodes a PEM private key (kubeconfig `client-key-data`)."""
+    head = value[:64]
+    try:
+        decoded = base64.b64decode(head + "=" * (-len(head) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    return b"PRIVATE KEY" in decoded
