@@ -312,8 +312,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         # VALUE`, `git config --global github.token VALUE`: a secret-sounding name, then the
         # value after a space rather than `=`.
         "PASSWORD",
-        START
-        + r"(?:configure|config)(?:[ \t]+(?:set|--global|--local|--system|-g))+[ \t]+"
+        START + r"(?:configure|config)(?:[ \t]+(?:set|--global|--local|--system|-g))+[ \t]+"
         r"(?P<name>[\w./:@\-]{1,120})[ \t]+(?P<q>\\{0,3}[\"'])?(?P<secret>[^\s\"'\\]+)",
         "config",
         vendor="command line (aws configure set, npm/yarn/git config)",
