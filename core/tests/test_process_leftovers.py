@@ -21,17 +21,18 @@ from pathlib import Path
 import pytest
 import trio
 
+from ox_core.cli_runner import CliRunner
 from ox_core.contracts import RunRequest, RunResult
-from ox_core.proc import (
+from ox_core.proc import read_stat
+from ox_core.process import ProcessOutcome, probe, run_agent_process
+from ox_core.sweep import (
     RUN_TOKEN_VAR,
     RunSweep,
     is_subreaper,
-    read_stat,
     reap_orphans,
     reap_zombie_children,
     set_subreaper,
 )
-from ox_core.process import CliRunner, ProcessOutcome, probe, run_agent_process
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc")
 

@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ox_core.cli_runner import CliRunner
 from ox_core.contracts import Quota, RunRequest, RunResult
-from ox_core.process import CliRunner, ProcessOutcome, int_field, json_event, probe, with_stderr
+from ox_core.jsonl import int_field, json_event
+from ox_core.process import ProcessOutcome, probe, with_stderr
 from ox_core.quota import find_quota, quota_until
 
 AUTH_ENV = (
@@ -68,6 +70,9 @@ class ClaudeRunner(CliRunner):
     executable = "claude"
     auth_env = AUTH_ENV
     install_dirs = ("~/.claude/local", "~/.claude/bin")
+    # Inherited from a Claude Code session (ox started from its terminal), these make the CLI
+    # believe it runs nested inside that session.
+    env_remove = ("CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT")
 
     def command(self, binary: str, request: RunRequest) -> list[str]:
         argv = [

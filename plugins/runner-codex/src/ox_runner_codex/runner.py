@@ -9,16 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ox_core.cli_runner import CliRunner
 from ox_core.contracts import RunRequest, RunResult
 from ox_core.errors import RunnerError
-from ox_core.process import (
-    CliRunner,
-    ProcessOutcome,
-    int_field,
-    probe,
-    run_agent_process,
-    with_stderr,
-)
+from ox_core.jsonl import int_field
+from ox_core.process import ProcessOutcome, probe, run_agent_process, with_stderr
 from ox_core.quota import find_quota
 
 AUTH_ENV = ("OPENAI_API_KEY", "CODEX_API_KEY")

@@ -10,15 +10,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ox_core.cli_runner import CliRunner
 from ox_core.contracts import RunRequest, RunResult
 from ox_core.errors import RunnerError
-from ox_core.process import (
-    CliRunner,
-    ProcessOutcome,
-    int_field,
-    run_agent_process,
-    with_stderr,
-)
+from ox_core.jsonl import int_field
+from ox_core.process import ProcessOutcome, run_agent_process, with_stderr
 from ox_core.quota import find_quota
 
 AUTH_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
