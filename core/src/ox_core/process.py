@@ -51,7 +51,6 @@ DRAIN_AFTER_EXIT = 1.0
 process that escaped the group may hold them open)."""
 
 
-
 def split_lines(data: bytes) -> list[str]:
     """`data` split on newlines, each line decoded as UTF-8 (undecodable bytes replaced) with a
     trailing `\r` removed; no empty last line for a final newline."""
@@ -371,5 +370,3 @@ def probe(
         stdout=out.decode("utf-8", "replace"),
         stderr=err.decode("utf-8", "replace"),
     )
-
-
