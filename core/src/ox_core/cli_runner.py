@@ -11,16 +11,25 @@ from __future__ import annotations
 import abc
 import os
 from collections.abc import Mapping
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, ClassVar
 
 import attrs
 import pydantic
 
-from ox_core.contracts import DEFAULT_RUN_TIMEOUT, AgentUsability, Runner, RunRequest, RunResult
+from ox_core.contracts import (
+    DEFAULT_RUN_TIMEOUT,
+    AgentUsability,
+    Quota,
+    Runner,
+    RunRequest,
+    RunResult,
+)
 from ox_core.environment import agent_env, find_binary
 from ox_core.errors import ConfigError, RunnerError
 from ox_core.process import DEFAULT_GRACE, ProcessOutcome, run_agent_process, with_stderr
+from ox_core.quota import COMMON_WORDING, QuotaWording, find_quota
 
 
 class CliRunnerOptions(pydantic.BaseModel):
@@ -66,6 +75,8 @@ class CliRunner(Runner):
     env_remove: ClassVar[tuple[str, ...]] = ()
     """Inherited variables the CLI must not see (e.g. those that make it believe it runs
     inside another agent session, which changes how it behaves)."""
+    quota_wording: ClassVar[QuotaWording] = COMMON_WORDING
+    """How the CLI words a quota error beyond the common wording (see `ox_core.quota`)."""
     Options: ClassVar[type[CliRunnerOptions]] = CliRunnerOptions
 
     def __init__(self, binary: str | os.PathLike[str] | None = None, **options: Any) -> None:
@@ -130,6 +141,11 @@ class CliRunner(Runner):
     def parse(self, outcome: ProcessOutcome) -> RunResult:
         """The run's result from what the CLI printed. Must not raise (a bug here is caught
         and reported as the run's error, but the answer would be lost)."""
+
+    def find_quota(self, text: str, now: datetime | None = None) -> Quota | None:
+        """The quota condition that error text `text` reports (the common wording and this
+        CLI's `quota_wording`), or None. For `parse`: apply it to error text only."""
+        return find_quota(text, now=now, wording=self.quota_wording)
 
     async def prepare(self, binary: str) -> None:
         """Called before each run (e.g. to check once which flags the CLI knows)."""

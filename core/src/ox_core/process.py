@@ -172,8 +172,10 @@ async def _stop_group(process: trio.Process, grace: float, sweep: RunSweep) -> N
     even those that cleared their environment); the caller's sweep kills them.
     """
     if process.returncode is not None:
-        # The leader is reaped: what is left of its group has no one to wait for it.
-        _killpg(process.pid, signal.SIGKILL)
+        # The leader is reaped: what is left of its group has no one to wait for it (unless
+        # the caller keeps what the program left on purpose: an inactive sweep).
+        if sweep.active:
+            _killpg(process.pid, signal.SIGKILL)
         return
     with trio.CancelScope(shield=True):
         sweep.remember()
@@ -202,14 +204,17 @@ async def run_process(
 ) -> ProcessOutcome:
     """Run `argv` in its own process group, `stdin` written then closed, and collect its output.
 
-    `stderr_limit`: how much of the end of stderr the outcome keeps. `sweep`: also find and
-    kill what the run started outside its group (off for a program whose detached helpers
-    are meant to outlive it, such as git's `gc --auto`).
+    `stderr_limit`: how much of the end of stderr the outcome keeps. `sweep=False`: what the
+    program leaves running when it exits on its own is left alone (no group kill at its exit,
+    no search outside the group), for a program whose helpers are meant to outlive it (git's
+    detached `gc --auto`, a credential cache daemon); a run that is stopped (timeout,
+    overflow, cancellation) still has its whole group killed.
 
     Returns when the leader has exited and its pipes are drained, or when `timeout` seconds
     have passed, or when stdout exceeded `max_output` bytes; in the last two cases the group
-    is stopped (SIGTERM, `grace` seconds, SIGKILL) and the outcome says so. Whatever happens,
-    every process still in the group is SIGKILLed before this returns and the leader is reaped.
+    is stopped (SIGTERM, `grace` seconds, SIGKILL) and the outcome says so. Whatever happens
+    (with `sweep`), every process still in the group is SIGKILLed before this returns and the
+    leader is reaped.
 
     Raises `RunnerError` if the program cannot be started (missing, not executable, bad cwd).
     Never raises for what the program did.
@@ -254,8 +259,9 @@ async def run_process(
                 # The leader is gone: kill what is left of its group and every other process
                 # of the run, so that the pipes reach EOF; one that could not be found (it
                 # cleared its environment and left the tree) may still hold them: bounded drain.
-                _killpg(process.pid, signal.SIGKILL)
-                leftovers.kill()
+                if sweep:
+                    _killpg(process.pid, signal.SIGKILL)
+                    leftovers.kill()
                 nursery.cancel_scope.deadline = trio.current_time() + DRAIN_AFTER_EXIT
     except BaseExceptionGroup as group:
         # The nursery wraps the Cancelled of each of its tasks in a group; callers expect the
