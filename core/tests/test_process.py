@@ -345,3 +345,21 @@ async def test_timeout_also_kills_a_descendant_that_left_the_group(tmp_path: Pat
     finally:
         with contextlib.suppress(ProcessLookupError, ValueError, FileNotFoundError):
             os.kill(int(pids.read_text()), 9)
+
+
+async def test_stdout_bytes_are_kept_as_printed_and_stderr_as_long_as_asked(
+    tmp_path: Path,
+) -> None:
+    # NUL-separated names with a CR and a newline in them (what `git ls-files -z` prints).
+    exe = script(
+        tmp_path,
+        "printf 'a\\r\\nb\\0c\\n'\n"
+        f"head -c {3 * STDERR_TAIL_BYTES} /dev/zero | tr '\\0' e >&2\nprintf 'END' >&2\n",
+    )
+    out = await run_agent_process([exe], timeout=10, stderr_limit=4 * STDERR_TAIL_BYTES)
+    assert out.stdout == b"a\r\nb\0c\n"
+    assert out.lines == ["a", "b\0c"]
+    assert len(out.stderr_tail) == 3 * STDERR_TAIL_BYTES + 3
+    assert out.stderr_tail.endswith("eEND")
+    short = await run_agent_process([exe], timeout=10)
+    assert len(short.stderr_tail) == STDERR_TAIL_BYTES
