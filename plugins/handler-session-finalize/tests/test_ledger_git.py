@@ -184,6 +184,6 @@ async def test_git_detached_gc_outlives_the_call_that_started_it(ledger: Path) -
     )
     assert result.ok
     with trio.fail_after(30):
-        while len(list(packs.glob("*.pack"))) > 1 or (ledger / ".git" / "gc.pid").exists():
+        while len(list(packs.glob("*.pack"))) > 1 or (ledger / ".git" / "gc.pid").exists():  # noqa: ASYNC110 - polling the repository
             await trio.sleep(0.05)
     assert git(ledger, "fsck", "--no-progress") == ""

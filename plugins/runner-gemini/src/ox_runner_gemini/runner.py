@@ -75,7 +75,8 @@ class GeminiRunner(CliRunner):
     Output is the assistant's text after the last tool activity; tokens from the `result`
     event's `stats` (summed by gemini over its models: a routing call and the main call). The
     single-object `json` format and the plain text of older versions are read as well.
-    Quota: the common wording (`ox_core.quota`), an HTTP 429 or `RESOURCE_EXHAUSTED` in the error text or stderr.
+    Quota: the common wording (`ox_core.quota`), an HTTP 429 or `RESOURCE_EXHAUSTED` in the
+    error text or stderr.
     Authentication is read from the environment and `~/.gemini/` (there is no status command).
     """
 
