@@ -183,7 +183,11 @@ async def test_git_detached_gc_outlives_the_call_that_started_it(ledger: Path) -
         ledger, "-c", "gc.autoPackLimit=1", "-c", "gc.autoDetach=true", "gc", "--auto"
     )
     assert result.ok
+
+    def repacking() -> bool:
+        return len(list(packs.glob("*.pack"))) > 1 or (ledger / ".git" / "gc.pid").exists()
+
     with trio.fail_after(30):
-        while len(list(packs.glob("*.pack"))) > 1 or (ledger / ".git" / "gc.pid").exists():  # noqa: ASYNC110 - polling the repository
+        while repacking():  # noqa: ASYNC110 - polling the repository
             await trio.sleep(0.05)
     assert git(ledger, "fsck", "--no-progress") == ""
