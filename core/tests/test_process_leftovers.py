@@ -364,6 +364,15 @@ async def test_a_run_ending_spares_the_helpers_of_a_concurrent_run(
     assert await nothing_left(second) == []
 
 
+def with_group_member(agent: Agent) -> Agent:
+    """`agent` also leaves a background child in its own group (its pid in `member`)."""
+    script = agent.path.read_text().replace(
+        "echo answer\n", 'sleep "$MARK" & echo $! > "$DIR/member"\necho answer\n'
+    )
+    agent.path.write_text(script)
+    return agent
+
+
 def _alive(pid: int) -> bool:
     stat_now = read_stat(pid)
     return stat_now is not None and stat_now.state not in "ZX"
@@ -374,11 +383,7 @@ async def test_without_the_sweep_what_the_program_left_on_purpose_outlives_it(
 ) -> None:
     # What git does with `gc --auto`: it detaches a helper (here: a double-forked daemon, and
     # a background child in its group) that must finish its work after git has exited.
-    agent = Agent(tmp_path, "double-fork", hang=False)
-    script = agent.path.read_text().replace(
-        "echo answer\n", 'sleep "$MARK" & echo $! > "$DIR/member"\necho answer\n'
-    )
-    agent.path.write_text(script)
+    agent = with_group_member(Agent(tmp_path, "double-fork", hang=False))
     out = await run_agent_process([str(agent.path)], timeout=30, sweep=False)
     assert (out.returncode, out.lines) == (0, ["answer"])
     helper, member = agent.helper(), int((tmp_path / "member").read_text())
@@ -395,11 +400,7 @@ async def test_without_the_sweep_what_the_program_left_on_purpose_outlives_it(
 async def test_without_the_sweep_a_stopped_run_still_loses_its_whole_group(
     tmp_path: Path,
 ) -> None:
-    agent = Agent(tmp_path, "setsid", hang=True)
-    script = agent.path.read_text().replace(
-        "echo answer\n", 'sleep "$MARK" & echo $! > "$DIR/member"\necho answer\n'
-    )
-    agent.path.write_text(script)
+    agent = with_group_member(Agent(tmp_path, "setsid", hang=True))
     out = await run_agent_process([str(agent.path)], timeout=1.5, grace=0.2, sweep=False)
     assert out.timed_out
     member = int((tmp_path / "member").read_text())
