@@ -63,7 +63,8 @@ class CliRunner(Runner):
     usual ones to look for it) and implements `command`, `parse` and `authentication`.
 
     `binary`: the CLI's path; None looks for `executable` on PATH, then in `install_dirs` and
-    `DEFAULT_INSTALL_DIRS`, each time it is needed (an install after start is picked up).
+    `ox_core.environment.DEFAULT_INSTALL_DIRS`, each time it is needed (an install after start
+    is picked up).
     `options`: see `CliRunnerOptions` (or the subclass's `Options`); an unknown or invalid
     option raises `ConfigError`.
     """

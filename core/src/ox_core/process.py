@@ -53,7 +53,7 @@ process that escaped the group may hold them open)."""
 
 def split_lines(data: bytes) -> list[str]:
     """`data` split on newlines, each line decoded as UTF-8 (undecodable bytes replaced) with a
-    trailing `\r` removed; no empty last line for a final newline."""
+    trailing `\\r` removed; no empty last line for a final newline."""
     lines = data.split(b"\n")
     if not lines[-1]:
         lines.pop()
@@ -66,10 +66,10 @@ class ProcessOutcome:
 
     `stdout`: what it printed, up to the output cap; `lines`: the same split on newlines
     (`split_lines`). `stderr_tail`: the last bytes of stderr (`STDERR_TAIL_BYTES` unless the
-    run asked for more), decoded. `returncode`:
-    the leader's exit status (negative: killed by that signal). `timed_out`: the timeout fired
-    and the group was killed. `overflow`: stdout exceeded the output cap and the group was
-    killed. `duration`: seconds from spawn to the end of the run.
+    run asked for more), decoded. `returncode`: the leader's exit status (negative: killed by
+    that signal). `timed_out`: the timeout fired and the group was killed. `overflow`: stdout
+    exceeded the output cap and the group was killed. `duration`: seconds from spawn to the
+    end of the run.
     """
 
     argv: tuple[str, ...]
