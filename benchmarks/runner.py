@@ -3,7 +3,7 @@
 sweep of leftover processes through /proc, parsing) against a bare `trio.run_process` of the
 same executable, and against the same bare call with `start_new_session=True` (what the
 runner's spawn costs when ox has a terminal). A fourth path runs the runner without the sweep
-of leftovers (`ox_core.proc.RunSweep`), to show what that sweep costs per run.
+of leftovers (`ox_core.sweep.RunSweep`), to show what that sweep costs per run.
 
 Goal: the runner costs at most 1.2x the bare run. Run: uv run python benchmarks/runner.py
 """
@@ -25,7 +25,8 @@ import trio
 
 import ox_core.process
 from ox_core import RunRequest
-from ox_core.proc import PID_RANGE_WITHIN, RunSweep, scan
+from ox_core.proc import scan
+from ox_core.sweep import PID_RANGE_WITHIN, RunSweep
 from ox_runner_claude import ClaudeRunner
 
 RUNS = 200

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import stat
 import sys
@@ -15,19 +14,18 @@ import trio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ox_core.cli_runner import CliRunner
 from ox_core.contracts import RunRequest, RunResult
+from ox_core.environment import agent_env, find_binary
 from ox_core.errors import RunnerError
 from ox_core.process import (
     DRAIN_AFTER_EXIT,
     MAX_OUTPUT_BYTES,
     STDERR_TAIL_BYTES,
-    CliRunner,
     ProcessOutcome,
-    _Reader,
-    agent_env,
-    find_binary,
     probe,
     run_agent_process,
+    split_lines,
 )
 from ox_core.testing_runners import alive, group_members
 
@@ -189,10 +187,12 @@ async def test_missing_working_directory_is_named(tmp_path: Path) -> None:
 
 
 async def test_env_and_cwd_reach_the_child(tmp_path: Path) -> None:
-    exe = script(tmp_path, 'echo "$OX_SESSION_RECORDING $CLAUDECODE $PWD"\n')
-    env = agent_env({"EXTRA": "1"}, base={"PATH": os.defpath, "CLAUDECODE": "1"})
+    exe = script(tmp_path, 'echo "$OX_SESSION_RECORDING $NESTED_AGENT $PWD"\n')
+    base = {"PATH": os.defpath, "NESTED_AGENT": "1"}
+    assert agent_env(base=base)["NESTED_AGENT"] == "1"  # core strips nothing of its own
+    env = agent_env({"EXTRA": "1"}, remove=("NESTED_AGENT",), base=base)
     assert env["EXTRA"] == "1"
-    assert "CLAUDECODE" not in env
+    assert "NESTED_AGENT" not in env
     out = await run_agent_process([exe], env=env, cwd=tmp_path, timeout=10)
     assert out.lines == [f"disabled  {tmp_path}"]
 
@@ -251,20 +251,19 @@ def test_python_is_found_like_shutil_which() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    data=st.binary(max_size=400).map(lambda b: b.replace(b"\r", b"")),
-    cuts=st.lists(st.integers(0, 400), max_size=8),
-)
-def test_line_reader_is_independent_of_how_output_is_chunked(data: bytes, cuts: list[int]) -> None:
-    reader = _Reader(max_output=10_000)
-    bounds = sorted({0, len(data), *(c for c in cuts if c <= len(data))})
-    for start, end in itertools.pairwise(bounds):
-        reader.feed(data[start:end])
-    reader.finish()
-    expected = data.split(b"\n")
-    if expected[-1] == b"":
-        expected.pop()  # a final newline ends the last line, it does not start another
-    assert reader.lines == [line.decode("utf-8", "replace") for line in expected]
+@given(data=st.binary(max_size=400))
+def test_split_lines_matches_a_line_by_line_model(data: bytes) -> None:
+    expected: list[str] = []
+    line = bytearray()
+    for byte in data:
+        if byte == ord("\n"):
+            expected.append(line.decode("utf-8", "replace").removesuffix("\r"))
+            line.clear()
+        else:
+            line.append(byte)
+    if line:  # a final newline ends the last line, it does not start another
+        expected.append(line.decode("utf-8", "replace").removesuffix("\r"))
+    assert split_lines(data) == expected
 
 
 async def test_cli_runner_reports_overflow_even_after_a_clean_exit(tmp_path: Path) -> None:
@@ -346,3 +345,21 @@ async def test_timeout_also_kills_a_descendant_that_left_the_group(tmp_path: Pat
     finally:
         with contextlib.suppress(ProcessLookupError, ValueError, FileNotFoundError):
             os.kill(int(pids.read_text()), 9)
+
+
+async def test_stdout_bytes_are_kept_as_printed_and_stderr_as_long_as_asked(
+    tmp_path: Path,
+) -> None:
+    # NUL-separated names with a CR and a newline in them (what `git ls-files -z` prints).
+    exe = script(
+        tmp_path,
+        "printf 'a\\r\\nb\\0c\\n'\n"
+        f"head -c {3 * STDERR_TAIL_BYTES} /dev/zero | tr '\\0' e >&2\nprintf 'END' >&2\n",
+    )
+    out = await run_agent_process([exe], timeout=10, stderr_limit=4 * STDERR_TAIL_BYTES)
+    assert out.stdout == b"a\r\nb\0c\n"
+    assert out.lines == ["a", "b\0c"]
+    assert len(out.stderr_tail) == 3 * STDERR_TAIL_BYTES + 3
+    assert out.stderr_tail.endswith("eEND")
+    short = await run_agent_process([exe], timeout=10)
+    assert len(short.stderr_tail) == STDERR_TAIL_BYTES

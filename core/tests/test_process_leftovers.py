@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import signal
 import stat
 import sys
 import time
@@ -21,17 +22,18 @@ from pathlib import Path
 import pytest
 import trio
 
+from ox_core.cli_runner import CliRunner
 from ox_core.contracts import RunRequest, RunResult
-from ox_core.proc import (
+from ox_core.proc import read_stat
+from ox_core.process import ProcessOutcome, probe, run_agent_process
+from ox_core.sweep import (
     RUN_TOKEN_VAR,
     RunSweep,
     is_subreaper,
-    read_stat,
     reap_orphans,
     reap_zombie_children,
     set_subreaper,
 )
-from ox_core.process import CliRunner, ProcessOutcome, probe, run_agent_process
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc")
 
@@ -360,3 +362,52 @@ async def test_a_run_ending_spares_the_helpers_of_a_concurrent_run(
         assert survivors(second.marker, second.token())  # still running
         nursery.cancel_scope.cancel()
     assert await nothing_left(second) == []
+
+
+def with_group_member(agent: Agent) -> Agent:
+    """`agent` also leaves a background child in its own group (its pid in `member`)."""
+    script = agent.path.read_text().replace(
+        "echo answer\n", 'sleep "$MARK" & echo $! > "$DIR/member"\necho answer\n'
+    )
+    agent.path.write_text(script)
+    return agent
+
+
+def _alive(pid: int) -> bool:
+    stat_now = read_stat(pid)
+    return stat_now is not None and stat_now.state not in "ZX"
+
+
+async def test_without_the_sweep_what_the_program_left_on_purpose_outlives_it(
+    tmp_path: Path,
+) -> None:
+    # What git does with `gc --auto`: it detaches a helper (here: a double-forked daemon, and
+    # a background child in its group) that must finish its work after git has exited.
+    agent = with_group_member(Agent(tmp_path, "double-fork", hang=False))
+    out = await run_agent_process([str(agent.path)], timeout=30, sweep=False)
+    assert (out.returncode, out.lines) == (0, ["answer"])
+    helper, member = agent.helper(), int((tmp_path / "member").read_text())
+    try:
+        assert _alive(helper)
+        assert _alive(member)
+        assert not agent.token()  # no run token was handed out: nothing to find it by
+    finally:
+        for pid in (helper, member):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+async def test_without_the_sweep_a_stopped_run_still_loses_its_whole_group(
+    tmp_path: Path,
+) -> None:
+    agent = with_group_member(Agent(tmp_path, "setsid", hang=True))
+    out = await run_agent_process([str(agent.path)], timeout=1.5, grace=0.2, sweep=False)
+    assert out.timed_out
+    member = int((tmp_path / "member").read_text())
+    with trio.fail_after(10):
+        while _alive(member):  # noqa: ASYNC110 - polling /proc
+            await trio.sleep(0.02)
+    # The helper that left the group is not this run's business without the sweep.
+    helper = agent.helper()
+    assert _alive(helper)
+    os.kill(helper, signal.SIGKILL)

@@ -10,9 +10,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ox_core.quota import DEFAULT_WAIT, MAX_WAIT, find_quota, parse_reset_time, quota_until
+from ox_core.quota import (
+    DEFAULT_WAIT,
+    MAX_WAIT,
+    QuotaWording,
+    ResetHint,
+    find_quota,
+    parse_reset_time,
+    quota_until,
+)
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # 07:00 in New York, 13:00 in Paris
+WORDING_429 = QuotaWording(pattern=re.compile(r"\b429\b"))
 
 
 @pytest.mark.parametrize(
@@ -41,7 +50,7 @@ def test_other_text_is_not(text: str) -> None:
 def test_extra_pattern_and_message_is_the_matching_line() -> None:
     text = "starting\nexceeded retry limit, last status: 429 Too Many Requests\nbye"
     assert find_quota(text, now=NOW) is None
-    quota = find_quota(text, now=NOW, extra=re.compile(r"\b429\b"))
+    quota = find_quota(text, now=NOW, wording=WORDING_429)
     assert quota is not None
     assert quota.message == "exceeded retry limit, last status: 429 Too Many Requests"
     assert quota.reset_at == NOW + DEFAULT_WAIT
@@ -154,7 +163,7 @@ def test_reset_is_always_in_the_next_week(
         ("usage limit, try again in 1 day, 2 hours", timedelta(days=1, hours=2)),
     ],
 )  # fmt: skip
-def test_codex_try_again_in(text: str, wait: timedelta) -> None:
+def test_try_again_in_days_hours_and_minutes(text: str, wait: timedelta) -> None:
     quota = find_quota(text, now=NOW)
     assert quota is not None
     assert quota.reset_at == NOW + wait
@@ -165,27 +174,28 @@ def test_try_again_in_without_a_number_is_no_time() -> None:
     assert parse_reset_time("try again in 0 minutes", NOW) is None
 
 
-def test_codex_try_again_at_is_local_time() -> None:
-    paris = ZoneInfo("Europe/Paris")
-    text = "You've hit your usage limit. Visit the settings or try again at 3:28 PM."
-    quota = find_quota(text, now=NOW, local=paris)
+def test_a_runners_own_reader_comes_after_a_stated_reset_and_before_a_one_unit_delay() -> None:
+    seen: list[str] = []
+
+    def soon(text: str, now: datetime, local: object) -> ResetHint | None:
+        seen.append(text)
+        return ResetHint(now + timedelta(minutes=7), "soon") if "soon" in text else None
+
+    wording = QuotaWording(pattern=re.compile("overloaded"), readers=(soon,))
+    quota = find_quota("overloaded, back soon; retry in 30s", now=NOW, wording=wording)
     assert quota is not None
-    assert quota.reset_at == datetime(2026, 11, 25, 15, 28, tzinfo=paris)
-    # 13:00 in Paris: 11:05 AM has passed today, so tomorrow's.
-    assert parse_reset_time("try again at 11:05 AM", NOW, local=paris) == datetime(
-        2026, 11, 26, 11, 5, tzinfo=paris
+    assert (quota.reset_at, quota.basis) == (NOW + timedelta(minutes=7), "soon")
+    # Without the runner's wording neither the pattern nor the reader applies.
+    assert find_quota("overloaded, back soon; retry in 30s", now=NOW) is None
+    # A stated reset time is more specific than any reader: the reader is not asked.
+    seen.clear()
+    stated = parse_reset_time("usage limit soon · resets 3pm (UTC)", NOW, wording=wording)
+    assert stated == datetime(2026, 11, 25, 15, tzinfo=UTC)
+    assert seen == []
+    # A reader that finds nothing leaves the common rules to decide.
+    assert parse_reset_time("rate limit: retry in 90s", NOW, wording=wording) == NOW + timedelta(
+        seconds=90
     )
-
-
-def test_codex_try_again_at_a_date() -> None:
-    text = "hit your usage limit ... try again at Nov 28th, 2026 12:30 PM"
-    assert parse_reset_time(text, NOW, local=UTC) == datetime(2026, 11, 28, 12, 30, tzinfo=UTC)
-    # A date with its year in the past is a moment gone: the default wait applies.
-    past = "hit your usage limit ... try again at Aug 8th, 2026 12:30 PM"
-    assert parse_reset_time(past, NOW, local=UTC) is None
-    quota = find_quota(past, now=NOW, local=UTC)
-    assert quota is not None
-    assert quota.reset_at == NOW + DEFAULT_WAIT
 
 
 def test_the_spec_phrase_wins_over_try_again() -> None:
@@ -217,14 +227,14 @@ def test_the_spec_phrase_wins_over_try_again() -> None:
     ],
 )
 def test_the_pause_is_what_the_agent_said(text: str, seconds: float, basis: str) -> None:
-    quota = find_quota(text, now=NOW, extra=re.compile(r"\b429\b"))
+    quota = find_quota(text, now=NOW, wording=WORDING_429)
     assert quota is not None
     assert quota.reset_at == NOW + timedelta(seconds=seconds)
     assert quota.basis == basis
 
 
 def test_nothing_said_is_the_one_hour_fallback_with_no_basis() -> None:
-    quota = find_quota("429 Too Many Requests", now=NOW, extra=re.compile(r"\b429\b"))
+    quota = find_quota("429 Too Many Requests", now=NOW, wording=WORDING_429)
     assert quota is not None
     assert (quota.reset_at, quota.basis) == (NOW + DEFAULT_WAIT, "")
 

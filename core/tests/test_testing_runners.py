@@ -8,24 +8,28 @@ from pathlib import Path
 
 import pytest
 
-from ox_core import testing_runners
-from ox_core.testing_runners import REAL_CLIS, npm_cli, prefetch
+from ox_core import testing_npm
+from ox_core.testing_npm import NpmCli, npm_cli, prefetch, read_pin
+
+PINS = [
+    NpmCli("alpha", "@vendor/alpha-cli", "1.2.3", 300),
+    NpmCli("beta", "beta-cli", "0.9.0", 40),
+    NpmCli("gamma", "@other/gamma", "2.0.0", 60),
+]
 
 
 def test_offline_skips_the_real_cli_tests_with_the_reason(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OX_TESTS_OFFLINE", "1")
-    monkeypatch.setattr(testing_runners, "NPM_CACHE", tmp_path / "npm")
-    package, version, size = REAL_CLIS["claude"]
+    monkeypatch.setattr(testing_npm, "NPM_CACHE", tmp_path / "npm")
     with pytest.raises(pytest.skip.Exception) as skipped:
-        npm_cli(package, version, "claude")
+        npm_cli(PINS[0])
     assert str(skipped.value) == (
-        f"OX_TESTS_OFFLINE=1: the real claude CLI is not used "
-        f"({package}@{version}, about {size} MB)"
+        "OX_TESTS_OFFLINE=1: the real alpha CLI is not used (@vendor/alpha-cli@1.2.3, about 300 MB)"
     )
     out = io.StringIO()
-    assert prefetch(out) == 0
+    assert prefetch(PINS, out) == 0
     assert "OX_TESTS_OFFLINE=1: the real-CLI tests are skipped (nothing downloaded)" in (
         out.getvalue()
     )
@@ -36,31 +40,42 @@ def test_prefetch_says_what_it_downloads_and_how_big(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("OX_TESTS_OFFLINE", raising=False)
-    monkeypatch.setattr(testing_runners, "NPM_CACHE", tmp_path / "npm")
+    monkeypatch.setattr(testing_npm, "NPM_CACHE", tmp_path / "npm")
     fetched: list[str] = []
 
-    def install(package: str, version: str, bin_name: str) -> tuple[Path | None, str]:
-        fetched.append(f"{package}@{version}")
+    def install(pin: NpmCli) -> tuple[Path | None, str]:
+        fetched.append(f"{pin.package}@{pin.version}")
         return None, "npm unreachable: no network here"
 
-    monkeypatch.setattr(testing_runners, "install_npm_cli", install)
+    monkeypatch.setattr(testing_npm, "install_npm_cli", install)
     out = io.StringIO()
-    assert prefetch(out) == len(REAL_CLIS)
+    assert prefetch(PINS, out) == len(PINS)
     text = out.getvalue()
-    total = sum(mb for *_, mb in REAL_CLIS.values())
+    total = sum(pin.size_mb for pin in PINS)
     assert f"need 3 npm package(s), about {total} MB, installed once into {tmp_path / 'npm'}" in (
         text
     )
-    for package, version, size in REAL_CLIS.values():
-        assert f"installing {package}@{version} (about {size} MB)…" in text
+    for pin in PINS:
+        assert f"installing {pin.package}@{pin.version} (about {pin.size_mb} MB)…" in text
     assert text.count("npm unreachable: no network here; its tests will be skipped") == 3
-    assert fetched == [f"{p}@{v}" for p, v, _ in REAL_CLIS.values()]
+    assert fetched == [f"{pin.package}@{pin.version}" for pin in PINS]
 
     # Once cached, nothing is said and nothing fetched.
-    for bin_name, (package, version, _) in REAL_CLIS.items():
-        cli = tmp_path / "npm" / f"{package.rsplit('/', 1)[-1]}-{version}" / "node_modules"
-        (cli / ".bin").mkdir(parents=True)
-        (cli / ".bin" / bin_name).touch()
+    for pin in PINS:
+        pin.binary.parent.mkdir(parents=True)
+        pin.binary.touch()
+    assert (tmp_path / "npm" / "alpha-cli-1.2.3" / "node_modules" / ".bin" / "alpha").exists()
     out = io.StringIO()
-    assert prefetch(out) == 0
+    assert prefetch(PINS, out) == 0
     assert out.getvalue() == ""
+
+
+def test_every_runner_plugin_pins_its_cli_beside_its_tests() -> None:
+    root = Path(__file__).resolve().parents[2]
+    pins = [read_pin(path) for path in sorted(root.glob("plugins/runner-*/tests/real-cli.json"))]
+    assert len(pins) >= 3
+    for pin in pins:
+        assert pin.bin
+        assert pin.package
+        assert pin.version[0].isdigit()
+        assert pin.size_mb > 0

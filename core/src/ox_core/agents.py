@@ -1,4 +1,5 @@
-"""Agent resolution (SPEC §1.5): which installed runner background work uses.
+"""Agent resolution: which installed runner background work uses (the configured one, else
+the first usable by priority).
 
 No agent names here: the order of auto-detection is each runner plugin's `priority`.
 Both functions call `Runner.usability()`, which blocks (up to 2 s per runner): from trio,
@@ -17,13 +18,19 @@ log = logging.getLogger(__name__)
 NO_AGENT = "none"
 
 
-def _usability(runner: Runner) -> AgentUsability:
-    # A plugin's fault must not stop resolution: a runner that raises is simply not usable.
+def usability(runner: Runner, *, quiet: bool = False) -> AgentUsability:
+    """`runner.usability()`, never raising: a plugin's fault must not stop resolution, hide
+    the other runners (doctor) or stop the daemon; a runner whose check raises is neither
+    installed nor authenticated, the error as detail (and logged unless `quiet`, for a
+    command that shows the detail itself). Blocking (up to 2 s)."""
     try:
         return runner.usability()
     except Exception as exc:
-        log.warning("runner %s: usability check raised %r", runner.name, exc)
-        return AgentUsability(False, False, f"usability check failed: {exc!r}")
+        if not quiet:
+            log.warning("runner %s: usability check raised %r", runner.name, exc)
+        text = str(exc)
+        why = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        return AgentUsability(False, False, f"its usability check failed: {why}")
 
 
 def resolve_agent(configured: str, runners: Iterable[Runner]) -> str:
@@ -37,7 +44,7 @@ def resolve_agent(configured: str, runners: Iterable[Runner]) -> str:
     if configured:
         return configured
     for runner in sorted(runners, key=lambda r: (r.priority, r.name)):
-        if _usability(runner).usable:
+        if usability(runner).usable:
             return runner.name
     return NO_AGENT
 
@@ -51,7 +58,7 @@ def check_agent_usability(name: str, runners: Iterable[Runner]) -> AgentUsabilit
     """
     for runner in runners:
         if runner.name == name:
-            return _usability(runner)
+            return usability(runner)
     if name == NO_AGENT:
         return AgentUsability(False, False, "no agent configured or found")
     return AgentUsability(False, False, f"no runner plugin named {name!r} is installed")

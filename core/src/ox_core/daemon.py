@@ -24,9 +24,9 @@ from ox_core.daemon_lock import DaemonLock
 from ox_core.errors import OxError
 from ox_core.ipc import ForceDetectParams, IpcMethod, IpcServer, NoParams
 from ox_core.ledger_setup import open_ledger
-from ox_core.proc import reap_orphans
 from ox_core.settings import Settings, config_file_path, load_settings
 from ox_core.supervise import Supervisor
+from ox_core.sweep import reap_orphans
 
 # The manager, plugins and work records are imported in a worker thread once the socket
 # answers (`Daemon._assemble`): `ox-core serve` is ready sooner.

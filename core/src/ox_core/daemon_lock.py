@@ -8,14 +8,13 @@ daemon prints and for `doctor`.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
-import stat
 from pathlib import Path
 from types import TracebackType
 
 from ox_core.errors import ConfigError, OxError
+from ox_core.fs import LockTimeout, UnsafePathError, acquire, open_regular
 
 LOCK_NAME = "daemon.lock"
 
@@ -25,9 +24,6 @@ class DaemonRunningError(OxError):
 
 
 _MAX_LOCK_FILE = 64 * 1024
-# Never follow a link in place of the lock (truncating it would truncate the link's target),
-# and never block opening a FIFO.
-_OPEN_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 def lock_path(ledger: Path) -> Path:
@@ -35,20 +31,11 @@ def lock_path(ledger: Path) -> Path:
     return ledger / ".ox" / "cache" / LOCK_NAME
 
 
-def _open_regular(path: Path, flags: int) -> int:
-    """`os.open` of a regular file, not through a link; OSError otherwise."""
-    fd = os.open(path, flags | _OPEN_FLAGS, 0o600)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise IsADirectoryError(f"{path} is not a regular file")
-    return fd
-
-
 def read_owner(ledger: Path) -> dict[str, object]:
     """What the lock file says about its holder (`pid`, `socket`), `{}` when unknown."""
     try:
-        fd = _open_regular(lock_path(ledger), os.O_RDONLY)
-    except OSError:
+        fd = open_regular(lock_path(ledger))
+    except (OSError, UnsafePathError):
         return {}
     try:
         data = json.loads(os.read(fd, _MAX_LOCK_FILE).decode("utf-8"))
@@ -61,20 +48,17 @@ def read_owner(ledger: Path) -> dict[str, object]:
 
 def is_locked(ledger: Path) -> bool:
     """Whether a live daemon holds the lock of `ledger` (checked without taking it for long)."""
-    path = lock_path(ledger)
     try:
-        fd = _open_regular(path, os.O_RDONLY)
-    except OSError:
+        fd = open_regular(lock_path(ledger))
+    except (OSError, UnsafePathError):
         return False
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+        acquire(fd, timeout=0)
+    except LockTimeout:
         return True
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
     finally:
-        os.close(fd)
+        os.close(fd)  # releases the lock if it was taken here
+    return False
 
 
 class DaemonLock:
@@ -94,16 +78,18 @@ class DaemonLock:
 
         ensure_cache_dir(self.ledger)
         try:
-            fd = _open_regular(self.path, os.O_RDWR | os.O_CREAT)
+            fd = open_regular(self.path, os.O_RDWR | os.O_CREAT)
+        except UnsafePathError:
+            reason = "it is a symbolic link" if os.path.islink(self.path) else "not a regular file"
+            raise ConfigError(f"cannot open the daemon lock {self.path}: {reason}") from None
         except OSError as exc:
-            reason = "it is a symbolic link" if os.path.islink(self.path) else exc.strerror
             raise ConfigError(
-                f"cannot open the daemon lock {self.path}: {reason or exc}"
+                f"cannot open the daemon lock {self.path}: {exc.strerror or exc}"
                 + (" (the ledger must be writable)" if isinstance(exc, PermissionError) else "")
             ) from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            acquire(fd, timeout=0)
+        except LockTimeout:
             os.close(fd)
             owner = read_owner(self.ledger)
             pid = owner.get("pid", "unknown")
@@ -130,6 +116,5 @@ class DaemonLock:
     ) -> None:
         if self._fd is not None:
             os.ftruncate(self._fd, 0)
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
+            os.close(self._fd)  # releases the lock
             self._fd = None

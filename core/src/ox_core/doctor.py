@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import stat
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ox_core.contracts import AgentUsability, Runner
+from ox_core.agents import usability
 from ox_core.plugins import LoadedPlugins, load_plugins
 from ox_core.settings import Settings, config_file_path
 
@@ -44,13 +45,6 @@ def plugins_report(loaded: LoadedPlugins) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def _usability(runner: Runner) -> AgentUsability:
-    try:
-        return runner.usability()
-    except Exception as exc:  # a plugin's bug must not hide the other runners
-        return AgentUsability(installed=False, authenticated=False, auth_detail=f"error: {exc}")
 
 
 def settings_rows(settings: Settings) -> list[dict[str, str]]:
@@ -116,7 +110,7 @@ def collect(settings: Settings, loaded: LoadedPlugins | None = None) -> dict[str
     loaded = loaded if loaded is not None else load_plugins()
     runners, runner_errors = make_runners(loaded, settings.runners)
     with ThreadPoolExecutor(max_workers=max(1, len(runners))) as pool:
-        usabilities = list(pool.map(_usability, runners))
+        usabilities = list(pool.map(partial(usability, quiet=True), runners))
     runner_rows = [
         {
             "name": r.name,

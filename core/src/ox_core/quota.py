@@ -1,13 +1,19 @@
-"""Recognising rate-limit and quota messages in what an agent CLI printed (SPEC §1.4).
+"""Recognising rate-limit and quota messages in what an agent CLI printed.
 
 Runners prefer structured fields (an HTTP status, a `resetsAt` epoch) and fall back to these
 text patterns, which they apply only to *error* text (error events, stderr, a failed result):
 an answer that merely talks about rate limits is not a quota condition.
+
+What is here is the wording common to CLIs (`hit your limit`, `usage limit`, `rate limit`;
+`resets 3pm (Europe/Paris)`, `try again in 2 hours`, `retry in 23s`, `per minute`). A runner
+whose CLI words it otherwise adds its own through a `QuotaWording` (more patterns that mean a
+quota, more ways to read when it ends), passed to `find_quota`; see docs/writing-a-runner.md.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,7 +31,7 @@ MAX_WAIT = timedelta(days=7)
 """A reset further away than this is capped (a misparsed date must not stop ox for months)."""
 
 QUOTA_PATTERN = re.compile(r"hit your weekly limit|hit your limit|usage limit|rate limit", re.I)
-"""The human wording of SPEC §1.4, matched case-insensitively."""
+"""The wording that means a quota or rate limit whatever the CLI, matched case-insensitively."""
 
 _MONTHS = {
     m: i
@@ -57,19 +63,14 @@ TRY_AGAIN_IN = re.compile(
     r"(?:(?P<hours>\d+)\s*h(?:ou)?rs?\b[\s,]*)?(?:(?P<minutes>\d+)\s*min(?:ute)?s?\b)?",
     re.I,
 )
-"""Codex's `try again in [N days] [N hours] [N minutes]`."""
-
-TRY_AGAIN_AT = re.compile(
-    r"try again at\s+(?:(?P<month>[A-Za-z]{3})[a-z]*\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?"
-    r"(?:\s+(?P<year>\d{4}))?,?\s+)?(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<ampm>am|pm)",
-    re.I,
-)
-"""Codex's `try again at [Aug 8th, 2026 ]3:28 PM`, in the machine's local time."""
+"""A delay in days, hours and minutes: `try again in [N days] [N hours] [N minutes]`."""
 
 
-def _wall_clock(match: re.Match[str], zone: tzinfo, now: datetime) -> datetime | None:
+def wall_clock(match: re.Match[str], zone: tzinfo, now: datetime) -> datetime | None:
     """The next moment after `now` at the match's [month day [year]] hour[:minute] am|pm in
-    `zone`, as UTC (see `parse_reset_time` for past dates)."""
+    `zone`, as UTC (see `parse_reset_time` for past dates). The match has the groups `hour`,
+    `minute`, `ampm` and optionally `month`, `day`, `year` (a runner's own reset patterns
+    may use it)."""
     hour = int(match["hour"])
     minute = int(match["minute"] or 0)
     if not 1 <= hour <= 12 or minute > 59:
@@ -132,26 +133,51 @@ class ResetHint:
     basis: str
 
 
-def parse_reset(text: str, now: datetime, *, local: tzinfo | None = None) -> ResetHint | None:
+ResetReader = Callable[[str, datetime, tzinfo | None], ResetHint | None]
+"""A runner's own way of reading when a limit ends: `(text, now, local zone)` → a hint, or
+None when its wording is not in `text`."""
+
+
+@attrs.frozen
+class QuotaWording:
+    """How one CLI words a quota error beyond the common wording: `pattern`, more texts that
+    mean a quota (an HTTP 429, `RESOURCE_EXHAUSTED`); `readers`, more ways to read when it
+    ends, tried after a stated reset time and a delay in days/hours/minutes, before a retry
+    delay in one unit and a limit's window."""
+
+    pattern: re.Pattern[str] | None = None
+    readers: tuple[ResetReader, ...] = ()
+
+
+COMMON_WORDING = QuotaWording()
+
+
+def parse_reset(
+    text: str,
+    now: datetime,
+    *,
+    local: tzinfo | None = None,
+    wording: QuotaWording = COMMON_WORDING,
+) -> ResetHint | None:
     """When the limit in `text` ends, and what said so; None when nothing did.
 
-    The most specific statement wins: a reset time (`resets 3pm (Europe/Paris)`, `try again
-    at 3:28 PM`), then a delay (`try again in 2 hours 5 minutes`, `retry in 23.5s`,
+    The most specific statement wins: a reset time (`resets 3pm (Europe/Paris)`), a delay in
+    days/hours/minutes (`try again in 2 hours 5 minutes`), the runner's own `wording.readers`
+    (`local`: the zone they read wall-clock times in), a delay in one unit (`retry in 23.5s`,
     `"retryDelay": "23s"`, `Retry-After: 120`), then the window a limit is named by
     (`per minute`, `hourly`, `per day`: one such window). See `parse_reset_time` for dates.
     """
     if (match := RESET_PATTERN.search(text)) is not None:
-        at = _wall_clock(match, _zone(match["zone"]), now)
+        at = wall_clock(match, _zone(match["zone"]), now)
         return ResetHint(at, match[0].strip()) if at is not None else None
     if (match := TRY_AGAIN_IN.search(text)) is not None:
         days, hours, minutes = (int(match[k] or 0) for k in ("days", "hours", "minutes"))
         if days or hours or minutes:
             delta = timedelta(days=days, hours=hours, minutes=minutes)
             return ResetHint(now + delta, match[0].strip(" ,"))
-    if (match := TRY_AGAIN_AT.search(text)) is not None:
-        zone = local or datetime.now().astimezone().tzinfo or UTC
-        at = _wall_clock(match, zone, now)
-        return ResetHint(at, match[0].strip()) if at is not None else None
+    for reader in wording.readers:
+        if (hint := reader(text, now, local)) is not None:
+            return hint
     if (match := RETRY_DELAY.search(text)) is not None:
         unit = (match["unit"] or "s").lower()
         scale = _UNIT_SECONDS["ms" if unit == "ms" else unit[0]]
@@ -169,18 +195,23 @@ def parse_reset(text: str, now: datetime, *, local: tzinfo | None = None) -> Res
     return None
 
 
-def parse_reset_time(text: str, now: datetime, *, local: tzinfo | None = None) -> datetime | None:
+def parse_reset_time(
+    text: str,
+    now: datetime,
+    *,
+    local: tzinfo | None = None,
+    wording: QuotaWording = COMMON_WORDING,
+) -> datetime | None:
     """The UTC time at which the limit in `text` resets, or None when it does not say.
 
-    Understands `resets [Mon DD at ]H[:MM](am|pm) (Area/City)` (SPEC §1.4; no zone: UTC),
-    `try again in [N days] [N hours] [N minutes]` and `try again at [Mon DDth, YYYY ]H:MM AM`
-    (in `local`, default the machine's zone), a retry delay and a limit's window (see
-    `parse_reset`). Without a date the next such wall-clock time after `now` is meant. A
-    date already past means a moment that has gone, and is None (the caller then waits its
-    default), unless, given without a year, it is more than half a year past: then it is a
-    date of next year (a December message read in January).
+    Understands `resets [Mon DD at ]H[:MM](am|pm) (Area/City)` (no zone: UTC), `try again in
+    [N days] [N hours] [N minutes]`, the runner's own `wording`, a retry delay and a limit's
+    window (see `parse_reset`). Without a date the next such wall-clock time after `now` is
+    meant. A date already past means a moment that has gone, and is None (the caller then
+    waits its default), unless, given without a year, it is more than half a year past: then
+    it is a date of next year (a December message read in January).
     """
-    hint = parse_reset(text, now, local=local)
+    hint = parse_reset(text, now, local=local, wording=wording)
     return hint.at if hint is not None else None
 
 
@@ -200,24 +231,25 @@ def find_quota(
     text: str,
     *,
     now: datetime | None = None,
-    extra: re.Pattern[str] | None = None,
+    wording: QuotaWording = COMMON_WORDING,
     local: tzinfo | None = None,
 ) -> Quota | None:
     """The quota condition that error text `text` reports, or None.
 
-    Matches SPEC §1.4's wording (and `extra`, a runner's own patterns such as an HTTP 429).
-    The message is the line that matched (at most 500 characters); the reset time comes from
-    `parse_reset` on the whole `text` (`local`: the zone of `try again at` times), else
-    `now` + 1 h; at least a minute, at most 7 days.
+    Matches the common wording (`QUOTA_PATTERN`) and `wording.pattern`, the runner's own (such
+    as an HTTP 429). The message is the line that matched (at most 500 characters); the reset
+    time comes from `parse_reset` on the whole `text` with `wording` (`local`: the zone its
+    readers read wall-clock times in), else `now` + 1 h; at least a minute, at most 7 days.
     """
     now = now or datetime.now(UTC)
+    extra = wording.pattern
     match = QUOTA_PATTERN.search(text) or (extra.search(text) if extra is not None else None)
     if match is None:
         return None
     line_start = text.rfind("\n", 0, match.start()) + 1
     line_end = text.find("\n", match.end())
     line = text[line_start : line_end if line_end != -1 else len(text)].strip()
-    hint = parse_reset(text, now, local=local)
+    hint = parse_reset(text, now, local=local, wording=wording)
     if hint is None:
         return quota_until(line[:500], None, now)
     return quota_until(line[:500], hint.at, now, basis=hint.basis[:200])

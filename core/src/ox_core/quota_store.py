@@ -8,15 +8,15 @@ a warning (an old pause is removed). `ox-core detect --force` removes it.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import attrs
+
+from ox_core.fs import UnsafePathError, atomic_write, open_regular
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,11 @@ def load(ledger: Path, now: datetime) -> QuotaPause | None:
     """The pause kept for `ledger`, or None (no file, a broken one, or a pause that is over)."""
     path = ledger / PAUSE_FILE
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = open_regular(path)  # never a link, never a FIFO that would block the start
     except FileNotFoundError:
+        return None
+    except UnsafePathError as exc:
+        log.warning("ignoring the kept quota pause: %s", exc)
         return None
     except OSError as exc:
         log.warning("ignoring the kept quota pause %s: %s", path, exc.strerror or exc)
@@ -90,17 +93,9 @@ def save(ledger: Path, pause: QuotaPause) -> None:
     path = ledger / PAUSE_FILE
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".quota-pause.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(pause.to_json(), f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)  # replaces a symlink itself, never its target
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        atomic_write(path, json.dumps(pause.to_json()))  # a link at `path` is replaced
+    except UnsafePathError as exc:
+        log.warning("cannot keep the quota pause: %s", exc)
     except OSError as exc:
         log.warning("cannot keep the quota pause in %s: %s", path, exc.strerror or exc)
 

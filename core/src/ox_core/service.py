@@ -12,10 +12,10 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from ox_core.errors import OxError
+from ox_core.fs import UnsafePathError, atomic_write
 
 UNIT_NAME = "ox-core.service"
 
@@ -66,17 +66,10 @@ def install(*, extra_args: list[str] | None = None, enable: bool = False) -> Pat
     text = render_unit(ox_core_command(), extra_args)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{UNIT_NAME}.", dir=folder)
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # The user's own config folder: it may be a link (a dotfiles checkout).
+        atomic_write(path, text, mode=0o644, follow_symlinks=True)
+    except UnsafePathError as exc:
+        raise OxError(f"cannot write {path}: {exc}") from exc
     except OSError as exc:
         raise OxError(f"cannot write {path}: {exc.strerror or exc}") from exc
     if enable:

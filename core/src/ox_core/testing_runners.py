@@ -9,26 +9,22 @@ Use it from your runner tests' `conftest.py` (not auto-loaded; ox's own runner p
   or misbehaves on purpose (hangs, forks a child that ignores SIGTERM, answers subcommands).
   A fake records its arguments (`argv`) and what it read on stdin (`stdin`). Exit code 124 in a
   recording means the recording harness killed the CLI: the fake replays the output, then hangs.
-- `real_cli_kit`: `npm_cli(package, version, bin)` installs a pinned vendor CLI from npm into a
-  cache (`$OX_TEST_NPM_CACHE`, default `~/.cache/ox-tests/npm`), skipping the test with the
-  reason when npm is unreachable or `OX_TESTS_OFFLINE=1` is set; `REAL_CLIS` pins ox's own
-  (`python -m ox_core.testing_runners` installs the missing ones, saying what and how big);
-  `FakeModelApi` is an HTTP server on 127.0.0.1; `offline_env(home)` keeps the CLI off the
+- `real_cli_kit`: `npm_cli(pin)` installs a pinned vendor CLI from npm into a cache
+  (`ox_core.testing_npm`: a runner plugin pins its CLI in its tests' `real-cli.json`, and
+  `python -m ox_core.testing_npm <pin files>` installs the missing ones, saying what and how
+  big), skipping the test with the reason when npm is unreachable or `OX_TESTS_OFFLINE=1` is
+  set; `FakeModelApi` is an HTTP server on 127.0.0.1; `offline_env(home)` keeps the CLI off the
   network; `sse(events)` encodes server-sent events.
 - `wait_dead(pid)` / `group_gone(pgid)`: wait until a process / a process group is gone.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
-import os
 import shlex
-import shutil
 import socket
 import stat
-import subprocess
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +36,7 @@ import pytest
 import trio
 
 from ox_core.proc import read_stat, scan
+from ox_core.testing_npm import npm_cli
 
 _counter = itertools.count()
 
@@ -183,124 +180,7 @@ def fake_cli(tmp_path: Path, request: pytest.FixtureRequest) -> FakeCliFactory:
     return FakeCliFactory(tmp_path, Path(request.path).parent / "data")
 
 
-# --- The real vendor CLIs, installed from npm, against a fake model API on 127.0.0.1 ---------
-
-NPM_CACHE = Path(os.environ.get("OX_TEST_NPM_CACHE") or "~/.cache/ox-tests/npm").expanduser()
-OFFLINE_ENV = "OX_TESTS_OFFLINE"
-
-REAL_CLIS: dict[str, tuple[str, str, int]] = {
-    "claude": ("@anthropic-ai/claude-code", "2.1.330", 365),
-    "codex": ("@openai/codex", "0.169.0", 405),
-    "gemini": ("@google/gemini-cli", "0.61.0", 100),
-}
-"""The pinned vendor CLIs the real-CLI tests use: bin name -> (npm package, version, about how
-many MB the install takes; claude and codex carry native binaries)."""
-
-
-def offline() -> bool:
-    """Whether `OX_TESTS_OFFLINE=1` asks to skip the real-CLI tests (nothing is downloaded)."""
-    return os.environ.get(OFFLINE_ENV, "") not in ("", "0")
-
-
-def _cache_dir(package: str, version: str) -> Path:
-    return NPM_CACHE / f"{package.rsplit('/', 1)[-1]}-{version}"
-
-
-def _size_mb(package: str) -> int | None:
-    return next((mb for pkg, _, mb in REAL_CLIS.values() if pkg == package), None)
-
-
-def install_npm_cli(package: str, version: str, bin_name: str) -> tuple[Path | None, str]:
-    """Install `package@version` into the cache unless it is there. Returns the CLI's path, or
-    None and the reason it could not be installed."""
-    dest = _cache_dir(package, version)
-    binary = dest / "node_modules" / ".bin" / bin_name
-    if binary.exists():
-        return binary, ""
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        return None, "npm unreachable: node/npm is not installed"
-    tmp = dest.with_name(f"{dest.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        done = subprocess.run(
-            [npm, "install", "--prefix", str(tmp), "--no-audit", "--no-fund", "--loglevel=error",
-             f"{package}@{version}"],
-            capture_output=True, text=True, timeout=600, check=False,
-        )  # fmt: skip
-    except subprocess.TimeoutExpired:
-        shutil.rmtree(tmp, ignore_errors=True)
-        return None, f"npm unreachable: installing {package}@{version} took over 10 minutes"
-    if done.returncode != 0 or not (tmp / "node_modules" / ".bin" / bin_name).exists():
-        shutil.rmtree(tmp, ignore_errors=True)
-        said = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
-        detail = " / ".join(said[:2])[:300]  # npm's first lines carry the error code
-        return None, f"npm unreachable: npm install {package}@{version} failed: {detail}"
-    try:
-        tmp.rename(dest)
-    except OSError:  # another run installed it meanwhile
-        shutil.rmtree(tmp, ignore_errors=True)
-    return binary, ""
-
-
-def npm_cli(package: str, version: str, bin_name: str) -> Path:
-    """The CLI `bin_name` of npm `package@version`, installed once into the cache (reused
-    while present). Skips the test, with the reason, under `OX_TESTS_OFFLINE=1` or when
-    node/npm is missing or npm fails."""
-    if offline():
-        size = _size_mb(package)
-        about = f", about {size} MB" if size else ""
-        pytest.skip(
-            f"{OFFLINE_ENV}=1: the real {bin_name} CLI is not used ({package}@{version}{about})"
-        )
-    binary, reason = install_npm_cli(package, version, bin_name)
-    if binary is None:
-        pytest.skip(reason)
-    return binary
-
-
-def _du_mb(path: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(root, name)).st_size
-    return round(total / 1e6)
-
-
-def prefetch(out: Any = None) -> int:
-    """Install the pinned real CLIs missing from the cache, saying what, where and how big
-    (what `./scripts/test` runs before pytest). Returns how many could not be installed."""
-    import sys
-
-    out = out or sys.stderr
-    missing = [
-        (bin_name, pkg, ver, mb)
-        for bin_name, (pkg, ver, mb) in REAL_CLIS.items()
-        if not (_cache_dir(pkg, ver) / "node_modules" / ".bin" / bin_name).exists()
-    ]
-    if not missing:
-        return 0
-    if offline():
-        print(f"ox: {OFFLINE_ENV}=1: the real-CLI tests are skipped (nothing downloaded)", file=out)
-        return 0
-    total = sum(mb for *_, mb in missing)
-    print(
-        f"ox: the real-CLI tests need {len(missing)} npm package(s), about {total} MB, installed "
-        f"once into {NPM_CACHE} (set {OFFLINE_ENV}=1 to skip those tests instead):",
-        file=out,
-    )
-    failed = 0
-    for bin_name, pkg, ver, mb in missing:
-        print(f"ox:   installing {pkg}@{ver} (about {mb} MB)…", file=out, flush=True)
-        binary, reason = install_npm_cli(pkg, ver, bin_name)
-        if binary is None:
-            failed += 1
-            print(f"ox:   {reason}; its tests will be skipped", file=out)
-        else:
-            print(f"ox:   done: {_du_mb(_cache_dir(pkg, ver))} MB", file=out)
-    return failed
-
+# --- The real vendor CLIs against a fake model API on 127.0.0.1 (npm: `ox_core.testing_npm`) --
 
 Responder = Callable[
     [str, dict[str, Any]], tuple[int, str, bytes] | tuple[int, str, bytes, Mapping[str, str]]
@@ -411,7 +291,3 @@ def real_cli_kit() -> Any:
     return types.SimpleNamespace(
         npm_cli=npm_cli, FakeModelApi=FakeModelApi, offline_env=offline_env, sse=sse
     )
-
-
-if __name__ == "__main__":
-    raise SystemExit(1 if prefetch() else 0)

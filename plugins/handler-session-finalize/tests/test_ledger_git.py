@@ -167,3 +167,27 @@ async def test_remote_refusing_the_push_blocks_and_keeps_the_cache(
     await handler.process_result(items[0], RunResult())
     assert commit_count(remote) == before + 1
     assert not folder.exists()
+
+
+async def test_git_detached_gc_outlives_the_call_that_started_it(ledger: Path) -> None:
+    # `gc --auto` detaches itself to repack in the background: the process primitive runs git
+    # without its sweep of leftovers, so that work is not killed as an agent's leftover.
+    for i in range(2):
+        (ledger / f"file{i}.txt").write_text(f"content {i}\n")
+        git(ledger, "add", "-A")
+        git(ledger, "commit", "-q", "-m", f"commit {i}")
+        git(ledger, "repack", "-d", "-q")  # one more pack each time
+    packs = ledger / ".git" / "objects" / "pack"
+    assert len(list(packs.glob("*.pack"))) >= 2
+    result = await run_git(
+        ledger, "-c", "gc.autoPackLimit=1", "-c", "gc.autoDetach=true", "gc", "--auto"
+    )
+    assert result.ok
+
+    def repacking() -> bool:
+        return len(list(packs.glob("*.pack"))) > 1 or (ledger / ".git" / "gc.pid").exists()
+
+    with trio.fail_after(30):
+        while repacking():  # noqa: ASYNC110 - polling the repository
+            await trio.sleep(0.05)
+    assert git(ledger, "fsck", "--no-progress") == ""

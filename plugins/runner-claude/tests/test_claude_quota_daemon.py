@@ -29,12 +29,12 @@ from ox_core.plugins import load_plugins
 from ox_core.quota_store import PAUSE_FILE
 from ox_core.settings import load_settings
 from ox_core.testing import make_ledger
-from ox_core.testing_runners import REAL_CLIS
+from ox_core.testing_npm import read_pin
 from ox_runner_claude.runner import AUTH_ENV
 
 pytestmark = pytest.mark.slow
 
-PACKAGE, VERSION, _MB = REAL_CLIS["claude"]
+PIN = read_pin(Path(__file__).parent / "real-cli.json")
 SAID = "Rate limit exceeded: 5 requests per minute. Please try again in 2 minutes."
 PAUSE = 120.0  # what SAID says: the more specific "try again in 2 minutes", not "per minute"
 
@@ -110,7 +110,7 @@ class Api:
 def claude_binary(real_cli_kit: Any) -> Path:
     # Module scope: resolved before `user` clears the OX_* variables (OX_TESTS_OFFLINE=1 must
     # skip this test, not be cleared away by it).
-    path: Path = real_cli_kit.npm_cli(PACKAGE, VERSION, "claude")
+    path: Path = real_cli_kit.npm_cli(PIN)
     return path
 
 

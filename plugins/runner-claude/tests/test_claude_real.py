@@ -11,11 +11,11 @@ import pytest
 import trio
 
 from ox_core import RunRequest
-from ox_core.testing_runners import REAL_CLIS
+from ox_core.testing_npm import read_pin
 from ox_runner_claude import ClaudeRunner
 from ox_runner_claude.runner import AUTH_ENV
 
-PACKAGE, VERSION, _MB = REAL_CLIS["claude"]
+PIN = read_pin(Path(__file__).parent / "real-cli.json")
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +24,7 @@ RUN_TIMEOUT = 15
 
 @pytest.fixture(scope="module")
 def claude_binary(real_cli_kit: Any) -> Path:
-    return real_cli_kit.npm_cli(PACKAGE, VERSION, "claude")
+    return real_cli_kit.npm_cli(PIN)
 
 
 class AnthropicApi:

@@ -9,18 +9,18 @@ from typing import Any
 import pytest
 
 from ox_core import RunRequest
-from ox_core.testing_runners import REAL_CLIS
+from ox_core.testing_npm import read_pin
 from ox_runner_codex import CodexRunner
 from ox_runner_codex.runner import AUTH_ENV
 
-PACKAGE, VERSION, _MB = REAL_CLIS["codex"]
+PIN = read_pin(Path(__file__).parent / "real-cli.json")
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def codex_binary(real_cli_kit: Any) -> Path:
-    return real_cli_kit.npm_cli(PACKAGE, VERSION, "codex")
+    return real_cli_kit.npm_cli(PIN)
 
 
 class ResponsesApi:

@@ -10,18 +10,18 @@ from typing import Any
 import pytest
 
 from ox_core import RunRequest
-from ox_core.testing_runners import REAL_CLIS
+from ox_core.testing_npm import read_pin
 from ox_runner_gemini import GeminiRunner
 from ox_runner_gemini.runner import AUTH_ENV, AUTH_FLAGS
 
-PACKAGE, VERSION, _MB = REAL_CLIS["gemini"]
+PIN = read_pin(Path(__file__).parent / "real-cli.json")
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def gemini_binary(real_cli_kit: Any) -> Path:
-    return real_cli_kit.npm_cli(PACKAGE, VERSION, "gemini")
+    return real_cli_kit.npm_cli(PIN)
 
 
 class GeminiApi:

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import os
+from functools import partial
 from pathlib import Path
 
 import trio
 
 from ox_core import RunRequest, RunResult, WorkHandler, WorkItem
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+from ox_core.fs import atomic_write
 
 
 class HelloHandler(WorkHandler):
@@ -53,5 +45,5 @@ class HelloHandler(WorkHandler):
         request = Path(item.payload["request"])
         answer = result.output.strip() or "Hello, whoever you are!"
         await trio.to_thread.run_sync(
-            _write_atomically, request.with_suffix(".reply"), answer + "\n"
+            partial(atomic_write, mode=0o644), request.with_suffix(".reply"), answer + "\n"
         )

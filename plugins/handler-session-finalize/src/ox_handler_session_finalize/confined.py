@@ -20,27 +20,24 @@ Blocking: call from a thread in trio code.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
-from ox_core.errors import OxError
+# Files are opened by core's one helper; re-exported here, where the ledger's rules live.
+from ox_core.fs import UnsafePathError as UnsafePathError
+from ox_core.fs import file_kind as _kind
+from ox_core.fs import open_regular as open_regular
+from ox_core.proc import opened_path as opened_path
 
 MAX_RECORD_BYTES = 64 * 1024 * 1024
 """Longest JSON record (`summary.json`, `meta.json`, marker, journal) read into memory."""
 
-_OPEN_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-
 # A session name as `session_name` makes it: one path component, no leading dot (so never
 # `.` or `..`), none of the characters the name builder replaces, no control character.
 SESSION_NAME = re.compile(r'[^./\\:*?"<>|\x00-\x1f][^/\\:*?"<>|\x00-\x1f]{0,254}')
-
-
-class UnsafePathError(OxError):
-    """A path of the ledger is a link, a special file, or leads outside its root."""
 
 
 def check_session_name(name: str) -> str:
@@ -48,61 +45,6 @@ def check_session_name(name: str) -> str:
     if not SESSION_NAME.fullmatch(name) or len(name.encode("utf-8", "replace")) > 255:
         raise UnsafePathError(f"invalid session name {name!r}: not a single folder name")
     return name
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISREG(mode):
-        return "a file"
-    return "not a regular file"
-
-
-# ------------------------------------------------------------------ files
-
-
-def open_regular(path: Path | str, flags: int = os.O_RDONLY, mode: int = 0o600) -> int:
-    """An fd of the regular file `path`, opened without following a link at its last
-    component and without blocking on a FIFO. Raises `UnsafePathError` for a link or a
-    special file (nothing is read), `FileNotFoundError` and other `OSError`s as they come.
-    The caller closes the fd."""
-    try:
-        fd = os.open(path, flags | _OPEN_FLAGS, mode)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise UnsafePathError(f"{path} is a symbolic link; refused") from None
-        if exc.errno == errno.ENXIO:  # a FIFO opened for writing with no reader
-            raise UnsafePathError(f"{path} is a FIFO; refused") from None
-        raise
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise UnsafePathError(f"{path} is {_kind(st.st_mode)}; refused")
-        if flags & os.O_ACCMODE == os.O_RDONLY:
-            # Back to blocking reads: a regular file never blocks, and Python's buffered
-            # file objects do not expect EAGAIN.
-            os.set_blocking(fd, True)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
-def opened_path(fd: int) -> str | None:
-    """The path the kernel has for open file `fd` (Linux `/proc/self/fd`), None when it
-    cannot tell; a deleted file's path ends with ` (deleted)`."""
-    try:
-        return os.readlink(f"/proc/self/fd/{fd}")
-    except OSError:
-        return None
 
 
 def read_regular(path: Path | str, limit: int | None = None) -> bytes:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ox_core.proc import pid_alive as pid_alive  # re-exported: cleanup and the watcher use it
 from ox_handler_session_finalize import records
 from ox_handler_session_finalize.confined import (
     MAX_RECORD_BYTES,
@@ -79,20 +80,6 @@ class Found:
     place: Place
     kind: Kind
     missing: tuple[str, ...] = ()
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process `pid` exists (a process we may not signal counts as alive). A number
-    no process can have (over the kernel's range) is not alive: markers are data."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, OverflowError):
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def is_stale(

@@ -1,7 +1,8 @@
 """The ledger's git repository. This module owns every git (and git-lfs) call of the package.
 
 Every call runs with `GIT_TERMINAL_PROMPT=0 LC_ALL=C` (never waits for a password, messages we
-can match), in its own process group that is killed on timeout or cancellation. Changes to a
+can match), stdin empty, through core's process primitive (`ox_core.process.run_process`): in
+its own process group, which is stopped on timeout or cancellation. Changes to a
 ledger (`publish`) run under one `trio.Lock` per ledger, which the daemon may share
 (`Ledger(path, lock)`).
 
@@ -18,17 +19,21 @@ import contextlib
 import hashlib
 import os
 import shutil
-import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import trio
 
-from ox_core.errors import LedgerBlockedError, OxError
+from ox_core.errors import LedgerBlockedError, OxError, RunnerError
+from ox_core.process import run_process
 
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GCM_INTERACTIVE": "never"}
 DEFAULT_TIMEOUT = 60.0
+GIT_GRACE = 1.0
+"""Seconds from SIGTERM to SIGKILL of a stopped git (SIGTERM lets it remove its lock files)."""
+GIT_MAX_OUTPUT = 256 * 1024 * 1024
+"""More output than this from one git command is a runaway: stopped, an error."""
 PUSH_TIMEOUT = 180.0
 PUSH_ATTEMPTS = 3
 PUSH_PAUSE = 1.0
@@ -89,15 +94,6 @@ class GitResult:
         return f"git {' '.join(self.args)} failed (exit {self.returncode}): {tail}"
 
 
-def _kill_group(process: trio.Process) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-async def _deliver_cancel(process: trio.Process) -> None:
-    _kill_group(process)
-
-
 def has_git_lfs() -> bool:
     """Whether the `git-lfs` binary is on PATH."""
     return shutil.which("git-lfs") is not None
@@ -118,26 +114,27 @@ async def run_git(
     """
     full_env = {**os.environ, **GIT_ENV, **(env or {})}
     try:
-        with trio.fail_after(time_limit):
-            done = await trio.run_process(
-                ["git", "-C", str(repo), *args],
-                capture_stdout=True,
-                capture_stderr=True,
-                check=False,
-                env=full_env,
-                start_new_session=True,
-                stdin=b"",
-                deliver_cancel=_deliver_cancel,
-            )
-    except trio.TooSlowError:
-        raise GitError(f"git {' '.join(args)} timed out after {time_limit:g} s") from None
-    except OSError as exc:
+        # No sweep: git's detached `gc --auto` (and a credential cache) must outlive the call.
+        done = await run_process(
+            ["git", "-C", str(repo), *args],
+            env=full_env,
+            timeout=time_limit,
+            grace=GIT_GRACE,
+            max_output=GIT_MAX_OUTPUT,
+            stderr_limit=GIT_MAX_OUTPUT,
+            sweep=False,
+        )
+    except RunnerError as exc:
         raise GitError(f"cannot run git: {exc}") from exc
+    if done.timed_out:
+        raise GitError(f"git {' '.join(args)} timed out after {time_limit:g} s")
+    if done.overflow:
+        raise GitError(f"git {' '.join(args)} printed more than {GIT_MAX_OUTPUT} bytes")
     result = GitResult(
         args=tuple(args),
         returncode=done.returncode,
         stdout=done.stdout.decode("utf-8", "replace"),
-        stderr=done.stderr.decode("utf-8", "replace"),
+        stderr=done.stderr_tail,
     )
     if check and not result.ok:
         raise GitError(result.failure(), returncode=result.returncode, stderr=result.stderr)

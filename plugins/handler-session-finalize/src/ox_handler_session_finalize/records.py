@@ -12,13 +12,9 @@ the folder); every read-modify-write holds the file's lock (`lock_file`).
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import json
 import os
 import re
-import secrets
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +22,10 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ox_core.fs import LockTimeout as LockTimeout  # re-exported: the records' lock error
+from ox_core.fs import atomic_write
+from ox_core.fs import fsync_dir as fsync_dir  # re-exported for the session modules
+from ox_core.fs import lock_file as fs_lock_file
 from ox_handler_session_finalize.confined import (
     MAX_RECORD_BYTES,
     UnsafePathError,
@@ -181,59 +181,14 @@ def dump_line(model: BaseModel) -> bytes:
 # ---------------------------------------------------------------- atomic files and locks
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write `data` to `path` so that a reader (or a crash) sees the old or the new file, never
-    a half-written one. On error (disk full ...) the old file is untouched and the temp removed.
-
-    The folder is opened once without following a link (`UnsafePathError` when it is one) and
-    the temp file is created and renamed relative to it, so a folder swapped for a link
-    meanwhile cannot redirect the write; a link at `path` itself is replaced, never followed.
-    """
-    try:
-        dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-            raise UnsafePathError(f"{path.parent} is not a real folder; refused") from None
-        raise
-    try:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        while True:
-            tmp = f".{path.name}.{secrets.token_hex(4)}.tmp"
-            try:
-                fd = os.open(tmp, flags, 0o600, dir_fd=dfd)
-                break
-            except FileExistsError:
-                continue
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fchmod(f.fileno(), mode)
-                os.fsync(f.fileno())
-            os.replace(tmp, path.name, src_dir_fd=dfd, dst_dir_fd=dfd)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp, dir_fd=dfd)
-            raise
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    """`ox_core.fs.atomic_write`: the old file or the new one, never half; the folder is never
+    a link (`UnsafePathError`), a link at `path` is replaced, never followed."""
+    atomic_write(path, data, mode=mode)
 
 
 def atomic_write_model(path: Path, model: BaseModel, mode: int = 0o600) -> None:
-    atomic_write_bytes(path, dump_json(model), mode)
-
-
-class LockTimeout(Exception):
-    """`lock_file` could not take the lock in time."""
+    atomic_write(path, dump_json(model), mode=mode)
 
 
 def _lock_path(path: Path) -> Path:
@@ -243,31 +198,13 @@ def _lock_path(path: Path) -> Path:
 
 @contextlib.contextmanager
 def lock_file(path: Path, timeout: float | None = None) -> Iterator[None]:
-    """Hold the exclusive lock of record `path` (an flock on a sidecar dotfile).
-
-    Works across processes and across threads of one process. `timeout` None waits forever;
-    otherwise raises `LockTimeout` after `timeout` seconds. Blocking: call from a thread in
-    trio code, or with a short timeout.
+    """Hold the exclusive lock of record `path` (an flock on a sidecar dotfile, see
+    `ox_core.fs.lock_file`). `timeout` None waits forever; otherwise raises `LockTimeout`
+    after `timeout` seconds. Blocking: call from a thread in trio code, or with a short
+    timeout.
     """
-    fd = open_regular(_lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | (0 if deadline is None else fcntl.LOCK_NB))
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if deadline is None or time.monotonic() >= deadline:
-                    raise LockTimeout(f"{path} is locked by another writer") from None
-                time.sleep(0.005)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+    with fs_lock_file(_lock_path(path), timeout=timeout, what=str(path)):
+        yield
 
 
 # ---------------------------------------------------------------- reading and updating

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ox_core.contracts import IpcMethod
 from ox_core.errors import OxError
+from ox_core.proc import pid_max
 from ox_handler_session_finalize.confined import UnsafePathError, check_session_name
 from ox_handler_session_finalize.recording import (
     RecordingRejected,
@@ -34,15 +35,6 @@ log = logging.getLogger(__name__)
 DOCTOR_INTERVAL = 60.0
 
 FinalizeSoon = Callable[[str], Awaitable[Any]]
-
-
-def pid_max() -> int:
-    """The largest PID the kernel hands out (`/proc/sys/kernel/pid_max`; 2**22 without it)."""
-    try:
-        with open("/proc/sys/kernel/pid_max", "rb") as f:
-            return int(f.read(32))
-    except (OSError, ValueError):
-        return 2**22
 
 
 PID_MAX = pid_max()

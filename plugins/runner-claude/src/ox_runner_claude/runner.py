@@ -9,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ox_core.cli_runner import CliRunner
 from ox_core.contracts import Quota, RunRequest, RunResult
-from ox_core.process import CliRunner, ProcessOutcome, int_field, json_event, probe, with_stderr
-from ox_core.quota import find_quota, quota_until
+from ox_core.jsonl import int_field, json_event
+from ox_core.process import ProcessOutcome, probe, with_stderr
+from ox_core.quota import QuotaWording, find_quota, quota_until
 
 AUTH_ENV = (
     "ANTHROPIC_API_KEY",
@@ -60,7 +62,7 @@ class ClaudeRunner(CliRunner):
     the `output_tokens`. A `result` that is not an error is a success whatever the exit status
     (claude sometimes exits non-zero, or lingers, after answering). Quota: a `rate_limit_event`
     with status `rejected` (its `resetsAt`), an `api_error_status` of 429, API retries that all
-    got 429, else the SPEC wording in the error text.
+    got 429, else the common quota wording (`ox_core.quota`) in the error text.
     """
 
     name = "claude"
@@ -68,6 +70,10 @@ class ClaudeRunner(CliRunner):
     executable = "claude"
     auth_env = AUTH_ENV
     install_dirs = ("~/.claude/local", "~/.claude/bin")
+    # Inherited from a Claude Code session (ox started from its terminal), these make the CLI
+    # believe it runs nested inside that session.
+    env_remove = ("CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT")
+    quota_wording = QuotaWording(pattern=_HTTP_429)  # for a result the API answered with 429
 
     def command(self, binary: str, request: RunRequest) -> list[str]:
         argv = [
@@ -175,7 +181,7 @@ class ClaudeRunner(CliRunner):
             )
         elif result is not None and result.get("api_error_status") == 429:
             text = str(result.get("result") or "API status 429")
-            quota = find_quota(text, now=now, extra=_HTTP_429) or quota_until(text, None, now)
+            quota = self.find_quota(text, now=now) or quota_until(text, None, now)
         elif retry_statuses and all(s == 429 for s in retry_statuses):
             message = f"the model API answered 429 (rate limit) {len(retry_statuses)} times"
             if retry_delay_ms is None:

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ox_core.cli_runner import CliRunner
 from ox_core.contracts import RunRequest, RunResult
 from ox_core.errors import RunnerError
-from ox_core.process import (
-    CliRunner,
-    ProcessOutcome,
-    int_field,
-    probe,
-    run_agent_process,
-    with_stderr,
-)
-from ox_core.quota import find_quota
+from ox_core.jsonl import int_field
+from ox_core.process import ProcessOutcome, probe, run_agent_process, with_stderr
+from ox_runner_codex.quota import CODEX_WORDING
 
 AUTH_ENV = ("OPENAI_API_KEY", "CODEX_API_KEY")
 """Set, any of these authenticates `codex exec` without a login."""
@@ -31,8 +25,6 @@ OPTIONAL_FLAGS: dict[str, tuple[str, ...]] = {
     "--color": ("--color", "never"),
 }
 """Flags that older versions may lack: dropped when `codex exec --help` does not list them."""
-
-_HTTP_429 = re.compile(r"\b429\b|too many requests|quota exceeded|insufficient_quota", re.I)
 
 
 def _message(value: object) -> str:
@@ -48,8 +40,8 @@ class CodexRunner(CliRunner):
     Output is the text of the last `agent_message` item; tokens from the last
     `turn.completed.usage` (`input_tokens`, which includes the cached ones, and
     `output_tokens`). A completed turn with an answer is a success whatever the exit status.
-    Errors come from `turn.failed` / `error` events; quota from their text (SPEC wording or an
-    HTTP 429).
+    Errors come from `turn.failed` / `error` events; quota from their text (the common wording, an
+    HTTP 429, codex's `try again at 3:28 PM`: see `ox_runner_codex.quota`).
     """
 
     name = "codex"
@@ -57,6 +49,7 @@ class CodexRunner(CliRunner):
     executable = "codex"
     auth_env = AUTH_ENV
     install_dirs = ("~/.codex/bin",)
+    quota_wording = CODEX_WORDING
 
     _flags_by_binary: ClassVar[dict[str, frozenset[str]]] = {}
 
@@ -152,5 +145,5 @@ class CodexRunner(CliRunner):
         if garbage:
             error += f"; unexpected output: {garbage[-1][:300]!r}"
         quota_text = "\n".join([*errors, outcome.stderr_tail])
-        quota = find_quota(quota_text, now=datetime.now(UTC), extra=_HTTP_429)
+        quota = self.find_quota(quota_text, now=datetime.now(UTC))
         return RunResult(exit_code=outcome.returncode or 1, error=error, quota=quota)

@@ -10,16 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ox_core.cli_runner import CliRunner
 from ox_core.contracts import RunRequest, RunResult
 from ox_core.errors import RunnerError
-from ox_core.process import (
-    CliRunner,
-    ProcessOutcome,
-    int_field,
-    run_agent_process,
-    with_stderr,
-)
-from ox_core.quota import find_quota
+from ox_core.jsonl import int_field
+from ox_core.process import ProcessOutcome, run_agent_process, with_stderr
+from ox_core.quota import QuotaWording
 
 AUTH_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 """Set, any of these authenticates gemini (with the `gemini-api-key` or Vertex auth type)."""
@@ -79,7 +75,8 @@ class GeminiRunner(CliRunner):
     Output is the assistant's text after the last tool activity; tokens from the `result`
     event's `stats` (summed by gemini over its models: a routing call and the main call). The
     single-object `json` format and the plain text of older versions are read as well.
-    Quota: the SPEC wording, an HTTP 429 or `RESOURCE_EXHAUSTED` in the error text or stderr.
+    Quota: the common wording (`ox_core.quota`), an HTTP 429 or `RESOURCE_EXHAUSTED` in the
+    error text or stderr.
     Authentication is read from the environment and `~/.gemini/` (there is no status command).
     """
 
@@ -88,6 +85,7 @@ class GeminiRunner(CliRunner):
     executable = "gemini"
     auth_env = AUTH_ENV
     install_dirs = ()
+    quota_wording = QuotaWording(pattern=_HTTP_429)
 
     _stream_json_by_binary: ClassVar[dict[str, bool]] = {}
 
@@ -212,7 +210,7 @@ class GeminiRunner(CliRunner):
         if garbage and result is None:
             error += f"; unexpected output: {garbage[-1][:300]!r}"
         quota_text = "\n".join([*errors, outcome.stderr_tail])
-        quota = find_quota(quota_text, now=datetime.now(UTC), extra=_HTTP_429)
+        quota = self.find_quota(quota_text, now=datetime.now(UTC))
         return RunResult(exit_code=outcome.returncode or 1, error=error, quota=quota)
 
     @staticmethod

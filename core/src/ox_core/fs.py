@@ -1,0 +1,197 @@
+"""Files on disk: atomic writes, fsync of a folder, locks between processes, no links followed.
+
+Every write of a file that someone reads while ox runs (a record, a config, a unit file, the
+quota pause) goes through `atomic_write`: a unique temp file in the same folder, fsync,
+rename over the target, fsync of the folder. A reader (or a crash) sees the old file or the
+new one, never half of one; on error the old file is untouched and the temp file removed.
+
+Links: a file ox opens is opened with `O_NOFOLLOW | O_NONBLOCK` and refused unless it is a
+regular file (`open_regular`): a link committed in a shared ledger must never make this
+machine read or truncate its target, and a FIFO must never block the opener. `atomic_write`
+opens the folder once, without following a link unless told to, and works relative to that
+descriptor, so a folder swapped for a link meanwhile cannot redirect the write.
+
+Locks are `flock`s: held by an open file, released when it closes, even after `kill -9`.
+Everything here blocks: call it from a thread in trio code (or keep it to small files).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import secrets
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from ox_core.errors import OxError
+
+_OPEN_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_LOCK_POLL = 0.005
+
+
+class UnsafePathError(OxError):
+    """A path is a link, a special file, or leads outside its root: refused, nothing read."""
+
+
+class LockTimeout(OxError):
+    """A file lock could not be taken in time: another process holds it."""
+
+
+def file_kind(mode: int) -> str:
+    """What an `st_mode` is, for an error message ("a symbolic link", "a FIFO" ...)."""
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISREG(mode):
+        return "a file"
+    return "not a regular file"
+
+
+def open_regular(
+    path: Path | str, flags: int = os.O_RDONLY, mode: int = 0o600, *, dir_fd: int | None = None
+) -> int:
+    """An fd of the regular file `path` (relative to `dir_fd` when given), opened without
+    following a link at its last component and without blocking on a FIFO. Raises
+    `UnsafePathError` for a link or a special file (nothing is read), `FileNotFoundError` and
+    other `OSError`s as they come. The caller closes the fd."""
+    try:
+        fd = os.open(path, flags | _OPEN_FLAGS, mode, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafePathError(f"{path} is a symbolic link; refused") from None
+        if exc.errno == errno.ENXIO:  # a FIFO opened for writing with no reader
+            raise UnsafePathError(f"{path} is a FIFO; refused") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafePathError(f"{path} is {file_kind(st.st_mode)}; refused")
+        if flags & os.O_ACCMODE == os.O_RDONLY:
+            # Back to blocking reads: a regular file never blocks, and Python's buffered
+            # file objects do not expect EAGAIN.
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_dir(path: Path | str, *, follow_symlinks: bool = False) -> int:
+    """An fd of the folder `path`; `UnsafePathError` when it is a link (unless
+    `follow_symlinks`) or not a folder. The caller closes it."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+    try:
+        return os.open(path, flags if follow_symlinks else flags | os.O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise UnsafePathError(f"{path} is not a real folder; refused") from None
+        raise
+
+
+def fsync_dir(folder: Path | str | int) -> None:
+    """Make the folder's entries (a rename, a new or removed file) durable. `folder`: a path
+    or an open fd of the folder (left open)."""
+    if isinstance(folder, int):
+        os.fsync(folder)
+        return
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(
+    path: Path | str,
+    data: bytes | str,
+    *,
+    mode: int = 0o600,
+    dir_fd: int | None = None,
+    follow_symlinks: bool = False,
+) -> None:
+    """Replace the file `path` with `data` (str is written as UTF-8), atomically and durably.
+
+    With `dir_fd`, `path` is a single name in that open folder (the caller opened and checked
+    it). Without, the folder of `path` is opened once, not through a link (`UnsafePathError`
+    when it is one) unless `follow_symlinks` (a user's own config folder may be a link). A link
+    at `path` itself is replaced, never followed. The file gets permissions `mode`.
+    """
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    if dir_fd is not None:
+        _write_in(dir_fd, os.fspath(path), payload, mode)
+        return
+    target = Path(path)
+    dfd = open_dir(target.parent, follow_symlinks=follow_symlinks)
+    try:
+        _write_in(dfd, target.name, payload, mode)
+    finally:
+        os.close(dfd)
+
+
+def _write_in(dfd: int, name: str, data: bytes, mode: int) -> None:
+    if not name or "/" in name or name in (".", ".."):
+        raise UnsafePathError(f"{name!r} is not a file name in its folder")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    while True:
+        tmp = f".{name.lstrip('.')}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(tmp, flags, 0o600, dir_fd=dfd)
+            break
+        except FileExistsError:
+            continue
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fchmod(f.fileno(), mode)
+            os.fsync(f.fileno())
+        os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp, dir_fd=dfd)
+        raise
+    os.fsync(dfd)
+
+
+def acquire(fd: int, *, timeout: float | None = None, what: str = "the file") -> None:
+    """Take the exclusive `flock` of open file `fd`. `timeout` None waits as long as it takes;
+    0 tries once. Raises `LockTimeout` ("`what` is locked by another process") when another
+    open file holds it after `timeout` seconds. The lock goes with the fd's last close."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if deadline is None else fcntl.LOCK_NB))
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            if deadline is None or time.monotonic() >= deadline:
+                raise LockTimeout(f"{what} is locked by another process") from None
+            time.sleep(_LOCK_POLL)
+
+
+@contextlib.contextmanager
+def lock_file(
+    path: Path | str, *, timeout: float | None = None, what: str | None = None
+) -> Iterator[int]:
+    """Hold the exclusive lock of the lock file `path` (created, mode 0600; never a link or a
+    special file: `UnsafePathError`), yielding its fd. Works across processes and across
+    threads of one process (each call opens the file anew). `timeout`: see `acquire`; the
+    `LockTimeout` names `what` (default: `path`)."""
+    fd = open_regular(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        acquire(fd, timeout=timeout, what=what or str(path))
+        yield fd
+    finally:
+        os.close(fd)  # releases the lock

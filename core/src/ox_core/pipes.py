@@ -1,0 +1,65 @@
+"""The three pipes of a child process, for `ox_core.process`: feed stdin, read stdout up to a
+cap, keep the tail of stderr. Each task closes its pipe when it ends, however it ends."""
+
+from __future__ import annotations
+
+import trio
+
+CHUNK = 65536
+
+
+def close_now(stream: trio.abc.AsyncResource) -> None:
+    """Close a pipe now. trio's `FdStream.close()` is synchronous; `aclose()` would add a
+    scheduler round per pipe to every run."""
+    close = getattr(stream, "close", None)
+    if callable(close):
+        close()
+
+
+class Capped:
+    """Output collected up to `limit` bytes; `overflow` once more came (the rest is dropped)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.data = bytearray()
+        self.overflow = False
+
+
+async def read_capped(stream: trio.abc.ReceiveStream, out: Capped, stop: trio.CancelScope) -> None:
+    """Read `stream` into `out`; past its limit, mark the overflow and cancel `stop`."""
+    try:
+        while chunk := await stream.receive_some(CHUNK):
+            if len(out.data) + len(chunk) > out.limit:
+                out.overflow = True
+                stop.cancel()
+                return
+            out.data += chunk
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        pass
+    finally:
+        close_now(stream)
+
+
+async def read_tail(stream: trio.abc.ReceiveStream, tail: bytearray, keep: int) -> None:
+    """Read `stream`, keeping (at least) its last `keep` bytes in `tail`."""
+    try:
+        while chunk := await stream.receive_some(CHUNK):
+            tail += chunk
+            if len(tail) > 2 * keep:
+                del tail[: len(tail) - keep]
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        pass
+    finally:
+        close_now(stream)
+
+
+async def feed(stream: trio.abc.SendStream, data: bytes) -> None:
+    """Write `data`, then close (EOF). A program may exit (or never read) before taking it
+    all: that is its business, the run's result says what happened."""
+    try:
+        if data:
+            await stream.send_all(data)
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        pass
+    finally:
+        close_now(stream)
