@@ -31,11 +31,11 @@ from pathlib import Path
 import _stdlib_queue  # noqa: F401 - before trio: see that module
 import trio
 
-from ox_handler_session_finalize.recording import create_recording
-from ox_handler_session_finalize.records import RAW, RecordingMarker, read_marker, update_marker
-from ox_handler_session_finalize.redact import LedgerRedactor
-from ox_handler_session_finalize.tail import catch_up
-from ox_handler_session_finalize.watcher import SessionWatcherManager
+from ox_session_capture.recording import create_recording
+from ox_session_capture.records import RAW, RecordingMarker, read_marker, update_marker
+from ox_session_capture.redact import LedgerRedactor
+from ox_session_capture.tail import catch_up
+from ox_session_capture.watcher import SessionWatcherManager
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN_TESTS = ROOT / "plugins/handler-session-finalize/tests"

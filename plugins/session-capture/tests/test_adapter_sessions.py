@@ -14,15 +14,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ox_handler_session_finalize.adapters import (
+from ox_core.doctor import plugins_report
+from ox_core.plugins import load_plugins
+from ox_session_capture.adapters import (
     AdapterError,
     SessionAdapter,
     adapter_names,
     load_adapter,
 )
-from ox_handler_session_finalize.records import RawEntry
-
-from .watch_support import claude_assistant, claude_user
+from ox_session_capture.records import RawEntry
+from ox_session_capture.testing import claude_assistant, claude_user
 
 DATA = Path(__file__).parent / "data" / "sessions"
 
@@ -64,7 +65,8 @@ def test_a_third_party_adapter_is_loaded_from_its_distribution(
     (tmp_path / "ox_thirdparty_adapter.py").write_text(
         textwrap.dedent(
             """
-            from ox_handler_session_finalize.records import RawEntry
+            from ox_core import hookimpl
+            from ox_session_capture.records import RawEntry
 
             class EchoAdapter:
                 name = "echo-agent"
@@ -72,6 +74,10 @@ def test_a_third_party_adapter_is_loaded_from_its_distribution(
 
                 def parse_line(self, line):
                     return [RawEntry(type="user", content=line.decode(errors="replace"))]
+
+            @hookimpl
+            def ox_register_adapters(register):
+                register(EchoAdapter)
             """
         )
     )
@@ -81,7 +87,7 @@ def test_a_third_party_adapter_is_loaded_from_its_distribution(
         "Metadata-Version: 2.1\nName: ox-thirdparty-adapter\nVersion: 0.1\n"
     )
     (dist / "entry_points.txt").write_text(
-        "[ox.session_adapters]\necho-agent = ox_thirdparty_adapter:EchoAdapter\n"
+        "[ox.adapters]\necho-agent = ox_thirdparty_adapter\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "ox_thirdparty_adapter", raising=False)
@@ -89,6 +95,10 @@ def test_a_third_party_adapter_is_loaded_from_its_distribution(
     adapter = load_adapter("echo-agent")
     assert adapter.roots == (".echo",)
     assert summary(adapter.parse_line(b"hello")) == [("user", "hello")]
+    # Through the same loader as runners and handlers: `ox-core plugins` lists it.
+    rows = {(r["group"], r["name"]): r for r in plugins_report(load_plugins())}
+    assert rows[("ox.adapters", "echo-agent")]["distribution"] == "ox-thirdparty-adapter"
+    assert rows[("ox.adapters", "echo-agent")]["error"] is None
 
 
 def test_a_broken_third_party_adapter_reports_its_import_error(
@@ -98,11 +108,13 @@ def test_a_broken_third_party_adapter_reports_its_import_error(
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ox-broken-adapter\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text(
-        "[ox.session_adapters]\nbroken-agent = ox_no_such_module_here:Adapter\n"
+        "[ox.adapters]\nbroken-agent = ox_no_such_module_here\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(AdapterError, match=r"broken-agent.*failed to load"):
+    with pytest.raises(AdapterError, match=r"broken-agent.*failed to load.*ox_no_such_module"):
         load_adapter("broken-agent")
+    rows = {(r["group"], r["name"]): r for r in plugins_report(load_plugins())}
+    assert "ox_no_such_module_here" in rows[("ox.adapters", "broken-agent")]["error"]
 
 
 # ---------------------------------------------------------------- claude-code

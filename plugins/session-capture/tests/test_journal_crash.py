@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from ox_handler_session_finalize import journal as journal_mod
-from ox_handler_session_finalize.journal import (
+from ox_session_capture import journal as journal_mod
+from ox_session_capture.journal import (
     JournalError,
     RecordingGone,
     Settled,
     durable_append,
     settle_journal,
 )
-from ox_handler_session_finalize.records import (
+from ox_session_capture.records import (
     JOURNAL,
     MARKER,
     RAW,

@@ -10,20 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from ox_handler_session_finalize.recording import (
+from ox_session_capture.recording import (
     RecordingRejected,
     create_recording,
     stop_recording,
 )
-from ox_handler_session_finalize.records import (
+from ox_session_capture.records import (
     JOURNAL,
     MARKER,
     RAW,
     read_marker,
     read_raw,
 )
-
-from .watch_support import append, claude_session_file, numbered_user
+from ox_session_capture.testing import append, claude_session_file, numbered_user
 
 
 @pytest.fixture

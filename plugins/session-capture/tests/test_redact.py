@@ -12,18 +12,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ox_handler_session_finalize.export import redact_file_bytes, redact_raw_bytes
-from ox_handler_session_finalize.redact import (
+from ox_session_capture.redact import (
     RULES,
     RedactRulesError,
     contains_secret,
     load_ledger_rules,
+    redact_file_bytes,
+    redact_raw_bytes,
     redact_text,
 )
-from ox_handler_session_finalize.redact.engine import CANDIDATE, _apply, find_spans, has_token_run
-
-from .corpus.benign import LINES
-from .corpus.secrets import SHAPES, VENDORS, Shape, at_line_start, in_json
+from ox_session_capture.redact.engine import CANDIDATE, _apply, find_spans, has_token_run
+from ox_session_capture.testing.corpus.benign import LINES
+from ox_session_capture.testing.corpus.secrets import SHAPES, VENDORS, Shape, at_line_start, in_json
 
 IDS = [f"{n}-{s.kind}" for n, s in enumerate(SHAPES)]
 

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ox_handler_session_finalize import tail as tail_mod
-from ox_handler_session_finalize.adapters import load_adapter
-from ox_handler_session_finalize.journal import RecordingGone
-from ox_handler_session_finalize.recording import Recording, create_recording
-from ox_handler_session_finalize.records import (
+from ox_session_capture import tail as tail_mod
+from ox_session_capture.adapters import load_adapter
+from ox_session_capture.journal import RecordingGone
+from ox_session_capture.recording import Recording, create_recording
+from ox_session_capture.records import (
     MARKER,
     RAW,
     LockTimeout,
@@ -27,15 +27,16 @@ from ox_handler_session_finalize.records import (
     read_marker,
     read_raw,
 )
-from ox_handler_session_finalize.tail import SourceTail, TailError, catch_up, drain
-
-from .secret_shapes import SECRET_SHAPES
-from .watch_support import (
+from ox_session_capture.tail import SourceTail, TailError, catch_up, drain
+from ox_session_capture.testing import (
     append,
     claude_text,
     claude_user,
     numbered_user,
+    secret_shapes,
 )
+
+SECRET_SHAPES = secret_shapes()
 
 
 @pytest.fixture
@@ -341,7 +342,7 @@ _fragments = st.sampled_from(
 @settings(max_examples=150, deadline=None)
 @given(batch=st.lists(st.lists(_fragments, max_size=5).map("".join), max_size=6))
 def test_batch_redaction_equals_redact_text(batch: list[str]) -> None:
-    from ox_handler_session_finalize.redact import redact_text
+    from ox_session_capture.redact import redact_text
 
     extra = [re.compile("ACME-[0-9]{8}")]
     redactor = tail_mod.LedgerRedactor(extra)

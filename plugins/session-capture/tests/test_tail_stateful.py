@@ -20,13 +20,12 @@ from hypothesis.stateful import (
     rule,
 )
 
-from ox_handler_session_finalize import tail as tail_mod
-from ox_handler_session_finalize.adapters import load_adapter
-from ox_handler_session_finalize.recording import create_recording
-from ox_handler_session_finalize.records import RAW, read_marker, read_raw
-from ox_handler_session_finalize.tail import SourceTail, drain
-
-from .watch_support import claude_session_file, claude_user
+from ox_session_capture import tail as tail_mod
+from ox_session_capture.adapters import load_adapter
+from ox_session_capture.recording import create_recording
+from ox_session_capture.records import RAW, read_marker, read_raw
+from ox_session_capture.tail import SourceTail, drain
+from ox_session_capture.testing import claude_session_file, claude_user
 
 MAX_LINE = 700  # scaled-down line limit so over-long lines are cheap to write
 BATCH = 512  # smaller than some legal lines: exercises the long-line scan

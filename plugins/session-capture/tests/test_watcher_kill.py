@@ -18,11 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from ox_handler_session_finalize.journal import Settled, settle_journal
-from ox_handler_session_finalize.recording import create_recording
-from ox_handler_session_finalize.records import JOURNAL, RAW, read_marker, read_raw
-
-from .watch_support import claude_session_file
+from ox_session_capture.journal import Settled, settle_journal
+from ox_session_capture.recording import create_recording
+from ox_session_capture.records import JOURNAL, RAW, read_marker, read_raw
+from ox_session_capture.testing import claude_session_file
 
 HELPER = Path(__file__).with_name("watch_support.py")
 KILLS = int(os.environ.get("OX_KILLS", "30"))
@@ -62,7 +61,7 @@ class ForkServer:
 
     def wait_following(self, pid: int) -> None:
         """Until watcher `pid` logs that it follows the file (bounded)."""
-        needle = f"{pid} ox_handler_session_finalize.watcher watching".encode()
+        needle = f"{pid} ox_session_capture.watcher watching".encode()
         deadline = time.monotonic() + 60
         while needle not in self.log.read_bytes():
             assert time.monotonic() < deadline, self.log.read_text()[-3000:]

@@ -17,9 +17,9 @@ import pytest
 import trio
 
 from ox_core.errors import OxError
-from ox_handler_session_finalize.journal import JournalError
-from ox_handler_session_finalize.recording import Recording, create_recording
-from ox_handler_session_finalize.records import (
+from ox_session_capture.journal import JournalError
+from ox_session_capture.recording import Recording, create_recording
+from ox_session_capture.records import (
     JOURNAL,
     MARKER,
     RAW,
@@ -30,10 +30,9 @@ from ox_handler_session_finalize.records import (
     read_raw,
     update_marker,
 )
-from ox_handler_session_finalize.service import SessionWatchService
-from ox_handler_session_finalize.watcher import SessionWatcherManager, WatchRejected
-
-from .watch_support import append, claude_session_file, numbered_user
+from ox_session_capture.service import SessionWatchService
+from ox_session_capture.testing import append, claude_session_file, numbered_user
+from ox_session_capture.watcher import SessionWatcherManager, WatchRejected
 
 LIMIT = 10  # seconds: generous bound on any wait; a healthy run takes milliseconds
 
@@ -321,21 +320,21 @@ async def test_detect_and_restart_resumes_live_tail_recordings_only(
 async def service(
     ledger: Path, home: Path, nursery: trio.Nursery
 ) -> AsyncIterator[tuple[SessionWatchService, list[str]]]:
-    finalized: list[str] = []
+    stopped: list[str] = []
 
-    async def finalize_soon(name: str) -> None:
-        finalized.append(name)
+    async def on_stop(name: str) -> None:
+        stopped.append(name)
 
-    svc = SessionWatchService(ledger, finalize_soon=finalize_soon, poll_interval=0.02)
+    svc = SessionWatchService(ledger, on_stop=on_stop, poll_interval=0.02)
     await nursery.start(svc.serve)
-    yield svc, finalized
+    yield svc, stopped
     await svc.manager.stop_all()
 
 
 async def test_ipc_start_and_stop_a_recording(
     service: tuple[SessionWatchService, list[str]], src: Path
 ) -> None:
-    svc, finalized = service
+    svc, stopped = service
     methods = svc.ipc_methods()
     append(src, numbered_user(0))
     reply: dict[str, Any] = await methods["session_watch_start"](
@@ -352,9 +351,9 @@ async def test_ipc_start_and_stop_a_recording(
     append(src, numbered_user(1) + numbered_user(2))
     await synced(svc.manager, name)
     append(src, numbered_user(3))  # drained by the stop even if the watcher did not see it
-    stopped = await methods["session_watch_stop"]({"name": name})
-    assert stopped == {"name": name, "entry_count": 3}
-    assert finalized == [name]
+    reply = await methods["session_watch_stop"]({"name": name})
+    assert reply == {"name": name, "entry_count": 3}
+    assert stopped == [name]
     assert svc.manager.active_sessions() == []
     assert not (session_dir / MARKER).exists()
     raw = read_raw(session_dir / RAW)
@@ -387,10 +386,10 @@ async def test_ipc_rejections_are_clear_errors_and_leave_nothing(
     params: dict[str, Any],
     message: str,
 ) -> None:
-    svc, finalized = service
+    svc, stopped = service
     with pytest.raises(OxError, match=message):
         await svc.ipc_methods()[method](params)
-    assert finalized == []
+    assert stopped == []
     cache = ledger / ".ox" / "cache" / "sessions"
     assert not cache.exists() or list(cache.iterdir()) == []
 

@@ -1,5 +1,5 @@
-"""Helpers for the session watcher tests: realistic agent session lines, a session file under
-a fake `$HOME`, and (run as a script) the two processes of the kill test:
+"""Helpers for the session watcher tests, run as a script: the processes of the kill test
+(the agent session lines and files come from `ox_session_capture.testing`):
 
     python watch_support.py watch <ledger> <home>
 
@@ -20,77 +20,10 @@ appends `numbered_user(0..count-1)` to `<file>` at that rate, every third line i
 
 from __future__ import annotations
 
-import json
 import sys
-import uuid
 from pathlib import Path
-from typing import Any
 
-CLAUDE_DIR = ".claude/projects/-home-dev-demo-project"
-
-
-def _line(obj: dict[str, Any]) -> bytes:
-    return (json.dumps(obj) + "\n").encode()
-
-
-def claude_user(uid: str, text: str | list[dict[str, Any]], **extra: Any) -> bytes:
-    """A claude-code `user` line (as the CLI writes it, trimmed of noise)."""
-    return _line(
-        {
-            "parentUuid": None,
-            "isSidechain": False,
-            "type": "user",
-            "message": {"role": "user", "content": text},
-            "uuid": uid,
-            "timestamp": "2026-11-24T00:38:26.778Z",
-            "sessionId": "f04c7045-b614-40b5-816d-7256c84b37f6",
-            "version": "2.1.330",
-            **extra,
-        }
-    )
-
-
-def claude_assistant(uid: str, blocks: list[dict[str, Any]]) -> bytes:
-    """A claude-code `assistant` line with the given content blocks."""
-    return _line(
-        {
-            "parentUuid": None,
-            "type": "assistant",
-            "message": {
-                "id": "msg_" + uid[:8],
-                "type": "message",
-                "role": "assistant",
-                "model": "claude-opus-5-5",
-                "content": blocks,
-            },
-            "uuid": uid,
-            "timestamp": "2026-11-24T00:38:27.100Z",
-            "sessionId": "f04c7045-b614-40b5-816d-7256c84b37f6",
-            "version": "2.1.330",
-        }
-    )
-
-
-def claude_text(uid: str, text: str) -> bytes:
-    return claude_assistant(uid, [{"type": "text", "text": text}])
-
-
-def numbered_user(n: int) -> bytes:
-    """User line number `n` (uuid derived from n, text `message n`): easy to check in order."""
-    return claude_user(str(uuid.UUID(int=n + 1)), f"message {n}")
-
-
-def claude_session_file(home: Path, name: str = "f04c7045-b614-40b5-816d-7256c84b37f6") -> Path:
-    folder = home / CLAUDE_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.jsonl"
-    path.touch()
-    return path
-
-
-def append(path: Path, data: bytes) -> None:
-    with open(path, "ab") as f:
-        f.write(data)
+from ox_session_capture.testing import numbered_user
 
 
 def _watch(ledger: Path, home: Path) -> None:
@@ -100,7 +33,7 @@ def _watch(ledger: Path, home: Path) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(process)d %(name)s %(message)s")
 
-    from ox_handler_session_finalize.service import SessionWatchService
+    from ox_session_capture.service import SessionWatchService
 
     async def run() -> None:
         service = SessionWatchService(ledger, home=home, doctor_interval=0.2)
@@ -113,7 +46,7 @@ def _forkserver(ledger: Path, home: Path) -> None:
     import os
     import signal
 
-    import ox_handler_session_finalize.service  # noqa: F401  # import once, before forking
+    import ox_session_capture.service  # noqa: F401  # import once, before forking
 
     for command in sys.stdin:
         verb, _, arg = command.strip().partition(" ")

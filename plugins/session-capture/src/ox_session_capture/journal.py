@@ -19,8 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ox_core.errors import OxError
-from ox_handler_session_finalize.confined import open_regular
-from ox_handler_session_finalize.records import (
+from ox_session_capture.confined import open_regular
+from ox_session_capture.records import (
     JOURNAL,
     MARKER,
     RAW,

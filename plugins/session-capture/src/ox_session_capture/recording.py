@@ -22,15 +22,15 @@ import attrs
 
 from ox_core.errors import OxError
 from ox_core.ids import uuid7
-from ox_handler_session_finalize.adapters import AdapterError, SessionAdapter, load_adapter
-from ox_handler_session_finalize.confined import (
+from ox_session_capture.adapters import AdapterError, SessionAdapter, load_adapter
+from ox_session_capture.confined import (
     UnsafePathError,
     check_dirs,
     make_dirs,
     open_regular,
 )
-from ox_handler_session_finalize.journal import settle_locked
-from ox_handler_session_finalize.records import (
+from ox_session_capture.journal import settle_locked
+from ox_session_capture.records import (
     MARKER,
     RAW,
     RawFooter,
@@ -49,7 +49,7 @@ from ox_handler_session_finalize.records import (
     session_name,
     update_marker,
 )
-from ox_handler_session_finalize.tail import (
+from ox_session_capture.tail import (
     SESSION_INFO_KEYS,
     Redactor,
     SourceTail,

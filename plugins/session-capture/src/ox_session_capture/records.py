@@ -26,7 +26,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ox_handler_session_finalize.confined import (
+from ox_session_capture.confined import (
     MAX_RECORD_BYTES,
     UnsafePathError,
     open_regular,

@@ -1,9 +1,10 @@
-"""The glue the session-finalize handler uses: the watcher service and its IPC methods.
+"""The session watcher as a daemon service, and its IPC methods.
 
 `SessionWatchService.serve` runs the `SessionWatcherManager` in the daemon's nursery, restarts
 the watches of live tail recordings at start and, every `doctor_interval`, stops dead ones
-and restarts missing ones. `ipc_methods()` serves `session_watch_start` and
-`session_watch_stop` (SPEC §1.7, §3.7).
+and restarts missing ones. `ipc_methods()` serves `session_watch_start` (start recording an
+agent's session file: tail mode) and `session_watch_stop` (stop it, close the raw file with
+its footer, then call `on_stop(name)` so the session is finalized soon).
 """
 
 from __future__ import annotations
@@ -19,21 +20,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ox_core.contracts import IpcMethod
 from ox_core.errors import OxError
-from ox_handler_session_finalize.confined import UnsafePathError, check_session_name
-from ox_handler_session_finalize.recording import (
+from ox_session_capture.confined import UnsafePathError, check_session_name
+from ox_session_capture.recording import (
     RecordingRejected,
     create_recording,
     stop_recording,
 )
-from ox_handler_session_finalize.records import ledger_cache_sessions
-from ox_handler_session_finalize.tail import make_redactor
-from ox_handler_session_finalize.watcher import DEFAULT_POLL_INTERVAL, SessionWatcherManager
+from ox_session_capture.records import ledger_cache_sessions
+from ox_session_capture.tail import make_redactor
+from ox_session_capture.watcher import DEFAULT_POLL_INTERVAL, SessionWatcherManager
 
 log = logging.getLogger(__name__)
 
 DOCTOR_INTERVAL = 60.0
 
-FinalizeSoon = Callable[[str], Awaitable[Any]]
+OnStop = Callable[[str], Awaitable[Any]]
 
 
 def pid_max() -> int:
@@ -98,21 +99,21 @@ def _params(model: type[BaseModel], params: dict[str, Any]) -> Any:
 class SessionWatchService:
     """The session watcher of one ledger, as a daemon service.
 
-    `finalize_soon(name)` is awaited after a recording is stopped (the handler queues its
-    finalization). `home` overrides `$HOME` for the adapters' roots.
+    `on_stop(name)` is awaited after a recording is stopped (the capture handler publishes
+    the event that queues its finalization). `home` overrides `$HOME` for the adapters' roots.
     """
 
     def __init__(
         self,
         ledger: Path,
         *,
-        finalize_soon: FinalizeSoon | None = None,
+        on_stop: OnStop | None = None,
         home: Path | None = None,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         doctor_interval: float = DOCTOR_INTERVAL,
     ) -> None:
         self.ledger = ledger
-        self.finalize_soon = finalize_soon
+        self.on_stop = on_stop
         self.home = home
         self.doctor_interval = doctor_interval
         self.manager = SessionWatcherManager(ledger, poll_interval=poll_interval, home=home)
@@ -177,13 +178,13 @@ class SessionWatchService:
 
     async def session_watch_stop(self, params: dict[str, Any]) -> dict[str, Any]:
         """`{name}` → stop the watch, drain what is in the file, write the footer, remove the
-        marker, queue finalization → `{name, entry_count}`."""
+        marker, call `on_stop` (finalization is queued) → `{name, entry_count}`."""
         p: WatchStopParams = _params(WatchStopParams, params)
         name = p.name
         session_dir = ledger_cache_sessions(self.ledger) / name
         await self.manager.stop_watch(name)
         redact = make_redactor(self.ledger)
         result = await trio.to_thread.run_sync(lambda: stop_recording(session_dir, redact=redact))
-        if self.finalize_soon is not None:
-            await self.finalize_soon(name)
+        if self.on_stop is not None:
+            await self.on_stop(name)
         return {"name": result.name, "entry_count": result.entry_count}

@@ -28,14 +28,14 @@ from pathlib import Path
 
 import attrs
 
-from ox_handler_session_finalize.adapters import SessionAdapter, load_adapter
-from ox_handler_session_finalize.confined import UnsafePathError, open_regular, opened_path
-from ox_handler_session_finalize.journal import (
+from ox_session_capture.adapters import SessionAdapter, load_adapter
+from ox_session_capture.confined import UnsafePathError, open_regular, opened_path
+from ox_session_capture.journal import (
     RecordingGone,
     durable_append,
     settle_locked,
 )
-from ox_handler_session_finalize.records import (
+from ox_session_capture.records import (
     RAW,
     RawEntry,
     RecordingMarker,
@@ -44,8 +44,8 @@ from ox_handler_session_finalize.records import (
     read_marker,
     update_marker,
 )
-from ox_handler_session_finalize.redact import LedgerRedactor as LedgerRedactor
-from ox_handler_session_finalize.redact import make_redactor as make_redactor
+from ox_session_capture.redact import LedgerRedactor as LedgerRedactor
+from ox_session_capture.redact import make_redactor as make_redactor
 
 log = logging.getLogger(__name__)
 
@@ -497,7 +497,7 @@ def catch_up(
     adapter = load_adapter(marker.adapter_name)
     # The marker's `session_file` is data: read only a file the watcher itself would accept
     # (under the adapter's folders in $HOME, a regular file).
-    from ox_handler_session_finalize.recording import check_source
+    from ox_session_capture.recording import check_source
 
     source = check_source(adapter, marker.session_file, home)
     if redact is None:

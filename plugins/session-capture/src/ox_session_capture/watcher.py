@@ -16,21 +16,21 @@ from pathlib import Path
 import attrs
 import trio
 
-from ox_handler_session_finalize.confined import UnsafePathError
-from ox_handler_session_finalize.detect import NO_PID_STALE, pid_alive
-from ox_handler_session_finalize.journal import JournalError, RecordingGone
-from ox_handler_session_finalize.recording import (
+from ox_session_capture.confined import UnsafePathError
+from ox_session_capture.journal import JournalError, RecordingGone
+from ox_session_capture.liveness import NO_PID_STALE, pid_alive
+from ox_session_capture.recording import (
     RecordingRejected,
     check_source,
     resolve_adapter,
 )
-from ox_handler_session_finalize.records import (
+from ox_session_capture.records import (
     RecordError,
     RecordingMarker,
     ledger_cache_sessions,
     read_marker,
 )
-from ox_handler_session_finalize.tail import (
+from ox_session_capture.tail import (
     Redactor,
     SourceTail,
     TailError,

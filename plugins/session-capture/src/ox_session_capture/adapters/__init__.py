@@ -1,18 +1,24 @@
-"""Session adapters: turn one line of an agent's own session file into raw entries (SPEC §3.9).
+"""Session adapters: turn one line of an agent's own session file into raw entries.
 
-An adapter is found by name through the entry-point group `ox.session_adapters`, so a third
-party can add one from its own distribution::
+Adapters are plugins of ox-core's loader, like runners and handlers, so a third party can add
+one from its own distribution (and `ox-core plugins` lists it)::
 
-    [project.entry-points."ox.session_adapters"]
-    my-agent = "my_package.adapter:MyAgentAdapter"
+    [project.entry-points."ox.adapters"]
+    my-agent = "my_package.adapter"
 
-The entry point names a class (or any zero-argument callable) returning a `SessionAdapter`.
+where `my_package.adapter` implements the hook::
+
+    @ox_core.hookimpl
+    def ox_register_adapters(register):
+        register(MyAgentAdapter)
+
+and `MyAgentAdapter` (a class or any zero-argument callable) returns a `SessionAdapter`
+(`name`, `roots`, `parse_line`; see `base.SessionAdapter`).
 """
 
 from __future__ import annotations
 
-from ox_handler_session_finalize.adapters.base import (
-    ADAPTERS_GROUP,
+from ox_session_capture.adapters.base import (
     AdapterError,
     BaseAdapter,
     SessionAdapter,
@@ -21,7 +27,6 @@ from ox_handler_session_finalize.adapters.base import (
 )
 
 __all__ = [
-    "ADAPTERS_GROUP",
     "AdapterError",
     "BaseAdapter",
     "SessionAdapter",

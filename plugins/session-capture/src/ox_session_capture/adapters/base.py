@@ -1,22 +1,21 @@
-"""The adapter protocol, shared helpers, and loading by name from `ox.session_adapters`."""
+"""The adapter protocol, shared helpers, and loading by name (ox-core's plugin loader,
+entry-point group `ox.adapters`)."""
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import logging
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import pydantic_core
 
 from ox_core.errors import OxError
-from ox_handler_session_finalize.records import RawEntry, canonical_adapter
+from ox_session_capture.records import RawEntry, canonical_adapter
 
 log = logging.getLogger(__name__)
-
-ADAPTERS_GROUP = "ox.session_adapters"
 
 
 class AdapterError(OxError):
@@ -146,36 +145,39 @@ def strip_wrappers(text: str) -> str:
 
 # ---------------------------------------------------------------- loading by name
 
-_cache: dict[str, type[Any] | Any] = {}
+_cache: dict[str, Callable[[], Any]] = {}
 
 
 def adapter_names() -> list[str]:
     """The names of the installed adapters (from metadata; imports nothing)."""
-    return sorted({ep.name for ep in importlib.metadata.entry_points(group=ADAPTERS_GROUP)})
+    from ox_core.plugins import ADAPTERS_GROUP, list_entry_points
+
+    return sorted({p.name for p in list_entry_points([ADAPTERS_GROUP])})
 
 
 def load_adapter(name: str) -> SessionAdapter:
     """A new adapter for `name` (aliases `claude` → `claude-code`, `gemini-cli` → `gemini`).
 
-    Raises `AdapterError` for a name no installed distribution provides, for an entry point
-    that fails to import, and for an object that is not a `SessionAdapter`.
+    Adapters come from ox-core's plugin loader (entry-point group `ox.adapters`, hook
+    `ox_register_adapters`); a name not seen yet reloads them, so an adapter installed while
+    the daemon runs is found. Raises `AdapterError` for a name no installed distribution
+    provides, for an entry point that fails to load, and for an object that is not a
+    `SessionAdapter`.
     """
     canonical = canonical_adapter(name)
     factory = _cache.get(canonical)
     if factory is None:
-        eps = [
-            ep
-            for ep in importlib.metadata.entry_points(group=ADAPTERS_GROUP)
-            if ep.name == canonical
-        ]
-        if not eps:
+        from ox_core.plugins import ADAPTERS_GROUP, load_plugins
+
+        loaded = load_plugins(groups=(ADAPTERS_GROUP,))
+        _cache.update(loaded.adapters)
+        factory = _cache.get(canonical)
+        if factory is None:
+            failed = next((e for e in loaded.errors if e.name == canonical), None)
+            if failed is not None:
+                raise AdapterError(f"session adapter {canonical!r} failed to load: {failed.error}")
             known = ", ".join(adapter_names()) or "none"
             raise AdapterError(f"unknown session adapter {name!r} (installed: {known})")
-        try:
-            factory = eps[0].load()
-        except Exception as exc:
-            raise AdapterError(f"session adapter {canonical!r} failed to load: {exc}") from exc
-        _cache[canonical] = factory
     adapter = factory()
     if not isinstance(adapter, SessionAdapter):
         raise AdapterError(f"session adapter {canonical!r} does not provide parse_line/roots")

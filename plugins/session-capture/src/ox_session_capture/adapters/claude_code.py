@@ -1,10 +1,12 @@
-"""claude-code: `~/.claude/projects/<cwd slug>/<session uuid>.jsonl` (SPEC §3.9)."""
+"""claude-code: `~/.claude/projects/<cwd slug>/<session uuid>.jsonl`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
-from ox_handler_session_finalize.adapters.base import (
+from ox_core import hookimpl
+from ox_session_capture.adapters.base import (
     BaseAdapter,
     as_text,
     entry,
@@ -13,7 +15,7 @@ from ox_handler_session_finalize.adapters.base import (
     strip_wrappers,
     to_json,
 )
-from ox_handler_session_finalize.records import RawEntry
+from ox_session_capture.records import RawEntry
 
 
 class ClaudeCodeAdapter(BaseAdapter):
@@ -102,3 +104,8 @@ class ClaudeCodeAdapter(BaseAdapter):
                     )
                 )
         return out
+
+
+@hookimpl
+def ox_register_adapters(register: Callable[[Callable[[], Any]], None]) -> None:
+    register(ClaudeCodeAdapter)

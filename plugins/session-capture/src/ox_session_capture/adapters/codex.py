@@ -1,11 +1,13 @@
-"""codex: `~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl` (SPEC §3.9)."""
+"""codex: `~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl`."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, ClassVar
 
-from ox_handler_session_finalize.adapters.base import (
+from ox_core import hookimpl
+from ox_session_capture.adapters.base import (
     BaseAdapter,
     as_text,
     entry,
@@ -13,7 +15,7 @@ from ox_handler_session_finalize.adapters.base import (
     source_id,
     to_json,
 )
-from ox_handler_session_finalize.records import RawEntry
+from ox_session_capture.records import RawEntry
 
 # User messages codex writes itself (environment, AGENTS.md, permissions) rather than the person.
 _PREAMBLES = (
@@ -143,3 +145,8 @@ def _exit_code(output: str) -> int | None:
             if digits.lstrip("-").isdigit():
                 return int(digits)
     return None
+
+
+@hookimpl
+def ox_register_adapters(register: Callable[[Callable[[], Any]], None]) -> None:
+    register(CodexAdapter)

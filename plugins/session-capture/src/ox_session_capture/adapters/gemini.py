@@ -8,9 +8,11 @@ own ids, which the tail's id matching drops.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
-from ox_handler_session_finalize.adapters.base import (
+from ox_core import hookimpl
+from ox_session_capture.adapters.base import (
     BaseAdapter,
     as_text,
     entry,
@@ -18,7 +20,7 @@ from ox_handler_session_finalize.adapters.base import (
     source_id,
     to_json,
 )
-from ox_handler_session_finalize.records import RawEntry
+from ox_session_capture.records import RawEntry
 
 _SYSTEM_TYPES = ("info", "error", "warning")
 
@@ -118,3 +120,8 @@ def _result_text(result: Any) -> str:
                 parts.append(to_json(item))
         return "\n".join(parts)
     return to_json(result)
+
+
+@hookimpl
+def ox_register_adapters(register: Callable[[Callable[[], Any]], None]) -> None:
+    register(GeminiAdapter)

@@ -11,19 +11,21 @@ the layers, the order and the coverage table.
   high-entropy rule for random-looking values next to key-like names;
 - `names`: which names call for a secret and which values are literal ones;
 - `engine`: the pre-filter, JSON decoding, span merging (`redact_text`, `LedgerRedactor`);
+- `files`: whole files and entry lists as they are exported and uploaded;
 - `ledger_rules`: a ledger's own patterns in `<ledger>/.ox/redact.toml`.
 """
 
 from __future__ import annotations
 
-from ox_handler_session_finalize.redact.engine import (
+from ox_session_capture.redact.engine import (
     RULES,
     LedgerRedactor,
     contains_secret,
     redact_text,
     redact_value,
 )
-from ox_handler_session_finalize.redact.ledger_rules import (
+from ox_session_capture.redact.files import redact_entries, redact_file_bytes, redact_raw_bytes
+from ox_session_capture.redact.ledger_rules import (
     RULES_FILE,
     RedactRulesError,
     load_ledger_rules,
@@ -38,6 +40,9 @@ __all__ = [
     "contains_secret",
     "load_ledger_rules",
     "make_redactor",
+    "redact_entries",
+    "redact_file_bytes",
+    "redact_raw_bytes",
     "redact_text",
     "redact_value",
 ]

@@ -25,10 +25,10 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ox_handler_session_finalize.redact.names import classify, is_literal_secret
-from ox_handler_session_finalize.redact.rules import Rule
-from ox_handler_session_finalize.redact.rules_keywords import KEYWORD_RULES
-from ox_handler_session_finalize.redact.rules_providers import PROVIDER_RULES
+from ox_session_capture.redact.names import classify, is_literal_secret
+from ox_session_capture.redact.rules import Rule
+from ox_session_capture.redact.rules_keywords import KEYWORD_RULES
+from ox_session_capture.redact.rules_providers import PROVIDER_RULES
 
 RULES: tuple[Rule, ...] = PROVIDER_RULES + KEYWORD_RULES
 """Every built-in rule, vendor formats first (an overlap is named after the first rule)."""

@@ -14,7 +14,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from ox_handler_session_finalize.redact.engine import LedgerRedactor
+from ox_session_capture.redact.engine import LedgerRedactor
 
 RULES_FILE = Path(".ox") / "redact.toml"
 

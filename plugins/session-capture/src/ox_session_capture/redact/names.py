@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from ox_handler_session_finalize.redact.rules import token_like
+from ox_session_capture.redact.rules import token_like
 
 NameClass = Literal["PASSWORD", "SECRET", "WEAK"]
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from ox_handler_session_finalize.redact.names import classify, is_literal_secret
-from ox_handler_session_finalize.redact.rules import (
+from ox_session_capture.redact.names import classify, is_literal_secret
+from ox_session_capture.redact.rules import (
     END,
     QUOTE,
     SPACE,

@@ -12,7 +12,7 @@ Each rule is a `token` rule: it runs only on text holding a long token-like run 
 
 from __future__ import annotations
 
-from ox_handler_session_finalize.redact.rules import END, START, Rule, prefixed, rule
+from ox_session_capture.redact.rules import END, START, Rule, prefixed, rule
 
 _B62 = "[A-Za-z0-9]"
 _URLSAFE = r"[A-Za-z0-9_\-]"

@@ -1,0 +1,29 @@
+"""Fixtures of the session-capture package's tests: `home` (a private `$HOME`, where the
+adapters' roots are), `src` (a claude-code session file under it) and `ledger` (a plain
+folder: capture needs no git)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ox_session_capture.testing import claude_session_file
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Path:
+    return tmp_path / "ledger"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def src(home: Path) -> Path:
+    return claude_session_file(home)
