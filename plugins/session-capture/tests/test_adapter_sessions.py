@@ -86,9 +86,7 @@ def test_a_third_party_adapter_is_loaded_from_its_distribution(
     (dist / "METADATA").write_text(
         "Metadata-Version: 2.1\nName: ox-thirdparty-adapter\nVersion: 0.1\n"
     )
-    (dist / "entry_points.txt").write_text(
-        "[ox.adapters]\necho-agent = ox_thirdparty_adapter\n"
-    )
+    (dist / "entry_points.txt").write_text("[ox.adapters]\necho-agent = ox_thirdparty_adapter\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "ox_thirdparty_adapter", raising=False)
     assert "echo-agent" in adapter_names()
@@ -107,9 +105,7 @@ def test_a_broken_third_party_adapter_reports_its_import_error(
     dist = tmp_path / "ox_broken_adapter-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ox-broken-adapter\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text(
-        "[ox.adapters]\nbroken-agent = ox_no_such_module_here\n"
-    )
+    (dist / "entry_points.txt").write_text("[ox.adapters]\nbroken-agent = ox_no_such_module_here\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(AdapterError, match=r"broken-agent.*failed to load.*ox_no_such_module"):
         load_adapter("broken-agent")

@@ -1,4 +1,4 @@
-"""The crash journal (SPEC §3.8): every crash point of a batch append settles to exactly one
+"""The crash journal: every crash point of a batch append settles to exactly one
 copy of the batch, and a journal that matches nothing is refused without touching anything."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Creating and stopping a tail recording without a daemon (SPEC §3.2, §3.7)."""
+"""Creating and stopping a tail recording without a daemon."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`SessionWatcherManager` and the watch service (SPEC §3.7): following, idempotent start,
+"""`SessionWatcherManager` and the watch service: following, idempotent start,
 rejections, cleanup rules, stop_all, restart from the persisted offset, IPC methods.
 
 Real files and real worker threads, so the real clock; every wait is bounded."""

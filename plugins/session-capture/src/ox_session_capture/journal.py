@@ -1,4 +1,4 @@
-"""The crash journal of `raw.jsonl` (SPEC §3.8): append a batch exactly once across `kill -9`.
+"""The crash journal of `raw.jsonl`: append a batch exactly once across `kill -9`.
 
 A batch is appended as: write `raw.jsonl.append.json` `{raw_size, old_offset, new_offset}`;
 append the bytes; fsync; record `final_size` in the journal; advance the marker; delete the
@@ -120,7 +120,7 @@ def settle_locked(session_dir: Path) -> Settled:
 
 
 def settle_journal(session_dir: Path, *, lock_timeout: float | None = None) -> Settled:
-    """Settle a crash journal left in `session_dir` (SPEC §3.8), under the raw file's lock.
+    """Settle a crash journal left in `session_dir`, under the raw file's lock.
 
     Marker still at `old_offset` → truncate `raw.jsonl` back to `raw_size` (the batch is
     re-read from the source); marker at `new_offset` with `raw.jsonl` of `final_size` bytes →

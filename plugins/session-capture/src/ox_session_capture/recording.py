@@ -1,4 +1,4 @@
-"""Creating and stopping a tail recording (SPEC §3.7), usable without a running daemon.
+"""Creating and stopping a tail recording, usable without a running daemon.
 
 `create_recording` makes the session folder in the ledger cache with the `raw.jsonl` header
 and the marker (`watch_mode: tail`, `start_offset` = the source's current size, so what the
@@ -85,7 +85,7 @@ def resolve_adapter(name: str) -> SessionAdapter:
 def check_source(
     adapter: SessionAdapter, session_file: str | Path, home: Path | None = None
 ) -> Path:
-    """The resolved path of `session_file` once it passes the watcher's rules (SPEC §3.7).
+    """The resolved path of `session_file` once it passes the watcher's rules.
 
     Rejects (`RecordingRejected`) a relative path, a path that, after resolving symlinks,
     is not under one of the adapter's roots in `$HOME` (read at call time; `home` overrides),

@@ -1,6 +1,7 @@
 """The on-disk records of a session folder, shared by finalization and the session watcher.
 
-Files (SPEC §3.2): `.recording.json` (the marker of a live recording), `raw.jsonl` (header,
+Files (see docs/ledger-layout.md):
+`.recording.json` (the marker of a live recording), `raw.jsonl` (header,
 entries, footers), `raw.jsonl.append.json` (the crash journal), `summary.json`, `summary.md`,
 `session.md`, `meta.json`, `.needs-summary`.
 
@@ -124,7 +125,7 @@ class RawFooter(_Record):
 
 
 class AppendJournal(_Record):
-    """`raw.jsonl.append.json`: the batch being appended (SPEC §3.8)."""
+    """`raw.jsonl.append.json`: the batch being appended (the crash journal, see `journal`)."""
 
     raw_size: int
     old_offset: int
@@ -401,7 +402,7 @@ def _clean_part(text: str) -> str:
 
 
 def session_name(started_at: datetime, username: str, agent_id: str) -> str:
-    """`YYYY-MM-DDTHH-MM-<user>-<agent_id>` in local time (SPEC §0)."""
+    """`YYYY-MM-DDTHH-MM-<user>-<agent_id>` in local time, minute precision."""
     local = started_at.astimezone() if started_at.tzinfo else started_at
     user = _clean_part(username) or "anonymous"
     agent = _clean_part(agent_id) or "unknown"

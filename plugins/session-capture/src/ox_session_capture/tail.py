@@ -1,4 +1,4 @@
-"""Following one agent session file into `raw.jsonl` (SPEC §3.7, §3.8).
+"""Following one agent session file into `raw.jsonl`, each batch through the crash journal.
 
 `SourceTail` is synchronous and blocking (run it in a thread from trio code). Each `step()`
 reads the complete lines past the consumed offset, converts them with the adapter, redacts
@@ -50,7 +50,7 @@ from ox_session_capture.redact import make_redactor as make_redactor
 log = logging.getLogger(__name__)
 
 MAX_LINE = 10 * 1024 * 1024
-"""Longest source line converted; longer ones are skipped whole (SPEC §3.9)."""
+"""Longest source line converted; longer ones are skipped whole."""
 BATCH_BYTES = 1024 * 1024
 """Source bytes read per step (one durable append) while following a live file."""
 CATCH_UP_BATCH_BYTES = 16 * 1024 * 1024
@@ -480,7 +480,7 @@ def catch_up(
     home: Path | None = None,
 ) -> CatchUpResult:
     """Bring `raw.jsonl` of the recording in `session_dir` up to the end of the agent's
-    session file (the complete lines there now), for a stale recording (SPEC §3.3, §3.8).
+    session file (the complete lines there now), for a stale recording.
 
     Takes the raw file's lock for the whole run (do not hold it when calling), settles a crash
     journal first, and reads from the marker's persisted offset with the adapter the marker

@@ -1,4 +1,4 @@
-"""`SessionWatcherManager`: one trio task per watched session file (SPEC §3.7).
+"""`SessionWatcherManager`: one trio task per watched session file.
 
 The manager runs as a service in the daemon's nursery (`run`); each watch is a task in the
 manager's own nursery that steps its `SourceTail` in a worker thread (`trio.to_thread`,
@@ -92,7 +92,7 @@ class SessionWatcherManager:
     `ledger`: the ledger whose cache holds the recordings (`cache_path` overrides
     `<ledger>/.ox/cache/sessions`). `home` overrides `$HOME` for the adapters' roots (read at
     call time otherwise). `redact`: the redaction applied before writing (default: the
-    ledger's rules, SPEC §3.10).
+    ledger's rules, docs/redaction.md).
     """
 
     def __init__(

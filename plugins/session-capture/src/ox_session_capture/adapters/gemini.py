@@ -1,4 +1,4 @@
-"""gemini: `~/.gemini/tmp/<project>/chats/session-*.jsonl` (SPEC §3.9, shape from the fixtures).
+"""gemini: `~/.gemini/tmp/<project>/chats/session-*.jsonl` (shape from the fixtures).
 
 The file is a log of updates to one conversation record: a header line (`sessionId`,
 `startTime`), message lines (`{id, timestamp, type, content, ...}`) and `{"$set": {...}}`
