@@ -33,8 +33,8 @@ import trio
 
 from ox_session_capture.recording import create_recording
 from ox_session_capture.records import RAW, RecordingMarker, read_marker, update_marker
+from ox_session_capture.recover import catch_up
 from ox_session_capture.redact import LedgerRedactor
-from ox_session_capture.tail import catch_up
 from ox_session_capture.watcher import SessionWatcherManager
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,5 +1,5 @@
 """A recording whose watcher died: detect catches the raw file up from the agent's own session
-file (the watcher's `tail.catch_up`), ends the recording, and the session is published."""
+file (the watcher's `recover.catch_up`), ends the recording, and the session is published."""
 
 from __future__ import annotations
 

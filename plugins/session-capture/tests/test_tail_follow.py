@@ -27,7 +27,9 @@ from ox_session_capture.records import (
     read_marker,
     read_raw,
 )
-from ox_session_capture.tail import SourceTail, TailError, catch_up, drain
+from ox_session_capture.recover import catch_up, drain
+from ox_session_capture.redact import LedgerRedactor
+from ox_session_capture.tail import SourceTail, TailError
 from ox_session_capture.testing import (
     append,
     claude_text,
@@ -345,7 +347,7 @@ def test_batch_redaction_equals_redact_text(batch: list[str]) -> None:
     from ox_session_capture.redact import redact_text
 
     extra = [re.compile("ACME-[0-9]{8}")]
-    redactor = tail_mod.LedgerRedactor(extra)
+    redactor = LedgerRedactor(extra)
     expected = [redact_text(text, extra) for text in batch]
     assert redactor.many(batch) == expected
     assert [redactor(text) for text in batch] == expected

@@ -30,6 +30,7 @@ from ox_session_capture.confined import (
     open_regular,
 )
 from ox_session_capture.journal import settle_locked
+from ox_session_capture.raw_lines import Redactor, fingerprint, ledger_of
 from ox_session_capture.records import (
     MARKER,
     RAW,
@@ -49,15 +50,9 @@ from ox_session_capture.records import (
     session_name,
     update_marker,
 )
-from ox_session_capture.tail import (
-    SESSION_INFO_KEYS,
-    Redactor,
-    SourceTail,
-    drain,
-    fingerprint,
-    ledger_of,
-    make_redactor,
-)
+from ox_session_capture.recover import drain
+from ox_session_capture.redact import make_redactor
+from ox_session_capture.tail import SESSION_INFO_KEYS, SourceTail
 
 log = logging.getLogger(__name__)
 

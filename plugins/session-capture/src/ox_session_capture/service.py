@@ -27,7 +27,7 @@ from ox_session_capture.recording import (
     stop_recording,
 )
 from ox_session_capture.records import ledger_cache_sessions
-from ox_session_capture.tail import make_redactor
+from ox_session_capture.redact import make_redactor
 from ox_session_capture.watcher import DEFAULT_POLL_INTERVAL, SessionWatcherManager
 
 log = logging.getLogger(__name__)

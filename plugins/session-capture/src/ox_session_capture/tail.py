@@ -11,41 +11,42 @@ them, and appends them durably through the crash journal, advancing the marker's
   from the start, dropping entries whose agent message id (`source_id`) was already captured;
 - a line over 10 MiB is skipped (and counted) without losing anything after it.
 
-`catch_up(session_dir)` does the same once, to the end of the file, for finalization.
+`recover.catch_up(session_dir)` does the same once, to the end of the file, for finalization.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import os
-import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import attrs
 
-from ox_session_capture.adapters import SessionAdapter, load_adapter
+from ox_session_capture.adapters import SessionAdapter
 from ox_session_capture.confined import UnsafePathError, open_regular, opened_path
 from ox_session_capture.journal import (
     RecordingGone,
     durable_append,
     settle_locked,
 )
+from ox_session_capture.raw_lines import (
+    Redactor,
+    captured_ids,
+    entry_line,
+    fingerprint,
+    redact_entries,
+)
 from ox_session_capture.records import (
     RAW,
     RawEntry,
     RecordingMarker,
-    dump_line,
     lock_file,
     read_marker,
     update_marker,
 )
-from ox_session_capture.redact import LedgerRedactor as LedgerRedactor
-from ox_session_capture.redact import make_redactor as make_redactor
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,8 @@ BATCH_BYTES = 1024 * 1024
 """Source bytes read per step (one durable append) while following a live file."""
 CATCH_UP_BATCH_BYTES = 16 * 1024 * 1024
 """Source bytes per step when catching up a whole file (fewer fsyncs)."""
-FINGERPRINT_SPAN = 4096
 _SCAN_CHUNK = 1024 * 1024
 
-Redactor = Callable[[str], str]
 SESSION_INFO_KEYS = ("model", "agent_version")
 """What the adapter learnt about the session, kept as extra keys of the marker and the footer."""
 
@@ -84,72 +83,8 @@ class StepResult:
         return self.consumed > 0 or self.reset or self.reloaded
 
 
-def fingerprint(fd: int, offset: int) -> str:
-    """A digest of the bytes before `offset`: the first and the last `FINGERPRINT_SPAN`
-    bytes of `[0, offset)` (so all of it for a short prefix)."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(str(offset).encode())
-    head = min(offset, FINGERPRINT_SPAN)
-    h.update(os.pread(fd, head, 0))
-    start = max(head, offset - FINGERPRINT_SPAN)
-    if start < offset:
-        h.update(os.pread(fd, offset - start, start))
-    return h.hexdigest()
-
-
-_SOURCE_ID = re.compile(rb'"source_id":("(?:[^"\\]|\\.)*")')
-
-
-def captured_ids(raw: Path) -> set[str]:
-    """The `source_id`s of the entries already in `raw.jsonl`."""
-    ids: set[str] = set()
-    with contextlib.suppress(FileNotFoundError), os.fdopen(open_regular(raw), "rb") as f:
-        for line in f:
-            match = _SOURCE_ID.search(line)
-            if match:
-                with contextlib.suppress(ValueError):
-                    ids.add(json.loads(match.group(1)))
-    return ids
-
-
 def _marker_extra(marker: RecordingMarker, key: str) -> object:
     return (marker.model_extra or {}).get(key)
-
-
-_TEXT_FIELDS = ("content", "tool_input", "tool_output")
-
-
-def redact_entries(entries: list[RawEntry], redact: Redactor) -> list[RawEntry]:
-    """`entries` with every text field passed through `redact` (a `LedgerRedactor` does the
-    whole batch at once)."""
-    slots = [
-        (i, field)
-        for i, entry in enumerate(entries)
-        for field in _TEXT_FIELDS
-        if getattr(entry, field)
-    ]
-    texts = [getattr(entries[i], field) for i, field in slots]
-    many = getattr(redact, "many", None)
-    cleaned = many(texts) if many is not None else [redact(t) for t in texts]
-    out = list(entries)
-    for (i, field), before, after in zip(slots, texts, cleaned, strict=True):
-        if after != before:
-            out[i] = out[i].model_copy(update={field: after})
-    return out
-
-
-def entry_line(entry: RawEntry) -> bytes:
-    """One `raw.jsonl` line for `entry` (None fields left out); text the encoder refuses (a
-    lone surrogate from a `\\ud800` escape in the source) is replaced, never fatal."""
-    try:
-        return entry.model_dump_json(exclude_none=True, by_alias=True).encode() + b"\n"
-    except ValueError:
-        fixed = {
-            field: value.encode("utf-8", "replace").decode("utf-8")
-            for field in _TEXT_FIELDS
-            if isinstance(value := getattr(entry, field), str)
-        }
-        return dump_line(entry.model_copy(update=fixed))
 
 
 @dataclass
@@ -439,77 +374,3 @@ def _adapter_info(adapter: SessionAdapter) -> dict[str, str]:
 
 class _Reloaded(Exception):
     pass
-
-
-# ---------------------------------------------------------------- redaction and catch-up
-
-
-def ledger_of(session_dir: Path) -> Path | None:
-    """The ledger of a session folder in its cache (`<ledger>/.ox/cache/sessions/<name>`)."""
-    parents = session_dir.parents
-    if len(parents) >= 4 and parents[1].name == "cache" and parents[2].name == ".ox":
-        return parents[3]
-    return None
-
-
-@attrs.frozen
-class CatchUpResult:
-    """What `catch_up` appended: entries, source bytes consumed, the final offset."""
-
-    entries: int
-    consumed: int
-    offset: int
-
-
-def drain(tail: SourceTail) -> CatchUpResult:
-    """Step `tail` until nothing more can be consumed now (its caller holds what it needs)."""
-    entries = consumed = 0
-    while True:
-        result = tail.step()
-        entries += result.entries
-        consumed += result.consumed
-        if not result.progressed:
-            return CatchUpResult(entries, consumed, tail.offset)
-
-
-def catch_up(
-    session_dir: Path,
-    *,
-    lock_timeout: float | None = None,
-    redact: Redactor | None = None,
-    home: Path | None = None,
-) -> CatchUpResult:
-    """Bring `raw.jsonl` of the recording in `session_dir` up to the end of the agent's
-    session file (the complete lines there now), for a stale recording.
-
-    Takes the raw file's lock for the whole run (do not hold it when calling), settles a crash
-    journal first, and reads from the marker's persisted offset with the adapter the marker
-    names, once `check_source` accepts it (under the adapter's folders in `$HOME`, or in
-    `home`; a regular file). A missing source file appends nothing. `redact` defaults to the
-    ledger's rules.
-    Raises `LockTimeout` (lock busy after `lock_timeout` s; nothing touched), `RecordingGone`
-    (no marker), `JournalError`, `RecordError` (corrupt marker), `AdapterError`. Blocking.
-    """
-    try:
-        marker = read_marker(session_dir)
-    except FileNotFoundError:
-        raise RecordingGone(f"{session_dir.name}: no recording marker") from None
-    adapter = load_adapter(marker.adapter_name)
-    # The marker's `session_file` is data: read only a file the watcher itself would accept
-    # (under the adapter's folders in $HOME, a regular file).
-    from ox_session_capture.recording import check_source
-
-    source = check_source(adapter, marker.session_file, home)
-    if redact is None:
-        redact = make_redactor(ledger_of(session_dir))
-    with lock_file(session_dir / RAW, lock_timeout):
-        tail = SourceTail(
-            session_dir,
-            adapter,
-            source,
-            redact=redact,
-            lock_held=True,
-            batch_bytes=CATCH_UP_BATCH_BYTES,
-        )
-        tail.resume()
-        return drain(tail)

@@ -19,6 +19,7 @@ import trio
 from ox_session_capture.confined import UnsafePathError
 from ox_session_capture.journal import JournalError, RecordingGone
 from ox_session_capture.liveness import NO_PID_STALE, pid_alive
+from ox_session_capture.raw_lines import Redactor, ledger_of
 from ox_session_capture.recording import (
     RecordingRejected,
     check_source,
@@ -30,13 +31,8 @@ from ox_session_capture.records import (
     ledger_cache_sessions,
     read_marker,
 )
-from ox_session_capture.tail import (
-    Redactor,
-    SourceTail,
-    TailError,
-    ledger_of,
-    make_redactor,
-)
+from ox_session_capture.redact import make_redactor
+from ox_session_capture.tail import SourceTail, TailError
 
 log = logging.getLogger(__name__)
 
