@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from ox_session_capture.testing import claude_session_file
+from ox_session_capture.testing.fixtures import home as home
+from ox_session_capture.testing.fixtures import src as src
 
 from .finalize_support import GIT_IDENTITY, clone, make_remote
 
@@ -45,19 +46,6 @@ def remote(tmp_path: Path, git_env: None) -> Path:
 @pytest.fixture
 def ledger(tmp_path: Path, remote: Path) -> Path:
     return clone(remote, tmp_path / "ledger")
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    return home
-
-
-@pytest.fixture
-def src(home: Path) -> Path:
-    return claude_session_file(home)
 
 
 @pytest.fixture

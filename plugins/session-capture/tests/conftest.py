@@ -1,6 +1,5 @@
-"""Fixtures of the session-capture package's tests: `home` (a private `$HOME`, where the
-adapters' roots are), `src` (a claude-code session file under it) and `ledger` (a plain
-folder: capture needs no git)."""
+"""Fixtures of the session-capture package's tests: `home` and `src` (from
+`ox_session_capture.testing.fixtures`) and `ledger` (a plain folder: capture needs no git)."""
 
 from __future__ import annotations
 
@@ -8,22 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from ox_session_capture.testing import claude_session_file
+from ox_session_capture.testing.fixtures import home as home
+from ox_session_capture.testing.fixtures import src as src
 
 
 @pytest.fixture
 def ledger(tmp_path: Path) -> Path:
     return tmp_path / "ledger"
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    return home
-
-
-@pytest.fixture
-def src(home: Path) -> Path:
-    return claude_session_file(home)
