@@ -43,7 +43,9 @@ def _call(method: str, params: dict[str, Any] | None = None, *, timeout: float =
 
 
 def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, sort_keys=True, default=str))
+    from ox_core.commands import print_json
+
+    print_json(data)
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -105,9 +107,9 @@ def _doctor(args: argparse.Namespace) -> int:
 def _plugins(args: argparse.Namespace) -> int:
     import attrs
 
-    from ox_core.commands import command_errors
+    from ox_core.commands import COMMANDS_GROUP, command_errors
     from ox_core.doctor import plugins_report
-    from ox_core.plugins import COMMANDS_GROUP, PluginLoadError, load_plugins
+    from ox_core.plugins import PluginLoadError, load_plugins
 
     loaded = load_plugins()
     broken = [

@@ -123,7 +123,12 @@ class CommandContext:
             self.console.print(*objects)
 
     def print_json(self, data: Any) -> None:
-        print(json.dumps(data, indent=2, sort_keys=True, default=str))
+        print_json(data)
+
+
+def print_json(data: Any) -> None:
+    """`data` as indented JSON with sorted keys, for scripts."""
+    print(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
 def command_entry_points() -> dict[str, importlib.metadata.EntryPoint]:

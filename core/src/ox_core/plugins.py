@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from ox_core.commands import COMMANDS_GROUP
 from ox_core.contracts import Runner, WorkHandler
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,6 @@ log = logging.getLogger(__name__)
 RUNNERS_GROUP = "ox.runners"
 HANDLERS_GROUP = "ox.handlers"
 ADAPTERS_GROUP = "ox.adapters"
-COMMANDS_GROUP = "ox.commands"
 # The groups whose entry points name a module implementing the hooks of `ox_core.hookspecs`.
 GROUPS = (RUNNERS_GROUP, HANDLERS_GROUP, ADAPTERS_GROUP)
 # What `ox-core plugins` lists: the hook groups and the commands.
