@@ -93,6 +93,14 @@ def add_keyword_forms() -> None:
         "cli",
     )
     add("command line", "CLI_PASSWORD", rnd(ALNUM, 14), "sshpass -p '{s}' ssh deploy@host", "cli")
+    add(
+        "command line",
+        "SECRET",
+        rnd(ALNUM + "/+", 40),
+        "aws configure set aws_secret_access_key {s}",
+        "cli",
+    )
+    add("command line", "SECRET", rnd(ALNUM, 24), "git config --global github.token {s}", "cli")
     add("command line", "CLI_PASSWORD", rnd(ALNUM, 14), "curl -u admin:{s} https://ci/api", "cli")
     add(
         "command line",
