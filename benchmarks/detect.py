@@ -27,9 +27,9 @@ from pathlib import Path
 import _stdlib_queue  # noqa: F401 - before trio: see that module
 import trio
 
-from ox_handler_session_finalize import records
 from ox_handler_session_finalize.detect import Scanner
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
+from ox_session_capture import records
 
 NEED_WORK = 100
 RUNS = 3

@@ -31,14 +31,14 @@ from pathlib import Path
 import _stdlib_queue  # noqa: F401 - before trio: see that module
 import trio
 
-from ox_handler_session_finalize.recording import create_recording
-from ox_handler_session_finalize.records import RAW, RecordingMarker, read_marker, update_marker
-from ox_handler_session_finalize.redact import LedgerRedactor
-from ox_handler_session_finalize.tail import catch_up
-from ox_handler_session_finalize.watcher import SessionWatcherManager
+from ox_session_capture.recording import create_recording
+from ox_session_capture.records import RAW, RecordingMarker, read_marker, update_marker
+from ox_session_capture.recover import catch_up
+from ox_session_capture.redact import LedgerRedactor
+from ox_session_capture.watcher import SessionWatcherManager
 
 ROOT = Path(__file__).resolve().parents[1]
-PLUGIN_TESTS = ROOT / "plugins/handler-session-finalize/tests"
+PLUGIN_TESTS = ROOT / "plugins/session-capture/tests"
 FIXTURE = PLUGIN_TESTS / "data/sessions/claude-ok-resume.jsonl"
 PROJECT = ".claude/projects/-home-dev-demo-project"
 APPENDS = 1000
@@ -196,9 +196,8 @@ def ours(tmp: Path, big: Path, run: int) -> tuple[float, float, int]:
 
 
 def redaction_alone() -> list[tuple[str, float]]:
-    sys.path.insert(0, str(PLUGIN_TESTS))
-    from corpus.benign import LINES
-    from corpus.secrets import SHAPES, in_json
+    from ox_session_capture.testing.corpus.benign import LINES
+    from ox_session_capture.testing.corpus.secrets import SHAPES, in_json
 
     corpora = {
         "benign corpus": LINES * 50,

@@ -10,8 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trio
 
 from ox_core.cli import main
+from ox_core.daemon import Daemon, serve
+from ox_core.plugins import load_plugins
+from ox_core.settings import load_settings
 
 DATA = Path(__file__).parent / "data"
 
@@ -75,3 +79,25 @@ def test_offline_session_start_still_rejects_bad_input(
     assert len(err) == 1
     assert err[0].startswith("ox-core: error:")
     assert not list((home / ".local/share/ox/ledger/.ox/cache/sessions").glob("*"))
+
+
+async def test_session_against_a_daemon_without_capture_is_one_clear_line(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = load_settings()
+    async with trio.open_nursery() as nursery:
+        daemon: Daemon = await nursery.start(
+            lambda task_status: serve(
+                settings,
+                plugins=load_plugins(entry_points=False),
+                handle_signals=False,
+                task_status=task_status,
+            )
+        )
+        code = await trio.to_thread.run_sync(main, ["session", "stop", "2026-11-24T00-38-dev-a1"])
+        _out, err = capsys.readouterr()
+        assert code == 1
+        [line] = err.splitlines()
+        assert line.startswith("ox-core: error: the running daemon serves no IPC method ")
+        assert "session_watch_stop" in line
+        daemon.stop()

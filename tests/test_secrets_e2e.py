@@ -28,6 +28,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from ox_handler_session_finalize.ledger import has_git_lfs
+from ox_session_capture.testing.corpus import secrets as corpus
 
 if TYPE_CHECKING:
     from conftest import OxWorld
@@ -45,7 +46,6 @@ def _load(name: str, path: Path) -> ModuleType:
     return module
 
 
-corpus = _load("ox_secrets_corpus", PLUGIN_TESTS / "corpus" / "secrets.py")
 SHAPES = corpus.SHAPES
 TS = "2026-11-24T00:38:26.778Z"
 

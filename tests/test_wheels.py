@@ -26,7 +26,19 @@ DISTRIBUTIONS = {
     "ox_runner_claude": "ox-runner-claude",
     "ox_runner_codex": "ox-runner-codex",
     "ox_runner_gemini": "ox-runner-gemini",
+    "ox_session_capture": "ox-session-capture",
     "ox_handler_session_finalize": "ox-handler-session-finalize",
+}
+# The one declared dependency between plugins: finalization reads what capture records
+# (docs/architecture.md says why).
+PLUGIN_DEPENDENCIES = {"ox-handler-session-finalize": ["ox-session-capture<0.2,>=0.1"]}
+# The entry-point groups each plugin distribution declares.
+GROUPS = {
+    "ox-runner-claude": ["ox.runners"],
+    "ox-runner-codex": ["ox.runners"],
+    "ox-runner-gemini": ["ox.runners"],
+    "ox-session-capture": ["ox.handlers", "ox.adapters", "ox.commands"],
+    "ox-handler-session-finalize": ["ox.handlers"],
 }
 
 pytestmark = pytest.mark.slow
@@ -133,11 +145,15 @@ def test_every_distribution_builds_a_wheel_and_sdist_with_metadata(wheelhouse: P
         if dist == "ox-core":
             assert "[console_scripts]\nox-core = ox_core.cli:main" in entry_points
         else:
-            # A plugin depends on ox-core with a compatible range, and never on another plugin.
+            # A plugin depends on ox-core with a compatible range, and on no other plugin but
+            # the declared ones.
             assert "Requires-Dist: ox-core<0.2,>=0.1" in requires
-            assert not [r for r in requires if "ox-runner" in r or "ox-handler" in r]
-            group = "ox.runners" if "runner" in dist else "ox.handlers"
-            assert f"[{group}]\n" in entry_points
+            others = [r.split(" ", 1)[1] for r in requires if r.startswith("Requires-Dist: ox-")]
+            assert sorted(others) == sorted(
+                ["ox-core<0.2,>=0.1", *PLUGIN_DEPENDENCIES.get(dist, [])]
+            )
+            for group in GROUPS[dist]:
+                assert f"[{group}]\n" in entry_points
 
 
 def test_core_and_claude_runner_only(venv: Path, user_env: dict[str, str]) -> None:
@@ -235,3 +251,34 @@ def test_uninstalled_and_broken_plugins_leave_ox_working(
         check=False,
     )
     assert "Traceback" not in doctor.stdout + doctor.stderr
+
+
+def test_capture_alone_brings_its_command_and_adapters(
+    wheelhouse: Path, user_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`pip install ox-core ox-session-capture`: `--help` lists `session` (from metadata),
+    `plugins` lists the handler, the three adapters and the command, and `session start`
+    without a daemon records in-process."""
+    path = tmp_path_factory.mktemp("venv-capture") / "v"
+    run([*UV, "venv", "--quiet", "--python", sys.executable, path], env=user_env)
+    wheels = [next(wheelhouse.glob(f"{n}-*.whl")) for n in ("ox_core", "ox_session_capture")]
+    run([*UV, "pip", "install", "--quiet", "--python", path / "bin/python", *wheels], env=user_env)
+    listed = sorted((p["group"], p["name"], p["error"]) for p in plugins_json(path, user_env))
+    assert listed == [
+        ("ox.adapters", "claude-code", None),
+        ("ox.adapters", "codex", None),
+        ("ox.adapters", "gemini", None),
+        ("ox.commands", "session", None),
+        ("ox.handlers", "session-capture", None),
+    ]
+    help_text = run([path / "bin/ox-core", "--help"], env=user_env).stdout
+    assert "(plugin command from ox-session-capture)" in help_text
+    home = Path(user_env["HOME"])
+    source = home / ".claude/projects/-p/f04c7045-b614-40b5-816d-7256c84b37f6.jsonl"
+    source.parent.mkdir(parents=True)
+    source.touch()
+    started = run(
+        [path / "bin/ox-core", "session", "start", "--adapter", "claude", "--file", source],
+        env=user_env,
+    ).stdout
+    assert "the daemon is not running" in started

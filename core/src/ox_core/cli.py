@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from ox_core.commands import CommandContext
     from ox_core.settings import Settings
 
 
@@ -33,87 +32,20 @@ def _console() -> Console:
     return Console()
 
 
-def _socket() -> Path:
-    """The daemon's socket: where the settings put it, else where the ledger's daemon says.
+def _context(args: argparse.Namespace | None = None) -> CommandContext:
+    from ox_core.commands import CommandContext
 
-    The lock file names the running daemon's socket, so a shell whose runtime dir differs
-    from the daemon's (`XDG_RUNTIME_DIR` unset over ssh, say) still finds it.
-    """
-    settings = _settings()
-    path = settings.socket_path()
-    if settings.socket is None and not path.exists():
-        from ox_core.daemon_lock import is_locked, read_owner
-
-        ledger = settings.ledger_path()
-        owner = read_owner(ledger).get("socket") if is_locked(ledger) else None
-        if isinstance(owner, str) and owner:
-            return Path(owner)
-    return path
+    return CommandContext(debug=bool(getattr(args, "debug", False)))
 
 
 def _call(method: str, params: dict[str, Any] | None = None, *, timeout: float = 30.0) -> Any:
-    from ox_core.ipc import call
-
-    return call(_socket(), method, params, timeout=timeout)
-
-
-def _call_plugin(
-    method: str,
-    params: dict[str, Any],
-    what: str,
-    *,
-    timeout: float = 30.0,
-    offline: bool = False,
-) -> Any:
-    """Call an IPC method that a handler plugin serves; say so plainly when none does.
-
-    With `offline`, a method that works without a daemon runs in this process when none is
-    running (what it leaves on disk is picked up by the next daemon).
-    """
-    from ox_core.errors import OxError
-    from ox_core.ipc import DaemonNotRunningError, IpcError
-
-    try:
-        return _call(method, params, timeout=timeout)
-    except DaemonNotRunningError:
-        if not offline:
-            raise
-        return _call_plugin_in_process(method, params, what)
-    except IpcError as exc:
-        if str(exc).startswith(f"unknown method {method!r}"):
-            raise OxError(
-                f"no installed handler plugin serves `{what}` (IPC method {method}); "
-                "see `ox-core plugins`"
-            ) from None
-        raise
-
-
-def _call_plugin_in_process(method: str, params: dict[str, Any], what: str) -> Any:
-    """Run a handler's IPC method here, with the handlers attached to the ledger but no
-    manager: `enqueue` refuses, and the next daemon's detection finds the work instead."""
-    import trio
-
-    from ox_core.contracts import HandlerContext
-    from ox_core.daemon import make_handlers
-    from ox_core.errors import OxError
-    from ox_core.ledger_setup import open_ledger
-    from ox_core.plugins import load_plugins
-
-    settings = _settings()
-    ledger = open_ledger(settings.ledger_path(), default=settings.uses_default_ledger())
-    handlers, _errors = make_handlers(load_plugins(), settings.handlers)
-    for handler in handlers:
-        handler.attach(HandlerContext(ledger=ledger, enqueue=lambda _item: False))
-        fn = handler.ipc_methods().get(method)
-        if fn is not None:
-            return trio.run(fn, dict(params))
-    raise OxError(
-        f"no installed handler plugin serves `{what}` (IPC method {method}); see `ox-core plugins`"
-    )
+    return _context().call(method, params, timeout=timeout)
 
 
 def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, sort_keys=True, default=str))
+    from ox_core.commands import print_json
+
+    print_json(data)
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -147,7 +79,7 @@ def _status(args: argparse.Namespace) -> int:
 
     from rich.live import Live
 
-    socket = _socket()
+    socket = _context().socket()
     from ox_core.ipc import call
 
     try:
@@ -173,10 +105,20 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _plugins(args: argparse.Namespace) -> int:
-    from ox_core.doctor import plugins_report
-    from ox_core.plugins import load_plugins
+    import attrs
 
-    rows = plugins_report(load_plugins())
+    from ox_core.commands import COMMANDS_GROUP, command_errors
+    from ox_core.doctor import plugins_report
+    from ox_core.plugins import PluginLoadError, load_plugins
+
+    loaded = load_plugins()
+    broken = [
+        PluginLoadError(ep.name, COMMANDS_GROUP, ep.dist.name, ep.dist.version, error)
+        if ep.dist is not None
+        else PluginLoadError(ep.name, COMMANDS_GROUP, "?", "?", error)
+        for ep, error in command_errors(_builtin_commands())
+    ]
+    rows = plugins_report(attrs.evolve(loaded, errors=(*loaded.errors, *broken)))
     if args.json:
         _print_json(rows)
     else:
@@ -226,51 +168,6 @@ def _enqueue(args: argparse.Namespace) -> int:
     return 0
 
 
-def _session_start(args: argparse.Namespace) -> int:
-    path = os.path.abspath(os.path.expanduser(args.file))
-    params = {
-        "adapter": args.adapter,
-        "file": path,
-        "pid": args.pid if args.pid is not None else os.getppid(),
-    }
-    result = _call_plugin("session_watch_start", params, "session start", offline=True)
-    if args.json:
-        _print_json(result)
-    else:
-        name = result.get("name", "") if isinstance(result, dict) else result
-        if isinstance(result, dict) and result.get("watching") is False:
-            print(f"recording {name} created for {path}")
-            print(
-                "  the daemon is not running: start `ox-core serve` and it captures the file "
-                "from this point on"
-            )
-        else:
-            print(f"recording {name} started, following {path}")
-        if isinstance(result, dict) and result.get("session_dir"):
-            print(f"  captured into {result['session_dir']}")
-    return 0
-
-
-def _session_stop(args: argparse.Namespace) -> int:
-    from ox_core.ipc import DaemonNotRunningError
-
-    try:
-        result = _call_plugin(
-            "session_watch_stop", {"name": args.name}, "session stop", timeout=120.0
-        )
-        queued = "finalization is queued"
-    except DaemonNotRunningError:
-        result = _call_plugin_in_process("session_watch_stop", {"name": args.name}, "session stop")
-        queued = "the daemon is not running: it finalizes the session when it starts"
-    if args.json:
-        _print_json(result)
-    else:
-        count = result.get("entry_count") if isinstance(result, dict) else None
-        entries = f" with {count} entries" if count is not None else ""
-        print(f"recording {args.name} stopped{entries}; {queued}")
-    return 0
-
-
 def _service_install(args: argparse.Namespace) -> int:
     from ox_core import service
 
@@ -295,8 +192,20 @@ def _service_uninstall(args: argparse.Namespace) -> int:
 # -- parser --------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of `ox-core` (imports nothing heavy)."""
+def _builtin_commands() -> set[str]:
+    parser = build_parser(plugins=False)
+    return {
+        name
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name in action.choices
+    }
+
+
+def build_parser(load: str | None = None, *, plugins: bool = True) -> argparse.ArgumentParser:
+    """The argument parser of `ox-core` (imports nothing heavy). With `plugins`, plugin
+    commands are listed from metadata; the one named `load` is imported to add its arguments
+    (`CommandLoadError` when it cannot be)."""
     parser = argparse.ArgumentParser(
         prog="ox-core",
         description="Record AI coding-agent sessions and finalize them into a shared git ledger.",
@@ -345,24 +254,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
     p.set_defaults(fn=_enqueue)
 
-    p = sub.add_parser("session", help="record an agent's session file (tail mode)")
-    session = p.add_subparsers(dest="session_command", metavar="ACTION")
-    s = session.add_parser("start", help="start recording an agent's session file")
-    s.add_argument(
-        "--adapter",
-        required=True,
-        help="the session adapter for the file's format (an error lists the installed ones)",
-    )
-    s.add_argument("--file", required=True, help="the agent's session file (.jsonl)")
-    s.add_argument("--pid", type=int, default=None, help="the agent's pid (default: my parent)")
-    s.add_argument("--json", action="store_true", help="print JSON for scripts")
-    s.set_defaults(fn=_session_start)
-    s = session.add_parser("stop", help="stop a recording and queue its finalization")
-    s.add_argument("name", help="the recording's name, as `session start` printed it")
-    s.add_argument("--json", action="store_true", help="print JSON for scripts")
-    s.set_defaults(fn=_session_stop)
-    p.set_defaults(parser=p)
-
     p = sub.add_parser("service", help="run the daemon as a systemd user service")
     service = p.add_subparsers(dest="service_command", metavar="ACTION")
     s = service.add_parser("install", help="write ~/.config/systemd/user/ox-core.service")
@@ -375,22 +266,40 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--disable", action="store_true", help="stop and disable the service first")
     s.set_defaults(fn=_service_uninstall)
     p.set_defaults(parser=p)
+
+    if plugins:
+        from ox_core.commands import add_plugin_commands
+
+        add_plugin_commands(sub, taken=set(sub.choices), load=load)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `ox-core` with `argv` (default: the process arguments); returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    fn = getattr(args, "fn", None)
-    if fn is None:
-        (getattr(args, "parser", None) or parser).print_help()
-        return 2
+    from ox_core.commands import CommandLoadError, command_word
     from ox_core.errors import OxError
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
     try:
-        result: int = fn(args)
-        return result
+        parser = build_parser(load=command_word(build_parser(plugins=False), argv))
+    except CommandLoadError as exc:
+        if debug:
+            raise
+        print(f"ox-core: error: {exc}", file=sys.stderr)
+        return 1
+    args = parser.parse_args(argv)
+    command = getattr(args, "plugin_command", None)
+    fn: Callable[[argparse.Namespace], int] | None = getattr(args, "fn", None)
+    if fn is None and command is None:
+        (getattr(args, "parser", None) or parser).print_help()
+        return 2
+    try:
+        if command is not None:
+            result: int = command.run(args, _context(args))
+            return result
+        assert fn is not None
+        return fn(args)
     except OxError as exc:
         if args.debug:
             raise

@@ -133,6 +133,12 @@ class Runner(abc.ABC):
 
 
 IpcMethod = Callable[[dict[str, Any]], Awaitable[Any]]
+Publish = Callable[[str, Mapping[str, Any]], Awaitable[None]]
+
+
+async def _publish_nowhere(event: str, data: Mapping[str, Any]) -> None:
+    """No daemon (a command run in-process): nobody listens; the next daemon's detection
+    finds whatever the event would have announced."""
 
 
 @attrs.frozen
@@ -140,11 +146,14 @@ class HandlerContext:
     """What the daemon gives a handler when it attaches it (`WorkHandler.attach`).
 
     `ledger`: the ledger's path. `enqueue`: queue a work item now and wake the manager
-    (returns False for a duplicate key or a full queue).
+    (returns False for a duplicate key or a full queue). `publish(event, data)`: announce an
+    event to every attached handler (their `on_event`), so one plugin can prompt another
+    without importing it; see `WorkHandler.on_event` for the rules.
     """
 
     ledger: Path
     enqueue: Callable[[WorkItem], bool]
+    publish: Publish = _publish_nowhere
 
 
 class WorkHandler(abc.ABC):
@@ -205,6 +214,16 @@ class WorkHandler(abc.ABC):
 
     def configure(self, options: dict[str, Any]) -> None:  # noqa: B027 - optional hook
         """Apply this handler's options from the config (called on every cycle). Default: none."""
+
+    async def on_event(self, event: str, data: Mapping[str, Any]) -> None:  # noqa: B027
+        """An event another plugin published (`HandlerContext.publish`). Default: ignore it.
+
+        Events are named `<plugin>.<what-happened>` (e.g. `session.recording-stopped`) by the
+        plugin that publishes them, which documents the event and its `data` (JSON-like, from
+        another plugin: validate it). Awaited in the publisher's task, one handler after the
+        other: return quickly (queue work with `context.enqueue`, do not do it here). An
+        exception is logged against this handler and never reaches the publisher.
+        """
 
     def ipc_methods(self) -> Mapping[str, IpcMethod]:
         """Extra IPC methods this handler serves (e.g. `session_watch_start`), by name.

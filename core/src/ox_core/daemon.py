@@ -172,7 +172,9 @@ class Daemon:
         from ox_core.contracts import HandlerContext
 
         for handler in self.handlers:
-            handler.attach(HandlerContext(ledger=self.ledger, enqueue=self.enqueue))
+            handler.attach(
+                HandlerContext(ledger=self.ledger, enqueue=self.enqueue, publish=self.publish)
+            )
             try:
                 methods = dict(handler.ipc_methods())
             except Exception:
@@ -192,6 +194,15 @@ class Daemon:
         if self.manager is None:
             raise OxError("the daemon is still starting; try again in a moment")
         return self.manager.enqueue(item)
+
+    async def publish(self, event: str, data: Mapping[str, Any]) -> None:
+        """Hand `event` to every handler's `on_event` (what handlers get as
+        `HandlerContext.publish`); one handler's failure is logged and never stops the rest."""
+        for handler in self.handlers:
+            try:
+                await handler.on_event(event, data)
+            except Exception:
+                log.exception("handler %s: on_event(%r) failed", handler.type, event)
 
     def _config(self) -> AgentWorkerConfig:
         return self._config_source()

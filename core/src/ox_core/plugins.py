@@ -1,26 +1,35 @@
 """Plugin discovery and registration: the only module that touches stevedore and pluggy.
 
-stevedore loads each entry point of `ox.runners` and `ox.handlers` in isolation and reports
-the ones that fail to import; pluggy validates the loaded modules against `ox_core.hookspecs`
-and calls their hooks, one plugin at a time, so one broken plugin never hides the others.
+stevedore loads each entry point of `ox.runners`, `ox.handlers` and `ox.adapters` in
+isolation and reports the ones that fail to import; pluggy validates the loaded modules
+against `ox_core.hookspecs` and calls their hooks, one plugin at a time, so one broken plugin
+never hides the others. Plugin commands (`ox.commands`) are listed from metadata here too;
+`ox_core.commands` imports one only when it runs.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
 
+from ox_core.commands import COMMANDS_GROUP
 from ox_core.contracts import Runner, WorkHandler
 
 log = logging.getLogger(__name__)
 
 RUNNERS_GROUP = "ox.runners"
 HANDLERS_GROUP = "ox.handlers"
-GROUPS = (RUNNERS_GROUP, HANDLERS_GROUP)
+ADAPTERS_GROUP = "ox.adapters"
+# The groups whose entry points name a module implementing the hooks of `ox_core.hookspecs`.
+GROUPS = (RUNNERS_GROUP, HANDLERS_GROUP, ADAPTERS_GROUP)
+# What `ox-core plugins` lists: the hook groups and the commands.
+LISTED_GROUPS = (*GROUPS, COMMANDS_GROUP)
+
+Adapter = Callable[[], Any]
 
 
 @attrs.frozen
@@ -47,12 +56,16 @@ class PluginLoadError:
 
 @attrs.frozen
 class LoadedPlugins:
-    """The result of `load_plugins`: registered classes by name, and what failed."""
+    """The result of `load_plugins`: registered classes by name, and what failed.
+
+    `adapters` are the adapter classes (or factories) by their `name`.
+    """
 
     runners: Mapping[str, type[Runner]]
     handlers: Mapping[str, type[WorkHandler]]
     errors: tuple[PluginLoadError, ...]
     plugins: tuple[PluginInfo, ...]
+    adapters: Mapping[str, Adapter] = attrs.field(factory=dict)
 
     def runners_by_priority(self) -> list[type[Runner]]:
         """Runner classes in auto-detection order (lowest `priority` first, then name)."""
@@ -97,16 +110,19 @@ def load_plugins(
     *,
     entry_points: bool = True,
     extra: Iterable[tuple[str, object]] = (),
+    groups: Iterable[str] = GROUPS,
 ) -> LoadedPlugins:
     """Discover, register and collect the ox plugins.
 
-    With `entry_points` (the default), every entry point of `ox.runners` and `ox.handlers` is
-    loaded with stevedore; `extra` adds `(name, module_or_object)` plugins directly (tests use
+    With `entry_points` (the default), every entry point of `groups` (by default `ox.runners`,
+    `ox.handlers` and `ox.adapters`; `plugins` also lists the `ox.commands` ones) is loaded
+    with stevedore; `extra` adds `(name, module_or_object)` plugins directly (tests use
     it with entry points off). A plugin that fails to import, fails pluggy's validation, raises
     in its hook or registers something that is not a `Runner`/`WorkHandler` subclass is
     reported in `errors`; the others load normally. Never raises for a plugin's fault.
     """
-    infos = list_entry_points() if entry_points else []
+    groups = tuple(groups)
+    infos = list_entry_points(LISTED_GROUPS if groups == GROUPS else groups) if entry_points else []
     by_key = {(p.group, p.name): p for p in infos}
     errors: list[PluginLoadError] = []
     candidates: list[tuple[str, str, object]] = []  # (group, name, module)
@@ -123,7 +139,7 @@ def load_plugins(
     if entry_points:
         from stevedore import ExtensionManager
 
-        for group in GROUPS:
+        for group in groups:
 
             def on_failure(_mgr: object, ep: Any, exc: BaseException, group: str = group) -> None:
                 fail(group, ep.name, _describe(exc))
@@ -144,6 +160,7 @@ def load_plugins(
     pm = make_plugin_manager()
     runners: dict[str, type[Runner]] = {}
     handlers: dict[str, type[WorkHandler]] = {}
+    adapters: dict[str, Adapter] = {}
     for group, name, plugin in candidates:
         try:
             pm.register(plugin, name=f"{group}:{name}")
@@ -172,10 +189,23 @@ def load_plugins(
             else:
                 handlers[cls.type] = cls
 
-        for hook_name, register in (
+        def add_adapter(obj: Adapter, errs: list[str] = plugin_errors) -> None:
+            adapter_name = getattr(obj, "name", None)
+            if not callable(obj):
+                errs.append(f"registered {obj!r}, which is not an adapter class")
+            elif not isinstance(adapter_name, str) or not adapter_name:
+                errs.append(f"adapter {obj!r} has no name")
+            elif adapter_name in adapters:
+                errs.append(f"adapter name {adapter_name!r} is already taken")
+            else:
+                adapters[adapter_name] = obj
+
+        hooks: tuple[tuple[str, Callable[[Any], None]], ...] = (
             ("ox_register_runners", add_runner),
             ("ox_register_handlers", add_handler),
-        ):
+            ("ox_register_adapters", add_adapter),
+        )
+        for hook_name, register in hooks:
             for impl in getattr(pm.hook, hook_name).get_hookimpls():
                 if impl.plugin is not plugin:
                     continue
@@ -186,5 +216,9 @@ def load_plugins(
         for error in plugin_errors:
             fail(group, name, error)
     return LoadedPlugins(
-        runners=dict(runners), handlers=dict(handlers), errors=tuple(errors), plugins=tuple(infos)
+        runners=dict(runners),
+        handlers=dict(handlers),
+        errors=tuple(errors),
+        plugins=tuple(infos),
+        adapters=dict(adapters),
     )

@@ -336,7 +336,8 @@ def _error_lines(errors: Sequence[Mapping[str, Any]], now: datetime | None) -> l
 
 
 def plugins_screen(plugins: Sequence[Mapping[str, Any]]) -> RenderableType:
-    """The `ox-core plugins` table: name, kind (runner / handler), distribution, version, state;
+    """The `ox-core plugins` table: name, kind (runner / handler / adapter / command),
+    distribution, version, state;
     load errors listed in full below it."""
     if not plugins:
         return Text(
@@ -355,7 +356,12 @@ def plugins_screen(plugins: Sequence[Mapping[str, Any]]) -> RenderableType:
     for p in plugins:
         error = p.get("error")
         group = str(p.get("group"))
-        kind = {"ox.runners": "runner", "ox.handlers": "handler"}.get(group, group)
+        kind = {
+            "ox.runners": "runner",
+            "ox.handlers": "handler",
+            "ox.adapters": "adapter",
+            "ox.commands": "command",
+        }.get(group, group)
         table.add_row(
             str(p.get("name")),
             kind,

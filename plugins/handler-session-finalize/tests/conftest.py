@@ -4,8 +4,8 @@ Finalization: `git_env` (an isolated git configuration and identity), `remote` (
 repository on disk) and `ledger` (a clone of it, the ledger), `lfs_server` (a real LFS server
 process on 127.0.0.1), `handler` (a `SessionFinalizeHandler` with a private user cache).
 
-Watcher: `home` (a private `$HOME`, where the adapters' roots are), `src` (a claude-code
-session file under it). Watcher tests override `ledger` with a plain folder: they need no git.
+Capture, for the tests that finalize what the watcher recorded: `home` (a private `$HOME`,
+where the adapters' roots are), `src` (a claude-code session file under it).
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from ox_session_capture.testing.fixtures import home as home
+from ox_session_capture.testing.fixtures import src as src
+
 from .finalize_support import GIT_IDENTITY, clone, make_remote
-from .watch_support import claude_session_file
 
 HERE = Path(__file__).parent
 
@@ -44,19 +46,6 @@ def remote(tmp_path: Path, git_env: None) -> Path:
 @pytest.fixture
 def ledger(tmp_path: Path, remote: Path) -> Path:
     return clone(remote, tmp_path / "ledger")
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    return home
-
-
-@pytest.fixture
-def src(home: Path) -> Path:
-    return claude_session_file(home)
 
 
 @pytest.fixture

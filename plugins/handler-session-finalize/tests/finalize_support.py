@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ox_handler_session_finalize import records
+from ox_session_capture import records
 
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Test",

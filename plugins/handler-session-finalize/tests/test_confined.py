@@ -15,8 +15,12 @@ from hypothesis import strategies as st
 
 from ox_core import HandlerContext
 from ox_core.errors import LedgerBlockedError, OxError
-from ox_handler_session_finalize import records
-from ox_handler_session_finalize.confined import (
+from ox_handler_session_finalize.detect import Place, Scanner
+from ox_handler_session_finalize.export import upload_files
+from ox_handler_session_finalize.handler import SessionFinalizeHandler
+from ox_handler_session_finalize.ledger import Ledger
+from ox_session_capture import records
+from ox_session_capture.confined import (
     UnsafePathError,
     check_dirs,
     check_session_name,
@@ -26,11 +30,8 @@ from ox_handler_session_finalize.confined import (
     read_regular,
     regular_files,
 )
-from ox_handler_session_finalize.detect import Place, Scanner, pid_alive
-from ox_handler_session_finalize.export import upload_files
-from ox_handler_session_finalize.handler import SessionFinalizeHandler
-from ox_handler_session_finalize.ledger import Ledger
-from ox_handler_session_finalize.service import SessionWatchService
+from ox_session_capture.liveness import pid_alive
+from ox_session_capture.service import SessionWatchService
 
 from .finalize_support import git, make_session
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from ox_handler_session_finalize import records
 from ox_handler_session_finalize.detect import Kind, Place, Scanner, is_stale, pid_alive
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
-from ox_handler_session_finalize.records import RecordingMarker
+from ox_session_capture import records
+from ox_session_capture.records import RecordingMarker
 
 from .finalize_support import entries, make_session, write_raw
 

@@ -1,5 +1,5 @@
 """A recording whose watcher died: detect catches the raw file up from the agent's own session
-file (the watcher's `tail.catch_up`), ends the recording, and the session is published."""
+file (the watcher's `recover.catch_up`), ends the recording, and the session is published."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from ox_core import RunResult
-from ox_handler_session_finalize import records
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
+from ox_session_capture import records
+from ox_session_capture.testing import append, claude_session_file, claude_text, claude_user
 
 from .finalize_support import answer, clone, write_raw
-from .watch_support import append, claude_session_file, claude_text, claude_user
 
 NAME = "2026-11-25T08-00-dev-a1"
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from ox_core import RunResult
-from ox_handler_session_finalize import records
 from ox_handler_session_finalize.disposition import Disposition, Thresholds, decide
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
 from ox_handler_session_finalize.prompt import build_summary_prompt, is_brief
-from ox_handler_session_finalize.records import RawEntry, Summary
+from ox_session_capture import records
+from ox_session_capture.records import RawEntry, Summary
 
 from .finalize_support import answer, commit_count, make_session
 

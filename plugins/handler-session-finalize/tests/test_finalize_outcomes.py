@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from ox_core import Outcome, RunResult
-from ox_handler_session_finalize import records
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
+from ox_session_capture import records
 
 from .finalize_support import answer, commit_count, make_session
 

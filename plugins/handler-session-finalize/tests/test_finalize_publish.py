@@ -9,9 +9,9 @@ import pytest
 
 from ox_core import RunResult
 from ox_core.errors import LedgerBlockedError
-from ox_handler_session_finalize import records
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
 from ox_handler_session_finalize.ledger import GitError
+from ox_session_capture import records
 
 from .finalize_support import answer, clone, commit_count, entries, git, make_session
 

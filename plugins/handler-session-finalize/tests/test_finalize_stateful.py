@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from ox_core import RunResult
-from ox_handler_session_finalize import records
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
 from ox_handler_session_finalize.ledger import GitError
+from ox_session_capture import records
 
 from .finalize_support import answer, clone, git, make_remote, make_session
 

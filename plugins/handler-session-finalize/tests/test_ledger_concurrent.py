@@ -7,9 +7,9 @@ from pathlib import Path
 import trio
 
 from ox_core import RunResult
-from ox_handler_session_finalize import records
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
 from ox_handler_session_finalize.ledger import Ledger
+from ox_session_capture import records
 
 from .finalize_support import answer, clone, commit_count, git, make_session
 

@@ -11,10 +11,10 @@ import trio
 
 from ox_core import HandlerContext, RunResult, WorkItem
 from ox_core.errors import LedgerBlockedError
-from ox_handler_session_finalize import records
 from ox_handler_session_finalize.detect import pid_alive
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
 from ox_handler_session_finalize.ledger import GitError, Ledger, run_git
+from ox_session_capture import records
 
 from .finalize_support import answer, clone, commit_count, git, make_session
 

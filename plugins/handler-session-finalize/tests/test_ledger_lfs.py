@@ -8,13 +8,15 @@ from pathlib import Path
 import pytest
 
 from ox_core import RunResult
-from ox_handler_session_finalize import records
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
 from ox_handler_session_finalize.ledger import LfsUploadError
+from ox_session_capture import records
+from ox_session_capture.testing import secret_shapes
 
 from .conftest import LfsServer
 from .finalize_support import answer, clone, commit_count, entries, git, make_session
-from .secret_shapes import SECRET_SHAPES
+
+SECRET_SHAPES = secret_shapes()
 
 NAME = "2026-11-25T11-00-dev-a1"
 

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ox_core import RunResult
-from ox_handler_session_finalize import records
 from ox_handler_session_finalize.handler import FinalizeError, SessionFinalizeHandler
 from ox_handler_session_finalize.llm_output import extract_json, failure_summary, parse_summary
+from ox_session_capture import records
 
 from .finalize_support import answer, clone, git, make_session
 

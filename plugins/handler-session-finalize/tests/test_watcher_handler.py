@@ -1,39 +1,58 @@
-"""The session watcher wired into `SessionFinalizeHandler`: `serve` runs it, `ipc_methods`
-serves `session_watch_start` / `session_watch_stop`, and a stop queues finalization."""
+"""Capture and finalization meet only through core: the capture handler serves the watcher
+and its IPC methods; stopping a recording publishes `session.recording-stopped`, and the
+finalize handler, handed that event, queues the session's finalization."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
 
 from ox_core import WorkItem
-from ox_core.contracts import HandlerContext
+from ox_core.contracts import HandlerContext, WorkHandler
+from ox_core.errors import OxError
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
-from ox_handler_session_finalize.records import MARKER
+from ox_session_capture.events import RECORDING_STOPPED
+from ox_session_capture.handler import SessionCaptureHandler
+from ox_session_capture.records import MARKER
+from ox_session_capture.testing import append, claude_session_file, numbered_user
 
-from .watch_support import append, claude_session_file, numbered_user
 
-
-async def test_handler_serves_the_watcher_and_queues_finalization_on_stop(
+async def test_a_stop_published_by_capture_queues_finalization(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, nursery: trio.Nursery
 ) -> None:
     home, ledger = tmp_path / "home", tmp_path / "ledger"
     monkeypatch.setenv("HOME", str(home))
     src = claude_session_file(home)
-    handler = SessionFinalizeHandler(user_cache_dir=tmp_path / "cache")
-    assert handler.ipc_methods() == {}  # not attached yet
+    capture = SessionCaptureHandler()
+    finalize = SessionFinalizeHandler(user_cache_dir=tmp_path / "cache")
+    assert capture.ipc_methods() == {}  # not attached yet
     queued: list[WorkItem] = []
-    handler.attach(HandlerContext(ledger=ledger, enqueue=lambda item: queued.append(item) or True))
-    await nursery.start(handler.serve, ledger)
-    methods = handler.ipc_methods()
+    events: list[tuple[str, dict[str, Any]]] = []
+    handlers: list[WorkHandler] = [capture, finalize]
+
+    async def publish(event: str, data: Mapping[str, Any]) -> None:  # as the daemon does
+        events.append((event, dict(data)))
+        for handler in handlers:
+            await handler.on_event(event, data)
+
+    context = HandlerContext(
+        ledger=ledger, enqueue=lambda item: queued.append(item) or True, publish=publish
+    )
+    for handler in handlers:
+        handler.attach(context)
+    await nursery.start(capture.serve, ledger)
+    methods = capture.ipc_methods()
     assert set(methods) == {"session_watch_start", "session_watch_stop"}
+    assert finalize.ipc_methods() == {}
     reply = await methods["session_watch_start"](
         {"adapter": "claude-code", "file": str(src), "pid": os.getpid()}
     )
-    manager = handler.watch_service().manager
+    manager = capture.watch_service().manager
     assert manager.active_sessions() == [reply["name"]]
     append(src, numbered_user(0) + numbered_user(1))
     with trio.fail_after(60):
@@ -41,5 +60,25 @@ async def test_handler_serves_the_watcher_and_queues_finalization_on_stop(
     stopped = await methods["session_watch_stop"]({"name": reply["name"]})
     assert stopped == {"name": reply["name"], "entry_count": 2}
     assert not (Path(reply["session_dir"]) / MARKER).exists()
+    assert events == [
+        (RECORDING_STOPPED, {"name": reply["name"], "session_dir": reply["session_dir"]})
+    ]
     assert [item.dedup_key for item in queued] == [f"session-finalize:{reply['name']}"]
     await manager.stop_all()
+
+
+async def test_finalize_ignores_other_events_and_bad_data(tmp_path: Path) -> None:
+    finalize = SessionFinalizeHandler(user_cache_dir=tmp_path / "cache")
+    queued: list[WorkItem] = []
+    finalize.attach(HandlerContext(ledger=tmp_path, enqueue=lambda i: queued.append(i) or True))
+    await finalize.on_event("other.event", {"name": "x"})
+    await finalize.on_event(RECORDING_STOPPED, {"name": 3})
+    await finalize.on_event(RECORDING_STOPPED, {"name": "../../etc"})
+    assert queued == []
+
+
+def test_capture_takes_no_work_items(tmp_path: Path) -> None:
+    capture = SessionCaptureHandler()
+    capture.attach(HandlerContext(ledger=tmp_path, enqueue=lambda _i: True))
+    with pytest.raises(OxError, match="takes no work items"):
+        capture.validate_payload({})

@@ -19,10 +19,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ox_handler_session_finalize import records
-from ox_handler_session_finalize.confined import UnsafePathError, open_regular
-from ox_handler_session_finalize.detect import GRACE, Place, Scanner, pid_alive, raw_has_content
-from ox_handler_session_finalize.records import MARKER, RAW, RecordError
+from ox_handler_session_finalize.detect import GRACE, Place, Scanner, raw_has_content
+from ox_session_capture import records
+from ox_session_capture.confined import UnsafePathError, open_regular
+from ox_session_capture.liveness import pid_alive
+from ox_session_capture.records import MARKER, RAW, RecordError
 
 log = logging.getLogger(__name__)
 

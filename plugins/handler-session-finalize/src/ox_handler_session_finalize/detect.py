@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import importlib
 import json
 import logging
 import os
@@ -20,19 +19,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ox_core.proc import pid_alive as pid_alive  # re-exported: cleanup and the watcher use it
-from ox_handler_session_finalize import records
-from ox_handler_session_finalize.confined import (
+from ox_session_capture import records
+from ox_session_capture.confined import (
     MAX_RECORD_BYTES,
     UnsafePathError,
     check_dirs,
     check_session_name,
     open_regular,
 )
-from ox_handler_session_finalize.records import (
+from ox_session_capture.liveness import NO_PID_STALE, pid_alive
+from ox_session_capture.records import (
     ARTIFACTS,
     IGNORED_FOLDERS,
-    JOURNAL,
     MARKER,
     META,
     NEEDS_SUMMARY,
@@ -42,11 +40,11 @@ from ox_handler_session_finalize.records import (
     RecordError,
     RecordingMarker,
 )
+from ox_session_capture.recover import recover_recording
 
 log = logging.getLogger(__name__)
 
 GRACE = timedelta(minutes=10)
-NO_PID_STALE = timedelta(hours=24)
 RAW_LOCK_WAIT = 0.25
 MAX_ATTEMPTS = 3
 
@@ -124,27 +122,9 @@ def read_marker_or_none(folder: Path) -> tuple[RecordingMarker | None, datetime]
 
 
 def _default_recover(folder: Path, marker: RecordingMarker | None) -> None:
-    """Catch the raw file up from the agent's session file and settle any crash journal, with
-    the session watcher's own functions (`tail.catch_up`, `journal.settle_journal`; both take
-    the raw file's lock themselves, at most 250 ms). Raises `LockTimeout` when it is busy,
-    the watcher's `JournalError` for a journal it refuses to settle."""
-    try:
-        journal = importlib.import_module("ox_handler_session_finalize.journal")
-        tail = importlib.import_module("ox_handler_session_finalize.tail")
-    except ImportError:  # The watcher is not installed: nothing to settle or catch up.
-        return
-    if marker is not None and marker.session_file and os.path.lexists(marker.session_file):
-        try:
-            tail.catch_up(folder, lock_timeout=RAW_LOCK_WAIT)
-            return
-        except LockTimeout:
-            raise
-        except journal.RecordingGone:
-            return
-        except Exception as exc:  # An adapter or marker problem: keep what was captured.
-            log.warning("cannot catch up %s from its session file: %s", folder.name, exc)
-    if (folder / JOURNAL).exists():
-        journal.settle_journal(folder, lock_timeout=RAW_LOCK_WAIT)
+    """Catch up and settle with the session watcher's own `recover_recording` (at most
+    250 ms on the raw file's lock; `LockTimeout` when it is busy)."""
+    recover_recording(folder, marker, lock_timeout=RAW_LOCK_WAIT)
 
 
 def end_recording(folder: Path, marker: RecordingMarker | None, recover: Recover) -> bool:

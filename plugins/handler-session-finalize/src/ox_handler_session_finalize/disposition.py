@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from ox_handler_session_finalize.records import Summary
+from ox_session_capture.records import Summary
 
 UPLOAD_THRESHOLD = 0.3
 DISCARD_THRESHOLD = 0.1

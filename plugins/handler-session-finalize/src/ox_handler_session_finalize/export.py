@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ox_handler_session_finalize import records
-from ox_handler_session_finalize.confined import read_regular, regular_files
-from ox_handler_session_finalize.records import (
+from ox_session_capture import records
+from ox_session_capture.confined import read_regular, regular_files
+from ox_session_capture.records import (
     JOURNAL,
     META,
     NEEDS_SUMMARY,
@@ -31,75 +30,14 @@ from ox_handler_session_finalize.records import (
     SessionMeta,
     Summary,
 )
-from ox_handler_session_finalize.redact import redact_text, redact_value
+from ox_session_capture.redact import (
+    redact_entries,
+    redact_file_bytes,
+    redact_raw_bytes,
+    redact_value,
+)
 
 FOLD_AT = 1500
-
-
-def _redact_value(value: Any, rules: Sequence[re.Pattern[str]]) -> Any:
-    return redact_value(value, rules)
-
-
-def redact_raw_bytes(data: bytes, rules: Sequence[re.Pattern[str]] = ()) -> bytes:
-    """`raw.jsonl` (or any JSON Lines file) with every string value redacted, decoded (JSON
-    inside a string is decoded too, see `redact.engine`). A line that needs no change is kept
-    byte for byte; a line that is not JSON is redacted as text."""
-    out: list[bytes] = []
-    for line in data.splitlines(keepends=True):
-        body = line.rstrip(b"\r\n")
-        ending = line[len(body) :]
-        try:
-            obj = json.loads(body)
-            clean = _redact_value(obj, rules)
-            same = clean == obj
-            dumped = (
-                b""
-                if same
-                else json.dumps(clean, ensure_ascii=False, separators=(",", ":")).encode()
-            )
-        except (ValueError, RecursionError):
-            # Not JSON (or nested beyond reason): redact it as text.
-            out.append(_redact_text_bytes(body, rules) + ending if body else line)
-            continue
-        out.append(line if same else dumped + (ending or b"\n"))
-    return b"".join(out)
-
-
-def _redact_text_bytes(data: bytes, rules: Sequence[re.Pattern[str]] = ()) -> bytes:
-    """`data` redacted as text; bytes that are not UTF-8 pass through unchanged (surrogate
-    escapes), so a binary file keeps its bytes except where a secret shape was found."""
-    text = data.decode("utf-8", "surrogateescape")
-    redacted = redact_text(text, rules)
-    return data if redacted == text else redacted.encode("utf-8", "surrogateescape")
-
-
-def redact_file_bytes(name: str, data: bytes, rules: Sequence[re.Pattern[str]] = ()) -> bytes:
-    """One file of a session folder as it may be uploaded: `.jsonl` line by line, `.json`
-    decoded (as text when it does not parse), anything else as text."""
-    if name.endswith(".jsonl"):
-        return redact_raw_bytes(data, rules)
-    if name.endswith(".json"):
-        try:
-            obj = json.loads(data)
-        except (ValueError, RecursionError):
-            return _redact_text_bytes(data, rules)
-        try:
-            clean = _redact_value(obj, rules)
-        except RecursionError:
-            return _redact_text_bytes(data, rules)
-        if clean == obj:
-            return data
-        return (json.dumps(clean, ensure_ascii=False, indent=2) + "\n").encode()
-    return _redact_text_bytes(data, rules)
-
-
-def redact_entries(entries: Sequence[RawEntry], rules: Sequence[re.Pattern[str]]) -> list[RawEntry]:
-    """Copies of `entries` with their text fields redacted."""
-    result = []
-    for entry in entries:
-        data = entry.model_dump(by_alias=True)
-        result.append(RawEntry.model_validate(_redact_value(data, rules)))
-    return result
 
 
 # ------------------------------------------------------------------ markdown
@@ -194,7 +132,7 @@ def write_artifacts(
 ) -> SessionMeta:
     """Write `summary.json`, `summary.md`, `session.md`, remove `.needs-summary`, then
     `meta.json` (a locked read-modify-write that keeps unknown keys). Returns the meta."""
-    summary = Summary.model_validate(_redact_value(summary.model_dump(by_alias=True), rules))
+    summary = Summary.model_validate(redact_value(summary.model_dump(by_alias=True), rules))
     entries = redact_entries(transcript.entries, rules)
     header = transcript.header
     files = {

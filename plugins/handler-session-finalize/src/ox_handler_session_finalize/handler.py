@@ -19,20 +19,19 @@ import trio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ox_core import Outcome, RunRequest, RunResult, WorkHandler, WorkItem
-from ox_core.contracts import IpcMethod
 from ox_core.errors import OxError
-from ox_handler_session_finalize import records
 from ox_handler_session_finalize.cleanup import remove_cache_folder, remove_ghosts
-from ox_handler_session_finalize.confined import UnsafePathError, check_session_name, regular_files
 from ox_handler_session_finalize.detect import Found, Kind, Place, Scanner
 from ox_handler_session_finalize.disposition import Disposition, Thresholds, decide
-from ox_handler_session_finalize.export import redact_entries, upload_files, write_artifacts
+from ox_handler_session_finalize.export import upload_files, write_artifacts
 from ox_handler_session_finalize.ledger import PUSH_PAUSE, Ledger, PublishResult
 from ox_handler_session_finalize.llm_output import failure_summary, parse_summary
 from ox_handler_session_finalize.prompt import brief_summary, build_summary_prompt, is_brief
-from ox_handler_session_finalize.records import ARTIFACTS, NEEDS_SUMMARY, RAW, SUMMARY_JSON
-from ox_handler_session_finalize.redact import load_ledger_rules
-from ox_handler_session_finalize.service import SessionWatchService
+from ox_session_capture import records
+from ox_session_capture.confined import UnsafePathError, check_session_name, regular_files
+from ox_session_capture.events import RECORDING_STOPPED
+from ox_session_capture.records import ARTIFACTS, NEEDS_SUMMARY, RAW, SUMMARY_JSON
+from ox_session_capture.redact import load_ledger_rules, redact_entries
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +129,6 @@ class SessionFinalizeHandler(WorkHandler):
         self._lock: trio.Lock | None = None
         self._scanners: dict[Path, Scanner] = {}
         self._ledgers: dict[Path, Ledger] = {}
-        self._watch: SessionWatchService | None = None
 
     # ------------------------------------------------------------ settings
 
@@ -259,29 +257,12 @@ class SessionFinalizeHandler(WorkHandler):
             return False
         return self.context.enqueue(self._item(ledger, found))
 
-    # ------------------------------------------------------------ the session watcher
-
-    def watch_service(self, ledger: Path | None = None) -> SessionWatchService:
-        """The session watcher of the attached ledger (SPEC §3.7), created on first use."""
-        if self._watch is None:
-            if ledger is None and self.context is not None:
-                ledger = self.context.ledger
-            if ledger is None:
-                raise FinalizeError("no ledger: the handler is not attached")
-            self._watch = SessionWatchService(ledger, finalize_soon=self.finalize_soon)
-        return self._watch
-
-    async def serve(
-        self, ledger: Path, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-    ) -> None:
-        """Run the session watcher until cancelled (resumes live tail recordings first)."""
-        await self.watch_service(ledger).serve(task_status=task_status)
-
-    def ipc_methods(self) -> Mapping[str, IpcMethod]:
-        """`session_watch_start` and `session_watch_stop` (SPEC §1.7); none before attach."""
-        if self._watch is None and self.context is None:
-            return {}
-        return self.watch_service().ipc_methods()
+    async def on_event(self, event: str, data: Mapping[str, Any]) -> None:
+        """A recording stopped (`session stop`, see `ox_session_capture.events`): queue its
+        finalization now rather than at the next scan."""
+        name = data.get("name")
+        if event == RECORDING_STOPPED and isinstance(name, str):
+            await self.finalize_soon(name)
 
     def _item(self, ledger: Path, found: Found) -> WorkItem:
         item = make_item(found)

@@ -222,7 +222,7 @@ class Ledger:
     def _read_attributes(self) -> str:
         """`.gitattributes`, never through a link (a teammate's link to a private file would
         otherwise be read, and appended to by `_prepare_lfs`): `LedgerBlockedError` then."""
-        from ox_handler_session_finalize.confined import UnsafePathError, read_regular
+        from ox_session_capture.confined import UnsafePathError, read_regular
 
         try:
             data = read_regular(self.path / ".gitattributes", 1024 * 1024)
@@ -256,7 +256,7 @@ class Ledger:
         restored), `GitError` (anything else: push failed, remote unreachable). Cancellation
         kills the running git command; a half-done step is picked up by the next call.
         """
-        from ox_handler_session_finalize.confined import check_session_name
+        from ox_session_capture.confined import check_session_name
 
         rel = f"sessions/{check_session_name(name)}"
         async with self.lock:
@@ -301,7 +301,7 @@ class Ledger:
             raise LfsUploadError("the ledger uses git-LFS but `git lfs` is not installed")
         if not (await self.git("config", "--get", "filter.lfs.clean", check=False)).stdout.strip():
             await self.git("lfs", "install", "--local")
-        from ox_handler_session_finalize.records import atomic_write_bytes
+        from ox_session_capture.records import atomic_write_bytes
 
         try:
             text = self._read_attributes()
@@ -389,12 +389,12 @@ def _write_folder(ledger: Path, folder: Path, files: Mapping[str, bytes]) -> Non
     """Make `folder` (below `ledger`) hold exactly `files` (atomic per file; others' stray
     files and links removed, never followed). Raises `UnsafePathError` when `sessions/` or
     the folder is a link or a file (a teammate's link would send the writes elsewhere)."""
-    from ox_handler_session_finalize.confined import (
+    from ox_session_capture.confined import (
         UnsafePathError,
         make_dirs,
         read_regular,
     )
-    from ox_handler_session_finalize.records import atomic_write_bytes
+    from ox_session_capture.records import atomic_write_bytes
 
     make_dirs(ledger, folder, 0o755)
     for fname, data in files.items():

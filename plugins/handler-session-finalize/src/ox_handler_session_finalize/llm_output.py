@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ox_handler_session_finalize.records import Summary
+from ox_session_capture.records import Summary
 
 MAX_ATTEMPTS = 3
 OUTCOMES = frozenset({"success", "partial", "failed"})

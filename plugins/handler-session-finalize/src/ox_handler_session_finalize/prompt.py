@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
-from ox_handler_session_finalize.records import RawEntry, Summary
+from ox_session_capture.records import RawEntry, Summary
 
 MIN_ENTRIES = 2
 MIN_USER_CHARS = 80

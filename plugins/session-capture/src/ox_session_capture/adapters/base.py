@@ -1,0 +1,184 @@
+"""The adapter protocol, shared helpers, and loading by name (ox-core's plugin loader,
+entry-point group `ox.adapters`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import pydantic_core
+
+from ox_core.errors import OxError
+from ox_session_capture.records import RawEntry, canonical_adapter
+
+log = logging.getLogger(__name__)
+
+
+class AdapterError(OxError):
+    """An adapter name that no installed distribution provides, or one that fails to load."""
+
+
+@runtime_checkable
+class SessionAdapter(Protocol):
+    """Converts the lines of one agent's session file into raw entries.
+
+    `name` is the canonical adapter name (`claude-code`); `roots` are the folders, relative to
+    `$HOME`, where that agent keeps its session files (a watched file must lie under one).
+    """
+
+    name: str
+    roots: tuple[str, ...]
+
+    def parse_line(self, line: bytes) -> list[RawEntry]:
+        """The raw entries of one complete source line (without its newline), in order.
+
+        Must never raise, whatever the bytes: an unparseable or uninteresting line gives [].
+        Entries carry the agent's own message id in the extra field `source_id` where the
+        format has one, so a re-read of the file can skip what was already captured.
+        An adapter may also keep an `info` dict (`model`, `agent_version`) of what it saw.
+        """
+        ...
+
+
+class BaseAdapter:
+    """Helpers for the built-in adapters: JSON decoding that never raises, timestamps.
+
+    `info` collects what the lines say about the session as they are parsed: `model` and
+    `agent_version` (the latest value seen wins).
+    """
+
+    name: ClassVar[str] = ""
+    roots: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self) -> None:
+        self.info: dict[str, str] = {}
+
+    def _note(self, key: str, value: Any) -> None:
+        if isinstance(value, str) and value:
+            self.info[key] = value
+
+    def parse_line(self, line: bytes) -> list[RawEntry]:
+        obj = load_json_object(line)
+        if obj is None:
+            return []
+        try:
+            return self.parse_object(obj)
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            # A line of an unexpected shape is skipped (and consumed), never fatal.
+            log.debug("%s: skipping a line of unexpected shape: %s", self.name, exc)
+            return []
+
+    def parse_object(self, obj: dict[str, Any]) -> list[RawEntry]:
+        raise NotImplementedError
+
+
+def load_json_object(line: bytes) -> dict[str, Any] | None:
+    """The JSON object on `line`, or None for anything else (bad UTF-8, bad JSON, a list...)."""
+    try:
+        # pydantic-core's parser is ~3x faster than `json`; `json` still decides the lines it
+        # refuses (e.g. a lone surrogate escape), so both accept the same lines.
+        obj = pydantic_core.from_json(line)
+    except ValueError:
+        try:
+            obj = json.loads(line)
+        except (ValueError, RecursionError):
+            return None
+    return obj if isinstance(obj, dict) else None
+
+
+def parse_ts(value: Any) -> datetime | None:
+    """An RFC 3339 timestamp, or None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return ts if ts.tzinfo is not None else None
+
+
+def as_text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def to_json(value: Any) -> str:
+    """`value` as compact JSON text (a string stays as it is)."""
+    if isinstance(value, str):
+        return value
+    try:
+        return pydantic_core.to_json(value).decode()
+    except (ValueError, UnicodeDecodeError):
+        pass
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def source_id(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def entry(**fields: Any) -> RawEntry:
+    """A `RawEntry`; `source_id` None is left out."""
+    if fields.get("source_id") is None:
+        fields.pop("source_id", None)
+    return RawEntry(**fields)
+
+
+_WRAPPER_TAGS = re.compile(
+    r"<(system-reminder|local-command-caveat|command-message|user-prompt-submit-hook)>"
+    r"[\s\S]*?</\1>",
+)
+
+
+def strip_wrappers(text: str) -> str:
+    """`text` without the `<system-reminder>` and similar blocks the CLIs inject."""
+    if "<" not in text:
+        return text.strip()
+    return _WRAPPER_TAGS.sub("", text).strip()
+
+
+# ---------------------------------------------------------------- loading by name
+
+_cache: dict[str, Callable[[], Any]] = {}
+
+
+def adapter_names() -> list[str]:
+    """The names of the installed adapters (from metadata; imports nothing)."""
+    from ox_core.plugins import ADAPTERS_GROUP, list_entry_points
+
+    return sorted({p.name for p in list_entry_points([ADAPTERS_GROUP])})
+
+
+def load_adapter(name: str) -> SessionAdapter:
+    """A new adapter for `name` (aliases `claude` → `claude-code`, `gemini-cli` → `gemini`).
+
+    Adapters come from ox-core's plugin loader (entry-point group `ox.adapters`, hook
+    `ox_register_adapters`); a name not seen yet reloads them, so an adapter installed while
+    the daemon runs is found. Raises `AdapterError` for a name no installed distribution
+    provides, for an entry point that fails to load, and for an object that is not a
+    `SessionAdapter`.
+    """
+    canonical = canonical_adapter(name)
+    factory = _cache.get(canonical)
+    if factory is None:
+        from ox_core.plugins import ADAPTERS_GROUP, load_plugins
+
+        loaded = load_plugins(groups=(ADAPTERS_GROUP,))
+        _cache.update(loaded.adapters)
+        factory = _cache.get(canonical)
+        if factory is None:
+            failed = next((e for e in loaded.errors if e.name == canonical), None)
+            if failed is not None:
+                raise AdapterError(f"session adapter {canonical!r} failed to load: {failed.error}")
+            known = ", ".join(adapter_names()) or "none"
+            raise AdapterError(f"unknown session adapter {name!r} (installed: {known})")
+    adapter = factory()
+    if not isinstance(adapter, SessionAdapter):
+        raise AdapterError(f"session adapter {canonical!r} does not provide parse_line/roots")
+    return adapter

@@ -1,0 +1,83 @@
+"""Session capture as a plugin the daemon runs: a handler with no work items of its own.
+
+The daemon runs `serve` (the session watcher: it resumes live tail recordings, then a doctor
+tick stops dead ones and restarts missing ones) and serves `ipc_methods()`
+(`session_watch_start`, `session_watch_stop`). When a recording is stopped the handler
+publishes `events.RECORDING_STOPPED`, so whichever handler finalizes sessions can queue it
+at once; capture never imports finalization.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NoReturn
+
+import trio
+
+from ox_core import HandlerContext, RunRequest, RunResult, WorkHandler, WorkItem
+from ox_core.contracts import IpcMethod
+from ox_core.errors import OxError
+from ox_session_capture.events import RECORDING_STOPPED
+from ox_session_capture.records import ledger_cache_sessions
+from ox_session_capture.service import SessionWatchService
+
+TYPE = "session-capture"
+
+
+def _no_items() -> NoReturn:
+    raise OxError(
+        f"{TYPE} takes no work items: it records agent sessions (`ox-core session start`)"
+    )
+
+
+class SessionCaptureHandler(WorkHandler):
+    """The session watcher of the attached ledger, as a daemon service with IPC methods.
+
+    `home` overrides `$HOME` for the adapters' roots (tests).
+    """
+
+    type = TYPE
+
+    def __init__(self, *, home: Path | None = None) -> None:
+        self.home = home
+        self._watch: SessionWatchService | None = None
+
+    def attach(self, context: HandlerContext) -> None:
+        super().attach(context)
+        self._watch = SessionWatchService(context.ledger, on_stop=self._stopped, home=self.home)
+
+    def watch_service(self) -> SessionWatchService:
+        """The session watcher (created by `attach`)."""
+        if self._watch is None:
+            raise OxError(f"{TYPE}: not attached to a ledger")
+        return self._watch
+
+    async def _stopped(self, name: str) -> None:
+        if self.context is not None:
+            folder = ledger_cache_sessions(self.context.ledger) / name
+            await self.context.publish(
+                RECORDING_STOPPED, {"name": name, "session_dir": str(folder)}
+            )
+
+    async def serve(
+        self, ledger: Path, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run the session watcher until cancelled (resumes live tail recordings first)."""
+        await self.watch_service().serve(task_status=task_status)
+
+    def ipc_methods(self) -> Mapping[str, IpcMethod]:
+        """`session_watch_start` and `session_watch_stop`; none before `attach`."""
+        return {} if self._watch is None else self._watch.ipc_methods()
+
+    async def detect(self, ledger: Path) -> list[WorkItem]:
+        return []
+
+    def validate_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
+        _no_items()
+
+    async def build_prompt(self, item: WorkItem) -> RunRequest:
+        _no_items()
+
+    async def process_result(self, item: WorkItem, result: RunResult) -> None:
+        _no_items()

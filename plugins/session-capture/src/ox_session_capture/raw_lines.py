@@ -1,0 +1,91 @@
+"""The lines a tail writes to `raw.jsonl` and what it checks them against: one entry's line,
+the agent message ids already captured, the fingerprint of a source prefix, the redaction of
+a batch of entries (`Redactor`: a callable from text to redacted text)."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from ox_session_capture.confined import open_regular
+from ox_session_capture.records import RawEntry, dump_line
+
+Redactor = Callable[[str], str]
+FINGERPRINT_SPAN = 4096
+
+
+def fingerprint(fd: int, offset: int) -> str:
+    """A digest of the bytes before `offset`: the first and the last `FINGERPRINT_SPAN`
+    bytes of `[0, offset)` (so all of it for a short prefix)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(str(offset).encode())
+    head = min(offset, FINGERPRINT_SPAN)
+    h.update(os.pread(fd, head, 0))
+    start = max(head, offset - FINGERPRINT_SPAN)
+    if start < offset:
+        h.update(os.pread(fd, offset - start, start))
+    return h.hexdigest()
+
+
+_SOURCE_ID = re.compile(rb'"source_id":("(?:[^"\\]|\\.)*")')
+
+
+def captured_ids(raw: Path) -> set[str]:
+    """The `source_id`s of the entries already in `raw.jsonl`."""
+    ids: set[str] = set()
+    with contextlib.suppress(FileNotFoundError), os.fdopen(open_regular(raw), "rb") as f:
+        for line in f:
+            match = _SOURCE_ID.search(line)
+            if match:
+                with contextlib.suppress(ValueError):
+                    ids.add(json.loads(match.group(1)))
+    return ids
+
+
+_TEXT_FIELDS = ("content", "tool_input", "tool_output")
+
+
+def redact_entries(entries: list[RawEntry], redact: Redactor) -> list[RawEntry]:
+    """`entries` with every text field passed through `redact` (a `LedgerRedactor` does the
+    whole batch at once)."""
+    slots = [
+        (i, field)
+        for i, entry in enumerate(entries)
+        for field in _TEXT_FIELDS
+        if getattr(entry, field)
+    ]
+    texts = [getattr(entries[i], field) for i, field in slots]
+    many = getattr(redact, "many", None)
+    cleaned = many(texts) if many is not None else [redact(t) for t in texts]
+    out = list(entries)
+    for (i, field), before, after in zip(slots, texts, cleaned, strict=True):
+        if after != before:
+            out[i] = out[i].model_copy(update={field: after})
+    return out
+
+
+def entry_line(entry: RawEntry) -> bytes:
+    """One `raw.jsonl` line for `entry` (None fields left out); text the encoder refuses (a
+    lone surrogate from a `\\ud800` escape in the source) is replaced, never fatal."""
+    try:
+        return entry.model_dump_json(exclude_none=True, by_alias=True).encode() + b"\n"
+    except ValueError:
+        fixed = {
+            field: value.encode("utf-8", "replace").decode("utf-8")
+            for field in _TEXT_FIELDS
+            if isinstance(value := getattr(entry, field), str)
+        }
+        return dump_line(entry.model_copy(update=fixed))
+
+
+def ledger_of(session_dir: Path) -> Path | None:
+    """The ledger of a session folder in its cache (`<ledger>/.ox/cache/sessions/<name>`)."""
+    parents = session_dir.parents
+    if len(parents) >= 4 and parents[1].name == "cache" and parents[2].name == ".ox":
+        return parents[3]
+    return None

@@ -1,0 +1,317 @@
+"""Creating and stopping a tail recording, usable without a running daemon.
+
+`create_recording` makes the session folder in the ledger cache with the `raw.jsonl` header
+and the marker (`watch_mode: tail`, `start_offset` = the source's current size, so what the
+agent wrote before is not captured). `stop_recording` sets `stopped_at`, drains what is in the
+file, writes a footer (with the `model` and `agent_version` the adapter saw) and removes the
+marker — all under the raw file's lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import logging
+import os
+import re
+import stat
+from datetime import datetime
+from pathlib import Path
+
+import attrs
+
+from ox_core.errors import OxError
+from ox_core.ids import uuid7
+from ox_session_capture.adapters import AdapterError, SessionAdapter, load_adapter
+from ox_session_capture.confined import (
+    UnsafePathError,
+    check_dirs,
+    make_dirs,
+    open_regular,
+)
+from ox_session_capture.journal import settle_locked
+from ox_session_capture.raw_lines import Redactor, fingerprint, ledger_of
+from ox_session_capture.records import (
+    MARKER,
+    RAW,
+    RawFooter,
+    RawHeader,
+    RawHeaderMeta,
+    RecordError,
+    RecordingMarker,
+    atomic_write_bytes,
+    atomic_write_model,
+    dump_line,
+    fsync_dir,
+    ledger_cache_sessions,
+    lock_file,
+    now_utc,
+    read_marker,
+    session_name,
+    update_marker,
+)
+from ox_session_capture.recover import drain
+from ox_session_capture.redact import make_redactor
+from ox_session_capture.tail import SESSION_INFO_KEYS, SourceTail
+
+log = logging.getLogger(__name__)
+
+
+class RecordingRejected(OxError):
+    """A recording or watch request that cannot be honoured (the message says why)."""
+
+
+@attrs.frozen
+class Recording:
+    """A recording's name and folder (`<ledger>/.ox/cache/sessions/<name>`)."""
+
+    name: str
+    session_dir: Path
+
+
+def resolve_adapter(name: str) -> SessionAdapter:
+    """The adapter called `name`; `RecordingRejected` when none is installed under it."""
+    try:
+        return load_adapter(name)
+    except AdapterError as exc:
+        raise RecordingRejected(str(exc)) from exc
+
+
+def check_source(
+    adapter: SessionAdapter, session_file: str | Path, home: Path | None = None
+) -> Path:
+    """The resolved path of `session_file` once it passes the watcher's rules.
+
+    Rejects (`RecordingRejected`) a relative path, a path that, after resolving symlinks,
+    is not under one of the adapter's roots in `$HOME` (read at call time; `home` overrides),
+    and a file that exists but is not a regular file (a FIFO would block its reader, a device
+    never ends). A missing file is accepted: the agent may create it later.
+    """
+    path = Path(session_file)
+    if "\x00" in str(path):
+        raise RecordingRejected("session file path holds a NUL byte")
+    if not path.is_absolute():
+        raise RecordingRejected(f"session file must be an absolute path, got {str(path)!r}")
+    home = home if home is not None else Path(os.environ.get("HOME") or Path.home())
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise RecordingRejected(f"cannot resolve {path}: {exc}") from None
+    roots = [(home / root).resolve() for root in adapter.roots]
+    if not any(resolved.is_relative_to(root) for root in roots):
+        where = ", ".join(str(r) for r in roots)
+        raise RecordingRejected(f"{path} is not under the {adapter.name} session folders ({where})")
+    try:
+        mode = os.lstat(resolved).st_mode
+    except FileNotFoundError:
+        return resolved
+    except OSError as exc:
+        raise RecordingRejected(f"cannot read {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
+        raise RecordingRejected(f"session file {path} is {kind}; refused")
+    return resolved
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+
+
+def agent_session_id_of(session_file: Path) -> str:
+    """The agent's own session id from its file name (the UUID in it, else the stem)."""
+    match = _UUID.search(session_file.stem)
+    return match.group(0) if match else session_file.stem
+
+
+def _find_active(cache: Path, session_file: Path) -> Recording | None:
+    if not cache.is_dir():
+        return None
+    for folder in sorted(cache.iterdir()):
+        try:
+            marker = read_marker(folder)
+        except (FileNotFoundError, NotADirectoryError, RecordError):
+            continue
+        if marker.stopped_at is None and marker.session_file == str(session_file):
+            return Recording(folder.name, folder)
+    return None
+
+
+def create_recording(
+    ledger: Path,
+    adapter: str,
+    session_file: str | Path,
+    *,
+    pid: int | None = None,
+    agent_id: str | None = None,
+    username: str | None = None,
+    workspace_path: str = "",
+    home: Path | None = None,
+    now: datetime | None = None,
+) -> Recording:
+    """Create the recording of `session_file` in the ledger cache (or return the live one that
+    already records that file: idempotent).
+
+    `pid`: the agent's process (`parent_pid`); None means this process's parent. `agent_id`
+    defaults to the first 8 characters of the agent's session id. Raises `RecordingRejected`
+    for an unknown adapter or a path the watcher would reject. Blocking.
+    """
+    impl = resolve_adapter(adapter)
+    source = check_source(impl, session_file, home)
+    cache = ledger_cache_sessions(ledger)
+    try:
+        check_dirs(ledger, cache, missing_ok=True)
+    except UnsafePathError as exc:
+        raise RecordingRejected(f"cannot record {source}: {exc}") from None
+    existing = _find_active(cache, source)
+    if existing is not None:
+        return existing
+    started = now or now_utc()
+    agent_session_id = agent_session_id_of(source)
+    agent_id = agent_id if agent_id is not None else agent_session_id[:8]
+    if username is None:
+        try:
+            username = getpass.getuser()
+        except (KeyError, OSError):
+            username = ""
+    base = session_name(started, username, agent_id)
+    try:
+        return _create(ledger, cache, base, impl, source, started, agent_id, agent_session_id,
+                       username, pid, workspace_path)  # fmt: skip
+    except UnsafePathError as exc:
+        raise RecordingRejected(f"cannot record {source}: {exc}") from None
+    except OSError as exc:  # a read-only ledger, `.ox/cache` a file, a full disk
+        where = exc.filename or cache
+        raise RecordingRejected(f"cannot record into {where}: {exc.strerror}") from None
+
+
+def _create(
+    ledger: Path,
+    cache: Path,
+    base: str,
+    impl: SessionAdapter,
+    source: Path,
+    started: datetime,
+    agent_id: str,
+    agent_session_id: str,
+    username: str,
+    pid: int | None,
+    workspace_path: str,
+) -> Recording:
+    make_dirs(ledger, cache)  # refuses a link or a file at `.ox`, `.ox/cache`, `sessions`
+    for n in range(1, 1000):
+        name = base if n == 1 else f"{base}-{n}"
+        try:
+            (cache / name).mkdir(mode=0o700)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise RecordingRejected(f"too many recordings named {base} in {cache}")
+    session_dir = cache / name
+    header = RawHeader(
+        meta=RawHeaderMeta(
+            agent_id=agent_id,
+            agent_type=impl.name,
+            session_id=f"ses_{uuid7()}",
+            started_at=started,
+            username=username,
+        )
+    )
+    atomic_write_bytes(session_dir / RAW, dump_line(header))
+    marker = RecordingMarker(
+        agent_id=agent_id,
+        session_id=header.meta.session_id,
+        agent_session_id=agent_session_id,
+        started_at=started,
+        adapter_name=impl.name,
+        session_file=str(source),
+        session_path=str(session_dir),
+        parent_pid=os.getppid() if pid is None else pid,
+        watch_mode="tail",
+        workspace_path=workspace_path,
+    )
+    with contextlib.suppress(FileNotFoundError):
+        # Never blocks (a FIFO put there since `check_source` is refused, not opened).
+        fd = open_regular(source)
+        try:
+            st = os.fstat(fd)
+            marker.start_offset = marker.source_offset = st.st_size
+            marker.source_inode = st.st_ino  # type: ignore[attr-defined]  # extra key
+            marker.source_fingerprint = fingerprint(fd, st.st_size)  # type: ignore[attr-defined]
+        finally:
+            os.close(fd)
+    with lock_file(session_dir / MARKER):
+        atomic_write_model(session_dir / MARKER, marker)
+    log.info("recording %s of %s started at offset %d", name, source, marker.start_offset)
+    return Recording(name, session_dir)
+
+
+@attrs.frozen
+class StopResult:
+    name: str
+    entry_count: int
+    drained: int
+
+
+def stop_recording(
+    session_dir: Path,
+    *,
+    redact: Redactor | None = None,
+    lock_timeout: float | None = None,
+) -> StopResult:
+    """Stop the recording in `session_dir`: under the raw file's lock, settle a crash journal,
+    set `stopped_at`, drain the complete lines already in the source, append a footer
+    (`closed_at`, `stopped_at`, `entry_count`) and remove the marker.
+
+    Stop the live watcher first (`SessionWatcherManager.stop_watch`). Raises
+    `RecordingRejected` when there is no such recording, `LockTimeout`, `JournalError`. A
+    missing or unreadable source only means nothing more is drained. Blocking.
+    """
+    raw = session_dir / RAW
+    if not (session_dir / MARKER).is_file():
+        raise RecordingRejected(f"no live recording named {session_dir.name!r}")
+    if redact is None:
+        redact = make_redactor(ledger_of(session_dir))
+    with lock_file(raw, lock_timeout):
+        settle_locked(session_dir)
+        try:
+            marker = read_marker(session_dir)
+        except FileNotFoundError:
+            raise RecordingRejected(f"no live recording named {session_dir.name!r}") from None
+        except RecordError as exc:
+            raise RecordingRejected(f"cannot stop {session_dir.name}: {exc}") from exc
+        stopped = marker.stopped_at or now_utc()
+
+        def set_stopped(m: RecordingMarker) -> None:
+            m.stopped_at = stopped
+
+        update_marker(session_dir, set_stopped)
+        drained = 0
+        try:
+            adapter = load_adapter(marker.adapter_name)
+        except AdapterError as exc:
+            log.error("%s: cannot drain: %s", session_dir.name, exc)
+        else:
+            tail = SourceTail(
+                session_dir, adapter, Path(marker.session_file), redact=redact, lock_held=True
+            )
+            tail.resume()
+            try:
+                drained = drain(tail).entries
+            except (OSError, UnsafePathError) as exc:
+                log.error("%s: drain stopped: %s", session_dir.name, exc)
+        final = read_marker(session_dir)
+        footer = RawFooter(closed_at=now_utc(), stopped_at=stopped, entry_count=final.entry_count)
+        for key in SESSION_INFO_KEYS:  # the model and agent version seen in the source
+            value = (final.model_extra or {}).get(key)
+            if isinstance(value, str) and value:
+                setattr(footer, key, value)
+        fd = open_regular(raw, os.O_WRONLY | os.O_APPEND)
+        try:
+            os.write(fd, dump_line(footer))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.unlink(session_dir / MARKER)
+        fsync_dir(session_dir)
+    log.info("recording %s stopped with %d entries", session_dir.name, final.entry_count)
+    return StopResult(session_dir.name, final.entry_count, drained)

@@ -1,0 +1,369 @@
+"""The on-disk records of a session folder, shared by finalization and the session watcher.
+
+Files (see docs/ledger-layout.md):
+`.recording.json` (the marker of a live recording), `raw.jsonl` (header,
+entries, footers), `raw.jsonl.append.json` (the crash journal), `summary.json`, `summary.md`,
+`session.md`, `meta.json`, `.needs-summary`.
+
+Every model keeps unknown keys (`extra="allow"`) so a read-modify-write by this version never
+drops what a newer one wrote. Every write is atomic (unique temp file, fsync, rename, fsync of
+the folder); every read-modify-write holds the file's lock (`lock_file`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ox_core.fs import LockTimeout as LockTimeout  # re-exported: the records' lock error
+from ox_core.fs import atomic_write
+from ox_core.fs import fsync_dir as fsync_dir  # re-exported for the session modules
+from ox_core.fs import lock_file as fs_lock_file
+from ox_session_capture.confined import (
+    MAX_RECORD_BYTES,
+    UnsafePathError,
+    open_regular,
+    read_regular,
+)
+
+MARKER = ".recording.json"
+RAW = "raw.jsonl"
+JOURNAL = "raw.jsonl.append.json"
+NEEDS_SUMMARY = ".needs-summary"
+SUMMARY_JSON = "summary.json"
+SUMMARY_MD = "summary.md"
+SESSION_MD = "session.md"
+META = "meta.json"
+ARTIFACTS = (SUMMARY_MD, SUMMARY_JSON, SESSION_MD)
+CONTENT_FILES = (RAW, SUMMARY_MD, SESSION_MD)
+IGNORED_FOLDERS = frozenset({"raw", "events"})
+SCHEMA_VERSION = "1"
+
+ADAPTER_ALIASES = {"claude": "claude-code", "gemini-cli": "gemini"}
+
+
+def canonical_adapter(name: str) -> str:
+    """`claude` → `claude-code`, `gemini-cli` → `gemini`; other names unchanged."""
+    return ADAPTER_ALIASES.get(name, name)
+
+
+class RecordError(Exception):
+    """A record file is unreadable or invalid (the message names the file)."""
+
+
+# ---------------------------------------------------------------- models
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class RecordingMarker(_Record):
+    """`.recording.json`: the marker of a live recording."""
+
+    agent_id: str = ""
+    session_id: str = ""
+    agent_session_id: str = ""
+    started_at: datetime | None = None
+    adapter_name: str = ""
+    session_file: str = ""
+    session_path: str = ""
+    parent_pid: int = 0
+    watch_mode: Literal["tail", "hook"] | str = "tail"
+    source_offset: int = 0
+    start_offset: int = 0
+    entry_count: int = 0
+    stopped_at: datetime | None = None
+    workspace_path: str = ""
+
+
+class RawHeaderMeta(_Record):
+    schema_version: str = SCHEMA_VERSION
+    agent_id: str = ""
+    agent_type: str = ""
+    session_id: str = ""
+    started_at: datetime | None = None
+    username: str = ""
+    model: str = ""
+
+
+class RawHeader(_Record):
+    """The first line of `raw.jsonl`: `{"_meta": {...}}`."""
+
+    meta: RawHeaderMeta = Field(alias="_meta")
+
+
+EntryType = Literal["user", "assistant", "system", "tool"]
+
+
+class RawEntry(_Record):
+    """One captured transcript entry. Readers accept `timestamp` for `ts`."""
+
+    ts: datetime | None = None
+    type: EntryType
+    content: str = ""
+    tool_name: str | None = None
+    tool_input: str | None = None
+    tool_output: str | None = None
+    is_error: bool | None = None
+    call_id: str | None = None
+
+
+class RawFooter(_Record):
+    type: Literal["footer"] = "footer"
+    closed_at: datetime | None = None
+    stopped_at: datetime | None = None
+    entry_count: int | None = None
+
+
+class AppendJournal(_Record):
+    """`raw.jsonl.append.json`: the batch being appended (the crash journal, see `journal`)."""
+
+    raw_size: int
+    old_offset: int
+    new_offset: int
+    final_size: int | None = None
+
+
+class Summary(_Record):
+    """`summary.json`."""
+
+    title: str = ""
+    summary: str = ""
+    key_actions: list[str] = Field(default_factory=list)
+    outcome: str = ""
+    topics_found: list[str] = Field(default_factory=list)
+    files_modified: list[str] = Field(default_factory=list)
+    quality_category: str | None = None
+    quality_score: float | None = None
+    score_reason: str = ""
+    summary_status: str = "ok"
+    validation_error: str | None = None
+    summary_attempts: int = 0
+
+
+class SessionMeta(_Record):
+    """`meta.json`."""
+
+    session_name: str = ""
+    session_id: str = ""
+    agent_id: str = ""
+    agent_type: str = ""
+    username: str = ""
+    created_at: datetime | None = None
+    title: str = ""
+    summary: str = ""
+    entry_count: int = 0
+    summary_status: str = ""
+    summary_attempts: int = 0
+    files: dict[str, Any] = Field(default_factory=dict)
+
+
+def dump_json(model: BaseModel) -> bytes:
+    """2-space indented JSON of a record, unknown keys included, by alias, with newline."""
+    data = model.model_dump(mode="json", by_alias=True, exclude_none=False)
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def dump_line(model: BaseModel) -> bytes:
+    """One compact JSONL line of a record (None fields left out), with newline."""
+    data = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
+# ---------------------------------------------------------------- atomic files and locks
+
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """`ox_core.fs.atomic_write`: the old file or the new one, never half; the folder is never
+    a link (`UnsafePathError`), a link at `path` is replaced, never followed."""
+    atomic_write(path, data, mode=mode)
+
+
+def atomic_write_model(path: Path, model: BaseModel, mode: int = 0o600) -> None:
+    atomic_write(path, dump_json(model), mode=mode)
+
+
+def _lock_path(path: Path) -> Path:
+    # A dotfile beside the record: copies of the session folder skip dotfiles.
+    return path.parent / f".{path.name.lstrip('.')}.lock"
+
+
+@contextlib.contextmanager
+def lock_file(path: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold the exclusive lock of record `path` (an flock on a sidecar dotfile, see
+    `ox_core.fs.lock_file`). `timeout` None waits forever; otherwise raises `LockTimeout`
+    after `timeout` seconds. Blocking: call from a thread in trio code, or with a short
+    timeout.
+    """
+    with fs_lock_file(_lock_path(path), timeout=timeout, what=str(path)):
+        yield
+
+
+# ---------------------------------------------------------------- reading and updating
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_model(path: Path, model: type[M]) -> M:
+    """Read and validate a JSON record; `RecordError` when unreadable or invalid (a link, a
+    special file and a file over `MAX_RECORD_BYTES` are unreadable: never followed or read).
+    `FileNotFoundError` passes through (a missing file is not a corrupt one)."""
+    try:
+        data = read_regular(path, MAX_RECORD_BYTES)
+    except FileNotFoundError:
+        raise
+    except UnsafePathError as exc:
+        raise RecordError(str(exc)) from exc
+    except OSError as exc:
+        raise RecordError(f"{path}: {exc.strerror}") from exc
+    try:
+        return model.model_validate_json(data)
+    except ValidationError as exc:
+        raise RecordError(f"{path}: {exc.errors()[0]['msg']}") from exc
+
+
+def read_marker(session_dir: Path) -> RecordingMarker:
+    return read_model(session_dir / MARKER, RecordingMarker)
+
+
+def update_marker(
+    session_dir: Path,
+    change: Callable[[RecordingMarker], None],
+    *,
+    timeout: float | None = None,
+) -> RecordingMarker:
+    """Locked read-modify-write of the marker: `change` mutates it in place; unknown keys kept.
+
+    Raises `FileNotFoundError` when the marker is gone (the recording ended), `RecordError`
+    when it is corrupt (left as it is), `LockTimeout` after `timeout`.
+    """
+    path = session_dir / MARKER
+    with lock_file(path, timeout):
+        marker = read_model(path, RecordingMarker)
+        change(marker)
+        atomic_write_model(path, marker)
+        return marker
+
+
+# ---------------------------------------------------------------- raw.jsonl
+
+
+class RawTranscript(BaseModel):
+    """A parsed `raw.jsonl`: header (if any), entries in order, merged footer (if any)."""
+
+    header: RawHeaderMeta | None = None
+    entries: list[RawEntry] = Field(default_factory=list)
+    footer: RawFooter | None = None
+    bad_lines: int = 0
+
+    @property
+    def has_content(self) -> bool:
+        return bool(self.entries)
+
+
+def classify_line(obj: Any) -> RawHeaderMeta | RawEntry | RawFooter | None:
+    """What one decoded raw line is; None for anything unrecognised."""
+    if not isinstance(obj, dict):
+        return None
+    try:
+        if "_meta" in obj:
+            return RawHeader.model_validate(obj).meta
+        if obj.get("type") == "footer":
+            return RawFooter.model_validate(obj)
+        if "ts" not in obj and "timestamp" in obj:
+            obj = {**obj, "ts": obj["timestamp"]}
+        return RawEntry.model_validate(obj)
+    except ValidationError:
+        return None
+
+
+def read_raw(path: Path) -> RawTranscript:
+    """Parse `raw.jsonl`, tolerating bad and truncated lines (counted in `bad_lines`).
+    For footers, the last value of each field wins. A link or a special file raises
+    `UnsafePathError` (never followed or read)."""
+    result = RawTranscript()
+    footer: dict[str, Any] = {}
+    with os.fdopen(open_regular(path), "rb") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            try:
+                rec = classify_line(json.loads(line))
+            except (ValueError, RecursionError):
+                rec = None
+            if isinstance(rec, RawHeaderMeta):
+                result.header = result.header or rec
+            elif isinstance(rec, RawFooter):
+                footer.update(rec.model_dump(exclude_none=True))
+            elif isinstance(rec, RawEntry):
+                result.entries.append(rec)
+            else:
+                result.bad_lines += 1
+    if footer:
+        result.footer = RawFooter.model_validate(footer)
+    return result
+
+
+LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1"
+
+
+def is_lfs_pointer(path: Path) -> bool:
+    """Whether `path` holds a git-LFS pointer instead of its content."""
+    try:
+        fd = open_regular(path)
+    except (OSError, UnsafePathError):
+        return False
+    try:
+        return os.read(fd, len(LFS_POINTER_PREFIX)) == LFS_POINTER_PREFIX
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------- names and places
+
+_UNSAFE = re.compile(r'[/\\:*?"<>|]')
+_DASHES = re.compile(r"-{2,}")
+
+
+def _clean_part(text: str) -> str:
+    return _DASHES.sub("-", _UNSAFE.sub("-", text))
+
+
+def session_name(started_at: datetime, username: str, agent_id: str) -> str:
+    """`YYYY-MM-DDTHH-MM-<user>-<agent_id>` in local time, minute precision."""
+    local = started_at.astimezone() if started_at.tzinfo else started_at
+    user = _clean_part(username) or "anonymous"
+    agent = _clean_part(agent_id) or "unknown"
+    return _DASHES.sub("-", f"{local:%Y-%m-%dT%H-%M}-{user}-{agent}")
+
+
+def ledger_cache_sessions(ledger: Path) -> Path:
+    """`<ledger>/.ox/cache/sessions`: where recordings are written; never committed."""
+    return ledger / ".ox" / "cache" / "sessions"
+
+
+def committed_sessions(ledger: Path) -> Path:
+    """`<ledger>/sessions`: committed sessions."""
+    return ledger / "sessions"
+
+
+def user_cache_sessions(ledger: Path, user_cache_dir: Path | None = None) -> Path:
+    """`<user cache dir>/ox/sessions/<repo_id>/sessions`, `repo_id` = the ledger folder name."""
+    if user_cache_dir is None:
+        import platformdirs
+
+        user_cache_dir = Path(platformdirs.user_cache_dir())
+    return user_cache_dir / "ox" / "sessions" / ledger.name / "sessions"
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,337 @@
+"""Running the rules: the pre-filter, JSON decoding and the replacement of what matched.
+
+Order for one text:
+
+1. Pre-filter. A rule runs only when the lower-cased text holds one of its anchors; a
+   `token` (vendor) rule also needs a run of 16+ token characters (`CANDIDATE`). A text with
+   no anchor and no escape that could hide one (`\\u`, `\\/`) is returned as it is: most
+   transcript texts cost a few substring scans. `Redactor.many` does these scans once over a
+   whole batch and then only for the anchors the batch holds.
+2. JSON. A text that is a JSON document (a tool input, a tool output that printed JSON) is
+   decoded and every string in it is redacted on its own (recursively: JSON inside a string
+   is decoded too), a string under a credential key (`"password": ...`, `{"name":
+   "DB_PASSWORD", "value": ...}`) is replaced whole, and a list of strings (an argv) is also
+   read as one command line. The document is written back only when something changed.
+3. Text. Every selected rule finds its matches on the text; a match's `secret` group (or the
+   whole match) is one span; overlapping spans merge; each becomes `[REDACTED_<kind>]`. Then
+   the ledger's extra patterns (`[REDACTED_CUSTOM]`). Rules accept `\\n`, `\\t`, `\\"` escapes
+   as boundaries, for escaped text that does not parse (step 2 failed).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ox_session_capture.redact.names import classify, is_literal_secret
+from ox_session_capture.redact.rules import Rule
+from ox_session_capture.redact.rules_keywords import KEYWORD_RULES
+from ox_session_capture.redact.rules_providers import PROVIDER_RULES
+
+RULES: tuple[Rule, ...] = PROVIDER_RULES + KEYWORD_RULES
+"""Every built-in rule, vendor formats first (an overlap is named after the first rule)."""
+
+CANDIDATE = re.compile(r"[A-Za-z0-9_\-]{16,}")
+"""A token-like run: every vendor token (`Rule.token`) contains one (`has_token_run`)."""
+
+# Token characters → "a", everything else (other ASCII, every byte of a non-ASCII character)
+# → " ": a run of 16 "a" in the translated bytes is a CANDIDATE match. `bytes.translate`
+# and a substring search run at memory speed, 20x faster than the regex on prose.
+_TOKEN_TABLE = bytes(
+    ord("a") if chr(i).isascii() and (chr(i).isalnum() or chr(i) in "_-") else ord(" ")
+    for i in range(256)
+)
+_RUN = b"a" * 16
+
+
+def has_token_run(text: str) -> bool:
+    """Whether `text` holds a `CANDIDATE` run."""
+    return _RUN in text.encode("utf-8", "surrogatepass").translate(_TOKEN_TABLE)
+
+
+MAX_DEPTH = 8
+"""JSON inside JSON is decoded this many levels deep; deeper text is matched as it is."""
+
+_PLACEHOLDER = re.compile(r"\[REDACTED_[A-Z0-9_]+\]")
+_HIDING = ("\\u", "\\/")  # JSON escapes that can spell an anchor differently
+
+
+def _index(rules: Iterable[tuple[int, Rule]]) -> dict[str, tuple[int, ...]]:
+    by_anchor: dict[str, list[int]] = {}
+    for i, r in rules:
+        for anchor in r.anchors:
+            by_anchor.setdefault(anchor, []).append(i)
+    return {a: tuple(ix) for a, ix in by_anchor.items()}
+
+
+_PLAIN = _index((i, r) for i, r in enumerate(RULES) if not r.token)
+_TOKEN = _index((i, r) for i, r in enumerate(RULES) if r.token)
+_PLAIN_ANCHORS = tuple(_PLAIN)
+_TOKEN_ANCHORS = tuple(_TOKEN)
+
+
+class _Scan:
+    """Finds which of `anchors` a lower-cased text holds, shortest first, skipping an anchor
+    whose shorter inner anchor is absent (then it is absent too)."""
+
+    def __init__(self, anchors: Sequence[str]) -> None:
+        every = sorted(set(anchors), key=len)
+        self.inner = {a: next((b for b in every if len(b) < len(a) and b in a), a) for a in every}
+        self.order = tuple(every)
+
+    def __call__(self, low: str) -> list[str]:
+        found: set[str] = set()
+        for anchor in self.order:
+            inner = self.inner[anchor]
+            if (inner == anchor or inner in found) and anchor in low:
+                found.add(anchor)
+        return [a for a in self.order if a in found]
+
+
+_SCAN_PLAIN = _Scan(_PLAIN_ANCHORS)
+_SCAN_TOKEN = _Scan(_TOKEN_ANCHORS)
+
+
+def _select(
+    text: str,
+    low: str,
+    plain: Sequence[str] = _PLAIN_ANCHORS,
+    token: Sequence[str] = _TOKEN_ANCHORS,
+) -> list[int]:
+    """The indexes of the rules that can match `text` (`low` = `text.lower()`), considering
+    only the anchors `plain` / `token` (a batch passes the ones it holds)."""
+    chosen: set[int] = set()
+    for anchor in plain:
+        if anchor in low:
+            chosen.update(_PLAIN[anchor])
+    if token and has_token_run(text):
+        for anchor in token:
+            if anchor in low:
+                chosen.update(_TOKEN[anchor])
+    return sorted(chosen)
+
+
+Span = tuple[int, int, int, str]  # start, end, rule order, kind
+
+
+def _rule_spans(text: str, order: int, r: Rule) -> list[Span]:
+    spans: list[Span] = []
+    groups = [g for g in ("secret", "secret2") if g in r.pattern.groupindex]
+    for m in r.pattern.finditer(text):
+        start, end = m.span()
+        for g in groups:
+            if m.group(g) is not None:
+                start, end = m.span(g)
+                break
+        if start == end:
+            continue
+        secret = text[start:end]
+        if _PLACEHOLDER.fullmatch(secret):
+            continue
+        kind = r.kind
+        if r.check is not None:
+            verdict = r.check(secret, m)
+            if not verdict:
+                continue
+            if isinstance(verdict, str):
+                kind = verdict
+        spans.append((start, end, order, kind))
+    return spans
+
+
+def _extra_spans(text: str, extra: Sequence[re.Pattern[str]]) -> list[Span]:
+    spans: list[Span] = []
+    for n, pattern in enumerate(extra):
+        has_group = "secret" in pattern.groupindex
+        for m in pattern.finditer(text):
+            grouped = has_group and m.group("secret") is not None
+            start, end = m.span("secret") if grouped else m.span()
+            if start < end and not _PLACEHOLDER.fullmatch(text[start:end]):
+                spans.append((start, end, len(RULES) + n, "CUSTOM"))
+    return spans
+
+
+def find_spans(
+    text: str, rules: Sequence[int] | None = None, extra: Sequence[re.Pattern[str]] = ()
+) -> list[Span]:
+    """The merged secret spans of `text` (sorted, not overlapping) for the rules `rules`
+    (indexes into `RULES`; default: those the pre-filter selects) and `extra` patterns."""
+    if rules is None:
+        rules = _select(text, text.lower())
+    spans: list[Span] = []
+    for i in rules:
+        spans += _rule_spans(text, i, RULES[i])
+    spans += _extra_spans(text, extra)
+    spans.sort(key=lambda s: (s[0], -s[1], s[2]))
+    merged: list[Span] = []
+    for span in spans:
+        if merged and span[0] < merged[-1][1]:
+            last = merged[-1]
+            if span[1] > last[1]:
+                merged[-1] = (last[0], span[1], last[2], last[3])
+            continue
+        merged.append(span)
+    return merged
+
+
+def _apply(text: str, spans: Sequence[Span]) -> str:
+    if not spans:
+        return text
+    out: list[str] = []
+    pos = 0
+    for start, end, _, kind in spans:
+        out.append(text[pos:start])
+        out.append(f"[REDACTED_{kind}]")
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def _looks_json(text: str) -> bool:
+    head = text.lstrip()[:1]
+    if head not in ("{", "[", '"'):
+        return False
+    return text.rstrip()[-1:] == {"{": "}", "[": "]", '"': '"'}[head]
+
+
+def _dump(value: Any, original: str) -> str:
+    if "\n" in original.strip():
+        return json.dumps(value, ensure_ascii=False, indent=2)
+    separators = (", ", ": ") if '": ' in original else (",", ":")
+    return json.dumps(value, ensure_ascii=False, separators=separators)
+
+
+def _keyed_kind(key: str, value: str) -> str | None:
+    """The kind when `value`, found under JSON key `key`, is a credential as a whole."""
+    cls = classify(key)
+    if cls is None or not is_literal_secret(value, cls, quoted=True, code_after=False):
+        return None
+    return "HIGH_ENTROPY" if cls == "WEAK" else cls
+
+
+def _pair_name(obj: dict[str, Any]) -> str | None:
+    """`{"name": "DB_PASSWORD", "value": ...}` (Kubernetes env, CI variables): the name."""
+    for key in ("name", "key", "Name", "Key", "variable"):
+        name = obj.get(key)
+        if isinstance(name, str) and isinstance(obj.get("value", obj.get("Value")), str):
+            return name
+    return None
+
+
+def _redact_argv(items: list[str], extra: Sequence[re.Pattern[str]]) -> list[str]:
+    """A list of strings read as one command line (`["mysql", "-pSECRET"]`): the parts of
+    each item that a secret of the joined line covers are replaced."""
+    joined = " ".join(items)
+    spans = find_spans(joined, None, extra)
+    if not spans:
+        return items
+    out: list[str] = []
+    pos = 0
+    for item in items:
+        start, end = pos, pos + len(item)
+        local = [
+            (max(s, start) - start, min(e, end) - start, o, k)
+            for s, e, o, k in spans
+            if s < end and e > start
+        ]
+        out.append(_apply(item, local))
+        pos = end + 1
+    return out
+
+
+def redact_value(value: Any, extra: Sequence[re.Pattern[str]] = (), depth: int = 0) -> Any:
+    """`value` (decoded JSON) with every string redacted, key-aware (see the module doc)."""
+    if isinstance(value, str):
+        return _redact(value, extra, depth)
+    if isinstance(value, list):
+        if len(value) >= 2 and all(isinstance(v, str) for v in value):
+            value = _redact_argv(value, extra)
+        return [redact_value(v, extra, depth) for v in value]
+    if isinstance(value, dict):
+        pair = _pair_name(value)
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            clean_key = _redact(key, extra, depth) if isinstance(key, str) else key
+            kind = None
+            if isinstance(item, str) and isinstance(key, str):
+                kind = _keyed_kind(key, item)
+                if kind is None and pair is not None and key in ("value", "Value"):
+                    kind = _keyed_kind(pair, item)
+            out[clean_key] = f"[REDACTED_{kind}]" if kind else redact_value(item, extra, depth)
+        return out
+    return value
+
+
+def _redact(
+    text: str,
+    extra: Sequence[re.Pattern[str]],
+    depth: int = 0,
+    plain: Sequence[str] = _PLAIN_ANCHORS,
+    token: Sequence[str] = _TOKEN_ANCHORS,
+) -> str:
+    if not text:
+        return text
+    rules = _select(text, text.lower(), plain, token)
+    json_like = depth < MAX_DEPTH and _looks_json(text)
+    hidden = json_like and any(h in text for h in _HIDING)
+    if not rules and not hidden and not any(p.search(text) for p in extra):
+        return text
+    if json_like:
+        try:
+            obj = json.loads(text)
+        except (ValueError, RecursionError):
+            pass
+        else:
+            if isinstance(obj, (dict, list, str)):
+                try:
+                    clean = redact_value(obj, extra, depth + 1)
+                except RecursionError:
+                    clean = obj  # nested beyond reason: matched as text below
+                else:
+                    return text if clean == obj else _dump(clean, text)
+    return _apply(text, find_spans(text, rules, extra))
+
+
+def redact_text(text: str, extra: Sequence[re.Pattern[str]] = ()) -> str:
+    """`text` with every built-in secret shape, then every `extra` pattern, replaced by
+    `[REDACTED_<kind>]` (`[REDACTED_CUSTOM]` for `extra`; a pattern with a `secret` group
+    redacts only that group). Pure; never raises for any text; idempotent."""
+    return _redact(text, extra)
+
+
+def contains_secret(text: str, extra: Sequence[re.Pattern[str]] = ()) -> bool:
+    """Whether `redact_text` would change `text`."""
+    return redact_text(text, extra) != text
+
+
+class LedgerRedactor:
+    """`redact_text` with a ledger's extra patterns, built for batches (the capture path).
+
+    `many(texts)` scans the whole batch once for each anchor and for a token-like run, then
+    looks at each text only for the anchors the batch holds: a batch of ordinary lines costs
+    a few substring scans. Results equal `redact_text`'s exactly.
+    """
+
+    def __init__(self, extra: Sequence[re.Pattern[str]] = ()) -> None:
+        self.extra = list(extra)
+
+    def __call__(self, text: str) -> str:
+        return _redact(text, self.extra)
+
+    def many(self, texts: list[str]) -> list[str]:
+        """`[self(t) for t in texts]`, faster."""
+        if not texts:
+            return []
+        joined = "\x00".join(texts)
+        low = joined.lower()
+        plain = _SCAN_PLAIN(low)
+        token = _SCAN_TOKEN(low) if has_token_run(joined) else []
+        hidden = any(h in joined for h in _HIDING)
+        if not plain and not token and not hidden and not self.extra:
+            return list(texts)
+        return [_redact(t, self.extra, 0, plain, token) for t in texts]

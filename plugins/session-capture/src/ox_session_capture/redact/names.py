@@ -1,0 +1,129 @@
+"""Whether a name (`DB_PASSWORD`, `apiKey`, `--client-secret`, a JSON key) calls for a secret,
+and whether the value next to it is a literal secret rather than code or a placeholder.
+
+Used by the assignment, flag and XML rules of `rules_keywords` and by the JSON walk of
+`engine` (a value under a key such as `"password"`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from ox_session_capture.redact.rules import token_like
+
+NameClass = Literal["PASSWORD", "SECRET", "WEAK"]
+
+_COMPONENT = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+_PASSWORD = re.compile(
+    r"pass(?:word|wd|phrase|code)|pwd|^pw$|^pword$"
+    r"|^(?:db|pg|my|sql|root|admin|user|smtp|redis|mail|ftp|ldap|store|key|src|dest|rabbit"
+    r"|mongo|ssh|sudo|vnc|wifi|pfx|p12)?pass$"
+)
+_SECRET_PARTS = (
+    "secret", "apikey", "accesskey", "privatekey", "secretkey", "encryptionkey", "signingkey",
+    "masterkey", "clientkey", "appkey", "licensekey", "authkey", "sessionkey", "hmackey",
+    "deploykey", "accountkey", "sharedkey", "storagekey", "subscriptionkey", "servicekey",
+    "adminkey", "writekey", "ingestkey", "cryptkey", "passkey", "webhook", "connectionstring",
+    "connstr", "credential", "apitoken",
+)  # fmt: skip
+_SECRET_WORDS = frozenset(
+    {"token", "auth", "authorization", "bearer", "dsn", "creds", "cred", "jwt", "otp", "totp",
+     "mfa", "sas", "authtoken", "accesstoken", "refreshtoken", "idtoken", "sessiontoken",
+     "csrftoken", "xsrftoken"}
+)  # fmt: skip
+_NOT_TOKEN = frozenset({"tokens", "tokenizer", "tokenizers", "tokenize", "tokenized"})
+_WEAK_WORDS = frozenset(
+    {"key", "salt", "sig", "signature", "cookie", "session", "sessionid", "hmac",
+     "private", "license"}
+)  # fmt: skip
+# A name ending in one of these describes a secret without holding it (`PASSWORD_FILE`,
+# `token_url`, `api_key_name`, `password_min_length`, `auth_method`).
+_NOT_SECRET_SUFFIX = frozenset(
+    {"id", "ids", "name", "names", "file", "files", "path", "paths", "dir", "url", "uri",
+     "endpoint", "type", "types", "method", "methods", "mode", "length", "len", "size", "count",
+     "min", "max", "ttl", "timeout", "expiry", "expires", "expiration", "expire", "format",
+     "version", "enabled", "enable", "disabled", "required", "provider", "policy", "policies",
+     "scope", "scopes", "field", "fields", "env", "var", "label", "hint", "prefix", "suffix",
+     "header", "headers", "algorithm", "algo", "hash", "hashed", "digest", "reset", "rotation",
+     "strength", "regex", "pattern", "validator", "validation", "input", "prompt", "location",
+     "generator", "manager", "service", "class", "schema", "model", "error", "errors",
+     "message", "msg", "placeholder", "visible", "visibility", "limit", "index", "idx",
+     "column", "table", "ref", "refs", "arn", "cache", "kind", "help", "stdin", "store",
+     "storage", "helper", "command", "cmd", "script", "source", "sources", "mount",
+     "user", "username", "login", "email", "account", "host", "port", "region", "mask",
+     "masked", "status", "state", "check", "test", "tests", "spec", "ok", "valid",
+     "changed", "update", "updated", "at", "date", "time", "created", "used", "usage",
+     "flow", "grant", "issuer", "audience", "server", "endpoints", "only", "list", "map",
+     "bits", "fingerprint", "public", "pub", "cert", "certificate", "ca", "crt"}
+)  # fmt: skip
+_PLACEHOLDER = re.compile(
+    r"(?:\$\{?[A-Za-z_]|\$\(|%\(|%[A-Za-z_]+%|\{\{|<[^>]*>|\*{3,}|x{6,}|X{6,}|\.{3}|…|#\{"
+    r"|\[REDACTED_|os\.(?:environ|getenv)|process\.env|getenv|System\.getenv|ENV\[|env\(|env:"
+    r"|secrets\.|vault:|!vault|\$ANSIBLE_|ref\+|arn:aws)"
+)
+_WORDS = frozenset(
+    {"none", "null", "nil", "true", "false", "string", "str", "bytes", "optional",
+     "undefined", "required", "int", "bool", "any", "object", "secret", "password", "token",
+     "changeme", "redacted", "hidden", "masked", "empty", "unset", "example", "your_password",
+     "yourpassword", "placeholder", "default", "prompt", "stdin", "include", "same-origin",
+     "omit", "secretstr", "sensitive", "text", "number", "boolean", "na", "n/a", "tbd", "todo",
+     # code keywords after `password:` (a type hint or a block) are not values
+     "raise", "return", "await", "yield", "lambda", "continue", "break", "pass", "new",
+     "typeof", "function", "async", "const", "let", "var", "self", "this", "cls"}
+)  # fmt: skip
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+_DOTTED = re.compile(r"[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)+")
+
+
+def components(name: str) -> list[str]:
+    """`name` split into lower-case words: `DB_PASSWORD` → db, password; `apiKey` → api, key."""
+    return [c.lower() for c in _COMPONENT.findall(name)]
+
+
+def classify(name: str) -> NameClass | None:
+    """PASSWORD for password-like names, SECRET for other credential names (token, secret,
+    API key, auth...), WEAK for names that only may hold one (key, salt, session...: their
+    value must look random), None for anything else (including `*_file`, `*_url`, `*_name`)."""
+    parts = components(name)
+    if not parts:
+        return None
+    last = parts[-1]
+    if last in _NOT_SECRET_SUFFIX and not (last in ("url", "uri") and "webhook" in parts):
+        return None
+    if any(_PASSWORD.search(p) for p in parts):
+        return "PASSWORD"
+    joined = "".join(parts)
+    if any(p in joined for p in _SECRET_PARTS):
+        return "SECRET"
+    if any(p in _SECRET_WORDS or ("token" in p and p not in _NOT_TOKEN) for p in parts):
+        return "SECRET"
+    if any(p in _WEAK_WORDS for p in parts):
+        return "WEAK"
+    return None
+
+
+def is_literal_secret(value: str, cls: NameClass, *, quoted: bool, code_after: bool) -> bool:
+    """Whether `value`, written next to a name of class `cls`, is a literal credential.
+
+    Not: placeholders and lookups (`${X}`, `os.environ[...]`, `{{ x }}`, `<your key>`,
+    `****`), type names and keywords (`str`, `None`, `true`), dotted expressions
+    (`self.password`), an unquoted identifier followed by `(` or `[` (`code_after`: a call
+    or an index). PASSWORD values count from 4 characters; SECRET values from 8 and not a
+    single word; WEAK values must look random (`token_like`).
+    """
+    v = value.strip()
+    if not v or _PLACEHOLDER.match(v) or v.lower() in _WORDS:
+        return False
+    if not quoted and (code_after or _DOTTED.fullmatch(v)):
+        return False
+    if cls == "WEAK":
+        return token_like(v)
+    if any(c.isspace() for c in v) and cls != "PASSWORD":
+        return False
+    if cls == "PASSWORD":
+        return len(v) >= 4 and not (v.startswith(("http://", "https://")) and "@" not in v)
+    if len(v) < 8 or v.startswith(("http://", "https://", "/", "./", "../", "~/")):
+        return False
+    # A lower-case word or identifier (`oauth2`, `include`, `bearer_auth`) is not a token.
+    return not (_IDENT.fullmatch(v) and v.lower() == v and not any(c.isdigit() for c in v[1:]))

@@ -1,0 +1,376 @@
+"""Following one agent session file into `raw.jsonl`, each batch through the crash journal.
+
+`SourceTail` is synchronous and blocking (run it in a thread from trio code). Each `step()`
+reads the complete lines past the consumed offset, converts them with the adapter, redacts
+them, and appends them durably through the crash journal, advancing the marker's
+`source_offset` and `entry_count` in the same batch. Beyond the original:
+
+- a trailing line without its newline is never consumed;
+- a source that was replaced (another inode) or truncated or rewritten (shorter than the
+  offset, or the bytes before the offset no longer match the stored fingerprint) is re-read
+  from the start, dropping entries whose agent message id (`source_id`) was already captured;
+- a line over 10 MiB is skipped (and counted) without losing anything after it.
+
+`recover.catch_up(session_dir)` does the same once, to the end of the file, for finalization.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import attrs
+
+from ox_session_capture.adapters import SessionAdapter
+from ox_session_capture.confined import UnsafePathError, open_regular, opened_path
+from ox_session_capture.journal import (
+    RecordingGone,
+    durable_append,
+    settle_locked,
+)
+from ox_session_capture.raw_lines import (
+    Redactor,
+    captured_ids,
+    entry_line,
+    fingerprint,
+    redact_entries,
+)
+from ox_session_capture.records import (
+    RAW,
+    RawEntry,
+    RecordingMarker,
+    lock_file,
+    read_marker,
+    update_marker,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_LINE = 10 * 1024 * 1024
+"""Longest source line converted; longer ones are skipped whole."""
+BATCH_BYTES = 1024 * 1024
+"""Source bytes read per step (one durable append) while following a live file."""
+CATCH_UP_BATCH_BYTES = 16 * 1024 * 1024
+"""Source bytes per step when catching up a whole file (fewer fsyncs)."""
+_SCAN_CHUNK = 1024 * 1024
+
+SESSION_INFO_KEYS = ("model", "agent_version")
+"""What the adapter learnt about the session, kept as extra keys of the marker and the footer."""
+
+
+class TailError(Exception):
+    """Following the file cannot go on safely (e.g. the cursor stopped advancing)."""
+
+
+@attrs.frozen
+class StepResult:
+    """What one `step()` did: entries appended, source bytes consumed, whether the source was
+    found replaced or truncated (and re-read from the start), over-long lines skipped."""
+
+    entries: int = 0
+    consumed: int = 0
+    reset: bool = False
+    skipped_long: int = 0
+    duplicates: int = 0
+    reloaded: bool = False  # another writer had moved the marker on; state reloaded
+
+    @property
+    def progressed(self) -> bool:
+        return self.consumed > 0 or self.reset or self.reloaded
+
+
+def _marker_extra(marker: RecordingMarker, key: str) -> object:
+    return (marker.model_extra or {}).get(key)
+
+
+@dataclass
+class _Block:
+    lines: list[bytes]
+    end: int  # source offset after the last consumed byte
+    skipped_long: int = 0
+
+
+class SourceTail:
+    """Follows `source` into the recording in `session_dir`, one blocking `step()` at a time.
+
+    `redact` is applied to every text field before it is written. With `lock_held=True` the
+    caller already holds the raw file's lock (as `catch_up` does); otherwise each step takes
+    it for its append. Not thread-safe: one thread steps a tail at a time.
+    """
+
+    def __init__(
+        self,
+        session_dir: Path,
+        adapter: SessionAdapter,
+        source: Path,
+        *,
+        redact: Redactor | None = None,
+        lock_held: bool = False,
+        batch_bytes: int = BATCH_BYTES,
+    ) -> None:
+        self.session_dir = session_dir
+        self.adapter = adapter
+        self.source = source
+        self.redact = redact
+        self.batch_bytes = batch_bytes
+        self._lock_held = lock_held
+        self.offset = 0  # where the next read starts (may be ahead of a pending reset)
+        self.persisted = 0  # the marker's source_offset as last seen / written
+        self.inode: int | None = None
+        self.fp: str | None = None
+        self.seen: set[str] = set()
+        # An unterminated line longer than a batch: (its start, scanned up to, fingerprint of
+        # the file up to there), so each poll scans only the new bytes for its newline.
+        self._long_scan: tuple[int, int, str] | None = None
+        self._reset_pending = False
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        if self._lock_held:
+            yield
+        else:
+            with lock_file(self.session_dir / RAW):
+                yield
+
+    # ------------------------------------------------------------ state
+
+    def resume(self, requested_offset: int = 0) -> None:
+        """Settle a leftover crash journal and load the persisted position: offset =
+        max(`requested_offset`, marker `source_offset`, marker `start_offset`).
+
+        Raises `RecordingGone` without a marker, `JournalError` for a journal that cannot be
+        settled, `RecordError` for a corrupt marker.
+        """
+        with self._locked():
+            settle_locked(self.session_dir)
+            try:
+                marker = read_marker(self.session_dir)
+            except FileNotFoundError:
+                raise RecordingGone(f"{self.session_dir.name}: no recording marker") from None
+            self._load(marker, requested_offset)
+
+    def _load(self, marker: RecordingMarker, requested_offset: int = 0) -> None:
+        self.persisted = marker.source_offset
+        self.offset = max(requested_offset, marker.source_offset, marker.start_offset)
+        inode = _marker_extra(marker, "source_inode")
+        fp = _marker_extra(marker, "source_fingerprint")
+        self.inode = inode if isinstance(inode, int) else None
+        self.fp = fp if isinstance(fp, str) and self.offset == marker.source_offset else None
+        self.seen = captured_ids(self.session_dir / RAW)
+        self._long_scan = None
+        self._reset_pending = False
+
+    # ------------------------------------------------------------ one step
+
+    def step(self) -> StepResult:
+        """Consume the complete lines available now (up to `batch_bytes`) into `raw.jsonl`.
+
+        Returns what was done; consumed 0 means nothing new. A missing source file is not an
+        error (it may be mid-replacement). Raises `RecordingGone` when the marker vanished,
+        `UnsafePathError` when the source became a link, a special file, or a path that now
+        leads elsewhere (a folder on the way swapped for a link): it is never followed.
+        Blocking; not cancellable midway (call it through `trio.to_thread.run_sync`).
+        """
+        try:
+            fd = open_regular(self.source)  # O_NOFOLLOW, O_NONBLOCK, then S_ISREG
+        except FileNotFoundError:
+            return StepResult()
+        try:
+            actual = opened_path(fd)
+            if actual is not None and actual != os.path.abspath(self.source):
+                if actual.endswith(" (deleted)"):
+                    return StepResult()  # unlinked between open and check: mid-replacement
+                raise UnsafePathError(f"{self.source} now leads to {actual}; refused")
+            return self._step(fd)
+        finally:
+            os.close(fd)
+
+    def _step(self, fd: int) -> StepResult:
+        # No shortcut on an unchanged stat: mtime is coarse (a jiffy), so a same-size rewrite
+        # can keep it; the fingerprint check costs two small preads per poll.
+        st = os.fstat(fd)
+        reset = self._check_reset(fd, st.st_ino, st.st_size)
+        block = self._read(fd, st.st_size)
+        entries, dups = self._convert(block.lines)
+        if entries and block.end <= self.offset:
+            raise TailError(
+                f"{self.session_dir.name}: the cursor did not advance ({self.offset}) while "
+                f"{len(entries)} entries were returned; stopping rather than duplicating"
+            )
+        if block.end == self.offset and not reset:
+            return StepResult(skipped_long=block.skipped_long)
+        new_fp = fingerprint(fd, block.end)
+        try:
+            self._commit(entries, block.end, st.st_ino, new_fp, reset)
+        except _Reloaded:
+            return StepResult(reloaded=True)
+        consumed = block.end - self.offset
+        self.offset = block.end
+        self.inode = st.st_ino
+        self.fp = new_fp
+        self._reset_pending = False
+        return StepResult(
+            entries=len(entries),
+            consumed=consumed,
+            reset=reset,
+            skipped_long=block.skipped_long,
+            duplicates=dups,
+        )
+
+    def _check_reset(self, fd: int, inode: int, size: int) -> bool:
+        """Whether the source is not the file we were reading; if so, restart at 0."""
+        replaced = self.inode is not None and inode != self.inode
+        shorter = size < self.offset
+        changed = (
+            not replaced
+            and not shorter
+            and self.fp is not None
+            and self.offset > 0
+            and fingerprint(fd, self.offset) != self.fp
+        )
+        if replaced or shorter or changed or self._reset_pending:
+            if not self._reset_pending:
+                why = "replaced" if replaced else "truncated" if shorter else "rewritten"
+                log.warning("%s: source %s; re-reading it", self.session_dir.name, why)
+            self.offset = 0
+            self.fp = None
+            self._long_scan = None
+            self._reset_pending = True
+            return True
+        if self.fp is None and self.offset > 0:
+            # First look at this file at a persisted offset without fingerprint: trust it.
+            self.fp = fingerprint(fd, self.offset)
+        return False
+
+    def _read(self, fd: int, size: int) -> _Block:
+        start = self.offset
+        if start >= size:
+            return _Block([], start)
+        if self._long_scan and self._long_scan[0] == start:
+            _, scanned, fp = self._long_scan
+            # The scanned bytes may have been truncated or rewritten meanwhile (undetectable
+            # by the offset's own check while nothing is consumed): trust them only if they
+            # are still there and match.
+            if scanned <= size and fingerprint(fd, scanned) == fp:
+                return self._finish_long(fd, size, start, scanned)
+            self._long_scan = None
+            return self._read(fd, size)
+        end = min(size, start + self.batch_bytes)
+        data = os.pread(fd, end - start, start)
+        cut = data.rfind(b"\n")
+        if cut >= 0:
+            lines = data[:cut].split(b"\n")
+            if len(data) > MAX_LINE:  # a batch larger than the limit may hold an over-long line
+                kept = [line for line in lines if len(line) <= MAX_LINE]
+                return _Block(kept, start + cut + 1, skipped_long=len(lines) - len(kept))
+            return _Block(lines, start + cut + 1)
+        if end == size and size - start <= MAX_LINE:
+            return _Block([], start)  # an unterminated last line: wait for its newline
+        return self._finish_long(fd, size, start, end)
+
+    def _finish_long(self, fd: int, size: int, start: int, scanned: int) -> _Block:
+        """The first line at `start` is longer than one batch: find its end by scanning."""
+        pos = scanned
+        while pos < size:
+            chunk = os.pread(fd, min(_SCAN_CHUNK, size - pos), pos)
+            if not chunk:
+                break
+            nl = chunk.find(b"\n")
+            if nl >= 0:
+                end = pos + nl
+                self._long_scan = None
+                if end - start <= MAX_LINE:
+                    return _Block([os.pread(fd, end - start, start)], end + 1)
+                log.warning(
+                    "%s: skipped a source line of %d bytes (limit %d)",
+                    self.session_dir.name,
+                    end - start,
+                    MAX_LINE,
+                )
+                return _Block([], end + 1, skipped_long=1)
+            pos += len(chunk)
+        self._long_scan = (start, pos, fingerprint(fd, pos))
+        return _Block([], start)
+
+    def _convert(self, lines: Sequence[bytes]) -> tuple[list[RawEntry], int]:
+        out: list[RawEntry] = []
+        dups = 0
+        batch_ids: set[str] = set()
+        for line in lines:
+            try:
+                entries = self.adapter.parse_line(line)
+            except Exception:
+                # A third-party adapter broke its contract: skip the line, keep following.
+                log.exception(
+                    "%s: adapter %s failed on a line", self.session_dir.name, self.adapter.name
+                )
+                continue
+            for entry in entries:
+                sid = (entry.model_extra or {}).get("source_id")
+                if isinstance(sid, str):
+                    if sid in self.seen or sid in batch_ids:
+                        dups += 1
+                        continue
+                    batch_ids.add(sid)
+                out.append(entry)
+        if self.redact is not None:
+            out = redact_entries(out, self.redact)
+        return out, dups
+
+    def _commit(
+        self, entries: list[RawEntry], new_offset: int, inode: int, fp: str, reset: bool
+    ) -> None:
+        """Under the raw lock: check the marker still matches, append durably, advance it."""
+        data = b"".join(entry_line(e) for e in entries)
+        count = len(entries)
+        info = _adapter_info(self.adapter)
+
+        def change(marker: RecordingMarker) -> None:
+            marker.source_offset = new_offset
+            marker.entry_count += count
+            if reset:
+                # The file was replaced: everything in it belongs to the recording.
+                marker.start_offset = 0
+            marker.source_inode = inode  # type: ignore[attr-defined]  # extra key
+            marker.source_fingerprint = fp  # type: ignore[attr-defined]
+            for key, value in info.items():  # `model`, `agent_version` (extra keys)
+                setattr(marker, key, value)
+
+        with self._locked():
+            try:
+                marker = read_marker(self.session_dir)
+            except FileNotFoundError:
+                raise RecordingGone(f"{self.session_dir.name}: the recording ended") from None
+            if marker.source_offset != self.persisted:
+                # Someone else (finalization's catch-up) moved the recording on: reload and
+                # let the next step read from there.
+                log.info("%s: marker moved by another writer; reloading", self.session_dir.name)
+                self._load(marker)
+                raise _Reloaded
+            if data:
+                durable_append(self.session_dir, data, self.persisted, new_offset, change)
+            else:
+                try:
+                    update_marker(self.session_dir, change)
+                except FileNotFoundError:
+                    raise RecordingGone(f"{self.session_dir.name}: the recording ended") from None
+        self.persisted = new_offset
+        for entry in entries:
+            sid = (entry.model_extra or {}).get("source_id")
+            if isinstance(sid, str):
+                self.seen.add(sid)
+
+
+def _adapter_info(adapter: SessionAdapter) -> dict[str, str]:
+    info = getattr(adapter, "info", None)
+    if not isinstance(info, dict):
+        return {}
+    return {k: v for k, v in info.items() if k in SESSION_INFO_KEYS and isinstance(v, str)}
+
+
+class _Reloaded(Exception):
+    pass

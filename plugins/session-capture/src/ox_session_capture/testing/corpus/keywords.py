@@ -1,0 +1,231 @@
+"""The keyword, command-line and config-file forms of the secrets corpus (the vendor formats
+are in `secrets`): `add_keyword_forms()` appends them to `SHAPES`, after the vendor formats,
+so the deterministic random values stay the same from run to run."""
+
+from __future__ import annotations
+
+import base64
+
+from ox_session_capture.testing.corpus.shapes import (
+    ALNUM,
+    B64,
+    HEX,
+    UPPER,
+    add,
+    rnd,
+)
+
+
+def add_keyword_forms() -> None:
+    add("assignment", "PASSWORD", rnd(ALNUM, 14), "db_password={s}", "config")
+    add("assignment", "PASSWORD", rnd(ALNUM, 12), "PGPASSWORD={s} psql -h db app", "cli")
+    add("assignment", "PASSWORD", rnd(ALNUM, 12), "MYSQL_PWD={s}", "config")
+    add("assignment", "PASSWORD", rnd(ALNUM, 12), "REDIS_PASS: {s}", "config")
+    add("assignment", "PASSWORD", rnd(ALNUM, 12), '  password: "{s}"', "config")
+    add("assignment", "SECRET", rnd(ALNUM, 20), '{{"client_secret": "{s}"}}', "config")
+    add("assignment", "SECRET", rnd(HEX, 32), "DD_API_KEY={s}", "config")
+    add("assignment", "SECRET", rnd(HEX, 40), "CLOUDFLARE_API_TOKEN={s}", "config")
+    add("assignment", "SECRET", "00" + rnd(ALNUM, 40), "OKTA_API_TOKEN={s}", "config")
+    add("assignment", "SECRET", rnd(ALNUM, 40), "NEXTAUTH_SECRET={s}", "config")
+    add("assignment", "SECRET", rnd(ALNUM, 32), "JWT_SECRET: {s}", "config")
+    add(
+        "assignment",
+        "SECRET",
+        "-".join(rnd(HEX, n) for n in (8, 4, 4, 4, 12)),
+        "HEROKU_API_KEY={s}",
+        "config",
+    )
+    add("assignment", "SECRET", rnd(ALNUM, 64), "SENTRY_AUTH_TOKEN={s}", "config")
+    add("assignment", "SECRET", rnd(B64, 44), "APP_KEY=base64:{s}", "config")
+    add("assignment", "SECRET", rnd(ALNUM, 40), "  secret_key_base: {s}", "config")
+    add("assignment", "SECRET", rnd(ALNUM, 24), "twilio.auth_token = '{s}'", "config")
+    add("assignment", "SECRET", rnd(ALNUM, 32), "X-Api-Key: {s}", "config")
+    add("assignment", "SECRET", rnd(ALNUM, 32), "https://api.example.com/v1?api_key={s}&q=1", "url")
+    add(
+        "assignment",
+        "SECRET",
+        rnd(ALNUM, 32),
+        "wss://stream.example.com/feed?access_token={s}",
+        "url",
+    )
+    add(
+        "assignment",
+        "PASSWORD",
+        rnd(ALNUM, 16),
+        "Server=db;Database=app;User Id=sa;Password={s};",
+        "config",
+    )
+    add(
+        "assignment",
+        "PASSWORD",
+        rnd(ALNUM, 16),
+        "jdbc:mysql://db:3306/app?user=app&password={s}",
+        "url",
+    )
+    add("assignment", "PASSWORD", rnd(ALNUM, 16), "define('DB_PASSWORD', '{s}');", "config")
+    add("assignment", "PASSWORD", rnd(ALNUM, 16), "<password>{s}</password>", "config")
+    add("assignment", "PASSWORD", rnd(ALNUM, 16), "spring.datasource.password={s}", "config")
+    add(
+        "assignment",
+        "PASSWORD",
+        rnd(ALNUM, 16),
+        "mount -t cifs -o username=bob,password={s}",
+        "cli",
+    )
+    add("high entropy", "HIGH_ENTROPY", rnd(ALNUM, 40), "SIGNING_SALT={s}", "config")
+    add(
+        "high entropy",
+        "HIGH_ENTROPY",
+        rnd(ALNUM, 32),
+        "Cookie: sessionid={s}; theme=dark",
+        "config",
+    )
+    add("command line", "PASSWORD", rnd(ALNUM, 16), "psql --password={s} -h db", "cli")
+    add("command line", "PASSWORD", rnd(ALNUM, 16), "vault write auth/userpass password={s}", "cli")
+    add("command line", "SECRET", rnd(ALNUM, 20), "gh secret set --token {s}", "cli")
+    add("command line", "PASSWORD", rnd(ALNUM, 14), "keytool -list -storepass {s}", "cli")
+    add("command line", "CLI_PASSWORD", rnd(ALNUM, 14), "mysql -u root -p{s} app", "cli")
+    add(
+        "command line",
+        "CLI_PASSWORD",
+        rnd(ALNUM, 14),
+        "mysqldump -uroot -p'{s}' app > a.sql",
+        "cli",
+    )
+    add("command line", "CLI_PASSWORD", rnd(ALNUM, 14), "sshpass -p '{s}' ssh deploy@host", "cli")
+    add(
+        "command line",
+        "SECRET",
+        rnd(ALNUM + "/+", 40),
+        "aws configure set aws_secret_access_key {s}",
+        "cli",
+    )
+    add("command line", "SECRET", rnd(ALNUM, 24), "git config --global github.token {s}", "cli")
+    add("command line", "CLI_PASSWORD", rnd(ALNUM, 14), "curl -u admin:{s} https://ci/api", "cli")
+    add(
+        "command line",
+        "CLI_PASSWORD",
+        rnd(ALNUM, 14),
+        "curl --user 'bob:{s}' -X POST https://x",
+        "cli",
+    )
+    add("command line", "CLI_PASSWORD", rnd(ALNUM, 14), "docker login -u bob -p {s} ghcr.io", "cli")
+    add("command line", "CLI_PASSWORD", rnd(ALNUM, 14), "oc login -u dev -p {s} https://k8s", "cli")
+    add("command line", "CLI_PASSWORD", rnd(ALNUM, 14), "redis-cli -h cache -a {s} ping", "cli")
+    add("command line", "CLI_PASSWORD", rnd(ALNUM, 14), "mongosh --username root -p {s}", "cli")
+    add(
+        "command line",
+        "CLI_PASSWORD",
+        rnd(ALNUM, 14),
+        "ldapsearch -x -D cn=admin,dc=acme -w {s} -b dc=acme",
+        "cli",
+    )
+    add("command line", "CLI_PASSWORD", rnd(ALNUM, 14), "sqlcmd -S db -U sa -P {s}", "cli")
+    add("command line", "CLI_PASSWORD", rnd(ALNUM, 14), "htpasswd -b .htpasswd bob {s}", "cli")
+    add("command line", "CLI_PASSWORD", rnd(ALNUM, 14), "smbclient //nas/share -U bob%{s}", "cli")
+    add(
+        "command line",
+        "PASSWORD",
+        rnd(ALNUM, 14),
+        "openssl pkcs12 -in a.p12 -passin pass:{s}",
+        "cli",
+    )
+    add(
+        "command line",
+        "CLI_PASSWORD",
+        rnd(ALNUM, 14),
+        "echo '{s}' | docker login -u bob --password-stdin",
+        "cli",
+    )
+    add("command line", "CLI_PASSWORD", rnd(ALNUM, 14), "echo {s} | sudo -S apt update", "cli")
+    add(
+        "URL",
+        "URL_CREDENTIALS",
+        rnd(ALNUM, 14),
+        "DATABASE_URL=postgres://app:{s}@db:5432/app",
+        "url",
+    )
+    add("URL", "URL_CREDENTIALS", rnd(ALNUM, 14), "redis://:{s}@cache:6379/0", "url")
+    add(
+        "URL",
+        "URL_CREDENTIALS",
+        rnd(ALNUM, 14),
+        "mongodb+srv://admin:{s}@cluster0.mongodb.net/db",
+        "url",
+    )
+    add("URL", "URL_CREDENTIALS", rnd(ALNUM, 14), "amqp://guest:{s}@rabbit:5672/", "url")
+    add(
+        "URL",
+        "URL_CREDENTIALS",
+        rnd(ALNUM, 14),
+        "git clone https://oauth2:{s}@gitlab.example.com/g/p.git",
+        "url",
+    )
+    add("URL", "URL_CREDENTIALS", rnd(ALNUM, 14), "https_proxy=http://me:{s}@proxy:3128", "url")
+    add("HTTP", "AUTH_HEADER",
+        base64.b64encode(f"bob:{rnd(ALNUM, 12)}".encode()).decode(),
+        "curl -H 'Authorization: Basic {s}' https://x", "cli")  # fmt: skip
+    add("HTTP", "AUTH_HEADER", rnd(ALNUM, 40), "Authorization: token {s}", "config")
+    add("HTTP", "BEARER_TOKEN", rnd(ALNUM, 40), "-H 'X-Auth: Bearer {s}'", "cli")
+    add(
+        "HTTP",
+        "BASIC_AUTH",
+        base64.b64encode(f"svc:{rnd(ALNUM, 12)}".encode()).decode(),
+        "proxy auth: Basic {s}",
+        "config",
+    )
+    add(
+        ".netrc",
+        "NETRC",
+        rnd(ALNUM, 14),
+        "machine api.heroku.com login me@x.io password {s}",
+        "config",
+    )
+    add(
+        ".netrc",
+        "NETRC",
+        rnd(ALNUM, 14),
+        "machine git.acme.io\n  login bob\n  password {s}",
+        "config",
+    )
+    add(".pgpass", "PGPASS", rnd(ALNUM, 14), "db.internal:5432:app:app_user:{s}", "config")
+    add(".pgpass", "PGPASS", rnd(ALNUM, 14), "*:*:*:postgres:{s}", "config")
+    add("kubeconfig", "SECRET", rnd(ALNUM, 40), "    token: {s}", "config")
+    add(
+        "kubeconfig",
+        "PRIVATE_KEY",
+        "LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQo" + rnd(B64, 120),
+        "    client-key-data: {s}",
+        "config",
+    )
+    add(
+        "Docker config",
+        "SECRET",
+        base64.b64encode(f"bob:{rnd(ALNUM, 14)}".encode()).decode(),
+        '{{"auths": {{"ghcr.io": {{"auth": "{s}"}}}}}}',
+        "config",
+    )
+    add(
+        "PEM",
+        "PRIVATE_KEY",
+        "MIIEow" + rnd(B64, 58) + "\n" + rnd(B64, 64),
+        "-----BEGIN RSA PRIVATE KEY-----\n{s}\n-----END RSA PRIVATE KEY-----",
+        "config",
+    )
+    add(
+        "OpenSSH",
+        "PRIVATE_KEY",
+        "b3BlbnNzaC1rZXktdjEAAAAA" + rnd(B64, 40),
+        "-----BEGIN OPENSSH PRIVATE KEY-----\n{s}\n-----END OPENSSH PRIVATE KEY-----",
+        "config",
+    )
+    add("PuTTY", "PRIVATE_KEY", rnd(B64, 64),
+        "PuTTY-User-Key-File-3: ssh-rsa\nPrivate-Lines: 1\n{s}\nPrivate-MAC: "
+        + rnd(HEX, 64), "config")  # fmt: skip
+    add(
+        "1Password",
+        "ONEPASSWORD_SECRET_KEY",
+        "A3-" + "-".join(rnd(UPPER, n) for n in (6, 6, 5, 5, 5, 5)),
+        "emergency kit: {s}",
+    )
+    add("HashiCorp Vault", "CLI_PASSWORD", "s." + rnd(ALNUM, 24), "vault login {s}", "cli")

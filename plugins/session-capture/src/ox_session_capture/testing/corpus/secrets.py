@@ -1,0 +1,238 @@
+"""A corpus of secret shapes: every vendor format of the built-in rules and the keyword,
+command-line and config-file forms, each as a line of a transcript.
+
+Values are built at import time from a fixed prefix and deterministic random characters, so
+the source holds no string that looks like a live credential (secret scanners and GitHub
+push protection stay quiet) while every value is format-valid for its rule.
+
+Each `Shape`: `vendor`, `kind` (the `[REDACTED_<kind>]` expected), `text` (the line as it
+would appear), `secret` (what must vanish), `form` (inline, command line, config file, URL).
+`in_json(shape)` and `at_line_start(shape)` give the variants the end-to-end test also uses.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+
+from ox_session_capture.testing.corpus.keywords import add_keyword_forms
+from ox_session_capture.testing.corpus.shapes import (
+    ALNUM,
+    B64,
+    BECH32,
+    HEX,
+    LOWER,
+    SHAPES,
+    UPPER,
+    URLSAFE,
+    Shape,
+    add,
+    rnd,
+    tok,
+)
+
+# ---------------------------------------------------------------- vendor formats
+tok("AWS", "AWS_ACCESS_KEY", "AKIA", UPPER, 16, "aws_access_key_id = {s}")
+tok("AWS", "AWS_ACCESS_KEY", "ASIA", UPPER, 16, "the temporary key {s} expires soon")
+add("AWS", "AWS_SECRET_KEY", rnd(B64, 40), "aws_secret_access_key = {s}", "config")
+add("AWS", "AWS_SESSION_TOKEN", "IQoJb3JpZ2luX2Vj" + rnd(B64, 180), "session token {s} ok")
+tok("Google Cloud", "GOOGLE_API_KEY", "AIza", URLSAFE, 35, "maps key {s}")
+tok("Google Cloud", "GOOGLE_OAUTH_TOKEN", "ya29.", URLSAFE, 60, "access token is {s}.")
+tok("Google Cloud", "GOOGLE_REFRESH_TOKEN", "1//0", URLSAFE, 60, "refresh with {s}")
+tok("Google Cloud", "GOOGLE_CLIENT_SECRET", "GOCSPX-", URLSAFE, 28, "client: {s}")
+add("Microsoft Entra ID", "AZURE_CLIENT_SECRET",
+    rnd(ALNUM, 3) + "8Q~" + rnd(ALNUM + "_~.", 34), "AZURE secret value: {s}")  # fmt: skip
+add("Azure Storage", "AZURE_STORAGE_KEY", rnd(B64, 86) + "==",
+    "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey={s};EndpointSuffix=core",
+    "config")  # fmt: skip
+add(
+    "Azure DevOps",
+    "AZURE_DEVOPS_PAT",
+    rnd(ALNUM, 52) + "JQQJ99" + rnd(ALNUM, 4) + "AZDO" + rnd(ALNUM, 4),
+    "ado pat {s}",
+)
+tok("Alibaba Cloud", "ALIBABA_ACCESS_KEY", "LTAI", ALNUM, 20, "AccessKeyId {s}")
+tok("Tencent Cloud", "TENCENT_SECRET_ID", "AKID", ALNUM, 32, "SecretId {s}")
+tok("Yandex Cloud", "YANDEX_KEY", "AQVN", URLSAFE, 36, "yc key {s}")
+tok("DigitalOcean", "DIGITALOCEAN_TOKEN", "dop_v1_", HEX, 64, "doctl auth init -t {s}")
+tok("Heroku", "HEROKU_KEY", "HRKU-", URLSAFE, 60, "heroku key {s}")
+tok("Fly.io", "FLY_TOKEN", "fo1_", URLSAFE, 43, "fly token {s}")
+tok("PlanetScale", "PLANETSCALE_TOKEN", "pscale_tkn_", URLSAFE, 43, "token {s}")
+tok("Supabase", "SUPABASE_TOKEN", "sbp_", HEX, 40, "supabase login --token {s}")
+tok("Netlify", "NETLIFY_TOKEN", "nfp_", ALNUM, 36, "netlify {s}")
+tok("Render", "RENDER_KEY", "rnd_", ALNUM, 32, "render api {s}")
+tok("Vercel", "VERCEL_TOKEN", "vcp_", ALNUM, 56, "vercel deploy with {s}")
+add(
+    "Terraform Cloud",
+    "TERRAFORM_TOKEN",
+    rnd(ALNUM, 14) + ".atlasv1." + rnd(URLSAFE, 67),
+    'token = "{s}"',
+    "config",
+)
+tok("HashiCorp Vault", "VAULT_TOKEN", "hvs.", URLSAFE, 90, "vault token {s}")
+tok("Doppler", "DOPPLER_TOKEN", "dp.st.", ALNUM, 43, "doppler {s}")
+tok("Pulumi", "PULUMI_TOKEN", "pul-", HEX, 40, "pulumi {s}")
+tok("Databricks", "DATABRICKS_TOKEN", "dapi", HEX, 32, "databricks token {s}")
+add(
+    "Cloudflare",
+    "CLOUDFLARE_CA_KEY",
+    "v1.0-" + rnd(HEX, 24) + "-" + rnd(HEX, 146),
+    "origin ca key {s}",
+)
+tok("GitHub", "GITHUB_TOKEN", "ghp_", ALNUM, 36, "git push with {s}")
+tok("GitHub", "GITHUB_TOKEN", "ghs_", ALNUM, 36, "installation token {s}")
+tok("GitHub", "GITHUB_PAT", "github_pat_", ALNUM + "_", 82, "GH token: {s}")
+tok("GitLab", "GITLAB_TOKEN", "glpat-", URLSAFE, 20, "curl -H 'PRIVATE-TOKEN: {s}' api")
+tok("GitLab", "GITLAB_TOKEN", "glrt-", URLSAFE, 20, "runner token {s}")
+tok("Atlassian", "BITBUCKET_TOKEN", "ATATT3", URLSAFE, 180, "jira {s}")
+tok("npm", "NPM_TOKEN", "npm_", ALNUM, 36, "//registry.npmjs.org/:_authToken={s}")
+tok("PyPI", "PYPI_TOKEN", "pypi-AgEIcHlwaS5vcmc", URLSAFE, 60, "twine upload -p {s}")
+tok("RubyGems", "RUBYGEMS_KEY", "rubygems_", HEX, 48, ":rubygems_api_key: {s}")
+tok("NuGet", "NUGET_KEY", "oy2", LOWER, 43, "nuget push -ApiKey {s}")
+tok("Clojars", "CLOJARS_TOKEN", "CLOJARS_", LOWER, 60, "deploy {s}")
+tok("Docker Hub", "DOCKER_HUB_TOKEN", "dckr_pat_", URLSAFE, 27, "hub token {s}")
+tok("JFrog Artifactory", "ARTIFACTORY_TOKEN", "AKCp", ALNUM, 69, "jfrog {s}")
+add("CircleCI", "CIRCLECI_TOKEN", "CCIPAT_" + rnd(ALNUM, 22) + "_" + rnd(HEX, 40), "circle {s}")
+tok("Buildkite", "BUILDKITE_TOKEN", "bkua_", HEX, 40, "buildkite {s}")
+tok("SonarQube", "SONAR_TOKEN", "sqp_", HEX, 40, "sonar-scanner -Dsonar.login={s}")
+add(
+    "Harness",
+    "HARNESS_TOKEN",
+    "pat." + rnd(URLSAFE, 22) + "." + rnd(HEX, 24) + "." + rnd(ALNUM, 20),
+    "harness {s}",
+)
+tok("Octopus Deploy", "OCTOPUS_KEY", "API-", UPPER, 26, "octo {s}")
+tok("Grafana", "GRAFANA_TOKEN", "glsa_", ALNUM, 40, "grafana {s}")
+tok("Sentry", "SENTRY_TOKEN", "sntrys_", B64, 100, "SENTRY auth {s}")
+add("Sentry", "SENTRY_DSN", rnd(HEX, 32), "dsn: https://{s}@o123456.ingest.sentry.io/4504", "url")
+tok("New Relic", "NEWRELIC_KEY", "NRAK-", UPPER, 27, "newrelic {s}")
+add(
+    "Dynatrace",
+    "DYNATRACE_TOKEN",
+    "dt0c01." + rnd(UPPER, 24) + "." + rnd(UPPER, 64),
+    "dynatrace {s}",
+)
+tok("PostHog", "POSTHOG_KEY", "phx_", ALNUM, 43, "posthog {s}")
+tok("Anthropic", "ANTHROPIC_KEY", "sk-ant-api03-", URLSAFE, 93, "key is {s}")
+tok("OpenAI", "OPENAI_KEY", "sk-proj-", URLSAFE, 120, "use key {s}")
+tok("OpenRouter", "OPENAI_KEY", "sk-or-v1-", HEX, 64, "openrouter {s}")
+tok("DeepSeek", "OPENAI_KEY", "sk-", HEX, 32, "deepseek {s}")
+tok("Hugging Face", "HUGGINGFACE_TOKEN", "hf_", ALNUM, 34, "huggingface-cli login --token {s}")
+tok("Replicate", "REPLICATE_TOKEN", "r8_", ALNUM, 37, "replicate {s}")
+tok("Groq", "GROQ_KEY", "gsk_", ALNUM, 52, "groq {s}")
+tok("Perplexity", "PERPLEXITY_KEY", "pplx-", ALNUM, 48, "pplx {s}")
+tok("xAI", "XAI_KEY", "xai-", ALNUM, 80, "grok {s}")
+add("LangSmith", "LANGSMITH_KEY", "lsv2_pt_" + rnd(HEX, 32) + "_" + rnd(HEX, 10), "ls {s}")
+tok("Pinecone", "PINECONE_KEY", "pcsk_", ALNUM + "_", 70, "pinecone {s}")
+tok("ElevenLabs", "ELEVENLABS_KEY", "sk_", HEX, 48, "xi-api {s}")
+add(
+    "Slack",
+    "SLACK_TOKEN",
+    "xoxb-" + rnd(string.digits, 12) + "-" + rnd(string.digits, 13) + "-" + rnd(ALNUM, 24),
+    "SLACK_BOT={s}",
+)
+add(
+    "Slack",
+    "SLACK_APP_TOKEN",
+    "xapp-1-" + rnd(UPPER, 11) + "-" + rnd(string.digits, 13) + "-" + rnd(HEX, 64),
+    "socket mode {s}",
+)
+add("Slack", "SLACK_WEBHOOK",
+    "https://hooks.slack.com/services/T" + rnd(UPPER, 8) + "/B" + rnd(UPPER, 10) + "/"
+    + rnd(ALNUM, 24), "post to {s}", "url")  # fmt: skip
+add("Discord", "DISCORD_WEBHOOK",
+    "https://discord.com/api/webhooks/" + rnd(string.digits, 18) + "/" + rnd(URLSAFE, 68),
+    "curl -X POST {s}", "url")  # fmt: skip
+add("Microsoft Teams", "TEAMS_WEBHOOK",
+    "https://acme.webhook.office.com/webhookb2/" + rnd(HEX, 32) + "@" + rnd(HEX, 32)
+    + "/IncomingWebhook/" + rnd(HEX, 32), "teams {s}", "url")  # fmt: skip
+add("Google Chat", "GOOGLE_CHAT_WEBHOOK",
+    "https://chat.googleapis.com/v1/spaces/AAAA" + rnd(ALNUM, 7) + "/messages?key=AIza"
+    + rnd(URLSAFE, 35) + "&token=" + rnd(URLSAFE, 43), "chat {s}", "url")  # fmt: skip
+add("Zapier", "ZAPIER_WEBHOOK",
+    "https://hooks.zapier.com/hooks/catch/" + rnd(string.digits, 7) + "/" + rnd(LOWER, 7),
+    "zap {s}", "url")  # fmt: skip
+add(
+    "Telegram",
+    "TELEGRAM_BOT_TOKEN",
+    rnd(string.digits, 10) + ":AA" + rnd(URLSAFE, 33),
+    "https://api.telegram.org/bot{s}/getMe",
+    "url",
+)
+tok("Twilio", "TWILIO_KEY", "SK", HEX, 32, "twilio api key {s}")
+add("SendGrid", "SENDGRID_KEY", "SG." + rnd(URLSAFE, 22) + "." + rnd(URLSAFE, 43), "SENDGRID={s}")
+tok("Mailgun", "MAILGUN_KEY", "key-", HEX, 32, "mailgun {s}")
+add("Mailchimp", "MAILCHIMP_KEY", rnd(HEX, 32) + "-us14", "mailchimp {s}")
+add("Brevo", "BREVO_KEY", "xkeysib-" + rnd(HEX, 64) + "-" + rnd(ALNUM, 16), "brevo {s}")
+add("Resend", "RESEND_KEY", "re_" + rnd(ALNUM, 8) + "_" + rnd(ALNUM, 24), "resend {s}")
+tok("Stripe", "STRIPE_KEY", "sk_live_", ALNUM, 24, "stripe.api_key = '{s}'")
+tok("Stripe", "STRIPE_KEY", "rk_test_", ALNUM, 24, "restricted {s}")
+tok("Stripe", "STRIPE_WEBHOOK_SECRET", "whsec_", ALNUM, 32, "signing secret {s}")
+tok("Square", "SQUARE_TOKEN", "sq0atp-", URLSAFE, 22, "square {s}")
+tok("Shopify", "SHOPIFY_TOKEN", "shpat_", HEX, 32, "shopify {s}")
+tok("Shippo", "SHIPPO_TOKEN", "shippo_live_", HEX, 40, "shippo {s}")
+tok("EasyPost", "EASYPOST_KEY", "EZAK", HEX, 54, "easypost {s}")
+add("Flutterwave", "FLUTTERWAVE_KEY", "FLWSECK_TEST-" + rnd(HEX, 32) + "-X", "flw {s}")
+add(
+    "PayPal Braintree",
+    "PAYPAL_BRAINTREE_TOKEN",
+    "access_token$production$" + rnd(LOWER, 16) + "$" + rnd(HEX, 32),
+    "braintree {s}",
+)
+add(
+    "Plaid",
+    "PLAID_TOKEN",
+    "access-sandbox-" + "-".join(rnd(HEX, n) for n in (8, 4, 4, 4, 12)),
+    "plaid {s}",
+)
+tok("Duffel", "DUFFEL_TOKEN", "duffel_test_", URLSAFE, 43, "duffel {s}")
+tok("Linear", "LINEAR_KEY", "lin_api_", ALNUM, 40, "linear {s}")
+tok("Notion", "NOTION_TOKEN", "ntn_", ALNUM, 46, "notion {s}")
+add("Airtable", "AIRTABLE_TOKEN", "pat" + rnd(ALNUM, 14) + "." + rnd(HEX, 64), "airtable {s}")
+tok("Figma", "FIGMA_TOKEN", "figd_", URLSAFE, 40, "figma {s}")
+add("Postman", "POSTMAN_KEY", "PMAK-" + rnd(HEX, 24) + "-" + rnd(HEX, 34), "postman {s}")
+tok("ReadMe", "README_KEY", "rdme_", LOWER, 70, "readme {s}")
+tok("Contentful", "CONTENTFUL_TOKEN", "CFPAT-", URLSAFE, 43, "contentful {s}")
+tok("Typeform", "TYPEFORM_TOKEN", "tfp_", URLSAFE, 59, "typeform {s}")
+tok("Dropbox", "DROPBOX_TOKEN", "sl.", URLSAFE, 138, "dropbox {s}")
+tok("Frame.io", "FRAMEIO_TOKEN", "fio-u-", URLSAFE, 64, "frameio {s}")
+tok("Adafruit IO", "ADAFRUIT_KEY", "aio_", ALNUM, 28, "adafruit {s}")
+add("Mapbox", "MAPBOX_TOKEN", "sk.eyJ" + rnd(URLSAFE, 60) + "." + rnd(URLSAFE, 22), "mapbox {s}")
+add(
+    "Tailscale",
+    "TAILSCALE_KEY",
+    "tskey-auth-" + rnd(ALNUM, 12) + "-" + rnd(ALNUM, 30),
+    "tailscale up --authkey={s}",
+)
+tok("1Password", "ONEPASSWORD_TOKEN", "ops_eyJ", B64, 300, "op service account {s}")
+tok("age", "AGE_SECRET_KEY", "AGE-SECRET-KEY-1", BECH32, 58, "# key: {s}")
+tok("Meta (Facebook)", "FACEBOOK_TOKEN", "EAAG", ALNUM, 120, "fb {s}")
+add("X (Twitter)", "TWITTER_BEARER", "A" * 22 + rnd(ALNUM + "%", 90), "twitter {s}")
+add(
+    "Salesforce",
+    "SALESFORCE_TOKEN",
+    "00D" + rnd(ALNUM, 12) + "!" + rnd(ALNUM + "._", 96),
+    "sfdx {s}",
+)
+add("JWT (any issuer)", "JWT",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOi" + rnd(URLSAFE, 30) + "." + rnd(URLSAFE, 43),
+    "cookie jwt={s}")  # fmt: skip
+
+add_keyword_forms()
+
+
+VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
+    "assignment", "command line", "URL", "HTTP", "high entropy")})  # fmt: skip
+
+
+def in_json(shape: Shape) -> str:
+    """The shape's text starting a line inside a JSON-escaped tool input (`\\nSECRET...`)."""
+    return json.dumps({"command": "cat <<'EOF' > .env\n" + shape.text + "\nEOF"})
+
+
+def at_line_start(shape: Shape) -> str:
+    """The shape's text at the start of a line of a multi-line text."""
+    return "Here is the file:\n" + shape.text + "\nthat is all"
+
+
+__all__ = ["SHAPES", "VENDORS", "Shape", "at_line_start", "in_json"]

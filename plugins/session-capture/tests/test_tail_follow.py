@@ -1,0 +1,385 @@
+"""Following one session file (`SourceTail`, `catch_up`): complete lines only, bad lines
+consumed, replaced / truncated / rewritten sources re-read without duplicates, the 10 MiB line
+limit, redaction, and coexistence with finalization's catch-up."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ox_session_capture import tail as tail_mod
+from ox_session_capture.adapters import load_adapter
+from ox_session_capture.journal import RecordingGone
+from ox_session_capture.recording import Recording, create_recording
+from ox_session_capture.records import (
+    MARKER,
+    RAW,
+    LockTimeout,
+    RawEntry,
+    lock_file,
+    read_marker,
+    read_raw,
+)
+from ox_session_capture.recover import catch_up, drain
+from ox_session_capture.redact import LedgerRedactor
+from ox_session_capture.tail import SourceTail, TailError
+from ox_session_capture.testing import (
+    append,
+    claude_text,
+    claude_user,
+    numbered_user,
+    secret_shapes,
+)
+
+SECRET_SHAPES = secret_shapes()
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Path:
+    return tmp_path / "ledger"
+
+
+def record(ledger: Path, src: Path) -> Recording:
+    return create_recording(ledger, "claude-code", src, pid=os.getpid())
+
+
+def new_tail(rec: Recording, src: Path, **kw: Any) -> SourceTail:
+    t = SourceTail(rec.session_dir, load_adapter("claude-code"), src, **kw)
+    t.resume()
+    return t
+
+
+def contents(rec: Recording) -> list[str]:
+    return [e.content for e in read_raw(rec.session_dir / RAW).entries]
+
+
+def msgs(*ns: int) -> list[str]:
+    return [f"message {n}" for n in ns]
+
+
+def test_lines_before_the_recording_are_not_captured(ledger: Path, src: Path) -> None:
+    append(src, numbered_user(0) + numbered_user(1))
+    rec = record(ledger, src)
+    append(src, numbered_user(2))
+    t = new_tail(rec, src)
+    assert drain(t).entries == 1
+    assert contents(rec) == msgs(2)
+    marker = read_marker(rec.session_dir)
+    assert marker.source_offset == src.stat().st_size
+    assert marker.entry_count == 1
+
+
+def test_an_unterminated_last_line_waits_for_its_newline(ledger: Path, src: Path) -> None:
+    rec = record(ledger, src)
+    t = new_tail(rec, src)
+    line = numbered_user(0)
+    append(src, line[:-10])
+    assert not t.step().progressed
+    assert read_marker(rec.session_dir).source_offset == 0
+    append(src, line[-10:-1])  # still no newline
+    assert not t.step().progressed
+    append(src, b"\n" + numbered_user(1)[:5])
+    result = t.step()
+    assert (result.entries, result.consumed) == (1, len(line))
+    assert contents(rec) == msgs(0)
+    assert read_marker(rec.session_dir).source_offset == len(line)
+
+
+def test_blank_garbage_and_uninteresting_lines_are_consumed_and_skipped(
+    ledger: Path, src: Path
+) -> None:
+    rec = record(ledger, src)
+    t = new_tail(rec, src)
+    data = b"\n" + b"{garbage\n" + b"\xff\xfe\n" + b'{"type":"attachment"}\n' + numbered_user(0)
+    append(src, data)
+    assert drain(t).entries == 1
+    assert read_marker(rec.session_dir).source_offset == len(data)
+    assert contents(rec) == msgs(0)
+
+
+def test_truncated_source_is_reread_without_duplicates(ledger: Path, src: Path) -> None:
+    rec = record(ledger, src)
+    t = new_tail(rec, src)
+    append(src, numbered_user(0) + numbered_user(1) + numbered_user(2))
+    drain(t)
+    # The agent rewrote its file shorter: one old message kept, one new.
+    src.write_bytes(numbered_user(1) + numbered_user(3))
+    result = t.step()
+    assert result.reset
+    drain(t)
+    assert contents(rec) == msgs(0, 1, 2, 3)
+    marker = read_marker(rec.session_dir)
+    assert marker.entry_count == 4
+    assert marker.source_offset == src.stat().st_size
+    assert marker.start_offset == 0
+
+
+def test_atomically_replaced_source_is_reread_without_duplicates(ledger: Path, src: Path) -> None:
+    rec = record(ledger, src)
+    t = new_tail(rec, src)
+    old = numbered_user(0) + numbered_user(1)
+    append(src, old)
+    drain(t)
+    tmp = src.with_suffix(".tmp")
+    tmp.write_bytes(old + numbered_user(2))
+    os.replace(tmp, src)
+    assert t.step().reset
+    assert contents(rec) == msgs(0, 1, 2)
+
+
+def test_same_size_rewrite_is_detected_by_the_fingerprint(ledger: Path, src: Path) -> None:
+    rec = record(ledger, src)
+    t = new_tail(rec, src)
+    append(src, numbered_user(1))
+    drain(t)
+    with open(src, "r+b") as f:  # same inode, same size, other content
+        f.write(numbered_user(2))
+    assert t.step().reset
+    assert contents(rec) == msgs(1, 2)
+
+
+def test_a_restarted_tail_detects_a_replacement_made_while_it_was_down(
+    ledger: Path, src: Path
+) -> None:
+    rec = record(ledger, src)
+    drain(new_tail(rec, src))
+    append(src, numbered_user(0) + numbered_user(1))
+    drain(new_tail(rec, src))
+    tmp = src.with_suffix(".tmp")
+    tmp.write_bytes(numbered_user(1) + numbered_user(5) + numbered_user(6))
+    os.replace(tmp, src)
+    drain(new_tail(rec, src))
+    assert contents(rec) == msgs(0, 1, 5, 6)
+
+
+def test_gemini_resume_rewrites_are_captured_once(ledger: Path, home: Path) -> None:
+    data = (Path(__file__).parent / "data" / "sessions" / "gemini-ok-resume.jsonl").read_bytes()
+    src = home / ".gemini" / "tmp" / "demo-project" / "chats" / "session-1.jsonl"
+    src.parent.mkdir(parents=True)
+    src.touch()
+    rec = create_recording(ledger, "gemini-cli", src, pid=os.getpid())
+    t = SourceTail(rec.session_dir, load_adapter("gemini"), src)
+    t.resume()
+    append(src, data)
+    drain(t)
+    entries = read_raw(rec.session_dir / RAW).entries
+    assert [(e.type, e.content[:12]) for e in entries] == [
+        ("system", "<session_con"),
+        ("user", "say hi"),
+        ("assistant", "Hi! I am the"),
+        ("user", "say hi again"),
+        ("assistant", "Hi! I am the"),
+    ]
+
+
+def test_an_over_long_line_is_skipped_and_what_follows_is_kept(ledger: Path, src: Path) -> None:
+    rec = record(ledger, src)
+    t = new_tail(rec, src)
+    huge = claude_user("big", "x" * (tail_mod.MAX_LINE + 10))
+    append(src, numbered_user(0) + huge[: len(huge) // 2])
+    drain(t)
+    assert contents(rec) == msgs(0)
+    append(src, huge[len(huge) // 2 :] + numbered_user(1))
+    results = [t.step() for _ in range(3)]
+    assert sum(r.skipped_long for r in results) == 1
+    drain(t)
+    assert contents(rec) == msgs(0, 1)
+    assert read_marker(rec.session_dir).source_offset == src.stat().st_size
+
+
+def test_lines_longer_than_a_batch_but_within_the_limit_are_converted(
+    ledger: Path, src: Path
+) -> None:
+    rec = record(ledger, src)
+    t = new_tail(rec, src, batch_bytes=1024)
+    big = "y" * 5000
+    append(src, numbered_user(0) + claude_user("long-1", big) + numbered_user(1))
+    drain(t)
+    assert contents(rec) == [*msgs(0), big, *msgs(1)]
+
+
+def test_text_is_redacted_before_it_is_written(ledger: Path, src: Path) -> None:
+    (ledger / ".ox").mkdir(parents=True)
+    (ledger / ".ox" / "redact.toml").write_text('patterns = ["ACME-[0-9]{8}"]\n')
+    rec = record(ledger, src)
+    key = "AKIA" + "ABCDEFGHIJKLMNOP"
+    append(src, claude_text("a-1", f"key {key} and ACME-12345678"))
+    catch_up(rec.session_dir)
+    raw = (rec.session_dir / RAW).read_text()
+    assert key not in raw
+    assert "ACME-12345678" not in raw
+    assert contents(rec) == ["key [REDACTED_AWS_ACCESS_KEY] and [REDACTED_CUSTOM]"]
+
+
+def test_catch_up_appends_what_the_watcher_missed(ledger: Path, src: Path) -> None:
+    rec = record(ledger, src)
+    append(src, numbered_user(0) + numbered_user(1) + numbered_user(2)[:9])
+    result = catch_up(rec.session_dir)
+    assert (result.entries, result.offset) == (2, len(numbered_user(0) + numbered_user(1)))
+    assert catch_up(rec.session_dir).entries == 0
+    assert contents(rec) == msgs(0, 1)
+
+
+def test_catch_up_gives_up_when_the_raw_lock_is_busy(ledger: Path, src: Path) -> None:
+    rec = record(ledger, src)
+    append(src, numbered_user(0))
+    held, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with lock_file(rec.session_dir / RAW):
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        held.wait(10)
+        with pytest.raises(LockTimeout):
+            catch_up(rec.session_dir, lock_timeout=0.05)
+        assert contents(rec) == []
+        assert read_marker(rec.session_dir).entry_count == 0
+    finally:
+        release.set()
+        thread.join()
+
+
+def test_a_live_tail_does_not_duplicate_after_catch_up_moved_the_marker(
+    ledger: Path, src: Path
+) -> None:
+    rec = record(ledger, src)
+    t = new_tail(rec, src)
+    append(src, numbered_user(0))
+    catch_up(rec.session_dir)  # finalization got there first
+    append(src, numbered_user(1))
+    drain(t)
+    assert contents(rec) == msgs(0, 1)
+    assert read_marker(rec.session_dir).entry_count == 2
+
+
+def test_a_step_after_the_marker_vanished_stops(ledger: Path, src: Path) -> None:
+    rec = record(ledger, src)
+    t = new_tail(rec, src)
+    (rec.session_dir / MARKER).unlink()
+    append(src, numbered_user(0))
+    with pytest.raises(RecordingGone):
+        t.step()
+    assert contents(rec) == []
+
+
+def test_resume_starts_at_the_largest_of_requested_and_persisted_offsets(
+    ledger: Path, src: Path
+) -> None:
+    append(src, numbered_user(0))
+    rec = record(ledger, src)
+    append(src, numbered_user(1) + numbered_user(2))
+    t = SourceTail(rec.session_dir, load_adapter("claude-code"), src)
+    t.resume(requested_offset=len(numbered_user(0) + numbered_user(1)))
+    drain(t)
+    assert contents(rec) == msgs(2)
+
+
+def test_missing_source_is_not_an_error(ledger: Path, src: Path) -> None:
+    rec = record(ledger, src)
+    t = new_tail(rec, src)
+    src.unlink()
+    assert not t.step().progressed
+
+
+class ExplodingAdapter:
+    name = "exploding"
+    roots = (".claude/projects",)
+
+    def parse_line(self, line: bytes) -> list[RawEntry]:
+        if b"boom" in line:
+            raise RuntimeError("third-party bug")
+        return [RawEntry(type="user", content=line.decode())]
+
+
+def test_an_adapter_that_raises_loses_only_that_line(ledger: Path, src: Path) -> None:
+    rec = record(ledger, src)
+    t = SourceTail(rec.session_dir, ExplodingAdapter(), src)
+    t.resume()
+    append(src, b"one\nboom\ntwo\n")
+    drain(t)
+    assert contents(rec) == ["one", "two"]
+
+
+class NonAdvancing(SourceTail):
+    """A tail whose reader is broken: it returns lines without moving the cursor."""
+
+    def _read(self, fd: int, size: int) -> Any:
+        block = super()._read(fd, size)
+        block.end = self.offset
+        return block
+
+
+def test_a_cursor_that_does_not_advance_stops_instead_of_duplicating(
+    ledger: Path, src: Path
+) -> None:
+    rec = record(ledger, src)
+    t = NonAdvancing(rec.session_dir, load_adapter("claude-code"), src)
+    t.resume()
+    append(src, numbered_user(0))
+    with pytest.raises(TailError, match="did not advance"):
+        t.step()
+    assert contents(rec) == []
+
+
+# ---------------------------------------------------------------- redaction shortcut and encoding
+
+
+_fragments = st.sampled_from(
+    [shape for _, shape, _ in SECRET_SHAPES]
+    + ["plain words ", "task-list ", "ask me ", "https://example.org/x ", "\n", "PWD=/tmp ", "é"]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(batch=st.lists(st.lists(_fragments, max_size=5).map("".join), max_size=6))
+def test_batch_redaction_equals_redact_text(batch: list[str]) -> None:
+    from ox_session_capture.redact import redact_text
+
+    extra = [re.compile("ACME-[0-9]{8}")]
+    redactor = LedgerRedactor(extra)
+    expected = [redact_text(text, extra) for text in batch]
+    assert redactor.many(batch) == expected
+    assert [redactor(text) for text in batch] == expected
+
+
+def test_a_lone_surrogate_in_the_source_is_replaced_not_fatal(ledger: Path, src: Path) -> None:
+    rec = record(ledger, src)
+    append(src, b'{"type":"user","uuid":"s-1","message":{"content":"bad \\ud800 text"}}\n')
+    append(src, numbered_user(1))
+    assert catch_up(rec.session_dir).entries == 2
+    assert contents(rec) == ["bad ? text", "message 1"]
+
+
+def test_catch_up_skips_an_over_long_line_inside_one_big_batch(ledger: Path, src: Path) -> None:
+    rec = record(ledger, src)
+    huge = claude_user("big", "x" * (tail_mod.MAX_LINE + 10))
+    assert len(huge) < tail_mod.CATCH_UP_BATCH_BYTES  # the whole line lands in one batch
+    append(src, numbered_user(0) + huge + numbered_user(1))
+    assert catch_up(rec.session_dir).entries == 2
+    assert contents(rec) == msgs(0, 1)
+
+
+def test_a_long_partial_line_truncated_away_does_not_hide_what_follows(
+    ledger: Path, src: Path
+) -> None:
+    # Found by the state machine: the scan state of an unterminated line longer than one
+    # batch outlived a truncation at offset 0.
+    rec = record(ledger, src)
+    t = new_tail(rec, src, batch_bytes=512)
+    append(src, claude_user("long-1", "z" * 2000)[:1500])
+    assert not t.step().progressed
+    src.write_bytes(b"")
+    append(src, numbered_user(0))
+    drain(t)
+    assert contents(rec) == msgs(0)
