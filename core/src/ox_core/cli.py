@@ -80,7 +80,7 @@ def _call_plugin(
             raise
         return _call_plugin_in_process(method, params, what)
     except IpcError as exc:
-        if str(exc).startswith(f"unknown method {method!r}"):
+        if exc.code == "unknown_method":
             raise OxError(
                 f"no installed handler plugin serves `{what}` (IPC method {method}); "
                 "see `ox-core plugins`"

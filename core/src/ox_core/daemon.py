@@ -190,7 +190,7 @@ class Daemon:
         Raises `OxError` while the daemon is still starting (before the manager exists).
         """
         if self.manager is None:
-            raise OxError("the daemon is still starting; try again in a moment")
+            raise OxError("the daemon is still starting; try again in a moment", code="starting")
         return self.manager.enqueue(item)
 
     def _config(self) -> AgentWorkerConfig:
@@ -236,7 +236,9 @@ class Daemon:
         handler = next((h for h in self.handlers if h.type == p.type), None)
         if handler is None:
             known = ", ".join(sorted(h.type for h in self.handlers)) or "none"
-            raise OxError(f"no handler for work type {p.type!r} (installed: {known})")
+            raise OxError(
+                f"no handler for work type {p.type!r} (installed: {known})", code="not_found"
+            )
         # The payload is the caller's: the handler checks it (paths, names, ledger) before
         # anything is queued, and a refusal queues and touches nothing.
         try:
@@ -246,9 +248,11 @@ class Daemon:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "payload"
-            raise OxError(f"invalid {p.type} payload: {where}: {first['msg']}") from None
+            raise OxError(
+                f"invalid {p.type} payload: {where}: {first['msg']}", code="invalid_request"
+            ) from None
         except (ValueError, TypeError) as exc:
-            raise OxError(f"invalid {p.type} payload: {exc}") from None
+            raise OxError(f"invalid {p.type} payload: {exc}", code="invalid_request") from None
         item = WorkItem(type=p.type, priority=p.priority, payload=payload, dedup_key=p.dedup_key)
         queued = self.enqueue(item)
         return {"queued": queued, "id": item.id}
@@ -256,7 +260,7 @@ class Daemon:
     async def _ipc_force_detect(self, params: dict[str, Any]) -> dict[str, Any]:
         NoParams.model_validate(params)
         if self.manager is None:
-            raise OxError("the daemon is still starting; try again in a moment")
+            raise OxError("the daemon is still starting; try again in a moment", code="starting")
         queued = await self.manager.force_detect(resume=params.get("resume") is True)
         # What is waiting and running right after the scan (detected items may have started).
         waiting = [
