@@ -1,4 +1,4 @@
-"""The session-finalize work handler (SPEC §3.3–§3.6).
+"""The session-finalize work handler: summarise finished sessions and publish them.
 
 `detect` finds sessions that need work; `build_prompt` asks the agent for a summary (or skips
 the agent for brief sessions and upload-only items); `process_result` validates the answer,
@@ -25,7 +25,12 @@ from ox_handler_session_finalize import records
 from ox_handler_session_finalize.cleanup import remove_cache_folder, remove_ghosts
 from ox_handler_session_finalize.confined import UnsafePathError, check_session_name, regular_files
 from ox_handler_session_finalize.detect import Found, Kind, Place, Scanner
-from ox_handler_session_finalize.disposition import Disposition, Thresholds, decide
+from ox_handler_session_finalize.disposition import (
+    Disposition,
+    FinalizeOptions,
+    Thresholds,
+    decide,
+)
 from ox_handler_session_finalize.export import redact_entries, upload_files, write_artifacts
 from ox_handler_session_finalize.ledger import PUSH_PAUSE, Ledger, PublishResult
 from ox_handler_session_finalize.llm_output import failure_summary, parse_summary
@@ -121,6 +126,7 @@ class SessionFinalizeHandler(WorkHandler):
     """
 
     type = TYPE
+    Options = FinalizeOptions
 
     def __init__(self, *, user_cache_dir: Path | None = None) -> None:
         self.user_cache_dir = user_cache_dir
@@ -134,10 +140,10 @@ class SessionFinalizeHandler(WorkHandler):
 
     # ------------------------------------------------------------ settings
 
-    def set_quality_thresholds(self, upload: float, discard: float) -> None:
-        """Scores below `discard` are discarded, below `upload` kept locally (SPEC §3.6 step 5).
-        Raises `ValueError` unless 0 <= discard <= upload <= 1."""
-        self.thresholds = Thresholds(upload=upload, discard=discard)
+    def configure(self, options: FinalizeOptions) -> None:
+        """Apply `[handlers.session-finalize]` (at load and after each config edit): scores
+        below `quality_discard` are discarded, below `quality_upload` kept locally."""
+        self.thresholds = options.thresholds()
 
     def set_pid_lookup(self, fn: Callable[[str], int | None] | None) -> None:
         """`fn(agent_id)` → the agent's PID (or None), used when a marker has no `parent_pid`."""
