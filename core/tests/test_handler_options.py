@@ -75,7 +75,8 @@ def test_no_table_gives_the_defaults(config_file: Path) -> None:
         ("limit = 2", "handlers.limited.limit: Input should be less than or equal to 1"),
         (
             'limit = "lots"',
-            "handlers.limited.limit: Input should be a valid number, unable to parse string as a number",
+            "handlers.limited.limit: Input should be a valid number, "
+            "unable to parse string as a number",
         ),
         ("colour = 1", "handlers.limited.colour: Extra inputs are not permitted"),
     ],
