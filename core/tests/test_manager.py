@@ -303,9 +303,7 @@ async def test_config_is_reread_each_cycle(tmp_path: Path, autojump_clock: Any) 
         nursery.cancel_scope.cancel()
 
 
-async def test_a_disabled_type_keeps_its_items_queued(
-    tmp_path: Path, autojump_clock: Any
-) -> None:
+async def test_a_disabled_type_keeps_its_items_queued(tmp_path: Path, autojump_clock: Any) -> None:
     finalize = FnHandler("summaries", build=skip_llm)
     other = FnHandler("other", build=skip_llm)
     config = Config(disabled_types=frozenset({"summaries"}))

@@ -173,10 +173,11 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _plugins(args: argparse.Namespace) -> int:
+    from ox_core.commands import command_rows
     from ox_core.doctor import plugins_report
     from ox_core.plugins import load_plugins
 
-    rows = plugins_report(load_plugins())
+    rows = [*plugins_report(load_plugins()), *command_rows()]
     if args.json:
         _print_json(rows)
     else:
@@ -375,7 +376,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--disable", action="store_true", help="stop and disable the service first")
     s.set_defaults(fn=_service_uninstall)
     p.set_defaults(parser=p)
+    _add_plugin_commands(sub)
     return parser
+
+
+def _add_plugin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """One subcommand per `ox.commands` entry point, from its metadata only (no import):
+    its arguments are parsed by the command itself once loaded (`ox_core.commands`)."""
+    from ox_core.commands import command_entry_points, distribution_of, run_command
+
+    for name, ep in sorted(command_entry_points().items()):
+        if name in sub.choices:  # a core command is never shadowed
+            continue
+        # NUL as the prefix: every argument after the name goes to the command untouched.
+        p = sub.add_parser(
+            name, help=f"(from {distribution_of(ep)})", add_help=False, prefix_chars="\0"
+        )
+        p.add_argument("plugin_argv", nargs=argparse.REMAINDER)
+        p.set_defaults(fn=lambda args, name=name, ep=ep: run_command(name, ep, args.plugin_argv))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

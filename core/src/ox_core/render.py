@@ -355,7 +355,9 @@ def plugins_screen(plugins: Sequence[Mapping[str, Any]]) -> RenderableType:
     for p in plugins:
         error = p.get("error")
         group = str(p.get("group"))
-        kind = {"ox.runners": "runner", "ox.handlers": "handler"}.get(group, group)
+        kind = {"ox.runners": "runner", "ox.handlers": "handler", "ox.commands": "command"}.get(
+            group, group
+        )
         table.add_row(
             str(p.get("name")),
             kind,

@@ -8,6 +8,7 @@ from pathlib import Path
 import trio
 
 from ox_core import RunRequest, RunResult, WorkHandler, WorkItem
+from ox_handler_hello.options import HelloOptions
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -23,6 +24,14 @@ class HelloHandler(WorkHandler):
     """Greets whoever each `hello/<name>.txt` names."""
 
     type = "hello"
+    Options = HelloOptions
+
+    def __init__(self) -> None:
+        self.options = HelloOptions()
+
+    def configure(self, options: HelloOptions) -> None:
+        """`[handlers.hello]`, validated by ox (at load and after each config edit)."""
+        self.options = options
 
     async def detect(self, ledger: Path) -> list[WorkItem]:
         def scan() -> list[WorkItem]:
@@ -38,7 +47,7 @@ class HelloHandler(WorkHandler):
                 )
                 for request in sorted(folder.glob("*.txt"))
                 if not request.with_suffix(".reply").exists()
-            ]
+            ][: self.options.max_requests]
 
         return await trio.to_thread.run_sync(scan)
 
@@ -51,7 +60,16 @@ class HelloHandler(WorkHandler):
 
     async def process_result(self, item: WorkItem, result: RunResult) -> None:
         request = Path(item.payload["request"])
-        answer = result.output.strip() or "Hello, whoever you are!"
+        answer = result.output.strip() or f"{self.options.greeting}, whoever you are!"
         await trio.to_thread.run_sync(
             _write_atomically, request.with_suffix(".reply"), answer + "\n"
         )
+
+
+def write_request(ledger: Path, name: str, text: str) -> Path:
+    """Write `hello/<name>.txt` in `ledger` (what `ox-core hello` does); returns its path."""
+    folder = ledger / "hello"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.txt"
+    _write_atomically(path, text + "\n")
+    return path
