@@ -402,17 +402,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_plugin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """One subcommand per `ox.commands` entry point, from its metadata only (no import):
     its arguments are parsed by the command itself once loaded (`ox_core.commands`)."""
-    from ox_core.commands import command_entry_points, distribution_of, run_command
+    from ox_core.commands import listed_commands, run_command
 
-    for name, ep in sorted(command_entry_points().items()):
+    for name, dist in sorted(listed_commands().items()):
         if name in sub.choices:  # a core command is never shadowed
             continue
         # NUL as the prefix: every argument after the name goes to the command untouched.
-        p = sub.add_parser(
-            name, help=f"(from {distribution_of(ep)})", add_help=False, prefix_chars="\0"
-        )
+        p = sub.add_parser(name, help=f"(from {dist})", add_help=False, prefix_chars="\0")
         p.add_argument("plugin_argv", nargs=argparse.REMAINDER)
-        p.set_defaults(fn=lambda args, name=name, ep=ep: run_command(name, ep, args.plugin_argv))
+        p.set_defaults(fn=lambda args, name=name: run_command(name, args.plugin_argv))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
