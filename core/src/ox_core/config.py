@@ -48,8 +48,8 @@ class AgentWorkerConfig(BaseModel):
     enabled: bool = Field(True, description="Run background agent work at all.")
     agent: str = Field(
         "",
-        description='Runner name to use (e.g. "claude"); "" picks the first usable runner '
-        "by priority.",
+        description='Runner name to use (see `ox-core doctor`); "" picks the first usable '
+        "runner by priority.",
     )
     max_concurrent: int = Field(
         DEFAULT_MAX_CONCURRENT, ge=1, le=64, description="Work items processed at once."

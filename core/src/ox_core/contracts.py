@@ -114,7 +114,7 @@ class RunResult:
 
 class Runner(abc.ABC):
     """Runs one agent CLI headless. Subclasses set `name` and `priority` (lower is preferred
-    by auto-detection: claude 10, codex 20, gemini 30).
+    by auto-detection; ox's own runners use 10, 20 and 30).
 
     A runner must never raise for something the agent did (non-zero exit, garbage output,
     timeout, quota): it returns a `RunResult` with `error` / `quota` set. Runs are independent

@@ -225,7 +225,8 @@ class SessionFinalizeHandler(WorkHandler):
     # ------------------------------------------------------------ detection
 
     async def detect(self, ledger: Path) -> list[WorkItem]:
-        """The sessions of `ledger` that need work (SPEC §3.3), scanned in a worker thread."""
+        """The sessions of `ledger` that need work (see `detect.Scanner`), scanned in a worker
+        thread."""
         scanner = self.scanner(ledger)
         found = await trio.to_thread.run_sync(scanner.scan)
         return [self._item(ledger, f) for f in found]
@@ -241,7 +242,8 @@ class SessionFinalizeHandler(WorkHandler):
         return [self._item(ledger, f) for f in found]
 
     async def cleanup(self, ledger: Path) -> None:
-        """Delete ghost recordings (SPEC §3.4)."""
+        """Delete ghost recordings: folders of dead recordings with nothing to recover (see
+        `cleanup`)."""
         removed = await trio.to_thread.run_sync(remove_ghosts, self.scanner(ledger))
         for folder in removed:
             log.info("removed ghost recording %s", folder)
@@ -317,7 +319,7 @@ class SessionFinalizeHandler(WorkHandler):
     # ------------------------------------------------------------ the result
 
     async def process_result(self, item: WorkItem, result: RunResult) -> Outcome:
-        """SPEC §3.6: check the ledger, re-check the need, parse, decide, write, publish.
+        """Check the ledger, re-check the need, parse, decide, write, publish.
 
         Returns what happened, for `status`: published (with or without a summary, and why
         without), discarded or kept locally and why, or nothing to do.
