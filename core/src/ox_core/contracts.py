@@ -6,7 +6,7 @@ Plugins subclass `Runner` / `WorkHandler` and register the classes through the h
 `ox_core.hookspecs`. docs/api.md is the plugin author's one-screen guide.
 
 Cancellation, as trio states it: every `async` method here is a *checkpoint* and may be
-cancelled at any await inside it (the daemon shutting down, a timeout, `ox-core stop`). On
+cancelled at any await inside it (the daemon shutting down, a timeout). On
 cancellation it must leave nothing half-done that the next call cannot finish (write to a
 temporary file and rename, commit or not at all) and let `trio.Cancelled` propagate: never
 catch it without re-raising. The synchronous methods are never cancelled; they must be quick,
@@ -232,7 +232,7 @@ class WorkHandler(abc.ABC):
         Raise `ox_core.errors.OxError`, `ValueError` or a pydantic `ValidationError` with a
         clear message: the request gets it as its error and nothing is queued. Check again
         in `build_prompt` / `process_result` (items from `detect` skip this call). Default:
-        the payload unchanged. Synchronous and quick (a few `stat`s at most).
+        the payload unchanged. Synchronous and quick (a few `stat`s at most); never cancelled.
         """
         return payload
 
