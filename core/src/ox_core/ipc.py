@@ -63,9 +63,17 @@ IpcMethod = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
 class NoParams(BaseModel):
-    """Params of a method that takes none (`status`, `ping`, `force_detect`, `shutdown`)."""
+    """Params of a method that takes none (`status`, `ping`, `shutdown`)."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class ForceDetectParams(BaseModel):
+    """Params of `force_detect`: `resume` also lifts a quota pause, parks and paused types."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    resume: bool = False
 
 
 class EnqueueParams(BaseModel):
