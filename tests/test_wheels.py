@@ -169,7 +169,7 @@ def test_third_party_handler_installs_is_discovered_and_its_tests_pass(
         env=user_env,
         cwd=project,
     )
-    assert "5 passed" in tests.stdout
+    assert "8 passed" in tests.stdout
 
 
 def test_uninstalled_and_broken_plugins_leave_ox_working(
