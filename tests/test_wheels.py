@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from ox_core.testing import make_ledger
+
 ROOT = Path(__file__).resolve().parents[1]
 UV = [sys.executable, "-m", "uv"]
 DISTRIBUTIONS = {
@@ -183,7 +185,7 @@ def test_third_party_handler_installs_is_discovered_and_its_tests_pass(
         env=user_env,
         cwd=project,
     )
-    assert "5 passed" in tests.stdout
+    assert "8 passed" in tests.stdout
 
 
 def test_uninstalled_and_broken_plugins_leave_ox_working(
@@ -282,3 +284,208 @@ def test_capture_alone_brings_its_command_and_adapters(
         env=user_env,
     ).stdout
     assert "the daemon is not running" in started
+
+
+# -- no plugin at all; a fourth runner, a second handler and a command by distributions alone --
+
+
+def ox(
+    venv: Path, env: dict[str, str], *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [venv / "bin/ox-core", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def listed_commands(help_text: str) -> list[str]:
+    """The subcommands `ox-core --help` lists (indented four spaces, first word)."""
+    body = help_text.split("positional arguments:", 1)[1].split("options:", 1)[0]
+    return [
+        line.split()[0]
+        for line in body.splitlines()
+        if line.startswith("    ") and line[4:5] != " "
+    ]
+
+
+def new_venv(wheelhouse: Path, env: dict[str, str], where: Path, *extra: str | Path) -> Path:
+    path = where / "v"
+    run([*UV, "venv", "--quiet", "--python", sys.executable, path], env=env)
+    core = next(wheelhouse.glob("ox_core-*.whl"))
+    run([*UV, "pip", "install", "--quiet", "--python", path / "bin/python", core, *extra], env=env)
+    return path
+
+
+def start_serve(venv: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "w") as out:
+        daemon = subprocess.Popen(
+            [venv / "bin/ox-core", "serve"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    deadline = time.monotonic() + 60
+    while "ready" not in log.read_text() and time.monotonic() < deadline:
+        assert daemon.poll() is None, log.read_text()
+        time.sleep(0.1)
+    assert "ready" in log.read_text(), log.read_text()
+    return daemon
+
+
+def stop_serve(daemon: subprocess.Popen[bytes], log: Path) -> None:
+    daemon.send_signal(signal.SIGTERM)
+    assert daemon.wait(timeout=60) == 0, log.read_text()
+
+
+def test_every_command_with_no_plugin_installed(
+    wheelhouse: Path, user_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Only the ox-core wheel: every command answers with a clear line, never a traceback."""
+    venv = new_venv(wheelhouse, user_env, tmp_path)
+    env = dict(user_env, OX_LEDGER=str(make_ledger(tmp_path / "l").path))
+    help_text = ox(venv, env, "--help").stdout
+    commands = listed_commands(help_text)
+    assert {"serve", "status", "doctor", "plugins", "config", "detect", "enqueue"} <= set(commands)
+    # Without a daemon first: one line each.
+    for args, code, line in [
+        (["status"], 1, "ox-core: error: the ox-core daemon is not running"),
+        (["detect"], 1, "ox-core: error: the ox-core daemon is not running"),
+    ]:
+        got = ox(venv, env, *args)
+        assert (got.returncode, got.stderr.strip().splitlines()[-1][: len(line)]) == (code, line)
+    log = tmp_path / "serve.log"
+    daemon = start_serve(venv, env, log)
+    try:
+        expected: dict[str, tuple[list[str], set[int], str]] = {
+            "status": ([], {0}, "none"),
+            "doctor": ([], {0, 1}, "no runner plugin installed"),
+            "plugins": ([], {0}, "No ox plugins installed"),
+            "config": (["--show"], {0}, "agent_work.max_concurrent"),
+            "detect": ([], {0}, "detection queued 0 items"),
+            "enqueue": (["hello"], {1}, "no handler for work type 'hello' (installed: none)"),
+        }
+        for command in commands:
+            if command == "serve":
+                continue
+            assert ox(venv, env, command, "--help").returncode == 0, command
+            args, codes, text = expected.get(command, ([], {0, 1, 2}, ""))
+            got = ox(venv, env, command, *args)
+            shown = got.stdout + got.stderr
+            assert "Traceback" not in shown, (command, shown)
+            assert got.returncode in codes, (command, shown)
+            assert text.lower() in shown.lower(), (command, shown)
+            if got.returncode == 1:  # an error is one line
+                assert got.stderr.strip().splitlines()[-1].startswith("ox-core: error: "), shown
+    finally:
+        stop_serve(daemon, log)
+    assert "Traceback" not in log.read_text()
+    # Every core module imports with no plugin installed (the pytest kits need the
+    # `ox-core[testing]` extra, not installed here).
+    probe = (
+        "import importlib, pkgutil, ox_core\n"
+        "names = [m.name for m in pkgutil.walk_packages(ox_core.__path__, 'ox_core.')\n"
+        "         if not m.name.startswith('ox_core.testing')]\n"
+        "for name in names:\n"
+        "    importlib.import_module(name)\n"
+        "print(len(names))\n"
+    )
+    assert int(run([venv / "bin/python", "-c", probe], env=env).stdout) > 20
+
+
+def test_examples_add_a_runner_a_handler_and_a_command(
+    wheelhouse: Path, user_env: dict[str, str], tmp_path: Path
+) -> None:
+    """examples/runner-echo and examples/handler-hello, installed beside the ox-core wheel and
+    nothing else of ox, appear in `plugins`, `--help`, `config --show` and `doctor`; the
+    daemon runs the hello handler with the echo runner, and `ox-core hello` drives it."""
+    copies = [
+        shutil.copytree(ROOT / "examples" / name, tmp_path / name)
+        for name in ("runner-echo", "handler-hello")
+    ]
+    venv = new_venv(wheelhouse, user_env, tmp_path, *copies)
+    ledger = make_ledger(tmp_path / "l").path
+    config = tmp_path / "config.toml"
+    env = dict(user_env, OX_LEDGER=str(ledger), OX_CONFIG_FILE=str(config))
+
+    listed = {(p["group"], p["name"]): p for p in plugins_json(venv, env)}
+    assert {k: (p["distribution"], p["error"]) for k, p in listed.items()} == {
+        ("ox.runners", "echo"): ("ox-runner-echo", None),
+        ("ox.handlers", "hello"): ("ox-handler-hello", None),
+        ("ox.commands", "hello"): ("ox-handler-hello", None),
+    }
+    help_text = ox(venv, env, "--help").stdout
+    assert "hello" in listed_commands(help_text)
+    assert "(plugin command from ox-handler-hello)" in help_text
+    keys = {r["key"]: r for r in json.loads(ox(venv, env, "config", "--show", "--json").stdout)}
+    assert keys["runners.echo.prefix"]["owner"] == "ox-runner-echo"
+    assert keys["handlers.hello.greeting"]["default"] == '"Hello"'
+
+    doctor = json.loads(ox(venv, env, "doctor", "--json").stdout)
+    assert doctor["agent"] == "echo"
+    assert [(r["name"], r["installed"], r["authenticated"]) for r in doctor["runners"]] == [
+        ("echo", True, True)
+    ]
+    assert [(h["type"], h["error"]) for h in doctor["handlers"]] == [("hello", None)]
+
+    # The handler's own options, validated with the key named.
+    config.write_text('[handlers.hello]\ngreeting = ""\n')
+    doctor = json.loads(ox(venv, env, "doctor", "--json").stdout)
+    [row] = doctor["handlers"]
+    assert row["error"].startswith("invalid settings: handlers.hello.greeting: String should")
+    config.write_text('[handlers.hello]\ngreeting = "Hi"\n\n[runners.echo]\nprefix = "> "\n')
+
+    # The command, then the daemon: the echo agent answers the hello request.
+    asked = ox(venv, env, "hello", "alice")
+    assert asked.stdout.splitlines() == [
+        "asked: hello/alice.txt",
+        "the daemon is not running: it answers at its next start",
+    ]
+    log = tmp_path / "serve.log"
+    daemon = start_serve(venv, env, log)
+    try:
+        reply = ledger / "hello" / "alice.reply"
+        deadline = time.monotonic() + 60
+        while not reply.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert reply.read_text() == "> Write a one-line friendly greeting for alice.\n"
+        asked = ox(venv, env, "hello", "bob", "--text", "")
+        assert asked.stdout.splitlines() == ["asked: hello/bob.txt", "the daemon queued 1 item(s)"]
+        bob = ledger / "hello" / "bob.reply"
+        deadline = time.monotonic() + 60
+        while not bob.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert bob.read_text() == "Hi, whoever you are!\n"  # the option, no agent run
+    finally:
+        stop_serve(daemon, log)
+    bad = ox(venv, env, "hello", "../etc")
+    assert (bad.returncode, bad.stderr.strip()) == (
+        1,
+        "ox-core: error: hello: '../etc' is not a plain name (letters, digits, - and _)",
+    )
+
+
+def test_help_is_fast_with_every_plugin_installed(
+    wheelhouse: Path, user_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Every distribution's wheel and both examples in one venv: `ox-core --help` stays
+    under 0.3 s (the best of several runs, on a loaded machine) and imports no plugin."""
+    wheels = [w for w in wheelhouse.glob("*.whl") if not w.name.startswith("ox_core-")]
+    examples = [ROOT / "examples" / name for name in ("runner-echo", "handler-hello")]
+    copies = [shutil.copytree(e, tmp_path / e.name) for e in examples]
+    venv = new_venv(wheelhouse, user_env, tmp_path, *wheels, *copies)
+    assert "hello" in listed_commands(ox(venv, user_env, "--help").stdout)
+    times = []
+    for _ in range(7):
+        began = time.perf_counter()
+        ox(venv, user_env, "--help")
+        times.append(time.perf_counter() - began)
+    print(f"ox-core --help with every plugin: best {min(times):.3f} s, runs {times}")
+    assert min(times) < 0.3
+    probe = (
+        "import sys\nfrom ox_core.cli import main\ntry:\n    main(['--help'])\n"
+        "except SystemExit:\n    pass\n"
+        "print([m for m in sys.modules if m.startswith('ox_') and not m.startswith('ox_core')])\n"
+    )
+    out = run([venv / "bin/python", "-c", probe], env=user_env).stdout
+    assert out.strip().splitlines()[-1] == "[]"

@@ -188,10 +188,14 @@ async def test_serves_status_work_and_handler_methods(ledger: Path) -> None:
         )
         assert reply["queued"] is True
         await wait_for(lambda: (ledger / "done" / "b2").exists())
-        with pytest.raises(IpcError, match=r"no handler for work type 'nope' \(installed: note\)"):
+        with pytest.raises(
+            IpcError, match=r"no handler for work type 'nope' \(installed: note\)"
+        ) as unknown:
             await rpc(settings, "enqueue", {"type": "nope"})
-        with pytest.raises(IpcError, match="priority"):
+        assert unknown.value.code == "not_found"
+        with pytest.raises(IpcError, match="priority") as invalid:
             await rpc(settings, "enqueue", {"type": "note", "priority": "high"})
+        assert invalid.value.code == "invalid_request"
 
         # force_detect finds what is on disk
         (ledger / "notes" / "c3.txt").write_text("third")
@@ -448,8 +452,9 @@ async def test_stop_during_start_up_is_prompt(ledger: Path) -> None:
         status = await rpc(settings, "status")
         assert status["daemon"]["ledger"] == str(ledger)
         assert status["daemon"]["ready"] is False
-        with pytest.raises(IpcError, match="still starting"):
+        with pytest.raises(IpcError, match="still starting") as starting:
             await rpc(settings, "no_such_method_yet")
+        assert starting.value.code == "starting"
         with contextlib.suppress(OxError):  # the reply may be cut by the cancellation
             await rpc(settings, "shutdown")
         with trio.fail_after(30):

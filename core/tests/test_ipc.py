@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import trio
 
-from ox_core.errors import OxError
-from ox_core.ipc import MAX_LINE, DaemonNotRunningError, IpcError, IpcServer, call
+from ox_core.errors import NotFoundError, OxError
+from ox_core.ipc import MAX_LINE, DaemonNotRunningError, ErrorCode, IpcError, IpcServer, call
 
 
 async def echo(params: dict[str, Any]) -> Any:
@@ -29,7 +29,11 @@ async def echo(params: dict[str, Any]) -> Any:
 
 
 async def refuse(params: dict[str, Any]) -> Any:
-    raise OxError("no such recording: x")
+    raise NotFoundError("no such recording: x")
+
+
+async def decline(params: dict[str, Any]) -> Any:
+    raise OxError("not now")
 
 
 async def crash(params: dict[str, Any]) -> Any:
@@ -45,7 +49,7 @@ def sock_path() -> Any:
 
 @pytest.fixture
 async def server(sock_path: Path) -> AsyncIterator[Path]:
-    methods = {"echo": echo, "refuse": refuse, "crash": crash}
+    methods = {"echo": echo, "refuse": refuse, "crash": crash, "decline": decline}
     async with trio.open_nursery() as nursery:
         await nursery.start(IpcServer(methods).serve, sock_path)
         yield sock_path
@@ -79,17 +83,25 @@ async def test_call_returns_the_result(server: Path) -> None:
 
 
 async def test_method_errors_become_error_replies(server: Path) -> None:
-    with pytest.raises(IpcError, match="no such recording: x"):
+    with pytest.raises(IpcError, match="no such recording: x") as refused:
         await trio.to_thread.run_sync(call, server, "refuse", {})
-    with pytest.raises(IpcError, match="internal error in crash"):
+    assert refused.value.code == ErrorCode.NOT_FOUND == "not_found"
+    with pytest.raises(IpcError, match="not now") as declined:
+        await trio.to_thread.run_sync(call, server, "decline", {})
+    assert declined.value.code == ErrorCode.REFUSED  # an OxError without a code of its own
+    with pytest.raises(IpcError, match="internal error in crash") as crashed:
         await trio.to_thread.run_sync(call, server, "crash", {})
+    assert crashed.value.code == ErrorCode.INTERNAL
     # and the server still answers
     assert await trio.to_thread.run_sync(call, server, "echo", {}) == {"echo": {}}
 
 
 async def test_unknown_method_lists_the_known_ones(server: Path) -> None:
-    with pytest.raises(IpcError, match=r"unknown method 'nope' \(known: crash, echo, refuse\)"):
+    with pytest.raises(
+        IpcError, match=r"unknown method 'nope' \(known: crash, decline, echo, refuse\)"
+    ) as exc:
         await trio.to_thread.run_sync(call, server, "nope", {})
+    assert exc.value.code == ErrorCode.UNKNOWN_METHOD
 
 
 @pytest.mark.parametrize(
@@ -110,6 +122,7 @@ async def test_malformed_lines_get_error_replies(server: Path, line: bytes, mess
     replies = await raw(server, line + b"\n")
     assert len(replies) == 1
     assert replies[0]["ok"] is False
+    assert replies[0]["code"] == ErrorCode.INVALID_REQUEST
     assert message in replies[0]["error"]
 
 
@@ -122,7 +135,14 @@ async def test_several_requests_on_one_connection_keep_order_and_ids(server: Pat
     assert [r["id"] for r in replies[:20]] == list(range(20))
     assert all(r["ok"] and r["result"] == {"echo": {"n": r["id"]}} for r in replies[:20])
     assert replies[20]["ok"] is False
-    assert replies[21] == {"ok": True, "result": {"echo": {}}, "error": None, "id": "last"}
+    assert replies[20]["code"] == "invalid_request"
+    assert replies[21] == {
+        "ok": True,
+        "result": {"echo": {}},
+        "error": None,
+        "code": None,
+        "id": "last",
+    }
 
 
 async def test_over_long_line_is_answered_and_skipped(server: Path) -> None:
@@ -130,6 +150,7 @@ async def test_over_long_line_is_answered_and_skipped(server: Path) -> None:
     replies = await raw(server, big + b'{"method": "echo", "id": 2}\n')
     assert len(replies) == 2
     assert "longer than" in replies[0]["error"]
+    assert replies[0]["code"] == ErrorCode.INVALID_REQUEST
     assert replies[1]["ok"] is True
     assert replies[1]["id"] == 2
     assert await trio.to_thread.run_sync(call, server, "echo", {}) == {"echo": {}}
@@ -238,3 +259,4 @@ async def test_the_server_refuses_a_process_of_another_user(server: Path) -> Non
     reply = json.loads(result.stdout)
     assert reply["ok"] is False
     assert reply["error"] == f"refused: this daemon serves only uid {os.getuid()}"
+    assert reply["code"] == ErrorCode.FORBIDDEN

@@ -29,8 +29,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ox_core.errors import OxError
-from ox_core.ipc import MAX_LINE, IpcServer, call
+from ox_core.ipc import MAX_LINE, ErrorCode, IpcServer, call
 from ox_core.settings import load_settings
+
+CODES = {value for name, value in vars(ErrorCode).items() if name.isupper()}
 
 # Every method the daemon serves except `shutdown` (which would end the run on purpose).
 METHODS = ["status", "enqueue", "force_detect", "ping", "session_watch_start", "session_watch_stop"]
@@ -141,6 +143,7 @@ def test_daemon_answers_every_line(daemon: Path, batch: list[bytes]) -> None:
             assert isinstance(reply["error"], str)
             assert reply["error"]
             assert "\n" not in reply["error"]
+            assert reply["code"] in CODES
 
 
 def test_daemon_still_serves_status_after_the_fuzz(daemon: Path) -> None:
@@ -175,11 +178,13 @@ def test_handle_line_always_replies_with_one_json_line(line: bytes) -> None:
     assert reply_line.endswith(b"\n")
     assert reply_line.count(b"\n") == 1
     reply = json.loads(reply_line)
-    assert set(reply) == {"ok", "result", "error", "id"}
+    assert set(reply) == {"ok", "result", "error", "code", "id"}
     if reply["ok"]:
         assert json.loads(line)["method"] in ("status", "ping")
+        assert reply["code"] is None
     else:
         assert reply["error"]
+        assert reply["code"] in CODES
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -293,6 +298,7 @@ async def test_a_half_sent_line_is_cut_off_at_the_request_deadline(
         assert trio.current_time() - start == pytest.approx(5)
         reply = json.loads(out)
         assert reply["error"] == "request not complete within 5 s; closing"
+        assert reply["code"] == "timeout"
         await done.wait()
 
 

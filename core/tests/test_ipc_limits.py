@@ -126,6 +126,7 @@ async def test_over_the_per_client_limit_a_connection_gets_one_busy_line(
         line = await trio.to_thread.run_sync(extra.recv, 4096)
         reply = json.loads(line)
         assert reply["error"].startswith(f"busy: too many connections from process {os.getpid()}")
+        assert reply["code"] == "busy"
         assert await trio.to_thread.run_sync(extra.recv, 4096) == b""  # and closed
         extra.close()
     finally:

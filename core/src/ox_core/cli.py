@@ -128,6 +128,20 @@ def _plugins(args: argparse.Namespace) -> int:
     return 1 if any(r["error"] for r in rows) else 0
 
 
+def _config(args: argparse.Namespace) -> int:
+    from ox_core.config_keys import core_rows, plugin_rows
+    from ox_core.plugins import load_plugins
+
+    rows = [*core_rows(), *plugin_rows(load_plugins())]
+    if args.json:
+        _print_json(rows)
+        return 0
+    for row in rows:
+        print(f"{row['key']} ({row['type']}, default {row['default']}; {row['owner']})")
+        print(f"    {row['description']}")
+    return 0
+
+
 def _detect(args: argparse.Namespace) -> int:
     result = _call("force_detect", {"resume": True} if args.force else None, timeout=120.0)
     if args.json:
@@ -238,6 +252,11 @@ def build_parser(load: str | None = None, *, plugins: bool = True) -> argparse.A
     p = sub.add_parser("plugins", help="list installed plugins and load errors")
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
     p.set_defaults(fn=_plugins)
+
+    p = sub.add_parser("config", help="list every config key of core and the plugins")
+    p.add_argument("--show", action="store_true", help="list the keys (the default)")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    p.set_defaults(fn=_config)
 
     p = sub.add_parser("detect", help="scan the ledger for work now and queue it")
     p.add_argument(

@@ -1,12 +1,21 @@
-"""The manager's configuration: `AgentWorkerConfig`, a pydantic model read on every cycle.
+"""The manager's configuration, `AgentWorkerConfig`, and `validate_options` for plugins' own.
 
-The daemon builds one from its settings (TOML file + `OX_*` environment) and hands the manager
-a *provider* callable returning the current value, so config edits apply without a restart.
+The daemon builds an `AgentWorkerConfig` from its settings (TOML file + `OX_*` environment)
+and hands the manager a *provider* callable returning the current value, so config edits
+apply without a restart. A plugin's options (`[runners.<name>]`, `[handlers.<type>]`) are the
+plugin's own pydantic model, checked by `validate_options` when the plugin is loaded.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ox_core.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_MAX_CONCURRENT = 4
 DEFAULT_RATE_LIMIT_RUNS = 60
@@ -39,8 +48,8 @@ class AgentWorkerConfig(BaseModel):
     enabled: bool = Field(True, description="Run background agent work at all.")
     agent: str = Field(
         "",
-        description='Runner name to use (e.g. "claude"); "" picks the first usable runner '
-        "by priority.",
+        description='Runner name to use (see `ox-core doctor`); "" picks the first usable '
+        "runner by priority.",
     )
     max_concurrent: int = Field(
         DEFAULT_MAX_CONCURRENT, ge=1, le=64, description="Work items processed at once."
@@ -53,33 +62,34 @@ class AgentWorkerConfig(BaseModel):
         gt=0,
         description="Seconds an agent run may take, unless the handler asks for another value.",
     )
-    quality_upload: float = Field(
-        0.3,
-        ge=0,
-        le=1,
-        description="Sessions scoring at least this are uploaded to the ledger.",
-    )
-    quality_discard: float = Field(
-        0.1, ge=0, le=1, description="Sessions scoring below this are discarded."
-    )
-    session_finalize: bool = Field(
-        True, description="Finalize recorded sessions (work type `session-finalize`)."
-    )
     disabled_types: frozenset[str] = Field(
         frozenset(), description="Work types not to detect or run (their items stay queued)."
     )
 
-    @model_validator(mode="after")
-    def _thresholds_ordered(self) -> AgentWorkerConfig:
-        if self.quality_discard > self.quality_upload:
-            raise ValueError(
-                f"quality_discard ({self.quality_discard}) must not exceed "
-                f"quality_upload ({self.quality_upload})"
-            )
-        return self
-
     def type_enabled(self, work_type: str) -> bool:
         """Whether items of `work_type` may be detected and run under this config."""
-        if work_type in self.disabled_types:
-            return False
-        return self.session_finalize or work_type != "session-finalize"
+        return work_type not in self.disabled_types
+
+
+def validate_options(model: type[M], raw: Mapping[str, Any], where: str) -> M:
+    """`raw` (a plugin's table from the config) validated as `model`.
+
+    Raises `ConfigError` with one line naming each bad key under `where`, e.g.
+    `invalid settings: handlers.example.limit: Input should be less than or equal to 1`.
+    """
+    try:
+        return model.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise ConfigError("invalid settings: " + describe_errors(exc, where)) from None
+    except TypeError as exc:  # a table that is not a table (`OX_HANDLERS='{"x": 1}'`)
+        raise ConfigError(f"invalid settings: {where}: {exc}") from None
+
+
+def describe_errors(exc: ValidationError, where: str = "") -> str:
+    """Each error of `exc` as `where.key: message`, joined by `; ` (one line)."""
+    problems = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in (where, *err["loc"]) if p != "")
+        message = str(err["msg"]).removeprefix("Value error, ")
+        problems.append(f"{key or 'options'}: {message}")
+    return " ".join("; ".join(problems).split())

@@ -3,18 +3,27 @@
 A *runner* drives one agent CLI headless (`claude`, `codex`, ...). A *work handler* finds one
 kind of background work in the ledger, turns an item into a prompt and acts on the answer.
 Plugins subclass `Runner` / `WorkHandler` and register the classes through the hooks in
-`ox_core.hookspecs`.
+`ox_core.hookspecs`. docs/api.md is the plugin author's one-screen guide.
+
+Cancellation, as trio states it: every `async` method here is a *checkpoint* and may be
+cancelled at any await inside it (the daemon shutting down, a timeout). On
+cancellation it must leave nothing half-done that the next call cannot finish (write to a
+temporary file and rename, commit or not at all) and let `trio.Cancelled` propagate: never
+catch it without re-raising. The synchronous methods are never cancelled; they must be quick,
+since they block the daemon's event loop.
 """
 
 from __future__ import annotations
 
 import abc
+import builtins
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 import attrs
+import pydantic
 import trio
 
 from ox_core.work import WorkItem
@@ -105,7 +114,7 @@ class RunResult:
 
 class Runner(abc.ABC):
     """Runs one agent CLI headless. Subclasses set `name` and `priority` (lower is preferred
-    by auto-detection: claude 10, codex 20, gemini 30).
+    by auto-detection; ox's own runners use 10, 20 and 30).
 
     A runner must never raise for something the agent did (non-zero exit, garbage output,
     timeout, quota): it returns a `RunResult` with `error` / `quota` set. Runs are independent
@@ -156,28 +165,59 @@ class HandlerContext:
     publish: Publish = _publish_nowhere
 
 
+class HandlerOptions(pydantic.BaseModel):
+    """Base of a handler's typed options, read from `[handlers.<type>]` in the config file
+    (or the `OX_HANDLERS` JSON variable) and validated when the daemon loads the handler.
+
+    Subclass it with pydantic fields (type, default, `description=`), set it as the handler's
+    `Options`, and receive an instance in `WorkHandler.configure`. Unknown keys are refused;
+    an invalid value is one line naming the key (`handlers.<type>.<key>: ...`), and the
+    handler does not start until it is fixed. `ox-core config --show` lists every field.
+    """
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+
 class WorkHandler(abc.ABC):
-    """Finds and processes one kind of background work. Subclasses set `type`.
+    """Finds and processes one kind of background work. Subclasses set `type` (and `Options`
+    for options of their own).
 
     All methods may raise: the manager records the error against the item (or the detection
     cycle) and carries on. Raise `ox_core.errors.LedgerBlockedError` when the whole ledger is
     blocked (e.g. unresolved merge conflicts): the manager pauses this work type.
+
+    Cancellation: see the module docstring. `detect`, `build_prompt`, `process_result` and
+    `cleanup` run in the manager's workers and are cancelled when the daemon stops (an item
+    whose `process_result` was cancelled is found again by the next `detect`); `serve` runs
+    until cancelled, which is its normal end.
     """
 
     type: ClassVar[str]
+    # `builtins.type`: inside this class `type` is the work type attribute.
+    Options: ClassVar[builtins.type[HandlerOptions]] = HandlerOptions
     context: HandlerContext | None = None
 
     def attach(self, context: HandlerContext) -> None:
-        """Called once by the daemon before `serve`. Default: keep it in `self.context`."""
+        """Called once by the daemon before `serve`. Default: keep it in `self.context`.
+
+        Synchronous, never cancelled."""
         self.context = context
 
     @abc.abstractmethod
     async def detect(self, ledger: Path) -> list[WorkItem]:
-        """Scan `ledger` and return the items that need work (the manager dedups by key)."""
+        """Scan `ledger` and return the items that need work (the manager dedups by key).
+
+        Cancellable at any checkpoint; a cancelled scan returns nothing and is simply run
+        again at the next detection, so it must not change the ledger.
+        """
 
     @abc.abstractmethod
     async def build_prompt(self, item: WorkItem) -> RunRequest:
-        """The request for the agent; `skip_llm=True` when no agent run is needed."""
+        """The request for the agent; `skip_llm=True` when no agent run is needed.
+
+        Cancellable at any checkpoint; the item stays queued or is found again by `detect`,
+        so it must have no effect beyond the returned request.
+        """
 
     @abc.abstractmethod
     async def process_result(self, item: WorkItem, result: RunResult) -> Outcome | None:
@@ -185,6 +225,11 @@ class WorkHandler(abc.ABC):
 
         May return an `Outcome` saying what happened (published, discarded and why ...), which
         `status` shows for the item; None means plain `completed`.
+
+        Cancellable at any checkpoint: each step must be atomic (temp file + rename, one git
+        commit) so a cancelled call leaves the item as before or done, and the next `detect`
+        finds what is left. Shield (`trio.CancelScope(shield=True)`) only a short final step
+        that must not be cut, never a network call.
         """
 
     def validate_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -196,24 +241,35 @@ class WorkHandler(abc.ABC):
         Raise `ox_core.errors.OxError`, `ValueError` or a pydantic `ValidationError` with a
         clear message: the request gets it as its error and nothing is queued. Check again
         in `build_prompt` / `process_result` (items from `detect` skip this call). Default:
-        the payload unchanged. Synchronous and quick (a few `stat`s at most).
+        the payload unchanged. Synchronous and quick (a few `stat`s at most); never cancelled.
         """
         return payload
 
     async def cleanup(self, ledger: Path) -> None:  # noqa: B027 - optional hook, no-op by default
-        """Remove leftovers (run before each detection). Default: nothing."""
+        """Remove leftovers (run before each detection). Default: nothing.
+
+        Cancellable at any checkpoint; removing one leftover at a time keeps a cancelled
+        cleanup harmless (the rest goes next time).
+        """
 
     async def serve(
         self, ledger: Path, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
         """Long-running services of this handler, run in the daemon's nursery until cancelled.
 
-        Call `task_status.started()` when ready. Default: no service.
+        Call `task_status.started()` when ready. Default: no service. Cancellation is the
+        normal way it ends (daemon shutdown): clean up in `finally` blocks or `async with`,
+        and let `trio.Cancelled` propagate. An exception other than cancellation is logged
+        and the service restarted with backoff.
         """
         task_status.started()
 
-    def configure(self, options: dict[str, Any]) -> None:  # noqa: B027 - optional hook
-        """Apply this handler's options from the config (called on every cycle). Default: none."""
+    def configure(self, options: Any) -> None:  # noqa: B027 - optional hook
+        """Apply this handler's options: an instance of `type(self).Options`, already
+        validated. Called once before `attach`, and again with the new options whenever the
+        config file changes (an invalid edit is logged and the old options stay). Default:
+        none. Synchronous, never cancelled; keep it quick.
+        """
 
     async def on_event(self, event: str, data: Mapping[str, Any]) -> None:  # noqa: B027
         """An event another plugin published (`HandlerContext.publish`). Default: ignore it.
@@ -223,12 +279,17 @@ class WorkHandler(abc.ABC):
         another plugin: validate it). Awaited in the publisher's task, one handler after the
         other: return quickly (queue work with `context.enqueue`, do not do it here). An
         exception is logged against this handler and never reaches the publisher.
+
+        Cancellation: cancelled with the publisher's task (daemon shutdown included) at any
+        `await`; leave nothing half-done and let `trio.Cancelled` propagate.
         """
 
     def ipc_methods(self) -> Mapping[str, IpcMethod]:
         """Extra IPC methods this handler serves (e.g. `session_watch_start`), by name.
 
         Each takes the request's `params` dict and returns something JSON-serialisable; raise
-        `ox_core.errors.OxError` for a clear error reply. Default: none.
+        `ox_core.errors.OxError` for a clear error reply (its `code` is the reply's, see
+        `ox_core.protocol.ErrorCode`). Default: none. A method is cancelled when the daemon
+        stops or the client's connection is closed; the client then sees no reply.
         """
         return {}

@@ -12,7 +12,7 @@ import functools
 import logging
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,7 +66,9 @@ def make_runners(
 def make_handlers(
     plugins: LoadedPlugins, options: Mapping[str, Mapping[str, Any]]
 ) -> tuple[list[WorkHandler], list[PluginLoadError]]:
-    """Instantiate every handler class and apply its options (`[handlers.<type>]`)."""
+    """Instantiate every handler class and apply its options (`[handlers.<type>]`, validated
+    by its `Options` model). A handler whose options are invalid is reported, not started."""
+    from ox_core.config import validate_options
     from ox_core.plugins import PluginLoadError
 
     handlers: list[WorkHandler] = []
@@ -74,7 +76,8 @@ def make_handlers(
     for type_name, cls in sorted(plugins.handlers.items()):
         try:
             handler = cls()
-            handler.configure(dict(options.get(type_name, {})))
+            raw = options.get(type_name, {})
+            handler.configure(validate_options(cls.Options, raw, f"handlers.{type_name}"))
             handlers.append(handler)
         except Exception as exc:
             errors.append(PluginLoadError(type_name, "ox.handlers", "?", "?", f"{exc}"))
@@ -89,8 +92,11 @@ class _ConfigReloader:
     problem is logged once per edit.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, on_reload: Callable[[Settings], None] | None = None
+    ) -> None:
         self.current = settings.agent_work
+        self._on_reload = on_reload
         self._path = config_file_path()
         self._stamp = self._read_stamp()
 
@@ -106,10 +112,13 @@ class _ConfigReloader:
         if stamp != self._stamp:
             self._stamp = stamp
             try:
-                self.current = load_settings().agent_work
+                settings = load_settings()
             except OxError as exc:
                 log.warning("config file changed but is invalid, keeping the last one: %s", exc)
                 raise
+            self.current = settings.agent_work
+            if self._on_reload is not None:
+                self._on_reload(settings)
             log.info("config file changed: agent work settings reloaded")
         return self.current
 
@@ -138,7 +147,7 @@ class Daemon:
         self.manager: Manager | None = None
         # Fired by whatever syncs the ledger (the daemon itself does not pull yet).
         self.sync_signal: SyncSignal | None = None
-        self._config_source = _ConfigReloader(settings)
+        self._config_source = _ConfigReloader(settings, self._reconfigure_handlers)
         self.methods: dict[str, IpcMethod] = {
             "status": self._ipc_status,
             "enqueue": self._ipc_enqueue,
@@ -186,13 +195,26 @@ class Daemon:
                     continue
                 self.methods[name] = method
 
+    def _reconfigure_handlers(self, settings: Settings) -> None:
+        """Hand each handler its options again after a config edit; an invalid table is
+        logged and that handler keeps its options."""
+        from ox_core.config import validate_options
+
+        for handler in self.handlers:
+            raw = settings.handlers.get(handler.type, {})
+            try:
+                where = f"handlers.{handler.type}"
+                handler.configure(validate_options(type(handler).Options, raw, where))
+            except Exception as exc:
+                log.warning("handler %s keeps its options: %s", handler.type, exc)
+
     def enqueue(self, item: WorkItem) -> bool:
         """Queue `item` with the manager (what handlers get as `HandlerContext.enqueue`).
 
         Raises `OxError` while the daemon is still starting (before the manager exists).
         """
         if self.manager is None:
-            raise OxError("the daemon is still starting; try again in a moment")
+            raise OxError("the daemon is still starting; try again in a moment", code="starting")
         return self.manager.enqueue(item)
 
     async def publish(self, event: str, data: Mapping[str, Any]) -> None:
@@ -247,7 +269,9 @@ class Daemon:
         handler = next((h for h in self.handlers if h.type == p.type), None)
         if handler is None:
             known = ", ".join(sorted(h.type for h in self.handlers)) or "none"
-            raise OxError(f"no handler for work type {p.type!r} (installed: {known})")
+            raise OxError(
+                f"no handler for work type {p.type!r} (installed: {known})", code="not_found"
+            )
         # The payload is the caller's: the handler checks it (paths, names, ledger) before
         # anything is queued, and a refusal queues and touches nothing.
         try:
@@ -257,9 +281,11 @@ class Daemon:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "payload"
-            raise OxError(f"invalid {p.type} payload: {where}: {first['msg']}") from None
+            raise OxError(
+                f"invalid {p.type} payload: {where}: {first['msg']}", code="invalid_request"
+            ) from None
         except (ValueError, TypeError) as exc:
-            raise OxError(f"invalid {p.type} payload: {exc}") from None
+            raise OxError(f"invalid {p.type} payload: {exc}", code="invalid_request") from None
         item = WorkItem(type=p.type, priority=p.priority, payload=payload, dedup_key=p.dedup_key)
         queued = self.enqueue(item)
         return {"queued": queued, "id": item.id}
@@ -267,7 +293,7 @@ class Daemon:
     async def _ipc_force_detect(self, params: dict[str, Any]) -> dict[str, Any]:
         p = ForceDetectParams.model_validate(params)
         if self.manager is None:
-            raise OxError("the daemon is still starting; try again in a moment")
+            raise OxError("the daemon is still starting; try again in a moment", code="starting")
         queued = await self.manager.force_detect(resume=p.resume)
         # What is waiting and running right after the scan (detected items may have started).
         waiting = [

@@ -1,10 +1,10 @@
-"""IPC between the CLI and the daemon: newline-delimited JSON over a Unix socket (mode 0600).
+"""The IPC server: newline-delimited JSON over a Unix socket (mode 0600).
 
-A request is one line `{"method": "...", "params": {...}, "id": ...}`; the reply is one line
-`{"ok": true, "result": ..., "id": ...}` or `{"ok": false, "error": "...", "id": ...}`. Bad
-input of any kind (not UTF-8, not JSON, wrong shape, unknown method, a line over `MAX_LINE`
-bytes, a method that raises) gets an error reply; it never harms the server. The server is
-trio; the client is plain blocking sockets so the CLI does not pay for importing trio.
+The lines and their error codes are `ox_core.protocol` (re-exported here, with the client
+`call`). Bad input of any kind (not UTF-8, not JSON, wrong shape, unknown method, a line over
+`MAX_LINE` bytes, a method that raises) gets an error reply with its code; it never harms the
+server. The server is trio; the client is plain blocking sockets so the CLI does not pay for
+importing trio.
 
 Only the user's own processes talk: the socket sits in a private directory and each side
 checks the other's uid with `SO_PEERCRED` (`ox_core.sockets`). No client can starve the
@@ -27,9 +27,17 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ox_core.errors import OxError
+from ox_core.protocol import MAX_ERROR as MAX_ERROR
+from ox_core.protocol import MAX_REPLY as MAX_REPLY
+from ox_core.protocol import ErrorCode as ErrorCode
+from ox_core.protocol import IpcError as IpcError
+from ox_core.protocol import IpcRequest as IpcRequest
+from ox_core.protocol import IpcResponse as IpcResponse
+from ox_core.protocol import call as call
+from ox_core.protocol import describe_validation, error_line
 from ox_core.sockets import DaemonNotRunningError as DaemonNotRunningError
 from ox_core.sockets import UntrustedSocketError as UntrustedSocketError
-from ox_core.sockets import bind_private_socket, connect_private_socket, peer_credentials
+from ox_core.sockets import bind_private_socket, peer_credentials
 
 if TYPE_CHECKING:
     import trio
@@ -42,9 +50,6 @@ log = logging.getLogger(__name__)
 MAX_LINE = 1024 * 1024
 """The longest request line accepted, in bytes; a longer one is answered with an error."""
 
-MAX_REPLY = 64 * 1024 * 1024
-"""The longest reply the client reads, in bytes (a status is a few kilobytes)."""
-
 IDLE_TIMEOUT = 10.0
 """Seconds a connection may stay open without sending a request."""
 
@@ -55,27 +60,6 @@ SEND_TIMEOUT = 10.0
 """Seconds a reply may take to be sent (a client that does not read is closed)."""
 
 IpcMethod = Callable[[dict[str, Any]], Awaitable[Any]]
-
-
-class IpcRequest(BaseModel):
-    """One request line. `id` is echoed in the reply (any JSON scalar, optional)."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    method: str = Field(min_length=1, max_length=100)
-    params: dict[str, Any] = Field(default_factory=dict)
-    id: int | str | None = None
-
-
-class IpcResponse(BaseModel):
-    """One reply line: `ok` with a JSON `result`, or not `ok` with one readable `error` line."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    ok: bool
-    result: Any = None
-    error: str | None = None
-    id: int | str | None = None
 
 
 class NoParams(BaseModel):
@@ -105,30 +89,6 @@ class EnqueueParams(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict)
     priority: int = Field(default=50, ge=-1_000_000, le=1_000_000)
     dedup_key: str = Field(default="", max_length=1000, pattern=r"^[^\x00-\x1f\x7f]*$")
-
-
-class IpcError(OxError):
-    """The daemon answered a request with an error (the message is the daemon's)."""
-
-
-MAX_ERROR = 2000
-"""Error replies are cut to this many characters (they are one line for a person)."""
-
-
-def _error_line(message: str, request_id: int | str | None = None) -> bytes:
-    # One line, whatever the message quoted (a key of the request may hold newlines).
-    message = " ".join(message.split()) or "error"
-    if len(message) > MAX_ERROR:
-        message = message[: MAX_ERROR - 1] + "…"
-    return IpcResponse(ok=False, error=message, id=request_id).model_dump_json().encode() + b"\n"
-
-
-def _describe_validation(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        loc = ".".join(str(p) for p in err["loc"]) or "request"
-        parts.append(f"{loc}: {err['msg']}")
-    return "invalid request: " + "; ".join(parts)
 
 
 class _IgnoredStatus:
@@ -205,36 +165,43 @@ class IpcServer:
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError:
-            return _error_line("invalid request: not UTF-8")
+            return error_line(ErrorCode.INVALID_REQUEST, "invalid request: not UTF-8")
         try:
             raw = json.loads(text)
         except (ValueError, RecursionError):
-            return _error_line("invalid request: not JSON")
+            return error_line(ErrorCode.INVALID_REQUEST, "invalid request: not JSON")
         request_id = raw.get("id") if isinstance(raw, dict) else None
         if not isinstance(request_id, int | str) or isinstance(request_id, bool):
             request_id = None
         try:
             request = IpcRequest.model_validate(raw)
         except ValidationError as exc:
-            return _error_line(_describe_validation(exc), request_id)
+            return error_line(ErrorCode.INVALID_REQUEST, describe_validation(exc), request_id)
         method = self.methods.get(request.method)
         if method is None and self._starting():
-            return _error_line("the daemon is still starting; try again in a moment", request_id)
+            return error_line(
+                ErrorCode.STARTING,
+                "the daemon is still starting; try again in a moment",
+                request_id,
+            )
         if method is None:
             known = ", ".join(sorted(self.methods))
-            return _error_line(f"unknown method {request.method!r} (known: {known})", request_id)
+            message = f"unknown method {request.method!r} (known: {known})"
+            return error_line(ErrorCode.UNKNOWN_METHOD, message, request_id)
         try:
             result = await method(request.params)
             reply = IpcResponse(ok=True, result=result, id=request_id)
             return reply.model_dump_json().encode() + b"\n"
         except OxError as exc:
-            return _error_line(str(exc) or type(exc).__name__, request_id)
+            return error_line(exc.code, str(exc) or type(exc).__name__, request_id)
         except ValidationError as exc:
-            return _error_line(_describe_validation(exc), request_id)
+            return error_line(ErrorCode.INVALID_REQUEST, describe_validation(exc), request_id)
         except Exception:
             log.exception("IPC method %s failed", request.method)
-            return _error_line(
-                f"internal error in {request.method}; see the daemon log", request_id
+            return error_line(
+                ErrorCode.INTERNAL,
+                f"internal error in {request.method}; see the daemon log",
+                request_id,
             )
 
     async def handle_stream(self, stream: trio.abc.Stream, conn: Connection | None = None) -> None:
@@ -269,7 +236,7 @@ class IpcServer:
                 if not data:  # the deadline passed
                     table.timed_out()
                     if what is not None:
-                        await self._send(stream, _error_line(what))
+                        await self._send(stream, error_line(ErrorCode.TIMEOUT, what))
                     return
                 now = trio.current_time()
                 if line_started is None:
@@ -305,7 +272,9 @@ class IpcServer:
                 if len(buffer) > MAX_LINE:
                     buffer.clear()
                     discarding = True
-                    error = _error_line(f"request longer than {MAX_LINE} bytes")
+                    error = error_line(
+                        ErrorCode.INVALID_REQUEST, f"request longer than {MAX_LINE} bytes"
+                    )
                     if not await self._send(stream, error):
                         return
 
@@ -367,12 +336,12 @@ class IpcServer:
                 continue
             if peer.uid != uid:
                 table.refuse()
-                _refuse(client, f"refused: this daemon serves only uid {uid}")
+                _refuse(client, ErrorCode.FORBIDDEN, f"refused: this daemon serves only uid {uid}")
                 continue
             scope = trio.CancelScope()
             admitted = table.admit(peer.pid, scope.cancel)
             if isinstance(admitted, str):
-                _refuse(client, admitted)
+                _refuse(client, ErrorCode.BUSY, admitted)
                 continue
             nursery.start_soon(self._serve_connection, client, admitted, scope)
 
@@ -389,52 +358,14 @@ class IpcServer:
             self._connections().release(conn)
 
 
-def _refuse(client: trio.socket.SocketType, message: str) -> None:
+def _refuse(client: trio.socket.SocketType, code: str, message: str) -> None:
     """Answer a connection that is not served with one error line and close it, without
     waiting: its send buffer is empty, so the line fits or the client is gone."""
     plain = socket.socket(fileno=client.detach())
     try:
         plain.setblocking(False)
-        plain.send(_error_line(message))
+        plain.send(error_line(code, message))
     except OSError:
         pass
     finally:
         plain.close()
-
-
-def call(
-    path: Path, method: str, params: Mapping[str, Any] | None = None, *, timeout: float = 30.0
-) -> Any:
-    """Send one request to the daemon at `path` and return its `result` (blocking).
-
-    Before anything is sent, the socket is checked to be the user's own daemon's (see
-    `connect_private_socket`). Raises `DaemonNotRunningError` when nothing listens,
-    `UntrustedSocketError` when the socket or its listener is not the user's, `IpcError` with
-    the daemon's message for an error reply, and `OxError` for a broken connection or a
-    timeout.
-    """
-    request = {"method": method, "params": dict(params or {}), "id": 1}
-    sock = connect_private_socket(path, timeout=timeout)
-    try:
-        sock.sendall(json.dumps(request).encode() + b"\n")
-        data = bytearray()
-        while not data.endswith(b"\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise OxError("the daemon closed the connection without answering")
-            data += chunk
-            if len(data) > MAX_REPLY:
-                raise OxError(f"the daemon's reply is longer than {MAX_REPLY} bytes")
-    except TimeoutError:
-        raise OxError(f"the daemon did not answer {method!r} within {timeout:g} s") from None
-    except OSError as exc:
-        raise OxError(f"the connection to the daemon broke: {exc.strerror or exc}") from None
-    finally:
-        sock.close()
-    try:
-        reply = IpcResponse.model_validate_json(bytes(data))
-    except ValidationError:
-        raise OxError("the daemon's reply is not a valid answer") from None
-    if not reply.ok:
-        raise IpcError(reply.error or "error")
-    return reply.result

@@ -241,7 +241,6 @@ class Manager:
         self._agent_available = runner is not None
         self._agent_detail = "" if runner is not None else "no agent CLI is installed"
         self._refreshing = False
-        self._thresholds: tuple[float, float] | None = None
         self._config_broken = False
         self._running = 0
         self._wake = trio.Event()
@@ -422,8 +421,7 @@ class Manager:
         types = sorted({*self._handlers, *config.disabled_types})
         for name in types:
             if not config.type_enabled(name):
-                where = "disabled_types" if name in config.disabled_types else "session_finalize"
-                reason = f"turned off in the config ({where})"
+                reason = "turned off in the config (disabled_types)"
                 holds.append(Hold(kind="disabled_type", name=name, reason=reason))
         for key, until in sorted(self._keys.parked().items()):
             failures = self._keys.failures(key)
@@ -522,12 +520,7 @@ class Manager:
     def _eligible(self, config: AgentWorkerConfig) -> Callable[[WorkItem], bool] | None:
         """The dequeue predicate now, or None when every queued item may run."""
         paused = self._types.parked()
-        if (
-            not paused
-            and not self._not_before
-            and not self._waiting
-            and (not config.disabled_types and config.session_finalize)
-        ):
+        if not paused and not self._not_before and not self._waiting and not config.disabled_types:
             return None
         now = trio.current_time()
         llm_ready = self._llm_ready()
@@ -931,7 +924,6 @@ class Manager:
     async def _detect(self, *, forced: bool) -> int:
         async with self._detect_lock:
             config = self._refresh_config()
-            self._apply_thresholds(config)
             with _detect_file_lock(self._ledger, skip=forced) as acquired:
                 if not acquired:
                     log.debug("detection skipped: another process holds the detect lock")
@@ -980,23 +972,6 @@ class Manager:
             if self._enqueue(item):
                 count += 1
         return count
-
-    def _apply_thresholds(self, config: AgentWorkerConfig) -> None:
-        """Hand the quality thresholds to the handlers that take them
-        (`set_quality_thresholds(upload, discard)`), at start and after each edit. A handler's
-        own options (`configure`) are the daemon's business, not the manager's."""
-        thresholds = (config.quality_upload, config.quality_discard)
-        if thresholds == self._thresholds:
-            return
-        self._thresholds = thresholds
-        for handler in self._handlers.values():
-            setter = getattr(handler, "set_quality_thresholds", None)
-            if not callable(setter):
-                continue
-            try:
-                setter(*thresholds)
-            except Exception as exc:
-                self._handler_failed(handler, "set_quality_thresholds", exc)
 
     def _handler_failed(self, handler: WorkHandler, step: str, exc: Exception) -> None:
         if isinstance(exc, LedgerBlockedError):

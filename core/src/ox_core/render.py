@@ -399,7 +399,11 @@ def doctor_screen(report: Mapping[str, Any], now: datetime | None = None) -> Ren
             _mark(bool(r.get("authenticated"))),
             _short(r.get("detail"), 70),
         )
-    parts += [_section("Agents"), runners]
+    if report.get("runners"):
+        parts += [_section("Agents"), runners]
+    else:
+        none = f"{WARN} no runner plugin installed (entry-point group ox.runners)"
+        parts += [_section("Agents"), Text.from_markup(none)]
     agent = report.get("agent", "none")
     if agent == "none":
         parts.append(
@@ -420,7 +424,11 @@ def doctor_screen(report: Mapping[str, Any], now: datetime | None = None) -> Ren
         handlers.add_row(
             str(h["type"]), str(h.get("class", "-")), f"{BAD} {error}" if error else f"{OK} ok"
         )
-    parts += [Text(""), _section("Handlers"), handlers]
+    if report.get("handlers"):
+        parts += [Text(""), _section("Handlers"), handlers]
+    else:
+        none = f"{WARN} no handler plugin installed (entry-point group ox.handlers): no work to do"
+        parts += [Text(""), _section("Handlers"), Text.from_markup(none)]
 
     errors = report.get("plugin_errors", [])
     if errors:

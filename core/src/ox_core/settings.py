@@ -311,5 +311,7 @@ def load_settings(**overrides: Any) -> Settings:
             name = ".".join(str(p) for p in loc) or "(settings)"
             source = _source_of(loc, data, path)
             message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden" and loc[:1] == ("agent_work",):
+                message += " (a handler's own options go in its [handlers.<type>] table)"
             problems.append(f"{name}: {message}" + (f" (from {source})" if source else ""))
         raise ConfigError("invalid settings: " + "; ".join(problems)) from None

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
+import pytest
 import trio
 import trio.testing
 
-from ox_core import MockRunner, RunRequest, RunResult, load_plugins
+from ox_core import ConfigError, MockRunner, OxError, RunRequest, RunResult, load_plugins
+from ox_core.commands import CommandContext
+from ox_core.config import validate_options
 from ox_core.testing import ManagerFactory, TempLedger, detect_and_run, run_one_item
 from ox_handler_hello import HelloHandler
+from ox_handler_hello.command import command
+from ox_handler_hello.options import HelloOptions
 
 
 def _request(ledger: Path, name: str, text: str) -> Path:
@@ -79,3 +85,36 @@ async def test_the_manager_runs_it(
 def test_discovered_through_its_entry_point() -> None:
     loaded = load_plugins()
     assert loaded.handlers.get("hello") is HelloHandler
+
+
+async def test_its_options_shape_the_reply(ledger: TempLedger, mock_runner: MockRunner) -> None:
+    handler = HelloHandler()
+    handler.configure(HelloOptions(greeting="Howdy", max_requests=1))
+    _request(ledger.path, "a", "")
+    _request(ledger.path, "b", "")
+    done = await detect_and_run(handler, ledger.path, mock_runner)
+    assert len(done) == 1  # max_requests
+    assert (ledger.path / "hello" / "a.reply").read_text() == "Howdy, whoever you are!\n"
+
+
+def test_bad_options_name_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"^invalid settings: handlers\.hello\.greeting: "):
+        validate_options(HelloOptions, {"greeting": ""}, "handlers.hello")
+
+
+def test_the_command_writes_a_request(ledger: TempLedger, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OX_LEDGER", str(ledger.path))
+    monkeypatch.setenv("OX_SOCKET", str(ledger.path.parent / "none.sock"))
+    printed: list[str] = []
+    ctx = CommandContext("hello")
+    monkeypatch.setattr(ctx, "print", lambda *a: printed.append(" ".join(map(str, a))))
+    parser = argparse.ArgumentParser()
+    command.add_arguments(parser)
+    assert command.run(parser.parse_args(["zoe", "--text", "Zoë"]), ctx) == 0
+    assert (ledger.path / "hello" / "zoe.txt").read_text() == "Zoë\n"
+    assert printed == [
+        "asked: hello/zoe.txt",
+        "the daemon is not running: it answers at its next start",
+    ]
+    with pytest.raises(OxError, match="is not a plain name"):
+        command.run(parser.parse_args(["../x"]), ctx)

@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from ox_core import RunResult
-from ox_handler_session_finalize.disposition import Disposition, Thresholds, decide
+from ox_handler_session_finalize.disposition import (
+    Disposition,
+    FinalizeOptions,
+    Thresholds,
+    decide,
+)
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
 from ox_handler_session_finalize.prompt import build_summary_prompt, is_brief
 from ox_session_capture import records
@@ -87,7 +92,7 @@ async def test_local_only_is_kept_and_not_uploaded(
 async def test_score_thresholds_through_the_handler(
     handler: SessionFinalizeHandler, ledger: Path, remote: Path
 ) -> None:
-    handler.set_quality_thresholds(upload=0.9, discard=0.2)
+    handler.configure(FinalizeOptions(quality_upload=0.9, quality_discard=0.2))
     folder = make_session(records.ledger_cache_sessions(ledger), NAME)
     await run(handler, ledger, answer(quality_category=None, quality_score=0.5))
     assert json.loads((folder / "meta.json").read_text())["disposition"] == "local_only"

@@ -9,12 +9,21 @@ import trio
 
 from ox_core import RunRequest, RunResult, WorkHandler, WorkItem
 from ox_core.fs import atomic_write
+from ox_handler_hello.options import HelloOptions
 
 
 class HelloHandler(WorkHandler):
     """Greets whoever each `hello/<name>.txt` names."""
 
     type = "hello"
+    Options = HelloOptions
+
+    def __init__(self) -> None:
+        self.options = HelloOptions()
+
+    def configure(self, options: HelloOptions) -> None:
+        """`[handlers.hello]`, validated by ox (at load and after each config edit)."""
+        self.options = options
 
     async def detect(self, ledger: Path) -> list[WorkItem]:
         def scan() -> list[WorkItem]:
@@ -30,7 +39,7 @@ class HelloHandler(WorkHandler):
                 )
                 for request in sorted(folder.glob("*.txt"))
                 if not request.with_suffix(".reply").exists()
-            ]
+            ][: self.options.max_requests]
 
         return await trio.to_thread.run_sync(scan)
 
@@ -43,7 +52,16 @@ class HelloHandler(WorkHandler):
 
     async def process_result(self, item: WorkItem, result: RunResult) -> None:
         request = Path(item.payload["request"])
-        answer = result.output.strip() or "Hello, whoever you are!"
+        answer = result.output.strip() or f"{self.options.greeting}, whoever you are!"
         await trio.to_thread.run_sync(
             partial(atomic_write, mode=0o644), request.with_suffix(".reply"), answer + "\n"
         )
+
+
+def write_request(ledger: Path, name: str, text: str) -> Path:
+    """Write `hello/<name>.txt` in `ledger` (what `ox-core hello` does); returns its path."""
+    folder = ledger / "hello"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.txt"
+    atomic_write(path, text + "\n", mode=0o644)
+    return path

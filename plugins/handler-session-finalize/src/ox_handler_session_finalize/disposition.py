@@ -1,10 +1,14 @@
-"""What happens to a summarised session (SPEC §3.6 step 5): discard, keep locally, or upload."""
+"""What happens to a summarised session: discard, keep locally, or upload (by the agent's
+`quality_category`, else its `quality_score` against the handler's options)."""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
 
+from pydantic import Field, model_validator
+
+from ox_core.contracts import HandlerOptions
 from ox_session_capture.records import Summary
 
 UPLOAD_THRESHOLD = 0.3
@@ -40,6 +44,35 @@ class Thresholds:
                 f"quality thresholds need 0 <= discard ({self.discard}) <= upload "
                 f"({self.upload}) <= 1"
             )
+
+
+class FinalizeOptions(HandlerOptions):
+    """The options of the session-finalize handler: `[handlers.session-finalize]`."""
+
+    quality_upload: float = Field(
+        UPLOAD_THRESHOLD,
+        ge=0,
+        le=1,
+        description="Sessions the agent scores at least this are published to the ledger.",
+    )
+    quality_discard: float = Field(
+        DISCARD_THRESHOLD,
+        ge=0,
+        le=1,
+        description="Sessions scoring below this are discarded; between the two, kept locally.",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FinalizeOptions:
+        if self.quality_discard > self.quality_upload:
+            raise ValueError(
+                f"quality_discard ({self.quality_discard}) must not exceed "
+                f"quality_upload ({self.quality_upload})"
+            )
+        return self
+
+    def thresholds(self) -> Thresholds:
+        return Thresholds(upload=self.quality_upload, discard=self.quality_discard)
 
 
 def decide(summary: Summary, thresholds: Thresholds = Thresholds()) -> Disposition:

@@ -1,4 +1,4 @@
-"""The session-finalize work handler (SPEC §3.3–§3.6).
+"""The session-finalize work handler: summarise finished sessions and publish them.
 
 `detect` finds sessions that need work; `build_prompt` asks the agent for a summary (or skips
 the agent for brief sessions and upload-only items); `process_result` validates the answer,
@@ -22,7 +22,12 @@ from ox_core import Outcome, RunRequest, RunResult, WorkHandler, WorkItem
 from ox_core.errors import OxError
 from ox_handler_session_finalize.cleanup import remove_cache_folder, remove_ghosts
 from ox_handler_session_finalize.detect import Found, Kind, Place, Scanner
-from ox_handler_session_finalize.disposition import Disposition, Thresholds, decide
+from ox_handler_session_finalize.disposition import (
+    Disposition,
+    FinalizeOptions,
+    Thresholds,
+    decide,
+)
 from ox_handler_session_finalize.export import upload_files, write_artifacts
 from ox_handler_session_finalize.ledger import PUSH_PAUSE, Ledger, PublishResult
 from ox_handler_session_finalize.llm_output import failure_summary, parse_summary
@@ -120,6 +125,7 @@ class SessionFinalizeHandler(WorkHandler):
     """
 
     type = TYPE
+    Options = FinalizeOptions
 
     def __init__(self, *, user_cache_dir: Path | None = None) -> None:
         self.user_cache_dir = user_cache_dir
@@ -132,10 +138,10 @@ class SessionFinalizeHandler(WorkHandler):
 
     # ------------------------------------------------------------ settings
 
-    def set_quality_thresholds(self, upload: float, discard: float) -> None:
-        """Scores below `discard` are discarded, below `upload` kept locally (SPEC §3.6 step 5).
-        Raises `ValueError` unless 0 <= discard <= upload <= 1."""
-        self.thresholds = Thresholds(upload=upload, discard=discard)
+    def configure(self, options: FinalizeOptions) -> None:
+        """Apply `[handlers.session-finalize]` (at load and after each config edit): scores
+        below `quality_discard` are discarded, below `quality_upload` kept locally."""
+        self.thresholds = options.thresholds()
 
     def set_pid_lookup(self, fn: Callable[[str], int | None] | None) -> None:
         """`fn(agent_id)` → the agent's PID (or None), used when a marker has no `parent_pid`."""
@@ -217,7 +223,8 @@ class SessionFinalizeHandler(WorkHandler):
     # ------------------------------------------------------------ detection
 
     async def detect(self, ledger: Path) -> list[WorkItem]:
-        """The sessions of `ledger` that need work (SPEC §3.3), scanned in a worker thread."""
+        """The sessions of `ledger` that need work (see `detect.Scanner`), scanned in a worker
+        thread."""
         scanner = self.scanner(ledger)
         found = await trio.to_thread.run_sync(scanner.scan)
         return [self._item(ledger, f) for f in found]
@@ -233,7 +240,8 @@ class SessionFinalizeHandler(WorkHandler):
         return [self._item(ledger, f) for f in found]
 
     async def cleanup(self, ledger: Path) -> None:
-        """Delete ghost recordings (SPEC §3.4)."""
+        """Delete ghost recordings: folders of dead recordings with nothing to recover (see
+        `cleanup`)."""
         removed = await trio.to_thread.run_sync(remove_ghosts, self.scanner(ledger))
         for folder in removed:
             log.info("removed ghost recording %s", folder)
@@ -292,7 +300,7 @@ class SessionFinalizeHandler(WorkHandler):
     # ------------------------------------------------------------ the result
 
     async def process_result(self, item: WorkItem, result: RunResult) -> Outcome:
-        """SPEC §3.6: check the ledger, re-check the need, parse, decide, write, publish.
+        """Check the ledger, re-check the need, parse, decide, write, publish.
 
         Returns what happened, for `status`: published (with or without a summary, and why
         without), discarded or kept locally and why, or nothing to do.

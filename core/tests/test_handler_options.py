@@ -1,0 +1,132 @@
+"""A handler's own options: a pydantic `Options` model read from `[handlers.<type>]`,
+validated when the handler is loaded (one line naming the key), handed to `configure`, and
+handed again after a config edit (an invalid edit keeps the old options)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import Field
+
+from ox_core.config import validate_options
+from ox_core.contracts import HandlerOptions, RunRequest, RunResult, WorkHandler
+from ox_core.daemon import Daemon, _ConfigReloader, make_handlers
+from ox_core.errors import ConfigError
+from ox_core.plugins import LoadedPlugins
+from ox_core.settings import load_settings
+from ox_core.work import WorkItem
+
+
+class LimitOptions(HandlerOptions):
+    limit: float = Field(0.5, ge=0, le=1, description="A fraction.")
+    label: str = Field("x", description="A name.")
+
+
+class Limited(WorkHandler):
+    type = "limited"
+    Options = LimitOptions
+
+    def __init__(self) -> None:
+        self.seen: list[LimitOptions] = []
+
+    def configure(self, options: LimitOptions) -> None:
+        self.seen.append(options)
+
+    async def detect(self, ledger: Path) -> list[WorkItem]:
+        return []
+
+    async def build_prompt(self, item: WorkItem) -> RunRequest:
+        return RunRequest(skip_llm=True)
+
+    async def process_result(self, item: WorkItem, result: RunResult) -> None:
+        return None
+
+
+def plugins() -> LoadedPlugins:
+    return LoadedPlugins(runners={}, handlers={"limited": Limited}, errors=(), plugins=())
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "config.toml"
+    monkeypatch.setenv("OX_CONFIG_FILE", str(path))
+    for key in ("OX_HANDLERS", "OX_AGENT_WORK"):
+        monkeypatch.delenv(key, raising=False)
+    return path
+
+
+def test_options_reach_configure_as_the_model(config_file: Path) -> None:
+    config_file.write_text('[handlers.limited]\nlimit = 0.25\nlabel = "y"\n')
+    handlers, errors = make_handlers(plugins(), load_settings().handlers)
+    assert errors == []
+    assert handlers[0].seen == [LimitOptions(limit=0.25, label="y")]  # type: ignore[attr-defined]
+
+
+def test_no_table_gives_the_defaults(config_file: Path) -> None:
+    handlers, errors = make_handlers(plugins(), load_settings().handlers)
+    assert (errors, handlers[0].seen) == ([], [LimitOptions()])  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("limit = 2", "handlers.limited.limit: Input should be less than or equal to 1"),
+        (
+            'limit = "lots"',
+            "handlers.limited.limit: Input should be a valid number, "
+            "unable to parse string as a number",
+        ),
+        ("colour = 1", "handlers.limited.colour: Extra inputs are not permitted"),
+    ],
+)
+def test_an_invalid_option_is_one_line_naming_the_key(
+    config_file: Path, table: str, message: str
+) -> None:
+    config_file.write_text(f"[handlers.limited]\n{table}\n")
+    handlers, errors = make_handlers(plugins(), load_settings().handlers)
+    assert handlers == []  # not started with options it did not ask for
+    assert [(e.name, e.error) for e in errors] == [("limited", f"invalid settings: {message}")]
+    assert "\n" not in errors[0].error
+
+
+def test_the_environment_table_is_validated_too(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OX_HANDLERS", '{"limited": {"limit": -1}}')
+    _handlers, errors = make_handlers(plugins(), load_settings().handlers)
+    assert errors[0].error == (
+        "invalid settings: handlers.limited.limit: Input should be greater than or equal to 0"
+    )
+
+
+def test_validate_options_refuses_a_table_that_is_not_one() -> None:
+    with pytest.raises(ConfigError, match=r"^invalid settings: handlers\.limited"):
+        validate_options(LimitOptions, 5, "handlers.limited")  # type: ignore[arg-type]
+
+
+def test_a_handler_key_left_in_agent_work_says_where_it_goes(config_file: Path) -> None:
+    config_file.write_text("[agent_work]\nquality_upload = 0.5\n")
+    with pytest.raises(ConfigError) as exc:
+        load_settings()
+    assert str(exc.value) == (
+        "invalid settings: agent_work.quality_upload: Extra inputs are not permitted "
+        "(a handler's own options go in its [handlers.<type>] table) "
+        f"(from file {config_file})"
+    )
+
+
+def test_a_config_edit_reconfigures_the_handlers(config_file: Path, tmp_path: Path) -> None:
+    config_file.write_text("[handlers.limited]\nlimit = 0.1\n")
+    settings = load_settings()
+    daemon = Daemon(settings, tmp_path, tmp_path / "s.sock", plugins=plugins())
+    daemon.handlers, _ = make_handlers(plugins(), settings.handlers)
+    handler: Any = daemon.handlers[0]
+    reloader: _ConfigReloader = daemon._config_source
+    config_file.write_text("[handlers.limited]\nlimit = 0.9\n")
+    reloader()
+    assert [o.limit for o in handler.seen] == [0.1, 0.9]
+    config_file.write_text("[handlers.limited]\nlimit = 9\n\n")  # invalid: the old stays
+    reloader()
+    assert [o.limit for o in handler.seen] == [0.1, 0.9]
