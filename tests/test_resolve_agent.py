@@ -1,6 +1,6 @@
-"""`resolve_agent` (SPEC §1.5) with the three real runner classes, pointed at fake CLIs and
-fake HOMEs: claude over codex over gemini among the usable ones, "none" when none is, and a
-configured name as is."""
+"""`resolve_agent` (the configured agent, else the usable runner of lowest priority) with
+the three real runner classes, pointed at fake CLIs and fake HOMEs: claude over codex over
+gemini among the usable ones, "none" when none is, and a configured name as is."""
 
 from __future__ import annotations
 

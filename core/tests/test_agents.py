@@ -1,4 +1,4 @@
-"""Agent resolution (SPEC §1.5): the order comes from the runners' priorities, nothing else."""
+"""Agent resolution: the order comes from the runners' priorities, nothing else."""
 
 from __future__ import annotations
 

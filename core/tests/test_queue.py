@@ -1,4 +1,8 @@
-"""WorkQueue: the invariants of SPEC §1.1 as properties, in one stateful test, under threads."""
+"""WorkQueue: its invariants as properties, in one stateful test, under threads.
+
+The invariants: dedup across queued and running keys, order by priority then age then
+arrival, the depth cap.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`ox_core.quota`: SPEC §1.4 wording, reset times, defaults and caps."""
+"""`ox_core.quota`: the quota wordings, reset times, defaults and caps."""
 
 from __future__ import annotations
 

@@ -126,6 +126,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from ox_core.agents import check_agent_usability as check_agent_usability
     from ox_core.agents import resolve_agent as resolve_agent
+    from ox_core.cli_runner import CliRunner, CliRunnerOptions
     from ox_core.commands import Command, CommandContext
     from ox_core.config import AgentWorkerConfig as AgentWorkerConfig
     from ox_core.config import validate_options
@@ -140,15 +141,14 @@ if TYPE_CHECKING:
         RunResult,
         WorkHandler,
     )
+    from ox_core.environment import agent_env, find_binary
     from ox_core.errors import ConfigError, LedgerBlockedError, NotFoundError, OxError, RunnerError
+    from ox_core.fs import atomic_write, fsync_dir, lock_file
     from ox_core.hookspecs import hookimpl
     from ox_core.manager import Manager as Manager
     from ox_core.manager import SyncSignal as SyncSignal
     from ox_core.mock import MockRunner
     from ox_core.plugins import LoadedPlugins, PluginLoadError, load_plugins
-    from ox_core.cli_runner import CliRunner, CliRunnerOptions
-    from ox_core.environment import agent_env, find_binary
-    from ox_core.fs import atomic_write, fsync_dir, lock_file
     from ox_core.process import ProcessOutcome, probe, run_agent_process
     from ox_core.queue import QueueStatistics as QueueStatistics
     from ox_core.queue import WorkQueue as WorkQueue

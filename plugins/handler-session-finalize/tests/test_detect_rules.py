@@ -1,4 +1,4 @@
-"""Detection (SPEC §3.3): every staleness row, every branch of steps 2–5, orphans, places."""
+"""Detection: every staleness row, every branch of steps 2–5, orphans, places."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The disposition table (SPEC §3.6 step 5), the prompt (§3.5) and ghost cleanup (§3.4)."""
+"""The disposition table (publish, keep locally, discard by quality), the prompt and ghost
+cleanup."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Parsing and validating the agent's answer (SPEC §3.6 step 4)."""
+"""Parsing and validating the agent's answer to the summary prompt."""
 
 from __future__ import annotations
 

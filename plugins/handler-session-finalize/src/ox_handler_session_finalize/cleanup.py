@@ -1,4 +1,4 @@
-"""Removing ghost recordings (SPEC §3.4) and the cache copies of sessions. Blocking: run in
+"""Removing ghost recordings and the cache copies of sessions. Blocking: run in
 a thread.
 
 A ghost is a session folder of a cache place whose marker names a dead process

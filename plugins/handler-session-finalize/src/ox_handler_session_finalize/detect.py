@@ -1,4 +1,4 @@
-"""Finding the sessions that need finalization (SPEC §3.3). Blocking: run in a thread.
+"""Finding the sessions that need finalization. Blocking: run in a thread.
 
 `scan` walks the three places (ledger cache, committed sessions, per-user cache) in order, the
 first copy of a name winning, and returns a `Found` per session that needs work. It reads only
@@ -62,7 +62,8 @@ class Kind(enum.StrEnum):
 
 
 class Place(enum.StrEnum):
-    """The three places sessions live in (SPEC §3.1), in scan order."""
+    """The three places sessions live in, in scan order: the ledger's cache, the user's
+    cache, the committed `sessions/`."""
 
     LEDGER_CACHE = "ledger-cache"
     COMMITTED = "committed"
@@ -90,7 +91,7 @@ def is_stale(
     grace: timedelta = GRACE,
     no_pid_stale: timedelta = NO_PID_STALE,
 ) -> bool:
-    """The staleness rules of SPEC §3.3 step 1.
+    """When a recording counts as finished (stale).
 
     A marker with `stopped_at` is stale at once (the watcher crashed while stopping). Age is
     from `started_at`, or from the file's mtime when the marker is unreadable (`marker` None).
@@ -328,7 +329,7 @@ class Scanner:
                     yield place, entry.name, entry.path
 
     def scan(self) -> list[Found]:
-        """SPEC §3.3 over the three places."""
+        """Every session of the three places that needs work, with what it needs."""
         found: list[Found] = []
         now = self.now()
         for place, name, folder in self._folders():
@@ -426,7 +427,7 @@ class Scanner:
         return not (own > 0 and own != heartbeat_pid and self.alive(own))
 
     def orphaned_for_agent(self, agent_id: str, heartbeat_pid: int) -> list[Found]:
-        """The recordings of `agent_id` whose process died (SPEC §3.3, last paragraph)."""
+        """The recordings of `agent_id` whose process died, at once (no age threshold)."""
         found: list[Found] = []
         for place, name, folder in self.folders():
             if place is Place.COMMITTED:

@@ -1,4 +1,4 @@
-"""The artifacts of a finalized session (SPEC §3.6 step 6) and the files it uploads.
+"""The artifacts of a finalized session (docs/ledger-layout.md) and the files it uploads.
 
 Everything written here is redacted once more (defence in depth: a raw file written by
 something else, or a summary that quotes a secret, must not reach the shared remote), JSON

@@ -10,7 +10,7 @@ Git-LFS: the ledger uses LFS when `git lfs` is installed and the ledger configur
 endpoint (`lfs.url` in `.git/config` or `.lfsconfig`) or its `.gitattributes` already routes
 files through `filter=lfs`. Content files are then uploaded to the LFS server *before* the
 commit; when that upload fails nothing is committed and `LfsUploadError` is raised, so the
-cache copy stays the one a later scan finds again (SPEC §3.6 step 7).
+cache copy stays the one a later scan finds again.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Parsing and validating the agent's answer to the summary prompt (SPEC §3.6 step 4).
+"""Parsing and validating the agent's answer to the summary prompt: the JSON object it must
+be, and the fields it must hold.
 
 `parse_summary(text)` never raises: it returns either a valid `Summary` or the reason the
 answer was rejected. `failure_summary` turns a rejection into the summary that is written
@@ -81,7 +82,7 @@ def _telltale(text: str) -> str | None:
 
 
 def validate(data: dict[str, Any]) -> ParseResult:
-    """Check a decoded answer against the rules of SPEC §3.6 step 4."""
+    """Check a decoded answer against the rules: the `Summary` model's fields, types and bounds."""
     try:
         summary = Summary.model_validate(data)
     except ValidationError as exc:

@@ -1,4 +1,4 @@
-"""The summary prompt (SPEC §3.5) and the deterministic "Brief session" summary."""
+"""The summary prompt and the deterministic "Brief session" summary."""
 
 from __future__ import annotations
 
