@@ -61,7 +61,6 @@ class FnHandler(WorkHandler):
         self.detect_times: list[float] = []
         self.processed: list[tuple[float, str, RunResult]] = []
         self.cleanups = 0
-        self.thresholds: list[tuple[float, float]] = []
 
     async def detect(self, ledger: Path) -> list[WorkItem]:
         self.detect_times.append(trio.current_time())
@@ -79,11 +78,6 @@ class FnHandler(WorkHandler):
 
     async def cleanup(self, ledger: Path) -> None:
         self.cleanups += 1
-
-    def set_quality_thresholds(self, upload: float, discard: float) -> None:
-        if discard > upload:
-            raise ValueError("discard above upload")
-        self.thresholds.append((upload, discard))
 
 
 class Config:
@@ -226,7 +220,6 @@ async def test_doctor_tick_every_five_minutes_and_cleanup(
         await sleep_until(3 * TICK + 1)
         assert handler.detect_times == [0.0, TICK, 2 * TICK, 3 * TICK]
         assert handler.cleanups == 4
-        assert handler.thresholds == [(0.3, 0.1)]  # handed over once, not at every tick
         nursery.cancel_scope.cancel()
 
 
@@ -710,20 +703,6 @@ async def test_cancel_with_a_run_in_flight_returns_promptly(tmp_path: Path) -> N
 
 
 # ---- config edits, timeouts ---------------------------------------------------------------
-
-
-async def test_threshold_edits_reach_the_handler_at_the_next_tick(
-    tmp_path: Path, autojump_clock: Any
-) -> None:
-    handler = FnHandler()
-    config = Config()
-    async with trio.open_nursery() as nursery:
-        await start(nursery, tmp_path, None, handler, config=config)
-        await settle()
-        config.value = AgentWorkerConfig(quality_upload=0.5, quality_discard=0.2)
-        await sleep_until(TICK)
-        assert handler.thresholds == [(0.3, 0.1), (0.5, 0.2)]
-        nursery.cancel_scope.cancel()
 
 
 async def test_a_broken_config_provider_keeps_the_last_config(

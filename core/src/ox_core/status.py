@@ -1,23 +1,38 @@
-"""What the manager reports: `AgentWorkStatus` (pydantic, JSON-ready), its `AgentProcess`
-records and stats, and the `WorkResult` given to `on_complete` callbacks.
+"""What the manager reports: `AgentWorkStatus` (pydantic, JSON-ready: the IPC boundary), its
+`AgentProcess` records and stats, and the `WorkResult` given to `on_complete` callbacks.
 
-`AgentWorkStatus.model_dump(mode="json")` has the keys of SPEC §1.6 (`enabled`, `agent_type`,
-`agent_available`, `queue_depth`, `active`, `recent`, `stats{total_invocations, successes,
-failures}`); the other keys are additions.
+`AgentWorkStatus.model_dump(mode="json")` always has `enabled`, `agent_type`,
+`agent_available`, `queue_depth`, `active`, `recent` and `stats{total_invocations, successes,
+failures}` (what every client reads); the other keys are additions.
+
+`build_status` makes one from the frozen `statistics()` of the manager's policy objects (agent
+gate, retry policy, history, standing errors); their attrs records become JSON with cattrs.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal
 
 import attrs
+import cattrs
 from pydantic import BaseModel, ConfigDict, Field
 
 from ox_core.contracts import Outcome, RunResult
+from ox_core.history import ProcessStatus
 from ox_core.work import WorkItem
 
-ProcessStatus = Literal["running", "waiting", "completed", "failed"]
+if TYPE_CHECKING:
+    from ox_core.agent_gate import AgentGateStatistics
+    from ox_core.config import AgentWorkerConfig
+    from ox_core.history import WorkRecord, WorkStatistics
+    from ox_core.problems import StandingError
+    from ox_core.retry import RetryStatistics
+    from ox_core.sync_signal import SyncStatistics
+
+# attrs records to plain data (datetimes stay datetimes: pydantic validates them next).
+_converter = cattrs.Converter()
 
 
 class AgentProcess(BaseModel):
@@ -180,3 +195,107 @@ class WorkResult:
     @property
     def ok(self) -> bool:
         return not self.error
+
+
+def _process(record: WorkRecord, now: float) -> AgentProcess:
+    data = _converter.unstructure(record)
+    del data["started"]  # the manager's clock: the duration says it
+    if record.status == "running":
+        data["duration"] = now - record.started
+    return AgentProcess.model_validate(data)
+
+
+def build_status(
+    *,
+    config: AgentWorkerConfig,
+    work_types: list[str],
+    gate: AgentGateStatistics,
+    retry: RetryStatistics,
+    work: WorkStatistics,
+    errors: tuple[StandingError, ...],
+    sync: SyncStatistics,
+    queue_depth: int,
+    in_progress: int,
+    now: float,
+    wall: datetime,
+) -> AgentWorkStatus:
+    """The manager's status from its policies' statistics. `now` is the policies' clock and
+    `wall` the UTC time at that moment (clock deadlines are told as UTC times)."""
+
+    def at(deadline: float) -> datetime:
+        return wall + timedelta(seconds=deadline - now)
+
+    quota = None
+    if gate.quota is not None:
+        quota = QuotaState.model_validate(_converter.unstructure(gate.quota))
+    return AgentWorkStatus(
+        enabled=config.enabled,
+        agent_type=gate.agent or "none",
+        agent_available=gate.available,
+        queue_depth=queue_depth,
+        active=[_process(r, now) for r in work.active],
+        recent=[_process(r, now) for r in work.recent],
+        stats=AgentWorkStats(**_converter.unstructure(work.counts), parks=retry.parks),
+        in_progress=in_progress,
+        quota_paused_until=quota.until if quota is not None else None,
+        paused_types={held.name: at(held.until) for held in retry.paused},
+        parked={held.name: at(held.until) for held in retry.parked},
+        rate_limit_remaining=gate.rate.remaining,
+        holds=_holds(config, work_types, gate, retry, quota, at),
+        quota=quota,
+        errors=[Problem.model_validate(_converter.unstructure(e)) for e in errors],
+        syncs=sync.fired,
+        last_sync_at=sync.last_fired,
+    )
+
+
+def _holds(
+    config: AgentWorkerConfig,
+    work_types: list[str],
+    gate: AgentGateStatistics,
+    retry: RetryStatistics,
+    quota: QuotaState | None,
+    at: Callable[[float], datetime],
+) -> list[Hold]:
+    """Everything that holds work back now, for `status`."""
+    holds: list[Hold] = []
+    if not config.enabled:
+        holds.append(Hold(kind="disabled", reason="agent work is disabled (enabled = false)"))
+    if not gate.agent:
+        holds.append(
+            Hold(
+                kind="no_agent",
+                reason="no agent CLI is installed and logged in (see `ox-core doctor`): "
+                "sessions are recorded, summaries wait",
+            )
+        )
+    elif not gate.available:
+        holds.append(Hold(kind="no_agent", name=gate.agent, reason=gate.detail or "not usable"))
+    if quota is not None:
+        said = f"read from {quota.basis!r}" if quota.basis else "no time given: 1 h fallback"
+        reason = f"{quota.message} ({said})"
+        holds.append(Hold(kind="quota", name=gate.agent, until=quota.until, reason=reason))
+    rate = gate.rate
+    if rate.remaining == 0:
+        holds.append(
+            Hold(
+                kind="rate_limit",
+                until=at(gate.rate_refill) if gate.rate_refill is not None else None,
+                reason=f"all {rate.max_tokens} agent runs of the {rate.window:.0f} s window "
+                "are used",
+            )
+        )
+    for held in retry.paused:
+        until = at(held.until)
+        holds.append(Hold(kind="paused_type", name=held.name, until=until, reason=held.reason))
+    for name in sorted({*work_types, *config.disabled_types}):
+        if not config.type_enabled(name):
+            # Not in `disabled_types`: a switch of the type's own (its handler's options).
+            where = "disabled_types" if name in config.disabled_types else f"{name} options"
+            reason = f"turned off in the config ({where})"
+            holds.append(Hold(kind="disabled_type", name=name, reason=reason))
+    for held in retry.parked:
+        last = held.reason
+        reason = f"{held.failures} failures in a row; last: {last}" if last else ""
+        holds.append(Hold(kind="parked", name=held.name, until=at(held.until), reason=reason))
+    return holds
