@@ -373,7 +373,7 @@ async def test_configured_ledger_must_exist(env: Path) -> None:
 
 
 def test_agent_work_config_is_reloaded_when_the_file_changes(env: Path) -> None:
-    from ox_core.daemon import _ConfigReloader
+    from ox_core.daemon_setup import ConfigReloader as _ConfigReloader
 
     config = env / ".config" / "ox" / "config.toml"
     config.parent.mkdir(parents=True)

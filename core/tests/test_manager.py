@@ -1,4 +1,4 @@
-"""The manager (SPEC §1.6), driven by `trio.testing.MockClock` with autojump.
+"""The manager, driven by `trio.testing.MockClock` with autojump.
 
 The handler here is an inline `WorkHandler` whose steps are functions the test supplies; the
 runner is `MockRunner`. Times are virtual seconds from the manager's start.

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import trio
 
-from ox_core.config import AgentWorkerConfig
 from ox_core.config_source import ConfigProvider, LastGoodConfig
 from ox_core.contracts import Runner, WorkHandler
 from ox_core.detection import DETECT_COOLDOWN, DETECT_LOCK
@@ -27,13 +26,12 @@ from ox_core.errors import OxError
 from ox_core.problems import MAX_PROBLEMS
 from ox_core.queue import WorkQueue
 from ox_core.retry import MAX_ATTEMPTS, RETRY_DELAY
-from ox_core.status import AgentWorkStatus, WorkResult, build_status
+from ox_core.status import AgentWorkStatus, build_status
 from ox_core.sync_signal import SyncSignal, SyncStatistics
 from ox_core.work import WorkItem, utcnow
 from ox_core.worker import CompleteCallback, Worker
 
 __all__ = ["DETECT_LOCK", "MAX_ATTEMPTS", "MAX_PROBLEMS", "RETRY_DELAY", "Manager", "SyncSignal"]
-__all__ += ["CompleteCallback", "WorkResult"]
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +41,10 @@ YIELD_EVERY = 0.005
 
 
 class Manager:
-    """Runs background agent work for one ledger.
-
-    Parameters:
-    - `runner`: the resolved `Runner`, or None when no agent is usable: items that need the
-      agent then wait in the queue; `skip_llm` items still run.
-    - `handlers`: the `WorkHandler` instances; an item goes to the handler whose `type` equals
-      `item.type`. Two handlers of one type raise `ValueError`.
+    """Runs background agent work for one ledger. Call all but the constructor from the trio
+    thread. Parameters:
+    - `runner`: the resolved `Runner`, or None (items that need an agent wait in the queue).
+    - `handlers`: one `WorkHandler` per work type (two of one type: `ValueError`).
     - `config`: a provider `() -> AgentWorkerConfig`, called on every cycle (a drain, a tick,
       `force_detect`), so edits apply without restart. If it raises, the last good value stays.
     - `sync_signal`: a `SyncSignal` the daemon fires after each ledger sync (a `trio.Event`
@@ -58,8 +53,6 @@ class Manager:
     - `clock`: the wall clock (`() -> datetime`, UTC); `queue`: the `WorkQueue` to use;
       `doctor_interval` / `detect_cooldown`: seconds between doctor ticks / between two
       detections of one handler (5 min each by default).
-
-    Everything but the constructor must be called from the trio thread.
     """
 
     def __init__(
@@ -102,7 +95,7 @@ class Manager:
         )
         self._gate, self._retry = self._worker.gate, self._worker.retry
         self._running = 0
-        self._wake = trio.Event()
+        self._wake, self._idle = trio.Event(), trio.Event()
         self._detect_lock = trio.Lock()
         self._nursery: trio.Nursery | None = None
 
@@ -167,6 +160,11 @@ class Manager:
         """Whether items are queued or in flight."""
         return len(self._queue) > 0 or self._running > 0
 
+    async def wait_idle(self) -> None:
+        """Return once no item is in flight (new ones may start: disable agent work first)."""
+        while self._running:
+            await self._idle.wait()
+
     def on_complete(self, fn: CompleteCallback) -> CompleteCallback:
         """Call `fn(WorkResult)` after each item ends (success or failure; not when it goes
         back to the queue). Called synchronously from the manager's task; an exception in it
@@ -223,7 +221,7 @@ class Manager:
             # A new event before draining: a wake-up during the drain is not lost.
             self._wake = trio.Event()
             try:
-                self._refresh_config()
+                self._config_source.refresh()
                 self._drain()
                 deadline = self._next_deadline()
             except Exception:
@@ -239,13 +237,10 @@ class Manager:
 
     async def _detect(self, *, forced: bool) -> int:
         async with self._detect_lock:
-            config = self._refresh_config()
+            config = self._config_source.refresh()
             return await self._worker.detect(config, forced=forced)
 
     # ---- dispatch -------------------------------------------------------------------------
-
-    def _refresh_config(self) -> AgentWorkerConfig:
-        return self._config_source.refresh()
 
     def _eligible(self) -> Callable[[WorkItem], bool] | None:
         source = self._config_source
@@ -287,7 +282,7 @@ class Manager:
                 if now - last_yield >= YIELD_EVERY:
                     await trio.lowlevel.checkpoint()
                     last_yield = now
-                config = self._refresh_config()
+                config = self._config_source.refresh()
                 if not config.enabled or self._running > config.max_concurrent:
                     return
                 next_item = self._queue.dequeue(self._eligible())
@@ -297,3 +292,6 @@ class Manager:
         finally:
             self._running -= 1
             self._wake.set()
+            if not self._running:
+                self._idle.set()
+                self._idle = trio.Event()
