@@ -154,6 +154,21 @@ async def test_skip_llm_item_runs_without_a_runner(tmp_path: Path, autojump_cloc
         nursery.cancel_scope.cancel()
 
 
+async def test_no_sync_signal_is_fine(tmp_path: Path, autojump_clock: Any) -> None:
+    """`sync_signal=None`: no sync listener; enqueue and the doctor tick still drive the work."""
+    handler = FnHandler(build=skip_llm, detect=lambda: [item("found")])
+    async with trio.open_nursery() as nursery:
+        manager = Manager(None, [handler], Config(), sync_signal=None, ledger_path=tmp_path)
+        await nursery.start(manager.run)
+        assert manager.enqueue(item("a"))
+        await sleep_until(TICK + 1)
+        # found at start and again at the doctor tick
+        assert sorted(key for _, key, _ in handler.processed) == ["a", "found", "found"]
+        status = manager.status()
+        assert (status.syncs, status.last_sync_at) == (0, None)
+        nursery.cancel_scope.cancel()
+
+
 async def test_llm_item_waits_without_a_runner(tmp_path: Path, autojump_clock: Any) -> None:
     handler = FnHandler()
     async with trio.open_nursery() as nursery:
