@@ -207,7 +207,7 @@ async def test_status_serialises_to_the_spec_shape(tmp_path: Path, autojump_cloc
         manager = await start(nursery, tmp_path, runner, handler)
         manager.enqueue(item("a"))
         await settle()
-        data = json.loads(json.dumps(manager.status().model_dump(mode="json")))
+        data = json.loads(json.dumps(manager.status().to_json()))
         nursery.cancel_scope.cancel()
     for key in ("enabled", "agent_type", "agent_available", "queue_depth", "active", "recent"):
         assert key in data

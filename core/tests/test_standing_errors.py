@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from ox_core.history import COUNTS, WorkHistory, WorkRecord
+from ox_core.history import COUNTS, WorkHistory
 from ox_core.problems import StandingErrors
+from ox_core.status import AgentProcess
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 ITEM_COUNTS = ("successes", "failures")  # counted by `finished`
@@ -75,17 +76,21 @@ TestStandingErrors = ErrorsMachine.TestCase
 def test_history_counts_and_keeps_the_last_ten(
     ends: list[tuple[str, int]], counted: list[str]
 ) -> None:
-    history = WorkHistory()
+    now = [0]
+    history = WorkHistory(clock=lambda: now[0])
     for name in counted:
         history.count(name)
-    now = 0.0
     for i, (outcome, took) in enumerate(ends):
-        record = WorkRecord(str(i), "t", str(i), T0, now)
+        record = AgentProcess(
+            item_id=str(i), work_type="t", target=str(i), started_at=T0, started=now[0]
+        )
         history.begin(record)
-        assert history.statistics().active == (record,)
-        now += took
+        now[0] += took
+        (active,) = history.statistics().active
+        assert active.duration == took  # a copy, with the duration so far
+        assert record.duration == 0
         history.finished(outcome, ok=outcome != "failed")
-        history.end(record, "failed" if outcome == "failed" else "completed", "", now)
+        history.end(record, "failed" if outcome == "failed" else "completed", "")
         history.leave(record)
         assert record.duration == took
     stats = history.statistics()

@@ -163,7 +163,7 @@ class Daemon:
 
     async def _ipc_status(self, params: dict[str, Any]) -> dict[str, Any]:
         NoParams.model_validate(params)
-        work = self.manager.status().model_dump(mode="json") if self.manager is not None else None
+        work = self.manager.status().to_json() if self.manager is not None else None
         return {"daemon": self.info(), "agent_work": work}
 
     async def _ipc_ping(self, params: dict[str, Any]) -> dict[str, Any]:

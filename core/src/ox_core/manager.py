@@ -173,7 +173,7 @@ class Manager:
         return fn
 
     def status(self) -> AgentWorkStatus:
-        """A JSON-ready snapshot (`model_dump(mode="json")`) of the policies' statistics."""
+        """A snapshot (`.to_json()` for JSON) of the policies' statistics."""
         signal = self._sync_signal
         return build_status(
             config=self._config_source.current,

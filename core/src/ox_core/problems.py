@@ -13,29 +13,19 @@ from datetime import datetime
 
 import attrs
 
+from ox_core.status import Problem
+
 MAX_PROBLEMS = 50
 
 
-@attrs.frozen
-class StandingError:
-    """The last `error` of `target` (of `work_type`), when it `first` and `last` happened
-    (UTC) and how many times in a row (`count`)."""
-
-    work_type: str
-    target: str
-    error: str
-    first: datetime
-    last: datetime
-    count: int = 1
-
-
 class StandingErrors:
-    """The standing errors by (work type, target); `wall` is the UTC clock."""
+    """The standing errors (`Problem` records) by (work type, target); `wall` is the UTC
+    clock."""
 
     def __init__(self, *, wall: Callable[[], datetime], limit: int = MAX_PROBLEMS) -> None:
         self._wall = wall
         self._limit = limit
-        self._errors: dict[tuple[str, str], StandingError] = {}
+        self._errors: dict[tuple[str, str], Problem] = {}
 
     def note(self, work_type: str, target: str, error: str) -> None:
         """Remember `error` as the standing failure of `target` (its age and count kept)."""
@@ -47,7 +37,9 @@ class StandingErrors:
             return
         if len(self._errors) >= self._limit:
             del self._errors[min(self._errors, key=lambda k: self._errors[k].last)]
-        self._errors[key] = StandingError(work_type, target, error, now, now)
+        self._errors[key] = Problem(
+            work_type=work_type, target=target, error=error, first=now, last=now
+        )
 
     def clear(self, work_type: str, target: str) -> None:
         """`target` succeeded: its error no longer stands."""
@@ -57,6 +49,6 @@ class StandingErrors:
     def __len__(self) -> int:
         return len(self._errors)
 
-    def statistics(self) -> tuple[StandingError, ...]:
+    def statistics(self) -> tuple[Problem, ...]:
         """The errors standing now, oldest noted first."""
         return tuple(self._errors.values())

@@ -21,11 +21,11 @@ from ox_core.config import AgentWorkerConfig
 from ox_core.contracts import Outcome, Runner, RunRequest, RunResult, WorkHandler
 from ox_core.detection import DETECT_COOLDOWN, DetectionPolicy
 from ox_core.errors import LedgerBlockedError
-from ox_core.history import WorkHistory, WorkRecord
+from ox_core.history import WorkHistory
 from ox_core.problems import StandingErrors
 from ox_core.queue import WorkQueue
 from ox_core.retry import RETRY_DELAY, RetryPolicy
-from ox_core.status import WorkResult
+from ox_core.status import AgentProcess, WorkResult
 from ox_core.work import WorkItem
 
 log = logging.getLogger("ox_core.manager")
@@ -82,7 +82,7 @@ class Worker:
             gate=gate,
             retry=RetryPolicy(clock=now),
             detection=DetectionPolicy(ledger, cooldown=detect_cooldown, clock=now),
-            history=WorkHistory(),
+            history=WorkHistory(clock=now),
             problems=StandingErrors(wall=wall),
             queue=queue,
             config=config,
@@ -115,10 +115,14 @@ class Worker:
 
     async def process(self, item: WorkItem) -> None:
         self.retry.started(item.id)
-        record = WorkRecord(
-            item.id, item.type, item.dedup_key or item.id, self.wall(), trio.current_time()
+        record = AgentProcess(
+            item_id=item.id,
+            work_type=item.type,
+            target=item.dedup_key or item.id,
+            started_at=self.wall(),
+            started=trio.current_time(),
+            attempts=item.attempts,
         )
-        record.attempts = item.attempts
         self.history.begin(record)
         try:
             await self._steps(item, record)
@@ -133,7 +137,7 @@ class Worker:
                 self.queue.complete(item.dedup_key)
             self.history.leave(record)
 
-    async def _steps(self, item: WorkItem, record: WorkRecord) -> None:
+    async def _steps(self, item: WorkItem, record: AgentProcess) -> None:
         handler = self.handlers.get(item.type)
         if handler is None:
             self._finish(item, record, None, f"no handler for work type {item.type!r}")
@@ -149,7 +153,7 @@ class Worker:
                 self._requeue(item, record, f"ledger blocked: {exc}")
                 return
             except Exception as exc:
-                self.retry.key_failed(item.dedup_key, item.last_error or "")
+                self._key_failed(item.dedup_key, item.last_error or "")
                 self._finish(item, record, None, f"build_prompt failed: {describe(exc)}")
                 return
         record.skip_llm = request.skip_llm
@@ -169,9 +173,7 @@ class Worker:
                 self._wait(item, record, request)
                 if record.status == "waiting":  # back in the queue; still, show the hit
                     record.outcome, record.reason = "quota", result.quota.message
-                    self.history.end(
-                        record, "failed", f"quota: {result.quota.message}", trio.current_time()
-                    )
+                    self.history.end(record, "failed", f"quota: {result.quota.message}")
                 return
             if not result.ok:
                 self._agent_failed(item, record, result)
@@ -187,7 +189,7 @@ class Worker:
             return
         except Exception as exc:
             item.last_error = describe(exc)
-            self.retry.key_failed(item.dedup_key, item.last_error)
+            self._key_failed(item.dedup_key, item.last_error)
             self._finish(item, record, result, f"process_result failed: {describe(exc)}")
             return
         self.retry.succeeded(item.dedup_key, item.type)
@@ -201,11 +203,11 @@ class Worker:
             outcome = None
         self._finish(item, record, result, "", outcome=outcome)
 
-    def _agent_failed(self, item: WorkItem, record: WorkRecord, result: RunResult) -> None:
+    def _agent_failed(self, item: WorkItem, record: AgentProcess, result: RunResult) -> None:
         self.history.count("runs_failed")
         error = result.error or f"agent exited with code {result.exit_code}"
         item.last_error = error
-        parked = self.retry.key_failed(item.dedup_key, error)
+        parked = self._key_failed(item.dedup_key, error)
         if self.retry.retries(item.attempts, parked):
             self.history.count("retries")
             self.problems.note(item.type, record.target, f"agent failed: {error}")
@@ -214,7 +216,7 @@ class Worker:
             self._finish(item, record, result, f"agent failed ({item.attempts} attempts): {error}")
 
     async def _run_agent(
-        self, item: WorkItem, record: WorkRecord, request: RunRequest
+        self, item: WorkItem, record: AgentProcess, request: RunRequest
     ) -> RunResult:
         """Run the agent once; never raises except `trio.Cancelled`."""
         runner = self.runner
@@ -238,11 +240,17 @@ class Worker:
         record.exit_code = result.exit_code
         return result
 
+    def _key_failed(self, key: str, error: str) -> bool:
+        parked = self.retry.key_failed(key, error)
+        if parked:
+            self.history.count("parks")
+        return parked
+
     def _block(self, work_type: str, exc: LedgerBlockedError) -> None:
         if self.retry.block_type(work_type, str(exc) or type(exc).__name__):
             self.history.count("blocked")
 
-    def _wait(self, item: WorkItem, record: WorkRecord, request: RunRequest) -> None:
+    def _wait(self, item: WorkItem, record: AgentProcess, request: RunRequest) -> None:
         """Back to the queue until the agent gate opens (quota, rate limit, no agent)."""
         self.history.count("waits")
         self.retry.wait(item.id, request)
@@ -255,7 +263,7 @@ class Worker:
     def _requeue(
         self,
         item: WorkItem,
-        record: WorkRecord,
+        record: AgentProcess,
         reason: str,
         *,
         delay: float = 0.0,
@@ -266,13 +274,13 @@ class Worker:
             return
         self.retry.delay(item.id, delay)
         record.outcome, record.reason = "will retry", reason
-        self.history.end(record, "failed", reason, trio.current_time())
+        self.history.end(record, "failed", reason)
         self.wake()  # a new deadline (retry delay, type pause) for the dispatcher
 
     def _finish(
         self,
         item: WorkItem,
-        record: WorkRecord,
+        record: AgentProcess,
         result: RunResult | None,
         error: str,
         *,
@@ -289,7 +297,7 @@ class Worker:
             record.reason = outcome.reason if outcome is not None else ""
             self.problems.clear(item.type, record.target)
         self.history.finished(record.outcome, ok=not error)
-        self.history.end(record, "failed" if error else "completed", error, trio.current_time())
+        self.history.end(record, "failed" if error else "completed", error)
         if self.callbacks:
             done = WorkResult(
                 item=item, result=result, error=error, duration=record.duration, outcome=outcome
@@ -355,6 +363,7 @@ class Worker:
         self.history.count("detect_errors")
         error = f"{step} failed: {describe(exc)}"
         self.problems.note(handler.type, step, error)
-        now = trio.current_time()
-        record = WorkRecord("", handler.type, step, self.wall(), now)
-        self.history.end(record, "failed", error, now)
+        record = AgentProcess(
+            work_type=handler.type, target=step, started_at=self.wall(), started=trio.current_time()
+        )
+        self.history.end(record, "failed", error)
