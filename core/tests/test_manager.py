@@ -318,24 +318,22 @@ async def test_config_is_reread_each_cycle(tmp_path: Path, autojump_clock: Any) 
         nursery.cancel_scope.cancel()
 
 
-async def test_session_finalize_off_keeps_its_items_queued(
-    tmp_path: Path, autojump_clock: Any
-) -> None:
-    finalize = FnHandler("session-finalize", build=skip_llm)
+async def test_a_disabled_type_keeps_its_items_queued(tmp_path: Path, autojump_clock: Any) -> None:
+    review = FnHandler("review", build=skip_llm)
     other = FnHandler("other", build=skip_llm)
-    config = Config(session_finalize=False)
+    config = Config(disabled_types=frozenset({"review"}))
     async with trio.open_nursery() as nursery:
-        manager = await start(nursery, tmp_path, None, finalize, other, config=config)
-        manager.enqueue(item("s", work_type="session-finalize"))
+        manager = await start(nursery, tmp_path, None, review, other, config=config)
+        manager.enqueue(item("s", work_type="review"))
         manager.enqueue(item("o", work_type="other"))
         await sleep_until(TICK + 1)
-        assert finalize.processed == []
-        assert finalize.detect_times == []
+        assert review.processed == []
+        assert review.detect_times == []
         assert [key for _, key, _ in other.processed] == ["o"]
-        config.value = AgentWorkerConfig(session_finalize=True)
+        config.value = AgentWorkerConfig()
         manager.enqueue(item("o2", work_type="other"))
         await settle()
-        assert [key for _, key, _ in finalize.processed] == ["s"]
+        assert [key for _, key, _ in review.processed] == ["s"]
         nursery.cancel_scope.cancel()
 
 
