@@ -287,6 +287,7 @@ async def test_bad_runner_options_are_reported_not_fatal(ledger: Path) -> None:
         ("status", {"verbose": True}, "verbose: Extra inputs are not permitted"),
         ("ping", {"x": 1}, "x: Extra inputs are not permitted"),
         ("force_detect", {"all": True}, "all: Extra inputs are not permitted"),
+        ("force_detect", {"resume": "yes"}, "resume: Input should be a valid boolean"),
         ("shutdown", {"now": 1}, "now: Extra inputs are not permitted"),
         ("enqueue", {"type": "note", "priority": "5"}, "priority: Input should be a valid int"),
         ("enqueue", {"type": "note", "priority": True}, "priority: Input should be a valid int"),

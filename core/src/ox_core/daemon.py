@@ -30,7 +30,7 @@ from ox_core.daemon_setup import (
     raise_open_files_limit,
 )
 from ox_core.errors import OxError
-from ox_core.ipc import IpcMethod, IpcServer, NoParams
+from ox_core.ipc import ForceDetectParams, IpcMethod, IpcServer, NoParams
 from ox_core.ledger_setup import open_ledger
 from ox_core.proc import reap_orphans
 from ox_core.settings import Settings
@@ -198,10 +198,10 @@ class Daemon:
         return {"queued": queued, "id": item.id}
 
     async def _ipc_force_detect(self, params: dict[str, Any]) -> dict[str, Any]:
-        NoParams.model_validate(params)
+        p = ForceDetectParams.model_validate(params)
         if self.manager is None:
             raise OxError("the daemon is still starting; try again in a moment")
-        queued = await self.manager.force_detect(resume=params.get("resume") is True)
+        queued = await self.manager.force_detect(resume=p.resume)
         # What is waiting and running right after the scan (detected items may have started).
         waiting = [
             {"type": i.type, "key": i.dedup_key or i.id, "priority": i.priority}

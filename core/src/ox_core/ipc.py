@@ -79,9 +79,17 @@ class IpcResponse(BaseModel):
 
 
 class NoParams(BaseModel):
-    """Params of a method that takes none (`status`, `ping`, `force_detect`, `shutdown`)."""
+    """Params of a method that takes none (`status`, `ping`, `shutdown`)."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class ForceDetectParams(BaseModel):
+    """Params of `force_detect`: `resume` also lifts a quota pause, parks and paused types."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    resume: bool = False
 
 
 class EnqueueParams(BaseModel):

@@ -5,6 +5,7 @@ own patterns."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -215,6 +216,37 @@ def test_bad_rules_file_is_a_clear_error(tmp_path: Path, content: str) -> None:
     (tmp_path / ".ox").mkdir()
     (tmp_path / ".ox" / "redact.toml").write_text(content)
     with pytest.raises(RedactRulesError, match=r"redact\.toml"):
+        load_ledger_rules(tmp_path)
+
+
+@pytest.mark.parametrize("linked", ["file", "folder"])
+def test_a_committed_link_as_the_rules_file_is_refused_unread(tmp_path: Path, linked: str) -> None:
+    """A teammate's `.ox/redact.toml` (or `.ox`) committed as a link to a private file of this
+    machine: refused by name, and nothing of the target shows in the error."""
+    private = tmp_path / "home"
+    private.mkdir()
+    (private / "redact.toml").write_text('patterns = ["PRIVATE-CONTENT-[0-9]+"  # oops\n')
+    ledger = tmp_path / "ledger"
+    ledger.mkdir()
+    if linked == "file":
+        (ledger / ".ox").mkdir()
+        (ledger / ".ox" / "redact.toml").symlink_to(private / "redact.toml")
+    else:
+        (ledger / ".ox").symlink_to(private)
+    with pytest.raises(RedactRulesError, match="refused") as caught:
+        load_ledger_rules(ledger)
+    assert "PRIVATE-CONTENT" not in str(caught.value)
+
+
+def test_an_oversized_or_special_rules_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / ".ox").mkdir()
+    os.mkfifo(tmp_path / ".ox" / "redact.toml")
+    with pytest.raises(RedactRulesError, match="FIFO"):
+        load_ledger_rules(tmp_path)  # returns at once: a FIFO is never opened for reading
+    (tmp_path / ".ox" / "redact.toml").unlink()
+    many = ", ".join(f'"P{i}-[0-9]+"' for i in range(600))
+    (tmp_path / ".ox" / "redact.toml").write_text(f"patterns = [{many}]\n")
+    with pytest.raises(RedactRulesError, match="at most 500 patterns"):
         load_ledger_rules(tmp_path)
 
 

@@ -303,6 +303,14 @@ add("command line", "PASSWORD", rnd(ALNUM, 14), "keytool -list -storepass {s}", 
 add("command line", "CLI_PASSWORD", rnd(ALNUM, 14), "mysql -u root -p{s} app", "cli")
 add("command line", "CLI_PASSWORD", rnd(ALNUM, 14), "mysqldump -uroot -p'{s}' app > a.sql", "cli")
 add("command line", "CLI_PASSWORD", rnd(ALNUM, 14), "sshpass -p '{s}' ssh deploy@host", "cli")
+add(
+    "command line",
+    "SECRET",
+    rnd(ALNUM + "/+", 40),
+    "aws configure set aws_secret_access_key {s}",
+    "cli",
+)
+add("command line", "SECRET", rnd(ALNUM, 24), "git config --global github.token {s}", "cli")
 add("command line", "CLI_PASSWORD", rnd(ALNUM, 14), "curl -u admin:{s} https://ci/api", "cli")
 add(
     "command line", "CLI_PASSWORD", rnd(ALNUM, 14), "curl --user 'bob:{s}' -X POST https://x", "cli"

@@ -17,6 +17,9 @@ from pathlib import Path
 from ox_handler_session_finalize.redact.engine import LedgerRedactor
 
 RULES_FILE = Path(".ox") / "redact.toml"
+MAX_RULES_BYTES = 256 * 1024
+MAX_PATTERNS = 500
+MAX_PATTERN_CHARS = 2000
 
 
 class RedactRulesError(ValueError):
@@ -28,18 +31,28 @@ def load_ledger_rules(ledger: Path) -> list[re.Pattern[str]]:
 
     Raises `RedactRulesError` (naming the file and the pattern) for invalid TOML, a wrong
     shape or a pattern that does not compile: a broken rules file must not silently let
-    secrets through.
+    secrets through. The file is teammates' content: a link (which could point at a private
+    file of this machine), a special file or an oversized one is refused, never read.
     """
+    from ox_handler_session_finalize.confined import UnsafePathError, check_dirs, read_regular
+
     path = ledger / RULES_FILE
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        check_dirs(ledger, path.parent)
+        data = tomllib.loads(read_regular(path, MAX_RULES_BYTES).decode("utf-8"))
     except FileNotFoundError:
         return []
+    except UnsafePathError as exc:
+        raise RedactRulesError(str(exc)) from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise RedactRulesError(f"{path}: {exc}") from exc
     raw = data.get("patterns", [])
     if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
         raise RedactRulesError(f"{path}: `patterns` must be a list of strings")
+    if len(raw) > MAX_PATTERNS or any(len(p) > MAX_PATTERN_CHARS for p in raw):
+        raise RedactRulesError(
+            f"{path}: at most {MAX_PATTERNS} patterns of at most {MAX_PATTERN_CHARS} characters"
+        )
     compiled: list[re.Pattern[str]] = []
     for source in raw:
         try:

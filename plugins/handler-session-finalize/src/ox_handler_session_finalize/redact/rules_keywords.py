@@ -307,6 +307,17 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         "vault",
         vendor="HashiCorp Vault (vault login)",
     ),
+    rule(
+        # `aws configure set aws_secret_access_key VALUE`, `npm config set //host/:_authToken
+        # VALUE`, `git config --global github.token VALUE`: a secret-sounding name, then the
+        # value after a space rather than `=`.
+        "PASSWORD",
+        START + r"(?:configure|config)(?:[ \t]+(?:set|--global|--local|--system|-g))+[ \t]+"
+        r"(?P<name>[\w./:@\-]{1,120})[ \t]+(?P<q>\\{0,3}[\"'])?(?P<secret>[^\s\"'\\]+)",
+        "config",
+        vendor="command line (aws configure set, npm/yarn/git config)",
+        check=_flag_value,
+    ),
     # ---- configuration files
     rule(
         "NETRC",
