@@ -378,7 +378,7 @@ async def test_configured_ledger_must_exist(env: Path) -> None:
 
 
 def test_agent_work_config_is_reloaded_when_the_file_changes(env: Path) -> None:
-    from ox_core.daemon import _ConfigReloader
+    from ox_core.daemon_setup import ConfigReloader as _ConfigReloader
 
     config = env / ".config" / "ox" / "config.toml"
     config.parent.mkdir(parents=True)
@@ -460,3 +460,46 @@ async def test_stop_during_start_up_is_prompt(ledger: Path) -> None:
         with trio.fail_after(30):
             await ended.wait()
     assert not settings.socket_path().exists()
+
+
+class SlowNoteHandler(NoteHandler):
+    """A note handler whose `process_result` waits for the test to release it."""
+
+    started: trio.Event
+    release: trio.Event
+
+    async def process_result(self, item: WorkItem, result: RunResult) -> None:
+        SlowNoteHandler.started.set()
+        await SlowNoteHandler.release.wait()
+        await super().process_result(item, result)
+
+
+@pytest.mark.parametrize("released", [True, False])
+async def test_shutdown_drains_work_in_flight_then_cancels(ledger: Path, released: bool) -> None:
+    """Stopping starts no new item; an item in flight that ends within the drain deadline
+    ends well; one that does not is cancelled, and the daemon still stops promptly."""
+    from ox_core.daemon import DRAIN_DEADLINE, SHUTDOWN_GRACE
+
+    SlowNoteHandler.started, SlowNoteHandler.release = trio.Event(), trio.Event()
+    settings = load_settings(ledger=ledger)
+    began = 0.0
+    async with trio.open_nursery() as nursery:
+        daemon = await start(nursery, settings, make_plugins(SlowNoteHandler))
+        await rpc(settings, "note_add", {"name": "first", "text": "in flight"})
+        await SlowNoteHandler.started.wait()
+        began = trio.current_time()
+        daemon.stop()
+        # The IPC server still answers while the work drains; what is queued now waits.
+        assert (await rpc(settings, "note_add", {"name": "second", "text": "late"})) == {
+            "queued": True
+        }
+        if released:
+            # Past the grace a `shutdown` reply gets: only the drain keeps the item alive.
+            await trio.sleep(2 * SHUTDOWN_GRACE)
+            SlowNoteHandler.release.set()
+    took = trio.current_time() - began
+    assert (ledger / "done" / "first").exists() == released
+    assert not (ledger / "done" / "second").exists()
+    assert took < DRAIN_DEADLINE + 5  # a loaded box; an unreleased item waits the deadline
+    assert daemon.manager is not None
+    assert daemon.manager.status().in_progress == 0

@@ -1,4 +1,4 @@
-"""The manager (SPEC §1.6), driven by `trio.testing.MockClock` with autojump.
+"""The manager, driven by `trio.testing.MockClock` with autojump.
 
 The handler here is an inline `WorkHandler` whose steps are functions the test supplies; the
 runner is `MockRunner`. Times are virtual seconds from the manager's start.
@@ -154,6 +154,21 @@ async def test_skip_llm_item_runs_without_a_runner(tmp_path: Path, autojump_cloc
         nursery.cancel_scope.cancel()
 
 
+async def test_no_sync_signal_is_fine(tmp_path: Path, autojump_clock: Any) -> None:
+    """`sync_signal=None`: no sync listener; enqueue and the doctor tick still drive the work."""
+    handler = FnHandler(build=skip_llm, detect=lambda: [item("found")])
+    async with trio.open_nursery() as nursery:
+        manager = Manager(None, [handler], Config(), sync_signal=None, ledger_path=tmp_path)
+        await nursery.start(manager.run)
+        assert manager.enqueue(item("a"))
+        await sleep_until(TICK + 1)
+        # found at start and again at the doctor tick
+        assert sorted(key for _, key, _ in handler.processed) == ["a", "found", "found"]
+        status = manager.status()
+        assert (status.syncs, status.last_sync_at) == (0, None)
+        nursery.cancel_scope.cancel()
+
+
 async def test_llm_item_waits_without_a_runner(tmp_path: Path, autojump_clock: Any) -> None:
     handler = FnHandler()
     async with trio.open_nursery() as nursery:
@@ -192,7 +207,7 @@ async def test_status_serialises_to_the_spec_shape(tmp_path: Path, autojump_cloc
         manager = await start(nursery, tmp_path, runner, handler)
         manager.enqueue(item("a"))
         await settle()
-        data = json.loads(json.dumps(manager.status().model_dump(mode="json")))
+        data = json.loads(json.dumps(manager.status().to_json()))
         nursery.cancel_scope.cancel()
     for key in ("enabled", "agent_type", "agent_available", "queue_depth", "active", "recent"):
         assert key in data
@@ -304,21 +319,21 @@ async def test_config_is_reread_each_cycle(tmp_path: Path, autojump_clock: Any) 
 
 
 async def test_a_disabled_type_keeps_its_items_queued(tmp_path: Path, autojump_clock: Any) -> None:
-    finalize = FnHandler("summaries", build=skip_llm)
+    review = FnHandler("review", build=skip_llm)
     other = FnHandler("other", build=skip_llm)
-    config = Config(disabled_types=frozenset({"summaries"}))
+    config = Config(disabled_types=frozenset({"review"}))
     async with trio.open_nursery() as nursery:
-        manager = await start(nursery, tmp_path, None, finalize, other, config=config)
-        manager.enqueue(item("s", work_type="summaries"))
+        manager = await start(nursery, tmp_path, None, review, other, config=config)
+        manager.enqueue(item("s", work_type="review"))
         manager.enqueue(item("o", work_type="other"))
         await sleep_until(TICK + 1)
-        assert finalize.processed == []
-        assert finalize.detect_times == []
+        assert review.processed == []
+        assert review.detect_times == []
         assert [key for _, key, _ in other.processed] == ["o"]
         config.value = AgentWorkerConfig()
         manager.enqueue(item("o2", work_type="other"))
         await settle()
-        assert [key for _, key, _ in finalize.processed] == ["s"]
+        assert [key for _, key, _ in review.processed] == ["s"]
         nursery.cancel_scope.cancel()
 
 

@@ -81,7 +81,7 @@ def work_status(**fields: Any) -> dict[str, Any]:
         "rate_limit_remaining": 60,
     }
     base.update(fields)
-    return {"daemon": DAEMON, "agent_work": AgentWorkStatus(**base).model_dump(mode="json")}
+    return {"daemon": DAEMON, "agent_work": AgentWorkStatus(**base).to_json()}
 
 
 QUOTA = QuotaState(

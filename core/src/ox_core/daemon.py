@@ -1,9 +1,11 @@
 """The daemon behind `ox-core serve`: ledger, plugins, manager, handlers' services and IPC.
 
-Nurseries follow lifetimes: the outer nursery holds the IPC server and the handlers' services
-(the session watcher); the manager and its workers run inside it. SIGINT/SIGTERM or the IPC
-`shutdown` method cancel everything: in-flight agent runs are killed with their process
-groups and every session stays on disk as it was, to be found again by the next start.
+Nurseries follow lifetimes. The outer one lives as long as the daemon: signals, the orphan
+reaper, the IPC server and the handlers' supervised services. The inner one holds the work:
+the manager and its workers. SIGINT/SIGTERM/SIGHUP or the IPC `shutdown` method stop the
+work first: no new item starts, items in flight get `DRAIN_DEADLINE` seconds to end, then
+they are cancelled (agent runs are killed with their process groups; every session stays on
+disk as it was, found again by the next start); then the outer nursery is cancelled.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import functools
 import logging
 import os
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,12 +23,21 @@ import attrs
 import trio
 
 from ox_core.daemon_lock import DaemonLock
+from ox_core.daemon_setup import (
+    ConfigReloader,
+    make_handlers,
+    make_runners,
+    only_ox_error,
+    raise_open_files_limit,
+)
 from ox_core.errors import OxError
 from ox_core.ipc import ForceDetectParams, IpcMethod, IpcServer, NoParams
 from ox_core.ledger_setup import open_ledger
-from ox_core.settings import Settings, config_file_path, load_settings
+from ox_core.settings import Settings
 from ox_core.supervise import Supervisor
 from ox_core.sweep import reap_orphans
+
+__all__ = ["Daemon", "make_handlers", "make_runners", "serve"]
 
 # The manager, plugins and work records are imported in a worker thread once the socket
 # answers (`Daemon._assemble`): `ox-core serve` is ready sooner.
@@ -41,86 +52,9 @@ log = logging.getLogger("ox_core.daemon")
 
 SHUTDOWN_GRACE = 0.2
 """Seconds between a `shutdown` request and cancelling, so its reply reaches the caller."""
-
-
-def make_runners(
-    plugins: LoadedPlugins, options: Mapping[str, Mapping[str, Any]]
-) -> tuple[list[Runner], list[PluginLoadError]]:
-    """Instantiate every runner class with its options (`[runners.<name>]`), by priority.
-
-    A runner whose constructor fails is reported, not raised.
-    """
-    from ox_core.plugins import PluginLoadError
-
-    runners: list[Runner] = []
-    errors: list[PluginLoadError] = []
-    for cls in plugins.runners_by_priority():
-        try:
-            runners.append(cls(**dict(options.get(cls.name, {}))))
-        except Exception as exc:
-            errors.append(PluginLoadError(cls.name, "ox.runners", "?", "?", f"{exc}"))
-            log.error("runner %s cannot start with its options: %s", cls.name, exc)
-    return runners, errors
-
-
-def make_handlers(
-    plugins: LoadedPlugins, options: Mapping[str, Mapping[str, Any]]
-) -> tuple[list[WorkHandler], list[PluginLoadError]]:
-    """Instantiate every handler class and apply its options (`[handlers.<type>]`, validated
-    by its `Options` model). A handler whose options are invalid is reported, not started."""
-    from ox_core.config import validate_options
-    from ox_core.plugins import PluginLoadError
-
-    handlers: list[WorkHandler] = []
-    errors: list[PluginLoadError] = []
-    for type_name, cls in sorted(plugins.handlers.items()):
-        try:
-            handler = cls()
-            raw = options.get(type_name, {})
-            handler.configure(validate_options(cls.Options, raw, f"handlers.{type_name}"))
-            handlers.append(handler)
-        except Exception as exc:
-            errors.append(PluginLoadError(type_name, "ox.handlers", "?", "?", f"{exc}"))
-            log.error("handler %s cannot start: %s", type_name, exc)
-    return handlers, errors
-
-
-class _ConfigReloader:
-    """The manager's config provider: re-reads the settings when the config file changes.
-
-    Raises `ConfigError` for an invalid edit (the manager keeps its last good config); the
-    problem is logged once per edit.
-    """
-
-    def __init__(
-        self, settings: Settings, on_reload: Callable[[Settings], None] | None = None
-    ) -> None:
-        self.current = settings.agent_work
-        self._on_reload = on_reload
-        self._path = config_file_path()
-        self._stamp = self._read_stamp()
-
-    def _read_stamp(self) -> tuple[int, int] | None:
-        try:
-            st = self._path.stat()
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size)
-
-    def __call__(self) -> AgentWorkerConfig:
-        stamp = self._read_stamp()
-        if stamp != self._stamp:
-            self._stamp = stamp
-            try:
-                settings = load_settings()
-            except OxError as exc:
-                log.warning("config file changed but is invalid, keeping the last one: %s", exc)
-                raise
-            self.current = settings.agent_work
-            if self._on_reload is not None:
-                self._on_reload(settings)
-            log.info("config file changed: agent work settings reloaded")
-        return self.current
+DRAIN_DEADLINE = 1.0
+"""Seconds items in flight get to end at shutdown before they are cancelled (short: an agent
+run is killed anyway, and SIGTERM must stop the daemon promptly)."""
 
 
 class Daemon:
@@ -147,7 +81,7 @@ class Daemon:
         self.manager: Manager | None = None
         # Fired by whatever syncs the ledger (the daemon itself does not pull yet).
         self.sync_signal: SyncSignal | None = None
-        self._config_source = _ConfigReloader(settings, self._reconfigure_handlers)
+        self._config_source = ConfigReloader(settings, self._reconfigure_handlers)
         self.methods: dict[str, IpcMethod] = {
             "status": self._ipc_status,
             "enqueue": self._ipc_enqueue,
@@ -156,6 +90,7 @@ class Daemon:
             "ping": self._ipc_ping,
         }
         self._stop = trio.Event()
+        self._drain_config: AgentWorkerConfig | None = None
         self._starting_scope: trio.CancelScope | None = None
         self.services: list[Supervisor] = []
         self.server: IpcServer | None = None
@@ -227,7 +162,8 @@ class Daemon:
                 log.exception("handler %s: on_event(%r) failed", handler.type, event)
 
     def _config(self) -> AgentWorkerConfig:
-        return self._config_source()
+        # Draining at shutdown: no new item starts (workers stop after their current one).
+        return self._drain_config or self._config_source()
 
     # -- IPC methods ---------------------------------------------------------------------
 
@@ -252,7 +188,7 @@ class Daemon:
 
     async def _ipc_status(self, params: dict[str, Any]) -> dict[str, Any]:
         NoParams.model_validate(params)
-        work = self.manager.status().model_dump(mode="json") if self.manager is not None else None
+        work = self.manager.status().to_json() if self.manager is not None else None
         return {"daemon": self.info(), "agent_work": work}
 
     async def _ipc_ping(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -349,10 +285,10 @@ class Daemon:
         The IPC socket answers first (methods that need the manager say the daemon is
         starting); then plugins load and agents are checked in a worker thread, handlers are
         attached and their services started, and the manager runs. `task_status.started(self)`
-        once all of that is up. Cancellation (or `stop()`) cancels the manager's in-flight
-        runs and every service; what is on disk stays as it is.
+        once all of that is up. `stop()` drains the work (see the module), then cancels the
+        services and the IPC server; what is on disk stays as it is.
         """
-        async with trio.open_nursery() as outer:
+        async with trio.open_nursery() as outer:  # the daemon's lifetime
             self._starting_scope = outer.cancel_scope
             if handle_signals:
                 outer.start_soon(self._watch_signals)
@@ -371,25 +307,39 @@ class Daemon:
             )
             for handler in self.handlers:
                 await outer.start(self._serve_handler, handler)
-            await outer.start(self.manager.run)
-            self._starting_scope = None
-            if self.agent == "none":
-                log.warning(
-                    "no usable agent: sessions are recorded and uploaded; summaries wait "
-                    "until one is installed and logged in (see `ox-core doctor`)"
-                )
-            log.info(
-                "ox-core ready: ledger %s, agent %s, handlers %s, socket %s",
-                self.ledger,
-                self.agent,
-                ", ".join(h.type for h in self.handlers) or "none",
-                self.socket,
-            )
-            task_status.started(self)
-            await self._stop.wait()
+            async with trio.open_nursery() as work:  # the work's lifetime: manager, workers
+                await work.start(self.manager.run)
+                self._starting_scope = None
+                self._log_ready()
+                task_status.started(self)
+                await self._stop.wait()
+                await self._drain(self.manager)
+                work.cancel_scope.cancel()
             await trio.sleep(SHUTDOWN_GRACE)
             outer.cancel_scope.cancel()
         log.info("ox-core stopped")
+
+    async def _drain(self, manager: Manager) -> None:
+        """Start no new item (the manager now reads agent work as disabled) and give the
+        items in flight `DRAIN_DEADLINE` seconds to end."""
+        current = self._config_source.current
+        self._drain_config = current.model_copy(update={"enabled": False})
+        with trio.move_on_after(DRAIN_DEADLINE):
+            await manager.wait_idle()
+
+    def _log_ready(self) -> None:
+        if self.agent == "none":
+            log.warning(
+                "no usable agent: sessions are recorded and uploaded; summaries wait "
+                "until one is installed and logged in (see `ox-core doctor`)"
+            )
+        log.info(
+            "ox-core ready: ledger %s, agent %s, handlers %s, socket %s",
+            self.ledger,
+            self.agent,
+            ", ".join(h.type for h in self.handlers) or "none",
+            self.socket,
+        )
 
 
 async def serve(
@@ -414,41 +364,7 @@ async def serve(
             await daemon.run(handle_signals=handle_signals, task_status=task_status)
         except BaseExceptionGroup as group:
             # A start-up failure (e.g. the socket path is taken) is one clear OxError.
-            ox_error = _only_ox_error(group)
+            ox_error = only_ox_error(group)
             if ox_error is None:
                 raise
             raise ox_error from None
-
-
-def raise_open_files_limit() -> None:
-    """Raise the soft limit of open files to the hard one: connections, agent pipes and
-    watched files all take descriptors, and the soft default (often 1024) is low."""
-    import resource
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY:
-        hard = 1 << 20
-    if soft != resource.RLIM_INFINITY and soft < hard:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        except (ValueError, OSError) as exc:
-            log.debug("cannot raise the open files limit: %s", exc)
-
-
-def _only_ox_error(group: BaseExceptionGroup[BaseException]) -> OxError | None:
-    """The first `OxError` of a group made only of `OxError`s (nested groups flattened)."""
-    leaves: list[BaseException] = []
-
-    def walk(exc: BaseException) -> None:
-        if isinstance(exc, BaseExceptionGroup):
-            for inner in exc.exceptions:
-                walk(inner)
-        else:
-            leaves.append(exc)
-
-    walk(group)
-    if leaves and all(isinstance(exc, OxError) for exc in leaves):
-        first = leaves[0]
-        assert isinstance(first, OxError)
-        return first
-    return None

@@ -24,7 +24,7 @@ PAUSE_FILE = Path(".ox") / "cache" / "quota-pause.json"
 MAX_FILE_SIZE = 64 * 1024
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class QuotaPause:
     """A quota pause: agent work waits until `until` (UTC). `message`: what the agent said;
     `basis`: what the length was read from (empty: the agent did not say, 1 h fallback);
@@ -32,7 +32,7 @@ class QuotaPause:
 
     until: datetime
     message: str
-    basis: str
+    basis: str = ""
     since: datetime
 
     def to_json(self) -> dict[str, str]:

@@ -106,7 +106,7 @@ def test_the_command_writes_a_request(ledger: TempLedger, monkeypatch: pytest.Mo
     monkeypatch.setenv("OX_LEDGER", str(ledger.path))
     monkeypatch.setenv("OX_SOCKET", str(ledger.path.parent / "none.sock"))
     printed: list[str] = []
-    ctx = CommandContext("hello")
+    ctx = CommandContext()
     monkeypatch.setattr(ctx, "print", lambda *a: printed.append(" ".join(map(str, a))))
     parser = argparse.ArgumentParser()
     command.add_arguments(parser)

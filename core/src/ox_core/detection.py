@@ -1,0 +1,110 @@
+"""The detection policy: when each handler's cleanup and detection run. A sync object.
+
+A detection pass runs every handler's `cleanup` (even when agent work is disabled: cleanup
+only tidies the ledger), then the `detect` of each handler whose type is enabled, not paused
+and out of its cooldown (5 min since its last detection). One daemon per machine detects at a
+time: the pass holds `<ledger>/.ox/cache/.detect.lock` (a non-blocking `flock`) and is skipped
+when another process holds it. A forced pass (`ox-core detect --force`) ignores cooldowns and
+the lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import attrs
+
+log = logging.getLogger("ox_core.manager")
+
+DETECT_COOLDOWN = 300.0
+DETECT_LOCK = Path(".ox") / "cache" / ".detect.lock"
+
+
+@attrs.frozen
+class DetectionStatistics:
+    """`passes` run, `skipped` for the lock, `detections` of handlers started, and the clock
+    time of each type's last detection (`last`, sorted by type)."""
+
+    passes: int
+    skipped: int
+    detections: int
+    last: tuple[tuple[str, float], ...]
+
+
+class DetectionPolicy:
+    """Cooldown per work type and the cross-process detect lock of one ledger."""
+
+    def __init__(
+        self, ledger: Path, *, cooldown: float = DETECT_COOLDOWN, clock: Callable[[], float]
+    ) -> None:
+        self._ledger = ledger
+        self._cooldown = float(cooldown)
+        self._clock = clock
+        self._last: dict[str, float] = {}
+        self._passes = 0
+        self._skipped = 0
+        self._detections = 0
+
+    def due(self, work_type: str, *, enabled: bool, paused: bool, forced: bool) -> bool:
+        """Whether `work_type` detects now; when it does, its cooldown starts now."""
+        if not enabled or paused:
+            return False
+        now = self._clock()
+        last = self._last.get(work_type)
+        if not forced and last is not None and now - last < self._cooldown:
+            return False
+        self._last[work_type] = now
+        self._detections += 1
+        return True
+
+    @contextlib.contextmanager
+    def lock(self, *, forced: bool) -> Iterator[bool]:
+        """Hold the detect lock for one pass. Yields False when another process holds it;
+        True when it is held here, `forced`, or could not be evaluated (then detection runs
+        anyway: a broken lock must not stop the work)."""
+        self._passes += 1
+        with _file_lock(self._ledger / DETECT_LOCK, skip=forced) as acquired:
+            if not acquired:
+                self._skipped += 1
+                log.debug("detection skipped: another process holds the detect lock")
+            yield acquired
+
+    def statistics(self) -> DetectionStatistics:
+        return DetectionStatistics(
+            passes=self._passes,
+            skipped=self._skipped,
+            detections=self._detections,
+            last=tuple(sorted(self._last.items())),
+        )
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path, *, skip: bool) -> Iterator[bool]:
+    if skip:
+        yield True
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        log.warning("detect lock %s unusable (%s); detecting anyway", path, exc)
+        yield True
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        except OSError as exc:
+            log.warning("detect lock %s unusable (%s); detecting anyway", path, exc)
+            yield True
+            return
+        yield True
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
