@@ -19,6 +19,7 @@ from pathlib import Path
 import attrs
 
 from ox_core import quota_store
+from ox_core.agents import usability as agent_usability
 from ox_core.config import RateLimitConfig
 from ox_core.contracts import Quota, Runner
 from ox_core.quota_store import QuotaPause
@@ -42,11 +43,7 @@ def describe(exc: BaseException) -> str:
 def check_usability(runner: Runner) -> tuple[bool, str]:
     """Ask `runner` whether it can run now: `(usable, why not)`. Blocking (run it in a
     thread); a check that raises counts as unusable."""
-    try:
-        usability = runner.usability()
-    except Exception as exc:
-        log.warning("runner %s: usability check raised %r", runner.name, exc)
-        return False, f"its usability check failed: {describe(exc)}"
+    usability = agent_usability(runner)
     if not usability.installed:
         return False, usability.auth_detail or f"{runner.name} is not installed"
     return usability.usable, usability.auth_detail or "not logged in"

@@ -11,13 +11,14 @@ the lock.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import attrs
+
+from ox_core.fs import LockTimeout, UnsafePathError, lock_file
 
 log = logging.getLogger("ox_core.manager")
 
@@ -85,26 +86,18 @@ class DetectionPolicy:
 
 @contextlib.contextmanager
 def _file_lock(path: Path, *, skip: bool) -> Iterator[bool]:
+    """Yield whether this process may detect now: True when it holds `path`'s lock (or the
+    lock is unusable: detecting twice is harmless, never detecting is not), False when
+    another process holds it."""
     if skip:
         yield True
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
-    except OSError as exc:
+        with lock_file(path, timeout=0, what="the detect lock"):
+            yield True
+    except LockTimeout:
+        yield False
+    except (OSError, UnsafePathError) as exc:
         log.warning("detect lock %s unusable (%s); detecting anyway", path, exc)
         yield True
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        except OSError as exc:
-            log.warning("detect lock %s unusable (%s); detecting anyway", path, exc)
-            yield True
-            return
-        yield True
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
