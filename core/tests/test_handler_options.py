@@ -12,7 +12,8 @@ from pydantic import Field
 
 from ox_core.config import validate_options
 from ox_core.contracts import HandlerOptions, RunRequest, RunResult, WorkHandler
-from ox_core.daemon import Daemon, _ConfigReloader, make_handlers
+from ox_core.daemon import Daemon, make_handlers
+from ox_core.daemon_setup import ConfigReloader
 from ox_core.errors import ConfigError
 from ox_core.plugins import LoadedPlugins
 from ox_core.settings import load_settings
@@ -123,7 +124,7 @@ def test_a_config_edit_reconfigures_the_handlers(config_file: Path, tmp_path: Pa
     daemon = Daemon(settings, tmp_path, tmp_path / "s.sock", plugins=plugins())
     daemon.handlers, _ = make_handlers(plugins(), settings.handlers)
     handler: Any = daemon.handlers[0]
-    reloader: _ConfigReloader = daemon._config_source
+    reloader: ConfigReloader = daemon._config_source
     config_file.write_text("[handlers.limited]\nlimit = 0.9\n")
     reloader()
     assert [o.limit for o in handler.seen] == [0.1, 0.9]
