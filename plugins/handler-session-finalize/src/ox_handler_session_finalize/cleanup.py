@@ -19,7 +19,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ox_handler_session_finalize.detect import GRACE, Place, Scanner, raw_has_content
+from ox_handler_session_finalize.detect import Place, Scanner, raw_has_content
+from ox_handler_session_finalize.staleness import GRACE
 from ox_session_capture import records
 from ox_session_capture.confined import UnsafePathError, open_regular
 from ox_session_capture.liveness import pid_alive

@@ -9,25 +9,32 @@ scans).
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import json
 import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
+from ox_handler_session_finalize.staleness import (
+    PidLookup,
+    Recover,
+    _default_recover,
+    end_recording,
+    is_stale,
+    read_marker_or_none,
+)
+from ox_handler_session_finalize.summary_cache import SummaryCache
 from ox_session_capture import records
 from ox_session_capture.confined import (
-    MAX_RECORD_BYTES,
     UnsafePathError,
     check_dirs,
     check_session_name,
     open_regular,
 )
-from ox_session_capture.liveness import NO_PID_STALE, pid_alive
+from ox_session_capture.liveness import pid_alive
 from ox_session_capture.records import (
     ARTIFACTS,
     IGNORED_FOLDERS,
@@ -36,20 +43,13 @@ from ox_session_capture.records import (
     NEEDS_SUMMARY,
     RAW,
     SUMMARY_JSON,
-    LockTimeout,
     RecordError,
     RecordingMarker,
 )
-from ox_session_capture.recover import recover_recording
 
 log = logging.getLogger(__name__)
 
-GRACE = timedelta(minutes=10)
-RAW_LOCK_WAIT = 0.25
 MAX_ATTEMPTS = 3
-
-PidLookup = Callable[[str], "int | None"]
-Recover = Callable[[Path, "RecordingMarker | None"], None]
 
 
 class Kind(enum.StrEnum):
@@ -79,148 +79,6 @@ class Found:
     place: Place
     kind: Kind
     missing: tuple[str, ...] = ()
-
-
-def is_stale(
-    marker: RecordingMarker | None,
-    marker_mtime: datetime,
-    now: datetime,
-    *,
-    alive: Callable[[int], bool] = pid_alive,
-    pid_lookup: PidLookup | None = None,
-    grace: timedelta = GRACE,
-    no_pid_stale: timedelta = NO_PID_STALE,
-) -> bool:
-    """When a recording counts as finished (stale).
-
-    A marker with `stopped_at` is stale at once (the watcher crashed while stopping). Age is
-    from `started_at`, or from the file's mtime when the marker is unreadable (`marker` None).
-    With a PID (`parent_pid`, else `pid_lookup(agent_id)`): alive → never stale, dead → stale
-    once the age reaches `grace`. Without a PID: stale after `no_pid_stale`.
-    """
-    if marker is not None and marker.stopped_at is not None:
-        return True
-    started = marker.started_at if marker is not None and marker.started_at else marker_mtime
-    if started.tzinfo is None:
-        started = started.replace(tzinfo=UTC)
-    age = now - started
-    pid = marker.parent_pid if marker is not None else 0
-    if pid <= 0 and pid_lookup is not None and marker is not None and marker.agent_id:
-        pid = pid_lookup(marker.agent_id) or 0
-    if pid > 0:
-        return not alive(pid) and age >= grace
-    return age >= no_pid_stale
-
-
-def read_marker_or_none(folder: Path) -> tuple[RecordingMarker | None, datetime]:
-    """The marker (None when unreadable) and the marker file's mtime (UTC).
-    `FileNotFoundError` when the marker is gone."""
-    mtime = datetime.fromtimestamp(os.lstat(folder / MARKER).st_mtime, UTC)
-    try:
-        return records.read_marker(folder), mtime
-    except RecordError:
-        return None, mtime
-
-
-def _default_recover(folder: Path, marker: RecordingMarker | None) -> None:
-    """Catch up and settle with the session watcher's own `recover_recording` (at most
-    250 ms on the raw file's lock; `LockTimeout` when it is busy)."""
-    recover_recording(folder, marker, lock_timeout=RAW_LOCK_WAIT)
-
-
-def end_recording(folder: Path, marker: RecordingMarker | None, recover: Recover) -> bool:
-    """Settle and catch up a stale recording (`recover`), then remove its marker under the
-    raw file's lock. Returns False (the marker left in place) when the raw file stays locked
-    for more than 250 ms: the next scan tries again. Errors from `recover` propagate."""
-    try:
-        recover(folder, marker)
-        with (
-            records.lock_file(folder / RAW, timeout=RAW_LOCK_WAIT),
-            contextlib.suppress(FileNotFoundError),
-        ):
-            (folder / MARKER).unlink()
-    except LockTimeout:
-        return False
-    return True
-
-
-# ------------------------------------------------------------------ summary cache
-
-
-SummaryState = tuple[bool, int, str]
-
-
-@dataclass
-class SummaryCache:
-    """`(title is blank, attempts, status)` of each `summary.json`, keyed by path and
-    remembered while its mtime, size and inode stay the same. `prune()` forgets the files not asked
-    about since the last prune (sessions that went away)."""
-
-    entries: dict[str, tuple[int, int, int, SummaryState | None]] = field(default_factory=dict)
-    touched: set[str] = field(default_factory=set)
-
-    def get(self, path: Path | str) -> SummaryState | None:
-        """None when the file is unreadable or not a JSON object."""
-        key = os.fspath(path)
-        self.touched.add(key)
-        hit = self.entries.get(key)
-        if hit is not None:
-            try:
-                st = os.lstat(key)
-            except OSError:
-                del self.entries[key]
-                return None
-            # The inode too: an atomic rewrite (rename) within one mtime tick is still seen.
-            if hit[:3] == (st.st_mtime_ns, st.st_size, st.st_ino):
-                return hit[3]
-        read = _read_summary_state(key)
-        if read is None:
-            self.entries.pop(key, None)
-            return None
-        self.entries[key] = read
-        return read[3]
-
-    def prune(self) -> None:
-        for key in self.entries.keys() - self.touched:
-            del self.entries[key]
-        self.touched = set()
-
-
-def _read_summary_state(path: str) -> tuple[int, int, int, SummaryState | None] | None:
-    """(mtime_ns, size, inode, state) of an openable `summary.json`; state None when it is not a
-    JSON object. None when it cannot be opened. One open, one fstat, one read: no stat of the
-    path and no buffered file object, most of the cost of a tiny read."""
-    try:
-        fd = open_regular(path)  # a link or a special file is never followed or read
-    except (OSError, UnsafePathError):
-        return None
-    try:
-        st = os.fstat(fd)
-        if st.st_size > MAX_RECORD_BYTES:
-            return None
-        chunks = []
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    try:
-        data = json.loads(b"".join(chunks))
-    except (ValueError, RecursionError):
-        return st.st_mtime_ns, st.st_size, st.st_ino, None
-    if not isinstance(data, dict):
-        return st.st_mtime_ns, st.st_size, st.st_ino, None
-    title = data.get("title")
-    attempts = data.get("summary_attempts", 0)
-    status = data.get("summary_status", "")
-    blank = not (isinstance(title, str) and title.strip())
-    state = (
-        blank,
-        attempts if isinstance(attempts, int) else 0,
-        status if isinstance(status, str) else "",
-    )
-    return st.st_mtime_ns, st.st_size, st.st_ino, state
 
 
 # ------------------------------------------------------------------ content checks

@@ -11,15 +11,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import trio
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
 from ox_core import Outcome, RunRequest, RunResult, WorkHandler, WorkItem
-from ox_core.errors import OxError
 from ox_handler_session_finalize.cleanup import remove_cache_folder, remove_ghosts
 from ox_handler_session_finalize.detect import Found, Kind, Place, Scanner
 from ox_handler_session_finalize.disposition import (
@@ -31,89 +29,26 @@ from ox_handler_session_finalize.disposition import (
 from ox_handler_session_finalize.export import upload_files, write_artifacts
 from ox_handler_session_finalize.ledger import PUSH_PAUSE, Ledger, PublishResult
 from ox_handler_session_finalize.llm_output import failure_summary, parse_summary
+from ox_handler_session_finalize.payload import (
+    TYPE,
+    FinalizeError,
+    FinalizePayload,
+    _payload_error,
+    _Target,
+    make_item,
+)
 from ox_handler_session_finalize.prompt import brief_summary, build_summary_prompt, is_brief
+from ox_handler_session_finalize.session_folder import (
+    _check_folder,
+    _read_transcript,
+    _summary_state,
+)
 from ox_session_capture import records
-from ox_session_capture.confined import UnsafePathError, check_session_name, regular_files
+from ox_session_capture.confined import UnsafePathError
 from ox_session_capture.events import RECORDING_STOPPED
-from ox_session_capture.records import ARTIFACTS, NEEDS_SUMMARY, RAW, SUMMARY_JSON
 from ox_session_capture.redact import load_ledger_rules, redact_entries
 
 log = logging.getLogger(__name__)
-
-TYPE = "session-finalize"
-PRIORITY = 10
-
-
-class FinalizeError(OxError):
-    """A session could not be finalized this time (the agent failed, the folder is unreadable);
-    the item is retried and the session is left as it was."""
-
-
-class FinalizePayload(BaseModel):
-    """The payload of a `session-finalize` item, as detection makes it.
-
-    Everything in it is checked before the item is queued (`validate_payload`, also for
-    `ox-core enqueue`) and again before it runs: `name` is one session folder name, `path` is
-    exactly the folder of `name` in `place` (no link on the way), and the ledger is always
-    the daemon's own (`ledger`, when present, must name it).
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(max_length=255)
-    path: str = Field(max_length=4096)
-    place: Place
-    kind: Kind
-    missing: tuple[str, ...] = Field(default=(), max_length=len(ARTIFACTS))
-    ledger: str | None = Field(default=None, max_length=4096)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        try:
-            return check_session_name(value)
-        except UnsafePathError as exc:
-            raise ValueError(str(exc)) from None
-
-    @field_validator("missing")
-    @classmethod
-    def _missing(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = set(value) - set(ARTIFACTS)
-        if unknown:
-            raise ValueError(f"unknown artifacts {sorted(unknown)}")
-        return value
-
-
-@dataclass(frozen=True)
-class _Target:
-    """A validated item: the ledger, the session folder and the payload."""
-
-    ledger: Path
-    folder: Path
-    payload: FinalizePayload
-
-
-def _payload_error(exc: ValidationError) -> FinalizeError:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "payload"
-    msg = str(first["msg"]).removeprefix("Value error, ")
-    return FinalizeError(f"invalid {TYPE} payload: {where}: {msg}")
-
-
-def make_item(found: Found) -> WorkItem:
-    """The work item of a session found by detection."""
-    return WorkItem(
-        type=TYPE,
-        dedup_key=f"{TYPE}:{found.name}",
-        priority=PRIORITY,
-        payload={
-            "name": found.name,
-            "path": str(found.path),
-            "place": found.place.value,
-            "kind": found.kind.value,
-            "missing": list(found.missing),
-        },
-    )
 
 
 class SessionFinalizeHandler(WorkHandler):
@@ -402,15 +337,6 @@ def _reason(exc: BaseException) -> str:
     return str(exc)
 
 
-def _check_folder(folder: Path) -> None:
-    """Refuse a session folder holding a link or a special file before anything is read or
-    written there (`FinalizeError` naming it)."""
-    try:
-        regular_files(folder)
-    except UnsafePathError as exc:
-        raise FinalizeError(f"session {folder.name} refused: {exc}") from exc
-
-
 def _why(summary: records.Summary, thresholds: Thresholds, *, brief: bool) -> str:
     """Why a summary led to a discard or a local-only session, in a person's words."""
     if brief:
@@ -431,30 +357,3 @@ def _push_note(published: PublishResult, reason: str) -> str:
     if not published.pushed:
         notes.append("committed locally: the ledger has no remote")
     return "; ".join(notes)
-
-
-@dataclass(frozen=True)
-class _SummaryState:
-    done: bool
-    attempts: int
-
-
-def _summary_state(folder: Path) -> _SummaryState:
-    """Whether the work is no longer needed (artifacts with a real title, no
-    `.needs-summary`) and how many attempts were made."""
-    try:
-        summary = records.read_model(folder / SUMMARY_JSON, records.Summary)
-    except (FileNotFoundError, records.RecordError):
-        return _SummaryState(False, 0)
-    complete = all((folder / a).is_file() and not (folder / a).is_symlink() for a in ARTIFACTS)
-    needs = (folder / NEEDS_SUMMARY).exists()
-    done = complete and not needs and bool(summary.title.strip())
-    return _SummaryState(done, summary.summary_attempts)
-
-
-def _read_transcript(folder: Path) -> records.RawTranscript:
-    _check_folder(folder)
-    try:
-        return records.read_raw(folder / RAW)
-    except OSError as exc:
-        raise FinalizeError(f"cannot read {folder / RAW}: {exc.strerror}") from exc

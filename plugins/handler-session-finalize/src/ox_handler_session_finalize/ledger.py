@@ -1,8 +1,6 @@
-"""The ledger's git repository. This module owns every git (and git-lfs) call of the package.
+"""The ledger's git repository: publishing a session (write, commit, push) and its state.
 
-Every call runs with `GIT_TERMINAL_PROMPT=0 LC_ALL=C` (never waits for a password, messages we
-can match), stdin empty, through core's process primitive (`ox_core.process.run_process`): in
-its own process group, which is stopped on timeout or cancellation. Changes to a
+Git runs through `git.run_git` (see there: environment, process group, timeouts). Changes to a
 ledger (`publish`) run under one `trio.Lock` per ledger, which the daemon may share
 (`Ledger(path, lock)`).
 
@@ -25,15 +23,15 @@ from pathlib import Path
 
 import trio
 
-from ox_core.errors import LedgerBlockedError, OxError, RunnerError
-from ox_core.process import run_process
+from ox_core.errors import LedgerBlockedError, OxError
+from ox_handler_session_finalize.git import (
+    DEFAULT_TIMEOUT,
+    GitError,
+    GitResult,
+    has_git_lfs,
+    run_git,
+)
 
-GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GCM_INTERACTIVE": "never"}
-DEFAULT_TIMEOUT = 60.0
-GIT_GRACE = 1.0
-"""Seconds from SIGTERM to SIGKILL of a stopped git (SIGTERM lets it remove its lock files)."""
-GIT_MAX_OUTPUT = 256 * 1024 * 1024
-"""More output than this from one git command is a runaway: stopped, an error."""
 PUSH_TIMEOUT = 180.0
 PUSH_ATTEMPTS = 3
 PUSH_PAUSE = 1.0
@@ -63,82 +61,8 @@ _AUTH = (
 )
 
 
-class GitError(OxError):
-    """A git command failed (the message holds the command and the tail of its stderr)."""
-
-    def __init__(self, message: str, *, returncode: int = -1, stderr: str = "") -> None:
-        super().__init__(message)
-        self.returncode = returncode
-        self.stderr = stderr
-
-
 class LfsUploadError(OxError):
     """Uploading a session's content to the LFS server failed; nothing was committed."""
-
-
-@dataclass(frozen=True)
-class GitResult:
-    """What one git command did: exit code, decoded stdout and stderr."""
-
-    args: tuple[str, ...]
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
-
-    def failure(self) -> str:
-        tail = self.stderr.strip()[-800:] or self.stdout.strip()[-800:]
-        return f"git {' '.join(self.args)} failed (exit {self.returncode}): {tail}"
-
-
-def has_git_lfs() -> bool:
-    """Whether the `git-lfs` binary is on PATH."""
-    return shutil.which("git-lfs") is not None
-
-
-async def run_git(
-    repo: Path,
-    *args: str,
-    time_limit: float = DEFAULT_TIMEOUT,
-    check: bool = True,
-    env: Mapping[str, str] | None = None,
-) -> GitResult:
-    """Run `git -C repo *args` and capture its output.
-
-    Raises `GitError` when `check` and the exit code is non-zero, or when it takes longer than
-    `time_limit` seconds. On timeout or cancellation the whole process group (git and its helpers:
-    ssh, git-lfs, credential helpers) is killed before the error or `trio.Cancelled` propagates.
-    """
-    full_env = {**os.environ, **GIT_ENV, **(env or {})}
-    try:
-        # No sweep: git's detached `gc --auto` (and a credential cache) must outlive the call.
-        done = await run_process(
-            ["git", "-C", str(repo), *args],
-            env=full_env,
-            timeout=time_limit,
-            grace=GIT_GRACE,
-            max_output=GIT_MAX_OUTPUT,
-            stderr_limit=GIT_MAX_OUTPUT,
-            sweep=False,
-        )
-    except RunnerError as exc:
-        raise GitError(f"cannot run git: {exc}") from exc
-    if done.timed_out:
-        raise GitError(f"git {' '.join(args)} timed out after {time_limit:g} s")
-    if done.overflow:
-        raise GitError(f"git {' '.join(args)} printed more than {GIT_MAX_OUTPUT} bytes")
-    result = GitResult(
-        args=tuple(args),
-        returncode=done.returncode,
-        stdout=done.stdout.decode("utf-8", "replace"),
-        stderr=done.stderr_tail,
-    )
-    if check and not result.ok:
-        raise GitError(result.failure(), returncode=result.returncode, stderr=result.stderr)
-    return result
 
 
 @dataclass(frozen=True)

@@ -1,67 +1,17 @@
-"""The screens a person reads: `status`, `doctor`, `plugins`. Built with rich.
-
-Every function takes plain data (what the daemon answers over IPC, or what `doctor` collected)
-and returns a rich renderable, so tests render them into a recording console. This module is
-imported only by the commands that draw, never by `--help`.
-"""
+"""The `ox-core status` screen, and the lines of holds and errors `doctor` shows too."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.markup import escape as _escape
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-OK = "[green]✓[/]"
-BAD = "[red]✗[/]"
-WARN = "[yellow]![/]"
-
-
-def _mark(value: bool) -> str:
-    return OK if value else BAD
-
-
-def _ago(stamp: Any, now: datetime | None = None) -> str:
-    """`12s ago` / `3m ago` / `2h ago` for an ISO time, or the text as given."""
-    if not isinstance(stamp, str) or not stamp:
-        return "-"
-    try:
-        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return stamp
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    seconds = max(0, int(((now or datetime.now(UTC)) - when).total_seconds()))
-    if seconds < 60:
-        return f"{seconds}s ago"
-    if seconds < 3600:
-        return f"{seconds // 60}m ago"
-    if seconds < 86400:
-        return f"{seconds // 3600}h ago"
-    return f"{seconds // 86400}d ago"
-
-
-def _duration(value: Any) -> str:
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return "-"
-    return f"{value:.1f}s" if value < 120 else f"{value / 60:.1f}m"
-
-
-def _short(value: Any, width: int = 60) -> str:
-    text = " ".join(str(value or "").split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _target(proc: Mapping[str, Any], width: int) -> str:
-    """The item's target without its `<work type>:` prefix, which the work column shows."""
-    target = str(proc.get("target") or "-")
-    prefix = f"{proc.get('work_type')}:"
-    return _short(target.removeprefix(prefix) or target, width)
+from ox_core.render.formatting import _ago, _duration, _mark, _short, _target, _until
 
 
 def _services(services: list[Any], now: datetime | None) -> Text:
@@ -81,38 +31,6 @@ def _services(services: list[Any], now: datetime | None) -> Text:
             when = _ago(svc.get("last_error_at"), now)
             out.append(f"; last error {when}: {svc['last_error']}", style="red")
     return out
-
-
-def _when(stamp: Any) -> datetime | None:
-    if not isinstance(stamp, str) or not stamp:
-        return None
-    try:
-        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-
-
-def _span(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m" + (f"{seconds % 60:02d}s" if seconds < 600 else "")
-    if seconds < 86400:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 86400}d{seconds % 86400 // 3600}h"
-
-
-def _until(stamp: Any, now: datetime | None = None) -> str:
-    """`14:05 UTC (in 2m00s)` for an ISO time; `-` when there is none (until it changes)."""
-    when = _when(stamp)
-    if when is None:
-        return "-"
-    now = now or datetime.now(UTC)
-    when = when.astimezone(UTC)
-    clock = when.strftime("%H:%M UTC" if when - now < timedelta(hours=20) else "%b %d %H:%M UTC")
-    return f"{clock} (in {_span((when - now).total_seconds())})"
 
 
 _HOLD_LABELS = {
@@ -333,157 +251,3 @@ def _error_lines(errors: Sequence[Mapping[str, Any]], now: datetime | None) -> l
             )
         )
     return lines
-
-
-def plugins_screen(plugins: Sequence[Mapping[str, Any]]) -> RenderableType:
-    """The `ox-core plugins` table: name, kind (runner / handler / adapter / command),
-    distribution, version, state;
-    load errors listed in full below it."""
-    if not plugins:
-        return Text(
-            "No ox plugins installed: install a runner plugin (entry-point group ox.runners) "
-            "and a handler plugin (group ox.handlers)."
-        )
-    # Names and distributions are never cut: people copy them into `pip`.
-    longest = max(len(str(p.get("distribution"))) for p in plugins)
-    table = Table(expand=False)
-    table.add_column("name", no_wrap=True, min_width=max(len(str(p.get("name"))) for p in plugins))
-    table.add_column("kind", no_wrap=True)
-    table.add_column("distribution", no_wrap=True, min_width=longest)
-    table.add_column("version", no_wrap=True)
-    table.add_column("state", no_wrap=True)
-    errors: list[RenderableType] = []
-    for p in plugins:
-        error = p.get("error")
-        group = str(p.get("group"))
-        kind = {
-            "ox.runners": "runner",
-            "ox.handlers": "handler",
-            "ox.adapters": "adapter",
-            "ox.commands": "command",
-        }.get(group, group)
-        table.add_row(
-            str(p.get("name")),
-            kind,
-            str(p.get("distribution")),
-            str(p.get("version")),
-            f"{BAD} error" if error else f"{OK} ok",
-        )
-        if error:
-            errors.append(
-                Text.from_markup(f"{BAD} {p.get('name')} ({group}): [red]{_escape(error)}[/]")
-            )
-    return Group(table, *errors) if errors else table
-
-
-def _section(title: str) -> Text:
-    return Text(title, style="bold underline")
-
-
-def doctor_screen(report: Mapping[str, Any], now: datetime | None = None) -> RenderableType:
-    """The `ox-core doctor` screen from `doctor.collect()`'s report.
-
-    Sections: runners (installed / authenticated / detail), the chosen agent, handlers, the
-    ledger, the daemon socket (and, when it runs, what it holds back and its standing errors),
-    plugin load errors, and each setting with its source. `now` fixes the clock (tests).
-    """
-    parts: list[RenderableType] = []
-
-    runners = Table(expand=False, show_edge=True)
-    for col in ("runner", "installed", "authenticated", "detail"):
-        runners.add_column(col)
-    for r in report.get("runners", []):
-        runners.add_row(
-            str(r["name"]),
-            _mark(bool(r.get("installed"))),
-            _mark(bool(r.get("authenticated"))),
-            _short(r.get("detail"), 70),
-        )
-    if report.get("runners"):
-        parts += [_section("Agents"), runners]
-    else:
-        none = f"{WARN} no runner plugin installed (entry-point group ox.runners)"
-        parts += [_section("Agents"), Text.from_markup(none)]
-    agent = report.get("agent", "none")
-    if agent == "none":
-        parts.append(
-            Text.from_markup(
-                f"{WARN} no usable agent: sessions are recorded and uploaded, "
-                "summaries wait until one is installed and logged in"
-            )
-        )
-    else:
-        parts.append(Text.from_markup(f"{OK} agent: [bold]{agent}[/]"))
-
-    handlers = Table(expand=False)
-    handlers.add_column("handler", no_wrap=True)
-    handlers.add_column("class", overflow="fold")  # a dotted path: folded, never cut
-    handlers.add_column("state", overflow="fold")
-    for h in report.get("handlers", []):
-        error = h.get("error")
-        handlers.add_row(
-            str(h["type"]), str(h.get("class", "-")), f"{BAD} {error}" if error else f"{OK} ok"
-        )
-    if report.get("handlers"):
-        parts += [Text(""), _section("Handlers"), handlers]
-    else:
-        none = f"{WARN} no handler plugin installed (entry-point group ox.handlers): no work to do"
-        parts += [Text(""), _section("Handlers"), Text.from_markup(none)]
-
-    errors = report.get("plugin_errors", [])
-    if errors:
-        parts += [Text(""), _section("Plugins that failed to load")]
-        for e in errors:
-            parts.append(
-                Text.from_markup(
-                    f"{BAD} {e['name']} ({e['distribution']} {e['version']}, {e['group']}): "
-                    f"[red]{e['error']}[/]"
-                )
-            )
-
-    ledger = report.get("ledger", {})
-    daemon = report.get("daemon", {})
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column()
-    state = ledger.get("state", "-")
-    grid.add_row("Ledger", f"{ledger.get('path', '-')}")
-    grid.add_row("", f"{OK if state == 'ok' else WARN} {state}")
-    if "remote" in ledger:
-        grid.add_row("Remote", str(ledger["remote"]))
-    grid.add_row("Socket", str(daemon.get("socket", "-")))
-    if daemon.get("running"):
-        grid.add_row("Daemon", f"{OK} running (pid {daemon.get('pid', '?')})")
-    else:
-        grid.add_row("Daemon", f"{WARN} not running — start it with `ox-core serve`")
-    if daemon.get("socket_mode"):
-        mode = daemon["socket_mode"]
-        grid.add_row("", f"{OK if mode == '0600' else BAD} socket mode {mode}")
-    if daemon.get("socket_problem"):
-        problem = str(daemon["socket_problem"])  # plain text: it quotes paths
-        grid.add_row("", Text.assemble(Text.from_markup(BAD), " ", problem))
-    parts += [Text(""), _section("Ledger and daemon"), grid]
-    if daemon.get("status_error"):
-        parts.append(
-            Text.from_markup(
-                f"{WARN} the daemon did not answer `status`: {_escape(str(daemon['status_error']))}"
-            )
-        )
-    if daemon.get("holds"):
-        parts += [Text(""), _section("Held back"), *_hold_lines(daemon["holds"], now)]
-    if daemon.get("errors"):
-        parts += [Text(""), _section("Errors"), *_error_lines(daemon["errors"], now)]
-
-    settings = Table(expand=False)
-    for col in ("setting", "value", "from"):
-        settings.add_column(col)
-    config_file = str(report.get("config_file") or "")
-    for row in report.get("settings", []):
-        # The file's path is printed once below the table, not in every row.
-        source = str(row["source"]).replace(f"file {config_file}", "config file")
-        settings.add_row(str(row["key"]), _short(row["value"], 50), source)
-    parts += [Text(""), _section("Settings"), settings]
-    if report.get("config_file"):
-        missing = "" if report.get("config_file_exists", True) else " (not present)"
-        parts.append(Text(f"config file: {report['config_file']}{missing}", style="dim"))
-    return Group(*parts)

@@ -1,0 +1,88 @@
+"""When a recording counts as finished, and how a finished recording is ended.
+
+Blocking: run in a thread. A recording is *stale* once its agent is gone (see `is_stale`);
+`end_recording` then catches its transcript up and removes its marker, under the raw file's
+lock, so the scan can hand the session on to finalization.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ox_session_capture import records
+from ox_session_capture.liveness import NO_PID_STALE, pid_alive
+from ox_session_capture.records import MARKER, RAW, LockTimeout, RecordError, RecordingMarker
+from ox_session_capture.recover import recover_recording
+
+GRACE = timedelta(minutes=10)
+RAW_LOCK_WAIT = 0.25
+
+PidLookup = Callable[[str], "int | None"]
+Recover = Callable[[Path, "RecordingMarker | None"], None]
+
+
+def is_stale(
+    marker: RecordingMarker | None,
+    marker_mtime: datetime,
+    now: datetime,
+    *,
+    alive: Callable[[int], bool] = pid_alive,
+    pid_lookup: PidLookup | None = None,
+    grace: timedelta = GRACE,
+    no_pid_stale: timedelta = NO_PID_STALE,
+) -> bool:
+    """When a recording counts as finished (stale).
+
+    A marker with `stopped_at` is stale at once (the watcher crashed while stopping). Age is
+    from `started_at`, or from the file's mtime when the marker is unreadable (`marker` None).
+    With a PID (`parent_pid`, else `pid_lookup(agent_id)`): alive → never stale, dead → stale
+    once the age reaches `grace`. Without a PID: stale after `no_pid_stale`.
+    """
+    if marker is not None and marker.stopped_at is not None:
+        return True
+    started = marker.started_at if marker is not None and marker.started_at else marker_mtime
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    age = now - started
+    pid = marker.parent_pid if marker is not None else 0
+    if pid <= 0 and pid_lookup is not None and marker is not None and marker.agent_id:
+        pid = pid_lookup(marker.agent_id) or 0
+    if pid > 0:
+        return not alive(pid) and age >= grace
+    return age >= no_pid_stale
+
+
+def read_marker_or_none(folder: Path) -> tuple[RecordingMarker | None, datetime]:
+    """The marker (None when unreadable) and the marker file's mtime (UTC).
+    `FileNotFoundError` when the marker is gone."""
+    mtime = datetime.fromtimestamp(os.lstat(folder / MARKER).st_mtime, UTC)
+    try:
+        return records.read_marker(folder), mtime
+    except RecordError:
+        return None, mtime
+
+
+def _default_recover(folder: Path, marker: RecordingMarker | None) -> None:
+    """Catch up and settle with the session watcher's own `recover_recording` (at most
+    250 ms on the raw file's lock; `LockTimeout` when it is busy)."""
+    recover_recording(folder, marker, lock_timeout=RAW_LOCK_WAIT)
+
+
+def end_recording(folder: Path, marker: RecordingMarker | None, recover: Recover) -> bool:
+    """Settle and catch up a stale recording (`recover`), then remove its marker under the
+    raw file's lock. Returns False (the marker left in place) when the raw file stays locked
+    for more than 250 ms: the next scan tries again. Errors from `recover` propagate."""
+    try:
+        recover(folder, marker)
+        with (
+            records.lock_file(folder / RAW, timeout=RAW_LOCK_WAIT),
+            contextlib.suppress(FileNotFoundError),
+        ):
+            (folder / MARKER).unlink()
+    except LockTimeout:
+        return False
+    return True
