@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ox_core import WorkItem
 from ox_core.errors import OxError
 from ox_handler_session_finalize.detect import Found, Kind, Place
-from ox_session_capture.confined import UnsafePathError, check_session_name
+from ox_session_capture.confined import SessionName
 from ox_session_capture.records import ARTIFACTS
 
 TYPE = "session-finalize"
@@ -37,20 +37,12 @@ class FinalizePayload(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(max_length=255)
+    name: SessionName
     path: str = Field(max_length=4096)
     place: Place
     kind: Kind
     missing: tuple[str, ...] = Field(default=(), max_length=len(ARTIFACTS))
     ledger: str | None = Field(default=None, max_length=4096)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        try:
-            return check_session_name(value)
-        except UnsafePathError as exc:
-            raise ValueError(str(exc)) from None
 
     @field_validator("missing")
     @classmethod

@@ -25,6 +25,9 @@ import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 # Files are opened by core's one helper; re-exported here, where the ledger's rules live.
 from ox_core.fs import UnsafePathError as UnsafePathError
@@ -45,6 +48,17 @@ def check_session_name(name: str) -> str:
     if not SESSION_NAME.fullmatch(name) or len(name.encode("utf-8", "replace")) > 255:
         raise UnsafePathError(f"invalid session name {name!r}: not a single folder name")
     return name
+
+
+def _valid_session_name(value: str) -> str:
+    try:
+        return check_session_name(value)
+    except UnsafePathError as exc:
+        raise ValueError(str(exc)) from None  # pydantic reports it against the field
+
+
+SessionName = Annotated[str, Field(max_length=255), AfterValidator(_valid_session_name)]
+"""A pydantic field type: one session folder name (`check_session_name`'s rules)."""
 
 
 def read_regular(path: Path | str, limit: int | None = None) -> bytes:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ox_core.contracts import IpcMethod
 from ox_core.errors import OxError
 from ox_core.proc import pid_max
-from ox_session_capture.confined import UnsafePathError, check_session_name
+from ox_session_capture.confined import SessionName
 from ox_session_capture.recording import (
     RecordingRejected,
     create_recording,
@@ -67,15 +67,7 @@ class WatchStopParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(max_length=255)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        try:
-            return check_session_name(value)
-        except UnsafePathError as exc:
-            raise ValueError(str(exc)) from None
+    name: SessionName
 
 
 def _params(model: type[BaseModel], params: dict[str, Any]) -> Any:
