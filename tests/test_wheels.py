@@ -465,23 +465,17 @@ def test_examples_add_a_runner_a_handler_and_a_command(
     )
 
 
-def test_help_is_fast_with_every_plugin_installed(
+def test_help_imports_no_plugin_with_every_plugin_installed(
     wheelhouse: Path, user_env: dict[str, str], tmp_path: Path
 ) -> None:
-    """Every distribution's wheel and both examples in one venv: `ox-core --help` stays
-    under 0.3 s (the best of several runs, on a loaded machine) and imports no plugin."""
+    """Every distribution's wheel and both examples in one venv: `ox-core --help` lists the
+    plugin commands from metadata and imports no plugin module. (How fast it is, is measured
+    by `benchmarks/startup.py`, not asserted here: a loaded machine would fail a timed test.)"""
     wheels = [w for w in wheelhouse.glob("*.whl") if not w.name.startswith("ox_core-")]
     examples = [ROOT / "examples" / name for name in ("runner-echo", "handler-hello")]
     copies = [shutil.copytree(e, tmp_path / e.name) for e in examples]
     venv = new_venv(wheelhouse, user_env, tmp_path, *wheels, *copies)
     assert "hello" in listed_commands(ox(venv, user_env, "--help").stdout)
-    times = []
-    for _ in range(7):
-        began = time.perf_counter()
-        ox(venv, user_env, "--help")
-        times.append(time.perf_counter() - began)
-    print(f"ox-core --help with every plugin: best {min(times):.3f} s, runs {times}")
-    assert min(times) < 0.3
     probe = (
         "import sys\nfrom ox_core.cli import main\ntry:\n    main(['--help'])\n"
         "except SystemExit:\n    pass\n"
