@@ -18,14 +18,17 @@ from __future__ import annotations
 import abc
 import argparse
 import functools
-import importlib.metadata
 import json
+import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ox_core.errors import OxError
 
 if TYPE_CHECKING:
+    import importlib.metadata
+
     from rich.console import Console
 
     from ox_core.settings import Settings
@@ -134,8 +137,10 @@ def print_json(data: Any) -> None:
 def command_entry_points() -> dict[str, importlib.metadata.EntryPoint]:
     """The installed plugin commands by name (metadata only: imports nothing). Of two
     distributions offering the same name, the first by distribution name wins."""
+    from importlib.metadata import entry_points
+
     found: dict[str, importlib.metadata.EntryPoint] = {}
-    eps = importlib.metadata.entry_points(group=COMMANDS_GROUP)
+    eps = entry_points(group=COMMANDS_GROUP)
     for ep in sorted(eps, key=lambda e: (_dist_name(e), e.name)):
         found.setdefault(ep.name, ep)
     return found
@@ -178,7 +183,19 @@ def add_plugin_commands(
 ) -> None:
     """Add a subparser per installed plugin command not in `taken` (the built-in commands).
     Only the command named `load` is imported; it adds its arguments and is stored as the
-    parser's default `plugin_command`. `CommandLoadError` when that import fails."""
+    parser's default `plugin_command`. `CommandLoadError` when that import fails.
+
+    Every `ox-core` call builds this parser, and agent hooks run it inside the agent's time
+    budget: a built-in command (`load` in `taken`) looks for no plugin command at all, and
+    `--help` (`load` None) reads the names from the metadata files without importing
+    `importlib.metadata` (a third of `--help`'s time)."""
+    if load in taken:
+        return
+    if load is None:
+        for name, dist in listed_commands().items():
+            if name not in taken:
+                sub.add_parser(name, help=f"(plugin command from {dist})", add_help=False)
+        return
     for name, ep in command_entry_points().items():
         if name in taken:
             continue
@@ -189,6 +206,44 @@ def add_plugin_commands(
         p = sub.add_parser(name, help=command.help, description=command.help)
         command.add_arguments(p)
         p.set_defaults(plugin_command=command, parser=p)
+
+
+def listed_commands() -> dict[str, str]:
+    """The installed plugin commands' names and distributions, read from the `entry_points.txt`
+    of each `*.dist-info` on `sys.path` (path order, then name order, first found wins, as
+    `command_entry_points`). Imports nothing."""
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            with os.scandir(entry or ".") as listing:
+                infos = sorted(d.name for d in listing if d.name.endswith(".dist-info"))
+        except OSError:
+            continue
+        for info in infos:
+            try:
+                with open(os.path.join(entry or ".", info, "entry_points.txt")) as f:
+                    text = f.read()
+            except OSError:
+                continue
+            if f"[{COMMANDS_GROUP}]" not in text:
+                continue
+            dist = info.removesuffix(".dist-info").rsplit("-", 1)[0].replace("_", "-")
+            for name in _section_names(text, COMMANDS_GROUP):
+                found.setdefault(name, dist)
+    return found
+
+
+def _section_names(text: str, section: str) -> list[str]:
+    """The names (`name = value`) of `[section]` in an `entry_points.txt`."""
+    names: list[str] = []
+    inside = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("["):
+            inside = line == f"[{section}]"
+        elif inside and "=" in line and not line.startswith(("#", ";")):
+            names.append(line.split("=", 1)[0].strip())
+    return names
 
 
 def command_word(parser: argparse.ArgumentParser, argv: list[str]) -> str | None:
