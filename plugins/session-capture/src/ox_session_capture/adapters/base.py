@@ -123,44 +123,11 @@ def source_id(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-_ENTRY_TYPES = frozenset(("user", "assistant", "system", "tool"))
-_STR_FIELDS = frozenset(
-    ("content", "tool_name", "tool_input", "tool_output", "call_id", "source_id")
-)
-
-
 def entry(**fields: Any) -> RawEntry:
-    """A `RawEntry`; `source_id` None is left out.
-
-    The capture hot path: fields of the plain shapes adapters build (the entry types, `str`
-    or None text, an aware `datetime` or None, a `bool` or None error flag) are checked here
-    and the entry is built without pydantic's validation, which is most of an entry's cost;
-    anything else goes through full validation (and its error)."""
+    """A `RawEntry`; `source_id` None is left out."""
     if fields.get("source_id") is None:
         fields.pop("source_id", None)
-    if _plain(fields):
-        return RawEntry.model_construct(**fields)
     return RawEntry(**fields)
-
-
-def _plain(fields: dict[str, Any]) -> bool:
-    if fields.get("type") not in _ENTRY_TYPES:
-        return False
-    for key, value in fields.items():
-        if key == "type" or value is None:
-            continue
-        if key in _STR_FIELDS:
-            if type(value) is not str:
-                return False
-        elif key == "ts":
-            if type(value) is not datetime or value.tzinfo is None:
-                return False
-        elif key == "is_error":
-            if type(value) is not bool:
-                return False
-        else:
-            return False  # a field this check does not know: let pydantic decide
-    return True
 
 
 _WRAPPER_TAGS = re.compile(
