@@ -87,6 +87,24 @@ def open_regular(
     return fd
 
 
+def read_regular(path: Path | str, limit: int | None = None) -> bytes:
+    """The bytes of the regular file `path` (`open_regular`'s rules). With `limit`, a larger
+    file raises `UnsafePathError` before anything is read."""
+    fd = open_regular(path)
+    try:
+        size = os.fstat(fd).st_size
+        if limit is not None and size > limit:
+            raise UnsafePathError(f"{path} is {size} bytes, over the {limit}-byte limit; refused")
+        chunks = []
+        while chunk := os.read(fd, max(size, 1 << 16)):
+            chunks.append(chunk)
+            if limit is not None and sum(map(len, chunks)) > limit:
+                raise UnsafePathError(f"{path} grew over the {limit}-byte limit; refused")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def open_dir(path: Path | str, *, follow_symlinks: bool = False) -> int:
     """An fd of the folder `path`; `UnsafePathError` when it is a link (unless
     `follow_symlinks`) or not a folder. The caller closes it."""

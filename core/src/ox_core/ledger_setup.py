@@ -75,19 +75,13 @@ def create_default_ledger(path: Path) -> None:
 def has_ledger_marker(path: Path) -> bool:
     """Whether the work tree at `path` is marked as an ox ledger: its own `.gitignore` (a
     regular file, not a link: it is teammate-controlled content) lists `.ox/cache/`."""
+    from ox_core.fs import UnsafePathError, read_regular
+
     try:
-        fd = os.open(path / ".gitignore", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
+        data = read_regular(path / ".gitignore", _MAX_GITIGNORE)
+    except (OSError, UnsafePathError):
         return False
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX_GITIGNORE:
-            return False
-        text = os.read(fd, _MAX_GITIGNORE).decode("utf-8", "replace")
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
+    text = data.decode("utf-8", "replace")
     return any(line.strip() in _MARKER_LINES for line in text.splitlines())
 
 

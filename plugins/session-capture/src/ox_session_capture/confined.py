@@ -33,6 +33,7 @@ from pydantic import AfterValidator, Field
 from ox_core.fs import UnsafePathError as UnsafePathError
 from ox_core.fs import file_kind as _kind
 from ox_core.fs import open_regular as open_regular
+from ox_core.fs import read_regular as read_regular
 from ox_core.proc import opened_path as opened_path
 
 MAX_RECORD_BYTES = 64 * 1024 * 1024
@@ -59,24 +60,6 @@ def _valid_session_name(value: str) -> str:
 
 SessionName = Annotated[str, Field(max_length=255), AfterValidator(_valid_session_name)]
 """A pydantic field type: one session folder name (`check_session_name`'s rules)."""
-
-
-def read_regular(path: Path | str, limit: int | None = None) -> bytes:
-    """The bytes of the regular file `path` (`open_regular`'s rules). With `limit`, a larger
-    file raises `UnsafePathError` before anything is read."""
-    fd = open_regular(path)
-    try:
-        size = os.fstat(fd).st_size
-        if limit is not None and size > limit:
-            raise UnsafePathError(f"{path} is {size} bytes, over the {limit}-byte limit; refused")
-        chunks = []
-        while chunk := os.read(fd, max(size, 1 << 16)):
-            chunks.append(chunk)
-            if limit is not None and sum(map(len, chunks)) > limit:
-                raise UnsafePathError(f"{path} grew over the {limit}-byte limit; refused")
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 def regular_files(folder: Path | str) -> dict[str, os.stat_result]:
