@@ -17,11 +17,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
+
+from ox_core.testing import wait_until
+from ox_core.testing_runners import survivors
 
 if TYPE_CHECKING:
     from conftest import Daemon, OxWorld
@@ -50,37 +53,6 @@ os.wait()
 """
 
 
-def wait_until(what: str, predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-    return value
-
-
-def survivors(marker: str, parent: int) -> list[str]:
-    """Live processes whose command line holds `marker`, and zombies whose parent is `parent`."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                fields = f.read().rpartition(b")")[2].split()
-            with open(f"/proc/{name}/cmdline", "rb") as f:
-                cmdline = f.read()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if fields[0] == b"Z":
-            if int(fields[1]) == parent:
-                found.append(f"zombie {name} of {parent}")
-        elif marker.encode() in cmdline:
-            shown = cmdline.replace(b"\0", b" ").decode(errors="replace")
-            found.append(f"{name}: {shown}")
-    return found
-
-
 @pytest.fixture
 def marker(world: OxWorld) -> Iterator[str]:
     """Gives the fake claude's runs a double-forked daemon and a setsid helper, both
@@ -101,7 +73,7 @@ def marker(world: OxWorld) -> Iterator[str]:
     try:
         yield mark
     finally:
-        for line in survivors(mark, -1):
+        for line in survivors(mark, parent=-1):
             os.kill(int(line.split(":")[0]), signal.SIGKILL)
 
 
@@ -139,7 +111,7 @@ def helper_pids(world: OxWorld) -> tuple[int, int, int]:
 
 def nothing_left(marker: str, daemon: Daemon) -> list[str]:
     deadline = time.monotonic() + 10
-    while (left := survivors(marker, daemon.proc.pid)) and time.monotonic() < deadline:
+    while (left := survivors(marker, parent=daemon.proc.pid)) and time.monotonic() < deadline:
         time.sleep(0.05)
     return left
 

@@ -14,11 +14,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from ox_core.testing import wait_until
 
 if TYPE_CHECKING:
     from conftest import OxWorld
@@ -38,17 +40,6 @@ with target.open("a") as out:
         time.sleep(0.02)
 time.sleep(600)
 """
-
-
-def wait_until(what: str, predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def entries(raw: Path) -> list[dict[str, Any]]:

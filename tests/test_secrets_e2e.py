@@ -18,8 +18,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
+from ox_core.testing import wait_until
 from ox_handler_session_finalize.ledger import has_git_lfs
 from ox_session_capture.testing.corpus import secrets as corpus
 
@@ -48,15 +48,6 @@ def _load(name: str, path: Path) -> ModuleType:
 
 SHAPES = corpus.SHAPES
 TS = "2026-11-24T00:38:26.778Z"
-
-
-def wait_until(what: str, predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-    return value
 
 
 # ---------------------------------------------------------------- the agents' session lines

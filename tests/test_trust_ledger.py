@@ -12,26 +12,16 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ox_core.testing import wait_until
 
 if TYPE_CHECKING:
     from conftest import OxWorld
 
 SECRET = "PRIVATE-3f9c1e-never-leaves-this-machine"
 SESSION_ID = "f04c7045-b614-40b5-816d-7256c84b37f6"
-
-
-def wait_until(what: str, predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def claude_line(uid: str, text: str) -> str:

@@ -34,6 +34,7 @@ from ox_core.sweep import (
     reap_zombie_children,
     set_subreaper,
 )
+from ox_core.testing_runners import survivors
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc")
 
@@ -97,44 +98,14 @@ class Agent:
         return (self.dir / "token").read_text().strip()
 
 
-def survivors(marker: str, token: str) -> list[str]:
-    """Live processes whose command line holds `marker` or whose environment holds the token,
-    and zombie children of this process: one pass over /proc, independent of ox_core.proc."""
-    entry = f"{RUN_TOKEN_VAR}={token}".encode()
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                fields = f.read().rpartition(b")")[2].split()
-            with open(f"/proc/{name}/cmdline", "rb") as f:
-                cmdline = f.read()
-            try:
-                with open(f"/proc/{name}/environ", "rb") as f:
-                    environ = f.read().split(b"\0")
-            except PermissionError:
-                environ = []
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        state, ppid = fields[0], int(fields[1])
-        if state == b"Z":
-            if ppid == os.getpid():
-                found.append(f"zombie child {name}")
-        elif marker.encode() in cmdline or (token and entry in environ):
-            shown = cmdline.replace(b"\0", b" ").decode(errors="replace")
-            found.append(f"{name}: {shown}")
-    return found
-
-
 async def nothing_left(agent: Agent) -> list[str]:
     """What survives after a generous deadline (a kill lands asynchronously); [] is success."""
     token = agent.token()
     assert token  # the run's token reached the agent's environment
     with trio.move_on_after(5):
-        while survivors(agent.marker, token):  # noqa: ASYNC110 - polling /proc
+        while survivors(agent.marker, parent=os.getpid(), token=token):  # noqa: ASYNC110 - polling /proc
             await trio.sleep(0.02)
-    return survivors(agent.marker, token)
+    return survivors(agent.marker, parent=os.getpid(), token=token)
 
 
 def reap_our_zombies() -> None:
@@ -359,7 +330,7 @@ async def test_a_run_ending_spares_the_helpers_of_a_concurrent_run(
                 await trio.sleep(0.01)
         await run_agent_process([str(first.path)], timeout=30)
         assert await nothing_left(first) == []
-        assert survivors(second.marker, second.token())  # still running
+        assert survivors(second.marker, parent=os.getpid(), token=second.token())  # still running
         nursery.cancel_scope.cancel()
     assert await nothing_left(second) == []
 

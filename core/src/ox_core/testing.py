@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -61,6 +63,18 @@ _GIT_ENV = {
     "GIT_COMMITTER_EMAIL": "ox-test@example.invalid",
     "GIT_CONFIG_NOSYSTEM": "1",
 }
+
+
+def wait_until(what: str, predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
+    """`predicate()`'s first true value, polled every 50 ms (blocking: for tests that drive a
+    daemon process); `AssertionError` naming `what` after `timeout` seconds, generous by
+    default because CI shares two cores."""
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+    return value
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import shlex
 import socket
 import stat
@@ -88,6 +89,41 @@ def alive(pid: int) -> bool:
 def group_members(pgid: int) -> list[int]:
     """Live processes (zombies excluded) of process group `pgid`."""
     return [s.pid for s in scan().values() if s.pgid == pgid and s.state != "Z"]
+
+
+def survivors(marker: str, *, parent: int, token: str = "") -> list[str]:
+    """Live processes whose command line holds `marker` (or, with `token`, whose environment
+    holds `OX_RUN_TOKEN=<token>`), and zombies whose parent is `parent`: one pass over
+    /proc, read here rather than through `ox_core.proc`, so a test of the sweep does not
+    trust the code it tests. [] means nothing is left."""
+    from ox_core.sweep import RUN_TOKEN_VAR
+
+    entry = f"{RUN_TOKEN_VAR}={token}".encode()
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rpartition(b")")[2].split()
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                cmdline = f.read()
+            environ: list[bytes] = []
+            if token:
+                try:
+                    with open(f"/proc/{name}/environ", "rb") as f:
+                        environ = f.read().split(b"\0")
+                except PermissionError:
+                    pass
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if fields[0] == b"Z":
+            if int(fields[1]) == parent:
+                found.append(f"zombie {name} of {parent}")
+        elif marker.encode() in cmdline or (token and entry in environ):
+            shown = cmdline.replace(b"\0", b" ").decode(errors="replace")
+            found.append(f"{name}: {shown}")
+    return found
 
 
 @pytest.fixture
