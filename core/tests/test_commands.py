@@ -94,6 +94,21 @@ def test_help_lists_plugin_commands_without_importing_them(site: Path) -> None:
     assert "session" in text  # the capture plugin's, listed from metadata too
 
 
+def test_help_survives_broken_metadata_of_other_distributions(site: Path) -> None:
+    """Installed metadata is outside ox's control: an `entry_points.txt` that is not UTF-8,
+    one that is a folder, and a section with junk lines never stop `--help`."""
+    garbage = site / "garbage-1.0.dist-info"
+    garbage.mkdir()
+    (garbage / "entry_points.txt").write_bytes(b"[ox.commands]\nbad\xff\xfe = x:y\n\x00\x01\n")
+    folder = site / "folder-1.0.dist-info"
+    (folder / "entry_points.txt").mkdir(parents=True)
+    install(site, "ox-junk", "[ox.commands]\n# a comment\nno equals sign\n", {})
+    proc = ox(site, "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert "plugin command from ox-cmd-example" in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
 def test_a_plugin_command_runs_with_its_own_arguments(site: Path) -> None:
     proc = ox(site, "--log-format", "json", "hello", "world", "--shout")
     assert (proc.returncode, proc.stdout, proc.stderr) == (3, "HELLO WORLD\n", "")

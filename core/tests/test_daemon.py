@@ -409,6 +409,10 @@ async def test_a_git_repo_that_is_not_an_ox_ledger_is_refused(ledger: Path) -> N
     with pytest.raises(ConfigError, match="not an ox ledger"):  # a link is not the marker
         await serve(settings, plugins=make_plugins(), handle_signals=False)
     (ledger / ".gitignore").unlink()
+    os.mkfifo(ledger / ".gitignore")  # never opened for a blocking read
+    with pytest.raises(ConfigError, match="not an ox ledger"):
+        await serve(settings, plugins=make_plugins(), handle_signals=False)
+    (ledger / ".gitignore").unlink()
     (ledger / ".gitignore").write_text("/.ox/cache\n")
     async with trio.open_nursery() as nursery:
         daemon = await start(nursery, settings)

@@ -221,8 +221,11 @@ def listed_commands() -> dict[str, str]:
             continue
         for info in infos:
             try:
-                with open(os.path.join(entry or ".", info, "entry_points.txt")) as f:
-                    text = f.read()
+                # Metadata of whatever is installed: a file that is not UTF-8 must not stop
+                # `--help` (its names are read as far as they are text).
+                path = os.path.join(entry or ".", info, "entry_points.txt")
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    text = f.read(1 << 20)
             except OSError:
                 continue
             if f"[{COMMANDS_GROUP}]" not in text:
