@@ -476,3 +476,23 @@ async def test_doctor_tells_what_the_running_daemon_holds_back(
         assert "type off echo  until the config changes" in out
         assert "turned off in the config (disabled_types)" in out
         nursery.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("args", [["plugins", "--json"], ["config", "--show"]])
+def test_a_reader_that_went_away_ends_the_command_quietly(args: list[str]) -> None:
+    """`ox-core ... | head -1`: the pipe's reader is gone before ox writes; the command ends
+    with 141 (128 + SIGPIPE) and no traceback, like a shell tool."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before a byte is written
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "ox_core.cli", *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 141
+    assert proc.stderr == ""

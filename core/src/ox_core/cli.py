@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -294,7 +295,24 @@ def build_parser(load: str | None = None, *, plugins: bool = True) -> argparse.A
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run `ox-core` with `argv` (default: the process arguments); returns the exit code."""
+    """Run `ox-core` with `argv` (default: the process arguments); returns the exit code.
+
+    A reader that goes away early (`ox-core status --json | head -1`) ends the command
+    quietly with 141 (128 + SIGPIPE), as a shell tool does, never with a traceback."""
+    try:
+        try:
+            code = _main(argv)
+        finally:
+            sys.stdout.flush()  # argparse's exit too: a buffered write meets the closed pipe
+    except BrokenPipeError:
+        # Nothing more can reach the reader; point stdout at /dev/null so the interpreter's
+        # own flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from ox_core.commands import CommandLoadError, command_word
     from ox_core.errors import OxError
 
