@@ -27,7 +27,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from ox_core.testing import wait_until
-from ox_handler_session_finalize.ledger import has_git_lfs
+from ox_handler_session_finalize.git import has_git_lfs
 from ox_session_capture.testing.corpus import secrets as corpus
 
 if TYPE_CHECKING:

@@ -26,6 +26,7 @@ import attrs
 import pydantic
 import trio
 
+from ox_core.sync_signal import SyncConfig, SyncSignal
 from ox_core.work import WorkItem
 
 DEFAULT_RUN_TIMEOUT = 300.0
@@ -157,12 +158,17 @@ class HandlerContext:
     `ledger`: the ledger's path. `enqueue`: queue a work item now and wake the manager
     (returns False for a duplicate key or a full queue). `publish(event, data)`: announce an
     event to every attached handler (their `on_event`), so one plugin can prompt another
-    without importing it; see `WorkHandler.on_event` for the rules.
+    without importing it; see `WorkHandler.on_event` for the rules. `sync_signal`: for the
+    plugin that syncs the ledger with its remote: `fire()` after each integration (the
+    manager drains its queue then), `report(LedgerSyncState)` for `status` (None: no
+    daemon). `sync_config()`: the current `[sync]` table (re-read after config edits).
     """
 
     ledger: Path
     enqueue: Callable[[WorkItem], bool]
     publish: Publish = _publish_nowhere
+    sync_signal: SyncSignal | None = None
+    sync_config: Callable[[], SyncConfig] = SyncConfig
 
 
 class HandlerOptions(pydantic.BaseModel):

@@ -79,8 +79,9 @@ class Daemon:
         self.agent = "(starting)"
         self.runner: Runner | None = None
         self.manager: Manager | None = None
-        # Fired by whatever syncs the ledger (the daemon itself does not pull yet).
+        # Fired by whatever syncs the ledger (a plugin's service), after each integration.
         self.sync_signal: SyncSignal | None = None
+        self._sync_config = settings.sync
         self._config_source = ConfigReloader(settings, self._reconfigure_handlers)
         self.methods: dict[str, IpcMethod] = {
             "status": self._ipc_status,
@@ -117,7 +118,13 @@ class Daemon:
 
         for handler in self.handlers:
             handler.attach(
-                HandlerContext(ledger=self.ledger, enqueue=self.enqueue, publish=self.publish)
+                HandlerContext(
+                    ledger=self.ledger,
+                    enqueue=self.enqueue,
+                    publish=self.publish,
+                    sync_signal=self.sync_signal,
+                    sync_config=lambda: self._sync_config,
+                )
             )
             try:
                 methods = dict(handler.ipc_methods())
@@ -135,6 +142,7 @@ class Daemon:
         logged and that handler keeps its options."""
         from ox_core.config import validate_options
 
+        self._sync_config = settings.sync
         for handler in self.handlers:
             raw = settings.handlers.get(handler.type, {})
             try:
@@ -298,10 +306,10 @@ class Daemon:
             self.server = server
             await outer.start(server.serve, self.socket)
             await trio.to_thread.run_sync(self._assemble)
-            self._attach_handlers()
             from ox_core.manager import Manager, SyncSignal
 
             self.sync_signal = SyncSignal()
+            self._attach_handlers()
             self.manager = Manager(
                 self.runner, self.handlers, self._config, self.sync_signal, self.ledger
             )

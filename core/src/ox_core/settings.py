@@ -26,6 +26,7 @@ from pydantic_settings import (
 
 from ox_core.config import AgentWorkerConfig
 from ox_core.errors import ConfigError
+from ox_core.sync_signal import SyncConfig
 
 ENV_PREFIX = "OX_"
 CONFIG_FILE_ENV = "OX_CONFIG_FILE"
@@ -130,6 +131,10 @@ class Settings(BaseSettings):
     agent_work: AgentWorkerConfig = Field(
         default_factory=lambda: AgentWorkerConfig.model_validate({}),
         description="Background agent work (the manager).",
+    )
+    sync: SyncConfig = Field(
+        default_factory=SyncConfig,
+        description="Syncing the ledger with its remote (done by the plugin that publishes to it).",
     )
     runners: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
@@ -287,7 +292,7 @@ def _check_json_env() -> None:
             raise ConfigError(f"invalid settings: {key}: must be a JSON object")
 
 
-_TABLES = ("agent_work", "runners", "handlers")
+_TABLES = ("agent_work", "sync", "runners", "handlers")
 
 
 def load_settings(**overrides: Any) -> Settings:

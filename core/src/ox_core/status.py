@@ -24,6 +24,7 @@ from cattrs.gen import make_dict_unstructure_fn, override
 
 from ox_core.contracts import Outcome, RunResult
 from ox_core.quota_store import QuotaPause
+from ox_core.sync_signal import LedgerSyncState
 from ox_core.work import WorkItem
 
 if TYPE_CHECKING:
@@ -150,7 +151,8 @@ class AgentWorkStatus:
     above, plus a disabled manager or work type, no usable agent, an exhausted rate limit).
     `quota`: the quota pause with its reason. `errors`: failures that still stand (see
     `Problem`). `syncs` / `last_sync_at`: ledger syncs seen (0 / None: the daemon does not
-    sync the ledger).
+    sync the ledger). `ledger_sync`: the syncer's last report (ahead/behind, last success,
+    last error, a pause; None when nothing syncs the ledger).
     """
 
     enabled: bool
@@ -170,6 +172,7 @@ class AgentWorkStatus:
     errors: list[Problem] = attrs.Factory(list)
     syncs: int = 0
     last_sync_at: datetime | None = None
+    ledger_sync: LedgerSyncState | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON data (what the `status` IPC method sends as `agent_work`)."""
@@ -251,6 +254,7 @@ def build_status(
         errors=list(errors),
         syncs=sync.fired,
         last_sync_at=sync.last_fired,
+        ledger_sync=sync.state,
     )
 
 

@@ -99,7 +99,7 @@ class LfsServer:
 
 @pytest.fixture
 def lfs_server(tmp_path: Path) -> Iterator[LfsServer]:
-    from ox_handler_session_finalize.ledger import has_git_lfs
+    from ox_handler_session_finalize.git import has_git_lfs
 
     if not has_git_lfs():
         pytest.skip(

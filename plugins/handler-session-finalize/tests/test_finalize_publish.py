@@ -9,8 +9,9 @@ import pytest
 
 from ox_core import RunResult
 from ox_core.errors import LedgerBlockedError
+from ox_handler_session_finalize.git import GitError
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
-from ox_handler_session_finalize.ledger import GitError
+from ox_handler_session_finalize.sync import sync_ledger
 from ox_session_capture import records
 
 from .finalize_support import answer, clone, commit_count, entries, git, make_session
@@ -68,7 +69,7 @@ async def test_finalize_lands_in_a_fresh_clone(
     assert await handler.detect(ledger) == []
 
 
-async def test_push_failure_leaves_upload_only_then_converges(
+async def test_push_failure_keeps_the_local_commit_for_the_next_sync(
     handler: SessionFinalizeHandler, ledger: Path, remote: Path, tmp_path: Path
 ) -> None:
     folder = make_session(records.ledger_cache_sessions(ledger), NAME)
@@ -76,23 +77,20 @@ async def test_push_failure_leaves_upload_only_then_converges(
     hook.write_text("#!/bin/sh\necho 'simulated crash before the push' >&2\nexit 1\n")
     hook.chmod(0o755)
     before = commit_count(remote)
-    with pytest.raises(GitError, match="simulated crash"):
-        await finalize_all(handler, ledger, answer())
-    # Artifacts written, committed locally, not pushed; the cache copy is intact.
-    assert (folder / "summary.json").exists()
+    local = commit_count(ledger)
+    # A push failure fails nothing: the session is committed locally, its cache copy goes.
+    await finalize_all(handler, ledger, answer())
+    assert commit_count(ledger) == local + 1
     assert commit_count(remote) == before
+    assert not folder.exists()
+    assert await handler.detect(ledger) == []
+    with pytest.raises(GitError, match="simulated crash"):
+        await sync_ledger(handler.ledger(ledger))
 
     hook.unlink()
-    fresh = SessionFinalizeHandler(user_cache_dir=tmp_path / "usercache")
-    items = await fresh.detect(ledger)
-    assert [i.payload["kind"] for i in items] == ["upload-only"]
-    local_commits = commit_count(ledger)
-    assert (await fresh.build_prompt(items[0])).skip_llm
-    await fresh.process_result(items[0], RunResult())
-    assert commit_count(ledger) == local_commits  # no new commit
+    result = await sync_ledger(handler.ledger(ledger))
+    assert (result.ahead, result.behind, result.pushed) == (0, 0, 1)
     assert commit_count(remote) == before + 1
-    assert not folder.exists()
-    assert await fresh.detect(ledger) == []
     check = clone(remote, tmp_path / "check")
     assert (check / "sessions" / NAME / "summary.md").exists()
 

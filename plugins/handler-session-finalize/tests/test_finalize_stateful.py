@@ -1,5 +1,5 @@
-"""Nothing is ever lost: a state machine of recordings, finalize cycles and failing pushes,
-against real git (a bare remote on disk, the ledger a clone of it)."""
+"""Nothing is ever lost: a state machine of recordings, finalize cycles, syncs and failing
+pushes, against real git (a bare remote on disk, the ledger a clone of it)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from ox_core import RunResult
+from ox_handler_session_finalize.git import GitError
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
-from ox_handler_session_finalize.ledger import GitError
+from ox_handler_session_finalize.sync import sync_ledger
 from ox_session_capture import records
 
 from .finalize_support import answer, clone, git, make_remote, make_session
@@ -37,7 +38,11 @@ class FinalizeMachine(RuleBasedStateMachine):
         return handler
 
     def remote_sessions(self) -> set[str]:
-        out = git(self.remote, "ls-tree", "--name-only", "HEAD", "sessions/")
+        return self.sessions_in(self.remote)
+
+    @staticmethod
+    def sessions_in(repo: Path) -> set[str]:
+        out = git(repo, "ls-tree", "--name-only", "HEAD", "sessions/")
         return {line.removeprefix("sessions/") for line in out.split()}
 
     @rule()
@@ -65,28 +70,38 @@ class FinalizeMachine(RuleBasedStateMachine):
         trio.run(self._cycle)
 
     async def _cycle(self) -> None:
+        # A failing push never fails an item: it ends with the local commit.
         for item in await self.handler.detect(self.ledger):
             request = await self.handler.build_prompt(item)
             result = RunResult() if request.skip_llm else RunResult(output=answer())
-            try:
-                await self.handler.process_result(item, result)
-            except GitError:
-                assert self.hook.exists()
+            await self.handler.process_result(item, result)
+
+    @rule()
+    def sync(self) -> None:
+        trio.run(self._sync)
+
+    async def _sync(self) -> None:
+        try:
+            await sync_ledger(self.handler.ledger(self.ledger))
+        except GitError:
+            assert self.hook.exists()
 
     @invariant()
     def nothing_is_lost(self) -> None:
         cached = {p.name for p in self.cache.iterdir()} if self.cache.exists() else set()
         published = self.remote_sessions()
-        assert self.expected <= cached | published
-        assert published <= self.expected
+        committed = self.sessions_in(self.ledger)
+        assert self.expected <= cached | committed | published
+        assert published <= committed <= self.expected
 
     def teardown(self) -> None:
         try:
             self.mend_pushes()
             self.finalize_cycle()
+            self.sync()
             assert self.remote_sessions() == self.expected
             assert not self.cache.exists() or not any(self.cache.iterdir())
-            log = git(self.remote, "log", "--format=%s")
+            log = git(self.remote, "log", "--format=%B")
             for name in self.expected:
                 assert log.count(f"finalize session {name}\n") == 1, name
         finally:

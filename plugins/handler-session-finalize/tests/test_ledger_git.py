@@ -12,8 +12,10 @@ import trio
 from ox_core import HandlerContext, RunResult, WorkItem
 from ox_core.errors import LedgerBlockedError
 from ox_handler_session_finalize.detect import pid_alive
+from ox_handler_session_finalize.git import GitError, run_git
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
-from ox_handler_session_finalize.ledger import GitError, Ledger, run_git
+from ox_handler_session_finalize.ledger import Ledger
+from ox_handler_session_finalize.sync import SyncPaused, sync_ledger
 from ox_session_capture import records
 
 from .finalize_support import answer, clone, commit_count, git, make_session
@@ -79,7 +81,7 @@ async def serve_401(stream: trio.SocketStream) -> None:
     await stream.aclose()
 
 
-async def test_authentication_failure_blocks_at_once(
+async def test_authentication_failure_fails_the_sync_at_once(
     handler: SessionFinalizeHandler, ledger: Path, nursery: trio.Nursery
 ) -> None:
     listeners = await nursery.start(partial(trio.serve_tcp, serve_401, 0, host="127.0.0.1"))
@@ -87,22 +89,36 @@ async def test_authentication_failure_blocks_at_once(
     git(ledger, "remote", "set-url", "origin", f"http://127.0.0.1:{port}/ledger.git")
     folder = make_session(records.ledger_cache_sessions(ledger), "s-auth")
     items = await handler.detect(ledger)
+    # Publishing ends with the local commit: the refusing remote fails nothing.
+    outcome = await handler.process_result(items[0], RunResult(output=answer()))
+    assert outcome is not None
+    assert outcome.kind == "published"
+    assert "the sync pushes it" in outcome.reason
+    assert not folder.exists()
+    assert (ledger / "sessions" / "s-auth" / "summary.md").exists()
     started = time.monotonic()
     with pytest.raises(LedgerBlockedError, match="refused"):
-        await handler.process_result(items[0], RunResult(output=answer()))
+        await sync_ledger(handler.ledger(ledger))
     assert time.monotonic() - started < handler.push_pause * 10 + 5
-    assert (folder / "raw.jsonl").exists()  # the cache copy stays
     nursery.cancel_scope.cancel()
 
 
-async def test_rebase_conflict_blocks_the_ledger(remote: Path, tmp_path: Path) -> None:
+async def test_conflict_outside_sessions_pauses_and_leaves_the_ledger(
+    remote: Path, tmp_path: Path
+) -> None:
     a, b = (clone(remote, tmp_path / n) for n in ("a", "b"))
-    await Ledger(a).publish("same", {"raw.jsonl": b'{"type":"user","content":"from a"}\n'})
+    for ledger, text in ((a, "from a\n"), (b, "from b\n")):
+        (ledger / "notes.txt").write_text(text)
+        git(ledger, "add", "notes.txt")
+        git(ledger, "commit", "-q", "-m", "notes")
+    await sync_ledger(Ledger(a))
     ledger_b = Ledger(b)
-    ledger_b.push_pause = 0.01
-    with pytest.raises(LedgerBlockedError, match="conflicts"):
-        await ledger_b.publish("same", {"raw.jsonl": b'{"type":"user","content":"from b"}\n'})
-    # The rebase was aborted: b is usable, not left half-way.
+    await ledger_b.publish("s-b", {"raw.jsonl": b'{"type":"user","content":"b"}\n'})
+    head = git(b, "rev-parse", "HEAD")
+    with pytest.raises(SyncPaused, match=r"notes\.txt"):
+        await sync_ledger(ledger_b)
+    # The rebase was aborted: b is as it was, usable, its commits all there.
+    assert git(b, "rev-parse", "HEAD") == head
     assert await ledger_b.conflicts() == []
     assert git(b, "status", "--porcelain").strip() == ""
 
@@ -148,7 +164,7 @@ async def test_finalize_soon_enqueues_one_session(
     assert (ledger / "sessions" / "s-soon" / "summary.md").exists()
 
 
-async def test_remote_refusing_the_push_blocks_and_keeps_the_cache(
+async def test_remote_refusing_the_push_fails_the_sync_not_the_session(
     handler: SessionFinalizeHandler, ledger: Path, remote: Path
 ) -> None:
     hook = remote / "hooks" / "pre-receive"
@@ -157,16 +173,15 @@ async def test_remote_refusing_the_push_blocks_and_keeps_the_cache(
     folder = make_session(records.ledger_cache_sessions(ledger), "s-refused")
     before = commit_count(remote)
     items = await handler.detect(ledger)
-    with pytest.raises(LedgerBlockedError, match="refused"):
-        await handler.process_result(items[0], RunResult(output=answer()))
+    await handler.process_result(items[0], RunResult(output=answer()))
     assert commit_count(remote) == before
-    assert (folder / "summary.json").exists()
+    assert not folder.exists()  # committed locally: the commit holds it
+    with pytest.raises(LedgerBlockedError, match="refused"):
+        await sync_ledger(handler.ledger(ledger))
     hook.unlink()
-    items = await handler.detect(ledger)
-    assert [i.payload["kind"] for i in items] == ["upload-only"]
-    await handler.process_result(items[0], RunResult())
+    assert (await sync_ledger(handler.ledger(ledger))).pushed == 1
     assert commit_count(remote) == before + 1
-    assert not folder.exists()
+    assert await handler.detect(ledger) == []
 
 
 async def test_git_detached_gc_outlives_the_call_that_started_it(ledger: Path) -> None:

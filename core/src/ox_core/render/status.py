@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Group, RenderableType
+from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -85,12 +86,31 @@ def _counts(stats: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def _sync_line(work: Mapping[str, Any], now: datetime | None) -> str:
+    """The `Sync` line: the syncer's report (ahead/behind, last success, last error with its
+    age, a pause), else how many syncs fired."""
     syncs = int(work.get("syncs") or 0)
-    if not syncs:
-        return "not configured [dim](the daemon does not pull or push the ledger)[/]"
-    return (
-        f"{syncs} {'sync' if syncs == 1 else 'syncs'}, last {_ago(work.get('last_sync_at'), now)}"
-    )
+    state = work.get("ledger_sync")
+    if not isinstance(state, Mapping):
+        if not syncs:
+            return "not configured [dim](the daemon does not pull or push the ledger)[/]"
+        return (
+            f"{syncs} {'sync' if syncs == 1 else 'syncs'}, "
+            f"last {_ago(work.get('last_sync_at'), now)}"
+        )
+    if not state.get("remote"):
+        return "no remote [dim](commits stay in this ledger)[/]"
+    ahead, behind = int(state.get("ahead") or 0), int(state.get("behind") or 0)
+    last_ok = state.get("last_ok")
+    parts = [
+        f"{escape(str(state['remote']))}: {ahead} ahead, {behind} behind",
+        f"last sync {_ago(last_ok, now)}" if last_ok else "[yellow]not synced yet[/]",
+    ]
+    if state.get("last_error"):
+        when = _ago(state.get("last_error_at"), now)
+        parts.append(f"[red]last error {when}: {escape(_short(state['last_error'], 200))}[/]")
+    if state.get("paused"):
+        parts.append(f"[red]publishing paused: {escape(_short(state['paused'], 300))}[/]")
+    return "; ".join(parts)
 
 
 def _work_table(title: str, procs: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> Table:

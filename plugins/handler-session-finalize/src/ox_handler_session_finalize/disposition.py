@@ -62,6 +62,14 @@ class FinalizeOptions(HandlerOptions):
         description="Sessions scoring below this are discarded; between the two, kept locally.",
     )
 
+    author: str = Field(
+        "",
+        max_length=512,
+        pattern=r"^$|^[^<>\n]+ <[^<>\s]+@[^<>\s]+>$",
+        description='The git identity to commit to the ledger with ("Name <email>") when git '
+        "config has none (git config wins).",
+    )
+
     @model_validator(mode="after")
     def _ordered(self) -> FinalizeOptions:
         if self.quality_discard > self.quality_upload:

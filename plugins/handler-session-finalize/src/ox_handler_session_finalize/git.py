@@ -24,6 +24,16 @@ GIT_MAX_OUTPUT = 256 * 1024 * 1024
 """More output than this from one git command is a runaway: stopped, an error."""
 
 
+class _Counter:
+    """How many git processes `run_git` started in this process (read by the publishing
+    benchmark, which must stay under a budget per session)."""
+
+    started = 0
+
+
+GIT_PROCESSES = _Counter()
+
+
 class GitError(OxError):
     """A git command failed (the message holds the command and the tail of its stderr)."""
 
@@ -70,6 +80,7 @@ async def run_git(
     ssh, git-lfs, credential helpers) is killed before the error or `trio.Cancelled` propagates.
     """
     full_env = {**os.environ, **GIT_ENV, **(env or {})}
+    GIT_PROCESSES.started += 1
     try:
         # No sweep: git's detached `gc --auto` (and a credential cache) must outlive the call.
         done = await run_process(

@@ -18,6 +18,9 @@ import trio
 from pydantic import ValidationError
 
 from ox_core import Outcome, RunRequest, RunResult, WorkHandler, WorkItem
+from ox_core.contracts import IpcMethod
+from ox_core.errors import LedgerBlockedError
+from ox_core.sync_signal import SyncConfig
 from ox_handler_session_finalize.cleanup import remove_cache_folder, remove_ghosts
 from ox_handler_session_finalize.detect import Found, Kind, Place, Scanner
 from ox_handler_session_finalize.disposition import (
@@ -27,8 +30,11 @@ from ox_handler_session_finalize.disposition import (
     decide,
 )
 from ox_handler_session_finalize.export import upload_files, write_artifacts
+from ox_handler_session_finalize.git import GitError
 from ox_handler_session_finalize.ledger import PUSH_PAUSE, Ledger, PublishResult
+from ox_handler_session_finalize.ledger_setup import ensure_ignore_lines
 from ox_handler_session_finalize.llm_output import failure_summary, parse_summary
+from ox_handler_session_finalize.outcomes import push_note, reason_of, same_path, why
 from ox_handler_session_finalize.payload import (
     TYPE,
     FinalizeError,
@@ -43,7 +49,8 @@ from ox_handler_session_finalize.session_folder import (
     _read_transcript,
     _summary_state,
 )
-from ox_session_capture import records
+from ox_handler_session_finalize.sync import sync_ledger
+from ox_handler_session_finalize.sync_service import LedgerSyncer
 from ox_session_capture.confined import UnsafePathError
 from ox_session_capture.events import RECORDING_STOPPED
 from ox_session_capture.redact import load_ledger_rules, redact_entries
@@ -70,6 +77,8 @@ class SessionFinalizeHandler(WorkHandler):
         self._lock: trio.Lock | None = None
         self._scanners: dict[Path, Scanner] = {}
         self._ledgers: dict[Path, Ledger] = {}
+        self._syncers: dict[Path, LedgerSyncer] = {}
+        self.author = ""
 
     # ------------------------------------------------------------ settings
 
@@ -77,6 +86,9 @@ class SessionFinalizeHandler(WorkHandler):
         """Apply `[handlers.session-finalize]` (at load and after each config edit): scores
         below `quality_discard` are discarded, below `quality_upload` kept locally."""
         self.thresholds = options.thresholds()
+        self.author = options.author
+        for ledger in self._ledgers.values():
+            ledger.author = options.author
 
     def set_pid_lookup(self, fn: Callable[[str], int | None] | None) -> None:
         """`fn(agent_id)` → the agent's PID (or None), used when a marker has no `parent_pid`."""
@@ -102,17 +114,56 @@ class SessionFinalizeHandler(WorkHandler):
         """The `Ledger` of `path` (one per ledger, holding the shared lock when set)."""
         ledger = self._ledgers.get(path)
         if ledger is None:
-            ledger = Ledger(path, self._lock)
+            ledger = Ledger(path, self._lock, author=self.author)
             ledger.push_pause = self.push_pause
             self._ledgers[path] = ledger
         return ledger
+
+    def syncer(self, path: Path) -> LedgerSyncer:
+        """The sync service of the ledger at `path` (its `[sync]` table and the daemon's sync
+        signal when attached)."""
+        syncer = self._syncers.get(path)
+        if syncer is None:
+            context = self.context
+            syncer = LedgerSyncer(
+                self.ledger(path),
+                config=context.sync_config if context is not None else SyncConfig,
+                signal=context.sync_signal if context is not None else None,
+            )
+            self._syncers[path] = syncer
+        return syncer
+
+    async def serve(
+        self, ledger: Path, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """The ledger's sync service (see `sync_service`), after committing the `.gitignore`
+        lines the ledger needs (once; a missing git identity is logged and retried at the
+        next start, `doctor` says how to fix it)."""
+        try:
+            await ensure_ignore_lines(self.ledger(ledger))
+        except (LedgerBlockedError, GitError, OSError) as exc:
+            log.error("the ledger's .gitignore lines are not committed: %s", exc)
+        await self.syncer(ledger).run(task_status=task_status)
+
+    def ipc_methods(self) -> Mapping[str, IpcMethod]:
+        """`ledger_sync`: sync the ledger now (`ox-core sync`), answering its state."""
+        return {"ledger_sync": self._ipc_sync}
+
+    async def _ipc_sync(self, params: dict[str, Any]) -> dict[str, Any]:
+        if params:
+            raise FinalizeError(f"ledger_sync takes no parameters, got {sorted(params)}")
+        if self.context is None:
+            raise FinalizeError("no ledger: the handler is not attached")
+        syncer = self.syncer(self.context.ledger)
+        await syncer.sync_once()
+        return syncer.state_json()
 
     def _ledger_of(self, payload: FinalizePayload) -> Path:
         # The daemon's ledger, always; a payload may only repeat it. Unattached (tests,
         # `run_one_item`), a ledger this handler itself scanned.
         if self.context is not None:
             ledger = self.context.ledger
-            if payload.ledger is not None and not _same_path(Path(payload.ledger), ledger):
+            if payload.ledger is not None and not same_path(Path(payload.ledger), ledger):
                 raise FinalizeError(
                     f"invalid {TYPE} payload: ledger {payload.ledger!r} is not the daemon's "
                     f"ledger ({ledger})"
@@ -209,7 +260,7 @@ class SessionFinalizeHandler(WorkHandler):
 
     def _item(self, ledger: Path, found: Found) -> WorkItem:
         item = make_item(found)
-        if self.context is None or not _same_path(ledger, self.context.ledger):
+        if self.context is None or not same_path(ledger, self.context.ledger):
             item.payload["ledger"] = str(ledger)
         return item
 
@@ -247,7 +298,7 @@ class SessionFinalizeHandler(WorkHandler):
         """
         target = await trio.to_thread.run_sync(self._target, item.payload)
         ledger = self.ledger(target.ledger)
-        await ledger.ensure_unblocked()
+        await ledger.ensure_unblocked(quick=True)
         folder, name, place = target.folder, target.payload.name, target.payload.place
         if not await trio.Path(folder).is_dir():
             log.info("session %s is gone; nothing to do", name)
@@ -256,7 +307,7 @@ class SessionFinalizeHandler(WorkHandler):
         rules = await trio.to_thread.run_sync(load_ledger_rules, target.ledger)
         if target.payload.kind == Kind.UPLOAD_ONLY:
             published = await self._publish(ledger, target, rules)
-            return Outcome("published", _push_note(published, "its summary was already written"))
+            return Outcome("published", push_note(published, "its summary was already written"))
         state = await trio.to_thread.run_sync(_summary_state, folder)
         if state.done:
             return Outcome("nothing to do", "the session is already summarised")
@@ -283,22 +334,22 @@ class SessionFinalizeHandler(WorkHandler):
                 )
             )
         except (OSError, UnsafePathError) as exc:
-            raise FinalizeError(f"cannot write the artifacts of {name}: {_reason(exc)}") from exc
-        why = _why(summary, self.thresholds, brief=brief)
+            raise FinalizeError(f"cannot write the artifacts of {name}: {reason_of(exc)}") from exc
+        because = why(summary, self.thresholds, brief=brief)
         if disposition is Disposition.DISCARD:
             if place is not Place.COMMITTED:
                 await self._remove_cache_copy(target)
                 log.info("discarded session %s", name)
-                return Outcome("discarded", why)
-            return Outcome("kept", f"{why}; it was already committed, so it stays")
+                return Outcome("discarded", because)
+            return Outcome("kept", f"{because}; it was already committed, so it stays")
         if disposition is Disposition.LOCAL_ONLY:
             log.info("kept session %s locally", name)
-            return Outcome("kept locally", why)
+            return Outcome("kept locally", because)
         published = await self._publish(ledger, target, rules)
         if summary.summary_status != "ok":
             reason = f"the agent's answer was unusable: {summary.validation_error}"
-            return Outcome("published without summary", _push_note(published, reason))
-        return Outcome("published", _push_note(published, ""))
+            return Outcome("published without summary", push_note(published, reason))
+        return Outcome("published", push_note(published, ""))
 
     async def _remove_cache_copy(self, target: _Target) -> None:
         scanner = self.scanner(target.ledger)
@@ -316,44 +367,28 @@ class SessionFinalizeHandler(WorkHandler):
         try:
             files = await trio.to_thread.run_sync(upload_files, target.folder, rules)
         except (OSError, UnsafePathError) as exc:
-            raise FinalizeError(f"cannot publish {name}: {_reason(exc)}") from exc
+            raise FinalizeError(f"cannot publish {name}: {reason_of(exc)}") from exc
         outcome = await ledger.publish(name, files)
         if target.payload.place is not Place.COMMITTED:
-            # The cache copy goes only now that the push succeeded (or there is no remote).
+            # The commit holds the session now: the cache copy goes (the push is the sync's).
             await self._remove_cache_copy(target)
+        outcome = await self._push_soon(ledger, outcome)
         log.info(
             "published session %s (commit: %s, pushed: %s)", name, outcome.committed, outcome.pushed
         )
         return outcome
 
-
-def _same_path(a: Path, b: Path) -> bool:
-    return a == b or a.resolve() == b.resolve()
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{exc.filename or ''}: {exc.strerror}".lstrip(": ")
-    return str(exc)
-
-
-def _why(summary: records.Summary, thresholds: Thresholds, *, brief: bool) -> str:
-    """Why a summary led to a discard or a local-only session, in a person's words."""
-    if brief:
-        return "the session was brief"
-    if summary.quality_category in ("skip", "local_only"):
-        because = f": {summary.score_reason}" if summary.score_reason else ""
-        return f"the agent rated it {summary.quality_category!r}{because}"
-    score = summary.quality_score
-    if score is not None:
-        limit = thresholds.discard if score < thresholds.discard else thresholds.upload
-        return f"quality {score:.2f} is below {limit:.2f}"
-    return ""
-
-
-def _push_note(published: PublishResult, reason: str) -> str:
-    """`reason`, plus a note when the commit was not pushed (the ledger has no remote)."""
-    notes = [reason] if reason else []
-    if not published.pushed:
-        notes.append("committed locally: the ledger has no remote")
-    return "; ".join(notes)
+    async def _push_soon(self, ledger: Ledger, published: PublishResult) -> PublishResult:
+        """Hand the new commit to the sync service; with none running (no daemon) push it
+        here. A failed push is only logged: the commit is safe and the next sync pushes."""
+        syncer = self._syncers.get(ledger.path)
+        if syncer is not None and syncer.running:
+            if published.committed:
+                syncer.request()
+            return published
+        try:
+            result = await sync_ledger(ledger)
+        except (LedgerBlockedError, GitError) as exc:
+            log.warning("committed locally, not pushed (the next sync pushes it): %s", exc)
+            return published
+        return PublishResult(published.committed, result.remote is not None, published.lfs)

@@ -1,8 +1,15 @@
-"""The ledger's git repository: publishing a session (write, commit, push) and its state.
+"""The ledger's git repository: committing finished sessions, in batches, and its state.
 
 Git runs through `git.run_git` (see there: environment, process group, timeouts). Changes to a
-ledger (`publish`) run under one `trio.Lock` per ledger, which the daemon may share
-(`Ledger(path, lock)`).
+ledger run under one `trio.Lock` per ledger, which the daemon may share (`Ledger(path, lock)`).
+
+Publishing ends with a local commit; pushing is the sync's job (`sync.sync_ledger`, run by the
+handler's sync service), so a remote that is away never fails or holds back a session.
+Sessions that are ready at the same time are committed together: every `publish` call waiting
+for the lock joins the batch of the one holding it (one conflict check, one `git add`, one
+commit per batch). What the ledger is (its git dir, remote, branch, whether it uses LFS, the
+git identity) is learnt once and cached until `.git/config`, `HEAD`, `.lfsconfig` or
+`.gitattributes` change (`LedgerFacts`).
 
 Git-LFS: the ledger uses LFS when `git lfs` is installed and the ledger configures an LFS
 endpoint (`lfs.url` in `.git/config` or `.lfsconfig`) or its `.gitattributes` already routes
@@ -14,77 +21,92 @@ cache copy stays the one a later scan finds again.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import trio
 
 from ox_core.errors import LedgerBlockedError, OxError
-from ox_handler_session_finalize.git import (
-    DEFAULT_TIMEOUT,
-    GitError,
-    GitResult,
-    has_git_lfs,
-    run_git,
+from ox_handler_session_finalize.git import DEFAULT_TIMEOUT, GitError, GitResult, run_git
+from ox_handler_session_finalize.ledger_files import (
+    LfsUploadError,
+    commit_message,
+    prepare_lfs,
+    read_attributes,
+    restore_paths,
+    upload_lfs,
+    write_folders,
 )
 
-PUSH_TIMEOUT = 180.0
-PUSH_ATTEMPTS = 3
+__all__ = ["PUSH_PAUSE", "Ledger", "LedgerFacts", "LfsUploadError", "PublishResult"]
+
 PUSH_PAUSE = 1.0
-LFS_PATTERNS = ("sessions/**/raw.jsonl", "sessions/**/summary.md", "sessions/**/session.md")
-LFS_ATTRS = "filter=lfs diff=lfs merge=lfs -text"
-
-# Behind the remote, or another push won the race for the ref: rebase and retry.
-_REJECTED = (
-    "[rejected]",
-    "non-fast-forward",
-    "fetch first",
-    "stale info",
-    "cannot lock ref",
-    "failed to update ref",
-    "incorrect old value",
+NO_IDENTITY = (
+    "git has no identity to commit to the ledger with: set one (`git config --global "
+    "user.name 'Your Name'` and `git config --global user.email you@example.com`) or set "
+    '`author = "Your Name <you@example.com>"` in [handlers.session-finalize]'
 )
-# The remote refuses the push itself (a hook, a protected branch): retrying cannot help.
-_REFUSED = ("[remote rejected]", "protected branch", "hook declined")
-_AUTH = (
-    "authentication failed",
-    "could not read username",
-    "could not read password",
-    "permission denied",
-    "access denied",
-    "the requested url returned error: 403",
-    "the requested url returned error: 401",
-)
-
-
-class LfsUploadError(OxError):
-    """Uploading a session's content to the LFS server failed; nothing was committed."""
 
 
 @dataclass(frozen=True)
 class PublishResult:
-    """What `Ledger.publish` did: `committed` a new commit, `pushed` to the remote (False when
-    the ledger has no remote), `lfs` whether content went through git-LFS."""
+    """What `Ledger.publish` did: `committed` a new commit, `pushed` to the remote (set by
+    the caller once a sync pushed it), `lfs` whether content went through git-LFS."""
 
     committed: bool
     pushed: bool
     lfs: bool
 
 
+@dataclass(frozen=True)
+class LedgerFacts:
+    """What a ledger is, learnt once (see the module): its git dir, the remote to push to
+    (None: no remote), the branch, whether content goes through LFS, and whether git has an
+    identity to commit with (`identity` is what git would use, empty when it has none)."""
+
+    git_dir: Path
+    remote: str | None
+    branch: str
+    lfs: bool
+    identity: str
+    commit_env: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class _Request:
+    name: str
+    files: Mapping[str, bytes]
+    result: PublishResult | None = None
+    error: BaseException | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None or self.error is not None
+
+
+@dataclass
+class _FactsCache:
+    git_dir: Path | None = None
+    stamp: tuple[object, ...] = ()
+    facts: LedgerFacts | None = None
+    pending: list[_Request] = field(default_factory=list)
+
+
 class Ledger:
     """One ledger repository. Methods are async and never block the trio loop on git.
 
     `lock` serialises every change to the repository; pass the daemon's lock to share it.
+    `author` (`Name <email>`) is the identity to commit with when git has none.
     """
 
-    def __init__(self, path: Path, lock: trio.Lock | None = None) -> None:
+    def __init__(self, path: Path, lock: trio.Lock | None = None, *, author: str = "") -> None:
         self.path = path
         self.lock = lock if lock is not None else trio.Lock()
         self.push_pause = PUSH_PAUSE
+        self.author = author
+        self._cache = _FactsCache()
 
     async def git(
         self,
@@ -96,6 +118,105 @@ class Ledger:
         """`run_git` in this ledger (see there for errors and cancellation)."""
         return await run_git(self.path, *args, time_limit=time_limit, check=check, env=env)
 
+    # ------------------------------------------------------------ facts
+
+    async def git_dir(self) -> Path:
+        """The repository's git dir (asked once: it never moves under a running daemon)."""
+        if self._cache.git_dir is None:
+            result = await self.git("rev-parse", "--absolute-git-dir", check=False)
+            if not result.ok:
+                raise LedgerBlockedError(f"the ledger {self.path} is not a git repository")
+            self._cache.git_dir = Path(result.stdout.strip())
+        return self._cache.git_dir
+
+    def _stamp(self, git_dir: Path) -> tuple[object, ...]:
+        stamp: list[object] = [self.author]
+        for path in (
+            git_dir / "config",
+            git_dir / "HEAD",
+            self.path / ".lfsconfig",
+            self.path / ".gitattributes",
+        ):
+            try:
+                st = os.lstat(path)
+            except OSError:
+                stamp.append(None)
+                continue
+            stamp.append((st.st_ino, st.st_mtime_ns, st.st_size))
+        return tuple(stamp)
+
+    async def facts(self) -> LedgerFacts:
+        """The cached `LedgerFacts`, learnt again when the ledger's config changed."""
+        git_dir = await self.git_dir()
+        stamp = await trio.to_thread.run_sync(self._stamp, git_dir)
+        cached = self._cache.facts
+        if cached is not None and stamp == self._cache.stamp:
+            return cached
+        names = (await self.git("remote", check=False)).stdout.split()
+        remote = ("origin" if "origin" in names else names[0]) if names else None
+        head = await self.git("symbolic-ref", "--short", "-q", "HEAD", check=False)
+        # git config wins; the `author` option only stands in when git has no identity.
+        ident = await self.git("var", "GIT_COMMITTER_IDENT", check=False)
+        env = {} if ident.ok else self._author_env()
+        if ident.ok:
+            identity = ident.stdout.strip().rsplit(">", 1)[0] + ">"
+        elif env:
+            identity = f"{env['GIT_AUTHOR_NAME']} <{env['GIT_AUTHOR_EMAIL']}>"
+        else:
+            identity = ""
+        facts = LedgerFacts(
+            git_dir=git_dir,
+            remote=remote,
+            branch=head.stdout.strip() or "main",
+            lfs=await self._uses_lfs(),
+            identity=identity,
+            commit_env=tuple(sorted(env.items())),
+        )
+        self._cache.facts, self._cache.stamp = facts, stamp
+        return facts
+
+    def _author_env(self) -> dict[str, str]:
+        """The identity of the `author` option (`Name <email>`) as git's environment."""
+        name, _, email = self.author.partition("<")
+        name, email = name.strip(), email.rstrip("> ").strip()
+        if not name or not email:
+            return {}
+        return {
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+        }
+
+    async def commit_env(self) -> dict[str, str]:
+        """The environment a commit needs (the `author` option's identity when git config
+        has none); `LedgerBlockedError` when neither gives one (nothing is lost: the session
+        stays in the cache and is published once an identity is set)."""
+        facts = await self.facts()
+        if not facts.identity:
+            raise LedgerBlockedError(NO_IDENTITY)
+        return dict(facts.commit_env)
+
+    async def remote(self) -> str | None:
+        """The remote to push to (`origin`, else the first one), None without a remote."""
+        return (await self.facts()).remote
+
+    async def branch(self) -> str:
+        return (await self.facts()).branch
+
+    async def uses_lfs(self) -> bool:
+        """Whether content files go through git-LFS (see the module docstring)."""
+        return (await self.facts()).lfs
+
+    async def _uses_lfs(self) -> bool:
+        lfsconfig = ("config", "-f", ".lfsconfig", "--get", "lfs.url")
+        for args in (("config", "--get", "lfs.url"), lfsconfig):
+            if (await self.git(*args, check=False)).stdout.strip():
+                return True
+        with contextlib.suppress(FileNotFoundError):
+            return "filter=lfs" in read_attributes(self.path)
+        return False
+
     # ------------------------------------------------------------ state
 
     async def conflicts(self) -> list[str]:
@@ -103,60 +224,26 @@ class Ledger:
         half-way. Empty when the ledger is clean (or not a repository yet)."""
         result = await self.git("ls-files", "-u", "-z", check=False)
         paths = sorted({rec.split("\t", 1)[-1] for rec in result.stdout.split("\0") if rec})
-        git_dir = await self._git_dir()
-        if git_dir is not None:
+        with contextlib.suppress(LedgerBlockedError):
+            git_dir = await self.git_dir()
             for marker in ("rebase-merge", "rebase-apply", "MERGE_HEAD"):
                 if (git_dir / marker).exists():
                     paths.append(f"({marker} in progress)")
         return paths
 
-    async def ensure_unblocked(self) -> None:
-        """Raise `LedgerBlockedError` when the ledger has unresolved merge conflicts."""
+    async def ensure_unblocked(self, *, quick: bool = False) -> None:
+        """Raise `LedgerBlockedError` when the ledger has unresolved merge conflicts.
+        `quick`: only when a merge or rebase is stopped half-way (no git process: the check
+        before each item; the full one runs once per batch)."""
+        if quick:
+            git_dir = await self.git_dir()
+            markers = ("rebase-merge", "rebase-apply", "MERGE_HEAD")
+            if not any([(git_dir / m).exists() for m in markers]):
+                return
         conflicts = await self.conflicts()
         if conflicts:
             shown = ", ".join(conflicts[:5])
             raise LedgerBlockedError(f"ledger {self.path} has unresolved merge conflicts: {shown}")
-
-    async def _git_dir(self) -> Path | None:
-        result = await self.git("rev-parse", "--absolute-git-dir", check=False)
-        return Path(result.stdout.strip()) if result.ok else None
-
-    async def remote(self) -> str | None:
-        """The remote to push to (`origin`, else the first one), None without a remote."""
-        result = await self.git("remote", check=False)
-        names = result.stdout.split()
-        if not names:
-            return None
-        return "origin" if "origin" in names else names[0]
-
-    async def branch(self) -> str:
-        result = await self.git("symbolic-ref", "--short", "HEAD")
-        return result.stdout.strip()
-
-    async def uses_lfs(self) -> bool:
-        """Whether content files go through git-LFS (see the module docstring)."""
-        lfsconfig = ("config", "-f", ".lfsconfig", "--get", "lfs.url")
-        for args in (("config", "--get", "lfs.url"), lfsconfig):
-            if (await self.git(*args, check=False)).stdout.strip():
-                return True
-        with contextlib.suppress(FileNotFoundError):
-            return "filter=lfs" in self._read_attributes()
-        return False
-
-    def _read_attributes(self) -> str:
-        """`.gitattributes`, never through a link (a teammate's link to a private file would
-        otherwise be read, and appended to by `_prepare_lfs`): `LedgerBlockedError` then."""
-        from ox_session_capture.confined import UnsafePathError, read_regular
-
-        try:
-            data = read_regular(self.path / ".gitattributes", 1024 * 1024)
-        except UnsafePathError as exc:
-            raise LedgerBlockedError(f"the ledger's {exc}") from None
-        except FileNotFoundError:
-            raise
-        except OSError as exc:
-            raise LedgerBlockedError(f"cannot read the ledger's .gitattributes: {exc}") from None
-        return data.decode("utf-8", "replace")
 
     async def is_committed(self, rel: str) -> bool:
         """Whether HEAD holds anything under `rel`."""
@@ -170,168 +257,83 @@ class Ledger:
     # ------------------------------------------------------------ publishing
 
     async def publish(self, name: str, files: Mapping[str, bytes]) -> PublishResult:
-        """Place `files` in `sessions/<name>/`, commit `finalize session <name>` and push.
+        """Place `files` in `sessions/<name>/` and commit them (`finalize session <name>`),
+        together with every other session being published at the same moment.
 
         Idempotent: when the folder already holds exactly these files in HEAD no commit is
-        made, and a commit left unpushed by an earlier run is pushed. Holds the ledger lock.
+        made. Holds the ledger lock. Pushing is left to the sync (`pushed` is False).
 
-        Raises `LedgerBlockedError` (conflicts, push refused for authentication, rebase
-        conflict), `LfsUploadError` (content not uploaded, nothing committed, working tree
-        restored), `GitError` (anything else: push failed, remote unreachable). Cancellation
-        kills the running git command; a half-done step is picked up by the next call.
+        Raises `LedgerBlockedError` (unresolved conflicts, no git identity), `UnsafePathError`
+        (a link at `sessions/` or at the folder: this session alone), `LfsUploadError`
+        (content not uploaded, nothing committed, working tree restored), `GitError`
+        (anything else). Cancellation kills the running git command; a half-done step is
+        picked up by the next call.
         """
         from ox_session_capture.confined import check_session_name
 
-        rel = f"sessions/{check_session_name(name)}"
-        async with self.lock:
-            await self.ensure_unblocked()
-            lfs = await self.uses_lfs()
-            existed = await self.is_committed(rel)
-            # `UnsafePathError` (a link at sessions/ or at the folder) fails this item alone.
-            await trio.to_thread.run_sync(_write_folder, self.path, self.path / rel, files)
-            paths = [rel]
-            try:
-                if lfs:
-                    paths += await self._prepare_lfs()
-                await self.git("add", "-A", "--", *paths)
-                if lfs:
-                    await self._upload_lfs(files)
-            except (LfsUploadError, GitError):
-                await self._restore(rel, existed, paths[1:])
-                raise
-            staged = await self.git("diff", "--cached", "--quiet", "--", *paths, check=False)
-            committed = False
-            if staged.returncode == 1:
-                await self.git("commit", "-q", "-m", f"finalize session {name}", "--", *paths)
-                committed = True
-            pushed = await self._push()
-            return PublishResult(committed=committed, pushed=pushed, lfs=lfs)
-
-    async def _restore(self, rel: str, existed: bool, others: list[str]) -> None:
-        """Undo a publish that failed before its commit: unstage, and put the folder back
-        as HEAD has it (or remove it)."""
-        await self.git("reset", "-q", "--", rel, *others, check=False)
-        if existed:
-            await self.git("checkout", "-q", "HEAD", "--", rel, check=False)
-            await self.git("clean", "-fdq", "--", rel, check=False)
-        else:
-            folder = self.path / rel
-            await trio.to_thread.run_sync(lambda: shutil.rmtree(folder, ignore_errors=True))
-
-    async def _prepare_lfs(self) -> list[str]:
-        """Install the LFS filters locally and route content files through LFS; returns the
-        paths to add with the session (`.gitattributes` when it changed)."""
-        if not has_git_lfs():
-            raise LfsUploadError("the ledger uses git-LFS but `git lfs` is not installed")
-        if not (await self.git("config", "--get", "filter.lfs.clean", check=False)).stdout.strip():
-            await self.git("lfs", "install", "--local")
-        from ox_session_capture.records import atomic_write_bytes
-
+        request = _Request(check_session_name(name), files)
+        pending = self._cache.pending
+        pending.append(request)
         try:
-            text = self._read_attributes()
-        except FileNotFoundError:
-            text = ""
-        present = {line.split()[0] for line in text.splitlines() if line.strip()}
-        missing = [p for p in LFS_PATTERNS if p not in present]
-        if not missing:
-            return []
-        if text and not text.endswith("\n"):
-            text += "\n"
-        text += "".join(f"{p} {LFS_ATTRS}\n" for p in missing)
-        atomic_write_bytes(self.path / ".gitattributes", text.encode(), 0o644)
-        return [".gitattributes"]
+            async with self.lock:
+                if not request.done:
+                    batch = list(pending)
+                    pending.clear()
+                    await self._run_batch(batch, request)
+        finally:
+            if not request.done and request in pending:
+                pending.remove(request)  # cancelled while waiting: nobody commits it
+        if request.error is not None:
+            raise request.error
+        assert request.result is not None
+        return request.result
 
-    async def _upload_lfs(self, files: Mapping[str, bytes]) -> None:
-        remote = await self.remote()
-        if remote is None:
-            return  # A local ledger keeps its LFS objects in .git/lfs.
-        oids = [
-            hashlib.sha256(data).hexdigest()
-            for fname, data in files.items()
-            if fname in {"raw.jsonl", "summary.md", "session.md"}
-        ]
-        if not oids:
-            return
-        result = await self.git(
-            "lfs", "push", "--object-id", remote, *oids, time_limit=PUSH_TIMEOUT, check=False
+    async def _run_batch(self, batch: list[_Request], own: _Request) -> None:
+        try:
+            await self._commit_batch(batch)
+        except Exception as exc:
+            for request in batch:
+                if not request.done:
+                    request.error = exc
+        except BaseException:
+            # Cancelled: the others go back to the queue for the next holder of the lock.
+            self._cache.pending[:0] = [r for r in batch if r is not own and not r.done]
+            raise
+
+    async def _commit_batch(self, batch: list[_Request]) -> None:
+        await self.ensure_unblocked()
+        facts = await self.facts()
+        env = await self.commit_env()
+        errors = await trio.to_thread.run_sync(
+            write_folders, self.path, [(r.name, r.files) for r in batch]
         )
-        if not result.ok:
-            raise LfsUploadError(f"LFS upload failed, session deferred: {result.failure()}")
-
-    async def _push(self) -> bool:
-        remote = await self.remote()
-        if remote is None:
-            return False
-        branch = await self.branch()
-        last = ""
-        for attempt in range(PUSH_ATTEMPTS):
-            if attempt:
-                await trio.sleep(self.push_pause * attempt)
-            result = await self.git(
-                "push",
-                "--porcelain",
-                remote,
-                f"HEAD:refs/heads/{branch}",
-                time_limit=PUSH_TIMEOUT,
-                check=False,
+        written: list[_Request] = []
+        for request in batch:
+            error = errors.get(request.name)
+            if error is not None:
+                request.error = error
+            else:
+                written.append(request)
+        if not written:
+            return
+        paths = [f"sessions/{r.name}" for r in written]
+        extra: list[str] = []
+        try:
+            if facts.lfs:
+                extra = await prepare_lfs(self)
+            await self.git("add", "-A", "--", *paths, *extra)
+            if facts.lfs and facts.remote is not None:
+                await upload_lfs(self, facts.remote, [r.files for r in written])
+        except (LfsUploadError, GitError, OxError):
+            await restore_paths(self, [*paths, *extra])
+            raise
+        staged = await self.git("diff", "--cached", "--name-only", "-z", "--", *paths, *extra)
+        changed = {p.split("/")[1] for p in staged.stdout.split("\0") if p.startswith("sessions/")}
+        if staged.stdout.strip("\0"):
+            names = [r.name for r in written if r.name in changed]
+            message = commit_message(names)
+            await self.git("commit", "-q", "-m", message, "--", *paths, *extra, env=env)
+        for request in written:
+            request.result = PublishResult(
+                committed=request.name in changed, pushed=False, lfs=facts.lfs
             )
-            if result.ok:
-                return True
-            text = (result.stdout + result.stderr).lower()
-            last = result.failure()
-            if any(marker in text for marker in _AUTH):
-                raise LedgerBlockedError(f"push to {remote} refused: {last}")
-            if not any(marker in text for marker in _REJECTED):
-                if any(marker in text for marker in _REFUSED):
-                    raise LedgerBlockedError(f"push to {remote} refused: {last}")
-                raise GitError(last, returncode=result.returncode, stderr=result.stderr)
-            await self._pull_rebase(remote, branch)
-        raise GitError(f"push still rejected after {PUSH_ATTEMPTS} attempts: {last}")
-
-    async def _pull_rebase(self, remote: str, branch: str) -> None:
-        # Other people's content stays as LFS pointers: the rebase needs no LFS download.
-        result = await self.git(
-            "pull",
-            "--rebase",
-            "--autostash",
-            "-q",
-            remote,
-            branch,
-            time_limit=PUSH_TIMEOUT,
-            check=False,
-            env={"GIT_LFS_SKIP_SMUDGE": "1"},
-        )
-        if result.ok:
-            return
-        if await self.conflicts():
-            await self.git("rebase", "--abort", check=False)
-            raise LedgerBlockedError(f"rebase onto {remote}/{branch} conflicts: {result.failure()}")
-        raise GitError(result.failure(), returncode=result.returncode, stderr=result.stderr)
-
-
-def _write_folder(ledger: Path, folder: Path, files: Mapping[str, bytes]) -> None:
-    """Make `folder` (below `ledger`) hold exactly `files` (atomic per file; others' stray
-    files and links removed, never followed). Raises `UnsafePathError` when `sessions/` or
-    the folder is a link or a file (a teammate's link would send the writes elsewhere)."""
-    from ox_session_capture.confined import (
-        UnsafePathError,
-        make_dirs,
-        read_regular,
-    )
-    from ox_session_capture.records import atomic_write_bytes
-
-    make_dirs(ledger, folder, 0o755)
-    for fname, data in files.items():
-        target = folder / fname
-        try:
-            if read_regular(target) == data:
-                continue
-        except (OSError, UnsafePathError):
-            pass
-        atomic_write_bytes(target, data, 0o644)
-    with os.scandir(folder) as it:
-        for entry in it:
-            if entry.name in files or entry.name.startswith("."):
-                continue
-            if entry.is_symlink() or entry.is_file(follow_symlinks=False):
-                os.unlink(entry.path)

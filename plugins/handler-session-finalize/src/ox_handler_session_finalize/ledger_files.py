@@ -1,0 +1,156 @@
+"""The files side of publishing: writing session folders, LFS attributes and uploads, undoing a
+publish that failed before its commit. Used by `ledger.Ledger`; blocking helpers say so."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import trio
+
+from ox_core.errors import LedgerBlockedError, OxError
+from ox_handler_session_finalize.git import has_git_lfs
+
+if TYPE_CHECKING:
+    from ox_handler_session_finalize.ledger import Ledger
+
+PUSH_TIMEOUT = 180.0
+LFS_PATTERNS = ("sessions/**/raw.jsonl", "sessions/**/summary.md", "sessions/**/session.md")
+LFS_ATTRS = "filter=lfs diff=lfs merge=lfs -text"
+LFS_FILES = frozenset({"raw.jsonl", "summary.md", "session.md"})
+
+
+class LfsUploadError(OxError):
+    """Uploading a session's content to the LFS server failed; nothing was committed."""
+
+
+def commit_message(names: Sequence[str]) -> str:
+    """`finalize session <name>` for one session; for a batch, a subject counting them and
+    that line for each in the body (so `git log --grep` finds every session)."""
+    if len(names) == 1:
+        return f"finalize session {names[0]}"
+    body = "\n".join(f"finalize session {name}" for name in names)
+    return f"finalize {len(names)} sessions\n\n{body}"
+
+
+def read_attributes(ledger: Path) -> str:
+    """`.gitattributes`, never through a link (a teammate's link to a private file would
+    otherwise be read, and appended to by `prepare_lfs`): `LedgerBlockedError` then.
+    Blocking (one small read)."""
+    from ox_session_capture.confined import UnsafePathError, read_regular
+
+    try:
+        data = read_regular(ledger / ".gitattributes", 1024 * 1024)
+    except UnsafePathError as exc:
+        raise LedgerBlockedError(f"the ledger's {exc}") from None
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise LedgerBlockedError(f"cannot read the ledger's .gitattributes: {exc}") from None
+    return data.decode("utf-8", "replace")
+
+
+def write_folders(
+    ledger: Path, sessions: Sequence[tuple[str, Mapping[str, bytes]]]
+) -> dict[str, BaseException]:
+    """Write each `(name, files)` into `sessions/<name>/` (see `write_folder`); the error of
+    each session that could not be written, by name (the others are written). Blocking."""
+    from ox_session_capture.confined import UnsafePathError
+
+    errors: dict[str, BaseException] = {}
+    for name, files in sessions:
+        try:
+            write_folder(ledger, ledger / "sessions" / name, files)
+        except (OSError, UnsafePathError) as exc:
+            errors[name] = exc
+    return errors
+
+
+def write_folder(ledger: Path, folder: Path, files: Mapping[str, bytes]) -> None:
+    """Make `folder` (below `ledger`) hold exactly `files` (atomic per file; others' stray
+    files and links removed, never followed). Raises `UnsafePathError` when `sessions/` or
+    the folder is a link or a file (a teammate's link would send the writes elsewhere)."""
+    from ox_session_capture.confined import UnsafePathError, make_dirs, read_regular
+    from ox_session_capture.records import atomic_write_bytes
+
+    make_dirs(ledger, folder, 0o755)
+    for fname, data in files.items():
+        target = folder / fname
+        try:
+            if read_regular(target) == data:
+                continue
+        except (OSError, UnsafePathError):
+            pass
+        atomic_write_bytes(target, data, 0o644)
+    with os.scandir(folder) as it:
+        for entry in it:
+            if entry.name in files or entry.name.startswith("."):
+                continue
+            if entry.is_symlink() or entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+
+
+async def restore_paths(ledger: Ledger, paths: Sequence[str]) -> None:
+    """Undo a publish that failed before its commit: unstage `paths`, and put each back as
+    HEAD has it (or remove it when HEAD has none)."""
+    await ledger.git("reset", "-q", "--", *paths, check=False)
+    listed = await ledger.git("ls-tree", "--name-only", "HEAD", "--", *paths, check=False)
+    in_head = set(listed.stdout.split("\n")) if listed.ok else set()
+    for rel in paths:
+        if rel in in_head:
+            await ledger.git("checkout", "-q", "HEAD", "--", rel, check=False)
+            await ledger.git("clean", "-fdq", "--", rel, check=False)
+        elif rel.startswith("sessions/"):
+            await trio.to_thread.run_sync(_remove_tree, ledger.path / rel)
+
+
+def _remove_tree(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+async def prepare_lfs(ledger: Ledger) -> list[str]:
+    """Install the LFS filters locally and route content files through LFS; returns the
+    paths to add with the sessions (`.gitattributes` when it changed)."""
+    if not has_git_lfs():
+        raise LfsUploadError("the ledger uses git-LFS but `git lfs` is not installed")
+    if not (await ledger.git("config", "--get", "filter.lfs.clean", check=False)).stdout.strip():
+        await ledger.git("lfs", "install", "--local")
+    from ox_session_capture.records import atomic_write_bytes
+
+    try:
+        text = read_attributes(ledger.path)
+    except FileNotFoundError:
+        text = ""
+    present = {line.split()[0] for line in text.splitlines() if line.strip()}
+    missing = [p for p in LFS_PATTERNS if p not in present]
+    if not missing:
+        return []
+    if text and not text.endswith("\n"):
+        text += "\n"
+    text += "".join(f"{p} {LFS_ATTRS}\n" for p in missing)
+    atomic_write_bytes(ledger.path / ".gitattributes", text.encode(), 0o644)
+    return [".gitattributes"]
+
+
+async def upload_lfs(ledger: Ledger, remote: str, batch: Sequence[Mapping[str, bytes]]) -> None:
+    """Upload the content files of a batch to the remote's LFS server in one `git lfs push`;
+    `LfsUploadError` when it fails (nothing is committed then)."""
+    oids = sorted(
+        {
+            hashlib.sha256(data).hexdigest()
+            for files in batch
+            for fname, data in files.items()
+            if fname in LFS_FILES
+        }
+    )
+    if not oids:
+        return
+    result = await ledger.git(
+        "lfs", "push", "--object-id", remote, *oids, time_limit=PUSH_TIMEOUT, check=False
+    )
+    if not result.ok:
+        raise LfsUploadError(f"LFS upload failed, session deferred: {result.failure()}")

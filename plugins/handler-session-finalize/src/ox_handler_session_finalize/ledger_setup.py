@@ -1,0 +1,59 @@
+"""A ledger ready for a team: the `.gitignore` lines ox needs, committed once.
+
+A fresh clone (or a ledger whose `.gitignore` was edited by hand and never committed) would
+show ox's cache as untracked in `git status` and, on a teammate's machine, not ignore it at
+all. At the first start ox appends what is missing and commits `.gitignore` alone.
+"""
+
+from __future__ import annotations
+
+import trio
+
+from ox_handler_session_finalize.ledger import Ledger
+
+IGNORE_LINES = (".ox/cache/",)
+"""What every ledger's `.gitignore` lists: ox's cache (recordings, locks) is never committed."""
+_EQUIVALENT = {".ox/cache/": {".ox/cache/", ".ox/cache", "/.ox/cache/", "/.ox/cache"}}
+MAX_GITIGNORE = 1024 * 1024
+
+
+def missing_ignore_lines(text: str) -> list[str]:
+    """The lines of `IGNORE_LINES` that `text` (a `.gitignore`) lacks."""
+    present = {line.strip() for line in text.splitlines()}
+    return [line for line in IGNORE_LINES if not present & _EQUIVALENT.get(line, {line})]
+
+
+def _read_gitignore(ledger: Ledger) -> str:
+    from ox_session_capture.confined import read_regular
+
+    try:
+        return read_regular(ledger.path / ".gitignore", MAX_GITIGNORE).decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
+
+
+def _append(ledger: Ledger, text: str, lines: list[str]) -> None:
+    from ox_session_capture.records import atomic_write_bytes
+
+    if text and not text.endswith("\n"):
+        text += "\n"
+    atomic_write_bytes(ledger.path / ".gitignore", (text + "\n".join(lines) + "\n").encode(), 0o644)
+
+
+async def ensure_ignore_lines(ledger: Ledger) -> bool:
+    """Add the missing `IGNORE_LINES` to `.gitignore` and commit it when it differs from
+    HEAD; True when a commit was made. Holds the ledger lock. Raises `LedgerBlockedError`
+    (no git identity; `.gitignore` is a link or unreadable: `UnsafePathError`, an `OSError`)."""
+    async with ledger.lock:
+        text = await trio.to_thread.run_sync(_read_gitignore, ledger)
+        missing = missing_ignore_lines(text)
+        if missing:
+            await trio.to_thread.run_sync(_append, ledger, text, missing)
+        status = await ledger.git("status", "--porcelain", "--", ".gitignore")
+        if not status.stdout.strip():
+            return False
+        env = await ledger.commit_env()
+        await ledger.git("add", "--", ".gitignore")
+        message = "ox: ignore its cache (" + ", ".join(IGNORE_LINES) + ")"
+        await ledger.git("commit", "-q", "-m", message, "--", ".gitignore", env=env)
+        return True

@@ -1,0 +1,41 @@
+"""Small helpers of the handler: paths, reasons and the outcome notes `status` shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ox_handler_session_finalize.disposition import Thresholds
+from ox_handler_session_finalize.ledger import PublishResult
+from ox_session_capture import records
+
+
+def same_path(a: Path, b: Path) -> bool:
+    return a == b or a.resolve() == b.resolve()
+
+
+def reason_of(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename or ''}: {exc.strerror}".lstrip(": ")
+    return str(exc)
+
+
+def why(summary: records.Summary, thresholds: Thresholds, *, brief: bool) -> str:
+    """Why a summary led to a discard or a local-only session, in a person's words."""
+    if brief:
+        return "the session was brief"
+    if summary.quality_category in ("skip", "local_only"):
+        because = f": {summary.score_reason}" if summary.score_reason else ""
+        return f"the agent rated it {summary.quality_category!r}{because}"
+    score = summary.quality_score
+    if score is not None:
+        limit = thresholds.discard if score < thresholds.discard else thresholds.upload
+        return f"quality {score:.2f} is below {limit:.2f}"
+    return ""
+
+
+def push_note(published: PublishResult, reason: str) -> str:
+    """`reason`, plus a note when the commit was not pushed (the ledger has no remote)."""
+    notes = [reason] if reason else []
+    if not published.pushed:
+        notes.append("committed locally; the sync pushes it")
+    return "; ".join(notes)

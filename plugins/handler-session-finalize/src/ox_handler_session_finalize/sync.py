@@ -1,0 +1,221 @@
+"""Syncing a ledger with its remote: fetch, integrate, push. One pass: `sync_ledger`.
+
+Integration never loses a local commit. Behind only: fast-forward. Ahead and behind: ox's
+commits are rebased onto the remote. A rebase conflict inside a session folder
+(`sessions/<name>/`, which only ox writes) keeps both sides: the remote's folder stays where
+it is and the local one is re-committed beside it as `sessions/<name>-<commit>/`. A conflict
+anywhere else (a teammate's edit to a file ox does not own) cannot be settled by ox: the rebase
+is aborted, the ledger is left exactly as it was, and `SyncPaused` says which files, until a
+person integrates the remote by hand; local commits keep accumulating meanwhile.
+
+Teammates' content stays as LFS pointers (`GIT_LFS_SKIP_SMUDGE=1`): a sync downloads no LFS
+object. Pushing retries a rejected push (someone pushed first) after integrating again.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+import trio
+
+from ox_core.errors import LedgerBlockedError
+from ox_handler_session_finalize.git import GitError, GitResult
+from ox_handler_session_finalize.ledger import Ledger
+from ox_handler_session_finalize.ledger_files import PUSH_TIMEOUT
+
+PUSH_ATTEMPTS = 4
+_NO_SMUDGE = {"GIT_LFS_SKIP_SMUDGE": "1", "GIT_EDITOR": "true"}
+MAX_NAME_BYTES = 255
+
+# Behind the remote, or another push won the race for the ref: integrate and retry.
+_REJECTED = (
+    "[rejected]",
+    "non-fast-forward",
+    "fetch first",
+    "stale info",
+    "cannot lock ref",
+    "failed to update ref",
+    "incorrect old value",
+)
+# The remote refuses the push itself (a hook, a protected branch): retrying cannot help.
+_REFUSED = ("[remote rejected]", "protected branch", "hook declined")
+_AUTH = (
+    "authentication failed",
+    "could not read username",
+    "could not read password",
+    "permission denied",
+    "access denied",
+    "the requested url returned error: 403",
+    "the requested url returned error: 401",
+)
+_NO_BRANCH = ("couldn't find remote ref", "could not find remote ref")
+
+
+class SyncPaused(LedgerBlockedError):
+    """Integrating the remote needs a person: a conflict outside ox's session folders. The
+    ledger was left as it was; the message says which files and what to do."""
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """One pass: the remote (None: the ledger has none, nothing was done), commits `ahead`
+    of and `behind` the remote afterwards, whether the remote was `integrated` (fetched and
+    merged), how many commits were `pushed`, and the folders `kept_both` renamed to keep
+    both sides of a conflict."""
+
+    remote: str | None
+    ahead: int = 0
+    behind: int = 0
+    integrated: bool = False
+    pushed: int = 0
+    kept_both: tuple[str, ...] = ()
+
+
+async def sync_ledger(ledger: Ledger) -> SyncResult:
+    """Fetch the remote, integrate it, push what is ahead; under the ledger lock.
+
+    Raises `SyncPaused` (a conflict a person must resolve), `LedgerBlockedError` (the remote
+    refuses: authentication, a protected branch; a merge is stopped half-way in the ledger)
+    or `GitError` (the remote is unreachable, or anything else).
+    """
+    async with ledger.lock:
+        facts = await ledger.facts()
+        remote, branch = facts.remote, facts.branch
+        if remote is None:
+            return SyncResult(remote=None)
+        await ledger.ensure_unblocked()
+        upstream = f"refs/remotes/{remote}/{branch}"
+        kept: list[str] = []
+        pushed = 0
+        for attempt in range(PUSH_ATTEMPTS):
+            if attempt:
+                await trio.sleep(ledger.push_pause * attempt)
+            has_upstream = await _fetch(ledger, remote, branch, upstream)
+            ahead, behind = await _counts(ledger, upstream) if has_upstream else (-1, 0)
+            if behind:
+                kept += await _integrate(ledger, upstream, ahead)
+                ahead, behind = await _counts(ledger, upstream)
+            if ahead == 0:
+                return SyncResult(remote, 0, behind, True, pushed, tuple(kept))
+            result = await ledger.git(
+                "push",
+                "--porcelain",
+                remote,
+                f"HEAD:refs/heads/{branch}",
+                time_limit=PUSH_TIMEOUT,
+                check=False,
+            )
+            if result.ok:
+                pushed += max(ahead, 1)
+                return SyncResult(remote, 0, 0, True, pushed, tuple(kept))
+            _classify_push(remote, result)
+        raise GitError(f"push to {remote} still rejected after {PUSH_ATTEMPTS} attempts")
+
+
+async def _fetch(ledger: Ledger, remote: str, branch: str, upstream: str) -> bool:
+    """Fetch the branch into its remote-tracking ref; False when the remote has no such
+    branch yet (an empty team repository: the first push creates it)."""
+    result = await ledger.git(
+        "fetch",
+        "-q",
+        "--no-tags",
+        remote,
+        f"+refs/heads/{branch}:{upstream}",
+        time_limit=PUSH_TIMEOUT,
+        check=False,
+    )
+    if result.ok:
+        return True
+    text = result.stderr.lower()
+    if any(marker in text for marker in _NO_BRANCH):
+        return False
+    if any(marker in text for marker in _AUTH):
+        raise LedgerBlockedError(f"fetching from {remote} refused: {result.failure()}")
+    raise GitError(result.failure(), returncode=result.returncode, stderr=result.stderr)
+
+
+async def _counts(ledger: Ledger, upstream: str) -> tuple[int, int]:
+    result = await ledger.git("rev-list", "--left-right", "--count", f"HEAD...{upstream}")
+    ahead, behind = result.stdout.split()
+    return int(ahead), int(behind)
+
+
+def _classify_push(remote: str, result: GitResult) -> None:
+    """Raise for a push failure that retrying cannot fix; return for a rejected one."""
+    text = (result.stdout + result.stderr).lower()
+    if any(marker in text for marker in _AUTH):
+        raise LedgerBlockedError(f"push to {remote} refused: {result.failure()}")
+    if any(marker in text for marker in _REJECTED):
+        return  # lost a race (a ref lock, someone pushed first): integrate and retry
+    if any(marker in text for marker in _REFUSED):
+        raise LedgerBlockedError(f"push to {remote} refused: {result.failure()}")
+    raise GitError(result.failure(), returncode=result.returncode, stderr=result.stderr)
+
+
+async def _integrate(ledger: Ledger, upstream: str, ahead: int) -> list[str]:
+    """Bring the remote's commits in: fast-forward, or rebase the local commits onto them.
+    Returns the folders re-committed to keep both sides of a session conflict."""
+    if ahead <= 0:
+        await ledger.git("merge", "--ff-only", "-q", upstream, env=_NO_SMUDGE)
+        return []
+    result = await ledger.git("rebase", "-q", "--autostash", upstream, env=_NO_SMUDGE, check=False)
+    kept: list[str] = []
+    while not result.ok:
+        conflicts = await _conflicted(ledger)
+        if not conflicts:
+            await ledger.git("rebase", "--abort", check=False)
+            raise GitError(result.failure(), returncode=result.returncode, stderr=result.stderr)
+        outside = sorted(p for p in conflicts if _session_of(p) is None)
+        if outside:
+            await ledger.git("rebase", "--abort", check=False)
+            raise SyncPaused(_paused_message(ledger, upstream, outside))
+        for name in sorted({n for p in conflicts if (n := _session_of(p)) is not None}):
+            kept.append(await _keep_both(ledger, name))
+        result = await ledger.git("rebase", "--continue", env=_NO_SMUDGE, check=False)
+    return kept
+
+
+def _paused_message(ledger: Ledger, upstream: str, paths: list[str]) -> str:
+    shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+    return (
+        f"publishing paused: the remote's changes to {shown} conflict with local commits "
+        f"of the ledger {ledger.path}; nothing was changed. Resolve by hand (cd {ledger.path}"
+        f" && git rebase {upstream}, fix the files, git rebase --continue); sessions are "
+        "committed locally meanwhile and pushed once it is resolved"
+    )
+
+
+async def _conflicted(ledger: Ledger) -> set[str]:
+    result = await ledger.git("diff", "--name-only", "--diff-filter=U", "-z", check=False)
+    return {p for p in result.stdout.split("\0") if p}
+
+
+def _session_of(path: str) -> str | None:
+    """The session name of a path inside a session folder (`sessions/<name>/<file>`)."""
+    parts = path.split("/")
+    if len(parts) == 3 and parts[0] == "sessions" and parts[1] and not parts[1].startswith("."):
+        return parts[1]
+    return None
+
+
+async def _keep_both(ledger: Ledger, name: str) -> str:
+    """During a stopped rebase: leave the remote's `sessions/<name>/` as it is and put the
+    commit being replayed's version of it beside it, as `sessions/<name>-<commit>/`."""
+    rel = f"sessions/{name}"
+    commit = (await ledger.git("rev-parse", "--short=8", "REBASE_HEAD")).stdout.strip()
+    room = MAX_NAME_BYTES - len(commit) - 1
+    other = f"{name.encode()[:room].decode('utf-8', 'ignore')}-{commit}"
+    theirs = await ledger.git("ls-tree", "-r", "-z", "REBASE_HEAD", "--", f"{rel}/")
+    await ledger.git("rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", rel)
+    # The folder holds conflict markers and the replayed commit's files: back to HEAD's.
+    folder = ledger.path / rel
+    await trio.to_thread.run_sync(lambda: shutil.rmtree(folder, ignore_errors=True))
+    await ledger.git("checkout", "-q", "HEAD", "--", rel, check=False, env=_NO_SMUDGE)
+    for record in filter(None, theirs.stdout.split("\0")):
+        meta, path = record.split("\t", 1)
+        mode, _kind, blob = meta.split()
+        target = f"sessions/{other}/{path[len(rel) + 1 :]}"
+        await ledger.git("update-index", "--add", "--cacheinfo", f"{mode},{blob},{target}")
+    await ledger.git("checkout", "-q", "--", f"sessions/{other}", env=_NO_SMUDGE)
+    return other

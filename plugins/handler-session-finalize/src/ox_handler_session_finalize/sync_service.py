@@ -1,0 +1,148 @@
+"""The ledger's sync service: `sync.sync_ledger` every `[sync] interval` seconds, at once after a
+new commit (so sessions reach the team without waiting a period), and on `ox-core sync`.
+
+After each pass that integrated the remote it fires the daemon's sync signal (the manager then
+finds teammates' sessions and drains its queue) and reports a `LedgerSyncState` for `status`.
+A failed pass is retried with backoff (2, 4, 8 ... seconds), never later than one interval: a
+remote that comes back gets everything pushed within one period. A failure holds back no
+session: they are committed locally and wait for the next push.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+import trio
+
+from ox_core.errors import LedgerBlockedError
+from ox_core.sync_signal import LedgerSyncState, SyncConfig, SyncSignal
+from ox_handler_session_finalize.git import GitError
+from ox_handler_session_finalize.ledger import Ledger
+from ox_handler_session_finalize.sync import SyncPaused, SyncResult, sync_ledger
+
+log = logging.getLogger(__name__)
+
+RETRY_BASE = 2.0
+
+
+class LedgerSyncer:
+    """Runs the syncs of one ledger and keeps their state. `config()` gives the current
+    `[sync]` table; `signal` is the daemon's (None: nobody listens); `random` is injectable
+    for tests."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        config: Callable[[], SyncConfig] = SyncConfig,
+        signal: SyncSignal | None = None,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.ledger = ledger
+        self.config = config
+        self.signal = signal
+        self.state = LedgerSyncState()
+        self.failures = 0
+        self.running = False
+        self._rng = rng
+        self._wake = trio.Event()
+
+    def request(self, *, force: bool = False) -> None:
+        """Sync soon: a new commit (ignored while the remote is failing: the backoff decides),
+        or `force` (`ox-core sync`)."""
+        if force or not self.failures:
+            self._wake.set()
+
+    def next_delay(self) -> float:
+        """Seconds to the next pass: one interval less up to `jitter` of it (so a team's
+        daemons spread out and never wait more than a period), or the backoff after a
+        failure (capped at that)."""
+        config = self.config()
+        period = config.interval * (1 - config.jitter * self._rng())
+        if self.failures:
+            return min(RETRY_BASE * 2.0 ** min(self.failures - 1, 30), period)
+        return period
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Sync until cancelled: at start, then per `next_delay` or when `request`ed."""
+        self.running = True
+        try:
+            task_status.started()
+            while True:
+                await self.sync_once()
+                with trio.move_on_after(self.next_delay()):
+                    await self._wake.wait()
+                self._wake = trio.Event()
+        finally:
+            self.running = False
+
+    async def sync_once(self) -> LedgerSyncState:
+        """One pass; its outcome goes into `state` (and the signal), never raised."""
+        now = datetime.now(UTC)
+        try:
+            result = await sync_ledger(self.ledger)
+        except SyncPaused as exc:
+            self.failures += 1
+            await self._failed(now, str(exc), paused=str(exc))
+            log.warning("%s", exc)
+        except (LedgerBlockedError, GitError, OSError) as exc:
+            self.failures += 1
+            await self._failed(now, str(exc), paused=self.state.paused)
+            log.warning("ledger sync failed (retried in %.0f s): %s", self.next_delay(), exc)
+        else:
+            self.failures = 0
+            self._succeeded(result, now)
+        if self.signal is not None:
+            self.signal.report(self.state)
+        return self.state
+
+    async def _failed(self, now: datetime, error: str, *, paused: str) -> None:
+        """Record a failed pass, with what is still unpushed (best effort: one `rev-list`)."""
+        ahead = self.state.ahead
+        remote = self.state.remote
+        try:
+            facts = await self.ledger.facts()
+            remote = facts.remote or ""
+            upstream = f"refs/remotes/{remote}/{facts.branch}"
+            counted = await self.ledger.git("rev-list", "--count", f"{upstream}..HEAD", check=False)
+            if counted.ok:
+                ahead = int(counted.stdout.strip() or 0)
+        except (LedgerBlockedError, GitError, OSError, ValueError):
+            pass
+        self._set(remote=remote, ahead=ahead, last_error=error, last_error_at=now, paused=paused)
+
+    def _succeeded(self, result: SyncResult, now: datetime) -> None:
+        if result.remote is None:
+            self.state = LedgerSyncState()
+            return
+        self._set(
+            remote=result.remote,
+            ahead=result.ahead,
+            behind=result.behind,
+            last_ok=now,
+            last_error="",
+            last_error_at=None,
+            paused="",
+        )
+        for folder in result.kept_both:
+            log.warning("a session conflicted with the remote's: kept both, ours as %s", folder)
+        if result.pushed:
+            log.info("pushed %d commit(s) to %s", result.pushed, result.remote)
+        if result.integrated and self.signal is not None:
+            self.signal.fire()
+
+    def _set(self, **changes: Any) -> None:
+        self.state = attrs.evolve(self.state, **changes)
+
+    def state_json(self) -> dict[str, Any]:
+        """`state` as JSON data (times as ISO strings)."""
+        data = attrs.asdict(self.state)
+        for key in ("last_ok", "last_error_at"):
+            if data[key] is not None:
+                data[key] = data[key].isoformat()
+        return data
