@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     "RunResult": "ox_core.contracts",
     "Quota": "ox_core.contracts",
     "Outcome": "ox_core.contracts",
+    "Diagnosis": "ox_core.contracts",
     "AgentUsability": "ox_core.contracts",
     "WorkItem": "ox_core.work",
     "hookimpl": "ox_core.hookspecs",
@@ -80,6 +81,7 @@ __all__ = [
     "Command",
     "CommandContext",
     "ConfigError",
+    "Diagnosis",
     "HandlerContext",
     "HandlerOptions",
     "LedgerBlockedError",
@@ -132,6 +134,7 @@ if TYPE_CHECKING:
     from ox_core.config import validate_options
     from ox_core.contracts import (
         AgentUsability,
+        Diagnosis,
         HandlerContext,
         HandlerOptions,
         Outcome,

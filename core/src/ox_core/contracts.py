@@ -91,6 +91,18 @@ class Outcome:
 
 
 @attrs.frozen
+class Diagnosis:
+    """One check a handler adds to `ox-core doctor` (`WorkHandler.diagnose`): `name` (what was
+    checked, e.g. `git identity`), `ok`, `detail` (what was found; when not ok, the fix).
+    `warning`: shown as a warning and `doctor` still passes."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+    warning: bool = False
+
+
+@attrs.frozen
 class RunResult:
     """What an agent run produced.
 
@@ -269,6 +281,12 @@ class WorkHandler(abc.ABC):
         and the service restarted with backoff.
         """
         task_status.started()
+
+    def diagnose(self, ledger: Path) -> list[Diagnosis]:
+        """Checks of what this handler needs, for `ox-core doctor` (which runs them outside
+        the daemon; blocking is fine, each should answer within seconds). Default: none.
+        An exception is shown as a failed check."""
+        return []
 
     def configure(self, options: Any) -> None:  # noqa: B027 - optional hook
         """Apply this handler's options: an instance of `type(self).Options`, already

@@ -96,7 +96,11 @@ def _daemon_state(socket: Path) -> dict[str, Any]:
         work = status.get("agent_work") or {}
     except Exception as exc:
         return {"status_error": str(exc) or type(exc).__name__}
-    return {"holds": work.get("holds") or [], "errors": work.get("errors") or []}
+    return {
+        "holds": work.get("holds") or [],
+        "errors": work.get("errors") or [],
+        "ledger_sync": work.get("ledger_sync"),
+    }
 
 
 def collect(settings: Settings, loaded: LoadedPlugins | None = None) -> dict[str, Any]:
@@ -136,6 +140,7 @@ def collect(settings: Settings, loaded: LoadedPlugins | None = None) -> dict[str
     ledger = settings.ledger_path()
     ledger_facts: dict[str, Any] = describe_ledger(ledger)
     ledger_facts["default"] = settings.uses_default_ledger()
+    checks = _handler_checks(handlers, ledger) if ledger_facts["state"] == "ok" else []
 
     socket = settings.socket_path()
     daemon: dict[str, Any] = {"socket": str(socket), "running": False}
@@ -175,11 +180,42 @@ def collect(settings: Settings, loaded: LoadedPlugins | None = None) -> dict[str
             for e in errors
         ],
         "ledger": ledger_facts,
+        "checks": checks,
         "daemon": daemon,
         "settings": settings_rows(settings),
         "config_file": str(config_file_path()),
         "config_file_exists": config_file_path().is_file(),
     }
+
+
+def _handler_checks(handlers: list[Any], ledger: Path) -> list[dict[str, Any]]:
+    """Each handler's `diagnose(ledger)` rows (a handler that raises is one failed row)."""
+    rows: list[dict[str, Any]] = []
+    for handler in handlers:
+        try:
+            found = list(handler.diagnose(ledger))
+        except Exception as exc:
+            rows.append(
+                {
+                    "handler": handler.type,
+                    "name": "checks",
+                    "ok": False,
+                    "warning": False,
+                    "detail": f"diagnose failed: {exc}",
+                }
+            )
+            continue
+        for d in found:
+            rows.append(
+                {
+                    "handler": handler.type,
+                    "name": d.name,
+                    "ok": d.ok,
+                    "warning": d.warning,
+                    "detail": d.detail,
+                }
+            )
+    return rows
 
 
 def _socket_problem(path: Path) -> str | None:
@@ -199,8 +235,11 @@ def _socket_problem(path: Path) -> str | None:
 
 def has_problems(report: dict[str, Any]) -> bool:
     """Whether doctor should exit non-zero: a broken plugin, handler, ledger or socket."""
+    sync = report["daemon"].get("ledger_sync") or {}
     return bool(
         report["daemon"].get("socket_problem")
+        or sync.get("paused")
+        or any(not c["ok"] and not c["warning"] for c in report.get("checks", []))
         or report["plugin_errors"]
         or any(h["error"] for h in report["handlers"])
         or report["ledger"].get("state") not in ("ok", "missing (created on first `ox-core serve`)")

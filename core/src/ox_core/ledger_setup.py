@@ -29,13 +29,15 @@ _MAX_GITIGNORE = 1024 * 1024
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
 
 
-def _git(ledger: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def git_command(ledger: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """Run `git -C ledger *args` (blocking; no prompts, C locale), for checks outside the
+    daemon. Raises `FileNotFoundError` without git, `subprocess.TimeoutExpired`."""
     return subprocess.run(
         ["git", "-C", str(ledger), *args],
         capture_output=True,
         text=True,
         env={**os.environ, **_GIT_ENV},
-        timeout=30,
+        timeout=timeout,
         check=False,
     )
 
@@ -44,7 +46,7 @@ def is_git_repo(path: Path) -> bool:
     """Whether `path` is the top of a git work tree."""
     if not (path / ".git").exists():
         return False
-    result = _git(path, "rev-parse", "--show-toplevel")
+    result = git_command(path, "rev-parse", "--show-toplevel")
     return result.returncode == 0 and Path(result.stdout.strip()).resolve() == path.resolve()
 
 
@@ -56,15 +58,15 @@ def create_default_ledger(path: Path) -> None:
     """
     path.mkdir(parents=True, exist_ok=True)
     try:
-        result = _git(path, "init", "-q", "-b", "main")
+        result = git_command(path, "init", "-q", "-b", "main")
         if result.returncode != 0:
             raise ConfigError(f"cannot create the ledger at {path}: {result.stderr.strip()}")
-        if not _git(path, "config", "user.email").stdout.strip():
-            _git(path, "config", "user.email", "ox@localhost")
-            _git(path, "config", "user.name", "ox")
+        if not git_command(path, "config", "user.email").stdout.strip():
+            git_command(path, "config", "user.email", "ox@localhost")
+            git_command(path, "config", "user.name", "ox")
         (path / ".gitignore").write_text(GITIGNORE_LINE + "\n", encoding="utf-8")
         for args in (("add", ".gitignore"), ("commit", "-q", "-m", "ox ledger")):
-            result = _git(path, *args)
+            result = git_command(path, *args)
             if result.returncode != 0:
                 raise ConfigError(f"cannot create the ledger at {path}: {result.stderr.strip()}")
     except FileNotFoundError:
@@ -155,7 +157,7 @@ def describe_ledger(path: Path) -> dict[str, str]:
             facts["state"] = f"not an ox ledger (its .gitignore does not list {GITIGNORE_LINE})"
             return facts
         facts["state"] = "ok"
-        remote = _git(path, "remote", "get-url", "origin")
+        remote = git_command(path, "remote", "get-url", "origin")
         facts["remote"] = remote.stdout.strip() if remote.returncode == 0 else "(none)"
     except FileNotFoundError:
         facts["state"] = "git is not installed"

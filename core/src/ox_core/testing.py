@@ -77,6 +77,19 @@ def wait_until(what: str, predicate: Callable[[], Any], timeout: float = 60.0) -
     return value
 
 
+async def wait_for(what: str, predicate: Callable[[], Any], limit: float = 60.0) -> Any:
+    """`wait_until` inside trio: `predicate()`'s first true value, polled every 50 ms (for
+    conditions with nothing to wait on: a file, a git repository, another object's state)."""
+    import trio
+
+    deadline = trio.current_time() + limit
+    while not (value := predicate()):
+        if trio.current_time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await trio.sleep(0.05)
+    return value
+
+
 def git(cwd: Path, *args: str) -> str:
     """Run git in `cwd` (no prompts, C locale, a test identity); return stdout; raise on error."""
     proc = subprocess.run(

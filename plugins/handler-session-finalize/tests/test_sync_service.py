@@ -10,6 +10,7 @@ import trio
 
 from ox_core import HandlerContext, RunResult
 from ox_core.sync_signal import SyncConfig, SyncSignal
+from ox_core.testing import wait_for
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
 from ox_handler_session_finalize.ledger import Ledger
 from ox_handler_session_finalize.sync_service import LedgerSyncer
@@ -18,14 +19,7 @@ from ox_session_capture import records
 
 from .finalize_support import clone, commit_count, git
 
-DEADLINE = 60.0
-
-
-async def until(what: str, predicate: object) -> None:
-    """Wait (polling, generous deadline) until `predicate()` is true."""
-    with trio.fail_after(DEADLINE):
-        while not predicate():  # type: ignore[operator]
-            await trio.sleep(0.05)
+until = wait_for
 
 
 def test_next_delay_spreads_within_a_period_and_backs_off() -> None:
@@ -50,9 +44,7 @@ def test_sync_config_refuses_bad_values() -> None:
         SyncConfig.model_validate({"intervall": 5})
 
 
-async def test_a_pass_integrates_fires_the_signal_and_reports(
-    remote: Path, tmp_path: Path
-) -> None:
+async def test_a_pass_integrates_fires_the_signal_and_reports(remote: Path, tmp_path: Path) -> None:
     mine, theirs = clone(remote, tmp_path / "mine"), clone(remote, tmp_path / "theirs")
     teammate = Ledger(theirs)
     await teammate.publish("s-theirs", {"raw.jsonl": b'{"type":"user","content":"t"}\n'})
@@ -100,7 +92,7 @@ async def test_remote_away_commits_at_once_then_pushes_in_one_pass(
     syncer = handler.syncer(ledger)
     await until("the first sync", lambda: syncer.state.last_ok is not None)
     away = remote.with_name("away.git")
-    remote.rename(away)
+    await trio.Path(remote).rename(away)
     base, local = commit_count(away), commit_count(ledger)
     names = [f"2026-11-25T11-0{i}-dev-a1" for i in range(3)]
     for name in names:
@@ -113,7 +105,7 @@ async def test_remote_away_commits_at_once_then_pushes_in_one_pass(
     await until("a failed pass", lambda: syncer.state.ahead == 3 and syncer.state.last_error)
     assert syncer.state.last_error_at is not None
     assert signal.statistics().state == syncer.state
-    away.rename(remote)
+    await trio.Path(away).rename(remote)
     passes_before = syncer.failures
     await until("the push", lambda: commit_count(remote) == base + 3)
     await until("the report", lambda: syncer.state.last_error == "")

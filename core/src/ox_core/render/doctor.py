@@ -11,7 +11,7 @@ from rich.markup import escape as _escape
 from rich.table import Table
 from rich.text import Text
 
-from ox_core.render.formatting import BAD, OK, WARN, _mark, _short
+from ox_core.render.formatting import BAD, OK, WARN, _ago, _mark, _short
 from ox_core.render.status import _error_lines, _hold_lines
 
 
@@ -102,6 +102,22 @@ def doctor_screen(report: Mapping[str, Any], now: datetime | None = None) -> Ren
         problem = str(daemon["socket_problem"])  # plain text: it quotes paths
         grid.add_row("", Text.assemble(Text.from_markup(BAD), " ", problem))
     parts += [Text(""), _section("Ledger and daemon"), grid]
+    checks = report.get("checks") or []
+    if checks:
+        parts += [Text(""), _section("Ledger checks")]
+        for c in checks:
+            mark = OK if c.get("ok") else (WARN if c.get("warning") else BAD)
+            line = Text.assemble(Text.from_markup(mark), f" {c.get('name', '-')}: ")
+            line.append(str(c.get("detail", "")), style="" if c.get("ok") else "red")
+            parts.append(line)
+    sync = daemon.get("ledger_sync") or {}
+    if sync.get("paused"):
+        parts.append(Text.assemble(Text.from_markup(BAD), " ", str(sync["paused"])))
+    elif sync.get("last_error"):
+        when = _ago(sync.get("last_error_at"), now)
+        parts.append(
+            Text.assemble(Text.from_markup(WARN), f" last sync error {when}: {sync['last_error']}")
+        )
     if daemon.get("status_error"):
         parts.append(
             Text.from_markup(

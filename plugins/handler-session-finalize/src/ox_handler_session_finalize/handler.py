@@ -18,7 +18,7 @@ import trio
 from pydantic import ValidationError
 
 from ox_core import Outcome, RunRequest, RunResult, WorkHandler, WorkItem
-from ox_core.contracts import IpcMethod
+from ox_core.contracts import Diagnosis, IpcMethod
 from ox_core.errors import LedgerBlockedError
 from ox_core.sync_signal import SyncConfig
 from ox_handler_session_finalize.cleanup import remove_cache_folder, remove_ghosts
@@ -144,6 +144,12 @@ class SessionFinalizeHandler(WorkHandler):
         except (LedgerBlockedError, GitError, OSError) as exc:
             log.error("the ledger's .gitignore lines are not committed: %s", exc)
         await self.syncer(ledger).run(task_status=task_status)
+
+    def diagnose(self, ledger: Path) -> list[Diagnosis]:
+        """`ox-core doctor`'s ledger checks (see `diagnose`)."""
+        from ox_handler_session_finalize.diagnose import diagnose
+
+        return diagnose(ledger, self.author)
 
     def ipc_methods(self) -> Mapping[str, IpcMethod]:
         """`ledger_sync`: sync the ledger now (`ox-core sync`), answering its state."""
