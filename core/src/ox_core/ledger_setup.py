@@ -50,6 +50,15 @@ def is_git_repo(path: Path) -> bool:
     return result.returncode == 0 and Path(result.stdout.strip()).resolve() == path.resolve()
 
 
+def is_empty_clone(path: Path) -> bool:
+    """Whether the work tree at `path` holds nothing but `.git` and has no commit yet (a
+    clone of an empty repository): safe to make a ledger of, nothing of anyone's is there."""
+    with os.scandir(path) as it:
+        if any(entry.name != ".git" for entry in it):
+            return False
+    return git_command(path, "rev-parse", "-q", "--verify", "HEAD").returncode != 0
+
+
 def create_default_ledger(path: Path) -> None:
     """Create the embedded default ledger at `path`: `git init`, `.gitignore`, first commit.
 
@@ -102,6 +111,11 @@ def open_ledger(path: Path, *, default: bool) -> Path:
         create_default_ledger(path)
     elif not is_git_repo(path):
         raise ConfigError(f"the ledger {path} is not a git repository (setting `ledger`)")
+    elif is_empty_clone(path):
+        # A fresh clone of a new, empty team repository: it becomes the ledger. The line is
+        # committed by the plugin that publishes to the ledger, with the user's identity.
+        (path / ".gitignore").write_text(GITIGNORE_LINE + "\n", encoding="utf-8")
+        log.info("%s is an empty repository: made it an ox ledger (.gitignore)", path)
     elif not has_ledger_marker(path):
         raise ConfigError(
             f"the ledger {path} is a git repository but not an ox ledger: its .gitignore "
@@ -153,7 +167,9 @@ def describe_ledger(path: Path) -> dict[str, str]:
         if not is_git_repo(path):
             facts["state"] = "not a git repository"
             return facts
-        if not has_ledger_marker(path):
+        if is_empty_clone(path):
+            facts["note"] = "an empty repository: the first `ox-core serve` makes it a ledger"
+        elif not has_ledger_marker(path):
             facts["state"] = f"not an ox ledger (its .gitignore does not list {GITIGNORE_LINE})"
             return facts
         facts["state"] = "ok"

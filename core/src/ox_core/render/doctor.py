@@ -88,6 +88,8 @@ def doctor_screen(report: Mapping[str, Any], now: datetime | None = None) -> Ren
     state = ledger.get("state", "-")
     grid.add_row("Ledger", f"{ledger.get('path', '-')}")
     grid.add_row("", f"{OK if state == 'ok' else WARN} {state}")
+    if ledger.get("note"):
+        grid.add_row("", str(ledger["note"]))
     if "remote" in ledger:
         grid.add_row("Remote", str(ledger["remote"]))
     grid.add_row("Socket", str(daemon.get("socket", "-")))

@@ -1,4 +1,5 @@
-"""Helpers for tests and benchmarks: finished sessions, ready to publish without an agent.
+"""Helpers for tests and benchmarks: finished sessions, ready to publish without an agent, and
+a team of daemons (`member`: a HOME, a clone of one bare remote, `ox-core serve`).
 
 `finished_session(root, name)` writes a session folder as finalization leaves it before the
 commit (raw transcript, summary, exports, meta): detection makes it an *upload-only* item.
@@ -7,10 +8,18 @@ commit (raw transcript, summary, exports, meta): detection makes it an *upload-o
 from __future__ import annotations
 
 import json
+import os
+import signal
+import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ox_session_capture import records
+
+if TYPE_CHECKING:
+    import subprocess
 
 SUMMARY = {
     "title": "Refactor the parser and split out the tokenizer",
@@ -64,3 +73,127 @@ def finished_session(root: Path, name: str, pairs: int = 3) -> Path:
     transcript = records.read_raw(folder / records.RAW)
     write_artifacts(folder, name, summary, transcript, disposition="upload")
     return folder
+
+
+# ------------------------------------------------------------------ a team of daemons
+
+GIT_SAFE_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+def run(args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
+    """Run a command (test set-up only); its stdout; `AssertionError` with stderr on failure."""
+    import subprocess
+
+    done = subprocess.run(
+        args, env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+@dataclass
+class Member:
+    """One teammate's machine: a HOME with its git config, a clone of the team's remote, the
+    environment `ox-core` runs with, and the daemon process once started."""
+
+    home: Path
+    ledger: Path
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes] | None = None
+
+    def git(self, *args: str) -> str:
+        return run(["git", "-C", str(self.ledger), *args], env=self.env)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        import subprocess
+
+        return subprocess.run(
+            [sys.executable, "-m", "ox_core.cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def serve(self) -> None:
+        import subprocess
+
+        log = (self.home / "daemon.log").open("ab")
+        with log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "ox_core.cli", "serve"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def status(self) -> dict[str, object] | None:
+        """The daemon's `status --json`, None when it does not answer (yet)."""
+        done = self.cli("status", "--json")
+        return json.loads(done.stdout) if done.returncode == 0 else None
+
+    def stop(self) -> int:
+        import subprocess
+
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+def bare_remote(path: Path, *, seeded: bool = True) -> Path:
+    """A bare repository at `path` (branch main); `seeded`: with one commit holding the
+    ledger's `.gitignore`, as a team's ledger starts."""
+    env = {**os.environ, **GIT_SAFE_ENV}
+    run(["git", "init", "-q", "--bare", "-b", "main", str(path)], env=env)
+    if seeded:
+        seed = path.with_name(path.name + "-seed")
+        run(["git", "clone", "-q", str(path), str(seed)], env=env)
+        (seed / ".gitignore").write_text(".ox/cache/\n")
+        ident = ["-c", "user.name=seed", "-c", "user.email=seed@example.invalid"]
+        run(["git", "-C", str(seed), "add", ".gitignore"], env=env)
+        run(["git", "-C", str(seed), *ident, "commit", "-q", "-m", "ledger"], env=env)
+        run(["git", "-C", str(seed), "push", "-q", "origin", "HEAD:main"], env=env)
+    return path
+
+
+def member(
+    root: Path, remote: Path, name: str, *, identity: bool = True, interval: float = 60
+) -> Member:
+    """A teammate `name` under `root`: its HOME (git config: an identity unless `identity` is
+    False, then git may not guess one), its clone of `remote`, its environment (no agent CLI
+    on PATH, `[sync] interval`)."""
+    home = root / name
+    home.mkdir(parents=True)
+    config = "[init]\n\tdefaultBranch = main\n[user]\n\tuseConfigOnly = true\n"
+    if identity:
+        config += f"\tname = {name}\n\temail = {name}@example.invalid\n"
+    (home / ".gitconfig").write_text(config)
+    runtime = home / "run"
+    runtime.mkdir(mode=0o700)
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("OX_", "XDG_", "GIT_", "EMAIL"))
+    }
+    env.update(GIT_SAFE_ENV)
+    env.update(
+        HOME=str(home),
+        USER=name,
+        XDG_RUNTIME_DIR=str(runtime),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        PATH="/usr/bin:/bin",
+        OX_LEDGER=str(home / "ledger"),
+        OX_SYNC__INTERVAL=str(interval),
+        OX_LOG_LEVEL="INFO",
+    )
+    run(["git", "clone", "-q", str(remote), str(home / "ledger")], env=env)
+    return Member(home, home / "ledger", env)
