@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ox_session_capture import records
 
@@ -129,10 +129,27 @@ class Member:
                 stderr=subprocess.STDOUT,
             )
 
-    def status(self) -> dict[str, object] | None:
-        """The daemon's `status --json`, None when it does not answer (yet)."""
-        done = self.cli("status", "--json")
-        return json.loads(done.stdout) if done.returncode == 0 else None
+    def call(self, method: str, params: dict[str, object] | None = None) -> Any:
+        """Call the daemon's IPC `method` (its socket from the ledger's lock file); raises
+        `OxError` when it does not answer."""
+        from ox_core.daemon_lock import read_owner
+        from ox_core.errors import OxError
+        from ox_core.ipc import call
+
+        socket = read_owner(self.ledger).get("socket")
+        if not isinstance(socket, str):
+            raise OxError("no daemon yet")
+        return call(Path(socket), method, params, timeout=60)
+
+    def status(self) -> dict[str, Any] | None:
+        """The daemon's `status`, None when it does not answer (yet)."""
+        from ox_core.errors import OxError
+
+        try:
+            status: dict[str, Any] = self.call("status")
+        except OxError:
+            return None
+        return status
 
     def stop(self) -> int:
         import subprocess
