@@ -28,6 +28,9 @@ from ox_handler_session_finalize.sync import SyncPaused, SyncResult, sync_ledger
 log = logging.getLogger(__name__)
 
 RETRY_BASE = 2.0
+SETTLE = 0.3
+"""Seconds a push waits after a new commit for the other sessions of the same burst: their
+commits go out in the same push."""
 
 
 class LedgerSyncer:
@@ -51,11 +54,13 @@ class LedgerSyncer:
         self.running = False
         self._rng = rng
         self._wake = trio.Event()
+        self._forced = False
 
     def request(self, *, force: bool = False) -> None:
         """Sync soon: a new commit (ignored while the remote is failing: the backoff decides),
         or `force` (`ox-core sync`)."""
         if force or not self.failures:
+            self._forced = self._forced or force
             self._wake.set()
 
     def next_delay(self) -> float:
@@ -77,7 +82,9 @@ class LedgerSyncer:
                 await self.sync_once()
                 with trio.move_on_after(self.next_delay()):
                     await self._wake.wait()
-                self._wake = trio.Event()
+                    if not self._forced:
+                        await trio.sleep(SETTLE)
+                self._wake, self._forced = trio.Event(), False
         finally:
             self.running = False
 
