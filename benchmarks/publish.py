@@ -33,6 +33,7 @@ import trio
 
 from ox_core import HandlerContext, RunResult
 from ox_core.sync_signal import SyncConfig, SyncSignal
+from ox_core.testing import wait_for
 from ox_handler_session_finalize.git import GIT_PROCESSES
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
 from ox_handler_session_finalize.testing import GIT_SAFE_ENV, bare_remote, finished_session, run
@@ -94,8 +95,7 @@ async def ox(root: Path, count: int) -> tuple[float, int]:
     async with trio.open_nursery() as nursery:
         await nursery.start(handler.serve, ledger)
         syncer = handler.syncer(ledger)
-        while syncer.state.last_ok is None:  # the first sync, before the clock starts
-            await trio.sleep(0.01)
+        await wait_for("the first sync", lambda: syncer.state.last_ok is not None)
         before = GIT_PROCESSES.started
         started = time.perf_counter()
         items = await handler.detect(ledger)
@@ -110,8 +110,9 @@ async def ox(root: Path, count: int) -> tuple[float, int]:
             for item in items:
                 work.start_soon(one, item)
         head = run(["git", "-C", str(ledger), "rev-parse", "HEAD"])
-        while run(["git", "-C", str(remote), "rev-parse", "HEAD"]) != head:
-            await trio.sleep(0.005)
+        await wait_for(
+            "the push", lambda: run(["git", "-C", str(remote), "rev-parse", "HEAD"]) == head
+        )
         elapsed = time.perf_counter() - started
         processes = GIT_PROCESSES.started - before
         nursery.cancel_scope.cancel()
