@@ -24,7 +24,12 @@ log = logging.getLogger(__name__)
 CACHE_DIR = Path(".ox") / "cache"
 GITIGNORE_LINE = ".ox/cache/"
 # Lines of a `.gitignore` that mark a ledger (each ignores `.ox/cache/` from the top).
-_MARKER_LINES = frozenset({".ox/cache/", ".ox/cache", "/.ox/cache/", "/.ox/cache"})
+# A ledger of the original (Go) daemon ignores its own cache, `.sageox/cache/`: it is a ledger
+# too (ox adds its line at the first start).
+_MARKER_LINES = frozenset(
+    {".ox/cache/", ".ox/cache", "/.ox/cache/", "/.ox/cache"}
+    | {".sageox/cache/", ".sageox/cache", "/.sageox/cache/", "/.sageox/cache"}
+)
 _MAX_GITIGNORE = 1024 * 1024
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
 

@@ -39,7 +39,9 @@ class LedgerSyncState:
     to sync). `ahead`/`behind`: local commits not on the remote / remote commits not here.
     `last_ok`: the last sync that fetched, integrated and pushed. `last_error` and
     `last_error_at`: the last failed attempt (empty once a sync succeeds). `paused`: why
-    publishing is paused (a conflict only a person can resolve), empty when it is not."""
+    publishing is paused (a conflict only a person can resolve), empty when it is not.
+    `published`: sessions committed in the ledger, `original`: how many of them an earlier
+    tool wrote in its own format (read, never rewritten)."""
 
     remote: str = ""
     ahead: int = 0
@@ -48,6 +50,8 @@ class LedgerSyncState:
     last_error: str = ""
     last_error_at: datetime | None = None
     paused: str = ""
+    published: int = 0
+    original: int = 0
 
 
 @attrs.frozen

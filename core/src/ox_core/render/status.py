@@ -97,8 +97,13 @@ def _sync_line(work: Mapping[str, Any], now: datetime | None) -> str:
             f"{syncs} {'sync' if syncs == 1 else 'syncs'}, "
             f"last {_ago(work.get('last_sync_at'), now)}"
         )
+    published = ""
+    if state.get("published"):
+        original = int(state.get("original") or 0)
+        by = f" ({original} by the original daemon)" if original else ""
+        published = f"; {int(state['published'])} sessions published{by}"
     if not state.get("remote"):
-        return "no remote [dim](commits stay in this ledger)[/]"
+        return "no remote [dim](commits stay in this ledger)[/]" + published
     ahead, behind = int(state.get("ahead") or 0), int(state.get("behind") or 0)
     last_ok = state.get("last_ok")
     parts = [
@@ -110,7 +115,7 @@ def _sync_line(work: Mapping[str, Any], now: datetime | None) -> str:
         parts.append(f"[red]last error {when}: {escape(_short(state['last_error'], 200))}[/]")
     if state.get("paused"):
         parts.append(f"[red]publishing paused: {escape(_short(state['paused'], 300))}[/]")
-    return "; ".join(parts)
+    return "; ".join(parts) + published
 
 
 def _work_table(title: str, procs: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> Table:

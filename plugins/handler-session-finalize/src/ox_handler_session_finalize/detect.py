@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from ox_handler_session_finalize.compat import is_original_session
 from ox_handler_session_finalize.staleness import (
     PidLookup,
     Recover,
@@ -267,6 +268,8 @@ class Scanner:
             return None
         # Checks that read files, done only for a folder that would otherwise yield work.
         folder = Path(folder_s)
+        if place is Place.COMMITTED and META in names and is_original_session(folder):
+            return None  # published by the original daemon: read, never finalized again
         if META in names:
             readable, disposition = meta_state(folder)
             if not readable:

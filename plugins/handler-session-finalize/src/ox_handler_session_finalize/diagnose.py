@@ -16,7 +16,7 @@ import trio
 from ox_core.contracts import Diagnosis
 from ox_handler_session_finalize.git import GitError, GitResult, has_git_lfs, run_git
 from ox_handler_session_finalize.ledger import NO_IDENTITY, Ledger
-from ox_handler_session_finalize.ledger_setup import IGNORE_LINES, missing_ignore_lines
+from ox_handler_session_finalize.ledger_setup import missing_ignore_lines, needed_lines
 
 REMOTE_TIMEOUT = 20.0
 DISK_ERROR = 100 * 1024 * 1024
@@ -79,7 +79,7 @@ async def _ignore_lines(repo: Ledger) -> Diagnosis:
         text = ""
     except (OSError, UnsafePathError) as exc:
         return Diagnosis(".gitignore", False, f"cannot be read: {exc}")
-    missing = missing_ignore_lines(text)
+    missing = missing_ignore_lines(text, needed_lines(repo.path))
     status = await repo.git("status", "--porcelain", "--", ".gitignore", check=False)
     if missing or status.stdout.strip():
         what = ", ".join(missing) if missing else "its lines"
@@ -89,7 +89,7 @@ async def _ignore_lines(repo: Ledger) -> Diagnosis:
             f"{what} not committed yet: the next `ox-core serve` commits them",
             warning=True,
         )
-    return Diagnosis(".gitignore", True, "ignores " + ", ".join(IGNORE_LINES))
+    return Diagnosis(".gitignore", True, "ignores " + ", ".join(needed_lines(repo.path)))
 
 
 async def _lfs(repo: Ledger) -> Diagnosis:

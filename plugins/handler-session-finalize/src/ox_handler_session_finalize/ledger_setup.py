@@ -7,20 +7,31 @@ all. At the first start ox appends what is missing and commits `.gitignore` alon
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import trio
 
+from ox_handler_session_finalize.compat import ORIGINAL_CACHE, uses_original_layout
 from ox_handler_session_finalize.ledger import Ledger
 
 IGNORE_LINES = (".ox/cache/",)
 """What every ledger's `.gitignore` lists: ox's cache (recordings, locks) is never committed."""
-_EQUIVALENT = {".ox/cache/": {".ox/cache/", ".ox/cache", "/.ox/cache/", "/.ox/cache"}}
+_EQUIVALENT = {
+    ".ox/cache/": {".ox/cache/", ".ox/cache", "/.ox/cache/", "/.ox/cache"},
+    ORIGINAL_CACHE: {".sageox/cache/", ".sageox/cache", "/.sageox/cache/", "/.sageox/cache"},
+}
 MAX_GITIGNORE = 1024 * 1024
 
 
-def missing_ignore_lines(text: str) -> list[str]:
-    """The lines of `IGNORE_LINES` that `text` (a `.gitignore`) lacks."""
+def needed_lines(ledger: Path) -> tuple[str, ...]:
+    """`IGNORE_LINES`, plus the original daemon's cache in a ledger it used."""
+    return (*IGNORE_LINES, ORIGINAL_CACHE) if uses_original_layout(ledger) else IGNORE_LINES
+
+
+def missing_ignore_lines(text: str, needed: tuple[str, ...] = IGNORE_LINES) -> list[str]:
+    """The lines of `needed` that `text` (a `.gitignore`) lacks."""
     present = {line.strip() for line in text.splitlines()}
-    return [line for line in IGNORE_LINES if not present & _EQUIVALENT.get(line, {line})]
+    return [line for line in needed if not present & _EQUIVALENT.get(line, {line})]
 
 
 def _read_gitignore(ledger: Ledger) -> str:
@@ -46,7 +57,7 @@ async def ensure_ignore_lines(ledger: Ledger) -> bool:
     (no git identity; `.gitignore` is a link or unreadable: `UnsafePathError`, an `OSError`)."""
     async with ledger.lock:
         text = await trio.to_thread.run_sync(_read_gitignore, ledger)
-        missing = missing_ignore_lines(text)
+        missing = missing_ignore_lines(text, needed_lines(ledger.path))
         if missing:
             await trio.to_thread.run_sync(_append, ledger, text, missing)
         status = await ledger.git("status", "--porcelain", "--", ".gitignore")
@@ -54,6 +65,6 @@ async def ensure_ignore_lines(ledger: Ledger) -> bool:
             return False
         env = await ledger.commit_env()
         await ledger.git("add", "--", ".gitignore")
-        message = "ox: ignore its cache (" + ", ".join(IGNORE_LINES) + ")"
+        message = "ox: ignore its cache (" + ", ".join(missing or IGNORE_LINES) + ")"
         await ledger.git("commit", "-q", "-m", message, "--", ".gitignore", env=env)
         return True

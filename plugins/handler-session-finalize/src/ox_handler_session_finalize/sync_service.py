@@ -21,6 +21,7 @@ import trio
 
 from ox_core.errors import LedgerBlockedError
 from ox_core.sync_signal import LedgerSyncState, SyncConfig, SyncSignal
+from ox_handler_session_finalize.compat import PublishedCount
 from ox_handler_session_finalize.git import GitError
 from ox_handler_session_finalize.ledger import Ledger
 from ox_handler_session_finalize.sync import SyncPaused, SyncResult, sync_ledger
@@ -55,6 +56,7 @@ class LedgerSyncer:
         self._rng = rng
         self._wake = trio.Event()
         self._forced = False
+        self._published = PublishedCount()
 
     def request(self, *, force: bool = False) -> None:
         """Sync soon: a new commit (ignored while the remote is failing: the backoff decides),
@@ -104,6 +106,8 @@ class LedgerSyncer:
         else:
             self.failures = 0
             self._succeeded(result, now)
+        published, original = await trio.to_thread.run_sync(self._published.count, self.ledger.path)
+        self._set(published=published, original=original)
         if self.signal is not None:
             self.signal.report(self.state)
         return self.state
@@ -125,7 +129,7 @@ class LedgerSyncer:
 
     def _succeeded(self, result: SyncResult, now: datetime) -> None:
         if result.remote is None:
-            self.state = LedgerSyncState()
+            self.state = LedgerSyncState(last_ok=now)
             return
         self._set(
             remote=result.remote,

@@ -270,15 +270,60 @@ class RawTranscript(BaseModel):
         return bool(self.entries)
 
 
+# Entry types of the original (Go) daemon's raw files, and what they are here.
+LEGACY_TYPES = {
+    "message": "assistant",
+    "ai": "assistant",
+    "model": "assistant",
+    "human": "user",
+    "tool_call": "tool",
+    "tool_use": "tool",
+    "tool_result": "tool",
+    "tool_output": "tool",
+}
+
+
+def _legacy_entry(obj: dict[str, Any]) -> dict[str, Any]:
+    """An entry of the original's raw format in ours: its type mapped (`LEGACY_TYPES`), its
+    text taken from `message`, `text`, `data.content`/`data.message` or `result` when it has
+    no `content` string."""
+    out = {**obj, "type": LEGACY_TYPES[obj["type"]]}
+    if not isinstance(obj.get("content"), str):
+        nested = obj.get("data")
+        data: dict[str, Any] = nested if isinstance(nested, dict) else {}
+        for value in (
+            data.get("content"),
+            data.get("message"),
+            obj.get("message"),
+            obj.get("text"),
+            obj.get("result"),
+        ):
+            if isinstance(value, str):
+                out["content"] = value
+                break
+        else:
+            out.pop("content", None)
+    return out
+
+
 def classify_line(obj: Any) -> RawHeaderMeta | RawEntry | RawFooter | None:
-    """What one decoded raw line is; None for anything unrecognised."""
+    """What one decoded raw line is; None for anything unrecognised. Lines of the original
+    daemon's format are read too (see `LEGACY_TYPES`; its `{"type": "header"}` line is a
+    header)."""
     if not isinstance(obj, dict):
         return None
     try:
         if "_meta" in obj:
             return RawHeader.model_validate(obj).meta
-        if obj.get("type") == "footer":
+        kind = obj.get("type")
+        if kind == "footer":
             return RawFooter.model_validate(obj)
+        if kind == "header":
+            nested = obj.get("metadata")
+            meta: dict[str, Any] = nested if isinstance(nested, dict) else obj
+            return RawHeaderMeta.model_validate({k: v for k, v in meta.items() if k != "type"})
+        if isinstance(kind, str) and kind in LEGACY_TYPES:
+            obj = _legacy_entry(obj)
         if "ts" not in obj and "timestamp" in obj:
             obj = {**obj, "ts": obj["timestamp"]}
         return RawEntry.model_validate(obj)

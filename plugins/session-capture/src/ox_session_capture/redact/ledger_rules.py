@@ -15,6 +15,11 @@ import tomllib
 from pathlib import Path
 
 from ox_session_capture.redact.engine import LedgerRedactor
+from ox_session_capture.redact.original_rules import (
+    ORIGINAL_RULES_FILE,
+    OriginalRulesError,
+    parse_original_rules,
+)
 
 RULES_FILE = Path(".ox") / "redact.toml"
 MAX_RULES_BYTES = 256 * 1024
@@ -27,39 +32,62 @@ class RedactRulesError(ValueError):
 
 
 def load_ledger_rules(ledger: Path) -> list[re.Pattern[str]]:
-    """The extra patterns of `<ledger>/.ox/redact.toml` (`patterns = [...]`); [] when absent.
+    """The extra patterns of `<ledger>/.ox/redact.toml` (`patterns = [...]`), then those of
+    the original daemon's `<ledger>/.sageox/REDACT.md` (see `original_rules`); [] when
+    neither exists.
 
     Raises `RedactRulesError` (naming the file and the pattern) for invalid TOML, a wrong
-    shape or a pattern that does not compile: a broken rules file must not silently let
-    secrets through. The file is teammates' content: a link (which could point at a private
-    file of this machine), a special file or an oversized one is refused, never read.
+    shape, a line that is not a rule or a pattern that does not compile: a broken rules file
+    must not silently let secrets through. The files are teammates' content: a link (which
+    could point at a private file of this machine), a special file or an oversized one is
+    refused, never read.
     """
-    from ox_session_capture.confined import UnsafePathError, check_dirs, read_regular
-
+    raw: list[tuple[Path, str]] = []
     path = ledger / RULES_FILE
-    try:
-        check_dirs(ledger, path.parent)
-        data = tomllib.loads(read_regular(path, MAX_RULES_BYTES).decode("utf-8"))
-    except FileNotFoundError:
-        return []
-    except UnsafePathError as exc:
-        raise RedactRulesError(str(exc)) from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RedactRulesError(f"{path}: {exc}") from exc
-    raw = data.get("patterns", [])
-    if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
-        raise RedactRulesError(f"{path}: `patterns` must be a list of strings")
-    if len(raw) > MAX_PATTERNS or any(len(p) > MAX_PATTERN_CHARS for p in raw):
+    text = _read_rules(ledger, path)
+    if text is not None:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise RedactRulesError(f"{path}: {exc}") from exc
+        patterns = data.get("patterns", [])
+        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+            raise RedactRulesError(f"{path}: `patterns` must be a list of strings")
+        raw += [(path, p) for p in patterns]
+    original = ledger / ORIGINAL_RULES_FILE
+    text = _read_rules(ledger, original)
+    if text is not None:
+        try:
+            raw += [(original, p) for p in parse_original_rules(text, str(original))]
+        except OriginalRulesError as exc:
+            raise RedactRulesError(str(exc)) from None
+    if len(raw) > MAX_PATTERNS or any(len(p) > MAX_PATTERN_CHARS for _, p in raw):
+        where = path if path.exists() else original
         raise RedactRulesError(
-            f"{path}: at most {MAX_PATTERNS} patterns of at most {MAX_PATTERN_CHARS} characters"
+            f"{where}: at most {MAX_PATTERNS} patterns of at most {MAX_PATTERN_CHARS} characters"
         )
     compiled: list[re.Pattern[str]] = []
-    for source in raw:
+    for where, source in raw:
         try:
             compiled.append(re.compile(source))
         except re.error as exc:
-            raise RedactRulesError(f"{path}: invalid pattern {source!r}: {exc}") from exc
+            raise RedactRulesError(f"{where}: invalid pattern {source!r}: {exc}") from exc
     return compiled
+
+
+def _read_rules(ledger: Path, path: Path) -> str | None:
+    """A rules file's text (None when it does not exist), never through a link."""
+    from ox_session_capture.confined import UnsafePathError, check_dirs, read_regular
+
+    try:
+        check_dirs(ledger, path.parent)
+        return read_regular(path, MAX_RULES_BYTES).decode("utf-8")
+    except FileNotFoundError:
+        return None
+    except UnsafePathError as exc:
+        raise RedactRulesError(str(exc)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RedactRulesError(f"{path}: {exc}") from exc
 
 
 def make_redactor(ledger: Path | None) -> LedgerRedactor:
