@@ -185,3 +185,23 @@ def test_any_manifest_is_read_without_error(files: Any) -> None:
 )
 def test_manifest_entries_of_both_formats(value: object, expected: FileEntry | None) -> None:
     assert file_entry(value) == expected
+
+
+async def test_session_names_in_the_ledger_and_on_the_remote(
+    original: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from ox_handler_session_finalize.compat import committed_names
+    from ox_handler_session_finalize.ledger import Ledger
+    from ox_handler_session_finalize.sync import sync_ledger
+
+    ledger, remote = original
+    assert committed_names(ledger) == {ANN, BOB}
+    teammate = Ledger(clone(remote, tmp_path / "teammate"))
+    await teammate.publish("2026-11-25T10-00-eve-a9", {"raw.jsonl": b'{"type":"user"}\n'})
+    await sync_ledger(teammate)
+    mine = Ledger(ledger)
+    assert await mine.remote_session_names() == {ANN, BOB}  # as last fetched
+    await sync_ledger(mine)
+    assert await mine.remote_session_names() == {ANN, BOB, "2026-11-25T10-00-eve-a9"}
+    (ledger / "sessions" / "linked").symlink_to(tmp_path)
+    assert "linked" not in committed_names(ledger)

@@ -131,3 +131,18 @@ class PublishedCount:
                 seen[entry.name] = (mtime, mtime >= 0 and is_original_session(Path(entry.path)))
         self.seen = seen
         return len(seen), sum(1 for _, original in seen.values() if original)
+
+
+def committed_names(ledger: Path) -> set[str]:
+    """The session folders of the ledger's work tree (`sessions/<name>/`, real folders only),
+    whoever wrote them. Blocking. For naming a new session without a collision, together
+    with `ox_handler_session_finalize.ledger.Ledger.remote_session_names`."""
+    from ox_session_capture.confined import UnsafePathError, check_dirs
+
+    root = ledger / "sessions"
+    try:
+        check_dirs(ledger, root)
+        with os.scandir(root) as it:
+            return {e.name for e in it if e.is_dir(follow_symlinks=False)}
+    except (OSError, UnsafePathError):
+        return set()

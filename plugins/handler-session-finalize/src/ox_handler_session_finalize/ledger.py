@@ -250,6 +250,19 @@ class Ledger:
         result = await self.git("ls-tree", "-r", "--name-only", "HEAD", "--", rel, check=False)
         return result.ok and bool(result.stdout.strip())
 
+    async def remote_session_names(self) -> set[str]:
+        """The session folders on the remote as last fetched (`sessions/<name>` in the
+        remote-tracking branch; empty without a remote or before the first sync). One git
+        process, no network: the sync fetches."""
+        facts = await self.facts()
+        if facts.remote is None:
+            return set()
+        ref = f"refs/remotes/{facts.remote}/{facts.branch}"
+        listed = await self.git("ls-tree", "--name-only", "-z", ref, "sessions/", check=False)
+        if not listed.ok:
+            return set()
+        return {p.removeprefix("sessions/") for p in listed.stdout.split("\0") if p}
+
     async def head(self) -> str:
         result = await self.git("rev-parse", "HEAD", check=False)
         return result.stdout.strip()
