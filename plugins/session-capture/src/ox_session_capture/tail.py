@@ -20,7 +20,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import attrs
@@ -33,9 +33,9 @@ from ox_session_capture.journal import (
     settle_locked,
 )
 from ox_session_capture.raw_lines import (
+    RawBatch,
     Redactor,
     captured_ids,
-    entry_line,
     fingerprint,
     redact_entries,
 )
@@ -95,32 +95,6 @@ class _Block:
     lines: list[bytes]
     end: int  # source offset after the last consumed byte
     skipped_long: int = 0
-
-
-@dataclass
-class _Gathered:
-    """Converted blocks waiting for one durable commit: their `raw.jsonl` lines, how many
-    entries, the agent message ids among them, the source offset after the last block."""
-
-    end: int
-    chunks: list[bytes] = field(default_factory=list)
-    size: int = 0
-    count: int = 0
-    duplicates: int = 0
-    skipped_long: int = 0
-    ids: list[str] = field(default_factory=list)
-
-    def add(self, entries: list[RawEntry], duplicates: int, end: int) -> None:
-        data = b"".join(entry_line(e) for e in entries)
-        self.chunks.append(data)
-        self.size += len(data)
-        self.count += len(entries)
-        self.duplicates += duplicates
-        self.end = end
-        for entry in entries:
-            sid = (entry.model_extra or {}).get("source_id")
-            if isinstance(sid, str):
-                self.ids.append(sid)
 
 
 class SourceTail:
@@ -249,12 +223,12 @@ class SourceTail:
             duplicates=gathered.duplicates,
         )
 
-    def _gather(self, fd: int, size: int) -> _Gathered:
+    def _gather(self, fd: int, size: int) -> RawBatch:
         """Read and convert blocks from `self.offset` (advancing it) until one block was read,
         or, with `commit_bytes`, until that many raw bytes are ready or the file ends: a
         catch-up commits (and fsyncs) once per budget, not once per block, while memory stays
         bounded by one block plus the budget."""
-        out = _Gathered(end=self.offset)
+        out = RawBatch(end=self.offset)
         batch_ids: set[str] = set()
         while True:
             block = self._read(fd, size)
@@ -371,7 +345,7 @@ class SourceTail:
             out = redact_entries(out, self.redact)
         return out, dups
 
-    def _commit(self, gathered: _Gathered, inode: int, fp: str, reset: bool) -> None:
+    def _commit(self, gathered: RawBatch, inode: int, fp: str, reset: bool) -> None:
         """Under the raw lock: check the marker still matches, append durably, advance it."""
         data = b"".join(gathered.chunks)
         count = gathered.count
