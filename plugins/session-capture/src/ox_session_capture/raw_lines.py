@@ -71,11 +71,15 @@ def redact_entries(entries: list[RawEntry], redact: Redactor) -> list[RawEntry]:
     return out
 
 
+_SERIALIZER = RawEntry.__pydantic_serializer__
+
+
 def entry_line(entry: RawEntry) -> bytes:
     """One `raw.jsonl` line for `entry` (None fields left out); text the encoder refuses (a
     lone surrogate from a `\\ud800` escape in the source) is replaced, never fatal."""
     try:
-        return entry.model_dump_json(exclude_none=True, by_alias=True).encode() + b"\n"
+        # The model's serializer itself: `model_dump_json` adds a Python frame and a decode.
+        return _SERIALIZER.to_json(entry, exclude_none=True, by_alias=True) + b"\n"
     except ValueError:
         fixed = {
             field: value.encode("utf-8", "replace").decode("utf-8")
