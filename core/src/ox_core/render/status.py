@@ -114,7 +114,10 @@ def _sync_line(work: Mapping[str, Any], now: datetime | None) -> str:
         when = _ago(state.get("last_error_at"), now)
         parts.append(f"[red]last error {when}: {escape(_short(state['last_error'], 200))}[/]")
     if state.get("paused"):
-        parts.append(f"[red]publishing paused: {escape(_short(state['paused'], 300))}[/]")
+        paused = str(state["paused"])
+        if not paused.startswith("publishing paused"):
+            paused = f"publishing paused: {paused}"
+        parts.append(f"[red]{escape(_short(paused, 300))}[/]")
     return "; ".join(parts) + published
 
 

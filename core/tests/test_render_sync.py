@@ -1,0 +1,64 @@
+"""The `Sync` line of `ox-core status` and the sync lines of `doctor`, from a syncer's report."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rich.console import Console
+
+from ox_core.render.doctor import doctor_screen
+from ox_core.render.status import status_screen
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def ago(seconds: float) -> str:
+    return (NOW - timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+
+
+def text(renderable: Any) -> str:
+    console = Console(width=300, record=True)
+    console.print(renderable)
+    return " ".join(console.export_text().split())
+
+
+def test_sync_line_tells_ahead_behind_last_success_and_last_error_with_age() -> None:
+    state = {
+        "remote": "origin",
+        "ahead": 3,
+        "behind": 1,
+        "last_ok": ago(600),
+        "last_error": "git fetch failed: [remote] unreachable",
+        "last_error_at": ago(30),
+        "paused": "",
+        "published": 5,
+        "original": 0,
+    }
+    out = text(status_screen({"agent_work": {"syncs": 2, "ledger_sync": state}}, NOW))
+    assert "Sync origin: 3 ahead, 1 behind; last sync 10m ago;" in out
+    assert "last error 30s ago: git fetch failed: [remote] unreachable" in out
+    assert "5 sessions published" in out
+
+
+def test_paused_publishing_shows_in_status_and_fails_doctor() -> None:
+    state = {"remote": "origin", "paused": "publishing paused: README.md conflicts", "ahead": 2}
+    out = text(status_screen({"agent_work": {"ledger_sync": state}}, NOW))
+    assert "not synced yet" in out
+    assert "; publishing paused: README.md conflicts" in out
+    state = {**state, "paused": "README.md conflicts"}
+    assert "; publishing paused: README.md conflicts" in text(
+        status_screen({"agent_work": {"ledger_sync": state}}, NOW)
+    )
+    report = {"daemon": {"running": True, "ledger_sync": state}, "checks": []}
+    assert "README.md conflicts" in text(doctor_screen(report, NOW))
+    from ox_core.doctor import has_problems
+
+    assert has_problems({**report, "plugin_errors": [], "handlers": [], "ledger": {"state": "ok"}})
+
+
+def test_no_remote_and_no_syncer() -> None:
+    out = text(status_screen({"agent_work": {"ledger_sync": {"remote": ""}}}, NOW))
+    assert "no remote (commits stay in this ledger)" in out
+    out = text(status_screen({"agent_work": {}}, NOW))
+    assert "not configured" in out
