@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +34,13 @@ from ox_core.sync_signal import SyncConfig, SyncSignal
 from ox_core.testing import wait_for
 from ox_handler_session_finalize.git import GIT_PROCESSES
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
-from ox_handler_session_finalize.testing import GIT_SAFE_ENV, bare_remote, finished_session, run
+from ox_handler_session_finalize.testing import (
+    GIT_SAFE_ENV,
+    bare_remote,
+    finished_session,
+    plain_git_publish,
+    run,
+)
 from ox_session_capture import records
 
 RUNS = 3
@@ -66,18 +70,7 @@ def baseline(root: Path, count: int) -> float:
     cache = records.ledger_cache_sessions(ledger)
     env = {**os.environ, **GIT_SAFE_ENV, **IDENTITY}
     started = time.perf_counter()
-    for name in names:
-        target = ledger / "sessions" / name
-        target.mkdir(parents=True)
-        for path in (cache / name).iterdir():
-            if not path.name.startswith("."):
-                shutil.copyfile(path, target / path.name)
-        for args in (
-            ("add", "--", f"sessions/{name}"),
-            ("commit", "-q", "-m", f"finalize session {name}"),
-            ("push", "-q", "origin", "HEAD:main"),
-        ):
-            subprocess.run(["git", "-C", str(ledger), *args], env=env, check=True)
+    plain_git_publish(ledger, cache, names, env)
     return time.perf_counter() - started
 
 

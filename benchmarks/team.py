@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +31,7 @@ from ox_handler_session_finalize.testing import (
     bare_remote,
     finished_session,
     member,
+    plain_git_publish,
     run,
 )
 from ox_session_capture import records
@@ -66,18 +65,7 @@ def baseline(root: Path, total: int) -> float:
     for name in names:
         finished_session(source, name)
     started = time.perf_counter()
-    for name in names:
-        target = clone / "sessions" / name
-        target.mkdir(parents=True)
-        for path in (source / name).iterdir():
-            if not path.name.startswith("."):
-                shutil.copyfile(path, target / path.name)
-        for args in (
-            ("add", "--", f"sessions/{name}"),
-            ("commit", "-q", "-m", f"finalize session {name}"),
-            ("push", "-q", "origin", "HEAD:main"),
-        ):
-            subprocess.run(["git", "-C", str(clone), *args], env=env, check=True)
+    plain_git_publish(clone, source, names, env)
     return time.perf_counter() - started
 
 

@@ -27,7 +27,7 @@ import pytest
 from ox_core.errors import OxError
 from ox_core.ipc import call
 from ox_core.settings import load_settings
-from ox_core.testing import TempLedger, make_ledger
+from ox_core.testing import TempLedger, make_ledger, stop_process
 
 DATA = Path(__file__).parent / "data"
 
@@ -139,14 +139,7 @@ class Daemon:
             time.sleep(0.02)
 
     def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return stop_process(self.proc)
 
 
 @dataclass

@@ -77,6 +77,21 @@ def wait_until(what: str, predicate: Callable[[], Any], timeout: float = 60.0) -
     return value
 
 
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 60.0) -> int:
+    """Stop a daemon process the way a person would (SIGTERM), SIGKILL when it has not ended
+    after `timeout` seconds; its exit code."""
+    import signal
+
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 async def wait_for(what: str, predicate: Callable[[], Any], limit: float = 60.0) -> Any:
     """`wait_until` inside trio: `predicate()`'s first true value, polled every 50 ms (for
     conditions with nothing to wait on: a file, a git repository, another object's state)."""

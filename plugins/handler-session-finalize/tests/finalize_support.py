@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ox_handler_session_finalize.testing import SUMMARY
 from ox_session_capture import records
 
 GIT_IDENTITY = {
@@ -132,16 +133,6 @@ def make_session(
 
 def answer(**overrides: Any) -> str:
     """A valid summary answer as the agent would print it."""
-    data: dict[str, Any] = {
-        "title": "Refactor the parser and split out the tokenizer",
-        "summary": "The user asked to move the tokenizer into its own module; the agent did "
-        "it in two steps and kept the tests passing.",
-        "key_actions": ["Moved the tokenizer to tokenizer.py", "Updated imports"],
-        "outcome": "success",
-        "topics_found": ["refactoring", "parser"],
-        "quality_category": "share",
-        "quality_score": 0.8,
-        "score_reason": "A useful refactoring pattern.",
-    }
+    data: dict[str, Any] = dict(SUMMARY)
     data.update(overrides)
     return json.dumps(data)

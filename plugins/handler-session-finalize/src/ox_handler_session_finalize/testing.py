@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,8 @@ if TYPE_CHECKING:
 
 SUMMARY = {
     "title": "Refactor the parser and split out the tokenizer",
-    "summary": "The user asked to move the tokenizer into its own module; the agent did it.",
+    "summary": "The user asked to move the tokenizer into its own module; the agent did "
+    "it in two steps and kept the tests passing.",
     "key_actions": ["Moved the tokenizer to tokenizer.py", "Updated imports"],
     "outcome": "success",
     "topics_found": ["refactoring", "parser"],
@@ -35,6 +35,26 @@ SUMMARY = {
 
 def _stamp(minutes_ago: float) -> str:
     return (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat()
+
+
+def plain_git_publish(clone: Path, source: Path, names: list[str], env: dict[str, str]) -> None:
+    """The baseline of the publishing benchmarks: per session, copy its files from `source`
+    into `clone`'s `sessions/<name>/`, then `git add`, `git commit`, `git push`."""
+    import shutil
+    import subprocess
+
+    for name in names:
+        target = clone / "sessions" / name
+        target.mkdir(parents=True)
+        for path in (source / name).iterdir():
+            if not path.name.startswith("."):
+                shutil.copyfile(path, target / path.name)
+        for args in (
+            ("add", "--", f"sessions/{name}"),
+            ("commit", "-q", "-m", f"finalize session {name}"),
+            ("push", "-q", "origin", "HEAD:main"),
+        ):
+            subprocess.run(["git", "-C", str(clone), *args], env=env, check=True)
 
 
 def raw_lines(name: str, pairs: int = 3) -> list[dict[str, object]]:
@@ -152,18 +172,9 @@ class Member:
         return status
 
     def stop(self) -> int:
-        import subprocess
+        from ox_core.testing import stop_process
 
-        if self.proc is None:
-            return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return stop_process(self.proc) if self.proc is not None else 0
 
 
 def bare_remote(path: Path, *, seeded: bool = True) -> Path:
