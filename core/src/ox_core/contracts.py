@@ -285,7 +285,7 @@ class WorkHandler(abc.ABC):
     def diagnose(self, ledger: Path) -> list[Diagnosis]:
         """Checks of what this handler needs, for `ox-core doctor` (which runs them outside
         the daemon; blocking is fine, each should answer within seconds). Default: none.
-        An exception is shown as a failed check."""
+        An exception is shown as a failed check. Synchronous, never cancelled."""
         return []
 
     def configure(self, options: Any) -> None:  # noqa: B027 - optional hook
