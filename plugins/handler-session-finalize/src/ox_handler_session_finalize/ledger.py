@@ -98,12 +98,15 @@ class Ledger:
     """One ledger repository. Methods are async and never block the trio loop on git.
 
     `lock` serialises every change to the repository; pass the daemon's lock to share it.
+    `sync_lock` serialises syncs (which hold `lock` only while integrating).
     `author` (`Name <email>`) is the identity to commit with when git has none.
     """
 
     def __init__(self, path: Path, lock: trio.Lock | None = None, *, author: str = "") -> None:
         self.path = path
         self.lock = lock if lock is not None else trio.Lock()
+        # One sync at a time (see `sync.sync_ledger`); it takes `lock` only to integrate.
+        self.sync_lock = trio.Lock()
         self.push_pause = PUSH_PAUSE
         self.author = author
         self._cache = _FactsCache()

@@ -73,18 +73,22 @@ class SyncResult:
 
 
 async def sync_ledger(ledger: Ledger) -> SyncResult:
-    """Fetch the remote, integrate it, push what is ahead; under the ledger lock.
+    """Fetch the remote, integrate it, push what is ahead.
+
+    One sync at a time per ledger (`ledger.sync_lock`). The ledger lock (which publishing
+    holds) is taken only to integrate: fetching and pushing, which wait on the network, never
+    hold back a commit. The push sends the commit integrated under the lock, so a commit made
+    meanwhile waits for the next pass.
 
     Raises `SyncPaused` (a conflict a person must resolve), `LedgerBlockedError` (the remote
     refuses: authentication, a protected branch; a merge is stopped half-way in the ledger)
     or `GitError` (the remote is unreachable, or anything else).
     """
-    async with ledger.lock:
+    async with ledger.sync_lock:
         facts = await ledger.facts()
         remote, branch = facts.remote, facts.branch
         if remote is None:
             return SyncResult(remote=None)
-        await ledger.ensure_unblocked()
         upstream = f"refs/remotes/{remote}/{branch}"
         kept: list[str] = []
         pushed = 0
@@ -92,17 +96,20 @@ async def sync_ledger(ledger: Ledger) -> SyncResult:
             if attempt:
                 await trio.sleep(ledger.push_pause * attempt)
             has_upstream = await _fetch(ledger, remote, branch, upstream)
-            ahead, behind = await _counts(ledger, upstream) if has_upstream else (-1, 0)
-            if behind:
-                kept += await _integrate(ledger, upstream, ahead)
-                ahead, behind = await _counts(ledger, upstream)
+            async with ledger.lock:
+                await ledger.ensure_unblocked()
+                ahead, behind = await _counts(ledger, upstream) if has_upstream else (-1, 0)
+                if behind:
+                    kept += await _integrate(ledger, upstream, ahead)
+                    ahead, behind = await _counts(ledger, upstream)
+                tip = await ledger.head()
             if ahead == 0:
                 return SyncResult(remote, 0, behind, True, pushed, tuple(kept))
             result = await ledger.git(
                 "push",
                 "--porcelain",
                 remote,
-                f"HEAD:refs/heads/{branch}",
+                f"{tip}:refs/heads/{branch}",
                 time_limit=PUSH_TIMEOUT,
                 check=False,
             )

@@ -91,29 +91,34 @@ class LedgerSyncer:
             self.running = False
 
     async def sync_once(self) -> LedgerSyncState:
-        """One pass; its outcome goes into `state` (and the signal), never raised."""
+        """One pass; its outcome goes into `state` (and the signal) in one step at its end,
+        never raised."""
         now = datetime.now(UTC)
+        result: SyncResult | None = None
         try:
             result = await sync_ledger(self.ledger)
         except SyncPaused as exc:
             self.failures += 1
-            await self._failed(now, str(exc), paused=str(exc))
+            changes = await self._failed(now, str(exc), paused=str(exc))
             log.warning("%s", exc)
         except (LedgerBlockedError, GitError, OSError) as exc:
             self.failures += 1
-            await self._failed(now, str(exc), paused=self.state.paused)
+            changes = await self._failed(now, str(exc), paused=self.state.paused)
             log.warning("ledger sync failed (retried in %.0f s): %s", self.next_delay(), exc)
         else:
             self.failures = 0
-            self._succeeded(result, now)
+            changes = self._succeeded(result, now)
         published, original = await trio.to_thread.run_sync(self._published.count, self.ledger.path)
-        self._set(published=published, original=original)
+        base = self.state if result is None or result.remote is not None else LedgerSyncState()
+        self.state = attrs.evolve(base, **changes, published=published, original=original)
         if self.signal is not None:
             self.signal.report(self.state)
+            if result is not None and result.integrated:
+                self.signal.fire()
         return self.state
 
-    async def _failed(self, now: datetime, error: str, *, paused: str) -> None:
-        """Record a failed pass, with what is still unpushed (best effort: one `rev-list`)."""
+    async def _failed(self, now: datetime, error: str, *, paused: str) -> dict[str, Any]:
+        """A failed pass, with what is still unpushed (best effort: one `rev-list`)."""
         ahead = self.state.ahead
         remote = self.state.remote
         try:
@@ -125,30 +130,30 @@ class LedgerSyncer:
                 ahead = int(counted.stdout.strip() or 0)
         except (LedgerBlockedError, GitError, OSError, ValueError):
             pass
-        self._set(remote=remote, ahead=ahead, last_error=error, last_error_at=now, paused=paused)
+        return {
+            "remote": remote,
+            "ahead": ahead,
+            "last_error": error,
+            "last_error_at": now,
+            "paused": paused,
+        }
 
-    def _succeeded(self, result: SyncResult, now: datetime) -> None:
+    def _succeeded(self, result: SyncResult, now: datetime) -> dict[str, Any]:
         if result.remote is None:
-            self.state = LedgerSyncState(last_ok=now)
-            return
-        self._set(
-            remote=result.remote,
-            ahead=result.ahead,
-            behind=result.behind,
-            last_ok=now,
-            last_error="",
-            last_error_at=None,
-            paused="",
-        )
+            return {"last_ok": now}
         for folder in result.kept_both:
             log.warning("a session conflicted with the remote's: kept both, ours as %s", folder)
         if result.pushed:
             log.info("pushed %d commit(s) to %s", result.pushed, result.remote)
-        if result.integrated and self.signal is not None:
-            self.signal.fire()
-
-    def _set(self, **changes: Any) -> None:
-        self.state = attrs.evolve(self.state, **changes)
+        return {
+            "remote": result.remote,
+            "ahead": result.ahead,
+            "behind": result.behind,
+            "last_ok": now,
+            "last_error": "",
+            "last_error_at": None,
+            "paused": "",
+        }
 
     def state_json(self) -> dict[str, Any]:
         """`state` as JSON data (times as ISO strings)."""
