@@ -23,6 +23,7 @@ from ox_core.errors import LedgerBlockedError
 from ox_core.sync_signal import SyncConfig
 from ox_handler_session_finalize.cleanup import remove_cache_folder, remove_ghosts
 from ox_handler_session_finalize.detect import Found, Kind, Place, Scanner
+from ox_handler_session_finalize.diagnose import diagnose
 from ox_handler_session_finalize.disposition import (
     Disposition,
     FinalizeOptions,
@@ -147,8 +148,6 @@ class SessionFinalizeHandler(WorkHandler):
 
     def diagnose(self, ledger: Path) -> list[Diagnosis]:
         """`ox-core doctor`'s ledger checks (see `diagnose`)."""
-        from ox_handler_session_finalize.diagnose import diagnose
-
         return diagnose(ledger, self.author)
 
     def ipc_methods(self) -> Mapping[str, IpcMethod]:
