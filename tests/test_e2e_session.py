@@ -140,6 +140,8 @@ def test_a_recorded_session_reaches_the_remote(world: OxWorld, agent: Any) -> No
     assert len(world.claude.prompts) == 1
     assert "February 29" in world.claude.prompts[0]
 
+    # Finalization ends with the local commit; the sync service pushes it right after.
+    wait_until("the push", lambda: remote_sessions(world) == [name])
     clone = world.fresh_clone()
     folder = clone / "sessions" / name
     assert sorted(p.name for p in folder.iterdir()) == sorted(ARTIFACTS)
@@ -148,7 +150,7 @@ def test_a_recorded_session_reaches_the_remote(world: OxWorld, agent: Any) -> No
     assert world.summary["title"] in (folder / "summary.md").read_text()
     assert "calendar.monthrange" in (folder / "session.md").read_text()
     assert finalize_commits(world, name) == [f"finalize session {name}"]
-    # the cache copy is pruned once pushed
+    # the cache copy is pruned once committed
     assert not (world.ledger / ".ox" / "cache" / "sessions" / name).exists()
 
     text = world.cli("status").stdout
@@ -182,7 +184,7 @@ def test_sigkill_during_finalize_then_restart_finishes_once(world: OxWorld, agen
         "the finalization after restart",
         lambda: again.call("status")["agent_work"]["stats"]["successes"] >= 1,
     )
-    assert remote_sessions(world) == [name]
+    wait_until("the push", lambda: remote_sessions(world) == [name])
     assert finalize_commits(world, name) == [f"finalize session {name}"]
     clone = world.fresh_clone()
     assert sorted(p.name for p in (clone / "sessions" / name).iterdir()) == sorted(ARTIFACTS)
@@ -197,7 +199,7 @@ def test_sigkill_during_finalize_then_restart_finishes_once(world: OxWorld, agen
 def test_sigkill_during_the_push_then_restart_commits_once(world: OxWorld, agent: Any) -> None:
     """The worst moment: the commit is made and the push is under way when the daemon dies
     (the remote's pre-receive hook holds it). The orphaned push completes; the restarted
-    daemon finds the cache copy, converges without a second commit and prunes the cache."""
+    daemon's sync finds nothing ahead: no second commit, nothing summarised again."""
     hold = world.home / "hold"
     pushing = world.home / "pushing"
     hook = world.remote / "hooks" / "pre-receive"
@@ -215,11 +217,19 @@ def test_sigkill_during_the_push_then_restart_commits_once(world: OxWorld, agent
     hold.unlink()  # the orphaned `git push` now completes
     wait_until("the orphaned push", lambda: remote_sessions(world) == [name], 30)
     cache = world.ledger / ".ox" / "cache" / "sessions" / name
-    assert cache.is_dir()  # the daemon died before it could prune its copy
+    assert not cache.exists()  # the commit holds the session: its cache copy went before
 
     again = world.serve()
-    wait_until("the cache copy to be pruned", lambda: not cache.exists())
+
+    def synced() -> bool:
+        sync = again.call("status")["agent_work"].get("ledger_sync") or {}
+        return bool(sync.get("last_ok")) and sync.get("ahead") == 0
+
+    wait_until("the restarted daemon's sync", synced)
     assert finalize_commits(world, name) == [f"finalize session {name}"]
+    assert world.git(world.ledger, "rev-parse", "HEAD") == world.git(
+        world.remote, "rev-parse", "main"
+    )
     assert len(world.claude.prompts) == 1  # summarised once, not again
     status = again.call("status")["agent_work"]
     assert status["queue_depth"] == 0
@@ -255,5 +265,6 @@ def test_sigterm_during_finalize_stops_in_time_and_loses_nothing(
         "the finalization after restart",
         lambda: again.call("status")["agent_work"]["stats"]["successes"] >= 1,
     )
+    wait_until("the push", lambda: remote_sessions(world) == [name])
     assert finalize_commits(world, name) == [f"finalize session {name}"]
     assert again.stop() == 0
