@@ -161,8 +161,13 @@ def test_a_linked_cache_folder_is_never_scanned(world: OxWorld) -> None:
 
     daemon = world.serve()
     shutil.rmtree(world.ledger / ".ox" / "cache", ignore_errors=True)
-    world.git(world.ledger, "pull", "-q", "origin", "main")
-    assert (world.ledger / ".ox" / "cache").is_symlink()
+
+    def pulled() -> bool:
+        # The daemon's own sync brings the teammate's commit in (`ox-core sync`: now).
+        world.cli("sync", check=False)
+        return (world.ledger / ".ox" / "cache").is_symlink()
+
+    wait_until("the teammate's link to arrive", pulled)
     agent_file = world.home / ".claude" / "projects" / "-home-dev-p" / f"{SESSION_ID}.jsonl"
     agent_file.parent.mkdir(parents=True)
     agent_file.touch()
