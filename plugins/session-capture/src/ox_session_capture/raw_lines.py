@@ -89,3 +89,21 @@ def ledger_of(session_dir: Path) -> Path | None:
     if len(parents) >= 4 and parents[1].name == "cache" and parents[2].name == ".ox":
         return parents[3]
     return None
+
+
+def unknown_counts(adapter: object) -> dict[str, int]:
+    """The adapter's counts of lines of unknown types (`unknown`), copied; {} without."""
+    counts = getattr(adapter, "unknown", None)
+    return dict(counts) if isinstance(counts, dict) else {}
+
+
+def merge_counts(old: object, new: dict[str, int]) -> dict[str, int]:
+    """`old` (a stored count dict, maybe hostile or absent) plus `new`, by key."""
+    merged = (
+        {k: v for k, v in old.items() if isinstance(k, str) and isinstance(v, int)}
+        if (isinstance(old, dict))
+        else {}
+    )
+    for key, n in new.items():
+        merged[key] = merged.get(key, 0) + n
+    return merged

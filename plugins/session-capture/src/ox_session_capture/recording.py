@@ -30,7 +30,7 @@ from ox_session_capture.confined import (
     open_regular,
 )
 from ox_session_capture.journal import settle_locked
-from ox_session_capture.raw_lines import Redactor, fingerprint, ledger_of
+from ox_session_capture.raw_lines import Redactor, fingerprint, ledger_of, merge_counts
 from ox_session_capture.records import (
     MARKER,
     RAW,
@@ -52,7 +52,7 @@ from ox_session_capture.records import (
 )
 from ox_session_capture.recover import drain
 from ox_session_capture.redact import make_redactor
-from ox_session_capture.tail import SESSION_INFO_KEYS, SourceTail
+from ox_session_capture.tail import SESSION_INFO_KEYS, UNKNOWN_KEY, SourceTail
 
 log = logging.getLogger(__name__)
 
@@ -305,6 +305,9 @@ def stop_recording(
             value = (final.model_extra or {}).get(key)
             if isinstance(value, str) and value:
                 setattr(footer, key, value)
+        unknown = merge_counts((final.model_extra or {}).get(UNKNOWN_KEY), {})
+        if unknown:
+            setattr(footer, UNKNOWN_KEY, unknown)
         fd = open_regular(raw, os.O_WRONLY | os.O_APPEND)
         try:
             os.write(fd, dump_line(footer))

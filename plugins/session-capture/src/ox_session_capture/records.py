@@ -105,7 +105,8 @@ EntryType = Literal["user", "assistant", "system", "tool"]
 
 
 class RawEntry(_Record):
-    """One captured transcript entry. Readers accept `timestamp` for `ts`."""
+    """One captured transcript entry (what each kind keeps: docs/ledger-layout.md). Readers
+    accept `timestamp` for `ts`."""
 
     ts: datetime | None = None
     type: EntryType
@@ -114,6 +115,7 @@ class RawEntry(_Record):
     tool_input: str | None = None
     tool_output: str | None = None
     is_error: bool | None = None
+    exit_code: int | None = None
     call_id: str | None = None
 
 

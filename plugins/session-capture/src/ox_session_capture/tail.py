@@ -37,7 +37,9 @@ from ox_session_capture.raw_lines import (
     captured_ids,
     entry_line,
     fingerprint,
+    merge_counts,
     redact_entries,
+    unknown_counts,
 )
 from ox_session_capture.records import (
     RAW,
@@ -60,6 +62,8 @@ _SCAN_CHUNK = 1024 * 1024
 
 SESSION_INFO_KEYS = ("model", "agent_version")
 """What the adapter learnt about the session, kept as extra keys of the marker and the footer."""
+UNKNOWN_KEY = "unknown_lines"
+"""Extra key of the marker and the footer: lines of types the adapter does not know, by type."""
 
 
 class TailError(Exception):
@@ -127,6 +131,7 @@ class SourceTail:
         # the file up to there), so each poll scans only the new bytes for its newline.
         self._long_scan: tuple[int, int, str] | None = None
         self._reset_pending = False
+        self._unknown: dict[str, int] = {}  # unknown line types of the batch being converted
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -300,6 +305,7 @@ class SourceTail:
         out: list[RawEntry] = []
         dups = 0
         batch_ids: set[str] = set()
+        before = unknown_counts(self.adapter)
         for line in lines:
             try:
                 entries = self.adapter.parse_line(line)
@@ -319,6 +325,8 @@ class SourceTail:
                 out.append(entry)
         if self.redact is not None:
             out = redact_entries(out, self.redact)
+        after = unknown_counts(self.adapter)
+        self._unknown = {k: n - before.get(k, 0) for k, n in after.items() if n > before.get(k, 0)}
         return out, dups
 
     def _commit(
@@ -328,6 +336,7 @@ class SourceTail:
         data = b"".join(entry_line(e) for e in entries)
         count = len(entries)
         info = _adapter_info(self.adapter)
+        unknown = self._unknown
 
         def change(marker: RecordingMarker) -> None:
             marker.source_offset = new_offset
@@ -339,6 +348,10 @@ class SourceTail:
             marker.source_fingerprint = fp  # type: ignore[attr-defined]
             for key, value in info.items():  # `model`, `agent_version` (extra keys)
                 setattr(marker, key, value)
+            if unknown:  # lines of types the adapter does not know, counted by type
+                setattr(
+                    marker, UNKNOWN_KEY, merge_counts(_marker_extra(marker, UNKNOWN_KEY), unknown)
+                )
 
         with self._locked():
             try:
