@@ -411,3 +411,75 @@ def test_adapters_report_model_and_agent_version(
     adapter = load_adapter(name)
     parse_file(adapter, file)
     assert adapter.info == info  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- unknown types, exit codes
+
+
+def test_unknown_types_are_counted_by_each_adapter() -> None:
+    claude = load_adapter("claude-code")
+    for line in (
+        b'{"type":"agent-memo","memo":"x"}',
+        b'{"type": "agent-memo"}',
+        b'{"type":"attachment","x":1}',  # known, skipped
+        b'{"parentUuid":null,"attachment":{"type":"file"},"type":"attachment"}',
+    ):
+        assert claude.parse_line(line) == []
+    assert claude.unknown == {"agent-memo": 2}  # type: ignore[attr-defined]
+    codex = load_adapter("codex")
+    for payload in ({"type": "tool_search_call"}, {"type": "reasoning"}):
+        assert codex.parse_line(_codex(payload)) == []
+    assert codex.parse_line(b'{"timestamp":"t","type":"event_msg","payload":{}}') == []
+    assert codex.parse_line(b'{"timestamp":"t","type":"memory_item","payload":{}}') == []
+    assert codex.unknown == {"response_item/tool_search_call": 1, "memory_item": 1}  # type: ignore[attr-defined]
+    gemini = load_adapter("gemini")
+    assert gemini.parse_line(b'{"id":"m","type":"plan","content":"x"}') == []
+    assert gemini.parse_line(b'{"sessionId":"s","startTime":"t","kind":"main"}') == []
+    assert gemini.unknown == {"plan": 1}  # type: ignore[attr-defined]
+
+
+def test_exit_codes_count_only_where_the_agent_reports_them() -> None:
+    gemini = load_adapter("gemini")
+    text = "Output: build log\nExit Code: 1\n"
+    line = json.dumps(
+        {
+            "id": "m1",
+            "type": "gemini",
+            "content": "",
+            "toolCalls": [
+                {"id": "r", "name": "read_file", "args": {}, "status": "success", "result": text},
+                {"id": "s", "name": "run_shell_command", "args": {}, "status": "success",
+                 "result": text},
+            ],
+        }
+    ).encode()  # fmt: skip
+    results = [e for e in gemini.parse_line(line) if e.tool_output is not None]
+    # A file that mentions an exit code is not a failed read; a shell command's is.
+    assert [(e.tool_name, e.is_error, e.exit_code) for e in results] == [
+        ("read_file", False, None),
+        ("run_shell_command", True, 1),
+    ]
+    claude = load_adapter("claude-code")
+    lines = [
+        claude_user("u1", [{"type": "tool_result", "tool_use_id": "t1", "content": [
+            {"type": "text", "text": "permission denied"}], "is_error": True}]),
+        claude_user("u2", [{"type": "tool_result", "tool_use_id": "t2",
+                            "content": "log:\nExit code 3\n", "is_error": False}]),
+    ]  # fmt: skip
+    out = [e for line in lines for e in claude.parse_line(line.rstrip(b"\n"))]
+    assert [(e.is_error, e.exit_code, e.tool_output) for e in out] == [
+        (True, None, "permission denied"),
+        (False, None, "log:\nExit code 3\n"),  # only a first line `Exit code N` counts
+    ]
+
+
+def test_successful_outputs_are_an_excerpt_failed_ones_kept_longer() -> None:
+    codex = load_adapter("codex")
+    long = "x" * 50_000
+    ok = codex.parse_line(_codex({"type": "function_call_output", "call_id": "a", "output": long}))
+    bad = codex.parse_line(
+        _codex({"type": "function_call_output", "call_id": "b", "output": "Exit code: 1\n" + long})
+    )
+    assert ok[0].tool_output == "x" * 2000 + "\n[… 48000 more characters]"
+    assert bad[0].is_error
+    assert len(bad[0].tool_output or "") == 16000 + len("\n[… 34013 more characters]")
