@@ -81,7 +81,8 @@ def test_results_fold_into_their_calls_once() -> None:
         ("tool", "c1", False),
         ("tool", "orphan", False),
     ]
-    assert shown[1].result is not None and shown[1].result.is_error
+    assert shown[1].result is not None
+    assert shown[1].result.is_error
 
 
 entry_kinds = st.one_of(
