@@ -155,33 +155,30 @@ def _tools(cli: str) -> list[Fixture]:
     return [f for f in FIXTURES if (f.cli, f.scenario) == (cli, "tools")]
 
 
-@pytest.mark.parametrize("fixture", _tools("codex"), ids=lambda f: f.id)
-def test_codex_code_mode_failure_is_a_list_output_joined_by_call_id(
+# How each CLI reports the failing command of the `tools` scenario (`ls no-such-dir`, exit 2):
+# claude flags it (`is_error`); codex in code mode returns a *list* of `input_text` items that
+# begins "Script failed"; gemini calls it a success with "Exit Code: 2" in the text.
+FAILURES = {
+    "claude": ("Bash", "Exit code 2"),
+    "codex": ("exec", "Script failed"),
+    "gemini": ("run_shell_command", "Exit Code: 2"),
+}
+
+
+@pytest.mark.parametrize(
+    "fixture", [f for f in FIXTURES if f.scenario == "tools"], ids=lambda f: f.id
+)
+def test_the_failed_command_is_kept_flagged_and_joined_to_its_call(
     fixture: Fixture, ledger: Path, home: Path
 ) -> None:
     entries = transcript(record_fixture(ledger, home, fixture)).entries
     (bad,) = [e for e in entries if e.is_error]
-    assert (bad.tool_name, bad.exit_code) == ("exec", 2)
-    assert (bad.tool_output or "").startswith("Script failed")
+    name, marker = FAILURES[fixture.cli]
+    assert (bad.tool_name, bad.exit_code) == (name, 2)
+    assert marker in (bad.tool_output or "")
     assert "no-such-dir" in (bad.tool_output or "")
-
-
-@pytest.mark.parametrize("fixture", _tools("claude"), ids=lambda f: f.id)
-def test_claude_is_error_tool_results_are_kept(fixture: Fixture, ledger: Path, home: Path) -> None:
-    entries = transcript(record_fixture(ledger, home, fixture)).entries
-    (bad,) = [e for e in entries if e.is_error]
-    assert (bad.tool_name, bad.exit_code) == ("Bash", 2)
-    assert "no-such-dir" in (bad.tool_output or "")
-
-
-@pytest.mark.parametrize("fixture", _tools("gemini"), ids=lambda f: f.id)
-def test_gemini_exit_code_in_a_successful_call_is_a_failure(
-    fixture: Fixture, ledger: Path, home: Path
-) -> None:
-    entries = transcript(record_fixture(ledger, home, fixture)).entries
-    (bad,) = [e for e in entries if e.is_error]
-    assert (bad.tool_name, bad.exit_code) == ("run_shell_command", 2)
-    assert "Exit Code: 2" in (bad.tool_output or "")
+    (its_call,) = [e for e in entries if e.tool_input is not None and e.call_id == bad.call_id]
+    assert "no-such-dir" in (its_call.tool_input or "")
 
 
 @pytest.mark.parametrize("fixture", _tools("gemini"), ids=lambda f: f.id)
@@ -256,7 +253,7 @@ _ONE_SHOT: dict[str, list[dict[str, object]]] = {}
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=lambda f: f.id)
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_replay_in_random_chunks_equals_one_shot_read(
     fixture: Fixture, data: st.DataObject
