@@ -263,3 +263,27 @@ def test_replay_in_random_chunks_equals_one_shot_read(
     if fixture.id not in _ONE_SHOT:
         _ONE_SHOT[fixture.id] = _entries_by_chunks(fixture, [])
     assert _entries_by_chunks(fixture, cuts) == _ONE_SHOT[fixture.id]
+
+
+# ---------------------------------------------------------------- the recording script
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.slow
+def test_the_recording_script_drives_the_real_cli(ledger: Path, home: Path, tmp_path: Path) -> None:
+    """`scripts/record-sessions` against the pinned claude (its shortest scenario): the
+    scripted fake API makes the real CLI call a tool, which runs until the script kills the
+    CLI; the file it wrote gives the expected entries."""
+    import runpy
+
+    from ox_core.testing_npm import npm_cli, read_pin
+
+    pin = read_pin(ROOT / "plugins/runner-claude/tests/real-cli.json")
+    binary = npm_cli(pin)
+    script = runpy.run_path(str(ROOT / "scripts/record-sessions"), run_name="record_sessions")
+    script["record"]("claude", pin.version, "kill", binary, tmp_path)
+    fixture = Fixture("claude", pin.version, "kill", tmp_path / "kill.jsonl.gz")
+    entries = transcript(record_fixture(ledger, home, fixture)).entries
+    assert rows(entries) == EXPECTED["claude/kill"]
+    assert "sleep 120" in (entries[-1].tool_input or "")
