@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ox_session_capture.adapters import load_adapter
+from ox_session_capture.raw_lines import UNKNOWN_KEY
 from ox_session_capture.recording import create_recording, stop_recording
 from ox_session_capture.records import RAW, RawEntry, read_marker
-from ox_session_capture.tail import UNKNOWN_KEY, SourceTail
+from ox_session_capture.tail import SourceTail
 from ox_session_capture.testing.recorded import (
     SECRETS,
     Fixture,

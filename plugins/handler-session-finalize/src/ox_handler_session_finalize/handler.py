@@ -47,9 +47,8 @@ from ox_handler_session_finalize.steps import steps
 from ox_session_capture import records
 from ox_session_capture.confined import UnsafePathError
 from ox_session_capture.events import RECORDING_STOPPED
-from ox_session_capture.raw_lines import merge_counts
+from ox_session_capture.raw_lines import UNKNOWN_KEY, merge_counts
 from ox_session_capture.redact import load_ledger_rules, redact_entries
-from ox_session_capture.tail import UNKNOWN_KEY
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,13 @@ from ox_session_capture.confined import (
     open_regular,
 )
 from ox_session_capture.journal import settle_locked
-from ox_session_capture.raw_lines import Redactor, fingerprint, ledger_of, merge_counts
+from ox_session_capture.raw_lines import (
+    UNKNOWN_KEY,
+    Redactor,
+    fingerprint,
+    ledger_of,
+    merge_counts,
+)
 from ox_session_capture.records import (
     MARKER,
     RAW,
@@ -52,7 +58,7 @@ from ox_session_capture.records import (
 )
 from ox_session_capture.recover import drain
 from ox_session_capture.redact import make_redactor
-from ox_session_capture.tail import SESSION_INFO_KEYS, UNKNOWN_KEY, SourceTail
+from ox_session_capture.tail import SESSION_INFO_KEYS, SourceTail
 
 log = logging.getLogger(__name__)
 
