@@ -152,8 +152,11 @@ def merge_counts(old: object, new: dict[str, int]) -> dict[str, int]:
     return merged
 
 
-def note_unknown(marker: object, counts: dict[str, int]) -> None:
-    """Add `counts` (lines of unknown types) to the marker's `UNKNOWN_KEY` extra key."""
-    if counts:
+def note_session(marker: object, info: dict[str, str], unknown: dict[str, int]) -> None:
+    """Keep what the adapter learnt in the marker's extra keys: `info` (`model`,
+    `agent_version`) as it is, `unknown` (lines of unknown types) added to `UNKNOWN_KEY`."""
+    for key, value in info.items():
+        setattr(marker, key, value)
+    if unknown:
         old = (getattr(marker, "model_extra", None) or {}).get(UNKNOWN_KEY)
-        setattr(marker, UNKNOWN_KEY, merge_counts(old, counts))
+        setattr(marker, UNKNOWN_KEY, merge_counts(old, unknown))

@@ -37,7 +37,7 @@ from ox_session_capture.raw_lines import (
     Redactor,
     captured_ids,
     fingerprint,
-    note_unknown,
+    note_session,
     redact_entries,
     take_unknown,
 )
@@ -363,9 +363,7 @@ class SourceTail:
                 marker.start_offset = 0
             marker.source_inode = inode  # type: ignore[attr-defined]  # extra key
             marker.source_fingerprint = fp  # type: ignore[attr-defined]
-            for key, value in info.items():  # `model`, `agent_version` (extra keys)
-                setattr(marker, key, value)
-            note_unknown(marker, gathered.unknown)
+            note_session(marker, info, gathered.unknown)
 
         with self._locked():
             try:
