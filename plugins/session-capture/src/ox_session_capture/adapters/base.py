@@ -39,7 +39,11 @@ class SessionAdapter(Protocol):
         Must never raise, whatever the bytes: an unparseable or uninteresting line gives [].
         Entries carry the agent's own message id in the extra field `source_id` where the
         format has one, so a re-read of the file can skip what was already captured.
-        An adapter may also keep an `info` dict (`model`, `agent_version`) of what it saw.
+        An adapter may also keep an `info` dict (`model`, `agent_version`) of what it saw,
+        and an `unknown` dict counting the lines of types it does not know, by type (the
+        tail takes and empties it per batch, and the recording reports the totals).
+        What each entry keeps (user, assistant, system, tool call, tool result) is one rule
+        for every agent: docs/ledger-layout.md, "What a session keeps".
         """
         ...
 
@@ -48,7 +52,9 @@ class BaseAdapter:
     """Helpers for the built-in adapters: JSON decoding that never raises, timestamps.
 
     `info` collects what the lines say about the session as they are parsed: `model` and
-    `agent_version` (the latest value seen wins).
+    `agent_version` (the latest value seen wins). `unknown` counts lines of unknown types;
+    `calls` remembers the names of open tool calls, so a result (which names only its call
+    id) gets its tool's name.
     """
 
     name: ClassVar[str] = ""
