@@ -480,6 +480,6 @@ def test_successful_outputs_are_an_excerpt_failed_ones_kept_longer() -> None:
     bad = codex.parse_line(
         _codex({"type": "function_call_output", "call_id": "b", "output": "Exit code: 1\n" + long})
     )
-    assert ok[0].tool_output == "x" * 2000 + "\n[… 48000 more characters]"
+    assert ok[0].tool_output == "x" * 500 + "\n[… 49500 more characters]"
     assert bad[0].is_error
     assert len(bad[0].tool_output or "") == 16000 + len("\n[… 34013 more characters]")

@@ -148,7 +148,7 @@ def entry(**fields: Any) -> RawEntry:
 
 # ---------------------------------------------------------------- tool results (one rule)
 
-OUTPUT_EXCERPT = 2000
+OUTPUT_EXCERPT = 500
 """Characters kept of a successful tool result (its start, then a note of what was cut)."""
 FAILED_OUTPUT_LIMIT = 16000
 """Characters kept of a failed tool result."""
