@@ -141,3 +141,17 @@ async def test_work_no_longer_needed_says_so(handler: SessionFinalizeHandler, le
     await handler.process_result(item, RunResult(output=answer(quality_category="local_only")))
     again = await handler.process_result(item, RunResult(output=answer()))
     assert again == Outcome("nothing to do", "the session is already summarised")
+
+
+async def test_hostile_unknown_line_counts_in_a_footer_are_cut_short(
+    handler: SessionFinalizeHandler, ledger: Path, remote: Path
+) -> None:
+    counts: dict[str, object] = {f"t{n:02d}" + "x" * 500: 1 for n in range(40)}
+    counts.update({"not-a-count": "many", "nested": {"a": 1}})
+    footer = {"type": "footer", "unknown_lines": counts}
+    make_session(records.ledger_cache_sessions(ledger), NAME, [*entries(), footer])
+    outcome = await finalize(handler, ledger, answer())
+    assert outcome.kind == "published"
+    assert outcome.reason.startswith("40 lines of unknown types in the session file (t00xx")
+    assert len(outcome.reason) < 500
+    assert "many" not in outcome.reason

@@ -355,7 +355,8 @@ def _unknown_note(transcript: records.RawTranscript) -> str:
     counts = merge_counts((extra or {}).get(UNKNOWN_KEY), {})
     if not counts:
         return ""
-    shown = ", ".join(f"{k} ×{n}" for k, n in sorted(counts.items())[:5])
+    # The footer is a teammate's data too: names are cut, at most five are shown.
+    shown = ", ".join(f"{k[:60]} ×{n}" for k, n in sorted(counts.items())[:5])
     return f"{sum(counts.values())} lines of unknown types in the session file ({shown})"
 
 
