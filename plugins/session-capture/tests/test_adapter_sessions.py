@@ -483,3 +483,24 @@ def test_successful_outputs_are_an_excerpt_failed_ones_kept_longer() -> None:
     assert ok[0].tool_output == "x" * 500 + "\n[… 49500 more characters]"
     assert bad[0].is_error
     assert len(bad[0].tool_output or "") == 16000 + len("\n[… 34013 more characters]")
+
+
+def test_claude_system_notices_with_text_are_system_entries() -> None:
+    claude = load_adapter("claude-code")
+    notice = {
+        "parentUuid": "p",
+        "type": "system",
+        "subtype": "local_command",
+        "content": "<command-name>/model</command-name> Set model to haiku",
+        "level": "info",
+        "uuid": "s1",
+        "timestamp": "2026-11-24T00:38:26.778Z",
+    }
+    silent = {"parentUuid": "p", "type": "system", "subtype": "turn_duration", "uuid": "s2"}
+    out = claude.parse_line(json.dumps(notice).encode()) + claude.parse_line(
+        json.dumps(silent).encode()
+    )
+    assert [(e.type, e.content, sid(e)) for e in out] == [
+        ("system", "<command-name>/model</command-name> Set model to haiku", "s1")
+    ]
+    assert claude.unknown == {}  # type: ignore[attr-defined]

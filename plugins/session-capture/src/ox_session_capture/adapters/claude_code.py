@@ -34,7 +34,6 @@ _SKIPPED = frozenset(
         "mode",
         "atis-latch",
         "summary",
-        "system",
         "file-history-snapshot",
         "progress",
         "custom-title",
@@ -52,9 +51,9 @@ _EXIT_FIRST_LINE = re.compile(r"^Exit code (-?\d+)")
 
 
 class ClaudeCodeAdapter(BaseAdapter):
-    """Lines of `type` `user` / `assistant`; the line types in `_SKIPPED` (attachments, API
-    records, queue operations, cost state...) are skipped, any other type is counted in
-    `unknown`.
+    """Lines of `type` `user` / `assistant`, and `system` (the CLI's own notices, with text:
+    system entries); the line types in `_SKIPPED` (attachments, API records, queue
+    operations, cost state...) are skipped, any other type is counted in `unknown`.
 
     User text (a string or text blocks) becomes a user entry (`system` when `isMeta`), with
     `<system-reminder>`-style blocks stripped. Each assistant `text` block becomes an
@@ -80,6 +79,13 @@ class ClaudeCodeAdapter(BaseAdapter):
 
     def parse_object(self, obj: dict[str, Any]) -> list[RawEntry]:
         kind = obj.get("type")
+        if kind == "system":
+            # The CLI's own notices (local command output, API errors, compaction): kept when
+            # they carry text.
+            text = strip_wrappers(as_text(obj.get("content")))
+            uid = source_id(obj.get("uuid"))
+            ts = parse_ts(obj.get("timestamp"))
+            return [entry(ts=ts, type="system", content=text, source_id=uid)] if text else []
         if kind not in ("user", "assistant"):
             if kind not in _SKIPPED:
                 self._unknown(kind)
