@@ -112,3 +112,24 @@ def test_exports_of_a_recorded_session(fixture: Fixture, tmp_path: Path) -> None
     assert "## Notable moments\n\n- #2 tool (insight): “the folder is missing”" in summary_md
     assert "out of range" not in summary_md
     assert "## For the next agent" in summary_md
+
+
+@pytest.mark.parametrize(
+    "fixture", [f for f in FIXTURES if f.scenario == "kill"], ids=lambda f: f.id
+)
+def test_a_recording_caught_up_without_a_footer_still_shows_its_model(
+    fixture: Fixture, tmp_path: Path
+) -> None:
+    # The agent was killed: the recording is caught up as a stale one, never stopped, so its
+    # raw file has no footer; the marker noted the model.
+    home = tmp_path / "home"
+    home.mkdir()
+    session_dir = record_fixture(tmp_path / "ledger", home, fixture)
+    transcript = read_raw(session_dir / "raw.jsonl")
+    assert transcript.footer is None
+    summary = parse_summary(answer(3), steps=3).summary
+    assert summary is not None
+    write_artifacts(session_dir, "s", summary, transcript, disposition="upload")
+    assert f"| Model | {model_of(fixture)} |" in (session_dir / SESSION_MD).read_text()
+    meta = json.loads((session_dir / "meta.json").read_text())
+    assert meta["model"] == model_of(fixture)

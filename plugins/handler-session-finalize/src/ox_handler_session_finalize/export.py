@@ -181,7 +181,7 @@ def write_artifacts(
     entries = redact_entries(transcript.entries, rules)
     header = transcript.header
     footer_extra = transcript.footer.model_extra if transcript.footer else None
-    model = model_of(header.model if header else "", footer_extra)
+    model = model_of(header.model if header else "", footer_extra) or _marker_model(folder)
     # The files touched come from the tools' inputs, not from the agent's word; what it
     # listed is kept only when no tool input names a file (edits made through a shell).
     summary.files_modified = files_touched(entries) or summary.files_modified
@@ -220,6 +220,16 @@ def write_artifacts(
         setattr(meta, "disposition", disposition)  # noqa: B010 - an extra (unknown) key
         records.atomic_write_model(meta_path, meta)
     return meta
+
+
+def _marker_model(folder: Path) -> str:
+    """The model the live recording's marker noted (a recording caught up after its agent
+    died has no footer yet); "" without one."""
+    try:
+        marker = records.read_marker(folder)
+    except (FileNotFoundError, records.RecordError):
+        return ""
+    return model_of("", marker.model_extra)[:200]
 
 
 def upload_files(folder: Path, rules: Sequence[re.Pattern[str]] = ()) -> dict[str, bytes]:
