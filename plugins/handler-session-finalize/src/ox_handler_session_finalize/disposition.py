@@ -69,6 +69,13 @@ class FinalizeOptions(HandlerOptions):
         description='The git identity to commit to the ledger with ("Name <email>") when git '
         "config has none (git config wins).",
     )
+    keep_brief: bool = Field(
+        False,
+        description=(
+            "Publish brief sessions (under 2 entries, no answer, or under 80 characters of "
+            "prompts) with their deterministic summary instead of discarding them."
+        ),
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> FinalizeOptions:

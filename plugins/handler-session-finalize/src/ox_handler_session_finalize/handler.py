@@ -35,7 +35,14 @@ from ox_handler_session_finalize.git import GitError
 from ox_handler_session_finalize.ledger import PUSH_PAUSE, Ledger, PublishResult
 from ox_handler_session_finalize.ledger_setup import ensure_ignore_lines
 from ox_handler_session_finalize.llm_output import failure_summary, parse_summary
-from ox_handler_session_finalize.outcomes import push_note, reason_of, same_path, why
+from ox_handler_session_finalize.outcomes import (
+    and_,
+    push_note,
+    reason_of,
+    same_path,
+    unknown_note,
+    why,
+)
 from ox_handler_session_finalize.payload import (
     TYPE,
     FinalizeError,
@@ -50,8 +57,8 @@ from ox_handler_session_finalize.session_folder import (
     _read_transcript,
     _summary_state,
 )
-from ox_handler_session_finalize.sync import sync_ledger
-from ox_handler_session_finalize.sync_service import LedgerSyncer
+from ox_handler_session_finalize.steps import steps
+from ox_handler_session_finalize.sync_service import LedgerSyncer, push_soon
 from ox_session_capture.confined import UnsafePathError
 from ox_session_capture.events import RECORDING_STOPPED
 from ox_session_capture.redact import load_ledger_rules, redact_entries
@@ -73,6 +80,7 @@ class SessionFinalizeHandler(WorkHandler):
     def __init__(self, *, user_cache_dir: Path | None = None) -> None:
         self.user_cache_dir = user_cache_dir
         self.thresholds = Thresholds()
+        self.keep_brief = False
         self.push_pause = PUSH_PAUSE
         self._pid_lookup: Callable[[str], int | None] | None = None
         self._lock: trio.Lock | None = None
@@ -85,11 +93,13 @@ class SessionFinalizeHandler(WorkHandler):
 
     def configure(self, options: FinalizeOptions) -> None:
         """Apply `[handlers.session-finalize]` (at load and after each config edit): scores
-        below `quality_discard` are discarded, below `quality_upload` kept locally."""
+        below `quality_discard` are discarded, below `quality_upload` kept locally; brief
+        sessions are discarded unless `keep_brief`."""
         self.thresholds = options.thresholds()
         self.author = options.author
         for ledger in self._ledgers.values():
             ledger.author = options.author
+        self.keep_brief = options.keep_brief
 
     def set_pid_lookup(self, fn: Callable[[str], int | None] | None) -> None:
         """`fn(agent_id)` → the agent's PID (or None), used when a marker has no `parent_pid`."""
@@ -286,7 +296,8 @@ class SessionFinalizeHandler(WorkHandler):
         rules = await trio.to_thread.run_sync(load_ledger_rules, ledger)
         entries = redact_entries(transcript.entries, rules)
         prompt = build_summary_prompt(entries, session_name=target.payload.name)
-        return RunRequest(prompt=prompt, work_dir=ledger)
+        # A summary is background work: the runner may pick its cheaper, faster model.
+        return RunRequest(prompt=prompt, work_dir=ledger, prefer_fast=True)
 
     # ------------------------------------------------------------ the result
 
@@ -319,13 +330,14 @@ class SessionFinalizeHandler(WorkHandler):
         transcript = await trio.to_thread.run_sync(_read_transcript, folder)
         attempts = state.attempts + 1
         brief = is_brief(transcript.entries)
+        note = unknown_note(transcript)
         if brief:
-            summary = brief_summary(transcript.entries)
+            summary = brief_summary(transcript.entries, keep=self.keep_brief)
         elif not result.ok:
             reason = result.error or (result.quota.message if result.quota else "")
             raise FinalizeError(f"summary of {name} failed: {reason or f'exit {result.exit_code}'}")
         else:
-            parsed = parse_summary(result.output)
+            parsed = parse_summary(result.output, steps=len(steps(transcript.entries)))
             if parsed.summary is not None:
                 summary = parsed.summary
             else:
@@ -344,17 +356,17 @@ class SessionFinalizeHandler(WorkHandler):
         if disposition is Disposition.DISCARD:
             if place is not Place.COMMITTED:
                 await self._remove_cache_copy(target)
-                log.info("discarded session %s", name)
-                return Outcome("discarded", because)
-            return Outcome("kept", f"{because}; it was already committed, so it stays")
+                log.info("discarded session %s (%s)", name, because)
+                return Outcome("discarded: brief" if brief else "discarded", and_(because, note))
+            return Outcome("kept", and_(f"{because}; it was already committed, so it stays", note))
         if disposition is Disposition.LOCAL_ONLY:
             log.info("kept session %s locally", name)
-            return Outcome("kept locally", because)
+            return Outcome("kept locally", and_(because, note))
         published = await self._publish(ledger, target, rules)
         if summary.summary_status != "ok":
             reason = f"the agent's answer was unusable: {summary.validation_error}"
-            return Outcome("published without summary", push_note(published, reason))
-        return Outcome("published", push_note(published, ""))
+            return Outcome("published without summary", push_note(published, and_(reason, note)))
+        return Outcome("published", push_note(published, note))
 
     async def _remove_cache_copy(self, target: _Target) -> None:
         scanner = self.scanner(target.ledger)
@@ -377,23 +389,8 @@ class SessionFinalizeHandler(WorkHandler):
         if target.payload.place is not Place.COMMITTED:
             # The commit holds the session now: the cache copy goes (the push is the sync's).
             await self._remove_cache_copy(target)
-        outcome = await self._push_soon(ledger, outcome)
+        outcome = await push_soon(self._syncers.get(ledger.path), ledger, outcome)
         log.info(
             "published session %s (commit: %s, pushed: %s)", name, outcome.committed, outcome.pushed
         )
         return outcome
-
-    async def _push_soon(self, ledger: Ledger, published: PublishResult) -> PublishResult:
-        """Hand the new commit to the sync service; with none running (no daemon) push it
-        here. A failed push is only logged: the commit is safe and the next sync pushes."""
-        syncer = self._syncers.get(ledger.path)
-        if syncer is not None and syncer.running:
-            if published.committed:
-                syncer.request()
-            return published
-        try:
-            result = await sync_ledger(ledger)
-        except (LedgerBlockedError, GitError) as exc:
-            log.warning("committed locally, not pushed (the next sync pushes it): %s", exc)
-            return published
-        return PublishResult(published.committed, result.remote is not None, published.lfs)

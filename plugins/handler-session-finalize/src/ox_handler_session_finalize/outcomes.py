@@ -7,6 +7,7 @@ from pathlib import Path
 from ox_handler_session_finalize.disposition import Thresholds
 from ox_handler_session_finalize.ledger import PublishResult
 from ox_session_capture import records
+from ox_session_capture.raw_lines import UNKNOWN_KEY, merge_counts
 
 
 def same_path(a: Path, b: Path) -> bool:
@@ -19,10 +20,26 @@ def reason_of(exc: BaseException) -> str:
     return str(exc)
 
 
+def and_(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def unknown_note(transcript: records.RawTranscript) -> str:
+    """A word on the lines of unknown types the recording counted (a newer agent version
+    may write something worth keeping there), empty when there were none."""
+    extra = transcript.footer.model_extra if transcript.footer else None
+    counts = merge_counts((extra or {}).get(UNKNOWN_KEY), {})
+    if not counts:
+        return ""
+    # The footer is a teammate's data too: names are cut, at most five are shown.
+    shown = ", ".join(f"{k[:60]} ×{n}" for k, n in sorted(counts.items())[:5])
+    return f"{sum(counts.values())} lines of unknown types in the session file ({shown})"
+
+
 def why(summary: records.Summary, thresholds: Thresholds, *, brief: bool) -> str:
     """Why a summary led to a discard or a local-only session, in a person's words."""
     if brief:
-        return "the session was brief"
+        return "the session was brief (set keep_brief to keep such sessions)"
     if summary.quality_category in ("skip", "local_only"):
         because = f": {summary.score_reason}" if summary.score_reason else ""
         return f"the agent rated it {summary.quality_category!r}{because}"

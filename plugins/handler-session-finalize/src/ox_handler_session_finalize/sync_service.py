@@ -23,7 +23,7 @@ from ox_core.errors import LedgerBlockedError
 from ox_core.sync_signal import LedgerSyncState, SyncConfig, SyncSignal
 from ox_handler_session_finalize.compat import PublishedCount
 from ox_handler_session_finalize.git import GitError
-from ox_handler_session_finalize.ledger import Ledger
+from ox_handler_session_finalize.ledger import Ledger, PublishResult
 from ox_handler_session_finalize.sync import SyncPaused, SyncResult, sync_ledger
 
 log = logging.getLogger(__name__)
@@ -162,3 +162,20 @@ class LedgerSyncer:
             if data[key] is not None:
                 data[key] = data[key].isoformat()
         return data
+
+
+async def push_soon(
+    syncer: LedgerSyncer | None, ledger: Ledger, published: PublishResult
+) -> PublishResult:
+    """After a commit: hand it to the running sync service, or (no daemon: none runs) push it
+    here. A failed push is only logged: the commit is safe and the next sync pushes it."""
+    if syncer is not None and syncer.running:
+        if published.committed:
+            syncer.request()
+        return published
+    try:
+        result = await sync_ledger(ledger)
+    except (LedgerBlockedError, GitError) as exc:
+        log.warning("committed locally, not pushed (the next sync pushes it): %s", exc)
+        return published
+    return PublishResult(published.committed, result.remote is not None, published.lfs)
