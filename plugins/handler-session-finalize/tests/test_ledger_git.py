@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import trio
+import trio.testing
 
 from ox_core import HandlerContext, RunResult, WorkItem
 from ox_core.errors import LedgerBlockedError
@@ -206,3 +207,26 @@ async def test_git_detached_gc_outlives_the_call_that_started_it(ledger: Path) -
         while repacking():  # noqa: ASYNC110 - polling the repository
             await trio.sleep(0.05)
     assert git(ledger, "fsck", "--no-progress") == ""
+
+
+async def test_the_syncs_own_rebase_does_not_block_an_item(ledger: Path) -> None:
+    """The sync rebases under the ledger lock; an item checking the ledger meanwhile waits for
+    the lock instead of taking the rebase for a person's stopped one (which pauses the type)."""
+    repo = Ledger(ledger)
+    rebase = ledger / ".git" / "rebase-merge"
+    checked = trio.Event()
+
+    async def check() -> None:
+        await repo.ensure_unblocked(quick=True)
+        checked.set()
+
+    async with trio.open_nursery() as nursery, repo.lock:
+        await trio.Path(rebase).mkdir()  # our own rebase, under the lock
+        nursery.start_soon(check)
+        await trio.testing.wait_all_tasks_blocked()
+        assert not checked.is_set()
+        await trio.Path(rebase).rmdir()
+    assert checked.is_set()
+    await trio.Path(rebase).mkdir()  # a stopped rebase nobody holds the lock for: blocked
+    with pytest.raises(LedgerBlockedError, match="rebase-merge in progress"):
+        await repo.ensure_unblocked(quick=True)

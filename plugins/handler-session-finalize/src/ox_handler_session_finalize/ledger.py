@@ -241,8 +241,10 @@ class Ledger:
         if quick:
             git_dir = await self.git_dir()
             markers = ("rebase-merge", "rebase-apply", "MERGE_HEAD")
-            if not any([(git_dir / m).exists() for m in markers]):
-                return
+            # Under the lock: a rebase of our own sync (which holds it) is not a blocker.
+            async with self.lock:
+                if not any([(git_dir / m).exists() for m in markers]):
+                    return
         conflicts = await self.conflicts()
         if conflicts:
             shown = ", ".join(conflicts[:5])

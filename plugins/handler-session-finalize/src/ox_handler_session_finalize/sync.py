@@ -100,7 +100,10 @@ async def sync_ledger(ledger: Ledger) -> SyncResult:
                 await ledger.ensure_unblocked()
                 ahead, behind = await _counts(ledger, upstream) if has_upstream else (-1, 0)
                 if behind:
-                    kept += await _integrate(ledger, upstream, ahead)
+                    # Local and short: never left half-way by a shutdown (a stopped rebase
+                    # would block the ledger until a person aborted it).
+                    with trio.CancelScope(shield=True):
+                        kept += await _integrate(ledger, upstream, ahead)
                     ahead, behind = await _counts(ledger, upstream)
                 tip = await ledger.head()
             if ahead == 0:
