@@ -188,8 +188,25 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600) -> None:
     atomic_write(path, data, mode=mode)
 
 
-def atomic_write_model(path: Path, model: BaseModel, mode: int = 0o600) -> None:
-    atomic_write(path, dump_json(model), mode=mode)
+def atomic_write_model(
+    path: Path,
+    model: BaseModel,
+    mode: int = 0o600,
+    *,
+    fixed_tmp: bool = False,
+    fsync_file: bool = True,
+    fsync_folder: bool = True,
+) -> None:
+    """`atomic_write_bytes` of the record's JSON; the keywords as `ox_core.fs.atomic_write`'s
+    (the capture journal's commit uses them, docs/capture-journal.md)."""
+    atomic_write(
+        path,
+        dump_json(model),
+        mode=mode,
+        fixed_tmp=fixed_tmp,
+        fsync_file=fsync_file,
+        fsync_folder=fsync_folder,
+    )
 
 
 def _lock_path(path: Path) -> Path:
