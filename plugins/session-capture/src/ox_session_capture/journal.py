@@ -47,7 +47,6 @@ COMMIT = "commit"
 marker's `source_offset` (valid only while `source_offset` still matches)."""
 
 
-
 class JournalError(OxError):
     """A leftover journal that does not match the marker and the raw file: nothing was
     changed, both files are left as they are for a person to look at."""
@@ -115,9 +114,7 @@ class MarkerFile:
         self._marker, self._ident = marker, (st.st_ino, st.st_size, st.st_mtime_ns)
         return marker
 
-    def commit(
-        self, change: Callable[[RecordingMarker], None], raw_size: int
-    ) -> RecordingMarker:
+    def commit(self, change: Callable[[RecordingMarker], None], raw_size: int) -> RecordingMarker:
         """Under the marker's lock: apply `change`, record `raw_size` as committed, write it
         (fixed temp name, fsync of its content, no folder fsync: docs/capture-journal.md)."""
         with lock_file(self.path):
@@ -226,15 +223,12 @@ def _settle_committed(
         _truncate(session_dir / RAW, committed)
     _remove_journal(session_dir)
     rolled = raw_size > committed or (
-        journal is not None
-        and marker.source_offset == journal.old_offset != journal.new_offset
+        journal is not None and marker.source_offset == journal.old_offset != journal.new_offset
     )
     return Settled.ROLLED_BACK if rolled else Settled.KEPT
 
 
-def _settle_journal(
-    session_dir: Path, marker: RecordingMarker, journal: AppendJournal
-) -> Settled:
+def _settle_journal(session_dir: Path, marker: RecordingMarker, journal: AppendJournal) -> Settled:
     """A marker without `commit` (an older version's): the journal decides."""
     jpath = journal_path(session_dir)
     raw = session_dir / RAW
