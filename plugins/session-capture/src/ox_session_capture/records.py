@@ -168,9 +168,10 @@ class SessionMeta(_Record):
 
 
 def dump_json(model: BaseModel) -> bytes:
-    """2-space indented JSON of a record, unknown keys included, by alias, with newline."""
-    data = model.model_dump(mode="json", by_alias=True, exclude_none=False)
-    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+    """2-space indented JSON of a record, unknown keys included, by alias, with newline
+    (pydantic's own encoder: the standard library's is pure Python once indenting, and the
+    watcher writes the marker at every step)."""
+    return model.model_dump_json(indent=2, by_alias=True).encode() + b"\n"
 
 
 def dump_line(model: BaseModel) -> bytes:
