@@ -305,7 +305,9 @@ def main() -> None:
         tmp = Path(tempfile.mkdtemp(prefix=f"ox-bench-capture-{n}-"))
         try:
             base = setup(tmp, n)
-            results = {k: measure(k, base, tmp, args.seconds) for k in ("inotify", "stat-poll", "ox")}
+            results = {
+                k: measure(k, base, tmp, args.seconds) for k in ("inotify", "stat-poll", "ox")
+            }
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         limit = 2 * results["inotify"]["cpu"] + 10

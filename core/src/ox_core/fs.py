@@ -140,6 +140,7 @@ def atomic_write(
     fixed_tmp: bool = False,
     fsync_file: bool = True,
     fsync_folder: bool = True,
+    link_new: bool = False,
 ) -> None:
     """Replace the file `path` with `data` (str is written as UTF-8), atomically and durably.
 
@@ -153,14 +154,17 @@ def atomic_write(
     (the caller's lock keeps writers apart; a leftover of a crash is overwritten, a link or
     special file put there is removed, never followed); `fsync_file=False` skips the fsync
     before the rename and `fsync_folder=False` the one after it, for a caller whose crash
-    argument does not need them.
+    argument does not need them. `link_new` (with `fixed_tmp`), for a record created and
+    removed over and over: `path` must not exist (`FileExistsError`); it appears as a hard
+    link of the temp file, whose inode is rewritten next time instead of a new one being
+    allocated (file systems pay for inode churn).
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    how = (mode, fixed_tmp, fsync_file, fsync_folder)
+    how = (mode, fixed_tmp, fsync_file, fsync_folder, link_new)
     if dir_fd is not None:
         _write_in(dir_fd, os.fspath(path), payload, *how)
         return
-    target = Path(path)
+    target = path if isinstance(path, Path) else Path(path)
     dfd = open_dir(target.parent, follow_symlinks=follow_symlinks)
     try:
         _write_in(dfd, target.name, payload, *how)
@@ -172,7 +176,7 @@ def _open_tmp(dfd: int, name: str, fixed: bool) -> tuple[str, int]:
     base = f".{name.lstrip('.')}"
     if fixed:
         tmp = f"{base}.tmp"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         for _ in range(2):
             try:
                 fd = os.open(tmp, flags, 0o600, dir_fd=dfd)
@@ -180,9 +184,12 @@ def _open_tmp(dfd: int, name: str, fixed: bool) -> tuple[str, int]:
                 if exc.errno not in (errno.ELOOP, errno.ENXIO):
                     raise
             else:
-                if stat.S_ISREG(os.fstat(fd).st_mode):
+                st = os.fstat(fd)
+                # A file still linked elsewhere (the record it was published as) is never
+                # rewritten in place: that would change the record under its readers.
+                if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
                     return tmp, fd
-                os.close(fd)  # a FIFO or device: never written through
+                os.close(fd)
             os.unlink(tmp, dir_fd=dfd)
         raise UnsafePathError(f"{tmp} keeps being replaced by a non-regular file; refused")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -195,7 +202,14 @@ def _open_tmp(dfd: int, name: str, fixed: bool) -> tuple[str, int]:
 
 
 def _write_in(
-    dfd: int, name: str, data: bytes, mode: int, fixed: bool, fsync_file: bool, fsync_folder: bool
+    dfd: int,
+    name: str,
+    data: bytes,
+    mode: int,
+    fixed: bool,
+    fsync_file: bool,
+    fsync_folder: bool,
+    link_new: bool,
 ) -> None:
     if not name or "/" in name or name in (".", ".."):
         raise UnsafePathError(f"{name!r} is not a file name in its folder")
@@ -205,12 +219,17 @@ def _write_in(
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
+            if fixed:
+                os.ftruncate(fd, len(data))  # a reused temp file may have been longer
             os.fchmod(fd, mode)
             if fsync_file:
                 os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        if link_new and fixed:
+            os.link(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd, follow_symlinks=False)
+        else:
+            os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp, dir_fd=dfd)

@@ -96,6 +96,8 @@ class MarkerFile:
 
     def __init__(self, session_dir: Path) -> None:
         self.path = session_dir / MARKER
+        self.raw = session_dir / RAW  # the paths of a batch, made once
+        self.journal = session_dir / JOURNAL
         self._marker: RecordingMarker | None = None
         self._ident: tuple[int, int, int] | None = None
 
@@ -294,7 +296,7 @@ def durable_append(
         markers.current()
     except FileNotFoundError:
         raise RecordingGone(f"{session_dir.name}: the recording ended") from None
-    raw = session_dir / RAW
+    raw = markers.raw
     raw_size = os.lstat(raw).st_size
     final = raw_size + len(data)
     journal = AppendJournal(
@@ -302,7 +304,12 @@ def durable_append(
     )
     # No fsync: the marker's `commit` covers a journal lost to a power cut.
     atomic_write_model(
-        journal_path(session_dir), journal, fixed_tmp=True, fsync_file=False, fsync_folder=False
+        markers.journal,
+        journal,
+        fixed_tmp=True,
+        fsync_file=False,
+        fsync_folder=False,
+        link_new=True,  # no inode allocated and freed per batch
     )
     fd = open_regular(raw, os.O_WRONLY | os.O_APPEND)
     try:

@@ -13,6 +13,7 @@ the folder); every read-modify-write holds the file's lock (`lock_file`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -197,6 +198,7 @@ def atomic_write_model(
     fixed_tmp: bool = False,
     fsync_file: bool = True,
     fsync_folder: bool = True,
+    link_new: bool = False,
 ) -> None:
     """`atomic_write_bytes` of the record's JSON; the keywords as `ox_core.fs.atomic_write`'s
     (the capture journal's commit uses them, docs/capture-journal.md)."""
@@ -207,9 +209,11 @@ def atomic_write_model(
         fixed_tmp=fixed_tmp,
         fsync_file=fsync_file,
         fsync_folder=fsync_folder,
+        link_new=link_new,
     )
 
 
+@functools.lru_cache(maxsize=4096)  # taken twice per capture step: skip the path arithmetic
 def _lock_path(path: Path) -> Path:
     # A dotfile beside the record: copies of the session folder skip dotfiles.
     return path.parent / f".{path.name.lstrip('.')}.lock"

@@ -133,7 +133,7 @@ class SourceTail:
         if self._lock_held:
             yield
         else:
-            with lock_file(self.session_dir / RAW):
+            with lock_file(self._markers.raw):
                 yield
 
     # ------------------------------------------------------------ state
@@ -358,7 +358,7 @@ class SourceTail:
                 )  # fmt: skip
             else:
                 try:
-                    raw_size = os.lstat(self.session_dir / RAW).st_size
+                    raw_size = os.lstat(self._markers.raw).st_size
                     self._markers.commit(change, raw_size)
                 except FileNotFoundError:
                     raise RecordingGone(f"{self.session_dir.name}: the recording ended") from None
