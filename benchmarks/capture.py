@@ -296,6 +296,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=16.0, help="writing window per run")
     parser.add_argument("--idle", type=float, default=10.0, help="idle window (s)")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress in a log
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}")
     print(f"{'N':>4} {'capturer':>10} {'CPU %':>7} {'p50 ms':>8} {'p99 ms':>8} "

@@ -18,7 +18,13 @@ from pathlib import Path
 import attrs
 import trio
 
-from ox_session_capture.changes import ChangeFeed, FeedStatistics, StatKey, stat_key
+from ox_session_capture.changes import (
+    SWEEP_INTERVAL,
+    ChangeFeed,
+    FeedStatistics,
+    StatKey,
+    stat_key,
+)
 from ox_session_capture.confined import UnsafePathError
 from ox_session_capture.journal import JournalError, RecordingGone
 from ox_session_capture.liveness import NO_PID_STALE, pid_alive
@@ -102,7 +108,7 @@ class SessionWatcherManager:
     `<ledger>/.ox/cache/sessions`). `home` overrides `$HOME` for the adapters' roots (read at
     call time otherwise). `redact`: the redaction applied before writing (default: the
     ledger's rules, docs/redaction.md). `poll_interval`: how often a file whose changes come
-    without kernel events is stat'ed (every file is also stat'ed once a second).
+    without kernel events is stat'ed; `sweep_interval`: how often every file is (1 s).
     """
 
     def __init__(
@@ -111,6 +117,7 @@ class SessionWatcherManager:
         *,
         cache_path: Path | None = None,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
+        sweep_interval: float = SWEEP_INTERVAL,
         home: Path | None = None,
         redact: Redactor | None = None,
     ) -> None:
@@ -124,7 +131,7 @@ class SessionWatcherManager:
         self._nursery: trio.Nursery | None = None
         self._closed = False
         self._watches: dict[str, _Watch] = {}
-        self._feed = ChangeFeed(poll_interval=poll_interval)
+        self._feed = ChangeFeed(poll_interval=poll_interval, sweep_interval=sweep_interval)
         self._started = self._stopped = self._failed = self._entries = self._steps = 0
 
     # ------------------------------------------------------------ service
