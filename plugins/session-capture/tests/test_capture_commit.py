@@ -127,6 +127,36 @@ class Crash(BaseException):
     """Stands for `kill -9`."""
 
 
+def crash_at(session: Path, point: int, mp: pytest.MonkeyPatch) -> bool:
+    """Run one batch, crashing at the `point`-th write, fsync, record write or journal
+    removal (a data write crashes half-way); whether it crashed."""
+    count = 0
+    real_write, real_fsync = os.write, os.fsync
+    real_model, real_remove = journal_mod.atomic_write_model, journal_mod._remove_journal
+
+    def tick() -> None:
+        nonlocal count
+        count += 1
+        if count == point:
+            raise Crash
+
+    def os_write(fd: int, data: bytes) -> int:
+        if count + 1 == point:
+            real_write(fd, bytes(data[: len(data) // 2]))
+        tick()
+        return real_write(fd, data)
+
+    mp.setattr(os, "write", os_write)
+    mp.setattr(os, "fsync", lambda fd: (tick(), real_fsync(fd)))
+    mp.setattr(journal_mod, "atomic_write_model", lambda *a, **k: (tick(), real_model(*a, **k)))
+    mp.setattr(journal_mod, "_remove_journal", lambda *a: (tick(), real_remove(*a)))
+    try:
+        durable_append(session, BATCH, 100, 250, advance)
+    except Crash:
+        return True
+    return False
+
+
 def test_every_crash_point_with_a_commit_key_settles_to_exactly_one_copy(
     tmp_path: Path,
 ) -> None:
@@ -135,35 +165,8 @@ def test_every_crash_point_with_a_commit_key_settles_to_exactly_one_copy(
     while True:
         point += 1
         session = make_session(tmp_path / f"p{point}")
-        count = 0
-        real_write, real_fsync = os.write, os.fsync
-        real_model, real_remove = journal_mod.atomic_write_model, journal_mod._remove_journal
-
-        def tick() -> None:
-            nonlocal count
-            count += 1
-            if count == point:
-                raise Crash
-
-        def os_write(fd: int, data: bytes) -> int:
-            if count + 1 == point:
-                real_write(fd, bytes(data[: len(data) // 2]))
-            tick()
-            return real_write(fd, data)
-
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(os, "write", os_write)
-            mp.setattr(os, "fsync", lambda fd: (tick(), real_fsync(fd)))
-            mp.setattr(
-                journal_mod, "atomic_write_model", lambda *a, **k: (tick(), real_model(*a, **k))
-            )
-            mp.setattr(journal_mod, "_remove_journal", lambda *a: (tick(), real_remove(*a)))
-            try:
-                durable_append(session, BATCH, 100, 250, advance)
-            except Crash:
-                crashed = True
-            else:
-                crashed = False
+            crashed = crash_at(session, point, mp)
         if not crashed:
             break
         outcomes.add(settle_journal(session))
@@ -194,7 +197,6 @@ def test_fixed_temp_names_refuse_to_write_through_a_link(tmp_path: Path) -> None
 def test_link_new_reuses_its_inode_and_never_replaces(tmp_path: Path) -> None:
     path = tmp_path / "j.json"
     atomic_write(path, b"first, longer", fixed_tmp=True, link_new=True)
-    inode = path.stat().st_ino
     with pytest.raises(FileExistsError):
         atomic_write(path, b"second", fixed_tmp=True, link_new=True)
     assert path.read_bytes() == b"first, longer"  # still linked: the temp was made anew
