@@ -172,7 +172,8 @@ def atomic_write(
         os.close(dfd)
 
 
-def _open_tmp(dfd: int, name: str, fixed: bool) -> tuple[str, int]:
+def _open_tmp(dfd: int, name: str, fixed: bool) -> tuple[str, int, os.stat_result | None]:
+    """The temp file's name, fd, and (fixed name) its stat when opened."""
     base = f".{name.lstrip('.')}"
     if fixed:
         tmp = f"{base}.tmp"
@@ -188,7 +189,7 @@ def _open_tmp(dfd: int, name: str, fixed: bool) -> tuple[str, int]:
                 # A file still linked elsewhere (the record it was published as) is never
                 # rewritten in place: that would change the record under its readers.
                 if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
-                    return tmp, fd
+                    return tmp, fd, st
                 os.close(fd)
             os.unlink(tmp, dir_fd=dfd)
         raise UnsafePathError(f"{tmp} keeps being replaced by a non-regular file; refused")
@@ -196,7 +197,7 @@ def _open_tmp(dfd: int, name: str, fixed: bool) -> tuple[str, int]:
     while True:
         tmp = f"{base}.{secrets.token_hex(4)}.tmp"
         try:
-            return tmp, os.open(tmp, flags, 0o600, dir_fd=dfd)
+            return tmp, os.open(tmp, flags, 0o600, dir_fd=dfd), None
         except FileExistsError:
             continue
 
@@ -213,15 +214,16 @@ def _write_in(
 ) -> None:
     if not name or "/" in name or name in (".", ".."):
         raise UnsafePathError(f"{name!r} is not a file name in its folder")
-    tmp, fd = _open_tmp(dfd, name, fixed)
+    tmp, fd, st = _open_tmp(dfd, name, fixed)
     try:
         try:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
-            if fixed:
-                os.ftruncate(fd, len(data))  # a reused temp file may have been longer
-            os.fchmod(fd, mode)
+            if st is not None and st.st_size > len(data):
+                os.ftruncate(fd, len(data))  # a reused temp file was longer
+            if st is None or stat.S_IMODE(st.st_mode) != mode:
+                os.fchmod(fd, mode)
             if fsync_file:
                 os.fsync(fd)
         finally:
