@@ -280,7 +280,6 @@ def durable_append(
     old_offset: int,
     new_offset: int,
     change: Callable[[RecordingMarker], None],
-    *,
     markers: MarkerFile | None = None,
 ) -> RecordingMarker:
     """Append `data` to `raw.jsonl` and move the marker from `old_offset` to `new_offset`

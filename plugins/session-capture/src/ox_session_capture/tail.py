@@ -376,9 +376,8 @@ class SourceTail:
                 raise _Reloaded
             if data:
                 durable_append(
-                    self.session_dir, data, self.persisted, new_offset, change,
-                    markers=self._markers,
-                )  # fmt: skip
+                    self.session_dir, data, self.persisted, new_offset, change, self._markers
+                )
             else:
                 try:
                     raw_size = os.lstat(self._markers.raw).st_size
