@@ -106,7 +106,8 @@ EntryType = Literal["user", "assistant", "system", "tool"]
 
 
 class RawEntry(_Record):
-    """One captured transcript entry. Readers accept `timestamp` for `ts`."""
+    """One captured transcript entry (what each kind keeps: docs/ledger-layout.md). Readers
+    accept `timestamp` for `ts`."""
 
     ts: datetime | None = None
     type: EntryType
@@ -115,6 +116,7 @@ class RawEntry(_Record):
     tool_input: str | None = None
     tool_output: str | None = None
     is_error: bool | None = None
+    exit_code: int | None = None
     call_id: str | None = None
 
 
@@ -134,11 +136,28 @@ class AppendJournal(_Record):
     final_size: int | None = None
 
 
+class NotableMoment(_Record):
+    """A moment of the session worth reading (`aha_moments` of `summary.json`): the entry
+    (`seq`), who spoke, what kind of moment (question, insight, decision, breakthrough...),
+    the words that matter and why."""
+
+    seq: int = 0
+    role: str = ""
+    type: str = ""
+    highlight: str = ""
+    why: str = ""
+
+
 class Summary(_Record):
-    """`summary.json`."""
+    """`summary.json`. `files_modified` are the files touched, derived from the tools'
+    inputs (not the agent's word); `chapter_titles` split the session into parts;
+    `aha_moments` are its notable moments; `agent_summary` is written for the next agent."""
 
     title: str = ""
     summary: str = ""
+    agent_summary: str = ""
+    chapter_titles: list[str] = Field(default_factory=list)
+    aha_moments: list[NotableMoment] = Field(default_factory=list)
     key_actions: list[str] = Field(default_factory=list)
     outcome: str = ""
     topics_found: list[str] = Field(default_factory=list)
@@ -170,8 +189,7 @@ class SessionMeta(_Record):
 
 def dump_json(model: BaseModel) -> bytes:
     """2-space indented JSON of a record, unknown keys included, by alias, with newline
-    (pydantic's own encoder: the standard library's is pure Python once indenting, and the
-    watcher writes the marker at every step)."""
+    (pydantic's encoder: the standard library's is pure Python when indenting)."""
     return model.model_dump_json(indent=2, by_alias=True).encode() + b"\n"
 
 
@@ -190,27 +208,10 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600) -> None:
     atomic_write(path, data, mode=mode)
 
 
-def atomic_write_model(
-    path: Path,
-    model: BaseModel,
-    mode: int = 0o600,
-    *,
-    fixed_tmp: bool = False,
-    fsync_file: bool = True,
-    fsync_folder: bool = True,
-    link_new: bool = False,
-) -> None:
-    """`atomic_write_bytes` of the record's JSON; the keywords as `ox_core.fs.atomic_write`'s
+def atomic_write_model(path: Path, model: BaseModel, mode: int = 0o600, **how: bool) -> None:
+    """`atomic_write_bytes` of the record's JSON; `how`: `ox_core.fs.atomic_write`'s keywords
     (the capture journal's commit uses them, docs/capture-journal.md)."""
-    atomic_write(
-        path,
-        dump_json(model),
-        mode=mode,
-        fixed_tmp=fixed_tmp,
-        fsync_file=fsync_file,
-        fsync_folder=fsync_folder,
-        link_new=link_new,
-    )
+    atomic_write(path, dump_json(model), mode=mode, **how)
 
 
 @functools.lru_cache(maxsize=4096)  # taken twice per capture step: skip the path arithmetic

@@ -38,7 +38,9 @@ from ox_session_capture.raw_lines import (
     Redactor,
     captured_ids,
     fingerprint,
+    note_session,
     redact_entries,
+    take_unknown,
 )
 from ox_session_capture.records import (
     RAW,
@@ -206,6 +208,7 @@ class SourceTail:
                 self.offset = start
                 return StepResult(skipped_long=gathered.skipped_long)
             new_fp = fingerprint(fd, gathered.end)
+            gathered.unknown = take_unknown(self.adapter)
             self._commit(gathered, st.st_ino, new_fp, reset)
         except _Reloaded:
             return StepResult(reloaded=True)
@@ -360,8 +363,7 @@ class SourceTail:
                 marker.start_offset = 0
             marker.source_inode = inode  # type: ignore[attr-defined]  # extra key
             marker.source_fingerprint = fp  # type: ignore[attr-defined]
-            for key, value in info.items():  # `model`, `agent_version` (extra keys)
-                setattr(marker, key, value)
+            note_session(marker, info, gathered.unknown)
 
         with self._locked():
             try:
@@ -375,13 +377,11 @@ class SourceTail:
                 self._load(marker)
                 raise _Reloaded
             if data:
-                durable_append(
-                    self.session_dir, data, self.persisted, new_offset, change, self._markers
-                )
+                markers = self._markers
+                durable_append(self.session_dir, data, self.persisted, new_offset, change, markers)
             else:
                 try:
-                    raw_size = os.lstat(self._markers.raw).st_size
-                    self._markers.commit(change, raw_size)
+                    self._markers.commit(change, os.lstat(self._markers.raw).st_size)
                 except FileNotFoundError:
                     raise RecordingGone(f"{self.session_dir.name}: the recording ended") from None
         self.persisted = new_offset
