@@ -29,7 +29,7 @@ from ox_session_capture.confined import (
     make_dirs,
     open_regular,
 )
-from ox_session_capture.journal import settle_locked
+from ox_session_capture.journal import set_committed, settle_locked
 from ox_session_capture.raw_lines import (
     UNKNOWN_KEY,
     Redactor,
@@ -222,7 +222,8 @@ def _create(
             username=username,
         )
     )
-    atomic_write_bytes(session_dir / RAW, dump_line(header))
+    header_line = dump_line(header)
+    atomic_write_bytes(session_dir / RAW, header_line)
     marker = RecordingMarker(
         agent_id=agent_id,
         session_id=header.meta.session_id,
@@ -245,6 +246,7 @@ def _create(
             marker.source_fingerprint = fingerprint(fd, st.st_size)  # type: ignore[attr-defined]
         finally:
             os.close(fd)
+    set_committed(marker, len(header_line))  # docs/capture-journal.md
     with lock_file(session_dir / MARKER):
         atomic_write_model(session_dir / MARKER, marker)
     log.info("recording %s of %s started at offset %d", name, source, marker.start_offset)
