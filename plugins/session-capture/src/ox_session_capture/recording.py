@@ -68,9 +68,9 @@ class Recording:
 
     name: str
     session_dir: Path
-    start_offset: int = 0
+    start_offset: int = attrs.field(default=0, eq=False)
     """The byte of the agent's file the recording starts at (0: from its first byte)."""
-    continued: bool = False
+    continued: bool = attrs.field(default=False, eq=False)
     """True when an existing live recording was returned (the agent resumed into it)."""
 
 
@@ -244,6 +244,11 @@ def _create(
             username=username,
         )
     )
+    # The agent session this recording is a part of, and the part before it: published with
+    # the raw file, so a resumed session's parts stay linked in the ledger.
+    header.meta.agent_session_id = agent_session_id  # type: ignore[attr-defined]  # extra key
+    if part.previous_part:
+        header.meta.previous_part = part.previous_part  # type: ignore[attr-defined]
     atomic_write_bytes(session_dir / RAW, dump_line(header))
     marker = RecordingMarker(
         agent_id=agent_id,
