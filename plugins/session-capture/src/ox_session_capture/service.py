@@ -25,8 +25,9 @@ from ox_core.contracts import IpcMethod
 from ox_core.errors import OxError
 from ox_core.proc import pid_max
 from ox_session_capture.confined import SessionName
-from ox_session_capture.identity import live_part, next_part
+from ox_session_capture.identity import live_part
 from ox_session_capture.liveness import agent_alive, agent_process
+from ox_session_capture.parts import begin_part
 from ox_session_capture.recording import (
     PartOf,
     Recording,
@@ -36,10 +37,8 @@ from ox_session_capture.recording import (
 )
 from ox_session_capture.records import (
     RecordError,
-    RecordingMarker,
     ledger_cache_sessions,
     read_marker,
-    update_marker,
 )
 from ox_session_capture.redact import make_redactor
 from ox_session_capture.watcher import DEFAULT_POLL_INTERVAL, SessionWatcherManager
@@ -279,29 +278,18 @@ class SessionWatchService:
         cache = ledger_cache_sessions(self.ledger)
         existed = set(cache.iterdir()) if cache.is_dir() else set()
 
-        def begin() -> Recording:
-            live = live_part(self.ledger, p.adapter, p.agent_session_id)
-            if live is not None:
-                if pid > 0:  # the agent resumed in a new process: follow that one now
-
-                    def heartbeat(m: RecordingMarker) -> None:
-                        m.parent_pid = pid
-                        m.parent_start = start  # type: ignore[attr-defined]  # extra key
-
-                    update_marker(cache / live, heartbeat)
-                return Recording(live, cache / live, continued=True)
-            offset, previous, ids = next_part(
-                self.ledger, p.adapter, p.agent_session_id, p.file, resumed=p.resumed
+        recording = await trio.to_thread.run_sync(
+            lambda: begin_part(
+                self.ledger,
+                p.adapter,
+                p.agent_session_id,
+                p.file,
+                pid=pid,
+                start=start,
+                resumed=p.resumed,
+                home=self.home,
             )
-            recording = create_recording(
-                self.ledger, p.adapter, p.file, pid=pid, agent_session_id=p.agent_session_id,
-                part=PartOf(offset, previous, ids), home=self.home,
-            )  # fmt: skip
-            if start is not None and not recording.continued:
-                update_marker(recording.session_dir, lambda m: setattr(m, "parent_start", start))
-            return recording
-
-        recording = await trio.to_thread.run_sync(begin)
+        )
         return await self._watch(recording, p.file, p.adapter, existed)
 
     async def session_watch_stop(self, params: dict[str, Any]) -> dict[str, Any]:
