@@ -132,6 +132,13 @@ def collect(settings: Settings, loaded: LoadedPlugins | None = None) -> dict[str
         for h in handlers
     ]
     handler_rows += [{"type": e.name, "class": "-", "error": e.error} for e in handler_errors]
+    checks: list[dict[str, Any]] = []
+    for h in handlers:
+        try:
+            rows = [{"handler": h.type, **row} for row in h.doctor_checks()]
+        except Exception as exc:
+            rows = [{"handler": h.type, "check": "checks", "ok": False, "detail": str(exc)}]
+        checks += rows
 
     ledger = settings.ledger_path()
     ledger_facts: dict[str, Any] = describe_ledger(ledger)
@@ -164,6 +171,7 @@ def collect(settings: Settings, loaded: LoadedPlugins | None = None) -> dict[str
         "runners": runner_rows,
         "agent": agent,
         "handlers": handler_rows,
+        "checks": checks,
         "plugin_errors": [
             {
                 "name": e.name,

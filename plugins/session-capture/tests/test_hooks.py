@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ox_core.errors import OxError
 from ox_core.testing import make_ledger
 from ox_session_capture import hooks_install
 from ox_session_capture.hooks_install import HooksError, claude_code, codex, gemini
@@ -207,3 +208,22 @@ def test_an_unknown_adapter_or_event(ledger: Path, home: Path) -> None:
     assert "invalid adapter name" in hooks_log(home)[-1]
     assert hook(home, ledger, "nope", "SessionStart", payload(src)).returncode == 0
     assert "nope" in hooks_log(home)[-1]
+
+
+async def test_status_and_doctor_show_the_hooks(ledger: Path, home: Path) -> None:
+    from ox_session_capture.handler import SessionCaptureHandler
+
+    handler = SessionCaptureHandler(home=home)
+    assert handler.doctor_checks() == []  # no agent installed for this user
+    (home / ".claude").mkdir()
+    (home / ".gemini").mkdir()
+    hooks_install.install(claude_code, claude_code.path(home=home), ox="ox-core")
+    checks = {c["check"]: (c["ok"], c["detail"]) for c in handler.doctor_checks()}
+    assert checks == {
+        "claude-code hooks": (True, "in place"),
+        "gemini hooks": (False, "not installed: `ox-core hooks install`"),
+    }
+    assert await handler.detect(ledger) == []
+    hook(home, ledger, "claude-code", "SessionStart", b"not json")
+    with pytest.raises(OxError, match=r"agent hooks: 1 problem\(s\) in the last hour, the last: "):
+        await handler.detect(ledger)

@@ -69,6 +69,11 @@ def doctor_screen(report: Mapping[str, Any], now: datetime | None = None) -> Ren
         none = f"{WARN} no handler plugin installed (entry-point group ox.handlers): no work to do"
         parts += [Text(""), _section("Handlers"), Text.from_markup(none)]
 
+    for c in report.get("checks", []):
+        mark = OK if c.get("ok") else WARN
+        detail = f": {_escape(str(c.get('detail', '')))}" if c.get("detail") else ""
+        parts.append(Text.from_markup(f"{mark} {_escape(str(c.get('check', '')))}{detail}"))
+
     errors = report.get("plugin_errors", [])
     if errors:
         parts += [Text(""), _section("Plugins that failed to load")]

@@ -70,6 +70,19 @@ def note_problem(argv: Sequence[str], message: str) -> None:
         pass
 
 
+def recent_problems(within: float = 3600.0, now: float | None = None) -> list[str]:
+    """The lines of `hooks.log` from the last `within` seconds (its last 64 KiB only)."""
+    from ox_core.fs import read_regular
+
+    try:
+        data = read_regular(log_path())[-65536:]
+    except Exception:  # no log (the usual case), or one ox will not read
+        return []
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime((now or time.time()) - within))
+    lines = data.decode("utf-8", "replace").splitlines()
+    return [line for line in lines if line[:20] >= since]
+
+
 def read_stdin() -> bytes:
     """The agent's JSON (at most `MAX_STDIN` + 1 bytes); nothing from a terminal."""
     fd = 0
