@@ -306,7 +306,8 @@ class Daemon:
                 self.runner, self.handlers, self._config, self.sync_signal, self.ledger
             )
             for handler in self.handlers:
-                await outer.start(self._serve_handler, handler)
+                if has_service(handler):
+                    await outer.start(self._serve_handler, handler)
             async with trio.open_nursery() as work:  # the work's lifetime: manager, workers
                 await work.start(self.manager.run)
                 self._starting_scope = None
@@ -340,6 +341,14 @@ class Daemon:
             ", ".join(h.type for h in self.handlers) or "none",
             self.socket,
         )
+
+
+def has_service(handler: WorkHandler) -> bool:
+    """Whether `handler` has a long-running service of its own (overrides `serve`): only
+    those are supervised and listed in `status`; the default `serve` does nothing."""
+    from ox_core.contracts import WorkHandler
+
+    return getattr(type(handler), "serve", None) is not WorkHandler.serve
 
 
 async def serve(

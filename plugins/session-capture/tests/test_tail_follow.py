@@ -26,6 +26,7 @@ from ox_session_capture.records import (
     lock_file,
     read_marker,
     read_raw,
+    update_marker,
 )
 from ox_session_capture.recover import catch_up, drain
 from ox_session_capture.redact import LedgerRedactor
@@ -383,3 +384,43 @@ def test_a_long_partial_line_truncated_away_does_not_hide_what_follows(
     append(src, numbered_user(0))
     drain(t)
     assert contents(rec) == msgs(0)
+
+
+def test_catch_up_commits_many_blocks_at_once_within_its_budget(
+    ledger: Path, src: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A catch-up reads block by block but appends (and fsyncs) once per commit budget: 40
+    lines in 1 KiB blocks are one durable commit; with a small budget they are several, and
+    the result is the same either way."""
+    from ox_session_capture import journal, recover
+
+    rec = record(ledger, src)
+    for n in range(40):
+        append(src, numbered_user(n))
+    commits: list[int] = []
+    real_append = journal.durable_append
+
+    def counting(session_dir: Path, data: bytes, *args: Any) -> Any:
+        commits.append(len(data))
+        return real_append(session_dir, data, *args)
+
+    monkeypatch.setattr(tail_mod, "durable_append", counting)
+    monkeypatch.setattr(recover, "CATCH_UP_BATCH_BYTES", 1024)
+    assert catch_up(rec.session_dir).entries == 40
+    assert len(commits) == 1
+    assert contents(rec) == msgs(*range(40))
+    assert read_marker(rec.session_dir).source_offset == src.stat().st_size
+
+    # The same file again into a new recording, with a budget of ~4 entries per commit.
+    commits.clear()
+    rec2 = record(ledger.parent / "second-ledger", src)  # starts at the end of the file
+
+    def from_start(marker: Any) -> None:
+        marker.source_offset = marker.start_offset = 0
+
+    update_marker(rec2.session_dir, from_start)
+    monkeypatch.setattr(recover, "CATCH_UP_COMMIT_BYTES", 400)
+    assert catch_up(rec2.session_dir).entries == 40
+    assert len(commits) > 5
+    assert all(size < 400 + 2048 for size in commits)  # budget + at most one block's output
+    assert contents(rec2) == msgs(*range(40))

@@ -70,8 +70,15 @@ class TailMachine(RuleBasedStateMachine):
         tail_mod.MAX_LINE = self._saved_max
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def _new_tail(self) -> SourceTail:
-        t = SourceTail(self.session_dir, load_adapter("claude-code"), self.src, batch_bytes=BATCH)
+    def _new_tail(self, commit_bytes: int = 0) -> SourceTail:
+        # commit_bytes > 0 gathers several blocks per durable commit, as a catch-up does.
+        t = SourceTail(
+            self.session_dir,
+            load_adapter("claude-code"),
+            self.src,
+            batch_bytes=BATCH,
+            commit_bytes=commit_bytes,
+        )
         t.resume()
         return t
 
@@ -149,9 +156,9 @@ class TailMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------ the watcher
 
-    @rule()
-    def restart(self) -> None:
-        self.tail = self._new_tail()
+    @rule(commit_bytes=st.sampled_from([0, 0, 300, 4096]))
+    def restart(self, commit_bytes: int) -> None:
+        self.tail = self._new_tail(commit_bytes)
 
     @rule()
     def sync(self) -> None:

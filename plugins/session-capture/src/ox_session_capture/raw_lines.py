@@ -5,11 +5,13 @@ a batch of entries (`Redactor`: a callable from text to redacted text)."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ox_session_capture.confined import open_regular
@@ -69,11 +71,15 @@ def redact_entries(entries: list[RawEntry], redact: Redactor) -> list[RawEntry]:
     return out
 
 
+_SERIALIZER = RawEntry.__pydantic_serializer__
+
+
 def entry_line(entry: RawEntry) -> bytes:
     """One `raw.jsonl` line for `entry` (None fields left out); text the encoder refuses (a
     lone surrogate from a `\\ud800` escape in the source) is replaced, never fatal."""
     try:
-        return entry.model_dump_json(exclude_none=True, by_alias=True).encode() + b"\n"
+        # The model's serializer itself: `model_dump_json` adds a Python frame and a decode.
+        return _SERIALIZER.to_json(entry, exclude_none=True, by_alias=True) + b"\n"
     except ValueError:
         fixed = {
             field: value.encode("utf-8", "replace").decode("utf-8")
@@ -89,3 +95,29 @@ def ledger_of(session_dir: Path) -> Path | None:
     if len(parents) >= 4 and parents[1].name == "cache" and parents[2].name == ".ox":
         return parents[3]
     return None
+
+
+@dataclass
+class RawBatch:
+    """Converted source blocks waiting for one durable commit: their `raw.jsonl` lines, how
+    many entries, the agent message ids among them, the source offset after the last block."""
+
+    end: int
+    chunks: list[bytes] = dataclasses.field(default_factory=list)
+    size: int = 0
+    count: int = 0
+    duplicates: int = 0
+    skipped_long: int = 0
+    ids: list[str] = dataclasses.field(default_factory=list)
+
+    def add(self, entries: list[RawEntry], duplicates: int, end: int) -> None:
+        data = b"".join(entry_line(e) for e in entries)
+        self.chunks.append(data)
+        self.size += len(data)
+        self.count += len(entries)
+        self.duplicates += duplicates
+        self.end = end
+        for entry in entries:
+            sid = (entry.model_extra or {}).get("source_id")
+            if isinstance(sid, str):
+                self.ids.append(sid)

@@ -27,7 +27,7 @@ from ox_session_capture.records import (
     read_marker,
 )
 from ox_session_capture.redact import make_redactor
-from ox_session_capture.tail import CATCH_UP_BATCH_BYTES, SourceTail
+from ox_session_capture.tail import CATCH_UP_BATCH_BYTES, CATCH_UP_COMMIT_BYTES, SourceTail
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,7 @@ def catch_up(
             redact=redact,
             lock_held=True,
             batch_bytes=CATCH_UP_BATCH_BYTES,
+            commit_bytes=CATCH_UP_COMMIT_BYTES,
         )
         tail.resume()
         return drain(tail)

@@ -33,9 +33,9 @@ from ox_session_capture.journal import (
     settle_locked,
 )
 from ox_session_capture.raw_lines import (
+    RawBatch,
     Redactor,
     captured_ids,
-    entry_line,
     fingerprint,
     redact_entries,
 )
@@ -55,7 +55,10 @@ MAX_LINE = 10 * 1024 * 1024
 BATCH_BYTES = 1024 * 1024
 """Source bytes read per step (one durable append) while following a live file."""
 CATCH_UP_BATCH_BYTES = 16 * 1024 * 1024
-"""Source bytes per step when catching up a whole file (fewer fsyncs)."""
+"""Source bytes read at a time when catching up a whole file."""
+CATCH_UP_COMMIT_BYTES = 32 * 1024 * 1024
+"""`raw.jsonl` bytes gathered (from as many blocks as that takes) per durable commit when
+catching up: a 100 MB session is one commit and one round of fsyncs, not seven."""
 _SCAN_CHUNK = 1024 * 1024
 
 SESSION_INFO_KEYS = ("model", "agent_version")
@@ -111,12 +114,14 @@ class SourceTail:
         redact: Redactor | None = None,
         lock_held: bool = False,
         batch_bytes: int = BATCH_BYTES,
+        commit_bytes: int = 0,
     ) -> None:
         self.session_dir = session_dir
         self.adapter = adapter
         self.source = source
         self.redact = redact
         self.batch_bytes = batch_bytes
+        self.commit_bytes = commit_bytes
         self._lock_held = lock_held
         self.offset = 0  # where the next read starts (may be ahead of a pending reset)
         self.persisted = 0  # the marker's source_offset as last seen / written
@@ -198,32 +203,52 @@ class SourceTail:
         # can keep it; the fingerprint check costs two small preads per poll.
         st = os.fstat(fd)
         reset = self._check_reset(fd, st.st_ino, st.st_size)
-        block = self._read(fd, st.st_size)
-        entries, dups = self._convert(block.lines)
-        if entries and block.end <= self.offset:
-            raise TailError(
-                f"{self.session_dir.name}: the cursor did not advance ({self.offset}) while "
-                f"{len(entries)} entries were returned; stopping rather than duplicating"
-            )
-        if block.end == self.offset and not reset:
-            return StepResult(skipped_long=block.skipped_long)
-        new_fp = fingerprint(fd, block.end)
+        start = self.offset
         try:
-            self._commit(entries, block.end, st.st_ino, new_fp, reset)
+            gathered = self._gather(fd, st.st_size)
+            if gathered.end == start and not reset:
+                self.offset = start
+                return StepResult(skipped_long=gathered.skipped_long)
+            new_fp = fingerprint(fd, gathered.end)
+            self._commit(gathered, st.st_ino, new_fp, reset)
         except _Reloaded:
             return StepResult(reloaded=True)
-        consumed = block.end - self.offset
-        self.offset = block.end
+        except BaseException:
+            self.offset = start  # nothing was committed: read these bytes again next step
+            raise
         self.inode = st.st_ino
         self.fp = new_fp
         self._reset_pending = False
         return StepResult(
-            entries=len(entries),
-            consumed=consumed,
+            entries=gathered.count,
+            consumed=gathered.end - start,
             reset=reset,
-            skipped_long=block.skipped_long,
-            duplicates=dups,
+            skipped_long=gathered.skipped_long,
+            duplicates=gathered.duplicates,
         )
+
+    def _gather(self, fd: int, size: int) -> RawBatch:
+        """Read and convert blocks from `self.offset` (advancing it) until one block was read,
+        or, with `commit_bytes`, until that many raw bytes are ready or the file ends: a
+        catch-up commits (and fsyncs) once per budget, not once per block, while memory stays
+        bounded by one block plus the budget."""
+        out = RawBatch(end=self.offset)
+        batch_ids: set[str] = set()
+        while True:
+            block = self._read(fd, size)
+            entries, dups = self._convert(block.lines, batch_ids)
+            if entries and block.end <= self.offset:
+                raise TailError(
+                    f"{self.session_dir.name}: the cursor did not advance ({self.offset}) while "
+                    f"{len(entries)} entries were returned; stopping rather than duplicating"
+                )
+            out.skipped_long += block.skipped_long
+            if block.end == self.offset:
+                return out
+            out.add(entries, dups, block.end)
+            self.offset = block.end
+            if not self.commit_bytes or out.size >= self.commit_bytes or block.end >= size:
+                return out
 
     def _check_reset(self, fd: int, inode: int, size: int) -> bool:
         """Whether the source is not the file we were reading; if so, restart at 0."""
@@ -300,10 +325,9 @@ class SourceTail:
         self._long_scan = (start, pos, fingerprint(fd, pos))
         return _Block([], start)
 
-    def _convert(self, lines: Sequence[bytes]) -> tuple[list[RawEntry], int]:
+    def _convert(self, lines: Sequence[bytes], batch_ids: set[str]) -> tuple[list[RawEntry], int]:
         out: list[RawEntry] = []
         dups = 0
-        batch_ids: set[str] = set()
         for line in lines:
             try:
                 entries = self.adapter.parse_line(line)
@@ -325,12 +349,11 @@ class SourceTail:
             out = redact_entries(out, self.redact)
         return out, dups
 
-    def _commit(
-        self, entries: list[RawEntry], new_offset: int, inode: int, fp: str, reset: bool
-    ) -> None:
+    def _commit(self, gathered: RawBatch, inode: int, fp: str, reset: bool) -> None:
         """Under the raw lock: check the marker still matches, append durably, advance it."""
-        data = b"".join(entry_line(e) for e in entries)
-        count = len(entries)
+        data = b"".join(gathered.chunks)
+        count = gathered.count
+        new_offset = gathered.end
         info = _adapter_info(self.adapter)
 
         def change(marker: RecordingMarker) -> None:
@@ -363,10 +386,7 @@ class SourceTail:
                 except FileNotFoundError:
                     raise RecordingGone(f"{self.session_dir.name}: the recording ended") from None
         self.persisted = new_offset
-        for entry in entries:
-            sid = (entry.model_extra or {}).get("source_id")
-            if isinstance(sid, str):
-                self.seen.add(sid)
+        self.seen.update(gathered.ids)
 
 
 def _adapter_info(adapter: SessionAdapter) -> dict[str, str]:

@@ -194,6 +194,11 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         # `password=...`, `"api_key": "..."`, `DB_PASS: ...`, `Password=...;` (ADO.NET),
         # `?token=...&`: the value is redacted, the name kept so the transcript still reads.
         START
+        # Fails fast where no operator follows the run (most words of prose and code): the
+        # same run, close and operator the pattern needs, before the costlier name look-ahead.
+        + r"(?=[A-Za-z0-9_.\-]{1,100}+"
+        + QUOTE
+        + r"?\]?[ \t]*(?::=|=>|=|:))"
         + NAME
         + r"(?P<close>"
         + QUOTE
