@@ -332,3 +332,128 @@ def test_real_claude_killed_mid_turn_is_finalized_within_60_s(
     assert entries[0]["type"] == "user"
     assert RUN_TOOL in entries[0]["content"]
     assert any("hello-from-the-tool" in json.dumps(e) for e in entries)
+
+
+# ------------------------------------------------------------------ codex and gemini
+
+RUNNER_TESTS = Path(__file__).parents[1] / "plugins"
+
+
+def runner_test_module(agent: str) -> Any:
+    """The real-CLI test module of a runner plugin, for its fake model API (one copy)."""
+    import importlib.util
+
+    path = RUNNER_TESTS / f"runner-{agent}" / "tests" / f"test_{agent}_real.py"
+    spec = importlib.util.spec_from_file_location(f"_ox_e2e_{agent}_real", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class Kit:
+    sse = staticmethod(sse)
+
+
+def agent_setup(agent: str, home: Path, url: str) -> tuple[dict[str, str], Any]:
+    """The environment the real CLI needs against the fake API at `url`, and how to find its
+    transcripts under `home`."""
+    if agent == "codex":
+        runner_test_module("codex").codex_home(home, url)
+        return {"OPENAI_API_KEY": "sk-fake"}, (home / ".codex" / "sessions", "**/rollout-*.jsonl")
+    settings = home / ".gemini" / "settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(settings.read_text()) if settings.exists() else {}
+    data.update(
+        {
+            "security": {"auth": {"selectedType": "gemini-api-key"}},
+            "telemetry": {"enabled": False},
+            "privacy": {"usageStatisticsEnabled": False},
+        }
+    )
+    settings.write_text(json.dumps(data))
+    env = {
+        "GOOGLE_GEMINI_BASE_URL": url,
+        "GEMINI_API_KEY": "fake-key",
+        "GEMINI_CLI_TRUST_WORKSPACE": "true",
+    }
+    return env, (home / ".gemini" / "tmp", "*/chats/*.jsonl")
+
+
+def agent_turn(
+    agent: str, binary: Path, env: dict[str, str], cwd: Path, prompt: str, resume: bool
+) -> None:
+    if agent == "codex":
+        # Codex runs a new hook only once the user trusted it (`/hooks` in its TUI); this
+        # one-off run stands for that review.
+        more = ["resume", "--last"] if resume else []
+        argv = [str(binary), "exec", "--dangerously-bypass-hook-trust", "--json",
+                "--skip-git-repo-check", *more, "-"]  # fmt: skip
+        stdin: Any = prompt.encode()
+    else:
+        argv = [str(binary), "-p", prompt, "--output-format", "json",
+                *(["--resume", "latest"] if resume else [])]  # fmt: skip
+        stdin = None
+    result = subprocess.run(
+        argv, input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
+        cwd=cwd, env=env, capture_output=True, timeout=240,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def parsed(agent: str, path: Path) -> list[tuple[str, str]]:
+    """(type, content) of the transcript's messages as the adapter reads them, each agent
+    message id once (gemini lists earlier messages again when a chat is resumed)."""
+    from ox_session_capture.adapters import load_adapter
+
+    adapter = load_adapter(agent)
+    seen: set[str] = set()
+    out = []
+    for line in path.read_bytes().splitlines(keepends=True):
+        for e in adapter.parse_line(line):
+            sid = (e.model_extra or {}).get("source_id")
+            if sid and sid in seen:
+                continue
+            seen.add(sid or "")
+            out.append((e.type, e.content))
+    return out
+
+
+@pytest.mark.parametrize("agent", ["codex", "gemini"])
+def test_real_codex_and_gemini_sessions_and_resumes_are_recorded_by_the_hooks(
+    world: OxWorld, agent: str
+) -> None:
+    module = runner_test_module(agent)
+    binary = npm_cli(read_pin(RUNNER_TESTS / f"runner-{agent}" / "tests" / "real-cli.json"))
+    api = (module.ResponsesApi if agent == "codex" else module.GeminiApi)(
+        Kit(), "A fake answer from the model, long enough to be a real reply to the user."
+    )
+    work = world.home / "project"
+    work.mkdir()
+    with FakeModelApi(api) as server:
+        extra, (root, pattern) = agent_setup(agent, world.home, server.url)
+        assert "installed" in world.cli("hooks", "install", "--agent", agent).stdout
+        env = {**world.env, **offline_env(world.home), "PATH": "/usr/bin:/bin", **extra}
+        world.serve()
+        agent_turn(agent, binary, env, work, PROMPT_1.replace(RUN_TOOL, "Hello"), resume=False)
+        first = wait_until("the first part on the remote", lambda: remote_sessions(world), 180)
+        agent_turn(agent, binary, env, work, PROMPT_2, resume=True)
+        both = wait_until(
+            "the resume's part on the remote",
+            lambda: len(names := remote_sessions(world)) == 2 and names,
+            180,
+        )
+    (second,) = [n for n in both if n not in first]
+    clone = world.fresh_clone()
+    meta_1, part_1 = raw_lines(clone / "sessions" / first[0] / "raw.jsonl")
+    meta_2, part_2 = raw_lines(clone / "sessions" / second / "raw.jsonl")
+    assert meta_2["previous_part"] == first[0]
+    assert meta_1["agent_session_id"] == meta_2["agent_session_id"]
+    (transcript,) = root.glob(pattern)
+    recorded = [(e["type"], e["content"]) for e in part_1 + part_2]
+    assert recorded == parsed(agent, transcript)  # all of it, in order, nothing twice
+    users = [c for t, c in recorded if t == "user"]
+    assert users[-2:] == [PROMPT_1.replace(RUN_TOOL, "Hello"), PROMPT_2]
+    cache = world.ledger / ".ox" / "cache" / "sessions"
+    assert not cache.exists() or list(cache.iterdir()) == []
