@@ -30,6 +30,12 @@ def in_process(ctx: CommandContext, method: str, params: dict[str, Any]) -> Any:
 
 def _start(args: argparse.Namespace, ctx: CommandContext) -> int:
     from ox_core.ipc import DaemonNotRunningError
+    from ox_session_capture.hook import DISABLED_ENV, recording_disabled
+
+    if recording_disabled():
+        # ox's own runs of an agent (its summarizer) set it: they must never be recorded.
+        ctx.print(f"not recording: {DISABLED_ENV}=disabled in this environment")
+        return 0
 
     path = os.path.abspath(os.path.expanduser(args.file))
     params = {

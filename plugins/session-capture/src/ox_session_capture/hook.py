@@ -139,11 +139,16 @@ def hook_params(adapter: str, event: str, data: bytes, ppid: int) -> dict[str, A
     }
 
 
+def recording_disabled() -> bool:
+    """Whether `OX_SESSION_RECORDING=disabled` (ox's own background runs of an agent)."""
+    return os.environ.get(DISABLED_ENV, "").strip().lower() == "disabled"
+
+
 def run_hook(argv: Sequence[str]) -> int:
     """Run one hook call (`argv`: adapter, event); always 0."""
     try:
         data = read_stdin()  # read even when disabled: the agent's write must not fail
-        if os.environ.get(DISABLED_ENV, "").strip().lower() == "disabled":
+        if recording_disabled():
             return 0
         if len(argv) != 2:
             raise HookProblem("usage: ox-core hook <adapter> <event>")
