@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import time
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ import pytest
 from ox_core.testing import wait_until
 from ox_core.testing_npm import npm_cli, read_pin
 from ox_core.testing_runners import FakeModelApi, offline_env, sse
+from ox_runner_claude.testing import message_stream, side_answer, text_block, tool_block
 
 if TYPE_CHECKING:
     from conftest import OxWorld
@@ -45,11 +45,8 @@ class ScriptedClaudeApi:
         self.stalled = 0
 
     def __call__(self, path: str, body: dict[str, Any]) -> tuple[int, str, bytes]:
-        route = path.split("?")[0]
-        if route.endswith("/count_tokens"):
-            return 200, "application/json", b'{"input_tokens": 1}'
-        if not route.endswith("/v1/messages"):
-            return 404, "application/json", b'{"type":"error","error":{"type":"not_found_error"}}'
+        if (side := side_answer(path)) is not None:
+            return side
         text = json.dumps(body.get("messages", []))
         users = [m for m in body.get("messages") or [] if m.get("role") == "user"]
         last_text = json.dumps(users[-1].get("content")) if users else ""
@@ -67,101 +64,14 @@ class ScriptedClaudeApi:
             return self._tool(body)
         return self._text(f"Answer number {self.turns}: nothing else to do.", body)
 
-    def _start(self, body: dict[str, Any]) -> list[tuple[str | None, dict[str, Any]]]:
-        message = {
-            "id": f"msg_{uuid.uuid4().hex}",
-            "type": "message",
-            "role": "assistant",
-            "model": body.get("model", "claude"),
-            "content": [],
-            "stop_reason": None,
-            "stop_sequence": None,
-            "usage": {"input_tokens": 10, "output_tokens": 1},
-        }
-        return [("message_start", {"type": "message_start", "message": message})]
-
-    def _end(self, reason: str) -> list[tuple[str | None, dict[str, Any]]]:
-        return [
-            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-            (
-                "message_delta",
-                {
-                    "type": "message_delta",
-                    "delta": {"stop_reason": reason, "stop_sequence": None},
-                    "usage": {"output_tokens": 5},
-                },
-            ),
-            ("message_stop", {"type": "message_stop"}),
-        ]
-
     def _text(self, text: str, body: dict[str, Any]) -> tuple[int, str, bytes]:
-        events = self._start(body)
-        events.append(
-            (
-                "content_block_start",
-                {
-                    "type": "content_block_start",
-                    "index": 0,
-                    "content_block": {"type": "text", "text": ""},
-                },
-            )
-        )
-        events.append(
-            (
-                "content_block_delta",
-                {
-                    "type": "content_block_delta",
-                    "index": 0,
-                    "delta": {"type": "text_delta", "text": text},
-                },
-            )
-        )
-        return 200, "text/event-stream", sse(events + self._end("end_turn"))
+        return message_stream(body, [text_block(text)])
 
     def _tool(self, body: dict[str, Any]) -> tuple[int, str, bytes]:
-        block = {
-            "type": "tool_use",
-            "id": f"toolu_{uuid.uuid4().hex[:20]}",
-            "name": "Bash",
-            "input": {},
-        }
-        args = {"command": "echo hello-from-the-tool", "description": "Print a greeting"}
         intro = "I will run a shell command that prints the greeting first."
-        events = self._start(body)
-        events += [
-            (
-                "content_block_start",
-                {
-                    "type": "content_block_start",
-                    "index": 0,
-                    "content_block": {"type": "text", "text": ""},
-                },
-            ),
-            (
-                "content_block_delta",
-                {
-                    "type": "content_block_delta",
-                    "index": 0,
-                    "delta": {"type": "text_delta", "text": intro},
-                },
-            ),
-            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-            (
-                "content_block_start",
-                {"type": "content_block_start", "index": 1, "content_block": block},
-            ),
-            (
-                "content_block_delta",
-                {
-                    "type": "content_block_delta",
-                    "index": 1,
-                    "delta": {"type": "input_json_delta", "partial_json": json.dumps(args)},
-                },
-            ),
-        ]
-        end = self._end("tool_use")
-        end[0] = ("content_block_stop", {"type": "content_block_stop", "index": 1})
-        return 200, "text/event-stream", sse(events + end)
+        args = {"command": "echo hello-from-the-tool", "description": "Print a greeting"}
+        blocks = [text_block(intro), tool_block("Bash", args)]
+        return message_stream(body, blocks, stop_reason="tool_use")
 
 
 PROMPT_1 = (
