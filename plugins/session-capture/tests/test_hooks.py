@@ -227,3 +227,27 @@ async def test_status_and_doctor_show_the_hooks(ledger: Path, home: Path) -> Non
     hook(home, ledger, "claude-code", "SessionStart", b"not json")
     with pytest.raises(OxError, match=r"agent hooks: 1 problem\(s\) in the last hour, the last: "):
         await handler.detect(ledger)
+
+
+def test_session_start_says_where_it_records_from(ledger: Path, home: Path) -> None:
+    src = claude_session_file(home)
+    append(src, numbered_user(1))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("OX_", "XDG_"))}
+    environ.update(HOME=str(home), OX_LEDGER=str(ledger), XDG_RUNTIME_DIR=str(home / "run"))
+    (home / "run").mkdir(mode=0o700, exist_ok=True)
+
+    def start(*more: str, **env: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "-m", "ox_core.cli", "session", "start", "--adapter",
+             "claude-code", "--file", str(src), *more],
+            env={**environ, **env}, capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        return out.stdout
+
+    size = src.stat().st_size
+    assert f"recording from byte {size}" in start()
+    assert "it was already recording this file" in start()
+    for folder in ledger_cache_sessions(ledger).iterdir():
+        (folder / ".recording.json").unlink()
+    assert "recording from the file's first byte" in start("--from-start")
+    assert "not recording: OX_SESSION_RECORDING=disabled" in start(OX_SESSION_RECORDING="disabled")
