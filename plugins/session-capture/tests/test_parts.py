@@ -152,3 +152,12 @@ async def test_hostile_hook_params_are_refused_with_nothing_left(
     with pytest.raises(OxError, match="invalid params"):
         await SessionWatchService(ledger).session_hook(params)
     assert not await trio.Path(ledger).exists()
+
+
+def test_prior_ids_from_a_marker_are_data(tmp_path: Path) -> None:
+    from ox_session_capture.raw_lines import captured_ids
+
+    missing = tmp_path / "raw.jsonl"
+    assert captured_ids(missing, ["a", 7, None, "b"]) == {"a", "b"}
+    assert captured_ids(missing, "abc") == set()  # not a list: ignored, never its characters
+    assert captured_ids(missing, {"a": 1}) == set()

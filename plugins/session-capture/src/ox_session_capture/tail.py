@@ -166,10 +166,7 @@ class SourceTail:
         self.inode = inode if isinstance(inode, int) else None
         self.fp = fp if isinstance(fp, str) and self.offset == marker.source_offset else None
         # A later part of an agent session also skips what its earlier parts hold (`identity`).
-        prior = _marker_extra(marker, "prior_source_ids")
-        self.seen = captured_ids(self.session_dir / RAW)
-        if isinstance(prior, list):
-            self.seen.update(i for i in prior if isinstance(i, str))
+        self.seen = captured_ids(self.session_dir / RAW, _marker_extra(marker, "prior_source_ids"))
         self._long_scan = None
         self._reset_pending = False
 
