@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ox_core.errors import ConfigError
+
+TYPE_CHECKING = False  # not `typing`'s: on the fast path of agent hooks
 
 if TYPE_CHECKING:
     from typing import Any

@@ -187,32 +187,67 @@ def next_part(
 # ------------------------------------------------------------------ names
 
 
+MAX_TREES = 256
+_TREES: dict[tuple[str, str, str], frozenset[str]] = {}
+"""(ledger, ref, commit) → the folder names under its `sessions/` (a commit never changes)."""
+
+
+def _git(ledger: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    return subprocess.run(
+        ["git", "-C", str(ledger), "-c", "core.quotePath=false", *args],
+        capture_output=True, text=True, timeout=GIT_TIMEOUT, env=env, check=False,
+    )  # fmt: skip
+
+
+def remote_refs(ledger: Path) -> dict[str, str]:
+    """The remote-tracking branches of the ledger and their commits (no `HEAD` alias): read
+    from `.git/packed-refs` and `.git/refs/remotes/` (no git process on the hook's path),
+    through `git for-each-ref` when `.git` is not a plain folder."""
+    git_dir = ledger / ".git"
+    if not git_dir.is_dir() or git_dir.is_symlink():
+        out = _git(ledger, "for-each-ref", "--format=%(objectname) %(refname)", "refs/remotes/")
+        pairs = [line.split(" ", 1) for line in out.stdout.splitlines() if " " in line]
+        return {ref: sha for sha, ref in pairs if not ref.endswith("/HEAD")}
+    refs: dict[str, str] = {}
+    with contextlib.suppress(OSError, UnsafePathError):
+        for line in read_regular(git_dir / "packed-refs", MAX_INDEX).decode().splitlines():
+            sha, _, ref = line.partition(" ")
+            if ref.startswith("refs/remotes/") and len(sha) >= 40:
+                refs[ref] = sha
+    root = git_dir / "refs" / "remotes"
+    for folder, _dirs, files in os.walk(root):  # never follows a link to a folder
+        for name in files:
+            path = Path(folder) / name
+            with contextlib.suppress(OSError, UnsafePathError, UnicodeDecodeError):
+                sha = read_regular(path, 4096).decode().strip()
+                if len(sha) >= 40 and not sha.startswith("ref:"):
+                    refs[f"refs/remotes/{path.relative_to(root).as_posix()}"] = sha
+    return {ref: sha for ref, sha in refs.items() if not ref.endswith("/HEAD")}
+
+
 def remote_session_names(ledger: Path) -> set[str]:
     """The folder names under `sessions/` on every remote-tracking branch of the ledger (the
-    remote as last fetched). Empty when the ledger is no git repository or git fails."""
+    remote as last fetched), each commit's listing read once. Empty when the ledger is no
+    git repository or git fails."""
     if not (ledger / ".git").exists():
         return set()
-    git = ["git", "-C", str(ledger), "-c", "core.quotePath=false"]
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    names: set[str] = set()
     try:
-        refs = subprocess.run(
-            [*git, "for-each-ref", "--format=%(refname)", "refs/remotes/"],
-            capture_output=True, text=True, timeout=GIT_TIMEOUT, env=env, check=False,
-        ).stdout.split()  # fmt: skip
-        names: set[str] = set()
-        for ref in refs:
-            if ref.endswith("/HEAD"):
-                continue
-            out = subprocess.run(
-                [*git, "ls-tree", "-d", "--name-only", f"{ref}:sessions"],
-                capture_output=True, text=True, timeout=GIT_TIMEOUT, env=env, check=False,
-            )  # fmt: skip
-            if out.returncode == 0:
-                names.update(line for line in out.stdout.splitlines() if line)
-        return names
+        for ref, sha in remote_refs(ledger).items():
+            key = (str(ledger), ref, sha)
+            listed = _TREES.get(key)
+            if listed is None:
+                out = _git(ledger, "ls-tree", "-d", "--name-only", f"{sha}:sessions")
+                listed = frozenset(n for n in out.stdout.splitlines() if n)
+                if out.returncode == 0 or "Not a valid object name" in out.stderr:
+                    if len(_TREES) >= MAX_TREES:  # old commits of past fetches
+                        _TREES.clear()
+                    _TREES[key] = listed  # a commit without `sessions/` is final too
+            names |= listed
     except (OSError, subprocess.SubprocessError) as exc:
         log.warning("cannot list the remote's sessions of %s: %s", ledger, exc)
-        return set()
+    return names
 
 
 def taken_names(ledger: Path, base: str) -> set[str]:
