@@ -41,8 +41,6 @@ def begin_part(
                                       resumed=resumed)  # fmt: skip
     recording = create_recording(
         ledger, adapter, session_file, pid=pid, agent_session_id=agent_session_id,
-        part=PartOf(offset, previous, ids), home=home, now=now,
+        part=PartOf(offset, previous, ids, start), home=home, now=now,
     )  # fmt: skip
-    if start is not None and not recording.continued:
-        update_marker(recording.session_dir, lambda m: setattr(m, "parent_start", start))
     return recording

@@ -154,6 +154,8 @@ class PartOf:
     offset: int | None = None
     previous_part: str = ""
     prior_source_ids: frozenset[str] = frozenset()
+    pid_start: int | None = None
+    """The agent process's start time (clock ticks since boot), kept as `parent_start`."""
 
 
 def create_recording(
@@ -264,6 +266,8 @@ def _create(
     )
     if part.previous_part:
         marker.previous_part = part.previous_part  # type: ignore[attr-defined]  # extra key
+    if part.pid_start is not None:
+        marker.parent_start = part.pid_start  # type: ignore[attr-defined]
     if part.prior_source_ids:
         marker.prior_source_ids = sorted(part.prior_source_ids)  # type: ignore[attr-defined]
     with contextlib.suppress(FileNotFoundError):

@@ -219,8 +219,6 @@ class SessionWatchService:
         and start watching it → `{name, session_dir}`. Raises `RecordingRejected` (an
         `OxError`) with the reason; a refused request leaves nothing behind."""
         p: WatchStartParams = _params(WatchStartParams, params)
-        cache = ledger_cache_sessions(self.ledger)
-        existed = set(cache.iterdir()) if cache.is_dir() else set()
         recording = await trio.to_thread.run_sync(
             lambda: create_recording(
                 self.ledger,
@@ -231,11 +229,9 @@ class SessionWatchService:
                 part=PartOf(0 if p.from_start else None),
             )
         )
-        return await self._watch(recording, p.file, p.adapter, existed)
+        return await self._watch(recording, p.file, p.adapter)
 
-    async def _watch(
-        self, recording: Recording, file: str, adapter: str, existed: set[Path]
-    ) -> dict[str, Any]:
+    async def _watch(self, recording: Recording, file: str, adapter: str) -> dict[str, Any]:
         result = {
             "name": recording.name,
             "session_dir": str(recording.session_dir),
@@ -251,7 +247,7 @@ class SessionWatchService:
         try:
             await self.manager.start_watch(recording.name, file, adapter)
         except OxError:
-            if recording.session_dir not in existed:
+            if not recording.continued:  # made by this request: a refused request leaves nothing
                 shutil.rmtree(recording.session_dir, ignore_errors=True)
             raise
         return {**result, "watching": True}
@@ -275,8 +271,6 @@ class SessionWatchService:
 
     async def _hook_start(self, p: HookParams) -> dict[str, Any]:
         pid, start = agent_process(p.pid) if p.pid > 0 else (0, None)
-        cache = ledger_cache_sessions(self.ledger)
-        existed = set(cache.iterdir()) if cache.is_dir() else set()
 
         recording = await trio.to_thread.run_sync(
             lambda: begin_part(
@@ -290,7 +284,7 @@ class SessionWatchService:
                 home=self.home,
             )
         )
-        return await self._watch(recording, p.file, p.adapter, existed)
+        return await self._watch(recording, p.file, p.adapter)
 
     async def session_watch_stop(self, params: dict[str, Any]) -> dict[str, Any]:
         """`{name}` → stop the watch, drain what is in the file, write the footer, remove the
