@@ -4,13 +4,16 @@ the daemon's socket found by the same rules as `Settings.socket_path`."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ox_core import cli
 from ox_core.client import ErrorCode, IpcError, _result, configured_socket
 from ox_core.errors import ConfigError, OxError
+from ox_core.paths import pure
 from ox_core.protocol import IpcResponse
 from ox_core.settings import load_settings
 
@@ -80,6 +83,8 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ({}, 'socket = "~/s.sock"\n'),
         ({"XDG_DATA_HOME": "/data"}, ""),
         ({"XDG_STATE_HOME": "/state", "XDG_RUNTIME_DIR": "/nonexistent"}, ""),
+        ({"OX_LEDGER": "/srv//team/./ledger/"}, ""),
+        ({"XDG_DATA_HOME": "/data//x/"}, ""),
     ],
 )
 def test_the_socket_is_where_the_settings_put_it(
@@ -88,7 +93,7 @@ def test_the_socket_is_where_the_settings_put_it(
     (clean_env / "config.toml").write_text(toml)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    assert configured_socket()[0] == load_settings().socket_path()
+    assert Path(configured_socket()[0]) == load_settings().socket_path()
 
 
 @pytest.mark.parametrize(
@@ -115,3 +120,14 @@ def test_status_json_without_a_daemon_goes_the_usual_way(
     assert cli._fast(["status", "--json"]) is None  # the usual path reports it
     assert cli.main(["status", "--json"]) == 1
     assert "daemon is not running" in capsys.readouterr().err
+
+
+@given(
+    st.lists(st.sampled_from(["", ".", "..", "a", "b c", "ü", "x.y"]), max_size=6),
+    st.integers(0, 3),
+)
+def test_pure_spells_a_path_as_pathlib_does(parts: list[str], slashes: int) -> None:
+    """The socket's name hashes the ledger's path: the fast client's spelling must be
+    `Settings`' (pathlib's) exactly."""
+    text = "/" * slashes + "/".join(parts)
+    assert pure(text) == str(PurePosixPath(text))

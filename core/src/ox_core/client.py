@@ -22,7 +22,7 @@ from ox_core.sockets import connect_private_socket
 TYPE_CHECKING = False  # not `typing`'s (see `ox_core.sockets`)
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from pathlib import Path
+    from os import PathLike
     from typing import Any
 
 MAX_REPLY = 64 * 1024 * 1024
@@ -61,7 +61,7 @@ class IpcError(OxError):
     its `ErrorCode` (match the code, never the text)."""
 
 
-def _setting(env: str, data: dict[str, Any], key: str) -> Path | None:
+def _setting(env: str, data: dict[str, Any], key: str) -> str | None:
     """`OX_<KEY>` (any case, as pydantic-settings reads it), else the file's `key`, else None.
     `ConfigError` for a value `Settings` would refuse."""
     wanted = env.upper()
@@ -77,7 +77,7 @@ def _setting(env: str, data: dict[str, Any], key: str) -> Path | None:
         raise ConfigError(f"invalid settings: {key}: {exc}") from None
 
 
-def configured_socket() -> tuple[Path, Path | None]:
+def configured_socket() -> tuple[str, str | None]:
     """(the daemon's socket, the ledger) by the rules of `Settings.socket_path`; the ledger
     is None when `socket` is set. Raises `ConfigError` for a setting `Settings` refuses."""
     data = read_toml(config_file_path())
@@ -90,30 +90,36 @@ def configured_socket() -> tuple[Path, Path | None]:
     return socket_for_ledger(ledger), ledger
 
 
-def find_socket(path: Path, ledger: Path | None) -> Path:
+def find_socket(
+    path: str | PathLike[str], ledger: str | PathLike[str] | None
+) -> str | PathLike[str]:
     """`path`, or the socket the ledger's running daemon names in its lock file when nothing
     is at `path` and the socket was not set (`ledger` given): a shell whose runtime dir
     differs from the daemon's (`XDG_RUNTIME_DIR` unset over ssh, say) still finds it."""
     if ledger is None or os.path.lexists(path):
         return path
+    from pathlib import Path
+
     from ox_core.daemon_lock import is_locked, read_owner
 
-    owner = read_owner(ledger).get("socket") if is_locked(ledger) else None
+    owner = read_owner(Path(ledger)).get("socket") if is_locked(Path(ledger)) else None
     if isinstance(owner, str) and owner:
-        from pathlib import Path
-
         return Path(owner)
     return path
 
 
-def daemon_socket() -> Path:
+def daemon_socket() -> str | PathLike[str]:
     """The running daemon's socket, found without pydantic (see `configured_socket` and
     `find_socket`). `ConfigError` for a `socket`/`ledger` setting that is invalid."""
     return find_socket(*configured_socket())
 
 
 def call(
-    path: Path, method: str, params: Mapping[str, Any] | None = None, *, timeout: float = 30.0
+    path: str | PathLike[str],
+    method: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    timeout: float = 30.0,
 ) -> Any:
     """Send one request to the daemon at `path` and return its `result` (blocking).
 

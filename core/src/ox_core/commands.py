@@ -99,11 +99,13 @@ class CommandContext:
         The lock file names the running daemon's socket, so a shell whose runtime dir differs
         from the daemon's (`XDG_RUNTIME_DIR` unset over ssh, say) still finds it.
         """
+        from pathlib import Path
+
         from ox_core.client import find_socket
 
         settings = self.settings
         ledger = settings.ledger_path() if settings.socket is None else None
-        return find_socket(settings.socket_path(), ledger)
+        return Path(find_socket(settings.socket_path(), ledger))
 
     def call(
         self, method: str, params: dict[str, Any] | None = None, *, timeout: float = 30.0

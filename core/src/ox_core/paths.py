@@ -1,16 +1,16 @@
 """Where ox's files are, by the standard library alone: config file, default ledger, sockets.
 
-`ox_core.settings` builds on these, and so does the fast client (`ox_core.client`), which
-must find the daemon's socket without importing pydantic: one copy of each rule. Linux paths
-by the XDG base-directory rules (`$XDG_CONFIG_HOME`, `$XDG_DATA_HOME`, `$XDG_STATE_HOME`,
-each ignored when empty, with the usual defaults under `~`).
+`ox_core.settings` builds on these (as `Path`s), and so does the fast client
+(`ox_core.client`), which must find the daemon's socket without importing pydantic: one copy
+of each rule. Paths are plain strings here: not even `pathlib` is imported on an agent hook's
+path. Linux paths by the XDG base-directory rules (`$XDG_CONFIG_HOME`, `$XDG_DATA_HOME`,
+`$XDG_STATE_HOME`, each ignored when empty, with the usual defaults under `~`).
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 
 from ox_core.errors import ConfigError
 
@@ -25,40 +25,46 @@ MAX_CONFIG_FILE = 1024 * 1024
 """The largest config file read, in bytes (a real one is a few hundred)."""
 
 
-def _xdg(variable: str, default: str) -> Path:
+def pure(path: str) -> str:
+    """`path` as `str(pathlib.PurePosixPath(path))` writes it (the socket's name hashes the
+    ledger's path, so the fast client must spell it exactly as `Settings` does): no repeated
+    or trailing slash, no `.` part."""
+    lead = "//" if path.startswith("//") and not path.startswith("///") else ""
+    lead = lead or ("/" if path.startswith("/") else "")
+    return lead + "/".join(p for p in path.split("/") if p and p != ".") or lead or "."
+
+
+def _xdg(variable: str, default: str) -> str:
     value = os.environ.get(variable, "").strip()
-    return Path(value if value else os.path.expanduser(default)) / APP
+    return pure(os.path.join(value if value else os.path.expanduser(default), APP))
 
 
-def user_config_dir() -> Path:
+def user_config_dir() -> str:
     return _xdg("XDG_CONFIG_HOME", "~/.config")
 
 
-def user_data_dir() -> Path:
+def user_data_dir() -> str:
     return _xdg("XDG_DATA_HOME", "~/.local/share")
 
 
-def user_state_dir() -> Path:
+def user_state_dir() -> str:
     return _xdg("XDG_STATE_HOME", "~/.local/state")
 
 
-def absolute_path(value: str | os.PathLike[str]) -> Path:
+def absolute_path(value: str | os.PathLike[str]) -> str:
     """`value` as an absolute path (`~` expanded). ValueError for an empty or relative one."""
     text = os.fspath(value)
     if not text.strip():
         raise ValueError("is empty: unset it to use the default")
-    try:
-        path = Path(text).expanduser()
-    except RuntimeError as exc:  # `~user` of no such user
-        raise ValueError(f"{text!r}: {exc}") from None
-    if not path.is_absolute():
+    path = os.path.expanduser(text)  # `~user` of no such user stays as it is: relative
+    if not os.path.isabs(path):
         raise ValueError(
             f"{text!r} is a relative path: give an absolute one (or one starting with ~)"
         )
-    return path
+    return pure(path)
 
 
-def config_file_path() -> Path:
+def config_file_path() -> str:
     """The TOML config file: `$OX_CONFIG_FILE`, else `config.toml` in the user config dir.
 
     Raises `ConfigError` for an empty or relative `OX_CONFIG_FILE` (never a file found
@@ -70,15 +76,15 @@ def config_file_path() -> Path:
             return absolute_path(explicit)
         except ValueError as exc:
             raise ConfigError(f"{CONFIG_FILE_ENV}: {exc}") from None
-    return user_config_dir() / "config.toml"
+    return os.path.join(user_config_dir(), "config.toml")
 
 
-def file_label(path: Path) -> str:
+def file_label(path: str | os.PathLike[str]) -> str:
     named = f" (from {CONFIG_FILE_ENV})" if os.environ.get(CONFIG_FILE_ENV) else ""
     return f"config file {path}{named}"
 
 
-def read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The config file's table; `{}` when there is none.
 
     Only a regular file of at most `MAX_CONFIG_FILE` bytes is read: a FIFO, a device or a
@@ -114,12 +120,12 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{file_label(path)} is not valid TOML: {exc}") from None
 
 
-def default_ledger_path() -> Path:
+def default_ledger_path() -> str:
     """The embedded default ledger: `ledger/` in the user data dir (created on first start)."""
-    return user_data_dir() / "ledger"
+    return os.path.join(user_data_dir(), "ledger")
 
 
-def runtime_dir() -> Path:
+def runtime_dir() -> str:
     """Where ox keeps its sockets: `$XDG_RUNTIME_DIR/ox`, else `<user state dir>/ox/run`.
 
     `XDG_RUNTIME_DIR` is used only when it is an absolute path to a directory of this user
@@ -130,8 +136,8 @@ def runtime_dir() -> Path:
     """
     base = os.environ.get("XDG_RUNTIME_DIR")
     if base and _private_base(base):
-        return Path(base) / APP
-    return user_state_dir() / "run"
+        return os.path.join(base, APP)
+    return os.path.join(user_state_dir(), "run")
 
 
 def _private_base(path: str) -> bool:
@@ -155,9 +161,9 @@ def _sha256_hex(data: bytes) -> str:
     return str(sha256(data).hexdigest())
 
 
-def socket_for_ledger(ledger: Path) -> Path:
+def socket_for_ledger(ledger: str | os.PathLike[str]) -> str:
     """The default IPC socket of `ledger`: `<runtime dir>/ox-<ledger hash>.sock`.
 
     One socket per ledger, like the daemon lock, so daemons of two ledgers never meet.
     """
-    return runtime_dir() / f"ox-{_sha256_hex(os.fsencode(ledger))[:12]}.sock"
+    return os.path.join(runtime_dir(), f"ox-{_sha256_hex(os.fsencode(ledger))[:12]}.sock")

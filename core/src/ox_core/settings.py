@@ -22,18 +22,35 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from ox_core import paths
 from ox_core.config import AgentWorkerConfig
 from ox_core.errors import ConfigError
 from ox_core.paths import CONFIG_FILE_ENV as CONFIG_FILE_ENV
 from ox_core.paths import MAX_CONFIG_FILE as MAX_CONFIG_FILE
-from ox_core.paths import absolute_path as _absolute_path
-from ox_core.paths import config_file_path as config_file_path
-from ox_core.paths import default_ledger_path as default_ledger_path
 from ox_core.paths import read_toml as _read_toml
-from ox_core.paths import runtime_dir as runtime_dir
-from ox_core.paths import socket_for_ledger
 
 ENV_PREFIX = "OX_"
+
+
+def _absolute_path(value: str | Path) -> Path:
+    """`value` as an absolute path (`~` expanded). ValueError for an empty or relative one."""
+    return Path(paths.absolute_path(value))
+
+
+def config_file_path() -> Path:
+    """The TOML config file: `$OX_CONFIG_FILE`, else `config.toml` in the user config dir.
+    `ConfigError` for an empty or relative `OX_CONFIG_FILE`."""
+    return Path(paths.config_file_path())
+
+
+def default_ledger_path() -> Path:
+    """The embedded default ledger: `ledger/` in the user data dir (created on first start)."""
+    return Path(paths.default_ledger_path())
+
+
+def runtime_dir() -> Path:
+    """Where ox keeps its sockets (see `ox_core.paths.runtime_dir`)."""
+    return Path(paths.runtime_dir())
 
 
 class Settings(BaseSettings):
@@ -115,7 +132,7 @@ class Settings(BaseSettings):
         """
         if self.socket is not None:
             return self.socket
-        return socket_for_ledger(self.ledger_path())
+        return Path(paths.socket_for_ledger(self.ledger_path()))
 
     def sources(self) -> dict[str, str]:
         """Where each top-level value came from: `env OX_...`, `file <path>` or `default`.

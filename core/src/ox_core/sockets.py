@@ -17,13 +17,13 @@ import os
 import socket
 import stat
 import struct
-from pathlib import Path
 
 from ox_core.errors import OxError
 
 TYPE_CHECKING = False  # not `typing`'s: the hook and status fast path never import it
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from os import PathLike
     from typing import Protocol, overload
 
     class _HasSockopt(Protocol):
@@ -78,14 +78,14 @@ def peer_credentials(sock: _HasSockopt) -> PeerCredentials:
     return PeerCredentials(*_PEERCRED.unpack(raw))
 
 
-def _lstat(path: Path) -> os.stat_result | None:
+def _lstat(path: str | PathLike[str]) -> os.stat_result | None:
     try:
         return os.lstat(path)
     except FileNotFoundError:
         return None
 
 
-def open_private_dir(path: Path, *, create: bool) -> int:
+def open_private_dir(path: str | PathLike[str], *, create: bool) -> int:
     """A descriptor of the directory `path` after checking that only this user can use it.
 
     With `create` (the daemon), the directory is made (mode 0700) when missing and a
@@ -98,9 +98,9 @@ def open_private_dir(path: Path, *, create: bool) -> int:
     """
     if create:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             with contextlib.suppress(FileExistsError):
-                path.mkdir(mode=0o700)
+                os.mkdir(path, 0o700)
         except OSError as exc:
             raise OxError(f"cannot create the socket directory {path}: {exc.strerror}") from None
     st = _lstat(path)
@@ -125,7 +125,7 @@ def open_private_dir(path: Path, *, create: bool) -> int:
     return fd
 
 
-def _check_dir(fd: int, path: Path, *, tighten: bool) -> None:
+def _check_dir(fd: int, path: str | PathLike[str], *, tighten: bool) -> None:
     st = os.fstat(fd)  # the directory opened, whatever the path points at by now
     uid = os.getuid()
     if st.st_uid != uid:
@@ -143,7 +143,7 @@ def _check_dir(fd: int, path: Path, *, tighten: bool) -> None:
         os.fchmod(fd, 0o700)
 
 
-def _address(fd: int, path: Path) -> str:
+def _address(fd: int, path: str | PathLike[str]) -> str:
     """What to pass to `bind`/`connect` for `path` inside the directory open as `fd`.
 
     A path over the Unix-socket limit is reached through `/proc/self/fd/<fd>/` instead.
@@ -151,7 +151,7 @@ def _address(fd: int, path: Path) -> str:
     direct = os.fspath(path)
     if len(os.fsencode(direct)) <= MAX_UNIX_PATH:
         return direct
-    via = f"/proc/self/fd/{fd}/{path.name}"
+    via = f"/proc/self/fd/{fd}/{os.path.basename(path)}"
     if len(os.fsencode(via)) <= MAX_UNIX_PATH and os.path.isdir(f"/proc/self/fd/{fd}"):
         return via
     raise OxError(
@@ -169,17 +169,18 @@ def _umask(mask: int) -> Iterator[None]:
         os.umask(old)
 
 
-def bind_private_socket(path: Path) -> socket.socket:
+def bind_private_socket(path: str | PathLike[str]) -> socket.socket:
     """A listening, non-blocking Unix socket at `path` (mode 0600) in a private directory.
 
     A leftover socket file is replaced (the caller holds the daemon lock, so it is stale);
     anything else in the way, a symbolic link included, is an error. Raises `OxError`
     (`UntrustedSocketError` for a directory that is not the user's own and private).
     """
-    fd = open_private_dir(path.parent, create=True)
+    fd = open_private_dir(os.path.dirname(path), create=True)
+    name = os.path.basename(path)
     try:
         try:
-            st: os.stat_result | None = os.stat(path.name, dir_fd=fd, follow_symlinks=False)
+            st: os.stat_result | None = os.stat(name, dir_fd=fd, follow_symlinks=False)
         except FileNotFoundError:
             st = None
         if st is not None:
@@ -188,12 +189,12 @@ def bind_private_socket(path: Path) -> socket.socket:
                 raise OxError(
                     f"{path} exists and is not a socket ({kind}); remove it or set `socket`"
                 )
-            os.unlink(path.name, dir_fd=fd)
+            os.unlink(name, dir_fd=fd)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         try:
             with _umask(0o177):  # no window where the socket is reachable by others
                 sock.bind(_address(fd, path))
-            st = os.stat(path.name, dir_fd=fd, follow_symlinks=False)
+            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
             if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.getuid():
                 raise OxError(f"{path} changed while the daemon was binding it")
             sock.listen(LISTEN_BACKLOG)
@@ -209,7 +210,7 @@ def bind_private_socket(path: Path) -> socket.socket:
         os.close(fd)
 
 
-def connect_private_socket(path: Path, *, timeout: float) -> socket.socket:
+def connect_private_socket(path: str | PathLike[str], *, timeout: float) -> socket.socket:
     """A socket connected to the user's own daemon at `path`; nothing has been sent yet.
 
     Checks the directory (the user's, not writable by others, not a link), the socket file
@@ -221,13 +222,14 @@ def connect_private_socket(path: Path, *, timeout: float) -> socket.socket:
         f"the ox-core daemon is not running (no answer on {path}); start it with `ox-core serve`"
     )
     try:
-        fd = open_private_dir(path.parent, create=False)
+        fd = open_private_dir(os.path.dirname(path), create=False)
     except FileNotFoundError:
         raise not_running from None
+    name = os.path.basename(path)
     uid = os.getuid()
     try:
         try:
-            st = os.stat(path.name, dir_fd=fd, follow_symlinks=False)
+            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
         except FileNotFoundError:
             raise not_running from None
         if not stat.S_ISSOCK(st.st_mode):

@@ -41,9 +41,11 @@ class HookProblem(Exception):
 
 
 def log_path() -> Path:
+    from pathlib import Path
+
     from ox_core.paths import user_state_dir
 
-    return user_state_dir() / "hooks.log"
+    return Path(user_state_dir()) / "hooks.log"
 
 
 def note_problem(argv: Sequence[str], message: str) -> None:
