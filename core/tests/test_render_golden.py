@@ -136,7 +136,12 @@ STATUS_STATES: dict[str, dict[str, Any]] = {
                 "published without summary",
                 "the agent's answer was unusable: the answer is not JSON",
             ),
-            proc("2026-11-25-carol-0003", "discarded", "the session was brief", duration=0.2),
+            proc(
+                "2026-11-25-carol-0003",
+                "discarded: brief",
+                "the session was brief (set keep_brief to keep such sessions)",
+                duration=0.2,
+            ),
             proc("2026-11-25-dave-0004", "kept locally", "quality 0.20 is below 0.30"),
             proc(
                 "2026-11-25-erin-0005",
@@ -155,7 +160,7 @@ STATUS_STATES: dict[str, dict[str, Any]] = {
             outcomes={
                 "published": 1,
                 "published without summary": 1,
-                "discarded": 1,
+                "discarded: brief": 1,
                 "kept locally": 1,
                 "failed": 1,
             },
@@ -404,7 +409,7 @@ def test_status_shows_every_hold_with_its_end_and_reason(width: int) -> None:
 def test_status_tells_each_outcome_and_counts_items_and_runs_apart(width: int) -> None:
     text = render(status_screen(STATUS_STATES["outcomes"], now=NOW), width)
     flat = " ".join(text.split())
-    assert "5 finished: 1 discarded, 1 failed, 1 kept locally, 1 published," in flat
+    assert "5 finished: 1 discarded: brief, 1 failed, 1 kept locally, 1 published," in flat
     assert "3 runs: 2 ok, 1 failed" in flat
     assert "the answer is not JSON" in flat
     assert "the session was brief" in flat

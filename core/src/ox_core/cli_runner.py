@@ -48,6 +48,14 @@ class CliRunnerOptions(pydantic.BaseModel):
     model: str | None = pydantic.Field(
         None, description="Model passed to the CLI when the request names none (None: its default)."
     )
+    summary_model: str | None = pydantic.Field(
+        None,
+        description=(
+            "Model for background work that asks for a fast one (summaries) when neither the "
+            "request nor `model` names one. None: the runner's own choice (a cheaper model, "
+            "for some runners); an empty string: the CLI's default."
+        ),
+    )
     env: dict[str, str] = pydantic.Field(
         default_factory=dict, description="Extra environment variables for the CLI."
     )
@@ -79,6 +87,8 @@ class CliRunner(Runner):
     quota_wording: ClassVar[QuotaWording] = COMMON_WORDING
     """How the CLI words a quota error beyond the common wording (see `ox_core.quota`)."""
     Options: ClassVar[type[CliRunnerOptions]] = CliRunnerOptions
+    summary_model: ClassVar[str | None] = None
+    """A cheaper, faster model of this CLI for `prefer_fast` requests (None: the default)."""
 
     def __init__(self, binary: str | os.PathLike[str] | None = None, **options: Any) -> None:
         self._binary = os.fspath(binary) if binary is not None else None
@@ -90,6 +100,17 @@ class CliRunner(Runner):
                 f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in exc.errors()
             )
             raise ConfigError(f"runner {self.name}: invalid options: {problems}") from None
+
+    def model_for(self, request: RunRequest) -> str | None:
+        """The model to pass to the CLI: the request's, else the configured `model`, else
+        for a `prefer_fast` request the `summary_model` option or the runner's own
+        `summary_model`; None (or empty): the CLI's default."""
+        model = request.model or self.options.model
+        if model or not request.prefer_fast:
+            return model
+        if self.options.summary_model is not None:
+            return self.options.summary_model or None
+        return self.summary_model
 
     def env(self) -> Mapping[str, str]:
         """The environment the CLI runs in (see `agent_env`), with the `env` option on top.

@@ -52,6 +52,9 @@ class RunRequest:
     runner's choice). `timeout_override` (seconds) replaces the configured timeout.
     `skip_llm`: no agent run is needed; the manager calls `process_result` with an empty
     `RunResult` at once. `model`: a model name for the CLI, or None for its default.
+    `prefer_fast`: background work (a summary) that a cheaper, faster model does well: a
+    runner may then use the summary model it declares, unless `model` or the user's
+    configuration names one.
     """
 
     prompt: str = ""
@@ -59,6 +62,7 @@ class RunRequest:
     timeout_override: float | None = None
     skip_llm: bool = False
     model: str | None = None
+    prefer_fast: bool = False
 
 
 @attrs.frozen

@@ -254,7 +254,7 @@ def test_session_md_folds_long_messages_and_shows_tools() -> None:
     assert "### 1. user\n\nShort question" in text
     assert text.count("<details>") == 1
     assert "### 3. tool: Bash" in text
-    assert "Output (error):" in text
+    assert "Output (failed):" in text
     summary = Summary(
         title="Fix the build",
         summary="Fixed the broken build by pinning the compiler.",
@@ -268,8 +268,8 @@ def test_session_md_folds_long_messages_and_shows_tools() -> None:
         "# Fix the build",
         "## Summary",
         "- Pinned gcc",
-        "## Files modified",
-        "- Makefile",
+        "## Files touched",
+        "- `Makefile`",
         "## Topics",
     ):
         assert part in md

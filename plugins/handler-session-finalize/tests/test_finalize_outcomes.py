@@ -4,15 +4,17 @@ nothing to do. Real ledger, real bare remote."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from ox_core import Outcome, RunResult
+from ox_handler_session_finalize.disposition import FinalizeOptions
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
 from ox_session_capture import records
 
-from .finalize_support import answer, commit_count, make_session
+from .finalize_support import answer, commit_count, entries, make_session
 
 NAME = "2026-11-25T09-00-dev-o1"
 
@@ -91,8 +93,46 @@ async def test_a_brief_session_is_discarded_because_it_was_brief(
     handler: SessionFinalizeHandler, ledger: Path
 ) -> None:
     lines = [{"type": "user", "content": "hi"}, {"type": "assistant", "content": "Hello!"}]
+    folder = make_session(records.ledger_cache_sessions(ledger), NAME, lines)
+    assert await finalize(handler, ledger, "") == Outcome(
+        "discarded: brief", "the session was brief (set keep_brief to keep such sessions)"
+    )
+    assert not folder.exists()
+
+
+async def test_keep_brief_publishes_a_brief_session(
+    handler: SessionFinalizeHandler, ledger: Path, remote: Path
+) -> None:
+    handler.configure(FinalizeOptions(keep_brief=True))
+    lines = [{"type": "user", "content": "hi"}, {"type": "assistant", "content": "Hello!"}]
     make_session(records.ledger_cache_sessions(ledger), NAME, lines)
-    assert await finalize(handler, ledger, "") == Outcome("discarded", "the session was brief")
+    before = commit_count(remote)
+    assert await finalize(handler, ledger, "") == Outcome("published", "")
+    assert commit_count(remote) == before + 1
+    summary = json.loads((records.committed_sessions(ledger) / NAME / "summary.json").read_text())
+    assert summary["title"] == "Brief session"
+
+
+async def test_a_summary_asks_the_runner_for_its_fast_model(
+    handler: SessionFinalizeHandler, ledger: Path
+) -> None:
+    make_session(records.ledger_cache_sessions(ledger), NAME)
+    [item] = await handler.detect(ledger)
+    request = await handler.build_prompt(item)
+    assert request.prefer_fast
+    assert request.model is None
+    assert "<files_touched>" in request.prompt
+
+
+async def test_unknown_line_types_of_the_recording_are_reported(
+    handler: SessionFinalizeHandler, ledger: Path, remote: Path
+) -> None:
+    footer = {"type": "footer", "entry_count": 6, "unknown_lines": {"agent-memo": 2}}
+    make_session(records.ledger_cache_sessions(ledger), NAME, [*entries(), footer])
+    outcome = await finalize(handler, ledger, answer())
+    assert outcome == Outcome(
+        "published", "2 lines of unknown types in the session file (agent-memo ×2)"
+    )
 
 
 async def test_work_no_longer_needed_says_so(handler: SessionFinalizeHandler, ledger: Path) -> None:
@@ -101,3 +141,17 @@ async def test_work_no_longer_needed_says_so(handler: SessionFinalizeHandler, le
     await handler.process_result(item, RunResult(output=answer(quality_category="local_only")))
     again = await handler.process_result(item, RunResult(output=answer()))
     assert again == Outcome("nothing to do", "the session is already summarised")
+
+
+async def test_hostile_unknown_line_counts_in_a_footer_are_cut_short(
+    handler: SessionFinalizeHandler, ledger: Path, remote: Path
+) -> None:
+    counts: dict[str, object] = {f"t{n:02d}" + "x" * 500: 1 for n in range(40)}
+    counts.update({"not-a-count": "many", "nested": {"a": 1}})
+    footer = {"type": "footer", "unknown_lines": counts}
+    make_session(records.ledger_cache_sessions(ledger), NAME, [*entries(), footer])
+    outcome = await finalize(handler, ledger, answer())
+    assert outcome.kind == "published"
+    assert outcome.reason.startswith("40 lines of unknown types in the session file (t00xx")
+    assert len(outcome.reason) < 500
+    assert "many" not in outcome.reason

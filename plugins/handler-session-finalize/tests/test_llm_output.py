@@ -180,3 +180,37 @@ async def test_a_later_valid_answer_fixes_a_failed_summary(
     assert summary["title"] == VALID["title"]
     assert summary["summary_attempts"] == 2
     assert await handler.detect(ledger) == []
+
+
+def test_chapters_and_notable_moments_are_tidied_not_fatal() -> None:
+    moments = [
+        {"seq": 3, "role": "user", "type": "decision", "highlight": "use trio", "why": "simpler"},
+        {"seq": 0, "role": "user", "highlight": "seq 0 points at nothing"},
+        {"seq": 9, "role": "assistant", "highlight": "past the end"},
+        {"seq": 2, "role": "assistant", "highlight": "   "},
+    ]
+    text = answer(chapter_titles=["Plan", " ", "Build " + "x" * 300], aha_moments=moments)
+    result = parse_summary(text, steps=8)
+    assert result.summary is not None, result.error
+    assert result.summary.chapter_titles == ["Plan", ("Build " + "x" * 300)[:120]]
+    assert [m.highlight for m in result.summary.aha_moments] == ["use trio"]
+    # Without the transcript's length, only blank highlights go.
+    unbounded = parse_summary(text).summary
+    assert unbounded is not None
+    assert len(unbounded.aha_moments) == 3
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"chapter_titles": "Plan"}, "invalid field chapter_titles"),
+        ({"aha_moments": [{"seq": "first"}]}, "invalid field aha_moments.0.seq"),
+        ({"chapter_titles": ["Let me summarize the work"]}, "announces a summary"),
+    ],
+)
+def test_bad_chapters_or_moments_reject_the_answer(
+    overrides: dict[str, object], reason: str
+) -> None:
+    result = parse_summary(answer(**overrides))
+    assert result.summary is None
+    assert reason in (result.error or "")

@@ -47,6 +47,32 @@ async def test_recorded_answer(fake_cli: Any) -> None:
     assert "--dangerously-skip-permissions" not in argv
 
 
+@pytest.mark.parametrize(
+    ("options", "request_model", "argv_model"),
+    [
+        ({}, None, ["--model", "haiku"]),  # the runner's own summary model
+        ({"summary_model": "claude-haiku-9"}, None, ["--model", "claude-haiku-9"]),
+        ({"summary_model": ""}, None, []),  # off: the CLI's default
+        ({"model": "opus"}, None, ["--model", "opus"]),  # the user's model wins
+        ({}, "sonnet", ["--model", "sonnet"]),  # and the request's
+    ],
+)
+async def test_a_summary_uses_the_fast_model_unless_one_is_named(
+    fake_cli: Any, options: dict[str, str], request_model: str | None, argv_model: list[str]
+) -> None:
+    fake = fake_cli("claude", case="ok-stream-json")
+    request = RunRequest(prompt="summarise", model=request_model, prefer_fast=True)
+    result = await runner(fake, **options).run(request)
+    assert result.ok
+    assert fake.argv()[5:] == ["--tools", "", *argv_model]
+
+
+async def test_other_work_keeps_the_default_model(fake_cli: Any) -> None:
+    fake = fake_cli("claude", case="ok-stream-json")
+    assert (await runner(fake).run(RunRequest(prompt="hi"))).ok
+    assert "--model" not in fake.argv()
+
+
 async def test_partial_messages_do_not_change_the_answer(fake_cli: Any) -> None:
     result = await runner(fake_cli("claude", case="ok-stream-json-partial")).run(RunRequest("x"))
     assert result.ok

@@ -163,15 +163,19 @@ def test_claude_tool_use_thinking_meta_and_tool_results() -> None:
         claude_user("u5", [{"type": "text", "text": "part one"}, {"type": "text", "text": "two"}]),
     ]
     entries = [e for line in lines for e in adapter.parse_line(line.rstrip(b"\n"))]
-    assert [(e.type, e.content) for e in entries] == [
+    assert [(e.type, e.tool_name or e.content) for e in entries] == [
         ("user", "fix the bug"),
         ("system", "Caveat: local command"),
         ("assistant", "Let me look."),
         ("tool", "Bash"),
         ("tool", "Read"),
+        ("tool", "Bash"),  # the result of toolu_01, joined to its call by id
         ("user", "part one\ntwo"),
     ]
-    bash, read = entries[3], entries[4]
+    bash, read, result = entries[3], entries[4], entries[5]
+    assert bash.content == read.content == result.content == ""
+    assert (result.call_id, result.tool_output, result.is_error) == ("toolu_01", "a", False)
+    assert result.tool_input is None
     assert (bash.tool_name, bash.call_id) == ("Bash", "toolu_01")
     assert json.loads(bash.tool_input or "") == {"command": "ls -la", "description": "list"}
     assert (read.tool_name, read.call_id, sid(read)) == ("Read", "toolu_02", "a1#3")
@@ -244,15 +248,18 @@ def test_codex_function_calls_and_failing_outputs() -> None:
         ),
     ]
     entries = [e for line in lines for e in adapter.parse_line(line)]
-    assert [(e.type, e.tool_name, e.call_id, e.is_error) for e in entries] == [
-        ("tool", "shell", "call_A", None),
-        ("tool", None, "call_A", True),
-        ("tool", None, "call_C", True),
-        ("tool", None, "call_D", True),
+    # Every output is kept (successful ones as an excerpt), joined to its call by call_id.
+    assert [(e.type, e.tool_name, e.call_id, e.is_error, e.exit_code) for e in entries] == [
+        ("tool", "shell", "call_A", None, None),
+        ("tool", "shell", "call_A", True, 1),
+        ("tool", None, "call_B", False, 0),
+        ("tool", None, "call_C", True, 2),
+        ("tool", None, "call_D", True, None),
     ]
     assert json.loads(entries[0].tool_input or "") == {"command": ["bash", "-lc", "pytest -q"]}
     assert "1 failed" in (entries[1].tool_output or "")
     assert sid(entries[1]) == "call_A#output"
+    assert adapter.unknown == {}  # type: ignore[attr-defined]  # reasoning, developer: known
 
 
 # ---------------------------------------------------------------- gemini
@@ -260,8 +267,8 @@ def test_codex_function_calls_and_failing_outputs() -> None:
 
 def test_gemini_real_session_file_entry_by_entry() -> None:
     entries = parse_file(load_adapter("gemini"), "gemini-ok-resume.jsonl")
-    # The resume's `$set` lists earlier messages again under their ids: the adapter reports
-    # them; the tail drops the repeats by id (see test_tail_follow).
+    # The resume's `$set` lists earlier messages again: history, not new messages; only the
+    # CLI's `<session_context>` preamble is taken from it (the tail drops repeats by id).
     unique: dict[str, RawEntry] = {}
     for e in entries:
         unique.setdefault(sid(e), e)
@@ -273,7 +280,7 @@ def test_gemini_real_session_file_entry_by_entry() -> None:
         ("assistant", "Hi! I am the fake LLM."),
     ]
     assert unique["d04923d38bb0f6017037e74183378ef4"].content.startswith("<session_context>")
-    assert len(entries) == 9
+    assert len(entries) == 7  # the preamble three times (first `$set`, resume, its re-list)
 
 
 def test_gemini_failed_session_has_no_answer() -> None:
@@ -323,13 +330,23 @@ def test_gemini_tool_calls_and_info_messages() -> None:
     entries = adapter.parse_line(line) + adapter.parse_line(info)
     assert [(e.type, e.tool_name, e.call_id, e.is_error) for e in entries] == [
         ("assistant", None, None, None),
-        ("tool", "run_shell_command", "run_shell_command-1", None),
+        ("tool", "run_shell_command", "run_shell_command-1", None),  # the call
+        ("tool", "run_shell_command", "run_shell_command-1", False),  # its result
+        ("tool", "read_file", "read-2", None),
         ("tool", "read_file", "read-2", True),
         ("system", None, None, None),
     ]
-    assert entries[1].tool_output == "a.txt"
+    assert entries[2].tool_output == "a.txt"
+    assert entries[1].tool_output is None
     assert json.loads(entries[1].tool_input or "") == {"command": "ls"}
-    assert [sid(e) for e in entries] == ["m1", "m1#run_shell_command-1", "m1#read-2", "i1"]
+    assert [sid(e) for e in entries] == [
+        "m1",
+        "m1#run_shell_command-1",
+        "m1#run_shell_command-1#result",
+        "m1#read-2",
+        "m1#read-2#result",
+        "i1",
+    ]
 
 
 # ---------------------------------------------------------------- never raise
@@ -394,3 +411,96 @@ def test_adapters_report_model_and_agent_version(
     adapter = load_adapter(name)
     parse_file(adapter, file)
     assert adapter.info == info  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- unknown types, exit codes
+
+
+def test_unknown_types_are_counted_by_each_adapter() -> None:
+    claude = load_adapter("claude-code")
+    for line in (
+        b'{"type":"agent-memo","memo":"x"}',
+        b'{"type": "agent-memo"}',
+        b'{"type":"attachment","x":1}',  # known, skipped
+        b'{"parentUuid":null,"attachment":{"type":"file"},"type":"attachment"}',
+    ):
+        assert claude.parse_line(line) == []
+    assert claude.unknown == {"agent-memo": 2}  # type: ignore[attr-defined]
+    codex = load_adapter("codex")
+    for payload in ({"type": "tool_search_call"}, {"type": "reasoning"}):
+        assert codex.parse_line(_codex(payload)) == []
+    assert codex.parse_line(b'{"timestamp":"t","type":"event_msg","payload":{}}') == []
+    assert codex.parse_line(b'{"timestamp":"t","type":"memory_item","payload":{}}') == []
+    assert codex.unknown == {"response_item/tool_search_call": 1, "memory_item": 1}  # type: ignore[attr-defined]
+    gemini = load_adapter("gemini")
+    assert gemini.parse_line(b'{"id":"m","type":"plan","content":"x"}') == []
+    assert gemini.parse_line(b'{"sessionId":"s","startTime":"t","kind":"main"}') == []
+    assert gemini.unknown == {"plan": 1}  # type: ignore[attr-defined]
+
+
+def test_exit_codes_count_only_where_the_agent_reports_them() -> None:
+    gemini = load_adapter("gemini")
+    text = "Output: build log\nExit Code: 1\n"
+    line = json.dumps(
+        {
+            "id": "m1",
+            "type": "gemini",
+            "content": "",
+            "toolCalls": [
+                {"id": "r", "name": "read_file", "args": {}, "status": "success", "result": text},
+                {"id": "s", "name": "run_shell_command", "args": {}, "status": "success",
+                 "result": text},
+            ],
+        }
+    ).encode()  # fmt: skip
+    results = [e for e in gemini.parse_line(line) if e.tool_output is not None]
+    # A file that mentions an exit code is not a failed read; a shell command's is.
+    assert [(e.tool_name, e.is_error, e.exit_code) for e in results] == [
+        ("read_file", False, None),
+        ("run_shell_command", True, 1),
+    ]
+    claude = load_adapter("claude-code")
+    lines = [
+        claude_user("u1", [{"type": "tool_result", "tool_use_id": "t1", "content": [
+            {"type": "text", "text": "permission denied"}], "is_error": True}]),
+        claude_user("u2", [{"type": "tool_result", "tool_use_id": "t2",
+                            "content": "log:\nExit code 3\n", "is_error": False}]),
+    ]  # fmt: skip
+    out = [e for line in lines for e in claude.parse_line(line.rstrip(b"\n"))]
+    assert [(e.is_error, e.exit_code, e.tool_output) for e in out] == [
+        (True, None, "permission denied"),
+        (False, None, "log:\nExit code 3\n"),  # only a first line `Exit code N` counts
+    ]
+
+
+def test_successful_outputs_are_an_excerpt_failed_ones_kept_longer() -> None:
+    codex = load_adapter("codex")
+    long = "x" * 50_000
+    ok = codex.parse_line(_codex({"type": "function_call_output", "call_id": "a", "output": long}))
+    bad = codex.parse_line(
+        _codex({"type": "function_call_output", "call_id": "b", "output": "Exit code: 1\n" + long})
+    )
+    assert ok[0].tool_output == "x" * 500 + "\n[… 49500 more characters]"
+    assert bad[0].is_error
+    assert len(bad[0].tool_output or "") == 16000 + len("\n[… 34013 more characters]")
+
+
+def test_claude_system_notices_with_text_are_system_entries() -> None:
+    claude = load_adapter("claude-code")
+    notice = {
+        "parentUuid": "p",
+        "type": "system",
+        "subtype": "local_command",
+        "content": "<command-name>/model</command-name> Set model to haiku",
+        "level": "info",
+        "uuid": "s1",
+        "timestamp": "2026-11-24T00:38:26.778Z",
+    }
+    silent = {"parentUuid": "p", "type": "system", "subtype": "turn_duration", "uuid": "s2"}
+    out = claude.parse_line(json.dumps(notice).encode()) + claude.parse_line(
+        json.dumps(silent).encode()
+    )
+    assert [(e.type, e.content, sid(e)) for e in out] == [
+        ("system", "<command-name>/model</command-name> Set model to haiku", "s1")
+    ]
+    assert claude.unknown == {}  # type: ignore[attr-defined]

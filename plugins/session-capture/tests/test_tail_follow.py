@@ -339,6 +339,11 @@ def test_a_cursor_that_does_not_advance_stops_instead_of_duplicating(
 _fragments = st.sampled_from(
     [shape for _, shape, _ in SECRET_SHAPES]
     + ["plain words ", "task-list ", "ask me ", "https://example.org/x ", "\n", "PWD=/tmp ", "é"]
+    # The batch pre-filter scans lower-cased UTF-8 and distinct words: characters whose lower
+    # case is ASCII (Kelvin sign, dotted I), emoji, anchors cut by or holding white space,
+    # escapes that hide an anchor, upper case.
+    + ["\u212aEY=", "\u0130", "\U0001f600", "PRIVATE KEY", "private", " key", "\\u0070ass"]
+    + ["TOKEN=", "-----BEGIN ", "\t", "password:", "pass", "word=hunter2secret "]
 )
 
 

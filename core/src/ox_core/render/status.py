@@ -62,12 +62,17 @@ _OUTCOME_STYLES = {
 }
 
 
+def _style(outcome: str) -> str:
+    """The colour of an outcome; a qualified one (`discarded: brief`) takes its kind's."""
+    return _OUTCOME_STYLES.get(outcome) or _OUTCOME_STYLES.get(outcome.split(":", 1)[0], "")
+
+
 def _counts(stats: Mapping[str, Any]) -> tuple[str, str]:
     """The `Items` and `Agent runs` lines: items and runs are counted apart."""
     outcomes = {k: v for k, v in (stats.get("outcomes") or {}).items() if v}
     finished = int(stats.get("successes", 0)) + int(stats.get("failures", 0))
     shown = ", ".join(
-        f"[{_OUTCOME_STYLES.get(k, '')}]{v} {k}[/]" if _OUTCOME_STYLES.get(k) else f"{v} {k}"
+        f"[{_style(k)}]{v} {k}[/]" if _style(k) else f"{v} {k}"
         for k, v in sorted(outcomes.items(), key=lambda kv: (-kv[1], kv[0]))
     )
     items = f"{finished} finished" + (f": {shown}" if shown else "")
@@ -184,7 +189,7 @@ def status_screen(status: Mapping[str, Any], now: datetime | None = None) -> Ren
         reasons: list[RenderableType] = []
         for proc in recent:
             state = str(proc.get("outcome") or proc.get("status", "-"))
-            style = _OUTCOME_STYLES.get(state, "")
+            style = _style(state)
             result = f"[{style}]{state}[/]" if style else state
             reason = proc.get("reason") or ""
             if reason and state not in ("failed", "will retry", "quota"):

@@ -62,6 +62,14 @@ class FinalizeOptions(HandlerOptions):
         description="Sessions scoring below this are discarded; between the two, kept locally.",
     )
 
+    keep_brief: bool = Field(
+        False,
+        description=(
+            "Publish brief sessions (under 2 entries, no answer, or under 80 characters of "
+            "prompts) with their deterministic summary instead of discarding them."
+        ),
+    )
+
     @model_validator(mode="after")
     def _ordered(self) -> FinalizeOptions:
         if self.quality_discard > self.quality_upload:

@@ -14,6 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ox_handler_session_finalize.steps import (
+    Step,
+    files_touched,
+    model_of,
+    result_label,
+    steps,
+)
 from ox_session_capture import records
 from ox_session_capture.confined import read_regular, regular_files
 from ox_session_capture.records import (
@@ -24,6 +31,7 @@ from ox_session_capture.records import (
     SESSION_MD,
     SUMMARY_JSON,
     SUMMARY_MD,
+    NotableMoment,
     RawEntry,
     RawHeaderMeta,
     RawTranscript,
@@ -43,13 +51,15 @@ FOLD_AT = 1500
 # ------------------------------------------------------------------ markdown
 
 
-def _info_rows(name: str, header: RawHeaderMeta | None, count: int) -> list[tuple[str, str]]:
+def _info_rows(
+    name: str, header: RawHeaderMeta | None, count: int, model: str = ""
+) -> list[tuple[str, str]]:
     h = header or RawHeaderMeta()
     return [
         ("Session", name),
         ("Session ID", h.session_id or "-"),
         ("Agent", f"{h.agent_type or '-'} ({h.agent_id or '-'})"),
-        ("Model", h.model or "-"),
+        ("Model", model or h.model or "-"),
         ("User", h.username or "-"),
         ("Started", h.started_at.isoformat() if h.started_at else "-"),
         ("Entries", str(count)),
@@ -60,40 +70,66 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _moment(m: NotableMoment) -> str:
+    kind = f" ({m.type})" if m.type else ""
+    why = f" — {m.why}" if m.why else ""
+    return f"#{m.seq} {m.role or '?'}{kind}: “{m.highlight}”{why}"
+
+
 def render_summary_md(
-    name: str, summary: Summary, header: RawHeaderMeta | None, entry_count: int
+    name: str,
+    summary: Summary,
+    header: RawHeaderMeta | None,
+    entry_count: int,
+    *,
+    model: str = "",
 ) -> str:
-    """`summary.md`: title, session info, summary, key actions, files modified, topics."""
+    """`summary.md`: title, session info (model included), summary, chapters, notable
+    moments, key actions, files touched, topics, the summary for agents."""
     title = summary.title or f"Session {name} (summary unavailable)"
     parts = [f"# {title}", "", "## Session", ""]
-    parts += [f"- **{k}:** {v}" for k, v in _info_rows(name, header, entry_count)]
+    parts += [f"- **{k}:** {v}" for k, v in _info_rows(name, header, entry_count, model)]
     if summary.outcome:
         parts.append(f"- **Outcome:** {summary.outcome}")
     parts += ["", "## Summary", "", summary.summary or f"_{summary.validation_error or 'none'}_"]
     for heading, items in (
-        ("Key actions", summary.key_actions),
-        ("Files modified", summary.files_modified),
-        ("Topics", summary.topics_found),
+        ("Chapters", [f"{n}. {t}" for n, t in enumerate(summary.chapter_titles, start=1)]),
+        ("Notable moments", [f"- {_moment(m)}" for m in summary.aha_moments]),
+        ("Key actions", [f"- {a}" for a in summary.key_actions]),
+        ("Files touched", [f"- `{f}`" for f in summary.files_modified]),
+        ("Topics", [f"- {t}" for t in summary.topics_found]),
     ):
         parts += ["", f"## {heading}", ""]
-        parts += [f"- {item}" for item in items] or ["_none_"]
+        parts += items or ["_none_"]
+    if summary.agent_summary:
+        parts += ["", "## For the next agent", "", summary.agent_summary]
     return "\n".join(parts) + "\n"
 
 
-def _entry_section(seq: int, entry: RawEntry) -> list[str]:
+def _fenced(label: str, text: str) -> str:
+    fence = "````"
+    while fence in text:
+        fence += "`"
+    return f"{label}:\n\n{fence}\n{text}\n{fence}"
+
+
+def _step_section(seq: int, step: Step) -> list[str]:
+    entry = step.entry
     when = f" · {entry.ts.isoformat()}" if entry.ts else ""
-    label = entry.type if entry.type != "tool" else f"tool: {entry.tool_name or '?'}"
+    label = entry.type if entry.type != "tool" else f"tool: {step.tool_name}"
     lines = [f"### {seq}. {label}{when}", ""]
     body = entry.content
     if entry.type == "tool":
         chunks = []
         if entry.tool_input:
-            chunks.append(f"Input:\n\n````\n{entry.tool_input}\n````")
-        if entry.tool_output:
-            label = "Output (error)" if entry.is_error else "Output"
-            chunks.append(f"{label}:\n\n````\n{entry.tool_output}\n````")
-        if entry.content:
-            chunks.append(entry.content)
+            chunks.append(_fenced("Input", entry.tool_input))
+        result = step.result or (entry if entry.tool_output is not None else None)
+        if result is not None and result.tool_output is not None:
+            chunks.append(_fenced(result_label(result), result.tool_output))
+        elif entry.tool_input is not None:
+            chunks.append("_no result recorded_")
+        if step.note:
+            chunks.append(step.note)
         body = "\n\n".join(chunks)
     if len(body) > FOLD_AT:
         first = body[:120].replace("\n", " ")
@@ -104,13 +140,22 @@ def _entry_section(seq: int, entry: RawEntry) -> list[str]:
     return lines
 
 
-def render_session_md(name: str, header: RawHeaderMeta | None, entries: Sequence[RawEntry]) -> str:
-    """`session.md`: the session info table, then every entry as a readable section."""
+def render_session_md(
+    name: str,
+    header: RawHeaderMeta | None,
+    entries: Sequence[RawEntry],
+    *,
+    model: str = "",
+) -> str:
+    """`session.md`: the session info table (model and files touched included), then every
+    entry as a readable section; a tool call and its result are one section."""
     parts = [f"# Session {name}", "", "| | |", "|---|---|"]
-    parts += [f"| {k} | {_cell(v)} |" for k, v in _info_rows(name, header, len(entries))]
+    parts += [f"| {k} | {_cell(v)} |" for k, v in _info_rows(name, header, len(entries), model)]
+    touched = files_touched(entries)
+    parts.append(f"| Files touched | {_cell(', '.join(touched)) if touched else '-'} |")
     parts += ["", "## Transcript", ""]
-    for seq, entry in enumerate(entries, start=1):
-        parts += _entry_section(seq, entry)
+    for seq, step in enumerate(steps(entries), start=1):
+        parts += _step_section(seq, step)
     return "\n".join(parts).rstrip("\n") + "\n"
 
 
@@ -135,10 +180,15 @@ def write_artifacts(
     summary = Summary.model_validate(redact_value(summary.model_dump(by_alias=True), rules))
     entries = redact_entries(transcript.entries, rules)
     header = transcript.header
+    footer_extra = transcript.footer.model_extra if transcript.footer else None
+    model = model_of(header.model if header else "", footer_extra) or _marker_model(folder)
+    # The files touched come from the tools' inputs, not from the agent's word; what it
+    # listed is kept only when no tool input names a file (edits made through a shell).
+    summary.files_modified = files_touched(entries) or summary.files_modified
     files = {
         SUMMARY_JSON: records.dump_json(summary),
-        SUMMARY_MD: render_summary_md(name, summary, header, len(entries)).encode(),
-        SESSION_MD: render_session_md(name, header, entries).encode(),
+        SUMMARY_MD: render_summary_md(name, summary, header, len(entries), model=model).encode(),
+        SESSION_MD: render_session_md(name, header, entries, model=model).encode(),
     }
     for fname, data in files.items():
         records.atomic_write_bytes(folder / fname, data)
@@ -165,9 +215,21 @@ def write_artifacts(
         meta.summary_status = summary.summary_status
         meta.summary_attempts = summary.summary_attempts
         meta.files = manifest
+        if model:
+            setattr(meta, "model", model)  # noqa: B010 - an extra (unknown) key
         setattr(meta, "disposition", disposition)  # noqa: B010 - an extra (unknown) key
         records.atomic_write_model(meta_path, meta)
     return meta
+
+
+def _marker_model(folder: Path) -> str:
+    """The model the live recording's marker noted (a recording caught up after its agent
+    died has no footer yet); "" without one."""
+    try:
+        marker = records.read_marker(folder)
+    except (FileNotFoundError, records.RecordError):
+        return ""
+    return model_of("", marker.model_extra)[:200]
 
 
 def upload_files(folder: Path, rules: Sequence[re.Pattern[str]] = ()) -> dict[str, bytes]:

@@ -43,9 +43,11 @@ from ox_handler_session_finalize.session_folder import (
     _read_transcript,
     _summary_state,
 )
+from ox_handler_session_finalize.steps import steps
 from ox_session_capture import records
 from ox_session_capture.confined import UnsafePathError
 from ox_session_capture.events import RECORDING_STOPPED
+from ox_session_capture.raw_lines import UNKNOWN_KEY, merge_counts
 from ox_session_capture.redact import load_ledger_rules, redact_entries
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,7 @@ class SessionFinalizeHandler(WorkHandler):
     def __init__(self, *, user_cache_dir: Path | None = None) -> None:
         self.user_cache_dir = user_cache_dir
         self.thresholds = Thresholds()
+        self.keep_brief = False
         self.push_pause = PUSH_PAUSE
         self._pid_lookup: Callable[[str], int | None] | None = None
         self._lock: trio.Lock | None = None
@@ -75,8 +78,10 @@ class SessionFinalizeHandler(WorkHandler):
 
     def configure(self, options: FinalizeOptions) -> None:
         """Apply `[handlers.session-finalize]` (at load and after each config edit): scores
-        below `quality_discard` are discarded, below `quality_upload` kept locally."""
+        below `quality_discard` are discarded, below `quality_upload` kept locally; brief
+        sessions are discarded unless `keep_brief`."""
         self.thresholds = options.thresholds()
+        self.keep_brief = options.keep_brief
 
     def set_pid_lookup(self, fn: Callable[[str], int | None] | None) -> None:
         """`fn(agent_id)` → the agent's PID (or None), used when a marker has no `parent_pid`."""
@@ -230,7 +235,8 @@ class SessionFinalizeHandler(WorkHandler):
         rules = await trio.to_thread.run_sync(load_ledger_rules, ledger)
         entries = redact_entries(transcript.entries, rules)
         prompt = build_summary_prompt(entries, session_name=target.payload.name)
-        return RunRequest(prompt=prompt, work_dir=ledger)
+        # A summary is background work: the runner may pick its cheaper, faster model.
+        return RunRequest(prompt=prompt, work_dir=ledger, prefer_fast=True)
 
     # ------------------------------------------------------------ the result
 
@@ -263,13 +269,14 @@ class SessionFinalizeHandler(WorkHandler):
         transcript = await trio.to_thread.run_sync(_read_transcript, folder)
         attempts = state.attempts + 1
         brief = is_brief(transcript.entries)
+        note = _unknown_note(transcript)
         if brief:
-            summary = brief_summary(transcript.entries)
+            summary = brief_summary(transcript.entries, keep=self.keep_brief)
         elif not result.ok:
             reason = result.error or (result.quota.message if result.quota else "")
             raise FinalizeError(f"summary of {name} failed: {reason or f'exit {result.exit_code}'}")
         else:
-            parsed = parse_summary(result.output)
+            parsed = parse_summary(result.output, steps=len(steps(transcript.entries)))
             if parsed.summary is not None:
                 summary = parsed.summary
             else:
@@ -288,17 +295,17 @@ class SessionFinalizeHandler(WorkHandler):
         if disposition is Disposition.DISCARD:
             if place is not Place.COMMITTED:
                 await self._remove_cache_copy(target)
-                log.info("discarded session %s", name)
-                return Outcome("discarded", why)
-            return Outcome("kept", f"{why}; it was already committed, so it stays")
+                log.info("discarded session %s (%s)", name, why)
+                return Outcome("discarded: brief" if brief else "discarded", _and(why, note))
+            return Outcome("kept", _and(f"{why}; it was already committed, so it stays", note))
         if disposition is Disposition.LOCAL_ONLY:
             log.info("kept session %s locally", name)
-            return Outcome("kept locally", why)
+            return Outcome("kept locally", _and(why, note))
         published = await self._publish(ledger, target, rules)
         if summary.summary_status != "ok":
             reason = f"the agent's answer was unusable: {summary.validation_error}"
-            return Outcome("published without summary", _push_note(published, reason))
-        return Outcome("published", _push_note(published, ""))
+            return Outcome("published without summary", _push_note(published, _and(reason, note)))
+        return Outcome("published", _push_note(published, note))
 
     async def _remove_cache_copy(self, target: _Target) -> None:
         scanner = self.scanner(target.ledger)
@@ -337,10 +344,26 @@ def _reason(exc: BaseException) -> str:
     return str(exc)
 
 
+def _and(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def _unknown_note(transcript: records.RawTranscript) -> str:
+    """A word on the lines of unknown types the recording counted (a newer agent version
+    may write something worth keeping there), empty when there were none."""
+    extra = transcript.footer.model_extra if transcript.footer else None
+    counts = merge_counts((extra or {}).get(UNKNOWN_KEY), {})
+    if not counts:
+        return ""
+    # The footer is a teammate's data too: names are cut, at most five are shown.
+    shown = ", ".join(f"{k[:60]} ×{n}" for k, n in sorted(counts.items())[:5])
+    return f"{sum(counts.values())} lines of unknown types in the session file ({shown})"
+
+
 def _why(summary: records.Summary, thresholds: Thresholds, *, brief: bool) -> str:
     """Why a summary led to a discard or a local-only session, in a person's words."""
     if brief:
-        return "the session was brief"
+        return "the session was brief (set keep_brief to keep such sessions)"
     if summary.quality_category in ("skip", "local_only"):
         because = f": {summary.score_reason}" if summary.score_reason else ""
         return f"the agent rated it {summary.quality_category!r}{because}"

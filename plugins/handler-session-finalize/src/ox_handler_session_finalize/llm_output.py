@@ -22,6 +22,8 @@ OUTCOMES = frozenset({"success", "partial", "failed"})
 CATEGORIES = frozenset({"share", "local_only", "skip"})
 TITLE_MIN, TITLE_MAX = 3, 200
 SUMMARY_MIN = 20
+MAX_CHAPTERS, CHAPTER_MAX = 12, 120
+MAX_MOMENTS = 8
 
 _JSON_FENCE = re.compile(r"```[ \t]*json[ \t]*\r?\n(.*?)```", re.DOTALL | re.IGNORECASE)
 _ANY_FENCE = re.compile(r"```[^\n`]*\r?\n(.*?)```", re.DOTALL)
@@ -81,8 +83,24 @@ def _telltale(text: str) -> str | None:
     return None
 
 
-def validate(data: dict[str, Any]) -> ParseResult:
-    """Check a decoded answer against the rules: the `Summary` model's fields, types and bounds."""
+def _tidy_extras(summary: Summary, steps: int | None) -> None:
+    """Chapter titles: non-blank, at most `MAX_CHAPTERS` of `CHAPTER_MAX` characters. Notable
+    moments: with a highlight and, when the transcript's length is known, a `seq` inside it;
+    at most `MAX_MOMENTS`. What breaks these rules is dropped, not the whole answer."""
+    summary.chapter_titles = [t.strip()[:CHAPTER_MAX] for t in summary.chapter_titles if t.strip()][
+        :MAX_CHAPTERS
+    ]
+    summary.aha_moments = [
+        m
+        for m in summary.aha_moments
+        if m.highlight.strip() and (steps is None or 1 <= m.seq <= steps)
+    ][:MAX_MOMENTS]
+    summary.agent_summary = summary.agent_summary.strip()
+
+
+def validate(data: dict[str, Any], *, steps: int | None = None) -> ParseResult:
+    """Check a decoded answer against the rules: the `Summary` model's fields, types and bounds.
+    `steps`: how many entries the prompt numbered (notable moments must point at one)."""
     try:
         summary = Summary.model_validate(data)
     except ValidationError as exc:
@@ -104,7 +122,10 @@ def validate(data: dict[str, Any]) -> ParseResult:
         summary.quality_category = None  # Fall back to the score rather than reject.
     if summary.quality_score is not None and not 0.0 <= summary.quality_score <= 1.0:
         return ParseResult(None, "quality_score outside 0–1")
-    label = _telltale(" ".join([title, summary.summary, *summary.key_actions]))
+    _tidy_extras(summary, steps)
+    label = _telltale(
+        " ".join([title, summary.summary, *summary.key_actions, *summary.chapter_titles])
+    )
     if label:
         return ParseResult(None, f"the answer {label} instead of summarising")
     summary.title = title
@@ -114,15 +135,15 @@ def validate(data: dict[str, Any]) -> ParseResult:
     return ParseResult(summary, None)
 
 
-def parse_summary(text: str) -> ParseResult:
-    """Parse and validate an agent's answer. Never raises."""
+def parse_summary(text: str, *, steps: int | None = None) -> ParseResult:
+    """Parse and validate an agent's answer (`steps`: see `validate`). Never raises."""
     try:
         data = extract_json(text)
         if data is None:
             label = _telltale(text)
             reason = f"the answer {label} instead of summarising" if label else "no JSON object"
             return ParseResult(None, reason)
-        return validate(data)
+        return validate(data, steps=steps)
     except Exception as exc:  # A parser bug must not crash the daemon on one answer.
         return ParseResult(None, f"unparseable answer ({type(exc).__name__})")
 

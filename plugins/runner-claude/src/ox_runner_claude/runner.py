@@ -74,6 +74,8 @@ class ClaudeRunner(CliRunner):
     # believe it runs nested inside that session.
     env_remove = ("CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT")
     quota_wording = QuotaWording(pattern=_HTTP_429)  # for a result the API answered with 429
+    # Summaries need no frontier model: the CLI's alias of its current haiku-class model.
+    summary_model = "haiku"
 
     def command(self, binary: str, request: RunRequest) -> list[str]:
         argv = [
@@ -86,7 +88,7 @@ class ClaudeRunner(CliRunner):
             "--tools",
             "",
         ]
-        model = request.model or self.options.model
+        model = self.model_for(request)
         if model:
             argv += ["--model", model]
         return argv + self.options.extra_args

@@ -75,7 +75,7 @@ class CodexRunner(CliRunner):
         for flag, args in OPTIONAL_FLAGS.items():
             if flag in known:
                 argv += args
-        model = request.model or self.options.model
+        model = self.model_for(request)
         if model:
             argv += ["--model", model]
         return [*argv, *self.options.extra_args, "-"]

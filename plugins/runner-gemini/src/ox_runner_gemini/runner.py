@@ -127,7 +127,7 @@ class GeminiRunner(CliRunner):
         argv = [binary, "-p", " "]
         if self._stream_json_by_binary.get(binary, True):
             argv += ["--output-format", "stream-json"]
-        model = request.model or self.options.model
+        model = self.model_for(request)
         if model:
             argv += ["--model", model]
         return argv + self.options.extra_args

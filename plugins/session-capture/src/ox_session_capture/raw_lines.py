@@ -110,6 +110,7 @@ class RawBatch:
     duplicates: int = 0
     skipped_long: int = 0
     ids: list[str] = dataclasses.field(default_factory=list)
+    unknown: dict[str, int] = dataclasses.field(default_factory=dict)  # line types, counted
 
     def add(self, entries: list[RawEntry], duplicates: int, end: int) -> None:
         data = b"".join(entry_line(e) for e in entries)
@@ -122,3 +123,41 @@ class RawBatch:
             sid = (entry.model_extra or {}).get("source_id")
             if isinstance(sid, str):
                 self.ids.append(sid)
+
+
+UNKNOWN_KEY = "unknown_lines"
+"""Extra key of the marker and the footer: lines of types the adapter does not know, by type."""
+
+
+def take_unknown(adapter: object) -> dict[str, int]:
+    """The adapter's counts of lines of unknown types (its `unknown` dict) since the last
+    call, which empties it; {} for an adapter that keeps none. Lines read again (a step that
+    did not commit) are counted again, so each committed line counts once."""
+    counts = getattr(adapter, "unknown", None)
+    if not isinstance(counts, dict) or not counts:
+        return {}
+    taken = {k: v for k, v in counts.items() if isinstance(k, str) and isinstance(v, int)}
+    counts.clear()
+    return taken
+
+
+def merge_counts(old: object, new: dict[str, int]) -> dict[str, int]:
+    """`old` (a stored count dict, maybe hostile or absent) plus `new`, by key."""
+    merged = (
+        {k: v for k, v in old.items() if isinstance(k, str) and isinstance(v, int)}
+        if (isinstance(old, dict))
+        else {}
+    )
+    for key, n in new.items():
+        merged[key] = merged.get(key, 0) + n
+    return merged
+
+
+def note_session(marker: object, info: dict[str, str], unknown: dict[str, int]) -> None:
+    """Keep what the adapter learnt in the marker's extra keys: `info` (`model`,
+    `agent_version`) as it is, `unknown` (lines of unknown types) added to `UNKNOWN_KEY`."""
+    for key, value in info.items():
+        setattr(marker, key, value)
+    if unknown:
+        old = (getattr(marker, "model_extra", None) or {}).get(UNKNOWN_KEY)
+        setattr(marker, UNKNOWN_KEY, merge_counts(old, unknown))

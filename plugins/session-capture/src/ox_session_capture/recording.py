@@ -31,7 +31,13 @@ from ox_session_capture.confined import (
 )
 from ox_session_capture.identity import add_part, free_name, part_stopped, taken_names
 from ox_session_capture.journal import settle_locked
-from ox_session_capture.raw_lines import Redactor, fingerprint, ledger_of
+from ox_session_capture.raw_lines import (
+    UNKNOWN_KEY,
+    Redactor,
+    fingerprint,
+    ledger_of,
+    merge_counts,
+)
 from ox_session_capture.records import (
     MARKER,
     RAW,
@@ -348,6 +354,9 @@ def stop_recording(
             value = (final.model_extra or {}).get(key)
             if isinstance(value, str) and value:
                 setattr(footer, key, value)
+        unknown = merge_counts((final.model_extra or {}).get(UNKNOWN_KEY), {})
+        if unknown:
+            setattr(footer, UNKNOWN_KEY, unknown)
         fd = open_regular(raw, os.O_WRONLY | os.O_APPEND)
         try:
             os.write(fd, dump_line(footer))

@@ -105,7 +105,8 @@ EntryType = Literal["user", "assistant", "system", "tool"]
 
 
 class RawEntry(_Record):
-    """One captured transcript entry. Readers accept `timestamp` for `ts`."""
+    """One captured transcript entry (what each kind keeps: docs/ledger-layout.md). Readers
+    accept `timestamp` for `ts`."""
 
     ts: datetime | None = None
     type: EntryType
@@ -114,6 +115,7 @@ class RawEntry(_Record):
     tool_input: str | None = None
     tool_output: str | None = None
     is_error: bool | None = None
+    exit_code: int | None = None
     call_id: str | None = None
 
 
@@ -133,11 +135,28 @@ class AppendJournal(_Record):
     final_size: int | None = None
 
 
+class NotableMoment(_Record):
+    """A moment of the session worth reading (`aha_moments` of `summary.json`): the entry
+    (`seq`), who spoke, what kind of moment (question, insight, decision, breakthrough...),
+    the words that matter and why."""
+
+    seq: int = 0
+    role: str = ""
+    type: str = ""
+    highlight: str = ""
+    why: str = ""
+
+
 class Summary(_Record):
-    """`summary.json`."""
+    """`summary.json`. `files_modified` are the files touched, derived from the tools'
+    inputs (not the agent's word); `chapter_titles` split the session into parts;
+    `aha_moments` are its notable moments; `agent_summary` is written for the next agent."""
 
     title: str = ""
     summary: str = ""
+    agent_summary: str = ""
+    chapter_titles: list[str] = Field(default_factory=list)
+    aha_moments: list[NotableMoment] = Field(default_factory=list)
     key_actions: list[str] = Field(default_factory=list)
     outcome: str = ""
     topics_found: list[str] = Field(default_factory=list)

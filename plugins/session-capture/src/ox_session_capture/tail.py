@@ -37,7 +37,9 @@ from ox_session_capture.raw_lines import (
     Redactor,
     captured_ids,
     fingerprint,
+    note_session,
     redact_entries,
+    take_unknown,
 )
 from ox_session_capture.records import (
     RAW,
@@ -207,6 +209,7 @@ class SourceTail:
                 self.offset = start
                 return StepResult(skipped_long=gathered.skipped_long)
             new_fp = fingerprint(fd, gathered.end)
+            gathered.unknown = take_unknown(self.adapter)
             self._commit(gathered, st.st_ino, new_fp, reset)
         except _Reloaded:
             return StepResult(reloaded=True)
@@ -361,8 +364,7 @@ class SourceTail:
                 marker.start_offset = 0
             marker.source_inode = inode  # type: ignore[attr-defined]  # extra key
             marker.source_fingerprint = fp  # type: ignore[attr-defined]
-            for key, value in info.items():  # `model`, `agent_version` (extra keys)
-                setattr(marker, key, value)
+            note_session(marker, info, gathered.unknown)
 
         with self._locked():
             try:

@@ -39,7 +39,11 @@ class SessionAdapter(Protocol):
         Must never raise, whatever the bytes: an unparseable or uninteresting line gives [].
         Entries carry the agent's own message id in the extra field `source_id` where the
         format has one, so a re-read of the file can skip what was already captured.
-        An adapter may also keep an `info` dict (`model`, `agent_version`) of what it saw.
+        An adapter may also keep an `info` dict (`model`, `agent_version`) of what it saw,
+        and an `unknown` dict counting the lines of types it does not know, by type (the
+        tail takes and empties it per batch, and the recording reports the totals).
+        What each entry keeps (user, assistant, system, tool call, tool result) is one rule
+        for every agent: docs/ledger-layout.md, "What a session keeps".
         """
         ...
 
@@ -48,7 +52,9 @@ class BaseAdapter:
     """Helpers for the built-in adapters: JSON decoding that never raises, timestamps.
 
     `info` collects what the lines say about the session as they are parsed: `model` and
-    `agent_version` (the latest value seen wins).
+    `agent_version` (the latest value seen wins). `unknown` counts lines of unknown types;
+    `calls` remembers the names of open tool calls, so a result (which names only its call
+    id) gets its tool's name.
     """
 
     name: ClassVar[str] = ""
@@ -56,6 +62,16 @@ class BaseAdapter:
 
     def __init__(self) -> None:
         self.info: dict[str, str] = {}
+        self.unknown: dict[str, int] = {}
+        self.calls = Calls()
+
+    def _unknown(self, kind: Any) -> None:
+        """Count a line (or item) of a type this adapter does not know: a new CLI version may
+        have moved something worth keeping there. Reported in the recording's status."""
+        key = kind if isinstance(kind, str) and kind else "?"
+        key = key[:60]
+        if key in self.unknown or len(self.unknown) < 50:
+            self.unknown[key] = self.unknown.get(key, 0) + 1
 
     def _note(self, key: str, value: Any) -> None:
         if isinstance(value, str) and value:
@@ -128,6 +144,99 @@ def entry(**fields: Any) -> RawEntry:
     if fields.get("source_id") is None:
         fields.pop("source_id", None)
     return RawEntry(**fields)
+
+
+# ---------------------------------------------------------------- tool results (one rule)
+
+OUTPUT_EXCERPT = 500
+"""Characters kept of a successful tool result (its start, then a note of what was cut)."""
+FAILED_OUTPUT_LIMIT = 16000
+"""Characters kept of a failed tool result."""
+
+_EXIT_LINE = re.compile(
+    r"^[ \t]*(?:exit code:?|process exited with code)[ \t]+(-?\d+)", re.IGNORECASE | re.MULTILINE
+)
+_EXIT_JSON = re.compile(r'"exit_code"\s*:\s*(-?\d+)')
+
+
+def exit_code_of(text: str) -> int | None:
+    """The exit code a tool result reports: a line `Exit code 2` / `Exit code: 2` / `Exit
+    Code: 2` / `Process exited with code 2`, or a JSON `"exit_code": 2`; None when it does not
+    say. Only the first 64 KiB are searched (a huge output is not scanned whole)."""
+    head = text[:65536]
+    match = _EXIT_LINE.search(head) or _EXIT_JSON.search(head)
+    return int(match.group(1)) if match else None
+
+
+def bounded(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, with a note of how many were left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}\n[… {len(text) - limit} more characters]"
+
+
+def tool_result(
+    *,
+    ts: Any,
+    output: str,
+    failed: bool,
+    call_id: str | None,
+    name: str | None,
+    exit_code: int | None = None,
+    sid: str | None = None,
+) -> RawEntry:
+    """A tool result entry: `tool_output` bounded (`FAILED_OUTPUT_LIMIT` when it failed, else
+    `OUTPUT_EXCERPT`), `is_error`, `exit_code` when known, joined to its call by `call_id`
+    (and `tool_name` when the adapter saw the call). A non-zero exit code is a failure."""
+    failed = failed or exit_code not in (None, 0)
+    fields: dict[str, Any] = {
+        "ts": ts,
+        "type": "tool",
+        "content": "",
+        "tool_name": name or None,
+        "tool_output": bounded(output, FAILED_OUTPUT_LIMIT if failed else OUTPUT_EXCERPT),
+        "is_error": failed,
+        "call_id": call_id,
+    }
+    if exit_code is not None:
+        fields["exit_code"] = exit_code
+    if sid is not None:
+        fields["source_id"] = sid
+    return RawEntry(**fields)
+
+
+def tool_call(
+    *, ts: Any, name: str, tool_input: Any, call_id: str | None, sid: str | None
+) -> RawEntry:
+    """A tool call entry: `tool_name`, `tool_input` (JSON, or the text of a freeform tool),
+    `call_id`; `content` stays empty (the name is in `tool_name`)."""
+    return entry(
+        ts=ts,
+        type="tool",
+        content="",
+        tool_name=name,
+        tool_input=to_json(tool_input),
+        call_id=call_id,
+        source_id=sid,
+    )
+
+
+class Calls:
+    """The names of the tool calls seen and not yet answered, by call id: a result line names
+    only the call id. Bounded: past `limit` open calls the oldest are forgotten."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self._names: dict[str, str] = {}
+
+    def add(self, call_id: str | None, name: str) -> None:
+        if call_id:
+            self._names[call_id] = name
+            if len(self._names) > self.limit:
+                del self._names[next(iter(self._names))]
+
+    def pop(self, call_id: str | None) -> str | None:
+        return self._names.pop(call_id, None) if call_id else None
 
 
 _WRAPPER_TAGS = re.compile(

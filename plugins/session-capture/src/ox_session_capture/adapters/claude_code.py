@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -14,20 +15,53 @@ from ox_session_capture.adapters.base import (
     source_id,
     strip_wrappers,
     to_json,
+    tool_call,
+    tool_result,
 )
 from ox_session_capture.records import RawEntry
 
+# Line types this adapter knows it does not need: anything else is counted as unknown.
+_SKIPPED = frozenset(
+    {
+        "attachment",
+        "queue-operation",
+        "api-request",
+        "api-request-blob",
+        "api-request-shape",
+        "last-prompt",
+        "tools-used",
+        "cost-state",
+        "mode",
+        "atis-latch",
+        "summary",
+        "file-history-snapshot",
+        "progress",
+        "custom-title",
+        "ai-title",
+        "agent-name",
+        "permission-mode",
+        "tag",
+        "pr-link",
+    }
+)
+_SKIPPED_TYPE = re.compile(
+    rb'^\{"type": ?"(?:' + b"|".join(re.escape(t.encode()) for t in _SKIPPED) + rb')"'
+)
+_EXIT_FIRST_LINE = re.compile(r"^Exit code (-?\d+)")
+
 
 class ClaudeCodeAdapter(BaseAdapter):
-    """Lines of `type` `user` / `assistant`; everything else (attachments, API records,
-    queue operations, cost state) is skipped.
+    """Lines of `type` `user` / `assistant`, and `system` (the CLI's own notices, with text:
+    system entries); the line types in `_SKIPPED` (attachments, API records, queue
+    operations, cost state...) are skipped, any other type is counted in `unknown`.
 
     User text (a string or text blocks) becomes a user entry (`system` when `isMeta`), with
-    `<system-reminder>`-style blocks stripped; pure `tool_result` messages are skipped. Each
-    assistant `text` block becomes an assistant entry and each `tool_use` block a tool entry
-    (`call_id` = the block id); `thinking` is skipped. `source_id` = the line's `uuid`, plus
-    `#<block index>` for assistant blocks. `info`: `model` from `message.model`,
-    `agent_version` from `version`.
+    `<system-reminder>`-style blocks stripped. Each assistant `text` block becomes an
+    assistant entry and each `tool_use` block a tool call (`call_id` = the block id);
+    `thinking` is skipped. Each `tool_result` block becomes a tool result (`is_error` from the
+    block, the exit code from its first line `Exit code N`). `source_id` = the line's `uuid`,
+    plus `#<block index>` for blocks. `info`: `model` from `message.model`, `agent_version`
+    from `version`.
     """
 
     name: ClassVar[str] = "claude-code"
@@ -35,19 +69,29 @@ class ClaudeCodeAdapter(BaseAdapter):
 
     def parse_line(self, line: bytes) -> list[RawEntry]:
         # Cheap pre-filter: most bytes of a claude session are attachments and API records;
-        # a line that names neither role cannot be a message, so skip json.loads for it.
-        if b'"user"' not in line and b'"assistant"' not in line:
+        # those are skipped without decoding the JSON. API records are written with `type`
+        # first; an attachment line names neither role.
+        if _SKIPPED_TYPE.match(line):
             return []
-        # A tool result (a user line whose content list carries `tool_use_id`s) with no text
-        # block anywhere (no `"text"` token) gives nothing: skip parsing its often large body.
-        if b'"tool_use_id"' in line and b'"text"' not in line:
+        if b'"attachment"' in line and b'"user"' not in line and b'"assistant"' not in line:
             return []
         return super().parse_line(line)
 
     def parse_object(self, obj: dict[str, Any]) -> list[RawEntry]:
         kind = obj.get("type")
+        if kind == "system":
+            # The CLI's own notices (local command output, API errors, compaction): kept when
+            # they carry text.
+            text = strip_wrappers(as_text(obj.get("content")))
+            uid = source_id(obj.get("uuid"))
+            ts = parse_ts(obj.get("timestamp"))
+            return [entry(ts=ts, type="system", content=text, source_id=uid)] if text else []
+        if kind not in ("user", "assistant"):
+            if kind not in _SKIPPED:
+                self._unknown(kind)
+            return []
         message = obj.get("message")
-        if kind not in ("user", "assistant") or not isinstance(message, dict):
+        if not isinstance(message, dict):
             return []
         self._note("agent_version", obj.get("version"))
         if kind == "assistant":
@@ -60,21 +104,45 @@ class ClaudeCodeAdapter(BaseAdapter):
         return self._assistant(content, ts, uid)
 
     def _user(self, obj: dict[str, Any], content: Any, ts: Any, uid: str | None) -> list[RawEntry]:
-        if isinstance(content, str):
-            text = content
-        elif isinstance(content, list):
-            blocks = [b for b in content if isinstance(b, dict)]
-            texts = [as_text(b.get("text")) for b in blocks if b.get("type") == "text"]
-            if not texts:
-                return []  # a pure tool_result message (or nothing readable)
-            text = "\n".join(t for t in texts if t)
-        else:
-            return []
-        text = strip_wrappers(text)
-        if not text:
-            return []
         role = "system" if obj.get("isMeta") is True else "user"
-        return [entry(ts=ts, type=role, content=text, source_id=uid)]
+        if isinstance(content, str):
+            text = strip_wrappers(content)
+            return [entry(ts=ts, type=role, content=text, source_id=uid)] if text else []
+        if not isinstance(content, list):
+            return []
+        out: list[RawEntry] = []
+        texts: list[str] = []
+        for index, block in enumerate(content):
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "text":
+                texts.append(as_text(block.get("text")))
+            elif block.get("type") == "tool_result":
+                out.append(self._result(block, ts, f"{uid}#{index}" if uid else None))
+        text = strip_wrappers("\n".join(t for t in texts if t))
+        if text:
+            out.insert(0, entry(ts=ts, type=role, content=text, source_id=uid))
+        return out
+
+    def _result(self, block: dict[str, Any], ts: Any, sid: str | None) -> RawEntry:
+        body = block.get("content")
+        if isinstance(body, list):
+            text = "\n".join(
+                as_text(b.get("text")) for b in body if isinstance(b, dict) and b.get("text")
+            )
+        else:
+            text = as_text(body) or ("" if body is None else to_json(body))
+        call_id = source_id(block.get("tool_use_id"))
+        match = _EXIT_FIRST_LINE.match(text)
+        return tool_result(
+            ts=ts,
+            output=text,
+            failed=block.get("is_error") is True,
+            call_id=call_id,
+            name=self.calls.pop(call_id),
+            exit_code=int(match.group(1)) if match else None,
+            sid=sid,
+        )
 
     def _assistant(self, content: Any, ts: Any, uid: str | None) -> list[RawEntry]:
         if isinstance(content, str):
@@ -92,15 +160,15 @@ class ClaudeCodeAdapter(BaseAdapter):
                     out.append(entry(ts=ts, type="assistant", content=text, source_id=sid))
             elif block.get("type") == "tool_use":
                 name = as_text(block.get("name"))
+                call_id = source_id(block.get("id"))
+                self.calls.add(call_id, name)
                 out.append(
-                    entry(
+                    tool_call(
                         ts=ts,
-                        type="tool",
-                        content=name,
-                        tool_name=name,
-                        tool_input=to_json(block.get("input", {})),
-                        call_id=source_id(block.get("id")),
-                        source_id=sid,
+                        name=name,
+                        tool_input=block.get("input", {}),
+                        call_id=call_id,
+                        sid=sid,
                     )
                 )
         return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -11,9 +12,12 @@ from ox_session_capture.adapters.base import (
     BaseAdapter,
     as_text,
     entry,
+    exit_code_of,
     parse_ts,
     source_id,
     to_json,
+    tool_call,
+    tool_result,
 )
 from ox_session_capture.records import RawEntry
 
@@ -29,12 +33,49 @@ _PREAMBLES = (
 )
 
 
+_KNOWN_LINES = frozenset(
+    {
+        "session_meta",
+        "turn_context",
+        "response_item",
+        "event_msg",
+        "compacted",
+        "world_state",
+        "token_usage_record",
+    }
+)
+_KNOWN_ITEMS = frozenset(
+    {
+        "message",
+        "function_call",
+        "custom_tool_call",
+        "local_shell_call",
+        "function_call_output",
+        "custom_tool_call_output",
+        "reasoning",
+        "additional_tools",
+        "web_search_call",
+        "ghost_snapshot",
+        "compaction",
+        "compaction_summary",
+    }
+)
+# Line types skipped without decoding (the bulk of a rollout): `type` comes right after the
+# timestamp (and, on newer versions, an ordinal).
+_SKIPPED_TYPE = re.compile(rb'"type": ?"(?:event_msg|world_state|token_usage_record|compacted)"')
+_SCRIPT_FAILED = "Script failed"
+
+
 class CodexAdapter(BaseAdapter):
     """Lines of `type: response_item`. A `message` from the user (`input_text`; codex's own
     instruction and context preambles → system) or the assistant (`output_text` joined);
-    `function_call` / `custom_tool_call` → tool (`name`, `arguments`, `call_id`);
-    `function_call_output` only for a failing command, as a tool entry with `is_error`.
-    Developer messages (the vendor prompt) and reasoning are skipped. `info`: `model` from
+    `function_call` / `custom_tool_call` / `local_shell_call` → tool call (`name`, `arguments`
+    or the freeform `input`, `call_id`); `function_call_output` / `custom_tool_call_output` →
+    tool result, joined to its call by `call_id`. A result failed when its output says so:
+    `success: false`, a list of `input_text` items beginning "Script failed" (the JavaScript
+    `exec` tool of code mode), or a non-zero exit code (`"exit_code": n`, `Process exited with
+    code n`, `Exit code: n`). Developer messages (the vendor prompt) and reasoning are
+    skipped; unknown line and item types are counted in `unknown`. `info`: `model` from
     `turn_context`, `agent_version` from `session_meta`.
     """
 
@@ -42,47 +83,41 @@ class CodexAdapter(BaseAdapter):
     roots: ClassVar[tuple[str, ...]] = (".codex/sessions",)
 
     def parse_line(self, line: bytes) -> list[RawEntry]:
-        if (
-            b'"response_item"' not in line
-            and b'"turn_context"' not in line
-            and b'"session_meta"' not in line
-        ):
+        if _SKIPPED_TYPE.search(line, 0, 160):
             return []
         return super().parse_line(line)
 
     def parse_object(self, obj: dict[str, Any]) -> list[RawEntry]:
+        kind = obj.get("type")
         payload = obj.get("payload")
+        if kind not in _KNOWN_LINES:
+            self._unknown(kind)
+            return []
         if not isinstance(payload, dict):
             return []
-        if obj.get("type") == "turn_context":
+        if kind == "turn_context":
             self._note("model", payload.get("model"))
             return []
-        if obj.get("type") == "session_meta":
+        if kind == "session_meta":
             self._note("agent_version", payload.get("cli_version"))
             return []
-        if obj.get("type") != "response_item":
+        if kind != "response_item":
             return []
         ts = parse_ts(obj.get("timestamp"))
-        kind = payload.get("type")
-        if kind == "message":
+        item = payload.get("type")
+        if item == "message":
             return self._message(payload, ts)
-        if kind in ("function_call", "custom_tool_call"):
-            name = as_text(payload.get("name"))
-            args = payload.get("arguments", payload.get("input", ""))
+        if item in ("function_call", "custom_tool_call", "local_shell_call"):
+            name = as_text(payload.get("name")) or ("shell" if item == "local_shell_call" else "")
+            args = payload.get("arguments", payload.get("input", payload.get("action", "")))
             call_id = source_id(payload.get("call_id"))
-            return [
-                entry(
-                    ts=ts,
-                    type="tool",
-                    content=name,
-                    tool_name=name,
-                    tool_input=to_json(args),
-                    call_id=call_id,
-                    source_id=source_id(payload.get("id")) or call_id,
-                )
-            ]
-        if kind in ("function_call_output", "custom_tool_call_output"):
-            return self._output(payload, ts)
+            self.calls.add(call_id, name)
+            sid = source_id(payload.get("id")) or call_id
+            return [tool_call(ts=ts, name=name, tool_input=args, call_id=call_id, sid=sid)]
+        if item in ("function_call_output", "custom_tool_call_output"):
+            return [self._output(payload, ts)]
+        if item not in _KNOWN_ITEMS:
+            self._unknown(f"response_item/{item}")
         return []
 
     def _message(self, payload: dict[str, Any], ts: Any) -> list[RawEntry]:
@@ -102,49 +137,46 @@ class CodexAdapter(BaseAdapter):
             kind = "system"
         return [entry(ts=ts, type=kind, content=text, source_id=source_id(payload.get("id")))]
 
-    def _output(self, payload: dict[str, Any], ts: Any) -> list[RawEntry]:
+    def _output(self, payload: dict[str, Any], ts: Any) -> RawEntry:
         output = payload.get("output")
         failed = False
-        text = ""
         if isinstance(output, dict):
             text = to_json(output.get("content", output))
             failed = output.get("success") is False
-        elif isinstance(output, str):
-            text = output
-            failed = _exit_code(output) not in (None, 0)
-        if not failed:
-            return []
-        call_id = source_id(payload.get("call_id"))
-        return [
-            entry(
-                ts=ts,
-                type="tool",
-                content="",
-                tool_output=text,
-                is_error=True,
-                call_id=call_id,
-                source_id=f"{call_id}#output" if call_id else None,
+        elif isinstance(output, list):
+            # Code mode: `[{type: input_text, text: "Script completed|failed\n..."}, ...]`.
+            text = "\n".join(
+                as_text(i.get("text")) for i in output if isinstance(i, dict) and i.get("text")
             )
-        ]
+            failed = text.startswith(_SCRIPT_FAILED)
+        else:
+            text = as_text(output) or ("" if output is None else to_json(output))
+        code = _exit_code(text)
+        call_id = source_id(payload.get("call_id"))
+        return tool_result(
+            ts=ts,
+            output=text,
+            failed=failed,
+            call_id=call_id,
+            name=self.calls.pop(call_id),
+            exit_code=code,
+            sid=f"{call_id}#output" if call_id else None,
+        )
 
 
 def _exit_code(output: str) -> int | None:
-    """The exit code of a shell call's output: JSON `{"metadata": {"exit_code": n}}`, or the
-    `Exit code: n` line of the plain-text form; None when it does not say."""
-    try:
-        data = json.loads(output)
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        meta = data.get("metadata")
-        if isinstance(meta, dict) and isinstance(meta.get("exit_code"), int):
-            return int(meta["exit_code"])
-    for line in output.splitlines()[:5]:
-        if line.startswith(("Exit code:", "Process exited with code")):
-            digits = line.rsplit(" ", 1)[-1].strip()
-            if digits.lstrip("-").isdigit():
-                return int(digits)
-    return None
+    """The exit code of a shell call's output: JSON `{"metadata": {"exit_code": n}}` (older
+    versions), else what `exit_code_of` finds in the text; None when it does not say."""
+    if output.startswith("{"):
+        try:
+            data = json.loads(output)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            meta = data.get("metadata")
+            if isinstance(meta, dict) and isinstance(meta.get("exit_code"), int):
+                return int(meta["exit_code"])
+    return exit_code_of(output)
 
 
 @hookimpl

@@ -1,9 +1,11 @@
-"""gemini: `~/.gemini/tmp/<project>/chats/session-*.jsonl` (shape from the fixtures).
+"""gemini: `~/.gemini/tmp/<project>/chats/session-*.jsonl` (shape from the recorded fixtures).
 
 The file is a log of updates to one conversation record: a header line (`sessionId`,
 `startTime`), message lines (`{id, timestamp, type, content, ...}`) and `{"$set": {...}}`
-lines; a `$set` of `messages` (written on resume) lists earlier messages again under their
-own ids, which the tail's id matching drops.
+lines. A `$set` of `messages` re-lists messages already in the record (a resume writes one
+holding the whole conversation so far, in API "parts" shape): those are history, not new
+messages, so only the CLI's `<session_context>` preamble is taken from it (a new file's
+first `$set` holds nothing else).
 """
 
 from __future__ import annotations
@@ -16,20 +18,33 @@ from ox_session_capture.adapters.base import (
     BaseAdapter,
     as_text,
     entry,
+    exit_code_of,
     parse_ts,
     source_id,
     to_json,
+    tool_call,
+    tool_result,
 )
 from ox_session_capture.records import RawEntry
 
 _SYSTEM_TYPES = ("info", "error", "warning")
+_KNOWN_TYPES = frozenset({"user", "gemini", *_SYSTEM_TYPES})
+# What the CLI itself writes as a `user` message: its context preamble and its own notices
+# ("System: Potential loop detected…"). Never the person's words.
+_INJECTED = ("<session_context>", "System: ")
+_SHELL_TOOLS = frozenset({"run_shell_command", "shell"})
+_FAILED_STATUS = ("error", "cancelled")
 
 
 class GeminiAdapter(BaseAdapter):
-    """`user` messages → user (the CLI's `<session_context>` preamble → system); `gemini`
-    messages → assistant, each of their `toolCalls` → tool (`name`, JSON `args`, `call_id` =
-    the call id, `is_error` for a failed call); `info` / `error` / `warning` → system.
-    `source_id` = the message id (plus `#<call id>` for tool calls). `info`: `model`.
+    """`user` messages → user (text the CLI injects, `_INJECTED`, → system; a message of
+    `functionResponse` parts only gives nothing: results come with their calls); `gemini`
+    messages → assistant, each of their `toolCalls` → a tool call (`name`, JSON `args`,
+    `call_id` = the call id) and, once it has a `result`, a tool result (failed when its
+    status is error / cancelled or a shell command reports a non-zero `Exit Code`);
+    `info` / `error` / `warning` → system. Other message types are counted in `unknown`.
+    `source_id` = the message id (plus `#<call id>` for a call, `#<call id>#result` for its
+    result). `info`: `model`.
     """
 
     name: ClassVar[str] = "gemini"
@@ -41,11 +56,15 @@ class GeminiAdapter(BaseAdapter):
             messages = updates.get("messages")
             if not isinstance(messages, list):
                 return []
-            out: list[RawEntry] = []
-            for message in messages:
-                if isinstance(message, dict):
-                    out.extend(self._message(message))
-            return out
+            return [
+                e
+                for message in messages
+                if isinstance(message, dict)
+                for e in self._message(message)
+                if e.type == "system" and e.content.startswith(_INJECTED[0])
+            ]
+        if "type" not in obj and ("sessionId" in obj or "startTime" in obj):
+            return []  # the header line
         return self._message(obj)
 
     def _message(self, msg: dict[str, Any]) -> list[RawEntry]:
@@ -56,11 +75,12 @@ class GeminiAdapter(BaseAdapter):
         if kind == "user":
             if not text:
                 return []
-            role = "system" if text.startswith("<session_context>") else "user"
+            role = "system" if text.startswith(_INJECTED) else "user"
             return [entry(ts=ts, type=role, content=text, source_id=mid)]
         if kind in _SYSTEM_TYPES:
             return [entry(ts=ts, type="system", content=text, source_id=mid)] if text else []
         if kind != "gemini":
+            self._unknown(kind)
             return []
         self._note("model", msg.get("model"))
         out: list[RawEntry] = []
@@ -68,24 +88,33 @@ class GeminiAdapter(BaseAdapter):
             out.append(entry(ts=ts, type="assistant", content=text, source_id=mid))
         calls = msg.get("toolCalls")
         for call in calls if isinstance(calls, list) else []:
-            if not isinstance(call, dict):
-                continue
-            name = as_text(call.get("name"))
-            call_id = source_id(call.get("id"))
-            failed = call.get("status") in ("error", "cancelled")
-            out.append(
-                entry(
-                    ts=parse_ts(call.get("timestamp")) or ts,
-                    type="tool",
-                    content=name,
-                    tool_name=name,
-                    tool_input=to_json(call.get("args", {})),
-                    tool_output=_result_text(call.get("result")) or None,
-                    is_error=True if failed else None,
-                    call_id=call_id,
-                    source_id=f"{mid}#{call_id}" if mid and call_id else None,
-                )
+            if isinstance(call, dict):
+                out.extend(self._call(call, mid, ts))
+        return out
+
+    def _call(self, call: dict[str, Any], mid: str | None, ts: Any) -> list[RawEntry]:
+        name = as_text(call.get("name"))
+        call_id = source_id(call.get("id"))
+        when = parse_ts(call.get("timestamp")) or ts
+        sid = f"{mid}#{call_id}" if mid and call_id else None
+        out = [
+            tool_call(ts=when, name=name, tool_input=call.get("args", {}), call_id=call_id, sid=sid)
+        ]
+        status = call.get("status")
+        if call.get("result") is None and status not in _FAILED_STATUS:
+            return out  # still running: its result comes with a later write of the message
+        output = _result_text(call.get("result"))
+        out.append(
+            tool_result(
+                ts=when,
+                output=output,
+                failed=status in _FAILED_STATUS,
+                call_id=call_id,
+                name=name,
+                exit_code=exit_code_of(output) if name in _SHELL_TOOLS else None,
+                sid=f"{sid}#result" if sid else None,
             )
+        )
         return out
 
 

@@ -41,6 +41,8 @@ NAME = r"(?P<name>(?=[A-Za-z0-9_.\-]{0,60}?(?i:" + _NAME_WORD + r"))[A-Za-z0-9_.
 _QUOTED = r"(?P<q>" + QUOTE + r")(?P<secret>[^\"'`\\\r\n]{1,300})" + QUOTE
 _BARE = r"(?P<secret2>[^\s\"'`\\,;&(){}\[\]<>|]{1,300})"
 VALUE = r"(?:" + _QUOTED + r"|" + _BARE + r")"
+# Where a name may start: as `START`, but not inside a run of name characters.
+_RUN_START = r"(?:(?<![A-Za-z0-9_.\-])|(?<=\\[nrt]))"
 NAME_ANCHORS = (
     "pass", "pwd", "pw", "secret", "token", "key", "auth", "cred", "dsn", "salt", "sig",
     "cookie", "session", "bearer", "webhook", "private", "license", "hmac", "sas", "jwt",
@@ -193,9 +195,10 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         "PASSWORD",
         # `password=...`, `"api_key": "..."`, `DB_PASS: ...`, `Password=...;` (ADO.NET),
         # `?token=...&`: the value is redacted, the name kept so the transcript still reads.
-        START
-        # Fails fast where no operator follows the run (most words of prose and code): the
-        # same run, close and operator the pattern needs, before the costlier name look-ahead.
+        # Starts only where a run of name characters starts (not after a `.` or `-`: a run of
+        # dots in test output is one try, not one per dot), and fails fast where no operator
+        # follows the run (most words of prose and code), before the costlier name look-ahead.
+        _RUN_START
         + r"(?=[A-Za-z0-9_.\-]{1,100}+"
         + QUOTE
         + r"?\]?[ \t]*(?::=|=>|=|:))"
