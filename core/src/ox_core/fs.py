@@ -137,6 +137,10 @@ def atomic_write(
     mode: int = 0o600,
     dir_fd: int | None = None,
     follow_symlinks: bool = False,
+    fixed_tmp: bool = False,
+    fsync_file: bool = True,
+    fsync_folder: bool = True,
+    link_new: bool = False,
 ) -> None:
     """Replace the file `path` with `data` (str is written as UTF-8), atomically and durably.
 
@@ -144,42 +148,96 @@ def atomic_write(
     it). Without, the folder of `path` is opened once, not through a link (`UnsafePathError`
     when it is one) unless `follow_symlinks` (a user's own config folder may be a link). A link
     at `path` itself is replaced, never followed. The file gets permissions `mode`.
+
+    For a record rewritten at a high rate under its own lock (the capture journal and marker,
+    docs/capture-journal.md): `fixed_tmp` writes through the one temp name `.<name>.tmp`
+    (the caller's lock keeps writers apart; a leftover of a crash is overwritten, a link or
+    special file put there is removed, never followed); `fsync_file=False` skips the fsync
+    before the rename and `fsync_folder=False` the one after it, for a caller whose crash
+    argument does not need them. `link_new` (with `fixed_tmp`), for a record created and
+    removed over and over: `path` must not exist (`FileExistsError`); it appears as a hard
+    link of the temp file, whose inode is rewritten next time instead of a new one being
+    allocated (file systems pay for inode churn).
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
+    how = (mode, fixed_tmp, fsync_file, fsync_folder, link_new)
     if dir_fd is not None:
-        _write_in(dir_fd, os.fspath(path), payload, mode)
+        _write_in(dir_fd, os.fspath(path), payload, *how)
         return
-    target = Path(path)
+    target = path if isinstance(path, Path) else Path(path)
     dfd = open_dir(target.parent, follow_symlinks=follow_symlinks)
     try:
-        _write_in(dfd, target.name, payload, mode)
+        _write_in(dfd, target.name, payload, *how)
     finally:
         os.close(dfd)
 
 
-def _write_in(dfd: int, name: str, data: bytes, mode: int) -> None:
-    if not name or "/" in name or name in (".", ".."):
-        raise UnsafePathError(f"{name!r} is not a file name in its folder")
+def _open_tmp(dfd: int, name: str, fixed: bool) -> tuple[str, int, os.stat_result | None]:
+    """The temp file's name, fd, and (fixed name) its stat when opened."""
+    base = f".{name.lstrip('.')}"
+    if fixed:
+        tmp = f"{base}.tmp"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        for _ in range(2):
+            try:
+                fd = os.open(tmp, flags, 0o600, dir_fd=dfd)
+            except OSError as exc:  # a link (ELOOP) or a FIFO without reader (ENXIO) put there
+                if exc.errno not in (errno.ELOOP, errno.ENXIO):
+                    raise
+            else:
+                st = os.fstat(fd)
+                # A file still linked elsewhere (the record it was published as) is never
+                # rewritten in place: that would change the record under its readers.
+                if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
+                    return tmp, fd, st
+                os.close(fd)
+            os.unlink(tmp, dir_fd=dfd)
+        raise UnsafePathError(f"{tmp} keeps being replaced by a non-regular file; refused")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     while True:
-        tmp = f".{name.lstrip('.')}.{secrets.token_hex(4)}.tmp"
+        tmp = f"{base}.{secrets.token_hex(4)}.tmp"
         try:
-            fd = os.open(tmp, flags, 0o600, dir_fd=dfd)
-            break
+            return tmp, os.open(tmp, flags, 0o600, dir_fd=dfd), None
         except FileExistsError:
             continue
+
+
+def _write_in(
+    dfd: int,
+    name: str,
+    data: bytes,
+    mode: int,
+    fixed: bool,
+    fsync_file: bool,
+    fsync_folder: bool,
+    link_new: bool,
+) -> None:
+    if not name or "/" in name or name in (".", ".."):
+        raise UnsafePathError(f"{name!r} is not a file name in its folder")
+    tmp, fd, st = _open_tmp(dfd, name, fixed)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fchmod(f.fileno(), mode)
-            os.fsync(f.fileno())
-        os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if st is not None and st.st_size > len(data):
+                os.ftruncate(fd, len(data))  # a reused temp file was longer
+            if st is None or stat.S_IMODE(st.st_mode) != mode:
+                os.fchmod(fd, mode)
+            if fsync_file:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        if link_new and fixed:
+            os.link(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd, follow_symlinks=False)
+        else:
+            os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp, dir_fd=dfd)
         raise
-    os.fsync(dfd)
+    if fsync_folder:
+        os.fsync(dfd)
 
 
 def acquire(fd: int, *, timeout: float | None = None, what: str = "the file") -> None:

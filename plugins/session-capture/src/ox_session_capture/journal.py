@@ -1,10 +1,16 @@
 """The crash journal of `raw.jsonl`: append a batch exactly once across `kill -9`.
 
-A batch is appended as: write `raw.jsonl.append.json` `{raw_size, old_offset, new_offset}`;
-append the bytes; fsync; record `final_size` in the journal; advance the marker; delete the
-journal. Whatever instant a crash hits, `settle_journal` afterwards either rolls the batch back
-(the marker still says `old_offset`: the source lines are read again) or keeps it (the marker
-says `new_offset` and the raw file has exactly `final_size` bytes).
+A batch is appended as: write `raw.jsonl.append.json` `{raw_size, old_offset, new_offset,
+final_size}`; append the bytes; fsync them; write the marker (advanced to `new_offset`, with
+its `commit` key `{source_offset, raw_size}` naming the size of `raw.jsonl` that goes with
+that offset); delete the journal. Whatever instant a crash hits, `settle_journal` afterwards
+either rolls the batch back (the marker still says `old_offset`: the source lines are read
+again) or keeps it (the marker says `new_offset` and the raw file has exactly `final_size`
+bytes). docs/capture-journal.md gives the format and the argument, including which fsyncs
+it needs and why the others are left out.
+
+The marker is kept in memory (`MarkerFile`): re-read only when its file changed on disk,
+written once per batch through a fixed temp name.
 
 Every function here expects the caller to hold the raw file's lock
 (`lock_file(session_dir / RAW)`), except `settle_journal` which takes it itself.
@@ -28,12 +34,17 @@ from ox_session_capture.records import (
     RecordError,
     RecordingMarker,
     atomic_write_model,
-    fsync_dir,
     lock_file,
     read_marker,
     read_model,
-    update_marker,
 )
+from ox_session_capture.records import (
+    update_marker as update_marker,  # re-exported: a whole read-modify-write outside a batch
+)
+
+COMMIT = "commit"
+"""The marker's key `{source_offset, raw_size}`: the size of `raw.jsonl` that goes with the
+marker's `source_offset` (valid only while `source_offset` still matches)."""
 
 
 class JournalError(OxError):
@@ -57,10 +68,75 @@ def journal_path(session_dir: Path) -> Path:
     return session_dir / JOURNAL
 
 
+def committed_size(marker: RecordingMarker) -> int | None:
+    """The raw file's size committed with the marker's `source_offset`, or None when the
+    marker has no valid `commit` key (written by an older version, or moved on since)."""
+    commit = (marker.model_extra or {}).get(COMMIT)
+    if not isinstance(commit, dict):
+        return None
+    offset, size = commit.get("source_offset"), commit.get("raw_size")
+    if type(offset) is not int or type(size) is not int or size < 0:
+        return None
+    return size if offset == marker.source_offset else None
+
+
+def set_committed(marker: RecordingMarker, raw_size: int) -> None:
+    """Record that `raw.jsonl` has `raw_size` bytes at the marker's `source_offset`."""
+    setattr(marker, COMMIT, {"source_offset": marker.source_offset, "raw_size": raw_size})
+
+
+class MarkerFile:
+    """The marker of one recording as this process last read or wrote it.
+
+    `current()` costs one `lstat` while the file is the one seen last (same inode, size and
+    mtime); it re-reads and re-validates only after another writer replaced it (a stop, a
+    heartbeat, finalization's catch-up). `commit` writes it under the marker's lock.
+    Not thread-safe; blocking.
+    """
+
+    def __init__(self, session_dir: Path) -> None:
+        self.path = session_dir / MARKER
+        self.raw = session_dir / RAW  # the paths of a batch, made once
+        self.journal = session_dir / JOURNAL
+        self._marker: RecordingMarker | None = None
+        self._ident: tuple[int, int, int] | None = None
+
+    def current(self) -> RecordingMarker:
+        """The marker; `FileNotFoundError` when gone, `RecordError` when corrupt."""
+        try:
+            st = os.lstat(self.path)
+        except FileNotFoundError:
+            self._marker = None
+            raise
+        if self._marker is not None and (st.st_ino, st.st_size, st.st_mtime_ns) == self._ident:
+            return self._marker
+        self._marker = None
+        marker = read_model(self.path, RecordingMarker)
+        # Identity from before the read: a write in between shows as a change next time.
+        self._marker, self._ident = marker, (st.st_ino, st.st_size, st.st_mtime_ns)
+        return marker
+
+    def commit(self, change: Callable[[RecordingMarker], None], raw_size: int) -> RecordingMarker:
+        """Under the marker's lock: apply `change`, record `raw_size` as committed, write it
+        (fixed temp name, fsync of its content, no folder fsync: docs/capture-journal.md)."""
+        with lock_file(self.path):
+            marker = self.current()
+            try:
+                change(marker)
+                set_committed(marker, raw_size)
+                atomic_write_model(self.path, marker, fixed_tmp=True, fsync_folder=False)
+                st = os.lstat(self.path)
+            except BaseException:
+                self._marker = None  # memory may be ahead of the file now
+                raise
+            self._ident = (st.st_ino, st.st_size, st.st_mtime_ns)
+            return marker
+
+
 def _remove_journal(session_dir: Path) -> None:
+    # No folder fsync: a journal that reappears after a power cut settles the same way again.
     with contextlib.suppress(FileNotFoundError):
         os.unlink(journal_path(session_dir))
-    fsync_dir(session_dir)
 
 
 def _truncate(path: Path, size: int) -> None:
@@ -75,25 +151,90 @@ def _truncate(path: Path, size: int) -> None:
 def settle_locked(session_dir: Path) -> Settled:
     """`settle_journal` for a caller that already holds the raw file's lock."""
     jpath = journal_path(session_dir)
+    journal: AppendJournal | None = None
+    bad: RecordError | None = None
     try:
         journal = read_model(jpath, AppendJournal)
     except FileNotFoundError:
-        return Settled.NONE
+        pass
     except RecordError as exc:
-        raise JournalError(f"unreadable crash journal, left alone: {exc}") from exc
-    raw = session_dir / RAW
+        bad = exc
+    present = journal is not None or bad is not None
     try:
         marker = read_marker(session_dir)
     except FileNotFoundError:
+        if not present:
+            return Settled.NONE
         raise JournalError(
             f"{jpath}: crash journal without a marker ({MARKER}); left alone"
         ) from None
     except RecordError as exc:
+        if not present:
+            return Settled.NONE  # the caller reports the corrupt marker when it reads it
         raise JournalError(f"{jpath}: the marker is unreadable ({exc}); left alone") from exc
+    committed = committed_size(marker)
+    if committed is not None and (journal is None or _matches(marker, journal)):
+        return _settle_committed(session_dir, marker, committed, journal, present)
+    if bad is not None:
+        raise JournalError(f"unreadable crash journal, left alone: {bad}") from bad
+    if journal is None:
+        return Settled.NONE
+    return _settle_journal(session_dir, marker, journal)
+
+
+def _matches(marker: RecordingMarker, journal: AppendJournal) -> bool:
+    return marker.source_offset in (journal.old_offset, journal.new_offset)
+
+
+def _raw_size(session_dir: Path, what: str) -> int:
     try:
-        raw_size = os.lstat(raw).st_size
+        return os.lstat(session_dir / RAW).st_size
     except FileNotFoundError:
-        raise JournalError(f"{jpath}: crash journal without {RAW}; left alone") from None
+        raise JournalError(f"{what}: crash journal without {RAW}; left alone") from None
+
+
+def _settle_committed(
+    session_dir: Path,
+    marker: RecordingMarker,
+    committed: int,
+    journal: AppendJournal | None,
+    present: bool,
+) -> Settled:
+    """The marker names the committed size of the raw file: bytes past it belong to a batch
+    that was not committed. The journal, if any, is at one of the marker's offsets or torn
+    (unreadable after a power cut: it is written without fsync). A stopped recording without
+    a journal keeps them: its footer."""
+    if not present and marker.stopped_at is not None:
+        return Settled.NONE
+    try:
+        raw_size = os.lstat(session_dir / RAW).st_size
+    except FileNotFoundError:
+        if not present:
+            return Settled.NONE
+        raise JournalError(f"{journal_path(session_dir)}: no {RAW}; left alone") from None
+    if raw_size < committed:
+        if not present:
+            return Settled.NONE  # shortened by someone else: appending goes on from its end
+        raise JournalError(
+            f"{journal_path(session_dir)}: {RAW} is {raw_size} bytes, shorter than the "
+            f"marker's committed {committed}; left alone"
+        )
+    if raw_size == committed and not present:
+        return Settled.NONE
+    if raw_size > committed:
+        _truncate(session_dir / RAW, committed)
+    _remove_journal(session_dir)
+    rolled = raw_size > committed or (
+        journal is not None and marker.source_offset == journal.old_offset != journal.new_offset
+    )
+    return Settled.ROLLED_BACK if rolled else Settled.KEPT
+
+
+def _settle_journal(session_dir: Path, marker: RecordingMarker, journal: AppendJournal) -> Settled:
+    """A marker without `commit` (an older version's): the journal decides."""
+    jpath = journal_path(session_dir)
+    raw = session_dir / RAW
+    raw_size = _raw_size(session_dir, str(jpath))
     offset = marker.source_offset
     if offset == journal.old_offset and offset != journal.new_offset:
         if raw_size < journal.raw_size:
@@ -122,10 +263,12 @@ def settle_locked(session_dir: Path) -> Settled:
 def settle_journal(session_dir: Path, *, lock_timeout: float | None = None) -> Settled:
     """Settle a crash journal left in `session_dir`, under the raw file's lock.
 
-    Marker still at `old_offset` → truncate `raw.jsonl` back to `raw_size` (the batch is
-    re-read from the source); marker at `new_offset` with `raw.jsonl` of `final_size` bytes →
-    keep; anything else → `JournalError`, both files untouched. Raises `LockTimeout` when the
-    lock is not free within `lock_timeout` seconds. Blocking: call from a thread in trio code.
+    A marker with a valid `commit` key decides alone: `raw.jsonl` longer than the committed
+    size is truncated back (the batch is re-read from the source). Otherwise the journal
+    decides: marker still at `old_offset` → truncate `raw.jsonl` back to `raw_size`; marker at
+    `new_offset` with `raw.jsonl` of `final_size` bytes → keep; anything else →
+    `JournalError`, both files untouched. Raises `LockTimeout` when the lock is not free
+    within `lock_timeout` seconds. Blocking: call from a thread in trio code.
     """
     with lock_file(session_dir / RAW, lock_timeout):
         return settle_locked(session_dir)
@@ -137,31 +280,47 @@ def durable_append(
     old_offset: int,
     new_offset: int,
     change: Callable[[RecordingMarker], None],
+    markers: MarkerFile | None = None,
 ) -> RecordingMarker:
     """Append `data` to `raw.jsonl` and move the marker from `old_offset` to `new_offset`
     (`change` sets the marker's fields) so that a crash at any instant is settled exactly once.
 
-    The caller holds the raw file's lock and has checked that the marker is at `old_offset`.
-    Raises `RecordingGone` when the marker vanished meanwhile (the append is rolled back) and
-    `RecordError` when it turned corrupt (rolled back too). Blocking.
+    The caller holds the raw file's lock and has checked that the marker is at `old_offset`;
+    `markers` is its in-memory marker (read here when not given). Raises `RecordingGone` when
+    the marker vanished (nothing written, or the append rolled back) and `RecordError` when it
+    turned corrupt (rolled back too). Blocking.
     """
-    raw = session_dir / RAW
+    markers = markers if markers is not None else MarkerFile(session_dir)
+    try:
+        markers.current()
+    except FileNotFoundError:
+        raise RecordingGone(f"{session_dir.name}: the recording ended") from None
+    raw = markers.raw
     raw_size = os.lstat(raw).st_size
-    journal = AppendJournal(raw_size=raw_size, old_offset=old_offset, new_offset=new_offset)
-    atomic_write_model(journal_path(session_dir), journal)
+    final = raw_size + len(data)
+    journal = AppendJournal(
+        raw_size=raw_size, old_offset=old_offset, new_offset=new_offset, final_size=final
+    )
+    # No fsync: the marker's `commit` covers a journal lost to a power cut.
+    atomic_write_model(
+        markers.journal,
+        journal,
+        fixed_tmp=True,
+        fsync_file=False,
+        fsync_folder=False,
+        link_new=True,  # no inode allocated and freed per batch
+    )
     fd = open_regular(raw, os.O_WRONLY | os.O_APPEND)
     try:
         view = memoryview(data)
         while view:
             written = os.write(fd, view)
             view = view[written:]
-        os.fsync(fd)
+        os.fsync(fd)  # the batch is on disk before the marker that commits it
     finally:
         os.close(fd)
-    journal.final_size = raw_size + len(data)
-    atomic_write_model(journal_path(session_dir), journal)
     try:
-        marker = update_marker(session_dir, change)
+        marker = markers.commit(change, final)
     except (FileNotFoundError, RecordError) as exc:
         _truncate(raw, raw_size)
         _remove_journal(session_dir)

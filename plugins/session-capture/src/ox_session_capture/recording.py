@@ -30,7 +30,7 @@ from ox_session_capture.confined import (
     open_regular,
 )
 from ox_session_capture.identity import add_part, free_name, part_stopped, taken_names
-from ox_session_capture.journal import settle_locked
+from ox_session_capture.journal import set_committed, settle_locked
 from ox_session_capture.raw_lines import (
     UNKNOWN_KEY,
     Redactor,
@@ -257,7 +257,8 @@ def _create(
     header.meta.agent_session_id = agent_session_id  # type: ignore[attr-defined]  # extra key
     if part.previous_part:
         header.meta.previous_part = part.previous_part  # type: ignore[attr-defined]
-    atomic_write_bytes(session_dir / RAW, dump_line(header))
+    header_line = dump_line(header)
+    atomic_write_bytes(session_dir / RAW, header_line)
     marker = RecordingMarker(
         agent_id=agent_id,
         session_id=header.meta.session_id,
@@ -287,6 +288,7 @@ def _create(
             marker.source_fingerprint = fingerprint(fd, offset)  # type: ignore[attr-defined]
         finally:
             os.close(fd)
+    set_committed(marker, len(header_line))  # docs/capture-journal.md
     with lock_file(session_dir / MARKER):
         atomic_write_model(session_dir / MARKER, marker)
     add_part(ledger, impl.name, agent_session_id, name)

@@ -13,6 +13,7 @@ the folder); every read-modify-write holds the file's lock (`lock_file`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -187,9 +188,9 @@ class SessionMeta(_Record):
 
 
 def dump_json(model: BaseModel) -> bytes:
-    """2-space indented JSON of a record, unknown keys included, by alias, with newline."""
-    data = model.model_dump(mode="json", by_alias=True, exclude_none=False)
-    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+    """2-space indented JSON of a record, unknown keys included, by alias, with newline
+    (pydantic's encoder: the standard library's is pure Python when indenting)."""
+    return model.model_dump_json(indent=2, by_alias=True).encode() + b"\n"
 
 
 def dump_line(model: BaseModel) -> bytes:
@@ -207,10 +208,13 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600) -> None:
     atomic_write(path, data, mode=mode)
 
 
-def atomic_write_model(path: Path, model: BaseModel, mode: int = 0o600) -> None:
-    atomic_write(path, dump_json(model), mode=mode)
+def atomic_write_model(path: Path, model: BaseModel, mode: int = 0o600, **how: bool) -> None:
+    """`atomic_write_bytes` of the record's JSON; `how`: `ox_core.fs.atomic_write`'s keywords
+    (the capture journal's commit uses them, docs/capture-journal.md)."""
+    atomic_write(path, dump_json(model), mode=mode, **how)
 
 
+@functools.lru_cache(maxsize=4096)  # taken twice per capture step: skip the path arithmetic
 def _lock_path(path: Path) -> Path:
     # A dotfile beside the record: copies of the session folder skip dotfiles.
     return path.parent / f".{path.name.lstrip('.')}.lock"

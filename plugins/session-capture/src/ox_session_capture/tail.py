@@ -28,6 +28,7 @@ import attrs
 from ox_session_capture.adapters import SessionAdapter
 from ox_session_capture.confined import UnsafePathError, open_regular, opened_path
 from ox_session_capture.journal import (
+    MarkerFile,
     RecordingGone,
     durable_append,
     settle_locked,
@@ -46,8 +47,6 @@ from ox_session_capture.records import (
     RawEntry,
     RecordingMarker,
     lock_file,
-    read_marker,
-    update_marker,
 )
 
 log = logging.getLogger(__name__)
@@ -134,13 +133,14 @@ class SourceTail:
         # the file up to there), so each poll scans only the new bytes for its newline.
         self._long_scan: tuple[int, int, str] | None = None
         self._reset_pending = False
+        self._markers = MarkerFile(session_dir)  # the marker, re-read only when it changed
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         if self._lock_held:
             yield
         else:
-            with lock_file(self.session_dir / RAW):
+            with lock_file(self._markers.raw):
                 yield
 
     # ------------------------------------------------------------ state
@@ -155,7 +155,7 @@ class SourceTail:
         with self._locked():
             settle_locked(self.session_dir)
             try:
-                marker = read_marker(self.session_dir)
+                marker = self._markers.current()
             except FileNotFoundError:
                 raise RecordingGone(f"{self.session_dir.name}: no recording marker") from None
             self._load(marker, requested_offset)
@@ -167,7 +167,6 @@ class SourceTail:
         fp = _marker_extra(marker, "source_fingerprint")
         self.inode = inode if isinstance(inode, int) else None
         self.fp = fp if isinstance(fp, str) and self.offset == marker.source_offset else None
-        # A later part of an agent session also skips what its earlier parts hold (`identity`).
         self.seen = captured_ids(self.session_dir / RAW, _marker_extra(marker, "prior_source_ids"))
         self._long_scan = None
         self._reset_pending = False
@@ -368,7 +367,7 @@ class SourceTail:
 
         with self._locked():
             try:
-                marker = read_marker(self.session_dir)
+                marker = self._markers.current()
             except FileNotFoundError:
                 raise RecordingGone(f"{self.session_dir.name}: the recording ended") from None
             if marker.source_offset != self.persisted:
@@ -378,10 +377,11 @@ class SourceTail:
                 self._load(marker)
                 raise _Reloaded
             if data:
-                durable_append(self.session_dir, data, self.persisted, new_offset, change)
+                markers = self._markers
+                durable_append(self.session_dir, data, self.persisted, new_offset, change, markers)
             else:
                 try:
-                    update_marker(self.session_dir, change)
+                    self._markers.commit(change, os.lstat(self._markers.raw).st_size)
                 except FileNotFoundError:
                     raise RecordingGone(f"{self.session_dir.name}: the recording ended") from None
         self.persisted = new_offset

@@ -1,10 +1,12 @@
-"""`SessionWatcherManager`: one trio task per watched session file.
+"""`SessionWatcherManager`: follows every watched session file, woken by the kernel.
 
-The manager runs as a service in the daemon's nursery (`run`); each watch is a task in the
-manager's own nursery that steps its `SourceTail` in a worker thread (`trio.to_thread`,
-never abandoned, so no thread outlives a cancelled watch) and polls the file every
-`poll_interval` seconds (default 0.1 s) when it has caught up, so an append is captured well
-within 250 ms.
+The manager runs as a service in the daemon's nursery (`run`). One `ChangeFeed` watches the
+folders of all followed files (inotify, with a stat sweep as the safety net and as the
+fallback where no events come, see `changes`) and wakes a file's stepper only when that file
+changed. Each watch is a task parked on its wake-up event, costing nothing while its file is
+quiet; woken, it steps its `SourceTail` once in a worker thread (`trio.to_thread`, never
+abandoned, so no thread outlives a cancelled watch). An append is captured within
+milliseconds; on a file system without events within `poll_interval` (0.1 s) plus one sweep.
 """
 
 from __future__ import annotations
@@ -16,6 +18,13 @@ from pathlib import Path
 import attrs
 import trio
 
+from ox_session_capture.changes import (
+    SWEEP_INTERVAL,
+    ChangeFeed,
+    FeedStatistics,
+    StatKey,
+    stat_key,
+)
 from ox_session_capture.confined import UnsafePathError
 from ox_session_capture.journal import JournalError, RecordingGone
 from ox_session_capture.liveness import NO_PID_STALE, pid_alive
@@ -32,7 +41,7 @@ from ox_session_capture.records import (
     read_marker,
 )
 from ox_session_capture.redact import make_redactor
-from ox_session_capture.tail import SourceTail, TailError
+from ox_session_capture.tail import SourceTail, StepResult, TailError
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +70,7 @@ class WatcherStatistics:
     failed: int
     entries: int
     steps: int
+    feed: FeedStatistics | None = None
 
 
 @attrs.define(eq=False)
@@ -76,6 +86,15 @@ class _Watch:
     changed_seq: int = 0  # steps finished
     idle_seq: int = -1  # the last step that found nothing new
     error: BaseException | None = None
+    wakeup: trio.Event = attrs.Factory(trio.Event)
+    seen: StatKey = None  # the source's stat before the last step (the sweep compares it)
+
+    @property
+    def source(self) -> Path:
+        return self.tail.source
+
+    def wake(self) -> None:
+        self.wakeup.set()
 
     def notify(self) -> None:
         self.changed.set()
@@ -88,7 +107,8 @@ class SessionWatcherManager:
     `ledger`: the ledger whose cache holds the recordings (`cache_path` overrides
     `<ledger>/.ox/cache/sessions`). `home` overrides `$HOME` for the adapters' roots (read at
     call time otherwise). `redact`: the redaction applied before writing (default: the
-    ledger's rules, docs/redaction.md).
+    ledger's rules, docs/redaction.md). `poll_interval`: how often a file whose changes come
+    without kernel events is stat'ed; `sweep_interval`: how often every file is (1 s).
     """
 
     def __init__(
@@ -97,6 +117,7 @@ class SessionWatcherManager:
         *,
         cache_path: Path | None = None,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
+        sweep_interval: float = SWEEP_INTERVAL,
         home: Path | None = None,
         redact: Redactor | None = None,
     ) -> None:
@@ -110,6 +131,7 @@ class SessionWatcherManager:
         self._nursery: trio.Nursery | None = None
         self._closed = False
         self._watches: dict[str, _Watch] = {}
+        self._feed = ChangeFeed(poll_interval=poll_interval, sweep_interval=sweep_interval)
         self._started = self._stopped = self._failed = self._entries = self._steps = 0
 
     # ------------------------------------------------------------ service
@@ -121,6 +143,7 @@ class SessionWatcherManager:
         half-written and no worker thread is left behind).
         """
         async with trio.open_nursery() as nursery:
+            await nursery.start(self._feed.run)
             self._nursery = nursery
             task_status.started()
             try:
@@ -140,6 +163,7 @@ class SessionWatcherManager:
             failed=self._failed,
             entries=self._entries,
             steps=self._steps,
+            feed=self._feed.statistics(),
         )
 
     # ------------------------------------------------------------ start / stop
@@ -203,18 +227,22 @@ class SessionWatcherManager:
                 task_status.started()
                 started = True
                 log.info("watching %s from offset %d", watch.name, watch.tail.offset)
+                self._feed.add(watch)
+                watch.wake()  # catch up with what was appended before the feed followed it
                 while True:
+                    await watch.wakeup.wait()
+                    watch.wakeup = trio.Event()  # a change during the step wakes it again
                     watch.step_seq += 1
                     seq = watch.step_seq
-                    result = await trio.to_thread.run_sync(watch.tail.step)
+                    result, more = await trio.to_thread.run_sync(_step, watch)
                     self._steps += 1
                     self._entries += result.entries
                     if not result.progressed:
                         watch.idle_seq = seq
                     watch.changed_seq = seq
                     watch.notify()
-                    if not result.progressed:
-                        await trio.sleep(self.poll_interval)
+                    if more:
+                        watch.wake()
         except RecordingGone as exc:
             if not started:
                 raise WatchRejected(f"cannot watch {watch.name}: {exc}") from exc
@@ -230,6 +258,7 @@ class SessionWatcherManager:
             else:
                 log.exception("%s: watcher failed", watch.name)
         finally:
+            self._feed.remove(watch)
             if self._watches.get(watch.name) is watch:
                 del self._watches[watch.name]
             self._stopped += 1 if started else 0
@@ -257,21 +286,24 @@ class SessionWatcherManager:
 
     async def wait_synced(self, name: str) -> None:
         """Wait until watch `name` has consumed every complete line present when called (a
-        step that started after this call found nothing new), or has ended."""
+        step that started after this call found nothing new), or has ended. Steps it as
+        needed, without waiting for change events."""
         watch = self._watches.get(name)
         if watch is None:
             return
         target = watch.step_seq + 1
         while watch.idle_seq < target and not watch.done.is_set():
+            watch.wake()  # no need to wait for a change event: step now
             await watch.changed.wait()
 
     async def wait_step(self, name: str) -> None:
-        """Wait until watch `name` finishes its next file step (or ends): what that step
-        found is then durably in `raw.jsonl` and the marker."""
+        """Step watch `name` now (changed or not) and wait until that step finished (or the
+        watch ended): what it found is then durably in `raw.jsonl` and the marker."""
         watch = self._watches.get(name)
         if watch is None:
             return
         target = watch.step_seq + 1
+        watch.wake()
         while watch.changed_seq < target and not watch.done.is_set():
             await watch.changed.wait()
 
@@ -346,3 +378,14 @@ class SessionWatcherManager:
                 self._failed += 1
                 log.exception("%s: not restarted", name)
         return started
+
+
+def _step(watch: _Watch) -> tuple[StepResult, bool]:
+    """One step of `watch` (in a worker thread), and whether to step again at once: the
+    source was re-read from the start, or more than one batch was waiting."""
+    tail = watch.tail
+    before = tail.offset
+    watch.seen = seen = stat_key(tail.source)
+    result = tail.step()
+    full = seen is not None and seen[1] - before > tail.batch_bytes
+    return result, result.reset or result.reloaded or (result.consumed > 0 and full)

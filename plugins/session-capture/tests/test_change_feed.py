@@ -1,0 +1,195 @@
+"""Event-driven capture: the inotify binding, the `ChangeFeed` (kernel events, the stat sweep,
+the fallback polling) and the watcher stepping a file only when it changed. Real files, real
+inotify, the real clock; every wait is bounded."""
+
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+
+import pytest
+import trio
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ox_session_capture import changes as changes_mod
+from ox_session_capture.changes import ChangeFeed, StatKey
+from ox_session_capture.inotify import IN_MODIFY, Event, Inotify, InotifyUnavailable, parse
+from ox_session_capture.recording import create_recording
+from ox_session_capture.records import read_marker
+from ox_session_capture.testing import append, claude_session_file, numbered_user
+from ox_session_capture.watcher import SessionWatcherManager
+
+LIMIT = 20.0
+
+
+def pack(wd: int, mask: int, name: bytes) -> bytes:
+    padded = name + b"\0" * (-len(name) % 16 or (16 if name else 0))
+    return struct.pack("iIII", wd, mask, 0, len(padded)) + padded
+
+
+events = st.lists(
+    st.tuples(
+        st.integers(-1, 2**31 - 1),
+        st.integers(0, 2**32 - 1),
+        st.binary(max_size=40).map(lambda b: b.replace(b"\0", b"x").replace(b"/", b"y")),
+    ),
+    max_size=20,
+)
+
+
+@given(events)
+def test_parse_reads_back_what_the_kernel_packs(evs: list[tuple[int, int, bytes]]) -> None:
+    data = b"".join(pack(*e) for e in evs)
+    assert parse(data) == [Event(wd, mask, os.fsdecode(name)) for wd, mask, name in evs]
+
+
+@given(events, st.integers(1, 15), st.binary(max_size=64))
+def test_parse_drops_a_truncated_tail_and_never_raises_on_junk(
+    evs: list[tuple[int, int, bytes]], cut: int, junk: bytes
+) -> None:
+    data = b"".join(pack(*e) for e in evs)
+    assert parse(data + pack(1, 2, b"name")[:cut]) == parse(data)
+    parse(junk)  # whatever it returns, hostile bytes never raise
+
+
+def test_inotify_reports_a_write_in_a_watched_folder(tmp_path: Path) -> None:
+    with Inotify.open() as ino:
+        wd = ino.watch_folder(tmp_path)
+        (tmp_path / "f.jsonl").write_bytes(b"x\n")
+        got = ino.read_now()
+    assert any(e.wd == wd and e.name == "f.jsonl" and e.mask & IN_MODIFY for e in got)
+
+
+def test_a_link_to_a_folder_is_not_watched(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with Inotify.open() as ino, pytest.raises(OSError, match="Not a directory"):
+        ino.watch_folder(tmp_path / "link")
+
+
+class FakeTarget:
+    def __init__(self, source: Path) -> None:
+        self._source = source
+        self.seen: StatKey = changes_mod.stat_key(source)
+        self.woken = 0
+
+    @property
+    def source(self) -> Path:
+        return self._source
+
+    def wake(self) -> None:
+        self.woken += 1
+        self.seen = changes_mod.stat_key(self._source)  # as the stepper does before stepping
+
+
+async def until(what: str, predicate: object) -> None:
+    with trio.fail_after(LIMIT):
+        # Counters moved by other tasks and worker threads: nothing to wait on but them.
+        while not predicate():  # type: ignore[operator]  # noqa: ASYNC110
+            await trio.sleep(0.01)
+
+
+async def test_an_event_wakes_the_file_without_any_sweep(tmp_path: Path) -> None:
+    src = tmp_path / "a.jsonl"
+    src.touch()
+    other = FakeTarget(tmp_path / "other.jsonl")
+    feed = ChangeFeed(poll_interval=0.25, sweep_interval=3600)
+    target = FakeTarget(src)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(feed.run)
+        feed.add(target)
+        feed.add(other)
+        append(src, b"line\n")
+        await until("woken", lambda: target.woken)
+        stats = feed.statistics()
+        assert stats.inotify
+        assert (stats.folders, stats.polled, stats.sweeps) == (1, 0, 0)
+        assert stats.woken_by_events >= 1
+        assert other.woken == 0  # another file of the folder did not change
+        nursery.cancel_scope.cancel()
+
+
+async def test_without_inotify_files_are_polled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unavailable() -> Inotify:
+        raise InotifyUnavailable("not on this system")
+
+    monkeypatch.setattr(Inotify, "open", staticmethod(unavailable))
+    src = tmp_path / "a.jsonl"
+    src.touch()
+    feed = ChangeFeed(poll_interval=0.02, sweep_interval=3600)
+    target = FakeTarget(src)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(feed.run)
+        feed.add(target)
+        append(src, b"line\n")
+        await until("woken by a sweep", lambda: target.woken)
+        stats = feed.statistics()
+        assert not stats.inotify
+        assert stats.polled == 1
+        assert stats.woken_by_sweeps >= 1
+        nursery.cancel_scope.cancel()
+
+
+async def test_changes_without_events_make_a_file_polled(tmp_path: Path) -> None:
+    """A file system that sends no events (simulated: the events are dropped) is caught by
+    the sweep, and after two such misses the file is polled at `poll_interval`."""
+    src = tmp_path / "a.jsonl"
+    src.touch()
+    feed = ChangeFeed(poll_interval=0.02, sweep_interval=0.05)
+    feed._dispatch = lambda event: None  # type: ignore[method-assign]
+    target = FakeTarget(src)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(feed.run)
+        feed.add(target)
+        for n in range(2):
+            woken = target.woken
+            append(src, b"line\n")
+            await until(f"sweep {n}", lambda w=woken: target.woken > w)  # type: ignore[misc]
+        await until("polled", lambda: feed.statistics().polled == 1)
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_missing_folder_is_polled_then_watched_once_it_exists(tmp_path: Path) -> None:
+    src = tmp_path / "later" / "a.jsonl"
+    feed = ChangeFeed(poll_interval=0.02, sweep_interval=0.05)
+    target = FakeTarget(src)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(feed.run)
+        feed.add(target)
+        assert feed.statistics().polled == 1
+        src.parent.mkdir()
+        src.write_bytes(b"line\n")
+        await until("woken", lambda: target.woken)
+        await until("watched", lambda: feed.statistics().folders == 1)
+        assert feed.statistics().polled == 0
+        feed.remove(target)
+        assert feed.statistics().folders == 0  # the last file of the folder took its watch
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_file_is_stepped_only_when_it_changed(home: Path, ledger: Path) -> None:
+    src = claude_session_file(home)
+    rec = create_recording(ledger, "claude-code", src, pid=os.getpid(), home=home)
+    manager = SessionWatcherManager(ledger, home=home, poll_interval=0.02, sweep_interval=0.05)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(manager.run)
+        await manager.start_watch(rec.name, src, "claude-code")
+        await manager.wait_synced(rec.name)
+        # A sweep racing the first step may wake it once more: let the start settle.
+        sweeps = manager.statistics().feed.sweeps  # type: ignore[union-attr]
+        await until("2 sweeps", lambda: manager.statistics().feed.sweeps >= sweeps + 2)  # type: ignore[union-attr]
+        await manager.wait_synced(rec.name)
+        steps = manager.statistics().steps
+        sweeps = manager.statistics().feed.sweeps  # type: ignore[union-attr]
+        # Several sweeps of an unchanged file: no step, no thread.
+        await until("3 sweeps", lambda: manager.statistics().feed.sweeps >= sweeps + 3)  # type: ignore[union-attr]
+        assert manager.statistics().steps == steps
+        append(src, numbered_user(0))
+        await until("stepped", lambda: manager.statistics().steps > steps)
+        await until("captured", lambda: read_marker(rec.session_dir).entry_count == 1)
+        await manager.stop_all()
+        nursery.cancel_scope.cancel()
