@@ -39,7 +39,7 @@ GROUPS = {
     "ox-runner-claude": ["ox.runners"],
     "ox-runner-codex": ["ox.runners"],
     "ox-runner-gemini": ["ox.runners"],
-    "ox-session-capture": ["ox.handlers", "ox.adapters", "ox.commands"],
+    "ox-session-capture": ["ox.handlers", "ox.adapters", "ox.commands", "ox.hooks"],
     "ox-handler-session-finalize": ["ox.handlers"],
 }
 
@@ -270,6 +270,8 @@ def test_capture_alone_brings_its_command_and_adapters(
         ("ox.adapters", "claude-code", None),
         ("ox.adapters", "codex", None),
         ("ox.adapters", "gemini", None),
+        ("ox.commands", "hook", None),
+        ("ox.commands", "hooks", None),
         ("ox.commands", "session", None),
         ("ox.handlers", "session-capture", None),
     ]

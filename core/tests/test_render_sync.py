@@ -50,7 +50,7 @@ def test_paused_publishing_shows_in_status_and_fails_doctor() -> None:
     assert "; publishing paused: README.md conflicts" in text(
         status_screen({"agent_work": {"ledger_sync": state}}, NOW)
     )
-    report = {"daemon": {"running": True, "ledger_sync": state}, "checks": []}
+    report = {"daemon": {"running": True, "ledger_sync": state}, "ledger_checks": []}
     assert "README.md conflicts" in text(doctor_screen(report, NOW))
     from ox_core.doctor import has_problems
 

@@ -13,7 +13,12 @@ but are not part of the plugin API: import them from their modules.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+
+# Not `typing`'s: importing `typing` costs an agent hook (`ox-core hook ...`) several ms, and
+# type checkers treat any `TYPE_CHECKING` as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 

@@ -7,14 +7,17 @@ traceback only under `--debug`.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
 
+# Not `typing`'s, and argparse only where a parser is built: `_fast` (agent hooks, `status
+# --json`) runs before either is imported.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
     from rich.console import Console
 
     from ox_core.commands import CommandContext
@@ -160,6 +163,8 @@ def _detect(args: argparse.Namespace) -> int:
 
 
 def _enqueue(args: argparse.Namespace) -> int:
+    import json
+
     from ox_core.errors import OxError
 
     try:
@@ -208,6 +213,8 @@ def _service_uninstall(args: argparse.Namespace) -> int:
 
 
 def _builtin_commands() -> set[str]:
+    import argparse
+
     parser = build_parser(plugins=False)
     return {
         name
@@ -221,6 +228,8 @@ def build_parser(load: str | None = None, *, plugins: bool = True) -> argparse.A
     """The argument parser of `ox-core` (imports nothing heavy). With `plugins`, plugin
     commands are listed from metadata; the one named `load` is imported to add its arguments
     (`CommandLoadError` when it cannot be)."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="ox-core",
         description="Record AI coding-agent sessions and finalize them into a shared git ledger.",
@@ -301,7 +310,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     quietly with 141 (128 + SIGPIPE), as a shell tool does, never with a traceback."""
     try:
         try:
-            code = _main(argv)
+            code = _fast(sys.argv[1:] if argv is None else argv)
+            if code is None:
+                code = _main(argv)
         finally:
             sys.stdout.flush()  # argparse's exit too: a buffered write meets the closed pipe
     except BrokenPipeError:
@@ -310,6 +321,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     return code
+
+
+_BUILTIN = frozenset(
+    ("serve", "status", "doctor", "plugins", "config", "detect", "enqueue", "service")
+)
+
+
+def _fast(argv: Sequence[str]) -> int | None:
+    """Commands that only ask a running daemon, answered before any parser, setting or plugin
+    machinery is imported (`ox_core.client`, standard library only): `status --json` and a
+    plugin command's `run_fast` (an agent hook). None: go the usual way, which also reports
+    every error (a fast path that meets one, even no daemon, leaves it to the usual path)."""
+    if list(argv) == ["status", "--json"]:
+        from ox_core.client import call, daemon_socket
+
+        try:
+            result = call(daemon_socket(), "status")
+        except Exception:
+            return None
+        from ox_core.commands import print_json
+
+        print_json(result)
+        return 0
+    if not argv or argv[0].startswith("-") or argv[0] in _BUILTIN:
+        return None
+    from ox_core.commands import fast_command
+
+    command = fast_command(argv[0])
+    return None if command is None else command.run_fast(argv[1:])
 
 
 def _main(argv: Sequence[str] | None) -> int:

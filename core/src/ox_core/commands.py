@@ -16,18 +16,22 @@ Built-in commands win over a plugin command of the same name (it is reported, no
 from __future__ import annotations
 
 import abc
-import argparse
 import functools
 import json
 import os
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ox_core.errors import OxError
 
+# Not `typing`'s, and argparse only for annotations: a command's `run_fast` (an agent hook)
+# runs before either would be imported.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     import importlib.metadata
+    from collections.abc import Sequence
+    from pathlib import Path
+    from typing import Any
 
     from rich.console import Console
 
@@ -58,6 +62,16 @@ class Command(abc.ABC):
     def run(self, args: argparse.Namespace, ctx: CommandContext) -> int:
         """Run the command with its parsed `args`; return the exit code."""
 
+    def run_fast(self, argv: Sequence[str]) -> int | None:
+        """Optionally run the command from its raw arguments (after the command word) before
+        any parser is built; return None to go the usual way (`add_arguments`, `run`).
+
+        For commands that run inside another program's time budget (an agent hook): called
+        with only the standard library and `ox_core.client` imported, it should import
+        nothing heavier. Default: None.
+        """
+        return None
+
 
 class CommandContext:
     """What a command gets from the CLI: the settings (read on first use), IPC calls to the
@@ -85,16 +99,13 @@ class CommandContext:
         The lock file names the running daemon's socket, so a shell whose runtime dir differs
         from the daemon's (`XDG_RUNTIME_DIR` unset over ssh, say) still finds it.
         """
-        settings = self.settings
-        path = settings.socket_path()
-        if settings.socket is None and not path.exists():
-            from ox_core.daemon_lock import is_locked, read_owner
+        from pathlib import Path
 
-            ledger = settings.ledger_path()
-            owner = read_owner(ledger).get("socket") if is_locked(ledger) else None
-            if isinstance(owner, str) and owner:
-                return Path(owner)
-        return path
+        from ox_core.client import find_socket
+
+        settings = self.settings
+        ledger = settings.ledger_path() if settings.socket is None else None
+        return Path(find_socket(settings.socket_path(), ledger))
 
     def call(
         self, method: str, params: dict[str, Any] | None = None, *, timeout: float = 30.0
@@ -105,7 +116,7 @@ class CommandContext:
         work without one catches it), and `OxError` with one readable line otherwise; a
         method the daemon does not serve says that its plugin is missing there.
         """
-        from ox_core.ipc import IpcError, call
+        from ox_core.client import IpcError, call
 
         try:
             return call(self.socket(), method, params, timeout=timeout)
@@ -212,7 +223,12 @@ def listed_commands() -> dict[str, str]:
     """The installed plugin commands' names and distributions, read from the `entry_points.txt`
     of each `*.dist-info` on `sys.path` (path order, then name order, first found wins, as
     `command_entry_points`). Imports nothing."""
-    found: dict[str, str] = {}
+    return {name: dist for name, (dist, _value) in _listed().items()}
+
+
+def _listed() -> dict[str, tuple[str, str]]:
+    """name → (distribution, `module:attr`) of each plugin command, from the metadata files."""
+    found: dict[str, tuple[str, str]] = {}
     for entry in sys.path:
         try:
             with os.scandir(entry or ".") as listing:
@@ -231,22 +247,42 @@ def listed_commands() -> dict[str, str]:
             if f"[{COMMANDS_GROUP}]" not in text:
                 continue
             dist = info.removesuffix(".dist-info").rsplit("-", 1)[0].replace("_", "-")
-            for name in _section_names(text, COMMANDS_GROUP):
-                found.setdefault(name, dist)
+            for name, value in _section_entries(text, COMMANDS_GROUP):
+                found.setdefault(name, (dist, value))
     return found
 
 
-def _section_names(text: str, section: str) -> list[str]:
-    """The names (`name = value`) of `[section]` in an `entry_points.txt`."""
-    names: list[str] = []
+def fast_command(name: str) -> Command | None:
+    """The plugin command `name`, imported from the metadata files alone (no
+    `importlib.metadata`), for its `run_fast`; None when there is none or it cannot be loaded
+    (the usual path then reports why)."""
+    listed = _listed().get(name)
+    if listed is None:
+        return None
+    module, _, attr = listed[1].partition(":")
+    try:
+        import importlib
+
+        obj: object = importlib.import_module(module.strip())
+        for part in attr.strip().split("."):
+            obj = getattr(obj, part)
+    except Exception:
+        return None
+    return obj if isinstance(obj, Command) else None
+
+
+def _section_entries(text: str, section: str) -> list[tuple[str, str]]:
+    """The entries (`name = value`) of `[section]` in an `entry_points.txt`."""
+    entries: list[tuple[str, str]] = []
     inside = False
     for raw in text.splitlines():
         line = raw.strip()
         if line.startswith("["):
             inside = line == f"[{section}]"
         elif inside and "=" in line and not line.startswith(("#", ";")):
-            names.append(line.split("=", 1)[0].strip())
-    return names
+            name, _, value = line.partition("=")
+            entries.append((name.strip(), value.strip()))
+    return entries
 
 
 def command_word(parser: argparse.ArgumentParser, argv: list[str]) -> str | None:

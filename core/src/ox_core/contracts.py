@@ -267,6 +267,14 @@ class WorkHandler(abc.ABC):
         """
         return payload
 
+    def doctor_checks(self) -> list[dict[str, Any]]:
+        """What `ox-core doctor` shows for this handler besides its state: rows
+        `{"check": str, "ok": bool, "detail": str}` (e.g. per installed agent, whether its
+        hooks are in place). Called in the doctor's process, never in the daemon; blocking and
+        quick (reads a few files); synchronous, so never cancelled. Default: none. An exception
+        is shown as a failed check."""
+        return []
+
     async def cleanup(self, ledger: Path) -> None:  # noqa: B027 - optional hook, no-op by default
         """Remove leftovers (run before each detection). Default: nothing.
 

@@ -136,11 +136,18 @@ def collect(settings: Settings, loaded: LoadedPlugins | None = None) -> dict[str
         for h in handlers
     ]
     handler_rows += [{"type": e.name, "class": "-", "error": e.error} for e in handler_errors]
+    checks: list[dict[str, Any]] = []
+    for h in handlers:
+        try:
+            rows = [{"handler": h.type, **row} for row in h.doctor_checks()]
+        except Exception as exc:
+            rows = [{"handler": h.type, "check": "checks", "ok": False, "detail": str(exc)}]
+        checks += rows
 
     ledger = settings.ledger_path()
     ledger_facts: dict[str, Any] = describe_ledger(ledger)
     ledger_facts["default"] = settings.uses_default_ledger()
-    checks = _handler_checks(handlers, ledger) if ledger_facts["state"] == "ok" else []
+    ledger_checks = _handler_checks(handlers, ledger) if ledger_facts["state"] == "ok" else []
 
     socket = settings.socket_path()
     daemon: dict[str, Any] = {"socket": str(socket), "running": False}
@@ -169,6 +176,7 @@ def collect(settings: Settings, loaded: LoadedPlugins | None = None) -> dict[str
         "runners": runner_rows,
         "agent": agent,
         "handlers": handler_rows,
+        "checks": checks,
         "plugin_errors": [
             {
                 "name": e.name,
@@ -180,7 +188,7 @@ def collect(settings: Settings, loaded: LoadedPlugins | None = None) -> dict[str
             for e in errors
         ],
         "ledger": ledger_facts,
-        "checks": checks,
+        "ledger_checks": ledger_checks,
         "daemon": daemon,
         "settings": settings_rows(settings),
         "config_file": str(config_file_path()),
@@ -239,7 +247,7 @@ def has_problems(report: dict[str, Any]) -> bool:
     return bool(
         report["daemon"].get("socket_problem")
         or sync.get("paused")
-        or any(not c["ok"] and not c["warning"] for c in report.get("checks", []))
+        or any(not c["ok"] and not c["warning"] for c in report.get("ledger_checks", []))
         or report["plugin_errors"]
         or any(h["error"] for h in report["handlers"])
         or report["ledger"].get("state") not in ("ok", "missing (created on first `ox-core serve`)")

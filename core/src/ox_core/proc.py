@@ -128,3 +128,12 @@ def pid_max() -> int:
             return int(f.read(32))
     except (OSError, ValueError):
         return 2**22
+
+
+def command_name(pid: int) -> str:
+    """`pid`'s command name (`/proc/<pid>/comm`, at most 15 bytes), "" when it is gone."""
+    try:
+        with open(f"/proc/{pid}/comm", "rb") as f:
+            return f.read(64).decode("utf-8", "replace").strip()
+    except OSError:
+        return ""

@@ -8,10 +8,8 @@ from (shown by `ox-core doctor`).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import stat
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,83 +22,36 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from ox_core import paths
 from ox_core.config import AgentWorkerConfig
 from ox_core.errors import ConfigError
+from ox_core.paths import CONFIG_FILE_ENV as CONFIG_FILE_ENV
+from ox_core.paths import MAX_CONFIG_FILE as MAX_CONFIG_FILE
+from ox_core.paths import read_toml as _read_toml
 from ox_core.sync_signal import SyncConfig
 
 ENV_PREFIX = "OX_"
-CONFIG_FILE_ENV = "OX_CONFIG_FILE"
-MAX_CONFIG_FILE = 1024 * 1024
-"""The largest config file read, in bytes (a real one is a few hundred)."""
-
-
-def config_file_path() -> Path:
-    """The TOML config file: `$OX_CONFIG_FILE`, else `config.toml` in the user config dir.
-
-    Raises `ConfigError` for an empty or relative `OX_CONFIG_FILE` (never a file found
-    relative to wherever the command happens to run).
-    """
-    explicit = os.environ.get(CONFIG_FILE_ENV)
-    if explicit is not None:
-        try:
-            return _absolute_path(explicit)
-        except ValueError as exc:
-            raise ConfigError(f"{CONFIG_FILE_ENV}: {exc}") from None
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("ox")) / "config.toml"
 
 
 def _absolute_path(value: str | Path) -> Path:
     """`value` as an absolute path (`~` expanded). ValueError for an empty or relative one."""
-    text = os.fspath(value)
-    if not text.strip():
-        raise ValueError("is empty: unset it to use the default")
-    try:
-        path = Path(text).expanduser()
-    except RuntimeError as exc:  # `~user` of no such user
-        raise ValueError(f"{text!r}: {exc}") from None
-    if not path.is_absolute():
-        raise ValueError(
-            f"{text!r} is a relative path: give an absolute one (or one starting with ~)"
-        )
-    return path
+    return Path(paths.absolute_path(value))
+
+
+def config_file_path() -> Path:
+    """The TOML config file: `$OX_CONFIG_FILE`, else `config.toml` in the user config dir.
+    `ConfigError` for an empty or relative `OX_CONFIG_FILE`."""
+    return Path(paths.config_file_path())
 
 
 def default_ledger_path() -> Path:
     """The embedded default ledger: `ledger/` in the user data dir (created on first start)."""
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("ox")) / "ledger"
+    return Path(paths.default_ledger_path())
 
 
 def runtime_dir() -> Path:
-    """Where ox keeps its sockets: `$XDG_RUNTIME_DIR/ox`, else `<user state dir>/ox/run`.
-
-    `XDG_RUNTIME_DIR` is used only when it is an absolute path to a directory of this user
-    that nobody else may write to; otherwise (unset over ssh, in cron, in some agent hooks)
-    the fallback is under the user's own state dir (`$XDG_STATE_HOME`, default
-    `~/.local/state`): never a shared place like /tmp, where another user could create the
-    directory first and answer in the daemon's name. Computed here rather than by
-    platformdirs, which warns when `XDG_RUNTIME_DIR` is unset.
-    """
-    base = os.environ.get("XDG_RUNTIME_DIR")
-    if base and _private_base(Path(base)):
-        return Path(base) / "ox"
-    import platformdirs
-
-    return Path(platformdirs.user_state_dir("ox")) / "run"
-
-
-def _private_base(path: Path) -> bool:
-    """Whether `path` is an absolute directory of this user that only they may write to."""
-    if not path.is_absolute():
-        return False
-    try:
-        st = os.stat(path)
-    except OSError:
-        return False
-    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o022
+    """Where ox keeps its sockets (see `ox_core.paths.runtime_dir`)."""
+    return Path(paths.runtime_dir())
 
 
 class Settings(BaseSettings):
@@ -186,8 +137,7 @@ class Settings(BaseSettings):
         """
         if self.socket is not None:
             return self.socket
-        digest = hashlib.sha256(os.fsencode(self.ledger_path())).hexdigest()[:12]
-        return runtime_dir() / f"ox-{digest}.sock"
+        return Path(paths.socket_for_ledger(self.ledger_path()))
 
     def sources(self) -> dict[str, str]:
         """Where each top-level value came from: `env OX_...`, `file <path>` or `default`.
@@ -215,46 +165,6 @@ class Settings(BaseSettings):
                 dotted = ".".join(env_key[len(ENV_PREFIX) :].lower().split("__"))
                 found[dotted] = f"env {env_key}"
         return found
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    """The config file's table; `{}` when there is none.
-
-    Only a regular file of at most `MAX_CONFIG_FILE` bytes is read: a FIFO, a device or a
-    directory is refused by its type before a byte is read (opening does not block either).
-    """
-    import tomllib
-
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise ConfigError(f"cannot read {_file_label(path)}: {exc.strerror}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise ConfigError(f"{_file_label(path)} is not a regular file; refusing to read it")
-        if st.st_size > MAX_CONFIG_FILE:
-            raise ConfigError(
-                f"{_file_label(path)} is {st.st_size} bytes, over the {MAX_CONFIG_FILE} allowed"
-            )
-        data = os.read(fd, MAX_CONFIG_FILE + 1)
-    except OSError as exc:
-        raise ConfigError(f"cannot read {_file_label(path)}: {exc.strerror}") from None
-    finally:
-        os.close(fd)
-    try:
-        return tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{_file_label(path)} is not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{_file_label(path)} is not valid TOML: {exc}") from None
-
-
-def _file_label(path: Path) -> str:
-    named = f" (from {CONFIG_FILE_ENV})" if os.environ.get(CONFIG_FILE_ENV) else ""
-    return f"config file {path}{named}"
 
 
 def _source_of(loc: tuple[Any, ...], data: dict[str, Any], path: Path) -> str:

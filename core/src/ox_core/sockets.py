@@ -5,8 +5,8 @@ symbolic link. The daemon creates and checks it (`bind_private_socket`); the CLI
 again, connects, and asks the kernel who is listening (`SO_PEERCRED`) before it sends a byte
 (`connect_private_socket`): a socket put on the path by another user gets nothing. Directories
 are checked through a descriptor opened with `O_NOFOLLOW`, and only that descriptor is ever
-chmodded, so a link swapped in is neither followed nor changed. Plain blocking sockets: the
-CLI does not import trio.
+chmodded, so a link swapped in is neither followed nor changed. Plain blocking sockets and the
+standard library only: the CLI's fast client (`ox_core.client`) uses this module.
 """
 
 from __future__ import annotations
@@ -17,12 +17,21 @@ import os
 import socket
 import stat
 import struct
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol, overload
 
 from ox_core.errors import OxError
+
+TYPE_CHECKING = False  # not `typing`'s: the hook and status fast path never import it
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from os import PathLike
+    from typing import Protocol, overload
+
+    class _HasSockopt(Protocol):
+        @overload
+        def getsockopt(self, level: int, optname: int) -> int: ...
+        @overload
+        def getsockopt(self, level: int, optname: int, buflen: int) -> bytes: ...
+
 
 MAX_UNIX_PATH = 107
 """The longest path `bind`/`connect` take for a Unix socket on Linux, in bytes."""
@@ -41,20 +50,26 @@ class UntrustedSocketError(OxError):
     """The socket, its directory or the process answering on it is not the user's own."""
 
 
-@dataclass(frozen=True)
 class PeerCredentials:
-    """Who is at the other end of a Unix socket, as the kernel saw it at `connect`/`listen`."""
+    """Who is at the other end of a Unix socket, as the kernel saw it at `connect`/`listen`.
 
-    pid: int
-    uid: int
-    gid: int
+    A plain class (no dataclasses: it imports `inspect`, a third of the fast path's time)."""
 
+    __slots__ = ("gid", "pid", "uid")
 
-class _HasSockopt(Protocol):
-    @overload
-    def getsockopt(self, level: int, optname: int) -> int: ...
-    @overload
-    def getsockopt(self, level: int, optname: int, buflen: int) -> bytes: ...
+    def __init__(self, pid: int, uid: int, gid: int) -> None:
+        self.pid, self.uid, self.gid = pid, uid, gid
+
+    def __repr__(self) -> str:
+        return f"PeerCredentials(pid={self.pid}, uid={self.uid}, gid={self.gid})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PeerCredentials):
+            return NotImplemented
+        return (self.pid, self.uid, self.gid) == (other.pid, other.uid, other.gid)
+
+    def __hash__(self) -> int:
+        return hash((self.pid, self.uid, self.gid))
 
 
 def peer_credentials(sock: _HasSockopt) -> PeerCredentials:
@@ -63,14 +78,14 @@ def peer_credentials(sock: _HasSockopt) -> PeerCredentials:
     return PeerCredentials(*_PEERCRED.unpack(raw))
 
 
-def _lstat(path: Path) -> os.stat_result | None:
+def _lstat(path: str | PathLike[str]) -> os.stat_result | None:
     try:
         return os.lstat(path)
     except FileNotFoundError:
         return None
 
 
-def open_private_dir(path: Path, *, create: bool) -> int:
+def open_private_dir(path: str | PathLike[str], *, create: bool) -> int:
     """A descriptor of the directory `path` after checking that only this user can use it.
 
     With `create` (the daemon), the directory is made (mode 0700) when missing and a
@@ -83,9 +98,9 @@ def open_private_dir(path: Path, *, create: bool) -> int:
     """
     if create:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             with contextlib.suppress(FileExistsError):
-                path.mkdir(mode=0o700)
+                os.mkdir(path, 0o700)
         except OSError as exc:
             raise OxError(f"cannot create the socket directory {path}: {exc.strerror}") from None
     st = _lstat(path)
@@ -110,7 +125,7 @@ def open_private_dir(path: Path, *, create: bool) -> int:
     return fd
 
 
-def _check_dir(fd: int, path: Path, *, tighten: bool) -> None:
+def _check_dir(fd: int, path: str | PathLike[str], *, tighten: bool) -> None:
     st = os.fstat(fd)  # the directory opened, whatever the path points at by now
     uid = os.getuid()
     if st.st_uid != uid:
@@ -128,7 +143,7 @@ def _check_dir(fd: int, path: Path, *, tighten: bool) -> None:
         os.fchmod(fd, 0o700)
 
 
-def _address(fd: int, path: Path) -> str:
+def _address(fd: int, path: str | PathLike[str]) -> str:
     """What to pass to `bind`/`connect` for `path` inside the directory open as `fd`.
 
     A path over the Unix-socket limit is reached through `/proc/self/fd/<fd>/` instead.
@@ -136,7 +151,7 @@ def _address(fd: int, path: Path) -> str:
     direct = os.fspath(path)
     if len(os.fsencode(direct)) <= MAX_UNIX_PATH:
         return direct
-    via = f"/proc/self/fd/{fd}/{path.name}"
+    via = f"/proc/self/fd/{fd}/{os.path.basename(path)}"
     if len(os.fsencode(via)) <= MAX_UNIX_PATH and os.path.isdir(f"/proc/self/fd/{fd}"):
         return via
     raise OxError(
@@ -154,17 +169,18 @@ def _umask(mask: int) -> Iterator[None]:
         os.umask(old)
 
 
-def bind_private_socket(path: Path) -> socket.socket:
+def bind_private_socket(path: str | PathLike[str]) -> socket.socket:
     """A listening, non-blocking Unix socket at `path` (mode 0600) in a private directory.
 
     A leftover socket file is replaced (the caller holds the daemon lock, so it is stale);
     anything else in the way, a symbolic link included, is an error. Raises `OxError`
     (`UntrustedSocketError` for a directory that is not the user's own and private).
     """
-    fd = open_private_dir(path.parent, create=True)
+    fd = open_private_dir(os.path.dirname(path), create=True)
+    name = os.path.basename(path)
     try:
         try:
-            st: os.stat_result | None = os.stat(path.name, dir_fd=fd, follow_symlinks=False)
+            st: os.stat_result | None = os.stat(name, dir_fd=fd, follow_symlinks=False)
         except FileNotFoundError:
             st = None
         if st is not None:
@@ -173,12 +189,12 @@ def bind_private_socket(path: Path) -> socket.socket:
                 raise OxError(
                     f"{path} exists and is not a socket ({kind}); remove it or set `socket`"
                 )
-            os.unlink(path.name, dir_fd=fd)
+            os.unlink(name, dir_fd=fd)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         try:
             with _umask(0o177):  # no window where the socket is reachable by others
                 sock.bind(_address(fd, path))
-            st = os.stat(path.name, dir_fd=fd, follow_symlinks=False)
+            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
             if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.getuid():
                 raise OxError(f"{path} changed while the daemon was binding it")
             sock.listen(LISTEN_BACKLOG)
@@ -194,7 +210,7 @@ def bind_private_socket(path: Path) -> socket.socket:
         os.close(fd)
 
 
-def connect_private_socket(path: Path, *, timeout: float) -> socket.socket:
+def connect_private_socket(path: str | PathLike[str], *, timeout: float) -> socket.socket:
     """A socket connected to the user's own daemon at `path`; nothing has been sent yet.
 
     Checks the directory (the user's, not writable by others, not a link), the socket file
@@ -206,13 +222,14 @@ def connect_private_socket(path: Path, *, timeout: float) -> socket.socket:
         f"the ox-core daemon is not running (no answer on {path}); start it with `ox-core serve`"
     )
     try:
-        fd = open_private_dir(path.parent, create=False)
+        fd = open_private_dir(os.path.dirname(path), create=False)
     except FileNotFoundError:
         raise not_running from None
+    name = os.path.basename(path)
     uid = os.getuid()
     try:
         try:
-            st = os.stat(path.name, dir_fd=fd, follow_symlinks=False)
+            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
         except FileNotFoundError:
             raise not_running from None
         if not stat.S_ISSOCK(st.st_mode):

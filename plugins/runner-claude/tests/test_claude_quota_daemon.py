@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +30,7 @@ from ox_core.settings import load_settings
 from ox_core.testing import make_ledger
 from ox_core.testing_npm import read_pin
 from ox_runner_claude.runner import AUTH_ENV
+from ox_runner_claude.testing import message_stream, text_block
 
 pytestmark = pytest.mark.slow
 
@@ -77,33 +77,7 @@ class Api:
         if self.limited:
             error = {"type": "error", "error": {"type": "rate_limit_error", "message": SAID}}
             return 429, "application/json", json.dumps(error).encode(), {"retry-after": "120"}
-        message = {
-            "id": f"msg_{uuid.uuid4().hex}",
-            "type": "message",
-            "role": "assistant",
-            "model": body.get("model", "claude"),
-            "content": [],
-            "stop_reason": None,
-            "stop_sequence": None,
-            "usage": {"input_tokens": 3, "output_tokens": 1},
-        }
-        block = {"type": "text", "text": ""}
-        delta = {"type": "text_delta", "text": "hi"}
-        end = {"stop_reason": "end_turn"}
-        events = [
-            ("message_start", {"type": "message_start", "message": message}),
-            ("content_block_start", {"type": "content_block_start", "content_block": block}),
-            ("content_block_delta", {"type": "content_block_delta", "delta": delta}),
-            ("content_block_stop", {"type": "content_block_stop"}),
-            (
-                "message_delta",
-                {"type": "message_delta", "delta": end, "usage": {"output_tokens": 1}},
-            ),
-            ("message_stop", {"type": "message_stop"}),
-        ]
-        for _, event in events[1:4]:
-            event["index"] = 0
-        return 200, "text/event-stream", self.kit.sse(events)
+        return message_stream(body, [text_block("hi")])
 
 
 @pytest.fixture(scope="module")

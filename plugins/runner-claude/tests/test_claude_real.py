@@ -3,7 +3,6 @@ against a fake Anthropic Messages API on 127.0.0.1."""
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from ox_core import RunRequest
 from ox_core.testing_npm import read_pin
 from ox_runner_claude import ClaudeRunner
 from ox_runner_claude.runner import AUTH_ENV
+from ox_runner_claude.testing import message_stream, side_answer, text_block
 
 PIN = read_pin(Path(__file__).parent / "real-cli.json")
 
@@ -44,58 +44,16 @@ class AnthropicApi:
         self.answers = 0
 
     def __call__(self, path: str, body: dict[str, Any]) -> tuple[int, str, bytes]:
-        route = path.split("?")[0]
-        if route.endswith("/count_tokens"):
-            return 200, "application/json", b'{"input_tokens": 1}'
-        if not route.endswith("/v1/messages"):
-            return 404, "application/json", b'{"type":"error","error":{"type":"not_found_error"}}'
+        if (side := side_answer(path)) is not None:
+            return side
         self.answers += 1
-        message = {
-            "id": f"msg_{uuid.uuid4().hex}",
-            "type": "message",
-            "role": "assistant",
-            "model": body.get("model", "claude"),
-            "content": [],
-            "stop_reason": None,
-            "stop_sequence": None,
-            "usage": self.usage,
-        }
-        events: list[tuple[str | None, dict[str, Any]]] = [
-            ("message_start", {"type": "message_start", "message": message}),
-            (
-                "content_block_start",
-                {
-                    "type": "content_block_start",
-                    "index": 0,
-                    "content_block": {"type": "text", "text": ""},
-                },
-            ),
-        ]
         half = len(self.text) // 2
-        for piece in (self.text[:half], self.text[half:]):
-            events.append(
-                (
-                    "content_block_delta",
-                    {
-                        "type": "content_block_delta",
-                        "index": 0,
-                        "delta": {"type": "text_delta", "text": piece},
-                    },
-                )
-            )
-        events += [
-            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-            (
-                "message_delta",
-                {
-                    "type": "message_delta",
-                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                    "usage": {"output_tokens": self.final_output_tokens},
-                },
-            ),
-            ("message_stop", {"type": "message_stop"}),
-        ]
-        return 200, "text/event-stream", self.kit.sse(events)
+        return message_stream(
+            body,
+            [text_block(self.text[:half], self.text[half:])],
+            usage=self.usage,
+            output_tokens=self.final_output_tokens,
+        )
 
 
 async def test_real_claude_answers_through_the_runner(

@@ -69,6 +69,11 @@ def doctor_screen(report: Mapping[str, Any], now: datetime | None = None) -> Ren
         none = f"{WARN} no handler plugin installed (entry-point group ox.handlers): no work to do"
         parts += [Text(""), _section("Handlers"), Text.from_markup(none)]
 
+    for c in report.get("checks", []):
+        mark = OK if c.get("ok") else WARN
+        detail = f": {_escape(str(c.get('detail', '')))}" if c.get("detail") else ""
+        parts.append(Text.from_markup(f"{mark} {_escape(str(c.get('check', '')))}{detail}"))
+
     errors = report.get("plugin_errors", [])
     if errors:
         parts += [Text(""), _section("Plugins that failed to load")]
@@ -104,10 +109,10 @@ def doctor_screen(report: Mapping[str, Any], now: datetime | None = None) -> Ren
         problem = str(daemon["socket_problem"])  # plain text: it quotes paths
         grid.add_row("", Text.assemble(Text.from_markup(BAD), " ", problem))
     parts += [Text(""), _section("Ledger and daemon"), grid]
-    checks = report.get("checks") or []
-    if checks:
+    ledger_checks = report.get("ledger_checks") or []
+    if ledger_checks:
         parts += [Text(""), _section("Ledger checks")]
-        for c in checks:
+        for c in ledger_checks:
             mark = OK if c.get("ok") else (WARN if c.get("warning") else BAD)
             line = Text.assemble(Text.from_markup(mark), f" {c.get('name', '-')}: ")
             line.append(str(c.get("detail", "")), style="" if c.get("ok") else "red")

@@ -70,7 +70,36 @@ class SessionCaptureHandler(WorkHandler):
         """`session_watch_start` and `session_watch_stop`; none before `attach`."""
         return {} if self._watch is None else self._watch.ipc_methods()
 
+    def doctor_checks(self) -> list[dict[str, Any]]:
+        """Per agent installed for this user (its folder under `$HOME`), whether ox's hooks
+        are in its user settings."""
+        from ox_session_capture.hooks_install import installers, status
+
+        rows: list[dict[str, Any]] = []
+        for agent in installers().values():
+            if not agent.installed_for_user(self.home):
+                continue
+            row = status(agent, agent.path(home=self.home))
+            ok = bool(row["installed"])
+            detail = row["error"] or (
+                "in place" if ok else "not installed: `ox-core hooks install`"
+            )
+            if ok and agent.note:
+                detail += f" ({agent.note})"
+            rows.append({"check": f"{agent.adapter} hooks", "ok": ok, "detail": detail})
+        return rows
+
     async def detect(self, ledger: Path) -> list[WorkItem]:
+        """No work items; raises (so `status` shows it as a standing error) while the agent
+        hooks logged problems in the last hour."""
+        from ox_session_capture.hook import log_path, recent_problems
+
+        problems = await trio.to_thread.run_sync(recent_problems)
+        if problems:
+            raise OxError(
+                f"agent hooks: {len(problems)} problem(s) in the last hour, the last: "
+                f"{problems[-1][21:]} (see {log_path()})"
+            )
         return []
 
     def validate_payload(self, payload: dict[str, Any]) -> dict[str, Any]:

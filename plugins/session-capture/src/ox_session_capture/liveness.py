@@ -1,14 +1,48 @@
-"""Whether a recording's agent still runs: the rule both the watcher and finalization use.
+"""Whether a recording's agent still runs: the rule the watcher, the daemon's liveness check
+and finalization use.
 
-A recording marker names the agent's PID (`parent_pid`). While that process exists the
-recording is live; without a PID a recording counts as live for `NO_PID_STALE` after it
-started, then as abandoned.
+A recording marker names the agent's PID (`parent_pid`) and, when the recording was started
+by a hook, the process's start time (`parent_start`, clock ticks since boot: with the pid it
+names one process, as pids are reused). While that process exists the recording is live;
+without a PID a recording counts as live for `NO_PID_STALE` after it started, then as
+abandoned.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+from ox_core.proc import command_name, read_stat
 from ox_core.proc import pid_alive as pid_alive  # the one rule; re-exported for plugins
 
 NO_PID_STALE = timedelta(hours=24)
+
+SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "fish", "busybox"})
+"""Command names of the shells an agent may run its hooks through (`sh -c "..."`): the
+agent is the first ancestor of a hook that is not one of them."""
+
+
+def agent_process(pid: int, *, hops: int = 4) -> tuple[int, int | None]:
+    """(pid, start time) of the agent that ran a hook whose parent is `pid`: `pid` itself, or
+    the first ancestor that is not a shell. Read while the hook still runs, so the shell
+    between it and the agent is still there. (pid, None) when `/proc` says nothing."""
+    for _ in range(hops):
+        stat = read_stat(pid)
+        if stat is None:
+            return pid, None
+        if command_name(pid) not in SHELLS or stat.ppid <= 1:
+            return pid, stat.start
+        pid = stat.ppid
+    stat = read_stat(pid)
+    return pid, stat.start if stat else None
+
+
+def agent_alive(pid: int, start: Any = None) -> bool:
+    """Whether the agent process `pid` (started at `start` clock ticks, when known) runs."""
+    if not pid_alive(pid):
+        return False
+    if isinstance(start, int):
+        stat = read_stat(pid)
+        return stat is not None and stat.start == start
+    return True

@@ -37,9 +37,10 @@ def fingerprint(fd: int, offset: int) -> str:
 _SOURCE_ID = re.compile(rb'"source_id":("(?:[^"\\]|\\.)*")')
 
 
-def captured_ids(raw: Path) -> set[str]:
-    """The `source_id`s of the entries already in `raw.jsonl`."""
-    ids: set[str] = set()
+def captured_ids(raw: Path, also: object = None) -> set[str]:
+    """The `source_id`s of the entries already in `raw.jsonl`, plus the strings of the list
+    `also` (a marker's `prior_source_ids`: data, so anything else in it is ignored)."""
+    ids: set[str] = {i for i in also if isinstance(i, str)} if isinstance(also, list) else set()
     with contextlib.suppress(FileNotFoundError), os.fdopen(open_regular(raw), "rb") as f:
         for line in f:
             match = _SOURCE_ID.search(line)

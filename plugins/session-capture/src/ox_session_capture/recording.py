@@ -29,6 +29,7 @@ from ox_session_capture.confined import (
     make_dirs,
     open_regular,
 )
+from ox_session_capture.identity import add_part, free_name, part_stopped, taken_names
 from ox_session_capture.journal import set_committed, settle_locked
 from ox_session_capture.raw_lines import (
     UNKNOWN_KEY,
@@ -73,6 +74,10 @@ class Recording:
 
     name: str
     session_dir: Path
+    start_offset: int = attrs.field(default=0, eq=False)
+    """The byte of the agent's file the recording starts at (0: from its first byte)."""
+    continued: bool = attrs.field(default=False, eq=False)
+    """True when an existing live recording was returned (the agent resumed into it)."""
 
 
 def resolve_adapter(name: str) -> SessionAdapter:
@@ -119,6 +124,10 @@ def check_source(
     return resolved
 
 
+def _clean_id(value: str) -> str:
+    return "".join(c for c in value if c.isalnum()) or value
+
+
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
 
@@ -141,6 +150,20 @@ def _find_active(cache: Path, session_file: Path) -> Recording | None:
     return None
 
 
+@attrs.frozen
+class PartOf:
+    """Where a new recording stands in its agent session (see `identity`): start at byte
+    `offset` of the agent's file (None: at its current end; an offset past the end counts as
+    the end), the part it continues from and the agent message ids the earlier parts hold
+    (not captured again)."""
+
+    offset: int | None = None
+    previous_part: str = ""
+    prior_source_ids: frozenset[str] = frozenset()
+    pid_start: int | None = None
+    """The agent process's start time (clock ticks since boot), kept as `parent_start`."""
+
+
 def create_recording(
     ledger: Path,
     adapter: str,
@@ -148,6 +171,8 @@ def create_recording(
     *,
     pid: int | None = None,
     agent_id: str | None = None,
+    agent_session_id: str | None = None,
+    part: PartOf | None = None,
     username: str | None = None,
     workspace_path: str = "",
     home: Path | None = None,
@@ -156,9 +181,12 @@ def create_recording(
     """Create the recording of `session_file` in the ledger cache (or return the live one that
     already records that file: idempotent).
 
-    `pid`: the agent's process (`parent_pid`); None means this process's parent. `agent_id`
-    defaults to the first 8 characters of the agent's session id. Raises `RecordingRejected`
-    for an unknown adapter or a path the watcher would reject. Blocking.
+    `pid`: the agent's process (`parent_pid`); None means this process's parent.
+    `agent_session_id`: the agent's own session id (default: the UUID in the file name).
+    `agent_id` defaults to its first 8 characters. `part`: where the recording starts (default:
+    at the file's current end). The name is one no folder of the ledger (cache, committed,
+    remote) has (`identity.taken_names`). Raises `RecordingRejected` for an unknown adapter
+    or a path the watcher would reject. Blocking.
     """
     impl = resolve_adapter(adapter)
     source = check_source(impl, session_file, home)
@@ -169,10 +197,10 @@ def create_recording(
         raise RecordingRejected(f"cannot record {source}: {exc}") from None
     existing = _find_active(cache, source)
     if existing is not None:
-        return existing
+        return attrs.evolve(existing, continued=True)
     started = now or now_utc()
-    agent_session_id = agent_session_id_of(source)
-    agent_id = agent_id if agent_id is not None else agent_session_id[:8]
+    agent_session_id = agent_session_id or agent_session_id_of(source)
+    agent_id = agent_id if agent_id is not None else _clean_id(agent_session_id)[:8]
     if username is None:
         try:
             username = getpass.getuser()
@@ -181,7 +209,7 @@ def create_recording(
     base = session_name(started, username, agent_id)
     try:
         return _create(ledger, cache, base, impl, source, started, agent_id, agent_session_id,
-                       username, pid, workspace_path)  # fmt: skip
+                       username, pid, workspace_path, part or PartOf())  # fmt: skip
     except UnsafePathError as exc:
         raise RecordingRejected(f"cannot record {source}: {exc}") from None
     except OSError as exc:  # a read-only ledger, `.ox/cache` a file, a full disk
@@ -201,15 +229,17 @@ def _create(
     username: str,
     pid: int | None,
     workspace_path: str,
+    part: PartOf,
 ) -> Recording:
     make_dirs(ledger, cache)  # refuses a link or a file at `.ox`, `.ox/cache`, `sessions`
-    for n in range(1, 1000):
-        name = base if n == 1 else f"{base}-{n}"
+    taken = taken_names(ledger, base)
+    for _ in range(1000):
+        name = free_name(base, taken)
         try:
             (cache / name).mkdir(mode=0o700)
             break
-        except FileExistsError:
-            continue
+        except FileExistsError:  # made meanwhile by another recording
+            taken.add(name)
     else:
         raise RecordingRejected(f"too many recordings named {base} in {cache}")
     session_dir = cache / name
@@ -222,6 +252,11 @@ def _create(
             username=username,
         )
     )
+    # The agent session this recording is a part of, and the part before it: published with
+    # the raw file, so a resumed session's parts stay linked in the ledger.
+    header.meta.agent_session_id = agent_session_id  # type: ignore[attr-defined]  # extra key
+    if part.previous_part:
+        header.meta.previous_part = part.previous_part  # type: ignore[attr-defined]
     header_line = dump_line(header)
     atomic_write_bytes(session_dir / RAW, header_line)
     marker = RecordingMarker(
@@ -236,21 +271,29 @@ def _create(
         watch_mode="tail",
         workspace_path=workspace_path,
     )
+    if part.previous_part:
+        marker.previous_part = part.previous_part  # type: ignore[attr-defined]  # extra key
+    if part.pid_start is not None:
+        marker.parent_start = part.pid_start  # type: ignore[attr-defined]
+    if part.prior_source_ids:
+        marker.prior_source_ids = sorted(part.prior_source_ids)  # type: ignore[attr-defined]
     with contextlib.suppress(FileNotFoundError):
         # Never blocks (a FIFO put there since `check_source` is refused, not opened).
         fd = open_regular(source)
         try:
             st = os.fstat(fd)
-            marker.start_offset = marker.source_offset = st.st_size
+            offset = st.st_size if part.offset is None else min(part.offset, st.st_size)
+            marker.start_offset = marker.source_offset = offset
             marker.source_inode = st.st_ino  # type: ignore[attr-defined]  # extra key
-            marker.source_fingerprint = fingerprint(fd, st.st_size)  # type: ignore[attr-defined]
+            marker.source_fingerprint = fingerprint(fd, offset)  # type: ignore[attr-defined]
         finally:
             os.close(fd)
     set_committed(marker, len(header_line))  # docs/capture-journal.md
     with lock_file(session_dir / MARKER):
         atomic_write_model(session_dir / MARKER, marker)
+    add_part(ledger, impl.name, agent_session_id, name)
     log.info("recording %s of %s started at offset %d", name, source, marker.start_offset)
-    return Recording(name, session_dir)
+    return Recording(name, session_dir, marker.start_offset)
 
 
 @attrs.frozen
@@ -324,5 +367,11 @@ def stop_recording(
             os.close(fd)
         os.unlink(session_dir / MARKER)
         fsync_dir(session_dir)
+    ledger = ledger_of(session_dir)
+    try:
+        if ledger is not None:
+            part_stopped(ledger, session_dir, final)
+    except (OSError, OxError) as exc:  # only the link to a later part is lost
+        log.warning("%s: agent session index not updated: %s", session_dir.name, exc)
     log.info("recording %s stopped with %d entries", session_dir.name, final.entry_count)
     return StopResult(session_dir.name, final.entry_count, drained)

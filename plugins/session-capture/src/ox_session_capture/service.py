@@ -2,9 +2,12 @@
 
 `SessionWatchService.serve` runs the `SessionWatcherManager` in the daemon's nursery, restarts
 the watches of live tail recordings at start and, every `doctor_interval`, stops dead ones
-and restarts missing ones. `ipc_methods()` serves `session_watch_start` (start recording an
-agent's session file: tail mode) and `session_watch_stop` (stop it, close the raw file with
-its footer, then call `on_stop(name)` so the session is finalized soon).
+and restarts missing ones; every `liveness_interval` it stops the recordings whose agent
+process died (so they are finalized within seconds, not after the staleness grace).
+`ipc_methods()` serves `session_watch_start` (start recording an agent's session file: tail
+mode), `session_watch_stop` (stop it, close the raw file with its footer, then call
+`on_stop(name)` so the session is finalized soon) and `session_hook` (an agent's hook: start,
+continue or stop the recording of one agent session, see `identity`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import logging
 import shutil
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import trio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -22,23 +25,42 @@ from ox_core.contracts import IpcMethod
 from ox_core.errors import OxError
 from ox_core.proc import pid_max
 from ox_session_capture.confined import SessionName
+from ox_session_capture.identity import live_part
+from ox_session_capture.liveness import agent_alive, agent_process
+from ox_session_capture.parts import begin_part
 from ox_session_capture.recording import (
+    PartOf,
+    Recording,
     RecordingRejected,
     create_recording,
     stop_recording,
 )
-from ox_session_capture.records import ledger_cache_sessions
+from ox_session_capture.records import (
+    RecordError,
+    ledger_cache_sessions,
+    read_marker,
+)
 from ox_session_capture.redact import make_redactor
 from ox_session_capture.watcher import DEFAULT_POLL_INTERVAL, SessionWatcherManager
 
 log = logging.getLogger(__name__)
 
 DOCTOR_INTERVAL = 60.0
+LIVENESS_INTERVAL = 5.0
+"""Seconds between two checks that the agents of live recordings still run."""
 
 OnStop = Callable[[str], Awaitable[Any]]
 
 
 PID_MAX = pid_max()
+
+
+def _absolute_file(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("holds a NUL byte")
+    if not value.startswith("/"):
+        raise ValueError(f"must be an absolute path, got {value!r}")
+    return value
 
 
 class WatchStartParams(BaseModel):
@@ -51,15 +73,26 @@ class WatchStartParams(BaseModel):
     adapter: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     file: str = Field(min_length=1, max_length=4096)
     pid: int | None = Field(default=None, ge=0, le=PID_MAX)
+    from_start: bool = False
 
-    @field_validator("file")
-    @classmethod
-    def _file(cls, value: str) -> str:
-        if "\x00" in value:
-            raise ValueError("holds a NUL byte")
-        if not value.startswith("/"):
-            raise ValueError(f"must be an absolute path, got {value!r}")
-        return value
+    _file = field_validator("file")(lambda value: _absolute_file(value))
+
+
+class HookParams(BaseModel):
+    """`session_hook` params: the adapter, `start` or `end`, the agent's own session id, its
+    session file (absolute; it may not exist yet), the hook's parent pid (the agent, or a
+    shell the agent ran the hook through) and whether the agent resumed the session."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    adapter: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    event: Literal["start", "end"]
+    agent_session_id: str = Field(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")
+    file: str = Field(min_length=1, max_length=4096)
+    pid: int = Field(default=0, ge=0, le=PID_MAX)
+    resumed: bool = False
+
+    _file = field_validator("file")(lambda value: _absolute_file(value))
 
 
 class WatchStopParams(BaseModel):
@@ -95,11 +128,14 @@ class SessionWatchService:
         home: Path | None = None,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         doctor_interval: float = DOCTOR_INTERVAL,
+        liveness_interval: float = LIVENESS_INTERVAL,
     ) -> None:
         self.ledger = ledger
         self.on_stop = on_stop
         self.home = home
         self.doctor_interval = doctor_interval
+        self.liveness_interval = liveness_interval
+        self._hook_lock = trio.Lock()  # one agent session's start and end never interleave
         self.manager = SessionWatcherManager(ledger, poll_interval=poll_interval, home=home)
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -113,6 +149,7 @@ class SessionWatchService:
             restarted = await self.manager.detect_and_restart()
             if restarted:
                 log.info("session watcher: resumed %s", ", ".join(restarted))
+            nursery.start_soon(self._liveness)
             task_status.started()
             while True:
                 await trio.sleep(self.doctor_interval)
@@ -121,6 +158,49 @@ class SessionWatchService:
                 except Exception:
                     # One bad recording must never stop capture for every other session.
                     log.exception("session watcher: doctor tick failed; next tick as usual")
+
+    async def _liveness(self) -> None:
+        while True:
+            await trio.sleep(self.liveness_interval)
+            try:
+                await self.stop_dead()
+            except Exception:
+                log.exception("session watcher: liveness check failed; next check as usual")
+
+    async def stop_dead(self) -> list[str]:
+        """Stop (and so queue for finalization) every live recording whose agent process
+        died. Returns their names."""
+        cache = ledger_cache_sessions(self.ledger)
+
+        def dead() -> list[str]:
+            found: list[str] = []
+            try:
+                folders = sorted(cache.iterdir())
+            except OSError:
+                return found
+            for folder in folders:
+                try:
+                    marker = read_marker(folder)
+                except (FileNotFoundError, NotADirectoryError, RecordError, OSError):
+                    continue
+                start = (marker.model_extra or {}).get("parent_start")
+                if (
+                    marker.stopped_at is None
+                    and marker.parent_pid > 0
+                    and not agent_alive(marker.parent_pid, start)
+                ):
+                    found.append(folder.name)
+            return found
+
+        stopped = []
+        for name in await trio.to_thread.run_sync(dead):
+            log.info("recording %s: its agent process died; stopping it", name)
+            try:
+                await self.session_watch_stop({"name": name})
+                stopped.append(name)
+            except OxError as exc:
+                log.error("recording %s: cannot stop it: %s", name, exc)
+        return stopped
 
     async def tick(self) -> None:
         """One doctor tick: stop watches of ended recordings, restart missing live ones."""
@@ -131,6 +211,7 @@ class SessionWatchService:
         return {
             "session_watch_start": self.session_watch_start,
             "session_watch_stop": self.session_watch_stop,
+            "session_hook": self.session_hook,
         }
 
     async def session_watch_start(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -138,27 +219,72 @@ class SessionWatchService:
         and start watching it → `{name, session_dir}`. Raises `RecordingRejected` (an
         `OxError`) with the reason; a refused request leaves nothing behind."""
         p: WatchStartParams = _params(WatchStartParams, params)
-        cache = ledger_cache_sessions(self.ledger)
-        existed = set(cache.iterdir()) if cache.is_dir() else set()
         recording = await trio.to_thread.run_sync(
-            lambda: create_recording(self.ledger, p.adapter, p.file, pid=p.pid or 0, home=self.home)
+            lambda: create_recording(
+                self.ledger,
+                p.adapter,
+                p.file,
+                pid=p.pid or 0,
+                home=self.home,
+                part=PartOf(0 if p.from_start else None),
+            )
         )
+        return await self._watch(recording, p.file, p.adapter)
+
+    async def _watch(self, recording: Recording, file: str, adapter: str) -> dict[str, Any]:
+        result = {
+            "name": recording.name,
+            "session_dir": str(recording.session_dir),
+            "start_offset": recording.start_offset,
+            "continued": recording.continued,
+            "watching": False,
+        }
         if not self.manager.running:
             # Called in-process while no daemon runs: the recording is on disk with its start
             # offset, and the next daemon resumes it (`detect_and_restart`) from there, so
             # nothing the agent writes from now on is lost.
-            return {
-                "name": recording.name,
-                "session_dir": str(recording.session_dir),
-                "watching": False,
-            }
+            return result
         try:
-            await self.manager.start_watch(recording.name, p.file, p.adapter)
+            await self.manager.start_watch(recording.name, file, adapter)
         except OxError:
-            if recording.session_dir not in existed:
+            if not recording.continued:  # made by this request: a refused request leaves nothing
                 shutil.rmtree(recording.session_dir, ignore_errors=True)
             raise
-        return {"name": recording.name, "session_dir": str(recording.session_dir), "watching": True}
+        return {**result, "watching": True}
+
+    async def session_hook(self, params: dict[str, Any]) -> dict[str, Any]:
+        """An agent's hook. `start`: continue the live recording of the agent session, or
+        start a new part of it (see `identity.next_part`) and watch it → the
+        `session_watch_start` reply. `end`: stop the live part (finalization is queued) →
+        `{name, entry_count}`, `{name: None}` when nothing records it. The agent's pid is
+        the hook's parent, or the first ancestor that is not a shell."""
+        p: HookParams = _params(HookParams, params)
+        async with self._hook_lock:
+            if p.event == "end":
+                name = await trio.to_thread.run_sync(
+                    live_part, self.ledger, p.adapter, p.agent_session_id
+                )
+                if name is None:
+                    return {"name": None}
+                return await self.session_watch_stop({"name": name})
+            return await self._hook_start(p)
+
+    async def _hook_start(self, p: HookParams) -> dict[str, Any]:
+        pid, start = agent_process(p.pid) if p.pid > 0 else (0, None)
+
+        recording = await trio.to_thread.run_sync(
+            lambda: begin_part(
+                self.ledger,
+                p.adapter,
+                p.agent_session_id,
+                p.file,
+                pid=pid,
+                start=start,
+                resumed=p.resumed,
+                home=self.home,
+            )
+        )
+        return await self._watch(recording, p.file, p.adapter)
 
     async def session_watch_stop(self, params: dict[str, Any]) -> dict[str, Any]:
         """`{name}` → stop the watch, drain what is in the file, write the footer, remove the

@@ -167,7 +167,7 @@ class SourceTail:
         fp = _marker_extra(marker, "source_fingerprint")
         self.inode = inode if isinstance(inode, int) else None
         self.fp = fp if isinstance(fp, str) and self.offset == marker.source_offset else None
-        self.seen = captured_ids(self.session_dir / RAW)
+        self.seen = captured_ids(self.session_dir / RAW, _marker_extra(marker, "prior_source_ids"))
         self._long_scan = None
         self._reset_pending = False
 

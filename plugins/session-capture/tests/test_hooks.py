@@ -1,0 +1,253 @@
+"""Agent hooks: installing them into the agents' settings, and `ox-core hook` itself (as a
+real subprocess, with no daemon: the recording is made in that process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ox_core.errors import OxError
+from ox_core.testing import make_ledger
+from ox_session_capture import hooks_install
+from ox_session_capture.hooks_install import HooksError, claude_code, codex, gemini
+from ox_session_capture.records import RAW, ledger_cache_sessions, read_marker
+from ox_session_capture.testing import append, claude_session_file, claude_text, numbered_user
+
+USER_SETTINGS = (
+    b'{\n    "model": "opus",\n    "hooks": {\n        "SessionStart": [\n'
+    b'            {"matcher": "startup", "hooks": [{"type": "command", "command": "echo mine"}]}\n'
+    b'        ],\n        "Stop": [{"hooks": [{"type": "command", "command": "notify-send x"}]}]\n'
+    b'    },\n    "\xc3\xa9t\xc3\xa9": true\n}'
+)
+
+
+@pytest.mark.parametrize("agent", [claude_code, codex, gemini], ids=lambda a: a.adapter)
+def test_install_twice_then_uninstall_leaves_the_settings_byte_identical(
+    tmp_path: Path, agent: hooks_install.AgentHooks
+) -> None:
+    path = agent.path(home=tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(USER_SETTINGS)
+    os.chmod(path, 0o644)
+    first = hooks_install.install(agent, path, ox="/opt/ox/bin/ox-core")
+    after_first = path.read_bytes()
+    second = hooks_install.install(agent, path, ox="/opt/ox/bin/ox-core")
+    assert (first.changed, second.changed) == (True, False)
+    assert path.read_bytes() == after_first  # idempotent: not rewritten
+    data = json.loads(after_first)
+    assert data["hooks"]["Stop"] == json.loads(USER_SETTINGS)["hooks"]["Stop"]  # user's kept
+    starts = data["hooks"]["SessionStart"]
+    assert starts[0]["hooks"][0]["command"] == "echo mine"
+    assert (
+        starts[1]["hooks"][0]["command"] == f"/opt/ox/bin/ox-core hook {agent.adapter} SessionStart"
+    )
+    assert hooks_install.status(agent, path)["installed"] is True
+    assert Path(f"{path}.ox-backup").read_bytes() == USER_SETTINGS
+    removed = hooks_install.uninstall(agent, path)
+    assert removed.changed
+    assert path.read_bytes() == USER_SETTINGS
+    assert os.stat(path).st_mode & 0o777 == 0o644
+    assert not Path(f"{path}.ox-backup").exists()
+    assert hooks_install.status(agent, path)["installed"] is False
+
+
+def test_a_file_ox_created_is_removed_again(tmp_path: Path) -> None:
+    path = claude_code.path(home=tmp_path)
+    hooks_install.install(claude_code, path, ox="ox-core")
+    assert json.loads(path.read_text())["hooks"]["SessionEnd"]
+    hooks_install.uninstall(claude_code, path)
+    assert not path.exists()
+
+
+def test_uninstall_after_user_edits_removes_only_oxs_entries(tmp_path: Path) -> None:
+    path = gemini.path(home=tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(USER_SETTINGS)
+    hooks_install.install(gemini, path, ox="ox-core")
+    data = json.loads(path.read_text())
+    data["theme"] = "dark"  # the user changed something since
+    path.write_text(json.dumps(data))
+    hooks_install.uninstall(gemini, path)
+    expected = json.loads(USER_SETTINGS)
+    expected["theme"] = "dark"
+    assert json.loads(path.read_text()) == expected
+
+
+@pytest.mark.parametrize(
+    "content", [b"[1, 2]", b"{not json", b'{"hooks": []}', b'{"hooks": {"SessionStart": {}}}']
+)
+def test_a_settings_file_ox_cannot_merge_into_is_left_alone(tmp_path: Path, content: bytes) -> None:
+    path = claude_code.path(home=tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    with pytest.raises(HooksError):
+        hooks_install.install(claude_code, path, ox="ox-core")
+    assert path.read_bytes() == content
+    assert not Path(f"{path}.ox-backup").exists()
+
+
+def test_a_settings_file_that_is_a_link_or_a_fifo_is_refused(tmp_path: Path) -> None:
+    path = claude_code.path(home=tmp_path)
+    path.parent.mkdir(parents=True)
+    target = tmp_path / "elsewhere.json"
+    target.write_text("{}")
+    path.symlink_to(target)
+    with pytest.raises(HooksError):
+        hooks_install.install(claude_code, path, ox="ox-core")
+    assert target.read_text() == "{}"
+    path.unlink()
+    os.mkfifo(path)
+    assert hooks_install.status(claude_code, path)["error"]  # by its type, without blocking
+    with pytest.raises(HooksError):
+        hooks_install.install(claude_code, path)
+
+
+# ------------------------------------------------------------------ the hook command
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Path:
+    return make_ledger(tmp_path / "ledger").path
+
+
+def hook(
+    home: Path, ledger: Path, adapter: str, event: str, stdin: bytes, **env: str
+) -> subprocess.CompletedProcess[bytes]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("OX_", "XDG_"))}
+    environ.update(HOME=str(home), OX_LEDGER=str(ledger), XDG_RUNTIME_DIR=str(home / "run"), **env)
+    (home / "run").mkdir(mode=0o700, exist_ok=True)
+    return subprocess.run(
+        [sys.executable, "-m", "ox_core.cli", "hook", adapter, event],
+        input=stdin, env=environ, capture_output=True, timeout=60,
+    )  # fmt: skip
+
+
+def payload(
+    src: Path, source: str = "startup", sid: str = "f04c7045-b614-40b5-816d-7256c84b37f6"
+) -> bytes:
+    return json.dumps(
+        {"session_id": sid, "transcript_path": str(src), "cwd": "/", "source": source}
+    ).encode()
+
+
+def hooks_log(home: Path) -> list[str]:
+    log = home / ".local" / "state" / "ox" / "hooks.log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def test_without_a_daemon_a_new_session_is_recorded_from_its_first_byte(
+    ledger: Path, home: Path
+) -> None:
+    src = claude_session_file(home)
+    src.unlink()  # the agent has not written its file yet
+    started = hook(home, ledger, "claude-code", "SessionStart", payload(src))
+    assert (started.returncode, started.stdout) == (0, b"")
+    (folder,) = ledger_cache_sessions(ledger).iterdir()
+    marker = read_marker(folder)
+    assert (marker.start_offset, marker.agent_session_id) == (
+        0,
+        "f04c7045-b614-40b5-816d-7256c84b37f6",
+    )
+    append(src, numbered_user(1) + claude_text("a1", "first answer"))
+    ended = hook(home, ledger, "claude-code", "SessionEnd", payload(src))
+    assert ended.returncode == 0
+    assert not (folder / ".recording.json").exists()
+    raw = (folder / RAW).read_text()
+    assert "first answer" in raw
+    assert hooks_log(home) == []
+
+
+def test_disabled_recording_does_nothing(ledger: Path, home: Path) -> None:
+    result = hook(home, ledger, "claude-code", "SessionStart", payload(claude_session_file(home)),
+                  OX_SESSION_RECORDING="disabled")  # fmt: skip
+    assert result.returncode == 0
+    assert not ledger_cache_sessions(ledger).exists()
+    assert hooks_log(home) == []
+
+
+@pytest.mark.parametrize(
+    ("stdin", "why"),
+    [
+        (b"", "not JSON"),
+        (b"\xff\xfe garbage", "not JSON"),
+        (b"[]", "not a JSON object"),
+        (b'{"session_id": "x y", "transcript_path": "/a"}', "spaces or control"),
+        (
+            b'{"session_id": "s", "transcript_path": "relative/file.jsonl"}',
+            "absolute transcript_path",
+        ),
+        (b'{"session_id": "s", "transcript_path": "/etc/passwd"}', "not under the claude-code"),
+        (b'{"session_id": 7, "transcript_path": "/a"}', "no usable session_id"),
+        (b"{" + b" " * (1024 * 1024 + 10) + b"}", "over 1048576 bytes"),
+    ],
+)
+def test_hostile_hook_input_exits_0_and_logs_one_line(
+    ledger: Path, home: Path, stdin: bytes, why: str
+) -> None:
+    result = hook(home, ledger, "claude-code", "SessionStart", stdin)
+    assert result.returncode == 0
+    assert result.stderr == b""
+    (line,) = hooks_log(home)
+    assert why in line
+    assert "hook claude-code SessionStart" in line
+    assert not ledger_cache_sessions(ledger).exists() or not list(
+        ledger_cache_sessions(ledger).iterdir()
+    )
+
+
+def test_an_unknown_adapter_or_event(ledger: Path, home: Path) -> None:
+    src = claude_session_file(home)
+    assert hook(home, ledger, "claude-code", "PreToolUse", payload(src)).returncode == 0
+    assert hooks_log(home) == []  # events ox does not use are ignored quietly
+    assert hook(home, ledger, "../etc", "SessionStart", payload(src)).returncode == 0
+    assert "invalid adapter name" in hooks_log(home)[-1]
+    assert hook(home, ledger, "nope", "SessionStart", payload(src)).returncode == 0
+    assert "nope" in hooks_log(home)[-1]
+
+
+async def test_status_and_doctor_show_the_hooks(ledger: Path, home: Path) -> None:
+    from ox_session_capture.handler import SessionCaptureHandler
+
+    handler = SessionCaptureHandler(home=home)
+    assert handler.doctor_checks() == []  # no agent installed for this user
+    (home / ".claude").mkdir()
+    (home / ".gemini").mkdir()
+    hooks_install.install(claude_code, claude_code.path(home=home), ox="ox-core")
+    checks = {c["check"]: (c["ok"], c["detail"]) for c in handler.doctor_checks()}
+    assert checks == {
+        "claude-code hooks": (True, "in place"),
+        "gemini hooks": (False, "not installed: `ox-core hooks install`"),
+    }
+    assert await handler.detect(ledger) == []
+    hook(home, ledger, "claude-code", "SessionStart", b"not json")
+    with pytest.raises(OxError, match=r"agent hooks: 1 problem\(s\) in the last hour, the last: "):
+        await handler.detect(ledger)
+
+
+def test_session_start_says_where_it_records_from(ledger: Path, home: Path) -> None:
+    src = claude_session_file(home)
+    append(src, numbered_user(1))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("OX_", "XDG_"))}
+    environ.update(HOME=str(home), OX_LEDGER=str(ledger), XDG_RUNTIME_DIR=str(home / "run"))
+    (home / "run").mkdir(mode=0o700, exist_ok=True)
+
+    def start(*more: str, **env: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "-m", "ox_core.cli", "session", "start", "--adapter",
+             "claude-code", "--file", str(src), *more],
+            env={**environ, **env}, capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        return out.stdout
+
+    size = src.stat().st_size
+    assert f"recording from byte {size}" in start()
+    assert "it was already recording this file" in start()
+    for folder in ledger_cache_sessions(ledger).iterdir():
+        (folder / ".recording.json").unlink()
+    assert "recording from the file's first byte" in start("--from-start")
+    assert "not recording: OX_SESSION_RECORDING=disabled" in start(OX_SESSION_RECORDING="disabled")

@@ -1,0 +1,163 @@
+"""Parts of an agent session through the daemon service (`session_hook`), and the liveness
+check that stops a recording whose agent died (real processes, real pids)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import trio
+import trio.testing
+
+from ox_core.proc import read_stat
+from ox_session_capture.records import MARKER, RAW, read_marker
+from ox_session_capture.service import SessionWatchService
+from ox_session_capture.testing import append, claude_session_file, claude_text, numbered_user
+
+SID = "f04c7045-b614-40b5-816d-7256c84b37f6"
+
+
+def sleeper() -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+
+
+def hook(file: Path, event: str, pid: int, resumed: bool = False) -> dict[str, object]:
+    return {"adapter": "claude-code", "event": event, "agent_session_id": SID,
+            "file": str(file), "pid": pid, "resumed": resumed}  # fmt: skip
+
+
+async def test_a_resume_while_recording_continues_and_follows_the_new_process(
+    ledger: Path, home: Path
+) -> None:
+    src = claude_session_file(home)
+    stopped: list[str] = []
+
+    async def on_stop(name: str) -> None:
+        stopped.append(name)
+
+    svc = SessionWatchService(ledger, on_stop=on_stop)
+    first, second = sleeper(), sleeper()
+    try:
+        a = await svc.session_hook(hook(src, "start", first.pid))
+        b = await svc.session_hook(hook(src, "start", second.pid, resumed=True))
+        assert (b["name"], b["continued"]) == (a["name"], True)
+        marker = read_marker(Path(str(a["session_dir"])))
+        stat = read_stat(second.pid)
+        assert stat is not None
+        assert (marker.parent_pid, (marker.model_extra or {})["parent_start"]) == (
+            second.pid,
+            stat.start,
+        )
+        append(src, numbered_user(1) + claude_text("a1", "the answer"))
+        ended = await svc.session_hook(hook(src, "end", second.pid))
+        assert ended["name"] == a["name"]
+        assert stopped == [a["name"]]
+        # A resume after the stop: a new part, from where the first stopped reading.
+        append(src, numbered_user(2))
+        c = await svc.session_hook(hook(src, "start", second.pid, resumed=True))
+        assert c["name"] != a["name"]
+        assert c["start_offset"] == src.stat().st_size - len(numbered_user(2))
+        assert (await svc.session_hook(hook(src, "end", 0)))["name"] == c["name"]
+        raw = (Path(str(c["session_dir"])) / RAW).read_text()
+        assert json.loads(raw.splitlines()[0])["_meta"]["previous_part"] == a["name"]
+        assert "the answer" not in raw
+        assert (await svc.session_hook(hook(src, "end", 0)))["name"] is None  # nothing records
+    finally:
+        for p in (first, second):
+            p.kill()
+            p.wait()
+
+
+async def test_a_recording_whose_agent_died_is_stopped_at_the_next_check(
+    ledger: Path, home: Path, nursery: trio.Nursery
+) -> None:
+    stopped: list[str] = []
+    done = trio.Event()
+
+    async def on_stop(name: str) -> None:
+        stopped.append(name)
+        done.set()
+
+    svc = SessionWatchService(ledger, on_stop=on_stop, poll_interval=0.02, liveness_interval=0.1)
+    await nursery.start(svc.serve)
+    agent, other = sleeper(), sleeper()
+    try:
+        src = claude_session_file(home)
+        rec = await svc.session_hook(hook(src, "start", agent.pid))
+        keep = await svc.session_hook(
+            {
+                **hook(claude_session_file(home, "other"), "start", other.pid),
+                "agent_session_id": "o",
+            }
+        )
+        append(src, numbered_user(1))
+        assert await svc.stop_dead() == []
+        agent.kill()
+        agent.wait()
+        with trio.fail_after(30):
+            await done.wait()
+        assert stopped == [rec["name"]]
+        assert not (Path(str(rec["session_dir"])) / MARKER).exists()
+        assert (Path(str(keep["session_dir"])) / MARKER).exists()
+    finally:
+        for p in (agent, other):
+            p.kill()
+            p.wait()
+    await svc.manager.stop_all()
+
+
+async def test_a_reused_pid_does_not_keep_a_recording_alive(ledger: Path, home: Path) -> None:
+    svc = SessionWatchService(ledger)
+    agent = sleeper()
+    try:
+        rec = await svc.session_hook(hook(claude_session_file(home), "start", agent.pid))
+
+        def other_process(m: object) -> None:
+            m.parent_start = 1  # type: ignore[attr-defined]  # as if the pid was handed out again
+
+        from ox_session_capture.records import update_marker
+
+        update_marker(Path(str(rec["session_dir"])), other_process)
+        assert await svc.stop_dead() == [rec["name"]]
+    finally:
+        agent.kill()
+        agent.wait()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"adapter": "claude-code", "event": "begin", "agent_session_id": "x", "file": "/a"},
+        {"adapter": "claude-code", "event": "start", "agent_session_id": "a b", "file": "/a"},
+        {"adapter": "claude-code", "event": "start", "agent_session_id": "x", "file": "rel"},
+        {
+            "adapter": "claude-code",
+            "event": "start",
+            "agent_session_id": "x",
+            "file": "/a",
+            "pid": "7",
+        },
+        {"adapter": "../x", "event": "start", "agent_session_id": "x", "file": "/a"},
+        {"adapter": "claude-code", "event": "start", "agent_session_id": "x", "file": "/a", "z": 1},
+    ],
+)
+async def test_hostile_hook_params_are_refused_with_nothing_left(
+    ledger: Path, params: dict[str, object]
+) -> None:
+    from ox_core.errors import OxError
+
+    with pytest.raises(OxError, match="invalid params"):
+        await SessionWatchService(ledger).session_hook(params)
+    assert not await trio.Path(ledger).exists()
+
+
+def test_prior_ids_from_a_marker_are_data(tmp_path: Path) -> None:
+    from ox_session_capture.raw_lines import captured_ids
+
+    missing = tmp_path / "raw.jsonl"
+    assert captured_ids(missing, ["a", 7, None, "b"]) == {"a", "b"}
+    assert captured_ids(missing, "abc") == set()  # not a list: ignored, never its characters
+    assert captured_ids(missing, {"a": 1}) == set()
