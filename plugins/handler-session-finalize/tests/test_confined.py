@@ -19,7 +19,7 @@ from ox_handler_session_finalize.detect import Place, Scanner
 from ox_handler_session_finalize.export import upload_files
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
 from ox_handler_session_finalize.ledger import Ledger
-from ox_session_capture import records
+from ox_session_capture import records, transcript
 from ox_session_capture.confined import (
     UnsafePathError,
     check_dirs,
@@ -169,7 +169,7 @@ def test_record_readers_never_follow_links(tmp_path: Path) -> None:
     with pytest.raises(records.RecordError, match="symbolic link"):
         records.read_marker(folder)
     with pytest.raises(UnsafePathError):
-        records.read_raw(folder / records.RAW)
+        transcript.read_raw(folder / records.RAW)
     with pytest.raises(UnsafePathError):
         upload_files(folder)
     # The lock sidecar may not be a link either (it would create the file it names).

@@ -14,7 +14,7 @@ import pytest
 
 from ox_handler_session_finalize.detect import Kind, Place, Scanner, is_stale, pid_alive
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
-from ox_session_capture import records
+from ox_session_capture import records, transcript
 from ox_session_capture.records import RecordingMarker
 
 from .finalize_support import entries, make_session, write_raw
@@ -165,7 +165,7 @@ def test_recover_runs_before_the_marker_goes_and_errors_keep_it(
 
     found = Scanner(tmp_path, tmp_path / "uc", now=lambda: NOW, recover=catch_up).scan()
     assert [f.name for f in found] == ["s1"]
-    assert records.read_raw(folder / records.RAW).entries[-1].content == "caught up"
+    assert transcript.read_raw(folder / records.RAW).entries[-1].content == "caught up"
 
 
 # ------------------------------------------------------------------ steps 2–5

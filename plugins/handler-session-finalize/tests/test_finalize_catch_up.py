@@ -12,7 +12,7 @@ import pytest
 
 from ox_core import RunResult
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
-from ox_session_capture import records
+from ox_session_capture import records, transcript
 from ox_session_capture.testing import append, claude_session_file, claude_text, claude_user
 
 from .finalize_support import answer, clone, write_raw
@@ -59,7 +59,7 @@ async def test_stale_recording_is_caught_up_then_published(
     items = await handler.detect(ledger)
     assert [i.payload["kind"] for i in items] == ["full"]
     assert not (folder / records.MARKER).exists()
-    captured = records.read_raw(folder / records.RAW).entries
+    captured = transcript.read_raw(folder / records.RAW).entries
     assert [(e.type, e.content) for e in captured] == [
         ("user", prompt),
         ("assistant", "Added retries and tests."),

@@ -21,7 +21,7 @@ from ox_handler_session_finalize.handler import SessionFinalizeHandler
 from ox_handler_session_finalize.ledger_setup import ensure_ignore_lines
 from ox_handler_session_finalize.sync_service import LedgerSyncer
 from ox_handler_session_finalize.testing import finished_session
-from ox_session_capture import records
+from ox_session_capture import records, transcript
 from ox_session_capture.redact import RedactRulesError, load_ledger_rules
 from ox_session_capture.redact.original_rules import parse_original_rules
 
@@ -66,7 +66,7 @@ async def test_the_originals_sessions_are_read_and_never_rewritten(
     assert await handler.detect(ledger) == []
 
     # Read: the older raw file's legacy entry types and its header line.
-    old = records.read_raw(ledger / "sessions" / BOB / "raw.jsonl")
+    old = transcript.read_raw(ledger / "sessions" / BOB / "raw.jsonl")
     assert [e.type for e in old.entries] == ["user", "tool", "assistant"]
     assert old.entries[1].content == "ls db/migrations"
     assert old.entries[2].content.startswith("There are 14 migrations")

@@ -16,8 +16,9 @@ from ox_handler_session_finalize.llm_output import parse_summary
 from ox_handler_session_finalize.prompt import build_summary_prompt
 from ox_handler_session_finalize.steps import steps
 from ox_session_capture.recording import stop_recording
-from ox_session_capture.records import SESSION_MD, SUMMARY_JSON, SUMMARY_MD, read_raw
+from ox_session_capture.records import SESSION_MD, SUMMARY_JSON, SUMMARY_MD
 from ox_session_capture.testing.recorded import SECRETS, Fixture, fixtures, record_fixture
+from ox_session_capture.transcript import read_raw
 
 FIXTURES = fixtures()
 

@@ -15,14 +15,9 @@ from ox_session_capture.recording import (
     create_recording,
     stop_recording,
 )
-from ox_session_capture.records import (
-    JOURNAL,
-    MARKER,
-    RAW,
-    read_marker,
-    read_raw,
-)
+from ox_session_capture.records import JOURNAL, MARKER, RAW, read_marker
 from ox_session_capture.testing import append, claude_session_file, numbered_user
+from ox_session_capture.transcript import read_raw
 
 
 @pytest.fixture

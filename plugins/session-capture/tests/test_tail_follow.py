@@ -25,7 +25,6 @@ from ox_session_capture.records import (
     RawEntry,
     lock_file,
     read_marker,
-    read_raw,
     update_marker,
 )
 from ox_session_capture.recover import catch_up, drain
@@ -38,6 +37,7 @@ from ox_session_capture.testing import (
     numbered_user,
     secret_shapes,
 )
+from ox_session_capture.transcript import read_raw
 
 SECRET_SHAPES = secret_shapes()
 

@@ -23,10 +23,11 @@ from hypothesis.stateful import (
 from ox_session_capture import tail as tail_mod
 from ox_session_capture.adapters import load_adapter
 from ox_session_capture.recording import create_recording
-from ox_session_capture.records import RAW, read_marker, read_raw
+from ox_session_capture.records import RAW, read_marker
 from ox_session_capture.recover import drain
 from ox_session_capture.tail import SourceTail
 from ox_session_capture.testing import claude_session_file, claude_user
+from ox_session_capture.transcript import read_raw
 
 MAX_LINE = 700  # scaled-down line limit so over-long lines are cheap to write
 BATCH = 512  # smaller than some legal lines: exercises the long-line scan

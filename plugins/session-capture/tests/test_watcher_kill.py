@@ -20,8 +20,9 @@ import pytest
 
 from ox_session_capture.journal import Settled, settle_journal
 from ox_session_capture.recording import create_recording
-from ox_session_capture.records import JOURNAL, RAW, read_marker, read_raw
+from ox_session_capture.records import JOURNAL, RAW, read_marker
 from ox_session_capture.testing import claude_session_file
+from ox_session_capture.transcript import read_raw
 
 HELPER = Path(__file__).with_name("watch_support.py")
 KILLS = int(os.environ.get("OX_KILLS", "30"))

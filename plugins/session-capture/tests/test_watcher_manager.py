@@ -27,11 +27,11 @@ from ox_session_capture.records import (
     RecordingMarker,
     atomic_write_model,
     read_marker,
-    read_raw,
     update_marker,
 )
 from ox_session_capture.service import SessionWatchService
 from ox_session_capture.testing import append, claude_session_file, numbered_user
+from ox_session_capture.transcript import read_raw
 from ox_session_capture.watcher import SessionWatcherManager, WatchRejected
 
 LIMIT = 10  # seconds: generous bound on any wait; a healthy run takes milliseconds

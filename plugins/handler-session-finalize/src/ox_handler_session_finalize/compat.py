@@ -8,7 +8,7 @@ What differs from ox's own formats (docs/ledger-layout.md, "Ledgers of the origi
   (`storage` absent means `lfs`); ox writes `{"size": n, "sha256": "<hex>"}`;
 - older raw files use the entry types `message` (an assistant turn) and `tool_call` (a tool);
   their content may sit in `content`, `message`, `text` or `data.content` (see
-  `ox_session_capture.records.classify_line`, which reads both);
+  `ox_session_capture.transcript.classify_line`, which reads both);
 - its redaction rules live in `.sageox/REDACT.md` (see `ox_session_capture.redact`).
 
 A committed session whose `meta.json` is in the original's format is published: detection

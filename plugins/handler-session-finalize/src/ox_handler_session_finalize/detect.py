@@ -28,7 +28,7 @@ from ox_handler_session_finalize.staleness import (
     read_marker_or_none,
 )
 from ox_handler_session_finalize.summary_cache import SummaryCache
-from ox_session_capture import records
+from ox_session_capture import records, transcript
 from ox_session_capture.confined import (
     UnsafePathError,
     check_dirs,
@@ -94,7 +94,7 @@ def raw_has_content(path: Path) -> bool:
                 if not line.strip():
                     continue
                 try:
-                    rec = records.classify_line(json.loads(line))
+                    rec = transcript.classify_line(json.loads(line))
                 except (ValueError, RecursionError):
                     continue
                 if isinstance(rec, records.RawEntry):
@@ -277,7 +277,7 @@ class Scanner:
             if kind is Kind.UPLOAD_ONLY and disposition == "local_only":
                 return None
         raw = folder / RAW
-        if records.is_lfs_pointer(raw) or not raw_has_content(raw):
+        if transcript.is_lfs_pointer(raw) or not raw_has_content(raw):
             return None
         return Found(name=name, path=folder, place=place, kind=kind, missing=missing)
 

@@ -34,7 +34,6 @@ from ox_session_capture.records import (
     NotableMoment,
     RawEntry,
     RawHeaderMeta,
-    RawTranscript,
     SessionMeta,
     Summary,
 )
@@ -44,6 +43,7 @@ from ox_session_capture.redact import (
     redact_raw_bytes,
     redact_value,
 )
+from ox_session_capture.transcript import RawTranscript
 
 FOLD_AT = 1500
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ox_handler_session_finalize.disposition import Thresholds
 from ox_handler_session_finalize.ledger import PublishResult
-from ox_session_capture import records
+from ox_session_capture import records, transcript
 from ox_session_capture.raw_lines import UNKNOWN_KEY, merge_counts
 
 
@@ -24,7 +24,7 @@ def and_(*parts: str) -> str:
     return "; ".join(p for p in parts if p)
 
 
-def unknown_note(transcript: records.RawTranscript) -> str:
+def unknown_note(transcript: transcript.RawTranscript) -> str:
     """A word on the lines of unknown types the recording counted (a newer agent version
     may write something worth keeping there), empty when there were none."""
     extra = transcript.footer.model_extra if transcript.footer else None

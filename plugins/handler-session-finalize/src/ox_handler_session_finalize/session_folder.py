@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ox_handler_session_finalize.payload import FinalizeError
-from ox_session_capture import records
+from ox_session_capture import records, transcript
 from ox_session_capture.confined import UnsafePathError, regular_files
 from ox_session_capture.records import ARTIFACTS, NEEDS_SUMMARY, RAW, SUMMARY_JSON
 
@@ -40,9 +40,9 @@ def _summary_state(folder: Path) -> _SummaryState:
     return _SummaryState(done, summary.summary_attempts)
 
 
-def _read_transcript(folder: Path) -> records.RawTranscript:
+def _read_transcript(folder: Path) -> transcript.RawTranscript:
     _check_folder(folder)
     try:
-        return records.read_raw(folder / RAW)
+        return transcript.read_raw(folder / RAW)
     except OSError as exc:
         raise FinalizeError(f"cannot read {folder / RAW}: {exc.strerror}") from exc

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ox_session_capture import records
+from ox_session_capture import records, transcript
 
 if TYPE_CHECKING:
     import subprocess
@@ -90,8 +90,8 @@ def finished_session(root: Path, name: str, pairs: int = 3) -> Path:
     summary = parse_summary(json.dumps(SUMMARY)).summary
     assert summary is not None
     summary.summary_attempts = 1
-    transcript = records.read_raw(folder / records.RAW)
-    write_artifacts(folder, name, summary, transcript, disposition="upload")
+    raw = transcript.read_raw(folder / records.RAW)
+    write_artifacts(folder, name, summary, raw, disposition="upload")
     return folder
 
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ox_session_capture.recording import create_recording
-from ox_session_capture.records import RAW, RawTranscript, read_raw
+from ox_session_capture.records import RAW
 from ox_session_capture.recover import catch_up
+from ox_session_capture.transcript import RawTranscript, read_raw
 
 RECORDED = Path(__file__).resolve().parents[3] / "tests" / "data" / "recorded"
 """The fixtures folder of the session-capture tests (in a checkout of the repository)."""
