@@ -229,6 +229,36 @@ async def test_status_and_doctor_show_the_hooks(ledger: Path, home: Path) -> Non
         await handler.detect(ledger)
 
 
+def test_hooks_commands_take_the_agent_names_users_type(home: Path, tmp_path: Path) -> None:
+    """`--agent claude` is claude-code (as for `session start --adapter`); an unknown name is
+    one line naming the installed ones; the user's own settings survive install + uninstall."""
+    settings = home / ".claude" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    original = b'{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "echo mine"}]}]}}\n'
+    settings.write_bytes(original)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("OX_", "XDG_"))}
+    environ["HOME"] = str(home)
+
+    def ox(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ox_core.cli", "hooks", *argv],
+            env=environ, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        )  # fmt: skip
+
+    assert ox("install", "--agent", "claude").returncode == 0
+    assert "SessionStart" in settings.read_text()
+    status = ox("status", "--agent", "claude")
+    assert status.returncode == 0
+    assert "claude-code: installed" in status.stdout, status.stdout
+    bad = ox("install", "--agent", "cursor")
+    assert bad.returncode != 0
+    assert bad.stderr.strip().splitlines() == [
+        "ox-core: error: no hooks for agent 'cursor' (installed: claude-code, codex, gemini)"
+    ]
+    assert ox("uninstall", "--agent", "claude").returncode == 0
+    assert settings.read_bytes() == original
+
+
 def test_session_start_says_where_it_records_from(ledger: Path, home: Path) -> None:
     src = claude_session_file(home)
     append(src, numbered_user(1))

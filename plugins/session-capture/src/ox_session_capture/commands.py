@@ -135,13 +135,15 @@ class SessionCommand(Command):
 def _targets(args: argparse.Namespace) -> list[tuple[Any, Path]]:
     from ox_core.errors import OxError
     from ox_session_capture.hooks_install import installers
+    from ox_session_capture.records import canonical_adapter
 
     agents = installers()
     if args.agent:
-        if args.agent not in agents:
+        name = canonical_adapter(args.agent)  # `claude` as everywhere else: `claude-code`
+        if name not in agents:
             known = ", ".join(sorted(agents)) or "none"
             raise OxError(f"no hooks for agent {args.agent!r} (installed: {known})")
-        chosen = [agents[args.agent]]
+        chosen = [agents[name]]
     elif args.project or args.action != "install":
         chosen = list(agents.values())
     else:  # the agents this user has (their folder under $HOME), else every one
