@@ -19,6 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from ox_core.testing import TempLedger, make_ledger
 from ox_handler_session_finalize.export import upload_files
 from ox_handler_session_finalize.ledger import Ledger
+from ox_handler_session_finalize.sync import sync_ledger
 from ox_session_capture.identity import live_part
 from ox_session_capture.parts import begin_part
 from ox_session_capture.raw_lines import captured_ids
@@ -37,9 +38,16 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def publish(ledger: Path, folder: Path) -> None:
-    """What finalization does last: publish the folder's files, drop the cache copy."""
+    """What finalization does last (commit the folder's files, drop the cache copy), then what
+    the sync service does next (fetch, integrate, push)."""
     files = upload_files(folder)
-    trio.run(Ledger(ledger).publish, folder.name, files)
+
+    async def commit_and_sync() -> None:
+        led = Ledger(ledger)
+        await led.publish(folder.name, files)
+        await sync_ledger(led)
+
+    trio.run(commit_and_sync)
     shutil.rmtree(folder)
 
 
