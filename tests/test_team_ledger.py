@@ -37,6 +37,16 @@ def ready(m: Member) -> bool:
     return bool(status and status["daemon"]["ready"])
 
 
+def states(team: list[Member]) -> str:
+    """Each member's sync state, work counters and log tail, for a failure message."""
+    out = []
+    for m in team:
+        status = m.status() or {}
+        work = status.get("agent_work", {})
+        out.append(f"{m.home.name}: sync={work.get('ledger_sync')} stats={work.get('stats')}")
+    return "; ".join(out)
+
+
 def test_new_ledger_without_identity_then_the_first_start(tmp_path: Path) -> None:
     remote = bare_remote(tmp_path / "team.git", seeded=False)
     ann = member(tmp_path, remote, "ann", identity=False, interval=3600)
@@ -91,7 +101,12 @@ def test_daemons_of_a_team_publish_everything_once_and_converge(tmp_path: Path) 
         on_remote = lambda: run(  # noqa: E731
             ["git", "-C", str(remote), "ls-tree", "--name-only", "HEAD", "sessions/"]
         ).split()
-        wait_until("all sessions on the remote", lambda: len(on_remote()) == len(names))
+        try:
+            wait_until(
+                "all sessions on the remote", lambda: len(on_remote()) == len(names), timeout=180
+            )
+        except AssertionError as exc:  # say where each daemon stands
+            raise AssertionError(f"{exc}; on the remote: {on_remote()}; {states(team)}") from exc
         assert sorted(on_remote()) == sorted(f"sessions/{n}" for n in names)
         head = run(["git", "-C", str(remote), "rev-parse", "HEAD"])
         for m in team:
