@@ -43,7 +43,11 @@ def states(team: list[Member]) -> str:
     for m in team:
         status = m.status() or {}
         work = status.get("agent_work", {})
-        out.append(f"{m.home.name}: sync={work.get('ledger_sync')} stats={work.get('stats')}")
+        services = status.get("daemon", {}).get("services")
+        out.append(
+            f"{m.home.name}: sync={work.get('ledger_sync')} stats={work.get('stats')} "
+            f"services={services}"
+        )
     return "; ".join(out)
 
 
