@@ -79,12 +79,20 @@ def raw_lines(name: str, pairs: int = 3) -> list[dict[str, object]]:
 
 
 def finished_session(root: Path, name: str, pairs: int = 3) -> Path:
-    """`root/<name>/` holding a finalized session not yet committed (see the module)."""
+    """`root/<name>/` holding a finalized session not yet committed (see the module).
+
+    A new folder is written beside `root` and renamed into it whole: a running daemon's
+    detection must never see it half-written (a raw file without its summary is a session
+    that still needs the agent, and with no agent installed it would wait for one)."""
     from ox_handler_session_finalize.export import write_artifacts
     from ox_handler_session_finalize.llm_output import parse_summary
 
-    folder = root / name
-    folder.mkdir(parents=True, exist_ok=True)
+    target = root / name
+    if target.exists():
+        folder = target
+    else:
+        folder = root.parent / f".staging-{root.name}" / name
+        folder.mkdir(parents=True)
     text = "".join(json.dumps(line) + "\n" for line in raw_lines(name, pairs))
     (folder / records.RAW).write_text(text, encoding="utf-8")
     summary = parse_summary(json.dumps(SUMMARY)).summary
@@ -92,7 +100,10 @@ def finished_session(root: Path, name: str, pairs: int = 3) -> Path:
     summary.summary_attempts = 1
     raw = transcript.read_raw(folder / records.RAW)
     write_artifacts(folder, name, summary, raw, disposition="upload")
-    return folder
+    if folder != target:
+        root.mkdir(parents=True, exist_ok=True)
+        os.rename(folder, target)
+    return target
 
 
 # ------------------------------------------------------------------ a team of daemons
