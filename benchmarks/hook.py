@@ -32,6 +32,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from startup import timed  # same folder: the benchmarks run as scripts from here
+
 PY = sys.executable
 OX = str(Path(PY).parent / "ox-core")
 HEAVY = ("trio", "pydantic", "pydantic_settings", "asyncio")
@@ -46,15 +48,6 @@ while not data.endswith(b"\\n"):
     data += s.recv(65536)
 json.loads(data)
 """
-
-
-def timed(fn: Callable[[], object], runs: int) -> list[float]:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return samples
 
 
 def run(
