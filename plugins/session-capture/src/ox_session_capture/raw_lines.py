@@ -13,9 +13,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pydantic_core
 
 from ox_session_capture.confined import open_regular
-from ox_session_capture.records import RawEntry, dump_line
+from ox_session_capture.records import RawEntry
 
 Redactor = Callable[[str], str]
 FINGERPRINT_SPAN = 4096
@@ -53,41 +56,44 @@ def captured_ids(raw: Path, also: object = None) -> set[str]:
 _TEXT_FIELDS = ("content", "tool_input", "tool_output")
 
 
-def redact_entries(entries: list[RawEntry], redact: Redactor) -> list[RawEntry]:
-    """`entries` with every text field passed through `redact` (a `LedgerRedactor` does the
-    whole batch at once)."""
+def redact_fields(entries: list[dict[str, Any]], redact: Redactor) -> None:
+    """Pass every text field of `entries` (the tail's plain-dict entries, changed in place)
+    through `redact` (a `LedgerRedactor` does the whole batch at once)."""
     slots = [
-        (i, field)
-        for i, entry in enumerate(entries)
+        (entry, field, text)
+        for entry in entries
         for field in _TEXT_FIELDS
-        if getattr(entry, field)
+        if (text := entry.get(field)) and isinstance(text, str)
     ]
-    texts = [getattr(entries[i], field) for i, field in slots]
     many = getattr(redact, "many", None)
+    texts = [text for _, _, text in slots]
     cleaned = many(texts) if many is not None else [redact(t) for t in texts]
-    out = list(entries)
-    for (i, field), before, after in zip(slots, texts, cleaned, strict=True):
-        if after != before:
-            out[i] = out[i].model_copy(update={field: after})
-    return out
+    for (entry, field, before), after in zip(slots, cleaned, strict=True):
+        if after is not before:
+            entry[field] = after
 
 
-_SERIALIZER = RawEntry.__pydantic_serializer__
+def fields_of(entry: object) -> dict[str, Any] | None:
+    """The plain-dict form of what an adapter's `parse_line` returned: a `RawEntry` (None
+    fields left out) or None for anything else."""
+    if isinstance(entry, RawEntry):
+        return entry.model_dump(exclude_none=True)
+    return None
 
 
-def entry_line(entry: RawEntry) -> bytes:
-    """One `raw.jsonl` line for `entry` (None fields left out); text the encoder refuses (a
+def entry_line(entry: dict[str, Any]) -> bytes:
+    """One `raw.jsonl` line for `entry` (its fields as given); text the encoder refuses (a
     lone surrogate from a `\\ud800` escape in the source) is replaced, never fatal."""
     try:
-        # The model's serializer itself: `model_dump_json` adds a Python frame and a decode.
-        return _SERIALIZER.to_json(entry, exclude_none=True, by_alias=True) + b"\n"
+        return pydantic_core.to_json(entry) + b"\n"
     except ValueError:
         fixed = {
-            field: value.encode("utf-8", "replace").decode("utf-8")
-            for field in _TEXT_FIELDS
-            if isinstance(value := getattr(entry, field), str)
+            key: value.encode("utf-8", "replace").decode("utf-8")
+            if isinstance(value, str)
+            else value
+            for key, value in entry.items()
         }
-        return dump_line(entry.model_copy(update=fixed))
+        return pydantic_core.to_json(fixed) + b"\n"
 
 
 def ledger_of(session_dir: Path) -> Path | None:
@@ -112,15 +118,15 @@ class RawBatch:
     ids: list[str] = dataclasses.field(default_factory=list)
     unknown: dict[str, int] = dataclasses.field(default_factory=dict)  # line types, counted
 
-    def add(self, entries: list[RawEntry], duplicates: int, end: int) -> None:
-        data = b"".join(entry_line(e) for e in entries)
+    def add(self, entries: list[dict[str, Any]], duplicates: int, end: int) -> None:
+        data = b"".join([entry_line(e) for e in entries])
         self.chunks.append(data)
         self.size += len(data)
         self.count += len(entries)
         self.duplicates += duplicates
         self.end = end
         for entry in entries:
-            sid = (entry.model_extra or {}).get("source_id")
+            sid = entry.get("source_id")
             if isinstance(sid, str):
                 self.ids.append(sid)
 

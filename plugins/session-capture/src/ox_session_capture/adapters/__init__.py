@@ -13,7 +13,8 @@ where `my_package.adapter` implements the hook::
         register(MyAgentAdapter)
 
 and `MyAgentAdapter` (a class or any zero-argument callable) returns a `SessionAdapter`
-(`name`, `roots`, `parse_line`; see `base.SessionAdapter`).
+(`name`, `roots`, `parse_line`, and optionally the faster `parse_fields`; see
+`base.SessionAdapter`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 from ox_session_capture.adapters.base import (
     AdapterError,
     BaseAdapter,
+    Fields,
     SessionAdapter,
     adapter_names,
     load_adapter,
@@ -29,6 +31,7 @@ from ox_session_capture.adapters.base import (
 __all__ = [
     "AdapterError",
     "BaseAdapter",
+    "Fields",
     "SessionAdapter",
     "adapter_names",
     "load_adapter",

@@ -36,6 +36,9 @@ class SessionAdapter(Protocol):
     def parse_line(self, line: bytes) -> list[RawEntry]:
         """The raw entries of one complete source line (without its newline), in order.
 
+        An adapter may also have `parse_fields(line)`, the same entries as plain dicts
+        (`Fields`); the tail then uses it and builds no model object per entry.
+
         Must never raise, whatever the bytes: an unparseable or uninteresting line gives [].
         Entries carry the agent's own message id in the extra field `source_id` where the
         format has one, so a re-read of the file can skip what was already captured.
@@ -48,8 +51,16 @@ class SessionAdapter(Protocol):
         ...
 
 
+Fields = dict[str, Any]
+"""One entry as a plain dict: the fields of `RawEntry` in its order with the None ones left
+out, then `source_id`. What `parse_fields` returns and the tail writes, one JSON line each:
+the entries of a long catch-up are never turned into model objects."""
+
+
 class BaseAdapter:
     """Helpers for the built-in adapters: JSON decoding that never raises, timestamps.
+    Subclasses implement `parse_object` (and may pre-filter lines in `parse_fields`);
+    `parse_line` is the same entries as validated `RawEntry` objects.
 
     `info` collects what the lines say about the session as they are parsed: `model` and
     `agent_version` (the latest value seen wins). `unknown` counts lines of unknown types;
@@ -78,6 +89,9 @@ class BaseAdapter:
             self.info[key] = value
 
     def parse_line(self, line: bytes) -> list[RawEntry]:
+        return [RawEntry.model_validate(fields) for fields in self.parse_fields(line)]
+
+    def parse_fields(self, line: bytes) -> list[Fields]:
         obj = load_json_object(line)
         if obj is None:
             return []
@@ -88,7 +102,7 @@ class BaseAdapter:
             log.debug("%s: skipping a line of unexpected shape: %s", self.name, exc)
             return []
 
-    def parse_object(self, obj: dict[str, Any]) -> list[RawEntry]:
+    def parse_object(self, obj: dict[str, Any]) -> list[Fields]:
         raise NotImplementedError
 
 
@@ -139,11 +153,9 @@ def source_id(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def entry(**fields: Any) -> RawEntry:
-    """A `RawEntry`; `source_id` None is left out."""
-    if fields.get("source_id") is None:
-        fields.pop("source_id", None)
-    return RawEntry(**fields)
+def entry(**fields: Any) -> Fields:
+    """An entry's `Fields` (pass them in `RawEntry`'s order); None values are left out."""
+    return {key: value for key, value in fields.items() if value is not None}
 
 
 # ---------------------------------------------------------------- tool results (one rule)
@@ -184,30 +196,30 @@ def tool_result(
     name: str | None,
     exit_code: int | None = None,
     sid: str | None = None,
-) -> RawEntry:
+) -> Fields:
     """A tool result entry: `tool_output` bounded (`FAILED_OUTPUT_LIMIT` when it failed, else
     `OUTPUT_EXCERPT`), `is_error`, `exit_code` when known, joined to its call by `call_id`
     (and `tool_name` when the adapter saw the call). A non-zero exit code is a failure."""
     failed = failed or exit_code not in (None, 0)
-    fields: dict[str, Any] = {
-        "ts": ts,
-        "type": "tool",
-        "content": "",
-        "tool_name": name or None,
-        "tool_output": bounded(output, FAILED_OUTPUT_LIMIT if failed else OUTPUT_EXCERPT),
-        "is_error": failed,
-        "call_id": call_id,
-    }
+    fields: Fields = {"ts": ts} if ts is not None else {}
+    fields["type"] = "tool"
+    fields["content"] = ""
+    if name:
+        fields["tool_name"] = name
+    fields["tool_output"] = bounded(output, FAILED_OUTPUT_LIMIT if failed else OUTPUT_EXCERPT)
+    fields["is_error"] = failed
     if exit_code is not None:
         fields["exit_code"] = exit_code
+    if call_id is not None:
+        fields["call_id"] = call_id
     if sid is not None:
         fields["source_id"] = sid
-    return RawEntry(**fields)
+    return fields
 
 
 def tool_call(
     *, ts: Any, name: str, tool_input: Any, call_id: str | None, sid: str | None
-) -> RawEntry:
+) -> Fields:
     """A tool call entry: `tool_name`, `tool_input` (JSON, or the text of a freeform tool),
     `call_id`; `content` stays empty (the name is in `tool_name`)."""
     return entry(

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from ox_core import hookimpl
 from ox_session_capture.adapters.base import (
     BaseAdapter,
+    Fields,
     as_text,
     entry,
     parse_ts,
@@ -18,7 +19,6 @@ from ox_session_capture.adapters.base import (
     tool_call,
     tool_result,
 )
-from ox_session_capture.records import RawEntry
 
 # Line types this adapter knows it does not need: anything else is counted as unknown.
 _SKIPPED = frozenset(
@@ -67,7 +67,7 @@ class ClaudeCodeAdapter(BaseAdapter):
     name: ClassVar[str] = "claude-code"
     roots: ClassVar[tuple[str, ...]] = (".claude/projects",)
 
-    def parse_line(self, line: bytes) -> list[RawEntry]:
+    def parse_fields(self, line: bytes) -> list[Fields]:
         # Cheap pre-filter: most bytes of a claude session are attachments and API records;
         # those are skipped without decoding the JSON. API records are written with `type`
         # first; an attachment line names neither role.
@@ -75,9 +75,9 @@ class ClaudeCodeAdapter(BaseAdapter):
             return []
         if b'"attachment"' in line and b'"user"' not in line and b'"assistant"' not in line:
             return []
-        return super().parse_line(line)
+        return super().parse_fields(line)
 
-    def parse_object(self, obj: dict[str, Any]) -> list[RawEntry]:
+    def parse_object(self, obj: dict[str, Any]) -> list[Fields]:
         kind = obj.get("type")
         if kind == "system":
             # The CLI's own notices (local command output, API errors, compaction): kept when
@@ -103,14 +103,14 @@ class ClaudeCodeAdapter(BaseAdapter):
             return self._user(obj, content, ts, uid)
         return self._assistant(content, ts, uid)
 
-    def _user(self, obj: dict[str, Any], content: Any, ts: Any, uid: str | None) -> list[RawEntry]:
+    def _user(self, obj: dict[str, Any], content: Any, ts: Any, uid: str | None) -> list[Fields]:
         role = "system" if obj.get("isMeta") is True else "user"
         if isinstance(content, str):
             text = strip_wrappers(content)
             return [entry(ts=ts, type=role, content=text, source_id=uid)] if text else []
         if not isinstance(content, list):
             return []
-        out: list[RawEntry] = []
+        out: list[Fields] = []
         texts: list[str] = []
         for index, block in enumerate(content):
             if not isinstance(block, dict):
@@ -124,7 +124,7 @@ class ClaudeCodeAdapter(BaseAdapter):
             out.insert(0, entry(ts=ts, type=role, content=text, source_id=uid))
         return out
 
-    def _result(self, block: dict[str, Any], ts: Any, sid: str | None) -> RawEntry:
+    def _result(self, block: dict[str, Any], ts: Any, sid: str | None) -> Fields:
         body = block.get("content")
         if isinstance(body, list):
             text = "\n".join(
@@ -144,12 +144,12 @@ class ClaudeCodeAdapter(BaseAdapter):
             sid=sid,
         )
 
-    def _assistant(self, content: Any, ts: Any, uid: str | None) -> list[RawEntry]:
+    def _assistant(self, content: Any, ts: Any, uid: str | None) -> list[Fields]:
         if isinstance(content, str):
             content = [{"type": "text", "text": content}]
         if not isinstance(content, list):
             return []
-        out: list[RawEntry] = []
+        out: list[Fields] = []
         for index, block in enumerate(content):
             if not isinstance(block, dict):
                 continue

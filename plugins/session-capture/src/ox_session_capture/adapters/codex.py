@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from ox_core import hookimpl
 from ox_session_capture.adapters.base import (
     BaseAdapter,
+    Fields,
     as_text,
     entry,
     exit_code_of,
@@ -19,7 +20,6 @@ from ox_session_capture.adapters.base import (
     tool_call,
     tool_result,
 )
-from ox_session_capture.records import RawEntry
 
 # User messages codex writes itself (environment, AGENTS.md, permissions) rather than the person.
 _PREAMBLES = (
@@ -82,12 +82,12 @@ class CodexAdapter(BaseAdapter):
     name: ClassVar[str] = "codex"
     roots: ClassVar[tuple[str, ...]] = (".codex/sessions",)
 
-    def parse_line(self, line: bytes) -> list[RawEntry]:
+    def parse_fields(self, line: bytes) -> list[Fields]:
         if _SKIPPED_TYPE.search(line, 0, 160):
             return []
-        return super().parse_line(line)
+        return super().parse_fields(line)
 
-    def parse_object(self, obj: dict[str, Any]) -> list[RawEntry]:
+    def parse_object(self, obj: dict[str, Any]) -> list[Fields]:
         kind = obj.get("type")
         payload = obj.get("payload")
         if kind not in _KNOWN_LINES:
@@ -120,7 +120,7 @@ class CodexAdapter(BaseAdapter):
             self._unknown(f"response_item/{item}")
         return []
 
-    def _message(self, payload: dict[str, Any], ts: Any) -> list[RawEntry]:
+    def _message(self, payload: dict[str, Any], ts: Any) -> list[Fields]:
         role = payload.get("role")
         blocks = payload.get("content")
         if role not in ("user", "assistant") or not isinstance(blocks, list):
@@ -137,7 +137,7 @@ class CodexAdapter(BaseAdapter):
             kind = "system"
         return [entry(ts=ts, type=kind, content=text, source_id=source_id(payload.get("id")))]
 
-    def _output(self, payload: dict[str, Any], ts: Any) -> RawEntry:
+    def _output(self, payload: dict[str, Any], ts: Any) -> Fields:
         output = payload.get("output")
         failed = False
         if isinstance(output, dict):

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from ox_core import hookimpl
 from ox_session_capture.adapters.base import (
     BaseAdapter,
+    Fields,
     as_text,
     entry,
     exit_code_of,
@@ -25,7 +26,6 @@ from ox_session_capture.adapters.base import (
     tool_call,
     tool_result,
 )
-from ox_session_capture.records import RawEntry
 
 _SYSTEM_TYPES = ("info", "error", "warning")
 _KNOWN_TYPES = frozenset({"user", "gemini", *_SYSTEM_TYPES})
@@ -50,7 +50,7 @@ class GeminiAdapter(BaseAdapter):
     name: ClassVar[str] = "gemini"
     roots: ClassVar[tuple[str, ...]] = (".gemini/tmp",)
 
-    def parse_object(self, obj: dict[str, Any]) -> list[RawEntry]:
+    def parse_object(self, obj: dict[str, Any]) -> list[Fields]:
         updates = obj.get("$set")
         if isinstance(updates, dict):
             messages = updates.get("messages")
@@ -61,13 +61,13 @@ class GeminiAdapter(BaseAdapter):
                 for message in messages
                 if isinstance(message, dict)
                 for e in self._message(message)
-                if e.type == "system" and e.content.startswith(_INJECTED[0])
+                if e["type"] == "system" and e["content"].startswith(_INJECTED[0])
             ]
         if "type" not in obj and ("sessionId" in obj or "startTime" in obj):
             return []  # the header line
         return self._message(obj)
 
-    def _message(self, msg: dict[str, Any]) -> list[RawEntry]:
+    def _message(self, msg: dict[str, Any]) -> list[Fields]:
         kind = msg.get("type")
         ts = parse_ts(msg.get("timestamp"))
         mid = source_id(msg.get("id"))
@@ -83,7 +83,7 @@ class GeminiAdapter(BaseAdapter):
             self._unknown(kind)
             return []
         self._note("model", msg.get("model"))
-        out: list[RawEntry] = []
+        out: list[Fields] = []
         if text:
             out.append(entry(ts=ts, type="assistant", content=text, source_id=mid))
         calls = msg.get("toolCalls")
@@ -92,7 +92,7 @@ class GeminiAdapter(BaseAdapter):
                 out.extend(self._call(call, mid, ts))
         return out
 
-    def _call(self, call: dict[str, Any], mid: str | None, ts: Any) -> list[RawEntry]:
+    def _call(self, call: dict[str, Any], mid: str | None, ts: Any) -> list[Fields]:
         name = as_text(call.get("name"))
         call_id = source_id(call.get("id"))
         when = parse_ts(call.get("timestamp")) or ts
