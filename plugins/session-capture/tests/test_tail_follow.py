@@ -347,16 +347,38 @@ _fragments = st.sampled_from(
 )
 
 
+@pytest.mark.parametrize("small_batch_words", [4096, -1], ids=["word-memo", "batch-scan"])
 @settings(max_examples=150, deadline=None)
 @given(batch=st.lists(st.lists(_fragments, max_size=5).map("".join), max_size=6))
-def test_batch_redaction_equals_redact_text(batch: list[str]) -> None:
-    from ox_session_capture.redact import redact_text
+def test_batch_redaction_equals_redact_text(batch: list[str], small_batch_words: int) -> None:
+    """Both ways of finding a batch's anchors (remembered per word for a small batch, one
+    scan per anchor for a large one) give `redact_text`'s result exactly."""
+    from ox_session_capture.redact import engine, redact_text
 
     extra = [re.compile("ACME-[0-9]{8}")]
     redactor = LedgerRedactor(extra)
     expected = [redact_text(text, extra) for text in batch]
-    assert redactor.many(batch) == expected
+    saved = engine._SMALL_BATCH_WORDS
+    engine._SMALL_BATCH_WORDS = small_batch_words
+    try:
+        assert redactor.many(batch) == expected
+        assert redactor.many(batch) == expected  # again, every word remembered
+    finally:
+        engine._SMALL_BATCH_WORDS = saved
     assert [redactor(text) for text in batch] == expected
+
+
+def test_a_batch_of_many_unseen_words_is_scanned_and_still_redacted() -> None:
+    from ox_session_capture.redact import engine
+
+    words = [f"w{n}x{n * 7919}" for n in range(engine._Scan.NEW_WORDS * 3)]
+    batch = [" ".join(words), "token=" + "Zq8" * 12, "nothing here"]
+    assert engine._SCAN_PLAIN.in_words(set(" ".join(words).encode().split()), b"") is None
+    out = LedgerRedactor().many(batch)
+    assert out[0] == batch[0]
+    assert out[2] == batch[2]
+    assert "Zq8Zq8" not in out[1]
+    assert "[REDACTED_" in out[1]
 
 
 def test_a_lone_surrogate_in_the_source_is_replaced_not_fatal(ledger: Path, src: Path) -> None:
