@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from ox_handler_session_finalize.detect import Kind, Place, Scanner, is_stale, pid_alive
-from ox_handler_session_finalize.handler import SessionFinalizeHandler
 from ox_session_capture import records, transcript
 from ox_session_capture.records import RecordingMarker
 
@@ -73,16 +72,6 @@ def test_no_pid_after_24h_is_stale() -> None:
 def test_unreadable_marker_ages_by_mtime() -> None:
     assert not is_stale(None, NOW - timedelta(hours=23), NOW)
     assert is_stale(None, NOW - timedelta(hours=25), NOW)
-
-
-def test_pid_lookup_by_agent_id(live_pid: int, dead_pid: int) -> None:
-    old = marker(timedelta(hours=2))
-    assert not is_stale(old, NOW, NOW, pid_lookup={"a1": live_pid}.get)
-    assert is_stale(old, NOW, NOW, pid_lookup={"a1": dead_pid}.get)
-    # The lookup's dead PID still gets the grace period.
-    assert not is_stale(marker(timedelta(minutes=3)), NOW, NOW, pid_lookup={"a1": dead_pid}.get)
-    # No PID known for this agent: the 24 h rule.
-    assert not is_stale(old, NOW, NOW, pid_lookup={}.get)
 
 
 def test_stopped_at_is_stale_at_once(live_pid: int) -> None:
@@ -269,38 +258,7 @@ def test_ignored_folders_and_plain_files(tmp_path: Path) -> None:
     assert Scanner(tmp_path, tmp_path / "uc").scan() == []
 
 
-# ------------------------------------------------------------------ orphans and the handler
-
-
-async def test_detect_orphaned_for_agent(tmp_path: Path, live_pid: int, dead_pid: int) -> None:
-    just_now, now = timedelta(seconds=5), datetime.now(UTC)
-    mine = make_session(cache(tmp_path), "mine")
-    write_marker(mine, marker(just_now, dead_pid, base=now))
-    other_live = make_session(cache(tmp_path), "other-live")
-    write_marker(other_live, marker(just_now, live_pid, base=now))
-    other_agent = make_session(cache(tmp_path), "other-agent")
-    write_marker(other_agent, marker(just_now, dead_pid, base=now, agent_id="a2"))
-    handler = SessionFinalizeHandler(user_cache_dir=tmp_path / "uc")
-    items = await handler.detect_orphaned_for_agent(tmp_path, "a1", dead_pid)
-    assert [i.payload["name"] for i in items] == ["mine"]
-    assert items[0].dedup_key == "session-finalize:mine"
-    assert not (mine / records.MARKER).exists()
-    assert (other_live / records.MARKER).exists()
-    assert (other_agent / records.MARKER).exists()
-    # The regular detect leaves the other young recordings alone.
-    assert [i.payload["name"] for i in await handler.detect(tmp_path)] == ["mine"]
-
-
-async def test_handler_detect_uses_the_pid_lookup(tmp_path: Path, live_pid: int) -> None:
-    folder = make_session(cache(tmp_path), "s1")
-    write_marker(
-        folder, RecordingMarker(agent_id="a1", started_at=datetime.now(UTC) - timedelta(days=2))
-    )
-    handler = SessionFinalizeHandler(user_cache_dir=tmp_path / "uc")
-    handler.set_pid_lookup({"a1": live_pid}.get)
-    assert await handler.detect(tmp_path) == []
-    handler.set_pid_lookup(None)
-    assert [i.payload["kind"] for i in await handler.detect(tmp_path)] == ["full"]
+# ------------------------------------------------------------------ helpers and the summary cache
 
 
 def test_entries_helper_is_not_brief() -> None:

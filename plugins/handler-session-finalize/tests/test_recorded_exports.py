@@ -134,3 +134,49 @@ def test_a_recording_caught_up_without_a_footer_still_shows_its_model(
     assert f"| Model | {model_of(fixture)} |" in (session_dir / SESSION_MD).read_text()
     meta = json.loads((session_dir / "meta.json").read_text())
     assert meta["model"] == model_of(fixture)
+
+
+def test_each_file_is_redacted_once_and_again_only_when_it_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`write_artifacts` redacts each file once, as it is uploaded; `upload_files` reuses that
+    while the file holds the same bytes, and redacts a file changed since (or one it never
+    saw) again."""
+    from ox_handler_session_finalize import export
+
+    fixture = next(f for f in FIXTURES if f.scenario == "tools")
+    home = tmp_path / "home"
+    home.mkdir()
+    session_dir = record_fixture(tmp_path / "ledger", home, fixture)
+    stop_recording(session_dir)
+    transcript = read_raw(session_dir / "raw.jsonl")
+    summary = parse_summary(answer(3), steps=3).summary
+    assert summary is not None
+    calls: list[str] = []
+    real = export.redact_file_bytes
+
+    def counted(name: str, data: bytes, rules: object = ()) -> bytes:
+        calls.append(name)
+        return real(name, data, rules)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(export, "redact_file_bytes", counted)
+    redacted = export.Redacted()
+    meta = write_artifacts(
+        session_dir, "s", summary, transcript, disposition="upload", redacted=redacted
+    )
+    assert sorted(calls) == [SESSION_MD, SUMMARY_JSON, SUMMARY_MD]
+    calls.clear()
+    files = export.upload_files(session_dir, (), redacted)
+    assert sorted(calls) == ["meta.json"]  # the only file write_artifacts did not redact
+    for name in (SESSION_MD, SUMMARY_JSON, SUMMARY_MD, "raw.jsonl"):
+        assert meta.files[name]["size"] == len(files[name])
+    assert files == export.upload_files(session_dir)  # same bytes as redacting them all anew
+
+    # A file changed after write_artifacts (here: a secret appended) is redacted again.
+    calls.clear()
+    leaked = "\n\nexport AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+    with open(session_dir / SESSION_MD, "a") as f:
+        f.write(leaked)
+    again = export.upload_files(session_dir, (), redacted)
+    assert SESSION_MD in calls
+    assert "wJalrXUtnFEMI" not in again[SESSION_MD].decode()

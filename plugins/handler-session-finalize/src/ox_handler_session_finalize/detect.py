@@ -20,7 +20,6 @@ from pathlib import Path
 
 from ox_handler_session_finalize.compat import is_original_session
 from ox_handler_session_finalize.staleness import (
-    PidLookup,
     Recover,
     _default_recover,
     end_recording,
@@ -45,7 +44,6 @@ from ox_session_capture.records import (
     RAW,
     SUMMARY_JSON,
     RecordError,
-    RecordingMarker,
 )
 
 log = logging.getLogger(__name__)
@@ -125,7 +123,6 @@ class Scanner:
 
     ledger: Path
     user_cache_dir: Path | None = None
-    pid_lookup: PidLookup | None = None
     alive: Callable[[int], bool] = pid_alive
     recover: Recover = _default_recover
     summaries: SummaryCache = field(default_factory=SummaryCache)
@@ -209,10 +206,8 @@ class Scanner:
         folder_path: Path | str,
         *,
         now: datetime | None = None,
-        orphan_of: tuple[str, int] | None = None,
     ) -> Found | None:
-        """Steps 1–5 for one folder. `orphan_of=(agent_id, heartbeat_pid)` applies the
-        rules of `detect_orphaned_for_agent` instead of the staleness rules."""
+        """Steps 1–5 for one folder."""
         # Hot path (every session on every scan): plain strings, no Path objects.
         folder_s = os.fspath(folder_path)
         try:
@@ -232,12 +227,7 @@ class Scanner:
             except FileNotFoundError:
                 marker, mtime = None, None
             if mtime is not None:
-                if orphan_of is not None:
-                    if not self._orphaned(marker, *orphan_of):
-                        return None
-                elif not is_stale(
-                    marker, mtime, now or self.now(), alive=self.alive, pid_lookup=self.pid_lookup
-                ):
+                if not is_stale(marker, mtime, now or self.now(), alive=self.alive):
                     return None
                 try:
                     if not end_recording(folder, marker, self.recover):
@@ -246,8 +236,6 @@ class Scanner:
                     log.warning("cannot end the recording %s: %s", name, exc)
                     return None
                 names = set(os.listdir(folder_s))
-        elif orphan_of is not None:
-            return None
         if RAW not in names:
             return None
         kind: Kind | None = None
@@ -280,20 +268,3 @@ class Scanner:
         if transcript.is_lfs_pointer(raw) or not raw_has_content(raw):
             return None
         return Found(name=name, path=folder, place=place, kind=kind, missing=missing)
-
-    def _orphaned(self, marker: RecordingMarker | None, agent_id: str, heartbeat_pid: int) -> bool:
-        if marker is None or marker.agent_id != agent_id:
-            return False
-        own = marker.parent_pid
-        return not (own > 0 and own != heartbeat_pid and self.alive(own))
-
-    def orphaned_for_agent(self, agent_id: str, heartbeat_pid: int) -> list[Found]:
-        """The recordings of `agent_id` whose process died, at once (no age threshold)."""
-        found: list[Found] = []
-        for place, name, folder in self.folders():
-            if place is Place.COMMITTED:
-                continue
-            item = self.check(place, name, folder, orphan_of=(agent_id, heartbeat_pid))
-            if item is not None:
-                found.append(item)
-        return found

@@ -174,9 +174,13 @@ def write_artifacts(
     *,
     disposition: str,
     rules: Sequence[re.Pattern[str]] = (),
+    redacted: Redacted | None = None,
 ) -> SessionMeta:
     """Write `summary.json`, `summary.md`, `session.md`, remove `.needs-summary`, then
-    `meta.json` (a locked read-modify-write that keeps unknown keys). Returns the meta."""
+    `meta.json` (a locked read-modify-write that keeps unknown keys). Returns the meta.
+
+    Each file is written as it will be uploaded (`redact_file_bytes`, once); `redacted`, when
+    given, receives those files and the upload form of `raw.jsonl`, for `upload_files`."""
     summary = Summary.model_validate(redact_value(summary.model_dump(by_alias=True), rules))
     entries = redact_entries(transcript.entries, rules)
     header = transcript.header
@@ -185,16 +189,22 @@ def write_artifacts(
     # The files touched come from the tools' inputs, not from the agent's word; what it
     # listed is kept only when no tool input names a file (edits made through a shell).
     summary.files_modified = files_touched(entries) or summary.files_modified
-    files = {
+    generated = {
         SUMMARY_JSON: records.dump_json(summary),
         SUMMARY_MD: render_summary_md(name, summary, header, len(entries), model=model).encode(),
         SESSION_MD: render_session_md(name, header, entries, model=model).encode(),
     }
+    files = {fname: redact_file_bytes(fname, data, rules) for fname, data in generated.items()}
     for fname, data in files.items():
         records.atomic_write_bytes(folder / fname, data)
     with contextlib.suppress(FileNotFoundError):
         (folder / NEEDS_SUMMARY).unlink()
-    raw_bytes = redact_raw_bytes(read_regular(folder / RAW), rules)
+    raw_disk = read_regular(folder / RAW)
+    raw_bytes = redact_raw_bytes(raw_disk, rules)
+    if redacted is not None:
+        for fname, data in files.items():
+            redacted.keep(fname, data, data)
+        redacted.keep(RAW, raw_disk, raw_bytes)
     manifest = {fname: _digest(data) for fname, data in sorted({**files, RAW: raw_bytes}.items())}
     h = header or RawHeaderMeta()
     meta_path = folder / META
@@ -232,10 +242,30 @@ def _marker_model(folder: Path) -> str:
     return model_of("", marker.model_extra)[:200]
 
 
-def upload_files(folder: Path, rules: Sequence[re.Pattern[str]] = ()) -> dict[str, bytes]:
+class Redacted:
+    """Files already redacted for upload by `write_artifacts`, each with the digest of the
+    bytes it was made from: `upload_files` reuses one only while the file still holds exactly
+    those bytes (anything that changed it since is redacted again)."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, tuple[bytes, bytes]] = {}
+
+    def keep(self, name: str, source: bytes, upload: bytes) -> None:
+        self._files[name] = (hashlib.sha256(source).digest(), upload)
+
+    def get(self, name: str, source: bytes) -> bytes | None:
+        known = self._files.get(name)
+        if known is None or hashlib.sha256(source).digest() != known[0]:
+            return None
+        return known[1]
+
+
+def upload_files(
+    folder: Path, rules: Sequence[re.Pattern[str]] = (), redacted: Redacted | None = None
+) -> dict[str, bytes]:
     """The files of `folder` that go to the ledger: regular files except dotfiles (marker,
     locks, `.needs-summary`) and the crash journal, every one redacted once more
-    (`redact_file_bytes`).
+    (`redact_file_bytes`) unless `redacted` holds it, made from the same bytes.
 
     Raises `UnsafePathError` when the folder holds a link or a special file (a teammate's link
     to a private file is never followed, and the folder is not published without it either):
@@ -244,5 +274,7 @@ def upload_files(folder: Path, rules: Sequence[re.Pattern[str]] = ()) -> dict[st
     for name in sorted(regular_files(folder)):
         if name.startswith(".") or name == JOURNAL:
             continue
-        files[name] = redact_file_bytes(name, read_regular(folder / name), rules)
+        data = read_regular(folder / name)
+        ready = redacted.get(name, data) if redacted is not None else None
+        files[name] = ready if ready is not None else redact_file_bytes(name, data, rules)
     return files

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from ox_handler_session_finalize.disposition import (
     Thresholds,
     decide,
 )
-from ox_handler_session_finalize.export import upload_files, write_artifacts
+from ox_handler_session_finalize.export import Redacted, upload_files, write_artifacts
 from ox_handler_session_finalize.git import GitError
 from ox_handler_session_finalize.ledger import PUSH_PAUSE, Ledger, PublishResult
 from ox_handler_session_finalize.ledger_setup import ensure_ignore_lines
@@ -70,8 +70,7 @@ class SessionFinalizeHandler(WorkHandler):
     """Summarises finished sessions and publishes them to the ledger.
 
     `user_cache_dir` overrides the per-user cache root (platformdirs' user cache dir by
-    default). Set the PID lookup (`agent_id` → PID) and the daemon's ledger lock with
-    `set_pid_lookup` / `set_ledger_lock`.
+    default). Share the daemon's ledger lock with `set_ledger_lock`.
     """
 
     type = TYPE
@@ -82,7 +81,6 @@ class SessionFinalizeHandler(WorkHandler):
         self.thresholds = Thresholds()
         self.keep_brief = False
         self.push_pause = PUSH_PAUSE
-        self._pid_lookup: Callable[[str], int | None] | None = None
         self._lock: trio.Lock | None = None
         self._scanners: dict[Path, Scanner] = {}
         self._ledgers: dict[Path, Ledger] = {}
@@ -101,12 +99,6 @@ class SessionFinalizeHandler(WorkHandler):
             ledger.author = options.author
         self.keep_brief = options.keep_brief
 
-    def set_pid_lookup(self, fn: Callable[[str], int | None] | None) -> None:
-        """`fn(agent_id)` → the agent's PID (or None), used when a marker has no `parent_pid`."""
-        self._pid_lookup = fn
-        for scanner in self._scanners.values():
-            scanner.pid_lookup = fn
-
     def set_ledger_lock(self, lock: trio.Lock) -> None:
         """Share the daemon's per-ledger lock: every git change of this handler holds it."""
         self._lock = lock
@@ -117,7 +109,7 @@ class SessionFinalizeHandler(WorkHandler):
         """The detection state of `ledger` (kept across scans for its summary cache)."""
         scanner = self._scanners.get(ledger)
         if scanner is None:
-            scanner = Scanner(ledger, self.user_cache_dir, pid_lookup=self._pid_lookup)
+            scanner = Scanner(ledger, self.user_cache_dir)
             self._scanners[ledger] = scanner
         return scanner
 
@@ -230,16 +222,6 @@ class SessionFinalizeHandler(WorkHandler):
         found = await trio.to_thread.run_sync(scanner.scan)
         return [self._item(ledger, f) for f in found]
 
-    async def detect_orphaned_for_agent(
-        self, ledger: Path, agent_id: str, heartbeat_pid: int
-    ) -> list[WorkItem]:
-        """Finalize the recordings of `agent_id` whose process just died, with no age
-        threshold; a recording whose own `parent_pid` differs from `heartbeat_pid` and is
-        still alive is left alone."""
-        scanner = self.scanner(ledger)
-        found = await trio.to_thread.run_sync(scanner.orphaned_for_agent, agent_id, heartbeat_pid)
-        return [self._item(ledger, f) for f in found]
-
     async def cleanup(self, ledger: Path) -> None:
         """Delete ghost recordings: folders of dead recordings with nothing to recover (see
         `cleanup`)."""
@@ -344,10 +326,17 @@ class SessionFinalizeHandler(WorkHandler):
                 summary = failure_summary(parsed.error or "invalid answer", attempts)
         summary.summary_attempts = attempts
         disposition = decide(summary, self.thresholds)
+        redacted = Redacted()
         try:
             await trio.to_thread.run_sync(
                 lambda: write_artifacts(
-                    folder, name, summary, transcript, disposition=disposition.value, rules=rules
+                    folder,
+                    name,
+                    summary,
+                    transcript,
+                    disposition=disposition.value,
+                    rules=rules,
+                    redacted=redacted,
                 )
             )
         except (OSError, UnsafePathError) as exc:
@@ -362,7 +351,7 @@ class SessionFinalizeHandler(WorkHandler):
         if disposition is Disposition.LOCAL_ONLY:
             log.info("kept session %s locally", name)
             return Outcome("kept locally", and_(because, note))
-        published = await self._publish(ledger, target, rules)
+        published = await self._publish(ledger, target, rules, redacted)
         if summary.summary_status != "ok":
             reason = f"the agent's answer was unusable: {summary.validation_error}"
             return Outcome("published without summary", push_note(published, and_(reason, note)))
@@ -378,11 +367,15 @@ class SessionFinalizeHandler(WorkHandler):
             log.error("cache copy of %s kept: %s", target.payload.name, exc)
 
     async def _publish(
-        self, ledger: Ledger, target: _Target, rules: Sequence[re.Pattern[str]]
+        self,
+        ledger: Ledger,
+        target: _Target,
+        rules: Sequence[re.Pattern[str]],
+        redacted: Redacted | None = None,
     ) -> PublishResult:
         name = target.payload.name
         try:
-            files = await trio.to_thread.run_sync(upload_files, target.folder, rules)
+            files = await trio.to_thread.run_sync(upload_files, target.folder, rules, redacted)
         except (OSError, UnsafePathError) as exc:
             raise FinalizeError(f"cannot publish {name}: {reason_of(exc)}") from exc
         outcome = await ledger.publish(name, files)

@@ -21,7 +21,6 @@ from ox_session_capture.recover import recover_recording
 GRACE = timedelta(minutes=10)
 RAW_LOCK_WAIT = 0.25
 
-PidLookup = Callable[[str], "int | None"]
 Recover = Callable[[Path, "RecordingMarker | None"], None]
 
 
@@ -31,7 +30,6 @@ def is_stale(
     now: datetime,
     *,
     alive: Callable[[int], bool] = pid_alive,
-    pid_lookup: PidLookup | None = None,
     grace: timedelta = GRACE,
     no_pid_stale: timedelta = NO_PID_STALE,
 ) -> bool:
@@ -39,7 +37,7 @@ def is_stale(
 
     A marker with `stopped_at` is stale at once (the watcher crashed while stopping). Age is
     from `started_at`, or from the file's mtime when the marker is unreadable (`marker` None).
-    With a PID (`parent_pid`, else `pid_lookup(agent_id)`): alive → never stale, dead → stale
+    With a PID (`parent_pid`): alive → never stale, dead → stale
     once the age reaches `grace`. Without a PID: stale after `no_pid_stale`.
     """
     if marker is not None and marker.stopped_at is not None:
@@ -49,8 +47,6 @@ def is_stale(
         started = started.replace(tzinfo=UTC)
     age = now - started
     pid = marker.parent_pid if marker is not None else 0
-    if pid <= 0 and pid_lookup is not None and marker is not None and marker.agent_id:
-        pid = pid_lookup(marker.agent_id) or 0
     if pid > 0:
         return not alive(pid) and age >= grace
     return age >= no_pid_stale
