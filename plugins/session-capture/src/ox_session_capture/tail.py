@@ -296,7 +296,8 @@ class SourceTail:
         data = os.pread(fd, end - start, start)
         cut = data.rfind(b"\n")
         if cut >= 0:
-            lines = data[:cut].split(b"\n")
+            lines = data.split(b"\n")
+            del lines[-1]  # what follows the last newline (no copy of the block, unlike a slice)
             if len(data) > MAX_LINE:  # a batch larger than the limit may hold an over-long line
                 kept = [line for line in lines if len(line) <= MAX_LINE]
                 return _Block(kept, start + cut + 1, skipped_long=len(lines) - len(kept))

@@ -70,10 +70,15 @@ class ClaudeCodeAdapter(BaseAdapter):
     def parse_fields(self, line: bytes) -> list[Fields]:
         # Cheap pre-filter: most bytes of a claude session are attachments and API records;
         # those are skipped without decoding the JSON. API records are written with `type`
-        # first; an attachment line names neither role.
+        # first; an attachment line has its `attachment` key near the start and names
+        # neither role (only the start is searched: every other line pays for 512 bytes).
         if _SKIPPED_TYPE.match(line):
             return []
-        if b'"attachment"' in line and b'"user"' not in line and b'"assistant"' not in line:
+        if (
+            line.find(b'"attachment"', 0, 512) >= 0
+            and b'"user"' not in line
+            and b'"assistant"' not in line
+        ):
             return []
         return super().parse_fields(line)
 
