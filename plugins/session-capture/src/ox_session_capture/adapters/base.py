@@ -122,10 +122,10 @@ def load_json_object(line: bytes) -> dict[str, Any] | None:
 
 def parse_ts(value: Any) -> datetime | None:
     """An RFC 3339 timestamp, or None when absent or unreadable."""
-    if not isinstance(value, str) or not value:
+    if value.__class__ is not str or not value:
         return None
     try:
-        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        ts = datetime.fromisoformat(value)  # `Z` included, since Python 3.11
     except ValueError:
         return None
     return ts if ts.tzinfo is not None else None
@@ -155,7 +155,9 @@ def source_id(value: Any) -> str | None:
 
 def entry(**fields: Any) -> Fields:
     """An entry's `Fields` (pass them in `RawEntry`'s order); None values are left out."""
-    return {key: value for key, value in fields.items() if value is not None}
+    if None in fields.values():
+        return {key: value for key, value in fields.items() if value is not None}
+    return fields
 
 
 # ---------------------------------------------------------------- tool results (one rule)
