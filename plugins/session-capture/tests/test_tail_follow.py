@@ -312,6 +312,39 @@ def test_an_adapter_that_raises_loses_only_that_line(ledger: Path, src: Path) ->
     assert contents(rec) == ["one", "two"]
 
 
+class SloppyAdapter:
+    """Returns something that is not an entry for lines saying so, by either method."""
+
+    name = "sloppy"
+    roots = (".claude/projects",)
+
+    def parse_line(self, line: bytes) -> list[Any]:
+        if b"junk" in line:
+            return ["not an entry", {"type": "user", "content": "a dict, not a RawEntry"}]
+        return [RawEntry(type="user", content=line.decode())]
+
+
+class SloppyFieldsAdapter(SloppyAdapter):
+    def parse_fields(self, line: bytes) -> list[Any]:
+        if b"junk" in line:
+            return [RawEntry(type="user", content="a model, not a dict"), None]
+        return [{"type": "user", "content": line.decode(), "source_id": line.decode()}]
+
+
+@pytest.mark.parametrize(
+    "adapter", [SloppyAdapter(), SloppyFieldsAdapter()], ids=["line", "fields"]
+)
+def test_what_is_not_an_entry_is_dropped_and_the_rest_kept(
+    ledger: Path, src: Path, adapter: SloppyAdapter
+) -> None:
+    rec = record(ledger, src)
+    t = SourceTail(rec.session_dir, adapter, src)
+    t.resume()
+    append(src, b"one\njunk\ntwo\n")
+    drain(t)
+    assert contents(rec) == ["one", "two"]
+
+
 class NonAdvancing(SourceTail):
     """A tail whose reader is broken: it returns lines without moving the cursor."""
 
@@ -353,25 +386,25 @@ _fragments = st.sampled_from(
 def test_batch_redaction_equals_redact_text(batch: list[str], small_batch_words: int) -> None:
     """Both ways of finding a batch's anchors (remembered per word for a small batch, one
     scan per anchor for a large one) give `redact_text`'s result exactly."""
-    from ox_session_capture.redact import engine, redact_text
+    from ox_session_capture.redact import anchors, redact_text
 
     extra = [re.compile("ACME-[0-9]{8}")]
     redactor = LedgerRedactor(extra)
     expected = [redact_text(text, extra) for text in batch]
-    saved = engine._SMALL_BATCH_WORDS
-    engine._SMALL_BATCH_WORDS = small_batch_words
+    saved = anchors.SMALL_BATCH_WORDS
+    anchors.SMALL_BATCH_WORDS = small_batch_words
     try:
         assert redactor.many(batch) == expected
         assert redactor.many(batch) == expected  # again, every word remembered
     finally:
-        engine._SMALL_BATCH_WORDS = saved
+        anchors.SMALL_BATCH_WORDS = saved
     assert [redactor(text) for text in batch] == expected
 
 
 def test_a_batch_of_many_unseen_words_is_scanned_and_still_redacted() -> None:
-    from ox_session_capture.redact import engine
+    from ox_session_capture.redact import anchors, engine
 
-    words = [f"w{n}x{n * 7919}" for n in range(engine._Scan.NEW_WORDS * 3)]
+    words = [f"w{n}x{n * 7919}" for n in range(anchors.Scan.NEW_WORDS * 3)]
     batch = [" ".join(words), "token=" + "Zq8" * 12, "nothing here"]
     assert engine._SCAN_PLAIN.in_words(set(" ".join(words).encode().split()), b"") is None
     out = LedgerRedactor().many(batch)

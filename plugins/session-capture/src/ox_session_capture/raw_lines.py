@@ -8,9 +8,10 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import logging
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ import pydantic_core
 
 from ox_session_capture.confined import open_regular
 from ox_session_capture.records import RawEntry
+
+log = logging.getLogger(__name__)
 
 Redactor = Callable[[str], str]
 FINGERPRINT_SPAN = 4096
@@ -73,12 +76,62 @@ def redact_fields(entries: list[dict[str, Any]], redact: Redactor) -> None:
             entry[field] = after
 
 
-def fields_of(entry: object) -> dict[str, Any] | None:
-    """The plain-dict form of what an adapter's `parse_line` returned: a `RawEntry` (None
-    fields left out) or None for anything else."""
-    if isinstance(entry, RawEntry):
-        return entry.model_dump(exclude_none=True)
-    return None
+Fields = dict[str, Any]
+
+
+def entry_parser(adapter: Any) -> Callable[[bytes], list[Fields]]:
+    """The adapter's `parse_fields`, or else its `parse_line` with each `RawEntry` as a dict
+    (None fields left out; anything but a `RawEntry` is dropped and logged)."""
+    fast: Callable[[bytes], list[Fields]] | None = getattr(adapter, "parse_fields", None)
+    if fast is not None:
+        return fast
+
+    def parse(line: bytes) -> list[Fields]:
+        out = []
+        for entry in adapter.parse_line(line):
+            if isinstance(entry, RawEntry):
+                out.append(entry.model_dump(exclude_none=True))
+            else:
+                log.warning("adapter %s returned a %s, not a RawEntry; dropped",
+                            adapter.name, type(entry).__name__)  # fmt: skip
+        return out
+
+    return parse
+
+
+def convert_lines(
+    parse: Callable[[bytes], list[Fields]],
+    lines: Sequence[bytes],
+    seen: set[str],
+    batch_ids: set[str],
+    where: str,
+) -> tuple[list[Fields], int]:
+    """The entries of `lines` not captured yet, and how many were dropped as captured: an
+    agent message id in `seen` or earlier in the batch (`batch_ids`, which grows). A line the
+    adapter fails on, or an entry that is not a dict, is skipped and logged (`where` names
+    the recording and the adapter): a third-party adapter that broke its contract never
+    stops the following."""
+    out: list[Fields] = []
+    dups = 0
+    for line in lines:
+        try:
+            entries = parse(line)
+        except Exception:
+            log.exception("%s: the adapter failed on a line", where)
+            continue
+        for entry in entries:
+            if entry.__class__ is not dict:
+                log.warning("%s: the adapter gave a %s, not an entry; dropped",
+                            where, type(entry).__name__)  # fmt: skip
+                continue
+            sid = entry.get("source_id")
+            if sid.__class__ is str:
+                if sid in seen or sid in batch_ids:
+                    dups += 1
+                    continue
+                batch_ids.add(sid)
+            out.append(entry)
+    return out, dups
 
 
 def entry_line(entry: dict[str, Any]) -> bytes:

@@ -19,10 +19,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import attrs
 
@@ -35,10 +34,12 @@ from ox_session_capture.journal import (
     settle_locked,
 )
 from ox_session_capture.raw_lines import (
+    Fields,
     RawBatch,
     Redactor,
     captured_ids,
-    fields_of,
+    convert_lines,
+    entry_parser,
     fingerprint,
     note_session,
     redact_fields,
@@ -121,9 +122,7 @@ class SourceTail:
         self.session_dir = session_dir
         self.adapter = adapter
         # The adapter's plain-dict entries when it has them (no model object per entry).
-        self._parse: Callable[[bytes], list[dict[str, Any]]] = (
-            getattr(adapter, "parse_fields", None) or self._parse_models
-        )
+        self._parse = entry_parser(adapter)
         self.source = source
         self.redact = redact
         self.batch_bytes = batch_bytes
@@ -330,56 +329,12 @@ class SourceTail:
         self._long_scan = (start, pos, fingerprint(fd, pos))
         return _Block([], start)
 
-    def _convert(
-        self, lines: Sequence[bytes], batch_ids: set[str]
-    ) -> tuple[list[dict[str, Any]], int]:
-        out: list[dict[str, Any]] = []
-        dups = 0
-        parse = self._parse
-        seen = self.seen
-        for line in lines:
-            try:
-                entries = parse(line)
-            except Exception:
-                # A third-party adapter broke its contract: skip the line, keep following.
-                log.exception(
-                    "%s: adapter %s failed on a line", self.session_dir.name, self.adapter.name
-                )
-                continue
-            for entry in entries:
-                if entry.__class__ is not dict:
-                    log.warning(
-                        "adapter %s gave a %s, not an entry dict; dropped",
-                        self.adapter.name,
-                        type(entry).__name__,
-                    )
-                    continue
-                sid = entry.get("source_id")
-                if sid.__class__ is str:
-                    if sid in seen or sid in batch_ids:
-                        dups += 1
-                        continue
-                    batch_ids.add(sid)
-                out.append(entry)
+    def _convert(self, lines: Sequence[bytes], batch_ids: set[str]) -> tuple[list[Fields], int]:
+        where = f"{self.session_dir.name} ({self.adapter.name})"
+        entries, dups = convert_lines(self._parse, lines, self.seen, batch_ids, where)
         if self.redact is not None:
-            redact_fields(out, self.redact)
-        return out, dups
-
-    def _parse_models(self, line: bytes) -> list[dict[str, Any]]:
-        """`parse_line`'s entries as plain dicts, for an adapter without `parse_fields`;
-        anything but a `RawEntry` is dropped (and logged)."""
-        out = []
-        for entry in self.adapter.parse_line(line):
-            fields = fields_of(entry)
-            if fields is None:
-                log.warning(
-                    "adapter %s returned a %s, not a RawEntry; dropped",
-                    self.adapter.name,
-                    type(entry).__name__,
-                )
-                continue
-            out.append(fields)
-        return out
+            redact_fields(entries, self.redact)
+        return entries, dups
 
     def _commit(self, gathered: RawBatch, inode: int, fp: str, reset: bool) -> None:
         """Under the raw lock: check the marker still matches, append durably, advance it."""

@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ox_session_capture.redact.anchors import Scan, anchors_in, batch_text
 from ox_session_capture.redact.names import classify, is_literal_secret
 from ox_session_capture.redact.rules import Rule
 from ox_session_capture.redact.rules_keywords import KEYWORD_RULES
@@ -72,91 +73,8 @@ _PLAIN_ANCHORS = tuple(_PLAIN)
 _TOKEN_ANCHORS = tuple(_TOKEN)
 
 
-class _Scan:
-    """Finds which of `anchors` a lower-cased text holds, shortest first, skipping an anchor
-    whose shorter inner anchor is absent (then it is absent too)."""
-
-    WORD_CACHE = 50_000
-    """Distinct words whose anchors are remembered (then the memory starts over)."""
-    NEW_WORDS = 64
-    """Unseen words past which `in_words` gives up: scanning the batch is cheaper then."""
-
-    def __init__(self, anchors: Sequence[str]) -> None:
-        every = sorted(set(anchors), key=len)
-        self.inner = {a: next((b for b in every if len(b) < len(a) and b in a), a) for a in every}
-        self.order = tuple(every)
-        self.encoded = {a: (a.encode(), any(c.isspace() for c in a)) for a in every}
-        self._in_word = tuple((a, n) for a, (n, spaced) in self.encoded.items() if not spaced)
-        self._spaced = tuple((a, n) for a, (n, spaced) in self.encoded.items() if spaced)
-        self._words: dict[bytes, tuple[str, ...]] = {}
-
-    def in_batch(self, words: bytes, low: bytes) -> list[str]:
-        """The anchors found in a batch: `low` is its lower-cased UTF-8, `words` its distinct
-        whitespace-separated words (an anchor without white space lies inside one word)."""
-        found: set[str] = set()
-        for anchor in self.order:
-            inner = self.inner[anchor]
-            needle, spaced = self.encoded[anchor]
-            if (inner == anchor or inner in found) and needle in (low if spaced else words):
-                found.add(anchor)
-        return [a for a in self.order if a in found]
-
-    def in_words(self, distinct: Iterable[bytes], low: bytes) -> list[str] | None:
-        """`in_batch` for a small batch, word by word: a word's anchors are remembered, so a
-        step that repeats the session's vocabulary costs a lookup per word instead of a scan
-        per anchor (each `in` has a fixed cost near a microsecond). None when the batch has
-        more than `NEW_WORDS` unseen words. Thread-safe (one dict, no iteration over it)."""
-        memo = self._words
-        found: set[str] = set()
-        new = 0
-        for word in distinct:
-            anchors = memo.get(word)
-            if anchors is None:
-                new += 1
-                if new > self.NEW_WORDS:
-                    return None
-                if len(memo) >= self.WORD_CACHE:
-                    memo.clear()
-                anchors = memo[word] = tuple(a for a, n in self._in_word if n in word)
-            found.update(anchors)
-        found.update(a for a, n in self._spaced if n in low)
-        return [a for a in self.order if a in found]
-
-
-def _batch_text(joined: str) -> tuple[bytes, set[bytes]]:
-    """(lower-cased UTF-8 of `joined`, its distinct words).
-
-    Which anchors a batch holds is only a filter (each text is checked again on its own), so
-    it may find more than `str.lower` would, never less: bytes lower-case ASCII only, which
-    is what the anchors are, and the two characters whose lower case is ASCII (U+0130 and the
-    Kelvin sign) are spelled as `str.lower` spells them. Transcripts repeat themselves (logs,
-    test dots, code): scanning each distinct word once is several times less text, in one byte
-    per character where the `str` of a batch with one emoji takes four.
-    """
-    data = joined.encode("utf-8", "surrogatepass")
-    if b"\xc4\xb0" in data or b"\xe2\x84\xaa" in data:
-        data = data.replace(b"\xc4\xb0", b"i\xcc\x87").replace(b"\xe2\x84\xaa", b"k")
-    low = data.lower()
-    return low, set(low.split())
-
-
-_SMALL_BATCH_WORDS = 4096
-
-
-def _anchors_in(scan: _Scan, distinct: set[bytes], low: bytes, joined: list[bytes]) -> list[str]:
-    """The anchors of `scan` in a batch: word by word when it is small, else one scan per
-    anchor over its distinct words (`joined` holds them NUL-joined once made)."""
-    if len(distinct) <= _SMALL_BATCH_WORDS:
-        found = scan.in_words(distinct, low)
-        if found is not None:
-            return found
-    if not joined:
-        joined.append(b"\x00".join(distinct))
-    return scan.in_batch(joined[0], low)
-
-
-_SCAN_PLAIN = _Scan(_PLAIN_ANCHORS)
-_SCAN_TOKEN = _Scan(_TOKEN_ANCHORS)
+_SCAN_PLAIN = Scan(_PLAIN_ANCHORS)
+_SCAN_TOKEN = Scan(_TOKEN_ANCHORS)
 
 
 def _select(
@@ -392,11 +310,11 @@ class LedgerRedactor:
         """`[self(t) for t in texts]`, faster."""
         if not texts:
             return []
-        low, distinct = _batch_text("\x00".join(texts))
+        low, distinct = batch_text("\x00".join(texts))
         words: list[bytes] = []  # the distinct words NUL-joined, made when first needed
-        plain = _anchors_in(_SCAN_PLAIN, distinct, low, words)
+        plain = anchors_in(_SCAN_PLAIN, distinct, low, words)
         has_run = _RUN in low.translate(_TOKEN_TABLE)
-        token = _anchors_in(_SCAN_TOKEN, distinct, low, words) if has_run else []
+        token = anchors_in(_SCAN_TOKEN, distinct, low, words) if has_run else []
         hidden = any(h.encode() in low for h in _HIDING)
         if not plain and not token and not hidden and not self.extra:
             return list(texts)
