@@ -504,3 +504,31 @@ def test_claude_system_notices_with_text_are_system_entries() -> None:
         ("system", "<command-name>/model</command-name> Set model to haiku", "s1")
     ]
     assert claude.unknown == {}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("2026-11-24T00:38:26.778Z", "2026-11-24T00:38:26.778000Z"),
+        ("2026-11-24T00:38:26Z", "2026-11-24T00:38:26Z"),
+        ("2026-11-24T00:38:26-00:00", "2026-11-24T00:38:26Z"),
+        ("2026-11-24 00:38:26.5+05:30", "2026-11-24T00:38:26.500000+05:30"),
+        # An offset with seconds is valid ISO 8601 but not RFC 3339: written in UTC.
+        ("2026-11-24T00:38:26+05:30:15", "2026-11-23T19:08:11Z"),
+        ("2026-11-24T00:38:26", None),  # no offset: the time of day means nothing
+        ("yesterday", None),
+        (1764000000, None),
+        ("", None),
+    ],
+)
+def test_timestamps_are_written_as_rfc_3339_that_reads_back(
+    text: object, written: str | None
+) -> None:
+    from datetime import datetime
+
+    from ox_session_capture.adapters.base import parse_ts
+
+    assert parse_ts(text) == written
+    if written is not None:
+        read = RawEntry.model_validate({"type": "user", "ts": written}).ts
+        assert read == datetime.fromisoformat(str(text))

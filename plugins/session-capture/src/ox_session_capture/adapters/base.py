@@ -7,7 +7,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import pydantic_core
@@ -120,15 +120,23 @@ def load_json_object(line: bytes) -> dict[str, Any] | None:
     return obj if isinstance(obj, dict) else None
 
 
-def parse_ts(value: Any) -> datetime | None:
-    """An RFC 3339 timestamp, or None when absent or unreadable."""
+def parse_ts(value: Any) -> str | None:
+    """An ISO 8601 timestamp with its offset, as the RFC 3339 text a `RawEntry` writes
+    (`2026-11-24T00:38:26.778000Z`); None when absent, unreadable or without an offset.
+    Text, not a datetime: serialising a zone-aware datetime costs more than making this."""
     if value.__class__ is not str or not value:
         return None
     try:
         ts = datetime.fromisoformat(value)  # `Z` included, since Python 3.11
     except ValueError:
         return None
-    return ts if ts.tzinfo is not None else None
+    offset = ts.utcoffset()
+    if offset is None:
+        return None
+    if offset.seconds % 60 or offset.microseconds:
+        ts = ts.astimezone(UTC)  # RFC 3339 offsets are whole minutes
+    text = ts.isoformat()
+    return f"{text[:-6]}Z" if text.endswith("+00:00") else text
 
 
 def as_text(value: Any) -> str:
