@@ -120,10 +120,10 @@ def load_json_object(line: bytes) -> dict[str, Any] | None:
     return obj if isinstance(obj, dict) else None
 
 
-def parse_ts(value: Any) -> str | None:
-    """An ISO 8601 timestamp with its offset, as the RFC 3339 text a `RawEntry` writes
-    (`2026-11-24T00:38:26.778000Z`); None when absent, unreadable or without an offset.
-    Text, not a datetime: serialising a zone-aware datetime costs more than making this."""
+def parse_ts(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp with its offset; None when absent, unreadable or without an
+    offset. An offset with seconds (ISO allows it, RFC 3339 does not, and a `RawEntry` would
+    write it cut to the minute) is moved to UTC."""
     if value.__class__ is not str or not value:
         return None
     try:
@@ -134,9 +134,8 @@ def parse_ts(value: Any) -> str | None:
     if offset is None:
         return None
     if offset.seconds % 60 or offset.microseconds:
-        ts = ts.astimezone(UTC)  # RFC 3339 offsets are whole minutes
-    text = ts.isoformat()
-    return f"{text[:-6]}Z" if text.endswith("+00:00") else text
+        return ts.astimezone(UTC)
+    return ts
 
 
 def as_text(value: Any) -> str:
