@@ -401,6 +401,21 @@ def test_batch_redaction_equals_redact_text(batch: list[str], small_batch_words:
     assert [redactor(text) for text in batch] == expected
 
 
+def test_only_short_words_are_remembered_and_the_memory_stays_bounded() -> None:
+    """A session's words are hostile: a base64 blob is one word of megabytes. The anchor
+    memory keeps short words only, and starts over past its size."""
+    from ox_session_capture.redact import anchors
+
+    scan = anchors.Scan(["secret", "pass"])
+    blob = b"x" * (anchors.Scan.MEMO_WORD_BYTES + 1) + b"secret"
+    assert scan.in_words({blob, b"password"}, b"") == ["pass", "secret"]
+    assert blob not in scan._words
+    assert scan._words[b"password"] == ("pass",)
+    for n in range(anchors.Scan.WORD_CACHE + 10):
+        scan.in_words({b"w%d" % n}, b"")
+    assert len(scan._words) <= anchors.Scan.WORD_CACHE
+
+
 def test_a_batch_of_many_unseen_words_is_scanned_and_still_redacted() -> None:
     from ox_session_capture.redact import anchors, engine
 

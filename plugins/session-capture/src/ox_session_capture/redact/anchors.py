@@ -17,6 +17,9 @@ class Scan:
     """Distinct words whose anchors are remembered (then the memory starts over)."""
     NEW_WORDS = 64
     """Unseen words past which `in_words` gives up: scanning the batch is cheaper then."""
+    MEMO_WORD_BYTES = 256
+    """Longest word remembered: a session file's words are hostile (a base64 image is one
+    word of megabytes), so the memory holds at most `WORD_CACHE` short ones."""
 
     def __init__(self, anchors: Sequence[str]) -> None:
         every = sorted(set(anchors), key=len)
@@ -52,9 +55,11 @@ class Scan:
                 new += 1
                 if new > self.NEW_WORDS:
                     return None
-                if len(memo) >= self.WORD_CACHE:
-                    memo.clear()
-                anchors = memo[word] = tuple(a for a, n in self._in_word if n in word)
+                anchors = tuple(a for a, n in self._in_word if n in word)
+                if len(word) <= self.MEMO_WORD_BYTES:
+                    if len(memo) >= self.WORD_CACHE:
+                        memo.clear()
+                    memo[word] = anchors
             found.update(anchors)
         found.update(a for a, n in self._spaced if n in low)
         return [a for a in self.order if a in found]
