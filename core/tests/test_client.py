@@ -71,6 +71,14 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+def configure(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], toml: str
+) -> None:
+    (config_dir / "config.toml").write_text(toml)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+
 @pytest.mark.parametrize(
     ("env", "toml"),
     [
@@ -90,9 +98,7 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_the_socket_is_where_the_settings_put_it(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], toml: str
 ) -> None:
-    (clean_env / "config.toml").write_text(toml)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+    configure(clean_env, monkeypatch, env, toml)
     assert Path(configured_socket()[0]) == load_settings().socket_path()
 
 
@@ -103,9 +109,7 @@ def test_the_socket_is_where_the_settings_put_it(
 def test_a_setting_the_settings_refuse_is_refused(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], toml: str
 ) -> None:
-    (clean_env / "config.toml").write_text(toml)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+    configure(clean_env, monkeypatch, env, toml)
     with pytest.raises(ConfigError):
         configured_socket()
 

@@ -149,23 +149,9 @@ class SessionWatchService:
             restarted = await self.manager.detect_and_restart()
             if restarted:
                 log.info("session watcher: resumed %s", ", ".join(restarted))
-            nursery.start_soon(self._liveness)
+            nursery.start_soon(_every, self.liveness_interval, self.stop_dead, "liveness check")
             task_status.started()
-            while True:
-                await trio.sleep(self.doctor_interval)
-                try:
-                    await self.tick()
-                except Exception:
-                    # One bad recording must never stop capture for every other session.
-                    log.exception("session watcher: doctor tick failed; next tick as usual")
-
-    async def _liveness(self) -> None:
-        while True:
-            await trio.sleep(self.liveness_interval)
-            try:
-                await self.stop_dead()
-            except Exception:
-                log.exception("session watcher: liveness check failed; next check as usual")
+            await _every(self.doctor_interval, self.tick, "doctor tick")
 
     async def stop_dead(self) -> list[str]:
         """Stop (and so queue for finalization) every live recording whose agent process
@@ -298,3 +284,14 @@ class SessionWatchService:
         if self.on_stop is not None:
             await self.on_stop(name)
         return {"name": result.name, "entry_count": result.entry_count}
+
+
+async def _every(interval: float, check: Callable[[], Awaitable[object]], what: str) -> None:
+    """Run `check` every `interval` seconds, for ever: one that fails is logged and the next
+    runs as usual (one bad recording must never stop capture for every other session)."""
+    while True:
+        await trio.sleep(interval)
+        try:
+            await check()
+        except Exception:
+            log.exception("session watcher: %s failed; the next one runs as usual", what)

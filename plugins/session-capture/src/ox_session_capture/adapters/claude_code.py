@@ -82,8 +82,8 @@ class ClaudeCodeAdapter(BaseAdapter):
             return []
         return super().parse_fields(line)
 
-    # The methods below run for every kept line of a catch-up: plain dict literals and no
-    # helper call per field, which is most of the adapter's cost.
+    # The methods below run for every kept line of a catch-up: types are tested by class and
+    # each field is read once.
 
     def parse_object(self, obj: dict[str, Any]) -> list[Fields]:
         kind = obj.get("type")
@@ -175,12 +175,8 @@ class ClaudeCodeAdapter(BaseAdapter):
                 text = block.get("text")
                 text = text.strip() if text.__class__ is str else ""
                 if text:
-                    fields: Fields = {"ts": ts} if ts is not None else {}
-                    fields["type"] = "assistant"
-                    fields["content"] = text
-                    if uid:
-                        fields["source_id"] = f"{uid}#{index}"
-                    out.append(fields)
+                    sid = f"{uid}#{index}" if uid else None
+                    out.append(entry(ts=ts, type="assistant", content=text, source_id=sid))
             elif what == "tool_use":
                 name = as_text(block.get("name"))
                 call_id = source_id(block.get("id"))
