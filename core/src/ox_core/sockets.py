@@ -63,14 +63,6 @@ class PeerCredentials:
     def __repr__(self) -> str:
         return f"PeerCredentials(pid={self.pid}, uid={self.uid}, gid={self.gid})"
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, PeerCredentials):
-            return NotImplemented
-        return (self.pid, self.uid, self.gid) == (other.pid, other.uid, other.gid)
-
-    def __hash__(self) -> int:
-        return hash((self.pid, self.uid, self.gid))
-
 
 def peer_credentials(sock: _HasSockopt) -> PeerCredentials:
     """The kernel's `SO_PEERCRED` record of the peer of a connected Unix socket."""

@@ -146,12 +146,14 @@ def render_session_md(
     entries: Sequence[RawEntry],
     *,
     model: str = "",
+    touched: Sequence[str] | None = None,
 ) -> str:
     """`session.md`: the session info table (model and files touched included), then every
-    entry as a readable section; a tool call and its result are one section."""
+    entry as a readable section; a tool call and its result are one section. `touched`: the
+    files touched when the caller has them already (`files_touched(entries)`)."""
     parts = [f"# Session {name}", "", "| | |", "|---|---|"]
     parts += [f"| {k} | {_cell(v)} |" for k, v in _info_rows(name, header, len(entries), model)]
-    touched = files_touched(entries)
+    touched = files_touched(entries) if touched is None else touched
     parts.append(f"| Files touched | {_cell(', '.join(touched)) if touched else '-'} |")
     parts += ["", "## Transcript", ""]
     for seq, step in enumerate(steps(entries), start=1):
@@ -188,11 +190,12 @@ def write_artifacts(
     model = model_of(header.model if header else "", footer_extra) or _marker_model(folder)
     # The files touched come from the tools' inputs, not from the agent's word; what it
     # listed is kept only when no tool input names a file (edits made through a shell).
-    summary.files_modified = files_touched(entries) or summary.files_modified
+    touched = files_touched(entries)
+    summary.files_modified = touched or summary.files_modified
     generated = {
         SUMMARY_JSON: records.dump_json(summary),
         SUMMARY_MD: render_summary_md(name, summary, header, len(entries), model=model).encode(),
-        SESSION_MD: render_session_md(name, header, entries, model=model).encode(),
+        SESSION_MD: render_session_md(name, header, entries, model=model, touched=touched).encode(),
     }
     files = {fname: redact_file_bytes(fname, data, rules) for fname, data in generated.items()}
     for fname, data in files.items():

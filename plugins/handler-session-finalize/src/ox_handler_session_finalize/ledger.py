@@ -50,6 +50,10 @@ NO_IDENTITY = (
 )
 
 
+_HALF_WAY = ("rebase-merge", "rebase-apply", "MERGE_HEAD")
+"""Files in the git dir while a rebase or merge is stopped half-way."""
+
+
 @dataclass(frozen=True)
 class PublishResult:
     """What `Ledger.publish` did: `committed` a new commit, `pushed` to the remote (set by
@@ -204,9 +208,6 @@ class Ledger:
         """The remote to push to (`origin`, else the first one), None without a remote."""
         return (await self.facts()).remote
 
-    async def branch(self) -> str:
-        return (await self.facts()).branch
-
     async def uses_lfs(self) -> bool:
         """Whether content files go through git-LFS (see the module docstring)."""
         return (await self.facts()).lfs
@@ -229,7 +230,7 @@ class Ledger:
         paths = sorted({rec.split("\t", 1)[-1] for rec in result.stdout.split("\0") if rec})
         with contextlib.suppress(LedgerBlockedError):
             git_dir = await self.git_dir()
-            for marker in ("rebase-merge", "rebase-apply", "MERGE_HEAD"):
+            for marker in _HALF_WAY:
                 if (git_dir / marker).exists():
                     paths.append(f"({marker} in progress)")
         return paths
@@ -240,20 +241,14 @@ class Ledger:
         before each item; the full one runs once per batch)."""
         if quick:
             git_dir = await self.git_dir()
-            markers = ("rebase-merge", "rebase-apply", "MERGE_HEAD")
             # Under the lock: a rebase of our own sync (which holds it) is not a blocker.
             async with self.lock:
-                if not any([(git_dir / m).exists() for m in markers]):
+                if not any([(git_dir / m).exists() for m in _HALF_WAY]):
                     return
         conflicts = await self.conflicts()
         if conflicts:
             shown = ", ".join(conflicts[:5])
             raise LedgerBlockedError(f"ledger {self.path} has unresolved merge conflicts: {shown}")
-
-    async def is_committed(self, rel: str) -> bool:
-        """Whether HEAD holds anything under `rel`."""
-        result = await self.git("ls-tree", "-r", "--name-only", "HEAD", "--", rel, check=False)
-        return result.ok and bool(result.stdout.strip())
 
     async def remote_session_names(self) -> set[str]:
         """The session folders on the remote as last fetched (`sessions/<name>` in the

@@ -98,13 +98,13 @@ async def sync_ledger(ledger: Ledger) -> SyncResult:
             has_upstream = await _fetch(ledger, remote, branch, upstream)
             async with ledger.lock:
                 await ledger.ensure_unblocked()
-                ahead, behind = await _counts(ledger, upstream) if has_upstream else (-1, 0)
+                ahead, behind = await counts(ledger, upstream) if has_upstream else (-1, 0)
                 if behind:
                     # Local and short: never left half-way by a shutdown (a stopped rebase
                     # would block the ledger until a person aborted it).
                     with trio.CancelScope(shield=True):
                         kept += await _integrate(ledger, upstream, ahead)
-                    ahead, behind = await _counts(ledger, upstream)
+                    ahead, behind = await counts(ledger, upstream)
                 tip = await ledger.head()
             if ahead == 0:
                 return SyncResult(remote, 0, behind, True, pushed, tuple(kept))
@@ -145,7 +145,8 @@ async def _fetch(ledger: Ledger, remote: str, branch: str, upstream: str) -> boo
     raise GitError(result.failure(), returncode=result.returncode, stderr=result.stderr)
 
 
-async def _counts(ledger: Ledger, upstream: str) -> tuple[int, int]:
+async def counts(ledger: Ledger, upstream: str) -> tuple[int, int]:
+    """(commits of HEAD not in `upstream`, commits of `upstream` not in HEAD)."""
     result = await ledger.git("rev-list", "--left-right", "--count", f"HEAD...{upstream}")
     ahead, behind = result.stdout.split()
     return int(ahead), int(behind)

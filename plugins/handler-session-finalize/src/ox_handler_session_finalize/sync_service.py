@@ -19,12 +19,13 @@ from typing import Any
 import attrs
 import trio
 
+from ox_core.backoff import park_window
 from ox_core.errors import LedgerBlockedError
 from ox_core.sync_signal import LedgerSyncState, SyncConfig, SyncSignal
 from ox_handler_session_finalize.compat import PublishedCount
 from ox_handler_session_finalize.git import GitError
 from ox_handler_session_finalize.ledger import Ledger, PublishResult
-from ox_handler_session_finalize.sync import SyncPaused, SyncResult, sync_ledger
+from ox_handler_session_finalize.sync import SyncPaused, SyncResult, counts, sync_ledger
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class LedgerSyncer:
         config = self.config()
         period = config.interval * (1 - config.jitter * self._rng())
         if self.failures:
-            return min(RETRY_BASE * 2.0 ** min(self.failures - 1, 30), period)
+            return park_window(self.failures, 1, RETRY_BASE, period)
         return period
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -124,10 +125,7 @@ class LedgerSyncer:
         try:
             facts = await self.ledger.facts()
             remote = facts.remote or ""
-            upstream = f"refs/remotes/{remote}/{facts.branch}"
-            counted = await self.ledger.git("rev-list", "--count", f"{upstream}..HEAD", check=False)
-            if counted.ok:
-                ahead = int(counted.stdout.strip() or 0)
+            ahead, _ = await counts(self.ledger, f"refs/remotes/{remote}/{facts.branch}")
         except (LedgerBlockedError, GitError, OSError, ValueError):
             pass
         return {
