@@ -62,8 +62,9 @@ def note_problem(argv: Sequence[str], message: str) -> None:
         line = " ".join(message.split())[:2000]
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         what = " ".join(a[:64] for a in argv[:2]) or "-"
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-        fd = os.open(path, flags | os.O_NONBLOCK, 0o600)
+        from ox_core.fs import open_regular  # only on this failure path: hooks start fast
+
+        fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(fd, f"{stamp} hook {what}: {line}\n".encode())
         finally:

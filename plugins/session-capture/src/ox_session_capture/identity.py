@@ -30,6 +30,7 @@ from pathlib import Path
 import attrs
 
 from ox_core.fs import UnsafePathError, atomic_write, lock_file, read_regular
+from ox_core.ledger_setup import git_command
 from ox_session_capture.confined import make_dirs
 from ox_session_capture.raw_lines import captured_ids
 from ox_session_capture.records import (
@@ -193,11 +194,7 @@ _TREES: dict[tuple[str, str, str], frozenset[str]] = {}
 
 
 def _git(ledger: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-    return subprocess.run(
-        ["git", "-C", str(ledger), "-c", "core.quotePath=false", *args],
-        capture_output=True, text=True, timeout=GIT_TIMEOUT, env=env, check=False,
-    )  # fmt: skip
+    return git_command(ledger, "-c", "core.quotePath=false", *args, timeout=GIT_TIMEOUT)
 
 
 def remote_refs(ledger: Path) -> dict[str, str]:
