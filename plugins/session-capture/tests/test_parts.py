@@ -161,3 +161,27 @@ def test_prior_ids_from_a_marker_are_data(tmp_path: Path) -> None:
     assert captured_ids(missing, ["a", 7, None, "b"]) == {"a", "b"}
     assert captured_ids(missing, "abc") == set()  # not a list: ignored, never its characters
     assert captured_ids(missing, {"a": 1}) == set()
+
+
+def test_prior_ids_come_from_their_own_file_and_a_hostile_one_is_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The earlier parts' ids live beside the marker (which every step rewrites). A recording
+    of an earlier version keeps them in its marker; a link or bad JSON in their place is
+    refused, with a warning, and never followed."""
+    from ox_session_capture.raw_lines import prior_ids
+    from ox_session_capture.records import PRIOR_IDS
+
+    folder = tmp_path / "s"
+    folder.mkdir()
+    assert prior_ids(folder, ["old"]) == ["old"]  # no file: the marker's (earlier version)
+    (folder / PRIOR_IDS).write_text('["a", "b"]')
+    assert prior_ids(folder, ["old"]) == ["a", "b"]
+    (folder / PRIOR_IDS).write_text("[not json")
+    assert prior_ids(folder, None) is None
+    secret = tmp_path / "secret.json"
+    secret.write_text('["stolen"]')
+    (folder / PRIOR_IDS).unlink()
+    (folder / PRIOR_IDS).symlink_to(secret)
+    assert prior_ids(folder, None) is None
+    assert "ids unreadable" in caplog.text

@@ -18,8 +18,8 @@ from typing import Any
 
 import pydantic_core
 
-from ox_session_capture.confined import open_regular
-from ox_session_capture.records import RawEntry
+from ox_session_capture.confined import UnsafePathError, open_regular, read_regular
+from ox_session_capture.records import PRIOR_IDS, RawEntry
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +43,26 @@ def fingerprint(fd: int, offset: int) -> str:
 _SOURCE_ID = re.compile(rb'"source_id":("(?:[^"\\]|\\.)*")')
 
 
+def prior_ids(session_dir: Path, marker_extra: object = None) -> object:
+    """The agent message ids of a resumed session's earlier parts (`PRIOR_IDS`, written once
+    when the part started; a recording of an earlier version keeps them in its marker, given
+    as `marker_extra`). The list as stored: `captured_ids` keeps only its strings."""
+    try:
+        return json.loads(read_regular(session_dir / PRIOR_IDS, MAX_PRIOR_IDS_BYTES))
+    except FileNotFoundError:
+        return marker_extra
+    except (OSError, ValueError, UnsafePathError) as exc:  # a link, a FIFO, bad JSON
+        log.warning("%s: earlier parts' ids unreadable (%s): they may be captured again",
+                    session_dir.name, exc)  # fmt: skip
+        return marker_extra
+
+
+MAX_PRIOR_IDS_BYTES = 64 * 1024 * 1024
+
+
 def captured_ids(raw: Path, also: object = None) -> set[str]:
     """The `source_id`s of the entries already in `raw.jsonl`, plus the strings of the list
-    `also` (a marker's `prior_source_ids`: data, so anything else in it is ignored)."""
+    `also` (`prior_ids`: data, so anything else in it is ignored)."""
     ids: set[str] = {i for i in also if isinstance(i, str)} if isinstance(also, list) else set()
     with contextlib.suppress(FileNotFoundError), os.fdopen(open_regular(raw), "rb") as f:
         for line in f:

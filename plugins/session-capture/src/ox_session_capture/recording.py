@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import json
 import logging
 import os
 import re
@@ -40,6 +41,7 @@ from ox_session_capture.raw_lines import (
 )
 from ox_session_capture.records import (
     MARKER,
+    PRIOR_IDS,
     RAW,
     RawFooter,
     RawHeader,
@@ -276,7 +278,10 @@ def _create(
     if part.pid_start is not None:
         marker.parent_start = part.pid_start  # type: ignore[attr-defined]
     if part.prior_source_ids:
-        marker.prior_source_ids = sorted(part.prior_source_ids)  # type: ignore[attr-defined]
+        # Beside the marker, not in it: the marker is rewritten at every step.
+        atomic_write_bytes(
+            session_dir / PRIOR_IDS, json.dumps(sorted(part.prior_source_ids)).encode()
+        )
     with contextlib.suppress(FileNotFoundError):
         # Never blocks (a FIFO put there since `check_source` is refused, not opened).
         fd = open_regular(source)

@@ -42,6 +42,7 @@ from ox_session_capture.raw_lines import (
     entry_parser,
     fingerprint,
     note_session,
+    prior_ids,
     redact_fields,
     take_unknown,
 )
@@ -171,7 +172,8 @@ class SourceTail:
         fp = _marker_extra(marker, "source_fingerprint")
         self.inode = inode if isinstance(inode, int) else None
         self.fp = fp if isinstance(fp, str) and self.offset == marker.source_offset else None
-        self.seen = captured_ids(self.session_dir / RAW, _marker_extra(marker, "prior_source_ids"))
+        prior = prior_ids(self.session_dir, _marker_extra(marker, "prior_source_ids"))
+        self.seen = captured_ids(self.session_dir / RAW, prior)
         self._long_scan = None
         self._reset_pending = False
 
