@@ -185,3 +185,29 @@ def test_prior_ids_come_from_their_own_file_and_a_hostile_one_is_refused(
     (folder / PRIOR_IDS).symlink_to(secret)
     assert prior_ids(folder, None) is None
     assert "ids unreadable" in caplog.text
+
+
+def test_a_resume_follows_the_file_the_session_was_recorded_from(tmp_path: Path) -> None:
+    """Gemini's resume hook names a fresh file when the minute in its name changed, then goes
+    on writing the conversation into the session's own file: a resume follows the file the
+    last part stopped in, from where it stopped, while that file is there."""
+    import attrs
+
+    from ox_session_capture.identity import AgentSession, _write_index, next_part
+
+    ledger = tmp_path / "ledger"
+    (ledger / ".ox" / "cache" / "agent-sessions").mkdir(parents=True)
+    own, fresh = tmp_path / "session-23-39-ab.jsonl", tmp_path / "session-23-40-ab.jsonl"
+    own.write_text("{}\n" * 10)
+    fresh.write_text("{}\n")
+    session = AgentSession("gemini", "ab", parts=("p1",), end=(str(own), 30))
+    _write_index(ledger, session)
+    assert next_part(ledger, "gemini", "ab", str(fresh), resumed=True)[:3] == (str(own), 30, "p1")
+    assert next_part(ledger, "gemini", "ab", str(own), resumed=True)[:2] == (str(own), 30)
+    # Not a resume, or the old file gone or replaced by a link: the file the hook names.
+    assert next_part(ledger, "gemini", "ab", str(fresh), resumed=False)[:2] == (str(fresh), None)
+    own.unlink()
+    own.symlink_to(fresh)
+    assert next_part(ledger, "gemini", "ab", str(fresh), resumed=True)[:2] == (str(fresh), None)
+    _write_index(ledger, attrs.evolve(session, end=None))
+    assert next_part(ledger, "gemini", "ab", str(fresh), resumed=True)[:2] == (str(fresh), None)

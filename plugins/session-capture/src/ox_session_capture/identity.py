@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
@@ -167,22 +168,39 @@ def live_part(ledger: Path, adapter: str, agent_session_id: str) -> str | None:
 
 def next_part(
     ledger: Path, adapter: str, agent_session_id: str, session_file: str, *, resumed: bool
-) -> tuple[int | None, str, frozenset[str]]:
-    """Where a new recording of the agent session starts: (offset, previous part, agent
-    message ids the earlier parts hold). A first recording of a new session starts at byte 0
-    (the file may not exist yet); one of a resumed session that ox never recorded, at the
-    file's end (only what is new); a later part, where the part before it stopped reading
-    (the same file), so every line is recorded exactly once."""
+) -> tuple[str, int | None, str, frozenset[str]]:
+    """Where a new recording of the agent session starts: (the file to follow, offset,
+    previous part, agent message ids the earlier parts hold). A first recording of a new
+    session starts at byte 0 (the file may not exist yet); one of a resumed session that ox
+    never recorded, at the file's end (only what is new); a later part, where the part before
+    it stopped reading, so every line is recorded exactly once.
+
+    A resume follows the file the session was last recorded from while that file is still
+    there, whatever file the hook names: the agents continue a resumed conversation in its
+    own file (gemini's hook names a fresh, abandoned file when the minute in its name has
+    changed since the session began)."""
     session = read_index(ledger, adapter, agent_session_id)
     if not session.parts:
-        return (None if resumed else 0), "", frozenset()
+        return session_file, (None if resumed else 0), "", frozenset()
     ids = set(session.source_ids)
     cache = ledger_cache_sessions(ledger)
     for name in session.parts:  # parts not yet stopped through `part_stopped`
         with contextlib.suppress(OSError, UnsafePathError):
             ids |= captured_ids(cache / name / RAW)
-    offset = session.end[1] if session.end and session.end[0] == session_file else None
-    return offset, session.parts[-1], frozenset(ids)
+    follow, offset = session_file, None
+    if session.end is not None:
+        last_file, last_offset = session.end
+        if last_file == session_file or (resumed and _is_regular(last_file)):
+            follow, offset = last_file, last_offset
+    return follow, offset, session.parts[-1], frozenset(ids)
+
+
+def _is_regular(path: str) -> bool:
+    """Whether `path` is a regular file (not through a link at its end)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 # ------------------------------------------------------------------ names

@@ -37,10 +37,10 @@ def begin_part(
 
             update_marker(cache / live, heartbeat)
         return Recording(live, cache / live, continued=True)
-    offset, previous, ids = next_part(ledger, adapter, agent_session_id, session_file,
-                                      resumed=resumed)  # fmt: skip
+    follow, offset, previous, ids = next_part(ledger, adapter, agent_session_id, session_file,
+                                              resumed=resumed)  # fmt: skip
     recording = create_recording(
-        ledger, adapter, session_file, pid=pid, agent_session_id=agent_session_id,
+        ledger, adapter, follow, pid=pid, agent_session_id=agent_session_id,
         part=PartOf(offset, previous, ids, start), home=home, now=now,
     )  # fmt: skip
     return recording
