@@ -281,3 +281,31 @@ def test_session_start_says_where_it_records_from(ledger: Path, home: Path) -> N
         (folder / ".recording.json").unlink()
     assert "recording from the file's first byte" in start("--from-start")
     assert "not recording: OX_SESSION_RECORDING=disabled" in start(OX_SESSION_RECORDING="disabled")
+
+
+def test_the_problem_log_is_never_written_through_a_fifo_or_a_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`hooks.log` sits in the user's state folder; a FIFO (with a reader waiting) or a link
+    put there is refused, and the hook still returns at once."""
+    from ox_session_capture.hook import log_path, note_problem
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    path = log_path()
+    path.parent.mkdir(parents=True)
+    os.mkfifo(path)
+    reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        note_problem(["claude-code", "SessionStart"], "something went wrong")
+        assert os.read(reader, 100) == b""  # no writer ever: nothing went into the FIFO
+    finally:
+        os.close(reader)
+    path.unlink()
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    path.symlink_to(victim)
+    note_problem(["claude-code", "SessionStart"], "something went wrong")
+    assert victim.read_text() == "precious\n"
+    path.unlink()
+    note_problem(["claude-code", "SessionStart"], "something went wrong")
+    assert "something went wrong" in path.read_text()
