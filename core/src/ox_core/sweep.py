@@ -45,6 +45,11 @@ MAX_ROUNDS = 8
 bounded by how fast it forks between two rounds; what it made last is killed by the next
 sweep pass)."""
 
+STOP_WAIT = 0.1
+"""Seconds a sweep round waits for the processes it froze to show as stopped: SIGSTOP lands
+when the process next leaves the kernel, so one busy in `fork` on another core makes its child
+first, and the next scan must come after that to see the child."""
+
 REAP_WAIT = 1.0
 """Seconds a sweep waits for the processes it killed to exit (SIGKILL is asynchronous; a
 process in uninterruptible sleep dies when its I/O ends)."""
@@ -125,6 +130,13 @@ class _Target:
                 now = read_stat(self.stat.pid)
                 if now is not None and now.start == self.stat.start:
                     os.kill(self.stat.pid, sig)
+
+    def settled(self) -> bool:
+        """Whether it can run no more (stopped, exiting, or gone) as far as `/proc` shows."""
+        if self.gone:
+            return True
+        now = read_stat(self.stat.pid)
+        return now is None or now.start != self.stat.start or now.state in "TtZX"
 
     def exited(self) -> bool:
         """Whether it exited (a zombie has), without waiting."""
@@ -247,11 +259,14 @@ class RunSweep:
                 # one of ours (a helper exec'ing right as the run ends). Look again.
                 time.sleep(UNSURE_PAUSE)
                 continue
+            frozen = []
             for stat in new:
                 target = _Target(stat)
                 self.targets[stat.pid, stat.start] = target
                 if stat.state not in "ZX":
                     target.signal(signal.SIGSTOP)
+                    frozen.append(target)
+            _until_settled(frozen)
         for target in self.targets.values():
             target.signal(signal.SIGKILL)
         return len(self.targets)
@@ -291,6 +306,16 @@ class RunSweep:
             target.reap()
             target.close()
         self.targets.clear()
+
+
+def _until_settled(targets: list[_Target], limit: float = STOP_WAIT) -> None:
+    """Wait (at most `limit` seconds) until every one of `targets` shows as stopped or gone,
+    so that a scan after this sees every child they made (see `STOP_WAIT`)."""
+    end = time.monotonic() + limit
+    pending = [t for t in targets if not t.settled()]
+    while pending and time.monotonic() < end:
+        time.sleep(0.001)
+        pending = [t for t in pending if not t.settled()]
 
 
 def reap_zombie_children(previous: set[tuple[int, int]]) -> set[tuple[int, int]]:
