@@ -49,10 +49,13 @@ TICK = os.sysconf("SC_CLK_TCK")
 # ---------------------------------------------------------------- roles (child processes)
 
 
-def line_for(file_no: int, n: int) -> bytes:
+def line_for(file_no: int, n: int, salt: int = 0) -> bytes:
+    """Line `n` of file `file_no`; each capturer's run writes its own (`salt`): ox drops a
+    message id it already captured, and it catches up the earlier runs' lines at start."""
     from ox_session_capture.testing import claude_user
 
-    return claude_user(str(uuid.UUID(int=(file_no << 32) + n + 1)), f"file {file_no} line {n}")
+    ident = uuid.UUID(int=(salt << 64) + (file_no << 32) + n + 1)
+    return claude_user(str(ident), f"file {file_no} line {n}")
 
 
 def role_writer(cfg: dict[str, Any], out: Path) -> None:
@@ -62,7 +65,8 @@ def role_writer(cfg: dict[str, Any], out: Path) -> None:
     start = cfg["start"]
     fds = {i: os.open(files[i], os.O_WRONLY | os.O_APPEND) for i in mine}
     sizes = {i: os.fstat(fds[i]).st_size for i in mine}
-    lines = {i: [line_for(i, n) for n in range(int(cfg["seconds"] / PERIOD) + 1)] for i in mine}
+    count = int(cfg["seconds"] / PERIOD) + 1
+    lines = {i: [line_for(i, n, cfg["salt"]) for n in range(count)] for i in mine}
     plan = sorted(
         (start + (i / len(files)) * PERIOD + k * PERIOD, i, k)
         for i in mine
@@ -186,6 +190,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
 
 
+def settle(pid: int, quiet: float = 5.0, limit: float = 120.0) -> None:
+    """Until process `pid` used less than `quiet` % of a core over half a second."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        cpu0 = cpu_seconds(pid)
+        time.sleep(0.5)
+        if 100 * (cpu_seconds(pid) - cpu0) / 0.5 < quiet:
+            return
+
+
 def spawn(role: str, cfg: dict[str, Any], tmp: Path, tag: str) -> tuple[subprocess.Popen, Path]:
     cfg_path, out = tmp / f"{tag}.json", tmp / f"{tag}.out.json"
     cfg_path.write_text(json.dumps(cfg))
@@ -236,13 +250,14 @@ def measure(kind: str, base: dict[str, Any], tmp: Path, seconds: float) -> dict[
     copies.mkdir()
     proc, out = spawn(kind, {**base, "copies": str(copies)}, tmp, kind)
     wait_ready(proc)
-    time.sleep(1.0)  # let start-up work (resuming recordings) finish before measuring
+    settle(proc.pid)  # start-up work (resuming recordings, catching up) is not measured
     n = len(base["files"])
     writers = max(1, min(2, n // 50))
     start = time.monotonic() + 1.0
     procs = []
     for w in range(writers):
-        cfg = {**base, "mine": list(range(w, n, writers)), "start": start, "seconds": seconds}
+        cfg = {**base, "mine": list(range(w, n, writers)), "start": start, "seconds": seconds,
+               "salt": 1 + sorted(ROLES).index(kind)}  # fmt: skip
         procs.append(spawn("writer", cfg, tmp, f"writer-{kind}-{w}"))
     time.sleep(max(0.0, start - time.monotonic()))
     cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()

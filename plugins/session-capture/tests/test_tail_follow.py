@@ -473,13 +473,20 @@ def test_catch_up_commits_many_blocks_at_once_within_its_budget(
     for n in range(40):
         append(src, numbered_user(n))
     commits: list[int] = []
-    real_append = journal.durable_append
+    real_append, real_slot = journal.durable_append, journal.append_committed
 
     def counting(session_dir: Path, data: bytes, *args: Any) -> Any:
         commits.append(len(data))
         return real_append(session_dir, data, *args)
 
+    def counting_slot(markers: Any, marker: Any, data: bytes, *args: Any) -> bool:
+        done = real_slot(markers, marker, data, *args)
+        if done:  # else the step goes on to durable_append, counted there
+            commits.append(len(data))
+        return done
+
     monkeypatch.setattr(tail_mod, "durable_append", counting)
+    monkeypatch.setattr(tail_mod, "append_committed", counting_slot)
     monkeypatch.setattr(recover, "CATCH_UP_BATCH_BYTES", 1024)
     assert catch_up(rec.session_dir).entries == 40
     assert len(commits) == 1

@@ -25,6 +25,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ox_core.errors import OxError
+from ox_session_capture import commit_slots
+from ox_session_capture.commit_slots import COMMIT as COMMIT
+from ox_session_capture.commit_slots import SLOTS, Slot, merged, read_image, write_slot
+from ox_session_capture.commit_slots import committed_size as committed_size
+from ox_session_capture.commit_slots import set_committed as set_committed
 from ox_session_capture.confined import open_regular
 from ox_session_capture.records import (
     JOURNAL,
@@ -41,10 +46,6 @@ from ox_session_capture.records import (
 from ox_session_capture.records import (
     update_marker as update_marker,  # re-exported: a whole read-modify-write outside a batch
 )
-
-COMMIT = "commit"
-"""The marker's key `{source_offset, raw_size}`: the size of `raw.jsonl` that goes with the
-marker's `source_offset` (valid only while `source_offset` still matches)."""
 
 
 class JournalError(OxError):
@@ -68,29 +69,14 @@ def journal_path(session_dir: Path) -> Path:
     return session_dir / JOURNAL
 
 
-def committed_size(marker: RecordingMarker) -> int | None:
-    """The raw file's size committed with the marker's `source_offset`, or None when the
-    marker has no valid `commit` key (written by an older version, or moved on since)."""
-    commit = (marker.model_extra or {}).get(COMMIT)
-    if not isinstance(commit, dict):
-        return None
-    offset, size = commit.get("source_offset"), commit.get("raw_size")
-    if type(offset) is not int or type(size) is not int or size < 0:
-        return None
-    return size if offset == marker.source_offset else None
-
-
-def set_committed(marker: RecordingMarker, raw_size: int) -> None:
-    """Record that `raw.jsonl` has `raw_size` bytes at the marker's `source_offset`."""
-    setattr(marker, COMMIT, {"source_offset": marker.source_offset, "raw_size": raw_size})
-
-
 class MarkerFile:
-    """The marker of one recording as this process last read or wrote it.
+    """The marker of one recording as this process last read or wrote it, with its newest
+    commit slot applied (`commit_slots`).
 
-    `current()` costs one `lstat` while the file is the one seen last (same inode, size and
-    mtime); it re-reads and re-validates only after another writer replaced it (a stop, a
-    heartbeat, finalization's catch-up). `commit` writes it under the marker's lock.
+    `current()` costs one `lstat` of the marker and one read of the slot file while neither
+    changed; it re-reads and re-validates the marker only after another writer replaced it
+    (a stop, a heartbeat, finalization's catch-up). `commit` writes the whole marker under
+    its lock; `advance` commits a live step with one slot write.
     Not thread-safe; blocking.
     """
 
@@ -98,8 +84,10 @@ class MarkerFile:
         self.path = session_dir / MARKER
         self.raw = session_dir / RAW  # the paths of a batch, made once
         self.journal = session_dir / JOURNAL
+        self.slots = session_dir / SLOTS
         self._marker: RecordingMarker | None = None
         self._ident: tuple[int, int, int] | None = None
+        self._image = b""
 
     def current(self) -> RecordingMarker:
         """The marker; `FileNotFoundError` when gone, `RecordError` when corrupt."""
@@ -108,29 +96,50 @@ class MarkerFile:
         except FileNotFoundError:
             self._marker = None
             raise
-        if self._marker is not None and (st.st_ino, st.st_size, st.st_mtime_ns) == self._ident:
+        image = read_image(self.slots)
+        ident = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if self._marker is not None and ident == self._ident and image == self._image:
             return self._marker
         self._marker = None
-        marker = read_model(self.path, RecordingMarker)
+        marker = merged(read_model(self.path, RecordingMarker), image)
         # Identity from before the read: a write in between shows as a change next time.
-        self._marker, self._ident = marker, (st.st_ino, st.st_size, st.st_mtime_ns)
+        self._marker, self._ident, self._image = marker, ident, image
         return marker
 
     def commit(self, change: Callable[[RecordingMarker], None], raw_size: int) -> RecordingMarker:
-        """Under the marker's lock: apply `change`, record `raw_size` as committed, write it
-        (fixed temp name, fsync of its content, no folder fsync: docs/capture-journal.md)."""
+        """Under the marker's lock: apply `change`, record `raw_size` as committed, write the
+        whole marker (fixed temp name, fsync of its content and of the folder: slots of a
+        later sequence build on it, docs/capture-journal.md)."""
         with lock_file(self.path):
             marker = self.current()
             try:
                 change(marker)
                 set_committed(marker, raw_size)
-                atomic_write_model(self.path, marker, fixed_tmp=True, fsync_folder=False)
+                atomic_write_model(self.path, marker, fixed_tmp=True)
                 st = os.lstat(self.path)
             except BaseException:
                 self._marker = None  # memory may be ahead of the file now
                 raise
             self._ident = (st.st_ino, st.st_size, st.st_mtime_ns)
             return marker
+
+    def advance(self, source_offset: int, entries: int, fingerprint: str, raw_size: int) -> None:
+        """Commit a live step: the next slot says the marker is at `source_offset` with
+        `entries` more entries and `raw_size` bytes of `raw.jsonl`. The caller holds the raw
+        file's lock and read `current()` under it; the marker has an epoch (`commit_point`)."""
+        marker = self._marker
+        point = commit_slots.commit_point(marker) if marker is not None else None
+        if marker is None or point is None:
+            raise RecordError(f"{self.path}: no commit point to advance from")
+        epoch, seq = point
+        slot = Slot(seq + 1, epoch, source_offset, marker.entry_count + entries, raw_size,
+                    fingerprint)  # fmt: skip
+        try:
+            self._image = write_slot(self.slots, slot, self._image)
+        except BaseException:
+            self._marker = None  # the slot may or may not be there: read it again
+            raise
+        commit_slots.apply(marker, slot)
 
 
 def _remove_journal(session_dir: Path) -> None:
@@ -329,3 +338,44 @@ def durable_append(
         raise
     _remove_journal(session_dir)
     return marker
+
+
+def append_committed(
+    markers: MarkerFile,
+    marker: RecordingMarker,
+    data: bytes,
+    new_offset: int,
+    entries: int,
+    fingerprint: str,
+) -> bool:
+    """A live step's append: `data` to `raw.jsonl`, fsync, then one commit slot moving the
+    marker to `new_offset` (`MarkerFile.advance`). No journal and no marker file written: the
+    slot is the commit point (docs/capture-journal.md). The caller holds the raw file's lock
+    and read `marker` with `markers.current()` under it.
+
+    Returns False, with nothing written, when this recording's commit cannot take this path
+    (a marker without a commit point or stopped, `raw.jsonl` not of the committed size): the
+    caller uses `durable_append`. Blocking.
+    """
+    committed = committed_size(marker)
+    if committed is None or commit_slots.commit_point(marker) is None or marker.stopped_at:
+        return False  # a stopped marker's bytes past the commit are its footer: journal them
+    fd = open_regular(markers.raw, os.O_WRONLY | os.O_APPEND)
+    try:
+        size = os.fstat(fd).st_size
+        if size < committed:
+            return False  # shortened by someone else: durable_append goes on from its end
+        if size > committed:
+            os.ftruncate(fd, committed)  # a failed step's uncommitted bytes, as settling does
+        if data:  # none when every line was a duplicate: only the offset moves
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)  # the batch is on disk before the slot that commits it
+    finally:
+        os.close(fd)
+    # A slot write that fails may still have landed whole: its bytes decide, never this
+    # process's guess. If it did not, the next step or settling drops the batch's bytes.
+    markers.advance(new_offset, entries, fingerprint, committed + len(data))
+    return True

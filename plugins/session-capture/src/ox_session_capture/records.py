@@ -27,6 +27,7 @@ from ox_core.fs import LockTimeout as LockTimeout  # re-exported: the records' l
 from ox_core.fs import atomic_write
 from ox_core.fs import fsync_dir as fsync_dir  # re-exported for the session modules
 from ox_core.fs import lock_file as fs_lock_file
+from ox_session_capture.commit_slots import SLOTS, merged, read_image
 from ox_session_capture.confined import (
     MAX_RECORD_BYTES,
     UnsafePathError,
@@ -254,7 +255,10 @@ def read_model(path: Path, model: type[M]) -> M:
 
 
 def read_marker(session_dir: Path) -> RecordingMarker:
-    return read_model(session_dir / MARKER, RecordingMarker)
+    """The marker with its newest commit slot applied (`commit_slots`): where the recording
+    really is."""
+    marker = read_model(session_dir / MARKER, RecordingMarker)
+    return merged(marker, read_image(session_dir / SLOTS))
 
 
 def update_marker(
@@ -270,7 +274,7 @@ def update_marker(
     """
     path = session_dir / MARKER
     with lock_file(path, timeout):
-        marker = read_model(path, RecordingMarker)
+        marker = read_marker(session_dir)  # written back with the slot it includes
         change(marker)
         atomic_write_model(path, marker)
         return marker

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from ox_session_capture.confined import UnsafePathError, open_regular, opened_pa
 from ox_session_capture.journal import (
     MarkerFile,
     RecordingGone,
+    append_committed,
     durable_append,
     settle_locked,
 )
@@ -366,16 +367,31 @@ class SourceTail:
                 log.info("%s: marker moved by another writer; reloading", self.session_dir.name)
                 self._load(marker)
                 raise _Reloaded
-            if data:
-                markers = self._markers
-                durable_append(self.session_dir, data, self.persisted, new_offset, change, markers)
-            else:
-                try:
-                    self._markers.commit(change, os.lstat(self._markers.raw).st_size)
-                except FileNotFoundError:
-                    raise RecordingGone(f"{self.session_dir.name}: the recording ended") from None
+            # A step that moves only what a commit slot holds takes one slot write; a reset
+            # or new session info rewrites the marker (through the journal with data).
+            markers = self._markers
+            fast = not reset and not gathered.unknown and _info_known(marker, info)
+            if not (fast and append_committed(markers, marker, data, new_offset, count, fp)):
+                self._rewrite_marker(data, new_offset, change)
         self.persisted = new_offset
         self.seen.update(gathered.ids)
+
+    def _rewrite_marker(
+        self, data: bytes, new_offset: int, change: Callable[[RecordingMarker], None]
+    ) -> None:
+        markers = self._markers
+        if data:
+            durable_append(self.session_dir, data, self.persisted, new_offset, change, markers)
+            return
+        try:
+            markers.commit(change, os.lstat(markers.raw).st_size)
+        except FileNotFoundError:
+            raise RecordingGone(f"{self.session_dir.name}: the recording ended") from None
+
+
+def _info_known(marker: RecordingMarker, info: dict[str, str]) -> bool:
+    extra = marker.model_extra or {}
+    return all(extra.get(key) == value for key, value in info.items())
 
 
 def _adapter_info(adapter: SessionAdapter) -> dict[str, str]:

@@ -1,0 +1,191 @@
+"""The commit of a live capture step: one checksummed slot rewritten in place.
+
+The marker (`.recording.json`) is a whole JSON file replaced by rename; that costs a new
+inode, a directory entry and an fsync, so a live step does not write it. It writes the few
+fields a step moves (`source_offset`, `entry_count`, `source_fingerprint`, the committed size
+of `raw.jsonl`) into `.recording.commit`: two fixed slots of `SLOT_SIZE` bytes, the step with
+sequence number `seq` writing slot `seq % 2` with one `pwrite`. Each slot carries a CRC, so a
+torn or half-copied slot is ignored and the other one (one step older) counts.
+
+The marker's `commit` key `{source_offset, raw_size, epoch, seq}` names the slot sequence it
+already includes. A reader (`merged`) applies the newest valid slot over the marker when the
+slot is of the same `epoch` (made when the recording starts, so a slot file left by another
+recording never applies) and has a larger `seq`. Whoever writes the whole marker writes what
+it read merged, with that `seq`: slots at or below it are then history.
+
+Why this keeps every line exactly once: docs/capture-journal.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import secrets
+import zlib
+from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
+
+from ox_session_capture.confined import UnsafePathError, open_regular
+
+SLOTS = ".recording.commit"
+SLOT_SIZE = 512
+"""One slot: a 512-byte sector, so a power cut tears at most the slot being written."""
+IMAGE_SIZE = 2 * SLOT_SIZE
+COMMIT = "commit"
+"""The marker's key `{source_offset, raw_size, epoch, seq}`: the size of `raw.jsonl` that goes
+with the marker's `source_offset` (valid only while `source_offset` still matches), and the
+commit slot sequence the marker includes."""
+_MAX_TEXT = 64
+
+
+class Slot(NamedTuple):
+    seq: int
+    epoch: str
+    source_offset: int
+    entry_count: int
+    raw_size: int
+    fingerprint: str
+
+
+def encode(slot: Slot) -> bytes:
+    """`<crc32 of the body, 8 hex> <JSON list>\\n`, padded with NULs to `SLOT_SIZE`."""
+    body = json.dumps(list(slot), separators=(",", ":")).encode()
+    data = b"%08x %s\n" % (zlib.crc32(body), body)
+    if len(data) > SLOT_SIZE:
+        raise ValueError(f"commit slot of {len(data)} bytes, over {SLOT_SIZE}")
+    return data.ljust(SLOT_SIZE, b"\0")
+
+
+def decode(data: bytes) -> Slot | None:
+    """The slot in `data`, or None when it is empty, torn or not a slot at all."""
+    end = data.find(b"\n", 0, SLOT_SIZE)
+    if end < 10 or data[8:9] != b" ":
+        return None
+    body = data[9:end]
+    if data[:8] != b"%08x" % zlib.crc32(body):
+        return None
+    try:
+        items = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(items, list) or len(items) != len(Slot._fields):
+        return None
+    seq, epoch, offset, count, size, fp = items
+    if not all(type(n) is int and n >= 0 for n in (seq, offset, count, size)):
+        return None
+    if not all(isinstance(s, str) and len(s) <= _MAX_TEXT and s.isascii() for s in (epoch, fp)):
+        return None
+    return Slot(seq, epoch, offset, count, size, fp)
+
+
+def newest(image: bytes) -> Slot | None:
+    """The valid slot with the larger `seq` in a slot file's bytes."""
+    found = [s for s in (decode(image[:SLOT_SIZE]), decode(image[SLOT_SIZE:])) if s is not None]
+    return max(found, key=lambda s: s.seq) if found else None
+
+
+def read_image(path: Path) -> bytes:
+    """The bytes of both slots, `IMAGE_SIZE` of them (empty when the file is missing; a link
+    or a special file put there is never read: it counts as no slot)."""
+    try:
+        fd = open_regular(path)
+    except (FileNotFoundError, UnsafePathError):
+        return b""
+    try:
+        return os.pread(fd, IMAGE_SIZE, 0).ljust(IMAGE_SIZE, b"\0")
+    finally:
+        os.close(fd)
+
+
+def write_slot(path: Path, slot: Slot, image: bytes) -> bytes:
+    """Write `slot` into its place (`seq % 2`) with one `pwrite`, no fsync (why none is
+    needed: docs/capture-journal.md); the file's bytes afterwards, given `image` before.
+    A link or special file at `path` is removed and a regular file made in its place."""
+    data = encode(slot)
+    at = (slot.seq % 2) * SLOT_SIZE
+    fd = _open_for_write(path)
+    try:
+        if os.pwrite(fd, data, at) != SLOT_SIZE:
+            raise OSError(errno.EIO, f"{path}: short write of a commit slot")
+    finally:
+        os.close(fd)
+    image = image.ljust(IMAGE_SIZE, b"\0")
+    return image[:at] + data + image[at + SLOT_SIZE :]
+
+
+def _open_for_write(path: Path) -> int:
+    for _ in range(2):
+        try:
+            fd = open_regular(path, os.O_RDWR | os.O_CREAT)
+        except UnsafePathError:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            continue
+        if os.fstat(fd).st_nlink == 1:
+            return fd
+        os.close(fd)  # linked elsewhere too: never written through
+        os.unlink(path)
+    raise UnsafePathError(f"{path} keeps being replaced by a non-regular file; refused")
+
+
+# ---------------------------------------------------------------- the marker's side
+
+
+def commit_point(marker: Any) -> tuple[str, int] | None:
+    """The marker's `(epoch, seq)`, or None when its `commit` key has none (written by an
+    older version, or hostile)."""
+    commit = (marker.model_extra or {}).get(COMMIT)
+    if not isinstance(commit, dict):
+        return None
+    epoch, seq = commit.get("epoch"), commit.get("seq")
+    if not isinstance(epoch, str) or not 0 < len(epoch) <= _MAX_TEXT:
+        return None
+    if type(seq) is not int or seq < 0:
+        return None
+    return epoch, seq
+
+
+def committed_size(marker: Any) -> int | None:
+    """The raw file's size committed with the marker's `source_offset`, or None when the
+    marker has no valid `commit` key (written by an older version, or moved on since)."""
+    commit = (marker.model_extra or {}).get(COMMIT)
+    if not isinstance(commit, dict):
+        return None
+    offset, size = commit.get("source_offset"), commit.get("raw_size")
+    if type(offset) is not int or type(size) is not int or size < 0:
+        return None
+    return size if offset == marker.source_offset else None
+
+
+def set_committed(marker: Any, raw_size: int) -> None:
+    """Record that `raw.jsonl` has `raw_size` bytes at the marker's `source_offset`, keeping
+    its epoch and sequence (a marker without them starts a new epoch)."""
+    epoch, seq = commit_point(marker) or (secrets.token_hex(8), 0)
+    commit = {"source_offset": marker.source_offset, "raw_size": raw_size}
+    setattr(marker, COMMIT, commit | {"epoch": epoch, "seq": seq})
+
+
+def apply(marker: Any, slot: Slot) -> None:
+    """Move the marker to what `slot` committed."""
+    marker.source_offset = slot.source_offset
+    marker.entry_count = slot.entry_count
+    marker.source_fingerprint = slot.fingerprint
+    commit = {"source_offset": slot.source_offset, "raw_size": slot.raw_size}
+    setattr(marker, COMMIT, commit | {"epoch": slot.epoch, "seq": slot.seq})
+
+
+M = TypeVar("M")
+
+
+def merged(marker: M, image: bytes) -> M:
+    """`marker` with the newest slot of `image` applied when it is of the marker's epoch and
+    newer than what the marker includes."""
+    point = commit_point(marker)
+    if point is None or not image:
+        return marker
+    slot = newest(image)
+    if slot is not None and slot.epoch == point[0] and slot.seq > point[1]:
+        apply(marker, slot)
+    return marker
