@@ -28,6 +28,7 @@ import pytest
 
 from ox_core.testing import wait_until
 from ox_handler_session_finalize.git import has_git_lfs
+from ox_session_capture.records import RecordError, read_marker
 from ox_session_capture.testing.corpus import secrets as corpus
 
 if TYPE_CHECKING:
@@ -154,12 +155,12 @@ def record(world: OxWorld, adapter: str, source: Path, pid: int, lines: list[Any
         for line in lines:
             out.write(json.dumps(line) + "\n")
     offset = source.stat().st_size
-    marker = Path(reply["session_dir"]) / ".recording.json"
+    session_dir = Path(reply["session_dir"])
 
     def captured() -> bool:
-        try:
-            return json.loads(marker.read_text())["source_offset"] == offset
-        except (FileNotFoundError, ValueError, KeyError):
+        try:  # the marker with its commit slot applied (docs/capture-journal.md)
+            return read_marker(session_dir).source_offset == offset
+        except (FileNotFoundError, RecordError):
             return False
 
     wait_until(f"the {adapter} session to be captured", lambda: raw.exists() and captured())

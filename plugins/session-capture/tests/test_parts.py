@@ -166,7 +166,7 @@ def test_prior_ids_from_a_marker_are_data(tmp_path: Path) -> None:
 def test_prior_ids_come_from_their_own_file_and_a_hostile_one_is_refused(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The earlier parts' ids live beside the marker (which every step rewrites). A recording
+    """The earlier parts' ids live beside the marker (not copied by each rewrite). A recording
     of an earlier version keeps them in its marker; a link or bad JSON in their place is
     refused, with a warning, and never followed."""
     from ox_session_capture.raw_lines import prior_ids

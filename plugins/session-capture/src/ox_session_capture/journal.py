@@ -1,16 +1,17 @@
-"""The crash journal of `raw.jsonl`: append a batch exactly once across `kill -9`.
+"""Committing batches to `raw.jsonl` exactly once across `kill -9` and power cuts.
 
-A batch is appended as: write `raw.jsonl.append.json` `{raw_size, old_offset, new_offset,
+A live step (`append_committed`): append the bytes, fsync them, write one commit slot
+(`commit_slots`) naming the new offset and size. A batch that changes more than a slot holds
+(`durable_append`): write `raw.jsonl.append.json` `{raw_size, old_offset, new_offset,
 final_size}`; append the bytes; fsync them; write the marker (advanced to `new_offset`, with
-its `commit` key `{source_offset, raw_size}` naming the size of `raw.jsonl` that goes with
-that offset); delete the journal. Whatever instant a crash hits, `settle_journal` afterwards
-either rolls the batch back (the marker still says `old_offset`: the source lines are read
-again) or keeps it (the marker says `new_offset` and the raw file has exactly `final_size`
-bytes). docs/capture-journal.md gives the format and the argument, including which fsyncs
-it needs and why the others are left out.
+its `commit` key naming the size of `raw.jsonl` that goes with that offset); delete the
+journal. Whatever instant a crash hits, `settle_journal` afterwards either rolls the batch
+back (the recording is still at `old_offset`: the source lines are read again) or keeps it.
+docs/capture-journal.md gives the formats and the argument, including which fsyncs it needs
+and why the others are left out.
 
-The marker is kept in memory (`MarkerFile`): re-read only when its file changed on disk,
-written once per batch through a fixed temp name.
+The marker is kept in memory (`MarkerFile`): re-read only when its file or its slots changed
+on disk.
 
 Every function here expects the caller to hold the raw file's lock
 (`lock_file(session_dir / RAW)`), except `settle_journal` which takes it itself.

@@ -234,6 +234,24 @@ def merge_counts(old: object, new: dict[str, int]) -> dict[str, int]:
     return merged
 
 
+SESSION_INFO_KEYS = ("model", "agent_version")
+"""What the adapter learnt about the session, kept as extra keys of the marker and the footer."""
+
+
+def session_info(adapter: object) -> dict[str, str]:
+    """The adapter's `info` (`SESSION_INFO_KEYS` with text values only)."""
+    info = getattr(adapter, "info", None)
+    if not isinstance(info, dict):
+        return {}
+    return {k: v for k, v in info.items() if k in SESSION_INFO_KEYS and isinstance(v, str)}
+
+
+def info_known(marker: Any, info: dict[str, str]) -> bool:
+    """Whether the marker already holds `info` (nothing for `note_session` to change)."""
+    extra = marker.model_extra or {}
+    return all(extra.get(key) == value for key, value in info.items())
+
+
 def note_session(marker: object, info: dict[str, str], unknown: dict[str, int]) -> None:
     """Keep what the adapter learnt in the marker's extra keys: `info` (`model`,
     `agent_version`) as it is, `unknown` (lines of unknown types) added to `UNKNOWN_KEY`."""

@@ -24,6 +24,7 @@ import attrs
 from ox_core.errors import OxError
 from ox_core.ids import uuid7
 from ox_session_capture.adapters import AdapterError, SessionAdapter, load_adapter
+from ox_session_capture.commit_slots import SLOTS
 from ox_session_capture.confined import (
     UnsafePathError,
     check_dirs,
@@ -33,6 +34,7 @@ from ox_session_capture.confined import (
 from ox_session_capture.identity import add_part, free_name, part_stopped, taken_names
 from ox_session_capture.journal import set_committed, settle_locked
 from ox_session_capture.raw_lines import (
+    SESSION_INFO_KEYS,
     UNKNOWN_KEY,
     Redactor,
     fingerprint,
@@ -61,7 +63,7 @@ from ox_session_capture.records import (
 )
 from ox_session_capture.recover import drain
 from ox_session_capture.redact import make_redactor
-from ox_session_capture.tail import SESSION_INFO_KEYS, SourceTail
+from ox_session_capture.tail import SourceTail
 
 log = logging.getLogger(__name__)
 
@@ -278,7 +280,7 @@ def _create(
     if part.pid_start is not None:
         marker.parent_start = part.pid_start  # type: ignore[attr-defined]
     if part.prior_source_ids:
-        # Beside the marker, not in it: the marker is rewritten at every step.
+        # Beside the marker, not in it: every whole-marker write would copy them.
         atomic_write_bytes(
             session_dir / PRIOR_IDS, json.dumps(sorted(part.prior_source_ids)).encode()
         )
@@ -371,6 +373,8 @@ def stop_recording(
         finally:
             os.close(fd)
         os.unlink(session_dir / MARKER)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(session_dir / SLOTS)  # the marker's epoch is gone: they would never apply
         fsync_dir(session_dir)
     ledger = ledger_of(session_dir)
     try:

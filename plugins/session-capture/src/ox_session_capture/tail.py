@@ -42,9 +42,11 @@ from ox_session_capture.raw_lines import (
     convert_lines,
     entry_parser,
     fingerprint,
+    info_known,
     note_session,
     prior_ids,
     redact_fields,
+    session_info,
     take_unknown,
 )
 from ox_session_capture.records import (
@@ -65,9 +67,6 @@ CATCH_UP_COMMIT_BYTES = 32 * 1024 * 1024
 """`raw.jsonl` bytes gathered (from as many blocks as that takes) per durable commit when
 catching up: a 100 MB session is one commit and one round of fsyncs, not seven."""
 _SCAN_CHUNK = 1024 * 1024
-
-SESSION_INFO_KEYS = ("model", "agent_version")
-"""What the adapter learnt about the session, kept as extra keys of the marker and the footer."""
 
 
 class TailError(Exception):
@@ -344,7 +343,7 @@ class SourceTail:
         data = b"".join(gathered.chunks)
         count = gathered.count
         new_offset = gathered.end
-        info = _adapter_info(self.adapter)
+        info = session_info(self.adapter)
 
         def change(marker: RecordingMarker) -> None:
             marker.source_offset = new_offset
@@ -370,7 +369,7 @@ class SourceTail:
             # A step that moves only what a commit slot holds takes one slot write; a reset
             # or new session info rewrites the marker (through the journal with data).
             markers = self._markers
-            fast = not reset and not gathered.unknown and _info_known(marker, info)
+            fast = not reset and not gathered.unknown and info_known(marker, info)
             if not (fast and append_committed(markers, marker, data, new_offset, count, fp)):
                 self._rewrite_marker(data, new_offset, change)
         self.persisted = new_offset
@@ -387,18 +386,6 @@ class SourceTail:
             markers.commit(change, os.lstat(markers.raw).st_size)
         except FileNotFoundError:
             raise RecordingGone(f"{self.session_dir.name}: the recording ended") from None
-
-
-def _info_known(marker: RecordingMarker, info: dict[str, str]) -> bool:
-    extra = marker.model_extra or {}
-    return all(extra.get(key) == value for key, value in info.items())
-
-
-def _adapter_info(adapter: SessionAdapter) -> dict[str, str]:
-    info = getattr(adapter, "info", None)
-    if not isinstance(info, dict):
-        return {}
-    return {k: v for k, v in info.items() if k in SESSION_INFO_KEYS and isinstance(v, str)}
 
 
 class _Reloaded(Exception):
