@@ -139,7 +139,11 @@ def test_a_slot_applies_only_over_its_own_epoch_and_newer_seq(tmp_path: Path) ->
         (Slot(0, epoch, 500, 9, 900, FP), False),  # not newer than the marker
         (Slot(3, epoch, 40, 4, len(HEADER) + 40, FP), True),
     ]:
-        image = commit_slots.write_slot(session / SLOTS, slot, image)
+        fd = commit_slots.open_slots(session / SLOTS)
+        try:
+            image = commit_slots.write_slot(fd, slot, image)
+        finally:
+            os.close(fd)
         marker = read_marker(session)
         if applies:
             assert (marker.source_offset, marker.entry_count) == (40, 4)
@@ -442,3 +446,19 @@ def test_a_hard_link_at_the_slot_file_is_not_written_through(tmp_path: Path) -> 
     assert fast_step(MarkerFile(session), 0)
     assert elsewhere.read_bytes() == b"\0" * IMAGE_SIZE
     assert read_marker(session).source_offset == 10
+
+
+def test_a_folder_at_the_slot_file_makes_steps_journal_and_loses_nothing(tmp_path: Path) -> None:
+    session = make_session(tmp_path / "s")
+    (session / SLOTS).mkdir()
+    markers = MarkerFile(session)
+    assert not fast_step(markers, 0)  # nothing written: the caller journals the batch
+    assert (session / RAW).read_bytes() == HEADER
+
+    def advance(marker: RecordingMarker) -> None:
+        marker.source_offset = 10
+        marker.entry_count += 1
+
+    durable_append(session, line(0), 0, 10, advance, markers)
+    assert read_marker(session).source_offset == 10
+    assert (session / RAW).read_bytes() == HEADER + line(0)

@@ -99,23 +99,10 @@ def read_image(path: Path) -> bytes:
         os.close(fd)
 
 
-def write_slot(path: Path, slot: Slot, image: bytes) -> bytes:
-    """Write `slot` into its place (`seq % 2`) with one `pwrite`, no fsync (why none is
-    needed: docs/capture-journal.md); the file's bytes afterwards, given `image` before.
-    A link or special file at `path` is removed and a regular file made in its place."""
-    data = encode(slot)
-    at = (slot.seq % 2) * SLOT_SIZE
-    fd = _open_for_write(path)
-    try:
-        if os.pwrite(fd, data, at) != SLOT_SIZE:
-            raise OSError(errno.EIO, f"{path}: short write of a commit slot")
-    finally:
-        os.close(fd)
-    image = image.ljust(IMAGE_SIZE, b"\0")
-    return image[:at] + data + image[at + SLOT_SIZE :]
-
-
-def _open_for_write(path: Path) -> int:
+def open_slots(path: Path) -> int:
+    """An fd of the slot file for writing, made when missing. A link or special file at
+    `path` is removed and a regular file made in its place; a folder there, or a file linked
+    elsewhere that keeps coming back, raises `UnsafePathError`. The caller closes it."""
     for _ in range(2):
         try:
             fd = open_regular(path, os.O_RDWR | os.O_CREAT)
@@ -123,11 +110,25 @@ def _open_for_write(path: Path) -> int:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
             continue
+        except IsADirectoryError:
+            raise UnsafePathError(f"{path} is a directory; refused") from None
         if os.fstat(fd).st_nlink == 1:
             return fd
         os.close(fd)  # linked elsewhere too: never written through
         os.unlink(path)
     raise UnsafePathError(f"{path} keeps being replaced by a non-regular file; refused")
+
+
+def write_slot(fd: int, slot: Slot, image: bytes) -> bytes:
+    """Write `slot` into its place (`seq % 2`) of the slot file open at `fd` with one
+    `pwrite`, no fsync (why none is needed: docs/capture-journal.md); the file's bytes
+    afterwards, given `image` before."""
+    data = encode(slot)
+    at = (slot.seq % 2) * SLOT_SIZE
+    if os.pwrite(fd, data, at) != SLOT_SIZE:
+        raise OSError(errno.EIO, "short write of a commit slot")
+    image = image.ljust(IMAGE_SIZE, b"\0")
+    return image[:at] + data + image[at + SLOT_SIZE :]
 
 
 # ---------------------------------------------------------------- the marker's side

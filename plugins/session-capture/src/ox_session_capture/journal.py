@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -28,10 +29,17 @@ from pathlib import Path
 from ox_core.errors import OxError
 from ox_session_capture import commit_slots
 from ox_session_capture.commit_slots import COMMIT as COMMIT
-from ox_session_capture.commit_slots import SLOTS, Slot, merged, read_image, write_slot
+from ox_session_capture.commit_slots import (
+    SLOTS,
+    Slot,
+    merged,
+    open_slots,
+    read_image,
+    write_slot,
+)
 from ox_session_capture.commit_slots import committed_size as committed_size
 from ox_session_capture.commit_slots import set_committed as set_committed
-from ox_session_capture.confined import open_regular
+from ox_session_capture.confined import UnsafePathError, open_regular
 from ox_session_capture.records import (
     JOURNAL,
     MARKER,
@@ -47,6 +55,8 @@ from ox_session_capture.records import (
 from ox_session_capture.records import (
     update_marker as update_marker,  # re-exported: a whole read-modify-write outside a batch
 )
+
+log = logging.getLogger(__name__)
 
 
 class JournalError(OxError):
@@ -124,10 +134,13 @@ class MarkerFile:
             self._ident = (st.st_ino, st.st_size, st.st_mtime_ns)
             return marker
 
-    def advance(self, source_offset: int, entries: int, fingerprint: str, raw_size: int) -> None:
-        """Commit a live step: the next slot says the marker is at `source_offset` with
-        `entries` more entries and `raw_size` bytes of `raw.jsonl`. The caller holds the raw
-        file's lock and read `current()` under it; the marker has an epoch (`commit_point`)."""
+    def advance(
+        self, slots_fd: int, source_offset: int, entries: int, fingerprint: str, raw_size: int
+    ) -> None:
+        """Commit a live step: the next slot (written to the slot file open at `slots_fd`)
+        says the marker is at `source_offset` with `entries` more entries and `raw_size` bytes
+        of `raw.jsonl`. The caller holds the raw file's lock and read `current()` under it;
+        the marker has an epoch (`commit_point`)."""
         marker = self._marker
         point = commit_slots.commit_point(marker) if marker is not None else None
         if marker is None or point is None:
@@ -136,7 +149,7 @@ class MarkerFile:
         slot = Slot(seq + 1, epoch, source_offset, marker.entry_count + entries, raw_size,
                     fingerprint)  # fmt: skip
         try:
-            self._image = write_slot(self.slots, slot, self._image)
+            self._image = write_slot(slots_fd, slot, self._image)
         except BaseException:
             self._marker = None  # the slot may or may not be there: read it again
             raise
@@ -361,22 +374,30 @@ def append_committed(
     committed = committed_size(marker)
     if committed is None or commit_slots.commit_point(marker) is None or marker.stopped_at:
         return False  # a stopped marker's bytes past the commit are its footer: journal them
-    fd = open_regular(markers.raw, os.O_WRONLY | os.O_APPEND)
     try:
-        size = os.fstat(fd).st_size
-        if size < committed:
-            return False  # shortened by someone else: durable_append goes on from its end
-        if size > committed:
-            os.ftruncate(fd, committed)  # a failed step's uncommitted bytes, as settling does
-        if data:  # none when every line was a duplicate: only the offset moves
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)  # the batch is on disk before the slot that commits it
+        slots = open_slots(markers.slots)  # before any byte is appended
+    except (UnsafePathError, OSError) as exc:
+        log.warning("%s: commit slots unusable (%s); journaling", markers.path.parent.name, exc)
+        return False
+    try:
+        fd = open_regular(markers.raw, os.O_WRONLY | os.O_APPEND)
+        try:
+            size = os.fstat(fd).st_size
+            if size < committed:
+                return False  # shortened by someone else: durable_append goes on from its end
+            if size > committed:
+                os.ftruncate(fd, committed)  # a failed step's uncommitted bytes, as settling does
+            if data:  # none when every line was a duplicate: only the offset moves
+                view = memoryview(data)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                os.fsync(fd)  # the batch is on disk before the slot that commits it
+        finally:
+            os.close(fd)
+        # A slot write that fails may still have landed whole: its bytes decide, never this
+        # process's guess. If it did not, the next step or settling drops the batch's bytes.
+        markers.advance(slots, new_offset, entries, fingerprint, committed + len(data))
     finally:
-        os.close(fd)
-    # A slot write that fails may still have landed whole: its bytes decide, never this
-    # process's guess. If it did not, the next step or settling drops the batch's bytes.
-    markers.advance(new_offset, entries, fingerprint, committed + len(data))
+        os.close(slots)
     return True
