@@ -156,6 +156,14 @@ class MarkerFile:
         commit_slots.apply(marker, slot)
 
 
+def _write_durably(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+    os.fsync(fd)
+
+
 def _remove_journal(session_dir: Path) -> None:
     # No folder fsync: a journal that reappears after a power cut settles the same way again.
     with contextlib.suppress(FileNotFoundError):
@@ -335,11 +343,7 @@ def durable_append(
     )
     fd = open_regular(raw, os.O_WRONLY | os.O_APPEND)
     try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)  # the batch is on disk before the marker that commits it
+        _write_durably(fd, data)  # the batch is on disk before the marker that commits it
     finally:
         os.close(fd)
     try:
@@ -388,11 +392,7 @@ def append_committed(
             if size > committed:
                 os.ftruncate(fd, committed)  # a failed step's uncommitted bytes, as settling does
             if data:  # none when every line was a duplicate: only the offset moves
-                view = memoryview(data)
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
-                os.fsync(fd)  # the batch is on disk before the slot that commits it
+                _write_durably(fd, data)  # the batch is on disk before the slot committing it
         finally:
             os.close(fd)
         # A slot write that fails may still have landed whole: its bytes decide, never this
