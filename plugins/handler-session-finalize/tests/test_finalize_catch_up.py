@@ -68,3 +68,22 @@ async def test_stale_recording_is_caught_up_then_published(
     await handler.process_result(items[0], RunResult(output=answer()))
     check = clone(remote, tmp_path / "check")
     assert prompt in (check / "sessions" / NAME / "session.md").read_text()
+
+
+def test_ending_a_stale_recording_removes_its_commit_slots(tmp_path: Path) -> None:
+    from ox_handler_session_finalize.staleness import end_recording
+    from ox_session_capture.commit_slots import SLOTS
+    from ox_session_capture.journal import MarkerFile, append_committed, set_committed
+
+    folder = tmp_path / NAME
+    write_raw(folder, [])
+    marker = records.RecordingMarker(source_offset=0)
+    set_committed(marker, (folder / records.RAW).stat().st_size)
+    records.atomic_write_model(folder / records.MARKER, marker)
+    markers = MarkerFile(folder)
+    assert append_committed(markers, markers.current(), b'{"type":"user"}\n', 16, 1, "f")
+    assert (folder / SLOTS).exists()
+    assert end_recording(folder, records.read_marker(folder), lambda *_: None)
+    assert not (folder / records.MARKER).exists()
+    assert not (folder / SLOTS).exists()
+    assert (folder / records.RAW).read_bytes().endswith(b'{"type":"user"}\n')

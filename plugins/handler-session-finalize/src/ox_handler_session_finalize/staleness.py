@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ox_session_capture import records
+from ox_session_capture.commit_slots import SLOTS
 from ox_session_capture.liveness import NO_PID_STALE, pid_alive
 from ox_session_capture.records import MARKER, RAW, LockTimeout, RecordError, RecordingMarker
 from ox_session_capture.recover import recover_recording
@@ -74,11 +75,10 @@ def end_recording(folder: Path, marker: RecordingMarker | None, recover: Recover
     for more than 250 ms: the next scan tries again. Errors from `recover` propagate."""
     try:
         recover(folder, marker)
-        with (
-            records.lock_file(folder / RAW, timeout=RAW_LOCK_WAIT),
-            contextlib.suppress(FileNotFoundError),
-        ):
-            (folder / MARKER).unlink()
+        with records.lock_file(folder / RAW, timeout=RAW_LOCK_WAIT):
+            for name in (MARKER, SLOTS):  # the slots are inert without their marker's epoch
+                with contextlib.suppress(FileNotFoundError):
+                    (folder / name).unlink()
     except LockTimeout:
         return False
     return True
