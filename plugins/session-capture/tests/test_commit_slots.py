@@ -4,6 +4,7 @@ file as hostile input (docs/capture-journal.md)."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -448,11 +449,16 @@ def test_a_hard_link_at_the_slot_file_is_not_written_through(tmp_path: Path) -> 
     assert read_marker(session).source_offset == 10
 
 
-def test_a_folder_at_the_slot_file_makes_steps_journal_and_loses_nothing(tmp_path: Path) -> None:
+def test_a_folder_at_the_slot_file_makes_steps_journal_and_loses_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     session = make_session(tmp_path / "s")
     (session / SLOTS).mkdir()
     markers = MarkerFile(session)
-    assert not fast_step(markers, 0)  # nothing written: the caller journals the batch
+    with caplog.at_level(logging.WARNING):
+        assert not fast_step(markers, 0)  # nothing written: the caller journals the batch
+    assert "commit slots unusable" in caplog.text
+    caplog.clear()
     assert (session / RAW).read_bytes() == HEADER
 
     def advance(marker: RecordingMarker) -> None:
@@ -462,3 +468,6 @@ def test_a_folder_at_the_slot_file_makes_steps_journal_and_loses_nothing(tmp_pat
     durable_append(session, line(0), 0, 10, advance, markers)
     assert read_marker(session).source_offset == 10
     assert (session / RAW).read_bytes() == HEADER + line(0)
+    with caplog.at_level(logging.WARNING):
+        assert not fast_step(markers, 1)
+    assert "unusable" not in caplog.text  # warned once per recording, not at every line

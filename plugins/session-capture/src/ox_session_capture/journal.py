@@ -99,6 +99,7 @@ class MarkerFile:
         self._marker: RecordingMarker | None = None
         self._ident: tuple[int, int, int] | None = None
         self._image = b""
+        self.slots_refused = False  # the slot file could not be written (warned once)
 
     def current(self) -> RecordingMarker:
         """The marker; `FileNotFoundError` when gone, `RecordError` when corrupt."""
@@ -372,8 +373,8 @@ def append_committed(
     and read `marker` with `markers.current()` under it.
 
     Returns False, with nothing written, when this recording's commit cannot take this path
-    (a marker without a commit point or stopped, `raw.jsonl` not of the committed size): the
-    caller uses `durable_append`. Blocking.
+    (a marker without a commit point or stopped, `raw.jsonl` shorter than committed, a slot
+    file that cannot be written): the caller uses `durable_append`. Blocking.
     """
     committed = committed_size(marker)
     if committed is None or commit_slots.commit_point(marker) is None or marker.stopped_at:
@@ -381,7 +382,10 @@ def append_committed(
     try:
         slots = open_slots(markers.slots)  # before any byte is appended
     except (UnsafePathError, OSError) as exc:
-        log.warning("%s: commit slots unusable (%s); journaling", markers.path.parent.name, exc)
+        if not markers.slots_refused:  # once per recording followed, not once per line
+            log.warning("%s: commit slots unusable (%s); journaling each batch",
+                        markers.path.parent.name, exc)  # fmt: skip
+        markers.slots_refused = True
         return False
     try:
         fd = open_regular(markers.raw, os.O_WRONLY | os.O_APPEND)
