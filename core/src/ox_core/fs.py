@@ -172,27 +172,38 @@ def atomic_write(
         os.close(dfd)
 
 
+def open_rewritable(name: Path | str, *, dir_fd: int | None = None) -> tuple[int, os.stat_result]:
+    """An fd for writing, and its stat, of the regular file `name` (relative to `dir_fd` when
+    given) that its owner rewrites in place under its own lock (a fixed temp name, the commit
+    slots of a recording), made when missing (mode 0600). A link or a special file put there,
+    or a file also linked elsewhere, is removed and the file made anew: never followed, never
+    blocked on, never written through. Raises `UnsafePathError` when that keeps happening,
+    other `OSError`s as they come (`IsADirectoryError` for a folder). The caller closes it."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    for _ in range(2):
+        try:
+            fd = os.open(name, flags, 0o600, dir_fd=dir_fd)
+        except OSError as exc:  # a link (ELOOP) or a FIFO without reader (ENXIO) put there
+            if exc.errno not in (errno.ELOOP, errno.ENXIO):
+                raise
+        else:
+            st = os.fstat(fd)
+            # A file still linked elsewhere (the record it was published as) is never
+            # rewritten in place: that would change the record under its readers.
+            if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
+                return fd, st
+            os.close(fd)
+        os.unlink(name, dir_fd=dir_fd)
+    raise UnsafePathError(f"{name} keeps being replaced by a non-regular file; refused")
+
+
 def _open_tmp(dfd: int, name: str, fixed: bool) -> tuple[str, int, os.stat_result | None]:
     """The temp file's name, fd, and (fixed name) its stat when opened."""
     base = f".{name.lstrip('.')}"
     if fixed:
         tmp = f"{base}.tmp"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-        for _ in range(2):
-            try:
-                fd = os.open(tmp, flags, 0o600, dir_fd=dfd)
-            except OSError as exc:  # a link (ELOOP) or a FIFO without reader (ENXIO) put there
-                if exc.errno not in (errno.ELOOP, errno.ENXIO):
-                    raise
-            else:
-                st = os.fstat(fd)
-                # A file still linked elsewhere (the record it was published as) is never
-                # rewritten in place: that would change the record under its readers.
-                if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
-                    return tmp, fd, st
-                os.close(fd)
-            os.unlink(tmp, dir_fd=dfd)
-        raise UnsafePathError(f"{tmp} keeps being replaced by a non-regular file; refused")
+        fd, st = open_rewritable(tmp, dir_fd=dfd)
+        return tmp, fd, st
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     while True:
         tmp = f"{base}.{secrets.token_hex(4)}.tmp"

@@ -7,14 +7,12 @@ lock, so the scan can hand the session on to finalization.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ox_session_capture import records
-from ox_session_capture.commit_slots import SLOTS
 from ox_session_capture.liveness import NO_PID_STALE, pid_alive
 from ox_session_capture.records import MARKER, RAW, LockTimeout, RecordError, RecordingMarker
 from ox_session_capture.recover import recover_recording
@@ -76,9 +74,7 @@ def end_recording(folder: Path, marker: RecordingMarker | None, recover: Recover
     try:
         recover(folder, marker)
         with records.lock_file(folder / RAW, timeout=RAW_LOCK_WAIT):
-            for name in (MARKER, SLOTS):  # the slots are inert without their marker's epoch
-                with contextlib.suppress(FileNotFoundError):
-                    (folder / name).unlink()
+            records.remove_marker(folder)
     except LockTimeout:
         return False
     return True

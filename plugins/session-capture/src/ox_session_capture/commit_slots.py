@@ -18,7 +18,6 @@ Why this keeps every line exactly once: docs/capture-journal.md.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
@@ -27,6 +26,7 @@ import zlib
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
+from ox_core.fs import open_rewritable
 from ox_session_capture.confined import UnsafePathError, open_regular
 
 SLOTS = ".recording.commit"
@@ -100,23 +100,13 @@ def read_image(path: Path) -> bytes:
 
 
 def open_slots(path: Path) -> int:
-    """An fd of the slot file for writing, made when missing. A link or special file at
-    `path` is removed and a regular file made in its place; a folder there, or a file linked
-    elsewhere that keeps coming back, raises `UnsafePathError`. The caller closes it."""
-    for _ in range(2):
-        try:
-            fd = open_regular(path, os.O_RDWR | os.O_CREAT)
-        except UnsafePathError:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-            continue
-        except IsADirectoryError:
-            raise UnsafePathError(f"{path} is a directory; refused") from None
-        if os.fstat(fd).st_nlink == 1:
-            return fd
-        os.close(fd)  # linked elsewhere too: never written through
-        os.unlink(path)
-    raise UnsafePathError(f"{path} keeps being replaced by a non-regular file; refused")
+    """An fd of the slot file for writing, made when missing (`ox_core.fs.open_rewritable`:
+    a link or special file there is replaced, never followed). `UnsafePathError` when it
+    cannot be made a regular file (a folder there). The caller closes it."""
+    try:
+        return open_rewritable(path)[0]
+    except IsADirectoryError:
+        raise UnsafePathError(f"{path} is a directory; refused") from None
 
 
 def write_slot(fd: int, slot: Slot, image: bytes) -> bytes:

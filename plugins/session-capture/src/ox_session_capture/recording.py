@@ -24,7 +24,6 @@ import attrs
 from ox_core.errors import OxError
 from ox_core.ids import uuid7
 from ox_session_capture.adapters import AdapterError, SessionAdapter, load_adapter
-from ox_session_capture.commit_slots import SLOTS
 from ox_session_capture.confined import (
     UnsafePathError,
     check_dirs,
@@ -58,6 +57,7 @@ from ox_session_capture.records import (
     lock_file,
     now_utc,
     read_marker,
+    remove_marker,
     session_name,
     update_marker,
 )
@@ -372,9 +372,7 @@ def stop_recording(
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.unlink(session_dir / MARKER)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(session_dir / SLOTS)  # the marker's epoch is gone: they would never apply
+        remove_marker(session_dir)
         fsync_dir(session_dir)
     ledger = ledger_of(session_dir)
     try:

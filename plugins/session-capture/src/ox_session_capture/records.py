@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -259,6 +260,14 @@ def read_marker(session_dir: Path) -> RecordingMarker:
     really is."""
     marker = read_model(session_dir / MARKER, RecordingMarker)
     return merged(marker, read_image(session_dir / SLOTS))
+
+
+def remove_marker(session_dir: Path) -> None:
+    """End a recording's marker: remove it and its commit slots (inert without its epoch),
+    either of which may be gone already. The caller holds the raw file's lock."""
+    for name in (MARKER, SLOTS):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(session_dir / name)
 
 
 def update_marker(
