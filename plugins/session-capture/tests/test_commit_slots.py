@@ -471,3 +471,36 @@ def test_a_folder_at_the_slot_file_makes_steps_journal_and_loses_nothing(
     with caplog.at_level(logging.WARNING):
         assert not fast_step(markers, 1)
     assert "unusable" not in caplog.text  # warned once per recording, not at every line
+
+
+@pytest.mark.parametrize(
+    "point",
+    [
+        {"epoch": "", "seq": 0},
+        {"epoch": "e" * 65, "seq": 0},
+        {"epoch": ["e"], "seq": 0},
+        {"epoch": "e", "seq": -1},
+        {"epoch": "e", "seq": True},
+        {"epoch": "e", "seq": "0"},
+        {"epoch": "e"},
+    ],
+)
+def test_a_hostile_commit_point_in_the_marker_takes_no_slot(
+    tmp_path: Path, point: dict[str, object]
+) -> None:
+    """A marker's `commit` key is data from a file: a bad epoch or sequence never lets a slot
+    apply, and a live step journals instead of writing one."""
+    session = tmp_path / "s"
+    session.mkdir()
+    (session / RAW).write_bytes(HEADER)
+    commit = {"source_offset": 0, "raw_size": len(HEADER), **point}
+    atomic_write_model(session / MARKER, RecordingMarker(source_offset=0, commit=commit))
+    fd = commit_slots.open_slots(session / SLOTS)
+    try:
+        commit_slots.write_slot(fd, Slot(5, "e", 500, 9, 900, FP), b"")
+    finally:
+        os.close(fd)
+    assert commit_point(read_marker(session)) is None
+    assert read_marker(session).source_offset == 0
+    assert not fast_step(MarkerFile(session), 0)
+    assert (session / RAW).read_bytes() == HEADER
