@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
 from pathlib import Path
 
 import pytest
 import trio
+import trio.testing
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -74,14 +76,16 @@ class FakeTarget:
         self._source = source
         self.seen: StatKey = changes_mod.stat_key(source)
         self.woken = 0
+        self.slow = False
 
     @property
     def source(self) -> Path:
         return self._source
 
-    def wake(self) -> None:
+    def step(self) -> bool:
         self.woken += 1
-        self.seen = changes_mod.stat_key(self._source)  # as the stepper does before stepping
+        self.seen = changes_mod.stat_key(self._source)  # as the watcher does before stepping
+        return False
 
 
 async def until(what: str, predicate: object) -> None:
@@ -168,6 +172,109 @@ async def test_a_missing_folder_is_polled_then_watched_once_it_exists(tmp_path: 
         assert feed.statistics().polled == 0
         feed.remove(target)
         assert feed.statistics().folders == 0  # the last file of the folder took its watch
+        nursery.cancel_scope.cancel()
+
+
+class BlockingTarget(FakeTarget):
+    """A file whose step waits until released (a step waiting on the disk)."""
+
+    def __init__(self, source: Path, *, slow: bool) -> None:
+        super().__init__(source)
+        self.slow = slow
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.threads: set[str] = set()
+
+    def step(self) -> bool:
+        self.threads.add(threading.current_thread().name)
+        self.entered.set()
+        if not self.release.wait(LIMIT):
+            raise AssertionError("never released")
+        return super().step()
+
+
+async def wait_thread_event(event: threading.Event) -> None:
+    assert await trio.to_thread.run_sync(event.wait, LIMIT), "never set"
+
+
+async def test_a_step_waiting_on_the_disk_does_not_hold_the_other_files(tmp_path: Path) -> None:
+    """A slow step (several fsyncs: a recording's first lines, a reset) runs in a helper
+    thread, so the lines of the other files keep being captured meanwhile; the helpers end
+    with the feed."""
+    slow_src, fast_src = tmp_path / "slow.jsonl", tmp_path / "fast.jsonl"
+    slow_src.touch()
+    fast_src.touch()
+    feed = ChangeFeed(poll_interval=0.25, sweep_interval=3600)
+    slow = BlockingTarget(slow_src, slow=True)
+    fast = FakeTarget(fast_src)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(feed.run)
+        feed.add(slow)
+        feed.add(fast)
+        append(slow_src, b"line\n")
+        await wait_thread_event(slow.entered)
+        for n in range(3):
+            append(fast_src, b"line\n")
+            await until(f"fast line {n}", lambda n=n: fast.woken > n)  # type: ignore[misc]
+        assert slow.woken == 0  # still held in its step
+        slow.release.set()
+        await until("slow step done", lambda: slow.woken >= 1)
+        assert slow.threads == {"ox-capture-helper"}
+        nursery.cancel_scope.cancel()
+    assert not [t for t in threading.enumerate() if t.name == "ox-capture-helper"]
+
+
+async def test_removing_a_file_waits_for_its_step_in_progress(tmp_path: Path) -> None:
+    src = tmp_path / "a.jsonl"
+    src.touch()
+    feed = ChangeFeed(poll_interval=0.25, sweep_interval=3600)
+    target = BlockingTarget(src, slow=False)
+    settled = False
+    async with trio.open_nursery() as nursery:
+        await nursery.start(feed.run)
+        feed.add(target)
+        feed.wake(target)
+        await wait_thread_event(target.entered)
+        feed.remove(target)
+
+        async def settle() -> None:
+            nonlocal settled
+            await feed.settled(target)
+            settled = True
+
+        nursery.start_soon(settle)
+        await trio.testing.wait_all_tasks_blocked()
+        assert not settled  # its step is still running
+        target.release.set()
+        await until("settled", lambda: settled)
+        assert target.woken == 1
+        append(src, b"line\n")
+        feed.wake(target)  # removed: never stepped again
+        await feed.settled(target)
+        nursery.cancel_scope.cancel()
+    assert target.woken == 1
+
+
+async def test_a_target_that_raises_does_not_stop_the_others(tmp_path: Path) -> None:
+    bad_src, good_src = tmp_path / "bad.jsonl", tmp_path / "good.jsonl"
+    bad_src.touch()
+    good_src.touch()
+
+    class Raising(FakeTarget):
+        def step(self) -> bool:
+            super().step()
+            raise RuntimeError("a bug in one target")
+
+    feed = ChangeFeed(poll_interval=0.25, sweep_interval=3600)
+    bad, good = Raising(bad_src), FakeTarget(good_src)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(feed.run)
+        feed.add(bad)
+        feed.add(good)
+        append(bad_src, b"line\n")
+        await until("bad stepped", lambda: bad.woken)
+        append(good_src, b"line\n")
+        await until("good stepped", lambda: good.woken)
         nursery.cancel_scope.cancel()
 
 

@@ -4,6 +4,7 @@ file as hostile input (docs/capture-journal.md)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -16,6 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from ox_session_capture import commit_slots
 from ox_session_capture.commit_slots import (
     IMAGE_SIZE,
+    SESSION_INFO_KEYS,
     SLOT_SIZE,
     SLOTS,
     Slot,
@@ -55,6 +57,10 @@ slots = st.builds(
     entry_count=st.integers(0, 2**63),
     raw_size=st.integers(0, 2**63),
     fingerprint=st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=64),
+    info=st.dictionaries(
+        st.sampled_from(SESSION_INFO_KEYS),
+        st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=64),
+    ).map(lambda d: tuple(sorted(d.items()))),
 )
 
 
@@ -111,7 +117,12 @@ def test_arbitrary_bytes_never_raise(data: bytes) -> None:
 @pytest.mark.parametrize(
     "body",
     [b"[1,2]", b'{"a":1}', b'[true,"e",1,1,1,"f"]', b'[1,"e",-1,1,1,"f"]', b'[1,2,3,4,5,6]',
-     b'[1,"' + b"e" * 65 + b'",1,1,1,"f"]', b"[1,"],
+     b'[1,"' + b"e" * 65 + b'",1,1,1,"f"]', b"[1,",
+     # session info only of its own keys, short ASCII text values, as an object
+     b'[1,"e",1,1,1,"f",{"stopped_at":"2026-01-01T00:00:00Z"}]',
+     b'[1,"e",1,1,1,"f",{"model":1}]', b'[1,"e",1,1,1,"f",{"model":"\xc3\xa9"}]',
+     b'[1,"e",1,1,1,"f",{"model":"' + b"m" * 65 + b'"}]', b'[1,"e",1,1,1,"f",["model","m"]]',
+     b'[1,"e",1,1,1,"f",{},1]'],
 )  # fmt: skip
 def test_a_slot_with_a_valid_crc_but_bad_fields_is_refused(body: bytes) -> None:
     import zlib
@@ -125,6 +136,12 @@ def test_the_newest_valid_slot_counts(a: Slot, b: Slot) -> None:
     assert newest(image) == max((a, b), key=lambda s: s.seq)
     assert newest(encode(a) + b"\xff" * SLOT_SIZE) == a
     assert newest(b"\0" * IMAGE_SIZE) is None
+
+
+def test_a_slot_without_session_info_is_the_six_fields_older_readers_know() -> None:
+    slot = Slot(3, "e", 10, 1, 40, FP)
+    assert encode(slot).split(b" ", 1)[1].startswith(b'[3,"e",10,1,40,"%s"]' % FP.encode())
+    assert decode(encode(slot)) == slot
 
 
 # ---------------------------------------------------------------- merge rules
@@ -151,6 +168,43 @@ def test_a_slot_applies_only_over_its_own_epoch_and_newer_seq(tmp_path: Path) ->
             assert committed_size(marker) == len(HEADER) + 40
         else:
             assert (marker.source_offset, marker.entry_count) == (0, 0)
+
+
+def test_session_info_rides_in_the_slot_and_is_never_lost_by_a_later_one(
+    tmp_path: Path,
+) -> None:
+    """Learning the agent version or the model costs no whole-marker write: the slot carries
+    it. Each slot carries all the info the marker has (only the newest slot applies), so a
+    step after a restart, whose adapter has learnt nothing yet, keeps it."""
+    session = make_session(tmp_path / "s")
+    inode = (session / MARKER).stat().st_ino
+    markers = MarkerFile(session)
+    marker = markers.current()
+    learnt = {"agent_version": "2.1.330"}
+    assert append_committed(markers, marker, line(0), 10, 1, FP, learnt)
+    assert (session / MARKER).stat().st_ino == inode  # the marker file was not rewritten
+    assert "agent_version" not in json.loads((session / MARKER).read_bytes())
+    assert (read_marker(session).model_extra or {})["agent_version"] == "2.1.330"
+
+    restarted = MarkerFile(session)  # a new daemon: its adapter knows nothing yet
+    assert append_committed(restarted, restarted.current(), line(1), 20, 1, FP, {})
+    assert append_committed(restarted, restarted.current(), line(2), 30, 1, FP, {"model": "m"})
+    extra = read_marker(session).model_extra or {}
+    assert (extra["agent_version"], extra["model"]) == ("2.1.330", "m")
+    assert read_marker(session).entry_count == 3
+
+    # Whoever rewrites the whole marker keeps it too.
+    update_marker(session, lambda m: None)
+    extra = json.loads((session / MARKER).read_bytes())
+    assert (extra["agent_version"], extra["model"]) == ("2.1.330", "m")
+
+
+def test_session_info_that_does_not_fit_a_slot_takes_the_journal(tmp_path: Path) -> None:
+    session = make_session(tmp_path / "s")
+    markers = MarkerFile(session)
+    long_model = {"model": "m" * 65}
+    assert not append_committed(markers, markers.current(), line(0), 10, 1, FP, long_model)
+    assert (session / RAW).read_bytes() == HEADER  # nothing was written
 
 
 def test_a_slot_file_left_by_an_earlier_recording_is_ignored(tmp_path: Path) -> None:

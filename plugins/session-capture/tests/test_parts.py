@@ -120,8 +120,9 @@ async def test_a_reused_pid_does_not_keep_a_recording_alive(ledger: Path, home: 
 
         from ox_session_capture.records import update_marker
 
+        assert await svc.stop_dead() == []  # alive; the check keeps what it read
         update_marker(Path(str(rec["session_dir"])), other_process)
-        assert await svc.stop_dead() == [rec["name"]]
+        assert await svc.stop_dead() == [rec["name"]]  # the marker changed: read again
     finally:
         agent.kill()
         agent.wait()

@@ -38,6 +38,13 @@ COMMIT = "commit"
 with the marker's `source_offset` (valid only while `source_offset` still matches), and the
 commit slot sequence the marker includes."""
 _MAX_TEXT = 64
+SESSION_INFO_KEYS = ("model", "agent_version")
+"""What an adapter learns about a session, kept as extra keys of the marker (and of a slot,
+so that learning them does not cost a whole-marker write) and of the footer."""
+
+Info = tuple[tuple[str, str], ...]
+"""Session info as sorted `(key, value)` pairs: keys of `SESSION_INFO_KEYS`, short ASCII text
+values (`info_fits`)."""
 
 
 class Slot(NamedTuple):
@@ -47,11 +54,33 @@ class Slot(NamedTuple):
     entry_count: int
     raw_size: int
     fingerprint: str
+    info: Info = ()
+
+
+def _short_text(value: object) -> bool:
+    return isinstance(value, str) and len(value) <= _MAX_TEXT and value.isascii()
+
+
+def info_fits(info: dict[str, str]) -> bool:
+    """Whether `info` can ride in a slot (else the marker is rewritten whole)."""
+    return all(k in SESSION_INFO_KEYS and _short_text(v) for k, v in info.items())
+
+
+def carried_info(marker: Any, learnt: dict[str, str]) -> Info | None:
+    """The session info a slot moving `marker` must carry: all the marker holds, updated
+    with what the adapter `learnt` (each slot carries all of it, because only the newest
+    applies); None when it does not fit in a slot."""
+    extra = marker.model_extra or {}
+    info = {k: v for k in SESSION_INFO_KEYS if isinstance(v := extra.get(k), str)} | learnt
+    return tuple(sorted(info.items())) if info_fits(info) else None
 
 
 def encode(slot: Slot) -> bytes:
     """`<crc32 of the body, 8 hex> <JSON list>\\n`, padded with NULs to `SLOT_SIZE`."""
-    body = json.dumps(list(slot), separators=(",", ":")).encode()
+    fields: list[object] = list(slot[:-1])
+    if slot.info:  # an older reader's six fields when there is none
+        fields.append(dict(slot.info))
+    body = json.dumps(fields, separators=(",", ":")).encode()
     data = b"%08x %s\n" % (zlib.crc32(body), body)
     if len(data) > SLOT_SIZE:
         raise ValueError(f"commit slot of {len(data)} bytes, over {SLOT_SIZE}")
@@ -70,14 +99,17 @@ def decode(data: bytes) -> Slot | None:
         items = json.loads(body)
     except ValueError:
         return None
-    if not isinstance(items, list) or len(items) != len(Slot._fields):
+    if not isinstance(items, list) or len(items) not in (6, 7):
         return None
-    seq, epoch, offset, count, size, fp = items
+    seq, epoch, offset, count, size, fp = items[:6]
+    info = items[6] if len(items) == 7 else {}
     if not all(type(n) is int and n >= 0 for n in (seq, offset, count, size)):
         return None
-    if not all(isinstance(s, str) and len(s) <= _MAX_TEXT and s.isascii() for s in (epoch, fp)):
+    if not all(_short_text(s) for s in (epoch, fp)):
         return None
-    return Slot(seq, epoch, offset, count, size, fp)
+    if not isinstance(info, dict) or not info_fits(info):
+        return None  # a key that is not session info never reaches the marker
+    return Slot(seq, epoch, offset, count, size, fp, tuple(sorted(info.items())))
 
 
 def newest(image: bytes) -> Slot | None:
@@ -163,6 +195,8 @@ def apply(marker: Any, slot: Slot) -> None:
     marker.source_offset = slot.source_offset
     marker.entry_count = slot.entry_count
     marker.source_fingerprint = slot.fingerprint
+    for key, value in slot.info:
+        setattr(marker, key, value)
     commit = {"source_offset": slot.source_offset, "raw_size": slot.raw_size}
     setattr(marker, COMMIT, commit | {"epoch": slot.epoch, "seq": slot.seq})
 

@@ -31,6 +31,7 @@ from ox_session_capture import commit_slots
 from ox_session_capture.commit_slots import COMMIT as COMMIT
 from ox_session_capture.commit_slots import (
     SLOTS,
+    Info,
     Slot,
     merged,
     open_slots,
@@ -136,19 +137,25 @@ class MarkerFile:
             return marker
 
     def advance(
-        self, slots_fd: int, source_offset: int, entries: int, fingerprint: str, raw_size: int
+        self,
+        slots_fd: int,
+        source_offset: int,
+        entries: int,
+        fingerprint: str,
+        raw_size: int,
+        info: Info = (),
     ) -> None:
         """Commit a live step: the next slot (written to the slot file open at `slots_fd`)
-        says the marker is at `source_offset` with `entries` more entries and `raw_size` bytes
-        of `raw.jsonl`. The caller holds the raw file's lock and read `current()` under it;
-        the marker has an epoch (`commit_point`)."""
+        says the marker is at `source_offset` with `entries` more entries, `raw_size` bytes
+        of `raw.jsonl` and session `info` (`carried_info`). The caller holds the raw file's
+        lock and read `current()` under it; the marker has an epoch (`commit_point`)."""
         marker = self._marker
         point = commit_slots.commit_point(marker) if marker is not None else None
         if marker is None or point is None:
             raise RecordError(f"{self.path}: no commit point to advance from")
         epoch, seq = point
         slot = Slot(seq + 1, epoch, source_offset, marker.entry_count + entries, raw_size,
-                    fingerprint)  # fmt: skip
+                    fingerprint, info)  # fmt: skip
         try:
             self._image = write_slot(slots_fd, slot, self._image)
         except BaseException:
@@ -366,19 +373,25 @@ def append_committed(
     new_offset: int,
     entries: int,
     fingerprint: str,
+    learnt: dict[str, str] | None = None,
 ) -> bool:
     """A live step's append: `data` to `raw.jsonl`, fsync, then one commit slot moving the
-    marker to `new_offset` (`MarkerFile.advance`). No journal and no marker file written: the
-    slot is the commit point (docs/capture-journal.md). The caller holds the raw file's lock
-    and read `marker` with `markers.current()` under it.
+    marker to `new_offset` and keeping the session info the adapter `learnt`
+    (`MarkerFile.advance`). No journal and no marker file written: the slot is the commit
+    point (docs/capture-journal.md). The caller holds the raw file's lock and read `marker`
+    with `markers.current()` under it.
 
     Returns False, with nothing written, when this recording's commit cannot take this path
-    (a marker without a commit point or stopped, `raw.jsonl` shorter than committed, a slot
-    file that cannot be written): the caller uses `durable_append`. Blocking.
+    (a marker without a commit point or stopped, `raw.jsonl` shorter than committed, session
+    info too long for a slot, a slot file that cannot be written): the caller uses
+    `durable_append`. Blocking.
     """
     committed = committed_size(marker)
     if committed is None or commit_slots.commit_point(marker) is None or marker.stopped_at:
         return False  # a stopped marker's bytes past the commit are its footer: journal them
+    info = commit_slots.carried_info(marker, learnt or {})
+    if info is None:
+        return False
     try:
         slots = open_slots(markers.slots)  # before any byte is appended
     except (UnsafePathError, OSError) as exc:
@@ -401,7 +414,7 @@ def append_committed(
             os.close(fd)
         # A slot write that fails may still have landed whole: its bytes decide, never this
         # process's guess. If it did not, the next step or settling drops the batch's bytes.
-        markers.advance(slots, new_offset, entries, fingerprint, committed + len(data))
+        markers.advance(slots, new_offset, entries, fingerprint, committed + len(data), info)
     finally:
         os.close(slots)
     return True

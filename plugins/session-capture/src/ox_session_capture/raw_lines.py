@@ -18,6 +18,7 @@ from typing import Any
 
 import pydantic_core
 
+from ox_session_capture.commit_slots import SESSION_INFO_KEYS as SESSION_INFO_KEYS
 from ox_session_capture.confined import UnsafePathError, open_regular, read_regular
 from ox_session_capture.records import PRIOR_IDS, RawEntry
 
@@ -234,22 +235,12 @@ def merge_counts(old: object, new: dict[str, int]) -> dict[str, int]:
     return merged
 
 
-SESSION_INFO_KEYS = ("model", "agent_version")
-"""What the adapter learnt about the session, kept as extra keys of the marker and the footer."""
-
-
 def session_info(adapter: object) -> dict[str, str]:
     """The adapter's `info` (`SESSION_INFO_KEYS` with text values only)."""
     info = getattr(adapter, "info", None)
     if not isinstance(info, dict):
         return {}
     return {k: v for k, v in info.items() if k in SESSION_INFO_KEYS and isinstance(v, str)}
-
-
-def info_known(marker: Any, info: dict[str, str]) -> bool:
-    """Whether the marker already holds `info` (nothing for `note_session` to change)."""
-    extra = marker.model_extra or {}
-    return all(extra.get(key) == value for key, value in info.items())
 
 
 def note_session(marker: object, info: dict[str, str], unknown: dict[str, int]) -> None:

@@ -24,6 +24,7 @@ import attrs
 from ox_core.errors import OxError
 from ox_core.ids import uuid7
 from ox_session_capture.adapters import AdapterError, SessionAdapter, load_adapter
+from ox_session_capture.commit_slots import SLOTS, open_slots
 from ox_session_capture.confined import (
     UnsafePathError,
     check_dirs,
@@ -298,6 +299,8 @@ def _create(
     set_committed(marker, len(header_line))  # docs/capture-journal.md
     with lock_file(session_dir / MARKER):
         atomic_write_model(session_dir / MARKER, marker)
+    with contextlib.suppress(OSError):  # made now, not by the first step in the capture loop
+        os.close(open_slots(session_dir / SLOTS))
     add_part(ledger, impl.name, agent_session_id, name)
     log.info("recording %s of %s started at offset %d", name, source, marker.start_offset)
     return Recording(name, session_dir, marker.start_offset)

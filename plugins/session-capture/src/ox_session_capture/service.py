@@ -13,6 +13,7 @@ continue or stop the recording of one agent session, see `identity`).
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -36,9 +37,11 @@ from ox_session_capture.recording import (
     stop_recording,
 )
 from ox_session_capture.records import (
+    MARKER,
     RecordError,
+    RecordingMarker,
     ledger_cache_sessions,
-    read_marker,
+    read_model,
 )
 from ox_session_capture.redact import make_redactor
 from ox_session_capture.watcher import DEFAULT_POLL_INTERVAL, SessionWatcherManager
@@ -137,6 +140,10 @@ class SessionWatchService:
         self.liveness_interval = liveness_interval
         self._hook_lock = trio.Lock()  # one agent session's start and end never interleave
         self.manager = SessionWatcherManager(ledger, poll_interval=poll_interval, home=home)
+        # Per recording folder: the marker file's identity, and its live agent (pid, start
+        # time) or None (stopped). The liveness check parses a marker only when it changed:
+        # live steps commit to the slot file, not the marker.
+        self._liveness: dict[str, tuple[MarkerIdent, Agent | None]] = {}
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Run until cancelled: the manager, the restart of live recordings, the doctor tick.
@@ -157,6 +164,7 @@ class SessionWatchService:
         """Stop (and so queue for finalization) every live recording whose agent process
         died. Returns their names."""
         cache = ledger_cache_sessions(self.ledger)
+        known = self._liveness
 
         def dead() -> list[str]:
             found: list[str] = []
@@ -164,18 +172,14 @@ class SessionWatchService:
                 folders = sorted(cache.iterdir())
             except OSError:
                 return found
+            seen = set()
             for folder in folders:
-                try:
-                    marker = read_marker(folder)
-                except (FileNotFoundError, NotADirectoryError, RecordError, OSError):
-                    continue
-                start = (marker.model_extra or {}).get("parent_start")
-                if (
-                    marker.stopped_at is None
-                    and marker.parent_pid > 0
-                    and not agent_alive(marker.parent_pid, start)
-                ):
+                seen.add(folder.name)
+                agent = _agent_of(folder, known)
+                if agent is not None and agent[0] > 0 and not agent_alive(*agent):
                     found.append(folder.name)
+            for name in set(known) - seen:
+                del known[name]
             return found
 
         stopped = []
@@ -284,6 +288,33 @@ class SessionWatchService:
         if self.on_stop is not None:
             await self.on_stop(name)
         return {"name": result.name, "entry_count": result.entry_count}
+
+
+MarkerIdent = tuple[int, int, int]
+Agent = tuple[int, object]
+
+
+def _agent_of(folder: Path, known: dict[str, tuple[MarkerIdent, Agent | None]]) -> Agent | None:
+    """The live agent `(pid, start)` of the recording in `folder`, None when it has none
+    (stopped, no marker, unreadable)."""
+    try:
+        st = os.lstat(folder / MARKER)
+    except OSError:
+        known.pop(folder.name, None)
+        return None
+    ident = (st.st_ino, st.st_size, st.st_mtime_ns)
+    cached = known.get(folder.name)
+    if cached is not None and cached[0] == ident:
+        return cached[1]
+    try:
+        marker = read_model(folder / MARKER, RecordingMarker)
+    except (FileNotFoundError, NotADirectoryError, RecordError, OSError):
+        known.pop(folder.name, None)
+        return None
+    start = (marker.model_extra or {}).get("parent_start")
+    agent = (marker.parent_pid, start) if marker.stopped_at is None else None
+    known[folder.name] = (ident, agent)
+    return agent
 
 
 async def _every(interval: float, check: Callable[[], Awaitable[object]], what: str) -> None:

@@ -42,7 +42,6 @@ from ox_session_capture.raw_lines import (
     convert_lines,
     entry_parser,
     fingerprint,
-    info_known,
     note_session,
     prior_ids,
     redact_fields,
@@ -139,6 +138,9 @@ class SourceTail:
         self._long_scan: tuple[int, int, str] | None = None
         self._reset_pending = False
         self._markers = MarkerFile(session_dir)  # the marker, re-read only when it changed
+        # Whether the last commit rewrote the marker (several fsyncs), or none was made yet:
+        # the next step is likely to wait on the disk too (see `changes`).
+        self.slow = True
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -366,11 +368,15 @@ class SourceTail:
                 log.info("%s: marker moved by another writer; reloading", self.session_dir.name)
                 self._load(marker)
                 raise _Reloaded
-            # A step that moves only what a commit slot holds takes one slot write; a reset
-            # or new session info rewrites the marker (through the journal with data).
+            # A step that moves only what a commit slot holds (offsets, counts, session info)
+            # takes one slot write; a reset or lines of unknown types rewrite the marker
+            # (through the journal with data).
             markers = self._markers
-            fast = not reset and not gathered.unknown and info_known(marker, info)
-            if not (fast and append_committed(markers, marker, data, new_offset, count, fp)):
+            fast = not reset and not gathered.unknown
+            self.slow = not (
+                fast and append_committed(markers, marker, data, new_offset, count, fp, info)
+            )
+            if self.slow:
                 self._rewrite_marker(data, new_offset, change)
         self.persisted = new_offset
         self.seen.update(gathered.ids)

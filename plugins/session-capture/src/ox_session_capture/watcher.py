@@ -2,16 +2,18 @@
 
 The manager runs as a service in the daemon's nursery (`run`). One `ChangeFeed` watches the
 folders of all followed files (inotify, with a stat sweep as the safety net and as the
-fallback where no events come, see `changes`) and wakes a file's stepper only when that file
-changed. Each watch is a task parked on its wake-up event, costing nothing while its file is
-quiet; woken, it steps its `SourceTail` once in a worker thread (`trio.to_thread`, never
-abandoned, so no thread outlives a cancelled watch). An append is captured within
-milliseconds; on a file system without events within `poll_interval` (0.1 s) plus one sweep.
+fallback where no events come, see `changes`) and steps a file's `SourceTail` in its capture
+thread only when that file changed: a quiet file costs nothing, and an append is captured
+within milliseconds (on a file system without events within `poll_interval`, 0.1 s, plus one
+sweep). The trio side starts and stops watches; it hears of a step only when a task waits for
+one (`wait_step`, `wait_synced`) or the watch ended, so a captured line costs no trio work.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,7 +43,7 @@ from ox_session_capture.records import (
     read_marker,
 )
 from ox_session_capture.redact import make_redactor
-from ox_session_capture.tail import SourceTail, StepResult, TailError
+from ox_session_capture.tail import SourceTail, TailError
 
 log = logging.getLogger(__name__)
 
@@ -75,26 +77,39 @@ class WatcherStatistics:
 
 @attrs.define(eq=False)
 class _Watch:
+    """One followed file. The capture thread steps it (`step`) and writes the counters; the
+    trio thread owns `changed`, `done` and `waiters`, and learns of a step only when it waits
+    (`waiters`) or the watch ended."""
+
     name: str
     session_dir: Path
     tail: SourceTail
     offset: int
-    scope: trio.CancelScope = attrs.Factory(trio.CancelScope)
+    owner: SessionWatcherManager
     done: trio.Event = attrs.Factory(trio.Event)
     changed: trio.Event = attrs.Factory(trio.Event)
+    waiters: int = 0  # trio tasks waiting on `changed`
     step_seq: int = 0  # steps started
     changed_seq: int = 0  # steps finished
     idle_seq: int = -1  # the last step that found nothing new
+    live: bool = False  # resumed and followed by the feed
+    ended: bool = False  # no step starts any more
     error: BaseException | None = None
-    wakeup: trio.Event = attrs.Factory(trio.Event)
     seen: StatKey = None  # the source's stat before the last step (the sweep compares it)
+
+    steps: int = 0
+    entries: int = 0
 
     @property
     def source(self) -> Path:
         return self.tail.source
 
-    def wake(self) -> None:
-        self.wakeup.set()
+    @property
+    def slow(self) -> bool:
+        return self.tail.slow
+
+    def step(self) -> bool:
+        return self.owner._step(self)
 
     def notify(self) -> None:
         self.changed.set()
@@ -128,7 +143,8 @@ class SessionWatcherManager:
         self.poll_interval = poll_interval
         self.home = home
         self._redact = redact
-        self._nursery: trio.Nursery | None = None
+        self._token: trio.lowlevel.TrioToken | None = None
+        self._running = False
         self._closed = False
         self._watches: dict[str, _Watch] = {}
         self._feed = ChangeFeed(poll_interval=poll_interval, sweep_interval=sweep_interval)
@@ -137,19 +153,22 @@ class SessionWatcherManager:
     # ------------------------------------------------------------ service
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Run the manager until cancelled; watches started later live in its nursery.
-
-        Cancellation stops every watch (each finishes the file step it is in, so nothing is
-        half-written and no worker thread is left behind).
-        """
-        async with trio.open_nursery() as nursery:
-            await nursery.start(self._feed.run)
-            self._nursery = nursery
-            task_status.started()
-            try:
-                await trio.sleep_forever()
-            finally:
-                self._nursery = None
+        """Run the manager until cancelled. Cancellation ends every watch after the step in
+        progress (so nothing is half-written and the capture thread is gone on return)."""
+        try:
+            async with trio.open_nursery() as nursery:
+                self._token = trio.lowlevel.current_trio_token()
+                await nursery.start(self._feed.run)
+                self._running = True
+                task_status.started()
+                try:
+                    await trio.sleep_forever()
+                finally:
+                    self._running = False
+        finally:
+            for watch in list(self._watches.values()):
+                watch.ended = True
+                self._finish(watch, None)
 
     def active_sessions(self) -> list[str]:
         """The names of the recordings being watched now, sorted."""
@@ -161,8 +180,8 @@ class SessionWatcherManager:
             started=self._started,
             stopped=self._stopped,
             failed=self._failed,
-            entries=self._entries,
-            steps=self._steps,
+            entries=self._entries + sum(w.entries for w in self._watches.values()),
+            steps=self._steps + sum(w.steps for w in self._watches.values()),
             feed=self._feed.statistics(),
         )
 
@@ -171,7 +190,7 @@ class SessionWatcherManager:
     @property
     def running(self) -> bool:
         """Whether `run` is active, so that watches can start."""
-        return self._nursery is not None
+        return self._running
 
     async def start_watch(
         self, name: str, session_file: str | Path, adapter: str, *, offset: int = 0
@@ -179,17 +198,18 @@ class SessionWatcherManager:
         """Start following `session_file` into the recording `name` of the ledger cache.
 
         Idempotent: returns False when `name` is already watched, True when a watch started
-        (after catching up with the journal settled). The offset is max(`offset`, the
-        marker's `source_offset`, its `start_offset`). Raises `WatchRejected` for a call after
-        `stop_all` or while the manager is not running, an unknown adapter, a relative path, a
-        path outside the adapter's roots under `$HOME`, a missing, corrupt or stopped
-        recording; `JournalError` when a crash journal cannot be settled.
+        (with the journal settled; what was appended before is caught up at once). The offset
+        is max(`offset`, the marker's `source_offset`, its `start_offset`). Raises
+        `WatchRejected` for a call after `stop_all` or while the manager is not running, an
+        unknown adapter, a relative path, a path outside the adapter's roots under `$HOME`, a
+        missing, corrupt or stopped recording; `JournalError` when a crash journal cannot be
+        settled.
         """
         if self._closed:
             raise WatchRejected(f"cannot watch {name}: the session watcher has been stopped")
         if name in self._watches:
             return False
-        if self._nursery is None:
+        if not self._running:
             raise WatchRejected(f"cannot watch {name}: the session watcher is not running")
         try:
             impl = resolve_adapter(adapter)
@@ -207,82 +227,105 @@ class SessionWatcherManager:
             raise WatchRejected(f"cannot watch {name}: the recording was stopped")
         redact = self._redact or make_redactor(ledger_of(session_dir) or self.ledger)
         tail = SourceTail(session_dir, impl, source, redact=redact)
-        watch = _Watch(name, session_dir, tail, offset)
-        if name in self._watches or self._nursery is None or self._closed:
+        watch = _Watch(name, session_dir, tail, offset, self)
+        if name in self._watches or not self._running or self._closed:
             return False  # raced with another start, or stopped meanwhile
-        self._watches[name] = watch
+        self._watches[name] = watch  # the name is taken while the journal settles
         try:
-            await self._nursery.start(self._follow, watch)
-        except BaseException:
-            self._watches.pop(name, None)
+            await trio.to_thread.run_sync(watch.tail.resume, watch.offset)
+        except BaseException as exc:
+            if self._watches.get(name) is watch:
+                del self._watches[name]
+            watch.ended = True
+            watch.done.set()
+            if isinstance(exc, RecordingGone):
+                raise WatchRejected(f"cannot watch {name}: {exc}") from exc
             raise
+        if watch.ended or not self._running:  # stopped meanwhile
+            self._finish(watch, None)
+            return False
+        watch.live = True
+        log.info("watching %s from offset %d", name, watch.tail.offset)
+        self._feed.add(watch)
+        self._feed.wake(watch)  # catch up with what was appended before the feed followed it
         self._started += 1
         return True
 
-    async def _follow(self, watch: _Watch, *, task_status: trio.TaskStatus[None]) -> None:
-        started = False
+    def _step(self, watch: _Watch) -> bool:
+        """One step of `watch`, in the capture thread; whether to step it again at once (the
+        source was re-read from the start, or more than one batch was waiting)."""
+        if watch.ended:
+            return False
+        watch.step_seq += 1
+        seq = watch.step_seq
+        tail = watch.tail
+        before = tail.offset
+        watch.seen = seen = stat_key(tail.source)
         try:
-            with watch.scope:
-                await trio.to_thread.run_sync(watch.tail.resume, watch.offset)
-                task_status.started()
-                started = True
-                log.info("watching %s from offset %d", watch.name, watch.tail.offset)
-                self._feed.add(watch)
-                watch.wake()  # catch up with what was appended before the feed followed it
-                while True:
-                    await watch.wakeup.wait()
-                    watch.wakeup = trio.Event()  # a change during the step wakes it again
-                    watch.step_seq += 1
-                    seq = watch.step_seq
-                    result, more = await trio.to_thread.run_sync(_step, watch)
-                    self._steps += 1
-                    self._entries += result.entries
-                    if not result.progressed:
-                        watch.idle_seq = seq
-                    watch.changed_seq = seq
-                    watch.notify()
-                    if more:
-                        watch.wake()
-        except RecordingGone as exc:
-            if not started:
-                raise WatchRejected(f"cannot watch {watch.name}: {exc}") from exc
-            log.info("%s: the recording ended; watcher stops", watch.name)
+            result = tail.step()
         except Exception as exc:
+            watch.ended = True
+            watch.changed_seq = seq
+            self._post(self._finish, watch, exc)
+            return False
+        watch.steps += 1
+        watch.entries += result.entries
+        if not result.progressed:
+            watch.idle_seq = seq
+        watch.changed_seq = seq
+        if watch.waiters:
+            self._post(watch.notify)
+        full = seen is not None and seen[1] - before > tail.batch_bytes
+        return result.reset or result.reloaded or (result.consumed > 0 and full)
+
+    def _post(self, fn: Callable[..., object], *args: object) -> None:
+        token = self._token
+        if token is not None:
+            with contextlib.suppress(trio.RunFinishedError):
+                token.run_sync_soon(fn, *args)
+
+    def _finish(self, watch: _Watch, error: BaseException | None) -> None:
+        """In the trio thread: `watch` ended (stopped, or its step raised `error`)."""
+        if watch.done.is_set():
+            return
+        self._feed.remove(watch)
+        if self._watches.get(watch.name) is watch:
+            del self._watches[watch.name]
+        self._steps += watch.steps
+        self._entries += watch.entries
+        self._stopped += watch.live
+        if isinstance(error, RecordingGone):
+            log.info("%s: the recording ended; watcher stops", watch.name)
+        elif error is not None:
             # One broken recording never takes the daemon down: log it, stop this watch.
-            if not started:
-                raise
-            watch.error = exc
+            watch.error = error
             self._failed += 1
-            if isinstance(exc, TailError | JournalError | RecordError | OSError | UnsafePathError):
-                log.error("%s: watcher stopped: %s", watch.name, exc)
+            if isinstance(
+                error, TailError | JournalError | RecordError | OSError | UnsafePathError
+            ):
+                log.error("%s: watcher stopped: %s", watch.name, error)
             else:
-                log.exception("%s: watcher failed", watch.name)
-        finally:
-            self._feed.remove(watch)
-            if self._watches.get(watch.name) is watch:
-                del self._watches[watch.name]
-            self._stopped += 1 if started else 0
-            watch.done.set()
-            watch.notify()
+                log.error("%s: watcher failed", watch.name, exc_info=error)
+        watch.done.set()
+        watch.notify()
 
     async def stop_watch(self, name: str) -> bool:
-        """Stop watching `name` and wait until its task ended (the step in progress, if any,
-        completes first). Returns False when it was not watched."""
+        """Stop watching `name` and wait until its step in progress, if any, completed.
+        Returns False when it was not watched."""
         watch = self._watches.get(name)
         if watch is None:
             return False
-        watch.scope.cancel()
-        await watch.done.wait()
+        watch.ended = True
+        self._feed.remove(watch)
+        await self._feed.settled(watch)
+        self._finish(watch, None)
         return True
 
     async def stop_all(self) -> None:
         """Stop every watch and refuse any later `start_watch`."""
         self._closed = True
-        watches = list(self._watches.values())
-        for watch in watches:
-            watch.scope.cancel()
-        for watch in watches:
-            await watch.done.wait()
+        for name in list(self._watches):
+            await self.stop_watch(name)
 
     async def wait_synced(self, name: str) -> None:
         """Wait until watch `name` has consumed every complete line present when called (a
@@ -292,9 +335,13 @@ class SessionWatcherManager:
         if watch is None:
             return
         target = watch.step_seq + 1
-        while watch.idle_seq < target and not watch.done.is_set():
-            watch.wake()  # no need to wait for a change event: step now
-            await watch.changed.wait()
+        watch.waiters += 1
+        try:
+            while watch.idle_seq < target and not watch.done.is_set():
+                self._feed.wake(watch)  # no need to wait for a change event: step now
+                await watch.changed.wait()
+        finally:
+            watch.waiters -= 1
 
     async def wait_step(self, name: str) -> None:
         """Step watch `name` now (changed or not) and wait until that step finished (or the
@@ -303,9 +350,13 @@ class SessionWatcherManager:
         if watch is None:
             return
         target = watch.step_seq + 1
-        watch.wake()
-        while watch.changed_seq < target and not watch.done.is_set():
-            await watch.changed.wait()
+        watch.waiters += 1
+        try:
+            self._feed.wake(watch)
+            while watch.changed_seq < target and not watch.done.is_set():
+                await watch.changed.wait()
+        finally:
+            watch.waiters -= 1
 
     # ------------------------------------------------------------ housekeeping
 
@@ -378,14 +429,3 @@ class SessionWatcherManager:
                 self._failed += 1
                 log.exception("%s: not restarted", name)
         return started
-
-
-def _step(watch: _Watch) -> tuple[StepResult, bool]:
-    """One step of `watch` (in a worker thread), and whether to step again at once: the
-    source was re-read from the start, or more than one batch was waiting."""
-    tail = watch.tail
-    before = tail.offset
-    watch.seen = seen = stat_key(tail.source)
-    result = tail.step()
-    full = seen is not None and seen[1] - before > tail.batch_bytes
-    return result, result.reset or result.reloaded or (result.consumed > 0 and full)
