@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from ox_core.fs import open_rewritable
-from ox_session_capture.confined import UnsafePathError, open_regular
+from ox_session_capture.confined import UnsafePathError, open_regular_stat
 
 SLOTS = ".recording.commit"
 SLOT_SIZE = 512
@@ -122,7 +122,7 @@ def read_image(path: Path) -> bytes:
     """The bytes of both slots, `IMAGE_SIZE` of them (empty when the file is missing; a link
     or a special file put there is never read: it counts as no slot)."""
     try:
-        fd = open_regular(path)
+        fd = open_regular_stat(path, blocking=False)[0]  # only `pread` reads it
     except (FileNotFoundError, UnsafePathError):
         return b""
     try:

@@ -33,6 +33,7 @@ from pydantic import AfterValidator, Field
 from ox_core.fs import UnsafePathError as UnsafePathError
 from ox_core.fs import file_kind as _kind
 from ox_core.fs import open_regular as open_regular
+from ox_core.fs import open_regular_stat as open_regular_stat
 from ox_core.fs import read_regular as read_regular
 from ox_core.proc import opened_path as opened_path
 

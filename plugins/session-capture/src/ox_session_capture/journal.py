@@ -40,7 +40,7 @@ from ox_session_capture.commit_slots import (
 )
 from ox_session_capture.commit_slots import committed_size as committed_size
 from ox_session_capture.commit_slots import set_committed as set_committed
-from ox_session_capture.confined import UnsafePathError, open_regular
+from ox_session_capture.confined import UnsafePathError, open_regular, open_regular_stat
 from ox_session_capture.records import (
     JOURNAL,
     MARKER,
@@ -401,9 +401,9 @@ def append_committed(
         markers.slots_refused = True
         return False
     try:
-        fd = open_regular(markers.raw, os.O_WRONLY | os.O_APPEND)
+        fd, st = open_regular_stat(markers.raw, os.O_WRONLY | os.O_APPEND)
         try:
-            size = os.fstat(fd).st_size
+            size = st.st_size
             if size < committed:
                 return False  # shortened by someone else: durable_append goes on from its end
             if size > committed:

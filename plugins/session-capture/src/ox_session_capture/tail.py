@@ -26,7 +26,7 @@ from pathlib import Path
 import attrs
 
 from ox_session_capture.adapters import SessionAdapter
-from ox_session_capture.confined import UnsafePathError, open_regular, opened_path
+from ox_session_capture.confined import UnsafePathError, open_regular_stat, opened_path
 from ox_session_capture.journal import (
     MarkerFile,
     RecordingGone,
@@ -138,6 +138,10 @@ class SourceTail:
         self._long_scan: tuple[int, int, str] | None = None
         self._reset_pending = False
         self._markers = MarkerFile(session_dir)  # the marker, re-read only when it changed
+        self._checked: tuple[int, int] | None = None  # (device, inode) whose path was checked
+        # The source's (inode, size, mtime_ns, ctime_ns) as the last step opened it, before
+        # reading; None when it was missing (`changes.StatKey`).
+        self.source_stat: tuple[int, int, int, int] | None = None
         # Whether the last commit rewrote the marker (several fsyncs), or none was made yet:
         # the next step is likely to wait on the disk too (see `changes`).
         self.slow = True
@@ -190,24 +194,31 @@ class SourceTail:
         leads elsewhere (a folder on the way swapped for a link): it is never followed.
         Blocking; not cancellable midway (call it through `trio.to_thread.run_sync`).
         """
+        self.source_stat = None
         try:
-            fd = open_regular(self.source)  # O_NOFOLLOW, O_NONBLOCK, then S_ISREG
+            # O_NOFOLLOW, O_NONBLOCK (only `pread` reads it), then S_ISREG.
+            fd, st = open_regular_stat(self.source, blocking=False)
         except FileNotFoundError:
             return StepResult()
+        self.source_stat = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
         try:
-            actual = opened_path(fd)
-            if actual is not None and actual != os.path.abspath(self.source):
-                if actual.endswith(" (deleted)"):
-                    return StepResult()  # unlinked between open and check: mid-replacement
-                raise UnsafePathError(f"{self.source} now leads to {actual}; refused")
-            return self._step(fd)
+            # The file this tail checked before (same device and inode) is what it may read,
+            # whatever path led to it; another one is checked for a path that leads elsewhere
+            # (a folder on the way swapped for a link).
+            if (st.st_dev, st.st_ino) != self._checked:
+                actual = opened_path(fd)
+                if actual is not None and actual != os.path.abspath(self.source):
+                    if actual.endswith(" (deleted)"):
+                        return StepResult()  # unlinked between open and check: mid-replacement
+                    raise UnsafePathError(f"{self.source} now leads to {actual}; refused")
+                self._checked = (st.st_dev, st.st_ino)
+            return self._step(fd, st)
         finally:
             os.close(fd)
 
-    def _step(self, fd: int) -> StepResult:
+    def _step(self, fd: int, st: os.stat_result) -> StepResult:
         # No shortcut on an unchanged stat: mtime is coarse (a jiffy), so a same-size rewrite
         # can keep it; the fingerprint check costs two small preads per poll.
-        st = os.fstat(fd)
         reset = self._check_reset(fd, st.st_ino, st.st_size)
         start = self.offset
         try:

@@ -25,7 +25,6 @@ from ox_session_capture.changes import (
     ChangeFeed,
     FeedStatistics,
     StatKey,
-    stat_key,
 )
 from ox_session_capture.confined import UnsafePathError
 from ox_session_capture.journal import JournalError, RecordingGone
@@ -260,7 +259,6 @@ class SessionWatcherManager:
         seq = watch.step_seq
         tail = watch.tail
         before = tail.offset
-        watch.seen = seen = stat_key(tail.source)
         try:
             result = tail.step()
         except Exception as exc:
@@ -268,6 +266,7 @@ class SessionWatcherManager:
             watch.changed_seq = seq
             self._post(self._finish, watch, exc)
             return False
+        watch.seen = seen = tail.source_stat  # the sweep steps the file again if it moved since
         watch.steps += 1
         watch.entries += result.entries
         if not result.progressed:
