@@ -185,14 +185,18 @@ def atomic_write(
         os.close(dfd)
 
 
-def open_rewritable(name: Path | str, *, dir_fd: int | None = None) -> tuple[int, os.stat_result]:
+def open_rewritable(
+    name: Path | str, *, dir_fd: int | None = None, readable: bool = False
+) -> tuple[int, os.stat_result]:
     """An fd for writing, and its stat, of the regular file `name` (relative to `dir_fd` when
     given) that its owner rewrites in place under its own lock (a fixed temp name, the commit
     slots of a recording), made when missing (mode 0600). A link or a special file put there,
     or a file also linked elsewhere, is removed and the file made anew: never followed, never
     blocked on, never written through. Raises `UnsafePathError` when that keeps happening,
-    other `OSError`s as they come (`IsADirectoryError` for a folder). The caller closes it."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    other `OSError`s as they come (`IsADirectoryError` for a folder). `readable`: open it for
+    reading too. The caller closes it."""
+    access = os.O_RDWR if readable else os.O_WRONLY
+    flags = access | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     for _ in range(2):
         try:
             fd = os.open(name, flags, 0o600, dir_fd=dir_fd)

@@ -26,6 +26,7 @@ from ox_session_capture.commit_slots import (
     encode,
     newest,
     read_image,
+    set_fields,
 )
 from ox_session_capture.journal import (
     MarkerFile,
@@ -136,6 +137,19 @@ def test_the_newest_valid_slot_counts(a: Slot, b: Slot) -> None:
     assert newest(image) == max((a, b), key=lambda s: s.seq)
     assert newest(encode(a) + b"\xff" * SLOT_SIZE) == a
     assert newest(b"\0" * IMAGE_SIZE) is None
+
+
+def test_set_fields_is_setattr_without_its_cost() -> None:
+    """The step's field writer leaves a marker as `setattr` would: declared fields set (and
+    counted as set), anything else an extra key, `model` (a session info key) included."""
+    values = {"source_offset": 7, "entry_count": 3, "model": "m", "commit": {"seq": 1}}
+    fast, slow = RecordingMarker(), RecordingMarker()
+    set_fields(fast, **values)
+    for key, value in values.items():
+        setattr(slow, key, value)
+    assert fast.model_dump() == slow.model_dump()
+    assert fast.model_fields_set == slow.model_fields_set
+    assert fast.model_extra == slow.model_extra == {"model": "m", "commit": {"seq": 1}}
 
 
 def test_a_slot_without_session_info_is_the_six_fields_older_readers_know() -> None:

@@ -38,6 +38,7 @@ COMMIT = "commit"
 with the marker's `source_offset` (valid only while `source_offset` still matches), and the
 commit slot sequence the marker includes."""
 _MAX_TEXT = 64
+_to_json = json.JSONEncoder(separators=(",", ":")).encode  # made once: it runs at every step
 SESSION_INFO_KEYS = ("model", "agent_version")
 """What an adapter learns about a session, kept as extra keys of the marker (and of a slot,
 so that learning them does not cost a whole-marker write) and of the footer."""
@@ -80,7 +81,7 @@ def encode(slot: Slot) -> bytes:
     fields: list[object] = list(slot[:-1])
     if slot.info:  # an older reader's six fields when there is none
         fields.append(dict(slot.info))
-    body = json.dumps(fields, separators=(",", ":")).encode()
+    body = _to_json(fields).encode()
     data = b"%08x %s\n" % (zlib.crc32(body), body)
     if len(data) > SLOT_SIZE:
         raise ValueError(f"commit slot of {len(data)} bytes, over {SLOT_SIZE}")
@@ -118,6 +119,11 @@ def newest(image: bytes) -> Slot | None:
     return max(found, key=lambda s: s.seq) if found else None
 
 
+def read_image_at(fd: int) -> bytes:
+    """The bytes of both slots of the slot file open at `fd` (`open_slots`)."""
+    return os.pread(fd, IMAGE_SIZE, 0).ljust(IMAGE_SIZE, b"\0")
+
+
 def read_image(path: Path) -> bytes:
     """The bytes of both slots, `IMAGE_SIZE` of them (empty when the file is missing; a link
     or a special file put there is never read: it counts as no slot)."""
@@ -132,11 +138,12 @@ def read_image(path: Path) -> bytes:
 
 
 def open_slots(path: Path) -> int:
-    """An fd of the slot file for writing, made when missing (`ox_core.fs.open_rewritable`:
-    a link or special file there is replaced, never followed). `UnsafePathError` when it
-    cannot be made a regular file (a folder there). The caller closes it."""
+    """An fd of the slot file for reading and writing, made when missing
+    (`ox_core.fs.open_rewritable`: a link or special file there is replaced, never followed).
+    `UnsafePathError` when it cannot be made a regular file (a folder there). The caller
+    closes it."""
     try:
-        return open_rewritable(path)[0]
+        return open_rewritable(path, readable=True)[0]
     except IsADirectoryError:
         raise UnsafePathError(f"{path} is a directory; refused") from None
 
@@ -192,13 +199,29 @@ def set_committed(marker: Any, raw_size: int) -> None:
 
 def apply(marker: Any, slot: Slot) -> None:
     """Move the marker to what `slot` committed."""
-    marker.source_offset = slot.source_offset
-    marker.entry_count = slot.entry_count
-    marker.source_fingerprint = slot.fingerprint
-    for key, value in slot.info:
-        setattr(marker, key, value)
     commit = {"source_offset": slot.source_offset, "raw_size": slot.raw_size}
-    setattr(marker, COMMIT, commit | {"epoch": slot.epoch, "seq": slot.seq})
+    set_fields(
+        marker,
+        source_offset=slot.source_offset,
+        entry_count=slot.entry_count,
+        source_fingerprint=slot.fingerprint,
+        **dict(slot.info),
+        **{COMMIT: commit | {"epoch": slot.epoch, "seq": slot.seq}},
+    )
+
+
+def set_fields(record: Any, /, **values: object) -> None:
+    """`setattr` of each value on a pydantic model that allows extra keys (no validation on
+    assignment, as `setattr` does there), without `BaseModel.__setattr__`'s cost: this runs at
+    every capture step. (`record` is positional-only: session info has a key `model`.)"""
+    declared = type(record).model_fields
+    extra = record.__pydantic_extra__
+    for key, value in values.items():
+        if key in declared:
+            record.__dict__[key] = value
+        else:
+            extra[key] = value
+    record.__pydantic_fields_set__.update(values)
 
 
 M = TypeVar("M")

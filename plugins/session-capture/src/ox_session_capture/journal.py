@@ -36,6 +36,7 @@ from ox_session_capture.commit_slots import (
     merged,
     open_slots,
     read_image,
+    read_image_at,
     write_slot,
 )
 from ox_session_capture.commit_slots import committed_size as committed_size
@@ -102,14 +103,27 @@ class MarkerFile:
         self._image = b""
         self.slots_refused = False  # the slot file could not be written (warned once)
 
-    def current(self) -> RecordingMarker:
-        """The marker; `FileNotFoundError` when gone, `RecordError` when corrupt."""
+    def open_slots(self) -> int | None:
+        """The slot file open for reading and writing (`commit_slots.open_slots`), or None
+        when it cannot be (a folder there: warned once per recording followed)."""
+        try:
+            return open_slots(self.slots)
+        except (UnsafePathError, OSError) as exc:
+            if not self.slots_refused:  # once per recording followed, not once per line
+                log.warning("%s: commit slots unusable (%s); journaling each batch",
+                            self.path.parent.name, exc)  # fmt: skip
+            self.slots_refused = True
+            return None
+
+    def current(self, slots_fd: int | None = None) -> RecordingMarker:
+        """The marker; `FileNotFoundError` when gone, `RecordError` when corrupt. A writer
+        that opened the slot file (`open_slots`) passes its fd: the slots are read there."""
         try:
             st = os.lstat(self.path)
         except FileNotFoundError:
             self._marker = None
             raise
-        image = read_image(self.slots)
+        image = read_image(self.slots) if slots_fd is None else read_image_at(slots_fd)
         ident = (st.st_ino, st.st_size, st.st_mtime_ns)
         if self._marker is not None and ident == self._ident and image == self._image:
             return self._marker
@@ -374,12 +388,14 @@ def append_committed(
     entries: int,
     fingerprint: str,
     learnt: dict[str, str] | None = None,
+    slots_fd: int | None = None,
 ) -> bool:
     """A live step's append: `data` to `raw.jsonl`, fsync, then one commit slot moving the
     marker to `new_offset` and keeping the session info the adapter `learnt`
     (`MarkerFile.advance`). No journal and no marker file written: the slot is the commit
     point (docs/capture-journal.md). The caller holds the raw file's lock and read `marker`
-    with `markers.current()` under it.
+    with `markers.current()` under it; `slots_fd` is the slot file it opened for that
+    (`open_slots`), left open.
 
     Returns False, with nothing written, when this recording's commit cannot take this path
     (a marker without a commit point or stopped, `raw.jsonl` shorter than committed, session
@@ -392,13 +408,8 @@ def append_committed(
     info = commit_slots.carried_info(marker, learnt or {})
     if info is None:
         return False
-    try:
-        slots = open_slots(markers.slots)  # before any byte is appended
-    except (UnsafePathError, OSError) as exc:
-        if not markers.slots_refused:  # once per recording followed, not once per line
-            log.warning("%s: commit slots unusable (%s); journaling each batch",
-                        markers.path.parent.name, exc)  # fmt: skip
-        markers.slots_refused = True
+    slots = markers.open_slots() if slots_fd is None else slots_fd  # before any byte is appended
+    if slots is None:
         return False
     try:
         fd, st = open_regular_stat(markers.raw, os.O_WRONLY | os.O_APPEND)
@@ -416,5 +427,6 @@ def append_committed(
         # process's guess. If it did not, the next step or settling drops the batch's bytes.
         markers.advance(slots, new_offset, entries, fingerprint, committed + len(data), info)
     finally:
-        os.close(slots)
+        if slots_fd is None:
+            os.close(slots)
     return True

@@ -368,9 +368,9 @@ class SourceTail:
             marker.source_fingerprint = fp  # type: ignore[attr-defined]
             note_session(marker, info, gathered.unknown)
 
-        with self._locked():
+        with self._locked(), self._slot_file() as slots:
             try:
-                marker = self._markers.current()
+                marker = self._markers.current(slots)
             except FileNotFoundError:
                 raise RecordingGone(f"{self.session_dir.name}: the recording ended") from None
             if marker.source_offset != self.persisted:
@@ -385,12 +385,25 @@ class SourceTail:
             markers = self._markers
             fast = not reset and not gathered.unknown
             self.slow = not (
-                fast and append_committed(markers, marker, data, new_offset, count, fp, info)
+                fast
+                and slots is not None
+                and append_committed(markers, marker, data, new_offset, count, fp, info, slots)
             )
             if self.slow:
                 self._rewrite_marker(data, new_offset, change)
         self.persisted = new_offset
         self.seen.update(gathered.ids)
+
+    @contextlib.contextmanager
+    def _slot_file(self) -> Iterator[int | None]:
+        """The slot file open for the step (read for `current`, written by the commit), None
+        when it cannot be: the step then journals."""
+        fd = self._markers.open_slots()
+        try:
+            yield fd
+        finally:
+            if fd is not None:
+                os.close(fd)
 
     def _rewrite_marker(
         self, data: bytes, new_offset: int, change: Callable[[RecordingMarker], None]
