@@ -142,9 +142,9 @@ class SourceTail:
         # The source's (inode, size, mtime_ns, ctime_ns) as the last step opened it, before
         # reading; None when it was missing (`changes.StatKey`).
         self.source_stat: tuple[int, int, int, int] | None = None
-        # Whether the last commit rewrote the marker (several fsyncs), or none was made yet:
-        # the next step is likely to wait on the disk too (see `changes`).
-        self.slow = True
+        # Whether the last commit rewrote the marker (several fsyncs): the next step is likely
+        # to wait on the disk too (see `changes`). A recording's first steps commit by slot.
+        self.slow = False
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
