@@ -278,6 +278,68 @@ async def test_a_target_that_raises_does_not_stop_the_others(tmp_path: Path) -> 
         nursery.cancel_scope.cancel()
 
 
+def max_queued_events() -> int:
+    try:
+        return int(Path("/proc/sys/fs/inotify/max_queued_events").read_text())
+    except (OSError, ValueError):
+        return 16384
+
+
+async def test_a_queue_overflow_steps_every_file(tmp_path: Path) -> None:
+    """Events lost to a full inotify queue: the overflow event steps every file at once,
+    without waiting for the sweep (here an hour away)."""
+    busy, noisy, quiet = tmp_path / "busy", tmp_path / "noisy", tmp_path / "quiet"
+    for folder in (busy, noisy, quiet):
+        folder.mkdir()
+    (busy / "a.jsonl").touch()
+    (quiet / "b.jsonl").touch()
+    feed = ChangeFeed(poll_interval=0.25, sweep_interval=3600)
+    blocker = BlockingTarget(busy / "a.jsonl", slow=False)
+    target = FakeTarget(quiet / "b.jsonl")
+    noise = FakeTarget(noisy / "x")  # only so that its folder is watched
+    async with trio.open_nursery() as nursery:
+        await nursery.start(feed.run)
+        for t in (blocker, target, noise):
+            feed.add(t)
+        append(busy / "a.jsonl", b"line\n")
+        await wait_thread_event(blocker.entered)  # the capture thread reads no event now
+        fds = [os.open(noisy / n, os.O_WRONLY | os.O_CREAT, 0o600) for n in ("x", "y")]
+        try:
+            for n in range(max_queued_events() + 100):  # alternating names: never merged
+                os.write(fds[n % 2], b".")
+        finally:
+            for fd in fds:
+                os.close(fd)
+        append(quiet / "b.jsonl", b"line\n")  # its event is lost: the queue is full
+        blocker.release.set()
+        await until("stepped after the overflow", lambda: target.woken)
+        assert feed.statistics().sweeps == 0
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_removed_folder_is_polled_then_watched_again(tmp_path: Path) -> None:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    src = folder / "a.jsonl"
+    src.touch()
+    feed = ChangeFeed(poll_interval=0.02, sweep_interval=0.05)
+    target = FakeTarget(src)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(feed.run)
+        feed.add(target)
+        assert feed.statistics().folders == 1
+        src.unlink()
+        folder.rmdir()  # its watch ends (IN_DELETE_SELF, IN_IGNORED)
+        await until("polled", lambda: feed.statistics().polled == 1)
+        folder.mkdir()
+        src.write_bytes(b"line\n")
+        await until("watched again", lambda: feed.statistics().folders == 1)
+        woken = target.woken
+        append(src, b"line\n")
+        await until("stepped", lambda: target.woken > woken)
+        nursery.cancel_scope.cancel()
+
+
 async def test_a_file_is_stepped_only_when_it_changed(home: Path, ledger: Path) -> None:
     src = claude_session_file(home)
     rec = create_recording(ledger, "claude-code", src, pid=os.getpid(), home=home)
