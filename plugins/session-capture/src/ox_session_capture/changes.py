@@ -27,7 +27,7 @@ import queue
 import select
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -192,6 +192,14 @@ class ChangeFeed:
                 return
             self._due[target] = None
         self._interrupt()
+
+    def post(self, fn: Callable[..., object], *args: object) -> None:
+        """Run `fn(*args)` in the trio thread soon (from the capture thread or a helper);
+        nothing once `run` has ended."""
+        token = self._token
+        if token is not None:
+            with contextlib.suppress(trio.RunFinishedError):
+                token.run_sync_soon(fn, *args)
 
     async def settled(self, target: Target) -> None:
         """Return once no step of `target` is in progress (at once when none is)."""
@@ -376,11 +384,8 @@ class ChangeFeed:
                 if again and target in self._targets:
                     self._due[target] = None
                 ended, self._step_ended = self._step_ended, []
-                token = self._token
-            if ended and token is not None:
-                for event in ended:
-                    with contextlib.suppress(trio.RunFinishedError):
-                        token.run_sync_soon(event.set)
+            for event in ended:
+                self.post(event.set)
 
     def _dispatch(self, event: Event) -> None:
         self._events += 1

@@ -1,8 +1,8 @@
-"""Linux inotify through ctypes, read in trio with `wait_readable`: the kernel wakes the session
-watcher when a watched folder's files change, so following N idle files costs nothing.
+"""Linux inotify through ctypes, read by the capture thread (`changes`): the kernel wakes the
+session watcher when a watched folder's files change, so following N idle files costs nothing.
 
-No thread and no dependency: `inotify_init1`, `inotify_add_watch` and `inotify_rm_watch` from
-the C library, events read from the non-blocking descriptor when trio says it is readable.
+No dependency: `inotify_init1`, `inotify_add_watch` and `inotify_rm_watch` from
+the C library, events read from the non-blocking descriptor when `poll` says it is readable.
 `Inotify.open()` raises `InotifyUnavailable` where there is no inotify (another OS, a libc
 without it, the per-user instance limit reached); the caller then polls.
 
@@ -12,7 +12,6 @@ with its own rules (no link followed) when it steps.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno
 import os
@@ -21,7 +20,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import attrs
-import trio
 
 IN_MODIFY = 0x00000002
 IN_ATTRIB = 0x00000004
@@ -122,19 +120,9 @@ class Inotify:
             return []
         return parse(data)
 
-    async def read(self) -> list[Event]:
-        """Wait until events are queued and return them. Cancellable while waiting."""
-        while True:
-            events = self.read_now()
-            if events:
-                return events
-            await trio.lowlevel.wait_readable(self.fd)
-
     def close(self) -> None:
         if self.fd >= 0:
             fd, self.fd = self.fd, -1
-            with contextlib.suppress(RuntimeError):  # outside trio: nobody can be waiting
-                trio.lowlevel.notify_closing(fd)
             os.close(fd)
 
     def __enter__(self) -> Inotify:

@@ -11,9 +11,7 @@ one (`wait_step`, `wait_synced`) or the watch ended, so a captured line costs no
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -142,7 +140,6 @@ class SessionWatcherManager:
         self.poll_interval = poll_interval
         self.home = home
         self._redact = redact
-        self._token: trio.lowlevel.TrioToken | None = None
         self._running = False
         self._closed = False
         self._watches: dict[str, _Watch] = {}
@@ -156,7 +153,6 @@ class SessionWatcherManager:
         progress (so nothing is half-written and the capture thread is gone on return)."""
         try:
             async with trio.open_nursery() as nursery:
-                self._token = trio.lowlevel.current_trio_token()
                 await nursery.start(self._feed.run)
                 self._running = True
                 task_status.started()
@@ -264,7 +260,7 @@ class SessionWatcherManager:
         except Exception as exc:
             watch.ended = True
             watch.changed_seq = seq
-            self._post(self._finish, watch, exc)
+            self._feed.post(self._finish, watch, exc)
             return False
         watch.seen = seen = tail.source_stat  # the sweep steps the file again if it moved since
         watch.steps += 1
@@ -273,15 +269,9 @@ class SessionWatcherManager:
             watch.idle_seq = seq
         watch.changed_seq = seq
         if watch.waiters:
-            self._post(watch.notify)
+            self._feed.post(watch.notify)
         full = seen is not None and seen[1] - before > tail.batch_bytes
         return result.reset or result.reloaded or (result.consumed > 0 and full)
-
-    def _post(self, fn: Callable[..., object], *args: object) -> None:
-        token = self._token
-        if token is not None:
-            with contextlib.suppress(trio.RunFinishedError):
-                token.run_sync_soon(fn, *args)
 
     def _finish(self, watch: _Watch, error: BaseException | None) -> None:
         """In the trio thread: `watch` ended (stopped, or its step raised `error`)."""
