@@ -138,3 +138,20 @@ def test_stop_with_the_source_gone_still_closes_the_recording(ledger: Path, home
     src.unlink()
     assert stop_recording(rec.session_dir).entry_count == 0
     assert not (rec.session_dir / MARKER).exists()
+
+
+def test_a_slot_file_that_cannot_be_made_does_not_stop_the_recording(
+    ledger: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The slot file is made with the recording; when that is refused (a folder or a link
+    that keeps coming back there), the recording starts anyway and its steps journal."""
+    from ox_core.fs import UnsafePathError
+    from ox_session_capture import recording as recording_mod
+
+    def refused(path: Path) -> int:
+        raise UnsafePathError(f"{path} is a directory; refused")
+
+    monkeypatch.setattr(recording_mod, "open_slots", refused)
+    src = claude_session_file(home)
+    rec = create_recording(ledger, "claude", src, pid=4242)
+    assert read_marker(rec.session_dir).stopped_at is None

@@ -315,7 +315,8 @@ class ChangeFeed:
                 deadline = next_full
                 if inotify is None or self._polled:
                     deadline = min(deadline, next_poll)
-                ready = any(t not in self._stepping for t in self._due)
+                with self._lock:  # `wake` adds to `_due` from other threads
+                    ready = any(t not in self._stepping for t in self._due)
                 wait_ms = 0 if ready else math.ceil(max(0.0, deadline - now) * 1000)
                 for fd, _ in poller.poll(wait_ms):
                     if fd == interrupts:

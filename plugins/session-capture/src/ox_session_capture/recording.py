@@ -299,7 +299,9 @@ def _create(
     set_committed(marker, len(header_line))  # docs/capture-journal.md
     with lock_file(session_dir / MARKER):
         atomic_write_model(session_dir / MARKER, marker)
-    with contextlib.suppress(OSError):  # made now, not by the first step in the capture loop
+    # Made now, not by the first step in the capture loop; if it cannot be (a folder put
+    # there), the steps journal instead (`append_committed`) and the recording still starts.
+    with contextlib.suppress(OSError, UnsafePathError):
         os.close(open_slots(session_dir / SLOTS))
     add_part(ledger, impl.name, agent_session_id, name)
     log.info("recording %s of %s started at offset %d", name, source, marker.start_offset)
