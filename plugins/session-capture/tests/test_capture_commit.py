@@ -58,6 +58,39 @@ def test_a_batch_commits_offset_and_raw_size_together(tmp_path: Path) -> None:
     assert sorted(p.name for p in session.iterdir() if not p.name.startswith(".")) == [RAW]
 
 
+@pytest.mark.parametrize("short", [False, True])
+def test_a_batch_of_chunks_is_appended_whole_and_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, short: bool
+) -> None:
+    # A catch-up hands its blocks over as chunks (written with writev, never joined): more
+    # than the system's iovec limit of them, some empty, through writes cut short.
+    chunks = [b'{"n":%d}\n' % n * (n % 3) for n in range(3000)]
+    data = b"".join(chunks)
+    calls = []
+    if short:
+        real = os.writev
+
+        def writev(fd: int, buffers: list[memoryview]) -> int:
+            calls.append(len(buffers))
+            cut, left = [], 13  # at most 13 bytes per call, often ending mid-chunk
+            for b in buffers:
+                cut.append(b[:left])
+                left -= len(cut[-1])
+            return real(fd, [c for c in cut if c])
+
+        monkeypatch.setattr(os, "writev", writev)
+    session = make_session(tmp_path / "s")
+
+    def to_end(marker: RecordingMarker) -> None:
+        marker.source_offset = 100 + len(data)
+
+    marker = durable_append(session, chunks, 100, 100 + len(data), to_end)
+    assert (session / RAW).read_bytes() == HEADER + data
+    assert committed_size(marker) == len(HEADER + data) == committed_size(read_marker(session))
+    if short:
+        assert len(calls) > len(data) // 13  # every cut write was taken up where it stopped
+
+
 def test_the_in_memory_marker_keeps_another_writers_fields(tmp_path: Path) -> None:
     session = make_session(tmp_path / "s")
     markers = MarkerFile(session)

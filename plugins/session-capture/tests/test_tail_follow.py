@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from ox_session_capture import tail as tail_mod
 from ox_session_capture.adapters import load_adapter
 from ox_session_capture.journal import RecordingGone
+from ox_session_capture.raw_lines import FINGERPRINT_SPAN, fingerprint
 from ox_session_capture.recording import Recording, create_recording
 from ox_session_capture.records import (
     MARKER,
@@ -144,6 +145,43 @@ def test_same_size_rewrite_is_detected_by_the_fingerprint(ledger: Path, src: Pat
         f.write(numbered_user(2))
     assert t.step().reset
     assert contents(rec) == msgs(1, 2)
+
+
+@pytest.mark.parametrize("where", ["head", "tail"])
+@pytest.mark.parametrize("restarted", [False, True])
+def test_a_same_size_rewrite_of_a_long_file_is_detected(
+    ledger: Path, src: Path, where: str, restarted: bool
+) -> None:
+    # Over twice the fingerprint's span, so its head and tail are apart and a step reads
+    # them with the batch (the window) rather than alone. A tail that stepped compares the
+    # bytes it kept; a restarted one digests them against the marker's fingerprint.
+    rec = record(ledger, src)
+    t = new_tail(rec, src)
+    lines = [numbered_user(n) for n in range(10, 70)]
+    assert len(b"".join(lines)) > 2 * FINGERPRINT_SPAN
+    append(src, b"".join(lines[:-1]))
+    drain(t)
+    append(src, lines[-1])
+    assert t.step().entries == 1  # a step from a kept prefix
+    at = 0 if where == "head" else len(b"".join(lines[:-1]))
+    with open(src, "r+b") as f:  # same inode, same size, one line of other content
+        f.seek(at)
+        f.write(numbered_user(80))
+    t = new_tail(rec, src) if restarted else t
+    assert t.step().reset
+    drain(t)
+    assert contents(rec) == msgs(*range(10, 70), 80)
+    append(src, numbered_user(81))
+    assert not t.step().reset
+    assert contents(rec)[-1] == "message 81"
+    # What the window gave the fingerprint is the file's bytes (the stored digest is a format
+    # other readers compute from the file).
+    marker = read_marker(rec.session_dir)
+    fd = os.open(src, os.O_RDONLY)
+    try:
+        assert marker.source_fingerprint == fingerprint(fd, marker.source_offset)  # type: ignore[attr-defined]
+    finally:
+        os.close(fd)
 
 
 def test_a_restarted_tail_detects_a_replacement_made_while_it_was_down(

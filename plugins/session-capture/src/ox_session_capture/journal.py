@@ -23,7 +23,7 @@ import contextlib
 import enum
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ox_core.errors import OxError
@@ -178,12 +178,35 @@ class MarkerFile:
         commit_slots.apply(marker, slot)
 
 
-def _write_durably(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+Data = bytes | Sequence[bytes]
+"""Bytes to append: one buffer, or a batch's chunks (written with `writev`, never joined:
+joining a catch-up's 32 MB is a copy into fresh pages)."""
+
+
+def data_size(data: Data) -> int:
+    return len(data) if isinstance(data, bytes) else sum(map(len, data))
+
+
+def _write_durably(fd: int, data: Data) -> None:
+    views = [memoryview(data)] if isinstance(data, bytes) else [memoryview(c) for c in data if c]
+    if len(views) == 1:  # a live step's one chunk
+        view = views[0]
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+        return
+    first = 0  # views[:first] are written
+    while first < len(views):
+        written = os.writev(fd, views[first : first + _IOV_MAX])
+        while first < len(views) and written >= len(views[first]):
+            written -= len(views[first])
+            first += 1
+        if written:
+            views[first] = views[first][written:]
     os.fsync(fd)
+
+
+_IOV_MAX = os.sysconf("SC_IOV_MAX") if "SC_IOV_MAX" in os.sysconf_names else 16
 
 
 def _remove_journal(session_dir: Path) -> None:
@@ -329,7 +352,7 @@ def settle_journal(session_dir: Path, *, lock_timeout: float | None = None) -> S
 
 def durable_append(
     session_dir: Path,
-    data: bytes,
+    data: Data,
     old_offset: int,
     new_offset: int,
     change: Callable[[RecordingMarker], None],
@@ -350,7 +373,7 @@ def durable_append(
         raise RecordingGone(f"{session_dir.name}: the recording ended") from None
     raw = markers.raw
     raw_size = os.lstat(raw).st_size
-    final = raw_size + len(data)
+    final = raw_size + data_size(data)
     journal = AppendJournal(
         raw_size=raw_size, old_offset=old_offset, new_offset=new_offset, final_size=final
     )
@@ -383,7 +406,7 @@ def durable_append(
 def append_committed(
     markers: MarkerFile,
     marker: RecordingMarker,
-    data: bytes,
+    data: Data,
     new_offset: int,
     entries: int,
     fingerprint: str,
@@ -408,6 +431,7 @@ def append_committed(
     info = commit_slots.carried_info(marker, learnt or {})
     if info is None:
         return False
+    size_of_data = data_size(data)
     slots = markers.open_slots() if slots_fd is None else slots_fd  # before any byte is appended
     if slots is None:
         return False
@@ -419,13 +443,13 @@ def append_committed(
                 return False  # shortened by someone else: durable_append goes on from its end
             if size > committed:
                 os.ftruncate(fd, committed)  # a failed step's uncommitted bytes, as settling does
-            if data:  # none when every line was a duplicate: only the offset moves
+            if size_of_data:  # none when every line was a duplicate: only the offset moves
                 _write_durably(fd, data)  # the batch is on disk before the slot committing it
         finally:
             os.close(fd)
         # A slot write that fails may still have landed whole: its bytes decide, never this
         # process's guess. If it did not, the next step or settling drops the batch's bytes.
-        markers.advance(slots, new_offset, entries, fingerprint, committed + len(data), info)
+        markers.advance(slots, new_offset, entries, fingerprint, committed + size_of_data, info)
     finally:
         if slots_fd is None:
             os.close(slots)

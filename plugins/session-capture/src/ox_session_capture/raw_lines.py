@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -31,13 +32,22 @@ FINGERPRINT_SPAN = 4096
 def fingerprint(fd: int, offset: int) -> str:
     """A digest of the bytes before `offset`: the first and the last `FINGERPRINT_SPAN`
     bytes of `[0, offset)` (so all of it for a short prefix)."""
+    return fingerprint_of(offset, *prefix_bytes(functools.partial(os.pread, fd), offset))
+
+
+def prefix_bytes(read: Callable[[int, int], bytes], offset: int) -> tuple[bytes, bytes]:
+    """The bytes `fingerprint` digests for `offset`: the head and the tail span of
+    `[0, offset)`, read with `read(count, position)` (`os.pread`'s order)."""
+    head = min(offset, FINGERPRINT_SPAN)
+    start = max(head, offset - FINGERPRINT_SPAN)
+    return read(head, 0), read(offset - start, start) if start < offset else b""
+
+
+def fingerprint_of(offset: int, head: bytes, tail: bytes) -> str:
     h = hashlib.blake2b(digest_size=16)
     h.update(str(offset).encode())
-    head = min(offset, FINGERPRINT_SPAN)
-    h.update(os.pread(fd, head, 0))
-    start = max(head, offset - FINGERPRINT_SPAN)
-    if start < offset:
-        h.update(os.pread(fd, offset - start, start))
+    h.update(head)
+    h.update(tail)
     return h.hexdigest()
 
 
@@ -193,7 +203,9 @@ class RawBatch:
         try:
             # One C-level loop over the batch; an entry the encoder refuses sends the batch
             # through `entry_line`, which mends it.
-            data = b"\n".join(map(pydantic_core.to_json, entries)) + b"\n" if entries else b""
+            lines = list(map(pydantic_core.to_json, entries))
+            lines.append(b"")  # the last newline, without copying the block to add it
+            data = b"\n".join(lines) if entries else b""
         except ValueError:
             data = b"".join([entry_line(e) for e in entries])
         self.chunks.append(data)

@@ -35,14 +35,16 @@ from ox_session_capture.journal import (
     settle_locked,
 )
 from ox_session_capture.raw_lines import (
+    FINGERPRINT_SPAN,
     Fields,
     RawBatch,
     Redactor,
     captured_ids,
     convert_lines,
     entry_parser,
-    fingerprint,
+    fingerprint_of,
     note_session,
+    prefix_bytes,
     prior_ids,
     redact_fields,
     session_info,
@@ -93,6 +95,28 @@ def _marker_extra(marker: RecordingMarker, key: str) -> object:
     return (marker.model_extra or {}).get(key)
 
 
+class _Window:
+    """The source's bytes a step needs, read at once: the span before the offset (its
+    fingerprint), the next batch, and the file's head. `read(count, position)` is `os.pread`
+    served from them (or from the file for what they do not hold), so a live step takes
+    two reads where the fingerprints and the batch took five, and sees one snapshot."""
+
+    def __init__(self, fd: int, offset: int, size: int, batch: int) -> None:
+        self.fd = fd
+        self.start = max(0, offset - FINGERPRINT_SPAN)
+        end = min(size, offset + batch)
+        self.data = os.pread(fd, end - self.start, self.start) if end > self.start else b""
+        self.head = os.pread(fd, FINGERPRINT_SPAN, 0) if self.start and self.data else b""
+
+    def read(self, count: int, position: int) -> bytes:
+        at = position - self.start
+        if at >= 0 and at + count <= len(self.data):
+            return self.data[at : at + count]
+        if position + count <= len(self.head):
+            return self.head[position : position + count]
+        return os.pread(self.fd, count, position)
+
+
 @dataclass
 class _Block:
     lines: list[bytes]
@@ -132,6 +156,9 @@ class SourceTail:
         self.persisted = 0  # the marker's source_offset as last seen / written
         self.inode: int | None = None
         self.fp: str | None = None
+        # The bytes `fp` digests, as (offset, head, tail): the next step compares bytes
+        # instead of digesting them again.
+        self._prefix: tuple[int, bytes, bytes] | None = None
         self.seen: set[str] = set()
         # An unterminated line longer than a batch: (its start, scanned up to, fingerprint of
         # the file up to there), so each poll scans only the new bytes for its newline.
@@ -178,6 +205,7 @@ class SourceTail:
         fp = _marker_extra(marker, "source_fingerprint")
         self.inode = inode if isinstance(inode, int) else None
         self.fp = fp if isinstance(fp, str) and self.offset == marker.source_offset else None
+        self._prefix = None
         prior = prior_ids(self.session_dir, _marker_extra(marker, "prior_source_ids"))
         self.seen = captured_ids(self.session_dir / RAW, prior)
         self._long_scan = None
@@ -219,14 +247,16 @@ class SourceTail:
     def _step(self, fd: int, st: os.stat_result) -> StepResult:
         # No shortcut on an unchanged stat: mtime is coarse (a jiffy), so a same-size rewrite
         # can keep it; the fingerprint check costs two small preads per poll.
-        reset = self._check_reset(fd, st.st_ino, st.st_size)
+        window = _Window(fd, self.offset, st.st_size, self.batch_bytes)
+        reset = self._check_reset(window, st.st_ino, st.st_size)
         start = self.offset
         try:
-            gathered = self._gather(fd, st.st_size)
+            gathered = self._gather(window, st.st_size)
             if gathered.end == start and not reset:
                 self.offset = start
                 return StepResult(skipped_long=gathered.skipped_long)
-            new_fp = fingerprint(fd, gathered.end)
+            head, tail = prefix_bytes(window.read, gathered.end)
+            new_fp = fingerprint_of(gathered.end, head, tail)
             gathered.unknown = take_unknown(self.adapter)
             self._commit(gathered, st.st_ino, new_fp, reset)
         except _Reloaded:
@@ -236,6 +266,7 @@ class SourceTail:
             raise
         self.inode = st.st_ino
         self.fp = new_fp
+        self._prefix = (gathered.end, head, tail)
         self._reset_pending = False
         return StepResult(
             entries=gathered.count,
@@ -245,7 +276,7 @@ class SourceTail:
             duplicates=gathered.duplicates,
         )
 
-    def _gather(self, fd: int, size: int) -> RawBatch:
+    def _gather(self, fd: _Window, size: int) -> RawBatch:
         """Read and convert blocks from `self.offset` (advancing it) until one block was read,
         or, with `commit_bytes`, until that many raw bytes are ready or the file ends: a
         catch-up commits (and fsyncs) once per budget, not once per block, while memory stays
@@ -268,7 +299,7 @@ class SourceTail:
             if not self.commit_bytes or out.size >= self.commit_bytes or block.end >= size:
                 return out
 
-    def _check_reset(self, fd: int, inode: int, size: int) -> bool:
+    def _check_reset(self, fd: _Window, inode: int, size: int) -> bool:
         """Whether the source is not the file we were reading; if so, restart at 0."""
         replaced = self.inode is not None and inode != self.inode
         shorter = size < self.offset
@@ -277,7 +308,7 @@ class SourceTail:
             and not shorter
             and self.fp is not None
             and self.offset > 0
-            and fingerprint(fd, self.offset) != self.fp
+            and not self._prefix_kept(fd)
         )
         if replaced or shorter or changed or self._reset_pending:
             if not self._reset_pending:
@@ -285,15 +316,29 @@ class SourceTail:
                 log.warning("%s: source %s; re-reading it", self.session_dir.name, why)
             self.offset = 0
             self.fp = None
+            self._prefix = None
             self._long_scan = None
             self._reset_pending = True
             return True
         if self.fp is None and self.offset > 0:
             # First look at this file at a persisted offset without fingerprint: trust it.
-            self.fp = fingerprint(fd, self.offset)
+            head, tail = prefix_bytes(fd.read, self.offset)
+            self.fp = fingerprint_of(self.offset, head, tail)
+            self._prefix = (self.offset, head, tail)
         return False
 
-    def _read(self, fd: int, size: int) -> _Block:
+    def _prefix_kept(self, fd: _Window) -> bool:
+        """Whether the bytes before the offset are still those `fp` digests."""
+        head, tail = prefix_bytes(fd.read, self.offset)
+        known = self._prefix
+        if known is not None and known[0] == self.offset:
+            return head == known[1] and tail == known[2]
+        if fingerprint_of(self.offset, head, tail) != self.fp:
+            return False
+        self._prefix = (self.offset, head, tail)
+        return True
+
+    def _read(self, fd: _Window, size: int) -> _Block:
         start = self.offset
         if start >= size:
             return _Block([], start)
@@ -302,12 +347,12 @@ class SourceTail:
             # The scanned bytes may have been truncated or rewritten meanwhile (undetectable
             # by the offset's own check while nothing is consumed): trust them only if they
             # are still there and match.
-            if scanned <= size and fingerprint(fd, scanned) == fp:
+            if scanned <= size and fingerprint_of(scanned, *prefix_bytes(fd.read, scanned)) == fp:
                 return self._finish_long(fd, size, start, scanned)
             self._long_scan = None
             return self._read(fd, size)
         end = min(size, start + self.batch_bytes)
-        data = os.pread(fd, end - start, start)
+        data = fd.read(end - start, start)
         cut = data.rfind(b"\n")
         if cut >= 0:
             lines = data.split(b"\n")
@@ -320,11 +365,11 @@ class SourceTail:
             return _Block([], start)  # an unterminated last line: wait for its newline
         return self._finish_long(fd, size, start, end)
 
-    def _finish_long(self, fd: int, size: int, start: int, scanned: int) -> _Block:
+    def _finish_long(self, fd: _Window, size: int, start: int, scanned: int) -> _Block:
         """The first line at `start` is longer than one batch: find its end by scanning."""
         pos = scanned
         while pos < size:
-            chunk = os.pread(fd, min(_SCAN_CHUNK, size - pos), pos)
+            chunk = fd.read(min(_SCAN_CHUNK, size - pos), pos)
             if not chunk:
                 break
             nl = chunk.find(b"\n")
@@ -332,7 +377,7 @@ class SourceTail:
                 end = pos + nl
                 self._long_scan = None
                 if end - start <= MAX_LINE:
-                    return _Block([os.pread(fd, end - start, start)], end + 1)
+                    return _Block([fd.read(end - start, start)], end + 1)
                 log.warning(
                     "%s: skipped a source line of %d bytes (limit %d)",
                     self.session_dir.name,
@@ -341,7 +386,7 @@ class SourceTail:
                 )
                 return _Block([], end + 1, skipped_long=1)
             pos += len(chunk)
-        self._long_scan = (start, pos, fingerprint(fd, pos))
+        self._long_scan = (start, pos, fingerprint_of(pos, *prefix_bytes(fd.read, pos)))
         return _Block([], start)
 
     def _convert(self, lines: Sequence[bytes], batch_ids: set[str]) -> tuple[list[Fields], int]:
@@ -353,7 +398,7 @@ class SourceTail:
 
     def _commit(self, gathered: RawBatch, inode: int, fp: str, reset: bool) -> None:
         """Under the raw lock: check the marker still matches, append durably, advance it."""
-        data = b"".join(gathered.chunks)
+        data = gathered.chunks
         count = gathered.count
         new_offset = gathered.end
         info = session_info(self.adapter)
@@ -406,10 +451,10 @@ class SourceTail:
                 os.close(fd)
 
     def _rewrite_marker(
-        self, data: bytes, new_offset: int, change: Callable[[RecordingMarker], None]
+        self, data: list[bytes], new_offset: int, change: Callable[[RecordingMarker], None]
     ) -> None:
         markers = self._markers
-        if data:
+        if any(data):
             durable_append(self.session_dir, data, self.persisted, new_offset, change, markers)
             return
         try:
