@@ -91,6 +91,14 @@ def test_a_batch_of_chunks_is_appended_whole_and_in_order(
         assert len(calls) > len(data) // 13  # every cut write was taken up where it stopped
 
 
+@pytest.mark.parametrize("kind", [bytearray, memoryview])
+def test_any_bytes_like_batch_is_appended_as_one(tmp_path: Path, kind: Any) -> None:
+    session = make_session(tmp_path / "s")
+    durable_append(session, kind(BATCH), 100, 250, advance)
+    assert (session / RAW).read_bytes() == HEADER + BATCH
+    assert committed_size(read_marker(session)) == len(HEADER + BATCH)
+
+
 def test_the_in_memory_marker_keeps_another_writers_fields(tmp_path: Path) -> None:
     session = make_session(tmp_path / "s")
     markers = MarkerFile(session)

@@ -244,6 +244,38 @@ def test_lines_longer_than_a_batch_but_within_the_limit_are_converted(
     assert contents(rec) == [*msgs(0), big, *msgs(1)]
 
 
+def test_a_long_line_being_written_costs_each_poll_its_new_bytes_not_a_batch(
+    ledger: Path, src: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # While a line longer than a batch is unterminated, each poll scans only what was added
+    # (plus the fingerprints): it never reads a whole batch it cannot use (found in review).
+    rec = record(ledger, src)
+    append(src, numbered_user(0) * 40)  # the offset past the fingerprint's span
+    batch = 256 * 1024
+    t = new_tail(rec, src, batch_bytes=batch)
+    drain(t)
+    line = claude_user("long-1", "y" * (3 * batch))
+    append(src, line[: 2 * batch])
+    t.step()
+    read: list[int] = []
+    real = os.pread
+
+    def pread(fd: int, count: int, at: int) -> bytes:
+        data = real(fd, count, at)
+        read.append(len(data))
+        return data
+
+    monkeypatch.setattr(os, "pread", pread)
+    for n in range(5):
+        append(src, line[2 * batch + n * 1000 : 2 * batch + (n + 1) * 1000])
+        read.clear()
+        assert t.step().consumed == 0
+        assert 1000 <= sum(read) < 8 * FINGERPRINT_SPAN
+    append(src, line[2 * batch + 5000 :] + numbered_user(1))
+    drain(t)
+    assert contents(rec)[-2:] == ["y" * (3 * batch), "message 1"]
+
+
 def test_text_is_redacted_before_it_is_written(ledger: Path, src: Path) -> None:
     (ledger / ".ox").mkdir(parents=True)
     (ledger / ".ox" / "redact.toml").write_text('patterns = ["ACME-[0-9]{8}"]\n')

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import errno
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -184,20 +185,20 @@ joining a catch-up's 32 MB is a copy into fresh pages)."""
 
 
 def data_size(data: Data) -> int:
-    return len(data) if isinstance(data, bytes) else sum(map(len, data))
+    return len(data) if isinstance(data, _BUFFERS) else sum(map(len, data))
 
 
 def _write_durably(fd: int, data: Data) -> None:
-    views = [memoryview(data)] if isinstance(data, bytes) else [memoryview(c) for c in data if c]
+    views = [memoryview(data)] if isinstance(data, _BUFFERS) else [memoryview(c) for c in data if c]
     if len(views) == 1:  # a live step's one chunk
         view = views[0]
         while view:
-            view = view[os.write(fd, view) :]
+            view = view[_progress(os.write(fd, view)) :]
         os.fsync(fd)
         return
     first = 0  # views[:first] are written
     while first < len(views):
-        written = os.writev(fd, views[first : first + _IOV_MAX])
+        written = _progress(os.writev(fd, views[first : first + _IOV_MAX]))
         while first < len(views) and written >= len(views[first]):
             written -= len(views[first])
             first += 1
@@ -206,7 +207,14 @@ def _write_durably(fd: int, data: Data) -> None:
     os.fsync(fd)
 
 
-_IOV_MAX = os.sysconf("SC_IOV_MAX") if "SC_IOV_MAX" in os.sysconf_names else 16
+def _progress(written: int) -> int:
+    if written <= 0:  # a file that takes nothing would loop for ever
+        raise OSError(errno.EIO, "raw.jsonl took no bytes")
+    return written
+
+
+_BUFFERS = (bytes, bytearray, memoryview)
+_IOV_MAX = max(16, os.sysconf("SC_IOV_MAX") if "SC_IOV_MAX" in os.sysconf_names else 16)
 
 
 def _remove_journal(session_dir: Path) -> None:

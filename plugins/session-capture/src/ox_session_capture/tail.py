@@ -99,7 +99,8 @@ class _Window:
     """The source's bytes a step needs, read at once: the span before the offset (its
     fingerprint), the next batch, and the file's head. `read(count, position)` is `os.pread`
     served from them (or from the file for what they do not hold), so a live step takes
-    two reads where the fingerprints and the batch took five, and sees one snapshot."""
+    two reads where the fingerprints and the batch took five. `batch` 0 reads only the span
+    (a long line being scanned reads past it on its own)."""
 
     def __init__(self, fd: int, offset: int, size: int, batch: int) -> None:
         self.fd = fd
@@ -247,7 +248,8 @@ class SourceTail:
     def _step(self, fd: int, st: os.stat_result) -> StepResult:
         # No shortcut on an unchanged stat: mtime is coarse (a jiffy), so a same-size rewrite
         # can keep it; the fingerprint check costs two small preads per poll.
-        window = _Window(fd, self.offset, st.st_size, self.batch_bytes)
+        scanning = self._long_scan is not None and self._long_scan[0] == self.offset
+        window = _Window(fd, self.offset, st.st_size, 0 if scanning else self.batch_bytes)
         reset = self._check_reset(window, st.st_ino, st.st_size)
         start = self.offset
         try:
@@ -276,7 +278,7 @@ class SourceTail:
             duplicates=gathered.duplicates,
         )
 
-    def _gather(self, fd: _Window, size: int) -> RawBatch:
+    def _gather(self, window: _Window, size: int) -> RawBatch:
         """Read and convert blocks from `self.offset` (advancing it) until one block was read,
         or, with `commit_bytes`, until that many raw bytes are ready or the file ends: a
         catch-up commits (and fsyncs) once per budget, not once per block, while memory stays
@@ -284,7 +286,7 @@ class SourceTail:
         out = RawBatch(end=self.offset)
         batch_ids: set[str] = set()
         while True:
-            block = self._read(fd, size)
+            block = self._read(window, size)
             entries, dups = self._convert(block.lines, batch_ids)
             if entries and block.end <= self.offset:
                 raise TailError(
@@ -299,7 +301,7 @@ class SourceTail:
             if not self.commit_bytes or out.size >= self.commit_bytes or block.end >= size:
                 return out
 
-    def _check_reset(self, fd: _Window, inode: int, size: int) -> bool:
+    def _check_reset(self, window: _Window, inode: int, size: int) -> bool:
         """Whether the source is not the file we were reading; if so, restart at 0."""
         replaced = self.inode is not None and inode != self.inode
         shorter = size < self.offset
@@ -308,7 +310,7 @@ class SourceTail:
             and not shorter
             and self.fp is not None
             and self.offset > 0
-            and not self._prefix_kept(fd)
+            and not self._prefix_kept(window)
         )
         if replaced or shorter or changed or self._reset_pending:
             if not self._reset_pending:
@@ -322,14 +324,14 @@ class SourceTail:
             return True
         if self.fp is None and self.offset > 0:
             # First look at this file at a persisted offset without fingerprint: trust it.
-            head, tail = prefix_bytes(fd.read, self.offset)
+            head, tail = prefix_bytes(window.read, self.offset)
             self.fp = fingerprint_of(self.offset, head, tail)
             self._prefix = (self.offset, head, tail)
         return False
 
-    def _prefix_kept(self, fd: _Window) -> bool:
+    def _prefix_kept(self, window: _Window) -> bool:
         """Whether the bytes before the offset are still those `fp` digests."""
-        head, tail = prefix_bytes(fd.read, self.offset)
+        head, tail = prefix_bytes(window.read, self.offset)
         known = self._prefix
         if known is not None and known[0] == self.offset:
             return head == known[1] and tail == known[2]
@@ -338,7 +340,7 @@ class SourceTail:
         self._prefix = (self.offset, head, tail)
         return True
 
-    def _read(self, fd: _Window, size: int) -> _Block:
+    def _read(self, window: _Window, size: int) -> _Block:
         start = self.offset
         if start >= size:
             return _Block([], start)
@@ -347,12 +349,13 @@ class SourceTail:
             # The scanned bytes may have been truncated or rewritten meanwhile (undetectable
             # by the offset's own check while nothing is consumed): trust them only if they
             # are still there and match.
-            if scanned <= size and fingerprint_of(scanned, *prefix_bytes(fd.read, scanned)) == fp:
-                return self._finish_long(fd, size, start, scanned)
+            spans = prefix_bytes(window.read, scanned) if scanned <= size else None
+            if spans is not None and fingerprint_of(scanned, *spans) == fp:
+                return self._finish_long(window, size, start, scanned)
             self._long_scan = None
-            return self._read(fd, size)
+            return self._read(window, size)
         end = min(size, start + self.batch_bytes)
-        data = fd.read(end - start, start)
+        data = window.read(end - start, start)
         cut = data.rfind(b"\n")
         if cut >= 0:
             lines = data.split(b"\n")
@@ -363,13 +366,13 @@ class SourceTail:
             return _Block(lines, start + cut + 1)
         if end == size and size - start <= MAX_LINE:
             return _Block([], start)  # an unterminated last line: wait for its newline
-        return self._finish_long(fd, size, start, end)
+        return self._finish_long(window, size, start, end)
 
-    def _finish_long(self, fd: _Window, size: int, start: int, scanned: int) -> _Block:
+    def _finish_long(self, window: _Window, size: int, start: int, scanned: int) -> _Block:
         """The first line at `start` is longer than one batch: find its end by scanning."""
         pos = scanned
         while pos < size:
-            chunk = fd.read(min(_SCAN_CHUNK, size - pos), pos)
+            chunk = window.read(min(_SCAN_CHUNK, size - pos), pos)
             if not chunk:
                 break
             nl = chunk.find(b"\n")
@@ -377,7 +380,7 @@ class SourceTail:
                 end = pos + nl
                 self._long_scan = None
                 if end - start <= MAX_LINE:
-                    return _Block([fd.read(end - start, start)], end + 1)
+                    return _Block([window.read(end - start, start)], end + 1)
                 log.warning(
                     "%s: skipped a source line of %d bytes (limit %d)",
                     self.session_dir.name,
@@ -386,7 +389,7 @@ class SourceTail:
                 )
                 return _Block([], end + 1, skipped_long=1)
             pos += len(chunk)
-        self._long_scan = (start, pos, fingerprint_of(pos, *prefix_bytes(fd.read, pos)))
+        self._long_scan = (start, pos, fingerprint_of(pos, *prefix_bytes(window.read, pos)))
         return _Block([], start)
 
     def _convert(self, lines: Sequence[bytes], batch_ids: set[str]) -> tuple[list[Fields], int]:
