@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import hashlib
 import json
 import logging
@@ -32,22 +31,13 @@ FINGERPRINT_SPAN = 4096
 def fingerprint(fd: int, offset: int) -> str:
     """A digest of the bytes before `offset`: the first and the last `FINGERPRINT_SPAN`
     bytes of `[0, offset)` (so all of it for a short prefix)."""
-    return fingerprint_of(offset, *prefix_bytes(functools.partial(os.pread, fd), offset))
-
-
-def prefix_bytes(read: Callable[[int, int], bytes], offset: int) -> tuple[bytes, bytes]:
-    """The bytes `fingerprint` digests for `offset`: the head and the tail span of
-    `[0, offset)`, read with `read(count, position)` (`os.pread`'s order)."""
-    head = min(offset, FINGERPRINT_SPAN)
-    start = max(head, offset - FINGERPRINT_SPAN)
-    return read(head, 0), read(offset - start, start) if start < offset else b""
-
-
-def fingerprint_of(offset: int, head: bytes, tail: bytes) -> str:
     h = hashlib.blake2b(digest_size=16)
     h.update(str(offset).encode())
-    h.update(head)
-    h.update(tail)
+    head = min(offset, FINGERPRINT_SPAN)
+    h.update(os.pread(fd, head, 0))
+    start = max(head, offset - FINGERPRINT_SPAN)
+    if start < offset:
+        h.update(os.pread(fd, offset - start, start))
     return h.hexdigest()
 
 

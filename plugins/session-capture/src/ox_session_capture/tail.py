@@ -35,16 +35,14 @@ from ox_session_capture.journal import (
     settle_locked,
 )
 from ox_session_capture.raw_lines import (
-    FINGERPRINT_SPAN,
     Fields,
     RawBatch,
     Redactor,
     captured_ids,
     convert_lines,
     entry_parser,
-    fingerprint_of,
+    fingerprint,
     note_session,
-    prefix_bytes,
     prior_ids,
     redact_fields,
     session_info,
@@ -95,29 +93,6 @@ def _marker_extra(marker: RecordingMarker, key: str) -> object:
     return (marker.model_extra or {}).get(key)
 
 
-class _Window:
-    """The source's bytes a step needs, read at once: the span before the offset (its
-    fingerprint), the next batch, and the file's head. `read(count, position)` is `os.pread`
-    served from them (or from the file for what they do not hold), so a live step takes
-    two reads where the fingerprints and the batch took five. `batch` 0 reads only the span
-    (a long line being scanned reads past it on its own)."""
-
-    def __init__(self, fd: int, offset: int, size: int, batch: int) -> None:
-        self.fd = fd
-        self.start = max(0, offset - FINGERPRINT_SPAN)
-        end = min(size, offset + batch)
-        self.data = os.pread(fd, end - self.start, self.start) if end > self.start else b""
-        self.head = os.pread(fd, FINGERPRINT_SPAN, 0) if self.start and self.data else b""
-
-    def read(self, count: int, position: int) -> bytes:
-        at = position - self.start
-        if at >= 0 and at + count <= len(self.data):
-            return self.data[at : at + count]
-        if position + count <= len(self.head):
-            return self.head[position : position + count]
-        return os.pread(self.fd, count, position)
-
-
 @dataclass
 class _Block:
     lines: list[bytes]
@@ -157,9 +132,6 @@ class SourceTail:
         self.persisted = 0  # the marker's source_offset as last seen / written
         self.inode: int | None = None
         self.fp: str | None = None
-        # The bytes `fp` digests, as (offset, head, tail): the next step compares bytes
-        # instead of digesting them again.
-        self._prefix: tuple[int, bytes, bytes] | None = None
         self.seen: set[str] = set()
         # An unterminated line longer than a batch: (its start, scanned up to, fingerprint of
         # the file up to there), so each poll scans only the new bytes for its newline.
@@ -206,7 +178,6 @@ class SourceTail:
         fp = _marker_extra(marker, "source_fingerprint")
         self.inode = inode if isinstance(inode, int) else None
         self.fp = fp if isinstance(fp, str) and self.offset == marker.source_offset else None
-        self._prefix = None
         prior = prior_ids(self.session_dir, _marker_extra(marker, "prior_source_ids"))
         self.seen = captured_ids(self.session_dir / RAW, prior)
         self._long_scan = None
@@ -248,17 +219,14 @@ class SourceTail:
     def _step(self, fd: int, st: os.stat_result) -> StepResult:
         # No shortcut on an unchanged stat: mtime is coarse (a jiffy), so a same-size rewrite
         # can keep it; the fingerprint check costs two small preads per poll.
-        scanning = self._long_scan is not None and self._long_scan[0] == self.offset
-        window = _Window(fd, self.offset, st.st_size, 0 if scanning else self.batch_bytes)
-        reset = self._check_reset(window, st.st_ino, st.st_size)
+        reset = self._check_reset(fd, st.st_ino, st.st_size)
         start = self.offset
         try:
-            gathered = self._gather(window, st.st_size)
+            gathered = self._gather(fd, st.st_size)
             if gathered.end == start and not reset:
                 self.offset = start
                 return StepResult(skipped_long=gathered.skipped_long)
-            head, tail = prefix_bytes(window.read, gathered.end)
-            new_fp = fingerprint_of(gathered.end, head, tail)
+            new_fp = fingerprint(fd, gathered.end)
             gathered.unknown = take_unknown(self.adapter)
             self._commit(gathered, st.st_ino, new_fp, reset)
         except _Reloaded:
@@ -268,7 +236,6 @@ class SourceTail:
             raise
         self.inode = st.st_ino
         self.fp = new_fp
-        self._prefix = (gathered.end, head, tail)
         self._reset_pending = False
         return StepResult(
             entries=gathered.count,
@@ -278,7 +245,7 @@ class SourceTail:
             duplicates=gathered.duplicates,
         )
 
-    def _gather(self, window: _Window, size: int) -> RawBatch:
+    def _gather(self, fd: int, size: int) -> RawBatch:
         """Read and convert blocks from `self.offset` (advancing it) until one block was read,
         or, with `commit_bytes`, until that many raw bytes are ready or the file ends: a
         catch-up commits (and fsyncs) once per budget, not once per block, while memory stays
@@ -286,7 +253,7 @@ class SourceTail:
         out = RawBatch(end=self.offset)
         batch_ids: set[str] = set()
         while True:
-            block = self._read(window, size)
+            block = self._read(fd, size)
             entries, dups = self._convert(block.lines, batch_ids)
             if entries and block.end <= self.offset:
                 raise TailError(
@@ -301,7 +268,7 @@ class SourceTail:
             if not self.commit_bytes or out.size >= self.commit_bytes or block.end >= size:
                 return out
 
-    def _check_reset(self, window: _Window, inode: int, size: int) -> bool:
+    def _check_reset(self, fd: int, inode: int, size: int) -> bool:
         """Whether the source is not the file we were reading; if so, restart at 0."""
         replaced = self.inode is not None and inode != self.inode
         shorter = size < self.offset
@@ -310,7 +277,7 @@ class SourceTail:
             and not shorter
             and self.fp is not None
             and self.offset > 0
-            and not self._prefix_kept(window)
+            and fingerprint(fd, self.offset) != self.fp
         )
         if replaced or shorter or changed or self._reset_pending:
             if not self._reset_pending:
@@ -318,29 +285,15 @@ class SourceTail:
                 log.warning("%s: source %s; re-reading it", self.session_dir.name, why)
             self.offset = 0
             self.fp = None
-            self._prefix = None
             self._long_scan = None
             self._reset_pending = True
             return True
         if self.fp is None and self.offset > 0:
             # First look at this file at a persisted offset without fingerprint: trust it.
-            head, tail = prefix_bytes(window.read, self.offset)
-            self.fp = fingerprint_of(self.offset, head, tail)
-            self._prefix = (self.offset, head, tail)
+            self.fp = fingerprint(fd, self.offset)
         return False
 
-    def _prefix_kept(self, window: _Window) -> bool:
-        """Whether the bytes before the offset are still those `fp` digests."""
-        head, tail = prefix_bytes(window.read, self.offset)
-        known = self._prefix
-        if known is not None and known[0] == self.offset:
-            return head == known[1] and tail == known[2]
-        if fingerprint_of(self.offset, head, tail) != self.fp:
-            return False
-        self._prefix = (self.offset, head, tail)
-        return True
-
-    def _read(self, window: _Window, size: int) -> _Block:
+    def _read(self, fd: int, size: int) -> _Block:
         start = self.offset
         if start >= size:
             return _Block([], start)
@@ -349,13 +302,12 @@ class SourceTail:
             # The scanned bytes may have been truncated or rewritten meanwhile (undetectable
             # by the offset's own check while nothing is consumed): trust them only if they
             # are still there and match.
-            spans = prefix_bytes(window.read, scanned) if scanned <= size else None
-            if spans is not None and fingerprint_of(scanned, *spans) == fp:
-                return self._finish_long(window, size, start, scanned)
+            if scanned <= size and fingerprint(fd, scanned) == fp:
+                return self._finish_long(fd, size, start, scanned)
             self._long_scan = None
-            return self._read(window, size)
+            return self._read(fd, size)
         end = min(size, start + self.batch_bytes)
-        data = window.read(end - start, start)
+        data = os.pread(fd, end - start, start)
         cut = data.rfind(b"\n")
         if cut >= 0:
             lines = data.split(b"\n")
@@ -366,13 +318,13 @@ class SourceTail:
             return _Block(lines, start + cut + 1)
         if end == size and size - start <= MAX_LINE:
             return _Block([], start)  # an unterminated last line: wait for its newline
-        return self._finish_long(window, size, start, end)
+        return self._finish_long(fd, size, start, end)
 
-    def _finish_long(self, window: _Window, size: int, start: int, scanned: int) -> _Block:
+    def _finish_long(self, fd: int, size: int, start: int, scanned: int) -> _Block:
         """The first line at `start` is longer than one batch: find its end by scanning."""
         pos = scanned
         while pos < size:
-            chunk = window.read(min(_SCAN_CHUNK, size - pos), pos)
+            chunk = os.pread(fd, min(_SCAN_CHUNK, size - pos), pos)
             if not chunk:
                 break
             nl = chunk.find(b"\n")
@@ -380,7 +332,7 @@ class SourceTail:
                 end = pos + nl
                 self._long_scan = None
                 if end - start <= MAX_LINE:
-                    return _Block([window.read(end - start, start)], end + 1)
+                    return _Block([os.pread(fd, end - start, start)], end + 1)
                 log.warning(
                     "%s: skipped a source line of %d bytes (limit %d)",
                     self.session_dir.name,
@@ -389,7 +341,7 @@ class SourceTail:
                 )
                 return _Block([], end + 1, skipped_long=1)
             pos += len(chunk)
-        self._long_scan = (start, pos, fingerprint_of(pos, *prefix_bytes(window.read, pos)))
+        self._long_scan = (start, pos, fingerprint(fd, pos))
         return _Block([], start)
 
     def _convert(self, lines: Sequence[bytes], batch_ids: set[str]) -> tuple[list[Fields], int]:
@@ -401,7 +353,7 @@ class SourceTail:
 
     def _commit(self, gathered: RawBatch, inode: int, fp: str, reset: bool) -> None:
         """Under the raw lock: check the marker still matches, append durably, advance it."""
-        data = gathered.chunks
+        data = gathered.chunks  # appended with writev: a catch-up's 32 MB is never joined
         count = gathered.count
         new_offset = gathered.end
         info = session_info(self.adapter)
