@@ -4,9 +4,11 @@ inotify, the real clock; every wait is bounded."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -88,6 +90,17 @@ class FakeTarget:
         return False
 
 
+@contextlib.asynccontextmanager
+async def following(feed: ChangeFeed, *targets: FakeTarget) -> AsyncIterator[trio.Nursery]:
+    """`feed` running, following `targets`, until the block ends (then cancelled)."""
+    async with trio.open_nursery() as nursery:
+        await nursery.start(feed.run)
+        for target in targets:
+            feed.add(target)
+        yield nursery
+        nursery.cancel_scope.cancel()
+
+
 async def until(what: str, predicate: object) -> None:
     with trio.fail_after(LIMIT):
         # Counters moved by other tasks and worker threads: nothing to wait on but them.
@@ -101,9 +114,7 @@ async def test_an_event_wakes_the_file_without_any_sweep(tmp_path: Path) -> None
     other = FakeTarget(tmp_path / "other.jsonl")
     feed = ChangeFeed(poll_interval=0.25, sweep_interval=3600)
     target = FakeTarget(src)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(feed.run)
-        feed.add(target)
+    async with following(feed, target):
         feed.add(other)
         append(src, b"line\n")
         await until("woken", lambda: target.woken)
@@ -112,7 +123,6 @@ async def test_an_event_wakes_the_file_without_any_sweep(tmp_path: Path) -> None
         assert (stats.folders, stats.polled, stats.sweeps) == (1, 0, 0)
         assert stats.woken_by_events >= 1
         assert other.woken == 0  # another file of the folder did not change
-        nursery.cancel_scope.cancel()
 
 
 async def test_without_inotify_files_are_polled(
@@ -126,16 +136,13 @@ async def test_without_inotify_files_are_polled(
     src.touch()
     feed = ChangeFeed(poll_interval=0.02, sweep_interval=3600)
     target = FakeTarget(src)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(feed.run)
-        feed.add(target)
+    async with following(feed, target):
         append(src, b"line\n")
         await until("woken by a sweep", lambda: target.woken)
         stats = feed.statistics()
         assert not stats.inotify
         assert stats.polled == 1
         assert stats.woken_by_sweeps >= 1
-        nursery.cancel_scope.cancel()
 
 
 async def test_changes_without_events_make_a_file_polled(tmp_path: Path) -> None:
@@ -146,24 +153,19 @@ async def test_changes_without_events_make_a_file_polled(tmp_path: Path) -> None
     feed = ChangeFeed(poll_interval=0.02, sweep_interval=0.05)
     feed._dispatch = lambda event: None  # type: ignore[method-assign]
     target = FakeTarget(src)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(feed.run)
-        feed.add(target)
+    async with following(feed, target):
         for n in range(2):
             woken = target.woken
             append(src, b"line\n")
             await until(f"sweep {n}", lambda w=woken: target.woken > w)  # type: ignore[misc]
         await until("polled", lambda: feed.statistics().polled == 1)
-        nursery.cancel_scope.cancel()
 
 
 async def test_a_missing_folder_is_polled_then_watched_once_it_exists(tmp_path: Path) -> None:
     src = tmp_path / "later" / "a.jsonl"
     feed = ChangeFeed(poll_interval=0.02, sweep_interval=0.05)
     target = FakeTarget(src)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(feed.run)
-        feed.add(target)
+    async with following(feed, target):
         assert feed.statistics().polled == 1
         src.parent.mkdir()
         src.write_bytes(b"line\n")
@@ -172,7 +174,6 @@ async def test_a_missing_folder_is_polled_then_watched_once_it_exists(tmp_path: 
         assert feed.statistics().polled == 0
         feed.remove(target)
         assert feed.statistics().folders == 0  # the last file of the folder took its watch
-        nursery.cancel_scope.cancel()
 
 
 class BlockingTarget(FakeTarget):
@@ -230,9 +231,7 @@ async def test_removing_a_file_waits_for_its_step_in_progress(tmp_path: Path) ->
     feed = ChangeFeed(poll_interval=0.25, sweep_interval=3600)
     target = BlockingTarget(src, slow=False)
     settled = False
-    async with trio.open_nursery() as nursery:
-        await nursery.start(feed.run)
-        feed.add(target)
+    async with following(feed, target) as nursery:
         feed.wake(target)
         await wait_thread_event(target.entered)
         feed.remove(target)
@@ -251,7 +250,6 @@ async def test_removing_a_file_waits_for_its_step_in_progress(tmp_path: Path) ->
         append(src, b"line\n")
         feed.wake(target)  # removed: never stepped again
         await feed.settled(target)
-        nursery.cancel_scope.cancel()
     assert target.woken == 1
 
 
@@ -324,9 +322,7 @@ async def test_a_removed_folder_is_polled_then_watched_again(tmp_path: Path) -> 
     src.touch()
     feed = ChangeFeed(poll_interval=0.02, sweep_interval=0.05)
     target = FakeTarget(src)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(feed.run)
-        feed.add(target)
+    async with following(feed, target):
         assert feed.statistics().folders == 1
         src.unlink()
         folder.rmdir()  # its watch ends (IN_DELETE_SELF, IN_IGNORED)
@@ -337,7 +333,6 @@ async def test_a_removed_folder_is_polled_then_watched_again(tmp_path: Path) -> 
         woken = target.woken
         append(src, b"line\n")
         await until("stepped", lambda: target.woken > woken)
-        nursery.cancel_scope.cancel()
 
 
 async def test_a_file_is_stepped_only_when_it_changed(home: Path, ledger: Path) -> None:
