@@ -1,5 +1,7 @@
 """Starting a part of an agent session from a hook: continue the live part, or create the next
-one where `identity.next_part` says. Blocking (run it in a thread from trio code)."""
+one where `identity.next_part` says, both decided under the ledger's `creation_lock` (two
+hooks of one session at once, from any processes, make one part). Blocking (run it in a
+thread from trio code)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,13 @@ from datetime import datetime
 from pathlib import Path
 
 from ox_session_capture.identity import live_part, next_part
-from ox_session_capture.recording import PartOf, Recording, create_recording
+from ox_session_capture.recording import (
+    PartOf,
+    Recording,
+    create_recording_locked,
+    creation_lock,
+    resolve_adapter,
+)
 from ox_session_capture.records import RecordingMarker, ledger_cache_sessions, update_marker
 
 
@@ -27,20 +35,21 @@ def begin_part(
     (now following process `pid`, started at `start` clock ticks, when given), else a new
     part. Raises `RecordingRejected` as `create_recording` does."""
     cache = ledger_cache_sessions(ledger)
-    live = live_part(ledger, adapter, agent_session_id)
-    if live is not None:
-        if pid > 0:  # the agent resumed in a new process: follow that one now
+    resolve_adapter(adapter)  # an unknown adapter is refused before anything is made
+    with creation_lock(ledger):
+        live = live_part(ledger, adapter, agent_session_id)
+        if live is not None:
+            if pid > 0:  # the agent resumed in a new process: follow that one now
 
-            def heartbeat(m: RecordingMarker) -> None:
-                m.parent_pid = pid
-                m.parent_start = start  # type: ignore[attr-defined]  # extra key
+                def heartbeat(m: RecordingMarker) -> None:
+                    m.parent_pid = pid
+                    m.parent_start = start  # type: ignore[attr-defined]  # extra key
 
-            update_marker(cache / live, heartbeat)
-        return Recording(live, cache / live, continued=True)
-    follow, offset, previous, ids = next_part(ledger, adapter, agent_session_id, session_file,
-                                              resumed=resumed)  # fmt: skip
-    recording = create_recording(
-        ledger, adapter, follow, pid=pid, agent_session_id=agent_session_id,
-        part=PartOf(offset, previous, ids, start), home=home, now=now,
-    )  # fmt: skip
-    return recording
+                update_marker(cache / live, heartbeat)
+            return Recording(live, cache / live, continued=True)
+        follow, offset, previous, ids = next_part(ledger, adapter, agent_session_id,
+                                                  session_file, resumed=resumed)  # fmt: skip
+        return create_recording_locked(
+            ledger, adapter, follow, pid=pid, agent_session_id=agent_session_id,
+            part=PartOf(offset, previous, ids, start), home=home, now=now,
+        )  # fmt: skip

@@ -2,9 +2,13 @@
 
 `create_recording` makes the session folder in the ledger cache with the `raw.jsonl` header
 and the marker (`watch_mode: tail`, `start_offset` = the source's current size, so what the
-agent wrote before is not captured). `stop_recording` sets `stopped_at`, drains what is in the
-file, writes a footer (with the `model` and `agent_version` the adapter saw) and removes the
-marker — all under the raw file's lock.
+agent wrote before is not captured). Finding the live recording of a file and creating one
+happen under `creation_lock`, across processes: two hooks of one session (or a hook and a
+`session watch`, in the daemon or in a CLI without one) never make two recordings of it.
+
+`stop_recording` sets `stopped_at`, drains what is in the file, writes a footer (with the
+`model` and `agent_version` the adapter saw) and removes the marker — all under the raw
+file's lock.
 """
 
 from __future__ import annotations
@@ -16,12 +20,15 @@ import logging
 import os
 import re
 import stat
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import attrs
 
 from ox_core.errors import OxError
+from ox_core.fs import LockTimeout
+from ox_core.fs import lock_file as fs_lock_file
 from ox_core.ids import uuid7
 from ox_session_capture.adapters import AdapterError, SessionAdapter, load_adapter
 from ox_session_capture.commit_slots import SLOTS, open_slots
@@ -71,6 +78,33 @@ log = logging.getLogger(__name__)
 
 class RecordingRejected(OxError):
     """A recording or watch request that cannot be honoured (the message says why)."""
+
+
+CREATION_LOCK = ".recordings.lock"
+"""In `<ledger>/.ox/cache/`: held while deciding which recording a file or an agent session
+goes to and creating it."""
+CREATION_LOCK_TIMEOUT = 60.0
+"""Seconds a creation waits for another one (which scans the ledger's recordings and may ask
+git for the remote's session names, each bounded): then it is refused, never left hanging."""
+
+
+@contextlib.contextmanager
+def creation_lock(ledger: Path) -> Iterator[None]:
+    """Hold the ledger's creation lock (an flock: across processes, and across threads of one
+    process). Not re-entrant: under it, call `create_recording_locked`, never
+    `create_recording`. Raises `RecordingRejected` when the cache cannot hold the lock file (a
+    link or a file on the way) or the lock is not free within `CREATION_LOCK_TIMEOUT`."""
+    try:
+        folder = make_dirs(ledger, ledger / ".ox" / "cache")  # refuses a link on the way
+        with fs_lock_file(folder / CREATION_LOCK, timeout=CREATION_LOCK_TIMEOUT):
+            yield
+    except LockTimeout as exc:
+        raise RecordingRejected(f"cannot record now: {exc}") from None
+    except UnsafePathError as exc:
+        raise RecordingRejected(f"cannot record in {ledger}: {exc}") from None
+    except OSError as exc:  # a read-only ledger, `.ox` a file, a full disk
+        where = exc.filename or ledger
+        raise RecordingRejected(f"cannot record into {where}: {exc.strerror}") from None
 
 
 @attrs.frozen
@@ -184,7 +218,7 @@ def create_recording(
     now: datetime | None = None,
 ) -> Recording:
     """Create the recording of `session_file` in the ledger cache (or return the live one that
-    already records that file: idempotent).
+    already records that file: idempotent, across processes: see `creation_lock`).
 
     `pid`: the agent's process (`parent_pid`); None means this process's parent.
     `agent_session_id`: the agent's own session id (default: the UUID in the file name).
@@ -193,6 +227,20 @@ def create_recording(
     remote) has (`identity.taken_names`). Raises `RecordingRejected` for an unknown adapter
     or a path the watcher would reject. Blocking.
     """
+    _checked(ledger, adapter, session_file, home)  # a refused request makes no folder
+    with creation_lock(ledger):
+        return create_recording_locked(
+            ledger, adapter, session_file, pid=pid, agent_id=agent_id,
+            agent_session_id=agent_session_id, part=part, username=username,
+            workspace_path=workspace_path, home=home, now=now,
+        )  # fmt: skip
+
+
+def _checked(
+    ledger: Path, adapter: str, session_file: str | Path, home: Path | None
+) -> tuple[SessionAdapter, Path, Path]:
+    """(the adapter, the source, the ledger cache's sessions folder) of a request, or
+    `RecordingRejected`."""
     impl = resolve_adapter(adapter)
     source = check_source(impl, session_file, home)
     cache = ledger_cache_sessions(ledger)
@@ -200,6 +248,26 @@ def create_recording(
         check_dirs(ledger, cache, missing_ok=True)
     except UnsafePathError as exc:
         raise RecordingRejected(f"cannot record {source}: {exc}") from None
+    return impl, source, cache
+
+
+def create_recording_locked(
+    ledger: Path,
+    adapter: str,
+    session_file: str | Path,
+    *,
+    pid: int | None = None,
+    agent_id: str | None = None,
+    agent_session_id: str | None = None,
+    part: PartOf | None = None,
+    username: str | None = None,
+    workspace_path: str = "",
+    home: Path | None = None,
+    now: datetime | None = None,
+) -> Recording:
+    """`create_recording` for a caller that holds `creation_lock(ledger)` (and decided under
+    it, e.g. that the agent session has no live part)."""
+    impl, source, cache = _checked(ledger, adapter, session_file, home)
     existing = _find_active(cache, source)
     if existing is not None:
         return attrs.evolve(existing, continued=True)
