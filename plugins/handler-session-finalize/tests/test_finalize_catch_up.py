@@ -87,3 +87,38 @@ def test_ending_a_stale_recording_removes_its_commit_slots(tmp_path: Path) -> No
     assert not (folder / records.MARKER).exists()
     assert not (folder / SLOTS).exists()
     assert (folder / records.RAW).read_bytes().endswith(b'{"type":"user"}\n')
+
+
+def test_a_stale_recording_that_a_resumed_agent_continued_is_left_to_it(
+    tmp_path: Path, home: Path, dead_pid: int
+) -> None:
+    """The scan judged the recording stale (its agent died); while it caught the file up, the
+    agent's resumed process ran its start hook and continued that part. Ending it now would
+    leave the running agent unrecorded: it is left, and judged again by the next scan."""
+    import sys
+
+    from ox_handler_session_finalize.staleness import end_recording
+    from ox_session_capture.parts import begin_part
+
+    ledger = tmp_path / "ledger"
+    source = claude_session_file(home)
+    sid = source.stem
+    rec = begin_part(ledger, "claude-code", sid, str(source), pid=dead_pid)
+    judged = records.read_marker(rec.session_dir)
+    resumed = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+
+        def resumed_meanwhile(folder: Path, marker: object) -> None:
+            again = begin_part(ledger, "claude-code", sid, str(source), pid=resumed.pid,
+                               resumed=True)  # fmt: skip
+            assert (again.name, again.continued) == (rec.name, True)
+
+        assert not end_recording(rec.session_dir, judged, resumed_meanwhile)
+        marker = records.read_marker(rec.session_dir)
+        assert (marker.parent_pid, marker.stopped_at) == (resumed.pid, None)
+        # Judged with the agent it has now (as the next scan would, once that one is gone).
+        assert end_recording(rec.session_dir, marker, lambda *_: None)
+        assert not (rec.session_dir / records.MARKER).exists()
+    finally:
+        resumed.kill()
+        resumed.wait()

@@ -212,3 +212,45 @@ def test_a_resume_follows_the_file_the_session_was_recorded_from(tmp_path: Path)
     assert next_part(ledger, "gemini", "ab", str(fresh), resumed=True)[:2] == (str(fresh), None)
     _write_index(ledger, attrs.evolve(session, end=None))
     assert next_part(ledger, "gemini", "ab", str(fresh), resumed=True)[:2] == (str(fresh), None)
+
+
+async def test_an_agent_resumed_just_after_the_liveness_check_keeps_its_recording(
+    ledger: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agent dies; the check finds it dead; before the stop, the agent's resumed process
+    runs its start hook, which continues the live part. The stop must not take that part from
+    the running agent (its lines would go unrecorded until the next session)."""
+    from ox_session_capture import service
+
+    svc = SessionWatchService(ledger)
+    agent, resumed = sleeper(), sleeper()
+    src = claude_session_file(home)
+    try:
+        rec = await svc.session_hook(hook(src, "start", agent.pid))
+        agent.kill()
+        agent.wait()
+        real_alive = service.agent_alive
+        hooked: list[dict[str, object]] = []
+
+        def alive_then_resumed(pid: int, start: object) -> bool:
+            answer = real_alive(pid, start)
+            if pid == agent.pid and not hooked:  # the hook lands right after this check
+                hooked.append(
+                    trio.from_thread.run(
+                        svc.session_hook, hook(src, "start", resumed.pid, resumed=True)
+                    )
+                )
+            return answer
+
+        monkeypatch.setattr(service, "agent_alive", alive_then_resumed)
+        assert await svc.stop_dead() == []
+        assert (hooked[0]["name"], hooked[0]["continued"]) == (rec["name"], True)
+        marker = read_marker(Path(str(rec["session_dir"])))
+        assert (marker.parent_pid, marker.stopped_at) == (resumed.pid, None)
+        resumed.kill()
+        resumed.wait()
+        assert await svc.stop_dead() == [rec["name"]]  # dead for real now: stopped
+    finally:
+        for p in (agent, resumed):
+            p.kill()
+            p.wait()

@@ -2,18 +2,22 @@
 
 Blocking: run in a thread. A recording is *stale* once its agent is gone (see `is_stale`);
 `end_recording` then catches its transcript up and removes its marker, under the raw file's
-lock, so the scan can hand the session on to finalization.
+lock, so the scan can hand the session on to finalization; unless an agent hook gave the
+recording to the agent's resumed process meanwhile (checked under the lock hooks decide under).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ox_session_capture import records
 from ox_session_capture.liveness import NO_PID_STALE, pid_alive
+from ox_session_capture.raw_lines import ledger_of
+from ox_session_capture.recording import RecordingRejected, creation_lock
 from ox_session_capture.records import MARKER, RAW, LockTimeout, RecordError, RecordingMarker
 from ox_session_capture.recover import recover_recording
 
@@ -69,12 +73,45 @@ def _default_recover(folder: Path, marker: RecordingMarker | None) -> None:
 
 def end_recording(folder: Path, marker: RecordingMarker | None, recover: Recover) -> bool:
     """Settle and catch up a stale recording (`recover`), then remove its marker under the
-    raw file's lock. Returns False (the marker left in place) when the raw file stays locked
-    for more than 250 ms: the next scan tries again. Errors from `recover` propagate."""
+    raw file's lock. Returns False (the marker left in place) when the raw file or the ledger's
+    creation lock stays taken for more than 250 ms, or when the recording's agent changed since
+    `marker` was judged stale (a start hook of the resumed agent continued it): the next scan
+    judges again. Errors from `recover` propagate."""
     try:
         recover(folder, marker)
-        with records.lock_file(folder / RAW, timeout=RAW_LOCK_WAIT):
+        with _hooks_held(folder), records.lock_file(folder / RAW, timeout=RAW_LOCK_WAIT):
+            if _handed_on(folder, marker):
+                return False
             records.remove_marker(folder)
-    except LockTimeout:
+    except (LockTimeout, RecordingRejected):
         return False
     return True
+
+
+@contextlib.contextmanager
+def _hooks_held(folder: Path) -> Iterator[None]:
+    """The creation lock of the ledger whose cache holds `folder`, under which hooks decide
+    which recording an agent continues; nothing for a folder elsewhere (a per-user cache of
+    an older setup, which no hook records into)."""
+    ledger = ledger_of(folder)
+    if ledger is None:
+        yield
+        return
+    with creation_lock(ledger, timeout=RAW_LOCK_WAIT):
+        yield
+
+
+def _agent(marker: RecordingMarker) -> tuple[int, object, object]:
+    return marker.parent_pid, (marker.model_extra or {}).get("parent_start"), marker.stopped_at
+
+
+def _handed_on(folder: Path, judged: RecordingMarker | None) -> bool:
+    """Whether the recording's agent is no longer the one `judged` named (an unreadable or
+    missing marker now cannot have been continued by a hook: not handed on)."""
+    if judged is None:
+        return False
+    try:
+        now = records.read_marker(folder)
+    except (FileNotFoundError, RecordError):
+        return False
+    return _agent(now) != _agent(judged)

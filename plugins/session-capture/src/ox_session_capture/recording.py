@@ -89,14 +89,16 @@ git for the remote's session names, each bounded): then it is refused, never lef
 
 
 @contextlib.contextmanager
-def creation_lock(ledger: Path) -> Iterator[None]:
+def creation_lock(ledger: Path, timeout: float | None = None) -> Iterator[None]:
     """Hold the ledger's creation lock (an flock: across processes, and across threads of one
     process). Not re-entrant: under it, call `create_recording_locked`, never
     `create_recording`. Raises `RecordingRejected` when the cache cannot hold the lock file (a
-    link or a file on the way) or the lock is not free within `CREATION_LOCK_TIMEOUT`."""
+    link or a file on the way) or the lock is not free within `timeout` seconds (default
+    `CREATION_LOCK_TIMEOUT`)."""
+    wait = CREATION_LOCK_TIMEOUT if timeout is None else timeout
     try:
         folder = make_dirs(ledger, ledger / ".ox" / "cache")  # refuses a link on the way
-        with fs_lock_file(folder / CREATION_LOCK, timeout=CREATION_LOCK_TIMEOUT):
+        with fs_lock_file(folder / CREATION_LOCK, timeout=wait):
             yield
     except LockTimeout as exc:
         raise RecordingRejected(f"cannot record now: {exc}") from None

@@ -182,14 +182,24 @@ class SessionWatchService:
                 del known[name]
             return found
 
+        def still_dead(name: str) -> bool:
+            agent = _agent_of(cache / name, known)
+            return agent is not None and agent[0] > 0 and not agent_alive(*agent)
+
         stopped = []
         for name in await trio.to_thread.run_sync(dead):
-            log.info("recording %s: its agent process died; stopping it", name)
-            try:
-                await self.session_watch_stop({"name": name})
-                stopped.append(name)
-            except OxError as exc:
-                log.error("recording %s: cannot stop it: %s", name, exc)
+            # Decided and stopped under the hooks' lock, with the agent checked again: a hook
+            # may have given the recording to the agent's resumed process since the check
+            # (its start continues the live part), and that process's lines must be recorded.
+            async with self._hook_lock:
+                if not await trio.to_thread.run_sync(still_dead, name):
+                    continue
+                log.info("recording %s: its agent process died; stopping it", name)
+                try:
+                    await self.session_watch_stop({"name": name})
+                    stopped.append(name)
+                except OxError as exc:
+                    log.error("recording %s: cannot stop it: %s", name, exc)
         return stopped
 
     async def tick(self) -> None:
