@@ -14,7 +14,8 @@ Use it from your runner tests' `conftest.py` (not auto-loaded; ox's own runner p
   `python -m ox_core.testing_npm <pin files>` installs the missing ones, saying what and how
   big), skipping the test with the reason when npm is unreachable or `OX_TESTS_OFFLINE=1` is
   set; `FakeModelApi` is an HTTP server on 127.0.0.1; `offline_env(home)` keeps the CLI off the
-  network; `sse(events)` encodes server-sent events.
+  network; `sse(events)` encodes server-sent events; `anthropic_events(...)` is one streamed
+  Anthropic Messages answer as such events.
 - `wait_dead(pid)` / `group_gone(pgid)`: wait until a process / a process group is gone.
 """
 
@@ -27,7 +28,7 @@ import shlex
 import socket
 import stat
 import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -310,7 +311,49 @@ def offline_env(home: Path) -> dict[str, str]:
     }
 
 
-def sse(events: list[tuple[str | None, dict[str, Any]]]) -> bytes:
+SseEvent: TypeAlias = tuple[str | None, dict[str, Any]]
+"""A server-sent event: its name (None: no `event:` line) and its JSON data."""
+
+
+def anthropic_events(
+    model: str,
+    blocks: Sequence[tuple[Mapping[str, Any], Sequence[Mapping[str, Any]]]],
+    *,
+    message_id: str,
+    stop_reason: str,
+    usage: Mapping[str, int],
+    output_tokens: int,
+) -> list[SseEvent]:
+    """One assistant message of the Anthropic Messages API as its stream's events:
+    `message_start` (with `usage`), then for each (start block, deltas) of `blocks` its
+    `content_block_start`, `content_block_delta`s and `content_block_stop`, then
+    `message_delta` (`stop_reason`, `output_tokens`) and `message_stop`."""
+    message: dict[str, Any] = {
+        "id": message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": dict(usage),
+    }
+    events: list[SseEvent] = [("message_start", {"type": "message_start", "message": message})]
+    for index, (start, deltas) in enumerate(blocks):
+        head = {"type": "content_block_start", "index": index, "content_block": dict(start)}
+        events.append(("content_block_start", head))
+        for delta in deltas:
+            step = {"type": "content_block_delta", "index": index, "delta": dict(delta)}
+            events.append(("content_block_delta", step))
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+    end = {"stop_reason": stop_reason, "stop_sequence": None}
+    usage_out = {"output_tokens": output_tokens}
+    events.append(("message_delta", {"type": "message_delta", "delta": end, "usage": usage_out}))
+    events.append(("message_stop", {"type": "message_stop"}))
+    return events
+
+
+def sse(events: list[SseEvent]) -> bytes:
     """Server-sent events: `event:` line when a name is given, one `data:` line each."""
     out = []
     for name, data in events:

@@ -9,9 +9,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ox_core.testing_runners import sse
-
-Event = tuple[str | None, dict[str, Any]]
+from ox_core.testing_runners import SseEvent, anthropic_events, sse
 
 
 def side_answer(path: str) -> tuple[int, str, bytes] | None:
@@ -42,47 +40,28 @@ def message_events(
     stop_reason: str = "end_turn",
     usage: Mapping[str, int] | None = None,
     output_tokens: int = 1,
-) -> list[Event]:
-    """The events of one assistant message answering request `body`: `message_start` (with
-    `usage`), each block's start, deltas and stop, `message_delta` (`stop_reason`,
-    `output_tokens`) and `message_stop`."""
-    message = {
-        "id": f"msg_{uuid.uuid4().hex}",
-        "type": "message",
-        "role": "assistant",
-        "model": body.get("model", "claude"),
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": dict(usage or {"input_tokens": 3, "output_tokens": 1}),
-    }
-    events: list[Event] = [("message_start", {"type": "message_start", "message": message})]
-    for index, block in enumerate(blocks):
+) -> list[SseEvent]:
+    """The events of one assistant message answering request `body` (`anthropic_events`):
+    `text_block`s streamed piece by piece, `tool_block`s as one JSON delta each, with fresh
+    message and tool-use ids."""
+    pairs: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    for block in blocks:
         if block["type"] == "text":
-            start: dict[str, Any] = {"type": "text", "text": ""}
             deltas = [{"type": "text_delta", "text": piece} for piece in block["pieces"]]
+            pairs.append(({"type": "text", "text": ""}, deltas))
         else:
             start = {"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:20]}",
                      "name": block["name"], "input": {}}  # fmt: skip
-            deltas = [{"type": "input_json_delta", "partial_json": json.dumps(block["input"])}]
-        head = {"type": "content_block_start", "index": index, "content_block": start}
-        events.append(("content_block_start", head))
-        for delta in deltas:
-            step = {"type": "content_block_delta", "index": index, "delta": delta}
-            events.append(("content_block_delta", step))
-        events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
-    events += [
-        (
-            "message_delta",
-            {
-                "type": "message_delta",
-                "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-                "usage": {"output_tokens": output_tokens},
-            },
-        ),
-        ("message_stop", {"type": "message_stop"}),
-    ]
-    return events
+            pairs.append((start, [{"type": "input_json_delta",
+                                   "partial_json": json.dumps(block["input"])}]))  # fmt: skip
+    return anthropic_events(
+        body.get("model", "claude"),
+        pairs,
+        message_id=f"msg_{uuid.uuid4().hex}",
+        stop_reason=stop_reason,
+        usage=usage or {"input_tokens": 3, "output_tokens": 1},
+        output_tokens=output_tokens,
+    )
 
 
 def message_stream(

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from ox_core.testing_runners import sse
+from ox_core.testing_runners import anthropic_events, sse
 
 
 @dataclass(frozen=True)
@@ -97,50 +97,23 @@ def _claude_tool(call: Call) -> tuple[str, dict[str, Any]]:
 
 
 def _anthropic(body: dict[str, Any], index: int, turn: Turn) -> Answer:
-    usage = {"input_tokens": 11, "output_tokens": 1}
-    message = {
-        "id": f"msg_fake_{index:04d}",
-        "type": "message",
-        "role": "assistant",
-        "model": body.get("model", "claude"),
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": usage,
-    }
-    events: list[tuple[str | None, dict[str, Any]]] = [
-        ("message_start", {"type": "message_start", "message": message})
-    ]
-    blocks: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    blocks: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
     if isinstance(turn, str):
-        blocks.append(({"type": "text", "text": ""}, {"type": "text_delta", "text": turn}))
+        blocks.append(({"type": "text", "text": ""}, [{"type": "text_delta", "text": turn}]))
     else:
         for n, call in enumerate(turn):
             name, args = _claude_tool(call)
-            start = {"type": "tool_use", "id": f"toolu_fake_{index:04d}_{n}", "name": name}
-            delta = {"type": "input_json_delta", "partial_json": json.dumps(args)}
-            blocks.append(({**start, "input": {}}, delta))
-    for n, (start_block, delta) in enumerate(blocks):
-        events += [
-            (
-                "content_block_start",
-                {"type": "content_block_start", "index": n, "content_block": start_block},
-            ),
-            ("content_block_delta", {"type": "content_block_delta", "index": n, "delta": delta}),
-            ("content_block_stop", {"type": "content_block_stop", "index": n}),
-        ]
-    stop = "end_turn" if isinstance(turn, str) else "tool_use"
-    events += [
-        (
-            "message_delta",
-            {
-                "type": "message_delta",
-                "delta": {"stop_reason": stop, "stop_sequence": None},
-                "usage": {"output_tokens": 7},
-            },
-        ),
-        ("message_stop", {"type": "message_stop"}),
-    ]
+            start = {"type": "tool_use", "id": f"toolu_fake_{index:04d}_{n}", "name": name,
+                     "input": {}}  # fmt: skip
+            blocks.append((start, [{"type": "input_json_delta", "partial_json": json.dumps(args)}]))
+    events = anthropic_events(
+        body.get("model", "claude"),
+        blocks,
+        message_id=f"msg_fake_{index:04d}",
+        stop_reason="end_turn" if isinstance(turn, str) else "tool_use",
+        usage={"input_tokens": 11, "output_tokens": 1},
+        output_tokens=7,
+    )
     return 200, "text/event-stream", sse(events)
 
 
