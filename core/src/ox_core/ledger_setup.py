@@ -23,13 +23,24 @@ log = logging.getLogger(__name__)
 
 CACHE_DIR = Path(".ox") / "cache"
 GITIGNORE_LINE = ".ox/cache/"
-# Lines of a `.gitignore` that mark a ledger (each ignores `.ox/cache/` from the top).
-# A ledger of the original (Go) daemon ignores its own cache, `.sageox/cache/`: it is a ledger
-# too (ox adds its line at the first start).
-_MARKER_LINES = frozenset(
-    {".ox/cache/", ".ox/cache", "/.ox/cache/", "/.ox/cache"}
-    | {".sageox/cache/", ".sageox/cache", "/.sageox/cache/", "/.sageox/cache"}
-)
+ORIGINAL_GITIGNORE_LINE = ".sageox/cache/"
+"""The original (Go) daemon's cache: a ledger it used ignores it, and is a ledger too (ox adds
+its own line at the first start)."""
+
+
+def _spellings(line: str) -> frozenset[str]:
+    """The `.gitignore` lines that ignore the top-level folder of `line` (with or without the
+    leading and the trailing slash)."""
+    folder = line.strip("/")
+    return frozenset({folder, f"{folder}/", f"/{folder}", f"/{folder}/"})
+
+
+IGNORE_SPELLINGS: dict[str, frozenset[str]] = {
+    line: _spellings(line) for line in (GITIGNORE_LINE, ORIGINAL_GITIGNORE_LINE)
+}
+"""Each cache line ox needs, and the `.gitignore` lines that say the same."""
+_MARKER_LINES = frozenset().union(*IGNORE_SPELLINGS.values())
+"""The lines of a `.gitignore` that mark a ledger."""
 _MAX_GITIGNORE = 1024 * 1024
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
 

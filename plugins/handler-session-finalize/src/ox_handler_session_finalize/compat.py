@@ -23,7 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ORIGINAL_CACHE = ".sageox/cache/"
+from ox_core.ledger_setup import ORIGINAL_GITIGNORE_LINE
+
+ORIGINAL_CACHE = ORIGINAL_GITIGNORE_LINE
 _HEX = re.compile(r"[0-9a-f]{64}")
 
 

@@ -11,15 +11,12 @@ from pathlib import Path
 
 import trio
 
+from ox_core.ledger_setup import GITIGNORE_LINE, IGNORE_SPELLINGS
 from ox_handler_session_finalize.compat import ORIGINAL_CACHE, uses_original_layout
 from ox_handler_session_finalize.ledger import Ledger
 
-IGNORE_LINES = (".ox/cache/",)
+IGNORE_LINES = (GITIGNORE_LINE,)
 """What every ledger's `.gitignore` lists: ox's cache (recordings, locks) is never committed."""
-_EQUIVALENT = {
-    ".ox/cache/": {".ox/cache/", ".ox/cache", "/.ox/cache/", "/.ox/cache"},
-    ORIGINAL_CACHE: {".sageox/cache/", ".sageox/cache", "/.sageox/cache/", "/.sageox/cache"},
-}
 MAX_GITIGNORE = 1024 * 1024
 
 
@@ -31,7 +28,7 @@ def needed_lines(ledger: Path) -> tuple[str, ...]:
 def missing_ignore_lines(text: str, needed: tuple[str, ...] = IGNORE_LINES) -> list[str]:
     """The lines of `needed` that `text` (a `.gitignore`) lacks."""
     present = {line.strip() for line in text.splitlines()}
-    return [line for line in needed if not present & _EQUIVALENT.get(line, {line})]
+    return [line for line in needed if not present & IGNORE_SPELLINGS.get(line, {line})]
 
 
 def _read_gitignore(ledger: Ledger) -> str:
