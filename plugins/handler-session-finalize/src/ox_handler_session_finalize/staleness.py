@@ -9,17 +9,22 @@ recording to the agent's resumed process meanwhile (checked under the lock hooks
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ox_core.errors import OxError
 from ox_session_capture import records
+from ox_session_capture.identity import part_stopped
 from ox_session_capture.liveness import NO_PID_STALE, pid_alive
 from ox_session_capture.raw_lines import ledger_of
 from ox_session_capture.recording import RecordingRejected, creation_lock
 from ox_session_capture.records import MARKER, RAW, LockTimeout, RecordError, RecordingMarker
 from ox_session_capture.recover import recover_recording
+
+log = logging.getLogger(__name__)
 
 GRACE = timedelta(minutes=10)
 RAW_LOCK_WAIT = 0.25
@@ -73,19 +78,43 @@ def _default_recover(folder: Path, marker: RecordingMarker | None) -> None:
 
 def end_recording(folder: Path, marker: RecordingMarker | None, recover: Recover) -> bool:
     """Settle and catch up a stale recording (`recover`), then remove its marker under the
-    raw file's lock. Returns False (the marker left in place) when the raw file or the ledger's
-    creation lock stays taken for more than 250 ms, or when the recording's agent changed since
-    `marker` was judged stale (a start hook of the resumed agent continued it): the next scan
-    judges again. Errors from `recover` propagate."""
+    raw file's lock and note in the agent session's index where it stopped (as
+    `stop_recording` does). Returns False (the marker left in place) when the raw file or the
+    ledger's creation lock stays taken for more than 250 ms, or when the recording's agent
+    changed since `marker` was judged stale (a start hook of the resumed agent continued it):
+    the next scan judges again. Errors from `recover` propagate."""
     try:
         recover(folder, marker)
         with _hooks_held(folder), records.lock_file(folder / RAW, timeout=RAW_LOCK_WAIT):
             if _handed_on(folder, marker):
                 return False
+            final = _readable(folder)
             records.remove_marker(folder)
+            # As `stop_recording` does: the agent session's next part (a resume) starts where
+            # this one stopped reading and skips what it holds, once its cache copy is gone.
+            _part_stopped(folder, final)
     except (LockTimeout, RecordingRejected):
         return False
     return True
+
+
+def _readable(folder: Path) -> RecordingMarker | None:
+    try:
+        return records.read_marker(folder)
+    except (FileNotFoundError, RecordError):
+        return None
+
+
+def _part_stopped(folder: Path, final: RecordingMarker | None) -> None:
+    """Note in the agent session's index where the ended part stopped (`identity`); a failure
+    loses only the link to a later part."""
+    ledger = ledger_of(folder)
+    if ledger is None or final is None:
+        return
+    try:
+        part_stopped(ledger, folder, final)
+    except (OSError, OxError) as exc:
+        log.warning("%s: agent session index not updated: %s", folder.name, exc)
 
 
 @contextlib.contextmanager

@@ -8,7 +8,8 @@ happen under `creation_lock`, across processes: two hooks of one session (or a h
 
 `stop_recording` sets `stopped_at`, drains what is in the file, writes a footer (with the
 `model` and `agent_version` the adapter saw) and removes the marker — all under the raw
-file's lock.
+file's lock, inside the creation lock (a start hook of the agent session never finds it half
+stopped).
 """
 
 from __future__ import annotations
@@ -393,12 +394,26 @@ def stop_recording(
 ) -> StopResult:
     """Stop the recording in `session_dir`: under the raw file's lock, settle a crash journal,
     set `stopped_at`, drain the complete lines already in the source, append a footer
-    (`closed_at`, `stopped_at`, `entry_count`) and remove the marker.
+    (`closed_at`, `stopped_at`, `entry_count`) and remove the marker; then note in the agent
+    session's index where it stopped. All of it under the ledger's `creation_lock`, so a start
+    hook of the agent session decides before the stop or after it, never in between.
 
     Stop the live watcher first (`SessionWatcherManager.stop_watch`). Raises
-    `RecordingRejected` when there is no such recording, `LockTimeout`, `JournalError`. A
-    missing or unreadable source only means nothing more is drained. Blocking.
+    `RecordingRejected` when there is no such recording (or the creation lock stays taken),
+    `LockTimeout`, `JournalError`. A missing or unreadable source only means nothing more is
+    drained. Blocking.
     """
+    ledger = ledger_of(session_dir)
+    # From `stopped_at` until the index says where this part stopped, a start hook would find
+    # no live part and begin the next one at the file's end (or in the file the hook names):
+    # what the agent wrote since the drain would be lost. Taken before the raw file's lock, as
+    # finalization's `end_recording` does.
+    with creation_lock(ledger) if ledger is not None else contextlib.nullcontext():
+        return _stop(session_dir, redact, lock_timeout)
+
+
+def _stop(session_dir: Path, redact: Redactor | None, lock_timeout: float | None) -> StopResult:
+    """`stop_recording`, for a caller holding the ledger's creation lock."""
     raw = session_dir / RAW
     if not (session_dir / MARKER).is_file():
         raise RecordingRejected(f"no live recording named {session_dir.name!r}")

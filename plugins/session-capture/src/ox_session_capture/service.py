@@ -256,8 +256,9 @@ class SessionWatchService:
         """An agent's hook. `start`: continue the live recording of the agent session, or
         start a new part of it (see `identity.next_part`) and watch it → the
         `session_watch_start` reply. `end`: stop the live part (finalization is queued) →
-        `{name, entry_count}`, `{name: None}` when nothing records it. The agent's pid is
-        the hook's parent, or the first ancestor that is not a shell."""
+        `{name, entry_count}`, `{name: None}` when nothing records it for this process (a
+        part that another, running process of the session continued is left to it). The
+        agent's pid is the hook's parent, or the first ancestor that is not a shell."""
         p: HookParams = _params(HookParams, params)
         async with self._hook_lock:
             if p.event == "end":
@@ -266,6 +267,14 @@ class SessionWatchService:
                 )
                 if name is None:
                     return {"name": None}
+                if p.pid > 0:
+                    # Another process of the agent session may have resumed it since this one
+                    # started (its start hook continued the part, which follows it now): this
+                    # process's end is not that one's, whose lines would go unrecorded.
+                    folder = ledger_cache_sessions(self.ledger) / name
+                    ours = agent_process(p.pid)
+                    if await trio.to_thread.run_sync(_followed_by_another, folder, *ours):
+                        return {"name": None}
                 return await self.session_watch_stop({"name": name})
             return await self._hook_start(p)
 
@@ -302,6 +311,23 @@ class SessionWatchService:
 
 MarkerIdent = tuple[int, int, int]
 Agent = tuple[int, object]
+
+
+def _followed_by_another(folder: Path, pid: int, start: int | None) -> bool:
+    """Whether the live recording in `folder` follows an agent process other than `pid`
+    (started at `start`, when known), one that still runs. An unreadable marker, or one
+    without a pid, follows no other process."""
+    try:
+        marker = read_model(folder / MARKER, RecordingMarker)
+    except (FileNotFoundError, NotADirectoryError, RecordError, OSError):
+        return False
+    theirs, their_start = marker.parent_pid, (marker.model_extra or {}).get("parent_start")
+    if theirs <= 0:
+        return False
+    same_start = start is None or not isinstance(their_start, int) or their_start == start
+    if theirs == pid and same_start:
+        return False
+    return agent_alive(theirs, their_start)
 
 
 def _agent_of(folder: Path, known: dict[str, tuple[MarkerIdent, Agent | None]]) -> Agent | None:
