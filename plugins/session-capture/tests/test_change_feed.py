@@ -253,6 +253,42 @@ async def test_removing_a_file_waits_for_its_step_in_progress(tmp_path: Path) ->
     assert target.woken == 1
 
 
+async def test_settling_a_file_waits_for_its_own_step_not_another_files(
+    tmp_path: Path,
+) -> None:
+    """A slow step runs in a helper thread while the capture thread steps other files: the
+    end of another file's step is no reason to say this one's has ended (`stop_watch` relies
+    on it before the recording is stopped)."""
+    slow_src, fast_src = tmp_path / "slow.jsonl", tmp_path / "fast.jsonl"
+    slow_src.touch()
+    fast_src.touch()
+    feed = ChangeFeed(poll_interval=0.25, sweep_interval=3600)
+    slow = BlockingTarget(slow_src, slow=True)
+    fast = FakeTarget(fast_src)
+    settled = False
+    async with following(feed, slow, fast) as nursery:
+        append(slow_src, b"line\n")
+        await wait_thread_event(slow.entered)
+        feed.remove(slow)
+
+        async def settle() -> None:
+            nonlocal settled
+            await feed.settled(slow)
+            settled = True
+
+        nursery.start_soon(settle)
+        await trio.testing.wait_all_tasks_blocked()
+        try:
+            append(fast_src, b"line\n")
+            await until("the other file's step", lambda: fast.woken >= 1)
+            await feed.settled(fast)  # its end has been told to every waiter
+            await trio.testing.wait_all_tasks_blocked()
+            assert not settled  # the slow step still runs
+        finally:
+            slow.release.set()
+        await until("settled", lambda: settled)
+
+
 async def test_a_target_that_raises_does_not_stop_the_others(tmp_path: Path) -> None:
     bad_src, good_src = tmp_path / "bad.jsonl", tmp_path / "good.jsonl"
     bad_src.touch()

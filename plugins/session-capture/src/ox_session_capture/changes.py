@@ -203,12 +203,15 @@ class ChangeFeed:
 
     async def settled(self, target: Target) -> None:
         """Return once no step of `target` is in progress (at once when none is)."""
-        with self._lock:
-            if target not in self._stepping or self._token is None:
-                return
-            ended = trio.Event()
-            self._step_ended.append(ended)
-        await ended.wait()
+        while True:
+            with self._lock:
+                if target not in self._stepping or self._token is None:
+                    return
+                ended = trio.Event()
+                self._step_ended.append(ended)
+            # Set when any step ends (a helper thread may end another file's step first):
+            # look again.
+            await ended.wait()
 
     def _watch(self, folder: _Folder) -> None:
         if self._inotify is None:
