@@ -67,6 +67,12 @@ def the_error(result: subprocess.CompletedProcess[str]) -> str:
         ("OX_AGENT_WORK", "[1, 2]", "OX_AGENT_WORK: must be a JSON object"),
         ("OX_RUNNERS", "nope", "OX_RUNNERS: not a JSON object"),
         ("OX_HANDLERS", '{"x": ', "OX_HANDLERS: not a JSON object"),
+        pytest.param(
+            "OX_SYNC",
+            "[" * 100_000 + "]" * 100_000,
+            "OX_SYNC: not a JSON object (nested too deeply)",
+            id="OX_SYNC-nested-beyond-reason",
+        ),
         ("OX_AGENT_WORK__MAX_CONCURRENT", "lots", "agent_work.max_concurrent"),
         ("OX_AGENT_WORK__MAX_CONCURRENT", "0", "(from env OX_AGENT_WORK__MAX_CONCURRENT)"),
         ("OX_LOG_LEVEL", "LOUD", "(from env OX_LOG_LEVEL)"),
@@ -130,6 +136,21 @@ def test_a_fifo_or_huge_config_file_is_refused_without_reading(home: Path) -> No
     assert "bytes, over the 1048576 allowed" in line
     fifo.write_bytes(b"\xff\xfe = 1\n")
     assert "is not UTF-8 text" in the_error(ox(base_env(home, OX_CONFIG_FILE=str(fifo)), "status"))
+    fifo.write_bytes(b"a = " + b"[" * 100_000 + b"]" * 100_000 + b"\n")
+    line = the_error(ox(base_env(home, OX_CONFIG_FILE=str(fifo)), "status"))
+    assert "is not valid TOML: nested too deeply" in line
+
+
+@pytest.mark.parametrize("key", ["socket", "ledger"])
+def test_a_path_with_a_nul_byte_in_the_config_file_is_one_line(home: Path, key: str) -> None:
+    """TOML can spell a NUL byte (`\\u0000`), which no path can hold: the key is refused
+    by name (the fast path of `status --json` too), never a traceback."""
+    config = home / "config.toml"
+    config.write_text(f'{key} = "{home}/a\\u0000b/x"\n')
+    env = base_env(home, OX_CONFIG_FILE=str(config))
+    for command in (["status"], ["status", "--json"], ["serve"], ["doctor"]):
+        line = the_error(ox(env, *command))
+        assert f"{key}: holds a NUL byte" in line, line
 
 
 def test_an_empty_ox_ledger_inside_a_project_clone_adopts_nothing(home: Path) -> None:

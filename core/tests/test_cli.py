@@ -170,6 +170,15 @@ def test_enqueue_with_bad_payload(env: Path, capsys: pytest.CaptureFixture[str])
     assert "--payload is not JSON" in capsys.readouterr().err
 
 
+def test_enqueue_with_a_payload_nested_beyond_reason(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """JSON nested deeper than Python's recursion limit is one clear line, no traceback."""
+    deep = "[" * 50_000 + "]" * 50_000
+    assert main(["enqueue", "echo", "--payload", deep]) == 1
+    assert "--payload is not JSON: nested too deeply" in capsys.readouterr().err
+
+
 # -- screens ----------------------------------------------------------------------------------
 
 

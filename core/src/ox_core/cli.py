@@ -171,6 +171,8 @@ def _enqueue(args: argparse.Namespace) -> int:
         payload = json.loads(args.payload)
     except ValueError as exc:
         raise OxError(f"--payload is not JSON: {exc}") from None
+    except RecursionError:  # `json` recurses per nested array or object
+        raise OxError("--payload is not JSON: nested too deeply") from None
     params = {
         "type": args.type,
         "payload": payload,

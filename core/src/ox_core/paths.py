@@ -52,10 +52,13 @@ def user_state_dir() -> str:
 
 
 def absolute_path(value: str | os.PathLike[str]) -> str:
-    """`value` as an absolute path (`~` expanded). ValueError for an empty or relative one."""
+    """`value` as an absolute path (`~` expanded). ValueError for an empty or relative one,
+    or one holding a NUL byte (TOML can spell it; every file call would raise on it)."""
     text = os.fspath(value)
     if not text.strip():
         raise ValueError("is empty: unset it to use the default")
+    if "\x00" in text:
+        raise ValueError("holds a NUL byte")
     path = os.path.expanduser(text)  # `~user` of no such user stays as it is: relative
     if not os.path.isabs(path):
         raise ValueError(
@@ -118,6 +121,8 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigError(f"{file_label(path)} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file_label(path)} is not valid TOML: {exc}") from None
+    except RecursionError:  # `tomllib` recurses per nested array or table
+        raise ConfigError(f"{file_label(path)} is not valid TOML: nested too deeply") from None
 
 
 def default_ledger_path() -> str:

@@ -198,6 +198,10 @@ def _check_json_env() -> None:
                 f"invalid settings: {key}: not a JSON object ({exc.msg} at character "
                 f"{exc.pos}); or set one key at a time, as {key}__<KEY>"
             ) from None
+        except RecursionError:  # `json` recurses per nested array or object
+            raise ConfigError(
+                f"invalid settings: {key}: not a JSON object (nested too deeply)"
+            ) from None
         if not isinstance(parsed, dict):
             raise ConfigError(f"invalid settings: {key}: must be a JSON object")
 

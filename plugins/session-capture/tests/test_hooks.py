@@ -91,6 +91,21 @@ def test_a_settings_file_ox_cannot_merge_into_is_left_alone(tmp_path: Path, cont
     assert not Path(f"{path}.ox-backup").exists()
 
 
+def test_a_settings_file_nested_beyond_reason_is_one_clear_error(tmp_path: Path) -> None:
+    """JSON nested deeper than Python's recursion limit is refused like any settings file ox
+    cannot merge into (`hooks install` and `status` say why), never a traceback."""
+    path = claude_code.path(home=tmp_path)
+    path.parent.mkdir(parents=True)
+    content = b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    path.write_bytes(content)
+    assert "nested" in hooks_install.status(claude_code, path)["error"]
+    for action in (hooks_install.install, hooks_install.uninstall):
+        with pytest.raises(HooksError, match="nested"):
+            action(claude_code, path)
+    assert path.read_bytes() == content
+    assert not Path(f"{path}.ox-backup").exists()
+
+
 def test_a_settings_file_that_is_a_link_or_a_fifo_is_refused(tmp_path: Path) -> None:
     path = claude_code.path(home=tmp_path)
     path.parent.mkdir(parents=True)
@@ -105,6 +120,21 @@ def test_a_settings_file_that_is_a_link_or_a_fifo_is_refused(tmp_path: Path) -> 
     assert hooks_install.status(claude_code, path)["error"]  # by its type, without blocking
     with pytest.raises(HooksError):
         hooks_install.install(claude_code, path)
+
+
+def test_a_project_whose_agent_folder_is_a_dangling_link_is_one_clear_error(
+    tmp_path: Path,
+) -> None:
+    """A cloned project may hold `.claude` as a link to nowhere: `hooks install --project`
+    says it cannot write there (a `HooksError`), never a traceback, and creates nothing."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".claude").symlink_to(tmp_path / "nowhere" / "deeper")
+    path = claude_code.path(project=project)
+    with pytest.raises(HooksError, match="cannot write"):
+        hooks_install.install(claude_code, path, ox="ox-core")
+    assert not (tmp_path / "nowhere").exists()
+    assert (project / ".claude").is_symlink()
 
 
 # ------------------------------------------------------------------ the hook command

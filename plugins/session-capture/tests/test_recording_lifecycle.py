@@ -155,3 +155,50 @@ def test_a_slot_file_that_cannot_be_made_does_not_stop_the_recording(
     src = claude_session_file(home)
     rec = create_recording(ledger, "claude", src, pid=4242)
     assert read_marker(rec.session_dir).stopped_at is None
+
+
+def test_a_deeply_nested_tool_output_is_captured(ledger: Path, home: Path) -> None:
+    """A codex shell output that is JSON nested beyond Python's recursion limit (the agent
+    printed a hostile file) is one tool result like any other, not a line the adapter fails
+    on (which the tail would log and drop)."""
+    src = home / ".codex" / "sessions" / "2026" / "01" / "02" / "rollout-x.jsonl"
+    src.parent.mkdir(parents=True)
+    src.touch()
+    rec = create_recording(ledger, "codex", src, pid=1)
+    ts = "2026-01-02T03:04:05Z"
+    deep = '{"metadata": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    output = {"type": "function_call_output", "call_id": "c1", "output": deep}
+    message = {
+        "type": "message",
+        "role": "user",
+        "content": [{"type": "input_text", "text": "after it"}],
+    }
+    for payload in (output, message):
+        line = {"timestamp": ts, "type": "response_item", "payload": payload}
+        append(src, json.dumps(line).encode() + b"\n")
+    result = stop_recording(rec.session_dir)
+    assert result.entry_count == 2
+    raw = read_raw(rec.session_dir / RAW)
+    assert raw.entries[-1].content == "after it"
+    assert raw.footer is not None
+
+
+def test_an_agent_session_index_nested_beyond_reason_reads_as_empty(
+    ledger: Path, home: Path
+) -> None:
+    """The index of an agent session is a file in the ledger cache: one nested deeper than
+    Python's recursion limit is unreadable like any damaged one (it only loses the link to
+    earlier parts), never a failure of every start and stop of that agent session."""
+    from ox_session_capture.identity import index_path, read_index
+    from ox_session_capture.parts import begin_part
+
+    sid = "f04c7045-b614-40b5-816d-7256c84b37f6"
+    src = claude_session_file(home)
+    index = index_path(ledger, "claude-code", sid)
+    index.parent.mkdir(parents=True)
+    index.write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    assert read_index(ledger, "claude-code", sid).parts == ()
+    rec = begin_part(ledger, "claude-code", sid, str(src), pid=1)
+    append(src, numbered_user(0))
+    assert stop_recording(rec.session_dir).entry_count == 1
+    assert read_index(ledger, "claude-code", sid).parts == (rec.name,)

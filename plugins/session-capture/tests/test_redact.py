@@ -210,7 +210,15 @@ def test_load_ledger_rules(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "content",
-    ['patterns = ["(unclosed"]', "patterns = 3", "patterns = [", 'patterns = [1, "a"]'],
+    [
+        'patterns = ["(unclosed"]',
+        "patterns = 3",
+        "patterns = [",
+        'patterns = [1, "a"]',
+        # A teammate's file nested beyond Python's recursion limit: TOML, then a pattern.
+        pytest.param("patterns = " + "[" * 50_000 + "]" * 50_000, id="nested-toml"),
+        pytest.param('patterns = ["' + "(" * 1000 + ")" * 1000 + '"]', id="nested-pattern"),
+    ],
 )
 def test_bad_rules_file_is_a_clear_error(tmp_path: Path, content: str) -> None:
     (tmp_path / ".ox").mkdir()

@@ -22,6 +22,7 @@ import os
 import shlex
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +163,8 @@ def _read(path: Path) -> tuple[bytes | None, dict[str, Any]]:
         data = json.loads(raw) if raw.strip() else {}
     except ValueError as exc:
         raise HooksError(f"{path} is not valid JSON ({exc}); ox leaves it alone") from None
+    except RecursionError:  # the file is the agent's or the user's: never a traceback
+        raise HooksError(f"{path} is JSON nested too deeply; ox leaves it alone") from None
     if not isinstance(data, dict):
         raise HooksError(f"{path} is not a JSON object; ox leaves it alone")
     return raw, data
@@ -187,17 +190,28 @@ class Change:
     detail: str
 
 
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Turn an `OSError` of writing `path` into a `HooksError`: a folder on the way may be a
+    link to nowhere (a cloned project's `.claude`), a file, or read-only."""
+    try:
+        yield
+    except OSError as exc:
+        raise HooksError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 def install(agent: AgentHooks, path: Path, ox: str | None = None) -> Change:
-    """Merge ox's hooks into `path`. Raises `HooksError` (nothing written)."""
+    """Merge ox's hooks into `path`. Raises `HooksError` (the settings file unchanged)."""
     raw, data = _read(path)
     merged = agent.merged(data, ox)
     if merged == data:
         return Change(agent.adapter, path, False, "already installed")
     backup = Path(f"{path}{BACKUP_SUFFIX}")
-    if not backup.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(backup, raw or b"", mode=0o600)
-    _write(path, merged, like=path if raw is not None else None)
+    with _writing(path):
+        if not backup.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(backup, raw or b"", mode=0o600)
+        _write(path, merged, like=path if raw is not None else None)
     return Change(agent.adapter, path, True, f"installed (backup: {backup})")
 
 
@@ -214,15 +228,17 @@ def uninstall(agent: AgentHooks, path: Path) -> Change:
     except (OSError, OxError):
         before = None
     if before is not None and _same(before, left):
-        if before:
-            atomic_write(path, before, mode=os.stat(path).st_mode & 0o777)
-        else:
-            path.unlink()  # there was no file before ox made one
-        backup.unlink()
+        with _writing(path):
+            if before:
+                atomic_write(path, before, mode=os.stat(path).st_mode & 0o777)
+            else:
+                path.unlink()  # there was no file before ox made one
+            backup.unlink()
         return Change(agent.adapter, path, True, "removed (the file is as it was before)")
     if left == data:
         return Change(agent.adapter, path, False, "not installed")
-    _write(path, left, like=path)
+    with _writing(path):
+        _write(path, left, like=path)
     return Change(agent.adapter, path, True, "removed")
 
 

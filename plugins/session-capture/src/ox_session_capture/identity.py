@@ -80,7 +80,7 @@ def read_index(ledger: Path, adapter: str, agent_session_id: str) -> AgentSessio
         data = json.loads(read_regular(index_path(ledger, adapter, agent_session_id), MAX_INDEX))
     except FileNotFoundError:
         return empty
-    except (OSError, ValueError, UnsafePathError) as exc:
+    except (OSError, ValueError, UnsafePathError, RecursionError) as exc:  # nested beyond reason
         log.warning("agent session index of %s %s unreadable: %s", adapter, agent_session_id, exc)
         return empty
     if not isinstance(data, dict) or data.get("agent_session_id") != agent_session_id:

@@ -170,7 +170,7 @@ def _exit_code(output: str) -> int | None:
     if output.startswith("{"):
         try:
             data = json.loads(output)
-        except ValueError:
+        except (ValueError, RecursionError):  # the output is the agent's: nested beyond reason
             data = None
         if isinstance(data, dict):
             meta = data.get("metadata")

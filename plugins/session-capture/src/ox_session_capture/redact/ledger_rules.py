@@ -50,6 +50,8 @@ def load_ledger_rules(ledger: Path) -> list[re.Pattern[str]]:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise RedactRulesError(f"{path}: {exc}") from exc
+        except RecursionError:  # `tomllib` recurses per nested array or table
+            raise RedactRulesError(f"{path}: nested too deeply") from None
         patterns = data.get("patterns", [])
         if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
             raise RedactRulesError(f"{path}: `patterns` must be a list of strings")
@@ -72,6 +74,8 @@ def load_ledger_rules(ledger: Path) -> list[re.Pattern[str]]:
             compiled.append(re.compile(source))
         except re.error as exc:
             raise RedactRulesError(f"{where}: invalid pattern {source!r}: {exc}") from exc
+        except RecursionError:  # `re` recurses per nested group
+            raise RedactRulesError(f"{where}: invalid pattern: nested too deeply") from None
     return compiled
 
 
