@@ -33,6 +33,7 @@ from ox_core.settings import load_settings
         b'{"ok": false, "code": ["x"]}',
         b'{"ok": true, "id": true}',
         b'{"ok": true, "id": 1.5}',
+        b"[" * 5000 + b"]" * 5000,  # nested beyond Python's recursion limit
     ],
 )
 def test_a_reply_that_is_not_a_valid_answer_is_one_clear_error(line: bytes) -> None:

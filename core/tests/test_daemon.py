@@ -507,3 +507,15 @@ async def test_shutdown_drains_work_in_flight_then_cancels(ledger: Path, release
     assert took < DRAIN_DEADLINE + 5  # a loaded box; an unreleased item waits the deadline
     assert daemon.manager is not None
     assert daemon.manager.status().in_progress == 0
+
+
+def test_a_lock_file_of_hostile_content_names_no_owner(ledger: Path) -> None:
+    """The lock file says who holds the ledger (`status`, `doctor`); whatever is in it (not
+    JSON, not an object, nested beyond Python's recursion limit), it names nobody."""
+    from ox_core.daemon_lock import lock_path
+
+    path = lock_path(ledger)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for content in (b"not json", b"[1]", b"[" * 5000 + b"]" * 5000):
+        path.write_bytes(content)
+        assert read_owner(ledger) == {}

@@ -299,6 +299,7 @@ async def test_the_pause_ends_on_time_and_the_kept_copy_goes(
         b'{"until": "yesterday"}',
         b"\xff\xfe",
         b'{"until": "' + b"9" * 70_000 + b'"}',
+        b"[" * 5000 + b"]" * 5000,  # nested beyond Python's recursion limit
     ],
 )
 async def test_a_corrupt_kept_pause_is_ignored_with_a_warning(

@@ -363,3 +363,19 @@ async def test_stdout_bytes_are_kept_as_printed_and_stderr_as_long_as_asked(
     assert out.stderr_tail.endswith("eEND")
     short = await run_agent_process([exe], timeout=10)
     assert len(short.stderr_tail) == STDERR_TAIL_BYTES
+
+
+@pytest.mark.parametrize(
+    ("line", "event"),
+    [
+        ('{"type": "result", "n": 1}', {"type": "result", "n": 1}),
+        ("prose the CLI printed", None),
+        ('{"type": "result", "n": ', None),  # cut short
+        ("[1, 2]", None),
+        ('{"deep": ' + "[" * 5000 + "]" * 5000 + "}", None),  # beyond the recursion limit
+    ],
+)
+def test_a_cli_output_line_is_an_event_or_a_diagnostic(line: str, event: object) -> None:
+    from ox_core.jsonl import json_event
+
+    assert json_event(line) == event

@@ -158,7 +158,7 @@ def _result(data: bytes) -> Any:
     invalid = OxError("the daemon's reply is not a valid answer")
     try:
         reply = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise invalid from None
     if not isinstance(reply, dict) or not reply.keys() <= _REPLY_KEYS:
         raise invalid

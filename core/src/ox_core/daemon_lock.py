@@ -39,7 +39,7 @@ def read_owner(ledger: Path) -> dict[str, object]:
         return {}
     try:
         data = json.loads(os.read(fd, _MAX_LOCK_FILE).decode("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # a file anyone with the cache may write
         return {}
     finally:
         os.close(fd)

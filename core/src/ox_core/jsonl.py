@@ -13,7 +13,7 @@ def json_event(line: str) -> dict[str, Any] | None:
         return None
     try:
         value = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # the CLI's output: nested beyond reason is not an event
         return None
     return value if isinstance(value, dict) else None
 

@@ -78,7 +78,7 @@ def load(ledger: Path, now: datetime) -> QuotaPause | None:
             basis=str(data.get("basis") or "")[:200],
             since=_when(data.get("since", data.get("until"))),
         )
-    except (OSError, ValueError, TypeError) as exc:
+    except (OSError, ValueError, TypeError, RecursionError) as exc:
         log.warning("ignoring the kept quota pause %s: it is not readable (%s)", path, exc)
         return None
     if pause.until <= now:

@@ -180,6 +180,8 @@ def test_prior_ids_come_from_their_own_file_and_a_hostile_one_is_refused(
     assert prior_ids(folder, ["old"]) == ["a", "b"]
     (folder / PRIOR_IDS).write_text("[not json")
     assert prior_ids(folder, None) is None
+    (folder / PRIOR_IDS).write_text("[" * 5000 + "]" * 5000)  # beyond the recursion limit
+    assert prior_ids(folder, ["old"]) == ["old"]
     secret = tmp_path / "secret.json"
     secret.write_text('["stolen"]')
     (folder / PRIOR_IDS).unlink()

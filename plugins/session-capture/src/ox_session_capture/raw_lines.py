@@ -52,7 +52,7 @@ def prior_ids(session_dir: Path, marker_extra: object = None) -> object:
         return json.loads(read_regular(session_dir / PRIOR_IDS, MAX_PRIOR_IDS_BYTES))
     except FileNotFoundError:
         return marker_extra
-    except (OSError, ValueError, UnsafePathError) as exc:  # a link, a FIFO, bad JSON
+    except (OSError, ValueError, UnsafePathError, RecursionError) as exc:  # a link, bad JSON
         log.warning("%s: earlier parts' ids unreadable (%s): they may be captured again",
                     session_dir.name, exc)  # fmt: skip
         return marker_extra
