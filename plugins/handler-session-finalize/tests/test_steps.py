@@ -57,6 +57,7 @@ def test_hostile_or_failed_inputs_name_no_file() -> None:
         call("Write", {"file_path": "failed.txt"}, "c1"),
         result("c1", failed=True),
         call("Write", {"file_path": "x" * 5000}),
+        call("Write", '{"file_path": ' + "[" * 5000 + "]" * 5000 + "}"),  # beyond recursion
     ]
     assert files_touched(entries) == []
     many = [call("Write", {"file_path": f"f{n}"}) for n in range(500)]

@@ -141,6 +141,13 @@ async def test_stall_times_out(fake_cli: Any) -> None:
     assert result.output == ""
 
 
+async def test_output_nested_beyond_reason_is_an_error_not_a_crash(fake_cli: Any) -> None:
+    deep = b'{"response": ' + b"[" * 5000 + b"]" * 5000 + b"}\n"
+    result = await runner(fake(fake_cli, stdout=deep, exit_code=0)).run(RunRequest("x"))
+    assert not result.ok
+    assert result.error.startswith("gemini exited without a result")
+
+
 async def test_garbage_output_is_an_error(fake_cli: Any) -> None:
     # --help lists stream-json: text instead of events is garbage, not an old version's answer.
     cli = fake(fake_cli, stdout=b"\xff\xfe??? not json\n{half\n", exit_code=0)
@@ -224,6 +231,8 @@ def test_usability_not_authenticated(fake_cli: Any, tmp_path: Path) -> None:
     assert runner(cli).usability().usable
     (tmp_path / "home" / ".gemini" / "settings.json").write_text("{not json")
     assert "cannot read" in runner(cli).usability().auth_detail
+    (tmp_path / "home" / ".gemini" / "settings.json").write_text("[" * 5000 + "]" * 5000)
+    assert "nested too deeply" in runner(cli).usability().auth_detail
 
 
 def test_usability_not_installed(tmp_path: Path) -> None:

@@ -339,3 +339,26 @@ def test_the_problem_log_is_never_written_through_a_fifo_or_a_link(
     path.unlink()
     note_problem(["claude-code", "SessionStart"], "something went wrong")
     assert "something went wrong" in path.read_text()
+
+
+def test_hook_input_nested_beyond_reason_is_a_problem_noted_not_a_crash() -> None:
+    from ox_session_capture.hook import HookProblem, hook_params
+
+    deep = b'{"session_id": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    with pytest.raises(HookProblem, match="not JSON"):
+        hook_params("claude-code", "SessionStart", deep, 1)
+
+
+def test_uninstall_beside_a_backup_nested_beyond_reason_keeps_the_users_settings(
+    tmp_path: Path,
+) -> None:
+    """The backup is compared with what uninstalling leaves: one ox did not write as it is
+    (nested beyond Python's recursion limit) is not the same, and the user's file stays."""
+    path = claude_code.path(home=tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_text('{"model": "mine"}')
+    hooks_install.install(claude_code, path, ox="ox-core")
+    Path(f"{path}.ox-backup").write_bytes(b"[" * 5000 + b"]" * 5000)
+    change = hooks_install.uninstall(claude_code, path)
+    assert (change.changed, change.detail) == (True, "removed")
+    assert json.loads(path.read_text()) == {"model": "mine"}

@@ -100,7 +100,7 @@ def _input_paths(name: str, tool_input: str) -> Iterator[str]:
         return
     try:
         data = json.loads(tool_input)
-    except ValueError:
+    except (ValueError, RecursionError):  # the transcript's: nested beyond reason names no file
         return
     if isinstance(data, dict):
         for key in _PATH_KEYS:

@@ -49,7 +49,7 @@ def _single_json(text: str) -> dict[str, Any] | None:
     """The one object of `--output-format json`, or None."""
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # the CLI's output, nested beyond reason
         return None
     if isinstance(value, dict) and ("response" in value or "error" in value):
         return value
@@ -144,6 +144,8 @@ class GeminiRunner(CliRunner):
             return False, "no GEMINI_API_KEY and no ~/.gemini/settings.json"
         except (OSError, ValueError) as exc:
             return False, f"cannot read {settings_path}: {exc}"
+        except RecursionError:
+            return False, f"cannot read {settings_path}: JSON nested too deeply"
         security = settings.get("security") if isinstance(settings, dict) else None
         auth = security.get("auth") if isinstance(security, dict) else None
         selected = auth.get("selectedType") if isinstance(auth, dict) else None

@@ -117,7 +117,7 @@ def hook_params(adapter: str, event: str, data: bytes, ppid: int) -> dict[str, A
         raise HookProblem(f"the agent's JSON is over {MAX_STDIN} bytes; ignored")
     try:
         payload = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested beyond reason is no hook input either
         raise HookProblem("the agent's input is not JSON") from None
     if not isinstance(payload, dict):
         raise HookProblem("the agent's input is not a JSON object")

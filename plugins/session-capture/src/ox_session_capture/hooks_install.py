@@ -247,7 +247,7 @@ def _same(before: bytes, data: dict[str, Any]) -> bool:
         return data == {}
     try:
         return bool(json.loads(before) == data)
-    except ValueError:
+    except (ValueError, RecursionError):  # a backup ox did not write as it is
         return False
 
 
