@@ -54,14 +54,19 @@ from ox_handler_session_finalize.payload import (
 from ox_handler_session_finalize.prompt import brief_summary, build_summary_prompt, is_brief
 from ox_handler_session_finalize.session_folder import (
     _check_folder,
+    _drop_needs_summary,
     _read_transcript,
+    _remove_staging,
+    _staging_copy,
     _summary_state,
 )
 from ox_handler_session_finalize.steps import steps
 from ox_handler_session_finalize.sync_service import LedgerSyncer, push_soon
 from ox_session_capture.confined import UnsafePathError
 from ox_session_capture.events import RECORDING_STOPPED
+from ox_session_capture.records import Summary
 from ox_session_capture.redact import load_ledger_rules, redact_entries
+from ox_session_capture.transcript import RawTranscript
 
 log = logging.getLogger(__name__)
 
@@ -326,6 +331,53 @@ class SessionFinalizeHandler(WorkHandler):
                 summary = failure_summary(parsed.error or "invalid answer", attempts)
         summary.summary_attempts = attempts
         disposition = decide(summary, self.thresholds)
+        because = why(summary, self.thresholds, brief=brief)
+        if place is not Place.COMMITTED:
+            redacted = await self._write(folder, name, summary, transcript, disposition, rules)
+            if disposition is Disposition.DISCARD:
+                await self._remove_cache_copy(target)
+                log.info("discarded session %s (%s)", name, because)
+                return Outcome("discarded: brief" if brief else "discarded", and_(because, note))
+            if disposition is Disposition.LOCAL_ONLY:
+                log.info("kept session %s locally", name)
+                return Outcome("kept locally", and_(because, note))
+            published = await self._publish(ledger, target, rules, redacted)
+        else:
+            # The committed folder is git's work tree: the retry is written in a staging copy
+            # and reaches `sessions/<name>/` only through `publish`, under the ledger lock and
+            # whatever the disposition (the session is public already; its new summary is
+            # committed, or the retry would run again at every scan). A sync never meets it
+            # half-written and a failed step leaves nothing uncommitted there.
+            try:
+                staging = await trio.to_thread.run_sync(_staging_copy, target.ledger, folder)
+            except (OSError, UnsafePathError) as exc:
+                raise FinalizeError(f"cannot stage the retry of {name}: {reason_of(exc)}") from exc
+            try:
+                redacted = await self._write(staging, name, summary, transcript, disposition, rules)
+                await trio.to_thread.run_sync(_drop_needs_summary, folder)
+                published = await self._publish(ledger, target, rules, redacted, staging)
+            finally:
+                with trio.CancelScope(shield=True):
+                    await trio.to_thread.run_sync(_remove_staging, staging)
+            if disposition is not Disposition.UPLOAD:
+                kept = f"{because}; it was already committed, so it stays"
+                return Outcome("kept", push_note(published, and_(kept, note)))
+        if summary.summary_status != "ok":
+            reason = f"the agent's answer was unusable: {summary.validation_error}"
+            return Outcome("published without summary", push_note(published, and_(reason, note)))
+        return Outcome("published", push_note(published, note))
+
+    async def _write(
+        self,
+        folder: Path,
+        name: str,
+        summary: Summary,
+        transcript: RawTranscript,
+        disposition: Disposition,
+        rules: Sequence[re.Pattern[str]],
+    ) -> Redacted:
+        """`write_artifacts` into `folder` in a worker thread; the files it redacted for upload.
+        `FinalizeError` when they cannot be written."""
         redacted = Redacted()
         try:
             await trio.to_thread.run_sync(
@@ -341,21 +393,7 @@ class SessionFinalizeHandler(WorkHandler):
             )
         except (OSError, UnsafePathError) as exc:
             raise FinalizeError(f"cannot write the artifacts of {name}: {reason_of(exc)}") from exc
-        because = why(summary, self.thresholds, brief=brief)
-        if disposition is Disposition.DISCARD:
-            if place is not Place.COMMITTED:
-                await self._remove_cache_copy(target)
-                log.info("discarded session %s (%s)", name, because)
-                return Outcome("discarded: brief" if brief else "discarded", and_(because, note))
-            return Outcome("kept", and_(f"{because}; it was already committed, so it stays", note))
-        if disposition is Disposition.LOCAL_ONLY:
-            log.info("kept session %s locally", name)
-            return Outcome("kept locally", and_(because, note))
-        published = await self._publish(ledger, target, rules, redacted)
-        if summary.summary_status != "ok":
-            reason = f"the agent's answer was unusable: {summary.validation_error}"
-            return Outcome("published without summary", push_note(published, and_(reason, note)))
-        return Outcome("published", push_note(published, note))
+        return redacted
 
     async def _remove_cache_copy(self, target: _Target) -> None:
         scanner = self.scanner(target.ledger)
@@ -372,10 +410,13 @@ class SessionFinalizeHandler(WorkHandler):
         target: _Target,
         rules: Sequence[re.Pattern[str]],
         redacted: Redacted | None = None,
+        source: Path | None = None,
     ) -> PublishResult:
+        """Commit the files of `source` (the session's folder by default) as the session's."""
         name = target.payload.name
+        folder = source if source is not None else target.folder
         try:
-            files = await trio.to_thread.run_sync(upload_files, target.folder, rules, redacted)
+            files = await trio.to_thread.run_sync(upload_files, folder, rules, redacted)
         except (OSError, UnsafePathError) as exc:
             raise FinalizeError(f"cannot publish {name}: {reason_of(exc)}") from exc
         outcome = await ledger.publish(name, files)

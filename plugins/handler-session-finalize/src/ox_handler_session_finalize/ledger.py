@@ -28,8 +28,8 @@ from pathlib import Path
 
 import trio
 
-from ox_core.errors import LedgerBlockedError, OxError
-from ox_handler_session_finalize.git import DEFAULT_TIMEOUT, GitError, GitResult, run_git
+from ox_core.errors import LedgerBlockedError
+from ox_handler_session_finalize.git import DEFAULT_TIMEOUT, GitResult, run_git
 from ox_handler_session_finalize.ledger_files import (
     LfsUploadError,
     commit_message,
@@ -277,10 +277,11 @@ class Ledger:
         made. Holds the ledger lock. Pushing is left to the sync (`pushed` is False).
 
         Raises `LedgerBlockedError` (unresolved conflicts, no git identity), `UnsafePathError`
-        (a link at `sessions/` or at the folder: this session alone), `LfsUploadError`
-        (content not uploaded, nothing committed, working tree restored), `GitError`
-        (anything else). Cancellation kills the running git command; a half-done step is
-        picked up by the next call.
+        (a link at `sessions/` or at the folder: this session alone), `OSError` (the folder
+        cannot be written: this session alone), `LfsUploadError` (content not uploaded),
+        `GitError` (anything else). Whatever fails, and on cancellation (which kills the
+        running git command), nothing is committed and the work tree and index are put back
+        as HEAD has them: the next call starts afresh.
         """
         from ox_session_capture.confined import check_session_name
 
@@ -317,35 +318,49 @@ class Ledger:
         await self.ensure_unblocked()
         facts = await self.facts()
         env = await self.commit_env()
-        errors = await trio.to_thread.run_sync(
-            write_folders, self.path, [(r.name, r.files) for r in batch]
-        )
         written: list[_Request] = []
-        for request in batch:
-            error = errors.get(request.name)
-            if error is not None:
-                request.error = error
-            else:
-                written.append(request)
-        if not written:
-            return
-        paths = [f"sessions/{r.name}" for r in written]
+        paths: list[str] = []
         extra: list[str] = []
+        # Until the commit holds them, the sessions' folders in the work tree are only copies:
+        # whatever stops this batch (a folder half-written on a full disk, a failed `git add`,
+        # LFS upload or commit, a hook refusing it, cancellation) puts them and the index back
+        # as HEAD has them. Left there, a copy would stay uncommitted and staged, and hide a
+        # user-cache session (scanned after `sessions/`) from every later scan.
         try:
+            errors = await trio.to_thread.run_sync(
+                write_folders, self.path, [(r.name, r.files) for r in batch]
+            )
+            for request in batch:
+                error = errors.get(request.name)
+                if error is not None:
+                    request.error = error
+                else:
+                    written.append(request)
+            paths = [f"sessions/{r.name}" for r in written]
+            # A write that failed part-way (a refused link was never written through).
+            half = [f"sessions/{n}" for n, e in errors.items() if isinstance(e, OSError)]
+            if half:
+                await restore_paths(self, half)
+            if not written:
+                return
             if facts.lfs:
                 extra = await prepare_lfs(self)
             await self.git("add", "-A", "--", *paths, *extra)
             if facts.lfs and facts.remote is not None:
                 await upload_lfs(self, facts.remote, [r.files for r in written])
-        except (LfsUploadError, GitError, OxError):
-            await restore_paths(self, [*paths, *extra])
+            staged = await self.git("diff", "--cached", "--name-only", "-z", "--", *paths, *extra)
+            changed = {
+                p.split("/")[1] for p in staged.stdout.split("\0") if p.startswith("sessions/")
+            }
+            if staged.stdout.strip("\0"):
+                names = [r.name for r in written if r.name in changed]
+                message = commit_message(names)
+                await self.git("commit", "-q", "-m", message, "--", *paths, *extra, env=env)
+        except BaseException:
+            # Local and short, and needed even when cancelled (the daemon stopping).
+            with trio.CancelScope(shield=True):
+                await restore_paths(self, [*paths, *extra])
             raise
-        staged = await self.git("diff", "--cached", "--name-only", "-z", "--", *paths, *extra)
-        changed = {p.split("/")[1] for p in staged.stdout.split("\0") if p.startswith("sessions/")}
-        if staged.stdout.strip("\0"):
-            names = [r.name for r in written if r.name in changed]
-            message = commit_message(names)
-            await self.git("commit", "-q", "-m", message, "--", *paths, *extra, env=env)
         for request in written:
             request.result = PublishResult(
                 committed=request.name in changed, pushed=False, lfs=facts.lfs

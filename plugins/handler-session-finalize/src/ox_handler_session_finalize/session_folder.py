@@ -1,14 +1,22 @@
 """Reading a session folder before it is finalized: refuse links and special files, read the
-transcript, and tell whether its summary is already done."""
+transcript, tell whether its summary is already done, and stage a committed one's retry."""
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from ox_handler_session_finalize.payload import FinalizeError
 from ox_session_capture import records, transcript
-from ox_session_capture.confined import UnsafePathError, regular_files
+from ox_session_capture.confined import (
+    UnsafePathError,
+    check_dirs,
+    make_dirs,
+    read_regular,
+    regular_files,
+)
 from ox_session_capture.records import ARTIFACTS, NEEDS_SUMMARY, RAW, SUMMARY_JSON
 
 
@@ -46,3 +54,30 @@ def _read_transcript(folder: Path) -> transcript.RawTranscript:
         return transcript.read_raw(folder / RAW)
     except OSError as exc:
         raise FinalizeError(f"cannot read {folder / RAW}: {exc.strerror}") from exc
+
+
+def _staging_copy(ledger: Path, folder: Path) -> Path:
+    """A private copy of committed session `folder` (its regular files but dotfiles), in
+    `.ox/cache/retry/<name>/` (never committed, never scanned), where its retry is written.
+    A leftover of an earlier crash is replaced. Raises `OSError` or `UnsafePathError` (a link
+    on the way). Blocking."""
+    staging = records.ledger_cache_sessions(ledger).parent / "retry" / folder.name
+    check_dirs(ledger, staging, missing_ok=True)
+    _remove_staging(staging)
+    make_dirs(ledger, staging, 0o700)
+    for name in sorted(regular_files(folder)):
+        if not name.startswith("."):
+            records.atomic_write_bytes(staging / name, read_regular(folder / name), 0o600)
+    return staging
+
+
+def _remove_staging(staging: Path) -> None:
+    """Delete a staging copy (rmtree never follows a link inside it). Blocking."""
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _drop_needs_summary(folder: Path) -> None:
+    """Remove `.needs-summary` from a committed folder whose retry is being committed (the
+    commit records its removal when it was committed too). Blocking."""
+    with contextlib.suppress(FileNotFoundError):
+        (folder / NEEDS_SUMMARY).unlink()
