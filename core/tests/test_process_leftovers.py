@@ -382,3 +382,25 @@ async def test_without_the_sweep_a_stopped_run_still_loses_its_whole_group(
     helper = agent.helper()
     assert _alive(helper)
     os.kill(helper, signal.SIGKILL)
+
+
+def test_working_in_names_the_commands_whose_working_folder_is_inside(tmp_path: Path) -> None:
+    import subprocess
+
+    from ox_core.proc import working_in
+
+    inside = tmp_path / "repo" / "sub"
+    inside.mkdir(parents=True)
+    sibling = tmp_path / "repo-other"  # shares the prefix, is not inside
+    sibling.mkdir()
+    procs = [subprocess.Popen(["sleep", "600"], cwd=where) for where in (inside, sibling, tmp_path)]
+    repo, other = str((tmp_path / "repo").resolve()), str(sibling.resolve())
+    try:
+        assert working_in((repo,), "sleep") == [procs[0].pid]
+        assert set(working_in((repo, other), "sleep")) == {procs[0].pid, procs[1].pid}
+        assert working_in((repo,), "git") == []  # another command
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+    assert working_in((repo,), "sleep") == []

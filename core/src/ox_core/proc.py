@@ -3,8 +3,9 @@
 `read_stat` and `scan` read `/proc/<pid>/stat` (parent, group, start time: a pid with its start
 time names one process, as pids are reused), `has_env` a process's environment, `last_pid`
 the pid handed out last, `opened_path` what an open fd points to, `pid_alive` and `pid_max`
-answer the questions records ask about a pid. Elsewhere than Linux there is no `/proc`:
-each answers "nothing found" (or its documented fallback), never raises.
+answer the questions records ask about a pid, `working_in` which commands work in a folder.
+Elsewhere than Linux there is no `/proc`: each answers "nothing found" (or its documented
+fallback), never raises.
 """
 
 from __future__ import annotations
@@ -137,3 +138,24 @@ def command_name(pid: int) -> str:
             return f.read(64).decode("utf-8", "replace").strip()
     except OSError:
         return ""
+
+
+def working_in(folders: tuple[str, ...], command_prefix: str) -> list[int]:
+    """The processes whose command name starts with `command_prefix` and whose working folder
+    is one of `folders` (absolute, resolved) or inside one; processes whose working folder
+    cannot be read (another user's) are left out. [] without `/proc`."""
+    found: list[int] = []
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return found
+    for name in names:
+        if not name.isdigit() or not command_name(int(name)).startswith(command_prefix):
+            continue
+        try:
+            cwd = os.readlink(f"/proc/{name}/cwd")
+        except OSError:
+            continue
+        if any(cwd == f or cwd.startswith(f.rstrip("/") + "/") for f in folders):
+            found.append(int(name))
+    return found

@@ -39,6 +39,7 @@ from ox_handler_session_finalize.ledger_files import (
     upload_lfs,
     write_folders,
 )
+from ox_handler_session_finalize.stale_lock import remove_stale_index_lock
 
 __all__ = ["PUSH_PAUSE", "Ledger", "LedgerFacts", "LfsUploadError", "PublishResult"]
 
@@ -236,15 +237,19 @@ class Ledger:
         return paths
 
     async def ensure_unblocked(self, *, quick: bool = False) -> None:
-        """Raise `LedgerBlockedError` when the ledger has unresolved merge conflicts.
-        `quick`: only when a merge or rebase is stopped half-way (no git process: the check
-        before each item; the full one runs once per batch)."""
+        """Raise `LedgerBlockedError` when the ledger has unresolved merge conflicts, after
+        removing a `.git/index.lock` a killed git left (`stale_lock`). The caller holds the
+        ledger lock, but with `quick`: only when a merge or rebase is stopped half-way (no git
+        process: the check before each item; the full one runs once per batch)."""
+        git_dir = await self.git_dir()
         if quick:
-            git_dir = await self.git_dir()
             # Under the lock: a rebase of our own sync (which holds it) is not a blocker.
             async with self.lock:
+                await trio.to_thread.run_sync(remove_stale_index_lock, self.path, git_dir)
                 if not any([(git_dir / m).exists() for m in _HALF_WAY]):
                     return
+        else:
+            await trio.to_thread.run_sync(remove_stale_index_lock, self.path, git_dir)
         conflicts = await self.conflicts()
         if conflicts:
             shown = ", ".join(conflicts[:5])
