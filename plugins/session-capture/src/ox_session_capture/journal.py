@@ -188,7 +188,9 @@ def data_size(data: Data) -> int:
     return len(data) if isinstance(data, _BUFFERS) else sum(map(len, data))
 
 
-def _write_durably(fd: int, data: Data) -> None:
+def write_durably(fd: int, data: Data) -> None:
+    """Write all of `data` at `fd` (through short writes), then fsync it. An error may leave
+    part of it written: the caller cuts it off."""
     views = [memoryview(data)] if isinstance(data, _BUFFERS) else [memoryview(c) for c in data if c]
     if len(views) == 1:  # a live step's one chunk
         view = views[0]
@@ -396,7 +398,7 @@ def durable_append(
     )
     fd = open_regular(raw, os.O_WRONLY | os.O_APPEND)
     try:
-        _write_durably(fd, data)  # the batch is on disk before the marker that commits it
+        write_durably(fd, data)  # the batch is on disk before the marker that commits it
     finally:
         os.close(fd)
     try:
@@ -452,7 +454,7 @@ def append_committed(
             if size > committed:
                 os.ftruncate(fd, committed)  # a failed step's uncommitted bytes, as settling does
             if size_of_data:  # none when every line was a duplicate: only the offset moves
-                _write_durably(fd, data)  # the batch is on disk before the slot committing it
+                write_durably(fd, data)  # the batch is on disk before the slot committing it
         finally:
             os.close(fd)
         # A slot write that fails may still have landed whole: its bytes decide, never this

@@ -61,12 +61,18 @@ def prior_ids(session_dir: Path, marker_extra: object = None) -> object:
 MAX_PRIOR_IDS_BYTES = 64 * 1024 * 1024
 
 
-def captured_ids(raw: Path, also: object = None) -> set[str]:
-    """The `source_id`s of the entries already in `raw.jsonl`, plus the strings of the list
-    `also` (`prior_ids`: data, so anything else in it is ignored)."""
+def captured_ids(raw: Path, also: object = None, size: int | None = None) -> set[str]:
+    """The `source_id`s of the entries already in `raw.jsonl` (in its first `size` bytes when
+    given: the committed ones), plus the strings of the list `also` (`prior_ids`: data, so
+    anything else in it is ignored)."""
     ids: set[str] = {i for i in also if isinstance(i, str)} if isinstance(also, list) else set()
+    left = size
     with contextlib.suppress(FileNotFoundError), os.fdopen(open_regular(raw), "rb") as f:
         for line in f:
+            if left is not None:
+                left -= len(line)
+                if left < 0:  # past the commit: a failed batch's, cut off by the next commit
+                    break
             match = _SOURCE_ID.search(line)
             if match:
                 with contextlib.suppress(ValueError):

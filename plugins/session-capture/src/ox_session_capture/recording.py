@@ -40,7 +40,7 @@ from ox_session_capture.confined import (
     open_regular,
 )
 from ox_session_capture.identity import add_part, free_name, part_stopped, taken_names
-from ox_session_capture.journal import set_committed, settle_locked
+from ox_session_capture.journal import committed_size, set_committed, settle_locked, write_durably
 from ox_session_capture.raw_lines import (
     SESSION_INFO_KEYS,
     UNKNOWN_KEY,
@@ -72,7 +72,7 @@ from ox_session_capture.records import (
 )
 from ox_session_capture.recover import drain
 from ox_session_capture.redact import make_redactor
-from ox_session_capture.tail import SourceTail
+from ox_session_capture.tail import SourceTail, WriteFailed
 
 log = logging.getLogger(__name__)
 
@@ -401,7 +401,9 @@ def stop_recording(
     Stop the live watcher first (`SessionWatcherManager.stop_watch`). Raises
     `RecordingRejected` when there is no such recording (or the creation lock stays taken),
     `LockTimeout`, `JournalError`. A missing or unreadable source only means nothing more is
-    drained. Blocking.
+    drained; a recording that cannot take the drained lines or the footer (a full disk, an
+    I/O error) raises and stays stopped, with its marker: the next stop, or finalization's
+    catch-up, finishes it. Blocking.
     """
     ledger = ledger_of(session_dir)
     # From `stopped_at` until the index says where this part stopped, a start hook would find
@@ -445,7 +447,12 @@ def _stop(session_dir: Path, redact: Redactor | None, lock_timeout: float | None
             tail.resume()
             try:
                 drained = drain(tail).entries
-            except (OSError, UnsafePathError) as exc:
+            except WriteFailed:
+                # The recording could not take the lines (a full disk): closing it now would
+                # lose them. It stays stopped; the next stop or finalization's catch-up drains
+                # them (the failed batch's bytes are cut off first).
+                raise
+            except (OSError, UnsafePathError) as exc:  # the source: nothing more to drain
                 log.error("%s: drain stopped: %s", session_dir.name, exc)
         final = read_marker(session_dir)
         footer = RawFooter(closed_at=now_utc(), stopped_at=stopped, entry_count=final.entry_count)
@@ -458,8 +465,12 @@ def _stop(session_dir: Path, redact: Redactor | None, lock_timeout: float | None
             setattr(footer, UNKNOWN_KEY, unknown)
         fd = open_regular(raw, os.O_WRONLY | os.O_APPEND)
         try:
-            os.write(fd, dump_line(footer))
-            os.fsync(fd)
+            # After the committed entries: bytes past them are the footer of an earlier stop
+            # that failed (torn by a full disk) or was cut off before the marker's removal.
+            committed = committed_size(final)
+            if committed is not None and os.fstat(fd).st_size > committed:
+                os.ftruncate(fd, committed)
+            write_durably(fd, dump_line(footer))  # whole, or an error: the marker stays
         finally:
             os.close(fd)
         remove_marker(session_dir)

@@ -31,6 +31,7 @@ from ox_session_capture.journal import (
     MarkerFile,
     RecordingGone,
     append_committed,
+    committed_size,
     durable_append,
     settle_locked,
 )
@@ -70,6 +71,11 @@ _SCAN_CHUNK = 1024 * 1024
 
 class TailError(Exception):
     """Following the file cannot go on safely (e.g. the cursor stopped advancing)."""
+
+
+class WriteFailed(OSError):
+    """Committing a batch to the recording failed (a full disk, an I/O error on the ledger's
+    side, not the source's): nothing of it was committed, its lines are read again."""
 
 
 @attrs.frozen
@@ -179,7 +185,10 @@ class SourceTail:
         self.inode = inode if isinstance(inode, int) else None
         self.fp = fp if isinstance(fp, str) and self.offset == marker.source_offset else None
         prior = prior_ids(self.session_dir, _marker_extra(marker, "prior_source_ids"))
-        self.seen = captured_ids(self.session_dir / RAW, prior)
+        # Only the committed entries count as captured: bytes past the commit (a failed batch's,
+        # or the steps of a slot file damaged since) are cut off by the next commit, and their
+        # lines must be read again, not dropped as duplicates.
+        self.seen = captured_ids(self.session_dir / RAW, prior, committed_size(marker))
         self._long_scan = None
         self._reset_pending = False
 
@@ -368,29 +377,33 @@ class SourceTail:
             marker.source_fingerprint = fp  # type: ignore[attr-defined]
             note_session(marker, info, gathered.unknown)
 
-        with self._locked(), self._slot_file() as slots:
-            try:
-                marker = self._markers.current(slots)
-            except FileNotFoundError:
-                raise RecordingGone(f"{self.session_dir.name}: the recording ended") from None
-            if marker.source_offset != self.persisted:
-                # Someone else (finalization's catch-up) moved the recording on: reload and
-                # let the next step read from there.
-                log.info("%s: marker moved by another writer; reloading", self.session_dir.name)
-                self._load(marker)
-                raise _Reloaded
-            # A step that moves only what a commit slot holds (offsets, counts, session info)
-            # takes one slot write; a reset or lines of unknown types rewrite the marker
-            # (through the journal with data).
-            markers = self._markers
-            fast = not reset and not gathered.unknown
-            self.slow = not (
-                fast
-                and slots is not None
-                and append_committed(markers, marker, data, new_offset, count, fp, info, slots)
-            )
-            if self.slow:
-                self._rewrite_marker(data, new_offset, change)
+        try:
+            with self._locked(), self._slot_file() as slots:
+                try:
+                    marker = self._markers.current(slots)
+                except FileNotFoundError:
+                    raise RecordingGone(f"{self.session_dir.name}: the recording ended") from None
+                if marker.source_offset != self.persisted:
+                    # Someone else (finalization's catch-up) moved the recording on: reload and
+                    # let the next step read from there.
+                    log.info("%s: marker moved by another writer; reloading", self.session_dir.name)
+                    self._load(marker)
+                    raise _Reloaded
+                # A step that moves only what a commit slot holds (offsets, counts, session info)
+                # takes one slot write; a reset or lines of unknown types rewrite the marker
+                # (through the journal with data).
+                markers = self._markers
+                fast = not reset and not gathered.unknown
+                self.slow = not (
+                    fast
+                    and slots is not None
+                    and append_committed(markers, marker, data, new_offset, count, fp, info, slots)
+                )
+                if self.slow:
+                    self._rewrite_marker(data, new_offset, change)
+        except OSError as exc:  # the source was read: the recording's side failed
+            why = f"{self.session_dir.name}: writing the recording: {exc.strerror or exc}"
+            raise WriteFailed(exc.errno, why) from exc
         self.persisted = new_offset
         self.seen.update(gathered.ids)
 

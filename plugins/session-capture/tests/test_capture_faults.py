@@ -1,0 +1,174 @@
+"""Faults the capture must survive without losing or duplicating a line: the commit slot file
+emptied or filled with garbage by hand, a full disk (ENOSPC) or an I/O error at a write of a
+stop's drain. Faults are injected at the OS boundary only."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ox_session_capture import recording
+from ox_session_capture.adapters import load_adapter
+from ox_session_capture.commit_slots import SLOTS
+from ox_session_capture.recording import RecordingRejected, create_recording, stop_recording
+from ox_session_capture.records import MARKER, RAW
+from ox_session_capture.recover import CatchUpResult, drain
+from ox_session_capture.tail import SourceTail
+from ox_session_capture.testing import append, claude_session_file, numbered_user
+
+
+def texts(session_dir: Path) -> list[str]:
+    lines = [json.loads(line) for line in (session_dir / RAW).read_text().splitlines()]
+    return [str(e.get("content")) for e in lines if e.get("type") == "user"]
+
+
+def messages(*numbers: int) -> list[str]:
+    return [f"message {n}" for n in numbers]
+
+
+def follow(session_dir: Path, source: Path) -> SourceTail:
+    tail = SourceTail(session_dir, load_adapter("claude-code"), source)
+    tail.resume()
+    return tail
+
+
+@pytest.mark.parametrize("damage", [b"", b"garbage\n" * 200])
+def test_a_slot_file_damaged_by_hand_loses_no_line(ledger: Path, home: Path, damage: bytes) -> None:
+    """The live steps committed only to the slot file; it is emptied or overwritten. The
+    recording falls back to its marker (its start): `raw.jsonl` is cut back there and the
+    lines are read again, each once. None may be taken for already captured on the strength
+    of the bytes being cut off."""
+    source = claude_session_file(home)
+    rec = create_recording(ledger, "claude-code", source, pid=0)
+    tail = follow(rec.session_dir, source)
+    for n in range(1, 4):
+        append(source, numbered_user(n))
+        assert tail.step().entries == 1
+    (rec.session_dir / SLOTS).write_bytes(damage)
+    append(source, numbered_user(4))
+    drain(tail)
+    assert texts(rec.session_dir) == messages(1, 2, 3, 4)
+    stop_recording(rec.session_dir)
+    assert texts(rec.session_dir) == messages(1, 2, 3, 4)
+
+
+def failing(
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    target: str,
+    times: int,
+    err: int,
+    short: bool = False,
+) -> Callable[[], int]:
+    """`os.<name>` fails with `err` on an fd of a file named `target`, `times` times (with
+    `short`, a write first takes half its bytes, as a disk filling up does); returns how many
+    failures are left."""
+    real = getattr(os, name)
+    left = [times]
+    halve = [short and name == "write"]
+
+    def fake(fd: int, *args: object) -> object:
+        if left[0] > 0 and os.readlink(f"/proc/self/fd/{fd}").endswith("/" + target):
+            if halve[0]:
+                halve[0] = False
+                data = bytes(args[0])  # type: ignore[call-overload]
+                return real(fd, data[: len(data) // 2])
+            left[0] -= 1
+            raise OSError(err, os.strerror(err))
+        return real(fd, *args)
+
+    monkeypatch.setattr(os, name, fake)
+    return lambda: left[0]
+
+
+def footers(session_dir: Path) -> list[dict[str, object]]:
+    lines = [json.loads(line) for line in (session_dir / RAW).read_text().splitlines()]
+    return [e for e in lines if "closed_at" in e]
+
+
+@pytest.mark.parametrize(
+    ("call", "target", "err", "short"),
+    [
+        ("write", RAW, errno.ENOSPC, False),  # the drained line
+        ("write", RAW, errno.ENOSPC, True),  # the drained line, half of it written
+        ("fsync", RAW, errno.EIO, False),
+        ("write", ".raw.jsonl.append.json.tmp", errno.ENOSPC, False),  # the crash journal
+    ],
+)
+def test_a_failed_write_of_a_stops_drain_loses_no_line(
+    ledger: Path,
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    call: str,
+    target: str,
+    err: int,
+    short: bool,
+) -> None:
+    """The stop drains a line no step captured; writing it to the recording fails (a full
+    disk, an I/O error). The stop must not close the recording without it (footer written,
+    marker removed): it fails, the recording stays stopped, and once the disk has room again
+    the stop records the line once, under one whole footer that counts it."""
+    source = claude_session_file(home)
+    rec = create_recording(ledger, "claude-code", source, pid=0)
+    append(source, numbered_user(1))
+    left = failing(monkeypatch, call, target, 1, err, short)
+    with pytest.raises((OSError, RecordingRejected)):  # a full disk, as the lock reports it
+        stop_recording(rec.session_dir)
+    assert left() == 0
+    monkeypatch.undo()
+    assert (rec.session_dir / MARKER).exists()  # stopped, not closed: a retry finishes it
+    assert stop_recording(rec.session_dir).entry_count == 1
+    assert texts(rec.session_dir) == messages(1)
+    assert [f["entry_count"] for f in footers(rec.session_dir)] == [1]
+
+
+@pytest.mark.parametrize(("err", "short"), [(errno.ENOSPC, False), (errno.ENOSPC, True)])
+def test_a_failed_footer_write_is_finished_by_a_second_stop(
+    ledger: Path, home: Path, monkeypatch: pytest.MonkeyPatch, err: int, short: bool
+) -> None:
+    """Writing the footer fails (whole, or after half of it reached the disk): the marker
+    stays, and the next stop writes one whole footer after the entries."""
+    source = claude_session_file(home)
+    rec = create_recording(ledger, "claude-code", source, pid=0)
+    append(source, numbered_user(1))
+    real_drain = recording.drain
+
+    def drain_then_fail(tail: SourceTail) -> CatchUpResult:
+        result = real_drain(tail)
+        failing(monkeypatch, "write", RAW, 1, err, short)  # the footer's write
+        return result
+
+    monkeypatch.setattr(recording, "drain", drain_then_fail)
+    with pytest.raises((OSError, RecordingRejected)):  # a full disk, as the lock reports it
+        stop_recording(rec.session_dir)
+    monkeypatch.undo()
+    assert (rec.session_dir / MARKER).exists()
+    assert stop_recording(rec.session_dir).entry_count == 1
+    assert texts(rec.session_dir) == messages(1)
+    assert [f["entry_count"] for f in footers(rec.session_dir)] == [1]
+
+
+def test_a_stop_cut_off_after_its_footer_is_finished_with_one_footer(
+    ledger: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon dies between the footer and the marker's removal: the next stop (or a
+    person's `session stop`) must not leave two footers."""
+    source = claude_session_file(home)
+    rec = create_recording(ledger, "claude-code", source, pid=0)
+    append(source, numbered_user(1))
+
+    def die(session_dir: Path) -> None:
+        raise KeyboardInterrupt  # stands for the process ending here
+
+    monkeypatch.setattr(recording, "remove_marker", die)
+    with pytest.raises(KeyboardInterrupt):
+        stop_recording(rec.session_dir)
+    monkeypatch.undo()
+    assert stop_recording(rec.session_dir).entry_count == 1
+    assert texts(rec.session_dir) == messages(1)
+    assert [f["entry_count"] for f in footers(rec.session_dir)] == [1]
