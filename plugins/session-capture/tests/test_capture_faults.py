@@ -172,3 +172,35 @@ def test_a_stop_cut_off_after_its_footer_is_finished_with_one_footer(
     assert stop_recording(rec.session_dir).entry_count == 1
     assert texts(rec.session_dir) == messages(1)
     assert [f["entry_count"] for f in footers(rec.session_dir)] == [1]
+
+
+@pytest.mark.parametrize("later_lines", [0, 1])
+def test_a_torn_footer_left_for_finalization_is_cut_before_its_catch_up(
+    ledger: Path, home: Path, later_lines: int
+) -> None:
+    """The stop's footer was half written (a full disk) and no stop came again: the agent
+    died, finalization ends the recording. Its catch-up must not glue what it appends to the
+    torn footer (the entry would be lost to every reader), nor publish a torn line."""
+    from ox_session_capture.records import read_marker, remove_marker
+    from ox_session_capture.recover import recover_recording
+
+    source = claude_session_file(home)
+    rec = create_recording(ledger, "claude-code", source, pid=0)
+    append(source, numbered_user(1))
+    real_drain = recording.drain
+    with pytest.MonkeyPatch.context() as faults:  # undone alone: `home` keeps its $HOME
+
+        def drain_then_fail(tail: SourceTail) -> CatchUpResult:
+            result = real_drain(tail)
+            failing(faults, "write", RAW, 1, errno.ENOSPC, short=True)  # the footer's write
+            return result
+
+        faults.setattr(recording, "drain", drain_then_fail)
+        with pytest.raises((OSError, RecordingRejected)):
+            stop_recording(rec.session_dir)
+    assert not (rec.session_dir / RAW).read_bytes().endswith(b"\n")  # the torn footer
+    for n in range(2, 2 + later_lines):
+        append(source, numbered_user(n))
+    recover_recording(rec.session_dir, read_marker(rec.session_dir))  # finalization's catch-up
+    remove_marker(rec.session_dir)
+    assert texts(rec.session_dir) == messages(*range(1, 2 + later_lines))  # every line parses

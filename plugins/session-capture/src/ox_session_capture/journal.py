@@ -234,6 +234,32 @@ def _truncate(path: Path, size: int) -> None:
         os.close(fd)
 
 
+_FOOTER_MAX = 1024 * 1024
+"""More bytes than any footer past a stopped recording's commit: they are cut off whole."""
+
+
+def _keep_whole_lines(raw: Path, committed: int) -> None:
+    """Cut a stopped recording's bytes past `committed` back to their last newline: a footer
+    torn by a full disk or a crash is no line, and whatever a catch-up appends later would be
+    glued to it and lost to every reader (the next stop writes the footer again)."""
+    try:
+        fd, st = open_regular_stat(raw, os.O_RDWR)
+    except FileNotFoundError:
+        return
+    try:
+        size = st.st_size
+        if size <= committed or os.pread(fd, 1, size - 1) == b"\n":
+            return
+        past = os.pread(fd, _FOOTER_MAX, committed) if size - committed <= _FOOTER_MAX else b""
+        keep = committed + past.rfind(b"\n") + 1  # `committed` when none ends there
+        log.warning("%s: cut %d bytes of a torn line past the committed entries",
+                    raw.parent.name, size - keep)  # fmt: skip
+        os.ftruncate(fd, keep)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def settle_locked(session_dir: Path) -> Settled:
     """`settle_journal` for a caller that already holds the raw file's lock."""
     jpath = journal_path(session_dir)
@@ -289,8 +315,9 @@ def _settle_committed(
     """The marker names the committed size of the raw file: bytes past it belong to a batch
     that was not committed. The journal, if any, is at one of the marker's offsets or torn
     (unreadable after a power cut: it is written without fsync). A stopped recording without
-    a journal keeps them: its footer."""
+    a journal keeps them, as far as they end a line: its footer (`_keep_whole_lines`)."""
     if not present and marker.stopped_at is not None:
+        _keep_whole_lines(session_dir / RAW, committed)
         return Settled.NONE
     try:
         raw_size = os.lstat(session_dir / RAW).st_size
