@@ -144,9 +144,10 @@ def test_a_teammates_links_never_publish_the_victims_files(world: OxWorld) -> No
 
 def test_a_linked_cache_folder_is_never_scanned(world: OxWorld) -> None:
     """`.ox/cache` committed as a link to a folder of the victim's (`.gitignore` says
-    `.ox/cache/`, which a link does not match) and pulled while the daemon runs: recordings
-    are refused with a clear error, and nothing in the linked folder is published or
-    deleted. (A daemon starting on such a ledger refuses to start.)"""
+    `.ox/cache/`, which a link does not match): ox's sync refuses to bring it in; pulled by
+    hand while the daemon runs, recordings are refused with a clear error, and nothing in the
+    linked folder is published or deleted. (A daemon starting on such a ledger refuses to
+    start.)"""
     private = private_files(world.home)
     target = world.home / "private-cache"
     (target / "sessions" / "2026-11-24T00-38-dev-a1").mkdir(parents=True)
@@ -162,9 +163,15 @@ def test_a_linked_cache_folder_is_never_scanned(world: OxWorld) -> None:
     daemon = world.serve()
     shutil.rmtree(world.ledger / ".ox" / "cache", ignore_errors=True)
 
+    # ox's own sync never brings a commit into its cache in: it pauses, naming the path.
+    synced = world.cli("sync", check=False)
+    assert synced.returncode != 0
+    assert "the remote holds .ox/cache" in synced.stdout
+    assert not (world.ledger / ".ox" / "cache").is_symlink()
+
     def pulled() -> bool:
-        # The daemon's own sync brings the teammate's commit in (`ox-core sync`: now).
-        world.cli("sync", check=False)
+        # The person pulls it by hand.
+        world.git(world.ledger, "pull", "-q", "--ff-only", "origin", "main")
         return (world.ledger / ".ox" / "cache").is_symlink()
 
     wait_until("the teammate's link to arrive", pulled)

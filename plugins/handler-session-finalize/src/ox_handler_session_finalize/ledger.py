@@ -15,7 +15,10 @@ Git-LFS: the ledger uses LFS when `git lfs` is installed and the ledger configur
 endpoint (`lfs.url` in `.git/config` or `.lfsconfig`) or its `.gitattributes` already routes
 files through `filter=lfs`. Content files are then uploaded to the LFS server *before* the
 commit; when that upload fails nothing is committed and `LfsUploadError` is raised, so the
-cache copy stays the one a later scan finds again.
+cache copy stays the one a later scan finds again. A teammate commits `.lfsconfig`, and git-lfs
+lets its `lfs.pushurl` (or `remote.<name>.lfspushurl`) outrank the ledger's own `lfs.url`:
+when the ledger's git config names an endpoint, ox pins uploads to it (`-c lfs.pushurl`), so a
+committed file never sends a session to another server or a `file://` path.
 """
 
 from __future__ import annotations
@@ -77,6 +80,13 @@ class LedgerFacts:
     lfs: bool
     identity: str
     commit_env: tuple[tuple[str, str], ...] = ()
+    lfs_push_url: str = ""
+    """Where uploads go by the ledger's git config (empty: it names none); see the module."""
+
+    @property
+    def lfs_pin(self) -> tuple[str, ...]:
+        """The `git` options that send LFS uploads to `lfs_push_url` whatever `.lfsconfig` says."""
+        return ("-c", f"lfs.pushurl={self.lfs_push_url}") if self.lfs_push_url else ()
 
 
 @dataclass
@@ -179,6 +189,7 @@ class Ledger:
             lfs=await self._uses_lfs(),
             identity=identity,
             commit_env=tuple(sorted(env.items())),
+            lfs_push_url=await self._lfs_push_url(remote),
         )
         self._cache.facts, self._cache.stamp = facts, stamp
         return facts
@@ -212,6 +223,21 @@ class Ledger:
     async def uses_lfs(self) -> bool:
         """Whether content files go through git-LFS (see the module docstring)."""
         return (await self.facts()).lfs
+
+    async def _lfs_push_url(self, remote: str | None) -> str:
+        """The LFS upload endpoint the ledger's git config names, in git-lfs' order
+        (`lfs.pushurl`, `lfs.url`, then the remote's `lfspushurl`, `lfsurl`); `git config`
+        never reads `.lfsconfig`. Empty when it names none."""
+        pattern = r"^(lfs|remote\..*)\.(lfs)?(push)?url$"
+        result = await self.git("config", "-z", "--get-regexp", pattern, check=False)
+        found: dict[str, str] = {}
+        for record in filter(None, result.stdout.split("\0")):
+            key, _, value = record.partition("\n")
+            found[key.lower()] = value  # the last value wins, as in git-lfs
+        order = ["lfs.pushurl", "lfs.url"]
+        if remote is not None:
+            order += [f"remote.{remote}.lfspushurl".lower(), f"remote.{remote}.lfsurl".lower()]
+        return next((found[k] for k in order if found.get(k)), "")
 
     async def _uses_lfs(self) -> bool:
         lfsconfig = ("config", "-f", ".lfsconfig", "--get", "lfs.url")
@@ -352,7 +378,7 @@ class Ledger:
                 extra = await prepare_lfs(self)
             await self.git("add", "-A", "--", *paths, *extra)
             if facts.lfs and facts.remote is not None:
-                await upload_lfs(self, facts.remote, [r.files for r in written])
+                await upload_lfs(self, facts, [r.files for r in written])
             staged = await self.git("diff", "--cached", "--name-only", "-z", "--", *paths, *extra)
             changed = {
                 p.split("/")[1] for p in staged.stdout.split("\0") if p.startswith("sessions/")

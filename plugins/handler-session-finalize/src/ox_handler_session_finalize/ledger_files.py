@@ -16,7 +16,7 @@ from ox_core.errors import LedgerBlockedError, OxError
 from ox_handler_session_finalize.git import has_git_lfs
 
 if TYPE_CHECKING:
-    from ox_handler_session_finalize.ledger import Ledger
+    from ox_handler_session_finalize.ledger import Ledger, LedgerFacts
 
 PUSH_TIMEOUT = 180.0
 LFS_PATTERNS = ("sessions/**/raw.jsonl", "sessions/**/summary.md", "sessions/**/session.md")
@@ -136,9 +136,12 @@ async def prepare_lfs(ledger: Ledger) -> list[str]:
     return [".gitattributes"]
 
 
-async def upload_lfs(ledger: Ledger, remote: str, batch: Sequence[Mapping[str, bytes]]) -> None:
-    """Upload the content files of a batch to the remote's LFS server in one `git lfs push`;
-    `LfsUploadError` when it fails (nothing is committed then)."""
+async def upload_lfs(
+    ledger: Ledger, facts: LedgerFacts, batch: Sequence[Mapping[str, bytes]]
+) -> None:
+    """Upload the content files of a batch to the remote's LFS server in one `git lfs push`
+    (to the ledger's own endpoint: `LedgerFacts.lfs_pin`); `LfsUploadError` when it fails
+    (nothing is committed then)."""
     oids = sorted(
         {
             hashlib.sha256(data).hexdigest()
@@ -149,8 +152,16 @@ async def upload_lfs(ledger: Ledger, remote: str, batch: Sequence[Mapping[str, b
     )
     if not oids:
         return
+    assert facts.remote is not None
     result = await ledger.git(
-        "lfs", "push", "--object-id", remote, *oids, time_limit=PUSH_TIMEOUT, check=False
+        *facts.lfs_pin,
+        "lfs",
+        "push",
+        "--object-id",
+        facts.remote,
+        *oids,
+        time_limit=PUSH_TIMEOUT,
+        check=False,
     )
     if not result.ok:
         raise LfsUploadError(f"LFS upload failed, session deferred: {result.failure()}")

@@ -6,7 +6,9 @@ commits are rebased onto the remote. A rebase conflict inside a session folder
 it is and the local one is re-committed beside it as `sessions/<name>-<commit>/`. A conflict
 anywhere else (a teammate's edit to a file ox does not own) cannot be settled by ox: the rebase
 is aborted, the ledger is left exactly as it was, and `SyncPaused` says which files, until a
-person integrates the remote by hand; local commits keep accumulating meanwhile.
+person integrates the remote by hand; local commits keep accumulating meanwhile. So is a remote
+that holds files in a cache (`.ox/cache/`, the original daemon's `.sageox/cache/`) or where the
+ledger has an ignored file: git would write them over the local recordings, unasked.
 
 Teammates' content stays as LFS pointers (`GIT_LFS_SKIP_SMUDGE=1`): a sync downloads no LFS
 object. Pushing retries a rejected push (someone pushed first) after integrating again.
@@ -16,10 +18,12 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import trio
 
 from ox_core.errors import LedgerBlockedError
+from ox_core.ledger_setup import GITIGNORE_LINE, ORIGINAL_GITIGNORE_LINE
 from ox_handler_session_finalize.git import GitError, GitResult
 from ox_handler_session_finalize.ledger import Ledger
 from ox_handler_session_finalize.ledger_files import PUSH_TIMEOUT
@@ -50,6 +54,8 @@ _AUTH = (
     "the requested url returned error: 401",
 )
 _NO_BRANCH = ("couldn't find remote ref", "could not find remote ref")
+_CACHES = (GITIGNORE_LINE.rstrip("/"), ORIGINAL_GITIGNORE_LINE.rstrip("/"))
+"""Never committed: recordings live there, and the scan trusts them as this machine's own."""
 
 
 class SyncPaused(LedgerBlockedError):
@@ -108,7 +114,9 @@ async def sync_ledger(ledger: Ledger) -> SyncResult:
                 tip = await ledger.head()
             if ahead == 0:
                 return SyncResult(remote, 0, behind, True, pushed, tuple(kept))
+            # git-lfs' pre-push hook uploads too: to the ledger's own endpoint (`lfs_pin`).
             result = await ledger.git(
+                *(facts.lfs_pin if facts.lfs else ()),
                 "push",
                 "--porcelain",
                 remote,
@@ -167,9 +175,11 @@ def _classify_push(remote: str, result: GitResult) -> None:
 async def _integrate(ledger: Ledger, upstream: str, ahead: int) -> list[str]:
     """Bring the remote's commits in: fast-forward, or rebase the local commits onto them.
     Returns the folders re-committed to keep both sides of a session conflict."""
+    await _refuse_overwrites(ledger, upstream)
     if ahead <= 0:
         await ledger.git("merge", "--ff-only", "-q", upstream, env=_NO_SMUDGE)
         return []
+    await trio.to_thread.run_sync(_pin_session_merges, await ledger.git_dir())
     result = await ledger.git("rebase", "-q", "--autostash", upstream, env=_NO_SMUDGE, check=False)
     kept: list[str] = []
     while not result.ok:
@@ -185,6 +195,60 @@ async def _integrate(ledger: Ledger, upstream: str, ahead: int) -> list[str]:
             kept.append(await _keep_both(ledger, name))
         result = await ledger.git("rebase", "--continue", env=_NO_SMUDGE, check=False)
     return kept
+
+
+SESSION_MERGE = "sessions/** merge"
+"""The line of `.git/info/attributes` (which outranks every `.gitattributes`) that merges
+session files with git's own 3-way merge: a teammate's `merge=union` (or any driver) in a
+committed `.gitattributes` would otherwise settle a conflict of two sessions of one name by
+mixing their lines, where ox keeps both (`_keep_both`)."""
+
+
+def _pin_session_merges(git_dir: Path) -> None:
+    """Add `SESSION_MERGE` to the repository's own attributes when it is not their last word
+    on it (a link or a special file there is refused: `UnsafePathError`). Blocking."""
+    from ox_session_capture.confined import make_dirs, read_regular
+    from ox_session_capture.records import atomic_write_bytes
+
+    path = make_dirs(git_dir, git_dir / "info") / "attributes"
+    try:
+        text = read_regular(path, 1024 * 1024).decode("utf-8", "replace")
+    except FileNotFoundError:
+        text = ""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if lines[-1:] == [SESSION_MERGE]:
+        return
+    if text and not text.endswith("\n"):
+        text += "\n"
+    atomic_write_bytes(path, (text + SESSION_MERGE + "\n").encode(), 0o644)
+
+
+async def _refuse_overwrites(ledger: Ledger, upstream: str) -> None:
+    """`SyncPaused` when checking `upstream` out would write a path in a cache or over (or
+    under) an ignored file of the work tree. Git counts ignored files expendable and replaces
+    them silently: a teammate's commit would overwrite a live recording, or plant one (with a
+    marker naming files to read) that the scan takes for this machine's own."""
+    changed = await ledger.git("diff", "--name-only", "--no-renames", "-z", "HEAD", upstream)
+    paths = [p for p in changed.stdout.split("\0") if p]
+    if not paths:
+        return
+    ignored = await ledger.git(
+        "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"
+    )
+    taken = {*_CACHES, *(p.rstrip("/") for p in ignored.stdout.split("\0") if p)}
+    hits = sorted(
+        p
+        for p in paths
+        if any(p == t or p.startswith(f"{t}/") or t.startswith(f"{p}/") for t in taken)
+    )
+    if hits:
+        shown = ", ".join(hits[:5]) + (f" and {len(hits) - 5} more" if len(hits) > 5 else "")
+        raise SyncPaused(
+            f"publishing paused: the remote holds {shown}, in ox's cache or over a file the "
+            f"ledger {ledger.path} ignores; nothing was changed. Remove them from the remote "
+            "(git rm --cached, commit, push); sessions are committed locally meanwhile and "
+            "pushed once it is resolved"
+        )
 
 
 def _paused_message(ledger: Ledger, upstream: str, paths: list[str]) -> str:

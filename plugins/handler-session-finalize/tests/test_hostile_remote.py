@@ -1,0 +1,149 @@
+"""What a teammate commits to the shared ledger is hostile: real attacks through the remote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ox_handler_session_finalize.ledger import Ledger
+from ox_handler_session_finalize.sync import SyncPaused, sync_ledger
+from ox_session_capture import records
+
+from .conftest import LfsServer
+from .finalize_support import clone, git, make_session
+
+NAME = "2026-11-25T10-00-dev-a1"
+
+
+def teammate_commits(
+    remote: Path, root: Path, files: dict[str, bytes], *, force: bool = True
+) -> None:
+    """A teammate's clone commits `files` (even ones the ledger ignores) and pushes."""
+    mate = clone(remote, root)
+    for rel, data in files.items():
+        (mate / rel).parent.mkdir(parents=True, exist_ok=True)
+        (mate / rel).write_bytes(data)
+        git(mate, "add", *(["-f"] if force else []), "--", rel)
+    git(mate, "commit", "-q", "-m", "teammate")
+    git(mate, "push", "-q", "origin", "HEAD:main")
+
+
+async def test_a_teammates_commit_into_the_cache_never_overwrites_a_recording(
+    ledger: Path, remote: Path, tmp_path: Path
+) -> None:
+    folder = make_session(records.ledger_cache_sessions(ledger), NAME)
+    ours = (folder / records.RAW).read_bytes()
+    rel = f".ox/cache/sessions/{NAME}/{records.RAW}"
+    teammate_commits(remote, tmp_path / "mate", {rel: b'{"type":"user","content":"theirs"}\n'})
+    head = git(ledger, "rev-parse", "HEAD")
+    with pytest.raises(SyncPaused, match=r"\.ox/cache/sessions/"):
+        await sync_ledger(Ledger(ledger))
+    assert (folder / records.RAW).read_bytes() == ours
+    assert git(ledger, "rev-parse", "HEAD") == head
+
+
+async def test_a_teammates_recording_is_never_planted_in_the_cache(
+    ledger: Path, remote: Path, tmp_path: Path
+) -> None:
+    # The cache is not there yet: nothing to overwrite, but a planted recording (its marker
+    # names a file to read) would be scanned as this machine's own.
+    marker = b'{"parent_pid": 1, "session_file": "/etc/hostname"}'
+    planted = {f".ox/cache/sessions/{NAME}/{records.RAW}": b"{}\n"}
+    planted[f".ox/cache/sessions/{NAME}/{records.MARKER}"] = marker
+    teammate_commits(remote, tmp_path / "mate", planted)
+    repo = Ledger(ledger)
+    await repo.publish("s-ours", {"raw.jsonl": b'{"type":"user","content":"ours"}\n'})
+    with pytest.raises(SyncPaused, match=r"\.ox/cache/sessions/"):
+        await sync_ledger(repo)
+    assert not (ledger / ".ox").exists()
+    assert await repo.conflicts() == []
+
+
+async def test_a_teammates_file_over_an_ignored_one_is_refused(
+    ledger: Path, remote: Path, tmp_path: Path
+) -> None:
+    (ledger / ".gitignore").write_text(".ox/cache/\n.env\n")
+    git(ledger, "commit", "-q", "-am", "ignore .env")
+    await sync_ledger(Ledger(ledger))
+    (ledger / ".env").write_text("TOKEN=mine\n")
+    teammate_commits(remote, tmp_path / "mate", {".env/x": b"theirs\n"})
+    with pytest.raises(SyncPaused, match=r"\.env/x"):
+        await sync_ledger(Ledger(ledger))
+    assert (ledger / ".env").read_text() == "TOKEN=mine\n"
+
+
+# ---------------------------------------------------------------- LFS
+
+
+async def _publish_with_lfs(ledger: Path, server: LfsServer) -> None:
+    git(ledger, "config", "lfs.url", server.url)
+    git(ledger, "config", "lfs.locksverify", "false")
+    repo = Ledger(ledger)
+    await sync_ledger(repo)
+    await repo.publish(NAME, {"raw.jsonl": b'{"type":"user","content":"private"}\n'})
+    await sync_ledger(repo)
+
+
+async def test_a_teammates_lfsconfig_never_redirects_uploads(
+    ledger: Path, remote: Path, lfs_server: LfsServer, tmp_path: Path
+) -> None:
+    evil = LfsServer(tmp_path / "evil-root")
+    (tmp_path / "evil-root").mkdir()
+    evil.start()
+    try:
+        config = f'[lfs]\n\tpushurl = {evil.url}\n[remote "origin"]\n\tlfspushurl = {evil.url}\n'
+        teammate_commits(remote, tmp_path / "mate", {".lfsconfig": config.encode()})
+        await _publish_with_lfs(ledger, lfs_server)
+        assert evil.objects() == {}
+        assert lfs_server.objects()
+    finally:
+        evil.stop()
+
+
+async def test_a_teammates_lfsconfig_never_writes_outside_the_ledger(
+    ledger: Path, remote: Path, lfs_server: LfsServer, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    git(tmp_path, "init", "-q", "--bare", str(outside))
+    config = f"[lfs]\n\tpushurl = file://{outside}\n"
+    teammate_commits(remote, tmp_path / "mate", {".lfsconfig": config.encode()})
+    await _publish_with_lfs(ledger, lfs_server)
+    assert not (outside / "lfs").exists()
+
+
+async def test_a_teammates_lfsconfig_never_runs_a_program(
+    ledger: Path, remote: Path, lfs_server: LfsServer, tmp_path: Path
+) -> None:
+    ran = tmp_path / "ran"
+    prog = tmp_path / "agent.sh"
+    prog.write_text(f"#!/bin/sh\ntouch {ran}\nexit 1\n")
+    prog.chmod(0o755)
+    config = (
+        f"[lfs]\n\tstandalonetransferagent = evil\n\tconcurrenttransfers = 1\n"
+        f'[lfs "customtransfer.evil"]\n\tpath = {prog}\n\targs = --evil\n'
+        f'[lfs "extension.evil"]\n\tclean = {prog} %f\n\tsmudge = {prog} %f\n'
+    )
+    teammate_commits(remote, tmp_path / "mate", {".lfsconfig": config.encode()})
+    await _publish_with_lfs(ledger, lfs_server)
+    assert not ran.exists()
+
+
+# ---------------------------------------------------------------- sessions
+
+
+async def test_a_union_merge_attribute_never_mixes_two_sessions(
+    remote: Path, tmp_path: Path, git_env: None
+) -> None:
+    a, b = (clone(remote, tmp_path / n) for n in ("a", "b"))
+    (a / ".gitattributes").write_text("sessions/** merge=union\n")
+    git(a, "add", ".gitattributes")
+    git(a, "commit", "-q", "-m", "attributes")
+    ledger_a, ledger_b = Ledger(a), Ledger(b)
+    await ledger_a.publish("same", {"raw.jsonl": b'{"type":"user","content":"from a"}\n'})
+    await sync_ledger(ledger_a)
+    await ledger_b.publish("same", {"raw.jsonl": b'{"type":"user","content":"from b"}\n'})
+    synced = await sync_ledger(ledger_b)
+    from_a = b'{"type":"user","content":"from a"}\n'
+    assert (b / "sessions" / "same" / "raw.jsonl").read_bytes() == from_a
+    assert len(synced.kept_both) == 1
