@@ -29,6 +29,17 @@ HERE = Path(__file__).parent
 
 
 @pytest.fixture
+def dead_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    from ox_session_capture.liveness import pid_alive
+
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    assert not pid_alive(proc.pid)
+    return proc.pid
+
+
+@pytest.fixture
 def git_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Git sees only a private global config (no user's settings, no system config)."""
     config = tmp_path / "gitconfig"

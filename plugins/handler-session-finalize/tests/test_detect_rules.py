@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ox_handler_session_finalize.detect import Kind, Place, Scanner, is_stale, pid_alive
+from ox_handler_session_finalize.detect import Kind, Place, Scanner, is_stale
 from ox_session_capture import records, transcript
 from ox_session_capture.records import RecordingMarker
 
@@ -29,14 +29,6 @@ def live_pid() -> Iterator[int]:
     finally:
         proc.kill()
         proc.wait()
-
-
-@pytest.fixture
-def dead_pid() -> int:
-    proc = subprocess.Popen(["true"])
-    proc.wait()
-    assert not pid_alive(proc.pid)
-    return proc.pid
 
 
 def marker(

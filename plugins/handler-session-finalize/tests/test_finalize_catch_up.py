@@ -8,8 +8,6 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from ox_core import RunResult
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
 from ox_session_capture import records, transcript
@@ -18,13 +16,6 @@ from ox_session_capture.testing import append, claude_session_file, claude_text,
 from .finalize_support import answer, clone, write_raw
 
 NAME = "2026-11-25T08-00-dev-a1"
-
-
-@pytest.fixture
-def dead_pid() -> int:
-    proc = subprocess.Popen(["true"])
-    proc.wait()
-    return proc.pid
 
 
 async def test_stale_recording_is_caught_up_then_published(

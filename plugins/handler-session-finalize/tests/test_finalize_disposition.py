@@ -4,7 +4,6 @@ cleanup."""
 from __future__ import annotations
 
 import json
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -190,13 +189,6 @@ def test_prompt_over_800_entries_keeps_user_and_assistant() -> None:
 
 
 # ------------------------------------------------------------------ ghosts
-
-
-@pytest.fixture
-def dead_pid() -> int:
-    proc = subprocess.Popen(["true"])
-    proc.wait()
-    return proc.pid
 
 
 async def test_cleanup_removes_only_ghosts(

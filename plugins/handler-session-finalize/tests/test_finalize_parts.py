@@ -4,11 +4,8 @@ when the agent is resumed, starts where that part stopped reading, as after any 
 
 from __future__ import annotations
 
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from ox_core import RunResult
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
@@ -18,13 +15,6 @@ from ox_session_capture.recording import stop_recording
 from ox_session_capture.testing import append, claude_session_file, numbered_user
 
 from .finalize_support import answer
-
-
-@pytest.fixture
-def dead_pid() -> int:
-    proc = subprocess.Popen(["true"])
-    proc.wait()
-    return proc.pid
 
 
 async def test_a_resume_after_finalization_ended_a_part_starts_where_it_stopped(

@@ -108,6 +108,20 @@ async def until(what: str, predicate: object) -> None:
             await trio.sleep(0.01)
 
 
+async def settling(nursery: trio.Nursery, feed: ChangeFeed, target: FakeTarget) -> list[bool]:
+    """`feed.settled(target)` awaited in the background, once it waits; the list it returns
+    gets `True` when it has returned."""
+    done: list[bool] = []
+
+    async def settle() -> None:
+        await feed.settled(target)
+        done.append(True)
+
+    nursery.start_soon(settle)
+    await trio.testing.wait_all_tasks_blocked()
+    return done
+
+
 async def test_an_event_wakes_the_file_without_any_sweep(tmp_path: Path) -> None:
     src = tmp_path / "a.jsonl"
     src.touch()
@@ -194,6 +208,13 @@ class BlockingTarget(FakeTarget):
         return super().step()
 
 
+def slow_and_fast(folder: Path) -> tuple[BlockingTarget, FakeTarget]:
+    """Two files in `folder`: one whose steps wait on the disk (`slow`), one that does not."""
+    for name in ("slow.jsonl", "fast.jsonl"):
+        (folder / name).touch()
+    return BlockingTarget(folder / "slow.jsonl", slow=True), FakeTarget(folder / "fast.jsonl")
+
+
 async def wait_thread_event(event: threading.Event) -> None:
     assert await trio.to_thread.run_sync(event.wait, LIMIT), "never set"
 
@@ -202,12 +223,9 @@ async def test_a_step_waiting_on_the_disk_does_not_hold_the_other_files(tmp_path
     """A slow step (several fsyncs: a recording's first lines, a reset) runs in a helper
     thread, so the lines of the other files keep being captured meanwhile; the helpers end
     with the feed."""
-    slow_src, fast_src = tmp_path / "slow.jsonl", tmp_path / "fast.jsonl"
-    slow_src.touch()
-    fast_src.touch()
     feed = ChangeFeed(poll_interval=0.25, sweep_interval=3600)
-    slow = BlockingTarget(slow_src, slow=True)
-    fast = FakeTarget(fast_src)
+    slow, fast = slow_and_fast(tmp_path)
+    slow_src, fast_src = slow.source, fast.source
     async with trio.open_nursery() as nursery:
         await nursery.start(feed.run)
         feed.add(slow)
@@ -230,19 +248,11 @@ async def test_removing_a_file_waits_for_its_step_in_progress(tmp_path: Path) ->
     src.touch()
     feed = ChangeFeed(poll_interval=0.25, sweep_interval=3600)
     target = BlockingTarget(src, slow=False)
-    settled = False
     async with following(feed, target) as nursery:
         feed.wake(target)
         await wait_thread_event(target.entered)
         feed.remove(target)
-
-        async def settle() -> None:
-            nonlocal settled
-            await feed.settled(target)
-            settled = True
-
-        nursery.start_soon(settle)
-        await trio.testing.wait_all_tasks_blocked()
+        settled = await settling(nursery, feed, target)
         assert not settled  # its step is still running
         target.release.set()
         await until("settled", lambda: settled)
@@ -259,25 +269,14 @@ async def test_settling_a_file_waits_for_its_own_step_not_another_files(
     """A slow step runs in a helper thread while the capture thread steps other files: the
     end of another file's step is no reason to say this one's has ended (`stop_watch` relies
     on it before the recording is stopped)."""
-    slow_src, fast_src = tmp_path / "slow.jsonl", tmp_path / "fast.jsonl"
-    slow_src.touch()
-    fast_src.touch()
     feed = ChangeFeed(poll_interval=0.25, sweep_interval=3600)
-    slow = BlockingTarget(slow_src, slow=True)
-    fast = FakeTarget(fast_src)
-    settled = False
+    slow, fast = slow_and_fast(tmp_path)
+    slow_src, fast_src = slow.source, fast.source
     async with following(feed, slow, fast) as nursery:
         append(slow_src, b"line\n")
         await wait_thread_event(slow.entered)
         feed.remove(slow)
-
-        async def settle() -> None:
-            nonlocal settled
-            await feed.settled(slow)
-            settled = True
-
-        nursery.start_soon(settle)
-        await trio.testing.wait_all_tasks_blocked()
+        settled = await settling(nursery, feed, slow)
         try:
             append(fast_src, b"line\n")
             await until("the other file's step", lambda: fast.woken >= 1)

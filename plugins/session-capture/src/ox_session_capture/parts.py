@@ -12,7 +12,7 @@ from ox_session_capture.identity import live_part, next_part
 from ox_session_capture.recording import (
     PartOf,
     Recording,
-    create_recording_locked,
+    create_recording,
     creation_lock,
     resolve_adapter,
 )
@@ -49,7 +49,7 @@ def begin_part(
             return Recording(live, cache / live, continued=True)
         follow, offset, previous, ids = next_part(ledger, adapter, agent_session_id,
                                                   session_file, resumed=resumed)  # fmt: skip
-        return create_recording_locked(
+        return create_recording(
             ledger, adapter, follow, pid=pid, agent_session_id=agent_session_id,
-            part=PartOf(offset, previous, ids, start), home=home, now=now,
+            part=PartOf(offset, previous, ids, start), home=home, now=now, locked=True,
         )  # fmt: skip

@@ -92,10 +92,9 @@ git for the remote's session names, each bounded): then it is refused, never lef
 @contextlib.contextmanager
 def creation_lock(ledger: Path, timeout: float | None = None) -> Iterator[None]:
     """Hold the ledger's creation lock (an flock: across processes, and across threads of one
-    process). Not re-entrant: under it, call `create_recording_locked`, never
-    `create_recording`. Raises `RecordingRejected` when the cache cannot hold the lock file (a
-    link or a file on the way) or the lock is not free within `timeout` seconds (default
-    `CREATION_LOCK_TIMEOUT`)."""
+    process). Not re-entrant: under it, call `create_recording(..., locked=True)`. Raises
+    `RecordingRejected` when the cache cannot hold the lock file (a link or a file on the way)
+    or the lock is not free within `timeout` seconds (default `CREATION_LOCK_TIMEOUT`)."""
     wait = CREATION_LOCK_TIMEOUT if timeout is None else timeout
     try:
         folder = make_dirs(ledger, ledger / ".ox" / "cache")  # refuses a link on the way
@@ -219,6 +218,7 @@ def create_recording(
     workspace_path: str = "",
     home: Path | None = None,
     now: datetime | None = None,
+    locked: bool = False,
 ) -> Recording:
     """Create the recording of `session_file` in the ledger cache (or return the live one that
     already records that file: idempotent, across processes: see `creation_lock`).
@@ -227,23 +227,10 @@ def create_recording(
     `agent_session_id`: the agent's own session id (default: the UUID in the file name).
     `agent_id` defaults to its first 8 characters. `part`: where the recording starts (default:
     at the file's current end). The name is one no folder of the ledger (cache, committed,
-    remote) has (`identity.taken_names`). Raises `RecordingRejected` for an unknown adapter
-    or a path the watcher would reject. Blocking.
+    remote) has (`identity.taken_names`). `locked`: the caller holds `creation_lock(ledger)`
+    (and decided under it, e.g. that the agent session has no live part). Raises
+    `RecordingRejected` for an unknown adapter or a path the watcher would reject. Blocking.
     """
-    _checked(ledger, adapter, session_file, home)  # a refused request makes no folder
-    with creation_lock(ledger):
-        return create_recording_locked(
-            ledger, adapter, session_file, pid=pid, agent_id=agent_id,
-            agent_session_id=agent_session_id, part=part, username=username,
-            workspace_path=workspace_path, home=home, now=now,
-        )  # fmt: skip
-
-
-def _checked(
-    ledger: Path, adapter: str, session_file: str | Path, home: Path | None
-) -> tuple[SessionAdapter, Path, Path]:
-    """(the adapter, the source, the ledger cache's sessions folder) of a request, or
-    `RecordingRejected`."""
     impl = resolve_adapter(adapter)
     source = check_source(impl, session_file, home)
     cache = ledger_cache_sessions(ledger)
@@ -251,46 +238,29 @@ def _checked(
         check_dirs(ledger, cache, missing_ok=True)
     except UnsafePathError as exc:
         raise RecordingRejected(f"cannot record {source}: {exc}") from None
-    return impl, source, cache
-
-
-def create_recording_locked(
-    ledger: Path,
-    adapter: str,
-    session_file: str | Path,
-    *,
-    pid: int | None = None,
-    agent_id: str | None = None,
-    agent_session_id: str | None = None,
-    part: PartOf | None = None,
-    username: str | None = None,
-    workspace_path: str = "",
-    home: Path | None = None,
-    now: datetime | None = None,
-) -> Recording:
-    """`create_recording` for a caller that holds `creation_lock(ledger)` (and decided under
-    it, e.g. that the agent session has no live part)."""
-    impl, source, cache = _checked(ledger, adapter, session_file, home)
-    existing = _find_active(cache, source)
-    if existing is not None:
-        return attrs.evolve(existing, continued=True)
-    started = now or now_utc()
-    agent_session_id = agent_session_id or agent_session_id_of(source)
-    agent_id = agent_id if agent_id is not None else _clean_id(agent_session_id)[:8]
-    if username is None:
+    # Checked before the lock: a refused request makes no folder.
+    with contextlib.nullcontext() if locked else creation_lock(ledger):
+        existing = _find_active(cache, source)
+        if existing is not None:
+            return attrs.evolve(existing, continued=True)
+        started = now or now_utc()
+        agent_session_id = agent_session_id or agent_session_id_of(source)
+        agent_id = agent_id if agent_id is not None else _clean_id(agent_session_id)[:8]
+        if username is None:
+            try:
+                username = getpass.getuser()
+            except (KeyError, OSError):
+                username = ""
+        base = session_name(started, username, agent_id)
         try:
-            username = getpass.getuser()
-        except (KeyError, OSError):
-            username = ""
-    base = session_name(started, username, agent_id)
-    try:
-        return _create(ledger, cache, base, impl, source, started, agent_id, agent_session_id,
-                       username, pid, workspace_path, part or PartOf())  # fmt: skip
-    except UnsafePathError as exc:
-        raise RecordingRejected(f"cannot record {source}: {exc}") from None
-    except OSError as exc:  # a read-only ledger, `.ox/cache` a file, a full disk
-        where = exc.filename or cache
-        raise RecordingRejected(f"cannot record into {where}: {exc.strerror}") from None
+            return _create(ledger, cache, base, impl, source, started, agent_id,
+                           agent_session_id, username, pid, workspace_path,
+                           part or PartOf())  # fmt: skip
+        except UnsafePathError as exc:
+            raise RecordingRejected(f"cannot record {source}: {exc}") from None
+        except OSError as exc:  # a read-only ledger, `.ox/cache` a file, a full disk
+            where = exc.filename or cache
+            raise RecordingRejected(f"cannot record into {where}: {exc.strerror}") from None
 
 
 def _create(
