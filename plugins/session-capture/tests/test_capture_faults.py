@@ -204,3 +204,26 @@ def test_a_torn_footer_left_for_finalization_is_cut_before_its_catch_up(
     recover_recording(rec.session_dir, read_marker(rec.session_dir))  # finalization's catch-up
     remove_marker(rec.session_dir)
     assert texts(rec.session_dir) == messages(*range(1, 2 + later_lines))  # every line parses
+
+
+@pytest.mark.parametrize("write", ["atomic_write_bytes", "atomic_write_model"])
+def test_a_recording_that_cannot_be_written_leaves_no_folder(
+    ledger: Path, home: Path, monkeypatch: pytest.MonkeyPatch, write: str
+) -> None:
+    """The disk fills up while a recording is made (its header, or its marker): the request
+    is refused and leaves no folder without a marker behind (one that nothing records into,
+    and that a scan would meet for ever); once there is room, the next request makes it."""
+    source = claude_session_file(home)
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with pytest.MonkeyPatch.context() as faults:
+        faults.setattr(recording, write, full)
+        with pytest.raises(RecordingRejected, match="No space left"):
+            create_recording(ledger, "claude-code", source, pid=0)
+    sessions = ledger / ".ox" / "cache" / "sessions"
+    assert list(sessions.iterdir()) == []
+    rec = create_recording(ledger, "claude-code", source, pid=0)
+    assert [p.name for p in sessions.iterdir()] == [rec.name]
+    assert (rec.session_dir / MARKER).exists()

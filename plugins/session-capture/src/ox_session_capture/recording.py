@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import stat
 from collections.abc import Iterator
 from datetime import datetime
@@ -289,57 +290,64 @@ def _create(
     else:
         raise RecordingRejected(f"too many recordings named {base} in {cache}")
     session_dir = cache / name
-    header = RawHeader(
-        meta=RawHeaderMeta(
+    try:
+        header = RawHeader(
+            meta=RawHeaderMeta(
+                agent_id=agent_id,
+                agent_type=impl.name,
+                session_id=f"ses_{uuid7()}",
+                started_at=started,
+                username=username,
+            )
+        )
+        # The agent session this recording is a part of, and the part before it: published with
+        # the raw file, so a resumed session's parts stay linked in the ledger.
+        header.meta.agent_session_id = agent_session_id  # type: ignore[attr-defined]  # extra key
+        if part.previous_part:
+            header.meta.previous_part = part.previous_part  # type: ignore[attr-defined]
+        header_line = dump_line(header)
+        atomic_write_bytes(session_dir / RAW, header_line)
+        marker = RecordingMarker(
             agent_id=agent_id,
-            agent_type=impl.name,
-            session_id=f"ses_{uuid7()}",
+            session_id=header.meta.session_id,
+            agent_session_id=agent_session_id,
             started_at=started,
-            username=username,
+            adapter_name=impl.name,
+            session_file=str(source),
+            session_path=str(session_dir),
+            parent_pid=os.getppid() if pid is None else pid,
+            watch_mode="tail",
+            workspace_path=workspace_path,
         )
-    )
-    # The agent session this recording is a part of, and the part before it: published with
-    # the raw file, so a resumed session's parts stay linked in the ledger.
-    header.meta.agent_session_id = agent_session_id  # type: ignore[attr-defined]  # extra key
-    if part.previous_part:
-        header.meta.previous_part = part.previous_part  # type: ignore[attr-defined]
-    header_line = dump_line(header)
-    atomic_write_bytes(session_dir / RAW, header_line)
-    marker = RecordingMarker(
-        agent_id=agent_id,
-        session_id=header.meta.session_id,
-        agent_session_id=agent_session_id,
-        started_at=started,
-        adapter_name=impl.name,
-        session_file=str(source),
-        session_path=str(session_dir),
-        parent_pid=os.getppid() if pid is None else pid,
-        watch_mode="tail",
-        workspace_path=workspace_path,
-    )
-    if part.previous_part:
-        marker.previous_part = part.previous_part  # type: ignore[attr-defined]  # extra key
-    if part.pid_start is not None:
-        marker.parent_start = part.pid_start  # type: ignore[attr-defined]
-    if part.prior_source_ids:
-        # Beside the marker, not in it: every whole-marker write would copy them.
-        atomic_write_bytes(
-            session_dir / PRIOR_IDS, json.dumps(sorted(part.prior_source_ids)).encode()
-        )
-    with contextlib.suppress(FileNotFoundError):
-        # Never blocks (a FIFO put there since `check_source` is refused, not opened).
-        fd = open_regular(source)
-        try:
-            st = os.fstat(fd)
-            offset = st.st_size if part.offset is None else min(part.offset, st.st_size)
-            marker.start_offset = marker.source_offset = offset
-            marker.source_inode = st.st_ino  # type: ignore[attr-defined]  # extra key
-            marker.source_fingerprint = fingerprint(fd, offset)  # type: ignore[attr-defined]
-        finally:
-            os.close(fd)
-    set_committed(marker, len(header_line))  # docs/capture-journal.md
-    with lock_file(session_dir / MARKER):
-        atomic_write_model(session_dir / MARKER, marker)
+        if part.previous_part:
+            marker.previous_part = part.previous_part  # type: ignore[attr-defined]  # extra key
+        if part.pid_start is not None:
+            marker.parent_start = part.pid_start  # type: ignore[attr-defined]
+        if part.prior_source_ids:
+            # Beside the marker, not in it: every whole-marker write would copy them.
+            atomic_write_bytes(
+                session_dir / PRIOR_IDS, json.dumps(sorted(part.prior_source_ids)).encode()
+            )
+        with contextlib.suppress(FileNotFoundError):
+            # Never blocks (a FIFO put there since `check_source` is refused, not opened).
+            fd = open_regular(source)
+            try:
+                st = os.fstat(fd)
+                offset = st.st_size if part.offset is None else min(part.offset, st.st_size)
+                marker.start_offset = marker.source_offset = offset
+                marker.source_inode = st.st_ino  # type: ignore[attr-defined]  # extra key
+                marker.source_fingerprint = fingerprint(fd, offset)  # type: ignore[attr-defined]
+            finally:
+                os.close(fd)
+        set_committed(marker, len(header_line))  # docs/capture-journal.md
+        with lock_file(session_dir / MARKER):
+            atomic_write_model(session_dir / MARKER, marker)
+    except BaseException:
+        # Nothing records into a folder without its marker (a full disk, a refused write):
+        # the refused request leaves none behind.
+        if not os.path.lexists(session_dir / MARKER):
+            shutil.rmtree(session_dir, ignore_errors=True)
+        raise
     # Made now, not by the first step in the capture loop; if it cannot be (a folder put
     # there), the steps journal instead (`append_committed`) and the recording still starts.
     with contextlib.suppress(OSError, UnsafePathError):
