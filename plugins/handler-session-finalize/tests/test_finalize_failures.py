@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -234,3 +235,38 @@ async def test_a_committed_retry_commits_only_the_sessions_files(
     ]
     assert git(ledger, "status", "--porcelain", "--untracked-files=all") == ""
     assert not (records.ledger_cache_sessions(ledger).parent / "retry" / NAME).exists()
+
+
+def test_a_crashed_retrys_staging_copies_are_swept_by_a_later_one(
+    ledger: Path, tmp_path: Path
+) -> None:
+    """A process that died in a retry leaves its staging copy in `.ox/cache/retry/`: the next
+    retry of any session removes those older than an hour (never a recent one, which may be a
+    retry running now, and never through a link)."""
+    from ox_handler_session_finalize.session_folder import (
+        STAGING_LEFTOVER_AGE,
+        _remove_staging,
+        _staging_copy,
+    )
+
+    committed = ledger / "sessions" / NAME
+    committed.mkdir(parents=True)
+    (committed / "raw.jsonl").write_text('{"type":"user","content":"x"}\n')
+    root = records.ledger_cache_sessions(ledger).parent / "retry"
+    (root / "old" / "raw.jsonl").parent.mkdir(parents=True)
+    (root / "old" / "raw.jsonl").write_text("left\n")
+    (root / "recent").mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("keep\n")
+    (root / "link").symlink_to(outside)
+    then = time.time() - STAGING_LEFTOVER_AGE - 60
+    for name in ("old", "link"):
+        os.utime(root / name, (then, then), follow_symlinks=False)
+    staging = _staging_copy(ledger, committed)
+    try:
+        assert sorted(p.name for p in root.iterdir()) == sorted([NAME, "recent"])
+        assert (outside / "keep").read_text() == "keep\n"
+        assert (staging / "raw.jsonl").read_bytes() == (committed / "raw.jsonl").read_bytes()
+    finally:
+        _remove_staging(staging)

@@ -4,7 +4,9 @@ transcript, tell whether its summary is already done, and stage a committed one'
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,11 +66,31 @@ def _staging_copy(ledger: Path, folder: Path) -> Path:
     staging = records.ledger_cache_sessions(ledger).parent / "retry" / folder.name
     check_dirs(ledger, staging, missing_ok=True)
     _remove_staging(staging)
+    _remove_leftovers(staging.parent)
     make_dirs(ledger, staging, 0o700)
     for name in sorted(regular_files(folder)):
         if not name.startswith("."):
             records.atomic_write_bytes(staging / name, read_regular(folder / name), 0o600)
     return staging
+
+
+STAGING_LEFTOVER_AGE = 3600.0
+"""Seconds after which a staging copy is a crashed retry's leftover (a retry takes seconds)."""
+
+
+def _remove_leftovers(root: Path) -> None:
+    """Delete the staging copies in `root` older than `STAGING_LEFTOVER_AGE` (a process that
+    died in a retry left them; the same session's next retry replaces its own). Blocking."""
+    now = time.time()
+    with contextlib.suppress(OSError), os.scandir(root) as entries:
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                st = entry.stat(follow_symlinks=False)
+                if now - st.st_mtime > STAGING_LEFTOVER_AGE:
+                    if entry.is_dir(follow_symlinks=False):
+                        _remove_staging(Path(entry.path))
+                    else:
+                        os.unlink(entry.path)  # nothing of ours: a file or a link put there
 
 
 def _remove_staging(staging: Path) -> None:
