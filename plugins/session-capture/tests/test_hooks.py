@@ -362,3 +362,88 @@ def test_uninstall_beside_a_backup_nested_beyond_reason_keeps_the_users_settings
     change = hooks_install.uninstall(claude_code, path)
     assert (change.changed, change.detail) == (True, "removed")
     assert json.loads(path.read_text()) == {"model": "mine"}
+
+
+class FakeDaemon:
+    """A listener on a private socket (the user's own, as the client checks) that takes the
+    request line of each connection and answers as `mode` says: `starting` (the daemon is not
+    up yet), `refused` (an error that stands), `silent` (closes without answering: stopping)."""
+
+    def __init__(self, path: Path, mode: str) -> None:
+        import socket
+        import threading
+
+        from ox_core.sockets import bind_private_socket
+
+        self.mode = mode
+        self.requests = 0
+        self.sock = bind_private_socket(path)
+        self.sock.setblocking(True)
+        self.sock.settimeout(None)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+        self._socket = socket
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return  # closed: the test is over
+            with conn:
+                data = b""
+                while not data.endswith(b"\n"):
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                self.requests += 1
+                if self.mode == "starting":
+                    conn.sendall(b'{"ok": false, "error": "starting", "code": "starting"}\n')
+                elif self.mode == "refused":
+                    conn.sendall(b'{"ok": false, "error": "not now", "code": "refused"}\n')
+
+    def close(self) -> None:
+        self.sock.shutdown(self._socket.SHUT_RDWR)
+        self.sock.close()
+        self.thread.join(timeout=60)
+
+
+@pytest.mark.parametrize("mode", ["starting", "silent"])
+def test_a_start_the_daemon_cannot_take_now_is_recorded_all_the_same(
+    ledger: Path, home: Path, mode: str
+) -> None:
+    """The hook runs while the daemon starts (it answers `starting`) or stops (it closes the
+    connection without an answer). The agent never runs the hook again: the session is
+    recorded in the hook's own process, and the daemon follows it once it is up."""
+    path = home / "sock" / "daemon.sock"
+    daemon = FakeDaemon(path, mode)
+    try:
+        src = claude_session_file(home)
+        started = hook(home, ledger, "claude-code", "SessionStart", payload(src),
+                       OX_SOCKET=str(path))  # fmt: skip
+    finally:
+        daemon.close()
+    assert started.returncode == 0
+    assert daemon.requests == 1
+    (folder,) = ledger_cache_sessions(ledger).iterdir()
+    assert read_marker(folder).agent_session_id == "f04c7045-b614-40b5-816d-7256c84b37f6"
+    noted = hooks_log(home)
+    if mode == "starting":
+        assert noted == []  # nothing went wrong: the daemon said to go on without it
+    else:
+        assert any("recorded without it" in line for line in noted)
+
+
+def test_a_refusal_by_the_daemon_stands(ledger: Path, home: Path) -> None:
+    path = home / "sock" / "daemon.sock"
+    daemon = FakeDaemon(path, "refused")
+    try:
+        src = claude_session_file(home)
+        started = hook(home, ledger, "claude-code", "SessionStart", payload(src),
+                       OX_SOCKET=str(path))  # fmt: skip
+    finally:
+        daemon.close()
+    assert started.returncode == 0  # a hook never fails the agent
+    assert not ledger_cache_sessions(ledger).exists()
+    assert any("not now" in line for line in hooks_log(home))

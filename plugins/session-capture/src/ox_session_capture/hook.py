@@ -166,14 +166,26 @@ def run_hook(argv: Sequence[str]) -> int:
 
 
 def send(params: dict[str, Any]) -> Any:
-    """Ask the running daemon (`session_hook`), else do it in this process."""
-    from ox_core.client import call, daemon_socket
-    from ox_core.sockets import DaemonNotRunningError
+    """Ask the running daemon (`session_hook`), else do it in this process: also when the
+    daemon cannot take it now (starting, too many connections, the connection broke or no
+    answer came, as when it stops or restarts). A hook is never asked again, so a session
+    whose start was dropped would go unrecorded; done twice, the request is harmless (the
+    live part is continued, under the ledger's creation lock). A refusal stands."""
+    from ox_core.client import ErrorCode, IpcError, call, daemon_socket
+    from ox_core.errors import OxError
+    from ox_core.sockets import DaemonNotRunningError, UntrustedSocketError
 
     try:
         return call(daemon_socket(), "session_hook", params, timeout=CALL_TIMEOUT)
     except DaemonNotRunningError:
         pass
+    except IpcError as exc:
+        if exc.code not in (ErrorCode.STARTING, ErrorCode.BUSY):
+            raise
+    except UntrustedSocketError:
+        raise
+    except OxError as exc:  # the transport: broken, closed without an answer, timed out
+        note_problem(["daemon", params.get("event", "")], f"{exc}; recorded without it")
     from ox_session_capture.commands import in_process
 
     return in_process(CommandContext(), "session_hook", params)
