@@ -134,7 +134,14 @@ def main() -> None:
         )
         try:
             deadline = time.monotonic() + 60
-            while run([PY, "-c", RAW_CLIENT, sock, '{"method": "ping"}'], env).returncode:
+            # Up means the session watcher's methods answer, not only `ping`: a hook sent
+            # while the daemon still starts is recorded in the hook's own process (slower).
+            ready = json.dumps({"method": "session_hook", "id": 1,
+                                "params": hook_params(home, str(uuid.uuid4()), "end")})  # fmt: skip
+            while b'"ok": true' not in run(
+                [PY, "-c", RAW_CLIENT.replace("json.loads(data)", "print(data.decode())"),
+                 sock, ready], env,
+            ).stdout.replace(b'"ok":true', b'"ok": true'):  # fmt: skip
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise SystemExit("ox-core serve did not answer")
                 time.sleep(0.05)
