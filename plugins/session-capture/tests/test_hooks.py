@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -425,7 +426,7 @@ def test_a_start_the_daemon_cannot_take_now_is_recorded_all_the_same(
     finally:
         daemon.close()
     assert started.returncode == 0
-    assert daemon.requests == 1
+    assert daemon.requests == 2  # the start, then once more for the daemon to follow it
     (folder,) = ledger_cache_sessions(ledger).iterdir()
     assert read_marker(folder).agent_session_id == "f04c7045-b614-40b5-816d-7256c84b37f6"
     noted = hooks_log(home)
@@ -447,3 +448,41 @@ def test_a_refusal_by_the_daemon_stands(ledger: Path, home: Path) -> None:
     assert started.returncode == 0  # a hook never fails the agent
     assert not ledger_cache_sessions(ledger).exists()
     assert any("not now" in line for line in hooks_log(home))
+
+
+@pytest.mark.parametrize("code", ["starting", "busy"])
+async def test_a_start_recorded_without_the_daemon_is_followed_by_it_at_once(
+    ledger: Path, home: Path, nursery: Any, code: str
+) -> None:
+    """The daemon cannot take the start hook (`starting`: its plugins are not attached yet;
+    `busy`) and is up by the time the hook recorded in its own process: its start-up scan of
+    the live recordings ran before that recording existed. The daemon follows it when the hook
+    ends, not only at its next doctor tick (60 s), which would leave the lines in between
+    uncaptured and the daemon unaware of the part meanwhile."""
+    import trio
+
+    from ox_core.ipc import IpcServer
+    from ox_session_capture.service import SessionWatchService
+
+    service = SessionWatchService(ledger, home=home, poll_interval=0.02)
+    await nursery.start(service.serve)
+    refused = 0
+
+    async def session_hook(params: dict[str, Any]) -> Any:
+        nonlocal refused
+        if not refused:  # the first call only: as the daemon answered while it started
+            refused += 1
+            raise OxError("not now", code=code)
+        return await service.session_hook(params)
+
+    path = home / "sock" / "daemon.sock"
+    await nursery.start(IpcServer({"session_hook": session_hook}).serve, path)
+    src = claude_session_file(home)
+    started = await trio.to_thread.run_sync(
+        lambda: hook(home, ledger, "claude-code", "SessionStart", payload(src), OX_SOCKET=str(path))
+    )
+    assert started.returncode == 0
+    assert refused == 1
+    (folder,) = ledger_cache_sessions(ledger).iterdir()
+    assert service.manager.active_sessions() == [folder.name]
+    await service.manager.stop_all()

@@ -32,6 +32,8 @@ MAX_STDIN = 1024 * 1024
 MAX_LOG = 256 * 1024
 """`hooks.log` is rotated (to `hooks.log.1`) past this size."""
 CALL_TIMEOUT = 20.0
+FOLLOW_TIMEOUT = 5.0
+"""How long a start hook that recorded in its own process waits for the daemon to follow it."""
 EVENTS = {"SessionStart": "start", "SessionEnd": "end"}
 ADAPTER_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
@@ -170,7 +172,11 @@ def send(params: dict[str, Any]) -> Any:
     daemon cannot take it now (starting, too many connections, the connection broke or no
     answer came, as when it stops or restarts). A hook is never asked again, so a session
     whose start was dropped would go unrecorded; done twice, the request is harmless (the
-    live part is continued, under the ledger's creation lock). A refusal stands."""
+    live part is continued, under the ledger's creation lock). A refusal stands.
+
+    A start done here is then offered to the daemon once more (`follow`): one that came up
+    meanwhile scanned for live recordings before this one existed, and would follow it only
+    at its next doctor tick."""
     from ox_core.client import ErrorCode, IpcError, call, daemon_socket
     from ox_core.errors import OxError
     from ox_core.sockets import DaemonNotRunningError, UntrustedSocketError
@@ -188,7 +194,24 @@ def send(params: dict[str, Any]) -> Any:
         note_problem(["daemon", params.get("event", "")], f"{exc}; recorded without it")
     from ox_session_capture.commands import in_process
 
-    return in_process(CommandContext(), "session_hook", params)
+    result = in_process(CommandContext(), "session_hook", params)
+    if params.get("event") == "start":
+        follow(params)
+    return result
+
+
+def follow(params: dict[str, Any]) -> None:
+    """Ask the daemon to follow the start recorded in this process (`session_hook` again: it
+    continues that live part and watches it). Best effort: a daemon that is not up, or still
+    starting, resumes the recording in its start-up scan, which comes after it now; a busy
+    one at its next doctor tick. Nothing is lost either way, only followed later."""
+    import contextlib
+
+    from ox_core.client import call, daemon_socket
+    from ox_core.errors import OxError
+
+    with contextlib.suppress(OxError):
+        call(daemon_socket(), "session_hook", params, timeout=FOLLOW_TIMEOUT)
 
 
 class HookCommand(Command):
