@@ -37,6 +37,7 @@ from ox_handler_session_finalize.ledger_setup import ensure_ignore_lines
 from ox_handler_session_finalize.llm_output import failure_summary, parse_summary
 from ox_handler_session_finalize.outcomes import (
     and_,
+    beside_note,
     push_note,
     reason_of,
     same_path,
@@ -310,7 +311,8 @@ class SessionFinalizeHandler(WorkHandler):
         rules = await trio.to_thread.run_sync(load_ledger_rules, target.ledger)
         if target.payload.kind == Kind.UPLOAD_ONLY:
             published = await self._publish(ledger, target, rules)
-            return Outcome("published", push_note(published, "its summary was already written"))
+            done = and_("its summary was already written", beside_note(published, name))
+            return Outcome("published", push_note(published, done))
         state = await trio.to_thread.run_sync(_summary_state, folder)
         if state.done:
             return Outcome("nothing to do", "the session is already summarised")
@@ -342,6 +344,7 @@ class SessionFinalizeHandler(WorkHandler):
                 log.info("kept session %s locally", name)
                 return Outcome("kept locally", and_(because, note))
             published = await self._publish(ledger, target, rules, redacted)
+            note = and_(beside_note(published, name), note)
         else:
             # The committed folder is git's work tree: the retry is written in a staging copy
             # and reaches `sessions/<name>/` only through `publish`, under the ledger lock and
@@ -412,19 +415,27 @@ class SessionFinalizeHandler(WorkHandler):
         redacted: Redacted | None = None,
         source: Path | None = None,
     ) -> PublishResult:
-        """Commit the files of `source` (the session's folder by default) as the session's."""
+        """Commit the files of `source` (the session's folder by default) as the session's: a
+        committed session replaces its own folder, one from a cache never replaces another
+        session's (`Ledger.publish`; `PublishResult.name` is the folder it took). The cache
+        copy removed is the one of the item's name, wherever it was published."""
         name = target.payload.name
         folder = source if source is not None else target.folder
         try:
             files = await trio.to_thread.run_sync(upload_files, folder, rules, redacted)
         except (OSError, UnsafePathError) as exc:
             raise FinalizeError(f"cannot publish {name}: {reason_of(exc)}") from exc
-        outcome = await ledger.publish(name, files)
+        replace = target.payload.place is Place.COMMITTED
+        outcome = await ledger.publish(name, files, replace=replace)
         if target.payload.place is not Place.COMMITTED:
             # The commit holds the session now: the cache copy goes (the push is the sync's).
             await self._remove_cache_copy(target)
         outcome = await push_soon(self._syncers.get(ledger.path), ledger, outcome)
         log.info(
-            "published session %s (commit: %s, pushed: %s)", name, outcome.committed, outcome.pushed
+            "published session %s (commit: %s, pushed: %s)%s",
+            name,
+            outcome.committed,
+            outcome.pushed,
+            f"; {beside_note(outcome, name)}" if outcome.name != name else "",
         )
         return outcome

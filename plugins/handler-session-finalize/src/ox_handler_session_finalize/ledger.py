@@ -32,10 +32,15 @@ from pathlib import Path
 import trio
 
 from ox_core.errors import LedgerBlockedError
-from ox_handler_session_finalize.git import DEFAULT_TIMEOUT, GitResult, run_git
+from ox_handler_session_finalize.git import DEFAULT_TIMEOUT, GitError, GitResult, run_git
 from ox_handler_session_finalize.ledger_files import (
     LfsUploadError,
+    beside_names,
+    blob_ids,
     commit_message,
+    header_session_id,
+    lfs_pointer_oid,
+    meta_session_id,
     prepare_lfs,
     read_attributes,
     restore_paths,
@@ -61,11 +66,14 @@ _HALF_WAY = ("rebase-merge", "rebase-apply", "MERGE_HEAD")
 @dataclass(frozen=True)
 class PublishResult:
     """What `Ledger.publish` did: `committed` a new commit, `pushed` to the remote (set by
-    the caller once a sync pushed it), `lfs` whether content went through git-LFS."""
+    the caller once a sync pushed it), `lfs` whether content went through git-LFS, `name`
+    the folder it published to (`sessions/<name>/`: the name asked for, or one beside a
+    teammate's folder of that name)."""
 
     committed: bool
     pushed: bool
     lfs: bool
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,9 @@ class LedgerFacts:
 class _Request:
     name: str
     files: Mapping[str, bytes]
+    replace: bool = False
+    folder: str = ""
+    """The folder name it is published as (`_choose_folders`)."""
     result: PublishResult | None = None
     error: BaseException | None = None
 
@@ -300,12 +311,22 @@ class Ledger:
 
     # ------------------------------------------------------------ publishing
 
-    async def publish(self, name: str, files: Mapping[str, bytes]) -> PublishResult:
+    async def publish(
+        self, name: str, files: Mapping[str, bytes], *, replace: bool = False
+    ) -> PublishResult:
         """Place `files` in `sessions/<name>/` and commit them (`finalize session <name>`),
         together with every other session being published at the same moment.
 
+        A folder of HEAD is replaced only when it is this session's own: with `replace` (a
+        committed session's retry, found in that very folder), or when it holds the same
+        recording (`_is_own`). Another one (a teammate pushed a session of the same name) is
+        never touched: the session goes beside it, under the first name of `beside_names`
+        that is free or its own; `PublishResult.name` says which.
+
         Idempotent: when the folder already holds exactly these files in HEAD no commit is
-        made. Holds the ledger lock. Pushing is left to the sync (`pushed` is False).
+        made; published again (a crash before the cache copy was removed), a session finds
+        the folder it took the first time. Holds the ledger lock. Pushing is left to the sync
+        (`pushed` is False).
 
         Raises `LedgerBlockedError` (unresolved conflicts, no git identity), `UnsafePathError`
         (a link at `sessions/` or at the folder: this session alone), `OSError` (the folder
@@ -316,7 +337,7 @@ class Ledger:
         """
         from ox_session_capture.confined import check_session_name
 
-        request = _Request(check_session_name(name), files)
+        request = _Request(check_session_name(name), files, replace)
         pending = self._cache.pending
         pending.append(request)
         try:
@@ -358,16 +379,18 @@ class Ledger:
         # as HEAD has them. Left there, a copy would stay uncommitted and staged, and hide a
         # user-cache session (scanned after `sessions/`) from every later scan.
         try:
+            await self._choose_folders(batch)
+            batch = [r for r in batch if not r.done]
             errors = await trio.to_thread.run_sync(
-                write_folders, self.path, [(r.name, r.files) for r in batch]
+                write_folders, self.path, [(r.folder, r.files) for r in batch]
             )
             for request in batch:
-                error = errors.get(request.name)
+                error = errors.get(request.folder)
                 if error is not None:
                     request.error = error
                 else:
                     written.append(request)
-            paths = [f"sessions/{r.name}" for r in written]
+            paths = [f"sessions/{r.folder}" for r in written]
             # A write that failed part-way (a refused link was never written through).
             half = [f"sessions/{n}" for n, e in errors.items() if isinstance(e, OSError)]
             if half:
@@ -384,7 +407,7 @@ class Ledger:
                 p.split("/")[1] for p in staged.stdout.split("\0") if p.startswith("sessions/")
             }
             if staged.stdout.strip("\0"):
-                names = [r.name for r in written if r.name in changed]
+                names = list(dict.fromkeys(r.folder for r in written if r.folder in changed))
                 message = commit_message(names)
                 await self.git("commit", "-q", "-m", message, "--", *paths, *extra, env=env)
         except BaseException:
@@ -394,5 +417,105 @@ class Ledger:
             raise
         for request in written:
             request.result = PublishResult(
-                committed=request.name in changed, pushed=False, lfs=facts.lfs
+                committed=request.folder in changed,
+                pushed=False,
+                lfs=facts.lfs,
+                name=request.folder,
             )
+
+    async def _choose_folders(self, batch: list[_Request]) -> None:
+        """Set each request's `folder`: its name with `replace`, else the first of
+        `beside_names` that HEAD does not hold (nor another session of the batch took) or
+        that holds this same recording. Which of those names HEAD holds is learnt in one
+        `ls-tree` per batch; a blob is read only for a name HEAD holds whose `raw.jsonl` is
+        not byte for byte ours. A session finding none free fails alone (`UnsafePathError`)."""
+        from ox_session_capture.confined import UnsafePathError
+
+        claimed: dict[str, str | None] = {}
+        for request in batch:
+            request.folder = request.name
+            if request.replace:
+                claimed[request.folder] = None  # nobody else's, whoever asks
+        asking = [r for r in batch if not r.replace]
+        if not asking:
+            return
+        choices = {id(r): beside_names(r.name, r.files) for r in asking}
+        wanted = {n for names in choices.values() for n in names}
+        # HEAD's session folders are in the work tree (ox commits what it writes there, and a
+        # sync checks out what teammates push): git is asked only when one of them is there.
+        root = self.path / "sessions"
+        there = await trio.to_thread.run_sync(
+            lambda: any(os.path.lexists(root / n) for n in wanted)
+        )
+        held = await self._held_folders(wanted) if there else {}
+        for request in asking:
+            names = choices[id(request)]
+            # Two sessions of the batch on one name: the first takes it. Its first name
+            # beside comes from the recording's identity: the key of "the same session".
+            key = names[1]
+            for candidate in names:
+                if candidate in claimed:
+                    if claimed[candidate] == key:
+                        break
+                    continue
+                if candidate not in held or await self._is_own(held[candidate], request.files):
+                    break
+            else:
+                request.error = UnsafePathError(
+                    f"session {request.name} not published: the ledger holds other sessions "
+                    f"under its name and every name beside it ({', '.join(names[1:])})"
+                )
+                continue
+            claimed[candidate] = key
+            request.folder = candidate
+
+    async def _held_folders(self, names: set[str]) -> dict[str, dict[str, str]]:
+        """Which of the folders `sessions/<name>` HEAD holds: by name, the object id of each
+        file in it, by its path in the folder ("" for a file or link where the folder
+        would be). One git process."""
+        specs = sorted(f"sessions/{n}" for n in names)
+        listed = await self.git(
+            "--literal-pathspecs", "ls-tree", "-r", "-z", "HEAD", "--", *specs, check=False
+        )
+        if not listed.ok:
+            if not (await self.git("rev-parse", "-q", "--verify", "HEAD", check=False)).ok:
+                return {}  # no commit yet: nothing to clash with
+            raise GitError(listed.failure(), returncode=listed.returncode, stderr=listed.stderr)
+        held: dict[str, dict[str, str]] = {}
+        for record in filter(None, listed.stdout.split("\0")):
+            meta, _, path = record.partition("\t")
+            parts = path.split("/", 2)
+            if len(parts) < 2 or parts[0] != "sessions" or parts[1] not in names:
+                continue  # ls-tree's pathspecs match loosely: only the names asked
+            held.setdefault(parts[1], {})[parts[2] if len(parts) == 3 else ""] = meta.split()[-1]
+        return held
+
+    async def _is_own(self, held: Mapping[str, str], files: Mapping[str, bytes]) -> bool:
+        """Whether a folder of HEAD (`held`: object ids by file) holds the recording of
+        `files`: its `raw.jsonl` is ours byte for byte (plain or as an LFS pointer: no blob
+        read), or its header names our session id (`_meta.session_id`, unique to a
+        recording). When HEAD's `raw.jsonl` is an LFS pointer whose content is not ours (the
+        content is on the LFS server, not here), the session id is read from `meta.json`,
+        which ox writes from that header and never routes through LFS. Without a
+        `raw.jsonl` of ours, only a folder holding exactly our files is ours."""
+        ours = files.get("raw.jsonl")
+        theirs = held.get("raw.jsonl")
+        if ours is None:
+            return set(held) == set(files) and all(
+                oid in blob_ids(files[f], len(oid)) for f, oid in held.items()
+            )
+        if theirs is None:
+            return False
+        if theirs in await trio.to_thread.run_sync(blob_ids, ours, len(theirs)):
+            return True
+        sid = header_session_id(ours)
+        if not sid:
+            return False
+        blob = (await self.git("cat-file", "blob", theirs, check=False)).stdout.encode()
+        if not lfs_pointer_oid(blob):
+            return header_session_id(blob) == sid
+        meta = held.get("meta.json")
+        if meta is None:
+            return False
+        text = (await self.git("cat-file", "blob", meta, check=False)).stdout.encode()
+        return meta_session_id(text) == sid

@@ -4,6 +4,7 @@ publish that failed before its commit. Used by `ledger.Ledger`; blocking helpers
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from collections.abc import Mapping, Sequence
@@ -22,6 +23,10 @@ PUSH_TIMEOUT = 180.0
 LFS_PATTERNS = ("sessions/**/raw.jsonl", "sessions/**/summary.md", "sessions/**/session.md")
 LFS_ATTRS = "filter=lfs diff=lfs merge=lfs -text"
 LFS_FILES = frozenset({"raw.jsonl", "summary.md", "session.md"})
+LFS_POINTER = b"version https://git-lfs.github.com/spec/v1\n"
+MAX_NAME_BYTES = 255
+BESIDE_TRIES = 4
+"""How many names beside a teammate's folder `Ledger.publish` tries (see `beside_names`)."""
 
 
 class LfsUploadError(OxError):
@@ -35,6 +40,80 @@ def commit_message(names: Sequence[str]) -> str:
         return f"finalize session {names[0]}"
     body = "\n".join(f"finalize session {name}" for name in names)
     return f"finalize {len(names)} sessions\n\n{body}"
+
+
+def beside(name: str, tag: str) -> str:
+    """The folder name of a session kept beside another one of the same `name`:
+    `<name>-<tag>`, the name cut (on a character) to fit a folder name. The one rule for
+    both sides of a clash: the sync's rebase (`sync._keep_both`, `tag` the replayed commit)
+    and a first publish (`beside_names`, `tag` from the recording's identity)."""
+    room = MAX_NAME_BYTES - len(tag.encode()) - 1
+    return f"{name.encode()[:room].decode('utf-8', 'ignore')}-{tag}"
+
+
+def recording_id(files: Mapping[str, bytes]) -> str:
+    """The `_meta.session_id` of the header (first line) of `raw.jsonl` in `files`: what
+    identifies one recording (`ses_<uuid7>`); empty without one."""
+    return header_session_id(files.get("raw.jsonl", b""))
+
+
+def header_session_id(raw: bytes) -> str:
+    """`_meta.session_id` of the first line of a `raw.jsonl`; empty when it has none."""
+    first = raw.split(b"\n", 1)[0]
+    try:
+        header = json.loads(first)
+    except (ValueError, RecursionError):
+        return ""
+    meta = header.get("_meta") if isinstance(header, dict) else None
+    sid = meta.get("session_id") if isinstance(meta, dict) else None
+    return sid if isinstance(sid, str) else ""
+
+
+def meta_session_id(meta: bytes) -> str:
+    """`session_id` of a `meta.json`; empty when it has none."""
+    try:
+        data = json.loads(meta)
+    except (ValueError, RecursionError):
+        return ""
+    sid = data.get("session_id") if isinstance(data, dict) else None
+    return sid if isinstance(sid, str) else ""
+
+
+def beside_names(name: str, files: Mapping[str, bytes]) -> list[str]:
+    """The names a session published as `name` may take, in order: `name`, then
+    `BESIDE_TRIES` names `beside` it whose tags come from the recording's identity (its
+    session id, else its `raw.jsonl`, else all its files): the same session always tries the
+    same names, so publishing it again finds the folder it took the first time."""
+    sid = recording_id(files)
+    if sid:
+        seed = sid.encode()
+    elif "raw.jsonl" in files:
+        seed = files["raw.jsonl"]
+    else:
+        seed = b"\0".join(f.encode() + b"\0" + data for f, data in sorted(files.items()))
+    digest = hashlib.sha256(seed).hexdigest()
+    return [name, *(beside(name, digest[8 * i : 8 * i + 8]) for i in range(BESIDE_TRIES))]
+
+
+def lfs_pointer_oid(blob: bytes) -> str:
+    """The sha256 a git-LFS pointer names; empty when `blob` is not a pointer."""
+    if not blob.startswith(LFS_POINTER):
+        return ""
+    for line in blob.splitlines():
+        if line.startswith(b"oid sha256:"):
+            return line.removeprefix(b"oid sha256:").strip().decode("ascii", "replace")
+    return ""
+
+
+def blob_ids(data: bytes, hex_len: int) -> frozenset[str]:
+    """The git object ids `data` has when committed, plain or as its git-LFS pointer (what
+    `git lfs` commits), in a repository whose ids have `hex_len` digits (40: SHA-1, 64:
+    SHA-256). Blocking only for large data (hashing)."""
+    algo = hashlib.sha256 if hex_len == 64 else hashlib.sha1
+    pointer = (
+        LFS_POINTER + f"oid sha256:{hashlib.sha256(data).hexdigest()}\nsize {len(data)}\n".encode()
+    )
+    return frozenset(algo(b"blob %d\0" % len(blob) + blob).hexdigest() for blob in (data, pointer))
 
 
 def read_attributes(ledger: Path) -> str:

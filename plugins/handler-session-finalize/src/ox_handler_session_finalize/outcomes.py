@@ -50,6 +50,17 @@ def why(summary: records.Summary, thresholds: Thresholds, *, brief: bool) -> str
     return ""
 
 
+BESIDE = "the ledger holds a teammate's session of the same name, left as it is"
+
+
+def beside_note(published: PublishResult, name: str) -> str:
+    """Where a session went when a teammate's session of its `name` is in the ledger (it is
+    published beside it, see `Ledger.publish`); empty when it took its own name."""
+    if not published.name or published.name == name:
+        return ""
+    return f"published as sessions/{published.name}/: {BESIDE}"
+
+
 def push_note(published: PublishResult, reason: str) -> str:
     """`reason`, plus a note when the commit was not pushed (the ledger has no remote)."""
     notes = [reason] if reason else []

@@ -26,11 +26,10 @@ from ox_core.errors import LedgerBlockedError
 from ox_core.ledger_setup import GITIGNORE_LINE, ORIGINAL_GITIGNORE_LINE
 from ox_handler_session_finalize.git import GitError, GitResult
 from ox_handler_session_finalize.ledger import Ledger
-from ox_handler_session_finalize.ledger_files import PUSH_TIMEOUT
+from ox_handler_session_finalize.ledger_files import PUSH_TIMEOUT, beside
 
 PUSH_ATTEMPTS = 4
 _NO_SMUDGE = {"GIT_LFS_SKIP_SMUDGE": "1", "GIT_EDITOR": "true"}
-MAX_NAME_BYTES = 255
 
 # Behind the remote, or another push won the race for the ref: integrate and retry.
 _REJECTED = (
@@ -276,11 +275,11 @@ def _session_of(path: str) -> str | None:
 
 async def _keep_both(ledger: Ledger, name: str) -> str:
     """During a stopped rebase: leave the remote's `sessions/<name>/` as it is and put the
-    commit being replayed's version of it beside it, as `sessions/<name>-<commit>/`."""
+    commit being replayed's version of it beside it, as `sessions/<name>-<commit>/`
+    (`ledger_files.beside`, the rule a first publish follows too)."""
     rel = f"sessions/{name}"
     commit = (await ledger.git("rev-parse", "--short=8", "REBASE_HEAD")).stdout.strip()
-    room = MAX_NAME_BYTES - len(commit) - 1
-    other = f"{name.encode()[:room].decode('utf-8', 'ignore')}-{commit}"
+    other = beside(name, commit)
     theirs = await ledger.git("ls-tree", "-r", "-z", "REBASE_HEAD", "--", f"{rel}/")
     await ledger.git("rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", rel)
     # The folder holds conflict markers and the replayed commit's files: back to HEAD's.

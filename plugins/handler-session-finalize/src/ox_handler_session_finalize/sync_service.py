@@ -10,6 +10,7 @@ session: they are committed locally and wait for the next push.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 from collections.abc import Callable
@@ -176,4 +177,4 @@ async def push_soon(
     except (LedgerBlockedError, GitError) as exc:
         log.warning("committed locally, not pushed (the next sync pushes it): %s", exc)
         return published
-    return PublishResult(published.committed, result.remote is not None, published.lfs)
+    return dataclasses.replace(published, pushed=result.remote is not None)
