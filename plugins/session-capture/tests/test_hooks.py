@@ -410,6 +410,21 @@ class FakeDaemon:
         self.thread.join(timeout=60)
 
 
+def start_against(
+    daemon_class: type[FakeDaemon], home: Path, ledger: Path, mode: str
+) -> tuple[subprocess.CompletedProcess[bytes], FakeDaemon]:
+    """A SessionStart hook run while a `FakeDaemon` in `mode` holds the socket."""
+    path = home / "sock" / "daemon.sock"
+    daemon = daemon_class(path, mode)
+    try:
+        src = claude_session_file(home)
+        started = hook(home, ledger, "claude-code", "SessionStart", payload(src),
+                       OX_SOCKET=str(path))  # fmt: skip
+    finally:
+        daemon.close()
+    return started, daemon
+
+
 @pytest.mark.parametrize("mode", ["starting", "silent"])
 def test_a_start_the_daemon_cannot_take_now_is_recorded_all_the_same(
     ledger: Path, home: Path, mode: str
@@ -417,14 +432,7 @@ def test_a_start_the_daemon_cannot_take_now_is_recorded_all_the_same(
     """The hook runs while the daemon starts (it answers `starting`) or stops (it closes the
     connection without an answer). The agent never runs the hook again: the session is
     recorded in the hook's own process, and the daemon follows it once it is up."""
-    path = home / "sock" / "daemon.sock"
-    daemon = FakeDaemon(path, mode)
-    try:
-        src = claude_session_file(home)
-        started = hook(home, ledger, "claude-code", "SessionStart", payload(src),
-                       OX_SOCKET=str(path))  # fmt: skip
-    finally:
-        daemon.close()
+    started, daemon = start_against(FakeDaemon, home, ledger, mode)
     assert started.returncode == 0
     assert daemon.requests == 2  # the start, then once more for the daemon to follow it
     (folder,) = ledger_cache_sessions(ledger).iterdir()
@@ -437,15 +445,9 @@ def test_a_start_the_daemon_cannot_take_now_is_recorded_all_the_same(
 
 
 def test_a_refusal_by_the_daemon_stands(ledger: Path, home: Path) -> None:
-    path = home / "sock" / "daemon.sock"
-    daemon = FakeDaemon(path, "refused")
-    try:
-        src = claude_session_file(home)
-        started = hook(home, ledger, "claude-code", "SessionStart", payload(src),
-                       OX_SOCKET=str(path))  # fmt: skip
-    finally:
-        daemon.close()
+    started, daemon = start_against(FakeDaemon, home, ledger, "refused")
     assert started.returncode == 0  # a hook never fails the agent
+    assert daemon.requests == 1  # not done here, so not offered again
     assert not ledger_cache_sessions(ledger).exists()
     assert any("not now" in line for line in hooks_log(home))
 
