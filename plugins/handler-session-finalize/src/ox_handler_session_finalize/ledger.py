@@ -76,6 +76,16 @@ class PublishResult:
     name: str = ""
 
 
+def _lfs_push_url(urls: Mapping[str, str], remote: str | None) -> str:
+    """The LFS upload endpoint the ledger's git config names (`urls`, `Ledger._lfs_urls`), in
+    git-lfs' order: `lfs.pushurl`, `lfs.url`, then the remote's `lfspushurl`, `lfsurl`. Empty
+    when it names none."""
+    order = ["lfs.pushurl", "lfs.url"]
+    if remote is not None:
+        order += [f"remote.{remote}.lfspushurl".lower(), f"remote.{remote}.lfsurl".lower()]
+    return next((urls[k] for k in order if urls.get(k)), "")
+
+
 @dataclass(frozen=True)
 class LedgerFacts:
     """What a ledger is, learnt once (see the module): its git dir, the remote to push to
@@ -193,14 +203,15 @@ class Ledger:
             identity = f"{env['GIT_AUTHOR_NAME']} <{env['GIT_AUTHOR_EMAIL']}>"
         else:
             identity = ""
+        urls = await self._lfs_urls()
         facts = LedgerFacts(
             git_dir=git_dir,
             remote=remote,
             branch=head.stdout.strip() or "main",
-            lfs=await self._uses_lfs(),
+            lfs=await self._uses_lfs(urls),
             identity=identity,
             commit_env=tuple(sorted(env.items())),
-            lfs_push_url=await self._lfs_push_url(remote),
+            lfs_push_url=_lfs_push_url(urls, remote),
         )
         self._cache.facts, self._cache.stamp = facts, stamp
         return facts
@@ -235,26 +246,26 @@ class Ledger:
         """Whether content files go through git-LFS (see the module docstring)."""
         return (await self.facts()).lfs
 
-    async def _lfs_push_url(self, remote: str | None) -> str:
-        """The LFS upload endpoint the ledger's git config names, in git-lfs' order
-        (`lfs.pushurl`, `lfs.url`, then the remote's `lfspushurl`, `lfsurl`); `git config`
-        never reads `.lfsconfig`. Empty when it names none."""
+    async def _lfs_urls(self) -> dict[str, str]:
+        """The LFS endpoints the ledger's git config names (`lfs.url`, `lfs.pushurl`, the
+        remotes' `lfsurl` and `lfspushurl`), by lower-case key; `git config` never reads
+        `.lfsconfig`. One git process."""
         pattern = r"^(lfs|remote\..*)\.(lfs)?(push)?url$"
         result = await self.git("config", "-z", "--get-regexp", pattern, check=False)
         found: dict[str, str] = {}
         for record in filter(None, result.stdout.split("\0")):
             key, _, value = record.partition("\n")
-            found[key.lower()] = value  # the last value wins, as in git-lfs
-        order = ["lfs.pushurl", "lfs.url"]
-        if remote is not None:
-            order += [f"remote.{remote}.lfspushurl".lower(), f"remote.{remote}.lfsurl".lower()]
-        return next((found[k] for k in order if found.get(k)), "")
+            found[key.lower()] = value  # the last value wins, as in git and git-lfs
+        return found
 
-    async def _uses_lfs(self) -> bool:
+    async def _uses_lfs(self, urls: Mapping[str, str]) -> bool:
+        """Whether content files go through git-LFS: an `lfs.url` in the git config (`urls`)
+        or in `.lfsconfig`, or `filter=lfs` in `.gitattributes`."""
+        if urls.get("lfs.url"):
+            return True
         lfsconfig = ("config", "-f", ".lfsconfig", "--get", "lfs.url")
-        for args in (("config", "--get", "lfs.url"), lfsconfig):
-            if (await self.git(*args, check=False)).stdout.strip():
-                return True
+        if (await self.git(*lfsconfig, check=False)).stdout.strip():
+            return True
         with contextlib.suppress(FileNotFoundError):
             return "filter=lfs" in read_attributes(self.path)
         return False

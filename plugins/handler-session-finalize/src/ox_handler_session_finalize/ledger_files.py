@@ -15,6 +15,8 @@ import trio
 
 from ox_core.errors import LedgerBlockedError, OxError
 from ox_handler_session_finalize.git import has_git_lfs
+from ox_session_capture.records import RawHeaderMeta
+from ox_session_capture.transcript import LFS_POINTER_PREFIX, classify_line
 
 if TYPE_CHECKING:
     from ox_handler_session_finalize.ledger import Ledger, LedgerFacts
@@ -23,7 +25,7 @@ PUSH_TIMEOUT = 180.0
 LFS_PATTERNS = ("sessions/**/raw.jsonl", "sessions/**/summary.md", "sessions/**/session.md")
 LFS_ATTRS = "filter=lfs diff=lfs merge=lfs -text"
 LFS_FILES = frozenset({"raw.jsonl", "summary.md", "session.md"})
-LFS_POINTER = b"version https://git-lfs.github.com/spec/v1\n"
+LFS_POINTER = LFS_POINTER_PREFIX + b"\n"
 MAX_NAME_BYTES = 255
 BESIDE_TRIES = 4
 """How many names beside a teammate's folder `Ledger.publish` tries (see `beside_names`)."""
@@ -58,15 +60,13 @@ def recording_id(files: Mapping[str, bytes]) -> str:
 
 
 def header_session_id(raw: bytes) -> str:
-    """`_meta.session_id` of the first line of a `raw.jsonl`; empty when it has none."""
-    first = raw.split(b"\n", 1)[0]
+    """`session_id` of the header (first line) of a `raw.jsonl` (`transcript.classify_line`);
+    empty when it has none."""
     try:
-        header = json.loads(first)
+        header = classify_line(json.loads(raw.split(b"\n", 1)[0]))
     except (ValueError, RecursionError):
         return ""
-    meta = header.get("_meta") if isinstance(header, dict) else None
-    sid = meta.get("session_id") if isinstance(meta, dict) else None
-    return sid if isinstance(sid, str) else ""
+    return header.session_id if isinstance(header, RawHeaderMeta) else ""
 
 
 def meta_session_id(meta: bytes) -> str:
@@ -114,6 +114,16 @@ def blob_ids(data: bytes, hex_len: int) -> frozenset[str]:
         LFS_POINTER + f"oid sha256:{hashlib.sha256(data).hexdigest()}\nsize {len(data)}\n".encode()
     )
     return frozenset(algo(b"blob %d\0" % len(blob) + blob).hexdigest() for blob in (data, pointer))
+
+
+def append_lines(path: Path, text: str, lines: Sequence[str], mode: int = 0o644) -> None:
+    """Write `text` (the file's content as read) with `lines` added at its end, atomically
+    (never through a link). Blocking."""
+    from ox_session_capture.records import atomic_write_bytes
+
+    if text and not text.endswith("\n"):
+        text += "\n"
+    atomic_write_bytes(path, (text + "".join(f"{line}\n" for line in lines)).encode(), mode)
 
 
 def read_attributes(ledger: Path) -> str:
@@ -198,8 +208,6 @@ async def prepare_lfs(ledger: Ledger) -> list[str]:
         raise LfsUploadError("the ledger uses git-LFS but `git lfs` is not installed")
     if not (await ledger.git("config", "--get", "filter.lfs.clean", check=False)).stdout.strip():
         await ledger.git("lfs", "install", "--local")
-    from ox_session_capture.records import atomic_write_bytes
-
     try:
         text = read_attributes(ledger.path)
     except FileNotFoundError:
@@ -208,10 +216,7 @@ async def prepare_lfs(ledger: Ledger) -> list[str]:
     missing = [p for p in LFS_PATTERNS if p not in present]
     if not missing:
         return []
-    if text and not text.endswith("\n"):
-        text += "\n"
-    text += "".join(f"{p} {LFS_ATTRS}\n" for p in missing)
-    atomic_write_bytes(ledger.path / ".gitattributes", text.encode(), 0o644)
+    append_lines(ledger.path / ".gitattributes", text, [f"{p} {LFS_ATTRS}" for p in missing])
     return [".gitattributes"]
 
 

@@ -14,6 +14,7 @@ import trio
 from ox_core.ledger_setup import GITIGNORE_LINE, IGNORE_SPELLINGS
 from ox_handler_session_finalize.compat import ORIGINAL_CACHE, uses_original_layout
 from ox_handler_session_finalize.ledger import Ledger
+from ox_handler_session_finalize.ledger_files import append_lines
 
 IGNORE_LINES = (GITIGNORE_LINE,)
 """What every ledger's `.gitignore` lists: ox's cache (recordings, locks) is never committed."""
@@ -40,14 +41,6 @@ def _read_gitignore(ledger: Ledger) -> str:
         return ""
 
 
-def _append(ledger: Ledger, text: str, lines: list[str]) -> None:
-    from ox_session_capture.records import atomic_write_bytes
-
-    if text and not text.endswith("\n"):
-        text += "\n"
-    atomic_write_bytes(ledger.path / ".gitignore", (text + "\n".join(lines) + "\n").encode(), 0o644)
-
-
 async def ensure_ignore_lines(ledger: Ledger) -> bool:
     """Add the missing `IGNORE_LINES` to `.gitignore` and commit it when it differs from
     HEAD; True when a commit was made. Holds the ledger lock. Raises `LedgerBlockedError`
@@ -56,7 +49,7 @@ async def ensure_ignore_lines(ledger: Ledger) -> bool:
         text = await trio.to_thread.run_sync(_read_gitignore, ledger)
         missing = missing_ignore_lines(text, needed_lines(ledger.path))
         if missing:
-            await trio.to_thread.run_sync(_append, ledger, text, missing)
+            await trio.to_thread.run_sync(append_lines, ledger.path / ".gitignore", text, missing)
         status = await ledger.git("status", "--porcelain", "--", ".gitignore")
         if not status.stdout.strip():
             return False

@@ -8,23 +8,24 @@ recording to the agent's resumed process meanwhile (checked under the lock hooks
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ox_core.errors import OxError
 from ox_session_capture import records
-from ox_session_capture.identity import part_stopped
+from ox_session_capture.identity import note_part_stopped
 from ox_session_capture.liveness import NO_PID_STALE, pid_alive
-from ox_session_capture.raw_lines import ledger_of
-from ox_session_capture.recording import RecordingRejected, creation_lock
-from ox_session_capture.records import MARKER, RAW, LockTimeout, RecordError, RecordingMarker
+from ox_session_capture.recording import RecordingRejected, creation_lock_of
+from ox_session_capture.records import (
+    MARKER,
+    RAW,
+    LockTimeout,
+    RecordError,
+    RecordingMarker,
+    lock_file,
+)
 from ox_session_capture.recover import recover_recording
-
-log = logging.getLogger(__name__)
 
 GRACE = timedelta(minutes=10)
 RAW_LOCK_WAIT = 0.25
@@ -85,14 +86,16 @@ def end_recording(folder: Path, marker: RecordingMarker | None, recover: Recover
     the next scan judges again. Errors from `recover` propagate."""
     try:
         recover(folder, marker)
-        with _hooks_held(folder), records.lock_file(folder / RAW, timeout=RAW_LOCK_WAIT):
-            if _handed_on(folder, marker):
-                return False
+        # The lock hooks decide under: none continues this part while it is ended.
+        with creation_lock_of(folder, RAW_LOCK_WAIT), lock_file(folder / RAW, RAW_LOCK_WAIT):
             final = _readable(folder)
+            if _handed_on(final, marker):
+                return False
             records.remove_marker(folder)
-            # As `stop_recording` does: the agent session's next part (a resume) starts where
-            # this one stopped reading and skips what it holds, once its cache copy is gone.
-            _part_stopped(folder, final)
+            if final is not None:
+                # The agent session's next part (a resume) starts where this one stopped
+                # reading and skips what it holds, once its cache copy is gone.
+                note_part_stopped(folder, final)
     except (LockTimeout, RecordingRejected):
         return False
     return True
@@ -105,42 +108,14 @@ def _readable(folder: Path) -> RecordingMarker | None:
         return None
 
 
-def _part_stopped(folder: Path, final: RecordingMarker | None) -> None:
-    """Note in the agent session's index where the ended part stopped (`identity`); a failure
-    loses only the link to a later part."""
-    ledger = ledger_of(folder)
-    if ledger is None or final is None:
-        return
-    try:
-        part_stopped(ledger, folder, final)
-    except (OSError, OxError) as exc:
-        log.warning("%s: agent session index not updated: %s", folder.name, exc)
-
-
-@contextlib.contextmanager
-def _hooks_held(folder: Path) -> Iterator[None]:
-    """The creation lock of the ledger whose cache holds `folder`, under which hooks decide
-    which recording an agent continues; nothing for a folder elsewhere (a per-user cache of
-    an older setup, which no hook records into)."""
-    ledger = ledger_of(folder)
-    if ledger is None:
-        yield
-        return
-    with creation_lock(ledger, timeout=RAW_LOCK_WAIT):
-        yield
-
-
 def _agent(marker: RecordingMarker) -> tuple[int, object, object]:
     return marker.parent_pid, (marker.model_extra or {}).get("parent_start"), marker.stopped_at
 
 
-def _handed_on(folder: Path, judged: RecordingMarker | None) -> bool:
-    """Whether the recording's agent is no longer the one `judged` named (an unreadable or
-    missing marker now cannot have been continued by a hook: not handed on)."""
-    if judged is None:
-        return False
-    try:
-        now = records.read_marker(folder)
-    except (FileNotFoundError, RecordError):
+def _handed_on(now: RecordingMarker | None, judged: RecordingMarker | None) -> bool:
+    """Whether the recording's agent (`now`, the marker as it is) is no longer the one
+    `judged` named (an unreadable or missing marker cannot have been continued by a hook: not
+    handed on)."""
+    if judged is None or now is None:
         return False
     return _agent(now) != _agent(judged)

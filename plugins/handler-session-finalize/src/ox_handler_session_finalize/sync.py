@@ -26,7 +26,7 @@ from ox_core.errors import LedgerBlockedError
 from ox_core.ledger_setup import GITIGNORE_LINE, ORIGINAL_GITIGNORE_LINE
 from ox_handler_session_finalize.git import GitError, GitResult
 from ox_handler_session_finalize.ledger import Ledger
-from ox_handler_session_finalize.ledger_files import PUSH_TIMEOUT, beside
+from ox_handler_session_finalize.ledger_files import PUSH_TIMEOUT, append_lines, beside
 
 PUSH_ATTEMPTS = 4
 _NO_SMUDGE = {"GIT_LFS_SKIP_SMUDGE": "1", "GIT_EDITOR": "true"}
@@ -207,7 +207,6 @@ def _pin_session_merges(git_dir: Path) -> None:
     """Add `SESSION_MERGE` to the repository's own attributes when it is not their last word
     on it (a link or a special file there is refused: `UnsafePathError`). Blocking."""
     from ox_session_capture.confined import make_dirs, read_regular
-    from ox_session_capture.records import atomic_write_bytes
 
     path = make_dirs(git_dir, git_dir / "info") / "attributes"
     try:
@@ -217,9 +216,7 @@ def _pin_session_merges(git_dir: Path) -> None:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if lines[-1:] == [SESSION_MERGE]:
         return
-    if text and not text.endswith("\n"):
-        text += "\n"
-    atomic_write_bytes(path, (text + SESSION_MERGE + "\n").encode(), 0o644)
+    append_lines(path, text, [SESSION_MERGE])
 
 
 async def _refuse_overwrites(ledger: Ledger, upstream: str) -> None:

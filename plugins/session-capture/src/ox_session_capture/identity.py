@@ -30,10 +30,11 @@ from pathlib import Path
 
 import attrs
 
+from ox_core.errors import OxError
 from ox_core.fs import UnsafePathError, atomic_write, lock_file, read_regular
 from ox_core.ledger_setup import git_command
 from ox_session_capture.confined import make_dirs
-from ox_session_capture.raw_lines import captured_ids
+from ox_session_capture.raw_lines import captured_ids, ledger_of
 from ox_session_capture.records import (
     RAW,
     RecordError,
@@ -147,6 +148,18 @@ def part_stopped(ledger: Path, session_dir: Path, marker: RecordingMarker) -> No
         ids |= session.source_ids
         end = (marker.session_file, marker.source_offset)
         _write_index(ledger, attrs.evolve(session, parts=parts, source_ids=frozenset(ids), end=end))
+
+
+def note_part_stopped(session_dir: Path, marker: RecordingMarker) -> None:
+    """`part_stopped` for a recording of a ledger's cache (nothing elsewhere: no hook records
+    there); a failure loses only the link to a later part, and is logged."""
+    ledger = ledger_of(session_dir)
+    if ledger is None:
+        return
+    try:
+        part_stopped(ledger, session_dir, marker)
+    except (OSError, OxError) as exc:
+        log.warning("%s: agent session index not updated: %s", session_dir.name, exc)
 
 
 def live_part(ledger: Path, adapter: str, agent_session_id: str) -> str | None:

@@ -40,7 +40,7 @@ from ox_session_capture.confined import (
     make_dirs,
     open_regular,
 )
-from ox_session_capture.identity import add_part, free_name, part_stopped, taken_names
+from ox_session_capture.identity import add_part, free_name, note_part_stopped, taken_names
 from ox_session_capture.journal import committed_size, set_committed, settle_locked, write_durably
 from ox_session_capture.raw_lines import (
     SESSION_INFO_KEYS,
@@ -108,6 +108,15 @@ def creation_lock(ledger: Path, timeout: float | None = None) -> Iterator[None]:
     except OSError as exc:  # a read-only ledger, `.ox` a file, a full disk
         where = exc.filename or ledger
         raise RecordingRejected(f"cannot record into {where}: {exc.strerror}") from None
+
+
+@contextlib.contextmanager
+def creation_lock_of(session_dir: Path, timeout: float | None = None) -> Iterator[None]:
+    """`creation_lock` of the ledger whose cache holds `session_dir`; nothing for a folder
+    elsewhere (a per-user cache of an older setup, which no hook records into)."""
+    ledger = ledger_of(session_dir)
+    with contextlib.nullcontext() if ledger is None else creation_lock(ledger, timeout):
+        yield
 
 
 @attrs.frozen
@@ -383,12 +392,11 @@ def stop_recording(
     I/O error) raises and stays stopped, with its marker: the next stop, or finalization's
     catch-up, finishes it. Blocking.
     """
-    ledger = ledger_of(session_dir)
     # From `stopped_at` until the index says where this part stopped, a start hook would find
     # no live part and begin the next one at the file's end (or in the file the hook names):
     # what the agent wrote since the drain would be lost. Taken before the raw file's lock, as
     # finalization's `end_recording` does.
-    with creation_lock(ledger) if ledger is not None else contextlib.nullcontext():
+    with creation_lock_of(session_dir):
         return _stop(session_dir, redact, lock_timeout)
 
 
@@ -453,11 +461,6 @@ def _stop(session_dir: Path, redact: Redactor | None, lock_timeout: float | None
             os.close(fd)
         remove_marker(session_dir)
         fsync_dir(session_dir)
-    ledger = ledger_of(session_dir)
-    try:
-        if ledger is not None:
-            part_stopped(ledger, session_dir, final)
-    except (OSError, OxError) as exc:  # only the link to a later part is lost
-        log.warning("%s: agent session index not updated: %s", session_dir.name, exc)
+    note_part_stopped(session_dir, final)
     log.info("recording %s stopped with %d entries", session_dir.name, final.entry_count)
     return StopResult(session_dir.name, final.entry_count, drained)
