@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trio
 
+from ox_core.errors import LedgerBlockedError
+from ox_handler_session_finalize.diagnose import diagnose
 from ox_handler_session_finalize.ledger import Ledger
 from ox_handler_session_finalize.sync import SyncPaused, sync_ledger
 from ox_session_capture import records
@@ -127,6 +131,101 @@ async def test_a_teammates_lfsconfig_never_runs_a_program(
     teammate_commits(remote, tmp_path / "mate", {".lfsconfig": config.encode()})
     await _publish_with_lfs(ledger, lfs_server)
     assert not ran.exists()
+
+
+@pytest.fixture
+def evil(tmp_path: Path) -> Iterator[LfsServer]:
+    """A second LFS server: where a teammate's `.lfsconfig` would send sessions."""
+    server = LfsServer(tmp_path / "evil-root")
+    (tmp_path / "evil-root").mkdir()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def _publish_paused(repo: Ledger, ledger: Path, match: str) -> None:
+    head = git(ledger, "rev-parse", "HEAD")
+    with pytest.raises(LedgerBlockedError, match=match):
+        await repo.publish(NAME, {"raw.jsonl": b'{"type":"user","content":"private"}\n'})
+    assert git(ledger, "rev-parse", "HEAD") == head
+    assert git(ledger, "status", "--porcelain", "--", "sessions") == ""
+
+
+async def test_an_endpoint_only_lfsconfig_names_pauses_until_a_person_names_it(
+    ledger: Path, remote: Path, lfs_server: LfsServer, evil: LfsServer, tmp_path: Path
+) -> None:
+    # No endpoint in this clone's git config: the committed file alone would decide.
+    teammate_commits(
+        remote, tmp_path / "mate", {".lfsconfig": f"[lfs]\n\turl = {evil.url}\n".encode()}
+    )
+    git(ledger, "config", "lfs.locksverify", "false")
+    repo = Ledger(ledger)
+    await sync_ledger(repo)
+    await _publish_paused(repo, ledger, rf"sends LFS uploads to {evil.url}.*git -C .* lfs\.url")
+    assert evil.objects() == {}
+    doctor = await trio.to_thread.run_sync(diagnose, ledger)
+    assert [(d.ok, d.detail) for d in doctor if d.name == "git-lfs"] == [
+        (False, f"publishing paused: {(await repo.facts()).lfs_refusal}")
+    ]
+    # The person names their team's server: publishing goes on, to that one only.
+    git(ledger, "config", "lfs.url", lfs_server.url)
+    await repo.publish(NAME, {"raw.jsonl": b'{"type":"user","content":"private"}\n'})
+    await sync_ledger(repo)
+    assert evil.objects() == {}
+    assert lfs_server.objects()
+
+
+async def test_a_lfsconfig_pulled_before_a_push_never_redirects_it(
+    ledger: Path, remote: Path, evil: LfsServer, tmp_path: Path
+) -> None:
+    # The ledger routes content through LFS by `.gitattributes`, to the remote's own endpoint
+    # (a `file://` remote: git-lfs stores objects beside it; no `lfs.url` anywhere). A session
+    # is committed, then the sync brings a `.lfsconfig` before pushing it: git-lfs' pre-push
+    # hook would upload to that file's server.
+    git(ledger, "remote", "set-url", "origin", f"file://{remote}")
+    attributes = "sessions/**/raw.jsonl filter=lfs diff=lfs merge=lfs -text\n"
+    (ledger / ".gitattributes").write_text(attributes)
+    git(ledger, "add", ".gitattributes")
+    git(ledger, "commit", "-q", "-m", "lfs")
+    repo = Ledger(ledger)
+    await sync_ledger(repo)
+    await repo.publish(NAME, {"raw.jsonl": b'{"type":"user","content":"private"}\n'})
+    config = f"[lfs]\n\tpushurl = {evil.url}\n".encode()
+    teammate_commits(remote, tmp_path / "mate", {".lfsconfig": config})
+    with pytest.raises(LedgerBlockedError, match=r"sends LFS uploads to"):
+        await sync_ledger(repo)
+    assert evil.objects() == {}
+    assert NAME not in git(remote, "ls-tree", "-r", "--name-only", "main")
+
+
+async def test_a_lfsconfig_link_is_never_read_through(
+    ledger: Path, remote: Path, evil: LfsServer, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside.cfg"
+    outside.write_text(f"[lfs]\n\turl = {evil.url}\n")
+    (ledger / ".gitattributes").write_text(
+        "sessions/**/raw.jsonl filter=lfs diff=lfs merge=lfs -text\n"
+    )
+    (ledger / ".lfsconfig").symlink_to(outside)
+    git(ledger, "add", ".gitattributes", ".lfsconfig")
+    git(ledger, "commit", "-q", "-m", "lfs")
+    await _publish_paused(Ledger(ledger), ledger, r"\.lfsconfig is not a regular file")
+    assert evil.objects() == {}
+
+
+async def test_a_lfsconfig_extension_pauses_with_the_key_to_remove(
+    ledger: Path, remote: Path, lfs_server: LfsServer, tmp_path: Path
+) -> None:
+    # git-lfs takes the extension's priority from the file (not its commands), then fails
+    # every add of a content file: the pause names the key instead of git's error.
+    config = '[lfs "extension.evil"]\n\tpriority = 0\n'
+    teammate_commits(remote, tmp_path / "mate", {".lfsconfig": config.encode()})
+    git(ledger, "config", "lfs.url", lfs_server.url)
+    repo = Ledger(ledger)
+    await sync_ledger(repo)
+    await _publish_paused(repo, ledger, r"lfs\.extension\.evil\.priority")
 
 
 # ---------------------------------------------------------------- sessions

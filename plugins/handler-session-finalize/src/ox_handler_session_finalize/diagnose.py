@@ -100,6 +100,9 @@ async def _lfs(repo: Ledger) -> Diagnosis:
                 "git-lfs", False, "the ledger uses LFS but git-lfs is not installed: install it"
             )
         return Diagnosis("git-lfs", True, "not installed (the ledger does not use LFS)")
+    facts = await repo.facts()
+    if facts.lfs and facts.lfs_refusal:
+        return Diagnosis("git-lfs", False, f"publishing paused: {facts.lfs_refusal}")
     version = await run_git(repo.path, "lfs", "version", check=False)
     state = "used" if uses else "installed, not used by this ledger"
     return Diagnosis("git-lfs", True, f"{state}: {version.stdout.strip()}")

@@ -15,16 +15,16 @@ Git-LFS: the ledger uses LFS when `git lfs` is installed and the ledger configur
 endpoint (`lfs.url` in `.git/config` or `.lfsconfig`) or its `.gitattributes` already routes
 files through `filter=lfs`. Content files are then uploaded to the LFS server *before* the
 commit; when that upload fails nothing is committed and `LfsUploadError` is raised, so the
-cache copy stays the one a later scan finds again. A teammate commits `.lfsconfig`, and git-lfs
-lets its `lfs.pushurl` (or `remote.<name>.lfspushurl`) outrank the ledger's own `lfs.url`:
-when the ledger's git config names an endpoint, ox pins uploads to it (`-c lfs.pushurl`), so a
-committed file never sends a session to another server or a `file://` path.
+cache copy stays the one a later scan finds again. A committed `.lfsconfig` never decides where
+sessions go (`lfs_endpoint`): uploads are pinned to the endpoint of the clone's git config,
+and without one an endpoint only `.lfsconfig` names pauses publishing until a person names it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +32,7 @@ from pathlib import Path
 import trio
 
 from ox_core.errors import LedgerBlockedError
+from ox_handler_session_finalize import lfs_endpoint
 from ox_handler_session_finalize.git import DEFAULT_TIMEOUT, GitError, GitResult, run_git
 from ox_handler_session_finalize.ledger_files import (
     LfsUploadError,
@@ -76,16 +77,6 @@ class PublishResult:
     name: str = ""
 
 
-def _lfs_push_url(urls: Mapping[str, str], remote: str | None) -> str:
-    """The LFS upload endpoint the ledger's git config names (`urls`, `Ledger._lfs_urls`), in
-    git-lfs' order: `lfs.pushurl`, `lfs.url`, then the remote's `lfspushurl`, `lfsurl`. Empty
-    when it names none."""
-    order = ["lfs.pushurl", "lfs.url"]
-    if remote is not None:
-        order += [f"remote.{remote}.lfspushurl".lower(), f"remote.{remote}.lfsurl".lower()]
-    return next((urls[k] for k in order if urls.get(k)), "")
-
-
 @dataclass(frozen=True)
 class LedgerFacts:
     """What a ledger is, learnt once (see the module): its git dir, the remote to push to
@@ -100,11 +91,19 @@ class LedgerFacts:
     commit_env: tuple[tuple[str, str], ...] = ()
     lfs_push_url: str = ""
     """Where uploads go by the ledger's git config (empty: it names none); see the module."""
+    lfs_refusal: str = ""
+    """Why publishing through LFS pauses (`lfs_endpoint.refusal`), empty when it need not."""
 
     @property
     def lfs_pin(self) -> tuple[str, ...]:
         """The `git` options that send LFS uploads to `lfs_push_url` whatever `.lfsconfig` says."""
         return ("-c", f"lfs.pushurl={self.lfs_push_url}") if self.lfs_push_url else ()
+
+    def check_lfs(self) -> None:
+        """Raise `LedgerBlockedError` when content would go through LFS and `.lfsconfig`
+        makes that pause (see `lfs_endpoint`); nothing is lost meanwhile."""
+        if self.lfs and self.lfs_refusal:
+            raise LedgerBlockedError(self.lfs_refusal)
 
 
 @dataclass
@@ -204,14 +203,16 @@ class Ledger:
         else:
             identity = ""
         urls = await self._lfs_urls()
+        lfsconfig = await self._lfsconfig()
         facts = LedgerFacts(
             git_dir=git_dir,
             remote=remote,
             branch=head.stdout.strip() or "main",
-            lfs=await self._uses_lfs(urls),
+            lfs=await self._uses_lfs(urls, lfsconfig),
             identity=identity,
             commit_env=tuple(sorted(env.items())),
-            lfs_push_url=_lfs_push_url(urls, remote),
+            lfs_push_url=lfs_endpoint.push_url(urls, remote),
+            lfs_refusal=lfs_endpoint.refusal(str(self.path), urls, lfsconfig, remote),
         )
         self._cache.facts, self._cache.stamp = facts, stamp
         return facts
@@ -250,21 +251,30 @@ class Ledger:
         """The LFS endpoints the ledger's git config names (`lfs.url`, `lfs.pushurl`, the
         remotes' `lfsurl` and `lfspushurl`), by lower-case key; `git config` never reads
         `.lfsconfig`. One git process."""
-        pattern = r"^(lfs|remote\..*)\.(lfs)?(push)?url$"
+        pattern = lfs_endpoint.ENDPOINT_KEYS
         result = await self.git("config", "-z", "--get-regexp", pattern, check=False)
-        found: dict[str, str] = {}
-        for record in filter(None, result.stdout.split("\0")):
-            key, _, value = record.partition("\n")
-            found[key.lower()] = value  # the last value wins, as in git and git-lfs
-        return found
+        return lfs_endpoint.config_values(result.stdout)
 
-    async def _uses_lfs(self, urls: Mapping[str, str]) -> bool:
+    async def _lfsconfig(self) -> dict[str, str]:
+        """The keys of the work tree's `.lfsconfig` (`lfs_endpoint.config_values`): empty
+        without one, `{lfs_endpoint.UNREAD: ""}` for a link, a special file or one git cannot
+        parse. One git process, only when the file is there. (git-lfs falls back to the
+        index's copy when the work tree has none: only a person's own deletion does that.)"""
+        try:
+            st = os.lstat(self.path / ".lfsconfig")
+        except FileNotFoundError:
+            return {}
+        except OSError:
+            return {lfs_endpoint.UNREAD: ""}
+        if not stat.S_ISREG(st.st_mode):
+            return {lfs_endpoint.UNREAD: ""}
+        result = await self.git("config", "-z", "-f", ".lfsconfig", "--list", check=False)
+        return lfs_endpoint.config_values(result.stdout) if result.ok else {lfs_endpoint.UNREAD: ""}
+
+    async def _uses_lfs(self, urls: Mapping[str, str], lfsconfig: Mapping[str, str]) -> bool:
         """Whether content files go through git-LFS: an `lfs.url` in the git config (`urls`)
         or in `.lfsconfig`, or `filter=lfs` in `.gitattributes`."""
-        if urls.get("lfs.url"):
-            return True
-        lfsconfig = ("config", "-f", ".lfsconfig", "--get", "lfs.url")
-        if (await self.git(*lfsconfig, check=False)).stdout.strip():
+        if urls.get("lfs.url") or lfsconfig.get("lfs.url"):
             return True
         with contextlib.suppress(FileNotFoundError):
             return "filter=lfs" in read_attributes(self.path)
@@ -380,6 +390,7 @@ class Ledger:
     async def _commit_batch(self, batch: list[_Request]) -> None:
         await self.ensure_unblocked()
         facts = await self.facts()
+        facts.check_lfs()
         env = await self.commit_env()
         written: list[_Request] = []
         paths: list[str] = []

@@ -113,7 +113,10 @@ async def sync_ledger(ledger: Ledger) -> SyncResult:
                 tip = await ledger.head()
             if ahead == 0:
                 return SyncResult(remote, 0, behind, True, pushed, tuple(kept))
-            # git-lfs' pre-push hook uploads too: to the ledger's own endpoint (`lfs_pin`).
+            # git-lfs' pre-push hook uploads too: to the ledger's own endpoint (`lfs_pin`), by
+            # the facts as they are now (what was just integrated may have changed `.lfsconfig`).
+            facts = await ledger.facts()
+            facts.check_lfs()
             result = await ledger.git(
                 *(facts.lfs_pin if facts.lfs else ()),
                 "push",
