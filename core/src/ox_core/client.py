@@ -44,6 +44,10 @@ class ErrorCode:
     """The daemon is still starting; the method may exist once it is up. Try again."""
     BUSY = "busy"
     """Too many connections (from this process or in all); try again."""
+    SHUTTING_DOWN = "shutting_down"
+    """The daemon is stopping and takes no new work (what it would queue or start would
+    never run); only `status`, `ping` and `shutdown` are answered. Do it without the daemon,
+    or try again once it is back."""
     TIMEOUT = "timeout"
     """The request line did not arrive in time; the connection is closed."""
     FORBIDDEN = "forbidden"

@@ -172,7 +172,8 @@ class HandlerContext:
     """What the daemon gives a handler when it attaches it (`WorkHandler.attach`).
 
     `ledger`: the ledger's path. `enqueue`: queue a work item now and wake the manager
-    (returns False for a duplicate key or a full queue). `publish(event, data)`: announce an
+    (returns False for a duplicate key or a full queue; raises `OxError` with code `starting`
+    or `shutting_down` when the daemon takes no work now). `publish(event, data)`: announce an
     event to every attached handler (their `on_event`), so one plugin can prompt another
     without importing it; see `WorkHandler.on_event` for the rules. `sync_signal`: for the
     plugin that syncs the ledger with its remote: `fire()` after each integration (the

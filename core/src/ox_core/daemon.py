@@ -5,7 +5,8 @@ reaper, the IPC server and the handlers' supervised services. The inner one hold
 the manager and its workers. SIGINT/SIGTERM/SIGHUP or the IPC `shutdown` method stop the
 work first: no new item starts, items in flight get `DRAIN_DEADLINE` seconds to end, then
 they are cancelled (agent runs are killed with their process groups; every session stays on
-disk as it was, found again by the next start); then the outer nursery is cancelled.
+disk as it was, found again by the next start); then the outer nursery is cancelled. From the
+stop on, the socket takes no new work (`READ_ONLY_METHODS`): the queue is not kept.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from ox_core.daemon_setup import (
     raise_open_files_limit,
 )
 from ox_core.errors import OxError
-from ox_core.ipc import ForceDetectParams, IpcMethod, IpcServer, NoParams
+from ox_core.ipc import ErrorCode, ForceDetectParams, IpcMethod, IpcServer, NoParams
 from ox_core.ledger_setup import open_ledger
 from ox_core.settings import Settings
 from ox_core.supervise import Supervisor
@@ -55,6 +56,12 @@ SHUTDOWN_GRACE = 0.2
 DRAIN_DEADLINE = 1.0
 """Seconds items in flight get to end at shutdown before they are cancelled (short: an agent
 run is killed anyway, and SIGTERM must stop the daemon promptly)."""
+READ_ONLY_METHODS = ("status", "ping", "shutdown")
+"""The IPC methods still served once shutdown began: they promise no work that would not
+run. Every other request is refused with `shutting_down` (the agent hook then does its work
+in its own process)."""
+MAX_LISTED = 10
+"""Items named in the shutdown's log line of what is left unrun (the rest are counted)."""
 
 
 class Daemon:
@@ -154,8 +161,15 @@ class Daemon:
     def enqueue(self, item: WorkItem) -> bool:
         """Queue `item` with the manager (what handlers get as `HandlerContext.enqueue`).
 
-        Raises `OxError` while the daemon is still starting (before the manager exists).
+        Raises `OxError` while the daemon is still starting (before the manager exists) and
+        once it is stopping (`shutting_down`): nothing new starts then, and the queue is not
+        kept, so an item accepted now would never run.
         """
+        if self.stopping:
+            raise OxError(
+                "the daemon is shutting down and takes no new work; try again once it is back",
+                code=ErrorCode.SHUTTING_DOWN,
+            )
         if self.manager is None:
             raise OxError("the daemon is still starting; try again in a moment", code="starting")
         return self.manager.enqueue(item)
@@ -166,6 +180,11 @@ class Daemon:
         for handler in self.handlers:
             try:
                 await handler.on_event(event, data)
+            except OxError as exc:
+                if exc.code != ErrorCode.SHUTTING_DOWN:
+                    log.exception("handler %s: on_event(%r) failed", handler.type, event)
+                else:  # what the event asks for is left to the next start's detection
+                    log.info("handler %s: %s not acted on: %s", handler.type, event, exc)
             except Exception:
                 log.exception("handler %s: on_event(%r) failed", handler.type, event)
 
@@ -186,6 +205,7 @@ class Daemon:
             "socket": str(self.socket),
             "started_at": self.started_at.isoformat(),
             "ready": self.manager is not None and self._starting_scope is None,
+            "stopping": self.stopping,
             "agent": self.agent,
             "handlers": [h.type for h in self.handlers],
             "runners": [r.name for r in self.runners],
@@ -239,6 +259,12 @@ class Daemon:
         if self.manager is None:
             raise OxError("the daemon is still starting; try again in a moment", code="starting")
         queued = await self.manager.force_detect(resume=p.resume)
+        if self.stopping:  # it began before: what it queued will not start before the exit
+            raise OxError(
+                "the daemon is shutting down: what this detection found is found again at "
+                "its next start",
+                code=ErrorCode.SHUTTING_DOWN,
+            )
         # What is waiting and running right after the scan (detected items may have started).
         waiting = [
             {"type": i.type, "key": i.dedup_key or i.id, "priority": i.priority}
@@ -254,6 +280,11 @@ class Daemon:
         return {"stopping": True}
 
     # -- lifetime ------------------------------------------------------------------------
+
+    @property
+    def stopping(self) -> bool:
+        """Whether shutdown began (`stop()`, a signal, IPC `shutdown`): no new work is taken."""
+        return self._stop.is_set()
 
     def stop(self) -> None:
         """Ask the daemon to stop (idempotent, callable from any trio task).
@@ -302,7 +333,12 @@ class Daemon:
                 outer.start_soon(self._watch_signals)
             await outer.start(reap_orphans)  # agent runs' orphans come to us: killed, reaped
             # Until ready, an unknown method may be a handler's that is not attached yet.
-            server = IpcServer(self.methods, starting=lambda: self._starting_scope is not None)
+            server = IpcServer(
+                self.methods,
+                starting=lambda: self._starting_scope is not None,
+                stopping=lambda: self.stopping,
+                read_only=READ_ONLY_METHODS,
+            )
             self.server = server
             await outer.start(server.serve, self.socket)
             await trio.to_thread.run_sync(self._assemble)
@@ -335,6 +371,23 @@ class Daemon:
         self._drain_config = current.model_copy(update={"enabled": False})
         with trio.move_on_after(DRAIN_DEADLINE):
             await manager.wait_idle()
+        # Nothing is lost on disk (the next start's detection finds that work again), but an
+        # item only a request described is gone: say what this daemon leaves unrun.
+        left = {
+            f"still running after {DRAIN_DEADLINE:g} s, cancelled": [
+                f"{p.work_type} {p.target}" for p in manager.status().active
+            ],
+            "queued, not run": [f"{i.type} {i.dedup_key or i.id}" for i in manager.queue.items()],
+        }
+        for what, names in left.items():
+            if names:
+                log.warning(
+                    "shutdown: %d item(s) %s: %s; the next start detects again what the "
+                    "ledger holds",
+                    len(names),
+                    what,
+                    _listed(names),
+                )
 
     def _log_ready(self) -> None:
         if self.agent == "none":
@@ -349,6 +402,11 @@ class Daemon:
             ", ".join(h.type for h in self.handlers) or "none",
             self.socket,
         )
+
+
+def _listed(names: list[str]) -> str:
+    shown = ", ".join(name[:100] for name in names[:MAX_LISTED])  # a key may be 1000 long
+    return shown if len(names) <= MAX_LISTED else f"{shown}, and {len(names) - MAX_LISTED} more"
 
 
 def has_service(handler: WorkHandler) -> bool:

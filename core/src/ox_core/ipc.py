@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -109,7 +109,9 @@ class IpcServer:
 
     A method raising `OxError` gets its message as the error reply; any other exception is
     logged with its traceback and answered with `internal error`. Cancelling `serve` closes
-    the listener and every connection.
+    the listener and every connection. Once `stopping()` is true only the `read_only`
+    methods are served; any other is refused with `shutting_down`, as what it would queue or
+    start would not run.
 
     Bounds, so no client can starve the others: only processes of the daemon's own user are
     served (checked with `SO_PEERCRED`); a connection is closed after `idle_timeout` seconds
@@ -125,6 +127,8 @@ class IpcServer:
         methods: Mapping[str, IpcMethod],
         *,
         starting: Callable[[], bool] | None = None,
+        stopping: Callable[[], bool] | None = None,
+        read_only: Collection[str] = (),
         idle_timeout: float = IDLE_TIMEOUT,
         request_timeout: float = REQUEST_TIMEOUT,
         send_timeout: float = SEND_TIMEOUT,
@@ -136,6 +140,8 @@ class IpcServer:
         # Kept by reference: the daemon adds the handlers' methods once plugins are loaded.
         self.methods = methods
         self._starting = starting or (lambda: False)
+        self._stopping = stopping or (lambda: False)
+        self._read_only = frozenset(read_only)
         self.idle_timeout = idle_timeout
         self.request_timeout = request_timeout
         self.send_timeout = send_timeout
@@ -188,6 +194,12 @@ class IpcServer:
             known = ", ".join(sorted(self.methods))
             message = f"unknown method {request.method!r} (known: {known})"
             return error_line(ErrorCode.UNKNOWN_METHOD, message, request_id)
+        if request.method not in self._read_only and self._stopping():
+            return error_line(
+                ErrorCode.SHUTTING_DOWN,
+                "the daemon is shutting down and takes no new work; try again once it is back",
+                request_id,
+            )
         try:
             result = await method(request.params)
             reply = IpcResponse(ok=True, result=result, id=request_id)

@@ -488,3 +488,42 @@ async def test_a_start_recorded_without_the_daemon_is_followed_by_it_at_once(
     (folder,) = ledger_cache_sessions(ledger).iterdir()
     assert service.manager.active_sessions() == [folder.name]
     await service.manager.stop_all()
+
+
+async def test_a_start_refused_by_a_stopping_daemon_is_recorded_by_the_hook(
+    ledger: Path, home: Path, nursery: Any
+) -> None:
+    """A daemon that is shutting down (SIGTERM, its work draining) refuses the hook with
+    `shutting_down`: what it would start there would not survive its exit. The hook records
+    the session in its own process, as when the daemon is starting or gone, and notes no
+    problem. The IPC server is the daemon's, in the state the daemon's is in once stopping."""
+    import trio
+
+    from ox_core.daemon import READ_ONLY_METHODS
+    from ox_core.ipc import IpcServer
+    from ox_session_capture.service import SessionWatchService
+
+    service = SessionWatchService(ledger, home=home, poll_interval=0.02)
+    await nursery.start(service.serve)
+    served = 0
+
+    async def session_hook(params: dict[str, Any]) -> Any:
+        nonlocal served
+        served += 1
+        return await service.session_hook(params)
+
+    path = home / "sock" / "daemon.sock"
+    server = IpcServer(
+        {"session_hook": session_hook}, stopping=lambda: True, read_only=READ_ONLY_METHODS
+    )
+    await nursery.start(server.serve, path)
+    src = claude_session_file(home)
+    started = await trio.to_thread.run_sync(
+        lambda: hook(home, ledger, "claude-code", "SessionStart", payload(src), OX_SOCKET=str(path))
+    )
+    assert started.returncode == 0
+    assert served == 0  # refused before the daemon did anything
+    (folder,) = ledger_cache_sessions(ledger).iterdir()
+    assert read_marker(folder).agent_session_id == "f04c7045-b614-40b5-816d-7256c84b37f6"
+    assert hooks_log(home) == []
+    assert service.manager.active_sessions() == []  # the stopping daemon follows nothing

@@ -169,10 +169,11 @@ def run_hook(argv: Sequence[str]) -> int:
 
 def send(params: dict[str, Any]) -> Any:
     """Ask the running daemon (`session_hook`), else do it in this process: also when the
-    daemon cannot take it now (starting, too many connections, the connection broke or no
-    answer came, as when it stops or restarts). A hook is never asked again, so a session
-    whose start was dropped would go unrecorded; done twice, the request is harmless (the
-    live part is continued, under the ledger's creation lock). A refusal stands.
+    daemon cannot take it now (starting, shutting down, too many connections, the connection
+    broke or no answer came, as when it stops or restarts). A hook is never asked again, so
+    a session whose start was dropped would go unrecorded; done twice, the request is
+    harmless (the live part is continued, under the ledger's creation lock). A refusal
+    stands.
 
     A start done here is then offered to the daemon once more (`follow`): one that came up
     meanwhile scanned for live recordings before this one existed, and would follow it only
@@ -186,7 +187,7 @@ def send(params: dict[str, Any]) -> Any:
     except DaemonNotRunningError:
         pass
     except IpcError as exc:
-        if exc.code not in (ErrorCode.STARTING, ErrorCode.BUSY):
+        if exc.code not in (ErrorCode.STARTING, ErrorCode.SHUTTING_DOWN, ErrorCode.BUSY):
             raise
     except UntrustedSocketError:
         raise
