@@ -9,8 +9,15 @@ project) and which events to hook. The three agents ox knows share one file shap
 Installing merges ox's entries into what is there (a user's own hooks are never touched),
 is idempotent (an entry already there is not added twice, and the file is not rewritten),
 writes atomically, and keeps the file as it was in `<file>.ox-backup` (empty when there was
-no file). Uninstalling removes exactly the entries ox added; when what is left equals the
-backup, the backup's bytes are put back as they were, so install + uninstall leaves the file
+no file). The agent or the user's editor may write the file while ox merges: ox rewrites it
+by compare-and-swap (`settings_file`) and merges again from what is there when it changed.
+The user's own settings may be links into a dotfiles repository: the file they lead to is
+edited where it is (its backup beside it), and the links stay; a project's links are
+refused. A file ox cannot rewrite without losing something (not UTF-8, a byte-order mark,
+comments, not JSON) is left alone with one clear error.
+
+Uninstalling removes exactly the entries ox added; when what is left equals the backup, the
+backup's bytes are put back as they were, so install + uninstall leaves the file
 byte-identical (or absent, as before).
 """
 
@@ -19,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -28,16 +36,13 @@ from typing import Any
 
 import attrs
 
-from ox_core.errors import OxError
-from ox_core.fs import atomic_write, read_regular
+from ox_core.fs import atomic_write
+from ox_session_capture import settings_file
+from ox_session_capture.settings_file import HooksError as HooksError
 
-MAX_SETTINGS = 4 * 1024 * 1024
 BACKUP_SUFFIX = ".ox-backup"
 HOOKS_GROUP = "ox.hooks"
-
-
-class HooksError(OxError):
-    """A settings file ox cannot merge into (not JSON, not an object, ...)."""
+TRIES = 5  # merges of a file that changes under ox before it gives up
 
 
 def ox_command() -> str:
@@ -151,33 +156,69 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _read(path: Path) -> tuple[bytes | None, dict[str, Any]]:
-    """(the file's bytes or None when missing, its JSON object). `HooksError` otherwise."""
+def _users_own(agent: AgentHooks, path: Path) -> bool:
+    """Whether `path` is the user's own settings file of `agent` (under `$HOME`): the links
+    there are the user's doing (a dotfiles repository), followed. A project's come with a
+    clone, and must not make ox edit a file elsewhere."""
     try:
-        raw = read_regular(path, MAX_SETTINGS)
-    except FileNotFoundError:
-        return None, {}
-    except (OSError, OxError) as exc:
-        raise HooksError(f"cannot read {path}: {exc}") from None
+        return path == agent.path()
+    except RuntimeError:  # no home folder to be found
+        return False
+
+
+@attrs.frozen
+class _Seen:
+    """The settings file as ox read it, and its JSON object."""
+
+    file: settings_file.Snapshot
+    data: dict[str, Any]
+
+
+def _read(place: settings_file.Place | None) -> _Seen:
+    """The settings file and its JSON object. `HooksError` when it is not one ox can rewrite
+    without losing something (its encoding, a byte-order mark, comments)."""
+    seen = settings_file.read(place)
+    if seen.raw is None or place is None:
+        return _Seen(seen, {})
+    return _Seen(seen, _parse(seen.raw, place.shown))
+
+
+def _parse(raw: bytes, shown: Path) -> dict[str, Any]:
     try:
-        data = json.loads(raw) if raw.strip() else {}
+        # UTF-8 only: `json.loads` takes UTF-16 and a BOM too, which the rewrite would drop.
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HooksError(f"{shown} is not UTF-8; ox leaves it alone") from None
+    if text.startswith("\ufeff"):
+        raise HooksError(
+            f"{shown} starts with a byte-order mark, which ox would drop; ox leaves it alone: "
+            "save it as UTF-8 without one, or add the hooks by hand"
+        )
+    try:
+        data = json.loads(text) if text.strip() else {}
     except ValueError as exc:
-        raise HooksError(f"{path} is not valid JSON ({exc}); ox leaves it alone") from None
+        if re.search(r"(^|[\s,{\[])(//|/\*)", text):  # only asked of a file that is not JSON
+            raise HooksError(
+                f"{shown} has comments (JSONC), which ox would lose by rewriting it; ox "
+                "leaves it alone: add the hooks by hand (`ox-core hooks status` checks them)"
+            ) from None
+        raise HooksError(f"{shown} is not valid JSON ({exc}); ox leaves it alone") from None
     except RecursionError:  # the file is the agent's or the user's: never a traceback
-        raise HooksError(f"{path} is JSON nested too deeply; ox leaves it alone") from None
+        raise HooksError(f"{shown} is JSON nested too deeply; ox leaves it alone") from None
     if not isinstance(data, dict):
-        raise HooksError(f"{path} is not a JSON object; ox leaves it alone")
-    return raw, data
+        raise HooksError(f"{shown} is not a JSON object; ox leaves it alone")
+    return data
 
 
-def _write(path: Path, data: dict[str, Any], like: Path | None = None) -> None:
-    mode = 0o600
-    if like is not None:
-        with contextlib.suppress(OSError):
-            mode = os.stat(like).st_mode & 0o777
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    atomic_write(path, text.encode(), mode=mode)
+def _dumps(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def _kept_changing(path: Path) -> HooksError:
+    return HooksError(
+        f"{path} kept changing while ox merged its hooks into it ({TRIES} tries); nothing "
+        "was written: run it again once the agent is done with it"
+    )
 
 
 @attrs.frozen
@@ -191,55 +232,80 @@ class Change:
 
 
 @contextlib.contextmanager
-def _writing(path: Path) -> Iterator[None]:
-    """Turn an `OSError` of writing `path` into a `HooksError`: a folder on the way may be a
-    link to nowhere (a cloned project's `.claude`), a file, or read-only."""
+def _editing(
+    agent: AgentHooks, path: Path, *, create: bool
+) -> Iterator[settings_file.Place | None]:
+    """`path`'s folder, open; an `OSError` of writing there is a `HooksError`: a folder on
+    the way may be a link to nowhere (a cloned project's `.claude`), a file, or read-only."""
     try:
-        yield
+        follow = _users_own(agent, path)
+        with settings_file.located(path, create=create, follow_links=follow) as place:
+            yield place
     except OSError as exc:
         raise HooksError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def install(agent: AgentHooks, path: Path, ox: str | None = None) -> Change:
-    """Merge ox's hooks into `path`. Raises `HooksError` (the settings file unchanged)."""
-    raw, data = _read(path)
-    merged = agent.merged(data, ox)
-    if merged == data:
-        return Change(agent.adapter, path, False, "already installed")
-    backup = Path(f"{path}{BACKUP_SUFFIX}")
-    with _writing(path):
-        if not backup.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(backup, raw or b"", mode=0o600)
-        _write(path, merged, like=path if raw is not None else None)
-    return Change(agent.adapter, path, True, f"installed (backup: {backup})")
+    """Merge ox's hooks into `path`. Raises `HooksError` (the settings file unchanged).
+
+    The agent or the user's editor may write the file meanwhile: when it changed since ox
+    read it, ox merges again from what is there (`TRIES` times, then `HooksError`)."""
+    with _editing(agent, path, create=True) as place:
+        assert place is not None  # made when missing
+        backup = f"{place.name}{BACKUP_SUFFIX}"
+        made_backup = done = False
+        try:
+            for _ in range(TRIES):
+                seen = _read(place)
+                merged = agent.merged(seen.data, ox)
+                if merged == seen.data:
+                    done = True
+                    return Change(agent.adapter, path, False, "already installed")
+                # The file as it is right before ox's edit: a backup made by this call
+                # follows the file when it changes meanwhile.
+                if made_backup or not settings_file.is_file(place, backup):
+                    atomic_write(backup, seen.file.raw or b"", mode=0o600, dir_fd=place.dfd)
+                    made_backup = True
+                if settings_file.commit(place, seen.file, _dumps(merged)):
+                    done = True
+                    shown = place.real.parent / backup
+                    return Change(agent.adapter, path, True, f"installed (backup: {shown})")
+        finally:
+            if made_backup and not done:  # no backup of an install that did not happen
+                with contextlib.suppress(OSError):
+                    os.unlink(backup, dir_fd=place.dfd)
+    raise _kept_changing(path)
 
 
 def uninstall(agent: AgentHooks, path: Path) -> Change:
     """Remove ox's hooks from `path`, restoring the backup's exact bytes when nothing else
-    changed since. Raises `HooksError` (nothing written)."""
-    raw, data = _read(path)
-    if raw is None:
-        return Change(agent.adapter, path, False, "no settings file")
-    left = agent.removed(data)
-    backup = Path(f"{path}{BACKUP_SUFFIX}")
-    try:
-        before: bytes | None = read_regular(backup, MAX_SETTINGS)
-    except (OSError, OxError):
-        before = None
-    if before is not None and _same(before, left):
-        with _writing(path):
-            if before:
-                atomic_write(path, before, mode=os.stat(path).st_mode & 0o777)
-            else:
-                path.unlink()  # there was no file before ox made one
-            backup.unlink()
-        return Change(agent.adapter, path, True, "removed (the file is as it was before)")
-    if left == data:
-        return Change(agent.adapter, path, False, "not installed")
-    with _writing(path):
-        _write(path, left, like=path)
-    return Change(agent.adapter, path, True, "removed")
+    changed since. Raises `HooksError` (nothing written). A file that changes meanwhile is
+    handled as by `install`."""
+    with _editing(agent, path, create=False) as place:
+        for _ in range(TRIES):
+            seen = _read(place)
+            if place is None or seen.file.raw is None:
+                return Change(agent.adapter, path, False, "no settings file")
+            left = agent.removed(seen.data)
+            backup = f"{place.name}{BACKUP_SUFFIX}"
+            try:
+                before = settings_file.read(place, backup).raw
+            except HooksError:  # a link or a FIFO: not a backup ox wrote
+                before = None
+            restore = before is not None and _same(before, left)
+            if not restore and left == seen.data:
+                return Change(agent.adapter, path, False, "not installed")
+            # An empty backup: there was no file before ox made one.
+            if not settings_file.commit(
+                place, seen.file, (before or None) if restore else _dumps(left)
+            ):
+                continue
+            if not restore:
+                return Change(agent.adapter, path, True, "removed")
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(backup, dir_fd=place.dfd)
+            return Change(agent.adapter, path, True, "removed (the file is as it was before)")
+    raise _kept_changing(path)
 
 
 def _same(before: bytes, data: dict[str, Any]) -> bool:
@@ -255,7 +321,8 @@ def status(agent: AgentHooks, path: Path) -> dict[str, Any]:
     """Whether ox's hooks are in `path`, per event (`error` when it cannot be read)."""
     row: dict[str, Any] = {"adapter": agent.adapter, "file": str(path), "note": agent.note}
     try:
-        _raw, data = _read(path)
+        with _editing(agent, path, create=False) as place:
+            data = _read(place).data
     except HooksError as exc:
         return {**row, "installed": False, "events": {}, "error": str(exc)}
     events = agent.present(data)
