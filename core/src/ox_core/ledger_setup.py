@@ -6,7 +6,10 @@ ledger must already be a git clone: ox never creates or re-points a team's repos
 
 What makes a git repository an ox ledger is that line: its own `.gitignore` (at the top of the
 work tree) lists `.ox/cache/`. A repository without it (a project clone the ledger setting
-points at by mistake) is refused, never adopted: ox would commit and push into it.
+points at by mistake) is refused, never adopted: ox would commit and push into it. Once
+adopted, the clone's own `.git/info/exclude` lists the cache too: `.gitignore` is a file any
+teammate can commit, and a commit dropping the line must neither stop this clone's daemon
+(the line is committed again by the plugin that publishes) nor let the cache be tracked.
 """
 
 from __future__ import annotations
@@ -99,17 +102,52 @@ def create_default_ledger(path: Path) -> None:
     log.info("created the default ledger at %s", path)
 
 
-def has_ledger_marker(path: Path) -> bool:
-    """Whether the work tree at `path` is marked as an ox ledger: its own `.gitignore` (a
-    regular file, not a link: it is teammate-controlled content) lists `.ox/cache/`."""
+def _lists_marker(file: Path) -> bool:
+    """Whether the ignore file `file` (a regular file, never read through a link) lists a
+    line of `_MARKER_LINES`."""
     from ox_core.fs import UnsafePathError, read_regular
 
     try:
-        data = read_regular(path / ".gitignore", _MAX_GITIGNORE)
+        data = read_regular(file, _MAX_GITIGNORE)
     except (OSError, UnsafePathError):
         return False
     text = data.decode("utf-8", "replace")
     return any(line.strip() in _MARKER_LINES for line in text.splitlines())
+
+
+def _local_exclude(path: Path) -> Path | None:
+    """The clone's own `.git/info/exclude`; None when `.git` is not a real folder (a
+    worktree's or submodule's `.git` file: those keep the `.gitignore` rule alone)."""
+    try:
+        st = os.lstat(path / ".git")
+    except OSError:
+        return None
+    return path / ".git" / "info" / "exclude" if stat.S_ISDIR(st.st_mode) else None
+
+
+def has_ledger_marker(path: Path) -> bool:
+    """Whether the work tree at `path` is marked as an ox ledger: its own `.gitignore`
+    (teammate-controlled content) lists `.ox/cache/`, or ox adopted this clone before (its
+    `.git/info/exclude` does, `mark_adopted`)."""
+    exclude = _local_exclude(path)
+    return _lists_marker(path / ".gitignore") or (exclude is not None and _lists_marker(exclude))
+
+
+def mark_adopted(path: Path) -> None:
+    """Add `.ox/cache/` to the clone's `.git/info/exclude` unless it lists it (never through
+    a link: `UnsafePathError`). Blocking; `OSError` as it comes."""
+    from ox_core.fs import atomic_write, read_regular
+
+    exclude = _local_exclude(path)
+    if exclude is None or _lists_marker(exclude):
+        return
+    exclude.parent.mkdir(exist_ok=True)
+    try:
+        text = read_regular(exclude, _MAX_GITIGNORE).decode("utf-8", "replace")
+    except FileNotFoundError:
+        text = ""
+    sep = "" if not text or text.endswith("\n") else "\n"
+    atomic_write(exclude, f"{text}{sep}{GITIGNORE_LINE}\n", mode=0o644)
 
 
 def open_ledger(path: Path, *, default: bool) -> Path:
@@ -144,6 +182,12 @@ def open_ledger(path: Path, *, default: bool) -> Path:
                 f"the ledger {path} is not writable ({part}): ox commits to it (setting `ledger`)"
             )
     ensure_cache_dir(path)
+    from ox_core.fs import UnsafePathError
+
+    try:
+        mark_adopted(path)
+    except (OSError, UnsafePathError) as exc:  # a second safeguard: never a reason to stop
+        log.warning("cannot list %s in %s/.git/info/exclude: %s", GITIGNORE_LINE, path, exc)
     return path
 
 
