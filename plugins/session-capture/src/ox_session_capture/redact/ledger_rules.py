@@ -5,7 +5,8 @@
 
 Patterns are Python regular expressions; a pattern with a group named `secret` redacts only
 that group (the rest of the match is kept), like the built-in assignment rules. They run on
-every text, after the built-in rules, without the pre-filter.
+every text, after the built-in rules, without the pre-filter. A pattern that could backtrack
+exponentially (`pattern_safety`) is refused like one that does not compile.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ox_session_capture.redact.original_rules import (
     OriginalRulesError,
     parse_original_rules,
 )
+from ox_session_capture.redact.pattern_safety import unsafe_reason
 
 RULES_FILE = Path(".ox") / "redact.toml"
 MAX_RULES_BYTES = 256 * 1024
@@ -72,10 +74,17 @@ def load_ledger_rules(ledger: Path) -> list[re.Pattern[str]]:
     for where, source in raw:
         try:
             compiled.append(re.compile(source))
+            unsafe = unsafe_reason(source)
         except re.error as exc:
             raise RedactRulesError(f"{where}: invalid pattern {source!r}: {exc}") from exc
         except RecursionError:  # `re` recurses per nested group
             raise RedactRulesError(f"{where}: invalid pattern: nested too deeply") from None
+        if unsafe is not None:
+            raise RedactRulesError(
+                f"{where}: pattern {source!r} refused: {unsafe} could stop capture on one "
+                "line; write it with a character class, a possessive repeat (a++) or an "
+                "atomic group ((?>...)) instead"
+            )
     return compiled
 
 
