@@ -49,12 +49,11 @@ def _walk(items: Any, *, inside: bool) -> str | None:
             continue  # never backtracks into what it matched
         if op in _VARIABLE:
             low, high, body = arg
-            if low != high or high > MAX_COPIES:
-                if inside:
-                    return "a repeat inside a repeat (exponential backtracking)"
-                found = _walk(body, inside=True)
-            else:
-                found = _walk(body, inside=inside)
+            if inside and low != high:
+                return "a repeat inside a repeat (exponential backtracking)"
+            # An optional part (`?`) is tried once or not at all: no ways to multiply.
+            multiplies = high > 1 and (low != high or high > MAX_COPIES)
+            found = _walk(body, inside=inside or multiplies)
         elif op == sre.BRANCH:
             if inside:
                 return "an alternation inside a repeat (exponential backtracking)"

@@ -43,6 +43,9 @@ _BARE = r"(?P<secret2>[^\s\"'`\\,;&(){}\[\]<>|]{1,300})"
 VALUE = r"(?:" + _QUOTED + r"|" + _BARE + r")"
 # Where a name may start: as `START`, but not inside a run of name characters.
 _RUN_START = r"(?:(?<![A-Za-z0-9_.\-])|(?<=\\[nrt]))"
+_WORD = r"(?:[^\s\\]|\\[^nrt\s])*"
+"""The rest of a command-line word: never a space nor an escaped newline (`WS`), so that
+where one word ends and the next begins is decided by the text, not by backtracking."""
 NAME_ANCHORS = (
     "pass", "pwd", "pw", "secret", "token", "key", "auth", "cred", "dsn", "salt", "sig",
     "cookie", "session", "bearer", "webhook", "private", "license", "hmac", "sas", "jwt",
@@ -250,7 +253,17 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         START
         + r"sshpass(?:"
         + WS
-        + r"+-[^\sp\\]\S*)*"
+        # sshpass' own options before `-p`, each with its value when it takes one (`-o X`
+        # would hide the password otherwise). A word never runs over an escaped newline
+        # (`\n`, a separator in `WS`): with `\S*` both could take it, and 2^n ways to split
+        # n options were tried.
+        + r"+-[^\sp\\]"
+        + _WORD
+        + r"(?:"
+        + WS
+        + r"+[^\s\\-]"
+        + _WORD
+        + r")?)*"
         + WS
         + r"+-p[ \t]*(?P<q>\\{0,3}[\"'])?(?P<secret>[^\s\"'\\]+)",
         "sshpass",
