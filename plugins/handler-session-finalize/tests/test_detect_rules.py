@@ -234,8 +234,9 @@ def test_first_copy_of_a_name_wins_and_places_are_optional(tmp_path: Path) -> No
     committed = make_session(records.committed_sessions(tmp_path), "dup")
     finish(committed)
     found = {f.name: f for f in Scanner(tmp_path, tmp_path / "uc").scan()}
-    # The committed (finished) copy shadows the user-cache one.
-    assert set(found) == {"only-user"}
+    # A committed folder of its name (a teammate's) never hides a user-cache session.
+    assert set(found) == {"dup", "only-user"}
+    assert found["dup"].place is Place.USER_CACHE
     assert found["only-user"].place is Place.USER_CACHE
     make_session(cache(tmp_path), "dup")
     found = {f.name: f for f in Scanner(tmp_path, tmp_path / "uc").scan()}

@@ -246,3 +246,27 @@ async def test_a_union_merge_attribute_never_mixes_two_sessions(
     from_a = b'{"type":"user","content":"from a"}\n'
     assert (b / "sessions" / "same" / "raw.jsonl").read_bytes() == from_a
     assert len(synced.kept_both) == 1
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        "sessions/** working-tree-encoding=UTF-16",  # every `git add` of a session fails
+        "sessions/** ident",  # `$Id$` in a transcript rewritten in the work tree
+        "sessions/** text eol=crlf",  # teammates' sessions checked out with CRLF
+    ],
+)
+async def test_a_teammates_attributes_never_change_session_bytes(
+    ledger: Path, remote: Path, tmp_path: Path, attributes: str
+) -> None:
+    theirs = b'{"type":"user","content":"theirs $Id$ \\u00e9"}\n'
+    teammate_commits(remote, tmp_path / "mate", {"sessions/theirs/raw.jsonl": theirs})
+    teammate_commits(remote, tmp_path / "mate2", {".gitattributes": f"{attributes}\n".encode()})
+    repo = Ledger(ledger)
+    await sync_ledger(repo)
+    ours = '{"type":"user","content":"ours $Id$ é"}\n'.encode()
+    await repo.publish(NAME, {"raw.jsonl": ours})
+    await sync_ledger(repo)
+    assert git(remote, "cat-file", "-p", f"main:sessions/{NAME}/raw.jsonl").encode() == ours
+    assert (ledger / "sessions" / NAME / "raw.jsonl").read_bytes() == ours
+    assert (ledger / "sessions" / "theirs" / "raw.jsonl").read_bytes() == theirs

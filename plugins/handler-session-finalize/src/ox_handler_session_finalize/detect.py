@@ -1,10 +1,12 @@
 """Finding the sessions that need finalization. Blocking: run in a thread.
 
-`scan` walks the three places (ledger cache, committed sessions, per-user cache) in order, the
-first copy of a name winning, and returns a `Found` per session that needs work. It reads only
-what decides the answer: a finished, committed session costs one `scandir` of its folder and
-one small read of `summary.json` (remembered by mtime and size in a `SummaryCache` across
-scans).
+`scan` walks the three places (ledger cache, per-user cache, committed sessions) in order and
+returns a `Found` per session that needs work: for each name, the first copy that needs work.
+A copy in a cache is found before the committed folder of its name (a teammate's folder, or
+the one the cache copy was published to before a crash: publishing goes beside the first and
+finds the second, see `ledger_names`), which waits for a later scan. It reads only what
+decides the answer: a finished, committed session costs one `scandir` of its folder and one
+small read of `summary.json` (remembered by mtime and size in a `SummaryCache` across scans).
 """
 
 from __future__ import annotations
@@ -138,8 +140,8 @@ class Scanner:
         user_root = records.user_cache_sessions(self.ledger, self.user_cache_dir)
         return [
             (Place.LEDGER_CACHE, records.ledger_cache_sessions(self.ledger), self.ledger),
-            (Place.COMMITTED, records.committed_sessions(self.ledger), self.ledger),
             (Place.USER_CACHE, user_root, user_root.parents[3]),
+            (Place.COMMITTED, records.committed_sessions(self.ledger), self.ledger),
         ]
 
     def session_folder(self, place: Place, name: str) -> Path:
@@ -157,7 +159,7 @@ class Scanner:
         for place, name, path in self._folders():
             yield place, name, Path(path)
 
-    def _folders(self) -> Iterator[tuple[Place, str, str]]:
+    def _folders(self, *, first_only: bool = True) -> Iterator[tuple[Place, str, str]]:
         seen: set[str] = set()
         for place, root, trusted in self._places():
             try:
@@ -181,20 +183,28 @@ class Scanner:
                         check_session_name(entry.name)
                     except UnsafePathError:
                         continue
-                    seen.add(entry.name)
+                    if first_only:
+                        seen.add(entry.name)
                     yield place, entry.name, entry.path
 
     def scan(self) -> list[Found]:
-        """Every session of the three places that needs work, with what it needs."""
+        """Every session of the three places that needs work, with what it needs: one item a
+        name (its work key), from the first copy that needs work."""
         found: list[Found] = []
+        taken: set[str] = set()
         now = self.now()
-        for place, name, folder in self._folders():
+        # Every copy is looked at: one that needs nothing (a live recording, a session kept
+        # locally) must not hide another of its name for ever.
+        for place, name, folder in self._folders(first_only=False):
+            if name in taken:
+                continue
             try:
                 item = self.check(place, name, folder, now=now)
             except Exception as exc:  # One bad folder must not hide every other session.
                 log.warning("skipping session %s: %s", name, exc)
                 continue
             if item is not None:
+                taken.add(name)
                 found.append(item)
         self.summaries.prune()
         return found

@@ -17,11 +17,11 @@ from ox_core.contracts import Diagnosis
 from ox_handler_session_finalize.git import GitError, GitResult, has_git_lfs, run_git
 from ox_handler_session_finalize.ledger import NO_IDENTITY, Ledger
 from ox_handler_session_finalize.ledger_setup import missing_ignore_lines, needed_lines
+from ox_handler_session_finalize.sync import AUTH_MARKERS
 
 REMOTE_TIMEOUT = 20.0
 DISK_ERROR = 100 * 1024 * 1024
 DISK_WARNING = 1024 * 1024 * 1024
-_AUTH = ("authentication failed", "could not read username", "permission denied", "403", "401")
 
 
 def diagnose(ledger: Path, author: str = "") -> list[Diagnosis]:
@@ -61,7 +61,7 @@ async def _remote(repo: Ledger) -> Diagnosis:
         return Diagnosis("remote", True, f"{remote} ({url}) is reachable")
     text = result.stderr.lower()
     tail = result.stderr.strip()[-300:]
-    if any(marker in text for marker in _AUTH):
+    if any(marker in text for marker in AUTH_MARKERS):
         return Diagnosis(
             "remote",
             False,

@@ -33,21 +33,18 @@ import trio
 
 from ox_core.errors import LedgerBlockedError
 from ox_handler_session_finalize import lfs_endpoint
-from ox_handler_session_finalize.git import DEFAULT_TIMEOUT, GitError, GitResult, run_git
+from ox_handler_session_finalize.git import DEFAULT_TIMEOUT, GitResult, run_git
 from ox_handler_session_finalize.ledger_files import (
     LfsUploadError,
-    beside_names,
-    blob_ids,
     commit_message,
-    header_session_id,
-    lfs_pointer_oid,
-    meta_session_id,
+    pin_session_attributes,
     prepare_lfs,
     read_attributes,
     restore_paths,
     upload_lfs,
     write_folders,
 )
+from ox_handler_session_finalize.ledger_names import choose_folders
 from ox_handler_session_finalize.stale_lock import remove_stale_index_lock
 
 __all__ = ["PUSH_PAUSE", "Ledger", "LedgerFacts", "LfsUploadError", "PublishResult"]
@@ -112,7 +109,7 @@ class _Request:
     files: Mapping[str, bytes]
     replace: bool = False
     folder: str = ""
-    """The folder name it is published as (`_choose_folders`)."""
+    """The folder name it is published as (`ledger_names.choose_folders`)."""
     result: PublishResult | None = None
     error: BaseException | None = None
 
@@ -190,6 +187,8 @@ class Ledger:
         cached = self._cache.facts
         if cached is not None and stamp == self._cache.stamp:
             return cached
+        # Before anything is added or checked out under what a `.gitattributes` says.
+        await trio.to_thread.run_sync(pin_session_attributes, git_dir)
         names = (await self.git("remote", check=False)).stdout.split()
         remote = ("origin" if "origin" in names else names[0]) if names else None
         head = await self.git("symbolic-ref", "--short", "-q", "HEAD", check=False)
@@ -340,9 +339,10 @@ class Ledger:
 
         A folder of HEAD is replaced only when it is this session's own: with `replace` (a
         committed session's retry, found in that very folder), or when it holds the same
-        recording (`_is_own`). Another one (a teammate pushed a session of the same name) is
-        never touched: the session goes beside it, under the first name of `beside_names`
-        that is free or its own; `PublishResult.name` says which.
+        recording (its `raw.jsonl` or session id) wherever it is: under its name, beside a
+        teammate's, or where the sync moved it. Another one (a teammate pushed a session of
+        the same name) is never touched: the session goes beside it, under the first free
+        name of `beside_names`; `PublishResult.name` says which (see `ledger_names`).
 
         Idempotent: when the folder already holds exactly these files in HEAD no commit is
         made; published again (a crash before the cache copy was removed), a session finds
@@ -398,10 +398,15 @@ class Ledger:
         # Until the commit holds them, the sessions' folders in the work tree are only copies:
         # whatever stops this batch (a folder half-written on a full disk, a failed `git add`,
         # LFS upload or commit, a hook refusing it, cancellation) puts them and the index back
-        # as HEAD has them. Left there, a copy would stay uncommitted and staged, and hide a
-        # user-cache session (scanned after `sessions/`) from every later scan.
+        # as HEAD has them. Left there, a copy would stay uncommitted and staged, and be taken
+        # for a committed session (or committed by someone else's commit) later.
         try:
-            await self._choose_folders(batch)
+            chosen = await choose_folders(self, [(r.name, r.files, r.replace) for r in batch])
+            for request, folder in zip(batch, chosen, strict=True):
+                if isinstance(folder, str):
+                    request.folder = folder
+                else:
+                    request.error = folder
             batch = [r for r in batch if not r.done]
             errors = await trio.to_thread.run_sync(
                 write_folders, self.path, [(r.folder, r.files) for r in batch]
@@ -444,100 +449,3 @@ class Ledger:
                 lfs=facts.lfs,
                 name=request.folder,
             )
-
-    async def _choose_folders(self, batch: list[_Request]) -> None:
-        """Set each request's `folder`: its name with `replace`, else the first of
-        `beside_names` that HEAD does not hold (nor another session of the batch took) or
-        that holds this same recording. Which of those names HEAD holds is learnt in one
-        `ls-tree` per batch; a blob is read only for a name HEAD holds whose `raw.jsonl` is
-        not byte for byte ours. A session finding none free fails alone (`UnsafePathError`)."""
-        from ox_session_capture.confined import UnsafePathError
-
-        claimed: dict[str, str | None] = {}
-        for request in batch:
-            request.folder = request.name
-            if request.replace:
-                claimed[request.folder] = None  # nobody else's, whoever asks
-        asking = [r for r in batch if not r.replace]
-        if not asking:
-            return
-        choices = {id(r): beside_names(r.name, r.files) for r in asking}
-        wanted = {n for names in choices.values() for n in names}
-        # HEAD's session folders are in the work tree (ox commits what it writes there, and a
-        # sync checks out what teammates push): git is asked only when one of them is there.
-        root = self.path / "sessions"
-        there = await trio.to_thread.run_sync(
-            lambda: any(os.path.lexists(root / n) for n in wanted)
-        )
-        held = await self._held_folders(wanted) if there else {}
-        for request in asking:
-            names = choices[id(request)]
-            # Two sessions of the batch on one name: the first takes it. Its first name
-            # beside comes from the recording's identity: the key of "the same session".
-            key = names[1]
-            for candidate in names:
-                if candidate in claimed:
-                    if claimed[candidate] == key:
-                        break
-                    continue
-                if candidate not in held or await self._is_own(held[candidate], request.files):
-                    break
-            else:
-                request.error = UnsafePathError(
-                    f"session {request.name} not published: the ledger holds other sessions "
-                    f"under its name and every name beside it ({', '.join(names[1:])})"
-                )
-                continue
-            claimed[candidate] = key
-            request.folder = candidate
-
-    async def _held_folders(self, names: set[str]) -> dict[str, dict[str, str]]:
-        """Which of the folders `sessions/<name>` HEAD holds: by name, the object id of each
-        file in it, by its path in the folder ("" for a file or link where the folder
-        would be). One git process."""
-        specs = sorted(f"sessions/{n}" for n in names)
-        listed = await self.git(
-            "--literal-pathspecs", "ls-tree", "-r", "-z", "HEAD", "--", *specs, check=False
-        )
-        if not listed.ok:
-            if not (await self.git("rev-parse", "-q", "--verify", "HEAD", check=False)).ok:
-                return {}  # no commit yet: nothing to clash with
-            raise GitError(listed.failure(), returncode=listed.returncode, stderr=listed.stderr)
-        held: dict[str, dict[str, str]] = {}
-        for record in filter(None, listed.stdout.split("\0")):
-            meta, _, path = record.partition("\t")
-            parts = path.split("/", 2)
-            if len(parts) < 2 or parts[0] != "sessions" or parts[1] not in names:
-                continue  # ls-tree's pathspecs match loosely: only the names asked
-            held.setdefault(parts[1], {})[parts[2] if len(parts) == 3 else ""] = meta.split()[-1]
-        return held
-
-    async def _is_own(self, held: Mapping[str, str], files: Mapping[str, bytes]) -> bool:
-        """Whether a folder of HEAD (`held`: object ids by file) holds the recording of
-        `files`: its `raw.jsonl` is ours byte for byte (plain or as an LFS pointer: no blob
-        read), or its header names our session id (`_meta.session_id`, unique to a
-        recording). When HEAD's `raw.jsonl` is an LFS pointer whose content is not ours (the
-        content is on the LFS server, not here), the session id is read from `meta.json`,
-        which ox writes from that header and never routes through LFS. Without a
-        `raw.jsonl` of ours, only a folder holding exactly our files is ours."""
-        ours = files.get("raw.jsonl")
-        theirs = held.get("raw.jsonl")
-        if ours is None:
-            return set(held) == set(files) and all(
-                oid in blob_ids(files[f], len(oid)) for f, oid in held.items()
-            )
-        if theirs is None:
-            return False
-        if theirs in await trio.to_thread.run_sync(blob_ids, ours, len(theirs)):
-            return True
-        sid = header_session_id(ours)
-        if not sid:
-            return False
-        blob = (await self.git("cat-file", "blob", theirs, check=False)).stdout.encode()
-        if not lfs_pointer_oid(blob):
-            return header_session_id(blob) == sid
-        meta = held.get("meta.json")
-        if meta is None:
-            return False
-        text = (await self.git("cat-file", "blob", meta, check=False)).stdout.encode()
-        return meta_session_id(text) == sid

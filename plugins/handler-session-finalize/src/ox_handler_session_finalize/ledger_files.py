@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -29,6 +30,7 @@ LFS_POINTER = LFS_POINTER_PREFIX + b"\n"
 MAX_NAME_BYTES = 255
 BESIDE_TRIES = 4
 """How many names beside a teammate's folder `Ledger.publish` tries (see `beside_names`)."""
+_HEX_TAG = re.compile(r"[0-9a-f]{8,64}")
 
 
 class LfsUploadError(OxError):
@@ -51,6 +53,13 @@ def beside(name: str, tag: str) -> str:
     and a first publish (`beside_names`, `tag` from the recording's identity)."""
     room = MAX_NAME_BYTES - len(tag.encode()) - 1
     return f"{name.encode()[:room].decode('utf-8', 'ignore')}-{tag}"
+
+
+def is_beside(name: str, folder: str) -> bool:
+    """Whether `folder` is a name `beside` gives `name` with a hex tag: a tag of
+    `beside_names`, or the commit of the sync's keep-both rule (8 digits or more)."""
+    _, dash, tag = folder.rpartition("-")
+    return bool(dash) and _HEX_TAG.fullmatch(tag) is not None and beside(name, tag) == folder
 
 
 def recording_id(files: Mapping[str, bytes]) -> str:
@@ -124,6 +133,31 @@ def append_lines(path: Path, text: str, lines: Sequence[str], mode: int = 0o644)
     if text and not text.endswith("\n"):
         text += "\n"
     atomic_write_bytes(path, (text + "".join(f"{line}\n" for line in lines)).encode(), mode)
+
+
+SESSION_ATTRIBUTES = "sessions/** merge -text -eol -ident -working-tree-encoding"
+"""The line of `.git/info/attributes` (which outranks every `.gitattributes`) for session
+files: git's own 3-way merge, and their bytes as they are. A teammate's committed
+`.gitattributes` would otherwise settle a conflict of two sessions of one name by mixing
+their lines (`merge=union`, where ox keeps both), make every `git add` of a session fail
+(`working-tree-encoding`), or rewrite sessions in the work tree (`ident`, `eol=crlf`).
+LFS's `filter` is left to `.gitattributes`."""
+
+
+def pin_session_attributes(git_dir: Path) -> None:
+    """Add `SESSION_ATTRIBUTES` to the repository's own attributes when it is not their last
+    word (a link or a special file there is refused: `UnsafePathError`). Blocking."""
+    from ox_session_capture.confined import make_dirs, read_regular
+
+    path = make_dirs(git_dir, git_dir / "info") / "attributes"
+    try:
+        text = read_regular(path, 1024 * 1024).decode("utf-8", "replace")
+    except FileNotFoundError:
+        text = ""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if lines[-1:] == [SESSION_ATTRIBUTES]:
+        return
+    append_lines(path, text, [SESSION_ATTRIBUTES])
 
 
 def read_attributes(ledger: Path) -> str:

@@ -24,7 +24,7 @@ import re
 import shlex
 from collections.abc import Mapping
 
-ENDPOINT_KEYS = r"^(lfs|remote\..*)\.(lfs)?(push)?url$"
+ENDPOINT_KEYS = r"^(lfs\.(push)?url|remote\..*\.lfs(push)?url)$"
 """`git config --get-regexp` pattern of the keys that name an LFS endpoint."""
 _EXTENSION = re.compile(r"^lfs\.extension\..*\.priority$")
 """The one extension key git-lfs takes from `.lfsconfig` (it ignores the commands)."""

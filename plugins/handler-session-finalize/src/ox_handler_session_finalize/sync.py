@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
 import trio
 
@@ -26,7 +25,11 @@ from ox_core.errors import LedgerBlockedError
 from ox_core.ledger_setup import GITIGNORE_LINE, ORIGINAL_GITIGNORE_LINE
 from ox_handler_session_finalize.git import GitError, GitResult
 from ox_handler_session_finalize.ledger import Ledger
-from ox_handler_session_finalize.ledger_files import PUSH_TIMEOUT, append_lines, beside
+from ox_handler_session_finalize.ledger_files import (
+    PUSH_TIMEOUT,
+    beside,
+    pin_session_attributes,
+)
 
 PUSH_ATTEMPTS = 4
 _NO_SMUDGE = {"GIT_LFS_SKIP_SMUDGE": "1", "GIT_EDITOR": "true"}
@@ -43,7 +46,7 @@ _REJECTED = (
 )
 # The remote refuses the push itself (a hook, a protected branch): retrying cannot help.
 _REFUSED = ("[remote rejected]", "protected branch", "hook declined")
-_AUTH = (
+AUTH_MARKERS = (
     "authentication failed",
     "could not read username",
     "could not read password",
@@ -52,6 +55,7 @@ _AUTH = (
     "the requested url returned error: 403",
     "the requested url returned error: 401",
 )
+"""What git prints (lower case) when the remote refuses our credentials."""
 _NO_BRANCH = ("couldn't find remote ref", "could not find remote ref")
 _CACHES = (GITIGNORE_LINE.rstrip("/"), ORIGINAL_GITIGNORE_LINE.rstrip("/"))
 """Never committed: recordings live there, and the scan trusts them as this machine's own."""
@@ -150,7 +154,7 @@ async def _fetch(ledger: Ledger, remote: str, branch: str, upstream: str) -> boo
     text = result.stderr.lower()
     if any(marker in text for marker in _NO_BRANCH):
         return False
-    if any(marker in text for marker in _AUTH):
+    if any(marker in text for marker in AUTH_MARKERS):
         raise LedgerBlockedError(f"fetching from {remote} refused: {result.failure()}")
     raise GitError(result.failure(), returncode=result.returncode, stderr=result.stderr)
 
@@ -165,7 +169,7 @@ async def counts(ledger: Ledger, upstream: str) -> tuple[int, int]:
 def _classify_push(remote: str, result: GitResult) -> None:
     """Raise for a push failure that retrying cannot fix; return for a rejected one."""
     text = (result.stdout + result.stderr).lower()
-    if any(marker in text for marker in _AUTH):
+    if any(marker in text for marker in AUTH_MARKERS):
         raise LedgerBlockedError(f"push to {remote} refused: {result.failure()}")
     if any(marker in text for marker in _REJECTED):
         return  # lost a race (a ref lock, someone pushed first): integrate and retry
@@ -178,10 +182,10 @@ async def _integrate(ledger: Ledger, upstream: str, ahead: int) -> list[str]:
     """Bring the remote's commits in: fast-forward, or rebase the local commits onto them.
     Returns the folders re-committed to keep both sides of a session conflict."""
     await _refuse_overwrites(ledger, upstream)
+    await trio.to_thread.run_sync(pin_session_attributes, await ledger.git_dir())
     if ahead <= 0:
         await ledger.git("merge", "--ff-only", "-q", upstream, env=_NO_SMUDGE)
         return []
-    await trio.to_thread.run_sync(_pin_session_merges, await ledger.git_dir())
     result = await ledger.git("rebase", "-q", "--autostash", upstream, env=_NO_SMUDGE, check=False)
     kept: list[str] = []
     while not result.ok:
@@ -197,29 +201,6 @@ async def _integrate(ledger: Ledger, upstream: str, ahead: int) -> list[str]:
             kept.append(await _keep_both(ledger, name))
         result = await ledger.git("rebase", "--continue", env=_NO_SMUDGE, check=False)
     return kept
-
-
-SESSION_MERGE = "sessions/** merge"
-"""The line of `.git/info/attributes` (which outranks every `.gitattributes`) that merges
-session files with git's own 3-way merge: a teammate's `merge=union` (or any driver) in a
-committed `.gitattributes` would otherwise settle a conflict of two sessions of one name by
-mixing their lines, where ox keeps both (`_keep_both`)."""
-
-
-def _pin_session_merges(git_dir: Path) -> None:
-    """Add `SESSION_MERGE` to the repository's own attributes when it is not their last word
-    on it (a link or a special file there is refused: `UnsafePathError`). Blocking."""
-    from ox_session_capture.confined import make_dirs, read_regular
-
-    path = make_dirs(git_dir, git_dir / "info") / "attributes"
-    try:
-        text = read_regular(path, 1024 * 1024).decode("utf-8", "replace")
-    except FileNotFoundError:
-        text = ""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if lines[-1:] == [SESSION_MERGE]:
-        return
-    append_lines(path, text, [SESSION_MERGE])
 
 
 async def _refuse_overwrites(ledger: Ledger, upstream: str) -> None:
