@@ -49,8 +49,8 @@ def _published_in(remote: Path, name: str) -> int:
 async def test_a_refused_commit_leaves_nothing_staged_and_the_session_waits(
     handler: SessionFinalizeHandler, ledger: Path, remote: Path, tmp_path: Path
 ) -> None:
-    # A user-cache session is scanned after `sessions/`: a copy left in the work tree by the
-    # failed commit would hide it from every later scan.
+    # A copy left staged in the work tree by the failed commit would ride along with the
+    # next commit of anything, outside the session's own publish.
     folder = make_session(records.user_cache_sessions(ledger, tmp_path / "usercache"), NAME)
     hook = _hook(ledger, "pre-commit", "echo 'commit refused by a hook' >&2; exit 1")
     with pytest.raises(GitError, match="refused by a hook"):
