@@ -24,14 +24,15 @@ import pytest
 import trio
 from rich.console import Console
 
-from ox_core import MockRunner, RunRequest, RunResult, WorkHandler, WorkItem, hookimpl
+from ox_core import MockRunner, RunRequest, RunResult, WorkHandler, WorkItem
 from ox_core.contracts import AgentUsability, IpcMethod
 from ox_core.daemon import Daemon, serve
 from ox_core.daemon_lock import DaemonRunningError, read_owner
 from ox_core.errors import ConfigError, OxError
 from ox_core.ipc import IpcError, call
-from ox_core.plugins import LoadedPlugins, load_plugins
+from ox_core.plugins import LoadedPlugins
 from ox_core.settings import Settings, load_settings
+from ox_core.testing import plugins_of
 
 
 class NoteHandler(WorkHandler):
@@ -110,17 +111,7 @@ class UpperRunner(MockRunner):
 
 
 def make_plugins(*handlers: type[WorkHandler], runner: type[MockRunner] = UpperRunner) -> Any:
-    class Plugin:
-        @hookimpl
-        def ox_register_runners(self, register: Callable[[type[Any]], None]) -> None:
-            register(runner)
-
-        @hookimpl
-        def ox_register_handlers(self, register: Callable[[type[Any]], None]) -> None:
-            for h in handlers or (NoteHandler,):
-                register(h)
-
-    return load_plugins(entry_points=False, extra=[("test", Plugin())])
+    return plugins_of(handlers or (NoteHandler,), [runner])
 
 
 def git(cwd: Path, *args: str) -> str:

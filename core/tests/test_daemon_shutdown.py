@@ -18,7 +18,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -26,15 +26,14 @@ from typing import Any
 import pytest
 import trio
 
-from ox_core import MockRunner, RunRequest, RunResult, WorkHandler, WorkItem, hookimpl
+from ox_core import RunRequest, RunResult, WorkHandler, WorkItem
 from ox_core import daemon as daemon_module
 from ox_core.client import ErrorCode
 from ox_core.contracts import IpcMethod
 from ox_core.daemon import Daemon, serve
 from ox_core.ipc import IpcError, call
-from ox_core.plugins import load_plugins
 from ox_core.settings import Settings, load_settings
-from ox_core.testing import git
+from ox_core.testing import git, plugins_of
 
 # Seconds a whole shutdown may take on a loaded 2-core box. The idle and request timeouts
 # (10 s each) are above it: a shutdown that waited for a silent client would not fit.
@@ -90,16 +89,7 @@ class HoldHandler(WorkHandler):
 
 
 def plugins() -> Any:
-    class Plugin:
-        @hookimpl
-        def ox_register_runners(self, register: Callable[[type[Any]], None]) -> None:
-            register(MockRunner)
-
-        @hookimpl
-        def ox_register_handlers(self, register: Callable[[type[Any]], None]) -> None:
-            register(HoldHandler)
-
-    return load_plugins(entry_points=False, extra=[("test", Plugin())])
+    return plugins_of([HoldHandler])
 
 
 @pytest.fixture

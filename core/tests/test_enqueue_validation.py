@@ -4,7 +4,6 @@ before anything is queued: a real in-process daemon, a real socket, a real git l
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +11,12 @@ import pytest
 import trio
 from pydantic import BaseModel, ConfigDict
 
-from ox_core import MockRunner, RunRequest, RunResult, WorkHandler, WorkItem, hookimpl
+from ox_core import RunRequest, RunResult, WorkHandler, WorkItem
 from ox_core.daemon import Daemon, serve
 from ox_core.errors import OxError
 from ox_core.ipc import IpcError, call
-from ox_core.plugins import load_plugins
 from ox_core.settings import load_settings
+from ox_core.testing import plugins_of
 
 
 class TouchPayload(BaseModel):
@@ -60,16 +59,7 @@ class TouchHandler(WorkHandler):
 
 
 def plugins() -> Any:
-    class Plugin:
-        @hookimpl
-        def ox_register_runners(self, register: Callable[[type[Any]], None]) -> None:
-            register(MockRunner)
-
-        @hookimpl
-        def ox_register_handlers(self, register: Callable[[type[Any]], None]) -> None:
-            register(TouchHandler)
-
-    return load_plugins(entry_points=False, extra=[("test", Plugin())])
+    return plugins_of([TouchHandler])
 
 
 @pytest.fixture

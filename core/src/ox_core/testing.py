@@ -20,6 +20,8 @@ Helpers:
 - `run_one_item(handler, item, runner)`: build_prompt → run (unless `skip_llm`) →
   process_result, as the manager does; returns the `RunResult` given to `process_result`.
 - `detect_and_run(handler, ledger, runner)`: detect, then `run_one_item` on each item.
+- `plugins_of(handlers, runners)`: `LoadedPlugins` with only those classes registered (no
+  entry points), for `ox_core.daemon.serve(settings, plugins=...)`.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from ox_core.config import AgentWorkerConfig
 from ox_core.contracts import HandlerContext, Runner, RunResult, WorkHandler
 from ox_core.manager import Manager, SyncSignal
 from ox_core.mock import MockRunner
+from ox_core.plugins import LoadedPlugins
 from ox_core.work import WorkItem
 
 __all__ = [
@@ -51,6 +54,7 @@ __all__ = [
     "make_ledger",
     "manager_factory",
     "mock_runner",
+    "plugins_of",
     "run_one_item",
 ]
 
@@ -177,6 +181,28 @@ async def detect_and_run(
     """`detect` on `ledger`, then `run_one_item` on each item found, in order."""
     items = await handler.detect(ledger)
     return [(item, await run_one_item(handler, item, runner)) for item in items]
+
+
+def plugins_of(
+    handlers: Sequence[type[Any]], runners: Sequence[type[Any]] = (MockRunner,)
+) -> LoadedPlugins:
+    """The plugins of a daemon that has only `handlers` and `runners` (installed
+    distributions are not looked at)."""
+    from ox_core.hookspecs import hookimpl
+    from ox_core.plugins import load_plugins
+
+    class Plugin:
+        @hookimpl
+        def ox_register_runners(self, register: Callable[[type[Any]], None]) -> None:
+            for runner in runners:
+                register(runner)
+
+        @hookimpl
+        def ox_register_handlers(self, register: Callable[[type[Any]], None]) -> None:
+            for handler in handlers:
+                register(handler)
+
+    return load_plugins(entry_points=False, extra=[("test", Plugin())])
 
 
 @pytest.fixture
