@@ -1,12 +1,14 @@
-"""Removing ghost recordings and the cache copies of sessions. Blocking: run in
-a thread.
+"""Removing ghost recordings, discarded sessions a crash left, and the cache copies of
+sessions. Blocking: run in a thread.
 
 A ghost is a session folder of a cache place whose marker names a dead process
 (`parent_pid > 0`) that started more than 10 minutes ago, with no agent session file left to
-recover from, and whose raw file is missing or holds only framing lines. Nothing else is ever
-deleted here, and only folders ox itself created: a real folder (no link on the way) in the
-ledger cache or the per-user cache, holding ox's marker or a `raw.jsonl` that starts with
-ox's header. Committed folders (`sessions/`) are the team's and never deleted.
+recover from, and whose raw file is missing or holds only framing lines. A discarded leftover
+is a cache folder without a marker whose `meta.json` says `discard`: finalization wrote it and
+stopped before removing the folder. Nothing else is ever deleted here, and only folders ox
+itself created: a real folder (no link on the way) in the ledger cache or the per-user cache,
+holding ox's marker or a `raw.jsonl` that starts with ox's header. Committed folders
+(`sessions/`) are the team's and never deleted.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ox_handler_session_finalize.detect import Place, Scanner, raw_has_content
+from ox_handler_session_finalize.detect import Place, Scanner, meta_state, raw_has_content
+from ox_handler_session_finalize.disposition import Disposition
 from ox_handler_session_finalize.staleness import GRACE
 from ox_session_capture import records
 from ox_session_capture.confined import UnsafePathError, open_regular
 from ox_session_capture.liveness import pid_alive
-from ox_session_capture.records import MARKER, RAW, RecordError
+from ox_session_capture.records import MARKER, META, RAW, RecordError
 
 log = logging.getLogger(__name__)
 
@@ -107,4 +110,24 @@ def remove_ghosts(scanner: Scanner) -> list[Path]:
                     removed.append(folder)
             except UnsafePathError as exc:
                 log.warning("ghost %s kept: %s", name, exc)
+    return removed
+
+
+def remove_discarded(scanner: Scanner) -> list[Path]:
+    """Delete the discarded leftovers of the two cache places (see the module docstring);
+    returns what was deleted. One ox cannot prove it created stays, as the handler left it
+    (detection never publishes it either)."""
+    removed: list[Path] = []
+    for place, name, folder in scanner.folders():
+        if place not in CACHE_PLACES or os.path.lexists(folder / MARKER):
+            continue
+        if not os.path.lexists(folder / META) or meta_state(folder)[1] != Disposition.DISCARD:
+            continue
+        if not created_by_ox(folder):
+            continue
+        try:
+            if remove_cache_folder(scanner, place, name):
+                removed.append(folder)
+        except UnsafePathError as exc:
+            log.warning("discarded session %s kept: %s", name, exc)
     return removed

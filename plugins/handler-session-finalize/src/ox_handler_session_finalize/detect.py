@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ox_handler_session_finalize.compat import is_original_session
+from ox_handler_session_finalize.disposition import Disposition
 from ox_handler_session_finalize.staleness import (
     Recover,
     _default_recover,
@@ -35,6 +36,7 @@ from ox_session_capture.confined import (
     check_dirs,
     check_session_name,
     open_regular,
+    regular_files,
 )
 from ox_session_capture.liveness import pid_alive
 from ox_session_capture.records import (
@@ -51,6 +53,13 @@ from ox_session_capture.records import (
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
+KEPT_BACK = frozenset({Disposition.LOCAL_ONLY, Disposition.DISCARD})
+"""The `meta.json` dispositions of a summarised session that is not to be published."""
+MAX_RETRY_BYTES = 32 * 1024 * 1024
+MAX_RETRY_LINES = 50_000
+"""The largest committed session summarised again: its files together, and its `raw.jsonl`'s
+lines. A committed folder is anyone's, its retry a courtesy, and a transcript takes about 60
+times its size in memory once parsed (50 MB of tiny lines, tens of kB in git: gigabytes)."""
 
 
 class Kind(enum.StrEnum):
@@ -102,6 +111,32 @@ def raw_has_content(path: Path) -> bool:
     except (OSError, UnsafePathError):
         return False
     return False
+
+
+def retry_refusal(folder: Path) -> str:
+    """Why the committed session in `folder` is too large to summarise again (see
+    `MAX_RETRY_BYTES`), "" when it is not. Sizes come from `lstat` (a sparse file counts at
+    its full size); the lines are counted in `raw.jsonl`'s first `MAX_RETRY_BYTES` only.
+    A folder that cannot be listed or read is not refused here: reading it fails later."""
+    try:
+        total = sum(st.st_size for st in regular_files(folder).values())
+    except (OSError, UnsafePathError):
+        return ""
+    if total > MAX_RETRY_BYTES:
+        return f"its files hold {total} bytes, over the {MAX_RETRY_BYTES}-byte limit"
+    lines = 0
+    try:
+        fd = open_regular(folder / RAW)
+    except (OSError, UnsafePathError):
+        return ""
+    with os.fdopen(fd, "rb", buffering=0) as f:
+        left = MAX_RETRY_BYTES
+        while left > 0 and (chunk := f.read(min(left, 1 << 20))):
+            left -= len(chunk)
+            lines += chunk.count(b"\n")
+    if lines > MAX_RETRY_LINES:
+        return f"its {RAW} holds {lines} lines, over the {MAX_RETRY_LINES}-line limit"
+    return ""
 
 
 def meta_state(folder: Path) -> tuple[bool, str]:
@@ -266,13 +301,19 @@ class Scanner:
             return None
         # Checks that read files, done only for a folder that would otherwise yield work.
         folder = Path(folder_s)
-        if place is Place.COMMITTED and META in names and is_original_session(folder):
-            return None  # published by the original daemon: read, never finalized again
+        if place is Place.COMMITTED:
+            if META in names and is_original_session(folder):
+                return None  # published by the original daemon: read, never finalized again
+            if why := retry_refusal(folder):
+                log.debug("not summarising %s again: %s", name, why)
+                return None
         if META in names:
             readable, disposition = meta_state(folder)
             if not readable:
                 return None
-            if kind is Kind.UPLOAD_ONLY and disposition == "local_only":
+            # Kept locally, or discarded and left by a crash before its copy went (cleanup
+            # removes it): either way never published.
+            if kind is Kind.UPLOAD_ONLY and disposition in KEPT_BACK:
                 return None
         raw = folder / RAW
         if transcript.is_lfs_pointer(raw) or not raw_has_content(raw):

@@ -106,10 +106,14 @@ def render_summary_md(
     return "\n".join(parts) + "\n"
 
 
+_BACKTICKS = re.compile(r"`+")
+
+
 def _fenced(label: str, text: str) -> str:
-    fence = "````"
-    while fence in text:
-        fence += "`"
+    # One backtick longer than the longest run inside, found in one pass: growing the fence
+    # until it is no longer in the text scans it once per backtick of its longest run.
+    longest = max(map(len, _BACKTICKS.findall(text)), default=0)
+    fence = "`" * max(4, longest + 1)
     return f"{label}:\n\n{fence}\n{text}\n{fence}"
 
 

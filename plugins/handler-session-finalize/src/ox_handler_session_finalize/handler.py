@@ -21,7 +21,7 @@ from ox_core import Outcome, RunRequest, RunResult, WorkHandler, WorkItem
 from ox_core.contracts import Diagnosis, IpcMethod
 from ox_core.errors import LedgerBlockedError
 from ox_core.sync_signal import SyncConfig
-from ox_handler_session_finalize.cleanup import remove_cache_folder, remove_ghosts
+from ox_handler_session_finalize.cleanup import remove_cache_folder, remove_discarded, remove_ghosts
 from ox_handler_session_finalize.detect import Found, Kind, Place, Scanner
 from ox_handler_session_finalize.diagnose import diagnose
 from ox_handler_session_finalize.disposition import (
@@ -229,11 +229,14 @@ class SessionFinalizeHandler(WorkHandler):
         return [self._item(ledger, f) for f in found]
 
     async def cleanup(self, ledger: Path) -> None:
-        """Delete ghost recordings: folders of dead recordings with nothing to recover (see
-        `cleanup`)."""
+        """Delete ghost recordings (folders of dead recordings with nothing to recover) and
+        the cache copies of discarded sessions a crash left (see `cleanup`)."""
         removed = await trio.to_thread.run_sync(remove_ghosts, self.scanner(ledger))
         for folder in removed:
             log.info("removed ghost recording %s", folder)
+        removed = await trio.to_thread.run_sync(remove_discarded, self.scanner(ledger))
+        for folder in removed:
+            log.info("removed discarded session %s (left by an interrupted finalization)", folder)
 
     async def finalize_soon(self, name: str) -> bool:
         """Queue finalization of session `name` of the ledger cache now (after `session stop`).
@@ -278,7 +281,8 @@ class SessionFinalizeHandler(WorkHandler):
         if target.payload.kind == Kind.UPLOAD_ONLY or not await trio.Path(folder).is_dir():
             # Nothing for the agent: process_result publishes it, or finds it gone.
             return RunRequest(skip_llm=True, work_dir=ledger)
-        transcript = await trio.to_thread.run_sync(_read_transcript, folder)
+        committed = target.payload.place is Place.COMMITTED
+        transcript = await trio.to_thread.run_sync(_read_transcript, folder, committed)
         if is_brief(transcript.entries):
             return RunRequest(skip_llm=True, work_dir=ledger)
         rules = await trio.to_thread.run_sync(load_ledger_rules, ledger)
@@ -316,7 +320,8 @@ class SessionFinalizeHandler(WorkHandler):
         state = await trio.to_thread.run_sync(_summary_state, folder)
         if state.done:
             return Outcome("nothing to do", "the session is already summarised")
-        transcript = await trio.to_thread.run_sync(_read_transcript, folder)
+        committed = place is Place.COMMITTED
+        transcript = await trio.to_thread.run_sync(_read_transcript, folder, committed)
         attempts = state.attempts + 1
         brief = is_brief(transcript.entries)
         note = unknown_note(transcript)

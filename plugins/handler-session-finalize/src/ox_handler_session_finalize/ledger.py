@@ -279,6 +279,12 @@ class Ledger:
             return "filter=lfs" in read_attributes(self.path)
         return False
 
+    async def _staged(self, paths: list[str], *, literal: bool = False) -> set[str]:
+        """The paths under `paths` whose staged content differs from HEAD's."""
+        how = ("--literal-pathspecs",) if literal else ()
+        staged = await self.git(*how, "diff", "--cached", "--name-only", "-z", "--", *paths)
+        return {p for p in staged.stdout.split("\0") if p}
+
     # ------------------------------------------------------------ state
 
     async def conflicts(self) -> list[str]:
@@ -401,7 +407,8 @@ class Ledger:
         # as HEAD has them. Left there, a copy would stay uncommitted and staged, and be taken
         # for a committed session (or committed by someone else's commit) later.
         try:
-            chosen = await choose_folders(self, [(r.name, r.files, r.replace) for r in batch])
+            requests = [(r.name, r.files, r.replace) for r in batch]
+            chosen, held = await choose_folders(self, requests)
             for request, folder in zip(batch, chosen, strict=True):
                 if isinstance(folder, str):
                     request.folder = folder
@@ -429,11 +436,22 @@ class Ledger:
             await self.git("add", "-A", "--", *paths, *extra)
             if facts.lfs and facts.remote is not None:
                 await upload_lfs(self, facts, [r.files for r in written])
-            staged = await self.git("diff", "--cached", "--name-only", "-z", "--", *paths, *extra)
-            changed = {
-                p.split("/")[1] for p in staged.stdout.split("\0") if p.startswith("sessions/")
-            }
-            if staged.stdout.strip("\0"):
+            staged = await self._staged([*paths, *extra])
+            # `add -A` of a folder leaves out, without a word, a new file an ignore rule
+            # matches (a teammate's `*.jsonl`, the user's global excludes): the commit would
+            # lack the transcript whose cache copy then goes. Such files of ours (neither
+            # staged nor in HEAD as they are) are added by name, forced.
+            own = [
+                f"sessions/{r.folder}/{f}"
+                for r in written
+                for f in r.files
+                if f not in held.get(r.folder, {})
+            ]
+            if missing := [p for p in own if p not in staged]:
+                await self.git("--literal-pathspecs", "add", "-f", "--", *missing)
+                staged |= await self._staged(missing, literal=True)
+            changed = {p.split("/")[1] for p in staged if p.startswith("sessions/")}
+            if staged:
                 names = list(dict.fromkeys(r.folder for r in written if r.folder in changed))
                 message = commit_message(names)
                 await self.git("commit", "-q", "-m", message, "--", *paths, *extra, env=env)

@@ -53,16 +53,17 @@ Held = dict[str, dict[str, str]]
 
 async def choose_folders(
     ledger: Ledger, requests: Sequence[tuple[str, Mapping[str, bytes], bool]]
-) -> list[str | UnsafePathError]:
+) -> tuple[list[str | UnsafePathError], Held]:
     """The folder each `(name, files, replace)` of a batch is published as: its name with
     `replace` (a committed session's retry, found in that very folder), else its own folder of
     HEAD, else the first of `beside_names` that HEAD does not hold and no other session of the
-    batch took. A session finding none gets an `UnsafePathError` (it fails alone)."""
+    batch took. A session finding none gets an `UnsafePathError` (it fails alone). Also what
+    HEAD holds of the folders looked at (none for a batch of retries only)."""
     claimed: dict[str, str | None] = {name: None for name, _, replace in requests if replace}
     asking = [(i, name, files) for i, (name, files, replace) in enumerate(requests) if not replace]
     chosen: list[str | UnsafePathError] = [name for name, _, _ in requests]
     if not asking:
-        return chosen
+        return chosen, {}
     choices = {i: beside_names(name, files) for i, name, files in asking}
     held = await held_folders(ledger, {n for names in choices.values() for n in names})
     listed: list[str] | None = None
@@ -95,7 +96,7 @@ async def choose_folders(
             continue
         claimed[folder] = key
         chosen[i] = folder
-    return chosen
+    return chosen, held
 
 
 @dataclass

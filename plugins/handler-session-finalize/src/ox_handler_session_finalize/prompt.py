@@ -15,6 +15,11 @@ USER_LIMIT = 2000
 ASSISTANT_LIMIT = 3000
 OTHER_LIMIT = 1000
 TRUNCATED = "[… truncated {n} characters]"
+MAX_TRANSCRIPT_CHARS = 400_000
+"""Characters of entries one prompt holds (about 100k tokens, within the context of every
+model that summarises): a longer transcript keeps its beginning and its end."""
+MAX_FILES_CHARS = 20_000
+"""Characters of the `<files_touched>` list (200 paths of up to 4096 characters otherwise)."""
 
 
 def is_brief(entries: Sequence[RawEntry]) -> bool:
@@ -67,6 +72,30 @@ def _body(step: Step) -> str:
     return _cut(entry.content, limit)
 
 
+def _within(lines: list[str], budget: int, *, keep_end: bool = True) -> list[str]:
+    """`lines` when they hold at most `budget` characters; else as many as fit of the first
+    ones and (with `keep_end`) of the last ones, half the budget each, with
+    `<omitted entries="N"/>` where the others were (only the first ones, without it)."""
+    if sum(len(line) + 1 for line in lines) <= budget:
+        return lines
+    if not keep_end:
+        return _fitting(lines, budget)
+    head = _fitting(lines, budget // 2)
+    tail = _fitting(lines[len(head) :][::-1], budget // 2)[::-1]
+    omitted = len(lines) - len(head) - len(tail)
+    return [*head, f'<omitted entries="{omitted}"/>', *tail]
+
+
+def _fitting(lines: list[str], budget: int) -> list[str]:
+    """The longest start of `lines` holding at most `budget` characters (newlines counted)."""
+    used = 0
+    for i, line in enumerate(lines):
+        used += len(line) + 1
+        if used > budget:
+            return lines[:i]
+    return lines
+
+
 INSTRUCTIONS = """\
 You summarise a recorded session between a person and an AI coding agent for a team's shared log.
 
@@ -98,17 +127,23 @@ def build_summary_prompt(entries: Sequence[RawEntry], *, session_name: str = "")
     """The prompt asking for the summary JSON, with the files touched (`steps.files_touched`)
     and the transcript embedded as `<entry seq="N" role="…">` elements (XML-escaped, long
     bodies cut; a tool call and its result are one entry, as in `session.md`). Over 800
-    entries only user and assistant entries are kept; `seq` keeps the original position."""
+    entries only user and assistant entries are kept; `seq` keeps the original position. Over
+    `MAX_TRANSCRIPT_CHARS`, the middle entries are left out (`<omitted entries="N"/>`)."""
     numbered = list(enumerate(steps(entries), start=1))
     if len(numbered) > MAX_ENTRIES:
         numbered = [(n, s) for n, s in numbered if s.entry.type in ("user", "assistant")]
     name = escape(session_name, {'"': "&quot;"})
-    lines = [INSTRUCTIONS, "<files_touched>"]
-    lines += [escape(path) for path in files_touched(entries)]
+    paths = [escape(path) for path in files_touched(entries)]
+    shown = _within(paths, MAX_FILES_CHARS, keep_end=False)
+    lines = [INSTRUCTIONS, "<files_touched>", *shown]
+    if len(shown) < len(paths):
+        lines.append(f"… and {len(paths) - len(shown)} more")
     lines += ["</files_touched>", f'<transcript session="{name}">']
-    for seq, step in numbered:
-        body = escape(_body(step))
-        lines.append(f'<entry seq="{seq}" role="{step.entry.type}">{body}</entry>')
+    body = [
+        f'<entry seq="{seq}" role="{step.entry.type}">{escape(_body(step))}</entry>'
+        for seq, step in numbered
+    ]
+    lines += _within(body, MAX_TRANSCRIPT_CHARS)
     lines.append("</transcript>")
     lines.append("Reply with the JSON object only.")
     return "\n".join(lines)

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ox_handler_session_finalize.detect import MAX_RETRY_BYTES, retry_refusal
 from ox_handler_session_finalize.payload import FinalizeError
 from ox_session_capture import records, transcript
 from ox_session_capture.confined import (
@@ -50,8 +51,12 @@ def _summary_state(folder: Path) -> _SummaryState:
     return _SummaryState(done, summary.summary_attempts)
 
 
-def _read_transcript(folder: Path) -> transcript.RawTranscript:
+def _read_transcript(folder: Path, committed: bool = False) -> transcript.RawTranscript:
+    """The transcript of `folder`, once it holds only regular files and (`committed`: a
+    folder anyone may have written) is not too large to summarise again (`FinalizeError`)."""
     _check_folder(folder)
+    if committed and (why := retry_refusal(folder)):
+        raise FinalizeError(f"session {folder.name} is not summarised again: {why}")
     try:
         return transcript.read_raw(folder / RAW)
     except OSError as exc:
@@ -70,7 +75,8 @@ def _staging_copy(ledger: Path, folder: Path) -> Path:
     make_dirs(ledger, staging, 0o700)
     for name in sorted(regular_files(folder)):
         if not name.startswith("."):
-            records.atomic_write_bytes(staging / name, read_regular(folder / name), 0o600)
+            data = read_regular(folder / name, MAX_RETRY_BYTES)  # grown since it was checked
+            records.atomic_write_bytes(staging / name, data, 0o600)
     return staging
 
 
