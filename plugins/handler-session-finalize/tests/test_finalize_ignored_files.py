@@ -1,10 +1,8 @@
 """A session's files are committed whatever a `.gitignore` says: an ignore rule (a teammate's
 `.gitignore`, one in `sessions/`, the user's own global excludes) made `git add -A
 sessions/<name>` leave the raw transcript out without a word, the commit held only the summary
-and exports, and the cache copy, the only transcript, was deleted as published.
-
-The fix belongs in `Ledger._commit_batch` (ledger.py): these tests fail until it lands. Real
-ledger, real bare remote."""
+and exports, and the cache copy, the only transcript, was deleted as published. Real ledger,
+real bare remote."""
 
 from __future__ import annotations
 
