@@ -1,15 +1,17 @@
 """`ox-core session start|stop`: the CLI of session capture (entry-point group `ox.commands`).
 
 Both talk to the running daemon (IPC `session_watch_start` / `session_watch_stop`). Without a
-daemon they work in this process: `start` creates the recording with its start offset and the
-next daemon resumes it from there (nothing the agent writes is lost); `stop` closes it and the
-next daemon's detection finalizes it.
+daemon, or one that cannot take them now (starting, shutting down, busy), they work in this
+process, as the agent hook does (`hook.daemon_or_here`): `start` creates the recording with its
+start offset and the daemon resumes it from there (nothing the agent writes is lost); `stop`
+closes it and the daemon's detection finalizes it (asked for at once when a daemon is up).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +30,32 @@ def in_process(ctx: CommandContext, method: str, params: dict[str, Any]) -> Any:
     return trio.run(SessionWatchService(ledger).ipc_methods()[method], dict(params))
 
 
+def _with_daemon(
+    ctx: CommandContext, method: str, params: dict[str, Any], timeout: float
+) -> tuple[Any, str | None]:
+    """`hook.daemon_or_here` for the CLI: the daemon's answer, or the request done in this
+    process when no daemon runs or it cannot take it now (then with why)."""
+    from ox_core.client import ErrorCode, IpcError, call
+    from ox_session_capture.hook import daemon_or_here
+
+    def ask(method: str, params: dict[str, Any], timeout: float) -> Any:
+        return call(ctx.socket(), method, params, timeout=timeout)
+
+    def noted(message: str) -> None:
+        print(f"ox-core: note: {message}", file=sys.stderr)
+
+    try:
+        return daemon_or_here(method, params, timeout=timeout, noted=noted, ask=ask, ctx=ctx)
+    except IpcError as exc:
+        if exc.code != ErrorCode.UNKNOWN_METHOD:
+            raise
+    # A daemon without session capture: `ctx.call` says so as every command does (the one
+    # line naming the missing plugin), asking once more (nothing was done).
+    return ctx.call(method, params, timeout=timeout), None
+
+
 def _start(args: argparse.Namespace, ctx: CommandContext) -> int:
-    from ox_core.ipc import DaemonNotRunningError
-    from ox_session_capture.hook import DISABLED_ENV, recording_disabled
+    from ox_session_capture.hook import DISABLED_ENV, NOT_RUNNING, recording_disabled
 
     if recording_disabled():
         # ox's own runs of an agent (its summarizer) set it: they must never be recorded.
@@ -45,19 +70,22 @@ def _start(args: argparse.Namespace, ctx: CommandContext) -> int:
     }
     if args.from_start:
         params["from_start"] = True
-    try:
-        result = ctx.call("session_watch_start", params)
-    except DaemonNotRunningError:
-        result = in_process(ctx, "session_watch_start", params)
+    result, why = _with_daemon(ctx, "session_watch_start", params, 30.0)
     if args.json:
         ctx.print_json(result)
         return 0
     name = result.get("name", "") if isinstance(result, dict) else result
-    if isinstance(result, dict) and result.get("watching") is False:
+    if why == NOT_RUNNING:
         ctx.print(f"recording {name} created for {path}")
         ctx.print(
             "  the daemon is not running: start `ox-core serve` and it captures the file "
             "from this point on"
+        )
+    elif why is not None:
+        ctx.print(f"recording {name} created for {path}")
+        ctx.print(
+            f"  {why}: it captures the file from this point on once it follows the recording "
+            "(at its next start or check)"
         )
     else:
         ctx.print(f"recording {name} started, following {path}")
@@ -78,15 +106,15 @@ def _start(args: argparse.Namespace, ctx: CommandContext) -> int:
 
 
 def _stop(args: argparse.Namespace, ctx: CommandContext) -> int:
-    from ox_core.ipc import DaemonNotRunningError
+    from ox_session_capture.hook import NOT_RUNNING
 
-    params = {"name": args.name}
-    try:
-        result = ctx.call("session_watch_stop", params, timeout=120.0)
+    result, why = _with_daemon(ctx, "session_watch_stop", {"name": args.name}, 120.0)
+    if why is None:
         queued = "finalization is queued"
-    except DaemonNotRunningError:
-        result = in_process(ctx, "session_watch_stop", params)
+    elif why == NOT_RUNNING:
         queued = "the daemon is not running: it finalizes the session when it starts"
+    else:
+        queued = f"{why}, so it was stopped here: the daemon finalizes it at its next detection"
     if args.json:
         ctx.print_json(result)
     else:

@@ -22,9 +22,12 @@ from ox_core.commands import Command, CommandContext
 TYPE_CHECKING = False  # not `typing`'s: this module is on the hook's fast path
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
     from typing import Any
+
+    Ask = Callable[[str, dict[str, Any], float], Any]
+    """Call a daemon method: (method, params, timeout) → its result."""
 
 DISABLED_ENV = "OX_SESSION_RECORDING"
 MAX_STDIN = 1024 * 1024
@@ -34,6 +37,16 @@ MAX_LOG = 256 * 1024
 CALL_TIMEOUT = 20.0
 FOLLOW_TIMEOUT = 5.0
 """How long a start hook that recorded in its own process waits for the daemon to follow it."""
+NUDGE_TIMEOUT = 0.25
+"""How long an end done in this process waits for the daemon's answer to `nudge`: refusals
+come at once, and the in-process end has already used about half of a 1.5 s budget."""
+NOT_RUNNING = "the daemon is not running"
+UNREADY = {
+    "starting": "the daemon is still starting",
+    "shutting_down": "the daemon is shutting down",
+    "busy": "the daemon is busy",
+}
+"""The refusals (`ErrorCode`s) that mean "not now": the request is done in this process."""
 EVENTS = {"SessionStart": "start", "SessionEnd": "end"}
 ADAPTER_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
@@ -168,51 +181,102 @@ def run_hook(argv: Sequence[str]) -> int:
 
 
 def send(params: dict[str, Any]) -> Any:
-    """Ask the running daemon (`session_hook`), else do it in this process: also when the
-    daemon cannot take it now (starting, shutting down, too many connections, the connection
-    broke or no answer came, as when it stops or restarts). A hook is never asked again, so
-    a session whose start was dropped would go unrecorded; done twice, the request is
-    harmless (the live part is continued, under the ledger's creation lock). A refusal
-    stands.
+    """Ask the running daemon (`session_hook`), else do it in this process (`daemon_or_here`).
+    A hook is never asked again, so a session whose start was dropped would go unrecorded."""
 
-    A start done here is then offered to the daemon once more (`follow`): one that came up
-    meanwhile scanned for live recordings before this one existed, and would follow it only
-    at its next doctor tick."""
-    from ox_core.client import ErrorCode, IpcError, call, daemon_socket
+    def noted(message: str) -> None:
+        note_problem(["daemon", params.get("event", "")], message)
+
+    return daemon_or_here("session_hook", params, timeout=CALL_TIMEOUT, noted=noted)[0]
+
+
+def ask_daemon(method: str, params: dict[str, Any], timeout: float) -> Any:
+    """Call `method` of the running daemon, its socket found without pydantic."""
+    from ox_core.client import call, daemon_socket
+
+    return call(daemon_socket(), method, params, timeout=timeout)
+
+
+def daemon_or_here(
+    method: str,
+    params: dict[str, Any],
+    *,
+    timeout: float,
+    noted: Callable[[str], None],
+    ask: Ask = ask_daemon,
+    ctx: CommandContext | None = None,
+) -> tuple[Any, str | None]:
+    """Ask the running daemon for the capture `method` (`session_hook`, `session_watch_start`,
+    `session_watch_stop`), else do it in this process: also when the daemon cannot take it now
+    (starting, shutting down, too many connections, the connection broke or no answer came, as
+    when it stops or restarts; `noted` gets that last problem). Returns (the result, None)
+    from the daemon, or (the result, why it was done here). A refusal stands (raised).
+
+    Done twice, a start is harmless (the live part is continued, under the ledger's creation
+    lock); a stop done twice is refused the second time. A start done here is then offered to
+    the daemon once more (`follow`), an end that stopped a recording is followed by a prompt
+    detection (`nudge`): the daemon saw neither."""
+    from ox_core.client import IpcError
     from ox_core.errors import OxError
     from ox_core.sockets import DaemonNotRunningError, UntrustedSocketError
 
+    start = method == "session_watch_start" or params.get("event") == "start"
     try:
-        return call(daemon_socket(), "session_hook", params, timeout=CALL_TIMEOUT)
+        return ask(method, params, timeout), None
     except DaemonNotRunningError:
-        pass
+        why = NOT_RUNNING
     except IpcError as exc:
-        if exc.code not in (ErrorCode.STARTING, ErrorCode.SHUTTING_DOWN, ErrorCode.BUSY):
+        if exc.code not in UNREADY:
             raise
+        why = UNREADY[exc.code]
     except UntrustedSocketError:
         raise
     except OxError as exc:  # the transport: broken, closed without an answer, timed out
-        note_problem(["daemon", params.get("event", "")], f"{exc}; recorded without it")
+        noted(f"{exc}; {'recorded' if start else 'stopped'} without it")
+        why = "the daemon did not answer"
     from ox_session_capture.commands import in_process
 
-    result = in_process(CommandContext(), "session_hook", params)
-    if params.get("event") == "start":
-        follow(params)
-    return result
+    result = in_process(ctx or CommandContext(), method, params)
+    if start:
+        follow(method, params, ask)
+    elif isinstance(result, dict) and isinstance(result.get("name"), str):
+        nudge(result["name"], ask, noted)
+    return result, why
 
 
-def follow(params: dict[str, Any]) -> None:
-    """Ask the daemon to follow the start recorded in this process (`session_hook` again: it
-    continues that live part and watches it). Best effort: a daemon that is not up, or still
-    starting, resumes the recording in its start-up scan, which comes after it now; a busy
-    one at its next doctor tick. Nothing is lost either way, only followed later."""
+def follow(method: str, params: dict[str, Any], ask: Ask) -> None:
+    """Ask the daemon to follow the start recorded in this process (the same request again:
+    it continues that live part and watches it). One that came up meanwhile scanned for live
+    recordings before this one existed, and would follow it only at its next doctor tick.
+    Best effort: a daemon that is not up, or still starting, resumes the recording in its
+    start-up scan, which comes after it now; a busy one at its next doctor tick. Nothing is
+    lost either way, only followed later."""
     import contextlib
 
-    from ox_core.client import call, daemon_socket
     from ox_core.errors import OxError
 
     with contextlib.suppress(OxError):
-        call(daemon_socket(), "session_hook", params, timeout=FOLLOW_TIMEOUT)
+        ask(method, params, FOLLOW_TIMEOUT)
+
+
+def nudge(name: str, ask: Ask, noted: Callable[[str], None]) -> None:
+    """Tell the daemon that recording `name` was stopped in this process (`session_stopped`):
+    it stops watching it and queues its finalization at once, as when it stops one itself,
+    not at its next periodic detection (minutes later). Waits `NUDGE_TIMEOUT` at most (an
+    agent's end hook has little time): a refusal is answered at once, and a request the
+    daemon took runs to its end without this process. A daemon that is not running, starting
+    or shutting down detects the session at its (next) start; any other refusal leaves it to
+    the next periodic detection and is `noted`. Nothing is lost either way."""
+    from ox_core.client import ErrorCode, IpcError
+    from ox_core.errors import OxError
+
+    try:
+        ask("session_stopped", {"name": name}, NUDGE_TIMEOUT)
+    except IpcError as exc:
+        if exc.code not in (ErrorCode.STARTING, ErrorCode.SHUTTING_DOWN):
+            noted(f"recording {name} stopped; its finalization waits for the next detection: {exc}")
+    except OxError:  # not running, or still detecting when the wait ended
+        pass
 
 
 class HookCommand(Command):

@@ -212,6 +212,7 @@ class SessionWatchService:
             "session_watch_start": self.session_watch_start,
             "session_watch_stop": self.session_watch_stop,
             "session_hook": self.session_hook,
+            "session_stopped": self.session_stopped,
         }
 
     async def session_watch_start(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -294,6 +295,23 @@ class SessionWatchService:
             )
         )
         return await self._watch(recording, p.file, p.adapter)
+
+    async def session_stopped(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`{name}` of a recording another process stopped (a hook or `session stop` that did
+        it without the daemon, which was busy or starting): stop watching it and call
+        `on_stop` (finalization is queued now, not at the next periodic detection) →
+        `{name}`. A recording that is not there, or still live (its marker there), is
+        refused: this never stops one."""
+        p: WatchStopParams = _params(WatchStopParams, params)
+        folder = ledger_cache_sessions(self.ledger) / p.name
+        if not await trio.to_thread.run_sync(os.path.isdir, folder):
+            raise OxError(f"no recording {p.name}", code="not_found")
+        if await trio.to_thread.run_sync(os.path.lexists, folder / MARKER):
+            raise OxError(f"recording {p.name} is still live: session_watch_stop stops it")
+        await self.manager.stop_watch(p.name)
+        if self.on_stop is not None:
+            await self.on_stop(p.name)
+        return {"name": p.name}
 
     async def session_watch_stop(self, params: dict[str, Any]) -> dict[str, Any]:
         """`{name}` → stop the watch, drain what is in the file, write the footer, remove the
