@@ -29,7 +29,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ox_core.connections import Connection, ConnectionTable
-from ox_core.ipc import IpcServer, call
+from ox_core.ipc import IpcError, IpcServer, call
 from ox_core.settings import load_settings
 
 
@@ -248,3 +248,22 @@ def test_status_answers_within_a_second_under_1000_idle_connections(tmp_path: Pa
                 f.communicate()
             daemon.terminate()
             daemon.communicate(timeout=15)
+
+
+async def test_a_busy_refusal_reaches_a_client_whose_request_could_not_be_sent(
+    limited: tuple[Path, IpcServer],
+) -> None:
+    # The server answers a connection over the limit with one line and closes it at once; a
+    # request too large for the socket's buffer then fails with a broken pipe. The refusal
+    # is what the caller must see (the agent hook falls back on `busy`, and says nothing),
+    # not "the connection broke".
+    path, _server = limited
+    held = [connect(path) for _ in range(2)]
+    try:
+        big = {"text": "x" * (4 * 1024 * 1024)}
+        with pytest.raises(IpcError) as caught:
+            await trio.to_thread.run_sync(lambda: call(path, "echo", big, timeout=20))
+        assert caught.value.code == "busy"
+    finally:
+        for s in held:
+            s.close()

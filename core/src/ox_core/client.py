@@ -136,11 +136,19 @@ def call(
     request = {"method": method, "params": dict(params or {}), "id": 1}
     sock = connect_private_socket(path, timeout=timeout)
     try:
-        sock.sendall(json.dumps(request).encode() + b"\n")
+        broke: OSError | None = None
+        try:
+            sock.sendall(json.dumps(request).encode() + b"\n")
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            # A connection the daemon does not serve (`busy`) gets one error line and is
+            # closed at once: that line may be waiting here while the request could not go.
+            broke = exc
         data = bytearray()
         while not data.endswith(b"\n"):
             chunk = sock.recv(65536)
             if not chunk:
+                if broke is not None:
+                    raise broke
                 raise OxError("the daemon closed the connection without answering")
             data += chunk
             if len(data) > MAX_REPLY:
