@@ -69,7 +69,8 @@ class NoParams(BaseModel):
 
 
 class ForceDetectParams(BaseModel):
-    """Params of `force_detect`: `resume` also lifts a quota pause, parks and paused types."""
+    """Params of `force_detect` (which always lifts parks and paused types): `resume` also
+    lifts the quota pause."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
