@@ -47,7 +47,12 @@ async def test_a_stop_published_by_capture_queues_finalization(
         handler.attach(context)
     await nursery.start(capture.serve, ledger)
     methods = capture.ipc_methods()
-    assert set(methods) == {"session_watch_start", "session_watch_stop", "session_hook"}
+    assert set(methods) == {
+        "session_watch_start",
+        "session_watch_stop",
+        "session_hook",
+        "session_stopped",
+    }
     assert set(finalize.ipc_methods()) == {"ledger_sync"}
     reply = await methods["session_watch_start"](
         {"adapter": "claude-code", "file": str(src), "pid": os.getpid()}

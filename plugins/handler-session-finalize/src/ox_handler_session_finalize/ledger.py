@@ -45,6 +45,7 @@ from ox_handler_session_finalize.ledger_files import (
     write_folders,
 )
 from ox_handler_session_finalize.ledger_names import choose_folders
+from ox_handler_session_finalize.ledger_state import KnownState, head_stamp, index_stamp
 from ox_handler_session_finalize.stale_lock import remove_stale_index_lock
 
 __all__ = ["PUSH_PAUSE", "Ledger", "LedgerFacts", "LfsUploadError", "PublishResult"]
@@ -142,6 +143,7 @@ class Ledger:
         self.push_pause = PUSH_PAUSE
         self.author = author
         self._cache = _FactsCache()
+        self._known = KnownState()
 
     async def git(
         self,
@@ -313,10 +315,29 @@ class Ledger:
                     return
         else:
             await trio.to_thread.run_sync(remove_stale_index_lock, self.path, git_dir)
+            # The index as ox's last commit or check left it holds no conflict (`ledger_state`).
+            index = await trio.to_thread.run_sync(index_stamp, git_dir)
+            if self._known.clean(index) and not any([(git_dir / m).exists() for m in _HALF_WAY]):
+                return
         conflicts = await self.conflicts()
         if conflicts:
             shown = ", ".join(conflicts[:5])
             raise LedgerBlockedError(f"ledger {self.path} has unresolved merge conflicts: {shown}")
+        if not quick:
+            self._known.clean_at = index
+
+    async def head_session_names(self) -> frozenset[str]:
+        """The names under HEAD's `sessions/`: known from ox's own last commit or listing
+        while HEAD has not moved (`ledger_state`), else one git process."""
+        facts = await self.facts()
+        head = await trio.to_thread.run_sync(head_stamp, facts.git_dir, facts.branch)
+        known = self._known.names_if_known(head)
+        if known is not None:
+            return known
+        listed = await self.git("ls-tree", "--name-only", "-z", "HEAD", "sessions/", check=False)
+        names = [p.removeprefix("sessions/") for p in listed.stdout.split("\0") if p]
+        self._known.listed(head, names if listed.ok else [])
+        return frozenset(names if listed.ok else [])
 
     async def remote_session_names(self) -> set[str]:
         """The session folders on the remote as last fetched (`sessions/<name>` in the
@@ -454,7 +475,11 @@ class Ledger:
             if staged:
                 names = list(dict.fromkeys(r.folder for r in written if r.folder in changed))
                 message = commit_message(names)
+                before = await trio.to_thread.run_sync(head_stamp, facts.git_dir, facts.branch)
                 await self.git("commit", "-q", "-m", message, "--", *paths, *extra, env=env)
+                after = await trio.to_thread.run_sync(head_stamp, facts.git_dir, facts.branch)
+                index = await trio.to_thread.run_sync(index_stamp, facts.git_dir)
+                self._known.committed(before, after, index, [r.folder for r in written])
         except BaseException:
             # Local and short, and needed even when cancelled (the daemon stopping).
             with trio.CancelScope(shield=True):

@@ -65,7 +65,9 @@ async def choose_folders(
     if not asking:
         return chosen, {}
     choices = {i: beside_names(name, files) for i, name, files in asking}
-    held = await held_folders(ledger, {n for names in choices.values() for n in names})
+    in_head = await ledger.head_session_names()
+    candidates = {n for names in choices.values() for n in names if n in in_head}
+    held = await held_folders(ledger, candidates) if candidates else {}
     listed: list[str] | None = None
     for i, name, files in asking:
         names = choices[i]
@@ -77,7 +79,7 @@ async def choose_folders(
         if folder is None and name in held:
             # A clash: ours may be where the sync moved it, beside the teammate's.
             if listed is None:
-                listed = await _head_names(ledger)
+                listed = sorted(in_head)
             moved = sorted(n for n in listed if n not in names and is_beside(name, n))
             moved = moved[:MAX_MOVED]
             unknown = {n for n in moved if n not in held}
@@ -148,14 +150,6 @@ class _Own:
             if await same_id(self.ledger, self.held[candidate], self.files):
                 return candidate
         return None
-
-
-async def _head_names(ledger: Ledger) -> list[str]:
-    """Every name under HEAD's `sessions/`. One git process."""
-    listed = await ledger.git("ls-tree", "--name-only", "-z", "HEAD", "sessions/", check=False)
-    if not listed.ok:
-        return []
-    return [p.removeprefix("sessions/") for p in listed.stdout.split("\0") if p]
 
 
 async def held_folders(ledger: Ledger, names: set[str]) -> Held:
