@@ -270,3 +270,24 @@ async def test_a_teammates_attributes_never_change_session_bytes(
     assert git(remote, "cat-file", "-p", f"main:sessions/{NAME}/raw.jsonl").encode() == ours
     assert (ledger / "sessions" / NAME / "raw.jsonl").read_bytes() == ours
     assert (ledger / "sessions" / "theirs" / "raw.jsonl").read_bytes() == theirs
+
+
+async def test_the_attributes_pin_is_never_written_through_a_link(
+    ledger: Path, remote: Path, tmp_path: Path
+) -> None:
+    # Publishing goes on (without the pin); the sync, which checks teammates' files out under
+    # it, pauses with the path to fix.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_text("mine\n")
+    info = ledger / ".git" / "info"
+    info.mkdir(exist_ok=True)
+    (info / "attributes").unlink(missing_ok=True)
+    (info / "attributes").symlink_to(elsewhere)
+    repo = Ledger(ledger)
+    await repo.publish(NAME, {"raw.jsonl": b'{"type":"user","content":"ours"}\n'})
+    teammate_commits(remote, tmp_path / "mate", {"sessions/theirs/raw.jsonl": b"{}\n"})
+    with pytest.raises(LedgerBlockedError, match=r"info/attributes .*regular file"):
+        await sync_ledger(repo)
+    assert elsewhere.read_text() == "mine\n"
+    assert (info / "attributes").is_symlink()
+    assert NAME in git(ledger, "ls-tree", "-r", "--name-only", "HEAD")

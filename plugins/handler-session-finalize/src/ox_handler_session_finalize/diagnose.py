@@ -14,6 +14,7 @@ from pathlib import Path
 import trio
 
 from ox_core.contracts import Diagnosis
+from ox_core.errors import LedgerBlockedError
 from ox_handler_session_finalize.git import GitError, GitResult, has_git_lfs, run_git
 from ox_handler_session_finalize.ledger import NO_IDENTITY, Ledger
 from ox_handler_session_finalize.ledger_setup import missing_ignore_lines, needed_lines
@@ -93,7 +94,10 @@ async def _ignore_lines(repo: Ledger) -> Diagnosis:
 
 
 async def _lfs(repo: Ledger) -> Diagnosis:
-    uses = await repo.uses_lfs()
+    try:
+        uses = await repo.uses_lfs()
+    except LedgerBlockedError as exc:
+        return Diagnosis("git-lfs", False, f"publishing paused: {exc}")
     if not has_git_lfs():
         if uses:
             return Diagnosis(

@@ -23,6 +23,7 @@ and without one an endpoint only `.lfsconfig` names pauses publishing until a pe
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import stat
 from collections.abc import Mapping
@@ -49,6 +50,8 @@ from ox_handler_session_finalize.ledger_state import KnownState, head_stamp, ind
 from ox_handler_session_finalize.stale_lock import remove_stale_index_lock
 
 __all__ = ["PUSH_PAUSE", "Ledger", "LedgerFacts", "LfsUploadError", "PublishResult"]
+
+log = logging.getLogger(__name__)
 
 PUSH_PAUSE = 1.0
 NO_IDENTITY = (
@@ -189,8 +192,12 @@ class Ledger:
         cached = self._cache.facts
         if cached is not None and stamp == self._cache.stamp:
             return cached
-        # Before anything is added or checked out under what a `.gitattributes` says.
-        await trio.to_thread.run_sync(pin_session_attributes, git_dir)
+        # Before anything is added or checked out under what a `.gitattributes` says. Where
+        # it cannot be written, the sync pauses on it (`sync._integrate`): facts do not.
+        try:
+            await trio.to_thread.run_sync(pin_session_attributes, git_dir)
+        except LedgerBlockedError as exc:
+            log.warning("%s", exc)
         names = (await self.git("remote", check=False)).stdout.split()
         remote = ("origin" if "origin" in names else names[0]) if names else None
         head = await self.git("symbolic-ref", "--short", "-q", "HEAD", check=False)

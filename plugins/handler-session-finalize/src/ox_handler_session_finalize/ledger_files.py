@@ -146,18 +146,25 @@ LFS's `filter` is left to `.gitattributes`."""
 
 def pin_session_attributes(git_dir: Path) -> None:
     """Add `SESSION_ATTRIBUTES` to the repository's own attributes when it is not their last
-    word (a link or a special file there is refused: `UnsafePathError`). Blocking."""
-    from ox_session_capture.confined import make_dirs, read_regular
+    word. `LedgerBlockedError` when that cannot be done (a link or a special file there is
+    never followed): publishing waits rather than run without it. Blocking."""
+    from ox_session_capture.confined import UnsafePathError, make_dirs, read_regular
 
-    path = make_dirs(git_dir, git_dir / "info") / "attributes"
     try:
-        text = read_regular(path, 1024 * 1024).decode("utf-8", "replace")
-    except FileNotFoundError:
-        text = ""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if lines[-1:] == [SESSION_ATTRIBUTES]:
-        return
-    append_lines(path, text, [SESSION_ATTRIBUTES])
+        path = make_dirs(git_dir, git_dir / "info") / "attributes"
+        try:
+            text = read_regular(path, 1024 * 1024).decode("utf-8", "replace")
+        except FileNotFoundError:
+            text = ""
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        if lines[-1:] == [SESSION_ATTRIBUTES]:
+            return
+        append_lines(path, text, [SESSION_ATTRIBUTES])
+    except (OSError, UnsafePathError) as exc:
+        raise LedgerBlockedError(
+            f"cannot add ox's line for session files to {git_dir / 'info' / 'attributes'} "
+            f"({exc}): make it a regular file"
+        ) from None
 
 
 def read_attributes(ledger: Path) -> str:
