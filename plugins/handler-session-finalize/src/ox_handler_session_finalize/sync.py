@@ -1,14 +1,18 @@
 """Syncing a ledger with its remote: fetch, integrate, push. One pass: `sync_ledger`.
 
 Integration never loses a local commit. Behind only: fast-forward. Ahead and behind: ox's
-commits are rebased onto the remote. A rebase conflict inside a session folder
+commits are rebased onto the remote. A session folder that is not one session on both sides
+(two sessions of one name; ours that a teammate removed or moved) is first moved beside the
+remote's in the local commits (`sync_moves`). A rebase conflict inside a session folder
 (`sessions/<name>/`, which only ox writes) keeps both sides: the remote's folder stays where
-it is and the local one is re-committed beside it as `sessions/<name>-<commit>/`. A conflict
-anywhere else (a teammate's edit to a file ox does not own) cannot be settled by ox: the rebase
-is aborted, the ledger is left exactly as it was, and `SyncPaused` says which files, until a
-person integrates the remote by hand; local commits keep accumulating meanwhile. So is a remote
-that holds files in a cache (`.ox/cache/`, the original daemon's `.sageox/cache/`) or where the
-ledger has an ignored file: git would write them over the local recordings, unasked.
+it is and the local one is re-committed beside it as `sessions/<name>-<commit>/` (another
+name when that one is taken). A conflict anywhere else (a teammate's edit to a file ox does
+not own) cannot be settled by ox: the rebase is aborted, the ledger is left exactly as it
+was, and `SyncPaused` says which files, until a person integrates the remote by hand; local
+commits keep accumulating meanwhile. Whatever else stops a rebase (a timeout, a failed step)
+aborts it too: the ledger is never left half-way. A remote that holds files in a cache
+(`.ox/cache/`, the original daemon's `.sageox/cache/`) or where the ledger has an ignored file
+pauses as well: git would write them over the local recordings, unasked.
 
 Teammates' content stays as LFS pointers (`GIT_LFS_SKIP_SMUDGE=1`): a sync downloads no LFS
 object. Pushing retries a rejected push (someone pushed first) after integrating again.
@@ -16,23 +20,29 @@ object. Pushing retries a rejected push (someone pushed first) after integrating
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import trio
 
 from ox_core.errors import LedgerBlockedError
 from ox_core.ledger_setup import GITIGNORE_LINE, ORIGINAL_GITIGNORE_LINE
-from ox_handler_session_finalize.git import GitError, GitResult
+from ox_handler_session_finalize.git import DEFAULT_TIMEOUT, GitError, GitResult
 from ox_handler_session_finalize.ledger import Ledger
-from ox_handler_session_finalize.ledger_files import (
-    PUSH_TIMEOUT,
-    beside,
-    pin_session_attributes,
-)
+from ox_handler_session_finalize.ledger_files import PUSH_TIMEOUT, pin_session_attributes
+from ox_handler_session_finalize.sync_moves import free_name, move_clashes
 
 PUSH_ATTEMPTS = 4
+INTEGRATE_TIMEOUT = DEFAULT_TIMEOUT
+"""Seconds one git command of integrating (the rebase, each step of it) may take."""
 _NO_SMUDGE = {"GIT_LFS_SKIP_SMUDGE": "1", "GIT_EDITOR": "true"}
+_HASH_BATCH = 500
+"""Paths a `git hash-object` is given at once (its command line stays short)."""
 
 # Behind the remote, or another push won the race for the ref: integrate and retry.
 _REJECTED = (
@@ -182,25 +192,50 @@ async def _integrate(ledger: Ledger, upstream: str, ahead: int) -> list[str]:
     """Bring the remote's commits in: fast-forward, or rebase the local commits onto them.
     Returns the folders re-committed to keep both sides of a session conflict."""
     await _refuse_overwrites(ledger, upstream)
+    await _clear_leftovers(ledger, upstream)
     await trio.to_thread.run_sync(pin_session_attributes, await ledger.git_dir())
     if ahead <= 0:
-        await ledger.git("merge", "--ff-only", "-q", upstream, env=_NO_SMUDGE)
+        await ledger.git(
+            "merge", "--ff-only", "-q", upstream, env=_NO_SMUDGE, time_limit=INTEGRATE_TIMEOUT
+        )
         return []
-    result = await ledger.git("rebase", "-q", "--autostash", upstream, env=_NO_SMUDGE, check=False)
+    head = await ledger.head()
+    try:
+        moved: list[str] = []
+        if planned := await move_clashes(ledger, upstream):
+            tip, moved = planned
+            await _git_step(ledger, "reset", "-q", "--keep", tip, check=True)
+        return moved + await _rebase(ledger, upstream)
+    except BaseException:
+        # Whatever stopped it (a conflict for a person, a timeout, a step that failed): a
+        # rebase left half-way would block every publish until someone aborted it, and the
+        # commits `move_clashes` rewrote go back to what they were.
+        await _git_step(ledger, "rebase", "--abort")
+        if await ledger.head() != head:
+            await _git_step(ledger, "reset", "-q", "--keep", head)
+        raise
+
+
+async def _rebase(ledger: Ledger, upstream: str) -> list[str]:
+    """Rebase onto `upstream`, keeping both sides of each session conflict; raises (the
+    caller aborts) on a conflict elsewhere or any failure."""
+    result = await _git_step(ledger, "rebase", "-q", "--autostash", upstream)
     kept: list[str] = []
     while not result.ok:
         conflicts = await _conflicted(ledger)
         if not conflicts:
-            await ledger.git("rebase", "--abort", check=False)
             raise GitError(result.failure(), returncode=result.returncode, stderr=result.stderr)
         outside = sorted(p for p in conflicts if _session_of(p) is None)
         if outside:
-            await ledger.git("rebase", "--abort", check=False)
             raise SyncPaused(_paused_message(ledger, upstream, outside))
         for name in sorted({n for p in conflicts if (n := _session_of(p)) is not None}):
             kept.append(await _keep_both(ledger, name))
-        result = await ledger.git("rebase", "--continue", env=_NO_SMUDGE, check=False)
+        result = await _git_step(ledger, "rebase", "--continue")
     return kept
+
+
+async def _git_step(ledger: Ledger, *args: str, check: bool = False) -> GitResult:
+    return await ledger.git(*args, env=_NO_SMUDGE, check=check, time_limit=INTEGRATE_TIMEOUT)
 
 
 async def _refuse_overwrites(ledger: Ledger, upstream: str) -> None:
@@ -216,12 +251,7 @@ async def _refuse_overwrites(ledger: Ledger, upstream: str) -> None:
         "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"
     )
     taken = {*_CACHES, *(p.rstrip("/") for p in ignored.stdout.split("\0") if p)}
-    hits = sorted(
-        p
-        for p in paths
-        if any(p == t or p.startswith(f"{t}/") or t.startswith(f"{p}/") for t in taken)
-    )
-    if hits:
+    if hits := await trio.to_thread.run_sync(_over_taken, paths, taken):
         shown = ", ".join(hits[:5]) + (f" and {len(hits) - 5} more" if len(hits) > 5 else "")
         raise SyncPaused(
             f"publishing paused: the remote holds {shown}, in ox's cache or over a file the "
@@ -229,6 +259,57 @@ async def _refuse_overwrites(ledger: Ledger, upstream: str) -> None:
             "(git rm --cached, commit, push); sessions are committed locally meanwhile and "
             "pushed once it is resolved"
         )
+
+
+async def _clear_leftovers(ledger: Ledger, upstream: str) -> None:
+    """Remove what an integration stopped half-way wrote (its time limit ran out checking a
+    huge commit out): untracked files where `upstream` adds a file, holding exactly its
+    content. Left there, git would refuse every later integration ('untracked working tree
+    files would be overwritten') and the ledger would never sync again. A file that differs
+    is someone's: it stays (and the error says where)."""
+    untracked = await ledger.git("ls-files", "-z", "--others", "--exclude-standard")
+    here = set(filter(None, untracked.stdout.split("\0")))
+    if not here:
+        return
+    raw = await ledger.git("diff", "--raw", "--no-renames", "--no-abbrev", "-z", "HEAD", upstream)
+    fields = raw.stdout.split("\0")
+    wanted = {
+        path: meta.split()[3]
+        for meta, path in zip(fields[::2], fields[1::2], strict=False)
+        if path in here and meta.split()[1] in ("100644", "100755")
+    }
+    paths = sorted(wanted)
+    for start in range(0, len(paths), _HASH_BATCH):
+        batch = paths[start : start + _HASH_BATCH]
+        hashed = await ledger.git("hash-object", "--", *batch)
+        same = [p for p, oid in zip(batch, hashed.stdout.split(), strict=False) if oid == wanted[p]]
+        await trio.to_thread.run_sync(_remove_files, ledger.path, same)
+
+
+def _remove_files(root: Path, paths: list[str]) -> None:
+    """Unlink the regular files `paths` under `root` (a link or anything else stays). Blocking."""
+    for rel in paths:
+        with contextlib.suppress(OSError):
+            if stat.S_ISREG(os.lstat(root / rel).st_mode):
+                os.unlink(root / rel)
+
+
+def _over_taken(paths: list[str], taken: set[str]) -> list[str]:
+    """The `paths` that are one of `taken`, lie under one or above one, sorted: a set lookup
+    a path and folder level (comparing each pair froze the daemon for 25 s on a teammate's
+    commit of 200,000 files against 200 ignored ones). Blocking."""
+    above = {a for t in taken for a in _folders_of(t)}
+    return sorted(
+        p for p in paths if p in taken or p in above or any(a in taken for a in _folders_of(p))
+    )
+
+
+def _folders_of(path: str) -> Iterator[str]:
+    """The folders `path` lies in (`a`, `a/b` for `a/b/c`)."""
+    end = path.find("/")
+    while end != -1:
+        yield path[:end]
+        end = path.find("/", end + 1)
 
 
 def _paused_message(ledger: Ledger, upstream: str, paths: list[str]) -> str:
@@ -256,17 +337,16 @@ def _session_of(path: str) -> str | None:
 
 async def _keep_both(ledger: Ledger, name: str) -> str:
     """During a stopped rebase: leave the remote's `sessions/<name>/` as it is and put the
-    commit being replayed's version of it beside it, as `sessions/<name>-<commit>/`
-    (`ledger_files.beside`, the rule a first publish follows too)."""
+    commit being replayed's version of it beside it, under a free name (`sync_moves.free_name`)."""
     rel = f"sessions/{name}"
-    commit = (await ledger.git("rev-parse", "--short=8", "REBASE_HEAD")).stdout.strip()
-    other = beside(name, commit)
+    commit = (await ledger.git("rev-parse", "REBASE_HEAD")).stdout.strip()
     theirs = await ledger.git("ls-tree", "-r", "-z", "REBASE_HEAD", "--", f"{rel}/")
     await ledger.git("rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", rel)
     # The folder holds conflict markers and the replayed commit's files: back to HEAD's.
     folder = ledger.path / rel
     await trio.to_thread.run_sync(lambda: shutil.rmtree(folder, ignore_errors=True))
     await ledger.git("checkout", "-q", "HEAD", "--", rel, check=False, env=_NO_SMUDGE)
+    other = await free_name(ledger, name, commit[:8], set(), longer=commit)
     for record in filter(None, theirs.stdout.split("\0")):
         meta, path = record.split("\t", 1)
         mode, _kind, blob = meta.split()

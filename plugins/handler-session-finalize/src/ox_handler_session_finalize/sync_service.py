@@ -36,6 +36,13 @@ SETTLE = 0.3
 commits go out in the same push."""
 
 
+def shown(error: BaseException) -> str:
+    """`error`'s message with each control or invisible character written as its escape
+    (`\\x1b`). It carries what the remote said (a server hook's message) and teammates' file
+    names: `status` and the log show it, a terminal never runs it."""
+    return "".join(c if c.isprintable() or c in "\n\t" else ascii(c)[1:-1] for c in str(error))
+
+
 class LedgerSyncer:
     """Runs the syncs of one ledger and keeps their state. `config()` gives the current
     `[sync]` table; `signal` is the daemon's (None: nobody listens); `random` is injectable
@@ -101,12 +108,12 @@ class LedgerSyncer:
             result = await sync_ledger(self.ledger)
         except SyncPaused as exc:
             self.failures += 1
-            changes = await self._failed(now, str(exc), paused=str(exc))
-            log.warning("%s", exc)
+            changes = await self._failed(now, shown(exc), paused=shown(exc))
+            log.warning("%s", shown(exc))
         except (LedgerBlockedError, GitError, OSError) as exc:
             self.failures += 1
-            changes = await self._failed(now, str(exc), paused=self.state.paused)
-            log.warning("ledger sync failed (retried in %.0f s): %s", self.next_delay(), exc)
+            changes = await self._failed(now, shown(exc), paused=self.state.paused)
+            log.warning("ledger sync failed (retried in %.0f s): %s", self.next_delay(), shown(exc))
         else:
             self.failures = 0
             changes = self._succeeded(result, now)
@@ -175,6 +182,6 @@ async def push_soon(
     try:
         result = await sync_ledger(ledger)
     except (LedgerBlockedError, GitError) as exc:
-        log.warning("committed locally, not pushed (the next sync pushes it): %s", exc)
+        log.warning("committed locally, not pushed (the next sync pushes it): %s", shown(exc))
         return published
     return dataclasses.replace(published, pushed=result.remote is not None)
