@@ -11,7 +11,7 @@ from rich.markup import escape as _escape
 from rich.table import Table
 from rich.text import Text
 
-from ox_core.render.formatting import BAD, OK, WARN, _ago, _mark, _short
+from ox_core.render.formatting import BAD, OK, WARN, _ago, _mark, _short, printable
 from ox_core.render.status import _error_lines, _hold_lines
 
 
@@ -26,6 +26,7 @@ def doctor_screen(report: Mapping[str, Any], now: datetime | None = None) -> Ren
     ledger, the daemon socket (and, when it runs, what it holds back and its standing errors),
     plugin load errors, and each setting with its source. `now` fixes the clock (tests).
     """
+    report = printable(report)
     parts: list[RenderableType] = []
 
     runners = Table(expand=False, show_edge=True)

@@ -83,3 +83,19 @@ def _until(stamp: Any, now: datetime | None = None) -> str:
     when = when.astimezone(UTC)
     clock = when.strftime("%H:%M UTC" if when - now < timedelta(hours=20) else "%b %d %H:%M UTC")
     return f"{clock} (in {_span((when - now).total_seconds())})"
+
+
+def printable(data: Any) -> Any:
+    """`data` (a screen's input, decoded JSON) with every control or invisible character of its
+    strings written as its escape (`\\x1b`), newlines and tabs kept. The daemon's answers
+    carry what remotes, agents and teammates wrote (a server hook's message, file names): a
+    terminal must show them, never run them."""
+    if isinstance(data, str):
+        if data.isprintable():
+            return data
+        return "".join(c if c.isprintable() or c in "\n\t" else ascii(c)[1:-1] for c in data)
+    if isinstance(data, Mapping):
+        return {printable(k): printable(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [printable(v) for v in data]
+    return data

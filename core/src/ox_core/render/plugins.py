@@ -10,13 +10,14 @@ from rich.markup import escape as _escape
 from rich.table import Table
 from rich.text import Text
 
-from ox_core.render.formatting import BAD, OK
+from ox_core.render.formatting import BAD, OK, printable
 
 
 def plugins_screen(plugins: Sequence[Mapping[str, Any]]) -> RenderableType:
     """The `ox-core plugins` table: name, kind (runner / handler / adapter / command),
     distribution, version, state;
     load errors listed in full below it."""
+    plugins = printable(plugins)
     if not plugins:
         return Text(
             "No ox plugins installed: install a runner plugin (entry-point group ox.runners) "

@@ -12,7 +12,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from ox_core.render.formatting import _ago, _duration, _mark, _short, _target, _until
+from ox_core.render.formatting import _ago, _duration, _mark, _short, _target, _until, printable
 
 
 def _services(services: list[Any], now: datetime | None) -> Text:
@@ -159,6 +159,7 @@ def status_screen(status: Mapping[str, Any], now: datetime | None = None) -> Ren
     manager's `AgentWorkStatus` as JSON). Missing keys show as `-`. `now` fixes the clock
     (tests); ages and until-times are relative to it.
     """
+    status = printable(status)
     daemon = status.get("daemon") or {}
     work = status.get("agent_work") or {}
     stats = work.get("stats") or {}
