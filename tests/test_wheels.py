@@ -132,6 +132,8 @@ def test_every_distribution_builds_a_wheel_and_sdist_with_metadata(wheelhouse: P
             names = zf.namelist()
             meta = zf.read(f"{module}-0.1.0.dist-info/METADATA").decode()
             assert f"{module}/py.typed" in names
+            if module == "ox_runner_gemini":  # without it the runner refuses to run
+                assert f"{module}/no_tools.toml" in names
             assert any(n.endswith("licenses/LICENSE") for n in names), names
             entry_points = (
                 zf.read(f"{module}-0.1.0.dist-info/entry_points.txt").decode()

@@ -13,7 +13,7 @@ import trio
 from ox_core import RunRequest
 from ox_core.errors import ConfigError
 from ox_runner_claude import ClaudeRunner
-from ox_runner_claude.runner import AUTH_ENV
+from ox_runner_claude.runner import AUTH_ENV, LOCKDOWN_ARGS
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +43,8 @@ async def test_recorded_answer(fake_cli: Any) -> None:
         "--verbose",
         "--no-session-persistence",
     ]
-    assert argv[5:] == ["--tools", "", "--model", "opus"]
+    assert argv[5:] == ["--tools", "", *LOCKDOWN_ARGS, "--model", "opus"]
+    assert LOCKDOWN_ARGS == ("--safe-mode", "--setting-sources", "user", "--strict-mcp-config")
     assert "--dangerously-skip-permissions" not in argv
 
 
@@ -64,7 +65,7 @@ async def test_a_summary_uses_the_fast_model_unless_one_is_named(
     request = RunRequest(prompt="summarise", model=request_model, prefer_fast=True)
     result = await runner(fake, **options).run(request)
     assert result.ok
-    assert fake.argv()[5:] == ["--tools", "", *argv_model]
+    assert fake.argv()[5:] == ["--tools", "", *LOCKDOWN_ARGS, *argv_model]
 
 
 async def test_other_work_keeps_the_default_model(fake_cli: Any) -> None:

@@ -12,10 +12,10 @@ import trio
 
 from ox_core import RunRequest
 from ox_runner_codex import CodexRunner
-from ox_runner_codex.runner import AUTH_ENV
+from ox_runner_codex.runner import AUTH_ENV, NO_TOOLS_CONFIG
 
 HELP = "Usage: codex exec [OPTIONS]\n  --skip-git-repo-check\n  --ephemeral\n  --color <COLOR>\n"
-HELP += "  -s, --sandbox <SANDBOX_MODE>\n  --json\n"
+HELP += "  -s, --sandbox <SANDBOX_MODE>\n  --json\n  -c, --config <key=value>\n"
 
 
 @pytest.fixture(autouse=True)
@@ -41,10 +41,62 @@ async def test_recorded_answer(fake_cli: Any) -> None:
     assert result.output == "Hi! I am the fake LLM."
     assert (result.tokens_in, result.tokens_out) == (123, 45)
     assert cli.stdin() == "say hi\n" + "p" * 200_000
+    no_tools = [arg for setting in NO_TOOLS_CONFIG for arg in ("-c", setting)]
     assert cli.argv() == [
         "exec", "--json", "--skip-git-repo-check", "--sandbox", "read-only", "--ephemeral",
-        "--color", "never", "--model", "o9", "-",
+        "--color", "never", *no_tools, "--model", "o9", "-",
     ]  # fmt: skip
+    assert {"features.shell_tool=false", "features.code_mode_host=false"} <= set(NO_TOOLS_CONFIG)
+    assert 'web_search="disabled"' in NO_TOOLS_CONFIG
+
+
+def ran_in(cli: Any) -> tuple[Path, bool]:
+    """Where the fake ran (it wrote `pwd` next to itself), and whether that is still there."""
+    cwd = Path(Path(f"{cli.path}.cwd").read_text().strip())
+    return cwd, cwd.exists()
+
+
+async def test_the_users_mcp_servers_are_turned_off_and_the_ledger_is_not_the_cwd(
+    fake_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "codex-home" / "config.toml"
+    config.parent.mkdir()
+    config.write_text(
+        'model = "m"\n[mcp_servers.docs]\ncommand = "x"\n[mcp_servers.gh-2]\nurl = "u"\n'
+        '[mcp_servers."bad.name"]\ncommand = "y"\n'
+    )
+    monkeypatch.setenv("CODEX_HOME", str(config.parent))
+    cli = fake(fake_cli, case="ok-json")
+    cli.path.write_text(
+        cli.path.read_text().replace("#!/bin/sh\n", '#!/bin/sh\npwd > "$0.cwd"\n', 1)
+    )
+    ledger = tmp_path / "ledger"
+    ledger.mkdir()
+    assert (await runner(cli).run(RunRequest("x", work_dir=ledger))).ok
+    argv = cli.argv()
+    off = [
+        argv[i + 1]
+        for i, arg in enumerate(argv[:-1])
+        if arg == "-c" and argv[i + 1].startswith("mcp_")
+    ]
+    assert off == ["mcp_servers.docs.enabled=false", "mcp_servers.gh-2.enabled=false"]
+    # An empty directory of its own, gone after the run: not the ledger.
+    cwd, still_there = ran_in(cli)
+    assert cwd != ledger
+    assert cwd.name.startswith("ox-codex-")
+    assert not still_there
+
+
+async def test_an_unreadable_codex_config_disables_no_server(
+    fake_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "codex-home" / "config.toml"
+    config.parent.mkdir()
+    config.write_text("[mcp_servers\n")
+    monkeypatch.setenv("CODEX_HOME", str(config.parent))
+    cli = fake(fake_cli, case="ok-json")
+    assert (await runner(cli).run(RunRequest("x"))).ok
+    assert not any(arg.startswith("mcp_servers.") for arg in cli.argv())
 
 
 async def test_flags_the_installed_version_lacks_are_dropped(fake_cli: Any) -> None:

@@ -12,10 +12,11 @@ import trio
 
 from ox_core import RunRequest
 from ox_runner_gemini import GeminiRunner
-from ox_runner_gemini.runner import AUTH_ENV, AUTH_FLAGS
+from ox_runner_gemini.runner import AUTH_ENV, AUTH_FLAGS, NO_TOOLS_POLICY
 
 HELP = "Usage: gemini [options]\n  -p, --prompt  Run headless\n"
 HELP += '  -o, --output-format  [choices: "text", "json", "stream-json"]\n'
+NO_TOOLS = ["--admin-policy", str(NO_TOOLS_POLICY), "--policy", str(NO_TOOLS_POLICY)]
 
 
 @pytest.fixture(autouse=True)
@@ -23,6 +24,7 @@ def _no_gemini_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     for key in (*AUTH_ENV, *AUTH_FLAGS, "GEMINI_CLI_SYSTEM_SETTINGS_PATH"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
 
 
 def fake(fake_cli: Any, *, help_text: str = HELP, **kwargs: Any) -> Any:
@@ -41,7 +43,69 @@ async def test_recorded_answer(fake_cli: Any) -> None:
     # Gemini sums its routing call and its main call: 2 x (123, 45).
     assert (result.tokens_in, result.tokens_out) == (246, 90)
     assert cli.stdin() == "say hi\n" + "p" * 200_000
-    assert cli.argv() == ["-p", " ", "--output-format", "stream-json", "--model", "g9"]
+    assert cli.argv() == ["-p", " ", *NO_TOOLS, "--output-format", "stream-json", "--model", "g9"]
+
+
+def test_the_policy_denies_every_tool() -> None:
+    assert NO_TOOLS_POLICY.is_file()
+    text = NO_TOOLS_POLICY.read_text()
+    assert 'toolName = "*"' in text
+    assert 'decision = "deny"' in text
+
+
+async def test_no_run_without_the_policy(
+    fake_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ox_runner_gemini.runner.NO_TOOLS_POLICY", tmp_path / "gone.toml")
+    cli = fake(fake_cli, case="ok-stream-json")
+    result = await runner(cli).run(RunRequest("x"))
+    assert not result.ok
+    assert (
+        result.error == f"gemini: {tmp_path / 'gone.toml'} is missing (reinstall ox-runner-gemini)"
+    )
+    assert not (cli.dir / "argv").exists()  # gemini never ran
+
+
+def record_cwd_and_env(cli: Any) -> None:
+    """Makes the fake write its working directory and environment next to itself."""
+    cli.path.write_text(
+        cli.path.read_text().replace(
+            "#!/bin/sh\n", '#!/bin/sh\npwd > "$0.cwd"; env > "$0.env"\n', 1
+        )
+    )
+
+
+def ran_in(cli: Any) -> tuple[Path, bool, list[str]]:
+    """Where the fake ran, whether that is still there, and its environment."""
+    cwd = Path(Path(f"{cli.path}.cwd").read_text().strip())
+    return cwd, cwd.exists(), Path(f"{cli.path}.env").read_text().splitlines()
+
+
+async def test_runs_in_an_empty_dir_of_its_own_not_the_ledger(
+    fake_cli: Any, tmp_path: Path
+) -> None:
+    cli = fake(fake_cli, case="ok-stream-json")
+    record_cwd_and_env(cli)
+    ledger = tmp_path / "ledger"
+    ledger.mkdir()
+    runner_ = runner(cli)
+    for _ in range(2):  # the same folder each time: gemini keeps a record per folder
+        assert (await runner_.run(RunRequest("x", work_dir=ledger))).ok
+        cwd, _, env = ran_in(cli)
+        assert cwd == tmp_path / "home/.local/state/ox/gemini-work"
+    # Trusted: an empty folder of ox's (headless gemini will not run in an untrusted one).
+    assert "GEMINI_CLI_TRUST_WORKSPACE=true" in env
+
+
+async def test_a_work_dir_that_is_not_empty_is_not_used(fake_cli: Any, tmp_path: Path) -> None:
+    planted = tmp_path / "home/.local/state/ox/gemini-work/.gemini"
+    planted.mkdir(parents=True)
+    cli = fake(fake_cli, case="ok-stream-json")
+    record_cwd_and_env(cli)
+    assert (await runner(cli).run(RunRequest("x"))).ok
+    cwd, still_there, _ = ran_in(cli)
+    assert cwd.name.startswith("ox-gemini-")
+    assert not still_there  # a temporary one, gone after the run
 
 
 async def test_recorded_json_format(fake_cli: Any) -> None:
@@ -60,11 +124,11 @@ async def test_old_version_without_stream_json_prints_plain_text(fake_cli: Any) 
     result = await runner(cli).run(RunRequest("x"))
     assert result.ok
     assert result.output == "Hi! I am the fake LLM."
-    assert cli.argv() == ["-p", " ", "--output-format", "stream-json"]
+    assert cli.argv() == ["-p", " ", *NO_TOOLS, "--output-format", "stream-json"]
     # Learnt once: the next run asks for plain text straight away.
     result = await runner(cli).run(RunRequest("x"))
     assert result.output == "Hi! I am the fake LLM."
-    assert cli.argv() == ["-p", " "]
+    assert cli.argv() == ["-p", " ", *NO_TOOLS]
 
 
 async def test_text_after_tool_use_is_the_answer(fake_cli: Any) -> None:

@@ -24,6 +24,15 @@ AUTH_ENV = (
 )
 """Set, any of these authenticates claude without a login."""
 
+LOCKDOWN_ARGS = ("--safe-mode", "--setting-sources", "user", "--strict-mcp-config")
+"""What keeps a summary run from executing anything, on top of `--tools ""` (no built-in
+tool): the prompt is a transcript of web pages and teammates' sessions, and the run's work
+dir is the shared ledger. `--setting-sources user` skips the project's `.claude/settings.json`
+(its hooks and permissions run commands) and CLAUDE.md; `--strict-mcp-config` with no
+`--mcp-config` starts no MCP server (the project's `.mcp.json` nor the user's); `--safe-mode`
+also turns off the user's hooks, plugins, skills and custom agents. Auth, model and the
+user's `env` settings still apply."""
+
 _HTTP_429 = re.compile(r"\b429\b|too many requests", re.I)
 _EPOCH_LIMIT = re.compile(r"usage limit reached\|(\d{9,11})\b", re.I)
 
@@ -55,7 +64,8 @@ def _home(env: Mapping[str, str]) -> Path:
 
 class ClaudeRunner(CliRunner):
     """Claude Code, as `claude -p --output-format stream-json --verbose
-    --no-session-persistence --tools ""`, prompt on stdin.
+    --no-session-persistence --tools "" --safe-mode --setting-sources user
+    --strict-mcp-config`, prompt on stdin: no tool, hook or MCP server (see `LOCKDOWN_ARGS`).
 
     Output is the `result` event's text. `tokens_in` counts every input token the model read
     (`input_tokens` + `cache_creation_input_tokens` + `cache_read_input_tokens`), `tokens_out`
@@ -87,6 +97,7 @@ class ClaudeRunner(CliRunner):
             "--no-session-persistence",
             "--tools",
             "",
+            *LOCKDOWN_ARGS,
         ]
         model = self.model_for(request)
         if model:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
+import tempfile
+import tomllib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
+
+import attrs
 
 from ox_core.cli_runner import CliRunner
 from ox_core.contracts import RunRequest, RunResult
@@ -19,12 +24,40 @@ AUTH_ENV = ("OPENAI_API_KEY", "CODEX_API_KEY")
 """Set, any of these authenticates `codex exec` without a login."""
 
 OPTIONAL_FLAGS: dict[str, tuple[str, ...]] = {
+    "--config": (),  # known: `NO_TOOLS_CONFIG` and the MCP servers turned off with `-c`
     "--skip-git-repo-check": ("--skip-git-repo-check",),
     "--sandbox": ("--sandbox", "read-only"),
     "--ephemeral": ("--ephemeral",),
     "--color": ("--color", "never"),
 }
 """Flags that older versions may lack: dropped when `codex exec --help` does not list them."""
+
+NO_TOOLS_FEATURES = (
+    "shell_tool", "unified_exec", "js_repl", "code_mode", "code_mode_host", "view_image",
+    "image_generation", "multi_agent", "multi_agent_v2", "goals", "apps", "plugins",
+    "remote_plugin", "tool_suggest", "tool_search", "skill_search",
+    "skill_mcp_dependency_install", "sleep_tool", "browser_use", "browser_use_external",
+    "computer_use", "in_app_browser", "standalone_web_search", "request_permissions_tool",
+    "hooks", "plugin_hooks", "memories",
+)  # fmt: skip
+"""Codex features turned off for a summary: every one that gives the model a tool (a shell,
+the code-mode JavaScript host and its nested tools, images, agents, plugins, browsers) or runs
+commands of its own (hooks). A name a version does not know is ignored."""
+
+NO_TOOLS_CONFIG = (
+    *(f"features.{name}=false" for name in NO_TOOLS_FEATURES),
+    'web_search="disabled"',
+    "tools.web_search=false",  # the older spelling
+    "include_apply_patch_tool=false",
+    "tools.experimental_request_user_input.enabled=false",
+    # Should a command run after all, it gets none of the daemon's variables (API keys).
+    'shell_environment_policy.inherit="none"',
+)
+"""`-c` overrides that leave a summary run no tool: the prompt is a transcript holding web
+pages and teammates' sessions, which may tell the model to read secrets or reach the network.
+(`--sandbox read-only` alone still lets a command read every file and print it.)"""
+
+_MCP_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _message(value: object) -> str:
@@ -35,7 +68,8 @@ def _message(value: object) -> str:
 
 class CodexRunner(CliRunner):
     """The Codex CLI, as `codex exec --json --skip-git-repo-check --sandbox read-only
-    --ephemeral --color never -`, prompt on stdin.
+    --ephemeral --color never -c <no tools>… -`, prompt on stdin, in an empty scratch
+    directory (see `run`, `NO_TOOLS_CONFIG`).
 
     Output is the text of the last `agent_message` item; tokens from the last
     `turn.completed.usage` (`input_tokens`, which includes the cached ones, and
@@ -69,16 +103,47 @@ class CodexRunner(CliRunner):
             known = frozenset(f for f in OPTIONAL_FLAGS if f in help_.text)
         self._flags_by_binary[binary] = known
 
+    async def run(self, request: RunRequest) -> RunResult:
+        """Runs codex in a new empty directory, not in `request.work_dir`: a summary reads
+        nothing but its prompt, and in the ledger codex would load what teammates committed
+        there (AGENTS.md as instructions; in a project the user trusts, `.codex/config.toml`
+        with MCP servers, which are commands, and a model provider of its choosing)."""
+        with tempfile.TemporaryDirectory(prefix="ox-codex-") as scratch:
+            return await super().run(attrs.evolve(request, work_dir=Path(scratch)))
+
     def command(self, binary: str, request: RunRequest) -> list[str]:
         known = self._flags_by_binary.get(binary, frozenset(OPTIONAL_FLAGS))
         argv = [binary, "exec", "--json"]
         for flag, args in OPTIONAL_FLAGS.items():
             if flag in known:
                 argv += args
+        if "--config" in known:
+            for setting in (*NO_TOOLS_CONFIG, *self._mcp_servers_off()):
+                argv += ["-c", setting]
         model = self.model_for(request)
         if model:
             argv += ["--model", model]
         return [*argv, *self.options.extra_args, "-"]
+
+    def _codex_home(self, env: Mapping[str, str]) -> Path:
+        user_home = env.get("HOME") or os.path.expanduser("~")
+        return Path(env.get("CODEX_HOME") or Path(user_home, ".codex"))
+
+    def _mcp_servers_off(self) -> list[str]:
+        """`-c` overrides that disable each MCP server of the user's config.toml: a `-c
+        mcp_servers={}` is merged, not a replacement, and a server's tools would let the
+        model act (and the server is a command codex starts)."""
+        try:
+            with open(self._codex_home(self.env()) / "config.toml", "rb") as file:
+                config = tomllib.load(file)
+        except (OSError, ValueError, RecursionError):
+            return []  # none, or unreadable: codex itself then fails on it, or has none
+        servers = config.get("mcp_servers")
+        if not isinstance(servers, dict):
+            return []
+        # Codex accepts only such names; any other could not be addressed by a `-c` path.
+        names = [name for name in servers if _MCP_NAME.fullmatch(name)]
+        return [f"mcp_servers.{name}.enabled=false" for name in names]
 
     def authentication(self, binary: str, env: Mapping[str, str]) -> tuple[bool, str]:
         answer = probe([binary, "login", "status"], env=env)
@@ -93,8 +158,7 @@ class CodexRunner(CliRunner):
             if answer.returncode == 0:
                 return True, last or "logged in"
             return False, last or f"`codex login status` exited with {answer.returncode}"
-        user_home = env.get("HOME") or os.path.expanduser("~")
-        home = Path(env.get("CODEX_HOME") or Path(user_home, ".codex"))
+        home = self._codex_home(env)
         if (home / "auth.json").is_file():
             return True, f"credentials file {home / 'auth.json'} ({answer.error})"
         return False, answer.error

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
-from collections.abc import Mapping
+import stat
+import tempfile
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar
+
+import attrs
 
 from ox_core.cli_runner import CliRunner
 from ox_core.contracts import RunRequest, RunResult
 from ox_core.errors import RunnerError
 from ox_core.jsonl import int_field
+from ox_core.paths import user_state_dir
 from ox_core.process import ProcessOutcome, run_agent_process, with_stderr
 from ox_core.quota import QuotaWording
 
@@ -34,9 +41,42 @@ EXIT_CODES = {
 }
 """The Gemini CLI's documented fatal exit codes."""
 
+NO_TOOLS_POLICY = Path(__file__).with_name("no_tools.toml")
+"""A policy that denies every tool. Given as an admin policy (it outranks the user's and the
+workspace's rules) and as the user policy too: gemini ignores `--admin-policy` when the machine
+has system policies, and `--policy` replaces the user's own policy files for the run."""
+
+TRUST_ENV = {"GEMINI_CLI_TRUST_WORKSPACE": "true"}
+"""Headless gemini refuses to run (status 55) in a folder the user has not trusted. The run's
+folder is an empty one of ox's (see `GeminiRunner.run`), which is safe to trust."""
+
 _HTTP_429 = re.compile(
     r"\b429\b|RESOURCE_EXHAUSTED|quota exceeded|exhausted your (?:daily )?quota", re.I
 )
+
+
+@contextlib.contextmanager
+def empty_work_dir() -> Iterator[Path]:
+    """`<ox state dir>/gemini-work`, a private directory that stays empty; a new temporary
+    one instead should it be anything else (not empty, not a directory of this user's that
+    only they may write to). The same one each time: gemini files its chats and
+    history by project folder (`~/.gemini/projects.json`, `~/.gemini/tmp/<name>/`), one more
+    for each new folder."""
+    stable = Path(user_state_dir(), "gemini-work")
+    try:
+        stable.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = stable.lstat()
+        with os.scandir(stable) as entries:
+            empty = next(entries, None) is None
+        private = info.st_uid == os.getuid() and not info.st_mode & 0o022
+        usable = stat.S_ISDIR(info.st_mode) and private and empty
+    except OSError:
+        usable = False
+    if usable:
+        yield stable
+        return
+    with tempfile.TemporaryDirectory(prefix="ox-gemini-") as scratch:
+        yield Path(scratch)
 
 
 def _message(value: object) -> str:
@@ -69,8 +109,9 @@ def _json_format_tokens(stats: object) -> tuple[int, int]:
 
 
 class GeminiRunner(CliRunner):
-    """The Gemini CLI, as `gemini -p " " --output-format stream-json`, prompt on stdin (gemini
-    appends the `-p` text to stdin).
+    """The Gemini CLI, as `gemini -p " " --admin-policy <no tools> --policy <no tools>
+    --output-format stream-json`, prompt on stdin (gemini appends the `-p` text to stdin), in
+    an empty scratch directory: no tool is declared or run (`NO_TOOLS_POLICY`).
 
     Output is the assistant's text after the last tool activity; tokens from the `result`
     event's `stats` (summed by gemini over its models: a routing call and the main call). The
@@ -88,6 +129,24 @@ class GeminiRunner(CliRunner):
     quota_wording = QuotaWording(pattern=_HTTP_429)
 
     _stream_json_by_binary: ClassVar[dict[str, bool]] = {}
+    _trusting_env: Mapping[str, str] | None = None
+
+    def env(self) -> Mapping[str, str]:
+        if self._trusting_env is None:
+            self._trusting_env = MappingProxyType({**super().env(), **TRUST_ENV})
+        return self._trusting_env
+
+    async def run(self, request: RunRequest) -> RunResult:
+        """Runs gemini in an empty directory of ox's (`empty_work_dir`), not in
+        `request.work_dir`: a summary reads nothing but its prompt, and in the ledger (once
+        trusted) gemini would load what teammates committed there: `.gemini/settings.json`
+        (hooks and MCP servers, which are commands) and GEMINI.md as instructions."""
+        if not NO_TOOLS_POLICY.is_file():
+            # Gemini would go on without it, with its tools: no run rather than that.
+            error = f"gemini: {NO_TOOLS_POLICY} is missing (reinstall ox-runner-gemini)"
+            return RunResult(exit_code=1, error=error)
+        with empty_work_dir() as work_dir:
+            return await super().run(attrs.evolve(request, work_dir=work_dir))
 
     async def _knows_stream_json(self, binary: str) -> bool:
         """Whether this binary's `--help` lists `stream-json` (asked once: it costs a node
@@ -124,7 +183,8 @@ class GeminiRunner(CliRunner):
         return self.parse(outcome)
 
     def command(self, binary: str, request: RunRequest) -> list[str]:
-        argv = [binary, "-p", " "]
+        policy = str(NO_TOOLS_POLICY)
+        argv = [binary, "-p", " ", "--admin-policy", policy, "--policy", policy]
         if self._stream_json_by_binary.get(binary, True):
             argv += ["--output-format", "stream-json"]
         model = self.model_for(request)
