@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -270,3 +271,32 @@ def test_session_md_folds_long_messages_and_shows_tools() -> None:
     )
     assert "summary unavailable" in failed
     assert "_blank title_" in failed
+
+
+async def test_a_recording_whose_transcript_cannot_be_read_is_never_deleted_as_a_ghost(
+    handler: SessionFinalizeHandler,
+    ledger: Path,
+    dead_pid: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A dead recording with content, on a disk that fails its reads (EIO; the descriptor
+    # limit gives EMFILE the same way): unread is not empty.
+    import errno
+
+    from ox_handler_session_finalize import detect
+
+    old = datetime.now(UTC) - timedelta(hours=1)
+    folder = make_session(records.ledger_cache_sessions(ledger), "unread", [
+        {"type": "user", "content": "the only copy"}])  # fmt: skip
+    marker = {"agent_id": "a1", "parent_pid": dead_pid, "started_at": old.isoformat()}
+    (folder / records.MARKER).write_text(json.dumps(marker))
+    real = detect.open_regular
+
+    def failing(path: Any, *args: Any, **kwargs: Any) -> int:
+        if Path(path).name == records.RAW:
+            raise OSError(errno.EIO, "Input/output error")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(detect, "open_regular", failing)
+    await handler.cleanup(ledger)
+    assert (folder / records.RAW).exists()

@@ -53,7 +53,11 @@ def is_ghost(folder: Path, now: datetime, alive: Callable[[int], bool] = pid_ali
     if marker.session_file and os.path.lexists(marker.session_file):
         return False
     raw = folder / RAW
-    return not (raw.exists() and raw_has_content(raw))
+    try:
+        return not raw_has_content(raw, strict=True)
+    except (OSError, UnsafePathError) as exc:  # unread is not empty: never deleted unseen
+        log.warning("recording %s kept: its %s cannot be read (%s)", folder.name, RAW, exc)
+        return False
 
 
 def _has_ox_header(raw: Path) -> bool:

@@ -94,9 +94,11 @@ class Found:
 # ------------------------------------------------------------------ content checks
 
 
-def raw_has_content(path: Path) -> bool:
+def raw_has_content(path: Path, *, strict: bool = False) -> bool:
     """Whether `raw.jsonl` holds at least one entry (header and footer lines don't count).
-    Reads only up to the first entry."""
+    Reads only up to the first entry. A file that cannot be read counts as empty, unless
+    `strict`: its error is raised then (only a missing file is empty), for a caller that would
+    delete what it cannot read."""
     try:
         with os.fdopen(open_regular(path), "rb") as f:
             for line in f:
@@ -108,7 +110,11 @@ def raw_has_content(path: Path) -> bool:
                     continue
                 if isinstance(rec, records.RawEntry):
                     return True
+    except FileNotFoundError:
+        return False
     except (OSError, UnsafePathError):
+        if strict:
+            raise
         return False
     return False
 
