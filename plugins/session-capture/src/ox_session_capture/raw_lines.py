@@ -226,7 +226,11 @@ def take_unknown(adapter: object) -> dict[str, int]:
     counts = getattr(adapter, "unknown", None)
     if not isinstance(counts, dict) or not counts:
         return {}
-    taken = {k: v for k, v in counts.items() if isinstance(k, str) and isinstance(v, int)}
+    taken: dict[str, int] = {}
+    for key, n in counts.items():
+        if isinstance(key, str) and isinstance(n, int):
+            name = storable_text(key, MAX_DETAIL)
+            taken[name] = taken.get(name, 0) + n
     counts.clear()
     return taken
 
@@ -243,12 +247,35 @@ def merge_counts(old: object, new: dict[str, int]) -> dict[str, int]:
     return merged
 
 
+MAX_DETAIL = 200
+"""Longest session detail kept (a model name, a line type): they are written into the marker
+at every step that changes them, and one longer than a commit slot holds makes every step
+rewrite the whole marker."""
+
+
+def storable_text(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, with what UTF-8 cannot encode (a lone surrogate from
+    a `\\ud800` escape in the source) replaced: the marker's writer refuses such text, and a
+    marker that cannot be written stops the recording."""
+    text = text[:limit]
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode()
+    return text
+
+
 def session_info(adapter: object) -> dict[str, str]:
-    """The adapter's `info` (`SESSION_INFO_KEYS` with text values only)."""
+    """The adapter's `info` (`SESSION_INFO_KEYS` with text values only, made storable: the
+    source's text, so hostile)."""
     info = getattr(adapter, "info", None)
     if not isinstance(info, dict):
         return {}
-    return {k: v for k, v in info.items() if k in SESSION_INFO_KEYS and isinstance(v, str)}
+    return {
+        k: storable_text(v, MAX_DETAIL)
+        for k, v in info.items()
+        if k in SESSION_INFO_KEYS and isinstance(v, str)
+    }
 
 
 def note_session(marker: object, info: dict[str, str], unknown: dict[str, int]) -> None:

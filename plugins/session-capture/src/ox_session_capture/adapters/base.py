@@ -3,6 +3,7 @@ entry-point group `ox.adapters`)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -134,7 +135,10 @@ def parse_ts(value: Any) -> datetime | None:
     if offset is None:
         return None
     if offset.seconds % 60 or offset.microseconds:
-        return ts.astimezone(UTC)
+        try:
+            return ts.astimezone(UTC)
+        except OverflowError:  # past year 9999 or before year 1 in UTC: no time to write
+            return None
     return ts
 
 
@@ -160,6 +164,34 @@ def source_id(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+MAX_ID_PART = 256
+"""Longest agent id kept as it is in a `source_id` (the agents' ids are UUIDs and the like)."""
+
+
+def sid_part(value: Any) -> str | None:
+    """An agent's id (`value`, when it is text) as a part of a `source_id`; None otherwise.
+
+    Adapters join parts with `#` (`<uuid>#2`, `<call id>#output`), so the parts are made
+    one-to-one: a `#` or `%` inside is escaped (`%23`, `%25`), and a line whose id is
+    `<uuid>#0` never takes the `source_id` of another line's block 0 (which would be dropped
+    as captured). An id longer than `MAX_ID_PART`, or one UTF-8 cannot encode, is replaced
+    by its digest (`%h…`, which no escaped id can be): the id is copied into every entry of
+    its line, and a line of thousands of blocks with a megabyte id would write gigabytes."""
+    if value.__class__ is not str or not value:
+        return None
+    text: str = value
+    if len(text) <= MAX_ID_PART:
+        if text.isascii() and "#" not in text and "%" not in text:
+            return text
+        try:
+            text.encode()
+            return text.replace("%", "%25").replace("#", "%23")
+        except UnicodeEncodeError:
+            pass
+    data = text.encode("utf-8", "surrogatepass")
+    return "%h" + hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
 def entry(**fields: Any) -> Fields:
     """An entry's `Fields` (pass them in `RawEntry`'s order); None values are left out."""
     if None in fields.values():
@@ -174,16 +206,21 @@ OUTPUT_EXCERPT = 500
 FAILED_OUTPUT_LIMIT = 16000
 """Characters kept of a failed tool result."""
 
+EXIT_CODE = r"(-?\d{1,10})(?!\d)"
+"""An exit code in text: at most 10 digits (any 32-bit status). A longer number is no exit
+code (a command's output that merely mentions one), and past 4300 digits `int()` refuses it."""
 _EXIT_LINE = re.compile(
-    r"^[ \t]*(?:exit code:?|process exited with code)[ \t]+(-?\d+)", re.IGNORECASE | re.MULTILINE
+    r"^[ \t]*(?:exit code:?|process exited with code)[ \t]+" + EXIT_CODE,
+    re.IGNORECASE | re.MULTILINE,
 )
-_EXIT_JSON = re.compile(r'"exit_code"\s*:\s*(-?\d+)')
+_EXIT_JSON = re.compile(r'"exit_code"\s*:\s*' + EXIT_CODE)
 
 
 def exit_code_of(text: str) -> int | None:
     """The exit code a tool result reports: a line `Exit code 2` / `Exit code: 2` / `Exit
-    Code: 2` / `Process exited with code 2`, or a JSON `"exit_code": 2`; None when it does not
-    say. Only the first 64 KiB are searched (a huge output is not scanned whole)."""
+    Code: 2` / `Process exited with code 2`, or a JSON `"exit_code": 2` (`EXIT_CODE`); None
+    when it does not say. Only the first 64 KiB are searched (a huge output is not scanned
+    whole)."""
     head = text[:65536]
     match = _EXIT_LINE.search(head) or _EXIT_JSON.search(head)
     return int(match.group(1)) if match else None
@@ -260,17 +297,36 @@ class Calls:
         return self._names.pop(call_id, None) if call_id else None
 
 
-_WRAPPER_TAGS = re.compile(
+_WRAPPER_OPEN = re.compile(
     r"<(system-reminder|local-command-caveat|command-message|user-prompt-submit-hook)>"
-    r"[\s\S]*?</\1>",
 )
 
 
 def strip_wrappers(text: str) -> str:
-    """`text` without the `<system-reminder>` and similar blocks the CLIs inject."""
+    """`text` without the `<system-reminder>` and similar blocks the CLIs inject: from an
+    opening tag to the first closing tag of its kind.
+
+    In linear time: a tag once found without a closing tag after it has none after any later
+    opening either, so it is not searched for again (a lazy `<tag>[\\s\\S]*?</tag>` regex
+    searches the rest of the text from every opening: hours for a pasted 9 MB log of them)."""
     if "<" not in text:
         return text.strip()
-    return _WRAPPER_TAGS.sub("", text).strip()
+    kept: list[str] = []
+    unclosed: set[str] = set()
+    copied = scan = 0
+    while (match := _WRAPPER_OPEN.search(text, scan)) is not None:
+        tag = match.group(1)
+        close = -1 if tag in unclosed else text.find(f"</{tag}>", match.end())
+        if close < 0:
+            unclosed.add(tag)
+            scan = match.end()
+            continue
+        kept.append(text[copied : match.start()])
+        copied = scan = close + len(tag) + 3
+    if not kept:
+        return text.strip()
+    kept.append(text[copied:])
+    return "".join(kept).strip()
 
 
 # ---------------------------------------------------------------- loading by name

@@ -8,11 +8,13 @@ from typing import Any, ClassVar
 
 from ox_core import hookimpl
 from ox_session_capture.adapters.base import (
+    EXIT_CODE,
     BaseAdapter,
     Fields,
     as_text,
     entry,
     parse_ts,
+    sid_part,
     source_id,
     strip_wrappers,
     to_json,
@@ -47,7 +49,12 @@ _SKIPPED = frozenset(
 _SKIPPED_TYPE = re.compile(
     rb'^\{"type": ?"(?:' + b"|".join(re.escape(t.encode()) for t in _SKIPPED) + rb')"'
 )
-_EXIT_FIRST_LINE = re.compile(r"^Exit code (-?\d+)")
+_EXIT_FIRST_LINE = re.compile(r"^Exit code " + EXIT_CODE)
+# What the CLI writes as a user message when the person stops a reply or a running tool: its
+# own note, not the person's words.
+_CLI_NOTES = frozenset(
+    {"[Request interrupted by user]", "[Request interrupted by user for tool use]"}
+)
 
 
 class ClaudeCodeAdapter(BaseAdapter):
@@ -55,13 +62,14 @@ class ClaudeCodeAdapter(BaseAdapter):
     system entries); the line types in `_SKIPPED` (attachments, API records, queue
     operations, cost state...) are skipped, any other type is counted in `unknown`.
 
-    User text (a string or text blocks) becomes a user entry (`system` when `isMeta`), with
-    `<system-reminder>`-style blocks stripped. Each assistant `text` block becomes an
-    assistant entry and each `tool_use` block a tool call (`call_id` = the block id);
-    `thinking` is skipped. Each `tool_result` block becomes a tool result (`is_error` from the
-    block, the exit code from its first line `Exit code N`). `source_id` = the line's `uuid`,
-    plus `#<block index>` for blocks. `info`: `model` from `message.model`, `agent_version`
-    from `version`.
+    User text (a string or text blocks) becomes a user entry (`system` when `isMeta` or when
+    it is the CLI's note of an interruption), with `<system-reminder>`-style blocks
+    stripped. Each assistant `text` block becomes an assistant entry and each `tool_use`
+    block a tool call (`call_id` = the block id); `thinking` is skipped. Each `tool_result`
+    block becomes a tool result (`is_error` from the block, the exit code from its first
+    line `Exit code N`). `source_id` = the line's `uuid` (through `sid_part`), plus
+    `#<block index>` for blocks. `info`: `model` from `message.model`, `agent_version` from
+    `version`.
     """
 
     name: ClassVar[str] = "claude-code"
@@ -91,7 +99,7 @@ class ClaudeCodeAdapter(BaseAdapter):
             # The CLI's own notices (local command output, API errors, compaction): kept when
             # they carry text.
             text = strip_wrappers(as_text(obj.get("content")))
-            uid = source_id(obj.get("uuid"))
+            uid = sid_part(obj.get("uuid"))
             ts = parse_ts(obj.get("timestamp"))
             return [entry(ts=ts, type="system", content=text, source_id=uid)] if text else []
         if kind != "user" and kind != "assistant":
@@ -105,9 +113,7 @@ class ClaudeCodeAdapter(BaseAdapter):
         if version.__class__ is str and version:
             self.info["agent_version"] = version
         ts = parse_ts(obj.get("timestamp"))
-        uid = obj.get("uuid")
-        if uid.__class__ is not str or not uid:
-            uid = None
+        uid = sid_part(obj.get("uuid"))
         content = message.get("content")
         if kind == "user":
             return self._user(obj, content, ts, uid)
@@ -120,7 +126,8 @@ class ClaudeCodeAdapter(BaseAdapter):
         role = "system" if obj.get("isMeta") is True else "user"
         if isinstance(content, str):
             text = strip_wrappers(content)
-            return [entry(ts=ts, type=role, content=text, source_id=uid)] if text else []
+            kind = "system" if text in _CLI_NOTES else role
+            return [entry(ts=ts, type=kind, content=text, source_id=uid)] if text else []
         if content.__class__ is not list:
             return []
         out: list[Fields] = []
@@ -136,7 +143,8 @@ class ClaudeCodeAdapter(BaseAdapter):
         if texts:
             text = strip_wrappers("\n".join(t for t in texts if t))
             if text:
-                out.insert(0, entry(ts=ts, type=role, content=text, source_id=uid))
+                kind = "system" if text in _CLI_NOTES else role
+                out.insert(0, entry(ts=ts, type=kind, content=text, source_id=uid))
         return out
 
     def _result(self, block: dict[str, Any], ts: Any, sid: str | None) -> Fields:

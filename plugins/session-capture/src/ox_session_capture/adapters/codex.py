@@ -15,6 +15,7 @@ from ox_session_capture.adapters.base import (
     entry,
     exit_code_of,
     parse_ts,
+    sid_part,
     source_id,
     to_json,
     tool_call,
@@ -64,6 +65,12 @@ _KNOWN_ITEMS = frozenset(
 # timestamp (and, on newer versions, an ordinal).
 _SKIPPED_TYPE = re.compile(rb'"type": ?"(?:event_msg|world_state|token_usage_record|compacted)"')
 _SCRIPT_FAILED = "Script failed"
+# The whole output of a tool the person stopped (`aborted by user after 1.2s`; a classic
+# shell tool's is `Wall time: 1.1 seconds\naborted by user`): it did not finish, so it did not
+# succeed (claude flags such a result, gemini calls it `cancelled`).
+_ABORTED = re.compile(
+    r"(?:Wall time: [0-9.]+ seconds\n)?aborted(?: by user)?(?: after [0-9.]+m?s)?\s*"
+)
 
 
 class CodexAdapter(BaseAdapter):
@@ -73,10 +80,11 @@ class CodexAdapter(BaseAdapter):
     or the freeform `input`, `call_id`); `function_call_output` / `custom_tool_call_output` →
     tool result, joined to its call by `call_id`. A result failed when its output says so:
     `success: false`, a list of `input_text` items beginning "Script failed" (the JavaScript
-    `exec` tool of code mode), or a non-zero exit code (`"exit_code": n`, `Process exited with
-    code n`, `Exit code: n`). Developer messages (the vendor prompt) and reasoning are
-    skipped; unknown line and item types are counted in `unknown`. `info`: `model` from
-    `turn_context`, `agent_version` from `session_meta`.
+    `exec` tool of code mode), a non-zero exit code (`"exit_code": n`, `Process exited with
+    code n`, `Exit code: n`), or when the output is only codex's note that the person stopped
+    the tool (`aborted by user after 1.2s`, `_ABORTED`). Developer messages (the vendor
+    prompt) and reasoning are skipped; unknown line and item types are counted in
+    `unknown`. `info`: `model` from `turn_context`, `agent_version` from `session_meta`.
     """
 
     name: ClassVar[str] = "codex"
@@ -112,7 +120,7 @@ class CodexAdapter(BaseAdapter):
             args = payload.get("arguments", payload.get("input", payload.get("action", "")))
             call_id = source_id(payload.get("call_id"))
             self.calls.add(call_id, name)
-            sid = source_id(payload.get("id")) or call_id
+            sid = sid_part(payload.get("id")) or sid_part(call_id)
             return [tool_call(ts=ts, name=name, tool_input=args, call_id=call_id, sid=sid)]
         if item in ("function_call_output", "custom_tool_call_output"):
             return [self._output(payload, ts)]
@@ -135,7 +143,7 @@ class CodexAdapter(BaseAdapter):
         kind = role
         if role == "user" and text.startswith(_PREAMBLES):
             kind = "system"
-        return [entry(ts=ts, type=kind, content=text, source_id=source_id(payload.get("id")))]
+        return [entry(ts=ts, type=kind, content=text, source_id=sid_part(payload.get("id")))]
 
     def _output(self, payload: dict[str, Any], ts: Any) -> Fields:
         output = payload.get("output")
@@ -151,6 +159,7 @@ class CodexAdapter(BaseAdapter):
             failed = text.startswith(_SCRIPT_FAILED)
         else:
             text = as_text(output) or ("" if output is None else to_json(output))
+            failed = _ABORTED.fullmatch(text) is not None
         code = _exit_code(text)
         call_id = source_id(payload.get("call_id"))
         return tool_result(
@@ -160,7 +169,7 @@ class CodexAdapter(BaseAdapter):
             call_id=call_id,
             name=self.calls.pop(call_id),
             exit_code=code,
-            sid=f"{call_id}#output" if call_id else None,
+            sid=f"{sid_part(call_id)}#output" if call_id else None,
         )
 
 
@@ -174,8 +183,9 @@ def _exit_code(output: str) -> int | None:
             data = None
         if isinstance(data, dict):
             meta = data.get("metadata")
-            if isinstance(meta, dict) and isinstance(meta.get("exit_code"), int):
-                return int(meta["exit_code"])
+            code = meta.get("exit_code") if isinstance(meta, dict) else None
+            if code.__class__ is int and -(2**31) <= code < 2**32:  # a status, not any number
+                return int(code)
     return exit_code_of(output)
 
 

@@ -21,6 +21,7 @@ from ox_session_capture.adapters.base import (
     entry,
     exit_code_of,
     parse_ts,
+    sid_part,
     source_id,
     to_json,
     tool_call,
@@ -44,7 +45,7 @@ class GeminiAdapter(BaseAdapter):
     status is error / cancelled or a shell command reports a non-zero `Exit Code`);
     `info` / `error` / `warning` → system. Other message types are counted in `unknown`.
     `source_id` = the message id (plus `#<call id>` for a call, `#<call id>#result` for its
-    result). `info`: `model`.
+    result; each id through `sid_part`). `info`: `model`.
     """
 
     name: ClassVar[str] = "gemini"
@@ -70,7 +71,7 @@ class GeminiAdapter(BaseAdapter):
     def _message(self, msg: dict[str, Any]) -> list[Fields]:
         kind = msg.get("type")
         ts = parse_ts(msg.get("timestamp"))
-        mid = source_id(msg.get("id"))
+        mid = sid_part(msg.get("id"))
         text = _text(msg.get("content")).strip()
         if kind == "user":
             if not text:
@@ -96,7 +97,7 @@ class GeminiAdapter(BaseAdapter):
         name = as_text(call.get("name"))
         call_id = source_id(call.get("id"))
         when = parse_ts(call.get("timestamp")) or ts
-        sid = f"{mid}#{call_id}" if mid and call_id else None
+        sid = f"{mid}#{sid_part(call_id)}" if mid and call_id else None
         out = [
             tool_call(ts=when, name=name, tool_input=call.get("args", {}), call_id=call_id, sid=sid)
         ]
