@@ -61,10 +61,16 @@ def prior_ids(session_dir: Path, marker_extra: object = None) -> object:
 MAX_PRIOR_IDS_BYTES = 64 * 1024 * 1024
 
 
-def captured_ids(raw: Path, also: object = None, size: int | None = None) -> set[str]:
+def captured_ids(
+    raw: Path,
+    also: object = None,
+    size: int | None = None,
+    open_calls: dict[str, str] | None = None,
+) -> set[str]:
     """The `source_id`s of the entries already in `raw.jsonl` (in its first `size` bytes when
     given: the committed ones), plus the strings of the list `also` (`prior_ids`: data, so
-    anything else in it is ignored)."""
+    anything else in it is ignored). With `open_calls`, also fills it with the tool calls no
+    result answers yet (call id → tool name, `note_call`), in the same pass."""
     ids: set[str] = {i for i in also if isinstance(i, str)} if isinstance(also, list) else set()
     left = size
     with contextlib.suppress(FileNotFoundError), os.fdopen(open_regular(raw), "rb") as f:
@@ -77,7 +83,35 @@ def captured_ids(raw: Path, also: object = None, size: int | None = None) -> set
             if match:
                 with contextlib.suppress(ValueError):
                     ids.add(json.loads(match.group(1)))
+            if open_calls is not None and b'"call_id":' in line:
+                note_call(open_calls, line)
     return ids
+
+
+MAX_OPEN_CALLS = 4096
+"""Calls kept by `note_call` (an adapter's `Calls` keeps as many)."""
+
+
+def note_call(open_calls: dict[str, str], line: bytes) -> None:
+    """Update `open_calls` with one `raw.jsonl` line: a tool call opens its id (with its tool
+    name), a result closes it. A tail that starts again (a daemon restart, finalization's
+    catch-up) gives them to its new adapter, so that a result written after the restart
+    still names its tool. Anything else, or a line of another shape, is ignored."""
+    try:
+        entry = json.loads(line)
+    except (ValueError, RecursionError):
+        return
+    if not isinstance(entry, dict) or entry.get("type") != "tool":
+        return
+    call_id, name = entry.get("call_id"), entry.get("tool_name")
+    if not isinstance(call_id, str) or not call_id:
+        return
+    if "tool_output" in entry:
+        open_calls.pop(call_id, None)
+    elif isinstance(name, str) and name:
+        open_calls[call_id] = name
+        if len(open_calls) > MAX_OPEN_CALLS:
+            del open_calls[next(iter(open_calls))]
 
 
 _TEXT_FIELDS = ("content", "tool_input", "tool_output")

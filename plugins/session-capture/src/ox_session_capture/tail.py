@@ -26,6 +26,7 @@ from pathlib import Path
 import attrs
 
 from ox_session_capture.adapters import SessionAdapter
+from ox_session_capture.adapters.base import Calls
 from ox_session_capture.confined import UnsafePathError, open_regular_stat, opened_path
 from ox_session_capture.journal import (
     MarkerFile,
@@ -188,7 +189,14 @@ class SourceTail:
         # Only the committed entries count as captured: bytes past the commit (a failed batch's,
         # or the steps of a slot file damaged since) are cut off by the next commit, and their
         # lines must be read again, not dropped as duplicates.
-        self.seen = captured_ids(self.session_dir / RAW, prior, committed_size(marker))
+        open_calls: dict[str, str] = {}
+        self.seen = captured_ids(self.session_dir / RAW, prior, committed_size(marker), open_calls)
+        # The calls captured before this tail began, still unanswered: their results, read
+        # from now on, name their tool as if this adapter had seen the calls.
+        calls = getattr(self.adapter, "calls", None)
+        if isinstance(calls, Calls):
+            for call_id, name in open_calls.items():
+                calls.add(call_id, name)
         self._long_scan = None
         self._reset_pending = False
 
