@@ -72,7 +72,8 @@ def test_a_kept_pattern_still_redacts(tmp_path: Path) -> None:
 # with a character the part before it cannot end with, so where one ends is decided by the
 # text. A rule added to this shape must be read the same way before it joins the list.
 REVIEWED = {
-    "sshpass(?:": "words end at a space or an escaped newline (`_WORD`), options begin with -",
+    "sshpass(?>": "words end at a space or an escaped newline (`_WORD`), options begin with -;"
+    " the options are read once (atomic) and skipped when no -p follows them",
     "htpasswd[ \\t]+": "options are space-separated words beginning with -",
     "echo[ \\t]+(?:-[ne]": "flags are -n / -e, each ended by spaces",
     "vault[ \\t]+login": "options are space-separated words beginning with -",

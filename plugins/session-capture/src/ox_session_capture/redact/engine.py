@@ -103,11 +103,10 @@ def _rule_spans(text: str, order: int, r: Rule) -> list[Span]:
     spans: list[Span] = []
     groups = [g for g in ("secret", "secret2") if g in r.pattern.groupindex]
     for m in r.pattern.finditer(text):
-        start, end = m.span()
-        for g in groups:
-            if m.group(g) is not None:
-                start, end = m.span(g)
-                break
+        group = next((g for g in groups if m.group(g) is not None), None)
+        if groups and group is None:
+            continue  # a skip (see `Rule`): text the rule consumed so as not to scan it again
+        start, end = m.span(group) if group else m.span()
         if start == end:
             continue
         secret = text[start:end]
@@ -215,13 +214,19 @@ def _redact_argv(items: list[str], extra: Sequence[re.Pattern[str]]) -> list[str
         return items
     out: list[str] = []
     pos = 0
+    first = 0  # spans are sorted and disjoint: the first one not wholly before this item
     for item in items:
         start, end = pos, pos + len(item)
-        local = [
-            (max(s, start) - start, min(e, end) - start, o, k)
-            for s, e, o, k in spans
-            if s < end and e > start
-        ]
+        while first < len(spans) and spans[first][1] <= start:
+            first += 1
+        local: list[Span] = []
+        i = first
+        # Only the spans over this item (each span was read again for every item: n^2 on a
+        # list of thousands of `NAME=secret` lines took minutes).
+        while i < len(spans) and spans[i][0] < end:
+            s, e, o, k = spans[i]
+            local.append((max(s, start) - start, min(e, end) - start, o, k))
+            i += 1
         out.append(_apply(item, local))
         pos = end + 1
     return out

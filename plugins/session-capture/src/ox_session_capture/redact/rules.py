@@ -29,16 +29,40 @@ Check = Callable[[str, "re.Match[str]"], "str | bool"]
 """`check(secret, match)`: False to drop the match, True to keep it, or the kind to report."""
 
 
+_FOLDS = {"k": "kK\u212a", "s": "sS\u017f"}
+"""What `(?i:x)` matches besides `x` and `X`, for the letters where it does (`ſ`, Kelvin)."""
+
+
+def grouped_words(words: list[str]) -> tuple[str, str]:
+    """(`words` as an alternation grouped by first letter, the class of their first letters),
+    matching what `(?i:w1|w2|...)` matches. Each first letter is spelt as a class (`[sSſ]`),
+    which `re` tests in one step before trying a group; a case-insensitive word costs a step
+    each, at every position a look-ahead tries them."""
+    by_first: dict[str, list[str]] = {}
+    for word in words:
+        by_first.setdefault(word[0], []).append(word[1:])
+    spelt = {c: _FOLDS.get(c, c + c.upper()) for c in sorted(by_first)}
+    groups = (f"[{spelt[c]}](?i:{'|'.join(rest)})" for c, rest in by_first.items())
+    return "(?:" + "|".join(groups) + ")", "[" + "".join(spelt.values()) + "]"
+
+
 @dataclass(frozen=True)
 class Rule:
     """One way a secret shows up.
 
     `kind` names the replacement (`[REDACTED_<kind>]`); `pattern` finds it (only its `secret`
-    group is replaced when it has one); `anchors` are lower-case literals of which every match
+    group is replaced when it has one; a match in which no `secret` group took part is a
+    *skip*, see below); `anchors` are lower-case literals of which every other match
     contains at least one (the pre-filter runs the rule only on a text holding one); `token`
     rules also need a long token-like run in the text (see `engine.CANDIDATE`); `check`, when
     set, must accept `(secret, match)` for the match to count; `vendor` and `example` feed the
     coverage table in docs/redaction.md.
+
+    Skips keep a rule linear: where every later start of the rule inside some run of text
+    would scan the same run and fail the same way (`-U.-U.-U…` with no `%` after the run: each
+    `-U` looks for the same `%`), the rule's last alternative matches the run without a
+    `secret` group, the engine drops that match, and the search goes on after the run instead
+    of from each of its characters (n^2).
     """
 
     kind: str

@@ -10,7 +10,9 @@ name redacts any literal value, a credential name a value of 8+ characters, a we
 
 from __future__ import annotations
 
+import bisect
 import re
+import threading
 
 from ox_session_capture.redact.names import classify, is_literal_secret
 from ox_session_capture.redact.rules import (
@@ -19,9 +21,11 @@ from ox_session_capture.redact.rules import (
     SPACE,
     START,
     WS,
+    Check,
     Rule,
     b64_private_key,
     basic_credentials,
+    grouped_words,
     not_placeholder,
     rule,
     token_like,
@@ -32,10 +36,19 @@ _NAME_WORD = (
     r"(?:pass|pwd|pw|secret|token|key|auth|cred|dsn|salt|sig|cookie|session|bearer|webhook"
     r"|private|license|hmac|sas|jwt|otp|connstr|connectionstring)"
 )
+# The same words for `re` to try fast (see `grouped_words`): a flag can start after each `.`
+# of `.-.-.-…`, each start tries the name look-ahead below (1 MB of `.-a` took 8 s, now 1-2 s).
+_NAME_GROUPED, _NAME_FIRST = grouped_words(_NAME_WORD[3:-1].split("|"))
 # The name: a run of name characters holding one of those words within its first 60. The
 # look-ahead is bounded and the run possessive, so a long run costs one linear scan (a lazy
 # prefix with a backtracking tail went quadratic on a long word).
-NAME = r"(?P<name>(?=[A-Za-z0-9_.\-]{0,60}?(?i:" + _NAME_WORD + r"))[A-Za-z0-9_.\-]{1,100}+)"
+NAME = (
+    r"(?P<name>(?=[A-Za-z0-9_.\-]{0,60}?(?="
+    + _NAME_FIRST
+    + r")"
+    + _NAME_GROUPED
+    + r")[A-Za-z0-9_.\-]{1,100}+)"
+)
 # A value: quoted (may hold spaces; not a quote, backslash or newline), or bare (up to
 # whitespace, a quote, an escape, a separator or a bracket).
 _QUOTED = r"(?P<q>" + QUOTE + r")(?P<secret>[^\"'`\\\r\n]{1,300})" + QUOTE
@@ -103,6 +116,56 @@ def _auth_header(secret: str, match: re.Match[str]) -> bool:
     return len(secret) >= 8 and not secret.startswith("$")
 
 
+_WINDOW = 300
+"""Characters a password flag may stand after its command (`mysql -u root ... -pX`)."""
+_CURL_FLAGS = r"(?<![\w-])(?:-u|--user|--proxy-user|-U|--auth|-a)"
+
+
+def _near_command(commands: str, flags: str) -> Check:
+    """The check of the `curl -u user:password` rule, which matches at one of `flags`: one of
+    `commands` (a whole word) ends at most `_WINDOW` characters before the flag with no
+    newline, `|`, `;` or `&` between (as in `_cli`).
+
+    Matching from the command on, lazily across the window, each flag of the window read its
+    user again for each command before it (`http.-u.http.-u.…`: n^3). A match found at a flag
+    but not after a command is still consumed: a command and a flag after it inside the match
+    would have started a match ending with the same secret, so they count too. The commands of
+    a text are found once (for its first flag), then looked up."""
+    command = re.compile(START + r"(?i:" + commands + r")" + END)
+    flag_at = re.compile(flags)
+    last = threading.local()  # per thread: two threads' texts would evict each other
+
+    def places(text: str) -> tuple[list[int], list[int]]:
+        """Where the commands of `text` start, and where they end."""
+        seen: tuple[str, list[int], list[int]] | None = getattr(last, "seen", None)
+        if seen is None or seen[0] is not text:
+            found = [m.span() for m in command.finditer(text)]
+            seen = (text, [s for s, _ in found], [e for _, e in found])
+            last.seen = seen
+        return seen[1], seen[2]
+
+    def after_command(text: str, flag: int, ends: list[int]) -> bool:
+        before = bisect.bisect_right(ends, flag) - 1  # the nearest: any other is farther
+        if before < 0 or ends[before] < flag - _WINDOW:
+            return False
+        return not any(sep in text[ends[before] : flag] for sep in "\n|;&")
+
+    def check(secret: str, match: re.Match[str]) -> bool:
+        if not not_placeholder(secret):
+            return False
+        text, flag, end = match.string, match.start(), match.end()
+        starts, ends = places(text)
+        if after_command(text, flag, ends):
+            return True
+        inside = bisect.bisect_right(starts, flag)
+        if inside == len(starts) or starts[inside] >= end:
+            return False
+        later = flag_at.finditer(text, ends[inside], end)
+        return any(after_command(text, f.start(), ends) for f in later)
+
+    return check
+
+
 def _cli(
     kind: str, commands: str, flag: str, anchors: tuple[str, ...], *, attached: bool = False
 ) -> Rule:
@@ -117,7 +180,9 @@ def _cli(
         + commands
         + r")"
         + END
-        + r"[^\n|;&]{0,300}?(?<![\w-])"
+        + r"[^\n|;&]{0,"
+        + str(_WINDOW)
+        + r"}?(?<![\w-])"
         + flag
         + sep
         + r"(?P<q>\\{0,3}[\"'])?(?P<secret>[^\s\"'\\\-][^\s\"'\\]*)",
@@ -164,9 +229,11 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         START
         + r"(?i:(?:proxy-)?authorization)"
         + QUOTE
-        + r"?\s*[:=]\s*"
+        # The spaces after the colon are all taken at once (`*+`): with `\s*` and `[ \t]*`
+        # around an optional quote, n spaces could be shared n^2 ways.
+        + r"?\s*[:=]\s*+(?:"
         + QUOTE
-        + r"?[ \t]*(?:(?P<scheme>(?i:basic|bearer|token|digest|negotiate|ntlm|apikey|api-key"
+        + r"[ \t]*+)?(?:(?P<scheme>(?i:basic|bearer|token|digest|negotiate|ntlm|apikey|api-key"
         r"|sso-key|key|otp|dsn))[ \t]+)?(?P<secret>[A-Za-z0-9_\-.=~+/:]{8,})",
         "authorization",
         vendor="HTTP Authorization header",
@@ -188,7 +255,11 @@ KEYWORD_RULES: tuple[Rule, ...] = (
     ),
     rule(
         "URL_CREDENTIALS",
-        START + r"[A-Za-z][A-Za-z0-9+.\-]*://(?P<user>[^\s:/@\"'<>\\]*):"
+        # Tried once a run of scheme characters (not from each of its `.`, `+`, `-`: n^2 on
+        # `a.a.a…`), when a scheme could start in it: a letter where a word may start.
+        r"(?<![A-Za-z0-9+.\-])(?=[A-Za-z0-9+.\-]*?"
+        + START
+        + r"[A-Za-z])[A-Za-z0-9+.\-]*+://(?P<user>[^\s:/@\"'<>\\]*):"
         r"(?P<secret>[^\s/\"'<>\\]+)@",
         "://",
         vendor="URL user-info (connection strings, git remotes, proxies)",
@@ -231,7 +302,9 @@ KEYWORD_RULES: tuple[Rule, ...] = (
     ),
     rule(
         "PASSWORD",
-        r"<" + NAME + r"(?:[ \t][^>]*)?>(?P<q>)(?P<secret>[^<\s]{3,300})</",
+        # A tag without its `>` and value is skipped whole: each `<key` inside it would look for
+        # the same `>` (n^2 on `<key <key …`).
+        r"<" + NAME + r"(?:(?:[ \t][^>]*)?>(?P<q>)(?P<secret>[^<\s]{3,300})</|[ \t][^>]*+)",
         NAME_ANCHORS,
         vendor="XML elements (Maven settings.xml, NuGet.config)",
         check=lambda s, m: (
@@ -251,35 +324,36 @@ KEYWORD_RULES: tuple[Rule, ...] = (
     rule(
         "CLI_PASSWORD",
         START
-        + r"sshpass(?:"
+        + r"sshpass(?>(?:"
         + WS
         # sshpass' own options before `-p`, each with its value when it takes one (`-o X`
         # would hide the password otherwise). A word never runs over an escaped newline
         # (`\n`, a separator in `WS`): with `\S*` both could take it, and 2^n ways to split
-        # n options were tried.
+        # n options were tried. Where the options end is decided by the text, so they are
+        # read once (`(?>...)`), and skipped when no `-p` follows them: each `sshpass` inside
+        # them (`-a.sshpass -a.sshpass …`) would read the same options again (n^2).
         + r"+-[^\sp\\]"
         + _WORD
         + r"(?:"
         + WS
         + r"+[^\s\\-]"
         + _WORD
-        + r")?)*"
+        + r")?)*)(?:"
         + WS
-        + r"+-p[ \t]*(?P<q>\\{0,3}[\"'])?(?P<secret>[^\s\"'\\]+)",
+        + r"+-p[ \t]*(?P<q>\\{0,3}[\"'])?(?P<secret>[^\s\"'\\]+)|)",
         "sshpass",
         vendor="command line",
         check=not_placeholder,
     ),
     rule(
         "CLI_PASSWORD",
-        START
-        + r"(?i:curl|wget|http|https|xh|httpie)"
-        + END
-        + r"[^\n|;&]{0,300}?(?<![\w-])(?:-u|--user|--proxy-user|-U|--auth|-a)(?:[ \t]+|=)?"
-        r"(?P<q>\\{0,3}[\"'])?(?P<user>[^\s:\"'\\]*):(?P<secret>[^\s\"'\\]+)",
+        # `curl ... -u user:password`. A user without its `:password` is skipped whole: every
+        # flag inside it would look for the same `:`.
+        _CURL_FLAGS + r"(?:[ \t]+|=)?(?P<q>\\{0,3}[\"'])?"
+        r"(?:(?P<user>[^\s:\"'\\]*+):(?P<secret>[^\s\"'\\]+)|[^\s:\"'\\]*+)",
         ("-u", "-a", "--user", "--auth"),
         vendor="command line",
-        check=not_placeholder,
+        check=_near_command(r"curl|wget|http|https|xh|httpie", _CURL_FLAGS),
     ),
     _cli("CLI_PASSWORD", r"login", r"(?:-p|--password)", ("-p",)),
     _cli("CLI_PASSWORD", r"redis-cli|keydb-cli", r"(?:-a|--pass)", ("-a", "-p")),
@@ -293,7 +367,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
     _cli("CLI_PASSWORD", r"sqlcmd|bcp|osql|isql", r"-P", ("-p",)),
     rule(
         "CLI_PASSWORD",
-        START + r"htpasswd[ \t]+-\w*b\w*(?:[ \t]+-\w+)*(?:[ \t]+[^\s\\]+){2}[ \t]+"
+        START + r"htpasswd[ \t]+-[^\Wb]*b\w*(?:[ \t]+-\w+)*(?:[ \t]+[^\s\\]+){2}[ \t]+"
         r"(?P<q>\\{0,3}[\"'])?(?P<secret>[^\s\"'\\]+)",
         "htpasswd",
         vendor="command line",
@@ -301,8 +375,12 @@ KEYWORD_RULES: tuple[Rule, ...] = (
     ),
     rule(
         "CLI_PASSWORD",
-        r"(?<![\w-])(?:-U|--user(?:name)?=?)[ \t]*(?P<q>\\{0,3}[\"'])?[^\s%\"'\\]+%"
-        r"(?P<secret>[^\s\"'\\]+)",
+        # A user without its `%password` is skipped whole (each `-U` in it would look for the
+        # same `%`), once no way of reading the flag (`--user=` or `--user` and a user `=…`)
+        # finds one.
+        r"(?<![\w-])(?:(?:-U|--user(?:name)?=?)[ \t]*(?P<q>\\{0,3}[\"'])?[^\s%\"'\\]++%"
+        r"(?P<secret>[^\s\"'\\]+)|(?:-U|--user(?:name)?=?)[ \t]*(?:\\{0,3}[\"'])?"
+        r"[^\s%\"'\\]*+)",
         "%",
         vendor="command line (smbclient -U user%pass)",
     ),

@@ -191,6 +191,9 @@ PROVIDER_RULES: tuple[Rule, ...] = (
              "aaaaaaaaaaaaaaaaaaaaaa", token=False),
     prefixed("SALESFORCE_TOKEN", "Salesforce", r"00D[A-Za-z0-9]{12}!", r"[A-Za-z0-9_.]{80,}",
              "00d"),
-    rule("JWT", START + r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+    # A run that is not a JWT is skipped whole: each `eyJ` after a `-` in it would look for
+    # the same `.` (n^2 on `eyJ-eyJ-…`).
+    rule("JWT", START + r"(?:(?P<secret>eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}"
+         r"\.[A-Za-z0-9_\-]{8,})|eyJ[A-Za-z0-9_\-]*+)",
          "eyj", vendor="JSON Web Token (any issuer)", token=True),
 )  # fmt: skip

@@ -1,0 +1,281 @@
+"""No built-in rule backtracks super-linearly on hostile text.
+
+Every captured text is redacted in the capture thread, where Python's `re` cannot be
+interrupted: one rule that takes minutes on some text (a fetched web page in a tool output, a
+pasted log in a message) stops capture for every session. Each text below took minutes or
+more before its rule was fixed (quadratic or worse: many starts scanning the same run, or two
+repeats sharing the same characters) and takes a second at most now. Each runs in a subprocess, so
+that a regression hangs only its own test; and the secrets each fixed rule catches are
+checked next to the same hostile text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from ox_session_capture.redact import redact_text
+from ox_session_capture.redact.rules_keywords import _NAME_FIRST, _NAME_GROUPED, _NAME_WORD
+
+TIMEOUT = 60.0
+"""Seconds a text may take in the subprocess (a second at most now; before the fixes,
+minutes to hours): generous for a loaded CI box."""
+
+# name: text (the comment says why it was slow)
+HOSTILE = {
+    # `\s*` then an optional quote then `[ \t]*`: n^2 ways to share the spaces.
+    "authorization header then spaces": "Authorization:" + " " * 50_000 + "!",
+    # A scheme could start after every `.` of the run and scan to its end: n^2.
+    "a dotted run in a text with a URL": "see ://\n" + "a." * 250_000,
+    # Every `<key ` scanned the rest of the text for its `>`: n^2.
+    "unclosed XML-like tags": "<key " * 100_000,
+    # Every command word times every flag in its window scanned the whole run: n^3.
+    "curl-like commands and flags in one word": "http.-u." * 20_000,
+    # Every `-U` scanned the rest of the word for its `%`: n^2.
+    "smbclient-like flags in one word": "100% " + "-U." * 150_000,
+    # `-\w*b\w*`: n^2 ways to place the `b` in a long option.
+    "a long htpasswd option": "htpasswd -" + "b" * 50_000 + "!",
+    # A JWT could start after every `-` and scan to the run's end for its `.`: n^2.
+    "JWT-like prefixes joined by dashes": "eyJ-" * 250_000,
+    # Every `sshpass` inside the options of the one before read the same options again: n^2.
+    "sshpass inside sshpass options": "sshpass -" * 30_000,
+    # A JSON list of strings is also read as one command line; each item then looked at every
+    # secret of the whole line: n^2 in the number of secrets (not a regex, the engine).
+    "a JSON list of thousands of secrets": json.dumps(["password=Hunter2pw"] * 50_000),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_text_is_redacted_in_linear_time(name: str) -> None:
+    code = "import sys\nfrom ox_session_capture.redact import redact_text\n"
+    code += "redact_text(sys.stdin.read())\n"
+    subprocess.run(
+        [sys.executable, "-c", code],
+        input=HOSTILE[name],
+        text=True,
+        encoding="utf-8",
+        timeout=TIMEOUT,
+        check=True,
+    )
+
+
+# ---------------------------------------------------------------- the fixed rules still catch
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("Authorization: Bearer Zq8xWv3kLm9Tq2Rs7Yu4", "Zq8xWv3kLm9Tq2Rs7Yu4"),
+        ("Authorization:    \t  Token Zq8xWv3kLm9Tq2Rs", "Zq8xWv3kLm9Tq2Rs"),
+        ('"Authorization":   "  Bearer Zq8xWv3kLm9Tq2Rs7Yu4"', "Zq8xWv3kLm9Tq2Rs7Yu4"),
+        ("authorization=\n   Zq8xWv3kLm9Tq2Rs", "Zq8xWv3kLm9Tq2Rs"),
+        ('Authorization: \\"Bearer Zq8xWv3kLm9Tq2Rs7Yu4\\"', "Zq8xWv3kLm9Tq2Rs7Yu4"),
+    ],
+)
+def test_authorization_headers_are_still_redacted(text: str, secret: str) -> None:
+    out = redact_text(text)
+    assert secret not in out
+    assert "[REDACTED_AUTH_HEADER]" in out
+    assert secret not in redact_text(text + " " * 5_000 + "!")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgres://app:Hunter2pw@db:5432/x",
+        "git+https://bot:Hunter2pw@git.example.com/r.git",
+        "x.y-z+w://app:Hunter2pw@host",
+        "1.postgres://app:Hunter2pw@host",  # the scheme starts at its first letter
+        "--url=redis://:Hunter2pw@cache:6379",
+        "\\npostgres://app:Hunter2pw@db",
+        "a." * 2_000 + "postgres://app:Hunter2pw@db",
+    ],
+)
+def test_url_credentials_are_still_redacted(url: str) -> None:
+    for text in (url, f"see {url} now", "a." * 3_000 + " " + url):
+        out = redact_text(text)
+        assert "Hunter2pw" not in out
+        assert "[REDACTED_URL_CREDENTIALS]" in out
+
+
+def test_a_url_needs_a_letter_where_a_word_starts() -> None:
+    # As before: no scheme starts inside a word (`1abc`), so nothing here is a URL's user-info.
+    assert redact_text("1abc://app:Hunter2pw@host") == "1abc://app:Hunter2pw@host"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<password>Hunter2pw!</password>",
+        '<password encrypted="false">Hunter2pw!</password>',
+        "<server><id>x</id><password>Hunter2pw!</password></server>",
+        "<ClientSecret\tv='1'>Hunter2pw!</ClientSecret>",
+    ],
+)
+def test_xml_passwords_are_still_redacted(text: str) -> None:
+    for variant in (text, "<key " * 2_000 + "> " + text, text + " " + "<key " * 2_000):
+        out = redact_text(variant)
+        assert "Hunter2pw!" not in out
+        assert "[REDACTED_PASSWORD]" in out
+
+
+def test_an_unclosed_tag_is_not_a_secret() -> None:
+    text = "<password " + "x" * 50 + " and more text"
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "curl -u admin:Hunter2pw https://x",
+        "curl -s -H 'Accept: a' --user 'admin:Hunter2pw' https://x",
+        "http -a admin:Hunter2pw GET x",
+        "wget --proxy-user=me:Hunter2pw x",
+        "curl -u a.-u.b:Hunter2pw https://x",  # a flag inside the user: the same password
+        "curl " + "-v " * 90 + "-u admin:Hunter2pw x",  # 275 characters after the command
+    ],
+)
+def test_curl_credentials_are_still_redacted(text: str) -> None:
+    for variant in (text, "http.-u." * 500 + " " + text, text + " " + "http.-u." * 500):
+        out = redact_text(variant)
+        assert "Hunter2pw" not in out
+        assert "[REDACTED_CLI_PASSWORD]" in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "curl " + "-v " * 110 + "-u admin:Hunter2pw x",  # 335 characters after the command
+        "curl x; other -u admin:Hunter2pw",  # another command
+        "curl x\nother -u admin:Hunter2pw",
+        "curly -u admin:Hunter2pw",
+        "other -u admin:Hunter2pw",
+    ],
+)
+def test_a_curl_flag_counts_only_near_its_command(text: str) -> None:
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "smbclient //srv/share -U alice%Hunter2pw",
+        "smbclient //srv/share --user=alice%Hunter2pw",
+        "rpcclient -U 'alice%Hunter2pw' srv",
+        "smbclient -U a.-U.b%Hunter2pw",  # a flag inside the user: the same password
+        "smbclient --user=%Hunter2pw //srv/x",  # read as `--user` and the user `=`
+    ],
+)
+def test_smbclient_passwords_are_still_redacted(text: str) -> None:
+    for variant in (text, "-U." * 3_000 + " " + text, text + " " + "-U." * 3_000):
+        out = redact_text(variant)
+        assert "Hunter2pw" not in out
+        assert "[REDACTED_CLI_PASSWORD]" in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "htpasswd -b .htpasswd alice Hunter2pw",
+        "htpasswd -cbB /etc/nginx/.htpasswd alice Hunter2pw",
+        "htpasswd -Bb users alice Hunter2pw",
+        "htpasswd -" + "B" * 3_000 + "b users alice Hunter2pw",
+    ],
+)
+def test_htpasswd_passwords_are_still_redacted(text: str) -> None:
+    out = redact_text(text)
+    assert "Hunter2pw" not in out
+    assert "[REDACTED_CLI_PASSWORD]" in out
+
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        JWT,
+        f"token={JWT}",
+        f"x-{JWT}",  # starts after a dash
+        "eyJ-" * 3_000 + JWT,  # the same run: the JWT starts at its last prefix
+        "eyJ-" * 3_000 + " " + JWT,
+        JWT + " " + "eyJ-" * 3_000,
+    ],
+)
+def test_jwts_are_still_redacted(text: str) -> None:
+    out = redact_text(text)
+    assert "dozjgNryP4J3jVmNHl0w5N" not in out
+    assert "[REDACTED_JWT]" in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sshpass -p Hunter2pw ssh deploy@host",
+        "sshpass -o StrictHostKeyChecking=no -e -p Hunter2pw ssh deploy@host",
+        "sshpass -a.sshpass -p Hunter2pw ssh host",
+        "sshpass -o a b.sshpass -p Hunter2pw ssh host",  # the second one after the options
+    ],
+)
+def test_sshpass_passwords_are_still_redacted(text: str) -> None:
+    for variant in (text, "sshpass -" * 2_000 + " " + text, text + " " + "sshpass -" * 2_000):
+        out = redact_text(variant)
+        assert "Hunter2pw" not in out
+        assert "[REDACTED_CLI_PASSWORD]" in out
+
+
+@pytest.mark.parametrize(
+    ("command", "flag"),
+    [
+        ("mysql -h db -u root", "-p"),
+        ("mariadb-dump db", "-p"),
+        ("login -u me", "-p "),
+        ("redis-cli -h cache", "-a "),
+        ("mongosh --host db -u me", "-p "),
+        ("ldapsearch -x -D cn=admin", "-w "),
+        ("sqlcmd -S srv -U sa", "-P "),
+    ],
+)
+def test_password_flags_count_within_their_command_line(command: str, flag: str) -> None:
+    near = f"{command} {'-v ' * 85}{flag}Hunter2pw"
+    assert "Hunter2pw" not in redact_text(near)
+    assert "Hunter2pw" not in redact_text("x.-p " * 2_000 + "\n" + near)
+    far = f"{command} {'-v ' * 105}{flag}Hunter2pw"  # more than 300 characters after it
+    for text in (far, f"{command}; echo {flag}Hunter2pw", f"{command}\nls {flag}Hunter2pw"):
+        assert redact_text(text) == text
+
+
+def test_the_name_words_grouped_by_first_letter_are_the_same_words() -> None:
+    # `_NAME_GROUPED` spells each first letter as a class (one step for `re`): it must match
+    # what the case-insensitive words match, `ſ` and the Kelvin sign included.
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    words = _NAME_WORD[3:-1].split("|")
+    firsts = set(re.findall(_NAME_FIRST, every))
+    assert firsts == set(re.findall("(?i:[" + "".join({w[0] for w in words}) + "])", every))
+    grouped = re.compile(_NAME_GROUPED)
+    for word in words:
+        for first in firsts:
+            candidate = first + word[1:]
+            expected = re.fullmatch(f"(?i:{word})", candidate) is not None
+            assert (grouped.fullmatch(candidate) is not None) == expected, candidate
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        ["password=Hunter2pw"] * 3,
+        ["curl", "-u", "admin:Hunter2pw", "https://x"],
+        ["sshpass", "-p", "Hunter2pw", "ssh", "host"],
+        ["x"] * 1_000 + ["mysql", "-u", "root", "-pHunter2pw"] + ["y"] * 1_000,
+        ["-----BEGIN", "PRIVATE", "KEY-----", "Hunter2pw", "-----END", "PRIVATE", "KEY-----"],
+        ["", "--password", "Hunter2pw", ""],
+    ],
+)
+def test_an_argv_list_still_loses_each_secret(items: list[str]) -> None:
+    out = redact_text(json.dumps(items))
+    assert "Hunter2pw" not in out
+    assert len(json.loads(out)) == len(items)
