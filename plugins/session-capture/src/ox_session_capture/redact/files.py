@@ -7,11 +7,14 @@ kept byte for byte), `redact_file_bytes` picks the treatment by file name. Block
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Sequence
 
 from ox_session_capture.records import RawEntry
 from ox_session_capture.redact.engine import redact_text, redact_value
+
+log = logging.getLogger(__name__)
 
 
 def redact_raw_bytes(data: bytes, rules: Sequence[re.Pattern[str]] = ()) -> bytes:
@@ -68,9 +71,18 @@ def redact_file_bytes(name: str, data: bytes, rules: Sequence[re.Pattern[str]] =
 
 
 def redact_entries(entries: Sequence[RawEntry], rules: Sequence[re.Pattern[str]]) -> list[RawEntry]:
-    """Copies of `entries` with their text fields redacted (JSON inside decoded)."""
+    """Copies of `entries` with their text fields redacted (JSON inside decoded). An entry
+    whose extra keys nest deeper than Python recurses (only a hand-made file or a teammate's
+    does that) keeps its own fields, redacted, without them: never a failure of the whole
+    session on every retry, never the nested text unredacted."""
     result = []
     for entry in entries:
         data = entry.model_dump(by_alias=True)
-        result.append(RawEntry.model_validate(redact_value(data, rules)))
+        try:
+            clean = redact_value(data, rules)
+        except RecursionError:
+            own = {k: v for k, v in data.items() if k in RawEntry.model_fields}
+            log.warning("an entry's extra keys nest too deeply: left out of the transcript")
+            clean = redact_value(own, rules)
+        result.append(RawEntry.model_validate(clean))
     return result
