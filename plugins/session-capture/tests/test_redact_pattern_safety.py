@@ -74,7 +74,6 @@ def test_a_kept_pattern_still_redacts(tmp_path: Path) -> None:
 REVIEWED = {
     "sshpass(?>": "words end at a space or an escaped newline (`_WORD`), options begin with -;"
     " the options are read once (atomic) and skipped when no -p follows them",
-    "htpasswd[ \\t]+": "options are space-separated words beginning with -",
     "echo[ \\t]+(?:-[ne]": "flags are -n / -e, each ended by spaces",
     "vault[ \\t]+login": "options are space-separated words beginning with -",
     "(?:configure|config)": "keywords are space-separated, the name after them is bounded",

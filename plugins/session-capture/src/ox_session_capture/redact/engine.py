@@ -146,6 +146,11 @@ def find_spans(
     for i in rules:
         spans += _rule_spans(text, i, RULES[i])
     spans += _extra_spans(text, extra)
+    return _merge(spans)
+
+
+def _merge(spans: list[Span]) -> list[Span]:
+    """`spans` sorted, overlapping ones merged (named after the earliest, widest)."""
     spans.sort(key=lambda s: (s[0], -s[1], s[2]))
     merged: list[Span] = []
     for span in spans:
@@ -205,31 +210,51 @@ def _pair_name(obj: dict[str, Any]) -> str | None:
     return None
 
 
+def _spaced(item: str) -> bool:
+    return any(c.isspace() for c in item) and "'" not in item
+
+
+def _argv_line(items: list[str], quote: bool) -> tuple[str, list[int]]:
+    """`items` joined by spaces, and where each starts in the line; `quote`: an item holding
+    whitespace written `'…'`, as a shell line would show it."""
+    parts: list[str] = []
+    starts: list[int] = []
+    pos = 0
+    for item in items:
+        quoted = quote and _spaced(item)
+        starts.append(pos + quoted)
+        parts.append(f"'{item}'" if quoted else item)
+        pos += len(parts[-1]) + 1
+    return " ".join(parts), starts
+
+
 def _redact_argv(items: list[str], extra: Sequence[re.Pattern[str]]) -> list[str]:
     """A list of strings read as one command line (`["mysql", "-pSECRET"]`): the parts of
-    each item that a secret of the joined line covers are replaced."""
-    joined = " ".join(items)
-    spans = find_spans(joined, None, extra)
-    if not spans:
+    each item that a secret of the joined line covers are replaced. A line with items that
+    hold spaces is read a second time with those quoted: a password with a space
+    (`["sshpass", "-p", "pass phrase"]`) is one argument, which only quotes show the rules."""
+    lines = [_argv_line(items, False)]
+    if any(_spaced(item) for item in items):
+        lines.append(_argv_line(items, True))
+    local: list[list[Span]] = [[] for _ in items]
+    for joined, starts in lines:
+        spans = find_spans(joined, None, extra)
+        first = 0  # spans are sorted and disjoint: the first one not wholly before this item
+        for n, item in enumerate(items):
+            start, end = starts[n], starts[n] + len(item)
+            while first < len(spans) and spans[first][1] <= start:
+                first += 1
+            i = first
+            # Only the spans over this item (each span was read again for every item: n^2 on
+            # a list of thousands of `NAME=secret` lines took minutes).
+            while i < len(spans) and spans[i][0] < end:
+                s, e, o, k = spans[i]
+                if e > start:
+                    local[n].append((max(s, start) - start, min(e, end) - start, o, k))
+                i += 1
+    if not any(local):
         return items
-    out: list[str] = []
-    pos = 0
-    first = 0  # spans are sorted and disjoint: the first one not wholly before this item
-    for item in items:
-        start, end = pos, pos + len(item)
-        while first < len(spans) and spans[first][1] <= start:
-            first += 1
-        local: list[Span] = []
-        i = first
-        # Only the spans over this item (each span was read again for every item: n^2 on a
-        # list of thousands of `NAME=secret` lines took minutes).
-        while i < len(spans) and spans[i][0] < end:
-            s, e, o, k = spans[i]
-            local.append((max(s, start) - start, min(e, end) - start, o, k))
-            i += 1
-        out.append(_apply(item, local))
-        pos = end + 1
-    return out
+    return [_apply(item, _merge(spans)) for item, spans in zip(items, local, strict=True)]
 
 
 def redact_value(value: Any, extra: Sequence[re.Pattern[str]] = (), depth: int = 0) -> Any:

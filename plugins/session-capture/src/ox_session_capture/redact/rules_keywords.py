@@ -10,9 +10,7 @@ name redacts any literal value, a credential name a value of 8+ characters, a we
 
 from __future__ import annotations
 
-import bisect
 import re
-import threading
 
 from ox_session_capture.redact.names import classify, is_literal_secret
 from ox_session_capture.redact.rules import (
@@ -21,7 +19,6 @@ from ox_session_capture.redact.rules import (
     SPACE,
     START,
     WS,
-    Check,
     Rule,
     b64_private_key,
     basic_credentials,
@@ -29,6 +26,15 @@ from ox_session_capture.redact.rules import (
     not_placeholder,
     rule,
     token_like,
+)
+from ox_session_capture.redact.rules_commands import (
+    CURL_FLAGS,
+    OPEN_QUOTE,
+    SMB_USER,
+    cli,
+    htpasswd,
+    near_command,
+    password_value,
 )
 
 # Words a credential's name contains (case-insensitive); `names.classify` decides.
@@ -114,82 +120,6 @@ def _auth_header(secret: str, match: re.Match[str]) -> bool:
     if secret.lower() in ("basic", "bearer", "token", "digest", "negotiate"):
         return False
     return len(secret) >= 8 and not secret.startswith("$")
-
-
-_WINDOW = 300
-"""Characters a password flag may stand after its command (`mysql -u root ... -pX`)."""
-_CURL_FLAGS = r"(?<![\w-])(?:-u|--user|--proxy-user|-U|--auth|-a)"
-
-
-def _near_command(commands: str, flags: str) -> Check:
-    """The check of the `curl -u user:password` rule, which matches at one of `flags`: one of
-    `commands` (a whole word) ends at most `_WINDOW` characters before the flag with no
-    newline, `|`, `;` or `&` between (as in `_cli`).
-
-    Matching from the command on, lazily across the window, each flag of the window read its
-    user again for each command before it (`http.-u.http.-u.…`: n^3). A match found at a flag
-    but not after a command is still consumed: a command and a flag after it inside the match
-    would have started a match ending with the same secret, so they count too. The commands of
-    a text are found once (for its first flag), then looked up."""
-    command = re.compile(START + r"(?i:" + commands + r")" + END)
-    flag_at = re.compile(flags)
-    last = threading.local()  # per thread: two threads' texts would evict each other
-
-    def places(text: str) -> tuple[list[int], list[int]]:
-        """Where the commands of `text` start, and where they end."""
-        seen: tuple[str, list[int], list[int]] | None = getattr(last, "seen", None)
-        if seen is None or seen[0] is not text:
-            found = [m.span() for m in command.finditer(text)]
-            seen = (text, [s for s, _ in found], [e for _, e in found])
-            last.seen = seen
-        return seen[1], seen[2]
-
-    def after_command(text: str, flag: int, ends: list[int]) -> bool:
-        before = bisect.bisect_right(ends, flag) - 1  # the nearest: any other is farther
-        if before < 0 or ends[before] < flag - _WINDOW:
-            return False
-        return not any(sep in text[ends[before] : flag] for sep in "\n|;&")
-
-    def check(secret: str, match: re.Match[str]) -> bool:
-        if not not_placeholder(secret):
-            return False
-        text, flag, end = match.string, match.start(), match.end()
-        starts, ends = places(text)
-        if after_command(text, flag, ends):
-            return True
-        inside = bisect.bisect_right(starts, flag)
-        if inside == len(starts) or starts[inside] >= end:
-            return False
-        later = flag_at.finditer(text, ends[inside], end)
-        return any(after_command(text, f.start(), ends) for f in later)
-
-    return check
-
-
-def _cli(
-    kind: str, commands: str, flag: str, anchors: tuple[str, ...], *, attached: bool = False
-) -> Rule:
-    """`<command> ... <flag> <secret>` on one command line (`attached`: the value is glued to
-    the flag, as mysql's `-pSECRET`). The anchors are the flags: fewer and no rarer than
-    the command names."""
-    sep = r"" if attached else r"(?:[ \t]+|=)"
-    return rule(
-        kind,
-        START
-        + r"(?i:"
-        + commands
-        + r")"
-        + END
-        + r"[^\n|;&]{0,"
-        + str(_WINDOW)
-        + r"}?(?<![\w-])"
-        + flag
-        + sep
-        + r"(?P<q>\\{0,3}[\"'])?(?P<secret>[^\s\"'\\\-][^\s\"'\\]*)",
-        anchors,
-        vendor="command line",
-        check=not_placeholder,
-    )
 
 
 KEYWORD_RULES: tuple[Rule, ...] = (
@@ -303,8 +233,10 @@ KEYWORD_RULES: tuple[Rule, ...] = (
     rule(
         "PASSWORD",
         # A tag without its `>` and value is skipped whole: each `<key` inside it would look for
-        # the same `>` (n^2 on `<key <key …`).
-        r"<" + NAME + r"(?:(?:[ \t][^>]*)?>(?P<q>)(?P<secret>[^<\s]{3,300})</|[ \t][^>]*+)",
+        # the same `>` (n^2 on `<key <key …`). Its attributes never hold a `<` (XML forbids it):
+        # an unclosed `<key ` read up to the `>` of a later `<password>` took that element, its
+        # check rejected the name `key`, and the password was left in clear.
+        r"<" + NAME + r"(?:(?:[ \t][^<>]*)?>(?P<q>)(?P<secret>[^<\s]{3,300})</|[ \t][^<>]*+)",
         NAME_ANCHORS,
         vendor="XML elements (Maven settings.xml, NuGet.config)",
         check=lambda s, m: (
@@ -313,7 +245,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         ),
     ),
     # ---- password arguments of known commands
-    _cli(
+    cli(
         "CLI_PASSWORD",
         r"mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlsh|mysqlpump|mariadb"
         r"|mariadb-dump|mariadb-admin|mycli",
@@ -340,7 +272,9 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         + _WORD
         + r")?)*)(?:"
         + WS
-        + r"+-p[ \t]*(?P<q>\\{0,3}[\"'])?(?P<secret>[^\s\"'\\]+)|)",
+        + r"+-p[ \t]*"
+        + password_value()
+        + r"|)",
         "sshpass",
         vendor="command line",
         check=not_placeholder,
@@ -349,51 +283,51 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         "CLI_PASSWORD",
         # `curl ... -u user:password`. A user without its `:password` is skipped whole: every
         # flag inside it would look for the same `:`.
-        _CURL_FLAGS + r"(?:[ \t]+|=)?(?P<q>\\{0,3}[\"'])?"
-        r"(?:(?P<user>[^\s:\"'\\]*+):(?P<secret>[^\s\"'\\]+)|[^\s:\"'\\]*+)",
+        CURL_FLAGS
+        + r"(?:[ \t]+|=)?"
+        + OPEN_QUOTE
+        + r"(?:(?P<user>[^\s:\"'\\]*+):(?P<secret>[^\s\"'\\]+)|[^\s:\"'\\]*+)",
         ("-u", "-a", "--user", "--auth"),
         vendor="command line",
-        check=_near_command(r"curl|wget|http|https|xh|httpie", _CURL_FLAGS),
+        check=near_command(r"curl|wget|http|https|xh|httpie", CURL_FLAGS),
     ),
-    _cli("CLI_PASSWORD", r"login", r"(?:-p|--password)", ("-p",)),
-    _cli("CLI_PASSWORD", r"redis-cli|keydb-cli", r"(?:-a|--pass)", ("-a", "-p")),
-    _cli(
+    cli("CLI_PASSWORD", r"login", r"(?:-p|--password)", ("-p",)),
+    cli("CLI_PASSWORD", r"redis-cli|keydb-cli", r"(?:-a|--pass)", ("-a", "-p")),
+    cli(
         "CLI_PASSWORD",
         r"mongo|mongosh|mongodump|mongorestore|mongoimport|mongoexport|mongostat|mongotop",
         r"(?:-p|--password)",
         ("-p",),
     ),
-    _cli("CLI_PASSWORD", r"ldap\w+", r"-w", ("-w",)),
-    _cli("CLI_PASSWORD", r"sqlcmd|bcp|osql|isql", r"-P", ("-p",)),
-    rule(
-        "CLI_PASSWORD",
-        START + r"htpasswd[ \t]+-[^\Wb]*b\w*(?:[ \t]+-\w+)*(?:[ \t]+[^\s\\]+){2}[ \t]+"
-        r"(?P<q>\\{0,3}[\"'])?(?P<secret>[^\s\"'\\]+)",
-        "htpasswd",
-        vendor="command line",
-        check=not_placeholder,
-    ),
+    cli("CLI_PASSWORD", r"ldap\w+", r"-w", ("-w",)),
+    cli("CLI_PASSWORD", r"sqlcmd|bcp|osql|isql", r"-P", ("-p",)),
+    htpasswd(no_file=False),
+    htpasswd(no_file=True),
     rule(
         "CLI_PASSWORD",
         # A user without its `%password` is skipped whole (each `-U` in it would look for the
         # same `%`), once no way of reading the flag (`--user=` or `--user` and a user `=…`)
-        # finds one.
-        r"(?<![\w-])(?:(?:-U|--user(?:name)?=?)[ \t]*(?P<q>\\{0,3}[\"'])?[^\s%\"'\\]++%"
-        r"(?P<secret>[^\s\"'\\]+)|(?:-U|--user(?:name)?=?)[ \t]*(?:\\{0,3}[\"'])?"
-        r"[^\s%\"'\\]*+)",
+        # finds one. The user may hold backslashes (`DOM\\user`, see `SMB_USER`).
+        r"(?<![\w-])(?:(?:-U|--user(?:name)?=?)[ \t]*"
+        + OPEN_QUOTE
+        + SMB_USER
+        + r"++(?:\\{0,3}[\"'])?%(?:\$?\\{0,3}[\"'])?(?P<secret>[^\s\"'\\]+)"
+        + r"|(?:-U|--user(?:name)?=?)[ \t]*(?:\$?\\{0,3}[\"'])?"
+        + SMB_USER
+        + r"*+)",
         "%",
         vendor="command line (smbclient -U user%pass)",
     ),
     rule(
         "CLI_PASSWORD",
-        r"(?<![\w-])-(?:passin|passout|pass|password|k)[ \t]+(?P<q>\\{0,3}[\"'])?pass:"
+        r"(?<![\w-])-(?:passin|passout|pass|password|k)[ \t]+" + OPEN_QUOTE + r"pass:"
         r"(?P<secret>[^\s\"'\\]+)",
         "pass:",
         vendor="command line (openssl -passin pass:...)",
     ),
     rule(
         "CLI_PASSWORD",
-        START + r"echo[ \t]+(?:-[ne][ \t]+)*(?P<q>\\{0,3}[\"'])?(?P<secret>[^\s\"'\\|$]{3,})"
+        START + r"echo[ \t]+(?:-[ne][ \t]+)*" + OPEN_QUOTE + r"(?P<secret>[^\s\"'\\|$]{3,})"
         r"(?:\\{0,3}[\"'])?[ \t]*\|[ \t]*(?:sudo(?:[ \t]+-\w+)*[ \t]+-S|[^\n|]*--password-stdin"
         r"|chpasswd|passwd)",
         ("--password-stdin", "sudo", "passwd"),
@@ -412,7 +346,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         # value after a space rather than `=`.
         "PASSWORD",
         START + r"(?:configure|config)(?:[ \t]+(?:set|--global|--local|--system|-g))+[ \t]+"
-        r"(?P<name>[\w./:@\-]{1,120})[ \t]+(?P<q>\\{0,3}[\"'])?(?P<secret>[^\s\"'\\]+)",
+        r"(?P<name>[\w./:@\-]{1,120})[ \t]+" + OPEN_QUOTE + r"(?P<secret>[^\s\"'\\]+)",
         "config",
         vendor="command line (aws configure set, npm/yarn/git config)",
         check=_flag_value,
@@ -427,7 +361,9 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         + SPACE
         + r"+(?i:password|passwd)"
         + SPACE
-        + r"+(?P<q>\\{0,3}[\"'])?(?P<secret>[^\s\"'\\]+)",
+        + r"+"
+        + OPEN_QUOTE
+        + r"(?P<secret>[^\s\"'\\]+)",
         ("machine", "login", "default", "account"),
         vendor=".netrc / _netrc",
     ),
