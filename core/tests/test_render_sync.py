@@ -62,3 +62,13 @@ def test_no_remote_and_no_syncer() -> None:
     assert "no remote (commits stay in this ledger)" in out
     out = text(status_screen({"agent_work": {}}, NOW))
     assert "not configured" in out
+
+
+def test_status_says_the_daemon_is_shutting_down_and_what_becomes_of_sessions() -> None:
+    status = {
+        "daemon": {"pid": 1, "ledger": "/l", "ready": True, "stopping": True},
+        "agent_work": {"agent_type": "claude", "enabled": True},
+    }
+    line = next(x for x in text(status_screen(status)).splitlines() if "shutting down" in x)
+    assert "`ox-core serve`" in line
+    assert "shutting down" not in text(status_screen({**status, "daemon": {"pid": 1}}))

@@ -10,6 +10,11 @@ OK = "[green]✓[/]"
 BAD = "[red]✗[/]"
 WARN = "[yellow]![/]"
 
+MESSAGE_WIDTH = 1000
+"""Where a pause, hold or error message is cut: these end with the command that fixes them
+(holding the ledger's path and a URL, often past 300 characters), which must be shown whole;
+the cut only keeps a hostile message from flooding the screen."""
+
 
 def _mark(value: bool) -> str:
     return OK if value else BAD

@@ -12,7 +12,16 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from ox_core.render.formatting import _ago, _duration, _mark, _short, _target, _until, printable
+from ox_core.render.formatting import (
+    MESSAGE_WIDTH,
+    _ago,
+    _duration,
+    _mark,
+    _short,
+    _target,
+    _until,
+    printable,
+)
 
 
 def _services(services: list[Any], now: datetime | None) -> Text:
@@ -117,12 +126,14 @@ def _sync_line(work: Mapping[str, Any], now: datetime | None) -> str:
     ]
     if state.get("last_error"):
         when = _ago(state.get("last_error_at"), now)
-        parts.append(f"[red]last error {when}: {escape(_short(state['last_error'], 200))}[/]")
+        parts.append(
+            f"[red]last error {when}: {escape(_short(state['last_error'], MESSAGE_WIDTH))}[/]"
+        )
     if state.get("paused"):
         paused = str(state["paused"])
         if not paused.startswith("publishing paused"):
             paused = f"publishing paused: {paused}"
-        parts.append(f"[red]{escape(_short(paused, 300))}[/]")
+        parts.append(f"[red]{escape(_short(paused, MESSAGE_WIDTH))}[/]")
     return "; ".join(parts) + published
 
 
@@ -181,9 +192,14 @@ def status_screen(status: Mapping[str, Any], now: datetime | None = None) -> Ren
         agent_line = f"{agent}  {_mark(available)} {'available' if available else 'unavailable'}"
     head.add_row("Agent", agent_line)
     head.add_row("Ledger", str(daemon.get("ledger", "-")))
-    head.add_row(
-        "Daemon", f"pid {daemon.get('pid', '-')}, started {_ago(daemon.get('started_at'), now)}"
-    )
+    daemon_line = f"pid {daemon.get('pid', '-')}, started {_ago(daemon.get('started_at'), now)}"
+    if daemon.get("stopping"):
+        # The hook then records in its own process: say so, and what brings publishing back.
+        daemon_line += (
+            "; [yellow]shutting down[/]: it takes no new work, sessions stay in the ledger's "
+            "cache until `ox-core serve` runs again"
+        )
+    head.add_row("Daemon", daemon_line)
     head.add_row("Sync", _sync_line(work, now))
     head.add_row(
         "Queue", f"{work.get('queue_depth', 0)} waiting, {len(work.get('active') or [])} running"
@@ -265,7 +281,9 @@ def _hold_lines(holds: Sequence[Mapping[str, Any]], now: datetime | None) -> lis
             )
         )
         if hold.get("reason"):
-            lines.append(Padding(Text(_short(hold["reason"], 300), style="dim"), (0, 0, 0, 4)))
+            lines.append(
+                Padding(Text(_short(hold["reason"], MESSAGE_WIDTH), style="dim"), (0, 0, 0, 4))
+            )
     return lines
 
 
@@ -280,7 +298,7 @@ def _error_lines(errors: Sequence[Mapping[str, Any]], now: datetime | None) -> l
         lines.append(
             Text.assemble(
                 ("✗ ", "red"),
-                f"{_target(problem, 60)}: {_short(problem.get('error'), 300)} ",
+                f"{_target(problem, 60)}: {_short(problem.get('error'), MESSAGE_WIDTH)} ",
                 (f"({age})", "dim"),
             )
         )

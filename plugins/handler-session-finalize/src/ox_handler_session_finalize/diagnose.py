@@ -1,5 +1,6 @@
 """`ox-core doctor`'s checks of the ledger, for publishing: git identity, the remote (reachable,
-accepting our credentials), the `.gitignore` lines, git-lfs, free disk space.
+accepting our credentials), the `.gitignore` lines, git-lfs, the ledger's own redaction rules,
+free disk space.
 
 Blocking (doctor runs outside the daemon). Git runs through `git.run_git` (its own process
 group, killed on timeout) in a private trio loop on a worker thread.
@@ -35,6 +36,7 @@ async def _diagnose(ledger: Path, author: str) -> list[Diagnosis]:
     repo = Ledger(ledger, author=author)
     checks = [await _identity(repo), await _remote(repo), await _ignore_lines(repo)]
     checks.append(await _lfs(repo))
+    checks.append(_redaction(ledger))
     checks.append(_disk(ledger))
     return checks
 
@@ -110,6 +112,18 @@ async def _lfs(repo: Ledger) -> Diagnosis:
     version = await run_git(repo.path, "lfs", "version", check=False)
     state = "used" if uses else "installed, not used by this ledger"
     return Diagnosis("git-lfs", True, f"{state}: {version.stdout.strip()}")
+
+
+def _redaction(ledger: Path) -> Diagnosis:
+    """A rules file a teammate broke (a pattern that does not compile or could backtrack
+    exponentially) stops every finalization, which status shows only as each item's error."""
+    from ox_session_capture.redact import RedactRulesError, load_ledger_rules
+
+    try:
+        rules = load_ledger_rules(ledger)
+    except RedactRulesError as exc:
+        return Diagnosis("redaction rules", False, f"sessions are not finalized: {exc}")
+    return Diagnosis("redaction rules", True, f"built-in and {len(rules)} of the ledger's own")
 
 
 def _disk(ledger: Path) -> Diagnosis:

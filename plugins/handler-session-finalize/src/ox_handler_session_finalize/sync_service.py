@@ -26,7 +26,7 @@ from ox_core.sync_signal import LedgerSyncState, SyncConfig, SyncSignal
 from ox_handler_session_finalize.compat import PublishedCount
 from ox_handler_session_finalize.git import GitError
 from ox_handler_session_finalize.ledger import Ledger, PublishResult
-from ox_handler_session_finalize.sync import SyncPaused, SyncResult, counts, sync_ledger
+from ox_handler_session_finalize.sync import SyncResult, counts, sync_ledger
 
 log = logging.getLogger(__name__)
 
@@ -106,11 +106,13 @@ class LedgerSyncer:
         result: SyncResult | None = None
         try:
             result = await sync_ledger(self.ledger)
-        except SyncPaused as exc:
+        except LedgerBlockedError as exc:
+            # Not only a SyncPaused: a refused push, a link where ox writes, a `.lfsconfig` to
+            # accept all wait for a person, so status and doctor show them as the pause.
             self.failures += 1
             changes = await self._failed(now, shown(exc), paused=shown(exc))
             log.warning("%s", shown(exc))
-        except (LedgerBlockedError, GitError, OSError) as exc:
+        except (GitError, OSError) as exc:
             self.failures += 1
             changes = await self._failed(now, shown(exc), paused=self.state.paused)
             log.warning("ledger sync failed (retried in %.0f s): %s", self.next_delay(), shown(exc))
