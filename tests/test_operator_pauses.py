@@ -202,22 +202,6 @@ def test_an_endpoint_only_the_lfsconfig_names(tmp_path: Path, lfs_url: str) -> N
         ann.stop()
 
 
-def test_an_lfs_extension_in_the_lfsconfig(tmp_path: Path, lfs_url: str) -> None:
-    config = '[lfs "extension.evil"]\n\tpriority = 0\n'
-    ann, remote = team(tmp_path, {".lfsconfig": config})
-    ann.git("config", "lfs.url", lfs_url)  # the endpoint is pinned: only the key pauses
-    try:
-        start(ann)
-        operator_sees(ann, r"lfs\.extension\.evil\.priority", r"Remove those keys from \.lfsconfig")
-        not_lost(ann)
-        assert not on_remote(remote)
-        ann.git("rm", "-q", ".lfsconfig")
-        ann.git("commit", "-q", "-m", "no lfs extension")
-        resumes(ann, remote)
-    finally:
-        ann.stop()
-
-
 def test_a_git_info_attributes_link(tmp_path: Path) -> None:
     ann, remote = team(tmp_path)
     attributes = ann.ledger / ".git" / "info" / "attributes"
@@ -251,21 +235,6 @@ def test_a_teammates_redaction_pattern_that_backtracks(tmp_path: Path) -> None:
         teammate_commits(remote, tmp_path, {".ox/redact.toml": 'patterns = ["a+$"]\n'})
         rules = ann.ledger / ".ox" / "redact.toml"
         wait_until("the sync to bring the fix", lambda: "(a+)+" not in rules.read_text())
-        resumes(ann, remote)
-    finally:
-        ann.stop()
-
-
-def test_a_remote_holding_a_path_in_oxs_cache(tmp_path: Path) -> None:
-    ann, remote = team(tmp_path)
-    planted = ".ox/cache/sessions/2026-11-25T09-00-mate-x/raw.jsonl"
-    teammate_commits(remote, tmp_path, {planted: "{}\n"})
-    try:
-        start(ann)
-        operator_sees(ann, r"the remote holds \.ox/cache/", r"git rm --cached, commit, push")
-        not_lost(ann)
-        assert not on_remote(remote)
-        teammate_commits(remote, tmp_path, {planted: ""})
         resumes(ann, remote)
     finally:
         ann.stop()
