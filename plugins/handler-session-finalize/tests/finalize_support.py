@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ox_core import Outcome, RunResult
+from ox_handler_session_finalize.handler import SessionFinalizeHandler
 from ox_handler_session_finalize.testing import SUMMARY
 from ox_session_capture import records
 
@@ -136,3 +138,15 @@ def answer(**overrides: Any) -> str:
     data: dict[str, Any] = dict(SUMMARY)
     data.update(overrides)
     return json.dumps(data)
+
+
+async def finalize_one(handler: SessionFinalizeHandler, ledger: Path, output: str) -> Outcome:
+    """Detect the one session of `ledger` that needs work and finalize it as the manager
+    does: the agent answers `output`, unless the prompt asks for no run."""
+    [item] = await handler.detect(ledger)
+    request = await handler.build_prompt(item)
+    outcome = await handler.process_result(
+        item, RunResult() if request.skip_llm else RunResult(output=output)
+    )
+    assert isinstance(outcome, Outcome)
+    return outcome

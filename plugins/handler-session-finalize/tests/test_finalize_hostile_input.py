@@ -21,19 +21,17 @@ from ox_handler_session_finalize.prompt import MAX_FILES_CHARS, build_summary_pr
 from ox_session_capture import records, transcript
 from ox_session_capture.records import RawEntry
 
-from .finalize_support import answer, commit_count, entries, git, make_session, write_raw
+from .finalize_support import (
+    answer,
+    commit_count,
+    entries,
+    finalize_one,
+    git,
+    make_session,
+    write_raw,
+)
 
 NAME = "2026-11-25T09-00-dev-h1"
-
-
-async def finalize(handler: SessionFinalizeHandler, ledger: Path, output: str) -> Outcome:
-    [item] = await handler.detect(ledger)
-    request = await handler.build_prompt(item)
-    outcome = await handler.process_result(
-        item, RunResult() if request.skip_llm else RunResult(output=output)
-    )
-    assert isinstance(outcome, Outcome)
-    return outcome
 
 
 async def test_a_long_run_of_backticks_in_a_tool_input_is_fenced_at_once(
@@ -52,7 +50,7 @@ async def test_a_long_run_of_backticks_in_a_tool_input_is_fenced_at_once(
     make_session(records.ledger_cache_sessions(ledger), NAME, [*entries(), write])
     before = commit_count(remote)
     started = time.monotonic()
-    assert await finalize(handler, ledger, answer()) == Outcome("published", "")
+    assert await finalize_one(handler, ledger, answer()) == Outcome("published", "")
     assert time.monotonic() - started < 5
     assert commit_count(remote) == before + 1
     text = (records.committed_sessions(ledger) / NAME / records.SESSION_MD).read_text()
@@ -141,7 +139,7 @@ async def test_a_discarded_session_ox_may_not_delete_stays_unpublished(
     write_raw(root / NAME, entries(), header=False)
     before = commit_count(ledger)
     skip = answer(quality_category="skip", score_reason="Nothing of value.")
-    assert await finalize(handler, ledger, skip) == Outcome(
+    assert await finalize_one(handler, ledger, skip) == Outcome(
         "discarded", "the agent rated it 'skip': Nothing of value."
     )
     assert (root / NAME / records.RAW).exists()

@@ -14,19 +14,9 @@ from ox_handler_session_finalize.disposition import FinalizeOptions
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
 from ox_session_capture import records
 
-from .finalize_support import answer, commit_count, entries, make_session
+from .finalize_support import answer, commit_count, entries, finalize_one, make_session
 
 NAME = "2026-11-25T09-00-dev-o1"
-
-
-async def finalize(handler: SessionFinalizeHandler, ledger: Path, output: str) -> Outcome:
-    [item] = await handler.detect(ledger)
-    request = await handler.build_prompt(item)
-    outcome = await handler.process_result(
-        item, RunResult() if request.skip_llm else RunResult(output=output)
-    )
-    assert isinstance(outcome, Outcome)
-    return outcome
 
 
 async def test_a_good_summary_is_published(
@@ -34,7 +24,7 @@ async def test_a_good_summary_is_published(
 ) -> None:
     make_session(records.ledger_cache_sessions(ledger), NAME)
     before = commit_count(remote)
-    assert await finalize(handler, ledger, answer()) == Outcome("published", "")
+    assert await finalize_one(handler, ledger, answer()) == Outcome("published", "")
     assert commit_count(remote) == before + 1
 
 
@@ -43,7 +33,7 @@ async def test_an_unusable_answer_is_published_without_summary_and_says_why(
 ) -> None:
     make_session(records.ledger_cache_sessions(ledger), NAME)
     before = commit_count(remote)
-    outcome = await finalize(handler, ledger, "Sure! Here is a summary: it went well.")
+    outcome = await finalize_one(handler, ledger, "Sure! Here is a summary: it went well.")
     assert outcome.kind == "published without summary"
     assert outcome.reason.startswith("the agent's answer was unusable: ")
     assert len(outcome.reason) > len("the agent's answer was unusable: ")
@@ -85,7 +75,7 @@ async def test_discarded_or_kept_locally_says_why(
 ) -> None:
     make_session(records.ledger_cache_sessions(ledger), NAME)
     before = commit_count(remote)
-    assert await finalize(handler, ledger, answer(**overrides)) == Outcome(kind, reason)
+    assert await finalize_one(handler, ledger, answer(**overrides)) == Outcome(kind, reason)
     assert commit_count(remote) == before
 
 
@@ -94,7 +84,7 @@ async def test_a_brief_session_is_discarded_because_it_was_brief(
 ) -> None:
     lines = [{"type": "user", "content": "hi"}, {"type": "assistant", "content": "Hello!"}]
     folder = make_session(records.ledger_cache_sessions(ledger), NAME, lines)
-    assert await finalize(handler, ledger, "") == Outcome(
+    assert await finalize_one(handler, ledger, "") == Outcome(
         "discarded: brief", "the session was brief (set keep_brief to keep such sessions)"
     )
     assert not folder.exists()
@@ -107,7 +97,7 @@ async def test_keep_brief_publishes_a_brief_session(
     lines = [{"type": "user", "content": "hi"}, {"type": "assistant", "content": "Hello!"}]
     make_session(records.ledger_cache_sessions(ledger), NAME, lines)
     before = commit_count(remote)
-    assert await finalize(handler, ledger, "") == Outcome("published", "")
+    assert await finalize_one(handler, ledger, "") == Outcome("published", "")
     assert commit_count(remote) == before + 1
     summary = json.loads((records.committed_sessions(ledger) / NAME / "summary.json").read_text())
     assert summary["title"] == "Brief session"
@@ -129,7 +119,7 @@ async def test_unknown_line_types_of_the_recording_are_reported(
 ) -> None:
     footer = {"type": "footer", "entry_count": 6, "unknown_lines": {"agent-memo": 2}}
     make_session(records.ledger_cache_sessions(ledger), NAME, [*entries(), footer])
-    outcome = await finalize(handler, ledger, answer())
+    outcome = await finalize_one(handler, ledger, answer())
     assert outcome == Outcome(
         "published", "2 lines of unknown types in the session file (agent-memo ×2)"
     )
@@ -150,7 +140,7 @@ async def test_hostile_unknown_line_counts_in_a_footer_are_cut_short(
     counts.update({"not-a-count": "many", "nested": {"a": 1}})
     footer = {"type": "footer", "unknown_lines": counts}
     make_session(records.ledger_cache_sessions(ledger), NAME, [*entries(), footer])
-    outcome = await finalize(handler, ledger, answer())
+    outcome = await finalize_one(handler, ledger, answer())
     assert outcome.kind == "published"
     assert outcome.reason.startswith("40 lines of unknown types in the session file (t00xx")
     assert len(outcome.reason) < 500

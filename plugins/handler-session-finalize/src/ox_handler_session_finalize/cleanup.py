@@ -104,34 +104,39 @@ def remove_cache_folder(scanner: Scanner, place: Place, name: str) -> bool:
 def remove_ghosts(scanner: Scanner) -> list[Path]:
     """Delete the ghost folders of the two cache places; returns what was deleted."""
     now = scanner.now()
-    removed: list[Path] = []
-    for place, name, folder in scanner.folders():
-        if place not in CACHE_PLACES or not os.path.lexists(folder / MARKER):
-            continue
-        if is_ghost(folder, now, scanner.alive):
-            try:
-                if remove_cache_folder(scanner, place, name):
-                    removed.append(folder)
-            except UnsafePathError as exc:
-                log.warning("ghost %s kept: %s", name, exc)
-    return removed
+
+    def ghost(folder: Path) -> bool:
+        return os.path.lexists(folder / MARKER) and is_ghost(folder, now, scanner.alive)
+
+    return _remove_where(scanner, ghost, "ghost")
 
 
 def remove_discarded(scanner: Scanner) -> list[Path]:
     """Delete the discarded leftovers of the two cache places (see the module docstring);
     returns what was deleted. One ox cannot prove it created stays, as the handler left it
     (detection never publishes it either)."""
+
+    def discarded(folder: Path) -> bool:
+        return (
+            not os.path.lexists(folder / MARKER)
+            and os.path.lexists(folder / META)
+            and meta_state(folder)[1] == Disposition.DISCARD
+            and created_by_ox(folder)
+        )
+
+    return _remove_where(scanner, discarded, "discarded session")
+
+
+def _remove_where(scanner: Scanner, doomed: Callable[[Path], bool], what: str) -> list[Path]:
+    """Delete each folder of the two cache places that `doomed` picks (`remove_cache_folder`'s
+    checks on top); returns what was deleted."""
     removed: list[Path] = []
     for place, name, folder in scanner.folders():
-        if place not in CACHE_PLACES or os.path.lexists(folder / MARKER):
-            continue
-        if not os.path.lexists(folder / META) or meta_state(folder)[1] != Disposition.DISCARD:
-            continue
-        if not created_by_ox(folder):
+        if place not in CACHE_PLACES or not doomed(folder):
             continue
         try:
             if remove_cache_folder(scanner, place, name):
                 removed.append(folder)
         except UnsafePathError as exc:
-            log.warning("discarded session %s kept: %s", name, exc)
+            log.warning("%s %s kept: %s", what, name, exc)
     return removed
