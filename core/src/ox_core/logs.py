@@ -14,6 +14,15 @@ LogFormat = Literal["text", "json"]
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
 
+def escape_controls(text: str) -> str:
+    """`text` with every control or invisible character written as its escape (`\\x1b`),
+    newlines and tabs kept: what a remote, an agent or a teammate wrote, shown in a log line
+    or on a terminal, is read there and never acted on."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c in "\n\t" else ascii(c)[1:-1] for c in text)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: `ts` (RFC 3339 UTC), `level`, `logger`, `msg`, extras, `exc`."""
 

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ox_core.logs import escape_controls
+
 OK = "[green]✓[/]"
 BAD = "[red]✗[/]"
 WARN = "[yellow]![/]"
@@ -96,9 +98,7 @@ def printable(data: Any) -> Any:
     carry what remotes, agents and teammates wrote (a server hook's message, file names): a
     terminal must show them, never run them."""
     if isinstance(data, str):
-        if data.isprintable():
-            return data
-        return "".join(c if c.isprintable() or c in "\n\t" else ascii(c)[1:-1] for c in data)
+        return escape_controls(data)
     if isinstance(data, Mapping):
         return {printable(k): printable(v) for k, v in data.items()}
     if isinstance(data, list | tuple):

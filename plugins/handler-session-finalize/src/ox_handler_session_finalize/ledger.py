@@ -46,7 +46,12 @@ from ox_handler_session_finalize.ledger_files import (
     write_folders,
 )
 from ox_handler_session_finalize.ledger_names import choose_folders
-from ox_handler_session_finalize.ledger_state import KnownState, head_stamp, index_stamp
+from ox_handler_session_finalize.ledger_state import (
+    KnownState,
+    head_stamp,
+    index_stamp,
+    stamps,
+)
 from ox_handler_session_finalize.stale_lock import remove_stale_index_lock
 
 __all__ = ["PUSH_PAUSE", "Ledger", "LedgerFacts", "LfsUploadError", "PublishResult"]
@@ -484,8 +489,7 @@ class Ledger:
                 message = commit_message(names)
                 before = await trio.to_thread.run_sync(head_stamp, facts.git_dir, facts.branch)
                 await self.git("commit", "-q", "-m", message, "--", *paths, *extra, env=env)
-                after = await trio.to_thread.run_sync(head_stamp, facts.git_dir, facts.branch)
-                index = await trio.to_thread.run_sync(index_stamp, facts.git_dir)
+                after, index = await trio.to_thread.run_sync(stamps, facts.git_dir, facts.branch)
                 self._known.committed(before, after, index, [r.folder for r in written])
         except BaseException:
             # Local and short, and needed even when cancelled (the daemon stopping).

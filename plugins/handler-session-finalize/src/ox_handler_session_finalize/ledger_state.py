@@ -44,6 +44,11 @@ def index_stamp(git_dir: Path) -> FileStamp:
     return _file_stamp(git_dir / "index")
 
 
+def stamps(git_dir: Path, branch: str) -> tuple[tuple[FileStamp, ...] | None, FileStamp]:
+    """`head_stamp` and `index_stamp` at once (one hand-off to a thread). Blocking."""
+    return head_stamp(git_dir, branch), index_stamp(git_dir)
+
+
 @dataclass
 class KnownState:
     """The facts and the stamps they hold at (see the module)."""

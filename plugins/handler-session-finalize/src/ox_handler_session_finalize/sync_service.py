@@ -22,6 +22,7 @@ import trio
 
 from ox_core.backoff import park_window
 from ox_core.errors import LedgerBlockedError
+from ox_core.logs import escape_controls
 from ox_core.sync_signal import LedgerSyncState, SyncConfig, SyncSignal
 from ox_handler_session_finalize.compat import PublishedCount
 from ox_handler_session_finalize.git import GitError
@@ -40,7 +41,7 @@ def shown(error: BaseException) -> str:
     """`error`'s message with each control or invisible character written as its escape
     (`\\x1b`). It carries what the remote said (a server hook's message) and teammates' file
     names: `status` and the log show it, a terminal never runs it."""
-    return "".join(c if c.isprintable() or c in "\n\t" else ascii(c)[1:-1] for c in str(error))
+    return escape_controls(str(error))
 
 
 class LedgerSyncer:
