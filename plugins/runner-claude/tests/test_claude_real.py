@@ -114,17 +114,21 @@ def test_real_claude_usability_without_credentials(
     )
 
 
-def _processes_running(path_part: str) -> list[int]:
+def _processes_running(path_part: str, home: Path) -> list[int]:
+    """The live processes of the package at `path_part` that run with this test's `home`
+    (other tests, in other workers, run the same package at the same time)."""
     found = []
+    own_home = b"HOME=" + bytes(home)
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            environ = (entry / "environ").read_bytes().split(b"\0")
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-        if path_part in cmdline and state != "Z":
+        if path_part in cmdline and state != "Z" and own_home in environ:
             found.append(int(entry.name))
     return found
 
@@ -143,7 +147,7 @@ async def test_real_claude_on_429_is_stopped_by_the_timeout_and_reports_a_quota(
     def rate_limited(path: str, body: dict[str, Any]) -> tuple[int, str, bytes]:
         calls.append(path)
         if not seen_running:
-            seen_running.extend(_processes_running(package_dir))
+            seen_running.extend(_processes_running(package_dir, home))
         error = b'{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}'
         return 429, "application/json", error
 
@@ -165,9 +169,9 @@ async def test_real_claude_on_429_is_stopped_by_the_timeout_and_reports_a_quota(
     assert "429" in result.quota.message
     # SIGKILL lands asynchronously on the processes that are not our child: poll a little.
     with trio.move_on_after(30):
-        while _processes_running(package_dir):  # noqa: ASYNC110
+        while _processes_running(package_dir, home):  # noqa: ASYNC110
             await trio.sleep(0.02)
-    assert _processes_running(package_dir) == []
+    assert _processes_running(package_dir, home) == []
 
 
 async def test_real_claude_runs_no_tool_and_no_ledger_config_on_hostile_input(
