@@ -57,6 +57,26 @@ def test_paused_publishing_shows_in_status_and_fails_doctor() -> None:
     assert has_problems({**report, "plugin_errors": [], "handlers": [], "ledger": {"state": "ok"}})
 
 
+def test_a_pause_that_is_also_the_last_error_is_said_once_with_its_age() -> None:
+    why = "cannot add ox's line to .git/info/attributes (a symbolic link; refused)"
+    state = {
+        "remote": "origin",
+        "ahead": 1,
+        "last_error": why,
+        "last_error_at": ago(90),
+        "paused": why,
+        "published": 1,
+    }
+    out = text(status_screen({"agent_work": {"ledger_sync": state}}, NOW))
+    assert out.count("symbolic link") == 1, out
+    assert f"; publishing paused (tried 1m ago): {why}; 1 session published" in out
+    # A later pass that failed otherwise: both are said.
+    state = {**state, "last_error": "git fetch failed: unreachable"}
+    out = text(status_screen({"agent_work": {"ledger_sync": state}}, NOW))
+    assert "last error 1m ago: git fetch failed: unreachable" in out
+    assert f"; publishing paused: {why}" in out
+
+
 def test_no_remote_and_no_syncer() -> None:
     out = text(status_screen({"agent_work": {"ledger_sync": {"remote": ""}}}, NOW))
     assert "no remote (commits stay in this ledger)" in out

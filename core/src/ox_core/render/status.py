@@ -115,7 +115,8 @@ def _sync_line(work: Mapping[str, Any], now: datetime | None) -> str:
     if state.get("published"):
         original = int(state.get("original") or 0)
         by = f" ({original} by the original daemon)" if original else ""
-        published = f"; {int(state['published'])} sessions published{by}"
+        count = int(state["published"])
+        published = f"; {count} {'session' if count == 1 else 'sessions'} published{by}"
     if not state.get("remote"):
         return "no remote [dim](commits stay in this ledger)[/]" + published
     ahead, behind = int(state.get("ahead") or 0), int(state.get("behind") or 0)
@@ -124,15 +125,15 @@ def _sync_line(work: Mapping[str, Any], now: datetime | None) -> str:
         f"{escape(str(state['remote']))}: {ahead} ahead, {behind} behind",
         f"last sync {_ago(last_ok, now)}" if last_ok else "[yellow]not synced yet[/]",
     ]
-    if state.get("last_error"):
-        when = _ago(state.get("last_error_at"), now)
-        parts.append(
-            f"[red]last error {when}: {escape(_short(state['last_error'], MESSAGE_WIDTH))}[/]"
-        )
-    if state.get("paused"):
-        paused = str(state["paused"])
+    error, paused = str(state.get("last_error") or ""), str(state.get("paused") or "")
+    when = _ago(state.get("last_error_at"), now)
+    if error and error != paused:
+        parts.append(f"[red]last error {when}: {escape(_short(error, MESSAGE_WIDTH))}[/]")
+    if paused:
         if not paused.startswith("publishing paused"):
             paused = f"publishing paused: {paused}"
+        if error == str(state.get("paused")):  # the pass that failed is the pause: said once
+            paused = paused.replace("publishing paused", f"publishing paused (tried {when})", 1)
         parts.append(f"[red]{escape(_short(paused, MESSAGE_WIDTH))}[/]")
     return "; ".join(parts) + published
 
@@ -284,6 +285,16 @@ def _hold_lines(holds: Sequence[Mapping[str, Any]], now: datetime | None) -> lis
             lines.append(
                 Padding(Text(_short(hold["reason"], MESSAGE_WIDTH), style="dim"), (0, 0, 0, 4))
             )
+    kinds = {str(hold.get("kind")) for hold in holds}
+    # A pause ends by itself at its time; the person who fixed its cause need not wait.
+    now_hints = []
+    if kinds & {"paused_type", "parked"}:
+        now_hints.append("`ox-core detect` retries paused and parked work now")
+    if "quota" in kinds:
+        also = " also" if now_hints else ""
+        now_hints.append(f"`ox-core detect --force`{also} ends the quota pause now")
+    if now_hints:
+        lines.append(Text("Once the cause is fixed: " + "; ".join(now_hints) + ".", style="dim"))
     return lines
 
 
