@@ -46,6 +46,15 @@ HOSTILE = {
     # A JSON list of strings is also read as one command line; each item then looked at every
     # secret of the whole line: n^2 in the number of secrets (not a regex, the engine).
     "a JSON list of thousands of secrets": json.dumps(["password=Hunter2pw"] * 50_000),
+    # Each quoted start reads at most up to the next quote (300 characters at most).
+    "quoted smbclient users": "smbclient " + "-U 'a%b " * 40_000,
+    "unclosed smbclient quotes": "-U 'a%" + "b " * 100_000,
+    "quoted openssl passwords": "-passin 'pass:a " * 40_000,
+    "quoted curl users": "curl " + "-u 'a:b " * 40_000,
+    "quoted echo passwords": "echo 'abc " * 40_000 + "| sudo -S x",
+    "quoted config values": "git config --global a.password 'b " * 20_000,
+    "quoted netrc passwords": "machine h password 'a " * 30_000,
+    "smbclient flags and quotes in one word": "100% " + "-U'.\\\\" * 100_000,
 }
 
 

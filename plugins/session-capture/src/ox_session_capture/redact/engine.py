@@ -98,10 +98,16 @@ def _select(
 
 Span = tuple[int, int, int, str]  # start, end, rule order, kind
 
+_SECRET_GROUPS = tuple(
+    tuple(g for g in r.pattern.groupindex if g.startswith("secret")) for r in RULES
+)
+"""Each rule's `secret`, `secret2`, … groups: one per way its value can be read (quoted up to
+the closing quote, or bare up to a space), of which at most one takes part in a match."""
+
 
 def _rule_spans(text: str, order: int, r: Rule) -> list[Span]:
     spans: list[Span] = []
-    groups = [g for g in ("secret", "secret2") if g in r.pattern.groupindex]
+    groups = _SECRET_GROUPS[order]
     for m in r.pattern.finditer(text):
         group = next((g for g in groups if m.group(g) is not None), None)
         if groups and group is None:

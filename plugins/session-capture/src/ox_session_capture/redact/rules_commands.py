@@ -17,6 +17,8 @@ from ox_session_capture.redact.rules import END, START, Check, Rule, not_placeho
 WINDOW = 300
 """Characters a password flag may stand after its command (`mysql -u root ... -pX`)."""
 CURL_FLAGS = r"(?<![\w-])(?:-u|--user|--proxy-user|-U|--auth|-a)"
+CURL_USER = r"[^\s:\"'\\]"
+"""One character of a `curl -u` user (up to its `:`)."""
 
 
 def near_command(commands: str, flags: str) -> Check:
@@ -64,19 +66,37 @@ def near_command(commands: str, flags: str) -> Check:
     return check
 
 
-OPEN_QUOTE = r"(?P<q>\$?\\{0,3}[\"'])?"
+A_QUOTE = r"\$?\\{0,3}[\"']"
 """The quote a password argument may open with: `'`, `"`, escaped (`\\"`), or bash's `$'`
 (`-p $'pw'` redacted only the `$`)."""
+CLOSE_QUOTE = r"\\{0,3}[\"']"
+"""The quote that closes it (any of the two: a password holding the other one stops there)."""
+QUOTED_RUN = r"[^\"'\\\r\n]{1,300}+(?=" + CLOSE_QUOTE + r")"
+"""The rest of a value whose opening quote was read, up to its closing quote, spaces included:
+no quote, backslash or newline (an escaped `\\"` closes it too). Read at once and at most 300
+characters from each start; with no closing quote after it, it does not match."""
+BARE_WORD = r"[^\s\"'\\]+"
+"""A password read up to a space or a quote: an unclosed quote's run may be the rest of the
+line."""
 
 
-def password_value(bare: str = r"[^\s\"'\\]+") -> str:
-    """A password argument: quoted (`OPEN_QUOTE`) up to its closing quote, spaces included
-    (`-p 'pass phrase'` redacted only `pass`); else, quoted or not, as `bare` (up to a space
-    or a quote: an unclosed quote's run may be the rest of the line)."""
-    quoted = r"(?P<q>\$?\\{0,3}[\"'])(?P<secret>[^\"'\\\r\n]{1,300}+)(?=\\{0,3}[\"'])"
-    return r"(?:" + quoted + r"|(?:\$?\\{0,3}[\"'])?(?P<secret2>" + bare + r"))"
+def password_value(bare: str = BARE_WORD) -> str:
+    """A password argument: quoted (`A_QUOTE`) up to its closing quote, spaces included
+    (`-p 'pass phrase'` redacted only `pass`); else, quoted or not, as `bare`. Groups `q`,
+    `secret` (quoted) and `secret2` (bare)."""
+    quoted = r"(?P<q>" + A_QUOTE + r")(?P<secret>" + QUOTED_RUN + r")"
+    return r"(?:" + quoted + r"|(?:" + A_QUOTE + r")?(?P<secret2>" + bare + r"))"
 
 
+def rest_of_quoted(n: int) -> str:
+    """The password of an argument whose quote opened before it (`-U 'user%pass phrase'`,
+    `-passin 'pass:pass phrase'`): up to the closing quote, spaces included (`secret<n>`);
+    with no closing quote on the line, up to a space (`secret<n+1>`)."""
+    return rf"(?:(?P<secret{n}>{QUOTED_RUN})|(?P<secret{n + 1}>{BARE_WORD}))"
+
+
+SMB_FLAG = r"(?:-U|--user(?:name)?=?)[ \t]*"
+"""smbclient's user flag: `-U user%pw`, `--user=user%pw` (or `--user` and a user `=…`)."""
 SMB_USER = r"(?:[^\s%\"'\\]|\\++(?=[^\s%\"'\\]))"
 """One character of an smbclient user, or a run of backslashes inside it (`DOM\\user`)."""
 _HT_OPTIONS = r"(?P<opts>(?>(?:[ \t]+-(?:\w*[Cr][ \t]+\d+|\w+))*))"

@@ -28,13 +28,17 @@ from ox_session_capture.redact.rules import (
     token_like,
 )
 from ox_session_capture.redact.rules_commands import (
+    A_QUOTE,
+    CLOSE_QUOTE,
     CURL_FLAGS,
-    OPEN_QUOTE,
+    CURL_USER,
+    SMB_FLAG,
     SMB_USER,
     cli,
     htpasswd,
     near_command,
     password_value,
+    rest_of_quoted,
 )
 
 # Words a credential's name contains (case-insensitive); `names.classify` decides.
@@ -281,12 +285,29 @@ KEYWORD_RULES: tuple[Rule, ...] = (
     ),
     rule(
         "CLI_PASSWORD",
-        # `curl ... -u user:password`. A user without its `:password` is skipped whole: every
-        # flag inside it would look for the same `:`.
+        # `curl ... -u user:password`: the whole argument quoted (`-u 'user:pass phrase'`), the
+        # password alone (`-u user:'pass phrase'`) or nothing. A user without its `:password`
+        # is skipped whole: every flag inside it would look for the same `:`.
         CURL_FLAGS
-        + r"(?:[ \t]+|=)?"
-        + OPEN_QUOTE
-        + r"(?:(?P<user>[^\s:\"'\\]*+):(?P<secret>[^\s\"'\\]+)|[^\s:\"'\\]*+)",
+        + r"(?:[ \t]+|=)?(?:"
+        + A_QUOTE
+        + CURL_USER
+        + r"*+:"
+        + rest_of_quoted(3)
+        + r"|(?:"
+        + A_QUOTE
+        + CURL_USER
+        + r"*+"
+        + CLOSE_QUOTE
+        + r"|"
+        + CURL_USER
+        + r"*+):"
+        + password_value()
+        + r"|(?:"
+        + A_QUOTE
+        + r")?"
+        + CURL_USER
+        + r"*+)",
         ("-u", "-a", "--user", "--auth"),
         vendor="command line",
         check=near_command(r"curl|wget|http|https|xh|httpie", CURL_FLAGS),
@@ -305,14 +326,33 @@ KEYWORD_RULES: tuple[Rule, ...] = (
     htpasswd(no_file=True),
     rule(
         "CLI_PASSWORD",
-        # A user without its `%password` is skipped whole (each `-U` in it would look for the
-        # same `%`), once no way of reading the flag (`--user=` or `--user` and a user `=…`)
-        # finds one. The user may hold backslashes (`DOM\\user`, see `SMB_USER`).
-        r"(?<![\w-])(?:(?:-U|--user(?:name)?=?)[ \t]*"
-        + OPEN_QUOTE
+        # The whole argument quoted (`-U 'user%pass phrase'`), the password alone (`-U
+        # user%'pass phrase'`, `-U "user"%"pw"`) or nothing. A user without its `%password` is
+        # skipped whole (each `-U` in it would look for the same `%`), once no way of reading
+        # the flag (`--user=` or `--user` and a user `=…`) finds one. The user may hold
+        # backslashes (`DOM\\user`, see `SMB_USER`).
+        r"(?<![\w-])(?:"
+        + SMB_FLAG
+        + A_QUOTE
         + SMB_USER
-        + r"++(?:\\{0,3}[\"'])?%(?:\$?\\{0,3}[\"'])?(?P<secret>[^\s\"'\\]+)"
-        + r"|(?:-U|--user(?:name)?=?)[ \t]*(?:\$?\\{0,3}[\"'])?"
+        + r"++%"
+        + rest_of_quoted(3)
+        + r"|"
+        + SMB_FLAG
+        + r"(?:"
+        + A_QUOTE
+        + SMB_USER
+        + r"++"
+        + CLOSE_QUOTE
+        + r"|"
+        + SMB_USER
+        + r"++)%"
+        + password_value()
+        + r"|"
+        + SMB_FLAG
+        + r"(?:"
+        + A_QUOTE
+        + r")?"
         + SMB_USER
         + r"*+)",
         "%",
@@ -320,16 +360,33 @@ KEYWORD_RULES: tuple[Rule, ...] = (
     ),
     rule(
         "CLI_PASSWORD",
-        r"(?<![\w-])-(?:passin|passout|pass|password|k)[ \t]+" + OPEN_QUOTE + r"pass:"
-        r"(?P<secret>[^\s\"'\\]+)",
+        # `-passin 'pass:pass phrase'` (quoted before `pass:`) or `-passin pass:'pass phrase'`.
+        r"(?<![\w-])-(?:passin|passout|pass|password|k)[ \t]+(?:"
+        + A_QUOTE
+        + r"pass:"
+        + rest_of_quoted(3)
+        + r"|pass:"
+        + password_value()
+        + r")",
         "pass:",
         vendor="command line (openssl -passin pass:...)",
     ),
     rule(
         "CLI_PASSWORD",
-        START + r"echo[ \t]+(?:-[ne][ \t]+)*" + OPEN_QUOTE + r"(?P<secret>[^\s\"'\\|$]{3,})"
-        r"(?:\\{0,3}[\"'])?[ \t]*\|[ \t]*(?:sudo(?:[ \t]+-\w+)*[ \t]+-S|[^\n|]*--password-stdin"
-        r"|chpasswd|passwd)",
+        # Quoted, the password runs to its closing quote (`echo 'pass phrase' | sudo -S`); a
+        # value starting with `$` is a variable, kept.
+        START
+        + r"echo[ \t]+(?:-[ne][ \t]+)*(?:"
+        + A_QUOTE
+        + r"(?P<secret2>(?!\$)[^\"'\\\r\n]{3,300}+)"
+        + CLOSE_QUOTE
+        + r"|(?:"
+        + A_QUOTE
+        + r")?(?P<secret>[^\s\"'\\|$]{3,})"
+        + r"(?:"
+        + CLOSE_QUOTE
+        + r")?)"
+        r"[ \t]*\|[ \t]*(?:sudo(?:[ \t]+-\w+)*[ \t]+-S|[^\n|]*--password-stdin|chpasswd|passwd)",
         ("--password-stdin", "sudo", "passwd"),
         vendor="command line (echo ... | docker login --password-stdin, sudo -S)",
     ),
@@ -346,7 +403,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         # value after a space rather than `=`.
         "PASSWORD",
         START + r"(?:configure|config)(?:[ \t]+(?:set|--global|--local|--system|-g))+[ \t]+"
-        r"(?P<name>[\w./:@\-]{1,120})[ \t]+" + OPEN_QUOTE + r"(?P<secret>[^\s\"'\\]+)",
+        r"(?P<name>[\w./:@\-]{1,120})[ \t]+" + password_value(),
         "config",
         vendor="command line (aws configure set, npm/yarn/git config)",
         check=_flag_value,
@@ -362,8 +419,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         + r"+(?i:password|passwd)"
         + SPACE
         + r"+"
-        + OPEN_QUOTE
-        + r"(?P<secret>[^\s\"'\\]+)",
+        + password_value(),
         ("machine", "login", "default", "account"),
         vendor=".netrc / _netrc",
     ),
