@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ox_session_capture.redact.anchors import Scan, anchors_in, batch_text
@@ -220,34 +221,67 @@ def _spaced(item: str) -> bool:
     return any(c.isspace() for c in item) and "'" not in item
 
 
-def _argv_line(items: list[str], quote: bool) -> tuple[str, list[int]]:
-    """`items` joined by spaces, and where each starts in the line; `quote`: an item holding
-    whitespace written `'…'`, as a shell line would show it."""
+_OPTION_VALUE = re.compile(r"-{0,2}[A-Za-z0-9_.-]+=")
+"""The `name=` of an item `--password=pass phrase`: quoted, only its value is (`name='…'`)."""
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """Where an item is in the joined line: `start`, its length there (`width`: quotes
+    included), and `gap`, the item offset after which one quote was inserted (-1: none)."""
+
+    start: int
+    width: int
+    gap: int = -1
+
+    def offset(self, pos: int, size: int) -> int:
+        """The item offset of line position `pos` (clamped to the item's `size`)."""
+        off = pos - self.start
+        if self.gap >= 0 and off > self.gap:
+            off -= 1
+        return min(max(off, 0), size)
+
+
+def _argv_line(items: list[str], quote: bool) -> tuple[str, list[_Placed]]:
+    """`items` joined by spaces, and where each is in the line; `quote`: an item holding
+    whitespace written `'…'` as a shell line would show it, or `name='…'` for an option
+    with its value."""
     parts: list[str] = []
-    starts: list[int] = []
+    placed: list[_Placed] = []
     pos = 0
     for item in items:
-        quoted = quote and _spaced(item)
-        starts.append(pos + quoted)
-        parts.append(f"'{item}'" if quoted else item)
+        if quote and _spaced(item):
+            option = _OPTION_VALUE.match(item)
+            if option and _spaced(item[option.end() :]):
+                gap = option.end()
+                parts.append(f"{item[:gap]}'{item[gap:]}'")
+                placed.append(_Placed(pos, len(parts[-1]), gap))
+            else:
+                parts.append(f"'{item}'")
+                placed.append(_Placed(pos + 1, len(item)))
+        else:
+            parts.append(item)
+            placed.append(_Placed(pos, len(item)))
         pos += len(parts[-1]) + 1
-    return " ".join(parts), starts
+    return " ".join(parts), placed
 
 
 def _redact_argv(items: list[str], extra: Sequence[re.Pattern[str]]) -> list[str]:
     """A list of strings read as one command line (`["mysql", "-pSECRET"]`): the parts of
     each item that a secret of the joined line covers are replaced. A line with items that
     hold spaces is read a second time with those quoted: a password with a space
-    (`["sshpass", "-p", "pass phrase"]`) is one argument, which only quotes show the rules."""
+    (`["sshpass", "-p", "pass phrase"]`, `["mysql", "--password=pass phrase"]`) is one
+    argument, which only quotes show the rules."""
     lines = [_argv_line(items, False)]
     if any(_spaced(item) for item in items):
         lines.append(_argv_line(items, True))
     local: list[list[Span]] = [[] for _ in items]
-    for joined, starts in lines:
+    for joined, placed in lines:
         spans = find_spans(joined, None, extra)
         first = 0  # spans are sorted and disjoint: the first one not wholly before this item
         for n, item in enumerate(items):
-            start, end = starts[n], starts[n] + len(item)
+            at = placed[n]
+            start, end = at.start, at.start + at.width
             while first < len(spans) and spans[first][1] <= start:
                 first += 1
             i = first
@@ -256,7 +290,9 @@ def _redact_argv(items: list[str], extra: Sequence[re.Pattern[str]]) -> list[str
             while i < len(spans) and spans[i][0] < end:
                 s, e, o, k = spans[i]
                 if e > start:
-                    local[n].append((max(s, start) - start, min(e, end) - start, o, k))
+                    lo, hi = at.offset(s, len(item)), at.offset(e, len(item))
+                    if hi > lo:
+                        local[n].append((lo, hi, o, k))
                 i += 1
     if not any(local):
         return items
