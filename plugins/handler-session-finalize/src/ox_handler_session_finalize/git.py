@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ox_core.errors import OxError, RunnerError
-from ox_core.process import run_process
+from ox_core.process import ProcessOutcome, run_process
 
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GCM_INTERACTIVE": "never"}
 DEFAULT_TIMEOUT = 60.0
@@ -79,23 +79,7 @@ async def run_git(
     `time_limit` seconds. On timeout or cancellation the whole process group (git and its helpers:
     ssh, git-lfs, credential helpers) is killed before the error or `trio.Cancelled` propagates.
     """
-    full_env = {**os.environ, **GIT_ENV, **(env or {})}
-    GIT_PROCESSES.started += 1
-    try:
-        # No sweep: git's detached `gc --auto` (and a credential cache) must outlive the call.
-        done = await run_process(
-            ["git", "-C", str(repo), *args],
-            env=full_env,
-            timeout=time_limit,
-            grace=GIT_GRACE,
-            max_output=GIT_MAX_OUTPUT,
-            stderr_limit=GIT_MAX_OUTPUT,
-            sweep=False,
-        )
-    except RunnerError as exc:
-        raise GitError(f"cannot run git: {exc}") from exc
-    if done.timed_out:
-        raise GitError(f"git {' '.join(args)} timed out after {time_limit:g} s")
+    done = await _spawn(repo, args, time_limit, env, GIT_MAX_OUTPUT)
     if done.overflow:
         raise GitError(f"git {' '.join(args)} printed more than {GIT_MAX_OUTPUT} bytes")
     result = GitResult(
@@ -107,3 +91,48 @@ async def run_git(
     if check and not result.ok:
         raise GitError(result.failure(), returncode=result.returncode, stderr=result.stderr)
     return result
+
+
+async def read_blob_head(
+    repo: Path, oid: str, limit: int, *, time_limit: float = DEFAULT_TIMEOUT
+) -> tuple[bytes, bool]:
+    """The first bytes of the blob `oid` (at most `limit`), and whether they are all of it.
+    A blob committed by anyone can be of any size: git is stopped once it printed more than
+    `limit`, so reading the head of a huge one costs `limit` bytes, not its size. `(b"",
+    False)` when git cannot show it (no such blob). Raises `GitError` when git cannot run or
+    takes longer than `time_limit` seconds."""
+    done = await _spawn(repo, ("cat-file", "blob", oid), time_limit, None, limit)
+    if done.overflow:
+        return done.stdout, False
+    if done.returncode != 0:
+        return b"", False
+    return done.stdout, True
+
+
+async def _spawn(
+    repo: Path,
+    args: tuple[str, ...],
+    time_limit: float,
+    env: Mapping[str, str] | None,
+    max_output: int,
+) -> ProcessOutcome:
+    """One git process, stopped past `max_output` bytes of stdout (the outcome says so);
+    `GitError` when it cannot start or times out."""
+    full_env = {**os.environ, **GIT_ENV, **(env or {})}
+    GIT_PROCESSES.started += 1
+    try:
+        # No sweep: git's detached `gc --auto` (and a credential cache) must outlive the call.
+        done = await run_process(
+            ["git", "-C", str(repo), *args],
+            env=full_env,
+            timeout=time_limit,
+            grace=GIT_GRACE,
+            max_output=max_output,
+            stderr_limit=GIT_MAX_OUTPUT,
+            sweep=False,
+        )
+    except RunnerError as exc:
+        raise GitError(f"cannot run git: {exc}") from exc
+    if done.timed_out:
+        raise GitError(f"git {' '.join(args)} timed out after {time_limit:g} s")
+    return done

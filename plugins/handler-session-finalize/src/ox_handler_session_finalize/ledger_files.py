@@ -202,8 +202,10 @@ def write_folders(
 
 def write_folder(ledger: Path, folder: Path, files: Mapping[str, bytes]) -> None:
     """Make `folder` (below `ledger`) hold exactly `files` (atomic per file; others' stray
-    files and links removed, never followed). Raises `UnsafePathError` when `sessions/` or
-    the folder is a link or a file (a teammate's link would send the writes elsewhere)."""
+    files, links and sub-folders removed, never followed). Raises `UnsafePathError` when
+    `sessions/` or the folder is a link or a file (a teammate's link would send the writes
+    elsewhere). A sub-folder goes whatever its name: a teammate's gitlink is checked out as an
+    empty one, on which `git commit -- <folder>` fails (for every session of the batch)."""
     from ox_session_capture.confined import UnsafePathError, make_dirs, read_regular
     from ox_session_capture.records import atomic_write_bytes
 
@@ -218,9 +220,13 @@ def write_folder(ledger: Path, folder: Path, files: Mapping[str, bytes]) -> None
         atomic_write_bytes(target, data, 0o644)
     with os.scandir(folder) as it:
         for entry in it:
-            if entry.name in files or entry.name.startswith("."):
+            if entry.name in files:
                 continue
-            if entry.is_symlink() or entry.is_file(follow_symlinks=False):
+            if entry.is_dir(follow_symlinks=False):
+                _remove_tree(Path(entry.path))
+            elif entry.name.startswith("."):
+                continue
+            elif entry.is_symlink() or entry.is_file(follow_symlinks=False):
                 os.unlink(entry.path)
 
 
@@ -239,6 +245,7 @@ async def restore_paths(ledger: Ledger, paths: Sequence[str]) -> None:
 
 
 def _remove_tree(folder: Path) -> None:
+    # `rmtree` never follows a link inside (it works by fd where the platform allows).
     shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from ox_handler_session_finalize.git import GitError
+from ox_handler_session_finalize.git import GitError, read_blob_head
 from ox_handler_session_finalize.ledger_files import (
     beside_names,
     blob_ids,
@@ -46,6 +46,12 @@ by their bytes (one `ls-tree`, no blob read). A clash leaves one; a teammate cou
 thousands to make every publish slow."""
 MAX_MOVED_READ = 16
 """How many of them are read for a session id (a blob or two each)."""
+
+MAX_HEADER_READ = 1024 * 1024
+"""How much of a folder's `raw.jsonl` is read for its header line (ox's is well under 1 KiB;
+an LFS pointer is about 130 bytes)."""
+MAX_META_READ = 4 * 1024 * 1024
+"""The largest `meta.json` read for a session id (as `compat` reads one): ox's are small."""
 
 Held = dict[str, dict[str, str]]
 """HEAD's folders by name: the object id of each file in it, by its path in the folder."""
@@ -178,16 +184,17 @@ async def same_id(ledger: Ledger, held: Mapping[str, str], files: Mapping[str, b
     """Whether a folder of HEAD's `raw.jsonl` header names our session id (`_meta.session_id`,
     unique to a recording). When it is an LFS pointer (the content is on the LFS server, not
     here), the session id is read from `meta.json`, which ox writes from that header and
-    never routes through LFS. Reads one or two blobs."""
+    never routes through LFS. Reads the head of one or two blobs: a teammate's can be of any
+    size, and only its first line (or a `meta.json` of ox's size) tells."""
     sid = header_session_id(files.get("raw.jsonl", b""))
     theirs = held.get("raw.jsonl")
     if not sid or theirs is None:
         return False
-    blob = (await ledger.git("cat-file", "blob", theirs, check=False)).stdout.encode()
-    if not lfs_pointer_oid(blob):
-        return header_session_id(blob) == sid
+    head, _ = await read_blob_head(ledger.path, theirs, MAX_HEADER_READ)
+    if not lfs_pointer_oid(head):
+        return header_session_id(head) == sid
     meta = held.get("meta.json")
     if meta is None:
         return False
-    text = (await ledger.git("cat-file", "blob", meta, check=False)).stdout.encode()
-    return meta_session_id(text) == sid
+    text, whole = await read_blob_head(ledger.path, meta, MAX_META_READ)
+    return whole and meta_session_id(text) == sid

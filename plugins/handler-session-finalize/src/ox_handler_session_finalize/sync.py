@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import stat
 from collections.abc import Iterator
@@ -66,6 +67,8 @@ AUTH_MARKERS = (
     "the requested url returned error: 401",
 )
 """What git prints (lower case) when the remote refuses our credentials."""
+_INVALID_PATH = re.compile(r"invalid path '([^\n]*)'")
+"""What git prints for a path of a commit it never checks out (`.git` in it, any case)."""
 _NO_BRANCH = ("couldn't find remote ref", "could not find remote ref")
 _CACHES = (GITIGNORE_LINE.rstrip("/"), ORIGINAL_GITIGNORE_LINE.rstrip("/"))
 """Never committed: recordings live there, and the scan trusts them as this machine's own."""
@@ -190,7 +193,25 @@ def _classify_push(remote: str, result: GitResult) -> None:
 
 async def _integrate(ledger: Ledger, upstream: str, ahead: int) -> list[str]:
     """Bring the remote's commits in: fast-forward, or rebase the local commits onto them.
-    Returns the folders re-committed to keep both sides of a session conflict."""
+    Returns the folders re-committed to keep both sides of a session conflict. A path git
+    refuses to check out (`.git` in it, whatever its case) is a `SyncPaused` naming it: only
+    its removal from the remote lets any sync through."""
+    try:
+        return await _integrate_steps(ledger, upstream, ahead)
+    except GitError as exc:
+        refused = _INVALID_PATH.search(exc.stderr)
+        if refused is None:
+            raise
+        raise SyncPaused(
+            f"publishing paused: the remote holds {refused[1]!r}, a path git refuses to check "
+            f"out; nothing was changed in the ledger {ledger.path}. Have it removed from the "
+            "remote (a commit without it, pushed); sessions are committed locally meanwhile "
+            "and pushed once it is resolved"
+        ) from None
+
+
+async def _integrate_steps(ledger: Ledger, upstream: str, ahead: int) -> list[str]:
+    """`_integrate` but for the path git refuses."""
     await _refuse_overwrites(ledger, upstream)
     await _clear_leftovers(ledger, upstream)
     await trio.to_thread.run_sync(pin_session_attributes, await ledger.git_dir())
