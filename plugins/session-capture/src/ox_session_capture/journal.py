@@ -481,7 +481,15 @@ def append_committed(
             if size > committed:
                 os.ftruncate(fd, committed)  # a failed step's uncommitted bytes, as settling does
             if size_of_data:  # none when every line was a duplicate: only the offset moves
-                write_durably(fd, data)  # the batch is on disk before the slot committing it
+                try:
+                    write_durably(fd, data)  # the batch is on disk before the slot committing it
+                except OSError:
+                    # Cut the failed batch's part off now (a truncation needs no free space):
+                    # a full disk that lasts must not leave a torn line in `raw.jsonl` for
+                    # whoever reads it meanwhile. The next step would cut it off all the same.
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(fd, committed)
+                    raise
         finally:
             os.close(fd)
         # A slot write that fails may still have landed whole: its bytes decide, never this

@@ -11,6 +11,7 @@ one (`wait_step`, `wait_synced`) or the watch ended, so a captured line costs no
 
 from __future__ import annotations
 
+import errno
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,11 +41,16 @@ from ox_session_capture.records import (
     read_marker,
 )
 from ox_session_capture.redact import make_redactor
-from ox_session_capture.tail import SourceTail, TailError
+from ox_session_capture.tail import SourceTail, TailError, WriteFailed
 
 log = logging.getLogger(__name__)
 
 DEFAULT_POLL_INTERVAL = 0.1
+WRITE_RETRY = 2.0
+"""Seconds between two tries of a watch whose recording could not be written (a full disk)."""
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})
+"""The write errors a watch waits out (the disk or the quota is full: freeing space ends it);
+any other error ends the watch (the doctor tick restarts it)."""
 
 
 class WatchRejected(RecordingRejected):
@@ -92,6 +98,10 @@ class _Watch:
     live: bool = False  # resumed and followed by the feed
     ended: bool = False  # no step starts any more
     error: BaseException | None = None
+    # The last step could not write the recording (capture thread); a retry is scheduled
+    # (trio thread).
+    write_error: WriteFailed | None = None
+    retrying: bool = False
     seen: StatKey = None  # the source's stat before the last step (the sweep compares it)
 
     steps: int = 0
@@ -143,6 +153,7 @@ class SessionWatcherManager:
         self._running = False
         self._closed = False
         self._watches: dict[str, _Watch] = {}
+        self._nursery: trio.Nursery | None = None
         self._feed = ChangeFeed(poll_interval=poll_interval, sweep_interval=sweep_interval)
         self._started = self._stopped = self._failed = self._entries = self._steps = 0
 
@@ -155,11 +166,13 @@ class SessionWatcherManager:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self._feed.run)
                 self._running = True
+                self._nursery = nursery
                 task_status.started()
                 try:
                     await trio.sleep_forever()
                 finally:
                     self._running = False
+                    self._nursery = None
         finally:
             for watch in list(self._watches.values()):
                 watch.ended = True
@@ -258,10 +271,16 @@ class SessionWatcherManager:
         try:
             result = tail.step()
         except Exception as exc:
+            if isinstance(exc, WriteFailed) and exc.errno in NO_ROOM:
+                self._write_failed(watch, seq, exc)
+                return False
             watch.ended = True
             watch.changed_seq = seq
             self._feed.post(self._finish, watch, exc)
             return False
+        if watch.write_error is not None:
+            log.info("%s: the recording takes lines again; capture resumed", watch.name)
+            watch.write_error = None
         watch.seen = seen = tail.source_stat  # the sweep steps the file again if it moved since
         watch.steps += 1
         watch.entries += result.entries
@@ -272,6 +291,36 @@ class SessionWatcherManager:
             self._feed.post(watch.notify)
         full = seen is not None and seen[1] - before > tail.batch_bytes
         return result.reset or result.reloaded or (result.consumed > 0 and full)
+
+    def _write_failed(self, watch: _Watch, seq: int, error: WriteFailed) -> None:
+        """In the capture thread: the step could not write the recording (a full disk or
+        quota). Nothing of its batch was committed and the source keeps the lines, so the
+        watch goes on: it is stepped again every `WRITE_RETRY` seconds (and on every change),
+        and capture resumes by itself once the disk takes writes again."""
+        if watch.write_error is None:
+            log.error("%s; capture paused, retrying until it can write", error.strerror or error)
+        watch.write_error = error
+        watch.changed_seq = seq
+        if watch.waiters:
+            self._feed.post(watch.notify)
+        self._feed.post(self._retry_later, watch)
+
+    def _retry_later(self, watch: _Watch) -> None:
+        """In the trio thread: step `watch` again in `WRITE_RETRY` seconds (one retry pending
+        at a time), unless it ended meanwhile."""
+        if watch.retrying or watch.ended or self._nursery is None:
+            return
+        watch.retrying = True
+
+        async def retry() -> None:
+            try:
+                await trio.sleep(WRITE_RETRY)
+            finally:
+                watch.retrying = False
+            if not watch.ended:
+                self._feed.wake(watch)
+
+        self._nursery.start_soon(retry)
 
     def _finish(self, watch: _Watch, error: BaseException | None) -> None:
         """In the trio thread: `watch` ended (stopped, or its step raised `error`)."""
@@ -318,8 +367,9 @@ class SessionWatcherManager:
 
     async def wait_synced(self, name: str) -> None:
         """Wait until watch `name` has consumed every complete line present when called (a
-        step that started after this call found nothing new), or has ended. Steps it as
-        needed, without waiting for change events."""
+        step that started after this call found nothing new), has ended, or a step after the
+        call could not write the recording (a full disk). Steps it as needed, without waiting
+        for change events."""
         watch = self._watches.get(name)
         if watch is None:
             return
@@ -327,6 +377,8 @@ class SessionWatcherManager:
         watch.waiters += 1
         try:
             while watch.idle_seq < target and not watch.done.is_set():
+                if watch.write_error is not None and watch.changed_seq >= target:
+                    return  # the recording takes no lines now (a full disk): nothing to wait on
                 self._feed.wake(watch)  # no need to wait for a change event: step now
                 await watch.changed.wait()
         finally:
