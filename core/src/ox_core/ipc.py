@@ -177,6 +177,10 @@ class IpcServer:
             raw = json.loads(text)
         except (ValueError, RecursionError):
             return error_line(ErrorCode.INVALID_REQUEST, "invalid request: not JSON")
+        if "\\u" in text and not _is_unicode(raw):
+            # An escape such as `\\ud800` is JSON but no text: no reply could quote it.
+            message = "invalid request: a string holds a lone surrogate (not Unicode text)"
+            return error_line(ErrorCode.INVALID_REQUEST, message)
         request_id = raw.get("id") if isinstance(raw, dict) else None
         if not isinstance(request_id, int | str) or isinstance(request_id, bool):
             request_id = None
@@ -366,9 +370,22 @@ class IpcServer:
         try:
             with scope:
                 await self.handle_stream(trio.SocketStream(client), conn)
+        except Exception:
+            # One connection's failure is never the daemon's: it is closed, the rest served.
+            log.exception("IPC: a connection failed; closed it")
         finally:
             client.close()
             self._connections().release(conn)
+
+
+def _is_unicode(value: Any) -> bool:
+    """Whether every string in the decoded JSON `value` is text UTF-8 can carry (no lone
+    surrogate, which a `\\uD800`-style escape decodes to)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError):
+        return False
+    return True
 
 
 def _refuse(client: trio.socket.SocketType, code: str, message: str) -> None:

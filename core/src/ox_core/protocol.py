@@ -49,8 +49,9 @@ MAX_ERROR = 2000
 
 
 def error_line(code: str, message: str, request_id: int | str | None = None) -> bytes:
-    # One line, whatever the message quoted (a key of the request may hold newlines).
-    message = " ".join(message.split()) or "error"
+    # One line, whatever the message quoted (a key of the request may hold newlines), and
+    # UTF-8 whatever it quoted (a file name read from disk may hold `\udcXX` escapes).
+    message = " ".join(message.split()).encode("utf-8", "replace").decode("utf-8") or "error"
     if len(message) > MAX_ERROR:
         message = message[: MAX_ERROR - 1] + "…"
     reply = IpcResponse(ok=False, error=message, code=code, id=request_id)

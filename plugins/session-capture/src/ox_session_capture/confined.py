@@ -14,6 +14,10 @@ record ox reads or writes there, goes through this module:
   descendants: no `..`, no absolute path, no NUL.
 
 Hard links need no rule: git cannot carry one, and a teammate cannot make one on this disk.
+An agent's session file, read from outside the ledger, must be this user's own
+(`check_owner`): one of another user, hard-linked or put into the agent's folder, is none
+of this user's sessions. (This user's own file linked there holds nothing the agent could
+not have written itself.)
 Blocking: call from a thread in trio code.
 """
 
@@ -76,6 +80,13 @@ def regular_files(folder: Path | str) -> dict[str, os.stat_result]:
             elif not stat.S_ISDIR(st.st_mode):
                 raise UnsafePathError(f"{entry.path} is {_kind(st.st_mode)}; refused")
     return found
+
+
+def check_owner(st: os.stat_result, path: Path | str) -> None:
+    """`UnsafePathError` unless this user owns the file of `st` (an agent's session file is
+    its user's: one owned by another user was linked or put there by someone else)."""
+    if st.st_uid != os.geteuid():
+        raise UnsafePathError(f"{path} belongs to another user (uid {st.st_uid}); refused")
 
 
 # ------------------------------------------------------------------ folders

@@ -37,6 +37,7 @@ from ox_session_capture.commit_slots import SLOTS, open_slots
 from ox_session_capture.confined import (
     UnsafePathError,
     check_dirs,
+    check_owner,
     make_dirs,
     open_regular,
 )
@@ -146,8 +147,9 @@ def check_source(
 
     Rejects (`RecordingRejected`) a relative path, a path that, after resolving symlinks,
     is not under one of the adapter's roots in `$HOME` (read at call time; `home` overrides),
-    and a file that exists but is not a regular file (a FIFO would block its reader, a device
-    never ends). A missing file is accepted: the agent may create it later.
+    a file that exists but is not a regular file (a FIFO would block its reader, a device
+    never ends), and one another user owns (linked or put there: no session of this user's
+    agent). A missing file is accepted: the agent may create it later.
     """
     path = Path(session_file)
     if "\x00" in str(path):
@@ -159,20 +161,38 @@ def check_source(
         resolved = path.resolve()
     except (OSError, RuntimeError) as exc:  # a symlink loop
         raise RecordingRejected(f"cannot resolve {path}: {exc}") from None
+    except ValueError:  # a lone surrogate that is no file system byte
+        resolved = path
+    # The records name the file in JSON, which holds UTF-8 text only (a name of other bytes
+    # comes as `\udcXX` escapes; no agent makes one).
+    if not _is_utf8(str(path)) or not _is_utf8(str(resolved)):
+        raise RecordingRejected(f"session file path {str(path)!r} is not valid UTF-8 text")
     roots = [(home / root).resolve() for root in adapter.roots]
     if not any(resolved.is_relative_to(root) for root in roots):
         where = ", ".join(str(r) for r in roots)
         raise RecordingRejected(f"{path} is not under the {adapter.name} session folders ({where})")
     try:
-        mode = os.lstat(resolved).st_mode
+        st = os.lstat(resolved)
     except FileNotFoundError:
         return resolved
     except OSError as exc:
         raise RecordingRejected(f"cannot read {path}: {exc.strerror}") from None
-    if not stat.S_ISREG(mode):
-        kind = "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "not a regular file"
         raise RecordingRejected(f"session file {path} is {kind}; refused")
+    try:
+        check_owner(st, path)
+    except UnsafePathError as exc:
+        raise RecordingRejected(str(exc)) from None
     return resolved
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _clean_id(value: str) -> str:
@@ -261,6 +281,8 @@ def create_recording(
                 username = getpass.getuser()
             except (KeyError, OSError):
                 username = ""
+        # A `$USER` that is not UTF-8 comes as lone surrogates, which no record can hold.
+        username = username.encode("utf-8", "replace").decode("utf-8")
         base = session_name(started, username, agent_id)
         try:
             return _create(ledger, cache, base, impl, source, started, agent_id,

@@ -295,8 +295,17 @@ _UNSAFE = re.compile(r'[/\\:*?"<>|]')
 _DASHES = re.compile(r"-{2,}")
 
 
+MAX_NAME_PART = 100
+"""UTF-8 bytes kept of the user and of the agent id in a session name: with the time and a
+`-<n>` suffix it stays a valid folder name (255 bytes), whatever `$USER` holds."""
+
+
 def _clean_part(text: str) -> str:
-    return _DASHES.sub("-", _UNSAFE.sub("-", text))
+    # Control and format characters (and the lone surrogates of a `$USER` that is not UTF-8)
+    # would make a name no command or finalization accepts (`check_session_name`).
+    text = "".join(c if c.isprintable() else "-" for c in text)
+    text = _DASHES.sub("-", _UNSAFE.sub("-", text))
+    return text.encode()[:MAX_NAME_PART].decode("utf-8", "ignore")
 
 
 def session_name(started_at: datetime, username: str, agent_id: str) -> str:

@@ -245,6 +245,9 @@ class SessionWatchService:
             # offset, and the next daemon resumes it (`detect_and_restart`) from there, so
             # nothing the agent writes from now on is lost.
             return result
+        # The file the recording follows, not the one the request named: a resumed part
+        # follows the file its session was recorded from (`identity.next_part`).
+        file = await trio.to_thread.run_sync(_followed_file, recording.session_dir, file)
         try:
             await self.manager.start_watch(recording.name, file, adapter)
         except OxError:
@@ -329,6 +332,15 @@ class SessionWatchService:
 
 MarkerIdent = tuple[int, int, int]
 Agent = tuple[int, object]
+
+
+def _followed_file(session_dir: Path, named: str) -> str:
+    """The session file the recording in `session_dir` follows (its marker's); `named` when
+    the marker cannot say (`start_watch` then refuses the recording itself)."""
+    try:
+        return read_model(session_dir / MARKER, RecordingMarker).session_file or named
+    except (FileNotFoundError, NotADirectoryError, RecordError, OSError):
+        return named
 
 
 def _followed_by_another(folder: Path, pid: int, start: int | None) -> bool:

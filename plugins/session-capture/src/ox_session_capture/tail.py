@@ -17,6 +17,7 @@ them, and appends them durably through the crash journal, advancing the marker's
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -27,7 +28,12 @@ import attrs
 
 from ox_session_capture.adapters import SessionAdapter
 from ox_session_capture.adapters.base import Calls
-from ox_session_capture.confined import UnsafePathError, open_regular_stat, opened_path
+from ox_session_capture.confined import (
+    UnsafePathError,
+    check_owner,
+    open_regular_stat,
+    opened_path,
+)
 from ox_session_capture.journal import (
     MarkerFile,
     RecordingGone,
@@ -207,8 +213,9 @@ class SourceTail:
 
         Returns what was done; consumed 0 means nothing new. A missing source file is not an
         error (it may be mid-replacement). Raises `RecordingGone` when the marker vanished,
-        `UnsafePathError` when the source became a link, a special file, or a path that now
-        leads elsewhere (a folder on the way swapped for a link): it is never followed.
+        `UnsafePathError` when the source became a link, a special file, another user's file,
+        or a path that now leads elsewhere (a folder on the way swapped for a link): it is
+        never followed.
         Blocking; not cancellable midway (call it through `trio.to_thread.run_sync`).
         """
         self.source_stat = None
@@ -223,6 +230,7 @@ class SourceTail:
             # whatever path led to it; another one is checked for a path that leads elsewhere
             # (a folder on the way swapped for a link).
             if (st.st_dev, st.st_ino) != self._checked:
+                check_owner(st, self.source)  # another user's file swapped in: never read
                 actual = opened_path(fd)
                 if actual is not None and actual != os.path.abspath(self.source):
                     if actual.endswith(" (deleted)"):
@@ -340,7 +348,7 @@ class SourceTail:
     def _finish_long(self, fd: int, size: int, start: int, scanned: int) -> _Block:
         """The first line at `start` is longer than one batch: find its end by scanning."""
         pos = scanned
-        while pos < size:
+        while (pos := _next_data(fd, pos, size)) < size:
             chunk = os.pread(fd, min(_SCAN_CHUNK, size - pos), pos)
             if not chunk:
                 break
@@ -441,3 +449,13 @@ class SourceTail:
 
 class _Reloaded(Exception):
     pass
+
+
+def _next_data(fd: int, pos: int, size: int) -> int:
+    """The first offset from `pos` that may hold a newline: a hole of a sparse file reads as
+    zeros, so it is skipped, not read (a file of terabytes of holes costs its maker no disk,
+    and reading them would hold the capture thread for hours). `size` past the last data."""
+    try:
+        return min(os.lseek(fd, pos, os.SEEK_DATA), size)
+    except OSError as exc:  # ENXIO: nothing but a hole up to the end
+        return size if exc.errno == errno.ENXIO else pos
