@@ -245,6 +245,10 @@ def test_a_full_disk_while_recording_loses_no_line(world: OxWorld, session: Any)
     alive(daemon)
     diagnosis = wait_until("doctor to name the full disk", lambda: disk_diagnosis(world))
     assert "free some space" in diagnosis
+    world.cli("detect")  # each handler's scan now, not at its next interval
+    paused = wait_until("status to say capture waits", lambda: capture_paused(world))
+    assert rec.name in paused, paused
+    assert NO_SPACE in paused, paused
     # What is in raw.jsonl meanwhile is a prefix of whole lines: a failed batch's part that
     # reached the disk is cut off at once, not left torn until space comes back.
     captured_while_full = captured(rec.raw)
@@ -260,12 +264,21 @@ def test_a_full_disk_while_recording_loses_no_line(world: OxWorld, session: Any)
         timeout=30,
     )
     alive(daemon)
+    world.cli("detect")
+    wait_until("status to stop saying capture waits", lambda: capture_paused(world) == "")
 
     stopped = world.cli("session", "stop", rec.name)
     assert stopped.stdout.startswith(f"recording {rec.name} stopped")
     wait_until("the push", lambda: finalize_commits(world, rec.name), timeout=60)
     published_whole(world, rec.name, rec.written)
     assert daemon.stop() == 0
+
+
+def capture_paused(world: OxWorld) -> str:
+    """The standing error of the session-capture work that says a capture waits, or ""."""
+    status = json.loads(world.cli("status", "--json").stdout)["agent_work"]
+    errors = [e["error"] for e in status["errors"] if e["work_type"] == "session-capture"]
+    return next((e for e in errors if "capture paused" in e), "")
 
 
 def finalize_errors(world: OxWorld) -> list[str]:

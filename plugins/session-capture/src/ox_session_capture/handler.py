@@ -90,10 +90,19 @@ class SessionCaptureHandler(WorkHandler):
         return rows
 
     async def detect(self, ledger: Path) -> list[WorkItem]:
-        """No work items; raises (so `status` shows it as a standing error) while the agent
-        hooks logged problems in the last hour."""
+        """No work items; raises (so `status` shows it as a standing error) while a recording
+        cannot be written (a full disk: its capture waits), or while the agent hooks logged
+        problems in the last hour."""
         from ox_session_capture.hook import log_path, recent_problems
 
+        paused = self._watch.manager.write_errors() if self._watch is not None else {}
+        if paused:
+            name, error = next(iter(paused.items()))
+            others = f" and {len(paused) - 1} more" if len(paused) > 1 else ""
+            raise OxError(
+                f"capture paused for {name}{others}: {error}; the lines wait in the agent's "
+                "session file and are captured once the ledger's disk takes writes again"
+            )
         problems = await trio.to_thread.run_sync(recent_problems)
         if problems:
             raise OxError(

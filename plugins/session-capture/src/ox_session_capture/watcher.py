@@ -182,6 +182,15 @@ class SessionWatcherManager:
         """The names of the recordings being watched now, sorted."""
         return sorted(self._watches)
 
+    def write_errors(self) -> dict[str, str]:
+        """The watches whose recording cannot be written now (a full disk), with the error:
+        they wait it out and resume by themselves."""
+        return {
+            name: str(watch.write_error.strerror or watch.write_error)
+            for name, watch in sorted(self._watches.items())
+            if watch.write_error is not None and not watch.ended
+        }
+
     def statistics(self) -> WatcherStatistics:
         return WatcherStatistics(
             active=tuple(self.active_sessions()),
