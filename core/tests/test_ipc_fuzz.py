@@ -11,13 +11,8 @@ deadline.
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
-import tempfile
 import time
-import unittest.mock
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,9 +23,10 @@ import trio.testing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ox_core.errors import OxError
 from ox_core.ipc import MAX_LINE, ErrorCode, IpcServer, call
-from ox_core.settings import load_settings
+
+from .bare_daemon import bare_daemon
+from .bare_daemon import exchange as exchange_bytes
 
 CODES = {value for name, value in vars(ErrorCode).items() if name.isupper()}
 
@@ -79,51 +75,15 @@ def expected_replies(batch: list[bytes]) -> int:
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    home = tmp_path_factory.mktemp("fuzzhome")
-    with tempfile.TemporaryDirectory(prefix="oxf") as runtime:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("OX_", "XDG_"))}
-        env.update(HOME=str(home), XDG_RUNTIME_DIR=runtime, PATH="/usr/bin:/bin")
-        with unittest.mock.patch.dict(os.environ, env, clear=True):
-            sock = load_settings().socket_path()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ox_core.cli", "serve"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-                try:
-                    call(sock, "status", timeout=2)
-                    break
-                except OxError:
-                    assert time.monotonic() < deadline, "daemon not ready"
-                    time.sleep(0.02)
-            yield sock
-            assert proc.poll() is None, "the daemon died during the fuzz"
-            status = call(sock, "status")
-            assert status["daemon"]["pid"] == proc.pid
-        finally:
-            proc.terminate()
-            try:
-                proc.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.communicate()
+    with bare_daemon(tmp_path_factory.mktemp("fuzzhome")) as (sock, proc):
+        yield sock
+        assert proc.poll() is None, "the daemon died during the fuzz"
+        status = call(sock, "status")
+        assert status["daemon"]["pid"] == proc.pid
 
 
 def exchange(sock: Path, batch: list[bytes]) -> list[dict[str, Any]]:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(30)
-        s.connect(str(sock))
-        s.sendall(b"".join(line + b"\n" for line in batch))
-        s.shutdown(socket.SHUT_WR)
-        out = bytearray()
-        while chunk := s.recv(65536):
-            out += chunk
-    return [json.loads(line) for line in out.splitlines()]
+    return exchange_bytes(sock, b"".join(line + b"\n" for line in batch))
 
 
 @settings(

@@ -13,10 +13,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
-import tempfile
-import time
-import unittest.mock
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,55 +21,16 @@ import pytest
 
 from ox_core.errors import OxError
 from ox_core.ipc import ErrorCode, IpcServer, call
-from ox_core.settings import load_settings
+
+from .bare_daemon import bare_daemon, exchange
 
 
 @pytest.fixture(scope="module")
 def daemon(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Path, subprocess.Popen[bytes]]]:
-    home = tmp_path_factory.mktemp("rthome")
-    with tempfile.TemporaryDirectory(prefix="oxr") as runtime:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("OX_", "XDG_"))}
-        env.update(HOME=str(home), XDG_RUNTIME_DIR=runtime, PATH="/usr/bin:/bin")
-        with unittest.mock.patch.dict(os.environ, env, clear=True):
-            sock = load_settings().socket_path()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ox_core.cli", "serve"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-                try:
-                    call(sock, "status", timeout=2)
-                    break
-                except OxError:
-                    assert time.monotonic() < deadline, "daemon not ready"
-                    time.sleep(0.02)
-            yield sock, proc
-        finally:
-            proc.terminate()
-            try:
-                proc.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.communicate()
-
-
-def exchange(sock: Path, data: bytes) -> list[dict[str, Any]]:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(30)
-        s.connect(str(sock))
-        s.sendall(data)
-        s.shutdown(socket.SHUT_WR)
-        out = bytearray()
-        while chunk := s.recv(65536):
-            out += chunk
-    return [json.loads(line) for line in out.splitlines()]
+    with bare_daemon(tmp_path_factory.mktemp("rthome")) as running:
+        yield running
 
 
 def assert_alive(daemon: tuple[Path, subprocess.Popen[bytes]]) -> None:
