@@ -27,6 +27,7 @@ from ox_core.testing import make_ledger
 from ox_session_capture.adapters import load_adapter
 from ox_session_capture.confined import UnsafePathError, check_session_name
 from ox_session_capture.recording import (
+    Recording,
     RecordingRejected,
     check_source,
     create_recording,
@@ -67,6 +68,19 @@ def contents(session_dir: Path) -> list[str]:
 
 
 # ------------------------------------------------------------------ paths
+
+
+def tailing(home: Path, ledger: Path) -> tuple[Path, Recording, SourceTail]:
+    """A recording of `<claude folder>/a.jsonl` followed by a tail that captured its first
+    line (`message 1`)."""
+    src = folder(home) / "a.jsonl"
+    src.write_bytes(b"")
+    rec = create_recording(ledger, "claude-code", src, pid=os.getpid(), home=home)
+    tail = SourceTail(rec.session_dir, load_adapter("claude-code"), src)
+    tail.resume()
+    append(src, numbered_user(1))
+    assert tail.step().entries == 1
+    return src, rec, tail
 
 
 def test_paths_through_proc_and_dotdot_resolve_to_the_real_file_or_are_refused(
@@ -167,13 +181,7 @@ def test_a_file_of_another_user_in_the_agents_folder_is_refused(home: Path, ledg
 
 @other_user
 def test_another_users_file_swapped_in_mid_tail_is_not_read(home: Path, ledger: Path) -> None:
-    src = folder(home) / "a.jsonl"
-    src.write_bytes(b"")
-    rec = create_recording(ledger, "claude-code", src, pid=os.getpid(), home=home)
-    tail = SourceTail(rec.session_dir, load_adapter("claude-code"), src)
-    tail.resume()
-    append(src, numbered_user(1))
-    assert tail.step().entries == 1
+    src, rec, tail = tailing(home, ledger)
     theirs = home / "theirs.jsonl"
     theirs.write_bytes(numbered_user(1) + private_line())
     os.chown(theirs, OTHER_UID, OTHER_UID)
@@ -190,13 +198,7 @@ def test_another_users_file_swapped_in_mid_tail_is_not_read(home: Path, ledger: 
 def test_a_source_swapped_for_a_fifo_mid_tail_never_blocks_and_copies_nothing(
     home: Path, ledger: Path
 ) -> None:
-    src = folder(home) / "a.jsonl"
-    src.write_bytes(b"")
-    rec = create_recording(ledger, "claude-code", src, pid=os.getpid(), home=home)
-    tail = SourceTail(rec.session_dir, load_adapter("claude-code"), src)
-    tail.resume()
-    append(src, numbered_user(1))
-    assert tail.step().entries == 1
+    src, rec, tail = tailing(home, ledger)
     src.unlink()
     os.mkfifo(src)
     with pytest.raises(UnsafePathError, match="FIFO"):
@@ -437,13 +439,7 @@ def test_a_recording_that_tails_its_own_raw_file_does_not_feed_itself(
 def test_a_folder_on_the_way_swapped_for_a_link_mid_tail_is_not_followed(
     home: Path, ledger: Path
 ) -> None:
-    src = folder(home) / "a.jsonl"
-    src.write_bytes(b"")
-    rec = create_recording(ledger, "claude-code", src, pid=os.getpid(), home=home)
-    tail = SourceTail(rec.session_dir, load_adapter("claude-code"), src)
-    tail.resume()
-    append(src, numbered_user(1))
-    assert tail.step().entries == 1
+    src, rec, tail = tailing(home, ledger)
     elsewhere = home / "private"
     elsewhere.mkdir()
     (elsewhere / src.name).write_bytes(numbered_user(1) + private_line())
