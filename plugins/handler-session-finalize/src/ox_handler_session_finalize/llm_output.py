@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ox_session_capture.records import Summary
+from ox_session_capture.records import NotableMoment, Summary
 
 MAX_ATTEMPTS = 3
 OUTCOMES = frozenset({"success", "partial", "failed"})
@@ -27,6 +27,10 @@ MAX_MOMENTS = 8
 
 _JSON_FENCE = re.compile(r"```[ \t]*json[ \t]*\r?\n(.*?)```", re.DOTALL | re.IGNORECASE)
 _ANY_FENCE = re.compile(r"```[^\n`]*\r?\n(.*?)```", re.DOTALL)
+# Control characters but tab and newline (terminal escapes, NUL, carriage returns), and lone
+# surrogates (valid as JSON escapes, but no UTF-8 encoder writes them).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 # What an agent writes when it talks to the user instead of returning the summary.
 TELLTALES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -83,13 +87,46 @@ def _telltale(text: str) -> str | None:
     return None
 
 
+def _known(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` without the keys a summary does not have (at the top and in each notable moment):
+    the answer's own keys would be stored and published as they are, nested at will."""
+    known = {k: v for k, v in data.items() if k in Summary.model_fields}
+    moments = known.get("aha_moments")
+    if isinstance(moments, list):
+        known["aha_moments"] = [
+            {k: v for k, v in m.items() if k in NotableMoment.model_fields}
+            if isinstance(m, dict)
+            else m
+            for m in moments
+        ]
+    return known
+
+
+def _printable(value: Any) -> Any:
+    """`value` (a dumped summary: a few levels deep) with control characters but tab and
+    newline removed and lone surrogates replaced, in every string."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", _CONTROL.sub("", value))
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _printable(v) for k, v in value.items()}
+    return value
+
+
+def _one_line(text: str) -> str:
+    """`text` with every run of whitespace (newlines included) made one space: a title or a
+    list item of `summary.md` must not start lines of its own."""
+    return " ".join(text.split())
+
+
 def _tidy_extras(summary: Summary, steps: int | None) -> None:
     """Chapter titles: non-blank, at most `MAX_CHAPTERS` of `CHAPTER_MAX` characters. Notable
     moments: with a highlight and, when the transcript's length is known, a `seq` inside it;
     at most `MAX_MOMENTS`. What breaks these rules is dropped, not the whole answer."""
-    summary.chapter_titles = [t.strip()[:CHAPTER_MAX] for t in summary.chapter_titles if t.strip()][
-        :MAX_CHAPTERS
-    ]
+    summary.chapter_titles = [
+        _one_line(t)[:CHAPTER_MAX] for t in summary.chapter_titles if t.strip()
+    ][:MAX_CHAPTERS]
     summary.aha_moments = [
         m
         for m in summary.aha_moments
@@ -100,14 +137,19 @@ def _tidy_extras(summary: Summary, steps: int | None) -> None:
 
 def validate(data: dict[str, Any], *, steps: int | None = None) -> ParseResult:
     """Check a decoded answer against the rules: the `Summary` model's fields, types and bounds.
-    `steps`: how many entries the prompt numbered (notable moments must point at one)."""
+    `steps`: how many entries the prompt numbered (notable moments must point at one).
+
+    The answer may be anything the model printed: keys a summary does not have are left out,
+    control characters (but tab and newline) removed, lone surrogates replaced, and the
+    title, chapter titles, key actions and topics made one line each."""
     try:
-        summary = Summary.model_validate(data)
+        summary = Summary.model_validate(_known(data))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         return ParseResult(None, f"invalid field {where}: {first['msg']}")
-    title = summary.title.strip()
+    summary = Summary.model_validate(_printable(summary.model_dump()))
+    title = _one_line(summary.title)
     if not title:
         return ParseResult(None, "blank title")
     if not (TITLE_MIN <= len(title) <= TITLE_MAX):
@@ -129,7 +171,8 @@ def validate(data: dict[str, Any], *, steps: int | None = None) -> ParseResult:
     if label:
         return ParseResult(None, f"the answer {label} instead of summarising")
     summary.title = title
-    summary.key_actions = [a.strip() for a in summary.key_actions if a.strip()]
+    summary.key_actions = [_one_line(a) for a in summary.key_actions if a.strip()]
+    summary.topics_found = [_one_line(t) for t in summary.topics_found if t.strip()]
     summary.summary_status = "ok"
     summary.validation_error = None
     return ParseResult(summary, None)

@@ -164,15 +164,16 @@ class GeminiRunner(CliRunner):
         return known
 
     async def interpret(self, binary: str, outcome: ProcessOutcome) -> RunResult:
-        """Output with no JSON at all from a clean exit is either an old version's plain-text
-        answer or garbage: `--help` tells which (only then, and once per binary)."""
+        """Output without the `init` event every stream starts with, from a clean exit, is
+        either an old version's plain-text answer or garbage: `--help` tells which (only then,
+        and once per binary). The answer is the model's text, so it may be JSON of any shape,
+        events' shapes included: its lines never tell."""
         plain = (
             outcome.returncode == 0
             and not outcome.timed_out
             and not outcome.overflow
             and outcome.text.strip() != ""
-            and not outcome.json_lines[0]
-            and _single_json(outcome.text) is None
+            and not any(e.get("type") == "init" for e in outcome.json_lines[0])
         )
         if (
             plain
@@ -223,6 +224,8 @@ class GeminiRunner(CliRunner):
         return False, f"no auth type selected in {settings_path}"
 
     def parse(self, outcome: ProcessOutcome) -> RunResult:
+        if "--output-format" not in outcome.argv:
+            return self._plain(outcome)
         chunks: list[str] = []
         result: dict[str, Any] | None = None
         errors: list[str] = []
@@ -243,7 +246,7 @@ class GeminiRunner(CliRunner):
                 result = event
 
         if result is None and garbage and not outcome.timed_out:
-            single = self._single_object(outcome, plain="--output-format" not in outcome.argv)
+            single = self._single_object(outcome)
             if single is not None:
                 return single
 
@@ -275,10 +278,20 @@ class GeminiRunner(CliRunner):
         quota = self.find_quota(quota_text, now=datetime.now(UTC))
         return RunResult(exit_code=outcome.returncode or 1, error=error, quota=quota)
 
+    def _plain(self, outcome: ProcessOutcome) -> RunResult:
+        """The run of a version without JSON output: its stdout is the model's answer, whatever
+        it holds; a failure is read from the exit status and stderr only (the answer may say
+        anything, a quota error included)."""
+        failure = outcome.failure("gemini")
+        if not failure and outcome.text.strip():
+            return RunResult(output=outcome.text.strip(), exit_code=0)
+        error = failure or with_stderr("gemini exited without an answer", outcome.stderr_tail)
+        quota = self.find_quota(outcome.stderr_tail, now=datetime.now(UTC))
+        return RunResult(exit_code=outcome.returncode or 1, error=error, quota=quota)
+
     @staticmethod
-    def _single_object(outcome: ProcessOutcome, *, plain: bool) -> RunResult | None:
-        """`--output-format json` (one pretty-printed object) or, when `plain`, the plain text
-        answer of a version without JSON output."""
+    def _single_object(outcome: ProcessOutcome) -> RunResult | None:
+        """`--output-format json` (one pretty-printed object), or None."""
         value = _single_json(outcome.text)
         if value is not None:
             error = _message(value.get("error"))
@@ -297,6 +310,4 @@ class GeminiRunner(CliRunner):
                 tokens_in=tokens_in,
                 tokens_out=tokens_out,
             )
-        if plain and value is None and outcome.returncode == 0:
-            return RunResult(output=outcome.text.strip(), exit_code=0)
         return None
