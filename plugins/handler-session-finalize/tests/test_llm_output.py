@@ -66,7 +66,10 @@ def test_truncated_json_is_rejected() -> None:
         ({"summary": "Too short."}, "summary shorter than 20"),
         ({"key_actions": []}, "no key action"),
         ({"key_actions": ["  ", ""]}, "no key action"),
-        ({"outcome": "great"}, "unknown outcome"),
+        (
+            {"outcome": "password=hunter2hunter2"},
+            "unknown outcome (not one of failed, partial, success)",
+        ),
         ({"title": 42}, "invalid field title"),
         ({"quality_score": 3}, "quality_score outside"),
         ({"summary": "I apologize, but I cannot access the transcript you sent."}, "apologises"),
@@ -80,6 +83,7 @@ def test_validation_failures(overrides: dict[str, object], reason: str) -> None:
     assert not result.ok
     assert result.error is not None
     assert reason in result.error
+    assert "hunter2" not in result.error  # the answer's text is not quoted back
 
 
 def test_talking_instead_of_json_names_the_reason() -> None:

@@ -159,7 +159,9 @@ def validate(data: dict[str, Any], *, steps: int | None = None) -> ParseResult:
     if len(summary.summary.strip()) < SUMMARY_MIN:
         return ParseResult(None, f"summary shorter than {SUMMARY_MIN} characters")
     if summary.outcome not in OUTCOMES:
-        return ParseResult(None, f"unknown outcome {summary.outcome[:40]!r}")
+        # Not quoted: the answer's text reaches status and the log unredacted.
+        allowed = ", ".join(sorted(OUTCOMES))
+        return ParseResult(None, f"unknown outcome (not one of {allowed})")
     if summary.quality_category is not None and summary.quality_category not in CATEGORIES:
         summary.quality_category = None  # Fall back to the score rather than reject.
     if summary.quality_score is not None and not 0.0 <= summary.quality_score <= 1.0:
