@@ -110,7 +110,7 @@ def helper_pids(world: OxWorld) -> tuple[int, int, int]:
 
 
 def nothing_left(marker: str, daemon: Daemon) -> list[str]:
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # generous: a loaded machine; empty returns at once
     while (left := survivors(marker, parent=daemon.proc.pid)) and time.monotonic() < deadline:
         time.sleep(0.05)
     return left
@@ -158,5 +158,5 @@ def test_a_run_stopped_with_the_daemon_leaves_nothing(world: OxWorld, marker: st
     wait_until("the helpers", lambda: (world.claude.state / "setsid").exists())
     wait_until("the helpers", lambda: (world.claude.state / "daemon").exists())
     daemon.proc.send_signal(signal.SIGTERM)
-    assert daemon.proc.wait(timeout=10) == 0
+    assert daemon.proc.wait(timeout=60) == 0
     assert nothing_left(marker, daemon) == []

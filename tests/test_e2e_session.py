@@ -248,11 +248,13 @@ def test_sigterm_during_finalize_stops_in_time_and_loses_nothing(
 
     started = time.monotonic()
     daemon.proc.send_signal(signal.SIGTERM)
-    daemon.proc.wait(timeout=60)
-    assert time.monotonic() - started < 5
+    daemon.proc.wait(timeout=120)
+    # Designed to take under 5 s (the drain deadline, then the run's grace); the bound leaves
+    # room for a loaded machine, while a daemon waiting for the blocked agent never stops.
+    assert time.monotonic() - started < 60
     assert daemon.proc.returncode == 0
     # the agent run was killed with its process group, not left behind
-    wait_until("the fake claude to be gone", lambda: not os.path.exists(f"/proc/{fake}"), 5)
+    wait_until("the fake claude to be gone", lambda: not os.path.exists(f"/proc/{fake}"))
     world.claude.started.unlink()
     world.claude.block.unlink()
     # the session is still on disk, whole, waiting for the next daemon

@@ -19,11 +19,12 @@ from typing import Any
 from ox_core.errors import OxError
 from ox_core.ipc import call
 from ox_core.settings import load_settings
+from ox_core.testing import wait_until
 
 
 @contextlib.contextmanager
 def bare_daemon(home: Path) -> Iterator[tuple[Path, subprocess.Popen[bytes]]]:
-    """The daemon's socket and process, once it answers `status`; stopped afterwards."""
+    """The daemon's socket and process, once `status` says it is ready; stopped afterwards."""
     with tempfile.TemporaryDirectory(prefix="oxd") as runtime:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OX_", "XDG_"))}
         env.update(HOME=str(home), XDG_RUNTIME_DIR=runtime, PATH="/usr/bin:/bin")
@@ -45,6 +46,9 @@ def bare_daemon(home: Path) -> Iterator[tuple[Path, subprocess.Popen[bytes]]]:
                 except OxError:
                     assert time.monotonic() < deadline, "daemon not ready"
                     time.sleep(0.02)
+            # It answers before its plugins are loaded: a test alone on an xdist worker would
+            # otherwise meet a daemon with no handlers yet.
+            wait_until("the daemon ready", lambda: call(sock, "status")["daemon"]["ready"])
             yield sock, proc
         finally:
             proc.terminate()

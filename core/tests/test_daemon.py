@@ -496,7 +496,9 @@ async def test_shutdown_drains_work_in_flight_then_cancels(ledger: Path, release
     took = trio.current_time() - began
     assert (ledger / "done" / "first").exists() == released
     assert not (ledger / "done" / "second").exists()
-    assert took < DRAIN_DEADLINE + 5  # a loaded box; an unreleased item waits the deadline
+    # An unreleased item waits the deadline, then the daemon stops; the margin is for a
+    # loaded machine (an item waited for without the deadline would never let it stop).
+    assert took < DRAIN_DEADLINE + 30
     assert daemon.manager is not None
     assert daemon.manager.status().in_progress == 0
 

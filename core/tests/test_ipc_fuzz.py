@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -170,9 +169,9 @@ def test_daemon_answers_while_connections_sit_idle_or_half_sent(
             s.connect(str(daemon))
             s.sendall(partial.replace(b"\n", b" "))
             held.append(s)
-        started = time.monotonic()
-        assert call(daemon, "status", timeout=5)["daemon"]["pid"]
-        assert time.monotonic() - started < 1.0
+        # Waiting on a held connection would stall status until the 10 s idle or request
+        # timeout: the bound stays under it, with room for a loaded machine.
+        assert call(daemon, "status", timeout=8)["daemon"]["pid"]
         assert len(exchange(daemon, batch)) == expected_replies(batch)
         for s in held:  # nothing answered yet: their lines are not complete
             s.setblocking(False)

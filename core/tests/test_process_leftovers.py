@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from ox_core import process
 from ox_core.cli_runner import CliRunner
 from ox_core.contracts import RunRequest, RunResult
 from ox_core.proc import read_stat
@@ -102,7 +103,7 @@ async def nothing_left(agent: Agent) -> list[str]:
     """What survives after a generous deadline (a kill lands asynchronously); [] is success."""
     token = agent.token()
     assert token  # the run's token reached the agent's environment
-    with trio.move_on_after(5):
+    with trio.move_on_after(60):
         while survivors(agent.marker, parent=os.getpid(), token=token):  # noqa: ASYNC110 - polling /proc
             await trio.sleep(0.02)
     return survivors(agent.marker, parent=os.getpid(), token=token)
@@ -137,7 +138,9 @@ async def run_in_mode(agent: Agent, mode: str) -> ProcessOutcome | None:
         assert out.returncode == 0
         return out
     if mode == "timeout":
-        out = await run_agent_process([str(agent.path)], timeout=1.5, grace=0.2)
+        # Long enough for the helper (a Python start-up) on a loaded machine: the agent must
+        # have answered before the timeout hits it.
+        out = await run_agent_process([str(agent.path)], timeout=5, grace=0.2)
         assert out.timed_out
         return out
     with trio.CancelScope() as scope:
@@ -145,7 +148,7 @@ async def run_in_mode(agent: Agent, mode: str) -> ProcessOutcome | None:
             nursery.start_soon(
                 functools.partial(run_agent_process, [str(agent.path)], timeout=60, grace=0.2)
             )
-            with trio.fail_after(10):
+            with trio.fail_after(60):
                 while not (agent.dir / "helper").exists():  # noqa: ASYNC110
                     await trio.sleep(0.01)
             scope.cancel()
@@ -164,8 +167,9 @@ async def test_no_process_of_the_run_survives_it(
         assert out.lines == ["answer"]
     assert read_stat(agent.helper()) is None or not subreaper  # reaped when it was ours
     assert await nothing_left(agent) == []
-    # The helper holding no pipe, the run did not wait for a drain.
-    assert time.monotonic() - start < 10
+    # The helper holding no pipe, the run did not wait for it (it sleeps 1000 s); generous
+    # for a loaded machine.
+    assert time.monotonic() - start < 120
 
 
 @pytest.mark.parametrize("mode", ["timeout", "cancel"])
@@ -186,18 +190,21 @@ async def test_a_helper_forking_while_it_is_killed_leaves_nothing(
     assert await nothing_left(agent) == []
 
 
-async def test_a_helper_holding_stdout_is_killed_at_once(tmp_path: Path, subreaper: bool) -> None:
+async def test_a_helper_holding_stdout_is_killed_at_once(
+    tmp_path: Path, subreaper: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # It left the group and kept stdout open: it is killed when the leader exits, so the run
-    # ends without waiting out the drain and with everything printed.
+    # ends without waiting out the drain and with everything printed. The drain is made
+    # 10 minutes long so that "at once" needs no tight wall-clock bound on a loaded machine.
+    monkeypatch.setattr(process, "DRAIN_AFTER_EXIT", 600.0)
     agent = Agent(tmp_path, "setsid", hang=False)
     helper = (
         'setsid sh -c \'echo late; echo $$ > "$DIR/helper.tmp"; mv "$DIR/helper.tmp" '
         '"$DIR/helper"; exec sleep "$MARK"\' &\n'
     )
     agent.path.write_text(agent.path.read_text().replace(HELPERS["setsid"], helper))
-    start = trio.current_time()
-    out = await run_agent_process([str(agent.path)], timeout=30)
-    assert trio.current_time() - start < 1.0
+    with trio.fail_after(120):
+        out = await run_agent_process([str(agent.path)], timeout=300)
     assert out.lines == ["late", "answer"]
     assert await nothing_left(agent) == []
 
@@ -279,11 +286,11 @@ async def test_the_daemon_service_becomes_subreaper_and_reaps_lone_zombies(
         await trio.run_process(
             ["sh", "-c", f"setsid sh -c 'echo $$ > {pidfile}; exec sleep 0.2' &"]
         )
-        with trio.fail_after(5):
+        with trio.fail_after(60):
             while not pidfile.exists() or not pidfile.read_text():  # noqa: ASYNC110
                 await trio.sleep(0.01)
         orphan = int(pidfile.read_text())
-        with trio.fail_after(10):
+        with trio.fail_after(60):
             while read_stat(orphan) is not None:  # noqa: ASYNC110 - until it is reaped
                 await trio.sleep(0.02)
         nursery.cancel_scope.cancel()
@@ -297,7 +304,7 @@ def test_a_zombie_is_reaped_only_at_its_second_sighting() -> None:
         child = os.fork()
         if child == 0:
             os._exit(0)
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 60
         while (st := read_stat(child)) is None or st.state != "Z":
             assert time.monotonic() < deadline
             time.sleep(0.005)
@@ -325,7 +332,7 @@ async def test_a_run_ending_spares_the_helpers_of_a_concurrent_run(
         nursery.start_soon(
             functools.partial(run_agent_process, timeout=60, grace=0.2), [str(second.path)]
         )
-        with trio.fail_after(10):
+        with trio.fail_after(60):
             while not (second.dir / "helper").exists():  # noqa: ASYNC110
                 await trio.sleep(0.01)
         await run_agent_process([str(first.path)], timeout=30)
@@ -372,10 +379,11 @@ async def test_without_the_sweep_a_stopped_run_still_loses_its_whole_group(
     tmp_path: Path,
 ) -> None:
     agent = with_group_member(Agent(tmp_path, "setsid", hang=True))
-    out = await run_agent_process([str(agent.path)], timeout=1.5, grace=0.2, sweep=False)
+    # Long enough for the agent to leave its helper and member on a loaded machine.
+    out = await run_agent_process([str(agent.path)], timeout=5, grace=0.2, sweep=False)
     assert out.timed_out
     member = int((tmp_path / "member").read_text())
-    with trio.fail_after(10):
+    with trio.fail_after(60):
         while _alive(member):  # noqa: ASYNC110 - polling /proc
             await trio.sleep(0.02)
     # The helper that left the group is not this run's business without the sweep.

@@ -189,15 +189,27 @@ async def test_a_doctor_tick_survives_a_marker_with_an_absurd_pid(tmp_path: Path
     ledger = tmp_path / "ledger"
     folder = records.ledger_cache_sessions(ledger) / "2026-11-24T00-38-dev-a1"
     folder.mkdir(parents=True)
+    source = tmp_path / "session.jsonl"
+    source.touch()  # watchable: only the pid decides whether the recording is restarted
     marker = records.RecordingMarker(
         adapter_name="claude-code",
-        session_file=str(tmp_path / "nowhere.jsonl"),
+        session_file=str(source),
         parent_pid=99999999999,
         started_at=datetime.now(UTC) - timedelta(minutes=1),
     )
     records.atomic_write_model(folder / records.MARKER, marker)
     service = SessionWatchService(ledger, home=tmp_path)
+    restarted: list[str] = []
+
+    async def start_watch(name: str, *args: object) -> bool:
+        restarted.append(name)
+        return True
+
+    service.manager.start_watch = start_watch  # type: ignore[method-assign]
     await service.tick()  # neither OverflowError nor anything else
+    # The agent counts as gone: its recording is not restarted, and is left to finalization.
+    assert restarted == []
+    assert records.read_marker(folder) == marker
 
 
 def test_scanner_refuses_linked_places_and_folders(tmp_path: Path) -> None:

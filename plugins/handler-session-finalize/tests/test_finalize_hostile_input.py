@@ -39,8 +39,10 @@ async def test_a_long_run_of_backticks_in_a_tool_input_is_fenced_at_once(
 ) -> None:
     # A file the agent wrote holding a long run of backticks (a hostile page it copied, a
     # generated fixture): `session.md` fences it in one pass over the text, not one pass
-    # per backtick (150,000 of them took 18 s; a few MB, hours in a worker thread).
-    run = "`" * 150_000
+    # per backtick (150,000 of them took 18 s; a few MB, hours in a worker thread). A
+    # million of them, an hour or more in quadratic time, leave a generous bound for a loaded
+    # machine (speed itself is not asserted).
+    run = "`" * 1_000_000
     write = {
         "type": "tool",
         "tool_name": "Write",
@@ -51,7 +53,7 @@ async def test_a_long_run_of_backticks_in_a_tool_input_is_fenced_at_once(
     before = commit_count(remote)
     started = time.monotonic()
     assert await finalize_one(handler, ledger, answer()) == Outcome("published", "")
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 120
     assert commit_count(remote) == before + 1
     text = (records.committed_sessions(ledger) / NAME / records.SESSION_MD).read_text()
     # The fence is one backtick longer than the longest run inside, so the block holds.
@@ -161,7 +163,7 @@ def teammates_session(ledger: Path, name: str, lines: list[dict[str, object]]) -
 
 
 async def test_a_teammates_session_too_large_to_summarise_again_is_left_alone(
-    handler: SessionFinalizeHandler, ledger: Path
+    handler: SessionFinalizeHandler, ledger: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # 60,000 tiny entries (2 MB, a few kB in git) made ox parse, redact and render every one
     # (about 60 times the file's size in memory, minutes of work: 50 MB would take
@@ -176,7 +178,13 @@ async def test_a_teammates_session_too_large_to_summarise_again_is_left_alone(
     before = commit_count(ledger)
     items = await handler.detect(ledger)
     assert [item.payload["name"] for item in items] == [ordinary.name]
-    # Queued by hand (`ox-core enqueue`), each is refused in one line before it is read.
+
+    # Queued by hand (`ox-core enqueue`), each is refused in one line before it is read
+    # (checked by reading failing the test, not by a wall-clock bound a loaded machine breaks).
+    def never_read(path: Path) -> object:
+        raise AssertionError(f"{path} was read")
+
+    monkeypatch.setattr(transcript, "read_raw", never_read)
     for name, why in (
         ("2026-11-25T09-00-mate-lines", "lines"),
         ("2026-11-25T09-00-mate-sparse", "bytes"),
@@ -184,12 +192,11 @@ async def test_a_teammates_session_too_large_to_summarise_again_is_left_alone(
         found = Found(name, records.committed_sessions(ledger) / name, Place.COMMITTED, Kind.FULL)
         item = make_item(found)
         item.payload["ledger"] = str(ledger)
-        started = time.monotonic()
         with pytest.raises(FinalizeError, match=rf"not summarised again: .*{why}"):
             await handler.build_prompt(item)
         with pytest.raises(FinalizeError, match=rf"not summarised again: .*{why}"):
             await handler.process_result(item, RunResult(output=answer()))
-        assert time.monotonic() - started < 2
+    monkeypatch.undo()
     assert commit_count(ledger) == before
     for folder in (sparse, sparse.parent / "2026-11-25T09-00-mate-lines"):
         assert sorted(p.name for p in folder.iterdir()) == [records.NEEDS_SUMMARY, records.RAW]

@@ -22,7 +22,7 @@ from ox_session_capture import records
 from .finalize_support import answer, clone, commit_count, git, make_session
 
 
-def wait_dead(pid: int, limit: float = 5.0) -> bool:
+def wait_dead(pid: int, limit: float = 60.0) -> bool:  # generous: a loaded machine
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if not pid_alive(pid):
@@ -33,11 +33,11 @@ def wait_dead(pid: int, limit: float = 5.0) -> bool:
 
 async def slow_git(repo: Path, pidfile: Path, **kwargs: float) -> None:
     # A git alias runs a shell, which runs sleep: three processes in the group.
-    alias = f"alias.slow=!echo $$ > {pidfile}; sleep 30; :"
+    alias = f"alias.slow=!echo $$ > {pidfile}; sleep 300; :"
     await run_git(repo, "-c", alias, "slow", **kwargs)
 
 
-def read_pid(path: Path, limit: float = 10.0) -> int:
+def read_pid(path: Path, limit: float = 60.0) -> int:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if path.exists() and path.read_text().strip():
@@ -97,10 +97,11 @@ async def test_authentication_failure_fails_the_sync_at_once(
     assert "the sync pushes it" in outcome.reason
     assert not folder.exists()
     assert (ledger / "sessions" / "s-auth" / "summary.md").exists()
-    started = time.monotonic()
-    with pytest.raises(LedgerBlockedError, match="refused"):
-        await sync_ledger(handler.ledger(ledger))
-    assert time.monotonic() - started < handler.push_pause * 10 + 5
+    # A retry would pause 10 minutes first: "at once" needs no tight wall-clock bound.
+    repo = handler.ledger(ledger)
+    repo.push_pause = 600
+    with trio.fail_after(120), pytest.raises(LedgerBlockedError, match="refused"):
+        await sync_ledger(repo)
     nursery.cancel_scope.cancel()
 
 
@@ -203,7 +204,7 @@ async def test_git_detached_gc_outlives_the_call_that_started_it(ledger: Path) -
     def repacking() -> bool:
         return len(list(packs.glob("*.pack"))) > 1 or (ledger / ".git" / "gc.pid").exists()
 
-    with trio.fail_after(30):
+    with trio.fail_after(60):
         while repacking():  # noqa: ASYNC110 - polling the repository
             await trio.sleep(0.05)
     assert git(ledger, "fsck", "--no-progress") == ""

@@ -126,7 +126,9 @@ async def test_two_recordings_of_one_name_in_one_batch_both_land(ledger: Path) -
         await repo.lock.acquire()
         nursery.start_soon(publish, "a", OURS)
         nursery.start_soon(publish, "b", THEIRS_RAW)
-        await trio.sleep(0.05)  # both wait for the lock: one batch
+        with trio.fail_after(60):  # both wait for the lock: one batch
+            while repo.lock.statistics().tasks_waiting < 2:  # noqa: ASYNC110
+                await trio.sleep(0.01)
         repo.lock.release()
     assert commit_count(ledger) == 2  # the seed and the batch
     assert sorted(r.name for r in results.values()) == folders(ledger)

@@ -255,8 +255,14 @@ async def test_missing_binary_is_a_result(tmp_path: Path) -> None:
 
 async def test_cancellation_kills_the_group(fake_cli: Any, wait_dead: Any, group_gone: Any) -> None:
     fake = fake_cli("claude", case="fault-stall", fork_child=True)
-    with trio.move_on_after(0.5):
-        await runner(fake, grace=0.2).run(RunRequest("x"))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(runner(fake, grace=0.2).run, RunRequest("x"))
+        # Cancelled once the run is under way (its child forked), however slow the machine.
+        child = fake.dir / "child"
+        with trio.fail_after(60):
+            while not child.exists() or not child.read_text().strip():  # noqa: ASYNC110
+                await trio.sleep(0.02)
+        nursery.cancel_scope.cancel()
     assert await wait_dead(fake.child_pid())
     assert await group_gone(fake.pid())
 
@@ -317,13 +323,14 @@ def test_usability_not_installed(tmp_path: Path) -> None:
     assert "claude not found" in usability.auth_detail
 
 
-def test_usability_probe_that_hangs_answers_within_two_seconds(
+def test_usability_probe_that_hangs_answers_at_the_probe_timeout(
     fake_cli: Any, tmp_path: Path
 ) -> None:
     fake = fake_cli("claude", replies={"auth status": fake_cli.Reply(hang=True)})
     start = time.monotonic()
     usability = runner(fake).usability()
-    assert time.monotonic() - start < 2
+    # The probe's own timeout ends it, not the fake's 300 s hang (generous: a loaded machine).
+    assert time.monotonic() - start < 60
     assert usability.installed
     assert not usability.authenticated
     assert "did not answer" in usability.auth_detail
@@ -333,7 +340,7 @@ def test_usability_probe_that_hangs_answers_within_two_seconds(
     creds.write_text("{}")
     start = time.monotonic()
     usability = runner(fake).usability()
-    assert time.monotonic() - start < 2
+    assert time.monotonic() - start < 60
     assert usability.usable
     assert "credentials file" in usability.auth_detail
 

@@ -167,7 +167,7 @@ async def test_429_retrying_until_timeout_is_a_quota(
     cli = fake(fake_cli, case="fault-429", fork_child=True)
     start = time.monotonic()
     result = await runner(cli, grace=0.2).run(RunRequest("x", timeout_override=0.5))
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 60  # the timeout ends it, not the fake's 300 s hang
     assert result.error.startswith("gemini did not finish within 0.5 s and was killed")
     assert result.quota is not None
     assert "429" in result.quota.message or "RESOURCE_EXHAUSTED" in result.quota.message
@@ -239,8 +239,14 @@ async def test_exit_before_result(fake_cli: Any) -> None:
 
 async def test_cancellation_kills_the_group(fake_cli: Any, wait_dead: Any, group_gone: Any) -> None:
     cli = fake(fake_cli, case="fault-stall", fork_child=True)
-    with trio.move_on_after(0.5):
-        await runner(cli, grace=0.2).run(RunRequest("x"))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(runner(cli, grace=0.2).run, RunRequest("x"))
+        # Cancelled once the run is under way (its child forked), however slow the machine.
+        child = cli.dir / "child"
+        with trio.fail_after(60):
+            while not child.exists() or not child.read_text().strip():  # noqa: ASYNC110
+                await trio.sleep(0.02)
+        nursery.cancel_scope.cancel()
     assert await wait_dead(cli.child_pid())
     assert await group_gone(cli.pid())
 
@@ -308,6 +314,6 @@ def test_usability_does_not_run_a_binary_that_hangs(fake_cli: Any) -> None:
     cli = fake_cli("gemini", hang=True)
     start = time.monotonic()
     usability = runner(cli).usability()
-    assert time.monotonic() - start < 2
+    assert time.monotonic() - start < 60  # the fake would hang 300 s (generous: a loaded box)
     assert usability.installed
     assert not (cli.dir / "argv").exists()

@@ -268,7 +268,9 @@ async def test_an_end_done_by_the_hook_is_finalized_at_once(
         began = trio.current_time()
         ended = await hook("SessionEnd")
         assert ended.returncode == 0
-        assert trio.current_time() - began < CALL_TIMEOUT / 2
+        # Waiting out the call's timeout would take longer than it; anything less leaves
+        # room for a loaded machine (a CLI start-up included).
+        assert trio.current_time() - began < CALL_TIMEOUT
         assert len(refused) == 1
         assert not (folder / MARKER).exists()  # stopped by the hook itself
         assert "the answer" in (folder / RAW).read_text()
