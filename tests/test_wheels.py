@@ -7,6 +7,7 @@ Real builds (`uv build`), a real fresh virtual environment, real subprocesses.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -71,8 +72,18 @@ def run(
 
 @pytest.fixture(scope="module")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    run([*UV, "build", "--all-packages", "--out-dir", out])
+    """Every distribution built once per test run: the pytest workers of one run share the
+    folder above their own temporary folders, and the first to come builds (under a lock)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    out = root / "ox-wheelhouse"
+    with open(root / "ox-wheelhouse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / ".built").exists():
+            shutil.rmtree(out, ignore_errors=True)  # a build cut short
+            run([*UV, "build", "--all-packages", "--out-dir", out])
+            (out / ".built").touch()
     return out
 
 
