@@ -218,3 +218,24 @@ def test_bad_chapters_or_moments_reject_the_answer(
     result = parse_summary(answer(**overrides))
     assert result.summary is None
     assert reason in (result.error or "")
+
+
+def test_a_huge_answer_is_kept_within_bounds() -> None:
+    # About what a runner passes on (its output cap is 8 MiB).
+    from ox_handler_session_finalize.llm_output import ITEM_MAX, MAX_ITEMS, MAX_TEXT
+
+    result = parse_summary(
+        answer(
+            summary="word " * 800_000,
+            key_actions=["act " * 200] * 5_000,
+            topics_found=["t"] * 1000,
+            aha_moments=[{"seq": 1, "highlight": "h " * 2_000, "why": "w"}] * 1_000,
+        )
+    )
+    assert result.summary is not None
+    assert len(result.summary.summary) == MAX_TEXT
+    assert result.summary.summary.endswith("…")
+    assert len(result.summary.key_actions) == MAX_ITEMS
+    assert all(len(a) == ITEM_MAX for a in result.summary.key_actions)
+    assert len(result.summary.topics_found) == MAX_ITEMS
+    assert all(len(m.highlight) <= ITEM_MAX for m in result.summary.aha_moments)

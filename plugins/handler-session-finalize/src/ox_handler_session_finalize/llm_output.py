@@ -8,6 +8,7 @@ instead (never carrying the raw output); after `MAX_ATTEMPTS` it is `unrecoverab
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -24,6 +25,12 @@ TITLE_MIN, TITLE_MAX = 3, 200
 SUMMARY_MIN = 20
 MAX_CHAPTERS, CHAPTER_MAX = 12, 120
 MAX_MOMENTS = 8
+MAX_TEXT = 20_000
+"""Characters kept of the summary, the agent summary and the score reason (a paragraph is a
+few hundred): what the model printed beyond is cut, marked, so an answer the transcript
+steered to megabytes is not published three times over."""
+MAX_ITEMS, ITEM_MAX = 50, 500
+"""Key actions and topics kept, and the characters kept of each."""
 
 _JSON_FENCE = re.compile(r"```[ \t]*json[ \t]*\r?\n(.*?)```", re.DOTALL | re.IGNORECASE)
 _ANY_FENCE = re.compile(r"```[^\n`]*\r?\n(.*?)```", re.DOTALL)
@@ -94,10 +101,14 @@ def _known(data: dict[str, Any]) -> dict[str, Any]:
     moments = known.get("aha_moments")
     if isinstance(moments, list):
         known["aha_moments"] = [
-            {k: v for k, v in m.items() if k in NotableMoment.model_fields}
+            {
+                k: _cut(v, ITEM_MAX) if isinstance(v, str) else v
+                for k, v in m.items()
+                if k in NotableMoment.model_fields
+            }
             if isinstance(m, dict)
             else m
-            for m in moments
+            for m in moments[: MAX_MOMENTS * 8]  # of which at most MAX_MOMENTS are kept
         ]
     return known
 
@@ -118,6 +129,17 @@ def _one_line(text: str) -> str:
     """`text` with every run of whitespace (newlines included) made one space: a title or a
     list item of `summary.md` must not start lines of its own."""
     return " ".join(text.split())
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _items(items: list[str]) -> list[str]:
+    """The first `MAX_ITEMS` non-blank `items`, one line each, of `ITEM_MAX` characters at
+    most (the rest is never looked at)."""
+    kept = (_cut(_one_line(i), ITEM_MAX) for i in items if i.strip())
+    return list(itertools.islice(kept, MAX_ITEMS))
 
 
 def _tidy_extras(summary: Summary, steps: int | None) -> None:
@@ -148,6 +170,14 @@ def validate(data: dict[str, Any], *, steps: int | None = None) -> ParseResult:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         return ParseResult(None, f"invalid field {where}: {first['msg']}")
+    # Bounded before anything reads the texts whole: the checks below run in the event loop,
+    # and the tell-tale patterns took 13 s over an answer of 20 MB.
+    summary.summary = _cut(summary.summary, MAX_TEXT)
+    summary.agent_summary = _cut(summary.agent_summary, MAX_TEXT)
+    summary.score_reason = _cut(summary.score_reason, MAX_TEXT)
+    summary.key_actions = _items(summary.key_actions)
+    summary.topics_found = _items(summary.topics_found)
+    summary.chapter_titles = _items(summary.chapter_titles)
     summary = Summary.model_validate(_printable(summary.model_dump()))
     title = _one_line(summary.title)
     if not title:
@@ -173,8 +203,6 @@ def validate(data: dict[str, Any], *, steps: int | None = None) -> ParseResult:
     if label:
         return ParseResult(None, f"the answer {label} instead of summarising")
     summary.title = title
-    summary.key_actions = [_one_line(a) for a in summary.key_actions if a.strip()]
-    summary.topics_found = [_one_line(t) for t in summary.topics_found if t.strip()]
     summary.summary_status = "ok"
     summary.validation_error = None
     return ParseResult(summary, None)
