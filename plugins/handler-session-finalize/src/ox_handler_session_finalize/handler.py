@@ -286,8 +286,13 @@ class SessionFinalizeHandler(WorkHandler):
         if is_brief(transcript.entries):
             return RunRequest(skip_llm=True, work_dir=ledger)
         rules = await trio.to_thread.run_sync(load_ledger_rules, ledger)
-        entries = redact_entries(transcript.entries, rules)
-        prompt = build_summary_prompt(entries, session_name=target.payload.name)
+
+        def prompt_of() -> str:
+            # Seconds for a big transcript: never in the event loop, which serves IPC meanwhile.
+            entries = redact_entries(transcript.entries, rules)
+            return build_summary_prompt(entries, session_name=target.payload.name)
+
+        prompt = await trio.to_thread.run_sync(prompt_of)
         # A summary is background work: the runner may pick its cheaper, faster model.
         return RunRequest(prompt=prompt, work_dir=ledger, prefer_fast=True)
 
