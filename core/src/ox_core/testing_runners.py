@@ -57,6 +57,15 @@ class FakeCli:
     def child_pid(self) -> int:
         return int((self.dir / "child").read_text())
 
+    async def forked(self) -> int:
+        """The pid of the child a `fork_child` fake forked, once it has (however slow the
+        machine: polled up to a minute)."""
+        child = self.dir / "child"
+        with trio.fail_after(60):
+            while not child.exists() or not child.read_text().strip():  # noqa: ASYNC110
+                await trio.sleep(0.02)
+        return self.child_pid()
+
     def pid(self) -> int:
         """The fake's pid: the id of the process group it leads."""
         return int((self.dir / "pid").read_text())

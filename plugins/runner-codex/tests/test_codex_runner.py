@@ -217,11 +217,7 @@ async def test_cancellation_kills_the_group(fake_cli: Any, wait_dead: Any, group
     cli = fake(fake_cli, case="fault-stall", fork_child=True)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(runner(cli, grace=0.2).run, RunRequest("x"))
-        # Cancelled once the run is under way (its child forked), however slow the machine.
-        child = cli.dir / "child"
-        with trio.fail_after(60):
-            while not child.exists() or not child.read_text().strip():  # noqa: ASYNC110
-                await trio.sleep(0.02)
+        await cli.forked()  # cancelled once the run is under way, however slow the machine
         nursery.cancel_scope.cancel()
     assert await wait_dead(cli.child_pid())
     assert await group_gone(cli.pid())

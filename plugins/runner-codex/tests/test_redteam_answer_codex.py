@@ -4,24 +4,17 @@ model's answer (which a prompt injection in the transcript may shape) is only ev
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ox_core import RunRequest
 from ox_runner_codex import CodexRunner
-from ox_runner_codex.runner import AUTH_ENV
 
-HELP = "Usage: codex exec [OPTIONS]\n  --skip-git-repo-check\n  --ephemeral\n  --color <COLOR>\n"
-HELP += "  -s, --sandbox <SANDBOX_MODE>\n  --json\n  -c, --config <key=value>\n"
-
-
-@pytest.fixture(autouse=True)
-def _no_codex_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in (*AUTH_ENV, "CODEX_HOME"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+from .test_codex_runner import (
+    HELP,
+    _no_codex_credentials,  # noqa: F401 - autouse here too
+)
 
 
 def message(text: object) -> dict[str, Any]:

@@ -5,25 +5,17 @@ read as the CLI's own events (a failure, a quota pause, another answer)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ox_core import RunRequest
 from ox_runner_gemini import GeminiRunner
-from ox_runner_gemini.runner import AUTH_ENV, AUTH_FLAGS
+
+from .test_gemini_runner import _no_gemini_credentials  # noqa: F401 - autouse here too
 
 OLD_HELP = "Usage: gemini [options]\n  -p, --prompt  Prompt\n"
 SUMMARY = json.dumps({"title": "Fix the parser", "summary": "It was fixed.", "outcome": "success"})
-
-
-@pytest.fixture(autouse=True)
-def _no_gemini_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in (*AUTH_ENV, *AUTH_FLAGS, "GEMINI_CLI_SYSTEM_SETTINGS_PATH"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
 
 
 def old_gemini(fake_cli: Any, stdout: str) -> Any:
