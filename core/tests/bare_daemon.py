@@ -1,5 +1,5 @@
 """A real `ox-core serve` with no ledger and no plugin config, in a private runtime folder,
-for tests that talk to its socket byte by byte (fuzzing, hostile request lines)."""
+for tests that talk to its socket byte by byte (fuzzing, hostile request lines, floods)."""
 
 from __future__ import annotations
 
@@ -13,50 +13,59 @@ import tempfile
 import time
 import unittest.mock
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ox_core.errors import OxError
 from ox_core.ipc import call
 from ox_core.settings import load_settings
-from ox_core.testing import wait_until
+
+
+@dataclass(frozen=True)
+class BareDaemon:
+    sock: Path
+    proc: subprocess.Popen[bytes]
+    env: dict[str, str]  # the daemon's environment: a CLI run with it talks to this daemon
 
 
 @contextlib.contextmanager
-def bare_daemon(home: Path) -> Iterator[tuple[Path, subprocess.Popen[bytes]]]:
-    """The daemon's socket and process, once `status` says it is ready; stopped afterwards."""
+def bare_daemon(home: Path) -> Iterator[BareDaemon]:
+    """The daemon, once `status` says it is ready (it answers before its plugins are loaded);
+    stopped afterwards. Its stderr goes to a file, never a pipe nobody reads while a test
+    floods it (a full pipe would stall the daemon's logging, and the daemon with it)."""
     with tempfile.TemporaryDirectory(prefix="oxd") as runtime:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OX_", "XDG_"))}
         env.update(HOME=str(home), XDG_RUNTIME_DIR=runtime, PATH="/usr/bin:/bin")
         with unittest.mock.patch.dict(os.environ, env, clear=True):
             sock = load_settings().socket_path()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ox_core.cli", "serve"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        log = Path(runtime) / "stderr"
+        with open(log, "wb") as stderr:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "ox_core.cli", "serve"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
         try:
             deadline = time.monotonic() + 60
             while True:
-                assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+                assert proc.poll() is None, log.read_text(errors="replace")
                 try:
-                    call(sock, "status", timeout=2)
-                    break
+                    if call(sock, "status", timeout=2)["daemon"]["ready"]:
+                        break
                 except OxError:
-                    assert time.monotonic() < deadline, "daemon not ready"
-                    time.sleep(0.02)
-            # It answers before its plugins are loaded: a test alone on an xdist worker would
-            # otherwise meet a daemon with no handlers yet.
-            wait_until("the daemon ready", lambda: call(sock, "status")["daemon"]["ready"])
-            yield sock, proc
+                    pass
+                assert time.monotonic() < deadline, "daemon not ready"
+                time.sleep(0.02)
+            yield BareDaemon(sock, proc, env)
         finally:
             proc.terminate()
             try:
-                proc.communicate(timeout=10)
+                proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-                proc.communicate()
+                proc.wait()
 
 
 def exchange(sock: Path, data: bytes) -> list[dict[str, Any]]:

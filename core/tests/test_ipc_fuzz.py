@@ -74,11 +74,11 @@ def expected_replies(batch: list[bytes]) -> int:
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    with bare_daemon(tmp_path_factory.mktemp("fuzzhome")) as (sock, proc):
-        yield sock
-        assert proc.poll() is None, "the daemon died during the fuzz"
-        status = call(sock, "status")
-        assert status["daemon"]["pid"] == proc.pid
+    with bare_daemon(tmp_path_factory.mktemp("fuzzhome")) as daemon:
+        yield daemon.sock
+        assert daemon.proc.poll() is None, "the daemon died during the fuzz"
+        status = call(daemon.sock, "status")
+        assert status["daemon"]["pid"] == daemon.proc.pid
 
 
 def exchange(sock: Path, batch: list[bytes]) -> list[dict[str, Any]]:

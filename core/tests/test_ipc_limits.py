@@ -30,7 +30,8 @@ from hypothesis import strategies as st
 
 from ox_core.connections import Connection, ConnectionTable
 from ox_core.ipc import IpcError, IpcServer, call
-from ox_core.settings import load_settings
+
+from .bare_daemon import bare_daemon
 
 
 async def echo(params: dict[str, Any]) -> Any:
@@ -179,31 +180,10 @@ def test_status_answers_under_1000_idle_connections(tmp_path: Path) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < 2048:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
-    with tempfile.TemporaryDirectory(prefix="oxf") as runtime:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("OX_", "XDG_"))}
-        env.update(HOME=str(tmp_path), XDG_RUNTIME_DIR=runtime, PATH="/usr/bin:/bin")
-        import unittest.mock
-
-        with unittest.mock.patch.dict(os.environ, env, clear=True):
-            sock = load_settings().socket_path()
-        daemon = subprocess.Popen(
-            [sys.executable, "-m", "ox_core.cli", "serve"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+    with bare_daemon(tmp_path) as bare:
+        sock, daemon, env = bare.sock, bare.proc, bare.env
         flooders: list[subprocess.Popen[str]] = []
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert daemon.poll() is None
-                try:
-                    if call(sock, "status", timeout=2)["daemon"]["ready"]:
-                        break
-                except Exception:
-                    pass
-                assert time.monotonic() < deadline, "daemon not ready"
-                time.sleep(0.05)
             quiet = time.monotonic()
             call(sock, "status", timeout=5)
             quiet_took = time.monotonic() - quiet
@@ -248,8 +228,6 @@ def test_status_answers_under_1000_idle_connections(tmp_path: Path) -> None:
             for f in flooders:
                 f.kill()
                 f.communicate()
-            daemon.terminate()
-            daemon.communicate(timeout=15)
 
 
 async def test_a_busy_refusal_reaches_a_client_whose_request_could_not_be_sent(

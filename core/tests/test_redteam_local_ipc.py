@@ -30,7 +30,7 @@ def daemon(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Path, subprocess.Popen[bytes]]]:
     with bare_daemon(tmp_path_factory.mktemp("rthome")) as running:
-        yield running
+        yield running.sock, running.proc
 
 
 def assert_alive(daemon: tuple[Path, subprocess.Popen[bytes]]) -> None:

@@ -239,6 +239,21 @@ def test_a_hook_path_through_proc_self_root_records_the_real_file(
     assert contents(session_dir) == ["message 1"]
 
 
+def record_one_line(
+    home: Path, ledger: Path, src: Path, **kwargs: str
+) -> tuple[Recording, dict[str, object]]:
+    """A recording of `src` (made with `kwargs`) whose name any command accepts, one line
+    captured, stopped through the service: the recording and the stop's answer."""
+    src.write_bytes(b"")
+    rec = create_recording(ledger, "claude-code", src, pid=os.getpid(), home=home, **kwargs)
+    assert check_session_name(rec.name) == rec.name
+    append(src, numbered_user(1))
+    stopped = trio.run(
+        SessionWatchService(ledger, home=home).session_watch_stop, {"name": rec.name}
+    )
+    return rec, stopped
+
+
 HOSTILE_USERS = ["a\nb", "\x1b]0;pwned\x07", "x" * 300, "é" * 200, "\u202euser", "\udcff"]
 
 
@@ -246,14 +261,7 @@ HOSTILE_USERS = ["a\nb", "\x1b]0;pwned\x07", "x" * 300, "é" * 200, "\u202euser"
 def test_a_hostile_user_name_still_makes_a_recording_that_can_be_stopped(
     home: Path, ledger: Path, user: str
 ) -> None:
-    src = folder(home) / "a.jsonl"
-    src.write_bytes(b"")
-    rec = create_recording(ledger, "claude-code", src, pid=os.getpid(), home=home, username=user)
-    assert check_session_name(rec.name) == rec.name
-    append(src, numbered_user(1))
-    stopped = trio.run(
-        SessionWatchService(ledger, home=home).session_watch_stop, {"name": rec.name}
-    )
+    rec, stopped = record_one_line(home, ledger, folder(home) / "a.jsonl", username=user)
     assert stopped == {"name": rec.name, "entry_count": 1}
 
 
@@ -261,14 +269,7 @@ def test_a_hostile_user_name_still_makes_a_recording_that_can_be_stopped(
 def test_a_hostile_file_name_still_makes_a_recording_that_can_be_stopped(
     home: Path, ledger: Path, stem: str
 ) -> None:
-    src = folder(home) / f"{stem}.jsonl"
-    src.write_bytes(b"")
-    rec = create_recording(ledger, "claude-code", src, pid=os.getpid(), home=home)
-    assert check_session_name(rec.name) == rec.name
-    append(src, numbered_user(1))
-    stopped = trio.run(
-        SessionWatchService(ledger, home=home).session_watch_stop, {"name": rec.name}
-    )
+    _, stopped = record_one_line(home, ledger, folder(home) / f"{stem}.jsonl")
     assert stopped["entry_count"] == 1
 
 

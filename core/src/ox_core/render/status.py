@@ -127,14 +127,15 @@ def _sync_line(work: Mapping[str, Any], now: datetime | None) -> str:
     ]
     error, paused = str(state.get("last_error") or ""), str(state.get("paused") or "")
     when = _ago(state.get("last_error_at"), now)
-    if error and error != paused:
+    said_once = error == paused  # the pass that failed is the pause: one mention, its age
+    if error and not said_once:
         parts.append(f"[red]last error {when}: {escape(_short(error, MESSAGE_WIDTH))}[/]")
     if paused:
-        if not paused.startswith("publishing paused"):
-            paused = f"publishing paused: {paused}"
-        if error == str(state.get("paused")):  # the pass that failed is the pause: said once
-            paused = paused.replace("publishing paused", f"publishing paused (tried {when})", 1)
-        parts.append(f"[red]{escape(_short(paused, MESSAGE_WIDTH))}[/]")
+        cause = paused.removeprefix("publishing paused").removeprefix(":").lstrip()
+        tried = f" (tried {when})" if said_once else ""
+        parts.append(
+            f"[red]{escape(_short(f'publishing paused{tried}: {cause}', MESSAGE_WIDTH))}[/]"
+        )
     return "; ".join(parts) + published
 
 

@@ -136,19 +136,17 @@ def _cut(text: str, limit: int) -> str:
 
 
 def _items(items: list[str]) -> list[str]:
-    """The first `MAX_ITEMS` non-blank `items`, one line each, of `ITEM_MAX` characters at
-    most (the rest is never looked at)."""
-    kept = (_cut(_one_line(i), ITEM_MAX) for i in items if i.strip())
-    return list(itertools.islice(kept, MAX_ITEMS))
+    """The first `MAX_ITEMS` `items` with text, one line each without control characters, of
+    `ITEM_MAX` characters at most (the rest is never looked at)."""
+    lines = (_one_line(_CONTROL.sub("", i)) for i in items)
+    return list(itertools.islice((_cut(line, ITEM_MAX) for line in lines if line), MAX_ITEMS))
 
 
 def _tidy_extras(summary: Summary, steps: int | None) -> None:
     """Chapter titles: non-blank, at most `MAX_CHAPTERS` of `CHAPTER_MAX` characters. Notable
     moments: with a highlight and, when the transcript's length is known, a `seq` inside it;
     at most `MAX_MOMENTS`. What breaks these rules is dropped, not the whole answer."""
-    summary.chapter_titles = [
-        _one_line(t)[:CHAPTER_MAX] for t in summary.chapter_titles if t.strip()
-    ][:MAX_CHAPTERS]
+    summary.chapter_titles = [t[:CHAPTER_MAX] for t in summary.chapter_titles[:MAX_CHAPTERS]]
     summary.aha_moments = [
         m
         for m in summary.aha_moments
