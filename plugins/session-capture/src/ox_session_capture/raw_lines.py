@@ -31,14 +31,59 @@ FINGERPRINT_SPAN = 4096
 def fingerprint(fd: int, offset: int) -> str:
     """A digest of the bytes before `offset`: the first and the last `FINGERPRINT_SPAN`
     bytes of `[0, offset)` (so all of it for a short prefix)."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(str(offset).encode())
-    head = min(offset, FINGERPRINT_SPAN)
-    h.update(os.pread(fd, head, 0))
-    start = max(head, offset - FINGERPRINT_SPAN)
-    if start < offset:
-        h.update(os.pread(fd, offset - start, start))
-    return h.hexdigest()
+    return PrefixPrint.read(fd, offset).digest()
+
+
+@dataclass(frozen=True)
+class PrefixPrint:
+    """The bytes `fingerprint` digests for the prefix `[0, offset)` of a file, kept in
+    memory: a live tail checks its prefix by comparing bytes (no digest) and learns the next
+    prefix's from the bytes it read (no `pread`), so a step hashes once, not twice.
+
+    `head` is `[0, min(offset, FINGERPRINT_SPAN))`, `tail` the last `FINGERPRINT_SPAN` bytes
+    before `offset` that are not in `head` (none for a prefix that fits in the head)."""
+
+    offset: int
+    head: bytes
+    tail: bytes
+
+    @classmethod
+    def read(cls, fd: int, offset: int) -> PrefixPrint:
+        """The print of `[0, offset)` of the file open at `fd` (of what it reads there: a
+        file shorter than `offset` reads short, and its print matches no full one)."""
+        head = os.pread(fd, min(offset, FINGERPRINT_SPAN), 0)
+        start = max(len(head), offset - FINGERPRINT_SPAN)
+        return cls(offset, head, os.pread(fd, offset - start, start) if start < offset else b"")
+
+    def digest(self) -> str:
+        h = hashlib.blake2b(digest_size=16)
+        h.update(str(self.offset).encode())
+        h.update(self.head)
+        h.update(self.tail)
+        return h.hexdigest()
+
+    def matches(self, fd: int) -> bool:
+        """Whether the file open at `fd` still holds these bytes where they were."""
+        if os.pread(fd, len(self.head), 0) != self.head:
+            return False
+        return not self.tail or os.pread(fd, len(self.tail), self.offset - len(self.tail)) == (
+            self.tail
+        )
+
+    def advanced(self, data: bytes | memoryview) -> PrefixPrint:
+        """The print of the prefix that goes on with `data` (the bytes at `offset`); this
+        print must be of whole reads (`read` of a file at least `offset` long, or advanced)."""
+        span = FINGERPRINT_SPAN
+        offset = self.offset + len(data)
+        head = self.head
+        if len(head) < span:
+            head += bytes(data[: span - len(head)])
+        # The last `span` bytes before the new offset; before the old one they are the head
+        # and tail together (contiguous while the prefix is under two spans, else the tail).
+        window = ((self.head + self.tail)[-span:] + bytes(data[-span:]))[-span:]
+        past_head = offset - max(len(head), offset - span)
+        tail = window[len(window) - past_head :] if past_head > 0 else b""
+        return PrefixPrint(offset, head, tail)
 
 
 _SOURCE_ID = re.compile(rb'"source_id":("(?:[^"\\]|\\.)*")')

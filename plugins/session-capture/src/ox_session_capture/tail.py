@@ -44,6 +44,7 @@ from ox_session_capture.journal import (
 )
 from ox_session_capture.raw_lines import (
     Fields,
+    PrefixPrint,
     RawBatch,
     Redactor,
     captured_ids,
@@ -111,6 +112,7 @@ class _Block:
     lines: list[bytes]
     end: int  # source offset after the last consumed byte
     skipped_long: int = 0
+    data: bytes | None = None  # the bytes read, from the block's start (None: not kept)
 
 
 class SourceTail:
@@ -145,6 +147,9 @@ class SourceTail:
         self.persisted = 0  # the marker's source_offset as last seen / written
         self.inode: int | None = None
         self.fp: str | None = None
+        # The bytes `fp` digests, when this tail read them (`PrefixPrint`): a step compares
+        # them instead of digesting the file's again. None, or of `offset` and `fp`.
+        self._print: PrefixPrint | None = None
         self.seen: set[str] = set()
         # An unterminated line longer than a batch: (its start, scanned up to, fingerprint of
         # the file up to there), so each poll scans only the new bytes for its newline.
@@ -191,6 +196,7 @@ class SourceTail:
         fp = _marker_extra(marker, "source_fingerprint")
         self.inode = inode if isinstance(inode, int) else None
         self.fp = fp if isinstance(fp, str) and self.offset == marker.source_offset else None
+        self._print = None
         prior = prior_ids(self.session_dir, _marker_extra(marker, "prior_source_ids"))
         # Only the committed entries count as captured: bytes past the commit (a failed batch's,
         # or the steps of a slot file damaged since) are cut off by the next commit, and their
@@ -247,11 +253,13 @@ class SourceTail:
         reset = self._check_reset(fd, st.st_ino, st.st_size)
         start = self.offset
         try:
-            gathered = self._gather(fd, st.st_size)
+            gathered, prefix = self._gather(fd, st.st_size)
             if gathered.end == start and not reset:
                 self.offset = start
                 return StepResult(skipped_long=gathered.skipped_long)
-            new_fp = fingerprint(fd, gathered.end)
+            if prefix is None:
+                prefix = PrefixPrint.read(fd, gathered.end)
+            new_fp = prefix.digest()
             gathered.unknown = take_unknown(self.adapter)
             self._commit(gathered, st.st_ino, new_fp, reset)
         except _Reloaded:
@@ -261,6 +269,7 @@ class SourceTail:
             raise
         self.inode = st.st_ino
         self.fp = new_fp
+        self._print = prefix
         self._reset_pending = False
         return StepResult(
             entries=gathered.count,
@@ -270,14 +279,17 @@ class SourceTail:
             duplicates=gathered.duplicates,
         )
 
-    def _gather(self, fd: int, size: int) -> RawBatch:
+    def _gather(self, fd: int, size: int) -> tuple[RawBatch, PrefixPrint | None]:
         """Read and convert blocks from `self.offset` (advancing it) until one block was read,
         or, with `commit_bytes`, until that many raw bytes are ready or the file ends: a
         catch-up commits (and fsyncs) once per budget, not once per block, while memory stays
-        bounded by one block plus the budget."""
+        bounded by one block plus the budget. Also the print of the source's prefix up to the
+        end of what was read, when the blocks' bytes give it (else None: read it)."""
         out = RawBatch(end=self.offset)
         batch_ids: set[str] = set()
+        prefix = self._print if self.offset else PrefixPrint(0, b"", b"")
         while True:
+            start = self.offset
             block = self._read(fd, size)
             entries, dups = self._convert(block.lines, batch_ids)
             if entries and block.end <= self.offset:
@@ -287,11 +299,15 @@ class SourceTail:
                 )
             out.skipped_long += block.skipped_long
             if block.end == self.offset:
-                return out
+                return out, prefix
             out.add(entries, dups, block.end)
+            if prefix is not None and prefix.offset == start and block.data is not None:
+                prefix = prefix.advanced(memoryview(block.data)[: block.end - start])
+            else:
+                prefix = None
             self.offset = block.end
             if not self.commit_bytes or out.size >= self.commit_bytes or block.end >= size:
-                return out
+                return out, prefix
 
     def _check_reset(self, fd: int, inode: int, size: int) -> bool:
         """Whether the source is not the file we were reading; if so, restart at 0."""
@@ -302,7 +318,7 @@ class SourceTail:
             and not shorter
             and self.fp is not None
             and self.offset > 0
-            and fingerprint(fd, self.offset) != self.fp
+            and not self._prefix_holds(fd)
         )
         if replaced or shorter or changed or self._reset_pending:
             if not self._reset_pending:
@@ -310,13 +326,26 @@ class SourceTail:
                 log.warning("%s: source %s; re-reading it", self.session_dir.name, why)
             self.offset = 0
             self.fp = None
+            self._print = None
             self._long_scan = None
             self._reset_pending = True
             return True
         if self.fp is None and self.offset > 0:
             # First look at this file at a persisted offset without fingerprint: trust it.
-            self.fp = fingerprint(fd, self.offset)
+            self._print = PrefixPrint.read(fd, self.offset)
+            self.fp = self._print.digest()
         return False
+
+    def _prefix_holds(self, fd: int) -> bool:
+        """Whether the bytes before `offset` are still those `fp` digests."""
+        known = self._print
+        if known is not None and known.offset == self.offset:
+            return known.matches(fd)
+        read = PrefixPrint.read(fd, self.offset)
+        if read.digest() != self.fp:
+            return False
+        self._print = read
+        return True
 
     def _read(self, fd: int, size: int) -> _Block:
         start = self.offset
@@ -339,8 +368,8 @@ class SourceTail:
             del lines[-1]  # what follows the last newline (no copy of the block, unlike a slice)
             if len(data) > MAX_LINE:  # a batch larger than the limit may hold an over-long line
                 kept = [line for line in lines if len(line) <= MAX_LINE]
-                return _Block(kept, start + cut + 1, skipped_long=len(lines) - len(kept))
-            return _Block(lines, start + cut + 1)
+                return _Block(kept, start + cut + 1, len(lines) - len(kept), data)
+            return _Block(lines, start + cut + 1, data=data)
         if end == size and size - start <= MAX_LINE:
             return _Block([], start)  # an unterminated last line: wait for its newline
         return self._finish_long(fd, size, start, end)
