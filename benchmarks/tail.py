@@ -9,8 +9,9 @@
 2. Catch-up: a ~100 MB claude-code session file (the real fixture's line kinds, plus tool
    calls and tool results, fresh ids per line) brought into `raw.jsonl` by `catch_up`,
    against a baseline that only reads each line and `json.loads` it. Best of 4 (interleaved);
-   prints MB/s
-   and the ratio. Goal (issue 17): >= 0.8 x baseline.
+   prints MB/s and the ratio (goal, issue 17: >= 0.8 x baseline), and the CPU time of both,
+   the catch-up's helper process included (`ox_session_capture.blocks`: it converts every
+   other block on the second core, so the wall time is less than the CPU time).
 3. Redaction alone: `LedgerRedactor.many` over the benign corpus (ordinary code and prose)
    and over the secrets corpus (every shape, as written and inside a JSON tool input), in
    batches of 64 texts as the watcher sends them; prints MB/s.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -169,6 +171,12 @@ def baseline(path: Path) -> tuple[float, float]:
     return time.perf_counter() - start, time.process_time() - cpu
 
 
+def _cpu_with_helpers() -> float:
+    """CPU seconds of this process and of its reaped children: the catch-up's helper."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def reset_offsets(marker: RecordingMarker) -> None:
     marker.source_offset = marker.start_offset = 0
     marker.source_fingerprint = None  # type: ignore[attr-defined]  # extra key
@@ -184,9 +192,9 @@ def ours(tmp: Path, big: Path, run: int) -> tuple[float, float, int]:
     # A recording that began with the file and missed all of it (the watcher never ran).
     update_marker(rec.session_dir, reset_offsets)
     try:
-        start, cpu = time.perf_counter(), time.process_time()
+        start, cpu = time.perf_counter(), _cpu_with_helpers()
         result = catch_up(rec.session_dir, home=home)
-        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+        elapsed, cpu = time.perf_counter() - start, _cpu_with_helpers() - cpu
     finally:
         os.replace(src, big)
     assert result.offset == big.stat().st_size, "catch-up stopped early"
@@ -247,9 +255,10 @@ def main() -> None:
         print(f"  {'catch_up (convert, redact, fsync)':32} {best:8.2f} {mb / best:8.1f}")
         print(f"  ratio catch_up / baseline throughput: {base / best:.2f} (issue 17: >= 0.8)")
         # CPU time is what a loaded machine (other processes on the cores) does not distort;
-        # catch_up's fsyncs are not in it.
+        # catch_up's fsyncs are not in it, its helper process's CPU is.
         print(
-            f"  same in CPU time: {base_cpu:.2f} s / {best_cpu:.2f} s = {base_cpu / best_cpu:.2f}"
+            f"  CPU time, helper included: {base_cpu:.2f} s / {best_cpu:.2f} s = "
+            f"{base_cpu / best_cpu:.2f} (the work done, not the wait)"
         )
         print("\nRedaction alone (LedgerRedactor.many, batches of 64 texts):")
         for name, rate in redaction_alone():

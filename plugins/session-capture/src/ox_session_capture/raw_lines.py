@@ -26,6 +26,23 @@ log = logging.getLogger(__name__)
 
 Redactor = Callable[[str], str]
 FINGERPRINT_SPAN = 4096
+MAX_LINE = 10 * 1024 * 1024
+"""Longest source line converted; longer ones are skipped whole."""
+
+
+def whole_lines(data: bytes, max_line: int = MAX_LINE) -> tuple[list[bytes], int, int] | None:
+    """The complete lines of `data` (bytes read from a line's start), the bytes they take
+    with their newlines, and how many lines over `max_line` were left out; None when `data`
+    holds no newline."""
+    cut = data.rfind(b"\n")
+    if cut < 0:
+        return None
+    lines = data.split(b"\n")
+    del lines[-1]  # what follows the last newline (no copy of the block, unlike a slice)
+    if len(data) > max_line:  # a block larger than the limit may hold an over-long line
+        kept = [line for line in lines if len(line) <= max_line]
+        return kept, cut + 1, len(lines) - len(kept)
+    return lines, cut + 1, 0
 
 
 def fingerprint(fd: int, offset: int) -> str:
@@ -292,6 +309,17 @@ class RawBatch:
             sid = entry.get("source_id")
             if isinstance(sid, str):
                 self.ids.append(sid)
+
+    def add_lines(self, lines: list[bytes], ids: list[str], duplicates: int, end: int) -> None:
+        """Like `add`, for entries already serialised (`lines`, without newlines; `ids` the
+        agent message ids among them)."""
+        data = b"\n".join([*lines, b""]) if lines else b""
+        self.chunks.append(data)
+        self.size += len(data)
+        self.count += len(lines)
+        self.duplicates += duplicates
+        self.end = end
+        self.ids.extend(ids)
 
 
 UNKNOWN_KEY = "unknown_lines"

@@ -28,6 +28,13 @@ import attrs
 
 from ox_session_capture.adapters import SessionAdapter
 from ox_session_capture.adapters.base import Calls
+from ox_session_capture.blocks import (
+    MIN_HELPER_BYTES,
+    Helper,
+    helpers_possible,
+    independent_blocks,
+    merge_block,
+)
 from ox_session_capture.confined import (
     UnsafePathError,
     check_owner,
@@ -43,6 +50,7 @@ from ox_session_capture.journal import (
     settle_locked,
 )
 from ox_session_capture.raw_lines import (
+    MAX_LINE,
     Fields,
     PrefixPrint,
     RawBatch,
@@ -56,6 +64,7 @@ from ox_session_capture.raw_lines import (
     redact_fields,
     session_info,
     take_unknown,
+    whole_lines,
 )
 from ox_session_capture.records import (
     RAW,
@@ -65,8 +74,6 @@ from ox_session_capture.records import (
 
 log = logging.getLogger(__name__)
 
-MAX_LINE = 10 * 1024 * 1024
-"""Longest source line converted; longer ones are skipped whole."""
 BATCH_BYTES = 1024 * 1024
 """Source bytes read per step (one durable append) while following a live file."""
 CATCH_UP_BATCH_BYTES = 16 * 1024 * 1024
@@ -75,6 +82,11 @@ CATCH_UP_COMMIT_BYTES = 32 * 1024 * 1024
 """`raw.jsonl` bytes gathered (from as many blocks as that takes) per durable commit when
 catching up: a 100 MB session is one commit and one round of fsyncs, not seven."""
 _SCAN_CHUNK = 1024 * 1024
+
+
+HELPED_SHARE = (4, 5)
+"""A catch-up's helper is given 4 bytes for every 5 its tail converts: it also serialises
+its blocks for the pipe and starts each a little later (measured: `benchmarks/tail.py`)."""
 
 
 class TailError(Exception):
@@ -160,6 +172,8 @@ class SourceTail:
         # The source's (inode, size, mtime_ns, ctime_ns) as the last step opened it, before
         # reading; None when it was missing (`changes.StatKey`).
         self.source_stat: tuple[int, int, int, int] | None = None
+        # A catch-up converts the block after the one it reads in a forked helper (`blocks`).
+        self._helped = bool(commit_bytes) and independent_blocks(adapter) and helpers_possible()
         # Whether the last commit rewrote the marker (several fsyncs): the next step is likely
         # to wait on the disk too (see `changes`). A recording's first steps commit by slot.
         self.slow = False
@@ -288,26 +302,68 @@ class SourceTail:
         out = RawBatch(end=self.offset)
         batch_ids: set[str] = set()
         prefix = self._print if self.offset else PrefixPrint(0, b"", b"")
-        while True:
-            start = self.offset
-            block = self._read(fd, size)
-            entries, dups = self._convert(block.lines, batch_ids)
-            if entries and block.end <= self.offset:
-                raise TailError(
-                    f"{self.session_dir.name}: the cursor did not advance ({self.offset}) while "
-                    f"{len(entries)} entries were returned; stopping rather than duplicating"
-                )
-            out.skipped_long += block.skipped_long
-            if block.end == self.offset:
-                return out, prefix
-            out.add(entries, dups, block.end)
-            if prefix is not None and prefix.offset == start and block.data is not None:
-                prefix = prefix.advanced(memoryview(block.data)[: block.end - start])
-            else:
-                prefix = None
-            self.offset = block.end
-            if not self.commit_bytes or out.size >= self.commit_bytes or block.end >= size:
-                return out, prefix
+        helper: Helper | None = None
+        try:
+            while True:
+                start = self.offset
+                batch = self._share(size)
+                block = self._read(fd, size, batch)
+                helper = self._helper(helper, fd, block, size, batch)
+                entries, dups = self._convert(block.lines, batch_ids)
+                if entries and block.end <= self.offset:
+                    raise TailError(
+                        f"{self.session_dir.name}: the cursor did not advance ({self.offset}) "
+                        f"while {len(entries)} entries were returned; stopping rather than "
+                        "duplicating"
+                    )
+                out.skipped_long += block.skipped_long
+                if block.end == self.offset:
+                    return out, prefix
+                out.add(entries, dups, block.end)
+                if prefix is not None and prefix.offset == start and block.data is not None:
+                    prefix = prefix.advanced(memoryview(block.data)[: block.end - start])
+                else:
+                    prefix = None
+                self.offset = block.end
+                helped = helper.result() if helper is not None else None
+                if helped is not None and helped.start == self.offset < helped.end:
+                    lines, ids, dups = merge_block(helped, self.adapter, self.seen, batch_ids)
+                    out.add_lines(lines, ids, dups, helped.end)
+                    out.skipped_long += helped.skipped_long
+                    self.offset = helped.end
+                    prefix = None
+                if not self.commit_bytes or out.size >= self.commit_bytes or self.offset >= size:
+                    return out, prefix
+        finally:
+            if helper is not None:
+                helper.close()
+
+    def _share(self, size: int) -> int:
+        """The bytes of the next block this tail converts itself: a batch, or with a helper,
+        its share of what is left when that is under two batches (then both end together)."""
+        left = size - self.offset
+        if not self._helped or left >= 2 * self.batch_bytes:
+            return self.batch_bytes
+        return max(MIN_HELPER_BYTES, left * HELPED_SHARE[1] // sum(HELPED_SHARE))
+
+    def _helper(
+        self, helper: Helper | None, fd: int, block: _Block, size: int, batch: int
+    ) -> Helper | None:
+        """The catch-up's helper (forked at its first use), given the block after `block`
+        when enough is left; None when there is none to give it."""
+        if not self._helped or block.data is None or size - block.end < MIN_HELPER_BYTES:
+            return helper
+        if helper is None:
+            try:
+                helper = Helper(type(self.adapter), fd, MAX_LINE, self.redact)
+            except OSError as exc:  # no process to spare (EAGAIN, ENOMEM): convert it here
+                log.info("%s: no catch-up helper (%s)", self.session_dir.name, exc)
+                self._helped = False
+                return None
+        helped = batch * HELPED_SHARE[0] // HELPED_SHARE[1]
+        if not helper.submit(block.end, min(size, block.end + helped)):
+            self._helped = False  # it died: this catch-up converts the rest itself
+        return helper
 
     def _check_reset(self, fd: int, inode: int, size: int) -> bool:
         """Whether the source is not the file we were reading; if so, restart at 0."""
@@ -347,7 +403,7 @@ class SourceTail:
         self._print = read
         return True
 
-    def _read(self, fd: int, size: int) -> _Block:
+    def _read(self, fd: int, size: int, batch: int = 0) -> _Block:
         start = self.offset
         if start >= size:
             return _Block([], start)
@@ -359,17 +415,13 @@ class SourceTail:
             if scanned <= size and fingerprint(fd, scanned) == fp:
                 return self._finish_long(fd, size, start, scanned)
             self._long_scan = None
-            return self._read(fd, size)
-        end = min(size, start + self.batch_bytes)
+            return self._read(fd, size, batch)
+        end = min(size, start + (batch or self.batch_bytes))
         data = os.pread(fd, end - start, start)
-        cut = data.rfind(b"\n")
-        if cut >= 0:
-            lines = data.split(b"\n")
-            del lines[-1]  # what follows the last newline (no copy of the block, unlike a slice)
-            if len(data) > MAX_LINE:  # a batch larger than the limit may hold an over-long line
-                kept = [line for line in lines if len(line) <= MAX_LINE]
-                return _Block(kept, start + cut + 1, len(lines) - len(kept), data)
-            return _Block(lines, start + cut + 1, data=data)
+        split = whole_lines(data, MAX_LINE)
+        if split is not None:
+            lines, used, skipped = split
+            return _Block(lines, start + used, skipped, data)
         if end == size and size - start <= MAX_LINE:
             return _Block([], start)  # an unterminated last line: wait for its newline
         return self._finish_long(fd, size, start, end)

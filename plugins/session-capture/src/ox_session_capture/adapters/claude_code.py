@@ -73,6 +73,9 @@ class ClaudeCodeAdapter(BaseAdapter):
     """
 
     name: ClassVar[str] = "claude-code"
+    # Its lines depend on nothing but `BaseAdapter`'s state: a catch-up may convert them
+    # by blocks in a helper process (`ox_session_capture.blocks`).
+    independent_blocks: ClassVar[bool] = True
     roots: ClassVar[tuple[str, ...]] = (".claude/projects",)
 
     def parse_fields(self, line: bytes) -> list[Fields]:

@@ -88,6 +88,9 @@ class CodexAdapter(BaseAdapter):
     """
 
     name: ClassVar[str] = "codex"
+    # Its lines depend on nothing but `BaseAdapter`'s state: a catch-up may convert them
+    # by blocks in a helper process (`ox_session_capture.blocks`).
+    independent_blocks: ClassVar[bool] = True
     roots: ClassVar[tuple[str, ...]] = (".codex/sessions",)
 
     def parse_fields(self, line: bytes) -> list[Fields]:

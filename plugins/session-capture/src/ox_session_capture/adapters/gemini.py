@@ -49,6 +49,9 @@ class GeminiAdapter(BaseAdapter):
     """
 
     name: ClassVar[str] = "gemini"
+    # Its lines depend on nothing but `BaseAdapter`'s state: a catch-up may convert them
+    # by blocks in a helper process (`ox_session_capture.blocks`).
+    independent_blocks: ClassVar[bool] = True
     roots: ClassVar[tuple[str, ...]] = (".gemini/tmp",)
 
     def parse_object(self, obj: dict[str, Any]) -> list[Fields]:

@@ -1,0 +1,430 @@
+"""Catching up a long session file on two cores: the next block converted by a forked helper.
+
+A catch-up (finalization's, or a watcher's first step on a file it missed) reads the agent's
+file in blocks of whole lines. While the tail converts one block with its adapter, a helper
+process forked from it converts the next (`Helper`): parse, convert with a fresh adapter of
+the same class, redact, serialise (`convert_block`). The tail then folds the helper's block
+into its own state exactly as if it had converted it itself (`merge_block`):
+
+- the adapter's open tool calls: the helper logs every call it opened and every result that
+  looked one up (`LoggedCalls`), in order; the tail replays the log on its own calls, and a
+  result whose tool name differs from the one the helper could see (its call was in an
+  earlier block) gets the right one;
+- duplicates (an agent message id already captured, or earlier in the batch) are dropped
+  with the tail's own sets, after the replay;
+- session info (latest wins) and the counts of unknown line types are added in order.
+
+So `raw.jsonl` gets the same bytes whether or not a helper ran; `test_catch_up_blocks.py`
+checks that on generated files. Only adapters that say their lines depend on nothing but
+that state (`independent_blocks`) get a helper; a helper that fails, is killed, or meets
+what it cannot fold (an over-long line, a log it cannot match) gives nothing back, and the
+tail converts that block itself. The helper is a child of the tail's thread: it gets
+SIGKILL when that thread ends (`PR_SET_PDEATHSIG`), is killed and reaped by `Helper.close`
+whatever happens, writes nothing but its result to a pipe, and never logs (a lock another
+thread held at the fork stays held in the child).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import logging
+import math
+import os
+import pickle
+import select
+import signal
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydantic_core
+
+from ox_session_capture.adapters.base import Calls
+from ox_session_capture.raw_lines import (
+    Fields,
+    Redactor,
+    entry_line,
+    entry_parser,
+    redact_fields,
+    whole_lines,
+)
+
+log = logging.getLogger(__name__)
+
+MIN_HELPER_BYTES = 4 * 1024 * 1024
+"""Bytes left after a block below which no helper is forked (a fork costs a few ms)."""
+_PR_SET_PDEATHSIG = 1
+_PIPE_BYTES = 1024 * 1024  # Linux's default /proc/sys/fs/pipe-max-size
+HELPER_TIMEOUT = 120.0
+"""Seconds a tail waits for one block from its helper (which takes about as long as the
+tail's own block, a second at most): past that the helper is taken as stuck (a lock held by
+another thread at the fork, say), killed, and the tail converts the block itself."""
+
+
+class LoggedCalls(Calls):
+    """`Calls` that also logs, in order, each call opened `(id, name)` and each lookup of a
+    result `(id, None)`: what `merge_block` replays on the tail's own calls."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        super().__init__(limit)
+        self.log: list[tuple[str, str | None]] = []
+        self.lookups = 0
+
+    def add(self, call_id: str | None, name: str) -> None:
+        if call_id:
+            self.log.append((call_id, name))
+        super().add(call_id, name)
+
+    def pop(self, call_id: str | None) -> str | None:
+        if call_id:
+            self.log.append((call_id, None))
+            self.lookups += 1
+        return super().pop(call_id)
+
+
+@dataclass
+class Block:
+    """One block of whole lines converted apart from the tail: each entry as its `raw.jsonl`
+    line (no newline) and agent message id; `looked_up` maps an entry (a tool result) to the
+    index of its lookup among the log's lookups and the tool name it got."""
+
+    start: int
+    end: int
+    skipped_long: int = 0
+    lines: list[bytes] = field(default_factory=list)
+    ids: list[str | None] = field(default_factory=list)
+    looked_up: dict[int, tuple[int, str | None]] = field(default_factory=dict)
+    calls: list[tuple[str, str | None]] = field(default_factory=list)
+    info: dict[str, str] = field(default_factory=dict)
+    unknown: dict[str, int] = field(default_factory=dict)
+    failed_lines: int = 0
+    not_entries: int = 0
+
+
+class CannotFold(Exception):
+    """The block converted apart would not be the same as converted by the tail."""
+
+
+def independent_blocks(adapter: object) -> bool:
+    """Whether `adapter`'s lines can be converted by block apart from each other and folded
+    back (`merge_block`): it says so, and its state is a `Calls` and plain dicts."""
+    return (
+        getattr(type(adapter), "independent_blocks", False) is True
+        and type(getattr(adapter, "calls", None)) is Calls
+        and isinstance(getattr(adapter, "info", None), dict)
+        and isinstance(getattr(adapter, "unknown", None), dict)
+    )
+
+
+UNKNOWN_TYPES_KEPT = 50
+"""How many line types an adapter counts (`BaseAdapter._unknown`); a block that reaches it
+cannot be folded exactly (which types the tail keeps depends on the blocks before)."""
+
+
+def convert_block(
+    adapter_class: Callable[[], Any],
+    lines: list[bytes],
+    start: int,
+    end: int,
+    skipped_long: int,
+    redact: Redactor | None,
+) -> Block:
+    """`lines` (a block of whole source lines from `start` to `end`) converted by a fresh
+    adapter, redacted and serialised. Raises `CannotFold` when the result could not be folded
+    back exactly."""
+    adapter = adapter_class()
+    calls = LoggedCalls(adapter.calls.limit)
+    adapter.calls = calls
+    parse = entry_parser(adapter)
+    block = Block(start, end, skipped_long)
+    entries: list[Fields] = []
+    for line in lines:
+        lookups = calls.lookups
+        try:
+            got = parse(line)
+        except Exception:
+            block.failed_lines += 1
+            continue
+        # The lookups this line made belong to its tool results, one each, in order.
+        lookup = lookups
+        for entry in got:
+            if entry.__class__ is not dict:
+                block.not_entries += 1
+                continue
+            if "tool_output" in entry and "call_id" in entry:
+                if lookup >= calls.lookups:
+                    raise CannotFold("a tool result without its lookup")
+                block.looked_up[len(entries)] = (lookup, entry.get("tool_name"))
+                lookup += 1
+            entries.append(entry)
+        if lookup != calls.lookups:
+            raise CannotFold("a lookup without its tool result")
+    if len(adapter.unknown) >= UNKNOWN_TYPES_KEPT:
+        raise CannotFold("too many unknown line types")
+    if redact is not None:
+        redact_fields(entries, redact)
+    try:
+        block.lines = list(map(pydantic_core.to_json, entries))
+    except ValueError:
+        block.lines = [entry_line(e)[:-1] for e in entries]
+    block.ids = [sid if isinstance(sid := e.get("source_id"), str) else None for e in entries]
+    block.calls = calls.log
+    block.info = dict(adapter.info)
+    block.unknown = dict(adapter.unknown)
+    return block
+
+
+def convert_next(
+    adapter_class: Callable[[], Any],
+    fd: int,
+    start: int,
+    end: int,
+    max_line: int,
+    redact: Redactor | None,
+) -> Block:
+    """The block of whole lines in `[start, end)` of the file open at `fd` (lines over
+    `max_line` left out), converted (`convert_block`); an empty block (`end == start`) when
+    it is not one a tail can fold: an over-long line, a result without its lookup..."""
+    data = os.pread(fd, end - start, start)
+    split = whole_lines(data, max_line)
+    if split is None:
+        return Block(start, start)
+    lines, used, skipped = split
+    try:
+        return convert_block(adapter_class, lines, start, start + used, skipped, redact)
+    except CannotFold:
+        return Block(start, start)
+
+
+def merge_block(
+    block: Block, adapter: Any, seen: set[str], batch_ids: set[str]
+) -> tuple[list[bytes], list[str], int]:
+    """Fold `block` into the tail's `adapter` as if it had converted the block's lines: its
+    `raw.jsonl` lines, their agent message ids, and how many were dropped as duplicates."""
+    calls: Calls = adapter.calls
+    names: list[str | None] = []
+    for call_id, name in block.calls:
+        if name is None:
+            names.append(calls.pop(call_id))
+        else:
+            calls.add(call_id, name)
+    lines: list[bytes] = []
+    ids: list[str] = []
+    dups = 0
+    looked_up = block.looked_up
+    for n, line in enumerate(block.lines):
+        sid = block.ids[n]
+        if sid is not None:
+            if sid in seen or sid in batch_ids:
+                dups += 1
+                continue
+            batch_ids.add(sid)
+            ids.append(sid)
+        if n in looked_up:
+            lookup, had = looked_up[n]
+            if names[lookup] != had:
+                line = _renamed(line, names[lookup])
+        lines.append(line)
+    adapter.info.update(block.info)
+    counts: dict[str, int] = adapter.unknown
+    for key, count in block.unknown.items():
+        if key in counts or len(counts) < UNKNOWN_TYPES_KEPT:
+            counts[key] = counts.get(key, 0) + count
+    if block.failed_lines or block.not_entries:
+        log.warning("%s: %d lines the adapter failed on, %d results that were not entries; "
+                    "skipped", getattr(adapter, "name", "?"), block.failed_lines,
+                    block.not_entries)  # fmt: skip
+    return lines, ids, dups
+
+
+def _renamed(line: bytes, name: str | None) -> bytes:
+    """A tool result's line with the tool name `name` (None: without one), in its place
+    (after `content`, as `tool_result` writes it)."""
+    entry = pydantic_core.from_json(line)
+    out: dict[str, Any] = {}
+    for key, value in entry.items():
+        if key == "tool_name":
+            continue
+        out[key] = value
+        if key == "content" and name:
+            out["tool_name"] = name
+    return pydantic_core.to_json(out)
+
+
+# ---------------------------------------------------------------- the helper process
+
+
+def helpers_possible() -> bool:
+    """Whether a helper can be forked here: Linux (the parent-death signal) with 2+ cores."""
+    if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
+        return False
+    try:
+        return len(os.sched_getaffinity(0)) >= 2
+    except OSError:
+        return (os.cpu_count() or 1) >= 2
+
+
+_libc: Any = None
+
+
+def _prctl() -> Any:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    return _libc.prctl
+
+
+class Helper:
+    """A forked child that converts blocks of the file open at `fd` on request
+    (`convert_next` with `adapter_class`, `max_line`, `redact`): `submit` one block, then
+    take its `result`, one at a time. Forked once for a catch-up's run of blocks: the pages
+    both processes then write are copied once, not at every block. `close()` ends and reaps
+    it: call it always.
+
+    `fd` is the tail's descriptor at the fork: the helper reads the file that was open then,
+    so a tail gives it blocks of that file only."""
+
+    def __init__(
+        self, adapter_class: Callable[[], Any], fd: int, max_line: int, redact: Redactor | None
+    ) -> None:
+        prctl = _prctl()  # loaded before the fork: the child imports nothing
+        parent = os.getpid()
+        requests, results = os.pipe(), os.pipe()
+        with contextlib.suppress(OSError):  # the helper writes a block while the tail works
+            fcntl.fcntl(results[1], fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+        try:
+            with warnings.catch_warnings():
+                # Python 3.12+ warns of fork() in a process with threads: the child here
+                # runs only this module's code on memory it owns, and never logs (see above).
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+        except BaseException:
+            for end in (*requests, *results):
+                os.close(end)
+            raise
+        if pid == 0:  # pragma: no cover - the child; what it writes is what the tests see
+            os.close(requests[1])
+            os.close(results[0])
+            _serve(prctl, parent, requests[0], results[1], adapter_class, fd, max_line, redact)
+        os.close(requests[0])
+        os.close(results[1])
+        self.pid: int | None = pid
+        self._requests: int = requests[1]
+        self._results: int = results[0]
+        self.pending: tuple[int, int] | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.pid is not None
+
+    def submit(self, start: int, end: int) -> bool:
+        """Ask for the block of whole lines in `[start, end)`; False when the helper is gone."""
+        if self.pid is None or self.pending is not None:
+            return False
+        try:
+            _write_all(self._requests, start.to_bytes(8, "little") + end.to_bytes(8, "little"))
+        except OSError:  # it died: EPIPE
+            self.close()
+            return False
+        self.pending = (start, end)
+        return True
+
+    def result(self) -> Block | None:
+        """The block submitted last, once converted; None when the helper ended without it
+        (it is then closed, and the tail converts the block itself)."""
+        if self.pending is None:
+            return None
+        self.pending = None
+        deadline = time.monotonic() + HELPER_TIMEOUT
+        try:
+            head = _read_exactly(self._results, 8, deadline)
+            size = int.from_bytes(head, "little") if len(head) == 8 else -1
+            data = _read_exactly(self._results, size, deadline) if size >= 0 else b""
+        except OSError:
+            size, data = -1, b""
+        if size < 0 or len(data) != size:
+            late = time.monotonic() >= deadline
+            log.warning("a catch-up helper %s without its block; converting it here",
+                        "was stuck" if late else "ended")  # fmt: skip
+            self.close()
+            return None
+        block = pickle.loads(data)  # our own fork's bytes, never a file's
+        return block if isinstance(block, Block) else None
+
+    def close(self) -> None:
+        """End the helper (EOF on its requests, then SIGKILL if it has not exited) and reap it."""
+        for name in ("_requests", "_results"):
+            fd = getattr(self, name)
+            if fd >= 0:
+                setattr(self, name, -1)
+                os.close(fd)
+        pid, self.pid = self.pid, None
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view) :]
+        except InterruptedError:
+            continue
+
+
+def _read_exactly(fd: int, size: int, deadline: float | None = None) -> bytes:
+    """`size` bytes from `fd`, fewer only at its end or, with a `deadline` (monotonic), when
+    nothing came before it."""
+    chunks = []
+    left = size
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    while left:
+        if deadline is not None:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not poller.poll(math.ceil(wait * 1000)):
+                break
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _serve(
+    prctl: Any,
+    parent: int,
+    requests: int,
+    results: int,
+    adapter_class: Callable[[], Any],
+    fd: int,
+    max_line: int,
+    redact: Redactor | None,
+) -> None:  # pragma: no cover - runs in the forked child
+    status = 1
+    try:
+        # Killed with the thread that forked it: a daemon killed mid-catch-up leaves none.
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+        logging.disable(logging.CRITICAL)  # no handler lock, no stderr: nothing to deadlock
+        while len(request := _read_exactly(requests, 16)) == 16:
+            start = int.from_bytes(request[:8], "little")
+            end = int.from_bytes(request[8:], "little")
+            block = convert_next(adapter_class, fd, start, end, max_line, redact)
+            data = pickle.dumps(block, protocol=pickle.HIGHEST_PROTOCOL)
+            _write_all(results, len(data).to_bytes(8, "little") + data)
+        status = 0
+    except BaseException:
+        status = 1
+    finally:
+        os._exit(status)

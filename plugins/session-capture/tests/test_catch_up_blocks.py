@@ -1,0 +1,348 @@
+"""A catch-up with a helper process (`ox_session_capture.blocks`) writes the same `raw.jsonl`
+and marker as one without, whatever the file holds; a helper that dies, hangs, or outlives
+its tail's failure is killed and reaped, and its block converted by the tail; a tail killed
+with -9 takes its helper with it. Real forks, real files, real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ox_session_capture import blocks
+from ox_session_capture import tail as tail_mod
+from ox_session_capture.adapters import load_adapter
+from ox_session_capture.recording import create_recording
+from ox_session_capture.records import RAW, RecordingMarker, read_marker, update_marker
+from ox_session_capture.recover import drain
+from ox_session_capture.redact import LedgerRedactor
+from ox_session_capture.tail import SourceTail
+from ox_session_capture.testing import claude_assistant, claude_session_file, claude_user
+
+pytestmark = pytest.mark.skipif(not blocks.helpers_possible(), reason="needs fork and 2 cores")
+
+MAX_LINE = 600  # scaled down, so that over-long lines are cheap
+
+
+@pytest.fixture(autouse=True)
+def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Helpers for blocks of any size, and a line limit a test can pass."""
+    monkeypatch.setattr(tail_mod, "MIN_HELPER_BYTES", 1)
+    monkeypatch.setattr(tail_mod, "MAX_LINE", MAX_LINE)
+
+
+def _reset(marker: RecordingMarker) -> None:
+    marker.source_offset = marker.start_offset = 0
+
+
+def capture(root: Path, src: Path, home: Path, *, helped: bool, batch: int, commit: int) -> Any:
+    """Catch a new recording of `src` up from its start: (entries of `raw.jsonl`, the marker
+    fields a catch-up moves, helpers used)."""
+    ledger = Path(tempfile.mkdtemp(prefix="ledger-", dir=root))
+    rec = create_recording(ledger, "claude-code", src, pid=os.getpid(), home=home)
+    update_marker(rec.session_dir, _reset)
+    tail = SourceTail(
+        rec.session_dir,
+        load_adapter("claude-code"),
+        src,
+        redact=LedgerRedactor(),
+        batch_bytes=batch,
+        commit_bytes=commit,
+    )
+    tail._helped = helped
+    tail.resume()
+    result = drain(tail)
+    raw = (rec.session_dir / RAW).read_bytes()
+    marker = read_marker(rec.session_dir)
+    extra = marker.model_extra or {}
+    moved = (
+        result.offset,
+        marker.entry_count,
+        {k: extra.get(k) for k in ("model", "agent_version", "unknown_lines")},
+    )
+    return raw.split(b"\n", 1)[1], moved  # the header names the recording: left out
+
+
+# ---------------------------------------------------------------- lines of a hostile session
+
+IDS = [f"u{n}" for n in range(6)]  # few: the same message id comes back (a resumed session)
+CALLS = [f"toolu_{n}" for n in range(5)]  # calls answered in later blocks, or twice, or never
+
+
+def _tool_use(uid: str, call: str, name: str) -> bytes:
+    return claude_assistant(uid, [{"type": "tool_use", "id": call, "name": name, "input": {}}])
+
+
+def _tool_result(uid: str, call: str, text: str) -> bytes:
+    block = {"type": "tool_result", "tool_use_id": call, "content": text}
+    return claude_user(uid, [block])
+
+
+def _unknown(kind: str) -> bytes:
+    return json.dumps({"type": kind, "uuid": "x"}).encode() + b"\n"
+
+
+def _versioned(uid: str, version: str, model: str) -> bytes:
+    line = {
+        "type": "assistant",
+        "uuid": uid,
+        "version": version,
+        "timestamp": "2026-11-24T00:38:27Z",
+        "message": {"role": "assistant", "model": model, "content": "ok " + version},
+    }
+    return json.dumps(line).encode() + b"\n"
+
+
+text = st.text(alphabet='ab \n"\\é🙂', max_size=40)
+lines = st.one_of(
+    st.builds(lambda u, t: claude_user(u, t or "x"), st.sampled_from(IDS), text),
+    st.builds(lambda n, t: claude_user(f"fresh-{n}", t or "y"), st.integers(0, 10**6), text),
+    st.builds(
+        _tool_use,
+        st.sampled_from([*IDS, "fresh"]),
+        st.sampled_from(CALLS),
+        st.sampled_from(["Bash", "Read", "Edit"]),
+    ),
+    st.builds(_tool_result, st.sampled_from([*IDS, "r1", "r2"]), st.sampled_from(CALLS), text),
+    st.builds(_unknown, st.sampled_from([f"kind-{n}" for n in range(70)])),
+    st.builds(
+        _versioned,
+        st.sampled_from(IDS),
+        st.sampled_from(["1.0", "2.0"]),
+        st.sampled_from(["m-a", "m-b"]),
+    ),
+    st.builds(
+        lambda t: claude_user("sec", f"export AWS_SECRET_ACCESS_KEY={t}AKIAZ7XK3QWERTY12"), text
+    ),
+    st.just(b"not json at all\n"),
+    st.just(b"\n"),
+    st.builds(lambda n: claude_user(f"long-{n}", "L" * MAX_LINE), st.integers(0, 3)),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    body=st.lists(lines, min_size=1, max_size=60),
+    unterminated=st.booleans(),
+    batch=st.integers(200, 3000),
+    commit=st.sampled_from([0, 700, 5000, 1 << 20]),
+)
+def test_a_helper_changes_nothing_in_what_is_captured(
+    body: list[bytes], unterminated: bool, batch: int, commit: int
+) -> None:
+    root = Path(tempfile.mkdtemp(prefix="ox-blocks-"))
+    home = root / "home"
+    src = claude_session_file(home)
+    data = b"".join(body)
+    if unterminated:
+        data += b'{"type": "user", "uuid": "half'  # a line still being written: never read
+    src.write_bytes(data)
+    commit = commit or 1 << 30
+    alone = capture(root, src, home, helped=False, batch=batch, commit=commit)
+    helped = capture(root, src, home, helped=True, batch=batch, commit=commit)
+    assert helped == alone
+
+
+def two_blocks(src: Path, first: bytes, second: bytes) -> int:
+    """Write `first` then `second` to `src` so that a catch-up converts `first` itself and
+    gives `second` to its helper (then more, after them); the batch size that does it."""
+    n = 0
+    while len(first) < 2 * len(second) + 200:  # the helper's block is 4/5 of the tail's
+        first += claude_user(f"pad-{n}", "padding " * 10)
+        n += 1
+    batch = len(first) + 1  # the tail's block ends with `first`
+    after = b"".join(claude_user(f"after-{n}", "after " * 10) for n in range(3 * batch // 80))
+    src.write_bytes(first + second + after)
+    return batch
+
+
+def test_tool_names_cross_blocks_and_duplicates_drop_across_them(
+    home: Path, src: Path, tmp_path: Path
+) -> None:
+    """The cases the fold exists for, written out: a call in one block answered in the next
+    (the helper cannot know its name), a message id seen in the tail's block and again in
+    the helper's."""
+    batch = two_blocks(
+        src,
+        _tool_use("a1", "toolu_x", "Bash") + claude_user("dup", "hello"),
+        _tool_result("r1", "toolu_x", "done") + claude_user("dup", "hello"),
+    )
+    helped = capture(tmp_path, src, home, helped=True, batch=batch, commit=1 << 30)
+    assert helped == capture(tmp_path, src, home, helped=False, batch=batch, commit=1 << 30)
+    entries = [json.loads(line) for line in helped[0].splitlines()]
+    results = [e for e in entries if "tool_output" in e]
+    assert [(e["call_id"], e.get("tool_name")) for e in results] == [("toolu_x", "Bash")]
+    assert [e["source_id"] for e in entries].count("dup") == 1
+
+
+def test_unknown_line_types_count_as_they_would_without_a_helper(
+    home: Path, src: Path, tmp_path: Path
+) -> None:
+    """An adapter counts 50 unknown line types; a helper's block of 50 new ones would not
+    count a 51st that the tail already counts: that block is converted by the tail."""
+    many = b"".join(_unknown(f"new-{n}") for n in range(50))
+    batch = two_blocks(src, _unknown("known"), many + _unknown("known"))
+    helped = capture(tmp_path, src, home, helped=True, batch=batch, commit=1 << 30)
+    assert helped == capture(tmp_path, src, home, helped=False, batch=batch, commit=1 << 30)
+    assert helped[1][2]["unknown_lines"]["known"] == 2
+
+
+# ---------------------------------------------------------------- helpers that go wrong
+
+
+def _children() -> set[int]:
+    """This process's child processes (of every thread)."""
+    out: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            out.update(int(p) for p in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return out
+
+
+def big_session(src: Path, lines: int = 400) -> None:
+    body = []
+    for n in range(lines):
+        body.append(_tool_use(f"a{n}", f"toolu_{n}", "Bash"))
+        body.append(_tool_result(f"r{n}", f"toolu_{n}", "ok " * 20))
+    src.write_bytes(b"".join(body))
+
+
+def _die(*args: object) -> blocks.Block:
+    os._exit(3)
+
+
+def _hang(*args: object) -> blocks.Block:
+    time.sleep(3600)
+    raise AssertionError("unreachable")
+
+
+@pytest.mark.parametrize("failure", [_die, _hang])
+def test_a_helper_that_dies_or_hangs_is_reaped_and_its_blocks_converted_here(
+    home: Path,
+    src: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    failure: Any,
+) -> None:
+    big_session(src)
+    alone = capture(tmp_path, src, home, helped=False, batch=4000, commit=1 << 30)
+    before = _children()
+    monkeypatch.setattr(blocks, "convert_next", failure)  # what the forked helper runs
+    monkeypatch.setattr(blocks, "HELPER_TIMEOUT", 1.0)
+    helped = capture(tmp_path, src, home, helped=True, batch=4000, commit=1 << 30)
+    assert helped == alone
+    assert _children() <= before  # killed and reaped
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert ("was stuck" if failure is _hang else "ended") in said
+
+
+def test_a_tail_that_fails_kills_its_helper(
+    home: Path, src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big_session(src)
+    monkeypatch.setattr(blocks, "convert_next", _hang)
+    before = _children()
+    calls = 0
+    convert = SourceTail._convert
+
+    def failing(self: SourceTail, lines: Any, batch_ids: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # the helper has the next block by then
+            assert _children() - before, "no helper was running"
+            raise RuntimeError("the tail fails mid-catch-up")
+        return convert(self, lines, batch_ids)
+
+    monkeypatch.setattr(SourceTail, "_convert", failing)
+    with pytest.raises(RuntimeError, match="mid-catch-up"):
+        capture(tmp_path, src, home, helped=True, batch=4000, commit=1 << 30)
+    assert _children() <= before
+
+
+OWNER = textwrap.dedent(
+    """
+    import os, sys, time
+    from pathlib import Path
+    from ox_session_capture import blocks, tail as tail_mod
+    from ox_session_capture.adapters import load_adapter
+    from ox_session_capture.recording import create_recording
+    from ox_session_capture.recover import drain
+    from ox_session_capture.tail import SourceTail
+
+    def hang(*args):
+        time.sleep(3600)
+
+    blocks.convert_next = hang
+    tail_mod.MIN_HELPER_BYTES = 1
+    home, src, ledger = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+    rec = create_recording(ledger, "claude-code", src, pid=os.getpid(), home=home)
+    def reset(m):
+        m.source_offset = m.start_offset = 0
+    from ox_session_capture.records import update_marker
+    update_marker(rec.session_dir, reset)
+    tail = SourceTail(rec.session_dir, load_adapter("claude-code"), src, batch_bytes=4000,
+                      commit_bytes=1 << 30)
+    tail._helped = True
+    tail.resume()
+    drain(tail)
+    """
+)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead, only not reaped
+
+
+def _wait(condition: Any, what: str, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_tail_killed_with_9_takes_its_helper_with_it(
+    home: Path, src: Path, tmp_path: Path
+) -> None:
+    big_session(src)
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER, str(home), str(src), str(tmp_path / "ledger")],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+
+        def helper() -> int | None:
+            for task in Path(f"/proc/{owner.pid}/task").iterdir():
+                with_children = (task / "children").read_text().split()
+                if with_children:
+                    return int(with_children[0])
+            return None
+
+        pid = _wait(helper, "the catch-up's helper")
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(timeout=60)
+        _wait(lambda: not _alive(pid), "the helper to die with its tail")
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()
