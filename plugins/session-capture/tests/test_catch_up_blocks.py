@@ -37,8 +37,9 @@ MAX_LINE = 600  # scaled down, so that over-long lines are cheap
 
 @pytest.fixture(autouse=True)
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Helpers for blocks of any size, and a line limit a test can pass."""
-    monkeypatch.setattr(tail_mod, "MIN_HELPER_BYTES", 1)
+    """Helpers for files and blocks of any size, and a line limit a test can pass."""
+    monkeypatch.setattr(tail_mod, "HELPED_MIN_BYTES", 1)
+    monkeypatch.setattr(tail_mod, "HELPED_BLOCK_MIN", 64)
     monkeypatch.setattr(tail_mod, "MAX_LINE", MAX_LINE)
 
 
@@ -155,15 +156,16 @@ def test_a_helper_changes_nothing_in_what_is_captured(
 
 
 def two_blocks(src: Path, first: bytes, second: bytes) -> int:
-    """Write `first` then `second` to `src` so that a catch-up converts `first` itself and
-    gives `second` to its helper (then more, after them); the batch size that does it."""
+    """Write `first` then `second` to `src` so that a catch-up's first helper converts
+    `first` and its second helper `second` (then more, after them); the batch size that does
+    it."""
     n = 0
-    while len(first) < 2 * len(second) + 200:  # the helper's block is 4/5 of the tail's
+    while len(first) < len(second) + 200:
         first += claude_user(f"pad-{n}", "padding " * 10)
         n += 1
-    batch = len(first) + 1  # the tail's block ends with `first`
-    after = b"".join(claude_user(f"after-{n}", "after " * 10) for n in range(3 * batch // 80))
-    src.write_bytes(first + second + after)
+    batch = len(first) + 1  # a block ends with `first`
+    after = b"".join(claude_user(f"after-{n}", "after " * 10) for n in range(5 * batch // 60))
+    src.write_bytes(first + second + after)  # blocks are batches while 4 are left
     return batch
 
 
@@ -171,8 +173,7 @@ def test_tool_names_cross_blocks_and_duplicates_drop_across_them(
     home: Path, src: Path, tmp_path: Path
 ) -> None:
     """The cases the fold exists for, written out: a call in one block answered in the next
-    (the helper cannot know its name), a message id seen in the tail's block and again in
-    the helper's."""
+    (the second helper cannot know its name), a message id in both blocks."""
     batch = two_blocks(
         src,
         _tool_use("a1", "toolu_x", "Bash") + claude_user("dup", "hello"),
@@ -190,7 +191,7 @@ def test_unknown_line_types_count_as_they_would_without_a_helper(
     home: Path, src: Path, tmp_path: Path
 ) -> None:
     """An adapter counts 50 unknown line types; a helper's block of 50 new ones would not
-    count a 51st that the tail already counts: that block is converted by the tail."""
+    count a 51st that the blocks before it count: that block is converted by the tail."""
     many = b"".join(_unknown(f"new-{n}") for n in range(50))
     batch = two_blocks(src, _unknown("known"), many + _unknown("known"))
     helped = capture(tmp_path, src, home, helped=True, batch=batch, commit=1 << 30)
@@ -250,24 +251,18 @@ def test_a_helper_that_dies_or_hangs_is_reaped_and_its_blocks_converted_here(
     assert ("was stuck" if failure is _hang else "ended") in said
 
 
-def test_a_tail_that_fails_kills_its_helper(
+def test_a_tail_that_fails_kills_its_helpers(
     home: Path, src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     big_session(src)
     monkeypatch.setattr(blocks, "convert_next", _hang)
     before = _children()
-    calls = 0
-    convert = SourceTail._convert
 
-    def failing(self: SourceTail, lines: Any, batch_ids: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == 1:  # the helper has the next block by then
-            assert _children() - before, "no helper was running"
-            raise RuntimeError("the tail fails mid-catch-up")
-        return convert(self, lines, batch_ids)
+    def failing(self: blocks.Helper) -> Any:
+        assert len(_children() - before) == tail_mod.HELPERS, "the helpers are not running"
+        raise RuntimeError("the tail fails mid-catch-up")
 
-    monkeypatch.setattr(SourceTail, "_convert", failing)
+    monkeypatch.setattr(blocks.Helper, "result", failing)
     with pytest.raises(RuntimeError, match="mid-catch-up"):
         capture(tmp_path, src, home, helped=True, batch=4000, commit=1 << 30)
     assert _children() <= before
@@ -287,7 +282,7 @@ OWNER = textwrap.dedent(
         time.sleep(3600)
 
     blocks.convert_next = hang
-    tail_mod.MIN_HELPER_BYTES = 1
+    tail_mod.HELPED_MIN_BYTES = 1
     home, src, ledger = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
     rec = create_recording(ledger, "claude-code", src, pid=os.getpid(), home=home)
     def reset(m):
@@ -321,7 +316,7 @@ def _wait(condition: Any, what: str, timeout: float = 60.0) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_a_tail_killed_with_9_takes_its_helper_with_it(
+def test_a_tail_killed_with_9_takes_its_helpers_with_it(
     home: Path, src: Path, tmp_path: Path
 ) -> None:
     big_session(src)
@@ -331,18 +326,76 @@ def test_a_tail_killed_with_9_takes_its_helper_with_it(
     )
     try:
 
-        def helper() -> int | None:
+        def helpers() -> list[int]:
+            found = []
             for task in Path(f"/proc/{owner.pid}/task").iterdir():
-                with_children = (task / "children").read_text().split()
-                if with_children:
-                    return int(with_children[0])
-            return None
+                found += [int(pid) for pid in (task / "children").read_text().split()]
+            return found if len(found) == tail_mod.HELPERS else []
 
-        pid = _wait(helper, "the catch-up's helper")
+        pids = _wait(helpers, "the catch-up's helpers")
         owner.send_signal(signal.SIGKILL)
         owner.wait(timeout=60)
-        _wait(lambda: not _alive(pid), "the helper to die with its tail")
+        _wait(lambda: not any(map(_alive, pids)), "the helpers to die with their tail")
     finally:
         if owner.poll() is None:
             owner.kill()
             owner.wait()
+
+
+def test_helpers_forked_from_a_busy_threaded_daemon(
+    home: Path,
+    src: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As in the daemon: the catch-up runs in a trio worker thread while another thread logs
+    without pause (a lock it holds at the fork stays held in the child: the helpers must
+    never need one). Each fork must give the same capture, and none be given up on."""
+    import logging
+    import threading
+
+    import trio
+
+    big_session(src, 1000)
+    alone = capture(tmp_path, src, home, helped=False, batch=20_000, commit=1 << 30)
+    busy = logging.getLogger("ox.test.busy")
+    busy.propagate = False
+    handler = logging.FileHandler(tmp_path / "busy.log")
+    busy.addHandler(handler)
+    stop = threading.Event()
+
+    def chatter() -> None:
+        while not stop.is_set():
+            busy.warning("chatter %s", "x" * 200)
+
+    forks = 0
+
+    class Counted(blocks.Helper):
+        def __init__(self, *args: Any) -> None:
+            nonlocal forks
+            super().__init__(*args)
+            forks += 1
+
+    monkeypatch.setattr(tail_mod, "Helper", Counted)
+
+    def helped() -> Any:
+        return capture(tmp_path, src, home, helped=True, batch=20_000, commit=1 << 30)
+
+    async def main() -> list[Any]:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(trio.to_thread.run_sync, chatter)
+            try:
+                return [await trio.to_thread.run_sync(helped) for _ in range(3)]
+            finally:
+                stop.set()
+
+    try:
+        with caplog.at_level(logging.INFO, logger="ox_session_capture"):
+            results = trio.run(main)
+    finally:
+        busy.removeHandler(handler)
+        handler.close()
+    assert results == [alone] * 3
+    assert forks >= 3 * tail_mod.HELPERS
+    assert not [r for r in caplog.records if "catch-up helper" in r.getMessage()]

@@ -418,8 +418,8 @@ def test_what_is_not_an_entry_is_dropped_and_the_rest_kept(
 class NonAdvancing(SourceTail):
     """A tail whose reader is broken: it returns lines without moving the cursor."""
 
-    def _read(self, fd: int, size: int, batch: int = 0) -> Any:
-        block = super()._read(fd, size, batch)
+    def _read(self, fd: int, size: int) -> Any:
+        block = super()._read(fd, size)
         block.end = self.offset
         return block
 

@@ -56,8 +56,6 @@ from ox_session_capture.raw_lines import (
 
 log = logging.getLogger(__name__)
 
-MIN_HELPER_BYTES = 4 * 1024 * 1024
-"""Bytes left after a block below which no helper is forked (a fork costs a few ms)."""
 _PR_SET_PDEATHSIG = 1
 _PIPE_BYTES = 1024 * 1024  # Linux's default /proc/sys/fs/pipe-max-size
 HELPER_TIMEOUT = 120.0
@@ -89,14 +87,15 @@ class LoggedCalls(Calls):
 
 @dataclass
 class Block:
-    """One block of whole lines converted apart from the tail: each entry as its `raw.jsonl`
-    line (no newline) and agent message id; `looked_up` maps an entry (a tool result) to the
-    index of its lookup among the log's lookups and the tool name it got."""
+    """One block of whole lines converted apart from the tail: its entries' `raw.jsonl`
+    lines (`data`, each ending with a newline: JSON text has none inside) and their agent
+    message ids; `looked_up` maps an entry (a tool result) to the index of its lookup among
+    the log's lookups and the tool name it got."""
 
     start: int
     end: int
     skipped_long: int = 0
-    lines: list[bytes] = field(default_factory=list)
+    data: bytes = b""
     ids: list[str | None] = field(default_factory=list)
     looked_up: dict[int, tuple[int, str | None]] = field(default_factory=dict)
     calls: list[tuple[str, str | None]] = field(default_factory=list)
@@ -169,9 +168,10 @@ def convert_block(
     if redact is not None:
         redact_fields(entries, redact)
     try:
-        block.lines = list(map(pydantic_core.to_json, entries))
+        lines = list(map(pydantic_core.to_json, entries))
+        block.data = b"\n".join([*lines, b""]) if lines else b""
     except ValueError:
-        block.lines = [entry_line(e)[:-1] for e in entries]
+        block.data = b"".join([entry_line(e) for e in entries])
     block.ids = [sid if isinstance(sid := e.get("source_id"), str) else None for e in entries]
     block.calls = calls.log
     block.info = dict(adapter.info)
@@ -203,9 +203,10 @@ def convert_next(
 
 def merge_block(
     block: Block, adapter: Any, seen: set[str], batch_ids: set[str]
-) -> tuple[list[bytes], list[str], int]:
-    """Fold `block` into the tail's `adapter` as if it had converted the block's lines: its
-    `raw.jsonl` lines, their agent message ids, and how many were dropped as duplicates."""
+) -> tuple[bytes, int, list[str], int]:
+    """Fold `block` into the tail's `adapter` as if it had converted the block's lines: the
+    `raw.jsonl` lines it adds, how many, their agent message ids, and how many entries were
+    dropped as duplicates."""
     calls: Calls = adapter.calls
     names: list[str | None] = []
     for call_id, name in block.calls:
@@ -213,11 +214,25 @@ def merge_block(
             names.append(calls.pop(call_id))
         else:
             calls.add(call_id, name)
-    lines: list[bytes] = []
-    ids: list[str] = []
-    dups = 0
+    _fold_counts(block, adapter)
     looked_up = block.looked_up
-    for n, line in enumerate(block.lines):
+    ids = [sid for sid in block.ids if sid is not None]
+    distinct = set(ids)
+    if (
+        len(distinct) == len(ids)
+        and distinct.isdisjoint(seen)
+        and distinct.isdisjoint(batch_ids)
+        and all(names[lookup] == had for lookup, had in looked_up.values())
+    ):
+        # Nothing to drop or rename (a catch-up's usual block): its lines as they are.
+        batch_ids.update(distinct)
+        return block.data, len(block.ids), ids, 0
+    lines: list[bytes] = []
+    ids = []
+    dups = 0
+    every = block.data.split(b"\n")
+    del every[-1]
+    for n, line in enumerate(every):
         sid = block.ids[n]
         if sid is not None:
             if sid in seen or sid in batch_ids:
@@ -230,6 +245,11 @@ def merge_block(
             if names[lookup] != had:
                 line = _renamed(line, names[lookup])
         lines.append(line)
+    return b"\n".join([*lines, b""]) if lines else b"", len(lines), ids, dups
+
+
+def _fold_counts(block: Block, adapter: Any) -> None:
+    """The block's session info (latest wins) and unknown line types into `adapter`."""
     adapter.info.update(block.info)
     counts: dict[str, int] = adapter.unknown
     for key, count in block.unknown.items():
@@ -239,7 +259,6 @@ def merge_block(
         log.warning("%s: %d lines the adapter failed on, %d results that were not entries; "
                     "skipped", getattr(adapter, "name", "?"), block.failed_lines,
                     block.not_entries)  # fmt: skip
-    return lines, ids, dups
 
 
 def _renamed(line: bytes, name: str | None) -> bytes:

@@ -310,13 +310,12 @@ class RawBatch:
             if isinstance(sid, str):
                 self.ids.append(sid)
 
-    def add_lines(self, lines: list[bytes], ids: list[str], duplicates: int, end: int) -> None:
-        """Like `add`, for entries already serialised (`lines`, without newlines; `ids` the
+    def add_lines(self, data: bytes, count: int, ids: list[str], duplicates: int, end: int) -> None:
+        """Like `add`, for `count` entries already serialised (`data`, a line each; `ids` the
         agent message ids among them)."""
-        data = b"\n".join([*lines, b""]) if lines else b""
         self.chunks.append(data)
         self.size += len(data)
-        self.count += len(lines)
+        self.count += count
         self.duplicates += duplicates
         self.end = end
         self.ids.extend(ids)

@@ -20,6 +20,7 @@ import contextlib
 import errno
 import logging
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,13 +29,7 @@ import attrs
 
 from ox_session_capture.adapters import SessionAdapter
 from ox_session_capture.adapters.base import Calls
-from ox_session_capture.blocks import (
-    MIN_HELPER_BYTES,
-    Helper,
-    helpers_possible,
-    independent_blocks,
-    merge_block,
-)
+from ox_session_capture.blocks import Helper, helpers_possible, independent_blocks, merge_block
 from ox_session_capture.confined import (
     UnsafePathError,
     check_owner,
@@ -84,9 +79,13 @@ catching up: a 100 MB session is one commit and one round of fsyncs, not seven."
 _SCAN_CHUNK = 1024 * 1024
 
 
-HELPED_SHARE = (4, 5)
-"""A catch-up's helper is given 4 bytes for every 5 its tail converts: it also serialises
-its blocks for the pipe and starts each a little later (measured: `benchmarks/tail.py`)."""
+HELPERS = 2
+"""Helper processes of a catch-up: two cores' worth (the tail itself only folds their
+blocks in and commits)."""
+HELPED_MIN_BYTES = 8 * 1024 * 1024
+"""Bytes left to read below which a catch-up converts them itself (forks cost a few ms)."""
+HELPED_BLOCK_MIN = 1024 * 1024
+"""Smallest block given to a helper, but for the file's last."""
 
 
 class TailError(Exception):
@@ -297,73 +296,107 @@ class SourceTail:
         """Read and convert blocks from `self.offset` (advancing it) until one block was read,
         or, with `commit_bytes`, until that many raw bytes are ready or the file ends: a
         catch-up commits (and fsyncs) once per budget, not once per block, while memory stays
-        bounded by one block plus the budget. Also the print of the source's prefix up to the
-        end of what was read, when the blocks' bytes give it (else None: read it)."""
+        bounded by a few blocks plus the budget. A catch-up with enough to read has helper
+        processes convert its blocks (`_gather_helped`). Also the print of the source's prefix
+        up to the end of what was read, when the blocks' bytes give it (else None: read it)."""
         out = RawBatch(end=self.offset)
         batch_ids: set[str] = set()
         prefix = self._print if self.offset else PrefixPrint(0, b"", b"")
-        helper: Helper | None = None
+        while True:
+            if self._helped and size - self.offset >= HELPED_MIN_BYTES:
+                start = self.offset
+                self._gather_helped(fd, size, out, batch_ids)
+                if self.offset != start:
+                    prefix = None
+                if out.size >= self.commit_bytes or self.offset >= size:
+                    return out, prefix
+            start = self.offset
+            block = self._read(fd, size)
+            entries, dups = self._convert(block.lines, batch_ids)
+            if entries and block.end <= self.offset:
+                raise TailError(
+                    f"{self.session_dir.name}: the cursor did not advance ({self.offset}) while "
+                    f"{len(entries)} entries were returned; stopping rather than duplicating"
+                )
+            out.skipped_long += block.skipped_long
+            if block.end == self.offset:
+                return out, prefix
+            out.add(entries, dups, block.end)
+            if prefix is not None and prefix.offset == start and block.data is not None:
+                prefix = prefix.advanced(memoryview(block.data)[: block.end - start])
+            else:
+                prefix = None
+            self.offset = block.end
+            if not self.commit_bytes or out.size >= self.commit_bytes or block.end >= size:
+                return out, prefix
+
+    def _gather_helped(self, fd: int, size: int, out: RawBatch, batch_ids: set[str]) -> None:
+        """Have `HELPERS` forked helpers convert the blocks from `self.offset`, each taking the
+        next block as it gives one back, and fold them into `out` in file order; until the
+        commit budget is met (the blocks asked for by then are folded in too), the file ends,
+        or a block needs the tail itself (an over-long line, one it cannot fold: the tail
+        converts it, then helpers go on). A helper that cannot be forked, dies or hangs ends
+        helping for this tail."""
+        helpers: list[Helper] = []
+        queue: deque[Helper] = deque()
+        planned = self.offset
         try:
             while True:
-                start = self.offset
-                batch = self._share(size)
-                block = self._read(fd, size, batch)
-                helper = self._helper(helper, fd, block, size, batch)
-                entries, dups = self._convert(block.lines, batch_ids)
-                if entries and block.end <= self.offset:
-                    raise TailError(
-                        f"{self.session_dir.name}: the cursor did not advance ({self.offset}) "
-                        f"while {len(entries)} entries were returned; stopping rather than "
-                        "duplicating"
-                    )
+                # Past the commit budget nothing more is asked: what the helpers have is folded
+                # in (never thrown away), then the batch is committed.
+                while (
+                    len(queue) < HELPERS
+                    and out.size < self.commit_bytes
+                    and (end := self._plan(fd, planned, size)) is not None
+                ):
+                    helper = next((h for h in helpers if h.pending is None and h.alive), None)
+                    if helper is None and len(helpers) < HELPERS:
+                        helper = self._fork(fd)
+                        if helper is not None:
+                            helpers.append(helper)
+                    if helper is None or not helper.submit(planned, end):
+                        break
+                    queue.append(helper)
+                    planned = end
+                if not queue:
+                    return
+                block = queue.popleft().result()
+                if block is None:
+                    self._helped = False  # it died or hung: no more helpers for this tail
+                    return
+                if block.start != self.offset or block.end <= block.start:
+                    return  # not foldable: the tail converts this block itself
+                data, count, ids, dups = merge_block(block, self.adapter, self.seen, batch_ids)
+                out.add_lines(data, count, ids, dups, block.end)
                 out.skipped_long += block.skipped_long
-                if block.end == self.offset:
-                    return out, prefix
-                out.add(entries, dups, block.end)
-                if prefix is not None and prefix.offset == start and block.data is not None:
-                    prefix = prefix.advanced(memoryview(block.data)[: block.end - start])
-                else:
-                    prefix = None
                 self.offset = block.end
-                helped = helper.result() if helper is not None else None
-                if helped is not None and helped.start == self.offset < helped.end:
-                    lines, ids, dups = merge_block(helped, self.adapter, self.seen, batch_ids)
-                    out.add_lines(lines, ids, dups, helped.end)
-                    out.skipped_long += helped.skipped_long
-                    self.offset = helped.end
-                    prefix = None
-                if not self.commit_bytes or out.size >= self.commit_bytes or self.offset >= size:
-                    return out, prefix
         finally:
-            if helper is not None:
+            for helper in helpers:
                 helper.close()
 
-    def _share(self, size: int) -> int:
-        """The bytes of the next block this tail converts itself: a batch, or with a helper,
-        its share of what is left when that is under two batches (then both end together)."""
-        left = size - self.offset
-        if not self._helped or left >= 2 * self.batch_bytes:
-            return self.batch_bytes
-        return max(MIN_HELPER_BYTES, left * HELPED_SHARE[1] // sum(HELPED_SHARE))
+    def _fork(self, fd: int) -> Helper | None:
+        try:
+            return Helper(type(self.adapter), fd, MAX_LINE, self.redact)
+        except OSError as exc:  # no process to spare (EAGAIN, ENOMEM): the tail converts
+            log.info("%s: no catch-up helper (%s)", self.session_dir.name, exc)
+            return None
 
-    def _helper(
-        self, helper: Helper | None, fd: int, block: _Block, size: int, batch: int
-    ) -> Helper | None:
-        """The catch-up's helper (forked at its first use), given the block after `block`
-        when enough is left; None when there is none to give it."""
-        if not self._helped or block.data is None or size - block.end < MIN_HELPER_BYTES:
-            return helper
-        if helper is None:
-            try:
-                helper = Helper(type(self.adapter), fd, MAX_LINE, self.redact)
-            except OSError as exc:  # no process to spare (EAGAIN, ENOMEM): convert it here
-                log.info("%s: no catch-up helper (%s)", self.session_dir.name, exc)
-                self._helped = False
-                return None
-        helped = batch * HELPED_SHARE[0] // HELPED_SHARE[1]
-        if not helper.submit(block.end, min(size, block.end + helped)):
-            self._helped = False  # it died: this catch-up converts the rest itself
-        return helper
+    def _plan(self, fd: int, start: int, size: int) -> int | None:
+        """The end of the next block for a helper: whole lines from `start`, a batch at most,
+        less near the end of the file (a quarter of what is left, so the helpers finish
+        together); None at the end, or when no newline ends a block there (an over-long
+        line: the tail's own reading deals with it)."""
+        left = size - start
+        if left <= 0:
+            return None
+        want = left if left <= HELPED_BLOCK_MIN else max(HELPED_BLOCK_MIN, left // 4)
+        end = start + min(self.batch_bytes, want)
+        look = min(end - start, 64 * 1024)
+        cut = os.pread(fd, look, end - look).rfind(b"\n")
+        if cut >= 0:
+            return end - look + cut + 1
+        cut = os.pread(fd, end - start, start).rfind(b"\n")
+        return start + cut + 1 if cut >= 0 else None
 
     def _check_reset(self, fd: int, inode: int, size: int) -> bool:
         """Whether the source is not the file we were reading; if so, restart at 0."""
@@ -403,7 +436,7 @@ class SourceTail:
         self._print = read
         return True
 
-    def _read(self, fd: int, size: int, batch: int = 0) -> _Block:
+    def _read(self, fd: int, size: int) -> _Block:
         start = self.offset
         if start >= size:
             return _Block([], start)
@@ -415,8 +448,8 @@ class SourceTail:
             if scanned <= size and fingerprint(fd, scanned) == fp:
                 return self._finish_long(fd, size, start, scanned)
             self._long_scan = None
-            return self._read(fd, size, batch)
-        end = min(size, start + (batch or self.batch_bytes))
+            return self._read(fd, size)
+        end = min(size, start + self.batch_bytes)
         data = os.pread(fd, end - start, start)
         split = whole_lines(data, MAX_LINE)
         if split is not None:
