@@ -1,12 +1,12 @@
-"""Catching up a long session file on two cores: the next block converted by a forked helper.
+"""Catching up a long session file on two cores: blocks converted by forked helpers.
 
-A catch-up (finalization's, or a watcher's first step on a file it missed) reads the agent's
-file in blocks of whole lines. While the tail converts one block with its adapter, a helper
-process forked from it converts the next (`Helper`): parse, convert with a fresh adapter of
-the same class, redact, serialise (`convert_block`). The tail then folds the helper's block
-into its own state exactly as if it had converted it itself (`merge_block`):
+A catch-up (`recover.catch_up`) reads the agent's file in blocks of whole lines. With enough
+to read, two helper processes forked from the catching-up thread convert the blocks
+(`Helper`, `convert_next`): parse, convert with a fresh adapter of the same class, redact,
+serialise; each takes the next block as it hands one back. The tail folds each block into its
+own state, in file order, exactly as if it had converted it itself (`merge_block`):
 
-- the adapter's open tool calls: the helper logs every call it opened and every result that
+- the adapter's open tool calls: a helper logs every call it opened and every result that
   looked one up (`LoggedCalls`), in order; the tail replays the log on its own calls, and a
   result whose tool name differs from the one the helper could see (its call was in an
   earlier block) gets the right one;
@@ -14,13 +14,13 @@ into its own state exactly as if it had converted it itself (`merge_block`):
   with the tail's own sets, after the replay;
 - session info (latest wins) and the counts of unknown line types are added in order.
 
-So `raw.jsonl` gets the same bytes whether or not a helper ran; `test_catch_up_blocks.py`
+So `raw.jsonl` gets the same bytes whether or not helpers ran; `test_catch_up_blocks.py`
 checks that on generated files. Only adapters that say their lines depend on nothing but
-that state (`independent_blocks`) get a helper; a helper that fails, is killed, or meets
+that state (`independent_blocks`) get helpers; a helper that fails, is killed, or meets
 what it cannot fold (an over-long line, a log it cannot match) gives nothing back, and the
-tail converts that block itself. The helper is a child of the tail's thread: it gets
-SIGKILL when that thread ends (`PR_SET_PDEATHSIG`), is killed and reaped by `Helper.close`
-whatever happens, writes nothing but its result to a pipe, and never logs (a lock another
+tail converts that block itself. A helper is a child of the tail's thread: it gets SIGKILL
+when that thread ends (`PR_SET_PDEATHSIG`), is killed and reaped by `Helper.close`
+whatever happens, writes nothing but its blocks to a pipe, and never logs (a lock another
 thread held at the fork stays held in the child).
 """
 
@@ -44,7 +44,7 @@ from typing import Any
 
 import pydantic_core
 
-from ox_session_capture.adapters.base import Calls
+from ox_session_capture.adapters.base import UNKNOWN_TYPES_KEPT, Calls
 from ox_session_capture.raw_lines import (
     Fields,
     Redactor,
@@ -120,11 +120,6 @@ def independent_blocks(adapter: object) -> bool:
     )
 
 
-UNKNOWN_TYPES_KEPT = 50
-"""How many line types an adapter counts (`BaseAdapter._unknown`); a block that reaches it
-cannot be folded exactly (which types the tail keeps depends on the blocks before)."""
-
-
 def convert_block(
     adapter_class: Callable[[], Any],
     lines: list[bytes],
@@ -164,6 +159,7 @@ def convert_block(
         if lookup != calls.lookups:
             raise CannotFold("a lookup without its tool result")
     if len(adapter.unknown) >= UNKNOWN_TYPES_KEPT:
+        # Which types the tail keeps counting then depends on the blocks before this one.
         raise CannotFold("too many unknown line types")
     if redact is not None:
         redact_fields(entries, redact)

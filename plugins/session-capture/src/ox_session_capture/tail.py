@@ -171,7 +171,7 @@ class SourceTail:
         # The source's (inode, size, mtime_ns, ctime_ns) as the last step opened it, before
         # reading; None when it was missing (`changes.StatKey`).
         self.source_stat: tuple[int, int, int, int] | None = None
-        # A catch-up converts the block after the one it reads in a forked helper (`blocks`).
+        # A catch-up has forked helper processes convert its blocks (`blocks`).
         self._helped = bool(commit_bytes) and independent_blocks(adapter) and helpers_possible()
         # Whether the last commit rewrote the marker (several fsyncs): the next step is likely
         # to wait on the disk too (see `changes`). A recording's first steps commit by slot.

@@ -58,6 +58,10 @@ out, then `source_id`. What `parse_fields` returns and the tail writes, one JSON
 the entries of a long catch-up are never turned into model objects."""
 
 
+UNKNOWN_TYPES_KEPT = 50
+"""How many line types an adapter counts as unknown (a hostile file could name millions)."""
+
+
 class BaseAdapter:
     """Helpers for the built-in adapters: JSON decoding that never raises, timestamps.
     Subclasses implement `parse_object` (and may pre-filter lines in `parse_fields`);
@@ -82,7 +86,7 @@ class BaseAdapter:
         have moved something worth keeping there. Reported in the recording's status."""
         key = kind if isinstance(kind, str) and kind else "?"
         key = key[:60]
-        if key in self.unknown or len(self.unknown) < 50:
+        if key in self.unknown or len(self.unknown) < UNKNOWN_TYPES_KEPT:
             self.unknown[key] = self.unknown.get(key, 0) + 1
 
     def _note(self, key: str, value: Any) -> None:
