@@ -33,6 +33,9 @@ from ox_session_capture.testing import claude_assistant, claude_session_file, cl
 pytestmark = pytest.mark.skipif(not blocks.helpers_possible(), reason="needs fork and 2 cores")
 
 MAX_LINE = 600  # scaled down, so that over-long lines are cheap
+REAL = {
+    name: getattr(tail_mod, name) for name in ("HELPED_MIN_BYTES", "HELPED_BLOCK_MIN", "MAX_LINE")
+}
 
 
 @pytest.fixture(autouse=True)
@@ -399,3 +402,42 @@ def test_helpers_forked_from_a_busy_threaded_daemon(
     assert results == [alone] * 3
     assert forks >= 3 * tail_mod.HELPERS
     assert not [r for r in caplog.records if "catch-up helper" in r.getMessage()]
+
+
+def test_finalizations_catch_up_of_a_big_session_uses_helpers(
+    home: Path, src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`recover.catch_up` (what finalization calls) with the real sizes: an 11 MB session is
+    converted by helpers, into the same `raw.jsonl` as without."""
+    from ox_session_capture.recover import catch_up
+
+    for name, value in REAL.items():
+        monkeypatch.setattr(tail_mod, name, value)
+    rounds = []
+    for n in range(9000):
+        rounds.append(_tool_use(f"a{n}", f"toolu_{n}", "Bash"))
+        rounds.append(_tool_result(f"r{n}", f"toolu_{n}", f"line {n} " * 60))
+    src.write_bytes(b"".join(rounds))
+    assert src.stat().st_size > 10 * 1024 * 1024 > tail_mod.HELPED_MIN_BYTES
+
+    forks = 0
+
+    class Counted(blocks.Helper):
+        def __init__(self, *args: Any) -> None:
+            nonlocal forks
+            super().__init__(*args)
+            forks += 1
+
+    monkeypatch.setattr(tail_mod, "Helper", Counted)
+
+    def caught_up(helped: bool) -> bytes:
+        monkeypatch.setattr(tail_mod, "helpers_possible", lambda: helped)
+        ledger = Path(tempfile.mkdtemp(prefix="ledger-", dir=tmp_path))
+        rec = create_recording(ledger, "claude-code", src, pid=os.getpid(), home=home)
+        update_marker(rec.session_dir, _reset)
+        result = catch_up(rec.session_dir, home=home)
+        assert result.entries == 18_000
+        return (rec.session_dir / RAW).read_bytes().split(b"\n", 1)[1]
+
+    assert caught_up(True) == caught_up(False)
+    assert forks == tail_mod.HELPERS
