@@ -271,6 +271,42 @@ def test_a_tail_that_fails_kills_its_helpers(
     assert _children() <= before
 
 
+@pytest.mark.parametrize("failing", ["fork", "second pipe"])
+def test_no_process_or_descriptor_to_spare_leaves_nothing_open(
+    home: Path, src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    """A fork refused (EAGAIN: the user's process limit) or a pipe refused (EMFILE: out of
+    descriptors): the tail converts the file itself, tries no more helpers, leaks no fd."""
+    big_session(src)
+    alone = capture(tmp_path, src, home, helped=False, batch=4000, commit=1 << 30)
+    tries = 0
+    pipe, fork = os.pipe, os.fork
+
+    def refused_pipe() -> tuple[int, int]:
+        nonlocal tries
+        tries += 1
+        if tries % 2 == 0:
+            raise OSError(24, "Too many open files")
+        return pipe()
+
+    def refused_fork() -> int:
+        nonlocal tries
+        tries += 1
+        raise OSError(11, "Resource temporarily unavailable")
+
+    if failing == "fork":
+        monkeypatch.setattr(os, "fork", refused_fork)
+    else:
+        monkeypatch.setattr(os, "pipe", refused_pipe)
+    open_before = len(os.listdir("/proc/self/fd"))
+    helped = capture(tmp_path, src, home, helped=True, batch=4000, commit=1 << 30)
+    monkeypatch.setattr(os, "pipe", pipe)
+    monkeypatch.setattr(os, "fork", fork)
+    assert helped == alone
+    assert len(os.listdir("/proc/self/fd")) == open_before
+    assert tries == (1 if failing == "fork" else 2)  # once, not at every block
+
+
 OWNER = textwrap.dedent(
     """
     import os, sys, time

@@ -309,7 +309,13 @@ class Helper:
     ) -> None:
         prctl = _prctl()  # loaded before the fork: the child imports nothing
         parent = os.getpid()
-        requests, results = os.pipe(), os.pipe()
+        requests = os.pipe()
+        try:
+            results = os.pipe()
+        except BaseException:  # out of descriptors: none of ours left open
+            os.close(requests[0])
+            os.close(requests[1])
+            raise
         with contextlib.suppress(OSError):  # the helper writes a block while the tail works
             fcntl.fcntl(results[1], fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
         try:

@@ -377,8 +377,9 @@ class SourceTail:
     def _fork(self, fd: int) -> Helper | None:
         try:
             return Helper(type(self.adapter), fd, MAX_LINE, self.redact)
-        except OSError as exc:  # no process to spare (EAGAIN, ENOMEM): the tail converts
+        except OSError as exc:  # no process or descriptor to spare: the tail converts
             log.info("%s: no catch-up helper (%s)", self.session_dir.name, exc)
+            self._helped = False  # not tried again at every block of this tail
             return None
 
     def _plan(self, fd: int, start: int, size: int) -> int | None:
