@@ -518,6 +518,35 @@ async def test_handler_errors_never_stop_the_manager(tmp_path: Path, autojump_cl
         nursery.cancel_scope.cancel()
 
 
+@pytest.mark.parametrize("takes", [True, False])
+async def test_a_runaway_run_goes_to_a_handler_that_takes_it(
+    tmp_path: Path, autojump_clock: Any, takes: bool
+) -> None:
+    """A run stopped for runaway output is the answer of a handler that says it takes such
+    answers (once: no retry); for any other handler it is a failed run, retried."""
+    runaway = RunResult(exit_code=1, error="printed more than 8 MiB", runaway=True)
+    runner = MockRunner(lambda request: runaway)
+    handler = FnHandler()
+    handler.takes_runaway_answers = takes  # type: ignore[misc]
+    results: list[WorkResult] = []
+    async with trio.open_nursery() as nursery:
+        manager = await start(nursery, tmp_path, runner, handler)
+        manager.on_complete(results.append)
+        manager.enqueue(item("k"))
+        await sleep_until(3 * RETRY_DELAY)
+        if takes:
+            assert len(runner.calls) == 1
+            assert [r for _, _, r in handler.processed] == [runaway]
+            assert [r.error for r in results] == [""]
+        else:
+            assert len(runner.calls) == MAX_ATTEMPTS
+            assert handler.processed == []
+            assert [r.error for r in results] == [
+                f"agent failed ({MAX_ATTEMPTS} attempts): printed more than 8 MiB"
+            ]
+        nursery.cancel_scope.cancel()
+
+
 async def test_runner_raising_is_a_runner_failure(tmp_path: Path, autojump_clock: Any) -> None:
     def explode(request: RunRequest) -> RunResult:
         raise OSError("spawn failed")

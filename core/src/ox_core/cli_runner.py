@@ -202,6 +202,7 @@ class CliRunner(Runner):
                 exit_code=outcome.returncode or 1,
                 error=outcome.failure(self.name),
                 duration=outcome.duration,
+                runaway=True,
             )
         try:
             result = await self.interpret(binary, outcome)

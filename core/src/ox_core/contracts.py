@@ -113,7 +113,9 @@ class RunResult:
     `output` is the agent's final answer text. `duration` in seconds. `tokens_in`/`tokens_out`
     as the agent's structured output reports them (0 when it does not). `error` is empty on
     success, else one readable paragraph saying what went wrong (including the tail of stderr).
-    `quota` is set when the agent hit a rate limit or quota.
+    `quota` is set when the agent hit a rate limit or quota. `runaway`: the agent printed more
+    than the runner keeps and was stopped (a failed run: `error` says so); it answered, but
+    nothing of the answer is usable, and the same prompt tends to give the same runaway.
     """
 
     output: str = ""
@@ -123,6 +125,7 @@ class RunResult:
     tokens_out: int = 0
     error: str = ""
     quota: Quota | None = None
+    runaway: bool = False
 
     @property
     def ok(self) -> bool:
@@ -218,6 +221,11 @@ class WorkHandler(abc.ABC):
     type: ClassVar[str]
     # `builtins.type`: inside this class `type` is the work type attribute.
     Options: ClassVar[builtins.type[HandlerOptions]] = HandlerOptions
+    takes_runaway_answers: ClassVar[bool] = False
+    """True: a run stopped for runaway output (`RunResult.runaway`) goes to `process_result`
+    like an answer (which the handler refuses, and counts as an attempt of its own) instead
+    of being retried as a failed run. A prompt that steers the agent into printing without
+    end would otherwise be run again and again, and its item never done."""
     context: HandlerContext | None = None
 
     def attach(self, context: HandlerContext) -> None:

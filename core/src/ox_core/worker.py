@@ -175,10 +175,13 @@ class Worker:
                     record.outcome, record.reason = "quota", result.quota.message
                     self.history.end(record, "failed", f"quota: {result.quota.message}")
                 return
-            if not result.ok:
+            if result.ok:
+                self.history.count("runs_ok")
+            elif result.runaway and getattr(handler, "takes_runaway_answers", False) is True:
+                self.history.count("runs_failed")  # the handler refuses it as its answer
+            else:
                 self._agent_failed(item, record, result)
                 return
-            self.history.count("runs_ok")
         try:
             outcome = await handler.process_result(item, result)
         except LedgerBlockedError as exc:

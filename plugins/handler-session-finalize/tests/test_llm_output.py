@@ -158,6 +158,32 @@ async def test_three_invalid_answers_become_unrecoverable(
     assert git(remote, "log", "--format=%s").count(f"finalize session {NAME}") == 3
 
 
+async def test_runaway_answers_count_as_attempts_and_never_block_publication(
+    handler: SessionFinalizeHandler, ledger: Path, remote: Path, tmp_path: Path
+) -> None:
+    """A transcript that steers the summarizer into printing past the runner's cap: each run
+    is an attempt (as an invalid answer is), and the third publishes the session without a
+    summary; the CLI's words (its stderr tail, here with a token) are never quoted."""
+    assert handler.takes_runaway_answers
+    make_session(records.ledger_cache_sessions(ledger), NAME)
+    token = "ghp_" + "R" * 36
+    runaway = RunResult(
+        exit_code=1, error=f"claude printed more than 8 MiB and was stopped: {token}", runaway=True
+    )
+    statuses = []
+    for _ in range(3):
+        items = await handler.detect(ledger)
+        assert len(items) == 1
+        await handler.process_result(items[0], runaway)
+        check = clone(remote, tmp_path / f"check{len(statuses)}")
+        summary = json.loads((check / "sessions" / NAME / "summary.json").read_text())
+        statuses.append((summary["summary_status"], summary["summary_attempts"]))
+        assert "runaway output" in summary["validation_error"]
+        assert token not in git(check, "log", "-p", "--all")
+    assert statuses == [("failed_validation", 1), ("failed_validation", 2), ("unrecoverable", 3)]
+    assert await handler.detect(ledger) == []
+
+
 async def test_agent_failure_writes_no_artifacts(
     handler: SessionFinalizeHandler, ledger: Path
 ) -> None:

@@ -79,7 +79,7 @@ async def test_an_answer_of_megabytes_and_junk_lines_is_read_whole(fake_cli: Any
 async def test_an_answer_beyond_the_output_cap_is_a_runaway_not_an_answer(fake_cli: Any) -> None:
     text = "x" * 5_000_000
     got = await run(fake_cli, stream(assistant(text), result(result=text)))
-    assert (got.ok, got.output, got.quota) == (False, "", None)
+    assert (got.ok, got.output, got.quota, got.runaway) == (False, "", None, True)
     assert "printed more than 8 MiB" in got.error
 
 

@@ -72,6 +72,10 @@ from ox_session_capture.transcript import RawTranscript
 log = logging.getLogger(__name__)
 
 
+RUNAWAY_REASON = "the summarizer printed more than its runner keeps (runaway output): no answer"
+"""The validation error of a summary whose run was stopped for runaway output."""
+
+
 class SessionFinalizeHandler(WorkHandler):
     """Summarises finished sessions and publishes them to the ledger.
 
@@ -81,6 +85,7 @@ class SessionFinalizeHandler(WorkHandler):
 
     type = TYPE
     Options = FinalizeOptions
+    takes_runaway_answers = True
 
     def __init__(self, *, user_cache_dir: Path | None = None) -> None:
         self.user_cache_dir = user_cache_dir
@@ -332,6 +337,11 @@ class SessionFinalizeHandler(WorkHandler):
         note = unknown_note(transcript)
         if brief:
             summary = brief_summary(transcript.entries, keep=self.keep_brief)
+        elif result.runaway:
+            # An attempt like an invalid answer (published without a summary after the last):
+            # run again as a failure, a transcript that steers the model into it would keep
+            # the session from ever being published. The CLI's output is not quoted.
+            summary = failure_summary(RUNAWAY_REASON, attempts)
         elif not result.ok:
             reason = result.error or (result.quota.message if result.quota else "")
             raise FinalizeError(f"summary of {name} failed: {reason or f'exit {result.exit_code}'}")
