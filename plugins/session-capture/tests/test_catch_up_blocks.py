@@ -216,12 +216,28 @@ def _children() -> set[int]:
     return out
 
 
-def big_session(src: Path, lines: int = 400) -> None:
+def big_session(src: Path, rounds: int = 400, output: str = "ok " * 20) -> None:
+    """`rounds` tool calls, each answered at once with `output`."""
     body = []
-    for n in range(lines):
+    for n in range(rounds):
         body.append(_tool_use(f"a{n}", f"toolu_{n}", "Bash"))
-        body.append(_tool_result(f"r{n}", f"toolu_{n}", "ok " * 20))
+        body.append(_tool_result(f"r{n}", f"toolu_{n}", output))
     src.write_bytes(b"".join(body))
+
+
+@pytest.fixture
+def forked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The pids of the catch-up helpers forked during the test."""
+    pids: list[int] = []
+
+    class Counted(blocks.Helper):
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            assert self.pid is not None
+            pids.append(self.pid)
+
+    monkeypatch.setattr(tail_mod, "Helper", Counted)
+    return pids
 
 
 def _die(*args: object) -> blocks.Block:
@@ -382,11 +398,7 @@ def test_a_tail_killed_with_9_takes_its_helpers_with_it(
 
 
 def test_helpers_forked_from_a_busy_threaded_daemon(
-    home: Path,
-    src: Path,
-    tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
+    home: Path, src: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, forked: list[int]
 ) -> None:
     """As in the daemon: the catch-up runs in a trio worker thread while another thread logs
     without pause (a lock it holds at the fork stays held in the child: the helpers must
@@ -408,16 +420,6 @@ def test_helpers_forked_from_a_busy_threaded_daemon(
         while not stop.is_set():
             busy.warning("chatter %s", "x" * 200)
 
-    forks = 0
-
-    class Counted(blocks.Helper):
-        def __init__(self, *args: Any) -> None:
-            nonlocal forks
-            super().__init__(*args)
-            forks += 1
-
-    monkeypatch.setattr(tail_mod, "Helper", Counted)
-
     def helped() -> Any:
         return capture(tmp_path, src, home, helped=True, batch=20_000, commit=1 << 30)
 
@@ -436,12 +438,12 @@ def test_helpers_forked_from_a_busy_threaded_daemon(
         busy.removeHandler(handler)
         handler.close()
     assert results == [alone] * 3
-    assert forks >= 3 * tail_mod.HELPERS
+    assert len(forked) >= 3 * tail_mod.HELPERS
     assert not [r for r in caplog.records if "catch-up helper" in r.getMessage()]
 
 
 def test_finalizations_catch_up_of_a_big_session_uses_helpers(
-    home: Path, src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    home: Path, src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forked: list[int]
 ) -> None:
     """`recover.catch_up` (what finalization calls) with the real sizes: an 11 MB session is
     converted by helpers, into the same `raw.jsonl` as without."""
@@ -449,22 +451,8 @@ def test_finalizations_catch_up_of_a_big_session_uses_helpers(
 
     for name, value in REAL.items():
         monkeypatch.setattr(tail_mod, name, value)
-    rounds = []
-    for n in range(9000):
-        rounds.append(_tool_use(f"a{n}", f"toolu_{n}", "Bash"))
-        rounds.append(_tool_result(f"r{n}", f"toolu_{n}", f"line {n} " * 60))
-    src.write_bytes(b"".join(rounds))
+    big_session(src, 9000, "line 1234 " * 60)
     assert src.stat().st_size > 10 * 1024 * 1024 > tail_mod.HELPED_MIN_BYTES
-
-    forks = 0
-
-    class Counted(blocks.Helper):
-        def __init__(self, *args: Any) -> None:
-            nonlocal forks
-            super().__init__(*args)
-            forks += 1
-
-    monkeypatch.setattr(tail_mod, "Helper", Counted)
 
     def caught_up(helped: bool) -> bytes:
         monkeypatch.setattr(tail_mod, "helpers_possible", lambda: helped)
@@ -476,4 +464,4 @@ def test_finalizations_catch_up_of_a_big_session_uses_helpers(
         return (rec.session_dir / RAW).read_bytes().split(b"\n", 1)[1]
 
     assert caught_up(True) == caught_up(False)
-    assert forks == tail_mod.HELPERS
+    assert len(forked) == tail_mod.HELPERS

@@ -221,6 +221,13 @@ def hook(home: Path, ledger: Path, event: str, stdin: bytes, **env: str) -> None
     assert (done.returncode, done.stderr) == (0, b"")
 
 
+def empty_session(home: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A new ledger, and an empty claude session file in the agent's folder."""
+    src = folder(home) / "f04c7045-b614-40b5-816d-7256c84b37f6.jsonl"
+    src.write_bytes(b"")
+    return make_ledger(tmp_path / "ledger").path, src
+
+
 def hook_payload(path: str, sid: str = "f04c7045-b614-40b5-816d-7256c84b37f6") -> bytes:
     return json.dumps({"session_id": sid, "transcript_path": path, "source": "startup"}).encode()
 
@@ -228,9 +235,7 @@ def hook_payload(path: str, sid: str = "f04c7045-b614-40b5-816d-7256c84b37f6") -
 def test_a_hook_path_through_proc_self_root_records_the_real_file(
     home: Path, tmp_path: Path
 ) -> None:
-    ledger = make_ledger(tmp_path / "ledger").path
-    src = folder(home) / "f04c7045-b614-40b5-816d-7256c84b37f6.jsonl"
-    src.write_bytes(b"")
+    ledger, src = empty_session(home, tmp_path)
     hook(home, ledger, "SessionStart", hook_payload(f"/proc/self/root{src}"))
     (session_dir,) = ledger_cache_sessions(ledger).iterdir()
     assert read_marker(session_dir).session_file == str(src)
@@ -276,9 +281,7 @@ def test_a_hostile_file_name_still_makes_a_recording_that_can_be_stopped(
 def test_a_hook_run_with_a_hostile_user_env_is_recorded_and_finished(
     home: Path, tmp_path: Path
 ) -> None:
-    ledger = make_ledger(tmp_path / "ledger").path
-    src = folder(home) / "f04c7045-b614-40b5-816d-7256c84b37f6.jsonl"
-    src.write_bytes(b"")
+    ledger, src = empty_session(home, tmp_path)
     bad = {"LOGNAME": "a\x1b[2Jb\n", "USER": "a\x1b[2Jb\n"}
     hook(home, ledger, "SessionStart", hook_payload(str(src)), **bad)
     (session_dir,) = ledger_cache_sessions(ledger).iterdir()
@@ -388,9 +391,7 @@ async def test_a_sparse_giant_line_never_stalls_the_capture_of_other_sessions(
 def test_a_session_id_with_path_separators_stays_a_plain_name(
     home: Path, tmp_path: Path, sid: str
 ) -> None:
-    ledger = make_ledger(tmp_path / "ledger").path
-    src = folder(home) / "f04c7045-b614-40b5-816d-7256c84b37f6.jsonl"
-    src.write_bytes(b"")
+    ledger, src = empty_session(home, tmp_path)
     hook(home, ledger, "SessionStart", hook_payload(str(src), sid))
     (session_dir,) = ledger_cache_sessions(ledger).iterdir()
     assert check_session_name(session_dir.name) == session_dir.name

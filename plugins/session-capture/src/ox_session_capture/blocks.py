@@ -48,7 +48,7 @@ from ox_session_capture.adapters.base import UNKNOWN_TYPES_KEPT, Calls
 from ox_session_capture.raw_lines import (
     Fields,
     Redactor,
-    entry_line,
+    entry_lines,
     entry_parser,
     redact_fields,
     whole_lines,
@@ -163,11 +163,7 @@ def convert_block(
         raise CannotFold("too many unknown line types")
     if redact is not None:
         redact_fields(entries, redact)
-    try:
-        lines = list(map(pydantic_core.to_json, entries))
-        block.data = b"\n".join([*lines, b""]) if lines else b""
-    except ValueError:
-        block.data = b"".join([entry_line(e) for e in entries])
+    block.data = entry_lines(entries)
     block.ids = [sid if isinstance(sid := e.get("source_id"), str) else None for e in entries]
     block.calls = calls.log
     block.info = dict(adapter.info)
@@ -394,11 +390,8 @@ class Helper:
 
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
-    while view:
-        try:
-            view = view[os.write(fd, view) :]
-        except InterruptedError:
-            continue
+    while view:  # an interrupted write is retried by Python itself (PEP 475)
+        view = view[os.write(fd, view) :]
 
 
 def _read_exactly(fd: int, size: int, deadline: float | None = None) -> bytes:

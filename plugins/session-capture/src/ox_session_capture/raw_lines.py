@@ -269,6 +269,17 @@ def entry_line(entry: dict[str, Any]) -> bytes:
         return pydantic_core.to_json(fixed) + b"\n"
 
 
+def entry_lines(entries: list[dict[str, Any]]) -> bytes:
+    """The `raw.jsonl` lines of `entries` (`entry_line` each), made in one C-level loop; an
+    entry the encoder refuses sends the batch through `entry_line`, which mends it."""
+    try:
+        lines = list(map(pydantic_core.to_json, entries))
+    except ValueError:
+        return b"".join([entry_line(e) for e in entries])
+    lines.append(b"")  # the last newline, without copying the block to add it
+    return b"\n".join(lines) if entries else b""
+
+
 def ledger_of(session_dir: Path) -> Path | None:
     """The ledger of a session folder in its cache (`<ledger>/.ox/cache/sessions/<name>`)."""
     parents = session_dir.parents
@@ -292,23 +303,8 @@ class RawBatch:
     unknown: dict[str, int] = dataclasses.field(default_factory=dict)  # line types, counted
 
     def add(self, entries: list[dict[str, Any]], duplicates: int, end: int) -> None:
-        try:
-            # One C-level loop over the batch; an entry the encoder refuses sends the batch
-            # through `entry_line`, which mends it.
-            lines = list(map(pydantic_core.to_json, entries))
-            lines.append(b"")  # the last newline, without copying the block to add it
-            data = b"\n".join(lines) if entries else b""
-        except ValueError:
-            data = b"".join([entry_line(e) for e in entries])
-        self.chunks.append(data)
-        self.size += len(data)
-        self.count += len(entries)
-        self.duplicates += duplicates
-        self.end = end
-        for entry in entries:
-            sid = entry.get("source_id")
-            if isinstance(sid, str):
-                self.ids.append(sid)
+        ids = [sid for entry in entries if isinstance(sid := entry.get("source_id"), str)]
+        self.add_lines(entry_lines(entries), len(entries), ids, duplicates, end)
 
     def add_lines(self, data: bytes, count: int, ids: list[str], duplicates: int, end: int) -> None:
         """Like `add`, for `count` entries already serialised (`data`, a line each; `ids` the
