@@ -27,7 +27,6 @@ thread held at the fork stays held in the child).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
 import logging
 import math
@@ -286,6 +285,8 @@ _libc: Any = None
 def _prctl() -> Any:
     global _libc
     if _libc is None:
+        import ctypes  # only a catch-up with helpers needs it: not at the daemon's start
+
         _libc = ctypes.CDLL(None, use_errno=True)
     return _libc.prctl
 
