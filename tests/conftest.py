@@ -219,6 +219,10 @@ def world(tmp_path: Path) -> Iterator[OxWorld]:
                 if daemon.proc.poll() is None:
                     daemon.proc.kill()
                     daemon.proc.wait()
+                # Shown by pytest only when the test failed: what the daemon did meanwhile.
+                with contextlib.suppress(OSError):
+                    print(f"--- {daemon.log.name}, last 200 lines")
+                    print("\n".join(daemon.log.read_text(errors="replace").splitlines()[-200:]))
             if claude.started.exists():
                 # a fake claude orphaned by a killed daemon
                 with contextlib.suppress(ProcessLookupError, ValueError):
