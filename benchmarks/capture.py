@@ -154,13 +154,12 @@ def role_poll(cfg: dict[str, Any], out: Path) -> None:
     out.write_text(json.dumps(log))
 
 
-def role_ox(cfg: dict[str, Any], out: Path) -> None:
-    import trio
-
-    from ox_session_capture.service import SessionWatchService
+def log_steps(files: list[str]) -> list[tuple[int, int, float]]:
+    """From now on, every capture step that consumed lines adds (file number, offset after
+    it, when it ended) to the list returned: the end of a step is when its lines are durable."""
     from ox_session_capture.tail import SourceTail
 
-    index = {f: i for i, f in enumerate(cfg["files"])}
+    index = {f: i for i, f in enumerate(files)}
     log: list[tuple[int, int, float]] = []
     real_step = SourceTail.step
 
@@ -171,6 +170,15 @@ def role_ox(cfg: dict[str, Any], out: Path) -> None:
         return result
 
     SourceTail.step = step  # type: ignore[method-assign]
+    return log
+
+
+def role_ox(cfg: dict[str, Any], out: Path) -> None:
+    import trio
+
+    from ox_session_capture.service import SessionWatchService
+
+    log = log_steps(cfg["files"])
 
     async def main() -> None:
         service = SessionWatchService(Path(cfg["ledger"]), home=Path(cfg["home"]))
@@ -192,19 +200,8 @@ def role_daemon(cfg: dict[str, Any], out: Path) -> None:
 
     from ox_core.cli import main as cli_main
     from ox_core.settings import load_settings
-    from ox_session_capture.tail import SourceTail
 
-    index = {f: i for i, f in enumerate(cfg["files"])}
-    log: list[tuple[int, int, float]] = []
-    real_step = SourceTail.step
-
-    def step(self: SourceTail) -> Any:
-        result = real_step(self)
-        if result.consumed:
-            log.append((index[str(self.source)], self.offset, time.monotonic()))
-        return result
-
-    SourceTail.step = step  # type: ignore[method-assign]
+    log = log_steps(cfg["files"])
     sock = load_settings().socket_path()
 
     def control() -> None:
