@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from ox_session_capture import tail as tail_mod
 from ox_session_capture.adapters import load_adapter
 from ox_session_capture.journal import RecordingGone
-from ox_session_capture.raw_lines import FINGERPRINT_SPAN, fingerprint
+from ox_session_capture.raw_lines import FINGERPRINT_SPAN, PrefixPrint, fingerprint
 from ox_session_capture.recording import Recording, create_recording
 from ox_session_capture.records import (
     MARKER,
@@ -182,6 +182,39 @@ def test_a_same_size_rewrite_of_a_long_file_is_detected(
         assert marker.source_fingerprint == fingerprint(fd, marker.source_offset)  # type: ignore[attr-defined]
     finally:
         os.close(fd)
+
+
+@pytest.mark.parametrize("rewritten", [False, True])
+def test_a_marker_with_a_first_format_fingerprint_resumes_where_it_was(
+    ledger: Path, src: Path, rewritten: bool
+) -> None:
+    # Markers written before the `v2:` digests hold a blake2b of the same bytes: a restarted
+    # tail goes on from their offset (no re-read), and still sees a rewrite made meanwhile.
+    rec = record(ledger, src)
+    lines = [numbered_user(n) for n in range(10, 70)]
+    append(src, b"".join(lines))
+    drain(new_tail(rec, src))
+    fd = os.open(src, os.O_RDONLY)
+    try:
+        prefix = PrefixPrint.read(fd, src.stat().st_size)
+    finally:
+        os.close(fd)
+    old = prefix._blake2b()
+    assert re.fullmatch(r"[0-9a-f]{32}", old)
+    assert prefix.has_digest(old)
+    assert not prefix.has_digest(old[:-1] + ("0" if old[-1] != "0" else "1"))
+    update_marker(rec.session_dir, lambda m: setattr(m, "source_fingerprint", old))
+    if rewritten:
+        with open(src, "r+b") as f:  # same inode, same size, one line of other content
+            f.seek(len(b"".join(lines[:-1])))
+            f.write(numbered_user(80))
+    append(src, numbered_user(81))
+    t = new_tail(rec, src)
+    assert t.step().reset is rewritten
+    drain(t)
+    expected = [*range(10, 70), *([80] if rewritten else []), 81]  # 69 was captured
+    assert contents(rec) == msgs(*expected)
+    assert read_marker(rec.session_dir).source_fingerprint.startswith("v2:")  # type: ignore[attr-defined]
 
 
 def test_a_restarted_tail_detects_a_replacement_made_while_it_was_down(
