@@ -293,9 +293,20 @@ def lock_file(
     special file: `UnsafePathError`), yielding its fd. Works across processes and across
     threads of one process (each call opens the file anew). `timeout`: see `acquire`; the
     `LockTimeout` names `what` (default: `path`)."""
-    fd = open_regular(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = open_lock(path, timeout=timeout, what=what)
     try:
-        acquire(fd, timeout=timeout, what=what or str(path))
         yield fd
     finally:
         os.close(fd)  # releases the lock
+
+
+def open_lock(path: Path | str, *, timeout: float | None = None, what: str | None = None) -> int:
+    """`lock_file` without the context manager (half its cost, for a caller that takes the
+    lock at every step): the lock file's fd with the lock held; closing it releases the lock."""
+    fd = open_regular(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        acquire(fd, timeout=timeout, what=what or str(path))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd

@@ -216,7 +216,8 @@ def atomic_write_model(path: Path, model: BaseModel, mode: int = 0o600, **how: b
 
 
 @functools.lru_cache(maxsize=4096)  # taken twice per capture step: skip the path arithmetic
-def _lock_path(path: Path) -> Path:
+def lock_path(path: Path) -> Path:
+    """The lock file of record `path` (what `lock_file` locks)."""
     # A dotfile beside the record: copies of the session folder skip dotfiles.
     return path.parent / f".{path.name.lstrip('.')}.lock"
 
@@ -228,7 +229,7 @@ def lock_file(path: Path, timeout: float | None = None) -> Iterator[None]:
     after `timeout` seconds. Blocking: call from a thread in trio code, or with a short
     timeout.
     """
-    with fs_lock_file(_lock_path(path), timeout=timeout, what=str(path)):
+    with fs_lock_file(lock_path(path), timeout=timeout, what=str(path)):
         yield
 
 

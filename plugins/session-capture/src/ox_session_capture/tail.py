@@ -27,6 +27,7 @@ from pathlib import Path
 
 import attrs
 
+from ox_core.fs import open_lock
 from ox_session_capture.adapters import SessionAdapter
 from ox_session_capture.adapters.base import Calls
 from ox_session_capture.blocks import Helper, helpers_possible, independent_blocks, merge_block
@@ -65,6 +66,7 @@ from ox_session_capture.records import (
     RAW,
     RecordingMarker,
     lock_file,
+    lock_path,
 )
 
 log = logging.getLogger(__name__)
@@ -167,6 +169,8 @@ class SourceTail:
         self._long_scan: tuple[int, int, str] | None = None
         self._reset_pending = False
         self._markers = MarkerFile(session_dir)  # the marker, re-read only when it changed
+        self._lock_file = lock_path(self._markers.raw)
+        self._lock_what = str(self._markers.raw)
         self._checked: tuple[int, int] | None = None  # (device, inode) whose path was checked
         # The source's (inode, size, mtime_ns, ctime_ns) as the last step opened it, before
         # reading; None when it was missing (`changes.StatKey`).
@@ -493,7 +497,6 @@ class SourceTail:
 
     def _commit(self, gathered: RawBatch, inode: int, fp: str, reset: bool) -> None:
         """Under the raw lock: check the marker still matches, append durably, advance it."""
-        data = gathered.chunks  # appended with writev: a catch-up's 32 MB is never joined
         count = gathered.count
         new_offset = gathered.end
         info = session_info(self.adapter)
@@ -509,45 +512,61 @@ class SourceTail:
             note_session(marker, info, gathered.unknown)
 
         try:
-            with self._locked(), self._slot_file() as slots:
+            # The raw file's lock and the slot file without context managers: half their
+            # cost, at every step.
+            lock = -1 if self._lock_held else open_lock(self._lock_file, what=self._lock_what)
+            try:
+                slots = self._markers.open_slots()
                 try:
-                    marker = self._markers.current(slots)
-                except FileNotFoundError:
-                    raise RecordingGone(f"{self.session_dir.name}: the recording ended") from None
-                if marker.source_offset != self.persisted:
-                    # Someone else (finalization's catch-up) moved the recording on: reload and
-                    # let the next step read from there.
-                    log.info("%s: marker moved by another writer; reloading", self.session_dir.name)
-                    self._load(marker)
-                    raise _Reloaded
-                # A step that moves only what a commit slot holds (offsets, counts, session info)
-                # takes one slot write; a reset or lines of unknown types rewrite the marker
-                # (through the journal with data).
-                markers = self._markers
-                fast = not reset and not gathered.unknown
-                self.slow = not (
-                    fast
-                    and slots is not None
-                    and append_committed(markers, marker, data, new_offset, count, fp, info, slots)
-                )
-                if self.slow:
-                    self._rewrite_marker(data, new_offset, change)
+                    self._commit_locked(slots, gathered, fp, reset, info, change)
+                finally:
+                    if slots is not None:
+                        os.close(slots)
+            finally:
+                if lock >= 0:
+                    os.close(lock)  # releases the lock
         except OSError as exc:  # the source was read: the recording's side failed
             why = f"{self.session_dir.name}: writing the recording: {exc.strerror or exc}"
             raise WriteFailed(exc.errno, why) from exc
         self.persisted = new_offset
         self.seen.update(gathered.ids)
 
-    @contextlib.contextmanager
-    def _slot_file(self) -> Iterator[int | None]:
-        """The slot file open for the step (read for `current`, written by the commit), None
-        when it cannot be: the step then journals."""
-        fd = self._markers.open_slots()
+    def _commit_locked(
+        self,
+        slots: int | None,
+        gathered: RawBatch,
+        fp: str,
+        reset: bool,
+        info: dict[str, str],
+        change: Callable[[RecordingMarker], None],
+    ) -> None:
+        """`_commit`'s part under the raw file's lock, `slots` the slot file open (None when
+        it cannot be: the step then journals)."""
         try:
-            yield fd
-        finally:
-            if fd is not None:
-                os.close(fd)
+            marker = self._markers.current(slots)
+        except FileNotFoundError:
+            raise RecordingGone(f"{self.session_dir.name}: the recording ended") from None
+        if marker.source_offset != self.persisted:
+            # Someone else (finalization's catch-up) moved the recording on: reload and let
+            # the next step read from there.
+            log.info("%s: marker moved by another writer; reloading", self.session_dir.name)
+            self._load(marker)
+            raise _Reloaded
+        # A step that moves only what a commit slot holds (offsets, counts, session info)
+        # takes one slot write; a reset or lines of unknown types rewrite the marker (through
+        # the journal with data).
+        data = gathered.chunks  # appended with writev: a catch-up's 32 MB is never joined
+        new_offset = gathered.end
+        self.slow = not (
+            not reset
+            and not gathered.unknown
+            and slots is not None
+            and append_committed(
+                self._markers, marker, data, new_offset, gathered.count, fp, info, slots
+            )
+        )
+        if self.slow:
+            self._rewrite_marker(data, new_offset, change)
 
     def _rewrite_marker(
         self, data: list[bytes], new_offset: int, change: Callable[[RecordingMarker], None]
