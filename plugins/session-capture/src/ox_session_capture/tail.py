@@ -65,7 +65,6 @@ from ox_session_capture.raw_lines import (
 from ox_session_capture.records import (
     RAW,
     RecordingMarker,
-    lock_file,
     lock_path,
 )
 
@@ -181,13 +180,19 @@ class SourceTail:
         # to wait on the disk too (see `changes`). A recording's first steps commit by slot.
         self.slow = False
 
+    def _lock(self) -> int:
+        """The raw file's lock taken (`records.lock_file`'s, without its context manager: a
+        step takes it at every line), its fd to close; -1 when the caller holds it."""
+        return -1 if self._lock_held else open_lock(self._lock_file, what=self._lock_what)
+
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        if self._lock_held:
+        lock = self._lock()
+        try:
             yield
-        else:
-            with lock_file(self._markers.raw):
-                yield
+        finally:
+            if lock >= 0:
+                os.close(lock)  # releases the lock
 
     # ------------------------------------------------------------ state
 
@@ -512,9 +517,8 @@ class SourceTail:
             note_session(marker, info, gathered.unknown)
 
         try:
-            # The raw file's lock and the slot file without context managers: half their
-            # cost, at every step.
-            lock = -1 if self._lock_held else open_lock(self._lock_file, what=self._lock_what)
+            # The lock and the slot file without context managers: half their cost.
+            lock = self._lock()
             try:
                 slots = self._markers.open_slots()
                 try:
