@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from ox_session_capture import tail as tail_mod
 from ox_session_capture.adapters import load_adapter
+from ox_session_capture.confined import UnsafePathError
 from ox_session_capture.journal import RecordingGone
 from ox_session_capture.raw_lines import FINGERPRINT_SPAN, PrefixPrint, fingerprint
 from ox_session_capture.recording import Recording, create_recording
@@ -609,3 +610,63 @@ def test_catch_up_commits_many_blocks_at_once_within_its_budget(
     assert len(commits) > 5
     assert all(size < 400 + 2048 for size in commits)  # budget + at most one block's output
     assert contents(rec2) == msgs(*range(40))
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "v2:0:00000000000000000000000000000000",  # the v2 shape, other bytes
+        "0" * 32,  # the first format's shape, other bytes
+        "v2:" + "f" * 10_000,
+        "",
+        12345,
+        None,
+        ["v2:"],
+    ],
+)
+def test_a_forged_marker_fingerprint_re_reads_the_source_without_duplicates(
+    ledger: Path, src: Path, forged: object
+) -> None:
+    # The marker's fingerprint is read back from a file: whatever text it holds, a restarted
+    # tail never trusts an offset it cannot check (it re-reads, dropping what was captured);
+    # anything but text counts as no fingerprint (a marker of a version without one: the
+    # offset is trusted). It never fails on it.
+    rec = record(ledger, src)
+    append(src, b"".join(numbered_user(n) for n in range(60)))
+    drain(new_tail(rec, src))
+    update_marker(rec.session_dir, lambda m: setattr(m, "source_fingerprint", forged))
+    append(src, numbered_user(60))
+    t = new_tail(rec, src)
+    assert t.step().reset is isinstance(forged, str)
+    drain(t)
+    assert contents(rec) == msgs(*range(61))
+    assert read_marker(rec.session_dir).source_fingerprint.startswith("v2:")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo"])
+def test_a_raw_lock_file_swapped_for_a_link_or_fifo_is_refused_and_loses_nothing(
+    ledger: Path, src: Path, tmp_path: Path, kind: str
+) -> None:
+    # The step takes the raw file's lock with a plain open: a link put at the lock's path is
+    # never followed (its target keeps its bytes), a FIFO never blocks the step, nothing is
+    # committed meanwhile, and the line is captured once the lock file is a file again.
+    rec = record(ledger, src)
+    t = new_tail(rec, src)
+    append(src, numbered_user(1))
+    drain(t)
+    lock = rec.session_dir / f".{RAW}.lock"
+    lock.unlink(missing_ok=True)
+    target = tmp_path / "outside"
+    target.write_bytes(b"not ox's")
+    if kind == "symlink":
+        lock.symlink_to(target)
+    else:
+        os.mkfifo(lock)
+    append(src, numbered_user(2))
+    with pytest.raises(UnsafePathError):
+        t.step()
+    assert target.read_bytes() == b"not ox's"
+    assert contents(rec) == msgs(1)
+    lock.unlink()
+    drain(t)
+    assert contents(rec) == msgs(1, 2)
