@@ -26,6 +26,7 @@ from ox_session_capture.records import (
     LockTimeout,
     RawEntry,
     lock_file,
+    lock_path,
     read_marker,
     update_marker,
 )
@@ -654,7 +655,7 @@ def test_a_raw_lock_file_swapped_for_a_link_or_fifo_is_refused_and_loses_nothing
     t = new_tail(rec, src)
     append(src, numbered_user(1))
     drain(t)
-    lock = rec.session_dir / f".{RAW}.lock"
+    lock = lock_path(rec.session_dir / RAW)
     lock.unlink(missing_ok=True)
     target = tmp_path / "outside"
     target.write_bytes(b"not ox's")

@@ -21,7 +21,7 @@ import errno
 import logging
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -502,27 +502,14 @@ class SourceTail:
 
     def _commit(self, gathered: RawBatch, inode: int, fp: str, reset: bool) -> None:
         """Under the raw lock: check the marker still matches, append durably, advance it."""
-        count = gathered.count
-        new_offset = gathered.end
         info = session_info(self.adapter)
-
-        def change(marker: RecordingMarker) -> None:
-            marker.source_offset = new_offset
-            marker.entry_count += count
-            if reset:
-                # The file was replaced: everything in it belongs to the recording.
-                marker.start_offset = 0
-            marker.source_inode = inode  # type: ignore[attr-defined]  # extra key
-            marker.source_fingerprint = fp  # type: ignore[attr-defined]
-            note_session(marker, info, gathered.unknown)
-
         try:
             # The lock and the slot file without context managers: half their cost.
             lock = self._lock()
             try:
                 slots = self._markers.open_slots()
                 try:
-                    self._commit_locked(slots, gathered, fp, reset, info, change)
+                    self._commit_locked(slots, gathered, inode, fp, reset, info)
                 finally:
                     if slots is not None:
                         os.close(slots)
@@ -532,17 +519,17 @@ class SourceTail:
         except OSError as exc:  # the source was read: the recording's side failed
             why = f"{self.session_dir.name}: writing the recording: {exc.strerror or exc}"
             raise WriteFailed(exc.errno, why) from exc
-        self.persisted = new_offset
+        self.persisted = gathered.end
         self.seen.update(gathered.ids)
 
     def _commit_locked(
         self,
         slots: int | None,
         gathered: RawBatch,
+        inode: int,
         fp: str,
         reset: bool,
         info: dict[str, str],
-        change: Callable[[RecordingMarker], None],
     ) -> None:
         """`_commit`'s part under the raw file's lock, `slots` the slot file open (None when
         it cannot be: the step then journals)."""
@@ -559,23 +546,43 @@ class SourceTail:
         # A step that moves only what a commit slot holds (offsets, counts, session info)
         # takes one slot write; a reset or lines of unknown types rewrite the marker (through
         # the journal with data).
-        data = gathered.chunks  # appended with writev: a catch-up's 32 MB is never joined
-        new_offset = gathered.end
         self.slow = not (
             not reset
             and not gathered.unknown
             and slots is not None
             and append_committed(
-                self._markers, marker, data, new_offset, gathered.count, fp, info, slots
+                self._markers,
+                marker,
+                gathered.chunks,
+                gathered.end,
+                gathered.count,
+                fp,
+                info,
+                slots,
             )
         )
         if self.slow:
-            self._rewrite_marker(data, new_offset, change)
+            self._rewrite_marker(gathered, inode, fp, reset, info)
 
     def _rewrite_marker(
-        self, data: list[bytes], new_offset: int, change: Callable[[RecordingMarker], None]
+        self, gathered: RawBatch, inode: int, fp: str, reset: bool, info: dict[str, str]
     ) -> None:
+        """The whole marker rewritten with the step's move (through the journal when there
+        are bytes to append): the slow path, so its `change` is made only here."""
+        new_offset = gathered.end
+
+        def change(marker: RecordingMarker) -> None:
+            marker.source_offset = new_offset
+            marker.entry_count += gathered.count
+            if reset:
+                # The file was replaced: everything in it belongs to the recording.
+                marker.start_offset = 0
+            marker.source_inode = inode  # type: ignore[attr-defined]  # extra key
+            marker.source_fingerprint = fp  # type: ignore[attr-defined]
+            note_session(marker, info, gathered.unknown)
+
         markers = self._markers
+        data = gathered.chunks  # appended with writev: a catch-up's 32 MB is never joined
         if any(data):
             durable_append(self.session_dir, data, self.persisted, new_offset, change, markers)
             return
