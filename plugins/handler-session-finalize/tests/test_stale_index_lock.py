@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from ox_core import RunResult
+from ox_core.proc import scan
 from ox_handler_session_finalize.git import GitError
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
 from ox_handler_session_finalize.stale_lock import STALE_AFTER, remove_stale_index_lock
@@ -52,9 +53,18 @@ def holder(ledger: Path) -> Iterator[subprocess.Popen[bytes]]:
 
 
 def kill(proc: subprocess.Popen[bytes]) -> None:
-    """As ox's timeout ends a hung git: SIGKILL to its whole group (no chance to clean up)."""
+    """As ox's timeout ends a hung git: SIGKILL to its whole group (no chance to clean up).
+    Returns once every process of the group has exited: git's child for the editor, killed
+    between fork and exec, still bears the name `git` and works in the ledger until the
+    kernel has finished it, which a loaded machine may take a while to do."""
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    deadline = time.monotonic() + 60
+    while any(
+        s.pgid == proc.pid and s.state not in "ZX" for s in scan().values()
+    ):  # zombies have left their folder: only their parent's wait remains
+        assert time.monotonic() < deadline, "the killed git's group never exited"
+        time.sleep(0.02)
 
 
 def age(path: Path, seconds: float) -> None:
