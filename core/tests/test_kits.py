@@ -160,7 +160,7 @@ async def test_a_hanging_cli_is_killed_with_its_group(fake_cli, group_gone):
     from ox_core import run_agent_process
 
     fake = fake_cli("agent", hang=True, fork_child=True)
-    outcome = await run_agent_process([str(fake.path)], timeout=1, grace=0.2)
+    outcome = await run_agent_process([str(fake.path)], timeout=3, grace=0.2)
     assert outcome.timed_out
     assert await group_gone(int((fake.dir / "pid").read_text()))
 """

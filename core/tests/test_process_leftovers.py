@@ -181,6 +181,32 @@ async def test_a_helper_that_cleared_its_environment_is_found_by_the_tree(
     assert await nothing_left(agent) == []
 
 
+@pytest.mark.parametrize("mode", ["cancel", "overflow"])
+async def test_a_run_stopped_while_its_program_writes_keeps_its_pipes_until_it_is_stopped(
+    tmp_path: Path, subreaper: bool, mode: str
+) -> None:
+    # The program writes without pause when its run is stopped. Had the run's readers closed
+    # stdout as they were cancelled, its next write would kill it with SIGPIPE before the run
+    # noted its tree, orphaning its helper (own session, no environment) out of reach. Here
+    # it notes a SIGPIPE instead of dying of it, and ignores SIGTERM: only SIGKILL ends it.
+    agent = Agent(tmp_path, "setsid-env-cleared", hang=True)
+    flood = (
+        """trap 'echo pipe > "$DIR/sigpipe"' PIPE\ntrap '' TERM\n"""
+        'LINE=$(printf "%0200d" 0)\nwhile :; do echo "$LINE"; done\n'
+    )
+    agent.path.write_text(agent.path.read_text().replace("trap '' TERM\nsleep 300\n", flood))
+    if mode == "cancel":
+        await run_in_mode(agent, "cancel")
+    else:
+        with trio.fail_after(60):
+            out = await run_agent_process(
+                [str(agent.path)], timeout=60, grace=0.2, max_output=256 * 1024
+            )
+        assert out.overflow
+    assert not (tmp_path / "sigpipe").exists()  # its pipes were open until it was killed
+    assert await nothing_left(agent) == []
+
+
 async def test_a_helper_forking_while_it_is_killed_leaves_nothing(
     tmp_path: Path, subreaper: bool
 ) -> None:

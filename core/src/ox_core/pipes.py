@@ -1,5 +1,12 @@
 """The three pipes of a child process, for `ox_core.process`: feed stdin, read stdout up to a
-cap, keep the tail of stderr. Each task closes its pipe when it ends, however it ends."""
+cap, keep the tail of stderr.
+
+`feed` closes stdin when it ends (the program's EOF). The readers never close their pipe: the
+run closes stdout and stderr once it has stopped the program. A reader cancelled (timeout,
+overflow, the run cancelled) that closed its pipe would kill the program with SIGPIPE at its
+next write, before the run has noted the processes it started (`RunSweep.remember` needs the
+program alive to see its tree): a helper that left the group and cleared its environment
+would then outlive the run."""
 
 from __future__ import annotations
 
@@ -36,8 +43,6 @@ async def read_capped(stream: trio.abc.ReceiveStream, out: Capped, stop: trio.Ca
             out.data += chunk
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         pass
-    finally:
-        close_now(stream)
 
 
 async def read_tail(stream: trio.abc.ReceiveStream, tail: bytearray, keep: int) -> None:
@@ -49,8 +54,6 @@ async def read_tail(stream: trio.abc.ReceiveStream, tail: bytearray, keep: int) 
                 del tail[: len(tail) - keep]
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         pass
-    finally:
-        close_now(stream)
 
 
 async def feed(stream: trio.abc.SendStream, data: bytes) -> None:
