@@ -207,6 +207,33 @@ async def test_a_run_stopped_while_its_program_writes_keeps_its_pipes_until_it_i
     assert await nothing_left(agent) == []
 
 
+async def test_a_run_cancelled_while_it_feeds_stdin_gives_its_program_no_early_eof(
+    tmp_path: Path, subreaper: bool
+) -> None:
+    # The program reads its stdin slowly and would exit at EOF; an EOF handed to it as its
+    # run is cancelled would let it exit before the run noted its tree (see above). It
+    # ignores SIGTERM and has the whole grace to show whether its stdin ended.
+    agent = Agent(tmp_path, "setsid-env-cleared", hang=True)
+    slow_reader = (
+        "trap '' TERM\n"
+        'while [ "$(head -c 4096 | wc -c)" -gt 0 ]; do sleep 0.02; done\n'
+        'echo eof > "$DIR/eof"\nsleep 300\n'
+    )
+    agent.path.write_text(agent.path.read_text().replace("trap '' TERM\nsleep 300\n", slow_reader))
+    run = functools.partial(
+        run_agent_process, [str(agent.path)], stdin=b"x" * (4 << 20), timeout=60, grace=2.0
+    )
+    with trio.CancelScope() as scope:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run)
+            with trio.fail_after(60):
+                while not (agent.dir / "helper").exists():  # noqa: ASYNC110
+                    await trio.sleep(0.01)
+            scope.cancel()
+    assert not (tmp_path / "eof").exists()  # stdin was open until it was killed
+    assert await nothing_left(agent) == []
+
+
 async def test_a_helper_forking_while_it_is_killed_leaves_nothing(
     tmp_path: Path, subreaper: bool
 ) -> None:

@@ -1,10 +1,11 @@
 """The three pipes of a child process, for `ox_core.process`: feed stdin, read stdout up to a
 cap, keep the tail of stderr.
 
-`feed` closes stdin when it ends (the program's EOF). The readers never close their pipe: the
-run closes stdout and stderr once it has stopped the program. A reader cancelled (timeout,
-overflow, the run cancelled) that closed its pipe would kill the program with SIGPIPE at its
-next write, before the run has noted the processes it started (`RunSweep.remember` needs the
+`feed` closes stdin once it has written everything (the program's EOF). A pipe is otherwise
+left open when its task is cancelled (timeout, overflow, the run cancelled): the run closes
+all three once it has stopped the program. Closed at once, stdout or stderr would kill the
+program with SIGPIPE at its next write, and stdin would hand it an early EOF on which it may
+exit, before the run has noted the processes it started (`RunSweep.remember` needs the
 program alive to see its tree): a helper that left the group and cleared its environment
 would then outlive the run."""
 
@@ -58,11 +59,11 @@ async def read_tail(stream: trio.abc.ReceiveStream, tail: bytearray, keep: int) 
 
 async def feed(stream: trio.abc.SendStream, data: bytes) -> None:
     """Write `data`, then close (EOF). A program may exit (or never read) before taking it
-    all: that is its business, the run's result says what happened."""
+    all: that is its business, the run's result says what happened. Cancelled, the pipe is
+    left open (see the module)."""
     try:
         if data:
             await stream.send_all(data)
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         pass
-    finally:
-        close_now(stream)
+    close_now(stream)
