@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -74,10 +75,10 @@ HELPERS = {
 
 
 class Agent:
-    """A fake agent CLI that starts a helper of the given kind, notes its token, then
-    exits (`hang=False`) or hangs ignoring SIGTERM."""
+    """A fake agent CLI that starts a helper of the given kind, notes its token, answers, then
+    exits (`hang=False`) or hangs ignoring SIGTERM, or runs `ending` (shell) instead."""
 
-    def __init__(self, folder: Path, helper: str, *, hang: bool) -> None:
+    def __init__(self, folder: Path, helper: str, *, hang: bool, ending: str = "") -> None:
         self.dir = folder
         self.marker = f"1000.{uuid.uuid4().int % 10**9:09d}"  # `sleep` takes it, /proc shows it
         (folder / "daemonize.py").write_text(DAEMONIZE)
@@ -86,7 +87,7 @@ class Agent:
             f'echo "${RUN_TOKEN_VAR}" > "$DIR/token"\n'
             + HELPERS[helper]
             + 'while [ ! -s "$DIR/helper" ]; do sleep 0.01; done\necho answer\n'
-            + ("trap '' TERM\nsleep 300\n" if hang else "exit 0\n")
+            + (ending or ("trap '' TERM\nsleep 300\n" if hang else "exit 0\n"))
         )
         self.path = folder / "agent"
         self.path.write_text("#!/bin/sh\n" + body)
@@ -132,7 +133,9 @@ def subreaper(request: pytest.FixtureRequest) -> Iterator[bool]:
         reap_our_zombies()
 
 
-async def run_in_mode(agent: Agent, mode: str) -> ProcessOutcome | None:
+async def run_in_mode(agent: Agent, mode: str, **options: Any) -> ProcessOutcome | None:
+    """Run `agent` until it exits, times out, or (`cancel`) is cancelled once its helper
+    exists; in `cancel` mode, `options` (`stdin`, `grace`) go to `run_agent_process`."""
     if mode == "exit":
         out = await run_agent_process([str(agent.path)], timeout=30)
         assert out.returncode == 0
@@ -146,7 +149,9 @@ async def run_in_mode(agent: Agent, mode: str) -> ProcessOutcome | None:
     with trio.CancelScope() as scope:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(
-                functools.partial(run_agent_process, [str(agent.path)], timeout=60, grace=0.2)
+                functools.partial(
+                    run_agent_process, [str(agent.path)], **{"timeout": 60, "grace": 0.2, **options}
+                )
             )
             with trio.fail_after(60):
                 while not (agent.dir / "helper").exists():  # noqa: ASYNC110
@@ -189,12 +194,11 @@ async def test_a_run_stopped_while_its_program_writes_keeps_its_pipes_until_it_i
     # stdout as they were cancelled, its next write would kill it with SIGPIPE before the run
     # noted its tree, orphaning its helper (own session, no environment) out of reach. Here
     # it notes a SIGPIPE instead of dying of it, and ignores SIGTERM: only SIGKILL ends it.
-    agent = Agent(tmp_path, "setsid-env-cleared", hang=True)
     flood = (
         """trap 'echo pipe > "$DIR/sigpipe"' PIPE\ntrap '' TERM\n"""
         'LINE=$(printf "%0200d" 0)\nwhile :; do echo "$LINE"; done\n'
     )
-    agent.path.write_text(agent.path.read_text().replace("trap '' TERM\nsleep 300\n", flood))
+    agent = Agent(tmp_path, "setsid-env-cleared", hang=True, ending=flood)
     if mode == "cancel":
         await run_in_mode(agent, "cancel")
     else:
@@ -213,23 +217,13 @@ async def test_a_run_cancelled_while_it_feeds_stdin_gives_its_program_no_early_e
     # The program reads its stdin slowly and would exit at EOF; an EOF handed to it as its
     # run is cancelled would let it exit before the run noted its tree (see above). It
     # ignores SIGTERM and has the whole grace to show whether its stdin ended.
-    agent = Agent(tmp_path, "setsid-env-cleared", hang=True)
     slow_reader = (
         "trap '' TERM\n"
         'while [ "$(head -c 4096 | wc -c)" -gt 0 ]; do sleep 0.02; done\n'
         'echo eof > "$DIR/eof"\nsleep 300\n'
     )
-    agent.path.write_text(agent.path.read_text().replace("trap '' TERM\nsleep 300\n", slow_reader))
-    run = functools.partial(
-        run_agent_process, [str(agent.path)], stdin=b"x" * (4 << 20), timeout=60, grace=2.0
-    )
-    with trio.CancelScope() as scope:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(run)
-            with trio.fail_after(60):
-                while not (agent.dir / "helper").exists():  # noqa: ASYNC110
-                    await trio.sleep(0.01)
-            scope.cancel()
+    agent = Agent(tmp_path, "setsid-env-cleared", hang=True, ending=slow_reader)
+    await run_in_mode(agent, "cancel", stdin=b"x" * (4 << 20), grace=2.0)
     assert not (tmp_path / "eof").exists()  # stdin was open until it was killed
     assert await nothing_left(agent) == []
 

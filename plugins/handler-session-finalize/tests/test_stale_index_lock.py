@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ox_core import RunResult
-from ox_core.proc import scan
+from ox_core.testing_runners import group_members
 from ox_handler_session_finalize.git import GitError
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
 from ox_handler_session_finalize.stale_lock import STALE_AFTER, remove_stale_index_lock
@@ -60,9 +60,7 @@ def kill(proc: subprocess.Popen[bytes]) -> None:
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     deadline = time.monotonic() + 60
-    while any(
-        s.pgid == proc.pid and s.state not in "ZX" for s in scan().values()
-    ):  # zombies have left their folder: only their parent's wait remains
+    while group_members(proc.pid):  # zombies have left their folder: they do not count
         assert time.monotonic() < deadline, "the killed git's group never exited"
         time.sleep(0.02)
 
