@@ -226,6 +226,14 @@ def test_real_claude_killed_mid_turn_is_finalized_within_60_s(
             marker = wait_until("the recording", live_marker, 60)
             # The hook ran through `sh -c`: the recording follows claude itself.
             assert marker["parent_pid"] == proc.pid
+
+            def transcript_has_the_tool_result() -> bool:
+                # claude writes its transcript in batches: killed before the batch with the
+                # tool's output, its file holds only the prompt, a brief session ox discards.
+                files = (world.home / ".claude" / "projects").glob("*/*.jsonl")
+                return any(b"hello-from-the-tool" in f.read_bytes() for f in files)
+
+            wait_until("claude's transcript of the turn", transcript_has_the_tool_result, 120)
             os.kill(proc.pid, signal.SIGKILL)
             killed = time.monotonic()
             proc.wait()
