@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from ox_core import RunResult
+from ox_core.proc import working_in
 from ox_core.testing_runners import group_members
 from ox_handler_session_finalize.git import GitError
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
@@ -111,6 +112,15 @@ def test_a_lock_that_a_running_git_holds_is_left_to_it(
     assert not remove_stale_index_lock(ledger, ledger / ".git")
     assert lock.exists()
     kill(holder)
+    # Any git still working in the ledger (one the killed commit started outside its group,
+    # on a loaded machine) may own the lock: wait until none does.
+    folders = (str(ledger.resolve()), str((ledger / ".git").resolve()))
+    deadline = time.monotonic() + 60
+    while working_in(folders, "git"):
+        assert time.monotonic() < deadline, (
+            f"gits still in the ledger: {working_in(folders, 'git')}"
+        )
+        time.sleep(0.02)
     assert remove_stale_index_lock(ledger, ledger / ".git")
     assert not lock.exists()
 
