@@ -219,6 +219,23 @@ _BUFFERS = (bytes, bytearray, memoryview)
 _IOV_MAX = max(16, os.sysconf("SC_IOV_MAX") if "SC_IOV_MAX" in os.sysconf_names else 16)
 
 
+def uncommitted_cut(raw: Path, marker: RecordingMarker, *, keep_footer: bool = True) -> int:
+    """Cut `raw.jsonl` back to the size the marker committed, and return its size: a whole-
+    marker commit builds on it. Bytes past the commit of a live recording are a failed
+    step's (its slot or marker never written: a full disk, an I/O error); committed with the
+    next batch, their lines, read again from the source, would be in the recording twice.
+    A stopped recording's are its footer, kept unless `keep_footer` is False (a stop that
+    drains before writing its own: the drain would leave the old footer amid the entries)."""
+    raw_size = os.lstat(raw).st_size
+    committed = committed_size(marker)
+    if committed is None or raw_size <= committed:
+        return raw_size
+    if keep_footer and marker.stopped_at is not None:
+        return raw_size
+    _truncate(raw, committed)
+    return committed
+
+
 def _remove_journal(session_dir: Path) -> None:
     # No folder fsync: a journal that reappears after a power cut settles the same way again.
     with contextlib.suppress(FileNotFoundError):
@@ -405,24 +422,20 @@ def durable_append(
     """
     markers = markers if markers is not None else MarkerFile(session_dir)
     try:
-        markers.current()
+        marker = markers.current()
     except FileNotFoundError:
         raise RecordingGone(f"{session_dir.name}: the recording ended") from None
     raw = markers.raw
-    raw_size = os.lstat(raw).st_size
-    final = raw_size + data_size(data)
-    journal = AppendJournal(
-        raw_size=raw_size, old_offset=old_offset, new_offset=new_offset, final_size=final
-    )
-    # No fsync: the marker's `commit` covers a journal lost to a power cut.
-    atomic_write_model(
-        markers.journal,
-        journal,
-        fixed_tmp=True,
-        fsync_file=False,
-        fsync_folder=False,
-        link_new=True,  # no inode allocated and freed per batch
-    )
+    raw_size = uncommitted_cut(raw, marker)
+    try:
+        final = _write_journal(markers, raw_size, old_offset, new_offset, data)
+    except FileExistsError:
+        # The journal of an earlier batch of this recording that failed (a full disk) and
+        # was not settled since (a live tail steps on without settling): the marker is still
+        # at its old offset. Settle it (its bytes cut off) and write this batch's.
+        settle_locked(session_dir)
+        raw_size = os.lstat(raw).st_size
+        final = _write_journal(markers, raw_size, old_offset, new_offset, data)
     fd = open_regular(raw, os.O_WRONLY | os.O_APPEND)
     try:
         write_durably(fd, data)  # the batch is on disk before the marker that commits it
@@ -438,6 +451,26 @@ def durable_append(
         raise
     _remove_journal(session_dir)
     return marker
+
+
+def _write_journal(
+    markers: MarkerFile, raw_size: int, old_offset: int, new_offset: int, data: Data
+) -> int:
+    """Write the crash journal of a batch appended to `raw_size` bytes; its final size."""
+    final = raw_size + data_size(data)
+    journal = AppendJournal(
+        raw_size=raw_size, old_offset=old_offset, new_offset=new_offset, final_size=final
+    )
+    # No fsync: the marker's `commit` covers a journal lost to a power cut.
+    atomic_write_model(
+        markers.journal,
+        journal,
+        fixed_tmp=True,
+        fsync_file=False,
+        fsync_folder=False,
+        link_new=True,  # no inode allocated and freed per batch
+    )
+    return final
 
 
 def append_committed(

@@ -42,7 +42,13 @@ from ox_session_capture.confined import (
     open_regular,
 )
 from ox_session_capture.identity import add_part, free_name, note_part_stopped, taken_names
-from ox_session_capture.journal import committed_size, set_committed, settle_locked, write_durably
+from ox_session_capture.journal import (
+    committed_size,
+    set_committed,
+    settle_locked,
+    uncommitted_cut,
+    write_durably,
+)
 from ox_session_capture.raw_lines import (
     SESSION_INFO_KEYS,
     UNKNOWN_KEY,
@@ -437,6 +443,9 @@ def _stop(session_dir: Path, redact: Redactor | None, lock_timeout: float | None
             raise RecordingRejected(f"no live recording named {session_dir.name!r}") from None
         except RecordError as exc:
             raise RecordingRejected(f"cannot stop {session_dir.name}: {exc}") from exc
+        # The footer of an earlier stop that did not end (it died before removing the marker)
+        # is cut off: the drain would append after it. This stop writes the footer again.
+        uncommitted_cut(raw, marker, keep_footer=False)
         stopped = marker.stopped_at or now_utc()
 
         def set_stopped(m: RecordingMarker) -> None:

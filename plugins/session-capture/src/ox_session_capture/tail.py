@@ -44,6 +44,7 @@ from ox_session_capture.journal import (
     committed_size,
     durable_append,
     settle_locked,
+    uncommitted_cut,
 )
 from ox_session_capture.raw_lines import (
     MAX_LINE,
@@ -587,7 +588,8 @@ class SourceTail:
             durable_append(self.session_dir, data, self.persisted, new_offset, change, markers)
             return
         try:
-            markers.commit(change, os.lstat(markers.raw).st_size)
+            # Bytes past the commit (a failed step's) are cut off, not committed.
+            markers.commit(change, uncommitted_cut(markers.raw, markers.current()))
         except FileNotFoundError:
             raise RecordingGone(f"{self.session_dir.name}: the recording ended") from None
 
