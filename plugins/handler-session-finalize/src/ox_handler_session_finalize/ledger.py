@@ -34,9 +34,10 @@ import trio
 
 from ox_core.errors import LedgerBlockedError
 from ox_handler_session_finalize import lfs_endpoint
-from ox_handler_session_finalize.git import DEFAULT_TIMEOUT, GitResult, run_git
+from ox_handler_session_finalize.git import DEFAULT_TIMEOUT, GitResult, has_git_lfs, run_git
 from ox_handler_session_finalize.ledger_files import (
     LfsUploadError,
+    add_all,
     commit_message,
     pin_session_attributes,
     prepare_lfs,
@@ -109,6 +110,15 @@ class LedgerFacts:
         """Raise `LedgerBlockedError` when content would go through LFS and `.lfsconfig`
         makes that pause (see `lfs_endpoint`); nothing is lost meanwhile."""
         if self.lfs and self.lfs_refusal:
+            raise LedgerBlockedError(self.lfs_refusal)
+
+    def check_push(self) -> None:
+        """`check_lfs` for a push, whatever `lfs` says: git-lfs' pre-push hook uploads every
+        LFS object the pushed commits name, and a `.gitattributes` below the top one (a
+        teammate's `sessions/.gitattributes`) routes session files through LFS where `lfs`,
+        read from the top one, sees none. So wherever git-lfs is installed a push pauses on
+        the same `.lfsconfig` a publish through LFS does."""
+        if self.lfs_refusal and (self.lfs or has_git_lfs()):
             raise LedgerBlockedError(self.lfs_refusal)
 
 
@@ -466,7 +476,7 @@ class Ledger:
                 return
             if facts.lfs:
                 extra = await prepare_lfs(self)
-            await self.git("add", "-A", "--", *paths, *extra)
+            await add_all(self, [*paths, *extra])
             if facts.lfs and facts.remote is not None:
                 await upload_lfs(self, facts, [r.files for r in written])
             staged = await self._staged([*paths, *extra])

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from ox_core.errors import LedgerBlockedError, OxError
-from ox_handler_session_finalize.git import has_git_lfs
+from ox_handler_session_finalize.git import GitError, has_git_lfs
 from ox_session_capture.records import RawHeaderMeta
 from ox_session_capture.transcript import LFS_POINTER_PREFIX, classify_line
 
@@ -228,6 +228,25 @@ def write_folder(ledger: Path, folder: Path, files: Mapping[str, bytes]) -> None
                 continue
             elif entry.is_symlink() or entry.is_file(follow_symlinks=False):
                 os.unlink(entry.path)
+
+
+_IGNORED = "The following paths are ignored by one of your .gitignore files:"
+
+
+async def add_all(ledger: Ledger, paths: Sequence[str]) -> None:
+    """`git add -A` of `paths`. A folder an ignore rule matches whole (a teammate's
+    `sessions/*-dev-*`) makes git exit 1 ("The following paths are ignored") once it added
+    the others: not a failure of the batch (every session in it would fail, at every retry);
+    `Ledger.publish` adds our files there by name, forced. `GitError` for anything else."""
+    added = await ledger.git("add", "-A", "--", *paths, check=False)
+    if added.ok:
+        return
+    lines = [line for line in added.stderr.splitlines() if line.strip()]
+    only_ignored = lines[:1] == [_IGNORED] and not any(
+        line.startswith(("fatal:", "error:", "warning:")) for line in lines[1:]
+    )
+    if not only_ignored:
+        raise GitError(added.failure(), returncode=added.returncode, stderr=added.stderr)
 
 
 async def restore_paths(ledger: Ledger, paths: Sequence[str]) -> None:

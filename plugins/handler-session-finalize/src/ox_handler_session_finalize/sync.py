@@ -132,10 +132,12 @@ async def sync_ledger(ledger: Ledger) -> SyncResult:
                 return SyncResult(remote, 0, behind, True, pushed, tuple(kept))
             # git-lfs' pre-push hook uploads too: to the ledger's own endpoint (`lfs_pin`), by
             # the facts as they are now (what was just integrated may have changed `.lfsconfig`).
+            # Pinned and checked even when `lfs` says no: a nested `.gitattributes` routes files
+            # through LFS where the top one does not (`LedgerFacts.check_push`).
             facts = await ledger.facts()
-            facts.check_lfs()
+            facts.check_push()
             result = await ledger.git(
-                *(facts.lfs_pin if facts.lfs else ()),
+                *facts.lfs_pin,
                 "push",
                 "--porcelain",
                 remote,
