@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 from ox_core.errors import ConfigError, OxError
 from ox_core.paths import absolute_path, config_file_path, read_toml, socket_for_ledger
@@ -66,11 +67,14 @@ class IpcError(OxError):
 
 
 def _setting(env: str, data: dict[str, Any], key: str) -> str | None:
-    """`OX_<KEY>` (any case, as pydantic-settings reads it), else the file's `key`, else None.
-    `ConfigError` for a value `Settings` would refuse."""
+    """`OX_<KEY>`, else the file's `key`, else None, both in any case as pydantic-settings
+    reads them: of two variables spelt in different cases the last one (it lower-cases their
+    names into one dict), of two keys of the file the first one. `ConfigError` for a value
+    `Settings` would refuse."""
     wanted = env.upper()
     found = [v for k, v in os.environ.items() if k.upper() == wanted]
-    value = found[0] if found else data.get(key)
+    in_file = [v for k, v in data.items() if isinstance(k, str) and k.lower() == key]
+    value = found[-1] if found else in_file[0] if in_file else None
     if value is None:
         return None
     if not isinstance(value, str):
@@ -131,13 +135,18 @@ def call(
     `connect_private_socket`). Raises `DaemonNotRunningError` when nothing listens,
     `UntrustedSocketError` when the socket or its listener is not the user's, `IpcError` with
     the daemon's message for an error reply, and `OxError` for a broken connection, a timeout
-    or a reply that is not a valid answer.
+    or a reply that is not a valid answer. `timeout` bounds the whole call, connecting
+    included.
     """
     request = {"method": method, "params": dict(params or {}), "id": 1}
+    # `timeout` bounds the whole call: a socket timeout alone bounds each operation, and a
+    # daemon that drips its reply a byte at a time would hold the caller forever.
+    deadline = time.monotonic() + timeout
     sock = connect_private_socket(path, timeout=timeout)
     try:
         broke: OSError | None = None
         try:
+            sock.settimeout(_left(deadline))
             sock.sendall(json.dumps(request).encode() + b"\n")
         except (BrokenPipeError, ConnectionResetError) as exc:
             # A connection the daemon does not serve (`busy`) gets one error line and is
@@ -145,6 +154,7 @@ def call(
             broke = exc
         data = bytearray()
         while not data.endswith(b"\n"):
+            sock.settimeout(_left(deadline))
             chunk = sock.recv(65536)
             if not chunk:
                 if broke is not None:
@@ -160,6 +170,14 @@ def call(
     finally:
         sock.close()
     return _result(bytes(data))
+
+
+def _left(deadline: float) -> float:
+    """Seconds left before `deadline` (monotonic); `TimeoutError` once it has passed."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError
+    return left
 
 
 _REPLY_KEYS = frozenset({"ok", "result", "error", "code", "id"})

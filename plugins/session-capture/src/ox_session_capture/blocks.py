@@ -20,7 +20,9 @@ that state (`independent_blocks`) get helpers; a helper that fails, is killed, o
 what it cannot fold (an over-long line, a log it cannot match) gives nothing back, and the
 tail converts that block itself. A helper is a child of the tail's thread: it gets SIGKILL
 when that thread ends (`PR_SET_PDEATHSIG`), is killed and reaped by `Helper.close`
-whatever happens, writes nothing but its blocks to a pipe, and never logs (a lock another
+whatever happens, closes every descriptor but its two pipes and the session file (another
+thread's lock would stay held by its copy), writes nothing but its blocks (with their first
+and last bytes, for the tail's prefix print) to a pipe, and never logs (a lock another
 thread held at the fork stays held in the child).
 """
 
@@ -45,6 +47,7 @@ import pydantic_core
 
 from ox_session_capture.adapters.base import UNKNOWN_TYPES_KEPT, Calls
 from ox_session_capture.raw_lines import (
+    FINGERPRINT_SPAN,
     Fields,
     Redactor,
     entry_lines,
@@ -102,6 +105,11 @@ class Block:
     unknown: dict[str, int] = field(default_factory=dict)
     failed_lines: int = 0
     not_entries: int = 0
+    # The first and last `FINGERPRINT_SPAN` bytes of `[start, end)` as the helper read them:
+    # the tail's prefix print goes on with the bytes read, never with a later read of the
+    # file (a rewrite meanwhile would go unseen).
+    first: bytes = b""
+    last: bytes = b""
 
 
 class CannotFold(Exception):
@@ -187,9 +195,12 @@ def convert_next(
         return Block(start, start)
     lines, used, skipped = split
     try:
-        return convert_block(adapter_class, lines, start, start + used, skipped, redact)
+        block = convert_block(adapter_class, lines, start, start + used, skipped, redact)
     except CannotFold:
         return Block(start, start)
+    block.first = data[: min(used, FINGERPRINT_SPAN)]
+    block.last = data[max(0, used - FINGERPRINT_SPAN) : used]
+    return block
 
 
 def merge_block(
@@ -431,6 +442,15 @@ def _serve(
         prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if os.getppid() != parent:
             os._exit(1)
+        # Only the three descriptors it uses: a copy of any other the daemon had open at the
+        # fork (another thread's `flock` of its recording, a client's socket, a pipe) would
+        # keep that lock held, or that end open, after its owner closed it.
+        low = 3
+        for keep in sorted({requests, results, fd}):
+            if keep >= low:
+                os.closerange(low, keep)
+                low = keep + 1
+        os.closerange(low, max(low, os.sysconf("SC_OPEN_MAX")))
         logging.disable(logging.CRITICAL)  # no handler lock, no stderr: nothing to deadlock
         while len(request := _read_exactly(requests, 16)) == 16:
             start = int.from_bytes(request[:8], "little")

@@ -105,13 +105,21 @@ class PrefixPrint:
         """The print of the prefix that goes on with `data` (the bytes at `offset`); this
         print must be of whole reads (`read` of a file at least `offset` long, or advanced)."""
         span = FINGERPRINT_SPAN
-        offset = self.offset + len(data)
+        return self.advanced_by(len(data), data[:span], data[-span:] if len(data) else b"")
+
+    def advanced_by(
+        self, size: int, first: bytes | memoryview, last: bytes | memoryview
+    ) -> PrefixPrint:
+        """`advanced` by `size` bytes of which only the edges are at hand: `first` and
+        `last`, their first and last `FINGERPRINT_SPAN` (or all of them when fewer)."""
+        span = FINGERPRINT_SPAN
+        offset = self.offset + size
         head = self.head
         if len(head) < span:
-            head += bytes(data[: span - len(head)])
+            head += bytes(first[: span - len(head)])
         # The last `span` bytes before the new offset; before the old one they are the head
         # and tail together (contiguous while the prefix is under two spans, else the tail).
-        window = ((self.head + self.tail)[-span:] + bytes(data[-span:]))[-span:]
+        window = ((self.head + self.tail)[-span:] + bytes(last[-span:]))[-span:]
         past_head = offset - max(len(head), offset - span)
         tail = window[len(window) - past_head :] if past_head > 0 else b""
         return PrefixPrint(offset, head, tail)

@@ -314,10 +314,7 @@ class SourceTail:
         prefix = self._print if self.offset else PrefixPrint(0, b"", b"")
         while True:
             if self._helped and size - self.offset >= HELPED_MIN_BYTES:
-                start = self.offset
-                self._gather_helped(fd, size, out, batch_ids)
-                if self.offset != start:
-                    prefix = None
+                prefix = self._gather_helped(fd, size, out, batch_ids, prefix)
                 if out.size >= self.commit_bytes or self.offset >= size:
                     return out, prefix
             start = self.offset
@@ -340,13 +337,16 @@ class SourceTail:
             if not self.commit_bytes or out.size >= self.commit_bytes or block.end >= size:
                 return out, prefix
 
-    def _gather_helped(self, fd: int, size: int, out: RawBatch, batch_ids: set[str]) -> None:
+    def _gather_helped(
+        self, fd: int, size: int, out: RawBatch, batch_ids: set[str], prefix: PrefixPrint | None
+    ) -> PrefixPrint | None:
         """Have `HELPERS` forked helpers convert the blocks from `self.offset`, each taking the
         next block as it gives one back, and fold them into `out` in file order; until the
         commit budget is met (the blocks asked for by then are folded in too), the file ends,
         or a block needs the tail itself (an over-long line, one it cannot fold: the tail
         converts it, then helpers go on). A helper that cannot be forked, dies or hangs ends
-        helping for this tail."""
+        helping for this tail. Returns `prefix` (the print up to `self.offset`, or None)
+        gone on with the bytes the helpers read."""
         helpers: list[Helper] = []
         queue: deque[Helper] = deque()
         planned = self.offset
@@ -369,16 +369,19 @@ class SourceTail:
                     queue.append(helper)
                     planned = end
                 if not queue:
-                    return
+                    return prefix
                 block = queue.popleft().result()
                 if block is None:
                     self._helped = False  # it died or hung: no more helpers for this tail
-                    return
+                    return prefix
                 if block.start != self.offset or block.end <= block.start:
-                    return  # not foldable: the tail converts this block itself
+                    return prefix  # not foldable: the tail converts this block itself
                 data, count, ids, dups = merge_block(block, self.adapter, self.seen, batch_ids)
                 out.add_lines(data, count, ids, dups, block.end)
                 out.skipped_long += block.skipped_long
+                if prefix is not None and prefix.offset == block.start:
+                    size_read = block.end - block.start
+                    prefix = prefix.advanced_by(size_read, block.first, block.last)
                 self.offset = block.end
         finally:
             for helper in helpers:
