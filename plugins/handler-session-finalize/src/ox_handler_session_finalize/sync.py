@@ -9,10 +9,13 @@ it is and the local one is re-committed beside it as `sessions/<name>-<commit>/`
 name when that one is taken). A conflict anywhere else (a teammate's edit to a file ox does
 not own) cannot be settled by ox: the rebase is aborted, the ledger is left exactly as it
 was, and `SyncPaused` says which files, until a person integrates the remote by hand; local
-commits keep accumulating meanwhile. Whatever else stops a rebase (a timeout, a failed step)
-aborts it too: the ledger is never left half-way. A remote that holds files in a cache
-(`.ox/cache/`, the original daemon's `.sageox/cache/`) or where the ledger has an ignored file
-pauses as well: git would write them over the local recordings, unasked.
+commits keep accumulating meanwhile. A local commit the remote lacks that this clone's
+identity neither authored nor committed (a teammate's, taken off the remote by a forced push
+after we fetched it) pauses the same way: ox never pushes it back. Whatever else stops a
+rebase (a timeout, a failed step) aborts it too: the ledger is never left half-way. A remote
+that holds files in a cache (`.ox/cache/`, the original daemon's `.sageox/cache/`) or where
+the ledger has an ignored file pauses as well: git would write them over the local
+recordings, unasked.
 
 Teammates' content stays as LFS pointers (`GIT_LFS_SKIP_SMUDGE=1`): a sync downloads no LFS
 object. Pushing retries a rejected push (someone pushed first) after integrating again.
@@ -121,6 +124,8 @@ async def sync_ledger(ledger: Ledger) -> SyncResult:
             async with ledger.lock:
                 await ledger.ensure_unblocked()
                 ahead, behind = await counts(ledger, upstream) if has_upstream else (-1, 0)
+                if ahead > 0:
+                    await _refuse_foreign(ledger, upstream, facts.identity)
                 if behind:
                     # Local and short: never left half-way by a shutdown (a stopped rebase
                     # would block the ledger until a person aborted it).
@@ -150,6 +155,31 @@ async def sync_ledger(ledger: Ledger) -> SyncResult:
                 return SyncResult(remote, 0, 0, True, pushed, tuple(kept))
             _classify_push(remote, result)
         raise GitError(f"push to {remote} still rejected after {PUSH_ATTEMPTS} attempts")
+
+
+async def _refuse_foreign(ledger: Ledger, upstream: str, identity: str) -> None:
+    """`SyncPaused` when a local commit the remote lacks is neither authored nor committed by
+    this clone's identity: a teammate's commit, fetched, then taken off the remote by their
+    forced push (a leaked secret scrubbed). Pushed, or rebased and pushed, it would be back
+    on the remote, published by ox, which never made it. A person decides. Names are read
+    without `.mailmap` (a committed file: it could make a teammate's commit look ours)."""
+    listed = await ledger.git(
+        "log", "-z", "--no-mailmap", "--format=%h%x1f%an <%ae>%x1f%cn <%ce>", f"{upstream}..HEAD"
+    )
+    foreign = []
+    for record in filter(None, listed.stdout.split("\0")):
+        short, author, committer = [*record.split("\x1f"), "", ""][:3]
+        if identity not in (author, committer):
+            foreign.append(short)
+    if foreign:
+        more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        shown = ", ".join(foreign[:5]) + more
+        raise SyncPaused(
+            f"publishing paused: the ledger {ledger.path} holds commits of others that the "
+            f"remote no longer has ({shown}): someone removed them from it (a forced push). "
+            f"Drop them (cd {ledger.path} && git rebase -i {upstream}) or push them yourself; "
+            "sessions are committed locally meanwhile and pushed once it is resolved"
+        )
 
 
 async def _fetch(ledger: Ledger, remote: str, branch: str, upstream: str) -> bool:
