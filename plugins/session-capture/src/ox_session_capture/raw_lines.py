@@ -345,17 +345,22 @@ UNKNOWN_KEY = "unknown_lines"
 
 def take_unknown(adapter: object) -> dict[str, int]:
     """The adapter's counts of lines of unknown types (its `unknown` dict) since the last
-    call, which empties it; {} for an adapter that keeps none. Lines read again (a step that
-    did not commit) are counted again, so each committed line counts once."""
+    call, which sets them back to zero; {} for an adapter that keeps none. Lines read again
+    (a step that did not commit) are counted again, so each committed line counts once.
+
+    The types stay in the dict: the ones an adapter counts (its first `UNKNOWN_TYPES_KEPT`)
+    are then the file's first, wherever the commits fell. Emptied, each commit would count
+    another 50, and a catch-up with helpers, which commits at other places than the tail
+    alone, would count other types."""
     counts = getattr(adapter, "unknown", None)
     if not isinstance(counts, dict) or not counts:
         return {}
     taken: dict[str, int] = {}
     for key, n in counts.items():
-        if isinstance(key, str) and isinstance(n, int):
+        if isinstance(key, str) and isinstance(n, int) and n:
             name = storable_text(key, MAX_DETAIL)
             taken[name] = taken.get(name, 0) + n
-    counts.clear()
+    counts.update(dict.fromkeys(counts, 0))
     return taken
 
 
