@@ -266,3 +266,26 @@ def test_wrappers_are_stripped_as_before(text: str) -> None:
     from ox_session_capture.adapters.base import strip_wrappers
 
     assert strip_wrappers(text) == _OLD_WRAPPERS.sub("", text).strip()
+
+
+def test_a_file_naming_thousands_of_line_types_keeps_the_marker_bounded(
+    ledger: Path, home: Path, src: Path
+) -> None:
+    """A live tail counts the first `UNKNOWN_TYPES_KEPT` unknown types it meets, however many
+    commits the file takes (each commit counted 50 more before: 240 here)."""
+    from ox_session_capture.adapters.base import UNKNOWN_TYPES_KEPT
+    from ox_session_capture.tail import SourceTail
+
+    src.write_bytes(b"")
+    rec = create_recording(ledger, "claude-code", src, pid=os.getpid(), home=home)
+    tail = SourceTail(rec.session_dir, load_adapter("claude-code"), src)
+    tail.resume()
+    for step in range(6):
+        with open(src, "ab") as f:
+            f.write(claude_user(f"u{step}", "text"))
+            f.write(b"".join(_line({"type": f"kind-{step}-{n}"}) for n in range(40)))
+        assert tail.step().entries == 1
+    counts = (read_marker(rec.session_dir).model_extra or {})["unknown_lines"]
+    assert len(counts) == UNKNOWN_TYPES_KEPT
+    assert set(counts) == {f"kind-{n // 40}-{n % 40}" for n in range(UNKNOWN_TYPES_KEPT)}
+    assert set(counts.values()) == {1}
