@@ -172,7 +172,9 @@ class AgentGate:
             return
         seconds = min((pause.until - wall).total_seconds(), QUOTA_MAX)
         self._quota_until = self._clock() + seconds
-        self._quota = pause
+        # The kept file may say any time (a corrupt or edited one, year 9999): status shows
+        # when the pause really ends, as capped here.
+        self._quota = attrs.evolve(pause, until=wall + timedelta(seconds=seconds))
         log.warning(
             "agent work stays paused for %.0f min: a quota pause kept from the last run (%s)",
             seconds / 60,

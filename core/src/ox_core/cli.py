@@ -156,9 +156,13 @@ def _detect(args: argparse.Namespace) -> int:
     queued = int(result.get("queued", 0))
     noun = "item" if queued == 1 else "items"
     print(f"detection queued {queued} {noun}")
+    from ox_core.logs import escape_controls
+
     for label in ("waiting", "running"):
         for item in result.get(label) or []:
-            print(f"  {label:8} {item.get('type')}  {item.get('key')}")
+            # A key holds a session's folder name, which any teammate may write: shown, not run.
+            shown = escape_controls(f"{item.get('type')}  {item.get('key')}")
+            print(f"  {label:8} {shown}")
     return 0
 
 
@@ -365,7 +369,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except CommandLoadError as exc:
         if debug:
             raise
-        print(f"ox-core: error: {exc}", file=sys.stderr)
+        print(_error_line(exc), file=sys.stderr)
         return 1
     args = parser.parse_args(argv)
     command = getattr(args, "plugin_command", None)
@@ -382,10 +386,18 @@ def _main(argv: Sequence[str] | None) -> int:
     except OxError as exc:
         if args.debug:
             raise
-        print(f"ox-core: error: {exc}", file=sys.stderr)
+        print(_error_line(exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _error_line(exc: BaseException) -> str:
+    """`ox-core: error: ...` with the message's control characters shown as escapes: it may
+    quote what a daemon, git, an agent CLI or a file in the ledger's cache said."""
+    from ox_core.logs import escape_controls
+
+    return escape_controls(f"ox-core: error: {exc}")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,9 @@ DEFAULT_MAX_CONCURRENT = 4
 DEFAULT_RATE_LIMIT_RUNS = 60
 DEFAULT_RATE_LIMIT_WINDOW = 3600.0
 DEFAULT_TIMEOUT = 300.0
+MAX_RATE_LIMIT_WINDOW = 366 * 86400.0
+"""The longest rate-limit window, a year: `status` tells when a window refills as a date (an
+`inf` or `1e12` window is no date)."""
 
 
 class RateLimitConfig(BaseModel):
@@ -32,7 +35,10 @@ class RateLimitConfig(BaseModel):
         DEFAULT_RATE_LIMIT_RUNS, ge=0, description="Agent runs allowed per window (0: none)."
     )
     window: float = Field(
-        DEFAULT_RATE_LIMIT_WINDOW, gt=0, description="Length of the rate-limit window, seconds."
+        DEFAULT_RATE_LIMIT_WINDOW,
+        gt=0,
+        le=MAX_RATE_LIMIT_WINDOW,
+        description="Length of the rate-limit window, seconds (at most a year).",
     )
 
 

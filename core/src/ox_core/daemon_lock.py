@@ -91,8 +91,9 @@ class DaemonLock:
             acquire(fd, timeout=0)
         except LockTimeout:
             os.close(fd)
-            owner = read_owner(self.ledger)
-            pid = owner.get("pid", "unknown")
+            pid = read_owner(self.ledger).get("pid")
+            if not isinstance(pid, int) or isinstance(pid, bool):
+                pid = "unknown"  # the file is anyone's with the cache: only a number is shown
             raise DaemonRunningError(
                 f"another ox-core daemon (pid {pid}) already serves the ledger {self.ledger}"
             ) from None

@@ -45,6 +45,21 @@ class QueueStatistics:
     dropped: int
 
 
+def _check(item: WorkItem) -> None:
+    """`TypeError` unless what the queue orders and dedups by has its type (`WorkItem` is not
+    validated: a plugin's `detect` makes them)."""
+    if not isinstance(item, WorkItem):
+        raise TypeError(f"not a WorkItem: {type(item).__name__}")
+    if not isinstance(item.dedup_key, str):
+        raise TypeError(f"dedup_key must be a str, not {type(item.dedup_key).__name__}")
+    if not isinstance(item.priority, int) or isinstance(item.priority, bool):
+        raise TypeError(f"priority must be an int, not {type(item.priority).__name__}")
+    if not isinstance(item.id, str):
+        raise TypeError(f"id must be a str, not {type(item.id).__name__}")
+    if item.created_at is not None and not isinstance(item.created_at, datetime):
+        raise TypeError(f"created_at must be a datetime, not {type(item.created_at).__name__}")
+
+
 class WorkQueue:
     """A priority queue of `WorkItem` with dedup and a depth cap.
 
@@ -79,8 +94,11 @@ class WorkQueue:
     def enqueue(self, item: WorkItem) -> bool:
         """Queue `item`; False (queuing nothing) when its key is present or the queue is full.
 
-        Fills `item.id` (UUIDv7) and `item.created_at` (now) when they are empty.
+        Fills `item.id` (UUIDv7) and `item.created_at` (now) when they are empty. `TypeError`
+        (queuing nothing) for an item whose key, priority or time is not of its type: in the
+        heap it would fail every later comparison (a handler's `detect` makes the items).
         """
+        _check(item)
         key = item.dedup_key
         with self._lock:
             queued = self._queued
@@ -143,6 +161,7 @@ class WorkQueue:
         (and ending its in-progress state), when the queue is full or an item with the same key
         is already queued.
         """
+        _check(item)
         key = item.dedup_key
         with self._lock:
             if key:

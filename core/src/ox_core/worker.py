@@ -354,7 +354,14 @@ class Worker:
                     handler, "detect", TypeError(f"detect returned an unusable item: {item!r}")
                 )
                 continue
-            if self.enqueue(item):
+            try:
+                queued = self.enqueue(item)
+            except TypeError as exc:  # a field of the wrong type: the queue refused it
+                self._handler_failed(
+                    handler, "detect", TypeError(f"detect returned an unusable item: {exc}")
+                )
+                continue
+            if queued:
                 count += 1
         return count
 

@@ -34,10 +34,10 @@ def doctor_screen(report: Mapping[str, Any], now: datetime | None = None) -> Ren
         runners.add_column(col)
     for r in report.get("runners", []):
         runners.add_row(
-            str(r["name"]),
+            _escape(str(r["name"])),
             _mark(bool(r.get("installed"))),
             _mark(bool(r.get("authenticated"))),
-            _short(r.get("detail"), 70),
+            _escape(_short(r.get("detail"), 70)),  # an agent CLI's own words
         )
     if report.get("runners"):
         parts += [_section("Agents"), runners]
@@ -53,7 +53,7 @@ def doctor_screen(report: Mapping[str, Any], now: datetime | None = None) -> Ren
             )
         )
     else:
-        parts.append(Text.from_markup(f"{OK} agent: [bold]{agent}[/]"))
+        parts.append(Text.from_markup(f"{OK} agent: [bold]{_escape(str(agent))}[/]"))
 
     handlers = Table(expand=False)
     handlers.add_column("handler", no_wrap=True)
@@ -62,7 +62,9 @@ def doctor_screen(report: Mapping[str, Any], now: datetime | None = None) -> Ren
     for h in report.get("handlers", []):
         error = h.get("error")
         handlers.add_row(
-            str(h["type"]), str(h.get("class", "-")), f"{BAD} {error}" if error else f"{OK} ok"
+            _escape(str(h["type"])),
+            _escape(str(h.get("class", "-"))),
+            f"{BAD} {_escape(str(error))}" if error else f"{OK} ok",
         )
     if report.get("handlers"):
         parts += [Text(""), _section("Handlers"), handlers]
@@ -80,9 +82,10 @@ def doctor_screen(report: Mapping[str, Any], now: datetime | None = None) -> Ren
         parts += [Text(""), _section("Plugins that failed to load")]
         for e in errors:
             parts.append(
-                Text.from_markup(
-                    f"{BAD} {e['name']} ({e['distribution']} {e['version']}, {e['group']}): "
-                    f"[red]{e['error']}[/]"
+                Text.assemble(
+                    Text.from_markup(BAD),
+                    f" {e['name']} ({e['distribution']} {e['version']}, {e['group']}): ",
+                    (str(e["error"]), "red"),
                 )
             )
 
@@ -92,20 +95,20 @@ def doctor_screen(report: Mapping[str, Any], now: datetime | None = None) -> Ren
     grid.add_column(style="bold")
     grid.add_column()
     state = ledger.get("state", "-")
-    grid.add_row("Ledger", f"{ledger.get('path', '-')}")
-    grid.add_row("", f"{OK if state == 'ok' else WARN} {state}")
+    grid.add_row("Ledger", _escape(str(ledger.get("path", "-"))))
+    grid.add_row("", f"{OK if state == 'ok' else WARN} {_escape(str(state))}")
     if ledger.get("note"):
-        grid.add_row("", str(ledger["note"]))
+        grid.add_row("", _escape(str(ledger["note"])))
     if "remote" in ledger:
-        grid.add_row("Remote", str(ledger["remote"]))
-    grid.add_row("Socket", str(daemon.get("socket", "-")))
+        grid.add_row("Remote", _escape(str(ledger["remote"])))
+    grid.add_row("Socket", _escape(str(daemon.get("socket", "-"))))
     if daemon.get("running"):
-        grid.add_row("Daemon", f"{OK} running (pid {daemon.get('pid', '?')})")
+        grid.add_row("Daemon", f"{OK} running (pid {_escape(str(daemon.get('pid', '?')))})")
     else:
         grid.add_row("Daemon", f"{WARN} not running — start it with `ox-core serve`")
     if daemon.get("socket_mode"):
         mode = daemon["socket_mode"]
-        grid.add_row("", f"{OK if mode == '0600' else BAD} socket mode {mode}")
+        grid.add_row("", f"{OK if mode == '0600' else BAD} socket mode {_escape(str(mode))}")
     if daemon.get("socket_problem"):
         problem = str(daemon["socket_problem"])  # plain text: it quotes paths
         grid.add_row("", Text.assemble(Text.from_markup(BAD), " ", problem))
@@ -144,7 +147,9 @@ def doctor_screen(report: Mapping[str, Any], now: datetime | None = None) -> Ren
     for row in report.get("settings", []):
         # The file's path is printed once below the table, not in every row.
         source = str(row["source"]).replace(f"file {config_file}", "config file")
-        settings.add_row(str(row["key"]), _short(row["value"], 50), source)
+        settings.add_row(
+            _escape(str(row["key"])), _escape(_short(row["value"], 50)), _escape(source)
+        )
     parts += [Text(""), _section("Settings"), settings]
     if report.get("config_file"):
         missing = "" if report.get("config_file_exists", True) else " (not present)"

@@ -87,7 +87,10 @@ def _until(stamp: Any, now: datetime | None = None) -> str:
     if when is None:
         return "-"
     now = now or datetime.now(UTC)
-    when = when.astimezone(UTC)
+    try:
+        when = when.astimezone(UTC)
+    except OverflowError:  # past the calendar's end in UTC (`9999-12-31T23:00-05:00`)
+        return str(stamp)
     clock = when.strftime("%H:%M UTC" if when - now < timedelta(hours=20) else "%b %d %H:%M UTC")
     return f"{clock} (in {_span((when - now).total_seconds())})"
 

@@ -42,14 +42,16 @@ def plugins_screen(plugins: Sequence[Mapping[str, Any]]) -> RenderableType:
             "ox.commands": "command",
         }.get(group, group)
         table.add_row(
-            str(p.get("name")),
-            kind,
-            str(p.get("distribution")),
-            str(p.get("version")),
+            _escape(str(p.get("name"))),
+            _escape(kind),
+            _escape(str(p.get("distribution"))),
+            _escape(str(p.get("version"))),
             f"{BAD} error" if error else f"{OK} ok",
         )
         if error:
             errors.append(
-                Text.from_markup(f"{BAD} {p.get('name')} ({group}): [red]{_escape(error)}[/]")
+                Text.assemble(
+                    Text.from_markup(BAD), f" {p.get('name')} ({group}): ", (str(error), "red")
+                )
             )
     return Group(table, *errors) if errors else table

@@ -82,7 +82,7 @@ def _counts(stats: Mapping[str, Any]) -> tuple[str, str]:
     outcomes = {k: v for k, v in (stats.get("outcomes") or {}).items() if v}
     finished = int(stats.get("successes", 0)) + int(stats.get("failures", 0))
     shown = ", ".join(
-        f"[{_style(k)}]{v} {k}[/]" if _style(k) else f"{v} {k}"
+        f"[{_style(k)}]{v} {escape(k)}[/]" if _style(k) else f"{v} {escape(k)}"
         for k, v in sorted(outcomes.items(), key=lambda kv: (-kv[1], kv[0]))
     )
     items = f"{finished} finished" + (f": {shown}" if shown else "")
@@ -159,9 +159,10 @@ def _work_table(title: str, procs: Sequence[Mapping[str, Any]], columns: Sequenc
 
 
 def _work_cells(table: Table, proc: Mapping[str, Any]) -> list[str]:
-    cells = [_target(proc, 50)]
+    # Markup escaped: a target is a session's folder name, which any teammate may write.
+    cells = [escape(_target(proc, 50))]
     if table.columns[0].header == "work":
-        cells.insert(0, str(proc.get("work_type", "-")))
+        cells.insert(0, escape(str(proc.get("work_type", "-"))))
     return cells
 
 
@@ -180,7 +181,7 @@ def status_screen(status: Mapping[str, Any], now: datetime | None = None) -> Ren
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold", no_wrap=True)
     head.add_column()
-    agent = work.get("agent_type") or "none"
+    agent = escape(str(work.get("agent_type") or "none"))
     if not work or daemon.get("ready") is False:
         agent_line = "[yellow]starting…[/] (plugins and agents are being checked)"
     elif not work.get("enabled", True):
@@ -193,7 +194,7 @@ def status_screen(status: Mapping[str, Any], now: datetime | None = None) -> Ren
         available = work.get("agent_available", False)
         agent_line = f"{agent}  {_mark(available)} {'available' if available else 'unavailable'}"
     head.add_row("Agent", agent_line)
-    head.add_row("Ledger", str(daemon.get("ledger", "-")))
+    head.add_row("Ledger", escape(str(daemon.get("ledger", "-"))))
     daemon_line = f"pid {daemon.get('pid', '-')}, started {_ago(daemon.get('started_at'), now)}"
     if daemon.get("stopping"):
         # The hook then records in its own process: say so, and what brings publishing back.
@@ -237,7 +238,7 @@ def status_screen(status: Mapping[str, Any], now: datetime | None = None) -> Ren
         for proc in recent:
             state = str(proc.get("outcome") or proc.get("status", "-"))
             style = _style(state)
-            result = f"[{style}]{state}[/]" if style else state
+            result = f"[{style}]{escape(state)}[/]" if style else escape(state)
             reason = proc.get("reason") or ""
             if reason and state not in ("failed", "will retry", "quota"):
                 # Failures are told once, in the error list below, with their age.
