@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
@@ -36,11 +37,12 @@ def brief_summary(entries: Sequence[RawEntry], *, keep: bool = False) -> Summary
     """The summary of a brief session: quotes the user's prompts, category `skip` (discarded),
     or `share` with `keep` (the handler's `keep_brief` option)."""
     prompts = [e.content.strip() for e in entries if e.type == "user" and e.content.strip()]
-    quoted = "; ".join(f"“{p[:200]}”" for p in prompts) or "no prompt"
+    prompts = [_quote(p, QUOTE_LIMIT) for p in prompts]
+    quoted = "; ".join(f"“{p}”" for p in prompts) or "no prompt"
     return Summary(
         title="Brief session",
         summary=f"Brief session with {len(entries)} entries. User prompts: {quoted}",
-        key_actions=[f"User asked: {p[:200]}" for p in prompts] or ["No user prompt"],
+        key_actions=[f"User asked: {p}" for p in prompts] or ["No user prompt"],
         outcome="partial",
         quality_category="share" if keep else "skip",
         quality_score=0.0,
@@ -48,6 +50,23 @@ def brief_summary(entries: Sequence[RawEntry], *, keep: bool = False) -> Summary
         summary_status="ok",
         files_modified=files_touched(entries),
     )
+
+
+QUOTE_LIMIT = 200
+QUOTE_REACH = 512
+_WORD = re.compile(r"[^\s\"'`<>()\[\]{},;|\\]*")
+
+
+def _quote(text: str, limit: int) -> str:
+    """`text` cut to about `limit` characters for a brief summary, never inside a word: the
+    quote is redacted only afterwards (`write_artifacts`), and a secret cut in two (a token
+    the capture did not know, a team's pattern added since) would match no rule. A word that
+    goes on for `QUOTE_REACH` more characters is cut anyway (what is left out of it is too
+    much to guess)."""
+    if len(text) <= limit:
+        return text
+    end = _WORD.match(text, limit).end()
+    return text[: end if end - limit <= QUOTE_REACH else limit]
 
 
 def _cut(text: str, limit: int) -> str:

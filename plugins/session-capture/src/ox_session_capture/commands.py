@@ -184,18 +184,29 @@ def _hooks(args: argparse.Namespace, ctx: CommandContext) -> int:
     from ox_session_capture import hooks_install
 
     rows: list[dict[str, Any]] = []
+    failed = False
     for agent, path in _targets(args):
         if args.action == "status":
             rows.append(hooks_install.status(agent, path))
             continue
         fn = hooks_install.install if args.action == "install" else hooks_install.uninstall
-        change = fn(agent, path)
+        try:
+            change = fn(agent, path)
+        except hooks_install.HooksError as exc:
+            # One agent's settings ox leaves alone: the others are still done, and said so.
+            print(f"ox-core: error: {exc}", file=sys.stderr)
+            failed = True
+            rows.append({"adapter": agent.adapter, "file": str(path), "changed": False,
+                         "detail": f"error: {exc}", "note": "", "error": str(exc)})  # fmt: skip
+            continue
         row = {"adapter": change.adapter, "file": str(change.path), "changed": change.changed}
         rows.append({**row, "detail": change.detail, "note": agent.note})
     if args.json:
         ctx.print_json(rows)
-        return 0
+        return 1 if failed else 0
     for row in rows:
+        if row.get("error") and args.action != "status":
+            continue  # said on stderr
         if args.action == "status":
             state = "installed" if row["installed"] else "not installed"
             if row.get("error"):
@@ -205,7 +216,7 @@ def _hooks(args: argparse.Namespace, ctx: CommandContext) -> int:
             ctx.print(f"{row['adapter']}: {row['detail']} ({row['file']})")
         if row.get("note") and args.action != "uninstall":
             ctx.print(f"  note: {row['note']}")
-    return 0
+    return 1 if failed else 0
 
 
 class HooksCommand(Command):

@@ -29,6 +29,7 @@ import os
 import re
 import shlex
 import shutil
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,8 +108,16 @@ class AgentHooks:
         }
 
     def merged(self, data: dict[str, Any], ox: str | None = None) -> dict[str, Any]:
-        """`data` with ox's hooks added where missing (a copy; `data` is not changed)."""
+        """`data` with ox's hooks added where missing (a copy; `data` is not changed). A hook
+        of ox's whose `ox-core` (an absolute path) is gone, as when ox was installed anew
+        elsewhere, runs this one's instead: it would never run again."""
         out: dict[str, Any] = json.loads(json.dumps(data))
+        hooks = out.get("hooks")
+        for event in self.events if isinstance(hooks, dict) else ():
+            for entry in _list(hooks.get(event)):
+                for h in _list(entry.get("hooks")) if isinstance(entry, dict) else ():
+                    if self._ours(h, event) and _gone(h["command"]):
+                        h["command"] = self.command(event, ox)
         present = self.present(out)
         if all(present.values()):
             return out
@@ -154,6 +163,13 @@ class AgentHooks:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+def _gone(command: str) -> bool:
+    """Whether the hook `command` (one of ox's) runs an absolute path that is no executable
+    file any more. A bare `ox-core` is looked up in the agent's PATH, which ox cannot see."""
+    exe = shlex.split(command)[0]
+    return os.path.isabs(exe) and not (os.path.isfile(exe) and os.access(exe, os.X_OK))
 
 
 def _users_own(agent: AgentHooks, path: Path) -> bool:
@@ -207,11 +223,18 @@ def _parse(raw: bytes, shown: Path) -> dict[str, Any]:
         raise HooksError(f"{shown} is JSON nested too deeply; ox leaves it alone") from None
     if not isinstance(data, dict):
         raise HooksError(f"{shown} is not a JSON object; ox leaves it alone")
+    try:  # what ox cannot write back as JSON: 1e400 (`Infinity`), NaN, a lone `\ud800`
+        _dumps(data)
+    except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
+        raise HooksError(
+            f"{shown} holds a value ox cannot write back as JSON (a number out of range, "
+            "NaN, or a lone surrogate escape); ox leaves it alone"
+        ) from None
     return data
 
 
 def _dumps(data: dict[str, Any]) -> bytes:
-    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+    return (json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode()
 
 
 def _kept_changing(path: Path) -> HooksError:
@@ -219,6 +242,25 @@ def _kept_changing(path: Path) -> HooksError:
         f"{path} kept changing while ox merged its hooks into it ({TRIES} tries); nothing "
         "was written: run it again once the agent is done with it"
     )
+
+
+def _rewritable(seen: settings_file.Snapshot, shown: Path) -> None:
+    """`HooksError` for a settings file ox's rewrite (a new file renamed over it) would do
+    wrong: one the user made read-only, or one hard-linked elsewhere (a dotfiles
+    repository), which the rename would split from its other names."""
+    st = seen.st
+    if st is None:
+        return
+    if not st.st_mode & stat.S_IWUSR:
+        raise HooksError(
+            f"{shown} is read-only; ox leaves it alone: make it writable (chmod u+w) and run "
+            "this again, or add the hooks by hand"
+        )
+    if st.st_nlink > 1:
+        raise HooksError(
+            f"{shown} has {st.st_nlink - 1} other hard link(s), which rewriting it would split "
+            "from it; ox leaves it alone: make them symbolic links, or add the hooks by hand"
+        )
 
 
 @attrs.frozen
@@ -261,6 +303,7 @@ def install(agent: AgentHooks, path: Path, ox: str | None = None) -> Change:
                 if merged == seen.data:
                     done = True
                     return Change(agent.adapter, path, False, "already installed")
+                _rewritable(seen.file, place.shown)
                 # The file as it is right before ox's edit: a backup made by this call
                 # follows the file when it changes meanwhile.
                 if made_backup or not settings_file.is_file(place, backup):
@@ -292,10 +335,11 @@ def uninstall(agent: AgentHooks, path: Path) -> Change:
                 before = settings_file.read(place, backup).raw
             except HooksError:  # a link or a FIFO: not a backup ox wrote
                 before = None
-            restore = before is not None and _same(before, left)
+            restore = before is not None and _same(agent, before, left)
             if not restore and left == seen.data:
                 return Change(agent.adapter, path, False, "not installed")
             # An empty backup: there was no file before ox made one.
+            _rewritable(seen.file, place.shown)
             if not settings_file.commit(
                 place, seen.file, (before or None) if restore else _dumps(left)
             ):
@@ -308,12 +352,23 @@ def uninstall(agent: AgentHooks, path: Path) -> Change:
     raise _kept_changing(path)
 
 
-def _same(before: bytes, data: dict[str, Any]) -> bool:
-    if not before:
+def _same(agent: AgentHooks, before: bytes, data: dict[str, Any]) -> bool:
+    """Whether the backup `before` is the settings `data` (ox's hooks removed) as they were."""
+    if not before.strip():  # no file (empty), or one of whitespace only
         return data == {}
     try:
-        return bool(json.loads(before) == data)
+        was = json.loads(before)
     except (ValueError, RecursionError):  # a backup ox did not write as it is
+        return False
+    if was == data:
+        return True
+    # ox's hooks went into a `hooks` table or an event list that was empty, which removing
+    # them takes away too: still the file as it was, when the backup holds none of ox's.
+    if not isinstance(was, dict) or agent.removed(was) != was:
+        return False
+    try:
+        return bool(agent.removed(agent.merged(was, "ox-core")) == data)
+    except HooksError:
         return False
 
 

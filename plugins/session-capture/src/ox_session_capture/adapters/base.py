@@ -230,11 +230,36 @@ def exit_code_of(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+CUT_REACH = 512
+"""How far past its limit `bounded` may move a cut to the end of the line or of the word."""
+_WORD_END = re.compile(r"[\s\"'`<>()\[\]{},;|\\]")
+
+
 def bounded(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, with a note of how many were left out."""
+    """`text` cut to `limit` characters, with a note of how many were left out.
+
+    The text is redacted after it is cut, so the cut never splits what a rule needs whole: it
+    moves to the end of its line when that is within `CUT_REACH` characters, else to the end
+    of its word (a token, a URL, a base64 value), else it stays. A secret cut in two would
+    match no rule, and its start (all but its last characters: guessed in a few tries) would
+    be stored and published; cut `CUT_REACH` characters or more before its end, a secret
+    is no longer usable."""
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}\n[… {len(text) - limit} more characters]"
+    cut = limit
+    if text[cut - 1] != "\n":
+        line_end = text.find("\n", cut, cut + CUT_REACH)
+        if line_end >= 0:
+            cut = line_end
+        elif not _WORD_END.match(text, cut - 1):
+            word_end = _WORD_END.search(text, cut, cut + CUT_REACH)
+            if word_end is not None:
+                cut = word_end.start()
+            elif len(text) <= cut + CUT_REACH:
+                cut = len(text)
+    if cut >= len(text):
+        return text
+    return f"{text[:cut]}\n[… {len(text) - cut} more characters]"
 
 
 def tool_result(

@@ -313,13 +313,35 @@ def redact_value(value: Any, extra: Sequence[re.Pattern[str]] = (), depth: int =
         for key, item in value.items():
             clean_key = _redact(key, extra, depth) if isinstance(key, str) else key
             kind = None
-            if isinstance(item, str) and isinstance(key, str):
-                kind = _keyed_kind(key, item)
-                if kind is None and pair is not None and key in ("value", "Value"):
-                    kind = _keyed_kind(pair, item)
-            out[clean_key] = f"[REDACTED_{kind}]" if kind else redact_value(item, extra, depth)
+            name = key if isinstance(key, str) else None
+            if name is not None and pair is not None and key in ("value", "Value"):
+                name = pair
+            if name is not None and (isinstance(item, str) or item.__class__ is int):
+                # A number is a literal too (`"password": 84736291`, as text it is redacted).
+                literal = item if isinstance(item, str) else str(item)
+                kind = _keyed_kind(key, literal) if isinstance(key, str) else None
+                if kind is None and name is not key:
+                    kind = _keyed_kind(name, literal)
+            if kind:
+                out[clean_key] = f"[REDACTED_{kind}]"
+            elif isinstance(item, str) and name is not None and classify(name) is not None:
+                out[clean_key] = _named(name, item, extra, depth)
+            else:
+                out[clean_key] = redact_value(item, extra, depth)
         return out
     return value
+
+
+def _named(name: str, item: str, extra: Sequence[re.Pattern[str]], depth: int) -> str:
+    """`item`, the value of a credential-named key, redacted as its text form `name: item`
+    would be: a value the key does not make a secret whole may still hold one that the name
+    shows (`"Authorization": "Token …"`, which no rule finds without its name)."""
+    clean = _redact(item, extra, depth)
+    if _looks_json(clean):
+        return clean  # decoded on its own
+    head = f"{name}: "
+    text = _redact(head + clean, extra, depth)
+    return text[len(head) :] if text.startswith(head) else clean
 
 
 def _redact(
