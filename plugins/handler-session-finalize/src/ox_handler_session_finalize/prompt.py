@@ -65,7 +65,8 @@ def _quote(text: str, limit: int) -> str:
     much to guess)."""
     if len(text) <= limit:
         return text
-    end = _WORD.match(text, limit).end()
+    word = _WORD.match(text, limit)  # `*`: it always matches, maybe empty
+    end = word.end() if word is not None else limit
     return text[: end if end - limit <= QUOTE_REACH else limit]
 
 

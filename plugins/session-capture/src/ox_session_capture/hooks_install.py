@@ -113,8 +113,9 @@ class AgentHooks:
         elsewhere, runs this one's instead: it would never run again."""
         out: dict[str, Any] = json.loads(json.dumps(data))
         hooks = out.get("hooks")
-        for event in self.events if isinstance(hooks, dict) else ():
-            for entry in _list(hooks.get(event)):
+        by_event: dict[str, Any] = hooks if isinstance(hooks, dict) else {}
+        for event in self.events:
+            for entry in _list(by_event.get(event)):
                 for h in _list(entry.get("hooks")) if isinstance(entry, dict) else ():
                     if self._ours(h, event) and _gone(h["command"]):
                         h["command"] = self.command(event, ox)

@@ -123,7 +123,7 @@ def _part(
     character 0 (it neither adds to a chain nor, when it takes `char`, ends it)."""
     op, arg = item
     repeat = op in _VARIABLE
-    probe = probes.get(id(item))
+    probe: Any = probes.get(id(item))
     if probe is None:
         body = [(sre.MAX_REPEAT, (1, sre.MAXREPEAT, arg[2]))] if repeat else [item]
         group = sre_parse.SubPattern(state, body)
