@@ -152,6 +152,12 @@ class QuotaWording:
 COMMON_WORDING = QuotaWording()
 
 
+def _after(now: datetime, seconds: float) -> datetime:
+    """`now` + `seconds`, at most `MAX_WAIT` later (the text's number may be of any size:
+    `timedelta` and `datetime` overflow on what the caller would clamp anyway)."""
+    return now + timedelta(seconds=min(seconds, MAX_WAIT.total_seconds()))
+
+
 def parse_reset(
     text: str,
     now: datetime,
@@ -171,10 +177,11 @@ def parse_reset(
         at = wall_clock(match, _zone(match["zone"]), now)
         return ResetHint(at, match[0].strip()) if at is not None else None
     if (match := TRY_AGAIN_IN.search(text)) is not None:
-        days, hours, minutes = (int(match[k] or 0) for k in ("days", "hours", "minutes"))
+        # Any number of digits: as a float (an int of over 4300 digits raises), capped.
+        days, hours, minutes = (float(match[k] or 0) for k in ("days", "hours", "minutes"))
         if days or hours or minutes:
-            delta = timedelta(days=days, hours=hours, minutes=minutes)
-            return ResetHint(now + delta, match[0].strip(" ,"))
+            seconds = days * 86400 + hours * 3600 + minutes * 60
+            return ResetHint(_after(now, seconds), match[0].strip(" ,"))
     for reader in wording.readers:
         if (hint := reader(text, now, local)) is not None:
             return hint
@@ -183,7 +190,7 @@ def parse_reset(
         scale = _UNIT_SECONDS["ms" if unit == "ms" else unit[0]]
         seconds = float(match["amount"]) * scale
         if seconds > 0:
-            return ResetHint(now + timedelta(seconds=seconds), match[0].strip())
+            return ResetHint(_after(now, seconds), match[0].strip())
     if (match := WINDOW_WORDING.search(text)) is not None:
         if match["short"]:
             window = _SHORT_WINDOW[match["short"].lower()]

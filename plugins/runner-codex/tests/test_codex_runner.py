@@ -100,13 +100,21 @@ async def test_an_unreadable_codex_config_disables_no_server(
 
 
 async def test_flags_the_installed_version_lacks_are_dropped(fake_cli: Any) -> None:
-    old_help = "Usage: codex exec\n  --json\n  --skip-git-repo-check\n  -s, --sandbox <MODE>\n"
+    old_help = "Usage: codex exec\n  --json\n  --skip-git-repo-check\n  -c, --config <k=v>\n"
     cli = fake(fake_cli, case="ok-json", replies={"exec --help": fake_cli.Reply(stdout=old_help)})
     result = await runner(cli, extra_args=["-c", "x=1"]).run(RunRequest("x"))
     assert result.ok
-    assert cli.argv() == [
-        "exec", "--json", "--skip-git-repo-check", "--sandbox", "read-only", "-c", "x=1", "-",
-    ]  # fmt: skip
+    no_tools = [arg for setting in NO_TOOLS_CONFIG for arg in ("-c", setting)]
+    assert cli.argv() == ["exec", "--json", "--skip-git-repo-check", *no_tools, "-c", "x=1", "-"]
+
+
+async def test_a_version_whose_tools_cannot_be_turned_off_is_not_run(fake_cli: Any) -> None:
+    old_help = "Usage: codex exec\n  --json\n  --skip-git-repo-check\n  -s, --sandbox <MODE>\n"
+    cli = fake(fake_cli, case="ok-json", replies={"exec --help": fake_cli.Reply(stdout=old_help)})
+    result = await runner(cli).run(RunRequest("x"))
+    assert not result.ok
+    assert "has no --config option" in result.error
+    assert not (cli.dir / "argv").exists()  # never run on the prompt
 
 
 async def test_answer_with_cumulative_usage_takes_the_last_turn(fake_cli: Any) -> None:

@@ -46,6 +46,7 @@ from ox_session_capture.redact import (
 from ox_session_capture.transcript import RawTranscript
 
 FOLD_AT = 1500
+_BACKTICKS = re.compile(r"`+")
 
 
 # ------------------------------------------------------------------ markdown
@@ -70,10 +71,25 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _one_line(text: str) -> str:
+    """`text` with every run of whitespace (newlines included) made one space: a list item of
+    `summary.md` must not start lines of its own (a heading, a `---`, raw HTML)."""
+    return " ".join(text.split())
+
+
+def _code(text: str) -> str:
+    """`text` on one line as an inline code span that its own backticks cannot end."""
+    text = _one_line(text)
+    longest = max(map(len, _BACKTICKS.findall(text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def _moment(m: NotableMoment) -> str:
-    kind = f" ({m.type})" if m.type else ""
-    why = f" — {m.why}" if m.why else ""
-    return f"#{m.seq} {m.role or '?'}{kind}: “{m.highlight}”{why}"
+    kind = f" ({_one_line(m.type)})" if m.type.strip() else ""
+    why = f" — {_one_line(m.why)}" if m.why.strip() else ""
+    return f"#{m.seq} {_one_line(m.role) or '?'}{kind}: “{_one_line(m.highlight)}”{why}"
 
 
 def render_summary_md(
@@ -93,20 +109,20 @@ def render_summary_md(
         parts.append(f"- **Outcome:** {summary.outcome}")
     parts += ["", "## Summary", "", summary.summary or f"_{summary.validation_error or 'none'}_"]
     for heading, items in (
-        ("Chapters", [f"{n}. {t}" for n, t in enumerate(summary.chapter_titles, start=1)]),
+        (
+            "Chapters",
+            [f"{n}. {_one_line(t)}" for n, t in enumerate(summary.chapter_titles, start=1)],
+        ),
         ("Notable moments", [f"- {_moment(m)}" for m in summary.aha_moments]),
-        ("Key actions", [f"- {a}" for a in summary.key_actions]),
-        ("Files touched", [f"- `{f}`" for f in summary.files_modified]),
-        ("Topics", [f"- {t}" for t in summary.topics_found]),
+        ("Key actions", [f"- {_one_line(a)}" for a in summary.key_actions]),
+        ("Files touched", [f"- {_code(f)}" for f in summary.files_modified]),
+        ("Topics", [f"- {_one_line(t)}" for t in summary.topics_found]),
     ):
         parts += ["", f"## {heading}", ""]
         parts += items or ["_none_"]
     if summary.agent_summary:
         parts += ["", "## For the next agent", "", summary.agent_summary]
     return "\n".join(parts) + "\n"
-
-
-_BACKTICKS = re.compile(r"`+")
 
 
 def _fenced(label: str, text: str) -> str:

@@ -176,6 +176,9 @@ def validate(data: dict[str, Any], *, steps: int | None = None) -> ParseResult:
     summary.key_actions = _items(summary.key_actions)
     summary.topics_found = _items(summary.topics_found)
     summary.chapter_titles = _items(summary.chapter_titles)
+    # Not asked for, but kept when no tool input names a file (export.write_artifacts):
+    # bounded and one line each like the other lists, never megabytes of made-up paths.
+    summary.files_modified = _items(summary.files_modified)
     summary = Summary.model_validate(_printable(summary.model_dump()))
     title = _one_line(summary.title)
     if not title:

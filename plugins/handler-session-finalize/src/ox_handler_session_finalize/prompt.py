@@ -36,7 +36,10 @@ def is_brief(entries: Sequence[RawEntry]) -> bool:
 def brief_summary(entries: Sequence[RawEntry], *, keep: bool = False) -> Summary:
     """The summary of a brief session: quotes the user's prompts, category `skip` (discarded),
     or `share` with `keep` (the handler's `keep_brief` option)."""
-    prompts = [e.content.strip() for e in entries if e.type == "user" and e.content.strip()]
+    # One line each: quoted in the summary paragraph and as list items of summary.md, a
+    # prompt's own lines would start headings, `---` or raw HTML of the user's choosing.
+    prompts = [" ".join(e.content.split()) for e in entries if e.type == "user"]
+    prompts = [p for p in prompts if p]
     prompts = [_quote(p, QUOTE_LIMIT) for p in prompts]
     quoted = "; ".join(f"“{p}”" for p in prompts) or "no prompt"
     return Summary(

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from ox_core.cli_runner import CliRunner
 from ox_core.contracts import Quota, RunRequest, RunResult
 from ox_core.jsonl import int_field, json_event
 from ox_core.process import ProcessOutcome, probe, with_stderr
-from ox_core.quota import QuotaWording, find_quota, quota_until
+from ox_core.quota import MAX_WAIT, QuotaWording, find_quota, quota_until
 
 AUTH_ENV = (
     "ANTHROPIC_API_KEY",
@@ -26,9 +29,10 @@ AUTH_ENV = (
 
 LOCKDOWN_ARGS = ("--safe-mode", "--setting-sources", "user", "--strict-mcp-config")
 """What keeps a summary run from executing anything, on top of `--tools ""` (no built-in
-tool): the prompt is a transcript of web pages and teammates' sessions, and the run's work
-dir is the shared ledger. `--setting-sources user` skips the project's `.claude/settings.json`
-(its hooks and permissions run commands) and CLAUDE.md; `--strict-mcp-config` with no
+tool): the prompt is a transcript of web pages and teammates' sessions (the run's work dir
+is an empty one of its own, not the shared ledger: see `ClaudeRunner.run`).
+`--setting-sources user` skips a project's `.claude/settings.json` (its hooks and
+permissions run commands) and CLAUDE.md; `--strict-mcp-config` with no
 `--mcp-config` starts no MCP server (the project's `.mcp.json` nor the user's); `--safe-mode`
 also turns off the user's hooks, plugins, skills and custom agents. Auth, model and the
 user's `env` settings still apply."""
@@ -62,10 +66,22 @@ def _home(env: Mapping[str, str]) -> Path:
     return Path(env.get("HOME") or os.path.expanduser("~"))
 
 
+def _empty_repository(folder: Path) -> None:
+    """Make `folder` the root of an empty git repository (what `git init` makes, without a
+    process): claude looks for the nearest repository itself, walking up from its folder,
+    and reads its status and last commits into the model's context; a repository above the
+    temp dir (another local user's `/tmp/.git`, a home folder kept in git) would be it."""
+    git = folder / ".git"
+    for part in (git, git / "objects", git / "refs", git / "refs" / "heads"):
+        part.mkdir(mode=0o700)
+    (git / "HEAD").write_text("ref: refs/heads/main\n")
+
+
 class ClaudeRunner(CliRunner):
     """Claude Code, as `claude -p --output-format stream-json --verbose
     --no-session-persistence --tools "" --safe-mode --setting-sources user
-    --strict-mcp-config`, prompt on stdin: no tool, hook or MCP server (see `LOCKDOWN_ARGS`).
+    --strict-mcp-config`, prompt on stdin: no tool, hook or MCP server (see `LOCKDOWN_ARGS`),
+    in an empty scratch directory (see `run`).
 
     Output is the `result` event's text. `tokens_in` counts every input token the model read
     (`input_tokens` + `cache_creation_input_tokens` + `cache_read_input_tokens`), `tokens_out`
@@ -86,6 +102,16 @@ class ClaudeRunner(CliRunner):
     quota_wording = QuotaWording(pattern=_HTTP_429)  # for a result the API answered with 429
     # Summaries need no frontier model: the CLI's alias of its current haiku-class model.
     summary_model = "haiku"
+
+    async def run(self, request: RunRequest) -> RunResult:
+        """Runs claude in a new empty directory, not in `request.work_dir`: in the ledger (a git
+        repository every teammate pushes to) claude runs git and hands the model the ledger's
+        status and recent commit messages as trusted context of the user's own workspace,
+        outside the prompt's untrusted-data framing; `LOCKDOWN_ARGS` do not turn that off.
+        The directory is an empty repository (`_empty_repository`), so none above it is used."""
+        with tempfile.TemporaryDirectory(prefix="ox-claude-") as scratch:
+            _empty_repository(Path(scratch))
+            return await super().run(attrs.evolve(request, work_dir=Path(scratch)))
 
     def command(self, binary: str, request: RunRequest) -> list[str]:
         argv = [
@@ -140,7 +166,9 @@ class ClaudeRunner(CliRunner):
                 retry_statuses.append(event.get("error_status"))
                 delay = event.get("retry_delay_ms")
                 if isinstance(delay, int | float) and not isinstance(delay, bool) and delay > 0:
-                    retry_delay_ms = float(delay)
+                    # At most the longest pause (`Infinity` and 1e300 are JSON to Python, and
+                    # past `datetime.max` `now + delay` raises): the quota is clamped to it.
+                    retry_delay_ms = min(float(delay), MAX_WAIT.total_seconds() * 1000)
 
         succeeded = result is not None and result.get("subtype", "success") == "success"
         if result is not None and succeeded and not result.get("is_error"):

@@ -52,6 +52,10 @@ NO_TOOLS_CONFIG = (
     "tools.experimental_request_user_input.enabled=false",
     # Should a command run after all, it gets none of the daemon's variables (API keys).
     'shell_environment_policy.inherit="none"',
+    # No AGENTS.md of a project: codex looks for one from the `.git` root above its cwd down,
+    # and the scratch cwd is in the temp dir, where any local user may put `.git` and
+    # `AGENTS.md` (they would be the summary's instructions).
+    "project_doc_max_bytes=0",
 )
 """`-c` overrides that leave a summary run no tool: the prompt is a transcript holding web
 pages and teammates' sessions, which may tell the model to read secrets or reach the network.
@@ -107,7 +111,18 @@ class CodexRunner(CliRunner):
         """Runs codex in a new empty directory, not in `request.work_dir`: a summary reads
         nothing but its prompt, and in the ledger codex would load what teammates committed
         there (AGENTS.md as instructions; in a project the user trusts, `.codex/config.toml`
-        with MCP servers, which are commands, and a model provider of its choosing)."""
+        with MCP servers, which are commands, and a model provider of its choosing).
+        A version without `--config` is not run: its tools could not be turned off, and the
+        prompt is hostile text."""
+        binary = self.binary()
+        if binary is not None and self.available():
+            await self.prepare(binary)
+            if "--config" not in self._flags_by_binary[binary]:
+                error = (
+                    f"codex: {binary} has no --config option, so its tools (a shell among them) "
+                    "cannot be turned off for a summary: not run (update codex)"
+                )
+                return RunResult(exit_code=1, error=error)
         with tempfile.TemporaryDirectory(prefix="ox-codex-") as scratch:
             return await super().run(attrs.evolve(request, work_dir=Path(scratch)))
 

@@ -58,8 +58,8 @@ _HTTP_429 = re.compile(
 @contextlib.contextmanager
 def empty_work_dir() -> Iterator[Path]:
     """`<ox state dir>/gemini-work`, a private directory that stays empty; a new temporary
-    one instead should it be anything else (not empty, not a directory of this user's that
-    only they may write to). The same one each time: gemini files its chats and
+    one beside it instead should it be anything else (not empty, not a directory of this
+    user's that only they may write to). The same one each time: gemini files its chats and
     history by project folder (`~/.gemini/projects.json`, `~/.gemini/tmp/<name>/`), one more
     for each new folder."""
     stable = Path(user_state_dir(), "gemini-work")
@@ -75,7 +75,9 @@ def empty_work_dir() -> Iterator[Path]:
     if usable:
         yield stable
         return
-    with tempfile.TemporaryDirectory(prefix="ox-gemini-") as scratch:
+    # In ox's state dir, not in the system temp dir: gemini loads the GEMINI.md of every folder
+    # from the `.git` root above its cwd down, and any local user may put both in /tmp.
+    with tempfile.TemporaryDirectory(prefix="ox-gemini-", dir=stable.parent) as scratch:
         yield Path(scratch)
 
 
@@ -100,7 +102,7 @@ def _json_format_tokens(stats: object) -> tuple[int, int]:
     """Token totals of the `--output-format json` object (summed over its models)."""
     tokens_in = tokens_out = 0
     models = stats.get("models") if isinstance(stats, dict) else None
-    for model in (models or {}).values():
+    for model in models.values() if isinstance(models, dict) else ():
         tokens = model.get("tokens") if isinstance(model, dict) else None
         if isinstance(tokens, dict):
             tokens_in += int_field(tokens.get("prompt", tokens.get("input")))
@@ -145,8 +147,11 @@ class GeminiRunner(CliRunner):
             # Gemini would go on without it, with its tools: no run rather than that.
             error = f"gemini: {NO_TOOLS_POLICY} is missing (reinstall ox-runner-gemini)"
             return RunResult(exit_code=1, error=error)
-        with empty_work_dir() as work_dir:
-            return await super().run(attrs.evolve(request, work_dir=work_dir))
+        try:
+            with empty_work_dir() as work_dir:
+                return await super().run(attrs.evolve(request, work_dir=work_dir))
+        except OSError as exc:  # no state dir to run in (never the temp dir instead)
+            return RunResult(exit_code=1, error=f"gemini: no folder to run in: {exc}")
 
     async def _knows_stream_json(self, binary: str) -> bool:
         """Whether this binary's `--help` lists `stream-json` (asked once: it costs a node
