@@ -74,9 +74,11 @@ def test_a_journaled_batch_that_hit_a_full_disk_is_committed_once_by_the_retry(
     assert texts(rec.session_dir) == ["message 1"]
 
 
-def test_bytes_of_a_step_whose_slot_write_failed_are_not_committed_by_a_journaled_step(
+def a_slot_write_that_fails(
     ledger: Path, home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[Path, Path, SourceTail]:
+    """A followed recording whose step of line 1 appended and fsynced it, then failed to write
+    its commit slot (a full disk): its bytes are past the commit point. (source, folder, tail)"""
     source = claude_session_file(home)
     rec = create_recording(ledger, "claude-code", source, pid=0)
     tail = follow(rec.session_dir, source)
@@ -85,37 +87,33 @@ def test_bytes_of_a_step_whose_slot_write_failed_are_not_committed_by_a_journale
     def full_disk(*args: object) -> int:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(commit_slots.os, "pwrite", full_disk)
-    with pytest.raises(WriteFailed) as info:
-        tail.step()  # line 1 appended and fsynced; its slot not written
+    with monkeypatch.context() as patched:
+        patched.setattr(commit_slots.os, "pwrite", full_disk)
+        with pytest.raises(WriteFailed) as info:
+            tail.step()
     assert info.value.errno == errno.ENOSPC
-    monkeypatch.undo()
+    return source, rec.session_dir, tail
+
+
+def test_bytes_of_a_step_whose_slot_write_failed_are_not_committed_by_a_journaled_step(
+    ledger: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, folder, tail = a_slot_write_that_fails(ledger, home, monkeypatch)
     append(source, UNKNOWN + numbered_user(2))  # the retry's batch is journaled
     tail.step()
-    assert texts(rec.session_dir) == ["message 1", "message 2"]
+    assert texts(folder) == ["message 1", "message 2"]
 
 
 def test_a_reset_with_only_known_lines_after_a_failed_slot_write_keeps_one_copy(
     ledger: Path, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Same stray bytes; the retry finds the source replaced (re-read from 0): journaled."""
-    source = claude_session_file(home)
-    rec = create_recording(ledger, "claude-code", source, pid=0)
-    tail = follow(rec.session_dir, source)
-    append(source, numbered_user(1))
-
-    def full_disk(*args: object) -> int:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(commit_slots.os, "pwrite", full_disk)
-    with pytest.raises(WriteFailed):
-        tail.step()
-    monkeypatch.undo()
+    source, folder, tail = a_slot_write_that_fails(ledger, home, monkeypatch)
     new = source.with_suffix(".new")
     new.write_bytes(numbered_user(1) + numbered_user(2))
     os.replace(new, source)  # the agent rewrote its file (a new inode)
     tail.step()
-    assert texts(rec.session_dir) == ["message 1", "message 2"]
+    assert texts(folder) == ["message 1", "message 2"]
 
 
 def test_a_journaled_batch_whose_marker_write_hit_a_full_disk_is_committed_once_by_the_retry(

@@ -1,7 +1,9 @@
-"""list items of summary.md that are not kept to one line: the notable moments of
-the answer (role, type, highlight, why) and the paths of the files touched (from the hostile
-transcript's tool inputs). The code's own rule (llm_output._one_line): "a title or a list item
-of summary.md must not start lines of its own"."""
+"""What the answer puts in summary.json and summary.md. List items of summary.md were not kept
+to one line (the code's own rule, `llm_output._one_line`: "a title or a list item of
+summary.md must not start lines of its own"): the notable moments of the answer (role, type,
+highlight, why), the paths of the files touched (from the hostile transcript's tool inputs),
+and the answer's `files_modified` (a key the prompt never asks for), which was also
+unbounded."""
 
 from __future__ import annotations
 
@@ -84,3 +86,27 @@ def test_a_brief_sessions_quoted_prompt_stays_one_line() -> None:
     assert is_brief(entries_)
     md = render_summary_md(NAME, brief_summary(entries_, keep=True), None, 2)
     assert not BAD_LINES & set(md.splitlines()), md
+
+
+def _write(tmp_path: Path, text: str) -> tuple[dict, str]:
+    """summary.json and summary.md of a session whose Edit calls name no file path key."""
+    folder = make_session(tmp_path, NAME)
+    md = _summary_md(folder, text)
+    return json.loads((folder / "summary.json").read_text()), md
+
+
+INJECTED = "x`\n\n---\n# Injected heading\n<script>alert(1)</script>\n<<<<<<< HEAD\n"
+
+
+def test_files_modified_from_the_answer_cannot_start_lines_of_summary_md(tmp_path: Path) -> None:
+    _, md = _write(tmp_path, answer(files_modified=[INJECTED, "/root/.ssh/id_rsa"]))
+    assert "# Injected heading" not in md.splitlines()
+    assert "<script>alert(1)</script>" not in md.splitlines()
+    assert "<<<<<<< HEAD" not in md.splitlines()
+
+
+def test_files_modified_from_the_answer_is_bounded(tmp_path: Path) -> None:
+    many = ["p" * 4000 + str(i) for i in range(1500)]  # 6 MB: fits a runner's 8 MiB output
+    summary, md = _write(tmp_path, answer(files_modified=many))
+    assert len(summary["files_modified"]) <= 200  # files_touched's own limit
+    assert len(md) < 1_000_000, len(md)
