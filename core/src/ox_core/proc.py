@@ -110,7 +110,9 @@ def opened_path(fd: int) -> str | None:
 
 def pid_alive(pid: int) -> bool:
     """Whether process `pid` exists (a process we may not signal counts as alive). A number
-    no process can have (over the kernel's range) is not alive: pids in records are data."""
+    no process can have (over the kernel's range) is not alive: pids in records are data. A
+    process that exited and waits for its parent to reap it (a zombie) is not alive: it runs
+    no code and holds no file open, and may stay so for as long as its parent does not wait."""
     if pid <= 0:
         return False
     try:
@@ -118,8 +120,9 @@ def pid_alive(pid: int) -> bool:
     except (ProcessLookupError, OverflowError):
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    stat = read_stat(pid)
+    return stat is None or stat.state not in ("Z", "X")
 
 
 def pid_max() -> int:

@@ -72,8 +72,9 @@ class FinalizeOptions(HandlerOptions):
     keep_brief: bool = Field(
         False,
         description=(
-            "Publish brief sessions (under 2 entries, no answer, or under 80 characters of "
-            "prompts) with their deterministic summary instead of discarding them."
+            "Publish brief sessions (under 2 entries; or, when the agent called no tool, no "
+            "answer or under 80 characters of prompts) with their deterministic summary "
+            "instead of discarding them."
         ),
     )
 

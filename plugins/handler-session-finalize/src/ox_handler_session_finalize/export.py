@@ -198,8 +198,8 @@ def write_artifacts(
     rules: Sequence[re.Pattern[str]] = (),
     redacted: Redacted | None = None,
 ) -> SessionMeta:
-    """Write `summary.json`, `summary.md`, `session.md`, remove `.needs-summary`, then
-    `meta.json` (a locked read-modify-write that keeps unknown keys). Returns the meta.
+    """Write `summary.md`, `session.md`, then `meta.json` (a locked read-modify-write that
+    keeps unknown keys), then `summary.json`, then remove `.needs-summary`. Returns the meta.
 
     Each file is written as it will be uploaded (`redact_file_bytes`, once); `redacted`, when
     given, receives those files and the upload form of `raw.jsonl`, for `upload_files`."""
@@ -218,10 +218,13 @@ def write_artifacts(
         SESSION_MD: render_session_md(name, header, entries, model=model, touched=touched).encode(),
     }
     files = {fname: redact_file_bytes(fname, data, rules) for fname, data in generated.items()}
+    # summary.json goes last (after meta.json), then `.needs-summary`: until then detection
+    # sees the summary as owed (missing, blank title or `.needs-summary`), never a finished
+    # session whose meta.json still holds an earlier attempt's disposition (a crash or a full
+    # disk there would publish a session the new summary keeps locally or discards).
     for fname, data in files.items():
-        records.atomic_write_bytes(folder / fname, data)
-    with contextlib.suppress(FileNotFoundError):
-        (folder / NEEDS_SUMMARY).unlink()
+        if fname != SUMMARY_JSON:
+            records.atomic_write_bytes(folder / fname, data)
     raw_disk = read_regular(folder / RAW)
     raw_bytes = redact_raw_bytes(raw_disk, rules)
     if redacted is not None:
@@ -252,6 +255,9 @@ def write_artifacts(
             setattr(meta, "model", model)  # noqa: B010 - an extra (unknown) key
         setattr(meta, "disposition", disposition)  # noqa: B010 - an extra (unknown) key
         records.atomic_write_model(meta_path, meta)
+    records.atomic_write_bytes(folder / SUMMARY_JSON, files[SUMMARY_JSON])
+    with contextlib.suppress(FileNotFoundError):
+        (folder / NEEDS_SUMMARY).unlink()
     return meta
 
 

@@ -65,7 +65,7 @@ from ox_handler_session_finalize.steps import steps
 from ox_handler_session_finalize.sync_service import LedgerSyncer, push_soon
 from ox_session_capture.confined import UnsafePathError
 from ox_session_capture.events import RECORDING_STOPPED
-from ox_session_capture.records import Summary
+from ox_session_capture.records import MARKER, Summary
 from ox_session_capture.redact import load_ledger_rules, redact_entries
 from ox_session_capture.transcript import RawTranscript
 
@@ -283,7 +283,8 @@ class SessionFinalizeHandler(WorkHandler):
         the raw file is gone or the folder holds a link or a special file."""
         target = await trio.to_thread.run_sync(self._target, item.payload)
         ledger, folder = target.ledger, target.folder
-        if target.payload.kind == Kind.UPLOAD_ONLY or not await trio.Path(folder).is_dir():
+        kind = await self._kind(target)
+        if kind is None or kind == Kind.UPLOAD_ONLY or not await trio.Path(folder).is_dir():
             # Nothing for the agent: process_result publishes it, or finds it gone.
             return RunRequest(skip_llm=True, work_dir=ledger)
         committed = target.payload.place is Place.COMMITTED
@@ -322,8 +323,14 @@ class SessionFinalizeHandler(WorkHandler):
             log.info("session %s is gone; nothing to do", name)
             return Outcome("nothing to do", "the session folder is gone")
         await trio.to_thread.run_sync(_check_folder, folder)
+        kind = await self._kind(target)
+        if kind is None:
+            log.info("session %s is still recorded or not to be published; nothing to do", name)
+            return Outcome(
+                "nothing to do", "the session is still being recorded, or is not to be published"
+            )
         rules = await trio.to_thread.run_sync(load_ledger_rules, target.ledger)
-        if target.payload.kind == Kind.UPLOAD_ONLY:
+        if kind == Kind.UPLOAD_ONLY:
             published = await self._publish(ledger, target, rules)
             done = and_("its summary was already written", beside_note(published, name))
             return Outcome("published", push_note(published, done))
@@ -389,6 +396,23 @@ class SessionFinalizeHandler(WorkHandler):
             reason = f"the agent's answer was unusable: {summary.validation_error}"
             return Outcome("published without summary", push_note(published, and_(reason, note)))
         return Outcome("published", push_note(published, note))
+
+    async def _kind(self, target: _Target) -> Kind | None:
+        """The work `target` needs, its payload's `kind` checked against the folder (a payload
+        is the queue's word, or `ox-core enqueue`'s): None for a live recording of a cache
+        (its marker is there: the watcher still writes it, detection ends it once stale) and
+        for an upload-only item whose folder detection would not publish (kept locally,
+        discarded, or without a finished summary: then what detection finds, e.g. `full`)."""
+        place, name, folder = target.payload.place, target.payload.name, target.folder
+        if place is not Place.COMMITTED and await trio.Path(folder / MARKER).exists():
+            return None
+        if target.payload.kind != Kind.UPLOAD_ONLY:
+            return target.payload.kind
+        if not await trio.Path(folder).is_dir():
+            return Kind.UPLOAD_ONLY  # gone: process_result says so
+        scanner = self.scanner(target.ledger)
+        found = await trio.to_thread.run_sync(lambda: scanner.check(place, name, folder))
+        return found.kind if found is not None else None
 
     async def _write(
         self,

@@ -24,10 +24,14 @@ MAX_FILES_CHARS = 20_000
 
 
 def is_brief(entries: Sequence[RawEntry]) -> bool:
-    """Too little to summarise: fewer than 2 entries, no assistant entry, or under 80
-    characters of user text in total."""
+    """Too little to summarise: fewer than 2 entries, or, when the agent called no tool, no
+    assistant entry or under 80 characters of user text in total. A session whose agent
+    worked (a tool call) is never brief, however short its prompts ("continue" after a
+    resume, "fix the tests") or silent its agent: the summary decides whether it is kept."""
     if len(entries) < MIN_ENTRIES:
         return True
+    if any(e.type == "tool" and e.tool_input is not None for e in entries):
+        return False
     if not any(e.type == "assistant" for e in entries):
         return True
     return sum(len(e.content.strip()) for e in entries if e.type == "user") < MIN_USER_CHARS

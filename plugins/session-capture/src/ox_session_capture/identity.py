@@ -179,6 +179,23 @@ def live_part(ledger: Path, adapter: str, agent_session_id: str) -> str | None:
     return None
 
 
+def unfinished_parts(ledger: Path, adapter: str, agent_session_id: str) -> list[str]:
+    """The parts of the agent session whose stop did not finish (`stopped_at` set, the marker
+    still there: the drain or the footer could not be written), oldest first."""
+    cache = ledger_cache_sessions(ledger)
+    found = []
+    for name in read_index(ledger, adapter, agent_session_id).parts:
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError, RecordError, OSError):
+            marker = read_marker(cache / name)
+            if (
+                marker.stopped_at is not None
+                and marker.adapter_name == adapter
+                and marker.agent_session_id == agent_session_id
+            ):
+                found.append(name)
+    return found
+
+
 def next_part(
     ledger: Path, adapter: str, agent_session_id: str, session_file: str, *, resumed: bool
 ) -> tuple[str, int | None, str, frozenset[str]]:

@@ -8,12 +8,13 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from ox_session_capture.identity import live_part, next_part
+from ox_session_capture.identity import live_part, next_part, unfinished_parts
 from ox_session_capture.recording import (
     PartOf,
     Recording,
     create_recording,
     creation_lock,
+    finish_stop,
     resolve_adapter,
 )
 from ox_session_capture.records import RecordingMarker, ledger_cache_sessions, update_marker
@@ -47,6 +48,12 @@ def begin_part(
 
                 update_marker(cache / live, heartbeat)
             return Recording(live, cache / live, continued=True)
+        # A part whose stop did not finish (a full disk) holds neither the lines from its
+        # offset on nor where it stopped in the index: finish it first (it raises while the
+        # ledger still takes no writes, as a new part would), so the new part starts where it
+        # ended and its later catch-up cannot take the new part's lines again.
+        for name in unfinished_parts(ledger, adapter, agent_session_id):
+            finish_stop(cache / name)
         follow, offset, previous, ids = next_part(ledger, adapter, agent_session_id,
                                                   session_file, resumed=resumed)  # fmt: skip
         return create_recording(

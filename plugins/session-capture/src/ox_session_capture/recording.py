@@ -428,6 +428,12 @@ def stop_recording(
         return _stop(session_dir, redact, lock_timeout)
 
 
+def finish_stop(session_dir: Path) -> StopResult:
+    """`stop_recording` for a caller holding the ledger's creation lock (a start hook finishing
+    a part whose stop failed before it begins the next one)."""
+    return _stop(session_dir, None, None)
+
+
 def _stop(session_dir: Path, redact: Redactor | None, lock_timeout: float | None) -> StopResult:
     """`stop_recording`, for a caller holding the ledger's creation lock."""
     raw = session_dir / RAW
