@@ -3,6 +3,7 @@ publish that failed before its commit. Used by `ledger.Ledger`; blocking helpers
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -151,6 +152,14 @@ def pin_session_attributes(git_dir: Path) -> None:
     from ox_session_capture.confined import UnsafePathError, make_dirs, read_regular
 
     try:
+        # Git reads `info/attributes` of the common git dir: in a linked worktree (its `.git`
+        # a file) the worktree's own git dir holds a `commondir` naming it.
+        try:
+            common = os.fsdecode(read_regular(git_dir / "commondir", 4096)).strip()
+        except FileNotFoundError:
+            common = ""
+        if common:
+            git_dir = Path(os.path.normpath(git_dir / common))
         path = make_dirs(git_dir, git_dir / "info") / "attributes"
         try:
             text = read_regular(path, 1024 * 1024).decode("utf-8", "replace")
@@ -261,6 +270,15 @@ async def restore_paths(ledger: Ledger, paths: Sequence[str]) -> None:
             await ledger.git("clean", "-fdq", "--", rel, check=False)
         elif rel.startswith("sessions/"):
             await trio.to_thread.run_sync(_remove_tree, ledger.path / rel)
+        elif rel == ".gitattributes":
+            # HEAD has none: `prepare_lfs` wrote it whole (never over a person's file).
+            await trio.to_thread.run_sync(_remove_file, ledger.path / rel)
+
+
+def _remove_file(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        if os.path.isfile(path) and not os.path.islink(path):
+            os.unlink(path)
 
 
 def _remove_tree(folder: Path) -> None:
@@ -283,6 +301,21 @@ async def prepare_lfs(ledger: Ledger) -> list[str]:
     missing = [p for p in LFS_PATTERNS if p not in present]
     if not missing:
         return []
+    # The file is committed whole and, when the publish fails, put back as HEAD has it: only
+    # one as HEAD has it is written (a person's uncommitted edit is neither committed by ox
+    # nor lost; a file HEAD lacks is then ox's alone, which the undo removes).
+    listed = await ledger.git("ls-files", "-z", "--", ".gitattributes")
+    if listed.stdout:
+        differs = await ledger.git("diff", "--quiet", "HEAD", "--", ".gitattributes", check=False)
+        edited = not differs.ok
+    else:
+        edited = bool(text)
+    if edited:
+        raise LedgerBlockedError(
+            f"the ledger's .gitattributes has changes that are not committed, and ox must add "
+            f"its LFS lines to it: commit or undo them (cd {ledger.path} && git diff HEAD -- "
+            ".gitattributes); sessions wait in the cache meanwhile"
+        )
     append_lines(ledger.path / ".gitattributes", text, [f"{p} {LFS_ATTRS}" for p in missing])
     return [".gitattributes"]
 

@@ -35,6 +35,7 @@ from pathlib import Path
 import trio
 
 from ox_core.errors import LedgerBlockedError
+from ox_core.fs import atomic_write, read_regular
 from ox_core.ledger_setup import GITIGNORE_LINE, ORIGINAL_GITIGNORE_LINE
 from ox_handler_session_finalize.git import DEFAULT_TIMEOUT, GitError, GitResult
 from ox_handler_session_finalize.ledger import Ledger
@@ -122,10 +123,15 @@ async def sync_ledger(ledger: Ledger) -> SyncResult:
                 await trio.sleep(ledger.push_pause * attempt)
             has_upstream = await _fetch(ledger, remote, branch, upstream)
             async with ledger.lock:
+                await _recover_killed_rebase(ledger)
                 await ledger.ensure_unblocked()
                 ahead, behind = await counts(ledger, upstream) if has_upstream else (-1, 0)
                 if ahead > 0:
                     await _refuse_foreign(ledger, upstream, facts.identity)
+                elif not has_upstream and await ledger.head():
+                    # No such branch on the remote (an empty team repository, or one whose
+                    # branch was deleted or renamed): the push sends the whole history.
+                    await _refuse_foreign(ledger, upstream, facts.identity, whole=True)
                 if behind:
                     # Local and short: never left half-way by a shutdown (a stopped rebase
                     # would block the ledger until a person aborted it).
@@ -157,14 +163,22 @@ async def sync_ledger(ledger: Ledger) -> SyncResult:
         raise GitError(f"push to {remote} still rejected after {PUSH_ATTEMPTS} attempts")
 
 
-async def _refuse_foreign(ledger: Ledger, upstream: str, identity: str) -> None:
+async def _refuse_foreign(
+    ledger: Ledger, upstream: str, identity: str, *, whole: bool = False
+) -> None:
     """`SyncPaused` when a local commit the remote lacks is neither authored nor committed by
     this clone's identity: a teammate's commit, fetched, then taken off the remote by their
     forced push (a leaked secret scrubbed). Pushed, or rebased and pushed, it would be back
     on the remote, published by ox, which never made it. A person decides. Names are read
-    without `.mailmap` (a committed file: it could make a teammate's commit look ours)."""
+    without `.mailmap` (a committed file: it could make a teammate's commit look ours).
+    With `whole` the remote has no branch at all (deleted or renamed after we fetched it):
+    every commit of HEAD would be pushed, and is checked."""
     listed = await ledger.git(
-        "log", "-z", "--no-mailmap", "--format=%h%x1f%an <%ae>%x1f%cn <%ce>", f"{upstream}..HEAD"
+        "log",
+        "-z",
+        "--no-mailmap",
+        "--format=%h%x1f%an <%ae>%x1f%cn <%ce>",
+        "HEAD" if whole else f"{upstream}..HEAD",
     )
     foreign = []
     for record in filter(None, listed.stdout.split("\0")):
@@ -174,6 +188,14 @@ async def _refuse_foreign(ledger: Ledger, upstream: str, identity: str) -> None:
     if foreign:
         more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
         shown = ", ".join(foreign[:5]) + more
+        if whole:
+            raise SyncPaused(
+                f"publishing paused: the remote has no branch {upstream.split('/', 3)[-1]} "
+                f"(deleted or renamed), and the ledger {ledger.path} holds commits of others "
+                f"({shown}) that pushing it would put back there. Point the ledger at the "
+                "team's branch, or push it yourself; sessions are committed locally meanwhile "
+                "and pushed once it is resolved"
+            )
         raise SyncPaused(
             f"publishing paused: the ledger {ledger.path} holds commits of others that the "
             f"remote no longer has ({shown}): someone removed them from it (a forced push). "
@@ -245,6 +267,7 @@ async def _integrate(ledger: Ledger, upstream: str, ahead: int) -> list[str]:
 async def _integrate_steps(ledger: Ledger, upstream: str, ahead: int) -> list[str]:
     """`_integrate` but for the path git refuses."""
     await _refuse_overwrites(ledger, upstream)
+    await _refuse_dirty(ledger, upstream)
     await _clear_leftovers(ledger, upstream)
     await trio.to_thread.run_sync(pin_session_attributes, await ledger.git_dir())
     if ahead <= 0:
@@ -253,10 +276,15 @@ async def _integrate_steps(ledger: Ledger, upstream: str, ahead: int) -> list[st
         )
         return []
     head = await ledger.head()
+    # Killed (kill -9, power loss) before the rebase ends, the next start finds the mark and
+    # undoes it (`_recover_killed_rebase`): nothing in the daemon can catch that.
+    mark = await ledger.git_dir() / _REBASE_MARK
+    await trio.to_thread.run_sync(_write_mark, mark, head, head)
     try:
         moved: list[str] = []
         if planned := await move_clashes(ledger, upstream):
             tip, moved = planned
+            await trio.to_thread.run_sync(_write_mark, mark, head, tip)
             await _git_step(ledger, "reset", "-q", "--keep", tip, check=True)
         return moved + await _rebase(ledger, upstream)
     except BaseException:
@@ -267,6 +295,40 @@ async def _integrate_steps(ledger: Ledger, upstream: str, ahead: int) -> list[st
         if await ledger.head() != head:
             await _git_step(ledger, "reset", "-q", "--keep", head)
         raise
+    finally:
+        await trio.to_thread.run_sync(lambda: mark.unlink(missing_ok=True))
+
+
+_REBASE_MARK = "ox-rebase"
+"""In the git dir while the sync rebases: the head before it and the commit it rebases."""
+
+
+def _write_mark(mark: Path, head: str, tip: str) -> None:
+    # Never through a link; no fsync: after a power cut without it, the rebase it describes
+    # is left for a person, as before.
+    atomic_write(mark, f"{head}\n{tip}\n", fsync_file=False, fsync_folder=False)
+
+
+async def _recover_killed_rebase(ledger: Ledger) -> None:
+    """Undo the rebase of a sync that was killed half-way (its mark is there and the stopped
+    rebase is the one it started): aborted, the ledger back at the head before it, as a
+    failed integration leaves it. A rebase a person started is never touched."""
+    git_dir = await ledger.git_dir()
+    mark = git_dir / _REBASE_MARK
+    try:
+        head, tip = (await trio.to_thread.run_sync(read_regular, mark, 256)).decode().split()[:2]
+    except (OSError, ValueError):
+        return
+    try:
+        started = (git_dir / "rebase-merge" / "orig-head").read_text().strip()
+    except OSError:
+        started = ""
+    if started and started in (head, tip):
+        with trio.CancelScope(shield=True):
+            await _git_step(ledger, "rebase", "--abort", check=True)
+            if await ledger.head() != head:
+                await _git_step(ledger, "reset", "-q", "--keep", head, check=True)
+    await trio.to_thread.run_sync(lambda: mark.unlink(missing_ok=True))
 
 
 async def _rebase(ledger: Ledger, upstream: str) -> list[str]:
@@ -311,6 +373,33 @@ async def _refuse_overwrites(ledger: Ledger, upstream: str) -> None:
             f"ledger {ledger.path} ignores; nothing was changed. Remove them from the remote "
             "(git rm --cached, commit, push); sessions are committed locally meanwhile and "
             "pushed once it is resolved"
+        )
+
+
+async def _refuse_dirty(ledger: Ledger, upstream: str) -> None:
+    """`SyncPaused` when the person's uncommitted changes (staged or not) touch a file that
+    `upstream` changes: the rebase's `--autostash` could not put them back (git leaves them
+    in the stash list and conflict markers in the file, and reports success), a fast-forward
+    refuses. Their work is never stashed away nor mixed with the remote's: they decide."""
+    dirty = await ledger.git("diff", "--name-only", "--no-renames", "-z", "HEAD")
+    mine = set(filter(None, dirty.stdout.split("\0")))
+    if not mine:
+        return
+    changed = await ledger.git("diff", "--name-only", "--no-renames", "-z", "HEAD", upstream)
+    hits = sorted(mine & set(filter(None, changed.stdout.split("\0"))))
+    if hits:
+        # Already as `upstream` has them (a checkout cut short by its time limit): not theirs.
+        differ = await ledger.git(
+            "--literal-pathspecs", "diff", "--name-only", "--no-renames", "-z", upstream,
+            "--", *hits,
+        )  # fmt: skip
+        hits = sorted(set(hits) & set(filter(None, differ.stdout.split("\0"))))
+    if hits:
+        shown = ", ".join(hits[:5]) + (f" and {len(hits) - 5} more" if len(hits) > 5 else "")
+        raise SyncPaused(
+            f"publishing paused: the remote changes {shown}, which you changed in the ledger "
+            f"{ledger.path} without committing; nothing was changed. Commit or undo your "
+            "changes; sessions are committed locally meanwhile and pushed once it is resolved"
         )
 
 
