@@ -38,14 +38,18 @@ def follow(session_dir: Path, source: Path) -> SourceTail:
     return tail
 
 
-def fail_raw_write_once(monkeypatch: pytest.MonkeyPatch, short: bool) -> None:
+def fail_write_once(
+    monkeypatch: pytest.MonkeyPatch, name: str, *, short: bool = False
+) -> dict[str, int]:
+    """The next write to the recording's file `name` fails with ENOSPC (after one short write
+    of half its bytes, with `short`); the state's `left` is 0 once it failed."""
     real = os.write
-    state = {"left": 1, "halve": short}
+    state = {"left": 1, "halve": int(short)}
 
     def fake(fd: int, data: object) -> int:
-        if state["left"] and os.readlink(f"/proc/self/fd/{fd}").endswith("/" + RAW):
+        if state["left"] and os.readlink(f"/proc/self/fd/{fd}").endswith("/" + name):
             if state["halve"]:
-                state["halve"] = False
+                state["halve"] = 0
                 b = bytes(data)  # type: ignore[arg-type]
                 return real(fd, b[: len(b) // 2])
             state["left"] = 0
@@ -53,6 +57,7 @@ def fail_raw_write_once(monkeypatch: pytest.MonkeyPatch, short: bool) -> None:
         return real(fd, data)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "write", fake)
+    return state
 
 
 @pytest.mark.parametrize("short", [False, True])
@@ -63,7 +68,7 @@ def test_a_journaled_batch_that_hit_a_full_disk_is_committed_once_by_the_retry(
     rec = create_recording(ledger, "claude-code", source, pid=0)
     tail = follow(rec.session_dir, source)
     append(source, numbered_user(1) + UNKNOWN)  # unknown type: the batch is journaled
-    fail_raw_write_once(monkeypatch, short)
+    fail_write_once(monkeypatch, RAW, short=short)
     with pytest.raises(WriteFailed) as info:
         tail.step()
     assert info.value.errno == errno.ENOSPC  # the watcher waits this out and steps again
@@ -125,16 +130,7 @@ def test_a_journaled_batch_whose_marker_write_hit_a_full_disk_is_committed_once_
     rec = create_recording(ledger, "claude-code", source, pid=0)
     tail = follow(rec.session_dir, source)
     append(source, numbered_user(1) + UNKNOWN)
-    real = os.write
-    left = [1]
-
-    def fake(fd: int, data: object) -> int:
-        if left[0] and os.readlink(f"/proc/self/fd/{fd}").endswith("/.recording.json.tmp"):
-            left[0] = 0
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real(fd, data)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(os, "write", fake)
+    fail_write_once(monkeypatch, ".recording.json.tmp")
     with pytest.raises(WriteFailed) as info:
         tail.step()
     assert info.value.errno == errno.ENOSPC
@@ -157,18 +153,9 @@ async def test_a_full_disk_at_a_journaled_batch_is_waited_out(
     source = claude_session_file(home)
     rec = create_recording(ledger, "claude-code", source, pid=os.getpid())
     assert await manager.start_watch(rec.name, source, "claude-code")
-    real = os.write
-    left = [1]
-
-    def fake(fd: int, data: object) -> int:
-        if left[0] and os.readlink(f"/proc/self/fd/{fd}").endswith("/.recording.json.tmp"):
-            left[0] = 0
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real(fd, data)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(os, "write", fake)
+    disk = fail_write_once(monkeypatch, ".recording.json.tmp")
     append(source, numbered_user(1) + UNKNOWN)
-    await wait_for("the journaled batch to meet the full disk", lambda: not left[0])
+    await wait_for("the journaled batch to meet the full disk", lambda: not disk["left"])
     # The disk has room again: the watch retries (at once on the next event, or within
     # WRITE_RETRY). Until the retry committed the batch, or (before the fix) the watch
     # ended at it:

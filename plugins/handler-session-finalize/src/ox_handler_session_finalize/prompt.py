@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
 from ox_handler_session_finalize.steps import Step, files_touched, result_label, steps
+from ox_session_capture.adapters.base import word_end
 from ox_session_capture.records import RawEntry, Summary
 
 MIN_ENTRIES = 2
@@ -60,21 +60,15 @@ def brief_summary(entries: Sequence[RawEntry], *, keep: bool = False) -> Summary
 
 
 QUOTE_LIMIT = 200
-QUOTE_REACH = 512
-_WORD = re.compile(r"[^\s\"'`<>()\[\]{},;|\\]*")
 
 
 def _quote(text: str, limit: int) -> str:
     """`text` cut to about `limit` characters for a brief summary, never inside a word: the
     quote is redacted only afterwards (`write_artifacts`), and a secret cut in two (a token
     the capture did not know, a team's pattern added since) would match no rule. A word that
-    goes on for `QUOTE_REACH` more characters is cut anyway (what is left out of it is too
+    goes on for `CUT_REACH` more characters is cut anyway (what is left out of it is too
     much to guess)."""
-    if len(text) <= limit:
-        return text
-    word = _WORD.match(text, limit)  # `*`: it always matches, maybe empty
-    end = word.end() if word is not None else limit
-    return text[: end if end - limit <= QUOTE_REACH else limit]
+    return text if len(text) <= limit else text[: word_end(text, limit)]
 
 
 def _cut(text: str, limit: int) -> str:

@@ -320,8 +320,8 @@ async def _recover_killed_rebase(ledger: Ledger) -> None:
     except (OSError, ValueError):
         return
     try:
-        started = (git_dir / "rebase-merge" / "orig-head").read_text().strip()
-    except OSError:
+        started = read_regular(git_dir / "rebase-merge" / "orig-head", 256).decode().strip()
+    except (OSError, UnicodeDecodeError):
         started = ""
     if started and started in (head, tip):
         with trio.CancelScope(shield=True):

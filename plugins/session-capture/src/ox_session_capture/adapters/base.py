@@ -235,6 +235,18 @@ CUT_REACH = 512
 _WORD_END = re.compile(r"[\s\"'`<>()\[\]{},;|\\]")
 
 
+def word_end(text: str, at: int) -> int:
+    """Where the word that `text[at - 1]` belongs to ends (a token, a URL, a base64 value),
+    for a cut at `at` that redaction, which runs after it, must not split: `at` itself when
+    the word ends there, or when it goes on for `CUT_REACH` characters or more."""
+    if at <= 0 or at >= len(text) or _WORD_END.match(text, at - 1):
+        return at
+    found = _WORD_END.search(text, at, at + CUT_REACH)
+    if found is not None:
+        return found.start()
+    return len(text) if len(text) <= at + CUT_REACH else at
+
+
 def bounded(text: str, limit: int) -> str:
     """`text` cut to `limit` characters, with a note of how many were left out.
 
@@ -249,14 +261,7 @@ def bounded(text: str, limit: int) -> str:
     cut = limit
     if text[cut - 1] != "\n":
         line_end = text.find("\n", cut, cut + CUT_REACH)
-        if line_end >= 0:
-            cut = line_end
-        elif not _WORD_END.match(text, cut - 1):
-            word_end = _WORD_END.search(text, cut, cut + CUT_REACH)
-            if word_end is not None:
-                cut = word_end.start()
-            elif len(text) <= cut + CUT_REACH:
-                cut = len(text)
+        cut = line_end if line_end >= 0 else word_end(text, cut)
     if cut >= len(text):
         return text
     return f"{text[:cut]}\n[… {len(text) - cut} more characters]"
