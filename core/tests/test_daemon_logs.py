@@ -5,9 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
-
-import pytest
 
 from ox_core.logs import setup_logging
 
@@ -17,16 +14,6 @@ class Tty(io.StringIO):
         return True
 
 
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
-@pytest.mark.usefixtures("restore_logging")
 def test_json_lines_carry_extras_and_tracebacks() -> None:
     out = io.StringIO()
     setup_logging("json", "INFO", out)
@@ -48,7 +35,6 @@ def test_json_lines_carry_extras_and_tracebacks() -> None:
     assert "ValueError: bad input" in lines[1]["exc"]
 
 
-@pytest.mark.usefixtures("restore_logging")
 def test_text_lines_short_on_a_terminal_full_in_a_file() -> None:
     tty = Tty()
     setup_logging("text", "INFO", tty)
