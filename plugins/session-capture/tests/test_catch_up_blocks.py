@@ -145,16 +145,18 @@ lines = st.one_of(
 def test_a_helper_changes_nothing_in_what_is_captured(
     body: list[bytes], unterminated: bool, batch: int, commit: int
 ) -> None:
-    root = Path(tempfile.mkdtemp(prefix="ox-blocks-"))
-    home = root / "home"
-    src = claude_session_file(home)
-    data = b"".join(body)
-    if unterminated:
-        data += b'{"type": "user", "uuid": "half'  # a line still being written: never read
-    src.write_bytes(data)
-    commit = commit or 1 << 30
-    alone = capture(root, src, home, helped=False, batch=batch, commit=commit)
-    helped = capture(root, src, home, helped=True, batch=batch, commit=commit)
+    # Not `tmp_path`: hypothesis runs the body many times in one test.
+    with tempfile.TemporaryDirectory(prefix="ox-blocks-") as where:
+        root = Path(where)
+        home = root / "home"
+        src = claude_session_file(home)
+        data = b"".join(body)
+        if unterminated:
+            data += b'{"type": "user", "uuid": "half'  # a line still being written: never read
+        src.write_bytes(data)
+        commit = commit or 1 << 30
+        alone = capture(root, src, home, helped=False, batch=batch, commit=commit)
+        helped = capture(root, src, home, helped=True, batch=batch, commit=commit)
     assert helped == alone
 
 
