@@ -41,9 +41,19 @@ def whole_lines(data: bytes, max_line: int = MAX_LINE) -> tuple[list[bytes], int
     lines = data.split(b"\n")
     del lines[-1]  # what follows the last newline (no copy of the block, unlike a slice)
     if len(data) > max_line:  # a block larger than the limit may hold an over-long line
-        kept = [line for line in lines if len(line) <= max_line]
+        kept = [part for line in lines if (part := within(line, max_line)) is not None]
         return kept, cut + 1, len(lines) - len(kept)
     return lines, cut + 1, 0
+
+
+def within(line: bytes, max_line: int = MAX_LINE) -> bytes | None:
+    """`line` when it is at most `max_line` bytes; else what follows its last NUL byte when
+    that is (a region of zeros, a crash's or a preallocation's, then a line: no JSON text
+    holds a raw NUL, so the line is what follows it); else None (an over-long line)."""
+    if len(line) <= max_line:
+        return line
+    nul = line.rfind(b"\0", len(line) - max_line - 1)
+    return line[nul + 1 :] if nul >= 0 else None
 
 
 def fingerprint(fd: int, offset: int) -> str:

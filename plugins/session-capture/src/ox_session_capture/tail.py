@@ -62,6 +62,7 @@ from ox_session_capture.raw_lines import (
     session_info,
     take_unknown,
     whole_lines,
+    within,
 )
 from ox_session_capture.records import (
     RAW,
@@ -79,6 +80,8 @@ CATCH_UP_COMMIT_BYTES = 32 * 1024 * 1024
 """`raw.jsonl` bytes gathered (from as many blocks as that takes) per durable commit when
 catching up: a 100 MB session is one commit and one round of fsyncs, not seven."""
 _SCAN_CHUNK = 1024 * 1024
+OVER_LONG = "(line over 10 MiB)"
+"""The type skipped over-long lines are counted under with the unknown line types."""
 
 
 HELPERS = 2
@@ -284,6 +287,10 @@ class SourceTail:
                 prefix = PrefixPrint.read(fd, gathered.end)
             new_fp = prefix.digest()
             gathered.unknown = take_unknown(self.adapter)
+            if gathered.skipped_long:  # reported with the unknown types, not lost silently
+                gathered.unknown[OVER_LONG] = gathered.skipped_long + gathered.unknown.get(
+                    OVER_LONG, 0
+                )
             self._commit(gathered, st.st_ino, new_fp, reset)
         except _Reloaded:
             return StepResult(reloaded=True)
@@ -486,6 +493,10 @@ class SourceTail:
                 self._long_scan = None
                 if end - start <= MAX_LINE:
                     return _Block([os.pread(fd, end - start, start)], end + 1)
+                # Zeros (a hole, a preallocated region) before a line are no part of it.
+                last = within(os.pread(fd, MAX_LINE + 1, end - MAX_LINE - 1))
+                if last is not None:
+                    return _Block([last], end + 1)
                 log.warning(
                     "%s: skipped a source line of %d bytes (limit %d)",
                     self.session_dir.name,

@@ -62,6 +62,12 @@ UNKNOWN_TYPES_KEPT = 50
 """How many line types an adapter counts as unknown (a hostile file could name millions)."""
 
 
+UNREADABLE = "(unreadable line)"
+"""The type a line that is no JSON object ox can read (bad JSON or UTF-8, nested too deep, a
+list...) is counted under in `unknown`: it is reported with the unknown types, not lost
+silently."""
+
+
 class BaseAdapter:
     """Helpers for the built-in adapters: JSON decoding that never raises, timestamps.
     Subclasses implement `parse_object` (and may pre-filter lines in `parse_fields`);
@@ -99,6 +105,8 @@ class BaseAdapter:
     def parse_fields(self, line: bytes) -> list[Fields]:
         obj = load_json_object(line)
         if obj is None:
+            if line.strip(b" \t\r\0"):  # not a blank line: one the agent wrote, lost
+                self._unknown(UNREADABLE)
             return []
         try:
             return self.parse_object(obj)
@@ -118,11 +126,25 @@ def load_json_object(line: bytes) -> dict[str, Any] | None:
         # refuses (e.g. a lone surrogate escape), so both accept the same lines.
         obj = pydantic_core.from_json(line)
     except ValueError:
+        nul = line.rfind(b"\0")
+        if nul >= 0:
+            # A run of NUL bytes before the line (a file extended by a crash, or preallocated,
+            # then appended to): no JSON text holds a raw NUL, so the line is what follows.
+            return load_json_object(line[nul + 1 :])
         try:
-            obj = json.loads(line)
+            obj = json.loads(line, parse_int=_parse_int)
         except (ValueError, RecursionError):
             return None
     return obj if isinstance(obj, dict) else None
+
+
+def _parse_int(digits: str) -> int | str:
+    """A JSON integer; one longer than `int()` converts (4300 digits) is kept as its text,
+    not fatal to its whole line (the message and every block of it)."""
+    try:
+        return int(digits)
+    except ValueError:
+        return digits
 
 
 def parse_ts(value: Any) -> datetime | None:
