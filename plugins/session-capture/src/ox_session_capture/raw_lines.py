@@ -41,7 +41,9 @@ def whole_lines(data: bytes, max_line: int = MAX_LINE) -> tuple[list[bytes], int
     lines = data.split(b"\n")
     del lines[-1]  # what follows the last newline (no copy of the block, unlike a slice)
     if len(data) > max_line:  # a block larger than the limit may hold an over-long line
-        kept = [part for line in lines if (part := within(line, max_line)) is not None]
+        kept = [line for line in lines if len(line) <= max_line]
+        if len(kept) < len(lines):  # rare: the per-line call only then (catch-up's hot loop)
+            kept = [part for line in lines if (part := within(line, max_line)) is not None]
         return kept, cut + 1, len(lines) - len(kept)
     return lines, cut + 1, 0
 
