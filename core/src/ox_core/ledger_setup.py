@@ -116,13 +116,15 @@ def _lists_marker(file: Path) -> bool:
 
 
 def _local_exclude(path: Path) -> Path | None:
-    """The clone's own `.git/info/exclude`; None when `.git` is not a real folder (a
-    worktree's or submodule's `.git` file: those keep the `.gitignore` rule alone)."""
+    """The clone's own `info/exclude`, the one git reads: `.git/info/exclude`, or in the git
+    dir a `.git` file or link names (a linked worktree's is its repository's, a clone's made
+    with `--separate-git-dir` is beside it). None when git cannot tell."""
     try:
-        st = os.lstat(path / ".git")
-    except OSError:
+        result = git_command(path, "rev-parse", "--git-path", "info/exclude")
+    except (OSError, subprocess.SubprocessError):
         return None
-    return path / ".git" / "info" / "exclude" if stat.S_ISDIR(st.st_mode) else None
+    found = result.stdout.strip()
+    return path / found if result.returncode == 0 and found else None
 
 
 def has_ledger_marker(path: Path) -> bool:

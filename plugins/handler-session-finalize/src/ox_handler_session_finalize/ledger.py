@@ -8,8 +8,8 @@ handler's sync service), so a remote that is away never fails or holds back a se
 Sessions that are ready at the same time are committed together: every `publish` call waiting
 for the lock joins the batch of the one holding it (one conflict check, one `git add`, one
 commit per batch). What the ledger is (its git dir, remote, branch, whether it uses LFS, the
-git identity) is learnt once and cached until `.git/config`, `HEAD`, `.lfsconfig` or
-`.gitattributes` change (`LedgerFacts`).
+git identity) is learnt once and cached until a config file git reads (the ledger's, the
+user's global one), `HEAD`, `.lfsconfig` or `.gitattributes` change (`LedgerFacts`).
 
 Git-LFS: the ledger uses LFS when `git lfs` is installed and the ledger configures an LFS
 endpoint (`lfs.url` in `.git/config` or `.lfsconfig`) or its `.gitattributes` already routes
@@ -33,6 +33,7 @@ from pathlib import Path
 import trio
 
 from ox_core.errors import LedgerBlockedError
+from ox_core.fs import UnsafePathError, read_regular
 from ox_handler_session_finalize import lfs_endpoint
 from ox_handler_session_finalize.git import DEFAULT_TIMEOUT, GitResult, has_git_lfs, run_git
 from ox_handler_session_finalize.ledger_files import (
@@ -122,6 +123,25 @@ class LedgerFacts:
             raise LedgerBlockedError(self.lfs_refusal)
 
 
+def _config_files(git_dir: Path) -> list[Path]:
+    """The config files git reads the facts from (`git help config`): the repository's (a
+    linked worktree's is in the common git dir its `commondir` names), the user's global
+    ones (where the missing-identity message says to set one) and the system's. Blocking."""
+    files = [git_dir / "config"]
+    with contextlib.suppress(OSError, UnsafePathError):
+        common = os.fsdecode(read_regular(git_dir / "commondir", 4096)).strip()
+        if common:
+            files.append(Path(os.path.normpath(git_dir / common)) / "config")
+    home = Path(os.environ["HOME"]) if os.environ.get("HOME") else None
+    if global_file := os.environ.get("GIT_CONFIG_GLOBAL"):
+        files.append(Path(global_file))
+    elif home is not None:
+        xdg = os.environ.get("XDG_CONFIG_HOME") or str(home / ".config")
+        files += [Path(xdg) / "git" / "config", home / ".gitconfig"]
+    files.append(Path(os.environ.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig"))
+    return files
+
+
 @dataclass
 class _Request:
     name: str
@@ -186,14 +206,16 @@ class Ledger:
 
     def _stamp(self, git_dir: Path) -> tuple[object, ...]:
         stamp: list[object] = [self.author]
-        for path in (
-            git_dir / "config",
-            git_dir / "HEAD",
-            self.path / ".lfsconfig",
-            self.path / ".gitattributes",
+        # The config files git reads followed through links, as git does (a dotfiles
+        # manager's `~/.gitconfig` is one); the work tree's files as they are.
+        for path, follow in (
+            *((config, True) for config in _config_files(git_dir)),
+            (git_dir / "HEAD", False),
+            (self.path / ".lfsconfig", False),
+            (self.path / ".gitattributes", False),
         ):
             try:
-                st = os.lstat(path)
+                st = os.stat(path, follow_symlinks=follow)
             except OSError:
                 stamp.append(None)
                 continue
@@ -375,8 +397,9 @@ class Ledger:
         return {p.removeprefix("sessions/") for p in listed.stdout.split("\0") if p}
 
     async def head(self) -> str:
-        result = await self.git("rev-parse", "HEAD", check=False)
-        return result.stdout.strip()
+        """HEAD's commit; empty before the first commit (git then prints `HEAD` itself)."""
+        result = await self.git("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
+        return result.stdout.strip() if result.ok else ""
 
     # ------------------------------------------------------------ publishing
 

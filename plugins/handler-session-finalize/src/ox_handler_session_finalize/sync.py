@@ -125,10 +125,16 @@ async def sync_ledger(ledger: Ledger) -> SyncResult:
             async with ledger.lock:
                 await _recover_killed_rebase(ledger)
                 await ledger.ensure_unblocked()
+                tip = await ledger.head()
+                if not tip:
+                    # No commit yet (an empty clone whose first commit waits for a git
+                    # identity): nothing to push (an empty source deletes the remote's
+                    # branch), nothing to count or rebase; the first commit's pass does.
+                    return SyncResult(remote)
                 ahead, behind = await counts(ledger, upstream) if has_upstream else (-1, 0)
                 if ahead > 0:
                     await _refuse_foreign(ledger, upstream, facts.identity)
-                elif not has_upstream and await ledger.head():
+                elif not has_upstream:
                     # No such branch on the remote (an empty team repository, or one whose
                     # branch was deleted or renamed): the push sends the whole history.
                     await _refuse_foreign(ledger, upstream, facts.identity, whole=True)
@@ -138,7 +144,7 @@ async def sync_ledger(ledger: Ledger) -> SyncResult:
                     with trio.CancelScope(shield=True):
                         kept += await _integrate(ledger, upstream, ahead)
                     ahead, behind = await counts(ledger, upstream)
-                tip = await ledger.head()
+                    tip = await ledger.head()
             if ahead == 0:
                 return SyncResult(remote, 0, behind, True, pushed, tuple(kept))
             # git-lfs' pre-push hook uploads too: to the ledger's own endpoint (`lfs_pin`), by
@@ -160,7 +166,13 @@ async def sync_ledger(ledger: Ledger) -> SyncResult:
                 pushed += max(ahead, 1)
                 return SyncResult(remote, 0, 0, True, pushed, tuple(kept))
             _classify_push(remote, result)
-        raise GitError(f"push to {remote} still rejected after {PUSH_ATTEMPTS} attempts")
+        # What the remote last said: a rejection that lasts (a server's stale ref lock) is
+        # a person's to fix, and `status` must say what it is.
+        raise GitError(
+            f"push to {remote} still rejected after {PUSH_ATTEMPTS} attempts: {result.failure()}",
+            returncode=result.returncode,
+            stderr=result.stderr,
+        )
 
 
 async def _refuse_foreign(
@@ -238,6 +250,11 @@ def _classify_push(remote: str, result: GitResult) -> None:
     text = (result.stdout + result.stderr).lower()
     if any(marker in text for marker in AUTH_MARKERS):
         raise LedgerBlockedError(f"push to {remote} refused: {result.failure()}")
+    # git's own verdict on the ref (a `--porcelain` line "!\t<ref>\t[...] (reason)") decides
+    # when there is one, never the remote's words: a hook refusing "non-fast-forward history"
+    # lost no race, and would be pushed to again and again.
+    verdict = [line for line in result.stdout.lower().splitlines() if line.startswith("!")]
+    text = "\n".join(verdict) or text
     if any(marker in text for marker in _REJECTED):
         return  # lost a race (a ref lock, someone pushed first): integrate and retry
     if any(marker in text for marker in _REFUSED):
