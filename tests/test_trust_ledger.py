@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -330,18 +329,16 @@ def test_a_fifo_session_file_is_refused_at_once_and_sigterm_still_stops(world: O
     daemon = world.serve()
     fifo = agent_file(world)
     os.mkfifo(fifo)
-    began = time.monotonic()
     result = session_start(world, fifo, os.getpid(), check=False)
-    assert time.monotonic() - began < 20
     assert result.returncode != 0
+    # Refused for what it is: a daemon blocked opening it would have left the call to time
+    # out, with another message.
     assert "FIFO" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     cache = world.ledger / ".ox" / "cache" / "sessions"
     assert not cache.exists() or list(cache.iterdir()) == []
     assert daemon.call("status")["daemon"]["ready"]
-    began = time.monotonic()
-    assert daemon.stop() == 0
-    assert time.monotonic() - began < 10
+    assert daemon.stop() == 0  # by SIGTERM (a daemon that does not end is killed: -9)
 
 
 def test_a_watched_file_swapped_for_a_link_is_not_followed(world: OxWorld) -> None:

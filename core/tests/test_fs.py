@@ -7,7 +7,6 @@ import os
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -107,12 +106,11 @@ def test_a_write_relative_to_an_open_folder_follows_no_swap(tmp_path: Path) -> N
 def test_open_regular_refuses_links_and_fifos_without_blocking(tmp_path: Path) -> None:
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    started = time.monotonic()
+    # Without a writer (or a reader), opening it would block forever: the refusal comes first.
     with pytest.raises(UnsafePathError, match="is a FIFO; refused"):
         open_regular(fifo)
     with pytest.raises(UnsafePathError, match="is a FIFO; refused"):
         open_regular(fifo, os.O_WRONLY)
-    assert time.monotonic() - started < 5
     (tmp_path / "link").symlink_to(tmp_path / "file")
     with pytest.raises(UnsafePathError, match="is a symbolic link; refused"):
         open_regular(tmp_path / "link", os.O_RDWR | os.O_CREAT)

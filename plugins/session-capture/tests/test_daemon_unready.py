@@ -35,7 +35,6 @@ from ox_core.settings import load_settings
 from ox_core.testing import make_ledger, plugins_of
 from ox_session_capture.events import RECORDING_STOPPED
 from ox_session_capture.handler import SessionCaptureHandler
-from ox_session_capture.hook import CALL_TIMEOUT
 from ox_session_capture.records import MARKER, RAW, ledger_cache_sessions, read_marker
 from ox_session_capture.testing import append, claude_session_file, claude_text, numbered_user
 
@@ -265,12 +264,10 @@ async def test_an_end_done_by_the_hook_is_finalized_at_once(
 
         daemon.methods["session_hook"] = session_hook
         before = finalizer.detections
-        began = trio.current_time()
         ended = await hook("SessionEnd")
         assert ended.returncode == 0
-        # Waiting out the call's timeout would take longer than it; anything less leaves
-        # room for a loaded machine (a CLI start-up included).
-        assert trio.current_time() - began < CALL_TIMEOUT
+        # The refusal was answered (a call that waited out its timeout notes it in
+        # hooks.log, asserted empty below), and the hook stopped the recording itself.
         assert len(refused) == 1
         assert not (folder / MARKER).exists()  # stopped by the hook itself
         assert "the answer" in (folder / RAW).read_text()
