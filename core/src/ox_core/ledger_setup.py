@@ -46,13 +46,20 @@ _MARKER_LINES = frozenset().union(*IGNORE_SPELLINGS.values())
 """The lines of a `.gitignore` that mark a ledger."""
 _MAX_GITIGNORE = 1024 * 1024
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
+"""git options under which git runs no hook. The user's configuration decides where hooks
+come from, and in a ledger that can be files any teammate commits: a global `core.hooksPath`
+that is relative (`.githooks`) is read from the work tree, and a hook a template put into
+every clone (`init.templateDir`, e.g. pre-commit's) runs the config file a teammate
+committed. Every git process ox runs in a ledger runs under these (a push runs git-lfs'
+upload and nothing else: `ox_handler_session_finalize.git`)."""
 
 
 def git_command(ledger: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     """Run `git -C ledger *args` (blocking; no prompts, C locale), for checks outside the
     daemon. Raises `FileNotFoundError` without git, `subprocess.TimeoutExpired`."""
     return subprocess.run(
-        ["git", "-C", str(ledger), *args],
+        ["git", "-C", str(ledger), *NO_HOOKS, *args],
         capture_output=True,
         text=True,
         env={**os.environ, **_GIT_ENV},

@@ -28,11 +28,19 @@ NAME = "2026-11-25T11-00-dev-a1"
 BROKEN = '```json\n{"title": "tr'
 
 
-def _hook(ledger: Path, name: str, body: str) -> Path:
-    hook = ledger / ".git" / "hooks" / name
-    hook.write_text(f"#!/bin/sh\n{body}\n")
-    hook.chmod(0o755)
-    return hook
+def _signer(ledger: Path, body: str) -> Path:
+    """The ledger's commits signed by a program that runs `body` (ox runs no git hook, so a
+    commit that fails or hangs is played by its signing step); the program, to remove."""
+    program = ledger.parent / "sign"
+    program.write_text(f"#!/bin/sh\n{body}\n")
+    program.chmod(0o755)
+    git(ledger, "config", "commit.gpgSign", "true")
+    git(ledger, "config", "gpg.program", str(program))
+    return program
+
+
+def _unsign(ledger: Path) -> None:
+    git(ledger, "config", "--unset", "commit.gpgSign")
 
 
 async def _finalize(handler: SessionFinalizeHandler, ledger: Path, output: str) -> None:
@@ -52,13 +60,13 @@ async def test_a_refused_commit_leaves_nothing_staged_and_the_session_waits(
     # A copy left staged in the work tree by the failed commit would ride along with the
     # next commit of anything, outside the session's own publish.
     folder = make_session(records.user_cache_sessions(ledger, tmp_path / "usercache"), NAME)
-    hook = _hook(ledger, "pre-commit", "echo 'commit refused by a hook' >&2; exit 1")
-    with pytest.raises(GitError, match="refused by a hook"):
+    _signer(ledger, "exit 1")
+    with pytest.raises(GitError, match="gpg failed to sign"):
         await _finalize(handler, ledger, answer())
     assert folder.is_dir()
     assert git(ledger, "status", "--porcelain", "--untracked-files=all") == ""
 
-    hook.unlink()
+    _unsign(ledger)
     items = await handler.detect(ledger)
     assert [(i.payload["place"], i.payload["kind"]) for i in items] == [
         ("user-cache", "upload-only")
@@ -74,7 +82,7 @@ async def test_a_publish_cancelled_during_its_commit_is_published_once_after_res
     folder = make_session(records.user_cache_sessions(ledger, tmp_path / "usercache"), NAME)
     started = tmp_path / "commit-started"
     os.mkfifo(started)
-    hook = _hook(ledger, "pre-commit", f"echo started > '{started}'; exec sleep 600")
+    _signer(ledger, f"echo started > '{started}'; exec sleep 600")
     handler = SessionFinalizeHandler(user_cache_dir=tmp_path / "usercache")
     items = await handler.detect(ledger)
     async with trio.open_nursery() as nursery:
@@ -90,7 +98,7 @@ async def test_a_publish_cancelled_during_its_commit_is_published_once_after_res
     assert not (ledger / ".git" / "index.lock").exists()
     assert git(ledger, "status", "--porcelain", "--untracked-files=all") == ""
 
-    hook.unlink()
+    _unsign(ledger)
     restarted = SessionFinalizeHandler(user_cache_dir=tmp_path / "usercache")
     items = await restarted.detect(ledger)
     assert [i.payload["kind"] for i in items] == ["upload-only"]

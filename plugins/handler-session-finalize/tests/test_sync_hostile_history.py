@@ -138,18 +138,17 @@ async def test_a_file_planted_under_the_kept_name_never_leaves_a_rebase_half_way
 async def test_a_rebase_that_times_out_is_aborted(
     ledger: Path, remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A rebase too slow for its time limit (a huge tree, a loaded disk), played by a hook that
-    # hangs the first ref update of the rebase: killed, it must not leave the ledger half-way.
+    # A rebase too slow for its time limit (a huge tree, a loaded disk), played by a filter
+    # that hangs the first checkout of the teammate's file (ox runs no hook): killed, the
+    # rebase must not leave the ledger half-way.
     repo = Ledger(ledger)
     await repo.publish(NAME, {"raw.jsonl": OURS})
     teammate_pushes(remote, tmp_path / "mate", {"sessions/theirs/raw.jsonl": b"theirs\n"})
     hung = tmp_path / "hung"
-    hook = ledger / ".git" / "hooks" / "reference-transaction"
-    hook.write_text(
-        f'#!/bin/sh\nif [ -d .git/rebase-merge ] && [ ! -e "{hung}" ]; then\n'
-        f'  touch "{hung}"; sleep 60\nfi\nexit 0\n'
-    )
-    hook.chmod(0o755)
+    git(ledger, "config", "filter.slow.smudge",
+        f'sh -c \'if [ ! -e "{hung}" ]; then touch "{hung}"; sleep 60; fi; cat\'')  # fmt: skip
+    with (ledger / ".git" / "info" / "attributes").open("a") as attributes:
+        attributes.write("sessions/theirs/** filter=slow\n")
     head = git(ledger, "rev-parse", "HEAD")
     monkeypatch.setattr(sync, "INTEGRATE_TIMEOUT", 2.0)
     with pytest.raises(sync.GitError, match="timed out"):

@@ -3,17 +3,24 @@
 Every call runs with `GIT_TERMINAL_PROMPT=0 LC_ALL=C` (never waits for a password, messages we
 can match), stdin empty, through core's process primitive (`ox_core.process.run_process`): in
 its own process group, which is stopped on timeout or cancellation.
+
+No call runs a hook of the user's configuration (`ox_core.ledger_setup.NO_HOOKS`: in a ledger
+they can be files a teammate committed). A push runs one, git-lfs' `pre-push`, which uploads
+the LFS objects the pushed commits name, from a folder of ox's own (`push_hooks`).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from ox_core.errors import OxError, RunnerError
+from ox_core.ledger_setup import NO_HOOKS
 from ox_core.process import ProcessOutcome, run_process
 
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GCM_INTERACTIVE": "never"}
@@ -59,6 +66,43 @@ class GitResult:
     def failure(self) -> str:
         tail = self.stderr.strip()[-800:] or self.stdout.strip()[-800:]
         return f"git {' '.join(self.args)} failed (exit {self.returncode}): {tail}"
+
+
+PRE_PUSH = b"""#!/bin/sh
+# ox: git-lfs' upload of the LFS objects a push sends, and no other hook.
+command -v git-lfs >/dev/null 2>&1 || exit 0
+exec git lfs pre-push "$@"
+"""
+_push_hooks: list[str] = []
+
+
+def push_hooks() -> str:
+    """A folder holding git-lfs' `pre-push` hook alone: made once a process (a new private
+    folder of the temp dir, so nothing another user or a teammate wrote), again when a temp
+    cleaner removed it, and removed when the process exits. Blocking (a few syscalls)."""
+    if _push_hooks and os.path.isfile(os.path.join(_push_hooks[0], "pre-push")):
+        return _push_hooks[0]
+    folder = tempfile.mkdtemp(prefix="ox-git-hooks-")
+    try:
+        fd = os.open(os.path.join(folder, "pre-push"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700)
+        with os.fdopen(fd, "wb") as hook:
+            hook.write(PRE_PUSH)
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise GitError(f"cannot write git-lfs' pre-push hook for a push: {exc}") from None
+    atexit.register(shutil.rmtree, folder, True)
+    _push_hooks[:] = [folder]
+    return folder
+
+
+def hooks_options(args: tuple[str, ...]) -> tuple[str, ...]:
+    """The options of git's hooks for `git *args`: git-lfs' upload for a push, none else."""
+    i = 0
+    while i < len(args) and args[i] == "-c":  # `-c name=value` pairs before the command
+        i += 2
+    if i < len(args) and args[i] == "push":
+        return ("-c", f"core.hooksPath={push_hooks()}")
+    return NO_HOOKS
 
 
 def has_git_lfs() -> bool:
@@ -123,7 +167,7 @@ async def _spawn(
     try:
         # No sweep: git's detached `gc --auto` (and a credential cache) must outlive the call.
         done = await run_process(
-            ["git", "-C", str(repo), *args],
+            ["git", "-C", str(repo), *hooks_options(args), *args],
             env=full_env,
             timeout=time_limit,
             grace=GIT_GRACE,

@@ -292,7 +292,8 @@ async def prepare_lfs(ledger: Ledger) -> list[str]:
     if not has_git_lfs():
         raise LfsUploadError("the ledger uses git-LFS but `git lfs` is not installed")
     if not (await ledger.git("config", "--get", "filter.lfs.clean", check=False)).stdout.strip():
-        await ledger.git("lfs", "install", "--local")
+        # The filters only: a push runs git-lfs' upload hook from ox's own folder (`git`).
+        await ledger.git("lfs", "install", "--local", "--skip-repo")
     try:
         text = read_attributes(ledger.path)
     except FileNotFoundError:
