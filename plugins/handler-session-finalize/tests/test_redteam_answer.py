@@ -136,7 +136,10 @@ async def test_a_title_stays_one_line_without_control_characters(
     )
     assert summary["chapter_titles"] == ["One Two[1m"]
     md = session_files(files)["summary.md"].decode()
-    assert md.splitlines()[0] == f"# {summary['title']}"
+    # The title's own markup is escaped there (test_summary_md_markup.py).
+    assert (
+        md.splitlines()[0] == r"# Fix it --- layout: evil --- \`\`\` # Injected\]0;pwned\[2J1m end"
+    )
     for data in session_files(files).values():
         assert not any(b in data for b in (b"\x1b", b"\x00", b"\x07", "\x9b".encode()))
     meta = strict_json(session_files(files)["meta.json"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import html
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,6 +48,22 @@ from ox_session_capture.transcript import RawTranscript
 
 FOLD_AT = 1500
 _BACKTICKS = re.compile(r"`+")
+# Terminal escape sequences (CSI, OSC, the two-character ones), removed whole: `cat` of an
+# export would run them (clear the screen, set the title, write the clipboard with OSC 52).
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]"
+)
+# Any other control character but tab and newline, and the bidi controls that reorder what a
+# reader sees (an override makes `gnp.exe` read `exe.png`).
+_INVISIBLE = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+# Inline markdown a viewer acts on: raw HTML and autolinks (`<`), links and images (`[`, `]`:
+# an image is fetched as the page renders, from a URL carrying what the text put there),
+# entities (`&`: `&#x202e;` is an override), code spans and fences, and the escape itself.
+_INLINE = re.compile(r"([\\`<\[\]&])")
+# What makes a line a heading, quote, list, table, fence or break: escaped at a text's start.
+_BLOCK = re.compile(r"[#>+\-*=|~_]|\d{1,9}[.)]")
 
 
 # ------------------------------------------------------------------ markdown
@@ -67,8 +84,29 @@ def _info_rows(
     ]
 
 
+def _visible(text: str) -> str:
+    """`text` without terminal escapes, control characters (but tab and newline: a carriage
+    return is a newline) and bidi controls: what a reader's terminal or viewer shows is the
+    text."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _INVISIBLE.sub("", _ESCAPES.sub("", text))
+
+
+def _text(text: str) -> str:
+    """`text` (the answer's, or the transcript's) as one line of plain markdown text: visible
+    (`_visible`), one line, with every character that would start markup escaped."""
+    text = _INLINE.sub(r"\\\1", _one_line(_visible(text)))
+    block = _BLOCK.match(text)
+    return f"{text[: block.end() - 1]}\\{text[block.end() - 1 :]}" if block else text
+
+
+def _paragraphs(text: str) -> str:
+    """`text` as paragraphs of `_text` (its blank lines kept, every other line break a space)."""
+    return "\n\n".join(_text(p) for p in re.split(r"\n\s*\n", _visible(text)) if p.strip())
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _text(text).replace("|", "\\|")
 
 
 def _one_line(text: str) -> str:
@@ -79,7 +117,7 @@ def _one_line(text: str) -> str:
 
 def _code(text: str) -> str:
     """`text` on one line as an inline code span that its own backticks cannot end."""
-    text = _one_line(text)
+    text = _one_line(_visible(text))
     longest = max(map(len, _BACKTICKS.findall(text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
@@ -87,9 +125,9 @@ def _code(text: str) -> str:
 
 
 def _moment(m: NotableMoment) -> str:
-    kind = f" ({_one_line(m.type)})" if m.type.strip() else ""
-    why = f" — {_one_line(m.why)}" if m.why.strip() else ""
-    return f"#{m.seq} {_one_line(m.role) or '?'}{kind}: “{_one_line(m.highlight)}”{why}"
+    kind = f" ({_text(m.type)})" if m.type.strip() else ""
+    why = f" — {_text(m.why)}" if m.why.strip() else ""
+    return f"#{m.seq} {_text(m.role) or '?'}{kind}: “{_text(m.highlight)}”{why}"
 
 
 def render_summary_md(
@@ -102,26 +140,29 @@ def render_summary_md(
 ) -> str:
     """`summary.md`: title, session info (model included), summary, chapters, notable
     moments, key actions, files touched, topics, the summary for agents."""
-    title = summary.title or f"Session {name} (summary unavailable)"
+    # Every text here is the answer's or the transcript's (the answer is the transcript's to
+    # steer): plain text (`_text`), never markup a teammate's viewer acts on.
+    title = _text(summary.title) or f"Session {name} (summary unavailable)"
     parts = [f"# {title}", "", "## Session", ""]
-    parts += [f"- **{k}:** {v}" for k, v in _info_rows(name, header, entry_count, model)]
+    parts += [f"- **{k}:** {_text(v)}" for k, v in _info_rows(name, header, entry_count, model)]
     if summary.outcome:
-        parts.append(f"- **Outcome:** {summary.outcome}")
-    parts += ["", "## Summary", "", summary.summary or f"_{summary.validation_error or 'none'}_"]
+        parts.append(f"- **Outcome:** {_text(summary.outcome)}")
+    unusable = f"_{_text(summary.validation_error or 'none')}_"
+    parts += ["", "## Summary", "", _paragraphs(summary.summary) or unusable]
     for heading, items in (
         (
             "Chapters",
-            [f"{n}. {_one_line(t)}" for n, t in enumerate(summary.chapter_titles, start=1)],
+            [f"{n}. {_text(t)}" for n, t in enumerate(summary.chapter_titles, start=1)],
         ),
         ("Notable moments", [f"- {_moment(m)}" for m in summary.aha_moments]),
-        ("Key actions", [f"- {_one_line(a)}" for a in summary.key_actions]),
+        ("Key actions", [f"- {_text(a)}" for a in summary.key_actions]),
         ("Files touched", [f"- {_code(f)}" for f in summary.files_modified]),
-        ("Topics", [f"- {_one_line(t)}" for t in summary.topics_found]),
+        ("Topics", [f"- {_text(t)}" for t in summary.topics_found]),
     ):
         parts += ["", f"## {heading}", ""]
         parts += items or ["_none_"]
-    if summary.agent_summary:
-        parts += ["", "## For the next agent", "", summary.agent_summary]
+    if agent_summary := _paragraphs(summary.agent_summary):
+        parts += ["", "## For the next agent", "", agent_summary]
     return "\n".join(parts) + "\n"
 
 
@@ -133,10 +174,16 @@ def _fenced(label: str, text: str) -> str:
     return f"{label}:\n\n{fence}\n{text}\n{fence}"
 
 
+def _visible_entry(entry: RawEntry) -> RawEntry:
+    fields = ("content", "tool_name", "tool_input", "tool_output")
+    texts = {f: getattr(entry, f) for f in fields}
+    return entry.model_copy(update={f: _visible(t) for f, t in texts.items() if t})
+
+
 def _step_section(seq: int, step: Step) -> list[str]:
     entry = step.entry
     when = f" · {entry.ts.isoformat()}" if entry.ts else ""
-    label = entry.type if entry.type != "tool" else f"tool: {step.tool_name}"
+    label = entry.type if entry.type != "tool" else f"tool: {_text(step.tool_name)}"
     lines = [f"### {seq}. {label}{when}", ""]
     body = entry.content
     if entry.type == "tool":
@@ -152,8 +199,9 @@ def _step_section(seq: int, step: Step) -> list[str]:
             chunks.append(step.note)
         body = "\n\n".join(chunks)
     if len(body) > FOLD_AT:
-        first = body[:120].replace("\n", " ")
-        lines += ["<details>", f"<summary>{_cell(first)}…</summary>", "", body, "", "</details>"]
+        # An HTML block: markdown escapes do not hold there, entities do.
+        first = html.escape(_one_line(body[:120]), quote=False)
+        lines += ["<details>", f"<summary>{first}…</summary>", "", body, "", "</details>"]
     else:
         lines.append(body or "_empty_")
     lines.append("")
@@ -170,7 +218,9 @@ def render_session_md(
 ) -> str:
     """`session.md`: the session info table (model and files touched included), then every
     entry as a readable section; a tool call and its result are one section. `touched`: the
-    files touched when the caller has them already (`files_touched(entries)`)."""
+    files touched when the caller has them already (`files_touched(entries)`). Every text is
+    made visible first (`_visible`: no terminal escape reaches a reader's `cat`)."""
+    entries = [_visible_entry(e) for e in entries]
     parts = [f"# Session {name}", "", "| | |", "|---|---|"]
     parts += [f"| {k} | {_cell(v)} |" for k, v in _info_rows(name, header, len(entries), model)]
     touched = files_touched(entries) if touched is None else touched

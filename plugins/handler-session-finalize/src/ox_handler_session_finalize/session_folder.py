@@ -48,7 +48,8 @@ def _summary_state(folder: Path) -> _SummaryState:
     complete = all((folder / a).is_file() and not (folder / a).is_symlink() for a in ARTIFACTS)
     needs = (folder / NEEDS_SUMMARY).exists()
     done = complete and not needs and bool(summary.title.strip())
-    return _SummaryState(done, summary.summary_attempts)
+    # A committed file is anyone's: a negative count would make the bounded retries endless.
+    return _SummaryState(done, max(0, summary.summary_attempts))
 
 
 def _read_transcript(folder: Path, committed: bool = False) -> transcript.RawTranscript:

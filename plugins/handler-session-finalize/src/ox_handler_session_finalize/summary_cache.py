@@ -83,7 +83,7 @@ def _read_summary_state(path: str) -> tuple[int, int, int, SummaryState | None] 
     blank = not (isinstance(title, str) and title.strip())
     state = (
         blank,
-        attempts if isinstance(attempts, int) else 0,
+        max(0, attempts) if isinstance(attempts, int) else 0,  # negative: retried for ever
         status if isinstance(status, str) else "",
     )
     return st.st_mtime_ns, st.st_size, st.st_ino, state

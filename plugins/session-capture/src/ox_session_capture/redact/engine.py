@@ -110,6 +110,10 @@ def _rule_spans(text: str, order: int, r: Rule) -> list[Span]:
     spans: list[Span] = []
     groups = _SECRET_GROUPS[order]
     for m in r.pattern.finditer(text):
+        if m.start() and _PLACEHOLDER.match(text, m.start() - 1):
+            # A placeholder's kind is no credential's name (`[REDACTED_GITHUB_TOKEN]: word`):
+            # read as one, the next pass would redact the word after it (not idempotent).
+            continue
         group = next((g for g in groups if m.group(g) is not None), None)
         if groups and group is None:
             continue  # a skip (see `Rule`): text the rule consumed so as not to scan it again
