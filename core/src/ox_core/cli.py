@@ -320,7 +320,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if code is None:
                 code = _main(argv)
         finally:
-            sys.stdout.flush()  # argparse's exit too: a buffered write meets the closed pipe
+            # argparse's exit too: a buffered write meets the closed pipe. No `sys.stdout` at
+            # all when the command was started with it closed (`ox-core serve >&-`).
+            if sys.stdout is not None:
+                sys.stdout.flush()
     except BrokenPipeError:
         # Nothing more can reach the reader; point stdout at /dev/null so the interpreter's
         # own flush at exit does not fail again.

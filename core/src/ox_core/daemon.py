@@ -62,6 +62,8 @@ run. Every other request is refused with `shutting_down` (the agent hook then do
 in its own process)."""
 MAX_LISTED = 10
 """Items named in the shutdown's log line of what is left unrun (the rest are counted)."""
+LEDGER_CHECK = 2.0
+"""Seconds between two checks that the ledger is still the folder the daemon opened."""
 
 
 class Daemon:
@@ -102,6 +104,8 @@ class Daemon:
         self._starting_scope: trio.CancelScope | None = None
         self.services: list[Supervisor] = []
         self.server: IpcServer | None = None
+        # Set when the ledger folder was moved or removed under the daemon: why it stopped.
+        self.lost_ledger: str | None = None
 
     def _assemble(self) -> None:
         """Load plugins, build runners and handlers, resolve the agent. Blocking (a thread)."""
@@ -306,9 +310,29 @@ class Daemon:
         self.services.append(supervisor)
         await supervisor.run(task_status=task_status)
 
+    async def _watch_ledger(self) -> None:
+        """Stop the daemon once the ledger is no longer the folder it opened (moved, removed,
+        or replaced): everything it writes goes by path, so it would make a ghost ledger at
+        the old path and record, summarise and fail to commit sessions there."""
+        opened = _identity(self.ledger)
+        while True:
+            await trio.sleep(LEDGER_CHECK)
+            if _identity(self.ledger) != opened:
+                break
+        self.lost_ledger = (
+            f"the ledger {self.ledger} was moved or removed while the daemon ran; start "
+            "`ox-core serve` again once it is back (or set `ledger` to where it is now)"
+        )
+        log.error("%s: stopping", self.lost_ledger)
+        self.stop()
+
     async def _watch_signals(self) -> None:
-        # SIGHUP too: closing the terminal of a foreground daemon stops it cleanly.
-        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
+        # SIGHUP too: closing the terminal of a foreground daemon stops it cleanly; unless
+        # it was started with SIGHUP ignored (`nohup ox-core serve &`): asked to outlive it.
+        stopping = [signal.SIGINT, signal.SIGTERM]
+        if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+            stopping.append(signal.SIGHUP)
+        with trio.open_signal_receiver(*stopping) as signals:
             async for signum in signals:
                 log.info("%s: stopping", signal.Signals(signum).name)
                 self.stop()
@@ -331,6 +355,7 @@ class Daemon:
             self._starting_scope = outer.cancel_scope
             if handle_signals:
                 outer.start_soon(self._watch_signals)
+            outer.start_soon(self._watch_ledger)
             await outer.start(reap_orphans)  # agent runs' orphans come to us: killed, reaped
             # Until ready, an unknown method may be a handler's that is not attached yet.
             server = IpcServer(
@@ -404,6 +429,15 @@ class Daemon:
         )
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The device and inode of the folder at `path`, None when there is none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
 def _listed(names: list[str]) -> str:
     shown = ", ".join(name[:100] for name in names[:MAX_LISTED])  # a key may be 1000 long
     return shown if len(names) <= MAX_LISTED else f"{shown}, and {len(names) - MAX_LISTED} more"
@@ -428,7 +462,8 @@ async def serve(
 
     Opens the ledger (creating the default one), takes the ledger's daemon lock (raises
     `DaemonRunningError` when another daemon holds it), discovers plugins unless `plugins`
-    is given, and serves. `ConfigError` for a missing or invalid ledger.
+    is given, and serves. `ConfigError` for a missing or invalid ledger; `OxError` once it
+    stopped because the ledger was moved or removed under it.
     """
     ledger = open_ledger(settings.ledger_path(), default=settings.uses_default_ledger())
     socket = settings.socket_path()
@@ -443,3 +478,5 @@ async def serve(
             if ox_error is None:
                 raise
             raise ox_error from None
+        if daemon.lost_ledger is not None:  # a failure for the service manager to see
+            raise OxError(daemon.lost_ledger)

@@ -59,6 +59,9 @@ REQUEST_TIMEOUT = 10.0
 SEND_TIMEOUT = 10.0
 """Seconds a reply may take to be sent (a client that does not read is closed)."""
 
+SOCKET_CHECK = 2.0
+"""Seconds between two checks that the socket file is still there (see `IpcServer.serve`)."""
+
 IpcMethod = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
@@ -314,21 +317,32 @@ class IpcServer:
         """Listen on `path` (mode 0600, in a private directory; see `bind_private_socket`)
         until cancelled.
 
-        Calls `task_status.started()` once the socket accepts connections. The socket file
-        is removed on the way out.
+        Calls `task_status.started()` once the socket accepts connections. A socket file
+        removed meanwhile (a tmp cleaner, the runtime directory emptied at logout) is bound
+        again within `SOCKET_CHECK` seconds: a daemon nothing can reach would still hold the
+        ledger's lock. Whatever else takes its place is somebody's and is left alone. The
+        socket file is removed on the way out, if it is still this daemon's.
         """
         import trio
 
         sock = bind_private_socket(path)
-        listener = trio.socket.from_stdlib_socket(sock)
-        try:
-            async with trio.open_nursery() as nursery:
-                task_status.started()
-                await self._accept_loop(listener, nursery)
-        finally:
-            listener.close()
-            with contextlib.suppress(OSError):
-                os.unlink(path)  # instant on a local socket file
+        async with trio.open_nursery() as nursery:  # the connections, across rebinds
+            task_status.started()
+            while True:
+                listener = trio.socket.from_stdlib_socket(sock)
+                bound = _identity(path)
+                try:
+                    async with trio.open_nursery() as accepting:
+                        accepting.start_soon(self._accept_loop, listener, nursery)
+                        await _wait_removed(path, bound)
+                        accepting.cancel_scope.cancel()
+                finally:
+                    listener.close()
+                    if _identity(path) == bound:
+                        with contextlib.suppress(OSError):
+                            os.unlink(path)  # instant on a local socket file
+                log.warning("the socket %s was removed; listening on it again", path)
+                sock = await _bind_again(path)
 
     async def _accept_loop(self, listener: trio.socket.SocketType, nursery: trio.Nursery) -> None:
         import trio
@@ -376,6 +390,51 @@ class IpcServer:
         finally:
             client.close()
             self._connections().release(conn)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The device and inode at `path`, None when nothing is there or it cannot be read."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+async def _wait_removed(path: Path, bound: tuple[int, int] | None) -> None:
+    """Return once nothing is at `path` any more (checked every `SOCKET_CHECK` seconds); a
+    file that replaced the socket is reported once and waited out, never removed."""
+    import trio
+
+    told = False
+    while True:
+        await trio.sleep(SOCKET_CHECK)
+        found = _identity(path)
+        if found is None:
+            return
+        if found != bound and not told:
+            told = True
+            log.error(
+                "the socket %s was replaced by a file this daemon did not make; nothing "
+                "reaches the daemon until it is removed",
+                path,
+            )
+
+
+async def _bind_again(path: Path) -> socket.socket:
+    """`bind_private_socket(path)`, tried every `SOCKET_CHECK` seconds until it works; each
+    new reason it fails for is logged once."""
+    import trio
+
+    said = ""
+    while True:
+        try:
+            return bind_private_socket(path)
+        except OxError as exc:
+            if str(exc) != said:
+                said = str(exc)
+                log.error("cannot listen on the socket again: %s", exc)
+        await trio.sleep(SOCKET_CHECK)
 
 
 def _is_unicode(value: Any) -> bool:

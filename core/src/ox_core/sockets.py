@@ -164,8 +164,9 @@ def _umask(mask: int) -> Iterator[None]:
 def bind_private_socket(path: str | PathLike[str]) -> socket.socket:
     """A listening, non-blocking Unix socket at `path` (mode 0600) in a private directory.
 
-    A leftover socket file is replaced (the caller holds the daemon lock, so it is stale);
-    anything else in the way, a symbolic link included, is an error. Raises `OxError`
+    A leftover socket file nothing listens on is replaced; a live one (another ledger's daemon
+    given the same `socket`) or anything else in the way, a symbolic link included, is an
+    error. Raises `OxError`
     (`UntrustedSocketError` for a directory that is not the user's own and private).
     """
     fd = open_private_dir(os.path.dirname(path), create=True)
@@ -181,6 +182,7 @@ def bind_private_socket(path: str | PathLike[str]) -> socket.socket:
                 raise OxError(
                     f"{path} exists and is not a socket ({kind}); remove it or set `socket`"
                 )
+            _refuse_live(fd, path)
             os.unlink(name, dir_fd=fd)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         try:
@@ -200,6 +202,25 @@ def bind_private_socket(path: str | PathLike[str]) -> socket.socket:
         return sock
     finally:
         os.close(fd)
+
+
+def _refuse_live(fd: int, path: str | PathLike[str]) -> None:
+    """Raise `OxError` when a process listens on the socket file at `path`: the daemon lock
+    is per ledger, and a `socket` setting shared by two ledgers would otherwise have the
+    second daemon take the first one's socket (and its sessions)."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        probe.settimeout(2)
+        probe.connect(_address(fd, path))
+        pid = peer_credentials(probe).pid
+    except OSError:  # refused, gone: a leftover of a daemon that ended
+        return
+    finally:
+        probe.close()
+    raise OxError(
+        f"another ox-core daemon (pid {pid}) listens on {path}; give each ledger's daemon its "
+        "own `socket` (or leave it unset: one per ledger)"
+    )
 
 
 def connect_private_socket(path: str | PathLike[str], *, timeout: float) -> socket.socket:
