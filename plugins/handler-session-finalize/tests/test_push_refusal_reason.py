@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ox_core.errors import LedgerBlockedError
+from ox_handler_session_finalize.git import GIT_STDERR_KEPT, run_git
 from ox_handler_session_finalize.ledger import Ledger
 from ox_handler_session_finalize.sync import sync_ledger
 from ox_handler_session_finalize.sync_service import LedgerSyncer
@@ -55,3 +56,19 @@ async def test_a_hooks_refusal_that_reads_like_a_race_is_not_retried(
         await sync_ledger(repo)
     assert calls.read_text() == "x\n"  # refused once, never pushed again
     assert commit_count(remote) == before
+
+
+async def test_a_remote_hook_printing_without_end_is_kept_to_its_last_megabytes(
+    ledger: Path, remote: Path
+) -> None:
+    # A server's hook chooses what it prints: 32 MB of it is not held whole by the daemon.
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nhead -c 33554432 /dev/zero | tr '\\0' x >&2\nexit 1\n")
+    hook.chmod(0o755)
+    repo = Ledger(ledger)
+    await repo.publish(NAME, {"raw.jsonl": OURS})
+    result = await run_git(ledger, "push", "--porcelain", "origin", "HEAD:main", check=False)
+    assert not result.ok
+    assert len(result.stderr) <= GIT_STDERR_KEPT
+    assert result.stderr.rstrip().endswith(f"error: failed to push some refs to '{remote}'")
+    assert "(pre-receive hook declined)" in result.stdout  # git's verdict, on stdout

@@ -29,6 +29,9 @@ GIT_GRACE = 1.0
 """Seconds from SIGTERM to SIGKILL of a stopped git (SIGTERM lets it remove its lock files)."""
 GIT_MAX_OUTPUT = 256 * 1024 * 1024
 """More output than this from one git command is a runaway: stopped, an error."""
+GIT_STDERR_KEPT = 4 * 1024 * 1024
+"""The end of a git's stderr kept: whole for what ox reads there (`git add`'s list of ignored
+paths of a batch), bounded for what a remote's hook prints (a server's to choose)."""
 
 
 class _Counter:
@@ -172,7 +175,7 @@ async def _spawn(
             timeout=time_limit,
             grace=GIT_GRACE,
             max_output=max_output,
-            stderr_limit=GIT_MAX_OUTPUT,
+            stderr_limit=GIT_STDERR_KEPT,
             sweep=False,
         )
     except RunnerError as exc:
