@@ -101,6 +101,8 @@ class LedgerFacts:
     """Where uploads go by the ledger's git config (empty: it names none); see the module."""
     lfs_refusal: str = ""
     """Why publishing through LFS pauses (`lfs_endpoint.refusal`), empty when it need not."""
+    detached: bool = False
+    """HEAD names a commit, not a branch (someone checked one out to look at it)."""
 
     @property
     def lfs_pin(self) -> tuple[str, ...]:
@@ -112,6 +114,17 @@ class LedgerFacts:
         makes that pause (see `lfs_endpoint`); nothing is lost meanwhile."""
         if self.lfs and self.lfs_refusal:
             raise LedgerBlockedError(self.lfs_refusal)
+
+    def check_branch(self, ledger: Path) -> None:
+        """Raise `LedgerBlockedError` when HEAD is detached: a session committed there is on
+        no branch, and the checkout that ends the detour walks away from it (and from the
+        cache copy, gone once committed) unless it was pushed first."""
+        if self.detached:
+            raise LedgerBlockedError(
+                f"the ledger {ledger} is not on a branch (its HEAD is a detached commit); ox "
+                f"commits sessions onto a branch only: go back to it (cd {ledger} && git "
+                f"checkout {self.branch}); sessions wait in the cache meanwhile"
+            )
 
     def check_push(self) -> None:
         """`check_lfs` for a push, whatever `lfs` says: git-lfs' pre-push hook uploads every
@@ -258,6 +271,7 @@ class Ledger:
             commit_env=tuple(sorted(env.items())),
             lfs_push_url=lfs_endpoint.push_url(urls, remote),
             lfs_refusal=lfs_endpoint.refusal(str(self.path), urls, lfsconfig, remote),
+            detached=head.returncode == 1,  # 1: not a symbolic ref; 128: no repository
         )
         self._cache.facts, self._cache.stamp = facts, stamp
         return facts
@@ -463,6 +477,7 @@ class Ledger:
         await self.ensure_unblocked()
         facts = await self.facts()
         facts.check_lfs()
+        facts.check_branch(self.path)
         env = await self.commit_env()
         written: list[_Request] = []
         paths: list[str] = []
