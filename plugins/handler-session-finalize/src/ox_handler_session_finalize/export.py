@@ -64,6 +64,12 @@ _INVISIBLE = re.compile(
 _INLINE = re.compile(r"([\\`<\[\]&])")
 # What makes a line a heading, quote, list, table, fence or break: escaped at a text's start.
 _BLOCK = re.compile(r"[#>+\-*=|~_]|\d{1,9}[.)]")
+# A fence's opening or closing line (up to three spaces, then three or more ` or ~).
+_FENCE_LINE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
+# An inline code span, left as written.
+_CODE_SPAN = re.compile(r"(`+)(?:.*?[^`])?\1(?!`)")
+# What a viewer fetches or acts on in a message's markdown: raw HTML and autolinks, images.
+_ACTIVE = re.compile(r"<|!\[")
 
 
 # ------------------------------------------------------------------ markdown
@@ -174,6 +180,42 @@ def _fenced(label: str, text: str) -> str:
     return f"{label}:\n\n{fence}\n{text}\n{fence}"
 
 
+def _inert(text: str) -> str:
+    """A message's markdown (a user's or an agent's: the agent's is anything a page it read
+    told it to write) as written, but for what a teammate's viewer would fetch or run outside
+    code: raw HTML and autolinks (`<`), images (`![`, fetched from a URL that can carry what
+    the text put in it) are escaped. Fenced blocks and inline code spans are left alone; a
+    fence the message leaves open is closed at its end."""
+    out: list[str] = []
+    fence = ""
+    for line in text.split("\n"):
+        found = _FENCE_LINE.fullmatch(line)
+        if fence:
+            run = found.group(1) if found else ""
+            if run[:1] == fence[:1] and len(run) >= len(fence) and not found[2].strip():
+                fence = ""
+        elif found and not (found[1][0] == "`" and "`" in found[2]):
+            fence = found[1]
+        else:
+            line = _outside_spans(line)
+        out.append(line)
+    if fence:  # closed here: left open, it would make the entries after it code
+        out.append(fence)
+    return "\n".join(out)
+
+
+def _outside_spans(line: str) -> str:
+    parts, at = [], 0
+    for span in _CODE_SPAN.finditer(line):
+        parts += [_ACTIVE.sub(_escaped, line[at : span.start()]), span[0]]
+        at = span.end()
+    return "".join([*parts, _ACTIVE.sub(_escaped, line[at:])])
+
+
+def _escaped(active: re.Match[str]) -> str:
+    return "\\<" if active[0] == "<" else "!\\["
+
+
 def _visible_entry(entry: RawEntry) -> RawEntry:
     fields = ("content", "tool_name", "tool_input", "tool_output")
     texts = {f: getattr(entry, f) for f in fields}
@@ -198,6 +240,8 @@ def _step_section(seq: int, step: Step) -> list[str]:
         if step.note:
             chunks.append(step.note)
         body = "\n\n".join(chunks)
+    else:
+        body = _inert(body)
     if len(body) > FOLD_AT:
         # An HTML block: markdown escapes do not hold there, entities do.
         first = html.escape(_one_line(body[:120]), quote=False)
