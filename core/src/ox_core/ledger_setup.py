@@ -57,11 +57,15 @@ upload and nothing else: `ox_handler_session_finalize.git`)."""
 
 def git_command(ledger: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     """Run `git -C ledger *args` (blocking; no prompts, C locale), for checks outside the
-    daemon. Raises `FileNotFoundError` without git, `subprocess.TimeoutExpired`."""
+    daemon. Raises `FileNotFoundError` without git, `subprocess.TimeoutExpired`.
+
+    Output that is not UTF-8 (a name a teammate committed, a path) is decoded as `os`
+    decodes file names (`surrogateescape`): the same bytes on disk, never an error."""
     return subprocess.run(
         ["git", "-C", str(ledger), *NO_HOOKS, *args],
         capture_output=True,
         text=True,
+        errors="surrogateescape",
         env={**os.environ, **_GIT_ENV},
         timeout=timeout,
         check=False,
@@ -168,6 +172,8 @@ def open_ledger(path: Path, *, default: bool) -> Path:
     Always makes sure `<ledger>/.ox/cache/` exists.
     """
     path = path.expanduser().absolute()
+    if not_utf8 := _not_utf8(path):
+        raise ConfigError(f"the ledger path {not_utf8} (setting `ledger`)")
     if not path.exists() or (default and not any(path.iterdir())):
         if not default:
             raise ConfigError(f"the ledger {path} does not exist (setting `ledger`)")
@@ -200,6 +206,18 @@ def open_ledger(path: Path, *, default: bool) -> Path:
     return path
 
 
+def _not_utf8(path: Path) -> str:
+    """Why the ledger cannot be at `path` when its name is not UTF-8 text (a byte like 0xff
+    in a folder name on the way, or in `$HOME`), else "". Its path is written into the
+    recordings' JSON and the work items, which hold UTF-8 text only: every session would fail
+    to record, with a serializer's error."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return f"{str(path)!r} is not UTF-8 text: ox writes it into JSON records; rename it"
+    return ""
+
+
 def ensure_cache_dir(ledger: Path) -> Path:
     """Make `<ledger>/.ox/cache/` a real directory (never following a link) and return it.
 
@@ -229,6 +247,9 @@ def ensure_cache_dir(ledger: Path) -> Path:
 def describe_ledger(path: Path) -> dict[str, str]:
     """Facts about a ledger for `doctor`: whether it exists, is a repository, its remote."""
     facts = {"path": str(path)}
+    if not_utf8 := _not_utf8(path):
+        facts["state"] = not_utf8
+        return facts
     if not path.exists():
         facts["state"] = "missing (created on first `ox-core serve`)"
         return facts

@@ -4,7 +4,7 @@
 (`ox_core.client`), which must find the daemon's socket without importing pydantic: one copy
 of each rule. Paths are plain strings here: not even `pathlib` is imported on an agent hook's
 path. Linux paths by the XDG base-directory rules (`$XDG_CONFIG_HOME`, `$XDG_DATA_HOME`,
-`$XDG_STATE_HOME`, each ignored when empty, with the usual defaults under `~`).
+`$XDG_STATE_HOME`, each ignored when empty or relative, with the usual defaults under `~`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,12 @@ def pure(path: str) -> str:
 
 def _xdg(variable: str, default: str) -> str:
     value = os.environ.get(variable, "").strip()
-    return pure(os.path.join(value if value else os.path.expanduser(default), APP))
+    # The spec: a relative value is invalid and ignored. Taken as it is, it is relative to
+    # wherever the command runs, and an agent's hook runs in the user's project (a default
+    # ledger, or a folder named `~` for a quoted `"~/state"`, would be made there).
+    if not os.path.isabs(value):
+        value = os.path.expanduser(default)
+    return pure(os.path.join(value, APP))
 
 
 def user_config_dir() -> str:

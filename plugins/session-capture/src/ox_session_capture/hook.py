@@ -81,7 +81,9 @@ def note_problem(argv: Sequence[str], message: str) -> None:
 
         fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(fd, f"{stamp} hook {what}: {line}\n".encode())
+            # An argument or a path that is not UTF-8 (lone surrogates) is written escaped:
+            # strict encoding would drop the one line saying why nothing was recorded.
+            os.write(fd, f"{stamp} hook {what}: {line}\n".encode("utf-8", "backslashreplace"))
         finally:
             os.close(fd)
     except Exception:  # nothing else can be done inside an agent's hook
