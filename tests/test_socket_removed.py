@@ -6,6 +6,7 @@ reach it, instead of a daemon that holds the ledger's lock but that nothing can 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from typing import TYPE_CHECKING
 
@@ -46,8 +47,11 @@ def test_a_removed_socket_directory_is_made_again(world: OxWorld) -> None:
 def test_what_replaced_the_socket_is_left_alone(world: OxWorld) -> None:
     """A file put in the socket's place is somebody's: never deleted, not even at exit."""
     daemon = world.serve()
-    daemon.socket.unlink()
-    daemon.socket.write_text("mine")
+    # Replaced in one step (a rename over it): the daemon never sees the path empty, which
+    # it would take for a removal and bind again.
+    mine = daemon.socket.with_name("mine.tmp")
+    mine.write_text("mine")
+    os.rename(mine, daemon.socket)
 
     wait_until(
         "the daemon to say what is in its way",

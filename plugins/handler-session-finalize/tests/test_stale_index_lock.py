@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ox_core import RunResult
-from ox_core.proc import working_in
+from ox_core.proc import command_name, working_in
 from ox_core.testing_runners import group_members
 from ox_handler_session_finalize.git import GitError
 from ox_handler_session_finalize.handler import SessionFinalizeHandler
@@ -41,10 +41,13 @@ def holder(ledger: Path) -> Iterator[subprocess.Popen[bytes]]:
     )  # fmt: skip
     lock = ledger / ".git" / "index.lock"
     deadline = time.monotonic() + 60  # generous: a loaded machine
-    while not lock.exists():
-        assert proc.poll() is None, "git ended before taking the lock"
-        assert time.monotonic() < deadline, "git never took the index lock"
+    # Its editor running: git has written the new index into the lock by then (aged by a
+    # test before that write, the lock would be fresh again).
+    while not any(command_name(pid) == "sleep" for pid in group_members(proc.pid)):
+        assert proc.poll() is None, "git ended before running its editor"
+        assert time.monotonic() < deadline, "git never ran its editor"
         time.sleep(0.02)
+    assert lock.exists()
     try:
         yield proc
     finally:
