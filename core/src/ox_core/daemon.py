@@ -64,6 +64,10 @@ MAX_LISTED = 10
 """Items named in the shutdown's log line of what is left unrun (the rest are counted)."""
 LEDGER_CHECK = 2.0
 """Seconds between two checks that the ledger is still the folder the daemon opened."""
+SERVICE_START_DEADLINE = 30.0
+"""Seconds the start waits for each handler service to report ready: one that never does
+must not hold up the manager, and so every other handler's work (it keeps starting, and
+`status` shows it `starting`)."""
 
 
 class Daemon:
@@ -125,28 +129,46 @@ class Daemon:
         self.runners, self.handlers, self.agent = runners, handlers, agent
 
     def _attach_handlers(self) -> None:
+        """Attach each handler and take its IPC methods. A handler whose `attach` raises is
+        not used (it has no context to work with); each refusal is a plugin error, so
+        `status` and the log name the plugin."""
+        from ox_core.agent_gate import describe
         from ox_core.contracts import HandlerContext
+        from ox_core.plugins import PluginLoadError
 
+        def refuse(handler: WorkHandler, error: str) -> None:
+            self.errors.append(PluginLoadError(handler.type, "ox.handlers", "?", "?", error))
+            log.error("handler %s: %s", handler.type, error)
+
+        owners = dict.fromkeys(self.methods, "ox-core")
+        attached: list[WorkHandler] = []
         for handler in self.handlers:
-            handler.attach(
-                HandlerContext(
-                    ledger=self.ledger,
-                    enqueue=self.enqueue,
-                    publish=self.publish,
-                    sync_signal=self.sync_signal,
-                    sync_config=lambda: self._sync_config,
+            try:
+                handler.attach(
+                    HandlerContext(
+                        ledger=self.ledger,
+                        enqueue=self.enqueue,
+                        publish=self.publish,
+                        sync_signal=self.sync_signal,
+                        sync_config=lambda: self._sync_config,
+                    )
                 )
-            )
+            except Exception as exc:
+                refuse(handler, f"attach failed: {describe(exc)}")
+                continue
+            attached.append(handler)
             try:
                 methods = dict(handler.ipc_methods())
-            except Exception:
-                log.exception("handler %s: ipc_methods() failed", handler.type)
+            except Exception as exc:
+                refuse(handler, f"ipc_methods() failed: {describe(exc)}")
                 continue
             for name, method in methods.items():
-                if name in self.methods:
-                    log.error("handler %s: IPC method %r is already taken", handler.type, name)
+                if name in owners:
+                    refuse(handler, f"IPC method {name!r} is already taken by {owners[name]}")
                     continue
+                owners[name] = f"handler {handler.type}"
                 self.methods[name] = method
+        self.handlers = attached
 
     def _reconfigure_handlers(self, settings: Settings) -> None:
         """Hand each handler its options again after a config edit; an invalid table is
@@ -310,6 +332,20 @@ class Daemon:
         self.services.append(supervisor)
         await supervisor.run(task_status=task_status)
 
+    async def _start_service(self, nursery: trio.Nursery, handler: WorkHandler) -> None:
+        """Start `handler`'s service in `nursery` and wait until it reports ready, at most
+        `SERVICE_START_DEADLINE` seconds (after that it goes on starting on its own)."""
+        ready = _Ready()
+        nursery.start_soon(functools.partial(self._serve_handler, handler, task_status=ready))
+        with trio.move_on_after(SERVICE_START_DEADLINE):
+            await ready.event.wait()
+        if not ready.event.is_set():
+            log.warning(
+                "handler %s: its service is not ready after %g s; starting without it",
+                handler.type,
+                SERVICE_START_DEADLINE,
+            )
+
     async def _watch_ledger(self) -> None:
         """Stop the daemon once the ledger is no longer the folder it opened (moved, removed,
         or replaced): everything it writes goes by path, so it would make a ghost ledger at
@@ -376,7 +412,7 @@ class Daemon:
             )
             for handler in self.handlers:
                 if has_service(handler):
-                    await outer.start(self._serve_handler, handler)
+                    await self._start_service(outer, handler)
             async with trio.open_nursery() as work:  # the work's lifetime: manager, workers
                 await work.start(self.manager.run)
                 self._starting_scope = None
@@ -427,6 +463,17 @@ class Daemon:
             ", ".join(h.type for h in self.handlers) or "none",
             self.socket,
         )
+
+
+class _Ready:
+    """The `task_status` of a service started without waiting on it: `event` is set once
+    it reports ready."""
+
+    def __init__(self) -> None:
+        self.event = trio.Event()
+
+    def started(self, value: object = None) -> None:
+        self.event.set()
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ox_core.agents import usability
+from ox_core.contracts import Diagnosis
 from ox_core.plugins import LoadedPlugins, load_plugins
 from ox_core.settings import Settings, config_file_path
 
@@ -214,6 +215,17 @@ def _handler_checks(handlers: list[Any], ledger: Path) -> list[dict[str, Any]]:
             )
             continue
         for d in found:
+            if not isinstance(d, Diagnosis):  # e.g. a `doctor_checks` row: nothing to read
+                rows.append(
+                    {
+                        "handler": handler.type,
+                        "name": "checks",
+                        "ok": False,
+                        "warning": False,
+                        "detail": f"diagnose returned {d!r:.200}, not a Diagnosis",
+                    }
+                )
+                continue
             rows.append(
                 {
                     "handler": handler.type,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -101,6 +102,17 @@ def make_plugin_manager() -> Any:
     return pm
 
 
+def _is_priority(value: object) -> bool:
+    """Whether `value` can be sorted with other runners' priorities (a finite number)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# What a plugin's own code may raise that is still its fault, not the daemon's end: stevedore
+# lets `AssertionError` through (and `SystemExit` is no `Exception`), so a module-level
+# `assert` or `sys.exit()` in one plugin would stop every command and the daemon.
+PLUGIN_FAULTS = (Exception, SystemExit)
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
@@ -139,6 +151,20 @@ def load_plugins(
     if entry_points:
         from stevedore import ExtensionManager
 
+        class IsolatingExtensionManager(ExtensionManager[Any]):
+            """stevedore's manager, but an `AssertionError` or `SystemExit` importing one entry
+            point is that entry point's failure (stevedore re-raises both: the load would end)."""
+
+            def _load_one_plugin(self, ep: Any, *args: Any) -> Any:
+                try:
+                    return super()._load_one_plugin(ep, *args)
+                except (AssertionError, SystemExit) as exc:
+                    callback = self._on_load_failure_callback
+                    if callback is None:
+                        raise
+                    callback(self, ep, exc)
+                    return None
+
         for group in groups:
 
             def on_failure(_mgr: object, ep: Any, exc: BaseException, group: str = group) -> None:
@@ -147,7 +173,7 @@ def load_plugins(
             # stevedore memoises each namespace's entry points for the life of the process;
             # drop that so every call sees what is installed now.
             ExtensionManager.ENTRY_POINT_CACHE.pop(group, None)
-            manager: ExtensionManager[Any] = ExtensionManager(
+            manager: ExtensionManager[Any] = IsolatingExtensionManager(
                 namespace=group,
                 invoke_on_load=False,
                 on_load_failure_callback=on_failure,
@@ -167,13 +193,24 @@ def load_plugins(
         except Exception as exc:
             fail(group, name, _describe(exc))
             continue
-        plugin_errors: list[str] = []
+        # pluggy accepts a hookimpl no hookspec names (a misspelled hook) and never calls it:
+        # the plugin would load "fine" and register nothing.
+        plugin_errors: list[str] = [
+            f"implements {caller.name}, which is not an ox hook"
+            for caller in pm.get_hookcallers(plugin) or []
+            if not caller.has_spec()
+        ]
 
         def add_runner(cls: type[Runner], errs: list[str] = plugin_errors) -> None:
             if not (isinstance(cls, type) and issubclass(cls, Runner)):
                 errs.append(f"registered {cls!r}, which is not a Runner subclass")
             elif not isinstance(getattr(cls, "name", None), str) or not cls.name:
                 errs.append(f"runner class {cls.__qualname__} has no name")
+            elif not _is_priority(cls.priority):
+                errs.append(
+                    f"runner class {cls.__qualname__} has a priority that is not a number: "
+                    f"{cls.priority!r}"
+                )
             elif cls.name in runners:
                 errs.append(f"runner name {cls.name!r} is already taken")
             else:
@@ -211,7 +248,7 @@ def load_plugins(
                     continue
                 try:
                     impl.function(register=register)
-                except Exception as exc:
+                except PLUGIN_FAULTS as exc:
                     plugin_errors.append(f"{hook_name} raised {_describe(exc)}")
         for error in plugin_errors:
             fail(group, name, error)

@@ -204,6 +204,9 @@ class Worker:
                     type(outcome).__name__,
                 )
             outcome = None
+        elif not (isinstance(outcome.kind, str) and isinstance(outcome.reason, str)):
+            # `status` sends them as JSON: an exception as the reason would fail every status.
+            outcome = Outcome(str(outcome.kind), str(outcome.reason))
         self._finish(item, record, result, "", outcome=outcome)
 
     def _agent_failed(self, item: WorkItem, record: AgentProcess, result: RunResult) -> None:
@@ -236,6 +239,8 @@ class Worker:
                 result = await runner.run(request)
             if not isinstance(result, RunResult):
                 raise TypeError(f"runner returned {type(result).__name__}, not a RunResult")
+            if not isinstance(result.error, str):  # it goes into `status`, as JSON text
+                result = attrs.evolve(result, error=str(result.error))
         except trio.TooSlowError:
             result = RunResult(exit_code=-1, error=f"runner did not return within {timeout:.0f} s")
         except Exception as exc:
@@ -348,21 +353,26 @@ class Worker:
             return 0
         self.problems.clear(handler.type, "detect")
         count = 0
+        # Told once per pass, with the first: a handler returning thousands of them must
+        # not flood the log and push real work out of `status`'s recent list.
+        unusable, first = 0, ""
         for item in items:
             if not isinstance(item, WorkItem) or item.type not in self.handlers:
-                self._handler_failed(
-                    handler, "detect", TypeError(f"detect returned an unusable item: {item!r}")
-                )
+                unusable, first = unusable + 1, first or f"{item!r:.300}"
                 continue
             try:
                 queued = self.enqueue(item)
             except TypeError as exc:  # a field of the wrong type: the queue refused it
-                self._handler_failed(
-                    handler, "detect", TypeError(f"detect returned an unusable item: {exc}")
-                )
+                unusable, first = unusable + 1, first or str(exc)
                 continue
             if queued:
                 count += 1
+        if unusable == 1:
+            error = TypeError(f"detect returned an unusable item: {first}")
+            self._handler_failed(handler, "detect", error)
+        elif unusable:
+            error = TypeError(f"detect returned {unusable} unusable items; the first: {first}")
+            self._handler_failed(handler, "detect", error)
         return count
 
     def _handler_failed(self, handler: WorkHandler, step: str, exc: Exception) -> None:

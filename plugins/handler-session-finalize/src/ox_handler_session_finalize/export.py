@@ -191,8 +191,8 @@ def _inert(text: str) -> str:
     for line in text.split("\n"):
         found = _FENCE_LINE.fullmatch(line)
         if fence:
-            run = found.group(1) if found else ""
-            if run[:1] == fence[:1] and len(run) >= len(fence) and not found[2].strip():
+            run, rest = (found[1], found[2]) if found else ("", "")
+            if run[:1] == fence[:1] and len(run) >= len(fence) and not rest.strip():
                 fence = ""
         elif found and not (found[1][0] == "`" and "`" in found[2]):
             fence = found[1]
