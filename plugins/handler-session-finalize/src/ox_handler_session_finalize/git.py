@@ -99,9 +99,12 @@ def push_hooks() -> str:
 
 
 def hooks_options(args: tuple[str, ...]) -> tuple[str, ...]:
-    """The options of git's hooks for `git *args`: git-lfs' upload for a push, none else."""
+    """The options of git's hooks for `git *args`: git-lfs' upload for a push, none else;
+    nothing when `args` choose their hooks themselves (`-c core.hooksPath=...`)."""
     i = 0
     while i < len(args) and args[i] == "-c":  # `-c name=value` pairs before the command
+        if i + 1 < len(args) and args[i + 1].lower().startswith("core.hookspath="):
+            return ()
         i += 2
     if i < len(args) and args[i] == "push":
         return ("-c", f"core.hooksPath={push_hooks()}")

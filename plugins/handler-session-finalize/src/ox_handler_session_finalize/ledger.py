@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ import trio
 
 from ox_core.errors import LedgerBlockedError
 from ox_core.fs import UnsafePathError, read_regular
+from ox_core.ledger_setup import NO_HOOKS
 from ox_handler_session_finalize import lfs_endpoint
 from ox_handler_session_finalize.git import DEFAULT_TIMEOUT, GitResult, has_git_lfs, run_git
 from ox_handler_session_finalize.ledger_files import (
@@ -61,6 +63,7 @@ __all__ = ["PUSH_PAUSE", "Ledger", "LedgerFacts", "LfsUploadError", "PublishResu
 log = logging.getLogger(__name__)
 
 PUSH_PAUSE = 1.0
+_LFS_FILTER = r"^filter\.lfs\.(clean|process)$"
 NO_IDENTITY = (
     "git has no identity to commit to the ledger with: set one (`git config --global "
     "user.name 'Your Name'` and `git config --global user.email you@example.com`) or set "
@@ -103,6 +106,16 @@ class LedgerFacts:
     """Why publishing through LFS pauses (`lfs_endpoint.refusal`), empty when it need not."""
     detached: bool = False
     """HEAD names a commit, not a branch (someone checked one out to look at it)."""
+    lfs_filters: bool = False
+    """git-lfs' filter is set up (by `git lfs install`, here or globally): a commit of this
+    clone can hold LFS pointers, whose objects its pushes upload (`push_hooks`)."""
+
+    @property
+    def push_hooks(self) -> tuple[str, ...]:
+        """The hooks options of a push: git-lfs' upload when a commit of this clone can hold
+        LFS pointers, no hook at all otherwise (git-lfs' pre-push reads every object a push
+        sends, for nothing)."""
+        return () if self.lfs_filters else NO_HOOKS
 
     @property
     def lfs_pin(self) -> tuple[str, ...]:
@@ -260,7 +273,7 @@ class Ledger:
             identity = f"{env['GIT_AUTHOR_NAME']} <{env['GIT_AUTHOR_EMAIL']}>"
         else:
             identity = ""
-        urls = await self._lfs_urls()
+        urls, lfs_filters = await self._lfs_urls()
         lfsconfig = await self._lfsconfig()
         facts = LedgerFacts(
             git_dir=git_dir,
@@ -272,6 +285,7 @@ class Ledger:
             lfs_push_url=lfs_endpoint.push_url(urls, remote),
             lfs_refusal=lfs_endpoint.refusal(str(self.path), urls, lfsconfig, remote),
             detached=head.returncode == 1,  # 1: not a symbolic ref; 128: no repository
+            lfs_filters=lfs_filters,
         )
         self._cache.facts, self._cache.stamp = facts, stamp
         return facts
@@ -306,13 +320,17 @@ class Ledger:
         """Whether content files go through git-LFS (see the module docstring)."""
         return (await self.facts()).lfs
 
-    async def _lfs_urls(self) -> dict[str, str]:
+    async def _lfs_urls(self) -> tuple[dict[str, str], bool]:
         """The LFS endpoints the ledger's git config names (`lfs.url`, `lfs.pushurl`, the
-        remotes' `lfsurl` and `lfspushurl`), by lower-case key; `git config` never reads
-        `.lfsconfig`. One git process."""
-        pattern = lfs_endpoint.ENDPOINT_KEYS
+        remotes' `lfsurl` and `lfspushurl`), by lower-case key (`git config` never reads
+        `.lfsconfig`), and whether it sets git-lfs' filter up. One git process."""
+        pattern = f"{lfs_endpoint.ENDPOINT_KEYS}|{_LFS_FILTER}"
         result = await self.git("config", "-z", "--get-regexp", pattern, check=False)
-        return lfs_endpoint.config_values(result.stdout)
+        found = lfs_endpoint.config_values(result.stdout)
+        filters = [key for key in found if re.match(_LFS_FILTER, key)]
+        for key in filters:
+            del found[key]
+        return found, bool(filters)
 
     async def _lfsconfig(self) -> dict[str, str]:
         """The keys of the work tree's `.lfsconfig` (`lfs_endpoint.config_values`): empty

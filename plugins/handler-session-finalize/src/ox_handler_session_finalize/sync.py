@@ -155,6 +155,7 @@ async def sync_ledger(ledger: Ledger) -> SyncResult:
             facts.check_push()
             result = await ledger.git(
                 *facts.lfs_pin,
+                *facts.push_hooks,
                 "push",
                 "--porcelain",
                 remote,
