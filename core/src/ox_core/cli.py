@@ -218,6 +218,21 @@ def _service_uninstall(args: argparse.Namespace) -> int:
 # -- parser --------------------------------------------------------------------------------
 
 
+def _seconds(text: str) -> float:
+    """An `--interval`: a finite number above 0 (`time.sleep` refuses a negative or NaN one
+    mid-watch, and 0 would ask the daemon in a busy loop)."""
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
+
+
 def _builtin_commands() -> set[str]:
     import argparse
 
@@ -258,7 +273,9 @@ def build_parser(load: str | None = None, *, plugins: bool = True) -> argparse.A
     p = sub.add_parser("status", help="show the agent, queue, running and recent work")
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
     p.add_argument("--watch", action="store_true", help="refresh live until Ctrl-C")
-    p.add_argument("--interval", type=float, default=1.0, help="seconds between refreshes")
+    p.add_argument(
+        "--interval", type=_seconds, default=1.0, help="seconds between refreshes (default 1)"
+    )
     p.set_defaults(fn=_status)
 
     p = sub.add_parser("doctor", help="check agents, handlers, the ledger, the daemon, settings")

@@ -105,9 +105,9 @@ def _daemon_state(socket: Path) -> dict[str, Any]:
 
 
 def collect(settings: Settings, loaded: LoadedPlugins | None = None) -> dict[str, Any]:
-    """The whole doctor report (JSON-ready): runners, agent, handlers, plugin errors, ledger,
-    daemon, settings with their sources."""
-    from ox_core.agents import resolve_agent
+    """The whole doctor report (JSON-ready): runners, agent (`agent_usable`, and why not in
+    `agent_detail`), handlers, plugin errors, ledger, daemon, settings with their sources."""
+    from ox_core.agents import NO_AGENT, resolve_agent
     from ox_core.daemon import make_handlers, make_runners
     from ox_core.daemon_lock import is_locked, read_owner
     from ox_core.ledger_setup import describe_ledger
@@ -130,6 +130,16 @@ def collect(settings: Settings, loaded: LoadedPlugins | None = None) -> dict[str
         agent = resolve_agent(settings.agent_work.agent, runners)
     except Exception as exc:
         agent = f"none (error: {exc})"
+    # A configured agent is named as is: whether it can run is its row's (or, with no row of
+    # that name, no runner plugin has it, as a typo in `agent_work.agent`).
+    row = next((r for r in runner_rows if r["name"] == agent), None)
+    agent_usable = row is not None and bool(row["installed"] and row["authenticated"])
+    if agent.startswith(NO_AGENT):
+        agent_detail = "no runner is installed and logged in"
+    elif row is None:
+        agent_detail = f"no runner plugin named {agent!r} is installed"
+    else:
+        agent_detail = str(row["detail"] or ("not logged in" if row["installed"] else "missing"))
 
     handlers, handler_errors = make_handlers(loaded, settings.handlers)
     handler_rows: list[dict[str, Any]] = [
@@ -176,6 +186,8 @@ def collect(settings: Settings, loaded: LoadedPlugins | None = None) -> dict[str
     return {
         "runners": runner_rows,
         "agent": agent,
+        "agent_usable": agent_usable,
+        "agent_detail": "" if agent_usable else agent_detail,
         "handlers": handler_rows,
         "checks": checks,
         "plugin_errors": [

@@ -52,6 +52,14 @@ def doctor_screen(report: Mapping[str, Any], now: datetime | None = None) -> Ren
                 "summaries wait until one is installed and logged in"
             )
         )
+    elif not report.get("agent_usable", True):
+        why = _escape(_short(report.get("agent_detail") or "not usable", 200))
+        parts.append(
+            Text.from_markup(
+                f"{WARN} agent: [bold]{_escape(str(agent))}[/] is not usable: {why}: sessions "
+                "are recorded and uploaded, summaries wait until it is installed and logged in"
+            )
+        )
     else:
         parts.append(Text.from_markup(f"{OK} agent: [bold]{_escape(str(agent))}[/]"))
 

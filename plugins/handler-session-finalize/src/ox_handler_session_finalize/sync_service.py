@@ -130,18 +130,20 @@ class LedgerSyncer:
         return self.state
 
     async def _failed(self, now: datetime, error: str, *, paused: str) -> dict[str, Any]:
-        """A failed pass, with what is still unpushed (best effort: one `rev-list`)."""
-        ahead = self.state.ahead
+        """A failed pass, with what is still unpushed and what the fetch brought that is not
+        integrated yet (best effort: one `rev-list`; a paused ledger is behind too)."""
+        ahead, behind = self.state.ahead, self.state.behind
         remote = self.state.remote
         try:
             facts = await self.ledger.facts()
             remote = facts.remote or ""
-            ahead, _ = await counts(self.ledger, f"refs/remotes/{remote}/{facts.branch}")
+            ahead, behind = await counts(self.ledger, f"refs/remotes/{remote}/{facts.branch}")
         except (LedgerBlockedError, GitError, OSError, ValueError):
             pass
         return {
             "remote": remote,
             "ahead": ahead,
+            "behind": behind,
             "last_error": error,
             "last_error_at": now,
             "paused": paused,

@@ -187,7 +187,7 @@ def _hooks(args: argparse.Namespace, ctx: CommandContext) -> int:
     failed = False
     for agent, path in _targets(args):
         if args.action == "status":
-            rows.append(hooks_install.status(agent, path))
+            rows.append(hooks_install.status(agent, path, runnable=True))
             continue
         fn = hooks_install.install if args.action == "install" else hooks_install.uninstall
         try:

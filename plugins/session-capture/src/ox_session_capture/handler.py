@@ -79,7 +79,7 @@ class SessionCaptureHandler(WorkHandler):
         for agent in installers().values():
             if not agent.installed_for_user(self.home):
                 continue
-            row = status(agent, agent.path(home=self.home))
+            row = status(agent, agent.path(home=self.home), runnable=True)
             ok = bool(row["installed"])
             detail = row["error"] or (
                 "in place" if ok else "not installed: `ox-core hooks install`"

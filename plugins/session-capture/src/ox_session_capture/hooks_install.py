@@ -107,6 +107,25 @@ class AgentHooks:
             for event in self.events
         }
 
+    def gone(self, data: dict[str, Any]) -> list[str]:
+        """The absolute `ox-core` paths that ox's hooks in the settings `data` run and that
+        are no executable file any more, for the events with no other hook of ox's that works
+        (the agent runs a missing command: nothing is recorded)."""
+        hooks = data.get("hooks")
+        hooks = hooks if isinstance(hooks, dict) else {}
+        found: list[str] = []
+        for event in self.events:
+            ours = [
+                h["command"]
+                for entry in _list(hooks.get(event))
+                if isinstance(entry, dict)
+                for h in _list(entry.get("hooks"))
+                if self._ours(h, event)
+            ]
+            if ours and all(_gone(command) for command in ours):
+                found += [shlex.split(command)[0] for command in ours]
+        return list(dict.fromkeys(found))
+
     def merged(self, data: dict[str, Any], ox: str | None = None) -> dict[str, Any]:
         """`data` with ox's hooks added where missing (a copy; `data` is not changed). A hook
         of ox's whose `ox-core` (an absolute path) is gone, as when ox was installed anew
@@ -373,8 +392,10 @@ def _same(agent: AgentHooks, before: bytes, data: dict[str, Any]) -> bool:
         return False
 
 
-def status(agent: AgentHooks, path: Path) -> dict[str, Any]:
-    """Whether ox's hooks are in `path`, per event (`error` when it cannot be read)."""
+def status(agent: AgentHooks, path: Path, *, runnable: bool = False) -> dict[str, Any]:
+    """Whether ox's hooks are in `path`, per event (`error` when it cannot be read). With
+    `runnable` (what `hooks status` and doctor show), hooks that run an `ox-core` that is gone
+    are not installed, with why in `error`: they record nothing."""
     row: dict[str, Any] = {"adapter": agent.adapter, "file": str(path), "note": agent.note}
     try:
         with _editing(agent, path, create=False) as place:
@@ -382,6 +403,10 @@ def status(agent: AgentHooks, path: Path) -> dict[str, Any]:
     except HooksError as exc:
         return {**row, "installed": False, "events": {}, "error": str(exc)}
     events = agent.present(data)
+    gone = agent.gone(data) if runnable else []
+    if gone:
+        why = f"they run {', '.join(gone)}, which is gone: `ox-core hooks install` repoints them"
+        return {**row, "installed": False, "events": events, "error": why}
     return {**row, "installed": all(events.values()), "events": events, "error": None}
 
 

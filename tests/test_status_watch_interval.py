@@ -1,0 +1,27 @@
+"""`ox-core status --watch --interval N` with an interval `time.sleep` refuses (negative, NaN)
+drew the first screen, then died with a `ValueError` traceback; zero would ask the daemon for
+its status in a busy loop. The interval is checked as an argument: one usage line, exit 2."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from conftest import OxWorld
+
+
+@pytest.mark.parametrize("interval", ["-1", "nan", "0", "inf"])
+def test_a_bad_watch_interval_is_one_usage_error(world: OxWorld, interval: str) -> None:
+    world.serve()
+
+    result = world.cli("status", "--watch", f"--interval={interval}", check=False)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[-1] == (
+        f"ox-core status: error: argument --interval: {interval!r} is not a number of "
+        "seconds above 0"
+    )
+    assert "Traceback" not in result.stderr
