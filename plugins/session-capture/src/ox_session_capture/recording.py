@@ -428,10 +428,11 @@ def stop_recording(
         return _stop(session_dir, redact, lock_timeout)
 
 
-def finish_stop(session_dir: Path) -> StopResult:
+def finish_stop(session_dir: Path, redact: Redactor | None = None) -> StopResult:
     """`stop_recording` for a caller holding the ledger's creation lock (a start hook finishing
-    a part whose stop failed before it begins the next one)."""
-    return _stop(session_dir, None, None)
+    a part whose stop failed before it begins the next one; the daemon deciding a stop under
+    it)."""
+    return _stop(session_dir, redact, None)
 
 
 def _stop(session_dir: Path, redact: Redactor | None, lock_timeout: float | None) -> StopResult:

@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,7 +34,10 @@ from ox_session_capture.recording import (
     PartOf,
     Recording,
     RecordingRejected,
+    StopResult,
     create_recording,
+    creation_lock_of,
+    finish_stop,
     stop_recording,
 )
 from ox_session_capture.records import (
@@ -196,8 +200,10 @@ class SessionWatchService:
                     continue
                 log.info("recording %s: its agent process died; stopping it", name)
                 try:
-                    await self.session_watch_stop({"name": name})
-                    stopped.append(name)
+                    if await self._stop_if(name, partial(still_dead, name)) is None:
+                        log.info("recording %s: resumed or stopped meanwhile; not stopped", name)
+                    else:
+                        stopped.append(name)
                 except OxError as exc:
                     log.error("recording %s: cannot stop it: %s", name, exc)
         return stopped
@@ -279,6 +285,10 @@ class SessionWatchService:
                     ours = agent_process(p.pid)
                     if await trio.to_thread.run_sync(_followed_by_another, folder, *ours):
                         return {"name": None}
+                    ended = await self._stop_if(
+                        name, lambda: not _followed_by_another(folder, *ours)
+                    )
+                    return {"name": None} if ended is None else ended
                 return await self.session_watch_stop({"name": name})
             return await self._hook_start(p)
 
@@ -315,6 +325,31 @@ class SessionWatchService:
         if self.on_stop is not None:
             await self.on_stop(p.name)
         return {"name": p.name}
+
+    async def _stop_if(self, name: str, still: Callable[[], bool]) -> dict[str, Any] | None:
+        """`session_watch_stop` of a stop the daemon decided (the agent died; the end hook of
+        the process the part follows), with `still` (blocking) checked again under the
+        ledger's creation lock. A start hook that ran in its own process (the daemon busy or
+        starting) takes that lock, not `_hook_lock`: since the first check (and while the
+        stop waited for the watch's step in progress) it may have given the part to the
+        agent's resumed process, whose lines the stop would leave to nothing. Then the part
+        is watched again and kept (None)."""
+        session_dir = ledger_cache_sessions(self.ledger) / name
+        await self.manager.stop_watch(name)
+        redact = make_redactor(self.ledger)
+
+        def stop() -> StopResult | None:
+            with creation_lock_of(session_dir):
+                return finish_stop(session_dir, redact) if still() else None
+
+        result = await trio.to_thread.run_sync(stop)
+        if result is None:
+            if self.manager.running:
+                await self.manager.detect_and_restart()
+            return None
+        if self.on_stop is not None:
+            await self.on_stop(name)
+        return {"name": result.name, "entry_count": result.entry_count}
 
     async def session_watch_stop(self, params: dict[str, Any]) -> dict[str, Any]:
         """`{name}` → stop the watch, drain what is in the file, write the footer, remove the
