@@ -26,30 +26,11 @@ from ox_core.ipc import call
 from ox_core.settings import Settings, load_settings
 from ox_core.testing import plugins_of
 
+from . import test_daemon as daemon_tests
 
-class NoteHandler(WorkHandler):
-    """Work type `note`: each `<ledger>/notes/<n>.txt` is answered into `<ledger>/done/<n>`."""
 
-    type = "note"
-
-    async def detect(self, ledger: Path) -> list[WorkItem]:
-        notes = sorted((ledger / "notes").glob("*.txt")) if (ledger / "notes").is_dir() else []
-        return [
-            WorkItem(type="note", dedup_key=f"note:{p.stem}", payload={"name": p.stem})
-            for p in notes
-            if not (ledger / "done" / p.stem).exists()
-        ]
-
-    async def build_prompt(self, item: WorkItem) -> RunRequest:
-        assert self.context is not None
-        text = (self.context.ledger / "notes" / f"{item.payload['name']}.txt").read_text()
-        return RunRequest(prompt=text)
-
-    async def process_result(self, item: WorkItem, result: RunResult) -> None:
-        assert self.context is not None
-        done = self.context.ledger / "done"
-        done.mkdir(exist_ok=True)
-        (done / item.payload["name"]).write_text(result.output)
+class NoteHandler(daemon_tests.NoteHandler):
+    """The daemon tests' note handler, its IPC method a count of the notes."""
 
     def ipc_methods(self) -> Mapping[str, IpcMethod]:
         async def note_count(params: dict[str, Any]) -> int:
