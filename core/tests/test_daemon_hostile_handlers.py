@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 import trio
 
-from ox_core import MockRunner, RunRequest, RunResult, WorkHandler, WorkItem
+from ox_core import MockRunner, RunResult, WorkHandler
 from ox_core.contracts import AgentUsability, HandlerContext, IpcMethod
 from ox_core.daemon import Daemon, serve
 from ox_core.ipc import call
 from ox_core.settings import Settings, load_settings
-from ox_core.testing import plugins_of
+from ox_core.testing import IdleHandler, plugins_of
 
 from . import test_daemon as daemon_tests
 
@@ -40,19 +40,10 @@ class NoteHandler(daemon_tests.NoteHandler):
         return {"note_count": note_count}
 
 
-class QuietHandler(WorkHandler):
+class QuietHandler(IdleHandler):
     """A handler with no work; the hostile ones below change one method each."""
 
     type = "hostile"
-
-    async def detect(self, ledger: Path) -> list[WorkItem]:
-        return []
-
-    async def build_prompt(self, item: WorkItem) -> RunRequest:
-        return RunRequest(skip_llm=True)
-
-    async def process_result(self, item: WorkItem, result: RunResult) -> None:
-        return None
 
 
 class AttachRaises(QuietHandler):

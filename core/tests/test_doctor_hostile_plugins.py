@@ -11,24 +11,15 @@ from typing import Any
 
 import pytest
 
-from ox_core import MockRunner, RunRequest, RunResult, WorkHandler, WorkItem
+from ox_core import MockRunner
 from ox_core.contracts import AgentUsability, Diagnosis
 from ox_core.doctor import collect, has_problems
 from ox_core.settings import load_settings
-from ox_core.testing import plugins_of
+from ox_core.testing import IdleHandler, plugins_of
 
 
-class QuietHandler(WorkHandler):
+class QuietHandler(IdleHandler):
     type = "quiet"
-
-    async def detect(self, ledger: Path) -> list[WorkItem]:
-        return []
-
-    async def build_prompt(self, item: WorkItem) -> RunRequest:
-        return RunRequest(skip_llm=True)
-
-    async def process_result(self, item: WorkItem, result: RunResult) -> None:
-        return None
 
     def diagnose(self, ledger: Path) -> list[Diagnosis]:
         return [Diagnosis("quiet check", True, "fine")]

@@ -39,13 +39,14 @@ import pytest
 import trio
 
 from ox_core.config import AgentWorkerConfig
-from ox_core.contracts import HandlerContext, Runner, RunResult, WorkHandler
+from ox_core.contracts import HandlerContext, Runner, RunRequest, RunResult, WorkHandler
 from ox_core.manager import Manager, SyncSignal
 from ox_core.mock import MockRunner
 from ox_core.plugins import LoadedPlugins
 from ox_core.work import WorkItem
 
 __all__ = [
+    "IdleHandler",
     "ManagerFactory",
     "TempLedger",
     "detect_and_run",
@@ -67,6 +68,22 @@ _GIT_ENV = {
     "GIT_COMMITTER_EMAIL": "ox-test@example.invalid",
     "GIT_CONFIG_NOSYSTEM": "1",
 }
+
+
+class IdleHandler(WorkHandler):
+    """A handler with no work of its own: a test subclasses it (its own `type`) and changes
+    the one method it is about."""
+
+    type = "idle"
+
+    async def detect(self, ledger: Path) -> list[WorkItem]:
+        return []
+
+    async def build_prompt(self, item: WorkItem) -> RunRequest:
+        return RunRequest(skip_llm=True)
+
+    async def process_result(self, item: WorkItem, result: RunResult) -> None:
+        return None
 
 
 def wait_until(what: str, predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
