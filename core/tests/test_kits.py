@@ -99,7 +99,7 @@ async def test_the_manager_runs_it(ledger, manager_factory, mock_clock):
     done = trio.Event()
     async with manager_factory([Shout()], runner=MockRunner()) as manager:
         manager.on_complete(lambda _result: done.set())
-        with trio.fail_after(600):
+        with trio.fail_after(24 * 3600):  # mock seconds: a tick per jump amid a thread's work
             await done.wait()
     assert (ledger.path / "out" / "m.txt").read_text() == "OK!\\n"
 """
