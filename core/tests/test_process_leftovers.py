@@ -442,7 +442,8 @@ async def test_without_the_sweep_a_stopped_run_still_loses_its_whole_group(
 def test_working_in_names_the_commands_whose_working_folder_is_inside(tmp_path: Path) -> None:
     import subprocess
 
-    from ox_core.proc import working_in
+    from ox_core.proc import command_name, working_in
+    from ox_core.testing import wait_until
 
     inside = tmp_path / "repo" / "sub"
     inside.mkdir(parents=True)
@@ -451,6 +452,8 @@ def test_working_in_names_the_commands_whose_working_folder_is_inside(tmp_path: 
     procs = [subprocess.Popen(["sleep", "600"], cwd=where) for where in (inside, sibling, tmp_path)]
     repo, other = str((tmp_path / "repo").resolve()), str(sibling.resolve())
     try:
+        # Each is `sleep` once it has run exec (until then a loaded machine shows the fork).
+        wait_until("sleep to run", lambda: all(command_name(p.pid) == "sleep" for p in procs))
         assert working_in((repo,), "sleep") == [procs[0].pid]
         assert set(working_in((repo, other), "sleep")) == {procs[0].pid, procs[1].pid}
         assert working_in((repo,), "git") == []  # another command
