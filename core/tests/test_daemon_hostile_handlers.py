@@ -6,13 +6,11 @@ Real daemon in-process: a real git ledger, a real Unix socket, plugins registere
 `load_plugins` (as the daemon loads them).
 """
 
-# ruff: noqa: ASYNC110 - tests poll state kept by the daemon's tasks
-
 from __future__ import annotations
 
 import subprocess
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,7 @@ from ox_core.contracts import AgentUsability, HandlerContext, IpcMethod
 from ox_core.daemon import Daemon, serve
 from ox_core.ipc import call
 from ox_core.settings import Settings, load_settings
-from ox_core.testing import IdleHandler, plugins_of
+from ox_core.testing import IdleHandler, plugins_of, wait_for
 
 from . import test_daemon as daemon_tests
 
@@ -93,12 +91,6 @@ async def rpc(settings: Settings, method: str, params: dict[str, Any] | None = N
     return await trio.to_thread.run_sync(call, settings.socket_path(), method, params)
 
 
-async def wait_for(predicate: Callable[[], Any]) -> None:
-    with trio.fail_after(60):
-        while not predicate():
-            await trio.sleep(0.02)
-
-
 async def start(nursery: trio.Nursery, settings: Settings, hostile: type[WorkHandler]) -> Daemon:
     plugins = plugins_of([NoteHandler, hostile], [UpperRunner])
     daemon: Daemon = await nursery.start(
@@ -115,7 +107,7 @@ async def test_a_handler_whose_attach_raises_is_reported_and_the_others_work(
     settings = load_settings(ledger=ledger)
     async with trio.open_nursery() as nursery:
         daemon = await start(nursery, settings, AttachRaises)
-        await wait_for(lambda: (ledger / "done" / "a").exists())
+        await wait_for("the note answered", (ledger / "done" / "a").exists)
         status = await rpc(settings, "status")
         daemon.stop()
     assert (ledger / "done" / "a").read_text() == "HELLO"
@@ -153,7 +145,7 @@ async def test_a_service_that_never_reports_ready_does_not_hold_up_the_daemon(
     async with trio.open_nursery() as nursery:
         with trio.fail_after(60):  # the daemon is ready although that service is not
             daemon = await start(nursery, settings, ServeNeverStarts)
-        await wait_for(lambda: (ledger / "done" / "a").exists())
+        await wait_for("the note answered", (ledger / "done" / "a").exists)
         status = await rpc(settings, "status")
         daemon.stop()
     assert (ledger / "done" / "a").read_text() == "HELLO"
@@ -193,7 +185,7 @@ async def test_a_runner_whose_usability_check_hangs_does_not_hold_up_the_daemon(
                         settings, plugins=plugins, handle_signals=False, task_status=task_status
                     )
                 )
-            await wait_for(lambda: (ledger / "done" / "a").exists())
+            await wait_for("the note answered", (ledger / "done" / "a").exists)
             status = await rpc(settings, "status")
             daemon.stop()
     finally:

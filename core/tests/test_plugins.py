@@ -14,12 +14,11 @@ from ox_core import (
     Runner,
     RunRequest,
     RunResult,
-    WorkHandler,
-    WorkItem,
     hookimpl,
     load_plugins,
 )
 from ox_core.plugins import LoadedPlugins, list_entry_points
+from ox_core.testing import IdleHandler
 
 
 class FakeRunner(Runner):
@@ -41,17 +40,8 @@ class OtherRunner(FakeRunner):
     priority = 1
 
 
-class FakeHandler(WorkHandler):
+class FakeHandler(IdleHandler):
     type = "fake-work"
-
-    async def detect(self, ledger: Path) -> list[WorkItem]:
-        return []
-
-    async def build_prompt(self, item: WorkItem) -> RunRequest:
-        return RunRequest(skip_llm=True)
-
-    async def process_result(self, item: WorkItem, result: RunResult) -> None:
-        return None
 
 
 def plugin(**hooks: Callable[..., None]) -> types.SimpleNamespace:

@@ -5,12 +5,9 @@
 every `status` fail with an internal error, until ten more items ended (and, as an outcome's
 kind, for the life of the daemon: the outcome counts keep it)."""
 
-# ruff: noqa: ASYNC110 - tests poll state kept by the daemon's tasks
-
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +18,7 @@ from ox_core import MockRunner, Outcome, RunRequest, RunResult, WorkHandler, Wor
 from ox_core.daemon import Daemon, serve
 from ox_core.ipc import call
 from ox_core.settings import Settings, load_settings
-from ox_core.testing import plugins_of
+from ox_core.testing import plugins_of, wait_for
 
 
 class NoteHandler(WorkHandler):
@@ -77,24 +74,27 @@ async def rpc(settings: Settings, method: str) -> Any:
     return await trio.to_thread.run_sync(call, settings.socket_path(), method, None)
 
 
-async def wait_for(predicate: Callable[[], Any]) -> None:
-    with trio.fail_after(60):
-        while not predicate():
-            await trio.sleep(0.02)
-
-
-async def test_an_outcome_whose_reason_is_an_exception_is_shown_as_text(ledger: Path) -> None:
+async def status_after_one_item(ledger: Path, runner: type[MockRunner]) -> Any:
+    """The daemon's `status` once the note handler's one item ran with `runner`."""
     settings = load_settings(ledger=ledger)
-    plugins = plugins_of([NoteHandler], [MockRunner])
+    plugins = plugins_of([NoteHandler], [runner])
     async with trio.open_nursery() as nursery:
         daemon: Daemon = await nursery.start(
             lambda task_status: serve(
                 settings, plugins=plugins, handle_signals=False, task_status=task_status
             )
         )
-        await wait_for(lambda: daemon.manager is not None and daemon.manager.status().recent)
+        await wait_for(
+            "a finished item",
+            lambda: daemon.manager is not None and daemon.manager.status().recent,
+        )
         status = await rpc(settings, "status")
         daemon.stop()
+    return status
+
+
+async def test_an_outcome_whose_reason_is_an_exception_is_shown_as_text(ledger: Path) -> None:
+    status = await status_after_one_item(ledger, MockRunner)
     [recent] = status["agent_work"]["recent"]
     assert (recent["outcome"], recent["reason"]) == (
         "discarded",
@@ -103,17 +103,7 @@ async def test_an_outcome_whose_reason_is_an_exception_is_shown_as_text(ledger: 
 
 
 async def test_a_run_error_that_is_an_exception_is_shown_as_text(ledger: Path) -> None:
-    settings = load_settings(ledger=ledger)
-    plugins = plugins_of([NoteHandler], [FailingRunner])
-    async with trio.open_nursery() as nursery:
-        daemon: Daemon = await nursery.start(
-            lambda task_status: serve(
-                settings, plugins=plugins, handle_signals=False, task_status=task_status
-            )
-        )
-        await wait_for(lambda: daemon.manager is not None and daemon.manager.status().recent)
-        status = await rpc(settings, "status")
-        daemon.stop()
+    status = await status_after_one_item(ledger, FailingRunner)
     first = status["agent_work"]["recent"][0]
     assert (first["outcome"], first["reason"], first["error"]) == (
         "will retry",
