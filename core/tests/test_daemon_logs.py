@@ -48,3 +48,30 @@ def test_text_lines_short_on_a_terminal_full_in_a_file() -> None:
     logging.getLogger("ox_core.daemon").warning("again")
     assert tty.getvalue().count("\n") == 1
     assert "WARNING ox_core.daemon: again" in plain.getvalue()
+
+
+FORGED = "x.jsonl\n2026-12-03T10:00:00+0000 INFO    ox_core.daemon: all sessions published"
+
+
+def test_a_hostile_value_cannot_forge_a_text_line_or_drive_the_terminal() -> None:
+    # A session file's name, a remote's message or an agent's output logged as a value:
+    # every line a reader sees at column 0 is one the daemon wrote, and no escape reaches
+    # the terminal.
+    for stream in (Tty(), io.StringIO()):
+        setup_logging("text", "INFO", stream)
+        log = logging.getLogger("ox_core.daemon")
+        log.warning("source %s; re-reading it", FORGED + "\x1b]52;c;ZXZpbA==\x07\r")
+        try:
+            raise ValueError(FORGED)
+        except ValueError:
+            log.exception("step failed")
+        lines = stream.getvalue().splitlines()
+        starts = [line for line in lines if not line.startswith(" ")]
+        assert len(starts) == 2, lines
+        assert starts[0].endswith("source x.jsonl")
+        assert starts[1].endswith("step failed")
+        assert lines[1].startswith(" ")
+        assert "all sessions published" in lines[1]
+        assert lines[1].endswith("\\x1b]52;c;ZXZpbA==\\x07\\r; re-reading it")
+        assert not any(c in stream.getvalue() for c in "\x1b\x07\r")
+        assert any("ValueError: x.jsonl" in line for line in lines)  # the traceback is kept

@@ -52,6 +52,14 @@ class TextFormatter(logging.Formatter):
                 "%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S%z"
             )
 
+    def format(self, record: logging.LogRecord) -> str:
+        # Values in a message come from outside (a file's name, a remote's or an agent's
+        # words): a newline in one must not start what reads as a line of the daemon's own,
+        # nor an escape act on the terminal. Continuation lines (a traceback's too) are
+        # indented, so only the daemon's lines start at column 0.
+        text = escape_controls(super().format(record))
+        return text.replace("\n", "\n    ") if "\n" in text else text
+
 
 def setup_logging(
     fmt: LogFormat = "text", level: str | int = "INFO", stream: TextIO | None = None

@@ -527,3 +527,22 @@ async def test_a_start_refused_by_a_stopping_daemon_is_recorded_by_the_hook(
     assert read_marker(folder).agent_session_id == "f04c7045-b614-40b5-816d-7256c84b37f6"
     assert hooks_log(home) == []
     assert service.manager.active_sessions() == []  # the stopping daemon follows nothing
+
+
+def test_a_problem_logged_is_one_line_with_no_terminal_escape(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What an agent sent ends up in the problem's message; `ox-core status` prints these
+    lines on a terminal, so one problem is one line and an escape is shown, not obeyed."""
+    from ox_session_capture.hook import log_path, note_problem, recent_problems
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    forged = "2026-12-03T10:00:00Z hook claude-code SessionEnd: recorded"
+    argv = ["claude-code\n" + forged, "SessionStart"]
+    note_problem(argv, f"bad id\r\n{forged}\x1b]52;c;eA==\x07")
+    (line,) = log_path().read_text().splitlines()
+    assert line.endswith("bad id 2026-12-03T10:00:00Z hook claude-code SessionEnd: "
+                         "recorded\\x1b]52;c;eA==\\x07")  # fmt: skip
+    assert "\x1b" not in line
+    assert "\x07" not in line
+    assert recent_problems() == [line]

@@ -74,9 +74,11 @@ def note_problem(argv: Sequence[str], message: str) -> None:
                 os.replace(path, f"{path}.1")
         except FileNotFoundError:
             pass
-        line = " ".join(message.split())[:2000]
+        # One line, whatever the agent sent: no newline to forge another, no escape to act
+        # on the terminal `ox-core status` shows it on.
+        line = _one_line(message)[:2000]
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        what = " ".join(a[:64] for a in argv[:2]) or "-"
+        what = _one_line(" ".join(a[:64] for a in argv[:2])) or "-"
         from ox_core.fs import open_regular  # only on this failure path: hooks start fast
 
         fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -88,6 +90,15 @@ def note_problem(argv: Sequence[str], message: str) -> None:
             os.close(fd)
     except Exception:  # nothing else can be done inside an agent's hook
         pass
+
+
+def _one_line(text: str) -> str:
+    text = " ".join(text.split())
+    return (
+        text
+        if text.isprintable()
+        else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+    )
 
 
 def recent_problems(within: float = 3600.0, now: float | None = None) -> list[str]:
