@@ -38,7 +38,11 @@ def find_binary(
     found = shutil.which(name, path=env.get("PATH", os.defpath))
     if found:
         return found
-    home = env.get("HOME") or os.path.expanduser("~")
+    home = env.get("HOME", "")
+    if not os.path.isabs(home):  # empty or relative: it would lead into the current folder
+        from ox_core.paths import home_dir
+
+        home = home_dir()
     for directory in (*extra_dirs, *DEFAULT_INSTALL_DIRS):
         if directory.startswith("~"):
             directory = home + directory[1:]

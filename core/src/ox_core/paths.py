@@ -34,26 +34,57 @@ def pure(path: str) -> str:
     return lead + "/".join(p for p in path.split("/") if p and p != ".") or lead or "."
 
 
+def home_dir() -> str:
+    """The user's home folder: `$HOME` when it is an absolute path, else the account's own
+    (the password database). An empty or relative `$HOME` is not used: taken as it is, it is
+    relative to wherever the command runs, and an agent's hook runs in the user's project
+    (ox's state, or a default ledger, would be made there, and could be committed with it).
+    ConfigError when neither is absolute."""
+    value = os.environ.get("HOME", "")
+    if os.path.isabs(value) and "\x00" not in value:
+        return pure(value)
+    try:
+        import pwd
+
+        value = pwd.getpwuid(os.getuid()).pw_dir
+    except (ImportError, KeyError):
+        value = ""
+    if not os.path.isabs(value):
+        raise ConfigError(
+            f"no home folder: HOME is {os.environ.get('HOME', '')!r} (not an absolute path) "
+            "and the account has none: set HOME to your home folder"
+        )
+    return pure(value)
+
+
+def expand_home(path: str) -> str:
+    """`path` with a leading `~` or `~/` replaced by `home_dir()` (`~user` as the system
+    spells it)."""
+    if path == "~" or path.startswith("~/"):
+        return home_dir() + path[1:]
+    return os.path.expanduser(path)
+
+
 def _xdg(variable: str, default: str) -> str:
     value = os.environ.get(variable, "").strip()
     # The spec: a relative value is invalid and ignored. Taken as it is, it is relative to
     # wherever the command runs, and an agent's hook runs in the user's project (a default
     # ledger, or a folder named `~` for a quoted `"~/state"`, would be made there).
     if not os.path.isabs(value):
-        value = os.path.expanduser(default)
+        value = os.path.join(home_dir(), default)
     return pure(os.path.join(value, APP))
 
 
 def user_config_dir() -> str:
-    return _xdg("XDG_CONFIG_HOME", "~/.config")
+    return _xdg("XDG_CONFIG_HOME", ".config")
 
 
 def user_data_dir() -> str:
-    return _xdg("XDG_DATA_HOME", "~/.local/share")
+    return _xdg("XDG_DATA_HOME", ".local/share")
 
 
 def user_state_dir() -> str:
-    return _xdg("XDG_STATE_HOME", "~/.local/state")
+    return _xdg("XDG_STATE_HOME", ".local/state")
 
 
 def absolute_path(value: str | os.PathLike[str]) -> str:
@@ -64,7 +95,7 @@ def absolute_path(value: str | os.PathLike[str]) -> str:
         raise ValueError("is empty: unset it to use the default")
     if "\x00" in text:
         raise ValueError("holds a NUL byte")
-    path = os.path.expanduser(text)  # `~user` of no such user stays as it is: relative
+    path = expand_home(text)  # `~user` of no such user stays as it is: relative
     if not os.path.isabs(path):
         raise ValueError(
             f"{text!r} is a relative path: give an absolute one (or one starting with ~)"

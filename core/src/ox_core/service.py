@@ -7,7 +7,6 @@ file is still right, and the printed commands say what to run.
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import subprocess
@@ -16,13 +15,14 @@ from pathlib import Path
 
 from ox_core.errors import OxError
 from ox_core.fs import UnsafePathError, atomic_write
+from ox_core.paths import user_config_dir
 
 UNIT_NAME = "ox-core.service"
 
 
 def unit_dir() -> Path:
-    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(config) / "systemd" / "user"
+    # The folder systemd reads: `user_config_dir()` is ox's own inside it.
+    return Path(user_config_dir()).parent / "systemd" / "user"
 
 
 def ox_core_command() -> list[str]:

@@ -69,3 +69,51 @@ def test_a_relative_value_falls_back_to_the_default_under_home(
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
     assert paths.runtime_dir() == f"{home}/.local/state/ox/run"
     assert paths.default_ledger_path() == f"{home}/.local/share/ox/ledger"
+
+
+@pytest.mark.parametrize("value", ["", ".", "project", "~", "\x00"])
+def test_an_empty_or_relative_home_is_the_accounts_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """`HOME` empty or relative (an agent started by a tool that cleared it) led into the
+    folder the hook runs in, the user's project: its state and problem log were made there.
+    The account's own home (the password database) is used instead."""
+    import pwd
+    from types import SimpleNamespace
+
+    from ox_session_capture.hook import note_problem
+
+    account, project = tmp_path / "account", tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(pwd, "getpwuid", lambda uid: SimpleNamespace(pw_dir=str(account)))
+    if value == "\x00":
+        monkeypatch.delenv("HOME")
+    else:
+        monkeypatch.setenv("HOME", value)
+    for variable in (*RELATIVE, "XDG_RUNTIME_DIR"):
+        monkeypatch.delenv(variable, raising=False)
+    assert paths.home_dir() == str(account)
+    assert paths.user_state_dir() == f"{account}/.local/state/ox"
+    assert paths.default_ledger_path() == f"{account}/.local/share/ox/ledger"
+    assert paths.absolute_path("~/team-ledger") == f"{account}/team-ledger"
+    note_problem(["claude-code", "SessionStart"], "something went wrong")
+    assert "something went wrong" in (account / ".local/state/ox/hooks.log").read_text()
+    assert list(project.iterdir()) == []
+
+
+def test_no_absolute_home_at_all_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pwd
+    from types import SimpleNamespace
+
+    from ox_core.errors import ConfigError
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(pwd, "getpwuid", lambda uid: SimpleNamespace(pw_dir="nowhere"))
+    monkeypatch.setenv("HOME", "relative")
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    with pytest.raises(ConfigError, match="no home folder: HOME is 'relative'.*set HOME"):
+        paths.user_state_dir()
+    assert list(tmp_path.iterdir()) == []

@@ -38,6 +38,7 @@ from typing import Any
 import attrs
 
 from ox_core.fs import atomic_write
+from ox_core.paths import home_dir as user_home
 from ox_session_capture import settings_file
 from ox_session_capture.settings_file import HooksError as HooksError
 
@@ -79,10 +80,10 @@ class AgentHooks:
     def path(self, *, home: Path | None = None, project: Path | None = None) -> Path:
         if project is not None:
             return project / self.project_file
-        return (home or Path.home()) / self.user_file
+        return (home or Path(user_home())) / self.user_file
 
     def installed_for_user(self, home: Path | None = None) -> bool:
-        return ((home or Path.home()) / self.home_dir).is_dir()
+        return ((home or Path(user_home())) / self.home_dir).is_dir()
 
     def _ours(self, hook: Any, event: str) -> bool:
         if not isinstance(hook, dict) or not isinstance(hook.get("command"), str):

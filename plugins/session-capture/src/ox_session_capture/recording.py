@@ -32,6 +32,7 @@ from ox_core.errors import OxError
 from ox_core.fs import LockTimeout
 from ox_core.fs import lock_file as fs_lock_file
 from ox_core.ids import uuid7
+from ox_core.paths import home_dir as user_home
 from ox_session_capture.adapters import AdapterError, SessionAdapter, load_adapter
 from ox_session_capture.commit_slots import SLOTS, open_slots
 from ox_session_capture.confined import (
@@ -162,7 +163,7 @@ def check_source(
         raise RecordingRejected("session file path holds a NUL byte")
     if not path.is_absolute():
         raise RecordingRejected(f"session file must be an absolute path, got {str(path)!r}")
-    home = home if home is not None else Path(os.environ.get("HOME") or Path.home())
+    home = home if home is not None else Path(user_home())
     try:
         resolved = path.resolve()
     except (OSError, RuntimeError) as exc:  # a symlink loop
