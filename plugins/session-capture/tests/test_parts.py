@@ -256,3 +256,31 @@ async def test_an_agent_resumed_just_after_the_liveness_check_keeps_its_recordin
         for p in (agent, resumed):
             p.kill()
             p.wait()
+
+
+async def test_a_home_reached_through_a_link_goes_on_where_the_last_part_stopped(
+    ledger: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`$HOME` a link (`/home/dev` -> `/data/dev`): the hooks name the session file through
+    it, the records name the file it resolves to. A new part of the session must still start
+    where the last one stopped, not at the file's end (the lines between were lost)."""
+    real = tmp_path / "data-home"
+    real.mkdir()
+    link = tmp_path / "home"
+    link.symlink_to(real)
+    monkeypatch.setenv("HOME", str(link))
+    src = claude_session_file(link)
+    svc = SessionWatchService(ledger)
+    agent = sleeper()
+    try:
+        a = await svc.session_hook(hook(src, "start", agent.pid))
+        append(src, numbered_user(1))
+        assert (await svc.session_hook(hook(src, "end", agent.pid)))["name"] == a["name"]
+        stopped_at = src.stat().st_size
+        append(src, numbered_user(2))  # written while nothing recorded the session
+        b = await svc.session_hook(hook(src, "start", agent.pid))
+        assert b["name"] != a["name"]
+        assert b["start_offset"] == stopped_at
+    finally:
+        agent.kill()
+        agent.wait()

@@ -114,6 +114,6 @@ def test_no_absolute_home_at_all_is_a_clear_error(
     monkeypatch.setattr(pwd, "getpwuid", lambda uid: SimpleNamespace(pw_dir="nowhere"))
     monkeypatch.setenv("HOME", "relative")
     monkeypatch.delenv("XDG_STATE_HOME", raising=False)
-    with pytest.raises(ConfigError, match="no home folder: HOME is 'relative'.*set HOME"):
+    with pytest.raises(ConfigError, match=r"no home folder: HOME is 'relative'.*set HOME"):
         paths.user_state_dir()
     assert list(tmp_path.iterdir()) == []

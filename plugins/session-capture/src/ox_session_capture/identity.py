@@ -220,9 +220,20 @@ def next_part(
     follow, offset = session_file, None
     if session.end is not None:
         last_file, last_offset = session.end
-        if last_file == session_file or (resumed and _is_regular(last_file)):
+        if _names_file(session_file, last_file) or (resumed and _is_regular(last_file)):
             follow, offset = last_file, last_offset
     return follow, offset, session.parts[-1], frozenset(ids)
+
+
+def _names_file(given: str, recorded: str) -> bool:
+    """Whether the path a hook gave names the file a part recorded: the records keep the
+    resolved path, a hook may name it through a link (`$HOME` itself often is one)."""
+    if given == recorded:
+        return True
+    try:
+        return str(Path(given).resolve()) == recorded
+    except (OSError, RuntimeError, ValueError):  # a loop, a lone surrogate: not that file
+        return False
 
 
 def _is_regular(path: str) -> bool:
