@@ -101,21 +101,33 @@ async def pushed_twice(repo: Ledger, ledger: Path) -> str:
     return git(ledger, "rev-parse", "HEAD").strip()
 
 
+async def assert_paused_untouched(
+    repo: Ledger, ledger: Path, remote: Path, theirs: dict[str, str]
+) -> None:
+    """The sync pauses on our commit the forced push dropped (pushed back it would undo a
+    scrub): the teammate's files stay on the remote as pushed, our session stays committed
+    locally, nothing is stopped half-way."""
+    head = git(ledger, "rev-parse", "HEAD")
+    with pytest.raises(sync.SyncPaused, match="no longer has"):
+        await sync_ledger(repo)
+    assert await repo.conflicts() == []
+    assert tree(remote, "main") == theirs
+    assert git(ledger, "rev-parse", "HEAD") == head
+    assert holding(ledger, OURS, "HEAD") == [f"sessions/{NAME}/raw.jsonl"]
+
+
 async def test_a_folder_planted_under_the_kept_name_is_never_overwritten(
     ledger: Path, remote: Path, tmp_path: Path
 ) -> None:
     # Our pushed commit told the teammate its hash; their forced push drops it, changes our
-    # session (a conflict: ours is kept beside) and plants their own session under the name
-    # the sync would keep ours as.
+    # session and plants their own session under the name a keep-both would give ours.
     repo = Ledger(ledger)
     commit = await pushed_twice(repo, ledger)
     planted = {f"sessions/{NAME}/raw.jsonl": raw("ses_ours", "edited")}
     planted[f"sessions/{NAME}-{commit[:8]}/raw.jsonl"] = raw("ses_theirs", "theirs")
     planted[f"sessions/{NAME}-{commit[:8]}/notes.md"] = b"theirs\n"
     theirs = teammate_pushes(remote, tmp_path / "mate", planted, drop=1)
-    synced = await sync_ledger(repo)
-    await assert_kept_beside(repo, remote, theirs)
-    assert synced.kept_both == (holding(remote, OURS)[0].split("/")[1],)
+    await assert_paused_untouched(repo, ledger, remote, theirs)
 
 
 async def test_a_file_planted_under_the_kept_name_never_leaves_a_rebase_half_way(
@@ -127,12 +139,7 @@ async def test_a_file_planted_under_the_kept_name_never_leaves_a_rebase_half_way
     for tag in (commit[:8], commit[:16], commit):
         planted[f"sessions/{NAME}-{tag}"] = b"a file where the folder would go\n"
     theirs = teammate_pushes(remote, tmp_path / "mate", planted, drop=1)
-    await sync_ledger(repo)
-    await assert_kept_beside(repo, remote, theirs)
-    # The ledger is not blocked: the next session publishes and goes out.
-    await repo.publish("s-next", {"raw.jsonl": raw("ses_next", "next")})
-    await sync_ledger(repo)
-    assert "sessions/s-next/raw.jsonl" in tree(remote, "main")
+    await assert_paused_untouched(repo, ledger, remote, theirs)
 
 
 async def test_a_rebase_that_times_out_is_aborted(

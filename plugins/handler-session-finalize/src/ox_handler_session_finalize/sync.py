@@ -11,7 +11,8 @@ not own) cannot be settled by ox: the rebase is aborted, the ledger is left exac
 was, and `SyncPaused` says which files, until a person integrates the remote by hand; local
 commits keep accumulating meanwhile. A local commit the remote lacks that this clone's
 identity neither authored nor committed (a teammate's, taken off the remote by a forced push
-after we fetched it) pauses the same way: ox never pushes it back. Whatever else stops a
+after we fetched it) pauses the same way: ox never pushes it back; so does a commit of ours
+that the remote held before and no longer has (a session scrubbed off it). Whatever else stops a
 rebase (a timeout, a failed step) aborts it too: the ledger is never left half-way. A remote
 that holds files in a cache (`.ox/cache/`, the original daemon's `.sageox/cache/`) or where
 the ledger has an ignored file pauses as well: git would write them over the local
@@ -134,6 +135,7 @@ async def sync_ledger(ledger: Ledger) -> SyncResult:
                 ahead, behind = await counts(ledger, upstream) if has_upstream else (-1, 0)
                 if ahead > 0:
                     await _refuse_foreign(ledger, upstream, facts.identity)
+                    await _refuse_removed(ledger, upstream)
                 elif not has_upstream:
                     # No such branch on the remote (an empty team repository, or one whose
                     # branch was deleted or renamed): the push sends the whole history.
@@ -214,6 +216,31 @@ async def _refuse_foreign(
             f"remote no longer has ({shown}): someone removed them from it (a forced push). "
             f"Drop them (cd {ledger.path} && git rebase -i {upstream}) or push them yourself; "
             "sessions are committed locally meanwhile and pushed once it is resolved"
+        )
+
+
+async def _refuse_removed(ledger: Ledger, upstream: str) -> None:
+    """`SyncPaused` when a local commit the remote lacks is one the remote held before (any
+    earlier tip of `upstream`, by its reflog: ox's fetches and pushes move it): someone took
+    it off with a forced push, a leaked secret scrubbed from a session of ours as well as a
+    teammate's file. Rebased and pushed it would be back on the remote. A person decides;
+    the commit stays in the ledger meanwhile."""
+    logged = await ledger.git("reflog", "show", "--format=%H", upstream, "--", check=False)
+    tips = sorted(set(filter(None, logged.stdout.split())))
+    if not logged.ok or not tips:
+        return
+    removed = await ledger.git("rev-list", *tips, "--not", upstream, "--")
+    ahead = await ledger.git("rev-list", "HEAD", "--not", upstream, "--")
+    held = set(removed.stdout.split())
+    back = [commit[:12] for commit in ahead.stdout.split() if commit in held]
+    if back:
+        more = f" and {len(back) - 5} more" if len(back) > 5 else ""
+        raise SyncPaused(
+            f"publishing paused: the ledger {ledger.path} holds commits that the remote "
+            f"held and no longer has ({', '.join(back[:5])}{more}): someone removed them from "
+            f"it (a forced push). Drop them (cd {ledger.path} && git rebase -i {upstream}) or "
+            "push them yourself; sessions are committed locally meanwhile and pushed once it "
+            "is resolved"
         )
 
 
