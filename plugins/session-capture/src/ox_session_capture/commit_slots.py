@@ -45,8 +45,8 @@ SESSION_INFO_KEYS = ("model", "agent_version")
 so that learning them does not cost a whole-marker write) and of the footer."""
 
 Info = tuple[tuple[str, str], ...]
-"""Session info as sorted `(key, value)` pairs: keys of `SESSION_INFO_KEYS`, short ASCII text
-values (`info_fits`)."""
+"""Session info as sorted `(key, value)` pairs: keys of `SESSION_INFO_KEYS`, short printable
+ASCII text values (`info_fits`)."""
 
 
 class Slot(NamedTuple):
@@ -59,13 +59,21 @@ class Slot(NamedTuple):
     info: Info = ()
 
 
-def _short_text(value: object) -> bool:
-    return isinstance(value, str) and len(value) <= _MAX_TEXT and value.isascii()
+def _short_text(value: object, *, printable: bool = False) -> bool:
+    return (
+        isinstance(value, str)
+        and len(value) <= _MAX_TEXT
+        and value.isascii()
+        and (not printable or value.isprintable())
+    )
 
 
 def info_fits(info: dict[str, str]) -> bool:
-    """Whether `info` can ride in a slot (else the marker is rewritten whole)."""
-    return all(k in SESSION_INFO_KEYS and _short_text(v) for k, v in info.items())
+    """Whether `info` can ride in a slot (else the marker is rewritten whole): short
+    printable ASCII text. Printable, because JSON escapes a control character in six bytes
+    (`\\u0001`) and two values of them would overflow the slot; a printable character takes
+    two at most (`\\"`), and the slot stays within `SLOT_SIZE` whatever its numbers."""
+    return all(k in SESSION_INFO_KEYS and _short_text(v, printable=True) for k, v in info.items())
 
 
 def carried_info(marker: Any, learnt: dict[str, str]) -> Info | None:
@@ -111,8 +119,12 @@ def decode(data: bytes) -> Slot | None:
         return None
     if not all(_short_text(s) for s in (epoch, fp)):
         return None
-    if not isinstance(info, dict) or not info_fits(info):
-        return None  # a key that is not session info never reaches the marker
+    # A key that is not session info never reaches the marker. Control characters are read
+    # (not `info_fits`): an earlier version wrote the slots of such info that fitted.
+    if not isinstance(info, dict) or not all(
+        k in SESSION_INFO_KEYS and _short_text(v) for k, v in info.items()
+    ):
+        return None
     return Slot(seq, epoch, offset, count, size, fp, tuple(sorted(info.items())))
 
 
