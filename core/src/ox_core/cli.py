@@ -76,21 +76,26 @@ def _status(args: argparse.Namespace) -> int:
     from ox_core.render import status_screen
 
     console = _console()
+    ctx = _context()
     if not args.watch:
-        console.print(status_screen(_call("status")))
+        status = ctx.call("status")
+        with ctx.reading_answer("status"):
+            console.print(status_screen(status))
         return 0
     import time
 
     from rich.live import Live
 
-    socket = _context().socket()
+    socket = ctx.socket()
     from ox_core.ipc import call
 
     try:
-        with Live(status_screen(call(socket, "status")), console=console, screen=False) as live:
-            while True:
-                time.sleep(args.interval)
-                live.update(status_screen(call(socket, "status")))
+        with ctx.reading_answer("status"):
+            screen = status_screen(call(socket, "status"))
+            with Live(screen, console=console, screen=False) as live:
+                while True:
+                    time.sleep(args.interval)
+                    live.update(status_screen(call(socket, "status")))
     except KeyboardInterrupt:
         return 0
 
@@ -147,23 +152,30 @@ def _config(args: argparse.Namespace) -> int:
 
 
 def _detect(args: argparse.Namespace) -> int:
-    result = _call("force_detect", {"resume": True} if args.force else None, timeout=120.0)
+    ctx = _context()
+    result = ctx.call("force_detect", {"resume": True} if args.force else None, timeout=120.0)
     if args.json:
         _print_json(result)
         return 0
-    if args.force:
-        print("lifted any quota pause, parked item and paused work type")
-    queued = int(result.get("queued", 0))
-    noun = "item" if queued == 1 else "items"
-    print(f"detection queued {queued} {noun}")
+    with ctx.reading_answer("force_detect"):
+        lines = _detection_lines(result, force=args.force)
+    print("\n".join(lines))
+    return 0
+
+
+def _detection_lines(result: Any, *, force: bool) -> list[str]:
+    """What `detect` prints for the daemon's `force_detect` answer."""
     from ox_core.logs import escape_controls
 
+    lines = ["lifted any quota pause, parked item and paused work type"] if force else []
+    queued = int(result.get("queued", 0))
+    lines.append(f"detection queued {queued} {'item' if queued == 1 else 'items'}")
     for label in ("waiting", "running"):
         for item in result.get(label) or []:
             # A key holds a session's folder name, which any teammate may write: shown, not run.
             shown = escape_controls(f"{item.get('type')}  {item.get('key')}")
-            print(f"  {label:8} {shown}")
-    return 0
+            lines.append(f"  {label:8} {shown}")
+    return lines
 
 
 def _enqueue(args: argparse.Namespace) -> int:
@@ -183,10 +195,14 @@ def _enqueue(args: argparse.Namespace) -> int:
         "priority": args.priority,
         "dedup_key": args.key,
     }
-    result = _call("enqueue", params)
+    ctx = _context()
+    result = ctx.call("enqueue", params)
     if args.json:
         _print_json(result)
-    elif result.get("queued"):
+        return 0
+    with ctx.reading_answer("enqueue"):
+        queued = result.get("queued")
+    if queued:
         print(f"queued {args.type} item {result.get('id', '')}".rstrip())
     else:
         print(f"not queued: an item with key {args.key!r} is already waiting, or the queue is full")

@@ -16,6 +16,7 @@ Built-in commands win over a plugin command of the same name (it is reported, no
 from __future__ import annotations
 
 import abc
+import contextlib
 import functools
 import json
 import os
@@ -29,7 +30,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     import importlib.metadata
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
     from pathlib import Path
     from typing import Any
 
@@ -128,6 +129,21 @@ class CommandContext:
                     "started before it was (see `ox-core plugins`, restart the daemon)"
                 ) from None
             raise
+
+    @contextlib.contextmanager
+    def reading_answer(self, method: str) -> Iterator[None]:
+        """Read the daemon's answer to `method` inside this block: what fails to read it is
+        one `OxError` line saying so. A daemon started before an upgrade runs the other
+        version of ox and may answer in a shape this one does not know; the command must not
+        end in a traceback (`--debug` shows it, chained)."""
+        try:
+            yield
+        except (AttributeError, LookupError, TypeError, ValueError) as exc:
+            raise OxError(
+                f"the daemon's answer to {method!r} is not what this ox-core reads "
+                f"({type(exc).__name__}: {exc}); if the daemon runs another version of ox, "
+                "restart it"
+            ) from exc
 
     def print(self, *objects: Any) -> None:
         """Print to stdout (plain text as is; rich renderables rendered)."""

@@ -58,12 +58,15 @@ class SyncCommand(Command):
             state = ctx.call("ledger_sync", {}, timeout=600.0)
         except DaemonNotRunningError:
             state = _in_process(ctx)
+        with ctx.reading_answer("ledger_sync"):
+            lines = describe(state)
+            failed = bool(state.get("last_error"))
         if args.json:
             ctx.print_json(state)
         else:
-            for line in describe(state):
+            for line in lines:
                 ctx.print(line)
-        return 1 if state.get("last_error") else 0
+        return 1 if failed else 0
 
 
 sync = SyncCommand()
