@@ -1,7 +1,9 @@
 """The CLI against a daemon whose answers it cannot read: a daemon started before an upgrade
 runs the other version of ox, and its answer may have another shape (a list, null, a string
 where an object was). Each command says so in one error line and exits 1, never with a
-traceback.
+traceback. And `status --json` asks a daemon once, never twice: its fast path went the usual
+way after any failure, asking again a daemon that had the request (twice the 30 s deadline
+for one that never answers, and the error then said 30 s).
 
 The daemon here is a fake on a real Unix socket in a private folder, answering every request
 with one fixed line."""
@@ -103,3 +105,17 @@ def test_an_answer_of_another_shape_is_one_error_line(
     (line,) = done.stderr.splitlines()
     assert line.startswith("ox-core: error: the daemon's answer to ")
     assert "restart it" in line
+
+
+def test_status_json_asks_a_daemon_that_does_not_answer_once(
+    fake_daemon: FakeDaemon, tmp_path: Path
+) -> None:
+    fake_daemon.reply = b""  # reads the request, closes without a reply
+
+    done = fake_daemon.cli(tmp_path, "status", "--json")
+
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "ox-core: error: the daemon closed the connection without answering"
+    ]
+    assert fake_daemon.requests == 1

@@ -374,24 +374,41 @@ def _fast(argv: Sequence[str]) -> int | None:
     """Commands that only ask a running daemon, answered before any parser, setting or plugin
     machinery is imported (`ox_core.client`, standard library only): `status --json` and a
     plugin command's `run_fast` (an agent hook). None: go the usual way, which also reports
-    every error (a fast path that meets one, even no daemon, leaves it to the usual path)."""
+    the errors met before the daemon was asked (even no daemon); once it was asked, a fast
+    path reports its own error (asking again would double the wait)."""
     if list(argv) == ["status", "--json"]:
-        from ox_core.client import call, daemon_socket
-
-        try:
-            result = call(daemon_socket(), "status")
-        except Exception:
-            return None
-        from ox_core.commands import print_json
-
-        print_json(result)
-        return 0
+        return _fast_status()
     if not argv or argv[0].startswith("-") or argv[0] in _BUILTIN:
         return None
     from ox_core.commands import fast_command
 
     command = fast_command(argv[0])
     return None if command is None else command.run_fast(argv[1:])
+
+
+def _fast_status() -> int | None:
+    """`status --json` by `ox_core.client`. Only what failed before the request was sent goes
+    the usual way: asking a daemon that took it again would double the wait for its answer
+    (30 s to a daemon that never answers) and the error said the first deadline."""
+    from ox_core.client import call, daemon_socket
+    from ox_core.errors import OxError
+    from ox_core.sockets import DaemonNotRunningError, UntrustedSocketError
+
+    try:
+        socket = daemon_socket()
+    except Exception:  # a setting: the usual path names it as every command does
+        return None
+    try:
+        result = call(socket, "status")
+    except (DaemonNotRunningError, UntrustedSocketError):
+        return None  # nothing was sent; the usual path says it as every command does
+    except OxError as exc:
+        print(_error_line(exc), file=sys.stderr)
+        return 1
+    from ox_core.commands import print_json
+
+    print_json(result)
+    return 0
 
 
 def _main(argv: Sequence[str] | None) -> int:
