@@ -234,9 +234,14 @@ def _service_uninstall(args: argparse.Namespace) -> int:
 # -- parser --------------------------------------------------------------------------------
 
 
+MAX_INTERVAL = 86400.0
+"""The longest `status --watch --interval`, a day: `time.sleep` refuses one of some 300 years
+(`OverflowError`), after the first screen."""
+
+
 def _seconds(text: str) -> float:
-    """An `--interval`: a finite number above 0 (`time.sleep` refuses a negative or NaN one
-    mid-watch, and 0 would ask the daemon in a busy loop)."""
+    """An `--interval`: a number above 0 and at most `MAX_INTERVAL` (`time.sleep` refuses a
+    negative, NaN or huge one mid-watch, and 0 would ask the daemon in a busy loop)."""
     import argparse
     import math
 
@@ -246,6 +251,8 @@ def _seconds(text: str) -> float:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    if value > MAX_INTERVAL:
+        raise argparse.ArgumentTypeError(f"{text!r} is more than a day ({MAX_INTERVAL:g} s)")
     return value
 
 
@@ -290,7 +297,10 @@ def build_parser(load: str | None = None, *, plugins: bool = True) -> argparse.A
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
     p.add_argument("--watch", action="store_true", help="refresh live until Ctrl-C")
     p.add_argument(
-        "--interval", type=_seconds, default=1.0, help="seconds between refreshes (default 1)"
+        "--interval",
+        type=_seconds,
+        default=1.0,
+        help="seconds between refreshes (default 1, at most 86400)",
     )
     p.set_defaults(fn=_status)
 
