@@ -31,6 +31,7 @@ from ox_session_capture.redact.names import classify, is_literal_secret
 from ox_session_capture.redact.rules import Rule
 from ox_session_capture.redact.rules_keywords import KEYWORD_RULES
 from ox_session_capture.redact.rules_providers import PROVIDER_RULES
+from ox_session_capture.redact.views import HIDING, reading
 
 RULES: tuple[Rule, ...] = PROVIDER_RULES + KEYWORD_RULES
 """Every built-in rule, vendor formats first (an overlap is named after the first rule)."""
@@ -360,7 +361,8 @@ def _redact(
     rules = _select(text, text.lower(), plain, token)
     json_like = depth < MAX_DEPTH and _looks_json(text)
     hidden = json_like and any(h in text for h in _HIDING)
-    if not rules and not hidden and not any(p.search(text) for p in extra):
+    shown = any(h in text for h in HIDING)  # may read otherwise than it is written
+    if not rules and not hidden and not shown and not any(p.search(text) for p in extra):
         return text
     if json_like:
         try:
@@ -375,7 +377,20 @@ def _redact(
                     clean = obj  # nested beyond reason: matched as text below
                 else:
                     return text if clean == obj else _dump(clean, text)
-    return _apply(text, find_spans(text, rules, extra))
+    spans = find_spans(text, rules, extra)
+    if shown:
+        spans = _merge(spans + _read_spans(text, extra))
+    return _apply(text, spans)
+
+
+def _read_spans(text: str, extra: Sequence[re.Pattern[str]]) -> list[Span]:
+    """The spans found in how `text` reads (`views.reading`: without its terminal escapes),
+    as spans of `text`. Every rule whose anchor the reading holds runs: a batch's anchors
+    are those of the texts as written."""
+    seen = reading(text)
+    if seen is None:
+        return []
+    return [(*seen.origin(s, e), o, k) for s, e, o, k in find_spans(seen.text, None, extra)]
 
 
 def redact_text(text: str, extra: Sequence[re.Pattern[str]] = ()) -> str:
@@ -413,7 +428,7 @@ class LedgerRedactor:
         plain = anchors_in(_SCAN_PLAIN, distinct, low, words)
         has_run = _RUN in low.translate(_TOKEN_TABLE)
         token = anchors_in(_SCAN_TOKEN, distinct, low, words) if has_run else []
-        hidden = any(h.encode() in low for h in _HIDING)
+        hidden = any(h.encode() in low for h in (*_HIDING, *HIDING))
         if not plain and not token and not hidden and not self.extra:
             return list(texts)
         return [_redact(t, self.extra, 0, plain, token) for t in texts]

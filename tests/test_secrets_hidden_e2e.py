@@ -1,0 +1,128 @@
+"""End to end: a secret that a tool printed in a way that only changes how it is written, not
+what it is, never reaches the team's remote or the summarizer's prompt.
+
+Terminal color codes: a token printed bold (`ESC[1mghp_…ESC[0m`) follows the letter `m` of
+the code, so no rule sees a word start there; `password` colored apart from its value (a
+structured logger, `grep --color=always`, `jq -C`) is no assignment.
+
+A claude-code session's Bash results (failed and successful ones) print each; the test reads
+every object of the bare remote and every prompt the fake summarizer received.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ox_core.testing import wait_until
+from ox_session_capture.records import RecordError, read_marker
+
+if TYPE_CHECKING:
+    from conftest import OxWorld
+
+TS = "2026-11-24T00:38:26.778Z"
+ESC = "\x1b"
+GH = "ghp_" + "Qm7vT2kX9pL4sW8nB3cR6yH1jF5dZ0gA2eK4"
+PW_LOG = "Vq8rTm2LxZp4"
+PW_GREP = "Hs3kPw9QnYt7"
+PW_JQ = "Jd5mRe8WbXc2"
+
+COLORED = {
+    "bold token": f"Logged in. Your token: {ESC}[1m{GH}{ESC}[0m\n",
+    "structlog": f"2026-11-24 [info ] connect {ESC}[36mpassword{ESC}[0m={ESC}[35m{PW_LOG}{ESC}[0m",
+    "grep --color": f"{ESC}[01;31m{ESC}[KDB_PASSWORD{ESC}[m{ESC}[K={PW_GREP}\n",
+    "jq -C": f'{ESC}[1;39m{{\n  {ESC}[0m{ESC}[34;1m"password"{ESC}[0m{ESC}[1;39m:{ESC}[0m'
+    f'{ESC}[0;32m"{PW_JQ}"{ESC}[0m\n{ESC}[1;39m}}{ESC}[0m',
+}
+COLORED_SECRETS = [GH, PW_LOG, PW_GREP, PW_JQ]
+
+
+def session_lines(outputs: list[str]) -> list[dict[str, Any]]:
+    lines: list[dict[str, Any]] = [
+        {"type": "user", "uuid": "u-0", "timestamp": TS,
+         "message": {"role": "user", "content": "check the service configuration please"}},
+    ]  # fmt: skip
+    for n, output in enumerate(outputs):
+        lines += [
+            {"type": "assistant", "uuid": f"a-{n}", "timestamp": TS,
+             "message": {"role": "assistant", "model": "claude-test", "content": [
+                 {"type": "tool_use", "id": f"toolu_{n}", "name": "Bash",
+                  "input": {"command": f"./show-config {n}"}}]}},
+            {"type": "user", "uuid": f"r-{n}", "timestamp": TS,
+             "message": {"role": "user", "content": [
+                 {"type": "tool_result", "tool_use_id": f"toolu_{n}", "content": output,
+                  "is_error": n % 2 == 1}]}},
+        ]  # fmt: skip
+    lines.append(
+        {"type": "assistant", "uuid": "a-end", "timestamp": TS,
+         "message": {"role": "assistant", "model": "claude-test",
+                     "content": [{"type": "text", "text": "The configuration is loaded."}]}}
+    )  # fmt: skip
+    return lines
+
+
+@pytest.fixture
+def pid_holder() -> Iterator[int]:
+    proc = subprocess.Popen(["sleep", "600"])
+    try:
+        yield proc.pid
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def record(world: OxWorld, source: Path, pid: int, lines: list[Any]) -> str:
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.touch()
+    started = world.cli(
+        "session", "start", "--adapter", "claude-code", "--file", str(source),
+        "--pid", str(pid), "--json",
+    )  # fmt: skip
+    reply = json.loads(started.stdout)
+    with source.open("a") as out:
+        for line in lines:
+            out.write(json.dumps(line) + "\n")
+    offset = source.stat().st_size
+    session_dir = Path(reply["session_dir"])
+
+    def captured() -> bool:
+        try:
+            return read_marker(session_dir).source_offset == offset
+        except (FileNotFoundError, RecordError):
+            return False
+
+    wait_until("the session to be captured", captured)
+    world.cli("session", "stop", reply["name"])
+    return str(reply["name"])
+
+
+@pytest.mark.parametrize(
+    ("outputs", "secrets"), [(list(COLORED.values()), COLORED_SECRETS)], ids=["colors"]
+)
+def test_a_colored_or_escaped_secret_reaches_neither_the_remote_nor_the_summarizer(
+    world: OxWorld, pid_holder: int, outputs: list[str], secrets: list[str]
+) -> None:
+    daemon = world.serve()
+    source = world.home / ".claude/projects/-home-dev-demo/5b0e7a1c-hidden.jsonl"
+    name = record(world, source, pid_holder, session_lines(outputs))
+    wait_until(
+        "the session on the remote",
+        lambda: world.git(world.remote, "ls-tree", "main", f"sessions/{name}/summary.md"),
+    )
+    assert daemon.stop() == 0
+
+    blobs = subprocess.run(
+        ["git", "-C", str(world.remote), "cat-file", "--batch-all-objects", "--batch"],
+        check=True,
+        capture_output=True,
+    ).stdout.decode("utf-8", "replace")
+    assert "[REDACTED_" in blobs  # the session is there, redacted
+    prompts = "\n".join(world.claude.prompts)
+    assert "show-config" in prompts
+    assert [s for s in secrets if s in blobs] == []
+    assert [s for s in secrets if s in prompts] == []
