@@ -5,6 +5,9 @@ Terminal color codes: a token printed bold (`ESC[1mghp_…ESC[0m`) follows the l
 the code, so no rule sees a word start there; `password` colored apart from its value (a
 structured logger, `grep --color=always`, `jq -C`) is no assignment.
 
+JSON escapes in output that is no JSON document (a log of JSON lines, `curl -i`): PHP writes
+`mysql:\\/\\/app:pw@db`, Go `\\u003cpassword\\u003e`.
+
 A claude-code session's Bash results (failed and successful ones) print each; the test reads
 every object of the bare remote and every prompt the fake summarizer received.
 """
@@ -40,6 +43,14 @@ COLORED = {
     f'{ESC}[0;32m"{PW_JQ}"{ESC}[0m\n{ESC}[1;39m}}{ESC}[0m',
 }
 COLORED_SECRETS = [GH, PW_LOG, PW_GREP, PW_JQ]
+PW_PHP = "Ur4nKs7VpQe1"
+PW_GO = "Bt6wLy3MzNa8"
+ESCAPED = {
+    "php log": '{"level":"info","db":"mysql:\\/\\/app:' + PW_PHP + '@db:3306\\/app"}\n'
+    '{"level":"info","msg":"ready"}',
+    "go xml": 'body: "\\u003cpassword\\u003e' + PW_GO + "\\u003c/password\\u003e",
+}
+ESCAPED_SECRETS = [PW_PHP, PW_GO]
 
 
 def session_lines(outputs: list[str]) -> list[dict[str, Any]]:
@@ -102,7 +113,12 @@ def record(world: OxWorld, source: Path, pid: int, lines: list[Any]) -> str:
 
 
 @pytest.mark.parametrize(
-    ("outputs", "secrets"), [(list(COLORED.values()), COLORED_SECRETS)], ids=["colors"]
+    ("outputs", "secrets"),
+    [
+        (list(COLORED.values()), COLORED_SECRETS),
+        (list(ESCAPED.values()), ESCAPED_SECRETS),
+    ],
+    ids=["colors", "json-escapes"],
 )
 def test_a_colored_or_escaped_secret_reaches_neither_the_remote_nor_the_summarizer(
     world: OxWorld, pid_holder: int, outputs: list[str], secrets: list[str]

@@ -1,13 +1,17 @@
-"""A secret written in a way that only changes how it is shown is redacted as the text it
-reads as: terminal color codes around or inside it (`views.reading`)."""
+"""A secret written in a way that only changes how it is written is redacted as the text it
+reads as: terminal color codes around or inside it, JSON escapes left in text that is no JSON
+document (`views.reading`)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ox_session_capture.redact import LedgerRedactor, redact_raw_bytes, redact_text
+from ox_session_capture.redact.views import reading
 
 ESC = "\x1b"
 GH = "ghp_" + "Qm7vT2kX9pL4sW8nB3cR6yH1jF5dZ0gA2eK4"
@@ -46,3 +50,63 @@ def test_a_colored_secret_is_redacted_in_a_published_raw_line(text: str, secret:
 def test_colors_alone_change_nothing() -> None:
     text = f"{ESC}[32m12 passed{ESC}[0m in 0.3s, {ESC}[1mkeys:{ESC}[0m a b c"
     assert redact_text(text) == text
+
+
+PW2 = "Ur4nKs7VpQe1"
+KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq+AbCdEfGhIjKlMnOp0123+45678=="
+ESCAPED = [
+    # PHP's json_encode in a log of JSON lines: no one JSON document, so matched as text
+    ('{"db":"mysql:\\/\\/app:' + PW2 + '@db:3306\\/app"}\n{"msg":"ready"}', PW2),
+    ('HTTP/1.1 200 OK\n\n{"url":"https:\\/\\/bot:' + PW2 + '@git.acme.io\\/x"}', PW2),
+    # Go escapes < > &, .NET also +
+    ('body: "\\u003cpassword\\u003e' + PW2 + "\\u003c/password\\u003e", PW2),
+    ('cut "AccountName=acme;AccountKey=' + KEY.replace("+", "\\u002B") + ";Endpoint", "0123"),
+    # a letter of a token's prefix escaped
+    ('out: "gh\\u0070_Qm7vT2kX9pL4sW8nB3cR6yH1jF5dZ0gA2eK4', "Qm7vT2kX9pL4sW8n"),
+    # JSON in a JSON string, cut: the slash escaped twice
+    ('{"input": "{\\"u\\": \\"https:\\\\\\/\\\\\\/bot:' + PW2 + "@h", PW2),
+    # escapes and colors together
+    ('log "\\u001b[36mpassword\\u001b[0m=\\u001b[35m' + PW2 + "\\u001b[0m", PW2),
+]
+
+
+@pytest.mark.parametrize(("text", "secret"), ESCAPED)
+def test_a_secret_spelled_with_json_escapes_in_text_is_redacted(text: str, secret: str) -> None:
+    out = redact_text(text)
+    assert secret not in out
+    assert "[REDACTED_" in out
+    assert redact_text(out) == out
+    assert LedgerRedactor().many(["plain words", text]) == ["plain words", out]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'print("caf\\u00e9 \\u2014 na\\u00efve")',
+        'path = "C:\\\\Users\\\\dev\\\\" + "\\/tmp\\/x"',
+        '"token_url":"https:\\/\\/auth.acme.io\\/oauth\\/token"}\n{"a":1}',
+        "regex = /\\u[0-9a-f]{4}/",
+    ],
+)
+def test_escapes_alone_change_nothing(text: str) -> None:
+    assert redact_text(text) == text
+
+
+_PIECES = st.sampled_from(
+    ["a", "/", "\\", "\\/", "\\\\", "\\u0041", "\\u00", "\x1b[1m", "\x1b", "[", "m", "\u009b1m",
+     "\x1b]8;;x\x07", "\\u001b[0m", "password=", "Vq8r"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, max_size=12).map("".join))
+def test_each_character_of_a_reading_maps_back_to_what_reads_as_it(text: str) -> None:
+    seen = reading(text)
+    if seen is None:
+        return
+    for i, char in enumerate(seen.text):
+        start, end = seen.origin(i, i + 1)
+        alone = reading(text[start:end])
+        assert (alone.text if alone else text[start:end]) == char
+    out = redact_text(text)
+    assert redact_text(out) == out

@@ -384,9 +384,9 @@ def _redact(
 
 
 def _read_spans(text: str, extra: Sequence[re.Pattern[str]]) -> list[Span]:
-    """The spans found in how `text` reads (`views.reading`: without its terminal escapes),
-    as spans of `text`. Every rule whose anchor the reading holds runs: a batch's anchors
-    are those of the texts as written."""
+    """The spans found in how `text` reads (`views.reading`: its JSON escapes decoded, without
+    its terminal escapes), as spans of `text`. Every rule whose anchor the reading holds runs:
+    a batch's anchors are those of the texts as written."""
     seen = reading(text)
     if seen is None:
         return []
@@ -428,7 +428,7 @@ class LedgerRedactor:
         plain = anchors_in(_SCAN_PLAIN, distinct, low, words)
         has_run = _RUN in low.translate(_TOKEN_TABLE)
         token = anchors_in(_SCAN_TOKEN, distinct, low, words) if has_run else []
-        hidden = any(h.encode() in low for h in (*_HIDING, *HIDING))
+        hidden = any(h.encode() in low for h in HIDING)
         if not plain and not token and not hidden and not self.extra:
             return list(texts)
         return [_redact(t, self.extra, 0, plain, token) for t in texts]

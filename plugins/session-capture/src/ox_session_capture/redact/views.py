@@ -1,5 +1,9 @@
-"""What a text reads as once what only changes how it is shown is taken out, and the way back
-from a span of that reading to the text.
+"""What a text reads as once what only changes how it is written is taken out, and the way
+back from a span of that reading to the text.
+
+JSON escapes left in text that is no JSON document (a log of JSON lines, `curl -i` output, a
+cut tool output) hide a secret from rules written for decoded text: PHP writes
+`mysql:\\/\\/app:pw@db`, Go `\\u003cpassword\\u003e`, .NET the `+` of a key as `\\u002B`.
 
 Terminal escape sequences hide a secret from rules written for the text a reader sees: a
 token printed bold (`ESC[1mghp_…ESC[0m`) follows the letter `m` of the code, where no word
@@ -13,12 +17,19 @@ included.
 from __future__ import annotations
 
 import re
+from array import array
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
-HIDING = ("\x1b", "\x9b")
-"""What a text holds when its reading may differ from it (ESC, and the one-character CSI)."""
+HIDING = ("\\/", "\\u", "\x1b", "\x9b")
+"""What a text holds when its reading may differ from it: a JSON escape that spells a
+character otherwise, ESC or the one-character CSI."""
+
+_JSON_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\(?:/|u([0-9a-fA-F]{4}))")
+"""`\\/` and `\\uXXXX` at any depth (an odd run of backslashes: `\\\\\\/` is `\\/` escaped again,
+JSON inside a JSON string); an even run is escaped backslashes, and `\\n`, `\\"` are kept (the
+rules take them as separators)."""
 
 _TERMINAL = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]"
@@ -28,57 +39,72 @@ _TERMINAL = re.compile(
 
 @dataclass(frozen=True)
 class Reading:
-    """`text`, the reading of an original text: pieces of the original, each either copied
-    (`copied`) or replaced by what it reads as; `at` is where each piece starts in `text`,
-    `start`/`end` where it is in the original."""
+    """`text`, the reading of an original text, and its replaced pieces (what lies between
+    them is copied): piece k is at `at[k]` in `text`, `size[k]` characters long (none for an
+    escape taken out), and comes from `[start[k], end[k])` of the original. Arrays: a text can
+    hold millions of escapes."""
 
     text: str
-    at: list[int]
-    start: list[int]
-    end: list[int]
-    copied: list[bool]
+    at: array[int]
+    size: array[int]
+    start: array[int]
+    end: array[int]
+    under: Reading | None = None
+    """The reading this one was made from (then the original is that one's)."""
 
     def origin(self, start: int, end: int) -> tuple[int, int]:
         """The original span that the reading's non-empty span `[start, end)` comes from: a
         replaced piece is taken whole."""
-        i = bisect_right(self.at, start) - 1
-        j = bisect_right(self.at, end - 1) - 1
-        first = self.start[i] + (start - self.at[i]) if self.copied[i] else self.start[i]
-        last = self.start[j] + (end - self.at[j]) if self.copied[j] else self.end[j]
-        return first, last
+        first, last = self._place(start, False), self._place(end - 1, True)
+        return (first, last) if self.under is None else self.under.origin(first, last)
+
+    def _place(self, pos: int, after: bool) -> int:
+        """Where the character at `pos` of the reading starts in the original (`after`: ends)."""
+        k = bisect_right(self.at, pos) - 1
+        if k < 0:
+            return pos + after
+        if pos < self.at[k] + self.size[k]:
+            return self.end[k] if after else self.start[k]
+        # Copied, after piece k (the last one at or before `pos`: past any escape taken out
+        # right before it).
+        return self.end[k] + pos - (self.at[k] + self.size[k]) + after
 
 
-def _rewrite(text: str, pattern: re.Pattern[str], by: Callable[[re.Match[str]], str]) -> Reading:
-    """`text` with every match of `pattern` replaced by `by(match)`."""
+def _rewrite(
+    text: str,
+    pattern: re.Pattern[str],
+    by: Callable[[re.Match[str]], str],
+    under: Reading | None = None,
+) -> Reading:
+    """`text` with every match of `pattern` replaced by `by(match)` (`under`: the reading
+    `text` is)."""
     out: list[str] = []
-    at: list[int] = []
-    start: list[int] = []
-    end: list[int] = []
-    copied: list[bool] = []
-    size = 0
-
-    def piece(part: str, begin: int, stop: int, same: bool) -> None:
-        nonlocal size
-        if part:  # an empty piece holds no character a span could start or end on
-            out.append(part)
-            at.append(size)
-            start.append(begin)
-            end.append(stop)
-            copied.append(same)
-            size += len(part)
-
-    pos = 0
+    at, size, start, end = array("q"), array("q"), array("q"), array("q")
+    pos = shift = 0
     for m in pattern.finditer(text):
-        piece(text[pos : m.start()], pos, m.start(), True)
-        piece(by(m), m.start(), m.end(), False)
+        part = by(m)
+        out += (text[pos : m.start()], part)
+        at.append(m.start() + shift)
+        size.append(len(part))
+        start.append(m.start())
+        end.append(m.end())
+        shift += len(part) - (m.end() - m.start())
         pos = m.end()
-    piece(text[pos:], pos, len(text), True)
-    return Reading("".join(out), at, start, end, copied)
+    out.append(text[pos:])
+    return Reading("".join(out), at, size, start, end, under)
+
+
+def _unescaped(m: re.Match[str]) -> str:
+    return "/" if m.group(1) is None else chr(int(m.group(1), 16))
 
 
 def reading(text: str) -> Reading | None:
-    """How `text` reads without its terminal escapes; None when it holds none."""
-    if not any(h in text for h in HIDING):
-        return None
-    seen = _rewrite(text, _TERMINAL, lambda m: "")
-    return seen if seen.text != text else None
+    """How `text` reads with its JSON escapes `\\/` and `\\uXXXX` decoded and without its
+    terminal escapes; None when that is `text` itself."""
+    seen: Reading | None = None
+    if "\\/" in text or "\\u" in text:
+        seen = _rewrite(text, _JSON_ESCAPE, _unescaped)
+    shown = text if seen is None else seen.text
+    if "\x1b" in shown or "\x9b" in shown:
+        seen = _rewrite(shown, _TERMINAL, lambda m: "", seen)
+    return seen if seen is not None and seen.text != text else None
