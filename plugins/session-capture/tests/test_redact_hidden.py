@@ -110,3 +110,28 @@ def test_each_character_of_a_reading_maps_back_to_what_reads_as_it(text: str) ->
         assert (alone.text if alone else text[start:end]) == char
     out = redact_text(text)
     assert redact_text(out) == out
+
+
+SPACED = [
+    (f"password:\u00a0{PW}", PW),  # a no-break space, pasted from a web page
+    (f"Authorization:\u00a0Bearer\u00a0{PW}{PW}", PW),
+    (f"password\u3000=\u3000{PW}", PW),  # the ideographic space of a CJK input method
+    (f"password\uff1a{PW}", PW),  # a full-width colon
+    (f"DB_PASSWORD\uff1d{PW}", PW),  # a full-width equals sign
+    (f"export API_KEY=\u202f{PW}", PW),  # a narrow no-break space
+]
+
+
+@pytest.mark.parametrize(("text", "secret"), SPACED)
+def test_a_secret_after_a_space_or_sign_of_another_script_is_redacted(
+    text: str, secret: str
+) -> None:
+    out = redact_text(text)
+    assert secret not in out
+    assert redact_text(out) == out
+    assert LedgerRedactor().many(["plain words", text]) == ["plain words", out]
+
+
+def test_such_spaces_alone_change_nothing() -> None:
+    text = "12\u00a0passed in\u202f0.3\u00a0s \u3000 ratio\uff1a 2\uff1d2"
+    assert redact_text(text) == text

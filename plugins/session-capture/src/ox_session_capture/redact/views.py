@@ -22,14 +22,28 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
-HIDING = ("\\/", "\\u", "\x1b", "\x9b")
+_LOOKALIKES = {
+    **dict.fromkeys(
+        ["\u00a0", *map(chr, range(0x2000, 0x200B)), "\u202f", "\u205f", "\u3000"], " "
+    ),
+    "\uff1a": ":",
+    "\uff1d": "=",
+}
+"""Spaces and signs of other scripts read as the ASCII ones the rules separate a name from its
+value with: a no-break space pasted from a web page (`password:\u00a0value`, macOS types one
+with Option+Space), the ideographic space and the full-width colon and equals sign of a CJK
+input method."""
+
+HIDING = ("\\/", "\\u", "\x1b", "\x9b", *_LOOKALIKES)
 """What a text holds when its reading may differ from it: a JSON escape that spells a
-character otherwise, ESC or the one-character CSI."""
+character otherwise, ESC or the one-character CSI, a space or sign of another script."""
 
 _JSON_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\(?:/|u([0-9a-fA-F]{4}))")
 """`\\/` and `\\uXXXX` at any depth (an odd run of backslashes: `\\\\\\/` is `\\/` escaped again,
 JSON inside a JSON string); an even run is escaped backslashes, and `\\n`, `\\"` are kept (the
 rules take them as separators)."""
+
+_LOOKALIKE = re.compile(f"[{''.join(_LOOKALIKES)}]")
 
 _TERMINAL = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]"
@@ -99,12 +113,16 @@ def _unescaped(m: re.Match[str]) -> str:
 
 
 def reading(text: str) -> Reading | None:
-    """How `text` reads with its JSON escapes `\\/` and `\\uXXXX` decoded and without its
-    terminal escapes; None when that is `text` itself."""
+    """How `text` reads with its JSON escapes `\\/` and `\\uXXXX` decoded, without its
+    terminal escapes, and with the ASCII space or sign for each of `_LOOKALIKES`; None when
+    that is `text` itself."""
     seen: Reading | None = None
     if "\\/" in text or "\\u" in text:
         seen = _rewrite(text, _JSON_ESCAPE, _unescaped)
     shown = text if seen is None else seen.text
     if "\x1b" in shown or "\x9b" in shown:
         seen = _rewrite(shown, _TERMINAL, lambda m: "", seen)
+    shown = text if seen is None else seen.text
+    if _LOOKALIKE.search(shown):
+        seen = _rewrite(shown, _LOOKALIKE, lambda m: _LOOKALIKES[m.group()], seen)
     return seen if seen is not None and seen.text != text else None
