@@ -31,7 +31,11 @@ from ox_session_capture.redact.names import classify, is_literal_secret
 from ox_session_capture.redact.rules import Rule
 from ox_session_capture.redact.rules_keywords import KEYWORD_RULES
 from ox_session_capture.redact.rules_providers import PROVIDER_RULES
-from ox_session_capture.redact.views import HIDING, reading
+from ox_session_capture.redact.views import (
+    batch_may_read_otherwise,
+    may_read_otherwise,
+    reading,
+)
 
 RULES: tuple[Rule, ...] = PROVIDER_RULES + KEYWORD_RULES
 """Every built-in rule, vendor formats first (an overlap is named after the first rule)."""
@@ -361,7 +365,7 @@ def _redact(
     rules = _select(text, text.lower(), plain, token)
     json_like = depth < MAX_DEPTH and _looks_json(text)
     hidden = json_like and any(h in text for h in _HIDING)
-    shown = any(h in text for h in HIDING)  # may read otherwise than it is written
+    shown = may_read_otherwise(text)
     if not rules and not hidden and not shown and not any(p.search(text) for p in extra):
         return text
     if json_like:
@@ -428,7 +432,7 @@ class LedgerRedactor:
         plain = anchors_in(_SCAN_PLAIN, distinct, low, words)
         has_run = _RUN in low.translate(_TOKEN_TABLE)
         token = anchors_in(_SCAN_TOKEN, distinct, low, words) if has_run else []
-        hidden = any(h.encode() in low for h in HIDING)
+        hidden = batch_may_read_otherwise(low)
         if not plain and not token and not hidden and not self.extra:
             return list(texts)
         return [_redact(t, self.extra, 0, plain, token) for t in texts]

@@ -43,6 +43,20 @@ _JSON_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\(?:/|u([0-9a-fA-F]{4}))")
 JSON inside a JSON string); an even run is escaped backslashes, and `\\n`, `\\"` are kept (the
 rules take them as separators)."""
 
+_HIDES = re.compile("|".join(map(re.escape, HIDING)))
+_HIDES_BYTES = re.compile(b"|".join(re.escape(h.encode()) for h in HIDING))
+
+
+def may_read_otherwise(text: str) -> bool:
+    """Whether `text` holds one of `HIDING` (one pass, not one per form)."""
+    return _HIDES.search(text) is not None
+
+
+def batch_may_read_otherwise(data: bytes) -> bool:
+    """`may_read_otherwise` for texts joined and UTF-8 encoded (lowercased or not)."""
+    return _HIDES_BYTES.search(data) is not None
+
+
 _LOOKALIKE = re.compile(f"[{''.join(_LOOKALIKES)}]")
 
 _TERMINAL = re.compile(
