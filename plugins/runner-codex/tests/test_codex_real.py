@@ -279,3 +279,29 @@ async def test_real_codex_runs_no_tool_on_hostile_input(
     sent = json.dumps(requests)
     assert "TOP-SECRET-42" not in sent
     assert "LEDGER-INSTRUCTIONS" not in sent
+
+
+async def test_real_codex_runs_no_notify_program_of_the_user(
+    codex_binary: Path, real_cli_kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # codex runs the `notify` program of the user's config.toml after each turn, with the
+    # turn's input messages (the whole transcript) as its argument: a summary run must not
+    # hand the transcript to the user's notifier (a desktop pop-up, a chat webhook).
+    for key in (*AUTH_ENV, "CODEX_HOME"):
+        monkeypatch.delenv(key, raising=False)
+    ran = tmp_path / "ran"
+    ran.mkdir()
+    home = tmp_path / "home"
+    api = ResponsesApi(real_cli_kit, "Summary.")
+    with real_cli_kit.FakeModelApi(api) as server:
+        codex_home(home, server.url)
+        config = home / ".codex" / "config.toml"
+        notify = f'notify = ["sh", "-c", "printf %s \\"$1\\" > {ran}/notified", "notify"]\n'
+        config.write_text(notify + config.read_text())  # top level: before any table
+        env = {**real_cli_kit.offline_env(home), "OPENAI_API_KEY": "sk-fake"}
+        result = await CodexRunner(binary=codex_binary, env=env).run(
+            RunRequest(prompt="Summarise. TRANSCRIPT-TEXT", work_dir=tmp_path)
+        )
+    assert result.ok, result.error
+    assert api.answers == 1
+    assert sorted(p.name for p in ran.iterdir()) == []

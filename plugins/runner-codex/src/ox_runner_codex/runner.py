@@ -52,14 +52,18 @@ NO_TOOLS_CONFIG = (
     "tools.experimental_request_user_input.enabled=false",
     # Should a command run after all, it gets none of the daemon's variables (API keys).
     'shell_environment_policy.inherit="none"',
+    # The user's `notify` program runs after each turn with the turn's input (the whole
+    # transcript) as its argument: it is the user's hook for their own sessions, not ox's.
+    "notify=[]",
     # No AGENTS.md of a project: codex looks for one from the `.git` root above its cwd down,
     # and the scratch cwd is in the temp dir, where any local user may put `.git` and
     # `AGENTS.md` (they would be the summary's instructions).
     "project_doc_max_bytes=0",
 )
-"""`-c` overrides that leave a summary run no tool: the prompt is a transcript holding web
-pages and teammates' sessions, which may tell the model to read secrets or reach the network.
-(`--sandbox read-only` alone still lets a command read every file and print it.)"""
+"""`-c` overrides that leave a summary run no tool, and no command of the user's config (hooks,
+`notify`) to run: the prompt is a transcript holding web pages and teammates' sessions, which
+may tell the model to read secrets or reach the network. (`--sandbox read-only` alone still
+lets a command read every file and print it.)"""
 
 _MCP_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
