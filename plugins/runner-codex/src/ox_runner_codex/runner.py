@@ -59,6 +59,11 @@ NO_TOOLS_CONFIG = (
     # and the scratch cwd is in the temp dir, where any local user may put `.git` and
     # `AGENTS.md` (they would be the summary's instructions).
     "project_doc_max_bytes=0",
+    # Nor anything else of such a root (the skills of its `.agents/skills/`, listed with their
+    # descriptions in the instructions): no marker, so the cwd is its own project root.
+    "project_root_markers=[]",
+    # No list of skills at all: a summary has no tool to read one.
+    "skills.include_instructions=false",
 )
 """`-c` overrides that leave a summary run no tool, and no command of the user's config (hooks,
 `notify`) to run: the prompt is a transcript holding web pages and teammates' sessions, which
