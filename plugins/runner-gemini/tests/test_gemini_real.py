@@ -258,3 +258,48 @@ async def test_real_gemini_runs_no_tool_and_no_ledger_config_on_hostile_input(
     assert "TOP-SECRET-42" not in sent
     assert "LEDGER-FILE-7" not in sent
     assert "LEDGER-INSTRUCTIONS" not in sent
+
+
+async def test_real_gemini_runs_no_hook_or_mcp_server_of_the_user(
+    gemini_binary: Path, real_cli_kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # gemini fires the hooks of the user's settings on a headless run too, BeforeAgent with the
+    # prompt (the whole transcript) on its stdin, and starts the user's MCP servers (commands)
+    # even when the policy denies their tools: a summary run must do neither, as the claude
+    # and codex runners do not.
+    for key in (*AUTH_ENV, *AUTH_FLAGS, "GEMINI_CLI_SYSTEM_SETTINGS_PATH"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    ran = tmp_path / "ran"
+    ran.mkdir()
+    home = tmp_path / "home"
+    gemini_home(home)
+    settings_file = home / ".gemini" / "settings.json"
+    settings = json.loads(settings_file.read_text())
+    events = ("SessionStart", "BeforeAgent", "BeforeModel", "AfterAgent", "SessionEnd")
+    settings["hooks"] = {
+        event: [{"hooks": [{"type": "command", "command": f"cat > {ran}/{event}"}]}]
+        for event in events
+    }
+    server_cmd = {"command": "sh", "args": ["-c", f"touch {ran}/user-mcp; sleep 5"]}
+    settings["mcpServers"] = {"mine": server_cmd}
+    settings_file.write_text(json.dumps(settings))
+    api = GeminiApi(real_cli_kit, "Summary.")
+    with real_cli_kit.FakeModelApi(api) as server:
+        env = {
+            **real_cli_kit.offline_env(home),
+            "GOOGLE_GEMINI_BASE_URL": server.url,
+            "GEMINI_API_KEY": "fake-key",
+        }
+        runner = GeminiRunner(binary=gemini_binary, env=env)
+        for _ in range(2):  # the second run in the same folder of ox's
+            result = await runner.run(RunRequest(prompt="Summarise. TRANSCRIPT", work_dir=home))
+            assert result.ok, result.error
+            assert result.output == "Summary."
+    assert sorted(p.name for p in ran.iterdir()) == []
+    # gemini wrote nothing into the folder: the second run had it again.
+    folder = tmp_path / "state" / "ox" / "gemini-work"
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == [
+        Path(".gemini"),
+        Path(".gemini/settings.json"),
+    ]

@@ -12,11 +12,20 @@ import trio
 
 from ox_core import RunRequest
 from ox_runner_gemini import GeminiRunner
-from ox_runner_gemini.runner import AUTH_ENV, AUTH_FLAGS, NO_TOOLS_POLICY
+from ox_runner_gemini.runner import (
+    AUTH_ENV,
+    AUTH_FLAGS,
+    NO_MCP_SERVER,
+    NO_TOOLS_POLICY,
+    WORKSPACE_SETTINGS,
+)
 
 HELP = "Usage: gemini [options]\n  -p, --prompt  Run headless\n"
 HELP += '  -o, --output-format  [choices: "text", "json", "stream-json"]\n'
-NO_TOOLS = ["--admin-policy", str(NO_TOOLS_POLICY), "--policy", str(NO_TOOLS_POLICY)]
+NO_TOOLS = [
+    *("--admin-policy", str(NO_TOOLS_POLICY), "--policy", str(NO_TOOLS_POLICY)),
+    *("--allowed-mcp-server-names", NO_MCP_SERVER),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -81,7 +90,7 @@ def ran_in(cli: Any) -> tuple[Path, bool, list[str]]:
     return cwd, cwd.exists(), Path(f"{cli.path}.env").read_text().splitlines()
 
 
-async def test_runs_in_an_empty_dir_of_its_own_not_the_ledger(
+async def test_runs_in_a_dir_of_its_own_holding_only_its_settings_not_the_ledger(
     fake_cli: Any, tmp_path: Path
 ) -> None:
     cli = fake(fake_cli, case="ok-stream-json")
@@ -93,12 +102,18 @@ async def test_runs_in_an_empty_dir_of_its_own_not_the_ledger(
         assert (await runner_.run(RunRequest("x", work_dir=ledger))).ok
         cwd, _, env = ran_in(cli)
         assert cwd == tmp_path / "home/.local/state/ox/gemini-work"
+        assert sorted(p.relative_to(cwd) for p in cwd.rglob("*")) == [
+            Path(".gemini"),
+            Path(".gemini/settings.json"),
+        ]
+        assert (cwd / ".gemini/settings.json").read_text() == WORKSPACE_SETTINGS
+        assert json.loads(WORKSPACE_SETTINGS) == {"hooksConfig": {"enabled": False}}
     # Trusted: an empty folder of ox's (headless gemini will not run in an untrusted one).
     assert "GEMINI_CLI_TRUST_WORKSPACE=true" in env
 
 
 async def test_a_work_dir_that_is_not_empty_is_not_used(fake_cli: Any, tmp_path: Path) -> None:
-    planted = tmp_path / "home/.local/state/ox/gemini-work/.gemini"
+    planted = tmp_path / "home/.local/state/ox/gemini-work/.gemini/commands"
     planted.mkdir(parents=True)
     cli = fake(fake_cli, case="ok-stream-json")
     record_cwd_and_env(cli)

@@ -19,6 +19,7 @@ import attrs
 from ox_core.cli_runner import CliRunner
 from ox_core.contracts import RunRequest, RunResult
 from ox_core.errors import RunnerError
+from ox_core.fs import UnsafePathError, atomic_write
 from ox_core.jsonl import int_field
 from ox_core.paths import user_state_dir
 from ox_core.process import ProcessOutcome, run_agent_process, with_stderr
@@ -48,29 +49,60 @@ has system policies, and `--policy` replaces the user's own policy files for the
 
 TRUST_ENV = {"GEMINI_CLI_TRUST_WORKSPACE": "true"}
 """Headless gemini refuses to run (status 55) in a folder the user has not trusted. The run's
-folder is an empty one of ox's (see `GeminiRunner.run`), which is safe to trust."""
+folder is one of ox's holding only `WORKSPACE_SETTINGS` (see `GeminiRunner.run`), which is safe
+to trust."""
+
+WORKSPACE_SETTINGS = json.dumps({"hooksConfig": {"enabled": False}}, indent=2) + "\n"
+"""The settings of the run's folder (`.gemini/settings.json`, over the user's): no hook runs.
+gemini fires the hooks of the user's settings on a headless run too, BeforeAgent with the
+prompt, a transcript of web pages and teammates' sessions, on the hook's stdin; they are the
+user's hooks for their own sessions, not for ox's summaries (and ox records none of those)."""
+
+NO_MCP_SERVER = "ox-summary-starts-no-mcp-server"
+"""The only MCP server a run allows (`--allowed-mcp-server-names`): a name no server has, so
+none of the user's servers (commands) is started; the policy would deny their tools anyway."""
 
 _HTTP_429 = re.compile(
     r"\b429\b|RESOURCE_EXHAUSTED|quota exceeded|exhausted your (?:daily )?quota", re.I
 )
 
 
+def _holds_only_settings(folder: Path) -> bool:
+    """Whether `folder` is empty but for what `_lay_out` puts there (no link followed)."""
+    names = os.listdir(folder)
+    if not names:
+        return True
+    settings_dir = folder / ".gemini"
+    if names != [".gemini"] or not stat.S_ISDIR(settings_dir.lstat().st_mode):
+        return False
+    inner = os.listdir(settings_dir)
+    return not inner or (
+        inner == ["settings.json"] and stat.S_ISREG((settings_dir / inner[0]).lstat().st_mode)
+    )
+
+
+def _lay_out(folder: Path) -> None:
+    """Write `WORKSPACE_SETTINGS` into `folder` (each run: an older ox may have left others)."""
+    (folder / ".gemini").mkdir(mode=0o700, exist_ok=True)
+    atomic_write(folder / ".gemini" / "settings.json", WORKSPACE_SETTINGS)
+
+
 @contextlib.contextmanager
-def empty_work_dir() -> Iterator[Path]:
-    """`<ox state dir>/gemini-work`, a private directory that stays empty; a new temporary
-    one beside it instead should it be anything else (not empty, not a directory of this
-    user's that only they may write to). The same one each time: gemini files its chats and
-    history by project folder (`~/.gemini/projects.json`, `~/.gemini/tmp/<name>/`), one more
-    for each new folder."""
+def work_dir() -> Iterator[Path]:
+    """`<ox state dir>/gemini-work`, a private directory that holds nothing but ox's settings
+    (`WORKSPACE_SETTINGS`); a new temporary one beside it instead should it be anything else
+    (holding more, not a directory of this user's that only they may write to). The same one
+    each time: gemini files its chats and history by project folder (`~/.gemini/projects.json`,
+    `~/.gemini/tmp/<name>/`), one more for each new folder."""
     stable = Path(user_state_dir(), "gemini-work")
     try:
         stable.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = stable.lstat()
-        with os.scandir(stable) as entries:
-            empty = next(entries, None) is None
         private = info.st_uid == os.getuid() and not info.st_mode & 0o022
-        usable = stat.S_ISDIR(info.st_mode) and private and empty
-    except OSError:
+        usable = stat.S_ISDIR(info.st_mode) and private and _holds_only_settings(stable)
+        if usable:
+            _lay_out(stable)
+    except (OSError, UnsafePathError):
         usable = False
     if usable:
         yield stable
@@ -78,6 +110,7 @@ def empty_work_dir() -> Iterator[Path]:
     # In ox's state dir, not in the system temp dir: gemini loads the GEMINI.md of every folder
     # from the `.git` root above its cwd down, and any local user may put both in /tmp.
     with tempfile.TemporaryDirectory(prefix="ox-gemini-", dir=stable.parent) as scratch:
+        _lay_out(Path(scratch))
         yield Path(scratch)
 
 
@@ -112,8 +145,10 @@ def _json_format_tokens(stats: object) -> tuple[int, int]:
 
 class GeminiRunner(CliRunner):
     """The Gemini CLI, as `gemini -p " " --admin-policy <no tools> --policy <no tools>
-    --output-format stream-json`, prompt on stdin (gemini appends the `-p` text to stdin), in
-    an empty scratch directory: no tool is declared or run (`NO_TOOLS_POLICY`).
+    --allowed-mcp-server-names <none> --output-format stream-json`, prompt on stdin (gemini
+    appends the `-p` text to stdin), in a directory of ox's holding only its settings: no tool
+    is declared or run (`NO_TOOLS_POLICY`), no MCP server started (`NO_MCP_SERVER`), no hook
+    fired (`WORKSPACE_SETTINGS`).
 
     Output is the assistant's text after the last tool activity; tokens from the `result`
     event's `stats` (summed by gemini over its models: a routing call and the main call). The
@@ -139,7 +174,7 @@ class GeminiRunner(CliRunner):
         return self._trusting_env
 
     async def run(self, request: RunRequest) -> RunResult:
-        """Runs gemini in an empty directory of ox's (`empty_work_dir`), not in
+        """Runs gemini in a directory of ox's (`work_dir`), not in
         `request.work_dir`: a summary reads nothing but its prompt, and in the ledger (once
         trusted) gemini would load what teammates committed there: `.gemini/settings.json`
         (hooks and MCP servers, which are commands) and GEMINI.md as instructions."""
@@ -148,9 +183,9 @@ class GeminiRunner(CliRunner):
             error = f"gemini: {NO_TOOLS_POLICY} is missing (reinstall ox-runner-gemini)"
             return RunResult(exit_code=1, error=error)
         try:
-            with empty_work_dir() as work_dir:
-                return await super().run(attrs.evolve(request, work_dir=work_dir))
-        except OSError as exc:  # no state dir to run in (never the temp dir instead)
+            with work_dir() as folder:
+                return await super().run(attrs.evolve(request, work_dir=folder))
+        except (OSError, UnsafePathError) as exc:  # no state dir to run in (never /tmp)
             return RunResult(exit_code=1, error=f"gemini: no folder to run in: {exc}")
 
     async def _knows_stream_json(self, binary: str) -> bool:
@@ -191,6 +226,7 @@ class GeminiRunner(CliRunner):
     def command(self, binary: str, request: RunRequest) -> list[str]:
         policy = str(NO_TOOLS_POLICY)
         argv = [binary, "-p", " ", "--admin-policy", policy, "--policy", policy]
+        argv += ["--allowed-mcp-server-names", NO_MCP_SERVER]
         if self._stream_json_by_binary.get(binary, True):
             argv += ["--output-format", "stream-json"]
         model = self.model_for(request)
