@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ox_core import cli
+from ox_core.commands import CommandContext
 from ox_session_capture.confined import check_session_name
 
 NAME = "fix\u202etxt.exe\x9b2J\x7f"
@@ -26,7 +27,7 @@ def test_detect_prints_keys_escaped(
         ],
         "running": [{"type": "session-finalize", "key": f"session-finalize:{NAME}"}],
     }
-    monkeypatch.setattr(cli, "_call", lambda *a, **k: answer)
+    monkeypatch.setattr(CommandContext, "call", lambda *a, **k: answer)
     assert cli.main(["detect"]) == 0
     out = capsys.readouterr().out
     for char in ("\u202e", "\x9b", "\x7f"):
