@@ -114,6 +114,24 @@ def test_real_claude_usability_without_credentials(
     )
 
 
+def test_real_claude_usability_reads_no_settings_of_the_daemons_folder(
+    claude_binary: Path, real_cli_kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon runs wherever it was started (a project, a clone of the ledger): an
+    `apiKeyHelper` in that folder's `.claude/settings.json` made `claude auth status` say
+    logged in, while the summary run (in a folder of its own) was not; `doctor` ticked it."""
+    for key in AUTH_ENV:
+        monkeypatch.delenv(key, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    project = tmp_path / "project"
+    (project / ".claude").mkdir(parents=True)
+    (project / ".claude" / "settings.json").write_text('{"apiKeyHelper": "echo sk-ant-x"}')
+    monkeypatch.chdir(project)
+    usability = ClaudeRunner(binary=claude_binary, env=real_cli_kit.offline_env(home)).usability()
+    assert not usability.authenticated, usability.auth_detail
+
+
 def _processes_running(path_part: str, home: Path) -> list[int]:
     """The live processes of the package at `path_part` that run with this test's `home`
     (other tests, in other workers, run the same package at the same time)."""

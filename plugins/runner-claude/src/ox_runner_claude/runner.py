@@ -131,7 +131,12 @@ class ClaudeRunner(CliRunner):
         return argv + self.options.extra_args
 
     def authentication(self, binary: str, env: Mapping[str, str]) -> tuple[bool, str]:
-        answer = probe([binary, "auth", "status"], env=env)
+        # Asked where a run runs (see `run`), not in the daemon's folder: claude reads the
+        # project settings of its folder, whose `apiKeyHelper` would answer for a run that
+        # never reads them.
+        with tempfile.TemporaryDirectory(prefix="ox-claude-") as scratch:
+            _empty_repository(Path(scratch))
+            answer = probe([binary, "auth", "status"], env=env, cwd=scratch)
         status = json_event(answer.stdout.strip().replace("\n", " ")) if answer.answered else None
         if status is not None and isinstance(status.get("loggedIn"), bool):
             # Trust the boolean, not the exit status.
