@@ -303,3 +303,32 @@ async def test_real_gemini_runs_no_hook_or_mcp_server_of_the_user(
         Path(".gemini"),
         Path(".gemini/settings.json"),
     ]
+
+
+async def test_real_gemini_keeps_no_pile_of_summary_prompts(
+    gemini_binary: Path, real_cli_kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # gemini records every run's chat (the prompt: a whole transcript) under
+    # ~/.gemini/tmp/<project>/chats/ and has no switch to stop it; the run's folder of ox's
+    # has it delete the older ones of that project at each start but the last: two at most
+    # (the last run's and the one it kept), never a pile.
+    for key in (*AUTH_ENV, *AUTH_FLAGS, "GEMINI_CLI_SYSTEM_SETTINGS_PATH"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    home = tmp_path / "home"
+    gemini_home(home)
+    api = GeminiApi(real_cli_kit, "Summary.")
+    with real_cli_kit.FakeModelApi(api) as server:
+        env = {
+            **real_cli_kit.offline_env(home),
+            "GOOGLE_GEMINI_BASE_URL": server.url,
+            "GEMINI_API_KEY": "fake-key",
+        }
+        runner = GeminiRunner(binary=gemini_binary, env=env)
+        for n in range(4):
+            prompt = f"Summarise. TRANSCRIPT-{n}"
+            result = await runner.run(RunRequest(prompt=prompt, work_dir=home))
+            assert result.ok, result.error
+    kept = [p.read_text() for p in (home / ".gemini" / "tmp").rglob("chats/*") if p.is_file()]
+    assert len(kept) <= 2
+    assert not any("TRANSCRIPT-0" in text or "TRANSCRIPT-1" in text for text in kept)

@@ -107,7 +107,10 @@ async def test_runs_in_a_dir_of_its_own_holding_only_its_settings_not_the_ledger
             Path(".gemini/settings.json"),
         ]
         assert (cwd / ".gemini/settings.json").read_text() == WORKSPACE_SETTINGS
-        assert json.loads(WORKSPACE_SETTINGS) == {"hooksConfig": {"enabled": False}}
+        assert json.loads(WORKSPACE_SETTINGS) == {
+            "hooksConfig": {"enabled": False},
+            "general": {"sessionRetention": {"enabled": True, "maxCount": 1}},
+        }
     # Trusted: an empty folder of ox's (headless gemini will not run in an untrusted one).
     assert "GEMINI_CLI_TRUST_WORKSPACE=true" in env
 

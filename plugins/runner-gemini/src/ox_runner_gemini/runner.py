@@ -52,11 +52,23 @@ TRUST_ENV = {"GEMINI_CLI_TRUST_WORKSPACE": "true"}
 folder is one of ox's holding only `WORKSPACE_SETTINGS` (see `GeminiRunner.run`), which is safe
 to trust."""
 
-WORKSPACE_SETTINGS = json.dumps({"hooksConfig": {"enabled": False}}, indent=2) + "\n"
+WORKSPACE_SETTINGS = (
+    json.dumps(
+        {
+            "hooksConfig": {"enabled": False},
+            "general": {"sessionRetention": {"enabled": True, "maxCount": 1}},
+        },
+        indent=2,
+    )
+    + "\n"
+)
 """The settings of the run's folder (`.gemini/settings.json`, over the user's): no hook runs.
 gemini fires the hooks of the user's settings on a headless run too, BeforeAgent with the
 prompt, a transcript of web pages and teammates' sessions, on the hook's stdin; they are the
-user's hooks for their own sessions, not for ox's summaries (and ox records none of those)."""
+user's hooks for their own sessions, not for ox's summaries (and ox records none of those).
+And the chats gemini records of this folder (each run's prompt, with no switch to stop it)
+are deleted at each start but the last one (two at most then): no pile of transcripts under
+`~/.gemini/tmp/`."""
 
 NO_MCP_SERVER = "ox-summary-starts-no-mcp-server"
 """The only MCP server a run allows (`--allowed-mcp-server-names`): a name no server has, so
