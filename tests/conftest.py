@@ -227,3 +227,14 @@ def world(tmp_path: Path) -> Iterator[OxWorld]:
                 # a fake claude orphaned by a killed daemon
                 with contextlib.suppress(ProcessLookupError, ValueError):
                     os.kill(int(claude.started.read_text()), signal.SIGKILL)
+
+
+@pytest.fixture
+def pid_holder() -> Iterator[int]:
+    """A live process standing for the agent (its pid keeps the recording open)."""
+    proc = subprocess.Popen(["sleep", "600"])
+    try:
+        yield proc.pid
+    finally:
+        proc.kill()
+        proc.wait()

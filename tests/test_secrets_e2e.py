@@ -108,17 +108,6 @@ def codex_lines() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def pid_holder() -> Iterator[int]:
-    """A live process standing for the agent (its pid keeps the recording open)."""
-    proc = subprocess.Popen(["sleep", "600"])
-    try:
-        yield proc.pid
-    finally:
-        proc.kill()
-        proc.wait()
-
-
-@pytest.fixture
 def lfs_storage(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """The session-finalize tests' LFS server (a real HTTP process on 127.0.0.1)."""
     if not has_git_lfs():

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,16 +74,6 @@ def session_lines(outputs: list[str]) -> list[dict[str, Any]]:
                      "content": [{"type": "text", "text": "The configuration is loaded."}]}}
     )  # fmt: skip
     return lines
-
-
-@pytest.fixture
-def pid_holder() -> Iterator[int]:
-    proc = subprocess.Popen(["sleep", "600"])
-    try:
-        yield proc.pid
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def record(world: OxWorld, source: Path, pid: int, lines: list[Any]) -> str:

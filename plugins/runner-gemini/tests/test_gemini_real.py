@@ -12,7 +12,6 @@ import pytest
 from ox_core import RunRequest
 from ox_core.testing_npm import read_pin
 from ox_runner_gemini import GeminiRunner
-from ox_runner_gemini.runner import AUTH_ENV, AUTH_FLAGS
 
 PIN = read_pin(Path(__file__).parent / "real-cli.json")
 
@@ -125,24 +124,21 @@ class GeminiApi:
         )
 
 
+def fake_api_env(kit: Any, home: Path, url: str) -> dict[str, str]:
+    """Offline, against the fake API at `url`, authenticated by a key."""
+    return {**kit.offline_env(home), "GOOGLE_GEMINI_BASE_URL": url, "GEMINI_API_KEY": "fake-key"}
+
+
 async def test_real_gemini_answers_through_the_runner(
-    gemini_binary: Path, real_cli_kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    gemini_binary: Path, real_cli_kit: Any, tmp_path: Path, no_user_auth: Path
 ) -> None:
-    for key in (*AUTH_ENV, *AUTH_FLAGS, "GEMINI_CLI_SYSTEM_SETTINGS_PATH"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # ox's: the run's folder
     api = GeminiApi(real_cli_kit, "Summary from the fake Gemini API, in two chunks.")
     home = tmp_path / "home"
     gemini_home(home)
     work = tmp_path / "work"
     work.mkdir()
     with real_cli_kit.FakeModelApi(api) as server:
-        env = {
-            **real_cli_kit.offline_env(home),
-            "GOOGLE_GEMINI_BASE_URL": server.url,
-            "GEMINI_API_KEY": "fake-key",
-            "GEMINI_CLI_TRUST_WORKSPACE": "true",
-        }
+        env = {**fake_api_env(real_cli_kit, home, server.url), "GEMINI_CLI_TRUST_WORKSPACE": "true"}
         runner = GeminiRunner(binary=gemini_binary, env=env)
         usability = runner.usability()
         result = await runner.run(
@@ -160,11 +156,8 @@ async def test_real_gemini_answers_through_the_runner(
 
 
 def test_real_gemini_usability_without_credentials(
-    gemini_binary: Path, real_cli_kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    gemini_binary: Path, real_cli_kit: Any, tmp_path: Path, no_user_auth: Path
 ) -> None:
-    for key in (*AUTH_ENV, *AUTH_FLAGS, "GEMINI_CLI_SYSTEM_SETTINGS_PATH"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # ox's: the run's folder
     home = tmp_path / "home"
     home.mkdir()
     usability = GeminiRunner(binary=gemini_binary, env=real_cli_kit.offline_env(home)).usability()
@@ -173,15 +166,12 @@ def test_real_gemini_usability_without_credentials(
 
 
 async def test_real_gemini_runs_no_tool_and_no_ledger_config_on_hostile_input(
-    gemini_binary: Path, real_cli_kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    gemini_binary: Path, real_cli_kit: Any, tmp_path: Path, no_user_auth: Path
 ) -> None:
     # A transcript that tells the summarizer to run commands and read files, the model obeying
     # with function calls, and a ledger in which a teammate committed Gemini CLI project
     # settings (hooks, an MCP server) and GEMINI.md: no tool may be declared or run, nothing of
     # the ledger may run or reach the prompt, even for a user who trusts the ledger.
-    for key in (*AUTH_ENV, *AUTH_FLAGS, "GEMINI_CLI_SYSTEM_SETTINGS_PATH"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # ox's: the run's folder
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-42\n")
     ran = tmp_path / "ran"
@@ -261,15 +251,12 @@ async def test_real_gemini_runs_no_tool_and_no_ledger_config_on_hostile_input(
 
 
 async def test_real_gemini_runs_no_hook_or_mcp_server_of_the_user(
-    gemini_binary: Path, real_cli_kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    gemini_binary: Path, real_cli_kit: Any, tmp_path: Path, no_user_auth: Path
 ) -> None:
     # gemini fires the hooks of the user's settings on a headless run too, BeforeAgent with the
     # prompt (the whole transcript) on its stdin, and starts the user's MCP servers (commands)
     # even when the policy denies their tools: a summary run must do neither, as the claude
     # and codex runners do not.
-    for key in (*AUTH_ENV, *AUTH_FLAGS, "GEMINI_CLI_SYSTEM_SETTINGS_PATH"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     ran = tmp_path / "ran"
     ran.mkdir()
     home = tmp_path / "home"
@@ -286,11 +273,7 @@ async def test_real_gemini_runs_no_hook_or_mcp_server_of_the_user(
     settings_file.write_text(json.dumps(settings))
     api = GeminiApi(real_cli_kit, "Summary.")
     with real_cli_kit.FakeModelApi(api) as server:
-        env = {
-            **real_cli_kit.offline_env(home),
-            "GOOGLE_GEMINI_BASE_URL": server.url,
-            "GEMINI_API_KEY": "fake-key",
-        }
+        env = fake_api_env(real_cli_kit, home, server.url)
         runner = GeminiRunner(binary=gemini_binary, env=env)
         for _ in range(2):  # the second run in the same folder of ox's
             result = await runner.run(RunRequest(prompt="Summarise. TRANSCRIPT", work_dir=home))
@@ -306,24 +289,17 @@ async def test_real_gemini_runs_no_hook_or_mcp_server_of_the_user(
 
 
 async def test_real_gemini_keeps_no_pile_of_summary_prompts(
-    gemini_binary: Path, real_cli_kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    gemini_binary: Path, real_cli_kit: Any, tmp_path: Path, no_user_auth: Path
 ) -> None:
     # gemini records every run's chat (the prompt: a whole transcript) under
     # ~/.gemini/tmp/<project>/chats/ and has no switch to stop it; the run's folder of ox's
     # has it delete the older ones of that project at each start but the last: two at most
     # (the last run's and the one it kept), never a pile.
-    for key in (*AUTH_ENV, *AUTH_FLAGS, "GEMINI_CLI_SYSTEM_SETTINGS_PATH"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     home = tmp_path / "home"
     gemini_home(home)
     api = GeminiApi(real_cli_kit, "Summary.")
     with real_cli_kit.FakeModelApi(api) as server:
-        env = {
-            **real_cli_kit.offline_env(home),
-            "GOOGLE_GEMINI_BASE_URL": server.url,
-            "GEMINI_API_KEY": "fake-key",
-        }
+        env = fake_api_env(real_cli_kit, home, server.url)
         runner = GeminiRunner(binary=gemini_binary, env=env)
         for n in range(4):
             prompt = f"Summarise. TRANSCRIPT-{n}"

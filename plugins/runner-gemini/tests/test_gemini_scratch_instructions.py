@@ -16,22 +16,17 @@ from ox_core import RunRequest
 from ox_core.testing_npm import read_pin
 from ox_core.testing_runners import planted_temp_dir
 from ox_runner_gemini import GeminiRunner
-from ox_runner_gemini.runner import AUTH_ENV, AUTH_FLAGS
 
-from .test_gemini_real import GeminiApi, gemini_home
+from .test_gemini_real import GeminiApi, fake_api_env, gemini_home
 
 GEMINI = read_pin(Path(__file__).with_name("real-cli.json"))
 
 
 async def test_gemini_loads_no_gemini_md_from_above_its_fallback_dir(
-    real_cli_kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    real_cli_kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_user_auth: Path
 ) -> None:
-    for key in (*AUTH_ENV, *AUTH_FLAGS, "GEMINI_CLI_SYSTEM_SETTINGS_PATH"):
-        monkeypatch.delenv(key, raising=False)
     binary = real_cli_kit.npm_cli(GEMINI)
-    state = tmp_path / "state"
-    monkeypatch.setenv("XDG_STATE_HOME", str(state))
-    stable = state / "ox" / "gemini-work"
+    stable = no_user_auth / "ox" / "gemini-work"
     stable.mkdir(parents=True)
     (stable / "left-over").write_text("x")  # not empty: the runner falls back to a temp dir
     planted_temp_dir(tmp_path, monkeypatch, "GEMINI.md")
@@ -39,11 +34,7 @@ async def test_gemini_loads_no_gemini_md_from_above_its_fallback_dir(
     gemini_home(home)
     api = GeminiApi(real_cli_kit, "Summary text.")
     with real_cli_kit.FakeModelApi(api) as server:
-        env = {
-            **real_cli_kit.offline_env(home),
-            "GOOGLE_GEMINI_BASE_URL": server.url,
-            "GEMINI_API_KEY": "fake-key",
-        }
+        env = fake_api_env(real_cli_kit, home, server.url)
         result = await GeminiRunner(binary=binary, env=env).run(
             RunRequest(prompt="Summarise.", work_dir=tmp_path)
         )
