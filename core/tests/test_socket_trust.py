@@ -344,3 +344,32 @@ def test_connect_refuses_before_sending_and_says_why(tmp_path: Path) -> None:
         os.chmod(path.parent, 0o700)
         with pytest.raises(OxError, match="not running"):
             call(path, "status")
+
+
+def test_a_configured_sockets_folder_keeps_its_mode(home: Path) -> None:
+    """`socket` set into a folder of the user's (their home, a folder shared with their
+    group) is served there, and the folder is not made private behind their back: only
+    ox's own runtime folder is chmodded."""
+    shared = home / "team"
+    shared.mkdir()
+    os.chmod(shared, 0o750)
+    env = env_for(home, XDG_RUNTIME_DIR=str(home / "xdg"), OX_SOCKET=str(shared / "ox.sock"))
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "ox_core.cli", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd="/",
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while ox(env, "status", "--json").returncode != 0:
+            assert daemon.poll() is None, daemon.communicate()[1]
+            assert time.monotonic() < deadline, "the daemon did not answer within 60 s"
+            time.sleep(0.2)
+        assert stat.S_IMODE(shared.stat().st_mode) == 0o750
+        assert stat.S_IMODE(home.stat().st_mode) == 0o755
+    finally:
+        daemon.terminate()
+        daemon.communicate(timeout=60)

@@ -399,6 +399,9 @@ class Daemon:
                 starting=lambda: self._starting_scope is not None,
                 stopping=lambda: self.stopping,
                 read_only=READ_ONLY_METHODS,
+                # A configured socket's folder is the user's (their home, a team folder):
+                # only ox's own runtime folder is made private.
+                tighten_dir=self.settings.socket is None,
             )
             self.server = server
             await outer.start(server.serve, self.socket)

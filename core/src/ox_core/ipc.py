@@ -123,7 +123,8 @@ class IpcServer:
     first byte, or when a reply cannot be sent within `send_timeout` seconds (the client does
     not read); at most `max_per_client` connections per process and `max_total` in all, the
     longest-idle one evicted to make room (see `ConnectionTable`); a refused connection gets
-    one `busy` error line and is closed at once, never left waiting.
+    one `busy` error line and is closed at once, never left waiting. `tighten_dir`: the
+    socket's directory is ox's own and made 0700 (see `bind_private_socket`).
     """
 
     def __init__(
@@ -138,6 +139,7 @@ class IpcServer:
         send_timeout: float = SEND_TIMEOUT,
         max_total: int | None = None,
         max_per_client: int | None = None,
+        tighten_dir: bool = True,
     ) -> None:
         from ox_core.connections import DEFAULT_MAX_PER_CLIENT, DEFAULT_MAX_TOTAL
 
@@ -152,6 +154,7 @@ class IpcServer:
         self._max_total = DEFAULT_MAX_TOTAL if max_total is None else max_total
         self._max_per_client = DEFAULT_MAX_PER_CLIENT if max_per_client is None else max_per_client
         self._table: ConnectionTable | None = None
+        self._tighten_dir = tighten_dir
 
     def statistics(self) -> ConnectionStatistics:
         """Connection counts since `serve` started (all zero before)."""
@@ -325,7 +328,7 @@ class IpcServer:
         """
         import trio
 
-        sock = bind_private_socket(path)
+        sock = bind_private_socket(path, tighten_dir=self._tighten_dir)
         async with trio.open_nursery() as nursery:  # the connections, across rebinds
             task_status.started()
             while True:
@@ -342,7 +345,7 @@ class IpcServer:
                         with contextlib.suppress(OSError):
                             os.unlink(path)  # instant on a local socket file
                 log.warning("the socket %s was removed; listening on it again", path)
-                sock = await _bind_again(path)
+                sock = await _bind_again(path, tighten_dir=self._tighten_dir)
 
     async def _accept_loop(self, listener: trio.socket.SocketType, nursery: trio.Nursery) -> None:
         import trio
@@ -421,7 +424,7 @@ async def _wait_removed(path: Path, bound: tuple[int, int] | None) -> None:
             )
 
 
-async def _bind_again(path: Path) -> socket.socket:
+async def _bind_again(path: Path, *, tighten_dir: bool) -> socket.socket:
     """`bind_private_socket(path)`, tried every `SOCKET_CHECK` seconds until it works; each
     new reason it fails for is logged once."""
     import trio
@@ -429,7 +432,7 @@ async def _bind_again(path: Path) -> socket.socket:
     said = ""
     while True:
         try:
-            return bind_private_socket(path)
+            return bind_private_socket(path, tighten_dir=tighten_dir)
         except OxError as exc:
             if str(exc) != said:
                 said = str(exc)

@@ -77,12 +77,12 @@ def _lstat(path: str | PathLike[str]) -> os.stat_result | None:
         return None
 
 
-def open_private_dir(path: str | PathLike[str], *, create: bool) -> int:
+def open_private_dir(path: str | PathLike[str], *, create: bool, tighten: bool = True) -> int:
     """A descriptor of the directory `path` after checking that only this user can use it.
 
-    With `create` (the daemon), the directory is made (mode 0700) when missing and a
-    directory of ours that others may read or enter is tightened to 0700 through the
-    descriptor. Without it (the CLI), `FileNotFoundError` when it is missing.
+    With `create` (the daemon), the directory is made (mode 0700) when missing and, with
+    `tighten`, a directory of ours that others may read or enter is tightened to 0700 through
+    the descriptor. Without `create` (the CLI), `FileNotFoundError` when it is missing.
 
     Raises `UntrustedSocketError` for a symbolic link, a non-directory, a directory of another
     user, or one that others may write to (they could have put anything in it: ox refuses
@@ -110,7 +110,7 @@ def open_private_dir(path: str | PathLike[str], *, create: bool) -> int:
     except OSError as exc:
         raise OxError(f"cannot open the socket directory {path}: {exc.strerror}") from None
     try:
-        _check_dir(fd, path, tighten=create)
+        _check_dir(fd, path, tighten=create and tighten)
     except BaseException:
         os.close(fd)
         raise
@@ -161,15 +161,17 @@ def _umask(mask: int) -> Iterator[None]:
         os.umask(old)
 
 
-def bind_private_socket(path: str | PathLike[str]) -> socket.socket:
+def bind_private_socket(path: str | PathLike[str], *, tighten_dir: bool = True) -> socket.socket:
     """A listening, non-blocking Unix socket at `path` (mode 0600) in a private directory.
 
     A leftover socket file nothing listens on is replaced; a live one (another ledger's daemon
     given the same `socket`) or anything else in the way, a symbolic link included, is an
-    error. Raises `OxError`
+    error. `tighten_dir`: the directory is ox's own, made 0700 when others may read or enter
+    it; a configured `socket`'s directory is the user's (their home, a group's folder) and is
+    never chmodded. Raises `OxError`
     (`UntrustedSocketError` for a directory that is not the user's own and private).
     """
-    fd = open_private_dir(os.path.dirname(path), create=True)
+    fd = open_private_dir(os.path.dirname(path), create=True, tighten=tighten_dir)
     name = os.path.basename(path)
     try:
         try:
