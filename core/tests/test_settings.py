@@ -118,3 +118,29 @@ def test_config_file_from_ox_config_file(home: Path, monkeypatch: pytest.MonkeyP
     settings = load_settings()
     assert settings.log_level == "DEBUG"
     assert settings.sources()["log_level"] == f"file {other}"
+
+
+def test_a_table_given_whole_in_the_environment_is_the_source_of_its_own_keys_only(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`OX_AGENT_WORK` (JSON) and the file's `[agent_work]` are merged: each key is told
+    as coming from the one that set it, in `doctor` and in an error."""
+    from ox_core.doctor import settings_rows
+
+    path = write_config(home, "[agent_work]\nmax_concurrent = 3\ntimeout = 60\n")
+    monkeypatch.setenv("OX_AGENT_WORK", '{"max_concurrent": 2}')
+    settings = load_settings()
+    assert (settings.agent_work.max_concurrent, settings.agent_work.timeout) == (2, 60)
+    rows = {row["key"]: row["source"] for row in settings_rows(settings)}
+    assert rows["agent_work.max_concurrent"] == "env OX_AGENT_WORK"
+    assert rows["agent_work.timeout"] == f"file {path}"
+    assert rows["agent_work.enabled"] == "default"
+
+    write_config(home, "[agent_work]\nmax_concurrent = 0\n")
+    monkeypatch.setenv("OX_AGENT_WORK", '{"agent": "codex"}')
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert str(info.value) == (
+        "invalid settings: agent_work.max_concurrent: Input should be greater than or equal "
+        f"to 1 (from file {path})"
+    )

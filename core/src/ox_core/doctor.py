@@ -57,7 +57,7 @@ def settings_rows(settings: Settings) -> list[dict[str, str]]:
         if isinstance(value, dict) and value and key != "runners" and key != "handlers":
             for sub, sub_value in value.items():
                 dotted = f"{key}.{sub}"
-                source = sources.get(dotted, sources.get(key, "default"))
+                source = _nested_source(sources, dotted)
                 shown = sub_value
                 if dotted == "agent_work.agent" and not sub_value:
                     shown = "(auto: the first usable runner)"
@@ -71,7 +71,7 @@ def settings_rows(settings: Settings) -> list[dict[str, str]]:
                     {
                         "key": dotted,
                         "value": str(sub_value),
-                        "source": _nested_source(sources, dotted, key),
+                        "source": _nested_source(sources, dotted),
                     }
                 )
         else:
@@ -82,9 +82,11 @@ def settings_rows(settings: Settings) -> list[dict[str, str]]:
     return rows
 
 
-def _nested_source(sources: dict[str, str], dotted: str, key: str) -> str:
+def _nested_source(sources: dict[str, str], dotted: str) -> str:
+    """Where `dotted` and the keys under it were set; a key set nowhere is a default (its
+    table's source may be a variable or file that sets only other keys of it)."""
     hits = sorted({v for k, v in sources.items() if k == dotted or k.startswith(dotted + ".")})
-    return ", ".join(hits) if hits else sources.get(key, "default")
+    return ", ".join(hits) if hits else "default"
 
 
 def _daemon_state(socket: Path) -> dict[str, Any]:

@@ -142,44 +142,76 @@ class Settings(BaseSettings):
     def sources(self) -> dict[str, str]:
         """Where each top-level value came from: `env OX_...`, `file <path>` or `default`.
 
-        Nested tables report per sub-key (`agent_work.max_concurrent`) when set anywhere.
+        Nested tables report per sub-key (`agent_work.max_concurrent`) when set anywhere: by
+        the file, by an `OX_A__B` variable, or inside a table given whole as JSON
+        (`OX_AGENT_WORK='{"max_concurrent": 2}'`), the highest of them named.
         """
-        env = {k.upper(): v for k, v in os.environ.items() if k.upper().startswith(ENV_PREFIX)}
+        env = _ox_environ()
         path = config_file_path()
         data = _read_toml(path)
         found: dict[str, str] = {}
         for name in type(self).model_fields:
             key = f"{ENV_PREFIX}{name.upper()}"
-            nested = sorted(k for k in env if k.startswith(key + "__"))
             if key in env:
-                found[name] = f"env {key}"
+                found[name] = f"env {env[key][0]}"
             elif name in data:
                 found[name] = f"file {path}"
             else:
                 found[name] = "default"
-            sub = data.get(name)
-            if isinstance(sub, dict):
-                for sub_key in sub:
-                    found[f"{name}.{sub_key}"] = f"file {path}"
-            for env_key in nested:
-                dotted = ".".join(env_key[len(ENV_PREFIX) :].lower().split("__"))
-                found[dotted] = f"env {env_key}"
+            subs: set[tuple[str, ...]] = {(name, str(k)) for k in _table(data.get(name))}
+            subs |= {(name, str(k)) for k in _table(_json(env[key][1]) if key in env else None)}
+            subs |= {
+                tuple(k[len(ENV_PREFIX) :].lower().split("__"))
+                for k in env
+                if k.startswith(key + "__")
+            }
+            for loc in subs:
+                found[".".join(loc)] = _source_of(loc, data, path)
         return found
 
 
-def _source_of(loc: tuple[Any, ...], data: dict[str, Any], path: Path) -> str:
-    """Where the value at `loc` came from: an `OX_*` variable, the file, or neither."""
-    env = {k.upper(): k for k in os.environ}
-    for depth in range(len(loc), 0, -1):
-        key = ENV_PREFIX + "__".join(str(p) for p in loc[:depth]).upper()
-        if key in env:
-            return f"env {env[key]}"
-    node: Any = data
+def _ox_environ() -> dict[str, tuple[str, str]]:
+    """The `OX_*` variables by upper-case name (pydantic-settings ignores the case): the
+    name as spelt, and the value."""
+    return {k.upper(): (k, v) for k, v in os.environ.items() if k.upper().startswith(ENV_PREFIX)}
+
+
+def _table(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _json(text: str) -> Any:
+    import json
+
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _holds(node: Any, loc: tuple[Any, ...]) -> bool:
     for part in loc:
         if not isinstance(node, dict) or str(part) not in node:
-            return ""
+            return False
         node = node[str(part)]
-    return f"file {path}"
+    return True
+
+
+def _source_of(loc: tuple[Any, ...], data: dict[str, Any], path: Path) -> str:
+    """Where the value at `loc` came from: an `OX_*` variable, the file, or neither.
+
+    A variable that names a table (`OX_AGENT_WORK`, JSON) is the source only of the keys its
+    JSON holds: the others come from the file beside it (the two are merged).
+    """
+    env = _ox_environ()
+    for depth in range(len(loc), 0, -1):
+        key = ENV_PREFIX + "__".join(str(p) for p in loc[:depth]).upper()
+        if key not in env:
+            continue
+        name, value = env[key]
+        if depth == len(loc) or _holds(_json(value), loc[depth:]):
+            return f"env {name}"
+    return f"file {path}" if _holds(data, loc) else ""
 
 
 def _check_json_env() -> None:
