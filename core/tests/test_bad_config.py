@@ -230,3 +230,12 @@ def test_a_read_only_ledger_is_one_line_at_start(home: Path, with_cache: bool) -
     line = the_error(result)
     assert str(ledger) in line
     assert "not writable" in line or "Read-only file system" in line
+
+
+@pytest.mark.parametrize("value", ["0.001", "1e-300"])
+def test_a_sync_interval_under_a_second_is_refused(home: Path, value: str) -> None:
+    """Each sync fetches from the team's remote: a tiny interval would fetch back to back
+    for ever, so it is one line naming the key, not a busy loop against the server."""
+    line = the_error(ox(base_env(home, OX_SYNC__INTERVAL=value), "status"))
+    assert "sync.interval: Input should be greater than or equal to 1" in line
+    assert "(from env OX_SYNC__INTERVAL)" in line

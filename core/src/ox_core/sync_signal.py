@@ -15,6 +15,10 @@ import trio
 
 from ox_core.work import utcnow
 
+MIN_SYNC_INTERVAL = 1.0
+"""The shortest `[sync] interval`, seconds: each pass fetches from the team's remote, and a
+typo like `0.001` would otherwise fetch back to back for ever."""
+
 
 class SyncConfig(pydantic.BaseModel):
     """`[sync]`: how often the ledger is synced with its remote (fetch, integrate, push)."""
@@ -23,7 +27,7 @@ class SyncConfig(pydantic.BaseModel):
 
     interval: float = pydantic.Field(
         default=60.0,
-        gt=0,
+        ge=MIN_SYNC_INTERVAL,
         le=86400,
         description="Seconds between two syncs of the ledger with its remote "
         "(each waits a random extra of up to `jitter` of it, so a team's daemons spread out).",

@@ -36,7 +36,7 @@ def test_next_delay_spreads_within_a_period_and_backs_off() -> None:
 
 
 def test_sync_config_refuses_bad_values() -> None:
-    with pytest.raises(ValueError, match="greater than 0"):
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
         SyncConfig(interval=0)
     with pytest.raises(ValueError, match="less than or equal to 1"):
         SyncConfig(jitter=2)
