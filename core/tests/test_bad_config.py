@@ -239,3 +239,22 @@ def test_a_sync_interval_under_a_second_is_refused(home: Path, value: str) -> No
     line = the_error(ox(base_env(home, OX_SYNC__INTERVAL=value), "status"))
     assert "sync.interval: Input should be greater than or equal to 1" in line
     assert "(from env OX_SYNC__INTERVAL)" in line
+
+
+@pytest.mark.parametrize("value", ["inf", "1e308", "86401"])
+def test_an_agent_timeout_that_never_ends_is_refused(home: Path, value: str) -> None:
+    """A run timeout of `inf` would never stop a hung agent: its slot, and every item
+    behind it, would wait for ever."""
+    line = the_error(ox(base_env(home, OX_AGENT_WORK__TIMEOUT=value), "status"))
+    assert "agent_work.timeout: Input should be less than or equal to 86400" in line
+    assert "(from env OX_AGENT_WORK__TIMEOUT)" in line
+
+
+@pytest.mark.parametrize(("key", "value"), [("timeout", "inf"), ("grace", "1e308")])
+def test_a_runner_timeout_or_grace_that_never_ends_is_refused(key: str, value: str) -> None:
+    from ox_core.cli_runner import CliRunnerOptions
+    from ox_core.config import validate_options
+    from ox_core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"{key}: Input should be less than or equal to"):
+        validate_options(CliRunnerOptions, {key: float(value)}, "runners.claude")

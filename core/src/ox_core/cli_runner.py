@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import attrs
 import pydantic
 
+from ox_core.config import MAX_RUN_TIMEOUT
 from ox_core.contracts import (
     DEFAULT_RUN_TIMEOUT,
     AgentUsability,
@@ -31,6 +32,10 @@ from ox_core.errors import ConfigError, RunnerError
 from ox_core.process import DEFAULT_GRACE, ProcessOutcome, run_agent_process, with_stderr
 from ox_core.quota import COMMON_WORDING, QuotaWording, find_quota
 
+MAX_GRACE = 60.0
+"""The longest wait from SIGTERM to SIGKILL: a stop of the daemon waits for it (`inf` would
+never end a stop with a run in flight)."""
+
 
 class CliRunnerOptions(pydantic.BaseModel):
     """Options of a CLI runner (`[runners.<name>]` in the config)."""
@@ -38,12 +43,16 @@ class CliRunnerOptions(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
 
     timeout: float = pydantic.Field(
-        DEFAULT_RUN_TIMEOUT, gt=0, description="Seconds a run may take when the request sets none."
+        DEFAULT_RUN_TIMEOUT,
+        gt=0,
+        le=MAX_RUN_TIMEOUT,
+        description="Seconds a run may take when the request sets none (at most a day).",
     )
     grace: float = pydantic.Field(
         DEFAULT_GRACE,
         ge=0,
-        description="Seconds from SIGTERM to SIGKILL when a run is stopped.",
+        le=MAX_GRACE,
+        description="Seconds from SIGTERM to SIGKILL when a run is stopped (at most 60).",
     )
     model: str | None = pydantic.Field(
         None, description="Model passed to the CLI when the request names none (None: its default)."

@@ -21,6 +21,10 @@ DEFAULT_MAX_CONCURRENT = 4
 DEFAULT_RATE_LIMIT_RUNS = 60
 DEFAULT_RATE_LIMIT_WINDOW = 3600.0
 DEFAULT_TIMEOUT = 300.0
+MAX_RUN_TIMEOUT = 86400.0
+"""The longest an agent run may be allowed, a day: `inf` or `1e308` would never stop a hung
+agent (its item, and every item behind it in its slot, would wait for ever)."""
+
 MAX_RATE_LIMIT_WINDOW = 366 * 86400.0
 """The longest rate-limit window, a year: `status` tells when a window refills as a date (an
 `inf` or `1e12` window is no date)."""
@@ -66,7 +70,9 @@ class AgentWorkerConfig(BaseModel):
     timeout: float = Field(
         DEFAULT_TIMEOUT,
         gt=0,
-        description="Seconds an agent run may take, unless the handler asks for another value.",
+        le=MAX_RUN_TIMEOUT,
+        description="Seconds an agent run may take, unless the handler asks for another value "
+        "(at most a day).",
     )
     disabled_types: frozenset[str] = Field(
         frozenset(), description="Work types not to detect or run (their items stay queued)."
