@@ -112,7 +112,7 @@ class AgentGate:
         if not self._available:
             return False
         if self._quota_until is not None:
-            if self._clock() < self._quota_until:
+            if self.paused():
                 return False
             log.info("quota pause ended; agent work resumes")
             self._end_quota()
@@ -123,8 +123,12 @@ class AgentGate:
         return self.ready() and self.limiter.allow()
 
     def paused(self) -> bool:
-        """Whether a quota pause holds now."""
-        return self._quota_until is not None and self._clock() < self._quota_until
+        """Whether a quota pause holds now: until its end on the clock or its reset time on
+        the wall, whichever comes first. The monotonic clock stands still while the machine
+        sleeps, but the agent's quota resets at a time of day all the same."""
+        if self._quota_until is None or self._quota is None:
+            return False
+        return self._clock() < self._quota_until and self._wall() < self._quota.until
 
     def start_quota_pause(self, quota: Quota) -> None:
         """The agent said its quota is used up: pause until its reset time (bounded to

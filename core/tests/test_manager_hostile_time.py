@@ -1,0 +1,58 @@
+"""The manager against hostile time and hostile runners: a machine that sleeps through a
+quota pause, a runner whose quota answer is not of its declared shape.
+
+MockClock with autojump, as in test_manager.py (whose helpers are reused). A laptop's suspend
+is the wall clock moving on while trio's clock (monotonic: it stops during a suspend) stands.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from ox_core import Manager, MockRunner, Quota, RunRequest, RunResult, SyncSignal
+from ox_core.quota_store import PAUSE_FILE
+from ox_core.work import utcnow
+
+from .test_manager import TICK, Config, FnHandler, item, settle, sleep_until
+
+
+class Wall:
+    """A wall clock the test moves by hand (a suspend moves it, not trio's clock)."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_a_quota_pause_ends_at_its_reset_time_when_the_machine_slept_through_it(
+    tmp_path: Path, autojump_clock: Any
+) -> None:
+    wall = Wall()
+    prompts: list[str] = []
+
+    def run(request: RunRequest) -> RunResult:
+        prompts.append(request.prompt)
+        if len(prompts) == 1:
+            reset = wall() + timedelta(hours=1)
+            return RunResult(exit_code=1, quota=Quota("usage limit", reset, basis="resets 3pm"))
+        return RunResult(output="ok")
+
+    handler = FnHandler()
+    manager = Manager(MockRunner(run), [handler], Config(), SyncSignal(), tmp_path, clock=wall)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(manager.run)
+        manager.enqueue(item("a"))
+        await settle()
+        assert manager.status().quota is not None
+        wall.now += timedelta(hours=8)  # the lid closed for the night: trio's clock stood
+        await sleep_until(TICK + 1)  # the next doctor tick after the wake-up
+        assert manager.status().quota is None
+        assert [key for _, key, _ in handler.processed] == ["a"]
+        assert not (tmp_path / PAUSE_FILE).exists()
+        nursery.cancel_scope.cancel()
