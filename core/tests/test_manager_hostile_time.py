@@ -11,13 +11,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 
 from ox_core import Manager, MockRunner, Quota, RunRequest, RunResult, SyncSignal
 from ox_core.quota_store import PAUSE_FILE
 from ox_core.work import utcnow
 
-from .test_manager import TICK, Config, FnHandler, item, settle, sleep_until
+from .test_manager import TICK, Config, FnHandler, item, settle, sleep_until, start
 
 
 class Wall:
@@ -55,4 +56,42 @@ async def test_a_quota_pause_ends_at_its_reset_time_when_the_machine_slept_throu
         assert manager.status().quota is None
         assert [key for _, key, _ in handler.processed] == ["a"]
         assert not (tmp_path / PAUSE_FILE).exists()
+        nursery.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize(
+    "quota",
+    [
+        # A third-party runner's parsed 429, as it came: attrs does not check the types.
+        Quota("rate limit", "2035-01-01T00:00:00Z"),  # type: ignore[arg-type]
+        Quota("rate limit", float("nan")),  # type: ignore[arg-type]
+        Quota("rate limit", 1e300),  # type: ignore[arg-type]
+        Quota("rate limit", "in 10 years", basis="in 10 years"),  # type: ignore[arg-type]
+        Quota(ValueError("rate limit")),  # type: ignore[arg-type]
+        "rate limit",
+    ],
+    ids=["iso-string", "nan", "huge-number", "words", "message-not-text", "not-a-quota"],
+)
+async def test_a_quota_answer_with_fields_of_another_type_still_pauses(
+    tmp_path: Path, autojump_clock: Any, quota: Any
+) -> None:
+    prompts: list[str] = []
+
+    def run(request: RunRequest) -> RunResult:
+        prompts.append(request.prompt)
+        return RunResult(exit_code=1, quota=quota)
+
+    handler = FnHandler()
+    async with trio.open_nursery() as nursery:
+        manager = await start(nursery, tmp_path, MockRunner(run), handler)
+        for key in ("a", "b", "c"):
+            manager.enqueue(item(key))
+        await settle()
+        pause = manager.status().quota
+        assert pause is not None
+        assert pause.until - pause.since == timedelta(hours=1)  # the agent did not say: 1 h
+        assert pause.message == "rate limit"
+        assert len(prompts) == 1  # paused at the first answer, not burnt through the queue
+        assert manager.status().queue_depth == 3
+        assert manager.status().to_json()["quota"] is not None
         nursery.cancel_scope.cancel()

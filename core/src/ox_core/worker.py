@@ -18,7 +18,7 @@ import trio
 
 from ox_core.agent_gate import AgentGate, check_usability, describe
 from ox_core.config import AgentWorkerConfig
-from ox_core.contracts import Outcome, Runner, RunRequest, RunResult, WorkHandler
+from ox_core.contracts import Outcome, Quota, Runner, RunRequest, RunResult, WorkHandler
 from ox_core.detection import DETECT_COOLDOWN, DetectionPolicy
 from ox_core.errors import LedgerBlockedError
 from ox_core.history import WorkHistory
@@ -36,6 +36,19 @@ RUN_GUARD = 30.0
 _EMPTY_RESULT = RunResult()  # frozen: one shared instance for every skip_llm item
 
 CompleteCallback = Callable[[WorkResult], object]
+
+
+def _checked_quota(quota: object) -> Quota:
+    """A runner's quota answer with each field of its type (attrs does not check them, and a
+    runner may hand over what it parsed as it came): a reset time that is not a datetime is
+    an unknown one (the default pause), and the texts go into `status` as JSON strings."""
+    if not isinstance(quota, Quota):
+        return Quota(message=str(quota)[:500])
+    reset = quota.reset_at if isinstance(quota.reset_at, datetime) else None
+    message, basis = quota.message, quota.basis if reset is not None else ""
+    if isinstance(message, str) and isinstance(basis, str) and reset is quota.reset_at:
+        return quota
+    return Quota(message=str(message)[:500], reset_at=reset, basis=str(basis)[:200])
 
 
 @attrs.define(slots=True, eq=False)
@@ -241,6 +254,8 @@ class Worker:
                 raise TypeError(f"runner returned {type(result).__name__}, not a RunResult")
             if not isinstance(result.error, str):  # it goes into `status`, as JSON text
                 result = attrs.evolve(result, error=str(result.error))
+            if result.quota is not None:
+                result = attrs.evolve(result, quota=_checked_quota(result.quota))
         except trio.TooSlowError:
             result = RunResult(exit_code=-1, error=f"runner did not return within {timeout:.0f} s")
         except Exception as exc:
