@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import trio
 
-from ox_core import Manager, MockRunner, Quota, RunRequest, RunResult, SyncSignal
+from ox_core import Manager, MockRunner, Quota, RunRequest, RunResult, SyncSignal, WorkItem
 from ox_core.quota_store import PAUSE_FILE
 from ox_core.work import utcnow
 
@@ -94,4 +94,23 @@ async def test_a_quota_answer_with_fields_of_another_type_still_pauses(
         assert len(prompts) == 1  # paused at the first answer, not burnt through the queue
         assert manager.status().queue_depth == 3
         assert manager.status().to_json()["quota"] is not None
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_key_parked_for_a_failing_build_prompt_says_why(
+    tmp_path: Path, autojump_clock: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    def build(_item: WorkItem) -> RunRequest:
+        raise ValueError("the transcript is gone")
+
+    handler = FnHandler(detect=lambda: [item("s1")], build=build)
+    async with trio.open_nursery() as nursery:
+        manager = await start(nursery, tmp_path, MockRunner(), handler)
+        await sleep_until(2 * TICK + 1)  # detected and failed at 0, 300 and 600 s
+        parked = [hold for hold in manager.status().holds if hold.kind == "parked"]
+        assert [hold.name for hold in parked] == ["s1"]
+        assert "the transcript is gone" in parked[0].reason
+        warnings = [r.getMessage() for r in caplog.records if "parked" in r.getMessage()]
+        assert len(warnings) == 1
+        assert "the transcript is gone" in warnings[0]
         nursery.cancel_scope.cancel()

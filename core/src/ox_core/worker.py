@@ -166,8 +166,9 @@ class Worker:
                 self._requeue(item, record, f"ledger blocked: {exc}")
                 return
             except Exception as exc:
-                self._key_failed(item.dedup_key, item.last_error or "")
-                self._finish(item, record, None, f"build_prompt failed: {describe(exc)}")
+                item.last_error = f"build_prompt failed: {describe(exc)}"
+                self._key_failed(item.dedup_key, item.last_error)
+                self._finish(item, record, None, item.last_error)
                 return
         record.skip_llm = request.skip_llm
         if request.skip_llm:
