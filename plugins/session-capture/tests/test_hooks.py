@@ -248,7 +248,8 @@ async def test_status_and_doctor_show_the_hooks(ledger: Path, home: Path) -> Non
     assert handler.doctor_checks() == []  # no agent installed for this user
     (home / ".claude").mkdir()
     (home / ".gemini").mkdir()
-    hooks_install.install(claude_code, claude_code.path(home=home), ox="ox-core")
+    runnable = str(Path(sys.executable).parent / "ox-core")  # a bare one: not on pytest's PATH
+    hooks_install.install(claude_code, claude_code.path(home=home), ox=runnable)
     checks = {c["check"]: (c["ok"], c["detail"]) for c in handler.doctor_checks()}
     assert checks == {
         "claude-code hooks": (True, "in place"),

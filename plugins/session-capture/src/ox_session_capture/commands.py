@@ -238,7 +238,9 @@ class HooksCommand(Command):
                 "--user", action="store_true", help="the user's settings under $HOME (default)"
             )
             where.add_argument(
-                "--project", action="store_true", help="the settings of the project here (cwd)"
+                "--project",
+                action="store_true",
+                help="the settings of the project here (cwd); its hooks run `ox-core` from PATH",
             )
             s.add_argument("--json", action="store_true", help="print JSON for scripts")
 

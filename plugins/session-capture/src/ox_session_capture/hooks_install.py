@@ -13,8 +13,10 @@ no file). The agent or the user's editor may write the file while ox merges: ox 
 by compare-and-swap (`settings_file`) and merges again from what is there when it changed.
 The user's own settings may be links into a dotfiles repository: the file they lead to is
 edited where it is (its backup beside it), and the links stay; a project's links are
-refused. A file ox cannot rewrite without losing something (not UTF-8, a byte-order mark,
-comments, not JSON) is left alone with one clear error.
+refused. A project's hooks run `ox-core` from the agent's PATH (the file is shared), the
+user's own the absolute path of this `ox-core`. A file ox cannot rewrite without losing
+something (not UTF-8, a byte-order mark, comments, not JSON) is left alone with one clear
+error.
 
 Uninstalling removes exactly the entries ox added; when what is left equals the backup, the
 backup's bytes are put back as they were, so install + uninstall leaves the file
@@ -109,8 +111,8 @@ class AgentHooks:
         }
 
     def gone(self, data: dict[str, Any]) -> list[str]:
-        """The absolute `ox-core` paths that ox's hooks in the settings `data` run and that
-        are no executable file any more, for the events with no other hook of ox's that works
+        """The `ox-core`s that ox's hooks in the settings `data` run and that are no
+        executable file any more (`_gone`), for the events with no other hook of ox's that works
         (the agent runs a missing command: nothing is recorded)."""
         hooks = data.get("hooks")
         hooks = hooks if isinstance(hooks, dict) else {}
@@ -188,8 +190,11 @@ def _list(value: Any) -> list[Any]:
 
 def _gone(command: str) -> bool:
     """Whether the hook `command` (one of ox's) runs an absolute path that is no executable
-    file any more. A bare `ox-core` is looked up in the agent's PATH, which ox cannot see."""
+    file any more, or a bare `ox-core` found nowhere on this PATH (the agent's is the user's,
+    most likely: a checkout's `./scripts/ox` puts none there)."""
     exe = shlex.split(command)[0]
+    if "/" not in exe:
+        return shutil.which(exe) is None
     return os.path.isabs(exe) and not (os.path.isfile(exe) and os.access(exe, os.X_OK))
 
 
@@ -308,11 +313,19 @@ def _editing(
         raise HooksError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+def _command_for(agent: AgentHooks, path: Path) -> str:
+    """The `ox-core` the hooks in `path` run. A project's settings are committed and run on
+    every teammate's machine: there, the one on each agent's PATH, never a path of this
+    machine (which names this user's home and runs nothing elsewhere)."""
+    return ox_command() if _users_own(agent, path) else "ox-core"
+
+
 def install(agent: AgentHooks, path: Path, ox: str | None = None) -> Change:
     """Merge ox's hooks into `path`. Raises `HooksError` (the settings file unchanged).
 
     The agent or the user's editor may write the file meanwhile: when it changed since ox
     read it, ox merges again from what is there (`TRIES` times, then `HooksError`)."""
+    ox = ox or _command_for(agent, path)
     with _editing(agent, path, create=True) as place:
         assert place is not None  # made when missing
         backup = f"{place.name}{BACKUP_SUFFIX}"
@@ -406,9 +419,18 @@ def status(agent: AgentHooks, path: Path, *, runnable: bool = False) -> dict[str
     events = agent.present(data)
     gone = agent.gone(data) if runnable else []
     if gone:
-        why = f"they run {', '.join(gone)}, which is gone: `ox-core hooks install` repoints them"
-        return {**row, "installed": False, "events": events, "error": why}
+        return {**row, "installed": False, "events": events, "error": _why_gone(gone)}
     return {**row, "installed": all(events.values()), "events": events, "error": None}
+
+
+def _why_gone(gone: list[str]) -> str:
+    bare = [exe for exe in gone if not os.path.isabs(exe)]
+    if bare:  # a project's hooks: each machine's own `ox-core`, from PATH
+        return (
+            f"they run {', '.join(bare)}, which is not on PATH: install ox so that it is (a "
+            "checkout's: link its .venv/bin/ox-core into a folder on PATH)"
+        )
+    return f"they run {', '.join(gone)}, which is gone: `ox-core hooks install` repoints them"
 
 
 # The agents ox knows (each is the `ox.hooks` entry point of its adapter).
