@@ -342,6 +342,7 @@ def install(agent: AgentHooks, path: Path, ox: str | None = None) -> Change:
                 # follows the file when it changes meanwhile.
                 if made_backup or not settings_file.is_file(place, backup):
                     atomic_write(backup, seen.file.raw or b"", mode=0o600, dir_fd=place.dfd)
+                    settings_file.keep_owner(place, backup, seen.file)
                     made_backup = True
                 if settings_file.commit(place, seen.file, _dumps(merged)):
                     done = True

@@ -160,8 +160,8 @@ def unchanged(place: Place, seen: Snapshot) -> bool:
 
 
 def commit(place: Place, seen: Snapshot, new: bytes | None) -> bool:
-    """Put `new` (None: no file) where the file as `seen` is, keeping its mode, unless it
-    changed since: False then, and nothing written. `OSError`s as they come."""
+    """Put `new` (None: no file) where the file as `seen` is, keeping its mode and owner,
+    unless it changed since: False then, and nothing written. `OSError`s as they come."""
     if new is None:
         if not unchanged(place, seen):
             return False
@@ -171,6 +171,7 @@ def commit(place: Place, seen: Snapshot, new: bytes | None) -> bool:
     tmp = f".{place.name}.ox-{secrets.token_hex(4)}"
     atomic_write(tmp, new, mode=seen.mode, dir_fd=place.dfd, fsync_folder=False)
     try:
+        keep_owner(place, tmp, seen)
         if seen.st is None:
             try:
                 os.link(tmp, place.name, src_dir_fd=place.dfd, dst_dir_fd=place.dfd,
@@ -186,6 +187,18 @@ def commit(place: Place, seen: Snapshot, new: bytes | None) -> bool:
             os.unlink(tmp, dir_fd=place.dfd)  # gone after the rename; after a link, a name
     fsync_dir(place.dfd)
     return True
+
+
+def keep_owner(place: Place, name: str, seen: Snapshot) -> None:
+    """Give the file `name` beside the settings file to the settings file's owner (a new
+    one: its folder's). Run as root (sudo keeps `$HOME` on many systems), ox's new file would
+    be root's, mode 0600: the user's agent could not read its own settings. Best effort for
+    anyone else, who can give a file to no other user."""
+    st = seen.st or os.fstat(place.dfd)
+    now = os.stat(name, dir_fd=place.dfd, follow_symlinks=False)
+    if (now.st_uid, now.st_gid) != (st.st_uid, st.st_gid):
+        with contextlib.suppress(PermissionError):
+            os.chown(name, st.st_uid, st.st_gid, dir_fd=place.dfd, follow_symlinks=False)
 
 
 def is_file(place: Place, name: str) -> bool:
