@@ -15,8 +15,8 @@ The user's own settings may be links into a dotfiles repository: the file they l
 edited where it is (its backup beside it), and the links stay; a project's links are
 refused. A project's hooks run `ox-core` from the agent's PATH (the file is shared), the
 user's own the absolute path of this `ox-core`. A file ox cannot rewrite without losing
-something (not UTF-8, a byte-order mark, comments, not JSON) is left alone with one clear
-error.
+something (not UTF-8, a byte-order mark, comments, a key given twice, not JSON) is left
+alone with one clear error.
 
 Uninstalling removes exactly the entries ox added; when what is left equals the backup, the
 backup's bytes are put back as they were, so install + uninstall leaves the file
@@ -272,8 +272,9 @@ def _kept_changing(path: Path) -> HooksError:
 
 def _rewritable(seen: settings_file.Snapshot, shown: Path) -> None:
     """`HooksError` for a settings file ox's rewrite (a new file renamed over it) would do
-    wrong: one the user made read-only, or one hard-linked elsewhere (a dotfiles
-    repository), which the rename would split from its other names."""
+    wrong: one the user made read-only, one hard-linked elsewhere (a dotfiles repository),
+    which the rename would split from its other names, or one with a key given twice."""
+    _no_key_twice(seen.raw, shown)
     st = seen.st
     if st is None:
         return
@@ -287,6 +288,28 @@ def _rewritable(seen: settings_file.Snapshot, shown: Path) -> None:
             f"{shown} has {st.st_nlink - 1} other hard link(s), which rewriting it would split "
             "from it; ox leaves it alone: make them symbolic links, or add the hooks by hand"
         )
+
+
+def _no_key_twice(raw: bytes | None, shown: Path) -> None:
+    """`HooksError` for settings with a key given twice in one object: JSON keeps the last,
+    and the rewrite would drop the others the user wrote (asked only before a rewrite:
+    reading the hooks, as `status` does, loses nothing)."""
+
+    def once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise HooksError(
+                    f"{shown} gives the key {json.dumps(key)} twice in one object, and ox's "
+                    "rewrite would keep only the last; ox leaves it alone: merge them, or add "
+                    "the hooks by hand"
+                )
+            seen.add(key)
+        return dict(pairs)
+
+    text = (raw or b"").decode("utf-8")  # parsed once already: UTF-8, JSON or blank
+    if text.strip():
+        json.loads(text, object_pairs_hook=once)
 
 
 @attrs.frozen
