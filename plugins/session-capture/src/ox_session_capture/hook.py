@@ -302,6 +302,10 @@ class HookCommand(Command):
         parser.add_argument("event", help="the agent's hook event (SessionStart, SessionEnd)")
 
     def run_fast(self, argv: Sequence[str]) -> int | None:
+        # No adapter name starts with "-": a person asking for help, not an agent's call,
+        # which would only log a usage problem that `status` then shows.
+        if argv and argv[0] in ("-h", "--help"):
+            return None
         return run_hook(argv)
 
     def run(self, args: argparse.Namespace, ctx: CommandContext) -> int:
