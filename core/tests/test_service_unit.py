@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shlex
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,38 @@ def test_cli_service_install_and_uninstall(
     assert not unit.exists()
     assert main(["service", "uninstall"]) == 0
     assert "no ox-core unit file was installed" in capsys.readouterr().out
+
+
+def other_ox_core_first_on_path(tmp_path: Path) -> dict[str, str]:
+    """The environment of a user with another installation's `ox-core` first on PATH."""
+    other = tmp_path / "other-bin"
+    other.mkdir()
+    script = other / "ox-core"
+    script.write_text("#!/bin/sh\necho another installation\n")
+    script.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OX_", "XDG_"))}
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    env["PATH"] = f"{other}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def exec_start_argv(tmp_path: Path) -> list[str]:
+    text = (tmp_path / "config" / "systemd" / "user" / "ox-core.service").read_text()
+    line = next(line for line in text.splitlines() if line.startswith("ExecStart="))
+    return shlex.split(line.removeprefix("ExecStart="))
+
+
+def test_the_unit_runs_the_ox_core_that_installed_it_not_one_on_path(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "ox-core"  # this environment's console script
+    if not script.is_file():
+        pytest.skip(f"no ox-core script beside {sys.executable}")
+    env = other_ox_core_first_on_path(tmp_path)
+    subprocess.run([str(script), "service", "install"], env=env, check=True, timeout=60)
+    assert exec_start_argv(tmp_path) == [str(script.resolve()), "serve"]
+
+
+def test_the_unit_of_python_m_runs_the_same_python(tmp_path: Path) -> None:
+    env = other_ox_core_first_on_path(tmp_path)
+    command = [sys.executable, "-m", "ox_core.cli", "service", "install"]
+    subprocess.run(command, env=env, check=True, timeout=60)
+    assert exec_start_argv(tmp_path) == [sys.executable, "-m", "ox_core.cli", "serve"]

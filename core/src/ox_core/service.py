@@ -26,10 +26,12 @@ def unit_dir() -> Path:
 
 
 def ox_core_command() -> list[str]:
-    """The absolute command that starts this installation's `ox-core`."""
-    script = shutil.which("ox-core")
-    if script:
-        return [str(Path(script).resolve())]
+    """The absolute command that starts this installation's `ox-core`: the script running
+    now, else this interpreter with `-m ox_core.cli`. Never the `ox-core` found on PATH: that
+    may be another installation (a checkout's `.venv` is run by its path, not from PATH)."""
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if script is not None and script.name == "ox-core" and script.is_file():
+        return [str(script.resolve())]
     return [sys.executable, "-m", "ox_core.cli"]
 
 
