@@ -59,3 +59,37 @@ def test_config_show_lists_core_and_plugin_keys(tmp_path: Path) -> None:
     assert (upload["default"], upload["owner"]) == ("0.3", "ox-handler-session-finalize")
     assert "agent_work.quality_upload" not in rows
     assert "agent_work.session_finalize" not in rows
+
+
+def documented_rows() -> dict[str, str]:
+    """Key -> default of the table "Every key" in docs/configuration.md."""
+    rows: dict[str, str] = {}
+    for line in DOC.read_text().split("### Every key", 1)[1].splitlines()[4:]:
+        if not line.startswith("| `"):
+            break
+        key, _type, default = (cell.strip() for cell in line.strip("|").split("|")[:3])
+        rows[key.strip("`")] = default
+    return rows
+
+
+def test_the_documented_keys_and_defaults_are_the_models() -> None:
+    rows = {documented_key(r["key"]): r for r in [*core_rows(), *plugin_rows(load_plugins())]}
+    documented = documented_rows()
+    assert set(documented) == set(rows)
+    for key, default in documented.items():
+        if default == "none":
+            assert rows[key]["default"] == "null", key
+        elif default.startswith("`"):
+            assert json.loads(default.strip("`")) == json.loads(rows[key]["default"]), key
+
+
+def test_a_runner_binary_of_the_wrong_type_is_one_line_naming_it(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[runners.claude]\nbinary = 5\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OX_", "XDG_"))}
+    env.update(HOME=str(tmp_path), OX_CONFIG_FILE=str(config))
+    proc = subprocess.run(
+        [sys.executable, "-m", "ox_core.cli", "doctor", "--json"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert "runner claude: invalid options: binary: Input should be a valid string" in proc.stdout

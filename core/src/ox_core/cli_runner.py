@@ -42,6 +42,10 @@ class CliRunnerOptions(pydantic.BaseModel):
 
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
 
+    binary: str | None = pydantic.Field(
+        None,
+        description="The CLI's path (None: found on PATH and the usual install places).",
+    )
     timeout: float = pydantic.Field(
         DEFAULT_RUN_TIMEOUT,
         gt=0,
@@ -100,8 +104,10 @@ class CliRunner(Runner):
     """A cheaper, faster model of this CLI for `prefer_fast` requests (None: the default)."""
 
     def __init__(self, binary: str | os.PathLike[str] | None = None, **options: Any) -> None:
-        self._binary = os.fspath(binary) if binary is not None else None
         self._env: Mapping[str, str] | None = None
+        if binary is not None:
+            # Validated with the other options: a bad `binary` in the config names its key.
+            options["binary"] = os.fspath(binary) if isinstance(binary, os.PathLike) else binary
         try:
             self.options = self.Options(**options)
         except pydantic.ValidationError as exc:
@@ -109,6 +115,7 @@ class CliRunner(Runner):
                 f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in exc.errors()
             )
             raise ConfigError(f"runner {self.name}: invalid options: {problems}") from None
+        self._binary = self.options.binary
 
     def model_for(self, request: RunRequest) -> str | None:
         """The model to pass to the CLI: the request's, else the configured `model`, else
