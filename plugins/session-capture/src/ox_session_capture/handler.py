@@ -91,8 +91,8 @@ class SessionCaptureHandler(WorkHandler):
 
     async def detect(self, ledger: Path) -> list[WorkItem]:
         """No work items; raises (so `status` shows it as a standing error) while a recording
-        cannot be written (a full disk: its capture waits), or while the agent hooks logged
-        problems in the last hour."""
+        cannot be written (a full disk, no file descriptor to spare: its capture waits), or
+        while the agent hooks logged problems in the last hour."""
         from ox_session_capture.hook import log_path, recent_problems
 
         paused = self._watch.manager.write_errors() if self._watch is not None else {}
@@ -101,7 +101,7 @@ class SessionCaptureHandler(WorkHandler):
             others = f" and {len(paused) - 1} more" if len(paused) > 1 else ""
             raise OxError(
                 f"capture paused for {name}{others}: {error}; the lines wait in the agent's "
-                "session file and are captured once the ledger's disk takes writes again"
+                "session file and are captured once that clears (retried every few seconds)"
             )
         problems = await trio.to_thread.run_sync(recent_problems)
         if problems:

@@ -15,6 +15,7 @@ import errno
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeGuard
 
 import attrs
 import trio
@@ -51,6 +52,17 @@ WRITE_RETRY = 2.0
 NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})
 """The write errors a watch waits out (the disk or the quota is full: freeing space ends it);
 any other error ends the watch (the doctor tick restarts it)."""
+NO_DESCRIPTOR = frozenset({errno.EMFILE, errno.ENFILE})
+"""The errors of opening the source or the recording that a watch waits out too: the process
+or the system has no file descriptor to spare now (every watch would end at once, and stay
+ended until a doctor tick that finds descriptors)."""
+
+
+def _waits_out(error: Exception) -> TypeGuard[OSError]:
+    """Whether a step that raised `error` is retried (capture paused) rather than ended."""
+    if isinstance(error, WriteFailed):
+        return error.errno in NO_ROOM | NO_DESCRIPTOR
+    return isinstance(error, OSError) and error.errno in NO_DESCRIPTOR
 
 
 class WatchRejected(RecordingRejected):
@@ -100,7 +112,7 @@ class _Watch:
     error: BaseException | None = None
     # The last step could not write the recording (capture thread); a retry is scheduled
     # (trio thread).
-    write_error: WriteFailed | None = None
+    write_error: OSError | None = None
     retrying: bool = False
     seen: StatKey = None  # the source's stat before the last step (the sweep compares it)
 
@@ -183,8 +195,8 @@ class SessionWatcherManager:
         return sorted(self._watches)
 
     def write_errors(self) -> dict[str, str]:
-        """The watches whose recording cannot be written now (a full disk), with the error:
-        they wait it out and resume by themselves."""
+        """The watches whose recording cannot be written now (a full disk, no file descriptor
+        to spare), with the error: they wait it out and resume by themselves."""
         return {
             name: str(watch.write_error.strerror or watch.write_error)
             for name, watch in sorted(self._watches.items())
@@ -280,7 +292,7 @@ class SessionWatcherManager:
         try:
             result = tail.step()
         except Exception as exc:
-            if isinstance(exc, WriteFailed) and exc.errno in NO_ROOM:
+            if _waits_out(exc):
                 self._write_failed(watch, seq, exc)
                 return False
             watch.ended = True
@@ -301,11 +313,14 @@ class SessionWatcherManager:
         full = seen is not None and seen[1] - before > tail.batch_bytes
         return result.reset or result.reloaded or (result.consumed > 0 and full)
 
-    def _write_failed(self, watch: _Watch, seq: int, error: WriteFailed) -> None:
+    def _write_failed(self, watch: _Watch, seq: int, error: OSError) -> None:
         """In the capture thread: the step could not write the recording (a full disk or
-        quota). Nothing of its batch was committed and the source keeps the lines, so the
-        watch goes on: it is stepped again every `WRITE_RETRY` seconds (and on every change),
-        and capture resumes by itself once the disk takes writes again."""
+        quota) or open a file (no descriptor to spare). Nothing of its batch was committed
+        and the source keeps the lines, so the watch goes on: it is stepped again every
+        `WRITE_RETRY` seconds (and on every change), and capture resumes by itself once the
+        step can write again."""
+        if not isinstance(error, WriteFailed):  # the source's side: its message names no recording
+            error = OSError(error.errno, f"{watch.name}: {error.strerror or error}")
         if watch.write_error is None:
             log.error("%s; capture paused, retrying until it can write", error.strerror or error)
         watch.write_error = error

@@ -1,0 +1,92 @@
+"""The session watcher when the process runs out of file descriptors mid-session: the watch
+waits it out (status says capture is paused) and every line is captured once the limit is
+lifted, without waiting for a doctor tick.
+
+Real files and a real RLIMIT_NOFILE."""
+
+from __future__ import annotations
+
+import os
+import resource
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import trio
+
+from ox_session_capture.recording import Recording, create_recording
+from ox_session_capture.records import RAW
+from ox_session_capture.testing import append, claude_session_file, numbered_user
+from ox_session_capture.transcript import read_raw
+from ox_session_capture.watcher import SessionWatcherManager
+
+LIMIT = 60  # seconds: generous bound on any wait (a loaded machine); a healthy run takes ms
+
+
+@pytest.fixture
+async def manager(ledger: Path, nursery: trio.Nursery) -> AsyncIterator[SessionWatcherManager]:
+    m = SessionWatcherManager(ledger, poll_interval=0.02)
+    await nursery.start(m.run)
+    yield m
+    await m.stop_all()
+
+
+def contents(rec: Recording) -> list[str]:
+    return [e.content for e in read_raw(rec.session_dir / RAW).entries]
+
+
+async def watched(m: SessionWatcherManager, ledger: Path, home: Path, n: int) -> list[Recording]:
+    """`n` live recordings, watched, each with `message 0` captured."""
+    recs = []
+    for i in range(n):
+        src = claude_session_file(home, f"s{i}")
+        rec = create_recording(ledger, "claude-code", src, pid=os.getpid())
+        assert await m.start_watch(rec.name, src, "claude-code")
+        append(src, numbered_user(0))
+        with trio.fail_after(LIMIT):
+            await m.wait_synced(rec.name)
+        recs.append(rec)
+    return recs
+
+
+@contextmanager
+def no_free_descriptor() -> Iterator[None]:
+    """Every descriptor number the process may use is taken until the block ends."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    lowest_free = os.dup(0)
+    os.close(lowest_free)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+async def test_running_out_of_descriptors_pauses_capture_and_loses_nothing(
+    manager: SessionWatcherManager, ledger: Path, home: Path
+) -> None:
+    recs = await watched(manager, ledger, home, 3)
+    # The agents' files stay open: the agents are other processes, with descriptors to spare.
+    agents = [
+        os.open(claude_session_file(home, f"s{i}"), os.O_WRONLY | os.O_APPEND) for i in range(3)
+    ]
+    try:
+        with no_free_descriptor():
+            for agent, rec in zip(agents, recs, strict=True):
+                os.write(agent, numbered_user(1))
+                with trio.fail_after(LIMIT):
+                    await manager.wait_step(rec.name)
+            paused = manager.write_errors()
+    finally:
+        for agent in agents:
+            os.close(agent)
+    # Each watch waits for descriptors (status says so), none was dropped.
+    assert sorted(paused) == sorted(r.name for r in recs)
+    assert all("Too many open files" in error for error in paused.values())
+    assert manager.active_sessions() == sorted(r.name for r in recs)
+    for rec in recs:
+        with trio.fail_after(LIMIT):
+            await manager.wait_synced(rec.name)
+        assert contents(rec) == ["message 0", "message 1"]
+    assert manager.write_errors() == {}
