@@ -1,13 +1,14 @@
-"""The session watcher when the process runs out of file descriptors mid-session: the watch
-waits it out (status says capture is paused) and every line is captured once the limit is
-lifted, without waiting for a doctor tick.
+"""The session watcher when the process runs out of file descriptors, or the recording's
+folder turns read-only, mid-session: the watch waits it out (status says capture is paused)
+and every line is captured once that is lifted, without waiting for a doctor tick.
 
-Real files and a real RLIMIT_NOFILE."""
+Real files, a real RLIMIT_NOFILE and (root only) a real read-only bind mount."""
 
 from __future__ import annotations
 
 import os
 import resource
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from ox_core.testing import wait_for
 from ox_session_capture.recording import Recording, create_recording
 from ox_session_capture.records import RAW
 from ox_session_capture.testing import append, claude_session_file, numbered_user
@@ -89,4 +91,36 @@ async def test_running_out_of_descriptors_pauses_capture_and_loses_nothing(
         with trio.fail_after(LIMIT):
             await manager.wait_synced(rec.name)
         assert contents(rec) == ["message 0", "message 1"]
+    assert manager.write_errors() == {}
+
+
+@contextmanager
+def read_only(folder: Path) -> Iterator[None]:
+    """`folder` on a read-only bind mount of itself until the block ends (root only: else
+    the test skips; root ignores a folder's mode, so `chmod` cannot make it read-only)."""
+    try:
+        subprocess.run(["mount", "--bind", str(folder), str(folder)], check=True)
+    except (FileNotFoundError, subprocess.CalledProcessError):
+        pytest.skip("a read-only folder for root needs `mount` and the right to bind-mount")
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)], check=True)
+        yield
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+async def test_a_recording_on_a_read_only_folder_pauses_capture_until_it_is_writable(
+    manager: SessionWatcherManager, ledger: Path, home: Path
+) -> None:
+    [rec] = await watched(manager, ledger, home, 1)
+    with read_only(rec.session_dir):
+        append(claude_session_file(home, "s0"), numbered_user(1))
+        with trio.fail_after(LIMIT):
+            await manager.wait_step(rec.name)
+        paused = manager.write_errors()
+        assert manager.active_sessions() == [rec.name]
+    assert list(paused) == [rec.name]
+    assert "Read-only file system" in paused[rec.name]
+    # Writable again: the watch's own retry (not a doctor tick a minute later) captures it.
+    await wait_for("the retry", lambda: contents(rec) == ["message 0", "message 1"], LIMIT)
     assert manager.write_errors() == {}

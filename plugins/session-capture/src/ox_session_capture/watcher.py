@@ -50,8 +50,12 @@ DEFAULT_POLL_INTERVAL = 0.1
 WRITE_RETRY = 2.0
 """Seconds between two tries of a watch whose recording could not be written (a full disk)."""
 NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})
-"""The write errors a watch waits out (the disk or the quota is full: freeing space ends it);
-any other error ends the watch (the doctor tick restarts it)."""
+NOT_WRITABLE = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+WAITED_WRITE_ERRORS = NO_ROOM | NOT_WRITABLE
+"""The write errors a watch waits out: the disk or the quota is full, the recording's folder
+is read-only or not ours to write (freeing space, remounting it or fixing its mode ends it,
+and status says capture waits meanwhile); any other error ends the watch (the doctor tick
+restarts it)."""
 NO_DESCRIPTOR = frozenset({errno.EMFILE, errno.ENFILE})
 """The errors of opening the source or the recording that a watch waits out too: the process
 or the system has no file descriptor to spare now (every watch would end at once, and stay
@@ -61,7 +65,7 @@ ended until a doctor tick that finds descriptors)."""
 def _waits_out(error: Exception) -> TypeGuard[OSError]:
     """Whether a step that raised `error` is retried (capture paused) rather than ended."""
     if isinstance(error, WriteFailed):
-        return error.errno in NO_ROOM | NO_DESCRIPTOR
+        return error.errno in WAITED_WRITE_ERRORS | NO_DESCRIPTOR
     return isinstance(error, OSError) and error.errno in NO_DESCRIPTOR
 
 
@@ -195,8 +199,8 @@ class SessionWatcherManager:
         return sorted(self._watches)
 
     def write_errors(self) -> dict[str, str]:
-        """The watches whose recording cannot be written now (a full disk, no file descriptor
-        to spare), with the error: they wait it out and resume by themselves."""
+        """The watches whose recording cannot be written now (a full disk, a read-only folder,
+        no file descriptor to spare), with the error: they wait it out and resume by themselves."""
         return {
             name: str(watch.write_error.strerror or watch.write_error)
             for name, watch in sorted(self._watches.items())
@@ -315,10 +319,10 @@ class SessionWatcherManager:
 
     def _write_failed(self, watch: _Watch, seq: int, error: OSError) -> None:
         """In the capture thread: the step could not write the recording (a full disk or
-        quota) or open a file (no descriptor to spare). Nothing of its batch was committed
-        and the source keeps the lines, so the watch goes on: it is stepped again every
-        `WRITE_RETRY` seconds (and on every change), and capture resumes by itself once the
-        step can write again."""
+        quota, a read-only folder) or open a file (no descriptor to spare). Nothing of its
+        batch was committed and the source keeps the lines, so the watch goes on: it is
+        stepped again every `WRITE_RETRY` seconds (and on every change), and capture resumes
+        by itself once the step can write again."""
         if not isinstance(error, WriteFailed):  # the source's side: its message names no recording
             error = OSError(error.errno, f"{watch.name}: {error.strerror or error}")
         if watch.write_error is None:
