@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from markdown_it import MarkdownIt
+
 from ox_handler_session_finalize.steps import (
     Step,
     files_touched,
@@ -70,6 +72,9 @@ _FENCE_LINE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
 _CODE_SPAN = re.compile(r"(`+)(?:.*?[^`])?\1(?!`)")
 # What a viewer fetches or acts on in a message's markdown: raw HTML and autolinks, images.
 _ACTIVE = re.compile(r"<|!\[")
+# CommonMark's block structure only (a viewer's): which lines are a fence's is decided by the
+# lists and quotes around it, which no line on its own tells.
+_BLOCKS = MarkdownIt("commonmark").disable("inline")
 
 
 # ------------------------------------------------------------------ markdown
@@ -184,24 +189,50 @@ def _inert(text: str) -> str:
     """A message's markdown (a user's or an agent's: the agent's is anything a page it read
     told it to write) as written, but for what a teammate's viewer would fetch or run outside
     code: raw HTML and autolinks (`<`), images (`![`, fetched from a URL that can carry what
-    the text put in it) are escaped. Fenced blocks and inline code spans are left alone; a
-    fence the message leaves open is closed at its end."""
-    out: list[str] = []
-    fence = ""
-    for line in text.split("\n"):
-        found = _FENCE_LINE.fullmatch(line)
-        if fence:
-            run, rest = (found[1], found[2]) if found else ("", "")
-            if run[:1] == fence[:1] and len(run) >= len(fence) and not rest.strip():
-                fence = ""
-        elif found and not (found[1][0] == "`" and "`" in found[2]):
-            fence = found[1]
-        else:
-            line = _outside_spans(line)
-        out.append(line)
-    if fence:  # closed here: left open, it would make the entries after it code
-        out.append(fence)
+    the text put in it) are escaped. Fenced blocks (in a list or a quote too) and inline code
+    spans are left alone; a fence the message leaves open is closed at its end."""
+    lines = text.split("\n")
+    code, _ = _fenced_lines(text)
+    while True:
+        out = [line if n in code else _outside_spans(line) for n, line in enumerate(lines)]
+        # What is code is decided on the text as published: an escape can end an HTML block
+        # that held a fence line (the fence then starts there), so what was code before the
+        # escapes is kept as written only where it still is.
+        shown, left_open = _fenced_lines("\n".join(out))
+        if code <= shown:
+            break
+        code &= shown
+    if left_open:  # closed here: left open, it would make the entries after it code
+        out.append(left_open)
     return "\n".join(out)
+
+
+def _fenced_lines(text: str) -> tuple[set[int], str]:
+    """The lines of `text` (0-based) inside fenced code blocks, as a CommonMark viewer reads
+    them, and the fence to close when the last top-level one runs to the end ("" when none
+    does; a fence in a list or a quote ends with it)."""
+    lines = text.split("\n")
+    fenced: set[int] = set()
+    left_open = ""
+    for token in _BLOCKS.parse(text):
+        if token.type != "fence" or token.map is None:
+            continue
+        start, end = token.map
+        fenced.update(range(start, end))
+        # Left open, a fence runs to the end of the text (its last blank lines aside).
+        if token.level == 0 and not "".join(lines[end:]).strip():
+            closed = end - 1 > start and _closes(lines[end - 1], token.markup)
+            left_open = "" if closed else token.markup
+    return fenced, left_open
+
+
+def _closes(line: str, fence: str) -> bool:
+    """Whether `line` is a closing line of the fence opened with `fence`."""
+    found = _FENCE_LINE.fullmatch(line)
+    if found is None:
+        return False
+    run, rest = found[1], found[2]
+    return run[0] == fence[0] and len(run) >= len(fence) and not rest.strip(" \t")
 
 
 def _outside_spans(line: str) -> str:
