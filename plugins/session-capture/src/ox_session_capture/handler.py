@@ -92,8 +92,7 @@ class SessionCaptureHandler(WorkHandler):
     async def detect(self, ledger: Path) -> list[WorkItem]:
         """No work items; raises (so `status` shows it as a standing error) while a recording
         cannot be written (a full disk, a read-only folder, no file descriptor to spare: its
-        capture waits), or
-        while the agent hooks logged problems in the last hour."""
+        capture waits), or while the agent hooks logged problems in the last hour."""
         from ox_session_capture.hook import log_path, recent_problems
 
         paused = self._watch.manager.write_errors() if self._watch is not None else {}
