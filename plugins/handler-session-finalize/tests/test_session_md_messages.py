@@ -75,3 +75,73 @@ async def test_a_fence_in_a_list_fetches_nothing_and_ends_with_its_item(
     assert "<img" not in rendered
     assert "<p>last words</p>" in rendered
     assert "&lt;img src=https://evil.example/b&gt;" in rendered  # still code, shown as written
+
+
+async def _rendered(
+    handler: SessionFinalizeHandler, ledger: Path, remote: Path, tmp_path: Path, content: str
+) -> str:
+    """The pushed `session.md` holding an assistant message `content`, as a forge shows it
+    (CommonMark and GitHub's tables)."""
+    lines = [*entries(), {"type": "assistant", "content": content}]
+    write_raw(records.ledger_cache_sessions(ledger) / NAME, lines)
+    outcome = await finalize_one(handler, ledger, answer())
+    assert outcome.kind == "published"
+    check = clone(remote, tmp_path / "check")
+    text = (check / "sessions" / NAME / "session.md").read_text()
+    return MarkdownIt("commonmark").enable("table").render(text)
+
+
+async def test_an_escaped_backtick_opens_no_code_span(
+    handler: SessionFinalizeHandler, ledger: Path, remote: Path, tmp_path: Path
+) -> None:
+    # `\`` is a backtick shown as text: the image between it and the next one is not code.
+    rendered = await _rendered(
+        handler, ledger, remote, tmp_path, "see \\` <img src=https://evil.example/a> `"
+    )
+    assert "&lt;img src=https://evil.example/a&gt;" in rendered
+    assert "<img" not in rendered
+
+
+async def test_a_code_span_across_lines_pairs_its_own_backticks(
+    handler: SessionFinalizeHandler, ledger: Path, remote: Path, tmp_path: Path
+) -> None:
+    # A code span runs on over a line break in its paragraph: the backtick after `end` closes
+    # it, and the image after it is text.
+    content = "a `start\nend` <img src=https://evil.example/b> `code`"
+    rendered = await _rendered(handler, ledger, remote, tmp_path, content)
+    assert "<code>start end</code>" in rendered
+    assert "<code>code</code>" in rendered
+    assert "<img" not in rendered
+
+
+async def test_a_pipe_in_a_table_code_span_leaves_no_cell_live(
+    handler: SessionFinalizeHandler, ledger: Path, remote: Path, tmp_path: Path
+) -> None:
+    # GitHub splits a table row at every unescaped pipe, inside a code span too: the middle
+    # cell is a cell of its own, not code.
+    content = "| a | b |\n|---|---|\n| `x | <img src=https://evil.example/c> | y` |"
+    rendered = await _rendered(handler, ledger, remote, tmp_path, content)
+    assert "<td>&lt;img src=https://evil.example/c&gt;</td>" in rendered
+    assert "<img" not in rendered
+
+
+async def test_an_escaped_angle_bracket_stays_escaped(
+    handler: SessionFinalizeHandler, ledger: Path, remote: Path, tmp_path: Path
+) -> None:
+    # `\<` is already text: one more backslash would make it a backslash and live HTML.
+    rendered = await _rendered(
+        handler, ledger, remote, tmp_path, "so \\<img src=https://evil.example/d> and `\\<b>`"
+    )
+    assert "so &lt;img src=https://evil.example/d&gt;" in rendered
+    assert "<code>\\&lt;b&gt;</code>" in rendered
+    assert "<img" not in rendered
+
+
+async def test_a_backtick_in_a_link_destination_opens_no_code_span(
+    handler: SessionFinalizeHandler, ledger: Path, remote: Path, tmp_path: Path
+) -> None:
+    # A link's destination takes the backtick in it: what follows is text up to the next.
+    content = "[a](x`y) <img src=https://evil.example/e> `"
+    rendered = await _rendered(handler, ledger, remote, tmp_path, content)
+    assert "&lt;img src=https://evil.example/e&gt;" in rendered
+    assert "<img" not in rendered

@@ -68,13 +68,18 @@ _INLINE = re.compile(r"([\\`<\[\]&])")
 _BLOCK = re.compile(r"[#>+\-*=|~_]|\d{1,9}[.)]")
 # A fence's opening or closing line (up to three spaces, then three or more ` or ~).
 _FENCE_LINE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
-# An inline code span, left as written.
-_CODE_SPAN = re.compile(r"(`+)(?:.*?[^`])?\1(?!`)")
-# What a viewer fetches or acts on in a message's markdown: raw HTML and autolinks, images.
-_ACTIVE = re.compile(r"<|!\[")
+# Outside code, a backslash escape (of any ASCII punctuation) or a run of backticks.
+_TICKS_OR_ESCAPE = re.compile(r"\\[!-/:-@\[-`{-~]|`+")
+# What a viewer fetches or acts on in a message's markdown: raw HTML and autolinks, images;
+# with the backslashes before it (an odd run has escaped it already). Matched from the
+# run's start only: from each of its backslashes, a long run would be scanned once each.
+_ACTIVE = re.compile(r"(?<!\\)(\\*)(<|!\[)")
 # CommonMark's block structure only (a viewer's): which lines are a fence's is decided by the
 # lists and quotes around it, which no line on its own tells.
 _BLOCKS = MarkdownIt("commonmark").disable("inline")
+# What a teammate's forge makes of a whole message: CommonMark and GitHub's tables.
+_VIEWER = MarkdownIt("commonmark").enable("table")
+_LIVE = frozenset({"html_block", "html_inline", "image"})
 
 
 # ------------------------------------------------------------------ markdown
@@ -191,10 +196,23 @@ def _inert(text: str) -> str:
     code: raw HTML and autolinks (`<`), images (`![`, fetched from a URL that can carry what
     the text put in it) are escaped. Fenced blocks (in a list or a quote too) and inline code
     spans are left alone; a fence the message leaves open is closed at its end."""
+    shown, kept = _escaped(text, spans=True)
+    # The code spans are paired as CommonMark pairs them, but a table's pipe, a link's
+    # destination or a block a line starts can take their backticks first: when what was
+    # kept in them is live as a viewer reads the message, it is escaped in code spans too
+    # (a backslash shown in code is the price).
+    if kept and _live(shown):
+        shown, _ = _escaped(text, spans=False)
+    return shown
+
+
+def _escaped(text: str, *, spans: bool) -> tuple[str, bool]:
+    """`text` with what is active escaped outside fenced blocks (and outside inline code spans
+    when `spans`), and whether a code span kept some as written."""
     lines = text.split("\n")
     code, _ = _fenced_lines(text)
     while True:
-        out = [line if n in code else _outside_spans(line) for n, line in enumerate(lines)]
+        out, kept = _escaped_lines(lines, code, spans=spans)
         # What is code is decided on the text as published: an escape can end an HTML block
         # that held a fence line (the fence then starts there), so what was code before the
         # escapes is kept as written only where it still is.
@@ -204,7 +222,81 @@ def _inert(text: str) -> str:
         code &= shown
     if left_open:  # closed here: left open, it would make the entries after it code
         out.append(left_open)
-    return "\n".join(out)
+    return "\n".join(out), kept
+
+
+def _escaped_lines(lines: list[str], code: set[int], *, spans: bool) -> tuple[list[str], bool]:
+    """`lines`, those in `code` as written, the others escaped a paragraph at a time: a code
+    span runs on across the lines of its paragraph, never past a blank line or a fence."""
+    out: list[str] = []
+    kept = False
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        nonlocal kept
+        if paragraph:
+            escaped, in_spans = _outside_spans("\n".join(paragraph), spans=spans)
+            out.extend(escaped.split("\n"))
+            kept |= in_spans
+            paragraph.clear()
+
+    for n, line in enumerate(lines):
+        if n in code or not line.strip(" \t"):
+            flush()
+            out.append(line)
+        else:
+            paragraph.append(line)
+    flush()
+    return out, kept
+
+
+def _outside_spans(text: str, *, spans: bool) -> tuple[str, bool]:
+    """`text` (a paragraph) escaped outside its code spans, and whether one held `<` or `![`."""
+    parts, at, kept = [], 0, False
+    for start, end in _code_spans(text) if spans else ():
+        span = text[start:end]
+        parts += [_ACTIVE.sub(_escape, text[at:start]), span]
+        kept |= "<" in span or "![" in span
+        at = end
+    return "".join([*parts, _ACTIVE.sub(_escape, text[at:])]), kept
+
+
+def _code_spans(text: str) -> list[tuple[int, int]]:
+    """Where `text`'s inline code spans are, as CommonMark pairs them: a run of backticks not
+    escaped by a backslash opens one, the next run of the same length closes it (a backslash
+    in a span is text), and a run that none closes is text. Linear: the next run of each
+    length is looked up from where the last look-up for it stopped."""
+    runs: dict[int, list[int]] = {}
+    for run in _BACKTICKS.finditer(text):
+        runs.setdefault(len(run[0]), []).append(run.start())
+    looked = dict.fromkeys(runs, 0)
+    found: list[tuple[int, int]] = []
+    at = 0
+    while (token := _TICKS_OR_ESCAPE.search(text, at)) is not None:
+        at = token.end()
+        if token[0][0] == "\\":
+            continue
+        width, starts = len(token[0]), runs.get(len(token[0]), [])
+        i = looked.get(width, 0)
+        while i < len(starts) and starts[i] <= token.start():
+            i += 1
+        looked[width] = i
+        if i < len(starts):
+            at = starts[i] + width
+            found.append((token.start(), at))
+    return found
+
+
+def _live(markdown: str) -> bool:
+    """Whether a viewer would fetch or run something in `markdown`: raw HTML, an autolink or
+    an image."""
+    tokens = _VIEWER.parse(markdown)
+    while tokens:
+        token = tokens.pop()
+        if token.type in _LIVE or token.markup == "autolink":
+            return True
+        tokens += token.children or []
+    return False
 
 
 def _fenced_lines(text: str) -> tuple[set[int], str]:
@@ -235,16 +327,11 @@ def _closes(line: str, fence: str) -> bool:
     return run[0] == fence[0] and len(run) >= len(fence) and not rest.strip(" \t")
 
 
-def _outside_spans(line: str) -> str:
-    parts, at = [], 0
-    for span in _CODE_SPAN.finditer(line):
-        parts += [_ACTIVE.sub(_escaped, line[at : span.start()]), span[0]]
-        at = span.end()
-    return "".join([*parts, _ACTIVE.sub(_escaped, line[at:])])
-
-
-def _escaped(active: re.Match[str]) -> str:
-    return "\\<" if active[0] == "<" else "!\\["
+def _escape(active: re.Match[str]) -> str:
+    backslashes, what = active[1], active[2]
+    if what == "<" and len(backslashes) % 2:
+        return active[0]  # escaped already
+    return backslashes + ("!\\[" if what == "![" else "\\<")
 
 
 def _visible_entry(entry: RawEntry) -> RawEntry:
