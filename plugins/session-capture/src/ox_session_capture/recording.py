@@ -24,7 +24,7 @@ import shutil
 import stat
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import attrs
 
@@ -174,7 +174,7 @@ def check_source(
     # comes as `\udcXX` escapes; no agent makes one).
     if not _is_utf8(str(path)) or not _is_utf8(str(resolved)):
         raise RecordingRejected(f"session file path {str(path)!r} is not valid UTF-8 text")
-    roots = [(home / root).resolve() for root in adapter.roots]
+    roots = [(home / root).resolve() for root in agent_folders(adapter)]
     if not any(resolved.is_relative_to(root) for root in roots):
         where = ", ".join(str(r) for r in roots)
         raise RecordingRejected(f"{path} is not under the {adapter.name} session folders ({where})")
@@ -192,6 +192,29 @@ def check_source(
     except UnsafePathError as exc:
         raise RecordingRejected(str(exc)) from None
     return resolved
+
+
+def agent_folders(adapter: SessionAdapter) -> list[str]:
+    """The adapter's `roots` that name a folder inside `$HOME`: a third party's adapter may
+    name `/`, `..`, `$HOME` itself (`""`, `.`) or an absolute folder, and each would admit
+    files that are no session of the user's agent. Those are left out (and logged)."""
+    roots = getattr(adapter, "roots", ())
+    roots = (roots,) if isinstance(roots, str) else roots
+    kept: list[str] = []
+    for root in roots if isinstance(roots, tuple | list) else ():
+        if _inside_home(root):
+            kept.append(root)
+        else:
+            log.warning("adapter %s: root %r is no folder inside $HOME; ignored",
+                        adapter.name, root)  # fmt: skip
+    return kept
+
+
+def _inside_home(root: object) -> bool:
+    if not isinstance(root, str) or "\x00" in root:
+        return False
+    path = PurePath(root)
+    return bool(path.parts) and not path.is_absolute() and ".." not in path.parts
 
 
 def _is_utf8(text: str) -> bool:
