@@ -7,12 +7,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import itertools
 import json
 import logging
 import os
 import re
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -233,24 +234,71 @@ def redact_fields(entries: list[dict[str, Any]], redact: Redactor) -> None:
 Fields = dict[str, Any]
 
 
+BUILT_IN_ADAPTERS = frozenset(
+    f"ox_session_capture.adapters.{module}" for module in ("claude_code", "codex", "gemini")
+)
+"""The modules of the adapters whose `parse_fields` gives `RawEntry`'s fields in its types:
+their entries are written as they are (a catch-up's millions are not validated again)."""
+
+ENTRY_FIELDS = tuple(RawEntry.model_fields)
+
+MAX_ENTRIES_PER_LINE = 100_000
+"""Most entries kept of one line from a third party's adapter (one that gives millions, or
+never stops giving, would hold the capture thread and fill the memory)."""
+
+
 def entry_parser(adapter: Any) -> Callable[[bytes], list[Fields]]:
-    """The adapter's `parse_fields`, or else its `parse_line` with each `RawEntry` as a dict
-    (None fields left out; anything but a `RawEntry` is dropped and logged)."""
-    fast: Callable[[bytes], list[Fields]] | None = getattr(adapter, "parse_fields", None)
-    if fast is not None:
+    """The adapter's `parse_fields` (or `parse_line`) as plain-dict entries. A third party's
+    entries are checked (`checked_entries`): redaction passes only the text fields of
+    `RawEntry`, and `raw.jsonl` is published, so a field of another name or type (the tool's
+    input as a dict) would be written unredacted; and a value no JSON holds (bytes, a
+    recursive dict) would stop the recording at that line for good."""
+    fast: Callable[[bytes], Any] | None = getattr(adapter, "parse_fields", None)
+    if fast is not None and type(adapter).__module__ in BUILT_IN_ADAPTERS:
         return fast
+    parse: Callable[[bytes], Any] = fast if fast is not None else adapter.parse_line
+    kind = dict if fast is not None else RawEntry  # what each method returns
+    name = str(getattr(adapter, "name", "?"))
 
-    def parse(line: bytes) -> list[Fields]:
-        out = []
-        for entry in adapter.parse_line(line):
-            if isinstance(entry, RawEntry):
-                out.append(entry.model_dump(exclude_none=True))
-            else:
-                log.warning("adapter %s returned a %s, not a RawEntry; dropped",
-                            adapter.name, type(entry).__name__)  # fmt: skip
-        return out
+    def checked(line: bytes) -> list[Fields]:
+        return checked_entries(parse(line), kind, name)
 
-    return parse
+    return checked
+
+
+def checked_entries(got: Iterable[object], kind: type, adapter: str) -> list[Fields]:
+    """The entries among `got` (a third party's for one line: `kind`, a dict or a `RawEntry`,
+    each) as `RawEntry`'s fields in its types plus a text `source_id`, at most
+    `MAX_ENTRIES_PER_LINE`; anything else is dropped and logged."""
+    out: list[Fields] = []
+    dropped = 0
+    for item in itertools.islice(got, MAX_ENTRIES_PER_LINE + 1):
+        entry = _checked_entry(item) if item.__class__ is kind else None
+        if entry is None:
+            dropped += 1
+        elif len(out) < MAX_ENTRIES_PER_LINE:
+            out.append(entry)
+        else:
+            log.warning("adapter %s: more than %d entries for one line; the rest dropped",
+                        adapter, MAX_ENTRIES_PER_LINE)  # fmt: skip
+    if dropped:
+        log.warning("adapter %s: %d results of a line are no entry; dropped", adapter, dropped)
+    return out
+
+
+def _checked_entry(item: object) -> Fields | None:
+    try:
+        fields: Any = item.model_dump() if isinstance(item, RawEntry) else item
+        if fields.__class__ is not dict:
+            return None
+        known = {key: fields[key] for key in ENTRY_FIELDS if key in fields}
+        entry = RawEntry.model_validate(known).model_dump(exclude_none=True)
+        sid = fields.get("source_id")
+    except Exception:  # a ValidationError, or a hostile key's own fault (its `__eq__`)
+        return None
+    if sid.__class__ is str:
+        entry["source_id"] = sid
+    return entry
 
 
 def convert_lines(

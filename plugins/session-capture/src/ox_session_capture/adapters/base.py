@@ -28,7 +28,8 @@ class SessionAdapter(Protocol):
     """Converts the lines of one agent's session file into raw entries.
 
     `name` is the canonical adapter name (`claude-code`); `roots` are the folders, relative to
-    `$HOME`, where that agent keeps its session files (a watched file must lie under one).
+    `$HOME`, where that agent keeps its session files (a watched file must lie under one; a
+    root that is absolute, climbs out with `..` or is `$HOME` itself is ignored).
     """
 
     name: str
@@ -46,6 +47,10 @@ class SessionAdapter(Protocol):
         An adapter may also keep an `info` dict (`model`, `agent_version`) of what it saw,
         and an `unknown` dict counting the lines of types it does not know, by type (the
         tail takes and empties it per batch, and the recording reports the totals).
+        The entries of an adapter other than ox's own are checked: only `RawEntry`'s fields in
+        its types and a text `source_id` are kept (redaction passes those, and `raw.jsonl` is
+        published), an entry of another shape is dropped, and so are a line's entries past
+        `raw_lines.MAX_ENTRIES_PER_LINE`.
         What each entry keeps (user, assistant, system, tool call, tool result) is one rule
         for every agent: docs/ledger-layout.md, "What a session keeps".
         """
