@@ -113,6 +113,14 @@ def _is_priority(value: object) -> bool:
 PLUGIN_FAULTS = (Exception, SystemExit)
 
 
+def _claims(owner: tuple[str, str], adapter: str, owners: Mapping[str, tuple[str, str]]) -> bool:
+    """Whether the entry point `owner` takes the adapter name `adapter` from the one that
+    registered it first: an entry point named like the adapter owns the name, whatever the
+    order the distributions load in (a third party's subclass of a built-in adapter that
+    keeps its `name` would otherwise serve, and refuse, that agent's sessions)."""
+    return owner == (ADAPTERS_GROUP, adapter) and owners[adapter] != owner
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
@@ -187,6 +195,7 @@ def load_plugins(
     runners: dict[str, type[Runner]] = {}
     handlers: dict[str, type[WorkHandler]] = {}
     adapters: dict[str, Adapter] = {}
+    owners: dict[str, tuple[str, str]] = {}  # adapter name: (group, entry point) registering it
     for group, name, plugin in candidates:
         try:
             pm.register(plugin, name=f"{group}:{name}")
@@ -226,16 +235,22 @@ def load_plugins(
             else:
                 handlers[cls.type] = cls
 
-        def add_adapter(obj: Adapter, errs: list[str] = plugin_errors) -> None:
+        def add_adapter(
+            obj: Adapter, errs: list[str] = plugin_errors, owner: tuple[str, str] = (group, name)
+        ) -> None:
             adapter_name = getattr(obj, "name", None)
             if not callable(obj):
                 errs.append(f"registered {obj!r}, which is not an adapter class")
             elif not isinstance(adapter_name, str) or not adapter_name:
                 errs.append(f"adapter {obj!r} has no name")
-            elif adapter_name in adapters:
+            elif adapter_name in adapters and not _claims(owner, adapter_name, owners):
                 errs.append(f"adapter name {adapter_name!r} is already taken")
             else:
+                if adapter_name in adapters:
+                    taken = owners[adapter_name]
+                    fail(*taken, f"adapter name {adapter_name!r} is taken by its entry point")
                 adapters[adapter_name] = obj
+                owners[adapter_name] = owner
 
         hooks: tuple[tuple[str, Callable[[Any], None]], ...] = (
             ("ox_register_runners", add_runner),

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from ox_core.plugins import ADAPTERS_GROUP, load_plugins
 from ox_session_capture import blocks
 from ox_session_capture import tail as tail_mod
 from ox_session_capture.adapters.claude_code import ClaudeCodeAdapter
@@ -247,3 +248,25 @@ def test_a_catch_up_with_forked_helpers_checks_a_third_partys_entries_too(
     raw = (rec.session_dir / RAW).read_text()
     assert SECRET not in raw
     assert len(read_raw(rec.session_dir / RAW).entries) == 200
+
+
+def test_a_third_party_adapter_keeping_a_built_in_name_never_takes_its_place(
+    site: Path,
+) -> None:
+    # A subclass of the built-in that forgot to rename itself, installed ahead of it on the
+    # path: claude-code's sessions (under .claude) would be refused by its roots.
+    install_adapter(
+        site,
+        "my-agent",
+        """
+        from ox_session_capture.adapters.claude_code import ClaudeCodeAdapter
+
+        class Adapter(ClaudeCodeAdapter):
+            roots = (".my-agent",)
+        """,
+    )
+    loaded = load_plugins(groups=(ADAPTERS_GROUP,))
+    assert loaded.adapters["claude-code"] is ClaudeCodeAdapter
+    assert [(e.name, e.distribution, e.error) for e in loaded.errors] == [
+        ("my-agent", "my_agent_adapter", "adapter name 'claude-code' is taken by its entry point")
+    ]
