@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 import trio
 
 from ox_session_capture.recording import create_recording
@@ -19,14 +17,6 @@ from ox_session_capture.transcript import read_raw
 from ox_session_capture.watcher import SessionWatcherManager
 
 LIMIT = 60  # seconds: generous bound on any wait; a healthy run takes ms
-
-
-@pytest.fixture
-async def manager(ledger: Path, nursery: trio.Nursery) -> AsyncIterator[SessionWatcherManager]:
-    m = SessionWatcherManager(ledger, poll_interval=0.02)
-    await nursery.start(m.run)
-    yield m
-    await m.stop_all()
 
 
 def control_named(uid: str, text: str) -> bytes:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -137,14 +136,6 @@ def test_a_journaled_batch_whose_marker_write_hit_a_full_disk_is_committed_once_
     monkeypatch.undo()
     tail.step()  # the watcher's retry
     assert texts(rec.session_dir) == ["message 1"]
-
-
-@pytest.fixture
-async def manager(ledger: Path, nursery: trio.Nursery) -> AsyncIterator[SessionWatcherManager]:
-    m = SessionWatcherManager(ledger, poll_interval=0.02)
-    await nursery.start(m.run)
-    yield m
-    await m.stop_all()
 
 
 async def test_a_full_disk_at_a_journaled_batch_is_waited_out(

@@ -37,19 +37,6 @@ from ox_session_capture.watcher import SessionWatcherManager, WatchRejected
 LIMIT = 60  # seconds: generous bound on any wait (a loaded machine); a healthy run takes ms
 
 
-@pytest.fixture
-def ledger(tmp_path: Path) -> Path:
-    return tmp_path / "ledger"
-
-
-@pytest.fixture
-async def manager(ledger: Path, nursery: trio.Nursery) -> AsyncIterator[SessionWatcherManager]:
-    m = SessionWatcherManager(ledger, poll_interval=0.02)
-    await nursery.start(m.run)
-    yield m
-    await m.stop_all()
-
-
 def record(ledger: Path, src: Path, pid: int | None = None) -> Recording:
     return create_recording(ledger, "claude-code", src, pid=os.getpid() if pid is None else pid)
 

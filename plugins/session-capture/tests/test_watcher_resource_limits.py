@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import resource
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,14 +24,6 @@ from ox_session_capture.transcript import read_raw
 from ox_session_capture.watcher import SessionWatcherManager
 
 LIMIT = 60  # seconds: generous bound on any wait (a loaded machine); a healthy run takes ms
-
-
-@pytest.fixture
-async def manager(ledger: Path, nursery: trio.Nursery) -> AsyncIterator[SessionWatcherManager]:
-    m = SessionWatcherManager(ledger, poll_interval=0.02)
-    await nursery.start(m.run)
-    yield m
-    await m.stop_all()
 
 
 def contents(rec: Recording) -> list[str]:
