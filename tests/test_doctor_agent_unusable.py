@@ -6,17 +6,22 @@ Summaries then never come while doctor says the agent is fine."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from conftest import OxWorld
 
 
+def doctor(world: OxWorld) -> tuple[dict[str, Any], str]:
+    """`doctor --json` as data, and `doctor`'s screen."""
+    report = json.loads(world.cli("doctor", "--json", check=False).stdout)
+    return report, world.cli("doctor", check=False).stdout
+
+
 def test_a_logged_out_configured_agent_is_not_shown_as_fine(world: OxWorld) -> None:
     world.claude.state.joinpath("auth").write_text('{"loggedIn": false}')
 
-    report = json.loads(world.cli("doctor", "--json", check=False).stdout)
-    screen = world.cli("doctor", check=False).stdout
+    report, screen = doctor(world)
 
     assert report["agent"] == "claude"
     assert report["agent_usable"] is False
@@ -28,8 +33,7 @@ def test_a_logged_out_configured_agent_is_not_shown_as_fine(world: OxWorld) -> N
 def test_a_configured_agent_no_runner_has_is_not_shown_as_fine(world: OxWorld) -> None:
     world.env["OX_AGENT_WORK__AGENT"] = "clade"  # a typo of claude
 
-    report = json.loads(world.cli("doctor", "--json", check=False).stdout)
-    screen = world.cli("doctor", check=False).stdout
+    report, screen = doctor(world)
 
     assert report["agent"] == "clade"
     assert report["agent_usable"] is False
@@ -39,8 +43,7 @@ def test_a_configured_agent_no_runner_has_is_not_shown_as_fine(world: OxWorld) -
 
 
 def test_a_usable_configured_agent_is_shown_as_fine(world: OxWorld) -> None:
-    report = json.loads(world.cli("doctor", "--json", check=False).stdout)
-    screen = world.cli("doctor", check=False).stdout
+    report, screen = doctor(world)
 
     assert report["agent"] == "claude"
     assert report["agent_usable"] is True

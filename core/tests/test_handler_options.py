@@ -11,13 +11,13 @@ import pytest
 from pydantic import Field
 
 from ox_core.config import validate_options
-from ox_core.contracts import HandlerOptions, RunRequest, RunResult, WorkHandler
+from ox_core.contracts import HandlerOptions
 from ox_core.daemon import Daemon, make_handlers
 from ox_core.daemon_setup import ConfigReloader
 from ox_core.errors import ConfigError
 from ox_core.plugins import LoadedPlugins
 from ox_core.settings import load_settings
-from ox_core.work import WorkItem
+from ox_core.testing import IdleHandler
 
 
 class LimitOptions(HandlerOptions):
@@ -25,7 +25,7 @@ class LimitOptions(HandlerOptions):
     label: str = Field("x", description="A name.")
 
 
-class Limited(WorkHandler):
+class Limited(IdleHandler):
     type = "limited"
     Options = LimitOptions
 
@@ -34,15 +34,6 @@ class Limited(WorkHandler):
 
     def configure(self, options: LimitOptions) -> None:
         self.seen.append(options)
-
-    async def detect(self, ledger: Path) -> list[WorkItem]:
-        return []
-
-    async def build_prompt(self, item: WorkItem) -> RunRequest:
-        return RunRequest(skip_llm=True)
-
-    async def process_result(self, item: WorkItem, result: RunResult) -> None:
-        return None
 
 
 def plugins() -> LoadedPlugins:

@@ -93,12 +93,10 @@ def note_problem(argv: Sequence[str], message: str) -> None:
 
 
 def _one_line(text: str) -> str:
-    text = " ".join(text.split())
-    return (
-        text
-        if text.isprintable()
-        else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
-    )
+    """`text` on one line, its controls escaped as every log line's are."""
+    from ox_core.logs import escape_controls  # only on the failure path: hooks start fast
+
+    return escape_controls(" ".join(text.split()))
 
 
 def recent_problems(within: float = 3600.0, now: float | None = None) -> list[str]:
