@@ -134,8 +134,8 @@ async def sync_ledger(ledger: Ledger) -> SyncResult:
                     return SyncResult(remote)
                 ahead, behind = await counts(ledger, upstream) if has_upstream else (-1, 0)
                 if ahead > 0:
-                    await _refuse_foreign(ledger, upstream, facts.identity)
-                    await _refuse_removed(ledger, upstream)
+                    ahead_commits = await _refuse_foreign(ledger, upstream, facts.identity)
+                    await _refuse_removed(ledger, upstream, ahead_commits)
                 elif not has_upstream:
                     # No such branch on the remote (an empty team repository, or one whose
                     # branch was deleted or renamed): the push sends the whole history.
@@ -180,24 +180,26 @@ async def sync_ledger(ledger: Ledger) -> SyncResult:
 
 async def _refuse_foreign(
     ledger: Ledger, upstream: str, identity: str, *, whole: bool = False
-) -> None:
+) -> list[str]:
     """`SyncPaused` when a local commit the remote lacks is neither authored nor committed by
     this clone's identity: a teammate's commit, fetched, then taken off the remote by their
     forced push (a leaked secret scrubbed). Pushed, or rebased and pushed, it would be back
     on the remote, published by ox, which never made it. A person decides. Names are read
     without `.mailmap` (a committed file: it could make a teammate's commit look ours).
     With `whole` the remote has no branch at all (deleted or renamed after we fetched it):
-    every commit of HEAD would be pushed, and is checked."""
+    every commit of HEAD would be pushed, and is checked. Returns the commits checked (full
+    ids, newest first)."""
     listed = await ledger.git(
         "log",
         "-z",
         "--no-mailmap",
-        "--format=%h%x1f%an <%ae>%x1f%cn <%ce>",
+        "--format=%H%x1f%h%x1f%an <%ae>%x1f%cn <%ce>",
         "HEAD" if whole else f"{upstream}..HEAD",
     )
-    foreign = []
+    foreign, checked = [], []
     for record in filter(None, listed.stdout.split("\0")):
-        short, author, committer = [*record.split("\x1f"), "", ""][:3]
+        full, short, author, committer = [*record.split("\x1f"), "", "", ""][:4]
+        checked.append(full)
         if identity not in (author, committer):
             foreign.append(short)
     if foreign:
@@ -217,22 +219,23 @@ async def _refuse_foreign(
             f"Drop them (cd {ledger.path} && git rebase -i {upstream}) or push them yourself; "
             "sessions are committed locally meanwhile and pushed once it is resolved"
         )
+    return checked
 
 
-async def _refuse_removed(ledger: Ledger, upstream: str) -> None:
+async def _refuse_removed(ledger: Ledger, upstream: str, ahead: list[str]) -> None:
     """`SyncPaused` when a local commit the remote lacks is one the remote held before (any
     earlier tip of `upstream`, by its reflog: ox's fetches and pushes move it): someone took
     it off with a forced push, a leaked secret scrubbed from a session of ours as well as a
     teammate's file. Rebased and pushed it would be back on the remote. A person decides;
-    the commit stays in the ledger meanwhile."""
+    the commit stays in the ledger meanwhile. `ahead`: the local commits the remote lacks
+    (`_refuse_foreign` listed them)."""
     logged = await ledger.git("reflog", "show", "--format=%H", upstream, "--", check=False)
     tips = sorted(set(filter(None, logged.stdout.split())))
     if not logged.ok or not tips:
         return
     removed = await ledger.git("rev-list", *tips, "--not", upstream, "--")
-    ahead = await ledger.git("rev-list", "HEAD", "--not", upstream, "--")
     held = set(removed.stdout.split())
-    back = [commit[:12] for commit in ahead.stdout.split() if commit in held]
+    back = [commit[:12] for commit in ahead if commit in held]
     if back:
         more = f" and {len(back) - 5} more" if len(back) > 5 else ""
         raise SyncPaused(
