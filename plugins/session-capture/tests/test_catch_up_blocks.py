@@ -5,6 +5,7 @@ with -9 takes its helper with it. Real forks, real files, real signals."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -279,14 +281,73 @@ def test_a_tail_that_fails_kills_its_helpers(
     monkeypatch.setattr(blocks, "convert_next", _hang)
     before = _children()
 
-    def failing(self: blocks.Helper) -> Any:
+    def failing(self: blocks.Helpers) -> Any:
         assert len(_children() - before) == tail_mod.HELPERS, "the helpers are not running"
         raise RuntimeError("the tail fails mid-catch-up")
 
-    monkeypatch.setattr(blocks.Helper, "result", failing)
+    monkeypatch.setattr(blocks.Helpers, "next", failing)
     with pytest.raises(RuntimeError, match="mid-catch-up"):
         capture(tmp_path, src, home, helped=True, batch=4000, commit=1 << 30)
     assert _children() <= before
+
+
+def test_a_helper_that_gave_its_block_back_gets_the_next_while_another_converts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A helper is never held by a slower one: while the first block is held up, the other
+    helper converts the next blocks (up to `ahead` asked), and `next` still gives them in
+    file order. Real forks: the gate is a file the first block's helper waits for."""
+    src = tmp_path / "session.jsonl"
+    body = [claude_user(f"u{n}", f"line {n}") for n in range(8)]
+    src.write_bytes(b"".join(body))
+    edges = [0]
+    for line in body:
+        edges.append(edges[-1] + len(line))
+    gate, marks = tmp_path / "gate", tmp_path / "marks"
+    marks.mkdir()
+    convert = blocks.convert_next
+
+    def gated(adapter_class: Any, fd: int, start: int, *rest: Any) -> blocks.Block:
+        if start == 0:
+            while not gate.exists():
+                time.sleep(0.005)
+        (marks / str(start)).touch()
+        return convert(adapter_class, fd, start, *rest)
+
+    monkeypatch.setattr(blocks, "convert_next", gated)  # what the forked helpers run
+    planned = iter(itertools.pairwise(edges))
+    fd = os.open(src, os.O_RDONLY)
+    made = blocks.Helpers(
+        2,
+        lambda: blocks.Helper(type(load_adapter("claude-code")), fd, MAX_LINE, None),
+        lambda: next(planned, None),
+        ahead=4,
+    )
+    got: list[blocks.Block | None] = []
+    try:
+        made.fill()
+        assert made.asked == 2
+        first = threading.Thread(target=lambda: got.append(made.next()))
+        first.start()
+        deadline = time.monotonic() + 60
+        while len(list(marks.iterdir())) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        # Block 0 is held: the other helper took blocks 1, 2 and 3 one after the other.
+        assert sorted(int(m.name) for m in marks.iterdir()) == edges[1:4]
+        assert first.is_alive()
+        assert not got
+        gate.touch()
+        first.join(60)
+        made.fill()
+        while made.asked:  # as the tail takes them
+            got.append(made.next())
+            made.fill()
+    finally:
+        made.close()
+        os.close(fd)
+    starts = [b.start for b in got if b is not None]
+    assert starts == edges[:-1]  # every block, in file order
+    assert all(b is not None and b.data.count(b"\n") == 1 for b in got)
 
 
 @pytest.mark.parametrize("failing", ["fork", "second pipe"])

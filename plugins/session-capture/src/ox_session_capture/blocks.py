@@ -39,6 +39,7 @@ import signal
 import sys
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -304,10 +305,11 @@ def _prctl() -> Any:
 
 class Helper:
     """A forked child that converts blocks of the file open at `fd` on request
-    (`convert_next` with `adapter_class`, `max_line`, `redact`): `submit` one block, then
-    take its `result`, one at a time. Forked once for a catch-up's run of blocks: the pages
-    both processes then write are copied once, not at every block. `close()` ends and reaps
-    it: call it always.
+    (`convert_next` with `adapter_class`, `max_line`, `redact`), one at a time: `submit` a
+    block, then `receive` what its pipe holds whenever it is readable; each converted block
+    lands in `finished`, in the order asked. Forked once for a catch-up's run of blocks:
+    the pages both processes then write are copied once, not at every block. `close()` ends
+    and reaps it: call it always.
 
     `fd` is the tail's descriptor at the fork: the helper reads the file that was open then,
     so a tail gives it blocks of that file only."""
@@ -342,48 +344,75 @@ class Helper:
             _serve(prctl, parent, requests[0], results[1], adapter_class, fd, max_line, redact)
         os.close(requests[0])
         os.close(results[1])
+        os.set_blocking(results[0], False)  # read as it comes (`receive`), never waited on
         self.pid: int | None = pid
         self._requests: int = requests[1]
         self._results: int = results[0]
-        self.pending: tuple[int, int] | None = None
+        self.deadline: float | None = None  # of the block asked and not yet received
+        self.finished: deque[Block] = deque()
+        self._parts: list[bytes] = []  # what was read of the block being received
+        self._have = 0
 
     @property
     def alive(self) -> bool:
         return self.pid is not None
 
+    @property
+    def idle(self) -> bool:
+        """Alive and converting nothing: it may be asked for a block."""
+        return self.pid is not None and self.deadline is None
+
+    def fileno(self) -> int:
+        return self._results
+
     def submit(self, start: int, end: int) -> bool:
-        """Ask for the block of whole lines in `[start, end)`; False when the helper is gone."""
-        if self.pid is None or self.pending is not None:
+        """Ask for the block of whole lines in `[start, end)`; False when the helper is gone
+        (it is then closed)."""
+        if not self.idle:
             return False
         try:
             _write_all(self._requests, start.to_bytes(8, "little") + end.to_bytes(8, "little"))
         except OSError:  # it died: EPIPE
             self.close()
             return False
-        self.pending = (start, end)
+        self.deadline = time.monotonic() + HELPER_TIMEOUT
         return True
 
-    def result(self) -> Block | None:
-        """The block submitted last, once converted; None when the helper ended without it
-        (it is then closed, and the tail converts the block itself)."""
-        if self.pending is None:
-            return None
-        self.pending = None
-        deadline = time.monotonic() + HELPER_TIMEOUT
-        try:
-            head = _read_exactly(self._results, 8, deadline)
-            size = int.from_bytes(head, "little") if len(head) == 8 else -1
-            data = _read_exactly(self._results, size, deadline) if size >= 0 else b""
-        except OSError:
-            size, data = -1, b""
-        if size < 0 or len(data) != size:
-            late = time.monotonic() >= deadline
-            log.warning("a catch-up helper %s without its block; converting it here",
-                        "was stuck" if late else "ended")  # fmt: skip
+    def receive(self) -> None:
+        """Read what the helper wrote so far, without waiting: a whole block goes to
+        `finished` (the helper is then idle); at its end (EOF, an error) it is closed."""
+        while self.pid is not None:
+            try:
+                chunk = os.read(self._results, _PIPE_BYTES)
+            except BlockingIOError:
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.close()
+                return
+            self._parts.append(chunk)
+            self._have += len(chunk)
+            self._unpack()
+
+    def _unpack(self) -> None:
+        if self._have < 8:
+            return
+        head = self._parts[0] if len(self._parts[0]) >= 8 else b"".join(self._parts)
+        size = 8 + int.from_bytes(head[:8], "little")
+        if self._have < size:
+            return
+        if self._have > size:  # more than the block asked for: not our helper's protocol
             self.close()
-            return None
-        block = pickle.loads(data)  # our own fork's bytes, never a file's
-        return block if isinstance(block, Block) else None
+            return
+        data = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
+        self._parts, self._have = [], 0
+        block = pickle.loads(memoryview(data)[8:])  # our own fork's bytes, never a file's
+        if not isinstance(block, Block):
+            self.close()
+            return
+        self.finished.append(block)
+        self.deadline = None
 
     def close(self) -> None:
         """End the helper (EOF on its requests, then SIGKILL if it has not exited) and reap it."""
@@ -392,6 +421,7 @@ class Helper:
             if fd >= 0:
                 setattr(self, name, -1)
                 os.close(fd)
+        self._parts, self._have = [], 0
         pid, self.pid = self.pid, None
         if pid is not None:
             with contextlib.suppress(ProcessLookupError):
@@ -400,24 +430,99 @@ class Helper:
                 os.waitpid(pid, 0)
 
 
+class Helpers:
+    """Up to `count` helpers (forked by `fork`, which gives None when it cannot) converting
+    the blocks that `plan` gives (`(start, end)` in file order, None: no more for now), at
+    most `ahead` asked and not yet taken. A helper's block is read as soon as it is ready and
+    the helper gets the next one at once: it never waits on the tail to take a block. `next`
+    gives the blocks in the order asked. `close()` ends them all: call it always."""
+
+    def __init__(
+        self,
+        count: int,
+        fork: Callable[[], Helper | None],
+        plan: Callable[[], tuple[int, int] | None],
+        ahead: int,
+    ) -> None:
+        self._count = count
+        self._fork: Callable[[], Helper | None] | None = fork
+        self._plan = plan
+        self._ahead = ahead
+        self._helpers: list[Helper] = []
+        self._order: deque[Helper] = deque()  # who converts each block asked, in file order
+
+    @property
+    def asked(self) -> int:
+        """Blocks asked for and not yet taken (`next`)."""
+        return len(self._order)
+
+    def fill(self) -> None:
+        """Ask an idle helper (forked if need be) for each next block, up to `ahead`."""
+        while len(self._order) < self._ahead:
+            helper = next((h for h in self._helpers if h.idle), None)
+            if helper is None and self._fork is not None and len(self._helpers) < self._count:
+                helper = self._fork()
+                if helper is None:
+                    self._fork = None  # not tried again at every block
+                else:
+                    self._helpers.append(helper)
+            if helper is None:
+                return
+            request = self._plan()
+            if request is None:
+                return
+            # A helper gone meanwhile is put in order all the same: its block is then None.
+            helper.submit(*request)
+            self._order.append(helper)
+            if not helper.alive:
+                return
+
+    def next(self) -> Block | None:
+        """The next block asked, once converted (the helpers get more to do while the tail
+        waits); None when its helper ended or hung without it (it is closed then, and the tail
+        converts the block itself)."""
+        helper = self._order[0]  # still asked while waited on: `ahead` counts it
+        while not helper.finished and helper.alive:
+            assert helper.deadline is not None  # alive, without its block: converting it
+            wait = helper.deadline - time.monotonic()
+            if wait <= 0:
+                log.warning("a catch-up helper was stuck without its block; converting it here")
+                helper.close()
+                break
+            self._wait(wait)
+            self.fill()
+        self._order.popleft()
+        if helper.finished:
+            return helper.finished.popleft()
+        if helper.deadline is None or helper.deadline > time.monotonic():
+            log.warning("a catch-up helper ended without its block; converting it here")
+        return None
+
+    def _wait(self, timeout: float) -> None:
+        """Read what every converting helper wrote, waiting up to `timeout` s for the first."""
+        busy = {h.fileno(): h for h in self._helpers if h.alive and h.deadline is not None}
+        poller = select.poll()
+        for fd in busy:
+            poller.register(fd, select.POLLIN)
+        for fd, _ in poller.poll(math.ceil(timeout * 1000)):
+            busy[fd].receive()
+
+    def close(self) -> None:
+        for helper in self._helpers:
+            helper.close()
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:  # an interrupted write is retried by Python itself (PEP 475)
         view = view[os.write(fd, view) :]
 
 
-def _read_exactly(fd: int, size: int, deadline: float | None = None) -> bytes:
-    """`size` bytes from `fd`, fewer only at its end or, with a `deadline` (monotonic), when
-    nothing came before it."""
+def _read_exactly(fd: int, size: int) -> bytes:
+    """`size` bytes from `fd` (blocking), fewer only at its end."""
     chunks = []
     left = size
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
     while left:
-        if deadline is not None:
-            wait = deadline - time.monotonic()
-            if wait <= 0 or not poller.poll(math.ceil(wait * 1000)):
-                break
         chunk = os.read(fd, min(left, 1 << 20))
         if not chunk:
             break

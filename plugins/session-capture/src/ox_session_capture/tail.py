@@ -20,7 +20,6 @@ import contextlib
 import errno
 import logging
 import os
-from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,13 @@ import attrs
 from ox_core.fs import open_lock
 from ox_session_capture.adapters import SessionAdapter
 from ox_session_capture.adapters.base import Calls
-from ox_session_capture.blocks import Helper, helpers_possible, independent_blocks, merge_block
+from ox_session_capture.blocks import (
+    Helper,
+    Helpers,
+    helpers_possible,
+    independent_blocks,
+    merge_block,
+)
 from ox_session_capture.confined import (
     UnsafePathError,
     check_owner,
@@ -91,6 +96,9 @@ HELPED_MIN_BYTES = 8 * 1024 * 1024
 """Bytes left to read below which a catch-up converts them itself (forks cost a few ms)."""
 HELPED_BLOCK_MIN = 1024 * 1024
 """Smallest block given to a helper, but for the file's last."""
+HELPED_AHEAD = 2 * HELPERS
+"""Blocks asked of the helpers and not yet folded in, at most: a helper that gave one back
+gets the next at once, while the tail waits on another's (their results held meanwhile)."""
 
 
 class TailError(Exception):
@@ -348,36 +356,33 @@ class SourceTail:
         self, fd: int, size: int, out: RawBatch, batch_ids: set[str], prefix: PrefixPrint | None
     ) -> PrefixPrint | None:
         """Have `HELPERS` forked helpers convert the blocks from `self.offset`, each taking the
-        next block as it gives one back, and fold them into `out` in file order; until the
-        commit budget is met (the blocks asked for by then are folded in too), the file ends,
-        or a block needs the tail itself (an over-long line, one it cannot fold: the tail
+        next block as soon as it gave one back, and fold them into `out` in file order; until
+        the commit budget is met (the blocks asked for by then are folded in too), the file
+        ends, or a block needs the tail itself (an over-long line, one it cannot fold: the tail
         converts it, then helpers go on). A helper that cannot be forked, dies or hangs ends
         helping for this tail. Returns `prefix` (the print up to `self.offset`, or None)
         gone on with the bytes the helpers read."""
-        helpers: list[Helper] = []
-        queue: deque[Helper] = deque()
         planned = self.offset
+
+        def plan() -> tuple[int, int] | None:
+            # Past the commit budget nothing more is asked: what the helpers have is folded
+            # in (never thrown away), then the batch is committed.
+            nonlocal planned
+            if out.size >= self.commit_bytes:
+                return None
+            end = self._plan(fd, planned, size)
+            if end is None:
+                return None
+            block, planned = (planned, end), end
+            return block
+
+        helpers = Helpers(HELPERS, lambda: self._fork(fd), plan, ahead=HELPED_AHEAD)
         try:
             while True:
-                # Past the commit budget nothing more is asked: what the helpers have is folded
-                # in (never thrown away), then the batch is committed.
-                while (
-                    len(queue) < HELPERS
-                    and out.size < self.commit_bytes
-                    and (end := self._plan(fd, planned, size)) is not None
-                ):
-                    helper = next((h for h in helpers if h.pending is None and h.alive), None)
-                    if helper is None and len(helpers) < HELPERS:
-                        helper = self._fork(fd)
-                        if helper is not None:
-                            helpers.append(helper)
-                    if helper is None or not helper.submit(planned, end):
-                        break
-                    queue.append(helper)
-                    planned = end
-                if not queue:
+                helpers.fill()
+                if not helpers.asked:
                     return prefix
-                block = queue.popleft().result()
+                block = helpers.next()
                 if block is None:
                     self._helped = False  # it died or hung: no more helpers for this tail
                     return prefix
@@ -391,8 +396,7 @@ class SourceTail:
                     prefix = prefix.advanced_by(size_read, block.first, block.last)
                 self.offset = block.end
         finally:
-            for helper in helpers:
-                helper.close()
+            helpers.close()
 
     def _fork(self, fd: int) -> Helper | None:
         try:
