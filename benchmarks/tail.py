@@ -28,11 +28,13 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import _stdlib_queue  # noqa: F401 - before trio: see that module
 import trio
 
+from ox_session_capture.commit_slots import set_committed
 from ox_session_capture.recording import create_recording
 from ox_session_capture.records import RAW, RecordingMarker, read_marker, update_marker
 from ox_session_capture.recover import catch_up
@@ -177,9 +179,16 @@ def _cpu_with_helpers() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
-def reset_offsets(marker: RecordingMarker) -> None:
-    marker.source_offset = marker.start_offset = 0
-    marker.source_fingerprint = None  # type: ignore[attr-defined]  # extra key
+def missed_everything(raw: Path) -> Callable[[RecordingMarker], None]:
+    """A recording begun with the file (offset 0) that the watcher never followed: its
+    commit point names the header alone, as `create_recording` writes it for an empty file."""
+
+    def reset(marker: RecordingMarker) -> None:
+        marker.source_offset = marker.start_offset = 0
+        marker.source_fingerprint = None  # type: ignore[attr-defined]  # extra key
+        set_committed(marker, raw.stat().st_size)
+
+    return reset
 
 
 def ours(tmp: Path, big: Path, run: int) -> tuple[float, float, int]:
@@ -190,7 +199,7 @@ def ours(tmp: Path, big: Path, run: int) -> tuple[float, float, int]:
     ledger = tmp / f"ledger-{run}"
     rec = create_recording(ledger, "claude-code", src, pid=os.getpid(), home=home)
     # A recording that began with the file and missed all of it (the watcher never ran).
-    update_marker(rec.session_dir, reset_offsets)
+    update_marker(rec.session_dir, missed_everything(rec.session_dir / RAW))
     try:
         start, cpu = time.perf_counter(), _cpu_with_helpers()
         result = catch_up(rec.session_dir, home=home)

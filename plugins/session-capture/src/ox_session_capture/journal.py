@@ -473,6 +473,91 @@ def _write_journal(
     return final
 
 
+class EarlyAppend:
+    """A catch-up's batch appended to `raw.jsonl` block by block, as it is converted, ahead
+    of its commit, each block's writeback started at once: the commit
+    (`append_committed(..., early=)`) then only fsyncs what is mostly on disk already,
+    instead of writing and syncing tens of megabytes while nothing else runs.
+
+    Until the slot commits them these bytes are past the commit point, like a failed step's:
+    a crash cuts them off (settling, or the next commit) and their lines are read again. So
+    only a recording whose bytes past the commit are cut off gets one (`start`: a valid commit
+    point, not stopped: a stopped one's are its footer), and only for a caller that holds the
+    raw file's lock from `start` to the commit (`recover.catch_up`). A write that fails cuts
+    the bytes off and ends it (the commit then writes the batch itself, or fails as it would
+    have). `close()` always."""
+
+    def __init__(self, fd: int, committed: int) -> None:
+        self._fd = fd
+        self.committed = committed
+        self.appended = 0
+
+    @classmethod
+    def start(cls, markers: MarkerFile) -> EarlyAppend | None:
+        """One for the recording of `markers` (its lock held), or None when its bytes past the
+        commit would not be cut off by a crash, or `raw.jsonl` is shorter than committed."""
+        try:
+            marker = markers.current()
+        except FileNotFoundError:
+            return None
+        committed = committed_size(marker)
+        if committed is None or commit_slots.commit_point(marker) is None or marker.stopped_at:
+            return None
+        try:
+            fd, st = open_regular_stat(markers.raw, os.O_WRONLY | os.O_APPEND)
+        except (OSError, UnsafePathError):
+            return None
+        try:
+            if st.st_size < committed:
+                raise OSError(errno.EINVAL, "shorter than committed")  # a commit will say
+            if st.st_size > committed:
+                os.ftruncate(fd, committed)  # a failed step's bytes, as a commit cuts them
+        except OSError:
+            os.close(fd)
+            return None
+        return cls(fd, committed)
+
+    def add(self, data: bytes) -> None:
+        """Append `data` and start its writeback; on an error cut everything off, and stop."""
+        if self._fd < 0 or not data:
+            return
+        try:
+            write_all(self._fd, data)
+            if _FADVISE is not None:
+                # Linux starts the writeback of the dirty range (without waiting for it).
+                _FADVISE(self._fd, self.committed + self.appended, len(data), _DONTNEED)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self.committed)
+            self.close()
+            return
+        self.appended += len(data)
+
+    def holds(self, size_of_data: int, raw_size: int) -> bool:
+        """Whether `raw.jsonl` (of `raw_size` bytes) holds just the batch past the commit."""
+        return (
+            self._fd >= 0
+            and size_of_data == self.appended
+            and raw_size == self.committed + self.appended
+        )
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+
+_FADVISE = getattr(os, "posix_fadvise", None)
+_DONTNEED = getattr(os, "POSIX_FADV_DONTNEED", 4)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of `data` at `fd` (through short writes)."""
+    view = memoryview(data)
+    while view:
+        view = view[_progress(os.write(fd, view)) :]
+
+
 def append_committed(
     markers: MarkerFile,
     marker: RecordingMarker,
@@ -482,13 +567,15 @@ def append_committed(
     fingerprint: str,
     learnt: dict[str, str] | None = None,
     slots_fd: int | None = None,
+    early: EarlyAppend | None = None,
 ) -> bool:
     """A live step's append: `data` to `raw.jsonl`, fsync, then one commit slot moving the
     marker to `new_offset` and keeping the session info the adapter `learnt`
     (`MarkerFile.advance`). No journal and no marker file written: the slot is the commit
     point (docs/capture-journal.md). The caller holds the raw file's lock and read `marker`
     with `markers.current()` under it; `slots_fd` is the slot file it opened for that
-    (`open_slots`), left open.
+    (`open_slots`), left open. `early`: the caller appended `data` already, as it made it
+    (`EarlyAppend`): when `raw.jsonl` holds just that past the commit, it is only fsynced.
 
     Returns False, with nothing written, when this recording's commit cannot take this path
     (a marker without a commit point or stopped, `raw.jsonl` shorter than committed, session
@@ -511,11 +598,15 @@ def append_committed(
             size = st.st_size
             if size < committed:
                 return False  # shortened by someone else: durable_append goes on from its end
-            if size > committed:
+            written = early is not None and early.holds(size_of_data, size)
+            if size > committed and not written:
                 os.ftruncate(fd, committed)  # a failed step's uncommitted bytes, as settling does
             if size_of_data:  # none when every line was a duplicate: only the offset moves
                 try:
-                    write_durably(fd, data)  # the batch is on disk before the slot committing it
+                    if written:
+                        os.fsync(fd)  # appended as it was made: on disk before the slot too
+                    else:
+                        write_durably(fd, data)  # on disk before the slot committing it
                 except OSError:
                     # Cut the failed batch's part off now (a truncation needs no free space):
                     # a full disk that lasts must not leave a torn line in `raw.jsonl` for

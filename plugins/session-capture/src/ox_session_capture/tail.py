@@ -43,6 +43,7 @@ from ox_session_capture.confined import (
     opened_path,
 )
 from ox_session_capture.journal import (
+    EarlyAppend,
     MarkerFile,
     RecordingGone,
     append_committed,
@@ -286,8 +287,12 @@ class SourceTail:
         # can keep it; the fingerprint check costs two small preads per poll.
         reset = self._check_reset(fd, st.st_ino, st.st_size)
         start = self.offset
+        early: EarlyAppend | None = None
         try:
-            gathered, prefix = self._gather(fd, st.st_size)
+            if self.commit_bytes and self._lock_held and not reset:
+                # A catch-up appends its blocks as it converts them (its lock held throughout).
+                early = EarlyAppend.start(self._markers)
+            gathered, prefix = self._gather(fd, st.st_size, early)
             if gathered.end == start and not reset:
                 self.offset = start
                 return StepResult(skipped_long=gathered.skipped_long)
@@ -299,12 +304,15 @@ class SourceTail:
                 gathered.unknown[OVER_LONG] = gathered.skipped_long + gathered.unknown.get(
                     OVER_LONG, 0
                 )
-            self._commit(gathered, st.st_ino, new_fp, reset)
+            self._commit(gathered, st.st_ino, new_fp, reset, early)
         except _Reloaded:
             return StepResult(reloaded=True)
         except BaseException:
             self.offset = start  # nothing was committed: read these bytes again next step
             raise
+        finally:
+            if early is not None:
+                early.close()
         self.inode = st.st_ino
         self.fp = new_fp
         self._print = prefix
@@ -317,19 +325,22 @@ class SourceTail:
             duplicates=gathered.duplicates,
         )
 
-    def _gather(self, fd: int, size: int) -> tuple[RawBatch, PrefixPrint | None]:
+    def _gather(
+        self, fd: int, size: int, early: EarlyAppend | None = None
+    ) -> tuple[RawBatch, PrefixPrint | None]:
         """Read and convert blocks from `self.offset` (advancing it) until one block was read,
         or, with `commit_bytes`, until that many raw bytes are ready or the file ends: a
         catch-up commits (and fsyncs) once per budget, not once per block, while memory stays
         bounded by a few blocks plus the budget. A catch-up with enough to read has helper
-        processes convert its blocks (`_gather_helped`). Also the print of the source's prefix
-        up to the end of what was read, when the blocks' bytes give it (else None: read it)."""
+        processes convert its blocks (`_gather_helped`); each block goes to `early` too, when
+        given. Also the print of the source's prefix up to the end of what was read, when the
+        blocks' bytes give it (else None: read it)."""
         out = RawBatch(end=self.offset)
         batch_ids: set[str] = set()
         prefix = self._print if self.offset else PrefixPrint(0, b"", b"")
         while True:
             if self._helped and size - self.offset >= HELPED_MIN_BYTES:
-                prefix = self._gather_helped(fd, size, out, batch_ids, prefix)
+                prefix = self._gather_helped(fd, size, out, batch_ids, prefix, early)
                 if out.size >= self.commit_bytes or self.offset >= size:
                     return out, prefix
             start = self.offset
@@ -344,6 +355,8 @@ class SourceTail:
             if block.end == self.offset:
                 return out, prefix
             out.add(entries, dups, block.end)
+            if early is not None:
+                early.add(out.chunks[-1])
             if prefix is not None and prefix.offset == start and block.data is not None:
                 prefix = prefix.advanced(memoryview(block.data)[: block.end - start])
             else:
@@ -353,7 +366,13 @@ class SourceTail:
                 return out, prefix
 
     def _gather_helped(
-        self, fd: int, size: int, out: RawBatch, batch_ids: set[str], prefix: PrefixPrint | None
+        self,
+        fd: int,
+        size: int,
+        out: RawBatch,
+        batch_ids: set[str],
+        prefix: PrefixPrint | None,
+        early: EarlyAppend | None,
     ) -> PrefixPrint | None:
         """Have `HELPERS` forked helpers convert the blocks from `self.offset`, each taking the
         next block as soon as it gave one back, and fold them into `out` in file order; until
@@ -390,6 +409,8 @@ class SourceTail:
                     return prefix  # not foldable: the tail converts this block itself
                 data, count, ids, dups = merge_block(block, self.adapter, self.seen, batch_ids)
                 out.add_lines(data, count, ids, dups, block.end)
+                if early is not None:
+                    early.add(data)
                 out.skipped_long += block.skipped_long
                 if prefix is not None and prefix.offset == block.start:
                     size_read = block.end - block.start
@@ -519,7 +540,9 @@ class SourceTail:
             redact_fields(entries, self.redact)
         return entries, dups
 
-    def _commit(self, gathered: RawBatch, inode: int, fp: str, reset: bool) -> None:
+    def _commit(
+        self, gathered: RawBatch, inode: int, fp: str, reset: bool, early: EarlyAppend | None
+    ) -> None:
         """Under the raw lock: check the marker still matches, append durably, advance it."""
         info = session_info(self.adapter)
         try:
@@ -528,7 +551,7 @@ class SourceTail:
             try:
                 slots = self._markers.open_slots()
                 try:
-                    self._commit_locked(slots, gathered, inode, fp, reset, info)
+                    self._commit_locked(slots, gathered, inode, fp, reset, info, early)
                 finally:
                     if slots is not None:
                         os.close(slots)
@@ -549,9 +572,10 @@ class SourceTail:
         fp: str,
         reset: bool,
         info: dict[str, str],
+        early: EarlyAppend | None,
     ) -> None:
         """`_commit`'s part under the raw file's lock, `slots` the slot file open (None when
-        it cannot be: the step then journals)."""
+        it cannot be: the step then journals); `early` the batch's bytes appended already."""
         try:
             marker = self._markers.current(slots)
         except FileNotFoundError:
@@ -578,6 +602,7 @@ class SourceTail:
                 fp,
                 info,
                 slots,
+                early,
             )
         )
         if self.slow:
