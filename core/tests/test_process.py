@@ -143,6 +143,38 @@ async def test_timeout_kills_the_whole_group_even_children_ignoring_sigterm(
     assert await wait_dead(int(pids.read_text()))
 
 
+async def test_a_run_that_keeps_talking_goes_on_past_its_stall_limit(tmp_path: Path) -> None:
+    """`stall` stops a silent run, not a slow one: a transfer that prints its progress runs
+    as long as it moves (up to `timeout`)."""
+    exe = script(
+        tmp_path, 'for i in $(seq 30); do echo "moving $i" >&2; sleep 0.1; done\necho done\n'
+    )
+    with trio.fail_after(60):
+        out = await run_agent_process([exe], timeout=60, stall=2.0)
+    assert (out.timed_out, out.stalled, out.returncode) == (False, False, 0)
+    assert out.lines == ["done"]
+    assert out.duration > 2.0  # longer than the stall limit: it talked all along
+    assert out.failure("fake") == ""
+
+
+async def test_a_silent_run_is_stopped_after_its_stall_limit_with_its_group(
+    tmp_path: Path,
+) -> None:
+    pids = tmp_path / "pids"
+    exe = script(
+        tmp_path, f"(trap '' TERM; sleep 300) &\necho $! > {pids}\necho started >&2\nsleep 300\n"
+    )
+    with trio.fail_after(60):  # only the stall limit ends it before 300 s
+        out = await run_agent_process([exe], timeout=3600, stall=1.0, grace=0.3)
+    assert out.stalled
+    assert out.timed_out
+    assert out.duration < 60
+    assert out.failure("fake") == (
+        "fake printed nothing for 1 s (stuck) and was killed; stderr: started"
+    )
+    assert await wait_dead(int(pids.read_text()))
+
+
 async def test_leader_exit_kills_leftover_children_holding_stdout(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     exe = script(tmp_path, f"sleep 300 &\necho $! > {pids}\necho bye\nexit 0\n")

@@ -33,10 +33,26 @@ class Capped:
         self.overflow = False
 
 
-async def read_capped(stream: trio.abc.ReceiveStream, out: Capped, stop: trio.CancelScope) -> None:
+class Heard:
+    """When a run's pipes last gave a byte (`trio.current_time()`), and whether it was stopped
+    for saying nothing too long (`silent`)."""
+
+    def __init__(self) -> None:
+        self.at = trio.current_time()
+        self.silent = False
+
+
+async def read_capped(
+    stream: trio.abc.ReceiveStream,
+    out: Capped,
+    stop: trio.CancelScope,
+    heard: Heard | None = None,
+) -> None:
     """Read `stream` into `out`; past its limit, mark the overflow and cancel `stop`."""
     try:
         while chunk := await stream.receive_some(CHUNK):
+            if heard is not None:
+                heard.at = trio.current_time()
             if len(out.data) + len(chunk) > out.limit:
                 out.overflow = True
                 stop.cancel()
@@ -46,10 +62,14 @@ async def read_capped(stream: trio.abc.ReceiveStream, out: Capped, stop: trio.Ca
         pass
 
 
-async def read_tail(stream: trio.abc.ReceiveStream, tail: bytearray, keep: int) -> None:
+async def read_tail(
+    stream: trio.abc.ReceiveStream, tail: bytearray, keep: int, heard: Heard | None = None
+) -> None:
     """Read `stream`, keeping (at least) its last `keep` bytes in `tail`."""
     try:
         while chunk := await stream.receive_some(CHUNK):
+            if heard is not None:
+                heard.at = trio.current_time()
             tail += chunk
             if len(tail) > 2 * keep:
                 del tail[: len(tail) - keep]

@@ -67,9 +67,9 @@ class ProcessOutcome:
     `stdout`: what it printed, up to the output cap; `lines`: the same split on newlines
     (`split_lines`). `stderr_tail`: the last bytes of stderr (`STDERR_TAIL_BYTES` unless the
     run asked for more), decoded. `returncode`: the leader's exit status (negative: killed by
-    that signal). `timed_out`: the timeout fired and the group was killed. `overflow`: stdout
-    exceeded the output cap and the group was killed. `duration`: seconds from spawn to the
-    end of the run.
+    that signal). `timed_out`: the timeout fired, or the run was silent for its `stall` limit
+    (`stalled` then), and the group was killed. `overflow`: stdout exceeded the output cap and
+    the group was killed. `duration`: seconds from spawn to the end of the run.
     """
 
     argv: tuple[str, ...]
@@ -80,6 +80,8 @@ class ProcessOutcome:
     overflow: bool
     duration: float
     timeout: float
+    stalled: bool = False
+    stall: float | None = None
 
     @functools.cached_property
     def lines(self) -> list[str]:
@@ -108,7 +110,9 @@ class ProcessOutcome:
     def failure(self, what: str) -> str:
         """A readable sentence for a run that was stopped or exited non-zero, with the stderr
         tail, or "" when the process exited 0 on its own. `what` names the CLI."""
-        if self.timed_out:
+        if self.stalled:
+            head = f"{what} printed nothing for {self.stall:g} s (stuck) and was killed"
+        elif self.timed_out:
             head = f"{what} did not finish within {self.timeout:g} s and was killed"
         elif self.overflow:
             head = (
@@ -201,6 +205,7 @@ async def run_process(
     max_output: int = MAX_OUTPUT_BYTES,
     stderr_limit: int = STDERR_TAIL_BYTES,
     sweep: bool = True,
+    stall: float | None = None,
 ) -> ProcessOutcome:
     """Run `argv` in its own process group, `stdin` written then closed, and collect its output.
 
@@ -211,8 +216,11 @@ async def run_process(
     overflow, cancellation) still has its whole group killed.
 
     Returns when the leader has exited and its pipes are drained, or when `timeout` seconds
-    have passed, or when stdout exceeded `max_output` bytes; in the last two cases the group
-    is stopped (SIGTERM, `grace` seconds, SIGKILL) and the outcome says so. Whatever happens
+    have passed, or (with `stall`) when it printed nothing on stdout or stderr for `stall`
+    seconds, or when stdout exceeded `max_output` bytes; in the last three cases the group is
+    stopped (SIGTERM, `grace` seconds, SIGKILL) and the outcome says so. `stall` is for work
+    whose length nobody can know but that shows its progress (a transfer printing it): slow
+    and moving goes on up to `timeout`, stuck is stopped early. Whatever happens
     (with `sweep`), every process still in the group is SIGKILLed before this returns and the
     leader is reaped.
 
@@ -249,13 +257,20 @@ async def run_process(
 
     out = pipes.Capped(max_output)
     tail = bytearray()
+    heard = pipes.Heard()
+    watch = trio.CancelScope()
     try:
         with trio.move_on_after(timeout) as deadline:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(pipes.feed, process.stdin, data)
-                nursery.start_soon(pipes.read_capped, process.stdout, out, nursery.cancel_scope)
-                nursery.start_soon(pipes.read_tail, process.stderr, tail, stderr_limit)
+                nursery.start_soon(
+                    pipes.read_capped, process.stdout, out, nursery.cancel_scope, heard
+                )
+                nursery.start_soon(pipes.read_tail, process.stderr, tail, stderr_limit, heard)
+                if stall is not None:
+                    nursery.start_soon(_stop_when_silent, heard, stall, deadline, watch)
                 await process.wait()
+                watch.cancel()
                 # The leader is gone: kill what is left of its group and every other process
                 # of the run, so that the pipes reach EOF; one that could not be found (it
                 # cleared its environment and left the tree) may still hold them: bounded drain.
@@ -289,7 +304,21 @@ async def run_process(
         overflow=out.overflow,
         duration=trio.current_time() - started,
         timeout=timeout,
+        stalled=heard.silent,
+        stall=stall,
     )
+
+
+async def _stop_when_silent(
+    heard: pipes.Heard, stall: float, run: trio.CancelScope, watch: trio.CancelScope
+) -> None:
+    """Cancel `run` once nothing was heard for `stall` seconds (`heard.silent` set then)."""
+    with watch:
+        # A deadline that each byte heard moves on: no event to wait for.
+        while (due := heard.at + stall) > trio.current_time():  # noqa: ASYNC110
+            await trio.sleep_until(due)
+        heard.silent = True
+        run.cancel()
 
 
 run_agent_process = run_process

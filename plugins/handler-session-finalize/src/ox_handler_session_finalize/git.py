@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -32,6 +33,19 @@ GIT_MAX_OUTPUT = 256 * 1024 * 1024
 GIT_STDERR_KEPT = 4 * 1024 * 1024
 """The end of a git's stderr kept: whole for what ox reads there (`git add`'s list of ignored
 paths of a batch), bounded for what a remote's hook prints (a server's to choose)."""
+TRANSFER_LIMIT = 3600.0
+"""Seconds a fetch, push or LFS upload may take in all while it shows progress: a first push
+of a big ledger over a slow link takes what it takes."""
+TRANSFER_STALL = 120.0
+"""Seconds a fetch, push or LFS upload may print nothing before it is taken as stuck (a dead
+connection, a server that stopped answering) and stopped. They print their progress
+(`TRANSFER_OPTIONS`, `TRANSFER_ENV`) as long as data moves."""
+TRANSFER_ENV = {"GIT_LFS_FORCE_PROGRESS": "1"}
+"""git-lfs prints its progress only to a terminal unless told to."""
+_PROGRESS_LINE = re.compile(
+    r"(?:remote: +)?(?:[A-Z][a-z]+(?: [a-z]+)*(?: LFS)? objects:|Resolving deltas:"
+    r"|Delta compression using up to \d+ threads|Total \d+ \(delta \d+\)|Checking connectivity)"
+)
 
 
 class _Counter:
@@ -122,21 +136,24 @@ async def run_git(
     time_limit: float = DEFAULT_TIMEOUT,
     check: bool = True,
     env: Mapping[str, str] | None = None,
+    stall: float | None = None,
 ) -> GitResult:
     """Run `git -C repo *args` and capture its output.
 
     Raises `GitError` when `check` and the exit code is non-zero, or when it takes longer than
-    `time_limit` seconds. On timeout or cancellation the whole process group (git and its helpers:
-    ssh, git-lfs, credential helpers) is killed before the error or `trio.Cancelled` propagates.
+    `time_limit` seconds, or (with `stall`) prints nothing for `stall` seconds. On timeout or
+    cancellation the whole process group (git and its helpers: ssh, git-lfs, credential
+    helpers) is killed before the error or `trio.Cancelled` propagates. The progress lines of
+    a transfer are left out of the result's stderr (its errors stay).
     """
-    done = await _spawn(repo, args, time_limit, env, GIT_MAX_OUTPUT)
+    done = await _spawn(repo, args, time_limit, env, GIT_MAX_OUTPUT, stall)
     if done.overflow:
         raise GitError(f"git {' '.join(args)} printed more than {GIT_MAX_OUTPUT} bytes")
     result = GitResult(
         args=tuple(args),
         returncode=done.returncode,
         stdout=done.stdout.decode("utf-8", "replace"),
-        stderr=done.stderr_tail,
+        stderr=without_progress(done.stderr_tail),
     )
     if check and not result.ok:
         raise GitError(result.failure(), returncode=result.returncode, stderr=result.stderr)
@@ -165,9 +182,10 @@ async def _spawn(
     time_limit: float,
     env: Mapping[str, str] | None,
     max_output: int,
+    stall: float | None = None,
 ) -> ProcessOutcome:
     """One git process, stopped past `max_output` bytes of stdout (the outcome says so);
-    `GitError` when it cannot start or times out."""
+    `GitError` when it cannot start, times out, or prints nothing for `stall` seconds."""
     full_env = {**os.environ, **GIT_ENV, **(env or {})}
     GIT_PROCESSES.started += 1
     try:
@@ -180,9 +198,30 @@ async def _spawn(
             max_output=max_output,
             stderr_limit=GIT_STDERR_KEPT,
             sweep=False,
+            stall=stall,
         )
     except RunnerError as exc:
         raise GitError(f"cannot run git: {exc}") from exc
+    if done.stalled:
+        last = without_progress(done.stderr_tail).strip().splitlines()[-1:]
+        raise GitError(
+            f"git {' '.join(args)} showed no progress for {stall:g} s and was stopped"
+            + (f"; it last said: {last[0]}" if last else "")
+        )
     if done.timed_out:
         raise GitError(f"git {' '.join(args)} timed out after {time_limit:g} s")
     return done
+
+
+def without_progress(stderr: str) -> str:
+    """`stderr` without the progress a transfer prints (`Counting objects: 50% (1/2)`, each
+    update after a carriage return, `remote: Resolving deltas`, git-lfs' `Uploading LFS
+    objects`): what is left is what went wrong."""
+    if "\r" not in stderr and "objects" not in stderr and "deltas" not in stderr:
+        return stderr
+    kept = []
+    for line in stderr.split("\n"):
+        shown = line.rsplit("\r", 1)[-1]  # what a terminal shows of a line updated in place
+        if not _PROGRESS_LINE.match(shown):
+            kept.append(shown)
+    return "\n".join(kept)

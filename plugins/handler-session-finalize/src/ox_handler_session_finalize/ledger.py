@@ -36,6 +36,7 @@ import trio
 from ox_core.errors import LedgerBlockedError
 from ox_core.fs import UnsafePathError, read_regular
 from ox_core.ledger_setup import NO_HOOKS
+from ox_handler_session_finalize import git as git_mod
 from ox_handler_session_finalize import lfs_endpoint
 from ox_handler_session_finalize.git import DEFAULT_TIMEOUT, GitResult, has_git_lfs, run_git
 from ox_handler_session_finalize.ledger_files import (
@@ -215,9 +216,24 @@ class Ledger:
         time_limit: float = DEFAULT_TIMEOUT,
         check: bool = True,
         env: Mapping[str, str] | None = None,
+        stall: float | None = None,
     ) -> GitResult:
         """`run_git` in this ledger (see there for errors and cancellation)."""
-        return await run_git(self.path, *args, time_limit=time_limit, check=check, env=env)
+        return await run_git(
+            self.path, *args, time_limit=time_limit, check=check, env=env, stall=stall
+        )
+
+    async def transfer(self, *args: str) -> GitResult:
+        """A fetch, push or LFS upload: it shows its progress, runs as long as that moves (up
+        to `TRANSFER_LIMIT`) and is stopped after `TRANSFER_STALL` seconds without any;
+        never raises for the exit code (`check=False`)."""
+        return await self.git(
+            *args,
+            time_limit=git_mod.TRANSFER_LIMIT,
+            stall=git_mod.TRANSFER_STALL,
+            env=git_mod.TRANSFER_ENV,
+            check=False,
+        )
 
     # ------------------------------------------------------------ facts
 

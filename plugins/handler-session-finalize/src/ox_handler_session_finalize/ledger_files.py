@@ -24,7 +24,6 @@ from ox_session_capture.transcript import LFS_POINTER_PREFIX, classify_line
 if TYPE_CHECKING:
     from ox_handler_session_finalize.ledger import Ledger, LedgerFacts
 
-PUSH_TIMEOUT = 180.0
 LFS_PATTERNS = ("sessions/**/raw.jsonl", "sessions/**/summary.md", "sessions/**/session.md")
 LFS_ATTRS = "filter=lfs diff=lfs merge=lfs -text"
 LFS_FILES = frozenset({"raw.jsonl", "summary.md", "session.md"})
@@ -341,15 +340,7 @@ async def upload_lfs(
     if not oids:
         return
     assert facts.remote is not None
-    result = await ledger.git(
-        *facts.lfs_pin,
-        "lfs",
-        "push",
-        "--object-id",
-        facts.remote,
-        *oids,
-        time_limit=PUSH_TIMEOUT,
-        check=False,
-    )
+    pushed = ("lfs", "push", "--object-id", facts.remote, *oids)
+    result = await ledger.transfer(*facts.lfs_pin, *pushed)
     if not result.ok:
         raise LfsUploadError(f"LFS upload failed, session deferred: {result.failure()}")

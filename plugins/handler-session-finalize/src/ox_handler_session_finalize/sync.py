@@ -40,7 +40,7 @@ from ox_core.fs import atomic_write, read_regular
 from ox_core.ledger_setup import GITIGNORE_LINE, ORIGINAL_GITIGNORE_LINE
 from ox_handler_session_finalize.git import DEFAULT_TIMEOUT, GitError, GitResult
 from ox_handler_session_finalize.ledger import Ledger
-from ox_handler_session_finalize.ledger_files import PUSH_TIMEOUT, pin_session_attributes
+from ox_handler_session_finalize.ledger_files import pin_session_attributes
 from ox_handler_session_finalize.sync_moves import free_name, move_clashes
 
 PUSH_ATTEMPTS = 4
@@ -155,15 +155,14 @@ async def sync_ledger(ledger: Ledger) -> SyncResult:
             # through LFS where the top one does not (`LedgerFacts.check_push`).
             facts = await ledger.facts()
             facts.check_push()
-            result = await ledger.git(
+            result = await ledger.transfer(
                 *facts.lfs_pin,
                 *facts.push_hooks,
                 "push",
                 "--porcelain",
+                "--progress",
                 remote,
                 f"{tip}:refs/heads/{branch}",
-                time_limit=PUSH_TIMEOUT,
-                check=False,
             )
             if result.ok:
                 pushed += max(ahead, 1)
@@ -250,14 +249,8 @@ async def _refuse_removed(ledger: Ledger, upstream: str, ahead: list[str]) -> No
 async def _fetch(ledger: Ledger, remote: str, branch: str, upstream: str) -> bool:
     """Fetch the branch into its remote-tracking ref; False when the remote has no such
     branch yet (an empty team repository: the first push creates it)."""
-    result = await ledger.git(
-        "fetch",
-        "-q",
-        "--no-tags",
-        remote,
-        f"+refs/heads/{branch}:{upstream}",
-        time_limit=PUSH_TIMEOUT,
-        check=False,
+    result = await ledger.transfer(
+        "fetch", "--progress", "--no-tags", remote, f"+refs/heads/{branch}:{upstream}"
     )
     if result.ok:
         return True
