@@ -407,3 +407,26 @@ async def test_doctor_tick_stops_ended_and_restarts_missing(
     await svc.tick()
     assert svc.manager.active_sessions() == [b.name]
     await svc.manager.stop_all()
+
+
+async def test_a_recording_folder_removed_under_its_watch_ends_it_as_ended_not_failed(
+    manager: SessionWatcherManager, ledger: Path, home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Someone removed the recording (`rm -r` of the cache, a finalization elsewhere): the
+    watch ends as a recording that ended, not as a failure that status counts and that logs
+    an error."""
+    import logging
+    import shutil
+
+    caplog.set_level(logging.INFO, logger="ox_session_capture")
+    src = claude_session_file(home, "gone")
+    rec = record(ledger, src)
+    await manager.start_watch(rec.name, src, "claude-code")
+    shutil.rmtree(rec.session_dir)
+    append(src, numbered_user(0))
+    await synced(manager, rec.name)
+    assert manager.active_sessions() == []
+    assert manager.statistics().failed == 0
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert any("the recording ended" in r.getMessage() for r in caplog.records)
+    assert not rec.session_dir.exists()  # nothing made again where it was

@@ -559,6 +559,9 @@ class SourceTail:
                 if lock >= 0:
                     os.close(lock)  # releases the lock
         except OSError as exc:  # the source was read: the recording's side failed
+            if exc.errno == errno.ENOENT and not os.path.lexists(self._markers.path):
+                # Its folder was removed (the lock file could not be made): it ended.
+                raise RecordingGone(f"{self.session_dir.name}: the recording ended") from None
             why = f"{self.session_dir.name}: writing the recording: {exc.strerror or exc}"
             raise WriteFailed(exc.errno, why) from exc
         self.persisted = gathered.end
