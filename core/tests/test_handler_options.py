@@ -73,14 +73,62 @@ def test_no_table_gives_the_defaults(config_file: Path) -> None:
         ("colour = 1", "handlers.limited.colour: Extra inputs are not permitted"),
     ],
 )
-def test_an_invalid_option_is_one_line_naming_the_key(
+def test_an_invalid_option_is_one_line_naming_the_key_and_its_file(
     config_file: Path, table: str, message: str
 ) -> None:
     config_file.write_text(f"[handlers.limited]\n{table}\n")
     handlers, errors = make_handlers(plugins(), load_settings().handlers)
     assert handlers == []  # not started with options it did not ask for
-    assert [(e.name, e.error) for e in errors] == [("limited", f"invalid settings: {message}")]
+    assert [(e.name, e.error) for e in errors] == [
+        ("limited", f"invalid settings: {message} (from file {config_file})")
+    ]
     assert "\n" not in errors[0].error
+
+
+def test_an_invalid_option_of_one_variable_names_it(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_file.write_text('[handlers.limited]\nlabel = "from the file"\n')
+    monkeypatch.setenv("OX_HANDLERS__LIMITED__LIMIT", "3")
+    _handlers, errors = make_handlers(plugins(), load_settings().handlers)
+    assert errors[0].error == (
+        "invalid settings: handlers.limited.limit: Input should be less than or equal to 1 "
+        "(from env OX_HANDLERS__LIMITED__LIMIT)"
+    )
+
+
+def test_an_invalid_runner_option_names_where_it_was_set(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ox_core.cli_runner import CliRunner
+
+    class Fake(CliRunner):
+        name = "fake"
+        executable = "fake"
+
+        def authentication(self, binary: str, env: object) -> tuple[bool, str]:
+            return True, ""
+
+        def command(self, binary: str, request: Any) -> list[str]:
+            return [binary]
+
+        def parse(self, outcome: Any) -> Any:
+            raise NotImplementedError
+
+    config_file.write_text("[runners.fake]\ntimeout = -1\n")
+    with pytest.raises(ConfigError) as exc:
+        Fake(**load_settings().runners["fake"])
+    assert str(exc.value) == (
+        "runner fake: invalid options: timeout: Input should be greater than 0 "
+        f"(from file {config_file})"
+    )
+    config_file.write_text("")
+    monkeypatch.setenv("OX_RUNNERS__FAKE__GRACE", "99")
+    with pytest.raises(ConfigError, match=r"grace: .* \(from env OX_RUNNERS__FAKE__GRACE\)$"):
+        Fake(**load_settings().runners["fake"])
+    with pytest.raises(ConfigError) as exc:  # given by a caller, not the config: no source
+        Fake(timeout=-2)
+    assert str(exc.value) == "runner fake: invalid options: timeout: Input should be greater than 0"
 
 
 def test_the_environment_table_is_validated_too(
@@ -89,7 +137,8 @@ def test_the_environment_table_is_validated_too(
     monkeypatch.setenv("OX_HANDLERS", '{"limited": {"limit": -1}}')
     _handlers, errors = make_handlers(plugins(), load_settings().handlers)
     assert errors[0].error == (
-        "invalid settings: handlers.limited.limit: Input should be greater than or equal to 0"
+        "invalid settings: handlers.limited.limit: Input should be greater than or equal to 0 "
+        "(from env OX_HANDLERS)"
     )
 
 

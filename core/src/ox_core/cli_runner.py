@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import attrs
 import pydantic
 
-from ox_core.config import MAX_RUN_TIMEOUT
+from ox_core.config import MAX_RUN_TIMEOUT, describe_errors
 from ox_core.contracts import (
     DEFAULT_RUN_TIMEOUT,
     AgentUsability,
@@ -111,9 +111,7 @@ class CliRunner(Runner):
         try:
             self.options = self.Options(**options)
         except pydantic.ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in exc.errors()
-            )
+            problems = describe_errors(exc, sourced_under=f"runners.{self.name}")
             raise ConfigError(f"runner {self.name}: invalid options: {problems}") from None
         self._binary = self.options.binary
 

@@ -86,22 +86,36 @@ class AgentWorkerConfig(BaseModel):
 def validate_options(model: type[M], raw: Mapping[str, Any], where: str) -> M:
     """`raw` (a plugin's table from the config) validated as `model`.
 
-    Raises `ConfigError` with one line naming each bad key under `where`, e.g.
-    `invalid settings: handlers.example.limit: Input should be less than or equal to 1`.
+    Raises `ConfigError` with one line naming each bad key under `where` and where its value
+    came from, e.g. `invalid settings: handlers.example.limit: Input should be less than or
+    equal to 1 (from file /home/ann/.config/ox/config.toml)`.
     """
     try:
         return model.model_validate(dict(raw))
     except ValidationError as exc:
-        raise ConfigError("invalid settings: " + describe_errors(exc, where)) from None
+        problems = describe_errors(exc, where, sourced=True)
+        raise ConfigError(f"invalid settings: {problems}") from None
     except TypeError as exc:  # a table that is not a table (`OX_HANDLERS='{"x": 1}'`)
         raise ConfigError(f"invalid settings: {where}: {exc}") from None
 
 
-def describe_errors(exc: ValidationError, where: str = "") -> str:
-    """Each error of `exc` as `where.key: message`, joined by `; ` (one line)."""
+def describe_errors(
+    exc: ValidationError, where: str = "", *, sourced: bool = False, sourced_under: str = ""
+) -> str:
+    """Each error of `exc` as `where.key: message`, joined by `; ` (one line). With `sourced`
+    (or `sourced_under`: the table the keys are in, left out of the names), each is followed
+    by where the value came from (`(from env OX_…)`, `(from file …)`), when the config file or
+    the environment set it."""
+    from ox_core.settings import source_of  # settings imports this module
+
+    table = tuple(p for p in (sourced_under or where).split(".") if p)
     problems = []
     for err in exc.errors():
-        key = ".".join(str(p) for p in (where, *err["loc"]) if p != "")
+        loc = tuple(str(p) for p in err["loc"])
+        key = ".".join(p for p in (where, *loc) if p)
         message = str(err["msg"]).removeprefix("Value error, ")
-        problems.append(f"{key or 'options'}: {message}")
+        problem = f"{key or 'options'}: {message}"
+        if (sourced or sourced_under) and (source := source_of((*table, *loc))):
+            problem += f" (from {source})"
+        problems.append(problem)
     return " ".join("; ".join(problems).split())

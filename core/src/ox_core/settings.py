@@ -214,6 +214,18 @@ def _source_of(loc: tuple[Any, ...], data: dict[str, Any], path: Path) -> str:
     return f"file {path}" if _holds(data, loc) else ""
 
 
+def source_of(loc: tuple[str, ...]) -> str:
+    """Where the setting at `loc` (`("handlers", "session-finalize", "quality_upload")`) came
+    from: `env OX_...`, `file <path>`, or "" (neither: a default, or set by a caller). For the
+    error lines of a plugin's options, which are validated apart from the core settings."""
+    path = config_file_path()
+    try:
+        data = _read_toml(path)
+    except ConfigError:
+        data = {}
+    return _source_of(loc, data, path)
+
+
 def _check_json_env() -> None:
     """A table-valued setting given whole in the environment must be a JSON object."""
     import json
