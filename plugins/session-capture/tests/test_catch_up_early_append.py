@@ -154,3 +154,36 @@ def test_bytes_left_past_the_commit_are_cut_before_an_early_append(
         raw.write(b'{"type":"user","content":"a failed step\'s line"}\n')
     catch_up(rec.session_dir, home=home)
     assert entries(rec.session_dir) == entries(reference.session_dir)
+
+
+def test_a_catch_up_that_fails_mid_batch_leaves_no_early_bytes(
+    home: Path, src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A conversion that fails after some blocks were appended early: the batch will not be
+    committed, and its bytes are cut off at once, not left for a reader until the next
+    commit or settling."""
+    from ox_session_capture import recover
+    from ox_session_capture import tail as tail_mod
+
+    src.write_bytes(session_lines(200))
+    rec = create_recording(tmp_path / "ledger", "claude-code", src, pid=0, home=home)
+    missed_everything(rec.session_dir)
+    header = (rec.session_dir / RAW).stat().st_size
+    monkeypatch.setattr(recover, "CATCH_UP_BATCH_BYTES", 4096)  # many blocks, converted here
+    monkeypatch.setattr(tail_mod, "HELPED_MIN_BYTES", 1 << 40)
+    convert = tail_mod.SourceTail._convert
+    calls = 0
+
+    def failing(self: tail_mod.SourceTail, *args: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 4:
+            assert (rec.session_dir / RAW).stat().st_size > header  # three blocks appended
+            raise RuntimeError("an adapter bug")
+        return convert(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tail_mod.SourceTail, "_convert", failing)
+    with pytest.raises(RuntimeError, match="an adapter bug"):
+        catch_up(rec.session_dir, home=home)
+    assert (rec.session_dir / RAW).stat().st_size == header
+    assert read_marker(rec.session_dir).source_offset == 0

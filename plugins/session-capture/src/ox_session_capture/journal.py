@@ -533,6 +533,14 @@ class EarlyAppend:
             return
         self.appended += len(data)
 
+    def abandon(self) -> None:
+        """The batch will not be committed (its conversion failed): cut its bytes off now, so
+        that no reader meets its lines past the commit meanwhile; then stop."""
+        if self._fd >= 0:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self.committed)
+        self.close()
+
     def holds(self, size_of_data: int, raw_size: int) -> bool:
         """Whether `raw.jsonl` (of `raw_size` bytes) holds just the batch past the commit."""
         return (

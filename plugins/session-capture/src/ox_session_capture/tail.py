@@ -292,7 +292,12 @@ class SourceTail:
             if self.commit_bytes and self._lock_held and not reset:
                 # A catch-up appends its blocks as it converts them (its lock held throughout).
                 early = EarlyAppend.start(self._markers)
-            gathered, prefix = self._gather(fd, st.st_size, early)
+            try:
+                gathered, prefix = self._gather(fd, st.st_size, early)
+            except BaseException:
+                if early is not None:
+                    early.abandon()  # before any commit: its bytes are no one's
+                raise
             if gathered.end == start and not reset:
                 self.offset = start
                 return StepResult(skipped_long=gathered.skipped_long)
