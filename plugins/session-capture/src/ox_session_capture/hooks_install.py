@@ -88,13 +88,26 @@ class AgentHooks:
         return ((home or Path(user_home())) / self.home_dir).is_dir()
 
     def _ours(self, hook: Any, event: str) -> bool:
-        if not isinstance(hook, dict) or not isinstance(hook.get("command"), str):
-            return False
+        return (
+            isinstance(hook, dict)
+            and isinstance(hook.get("command"), str)
+            and self._ox_word(hook["command"], event) is not None
+        )
+
+    def _ox_word(self, command: str, event: str) -> str | None:
+        """The `ox-core` that `command` runs as ox's hook of `event` (`… ox-core hook <adapter>
+        <event> …`), or None when it is no hook of ox's. The words around are the user's
+        (a variable set before it, `env`, a redirection after it): a hook edited by hand is
+        still ox's, or every install would add another beside it."""
         try:
-            words = shlex.split(hook["command"])
+            words = shlex.split(command)
         except ValueError:
-            return False
-        return words[-3:] == ["hook", self.adapter, event] and "ox-core" in words[0]
+            return None
+        tail = ["hook", self.adapter, event]
+        for i, word in enumerate(words):
+            if "ox-core" in word and words[i + 1 : i + 4] == tail:
+                return word
+        return None
 
     def present(self, data: dict[str, Any]) -> dict[str, bool]:
         """Per event, whether ox's hook is in the settings `data`."""
@@ -119,14 +132,14 @@ class AgentHooks:
         found: list[str] = []
         for event in self.events:
             ours = [
-                h["command"]
+                exe
                 for entry in _list(hooks.get(event))
                 if isinstance(entry, dict)
                 for h in _list(entry.get("hooks"))
-                if self._ours(h, event)
+                if self._ours(h, event) and (exe := self._ox_word(h["command"], event))
             ]
-            if ours and all(_gone(command) for command in ours):
-                found += [shlex.split(command)[0] for command in ours]
+            if ours and all(_gone(exe) for exe in ours):
+                found += ours
         return list(dict.fromkeys(found))
 
     def merged(self, data: dict[str, Any], ox: str | None = None) -> dict[str, Any]:
@@ -139,8 +152,9 @@ class AgentHooks:
         for event in self.events:
             for entry in _list(by_event.get(event)):
                 for h in _list(entry.get("hooks")) if isinstance(entry, dict) else ():
-                    if self._ours(h, event) and _gone(h["command"]):
-                        h["command"] = self.command(event, ox)
+                    exe = self._ours(h, event) and self._ox_word(h["command"], event)
+                    if exe and _gone(exe):
+                        h["command"] = _repointed(h["command"], exe, ox or ox_command())
         present = self.present(out)
         if all(present.values()):
             return out
@@ -188,11 +202,23 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _gone(command: str) -> bool:
-    """Whether the hook `command` (one of ox's) runs an absolute path that is no executable
-    file any more, or a bare `ox-core` found nowhere on this PATH (the agent's is the user's,
-    most likely: a checkout's `./scripts/ox` puts none there)."""
-    exe = shlex.split(command)[0]
+def _repointed(command: str, exe: str, ox: str) -> str:
+    """`command` running `ox` (shell-quoted already) where it ran `exe`, the rest as the user
+    wrote it; where `exe` cannot be found as written, ox's own hook command in its place."""
+    for written in dict.fromkeys((exe, shlex.quote(exe), f"'{exe}'", f'"{exe}"')):
+        # As a word of its own (`OX_X=ox-core-debug ox-core hook …` names it twice).
+        found = re.search(r"(?:^|(?<=\s))" + re.escape(written) + r"(?=\s|$)", command)
+        if found is not None:
+            return command[: found.start()] + ox + command[found.end() :]
+    words = shlex.split(command)
+    at = words.index(exe)
+    return " ".join([ox, *map(shlex.quote, words[at + 1 : at + 4])])
+
+
+def _gone(exe: str) -> bool:
+    """Whether `exe` (the `ox-core` of one of ox's hooks) is an absolute path that is no
+    executable file any more, or a bare `ox-core` found nowhere on this PATH (the agent's is
+    the user's, most likely: a checkout's `./scripts/ox` puts none there)."""
     if "/" not in exe:
         return shutil.which(exe) is None
     return os.path.isabs(exe) and not (os.path.isfile(exe) and os.access(exe, os.X_OK))

@@ -1,0 +1,93 @@
+"""ox's hook edited by hand (a variable set before it, `env`, its stderr sent to a file) is
+still ox's: `hooks install` adds no second one beside it (the agent would run both at every
+event), `hooks status` counts it, `hooks uninstall` removes it; and when its `ox-core` is gone,
+install points it at the new one and keeps the user's edits. Real files, real commands."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ox_session_capture import hooks_install
+from ox_session_capture.hooks_install import claude_code
+
+
+def executable(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n")
+    os.chmod(path, 0o755)
+    return path
+
+
+def settings(tmp_path: Path, commands: dict[str, str]) -> Path:
+    path = claude_code.path(home=tmp_path / "home")
+    path.parent.mkdir(parents=True)
+    data = {
+        "model": "opus",
+        "hooks": {
+            event: [{"hooks": [{"type": "command", "command": command}]}]
+            for event, command in commands.items()
+        },
+    }
+    path.write_text(json.dumps(data))
+    return path
+
+
+def commands(path: Path) -> dict[str, list[str]]:
+    hooks = json.loads(path.read_text()).get("hooks", {})
+    return {e: [h["command"] for x in hooks.get(e, []) for h in x["hooks"]] for e in hooks}
+
+
+def edited(ox: Path) -> dict[str, str]:
+    return {
+        "SessionStart": f"OX_LOG_LEVEL=DEBUG {ox} hook claude-code SessionStart 2>>/tmp/ox.log",
+        "SessionEnd": f"env OX_NOTE=ox-core-debug '{ox}' hook claude-code SessionEnd",
+    }
+
+
+def test_a_hook_edited_by_hand_is_still_ox_s(tmp_path: Path) -> None:
+    ox = executable(tmp_path / "venv" / "bin" / "ox-core")
+    path = settings(tmp_path, edited(ox))
+    before = path.read_text()
+    data = json.loads(before)
+    assert claude_code.present(data) == {"SessionStart": True, "SessionEnd": True}
+
+    change = hooks_install.install(claude_code, path, ox=str(ox))
+    assert not change.changed, change.detail
+    assert path.read_text() == before  # no second hook beside the user's
+
+    hooks_install.uninstall(claude_code, path)
+    assert json.loads(path.read_text()) == {"model": "opus"}
+
+
+def test_a_hand_edited_hook_whose_ox_core_is_gone_keeps_its_edits(tmp_path: Path) -> None:
+    old = executable(tmp_path / "old-venv" / "bin" / "ox-core")
+    new = executable(tmp_path / "new-venv" / "bin" / "ox-core")
+    path = settings(tmp_path, edited(old))
+    old.unlink()  # ox installed anew elsewhere
+    assert claude_code.gone(json.loads(path.read_text())) == [str(old)]
+
+    change = hooks_install.install(claude_code, path, ox=str(new))
+
+    assert change.changed, change.detail
+    assert commands(path) == {
+        "SessionStart": [f"OX_LOG_LEVEL=DEBUG {new} hook claude-code SessionStart 2>>/tmp/ox.log"],
+        "SessionEnd": [f"env OX_NOTE=ox-core-debug {new} hook claude-code SessionEnd"],
+    }
+    assert claude_code.gone(json.loads(path.read_text())) == []
+
+
+def test_a_hook_of_someone_else_is_not_taken_for_ox_s(tmp_path: Path) -> None:
+    ox = executable(tmp_path / "venv" / "bin" / "ox-core")
+    mine = {
+        "SessionStart": "my-logger hook claude-code SessionStart",
+        "SessionEnd": f"{ox} hook codex SessionEnd",  # another agent's hook of ox
+    }
+    path = settings(tmp_path, mine)
+    hooks_install.install(claude_code, path, ox=str(ox))
+    got = commands(path)
+    assert got["SessionStart"] == [mine["SessionStart"], f"{ox} hook claude-code SessionStart"]
+    assert got["SessionEnd"] == [mine["SessionEnd"], f"{ox} hook claude-code SessionEnd"]
+    hooks_install.uninstall(claude_code, path)
+    assert commands(path) == {e: [c] for e, c in mine.items()}
