@@ -204,7 +204,10 @@ def test_an_adapter_failing_midway_through_its_entries_loses_only_its_line(
     src = home / ".midway/s.jsonl"
     session_dir = record(ledger, home, src, "midway", lines)
     assert [e.content for e in read_raw(session_dir / RAW).entries] == ["before", "after"]
-    assert read_marker(session_dir).source_offset == src.stat().st_size
+    marker = read_marker(session_dir)
+    assert marker.source_offset == src.stat().st_size
+    # The line it lost is counted where status reads the lines a recording could not keep.
+    assert (marker.model_extra or {})["unknown_lines"] == {"(the adapter failed on it)": 1}
 
 
 class ReasoningAdapter(ClaudeCodeAdapter):

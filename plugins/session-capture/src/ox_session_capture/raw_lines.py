@@ -307,19 +307,21 @@ def convert_lines(
     seen: set[str],
     batch_ids: set[str],
     where: str,
-) -> tuple[list[Fields], int]:
-    """The entries of `lines` not captured yet, and how many were dropped as captured: an
-    agent message id in `seen` or earlier in the batch (`batch_ids`, which grows). A line the
-    adapter fails on, or an entry that is not a dict, is skipped and logged (`where` names
-    the recording and the adapter): a third-party adapter that broke its contract never
-    stops the following."""
+) -> tuple[list[Fields], int, int]:
+    """The entries of `lines` not captured yet, how many were dropped as captured (an agent
+    message id in `seen` or earlier in the batch: `batch_ids`, which grows), and how many
+    lines the adapter failed on. Such a line, or an entry that is not a dict, is skipped and
+    logged (`where` names the recording and the adapter): a third-party adapter that broke
+    its contract never stops the following; the recording counts the lines it lost
+    (`ADAPTER_FAILED`), for status."""
     out: list[Fields] = []
-    dups = 0
+    dups = failed = 0
     for line in lines:
         try:
             entries = parse(line)
         except Exception:
             log.exception("%s: the adapter failed on a line", where)
+            failed += 1
             continue
         for entry in entries:
             if entry.__class__ is not dict:
@@ -333,7 +335,7 @@ def convert_lines(
                     continue
                 batch_ids.add(sid)
             out.append(entry)
-    return out, dups
+    return out, dups, failed
 
 
 def entry_line(entry: dict[str, Any]) -> bytes:
@@ -399,6 +401,8 @@ class RawBatch:
         self.ids.extend(ids)
 
 
+ADAPTER_FAILED = "(the adapter failed on it)"
+"""The key the lines an adapter failed on are counted under, with the unknown line types."""
 UNKNOWN_KEY = "unknown_lines"
 """Extra key of the marker and the footer: lines of types the adapter does not know, by type."""
 

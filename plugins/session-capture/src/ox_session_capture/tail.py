@@ -53,6 +53,7 @@ from ox_session_capture.journal import (
     uncommitted_cut,
 )
 from ox_session_capture.raw_lines import (
+    ADAPTER_FAILED,
     MAX_LINE,
     Fields,
     PrefixPrint,
@@ -187,6 +188,7 @@ class SourceTail:
         # The source's (inode, size, mtime_ns, ctime_ns) as the last step opened it, before
         # reading; None when it was missing (`changes.StatKey`).
         self.source_stat: tuple[int, int, int, int] | None = None
+        self._failed = 0  # lines of the batch being gathered that the adapter failed on
         # A catch-up has forked helper processes convert its blocks (`blocks`).
         self._helped = bool(commit_bytes) and independent_blocks(adapter) and helpers_possible()
         # Whether the last commit rewrote the marker (several fsyncs): the next step is likely
@@ -305,6 +307,10 @@ class SourceTail:
                 prefix = PrefixPrint.read(fd, gathered.end)
             new_fp = prefix.digest()
             gathered.unknown = take_unknown(self.adapter)
+            if self._failed:  # lines lost to the adapter: reported with them too
+                gathered.unknown[ADAPTER_FAILED] = self._failed + gathered.unknown.get(
+                    ADAPTER_FAILED, 0
+                )
             if gathered.skipped_long:  # reported with the unknown types, not lost silently
                 gathered.unknown[OVER_LONG] = gathered.skipped_long + gathered.unknown.get(
                     OVER_LONG, 0
@@ -341,6 +347,7 @@ class SourceTail:
         given. Also the print of the source's prefix up to the end of what was read, when the
         blocks' bytes give it (else None: read it)."""
         out = RawBatch(end=self.offset)
+        self._failed = 0  # lines the adapter failed on, in this batch
         batch_ids: set[str] = set()
         prefix = self._print if self.offset else PrefixPrint(0, b"", b"")
         while True:
@@ -417,6 +424,7 @@ class SourceTail:
                 if early is not None:
                     early.add(data)
                 out.skipped_long += block.skipped_long
+                self._failed += block.failed_lines
                 if prefix is not None and prefix.offset == block.start:
                     size_read = block.end - block.start
                     prefix = prefix.advanced_by(size_read, block.first, block.last)
@@ -540,7 +548,8 @@ class SourceTail:
 
     def _convert(self, lines: Sequence[bytes], batch_ids: set[str]) -> tuple[list[Fields], int]:
         where = f"{self.session_dir.name} ({self.adapter.name})"
-        entries, dups = convert_lines(self._parse, lines, self.seen, batch_ids, where)
+        entries, dups, failed = convert_lines(self._parse, lines, self.seen, batch_ids, where)
+        self._failed += failed
         if self.redact is not None:
             redact_fields(entries, self.redact)
         return entries, dups
