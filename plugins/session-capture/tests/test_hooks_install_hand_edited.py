@@ -91,3 +91,29 @@ def test_a_hook_of_someone_else_is_not_taken_for_ox_s(tmp_path: Path) -> None:
     assert got["SessionEnd"] == [mine["SessionEnd"], f"{ox} hook claude-code SessionEnd"]
     hooks_install.uninstall(claude_code, path)
     assert commands(path) == {e: [c] for e, c in mine.items()}
+
+
+def test_a_guarded_hook_whose_ox_core_is_gone_runs_the_new_one_after_install(
+    tmp_path: Path,
+) -> None:
+    """A hook that checks its `ox-core` before running it (so that the agent never sees an
+    error once ox is gone) names it twice: both are repointed, or the guard passes on the new
+    one and the hook runs the gone one."""
+    old = executable(tmp_path / "old venv" / "bin" / "ox-core")
+    new = executable(tmp_path / "new-venv" / "bin" / "ox-core")
+    guarded = {
+        "SessionStart": f'[ -x "{old}" ] && "{old}" hook claude-code SessionStart || true',
+        "SessionEnd": f"test -x '{old}' && '{old}' hook claude-code SessionEnd",
+    }
+    path = settings(tmp_path, guarded)
+    old.unlink()  # ox installed anew elsewhere
+
+    change = hooks_install.install(claude_code, path, ox=str(new))
+
+    assert change.changed, change.detail
+    assert commands(path) == {
+        "SessionStart": [f"[ -x {new} ] && {new} hook claude-code SessionStart || true"],
+        "SessionEnd": [f"test -x {new} && {new} hook claude-code SessionEnd"],
+    }
+    assert claude_code.gone(json.loads(path.read_text())) == []
+    assert hooks_install.status(claude_code, path, runnable=True)["installed"]

@@ -203,13 +203,17 @@ def _list(value: Any) -> list[Any]:
 
 
 def _repointed(command: str, exe: str, ox: str) -> str:
-    """`command` running `ox` (shell-quoted already) where it ran `exe`, the rest as the user
-    wrote it; where `exe` cannot be found as written, ox's own hook command in its place."""
-    for written in dict.fromkeys((exe, shlex.quote(exe), f"'{exe}'", f'"{exe}"')):
-        # As a word of its own (`OX_X=ox-core-debug ox-core hook …` names it twice).
-        found = re.search(r"(?:^|(?<=\s))" + re.escape(written) + r"(?=\s|$)", command)
-        if found is not None:
-            return command[: found.start()] + ox + command[found.end() :]
+    """`command` running `ox` (shell-quoted already) wherever it named `exe`, the rest as the
+    user wrote it; where `exe` cannot be found as written, ox's own hook command in its place.
+    Every word naming `exe` is repointed, not the first only: a guard before the hook
+    (`[ -x <exe> ] && <exe> hook …`) names the gone one too, and left alone it would keep
+    the hook running what is gone."""
+    written = sorted({exe, shlex.quote(exe), f"'{exe}'", f'"{exe}"'}, key=len, reverse=True)
+    # As a word of its own (`OX_X=ox-core-debug ox-core hook …` names it twice).
+    word = r"(?:^|(?<=\s))(?:" + "|".join(map(re.escape, written)) + r")(?=\s|$)"
+    repointed, count = re.subn(word, lambda _: ox, command)
+    if count:
+        return repointed
     words = shlex.split(command)
     at = words.index(exe)
     return " ".join([ox, *map(shlex.quote, words[at + 1 : at + 4])])
