@@ -20,7 +20,7 @@ from ox_session_capture.commit_slots import set_committed
 from ox_session_capture.journal import EarlyAppend, MarkerFile
 from ox_session_capture.recording import create_recording
 from ox_session_capture.records import RAW, RecordingMarker, read_marker, update_marker
-from ox_session_capture.recover import catch_up
+from ox_session_capture.recover import catch_up, recover_recording
 from ox_session_capture.testing import claude_assistant, claude_user
 from ox_session_capture.testing.fixtures import home as home
 from ox_session_capture.testing.fixtures import src as src
@@ -57,7 +57,7 @@ KILLER = textwrap.dedent(
     import os, signal, sys
     from pathlib import Path
     from ox_session_capture import journal, tail as tail_mod
-    from ox_session_capture.recover import catch_up
+    from ox_session_capture.recover import catch_up, recover_recording
 
     session_dir, home = Path(sys.argv[1]), Path(sys.argv[2])
     where, count = sys.argv[3], int(sys.argv[4])
@@ -103,13 +103,7 @@ def test_a_catch_up_killed_while_appending_early_loses_and_repeats_nothing(
     missed_everything(rec.session_dir)
     before = rec.session_dir / RAW
     size_before = before.stat().st_size
-    killed = subprocess.run(
-        [sys.executable, "-c", KILLER, str(rec.session_dir), str(home), where, str(count)],
-        env={**os.environ, "HOME": str(home)},
-        capture_output=True,
-        timeout=120,
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
+    kill_catch_up(rec.session_dir, home, where, count)
     assert before.stat().st_size > size_before  # it had appended bytes past the commit
     assert read_marker(rec.session_dir).source_offset == 0  # none of them committed
 
@@ -117,6 +111,37 @@ def test_a_catch_up_killed_while_appending_early_loses_and_repeats_nothing(
     assert result.offset == src.stat().st_size
     assert entries(rec.session_dir) == want
     assert read_marker(rec.session_dir).entry_count == 600
+
+
+def kill_catch_up(session_dir: Path, home: Path, where: str, count: int) -> None:
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLER, str(session_dir), str(home), where, str(count)],
+        env={**os.environ, "HOME": str(home)},
+        capture_output=True,
+        timeout=120,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
+
+
+def test_finalizing_a_killed_catch_up_whose_source_is_gone_cuts_its_early_bytes(
+    home: Path, src: Path, tmp_path: Path
+) -> None:
+    """Finalization ends a recording it cannot catch up (its agent's file removed since a
+    catch-up was killed) after settling it: the early bytes, which leave no journal, are cut
+    off, not kept in the finished recording (nor read again by the session's next part,
+    which starts where this one committed)."""
+    src.write_bytes(session_lines(300))
+    rec = create_recording(tmp_path / "ledger", "claude-code", src, pid=0, home=home)
+    missed_everything(rec.session_dir)
+    raw = rec.session_dir / RAW
+    committed = raw.stat().st_size
+    kill_catch_up(rec.session_dir, home, "block", 3)
+    assert raw.stat().st_size > committed
+    src.unlink()
+
+    recover_recording(rec.session_dir, read_marker(rec.session_dir))  # finalization's
+    assert raw.stat().st_size == committed
+    assert read_marker(rec.session_dir).source_offset == 0
 
 
 def test_a_stopped_recording_gets_no_early_append(home: Path, src: Path, tmp_path: Path) -> None:

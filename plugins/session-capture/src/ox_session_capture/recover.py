@@ -19,7 +19,6 @@ from ox_session_capture.adapters import load_adapter
 from ox_session_capture.journal import RecordingGone
 from ox_session_capture.raw_lines import Redactor, ledger_of
 from ox_session_capture.records import (
-    JOURNAL,
     RAW,
     LockTimeout,
     RecordingMarker,
@@ -36,8 +35,10 @@ def recover_recording(
     folder: Path, marker: RecordingMarker | None, *, lock_timeout: float = 0.25
 ) -> None:
     """Catch the raw file of `folder` up from the agent's session file (when the marker names
-    one that still exists) or else settle its crash journal. Both take the raw file's lock
-    themselves, waiting at most `lock_timeout` seconds.
+    one that still exists) or else settle it: a crash journal, and bytes past the commit
+    point (a catch-up's early append or a step killed before its commit, which leave no
+    journal), cut off before finalization ends the recording with them. Both take the raw
+    file's lock themselves, waiting at most `lock_timeout` seconds.
 
     Raises `LockTimeout` when the raw file stays busy, `journal.JournalError` for a journal
     it refuses to settle. An adapter or marker problem is logged: what was captured is kept.
@@ -52,8 +53,7 @@ def recover_recording(
             return
         except Exception as exc:  # An adapter or marker problem: keep what was captured.
             log.warning("cannot catch up %s from its session file: %s", folder.name, exc)
-    if (folder / JOURNAL).exists():
-        journal.settle_journal(folder, lock_timeout=lock_timeout)
+    journal.settle_journal(folder, lock_timeout=lock_timeout)
 
 
 @attrs.frozen
