@@ -117,3 +117,41 @@ def test_a_guarded_hook_whose_ox_core_is_gone_runs_the_new_one_after_install(
     }
     assert claude_code.gone(json.loads(path.read_text())) == []
     assert hooks_install.status(claude_code, path, runnable=True)["installed"]
+
+
+def test_a_command_joining_ox_s_hook_to_another_program_is_the_user_s(tmp_path: Path) -> None:
+    """`./warm-cache.sh && ox-core hook …` runs the user's program too: uninstall must not
+    take it away, and install adds ox's own hook beside it. A command that only names ox's
+    hook (`echo ox-core hook …`) runs nothing of ox's."""
+    ox = executable(tmp_path / "venv" / "bin" / "ox-core")
+    mine = {
+        "SessionStart": f"./scripts/warm-cache.sh && {ox} hook claude-code SessionStart",
+        "SessionEnd": f"echo {ox} hook claude-code SessionEnd",
+    }
+    path = settings(tmp_path, mine)
+    assert claude_code.present(json.loads(path.read_text())) == {
+        "SessionStart": False,
+        "SessionEnd": False,
+    }
+    hooks_install.install(claude_code, path, ox=str(ox))
+    got = commands(path)
+    assert got["SessionStart"] == [mine["SessionStart"], f"{ox} hook claude-code SessionStart"]
+    assert got["SessionEnd"] == [mine["SessionEnd"], f"{ox} hook claude-code SessionEnd"]
+    hooks_install.uninstall(claude_code, path)
+    assert commands(path) == {e: [c] for e, c in mine.items()}
+
+
+def test_a_guard_or_an_exit_beside_ox_s_hook_keeps_it_ox_s(tmp_path: Path) -> None:
+    ox = executable(tmp_path / "venv" / "bin" / "ox-core")
+    path = settings(
+        tmp_path,
+        {
+            "SessionStart": f"[ -x {ox} ] && {ox} hook claude-code SessionStart || true",
+            "SessionEnd": f"{ox} hook claude-code SessionEnd >/dev/null 2>&1; exit 0",
+        },
+    )
+    before = path.read_text()
+    assert not hooks_install.install(claude_code, path, ox=str(ox)).changed
+    assert path.read_text() == before
+    hooks_install.uninstall(claude_code, path)
+    assert json.loads(path.read_text()) == {"model": "opus"}

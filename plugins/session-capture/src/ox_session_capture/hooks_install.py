@@ -95,19 +95,24 @@ class AgentHooks:
         )
 
     def _ox_word(self, command: str, event: str) -> str | None:
-        """The `ox-core` that `command` runs as ox's hook of `event` (`… ox-core hook <adapter>
-        <event> …`), or None when it is no hook of ox's. The words around are the user's
-        (a variable set before it, `env`, a redirection after it): a hook edited by hand is
-        still ox's, or every install would add another beside it."""
-        try:
-            words = shlex.split(command)
-        except ValueError:
+        """The `ox-core` that `command` runs as ox's hook of `event`, or None when it is no
+        hook of ox's. A hook edited by hand is still ox's (or every install would add another
+        beside it): variables set before it, `env`, redirections, and around it only a guard
+        (`[ -x … ] &&`, `test …`) or `|| true`, `; exit 0`. A command that also runs another
+        program (`./warm-cache.sh && ox-core hook …`) is the user's: uninstall never takes
+        their program with it, and install adds ox's own beside it."""
+        segments = _segments(command)
+        if segments is None:
             return None
         tail = ["hook", self.adapter, event]
-        for i, word in enumerate(words):
-            if "ox-core" in word and words[i + 1 : i + 4] == tail:
-                return word
-        return None
+        found: str | None = None
+        for segment in segments:
+            words = _command_words(segment)
+            if len(words) == 4 and "ox-core" in words[0] and words[1:] == tail and not found:
+                found = words[0]
+            elif not _harmless(words):
+                return None
+        return found
 
     def present(self, data: dict[str, Any]) -> dict[str, bool]:
         """Per event, whether ox's hook is in the settings `data`."""
@@ -200,6 +205,61 @@ class AgentHooks:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+_JOINS = frozenset({"&&", "||", ";", ";;", "|", "|&", "&", "(", ")"})
+"""Shell operators between the commands of a hook's command line."""
+_REDIRECT = frozenset("<>&")
+
+
+def _segments(command: str) -> list[list[str]] | None:
+    """The words of each command of a shell command line (split at `&&`, `||`, `;`, `|`...),
+    redirections left out; None when it does not parse (an unclosed quote)."""
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        tokens = list(lexer)
+    except ValueError:
+        return None
+    segments: list[list[str]] = [[]]
+    at = 0
+    while at < len(tokens):
+        token = tokens[at]
+        if token in _JOINS:
+            segments.append([])
+        elif token and set(token) <= _REDIRECT:  # `>`, `2>>`, `&>`: its target goes with it
+            if segments[-1] and segments[-1][-1].isdigit():
+                segments[-1].pop()
+            at += 1
+        else:
+            segments[-1].append(token)
+        at += 1
+    return [segment for segment in segments if segment]
+
+
+def _command_words(words: list[str]) -> list[str]:
+    """`words` without the variables set before the command, and without `env` and its
+    options and variables."""
+    at = 0
+    while at < len(words) and _assignment(words[at]):
+        at += 1
+    if at < len(words) and words[at] == "env":
+        at += 1
+        while at < len(words) and (words[at].startswith("-") or _assignment(words[at])):
+            at += 1
+    return words[at:]
+
+
+def _assignment(word: str) -> bool:
+    name, equals, _ = word.partition("=")
+    return bool(equals) and name.isidentifier()
+
+
+def _harmless(words: list[str]) -> bool:
+    """A command that may stand beside ox's in its hook: a guard or a way to exit 0."""
+    return words in (["true"], [":"], ["exit"], ["exit", "0"]) or (
+        bool(words) and words[0] in ("[", "[[", "test")
+    )
 
 
 def _repointed(command: str, exe: str, ox: str) -> str:
