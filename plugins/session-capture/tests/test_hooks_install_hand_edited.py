@@ -9,6 +9,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from ox_session_capture import hooks_install
 from ox_session_capture.hooks_install import claude_code
 
@@ -39,6 +41,19 @@ def commands(path: Path) -> dict[str, list[str]]:
     return {e: [h["command"] for x in hooks.get(e, []) for h in x["hooks"]] for e in hooks}
 
 
+def reinstalled_elsewhere(tmp_path: Path, old: Path, hooks: dict[str, str]) -> tuple[Path, Path]:
+    """Settings with `hooks` that run `old`, then `old` removed and ox installed anew
+    elsewhere: the settings file and the new `ox-core`, after `install` changed it."""
+    executable(old)
+    new = executable(tmp_path / "new-venv" / "bin" / "ox-core")
+    path = settings(tmp_path, hooks)
+    old.unlink()
+    assert claude_code.gone(json.loads(path.read_text())) == [str(old)]
+    change = hooks_install.install(claude_code, path, ox=str(new))
+    assert change.changed, change.detail
+    return path, new
+
+
 def edited(ox: Path) -> dict[str, str]:
     return {
         "SessionStart": f"OX_LOG_LEVEL=DEBUG {ox} hook claude-code SessionStart 2>>/tmp/ox.log",
@@ -62,35 +77,13 @@ def test_a_hook_edited_by_hand_is_still_ox_s(tmp_path: Path) -> None:
 
 
 def test_a_hand_edited_hook_whose_ox_core_is_gone_keeps_its_edits(tmp_path: Path) -> None:
-    old = executable(tmp_path / "old-venv" / "bin" / "ox-core")
-    new = executable(tmp_path / "new-venv" / "bin" / "ox-core")
-    path = settings(tmp_path, edited(old))
-    old.unlink()  # ox installed anew elsewhere
-    assert claude_code.gone(json.loads(path.read_text())) == [str(old)]
-
-    change = hooks_install.install(claude_code, path, ox=str(new))
-
-    assert change.changed, change.detail
+    old = tmp_path / "old-venv" / "bin" / "ox-core"
+    path, new = reinstalled_elsewhere(tmp_path, old, edited(old))
     assert commands(path) == {
         "SessionStart": [f"OX_LOG_LEVEL=DEBUG {new} hook claude-code SessionStart 2>>/tmp/ox.log"],
         "SessionEnd": [f"env OX_NOTE=ox-core-debug {new} hook claude-code SessionEnd"],
     }
     assert claude_code.gone(json.loads(path.read_text())) == []
-
-
-def test_a_hook_of_someone_else_is_not_taken_for_ox_s(tmp_path: Path) -> None:
-    ox = executable(tmp_path / "venv" / "bin" / "ox-core")
-    mine = {
-        "SessionStart": "my-logger hook claude-code SessionStart",
-        "SessionEnd": f"{ox} hook codex SessionEnd",  # another agent's hook of ox
-    }
-    path = settings(tmp_path, mine)
-    hooks_install.install(claude_code, path, ox=str(ox))
-    got = commands(path)
-    assert got["SessionStart"] == [mine["SessionStart"], f"{ox} hook claude-code SessionStart"]
-    assert got["SessionEnd"] == [mine["SessionEnd"], f"{ox} hook claude-code SessionEnd"]
-    hooks_install.uninstall(claude_code, path)
-    assert commands(path) == {e: [c] for e, c in mine.items()}
 
 
 def test_a_guarded_hook_whose_ox_core_is_gone_runs_the_new_one_after_install(
@@ -99,18 +92,12 @@ def test_a_guarded_hook_whose_ox_core_is_gone_runs_the_new_one_after_install(
     """A hook that checks its `ox-core` before running it (so that the agent never sees an
     error once ox is gone) names it twice: both are repointed, or the guard passes on the new
     one and the hook runs the gone one."""
-    old = executable(tmp_path / "old venv" / "bin" / "ox-core")
-    new = executable(tmp_path / "new-venv" / "bin" / "ox-core")
+    old = tmp_path / "old venv" / "bin" / "ox-core"
     guarded = {
         "SessionStart": f'[ -x "{old}" ] && "{old}" hook claude-code SessionStart || true',
         "SessionEnd": f"test -x '{old}' && '{old}' hook claude-code SessionEnd",
     }
-    path = settings(tmp_path, guarded)
-    old.unlink()  # ox installed anew elsewhere
-
-    change = hooks_install.install(claude_code, path, ox=str(new))
-
-    assert change.changed, change.detail
+    path, new = reinstalled_elsewhere(tmp_path, old, guarded)
     assert commands(path) == {
         "SessionStart": [f"[ -x {new} ] && {new} hook claude-code SessionStart || true"],
         "SessionEnd": [f"test -x {new} && {new} hook claude-code SessionEnd"],
@@ -119,24 +106,30 @@ def test_a_guarded_hook_whose_ox_core_is_gone_runs_the_new_one_after_install(
     assert hooks_install.status(claude_code, path, runnable=True)["installed"]
 
 
-def test_a_command_joining_ox_s_hook_to_another_program_is_the_user_s(tmp_path: Path) -> None:
-    """`./warm-cache.sh && ox-core hook …` runs the user's program too: uninstall must not
-    take it away, and install adds ox's own hook beside it. A command that only names ox's
-    hook (`echo ox-core hook …`) runs nothing of ox's."""
+@pytest.mark.parametrize(
+    "mine",
+    [
+        {  # no ox-core in it; ox's hook of another agent
+            "SessionStart": "my-logger hook claude-code SessionStart",
+            "SessionEnd": "{ox} hook codex SessionEnd",
+        },
+        {  # ox's hook joined to the user's program; ox's hook only named
+            "SessionStart": "./scripts/warm-cache.sh && {ox} hook claude-code SessionStart",
+            "SessionEnd": "echo {ox} hook claude-code SessionEnd",
+        },
+    ],
+)
+def test_a_hook_of_the_user_s_own_is_not_taken_for_ox_s(
+    tmp_path: Path, mine: dict[str, str]
+) -> None:
+    """A command that also runs another program is the user's: uninstall must not take their
+    program away, and install adds ox's own hook beside it."""
     ox = executable(tmp_path / "venv" / "bin" / "ox-core")
-    mine = {
-        "SessionStart": f"./scripts/warm-cache.sh && {ox} hook claude-code SessionStart",
-        "SessionEnd": f"echo {ox} hook claude-code SessionEnd",
-    }
+    mine = {event: command.format(ox=ox) for event, command in mine.items()}
     path = settings(tmp_path, mine)
-    assert claude_code.present(json.loads(path.read_text())) == {
-        "SessionStart": False,
-        "SessionEnd": False,
-    }
+    assert claude_code.present(json.loads(path.read_text())) == dict.fromkeys(mine, False)
     hooks_install.install(claude_code, path, ox=str(ox))
-    got = commands(path)
-    assert got["SessionStart"] == [mine["SessionStart"], f"{ox} hook claude-code SessionStart"]
-    assert got["SessionEnd"] == [mine["SessionEnd"], f"{ox} hook claude-code SessionEnd"]
+    assert commands(path) == {e: [c, f"{ox} hook claude-code {e}"] for e, c in mine.items()}
     hooks_install.uninstall(claude_code, path)
     assert commands(path) == {e: [c] for e, c in mine.items()}
 
