@@ -111,7 +111,7 @@ class CliRunner(Runner):
         try:
             self.options = self.Options(**options)
         except pydantic.ValidationError as exc:
-            problems = describe_errors(exc, sourced_under=f"runners.{self.name}")
+            problems = describe_errors(exc, sources=f"runners.{self.name}")
             raise ConfigError(f"runner {self.name}: invalid options: {problems}") from None
         self._binary = self.options.binary
 

@@ -93,29 +93,27 @@ def validate_options(model: type[M], raw: Mapping[str, Any], where: str) -> M:
     try:
         return model.model_validate(dict(raw))
     except ValidationError as exc:
-        problems = describe_errors(exc, where, sourced=True)
+        problems = describe_errors(exc, where, sources=where)
         raise ConfigError(f"invalid settings: {problems}") from None
     except TypeError as exc:  # a table that is not a table (`OX_HANDLERS='{"x": 1}'`)
         raise ConfigError(f"invalid settings: {where}: {exc}") from None
 
 
-def describe_errors(
-    exc: ValidationError, where: str = "", *, sourced: bool = False, sourced_under: str = ""
-) -> str:
-    """Each error of `exc` as `where.key: message`, joined by `; ` (one line). With `sourced`
-    (or `sourced_under`: the table the keys are in, left out of the names), each is followed
-    by where the value came from (`(from env OX_…)`, `(from file …)`), when the config file or
-    the environment set it."""
+def describe_errors(exc: ValidationError, where: str = "", *, sources: str | None = None) -> str:
+    """Each error of `exc` as `where.key: message`, joined by `; ` (one line). With `sources`
+    (the table the keys are in, as dotted names: `runners.claude`), each is followed by where
+    its value came from (`(from env OX_…)`, `(from file …)`) when the config file or the
+    environment set it."""
     from ox_core.settings import source_of  # settings imports this module
 
-    table = tuple(p for p in (sourced_under or where).split(".") if p)
+    table = tuple(p for p in (sources or "").split(".") if p)
     problems = []
     for err in exc.errors():
         loc = tuple(str(p) for p in err["loc"])
         key = ".".join(p for p in (where, *loc) if p)
         message = str(err["msg"]).removeprefix("Value error, ")
         problem = f"{key or 'options'}: {message}"
-        if (sourced or sourced_under) and (source := source_of((*table, *loc))):
+        if sources is not None and (source := source_of((*table, *loc))):
             problem += f" (from {source})"
         problems.append(problem)
     return " ".join("; ".join(problems).split())

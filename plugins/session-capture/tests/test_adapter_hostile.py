@@ -20,25 +20,12 @@ from hypothesis import strategies as st
 from ox_session_capture.adapters import load_adapter
 from ox_session_capture.recording import create_recording
 from ox_session_capture.records import RAW, RawEntry, read_marker
-from ox_session_capture.recover import catch_up
-from ox_session_capture.testing import claude_assistant, claude_user
+from ox_session_capture.testing import claude_assistant, claude_user, record_lines
 from ox_session_capture.transcript import read_raw
 
 
 def _line(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj).encode() + b"\n"
-
-
-def record_lines(ledger: Path, home: Path, src: Path, adapter: str, lines: list[bytes]) -> Path:
-    """Record `lines` (appended after the recording starts) through a real catch-up; returns
-    the recording's folder."""
-    src.parent.mkdir(parents=True, exist_ok=True)
-    src.write_bytes(b"")
-    recording = create_recording(ledger, adapter, src, pid=os.getpid(), home=home, agent_id="a")
-    with src.open("ab") as f:
-        f.writelines(lines)
-    catch_up(recording.session_dir, home=home)
-    return recording.session_dir
 
 
 def contents(session_dir: Path) -> list[tuple[str, str]]:

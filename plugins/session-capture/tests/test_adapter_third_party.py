@@ -19,10 +19,9 @@ from ox_session_capture import tail as tail_mod
 from ox_session_capture.adapters.claude_code import ClaudeCodeAdapter
 from ox_session_capture.recording import RecordingRejected, create_recording
 from ox_session_capture.records import RAW, RecordingMarker, read_marker, update_marker
-from ox_session_capture.recover import catch_up
 from ox_session_capture.redact import LedgerRedactor
 from ox_session_capture.tail import SourceTail
-from ox_session_capture.testing import claude_session_file, claude_user
+from ox_session_capture.testing import claude_session_file, claude_user, record_lines
 from ox_session_capture.transcript import read_raw
 
 SECRET = "AKIAZ7XK3QWERTY12ABC"
@@ -58,16 +57,6 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return site
 
 
-def record(ledger: Path, home: Path, src: Path, adapter: str, lines: list[bytes]) -> Path:
-    src.parent.mkdir(parents=True, exist_ok=True)
-    src.write_bytes(b"")
-    recording = create_recording(ledger, adapter, src, pid=os.getpid(), home=home, agent_id="a")
-    with src.open("ab") as f:
-        f.writelines(lines)
-    catch_up(recording.session_dir, home=home)
-    return recording.session_dir
-
-
 def test_fields_a_third_party_adapter_gives_in_other_shapes_are_never_written_unredacted(
     ledger: Path, home: Path, site: Path
 ) -> None:
@@ -89,7 +78,7 @@ def test_fields_a_third_party_adapter_gives_in_other_shapes_are_never_written_un
                 ]
         """,
     )
-    session_dir = record(ledger, home, home / ".shapes/s.jsonl", "shapes", [b"{}\n"])
+    session_dir = record_lines(ledger, home, home / ".shapes/s.jsonl", "shapes", [b"{}\n"])
     raw = (session_dir / RAW).read_text()
     assert SECRET not in raw
     assert read_marker(session_dir).source_offset == 3
@@ -121,7 +110,7 @@ def test_an_entry_that_is_no_json_never_stops_the_recording(
         {"text": "before"}, {"bad": "a"}, {"bad": "b"}, {"bad": "c"}, {"text": "after"}
     )]  # fmt: skip
     src = home / ".unwritable/s.jsonl"
-    session_dir = record(ledger, home, src, "unwritable", lines)
+    session_dir = record_lines(ledger, home, src, "unwritable", lines)
     transcript = read_raw(session_dir / RAW)
     assert [e.content for e in transcript.entries] == ["before", "after"]
     assert read_marker(session_dir).source_offset == src.stat().st_size
@@ -174,7 +163,7 @@ def test_an_adapter_that_gives_entries_without_end_keeps_a_bounded_number(
         """,
     )
     src = home / ".endless/s.jsonl"
-    session_dir = record(ledger, home, src, "endless", [b"{}\n", b'{"text": "after"}\n'])
+    session_dir = record_lines(ledger, home, src, "endless", [b"{}\n", b'{"text": "after"}\n'])
     from ox_session_capture.raw_lines import MAX_ENTRIES_PER_LINE
 
     entries = read_raw(session_dir / RAW).entries
@@ -202,7 +191,7 @@ def test_an_adapter_failing_midway_through_its_entries_loses_only_its_line(
     )
     lines = [b'{"text": "before"}\n', b'{"text": "bad"}\n', b'{"text": "after"}\n']
     src = home / ".midway/s.jsonl"
-    session_dir = record(ledger, home, src, "midway", lines)
+    session_dir = record_lines(ledger, home, src, "midway", lines)
     assert [e.content for e in read_raw(session_dir / RAW).entries] == ["before", "after"]
     marker = read_marker(session_dir)
     assert marker.source_offset == src.stat().st_size

@@ -39,7 +39,7 @@ of a big ledger over a slow link takes what it takes."""
 TRANSFER_STALL = 120.0
 """Seconds a fetch, push or LFS upload may print nothing before it is taken as stuck (a dead
 connection, a server that stopped answering) and stopped. They print their progress
-(`TRANSFER_OPTIONS`, `TRANSFER_ENV`) as long as data moves."""
+(`--progress`, `TRANSFER_ENV`) as long as data moves."""
 TRANSFER_ENV = {"GIT_LFS_FORCE_PROGRESS": "1"}
 """git-lfs prints its progress only to a terminal unless told to."""
 _PROGRESS_LINE = re.compile(

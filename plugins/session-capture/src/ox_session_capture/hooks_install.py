@@ -88,20 +88,18 @@ class AgentHooks:
         return ((home or Path(user_home())) / self.home_dir).is_dir()
 
     def _ours(self, hook: Any, event: str) -> bool:
-        return (
-            isinstance(hook, dict)
-            and isinstance(hook.get("command"), str)
-            and self._ox_word(hook["command"], event) is not None
-        )
+        return self._ox_word(hook, event) is not None
 
-    def _ox_word(self, command: str, event: str) -> str | None:
-        """The `ox-core` that `command` runs as ox's hook of `event`, or None when it is no
-        hook of ox's. A hook edited by hand is still ox's (or every install would add another
-        beside it): variables set before it, `env`, redirections, and around it only a guard
-        (`[ -x … ] &&`, `test …`) or `|| true`, `; exit 0`. A command that also runs another
-        program (`./warm-cache.sh && ox-core hook …`) is the user's: uninstall never takes
-        their program with it, and install adds ox's own beside it."""
-        segments = _segments(command)
+    def _ox_word(self, hook: Any, event: str) -> str | None:
+        """The `ox-core` that `hook` (an entry of a settings file's hook list) runs as ox's
+        hook of `event`, or None when it is no hook of ox's. A hook edited by hand is still
+        ox's (or every install would add another beside it): variables set before it, `env`,
+        redirections, and around it only a guard (`[ -x … ] &&`, `test …`) or `|| true`,
+        `; exit 0`. A command that also runs another program (`./warm-cache.sh && ox-core
+        hook …`) is the user's: uninstall never takes their program with it, and install adds
+        ox's own beside it."""
+        command = hook.get("command") if isinstance(hook, dict) else None
+        segments = _segments(command) if isinstance(command, str) else None
         if segments is None:
             return None
         tail = ["hook", self.adapter, event]
@@ -141,7 +139,7 @@ class AgentHooks:
                 for entry in _list(hooks.get(event))
                 if isinstance(entry, dict)
                 for h in _list(entry.get("hooks"))
-                if self._ours(h, event) and (exe := self._ox_word(h["command"], event))
+                if (exe := self._ox_word(h, event))
             ]
             if ours and all(_gone(exe) for exe in ours):
                 found += ours
@@ -157,7 +155,7 @@ class AgentHooks:
         for event in self.events:
             for entry in _list(by_event.get(event)):
                 for h in _list(entry.get("hooks")) if isinstance(entry, dict) else ():
-                    exe = self._ours(h, event) and self._ox_word(h["command"], event)
+                    exe = self._ox_word(h, event)
                     if exe and _gone(exe):
                         h["command"] = _repointed(h["command"], exe, ox or ox_command())
         present = self.present(out)

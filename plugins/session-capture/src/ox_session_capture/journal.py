@@ -188,14 +188,19 @@ def data_size(data: Data) -> int:
     return len(data) if isinstance(data, _BUFFERS) else sum(map(len, data))
 
 
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    """Write all of `data` at `fd` (through short writes)."""
+    view = memoryview(data)
+    while view:
+        view = view[_progress(os.write(fd, view)) :]
+
+
 def write_durably(fd: int, data: Data) -> None:
     """Write all of `data` at `fd` (through short writes), then fsync it. An error may leave
     part of it written: the caller cuts it off."""
     views = [memoryview(data)] if isinstance(data, _BUFFERS) else [memoryview(c) for c in data if c]
     if len(views) == 1:  # a live step's one chunk
-        view = views[0]
-        while view:
-            view = view[_progress(os.write(fd, view)) :]
+        write_all(fd, views[0])
         os.fsync(fd)
         return
     first = 0  # views[:first] are written
@@ -557,13 +562,6 @@ class EarlyAppend:
 
 _FADVISE = getattr(os, "posix_fadvise", None)
 _DONTNEED = getattr(os, "POSIX_FADV_DONTNEED", 4)
-
-
-def write_all(fd: int, data: bytes) -> None:
-    """Write all of `data` at `fd` (through short writes)."""
-    view = memoryview(data)
-    while view:
-        view = view[_progress(os.write(fd, view)) :]
 
 
 def append_committed(

@@ -383,6 +383,7 @@ class RawBatch:
     count: int = 0
     duplicates: int = 0
     skipped_long: int = 0
+    failed: int = 0  # lines the adapter failed on
     ids: list[str] = dataclasses.field(default_factory=list)
     unknown: dict[str, int] = dataclasses.field(default_factory=dict)  # line types, counted
 

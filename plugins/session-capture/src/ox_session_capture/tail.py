@@ -188,7 +188,6 @@ class SourceTail:
         # The source's (inode, size, mtime_ns, ctime_ns) as the last step opened it, before
         # reading; None when it was missing (`changes.StatKey`).
         self.source_stat: tuple[int, int, int, int] | None = None
-        self._failed = 0  # lines of the batch being gathered that the adapter failed on
         # A catch-up has forked helper processes convert its blocks (`blocks`).
         self._helped = bool(commit_bytes) and independent_blocks(adapter) and helpers_possible()
         # Whether the last commit rewrote the marker (several fsyncs): the next step is likely
@@ -307,14 +306,11 @@ class SourceTail:
                 prefix = PrefixPrint.read(fd, gathered.end)
             new_fp = prefix.digest()
             gathered.unknown = take_unknown(self.adapter)
-            if self._failed:  # lines lost to the adapter: reported with them too
-                gathered.unknown[ADAPTER_FAILED] = self._failed + gathered.unknown.get(
-                    ADAPTER_FAILED, 0
-                )
-            if gathered.skipped_long:  # reported with the unknown types, not lost silently
-                gathered.unknown[OVER_LONG] = gathered.skipped_long + gathered.unknown.get(
-                    OVER_LONG, 0
-                )
+            # Lines not kept for other reasons are reported with those, not lost silently.
+            not_kept = {ADAPTER_FAILED: gathered.failed, OVER_LONG: gathered.skipped_long}
+            for key, lost in not_kept.items():
+                if lost:
+                    gathered.unknown[key] = lost + gathered.unknown.get(key, 0)
             self._commit(gathered, st.st_ino, new_fp, reset, early)
         except _Reloaded:
             return StepResult(reloaded=True)
@@ -347,7 +343,6 @@ class SourceTail:
         given. Also the print of the source's prefix up to the end of what was read, when the
         blocks' bytes give it (else None: read it)."""
         out = RawBatch(end=self.offset)
-        self._failed = 0  # lines the adapter failed on, in this batch
         batch_ids: set[str] = set()
         prefix = self._print if self.offset else PrefixPrint(0, b"", b"")
         while True:
@@ -357,13 +352,14 @@ class SourceTail:
                     return out, prefix
             start = self.offset
             block = self._read(fd, size)
-            entries, dups = self._convert(block.lines, batch_ids)
+            entries, dups, failed = self._convert(block.lines, batch_ids)
             if entries and block.end <= self.offset:
                 raise TailError(
                     f"{self.session_dir.name}: the cursor did not advance ({self.offset}) while "
                     f"{len(entries)} entries were returned; stopping rather than duplicating"
                 )
             out.skipped_long += block.skipped_long
+            out.failed += failed
             if block.end == self.offset:
                 return out, prefix
             out.add(entries, dups, block.end)
@@ -424,7 +420,7 @@ class SourceTail:
                 if early is not None:
                     early.add(data)
                 out.skipped_long += block.skipped_long
-                self._failed += block.failed_lines
+                out.failed += block.failed_lines
                 if prefix is not None and prefix.offset == block.start:
                     size_read = block.end - block.start
                     prefix = prefix.advanced_by(size_read, block.first, block.last)
@@ -546,13 +542,14 @@ class SourceTail:
         self._long_scan = (start, pos, fingerprint(fd, pos))
         return _Block([], start)
 
-    def _convert(self, lines: Sequence[bytes], batch_ids: set[str]) -> tuple[list[Fields], int]:
+    def _convert(
+        self, lines: Sequence[bytes], batch_ids: set[str]
+    ) -> tuple[list[Fields], int, int]:
         where = f"{self.session_dir.name} ({self.adapter.name})"
         entries, dups, failed = convert_lines(self._parse, lines, self.seen, batch_ids, where)
-        self._failed += failed
         if self.redact is not None:
             redact_fields(entries, self.redact)
-        return entries, dups
+        return entries, dups, failed
 
     def _commit(
         self, gathered: RawBatch, inode: int, fp: str, reset: bool, early: EarlyAppend | None

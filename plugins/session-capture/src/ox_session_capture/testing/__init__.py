@@ -81,6 +81,23 @@ def append(path: Path, data: bytes) -> None:
         f.write(data)
 
 
+def record_lines(ledger: Path, home: Path, src: Path, adapter: str, lines: list[bytes]) -> Path:
+    """Record `lines` of a session file `src` (appended after the recording starts, with
+    `adapter`) through a real catch-up; returns the recording's folder."""
+    import os
+
+    from ox_session_capture.recording import create_recording
+    from ox_session_capture.recover import catch_up
+
+    src.parent.mkdir(parents=True, exist_ok=True)
+    src.write_bytes(b"")
+    recording = create_recording(ledger, adapter, src, pid=os.getpid(), home=home, agent_id="a")
+    with src.open("ab") as f:
+        f.writelines(lines)
+    catch_up(recording.session_dir, home=home)
+    return recording.session_dir
+
+
 def secret_shapes() -> list[tuple[str, str, str]]:
     """The secrets corpus as `(kind, text, secret)` rows: the `[REDACTED_<kind>]` expected,
     the line as it appears in a transcript, and what must vanish from it."""
