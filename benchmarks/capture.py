@@ -1,14 +1,19 @@
 """Benchmark: capture at team scale, the session watcher against two bare copiers.
 
-    uv run python benchmarks/capture.py [--sizes 10,100,500] [--seconds 16] [--idle 10]
-                                        [--capturers inotify,stat-poll,ox,daemon]
+    uv run python benchmarks/capture.py [--sizes 10,100,500] [--seconds 16] [--min-lines 200]
+                                        [--idle 10]
+                                        [--capturers inotify,pipeline,stat-poll,ox,daemon]
 
 For each N, N claude-code session files (10 per project folder) are appended one line every
-2 s each (phases spread evenly) by writer processes, while one of four capturers follows
+2 s each (phases spread evenly) by writer processes, while one of five capturers follows
 them all, each in its own process, in turn in the same run:
 
 - `inotify`: the baseline reader: one inotify watch per folder, on each event read the new
   bytes of the file, append them to a copy, fsync;
+- `pipeline`: the same reader storing what a redacting capturer must store at the least:
+  each line converted by the claude-code adapter, its texts redacted, the entries serialised
+  (`step.py`'s minimal pipeline), then appended and fsynced. It is the floor of CPU per line
+  for any capturer that keeps redacted entries, at the same line rate;
 - `stat-poll`: the bare poller: `os.stat` of every file every 100 ms, then read, write, fsync;
 - `ox`: the session watcher service (`SessionWatchService`, ledger redaction rules) with one
   tail recording per file, resumed at start as after a daemon restart;
@@ -16,15 +21,18 @@ them all, each in its own process, in turn in the same run:
   scans of the ledger included), run by the CLI's own entry point in the measured process,
   resuming the same recordings.
 
-Measured over the writing window: the capturer's CPU (user + system, all threads, from
-/proc) as % of one core; append -> durable latency of every line (from the writer's
+Measured over the writing window (at least `--min-lines` lines: at N = 10 a window of 16 s
+holds 80, and /proc counts CPU in ticks of 10 ms): the capturer's CPU (user + system, all
+threads, from /proc) as % of one core; append -> durable latency of every line (from the writer's
 timestamp before `write` to the end of the capturer's fsync, for ox the end of the step that
 committed the line: raw.jsonl fsynced and the marker advanced) p50 / p99; CPU per captured
 line. Then the idle cost: N = max size, no writes, CPU over `--idle` seconds.
 
 Targets (docs: benchmarks/README.md): ox CPU <= 2 x inotify + 10 % of a core, p50 <= 10 ms,
 p99 <= 50 ms at every N; idle <= 2 % of a core; <= 0.5 ms of CPU per line (its own verdict:
-each row says whether its CPU per line is within, and the last lines sum both up).
+each row says whether its CPU per line is within, and how many times the pipeline's it is;
+the last lines sum both up). A line every 200 ms (N = 10) finds the caches cold: every
+capturer pays several times its cost at N = 500 there, the floor included.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -106,18 +115,54 @@ def _copier(files: list[str], copies: Path) -> tuple[list[int], list[int], list[
     return offsets, srcs, outs
 
 
-def _copy(i: int, offsets: list[int], srcs: list[int], outs: list[int], log: list) -> None:
+def _copy(
+    i: int,
+    offsets: list[int],
+    srcs: list[int],
+    outs: list[int],
+    log: list,
+    convert: Callable[[bytes], bytes] | None = None,
+) -> None:
     size = os.fstat(srcs[i]).st_size
     if size <= offsets[i]:
         return
     data = os.pread(srcs[i], size - offsets[i], offsets[i])
-    os.write(outs[i], data)
+    os.write(outs[i], data if convert is None else convert(data))
     os.fsync(outs[i])
     offsets[i] += len(data)
     log.append((i, offsets[i], time.monotonic()))
 
 
+def _pipeline() -> Callable[[bytes], bytes]:
+    """The least a capturer that stores redacted entries does to new bytes (as `step.py`'s
+    minimal pipeline): the claude-code adapter's conversion, `LedgerRedactor.many` over the
+    texts, `pydantic_core.to_json` of each entry."""
+    import pydantic_core
+
+    from ox_session_capture.adapters import load_adapter
+    from ox_session_capture.redact import LedgerRedactor
+
+    adapter, redactor = load_adapter("claude-code"), LedgerRedactor()
+
+    def convert(data: bytes) -> bytes:
+        entries = [e for line in data.splitlines() for e in adapter.parse_fields(line)]
+        redactor.many([e["content"] for e in entries if e.get("content")])
+        return b"\n".join([*map(pydantic_core.to_json, entries), b""])
+
+    return convert
+
+
 def role_inotify(cfg: dict[str, Any], out: Path) -> None:
+    _inotify_copier(cfg, out, None)
+
+
+def role_pipeline(cfg: dict[str, Any], out: Path) -> None:
+    _inotify_copier(cfg, out, _pipeline())
+
+
+def _inotify_copier(
+    cfg: dict[str, Any], out: Path, convert: Callable[[bytes], bytes] | None
+) -> None:
     from ox_session_capture.inotify import IN_MODIFY, Inotify
 
     files = cfg["files"]
@@ -139,7 +184,7 @@ def role_inotify(cfg: dict[str, Any], out: Path) -> None:
             for ev in ino.read_now():
                 i = by_name.get((ev.wd, ev.name), -1)
                 if i >= 0 and ev.mask & IN_MODIFY:
-                    _copy(i, offsets, srcs, outs, log)
+                    _copy(i, offsets, srcs, outs, log, convert)
     out.write_text(json.dumps(log))
 
 
@@ -223,9 +268,9 @@ def role_daemon(cfg: dict[str, Any], out: Path) -> None:
     sys.exit(code)
 
 
-ROLES = {"writer": role_writer, "inotify": role_inotify, "stat-poll": role_poll, "ox": role_ox,
-         "daemon": role_daemon}  # fmt: skip
-CAPTURERS = ("inotify", "stat-poll", "ox", "daemon")  # in the order they run
+ROLES = {"writer": role_writer, "inotify": role_inotify, "pipeline": role_pipeline,
+         "stat-poll": role_poll, "ox": role_ox, "daemon": role_daemon}  # fmt: skip
+CAPTURERS = ("inotify", "pipeline", "stat-poll", "ox", "daemon")  # in the order they run
 OURS = ("ox", "daemon")  # held to the targets; the others are the baselines
 
 # ---------------------------------------------------------------- the run
@@ -365,6 +410,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10,100,500", help="recordings per round")
     parser.add_argument("--seconds", type=float, default=16.0, help="writing window per run")
+    parser.add_argument("--min-lines", type=int, default=200, help="lines per window at least")
     parser.add_argument("--idle", type=float, default=10.0, help="idle window (s)")
     parser.add_argument("--capturers", default=",".join(CAPTURERS), help="which capturers to run")
     args = parser.parse_args()
@@ -379,7 +425,8 @@ def main() -> None:
         tmp = Path(tempfile.mkdtemp(prefix=f"ox-bench-capture-{n}-"))
         try:
             base = setup(tmp, n)
-            results = {k: measure(k, base, tmp, args.seconds) for k in kinds}
+            seconds = max(args.seconds, args.min_lines * PERIOD / n)
+            results = {k: measure(k, base, tmp, seconds) for k in kinds}
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         limit = 2 * results["inotify"]["cpu"] + 10 if "inotify" in results else float("nan")
@@ -392,6 +439,9 @@ def main() -> None:
                 per_line_ok.append(cheap)
                 verdict = (f"{'ok' if ok else 'MISSED'} (CPU limit {limit:.1f} %); per line "
                            f"{'ok' if cheap else 'MISSED'}")  # fmt: skip
+                if "pipeline" in results:
+                    floor = results["pipeline"]["per_line"]
+                    verdict += f" ({r['per_line'] / floor:.2f} x pipeline)"
             if r["missing"]:
                 verdict += f" {r['missing']} lines not captured"
             print(f"{n:>4} {kind:>10} {r['cpu']:7.1f} {r['p50']:8.2f} {r['p99']:8.2f} "
