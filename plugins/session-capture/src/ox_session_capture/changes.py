@@ -20,6 +20,7 @@ about 2 ms of CPU per second.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import math
 import os
@@ -52,6 +53,14 @@ HELPERS = 4
 """Threads that take the steps likely to wait on the disk, started as needed."""
 """Changes found by the sweep with no event before a file is swept every `poll_interval`."""
 
+_LIMITS = (errno.ENOSPC, errno.ENOMEM)
+"""`inotify_add_watch` errors of the user's watch limit (`fs.inotify.max_user_watches`) or of
+the kernel's memory: folders refused for them are watched again once a sweep can."""
+MAX_WATCHES = (
+    Path("/proc/sys/user/max_inotify_watches"),  # this user namespace's (Linux 5.11 and later)
+    Path("/proc/sys/fs/inotify/max_user_watches"),  # the same, of the first namespace
+)
+
 StatKey = tuple[int, int, int, int] | None
 """(inode, size, mtime_ns, ctime_ns) of a file; None when it cannot be stat'ed."""
 
@@ -63,6 +72,16 @@ def stat_key(path: Path) -> StatKey:
     except OSError:
         return None
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def max_watches() -> str:
+    """The user's inotify watch limit as the kernel says it (`?` when it cannot be read)."""
+    for path in MAX_WATCHES:
+        try:
+            return path.read_text().strip()
+        except OSError:
+            continue
+    return "?"
 
 
 def _stat_all(paths: Sequence[Path]) -> list[StatKey]:
@@ -96,7 +115,8 @@ class _Folder:
 @attrs.frozen
 class FeedStatistics:
     """Kernel events read, wake-ups from events and from sweeps, sweeps done, folders
-    watched by inotify, files swept every `poll_interval`, whether inotify is in use."""
+    watched by inotify, files swept every `poll_interval`, whether inotify is in use,
+    folders not watched because the watch limit is reached (`over_limit`)."""
 
     events: int
     woken_by_events: int
@@ -105,6 +125,7 @@ class FeedStatistics:
     folders: int
     polled: int
     inotify: bool
+    over_limit: int = 0
 
 
 class ChangeFeed:
@@ -121,6 +142,7 @@ class ChangeFeed:
         self._targets: set[Target] = set()
         self._folders: dict[Path, _Folder] = {}
         self._by_wd: dict[int, _Folder] = {}
+        self._over_limit: set[Path] = set()  # folders the watch limit refused, until watched
         self._polled: set[Target] = set()  # swept every poll_interval
         self._no_events: set[Target] = set()  # polled because changes came without events
         self._evented: set[Target] = set()  # woken by an event since the last sweep
@@ -147,6 +169,7 @@ class ChangeFeed:
                 folders=len(self._by_wd),
                 polled=len(self._polled),
                 inotify=self._inotify is not None,
+                over_limit=len(self._over_limit),
             )
 
     # ------------------------------------------------------------ targets
@@ -183,6 +206,7 @@ class ChangeFeed:
                 folder.names.pop(target.source.name, None)
             if not folder.names:
                 del self._folders[folder.path]
+                self._over_limit.discard(folder.path)
                 self._unwatch(folder)
 
     def wake(self, target: Target) -> None:
@@ -219,8 +243,25 @@ class ChangeFeed:
         try:
             folder.wd = self._inotify.watch_folder(folder.path)
         except OSError as exc:
-            log.debug("cannot watch %s (%s); its files are polled", folder.path, exc.strerror)
+            if exc.errno not in _LIMITS:  # a folder missing for now, not a folder at all
+                log.debug("cannot watch %s (%s); its files are polled", folder.path, exc.strerror)
+            elif not self._over_limit:  # said once, not for each folder at each sweep
+                log.warning(
+                    "cannot watch %s (%s): the inotify watch limit (%s watches) is reached; "
+                    "the files of this folder and of any other refused are polled every %ss, "
+                    "and watched once fs.inotify.max_user_watches allows",
+                    folder.path,
+                    exc.strerror,
+                    max_watches(),
+                    self.poll_interval,
+                )
+            if exc.errno in _LIMITS:
+                self._over_limit.add(folder.path)
             return
+        if self._over_limit:
+            self._over_limit.discard(folder.path)
+            if not self._over_limit:
+                log.info("every followed folder is watched by inotify again")
         other = self._by_wd.get(folder.wd)  # the same folder by another path (a link on the way)
         if other is not None and other is not folder:
             folder.wd = None
@@ -283,6 +324,7 @@ class ChangeFeed:
                 for folder in self._folders.values():
                     folder.wd = None
                 self._by_wd.clear()
+                self._over_limit.clear()
                 self._interrupt_fd = None
                 self._token = None
                 if self._inotify is not None:

@@ -92,7 +92,8 @@ class SessionCaptureHandler(WorkHandler):
     async def detect(self, ledger: Path) -> list[WorkItem]:
         """No work items; raises (so `status` shows it as a standing error) while a recording
         cannot be written (a full disk, a read-only folder, no file descriptor to spare: its
-        capture waits), or while the agent hooks logged problems in the last hour."""
+        capture waits), while followed folders cannot be watched for the inotify watch limit
+        (their files are polled), or while the agent hooks logged problems in the last hour."""
         from ox_session_capture.hook import log_path, recent_problems
 
         paused = self._watch.manager.write_errors() if self._watch is not None else {}
@@ -102,6 +103,17 @@ class SessionCaptureHandler(WorkHandler):
             raise OxError(
                 f"capture paused for {name}{others}: {error}; the lines wait in the agent's "
                 "session file and are captured once that clears (retried every few seconds)"
+            )
+        manager = self._watch.manager if self._watch is not None else None
+        feed = manager.statistics().feed if manager is not None else None
+        if manager is not None and feed is not None and feed.over_limit:
+            from ox_session_capture.changes import max_watches
+
+            raise OxError(
+                f"capture polls the files of {feed.over_limit} folder(s) every "
+                f"{manager.poll_interval}s instead of waking on their changes: the inotify "
+                f"watch limit ({max_watches()} watches) is reached; raise it (`sysctl "
+                "fs.inotify.max_user_watches=…`) and they are watched within a second"
             )
         problems = await trio.to_thread.run_sync(recent_problems)
         if problems:
