@@ -1,7 +1,8 @@
-"""The inotify watch limit reached: capture goes on by polling the folders refused, says so
-once in the log and as a standing error in `status`, and watches them once the limit is
-raised. Real inotify with a real limit: the capture handler runs in a user namespace of its
-own (`unshare`), whose `max_inotify_watches` it sets (`watch_limit_child.py`)."""
+"""The inotify limits reached: capture goes on by polling what cannot be watched, says so
+once in the log and as a standing error in `status`, and watches it once the limit is
+raised. Real inotify with real limits: the capture handler runs in a user namespace of its
+own (`unshare`), whose `max_inotify_watches` or `max_inotify_instances` it sets
+(`watch_limit_child.py`)."""
 
 from __future__ import annotations
 
@@ -10,25 +11,28 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 CHILD = Path(__file__).with_name("watch_limit_child.py")
+
+
+def limited(tmp_path: Path, what: str) -> dict[str, Any]:
+    """What `watch_limit_child.py` saw with the limit of inotify `what` set low, then raised."""
+    unshare = shutil.which("unshare")
+    assert unshare is not None, "util-linux's unshare runs this test"
+    argv = [unshare, "--user", "--map-root-user", sys.executable, str(CHILD), str(tmp_path), what]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    seen: dict[str, Any] = json.loads(done.stdout)
+    return seen
 
 
 def test_folders_past_the_watch_limit_are_polled_reported_and_watched_once_it_is_raised(
     tmp_path: Path,
 ) -> None:
-    unshare = shutil.which("unshare")
-    assert unshare is not None, "util-linux's unshare runs this test"
-    done = subprocess.run(
-        [unshare, "--user", "--map-root-user", sys.executable, str(CHILD), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout)
+    seen = limited(tmp_path, "watches")
     # Two of the four folders watched, two refused, every file's line captured all the same.
-    assert seen["limited"] == {"folders": 2, "over_limit": 2}
+    assert seen["limited"] == {"folders": 2, "over_limit": 2, "inotify": True, "no_inotify": ""}
     error = seen["limited_error"]
     assert "capture polls the files of 2 folder(s) every 0.1s" in error, error
     assert "the inotify watch limit (2 watches) is reached" in error, error
@@ -37,5 +41,26 @@ def test_folders_past_the_watch_limit_are_polled_reported_and_watched_once_it_is
     [warning] = [w for w in seen["warnings"] if "watch limit" in w]
     assert "polled every 0.1s" in warning, warning
     # Raised: every folder watched within a sweep, nothing standing.
-    assert seen["raised"] == {"folders": 4, "over_limit": 0}
+    assert seen["raised"] == {"folders": 4, "over_limit": 0, "inotify": True, "no_inotify": ""}
+    assert seen["raised_error"] == ""
+
+
+def test_without_an_inotify_instance_files_are_polled_reported_and_watched_once_one_is_had(
+    tmp_path: Path,
+) -> None:
+    seen = limited(tmp_path, "instances")
+    why = (
+        "no inotify instance to spare: the user's inotify instances are used up "
+        "(fs.inotify.max_user_instances = 0)"
+    )
+    assert seen["limited"] == {"folders": 0, "over_limit": 0, "inotify": False, "no_inotify": why}
+    error = seen["limited_error"]
+    assert error == (
+        "capture polls every followed file every 0.1s instead of waking on their changes: "
+        f"{why}; inotify is tried again every second"
+    )
+    [warning] = [w for w in seen["warnings"] if "inotify" in w]
+    assert why in warning, warning
+    # An instance had at a later sweep: every folder watched, nothing standing.
+    assert seen["raised"] == {"folders": 4, "over_limit": 0, "inotify": True, "no_inotify": ""}
     assert seen["raised_error"] == ""

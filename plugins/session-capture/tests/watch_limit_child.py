@@ -1,6 +1,7 @@
-"""Run by `test_watch_limit.py` in a user namespace of its own, whose inotify watch limit it
-sets (`/proc/sys/user/max_inotify_watches`, per user namespace): the real capture handler
-follows session files in more folders than the limit allows, then the limit is raised.
+"""Run by `test_watch_limit.py` in a user namespace of its own, whose inotify limits it sets
+(`/proc/sys/user/max_inotify_watches` and `max_inotify_instances`, per user namespace): the
+real capture handler follows session files in more folders than the watch limit allows
+(`watches`), or with no inotify instance to be had (`instances`), then the limit is raised.
 Prints one JSON object of what it saw; every wait is bounded."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import trio
 
 from ox_core import HandlerContext
 from ox_core.errors import OxError
+from ox_session_capture.changes import FeedStatistics
 from ox_session_capture.handler import SessionCaptureHandler
 from ox_session_capture.recording import create_recording
 from ox_session_capture.records import RAW
@@ -24,19 +26,27 @@ from ox_session_capture.testing import append, numbered_user
 from ox_session_capture.transcript import read_raw
 
 LIMIT = 60.0
-WATCHES = Path("/proc/sys/user/max_inotify_watches")
 FOLDERS = 4
-ALLOWED = 2
+ALLOWED = {"watches": 2, "instances": 0}
 
 
-def set_limit(watches: int) -> None:
-    WATCHES.write_text(f"{watches}\n")
+def set_limit(what: str, limit: int) -> None:
+    Path(f"/proc/sys/user/max_inotify_{what}").write_text(f"{limit}\n")
 
 
 async def until(predicate: Any) -> None:
     with trio.fail_after(LIMIT):
         while not predicate():  # noqa: ASYNC110 - state moved by the capture thread
             await trio.sleep(0.02)
+
+
+def seen(feed: FeedStatistics) -> dict[str, Any]:
+    return {
+        "folders": feed.folders,
+        "over_limit": feed.over_limit,
+        "inotify": feed.inotify,
+        "no_inotify": feed.no_inotify,
+    }
 
 
 async def detect_error(handler: SessionCaptureHandler, ledger: Path) -> str:
@@ -47,7 +57,7 @@ async def detect_error(handler: SessionCaptureHandler, ledger: Path) -> str:
     return ""
 
 
-async def main(root: Path) -> dict[str, Any]:
+async def main(root: Path, what: str) -> dict[str, Any]:
     home, ledger = root / "home", root / "ledger"
     os.environ["HOME"] = str(home)
     warnings: list[str] = []
@@ -58,7 +68,7 @@ async def main(root: Path) -> dict[str, Any]:
                 warnings.append(record.getMessage())
 
     logging.getLogger("ox_session_capture").addHandler(Keep())
-    set_limit(ALLOWED)
+    set_limit(what, ALLOWED[what])
     handler = SessionCaptureHandler(home=home)
     handler.attach(HandlerContext(ledger=ledger, enqueue=lambda item: False))
     service = handler.watch_service()
@@ -89,13 +99,18 @@ async def main(root: Path) -> dict[str, Any]:
         await until(captured)
         feed = service.manager.statistics().feed
         assert feed is not None
-        out["limited"] = {"folders": feed.folders, "over_limit": feed.over_limit}
+        out["limited"] = seen(feed)
         out["limited_error"] = await detect_error(handler, ledger)
-        set_limit(1000)
-        await until(lambda: service.manager.statistics().feed.over_limit == 0)  # type: ignore[union-attr]
+        set_limit(what, 1000)
+
+        def watched() -> bool:
+            feed = service.manager.statistics().feed
+            return feed is not None and feed.folders == FOLDERS
+
+        await until(watched)
         feed = service.manager.statistics().feed
         assert feed is not None
-        out["raised"] = {"folders": feed.folders, "over_limit": feed.over_limit}
+        out["raised"] = seen(feed)
         out["raised_error"] = await detect_error(handler, ledger)
         nursery.cancel_scope.cancel()
     await service.manager.stop_all()
@@ -104,4 +119,4 @@ async def main(root: Path) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(trio.run(main, Path(sys.argv[1]))))
+    print(json.dumps(trio.run(main, Path(sys.argv[1]), sys.argv[2])))

@@ -6,7 +6,9 @@ every file and steps those whose (inode, size, mtime, ctime) differ from what th
 saw: that catches an event lost to a queue overflow and files on file systems that send none
 (network and FUSE mounts). A file changed twice without an event, or whose folder cannot be
 watched (missing, the user's watch limit, no inotify on this system), is swept every
-`poll_interval` (0.1 s) instead.
+`poll_interval` (0.1 s) instead; a folder refused for the watch limit, and an inotify
+instance the system could not give, are tried again at every full sweep, and counted in
+`statistics()` meanwhile (the capture handler reports them in `status`).
 
 Reading events, sweeping and stepping all run in one thread (`run` starts it as a trio worker
 thread and ends it on cancellation, after the step in progress). A line appended costs one
@@ -60,6 +62,10 @@ MAX_WATCHES = (
     Path("/proc/sys/user/max_inotify_watches"),  # this user namespace's (Linux 5.11 and later)
     Path("/proc/sys/fs/inotify/max_user_watches"),  # the same, of the first namespace
 )
+MAX_INSTANCES = (
+    Path("/proc/sys/user/max_inotify_instances"),
+    Path("/proc/sys/fs/inotify/max_user_instances"),
+)
 
 StatKey = tuple[int, int, int, int] | None
 """(inode, size, mtime_ns, ctime_ns) of a file; None when it cannot be stat'ed."""
@@ -76,12 +82,26 @@ def stat_key(path: Path) -> StatKey:
 
 def max_watches() -> str:
     """The user's inotify watch limit as the kernel says it (`?` when it cannot be read)."""
-    for path in MAX_WATCHES:
+    return _first_line(MAX_WATCHES)
+
+
+def _first_line(paths: Sequence[Path]) -> str:
+    for path in paths:
         try:
             return path.read_text().strip()
         except OSError:
             continue
     return "?"
+
+
+def unavailable(exc: InotifyUnavailable) -> str:
+    """Why there is no inotify instance, for a user: the instance limit named when it is that."""
+    if exc.errno == errno.EMFILE:
+        return (
+            "no inotify instance to spare: the user's inotify instances are used up "
+            f"(fs.inotify.max_user_instances = {_first_line(MAX_INSTANCES)})"
+        )
+    return str(exc)
 
 
 def _stat_all(paths: Sequence[Path]) -> list[StatKey]:
@@ -126,6 +146,9 @@ class FeedStatistics:
     polled: int
     inotify: bool
     over_limit: int = 0
+    no_inotify: str = ""
+    """Why inotify could not be had (tried again every `sweep_interval`); empty while it is
+    in use or before the feed runs."""
 
 
 class ChangeFeed:
@@ -143,6 +166,7 @@ class ChangeFeed:
         self._folders: dict[Path, _Folder] = {}
         self._by_wd: dict[int, _Folder] = {}
         self._over_limit: set[Path] = set()  # folders the watch limit refused, until watched
+        self._no_inotify = ""  # why `Inotify.open` failed, until it succeeds
         self._polled: set[Target] = set()  # swept every poll_interval
         self._no_events: set[Target] = set()  # polled because changes came without events
         self._evented: set[Target] = set()  # woken by an event since the last sweep
@@ -170,6 +194,7 @@ class ChangeFeed:
                 polled=len(self._polled),
                 inotify=self._inotify is not None,
                 over_limit=len(self._over_limit),
+                no_inotify=self._no_inotify,
             )
 
     # ------------------------------------------------------------ targets
@@ -300,7 +325,13 @@ class ChangeFeed:
             inotify: Inotify | None = Inotify.open()
         except InotifyUnavailable as exc:
             inotify = None
-            log.warning("session watcher: %s; files are polled every %ss", exc, self.poll_interval)
+            self._no_inotify = unavailable(exc)
+            log.warning(
+                "session watcher: %s; files are polled every %ss, inotify tried every %ss",
+                self._no_inotify,
+                self.poll_interval,
+                self.sweep_interval,
+            )
         read_fd, write_fd = os.pipe()
         os.set_blocking(read_fd, False)
         os.set_blocking(write_fd, False)
@@ -327,6 +358,7 @@ class ChangeFeed:
                 self._over_limit.clear()
                 self._interrupt_fd = None
                 self._token = None
+                self._no_inotify = ""
                 if self._inotify is not None:
                     self._inotify.close()
                     self._inotify = None
@@ -351,7 +383,7 @@ class ChangeFeed:
         if inotify is not None:
             poller.register(inotify.fd, select.POLLIN)
         now = time.monotonic()
-        next_full = now + self.sweep_interval
+        next_full = next_try = now + self.sweep_interval
         next_poll = now + self.poll_interval
         try:
             while not self._stopping:
@@ -373,6 +405,9 @@ class ChangeFeed:
                             for event in events:
                                 self._dispatch(event)
                 now = time.monotonic()
+                if inotify is None and now >= next_try:  # its sweeps move `next_full` on
+                    next_try = now + self.sweep_interval
+                    inotify = self._inotify_again(poller)
                 if now >= next_full or (now >= next_poll and (inotify is None or self._polled)):
                     full = now >= next_full or inotify is None
                     if full:
@@ -386,6 +421,23 @@ class ChangeFeed:
                 helper.join()
             self._helpers.clear()
             self._thread = None
+
+    def _inotify_again(self, poller: select.poll) -> Inotify | None:
+        """In the capture thread, while files are polled for want of inotify (the user's
+        instances used up when the feed started): an instance now, if the system gives one,
+        with every folder watched (the sweep that follows polls only what is still refused)."""
+        try:
+            inotify = Inotify.open()
+        except InotifyUnavailable:
+            return None
+        with self._lock:
+            self._inotify = inotify
+            self._no_inotify = ""
+            for folder in self._folders.values():
+                self._watch(folder)
+        poller.register(inotify.fd, select.POLLIN)
+        log.info("session watcher: inotify is available again; followed folders are watched")
+        return inotify
 
     def _step_due(self) -> None:
         """Step each file due once; one with more waiting goes to the back of the line. A

@@ -93,7 +93,8 @@ class SessionCaptureHandler(WorkHandler):
         """No work items; raises (so `status` shows it as a standing error) while a recording
         cannot be written (a full disk, a read-only folder, no file descriptor to spare: its
         capture waits), while followed folders cannot be watched for the inotify watch limit
-        (their files are polled), or while the agent hooks logged problems in the last hour."""
+        or inotify cannot be had at all (their files are polled), or while the agent hooks
+        logged problems in the last hour."""
         from ox_session_capture.hook import log_path, recent_problems
 
         paused = self._watch.manager.write_errors() if self._watch is not None else {}
@@ -114,6 +115,12 @@ class SessionCaptureHandler(WorkHandler):
                 f"{manager.poll_interval}s instead of waking on their changes: the inotify "
                 f"watch limit ({max_watches()} watches) is reached; raise it (`sysctl "
                 "fs.inotify.max_user_watches=…`) and they are watched within a second"
+            )
+        if manager is not None and feed is not None and feed.no_inotify:
+            raise OxError(
+                f"capture polls every followed file every {manager.poll_interval}s instead of "
+                f"waking on their changes: {feed.no_inotify}; inotify is tried again every "
+                "second"
             )
         problems = await trio.to_thread.run_sync(recent_problems)
         if problems:
