@@ -15,6 +15,7 @@ per client and in all (`ox_core.connections`).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import errno
 import json
 import logging
@@ -46,6 +47,18 @@ if TYPE_CHECKING:
     from ox_core.connections import Connection, ConnectionStatistics, ConnectionTable
 
 log = logging.getLogger(__name__)
+
+_PEER_PID: contextvars.ContextVar[int | None] = contextvars.ContextVar("ox_peer_pid", default=None)
+
+
+def peer_pid() -> int | None:
+    """The process that sent the request an IPC method is serving now, as the kernel said
+    when it connected (`SO_PEERCRED`): its pid in this daemon's pid namespace, 0 when it runs
+    in a namespace this one cannot see. None outside a request served from the socket (a
+    method called in-process). A pid a request carries is the sender's own word, counted in
+    the sender's namespace; this one is neither."""
+    return _PEER_PID.get()
+
 
 MAX_LINE = 1024 * 1024
 """The longest request line accepted, in bytes; a longer one is answered with an error."""
@@ -377,13 +390,18 @@ class IpcServer:
             if isinstance(admitted, str):
                 _refuse(client, ErrorCode.BUSY, admitted)
                 continue
-            nursery.start_soon(self._serve_connection, client, admitted, scope)
+            nursery.start_soon(self._serve_connection, client, admitted, scope, peer.pid)
 
     async def _serve_connection(
-        self, client: trio.socket.SocketType, conn: Connection, scope: trio.CancelScope
+        self,
+        client: trio.socket.SocketType,
+        conn: Connection,
+        scope: trio.CancelScope,
+        pid: int,
     ) -> None:
         import trio
 
+        _PEER_PID.set(pid)  # this task's own context: the methods it awaits read it
         try:
             with scope:
                 await self.handle_stream(trio.SocketStream(client), conn)

@@ -134,6 +134,16 @@ def pid_max() -> int:
         return 2**22
 
 
+def same_pid_namespace(pid: int) -> bool | None:
+    """Whether process `pid` runs in this process's pid namespace: a pid it gives of itself
+    or of another process means here what it means there. None when it cannot be told (it is
+    gone, or `/proc` does not say)."""
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid") == os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+
+
 def command_name(pid: int) -> str:
     """`pid`'s command name (`/proc/<pid>/comm`, at most 15 bytes), "" when it is gone."""
     try:

@@ -25,7 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ox_core.contracts import IpcMethod
 from ox_core.errors import OxError
-from ox_core.proc import pid_max
+from ox_core.ipc import peer_pid
+from ox_core.proc import pid_max, read_stat, same_pid_namespace
 from ox_session_capture.confined import SessionName
 from ox_session_capture.identity import live_part
 from ox_session_capture.liveness import agent_alive, agent_process
@@ -282,7 +283,7 @@ class SessionWatchService:
                     # started (its start hook continued the part, which follows it now): this
                     # process's end is not that one's, whose lines would go unrecorded.
                     folder = ledger_cache_sessions(self.ledger) / name
-                    ours = agent_process(p.pid)
+                    ours = hook_agent(p.pid)
                     if await trio.to_thread.run_sync(_followed_by_another, folder, *ours):
                         return {"name": None}
                     ended = await self._stop_if(
@@ -293,7 +294,7 @@ class SessionWatchService:
             return await self._hook_start(p)
 
     async def _hook_start(self, p: HookParams) -> dict[str, Any]:
-        pid, start = agent_process(p.pid) if p.pid > 0 else (0, None)
+        pid, start = hook_agent(p.pid)
 
         recording = await trio.to_thread.run_sync(
             lambda: begin_part(
@@ -376,6 +377,30 @@ def _followed_file(session_dir: Path, named: str) -> str:
         return read_model(session_dir / MARKER, RecordingMarker).session_file or named
     except (FileNotFoundError, NotADirectoryError, RecordError, OSError):
         return named
+
+
+def hook_agent(claimed: int) -> tuple[int, int | None]:
+    """(pid, start time) of the agent that ran the hook whose request is served now
+    (`agent_process`); (0, None) when no process here can be named. The hook gives its
+    parent's pid (`claimed`), counted in its own pid namespace; the kernel says which process
+    the hook is, counted in the daemon's (`peer_pid`). A hook in the daemon's namespace is
+    taken at its word: its parent when it started, the agent even if the hook outlived it. A
+    hook in another one (an agent in a sandbox or a container that shares this home) is
+    followed from the hook's process as seen from here: its number there names another
+    process here, or none. A hook the daemon cannot see, or whose namespace cannot be told,
+    names none: its recording ends by the agent's end hook, or goes stale."""
+    peer = peer_pid()
+    if peer is None:  # called in-process, not through the socket: the caller's word
+        return agent_process(claimed) if claimed > 0 else (0, None)
+    same = same_pid_namespace(peer) if peer > 0 else None
+    if same is None:
+        return 0, None
+    if same:
+        return agent_process(claimed) if claimed > 0 else (0, None)
+    stat = read_stat(peer)
+    if stat is None or stat.ppid <= 0:  # gone, or its parent is not in this namespace's view
+        return 0, None
+    return agent_process(stat.ppid)
 
 
 def _followed_by_another(folder: Path, pid: int, start: int | None) -> bool:
