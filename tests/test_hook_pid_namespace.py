@@ -1,7 +1,9 @@
 """An agent in a pid namespace of its own (a sandbox, a container sharing this home) runs
-ox's hooks against the daemon outside it. The pid its hook gives is counted in its namespace
-(there the agent is pid 1); the daemon records the agent as it sees it (`SO_PEERCRED`), so
-the recording ends when that agent ends. Real daemon, real `unshare`, real processes."""
+ox's hooks against a daemon outside it. The pid its hook gives is counted in its namespace
+(there the agent is pid 2, which is the kernel's `kthreadd` here); the daemon records the
+agent as it sees it (`SO_PEERCRED`), so the recording ends when that agent ends. A start the
+hook recorded itself, with no daemon running, names a pid of its namespace: a daemon that
+comes later never takes it for one of its own. Real daemon, real `unshare`, real processes."""
 
 from __future__ import annotations
 
@@ -19,6 +21,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from ox_core.proc import read_stat
+from ox_session_capture.liveness import PIDNS
+from ox_session_capture.records import RAW
+from ox_session_capture.service import LIVENESS_INTERVAL
+from ox_session_capture.testing import append, numbered_user
 
 if TYPE_CHECKING:
     from conftest import OxWorld
@@ -26,7 +32,7 @@ if TYPE_CHECKING:
 LIMIT = 60.0
 
 # The agent: runs the start hook, says so, waits for its stdin to close (or a kill), then
-# runs the end hook.
+# runs the end hook. Started by a first process (pid 1 of the namespace), so it is pid 2.
 AGENT = """
 import subprocess, sys
 event = sys.argv[1].encode()
@@ -36,22 +42,47 @@ print("hooked", flush=True)
 sys.stdin.read()
 subprocess.run([*hook, "SessionEnd"], input=event, check=True, timeout=60)
 """
+INIT = "import subprocess, sys; sys.exit(subprocess.call([sys.executable, *sys.argv[1:]]))"
+
+
+def start_agent(world: OxWorld) -> tuple[subprocess.Popen[bytes], str, Path]:
+    """The agent started in a user and pid namespace of its own, its session file made:
+    (the `unshare` process, the token in the agent's argv, the session file)."""
+    unshare = shutil.which("unshare")
+    assert unshare is not None, "util-linux's unshare runs this test"
+    token = str(uuid.uuid4())
+    transcript = world.home / ".claude" / "projects" / "-p" / f"{token}.jsonl"
+    transcript.parent.mkdir(parents=True)
+    transcript.touch()
+    event = json.dumps({"session_id": token, "transcript_path": str(transcript)})
+    agent = subprocess.Popen(
+        [unshare, "--user", "--map-root-user", "--pid", "--fork", "--mount-proc",
+         sys.executable, "-c", INIT, "-c", AGENT, event],
+        env=world.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    return agent, token, transcript
 
 
 def outer_pid(token: str) -> int:
-    """The pid, as seen from here, of the agent process whose argv holds `token`."""
+    """The pid, as seen from here, of the agent process: its argv holds `token`, as those of
+    `unshare` and of the namespace's first process do; it is the one that is no parent."""
     deadline = time.monotonic() + LIMIT
     while time.monotonic() < deadline:
+        holders = {}
         with os.scandir("/proc") as entries:
             for entry in entries:
                 if not entry.name.isdigit():
                     continue
                 try:
-                    argv = Path(entry.path, "cmdline").read_bytes().split(b"\0")
+                    argv = Path(entry.path, "cmdline").read_bytes()
                 except OSError:
                     continue
-                if token.encode() in b"".join(argv) and argv[0] == sys.executable.encode():
-                    return int(entry.name)
+                if token.encode() in argv and b"SessionStart" in argv:
+                    holders[int(entry.name)] = read_stat(int(entry.name))
+        parents = {st.ppid for st in holders.values() if st is not None}
+        agents = [p for p, st in holders.items() if st is not None and p not in parents]
+        if len(agents) == 1:
+            return agents[0]
         time.sleep(0.05)
     raise AssertionError("the agent process is not to be seen")
 
@@ -63,47 +94,72 @@ def until(what: str, predicate: object) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("ending", ["killed", "end hook"])
-def test_an_agent_in_another_pid_namespace_is_the_recorded_one_and_its_end_ends_it(
-    world: OxWorld, ending: str
-) -> None:
-    unshare = shutil.which("unshare")
-    assert unshare is not None, "util-linux's unshare runs this test"
-    world.serve()
-    token = str(uuid.uuid4())
-    transcript = world.home / ".claude" / "projects" / "-p" / f"{token}.jsonl"
-    transcript.parent.mkdir(parents=True)
-    transcript.touch()
-    event = json.dumps({"session_id": token, "transcript_path": str(transcript)})
-    agent = subprocess.Popen(
-        [unshare, "--user", "--map-root-user", "--pid", "--fork", "--mount-proc",
-         sys.executable, "-c", AGENT, event],
-        env=world.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
-    with agent:  # its pipes closed at the end
-        try:
-            run_agent(agent, world, token, ending)
-        finally:
-            if agent.poll() is None:
-                os.killpg(agent.pid, signal.SIGKILL)
-                agent.wait(timeout=LIMIT)
-
-
-def run_agent(agent: subprocess.Popen[bytes], world: OxWorld, token: str, ending: str) -> None:
-    """The agent hooked: recorded as the process it is here, and stopped once it ends."""
+def hooked(agent: subprocess.Popen[bytes]) -> None:
     assert agent.stdout is not None
     assert agent.stdout.readline() == b"hooked\n"
-    pid = outer_pid(token)
-    (folder,) = (world.ledger / ".ox" / "cache" / "sessions").iterdir()
-    marker = json.loads((folder / ".recording.json").read_text())
-    # In its namespace the agent is pid 1; here it is `pid`, and that is what is recorded.
-    stat = read_stat(pid)
-    assert stat is not None
-    assert (marker["parent_pid"], marker.get("parent_start")) == (pid, stat.start)
-    if ending == "killed":  # no end hook: the daemon's liveness check sees it gone
+
+
+def end(agent: subprocess.Popen[bytes], how: str) -> None:
+    if how == "killed":  # no end hook: the daemon's liveness check sees it gone
         os.killpg(agent.pid, signal.SIGKILL)
     else:  # its end hook, from its namespace, is the recorded agent's own
         assert agent.stdin is not None
         agent.stdin.close()
-    assert agent.wait(timeout=LIMIT) == (-signal.SIGKILL if ending == "killed" else 0)
-    until("the recording stopped", lambda: not (folder / ".recording.json").exists())
+    assert agent.wait(timeout=LIMIT) == (-signal.SIGKILL if how == "killed" else 0)
+
+
+def reaped(agent: subprocess.Popen[bytes]) -> None:
+    if agent.poll() is None:
+        os.killpg(agent.pid, signal.SIGKILL)
+        agent.wait(timeout=LIMIT)
+
+
+@pytest.mark.parametrize("how", ["killed", "end hook"])
+def test_an_agent_in_another_pid_namespace_is_the_recorded_one_and_its_end_ends_it(
+    world: OxWorld, how: str
+) -> None:
+    world.serve()
+    agent, token, _ = start_agent(world)
+    with agent:  # its pipes closed at the end
+        try:
+            hooked(agent)
+            pid = outer_pid(token)
+            (folder,) = (world.ledger / ".ox" / "cache" / "sessions").iterdir()
+            marker = json.loads((folder / ".recording.json").read_text())
+            # In its namespace the agent is pid 2; here it is `pid`, and that is recorded.
+            stat = read_stat(pid)
+            assert stat is not None
+            assert (marker["parent_pid"], marker.get("parent_start")) == (pid, stat.start)
+            assert marker[PIDNS] == os.readlink("/proc/self/ns/pid")
+            end(agent, how)
+            until("the recording stopped", lambda: not (folder / ".recording.json").exists())
+        finally:
+            reaped(agent)
+
+
+def test_a_start_recorded_by_the_hook_in_another_namespace_is_not_ended_by_a_later_daemon(
+    world: OxWorld,
+) -> None:
+    agent, _, transcript = start_agent(world)
+    with agent:
+        try:
+            hooked(agent)  # no daemon: the hook recorded the start itself
+            (folder,) = (world.ledger / ".ox" / "cache" / "sessions").iterdir()
+            marker = json.loads((folder / ".recording.json").read_text())
+            assert marker["parent_pid"] == 2  # the agent, as its namespace counts
+            assert marker[PIDNS] != os.readlink("/proc/self/ns/pid")
+            world.serve()
+            append(transcript, numbered_user(0))
+            raw = folder / RAW
+            until("the daemon follows it", lambda: b"message 0" in raw.read_bytes())
+            # Here pid 2 is another process (or none): the liveness checks leave it be.
+            deadline = time.monotonic() + 2 * LIVENESS_INTERVAL + 1
+            while time.monotonic() < deadline:
+                assert (folder / ".recording.json").exists(), "stopped as if its agent died"
+                time.sleep(0.1)
+            append(transcript, numbered_user(1))
+            until("still followed", lambda: b"message 1" in raw.read_bytes())
+            end(agent, "end hook")
+            until("the recording stopped", lambda: not (folder / ".recording.json").exists())
+        finally:
+            reaped(agent)

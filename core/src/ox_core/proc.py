@@ -134,14 +134,21 @@ def pid_max() -> int:
         return 2**22
 
 
+def pid_namespace(pid: int | str = "self") -> str:
+    """The pid namespace of process `pid` (this one by default), as `/proc` names it
+    (`pid:[4026531836]`); "" when `/proc` does not say."""
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return ""
+
+
 def same_pid_namespace(pid: int) -> bool | None:
     """Whether process `pid` runs in this process's pid namespace: a pid it gives of itself
     or of another process means here what it means there. None when it cannot be told (it is
     gone, or `/proc` does not say)."""
-    try:
-        return os.readlink(f"/proc/{pid}/ns/pid") == os.readlink("/proc/self/ns/pid")
-    except OSError:
-        return None
+    theirs, ours = pid_namespace(pid), pid_namespace()
+    return theirs == ours if theirs and ours else None
 
 
 def command_name(pid: int) -> str:

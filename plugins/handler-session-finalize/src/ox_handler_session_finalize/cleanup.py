@@ -26,7 +26,7 @@ from ox_handler_session_finalize.disposition import Disposition
 from ox_handler_session_finalize.staleness import GRACE
 from ox_session_capture import records
 from ox_session_capture.confined import UnsafePathError, open_regular
-from ox_session_capture.liveness import pid_alive
+from ox_session_capture.liveness import agent_pid, pid_alive
 from ox_session_capture.records import MARKER, META, RAW, RecordError
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,8 @@ def is_ghost(folder: Path, now: datetime, alive: Callable[[int], bool] = pid_ali
         marker = records.read_marker(folder)
     except (FileNotFoundError, RecordError):
         return False
-    if marker.parent_pid <= 0 or alive(marker.parent_pid):
+    pid = agent_pid(marker)
+    if pid <= 0 or alive(pid):
         return False
     started = marker.started_at
     if started is None:

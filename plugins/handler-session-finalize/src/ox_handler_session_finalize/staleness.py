@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ox_session_capture import records
 from ox_session_capture.identity import note_part_stopped
-from ox_session_capture.liveness import NO_PID_STALE, pid_alive
+from ox_session_capture.liveness import NO_PID_STALE, agent_pid, pid_alive
 from ox_session_capture.recording import RecordingRejected, creation_lock_of
 from ox_session_capture.records import (
     MARKER,
@@ -55,7 +55,7 @@ def is_stale(
     if started.tzinfo is None:
         started = started.replace(tzinfo=UTC)
     age = now - started
-    pid = marker.parent_pid if marker is not None else 0
+    pid = agent_pid(marker) if marker is not None else 0
     if pid > 0:
         return not alive(pid) and age >= grace
     return age >= no_pid_stale
@@ -109,7 +109,7 @@ def _readable(folder: Path) -> RecordingMarker | None:
 
 
 def _agent(marker: RecordingMarker) -> tuple[int, object, object]:
-    return marker.parent_pid, (marker.model_extra or {}).get("parent_start"), marker.stopped_at
+    return agent_pid(marker), (marker.model_extra or {}).get("parent_start"), marker.stopped_at
 
 
 def _handed_on(now: RecordingMarker | None, judged: RecordingMarker | None) -> bool:

@@ -3,9 +3,10 @@ and finalization use.
 
 A recording marker names the agent's PID (`parent_pid`) and, when the recording was started
 by a hook, the process's start time (`parent_start`, clock ticks since boot: with the pid it
-names one process, as pids are reused). While that process exists the recording is live;
-without a PID a recording counts as live for `NO_PID_STALE` after it started, then as
-abandoned.
+names one process, as pids are reused) and the pid namespace the PID is counted in
+(`parent_pidns`). While that process exists the recording is live; without a PID, or with
+one counted in another pid namespace (a hook that recorded in an agent's sandbox), a
+recording counts as live for `NO_PID_STALE` after it started, then as abandoned.
 """
 
 from __future__ import annotations
@@ -13,10 +14,35 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ox_core.proc import command_name, read_stat
+from ox_core.proc import command_name, pid_namespace, read_stat
 from ox_core.proc import pid_alive as pid_alive  # the one rule; re-exported for plugins
 
 NO_PID_STALE = timedelta(hours=24)
+
+PIDNS = "parent_pidns"
+"""The marker's key for the pid namespace its `parent_pid` is counted in."""
+
+
+def agent_pid(marker: Any) -> int:
+    """The PID of a recording marker's agent as this process counts PIDs; 0 when it has none
+    or it was counted in another pid namespace (it names another process here, or none). A
+    marker without `parent_pidns` (older versions) is taken at its word."""
+    pid: int = marker.parent_pid
+    theirs = (marker.model_extra or {}).get(PIDNS)
+    if pid > 0 and isinstance(theirs, str) and theirs and theirs != pid_namespace():
+        return 0
+    return pid
+
+
+def name_agent(marker: Any, pid: int) -> None:
+    """Set `marker`'s agent PID to `pid`, counted in this process's pid namespace."""
+    marker.parent_pid = pid
+    here = pid_namespace()
+    if here:
+        setattr(marker, PIDNS, here)  # an extra key of the marker
+    elif PIDNS in (marker.model_extra or {}):
+        delattr(marker, PIDNS)
+
 
 SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "fish", "busybox"})
 """Command names of the shells an agent may run its hooks through (`sh -c "..."`): the

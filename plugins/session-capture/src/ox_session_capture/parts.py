@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ox_session_capture.identity import live_part, next_part, unfinished_parts
+from ox_session_capture.liveness import name_agent
 from ox_session_capture.recording import (
     PartOf,
     Recording,
@@ -43,7 +44,7 @@ def begin_part(
             if pid > 0:  # the agent resumed in a new process: follow that one now
 
                 def heartbeat(m: RecordingMarker) -> None:
-                    m.parent_pid = pid
+                    name_agent(m, pid)
                     m.parent_start = start  # type: ignore[attr-defined]  # extra key
 
                 update_marker(cache / live, heartbeat)

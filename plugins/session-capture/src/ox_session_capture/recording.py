@@ -50,6 +50,7 @@ from ox_session_capture.journal import (
     uncommitted_cut,
     write_durably,
 )
+from ox_session_capture.liveness import name_agent
 from ox_session_capture.raw_lines import (
     SESSION_INFO_KEYS,
     UNKNOWN_KEY,
@@ -376,10 +377,10 @@ def _create(
             adapter_name=impl.name,
             session_file=str(source),
             session_path=str(session_dir),
-            parent_pid=os.getppid() if pid is None else pid,
             watch_mode="tail",
             workspace_path=workspace_path,
         )
+        name_agent(marker, os.getppid() if pid is None else pid)
         if part.previous_part:
             marker.previous_part = part.previous_part  # type: ignore[attr-defined]  # extra key
         if part.pid_start is not None:

@@ -29,7 +29,7 @@ from ox_core.ipc import peer_pid
 from ox_core.proc import pid_max, read_stat, same_pid_namespace
 from ox_session_capture.confined import SessionName
 from ox_session_capture.identity import live_part
-from ox_session_capture.liveness import agent_alive, agent_process
+from ox_session_capture.liveness import agent_alive, agent_pid, agent_process
 from ox_session_capture.parts import begin_part
 from ox_session_capture.recording import (
     PartOf,
@@ -411,7 +411,7 @@ def _followed_by_another(folder: Path, pid: int, start: int | None) -> bool:
         marker = read_model(folder / MARKER, RecordingMarker)
     except (FileNotFoundError, NotADirectoryError, RecordError, OSError):
         return False
-    theirs, their_start = marker.parent_pid, (marker.model_extra or {}).get("parent_start")
+    theirs, their_start = agent_pid(marker), (marker.model_extra or {}).get("parent_start")
     if theirs <= 0:
         return False
     same_start = start is None or not isinstance(their_start, int) or their_start == start
@@ -438,7 +438,7 @@ def _agent_of(folder: Path, known: dict[str, tuple[MarkerIdent, Agent | None]]) 
         known.pop(folder.name, None)
         return None
     start = (marker.model_extra or {}).get("parent_start")
-    agent = (marker.parent_pid, start) if marker.stopped_at is None else None
+    agent = (agent_pid(marker), start) if marker.stopped_at is None else None
     known[folder.name] = (ident, agent)
     return agent
 

@@ -28,7 +28,7 @@ from ox_session_capture.changes import (
 )
 from ox_session_capture.confined import UnsafePathError
 from ox_session_capture.journal import JournalError, RecordingGone
-from ox_session_capture.liveness import NO_PID_STALE, pid_alive
+from ox_session_capture.liveness import NO_PID_STALE, agent_pid, pid_alive
 from ox_session_capture.raw_lines import Redactor, ledger_of
 from ox_session_capture.recording import (
     RecordingRejected,
@@ -75,8 +75,8 @@ class WatchRejected(RecordingRejected):
 
 
 def _may_be_live(marker: RecordingMarker, now: datetime) -> bool:
-    if marker.parent_pid > 0:
-        return pid_alive(marker.parent_pid)
+    if (pid := agent_pid(marker)) > 0:
+        return pid_alive(pid)
     started = marker.started_at
     return started is not None and now - started < NO_PID_STALE
 
@@ -444,8 +444,8 @@ class SessionWatcherManager:
             else:
                 if marker.stopped_at is not None:
                     reason = "recording stopped"
-                elif marker.parent_pid > 0 and not pid_alive(marker.parent_pid):
-                    reason = f"agent process {marker.parent_pid} died"
+                elif (pid := agent_pid(marker)) > 0 and not pid_alive(pid):
+                    reason = f"agent process {pid} died"
                 else:
                     continue
             log.info("%s: stopping watcher (%s)", name, reason)
