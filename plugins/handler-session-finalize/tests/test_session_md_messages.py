@@ -145,3 +145,17 @@ async def test_a_backtick_in_a_link_destination_opens_no_code_span(
     rendered = await _rendered(handler, ledger, remote, tmp_path, content)
     assert "&lt;img src=https://evil.example/e&gt;" in rendered
     assert "<img" not in rendered
+
+
+async def test_a_fence_line_that_heads_a_table_leaves_nothing_live_in_a_table_first_viewer(
+    handler: SessionFinalizeHandler, ledger: Path, remote: Path, tmp_path: Path
+) -> None:
+    # `~~~ |` opens a fence for CommonMark (a tilde fence's info may hold a pipe), so what
+    # follows is code; a viewer that reads tables before fences (VS Code's preview) reads it
+    # and the delimiter row after it as a table whose cells are markdown.
+    content = "~~~ | a\n---|---\n<img src=https://evil.example/t> | ![x](https://evil.example/u)"
+    rendered = await _rendered(handler, ledger, remote, tmp_path, content)
+    assert "<table>" in rendered  # the viewer's reading
+    assert "<img" not in rendered
+    assert "&lt;img src=https://evil.example/t&gt;" in rendered  # shown, as text
+    assert "![x](https://evil.example/u)" in rendered

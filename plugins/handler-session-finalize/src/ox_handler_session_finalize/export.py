@@ -68,6 +68,8 @@ _INLINE = re.compile(r"([\\`<\[\]&])")
 _BLOCK = re.compile(r"[#>+\-*=|~_]|\d{1,9}[.)]")
 # A fence's opening or closing line (up to three spaces, then three or more ` or ~).
 _FENCE_LINE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
+# A fence line holding a pipe: it may head a table too, for a viewer that reads tables first.
+_FENCE_PIPE = re.compile(r"^ {0,3}(?:`{3,}|~{3,})[^\n]*\|", re.MULTILINE)
 # Outside code, a backslash escape (of any ASCII punctuation) or a run of backticks.
 _TICKS_OR_ESCAPE = re.compile(r"\\[!-/:-@\[-`{-~]|`+")
 # What a viewer fetches or acts on in a message's markdown: raw HTML and autolinks, images;
@@ -203,14 +205,20 @@ def _inert(text: str) -> str:
     # (a backslash shown in code is the price).
     if kept and _live(shown):
         shown, _ = _escaped(text, spans=False)
+    # A fence line with a pipe, and a delimiter row after it, is a table to a viewer that
+    # reads tables before fences (VS Code's preview): the fence's lines are its cells, and
+    # what is kept in them as code is live there. Then fences are escaped too.
+    if _FENCE_PIPE.search(shown) and _live(shown):
+        shown, _ = _escaped(text, spans=False, fences=False)
     return shown
 
 
-def _escaped(text: str, *, spans: bool) -> tuple[str, bool]:
-    """`text` with what is active escaped outside fenced blocks (and outside inline code spans
-    when `spans`), and whether a code span kept some as written."""
+def _escaped(text: str, *, spans: bool, fences: bool = True) -> tuple[str, bool]:
+    """`text` with what is active escaped outside fenced blocks (everywhere without `fences`;
+    and outside inline code spans when `spans`), and whether a code span kept some as
+    written."""
     lines = text.split("\n")
-    code, _ = _fenced_lines(text)
+    code = _fenced_lines(text)[0] if fences else set()
     while True:
         out, kept = _escaped_lines(lines, code, spans=spans)
         # What is code is decided on the text as published: an escape can end an HTML block
