@@ -45,6 +45,17 @@ def test_folders_past_the_watch_limit_are_polled_reported_and_watched_once_it_is
     assert seen["raised_error"] == ""
 
 
+def test_a_refused_folder_removed_is_no_longer_reported_past_the_watch_limit(
+    tmp_path: Path,
+) -> None:
+    seen = limited(tmp_path, "removed")
+    assert seen["limited"]["over_limit"] == 2
+    # Gone, its files are polled for that: raising the limit would not watch it, and a
+    # standing error telling to raise it (forever, while its agent lives) would be false.
+    assert seen["raised"] == {"folders": 0, "over_limit": 0, "inotify": True, "no_inotify": ""}
+    assert seen["raised_error"] == ""
+
+
 def test_without_an_inotify_instance_files_are_polled_reported_and_watched_once_one_is_had(
     tmp_path: Path,
 ) -> None:

@@ -1,7 +1,9 @@
 """Run by `test_watch_limit.py` in a user namespace of its own, whose inotify limits it sets
 (`/proc/sys/user/max_inotify_watches` and `max_inotify_instances`, per user namespace): the
 real capture handler follows session files in more folders than the watch limit allows
-(`watches`), or with no inotify instance to be had (`instances`), then the limit is raised.
+(`watches`), or with no inotify instance to be had (`instances`), then the limit is raised;
+`removed`: past the watch limit, every followed folder removed (its agent alive), then the
+limit raised.
 Prints one JSON object of what it saw; every wait is bounded."""
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import sys
 import uuid
 from pathlib import Path
@@ -27,11 +30,13 @@ from ox_session_capture.transcript import read_raw
 
 LIMIT = 60.0
 FOLDERS = 4
-ALLOWED = {"watches": 2, "instances": 0}
+ALLOWED = {"watches": 2, "instances": 0, "removed": 2}
+"""`removed`: the watch limit, and the folders removed before it is raised."""
 
 
 def set_limit(what: str, limit: int) -> None:
-    Path(f"/proc/sys/user/max_inotify_{what}").write_text(f"{limit}\n")
+    kind = "watches" if what == "removed" else what
+    Path(f"/proc/sys/user/max_inotify_{kind}").write_text(f"{limit}\n")
 
 
 async def until(predicate: Any) -> None:
@@ -101,13 +106,21 @@ async def main(root: Path, what: str) -> dict[str, Any]:
         assert feed is not None
         out["limited"] = seen(feed)
         out["limited_error"] = await detect_error(handler, ledger)
+        if what == "removed":
+            for src in sources:  # the agents live on: their files are polled
+                shutil.rmtree(src.parent)
         set_limit(what, 1000)
 
-        def watched() -> bool:
+        def settled() -> bool:
             feed = service.manager.statistics().feed
-            return feed is not None and feed.folders == FOLDERS
+            if feed is None:
+                return False
+            if what == "removed":  # three full sweeps (one every ten polls) tried them again
+                return feed.sweeps >= sweeps_before + 30
+            return feed.folders == FOLDERS
 
-        await until(watched)
+        sweeps_before = feed.sweeps
+        await until(settled)
         feed = service.manager.statistics().feed
         assert feed is not None
         out["raised"] = seen(feed)

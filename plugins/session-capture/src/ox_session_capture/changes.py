@@ -268,25 +268,9 @@ class ChangeFeed:
         try:
             folder.wd = self._inotify.watch_folder(folder.path)
         except OSError as exc:
-            if exc.errno not in _LIMITS:  # a folder missing for now, not a folder at all
-                log.debug("cannot watch %s (%s); its files are polled", folder.path, exc.strerror)
-            elif not self._over_limit:  # said once, not for each folder at each sweep
-                log.warning(
-                    "cannot watch %s (%s): the inotify watch limit (%s watches) is reached; "
-                    "the files of this folder and of any other refused are polled every %ss, "
-                    "and watched once fs.inotify.max_user_watches allows",
-                    folder.path,
-                    exc.strerror,
-                    max_watches(),
-                    self.poll_interval,
-                )
-            if exc.errno in _LIMITS:
-                self._over_limit.add(folder.path)
+            self._refused(folder, exc)
             return
-        if self._over_limit:
-            self._over_limit.discard(folder.path)
-            if not self._over_limit:
-                log.info("every followed folder is watched by inotify again")
+        self._not_over_limit(folder.path)
         other = self._by_wd.get(folder.wd)  # the same folder by another path (a link on the way)
         if other is not None and other is not folder:
             folder.wd = None
@@ -294,6 +278,30 @@ class ChangeFeed:
         self._by_wd[folder.wd] = folder
         for targets in folder.names.values():
             self._polled.difference_update(targets - self._no_events)
+
+    def _refused(self, folder: _Folder, exc: OSError) -> None:
+        if exc.errno not in _LIMITS:  # a folder missing for now, not a folder at all
+            log.debug("cannot watch %s (%s); its files are polled", folder.path, exc.strerror)
+            # Refused for the limit before, maybe: raising it would not watch it now.
+            self._not_over_limit(folder.path)
+            return
+        if not self._over_limit:  # said once, not for each folder at each sweep
+            log.warning(
+                "cannot watch %s (%s): the inotify watch limit (%s watches) is reached; "
+                "the files of this folder and of any other refused are polled every %ss, "
+                "and watched once fs.inotify.max_user_watches allows",
+                folder.path,
+                exc.strerror,
+                max_watches(),
+                self.poll_interval,
+            )
+        self._over_limit.add(folder.path)
+
+    def _not_over_limit(self, path: Path) -> None:
+        if path in self._over_limit:
+            self._over_limit.discard(path)
+            if not self._over_limit:
+                log.info("no followed folder is refused for the inotify watch limit any more")
 
     def _unwatch(self, folder: _Folder) -> None:
         if folder.wd is None:
