@@ -1,11 +1,14 @@
 """The session watcher when the process runs out of file descriptors, or the recording's
 folder turns read-only, mid-session: the watch waits it out (status says capture is paused)
-and every line is captured once that is lifted, without waiting for a doctor tick.
+and every line is captured once that is lifted, without waiting for a doctor tick; the change
+feed started short of descriptors neither leaks an inotify instance nor blames the user's
+inotify instances.
 
 Real files, a real RLIMIT_NOFILE and (root only) a real read-only bind mount."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import subprocess
@@ -17,6 +20,7 @@ import pytest
 import trio
 
 from ox_core.testing import wait_for
+from ox_session_capture.changes import ChangeFeed
 from ox_session_capture.recording import Recording, create_recording
 from ox_session_capture.records import RAW
 from ox_session_capture.testing import append, claude_session_file, numbered_user
@@ -117,3 +121,55 @@ async def test_a_recording_on_a_read_only_folder_pauses_capture_until_it_is_writ
     # The lines land in the step, in the capture thread; the pause is lifted when it returns.
     await wait_for("the retry", lambda: contents(rec) == ["message 0", "message 1"], LIMIT)
     await wait_for("capture resumed", lambda: manager.write_errors() == {}, LIMIT)
+
+
+@contextmanager
+def free_descriptors(n: int) -> Iterator[None]:
+    """Only `n` descriptor numbers left for the process to use until the block ends."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    taken = [os.dup(0) for _ in range(n)]  # each the lowest free: every number below is used
+    for fd in taken:
+        os.close(fd)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (taken[-1] + 1, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def inotify_instances() -> int:
+    """The inotify instances this process holds open."""
+    held = 0
+    for name in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the listing's own descriptor, closed since
+            held += os.readlink(f"/proc/self/fd/{name}") == "anon_inode:inotify"
+    return held
+
+
+async def test_a_feed_started_short_of_descriptors_leaks_no_inotify_instance() -> None:
+    before = inotify_instances()
+    for free in (1, 2, 3):  # too few for the feed's own pipe and its inotify instance
+        with free_descriptors(free):
+            try:
+                async with trio.open_nursery() as nursery:
+                    await nursery.start(ChangeFeed(poll_interval=0.1).run)
+                    nursery.cancel_scope.cancel()
+            except* OSError:  # none for its pipe: it fails (the service restarts it later)
+                pass
+    # An instance left open would hold one of the user's few (often 128) for good, at each
+    # start of the session watcher while the daemon is short of descriptors.
+    assert inotify_instances() == before
+
+
+async def test_a_feed_without_a_descriptor_for_inotify_says_so_and_gets_one_later() -> None:
+    feed = ChangeFeed(poll_interval=0.1, sweep_interval=0.1)
+    async with trio.open_nursery() as nursery:
+        with free_descriptors(2):  # the feed's pipe, none left for its inotify instance
+            await nursery.start(feed.run)
+            why = feed.statistics().no_inotify
+        # The process's descriptors, not the user's inotify instances (a fix elsewhere).
+        assert "no file descriptor to spare" in why, why
+        assert "max_user_instances" not in why, why
+        await wait_for("inotify", lambda: feed.statistics().inotify, LIMIT)
+        assert feed.statistics().no_inotify == ""
+        nursery.cancel_scope.cancel()

@@ -95,13 +95,29 @@ def _first_line(paths: Sequence[Path]) -> str:
 
 
 def unavailable(exc: InotifyUnavailable) -> str:
-    """Why there is no inotify instance, for a user: the instance limit named when it is that."""
+    """Why there is no inotify instance, for a user: the limit named, the process's open files
+    or the user's inotify instances (both `EMFILE`)."""
+    if exc.errno == errno.EMFILE and not _descriptor_to_spare():
+        return (
+            "no file descriptor to spare for inotify: the daemon's open files limit is "
+            "reached (raise LimitNOFILE or `ulimit -n`)"
+        )
     if exc.errno == errno.EMFILE:
         return (
             "no inotify instance to spare: the user's inotify instances are used up "
             f"(fs.inotify.max_user_instances = {_first_line(MAX_INSTANCES)})"
         )
     return str(exc)
+
+
+def _descriptor_to_spare() -> bool:
+    """Whether this process can open one more file (`EMFILE` is also its own limit's error)."""
+    try:
+        fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        return exc.errno != errno.EMFILE
+    os.close(fd)
+    return True
 
 
 def _stat_all(paths: Sequence[Path]) -> list[StatKey]:
@@ -329,21 +345,13 @@ class ChangeFeed:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Read events, sweep and step in the capture thread until cancelled; cancellation
         ends it after the step in progress."""
-        try:
-            inotify: Inotify | None = Inotify.open()
-        except InotifyUnavailable as exc:
-            inotify = None
-            self._no_inotify = unavailable(exc)
-            log.warning(
-                "session watcher: %s; files are polled every %ss, inotify tried every %ss",
-                self._no_inotify,
-                self.poll_interval,
-                self.sweep_interval,
-            )
         read_fd, write_fd = os.pipe()
-        os.set_blocking(read_fd, False)
-        os.set_blocking(write_fd, False)
         try:
+            os.set_blocking(read_fd, False)
+            os.set_blocking(write_fd, False)
+            # Opened after the pipe, closed below: an instance held by a start that failed
+            # would be one of the user's few taken for good.
+            inotify = self._open_inotify()
             with self._lock:
                 self._inotify = inotify
                 self._token = trio.lowlevel.current_trio_token()
@@ -375,6 +383,19 @@ class ChangeFeed:
                 self._step_ended.clear()
             os.close(read_fd)
             os.close(write_fd)
+
+    def _open_inotify(self) -> Inotify | None:
+        try:
+            return Inotify.open()
+        except InotifyUnavailable as exc:
+            self._no_inotify = unavailable(exc)
+            log.warning(
+                "session watcher: %s; files are polled every %ss, inotify tried every %ss",
+                self._no_inotify,
+                self.poll_interval,
+                self.sweep_interval,
+            )
+            return None
 
     async def _stop_when_cancelled(self) -> None:
         try:
@@ -436,7 +457,10 @@ class ChangeFeed:
         with every folder watched (the sweep that follows polls only what is still refused)."""
         try:
             inotify = Inotify.open()
-        except InotifyUnavailable:
+        except InotifyUnavailable as exc:
+            why = unavailable(exc)  # the process's descriptors may be what is short now
+            with self._lock:
+                self._no_inotify = why
             return None
         with self._lock:
             self._inotify = inotify
