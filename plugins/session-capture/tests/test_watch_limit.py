@@ -21,6 +21,9 @@ def limited(tmp_path: Path, what: str) -> dict[str, Any]:
     unshare = shutil.which("unshare")
     assert unshare is not None, "util-linux's unshare runs this test"
     argv = [unshare, "--user", "--map-root-user", sys.executable, str(CHILD), str(tmp_path), what]
+    if what == "nested":  # a namespace with a limit of 2 watches, the child's inside it
+        limit = 'echo 2 > /proc/sys/user/max_inotify_watches && exec "$@"'
+        argv = [unshare, "--user", "--map-root-user", "sh", "-c", limit, "sh", *argv]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     seen: dict[str, Any] = json.loads(done.stdout)
@@ -54,6 +57,20 @@ def test_a_refused_folder_removed_is_no_longer_reported_past_the_watch_limit(
     # standing error telling to raise it (forever, while its agent lives) would be false.
     assert seen["raised"] == {"folders": 0, "over_limit": 0, "inotify": True, "no_inotify": ""}
     assert seen["raised_error"] == ""
+
+
+def test_a_namespace_without_a_watch_limit_of_its_own_names_the_first_namespaces(
+    tmp_path: Path,
+) -> None:
+    # A container's user namespace (toolbox, rootless podman) has no limit of its own
+    # (2**31 - 1): the kernel enforces its ancestors', the first namespace's included, the
+    # one to raise. (This test's own outer namespace, with 2, is out of the child's sight.)
+    seen = limited(tmp_path, "nested")
+    assert seen["limited"]["over_limit"] == 2
+    first = Path("/proc/sys/fs/inotify/max_user_watches").read_text().strip()
+    assert f"the inotify watch limit ({first} watches) is reached" in seen["limited_error"]
+    [warning] = [w for w in seen["warnings"] if "watch limit" in w]
+    assert f"({first} watches)" in warning, warning
 
 
 def test_without_an_inotify_instance_files_are_polled_reported_and_watched_once_one_is_had(

@@ -60,7 +60,7 @@ _LIMITS = (errno.ENOSPC, errno.ENOMEM)
 the kernel's memory: folders refused for them are watched again once a sweep can."""
 MAX_WATCHES = (
     Path("/proc/sys/user/max_inotify_watches"),  # this user namespace's (Linux 5.11 and later)
-    Path("/proc/sys/fs/inotify/max_user_watches"),  # the same, of the first namespace
+    Path("/proc/sys/fs/inotify/max_user_watches"),  # the first namespace's, in any
 )
 MAX_INSTANCES = (
     Path("/proc/sys/user/max_inotify_instances"),
@@ -82,16 +82,19 @@ def stat_key(path: Path) -> StatKey:
 
 def max_watches() -> str:
     """The user's inotify watch limit as the kernel says it (`?` when it cannot be read)."""
-    return _first_line(MAX_WATCHES)
+    return _lowest(MAX_WATCHES)
 
 
-def _first_line(paths: Sequence[Path]) -> str:
+def _lowest(paths: Sequence[Path]) -> str:
+    """The lowest of the limits read: the kernel enforces this user namespace's and each of
+    its ancestors', and one that sets none of its own (a container's) reads 2**31 - 1."""
+    limits = []
     for path in paths:
         try:
-            return path.read_text().strip()
-        except OSError:
+            limits.append(int(path.read_text()))
+        except (OSError, ValueError):
             continue
-    return "?"
+    return str(min(limits)) if limits else "?"
 
 
 def unavailable(exc: InotifyUnavailable) -> str:
@@ -105,7 +108,7 @@ def unavailable(exc: InotifyUnavailable) -> str:
     if exc.errno == errno.EMFILE:
         return (
             "no inotify instance to spare: the user's inotify instances are used up "
-            f"(fs.inotify.max_user_instances = {_first_line(MAX_INSTANCES)})"
+            f"(fs.inotify.max_user_instances = {_lowest(MAX_INSTANCES)})"
         )
     return str(exc)
 
