@@ -42,12 +42,22 @@ print("hooked", flush=True)
 sys.stdin.read()
 subprocess.run([*hook, "SessionEnd"], input=event, check=True, timeout=60)
 """
+# An agent that has its file recorded with `ox-core session start` (its pid: the command's
+# parent, counted in the namespace), then waits to be killed.
+SESSION_START = """
+import json, subprocess, sys
+file = json.loads(sys.argv[1])["transcript_path"]
+start = [sys.executable, "-m", "ox_core.cli", "session", "start", "--adapter", "claude-code"]
+subprocess.run([*start, "--file", file], check=True, timeout=60, stdout=subprocess.DEVNULL)
+print("hooked", flush=True)
+sys.stdin.read()
+"""
 INIT = "import subprocess, sys; sys.exit(subprocess.call([sys.executable, *sys.argv[1:]]))"
 
 
-def start_agent(world: OxWorld) -> tuple[subprocess.Popen[bytes], str, Path]:
-    """The agent started in a user and pid namespace of its own, its session file made:
-    (the `unshare` process, the token in the agent's argv, the session file)."""
+def start_agent(world: OxWorld, script: str = AGENT) -> tuple[subprocess.Popen[bytes], str, Path]:
+    """The agent (`script`) started in a user and pid namespace of its own, its session file
+    made: (the `unshare` process, the token in the agent's argv, the session file)."""
     unshare = shutil.which("unshare")
     assert unshare is not None, "util-linux's unshare runs this test"
     token = str(uuid.uuid4())
@@ -57,7 +67,7 @@ def start_agent(world: OxWorld) -> tuple[subprocess.Popen[bytes], str, Path]:
     event = json.dumps({"session_id": token, "transcript_path": str(transcript)})
     agent = subprocess.Popen(
         [unshare, "--user", "--map-root-user", "--pid", "--fork", "--mount-proc",
-         sys.executable, "-c", INIT, "-c", AGENT, event],
+         sys.executable, "-c", INIT, "-c", script, event],
         env=world.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
     return agent, token, transcript
@@ -65,7 +75,8 @@ def start_agent(world: OxWorld) -> tuple[subprocess.Popen[bytes], str, Path]:
 
 def outer_pid(token: str) -> int:
     """The pid, as seen from here, of the agent process: its argv holds `token`, as those of
-    `unshare` and of the namespace's first process do; it is the one that is no parent."""
+    `unshare` and of the namespace's first process do; it is the one that is no parent. Asked
+    once its hook or command returned (none of those left holds it)."""
     deadline = time.monotonic() + LIMIT
     while time.monotonic() < deadline:
         holders = {}
@@ -77,7 +88,7 @@ def outer_pid(token: str) -> int:
                     argv = Path(entry.path, "cmdline").read_bytes()
                 except OSError:
                     continue
-                if token.encode() in argv and b"SessionStart" in argv:
+                if token.encode() in argv:
                     holders[int(entry.name)] = read_stat(int(entry.name))
         parents = {st.ppid for st in holders.values() if st is not None}
         agents = [p for p, st in holders.items() if st is not None and p not in parents]
@@ -160,6 +171,27 @@ def test_a_start_recorded_by_the_hook_in_another_namespace_is_not_ended_by_a_lat
             append(transcript, numbered_user(1))
             until("still followed", lambda: b"message 1" in raw.read_bytes())
             end(agent, "end hook")
+            until("the recording stopped", lambda: not (folder / ".recording.json").exists())
+        finally:
+            reaped(agent)
+
+
+def test_a_session_start_from_another_pid_namespace_names_its_agent_as_the_daemon_sees_it(
+    world: OxWorld,
+) -> None:
+    """`ox-core session start` gives its parent's pid, counted in its namespace (2 there,
+    the kernel's `kthreadd` here, which never ends): the daemon names that process as it
+    counts pids, so the recording ends when the agent does."""
+    world.serve()
+    agent, token, _ = start_agent(world, SESSION_START)
+    with agent:
+        try:
+            hooked(agent)
+            pid = outer_pid(token)
+            (folder,) = (world.ledger / ".ox" / "cache" / "sessions").iterdir()
+            marker = json.loads((folder / ".recording.json").read_text())
+            assert (marker["parent_pid"], marker[PIDNS]) == (pid, os.readlink("/proc/self/ns/pid"))
+            end(agent, "killed")
             until("the recording stopped", lambda: not (folder / ".recording.json").exists())
         finally:
             reaped(agent)

@@ -151,6 +151,38 @@ def same_pid_namespace(pid: int) -> bool | None:
     return theirs == ours if theirs and ours else None
 
 
+def pid_here(pid: int, counted_by: int) -> int:
+    """The pid in this process's pid namespace of the process that process `counted_by`
+    calls `pid` (a pid it gives, counted in its own pid namespace); 0 when none here is that
+    one (gone, `counted_by` gone, or `/proc` does not say). One pass over `/proc` when the
+    namespaces differ."""
+    theirs = pid_namespace(counted_by)
+    if pid <= 0 or not theirs:
+        return 0
+    if theirs == pid_namespace():
+        return pid
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return 0
+    for name in names:
+        if name.isdigit() and pid_namespace(name) == theirs and _own_pid(name) == pid:
+            return int(name)
+    return 0
+
+
+def _own_pid(pid: str) -> int | None:
+    """`pid`'s number in its own pid namespace: the last of `NSpid` in its status."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def command_name(pid: int) -> str:
     """`pid`'s command name (`/proc/<pid>/comm`, at most 15 bytes), "" when it is gone."""
     try:

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ox_core.contracts import IpcMethod
 from ox_core.errors import OxError
 from ox_core.ipc import peer_pid
-from ox_core.proc import pid_max, read_stat, same_pid_namespace
+from ox_core.proc import pid_here, pid_max, read_stat, same_pid_namespace
 from ox_session_capture.confined import SessionName
 from ox_session_capture.identity import live_part
 from ox_session_capture.liveness import agent_alive, agent_pid, agent_process
@@ -73,8 +73,9 @@ def _absolute_file(value: str) -> str:
 
 class WatchStartParams(BaseModel):
     """`session_watch_start` params: the adapter name, the agent's session file (absolute),
-    and the agent's PID (its `parent_pid`; 0 or absent when unknown). The file's type and
-    place are checked by `check_source` (a regular file under the adapter's folders)."""
+    and the agent's PID (its `parent_pid`, counted in the caller's pid namespace; 0 or absent
+    when unknown). The file's type and place are checked by `check_source` (a regular file
+    under the adapter's folders)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -232,7 +233,7 @@ class SessionWatchService:
                 self.ledger,
                 p.adapter,
                 p.file,
-                pid=p.pid or 0,
+                pid=caller_pid(p.pid or 0),
                 home=self.home,
                 part=PartOf(0 if p.from_start else None),
             )
@@ -401,6 +402,16 @@ def hook_agent(claimed: int) -> tuple[int, int | None]:
     if stat is None or stat.ppid <= 0:  # gone, or its parent is not in this namespace's view
         return 0, None
     return agent_process(stat.ppid)
+
+
+def caller_pid(claimed: int) -> int:
+    """`claimed`, a pid the request being served gives (counted in its sender's pid
+    namespace), as this daemon counts pids (`pid_here`): 0 when no process here is that one,
+    or the sender is one the daemon cannot see (`peer_pid` 0)."""
+    peer = peer_pid()
+    if peer is None:  # called in-process, not through the socket: the caller's word
+        return claimed
+    return pid_here(claimed, peer) if peer > 0 else 0
 
 
 def _followed_by_another(folder: Path, pid: int, start: int | None) -> bool:
