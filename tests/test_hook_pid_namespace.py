@@ -52,12 +52,25 @@ subprocess.run([*start, "--file", file], check=True, timeout=60, stdout=subproce
 print("hooked", flush=True)
 sys.stdin.read()
 """
+# A first process that hides `/proc` (a sandbox without it), then spends pids of its namespace
+# until the agent it starts is pid `sys.argv[1]` there.
+INIT_NO_PROC = """
+import subprocess, sys
+subprocess.run(["mount", "-t", "tmpfs", "none", "/proc"], check=True)
+agent = int(sys.argv[1])
+while (spent := subprocess.Popen(["true"])).wait() == 0 and spent.pid < agent - 1:
+    pass
+sys.exit(subprocess.call([sys.executable, *sys.argv[2:]]))
+"""
 INIT = "import subprocess, sys; sys.exit(subprocess.call([sys.executable, *sys.argv[1:]]))"
 
 
-def start_agent(world: OxWorld, script: str = AGENT) -> tuple[subprocess.Popen[bytes], str, Path]:
-    """The agent (`script`) started in a user and pid namespace of its own, its session file
-    made: (the `unshare` process, the token in the agent's argv, the session file)."""
+def start_agent(
+    world: OxWorld, script: str = AGENT, init: tuple[str, ...] = ("-c", INIT, "--mount-proc")
+) -> tuple[subprocess.Popen[bytes], str, Path]:
+    """The agent (`script`) started in a user and pid namespace of its own by `init` (the
+    namespace's first process: its script, args, and the last, how `unshare` mounts `/proc`),
+    its session file made: (the `unshare` process, the token in the agent's argv, the file)."""
     unshare = shutil.which("unshare")
     assert unshare is not None, "util-linux's unshare runs this test"
     token = str(uuid.uuid4())
@@ -66,8 +79,8 @@ def start_agent(world: OxWorld, script: str = AGENT) -> tuple[subprocess.Popen[b
     transcript.touch()
     event = json.dumps({"session_id": token, "transcript_path": str(transcript)})
     agent = subprocess.Popen(
-        [unshare, "--user", "--map-root-user", "--pid", "--fork", "--mount-proc",
-         sys.executable, "-c", INIT, "-c", script, event],
+        [unshare, "--user", "--map-root-user", "--pid", "--fork", init[-1],
+         sys.executable, *init[:-1], "-c", script, event],
         env=world.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
     return agent, token, transcript
@@ -192,6 +205,37 @@ def test_a_session_start_from_another_pid_namespace_names_its_agent_as_the_daemo
             marker = json.loads((folder / ".recording.json").read_text())
             assert (marker["parent_pid"], marker[PIDNS]) == (pid, os.readlink("/proc/self/ns/pid"))
             end(agent, "killed")
+            until("the recording stopped", lambda: not (folder / ".recording.json").exists())
+        finally:
+            reaped(agent)
+
+
+def test_a_start_recorded_by_the_hook_in_a_sandbox_without_proc_is_not_ended_by_a_later_daemon(
+    world: OxWorld,
+) -> None:
+    """Without `/proc` the hook cannot tell its pid namespace: the pid it records is no pid
+    for the daemon, which would otherwise take the agent (pid `agent` of the sandbox, none
+    here) for dead and stop its live recording."""
+    taken = {int(name) for name in os.listdir("/proc") if name.isdigit()}
+    agent_here = min(set(range(10, 1000)) - taken)  # a pid no process here has (nor will soon)
+    init = ("-c", INIT_NO_PROC, str(agent_here), "--mount")
+    agent, _, transcript = start_agent(world, init=init)
+    with agent:
+        try:
+            hooked(agent)  # no daemon: the hook recorded the start itself
+            (folder,) = (world.ledger / ".ox" / "cache" / "sessions").iterdir()
+            marker = json.loads((folder / ".recording.json").read_text())
+            assert marker["parent_pid"] == agent_here
+            assert not os.path.exists(f"/proc/{agent_here}")
+            world.serve()
+            append(transcript, numbered_user(0))
+            raw = folder / RAW
+            until("the daemon follows it", lambda: b"message 0" in raw.read_bytes())
+            deadline = time.monotonic() + 2 * LIVENESS_INTERVAL + 1
+            while time.monotonic() < deadline:
+                assert (folder / ".recording.json").exists(), "stopped as if its agent died"
+                time.sleep(0.1)
+            end(agent, "end hook")
             until("the recording stopped", lambda: not (folder / ".recording.json").exists())
         finally:
             reaped(agent)

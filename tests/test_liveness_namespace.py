@@ -1,7 +1,8 @@
 """A marker's agent pid is used only in the pid namespace it was counted in: `name_agent`
 writes the namespace beside the pid, `agent_pid` gives 0 for a pid of another one (it names
 another process here, or none). Markers of older versions, without it, are taken at their
-word; a namespace that is not text is no namespace."""
+word; a namespace that is not text is no namespace; one the writer could not tell ("") is
+not this one."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def test_a_pid_named_here_is_read_back_here(pid: int) -> None:
         (None, 4242),  # written by an older version: its word
         (HERE, 4242),
         ("pid:[1]", 0),  # another namespace's pid 4242 is not this one's
-        ("", 4242),  # no namespace said
+        ("", 0),  # its writer could not tell (no /proc): not this one, which can
         (17, 4242),  # not text: no namespace said
     ],
 )
@@ -56,13 +57,15 @@ def test_a_recording_whose_agent_is_of_another_namespace_goes_stale_as_one_witho
         assert is_stale(marker, now, now, alive=lambda pid: False) is stale
 
 
-def test_naming_the_agent_where_proc_says_no_namespace_drops_an_old_one(
+def test_a_pid_named_where_proc_says_no_namespace_is_no_pid_where_it_does(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from ox_session_capture import liveness
 
     marker = RecordingMarker.model_validate({"parent_pid": 7, PIDNS: "pid:[1]"})
-    monkeypatch.setattr(liveness, "pid_namespace", lambda: "")
-    name_agent(marker, 9)
-    assert PIDNS not in marker.model_dump()
-    assert agent_pid(marker) == 9
+    with monkeypatch.context() as nowhere:
+        nowhere.setattr(liveness, "pid_namespace", lambda: "")
+        name_agent(marker, 9)
+        assert agent_pid(marker) == 9  # read where /proc cannot tell either
+    assert marker.model_dump()[PIDNS] == ""
+    assert (marker.parent_pid, agent_pid(marker)) == (9, 0)

@@ -5,8 +5,9 @@ A recording marker names the agent's PID (`parent_pid`) and, when the recording 
 by a hook, the process's start time (`parent_start`, clock ticks since boot: with the pid it
 names one process, as pids are reused) and the pid namespace the PID is counted in
 (`parent_pidns`). While that process exists the recording is live; without a PID, or with
-one counted in another pid namespace (a hook that recorded in an agent's sandbox), a
-recording counts as live for `NO_PID_STALE` after it started, then as abandoned.
+one counted in another pid namespace (a hook that recorded in an agent's sandbox) or in one
+its writer could not tell (a sandbox without `/proc`), a recording counts as live for
+`NO_PID_STALE` after it started, then as abandoned.
 """
 
 from __future__ import annotations
@@ -26,22 +27,21 @@ PIDNS = "parent_pidns"
 def agent_pid(marker: Any) -> int:
     """The PID of a recording marker's agent as this process counts PIDs; 0 when it has none
     or it was counted in another pid namespace (it names another process here, or none). A
-    marker without `parent_pidns` (older versions) is taken at its word."""
+    marker without `parent_pidns` (older versions) is taken at its word; one whose writer
+    could not tell its namespace ("": no `/proc`, as in a sandbox without it) names a pid of
+    this one only where `/proc` cannot tell either."""
     pid: int = marker.parent_pid
     theirs = (marker.model_extra or {}).get(PIDNS)
-    if pid > 0 and isinstance(theirs, str) and theirs and theirs != pid_namespace():
+    if pid > 0 and isinstance(theirs, str) and theirs != pid_namespace():
         return 0
     return pid
 
 
 def name_agent(marker: Any, pid: int) -> None:
-    """Set `marker`'s agent PID to `pid`, counted in this process's pid namespace."""
+    """Set `marker`'s agent PID to `pid`, counted in this process's pid namespace ("" when
+    `/proc` does not say which: a reader that can tell its own does not take the pid)."""
     marker.parent_pid = pid
-    here = pid_namespace()
-    if here:
-        setattr(marker, PIDNS, here)  # an extra key of the marker
-    elif PIDNS in (marker.model_extra or {}):
-        delattr(marker, PIDNS)
+    setattr(marker, PIDNS, pid_namespace())  # an extra key of the marker
 
 
 SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "fish", "busybox"})
