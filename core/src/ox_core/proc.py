@@ -10,6 +10,7 @@ fallback), never raises.
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import NamedTuple
 
@@ -18,7 +19,8 @@ _PF_KTHREAD = 0x00200000
 
 class ProcStat(NamedTuple):
     """The fields of `/proc/<pid>/stat` ox needs. `start`: start time in clock ticks since
-    boot, which with the pid identifies a process (pids are reused)."""
+    boot, which with the pid identifies a process (pids are reused); counted as the host
+    counts it, so that processes in time namespaces of their own agree on it."""
 
     pid: int
     state: str
@@ -49,9 +51,26 @@ def read_stat(pid: int) -> ProcStat | None:
     fields = data[data.rfind(b")") + 2 :].split(b" ", 20)
     if len(fields) < 21:
         return None
-    return ProcStat(
-        pid, chr(fields[0][0]), int(fields[1]), int(fields[2]), int(fields[19]), int(fields[6])
-    )
+    start = int(fields[19]) - _boottime_offset()
+    return ProcStat(pid, chr(fields[0][0]), int(fields[1]), int(fields[2]), start, int(fields[6]))
+
+
+@functools.cache
+def _boottime_offset() -> int:
+    """How far this process's clock since boot runs ahead of the host's (its time namespace's
+    boottime offset), in clock ticks: `/proc` shows every start time shifted by it, so a start
+    time one process records would name no process for another (whole seconds are exact; a
+    part of one may be a tick off). 0 outside a time namespace, or without `/proc`."""
+    try:
+        with open("/proc/self/timens_offsets", "rb") as f:
+            for line in f:
+                name, seconds, nanoseconds = line.split()
+                if name == b"boottime":
+                    total = int(seconds) * 10**9 + int(nanoseconds)
+                    return total * os.sysconf("SC_CLK_TCK") // 10**9
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def scan(since_pid: tuple[int, int] | None = None) -> dict[int, ProcStat]:
