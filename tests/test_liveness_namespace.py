@@ -69,3 +69,23 @@ def test_a_pid_named_where_proc_says_no_namespace_is_no_pid_where_it_does(
         assert agent_pid(marker) == 9  # read where /proc cannot tell either
     assert marker.model_dump()[PIDNS] == ""
     assert (marker.parent_pid, agent_pid(marker)) == (9, 0)
+
+
+def test_where_proc_names_no_namespace_at_all_a_callers_pid_is_taken_at_its_word(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A daemon whose `/proc` says nothing of pid namespaces (its own neither) tells none
+    apart: a hook's or a command's pid is used as given, as before namespaces were told
+    apart, not dropped."""
+    from ox_core import ipc, proc
+    from ox_session_capture import service
+
+    for module in (proc, service):
+        monkeypatch.setattr(module, "pid_namespace", lambda pid="self": "")
+    token = ipc._PEER_PID.set(os.getpid())  # as if this process had sent the request
+    try:
+        parent = os.getppid()
+        assert service.caller_pid(parent) == parent
+        assert service.hook_agent(parent)[0] > 0
+    finally:
+        ipc._PEER_PID.reset(token)

@@ -173,12 +173,15 @@ def same_pid_namespace(pid: int) -> bool | None:
 def pid_here(pid: int, counted_by: int) -> int:
     """The pid in this process's pid namespace of the process that process `counted_by`
     calls `pid` (a pid it gives, counted in its own pid namespace); 0 when none here is that
-    one (gone, `counted_by` gone, or `/proc` does not say). One pass over `/proc` when the
-    namespaces differ."""
-    theirs = pid_namespace(counted_by)
+    one (gone, `counted_by` gone, or `/proc` does not say which namespace it is in). `pid`
+    itself where `/proc` names no namespace at all (this process's neither). One pass over
+    `/proc` when the namespaces differ."""
+    theirs, ours = pid_namespace(counted_by), pid_namespace()
+    if pid > 0 and not ours and pid_alive(counted_by):
+        return pid  # `/proc` names no namespace here at all: none is told apart, as before
     if pid <= 0 or not theirs:
         return 0
-    if theirs == pid_namespace():
+    if theirs == ours:
         return pid
     try:
         names = os.listdir("/proc")
