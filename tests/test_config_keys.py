@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ox_core.config_keys import core_rows, plugin_rows
 from ox_core.plugins import load_plugins
 
@@ -93,3 +95,44 @@ def test_a_runner_binary_of_the_wrong_type_is_one_line_naming_it(tmp_path: Path)
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert "runner claude: invalid options: binary: Input should be a valid string" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("toml", "variables", "problem", "source"),
+    [
+        (
+            'env = {"A=B" = "x"}',
+            {},
+            "env: 'A=B' is no variable name (empty, or holds '=' or NUL)",
+            "file",
+        ),
+        (
+            "",
+            {"OX_RUNNERS": '{"claude": {"env": {"PATH": "/bin\\u0000"}}}'},
+            "env: the value of PATH holds a NUL byte",
+            "env OX_RUNNERS",
+        ),
+        ('extra_args = ["--x\\u0000"]', {}, "extra_args: an argument holds a NUL byte", "file"),
+        ('model = "opus\\u0000"', {}, "model: holds a NUL byte", "file"),
+    ],
+)
+def test_a_runner_option_no_process_can_take_is_one_line_naming_it(
+    tmp_path: Path, toml: str, variables: dict[str, str], problem: str, source: str
+) -> None:
+    # Accepted, such a value made every run (and the authentication probe) fail with a bare
+    # `ValueError: embedded null byte` naming no key, while doctor called claude usable.
+    claude = tmp_path / "claude"
+    claude.write_text("#!/bin/sh\necho '{\"loggedIn\": true}'\n")
+    claude.chmod(0o755)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[runners.claude]\nbinary = "{claude}"\n{toml}\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OX_", "XDG_"))}
+    env.update(HOME=str(tmp_path), OX_CONFIG_FILE=str(config), ANTHROPIC_API_KEY="k", **variables)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ox_core.cli", "doctor", "--json"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    where = f"file {config}" if source == "file" else source
+    expected = f"runner claude: invalid options: {problem} (from {where})"
+    errors = [p["error"] for p in json.loads(proc.stdout)["plugin_errors"]]
+    assert errors == [expected]

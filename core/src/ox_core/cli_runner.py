@@ -76,6 +76,32 @@ class CliRunnerOptions(pydantic.BaseModel):
         default_factory=list, description="Extra command-line arguments for the CLI."
     )
 
+    # No process can be started with these: refused here, they name their key and where they
+    # were set, rather than failing every run (and the usability probe) with a bare ValueError.
+    @pydantic.field_validator("binary", "model", "summary_model")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError("holds a NUL byte")
+        return value
+
+    @pydantic.field_validator("extra_args")
+    @classmethod
+    def _no_nul_arg(cls, value: list[str]) -> list[str]:
+        if any("\x00" in arg for arg in value):
+            raise ValueError("an argument holds a NUL byte")
+        return value
+
+    @pydantic.field_validator("env")
+    @classmethod
+    def _valid_env(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not name or "=" in name or "\x00" in name:
+                raise ValueError(f"{name!r} is no variable name (empty, or holds '=' or NUL)")
+            if "\x00" in text:
+                raise ValueError(f"the value of {name} holds a NUL byte")
+        return value
+
 
 class CliRunner(Runner):
     """Base of the runners that drive a vendor CLI through `run_agent_process`.
