@@ -211,6 +211,26 @@ async def test_a_run_stopped_while_its_program_writes_keeps_its_pipes_until_it_i
     assert await nothing_left(agent) == []
 
 
+@pytest.mark.parametrize("mode", ["timeout", "cancel"])
+async def test_a_helper_started_while_the_program_shuts_down_is_killed_too(
+    tmp_path: Path, subreaper: bool, mode: str
+) -> None:
+    # On SIGTERM the program starts one more helper (own session, no environment: only the
+    # tree shows it, while the program lives), takes a moment, then exits within the grace.
+    shutdown = (
+        """trap 'env -i setsid sleep "$MARK" & sleep 0.5; exit 0' TERM\n"""
+        "while :; do sleep 0.05; done\n"
+    )
+    agent = Agent(tmp_path, "setsid", hang=True, ending=shutdown)
+    if mode == "timeout":
+        out = await run_agent_process([str(agent.path)], timeout=5, grace=30)
+        assert out.timed_out
+        assert out.returncode == 0  # it exited by itself, within the grace
+    else:
+        await run_in_mode(agent, "cancel", grace=30)
+    assert await nothing_left(agent) == []
+
+
 async def test_a_run_cancelled_while_it_feeds_stdin_gives_its_program_no_early_eof(
     tmp_path: Path, subreaper: bool
 ) -> None:

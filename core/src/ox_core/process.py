@@ -46,6 +46,10 @@ STDERR_TAIL_BYTES = 4096
 DEFAULT_GRACE = 2.0
 """Seconds between SIGTERM and SIGKILL of the group (kept short: shutdown must be prompt)."""
 
+REMEMBER_EVERY = 0.02
+"""Seconds between two looks at the tree of a program shutting down after SIGTERM (a look
+reads `/proc`: about a millisecond)."""
+
 DRAIN_AFTER_EXIT = 1.0
 """Seconds to finish reading pipes after the leader exited and its group was killed (a
 process that escaped the group may hold them open)."""
@@ -185,7 +189,13 @@ async def _stop_group(process: trio.Process, grace: float, sweep: RunSweep) -> N
         sweep.remember()
         _killpg(process.pid, signal.SIGTERM)
         with trio.move_on_after(grace):
-            await process.wait()
+            # What it starts while it shuts down shows in its tree only while it lives (a
+            # helper that left the group and cleared its environment): note it as it comes.
+            while process.returncode is None:
+                with trio.move_on_after(REMEMBER_EVERY):
+                    await process.wait()
+                if process.returncode is None:
+                    sweep.remember()
         if process.returncode is None:
             sweep.remember()
         _killpg(process.pid, signal.SIGKILL)
