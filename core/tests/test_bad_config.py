@@ -73,6 +73,12 @@ def the_error(result: subprocess.CompletedProcess[str]) -> str:
             "OX_SYNC: not a JSON object (nested too deeply)",
             id="OX_SYNC-nested-beyond-reason",
         ),
+        pytest.param(
+            "OX_AGENT_WORK",
+            '{"max_concurrent": ' + "9" * 5000 + "}",
+            "OX_AGENT_WORK: not a JSON object (a number has more than 4300 digits)",
+            id="OX_AGENT_WORK-number-too-long",
+        ),
         ("OX_AGENT_WORK__MAX_CONCURRENT", "lots", "agent_work.max_concurrent"),
         ("OX_AGENT_WORK__MAX_CONCURRENT", "0", "(from env OX_AGENT_WORK__MAX_CONCURRENT)"),
         ("OX_LOG_LEVEL", "LOUD", "(from env OX_LOG_LEVEL)"),
@@ -151,6 +157,19 @@ def test_a_path_with_a_nul_byte_in_the_config_file_is_one_line(home: Path, key: 
     for command in (["status"], ["status", "--json"], ["serve"], ["doctor"]):
         line = the_error(ox(env, *command))
         assert f"{key}: holds a NUL byte" in line, line
+
+
+def test_a_number_too_long_to_read_in_the_config_file_is_one_line(home: Path) -> None:
+    """TOML puts no bound on an integer's digits; Python reads at most 4300 of them."""
+    config = home / "config.toml"
+    config.write_text("[agent_work]\nmax_concurrent = " + "9" * 5000 + "\n")
+    env = base_env(home, OX_CONFIG_FILE=str(config))
+    for command in (["status"], ["status", "--json"], ["serve"], ["doctor"]):
+        line = the_error(ox(env, *command))
+        assert line.endswith(
+            f"config file {config} (from OX_CONFIG_FILE) is not valid TOML: "
+            "a number has more than 4300 digits"
+        ), line
 
 
 def test_an_empty_ox_ledger_inside_a_project_clone_adopts_nothing(home: Path) -> None:

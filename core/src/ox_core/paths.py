@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 
 from ox_core.errors import ConfigError
 
@@ -157,6 +158,11 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigError(f"{file_label(path)} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file_label(path)} is not valid TOML: {exc}") from None
+    except ValueError:  # `int()` refuses a number longer than this (`tomllib` lets it through)
+        raise ConfigError(
+            f"{file_label(path)} is not valid TOML: a number has more than "
+            f"{sys.get_int_max_str_digits()} digits"
+        ) from None
     except RecursionError:  # `tomllib` recurses per nested array or table
         raise ConfigError(f"{file_label(path)} is not valid TOML: nested too deeply") from None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any, Literal
 
@@ -245,6 +246,11 @@ def _check_json_env() -> None:
         except RecursionError:  # `json` recurses per nested array or object
             raise ConfigError(
                 f"invalid settings: {key}: not a JSON object (nested too deeply)"
+            ) from None
+        except ValueError:  # `int()` refuses a number longer than this
+            raise ConfigError(
+                f"invalid settings: {key}: not a JSON object (a number has more than "
+                f"{sys.get_int_max_str_digits()} digits)"
             ) from None
         if not isinstance(parsed, dict):
             raise ConfigError(f"invalid settings: {key}: must be a JSON object")
