@@ -218,6 +218,8 @@ def test_load_ledger_rules(tmp_path: Path) -> None:
         # A teammate's file nested beyond Python's recursion limit: TOML, then a pattern.
         pytest.param("patterns = " + "[" * 50_000 + "]" * 50_000, id="nested-toml"),
         pytest.param('patterns = ["' + "(" * 1000 + ")" * 1000 + '"]', id="nested-pattern"),
+        # An integer longer than Python reads (tomllib lets `int()` raise a plain ValueError).
+        pytest.param('patterns = ["x"]\nn = ' + "9" * 5000, id="number-too-long"),
     ],
 )
 def test_bad_rules_file_is_a_clear_error(tmp_path: Path, content: str) -> None:

@@ -12,6 +12,7 @@ exponentially (`pattern_safety`) is refused like one that does not compile.
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
 from pathlib import Path
 
@@ -54,6 +55,9 @@ def load_ledger_rules(ledger: Path) -> list[re.Pattern[str]]:
             raise RedactRulesError(f"{path}: {exc}") from exc
         except RecursionError:  # `tomllib` recurses per nested array or table
             raise RedactRulesError(f"{path}: nested too deeply") from None
+        except ValueError:  # `int()` refuses a number longer than this (`tomllib` does not)
+            limit = sys.get_int_max_str_digits()
+            raise RedactRulesError(f"{path}: a number has more than {limit} digits") from None
         patterns = data.get("patterns", [])
         if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
             raise RedactRulesError(f"{path}: `patterns` must be a list of strings")
