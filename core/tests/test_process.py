@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from ox_core.errors import RunnerError
 from ox_core.process import (
     DRAIN_AFTER_EXIT,
     MAX_OUTPUT_BYTES,
+    PROBE_OUTPUT_BYTES,
     STDERR_TAIL_BYTES,
     ProcessOutcome,
     probe,
@@ -249,6 +251,31 @@ def test_probe_that_hangs_is_killed_in_time(tmp_path: Path) -> None:
     leader, child = map(int, pids.read_text().split())
     assert not alive(leader)
     assert trio.run(wait_dead, child)
+
+
+def test_a_probe_keeps_only_the_start_of_what_it_prints(tmp_path: Path) -> None:
+    exe = script(
+        tmp_path, "head -c 10000000 /dev/zero | tr '\\0' o; head -c 3000000 /dev/zero >&2\n"
+    )
+    result = probe([exe], timeout=60)
+    assert result.returncode == 0
+    assert result.stdout == "o" * PROBE_OUTPUT_BYTES
+    assert result.stderr == "\0" * PROBE_OUTPUT_BYTES
+
+
+def test_a_probe_printing_without_end_does_not_fill_memory(tmp_path: Path) -> None:
+    # Read whole, 3 s of `cat /dev/zero` is gigabytes. Measured in a process of its own (its
+    # peak is the probe's alone).
+    code = (
+        "import resource\n"
+        "from ox_core.process import probe\n"
+        "result = probe(['cat', '/dev/zero'], timeout=3)\n"
+        "assert not result.answered, result\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) < 200  # MiB: the interpreter and its imports, not the output
 
 
 def test_probe_of_a_missing_binary(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import selectors
 import signal
 import subprocess
 import time
@@ -49,6 +50,9 @@ DEFAULT_GRACE = 2.0
 REMEMBER_EVERY = 0.02
 """Seconds between two looks at the tree of a program shutting down after SIGTERM (a look
 reads `/proc`: about a millisecond)."""
+
+PROBE_OUTPUT_BYTES = 64 * 1024
+"""What a probe keeps of each of stdout and stderr (its answer is a line or two)."""
 
 DRAIN_AFTER_EXIT = 1.0
 """Seconds to finish reading pipes after the leader exited and its group was killed (a
@@ -350,6 +354,41 @@ class ProbeOutcome:
         return self.returncode is not None
 
 
+def _read_probe(
+    process: subprocess.Popen[bytes], sweep: RunSweep, deadline: float
+) -> tuple[bytes, bytes]:
+    """A probe's stdout and stderr, each kept up to `PROBE_OUTPUT_BYTES` (the rest is read
+    and dropped: a probe spewing output would otherwise fill memory for its whole timeout),
+    once both have ended and the probe has exited. `subprocess.TimeoutExpired` at
+    `deadline` (`time.monotonic()`)."""
+    assert process.stdout is not None
+    assert process.stderr is not None
+    out, err = process.stdout.fileno(), process.stderr.fileno()
+    kept = {out: bytearray(), err: bytearray()}
+    with selectors.DefaultSelector() as selector:
+        for fd in kept:
+            selector.register(fd, selectors.EVENT_READ)
+        while selector.get_map() or process.poll() is None:
+            now = time.monotonic()
+            if process.poll() is not None and not sweep.killed:
+                # What still holds the pipes is a leftover of the probe, killed so that
+                # reading ends at once.
+                _killpg(process.pid, signal.SIGKILL)
+                sweep.kill()
+                deadline = min(deadline, now + DRAIN_AFTER_EXIT)
+            if now >= deadline:
+                raise subprocess.TimeoutExpired(process.args, 0)
+            if not selector.get_map():  # it closed its pipes but lives on
+                process.wait(timeout=deadline - now)
+                continue
+            for key, _ in selector.select(min(0.05, deadline - now)):
+                chunk = os.read(key.fd, pipes.CHUNK)
+                if not chunk:
+                    selector.unregister(key.fd)
+                kept[key.fd] += chunk[: max(0, PROBE_OUTPUT_BYTES - len(kept[key.fd]))]
+    return bytes(kept[out]), bytes(kept[err])
+
+
 def probe(
     argv: Sequence[str],
     *,
@@ -358,7 +397,8 @@ def probe(
     cwd: str | os.PathLike[str] | None = None,
 ) -> ProbeOutcome:
     """Run a quick command synchronously (for `usability()`), stdin `/dev/null`, bounded by
-    `timeout` seconds; on timeout its whole group is killed and reaped. Never raises."""
+    `timeout` seconds; on timeout its whole group is killed and reaped. Of its stdout and
+    stderr the first `PROBE_OUTPUT_BYTES` each are kept. Never raises."""
     argv = [os.fspath(a) for a in argv]
     sweep = RunSweep()
     try:
@@ -374,30 +414,13 @@ def probe(
     except OSError as exc:
         return ProbeOutcome(None, error=f"cannot start {argv[0]}: {exc.strerror or exc}")
     sweep.started(process.pid)
-    now = time.monotonic()
-    deadline = now + timeout
     try:
-        while True:
-            try:
-                # Short slices: once the leader has exited, what still holds the pipes is a
-                # leftover of the probe, killed so that reading ends at once.
-                out, err = process.communicate(timeout=min(0.05, max(0.0, deadline - now)))
-                break
-            except subprocess.TimeoutExpired:
-                now = time.monotonic()
-                if process.poll() is not None and not sweep.killed:
-                    _killpg(process.pid, signal.SIGKILL)
-                    sweep.kill()
-                    deadline = min(deadline, now + DRAIN_AFTER_EXIT)
-                elif now >= deadline:
-                    raise
+        out, err = _read_probe(process, sweep, time.monotonic() + timeout)
     except subprocess.TimeoutExpired:
         if process.returncode is None:
             sweep.remember()
-        _killpg(process.pid, signal.SIGKILL)
-        # Someone outside the group may hold the pipes: then stop reading, just reap.
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.communicate(timeout=0.3)
+        # Reaped below, once the group is killed and the pipes closed: someone outside the
+        # group may hold them, so they are not read any more.
         return ProbeOutcome(None, error=f"{Path(argv[0]).name} did not answer within {timeout:g} s")
     finally:
         if process.returncode is None:
