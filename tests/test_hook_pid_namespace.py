@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
 import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,25 +19,21 @@ import pytest
 from ox_core.proc import read_stat
 from ox_session_capture.liveness import PIDNS
 from ox_session_capture.records import RAW
-from ox_session_capture.service import LIVENESS_INTERVAL
 from ox_session_capture.testing import append, numbered_user
+from ox_session_capture.testing.sandbox import (
+    AGENT,
+    LIMIT,
+    end,
+    followed_past_liveness_checks,
+    hooked,
+    reaped,
+    unshared,
+    until,
+)
 
 if TYPE_CHECKING:
     from conftest import OxWorld
 
-LIMIT = 60.0
-
-# The agent: runs the start hook, says so, waits for its stdin to close (or a kill), then
-# runs the end hook. Started by a first process (pid 1 of the namespace), so it is pid 2.
-AGENT = """
-import subprocess, sys
-event = sys.argv[1].encode()
-hook = [sys.executable, "-m", "ox_core.cli", "hook", "claude-code"]
-subprocess.run([*hook, "SessionStart"], input=event, check=True, timeout=60)
-print("hooked", flush=True)
-sys.stdin.read()
-subprocess.run([*hook, "SessionEnd"], input=event, check=True, timeout=60)
-"""
 # An agent that has its file recorded with `ox-core session start` (its pid: the command's
 # parent, counted in the namespace), then waits to be killed.
 SESSION_START = """
@@ -71,19 +63,8 @@ def start_agent(
     """The agent (`script`) started in a user and pid namespace of its own by `init` (the
     namespace's first process: its script, args, and the last, how `unshare` mounts `/proc`),
     its session file made: (the `unshare` process, the token in the agent's argv, the file)."""
-    unshare = shutil.which("unshare")
-    assert unshare is not None, "util-linux's unshare runs this test"
-    token = str(uuid.uuid4())
-    transcript = world.home / ".claude" / "projects" / "-p" / f"{token}.jsonl"
-    transcript.parent.mkdir(parents=True)
-    transcript.touch()
-    event = json.dumps({"session_id": token, "transcript_path": str(transcript)})
-    agent = subprocess.Popen(
-        [unshare, "--user", "--map-root-user", "--pid", "--fork", init[-1],
-         sys.executable, *init[:-1], "-c", script, event],
-        env=world.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
-    return agent, token, transcript
+    namespaces = ["--pid", "--fork", init[-1]]
+    return unshared(world.home, world.env, namespaces, [*init[:-1], "-c", script])
 
 
 def outer_pid(token: str) -> int:
@@ -109,33 +90,6 @@ def outer_pid(token: str) -> int:
             return agents[0]
         time.sleep(0.05)
     raise AssertionError("the agent process is not to be seen")
-
-
-def until(what: str, predicate: object) -> None:
-    deadline = time.monotonic() + LIMIT
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"not within {LIMIT} s: {what}"
-        time.sleep(0.05)
-
-
-def hooked(agent: subprocess.Popen[bytes]) -> None:
-    assert agent.stdout is not None
-    assert agent.stdout.readline() == b"hooked\n"
-
-
-def end(agent: subprocess.Popen[bytes], how: str) -> None:
-    if how == "killed":  # no end hook: the daemon's liveness check sees it gone
-        os.killpg(agent.pid, signal.SIGKILL)
-    else:  # its end hook, from its namespace, is the recorded agent's own
-        assert agent.stdin is not None
-        agent.stdin.close()
-    assert agent.wait(timeout=LIMIT) == (-signal.SIGKILL if how == "killed" else 0)
-
-
-def reaped(agent: subprocess.Popen[bytes]) -> None:
-    if agent.poll() is None:
-        os.killpg(agent.pid, signal.SIGKILL)
-        agent.wait(timeout=LIMIT)
 
 
 @pytest.mark.parametrize("how", ["killed", "end hook"])
@@ -173,15 +127,10 @@ def test_a_start_recorded_by_the_hook_in_another_namespace_is_not_ended_by_a_lat
             assert marker["parent_pid"] == 2  # the agent, as its namespace counts
             assert marker[PIDNS] != os.readlink("/proc/self/ns/pid")
             world.serve()
-            append(transcript, numbered_user(0))
-            raw = folder / RAW
-            until("the daemon follows it", lambda: b"message 0" in raw.read_bytes())
             # Here pid 2 is another process (or none): the liveness checks leave it be.
-            deadline = time.monotonic() + 2 * LIVENESS_INTERVAL + 1
-            while time.monotonic() < deadline:
-                assert (folder / ".recording.json").exists(), "stopped as if its agent died"
-                time.sleep(0.1)
+            followed_past_liveness_checks(folder, transcript)
             append(transcript, numbered_user(1))
+            raw = folder / RAW
             until("still followed", lambda: b"message 1" in raw.read_bytes())
             end(agent, "end hook")
             until("the recording stopped", lambda: not (folder / ".recording.json").exists())
@@ -228,13 +177,7 @@ def test_a_start_recorded_by_the_hook_in_a_sandbox_without_proc_is_not_ended_by_
             assert marker["parent_pid"] == agent_here
             assert not os.path.exists(f"/proc/{agent_here}")
             world.serve()
-            append(transcript, numbered_user(0))
-            raw = folder / RAW
-            until("the daemon follows it", lambda: b"message 0" in raw.read_bytes())
-            deadline = time.monotonic() + 2 * LIVENESS_INTERVAL + 1
-            while time.monotonic() < deadline:
-                assert (folder / ".recording.json").exists(), "stopped as if its agent died"
-                time.sleep(0.1)
+            followed_past_liveness_checks(folder, transcript)
             end(agent, "end hook")
             until("the recording stopped", lambda: not (folder / ".recording.json").exists())
         finally:

@@ -80,8 +80,7 @@ def test_where_proc_names_no_namespace_at_all_a_callers_pid_is_taken_at_its_word
     from ox_core import ipc, proc
     from ox_session_capture import service
 
-    for module in (proc, service):
-        monkeypatch.setattr(module, "pid_namespace", lambda pid="self": "")
+    monkeypatch.setattr(proc, "pid_namespace", lambda pid="self": "")
     token = ipc._PEER_PID.set(os.getpid())  # as if this process had sent the request
     try:
         parent = os.getppid()

@@ -164,10 +164,14 @@ def pid_namespace(pid: int | str = "self") -> str:
 
 def same_pid_namespace(pid: int) -> bool | None:
     """Whether process `pid` runs in this process's pid namespace: a pid it gives of itself
-    or of another process means here what it means there. None when it cannot be told (it is
-    gone, or `/proc` does not say)."""
-    theirs, ours = pid_namespace(pid), pid_namespace()
-    return theirs == ours if theirs and ours else None
+    or of another process means here what it means there. True where `/proc` names no
+    namespace at all (this process's neither: none is told apart) and `pid` runs. None when it
+    cannot be told (it is gone, or `/proc` does not say which namespace it is in)."""
+    ours = pid_namespace()
+    if not ours:
+        return True if pid_alive(pid) else None
+    theirs = pid_namespace(pid)
+    return theirs == ours if theirs else None
 
 
 def pid_here(pid: int, counted_by: int) -> int:
@@ -176,13 +180,14 @@ def pid_here(pid: int, counted_by: int) -> int:
     one (gone, `counted_by` gone, or `/proc` does not say which namespace it is in). `pid`
     itself where `/proc` names no namespace at all (this process's neither). One pass over
     `/proc` when the namespaces differ."""
-    theirs, ours = pid_namespace(counted_by), pid_namespace()
-    if pid > 0 and not ours and pid_alive(counted_by):
-        return pid  # `/proc` names no namespace here at all: none is told apart, as before
-    if pid <= 0 or not theirs:
+    same = same_pid_namespace(counted_by) if pid > 0 else None
+    if same is None:
         return 0
-    if theirs == ours:
-        return pid
+    return pid if same else _in_other_namespace(pid, pid_namespace(counted_by))
+
+
+def _in_other_namespace(pid: int, theirs: str) -> int:
+    """The pid here of the process that is `pid` in the pid namespace `theirs`; 0 for none."""
     try:
         names = os.listdir("/proc")
     except OSError:

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ox_core.contracts import IpcMethod
 from ox_core.errors import OxError
 from ox_core.ipc import peer_pid
-from ox_core.proc import pid_here, pid_max, pid_namespace, read_stat, same_pid_namespace
+from ox_core.proc import pid_here, pid_max, read_stat, same_pid_namespace
 from ox_session_capture.confined import SessionName
 from ox_session_capture.identity import live_part
 from ox_session_capture.liveness import agent_alive, agent_pid, agent_process
@@ -394,8 +394,6 @@ def hook_agent(claimed: int) -> tuple[int, int | None]:
     if peer is None:  # called in-process, not through the socket: the caller's word
         return agent_process(claimed) if claimed > 0 else (0, None)
     same = same_pid_namespace(peer) if peer > 0 else None
-    if same is None and peer > 0 and not pid_namespace():
-        same = True  # `/proc` names no namespace here at all: none is told apart, as before
     if same is None:
         return 0, None
     if same:
