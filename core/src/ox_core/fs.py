@@ -7,9 +7,12 @@ new one, never half of one; on error the old file is untouched and the temp file
 
 Links: a file ox opens is opened with `O_NOFOLLOW | O_NONBLOCK` and refused unless it is a
 regular file (`open_regular`): a link committed in a shared ledger must never make this
-machine read or truncate its target, and a FIFO must never block the opener. `atomic_write`
-opens the folder once, without following a link unless told to, and works relative to that
-descriptor, so a folder swapped for a link meanwhile cannot redirect the write.
+machine read or truncate its target, and a FIFO must never block the opener. A user's own
+file outside the ledger (an agent's config, often a link into a dotfiles repository) may be
+read through a link (`follow_symlinks`): still only a regular file, never a FIFO or a device
+(`/dev/zero` would fill the memory). `atomic_write` opens the folder once, without following
+a link unless told to, and works relative to that descriptor, so a folder swapped for a link
+meanwhile cannot redirect the write.
 
 Locks are `flock`s: held by an open file, released when it closes, even after `kill -9`.
 Everything here blocks: call it from a thread in trio code (or keep it to small files).
@@ -75,13 +78,17 @@ def open_regular_stat(
     *,
     dir_fd: int | None = None,
     blocking: bool = True,
+    follow_symlinks: bool = False,
 ) -> tuple[int, os.stat_result]:
     """`open_regular`, with the file's `fstat`. `blocking=False` leaves a read-only fd
-    non-blocking (one syscall less, for callers that only `pread`)."""
+    non-blocking (one syscall less, for callers that only `pread`). `follow_symlinks`: a link
+    leads to the file (a user's own dotfiles, often links into a dotfiles repository); what it
+    leads to must still be a regular file."""
+    open_flags = _OPEN_FLAGS & ~os.O_NOFOLLOW if follow_symlinks else _OPEN_FLAGS
     try:
-        fd = os.open(path, flags | _OPEN_FLAGS, mode, dir_fd=dir_fd)
+        fd = os.open(path, flags | open_flags, mode, dir_fd=dir_fd)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
+        if exc.errno == errno.ELOOP and not follow_symlinks:  # else: a loop of links
             raise UnsafePathError(f"{path} is a symbolic link; refused") from None
         if exc.errno == errno.ENXIO:  # a FIFO opened for writing with no reader
             raise UnsafePathError(f"{path} is a FIFO; refused") from None
@@ -100,10 +107,13 @@ def open_regular_stat(
     return fd, st
 
 
-def read_regular(path: Path | str, limit: int | None = None) -> bytes:
-    """The bytes of the regular file `path` (`open_regular`'s rules). With `limit`, a larger
-    file raises `UnsafePathError` before anything is read."""
-    fd = open_regular(path)
+def read_regular(
+    path: Path | str, limit: int | None = None, *, follow_symlinks: bool = False
+) -> bytes:
+    """The bytes of the regular file `path` (`open_regular`'s rules; `follow_symlinks` as for
+    `open_regular_stat`). With `limit`, a larger file raises `UnsafePathError` before anything
+    is read."""
+    fd = open_regular_stat(path, follow_symlinks=follow_symlinks)[0]
     try:
         size = os.fstat(fd).st_size
         if limit is not None and size > limit:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +15,7 @@ import pytest
 import trio
 
 from ox_core import RunRequest
+from ox_core.agents import usability as checked_usability
 from ox_runner_gemini import GeminiRunner
 from ox_runner_gemini.runner import (
     AUTH_ENV,
@@ -317,6 +322,56 @@ def test_usability_not_authenticated(fake_cli: Any, tmp_path: Path) -> None:
     assert "cannot read" in runner(cli).usability().auth_detail
     (tmp_path / "home" / ".gemini" / "settings.json").write_text("[" * 5000 + "]" * 5000)
     assert "nested too deeply" in runner(cli).usability().auth_detail
+
+
+def test_usability_reads_settings_through_a_dotfiles_link(fake_cli: Any, tmp_path: Path) -> None:
+    kept = settings(tmp_path, "vertex-ai").rename(tmp_path / "dotfiles-settings.json")
+    (tmp_path / "home" / ".gemini" / "settings.json").symlink_to(kept)
+    assert runner(fake(fake_cli)).usability().usable
+
+
+def test_usability_with_settings_that_are_a_fifo_answers_at_once(
+    fake_cli: Any, tmp_path: Path
+) -> None:
+    fifo = tmp_path / "home" / ".gemini" / "settings.json"
+    fifo.parent.mkdir(parents=True)
+    os.mkfifo(fifo)
+    try:
+        # Through the daemon's wrapper: a check that never returns counts as "not installed"
+        # after its timeout, and its thread stays blocked for good.
+        usability = checked_usability(runner(fake(fake_cli)), quiet=True)
+    finally:
+        _release_a_reader(fifo)
+    assert usability.installed
+    assert not usability.authenticated
+    assert usability.auth_detail == f"cannot read {fifo}: {fifo} is a FIFO; refused"
+
+
+def _release_a_reader(fifo: Path) -> None:
+    """EOF for a reader stuck opening `fifo` (none: nothing to do)."""
+    with contextlib.suppress(OSError):
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
+CHECK_IN_A_SMALL_PROCESS = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+from ox_runner_gemini import GeminiRunner
+print(GeminiRunner(binary=sys.argv[1]).usability().auth_detail)
+"""
+
+
+def test_usability_with_settings_linked_to_dev_zero_reads_nothing(
+    fake_cli: Any, tmp_path: Path
+) -> None:
+    link = tmp_path / "home" / ".gemini" / "settings.json"
+    link.parent.mkdir(parents=True)
+    link.symlink_to("/dev/zero")
+    # In a process of its own with 1 GiB of address space: a check that reads until the
+    # end of /dev/zero fails there with a MemoryError instead of taking the machine's memory.
+    check = [sys.executable, "-c", CHECK_IN_A_SMALL_PROCESS, str(fake(fake_cli).path)]
+    answer = subprocess.run(check, capture_output=True, text=True, timeout=120, check=True)
+    assert answer.stdout.strip() == f"cannot read {link}: {link} is a device; refused"
 
 
 def test_usability_not_installed(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ import attrs
 from ox_core.cli_runner import CliRunner
 from ox_core.contracts import RunRequest, RunResult
 from ox_core.errors import RunnerError
-from ox_core.fs import UnsafePathError, atomic_write
+from ox_core.fs import UnsafePathError, atomic_write, read_regular
 from ox_core.jsonl import int_field
 from ox_core.paths import user_state_dir
 from ox_core.process import ProcessOutcome, run_agent_process, with_stderr
@@ -69,6 +69,9 @@ user's hooks for their own sessions, not for ox's summaries (and ox records none
 And the chats gemini records of this folder (each run's prompt, with no switch to stop it)
 are deleted at each start but the last one (two at most then): no pile of transcripts under
 `~/.gemini/tmp/`."""
+
+MAX_SETTINGS = 4 * 1024 * 1024
+"""The largest `settings.json` the authentication check reads."""
 
 NO_MCP_SERVER = "ox-summary-starts-no-mcp-server"
 """The only MCP server a run allows (`--allowed-mcp-server-names`): a name no server has, so
@@ -253,10 +256,13 @@ class GeminiRunner(CliRunner):
         home = Path(env.get("HOME") or os.path.expanduser("~")) / ".gemini"
         settings_path = Path(env.get("GEMINI_CLI_SYSTEM_SETTINGS_PATH") or home / "settings.json")
         try:
-            settings = json.loads(settings_path.read_text())
+            # Through a link (dotfiles), but only a regular file: a FIFO would hold the check
+            # forever, `/dev/zero` fill the memory.
+            raw = read_regular(settings_path, MAX_SETTINGS, follow_symlinks=True)
+            settings = json.loads(raw)
         except FileNotFoundError:
             return False, "no GEMINI_API_KEY and no ~/.gemini/settings.json"
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, UnsafePathError) as exc:
             return False, f"cannot read {settings_path}: {exc}"
         except RecursionError:
             return False, f"cannot read {settings_path}: JSON nested too deeply"
