@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -97,6 +99,51 @@ async def test_an_unreadable_codex_config_disables_no_server(
     cli = fake(fake_cli, case="ok-json")
     assert (await runner(cli).run(RunRequest("x"))).ok
     assert not any(arg.startswith("mcp_servers.") for arg in cli.argv())
+
+
+async def test_a_dotfiles_link_to_the_codex_config_is_followed(
+    fake_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = tmp_path / "dotfiles" / "codex.toml"
+    kept.parent.mkdir()
+    kept.write_text('[mcp_servers.docs]\ncommand = "x"\n')
+    (tmp_path / "codex-home").mkdir()
+    (tmp_path / "codex-home" / "config.toml").symlink_to(kept)
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "codex-home"))
+    cli = fake(fake_cli, case="ok-json")
+    assert (await runner(cli).run(RunRequest("x"))).ok
+    assert "mcp_servers.docs.enabled=false" in cli.argv()
+
+
+async def test_a_codex_config_that_is_a_fifo_neither_blocks_the_event_loop_nor_runs(
+    fake_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fifo = tmp_path / "codex-home" / "config.toml"
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)
+    monkeypatch.setenv("CODEX_HOME", str(fifo.parent))
+    cli = fake(fake_cli, case="ok-json")
+    # A read blocked in the event loop cannot be cancelled: only a writer ends it.
+    released: list[bool] = []
+    rescue = threading.Timer(20, lambda: released.append(_release_a_reader(fifo)))
+    rescue.start()
+    try:
+        result = await runner(cli).run(RunRequest("x"))
+    finally:
+        rescue.cancel()
+    assert released == [], "the run blocked the event loop on the FIFO"
+    assert not result.ok
+    assert f"{fifo} is a FIFO; refused" in (result.error or "")
+    assert not (cli.dir / "argv").exists(), "codex ran, with MCP servers ox could not turn off"
+
+
+def _release_a_reader(fifo: Path) -> bool:
+    """EOF for a reader stuck opening `fifo`; whether there was one."""
+    try:
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:  # ENXIO: no reader
+        return False
+    return True
 
 
 async def test_flags_the_installed_version_lacks_are_dropped(fake_cli: Any) -> None:

@@ -16,6 +16,7 @@ import attrs
 from ox_core.cli_runner import CliRunner
 from ox_core.contracts import RunRequest, RunResult
 from ox_core.errors import RunnerError
+from ox_core.fs import UnsafePathError, read_regular
 from ox_core.jsonl import int_field
 from ox_core.process import ProcessOutcome, probe, run_agent_process, with_stderr
 from ox_runner_codex.quota import CODEX_WORDING
@@ -69,6 +70,9 @@ NO_TOOLS_CONFIG = (
 `notify`) to run: the prompt is a transcript holding web pages and teammates' sessions, which
 may tell the model to read secrets or reach the network. (`--sandbox read-only` alone still
 lets a command read every file and print it.)"""
+
+MAX_CONFIG = 4 * 1024 * 1024
+"""The largest `config.toml` of the user's ox reads for its MCP servers."""
 
 _MCP_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -156,12 +160,22 @@ class CodexRunner(CliRunner):
     def _mcp_servers_off(self) -> list[str]:
         """`-c` overrides that disable each MCP server of the user's config.toml: a `-c
         mcp_servers={}` is merged, not a replacement, and a server's tools would let the
-        model act (and the server is a command codex starts)."""
+        model act (and the server is a command codex starts). Raises `RunnerError` when
+        config.toml is no regular file of at most `MAX_CONFIG` bytes: ox cannot know its
+        servers, which codex may read (and a FIFO would block this read, in the daemon's event
+        loop, forever)."""
+        path = self._codex_home(self.env()) / "config.toml"
         try:
-            with open(self._codex_home(self.env()) / "config.toml", "rb") as file:
-                config = tomllib.load(file)
-        except (OSError, ValueError, RecursionError):
+            raw = read_regular(path, MAX_CONFIG, follow_symlinks=True)  # dotfiles: a link
+        except UnsafePathError as exc:
+            why = f"codex: not run: its MCP servers cannot be turned off: {exc}"
+            raise RunnerError(why) from None
+        except OSError:
             return []  # none, or unreadable: codex itself then fails on it, or has none
+        try:
+            config = tomllib.loads(raw.decode())
+        except (ValueError, RecursionError):
+            return []  # codex itself fails on it
         servers = config.get("mcp_servers")
         if not isinstance(servers, dict):
             return []
