@@ -15,6 +15,7 @@ import functools
 import logging
 import os
 import signal
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +65,13 @@ MAX_LISTED = 10
 """Items named in the shutdown's log line of what is left unrun (the rest are counted)."""
 LEDGER_CHECK = 2.0
 """Seconds between two checks that the ledger is still the folder the daemon opened."""
+SLOW_START_STEP = 10.0
+"""Seconds a start-up step (a plugin's import or hook, the agents' checks) runs before the
+log names it: a plugin that never returns must not leave the daemon starting in silence."""
+START_STOP_GRACE = 5.0
+"""Seconds a stop asked during start-up waits for the step in its thread to return; then the
+step is abandoned (its thread ends with the process) and the daemon stops: SIGTERM must stop a
+daemon that a plugin holds."""
 SERVICE_START_DEADLINE = 30.0
 """Seconds the start waits for each handler service to report ready: one that never does
 must not hold up the manager, and so every other handler's work (it keeps starting, and
@@ -90,6 +98,10 @@ class Daemon:
         self.handlers: list[WorkHandler] = []
         self.errors: list[PluginLoadError] = []
         self.agent = "(starting)"
+        # The start-up step in progress and when it began (`time.monotonic`), set by the
+        # assembling thread: `status` and the log name a step that does not return.
+        self._start_step: tuple[str, float] | None = None
+        self._assembly: trio.CancelScope | None = None
         self.runner: Runner | None = None
         self.manager: Manager | None = None
         # Fired by whatever syncs the ledger (a plugin's service), after each integration.
@@ -117,16 +129,65 @@ class Daemon:
         from ox_core.agents import resolve_agent
         from ox_core.plugins import load_plugins
 
-        plugins = self.plugins if self.plugins is not None else load_plugins()
+        step = self._starting
+        plugins = self.plugins if self.plugins is not None else load_plugins(progress=step)
         self.plugins = plugins
+        step("making the runners and handlers")
         runners, runner_errors = make_runners(plugins, self.settings.runners)
         handlers, handler_errors = make_handlers(plugins, self.settings.handlers)
         self.errors = [*plugins.errors, *runner_errors, *handler_errors]
+        step("asking the runners whether their agent is usable")
         agent = resolve_agent(self.settings.agent_work.agent, runners)
         self.runner = next((r for r in runners if r.name == agent), None)
         if agent != "none" and self.runner is None:
             log.warning("agent %r is configured but no such runner is installed", agent)
         self.runners, self.handlers, self.agent = runners, handlers, agent
+        self._start_step = None
+
+    def _starting(self, what: str) -> None:
+        self._start_step = (what, time.monotonic())
+
+    def starting_step(self) -> str | None:
+        """The start-up step in progress and how long it has run (None when none is)."""
+        step = self._start_step
+        if step is None or self._starting_scope is None:
+            return None
+        return f"{step[0]}, for {time.monotonic() - step[1]:.0f} s"
+
+    async def _assemble_unless_stopped(self) -> None:
+        """`_assemble` in a thread. A stop waits `START_STOP_GRACE` for it, then abandons it
+        (a plugin's code cannot be cancelled) and the daemon stops without it."""
+        await trio.lowlevel.checkpoint()  # stopped already: not started at all
+        with trio.CancelScope(shield=True) as assembly:
+            self._assembly = assembly
+            await trio.to_thread.run_sync(self._assemble, abandon_on_cancel=True)
+        self._assembly = None
+        if assembly.cancelled_caught:
+            log.error(
+                "start-up: abandoned at %s: it did not return within %g s of the stop",
+                self.starting_step() or "a plugin step",
+                START_STOP_GRACE,
+            )
+        await trio.lowlevel.checkpoint()  # the stop cancelled the start-up: ends it here
+
+    async def _watch_start(self) -> None:
+        """Name, once each, the start-up steps that run longer than `SLOW_START_STEP`."""
+        named = None
+        while self._starting_scope is not None:
+            step = self._start_step
+            if (
+                step is not None
+                and step is not named
+                and time.monotonic() - step[1] >= (SLOW_START_STEP)
+            ):
+                log.warning(
+                    "start-up: %s has not returned after %g s; the daemon waits for it "
+                    "(`ox-core status` shows it; SIGTERM stops the daemon)",
+                    step[0],
+                    SLOW_START_STEP,
+                )
+                named = step
+            await trio.sleep(1.0)
 
     def _attach_handlers(self) -> None:
         """Attach each handler and take its IPC methods. A handler whose `attach` raises is
@@ -231,6 +292,7 @@ class Daemon:
             "socket": str(self.socket),
             "started_at": self.started_at.isoformat(),
             "ready": self.manager is not None and self._starting_scope is None,
+            "starting": self.starting_step(),
             "stopping": self.stopping,
             "agent": self.agent,
             "handlers": [h.type for h in self.handlers],
@@ -315,13 +377,17 @@ class Daemon:
     def stop(self) -> None:
         """Ask the daemon to stop (idempotent, callable from any trio task).
 
-        Before the daemon is ready this cancels the start-up at once (a plugin check already
-        running in its thread is waited for); after, running work is cancelled and the
-        sockets closed within a short grace period.
+        Before the daemon is ready this cancels the start-up at once (a plugin step already
+        running in its thread is waited for up to `START_STOP_GRACE`, then abandoned); after,
+        running work is cancelled and the sockets closed within a short grace period.
         """
         self._stop.set()
         if self._starting_scope is not None:
             self._starting_scope.cancel()
+        if self._assembly is not None:
+            self._assembly.deadline = min(
+                self._assembly.deadline, trio.current_time() + START_STOP_GRACE
+            )
 
     async def _serve_handler(
         self, handler: WorkHandler, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -405,7 +471,8 @@ class Daemon:
             )
             self.server = server
             await outer.start(server.serve, self.socket)
-            await trio.to_thread.run_sync(self._assemble)
+            outer.start_soon(self._watch_start)
+            await self._assemble_unless_stopped()
             from ox_core.manager import Manager, SyncSignal
 
             self.sync_signal = SyncSignal()

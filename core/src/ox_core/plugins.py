@@ -126,11 +126,16 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
+def _plugin(distribution: str, version: str, name: str) -> str:
+    return f"plugin {name} ({distribution} {version})"
+
+
 def load_plugins(
     *,
     entry_points: bool = True,
     extra: Iterable[tuple[str, object]] = (),
     groups: Iterable[str] = GROUPS,
+    progress: Callable[[str], None] | None = None,
 ) -> LoadedPlugins:
     """Discover, register and collect the ox plugins.
 
@@ -140,8 +145,13 @@ def load_plugins(
     it with entry points off). A plugin that fails to import, fails pluggy's validation, raises
     in its hook or registers something that is not a `Runner`/`WorkHandler` subclass is
     reported in `errors`; the others load normally. Never raises for a plugin's fault.
+
+    `progress` is told, before each step that runs a plugin's code (its import, each of its
+    hooks), which plugin and step it is (`plugin NAME (DIST VERSION): STEP`): one that never
+    returns can then be named (the daemon shows it in `status`).
     """
     groups = tuple(groups)
+    told = progress or (lambda _what: None)
     infos = list_entry_points(LISTED_GROUPS if groups == GROUPS else groups) if entry_points else []
     by_key = {(p.group, p.name): p for p in infos}
     errors: list[PluginLoadError] = []
@@ -164,6 +174,7 @@ def load_plugins(
             point is that entry point's failure (stevedore re-raises both: the load would end)."""
 
             def _load_one_plugin(self, ep: Any, *args: Any) -> Any:
+                told(f"{_plugin(*origin(self.namespace, ep.name), ep.name)}: import")
                 try:
                     return super()._load_one_plugin(ep, *args)
                 except (AssertionError, SystemExit) as exc:
@@ -261,6 +272,7 @@ def load_plugins(
             for impl in getattr(pm.hook, hook_name).get_hookimpls():
                 if impl.plugin is not plugin:
                     continue
+                told(f"{_plugin(*origin(group, name), name)}: {hook_name}")
                 try:
                     impl.function(register=register)
                 except PLUGIN_FAULTS as exc:

@@ -183,7 +183,9 @@ def status_screen(status: Mapping[str, Any], now: datetime | None = None) -> Ren
     head.add_column()
     agent = escape(str(work.get("agent_type") or "none"))
     if not work or daemon.get("ready") is False:
-        agent_line = "[yellow]starting…[/] (plugins and agents are being checked)"
+        step = daemon.get("starting")
+        doing = escape(str(step)) if step else "plugins and agents are being checked"
+        agent_line = f"[yellow]starting…[/] ({doing})"
     elif not work.get("enabled", True):
         agent_line = f"{agent}  [yellow](agent work disabled)[/]"
     elif agent == "none":

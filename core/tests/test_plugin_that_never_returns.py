@@ -1,0 +1,168 @@
+"""A third-party plugin whose import or hook never returns: the daemon says which plugin holds
+its start (`status`, and the log after `SLOW_START_STEP`), and SIGTERM still stops it (the
+step is abandoned `START_STOP_GRACE` seconds after the stop). The real `ox-core serve` runs,
+with the plugin installed as a distribution on its path."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ox_core import load_plugins
+from ox_core.testing import make_ledger, wait_until
+
+HANGING_HOOK = """
+import time
+from ox_core import hookimpl
+
+@hookimpl
+def ox_register_runners(register):
+    time.sleep(3600)
+"""
+HANGING_IMPORT = "import time\ntime.sleep(3600)\n"
+FINE = """
+from ox_core import hookimpl
+from ox_core.mock import MockRunner
+
+class FineRunner(MockRunner):
+    name = "fine-test-runner"
+
+@hookimpl
+def ox_register_runners(register):
+    register(FineRunner)
+"""
+
+
+def install(site: Path, dist: str, module: str, code: str) -> None:
+    """`dist` as an installer leaves it: its module and its `.dist-info` on the path."""
+    (site / f"{module}.py").write_text(textwrap.dedent(code))
+    info = site / f"{dist.replace('-', '_')}-1.0.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0.0\n")
+    (info / "entry_points.txt").write_text(f"[ox.runners]\n{dist} = {module}\n")
+
+
+@pytest.fixture
+def home() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="oxh") as d:  # short: the socket's path
+        (Path(d) / "xdg").mkdir(mode=0o700)
+        (Path(d) / "site").mkdir()
+        yield Path(d)
+
+
+def environment(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OX_", "XDG_"))}
+    env.update(
+        HOME=str(home),
+        XDG_RUNTIME_DIR=str(home / "xdg"),
+        PATH="/usr/bin:/bin",
+        PYTHONPATH=str(home / "site"),
+        OX_LEDGER=str(make_ledger(home / "team").path),
+    )
+    return env
+
+
+def status(env: dict[str, str]) -> dict[str, object] | None:
+    done = subprocess.run(
+        [sys.executable, "-m", "ox_core.cli", "status", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return json.loads(done.stdout)["daemon"] if done.returncode == 0 else None
+
+
+@pytest.mark.parametrize(
+    ("code", "step"),
+    [(HANGING_HOOK, "ox_register_runners"), (HANGING_IMPORT, "import")],
+    ids=["hook", "import"],
+)
+def test_a_plugin_that_never_returns_is_named_and_sigterm_still_stops_the_daemon(
+    home: Path, code: str, step: str
+) -> None:
+    install(home / "site", "ox-runner-stuck", "ox_test_stuck_plugin", code)
+    env = environment(home)
+    log = home / "serve.log"
+    with log.open("wb") as out:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "ox_core.cli", "serve"], env=env, stdout=out, stderr=out
+        )
+    try:
+        named = f"plugin ox-runner-stuck (ox-runner-stuck 1.0.0): {step}"
+        # The answer says what holds the start, not only that it is starting.
+        answer = wait_until(
+            "status naming the stuck plugin",
+            lambda: (s := status(env)) and named in str(s.get("starting")) and s,
+        )
+        assert answer["ready"] is False
+        screen = subprocess.run(
+            [sys.executable, "-m", "ox_core.cli", "status"],
+            env={**env, "COLUMNS": "200"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+        assert named in screen
+        wait_until(
+            "the log naming the stuck plugin",
+            lambda: f"start-up: {named} has not returned after 10 s" in log.read_text(),
+        )
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=60) == 0
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+    text = log.read_text()
+    assert f"start-up: abandoned at {named}" in text
+    assert "it did not return within 5 s of the stop" in text
+    assert "ox-core stopped" in text
+    assert "Traceback" not in text
+
+
+def test_a_stop_during_a_start_that_returns_waits_for_it(home: Path) -> None:
+    """SIGTERM during a normal start abandons nothing: the start-up ends, then the daemon."""
+    install(home / "site", "ox-runner-fine", "ox_test_fine_plugin_start", FINE)
+    env = environment(home)
+    log = home / "serve.log"
+    with log.open("wb") as out:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "ox_core.cli", "serve"], env=env, stdout=out, stderr=out
+        )
+    try:
+        wait_until("the socket to answer", lambda: status(env) is not None)
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=60) == 0
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+    text = log.read_text()
+    assert "ox-core stopped" in text
+    assert "abandoned" not in text
+    assert "Traceback" not in text
+
+
+def test_load_plugins_tells_each_step_before_it_runs(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install(home / "site", "ox-runner-fine", "ox_test_fine_plugin_steps", FINE)
+    monkeypatch.syspath_prepend(str(home / "site"))
+    steps: list[str] = []
+    loaded = load_plugins(progress=steps.append)
+    assert "fine-test-runner" in loaded.runners
+    ours = [s for s in steps if "ox-runner-fine" in s]
+    assert ours == [
+        "plugin ox-runner-fine (ox-runner-fine 1.0.0): import",
+        "plugin ox-runner-fine (ox-runner-fine 1.0.0): ox_register_runners",
+    ]
