@@ -1,7 +1,7 @@
 """WorkQueue: its invariants as properties, in one stateful test, under threads.
 
 The invariants: dedup across queued and running keys, order by priority then age then
-arrival, the depth cap.
+arrival, the depth cap, and the allowance of as many items waiting for the agent gate.
 """
 
 from __future__ import annotations
@@ -111,6 +111,29 @@ def test_requeue_keeps_place_and_drops_when_full() -> None:
     assert q.statistics().dropped == 1
 
 
+def test_items_waiting_for_the_agent_have_an_allowance_of_their_own() -> None:
+    q = WorkQueue(max_queue_depth=2)
+    taken: list[WorkItem] = []
+    for key in ("a", "b", "c"):
+        assert q.enqueue(WorkItem(type="t", dedup_key=key))
+        taken.extend(filter(None, [q.dequeue()]))
+    assert [q.requeue(item, waiting=True) for item in taken] == [True, True, False]
+    assert not q.in_progress("c")
+    assert (len(q), q.statistics().waiting, q.statistics().dropped) == (2, 2, 1)
+    # The waiting ones leave the depth cap free for fresh items.
+    assert q.enqueue(WorkItem(type="t", dedup_key="d"))
+    assert q.enqueue(WorkItem(type="t", dedup_key="e"))
+    assert not q.enqueue(WorkItem(type="t", dedup_key="f"))
+    assert len(q) == 4
+    # A waiting item taken out frees its place in the allowance, not in the cap.
+    first = q.dequeue(where=lambda i: i.dedup_key == "a")
+    assert first is not None
+    assert q.statistics().waiting == 1
+    assert not q.enqueue(WorkItem(type="t", dedup_key="f"))
+    assert not q.requeue(first)  # back as a fresh item: the cap is full
+    assert q.requeue(WorkItem(type="t", dedup_key="g"), waiting=True)
+
+
 def test_dequeue_where_skips_without_losing_place() -> None:
     q = WorkQueue(clock=FakeClock())
     items = [WorkItem(type=t) for t in ("x", "y", "x", "y")]
@@ -159,11 +182,15 @@ class QueueMachine(RuleBasedStateMachine):
         self.queue = WorkQueue(max_queue_depth=cap, clock=self.clock)
         self.cap = cap
         self.waiting: list[WorkItem] = []  # model of the queue's contents
+        self.for_agent: set[str] = set()  # ids of those waiting for the agent gate
         self.in_flight: list[WorkItem] = []
         self.enqueued_ids: set[str] = set()
         self.dequeued_ids: list[str] = []
         self.seq = 0
         self.order: dict[str, tuple[int, float, int]] = {}
+
+    def _fresh(self) -> int:
+        return len(self.waiting) - len(self.for_agent)
 
     def _key_present(self, key: str) -> bool:
         return bool(key) and any(i.dedup_key == key for i in self.waiting + self.in_flight)
@@ -172,7 +199,7 @@ class QueueMachine(RuleBasedStateMachine):
     def enqueue(self, key: str, priority: int, freeze: bool) -> None:
         self.clock.frozen = freeze
         item = WorkItem(type="t", dedup_key=key, priority=priority)
-        expect = not self._key_present(key) and len(self.waiting) < self.cap
+        expect = not self._key_present(key) and self._fresh() < self.cap
         assert self.queue.enqueue(item) is expect
         if expect:
             assert item.id not in self.enqueued_ids
@@ -191,19 +218,23 @@ class QueueMachine(RuleBasedStateMachine):
         best = min(self.waiting, key=lambda i: self.order[i.id])
         assert item is best
         self.waiting.remove(item)
+        self.for_agent.discard(item.id)
         self.in_flight.append(item)
         self.dequeued_ids.append(item.id)
         if item.dedup_key:
             assert self.queue.in_progress(item.dedup_key)
 
     @precondition(lambda self: self.in_flight)
-    @rule(data=st.data())
-    def requeue(self, data: st.DataObject) -> None:
+    @rule(data=st.data(), for_agent=st.booleans())
+    def requeue(self, data: st.DataObject, for_agent: bool) -> None:
         item = data.draw(st.sampled_from(self.in_flight))
         self.in_flight.remove(item)
-        expect = len(self.waiting) < self.cap and not self._key_present(item.dedup_key)
-        assert self.queue.requeue(item) is expect
+        used = len(self.for_agent) if for_agent else self._fresh()
+        expect = used < self.cap and not self._key_present(item.dedup_key)
+        assert self.queue.requeue(item, waiting=for_agent) is expect
         if expect:
+            if for_agent:
+                self.for_agent.add(item.id)
             priority, created, _ = self.order[item.id]
             self.order[item.id] = (priority, created, self.seq)
             self.seq += 1
@@ -239,8 +270,10 @@ class QueueMachine(RuleBasedStateMachine):
         assert len(keys) == len(set(keys))
 
     @invariant()
-    def depth_within_cap(self) -> None:
-        assert len(self.queue) <= self.cap
+    def depth_within_cap_and_allowance(self) -> None:
+        waiting = self.queue.statistics().waiting
+        assert waiting == len(self.for_agent) <= self.cap
+        assert len(self.queue) - waiting <= self.cap
         assert len(self.queue) == len(self.waiting)
 
     @invariant()

@@ -97,7 +97,9 @@ STATUS_STATES: dict[str, dict[str, Any]] = {
     "no-agent": work_status(
         agent_type="none",
         agent_available=False,
-        queue_depth=2,
+        queue_depth=3,
+        agent_waiting=2,
+        stats=AgentWorkStats(successes=4, outcomes={"published": 4}, waits=2, deferred=12),
         holds=[
             Hold(
                 kind="no_agent",

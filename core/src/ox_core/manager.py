@@ -126,7 +126,9 @@ class Manager:
         """Queue `item` and wake the manager at once.
 
         False (queuing nothing) when its dedup key is queued, in progress or parked, or the
-        queue is full. Raises `OxError` when no handler serves `item.type`.
+        queue is full (items waiting for the agent do not fill it: they have an allowance of
+        their own), or the key was let go because that allowance was full and the agent gate
+        has not let a run through since. Raises `OxError` when no handler serves `item.type`.
         """
         if item.type not in self._handlers:
             raise OxError(f"no handler for work type {item.type!r}")
@@ -136,10 +138,12 @@ class Manager:
         return accepted
 
     async def force_detect(self, *, resume: bool = False) -> int:
-        """Lift every park and type pause, run every handler's cleanup (even when agent work
-        is disabled) and, when enabled, every handler's detection at once, ignoring cooldowns
-        and the detect lock. With `resume`, the quota pause is lifted too (and forgotten on
-        disk). Returns the number of items enqueued. Cancellable."""
+        """Lift every park and type pause (and take back the keys let go while the agent gate
+        was closed), run every handler's cleanup (even when agent work is disabled) and, when
+        enabled, every handler's detection at once, ignoring cooldowns and the detect lock.
+        With `resume`, the quota pause is lifted too (and forgotten on disk). Returns the
+        number of items enqueued. Cancellable."""
+        self._worker.deferred.clear()
         lifted = self._retry.lift()
         if lifted:
             log.info("force_detect lifted %d park(s)", lifted)
@@ -167,14 +171,16 @@ class Manager:
 
     def on_complete(self, fn: CompleteCallback) -> CompleteCallback:
         """Call `fn(WorkResult)` after each item ends (success or failure; not when it goes
-        back to the queue). Called synchronously from the manager's task; an exception in it
-        is logged and ignored. Returns `fn`, so it works as a decorator."""
+        back to the queue, nor when it is let go to wait for the agent: `stats.deferred`).
+        Called synchronously from the manager's task; an exception in it is logged and
+        ignored. Returns `fn`, so it works as a decorator."""
         self._worker.callbacks.append(fn)
         return fn
 
     def status(self) -> AgentWorkStatus:
         """A snapshot (`.to_json()` for JSON) of the policies' statistics."""
         signal = self._sync_signal
+        queue = self._queue.statistics()
         return build_status(
             config=self._config_source.current,
             work_types=list(self._handlers),
@@ -183,7 +189,8 @@ class Manager:
             work=self._worker.history.statistics(),
             errors=self._worker.problems.statistics(),
             sync=signal.statistics() if isinstance(signal, SyncSignal) else SyncStatistics(),
-            queue_depth=len(self._queue),
+            queue_depth=queue.queued,
+            agent_waiting=queue.waiting,
             in_progress=self._running,
             now=trio.current_time(),
             wall=self._wall(),

@@ -6,6 +6,11 @@ then the one enqueued first. A requeued item keeps its `created_at`, so a retry 
 A dedup key is *present* while its item is queued or in progress; `enqueue` refuses a present
 key. `dequeue` moves the key from queued to in progress, `complete` ends it, `requeue` moves it
 back to queued in one step, so no duplicate can slip in between.
+
+Items put back to wait for the agent gate (`requeue(item, waiting=True)`: no usable agent, a
+quota pause, the rate limit) count against an allowance of their own, as large as the depth
+cap, and not against the cap: a gate closed for days fills that allowance, never the queue, so
+fresh items (work that may need no agent) still get in. At most twice the cap wait in all.
 """
 
 from __future__ import annotations
@@ -28,13 +33,16 @@ DEFAULT_MAX_QUEUE_DEPTH = 100
 class QueueStatistics:
     """A snapshot of a `WorkQueue`.
 
-    `queued`: items waiting; `in_progress`: keys being worked on; `max_queue_depth`: the cap;
-    the rest are cumulative counters since the queue was made: `enqueued` (accepted),
-    `duplicates` (refused because the key was present), `rejected` (refused because the queue
-    was full), `dequeued`, `requeued`, `dropped` (requeues refused because the queue was full).
+    `queued`: items waiting, of which `waiting` wait for the agent gate; `in_progress`: keys
+    being worked on; `max_queue_depth`: the cap (and the allowance of items waiting for the
+    agent gate); the rest are cumulative counters since the queue was made: `enqueued`
+    (accepted), `duplicates` (refused because the key was present), `rejected` (refused because
+    the queue was full), `dequeued`, `requeued`, `dropped` (requeues refused because the queue
+    or the allowance was full).
     """
 
     queued: int
+    waiting: int
     in_progress: int
     max_queue_depth: int
     enqueued: int
@@ -64,8 +72,8 @@ class WorkQueue:
     """A priority queue of `WorkItem` with dedup and a depth cap.
 
     Every method takes one lock and never blocks on anything else, so it is safe to call from
-    trio tasks and from threads (`trio.to_thread`) alike. In-progress items do not count
-    against `max_queue_depth`.
+    trio tasks and from threads (`trio.to_thread`) alike. In-progress items and items waiting
+    for the agent gate do not count against `max_queue_depth`.
     """
 
     def __init__(
@@ -79,7 +87,9 @@ class WorkQueue:
         self.max_queue_depth = max_queue_depth
         self._clock = clock
         self._lock = threading.Lock()
-        self._heap: list[tuple[int, float, int, WorkItem]] = []
+        # The last field is True for an item waiting for the agent gate.
+        self._heap: list[tuple[int, float, int, WorkItem, bool]] = []
+        self._waiting = 0  # how many heap entries wait for the agent gate
         self._queued: set[str] = set()
         self._in_progress: set[str] = set()
         self._seq = itertools.count()
@@ -106,7 +116,7 @@ class WorkQueue:
                 self._duplicates += 1
                 return False
             heap = self._heap
-            if len(heap) >= self.max_queue_depth:
+            if len(heap) - self._waiting >= self.max_queue_depth:
                 self._rejected += 1
                 self._rejected_unreported += 1
                 return False
@@ -117,7 +127,7 @@ class WorkQueue:
                 created_at = item.created_at = self._clock()
             if key:
                 queued.add(key)
-            heappush(heap, (item.priority, created_at.timestamp(), next(self._seq), item))
+            heappush(heap, (item.priority, created_at.timestamp(), next(self._seq), item, False))
             self._enqueued += 1
             return True
 
@@ -131,51 +141,57 @@ class WorkQueue:
             heap = self._heap
             if not heap:
                 return None
-            found: WorkItem | None
+            found: tuple[int, float, int, WorkItem, bool] | None
             if where is None:
-                found = heappop(heap)[3]
+                found = heappop(heap)
             else:
-                skipped: list[tuple[int, float, int, WorkItem]] = []
+                skipped: list[tuple[int, float, int, WorkItem, bool]] = []
                 found = None
                 while heap:
                     entry = heappop(heap)
                     if where(entry[3]):
-                        found = entry[3]
+                        found = entry
                         break
                     skipped.append(entry)
                 for entry in skipped:
                     heappush(heap, entry)
                 if found is None:
                     return None
-            key = found.dedup_key
+            item, waiting = found[3], found[4]
+            if waiting:
+                self._waiting -= 1
+            key = item.dedup_key
             if key:
                 self._queued.discard(key)
                 self._in_progress.add(key)
             self._dequeued += 1
-            return found
+            return item
 
-    def requeue(self, item: WorkItem) -> bool:
-        """Put an in-progress `item` back in the queue, keeping its `created_at`.
+    def requeue(self, item: WorkItem, *, waiting: bool = False) -> bool:
+        """Put an in-progress `item` back in the queue, keeping its `created_at`; `waiting`:
+        it waits for the agent gate, in the allowance of such items.
 
         The key moves from in progress to queued atomically. Returns False, dropping the item
-        (and ending its in-progress state), when the queue is full or an item with the same key
-        is already queued.
+        (and ending its in-progress state), when the queue (or, `waiting`, the allowance) is
+        full or an item with the same key is already queued.
         """
         _check(item)
         key = item.dedup_key
         with self._lock:
             if key:
                 self._in_progress.discard(key)
-            if len(self._heap) >= self.max_queue_depth or (key and key in self._queued):
+            used = self._waiting if waiting else len(self._heap) - self._waiting
+            if used >= self.max_queue_depth or (key and key in self._queued):
                 self._dropped += 1
                 return False
             if item.created_at is None:
                 item.created_at = self._clock()
             if key:
                 self._queued.add(key)
-            heappush(
-                self._heap, (item.priority, item.created_at.timestamp(), next(self._seq), item)
-            )
+            entry = (item.priority, item.created_at.timestamp(), next(self._seq), item, waiting)
+            heappush(self._heap, entry)
+            if waiting:
+                self._waiting += 1
             self._requeued += 1
             return True
 
@@ -202,7 +218,8 @@ class WorkQueue:
             return len(self._in_progress)
 
     def __len__(self) -> int:
-        """How many items are waiting (in-progress items are not counted)."""
+        """How many items are waiting, for the agent gate or not (in-progress items are not
+        counted)."""
         with self._lock:
             return len(self._heap)
 
@@ -221,6 +238,7 @@ class WorkQueue:
         with self._lock:
             return QueueStatistics(
                 queued=len(self._heap),
+                waiting=self._waiting,
                 in_progress=len(self._in_progress),
                 max_queue_depth=self.max_queue_depth,
                 enqueued=self._enqueued,

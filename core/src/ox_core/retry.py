@@ -7,7 +7,8 @@
 - An agent failure is retried after `RETRY_DELAY`, so a CLI that crashes at once does not
   burn its attempts (and rate-limit tokens) within a second; at most `MAX_ATTEMPTS` runs.
 - An item that needs the agent while the agent gate is closed goes back to the queue with
-  its prompt kept (*waiting*), and runs once the gate opens.
+  its prompt kept (*waiting*, in the queue's allowance of such items), and runs once the
+  gate opens.
 
 `clock` is monotonic seconds (the manager passes `trio.current_time`).
 """

@@ -84,8 +84,10 @@ class AgentWorkStats:
     either way (`finished` is their sum); `outcomes` counts the finished items by outcome
     (`published`, `discarded`, `failed` ...). `retries`: runner failures that requeued their item.
     `waits`: times an item needing the agent went back to the queue (quota, rate limit, no
-    agent). `blocked`: times a ledger-wide blocker paused a work type. `parks`: keys parked.
-    `detect_errors`: detection or cleanup steps of a handler that raised.
+    agent); `deferred`: times one was let go instead, as many waiting as the queue keeps for
+    the agent (not finished: a scan finds it again once the agent ran). `blocked`: times a
+    ledger-wide blocker paused a work type. `parks`: keys parked. `detect_errors`: detection
+    or cleanup steps of a handler that raised.
     """
 
     total_invocations: int = 0
@@ -93,6 +95,7 @@ class AgentWorkStats:
     failures: int = 0
     retries: int = 0
     waits: int = 0
+    deferred: int = 0
     blocked: int = 0
     parks: int = 0
     detect_errors: int = 0
@@ -141,8 +144,10 @@ class AgentWorkStatus:
     """A snapshot of the manager (`Manager.status()`).
 
     `agent_type`: the runner's name, `"none"` without one. `agent_available`: the runner was
-    installed and authenticated at the last check. `queue_depth`: items waiting. `active`: work
-    in flight; `recent`: the last 10 finished, newest last. `quota_paused_until`: end of a quota
+    installed and authenticated at the last check. `queue_depth`: items waiting, of which
+    `agent_waiting` wait for the agent (they have an allowance of their own, as large as the
+    queue's cap: a queue may hold up to twice its cap). `active`: work in flight; `recent`:
+    the last 10 finished, newest last. `quota_paused_until`: end of a quota
     pause (UTC) or None. `paused_types`: work types paused by a ledger-wide blocker, with the
     end of the pause. `parked`: dedup keys parked after repeated failures, with the end of the
     park. `rate_limit_remaining`: agent runs left in the current window.
@@ -163,6 +168,7 @@ class AgentWorkStatus:
     recent: list[AgentProcess] = attrs.Factory(list)
     stats: AgentWorkStats = attrs.Factory(AgentWorkStats)
     in_progress: int = 0
+    agent_waiting: int = 0
     quota_paused_until: datetime | None = None
     paused_types: dict[str, datetime] = attrs.Factory(dict)
     parked: dict[str, datetime] = attrs.Factory(dict)
@@ -225,6 +231,7 @@ def build_status(
     errors: tuple[Problem, ...],
     sync: SyncStatistics,
     queue_depth: int,
+    agent_waiting: int,
     in_progress: int,
     now: float,
     wall: datetime,
@@ -245,6 +252,7 @@ def build_status(
         recent=list(work.recent),
         stats=work.counts,
         in_progress=in_progress,
+        agent_waiting=agent_waiting,
         quota_paused_until=quota.until if quota is not None else None,
         paused_types={held.name: at(held.until) for held in retry.paused},
         parked={held.name: at(held.until) for held in retry.parked},

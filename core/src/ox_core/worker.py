@@ -34,6 +34,9 @@ log = logging.getLogger("ox_core.manager")
 # that does not.
 RUN_GUARD = 30.0
 _EMPTY_RESULT = RunResult()  # frozen: one shared instance for every skip_llm item
+# Keys kept as let go while the agent gate is closed: a handler whose keys change at every
+# scan must not grow them without end (past it, its items are only built again to no use).
+DEFERRED_KEYS_MAX = 10_000
 
 CompleteCallback = Callable[[WorkResult], object]
 
@@ -70,6 +73,8 @@ class Worker:
     ledger: Path
     callbacks: list[CompleteCallback] = attrs.Factory(list)
     refreshing: bool = False  # an agent usability check is running
+    # Keys let go since the agent gate last let a run through (see `_defer`).
+    deferred: set[str] = attrs.Factory(set)
 
     @classmethod
     def create(
@@ -105,8 +110,10 @@ class Worker:
         )
 
     def enqueue(self, item: WorkItem) -> bool:
-        """Queue `item` unless its key is parked (or queued, running; or the queue is full)."""
-        if item.dedup_key and self.retry.is_parked(item.dedup_key):
+        """Queue `item` unless its key is parked or deferred (or queued, running; or the
+        queue is full)."""
+        key = item.dedup_key
+        if key and (self.retry.is_parked(key) or key in self.deferred):
             return False
         return self.queue.enqueue(item)
 
@@ -178,6 +185,7 @@ class Worker:
                 self._wait(item, record, request)
                 return
             self.retry.running(item.id)
+            self.deferred.clear()  # the gate opened: what it let go may come back
             result = await self._run_agent(item, record, request)
             if result.quota is not None:
                 self.history.count("runs_quota")
@@ -275,14 +283,33 @@ class Worker:
             self.history.count("blocked")
 
     def _wait(self, item: WorkItem, record: AgentProcess, request: RunRequest) -> None:
-        """Back to the queue until the agent gate opens (quota, rate limit, no agent)."""
-        self.history.count("waits")
+        """Back to the queue until the agent gate opens (quota, rate limit, no agent), or
+        let go when the queue's allowance of such items is full."""
         self.retry.wait(item.id, request)
-        if self.queue.requeue(item):
+        if self.queue.requeue(item, waiting=True):
+            self.history.count("waits")
             record.status = "waiting"
             self.wake()  # the dispatcher computes when the gate opens again
             return
-        self._finish(item, record, None, "dropped: the queue is full")
+        self._defer(item, record)
+
+    def _defer(self, item: WorkItem, record: AgentProcess) -> None:
+        """Let `item` go, neither failed nor finished: a closed gate is no fault of the item,
+        and its work stays where detection found it. Its key is refused until the gate lets a
+        run through: a later scan would only build its prompt again (seconds of redaction for
+        a long session) to let it go again."""
+        self.retry.forget(item.id)
+        self.history.count("deferred")
+        record.status, record.outcome = "completed", "deferred"  # not in the recent list
+        if not self.deferred:
+            log.info(
+                "%d items wait for the agent, as many as the queue keeps: others that need "
+                "it are let go until the agent can run (a later scan finds them again)",
+                self.queue.max_queue_depth,
+            )
+        # An empty key too: it marks the episode (told once), and `enqueue` never refuses it.
+        if len(self.deferred) < DEFERRED_KEYS_MAX:
+            self.deferred.add(item.dedup_key)
 
     def _requeue(
         self,

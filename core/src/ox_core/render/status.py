@@ -89,6 +89,9 @@ def _counts(stats: Mapping[str, Any]) -> tuple[str, str]:
     retries = int(stats.get("retries", 0))
     if retries:
         items += f"; {retries} {'retry' if retries == 1 else 'retries'}"
+    deferred = int(stats.get("deferred", 0))
+    if deferred:
+        items += f"; {deferred} deferred until the agent can run"
     runs = int(stats.get("total_invocations", 0))
     parts = [
         f"[green]{stats.get('runs_ok', 0)} ok[/]",
@@ -206,9 +209,11 @@ def status_screen(status: Mapping[str, Any], now: datetime | None = None) -> Ren
         )
     head.add_row("Daemon", daemon_line)
     head.add_row("Sync", _sync_line(work, now))
-    head.add_row(
-        "Queue", f"{work.get('queue_depth', 0)} waiting, {len(work.get('active') or [])} running"
+    for_agent = int(work.get("agent_waiting") or 0)
+    queue = f"{work.get('queue_depth', 0)} waiting" + (
+        f" ({for_agent} for the agent)" if for_agent else ""
     )
+    head.add_row("Queue", f"{queue}, {len(work.get('active') or [])} running")
     items, runs = _counts(stats)
     head.add_row("Items", items)
     head.add_row("Agent runs", runs)
