@@ -226,6 +226,22 @@ def _pair_name(obj: dict[str, Any]) -> str | None:
     return None
 
 
+def decode_json(text: str | bytes) -> tuple[Any, bool]:
+    """`text` decoded, and whether one of its objects repeats a key. Every JSON reader keeps
+    the last value of a repeated key, but the text holds the earlier ones too, which no rule
+    looked at: such a text is never kept as written. Raises `ValueError` (not JSON) and
+    `RecursionError` as `json.loads` does."""
+    repeated = False
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal repeated
+        obj = dict(pairs)
+        repeated = repeated or len(obj) != len(pairs)
+        return obj
+
+    return json.loads(text, object_pairs_hook=unique), repeated
+
+
 def _spaced(item: str) -> bool:
     return any(c.isspace() for c in item) and "'" not in item
 
@@ -370,7 +386,7 @@ def _redact(
         return text
     if json_like:
         try:
-            obj = json.loads(text)
+            obj, repeated = decode_json(text)
         except (ValueError, RecursionError):
             pass
         else:
@@ -380,7 +396,7 @@ def _redact(
                 except RecursionError:
                     clean = obj  # nested beyond reason: matched as text below
                 else:
-                    return text if clean == obj else _dump(clean, text)
+                    return text if clean == obj and not repeated else _dump(clean, text)
     spans = find_spans(text, rules, extra)
     if shown:
         spans = _merge(spans + _read_spans(text, extra))

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from ox_session_capture.records import RawEntry, RawFooter
-from ox_session_capture.redact.engine import redact_text, redact_value
+from ox_session_capture.redact.engine import decode_json, redact_text, redact_value
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +26,16 @@ log = logging.getLogger(__name__)
 def redact_raw_bytes(data: bytes, rules: Sequence[re.Pattern[str]] = ()) -> bytes:
     """`raw.jsonl` (or any JSON Lines file) with every string value redacted, decoded (JSON
     inside a string is decoded too, see `redact.engine`). A line that needs no change is kept
-    byte for byte; a line that is not JSON is redacted as text."""
+    byte for byte (unless it repeats a key: `decode_json`); a line that is not JSON is
+    redacted as text."""
     out: list[bytes] = []
     for line in data.splitlines(keepends=True):
         body = line.rstrip(b"\r\n")
         ending = line[len(body) :]
         try:
-            obj = json.loads(body)
+            obj, repeated = decode_json(body)
             clean = redact_record(obj, rules)
-            same = clean == obj
+            same = clean == obj and not repeated
             dumped = (
                 b""
                 if same
@@ -128,14 +129,14 @@ def redact_file_bytes(name: str, data: bytes, rules: Sequence[re.Pattern[str]] =
         return redact_raw_bytes(data, rules)
     if name.endswith(".json"):
         try:
-            obj = json.loads(data)
+            obj, repeated = decode_json(data)
         except (ValueError, RecursionError):
             return _redact_text_bytes(data, rules)
         try:
             clean = redact_record(obj, rules, names=None)
         except RecursionError:
             return _redact_text_bytes(data, rules)
-        if clean == obj:
+        if clean == obj and not repeated:
             return data
         return (json.dumps(clean, ensure_ascii=False, indent=2) + "\n").encode()
     return _redact_text_bytes(data, rules)

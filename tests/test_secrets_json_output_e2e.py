@@ -1,0 +1,120 @@
+"""End to end: a secret in JSON that a tool printed, where the JSON document hides it from a
+reader that only looks at its decoded strings one by one, never reaches the team's remote or
+the summarizer's prompt.
+
+- A document that repeats a key (a hand-edited `settings.json`, a merged config): every JSON
+  reader keeps the last value, but the text holds the first one too.
+
+A claude-code session's Bash result prints it (and the user pastes one, with a token of the
+team's own format from `.ox/redact.toml`); the test reads every object of the bare remote and
+every prompt the fake summarizer received.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ox_core.testing import wait_until
+from ox_session_capture.records import RecordError, read_marker
+
+if TYPE_CHECKING:
+    from conftest import OxWorld
+
+TS = "2026-11-24T00:38:26.778Z"
+GH = "ghp_" + "Wm3vT8kX2pL7sQ9nB4cR1yH6jF0dZ5gA3eK8"
+ACME = "ACME-" + "58203917"
+# Written as the tools print them (a repeated key cannot be made with json.dumps).
+SETTINGS = (
+    '{\n  "github.token": "' + GH + '",\n  "editor.fontSize": 13,\n'
+    '  "github.token": "${env:GITHUB_TOKEN}"\n}\n'
+)
+PASTED = '{"note": "' + ACME + '", "note": "see the wiki"}'
+REPEATED = {"cat .vscode/settings.json": SETTINGS}
+
+
+def session_lines(outputs: dict[str, str]) -> list[dict[str, Any]]:
+    lines: list[dict[str, Any]] = [
+        {"type": "user", "uuid": "u-0", "timestamp": TS,
+         "message": {"role": "user", "content": f"why does this not load? {PASTED}"}},
+    ]  # fmt: skip
+    for n, (command, output) in enumerate(outputs.items()):
+        lines += [
+            {"type": "assistant", "uuid": f"a-{n}", "timestamp": TS,
+             "message": {"role": "assistant", "model": "claude-test", "content": [
+                 {"type": "tool_use", "id": f"toolu_{n}", "name": "Bash",
+                  "input": {"command": command}}]}},
+            {"type": "user", "uuid": f"r-{n}", "timestamp": TS,
+             "message": {"role": "user", "content": [
+                 {"type": "tool_result", "tool_use_id": f"toolu_{n}", "content": output,
+                  "is_error": False}]}},
+        ]  # fmt: skip
+    lines.append(
+        {"type": "assistant", "uuid": "a-end", "timestamp": TS,
+         "message": {"role": "assistant", "model": "claude-test",
+                     "content": [{"type": "text", "text": "The staging settings are read."}]}}
+    )  # fmt: skip
+    return lines
+
+
+def record(world: OxWorld, source: Path, pid: int, lines: list[Any]) -> str:
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.touch()
+    started = world.cli(
+        "session", "start", "--adapter", "claude-code", "--file", str(source),
+        "--pid", str(pid), "--json",
+    )  # fmt: skip
+    reply = json.loads(started.stdout)
+    with source.open("a") as out:
+        for line in lines:
+            out.write(json.dumps(line) + "\n")
+    offset = source.stat().st_size
+    session_dir = Path(reply["session_dir"])
+
+    def captured() -> bool:
+        try:
+            return read_marker(session_dir).source_offset == offset
+        except (FileNotFoundError, RecordError):
+            return False
+
+    wait_until("the session to be captured", captured)
+    world.cli("session", "stop", reply["name"])
+    return str(reply["name"])
+
+
+@pytest.mark.parametrize(
+    ("outputs", "secrets"),
+    [(REPEATED, [GH, ACME])],
+    ids=["repeated-key"],
+)
+def test_a_secret_that_printed_json_hides_reaches_neither_the_remote_nor_the_summarizer(
+    world: OxWorld, pid_holder: int, outputs: dict[str, str], secrets: list[str]
+) -> None:
+    rules = world.ledger / ".ox/redact.toml"
+    rules.parent.mkdir(exist_ok=True)
+    rules.write_text('patterns = ["ACME-[0-9]{8}"]\n')
+    world.git(world.ledger, "add", ".ox/redact.toml")
+    world.git(world.ledger, "commit", "-q", "-m", "the team's token format")
+    daemon = world.serve()
+    source = world.home / ".claude/projects/-home-dev-infra/7c1d9e2a-json.jsonl"
+    name = record(world, source, pid_holder, session_lines(outputs))
+    wait_until(
+        "the session on the remote",
+        lambda: world.git(world.remote, "ls-tree", "main", f"sessions/{name}/summary.md"),
+    )
+    assert daemon.stop() == 0
+
+    blobs = subprocess.run(
+        ["git", "-C", str(world.remote), "cat-file", "--batch-all-objects", "--batch"],
+        check=True,
+        capture_output=True,
+    ).stdout.decode("utf-8", "replace")
+    assert "why does this not load?" in blobs  # the session is there
+    prompts = "\n".join(world.claude.prompts)
+    assert next(iter(outputs)) in prompts
+    assert [s for s in secrets if s in blobs] == []
+    assert [s for s in secrets if s in prompts] == []
