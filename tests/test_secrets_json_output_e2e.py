@@ -4,8 +4,11 @@ the summarizer's prompt.
 
 - A document that repeats a key (a hand-edited `settings.json`, a merged config): every JSON
   reader keeps the last value, but the text holds the first one too.
+- `terraform output -json`: the name of a sensitive output is the key of an object whose
+  `value` is the secret (`{"db_password": {"sensitive": true, "value": "…"}}`).
+- `op item get --format json` (1Password): the field's name is its `label`.
 
-A claude-code session's Bash result prints it (and the user pastes one, with a token of the
+A claude-code session's Bash results print each (and the user pastes one, with a token of the
 team's own format from `.ox/redact.toml`); the test reads every object of the bare remote and
 every prompt the fake summarizer received.
 """
@@ -28,13 +31,37 @@ if TYPE_CHECKING:
 TS = "2026-11-24T00:38:26.778Z"
 GH = "ghp_" + "Wm3vT8kX2pL7sQ9nB4cR1yH6jF0dZ5gA3eK8"
 ACME = "ACME-" + "58203917"
+TF_PW = "Tq7#mZ2vLx9Wp4rN"
+OP_PW = "Hk4$wQ8nRt2Yv6Lm"
 # Written as the tools print them (a repeated key cannot be made with json.dumps).
 SETTINGS = (
     '{\n  "github.token": "' + GH + '",\n  "editor.fontSize": 13,\n'
     '  "github.token": "${env:GITHUB_TOKEN}"\n}\n'
 )
 PASTED = '{"note": "' + ACME + '", "note": "see the wiki"}'
+TERRAFORM = json.dumps(
+    {
+        "db_host": {"sensitive": False, "type": "string", "value": "db.internal"},
+        "db_password": {"sensitive": True, "type": "string", "value": TF_PW},
+    },
+    indent=2,
+)
+ONEPASSWORD = json.dumps(
+    {
+        "id": "kq3pz7x2",
+        "title": "Staging DB",
+        "fields": [
+            {"id": "username", "type": "STRING", "label": "username", "value": "app"},
+            {"id": "h3k9", "type": "CONCEALED", "label": "password", "value": OP_PW},
+        ],
+    },
+    indent=2,
+)
 REPEATED = {"cat .vscode/settings.json": SETTINGS}
+NAMED = {
+    "terraform output -json": TERRAFORM,
+    "op item get 'Staging DB' --format json": ONEPASSWORD,
+}
 
 
 def session_lines(outputs: dict[str, str]) -> list[dict[str, Any]]:
@@ -88,8 +115,8 @@ def record(world: OxWorld, source: Path, pid: int, lines: list[Any]) -> str:
 
 @pytest.mark.parametrize(
     ("outputs", "secrets"),
-    [(REPEATED, [GH, ACME])],
-    ids=["repeated-key"],
+    [(REPEATED, [GH, ACME]), (NAMED, [ACME, TF_PW, OP_PW])],
+    ids=["repeated-key", "named-by-the-object"],
 )
 def test_a_secret_that_printed_json_hides_reaches_neither_the_remote_nor_the_summarizer(
     world: OxWorld, pid_holder: int, outputs: dict[str, str], secrets: list[str]

@@ -66,3 +66,33 @@ def test_an_mcp_http_call_reaches_raw_jsonl_and_the_upload_with_its_token() -> N
     raw = entry_lines(entries)
     assert TOKEN.encode() not in raw
     assert TOKEN.encode() not in redact_file_bytes("raw.jsonl", raw)
+
+
+TF_PW = "Tq7#mZ2vLx9Wp4rN"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        # `terraform output -json`: the output's name is the key of an object with a value.
+        {"db_password": {"sensitive": True, "type": "string", "value": TF_PW}},
+        {"outputs": {"admin_pw": {"value": TF_PW, "type": "string", "sensitive": True}}},
+        # `op item get --format json` (1Password): a field's name is its `label`.
+        {"fields": [{"id": "h3k9", "type": "CONCEALED", "label": "password", "value": TF_PW}]},
+        # A pair whose first name is no credential's, under a credential key.
+        {"db_password": {"name": "primary", "value": TF_PW}},
+    ],
+    ids=["terraform-output", "terraform-state", "1password", "named-under-key"],
+)
+def test_a_value_named_by_the_object_around_it_is_redacted(value: object) -> None:
+    document = json.dumps(value, indent=2)
+    assert TF_PW not in redact_text(document)
+    assert TF_PW not in redact_file_bytes("meta.json", document.encode()).decode()
+
+
+def test_an_object_under_a_credential_key_keeps_what_is_no_secret() -> None:
+    value = {"db_host": {"sensitive": False, "value": "db.internal"},
+             "credentials": {"type": "basic", "value": "enabled"},
+             "fields": [{"label": "username", "value": "app-user"}]}  # fmt: skip
+    document = json.dumps(value)
+    assert redact_text(document) == document

@@ -217,13 +217,19 @@ def _keyed_kind(key: str, value: str) -> str | None:
     return "HIGH_ENTROPY" if cls == "WEAK" else cls
 
 
-def _pair_name(obj: dict[str, Any]) -> str | None:
-    """`{"name": "DB_PASSWORD", "value": ...}` (Kubernetes env, CI variables): the name."""
-    for key in ("name", "key", "Name", "Key", "variable"):
-        name = obj.get(key)
-        if isinstance(name, str) and isinstance(obj.get("value", obj.get("Value")), str):
-            return name
-    return None
+_PAIR_NAMES = ("name", "key", "Name", "Key", "variable", "label")
+
+
+def _pair_name(obj: dict[str, Any], parent: str | None) -> str | None:
+    """The name of an object's `value`: its `{"name": "DB_PASSWORD", "value": ...}`
+    (Kubernetes env, CI variables; 1Password's fields name theirs `label`), the first one
+    that is a credential's; else `parent`, the credential key the object is under
+    (`terraform output -json`: `{"db_password": {"sensitive": true, "value": ...}}`)."""
+    if not isinstance(obj.get("value", obj.get("Value")), str):
+        return None
+    names = [n for k in _PAIR_NAMES if isinstance(n := obj.get(k), str)]
+    credential = next((n for n in names if classify(n) is not None), None)
+    return credential or parent or (names[0] if names else None)
 
 
 def decode_json(text: str | bytes) -> tuple[Any, bool]:
@@ -324,16 +330,19 @@ def _redact_argv(items: list[str], extra: Sequence[re.Pattern[str]]) -> list[str
     return [_apply(item, _merge(spans)) for item, spans in zip(items, local, strict=True)]
 
 
-def redact_value(value: Any, extra: Sequence[re.Pattern[str]] = (), depth: int = 0) -> Any:
-    """`value` (decoded JSON) with every string redacted, key-aware (see the module doc)."""
+def redact_value(
+    value: Any, extra: Sequence[re.Pattern[str]] = (), depth: int = 0, parent: str | None = None
+) -> Any:
+    """`value` (decoded JSON) with every string redacted, key-aware (see the module doc).
+    `parent`: the credential key `value` is under (its objects' `value` is that secret)."""
     if isinstance(value, str):
         return _redact(value, extra, depth)
     if isinstance(value, list):
         if len(value) >= 2 and all(isinstance(v, str) for v in value):
             value = _redact_argv(value, extra)
-        return [redact_value(v, extra, depth) for v in value]
+        return [redact_value(v, extra, depth, parent) for v in value]
     if isinstance(value, dict):
-        pair = _pair_name(value)
+        pair = _pair_name(value, parent)
         out: dict[Any, Any] = {}
         for key, item in value.items():
             clean_key = _redact(key, extra, depth) if isinstance(key, str) else key
@@ -352,7 +361,8 @@ def redact_value(value: Any, extra: Sequence[re.Pattern[str]] = (), depth: int =
             elif isinstance(item, str) and name is not None and classify(name) is not None:
                 out[clean_key] = _named(name, item, extra, depth)
             else:
-                out[clean_key] = redact_value(item, extra, depth)
+                inner = name if name is not None and classify(name) is not None else None
+                out[clean_key] = redact_value(item, extra, depth, inner)
         return out
     return value
 
