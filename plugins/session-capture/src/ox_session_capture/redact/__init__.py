@@ -11,6 +11,8 @@ the layers, the order and the coverage table.
   high-entropy rule for random-looking values next to key-like names;
 - `names`: which names call for a secret and which values are literal ones;
 - `engine`: the pre-filter, JSON decoding, span merging (`redact_text`, `LedgerRedactor`);
+- `encoded`: base64 runs that decode to readable text (read again by the engine);
+- `kube`: the `data` / `stringData` values of Kubernetes Secrets printed as YAML or JSON;
 - `files`: whole files and entry lists as they are exported and uploaded;
 - `ledger_rules`: a ledger's own patterns in `<ledger>/.ox/redact.toml`.
 """

@@ -16,6 +16,10 @@ Order for one text:
    whole match) is one span; overlapping spans merge; each becomes `[REDACTED_<kind>]`. Then
    the ledger's extra patterns (`[REDACTED_CUSTOM]`). Rules accept `\\n`, `\\t`, `\\"` escapes
    as boundaries, for escaped text that does not parse (step 2 failed).
+4. Base64. A run that decodes to readable text (`encoded`) is redacted as a text of its own
+   (recursively); when that finds a secret, the whole run is replaced. A Kubernetes Secret's
+   `data` / `stringData` values are replaced whatever they hold (`kube`; in decoded JSON,
+   `redact_value`).
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ox_session_capture.redact import kube
 from ox_session_capture.redact.anchors import Scan, anchors_in, batch_text
+from ox_session_capture.redact.encoded import batch_has_encoded_text, encoded_texts
 from ox_session_capture.redact.names import classify, is_literal_secret
 from ox_session_capture.redact.rules import Rule
 from ox_session_capture.redact.rules_keywords import KEYWORD_RULES
@@ -342,6 +348,8 @@ def redact_value(
             value = _redact_argv(value, extra)
         return [redact_value(v, extra, depth, parent) for v in value]
     if isinstance(value, dict):
+        if kube.is_secret_object(value):
+            value = _secret_maps_redacted(value)
         pair = _pair_name(value, parent)
         out: dict[Any, Any] = {}
         for key, item in value.items():
@@ -367,6 +375,19 @@ def redact_value(
     return value
 
 
+def _secret_maps_redacted(obj: dict[str, Any]) -> dict[str, Any]:
+    """A Kubernetes Secret with every value of its `data` / `stringData` replaced."""
+    out = dict(obj)
+    for key in kube.MAPS:
+        entries = obj.get(key)
+        if isinstance(entries, dict):
+            out[key] = {
+                k: f"[REDACTED_{kube.KIND}]" if isinstance(v, str) and v else v
+                for k, v in entries.items()
+            }
+    return out
+
+
 def _named(name: str, item: str, extra: Sequence[re.Pattern[str]], depth: int) -> str:
     """`item`, the value of a credential-named key, redacted as its text form `name: item`
     would be: a value the key does not make a secret whole may still hold one that the name
@@ -385,14 +406,23 @@ def _redact(
     depth: int = 0,
     plain: Sequence[str] = _PLAIN_ANCHORS,
     token: Sequence[str] = _TOKEN_ANCHORS,
+    encoded: bool = True,
 ) -> str:
+    """`encoded`: `text` may hold base64 of readable text (a batch without any passes False)."""
     if not text:
         return text
     rules = _select(text, text.lower(), plain, token)
     json_like = depth < MAX_DEPTH and _looks_json(text)
     hidden = json_like and any(h in text for h in _HIDING)
     shown = may_read_otherwise(text)
-    if not rules and not hidden and not shown and not any(p.search(text) for p in extra):
+    inner = _encoded_spans(text, extra, depth) if encoded and depth < MAX_DEPTH else []
+    if (
+        not rules
+        and not hidden
+        and not shown
+        and not inner
+        and not any(p.search(text) for p in extra)
+    ):
         return text
     if json_like:
         try:
@@ -410,7 +440,33 @@ def _redact(
     spans = find_spans(text, rules, extra)
     if shown:
         spans = _merge(spans + _read_spans(text, extra))
+    if inner or kube.may_hold(text):
+        spans = _merge(spans + inner + _kube_spans(text))
     return _apply(text, spans)
+
+
+_ENCODED_ORDER = len(RULES) + 1_000_000  # after every rule and extra pattern: theirs name it
+
+
+def _encoded_spans(text: str, extra: Sequence[re.Pattern[str]], depth: int) -> list[Span]:
+    """The base64 runs of `text` whose decoded text holds a secret, each whole, named after
+    the first secret found in it (`[REDACTED_BASE64_GITHUB_TOKEN]`)."""
+    spans: list[Span] = []
+    for start, end, decoded in encoded_texts(text):
+        clean = _redact(decoded, extra, depth + 1)
+        if clean != decoded:
+            found = _PLACEHOLDER.search(clean)
+            kind = found.group()[10:-1] if found else "SECRET"
+            spans.append((start, end, _ENCODED_ORDER, "BASE64_" + kind.removeprefix("BASE64_")))
+    return spans
+
+
+def _kube_spans(text: str) -> list[Span]:
+    return [
+        (s, e, _ENCODED_ORDER, kube.KIND)
+        for s, e in kube.data_spans(text)
+        if not _PLACEHOLDER.fullmatch(text, s, e)
+    ]
 
 
 def _read_spans(text: str, extra: Sequence[re.Pattern[str]]) -> list[Span]:
@@ -453,12 +509,14 @@ class LedgerRedactor:
         """`[self(t) for t in texts]`, faster."""
         if not texts:
             return []
-        low, distinct = batch_text("\x00".join(texts))
+        joined = "\x00".join(texts)
+        low, distinct = batch_text(joined)
         words: list[bytes] = []  # the distinct words NUL-joined, made when first needed
         plain = anchors_in(_SCAN_PLAIN, distinct, low, words)
         has_run = _RUN in low.translate(_TOKEN_TABLE)
         token = anchors_in(_SCAN_TOKEN, distinct, low, words) if has_run else []
         hidden = batch_may_read_otherwise(low)
-        if not plain and not token and not hidden and not self.extra:
+        encoded = batch_has_encoded_text(joined.encode("utf-8", "surrogatepass"))
+        if not plain and not token and not hidden and not encoded and not self.extra:
             return list(texts)
-        return [_redact(t, self.extra, 0, plain, token) for t in texts]
+        return [_redact(t, self.extra, 0, plain, token, encoded) for t in texts]

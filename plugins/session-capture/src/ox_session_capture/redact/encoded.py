@@ -1,0 +1,129 @@
+"""Text hidden in base64: the runs of a text that decode to readable text, which the engine
+redacts like any other (`engine`), replacing the whole run when that finds a secret.
+
+Agents print base64 as often as they print secrets: `echo -n … | base64`, `kubectl get
+secret -o yaml` (every `data:` value), a docker `config.json`, `.dockerconfigjson`, an
+`Authorization: Basic` header, `gh api …/contents/…`. No rule sees a token there, since
+its characters are spread over the bits of others.
+
+Cheap on ordinary text: a text costs one `bytes.translate` and a substring search unless it
+holds a run of `MIN_RUN` base64 characters; each such run (a hash, a path, an identifier)
+costs a regex test of its first characters (`_TEXT_HEAD`), which few pass; those are
+decoded at C speed, and only one that decodes to UTF-8 without control characters is read
+further. Binary data (an image, a hash, a gzip) never decodes to such text.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from collections.abc import Iterator
+
+MIN_RUN = 20
+"""Shortest run decoded: 15 bytes of text (`redis://:pw@db1`, `password=abcde`)."""
+
+_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
+_TABLE = bytes(ord("a") if i in _ALPHABET else ord(" ") for i in range(256))
+_NEEDLE = b"a" * MIN_RUN
+_WRAPS = frozenset({60, 64, 76})
+"""Line widths of wrapped base64 (GitHub's contents API, PEM and `openssl base64`, `base64`):
+a full line followed by another is one encoded text."""
+_BREAKS = (b"\r\n", b"\n", b"\\n")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_TEXT_HEAD = re.compile(rb"(?:[CDI-Za-f][A-Za-z0-9+/_-]{3}){5}")
+"""The first 15 bytes of base64 of ASCII text: each group of 4 characters begins with the top
+six bits of a byte below 0x80 (a tab, a newline or a printable character). Paths, hashes and
+identifiers rarely look so, so few runs are decoded at all."""
+
+
+def has_run(data: bytes) -> bool:
+    """Whether UTF-8 `data` holds a run of `MIN_RUN` base64 characters (either alphabet)."""
+    return _NEEDLE in data.translate(_TABLE)
+
+
+def _runs(data: bytes) -> Iterator[tuple[int, int]]:
+    """The `[start, end)` of each run of `MIN_RUN`+ base64 characters in `data`, its `=`
+    padding included, wrapped lines joined, that may encode ASCII text (`_TEXT_HEAD`)."""
+    marks = data.translate(_TABLE)
+    find, rfind, head = marks.find, marks.rfind, _TEXT_HEAD.match  # once per run: kept bound
+    pos = find(_NEEDLE)
+    while pos >= 0:
+        start = rfind(b" ", 0, pos) + 1
+        if not head(data, start):
+            # After the escape `\n` of JSON text that did not parse, the run starts one on.
+            escaped = data[start - 1 : start] == b"\\" and data[start] in b"nrt"
+            if not (escaped and head(data, start + 1)):
+                after = find(b" ", pos)
+                pos = -1 if after < 0 else find(_NEEDLE, after)
+                continue
+            start += 1
+        end = _run_end(data, marks, pos)
+        line = start
+        while (nxt := _next_line(data, marks, line, end)) is not None:
+            line, end = nxt
+        yield start, end
+        pos = find(_NEEDLE, end)
+
+
+def _run_end(data: bytes, marks: bytes, pos: int) -> int:
+    end = marks.find(b" ", pos)
+    end = len(marks) if end < 0 else end
+    for _ in range(2):
+        if data[end : end + 1] == b"=":
+            end += 1
+    return end
+
+
+def _next_line(data: bytes, marks: bytes, line: int, end: int) -> tuple[int, int] | None:
+    """`(start, end)` of the line after `[line, end)` when that is a full line of wrapped
+    base64 followed by more (the last line of a block may be shorter), else None."""
+    if end - line not in _WRAPS or data[end - 1] == ord("="):
+        return None
+    for brk in _BREAKS:
+        if data.startswith(brk, end):
+            nxt = end + len(brk)
+            if nxt < len(data) and marks[nxt] == ord("a"):
+                return nxt, _run_end(data, marks, nxt)
+    return None
+
+
+def decode(run: bytes) -> str | None:
+    """The text `run` encodes (standard or URL-safe alphabet, padding optional, wrapped lines
+    joined), or None when it is not base64 of readable UTF-8 text."""
+    body = run.replace(b"\\n", b"").translate(None, b"\r\n").rstrip(b"=")
+    if b"-" in body or b"_" in body:
+        if b"+" in body or b"/" in body:
+            return None  # both alphabets: a path or an identifier, not base64
+        body = body.replace(b"-", b"+").replace(b"_", b"/")
+    if len(body) % 4 == 1:
+        return None
+    try:
+        raw = binascii.a2b_base64(body + b"=" * (-len(body) % 4), strict_mode=True)
+        text = raw.decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return None if _CONTROL.search(text) else text
+
+
+def encoded_texts(text: str) -> Iterator[tuple[int, int, str]]:
+    """`(start, end, decoded)` for each run of `text` that is base64 of readable text."""
+    data = text.encode("utf-8", "surrogatepass")
+    if not has_run(data):
+        return
+    ascii_only = len(data) == len(text)
+    at_byte = at_char = 0  # the last run's end: offsets are counted on from there
+    for start, end in _runs(data):
+        decoded = decode(data[start:end])
+        if decoded is None:
+            continue
+        if not ascii_only:  # byte offsets → character offsets (a run is ASCII)
+            at_char += len(data[at_byte:start].decode("utf-8", "surrogatepass"))
+            at_byte = start
+            yield at_char, at_char + end - start, decoded
+        else:
+            yield start, end, decoded
+
+
+def batch_has_encoded_text(data: bytes) -> bool:
+    """Whether UTF-8 `data` (texts joined) holds a run that is base64 of readable text."""
+    return has_run(data) and any(decode(data[s:e]) is not None for s, e in _runs(data))

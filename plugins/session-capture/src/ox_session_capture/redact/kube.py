@@ -1,0 +1,143 @@
+"""Kubernetes Secrets: every value of a Secret's `data` and `stringData` is a secret, whatever
+its key (`DB_URL`, `config.json`, `.dockerconfigjson`, `tls.key`), and `data` values are
+base64, which hides them from the rules. `kubectl get secret -o yaml` and `-o json` print
+them one per line; so do the manifests an agent writes or reads.
+
+`data_spans` finds them in text (YAML, or JSON indented as kubectl prints it, also cut or
+escaped); a decoded JSON document is handled by the engine (`is_secret_object`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+KIND = "KUBERNETES_SECRET"
+MAPS = ("data", "stringData")
+
+_KIND_LINE = re.compile(
+    r"""^[ \t]*(?:- )?(["']?)kind\1[ \t]*:[ \t]*(["']?)Secret\2[ \t]*,?[ \t]*$"""
+)
+_MAP_LINE = re.compile(r"""^[ \t]*(?:- )?(["']?)(?:data|stringData)\1[ \t]*:[ \t]*\{?[ \t]*$""")
+_ENTRY = re.compile(r"""[ \t]*(?:"[^"\n]*"|'[^'\n]*'|[-._A-Za-z0-9]+)[ \t]*:[ \t]+(?=\S)""")
+"""An entry up to its value (a Secret's keys are `[-._a-zA-Z0-9]+`)."""
+_BLOCK = re.compile(r"[|>][+-]?\d*")
+
+
+def may_hold(text: str) -> bool:
+    """A cheap test: `text` names a Secret's kind."""
+    return "Secret" in text and "kind" in text
+
+
+def is_secret_object(obj: dict[str, Any]) -> bool:
+    return obj.get("kind") == "Secret"
+
+
+def _lines(text: str) -> list[tuple[int, str]]:
+    """`(offset, line)` of each line, split at newlines and at the `\\n` escapes of JSON text
+    that did not parse."""
+    out: list[tuple[int, str]] = []
+    for m in re.finditer(r"[^\n]*(?:\n|$)", text):
+        pos = m.start()
+        for part in m.group().rstrip("\n").split("\\n"):
+            out.append((pos, part.rstrip("\r")))
+            pos += len(part) + 2
+        if m.end() == len(text):
+            break
+    return out
+
+
+def _column(line: str) -> int:
+    """Where a line's key starts (`- ` of a list item counted as indentation), or -1 when
+    blank."""
+    stripped = line.lstrip(" \t")
+    if not stripped:
+        return -1
+    if stripped.startswith("- "):
+        return len(line) - len(stripped[2:].lstrip(" "))
+    return len(line) - len(stripped)
+
+
+def _secret_maps(lines: list[tuple[int, str]]) -> list[tuple[int, int]]:
+    """`(line, column)` of each `data:` / `stringData:` key of an object with `kind: Secret`.
+    One pass, objects tracked by column: an object's keys are the lines at its column up to a
+    line less indented, the next item of its list, or a YAML document marker."""
+    found: list[tuple[int, int]] = []
+    # Open objects, outermost first: [column, is a Secret, its maps' lines].
+    stack: list[tuple[int, list[bool], list[int]]] = []
+
+    def close(keep: int) -> None:
+        while len(stack) > keep:
+            col, secret, maps = stack.pop()
+            if secret[0]:
+                found.extend((n, col) for n in maps)
+
+    for n, (_, line) in enumerate(lines):
+        col = _column(line)
+        if col < 0:
+            continue
+        if line.startswith(("---", "...")):
+            close(0)
+            continue
+        depth = len(stack)
+        while depth and stack[depth - 1][0] > col:
+            depth -= 1
+        close(depth)
+        if stack and stack[-1][0] == col and line.lstrip(" \t").startswith("- "):
+            close(len(stack) - 1)  # the next item of a list: another object
+        if not stack or stack[-1][0] < col:
+            stack.append((col, [False], []))
+        if _KIND_LINE.match(line):
+            stack[-1][1][0] = True
+        elif _MAP_LINE.match(line):
+            stack[-1][2].append(n)
+    close(0)
+    return sorted(found)
+
+
+def data_spans(text: str) -> list[tuple[int, int]]:
+    """The `[start, end)` of every value of the `data` / `stringData` maps of the Secrets in
+    `text`."""
+    if not may_hold(text):
+        return []
+    lines = _lines(text)
+    spans: list[tuple[int, int]] = []
+    done = 0  # lines already read as a map's entries (a map inside one is not read again)
+    for n, col in _secret_maps(lines):
+        if n >= done:
+            entries, done = _entries(lines, n + 1, col)
+            spans += entries
+    return spans
+
+
+def _entries(
+    lines: list[tuple[int, str]], first: int, col: int
+) -> tuple[list[tuple[int, int]], int]:
+    """The values of the map whose entries start at line `first`, indented past `col`, and
+    the line after them."""
+    spans: list[tuple[int, int]] = []
+    block = -1  # the column a block scalar's lines are indented past (`key: |`)
+    for n in range(first, len(lines)):
+        offset, line = lines[n]
+        c = _column(line)
+        if c < 0:
+            continue
+        if block >= 0 and c > block:
+            spans.append((offset + c, offset + len(line)))
+            continue
+        block = -1
+        if c <= col or line.lstrip().startswith("}"):
+            return spans, n
+        m = _ENTRY.match(line)
+        if m is None:
+            continue
+        start, end = m.end(), len(line.rstrip(" \t,"))
+        value = line[start:end]
+        if _BLOCK.fullmatch(value):
+            block = c
+            continue
+        if len(value) >= 2 and value[0] in "\"'" and value[-1] == value[0]:
+            start, end = start + 1, end - 1
+        if end > start:
+            spans.append((offset + start, offset + end))
+    return spans, len(lines)

@@ -1,0 +1,139 @@
+"""End to end: secrets a tool printed base64-encoded never reach the team's remote or the
+summarizer's prompt.
+
+`kubectl get secret db -o yaml` and `-o json` print every value of a Secret's `data`
+base64-encoded, whatever its key: a connection string, a token, a random password, and a
+`.dockerconfigjson` (base64 of JSON whose `auth` is base64 of `user:password`). An agent's
+`echo -n … | base64` prints a token the same way. A claude-code session's Bash results print
+each; the test reads every object of the bare remote and every prompt the fake summarizer
+received, for the encoded values and for what they decode to.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ox_core.testing import wait_until
+from ox_session_capture.records import RecordError, read_marker
+
+if TYPE_CHECKING:
+    from conftest import OxWorld
+
+TS = "2026-11-24T00:38:26.778Z"
+GH = "ghp_" + "Qz8vT3kX2pL7sQ9nB4cR1yH6jF0dZ5gA3eW2"
+DB_URL = "postgres://app:" + "Vb7nQ2xLp9Tz" + "@db.internal:5432/app"
+RANDOM_PW = "Kq4" + "wZ8nRt2Yv6LmP3"
+REGISTRY_PW = "Rg5" + "tY7uI9oP1aS3"
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+DOCKERCONFIG = json.dumps({"auths": {"ghcr.io": {"auth": b64("deploy:" + REGISTRY_PW)}}})
+DATA = {
+    ".dockerconfigjson": b64(DOCKERCONFIG),
+    "DB_URL": b64(DB_URL),
+    "GITHUB_TOKEN": b64(GH),
+    "plain": b64(RANDOM_PW),
+}
+YAML = (
+    "apiVersion: v1\ndata:\n"
+    + "".join(f"  {key}: {value}\n" for key, value in DATA.items())
+    + "kind: Secret\nmetadata:\n  name: db\n  namespace: default\ntype: Opaque\n"
+)
+JSON = json.dumps(
+    {"apiVersion": "v1", "data": DATA, "kind": "Secret", "metadata": {"name": "db"}}, indent=4
+)
+OUTPUTS = {
+    "kubectl get secret db -o yaml": YAML,
+    "kubectl get secret db -o json": JSON,
+    f"echo -n {GH} | base64": b64(GH) + "\n",
+}
+SECRETS = [
+    *DATA.values(),
+    b64("deploy:" + REGISTRY_PW),
+    GH,
+    DB_URL,
+    RANDOM_PW,
+    REGISTRY_PW,
+]
+
+
+def session_lines(outputs: dict[str, str]) -> list[dict[str, Any]]:
+    lines: list[dict[str, Any]] = [
+        {"type": "user", "uuid": "u-0", "timestamp": TS,
+         "message": {"role": "user", "content": "why can the app not reach the db?"}},
+    ]  # fmt: skip
+    for n, (command, output) in enumerate(outputs.items()):
+        lines += [
+            {"type": "assistant", "uuid": f"a-{n}", "timestamp": TS,
+             "message": {"role": "assistant", "model": "claude-test", "content": [
+                 {"type": "tool_use", "id": f"toolu_{n}", "name": "Bash",
+                  "input": {"command": command}}]}},
+            {"type": "user", "uuid": f"r-{n}", "timestamp": TS,
+             "message": {"role": "user", "content": [
+                 {"type": "tool_result", "tool_use_id": f"toolu_{n}", "content": output,
+                  "is_error": False}]}},
+        ]  # fmt: skip
+    lines.append(
+        {"type": "assistant", "uuid": "a-end", "timestamp": TS,
+         "message": {"role": "assistant", "model": "claude-test",
+                     "content": [{"type": "text", "text": "The staging settings are read."}]}}
+    )  # fmt: skip
+    return lines
+
+
+def record(world: OxWorld, source: Path, pid: int, lines: list[Any]) -> str:
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.touch()
+    started = world.cli(
+        "session", "start", "--adapter", "claude-code", "--file", str(source),
+        "--pid", str(pid), "--json",
+    )  # fmt: skip
+    reply = json.loads(started.stdout)
+    with source.open("a") as out:
+        for line in lines:
+            out.write(json.dumps(line) + "\n")
+    offset = source.stat().st_size
+    session_dir = Path(reply["session_dir"])
+
+    def captured() -> bool:
+        try:
+            return read_marker(session_dir).source_offset == offset
+        except (FileNotFoundError, RecordError):
+            return False
+
+    wait_until("the session to be captured", captured)
+    world.cli("session", "stop", reply["name"])
+    return str(reply["name"])
+
+
+def test_a_kubernetes_secret_printed_by_kubectl_never_reaches_the_remote(
+    world: OxWorld, pid_holder: int
+) -> None:
+    daemon = world.serve()
+    source = world.home / ".claude/projects/-home-dev-infra/5b2e8f1c-kube.jsonl"
+    name = record(world, source, pid_holder, session_lines(OUTPUTS))
+    wait_until(
+        "the session on the remote",
+        lambda: world.git(world.remote, "ls-tree", "main", f"sessions/{name}/summary.md"),
+    )
+    assert daemon.stop() == 0
+
+    blobs = subprocess.run(
+        ["git", "-C", str(world.remote), "cat-file", "--batch-all-objects", "--batch"],
+        check=True,
+        capture_output=True,
+    ).stdout.decode("utf-8", "replace")
+    assert "kubectl get secret db -o yaml" in blobs  # the session is there
+    assert "namespace: default" in blobs  # and the Secret's other fields
+    prompts = "\n".join(world.claude.prompts)
+    assert "kubectl get secret db -o json" in prompts
+    assert [s for s in SECRETS if s in blobs] == []
+    assert [s for s in SECRETS if s in prompts] == []
+    assert not list(Path(world.remote).rglob("*.lock"))
