@@ -9,6 +9,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,17 +110,26 @@ def test_a_failed_write_of_a_stops_drain_loses_no_line(
     err: int,
     short: bool,
 ) -> None:
-    """The stop drains a line no step captured; writing it to the recording fails (a full
-    disk, an I/O error). The stop must not close the recording without it (footer written,
-    marker removed): it fails, the recording stays stopped, and once the disk has room again
-    the stop records the line once, under one whole footer that counts it."""
+    """The stop drains a line no step captured (the agent wrote it while the stop caught up);
+    writing it to the recording fails (a full disk, an I/O error). The stop must not close
+    the recording without it (footer written, marker removed): it fails, the recording stays
+    stopped, and once the disk has room again the stop records the line once, under one whole
+    footer that counts it."""
     source = claude_session_file(home)
     rec = create_recording(ledger, "claude-code", source, pid=0)
-    append(source, numbered_user(1))
-    left = failing(monkeypatch, call, target, 1, err, short)
+    real_catch_up = recording.catch_up
+
+    def catch_up_then_write(session_dir: Path, **kwargs: Any) -> CatchUpResult:
+        result = real_catch_up(session_dir, **kwargs)
+        append(source, numbered_user(1))
+        left.append(failing(monkeypatch, call, target, 1, err, short))
+        return result
+
+    monkeypatch.setattr(recording, "catch_up", catch_up_then_write)
+    left: list[Callable[[], int]] = []
     with pytest.raises((OSError, RecordingRejected)):  # a full disk, as the lock reports it
         stop_recording(rec.session_dir)
-    assert left() == 0
+    assert left[0]() == 0
     monkeypatch.undo()
     assert (rec.session_dir / MARKER).exists()  # stopped, not closed: a retry finishes it
     assert stop_recording(rec.session_dir).entry_count == 1

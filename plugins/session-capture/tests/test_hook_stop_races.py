@@ -74,15 +74,15 @@ def socket_path() -> Iterator[Path]:
 
 
 class Agent:
-    """An agent process of session `SID` writing `file`; its hooks talk to the daemon at
+    """An agent process of session `sid` writing `file`; its hooks talk to the daemon at
     `socket` (or do the work in their own process when it cannot take them)."""
 
-    def __init__(self, home: Path, ledger: Path, socket: Path, file: Path) -> None:
+    def __init__(self, home: Path, ledger: Path, socket: Path, file: Path, sid: str = SID) -> None:
         environ = {k: v for k, v in os.environ.items() if not k.startswith(("OX_", "XDG_"))}
         environ.update(HOME=str(home), OX_LEDGER=str(ledger), OX_SOCKET=str(socket),
                        XDG_RUNTIME_DIR=str(socket.parent.parent))  # fmt: skip
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", AGENT, SID, str(file)],
+            [sys.executable, "-c", AGENT, sid, str(file)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environ, text=True,
         )  # fmt: skip
         self.pid = self.proc.pid
@@ -250,3 +250,120 @@ async def test_the_end_of_a_process_racing_its_resume_by_a_hook_keeps_the_record
     finally:
         first.exit()
         second.exit()
+
+
+OTHER_SID = "0b1c5e7d-2f4a-4c3b-9d8e-7a6b5c4d3e2f"
+HOOK_DEADLINE = 15.0
+"""Seconds another session's hook gets while a stop is held: far more than it takes, and less
+than the hook's wait for the daemon (`hook.CALL_TIMEOUT`), after which it would do the start
+in its own process instead."""
+
+
+async def started_meanwhile(
+    agent: Agent, ledger: Path, svc: SessionWatchService, nursery: trio.Nursery
+) -> Path:
+    """Run `agent`'s start hook and wait (at most `HOOK_DEADLINE`) until it ended and the daemon
+    watches the part it started. Returns that part's folder. The hook runs in `nursery`: one
+    that waits for the stop held goes on once the caller lets the stop go."""
+    before = set(ledger_cache_sessions(ledger).iterdir())
+    done = trio.Event()
+
+    async def start() -> None:
+        await agent.hook("SessionStart")
+        done.set()
+
+    nursery.start_soon(start)
+    with trio.fail_after(HOOK_DEADLINE):
+        await done.wait()
+    (part,) = set(ledger_cache_sessions(ledger).iterdir()) - before
+    assert part.name in svc.manager.active_sessions()
+    return part
+
+
+async def service_with_daemon(
+    ledger: Path, home: Path, socket_path: Path, nursery: trio.Nursery
+) -> SessionWatchService:
+    """The daemon's session capture, served on `socket_path` as the daemon serves it."""
+    svc = SessionWatchService(ledger, home=home, poll_interval=0.02,
+                              liveness_interval=3600, doctor_interval=3600)  # fmt: skip
+    await nursery.start(svc.serve)
+    await nursery.start(IpcServer(svc.ipc_methods()).serve, socket_path)
+    return svc
+
+
+async def test_a_stop_held_in_its_drain_never_holds_another_sessions_start_hook(
+    ledger: Path, home: Path, socket_path: Path, nursery: trio.Nursery
+) -> None:
+    """One agent session's end hook stops its part, and the stop's drain takes long (a large
+    backlog; here the raw file's lock, which the test holds). Another agent's start hook,
+    inside its own agent's time budget, must not wait for it: that session's start needs
+    nothing the stop holds while it catches up."""
+    svc = await service_with_daemon(ledger, home, socket_path, nursery)
+    src = claude_session_file(home, SID)
+    other_src = claude_session_file(home, OTHER_SID)
+    first = Agent(home, ledger, socket_path, src)
+    other = Agent(home, ledger, socket_path, other_src, OTHER_SID)
+    try:
+        await first.hook("SessionStart")
+        (session_dir,) = ledger_cache_sessions(ledger).iterdir()
+        append(src, numbered_user(1))
+        await svc.manager.wait_synced(session_dir.name)
+        raw_lock = lock_path(session_dir / RAW)
+        async with trio.open_nursery() as hooks:
+            lock = open_lock(raw_lock)
+            try:
+                hooks.start_soon(first.hook, "SessionEnd")
+                await until(lambda: unwatched(svc) and lock_waiters(raw_lock) == 1)  # the drain
+                append(src, numbered_user(2))  # the backlog it records
+                other_dir = await started_meanwhile(other, ledger, svc, hooks)
+                assert marker_of(session_dir).stopped_at is None  # the stop is still held
+            finally:
+                os.close(lock)
+        assert not (session_dir / MARKER).exists()
+        assert texts(session_dir) == ["message 1", "message 2"]
+        append(other_src, numbered_user(3))
+        await other.hook("SessionEnd")
+        assert texts(other_dir) == ["message 3"]
+        assert svc._hook_locks == {}  # no lock is kept for a session no hook is in
+    finally:
+        first.exit()
+        other.exit()
+
+
+async def test_a_dead_agents_stop_held_in_its_drain_never_holds_another_sessions_start_hook(
+    ledger: Path, home: Path, socket_path: Path, nursery: trio.Nursery
+) -> None:
+    """The liveness check stops the part of an agent that died, and the stop's drain takes
+    long. Another agent's start hook must not wait for it either."""
+    svc = await service_with_daemon(ledger, home, socket_path, nursery)
+    src = claude_session_file(home, SID)
+    other_src = claude_session_file(home, OTHER_SID)
+    first = Agent(home, ledger, socket_path, src)
+    other = Agent(home, ledger, socket_path, other_src, OTHER_SID)
+    try:
+        await first.hook("SessionStart")
+        (session_dir,) = ledger_cache_sessions(ledger).iterdir()
+        append(src, numbered_user(1))
+        await svc.manager.wait_synced(session_dir.name)
+        first.exit()  # the agent dies
+        raw_lock = lock_path(session_dir / RAW)
+        stopped: list[list[str]] = []
+
+        async def check() -> None:
+            stopped.append(await svc.stop_dead())
+
+        async with trio.open_nursery() as tasks:
+            lock = open_lock(raw_lock)
+            try:
+                tasks.start_soon(check)
+                await until(lambda: unwatched(svc) and lock_waiters(raw_lock) == 1)  # the drain
+                append(src, numbered_user(2))  # the backlog it records
+                await started_meanwhile(other, ledger, svc, tasks)
+            finally:
+                os.close(lock)
+        assert stopped == [[session_dir.name]]
+        assert texts(session_dir) == ["message 1", "message 2"]
+        assert svc._hook_locks == {}
+    finally:
+        first.exit()
+        other.exit()

@@ -6,10 +6,10 @@ agent wrote before is not captured). Finding the live recording of a file and cr
 happen under `creation_lock`, across processes: two hooks of one session (or a hook and a
 `session watch`, in the daemon or in a CLI without one) never make two recordings of it.
 
-`stop_recording` sets `stopped_at`, drains what is in the file, writes a footer (with the
-`model` and `agent_version` the adapter saw) and removes the marker — all under the raw
-file's lock, inside the creation lock (a start hook of the agent session never finds it half
-stopped).
+`stop_recording` catches the recording up with the file, then sets `stopped_at`, drains what
+the agent wrote since, writes a footer (with the `model` and `agent_version` the adapter saw)
+and removes the marker — all under the raw file's lock, inside the creation lock (a start hook
+of the agent session never finds it half stopped).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ from ox_session_capture.records import (
     session_name,
     update_marker,
 )
-from ox_session_capture.recover import drain
+from ox_session_capture.recover import catch_up, drain
 from ox_session_capture.redact import make_redactor
 from ox_session_capture.tail import SourceTail, WriteFailed
 
@@ -424,6 +424,7 @@ class StopResult:
     name: str
     entry_count: int
     drained: int
+    """The entries the stop recorded (what no step had: its catch-up and its drain)."""
 
 
 def stop_recording(
@@ -431,9 +432,11 @@ def stop_recording(
     *,
     redact: Redactor | None = None,
     lock_timeout: float | None = None,
+    home: Path | None = None,
 ) -> StopResult:
-    """Stop the recording in `session_dir`: under the raw file's lock, settle a crash journal,
-    set `stopped_at`, drain the complete lines already in the source, append a footer
+    """Stop the recording in `session_dir`: catch it up (`catch_up_before_stop`; `home`
+    overrides `$HOME` for the adapter's folders), then under the raw file's lock, settle a
+    crash journal, set `stopped_at`, drain the complete lines in the source, append a footer
     (`closed_at`, `stopped_at`, `entry_count`) and remove the marker; then note in the agent
     session's index where it stopped. All of it under the ledger's `creation_lock`, so a start
     hook of the agent session decides before the stop or after it, never in between.
@@ -445,12 +448,34 @@ def stop_recording(
     I/O error) raises and stays stopped, with its marker: the next stop, or finalization's
     catch-up, finishes it. Blocking.
     """
+    early = catch_up_before_stop(session_dir, redact, home, lock_timeout)
     # From `stopped_at` until the index says where this part stopped, a start hook would find
     # no live part and begin the next one at the file's end (or in the file the hook names):
     # what the agent wrote since the drain would be lost. Taken before the raw file's lock, as
     # finalization's `end_recording` does.
     with creation_lock_of(session_dir):
-        return _stop(session_dir, redact, lock_timeout)
+        result = _stop(session_dir, redact, lock_timeout)
+    return attrs.evolve(result, drained=early + result.drained)
+
+
+def catch_up_before_stop(
+    session_dir: Path,
+    redact: Redactor | None,
+    home: Path | None = None,
+    lock_timeout: float | None = None,
+) -> int:
+    """Record what the live recording in `session_dir` has not yet taken from its agent's file,
+    before its stop takes the ledger's creation lock. Every hook's start and every stop of
+    the ledger waits for that lock: a backlog drained under it (100 MB takes seconds) would
+    hold other agent sessions' hooks, inside their agents' time budgets. The stop then drains
+    only what the agent wrote meanwhile. The recording stays live throughout, as under its
+    watcher's steps. A failure is left to the stop, which meets it again and reports it.
+    Returns the entries recorded. Blocking."""
+    try:
+        return catch_up(session_dir, lock_timeout=lock_timeout, redact=redact, home=home).entries
+    except Exception as exc:  # the stop's own drain says what went wrong
+        log.debug("%s: not caught up before its stop: %s", session_dir.name, exc)
+        return 0
 
 
 def finish_stop(session_dir: Path, redact: Redactor | None = None) -> StopResult:

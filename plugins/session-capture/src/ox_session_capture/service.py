@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -36,6 +37,7 @@ from ox_session_capture.recording import (
     Recording,
     RecordingRejected,
     StopResult,
+    catch_up_before_stop,
     create_recording,
     creation_lock_of,
     finish_stop,
@@ -144,7 +146,9 @@ class SessionWatchService:
         self.home = home
         self.doctor_interval = doctor_interval
         self.liveness_interval = liveness_interval
-        self._hook_lock = trio.Lock()  # one agent session's start and end never interleave
+        # Per agent session (adapter, its session id): its start and end never interleave,
+        # and another session's hooks never wait for them (`_session_lock`).
+        self._hook_locks: dict[SessionKey, _HookLock] = {}
         self.manager = SessionWatcherManager(ledger, poll_interval=poll_interval, home=home)
         # Per recording folder: the marker file's identity, and its live agent (pid, start
         # time) or None (stopped). The liveness check parses a marker only when it changed:
@@ -194,10 +198,14 @@ class SessionWatchService:
 
         stopped = []
         for name in await trio.to_thread.run_sync(dead):
-            # Decided and stopped under the hooks' lock, with the agent checked again: a hook
-            # may have given the recording to the agent's resumed process since the check
-            # (its start continues the live part), and that process's lines must be recorded.
-            async with self._hook_lock:
+            key = await trio.to_thread.run_sync(_session_key, cache / name)
+            if key is None:  # stopped meanwhile, or no marker to say whose it is
+                continue
+            # Decided and stopped under its agent session's hook lock, with the agent checked
+            # again: a hook may have given the recording to the agent's resumed process since
+            # the check (its start continues the live part), and that process's lines must
+            # be recorded.
+            async with self._session_lock(key):
                 if not await trio.to_thread.run_sync(still_dead, name):
                     continue
                 log.info("recording %s: its agent process died; stopping it", name)
@@ -272,7 +280,7 @@ class SessionWatchService:
         part that another, running process of the session continued is left to it). The
         agent's pid is the hook's parent, or the first ancestor that is not a shell."""
         p: HookParams = _params(HookParams, params)
-        async with self._hook_lock:
+        async with self._session_lock((p.adapter, p.agent_session_id)):
             if p.event == "end":
                 name = await trio.to_thread.run_sync(
                     live_part, self.ledger, p.adapter, p.agent_session_id
@@ -293,6 +301,22 @@ class SessionWatchService:
                     return {"name": None} if ended is None else ended
                 return await self.session_watch_stop({"name": name})
             return await self._hook_start(p)
+
+    @asynccontextmanager
+    async def _session_lock(self, key: SessionKey) -> AsyncIterator[None]:
+        """Hold the hook lock of agent session `key`. Its entry goes once no task holds or
+        waits for it (a waiter cancelled too), so the table holds only sessions in a hook."""
+        entry = self._hook_locks.get(key)
+        if entry is None:
+            entry = self._hook_locks[key] = _HookLock()
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                del self._hook_locks[key]
 
     async def _hook_start(self, p: HookParams) -> dict[str, Any]:
         pid, start = hook_agent(p.pid)
@@ -332,13 +356,14 @@ class SessionWatchService:
         """`session_watch_stop` of a stop the daemon decided (the agent died; the end hook of
         the process the part follows), with `still` (blocking) checked again under the
         ledger's creation lock. A start hook that ran in its own process (the daemon busy or
-        starting) takes that lock, not `_hook_lock`: since the first check (and while the
-        stop waited for the watch's step in progress) it may have given the part to the
-        agent's resumed process, whose lines the stop would leave to nothing. Then the part
-        is watched again and kept (None)."""
+        starting) takes that lock, not the session's hook lock: since the first check (and
+        while the stop waited for the watch's step in progress, or caught up) it may have
+        given the part to the agent's resumed process, whose lines the stop would leave to
+        nothing. Then the part is watched again and kept (None)."""
         session_dir = ledger_cache_sessions(self.ledger) / name
         await self.manager.stop_watch(name)
         redact = make_redactor(self.ledger)
+        await trio.to_thread.run_sync(partial(catch_up_before_stop, session_dir, redact, self.home))
 
         def stop() -> StopResult | None:
             with creation_lock_of(session_dir):
@@ -361,7 +386,9 @@ class SessionWatchService:
         session_dir = ledger_cache_sessions(self.ledger) / name
         await self.manager.stop_watch(name)
         redact = make_redactor(self.ledger)
-        result = await trio.to_thread.run_sync(lambda: stop_recording(session_dir, redact=redact))
+        result = await trio.to_thread.run_sync(
+            lambda: stop_recording(session_dir, redact=redact, home=self.home)
+        )
         if self.on_stop is not None:
             await self.on_stop(name)
         return {"name": result.name, "entry_count": result.entry_count}
@@ -369,6 +396,26 @@ class SessionWatchService:
 
 MarkerIdent = tuple[int, int, int]
 Agent = tuple[int, object]
+SessionKey = tuple[str, str]
+"""An agent session: (adapter, the agent's own session id)."""
+
+
+class _HookLock:
+    """The hook lock of one agent session, and how many tasks hold or wait for it."""
+
+    def __init__(self) -> None:
+        self.lock = trio.Lock()
+        self.users = 0
+
+
+def _session_key(folder: Path) -> SessionKey | None:
+    """The agent session the live recording in `folder` is a part of; None when it has no
+    readable marker (stopped, gone)."""
+    try:
+        marker = read_model(folder / MARKER, RecordingMarker)
+    except (FileNotFoundError, NotADirectoryError, RecordError, OSError):
+        return None
+    return marker.adapter_name, marker.agent_session_id
 
 
 def _followed_file(session_dir: Path, named: str) -> str:
