@@ -284,3 +284,27 @@ async def test_a_home_reached_through_a_link_goes_on_where_the_last_part_stopped
     finally:
         agent.kill()
         agent.wait()
+
+
+async def test_hooks_naming_the_agent_by_its_alias_end_and_resume_its_parts(
+    ledger: Path, home: Path
+) -> None:
+    """`ox-core hook claude SessionEnd` (the name users type, as `hooks install` takes it)
+    must stop the part its `SessionStart` began, and a resume then starts the next part
+    where that one stopped: the parts are the agent session's, whatever name the hook used."""
+    src = claude_session_file(home)
+    svc = SessionWatchService(ledger)
+
+    def aliased(event: str) -> dict[str, object]:
+        return {**hook(src, event, 0, resumed=event == "start"), "adapter": "claude"}
+
+    a = await svc.session_hook(aliased("start"))
+    append(src, numbered_user(1))
+    ended = await svc.session_hook(aliased("end"))
+    assert (ended["name"], ended["entry_count"]) == (a["name"], 1)
+    assert not (Path(str(a["session_dir"])) / MARKER).exists()
+    append(src, numbered_user(2))
+    b = await svc.session_hook(aliased("start"))
+    assert b["name"] != a["name"]
+    assert b["start_offset"] == len(numbered_user(1))
+    assert (await svc.session_hook(hook(src, "end", 0)))["name"] == b["name"]

@@ -47,6 +47,7 @@ from ox_session_capture.records import (
     MARKER,
     RecordError,
     RecordingMarker,
+    canonical_adapter,
     ledger_cache_sessions,
     read_model,
 )
@@ -104,6 +105,9 @@ class HookParams(BaseModel):
     resumed: bool = False
 
     _file = field_validator("file")(lambda value: _absolute_file(value))
+    # The parts of an agent session are found under its adapter's own name (the markers and
+    # the index hold it): a hook naming an alias (`claude`) would find none to end or resume.
+    _adapter = field_validator("adapter")(lambda value: canonical_adapter(value))
 
 
 class WatchStopParams(BaseModel):
