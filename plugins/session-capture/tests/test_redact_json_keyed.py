@@ -96,3 +96,30 @@ def test_an_object_under_a_credential_key_keeps_what_is_no_secret() -> None:
              "fields": [{"label": "username", "value": "app-user"}]}  # fmt: skip
     document = json.dumps(value)
     assert redact_text(document) == document
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        # `terraform output -json` of a sensitive list: the output's name is the key above.
+        {"db_passwords": {"sensitive": True, "type": ["list", "string"], "value": [TF_PW]}},
+        {"replica_passwords": {"sensitive": True, "value": [TF_PW, "Wd8!kR3nQz5Ym2Jp"]}},
+        # A list straight under a credential key, and a pair naming a list.
+        {"db_password": [TF_PW]},
+        {"env": [{"name": "DB_PASSWORDS", "value": [TF_PW]}]},
+    ],
+    ids=["terraform-list", "terraform-list-argv", "list-under-key", "pair-names-a-list"],
+)
+def test_a_list_under_a_credential_name_loses_its_secrets(value: object) -> None:
+    document = json.dumps(value, indent=2)
+    assert TF_PW not in redact_text(document)
+    assert TF_PW not in redact_file_bytes("meta.json", document.encode()).decode()
+    assert redact_text(redact_text(document)) == redact_text(document)
+
+
+def test_a_list_under_a_credential_key_keeps_what_is_no_secret() -> None:
+    value = {"db_password": {"sensitive": True, "value": []},
+             "credentials": ["~/.aws/credentials", "~/.netrc"],
+             "fields": [{"label": "username", "value": ["app-user"]}]}  # fmt: skip
+    document = json.dumps(value)
+    assert redact_text(document) == document

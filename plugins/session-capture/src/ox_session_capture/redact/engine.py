@@ -231,7 +231,7 @@ def _pair_name(obj: dict[str, Any], parent: str | None) -> str | None:
     (Kubernetes env, CI variables; 1Password's fields name theirs `label`), the first one
     that is a credential's; else `parent`, the credential key the object is under
     (`terraform output -json`: `{"db_password": {"sensitive": true, "value": ...}}`)."""
-    if not isinstance(obj.get("value", obj.get("Value")), str):
+    if "value" not in obj and "Value" not in obj:
         return None
     names = [n for k in _PAIR_NAMES if isinstance(n := obj.get(k), str)]
     credential = next((n for n in names if classify(n) is not None), None)
@@ -340,13 +340,16 @@ def redact_value(
     value: Any, extra: Sequence[re.Pattern[str]] = (), depth: int = 0, parent: str | None = None
 ) -> Any:
     """`value` (decoded JSON) with every string redacted, key-aware (see the module doc).
-    `parent`: the credential key `value` is under (its objects' `value` is that secret)."""
+    `parent`: the credential key `value` is under (its objects' `value` is that secret, and so
+    is each item of a list: a sensitive list output of `terraform output -json`)."""
     if isinstance(value, str):
         return _redact(value, extra, depth)
     if isinstance(value, list):
         if len(value) >= 2 and all(isinstance(v, str) for v in value):
             value = _redact_argv(value, extra)
-        return [redact_value(v, extra, depth, parent) for v in value]
+        if parent is None:
+            return [redact_value(v, extra, depth) for v in value]
+        return [_member(v, (parent,), extra, depth) for v in value]
     if isinstance(value, dict):
         if kube.is_secret_object(value):
             value = _secret_maps_redacted(value)
@@ -354,23 +357,12 @@ def redact_value(
         out: dict[Any, Any] = {}
         for key, item in value.items():
             clean_key = _redact(key, extra, depth) if isinstance(key, str) else key
-            kind = None
-            name = key if isinstance(key, str) else None
-            if name is not None and pair is not None and key in ("value", "Value"):
-                name = pair
-            if name is not None and (isinstance(item, str) or item.__class__ is int):
-                # A number is a literal too (`"password": 84736291`, as text it is redacted).
-                literal = item if isinstance(item, str) else str(item)
-                kind = _keyed_kind(key, literal) if isinstance(key, str) else None
-                if kind is None and name is not key:
-                    kind = _keyed_kind(name, literal)
-            if kind:
-                out[clean_key] = f"[REDACTED_{kind}]"
-            elif isinstance(item, str) and name is not None and classify(name) is not None:
-                out[clean_key] = _named(name, item, extra, depth)
+            if not isinstance(key, str):
+                out[clean_key] = redact_value(item, extra, depth)
+            elif pair is not None and key in ("value", "Value"):
+                out[clean_key] = _member(item, (key, pair), extra, depth)
             else:
-                inner = name if name is not None and classify(name) is not None else None
-                out[clean_key] = redact_value(item, extra, depth, inner)
+                out[clean_key] = _member(item, (key,), extra, depth)
         return out
     return value
 
@@ -386,6 +378,23 @@ def _secret_maps_redacted(obj: dict[str, Any]) -> dict[str, Any]:
                 for k, v in entries.items()
             }
     return out
+
+
+def _member(item: Any, names: tuple[str, ...], extra: Sequence[re.Pattern[str]], depth: int) -> Any:
+    """`item`, found under `names` (its key, then the name its object or the key above gives
+    it; the last is its name): a literal any of them makes a credential whole is replaced."""
+    if isinstance(item, str) or item.__class__ is int:
+        # A number is a literal too (`"password": 84736291`, as text it is redacted).
+        literal = item if isinstance(item, str) else str(item)
+        for name in names:
+            kind = _keyed_kind(name, literal)
+            if kind:
+                return f"[REDACTED_{kind}]"
+    name = names[-1]
+    credential = classify(name) is not None
+    if isinstance(item, str) and credential:
+        return _named(name, item, extra, depth)
+    return redact_value(item, extra, depth, name if credential else None)
 
 
 def _named(name: str, item: str, extra: Sequence[re.Pattern[str]], depth: int) -> str:
