@@ -29,6 +29,21 @@ def ox_register_runners(register):
     time.sleep(3600)
 """
 HANGING_IMPORT = "import time\ntime.sleep(3600)\n"
+HANGING_CONSTRUCTOR = """
+import time
+from ox_core import hookimpl
+from ox_core.mock import MockRunner
+
+class StuckRunner(MockRunner):
+    name = "stuck-test-runner"
+
+    def __init__(self) -> None:
+        time.sleep(3600)  # a license server asked, say
+
+@hookimpl
+def ox_register_runners(register):
+    register(StuckRunner)
+"""
 FINE = """
 from ox_core import hookimpl
 from ox_core.mock import MockRunner
@@ -59,13 +74,18 @@ def home() -> Iterator[Path]:
         yield Path(d)
 
 
+def _test_path() -> list[str]:
+    return [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+
+
 def environment(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OX_", "XDG_"))}
     env.update(
         HOME=str(home),
         XDG_RUNTIME_DIR=str(home / "xdg"),
         PATH="/usr/bin:/bin",
-        PYTHONPATH=str(home / "site"),
+        # The sources under test stay first after the plugins (a worktree's, not the venv's).
+        PYTHONPATH=os.pathsep.join([str(home / "site"), *_test_path()]),
         OX_LEDGER=str(make_ledger(home / "team").path),
     )
     return env
@@ -83,12 +103,20 @@ def status(env: dict[str, str]) -> dict[str, object] | None:
 
 
 @pytest.mark.parametrize(
-    ("code", "step"),
-    [(HANGING_HOOK, "ox_register_runners"), (HANGING_IMPORT, "import")],
-    ids=["hook", "import"],
+    ("code", "named"),
+    [
+        (HANGING_HOOK, "plugin ox-runner-stuck (ox-runner-stuck 1.0.0): ox_register_runners"),
+        (HANGING_IMPORT, "plugin ox-runner-stuck (ox-runner-stuck 1.0.0): import"),
+        (
+            HANGING_CONSTRUCTOR,
+            "runner stuck-test-runner (ox_test_stuck_plugin.StuckRunner): "
+            "being made with its options",
+        ),
+    ],
+    ids=["hook", "import", "constructor"],
 )
 def test_a_plugin_that_never_returns_is_named_and_sigterm_still_stops_the_daemon(
-    home: Path, code: str, step: str
+    home: Path, code: str, named: str
 ) -> None:
     install(home / "site", "ox-runner-stuck", "ox_test_stuck_plugin", code)
     env = environment(home)
@@ -98,7 +126,6 @@ def test_a_plugin_that_never_returns_is_named_and_sigterm_still_stops_the_daemon
             [sys.executable, "-m", "ox_core.cli", "serve"], env=env, stdout=out, stderr=out
         )
     try:
-        named = f"plugin ox-runner-stuck (ox-runner-stuck 1.0.0): {step}"
         # The answer says what holds the start, not only that it is starting.
         answer = wait_until(
             "status naming the stuck plugin",

@@ -132,9 +132,8 @@ class Daemon:
         step = self._starting
         plugins = self.plugins if self.plugins is not None else load_plugins(progress=step)
         self.plugins = plugins
-        step("making the runners and handlers")
-        runners, runner_errors = make_runners(plugins, self.settings.runners)
-        handlers, handler_errors = make_handlers(plugins, self.settings.handlers)
+        runners, runner_errors = make_runners(plugins, self.settings.runners, progress=step)
+        handlers, handler_errors = make_handlers(plugins, self.settings.handlers, progress=step)
         self.errors = [*plugins.errors, *runner_errors, *handler_errors]
         step("asking the runners whether their agent is usable")
         agent = resolve_agent(self.settings.agent_work.agent, runners)

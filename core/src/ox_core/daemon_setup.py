@@ -18,18 +18,33 @@ if TYPE_CHECKING:
 log = logging.getLogger("ox_core.daemon")
 
 
+Progress = Callable[[str], None]
+
+
+def _making(progress: Progress | None, what: str, cls: type) -> None:
+    """Tell `progress` which plugin's class is being made: its constructor (and a handler's
+    `configure`) is a plugin's code, which may never return."""
+    if progress is not None:
+        progress(f"{what} ({cls.__module__}.{cls.__qualname__}): being made with its options")
+
+
 def make_runners(
-    plugins: LoadedPlugins, options: Mapping[str, Mapping[str, Any]]
+    plugins: LoadedPlugins,
+    options: Mapping[str, Mapping[str, Any]],
+    *,
+    progress: Progress | None = None,
 ) -> tuple[list[Runner], list[PluginLoadError]]:
     """Instantiate every runner class with its options (`[runners.<name>]`), by priority.
 
-    A runner whose constructor fails is reported, not raised.
+    A runner whose constructor fails is reported, not raised. `progress` is told each runner
+    before it is made (as `load_plugins` tells its steps).
     """
     from ox_core.plugins import PluginLoadError
 
     runners: list[Runner] = []
     errors: list[PluginLoadError] = []
     for cls in plugins.runners_by_priority():
+        _making(progress, f"runner {cls.name}", cls)
         try:
             runners.append(cls(**dict(options.get(cls.name, {}))))
         except Exception as exc:
@@ -39,16 +54,21 @@ def make_runners(
 
 
 def make_handlers(
-    plugins: LoadedPlugins, options: Mapping[str, Mapping[str, Any]]
+    plugins: LoadedPlugins,
+    options: Mapping[str, Mapping[str, Any]],
+    *,
+    progress: Progress | None = None,
 ) -> tuple[list[WorkHandler], list[PluginLoadError]]:
     """Instantiate every handler class and apply its options (`[handlers.<type>]`, validated
-    by its `Options` model). A handler whose options are invalid is reported, not started."""
+    by its `Options` model). A handler whose options are invalid is reported, not started.
+    `progress` is told each handler before it is made."""
     from ox_core.config import validate_options
     from ox_core.plugins import PluginLoadError
 
     handlers: list[WorkHandler] = []
     errors: list[PluginLoadError] = []
     for type_name, cls in sorted(plugins.handlers.items()):
+        _making(progress, f"handler {type_name}", cls)
         try:
             handler = cls()
             raw = options.get(type_name, {})
