@@ -424,12 +424,15 @@ def _redact(
     json_like = depth < MAX_DEPTH and _looks_json(text)
     hidden = json_like and any(h in text for h in _HIDING)
     shown = may_read_otherwise(text)
-    inner = _encoded_spans(text, extra, depth) if encoded and depth < MAX_DEPTH else []
+    # Decoded now, read (recursively) only on the text path: the JSON path reads each string
+    # on its own, and reading a run here too would redact what it hides twice per level of
+    # JSON around it, 2^depth times in all (a 1 MB line took seconds).
+    runs = list(encoded_texts(text)) if encoded and depth < MAX_DEPTH else []
     if (
         not rules
         and not hidden
         and not shown
-        and not inner
+        and not runs
         and not any(p.search(text) for p in extra)
     ):
         return text
@@ -449,6 +452,7 @@ def _redact(
     spans = find_spans(text, rules, extra)
     if shown:
         spans = _merge(spans + _read_spans(text, extra))
+    inner = _encoded_spans(runs, extra, depth)
     if inner or kube.may_hold(text):
         spans = _merge(spans + inner + _kube_spans(text))
     return _apply(text, spans)
@@ -457,11 +461,13 @@ def _redact(
 _ENCODED_ORDER = len(RULES) + 1_000_000  # after every rule and extra pattern: theirs name it
 
 
-def _encoded_spans(text: str, extra: Sequence[re.Pattern[str]], depth: int) -> list[Span]:
-    """The base64 runs of `text` whose decoded text holds a secret, each whole, named after
-    the first secret found in it (`[REDACTED_BASE64_GITHUB_TOKEN]`)."""
+def _encoded_spans(
+    runs: Iterable[tuple[int, int, str]], extra: Sequence[re.Pattern[str]], depth: int
+) -> list[Span]:
+    """The base64 `runs` of a text (`encoded_texts`) whose decoded text holds a secret, each
+    whole, named after the first secret found in it (`[REDACTED_BASE64_GITHUB_TOKEN]`)."""
     spans: list[Span] = []
-    for start, end, decoded in encoded_texts(text):
+    for start, end, decoded in runs:
         clean = _redact(decoded, extra, depth + 1)
         if clean != decoded:
             found = _PLACEHOLDER.search(clean)
