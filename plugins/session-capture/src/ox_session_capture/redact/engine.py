@@ -433,6 +433,7 @@ def _redact(
         and not hidden
         and not shown
         and not runs
+        and not kube.may_hold(text)
         and not any(p.search(text) for p in extra)
     ):
         return text
@@ -532,6 +533,7 @@ class LedgerRedactor:
         token = anchors_in(_SCAN_TOKEN, distinct, low, words) if has_run else []
         hidden = batch_may_read_otherwise(low)
         encoded = batch_has_encoded_text(joined.encode("utf-8", "surrogatepass"))
-        if not plain and not token and not hidden and not encoded and not self.extra:
+        kind = kube.may_hold(joined)
+        if not plain and not token and not hidden and not encoded and not kind and not self.extra:
             return list(texts)
         return [_redact(t, self.extra, 0, plain, token, encoded) for t in texts]

@@ -5,6 +5,11 @@ them one per line; so do the manifests an agent writes or reads.
 
 `data_spans` finds them in text (YAML, or JSON indented as kubectl prints it, also cut or
 escaped); a decoded JSON document is handled by the engine (`is_secret_object`).
+
+kubectl prints `data` before `kind` (its keys are sorted), and a successful tool result is
+kept as its first 500 characters: a Secret with more data than that loses its `kind: Secret`
+before it is redacted. An object with an `apiVersion` and no `kind` line (cut away) whose
+`data` values are all base64, one of them 16 characters or more, is taken for a Secret.
 """
 
 from __future__ import annotations
@@ -18,15 +23,21 @@ MAPS = ("data", "stringData")
 _KIND_LINE = re.compile(
     r"""^[ \t]*(?:- )?(["']?)kind\1[ \t]*:[ \t]*(["']?)Secret\2[ \t]*,?[ \t]*$"""
 )
+_ANY_KIND_LINE = re.compile(r"""^[ \t]*(?:- )?(["']?)kind\1[ \t]*:""")
+_API_LINE = re.compile(r"""^[ \t]*(?:- )?(["']?)apiVersion\1[ \t]*:""")
 _MAP_LINE = re.compile(r"""^[ \t]*(?:- )?(["']?)(?:data|stringData)\1[ \t]*:[ \t]*\{?[ \t]*$""")
 _ENTRY = re.compile(r"""[ \t]*(?:"[^"\n]*"|'[^'\n]*'|[-._A-Za-z0-9]+)[ \t]*:[ \t]+(?=\S)""")
 """An entry up to its value (a Secret's keys are `[-._a-zA-Z0-9]+`)."""
 _BLOCK = re.compile(r"[|>][+-]?\d*")
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+_LONG = 16
+"""A cut Secret's `data` has a value this long (a ConfigMap's `info`, `true` are base64 too)."""
 
 
 def may_hold(text: str) -> bool:
-    """A cheap test: `text` names a Secret's kind."""
-    return "Secret" in text and "kind" in text
+    """A cheap test: `text` names a Secret's kind, or holds an object's `apiVersion` and
+    `data` (its `kind` may be cut away)."""
+    return ("Secret" in text and "kind" in text) or ("apiVersion" in text and "data" in text)
 
 
 def is_secret_object(obj: dict[str, Any]) -> bool:
@@ -58,19 +69,36 @@ def _column(line: str) -> int:
     return len(line) - len(stripped)
 
 
-def _secret_maps(lines: list[tuple[int, str]]) -> list[tuple[int, int]]:
-    """`(line, column)` of each `data:` / `stringData:` key of an object with `kind: Secret`.
+class _Object:
+    """An object being read: its column, what its `kind` line says, its maps' lines."""
+
+    def __init__(self, col: int) -> None:
+        self.col = col
+        self.kind: bool | None = None  # `kind: Secret` (True), another kind (False), no line
+        self.api = False  # it has an `apiVersion` line
+        self.maps: list[int] = []
+
+    def secret(self) -> bool | None:
+        """True: a Secret; None: perhaps one, its `kind` cut away; False: not one."""
+        if self.kind is None:
+            return None if self.api else False
+        return self.kind
+
+
+def _secret_maps(lines: list[tuple[int, str]]) -> list[tuple[int, int, bool]]:
+    """`(line, column, certain)` of each `data:` / `stringData:` key of an object with `kind:
+    Secret` (certain), or with an `apiVersion` and no `kind` line (not certain).
     One pass, objects tracked by column: an object's keys are the lines at its column up to a
     line less indented, the next item of its list, or a YAML document marker."""
-    found: list[tuple[int, int]] = []
-    # Open objects, outermost first: [column, is a Secret, its maps' lines].
-    stack: list[tuple[int, list[bool], list[int]]] = []
+    found: list[tuple[int, int, bool]] = []
+    stack: list[_Object] = []  # open objects, outermost first
 
     def close(keep: int) -> None:
         while len(stack) > keep:
-            col, secret, maps = stack.pop()
-            if secret[0]:
-                found.extend((n, col) for n in maps)
+            obj = stack.pop()
+            secret = obj.secret()
+            if secret is not False:
+                found.extend((n, obj.col, bool(secret)) for n in obj.maps)
 
     for n, (_, line) in enumerate(lines):
         col = _column(line)
@@ -80,17 +108,20 @@ def _secret_maps(lines: list[tuple[int, str]]) -> list[tuple[int, int]]:
             close(0)
             continue
         depth = len(stack)
-        while depth and stack[depth - 1][0] > col:
+        while depth and stack[depth - 1].col > col:
             depth -= 1
         close(depth)
-        if stack and stack[-1][0] == col and line.lstrip(" \t").startswith("- "):
+        if stack and stack[-1].col == col and line.lstrip(" \t").startswith("- "):
             close(len(stack) - 1)  # the next item of a list: another object
-        if not stack or stack[-1][0] < col:
-            stack.append((col, [False], []))
-        if _KIND_LINE.match(line):
-            stack[-1][1][0] = True
+        if not stack or stack[-1].col < col:
+            stack.append(_Object(col))
+        obj = stack[-1]
+        if _ANY_KIND_LINE.match(line):
+            obj.kind = obj.kind or bool(_KIND_LINE.match(line))
+        elif _API_LINE.match(line):
+            obj.api = True
         elif _MAP_LINE.match(line):
-            stack[-1][2].append(n)
+            obj.maps.append(n)
     close(0)
     return sorted(found)
 
@@ -103,11 +134,20 @@ def data_spans(text: str) -> list[tuple[int, int]]:
     lines = _lines(text)
     spans: list[tuple[int, int]] = []
     done = 0  # lines already read as a map's entries (a map inside one is not read again)
-    for n, col in _secret_maps(lines):
+    for n, col, certain in _secret_maps(lines):
         if n >= done:
-            entries, done = _entries(lines, n + 1, col)
-            spans += entries
+            entries, end = _entries(lines, n + 1, col)
+            if certain or _all_base64([text[s:e] for s, e in entries]):
+                spans += entries
+                done = end
     return spans
+
+
+def _all_base64(values: list[str]) -> bool:
+    """Whether `values` are a Secret's `data` as kubectl prints it: all base64, not all short
+    (the last one may be cut, its JSON quote left open)."""
+    bare = [v.strip("\"'") for v in values]
+    return any(len(v) >= _LONG for v in bare) and all(_BASE64.fullmatch(v) for v in bare)
 
 
 def _entries(
