@@ -211,3 +211,14 @@ def test_every_shape_is_caught_at_every_alignment(shape: Shape) -> None:
             encoded = b64(before + "\n" + shape.text + "\n", urlsafe)
             out = redact_text(f"$ cat creds.b64\n{encoded}\n")
             assert encoded not in out, (before, urlsafe)
+
+
+def test_a_manifest_with_comments_on_its_kind_and_data_lines_loses_its_data_values() -> None:
+    # A YAML comment after `kind: Secret` or `data:` made neither line count: kept whole.
+    value = b64("correct horse battery staple")
+    for kind, data in (("Secret  # by hand, never applied", "data:"), ("Secret", "data: # b64")):
+        text = f"apiVersion: v1\nkind: {kind}\nmetadata:\n  name: app\n{data}\n  aux: {value}\n"
+        out = redact_text(text)
+        assert value not in out
+        assert "  aux: [REDACTED_KUBERNETES_SECRET]\n" in out
+        assert LedgerRedactor().many([text]) == [out]

@@ -20,12 +20,12 @@ from typing import Any
 KIND = "KUBERNETES_SECRET"
 MAPS = ("data", "stringData")
 
-_KIND_LINE = re.compile(
-    r"""^[ \t]*(?:- )?(["']?)kind\1[ \t]*:[ \t]*(["']?)Secret\2[ \t]*,?[ \t]*$"""
-)
+# A line may end with a YAML comment (`kind: Secret  # by hand`); its spaces are matched once.
+_END = r"""(?:[ \t]*,)?(?:[ \t]+(?:#.*)?)?$"""
+_KIND_LINE = re.compile(r"""^[ \t]*(?:- )?(["']?)kind\1[ \t]*:[ \t]*(["']?)Secret\2""" + _END)
 _ANY_KIND_LINE = re.compile(r"""^[ \t]*(?:- )?(["']?)kind\1[ \t]*:""")
 _API_LINE = re.compile(r"""^[ \t]*(?:- )?(["']?)apiVersion\1[ \t]*:""")
-_MAP_LINE = re.compile(r"""^[ \t]*(?:- )?(["']?)(?:data|stringData)\1[ \t]*:[ \t]*\{?[ \t]*$""")
+_MAP_LINE = re.compile(r"""^[ \t]*(?:- )?(["']?)(?:data|stringData)\1[ \t]*:(?:[ \t]*\{)?""" + _END)
 _ENTRY = re.compile(r"""[ \t]*(?:"[^"\n]*"|'[^'\n]*'|[-._A-Za-z0-9]+)[ \t]*:[ \t]+(?=\S)""")
 """An entry up to its value (a Secret's keys are `[-._a-zA-Z0-9]+`)."""
 _BLOCK = re.compile(r"[|>][+-]?\d*")
