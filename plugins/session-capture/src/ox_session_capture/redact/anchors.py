@@ -65,8 +65,8 @@ class Scan:
         return [a for a in self.order if a in found]
 
 
-def batch_text(joined: str) -> tuple[bytes, set[bytes]]:
-    """(lower-cased UTF-8 of `joined`, its distinct words).
+def batch_text(joined: str) -> tuple[bytes, bytes, set[bytes]]:
+    """(UTF-8 of `joined`, its lower case, its distinct words).
 
     Which anchors a batch holds is only a filter (each text is checked again on its own), so
     it may find more than `str.lower` would, never less: bytes lower-case ASCII only, which
@@ -75,11 +75,11 @@ def batch_text(joined: str) -> tuple[bytes, set[bytes]]:
     test dots, code): scanning each distinct word once is several times less text, in one byte
     per character where the `str` of a batch with one emoji takes four.
     """
-    data = joined.encode("utf-8", "surrogatepass")
+    data = folded = joined.encode("utf-8", "surrogatepass")
     if b"\xc4\xb0" in data or b"\xe2\x84\xaa" in data:
-        data = data.replace(b"\xc4\xb0", b"i\xcc\x87").replace(b"\xe2\x84\xaa", b"k")
-    low = data.lower()
-    return low, set(low.split())
+        folded = data.replace(b"\xc4\xb0", b"i\xcc\x87").replace(b"\xe2\x84\xaa", b"k")
+    low = folded.lower()
+    return data, low, set(low.split())
 
 
 SMALL_BATCH_WORDS = 4096

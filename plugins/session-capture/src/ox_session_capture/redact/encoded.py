@@ -41,10 +41,10 @@ def has_run(data: bytes) -> bool:
     return _NEEDLE in data.translate(_TABLE)
 
 
-def _runs(data: bytes) -> Iterator[tuple[int, int]]:
-    """The `[start, end)` of each run of `MIN_RUN`+ base64 characters in `data`, its `=`
-    padding included, wrapped lines joined, that may encode ASCII text (`_TEXT_HEAD`)."""
-    marks = data.translate(_TABLE)
+def _runs(data: bytes, marks: bytes) -> Iterator[tuple[int, int]]:
+    """The `[start, end)` of each run of `MIN_RUN`+ base64 characters in `data` (`marks`: its
+    translation by `_TABLE`), its `=` padding included, wrapped lines joined, that may encode
+    ASCII text (`_TEXT_HEAD`)."""
     find, rfind, head = marks.find, marks.rfind, _TEXT_HEAD.match  # once per run: kept bound
     pos = find(_NEEDLE)
     while pos >= 0:
@@ -108,11 +108,12 @@ def decode(run: bytes) -> str | None:
 def encoded_texts(text: str) -> Iterator[tuple[int, int, str]]:
     """`(start, end, decoded)` for each run of `text` that is base64 of readable text."""
     data = text.encode("utf-8", "surrogatepass")
-    if not has_run(data):
+    marks = data.translate(_TABLE)
+    if _NEEDLE not in marks:
         return
     ascii_only = len(data) == len(text)
     at_byte = at_char = 0  # the last run's end: offsets are counted on from there
-    for start, end in _runs(data):
+    for start, end in _runs(data, marks):
         decoded = decode(data[start:end])
         if decoded is None:
             continue
@@ -124,6 +125,21 @@ def encoded_texts(text: str) -> Iterator[tuple[int, int, str]]:
             yield start, end, decoded
 
 
-def batch_has_encoded_text(data: bytes) -> bool:
-    """Whether UTF-8 `data` (texts joined) holds a run that is base64 of readable text."""
-    return has_run(data) and any(decode(data[s:e]) is not None for s, e in _runs(data))
+def batch_texts_with_encoded_text(data: bytes, count: int) -> set[int] | None:
+    """Which of the `count` texts NUL-joined in UTF-8 `data` hold a run that is base64 of
+    readable text (their indices), found in one pass over the batch: the others skip the
+    search on their own. None when the NULs do not tell the texts apart (a text holds one).
+    A run never spans a NUL, and is found alike in the batch and in its text alone."""
+    marks = data.translate(_TABLE)
+    if _NEEDLE not in marks:
+        return set()
+    if data.count(b"\x00") != count - 1:
+        return None
+    found: set[int] = set()
+    index = at = 0
+    for start, end in _runs(data, marks):
+        if decode(data[start:end]) is not None:
+            index += data.count(b"\x00", at, start)  # runs come in order: one pass in all
+            at = start
+            found.add(index)
+    return found

@@ -32,7 +32,7 @@ from typing import Any
 
 from ox_session_capture.redact import kube
 from ox_session_capture.redact.anchors import Scan, anchors_in, batch_text
-from ox_session_capture.redact.encoded import batch_has_encoded_text, encoded_texts
+from ox_session_capture.redact.encoded import batch_texts_with_encoded_text, encoded_texts
 from ox_session_capture.redact.names import classify, is_literal_secret
 from ox_session_capture.redact.rules import Rule
 from ox_session_capture.redact.rules_keywords import KEYWORD_RULES
@@ -526,14 +526,17 @@ class LedgerRedactor:
         if not texts:
             return []
         joined = "\x00".join(texts)
-        low, distinct = batch_text(joined)
+        data, low, distinct = batch_text(joined)
         words: list[bytes] = []  # the distinct words NUL-joined, made when first needed
         plain = anchors_in(_SCAN_PLAIN, distinct, low, words)
         has_run = _RUN in low.translate(_TOKEN_TABLE)
         token = anchors_in(_SCAN_TOKEN, distinct, low, words) if has_run else []
         hidden = batch_may_read_otherwise(low)
-        encoded = batch_has_encoded_text(joined.encode("utf-8", "surrogatepass"))
-        kind = kube.may_hold(joined)
+        encoded = batch_texts_with_encoded_text(data, len(texts))
+        # Its distinct words, when made, hold every word of the batch in less text.
+        kind = kube.batch_may_hold(words[0] if words else low)
         if not plain and not token and not hidden and not encoded and not kind and not self.extra:
             return list(texts)
-        return [_redact(t, self.extra, 0, plain, token, encoded) for t in texts]
+        if encoded is None:
+            return [_redact(t, self.extra, 0, plain, token) for t in texts]
+        return [_redact(t, self.extra, 0, plain, token, i in encoded) for i, t in enumerate(texts)]

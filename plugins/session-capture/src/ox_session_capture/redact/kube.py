@@ -40,6 +40,13 @@ def may_hold(text: str) -> bool:
     return ("Secret" in text and "kind" in text) or ("apiVersion" in text and "data" in text)
 
 
+def batch_may_hold(low: bytes) -> bool:
+    """`may_hold` for a batch's lower-cased UTF-8 (bytes: one byte a character, where a
+    batch's `str` with one emoji takes four), or its distinct words NUL-joined: it may pass
+    more, never less."""
+    return (b"apiversion" in low and b"data" in low) or (b"secret" in low and b"kind" in low)
+
+
 def is_secret_object(obj: dict[str, Any]) -> bool:
     return obj.get("kind") == "Secret"
 
