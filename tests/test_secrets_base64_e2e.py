@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ox_core.testing import wait_until
-from ox_session_capture.records import RecordError, read_marker
+from ox_session_capture.testing.bash_sessions import bash_session, record
 
 if TYPE_CHECKING:
     from conftest import OxWorld
 
-TS = "2026-11-24T00:38:26.778Z"
 GH = "ghp_" + "Qz8vT3kX2pL7sQ9nB4cR1yH6jF0dZ5gA3eW2"
 DB_URL = "postgres://app:" + "Vb7nQ2xLp9Tz" + "@db.internal:5432/app"
 RANDOM_PW = "Kq4" + "wZ8nRt2Yv6LmP3"
@@ -65,52 +64,11 @@ SECRETS = [
 
 
 def session_lines(outputs: dict[str, str]) -> list[dict[str, Any]]:
-    lines: list[dict[str, Any]] = [
-        {"type": "user", "uuid": "u-0", "timestamp": TS,
-         "message": {"role": "user", "content": "why can the app not reach the db?"}},
-    ]  # fmt: skip
-    for n, (command, output) in enumerate(outputs.items()):
-        lines += [
-            {"type": "assistant", "uuid": f"a-{n}", "timestamp": TS,
-             "message": {"role": "assistant", "model": "claude-test", "content": [
-                 {"type": "tool_use", "id": f"toolu_{n}", "name": "Bash",
-                  "input": {"command": command}}]}},
-            {"type": "user", "uuid": f"r-{n}", "timestamp": TS,
-             "message": {"role": "user", "content": [
-                 {"type": "tool_result", "tool_use_id": f"toolu_{n}", "content": output,
-                  "is_error": False}]}},
-        ]  # fmt: skip
-    lines.append(
-        {"type": "assistant", "uuid": "a-end", "timestamp": TS,
-         "message": {"role": "assistant", "model": "claude-test",
-                     "content": [{"type": "text", "text": "The staging settings are read."}]}}
-    )  # fmt: skip
-    return lines
-
-
-def record(world: OxWorld, source: Path, pid: int, lines: list[Any]) -> str:
-    source.parent.mkdir(parents=True, exist_ok=True)
-    source.touch()
-    started = world.cli(
-        "session", "start", "--adapter", "claude-code", "--file", str(source),
-        "--pid", str(pid), "--json",
-    )  # fmt: skip
-    reply = json.loads(started.stdout)
-    with source.open("a") as out:
-        for line in lines:
-            out.write(json.dumps(line) + "\n")
-    offset = source.stat().st_size
-    session_dir = Path(reply["session_dir"])
-
-    def captured() -> bool:
-        try:
-            return read_marker(session_dir).source_offset == offset
-        except (FileNotFoundError, RecordError):
-            return False
-
-    wait_until("the session to be captured", captured)
-    world.cli("session", "stop", reply["name"])
-    return str(reply["name"])
+    return bash_session(
+        "why can the app not reach the db?",
+        [(command, output, False) for command, output in outputs.items()],
+        "The staging settings are read.",
+    )
 
 
 def test_a_kubernetes_secret_printed_by_kubectl_never_reaches_the_remote(

@@ -14,20 +14,17 @@ every object of the bare remote and every prompt the fake summarizer received.
 
 from __future__ import annotations
 
-import json
 import subprocess
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ox_core.testing import wait_until
-from ox_session_capture.records import RecordError, read_marker
+from ox_session_capture.testing.bash_sessions import bash_session, record
 
 if TYPE_CHECKING:
     from conftest import OxWorld
 
-TS = "2026-11-24T00:38:26.778Z"
 ESC = "\x1b"
 GH = "ghp_" + "Qm7vT2kX9pL4sW8nB3cR6yH1jF5dZ0gA2eK4"
 PW_LOG = "Vq8rTm2LxZp4"
@@ -53,52 +50,11 @@ ESCAPED_SECRETS = [PW_PHP, PW_GO]
 
 
 def session_lines(outputs: list[str]) -> list[dict[str, Any]]:
-    lines: list[dict[str, Any]] = [
-        {"type": "user", "uuid": "u-0", "timestamp": TS,
-         "message": {"role": "user", "content": "check the service configuration please"}},
-    ]  # fmt: skip
-    for n, output in enumerate(outputs):
-        lines += [
-            {"type": "assistant", "uuid": f"a-{n}", "timestamp": TS,
-             "message": {"role": "assistant", "model": "claude-test", "content": [
-                 {"type": "tool_use", "id": f"toolu_{n}", "name": "Bash",
-                  "input": {"command": f"./show-config {n}"}}]}},
-            {"type": "user", "uuid": f"r-{n}", "timestamp": TS,
-             "message": {"role": "user", "content": [
-                 {"type": "tool_result", "tool_use_id": f"toolu_{n}", "content": output,
-                  "is_error": n % 2 == 1}]}},
-        ]  # fmt: skip
-    lines.append(
-        {"type": "assistant", "uuid": "a-end", "timestamp": TS,
-         "message": {"role": "assistant", "model": "claude-test",
-                     "content": [{"type": "text", "text": "The configuration is loaded."}]}}
-    )  # fmt: skip
-    return lines
-
-
-def record(world: OxWorld, source: Path, pid: int, lines: list[Any]) -> str:
-    source.parent.mkdir(parents=True, exist_ok=True)
-    source.touch()
-    started = world.cli(
-        "session", "start", "--adapter", "claude-code", "--file", str(source),
-        "--pid", str(pid), "--json",
-    )  # fmt: skip
-    reply = json.loads(started.stdout)
-    with source.open("a") as out:
-        for line in lines:
-            out.write(json.dumps(line) + "\n")
-    offset = source.stat().st_size
-    session_dir = Path(reply["session_dir"])
-
-    def captured() -> bool:
-        try:
-            return read_marker(session_dir).source_offset == offset
-        except (FileNotFoundError, RecordError):
-            return False
-
-    wait_until("the session to be captured", captured)
-    world.cli("session", "stop", reply["name"])
-    return str(reply["name"])
+    return bash_session(
+        "check the service configuration please",
+        [(f"./show-config {n}", output, n % 2 == 1) for n, output in enumerate(outputs)],
+        "The configuration is loaded.",
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,78 @@
+"""Claude Code sessions of Bash calls, recorded through the real `ox-core session` commands: the
+end-to-end secrets tests (tests/test_secrets_*_e2e.py) print what a tool printed and look for
+it on the remote."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from ox_core.testing import wait_until
+from ox_session_capture.records import RecordError, read_marker
+
+
+class World(Protocol):
+    """What `record` needs of the tests' world: the `ox-core` command in its environment."""
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]: ...
+
+
+TS = "2026-11-24T00:38:26.778Z"
+
+Call = tuple[str, str, bool]
+"""A Bash call: its command, what it printed, whether it failed."""
+
+
+def bash_session(prompt: str, calls: Sequence[Call], closing: str) -> list[dict[str, Any]]:
+    """The lines of a session: the user's `prompt`, each call and its result, `closing`."""
+    lines: list[dict[str, Any]] = [
+        {"type": "user", "uuid": "u-0", "timestamp": TS,
+         "message": {"role": "user", "content": prompt}},
+    ]  # fmt: skip
+    for n, (command, output, failed) in enumerate(calls):
+        lines += [
+            {"type": "assistant", "uuid": f"a-{n}", "timestamp": TS,
+             "message": {"role": "assistant", "model": "claude-test", "content": [
+                 {"type": "tool_use", "id": f"toolu_{n}", "name": "Bash",
+                  "input": {"command": command}}]}},
+            {"type": "user", "uuid": f"r-{n}", "timestamp": TS,
+             "message": {"role": "user", "content": [
+                 {"type": "tool_result", "tool_use_id": f"toolu_{n}", "content": output,
+                  "is_error": failed}]}},
+        ]  # fmt: skip
+    lines.append(
+        {"type": "assistant", "uuid": "a-end", "timestamp": TS,
+         "message": {"role": "assistant", "model": "claude-test",
+                     "content": [{"type": "text", "text": closing}]}}
+    )  # fmt: skip
+    return lines
+
+
+def record(world: World, source: Path, pid: int, lines: list[Any]) -> str:
+    """Start a recording of `source` (`ox-core session start`), append `lines`, wait until
+    they are captured, stop it; its name."""
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.touch()
+    started = world.cli(
+        "session", "start", "--adapter", "claude-code", "--file", str(source),
+        "--pid", str(pid), "--json",
+    )  # fmt: skip
+    reply = json.loads(started.stdout)
+    with source.open("a") as out:
+        for line in lines:
+            out.write(json.dumps(line) + "\n")
+    offset = source.stat().st_size
+    session_dir = Path(reply["session_dir"])
+
+    def captured() -> bool:
+        try:
+            return read_marker(session_dir).source_offset == offset
+        except (FileNotFoundError, RecordError):
+            return False
+
+    wait_until("the session to be captured", captured)
+    world.cli("session", "stop", reply["name"])
+    return str(reply["name"])
