@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ox_core.testing import wait_until
-from ox_session_capture.testing.bash_sessions import bash_session, record
+from ox_session_capture.testing.bash_sessions import bash_session, published
 
 if TYPE_CHECKING:
     from conftest import OxWorld
@@ -76,21 +74,9 @@ def test_a_kubernetes_secret_printed_by_kubectl_never_reaches_the_remote(
 ) -> None:
     daemon = world.serve()
     source = world.home / ".claude/projects/-home-dev-infra/5b2e8f1c-kube.jsonl"
-    name = record(world, source, pid_holder, session_lines(OUTPUTS))
-    wait_until(
-        "the session on the remote",
-        lambda: world.git(world.remote, "ls-tree", "main", f"sessions/{name}/summary.md"),
-    )
-    assert daemon.stop() == 0
-
-    blobs = subprocess.run(
-        ["git", "-C", str(world.remote), "cat-file", "--batch-all-objects", "--batch"],
-        check=True,
-        capture_output=True,
-    ).stdout.decode("utf-8", "replace")
+    blobs, prompts = published(world, daemon, source, pid_holder, session_lines(OUTPUTS))
     assert "kubectl get secret db -o yaml" in blobs  # the session is there
     assert "namespace: default" in blobs  # and the Secret's other fields
-    prompts = "\n".join(world.claude.prompts)
     assert "kubectl get secret db -o json" in prompts
     assert [s for s in SECRETS if s in blobs] == []
     assert [s for s in SECRETS if s in prompts] == []

@@ -14,13 +14,11 @@ every object of the bare remote and every prompt the fake summarizer received.
 
 from __future__ import annotations
 
-import subprocess
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ox_core.testing import wait_until
-from ox_session_capture.testing.bash_sessions import bash_session, record
+from ox_session_capture.testing.bash_sessions import bash_session, published
 
 if TYPE_CHECKING:
     from conftest import OxWorld
@@ -70,20 +68,8 @@ def test_a_colored_or_escaped_secret_reaches_neither_the_remote_nor_the_summariz
 ) -> None:
     daemon = world.serve()
     source = world.home / ".claude/projects/-home-dev-demo/5b0e7a1c-hidden.jsonl"
-    name = record(world, source, pid_holder, session_lines(outputs))
-    wait_until(
-        "the session on the remote",
-        lambda: world.git(world.remote, "ls-tree", "main", f"sessions/{name}/summary.md"),
-    )
-    assert daemon.stop() == 0
-
-    blobs = subprocess.run(
-        ["git", "-C", str(world.remote), "cat-file", "--batch-all-objects", "--batch"],
-        check=True,
-        capture_output=True,
-    ).stdout.decode("utf-8", "replace")
+    blobs, prompts = published(world, daemon, source, pid_holder, session_lines(outputs))
     assert "[REDACTED_" in blobs  # the session is there, redacted
-    prompts = "\n".join(world.claude.prompts)
     assert "show-config" in prompts
     assert [s for s in secrets if s in blobs] == []
     assert [s for s in secrets if s in prompts] == []

@@ -16,13 +16,11 @@ every prompt the fake summarizer received.
 from __future__ import annotations
 
 import json
-import subprocess
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ox_core.testing import wait_until
-from ox_session_capture.testing.bash_sessions import bash_session, record
+from ox_session_capture.testing.bash_sessions import bash_session, published
 
 if TYPE_CHECKING:
     from conftest import OxWorld
@@ -85,20 +83,8 @@ def test_a_secret_that_printed_json_hides_reaches_neither_the_remote_nor_the_sum
     world.git(world.ledger, "commit", "-q", "-m", "the team's token format")
     daemon = world.serve()
     source = world.home / ".claude/projects/-home-dev-infra/7c1d9e2a-json.jsonl"
-    name = record(world, source, pid_holder, session_lines(outputs))
-    wait_until(
-        "the session on the remote",
-        lambda: world.git(world.remote, "ls-tree", "main", f"sessions/{name}/summary.md"),
-    )
-    assert daemon.stop() == 0
-
-    blobs = subprocess.run(
-        ["git", "-C", str(world.remote), "cat-file", "--batch-all-objects", "--batch"],
-        check=True,
-        capture_output=True,
-    ).stdout.decode("utf-8", "replace")
+    blobs, prompts = published(world, daemon, source, pid_holder, session_lines(outputs))
     assert "why does this not load?" in blobs  # the session is there
-    prompts = "\n".join(world.claude.prompts)
     assert next(iter(outputs)) in prompts
     assert [s for s in secrets if s in blobs] == []
     assert [s for s in secrets if s in prompts] == []

@@ -15,9 +15,27 @@ from ox_session_capture.records import RecordError, read_marker
 
 
 class World(Protocol):
-    """What `record` needs of the tests' world: the `ox-core` command in its environment."""
+    """What these helpers need of the tests' world: the `ox-core` command in its environment,
+    git, the bare remote and the fake summarizer's prompts."""
+
+    remote: Path
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]: ...
+
+    @staticmethod
+    def git(cwd: Path, *args: str) -> str: ...
+
+    @property
+    def claude(self) -> Summarizer: ...
+
+
+class Summarizer(Protocol):
+    @property
+    def prompts(self) -> list[str]: ...
+
+
+class Daemon(Protocol):
+    def stop(self) -> int: ...
 
 
 TS = "2026-11-24T00:38:26.778Z"
@@ -76,3 +94,22 @@ def record(world: World, source: Path, pid: int, lines: list[Any]) -> str:
     wait_until("the session to be captured", captured)
     world.cli("session", "stop", reply["name"])
     return str(reply["name"])
+
+
+def published(
+    world: World, daemon: Daemon, source: Path, pid: int, lines: list[Any]
+) -> tuple[str, str]:
+    """Record `lines` (`record`), wait until the daemon pushed the session, stop it; then every
+    object of the remote and every prompt the summarizer received, as text."""
+    name = record(world, source, pid, lines)
+    wait_until(
+        "the session on the remote",
+        lambda: world.git(world.remote, "ls-tree", "main", f"sessions/{name}/summary.md"),
+    )
+    assert daemon.stop() == 0
+    blobs = subprocess.run(
+        ["git", "-C", str(world.remote), "cat-file", "--batch-all-objects", "--batch"],
+        check=True,
+        capture_output=True,
+    ).stdout.decode("utf-8", "replace")
+    return blobs, "\n".join(world.claude.prompts)
