@@ -28,7 +28,7 @@ import pytest
 
 from ox_core.testing import wait_until
 from ox_handler_session_finalize.git import has_git_lfs
-from ox_session_capture.records import RecordError, read_marker
+from ox_session_capture.testing.bash_sessions import record, remote_blobs
 from ox_session_capture.testing.corpus import secrets as corpus
 
 if TYPE_CHECKING:
@@ -130,43 +130,6 @@ def lfs_storage(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 # ---------------------------------------------------------------- the test
 
 
-def record(world: OxWorld, adapter: str, source: Path, pid: int, lines: list[Any]) -> str:
-    """`session start`, append `lines` to `source`, wait until all are captured, `stop`."""
-    source.parent.mkdir(parents=True, exist_ok=True)
-    source.touch()
-    started = world.cli(
-        "session", "start", "--adapter", adapter, "--file", str(source), "--pid", str(pid),
-        "--json",
-    )  # fmt: skip
-    reply = json.loads(started.stdout)
-    raw = Path(reply["session_dir"]) / "raw.jsonl"
-    with source.open("a") as out:
-        for line in lines:
-            out.write(json.dumps(line) + "\n")
-    offset = source.stat().st_size
-    session_dir = Path(reply["session_dir"])
-
-    def captured() -> bool:
-        try:  # the marker with its commit slot applied (docs/capture-journal.md)
-            return read_marker(session_dir).source_offset == offset
-        except (FileNotFoundError, RecordError):
-            return False
-
-    wait_until(f"the {adapter} session to be captured", lambda: raw.exists() and captured())
-    world.cli("session", "stop", reply["name"])
-    return str(reply["name"])
-
-
-def remote_blobs(remote: Path) -> str:
-    """Every object of the bare remote (blobs, trees, commits), whether reachable or not."""
-    out = subprocess.run(
-        ["git", "-C", str(remote), "cat-file", "--batch-all-objects", "--batch"],
-        check=True,
-        capture_output=True,
-    ).stdout
-    return out.decode("utf-8", "replace")
-
-
 def leaks(haystack: str) -> list[str]:
     found = []
     for shape in SHAPES:
@@ -199,8 +162,8 @@ def test_no_secret_of_the_corpus_reaches_the_remote_or_the_summarizer(
     claude_file = home / ".claude/projects/-home-dev-demo-project/f04c7045-secrets.jsonl"
     codex_file = home / ".codex/sessions/2026/11/24/rollout-2026-11-24T00-38-26-secrets.jsonl"
     names = [
-        record(world, "claude-code", claude_file, pid_holder, claude_lines()),
-        record(world, "codex", codex_file, pid_holder, codex_lines()),
+        record(world, claude_file, pid_holder, claude_lines(), "claude-code"),
+        record(world, codex_file, pid_holder, codex_lines(), "codex"),
     ]
     wait_until(
         "both sessions on the remote",

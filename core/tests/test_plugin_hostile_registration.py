@@ -3,7 +3,6 @@ the others from loading nor the daemon's ordering of runners (`runners_by_priori
 
 from __future__ import annotations
 
-import textwrap
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from ox_core import hookimpl, load_plugins
 from ox_core.mock import MockRunner
 from ox_core.plugins import LoadedPlugins
+from ox_core.testing import install_runner_plugin
 
 
 class GoodRunner(MockRunner):
@@ -56,15 +56,6 @@ def test_a_hookimpl_with_a_misspelled_hook_name_is_reported() -> None:
     ]
 
 
-def _fake_distribution(site: Path, dist: str, module: str, code: str) -> None:
-    (site / f"{module}.py").write_text(textwrap.dedent(code))
-    # As installers name it: the folder's name has no `-` but before the version.
-    info = site / f"{dist.replace('-', '_')}-1.0.0.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0.0\n")
-    (info / "entry_points.txt").write_text(f"[ox.runners]\n{dist} = {module}\n")
-
-
 @pytest.mark.parametrize(
     ("code", "error"),
     [
@@ -78,8 +69,8 @@ def test_a_plugin_module_failing_an_assert_or_exiting_at_import_is_reported(
 ) -> None:
     site = tmp_path / "site"
     site.mkdir()
-    _fake_distribution(site, "ox-runner-picky", "ox_test_picky_plugin", code)
-    _fake_distribution(
+    install_runner_plugin(site, "ox-runner-picky", "ox_test_picky_plugin", code)
+    install_runner_plugin(
         site,
         "ox-runner-fine",
         "ox_test_fine_plugin",

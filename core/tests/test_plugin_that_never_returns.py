@@ -11,14 +11,14 @@ import signal
 import subprocess
 import sys
 import tempfile
-import textwrap
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from ox_core import load_plugins
-from ox_core.testing import make_ledger, wait_until
+from ox_core.testing import install_runner_plugin, make_ledger, wait_until
 
 HANGING_HOOK = """
 import time
@@ -57,15 +57,6 @@ def ox_register_runners(register):
 """
 
 
-def install(site: Path, dist: str, module: str, code: str) -> None:
-    """`dist` as an installer leaves it: its module and its `.dist-info` on the path."""
-    (site / f"{module}.py").write_text(textwrap.dedent(code))
-    info = site / f"{dist.replace('-', '_')}-1.0.0.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0.0\n")
-    (info / "entry_points.txt").write_text(f"[ox.runners]\n{dist} = {module}\n")
-
-
 @pytest.fixture
 def home() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="oxh") as d:  # short: the socket's path
@@ -102,6 +93,21 @@ def status(env: dict[str, str]) -> dict[str, object] | None:
     return json.loads(done.stdout)["daemon"] if done.returncode == 0 else None
 
 
+@contextmanager
+def serving(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`ox-core serve` in `env`, its output in `log`; killed if still running at the end."""
+    with log.open("wb") as out:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "ox_core.cli", "serve"], env=env, stdout=out, stderr=out
+        )
+    try:
+        yield daemon
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+
+
 @pytest.mark.parametrize(
     ("code", "named"),
     [
@@ -118,14 +124,10 @@ def status(env: dict[str, str]) -> dict[str, object] | None:
 def test_a_plugin_that_never_returns_is_named_and_sigterm_still_stops_the_daemon(
     home: Path, code: str, named: str
 ) -> None:
-    install(home / "site", "ox-runner-stuck", "ox_test_stuck_plugin", code)
+    install_runner_plugin(home / "site", "ox-runner-stuck", "ox_test_stuck_plugin", code)
     env = environment(home)
     log = home / "serve.log"
-    with log.open("wb") as out:
-        daemon = subprocess.Popen(
-            [sys.executable, "-m", "ox_core.cli", "serve"], env=env, stdout=out, stderr=out
-        )
-    try:
+    with serving(env, log) as daemon:
         # The answer says what holds the start, not only that it is starting.
         answer = wait_until(
             "status naming the stuck plugin",
@@ -146,10 +148,6 @@ def test_a_plugin_that_never_returns_is_named_and_sigterm_still_stops_the_daemon
         )
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(timeout=60) == 0
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
-            daemon.wait()
     text = log.read_text()
     assert f"start-up: abandoned at {named}" in text
     assert "it did not return within 5 s of the stop" in text
@@ -159,21 +157,13 @@ def test_a_plugin_that_never_returns_is_named_and_sigterm_still_stops_the_daemon
 
 def test_a_stop_during_a_start_that_returns_waits_for_it(home: Path) -> None:
     """SIGTERM during a normal start abandons nothing: the start-up ends, then the daemon."""
-    install(home / "site", "ox-runner-fine", "ox_test_fine_plugin_start", FINE)
+    install_runner_plugin(home / "site", "ox-runner-fine", "ox_test_fine_plugin_start", FINE)
     env = environment(home)
     log = home / "serve.log"
-    with log.open("wb") as out:
-        daemon = subprocess.Popen(
-            [sys.executable, "-m", "ox_core.cli", "serve"], env=env, stdout=out, stderr=out
-        )
-    try:
+    with serving(env, log) as daemon:
         wait_until("the socket to answer", lambda: status(env) is not None)
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(timeout=60) == 0
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
-            daemon.wait()
     text = log.read_text()
     assert "ox-core stopped" in text
     assert "abandoned" not in text
@@ -183,7 +173,7 @@ def test_a_stop_during_a_start_that_returns_waits_for_it(home: Path) -> None:
 def test_load_plugins_tells_each_step_before_it_runs(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    install(home / "site", "ox-runner-fine", "ox_test_fine_plugin_steps", FINE)
+    install_runner_plugin(home / "site", "ox-runner-fine", "ox_test_fine_plugin_steps", FINE)
     monkeypatch.syspath_prepend(str(home / "site"))
     steps: list[str] = []
     loaded = load_plugins(progress=steps.append)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import textwrap
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -258,3 +259,14 @@ def manager_factory(ledger: TempLedger) -> ManagerFactory:
             nursery.cancel_scope.cancel()
 
     return factory
+
+
+def install_runner_plugin(site: Path, dist: str, module: str, code: str) -> None:
+    """`dist` 1.0.0 as an installer leaves it in `site`: module `module` (`code`) and its
+    `.dist-info`, naming it as an `ox.runners` entry point (the folder's name has no `-`
+    but before the version)."""
+    (site / f"{module}.py").write_text(textwrap.dedent(code))
+    info = site / f"{dist.replace('-', '_')}-1.0.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0.0\n")
+    (info / "entry_points.txt").write_text(f"[ox.runners]\n{dist} = {module}\n")

@@ -36,11 +36,6 @@ six bits of a byte below 0x80 (a tab, a newline or a printable character). Paths
 identifiers rarely look so, so few runs are decoded at all."""
 
 
-def has_run(data: bytes) -> bool:
-    """Whether UTF-8 `data` holds a run of `MIN_RUN` base64 characters (either alphabet)."""
-    return _NEEDLE in data.translate(_TABLE)
-
-
 def _runs(data: bytes, marks: bytes) -> Iterator[tuple[int, int]]:
     """The `[start, end)` of each run of `MIN_RUN`+ base64 characters in `data` (`marks`: its
     translation by `_TABLE`), its `=` padding included, wrapped lines joined, that may encode

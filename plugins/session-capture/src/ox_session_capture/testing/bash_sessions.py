@@ -69,14 +69,17 @@ def bash_session(prompt: str, calls: Sequence[Call], closing: str) -> list[dict[
     return lines
 
 
-def record(world: World, source: Path, pid: int, lines: list[Any]) -> str:
+def record(
+    world: World, source: Path, pid: int, lines: list[Any], adapter: str = "claude-code"
+) -> str:
     """Start a recording of `source` (`ox-core session start`), append `lines`, wait until
-    they are captured, stop it; its name."""
+    they are captured (the marker with its commit slot applied, docs/capture-journal.md),
+    stop it; its name."""
     source.parent.mkdir(parents=True, exist_ok=True)
     source.touch()
     started = world.cli(
-        "session", "start", "--adapter", "claude-code", "--file", str(source),
-        "--pid", str(pid), "--json",
+        "session", "start", "--adapter", adapter, "--file", str(source), "--pid", str(pid),
+        "--json",
     )  # fmt: skip
     reply = json.loads(started.stdout)
     with source.open("a") as out:
@@ -91,9 +94,19 @@ def record(world: World, source: Path, pid: int, lines: list[Any]) -> str:
         except (FileNotFoundError, RecordError):
             return False
 
-    wait_until("the session to be captured", captured)
+    wait_until(f"the {adapter} session to be captured", captured)
     world.cli("session", "stop", reply["name"])
     return str(reply["name"])
+
+
+def remote_blobs(remote: Path) -> str:
+    """Every object of the bare remote (blobs, trees, commits), whether reachable or not."""
+    out = subprocess.run(
+        ["git", "-C", str(remote), "cat-file", "--batch-all-objects", "--batch"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    return out.decode("utf-8", "replace")
 
 
 def published(
@@ -107,9 +120,4 @@ def published(
         lambda: world.git(world.remote, "ls-tree", "main", f"sessions/{name}/summary.md"),
     )
     assert daemon.stop() == 0
-    blobs = subprocess.run(
-        ["git", "-C", str(world.remote), "cat-file", "--batch-all-objects", "--batch"],
-        check=True,
-        capture_output=True,
-    ).stdout.decode("utf-8", "replace")
-    return blobs, "\n".join(world.claude.prompts)
+    return remote_blobs(world.remote), "\n".join(world.claude.prompts)
