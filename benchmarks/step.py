@@ -81,6 +81,7 @@ class Copier:
 def build(tmp: Path, n: int) -> tuple[list[Path], dict[str, list[Callable[[], object]]]]:
     home, ledger = tmp / "home", tmp / "ledger"
     (home / PROJECT).mkdir(parents=True)
+    ledger.mkdir()
     redactor = LedgerRedactor()
     seed = b"".join(claude_user(str(uuid.uuid4()), "y" * 500) for _ in range(SEED_BYTES // 600))
     sources: list[Path] = []

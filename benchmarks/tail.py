@@ -73,6 +73,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def latency(tmp: Path) -> list[float]:
     home, ledger = tmp / "home", tmp / "ledger"
+    ledger.mkdir()
     src = home / PROJECT / "latency.jsonl"
     src.parent.mkdir(parents=True)
     src.touch()
@@ -197,6 +198,7 @@ def ours(tmp: Path, big: Path, run: int) -> tuple[float, float, int]:
     src = home / PROJECT / f"catchup-{run}.jsonl"
     os.replace(big, src)
     ledger = tmp / f"ledger-{run}"
+    ledger.mkdir()
     rec = create_recording(ledger, "claude-code", src, pid=os.getpid(), home=home)
     # A recording that began with the file and missed all of it (the watcher never ran).
     update_marker(rec.session_dir, missed_everything(rec.session_dir / RAW))

@@ -146,6 +146,19 @@ def test_check_and_make_dirs_refuse_a_link_on_the_way(tmp_path: Path) -> None:
     assert make_dirs(root, root / "a" / "c" / "d").is_dir()
 
 
+def test_make_dirs_never_makes_a_missing_root(tmp_path: Path) -> None:
+    # A ledger renamed while the daemon runs: a recording's lock, the capture index or a
+    # session folder made below it would bring back a ghost ledger at the old path.
+    from ox_session_capture.recording import RecordingRejected, creation_lock
+
+    ledger = tmp_path / "team" / "ledger"
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        make_dirs(ledger, ledger / ".ox" / "cache")
+    with pytest.raises(RecordingRejected, match="cannot record into"), creation_lock(ledger):
+        pass
+    assert not (tmp_path / "team").exists()
+
+
 def test_atomic_write_refuses_a_linked_folder_and_replaces_a_link(tmp_path: Path) -> None:
     root, outside = build_tree(tmp_path)
     with pytest.raises(UnsafePathError):

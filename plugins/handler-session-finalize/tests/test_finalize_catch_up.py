@@ -92,6 +92,7 @@ def test_a_stale_recording_that_a_resumed_agent_continued_is_left_to_it(
     from ox_session_capture.parts import begin_part
 
     ledger = tmp_path / "ledger"
+    ledger.mkdir()
     source = claude_session_file(home)
     sid = source.stem
     rec = begin_part(ledger, "claude-code", sid, str(source), pid=dead_pid)

@@ -26,6 +26,7 @@ async def test_a_stop_published_by_capture_queues_finalization(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, nursery: trio.Nursery
 ) -> None:
     home, ledger = tmp_path / "home", tmp_path / "ledger"
+    ledger.mkdir()
     monkeypatch.setenv("HOME", str(home))
     src = claude_session_file(home)
     capture = SessionCaptureHandler()

@@ -17,7 +17,10 @@ from ox_session_capture.watcher import SessionWatcherManager
 
 @pytest.fixture
 def ledger(tmp_path: Path) -> Path:
-    return tmp_path / "ledger"
+    # Made here as `ox-core serve` makes it: capture never makes a missing ledger.
+    path = tmp_path / "ledger"
+    path.mkdir()
+    return path
 
 
 @pytest.fixture

@@ -435,11 +435,11 @@ def _wait(condition: Any, what: str, timeout: float = 60.0) -> Any:
 
 
 def test_a_tail_killed_with_9_takes_its_helpers_with_it(
-    home: Path, src: Path, tmp_path: Path
+    home: Path, src: Path, ledger: Path
 ) -> None:
     big_session(src)
     owner = subprocess.Popen(
-        [sys.executable, "-c", OWNER, str(home), str(src), str(tmp_path / "ledger")],
+        [sys.executable, "-c", OWNER, str(home), str(src), str(ledger)],
         stderr=subprocess.DEVNULL,
     )
     try:

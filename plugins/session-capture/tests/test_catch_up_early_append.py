@@ -90,16 +90,17 @@ KILLER = textwrap.dedent(
 
 @pytest.mark.parametrize(("where", "count"), [("block", 1), ("block", 3), ("slot", 0)])
 def test_a_catch_up_killed_while_appending_early_loses_and_repeats_nothing(
-    home: Path, src: Path, tmp_path: Path, where: str, count: int
+    home: Path, src: Path, ledger: Path, tmp_path: Path, where: str, count: int
 ) -> None:
     src.write_bytes(session_lines(300))
+    (tmp_path / "ref").mkdir()
     reference = create_recording(tmp_path / "ref", "claude-code", src, pid=0, home=home)
     missed_everything(reference.session_dir)
     catch_up(reference.session_dir, home=home)
     want = entries(reference.session_dir)
     assert want.count(b"\n") == 600
 
-    rec = create_recording(tmp_path / "ledger", "claude-code", src, pid=0, home=home)
+    rec = create_recording(ledger, "claude-code", src, pid=0, home=home)
     missed_everything(rec.session_dir)
     before = rec.session_dir / RAW
     size_before = before.stat().st_size
@@ -124,14 +125,14 @@ def kill_catch_up(session_dir: Path, home: Path, where: str, count: int) -> None
 
 
 def test_finalizing_a_killed_catch_up_whose_source_is_gone_cuts_its_early_bytes(
-    home: Path, src: Path, tmp_path: Path
+    home: Path, src: Path, ledger: Path, tmp_path: Path
 ) -> None:
     """Finalization ends a recording it cannot catch up (its agent's file removed since a
     catch-up was killed) after settling it: the early bytes, which leave no journal, are cut
     off, not kept in the finished recording (nor read again by the session's next part,
     which starts where this one committed)."""
     src.write_bytes(session_lines(300))
-    rec = create_recording(tmp_path / "ledger", "claude-code", src, pid=0, home=home)
+    rec = create_recording(ledger, "claude-code", src, pid=0, home=home)
     missed_everything(rec.session_dir)
     raw = rec.session_dir / RAW
     committed = raw.stat().st_size
@@ -144,11 +145,13 @@ def test_finalizing_a_killed_catch_up_whose_source_is_gone_cuts_its_early_bytes(
     assert read_marker(rec.session_dir).source_offset == 0
 
 
-def test_a_stopped_recording_gets_no_early_append(home: Path, src: Path, tmp_path: Path) -> None:
+def test_a_stopped_recording_gets_no_early_append(
+    home: Path, src: Path, ledger: Path, tmp_path: Path
+) -> None:
     """Bytes past a stopped recording's commit are its footer, kept by settling: a catch-up
     that crashed with early bytes there would leave them in the recording."""
     src.write_bytes(session_lines(3))
-    rec = create_recording(tmp_path / "ledger", "claude-code", src, pid=0, home=home)
+    rec = create_recording(ledger, "claude-code", src, pid=0, home=home)
     missed_everything(rec.session_dir)
     markers = MarkerFile(rec.session_dir)
     early = EarlyAppend.start(markers)
@@ -165,15 +168,16 @@ def test_a_stopped_recording_gets_no_early_append(home: Path, src: Path, tmp_pat
 
 
 def test_bytes_left_past_the_commit_are_cut_before_an_early_append(
-    home: Path, src: Path, tmp_path: Path
+    home: Path, src: Path, ledger: Path, tmp_path: Path
 ) -> None:
     """A failed step's bytes past the commit are cut off before the catch-up appends after
     them (else its commit would hold them too, their lines twice)."""
     src.write_bytes(session_lines(20))
+    (tmp_path / "ref").mkdir()
     reference = create_recording(tmp_path / "ref", "claude-code", src, pid=0, home=home)
     missed_everything(reference.session_dir)
     catch_up(reference.session_dir, home=home)
-    rec = create_recording(tmp_path / "ledger", "claude-code", src, pid=0, home=home)
+    rec = create_recording(ledger, "claude-code", src, pid=0, home=home)
     missed_everything(rec.session_dir)
     with open(rec.session_dir / RAW, "ab") as raw:
         raw.write(b'{"type":"user","content":"a failed step\'s line"}\n')
@@ -182,7 +186,7 @@ def test_bytes_left_past_the_commit_are_cut_before_an_early_append(
 
 
 def test_a_catch_up_that_fails_mid_batch_leaves_no_early_bytes(
-    home: Path, src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    home: Path, src: Path, ledger: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A conversion that fails after some blocks were appended early: the batch will not be
     committed, and its bytes are cut off at once, not left for a reader until the next
@@ -191,7 +195,7 @@ def test_a_catch_up_that_fails_mid_batch_leaves_no_early_bytes(
     from ox_session_capture import tail as tail_mod
 
     src.write_bytes(session_lines(200))
-    rec = create_recording(tmp_path / "ledger", "claude-code", src, pid=0, home=home)
+    rec = create_recording(ledger, "claude-code", src, pid=0, home=home)
     missed_everything(rec.session_dir)
     header = (rec.session_dir / RAW).stat().st_size
     monkeypatch.setattr(recover, "CATCH_UP_BATCH_BYTES", 4096)  # many blocks, converted here

@@ -42,7 +42,7 @@ def _hanging(marks: Path) -> Any:
 
 
 def test_a_lock_released_by_another_thread_is_not_kept_by_a_helper(
-    home: Path, src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    home: Path, src: Path, ledger: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     src.write_bytes(b"".join(claude_user(f"u{n}", "text " * 20) for n in range(400)))
     monkeypatch.setattr(tail_mod, "HELPED_MIN_BYTES", 1)
@@ -50,7 +50,7 @@ def test_a_lock_released_by_another_thread_is_not_kept_by_a_helper(
     marks.mkdir()
     monkeypatch.setattr(blocks, "convert_next", _hanging(marks))  # stuck: the worst case
     monkeypatch.setattr(blocks, "HELPER_TIMEOUT", 5.0)
-    rec = create_recording(tmp_path / "ledger", "claude-code", src, pid=os.getpid(), home=home)
+    rec = create_recording(ledger, "claude-code", src, pid=os.getpid(), home=home)
     update_marker(rec.session_dir, _reset)
     tail = SourceTail(
         rec.session_dir, load_adapter("claude-code"), src, batch_bytes=4000, commit_bytes=1 << 30

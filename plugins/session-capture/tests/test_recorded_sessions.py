@@ -234,6 +234,7 @@ def _entries_by_chunks(fixture: Fixture, cuts: list[int]) -> list[dict[str, obje
         home = Path(tmp) / "home"
         source = session_path(home, fixture)
         source.write_bytes(b"")
+        (Path(tmp) / "ledger").mkdir()
         rec = create_recording(
             Path(tmp) / "ledger", fixture.adapter, source, pid=os.getpid(), home=home
         )

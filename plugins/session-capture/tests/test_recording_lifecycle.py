@@ -20,11 +20,6 @@ from ox_session_capture.testing import append, claude_session_file, numbered_use
 from ox_session_capture.transcript import read_raw
 
 
-@pytest.fixture
-def ledger(tmp_path: Path) -> Path:
-    return tmp_path / "ledger"
-
-
 def test_create_writes_folder_header_and_marker(ledger: Path, home: Path) -> None:
     src = claude_session_file(home)
     append(src, numbered_user(0))

@@ -45,11 +45,6 @@ from ox_session_capture.transcript import read_raw
 SECRET_SHAPES = secret_shapes()
 
 
-@pytest.fixture
-def ledger(tmp_path: Path) -> Path:
-    return tmp_path / "ledger"
-
-
 def record(ledger: Path, src: Path) -> Recording:
     return create_recording(ledger, "claude-code", src, pid=os.getpid())
 
@@ -600,6 +595,7 @@ def test_catch_up_commits_many_blocks_at_once_within_its_budget(
 
     # The same file again into a new recording, with a budget of ~4 entries per commit.
     commits.clear()
+    (ledger.parent / "second-ledger").mkdir()
     rec2 = record(ledger.parent / "second-ledger", src)  # starts at the end of the file
 
     def from_start(marker: Any) -> None:

@@ -30,6 +30,7 @@ def tools(session_dir: Path) -> list[tuple[str | None, str | None, bool]]:
 def test_a_result_read_by_a_new_tail_names_the_call_an_earlier_tail_saw(home: Path) -> None:
     src = claude_session_file(home)
     src.write_bytes(b"")
+    (home.parent / "ledger").mkdir()
     rec = create_recording(home.parent / "ledger", "claude-code", src, pid=os.getpid(), home=home)
     call = {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "make"}}
     append(src, claude_assistant("a1", [call]))

@@ -57,6 +57,7 @@ class TailMachine(RuleBasedStateMachine):
         tail_mod.MAX_LINE = MAX_LINE
         home = self.root / "home"
         self.src = claude_session_file(home)
+        (self.root / "ledger").mkdir()
         rec = create_recording(
             self.root / "ledger", "claude-code", self.src, pid=os.getpid(), home=home
         )

@@ -87,6 +87,7 @@ def kill_group(proc: subprocess.Popen[bytes]) -> None:
 def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     home, ledger, logs = tmp_path / "home", tmp_path / "ledger", tmp_path / "logs"
     logs.mkdir()
+    ledger.mkdir()
     src = claude_session_file(home)
     rec = create_recording(ledger, "claude-code", src, pid=os.getpid(), home=home)
     count = int(RATE * WRITE_SECONDS)

@@ -94,6 +94,7 @@ async def raise_limit(
 
 async def main(root: Path, what: str) -> dict[str, Any]:
     home, ledger = root / "home", root / "ledger"
+    ledger.mkdir()
     os.environ["HOME"] = str(home)
     warnings: list[str] = []
 

@@ -24,6 +24,7 @@ Blocking: call from a thread in trio code.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import stat
@@ -141,9 +142,11 @@ def confine(root: Path, rel: str | PurePosixPath, *, missing_ok: bool = True) ->
 
 def make_dirs(root: Path, path: Path, mode: int = 0o700) -> Path:
     """Create the folders of `path` below the trusted `root` one by one, refusing a link or
-    a file on the way (`UnsafePathError`). A missing `root` is created as it is (trusted)."""
+    a file on the way (`UnsafePathError`). A missing `root` is not made (`FileNotFoundError`):
+    a ledger moved away while the daemon runs must not come back as a ghost at the old path."""
     rel = path.relative_to(root)
-    root.mkdir(parents=True, exist_ok=True)
+    if not root.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "no such folder", str(root))
     current = root
     for part in rel.parts:
         current = current / part

@@ -81,6 +81,7 @@ def record_fixture(ledger: Path, home: Path, fixture: Fixture, *, start: int = 0
     data = fixture.data()
     source = session_path(home, fixture)
     source.write_bytes(data[:start])
+    ledger.mkdir(exist_ok=True)
     recording = create_recording(
         ledger, fixture.adapter, source, pid=os.getpid(), home=home, agent_id=fixture.id
     )
