@@ -66,3 +66,42 @@ def test_a_symlinked_lock_is_not_followed(tmp_path: Path) -> None:
     with DetectionPolicy(tmp_path, clock=Clock()).lock(forced=False) as held:
         assert held  # the lock is unusable: detection runs anyway
     assert not target.exists()
+
+
+def test_the_lock_never_makes_a_moved_ledger_again(tmp_path: Path) -> None:
+    # The ledger renamed while the daemon runs: the next detection pass made
+    # `<old path>/.ox/cache/` (a ghost ledger) with `mkdir(parents=True)`.
+    ledger = tmp_path / "team" / "ledger"
+    with DetectionPolicy(ledger, clock=Clock()).lock(forced=False) as held:
+        assert held  # the lock is unusable: detection runs anyway (and finds the ledger gone)
+    assert not (tmp_path / "team").exists()
+
+
+def test_the_lock_never_follows_a_linked_ox_folder(tmp_path: Path) -> None:
+    # `.ox` as a link (a teammate's commit): the lock would be made where it points.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    ledger = tmp_path / "ledger"
+    ledger.mkdir()
+    (ledger / ".ox").symlink_to(elsewhere)
+    with DetectionPolicy(ledger, clock=Clock()).lock(forced=False) as held:
+        assert held
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_kept_quota_pause_never_makes_a_moved_ledger_or_follows_a_link(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from ox_core.quota_store import QuotaPause, save
+
+    now = datetime.now(UTC)
+    pause = QuotaPause(until=now + timedelta(hours=1), message="limit", basis="", since=now)
+    save(tmp_path / "team" / "ledger", pause)
+    assert not (tmp_path / "team").exists()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    ledger = tmp_path / "ledger"
+    ledger.mkdir()
+    (ledger / ".ox").symlink_to(elsewhere)
+    save(ledger, pause)
+    assert list(elsewhere.iterdir()) == []

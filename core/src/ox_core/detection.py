@@ -17,7 +17,9 @@ from pathlib import Path
 
 import attrs
 
+from ox_core.errors import ConfigError
 from ox_core.fs import LockTimeout, UnsafePathError, lock_file
+from ox_core.ledger_setup import ensure_cache_dir
 
 log = logging.getLogger("ox_core.manager")
 
@@ -68,7 +70,7 @@ class DetectionPolicy:
         True when it is held here, `forced`, or could not be evaluated (then detection runs
         anyway: a broken lock must not stop the work)."""
         self._passes += 1
-        with _file_lock(self._ledger / DETECT_LOCK, skip=forced) as acquired:
+        with _file_lock(self._ledger, skip=forced) as acquired:
             if not acquired:
                 self._skipped += 1
                 log.debug("detection skipped: another process holds the detect lock")
@@ -84,19 +86,22 @@ class DetectionPolicy:
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path, *, skip: bool) -> Iterator[bool]:
-    """Yield whether this process may detect now: True when it holds `path`'s lock (or the
-    lock is unusable: detecting twice is harmless, never detecting is not), False when
-    another process holds it."""
+def _file_lock(ledger: Path, *, skip: bool) -> Iterator[bool]:
+    """Yield whether this process may detect now: True when it holds the ledger's detect lock
+    (or the lock is unusable: detecting twice is harmless, never detecting is not), False
+    when another process holds it."""
     if skip:
         yield True
         return
+    path = ledger / DETECT_LOCK
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Never `mkdir(parents=True)`: a ledger moved away would come back as a ghost at the
+        # old path, and a teammate's `.ox` link would be followed.
+        ensure_cache_dir(ledger)
         with lock_file(path, timeout=0, what="the detect lock"):
             yield True
     except LockTimeout:
         yield False
-    except (OSError, UnsafePathError) as exc:
+    except (OSError, UnsafePathError, ConfigError) as exc:
         log.warning("detect lock %s unusable (%s); detecting anyway", path, exc)
         yield True

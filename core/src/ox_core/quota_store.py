@@ -16,7 +16,9 @@ from pathlib import Path
 
 import attrs
 
+from ox_core.errors import ConfigError
 from ox_core.fs import UnsafePathError, atomic_write, open_regular
+from ox_core.ledger_setup import ensure_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +94,9 @@ def save(ledger: Path, pause: QuotaPause) -> None:
     memory, it just would not survive a restart."""
     path = ledger / PAUSE_FILE
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_cache_dir(ledger)  # never the ledger itself, never through a link
         atomic_write(path, json.dumps(pause.to_json()))  # a link at `path` is replaced
-    except UnsafePathError as exc:
+    except (UnsafePathError, ConfigError) as exc:
         log.warning("cannot keep the quota pause: %s", exc)
     except OSError as exc:
         log.warning("cannot keep the quota pause in %s: %s", path, exc.strerror or exc)
