@@ -73,7 +73,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def latency(tmp: Path) -> list[float]:
     home, ledger = tmp / "home", tmp / "ledger"
-    ledger.mkdir()
+    ledger.mkdir(parents=True)
     src = home / PROJECT / "latency.jsonl"
     src.parent.mkdir(parents=True)
     src.touch()

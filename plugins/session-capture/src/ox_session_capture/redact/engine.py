@@ -223,7 +223,9 @@ def _keyed_kind(key: str, value: str) -> str | None:
     return "HIGH_ENTROPY" if cls == "WEAK" else cls
 
 
-_PAIR_NAMES = ("name", "key", "Name", "Key", "variable", "label")
+_PAIR_NAMES = ("name", "key", "variable", "label", "parametername", "secretname")
+"""The keys, in lower case, that name an object's `value` (any case: `Name`/`Value` in AWS
+SSM and ECS, `KEY`/`VALUE` in hand-made exports)."""
 
 
 def _pair_name(obj: dict[str, Any], parent: str | None) -> str | None:
@@ -231,9 +233,10 @@ def _pair_name(obj: dict[str, Any], parent: str | None) -> str | None:
     (Kubernetes env, CI variables; 1Password's fields name theirs `label`), the first one
     that is a credential's; else `parent`, the credential key the object is under
     (`terraform output -json`: `{"db_password": {"sensitive": true, "value": ...}}`)."""
-    if "value" not in obj and "Value" not in obj:
+    if not any(isinstance(k, str) and k.lower() == "value" for k in obj):
         return None
-    names = [n for k in _PAIR_NAMES if isinstance(n := obj.get(k), str)]
+    named = {k.lower(): v for k, v in obj.items() if isinstance(k, str) and isinstance(v, str)}
+    names = [named[k] for k in _PAIR_NAMES if k in named]
     credential = next((n for n in names if classify(n) is not None), None)
     return credential or parent or (names[0] if names else None)
 
@@ -359,7 +362,7 @@ def redact_value(
             clean_key = _redact(key, extra, depth) if isinstance(key, str) else key
             if not isinstance(key, str):
                 out[clean_key] = redact_value(item, extra, depth)
-            elif pair is not None and key in ("value", "Value"):
+            elif pair is not None and key.lower() == "value":
                 out[clean_key] = _member(item, (key, pair), extra, depth)
             else:
                 out[clean_key] = _member(item, (key,), extra, depth)

@@ -19,6 +19,7 @@ from typing import Any
 
 from ox_session_capture.records import RawEntry, RawFooter
 from ox_session_capture.redact.engine import decode_json, redact_text, redact_value
+from ox_session_capture.redact.secret_commands import SecretOutputs
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +28,17 @@ def redact_raw_bytes(data: bytes, rules: Sequence[re.Pattern[str]] = ()) -> byte
     """`raw.jsonl` (or any JSON Lines file) with every string value redacted, decoded (JSON
     inside a string is decoded too, see `redact.engine`). A line that needs no change is kept
     byte for byte (unless it repeats a key: `decode_json`); a line that is not JSON is
-    redacted as text."""
+    redacted as text. The output of a call that prints a secret (`secret_commands`) is
+    hidden."""
     out: list[bytes] = []
+    secrets = SecretOutputs()
     for line in data.splitlines(keepends=True):
         body = line.rstrip(b"\r\n")
         ending = line[len(body) :]
         try:
             obj, repeated = decode_json(body)
-            clean = redact_record(obj, rules)
+            hidden = secrets.hide(obj) if isinstance(obj, dict) else None
+            clean = redact_record(hidden or obj, rules)  # differs from `obj` once hidden
             same = clean == obj and not repeated
             dumped = (
                 b""
@@ -146,10 +150,13 @@ def redact_entries(entries: Sequence[RawEntry], rules: Sequence[re.Pattern[str]]
     """Copies of `entries` with their text fields redacted (JSON inside decoded). An entry
     whose extra keys nest deeper than Python recurses (only a hand-made file or a teammate's
     does that) keeps its own fields, redacted, without them: never a failure of the whole
-    session on every retry, never the nested text unredacted."""
+    session on every retry, never the nested text unredacted. The output of a call that
+    prints a secret (`secret_commands`) is hidden."""
     result = []
+    secrets = SecretOutputs()
     for entry in entries:
         data = entry.model_dump(by_alias=True)
+        data = secrets.hide(data) or data
         try:
             clean = redact_record(data, rules)
         except RecursionError:

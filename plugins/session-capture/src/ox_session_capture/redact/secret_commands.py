@@ -1,0 +1,185 @@
+"""Tool calls whose output is a secret itself: `echo $DB_PASSWORD`, `printenv API_TOKEN`,
+`pass show`, `op read`, `gcloud secrets versions access`, `security find-generic-password -w`,
+`kubectl get secret … | base64 -d`, `openssl rand -hex 32`.
+
+What such a command prints is a bare credential (a random password, a key), which no rule
+can tell from any other word, so the whole output of the call is replaced
+(`[REDACTED_SECRET_COMMAND_OUTPUT]`). A result names only its call's id: `SecretOutputs`
+follows one transcript's entries in order, noting the calls and hiding their results.
+
+Only the command is read (the `command` / `cmd` / `script` / `args` of a tool's input, else
+the input's text), at most `MAX_COMMAND` characters of it, each pattern with bounded gaps:
+an input as large as a written file costs one bounded scan.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ox_session_capture.redact.names import classify
+
+HIDDEN = "[REDACTED_SECRET_COMMAND_OUTPUT]"
+MAX_COMMAND = 8192
+MAX_INPUT = 4 * 1024 * 1024
+"""A tool input past this size is not decoded: its first `MAX_COMMAND` characters are read."""
+MAX_CALLS = 4096
+"""Call ids kept by `SecretOutputs` (a result comes soon after its call)."""
+
+_GAP = r"[^\n;&|]{0,300}?"  # within one command of a line
+_AT = r"(?:(?<![\w./-])|(?<=\\n))"  # where a command word starts (after an escaped newline too)
+
+_STORES = (
+    r"gh\s+auth\s+token",
+    r"gcloud\s+(?:(?:alpha|beta)\s+)?auth\s+(?:application-default\s+)?print-(?:access|identity)-token",
+    r"gcloud\s+(?:(?:alpha|beta)\s+)?secrets\s+versions\s+access",
+    r"aws\s+" + _GAP + r"\bsecretsmanager\s+get-secret-value",
+    r"aws\s+" + _GAP + r"\bssm\s+get-parameters?(?:-by-path)?\b" + _GAP + r"--with-decryption",
+    r"aws\s+" + _GAP + r"\becr(?:-public)?\s+get-login-password",
+    r"aws\s+" + _GAP + r"\bcodeartifact\s+get-authorization-token",
+    r"aws\s+configure\s+get\s+\S{0,40}(?:secret|token|key)",
+    r"az\s+keyvault\s+(?:secret|key)\s+(?:show|download)",
+    r"az\s+account\s+get-access-token",
+    r"az\s+acr\s+login\b" + _GAP + r"--expose-token",
+    r"vault\s+(?:kv\s+get|read|print\s+token|token\s+create)",
+    r"op\s+(?:read|inject|item\s+get)\b",
+    r"(?:gopass|pass)\s+(?:show|cat|generate|otp)\b",
+    r"bw\s+get\s+(?:password|item|notes|totp)",
+    r"lpass\s+show",
+    r"keepassxc-cli\s+show",
+    r"secret-tool\s+lookup",
+    r"security\s+find-(?:generic|internet)-password\b" + _GAP + r"\s-[wg]\b",
+    r"keyring\s+get",
+    r"doppler\s+secrets\s+(?:get|download)",
+    r"infisical\s+secrets\s+get",
+    r"heroku\s+(?:auth:token|config:get)",
+    r"fly(?:ctl)?\s+auth\s+token",
+    r"npm\s+token\s+create",
+    r"sops\s+(?:-d|--decrypt|exec-env)\b",
+    r"ansible-vault\s+(?:view|decrypt)",
+    r"kubectl\s+view-secret",
+    r"kubectl\s+get\s+secrets?\b[^\n;&]{0,300}?(?:base64\s+(?:-d|-D|--decode)|jsonpath|go-template)",
+    r"openssl\s+rand\b",
+    r"pwgen\b",
+    r"gpg2?\s+" + _GAP + r"(?:-d|--decrypt)\b",
+    r"age\s+" + _GAP + r"(?:-d|--decrypt)\b",
+)
+_STORE = re.compile(_AT + r"(?:" + "|".join(_STORES) + r")")
+
+# A variable's value printed: `echo "$X"`, `printf '%s' "${X}"`, `printenv X`, and the
+# one-liners of the usual languages (`print(os.environ["X"])`, `console.log(process.env.X)`).
+# The arguments of a shell's print (up to the end of its command), and of a language's.
+_SHELL_PRINT = re.compile(_AT + r"(?:echo|printf|cat\s*<<<)(?![\w-])([^\n;&|)]{0,300})")
+_LANG_PRINT = re.compile(
+    r"(?<![\w.])(?:print|puts|console\.log|println|Println|Printf)(?!\w)([^\n;]{0,300})"
+)
+_SHELL_VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]{0,100})")
+_PRINTENV = re.compile(_AT + r"printenv\s+([A-Za-z_][A-Za-z0-9_]{0,100})")
+_ENV_READ = re.compile(
+    r"(?:environ|getenv|process\.env|ENV|System\.getenv)\W{0,4}([A-Za-z_][A-Za-z0-9_]{0,100})"
+)
+_TERRAFORM = re.compile(_AT + r"terraform\s+output\s+(?:-raw\s+|-json\s+)?([A-Za-z_][\w-]{0,100})")
+
+# `cat` of a file named for a credential (`db_password`, `api-token.txt`, `/run/secrets/x`).
+_READ_FILE = re.compile(_AT + r"(?:cat|head|tail|less|more|bat|xxd|od)\s([^\n;&|<>]{1,300})")
+_CODE = re.compile(
+    r"\.(?:py|js|mjs|cjs|ts|tsx|jsx|go|rs|java|kt|rb|php|c|h|cc|cpp|hpp|cs|swift|scala|sh"
+    r"|md|rst|html|css|sql|example|sample|template|tmpl|dist|pub|schema|log)$",
+    re.IGNORECASE,
+)
+
+
+def _credential(name: str) -> bool:
+    return classify(name) in ("PASSWORD", "SECRET")
+
+
+def _secret_file(path: str) -> bool:
+    if path.startswith(("/run/secrets/", "/var/run/secrets/")):
+        return not path.endswith(("/ca.crt", "/namespace"))
+    name = path.rsplit("/", 1)[-1]
+    if not name or _CODE.search(name):
+        return False
+    if name.startswith("id_") and name[3:] in ("rsa", "dsa", "ecdsa", "ed25519"):
+        return True
+    stem = name.split(".", 1)[0] if not name.startswith(".") else name[1:]
+    return _credential(stem) or name.endswith((".key", ".p12", ".pfx", ".jks", ".keystore"))
+
+
+def prints_secret(command: str) -> bool:
+    """Whether running `command` (a shell command line, or a tool's input as text) prints a
+    secret as its output."""
+    text = command[:MAX_COMMAND]
+    if _STORE.search(text):
+        return True
+    if any(_credential(m.group(1)) for m in _PRINTENV.finditer(text)):
+        return True
+    if any(_credential(m.group(1)) for m in _TERRAFORM.finditer(text)):
+        return True
+    for m in _READ_FILE.finditer(text):
+        words = (w.strip("\"'\\") for w in m.group(1).split())
+        if any(_secret_file(w) for w in words if w and not w.startswith("-")):
+            return True
+    # `${#X}` is a length and `${X:+set}` prints a word, but how a printed variable is
+    # expanded is not read here: a credential's name among a print's arguments hides it.
+    for m in _SHELL_PRINT.finditer(text):
+        if any(_credential(v.group(1)) for v in _SHELL_VAR.finditer(m.group(1))):
+            return True
+    for m in _LANG_PRINT.finditer(text):
+        if any(_credential(v.group(1)) for v in _ENV_READ.finditer(m.group(1))):
+            return True
+    return False
+
+
+_COMMAND_KEYS = ("command", "cmd", "script", "args", "argv", "code")
+
+
+def command_of(tool_input: Any) -> str:
+    """The command line of a tool's input: its `command` (a string, or an argv list), `cmd`,
+    `script`...; else the input itself as text."""
+    value: Any = tool_input
+    if isinstance(tool_input, str) and tool_input[:1] == "{" and len(tool_input) <= MAX_INPUT:
+        try:
+            value = json.loads(tool_input)
+        except (ValueError, RecursionError):
+            return tool_input[:MAX_COMMAND]
+    if isinstance(value, Mapping):
+        for key in _COMMAND_KEYS:
+            got = value.get(key)
+            if isinstance(got, str):
+                return got[:MAX_COMMAND]
+            if isinstance(got, list) and all(isinstance(a, str) for a in got):
+                return " ".join(got)[:MAX_COMMAND]
+        try:
+            return json.dumps(value, ensure_ascii=False)[:MAX_COMMAND]
+        except (TypeError, ValueError, RecursionError):
+            return ""
+    return value[:MAX_COMMAND] if isinstance(value, str) else ""
+
+
+class SecretOutputs:
+    """Follows one transcript's entries (plain dicts, in order): a tool call whose command
+    prints a secret is noted by its call id, and its result's output is hidden."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, None] = {}
+
+    def hide(self, entry: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A copy of `entry` with its output hidden when it is the result of such a call (or a
+        call and its result in one entry); else None. Notes the calls."""
+        call_id = entry.get("call_id")
+        tool_input = entry.get("tool_input")
+        secret = False
+        if tool_input is not None and tool_input != "" and prints_secret(command_of(tool_input)):
+            secret = True
+            if isinstance(call_id, str) and call_id:
+                self._ids[call_id] = None
+                if len(self._ids) > MAX_CALLS:
+                    del self._ids[next(iter(self._ids))]
+        elif isinstance(call_id, str) and "tool_output" in entry and call_id in self._ids:
+            del self._ids[call_id]
+            secret = True
+        if not secret or entry.get("tool_output") in (None, "", HIDDEN):
+            return None
+        return {**entry, "tool_output": HIDDEN}

@@ -1,0 +1,196 @@
+"""Commands whose output is a secret itself, and the hiding of that output in the files and
+entries that are published (`redact.secret_commands`, `redact.files`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ox_session_capture.records import RawEntry
+from ox_session_capture.redact.files import redact_entries, redact_raw_bytes
+from ox_session_capture.redact.secret_commands import (
+    HIDDEN,
+    MAX_CALLS,
+    MAX_COMMAND,
+    SecretOutputs,
+    command_of,
+    prints_secret,
+)
+
+PRINTS = [
+    "echo $DB_PASSWORD",
+    'echo "${GITHUB_TOKEN}"',
+    "echo -n $SLACK_BOT_TOKEN | pbcopy; echo done",
+    'printf "%s\\n" "$API_KEY"',
+    "printenv OPENAI_API_KEY",
+    "cd app && echo $SECRET_KEY_BASE",
+    "gh auth token",
+    "gcloud auth print-access-token",
+    "gcloud beta secrets versions access latest --secret=db-pass",
+    "aws secretsmanager get-secret-value --secret-id prod/db --query SecretString --output text",
+    "aws --region eu-west-1 ssm get-parameter --name /prod/db --with-decryption",
+    "aws ecr get-login-password --region us-east-1",
+    "aws configure get aws_secret_access_key",
+    "az keyvault secret show --vault-name v --name db --query value -o tsv",
+    "az account get-access-token",
+    "vault kv get -field=password secret/db",
+    "op read op://vault/db/password",
+    "op item get Stripe --fields credential --reveal",
+    "pass show email/work",
+    "gopass show -o infra/db",
+    "bw get password github.com",
+    "lpass show --password db",
+    "secret-tool lookup service db",
+    "security find-generic-password -s svc -w",
+    "security find-internet-password -s github.com -g",
+    "doppler secrets get DB_URL --plain",
+    "heroku config:get DATABASE_URL",
+    "sops -d secrets.enc.yaml",
+    "ansible-vault view group_vars/all/vault.yml",
+    "kubectl get secret db -o jsonpath='{.data.password}' | base64 -d",
+    "kubectl get secrets db -o go-template='{{.data.token}}'",
+    "openssl rand -hex 32",
+    "gpg --decrypt creds.gpg",
+    "terraform output -raw db_password",
+    "python -c 'import os; print(os.environ[\"DB_PASSWORD\"])'",
+    'node -e "console.log(process.env.API_TOKEN)"',
+    "ruby -e 'puts ENV[\"AWS_SECRET_ACCESS_KEY\"]'",
+    "cat /run/secrets/db_password",
+    "cat ~/.config/app/api_token",
+    "head -c 100 secrets/db_password.txt",
+    "cat ~/.ssh/id_ed25519",
+    "cat certs/server.key",
+]
+KEEPS = [
+    "echo hello",
+    "ls -la",
+    "echo $HOME $PATH",
+    "printenv PATH",
+    "cat README.md",
+    "cat src/secrets.py",
+    "cat ~/.ssh/id_ed25519.pub",
+    "cat /run/secrets/kubernetes.io/serviceaccount/ca.crt",
+    "git status",
+    "pytest -q tests/test_password.py",
+    "grep -rn password src/",
+    "echo $PASSWORD_FILE",
+    "terraform output -raw bucket_name",
+    "aws s3 ls",
+    "aws ssm get-parameter --name /prod/region",
+    "gh pr list",
+    "kubectl get secrets",
+    "passwd --help",
+    "bypass show",
+    "compass read",
+    "tail -f /var/log/auth.log",
+    'curl -s -H "Authorization: Bearer $GITHUB_TOKEN" https://api.github.com/user; echo',
+    "python -c 'import os; key = os.environ[\"API_KEY\"]; print(len(key) > 0)'",
+    "",
+]
+
+
+@pytest.mark.parametrize("command", PRINTS)
+def test_a_command_that_prints_a_secret_is_known(command: str) -> None:
+    assert prints_secret(command)
+    # As a tool's input: Claude Code's `{"command": ...}`, Codex's argv list.
+    assert prints_secret(command_of(json.dumps({"command": command, "description": "x"})))
+    assert prints_secret(command_of(json.dumps({"command": ["bash", "-lc", command]})))
+
+
+@pytest.mark.parametrize("command", KEEPS)
+def test_another_command_is_not(command: str) -> None:
+    assert not prints_secret(command)
+    assert not prints_secret(command_of(json.dumps({"command": command})))
+
+
+def test_only_the_command_of_an_input_is_read() -> None:
+    # A file written by the agent may mention any command: only `command` counts.
+    written = json.dumps({"file_path": "docs/ops.md", "content": "run `pass show db`"})
+    assert command_of(written) == written  # no command key: the whole input
+    edit = json.dumps({"command": "ls", "content": "pass show db"})
+    assert command_of(edit) == "ls"
+    assert not prints_secret(command_of(edit))
+
+
+def test_a_huge_input_is_read_only_up_to_its_limit() -> None:
+    huge = "aws " * 500_000 + "secretsmanager get-secret-value"
+    assert len(command_of(json.dumps({"command": huge}))) == MAX_COMMAND
+    assert not prints_secret(huge)  # past the limit: a bounded scan, no n^2
+    assert prints_secret("echo ${" * 100_000 + "$DB_PASSWORD") is False  # past it too
+    assert prints_secret("echo $" + "A" * 200 + " $DB_PASSWORD")
+
+
+def _call(call_id: str, command: str) -> dict[str, Any]:
+    return {"type": "tool", "call_id": call_id, "tool_name": "Bash",
+            "tool_input": json.dumps({"command": command})}  # fmt: skip
+
+
+def _result(call_id: str, output: str) -> dict[str, Any]:
+    return {"type": "tool", "call_id": call_id, "tool_name": "Bash", "tool_output": output}
+
+
+def test_the_result_of_such_a_call_is_hidden_and_no_other() -> None:
+    secrets = SecretOutputs()
+    assert secrets.hide(_call("a", "pass show db")) is None  # a call has no output
+    assert secrets.hide(_call("b", "ls")) is None
+    assert secrets.hide(_result("b", "README.md")) is None
+    assert secrets.hide(_result("a", "Xq7mR2vLp9KdT4wZ")) == _result("a", HIDDEN)
+    assert secrets.hide(_result("a", "again")) is None  # answered once: forgotten
+    both = {**_call("c", "op read op://v/db/pw"), "tool_output": "Xq7mR2vLp9KdT4wZ"}
+    assert secrets.hide(both) == {**both, "tool_output": HIDDEN}
+
+
+def test_the_calls_kept_are_bounded() -> None:
+    secrets = SecretOutputs()
+    for n in range(MAX_CALLS + 10):
+        secrets.hide(_call(f"c{n}", "gh auth token"))
+    assert secrets.hide(_result("c0", "gho_x")) is None  # the oldest forgotten
+    assert secrets.hide(_result(f"c{MAX_CALLS + 9}", "gho_y")) is not None
+
+
+COMMANDS = st.sampled_from(["pass show db", "echo $API_TOKEN", "ls", "git log", "make"])
+EVENTS = st.lists(
+    st.tuples(st.booleans(), st.sampled_from(["a", "b", "c", "d"]), COMMANDS), max_size=30
+)
+
+
+@given(EVENTS)
+def test_an_output_is_hidden_iff_its_open_call_prints_a_secret(
+    events: list[tuple[bool, str, str]],
+) -> None:
+    """Against a model: a result is hidden exactly when the last call of its id, not answered
+    since, printed a secret; nothing but `tool_output` ever changes."""
+    secrets = SecretOutputs()
+    open_calls: dict[str, bool] = {}
+    for is_call, call_id, command in events:
+        if is_call:
+            entry = _call(call_id, command)
+            assert secrets.hide(entry) is None
+            if prints_secret(command):
+                open_calls[call_id] = True
+            continue
+        entry = _result(call_id, "output " + call_id)
+        hidden = secrets.hide(entry)
+        if open_calls.pop(call_id, False):
+            assert hidden == {**entry, "tool_output": HIDDEN}
+        else:
+            assert hidden is None
+
+
+def test_published_raw_lines_and_entries_hide_the_output() -> None:
+    lines = [_call("a", "echo $DB_PASSWORD"), _result("a", "Xq7mR2vLp9KdT4wZ"),
+             _call("b", "ls"), _result("b", "README.md")]  # fmt: skip
+    raw = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+    published = redact_raw_bytes(raw)
+    assert b"Xq7mR2vLp9KdT4wZ" not in published
+    assert HIDDEN.encode() in published
+    assert b"README.md" in published
+    assert published.splitlines()[2:] == raw.splitlines()[2:]  # the others byte for byte
+    entries = [RawEntry.model_validate({**line, "ts": "2026-12-04T10:00:00+00:00"})
+               for line in lines]  # fmt: skip
+    outputs = [e.tool_output for e in redact_entries(entries, [])]
+    assert outputs == [None, HIDDEN, None, "README.md"]
