@@ -55,6 +55,13 @@ HOSTILE = {
     "quoted config values": "git config --global a.password 'b " * 20_000,
     "quoted netrc passwords": "machine h password 'a " * 30_000,
     "smbclient flags and quotes in one word": "100% " + "-U'.\\\\" * 100_000,
+    # The rules added since: each start reads a bounded stretch (a name, a quoted value, a
+    # gap of 200 characters), never the rest of the text.
+    "YAML name/value pairs without values": "- name: DB_PASSWORD\n  value: " * 40_000,
+    "YAML names without a value line": "name: db_password\n" * 60_000,
+    "XML key/value attributes unclosed": 'key="password" value="' * 50_000,
+    "SQL password words unclosed": "password '" * 100_000,
+    "gh secret set without a body": "gh secret set " * 50_000,
 }
 
 

@@ -81,8 +81,20 @@ TF_PW = "Tq7#mZ2vLx9Wp4rN"
         {"fields": [{"id": "h3k9", "type": "CONCEALED", "label": "password", "value": TF_PW}]},
         # A pair whose first name is no credential's, under a credential key.
         {"db_password": {"name": "primary", "value": TF_PW}},
+        # `aws ssm get-parameter --with-decryption`, an ECS task's environment: `Name`/`Value`.
+        {"Parameter": {"Name": "/prod/db/password", "Type": "SecureString", "Value": TF_PW}},
+        {"Environment": [{"Name": "API_TOKEN", "Value": TF_PW}]},
+        {"Variables": [{"KEY": "DB_PASSWORD", "VALUE": TF_PW}]},
     ],
-    ids=["terraform-output", "terraform-state", "1password", "named-under-key"],
+    ids=[
+        "terraform-output",
+        "terraform-state",
+        "1password",
+        "named-under-key",
+        "aws-ssm",
+        "ecs-env",
+        "capitals",
+    ],
 )
 def test_a_value_named_by_the_object_around_it_is_redacted(value: object) -> None:
     document = json.dumps(value, indent=2)

@@ -248,6 +248,48 @@ KEYWORD_RULES: tuple[Rule, ...] = (
             and is_literal_secret(s, "PASSWORD", quoted=True, code_after=False)
         ),
     ),
+    rule(
+        "PASSWORD",
+        # `- name: DB_PASSWORD` then `value: …` on the next line (Kubernetes env in YAML,
+        # `kubectl get deploy -o yaml`, CI variables): the name is not beside its value.
+        START
+        + r"name:[ \t]*"
+        + QUOTE
+        + r"?"
+        + NAME
+        + QUOTE
+        + r"?[ \t]*(?:\r?\n|\\n)[ \t]*+(?:-[ \t]*)?value:(?P<op_space>[ \t]*)"
+        + VALUE,
+        "name:",
+        vendor="name/value pairs in YAML (Kubernetes env, CI variables)",
+        check=_named_value,
+    ),
+    rule(
+        "PASSWORD",
+        # `<add key="ApiKey" value="…"/>` (.NET appSettings), `<property name="db.password"
+        # value="…"/>` (Spring, Ant), `<param name="token" value="…">`.
+        r"(?<![\w-])(?i:key|name)="
+        + QUOTE
+        + NAME
+        + QUOTE
+        + r"[ \t]+(?i:value)=(?P<op_space>)(?P<q>"
+        + QUOTE
+        + r")(?P<secret>[^\"'\\<>\r\n]{1,300})"
+        + QUOTE,
+        "value=",
+        vendor="XML attributes (.NET appSettings, Spring and Ant properties)",
+        check=_named_value,
+    ),
+    rule(
+        "PASSWORD",
+        # `CREATE USER app WITH PASSWORD '…'`, `ALTER ROLE … ENCRYPTED PASSWORD '…'`,
+        # `IDENTIFIED BY '…'` (MySQL, Oracle): no operator between the word and the value.
+        START + r"(?i:password|identified[ \t]+by)[ \t]+(?:(?i:password)[ \t]+)?"
+        r"(?P<q>\\{0,3}')(?P<secret>[^'\\\r\n]{1,300})\\{0,3}'",
+        ("password", "identified"),
+        vendor="SQL (CREATE/ALTER USER … PASSWORD, IDENTIFIED BY)",
+        check=lambda s, m: is_literal_secret(s, "PASSWORD", quoted=True, code_after=False),
+    ),
     # ---- password arguments of known commands
     cli(
         "CLI_PASSWORD",
@@ -396,6 +438,15 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         r"(?P<secret>(?:s|hvs|hvb)\.[A-Za-z0-9_\-]{20,})",
         "vault",
         vendor="HashiCorp Vault (vault login)",
+    ),
+    rule(
+        "CLI_PASSWORD",
+        # `gh secret set NAME --body "…"` (or `-b…`): the value of a GitHub Actions secret.
+        START + r"gh[ \t]+secret[ \t]+set[ \t][^\n|;&]{0,200}?(?<![\w-])(?:--body|-b)"
+        r"(?:[ \t]+|=)?" + password_value(),
+        "secret",
+        vendor="GitHub CLI (gh secret set --body)",
+        check=not_placeholder,
     ),
     rule(
         # `aws configure set aws_secret_access_key VALUE`, `npm config set //host/:_authToken

@@ -229,3 +229,17 @@ def add_keyword_forms() -> None:
         "emergency kit: {s}",
     )
     add("HashiCorp Vault", "CLI_PASSWORD", "s." + rnd(ALNUM, 24), "vault login {s}", "cli")
+    add("Kubernetes env (YAML)", "PASSWORD", rnd(ALNUM, 14),
+        "        env:\n        - name: DB_PASSWORD\n          value: {s}", "config")  # fmt: skip
+    add("Kubernetes env (YAML)", "SECRET", rnd(ALNUM, 24),
+        '  - name: "STRIPE_API_KEY"\n    value: "{s}"', "config")  # fmt: skip
+    add(".NET appSettings", "SECRET", rnd(ALNUM, 32),
+        '<add key="PaymentApiKey" value="{s}" />', "config")  # fmt: skip
+    add("Spring XML", "PASSWORD", rnd(ALNUM, 12),
+        '<property name="jdbc.password" value="{s}"/>', "config")  # fmt: skip
+    add("PostgreSQL", "PASSWORD", rnd(ALNUM, 14),
+        "CREATE ROLE app WITH LOGIN PASSWORD '{s}';", "cli")  # fmt: skip
+    add("MySQL", "PASSWORD", rnd(ALNUM, 14),
+        "ALTER USER 'app'@'%' IDENTIFIED BY '{s}';", "cli")  # fmt: skip
+    add("GitHub CLI", "CLI_PASSWORD", rnd(ALNUM, 20),
+        'gh secret set DEPLOY_KEY --repo acme/api --body "{s}"', "cli")  # fmt: skip
