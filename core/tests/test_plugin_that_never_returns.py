@@ -1,7 +1,7 @@
-"""A third-party plugin whose import or hook never returns: the daemon says which plugin holds
-its start (`status`, and the log after `SLOW_START_STEP`), and SIGTERM still stops it (the
-step is abandoned `START_STOP_GRACE` seconds after the stop). The real `ox-core serve` runs,
-with the plugin installed as a distribution on its path."""
+"""A third-party plugin whose import, hook, constructor or handler `attach` never returns: the
+daemon says which plugin holds its start (`status`, and the log after `SLOW_START_STEP`), and
+SIGTERM still stops it (the step is abandoned `START_STOP_GRACE` seconds after the stop). The
+real `ox-core serve` runs, with the plugin installed as a distribution on its path."""
 
 from __future__ import annotations
 
@@ -43,6 +43,29 @@ class StuckRunner(MockRunner):
 @hookimpl
 def ox_register_runners(register):
     register(StuckRunner)
+"""
+HANGING_ATTACH = """
+import time
+from ox_core import WorkHandler, hookimpl
+
+class StuckHandler(WorkHandler):
+    type = "stuck-test-handler"
+
+    def attach(self, context):
+        time.sleep(3600)  # a server it registers with, say
+
+    async def detect(self, ledger):
+        return []
+
+    async def build_prompt(self, item):
+        raise NotImplementedError
+
+    async def process_result(self, item, result):
+        return None
+
+@hookimpl
+def ox_register_handlers(register):
+    register(StuckHandler)
 """
 FINE = """
 from ox_core import hookimpl
@@ -118,8 +141,13 @@ def serving(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]
             "runner stuck-test-runner (ox_test_stuck_plugin.StuckRunner): "
             "being made with its options",
         ),
+        # `attach` ran on the event loop: the socket, `status` and SIGTERM froze with it.
+        (
+            HANGING_ATTACH,
+            "handler stuck-test-handler (ox_test_stuck_plugin.StuckHandler): attach",
+        ),
     ],
-    ids=["hook", "import", "constructor"],
+    ids=["hook", "import", "constructor", "handler-attach"],
 )
 def test_a_plugin_that_never_returns_is_named_and_sigterm_still_stops_the_daemon(
     home: Path, code: str, named: str

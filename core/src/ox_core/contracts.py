@@ -231,7 +231,8 @@ class WorkHandler(abc.ABC):
     def attach(self, context: HandlerContext) -> None:
         """Called once by the daemon before `serve`. Default: keep it in `self.context`.
 
-        Synchronous, never cancelled."""
+        Synchronous, never cancelled; run in the daemon's start-up thread (with the plugins'
+        constructors), so it calls no trio function."""
         self.context = context
 
     @abc.abstractmethod

@@ -16,7 +16,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,9 +124,10 @@ class Daemon:
         self.lost_ledger: str | None = None
 
     def _assemble(self) -> None:
-        """Load plugins, build runners and handlers, resolve the agent. Blocking (a thread)."""
-        import ox_core.manager  # noqa: F401 - imported here, off the trio thread
+        """Load plugins, build runners and handlers, resolve the agent, attach the handlers.
+        Blocking (a thread: each of these runs a plugin's code, which may never return)."""
         from ox_core.agents import resolve_agent
+        from ox_core.manager import SyncSignal  # imported here, off the trio thread
         from ox_core.plugins import load_plugins
 
         step = self._starting
@@ -141,6 +142,8 @@ class Daemon:
         if agent != "none" and self.runner is None:
             log.warning("agent %r is configured but no such runner is installed", agent)
         self.runners, self.handlers, self.agent = runners, handlers, agent
+        self.sync_signal = SyncSignal()
+        self._attach_handlers(step)
         self._start_step = None
 
     def _starting(self, what: str) -> None:
@@ -188,10 +191,10 @@ class Daemon:
                 named = step
             await trio.sleep(1.0)
 
-    def _attach_handlers(self) -> None:
-        """Attach each handler and take its IPC methods. A handler whose `attach` raises is
-        not used (it has no context to work with); each refusal is a plugin error, so
-        `status` and the log name the plugin."""
+    def _attach_handlers(self, step: Callable[[str], None]) -> None:
+        """Attach each handler and take its IPC methods, telling `step` each one first. A
+        handler whose `attach` raises is not used (it has no context to work with); each
+        refusal is a plugin error, so `status` and the log name the plugin."""
         from ox_core.agent_gate import describe
         from ox_core.contracts import HandlerContext
         from ox_core.plugins import PluginLoadError
@@ -203,6 +206,8 @@ class Daemon:
         owners = dict.fromkeys(self.methods, "ox-core")
         attached: list[WorkHandler] = []
         for handler in self.handlers:
+            cls = type(handler)
+            step(f"handler {handler.type} ({cls.__module__}.{cls.__qualname__}): attach")
             try:
                 handler.attach(
                     HandlerContext(
@@ -217,6 +222,7 @@ class Daemon:
                 refuse(handler, f"attach failed: {describe(exc)}")
                 continue
             attached.append(handler)
+            step(f"handler {handler.type} ({cls.__module__}.{cls.__qualname__}): ipc_methods")
             try:
                 methods = dict(handler.ipc_methods())
             except Exception as exc:
@@ -472,10 +478,8 @@ class Daemon:
             await outer.start(server.serve, self.socket)
             outer.start_soon(self._watch_start)
             await self._assemble_unless_stopped()
-            from ox_core.manager import Manager, SyncSignal
+            from ox_core.manager import Manager
 
-            self.sync_signal = SyncSignal()
-            self._attach_handlers()
             self.manager = Manager(
                 self.runner, self.handlers, self._config, self.sync_signal, self.ledger
             )

@@ -62,6 +62,9 @@ HOSTILE = {
     "XML key/value attributes unclosed": 'key="password" value="' * 50_000,
     "SQL password words unclosed": "password '" * 100_000,
     "gh secret set without a body": "gh secret set " * 50_000,
+    "printed words piped nowhere": "echo 'abc' | " * 50_000,
+    "printed words redirected to files": "echo abcdef > a" * 60_000,
+    "a printed word without its end": "printf '%s' " + "a" * 200_000,
 }
 
 

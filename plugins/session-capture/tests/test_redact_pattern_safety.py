@@ -78,6 +78,10 @@ REVIEWED = {
     "vault[ \\t]+login": "options are space-separated words beginning with -",
     "(?:configure|config)": "keywords are space-separated, the name after them is bounded",
     "(?i:machine|default": "one optional word, spaces and escaped newlines are disjoint",
+    # `_PRINTED` then where the word goes: flags are -n / -e, each ended by spaces, and the
+    # printed word (possessive, bounded) stops at the first space, quote or `|`/`>`.
+    "firebase[ \\t]+functions:secrets:set)": "as the echo rule; one pipe, then a fixed sink",
+    "[ \\t]*>>?[ \\t]*(?P<path>": "as the echo rule; one redirection, a bounded path",
 }
 
 

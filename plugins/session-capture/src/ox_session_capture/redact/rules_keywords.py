@@ -40,6 +40,7 @@ from ox_session_capture.redact.rules_commands import (
     password_value,
     rest_of_quoted,
 )
+from ox_session_capture.redact.secret_commands import secret_file as _secret_file
 
 # Words a credential's name contains (case-insensitive); `names.classify` decides.
 _NAME_WORD = (
@@ -111,6 +112,24 @@ def _flag_value(secret: str, match: re.Match[str]) -> str | bool:
     if not is_literal_secret(value, cls, quoted=match.group("q") is not None, code_after=False):
         return False
     return cls
+
+
+# `echo`/`printf` and the word it prints (quoted up to its closing quote; a `$X` is a variable,
+# kept): the value of the two rules below that find where it goes.
+_PRINTED = (
+    START
+    + r"(?:echo|printf)[ \t]+(?:-[ne][ \t]+)*(?:(?:'%s(?:\\n)?'|\"%s(?:\\n)?\")[ \t]+)?(?:"
+    + A_QUOTE
+    + r"(?P<secret2>(?!\$)[^\"'\\\r\n]{3,300}+)"
+    + CLOSE_QUOTE
+    + r"|(?P<secret>(?!\$)[^\s\"'\\|$<>;&]{3,300}+))"
+)
+_SECRET_SINKS = (
+    r"gh[ \t]+secret[ \t]+set|(?:go)?pass[ \t]+insert|wrangler[ \t]+(?:pages[ \t]+)?secret[ \t]+put"
+    r"|vercel[ \t]+env[ \t]+add|netlify[ \t]+env:set|(?:docker|podman)[ \t]+secret[ \t]+create"
+    r"|kubectl[ \t]+create[ \t]+secret|secret-tool[ \t]+store|keyring[ \t]+set"
+    r"|gcloud[ \t]+secrets[ \t]+(?:create|versions[ \t]+add)|firebase[ \t]+functions:secrets:set"
+)
 
 
 def _bearer(secret: str, match: re.Match[str]) -> bool:
@@ -431,6 +450,23 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         r"[ \t]*\|[ \t]*(?:sudo(?:[ \t]+-\w+)*[ \t]+-S|[^\n|]*--password-stdin|chpasswd|passwd)",
         ("--password-stdin", "sudo", "passwd"),
         vendor="command line (echo ... | docker login --password-stdin, sudo -S)",
+    ),
+    rule(
+        "CLI_PASSWORD",
+        # A secret printed into a secret store's standard input (`echo -n X | gh secret set
+        # NAME`, `| pass insert -e`, `| kubectl create secret … --from-file=/dev/stdin`).
+        _PRINTED + r"[ \t]*\|[ \t]*(?:" + _SECRET_SINKS + r")",
+        ("secret", "insert", "keyring", "env add", "env:set"),
+        vendor="command line (echo … | gh secret set, pass insert, docker secret create)",
+    ),
+    rule(
+        "PASSWORD",
+        # A secret printed into a file named for one (`echo X > ~/.config/app/api_token`,
+        # `printf X > /run/secrets/db_password`): the value has no name beside it.
+        _PRINTED + r"[ \t]*>>?[ \t]*(?P<path>[^\s;&|<>]{1,300})",
+        ("echo", "printf"),
+        vendor="command line (echo … > a credential file)",
+        check=lambda s, m: _secret_file(m.group("path").strip("\"'\\")),
     ),
     rule(
         "CLI_PASSWORD",

@@ -95,7 +95,9 @@ def _credential(name: str) -> bool:
     return classify(name) in ("PASSWORD", "SECRET")
 
 
-def _secret_file(path: str) -> bool:
+def secret_file(path: str) -> bool:
+    """Whether the file at `path` holds a credential by its name: `/run/secrets/x`,
+    `db_password`, `api-token.txt`, a private key (`id_ed25519`, `*.key`), not code."""
     if path.startswith(("/run/secrets/", "/var/run/secrets/")):
         return not path.endswith(("/ca.crt", "/namespace"))
     name = path.rsplit("/", 1)[-1]
@@ -119,7 +121,7 @@ def prints_secret(command: str) -> bool:
         return True
     for m in _READ_FILE.finditer(text):
         words = (w.strip("\"'\\") for w in m.group(1).split())
-        if any(_secret_file(w) for w in words if w and not w.startswith("-")):
+        if any(secret_file(w) for w in words if w and not w.startswith("-")):
             return True
     # `${#X}` is a length and `${X:+set}` prints a word, but how a printed variable is
     # expanded is not read here: a credential's name among a print's arguments hides it.

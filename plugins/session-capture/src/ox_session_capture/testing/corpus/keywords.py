@@ -243,3 +243,9 @@ def add_keyword_forms() -> None:
         "ALTER USER 'app'@'%' IDENTIFIED BY '{s}';", "cli")  # fmt: skip
     add("GitHub CLI", "CLI_PASSWORD", rnd(ALNUM, 20),
         'gh secret set DEPLOY_KEY --repo acme/api --body "{s}"', "cli")  # fmt: skip
+    add("GitHub CLI", "CLI_PASSWORD", rnd(ALNUM, 20),
+        "echo -n '{s}' | gh secret set DEPLOY_TOKEN --repo acme/api", "cli")  # fmt: skip
+    add("pass", "CLI_PASSWORD", rnd(ALNUM, 16),
+        "printf '%s' \"{s}\" | pass insert -e infra/db", "cli")  # fmt: skip
+    add("credential file", "PASSWORD", rnd(ALNUM, 18),
+        "echo {s} > ~/.config/acme/api_token", "cli")  # fmt: skip
