@@ -65,6 +65,8 @@ HOSTILE = {
     "printed words piped nowhere": "echo 'abc' | " * 50_000,
     "printed words redirected to files": "echo abcdef > a" * 60_000,
     "a printed word without its end": "printf '%s' " + "a" * 200_000,
+    "credential words in prose": "the password is " * 60_000,
+    "credential words without a value": "token for x:" * 60_000 + "token " * 60_000,
 }
 
 

@@ -132,6 +132,45 @@ _SECRET_SINKS = (
 )
 
 
+# A credential named in prose, then its value after a verb: `the password is Hunter2pw`,
+# `the staging token was set to …`, `password for admin: …`, `API key Xq7m…`.
+_PROSE_NAME = (
+    r"(?P<name>(?i:pass(?:word|phrase|wd|code)|pwd|token|(?:api|access|secret)[ _-]?key"
+    r"|client[ _-]?secret|secret|credentials?))"
+)
+_PROSE_VERB = (
+    # The longer verbs first: a check that refuses `changed` does not try them again.
+    r"(?:[ \t]+(?i:for|of|on)[ \t]+[^\s:]{1,60}?[ \t]*:"
+    r"|[ \t]+(?i:(?:(?:is|was|has[ \t]+been)[ \t]+)?(?:now[ \t]+)?(?:set|changed|reset|updated)"
+    r"[ \t]+to|(?:would|will|should)[ \t]+be|is|was)"
+    r"|(?P<bare>))[ \t]+"
+)
+_PROSE_VALUE = (
+    r"(?:(?P<q>" + QUOTE + r")(?P<secret>[^\"'`\\\r\n]{4,200})" + QUOTE
+    + r"|(?P<secret2>[^\s\"'`\\,;()<>\[\]{}]{3,199}[^\s\"'`\\,;()<>\[\]{}.!?:]))"
+)  # fmt: skip
+
+
+def _prose_value(secret: str, match: re.Match[str]) -> str | bool:
+    """A value written in prose after a credential's name: quoted, any literal; bare, one that
+    is no word of the sentence (a digit or a sign beside letters: `Hunter2pw`, `P@ssw0rd`),
+    and after the name alone (`API key X`), a random-looking one."""
+    name = match.group("name")
+    cls = classify(name.replace(" ", "_")) or "SECRET"
+    value = _secret_of(match)
+    if not is_literal_secret(value, "PASSWORD", quoted=True, code_after=False):
+        return False
+    if match.group("bare") is not None:
+        return "SECRET" if token_like(value) else False
+    if match.group("q") is not None:
+        return cls if cls != "WEAK" else "SECRET"
+    letters = any(c.isalpha() for c in value)
+    signs = any(c.isdigit() or not c.isalnum() for c in value)
+    if not (letters and signs and len(value) >= 6) or value.startswith(("http", "/", "$")):
+        return False
+    return cls if cls != "WEAK" else "SECRET"
+
+
 def _bearer(secret: str, match: re.Match[str]) -> bool:
     return token_like(secret, 16) or secret.startswith("eyJ")
 
@@ -308,6 +347,13 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         ("password", "identified"),
         vendor="SQL (CREATE/ALTER USER … PASSWORD, IDENTIFIED BY)",
         check=lambda s, m: is_literal_secret(s, "PASSWORD", quoted=True, code_after=False),
+    ),
+    rule(
+        "PASSWORD",
+        START + _PROSE_NAME + _PROSE_VERB + _PROSE_VALUE,
+        ("pass", "pwd", "token", "key", "secret", "credential"),
+        vendor="prose (the password is …, API key …)",
+        check=_prose_value,
     ),
     # ---- password arguments of known commands
     cli(

@@ -249,3 +249,6 @@ def add_keyword_forms() -> None:
         "printf '%s' \"{s}\" | pass insert -e infra/db", "cli")  # fmt: skip
     add("credential file", "PASSWORD", rnd(ALNUM, 18),
         "echo {s} > ~/.config/acme/api_token", "cli")  # fmt: skip
+    add("prose", "PASSWORD", rnd(ALNUM, 14), "The staging db password is {s} until Friday.")
+    add("prose", "SECRET", rnd(ALNUM, 32), "use the API key {s} for the sandbox")
+    add("prose", "SECRET", rnd(ALNUM, 20), "the deploy token was changed to '{s}' today")
