@@ -118,7 +118,11 @@ def _flag_value(secret: str, match: re.Match[str]) -> str | bool:
 # kept): the value of the two rules below that find where it goes.
 _PRINTED = (
     START
-    + r"(?:echo|printf)[ \t]+(?:-[ne][ \t]+)*(?:(?:'%s(?:\\n)?'|\"%s(?:\\n)?\")[ \t]+)?(?:"
+    + r"(?:echo|printf)[ \t]+(?:-[ne][ \t]+)*(?:"
+    + QUOTE
+    + r"%s(?:\\n)?"
+    + QUOTE
+    + r"[ \t]+)?(?:"
     + A_QUOTE
     + r"(?P<secret2>(?!\$)[^\"'\\\r\n]{3,300}+)"
     + CLOSE_QUOTE
