@@ -117,7 +117,8 @@ def _flag_value(secret: str, match: re.Match[str]) -> str | bool:
 # `echo`/`printf` and the word it prints (quoted up to its closing quote; a `$X` is a variable,
 # kept): the value of the two rules below that find where it goes.
 _PRINTED = (
-    START
+    r"(?=[ep])"
+    + START
     + r"(?:echo|printf)[ \t]+(?:-[ne][ \t]+)*(?:"
     + QUOTE
     + r"%s(?:\\n)?"
@@ -314,7 +315,8 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         "PASSWORD",
         # `- name: DB_PASSWORD` then `value: …` on the next line (Kubernetes env in YAML,
         # `kubectl get deploy -o yaml`, CI variables): the name is not beside its value.
-        START
+        r"(?=n)"
+        + START
         + r"name:[ \t]*"
         + QUOTE
         + r"?"
@@ -330,7 +332,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         "PASSWORD",
         # `<add key="ApiKey" value="…"/>` (.NET appSettings), `<property name="db.password"
         # value="…"/>` (Spring, Ant), `<param name="token" value="…">`.
-        r"(?<![\w-])(?i:key|name)="
+        r"(?=[kKnN])(?<![\w-])(?i:key|name)="
         + QUOTE
         + NAME
         + QUOTE
@@ -346,7 +348,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         "PASSWORD",
         # `CREATE USER app WITH PASSWORD '…'`, `ALTER ROLE … ENCRYPTED PASSWORD '…'`,
         # `IDENTIFIED BY '…'` (MySQL, Oracle): no operator between the word and the value.
-        START + r"(?i:password|identified[ \t]+by)[ \t]+(?:(?i:password)[ \t]+)?"
+        r"(?=[pPiI])" + START + r"(?i:password|identified[ \t]+by)[ \t]+(?:(?i:password)[ \t]+)?"
         r"(?P<q>\\{0,3}')(?P<secret>[^'\\\r\n]{1,300})\\{0,3}'",
         ("password", "identified"),
         vendor="SQL (CREATE/ALTER USER … PASSWORD, IDENTIFIED BY)",
@@ -354,7 +356,8 @@ KEYWORD_RULES: tuple[Rule, ...] = (
     ),
     rule(
         "PASSWORD",
-        START + _PROSE_NAME + _PROSE_VERB + _PROSE_VALUE,
+        # The first letters looked at first: one test a position, before the look-behind.
+        r"(?=[pPtTaAsScC])" + START + _PROSE_NAME + _PROSE_VERB + _PROSE_VALUE,
         ("pass", "pwd", "token", "key", "secret", "credential"),
         vendor="prose (the password is …, API key …)",
         check=_prose_value,
@@ -528,7 +531,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
     rule(
         "CLI_PASSWORD",
         # `gh secret set NAME --body "…"` (or `-b…`): the value of a GitHub Actions secret.
-        START + r"gh[ \t]+secret[ \t]+set[ \t][^\n|;&]{0,200}?(?<![\w-])(?:--body|-b)"
+        r"(?=g)" + START + r"gh[ \t]+secret[ \t]+set[ \t][^\n|;&]{0,200}?(?<![\w-])(?:--body|-b)"
         r"(?:[ \t]+|=)?" + password_value(),
         "secret",
         vendor="GitHub CLI (gh secret set --body)",
