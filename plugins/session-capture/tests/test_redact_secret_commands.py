@@ -108,12 +108,19 @@ def test_another_command_is_not(command: str) -> None:
 
 
 def test_only_the_command_of_an_input_is_read() -> None:
-    # A file written by the agent may mention any command: only `command` counts.
+    # A file written by the agent, a sub-agent's prompt, may mention any command: only a
+    # command runs one.
     written = json.dumps({"file_path": "docs/ops.md", "content": "run `pass show db`"})
-    assert command_of(written) == written  # no command key: the whole input
+    assert command_of(written) == ""
+    task = json.dumps({"prompt": "check that echo $DB_PASSWORD prints the password"})
+    assert command_of(task) == ""
     edit = json.dumps({"command": "ls", "content": "pass show db"})
     assert command_of(edit) == "ls"
     assert not prints_secret(command_of(edit))
+    # Codex: `local_shell_call`'s action, and a freeform tool's text.
+    shell = json.dumps({"type": "exec", "action": {"command": ["bash", "-lc", "gh auth token"]}})
+    assert prints_secret(command_of(shell))
+    assert command_of("op read op://v/db/pw") == "op read op://v/db/pw"
 
 
 def test_a_huge_input_is_read_only_up_to_its_limit() -> None:

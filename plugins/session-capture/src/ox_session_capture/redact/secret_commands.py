@@ -139,25 +139,28 @@ _COMMAND_KEYS = ("command", "cmd", "script", "args", "argv", "code")
 
 def command_of(tool_input: Any) -> str:
     """The command line of a tool's input: its `command` (a string, or an argv list), `cmd`,
-    `script`...; else the input itself as text."""
+    `script`... (also under `action`: Codex's `local_shell_call`); "" for an input of other
+    fields (a file written, a sub-agent's prompt: they run no command, and the text they
+    carry may name any); a freeform input (not JSON) as it is."""
     value: Any = tool_input
     if isinstance(tool_input, str) and tool_input[:1] == "{" and len(tool_input) <= MAX_INPUT:
         try:
             value = json.loads(tool_input)
         except (ValueError, RecursionError):
             return tool_input[:MAX_COMMAND]
-    if isinstance(value, Mapping):
+    for _ in range(2):  # the input, then its `action`
+        if not isinstance(value, Mapping):
+            break
         for key in _COMMAND_KEYS:
             got = value.get(key)
             if isinstance(got, str):
                 return got[:MAX_COMMAND]
             if isinstance(got, list) and all(isinstance(a, str) for a in got):
                 return " ".join(got)[:MAX_COMMAND]
-        try:
-            return json.dumps(value, ensure_ascii=False)[:MAX_COMMAND]
-        except (TypeError, ValueError, RecursionError):
-            return ""
-    return value[:MAX_COMMAND] if isinstance(value, str) else ""
+        value = value.get("action")
+    if isinstance(tool_input, str) and tool_input[:1] not in ("{", "["):
+        return tool_input[:MAX_COMMAND]
+    return ""
 
 
 class SecretOutputs:
