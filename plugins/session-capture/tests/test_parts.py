@@ -308,3 +308,43 @@ async def test_hooks_naming_the_agent_by_its_alias_end_and_resume_its_parts(
     assert b["name"] != a["name"]
     assert b["start_offset"] == len(numbered_user(1))
     assert (await svc.session_hook(hook(src, "end", 0)))["name"] == b["name"]
+
+
+def test_a_stop_reads_its_raw_file_once_and_indexes_its_ids(
+    ledger: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stop runs under the ledger's creation lock, which every other session's hook waits
+    on: the ids the part holds come from its tail (which read the raw file to resume), not
+    from one more read of a file that may be 100 MB."""
+    from ox_session_capture import identity, raw_lines
+    from ox_session_capture import tail as tail_module
+    from ox_session_capture.parts import begin_part
+    from ox_session_capture.recording import stop_recording
+
+    src = claude_session_file(home)
+    rec = begin_part(ledger, "claude-code", SID, str(src), pid=0, home=home)
+    append(src, numbered_user(1) + claude_text("a1", "the answer") + numbered_user(2))
+    reads: list[Path] = []
+    real = raw_lines.captured_ids
+
+    def counted(raw: Path, *args: object, **kwargs: object) -> set[str]:
+        reads.append(raw)
+        return real(raw, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(identity, "captured_ids", counted)
+    monkeypatch.setattr(tail_module, "captured_ids", counted)
+    stop_recording(rec.session_dir, home=home)
+    # The catch-up before the stop (outside the creation lock) and the stop's own tail; the
+    # index takes the ids that tail read (a third read was made for it).
+    assert reads == [rec.session_dir / RAW] * 2
+    written = {
+        json.loads(line)["source_id"]
+        for line in (rec.session_dir / RAW).read_text().splitlines()
+        if '"source_id"' in line
+    }
+    assert len(written) == 3
+    assert written <= identity.read_index(ledger, "claude-code", SID).source_ids
+    # The next part is told them, so it captures none of them again.
+    _, _, previous, prior = identity.next_part(ledger, "claude-code", SID, str(src), resumed=True)
+    assert previous == rec.session_dir.name
+    assert written <= prior

@@ -133,13 +133,16 @@ def add_part(ledger: Path, adapter: str, agent_session_id: str, name: str) -> No
             _write_index(ledger, attrs.evolve(session, parts=(*session.parts, name)))
 
 
-def part_stopped(ledger: Path, session_dir: Path, marker: RecordingMarker) -> None:
+def part_stopped(
+    ledger: Path, session_dir: Path, marker: RecordingMarker, ids: Iterable[str] | None = None
+) -> None:
     """Remember where a stopped part stopped reading and the agent message ids it holds, for
-    the parts after it. Blocking; never raises for a missing raw file."""
+    the parts after it: `ids` when the caller knows them (the stop's tail, which read them
+    already), else read from its raw file. Blocking; never raises for a missing raw file."""
     adapter, agent_session_id = marker.adapter_name, marker.agent_session_id
     if not agent_session_id:
         return
-    ids = captured_ids(session_dir / RAW)
+    ids = set(ids) if ids is not None else captured_ids(session_dir / RAW)
     with lock_file(_index_lock(ledger)):
         session = read_index(ledger, adapter, agent_session_id)
         parts = session.parts
@@ -150,14 +153,16 @@ def part_stopped(ledger: Path, session_dir: Path, marker: RecordingMarker) -> No
         _write_index(ledger, attrs.evolve(session, parts=parts, source_ids=frozenset(ids), end=end))
 
 
-def note_part_stopped(session_dir: Path, marker: RecordingMarker) -> None:
+def note_part_stopped(
+    session_dir: Path, marker: RecordingMarker, ids: Iterable[str] | None = None
+) -> None:
     """`part_stopped` for a recording of a ledger's cache (nothing elsewhere: no hook records
     there); a failure loses only the link to a later part, and is logged."""
     ledger = ledger_of(session_dir)
     if ledger is None:
         return
     try:
-        part_stopped(ledger, session_dir, marker)
+        part_stopped(ledger, session_dir, marker, ids)
     except (OSError, OxError) as exc:
         log.warning("%s: agent session index not updated: %s", session_dir.name, exc)
 
