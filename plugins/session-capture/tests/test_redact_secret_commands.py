@@ -53,6 +53,7 @@ PRINTS = [
     "ansible-vault view group_vars/all/vault.yml",
     "kubectl get secret db -o jsonpath='{.data.password}' | base64 -d",
     "kubectl get secrets db -o go-template='{{.data.token}}'",
+    "kubectl get secret db -n prod -o json | jq -c .",
     "openssl rand -hex 32",
     "gpg --decrypt creds.gpg",
     "terraform output -raw db_password",

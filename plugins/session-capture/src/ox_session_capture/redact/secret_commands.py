@@ -60,7 +60,10 @@ _STORES = (
     r"sops\s+(?:-d|--decrypt|exec-env)\b",
     r"ansible-vault\s+(?:view|decrypt)",
     r"kubectl\s+view-secret",
-    r"kubectl\s+get\s+secrets?\b[^\n;&]{0,300}?(?:base64\s+(?:-d|-D|--decode)|jsonpath|go-template)",
+    # Decoded, or reshaped by jq (`-c` prints a Secret on one line, which a cut output leaves
+    # unparsed, its `kind` cut away): the kube rules read kubectl's own YAML and JSON.
+    r"kubectl\s+get\s+secrets?\b[^\n;&]{0,300}?(?:base64\s+(?:-d|-D|--decode)|jsonpath|go-template"
+    r"|\|\s*jq\b)",
     r"openssl\s+rand\b",
     r"pwgen\b",
     r"gpg2?\s+" + _GAP + r"(?:-d|--decrypt)\b",
