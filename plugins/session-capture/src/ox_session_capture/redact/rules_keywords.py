@@ -156,6 +156,9 @@ _PROSE_VALUE = (
 )  # fmt: skip
 
 
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+
+
 def _prose_value(secret: str, match: re.Match[str]) -> str | bool:
     """A value written in prose after a credential's name: quoted, any literal; bare, one that
     is no word of the sentence (a digit or a sign beside letters: `Hunter2pw`, `P@ssw0rd`),
@@ -165,6 +168,8 @@ def _prose_value(secret: str, match: re.Match[str]) -> str | bool:
     value = _secret_of(match)
     if not is_literal_secret(value, "PASSWORD", quoted=True, code_after=False):
         return False
+    if classify(value) is not None or _ENV_NAME.fullmatch(value):
+        return False  # a name, not a value: `the API key is OPENAI_API_KEY`, `max_tokens`
     if match.group("bare") is not None:
         return "SECRET" if token_like(value) else False
     if match.group("q") is not None:
