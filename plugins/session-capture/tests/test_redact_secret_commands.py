@@ -16,6 +16,7 @@ from ox_session_capture.redact.secret_commands import (
     HIDDEN,
     MAX_CALLS,
     MAX_COMMAND,
+    MAX_VALUES,
     SecretOutputs,
     command_of,
     prints_secret,
@@ -202,3 +203,41 @@ def test_published_raw_lines_and_entries_hide_the_output() -> None:
                for line in lines]  # fmt: skip
     outputs = [e.tool_output for e in redact_entries(entries, [])]
     assert outputs == [None, HIDDEN, None, "README.md"]
+
+
+def test_a_printed_secret_is_hidden_wherever_it_shows_up_after() -> None:
+    """The agent pastes what `op read` printed into its next command, and quotes it: no rule
+    knows the word, but it was printed by a secret-printing command."""
+    secret = "Xq7mR2vLp9KdT4wZ"
+    secrets = SecretOutputs()
+    assert secrets.hide(_call("a", "op read op://vault/api/key")) is None
+    assert secrets.hide(_result("a", secret + "\n")) == _result("a", HIDDEN)
+    used = _call("b", f'./smoke-test --key {secret} && echo "key {secret} ok"')
+    hidden = secrets.hide(used)
+    assert hidden is not None
+    assert secret not in json.dumps(hidden)
+    assert json.loads(hidden["tool_input"])["command"] == (
+        f'./smoke-test --key {HIDDEN} && echo "key {HIDDEN} ok"'
+    )
+    said = {"type": "assistant", "content": f"The key {secret} works; the old one did not."}
+    assert secrets.hide(said) == {**said, "content": said["content"].replace(secret, HIDDEN)}
+    assert secrets.hide({"type": "assistant", "content": "unrelated"}) is None
+
+
+@pytest.mark.parametrize("output", ["true", "database", "12345678", "ok done", "a1", ""])
+def test_a_printed_word_of_one_kind_is_not_hidden_everywhere(output: str) -> None:
+    # `true`, `database`, a number: hidden where printed, but hiding them in every later text
+    # would blank the transcript.
+    secrets = SecretOutputs()
+    secrets.hide(_call("a", "printenv API_TOKEN"))
+    secrets.hide(_result("a", output))
+    later = {"type": "assistant", "content": f"the database says {output}: true"}
+    assert secrets.hide(later) is None
+
+
+def test_the_printed_secrets_kept_are_bounded() -> None:
+    secrets = SecretOutputs()
+    for n in range(MAX_VALUES + 20):
+        secrets.hide(_call(f"c{n}", "gh auth token"))
+        secrets.hide(_result(f"c{n}", f"gho_{n:06d}Zz"))
+    assert len(secrets._values) == MAX_VALUES

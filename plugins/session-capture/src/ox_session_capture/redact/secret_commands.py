@@ -166,16 +166,65 @@ def command_of(tool_input: Any) -> str:
     return ""
 
 
+MAX_VALUES = 256
+"""Printed secrets `SecretOutputs` keeps looking for."""
+_CLASSES = (str.islower, str.isupper, str.isdigit)
+
+
+def _printed_value(output: str) -> str | None:
+    """The secret a hidden output *is*, when it is one word (`Xq7mR2vLp9`, a token): looked
+    for in what follows (the agent pastes it into its next command, or quotes it). A word of
+    one kind of character only (`true`, `database`) is not taken: it would be hidden
+    everywhere."""
+    word = output.strip()
+    if not 6 <= len(word) <= 4096 or any(c.isspace() for c in word):
+        return None
+    kinds = sum(any(test(c) for c in word) for test in _CLASSES)
+    kinds += any(not c.isalnum() for c in word)
+    return word if kinds >= 2 else None
+
+
+def _replaced(value: Any, secrets: list[str], depth: int = 0) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, HIDDEN)
+        return value
+    if depth > 20:
+        return value
+    if isinstance(value, list):
+        return [_replaced(v, secrets, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {k: _replaced(v, secrets, depth + 1) for k, v in value.items()}
+    return value
+
+
 class SecretOutputs:
     """Follows one transcript's entries (plain dicts, in order): a tool call whose command
-    prints a secret is noted by its call id, and its result's output is hidden."""
+    prints a secret is noted by its call id, and its result's output is hidden; a secret so
+    printed as one word is hidden wherever it shows up after (the agent's next command, its
+    answer)."""
 
     def __init__(self) -> None:
         self._ids: dict[str, None] = {}
+        self._values: list[str] = []
 
     def hide(self, entry: Mapping[str, Any]) -> dict[str, Any] | None:
         """A copy of `entry` with its output hidden when it is the result of such a call (or a
-        call and its result in one entry); else None. Notes the calls."""
+        call and its result in one entry), and the secrets printed before hidden in it; None
+        when nothing of it is. Notes the calls and the secrets."""
+        hidden = self._hide_output(entry)
+        if self._values:
+            source = entry if hidden is None else hidden
+            # The field names too (an entry's extra keys are anyone's).
+            replaced = {
+                _replaced(k, self._values): _replaced(v, self._values) for k, v in source.items()
+            }
+            if replaced != source:
+                hidden = replaced
+        return hidden
+
+    def _hide_output(self, entry: Mapping[str, Any]) -> dict[str, Any] | None:
         call_id = entry.get("call_id")
         tool_input = entry.get("tool_input")
         secret = False
@@ -188,6 +237,13 @@ class SecretOutputs:
         elif isinstance(call_id, str) and "tool_output" in entry and call_id in self._ids:
             del self._ids[call_id]
             secret = True
-        if not secret or entry.get("tool_output") in (None, "", HIDDEN):
+        output = entry.get("tool_output")
+        if not secret or output in (None, "", HIDDEN):
             return None
+        value = _printed_value(output) if isinstance(output, str) else None
+        if value is not None and value not in self._values:
+            self._values.append(value)
+            # The longest first: a secret holding another is hidden whole.
+            self._values.sort(key=len, reverse=True)
+            del self._values[MAX_VALUES:]
         return {**entry, "tool_output": HIDDEN}
