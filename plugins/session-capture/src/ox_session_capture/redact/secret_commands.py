@@ -5,11 +5,12 @@
 What such a command prints is a bare credential (a random password, a key), which no rule
 can tell from any other word, so the whole output of the call is replaced
 (`[REDACTED_SECRET_COMMAND_OUTPUT]`). A result names only its call's id: `SecretOutputs`
-follows one transcript's entries in order, noting the calls and hiding their results.
+follows one transcript's entries in order, noting the calls and hiding their results, and a
+secret printed as one word wherever it shows up after.
 
-Only the command is read (the `command` / `cmd` / `script` / `args` of a tool's input, else
-the input's text), at most `MAX_COMMAND` characters of it, each pattern with bounded gaps:
-an input as large as a written file costs one bounded scan.
+Only the command is read (the `command` / `cmd` / `script` / `args` of a tool's input; a
+freeform input's text; nothing of an input without one, such as a file written), at most
+`MAX_COMMAND` characters of it, each pattern with bounded gaps.
 """
 
 from __future__ import annotations
