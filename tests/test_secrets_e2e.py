@@ -26,9 +26,9 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from ox_core.testing import wait_until
+from ox_core.testing import remote_objects_text, wait_until
 from ox_handler_session_finalize.git import has_git_lfs
-from ox_session_capture.testing.bash_sessions import record, remote_blobs
+from ox_session_capture.testing.bash_sessions import record
 from ox_session_capture.testing.corpus import secrets as corpus
 
 if TYPE_CHECKING:
@@ -179,7 +179,7 @@ def test_no_secret_of_the_corpus_reaches_the_remote_or_the_summarizer(
         assert {p.name for p in (clone / "sessions" / name).iterdir()} >= {
             "raw.jsonl", "session.md", "summary.json", "summary.md", "meta.json"
         }  # fmt: skip
-    blobs = remote_blobs(world.remote)
+    blobs = remote_objects_text(world.remote)
     lfs_objects = ""
     if storage is not None:
         stored = [p for p in storage.iterdir() if not p.name.startswith(".")]

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ox_core.testing import wait_until
+from ox_core.testing import remote_objects_text, wait_until
 
 if TYPE_CHECKING:
     from conftest import OxWorld
@@ -45,16 +45,6 @@ def raw_lines(text: str) -> str:
         {"ts": "2026-11-24T00:38:30Z", "type": "assistant", "content": "Done, see the diff."},
     ]
     return "".join(json.dumps(x) + "\n" for x in (header, *entries))
-
-
-def remote_objects_text(remote: Path) -> str:
-    """The content of every object of the remote, so a test can say what never reached it."""
-    objects = subprocess.run(
-        ["git", "-C", str(remote), "cat-file", "--batch-all-objects", "--batch"],
-        check=True,
-        capture_output=True,
-    ).stdout
-    return objects.decode("utf-8", "replace")
 
 
 def private_files(home: Path) -> dict[Path, str]:

@@ -145,6 +145,17 @@ def git(cwd: Path, *args: str) -> str:
     return proc.stdout
 
 
+def remote_objects_text(remote: Path) -> str:
+    """The content of every object of the (bare) remote, reachable or not, as text: what a
+    test searches to say something never reached it."""
+    out = subprocess.run(
+        ["git", "-C", str(remote), "cat-file", "--batch-all-objects", "--batch"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    return out.decode("utf-8", "replace")
+
+
 @attrs.frozen
 class TempLedger:
     """A ledger clone (`path`) and its bare remote (`remote`) on disk."""

@@ -23,11 +23,12 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import trio
 
@@ -86,6 +87,7 @@ class Agent:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environ, text=True,
         )  # fmt: skip
         self.pid = self.proc.pid
+        self.file = file
 
     async def hook(self, event: str, source: str = "startup") -> None:
         """Run the agent's hook of `event` and wait for it to end."""
@@ -291,6 +293,60 @@ async def service_with_daemon(
     return svc
 
 
+@attrs.frozen
+class TwoAgents:
+    """A daemon's capture, the first agent's part with one line captured, another agent."""
+
+    svc: SessionWatchService
+    first: Agent
+    other: Agent
+    src: Path
+    session_dir: Path
+
+
+@asynccontextmanager
+async def two_agents(
+    ledger: Path, home: Path, socket_path: Path, nursery: trio.Nursery
+) -> AsyncIterator[TwoAgents]:
+    svc = await service_with_daemon(ledger, home, socket_path, nursery)
+    src = claude_session_file(home, SID)
+    first = Agent(home, ledger, socket_path, src)
+    other = Agent(home, ledger, socket_path, claude_session_file(home, OTHER_SID), OTHER_SID)
+    try:
+        await first.hook("SessionStart")
+        (session_dir,) = ledger_cache_sessions(ledger).iterdir()
+        append(src, numbered_user(1))
+        await svc.manager.wait_synced(session_dir.name)
+        yield TwoAgents(svc, first, other, src, session_dir)
+    finally:
+        first.exit()
+        other.exit()
+
+
+async def other_started_in_the_drain(
+    agents: TwoAgents,
+    ledger: Path,
+    stop: Callable[[], Awaitable[object]],
+    while_held: Callable[[], None] = lambda: None,
+) -> Path:
+    """Run `stop` (of the first agent's part) with the raw file's lock held, so its drain
+    waits; once it does, append a backlog for it and start the other agent's part, which
+    must not wait (`started_meanwhile`); `while_held` checks what holds then. Returns the
+    other part's folder, once the stop is let go and ended."""
+    raw_lock = lock_path(agents.session_dir / RAW)
+    async with trio.open_nursery() as tasks:
+        lock = open_lock(raw_lock)
+        try:
+            tasks.start_soon(stop)
+            await until(lambda: unwatched(agents.svc) and lock_waiters(raw_lock) == 1)  # the drain
+            append(agents.src, numbered_user(2))  # the backlog it records
+            other_dir = await started_meanwhile(agents.other, ledger, agents.svc, tasks)
+            while_held()
+        finally:
+            os.close(lock)
+    return other_dir
+
+
 async def test_a_stop_held_in_its_drain_never_holds_another_sessions_start_hook(
     ledger: Path, home: Path, socket_path: Path, nursery: trio.Nursery
 ) -> None:
@@ -298,36 +354,21 @@ async def test_a_stop_held_in_its_drain_never_holds_another_sessions_start_hook(
     backlog; here the raw file's lock, which the test holds). Another agent's start hook,
     inside its own agent's time budget, must not wait for it: that session's start needs
     nothing the stop holds while it catches up."""
-    svc = await service_with_daemon(ledger, home, socket_path, nursery)
-    src = claude_session_file(home, SID)
-    other_src = claude_session_file(home, OTHER_SID)
-    first = Agent(home, ledger, socket_path, src)
-    other = Agent(home, ledger, socket_path, other_src, OTHER_SID)
-    try:
-        await first.hook("SessionStart")
-        (session_dir,) = ledger_cache_sessions(ledger).iterdir()
-        append(src, numbered_user(1))
-        await svc.manager.wait_synced(session_dir.name)
-        raw_lock = lock_path(session_dir / RAW)
-        async with trio.open_nursery() as hooks:
-            lock = open_lock(raw_lock)
-            try:
-                hooks.start_soon(first.hook, "SessionEnd")
-                await until(lambda: unwatched(svc) and lock_waiters(raw_lock) == 1)  # the drain
-                append(src, numbered_user(2))  # the backlog it records
-                other_dir = await started_meanwhile(other, ledger, svc, hooks)
-                assert marker_of(session_dir).stopped_at is None  # the stop is still held
-            finally:
-                os.close(lock)
+    async with two_agents(ledger, home, socket_path, nursery) as agents:
+        session_dir = agents.session_dir
+
+        def still_held() -> None:
+            assert marker_of(session_dir).stopped_at is None  # the stop is still held
+
+        other_dir = await other_started_in_the_drain(
+            agents, ledger, lambda: agents.first.hook("SessionEnd"), still_held
+        )
         assert not (session_dir / MARKER).exists()
         assert texts(session_dir) == ["message 1", "message 2"]
-        append(other_src, numbered_user(3))
-        await other.hook("SessionEnd")
+        append(agents.other.file, numbered_user(3))
+        await agents.other.hook("SessionEnd")
         assert texts(other_dir) == ["message 3"]
-        assert svc._hook_locks == {}  # no lock is kept for a session no hook is in
-    finally:
-        first.exit()
-        other.exit()
+        assert agents.svc._hook_locks == {}  # no lock is kept for a session no hook is in
 
 
 async def test_a_dead_agents_stop_held_in_its_drain_never_holds_another_sessions_start_hook(
@@ -335,35 +376,14 @@ async def test_a_dead_agents_stop_held_in_its_drain_never_holds_another_sessions
 ) -> None:
     """The liveness check stops the part of an agent that died, and the stop's drain takes
     long. Another agent's start hook must not wait for it either."""
-    svc = await service_with_daemon(ledger, home, socket_path, nursery)
-    src = claude_session_file(home, SID)
-    other_src = claude_session_file(home, OTHER_SID)
-    first = Agent(home, ledger, socket_path, src)
-    other = Agent(home, ledger, socket_path, other_src, OTHER_SID)
-    try:
-        await first.hook("SessionStart")
-        (session_dir,) = ledger_cache_sessions(ledger).iterdir()
-        append(src, numbered_user(1))
-        await svc.manager.wait_synced(session_dir.name)
-        first.exit()  # the agent dies
-        raw_lock = lock_path(session_dir / RAW)
+    async with two_agents(ledger, home, socket_path, nursery) as agents:
+        agents.first.exit()  # the agent dies
         stopped: list[list[str]] = []
 
         async def check() -> None:
-            stopped.append(await svc.stop_dead())
+            stopped.append(await agents.svc.stop_dead())
 
-        async with trio.open_nursery() as tasks:
-            lock = open_lock(raw_lock)
-            try:
-                tasks.start_soon(check)
-                await until(lambda: unwatched(svc) and lock_waiters(raw_lock) == 1)  # the drain
-                append(src, numbered_user(2))  # the backlog it records
-                await started_meanwhile(other, ledger, svc, tasks)
-            finally:
-                os.close(lock)
-        assert stopped == [[session_dir.name]]
-        assert texts(session_dir) == ["message 1", "message 2"]
-        assert svc._hook_locks == {}
-    finally:
-        first.exit()
-        other.exit()
+        await other_started_in_the_drain(agents, ledger, check)
+        assert stopped == [[agents.session_dir.name]]
+        assert texts(agents.session_dir) == ["message 1", "message 2"]
+        assert agents.svc._hook_locks == {}

@@ -9,9 +9,8 @@ from __future__ import annotations
 import base64
 import json
 
-from ox_session_capture.adapters.claude_code import ClaudeCodeAdapter
-from ox_session_capture.raw_lines import entry_lines, redact_fields
-from ox_session_capture.redact import LedgerRedactor, make_redactor, redact_file_bytes
+from ox_session_capture.redact import LedgerRedactor
+from ox_session_capture.testing.bash_sessions import captured_result
 
 
 def b64(text: str) -> str:
@@ -41,29 +40,12 @@ SECRET_JSON = json.dumps(
 )
 
 
-def _captured(command: str, output: str) -> tuple[str, bytes]:
-    """The tool_output of a successful command as `raw.jsonl` stores it (its excerpt, cut
-    then redacted), and that file as it would be uploaded."""
-    adapter = ClaudeCodeAdapter()
-    use = {"type": "assistant", "uuid": "a1", "timestamp": "2026-01-01T00:00:00Z",
-           "message": {"role": "assistant", "model": "m", "content": [
-               {"type": "tool_use", "id": "t1", "name": "Bash",
-                "input": {"command": command}}]}}  # fmt: skip
-    res = {"type": "user", "uuid": "u1", "timestamp": "2026-01-01T00:00:01Z",
-           "message": {"role": "user", "content": [
-               {"type": "tool_result", "tool_use_id": "t1", "content": output,
-                "is_error": False}]}}  # fmt: skip
-    entries = [e for obj in (use, res) for e in adapter.parse_fields(json.dumps(obj).encode())]
-    redact_fields(entries, make_redactor(None))
-    return entries[-1]["tool_output"], redact_file_bytes("raw.jsonl", entry_lines(entries))
-
-
 def test_a_secret_whose_kind_the_excerpt_cut_away_loses_its_data_values() -> None:
     for command, output in (
         ("kubectl get secret app -o yaml", SECRET_YAML),
         ("kubectl get secret app -o json", SECRET_JSON),
     ):
-        excerpt, uploaded = _captured(command, output)
+        excerpt, uploaded = captured_result(command, output)
         assert "kind" not in excerpt  # the excerpt ends before it
         for value in (ADMIN, AUX):
             assert value not in excerpt, command
@@ -75,7 +57,7 @@ def test_a_cut_list_of_secrets_loses_its_items_data_values() -> None:
         "- " + line + "\n" if n == 0 else "  " + line + "\n"
         for n, line in enumerate(SECRET_YAML.splitlines())
     )
-    excerpt, _ = _captured("kubectl get secrets -o yaml", listed)
+    excerpt, _ = captured_result("kubectl get secrets -o yaml", listed)
     assert ADMIN not in excerpt
     assert AUX not in excerpt
 

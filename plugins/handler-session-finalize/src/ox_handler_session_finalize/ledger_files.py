@@ -4,7 +4,6 @@ publish that failed before its commit. Used by `ledger.Ledger`; blocking helpers
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import json
 import os
@@ -160,8 +159,7 @@ def pin_session_attributes(git_dir: Path) -> None:
             common = ""
         if common:
             git_dir = Path(os.path.normpath(git_dir / common))
-        if not git_dir.is_dir():  # the ledger moved or removed: never make a ghost of it
-            raise FileNotFoundError(errno.ENOENT, "no such folder", str(git_dir))
+        # A ledger moved or removed: `make_dirs` never makes its missing root (a ghost).
         path = make_dirs(git_dir, git_dir / "info") / "attributes"
         try:
             text = read_regular(path, 1024 * 1024).decode("utf-8", "replace")

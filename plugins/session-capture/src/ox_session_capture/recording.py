@@ -524,7 +524,6 @@ def _stop(session_dir: Path, redact: Redactor | None, lock_timeout: float | None
             tail.resume()
             try:
                 drained = drain(tail).entries
-                ids = tail.seen
             except WriteFailed:
                 # The recording could not take the lines (a full disk): closing it now would
                 # lose them. It stays stopped; the next stop or finalization's catch-up drains
@@ -532,7 +531,7 @@ def _stop(session_dir: Path, redact: Redactor | None, lock_timeout: float | None
                 raise
             except (OSError, UnsafePathError) as exc:  # the source: nothing more to drain
                 log.error("%s: drain stopped: %s", session_dir.name, exc)
-                ids = tail.seen
+            ids = tail.seen
         final = read_marker(session_dir)
         footer = RawFooter(closed_at=now_utc(), stopped_at=stopped, entry_count=final.entry_count)
         for key in SESSION_INFO_KEYS:  # the model and agent version seen in the source

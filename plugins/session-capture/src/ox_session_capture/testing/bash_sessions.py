@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from ox_core.testing import wait_until
+from ox_core.testing import remote_objects_text, wait_until
 from ox_session_capture.records import RecordError, read_marker
 
 
@@ -99,16 +99,6 @@ def record(
     return str(reply["name"])
 
 
-def remote_blobs(remote: Path) -> str:
-    """Every object of the bare remote (blobs, trees, commits), whether reachable or not."""
-    out = subprocess.run(
-        ["git", "-C", str(remote), "cat-file", "--batch-all-objects", "--batch"],
-        check=True,
-        capture_output=True,
-    ).stdout
-    return out.decode("utf-8", "replace")
-
-
 def published(
     world: World, daemon: Daemon, source: Path, pid: int, lines: list[Any]
 ) -> tuple[str, str]:
@@ -120,4 +110,21 @@ def published(
         lambda: world.git(world.remote, "ls-tree", "main", f"sessions/{name}/summary.md"),
     )
     assert daemon.stop() == 0
-    return remote_blobs(world.remote), "\n".join(world.claude.prompts)
+    return remote_objects_text(world.remote), "\n".join(world.claude.prompts)
+
+
+def captured_result(command: str, output: str) -> tuple[str, bytes]:
+    """A successful Bash call of `command` that printed `output`, as capture converts and
+    redacts it: the result's `tool_output` as `raw.jsonl` stores it (its excerpt, cut then
+    redacted), and that file as it would be uploaded."""
+    from ox_session_capture.adapters.claude_code import ClaudeCodeAdapter
+    from ox_session_capture.raw_lines import entry_lines, redact_fields
+    from ox_session_capture.redact import make_redactor, redact_file_bytes
+
+    call, result = bash_session("", [(command, output, False)], "")[1:3]
+    adapter = ClaudeCodeAdapter()
+    entries = [
+        e for line in (call, result) for e in adapter.parse_fields(json.dumps(line).encode())
+    ]
+    redact_fields(entries, make_redactor(None))
+    return entries[-1]["tool_output"], redact_file_bytes("raw.jsonl", entry_lines(entries))
