@@ -67,6 +67,12 @@ HOSTILE = {
     "a printed word without its end": "printf '%s' " + "a" * 200_000,
     "credential words in prose": "the password is " * 60_000,
     "credential words without a value": "token for x:" * 60_000 + "token " * 60_000,
+    # URL-encoding and hex are decoded, then read by every rule: linear in what they decode.
+    "URL-encoded separators": "password%3D" * 100_000,
+    "URL-encoded twice, with form spaces": "%253D%2B+" * 100_000,
+    "escaped runs of multi-byte characters": "%C3%A9" * 150_000 + "%F0",
+    "one long hex run of text": ("password=" * 60_000).encode().hex(),
+    "xxd -p lines of text": "\n".join(["70617373776f72643d" * 3 + "4142434445464748"] * 15_000),
 }
 
 

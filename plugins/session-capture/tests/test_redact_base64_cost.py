@@ -35,7 +35,7 @@ def test_base64_nested_in_json_is_decoded_once_per_level(
     decoded = 0
     decode = encoded.decode
 
-    def counting(run: bytes) -> str | None:
+    def counting(run: bytes) -> tuple[str, str] | None:
         nonlocal decoded
         decoded += len(run)
         return decode(run)

@@ -1,5 +1,5 @@
-"""Text hidden in base64: the runs of a text that decode to readable text, which the engine
-redacts like any other (`engine`), replacing the whole run when that finds a secret.
+"""Text hidden in base64 or hex: the runs of a text that decode to readable text, which the
+engine redacts like any other (`engine`), replacing the whole run when that finds a secret.
 
 Agents print base64 as often as they print secrets: `echo -n … | base64`, `kubectl get
 secret -o yaml` (every `data:` value), a docker `config.json`, `.dockerconfigjson`, an
@@ -11,6 +11,10 @@ holds a run of `MIN_RUN` base64 characters; each such run (a hash, a path, an id
 costs a regex test of its first characters (`_TEXT_HEAD`), which few pass; those are
 decoded at C speed, and only one that decodes to UTF-8 without control characters is read
 further. Binary data (an image, a hash, a gzip) never decodes to such text.
+
+Hex is read the same way (`xxd -p`, `od -An -tx1` joined, `hexdump -ve '1/1 "%.2x"'`, a
+`0x…` literal): its digits are base64 characters, so its runs are found with the same pass;
+one whose first bytes are ASCII text (`_HEX_HEAD`: a SHA-1 or SHA-256 fails it) is decoded.
 """
 
 from __future__ import annotations
@@ -34,13 +38,19 @@ _TEXT_HEAD = re.compile(rb"(?:[CDI-Za-f][A-Za-z0-9+/_-]{3}){5}")
 """The first 15 bytes of base64 of ASCII text: each group of 4 characters begins with the top
 six bits of a byte below 0x80 (a tab, a newline or a printable character). Paths, hashes and
 identifiers rarely look so, so few runs are decoded at all."""
+_HEX_HEAD = re.compile(rb"(?:0x)?(?:(?:[2-7][0-9a-f]|0[9ad]){8}|(?:[2-7][0-9A-F]|0[9AD]){8})")
+"""The first 8 bytes of hex of ASCII text (one case of digit), after an optional `0x`; a
+random hash passes it once in 2^11 or so."""
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+_HEAD = re.compile(_TEXT_HEAD.pattern + b"|" + _HEX_HEAD.pattern)
+"""Either head, in one test: a run that passes neither costs one regex call."""
 
 
 def _runs(data: bytes, marks: bytes) -> Iterator[tuple[int, int]]:
     """The `[start, end)` of each run of `MIN_RUN`+ base64 characters in `data` (`marks`: its
     translation by `_TABLE`), its `=` padding included, wrapped lines joined, that may encode
-    ASCII text (`_TEXT_HEAD`)."""
-    find, rfind, head = marks.find, marks.rfind, _TEXT_HEAD.match  # once per run: kept bound
+    ASCII text (`_TEXT_HEAD`, `_HEX_HEAD`)."""
+    find, rfind, head = marks.find, marks.rfind, _HEAD.match  # once per run: kept bound
     pos = find(_NEEDLE)
     while pos >= 0:
         start = rfind(b" ", 0, pos) + 1
@@ -53,8 +63,13 @@ def _runs(data: bytes, marks: bytes) -> Iterator[tuple[int, int]]:
                 continue
             start += 1
         end = _run_end(data, marks, pos)
+        # Hex lines join hex lines only: `xxd -p` prints 60 digits to a line, and the line
+        # after a hex value of 64 (a SHA-256) is no part of it.
+        digits = _HEX.issuperset(data[start:end].removeprefix(b"0x"))
         line = start
         while (nxt := _next_line(data, marks, line, end)) is not None:
+            if digits and not _HEX.issuperset(data[nxt[0] : nxt[1]]):
+                break
             line, end = nxt
         yield start, end
         pos = find(_NEEDLE, end)
@@ -82,10 +97,20 @@ def _next_line(data: bytes, marks: bytes, line: int, end: int) -> tuple[int, int
     return None
 
 
-def decode(run: bytes) -> str | None:
-    """The text `run` encodes (standard or URL-safe alphabet, padding optional, wrapped lines
-    joined), or None when it is not base64 of readable UTF-8 text."""
-    body = run.replace(b"\\n", b"").translate(None, b"\r\n").rstrip(b"=")
+HEX, BASE64 = "HEX", "BASE64"
+
+
+def decode(run: bytes) -> tuple[str, str] | None:
+    """The text `run` encodes and the encoding (`HEX`, or `BASE64` of the standard or URL-safe
+    alphabet, padding optional; wrapped lines joined), or None when it is not readable UTF-8
+    text so encoded. Hex that is not of text may still be base64 of text: both are tried."""
+    body = run.replace(b"\\n", b"").translate(None, b"\r\n")
+    digits = body[2:] if body[:2] == b"0x" else body
+    if len(digits) % 2 == 0 and _HEX.issuperset(digits) and _HEX_HEAD.match(digits):
+        text = _readable(bytes.fromhex(digits.decode("ascii")))
+        if text is not None:
+            return text, HEX
+    body = body.rstrip(b"=")
     if b"-" in body or b"_" in body:
         if b"+" in body or b"/" in body:
             return None  # both alphabets: a path or an identifier, not base64
@@ -94,14 +119,24 @@ def decode(run: bytes) -> str | None:
         return None
     try:
         raw = binascii.a2b_base64(body + b"=" * (-len(body) % 4), strict_mode=True)
+    except binascii.Error:
+        return None
+    text = _readable(raw)
+    return None if text is None else (text, BASE64)
+
+
+def _readable(raw: bytes) -> str | None:
+    """`raw` as text when it is UTF-8 without control characters (tab and newlines aside)."""
+    try:
         text = raw.decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except UnicodeDecodeError:
         return None
     return None if _CONTROL.search(text) else text
 
 
-def encoded_texts(text: str) -> Iterator[tuple[int, int, str]]:
-    """`(start, end, decoded)` for each run of `text` that is base64 of readable text."""
+def encoded_texts(text: str) -> Iterator[tuple[int, int, str, str]]:
+    """`(start, end, decoded, encoding)` for each run of `text` that is base64 or hex of
+    readable text."""
     data = text.encode("utf-8", "surrogatepass")
     marks = data.translate(_TABLE)
     if _NEEDLE not in marks:
@@ -115,14 +150,14 @@ def encoded_texts(text: str) -> Iterator[tuple[int, int, str]]:
         if not ascii_only:  # byte offsets → character offsets (a run is ASCII)
             at_char += len(data[at_byte:start].decode("utf-8", "surrogatepass"))
             at_byte = start
-            yield at_char, at_char + end - start, decoded
+            yield at_char, at_char + end - start, *decoded
         else:
-            yield start, end, decoded
+            yield start, end, *decoded
 
 
 def batch_texts_with_encoded_text(data: bytes, count: int) -> set[int] | None:
-    """Which of the `count` texts NUL-joined in UTF-8 `data` hold a run that is base64 of
-    readable text (their indices), found in one pass over the batch: the others skip the
+    """Which of the `count` texts NUL-joined in UTF-8 `data` hold a run that is base64 or hex
+    of readable text (their indices), found in one pass over the batch: the others skip the
     search on their own. None when the NULs do not tell the texts apart (a text holds one).
     A run never spans a NUL, and is found alike in the batch and in its text alone."""
     marks = data.translate(_TABLE)

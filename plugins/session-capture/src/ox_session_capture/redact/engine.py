@@ -466,17 +466,20 @@ _ENCODED_ORDER = len(RULES) + 1_000_000  # after every rule and extra pattern: t
 
 
 def _encoded_spans(
-    runs: Iterable[tuple[int, int, str]], extra: Sequence[re.Pattern[str]], depth: int
+    runs: Iterable[tuple[int, int, str, str]], extra: Sequence[re.Pattern[str]], depth: int
 ) -> list[Span]:
-    """The base64 `runs` of a text (`encoded_texts`) whose decoded text holds a secret, each
-    whole, named after the first secret found in it (`[REDACTED_BASE64_GITHUB_TOKEN]`)."""
+    """The base64 and hex `runs` of a text (`encoded_texts`) whose decoded text holds a
+    secret, each whole, named after its encoding and the first secret found in it
+    (`[REDACTED_BASE64_GITHUB_TOKEN]`, `[REDACTED_HEX_PASSWORD]`; the innermost secret's
+    name when encodings nest)."""
     spans: list[Span] = []
-    for start, end, decoded in runs:
+    for start, end, decoded, encoding in runs:
         clean = _redact(decoded, extra, depth + 1)
         if clean != decoded:
             found = _PLACEHOLDER.search(clean)
             kind = found.group()[10:-1] if found else "SECRET"
-            spans.append((start, end, _ENCODED_ORDER, "BASE64_" + kind.removeprefix("BASE64_")))
+            kind = kind.removeprefix("BASE64_").removeprefix("HEX_")
+            spans.append((start, end, _ENCODED_ORDER, f"{encoding}_{kind}"))
     return spans
 
 
@@ -489,9 +492,9 @@ def _kube_spans(text: str) -> list[Span]:
 
 
 def _read_spans(text: str, extra: Sequence[re.Pattern[str]]) -> list[Span]:
-    """The spans found in how `text` reads (`views.reading`: its JSON escapes decoded, without
-    its terminal escapes), as spans of `text`. Every rule whose anchor the reading holds runs:
-    a batch's anchors are those of the texts as written."""
+    """The spans found in how `text` reads (`views.reading`: its JSON escapes and URL-encoding
+    decoded, without its terminal escapes), as spans of `text`. Every rule whose anchor the
+    reading holds runs: a batch's anchors are those of the texts as written."""
     seen = reading(text)
     if seen is None:
         return []

@@ -12,6 +12,12 @@ structured logger, `grep --color=always`, `jq -C`) is no assignment. Tools print
 they believe they write to a terminal or are told to (`FORCE_COLOR`). The rules run on the
 reading too (`engine`), and what they find there is replaced in the text, escapes inside
 included.
+
+URL-encoding hides the separators the rules read between a name and its value: a redirect
+carries `next=https%3A%2F%2Fapp%2Fcb%3Ftoken%3D…`, a form body `client_secret%3D…%26…`, a
+database URL set through a web console `postgres%3A%2F%2Fapp%3Apw%40db`. A text holding the
+URL-encoded character (or words joined by `+`, a form's spaces) is also read decoded (twice
+over for one encoded again).
 """
 
 from __future__ import annotations
@@ -34,17 +40,23 @@ value with: a no-break space pasted from a web page (`password:\u00a0value`, mac
 with Option+Space), the ideographic space and the full-width colon and equals sign of a CJK
 input method."""
 
+_URL_ENCODED = r"%[0-9A-Fa-f]{2}"
+"""A URL-encoded character (`%XX`)."""
+
 HIDING = ("\\/", "\\u", "\x1b", "\x9b", *_LOOKALIKES)
 """What a text holds when its reading may differ from it: a JSON escape that spells a
-character otherwise, ESC or the one-character CSI, a space or sign of another script."""
+character otherwise, ESC or the one-character CSI, a space or sign of another script; or
+what `_URL_ENCODED` matches."""
 
 _JSON_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\(?:/|u([0-9a-fA-F]{4}))")
 """`\\/` and `\\uXXXX` at any depth (an odd run of backslashes: `\\\\\\/` is `\\/` escaped again,
 JSON inside a JSON string); an even run is escaped backslashes, and `\\n`, `\\"` are kept (the
 rules take them as separators)."""
 
-_HIDES = re.compile("|".join(map(re.escape, HIDING)))
-_HIDES_BYTES = re.compile(b"|".join(re.escape(h.encode()) for h in HIDING))
+_HIDES = re.compile("|".join([*map(re.escape, HIDING), _URL_ENCODED]))
+_HIDES_BYTES = re.compile(
+    b"|".join([*(re.escape(h.encode()) for h in HIDING), _URL_ENCODED.encode()])
+)
 
 
 def may_read_otherwise(text: str) -> bool:
@@ -126,16 +138,43 @@ def _unescaped(m: re.Match[str]) -> str:
     return "/" if m.group(1) is None else chr(int(m.group(1), 16))
 
 
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+_PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+_PERCENT_RUN_OR_PLUS = re.compile(r"(?:%[0-9A-Fa-f]{2})+|\+")
+_PERCENT_LEVELS = 2
+"""Decoded twice at most: a URL in a query parameter of a URL (`%253D`)."""
+
+
+def _percent_decoded(m: re.Match[str]) -> str:
+    # A run as one piece: its bytes are UTF-8 together (`%C3%A9`), and a span inside it takes
+    # it whole.
+    if m.group() == "+":
+        return " "
+    return bytes.fromhex(m.group().replace("%", "")).decode("utf-8", "replace")
+
+
 def reading(text: str) -> Reading | None:
     """How `text` reads with its JSON escapes `\\/` and `\\uXXXX` decoded, without its
-    terminal escapes, and with the ASCII space or sign for each of `_LOOKALIKES`; None when
-    that is `text` itself."""
+    terminal escapes, with the ASCII space or sign for each of `_LOOKALIKES`, and its `%XX`
+    escapes decoded (twice over at most: `%253D` was `%3D`); None when that is `text` itself.
+    Beside `%XX` escapes, a `+` is a form's space (`application/x-www-form-urlencoded`), read
+    as one: kept, `password%3A+string` would read as the password `+string`. One decoded from
+    `%2B` with no escape left beside it is a plus (a base64 token's own)."""
     seen: Reading | None = None
     if "\\/" in text or "\\u" in text:
         seen = _rewrite(text, _JSON_ESCAPE, _unescaped)
     shown = text if seen is None else seen.text
     if "\x1b" in shown or "\x9b" in shown:
         seen = _rewrite(shown, _TERMINAL, lambda m: "", seen)
+    for _ in range(_PERCENT_LEVELS):
+        shown = text if seen is None else seen.text
+        if not _PERCENT.search(shown):
+            break
+        form = "+" in shown
+        seen = _rewrite(
+            shown, _PERCENT_RUN_OR_PLUS if form else _PERCENT_RUN, _percent_decoded, seen
+        )
+    # Last: a space of another script may have been URL-encoded (`%C2%A0`).
     shown = text if seen is None else seen.text
     if _LOOKALIKE.search(shown):
         seen = _rewrite(shown, _LOOKALIKE, lambda m: _LOOKALIKES[m.group()], seen)
