@@ -1,8 +1,8 @@
 """End to end: a command whose output *is* a secret (`echo $DB_PASSWORD`, `pass show`, `op
 read`, `kubectl get secret … | base64 -d`) prints a bare random password that no rule can
 tell from any other word. The output of such a call never reaches the team's remote or the
-summarizer's prompt, nor does the same word where the agent uses or quotes it after; what
-other calls printed does.
+summarizer's prompt, nor does the same word where the agent uses or quotes it after (encoded
+too); what other calls printed does.
 
 A claude-code session's Bash calls print each; the test reads every object of the bare remote
 and every prompt the fake summarizer received.
@@ -10,6 +10,7 @@ and every prompt the fake summarizer received.
 
 from __future__ import annotations
 
+import base64
 from typing import TYPE_CHECKING
 
 from ox_session_capture.redact.secret_commands import HIDDEN
@@ -40,13 +41,18 @@ def test_the_output_of_a_command_that_prints_a_secret_is_never_published(
     # What was printed, used and quoted after: no rule knows these words.
     token = PRINTED["op read op://Private/db/password"]
     calls.append((f"./smoke-test --with {token}", "smoke test passed", False))
-    closing = f"The credentials work: {PRINTED['pass show infra/postgres']} opens the database."
+    # Encoded by the agent for a manifest: base64 of a random word, which no rule reads.
+    webhook = base64.b64encode(PRINTED["printenv STRIPE_WEBHOOK_SECRET"].encode()).decode()
+    closing = (
+        f"The credentials work: {PRINTED['pass show infra/postgres']} opens the database. "
+        f"The value {webhook} goes in the manifest."
+    )
     lines = bash_session("check the database credentials", calls, closing)
     daemon = world.serve()
     source = world.home / ".claude/projects/-home-dev-demo/0c5d1f2e-printed.jsonl"
     blobs, prompts = published(world, daemon, source, pid_holder, lines)
     for where in (blobs, prompts):
-        assert [s for s in PRINTED.values() if s in where] == []
+        assert [s for s in [*PRINTED.values(), webhook.rstrip("=")] if s in where] == []
         assert HIDDEN in where
         assert KEPT in where  # another call's output is kept
         assert "pass show infra/postgres" in where  # the command itself is kept

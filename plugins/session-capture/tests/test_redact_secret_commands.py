@@ -3,7 +3,10 @@ entries that are published (`redact.secret_commands`, `redact.files`)."""
 
 from __future__ import annotations
 
+import base64
 import json
+import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -240,4 +243,35 @@ def test_the_printed_secrets_kept_are_bounded() -> None:
     for n in range(MAX_VALUES + 20):
         secrets.hide(_call(f"c{n}", "gh auth token"))
         secrets.hide(_result(f"c{n}", f"gho_{n:06d}Zz"))
-    assert len(secrets._values) == MAX_VALUES
+    assert len(secrets._printed) == MAX_VALUES
+    assert "gho_000000Zz" not in secrets._printed  # the oldest forgotten
+    assert len(secrets._values) <= 6 * MAX_VALUES
+
+
+@pytest.mark.parametrize(
+    ("form", "encode"),
+    [
+        ("URL-encoded", lambda s: urllib.parse.quote(s, safe="")),
+        ("hex", lambda s: s.encode().hex()),
+        ("hex, upper case", lambda s: s.encode().hex().upper()),
+        ("base64", lambda s: base64.b64encode(s.encode()).decode()),
+        (
+            "base64, URL-safe, unpadded",
+            lambda s: base64.urlsafe_b64encode(s.encode()).decode().rstrip("="),
+        ),
+    ],
+)
+def test_a_printed_secret_is_hidden_encoded_after(form: str, encode: Callable[[str], str]) -> None:
+    """The agent encodes what `op read` printed for a URL, a manifest or a header: no rule
+    reads the encoded word as a secret (a random password decodes to nothing a rule knows)."""
+    secret = "Xq7m+R2v/Lp9Kd?T4wZ&"
+    secrets = SecretOutputs()
+    secrets.hide(_call("a", "op read op://vault/api/key"))
+    secrets.hide(_result("a", secret))
+    encoded = encode(secret)
+    said = {"type": "assistant", "content": f"Set it as {encoded} in the manifest ({form})."}
+    hidden = secrets.hide(said)
+    assert hidden is not None
+    assert encoded.rstrip("=") not in hidden["content"]
+    assert HIDDEN in hidden["content"]
+    assert hidden["content"].endswith(f" in the manifest ({form}).")

@@ -15,8 +15,10 @@ freeform input's text; nothing of an input without one, such as a file written),
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -168,7 +170,7 @@ def command_of(tool_input: Any) -> str:
 
 
 MAX_VALUES = 256
-"""Printed secrets `SecretOutputs` keeps looking for."""
+"""Printed secrets `SecretOutputs` keeps looking for (each in its encoded forms too)."""
 _CLASSES = (str.islower, str.isupper, str.isdigit)
 
 
@@ -183,6 +185,21 @@ def _printed_value(output: str) -> str | None:
     kinds = sum(any(test(c) for c in word) for test in _CLASSES)
     kinds += any(not c.isalnum() for c in word)
     return word if kinds >= 2 else None
+
+
+def _forms(secret: str) -> list[str]:
+    """`secret` as the agent may write it again: itself, URL-encoded, in hex (either case), in
+    base64 (either alphabet, without padding: `echo -n … | base64`)."""
+    raw = secret.encode()
+    forms = {
+        secret,
+        urllib.parse.quote(secret, safe=""),
+        raw.hex(),
+        raw.hex().upper(),
+        base64.b64encode(raw).decode().rstrip("="),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+    }
+    return list(forms)
 
 
 def _replaced(value: Any, secrets: list[str], depth: int = 0) -> Any:
@@ -204,11 +221,13 @@ class SecretOutputs:
     """Follows one transcript's entries (plain dicts, in order): a tool call whose command
     prints a secret is noted by its call id, and its result's output is hidden; a secret so
     printed as one word is hidden wherever it shows up after (the agent's next command, its
-    answer)."""
+    answer), and so is each of its encoded forms (`_forms`: the agent encodes it for a URL, a
+    manifest, a header)."""
 
     def __init__(self) -> None:
         self._ids: dict[str, None] = {}
-        self._values: list[str] = []
+        self._printed: dict[str, None] = {}
+        self._values: list[str] = []  # the printed secrets' forms, the longest first
 
     def hide(self, entry: Mapping[str, Any]) -> dict[str, Any] | None:
         """A copy of `entry` with its output hidden when it is the result of such a call (or a
@@ -242,9 +261,11 @@ class SecretOutputs:
         if not secret or output in (None, "", HIDDEN):
             return None
         value = _printed_value(output) if isinstance(output, str) else None
-        if value is not None and value not in self._values:
-            self._values.append(value)
+        if value is not None and value not in self._printed:
+            self._printed[value] = None
+            if len(self._printed) > MAX_VALUES:
+                del self._printed[next(iter(self._printed))]
             # The longest first: a secret holding another is hidden whole.
-            self._values.sort(key=len, reverse=True)
-            del self._values[MAX_VALUES:]
+            forms = {form for printed in self._printed for form in _forms(printed)}
+            self._values = sorted(forms, key=len, reverse=True)
         return {**entry, "tool_output": HIDDEN}
