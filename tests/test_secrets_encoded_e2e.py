@@ -1,6 +1,7 @@
 """End to end: secrets written in hex or URL-encoded (`xxd -p` of a token, a server log whose
 redirect carries a token in an encoded query, a form body, a database URL typed into a web
-console) reach neither the team's remote nor the summarizer's prompt; text around them does.
+console, a `.env` dumped by `xxd` and `hexdump -C`) reach neither the team's remote nor the
+summarizer's prompt; text around them does.
 
 A claude-code session's Bash calls print each, and the agent quotes one encoded in its answer;
 the test reads every object of the bare remote and every prompt the fake summarizer received.
@@ -13,6 +14,7 @@ import urllib.parse
 from typing import TYPE_CHECKING
 
 from ox_session_capture.testing.bash_sessions import bash_session, published
+from ox_session_capture.testing.dumps import hexdump_c, xxd
 
 if TYPE_CHECKING:
     from conftest import OxWorld
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
 TOKEN = "ghp_" + "Rk4mW9xQ2vL7pT3nB8cY5hJ1sF6dZ0gA2eK7"
 PASSWORD = "Vq8rTm2LxZp4Ws"
 CLIENT_SECRET = "Kc2vNp7RxTb5Hs3kPw9Q"
+DB_PASSWORD = "Wm4hQz8LsDf3Pz9t"
+ENV = f"\ufeffAPP_ENV=production\r\nDB_PASSWORD={DB_PASSWORD}\r\nLOG_LEVEL=info\r\n".encode()
 
 
 def _quote(text: str) -> str:
@@ -41,13 +45,19 @@ CALLS = [
      + _quote(f"client_secret={CLIENT_SECRET}") + "&scope=all"),
     ("grep DATABASE_URL audit.log", "set DATABASE_URL="
      + _quote(f"postgres://app:{PASSWORD}@db.internal:5432/app")),
+    # Why does the app not read its .env? A dump shows the BOM and the CRLFs, and the file.
+    ("xxd .env", xxd(ENV)),
+    ("hexdump -C .env", hexdump_c(ENV)),
     ("ls", "README.md  pyproject.toml  src  tests"),
 ]  # fmt: skip
-SECRETS = [TOKEN, PASSWORD, CLIENT_SECRET]
+SECRETS = [TOKEN, PASSWORD, CLIENT_SECRET, DB_PASSWORD]
 
 
 def _forms(secret: str) -> list[str]:
-    return [secret, _quote(secret), secret.encode().hex()[:24], secret.encode().hex()[24:48]]
+    """The secret, URL-encoded, its hex in pieces, and the halves of it a dump's text column
+    shows on two lines."""
+    digits = secret.encode().hex()
+    return [secret, _quote(secret), digits[:24], digits[24:48], secret[:7], secret[-7:]]
 
 
 def test_hex_and_url_encoded_secrets_are_never_published(world: OxWorld, pid_holder: int) -> None:

@@ -73,6 +73,14 @@ HOSTILE = {
     "escaped runs of multi-byte characters": "%C3%A9" * 150_000 + "%F0",
     "one long hex run of text": ("password=" * 60_000).encode().hex(),
     "xxd -p lines of text": "\n".join(["70617373776f72643d" * 3 + "4142434445464748"] * 15_000),
+    # Dumps are read line by line from each offset 0: one pass over the text.
+    "offsets 0 without a dump": "0000000 " * 150_000,
+    "one long od-like line": "0000000" + "   a" * 250_000,
+    "xxd-like lines without their text column": "00000000: 4142 " * 100_000,
+    "a dump of a megabyte": "".join(
+        f"{o:08x}: 4142 4344 4546 4748 494a 4b4c 4d4e 4f50  ABCDEFGHIJKLMNOP\n"
+        for o in range(0, 1 << 20, 16)
+    ),
 }
 
 

@@ -16,10 +16,11 @@ Order for one text:
    whole match) is one span; overlapping spans merge; each becomes `[REDACTED_<kind>]`. Then
    the ledger's extra patterns (`[REDACTED_CUSTOM]`). Rules accept `\\n`, `\\t`, `\\"` escapes
    as boundaries, for escaped text that does not parse (step 2 failed).
-4. Base64. A run that decodes to readable text (`encoded`) is redacted as a text of its own
-   (recursively); when that finds a secret, the whole run is replaced. A Kubernetes Secret's
-   `data` / `stringData` values are replaced whatever they hold (`kube`; in decoded JSON,
-   `redact_value`).
+4. Base64, hex, hex dumps. A run that decodes to readable text (`encoded`), and the bytes a
+   dump's lines show (`dumps`: `xxd`, `hexdump -C`, `od -c`), are redacted as a text of
+   their own (recursively); when that finds a secret, the whole run or dump is replaced. A
+   Kubernetes Secret's `data` / `stringData` values are replaced whatever they hold (`kube`;
+   in decoded JSON, `redact_value`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ox_session_capture.redact import kube
+from ox_session_capture.redact import dumps, kube
 from ox_session_capture.redact.anchors import Scan, anchors_in, batch_text
 from ox_session_capture.redact.encoded import batch_texts_with_encoded_text, encoded_texts
 from ox_session_capture.redact.names import classify, is_literal_secret
@@ -431,6 +432,8 @@ def _redact(
     # on its own, and reading a run here too would redact what it hides twice per level of
     # JSON around it, 2^depth times in all (a 1 MB line took seconds).
     runs = list(encoded_texts(text)) if encoded and depth < MAX_DEPTH else []
+    if depth < MAX_DEPTH and dumps.MARK in text:
+        runs += dumps.dump_texts(text)
     if (
         not rules
         and not hidden
@@ -541,7 +544,16 @@ class LedgerRedactor:
         encoded = batch_texts_with_encoded_text(data, len(texts))
         # Its distinct words, when made, hold every word of the batch in less text.
         kind = kube.batch_may_hold(words[0] if words else low)
-        if not plain and not token and not hidden and not encoded and not kind and not self.extra:
+        dumped = dumps.MARK in joined
+        if (
+            not plain
+            and not token
+            and not hidden
+            and not encoded
+            and not kind
+            and not dumped
+            and not self.extra
+        ):
             return list(texts)
         if encoded is None:
             return [_redact(t, self.extra, 0, plain, token) for t in texts]
