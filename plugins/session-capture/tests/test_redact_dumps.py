@@ -10,11 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ox_session_capture.redact import LedgerRedactor, redact_text
+from ox_session_capture.redact import redact_text
 from ox_session_capture.redact.dumps import dump_texts
 from ox_session_capture.testing.corpus.benign import LINES
 from ox_session_capture.testing.corpus.secrets import SHAPES, Shape
 from ox_session_capture.testing.dumps import DUMPS
+from ox_session_capture.testing.redacted import redacted
 
 ENV = b"\xef\xbb\xbfAPP_ENV=production\r\nDB_HOST=db.internal\r\n"  # a BOM and CRLF: why one looks
 
@@ -28,15 +29,13 @@ def _dumped(tool: str, data: bytes) -> str:
 def test_every_shape_in_a_dumped_file_is_redacted(shape: Shape, tool: str) -> None:
     data = ENV + shape.text.encode() + b"\r\nLOG_LEVEL=info\r\n"
     text = _dumped(tool, data)
-    out = redact_text(text)
+    out = redacted(text)
     assert "[REDACTED_HEX_" in out
     # Every line showing the file is gone (the offset after the last byte may stay).
     shown = DUMPS[tool](data).splitlines()
     assert [line for line in shown if line in out.splitlines()] in ([], shown[-1:])
     assert out.startswith(f"$ {tool} .env\n")
     assert out.endswith("$ echo done\n")
-    assert redact_text(out) == out
-    assert LedgerRedactor().many(["plain words", text]) == ["plain words", out]
 
 
 @pytest.mark.parametrize("tool", DUMPS)
