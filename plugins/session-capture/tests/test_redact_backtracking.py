@@ -73,6 +73,17 @@ HOSTILE = {
     "escaped runs of multi-byte characters": "%C3%A9" * 150_000 + "%F0",
     "one long hex run of text": ("password=" * 60_000).encode().hex(),
     "xxd -p lines of text": "\n".join(["70617373776f72643d" * 3 + "4142434445464748"] * 15_000),
+    # The tools' password arguments (`rules_tools`): options read once, bounded gaps.
+    "ssh-keygen and zip flags without values": "ssh-keygen -N " * 30_000 + "zip -P " * 30_000,
+    "sqlplus options without a logon": "sqlplus" + " -s" * 150_000,
+    "net use options without a password": "net use \\\\a\\b" + " /x" * 150_000,
+    "sudo -S here-strings unfinished": "sudo -S x " * 30_000 + "<<<",
+    "AUTH words": "AUTH a " * 100_000,
+    "Python auth tuples unclosed": 'auth=("' * 100_000,
+    "rclone words without a key": "rclone config create " + "a " * 150_000,
+    "openssl passwd options": "openssl passwd" + " -a" * 150_000,
+    "mkpasswd options": "mkpasswd" + " -m x" * 100_000,
+    "mc aliases without a secret": "mc alias set a b c " * 30_000,
     # Dumps are read line by line from each offset 0: one pass over the text.
     "offsets 0 without a dump": "0000000 " * 150_000,
     "one long od-like line": "0000000" + "   a" * 250_000,

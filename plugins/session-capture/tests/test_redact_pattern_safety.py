@@ -76,7 +76,9 @@ REVIEWED = {
     " the options are read once (atomic) and skipped when no -p follows them",
     "echo[ \\t]+(?:-[ne]": "flags are -n / -e, each ended by spaces",
     "vault[ \\t]+login": "options are space-separated words beginning with -",
-    "(?:configure|config)": "keywords are space-separated, the name after them is bounded",
+    "(?:configure|config|npm|pnpm)": "keywords are space-separated, the name after them is bounded",
+    "env:set|secrets[ \\t]+set)": "sudo's options as the echo rule's; the words before `<<<`"
+    " are bounded (200)",
     "(?i:machine|default": "one optional word, spaces and escaped newlines are disjoint",
     # `_PRINTED` then where the word goes: flags are -n / -e, each ended by spaces, and the
     # printed word (possessive, bounded) stops at the first space, quote or `|`/`>`.

@@ -38,13 +38,14 @@ from ox_session_capture.redact.names import classify, is_literal_secret
 from ox_session_capture.redact.rules import Rule
 from ox_session_capture.redact.rules_keywords import KEYWORD_RULES
 from ox_session_capture.redact.rules_providers import PROVIDER_RULES
+from ox_session_capture.redact.rules_tools import TOOL_RULES
 from ox_session_capture.redact.views import (
     batch_may_read_otherwise,
     may_read_otherwise,
     reading,
 )
 
-RULES: tuple[Rule, ...] = PROVIDER_RULES + KEYWORD_RULES
+RULES: tuple[Rule, ...] = PROVIDER_RULES + KEYWORD_RULES + TOOL_RULES
 """Every built-in rule, vendor formats first (an overlap is named after the first rule)."""
 
 CANDIDATE = re.compile(r"[A-Za-z0-9_\-]{16,}")

@@ -159,6 +159,11 @@ _PROSE_VALUE = (
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 
 
+_INNER_DIGIT = re.compile(r"[A-Za-z]\d+[A-Za-z]")
+"""A digit between letters: a password holding a credential's word (`Hunter2pw`, `Passw0rd`),
+not a name (`max_tokens`, `api_key`, `oauth2_token`)."""
+
+
 def _prose_value(secret: str, match: re.Match[str]) -> str | bool:
     """A value written in prose after a credential's name: quoted, any literal; bare, one that
     is no word of the sentence (a digit or a sign beside letters: `Hunter2pw`, `P@ssw0rd`),
@@ -168,7 +173,9 @@ def _prose_value(secret: str, match: re.Match[str]) -> str | bool:
     value = _secret_of(match)
     if not is_literal_secret(value, "PASSWORD", quoted=True, code_after=False):
         return False
-    if classify(value) is not None or _ENV_NAME.fullmatch(value):
+    if _ENV_NAME.fullmatch(value) or (
+        classify(value) is not None and not _INNER_DIGIT.search(value)
+    ):
         return False  # a name, not a value: `the API key is OPENAI_API_KEY`, `max_tokens`
     if match.group("bare") is not None:
         return "SECRET" if token_like(value) else False
@@ -547,9 +554,9 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         # VALUE`, `git config --global github.token VALUE`: a secret-sounding name, then the
         # value after a space rather than `=`.
         "PASSWORD",
-        START + r"(?:configure|config)(?:[ \t]+(?:set|--global|--local|--system|-g))+[ \t]+"
-        r"(?P<name>[\w./:@\-]{1,120})[ \t]+" + password_value(),
-        "config",
+        START + r"(?:configure|config|npm|pnpm)(?:[ \t]+(?:set|--global|--local|--system|-g))+"
+        r"[ \t]+(?P<name>[\w./:@\-]{1,120})[ \t]+" + password_value(),
+        ("config", "npm"),
         vendor="command line (aws configure set, npm/yarn/git config)",
         check=_flag_value,
     ),

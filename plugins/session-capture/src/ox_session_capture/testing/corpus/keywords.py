@@ -249,6 +249,44 @@ def add_keyword_forms() -> None:
         "printf '%s' \"{s}\" | pass insert -e infra/db", "cli")  # fmt: skip
     add("credential file", "PASSWORD", rnd(ALNUM, 18),
         "echo {s} > ~/.config/acme/api_token", "cli")  # fmt: skip
+    # Tools that take a password or token as a plain argument (`rules_tools`).
+    add("zip", "CLI_PASSWORD", rnd(ALNUM, 14), "zip -r -P {s} backup.zip data/", "cli")
+    add("7-Zip", "CLI_PASSWORD", rnd(ALNUM, 14), "7z a -p{s} -mhe=on backup.7z data", "cli")
+    add("ssh-keygen", "CLI_PASSWORD", rnd(ALNUM, 14),
+        "ssh-keygen -t ed25519 -N '{s}' -f ~/.ssh/deploy", "cli")  # fmt: skip
+    add("ssh-keygen", "CLI_PASSWORD", rnd(ALNUM, 14),
+        "ssh-keygen -y -P {s} -f ~/.ssh/deploy", "cli")  # fmt: skip
+    add("OpenSSL", "CLI_PASSWORD", rnd(ALNUM, 14),
+        "openssl enc -aes-256-cbc -k {s} -in db.sql -out db.enc", "cli")  # fmt: skip
+    add("OpenSSL", "CLI_PASSWORD", rnd(ALNUM, 14), "openssl passwd -6 -salt x1 {s}", "cli")
+    add("mkpasswd", "CLI_PASSWORD", rnd(ALNUM, 14), "mkpasswd -m sha-512 {s}", "cli")
+    add("GnuPG", "PASSWORD", rnd(ALNUM, 16),
+        "gpg --batch --passphrase {s} -d secrets.gpg", "cli")  # fmt: skip
+    add("Oracle", "CLI_PASSWORD", rnd(ALNUM, 12), "sqlplus -s scott/{s}@orcl @report.sql", "cli")
+    add("Windows", "CLI_PASSWORD", rnd(ALNUM, 12),
+        "net use Z: \\\\fs01\\share {s} /user:ACME\\bob", "cli")  # fmt: skip
+    add("MySQL", "CLI_PASSWORD", rnd(ALNUM, 14), "mysqladmin -u root password {s}", "cli")
+    add("RabbitMQ", "CLI_PASSWORD", rnd(ALNUM, 14), "rabbitmqctl add_user admin {s}", "cli")
+    add("Redis", "CLI_PASSWORD", rnd(ALNUM, 16), "AUTH default {s}", "cli")
+    add("sudo", "CLI_PASSWORD", rnd(ALNUM, 14), 'sudo -S systemctl restart app <<< "{s}"', "cli")
+    add("GitHub CLI", "CLI_PASSWORD", rnd(ALNUM, 36),
+        "gh auth login --hostname ghe.acme.io --with-token <<< {s}", "cli")  # fmt: skip
+    add("Cargo", "CLI_PASSWORD", "cio" + rnd(ALNUM, 32), "cargo login {s}", "cli")
+    add("twine", "CLI_PASSWORD", rnd(ALNUM, 32), "twine upload -u __token__ -p {s} dist/*", "cli")
+    add("Poetry", "CLI_PASSWORD", rnd(ALNUM, 14),
+        "poetry config http-basic.private bob {s}", "cli")  # fmt: skip
+    add("NuGet", "CLI_PASSWORD", rnd(ALNUM, 14),
+        "dotnet nuget add source https://nuget.acme.io -u bob -p {s}", "cli")  # fmt: skip
+    add("MinIO", "CLI_PASSWORD", rnd(ALNUM, 32),
+        "mc alias set s3 https://s3.acme.io AKIAIOSFODNN7EXAMPLE {s}", "cli")  # fmt: skip
+    add("rclone", "CLI_PASSWORD", rnd(ALNUM, 32),
+        "rclone config create s3 s3 secret_access_key {s}", "cli")  # fmt: skip
+    add("Ansible", "CLI_PASSWORD", rnd(ALNUM, 14),
+        "ansible-vault encrypt_string '{s}' --name db_password", "cli")  # fmt: skip
+    add("npm", "SECRET", rnd(ALNUM, 36), "npm set //registry.npmjs.org/:_authToken {s}", "cli")
+    add("Python requests", "PASSWORD", rnd(ALNUM, 14),
+        'requests.get(url, auth=("admin", "{s}"))', "config")  # fmt: skip
+    add("prose", "PASSWORD", "Hunter2pw" + rnd(ALNUM, 4), "Your new password is {s}")
     add("prose", "PASSWORD", rnd(ALNUM, 14), "The staging db password is {s} until Friday.")
     add("prose", "SECRET", rnd(ALNUM, 32), "use the API key {s} for the sandbox")
     add("prose", "SECRET", rnd(ALNUM, 20), "the deploy token was changed to '{s}' today")

@@ -1,0 +1,164 @@
+"""Passwords and tokens that tools take as plain arguments, with no telling name beside them:
+`zip -P pw`, `7z a -ppw`, `ssh-keygen -N pw`, `sqlplus user/pw@db`, `net use \\\\srv\\share pw`,
+`rabbitmqctl add_user bob pw`, `cargo login token`, `sudo -S cmd <<< pw`, Python's
+`auth=("user", "pw")`. Each was found leaking whole (`tests`: `test_redact_tools.py`).
+
+The same pieces as the other command-line rules (`rules_commands`): a value counts only after
+its command on the same command line, where each option ends is decided by the text, and a
+value that is a variable or a placeholder (`$PW`, `<password>`, `***`) is kept.
+"""
+
+from __future__ import annotations
+
+from ox_session_capture.redact.rules import START, Rule, not_placeholder, rule
+from ox_session_capture.redact.rules_commands import WINDOW, cli, password_value
+
+_LINE = r"[^\n|;&]{0," + str(WINDOW) + r"}?"
+"""The rest of a command line before the argument looked for (lazily, bounded)."""
+_OPTIONS = r"(?>(?:[ \t]+-{1,2}[\w.-]+(?:=[^\s\"'\\]*)?)*)"
+"""Options without values (`-1`, `--batch`, `--opt=x`), read once."""
+
+
+def _after(
+    command: str, before: str, anchors: tuple[str, ...], vendor: str, *, prompt: str = ""
+) -> Rule:
+    """The password argument that follows `command` and then `before` (a regex of the words
+    between, on the same command line); `prompt`, what asks for it instead (`*`), is kept."""
+    return rule(
+        "CLI_PASSWORD",
+        START + command + before + r"[ \t]+" + password_value(),
+        anchors,
+        vendor=vendor,
+        check=lambda secret, match: secret != prompt and not_placeholder(secret, match),
+    )
+
+
+def _not_a_word(value: str) -> bool:
+    """A digit or a sign beside letters, 6 characters or more: no word of a sentence."""
+    value = value.strip(",.;:!?")
+    return (
+        len(value) >= 6
+        and any(c.isalpha() for c in value)
+        and any(c.isdigit() or not c.isalnum() for c in value)
+    )
+
+
+TOOL_RULES: tuple[Rule, ...] = (
+    # ---- a flag and its value (`cli`: the command, then the flag on the same line)
+    cli("CLI_PASSWORD", r"zip|unzip|zipcloak|funzip", r"-P", ("-p",)),
+    cli("CLI_PASSWORD", r"7z|7za|7zr|7zz", r"-p", ("-p",), attached=True),
+    # One rule a flag: a match ends at its value, so `-P old -N new` needs both.
+    cli("CLI_PASSWORD", r"ssh-keygen", r"-N", ("-n",)),
+    cli("CLI_PASSWORD", r"ssh-keygen", r"-P", ("-p",)),
+    cli("CLI_PASSWORD", r"openssl", r"-k", ("-k",)),
+    cli("CLI_PASSWORD", r"twine", r"(?:-p|--password)", ("-p", "--password")),
+    cli("CLI_PASSWORD", r"dotnet[ \t]+nuget|nuget", r"(?:-p|--password|-Password)", ("-p",)),
+    cli("CLI_PASSWORD", r"gpg|gpg2", r"--passphrase", ("--passphrase",)),
+    # ---- a positional argument
+    _after(
+        r"(?i:openssl)[ \t]+passwd",
+        r"(?>(?:[ \t]+-(?:salt[ \t]+[^\s\"'\\]+|[\w-]+))*)",
+        ("passwd",),
+        "command line (openssl passwd)",
+    ),
+    _after(
+        r"mkpasswd",
+        r"(?>(?:[ \t]+-(?:[mSR][ \t]+[^\s\"'\\]+|-\w[\w-]*(?:=\S*)?|\w+))*)",
+        ("mkpasswd",),
+        "command line (mkpasswd)",
+    ),
+    _after(r"mysqladmin", _LINE + r"[ \t]password", ("mysqladmin",), "command line (mysqladmin)"),
+    _after(
+        r"rabbitmqctl",
+        _LINE + r"(?<![\w-])(?:add_user|change_password|authenticate_user)[ \t]+[^\s\"'\\]+",
+        ("rabbitmqctl",),
+        "command line (rabbitmqctl add_user)",
+    ),
+    _after(
+        r"cargo[ \t]+login",
+        r"(?>(?:[ \t]+--(?:registry|config)[ \t=]+[^\s\"'\\]+|[ \t]+-{1,2}[\w-]+)*)",
+        ("cargo",),
+        "command line (cargo login)",
+    ),
+    _after(
+        r"poetry[ \t]+config",
+        _OPTIONS + r"[ \t]+(?:http-basic\.[^\s\"'\\]+[ \t]+[^\s\"'\\]+|pypi-token\.[^\s\"'\\]+)",
+        ("poetry",),
+        "command line (poetry config http-basic, pypi-token)",
+    ),
+    _after(
+        r"mc",
+        r"[ \t]+(?:alias[ \t]+set|config[ \t]+host[ \t]+add)(?:[ \t]+[^\s\"'\\]+){3}",
+        ("alias", "config"),
+        "command line (mc alias set)",
+    ),
+    _after(
+        r"ansible-vault[ \t]+encrypt_string",
+        r"(?>(?:[ \t]+(?:--(?:vault-id|vault-password-file|name|output|encrypt-vault-id)|-n)"
+        r"[ \t=]+[^\s\"'\\]+|[ \t]+-{1,2}[\w-]+)*)",
+        ("encrypt_string",),
+        "command line (ansible-vault encrypt_string)",
+    ),
+    _after(
+        # `net use Z: \\server\share pw /user:bob` (or the password after `/user:bob`); `*`
+        # asks for it.
+        r"(?i:net)[ \t]+(?i:use)",
+        # The share's backslashes doubled in JSON text that did not parse.
+        r"(?:[ \t]+[A-Za-z]:)?[ \t]+\\{2,}[^\s\\]+\\+\S+(?>(?:[ \t]+/\S+)*)",
+        ("net",),
+        "command line (net use)",
+        prompt="*",
+    ),
+    _after(
+        r"rclone[ \t]+config[ \t]+(?:create|update)",
+        _LINE + r"[ \t](?:\w*(?:pass|key|secret|token)\w*)[ \t]*=?",
+        ("rclone",),
+        "command line (rclone config create … pass …)",
+    ),
+    rule(
+        "CLI_PASSWORD",
+        # `sqlplus user/pw@db`, `expdp user/pw`, `rman target sys/pw@db`: Oracle's logon.
+        START
+        + r"(?i:sqlplus|sqlldr|expdp|impdp|rman|dgmgrl)"
+        + r"(?>(?:[ \t]+-\w+|[ \t]+(?i:target|auxiliary|catalog|userid=))*)[ \t]*"
+        + r"[A-Za-z_][\w$#]*/(?P<secret>[^\s@/\"'\\]+)",
+        ("sqlplus", "sqlldr", "expdp", "impdp", "rman", "dgmgrl"),
+        vendor="command line (sqlplus user/password@db)",
+        check=not_placeholder,
+    ),
+    rule(
+        "CLI_PASSWORD",
+        # A here-string into what reads a secret from its input: `sudo -S cmd <<< pw`,
+        # `chpasswd <<< 'bob:pw'`, `gh auth login --with-token <<< token`, `wrangler secret
+        # put NAME <<< value`, `vercel env add NAME env <<< value`.
+        START
+        + r"(?:sudo(?:[ \t]+-\w+)*[ \t]+-S|chpasswd|--password-stdin|--with-token"
+        + r"|secret[ \t]+(?:put|set)|env[ \t]+add|env:set|secrets[ \t]+set)"
+        + r"[^\n|;&<]{0,200}<<<[ \t]*"
+        + password_value(),
+        ("<<<",),
+        vendor="command line (here-string into sudo -S, chpasswd, a secret store)",
+        check=not_placeholder,
+    ),
+    rule(
+        "CLI_PASSWORD",
+        # redis' AUTH, typed in `redis-cli` or sent to it: `AUTH pw`, `AUTH user pw`. The
+        # password holds a digit or a sign beside letters: `AUTH header carries` is prose.
+        START + r"AUTH(?:[ \t]+[^\s\"'\\]+(?=[ \t]+[^\s]))?[ \t]+" + password_value(),
+        ("auth",),
+        vendor="redis AUTH",
+        check=lambda secret, match: not_placeholder(secret, match) and _not_a_word(secret),
+    ),
+    rule(
+        "PASSWORD",
+        # Python's `auth=("user", "pw")`, `HTTPBasicAuth("user", "pw")`, aiohttp's
+        # `BasicAuth("user", "pw")`: a quoted literal only (a variable is kept).
+        r"(?:\bauth[ \t]*=[ \t]*[(\[]|\b(?:HTTPBasicAuth|HTTPDigestAuth|BasicAuth|HTTPProxyAuth)\()"
+        # Quotes escaped in JSON text that did not parse (`\\"`).
+        + r"[ \t]*[rbuf]?\\{0,3}[\"'][^\"'\\\n]{0,200}\\{0,3}[\"'][ \t]*,[ \t]*[rbu]?"
+        + r"(?P<q>\\{0,3}[\"'])(?P<secret>[^\"'\\\n]{1,300})\\{0,3}[\"']",
+        ("auth",),
+        vendor="Python (requests auth=(user, password))",
+        check=not_placeholder,
+    ),
+)

@@ -1,0 +1,101 @@
+"""Passwords and tokens that tools take as plain arguments (`rules_tools`): each of these
+reached the ledger whole before (35 of 82 shapes tried leaked); the same commands without a
+secret (a prompt asked for, a variable, an option of the same letter) keep every word.
+The corpus holds one shape of each (`testing.corpus.keywords`), so each is also checked in
+JSON, in `raw.jsonl`, in prose and end to end through the daemon."""
+
+from __future__ import annotations
+
+import pytest
+
+from ox_session_capture.testing.redacted import redacted
+
+PW = "Hunter2pwQx"
+TOKEN = "q8Zr2mXv7LpT4nWs9Kd1Xa"
+
+LEAKED = [
+    f"zip -P {PW} backup.zip data.sql",
+    f"unzip -P {PW} backup.zip",
+    f"7z a -p{PW} backup.7z data",
+    f"ssh-keygen -t ed25519 -N {PW} -f key",
+    f"openssl enc -aes-256-cbc -k {PW} -in a -out b",
+    f"openssl passwd -6 {PW}",
+    f"usermod -p $(openssl passwd -1 {PW}) bob",
+    f"mkpasswd -m sha-512 {PW}",
+    f"gpg --batch --passphrase {PW} -d secrets.gpg",
+    f"sqlplus scott/{PW}@orcl",
+    f"rman target sys/{PW}@prod",
+    f"net use Z: \\\\server\\share {PW} /user:bob",
+    f"mysqladmin -u root password {PW}",
+    f"rabbitmqctl add_user admin {PW}",
+    f"rabbitmqctl -n rabbit@mq1 change_password admin {PW}",
+    f"redis-cli AUTH {PW}",
+    f"AUTH default {PW}",
+    f'sudo -S apt update <<< "{PW}"',
+    f"chpasswd <<< 'bob:{PW}'",
+    f"gh auth login --with-token <<< {TOKEN}",
+    f"vercel env add API_TOKEN production <<< {TOKEN}",
+    f"wrangler secret put API_KEY <<< {TOKEN}",
+    f"twine upload -u __token__ -p {TOKEN} dist/*",
+    f"poetry config http-basic.private bob {PW}",
+    f"poetry config pypi-token.pypi {TOKEN}",
+    f"cargo login {TOKEN}",
+    f"cargo login --registry acme {TOKEN}",
+    f"dotnet nuget add source https://x -u bob -p {PW} --store-password-in-clear-text",
+    f"nuget sources add -Name acme -Source https://x -Username bob -Password {PW}",
+    f"mc alias set s3 https://s3 AKIAIOSFODNN7EXAMPLE {TOKEN}",
+    f"rclone config create s3 s3 secret_access_key {TOKEN}",
+    f"ansible-vault encrypt_string '{PW}' --name db_password",
+    f"ansible-vault encrypt_string --vault-id prod@prompt '{PW}' --name db_password",
+    f"npm set //registry.npmjs.org/:_authToken {TOKEN}",
+    f'requests.get(url, auth=("admin", "{PW}"))',
+    f"session.auth = ('admin', '{PW}')",
+    f'HTTPBasicAuth("admin", "{PW}")',
+    f"Your new password is {PW}",
+]
+
+
+@pytest.mark.parametrize("text", LEAKED)
+def test_a_password_argument_is_redacted(text: str) -> None:
+    out = redacted(text)
+    assert PW not in out
+    assert TOKEN not in out
+    assert "[REDACTED_" in out
+
+
+def test_each_of_two_password_flags_is_redacted() -> None:
+    out = redacted(f"ssh-keygen -p -P old{PW} -N new{PW} -f key")
+    assert PW not in out
+    assert out.count("[REDACTED_") == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "zip -r backup.zip data/",
+        "7z x backup.7z -o/tmp/out",
+        "7z a -p backup.7z data",  # asks for it
+        'ssh-keygen -t ed25519 -N "" -f key',
+        "ssh-keygen -t ed25519 -N $PASSPHRASE -f key",
+        "openssl passwd -stdin < pw.txt",
+        "sqlplus / as sysdba",
+        "sqlplus -s /nolog",
+        "net use Z: \\\\server\\share /user:bob *",
+        "mysqladmin -u root -p status",
+        "rabbitmqctl list_users",
+        "rabbitmqctl add_user admin $ADMIN_PASSWORD",
+        "cargo login",
+        "The AUTH header carries the token.",
+        "requests.get(url, auth=(user, password))",
+        'requests.get(url, auth=("admin", os.environ["PW"]))',
+        "dotnet run -p src/App",
+        'sudo -S apt update <<< "$SUDO_PASSWORD"',
+        "npm set registry https://registry.npmjs.org/",
+        "gpg --passphrase-fd 0 -d secrets.gpg",
+        "poetry config virtualenvs.in-project true",
+        "mc alias list",
+        "Your new password is required.",
+    ],
+)
+def test_the_same_commands_without_a_secret_keep_every_word(text: str) -> None:
+    assert redacted(text) == text
