@@ -95,6 +95,8 @@ def test_each_of_two_password_flags_is_redacted() -> None:
         "poetry config virtualenvs.in-project true",
         "mc alias list",
         "Your new password is required.",
+        "Run cargo login and paste the token from crates.io.",
+        "Use openssl passwd to make the hash, or mkpasswd with the same salt.",
     ],
 )
 def test_the_same_commands_without_a_secret_keep_every_word(text: str) -> None:

@@ -10,6 +10,8 @@ value that is a variable or a placeholder (`$PW`, `<password>`, `***`) is kept.
 
 from __future__ import annotations
 
+import re
+
 from ox_session_capture.redact.rules import START, Rule, not_placeholder, rule
 from ox_session_capture.redact.rules_commands import WINDOW, cli, password_value
 
@@ -23,13 +25,22 @@ def _after(
     command: str, before: str, anchors: tuple[str, ...], vendor: str, *, prompt: str = ""
 ) -> Rule:
     """The password argument that follows `command` and then `before` (a regex of the words
-    between, on the same command line); `prompt`, what asks for it instead (`*`), is kept."""
+    between, on the same command line); `prompt`, what asks for it instead (`*`), is kept,
+    and so is a short lower-case word not quoted: prose names these commands too (`run cargo
+    login and paste the token`)."""
+
+    def check(secret: str, match: re.Match[str]) -> bool:
+        if secret == prompt or not not_placeholder(secret, match):
+            return False
+        word = secret.isalpha() and secret.islower() and len(secret) <= 7
+        return match.group("q") is not None or not word
+
     return rule(
         "CLI_PASSWORD",
         START + command + before + r"[ \t]+" + password_value(),
         anchors,
         vendor=vendor,
-        check=lambda secret, match: secret != prompt and not_placeholder(secret, match),
+        check=check,
     )
 
 
