@@ -84,6 +84,13 @@ HOSTILE = {
     "openssl passwd options": "openssl passwd" + " -a" * 150_000,
     "mkpasswd options": "mkpasswd" + " -m x" * 100_000,
     "mc aliases without a secret": "mc alias set a b c " * 30_000,
+    "setx names without values": "setx API_KEY" * 60_000,
+    "requirepass words": "requirepass " * 80_000,
+    "bundle hosts without credentials": "bundle config set --global a.b.c " * 30_000,
+    "dotnet user-secrets options": "dotnet user-secrets set" + " --project x" * 80_000,
+    "composer options": "composer config" + " --global" * 100_000,
+    "altool and lftp words": "xcrun altool " + "-u " * 100_000 + "lftp -u " * 50_000,
+    "nmcli words without a password": "nmcli " + "dev " * 100_000,
     # Dumps are read line by line from each offset 0: one pass over the text.
     "offsets 0 without a dump": "0000000 " * 150_000,
     "one long od-like line": "0000000" + "   a" * 250_000,

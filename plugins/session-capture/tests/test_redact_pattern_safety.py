@@ -84,6 +84,7 @@ REVIEWED = {
     # printed word (possessive, bounded) stops at the first space, quote or `|`/`>`.
     "firebase[ \\t]+functions:secrets:set)": "as the echo rule; one pipe, then a fixed sink",
     "[ \\t]*>>?[ \\t]*(?P<path>": "as the echo rule; one redirection, a bounded path",
+    "bundle[ \\t]+config": "a host's labels each begin with a dot, which no label holds",
 }
 
 

@@ -17,8 +17,8 @@ NameClass = Literal["PASSWORD", "SECRET", "WEAK"]
 _COMPONENT = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _PASSWORD = re.compile(
     r"pass(?:word|wd|phrase|code)|pwd|^pw$|^pword$"
-    r"|^(?:db|pg|my|sql|root|admin|user|smtp|redis|mail|ftp|ldap|store|key|src|dest|rabbit"
-    r"|mongo|ssh|sudo|vnc|wifi|pfx|p12)?pass$"
+    r"|^(?:src|dest|new|old)?(?:db|pg|my|sql|root|admin|user|smtp|redis|mail|ftp|ldap|store"
+    r"|key|rabbit|mongo|ssh|sudo|vnc|wifi|pfx|p12)?pass$"
 )
 _SECRET_PARTS = (
     "secret", "apikey", "accesskey", "privatekey", "secretkey", "encryptionkey", "signingkey",

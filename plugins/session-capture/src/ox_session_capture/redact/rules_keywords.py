@@ -359,8 +359,10 @@ KEYWORD_RULES: tuple[Rule, ...] = (
     rule(
         "PASSWORD",
         # `CREATE USER app WITH PASSWORD '…'`, `ALTER ROLE … ENCRYPTED PASSWORD '…'`,
-        # `IDENTIFIED BY '…'` (MySQL, Oracle): no operator between the word and the value.
-        r"(?=[pPiI])" + START + r"(?i:password|identified[ \t]+by)[ \t]+(?:(?i:password)[ \t]+)?"
+        # `IDENTIFIED [WITH plugin] BY '…'` (MySQL, Oracle): no operator between the word and
+        # the value.
+        r"(?=[pPiI])" + START + r"(?i:password|identified(?:[ \t]+with[ \t]+\w{1,40})?[ \t]+by)"
+        r"[ \t]+(?:(?i:password)[ \t]+)?"
         r"(?P<q>\\{0,3}')(?P<secret>[^'\\\r\n]{1,300})\\{0,3}'",
         ("password", "identified"),
         vendor="SQL (CREATE/ALTER USER … PASSWORD, IDENTIFIED BY)",
@@ -447,7 +449,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         ("-p",),
     ),
     cli("CLI_PASSWORD", r"ldap\w+", r"-w", ("-w",)),
-    cli("CLI_PASSWORD", r"sqlcmd|bcp|osql|isql", r"-P", ("-p",)),
+    cli("CLI_PASSWORD", r"sqlcmd|bcp|osql|isql|mssql-cli", r"-P", ("-p",)),
     htpasswd(no_file=False),
     htpasswd(no_file=True),
     rule(

@@ -65,6 +65,43 @@ TOOL_RULES: tuple[Rule, ...] = (
     cli("CLI_PASSWORD", r"twine", r"(?:-p|--password)", ("-p", "--password")),
     cli("CLI_PASSWORD", r"dotnet[ \t]+nuget|nuget", r"(?:-p|--password|-Password)", ("-p",)),
     cli("CLI_PASSWORD", r"gpg|gpg2", r"--passphrase", ("--passphrase",)),
+    cli("CLI_PASSWORD", r"doctl", r"(?:-t|--access-token)", ("-t", "--access-token")),
+    cli("CLI_PASSWORD", r"mosquitto_pub|mosquitto_sub|mosquitto_rr", r"-P", ("-p",)),
+    cli("CLI_PASSWORD", r"cqlsh", r"(?:-p|--password)", ("-p",)),
+    cli("CLI_PASSWORD", r"security[ \t]+add-(?:generic|internet)-password", r"-w", ("-w",)),
+    rule(
+        "CLI_PASSWORD",
+        # `xcrun altool … -p pw` (an app-specific password); `@keychain:NAME` and `@env:NAME`
+        # name where it is kept.
+        START
+        + r"(?:xcrun[ \t]+)?altool"
+        + _LINE
+        + r"(?<![\w-])(?:-p|--password)[ \t]+"
+        + password_value(r"[^\s\"'\\@-][^\s\"'\\]*"),
+        ("altool",),
+        vendor="command line (xcrun altool -p)",
+        check=not_placeholder,
+    ),
+    rule(
+        "CLI_PASSWORD",
+        # `lftp -u user,password host`.
+        START
+        + r"lftp"
+        + _LINE
+        + r"(?<![\w-])-u[ \t]+[^\s,\"'\\]+,"
+        + password_value(r"[^\s\"'\\]+"),
+        ("lftp",),
+        vendor="command line (lftp -u user,password)",
+        check=not_placeholder,
+    ),
+    rule(
+        "CLI_PASSWORD",
+        # SonarQube's token given as its login: `-Dsonar.login=…` (`sonar.token` is named).
+        r"(?<![\w.])-Dsonar\.login=" + password_value(),
+        ("sonar.login",),
+        vendor="command line (sonar-scanner -Dsonar.login)",
+        check=not_placeholder,
+    ),
     # ---- a positional argument
     _after(
         r"(?i:openssl)[ \t]+passwd",
@@ -84,6 +121,62 @@ TOOL_RULES: tuple[Rule, ...] = (
         _LINE + r"(?<![\w-])(?:add_user|change_password|authenticate_user)[ \t]+[^\s\"'\\]+",
         ("rabbitmqctl",),
         "command line (rabbitmqctl add_user)",
+    ),
+    _after(r"wpa_passphrase", r"[ \t]+[^\s\"'\\]+", ("wpa_passphrase",), "wpa_passphrase"),
+    _after(
+        r"nmcli",
+        _LINE + r"(?<![\w.-])(?:password|wifi-sec\.psk|802-11-wireless-security\.psk)",
+        ("nmcli",),
+        "command line (nmcli … password)",
+    ),
+    _after(
+        r"neo4j-admin",
+        r"(?:[ \t]+dbms)?[ \t]+set-initial-password",
+        ("set-initial-password",),
+        "command line (neo4j-admin set-initial-password)",
+    ),
+    _after(
+        # redis.conf and `CONFIG SET`: `requirepass pw`, `masterauth pw`.
+        r"(?i:requirepass|masterauth)",
+        r"",
+        ("requirepass", "masterauth"),
+        "redis (requirepass, masterauth)",
+    ),
+    _after(
+        r"setx",
+        r"[ \t]+(?=[\w.-]*(?i:pass|pwd|secret|token|key|credential))[\w.-]+",
+        ("setx",),
+        "Windows (setx NAME value)",
+    ),
+    _after(
+        r"dotnet[ \t]+user-secrets[ \t]+set",
+        r"(?>(?:[ \t]+--?[\w-]+(?:[ \t]+[^\s\"'\\-][^\s]*)?)*?)[ \t]+"
+        r"(?:\\{0,3}\"[^\"\\\n]{1,200}\\{0,3}\"|'[^'\n]{1,200}'|[^\s\"'\\-][^\s]*)",
+        ("user-secrets",),
+        "command line (dotnet user-secrets set)",
+    ),
+    _after(
+        r"(?i:ConvertTo-SecureString)",
+        r"(?:[ \t]+-String)?",
+        ("convertto-securestring",),
+        "PowerShell (ConvertTo-SecureString … -AsPlainText)",
+    ),
+    _after(
+        r"composer",
+        r"[ \t]+config" + _OPTIONS + r"[ \t]+(?:http-basic\.[^\s\"'\\]+[ \t]+[^\s\"'\\]+"
+        r"|(?:github-oauth|gitlab-token|gitlab-oauth|bitbucket-oauth|bearer)\.[^\s\"'\\]+)",
+        ("composer",),
+        "command line (composer config http-basic, github-oauth)",
+    ),
+    rule(
+        "CLI_PASSWORD",
+        # `bundle config [set] [--global] rubygems.pkg.github.com user:token`: a gem source's
+        # credentials, named by its host.
+        START + r"bundle[ \t]+config(?:[ \t]+set)?(?:[ \t]+--(?:global|local))?[ \t]+"
+        r"[\w-]+(?:\.[\w-]+)+/?[ \t]+[^\s:\"'\\]+:" + password_value(),
+        ("bundle",),
+        vendor="command line (bundle config host user:token)",
+        check=not_placeholder,
     ),
     _after(
         r"cargo[ \t]+login",

@@ -284,6 +284,33 @@ def add_keyword_forms() -> None:
     add("Ansible", "CLI_PASSWORD", rnd(ALNUM, 14),
         "ansible-vault encrypt_string '{s}' --name db_password", "cli")  # fmt: skip
     add("npm", "SECRET", rnd(ALNUM, 36), "npm set //registry.npmjs.org/:_authToken {s}", "cli")
+    add("DigitalOcean", "CLI_PASSWORD", rnd(ALNUM, 40), "doctl auth init -t {s}", "cli")
+    add("Mosquitto", "CLI_PASSWORD", rnd(ALNUM, 14),
+        "mosquitto_pub -h mq -u bob -P {s} -t t -m m", "cli")  # fmt: skip
+    add("Cassandra", "CLI_PASSWORD", rnd(ALNUM, 14), "cqlsh -u cassandra -p {s} db1", "cli")
+    add("macOS keychain", "CLI_PASSWORD", rnd(ALNUM, 14),
+        "security add-generic-password -a bob -s deploy -w {s}", "cli")  # fmt: skip
+    add("Xcode", "CLI_PASSWORD", rnd(ALNUM, 16),
+        "xcrun altool --upload-app -f a.ipa -u bob@acme.io -p {s}", "cli")  # fmt: skip
+    add("lftp", "CLI_PASSWORD", rnd(ALNUM, 14), "lftp -u bob,{s} ftp.acme.io", "cli")
+    add("SonarQube", "CLI_PASSWORD", rnd(HEX, 40),
+        "sonar-scanner -Dsonar.projectKey=api -Dsonar.login={s}", "cli")  # fmt: skip
+    add("wpa_supplicant", "CLI_PASSWORD", rnd(ALNUM, 14), "wpa_passphrase HomeNet {s}", "cli")
+    add("NetworkManager", "CLI_PASSWORD", rnd(ALNUM, 14),
+        "nmcli dev wifi connect HomeNet password {s}", "cli")  # fmt: skip
+    add("Neo4j", "CLI_PASSWORD", rnd(ALNUM, 14), "neo4j-admin dbms set-initial-password {s}", "cli")
+    add("Redis", "CLI_PASSWORD", rnd(ALNUM, 16), "requirepass {s}", "config")
+    add("Windows", "CLI_PASSWORD", rnd(ALNUM, 24), "setx STRIPE_API_KEY {s}", "cli")
+    add(".NET", "CLI_PASSWORD", rnd(ALNUM, 24),
+        'dotnet user-secrets set "Stripe:ApiKey" "{s}"', "cli")  # fmt: skip
+    add("PowerShell", "CLI_PASSWORD", rnd(ALNUM, 14),
+        "$pw = ConvertTo-SecureString '{s}' -AsPlainText -Force", "cli")  # fmt: skip
+    add("Composer", "CLI_PASSWORD", rnd(ALNUM, 40),
+        "composer config --global github-oauth.github.com {s}", "cli")  # fmt: skip
+    add("Bundler", "CLI_PASSWORD", rnd(ALNUM, 36),
+        "bundle config set --global rubygems.pkg.github.com bob:{s}", "cli")  # fmt: skip
+    add("MySQL", "PASSWORD", rnd(ALNUM, 14),
+        "CREATE USER 'a'@'%' IDENTIFIED WITH caching_sha2_password BY '{s}';", "cli")  # fmt: skip
     add("Python requests", "PASSWORD", rnd(ALNUM, 14),
         'requests.get(url, auth=("admin", "{s}"))', "config")  # fmt: skip
     add("prose", "PASSWORD", "Hunter2pw" + rnd(ALNUM, 4), "Your new password is {s}")
