@@ -22,6 +22,11 @@ SECRET = "Xq7mR2vLp9"
         f"password for admin@db: {SECRET}",
         f"use the API key {SECRET}KdT4wZ for staging",
         f"The secret key is `{SECRET}`",
+        # A password holding a credential's word, a digit inside: no variable's name.
+        "Your new password is Hunter2pwQx",
+        "the password is Passw0rdX9",
+        f"Authenticating as bob with password {SECRET}",
+        f"Default credentials are admin/{SECRET}",
     ],
 )
 def test_a_value_named_in_prose_is_redacted(text: str) -> None:
@@ -46,7 +51,28 @@ def test_a_value_named_in_prose_is_redacted(text: str) -> None:
         "the key is missing",
         "token budget is 4k",
         "the password is required",
+        "the password input-box is hidden",
+        "password v2.0 released",
+        "the password field_1 is empty",
+        "credentials are stored in vault",
     ],
 )
 def test_a_sentence_about_a_credential_is_kept(text: str) -> None:
     assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        # In code, `name = other_name` assigns a variable: kept, unless the "name" is a
+        # password holding a credential's word with a digit inside.
+        ("password = user_password", True),
+        ("password = user_password2", True),
+        ("password = get_password()", True),
+        ("root_password = Hunter2pwQx", False),
+        ("[mysqld]\nroot-password = Hunter2pwQx", False),
+        ("db_password = Passw0rdX9", False),
+    ],
+)
+def test_a_variable_is_kept_and_a_password_holding_a_name_is_not(text: str, kept: bool) -> None:
+    assert (redact_text(text) == text) is kept

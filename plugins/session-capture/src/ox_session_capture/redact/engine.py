@@ -36,7 +36,7 @@ from ox_session_capture.redact.anchors import Scan, anchors_in, batch_text
 from ox_session_capture.redact.encoded import batch_texts_with_encoded_text, encoded_texts
 from ox_session_capture.redact.names import classify, is_literal_secret
 from ox_session_capture.redact.rules import Rule
-from ox_session_capture.redact.rules_keywords import KEYWORD_RULES
+from ox_session_capture.redact.rules_keywords import KEYWORD_RULES, PROSE_RULE
 from ox_session_capture.redact.rules_providers import PROVIDER_RULES
 from ox_session_capture.redact.rules_tools import TOOL_RULES
 from ox_session_capture.redact.views import (
@@ -45,7 +45,7 @@ from ox_session_capture.redact.views import (
     reading,
 )
 
-RULES: tuple[Rule, ...] = PROVIDER_RULES + KEYWORD_RULES + TOOL_RULES
+RULES: tuple[Rule, ...] = (*PROVIDER_RULES, *KEYWORD_RULES, *TOOL_RULES, PROSE_RULE)
 """Every built-in rule, vendor formats first (an overlap is named after the first rule)."""
 
 CANDIDATE = re.compile(r"[A-Za-z0-9_\-]{16,}")

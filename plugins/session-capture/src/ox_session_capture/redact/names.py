@@ -18,7 +18,7 @@ _COMPONENT = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _PASSWORD = re.compile(
     r"pass(?:word|wd|phrase|code)|pwd|^pw$|^pword$"
     r"|^(?:src|dest|new|old)?(?:db|pg|my|sql|root|admin|user|smtp|redis|mail|ftp|ldap|store"
-    r"|key|rabbit|mongo|ssh|sudo|vnc|wifi|pfx|p12)?pass$"
+    r"|key|rabbit|mongo|ssh|sudo|vnc|wifi|pfx|p12)?pass$|^(?:wifi|wpa|wlan)?psk$"
 )
 _SECRET_PARTS = (
     "secret", "apikey", "accesskey", "privatekey", "secretkey", "encryptionkey", "signingkey",

@@ -45,7 +45,7 @@ from ox_session_capture.redact.secret_commands import secret_file as _secret_fil
 # Words a credential's name contains (case-insensitive); `names.classify` decides.
 _NAME_WORD = (
     r"(?:pass|pwd|pw|secret|token|key|auth|cred|dsn|salt|sig|cookie|session|bearer|webhook"
-    r"|private|license|hmac|sas|jwt|otp|connstr|connectionstring)"
+    r"|private|license|hmac|sas|jwt|otp|connstr|connectionstring|psk)"
 )
 # The same words for `re` to try fast (see `grouped_words`): a flag can start after each `.`
 # of `.-.-.-…`, each start tries the name look-ahead below (1 MB of `.-a` took 8 s, now 1-2 s).
@@ -73,8 +73,14 @@ where one word ends and the next begins is decided by the text, not by backtrack
 NAME_ANCHORS = (
     "pass", "pwd", "pw", "secret", "token", "key", "auth", "cred", "dsn", "salt", "sig",
     "cookie", "session", "bearer", "webhook", "private", "license", "hmac", "sas", "jwt",
-    "otp", "connstr", "connectionstring",
+    "otp", "connstr", "connectionstring", "psk",
 )  # fmt: skip
+
+
+_ALNUM_HEAD = re.compile(r"[A-Za-z0-9]{8,}")
+_INNER_DIGIT = re.compile(r"[A-Za-z]\d+[A-Za-z]")
+"""A digit between letters: a password holding a credential's word (`Hunter2pw`, `Passw0rd`),
+not a name (`max_tokens`, `api_key`, `oauth2_token`)."""
 
 
 def _secret_of(match: re.Match[str]) -> str:
@@ -97,11 +103,22 @@ def _named_value(secret: str, match: re.Match[str]) -> str | bool:
         and " " in match.group("op_space")
         and re.fullmatch(r"[A-Za-z_]\w*", value)
         and classify(value) is not None
+        and not _INNER_DIGIT.search(value)
     ):
-        return False  # `password = user_password` in code: a variable, not a literal
+        # `password = user_password` in code: a variable, not a literal (`Hunter2pw` holds a
+        # credential's word too, with a digit inside: a password)
+        return False
+    if quoted and _CONNECTION_PASSWORD.search(value):
+        # A connection string quoted whole, spaces in its keys (`User Id=sa;Password=…;`):
+        # no single word, yet a password inside, which this match hides from the `Name=value;`
+        # reading (matches do not overlap).
+        return "SECRET"
     if not is_literal_secret(value, cls, quoted=quoted, code_after=code_after):
         return False
     return "HIGH_ENTROPY" if cls == "WEAK" else cls
+
+
+_CONNECTION_PASSWORD = re.compile(r"(?i)(?:^|;)[ \t]*(?:password|pwd)[ \t]*=[ \t]*[^;\s]")
 
 
 def _flag_value(secret: str, match: re.Match[str]) -> str | bool:
@@ -147,7 +164,7 @@ _PROSE_VERB = (
     # The longer verbs first: a check that refuses `changed` does not try them again.
     r"(?:[ \t]+(?i:for|of|on)[ \t]+[^\s:]{1,60}?[ \t]*:"
     r"|[ \t]+(?i:(?:(?:is|was|has[ \t]+been)[ \t]+)?(?:now[ \t]+)?(?:set|changed|reset|updated)"
-    r"[ \t]+to|(?:would|will|should)[ \t]+be|is|was)"
+    r"[ \t]+to|(?:would|will|should)[ \t]+be|is|was|are)"
     r"|(?P<bare>))[ \t]+"
 )
 _PROSE_VALUE = (
@@ -157,11 +174,6 @@ _PROSE_VALUE = (
 
 
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
-
-
-_INNER_DIGIT = re.compile(r"[A-Za-z]\d+[A-Za-z]")
-"""A digit between letters: a password holding a credential's word (`Hunter2pw`, `Passw0rd`),
-not a name (`max_tokens`, `api_key`, `oauth2_token`)."""
 
 
 def _prose_value(secret: str, match: re.Match[str]) -> str | bool:
@@ -178,7 +190,13 @@ def _prose_value(secret: str, match: re.Match[str]) -> str | bool:
     ):
         return False  # a name, not a value: `the API key is OPENAI_API_KEY`, `max_tokens`
     if match.group("bare") is not None:
-        return "SECRET" if token_like(value) else False
+        if token_like(value):
+            return "SECRET"
+        # Right after a password's name (`logged in with password Hunter2pwQx`): 8 letters and
+        # digits or more first (`input-box`, `v2.0`, `field_1`, `%2B%3D` are kept).
+        head = _ALNUM_HEAD.match(value)
+        mixed = head is not None and not head.group().isalpha() and not head.group().isdigit()
+        return cls if cls == "PASSWORD" and mixed else False
     if match.group("q") is not None:
         return cls if cls != "WEAK" else "SECRET"
     letters = any(c.isalpha() for c in value)
@@ -367,14 +385,6 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         ("password", "identified"),
         vendor="SQL (CREATE/ALTER USER … PASSWORD, IDENTIFIED BY)",
         check=lambda s, m: is_literal_secret(s, "PASSWORD", quoted=True, code_after=False),
-    ),
-    rule(
-        "PASSWORD",
-        # The first letters looked at first: one test a position, before the look-behind.
-        r"(?=[pPtTaAsScC])" + START + _PROSE_NAME + _PROSE_VERB + _PROSE_VALUE,
-        ("pass", "pwd", "token", "key", "secret", "credential"),
-        vendor="prose (the password is …, API key …)",
-        check=_prose_value,
     ),
     # ---- password arguments of known commands
     cli(
@@ -585,4 +595,15 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         vendor=".pgpass",
         check=lambda s, m: not s.startswith("[REDACTED_"),
     ),
+)
+
+# After every other rule (`engine.RULES`): a span it shares with a command's or a config
+# file's rule (`password X` in `.netrc`, `mysqladmin … password X`) is named after that rule.
+PROSE_RULE: Rule = rule(
+    "PASSWORD",
+    # The first letters looked at first: one test a position, before the look-behind.
+    r"(?=[pPtTaAsScC])" + START + _PROSE_NAME + _PROSE_VERB + _PROSE_VALUE,
+    ("pass", "pwd", "token", "key", "secret", "credential"),
+    vendor="prose (the password is …, API key …)",
+    check=_prose_value,
 )

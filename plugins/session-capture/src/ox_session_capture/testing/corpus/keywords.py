@@ -311,6 +311,14 @@ def add_keyword_forms() -> None:
         "bundle config set --global rubygems.pkg.github.com bob:{s}", "cli")  # fmt: skip
     add("MySQL", "PASSWORD", rnd(ALNUM, 14),
         "CREATE USER 'a'@'%' IDENTIFIED WITH caching_sha2_password BY '{s}';", "cli")  # fmt: skip
+    add("MySQL", "PASSWORD", "Hunter2pw" + rnd(ALNUM, 5),
+        "[mysqld]\nroot-password = {s}", "config")  # fmt: skip
+    add("wpa_supplicant", "PASSWORD", rnd(ALNUM, 14),
+        'network={{\n  ssid="Home"\n  psk="{s}"\n}}', "config")  # fmt: skip
+    add(".NET", "SECRET", rnd(ALNUM, 14),
+        '<add name="db" connectionString="Server=db;User Id=sa;Password={s};"/>',
+        "config")  # fmt: skip
+    add("prose", "PASSWORD", "Pw" + rnd(ALNUM, 10) + "7", "Authenticating as bob with password {s}")
     add("Python requests", "PASSWORD", rnd(ALNUM, 14),
         'requests.get(url, auth=("admin", "{s}"))', "config")  # fmt: skip
     add("prose", "PASSWORD", "Hunter2pw" + rnd(ALNUM, 4), "Your new password is {s}")
