@@ -91,6 +91,7 @@ HOSTILE = {
     "composer options": "composer config" + " --global" * 100_000,
     "altool and lftp words": "xcrun altool " + "-u " * 100_000 + "lftp -u " * 50_000,
     "nmcli words without a password": "nmcli " + "dev " * 100_000,
+    "Laravel-like keys one character short": ("base64:" + "A" * 42 + "= ") * 20_000,
     # Dumps are read line by line from each offset 0: one pass over the text.
     "offsets 0 without a dump": "0000000 " * 150_000,
     "one long od-like line": "0000000" + "   a" * 250_000,

@@ -73,6 +73,7 @@ LEAKED = [
     f"ConvertTo-SecureString '{PW}' -AsPlainText -Force",
     f"keytool -importkeystore -srcstorepass {PW} -deststorepass {PW}x",
     f"xcrun altool --upload-app -u bob@x.io -p {PW}",
+    f"$ php artisan key:generate --show\nbase64:{TOKEN}{TOKEN[:21]}=",
 ]
 
 
@@ -129,6 +130,8 @@ def test_each_of_two_password_flags_is_redacted() -> None:
         "security add-generic-password -a bob -s deploy -w",
         "lftp -u bob ftp.example.com",
         "xcrun altool --upload-app -u bob@x.io -p @keychain:AC_PASSWORD",
+        '<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAf">',
+        "encoding: base64: the text is base64-encoded",
         "Use openssl passwd to make the hash, or mkpasswd with the same salt.",
     ],
 )

@@ -254,6 +254,13 @@ TOOL_RULES: tuple[Rule, ...] = (
         check=lambda secret, match: not_placeholder(secret, match) and _not_a_word(secret),
     ),
     rule(
+        "LARAVEL_APP_KEY",
+        # `php artisan key:generate --show` prints the key alone: `base64:` and 32 bytes.
+        START + r"base64:(?P<secret>[A-Za-z0-9+/]{43}=)(?![A-Za-z0-9+/=])",
+        ("base64:",),
+        vendor="Laravel (APP_KEY printed alone)",
+    ),
+    rule(
         "PASSWORD",
         # Python's `auth=("user", "pw")`, `HTTPBasicAuth("user", "pw")`, aiohttp's
         # `BasicAuth("user", "pw")`: a quoted literal only (a variable is kept).

@@ -319,6 +319,7 @@ def add_keyword_forms() -> None:
         '<add name="db" connectionString="Server=db;User Id=sa;Password={s};"/>',
         "config")  # fmt: skip
     add("prose", "PASSWORD", "Pw" + rnd(ALNUM, 10) + "7", "Authenticating as bob with password {s}")
+    add("Laravel", "LARAVEL_APP_KEY", rnd(ALNUM, 43) + "=", "base64:{s}")
     add("Python requests", "PASSWORD", rnd(ALNUM, 14),
         'requests.get(url, auth=("admin", "{s}"))', "config")  # fmt: skip
     add("prose", "PASSWORD", "Hunter2pw" + rnd(ALNUM, 4), "Your new password is {s}")
