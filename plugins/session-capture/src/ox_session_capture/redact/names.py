@@ -103,6 +103,17 @@ def classify(name: str) -> NameClass | None:
     return None
 
 
+_INNER_DIGIT = re.compile(r"[A-Za-z]\d+[A-Za-z]")
+
+
+def names_a_credential(value: str) -> bool:
+    """Whether `value`, found where a secret would stand, is rather a variable's name holding a
+    credential's word (`password = user_password`, `the API key is max_tokens`). A digit
+    between letters makes it a password that holds such a word (`Hunter2pw`, `Passw0rd`),
+    not a name (`oauth2_token` is one)."""
+    return classify(value) is not None and not _INNER_DIGIT.search(value)
+
+
 def is_literal_secret(value: str, cls: NameClass, *, quoted: bool, code_after: bool) -> bool:
     """Whether `value`, written next to a name of class `cls`, is a literal credential.
 

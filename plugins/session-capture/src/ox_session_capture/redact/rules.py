@@ -125,8 +125,19 @@ _NOT_RANDOM = re.compile(
 
 
 def not_placeholder(secret: str, _match: re.Match[str] | None = None) -> bool:
-    """False for a variable or template reference (`$TOKEN`, `${X}`, `%X%`, `{{ x }}`)."""
-    return not secret.startswith(("$", "%", "{{", "<", "[REDACTED_"))
+    """False for a variable or template reference (`$TOKEN`, `${X}`, `%X%`, `{{ x }}`), or a
+    name of where the secret is kept (`@keychain:NAME`, `@env:NAME`: Apple's tools)."""
+    return not secret.startswith(("$", "%", "{{", "<", "[REDACTED_", "@keychain:", "@env:"))
+
+
+def not_a_word(value: str) -> bool:
+    """A digit or a sign beside letters, 6 characters or more: no word of a sentence
+    (`Hunter2pw`, `P@ssw0rd`; not `required`, `header`)."""
+    return (
+        len(value) >= 6
+        and any(c.isalpha() for c in value)
+        and any(c.isdigit() or not c.isalnum() for c in value)
+    )
 
 
 def entropy(text: str) -> float:

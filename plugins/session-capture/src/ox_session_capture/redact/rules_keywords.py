@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from ox_session_capture.redact.names import classify, is_literal_secret
+from ox_session_capture.redact.names import classify, is_literal_secret, names_a_credential
 from ox_session_capture.redact.rules import (
     END,
     QUOTE,
@@ -23,6 +23,7 @@ from ox_session_capture.redact.rules import (
     b64_private_key,
     basic_credentials,
     grouped_words,
+    not_a_word,
     not_placeholder,
     rule,
     token_like,
@@ -78,9 +79,6 @@ NAME_ANCHORS = (
 
 
 _ALNUM_HEAD = re.compile(r"[A-Za-z0-9]{8,}")
-_INNER_DIGIT = re.compile(r"[A-Za-z]\d+[A-Za-z]")
-"""A digit between letters: a password holding a credential's word (`Hunter2pw`, `Passw0rd`),
-not a name (`max_tokens`, `api_key`, `oauth2_token`)."""
 
 
 def _secret_of(match: re.Match[str]) -> str:
@@ -102,8 +100,7 @@ def _named_value(secret: str, match: re.Match[str]) -> str | bool:
         not quoted
         and " " in match.group("op_space")
         and re.fullmatch(r"[A-Za-z_]\w*", value)
-        and classify(value) is not None
-        and not _INNER_DIGIT.search(value)
+        and names_a_credential(value)
     ):
         # `password = user_password` in code: a variable, not a literal (`Hunter2pw` holds a
         # credential's word too, with a digit inside: a password)
@@ -185,9 +182,7 @@ def _prose_value(secret: str, match: re.Match[str]) -> str | bool:
     value = _secret_of(match)
     if not is_literal_secret(value, "PASSWORD", quoted=True, code_after=False):
         return False
-    if _ENV_NAME.fullmatch(value) or (
-        classify(value) is not None and not _INNER_DIGIT.search(value)
-    ):
+    if _ENV_NAME.fullmatch(value) or names_a_credential(value):
         return False  # a name, not a value: `the API key is OPENAI_API_KEY`, `max_tokens`
     if match.group("bare") is not None:
         if token_like(value):
@@ -199,9 +194,7 @@ def _prose_value(secret: str, match: re.Match[str]) -> str | bool:
         return cls if cls == "PASSWORD" and mixed else False
     if match.group("q") is not None:
         return cls if cls != "WEAK" else "SECRET"
-    letters = any(c.isalpha() for c in value)
-    signs = any(c.isdigit() or not c.isalnum() for c in value)
-    if not (letters and signs and len(value) >= 6) or value.startswith(("http", "/", "$")):
+    if not not_a_word(value) or value.startswith(("http", "/", "$")):
         return False
     return cls if cls != "WEAK" else "SECRET"
 

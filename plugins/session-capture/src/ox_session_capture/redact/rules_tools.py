@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from ox_session_capture.redact.rules import START, Rule, not_placeholder, rule
+from ox_session_capture.redact.rules import START, Rule, not_a_word, not_placeholder, rule
 from ox_session_capture.redact.rules_commands import WINDOW, cli, password_value
 
 _LINE = r"[^\n|;&]{0," + str(WINDOW) + r"}?"
@@ -44,16 +44,6 @@ def _after(
     )
 
 
-def _not_a_word(value: str) -> bool:
-    """A digit or a sign beside letters, 6 characters or more: no word of a sentence."""
-    value = value.strip(",.;:!?")
-    return (
-        len(value) >= 6
-        and any(c.isalpha() for c in value)
-        and any(c.isdigit() or not c.isalnum() for c in value)
-    )
-
-
 TOOL_RULES: tuple[Rule, ...] = (
     # ---- a flag and its value (`cli`: the command, then the flag on the same line)
     cli("CLI_PASSWORD", r"zip|unzip|zipcloak|funzip", r"-P", ("-p",)),
@@ -69,31 +59,10 @@ TOOL_RULES: tuple[Rule, ...] = (
     cli("CLI_PASSWORD", r"mosquitto_pub|mosquitto_sub|mosquitto_rr", r"-P", ("-p",)),
     cli("CLI_PASSWORD", r"cqlsh", r"(?:-p|--password)", ("-p",)),
     cli("CLI_PASSWORD", r"security[ \t]+add-(?:generic|internet)-password", r"-w", ("-w",)),
-    rule(
-        "CLI_PASSWORD",
-        # `xcrun altool … -p pw` (an app-specific password); `@keychain:NAME` and `@env:NAME`
-        # name where it is kept.
-        START
-        + r"(?:xcrun[ \t]+)?altool"
-        + _LINE
-        + r"(?<![\w-])(?:-p|--password)[ \t]+"
-        + password_value(r"[^\s\"'\\@-][^\s\"'\\]*"),
-        ("altool",),
-        vendor="command line (xcrun altool -p)",
-        check=not_placeholder,
-    ),
-    rule(
-        "CLI_PASSWORD",
-        # `lftp -u user,password host`.
-        START
-        + r"lftp"
-        + _LINE
-        + r"(?<![\w-])-u[ \t]+[^\s,\"'\\]+,"
-        + password_value(r"[^\s\"'\\]+"),
-        ("lftp",),
-        vendor="command line (lftp -u user,password)",
-        check=not_placeholder,
-    ),
+    # `xcrun altool … -p pw`: an app-specific password (`@keychain:NAME` names one, kept).
+    cli("CLI_PASSWORD", r"(?:xcrun[ \t]+)?altool", r"(?:-p|--password)", ("altool",)),
+    # `lftp -u user,password host`: the user and its comma are the flag's.
+    cli("CLI_PASSWORD", r"lftp", r"-u[ \t]+[^\s,\"'\\]+,", ("lftp",), attached=True),
     rule(
         "CLI_PASSWORD",
         # SonarQube's token given as its login: `-Dsonar.login=…` (`sonar.token` is named).
@@ -251,7 +220,9 @@ TOOL_RULES: tuple[Rule, ...] = (
         START + r"AUTH(?:[ \t]+[^\s\"'\\]+(?=[ \t]+[^\s]))?[ \t]+" + password_value(),
         ("auth",),
         vendor="redis AUTH",
-        check=lambda secret, match: not_placeholder(secret, match) and _not_a_word(secret),
+        check=lambda secret, match: (
+            not_placeholder(secret, match) and not_a_word(secret.strip(",.;:!?"))
+        ),
     ),
     rule(
         "LARAVEL_APP_KEY",
