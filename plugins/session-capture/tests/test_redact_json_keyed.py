@@ -85,6 +85,15 @@ TF_PW = "Tq7#mZ2vLx9Wp4rN"
         {"Parameter": {"Name": "/prod/db/password", "Type": "SecureString", "Value": TF_PW}},
         {"Environment": [{"Name": "API_TOKEN", "Value": TF_PW}]},
         {"Variables": [{"KEY": "DB_PASSWORD", "VALUE": TF_PW}]},
+        # `az storage account keys list`: a list printed bare, each key named by `keyName`.
+        [
+            {
+                "creationTime": "2026-01-01T00:00:00+00:00",
+                "keyName": "key1",
+                "permissions": "FULL",
+                "value": TF_PW,
+            }
+        ],
     ],
     ids=[
         "terraform-output",
@@ -94,6 +103,7 @@ TF_PW = "Tq7#mZ2vLx9Wp4rN"
         "aws-ssm",
         "ecs-env",
         "capitals",
+        "azure-storage-keys",
     ],
 )
 def test_a_value_named_by_the_object_around_it_is_redacted(value: object) -> None:

@@ -77,13 +77,17 @@ REVIEWED = {
     "echo[ \\t]+(?:-[ne]": "flags are -n / -e, each ended by spaces",
     "vault[ \\t]+login": "options are space-separated words beginning with -",
     "(?:configure|config|npm|pnpm)": "keywords are space-separated, the name after them is bounded",
-    "env:set|secrets[ \\t]+set)": "sudo's options as the echo rule's; the words before `<<<`"
-    " are bounded (200)",
+    "store-secret|password_stdin|vncpasswd)": "sudo's options as the echo rule's; the words"
+    " before `<<<` are bounded (200)",
+    "(?:(?:\\r?\\n|\\\\n)[ \\t]*){0,3}": "the label's value on a next line: a newline and an"
+    " escaped one are disjoint, and so are the spaces after them; three lines at most",
     "(?i:machine|default": "one optional word, spaces and escaped newlines are disjoint",
     # `_PRINTED` then where the word goes: flags are -n / -e, each ended by spaces, and the
     # printed word (possessive, bounded) stops at the first space, quote or `|`/`>`.
     "firebase[ \\t]+functions:secrets:set)": "as the echo rule; one pipe, then a fixed sink",
     "[ \\t]*>>?[ \\t]*(?P<path>": "as the echo rule; one redirection, a bounded path",
+    "(?:\\n[ \\t]{0,40}){0,2}": "an expect script's next lines: a newline and the spaces after"
+    " it are disjoint; two lines at most",
     "bundle[ \\t]+config": "a host's labels each begin with a dot, which no label holds",
 }
 

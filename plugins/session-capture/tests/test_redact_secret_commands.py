@@ -69,6 +69,31 @@ PRINTS = [
     "head -c 100 secrets/db_password.txt",
     "cat ~/.ssh/id_ed25519",
     "cat certs/server.key",
+    # Found printing a bare secret unhidden (a fourth attack): flags before `get`, a path
+    # before the command, and the commands that make a key or a password and print it.
+    'kubectl -n argocd get secret argocd-initial-admin-secret -o jsonpath="{.data.password}"'
+    " | base64 -d",
+    "docker exec -it es bin/elasticsearch-reset-password -u elastic",
+    "./bin/rails secret",
+    "argocd admin initial-password -n argocd",
+    "vault operator init -key-shares=1 -key-threshold=1",
+    "consul acl bootstrap",
+    "nomad acl token create -name ci -type management",
+    "kubectl -n kube-system create token admin-user",
+    "wg genkey | tee privatekey",
+    "wg genpsk",
+    "age-keygen",
+    "mix phx.gen.secret",
+    "xkcdpass -n 6",
+    "gpg --gen-random --armor 1 32",
+    "head -c 32 /dev/urandom | base64",
+    "LC_ALL=C tr -dc 'A-Za-z0-9' < /dev/urandom | head -c 24; echo",
+    "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'",
+    "node -e \"console.log(require('crypto').randomBytes(32).toString('hex'))\"",
+    "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'",
+    "python manage.py shell -c 'from django.core.management.utils import get_random_secret_key;"
+    " print(get_random_secret_key())'",
+    "ruby -rsecurerandom -e 'puts SecureRandom.hex(32)'",
 ]
 KEEPS = [
     "echo hello",
@@ -94,6 +119,15 @@ KEEPS = [
     "tail -f /var/log/auth.log",
     'curl -s -H "Authorization: Bearer $GITHUB_TOKEN" https://api.github.com/user; echo',
     "python -c 'import os; key = os.environ[\"API_KEY\"]; print(len(key) > 0)'",
+    "kubectl -n argocd get pods",
+    "kubectl -n prod get secrets",
+    "wg show wg0",
+    "wg pubkey < privatekey",
+    "rails server",
+    "vault operator unseal",
+    "consul members",
+    "python -c 'import secrets; print(secrets.__file__)'",
+    "docs/argocd admin guide.md",
     "",
 ]
 

@@ -89,6 +89,8 @@ def classify(name: str) -> NameClass | None:
     if not parts:
         return None
     last = parts[-1]
+    if parts[-2:] == ["secret", "id"]:
+        return "SECRET"  # a token named as an id: Consul's `SecretID`, Vault's `secret_id`
     if last in _NOT_SECRET_SUFFIX and not (last in ("url", "uri") and "webhook" in parts):
         return None
     if any(_PASSWORD.search(p) for p in parts):

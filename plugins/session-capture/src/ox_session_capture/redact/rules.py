@@ -17,6 +17,15 @@ from dataclasses import dataclass, field
 
 # A match starts where no word character precedes it, or right after an escape sequence.
 START = r"(?:(?<![A-Za-z0-9_])|(?<=\\[nrt]))"
+
+
+def at_word_start(word: str) -> str:
+    """`word`, then a look-behind that it started where `START` lets a match start. A pattern
+    that begins with a literal is searched for it at C speed; one that begins with a
+    look-behind (`START`) tests every position of the text."""
+    return word + r"(?:(?<![A-Za-z0-9_]" + word + r")|(?<=\\[nrt]" + word + r"))"
+
+
 # ... and ends where no word character follows.
 END = r"(?![A-Za-z0-9_])"
 # Whitespace, or an escaped newline / tab between the parts of a config or command line.

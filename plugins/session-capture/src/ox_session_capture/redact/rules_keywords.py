@@ -203,12 +203,23 @@ def _bearer(secret: str, match: re.Match[str]) -> bool:
     return token_like(secret, 16) or secret.startswith("eyJ")
 
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+_AUTH_SCHEMES = frozenset(
+    {"", "basic", "bearer", "token", "digest", "negotiate", "ntlm", "apikey", "api-key",
+     "sso-key", "key", "otp", "dsn"}
+)  # fmt: skip
+
+
 def _auth_header(secret: str, match: re.Match[str]) -> bool:
     scheme = (match.group("scheme") or "").lower()
     if scheme == "basic":
         return basic_credentials(secret)
     if secret.lower() in ("basic", "bearer", "token", "digest", "negotiate"):
         return False
+    if scheme not in _AUTH_SCHEMES:
+        # After a word that may be prose, only what looks random; a UUID is a credential
+        # in this place (Opsgenie's, Splunk's HEC tokens).
+        return token_like(secret) or _UUID.fullmatch(secret) is not None
     return len(secret) >= 8 and not secret.startswith("$")
 
 
@@ -254,7 +265,10 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         + r"?\s*[:=]\s*+(?:"
         + QUOTE
         + r"[ \t]*+)?(?:(?P<scheme>(?i:basic|bearer|token|digest|negotiate|ntlm|apikey|api-key"
-        r"|sso-key|key|otp|dsn))[ \t]+)?(?P<secret>[A-Za-z0-9_\-.=~+/:]{8,})",
+        # Any other scheme's word (Okta's `SSWS`, Opsgenie's `GenieKey`, `Splunk`): a random
+        # credential after it (`_auth_header`).
+        r"|sso-key|key|otp|dsn)|[A-Za-z][A-Za-z0-9_-]{1,30}+(?=[ \t]+[A-Za-z0-9_\-.=~+/:]{8}))"
+        r"[ \t]+)?(?P<secret>[A-Za-z0-9_\-.=~+/:]{8,})",
         "authorization",
         vendor="HTTP Authorization header",
         check=_auth_header,
@@ -295,7 +309,8 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         _RUN_START
         + r"(?=[A-Za-z0-9_.\-]{1,100}+"
         + QUOTE
-        + r"?\]?[ \t]*(?::=|=>|=|:))"
+        # Not a URL's scheme (`otpauth://…?secret=…`: the name would take the URL whole).
+        + r"?\]?[ \t]*(?::=|=>|=|:(?!//)))"
         + NAME
         + r"(?P<close>"
         + QUOTE
@@ -590,13 +605,49 @@ KEYWORD_RULES: tuple[Rule, ...] = (
     ),
 )
 
+
+def _label_value(secret: str, match: re.Match[str]) -> str | bool:
+    """A value after a line's label naming a credential: one that is no word of a sentence
+    (ending its line), or a random-looking one (words after it)."""
+    if not not_a_word(secret) or secret.startswith(("http", "/", "./", "~/", "$")):
+        return False
+    if _ENV_NAME.fullmatch(secret) or names_a_credential(secret) or secret.endswith(":"):
+        return False
+    if match.group("more") is not None and not token_like(secret):
+        return False  # words go on after it: only a random-looking one is no word of them
+    cls = classify(match.group("name").replace(" ", "_"))
+    return cls if cls == "PASSWORD" else "SECRET"
+
+
 # After every other rule (`engine.RULES`): a span it shares with a command's or a config
 # file's rule (`password X` in `.netrc`, `mysqladmin … password X`) is named after that rule.
-PROSE_RULE: Rule = rule(
-    "PASSWORD",
-    # The first letters looked at first: one test a position, before the look-behind.
-    r"(?=[pPtTaAsScC])" + START + _PROSE_NAME + _PROSE_VERB + _PROSE_VALUE,
-    ("pass", "pwd", "token", "key", "secret", "credential"),
-    vendor="prose (the password is …, API key …)",
-    check=_prose_value,
+PROSE_RULES: tuple[Rule, ...] = (
+    rule(
+        "PASSWORD",
+        # The first letters looked at first: one test a position, before the look-behind.
+        r"(?=[pPtTaAsScC])" + START + _PROSE_NAME + _PROSE_VERB + _PROSE_VALUE,
+        ("pass", "pwd", "token", "key", "secret", "credential"),
+        vendor="prose (the password is …, API key …)",
+        check=_prose_value,
+    ),
+    rule(
+        "PASSWORD",
+        # A label naming a credential, words after it (a space first: `secretName:` is a
+        # key), a colon, and the value ending the line or alone on one of the next lines:
+        # MySQL's `A temporary password is generated for root@localhost: …`, Elasticsearch's
+        # `Password for the elastic user (reset with …):` and Jenkins' `Please use the
+        # following password to proceed to installation:` over the password's own line, a
+        # prompt's echo (`? Enter a secret value: › …`).
+        r"(?=[pPtTaAsS])"
+        + START
+        + r"(?P<name>(?i:pass(?:word|phrase)|token|secret|api[ _-]?key))"
+        + r"(?:[ \t][^\n:\\]{0,99}?)?:[ \t]*(?:(?:[›»>]|\\u203a|\\u00bb)[ \t]*)?"
+        + r"(?:(?:\r?\n|\\n)[ \t]*){0,3}"
+        + r"(?P<secret2>[^\s\"'`()\[\]{}<>,;|\\]{6,200})"
+        # Ending its line, or a quoted text (a closing quote, escaped or not, right after it).
+        + r"(?=(?:\\{0,3}[\"'`])?[ \t]*(?:\r?\n|\\[nr]|$)|,[ \t]|(?P<more>[ \t]))",
+        ("pass", "token", "secret", "api"),  # not `key`: a dict's keys are everywhere in code
+        vendor="prose (a label naming a password, then the password: logs, setup output)",
+        check=_label_value,
+    ),
 )

@@ -28,6 +28,8 @@ PROVIDER_RULES: tuple[Rule, ...] = (
     prefixed("GOOGLE_API_KEY", "Google Cloud", "AIza", r"[0-9A-Za-z_\-]{35}", "aiza"),
     prefixed("GOOGLE_OAUTH_TOKEN", "Google Cloud", r"ya29\.", r"[0-9A-Za-z_\-]{20,}", "ya29."),
     prefixed("GOOGLE_REFRESH_TOKEN", "Google Cloud", r"1//0", r"[0-9A-Za-z_\-]{40,}", "1//0"),
+    # An OAuth authorization code, on its way back in a redirect (`?code=4/0A…`).
+    prefixed("GOOGLE_AUTH_CODE", "Google Cloud", r"4/0A", r"[0-9A-Za-z_\-]{30,}", "4/0a"),
     prefixed("GOOGLE_CLIENT_SECRET", "Google Cloud", "GOCSPX-", r"[0-9A-Za-z_\-]{28}",
              "gocspx-"),
     rule("AZURE_CLIENT_SECRET", START + r"[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}" + END,

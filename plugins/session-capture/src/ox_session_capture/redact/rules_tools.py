@@ -12,13 +12,29 @@ from __future__ import annotations
 
 import re
 
-from ox_session_capture.redact.rules import START, Rule, not_a_word, not_placeholder, rule
+from ox_session_capture.redact.rules import (
+    END,
+    START,
+    Rule,
+    at_word_start,
+    not_a_word,
+    not_placeholder,
+    rule,
+)
 from ox_session_capture.redact.rules_commands import WINDOW, cli, password_value
 
 _LINE = r"[^\n|;&]{0," + str(WINDOW) + r"}?"
 """The rest of a command line before the argument looked for (lazily, bounded)."""
+_SNMP = r"snmp(?:walk|bulkwalk|get|getnext|bulkget|set|table|trap|inform|delta|df|netstat|status)"
 _OPTIONS = r"(?>(?:[ \t]+-{1,2}[\w.-]+(?:=[^\s\"'\\]*)?)*)"
 """Options without values (`-1`, `--batch`, `--opt=x`), read once."""
+
+
+def _on_its_line(word: str, match: re.Match[str]) -> bool:
+    """Whether `word` stands on the line of `match` (before or after it)."""
+    text = match.string
+    end = text.find("\n", match.end())
+    return word in text[text.rfind("\n", 0, match.start()) + 1 : end if end >= 0 else len(text)]
 
 
 def _after(
@@ -71,7 +87,65 @@ TOOL_RULES: tuple[Rule, ...] = (
         vendor="command line (sonar-scanner -Dsonar.login)",
         check=not_placeholder,
     ),
+    # Remote consoles, network gear, databases and tunnels (a fourth attack).
+    cli("CLI_PASSWORD", r"[xw]?freerdp3?|sdl-freerdp3?", r"/p:", ("freerdp",), attached=True),
+    cli("CLI_PASSWORD", r"rdesktop", r"-p", ("rdesktop",)),
+    # A build machine's keychain: `security unlock-keychain -p pw`, `create-keychain -p pw`,
+    # `set-key-partition-list … -k pw`.
+    cli("CLI_PASSWORD", r"security[ \t]+(?:unlock|create|delete)-keychain", r"-p", ("-keychain",)),
+    cli("CLI_PASSWORD", r"security[ \t]+set-key-partition-list", r"-k", ("partition-list",)),
+    cli("CLI_PASSWORD", r"ipmitool", r"-P", ("ipmitool",)),
+    cli("CLI_PASSWORD", r"racadm", r"-p", ("racadm",)),
+    cli("CLI_PASSWORD", r"vsql", r"(?:-w|--password)", ("vsql",)),
+    cli("CLI_PASSWORD", r"p4", r"-P", ("p4",)),
+    cli("CLI_PASSWORD", r"influx", r"(?:-p|--password)", ("influx",)),
+    cli("CLI_PASSWORD", r"influx", r"(?:-t|--token)", ("influx",)),
+    # SNMPv3's authentication and privacy passphrases, v1/v2c's community (`public`, the
+    # well-known default, kept).
+    cli("CLI_PASSWORD", _SNMP, r"(?:-A|-X)", ("snmp",)),
+    rule(
+        "CLI_PASSWORD",
+        START
+        + r"(?:"
+        + _SNMP
+        + r")"
+        + r"[^\n|;&]{0,200}?(?<![\w-])-c(?:[ \t]+|=)"
+        + password_value(r"[^\s\"'\\\-][^\s\"'\\]*"),
+        ("snmp",),
+        vendor="command line (snmpwalk -c community)",
+        check=lambda secret, match: (
+            not_placeholder(secret, match) and secret.strip("'\"") != "public"
+        ),
+    ),
+    cli("CLI_PASSWORD", r"az[ \t]+keyvault[ \t]+secret[ \t]+set", r"--value", ("keyvault",)),
+    rule(
+        "CLI_PASSWORD",
+        # A parameter stored encrypted: its value is a secret (a `String` one may be any).
+        # One window from `aws` to `--value` (as `cli`); the subcommand and type are looked
+        # for on the line by the check, not by the pattern (two windows went quadratic).
+        START + r"aws" + END + _LINE + r"(?<![\w-])--value(?:[ \t]+|=)" + password_value(),
+        ("securestring",),
+        vendor="command line (aws ssm put-parameter --type SecureString --value)",
+        check=lambda secret, match: (
+            not_placeholder(secret)
+            and _on_its_line("put-parameter", match)
+            and _on_its_line("SecureString", match)
+        ),
+    ),
     # ---- a positional argument
+    _after(
+        # `pulumi config set [--secret] NAME VALUE [--secret]`: stored encrypted, given bare.
+        r"pulumi[ \t]+config[ \t]+set(?=[^\n|;&]{0,300}?[ \t]--secret\b)",
+        r"(?>(?:[ \t]+--[\w-]+)*)[ \t]+[^\s\"'\\-][^\s\"'\\]*",
+        ("pulumi",),
+        "command line (pulumi config set --secret)",
+    ),
+    _after(
+        r"ngrok",
+        r"(?:[ \t]+config)?[ \t]+(?:add-authtoken|authtoken)",
+        ("ngrok",),
+        "command line (ngrok config add-authtoken)",
+    ),
     _after(
         r"(?i:openssl)[ \t]+passwd",
         r"(?>(?:[ \t]+-(?:salt[ \t]+[^\s\"'\\]+|[\w-]+))*)",
@@ -206,7 +280,8 @@ TOOL_RULES: tuple[Rule, ...] = (
         # put NAME <<< value`, `vercel env add NAME env <<< value`.
         START
         + r"(?:sudo(?:[ \t]+-\w+)*[ \t]+-S|chpasswd|--password-stdin|--with-token"
-        + r"|secret[ \t]+(?:put|set)|env[ \t]+add|env:set|secrets[ \t]+set)"
+        + r"|secret[ \t]+(?:put|set)|env[ \t]+add|env:set|secrets[ \t]+(?:set|create)"
+        + r"|versions[ \t]+add|store-secret|password_stdin|vncpasswd)"
         + r"[^\n|;&<]{0,200}<<<[ \t]*"
         + password_value(),
         ("<<<",),
@@ -242,5 +317,79 @@ TOOL_RULES: tuple[Rule, ...] = (
         ("auth",),
         vendor="Python (requests auth=(user, password))",
         check=not_placeholder,
+    ),
+    rule(
+        "PASSWORD",
+        # The same two literals given to a login call: Python's `smtplib`/`ftplib`/`imaplib`
+        # `.login("user", "pw")`, Go's `req.SetBasicAuth("user", "pw")`.
+        r"(?:\.login|"
+        + at_word_start("SetBasicAuth")
+        + "|"
+        + at_word_start("basic_auth")
+        + r")\("
+        + r"[ \t]*[rbuf]?\\{0,3}[\"'][^\"'\\\n]{0,200}\\{0,3}[\"'][ \t]*,[ \t]*[rbu]?"
+        + r"(?P<q>\\{0,3}[\"'])(?P<secret>[^\"'\\\n]{1,300})\\{0,3}[\"']",
+        ("login(", "setbasicauth(", "basic_auth("),
+        vendor="code (.login(user, password), SetBasicAuth)",
+        check=not_placeholder,
+    ),
+    rule(
+        "SECRET",
+        # A JWT signing secret written in the call: `jwt.sign(payload, 'secret', …)` (Node),
+        # `jwt.encode(payload, "secret", algorithm=…)` (PyJWT).
+        at_word_start("jwt")
+        + r"\.(?:sign|encode)\([^,()\n]{1,200},[ \t]*[rbu]?"
+        + r"(?P<q>\\{0,3}[\"'`])(?P<secret>[^\"'`\\\n]{4,300})\\{0,3}[\"'`]",
+        ("jwt.sign(", "jwt.encode("),
+        vendor="code (jwt.sign, jwt.encode with a literal secret)",
+        check=not_placeholder,
+    ),
+    rule(
+        "SECRET",
+        # A Fernet key written in the code (`Fernet(b'…=')`): 32 bytes, URL-safe base64.
+        at_word_start("Fernet") + r"\([ \t]*[b]?\\{0,3}[\"'](?P<secret>[A-Za-z0-9_\-]{43}=)",
+        ("fernet(",),
+        vendor="Python cryptography (Fernet key)",
+    ),
+    rule(
+        "PASSWORD",
+        # Oracle's JDBC logon, `jdbc:oracle:thin:user/pw@host:1521/db`.
+        r"(?i:jdbc:oracle:(?:thin|oci8?)):[\w$#.]{1,64}/(?P<secret>[^\s@/\"'\\]{1,200})@",
+        ("jdbc:oracle:",),
+        vendor="JDBC (Oracle thin logon)",
+        check=not_placeholder,
+    ),
+    rule(
+        "PASSWORD",
+        # Go's MySQL DSN: `user:pw@tcp(host:3306)/db`.
+        START + r"[\w.-]{1,64}:(?P<secret>[^\s@:\"'\\/]{1,200})@(?:tcp|unix|udp)\(",
+        ("@tcp(", "@unix(", "@udp("),
+        vendor="Go MySQL DSN (user:password@tcp(host))",
+        check=not_placeholder,
+    ),
+    # ---- what tools print
+    rule(
+        "SECRET",
+        # Consul's and Nomad's ACL tokens: `SecretID: <uuid>`, `Secret ID = <uuid>`.
+        at_word_start("Secret ID")
+        + r"[ \t]*[:=][ \t]*(?P<secret>[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}"
+        r"-[0-9a-fA-F]{12})" + END,
+        ("secret",),  # not `secret id`: an anchor with a space scans the whole batch
+        vendor="Nomad (ACL token Secret ID)",
+    ),
+    rule(
+        "VAULT_UNSEAL_KEY",
+        # `vault operator init`: `Unseal Key 1: <base64>` (`Recovery Key 1:` when auto-unsealed).
+        r"(?=[UR])"
+        + START
+        + r"(?:Unseal|Recovery) Key \d{1,2}:[ \t]*(?P<secret>[A-Za-z0-9+/]{20,100}={0,2})",
+        ("unseal", "recovery"),
+        vendor="HashiCorp Vault (operator init)",
+    ),
+    _after(
+        r"oathtool",
+        r"(?>(?:[ \t]+-(?:[dswN][ \t]+[^\s\"'\\]+|-[\w-]+(?:=\S*)?|\w+))*)",
+        ("oathtool",),
+        "command line (oathtool --totp -b SECRET)",
     ),
 )

@@ -68,14 +68,35 @@ _STORES = (
     r"kubectl\s+view-secret",
     # Decoded, or reshaped by jq (`-c` prints a Secret on one line, which a cut output leaves
     # unparsed, its `kind` cut away): the kube rules read kubectl's own YAML and JSON.
-    r"kubectl\s+get\s+secrets?\b[^\n;&]{0,300}?(?:base64\s+(?:-d|-D|--decode)|jsonpath|go-template"
-    r"|\|\s*jq\b)",
+    # Flags may come first (`kubectl -n argocd get secret …`).
+    r"kubectl\s+(?:[^\n;&|]{0,200}?\s)?get\s+secrets?\b[^\n;&]{0,300}?"
+    r"(?:base64\s+(?:-d|-D|--decode)|jsonpath|go-template|\|\s*jq\b)",
     r"openssl\s+rand\b",
     r"pwgen\b",
     r"gpg2?\s+" + _GAP + r"(?:-d|--decrypt)\b",
     r"age\s+" + _GAP + r"(?:-d|--decrypt)\b",
+    # What makes a key or a password and prints it: `wg genkey`, `age-keygen`, `rails
+    # secret`, `argocd admin initial-password`, `vault operator init` (its unseal keys).
+    r"wg\s+gen(?:key|psk)\b",
+    r"age-keygen\b",
+    r"(?:rails|rake)\s+secret\b",
+    r"mix\s+phx\.gen\.secret\b",
+    r"(?:apg|makepasswd|diceware|xkcdpass)\b",
+    r"gpg2?\s+" + _GAP + r"--gen-random\b",
+    r"argocd\s+" + _GAP + r"\badmin\s+initial-password\b",
+    r"vault\s+operator\s+(?:init|generate-root)\b",
+    r"(?:consul|nomad)\s+acl\s+(?:bootstrap|token\s+(?:create|read))\b",
+    r"kubectl\s+(?:[^\n;&|]{0,200}?\s)?create\s+token\b",
 )
-_STORE = re.compile(_AT + r"(?:" + "|".join(_STORES) + r")")
+# A command word may be given by its path (`bin/elasticsearch-reset-password`, `./bin/rails`).
+_STORE = re.compile(r"(?:" + _AT + r"|(?<=/))(?:" + "|".join(_STORES) + r")")
+# Randomness printed: read from the kernel (`head -c 32 /dev/urandom | base64`, `tr -dc … <
+# /dev/urandom`), or a language's generator in a one-liner (`secrets.token_urlsafe(32)`,
+# `crypto.randomBytes(32)`, `Fernet.generate_key()`, Django's `get_random_secret_key()`).
+_RANDOM = re.compile(
+    r"/dev/u?random\b|\bsecrets\.token_(?:hex|urlsafe|bytes)\b|\brandomBytes\s*\("
+    r"|\bFernet\.generate_key\b|\bget_random_secret_key\b|\bSecureRandom\.(?:hex|base64|urlsafe)"
+)
 
 # A variable's value printed: `echo "$X"`, `printf '%s' "${X}"`, `printenv X`, and the
 # one-liners of the usual languages (`print(os.environ["X"])`, `console.log(process.env.X)`).
@@ -122,7 +143,7 @@ def prints_secret(command: str) -> bool:
     """Whether running `command` (a shell command line, or a tool's input as text) prints a
     secret as its output."""
     text = command[:MAX_COMMAND]
-    if _STORE.search(text):
+    if _STORE.search(text) or _RANDOM.search(text):
         return True
     if any(_credential(m.group(1)) for m in _PRINTENV.finditer(text)):
         return True

@@ -11,6 +11,7 @@ from ox_session_capture.testing.corpus.shapes import (
     B64,
     HEX,
     UPPER,
+    URLSAFE,
     add,
     rnd,
 )
@@ -326,3 +327,218 @@ def add_keyword_forms() -> None:
     add("prose", "PASSWORD", rnd(ALNUM, 14), "The staging db password is {s} until Friday.")
     add("prose", "SECRET", rnd(ALNUM, 32), "use the API key {s} for the sandbox")
     add("prose", "SECRET", rnd(ALNUM, 20), "the deploy token was changed to '{s}' today")
+    # A fourth attack: consoles, network gear, databases, tunnels, secret stores, code and
+    # what setup tools print (`rules_tools`, `rules_hashes`, the label rule of the prose).
+    add("FreeRDP", "CLI_PASSWORD", rnd(ALNUM, 14), "xfreerdp /u:admin /p:{s} /v:10.0.0.5", "cli")
+    add("rdesktop", "CLI_PASSWORD", rnd(ALNUM, 14), "rdesktop -u admin -p {s} 10.0.0.5", "cli")
+    add(
+        "IPMI",
+        "CLI_PASSWORD",
+        rnd(ALNUM, 14),
+        "ipmitool -I lanplus -H 10.0.0.9 -U ADMIN -P {s} chassis status",
+        "cli",
+    )
+    add(
+        "Dell iDRAC",
+        "CLI_PASSWORD",
+        rnd(ALNUM, 14),
+        "racadm -r 10.0.0.9 -u root -p {s} getsysinfo",
+        "cli",
+    )
+    add("Vertica", "CLI_PASSWORD", rnd(ALNUM, 14), "vsql -U dbadmin -w {s}", "cli")
+    add("Perforce", "CLI_PASSWORD", rnd(ALNUM, 14), "p4 -u bob -P {s} sync //depot/...", "cli")
+    add(
+        "InfluxDB", "CLI_PASSWORD", rnd(ALNUM, 14), "influx setup -u admin -p {s} -o acme -f", "cli"
+    )
+    add(
+        "InfluxDB",
+        "CLI_PASSWORD",
+        rnd(URLSAFE, 40) + "==",
+        "influx bucket list --host http://db:8086 -t {s}",
+        "cli",
+    )
+    add(
+        "ngrok",
+        "CLI_PASSWORD",
+        "2" + rnd(ALNUM, 26) + "_" + rnd(ALNUM, 21),
+        "ngrok config add-authtoken {s}",
+        "cli",
+    )
+    add(
+        "SNMP",
+        "CLI_PASSWORD",
+        rnd(ALNUM, 14),
+        "snmpwalk -v3 -u admin -l authPriv -a SHA -A {s} 10.0.0.1",
+        "cli",
+    )
+    add("SNMP", "CLI_PASSWORD", rnd(ALNUM, 14), "snmpget -v2c -c {s} 10.0.0.1 sysName.0", "cli")
+    add(
+        "Azure Key Vault",
+        "CLI_PASSWORD",
+        rnd(ALNUM, 20),
+        "az keyvault secret set --vault-name prod --name db --value {s}",
+        "cli",
+    )
+    add(
+        "AWS SSM",
+        "CLI_PASSWORD",
+        rnd(ALNUM, 20),
+        "aws ssm put-parameter --name /app/db --type SecureString --value '{s}'",
+        "cli",
+    )
+    add(
+        "Pulumi", "CLI_PASSWORD", rnd(ALNUM, 20), "pulumi config set --secret dbPassword {s}", "cli"
+    )
+    add(
+        "gcloud",
+        "CLI_PASSWORD",
+        rnd(ALNUM, 20),
+        "gcloud secrets create db --data-file=- <<< '{s}'",
+        "cli",
+    )
+    add(
+        "OATH",
+        "CLI_PASSWORD",
+        rnd("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 32),
+        "oathtool --totp -b {s}",
+        "cli",
+    )
+    add("smtplib", "PASSWORD", rnd(ALNUM, 16), "smtp.login('bob@acme.io', '{s}')", "config")
+    add("Go net/http", "PASSWORD", rnd(ALNUM, 16), 'req.SetBasicAuth("bob", "{s}")', "config")
+    add(
+        "JWT", "SECRET", rnd(ALNUM, 24), "jwt.sign(payload, '{s}', {{ expiresIn: '1h' }})", "config"
+    )
+    add("Fernet", "SECRET", rnd(URLSAFE, 43) + "=", "f = Fernet(b'{s}')", "config")
+    add("Oracle JDBC", "PASSWORD", rnd(ALNUM, 16), "jdbc:oracle:thin:scott/{s}@db:1521/ORCL", "url")
+    add(
+        "Go MySQL",
+        "PASSWORD",
+        rnd(ALNUM, 16),
+        'sql.Open("mysql", "app:{s}@tcp(db:3306)/app")',
+        "config",
+    )
+    add(
+        "Nomad",
+        "SECRET",
+        "-".join(rnd(HEX, n) for n in (8, 4, 4, 4, 12)),
+        "Accessor ID  = 6c1b2a1c-9d9e-4b52-8d7c-2f6a1e3b9c0d\nSecret ID    = {s}",
+        "cli",
+    )
+    add(
+        "Consul",
+        "SECRET",
+        "-".join(rnd(HEX, n) for n in (8, 4, 4, 4, 12)),
+        "AccessorID:       6c1b2a1c-9d9e-4b52-8d7c-2f6a1e3b9c0d\nSecretID:         {s}",
+        "cli",
+    )
+    add("HashiCorp Vault", "VAULT_UNSEAL_KEY", rnd(B64, 44), "Unseal Key 1: {s}", "cli")
+    add(
+        "prose",
+        "PASSWORD",
+        "k#9" + rnd(ALNUM, 14) + "!",
+        "[Note] [MY-010454] [Server] A temporary password is generated for root@localhost: {s}",
+    )
+    add(
+        "prose",
+        "PASSWORD",
+        rnd(HEX, 32),
+        "Please use the following password to proceed to installation:\n\n{s}\n\n"
+        "This may also be found at: /var/jenkins_home/secrets/initialAdminPassword",
+    )
+    add(
+        "prose",
+        "PASSWORD",
+        "Ab1*" + rnd(ALNUM, 14),
+        "Password for the elastic user (reset with `bin/elasticsearch-reset-password -u elastic`):"
+        "\n  {s}\n",
+    )
+    add("prose", "SECRET", "Zx9" + rnd(ALNUM, 16), "? Enter a secret value: › {s}")
+    # Stored password hashes (`rules_hashes`): salt and hash, the scheme's name kept.
+    _crypt = "./" + ALNUM
+    add(
+        "crypt(3)",
+        "PASSWORD_HASH",
+        rnd(_crypt, 8) + "$" + rnd(_crypt, 86),
+        "deploy:$6${s}:19700:0:99999:7:::",
+        "config",
+    )
+    add(
+        "bcrypt",
+        "PASSWORD_HASH",
+        "12$" + rnd(_crypt, 53),
+        "INSERT INTO users (email, pw) VALUES ('a@acme.io', '$2b${s}');",
+        "config",
+    )
+    add(
+        "yescrypt",
+        "PASSWORD_HASH",
+        "j9T$" + rnd(_crypt, 22) + "$" + rnd(_crypt, 43),
+        "bob:$y${s}:19700::::::",
+        "config",
+    )
+    add(
+        "Argon2",
+        "PASSWORD_HASH",
+        "v=19$m=65536,t=3,p=4$" + rnd(ALNUM, 22) + "$" + rnd(ALNUM, 43),
+        "hash = $argon2id${s}",
+        "config",
+    )
+    add(
+        "Django",
+        "PASSWORD_HASH",
+        "600000$" + rnd(ALNUM, 22) + "$" + rnd(ALNUM, 43) + "=",
+        "admin | pbkdf2_sha256${s} | 2026-01-01",
+        "config",
+    )
+    # A fifth attack: passwords in a place of a file's or a call's own format
+    # (`rules_configs`), and a build machine's keychain (`rules_tools`).
+    add("strongSwan", "PASSWORD", rnd(ALNUM, 16), '%any : PSK "{s}"', "config")
+    add("HAProxy", "PASSWORD", rnd(ALNUM, 16), "    stats auth admin:{s}", "config")
+    add("Kickstart", "PASSWORD", rnd(ALNUM, 16), "rootpw --plaintext {s}", "config")
+    add("debconf", "PASSWORD", rnd(ALNUM, 16), "d-i passwd/root-password password {s}", "config")
+    add(
+        "Windows setup",
+        "PASSWORD",
+        rnd(ALNUM, 16),
+        "<AdministratorPassword><Value>{s}</Value></AdministratorPassword>",
+        "config",
+    )
+    add(
+        "Hibernate",
+        "PASSWORD",
+        rnd(ALNUM, 16),
+        '<property name="connection.password">{s}</property>',
+        "config",
+    )
+    add(
+        "PHP",
+        "PASSWORD",
+        rnd(ALNUM, 16),
+        "$db = mysqli_connect('localhost', 'app', '{s}', 'app');",
+        "config",
+    )
+    add(
+        "python-ldap",
+        "PASSWORD",
+        rnd(ALNUM, 16),
+        "conn.simple_bind_s('cn=admin,dc=acme,dc=io', '{s}')",
+        "config",
+    )
+    add("expect", "PASSWORD", rnd(ALNUM, 16), 'expect "password:"\nsend "{s}\\r"', "cli")
+    add(
+        "macOS keychain",
+        "CLI_PASSWORD",
+        rnd(ALNUM, 16),
+        "security unlock-keychain -p {s} build.keychain",
+        "cli",
+    )
+    add(
+        "macOS keychain",
+        "CLI_PASSWORD",
+        rnd(ALNUM, 16),
+        "security set-key-partition-list -S apple-tool:,apple: -s -k {s} build.keychain",
+        "cli",
+    )
+    add(
+        "git remote", "SECRET", rnd(HEX, 40), "git clone https://{s}@github.com/acme/api.git", "url"
+    )

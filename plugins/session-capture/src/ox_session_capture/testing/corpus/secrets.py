@@ -219,6 +219,9 @@ add("JWT (any issuer)", "JWT",
     "cookie jwt={s}")  # fmt: skip
 
 add_keyword_forms()
+# Added after the keyword forms, so that the values drawn before stay the same.
+tok("Google Cloud", "GOOGLE_AUTH_CODE", "4/0A", URLSAFE, 60,
+    "http://localhost:8085/callback?state=x1&code={s}&scope=email")  # fmt: skip
 
 
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (

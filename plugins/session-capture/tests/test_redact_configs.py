@@ -1,0 +1,82 @@
+"""Passwords in a place of a file's or a call's own format (`redact.rules_configs`), and a
+build machine's keychain password (`rules_tools`): each reached the ledger whole before (a
+fifth attack: 93 shapes of config files, code and commands, 28 leaked). The same places
+without a password keep every word."""
+
+from __future__ import annotations
+
+import pytest
+
+from ox_session_capture.redact import redact_text
+from ox_session_capture.testing.redacted import redacted
+
+PW = "Zx9cVbNm2qWe8rTy"
+HEX40 = "0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b"
+
+LEAKED = [
+    f'%any : PSK "{PW}"',
+    f': XAUTH "{PW}"',
+    f"listen stats\n    stats auth admin:{PW}",
+    f"rootpw --plaintext {PW}",
+    f"rootpw {PW}",
+    f"d-i passwd/root-password password {PW}",
+    f"d-i passwd/user-password-again password {PW}",
+    f"mysql-server mysql-server/root_password password {PW}",
+    f"<AdministratorPassword>\n  <Value>{PW}</Value>\n  <PlainText>true</PlainText>",
+    f"<Password><Value>{PW}</Value><PlainText>true</PlainText></Password>",
+    f'<property name="connection.password">{PW}</property>',
+    f"<property name='hibernate.connection.password'>{PW}</property>",
+    f"$conn = mysqli_connect('localhost', 'app', '{PW}', 'appdb');",
+    f"$pdo = new PDO($dsn, 'app', '{PW}');",
+    f'$pdo = new PDO("mysql:host=db;dbname=app", "app", "{PW}");',
+    f'Connection c = DriverManager.getConnection(url, "app", "{PW}");',
+    f"const sequelize = new Sequelize('appdb', 'app', '{PW}', {{ host: 'db' }});",
+    f"conn.simple_bind_s('cn=admin,dc=ex,dc=com', '{PW}')",
+    f"ldap_bind($ds, 'cn=admin,dc=ex,dc=com', '{PW}');",
+    f'expect "password:"\nsend "{PW}\\r"',
+    f'expect "Password: " {{ send "{PW}\\r" }}',
+    f"child.expect('Password:')\nchild.sendline('{PW}')",
+    f"security unlock-keychain -p {PW} ~/Library/Keychains/build.keychain",
+    f"security create-keychain -p '{PW}' build.keychain",
+    f"security set-key-partition-list -S apple-tool:,apple: -s -k {PW} build.keychain",
+    f"git clone https://{HEX40}@github.com/o/r.git",
+    f"git remote add origin https://{PW}AbCd1234@gitlab.example.com/g/r.git",
+]
+
+
+@pytest.mark.parametrize("text", LEAKED)
+def test_a_password_in_its_own_place_is_redacted(text: str) -> None:
+    out = redacted(text)
+    assert PW not in out
+    assert HEX40 not in out
+    assert "[REDACTED_" in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# : PSK is the pre-shared key of ipsec.secrets",
+        "    stats auth",
+        "    stats uri /haproxy?stats",
+        "rootpw --iscrypted",
+        "d-i passwd/root-login boolean false",
+        "d-i passwd/user-fullname string Bob",
+        "the root/admin password is set in the vault",
+        "<Password><Value></Value></Password>",
+        '<property name="connection.username">app</property>',
+        "$conn = mysqli_connect($host, $user, $pass, $db);",
+        "$pdo = new PDO($dsn, $user, $password);",
+        "DriverManager.getConnection(url, props)",
+        "conn.simple_bind_s(dn, password)",
+        'expect "password:"\nsend "$env(PASSWORD)\\r"',
+        'expect "login:"\nsend "bob\\r"',
+        "security unlock-keychain build.keychain",
+        "git clone https://github.com/o/r.git",
+        "git clone https://bob@github.com/o/r.git",
+        "ssh://git@github.com/o/r.git",
+        "https://alice.smith@example.com/calendar",
+        "mailto://first.last.name-example@example.com",
+    ],
+)
+def test_the_same_places_without_a_password_keep_every_word(text: str) -> None:
+    assert redact_text(text) == text

@@ -1,0 +1,65 @@
+"""A line that names a credential in words and then gives it after a colon, on the same line
+or alone on the next: what setup tools and servers print (`rules_keywords.PROSE_RULES`).
+Each of these reached the ledger whole before (a fourth attack)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ox_session_capture.redact import redact_text
+from ox_session_capture.testing.redacted import redacted
+
+PW = "k#9Lm2!Pz7^R"
+HEX = "0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d"
+
+PRINTED = [
+    # MySQL's first start, in `docker logs` and /var/log/mysqld.log
+    "2026-12-01T10:00:00.000000Z 6 [Note] [MY-010454] [Server] A temporary password is"
+    f" generated for root@localhost: {PW}",
+    f"Generated password for user elastic: {PW}",
+    f"Root password for the new instance: {PW}",
+    f"Password for the [elastic] user successfully reset.\nNew password: {PW}",
+    # Elasticsearch 8's first start: the label, then the password on a line of its own
+    "ℹ️  Password for the elastic user (reset with `bin/elasticsearch-reset-password -u"
+    f" elastic`):\n  {PW}\n",
+    # Jenkins' first start: a blank line between
+    "Please use the following password to proceed to installation:\n\n"
+    f"{HEX}\n\nThis may also be found at: /var/jenkins_home/secrets/initialAdminPassword",
+    # a prompt's echo
+    f"? Enter a secret value: › {PW}",
+    f"Your API key for the sandbox: {PW}",
+    # the same, in JSON text (escaped newlines)
+    '{"output": "Please use the following password to proceed to installation:\\n\\n'
+    + HEX
+    + '\\n\\nThis may also be found"}',
+]
+
+
+@pytest.mark.parametrize("text", PRINTED)
+def test_a_credential_after_its_label_is_redacted(text: str) -> None:
+    out = redacted(text)
+    assert PW not in out
+    assert HEX not in out
+    assert "[REDACTED_" in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Password policy: see docs/security.md",
+        "secretName: my-tls-secret",
+        "  password: str = Field(..., min_length=8)",
+        "token: Token = Depends(get_token)",
+        "Password reset for user bob: ok",
+        "API key for the project: missing",
+        "Token:\nThe token is read from the environment.",
+        "Password for 'https://bob@github.com':",
+        "Password for the elastic user:\n  (not set yet)",
+        "secret rotation: quarterly",
+        "Token: [REDACTED_GITHUB_TOKEN]",
+        "Enter the password for the keystore: ",
+        "The password for the database: use DB_PASSWORD from the vault",
+    ],
+)
+def test_a_label_without_a_credential_after_it_is_kept(text: str) -> None:
+    assert redact_text(text) == text
