@@ -125,6 +125,16 @@ HOSTILE = {
     "connect calls without literals": "mysqli_connect(a, b, " * 50_000,
     "expect prompts without a send": 'expect "password:"\n' * 50_000,
     "URL users without a host": "https://" + "a" * 150 + "@" * 1 + "https://a" * 60_000,
+    # A sixth attack's rules: keys of their own shape, labels in other languages. A label's
+    # value once gave back up to 200 characters at each of 100,000 starts (9 s), and its
+    # words before the colon were tried one by one (lazy): both read once now.
+    "JWK members without values near kty": "kty " + '"d": "' * 100_000,
+    "JWK members of short values": "kty " + '"d": "abc", ' * 80_000,
+    "mnemonic words forever": "mnemonic: " + "abcd " * 150_000,
+    "mnemonic names without words": "mnemonic: " * 100_000,
+    "wallet calls unclosed": "Wallet('0x" * 100_000,
+    "labels in other languages": "Пароль " * 100_000 + "密码：" * 100_000,
+    "password words": "password " * 110_000,
     # Dumps are read line by line from each offset 0: one pass over the text.
     "offsets 0 without a dump": "0000000 " * 150_000,
     "one long od-like line": "0000000" + "   a" * 250_000,

@@ -44,6 +44,50 @@ LEAKED = [
 ]
 
 
+# A sixth attack: keys of a shape of their own.
+D = "jpsQnnGQmL-YBIffH1136cLyc_7kAbLm0kDGAx5rVD8"
+ETH = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
+WORDS = "abandon ability able about above absent absorb abstract absurd abuse access accident"
+KEYS = [
+    # A JSON Web Key with its private members: as JSON (decoded), as YAML, cut short.
+    f'{{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gH","d":"{D}"}}',
+    f'{{"keys": [{{"kty": "oct", "k": "{D}", "alg": "HS256"}}]}}',
+    f"kty: RSA\nn: 0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWh\ne: AQAB\nd: {D}\np: {D}",
+    f'{{"kty":"RSA","e":"AQAB","d":"{D}","p":"{D}","q":"{D}","dp":"{D}"',
+    f"const wallet = new ethers.Wallet('0x{ETH}', provider)",
+    f"const account = privateKeyToAccount('0x{ETH}')",
+    f"acct = Account.from_key('{ETH}')",
+    f'MNEMONIC="{WORDS}"',
+    f"mnemonic: {WORDS}",
+    f"Seed phrase: {WORDS}",
+]
+
+
+@pytest.mark.parametrize("text", KEYS)
+def test_a_key_of_a_shape_of_its_own_is_redacted(text: str) -> None:
+    out = redacted(text)
+    assert D not in out
+    assert ETH not in out
+    assert WORDS[:30] not in out
+    assert "[REDACTED_" in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU"}',
+        '{"d": "2026-12-04T10:00:00Z", "p": "paragraph-text-here-long-enough"}',
+        "tx = await wallet.sendTransaction({ to, value })",
+        "const wallet = new ethers.Wallet(process.env.PRIVATE_KEY, provider)",
+        "blockHash: 0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318",
+        "the mnemonic is stored in the keychain",
+        "Seed phrase: write it down and keep it offline",
+    ],
+)
+def test_the_same_shapes_without_a_key_keep_every_word(text: str) -> None:
+    assert redact_text(text) == text
+
+
 @pytest.mark.parametrize("text", LEAKED)
 def test_a_password_in_its_own_place_is_redacted(text: str) -> None:
     out = redacted(text)

@@ -28,6 +28,15 @@ PRINTED = [
     # a prompt's echo
     f"? Enter a secret value: › {PW}",
     f"Your API key for the sandbox: {PW}",
+    # in other languages
+    f"Passwort: {PW}",
+    f"contraseña: {PW}",
+    f"mot de passe : {PW}",
+    f"Senha: {PW}",
+    f"Пароль: {PW}",
+    f"密码：{PW}",
+    f"パスワード: {PW}",
+    f"Hasło: {PW}",
     # the same, in JSON text (escaped newlines)
     '{"output": "Please use the following password to proceed to installation:\\n\\n'
     + HEX
@@ -59,6 +68,10 @@ def test_a_credential_after_its_label_is_redacted(text: str) -> None:
         "Token: [REDACTED_GITHUB_TOKEN]",
         "Enter the password for the keystore: ",
         "The password for the database: use DB_PASSWORD from the vault",
+        "Das Passwort ist falsch: bitte erneut versuchen",
+        "Passwort vergessen?",
+        "Пароль: неверный",
+        "密码：错误",
     ],
 )
 def test_a_label_without_a_credential_after_it_is_kept(text: str) -> None:

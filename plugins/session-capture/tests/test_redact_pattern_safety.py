@@ -88,6 +88,8 @@ REVIEWED = {
     "[ \\t]*>>?[ \\t]*(?P<path>": "as the echo rule; one redirection, a bounded path",
     "(?:\\n[ \\t]{0,40}){0,2}": "an expect script's next lines: a newline and the spaces after"
     " it are disjoint; two lines at most",
+    "(?:[a-z]{3,8}[ \\t]+){11,23}": "a mnemonic's words: letters and the spaces between them are"
+    " disjoint; 24 words at most",
     "bundle[ \\t]+config": "a host's labels each begin with a dot, which no label holds",
 }
 

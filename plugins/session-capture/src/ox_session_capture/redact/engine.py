@@ -36,7 +36,7 @@ from ox_session_capture.redact.anchors import Scan, anchors_in, batch_text
 from ox_session_capture.redact.encoded import batch_texts_with_encoded_text, encoded_texts
 from ox_session_capture.redact.names import classify, is_literal_secret
 from ox_session_capture.redact.rules import Rule
-from ox_session_capture.redact.rules_configs import CONFIG_RULES
+from ox_session_capture.redact.rules_configs import CONFIG_RULES, JWK_PRIVATE, is_private_jwk
 from ox_session_capture.redact.rules_hashes import HASH_RULES
 from ox_session_capture.redact.rules_keywords import KEYWORD_RULES, PROSE_RULES
 from ox_session_capture.redact.rules_providers import PROVIDER_RULES
@@ -368,6 +368,11 @@ def redact_value(
     if isinstance(value, dict):
         if kube.is_secret_object(value):
             value = _secret_maps_redacted(value)
+        elif is_private_jwk(value):
+            value = {
+                k: "[REDACTED_PRIVATE_KEY]" if k in JWK_PRIVATE and isinstance(v, str) else v
+                for k, v in value.items()
+            }
         pair = _pair_name(value, parent)
         out: dict[Any, Any] = {}
         for key, item in value.items():

@@ -19,6 +19,9 @@ _PASSWORD = re.compile(
     r"pass(?:word|wd|phrase|code)|pwd|^pw$|^pword$"
     r"|^(?:src|dest|new|old)?(?:db|pg|my|sql|root|admin|user|smtp|redis|mail|ftp|ldap|store"
     r"|key|rabbit|mongo|ssh|sudo|vnc|wifi|pfx|p12)?pass$|^(?:wifi|wpa|wlan)?psk$"
+    # in other languages (`mot_de_passe`; `contraseña` splits at its `ñ`)
+    r"|passwort|kennwort|^contrase|^senha$|wachtwoord|^passe$|^passord$|^haslo$|^heslo$"
+    r"|^sifre$|^salasana$|^losenord$"
 )
 _SECRET_PARTS = (
     "secret", "apikey", "accesskey", "privatekey", "secretkey", "encryptionkey", "signingkey",

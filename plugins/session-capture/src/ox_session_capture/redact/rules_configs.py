@@ -3,13 +3,15 @@ them: strongSwan's `: PSK "…"`, HAProxy's `stats auth user:pw`, Kickstart's `r
 debconf preseed's `… password …`, Windows' `unattend.xml`, Hibernate's `<property
 name="connection.password">`, a database driver's connect call with the password as its
 third argument, an `expect` script answering a password prompt, a token given as a URL's
-user (`https://<token>@github.com`). Each reached the ledger whole before (a fifth attack,
-`test_redact_configs.py`).
+user (`https://<token>@github.com`); and keys of a shape of their own: a JSON Web Key's
+private members, a wallet's private key given to its constructor, a BIP-39 mnemonic. Each
+reached the ledger whole before (the fifth and sixth attacks, `test_redact_configs.py`).
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from ox_session_capture.redact.rules import (
     START,
@@ -65,6 +67,23 @@ def _line_before(match: re.Match[str]) -> str:
     return text[
         max(lo, text.rfind("\n", lo, start) + 1, escaped + 2 if escaped >= 0 else 0) : start
     ]
+
+
+JWK_PRIVATE = ("d", "p", "q", "dp", "dq", "qi", "k")
+"""A JSON Web Key's private members (RFC 7518: RSA's exponent and primes, EC's and OKP's `d`,
+a symmetric key's `k`)."""
+_JWK_NEAR = 3000
+"""How far from a private member `kty` must stand for the text to be a JWK."""
+
+
+def is_private_jwk(obj: dict[str, Any]) -> bool:
+    """Whether a decoded JSON object is a JSON Web Key holding private members."""
+    return isinstance(obj.get("kty"), str) and any(isinstance(obj.get(m), str) for m in JWK_PRIVATE)
+
+
+def _near_kty(secret: str, match: re.Match[str]) -> bool:
+    text = match.string
+    return "kty" in text[max(0, match.start() - _JWK_NEAR) : match.end() + _JWK_NEAR]
 
 
 def _url_token(secret: str, _match: re.Match[str]) -> bool:
@@ -157,6 +176,37 @@ CONFIG_RULES: tuple[Rule, ...] = (
         ("expect",),
         vendor="expect / pexpect (a password prompt answered)",
         check=not_placeholder,
+    ),
+    rule(
+        "PRIVATE_KEY",
+        # A JSON Web Key's private member in text (YAML, JSON that did not parse); decoded
+        # JSON loses them in `engine` (`is_private_jwk`). Only near a `kty`.
+        # Quoted (JSON) or not (YAML); a text holding `kty` is rare, so the look-behind
+        # first costs little.
+        r"(?:(?<![\w\\-])|(?<=\\[nrt]))\\{0,3}[\"']?(?:dp|dq|qi|[dpqk])\\{0,3}[\"']?[ \t]*:"
+        + r"[ \t]*\\{0,3}[\"']?"
+        + r"(?P<secret>[A-Za-z0-9_-]{16,})",
+        ("kty",),
+        vendor="JSON Web Key (private members)",
+        check=_near_kty,
+    ),
+    rule(
+        "PRIVATE_KEY",
+        # A wallet's private key given to its constructor: ethers' `new Wallet('0x…')`, viem's
+        # `privateKeyToAccount('0x…')`, web3's `Account.from_key`, `fromPrivateKey`.
+        r"(?=[WpfP])(?:Wallet|privateKeyToAccount|fromPrivateKey|PrivateKey|from_key)\([ \t]*"
+        + r"\\{0,3}[\"'`]?(?P<secret>(?:0x)?[0-9a-fA-F]{64})(?![0-9a-fA-F])",
+        ("wallet(", "privatekeytoaccount(", "fromprivatekey(", "privatekey(", "from_key("),
+        vendor="crypto wallets (a private key given to its constructor)",
+    ),
+    rule(
+        "MNEMONIC",
+        # A BIP-39 recovery phrase: 12 to 24 words of 3 to 8 lower-case letters, named.
+        r"(?=[mMsSrR])(?i:mnemonic|(?:seed|recovery|secret(?:[ _-]?recovery)?)[ _-]?phrase)"
+        + r"\\{0,3}[\"']?[ \t]*[:=][ \t]*\\{0,3}[\"'`]?[ \t]*"
+        + r"(?P<secret>(?:[a-z]{3,8}[ \t]+){11,23}[a-z]{3,8})(?![a-z])",
+        ("mnemonic", "phrase"),
+        vendor="BIP-39 mnemonic (a wallet's recovery phrase)",
     ),
     rule(
         "SECRET",

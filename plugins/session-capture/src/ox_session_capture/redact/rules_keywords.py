@@ -46,7 +46,9 @@ from ox_session_capture.redact.secret_commands import secret_file as _secret_fil
 # Words a credential's name contains (case-insensitive); `names.classify` decides.
 _NAME_WORD = (
     r"(?:pass|pwd|pw|secret|token|key|auth|cred|dsn|salt|sig|cookie|session|bearer|webhook"
-    r"|private|license|hmac|sas|jwt|otp|connstr|connectionstring|psk)"
+    r"|private|license|hmac|sas|jwt|otp|connstr|connectionstring|psk"
+    # A password's name in other languages (`passwort`, `passe`, `passord` hold `pass`).
+    r"|kennwort|contrase|senha|wachtwoord|haslo|heslo|sifre|salasana|losenord)"
 )
 # The same words for `re` to try fast (see `grouped_words`): a flag can start after each `.`
 # of `.-.-.-…`, each start tries the name look-ahead below (1 MB of `.-a` took 8 s, now 1-2 s).
@@ -75,6 +77,8 @@ NAME_ANCHORS = (
     "pass", "pwd", "pw", "secret", "token", "key", "auth", "cred", "dsn", "salt", "sig",
     "cookie", "session", "bearer", "webhook", "private", "license", "hmac", "sas", "jwt",
     "otp", "connstr", "connectionstring", "psk",
+    "kennwort", "contrase", "senha", "wachtwoord", "haslo", "heslo", "sifre", "salasana",
+    "losenord",
 )  # fmt: skip
 
 
@@ -606,6 +610,24 @@ KEYWORD_RULES: tuple[Rule, ...] = (
 )
 
 
+# A password's name in other languages, as a label: German, Spanish, Portuguese, Dutch,
+# French, Russian, Chinese, Japanese, Korean, Polish, Turkish, Swedish, Danish, Finnish,
+# Czech, Hungarian (`passord`, `mot de passe` hold `pass`).
+_LABEL_WORDS = (
+    "passwort|kennwort|contraseña|contrasena|senha|wachtwoord|mot de passe|пароль|密码|密碼|口令"
+    "|パスワード|비밀번호|hasło|haslo|şifre|sifre|lösenord|losenord|passord|adgangskode|salasana"
+    "|heslo|jelszó|jelszo"
+)
+_LABEL_FIRST = "pPtTaAsSkKcCwWmMhHlLjJпП密口パ비şŞ"
+_LABEL_ANCHORS = (
+    # Lower case as the batch scan folds it (ASCII only): a word's tail after a capital
+    # that is not ASCII (`Пароль`, `Şifre`, `Hasło`, `Lösenord`, `Jelszó`).
+    "kennwort", "ontrase", "senha", "wachtwoord", "ароль", "密码", "密碼", "口令", "パスワード",
+    "비밀번호", "asło", "haslo", "ifre", "senord", "adgangskode", "salasana", "heslo", "elszó",
+    "jelszo",
+)  # fmt: skip
+
+
 def _label_value(secret: str, match: re.Match[str]) -> str | bool:
     """A value after a line's label naming a credential: one that is no word of a sentence
     (ending its line), or a random-looking one (words after it)."""
@@ -615,8 +637,8 @@ def _label_value(secret: str, match: re.Match[str]) -> str | bool:
         return False
     if match.group("more") is not None and not token_like(secret):
         return False  # words go on after it: only a random-looking one is no word of them
-    cls = classify(match.group("name").replace(" ", "_"))
-    return cls if cls == "PASSWORD" else "SECRET"
+    name = match.group("name").lower()
+    return "SECRET" if name.startswith(("token", "secret", "api")) else "PASSWORD"
 
 
 # After every other rule (`engine.RULES`): a span it shares with a command's or a config
@@ -638,15 +660,21 @@ PROSE_RULES: tuple[Rule, ...] = (
         # `Password for the elastic user (reset with …):` and Jenkins' `Please use the
         # following password to proceed to installation:` over the password's own line, a
         # prompt's echo (`? Enter a secret value: › …`).
-        r"(?=[pPtTaAsS])"
+        r"(?=["
+        + _LABEL_FIRST
+        + r"])"
         + START
-        + r"(?P<name>(?i:pass(?:word|phrase)|token|secret|api[ _-]?key))"
-        + r"(?:[ \t][^\n:\\]{0,99}?)?:[ \t]*(?:(?:[›»>]|\\u203a|\\u00bb)[ \t]*)?"
+        + r"(?P<name>(?i:pass(?:word|phrase)|token|secret|api[ _-]?key|"
+        + _LABEL_WORDS
+        + r"))"
+        # Possessive runs: neither holds what must follow it (a colon; a space, a quote or a
+        # line's end), so none is given back, and a start without a label costs one scan.
+        + r"(?:[ \t][^\n:：\\]{0,99}+)?[:：][ \t]*(?:(?:[›»>]|\\u203a|\\u00bb)[ \t]*)?"
         + r"(?:(?:\r?\n|\\n)[ \t]*){0,3}"
-        + r"(?P<secret2>[^\s\"'`()\[\]{}<>,;|\\]{6,200})"
+        + r"(?P<secret2>[^\s\"'`()\[\]{}<>,;|\\：]{6,200}+)"
         # Ending its line, or a quoted text (a closing quote, escaped or not, right after it).
         + r"(?=(?:\\{0,3}[\"'`])?[ \t]*(?:\r?\n|\\[nr]|$)|,[ \t]|(?P<more>[ \t]))",
-        ("pass", "token", "secret", "api"),  # not `key`: a dict's keys are everywhere in code
+        ("pass", "token", "secret", "api", *_LABEL_ANCHORS),  # not `key`: every dict has keys
         vendor="prose (a label naming a password, then the password: logs, setup output)",
         check=_label_value,
     ),

@@ -5,6 +5,7 @@ so the deterministic random values stay the same from run to run."""
 from __future__ import annotations
 
 import base64
+import string
 
 from ox_session_capture.testing.corpus.shapes import (
     ALNUM,
@@ -542,3 +543,13 @@ def add_keyword_forms() -> None:
     add(
         "git remote", "SECRET", rnd(HEX, 40), "git clone https://{s}@github.com/acme/api.git", "url"
     )
+    # A sixth attack: keys of a shape of their own, and passwords named in other languages.
+    add("JSON Web Key", "PRIVATE_KEY", rnd(URLSAFE, 43),
+        '{{"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",'
+        ' "d": "{s}"}}', "config")  # fmt: skip
+    add("Ethereum", "PRIVATE_KEY", "0x" + rnd(HEX, 64),
+        "const wallet = new ethers.Wallet('{s}', provider)", "config")  # fmt: skip
+    words = " ".join(rnd(string.ascii_lowercase, 5) for _ in range(12))
+    add("BIP-39", "MNEMONIC", words, 'MNEMONIC="{s}"', "config")
+    add("prose", "PASSWORD", "Zx9" + rnd(ALNUM, 14), "Passwort: {s}")
+    add("assignment", "PASSWORD", rnd(ALNUM, 14), "Kennwort={s}", "config")
