@@ -647,7 +647,9 @@ PROSE_RULES: tuple[Rule, ...] = (
     rule(
         "PASSWORD",
         # The first letters looked at first: one test a position, before the look-behind.
-        r"(?=[pPtTaAsScC])" + START + _PROSE_NAME + _PROSE_VERB + _PROSE_VALUE,
+        # The value is looked at, not taken: a value refused as a word of the
+        # sentence (`password password Hunter2pw`) would take the next name with it.
+        r"(?=[pPtTaAsScC])" + START + _PROSE_NAME + _PROSE_VERB + r"(?=" + _PROSE_VALUE + r")",
         ("pass", "pwd", "token", "key", "secret", "credential"),
         vendor="prose (the password is …, API key …)",
         check=_prose_value,
@@ -670,10 +672,11 @@ PROSE_RULES: tuple[Rule, ...] = (
         # Possessive runs: neither holds what must follow it (a colon; a space, a quote or a
         # line's end), so none is given back, and a start without a label costs one scan.
         + r"(?:[ \t][^\n:：\\]{0,99}+)?[:：][ \t]*(?:(?:[›»>]|\\u203a|\\u00bb)[ \t]*)?"
-        + r"(?:(?:\r?\n|\\n)[ \t]*){0,3}"
+        # The value looked at, not taken, as the prose rule's (a refused one takes no label).
+        + r"(?=(?:(?:\r?\n|\\n)[ \t]*){0,3}"
         + r"(?P<secret2>[^\s\"'`()\[\]{}<>,;|\\：]{6,200}+)"
         # Ending its line, or a quoted text (a closing quote, escaped or not, right after it).
-        + r"(?=(?:\\{0,3}[\"'`])?[ \t]*(?:\r?\n|\\[nr]|$)|,[ \t]|(?P<more>[ \t]))",
+        + r"(?=(?:\\{0,3}[\"'`])?[ \t]*(?:\r?\n|\\[nr]|$)|,[ \t]|(?P<more>[ \t])))",
         ("pass", "token", "secret", "api", *_LABEL_ANCHORS),  # not `key`: every dict has keys
         vendor="prose (a label naming a password, then the password: logs, setup output)",
         check=_label_value,

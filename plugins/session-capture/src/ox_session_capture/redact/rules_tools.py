@@ -30,6 +30,14 @@ _OPTIONS = r"(?>(?:[ \t]+-{1,2}[\w.-]+(?:=[^\s\"'\\]*)?)*)"
 """Options without values (`-1`, `--batch`, `--opt=x`), read once."""
 
 
+_USER_THEN_PASSWORD = (
+    # Quotes escaped in JSON text that did not parse (`\\"`).
+    r"[ \t]*[rbuf]?\\{0,3}[\"'][^\"'\\\n]{0,200}\\{0,3}[\"'][ \t]*,[ \t]*[rbu]?"
+    r"(?P<q>\\{0,3}[\"'])(?P<secret>[^\"'\\\n]{1,300})\\{0,3}[\"']"
+)
+"""A call's first two arguments, a quoted user and a quoted password (a variable is kept)."""
+
+
 def _on_its_line(word: str, match: re.Match[str]) -> bool:
     """Whether `word` stands on the line of `match` (before or after it)."""
     text = match.string
@@ -311,9 +319,7 @@ TOOL_RULES: tuple[Rule, ...] = (
         # Python's `auth=("user", "pw")`, `HTTPBasicAuth("user", "pw")`, aiohttp's
         # `BasicAuth("user", "pw")`: a quoted literal only (a variable is kept).
         r"(?:\bauth[ \t]*=[ \t]*[(\[]|\b(?:HTTPBasicAuth|HTTPDigestAuth|BasicAuth|HTTPProxyAuth)\()"
-        # Quotes escaped in JSON text that did not parse (`\\"`).
-        + r"[ \t]*[rbuf]?\\{0,3}[\"'][^\"'\\\n]{0,200}\\{0,3}[\"'][ \t]*,[ \t]*[rbu]?"
-        + r"(?P<q>\\{0,3}[\"'])(?P<secret>[^\"'\\\n]{1,300})\\{0,3}[\"']",
+        + _USER_THEN_PASSWORD,
         ("auth",),
         vendor="Python (requests auth=(user, password))",
         check=not_placeholder,
@@ -327,8 +333,7 @@ TOOL_RULES: tuple[Rule, ...] = (
         + "|"
         + at_word_start("basic_auth")
         + r")\("
-        + r"[ \t]*[rbuf]?\\{0,3}[\"'][^\"'\\\n]{0,200}\\{0,3}[\"'][ \t]*,[ \t]*[rbu]?"
-        + r"(?P<q>\\{0,3}[\"'])(?P<secret>[^\"'\\\n]{1,300})\\{0,3}[\"']",
+        + _USER_THEN_PASSWORD,
         ("login(", "setbasicauth(", "basic_auth("),
         vendor="code (.login(user, password), SetBasicAuth)",
         check=not_placeholder,
