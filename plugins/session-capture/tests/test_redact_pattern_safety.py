@@ -90,6 +90,8 @@ REVIEWED = {
     " it are disjoint; two lines at most",
     "(?:[a-z]{3,8}[ \\t]+){11,23}": "a mnemonic's words: letters and the spaces between them are"
     " disjoint; 24 words at most",
+    "passwort|kennwort": "the label rule again, for the names of other languages (its own rule:"
+    " see above)",
     "bundle[ \\t]+config": "a host's labels each begin with a dot, which no label holds",
 }
 

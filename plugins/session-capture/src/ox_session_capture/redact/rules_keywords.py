@@ -628,6 +628,32 @@ _LABEL_ANCHORS = (
 )  # fmt: skip
 
 
+def _label(names: str, first: str, anchors: tuple[str, ...]) -> Rule:
+    """A label naming a credential (one of `names`, whose first letters are `first`), then
+    its value (see `PROSE_RULES`)."""
+    return rule(
+        "PASSWORD",
+        r"(?=["
+        + first
+        + r"])"
+        + START
+        + r"(?P<name>(?i:"
+        + names
+        + r"))"
+        # Possessive runs: neither holds what must follow it (a colon; a space, a quote or a
+        # line's end), so none is given back, and a start without a label costs one scan.
+        + r"(?:[ \t][^\n:：\\]{0,99}+)?[:：][ \t]*(?:(?:[›»>]|\\u203a|\\u00bb)[ \t]*)?"
+        # The value looked at, not taken, as the prose rule's (a refused one takes no label).
+        + r"(?=(?:(?:\r?\n|\\n)[ \t]*){0,3}"
+        + r"(?P<secret2>[^\s\"'`()\[\]{}<>,;|\\：]{6,200}+)"
+        # Ending its line, or a quoted text (a closing quote, escaped or not, right after it).
+        + r"(?=(?:\\{0,3}[\"'`])?[ \t]*(?:\r?\n|\\[nr]|$)|,[ \t]|(?P<more>[ \t])))",
+        anchors,
+        vendor="prose (a label naming a password, then the password: logs, setup output)",
+        check=_label_value,
+    )
+
+
 def _label_value(secret: str, match: re.Match[str]) -> str | bool:
     """A value after a line's label naming a credential: one that is no word of a sentence
     (ending its line), or a random-looking one (words after it)."""
@@ -654,31 +680,17 @@ PROSE_RULES: tuple[Rule, ...] = (
         vendor="prose (the password is …, API key …)",
         check=_prose_value,
     ),
-    rule(
-        "PASSWORD",
-        # A label naming a credential, words after it (a space first: `secretName:` is a
-        # key), a colon, and the value ending the line or alone on one of the next lines:
-        # MySQL's `A temporary password is generated for root@localhost: …`, Elasticsearch's
-        # `Password for the elastic user (reset with …):` and Jenkins' `Please use the
-        # following password to proceed to installation:` over the password's own line, a
-        # prompt's echo (`? Enter a secret value: › …`).
-        r"(?=["
-        + _LABEL_FIRST
-        + r"])"
-        + START
-        + r"(?P<name>(?i:pass(?:word|phrase)|token|secret|api[ _-]?key|"
-        + _LABEL_WORDS
-        + r"))"
-        # Possessive runs: neither holds what must follow it (a colon; a space, a quote or a
-        # line's end), so none is given back, and a start without a label costs one scan.
-        + r"(?:[ \t][^\n:：\\]{0,99}+)?[:：][ \t]*(?:(?:[›»>]|\\u203a|\\u00bb)[ \t]*)?"
-        # The value looked at, not taken, as the prose rule's (a refused one takes no label).
-        + r"(?=(?:(?:\r?\n|\\n)[ \t]*){0,3}"
-        + r"(?P<secret2>[^\s\"'`()\[\]{}<>,;|\\：]{6,200}+)"
-        # Ending its line, or a quoted text (a closing quote, escaped or not, right after it).
-        + r"(?=(?:\\{0,3}[\"'`])?[ \t]*(?:\r?\n|\\[nr]|$)|,[ \t]|(?P<more>[ \t])))",
-        ("pass", "token", "secret", "api", *_LABEL_ANCHORS),  # not `key`: every dict has keys
-        vendor="prose (a label naming a password, then the password: logs, setup output)",
-        check=_label_value,
+    # A label naming a credential, words after it (a space first: `secretName:` is a key), a
+    # colon, and the value ending the line or alone on one of the next lines: MySQL's `A
+    # temporary password is generated for root@localhost: …`, Elasticsearch's `Password for
+    # the elastic user (reset with …):` and Jenkins' `Please use the following password to
+    # proceed to installation:` over the password's own line, a prompt's echo (`? Enter a
+    # secret value: › …`). The names of other languages are a rule of their own, run only on
+    # a text holding one: their first letters would be tried at most positions of English.
+    _label(
+        "pass(?:word|phrase)|token|secret|api[ _-]?key",
+        "pPtTaAsS",
+        ("pass", "token", "secret", "api"),  # not `key`: every dict has keys
     ),
+    _label(_LABEL_WORDS, _LABEL_FIRST, _LABEL_ANCHORS),
 )
