@@ -113,6 +113,11 @@ HOSTILE = {
     "snmp commands without a community": "snmpwalk " * 100_000 + "-c",
     "pulumi --secret flags": "pulumi config set" + " --secret" * 100_000,
     "aws ssm words without a value": "aws ssm put-parameter SecureString " * 20_000,
+    # A check that read the whole line around each match: quadratic on one long line (a
+    # megabyte of `aws … --value …` took about 20 s, these 2.8 MB 150 s; it reads 400
+    # characters either way now, 1 s).
+    "aws values on one line without put-parameter": "aws x --value abcdefgh " * 120_000
+    + " SecureString",
     "authorization schemes without a credential": "Authorization: " + "Abc " * 100_000,
     "authorization headers of one scheme": "Authorization: Splunk " * 60_000,
     # A fifth attack's rules (`rules_configs`).

@@ -26,6 +26,31 @@ def at_word_start(word: str) -> str:
     return word + r"(?:(?<![A-Za-z0-9_]" + word + r")|(?<=\\[nrt]" + word + r"))"
 
 
+LINE_CONTEXT = 400
+"""How far a check looks along a match's line, either way (`line_before`, `line_after`): a
+check that read to the ends of a long line would take the line's length at each match
+(quadratic: 1 MB of one line of matches took minutes)."""
+
+
+def line_before(match: re.Match[str]) -> str:
+    """The text of the match's line before it (a line also ends at an escaped `\\n`), its last
+    `LINE_CONTEXT` characters at most."""
+    text, start = match.string, match.start()
+    lo = max(0, start - LINE_CONTEXT)
+    escaped = text.rfind("\\n", lo, start)
+    return text[
+        max(lo, text.rfind("\n", lo, start) + 1, escaped + 2 if escaped >= 0 else 0) : start
+    ]
+
+
+def line_after(match: re.Match[str]) -> str:
+    """The text of the match's line after it, its first `LINE_CONTEXT` characters at most."""
+    text, end = match.string, match.end()
+    hi = min(len(text), end + LINE_CONTEXT)
+    stops = [i for i in (text.find("\n", end, hi), text.find("\\n", end, hi)) if i >= 0]
+    return text[end : min(stops, default=hi)]
+
+
 # ... and ends where no word character follows.
 END = r"(?![A-Za-z0-9_])"
 # Whitespace, or an escaped newline / tab between the parts of a config or command line.

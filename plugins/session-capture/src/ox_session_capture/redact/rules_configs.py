@@ -17,6 +17,7 @@ from ox_session_capture.redact.rules import (
     START,
     Rule,
     at_word_start,
+    line_before,
     not_placeholder,
     rule,
     token_like,
@@ -44,29 +45,12 @@ def _connect(first: str, calls: str, before: int, anchors: tuple[str, ...], vend
 def _debconf(secret: str, match: re.Match[str]) -> bool:
     """A debconf preseed line: `<owner> <question> password <value>`, the question with a
     `/` (`d-i passwd/root-password password pw`), in a sentence too."""
-    words = _line_before(match).split()[-2:]
+    words = line_before(match).split()[-2:]
     if len(words) < 2 or "/" not in words[1]:
         return False
     # A question asking for a password (`passwd/root-password`, `mysql-server/root_password`),
     # or any the installer's owner `d-i` asks: not `the root/admin password is …` in prose.
     return (words[0] == "d-i" or "pass" in words[1].lower()) and not_placeholder(secret)
-
-
-_LINE_BEFORE = 400
-"""How far back `_line_before` looks: a debconf question or strongSwan's ids are short, and a
-check that read back to the start of a long line would take the length of the line for each
-match (quadratic on a megabyte of one line)."""
-
-
-def _line_before(match: re.Match[str]) -> str:
-    """The text of the match's line before it (a line may end in an escaped `\\n` too), its
-    last `_LINE_BEFORE` characters at most."""
-    text, start = match.string, match.start()
-    lo = max(0, start - _LINE_BEFORE)
-    escaped = text.rfind("\\n", lo, start)
-    return text[
-        max(lo, text.rfind("\n", lo, start) + 1, escaped + 2 if escaped >= 0 else 0) : start
-    ]
 
 
 JWK_PRIVATE = ("d", "p", "q", "dp", "dq", "qi", "k")
@@ -101,7 +85,7 @@ CONFIG_RULES: tuple[Rule, ...] = (
         ("psk", "eap", "xauth", "ntlm"),
         vendor="strongSwan (ipsec.secrets)",
         check=lambda secret, match: (
-            _line_before(match).rstrip().endswith(":") and not_placeholder(secret)
+            line_before(match).rstrip().endswith(":") and not_placeholder(secret)
         ),
     ),
     rule(

@@ -177,6 +177,12 @@ _PROSE_VALUE = (
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 
 
+def _a_name(value: str) -> bool:
+    """Whether a value written after a credential's name is rather a name itself: `the API key
+    is OPENAI_API_KEY`, `max_tokens`."""
+    return _ENV_NAME.fullmatch(value) is not None or names_a_credential(value)
+
+
 def _prose_value(secret: str, match: re.Match[str]) -> str | bool:
     """A value written in prose after a credential's name: quoted, any literal; bare, one that
     is no word of the sentence (a digit or a sign beside letters: `Hunter2pw`, `P@ssw0rd`),
@@ -186,8 +192,8 @@ def _prose_value(secret: str, match: re.Match[str]) -> str | bool:
     value = _secret_of(match)
     if not is_literal_secret(value, "PASSWORD", quoted=True, code_after=False):
         return False
-    if _ENV_NAME.fullmatch(value) or names_a_credential(value):
-        return False  # a name, not a value: `the API key is OPENAI_API_KEY`, `max_tokens`
+    if _a_name(value):
+        return False
     if match.group("bare") is not None:
         if token_like(value):
             return "SECRET"
@@ -659,7 +665,7 @@ def _label_value(secret: str, match: re.Match[str]) -> str | bool:
     (ending its line), or a random-looking one (words after it)."""
     if not not_a_word(secret) or secret.startswith(("http", "/", "./", "~/", "$")):
         return False
-    if _ENV_NAME.fullmatch(secret) or names_a_credential(secret) or secret.endswith(":"):
+    if _a_name(secret) or secret.endswith(":"):
         return False
     if match.group("more") is not None and not token_like(secret):
         return False  # words go on after it: only a random-looking one is no word of them

@@ -17,6 +17,8 @@ from ox_session_capture.redact.rules import (
     START,
     Rule,
     at_word_start,
+    line_after,
+    line_before,
     not_a_word,
     not_placeholder,
     rule,
@@ -39,10 +41,8 @@ _USER_THEN_PASSWORD = (
 
 
 def _on_its_line(word: str, match: re.Match[str]) -> bool:
-    """Whether `word` stands on the line of `match` (before or after it)."""
-    text = match.string
-    end = text.find("\n", match.end())
-    return word in text[text.rfind("\n", 0, match.start()) + 1 : end if end >= 0 else len(text)]
+    """Whether `word` stands on the line of `match` (in it, or near it before or after)."""
+    return word in match.group() or word in line_before(match) or word in line_after(match)
 
 
 def _after(

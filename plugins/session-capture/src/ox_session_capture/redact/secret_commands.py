@@ -34,6 +34,9 @@ MAX_CALLS = 4096
 _GAP = r"[^\n;&|]{0,300}?"  # within one command of a line
 _AT = r"(?:(?<![\w./-])|(?<=\\n))"  # where a command word starts (after an escaped newline too)
 
+_KUBECTL = r"kubectl\s+(?:[^\n;&|]{0,200}?\s)?"
+"""kubectl and its flags, which may come before the subcommand (`kubectl -n argocd get …`)."""
+
 _STORES = (
     r"gh\s+auth\s+token",
     r"gcloud\s+(?:(?:alpha|beta)\s+)?auth\s+(?:application-default\s+)?print-(?:access|identity)-token",
@@ -68,8 +71,7 @@ _STORES = (
     r"kubectl\s+view-secret",
     # Decoded, or reshaped by jq (`-c` prints a Secret on one line, which a cut output leaves
     # unparsed, its `kind` cut away): the kube rules read kubectl's own YAML and JSON.
-    # Flags may come first (`kubectl -n argocd get secret …`).
-    r"kubectl\s+(?:[^\n;&|]{0,200}?\s)?get\s+secrets?\b[^\n;&]{0,300}?"
+    _KUBECTL + r"get\s+secrets?\b[^\n;&]{0,300}?"
     r"(?:base64\s+(?:-d|-D|--decode)|jsonpath|go-template|\|\s*jq\b)",
     r"openssl\s+rand\b",
     r"pwgen\b",
@@ -86,7 +88,7 @@ _STORES = (
     r"argocd\s+" + _GAP + r"\badmin\s+initial-password\b",
     r"vault\s+operator\s+(?:init|generate-root)\b",
     r"(?:consul|nomad)\s+acl\s+(?:bootstrap|token\s+(?:create|read))\b",
-    r"kubectl\s+(?:[^\n;&|]{0,200}?\s)?create\s+token\b",
+    _KUBECTL + r"create\s+token\b",
 )
 # A command word may be given by its path (`bin/elasticsearch-reset-password`, `./bin/rails`).
 _STORE = re.compile(r"(?:" + _AT + r"|(?<=/))(?:" + "|".join(_STORES) + r")")
