@@ -54,12 +54,17 @@ def test_each_shape_is_redacted_wherever_it_stands(shape: Shape) -> None:
     variants = {
         "line start": at_line_start(shape),
         "JSON tool input": in_json(shape),
+        "JSON tool input, ASCII escapes": in_json(shape, ascii_only=True),
+        "truncated JSON, ASCII escapes": in_json(shape, ascii_only=True)[:-2],
         "JSON in a JSON string": json.dumps({"input": in_json(shape)}),
         "truncated JSON": in_json(shape)[:-2],  # no longer parses: matched as escaped text
         "raw.jsonl line": redact_raw_bytes(
             json.dumps({"type": "tool", "tool_input": in_json(shape)}).encode()
         ).decode(),
         "prose": f"so I ran it with {shape.text}, and it worked",
+        # A command quoted in a string (`repr` of it, as a tool's input may carry it).
+        "single-quoted": f"run '{shape.text}' now",
+        "repr in JSON": json.dumps({"command": repr(shape.text)}),
     }
     for where, text in variants.items():
         out = text if where == "raw.jsonl line" else redact_text(text)

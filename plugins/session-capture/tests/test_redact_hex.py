@@ -41,16 +41,18 @@ FORMS = {
 def test_every_shape_hex_encoded_is_redacted(shape: Shape, form: str) -> None:
     for before in ("", "#", "# "):  # the secret at each place in a digit pair's reading
         text = FORMS[form](before + "\n" + shape.text + "\n")
-        out = redact_text(f"$ xxd -p creds\n{text}\n")
+        out = redact_text(f"$ xxd -p dump.bin\n{text}\n")
         digits = (before + "\n" + shape.text).encode().hex()
         assert digits[:40] not in out.lower().replace("\n", ""), before
         assert "[REDACTED_HEX_" in out
 
 
 def test_xxd_of_a_token_is_redacted_and_named_after_it() -> None:
-    text = f"$ echo -n $GITHUB_TOKEN | xxd -p\n{xxd_p(GH)}\n$ echo done"
+    # (`echo -n $GITHUB_TOKEN | xxd -p` prints a secret: its whole output is hidden as such,
+    # `test_redact_terminal.py`.)
+    text = f"$ xxd -p out.bin\n{xxd_p(GH)}\n$ echo done"
     out = redacted(text)
-    assert out == "$ echo -n $GITHUB_TOKEN | xxd -p\n[REDACTED_HEX_GITHUB_TOKEN]\n$ echo done"
+    assert out == "$ xxd -p out.bin\n[REDACTED_HEX_GITHUB_TOKEN]\n$ echo done"
 
 
 def test_base64_inside_hex_is_read_to_the_secret() -> None:

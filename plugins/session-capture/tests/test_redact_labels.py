@@ -37,6 +37,16 @@ PRINTED = [
     f"密码：{PW}",
     f"パスワード: {PW}",
     f"Hasło: {PW}",
+    # ... and as an assignment, the name not ASCII (a seventh attack)
+    f"contraseña={PW}",
+    f"пароль = {PW}",
+    f"密码={PW}",
+    f"lösenord={PW}",
+    # a user and a password as a pair
+    f"creds are admin / {PW}",
+    f"u/p: bob/{PW}",
+    f"you can login with bob:{PW} on the staging box",
+    f"user/pass: admin/{PW}",
     # the same, in JSON text (escaped newlines)
     '{"output": "Please use the following password to proceed to installation:\\n\\n'
     + HEX
@@ -72,6 +82,9 @@ def test_a_credential_after_its_label_is_redacted(text: str) -> None:
         "Passwort vergessen?",
         "Пароль: неверный",
         "密码：错误",
+        "Passwort=${DB_PASSWORD}",
+        "login with github:oauth to continue",
+        "creds are in 1password / shared vault",
     ],
 )
 def test_a_label_without_a_credential_after_it_is_kept(text: str) -> None:

@@ -84,7 +84,8 @@ REVIEWED = {
     "(?i:machine|default": "one optional word, spaces and escaped newlines are disjoint",
     # `_PRINTED` then where the word goes: flags are -n / -e, each ended by spaces, and the
     # printed word (possessive, bounded) stops at the first space, quote or `|`/`>`.
-    "firebase[ \\t]+functions:secrets:set)": "as the echo rule; one pipe, then a fixed sink",
+    "firebase[ \\t]+functions:secrets:set|cryptsetup": "as the echo rule; one pipe, then a"
+    " fixed sink (cryptsetup's words before its `-d -` bounded, 200)",
     "[ \\t]*>>?[ \\t]*(?P<path>": "as the echo rule; one redirection, a bounded path",
     "(?:\\n[ \\t]{0,40}){0,2}": "an expect script's next lines: a newline and the spaces after"
     " it are disjoint; two lines at most",
@@ -93,6 +94,8 @@ REVIEWED = {
     "passwort|kennwort": "the label rule again, for the names of other languages (its own rule:"
     " see above)",
     "bundle[ \\t]+config": "a host's labels each begin with a dot, which no label holds",
+    "chpasswd(?:": "cloud-init's lines: a newline and an escaped one are disjoint, each line's"
+    " spaces and text possessive (a line is read one way); five lines before `list:` at most",
 }
 
 

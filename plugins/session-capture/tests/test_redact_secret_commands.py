@@ -48,6 +48,8 @@ PRINTS = [
     "gopass show -o infra/db",
     "bw get password github.com",
     "lpass show --password db",
+    "chamber read -q app db_password",
+    "chamber export app",
     "secret-tool lookup service db",
     "security find-generic-password -s svc -w",
     "security find-internet-password -s github.com -g",

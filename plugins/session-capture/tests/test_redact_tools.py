@@ -107,6 +107,17 @@ LEAKED = [
     f"-H 'Authorization: SSWS 00{TOKEN}'",
     f"-H 'Authorization: GenieKey 3f8a1c2e-7b6d-4e5f-9a0b-{TOKEN[:12].lower()}'",
     f"otpauth://totp/ACME:bob@ex.com?secret={TOKEN}&issuer=ACME",
+    # A seventh attack.
+    f"mosquitto_passwd -b /etc/mosquitto/passwd bob {PW}",
+    f"mosquitto_passwd -c -b -H sha512 /etc/mosquitto/passwd bob {PW}",
+    f"drush upwd admin {PW}",
+    f"drush -y user:password admin '{PW}'",
+    f"sed -i 's/CHANGEME/{PW}/' config/database.yml",
+    f'sed -i.bak "s|<db_password>|{PW}|g" .env',
+    f"sed -e 's#__API_TOKEN__#{TOKEN}#' app.conf.tmpl > app.conf",
+    f"sed -i 's/YOUR_API_KEY/{TOKEN}/' settings.py",
+    f"echo -n '{PW}' | cryptsetup luksOpen /dev/sdb1 vault -d -",
+    f"printf '%s' '{PW}' | cryptsetup luksFormat /dev/sdb1 --key-file=-",
 ]
 
 
@@ -184,6 +195,16 @@ def test_each_of_two_password_flags_is_redacted() -> None:
         'dsn := fmt.Sprintf("%s:%s@tcp(%s)/app", user, pass, host)',
         "Authorization: handled by the middleware/authenticate step",
         "otpauth://totp/ACME:bob@ex.com?issuer=ACME",
+        "mosquitto_passwd -U /etc/mosquitto/passwd",
+        "mosquitto_passwd -c /etc/mosquitto/passwd bob",
+        "drush user:password admin",
+        "sed -i 's/token/tokenizer/g' lexer.py",
+        "sed -i 's/PASSWORD/$DB_PASSWORD/' .env",
+        "sed -i 's/^DB_HOST=.*/DB_HOST=db2/' .env",
+        "sed -i 's/foo/bar2x/g' notes.txt",
+        "sed -i 's/CHANGEME/&/' x",
+        "echo 'YES' | cryptsetup luksFormat /dev/sdb1",
+        "cryptsetup luksOpen /dev/sdb1 vault -d /root/keyfile",
     ],
 )
 def test_the_same_commands_without_a_secret_keep_every_word(text: str) -> None:

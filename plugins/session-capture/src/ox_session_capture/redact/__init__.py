@@ -9,6 +9,10 @@ the layers, the order and the coverage table.
 - `rules_keywords`: assignments, command-line flags and password arguments, URL user-info,
   `Authorization` headers, private keys, `.netrc` / `.pgpass` / kubeconfig contents, and the
   high-entropy rule for random-looking values next to key-like names;
+- `rules_tools`, `rules_configs`, `rules_hashes`: tools' password arguments, a format's own
+  places (`: PSK "…"`, `chpasswd: list:`, `a1 LOGIN`), stored password hashes;
+- `rules_terminal`: a terminal's text in one text (a prompt, a secret-printing command of
+  `secret_commands`, its output);
 - `names`: which names call for a secret and which values are literal ones;
 - `engine`: the pre-filter, JSON decoding, span merging (`redact_text`, `LedgerRedactor`);
 - `encoded`: base64 runs that decode to readable text (read again by the engine);

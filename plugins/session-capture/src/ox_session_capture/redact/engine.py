@@ -40,6 +40,7 @@ from ox_session_capture.redact.rules_configs import CONFIG_RULES, JWK_PRIVATE, i
 from ox_session_capture.redact.rules_hashes import HASH_RULES
 from ox_session_capture.redact.rules_keywords import KEYWORD_RULES, PROSE_RULES
 from ox_session_capture.redact.rules_providers import PROVIDER_RULES
+from ox_session_capture.redact.rules_terminal import TERMINAL_RULES
 from ox_session_capture.redact.rules_tools import TOOL_RULES
 from ox_session_capture.redact.views import (
     batch_may_read_otherwise,
@@ -48,7 +49,8 @@ from ox_session_capture.redact.views import (
 )
 
 RULES: tuple[Rule, ...] = (
-    *PROVIDER_RULES, *HASH_RULES, *KEYWORD_RULES, *TOOL_RULES, *CONFIG_RULES, *PROSE_RULES
+    *PROVIDER_RULES, *HASH_RULES, *KEYWORD_RULES, *TOOL_RULES, *CONFIG_RULES, *PROSE_RULES,
+    *TERMINAL_RULES,
 )  # fmt: skip
 """Every built-in rule, vendor formats first (an overlap is named after the first rule)."""
 

@@ -103,8 +103,8 @@ def classify(name: str) -> NameClass | None:
         return "SECRET"
     if any(p in _SECRET_WORDS or ("token" in p and p not in _NOT_TOKEN) for p in parts):
         return "SECRET"
-    if any(p in _WEAK_WORDS for p in parts):
-        return "WEAK"
+    if any(p in _WEAK_WORDS for p in parts) or (last == "pat" and len(parts) > 1):
+        return "WEAK"  # `GITLAB_PAT`: a personal access token (a lone `pat` is a pattern)
     return None
 
 

@@ -18,6 +18,7 @@ from ox_session_capture.redact.rules import (
     Rule,
     at_word_start,
     line_before,
+    not_a_word,
     not_placeholder,
     rule,
     token_like,
@@ -30,16 +31,71 @@ _LITERAL = r"[ \t]*(?P<q>\\{0,3}[\"'])(?P<secret>[^\"'\\\n]{1,300})\\{0,3}[\"']"
 """The password: a quoted literal (a variable is kept)."""
 
 
-def _connect(first: str, calls: str, before: int, anchors: tuple[str, ...], vendor: str) -> Rule:
+def _connect(
+    first: str,
+    calls: str,
+    before: int,
+    anchors: tuple[str, ...],
+    vendor: str,
+    *,
+    first_args: str = "",
+) -> Rule:
     """The password given as argument `before + 1` of one of `calls`, whose first letters
-    are `first` (tested before the look-behind: one test a position of the text)."""
+    are `first` (tested before the look-behind: one test a position of the text); or after
+    `first_args`, the regex of the arguments before it when they are told by their shape."""
     return rule(
         "PASSWORD",
-        r"(?=[" + first + r"])" + START + r"(?:" + calls + r")\(" + _ARG * before + _LITERAL,
+        r"(?=["
+        + first
+        + r"])"
+        + START
+        + r"(?:"
+        + calls
+        + r")\("
+        + (first_args or _ARG * before)
+        + _LITERAL,
         anchors,
         vendor=vendor,
         check=not_placeholder,
     )
+
+
+_TRACE = re.compile(r"(?:^|[\s\"'`])(?:[<>]|-{1,3}>|[CS]:)[ \t]*$")
+"""What a protocol trace prints before a command it sent (`curl -v`, `ftp -d`, an RFC)."""
+_IMAP_TAG = re.compile(r"(?:^|[\s\"'`])(?:\.|[A-Za-z]{0,5}\d{1,5})[ \t]+$")
+"""An IMAP command's tag (`a1`, `A001`, `.`), right before the command."""
+
+
+def _app_password(secret: str, match: re.Match[str]) -> bool:
+    """Sixteen letters are no word; four groups of four may be words of a sentence (`password
+    must have more than`): only alone on a config's line, one group without a vowel (a
+    random group has none two times in five; this misses about one app password in ten)."""
+    if " " not in secret:
+        return True
+    groups = secret.split()
+    return not line_before(match).strip() and any(not set(g) & set("aeiou") for g in groups)
+
+
+_PROTOCOL_PASSWORD = (
+    r"(?P<secret>[^\s\\,;\"'`]{1,300}+)"
+    r"(?=\\{0,3}[\"'`]|[,;]?(?:[ \t]|\r?\n|\\[nr]|$))"
+)
+"""The password a protocol's command ends with (a comma or a semicolon after it is prose's, a
+quote a string's that holds the command)."""
+
+
+def _protocol_login(secret: str, match: re.Match[str]) -> bool:
+    """IMAP's `LOGIN` after a command's tag (`a1`, `A001`, `.`); `PASS` after a trace's
+    prefix, or alone at a line's start with a value no word or path (test runners print
+    `PASS src/app.test.js`)."""
+    if not not_placeholder(secret) or set(secret) == {"*"}:
+        return False
+    before = line_before(match)
+    if match.group()[0] in "lL":
+        return _IMAP_TAG.search(before) is not None
+    if _TRACE.search(before) is not None:
+        return True
+    return not before.strip() and not_a_word(secret) and not any(c in secret for c in "/.:")
 
 
 def _debconf(secret: str, match: re.Match[str]) -> bool:
@@ -191,6 +247,76 @@ CONFIG_RULES: tuple[Rule, ...] = (
         + r"(?P<secret>(?:[a-z]{3,8}[ \t]+){11,23}[a-z]{3,8})(?![a-z])",
         ("mnemonic", "phrase"),
         vendor="BIP-39 mnemonic (a wallet's recovery phrase)",
+    ),
+    _connect(
+        "C",
+        # ldap3's `Connection(server, 'cn=admin,dc=…', 'pw')`: the user a DN, so a directory's
+        # bind (a `Connection` of any other library with a third literal is not read).
+        r"Connection",
+        0,
+        ("connection(",),
+        "code (ldap3's Connection: server, DN, password)",
+        first_args=_ARG
+        + r"[ \t]*(?:user[ \t]*=[ \t]*)?[rbuf]?\\{0,3}[\"'](?i:cn|uid|ou|mail)="
+        + r"[^\"'\\\n]{0,200}\\{0,3}[\"'][ \t]*,",
+    ),
+    rule(
+        "PASSWORD",
+        # cloud-init's `chpasswd: list:` lines (`root:pw`, one user a line): the list is
+        # replaced whole (names and passwords), as a YAML block or a sequence.
+        at_word_start("chpasswd")
+        + r":[ \t]*(?:(?:\r?\n|\\n)[ \t]++(?!list:)[^\n\\]{0,100}+){0,5}(?:\r?\n|\\n)[ \t]+list:"
+        + r"[ \t]*\|?-?[ \t]*"
+        + r"(?P<secret>(?:(?:\r?\n|\\n)[ \t]++(?:-[ \t]++)?[\w.-]{1,64}+:(?![\s\\])"
+        + r"[^\s\\]{1,300}+)+)",
+        ("chpasswd",),
+        vendor="cloud-init (chpasswd: list: user:password lines)",
+    ),
+    rule(
+        "PRIVATE_KEY",
+        # OpenVPN's shared key (`--secret`, `<tls-auth>`, `<tls-crypt>`): 2048 bits in hex.
+        r"-----BEGIN OpenVPN Static key V1-----[\s\S]*?(?:-----END OpenVPN Static key V1-----|\Z)",
+        ("openvpn",),
+        vendor="OpenVPN static key",
+    ),
+    rule(
+        "PASSWORD",
+        # A Google app password in msmtp's or fetchmail's file: 16 lower-case letters (shown
+        # in 4 groups), alone after `password` on its line. In prose such a word is a word.
+        at_word_start("password")
+        + r"[ \t]+(?:(?P<secret>[a-z]{16})(?![a-z])"
+        + r"|(?P<secret2>[a-z]{4}(?: [a-z]{4}){3})(?=[ \t]*(?:\r?\n|\\[nr]|$)))",
+        ("password",),
+        vendor="msmtp / fetchmail (a Google app password)",
+        check=_app_password,
+    ),
+    rule(
+        "PASSWORD",
+        # A PIN or PUK of 4 to 8 digits (`SIM_PIN=4821`, `pin: "1234"`); a name that only
+        # ends in those letters (`SPIN`, `pinpoint`) is none.
+        r"[pP](?<![A-Za-z0-9][pP])(?:IN|in|UK|uk)(?:[_-]?(?:CODE|code|Code))?"
+        + r"\\{0,3}[\"']?[ \t]*[=:][ \t]*\\{0,3}[\"']?(?P<secret>\d{4,8})(?![\w.])",
+        ("pin", "puk"),
+        vendor="PIN / PUK codes",
+    ),
+    rule(
+        "PASSWORD",
+        # A protocol's own login typed or traced: IMAP's `a1 LOGIN user pw` ...
+        r"[lL](?:(?<![A-Za-z0-9_][lL])|(?<=\\[nrt][lL]))(?:OGIN|ogin)[ \t]+"
+        + r"(?:\\?\"[^\"\n\\]{1,100}\\?\"|[^\s\"\\]{1,100})[ \t]+"
+        + _PROTOCOL_PASSWORD,
+        ("login",),
+        vendor="IMAP LOGIN (a protocol session)",
+        check=_protocol_login,
+    ),
+    rule(
+        "PASSWORD",
+        # ... FTP's and POP3's `PASS pw` (`curl -v`'s `> PASS …`, `ftp -d`'s `---> PASS …`,
+        # `C: PASS …`). Each begins with its literal: `pass` is in every `password`.
+        at_word_start("PASS") + r"[ \t]+" + _PROTOCOL_PASSWORD,
+        ("pass",),
+        vendor="FTP / POP3 PASS (a protocol session)",
+        check=_protocol_login,
     ),
     rule(
         "SECRET",

@@ -23,6 +23,7 @@ from ox_session_capture.redact.rules import (
     b64_private_key,
     basic_credentials,
     grouped_words,
+    line_before,
     not_a_word,
     not_placeholder,
     rule,
@@ -48,7 +49,9 @@ _NAME_WORD = (
     r"(?:pass|pwd|pw|secret|token|key|auth|cred|dsn|salt|sig|cookie|session|bearer|webhook"
     r"|private|license|hmac|sas|jwt|otp|connstr|connectionstring|psk"
     # A password's name in other languages (`passwort`, `passe`, `passord` hold `pass`).
-    r"|kennwort|contrase|senha|wachtwoord|haslo|heslo|sifre|salasana|losenord)"
+    r"|kennwort|contrase|senha|wachtwoord|haslo|heslo|sifre|salasana|losenord"
+    # A personal access token (`GITLAB_PAT`), not a path.
+    r"|_pat(?![a-z]))"
 )
 # The same words for `re` to try fast (see `grouped_words`): a flag can start after each `.`
 # of `.-.-.-…`, each start tries the name look-ahead below (1 MB of `.-a` took 8 s, now 1-2 s).
@@ -79,6 +82,8 @@ NAME_ANCHORS = (
     "otp", "connstr", "connectionstring", "psk",
     "kennwort", "contrase", "senha", "wachtwoord", "haslo", "heslo", "sifre", "salasana",
     "losenord",
+    # `GITLAB_PAT=`: not `pat` alone, which every `path` and `pattern` holds.
+    "_pat=", "_pat:", '_pat"', "_pat'",
 )  # fmt: skip
 
 
@@ -96,6 +101,8 @@ def _named_value(secret: str, match: re.Match[str]) -> str | bool:
     cls = classify(match.group("name"))
     if cls is None or match.string.endswith("://", 0, match.start("name")):
         return False  # not a name, or the user of a URL's user-info (the URL rule's)
+    if match.group("name") == "PASS" and match.string.endswith("--- ", 0, match.start("name")):
+        return False  # Go's test verdict (`--- PASS: TestName (0.00s)`), not a password
     quoted = match.group("q") is not None
     text, end = match.string, match.end()
     code_after = text[end : end + 1] in ("(", "[", ".")
@@ -147,11 +154,16 @@ _PRINTED = (
     + CLOSE_QUOTE
     + r"|(?P<secret>(?!\$)[^\s\"'\\|$<>;&]{3,300}+))"
 )
+_USER_STATEMENT = re.compile(r"(?i)\b(?:create|alter)[ \t]+(?:user|role|login)\b|\bgrant\b")
+"""SQL that makes or changes a user, before an `IDENTIFIED BY` on its line."""
+
 _SECRET_SINKS = (
     r"gh[ \t]+secret[ \t]+set|(?:go)?pass[ \t]+insert|wrangler[ \t]+(?:pages[ \t]+)?secret[ \t]+put"
     r"|vercel[ \t]+env[ \t]+add|netlify[ \t]+env:set|(?:docker|podman)[ \t]+secret[ \t]+create"
     r"|kubectl[ \t]+create[ \t]+secret|secret-tool[ \t]+store|keyring[ \t]+set"
     r"|gcloud[ \t]+secrets[ \t]+(?:create|versions[ \t]+add)|firebase[ \t]+functions:secrets:set"
+    # A LUKS passphrase read from the standard input (`-d -`, `--key-file=-`).
+    r"|cryptsetup[ \t][^\n|;&]{0,200}?(?:-d|--key-file)(?:[ \t]+|=)-(?![\w./~-])"
 )
 
 
@@ -404,6 +416,25 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         vendor="SQL (CREATE/ALTER USER … PASSWORD, IDENTIFIED BY)",
         check=lambda s, m: is_literal_secret(s, "PASSWORD", quoted=True, code_after=False),
     ),
+    rule(
+        "PASSWORD",
+        # Oracle's `CREATE USER app IDENTIFIED BY pw;` unquoted, or in double quotes; only in
+        # a statement that makes or changes a user (prose says `identified by the team`).
+        r"(?=[iI])"
+        + START
+        + r"(?i:identified)[ \t]+(?i:by)[ \t]+(?!(?i:values|password)\b)"
+        + r"(?:(?P<q>\\{0,3}\")(?P<secret2>[^\"\\\r\n]{1,300})\\{0,3}\""
+        + r"|(?P<secret>[A-Za-z0-9_#$!@%^*+=~-]{4,128}+)"
+        + r"(?=[ \t]*(?:;|\r?\n|\\[nr]|$|[ \t](?i:account|default|temporary|quota|profile"
+        + r"|password|container)\b)))",
+        ("identified",),
+        vendor="SQL (Oracle: IDENTIFIED BY password, unquoted)",
+        check=lambda s, m: (
+            not_placeholder(s)
+            and _USER_STATEMENT.search(line_before(m)) is not None
+            and is_literal_secret(s, "PASSWORD", quoted=True, code_after=False)
+        ),
+    ),
     # ---- password arguments of known commands
     cli(
         "CLI_PASSWORD",
@@ -551,7 +582,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         # A secret printed into a secret store's standard input (`echo -n X | gh secret set
         # NAME`, `| pass insert -e`, `| kubectl create secret … --from-file=/dev/stdin`).
         _PRINTED + r"[ \t]*\|[ \t]*(?:" + _SECRET_SINKS + r")",
-        ("secret", "insert", "keyring", "env add", "env:set"),
+        ("secret", "insert", "keyring", "env add", "env:set", "cryptsetup"),
         vendor="command line (echo … | gh secret set, pass insert, docker secret create)",
     ),
     rule(
@@ -634,9 +665,9 @@ _LABEL_ANCHORS = (
 )  # fmt: skip
 
 
-def _label(names: str, first: str, anchors: tuple[str, ...]) -> Rule:
+def _label(names: str, first: str, anchors: tuple[str, ...], seps: str = ":：") -> Rule:
     """A label naming a credential (one of `names`, whose first letters are `first`), then
-    its value (see `PROSE_RULES`)."""
+    one of `seps` and its value (see `PROSE_RULES`)."""
     return rule(
         "PASSWORD",
         r"(?=["
@@ -648,12 +679,17 @@ def _label(names: str, first: str, anchors: tuple[str, ...]) -> Rule:
         + r"))"
         # Possessive runs: neither holds what must follow it (a colon; a space, a quote or a
         # line's end), so none is given back, and a start without a label costs one scan.
-        + r"(?:[ \t][^\n:：\\]{0,99}+)?[:：][ \t]*(?:(?:[›»>]|\\u203a|\\u00bb)[ \t]*)?"
+        + r"(?:[ \t][^\n"
+        + seps
+        + r"\\]{0,99}+)?["
+        + seps
+        + r"][ \t]*(?:(?:[›»>]|\\u203a|\\u00bb)[ \t]*)?"
         # The value looked at, not taken, as the prose rule's (a refused one takes no label).
         + r"(?=(?:(?:\r?\n|\\n)[ \t]*){0,3}"
         + r"(?P<secret2>[^\s\"'`()\[\]{}<>,;|\\：]{6,200}+)"
-        # Ending its line, or a quoted text (a closing quote, escaped or not, right after it).
-        + r"(?=(?:\\{0,3}[\"'`])?[ \t]*(?:\r?\n|\\[nr]|$)|,[ \t]|(?P<more>[ \t])))",
+        # Ending its line, or a quoted text (a closing quote, escaped or not, right after it:
+        # `run '…: pw' now`, `"…: pw\n"`).
+        + r"(?=\\{0,3}[\"'`]|[ \t]*(?:\r?\n|\\[nr]|$)|,[ \t]|(?P<more>[ \t])))",
         anchors,
         vendor="prose (a label naming a password, then the password: logs, setup output)",
         check=_label_value,
@@ -698,5 +734,21 @@ PROSE_RULES: tuple[Rule, ...] = (
         "pPtTaAsS",
         ("pass", "token", "secret", "api"),  # not `key`: every dict has keys
     ),
-    _label(_LABEL_WORDS, _LABEL_FIRST, _LABEL_ANCHORS),
+    # In other languages also an assignment (`contraseña=…`, `пароль = …`): the assignment
+    # rule reads ASCII names only.
+    _label(_LABEL_WORDS, _LABEL_FIRST, _LABEL_ANCHORS, ":：="),
+    rule(
+        "PASSWORD",
+        # A user and a password as a pair, named: `creds are admin / pw`, `u/p: bob/pw`,
+        # `login with bob:pw`; the password no word of a sentence.
+        # The first letter, then where it stands (one test a position), then the rest.
+        r"[cCuUlL](?:(?<![A-Za-z0-9_][cCuUlL])|(?<=\\[nrt][cCuUlL]))"
+        + r"(?:(?<=[cC])(?i:reds|redentials)|(?<=[uU])(?i:/p|ser/pass(?:word)?|sername/password)"
+        + r"|(?<=[lL])(?i:ogin))"
+        + r"(?:[ \t]+(?i:are|is|was|were|with|as|using))?[ \t]*:?[ \t]+"
+        + r"[\w.@+-]{1,64}+[ \t]*[/:][ \t]*(?P<secret>[^\s\"'`,;()\\/]{3,200}+)(?![/\w])",
+        ("cred", "u/p", "/pass", "login"),
+        vendor="prose (a user and a password as a pair: creds are admin / pw)",
+        check=lambda secret, match: not_a_word(secret) and not_placeholder(secret),
+    ),
 )

@@ -45,6 +45,42 @@ def _on_its_line(word: str, match: re.Match[str]) -> bool:
     return word in match.group() or word in line_before(match) or word in line_after(match)
 
 
+def _sed_body(n: int, delimiter: str) -> str:
+    d = re.escape(delimiter)
+    return (
+        rf"{d}(?P<pat{n}>(?:[^\s\\{d}]|\\.){{1,200}}+){d}"
+        rf"(?P<secret{n}>(?:[^\s\\{d}\"']|\\.){{1,300}}+){d}"
+    )
+
+
+_SED_BODIES = "|".join(_sed_body(n, d) for n, d in enumerate("/|#,", start=1))
+"""`s/pattern/replacement/` with each usual delimiter, neither part with a space in it."""
+_SED_PLACEHOLDER = re.compile(
+    r"(?i:changeme|change_me|change-me|replace_?me|placeholder|your[_-]?\w*?"
+    r"(?:pass|pwd|key|secret|token))|[A-Z0-9_]*(?:PASS|PWD|SECRET|TOKEN|API_?KEY)[A-Z0-9_]*"
+    r"|<[^<>\s]{1,80}>|\{\{[^{}]{1,80}\}\}|__[A-Za-z]\w*__|%[A-Za-z]\w*%|@@\w+@@"
+)
+"""A template's placeholder: a word that asks to be changed, a credential's name in capitals,
+or one marked as a template's (`<password>`, `{{ token }}`, `__SECRET__`, `%PASSWORD%`)."""
+
+
+def _sed_value(secret: str, match: re.Match[str]) -> bool:
+    """The replacement of a placeholder is a password: not a reference to the pattern (`&`,
+    `\\1`), a variable or a word (`s/TOKEN/tokenizer/`), nor an assignment (`s/^PW=.*/PW=x/`,
+    whose value the assignment rule reads)."""
+    groups = match.groupdict()
+    n = next(k[len("secret") :] for k, v in groups.items() if k.startswith("secret") and v)
+    pattern = groups["pat" + n]
+    return (
+        _SED_PLACEHOLDER.search(pattern) is not None
+        and not_placeholder(secret)
+        and "=" not in secret
+        and "&" not in secret
+        and "\\" not in secret
+        and not_a_word(secret)
+    )
+
+
 def _after(
     command: str, before: str, anchors: tuple[str, ...], vendor: str, *, prompt: str = ""
 ) -> Rule:
@@ -174,6 +210,31 @@ TOOL_RULES: tuple[Rule, ...] = (
         "command line (rabbitmqctl add_user)",
     ),
     _after(r"wpa_passphrase", r"[ \t]+[^\s\"'\\]+", ("wpa_passphrase",), "wpa_passphrase"),
+    _after(
+        # `mosquitto_passwd -b [-c] [-H sha512] file user password` (`-b`: the password given).
+        r"mosquitto_passwd(?=[^\n|;&]{0,100}?[ \t]-\w*b)",
+        r"(?>(?:[ \t]+-(?:[HI][ \t]+[^\s\"'\\]+|\w+))*)(?:[ \t]+[^\s\"'\\-][^\s\"'\\]*){2}",
+        ("mosquitto_passwd",),
+        "command line (mosquitto_passwd -b file user password)",
+    ),
+    _after(
+        r"drush",
+        _OPTIONS
+        + r"[ \t]+(?:upwd|user:password|user-password)"
+        + _OPTIONS
+        + r"[ \t]+[^\s\"'\\-][^\s\"'\\]*",
+        ("drush",),
+        "command line (drush user:password name password)",
+    ),
+    rule(
+        "CLI_PASSWORD",
+        # A placeholder of a config file replaced by the password (`sed -i
+        # 's/CHANGEME/pw/' …`, `s|<db_password>|pw|`): the replacement is the secret.
+        START + r"sed" + END + r"[^\n|;&]{0,200}?[ \t]\\{0,3}[\"']?s(?:" + _SED_BODIES + r")",
+        ("sed",),
+        vendor="command line (sed replacing a placeholder with a password)",
+        check=_sed_value,
+    ),
     _after(
         r"nmcli",
         _LINE + r"(?<![\w.-])(?:password|wifi-sec\.psk|802-11-wireless-security\.psk)",

@@ -60,6 +60,7 @@ _STORES = (
     r"keyring\s+get",
     r"doppler\s+secrets\s+(?:get|download)",
     r"infisical\s+secrets\s+get",
+    r"chamber\s+(?:read|export)\b",
     r"heroku\s+(?:auth:token|config:get)",
     r"doctl\s+auth\s+token",
     r"glab\s+auth\s+status\b" + _GAP + r"(?:-t|--show-token)\b",

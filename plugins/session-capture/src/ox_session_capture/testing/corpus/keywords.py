@@ -553,3 +553,41 @@ def add_keyword_forms() -> None:
     add("BIP-39", "MNEMONIC", words, 'MNEMONIC="{s}"', "config")
     add("prose", "PASSWORD", "Zx9" + rnd(ALNUM, 14), "Passwort: {s}")
     add("assignment", "PASSWORD", rnd(ALNUM, 14), "Kennwort={s}", "config")
+    # A seventh attack: a terminal's text pasted whole, protocol sessions, tools' positional
+    # passwords, lists of a format's own, names the assignment rule could not read.
+    add("terminal", "SECRET_COMMAND_OUTPUT", rnd(ALNUM, 18), "$ pass show db/prod\n{s}", "cli")
+    add(
+        "terminal",
+        "SECRET_COMMAND_OUTPUT",
+        rnd(ALNUM, 24),
+        "[root@db1 ~]# aws secretsmanager get-secret-value --secret-id prod/db"
+        " --query SecretString --output text\n{s}",
+        "cli",
+    )
+    add("mosquitto", "CLI_PASSWORD", rnd(ALNUM, 16),
+        "mosquitto_passwd -c -b /etc/mosquitto/passwd bob {s}", "cli")  # fmt: skip
+    add("Drupal", "CLI_PASSWORD", rnd(ALNUM, 16), "drush user:password admin '{s}'", "cli")
+    add("sed", "CLI_PASSWORD", rnd(ALNUM, 16), "sed -i 's/CHANGEME/{s}/' config/db.yml", "cli")
+    add("cryptsetup", "CLI_PASSWORD", rnd(ALNUM, 16),
+        "echo -n '{s}' | cryptsetup luksOpen /dev/sdb1 vault -d -", "cli")  # fmt: skip
+    add("Oracle", "PASSWORD", "Ox7" + rnd(ALNUM, 13),
+        "CREATE USER app IDENTIFIED BY {s};", "config")  # fmt: skip
+    add("ldap3", "PASSWORD", rnd(ALNUM, 16),
+        "conn = Connection(srv, 'cn=admin,dc=acme,dc=io', '{s}', auto_bind=True)",
+        "config")  # fmt: skip
+    add("cloud-init", "PASSWORD", rnd(ALNUM, 16),
+        "chpasswd:\n  list: |\n    root:{s}\n  expire: False", "config")  # fmt: skip
+    add(
+        "OpenVPN",
+        "PRIVATE_KEY",
+        "\n".join(rnd(HEX, 32) for _ in range(4)),
+        "-----BEGIN OpenVPN Static key V1-----\n{s}\n-----END OpenVPN Static key V1-----",
+        "config",
+    )
+    add("Google app password", "PASSWORD", rnd(string.ascii_lowercase, 16),
+        "host smtp.gmail.com\npassword {s}", "config")  # fmt: skip
+    add("PIN", "PASSWORD", "739164", "export SIM_PIN={s}", "config")
+    add("IMAP", "PASSWORD", rnd(ALNUM, 16), "a1 LOGIN bob@acme.io {s}", "cli")
+    add("FTP", "PASSWORD", rnd(ALNUM, 16), "---> PASS {s}", "cli")
+    add("prose", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "creds are admin / {s}")
+    add("GitLab", "HIGH_ENTROPY", rnd(ALNUM, 24), "GITLAB_PAT={s}", "config")

@@ -228,9 +228,11 @@ VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not i
     "assignment", "command line", "URL", "HTTP", "high entropy")})  # fmt: skip
 
 
-def in_json(shape: Shape) -> str:
-    """The shape's text starting a line inside a JSON-escaped tool input (`\\nSECRET...`)."""
-    return json.dumps({"command": "cat <<'EOF' > .env\n" + shape.text + "\nEOF"})
+def in_json(shape: Shape, *, ascii_only: bool = False) -> str:
+    """The shape's text starting a line inside a JSON-escaped tool input (`\\nSECRET...`),
+    its other scripts as UTF-8 (as agents write JSON) or, `ascii_only`, as `\\u` escapes."""
+    command = "cat <<'EOF' > .env\n" + shape.text + "\nEOF"
+    return json.dumps({"command": command}, ensure_ascii=ascii_only)
 
 
 def at_line_start(shape: Shape) -> str:
