@@ -62,6 +62,15 @@ LEAKED = [
     f"> PASS {PW}",
     f"C: PASS {PW}",
     f"USER bob\nPASS {PW}\n+OK",
+    # An eighth attack: credential objects in code, a Vault token of the older format.
+    f'var cred = new NetworkCredential("bob", "{PW}");',
+    f'new PasswordAuthentication("bob", "{PW}".toCharArray())',
+    f'new UsernamePasswordCredentials("bob", "{PW}")',
+    f"client = Client('AC{HEX40[:32]}', '{HEX40[8:40]}')",
+    f"client = algoliasearch('ABCD1234EF', '{PW}')",
+    f"Net::SMTP.start('smtp.acme.io', 587, 'acme.io', 'bob', '{PW}', :login)",
+    f"export VAULT_TOKEN=s.{PW}AbCdEfGh",
+    f"VAULT_TOKEN: b.{PW}AbCdEfGh",
 ]
 
 
@@ -158,6 +167,12 @@ def test_a_password_in_its_own_place_is_redacted(text: str) -> None:
         "--- PASS: TestRedact (0.00s)",
         "PASS",
         "> PASS ****",
+        "var cred = new NetworkCredential(user, password);",
+        "client = Client(account_sid, auth_token)",
+        "client = algoliasearch(app_id, api_key)",
+        "Net::SMTP.start(host, port, helo, user, pass, :login)",
+        "vault read -field=ttl s.ttl_of_the_lease",
+        "export VAULT_ADDR=https://vault.acme.io:8200",
     ],
 )
 def test_the_same_places_without_a_password_keep_every_word(text: str) -> None:

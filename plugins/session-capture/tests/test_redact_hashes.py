@@ -6,6 +6,8 @@ untouched."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -63,3 +65,60 @@ def test_text_with_dollars_that_is_no_hash_is_kept(text: str) -> None:
 def test_redacting_dollar_soup_is_idempotent(text: str) -> None:
     once = redact_text(text)
     assert redact_text(once) == once
+
+
+# An eighth attack: the hashes databases and directories keep (13 of 13 leaked before).
+HEX32 = "8846f7eaee8fb117ad06bdd830b7586c"
+B64 = "W6ph5Mm5Pz8GgiULbPgzG37mj9g8MDBa"
+KEPT = {
+    "MySQL native": ("| app | *6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9 |", "*"),
+    "MySQL in SQL": (
+        "IDENTIFIED WITH mysql_native_password AS '*6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9'",
+        "*",
+    ),
+    "PostgreSQL md5": (f" app     | md5{HEX32}", "md5"),
+    "PostgreSQL SCRAM": (
+        f"SCRAM-SHA-256$4096:c2FsdHNhbHRzYWx0$k7VZmYqW0cH3JYv8Gm0uF0uYlB+{B64}:Zm9vYmFy{B64}",
+        "SCRAM-SHA-256$4096:",
+    ),
+    "LDAP SSHA": (f"userPassword: {{SSHA}}{B64}", "{SSHA}"),
+    "LDAP CRYPT": (f"userPassword: {{CRYPT}}$6${SALT}${HASH86}", "{CRYPT}"),
+    "LDAP lower case": (f"userpassword: {{ssha512}}{B64}{B64}", "{ssha512}"),
+    "pwdump": (f"Administrator:500:aad3b435b51404eeaad3b435b51404ee:{HEX32}:::", "500:"),
+    "secretsdump domain": (
+        f"ACME.LOCAL\\svc_sql:1104:aad3b435b51404eeaad3b435b51404ee:{HEX32}:::",
+        ":1104:",
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "scheme"), KEPT.values(), ids=KEPT.keys())
+def test_a_database_or_directory_hash_is_replaced(text: str, scheme: str) -> None:
+    out = redacted(text)
+    assert HEX32 not in out
+    assert B64 not in out
+    assert "6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9" not in out
+    assert scheme + "[REDACTED_" in out
+
+
+def test_an_ldif_base64_password_is_read_through() -> None:
+    value = base64.b64encode(f"{{SSHA}}{B64}".encode()).decode()
+    out = redacted(f"dn: uid=bob,ou=people,dc=acme,dc=io\nuserPassword:: {value}\n")
+    assert value not in out
+    assert "[REDACTED_" in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"{HEX32}  backup.tar.gz",  # md5sum's output
+        f"md5: {HEX32}",
+        "**Note** see *README* for details",
+        "*" + "6bb4837eb74329105ee4568dda7dc67ed2ca2ad9",  # lower case: a git SHA after a star
+        "{SHA} is the scheme's name",
+        "fe80:::1 and a:b:c:::",
+        f"sha1 {HEX32}:{HEX32}",
+    ],
+)
+def test_text_like_those_hashes_is_kept(text: str) -> None:
+    assert redact_text(text) == text

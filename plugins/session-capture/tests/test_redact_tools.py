@@ -118,6 +118,12 @@ LEAKED = [
     f"sed -i 's/YOUR_API_KEY/{TOKEN}/' settings.py",
     f"echo -n '{PW}' | cryptsetup luksOpen /dev/sdb1 vault -d -",
     f"printf '%s' '{PW}' | cryptsetup luksFormat /dev/sdb1 --key-file=-",
+    # An eighth attack.
+    f"net user bob {PW} /add",
+    f"NET USER svc_backup {PW} /ADD /DOMAIN",
+    f"useradd -m -p {PW} bob",
+    f"usermod --password '{PW}' bob",
+    f"echo {PW} | gpg --batch --passphrase-fd 0 -d secrets.gpg",
 ]
 
 
@@ -205,6 +211,12 @@ def test_each_of_two_password_flags_is_redacted() -> None:
         "sed -i 's/CHANGEME/&/' x",
         "echo 'YES' | cryptsetup luksFormat /dev/sdb1",
         "cryptsetup luksOpen /dev/sdb1 vault -d /root/keyfile",
+        "net user bob * /add",
+        "net user bob /delete",
+        "net user",
+        "useradd -m -s /bin/bash bob",
+        "usermod -p $(openssl passwd -6 -stdin < pw.txt) bob",
+        "gpg --batch --passphrase-fd 0 -d secrets.gpg < pass.txt",
     ],
 )
 def test_the_same_commands_without_a_secret_keep_every_word(text: str) -> None:

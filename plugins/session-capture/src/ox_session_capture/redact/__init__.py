@@ -17,6 +17,7 @@ the layers, the order and the coverage table.
 - `engine`: the pre-filter, JSON decoding, span merging (`redact_text`, `LedgerRedactor`);
 - `encoded`: base64 runs that decode to readable text (read again by the engine);
 - `kube`: the `data` / `stringData` values of Kubernetes Secrets printed as YAML or JSON;
+- `tables`: a credential's column under a table's header, a row naming one;
 - `files`: whole files and entry lists as they are exported and uploaded;
 - `ledger_rules`: a ledger's own patterns in `<ledger>/.ox/redact.toml`.
 """

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ox_session_capture.redact import dumps, kube
+from ox_session_capture.redact import dumps, kube, tables
 from ox_session_capture.redact.anchors import Scan, anchors_in, batch_text
 from ox_session_capture.redact.encoded import batch_texts_with_encoded_text, encoded_texts
 from ox_session_capture.redact.names import classify, is_literal_secret
@@ -480,6 +480,9 @@ def _redact(
     inner = _encoded_spans(runs, extra, depth)
     if inner or kube.may_hold(text):
         spans = _merge(spans + inner + _kube_spans(text))
+    table = _table_spans(text)
+    if table:
+        spans = _merge(spans + table)
     return _apply(text, spans)
 
 
@@ -508,6 +511,14 @@ def _kube_spans(text: str) -> list[Span]:
     return [
         (s, e, _ENCODED_ORDER, kube.KIND)
         for s, e in kube.data_spans(text)
+        if not _PLACEHOLDER.fullmatch(text, s, e)
+    ]
+
+
+def _table_spans(text: str) -> list[Span]:
+    return [
+        (s, e, _ENCODED_ORDER, kind)
+        for s, e, kind in tables.data_spans(text)
         if not _PLACEHOLDER.fullmatch(text, s, e)
     ]
 

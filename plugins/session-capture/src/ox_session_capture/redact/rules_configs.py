@@ -249,6 +249,22 @@ CONFIG_RULES: tuple[Rule, ...] = (
         vendor="BIP-39 mnemonic (a wallet's recovery phrase)",
     ),
     _connect(
+        "aSN",
+        # `algoliasearch('APP_ID', 'admin key')`, Ruby's `Net::SMTP.start(host, port, helo,
+        # user, pw, :login)`.
+        r"algoliasearch|SearchClient\.create|algoliasearch\.Client",
+        1,
+        ("algoliasearch", "searchclient"),
+        "code (Algolia's client: app id, API key)",
+    ),
+    _connect(
+        "N",
+        r"Net::SMTP\.start",
+        4,
+        ("net::smtp",),
+        "code (Ruby's Net::SMTP.start: host, port, helo, user, password)",
+    ),
+    _connect(
         "C",
         # ldap3's `Connection(server, 'cn=admin,dc=…', 'pw')`: the user a DN, so a directory's
         # bind (a `Connection` of any other library with a third literal is not read).

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from ox_session_capture.redact.rules import END, Rule, rule
 
+_HEX = "[0-9a-fA-F]"
+
 _C = "[./A-Za-z0-9]"
 """crypt(3)'s alphabet."""
 _B64 = "[A-Za-z0-9+/]"
@@ -65,5 +67,44 @@ HASH_RULES: tuple[Rule, ...] = (
         r"[\w$=,.+/-]{0,40}?\$[A-Za-z0-9./+=]{1,64}\$" + _B64 + r"{20,88}={0,2}",
         ("pbkdf2_sha", "bcrypt_sha256$", "scrypt$"),
         "Django password hashers",
+    ),
+    # An eighth attack: the hashes databases and directories keep, printed by a query or a
+    # dump (`SELECT authentication_string FROM mysql.user`, `pg_authid`, an LDIF export,
+    # `secretsdump.py`).
+    rule(
+        "PASSWORD_HASH",
+        r"\*(?<![\w*]\*)(?P<secret>[0-9A-F]{40})" + END,
+        ("*",),
+        vendor="MySQL mysql_native_password (*HEX)",
+    ),
+    rule(
+        "PASSWORD_HASH",
+        # PostgreSQL's `md5` + the hash of password and user, glued (`rolpassword`).
+        r"md5(?<![\w]md5)(?P<secret>[0-9a-f]{32})" + END,
+        ("md5",),
+        vendor="PostgreSQL md5 (rolpassword)",
+    ),
+    rule(
+        "PASSWORD_HASH",
+        r"SCRAM-SHA-256\$\d{1,7}:(?P<secret>[A-Za-z0-9+/=]{8,88}\$[A-Za-z0-9+/=]{20,88}"
+        + r":[A-Za-z0-9+/=]{20,88})",
+        ("scram-sha-256$",),
+        vendor="PostgreSQL SCRAM-SHA-256",
+    ),
+    rule(
+        "PASSWORD_HASH",
+        # LDAP's `userPassword: {SSHA}…` (an LDIF's `userPassword::` is base64 of the same).
+        r"\{(?i:S?SHA(?:256|384|512)?|S?MD5|CRYPT|PBKDF2(?:-SHA\d{1,3})?|ARGON2|BCRYPT)\}"
+        + r"(?P<secret>[A-Za-z0-9+/=.$,-]{16,300}+)",
+        ("{ssha", "{sha", "{smd5}", "{md5}", "{crypt}", "{pbkdf2", "{argon2}", "{bcrypt}"),
+        vendor="LDAP userPassword ({SSHA}, {CRYPT}, ...)",
+    ),
+    rule(
+        "PASSWORD_HASH",
+        # `user:RID:LM:NT:::` (pwdump, `secretsdump.py`): an NT hash logs on as the password
+        # does (pass-the-hash).
+        r"(?P<secret>" + _HEX + r"(?<!" + _HEX + _HEX + r")" + _HEX + r"{31}:" + _HEX + r"{32}):::",
+        (":::",),
+        vendor="Windows LM:NT hashes (pwdump, secretsdump)",
     ),
 )

@@ -164,6 +164,8 @@ _SECRET_SINKS = (
     r"|gcloud[ \t]+secrets[ \t]+(?:create|versions[ \t]+add)|firebase[ \t]+functions:secrets:set"
     # A LUKS passphrase read from the standard input (`-d -`, `--key-file=-`).
     r"|cryptsetup[ \t][^\n|;&]{0,200}?(?:-d|--key-file)(?:[ \t]+|=)-(?![\w./~-])"
+    # gpg's passphrase read from its standard input (`--passphrase-fd 0`).
+    r"|gpg2?[ \t][^\n|;&]{0,200}?--passphrase-fd(?:[ \t]+|=)0(?!\d)"
 )
 
 
@@ -582,7 +584,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         # A secret printed into a secret store's standard input (`echo -n X | gh secret set
         # NAME`, `| pass insert -e`, `| kubectl create secret … --from-file=/dev/stdin`).
         _PRINTED + r"[ \t]*\|[ \t]*(?:" + _SECRET_SINKS + r")",
-        ("secret", "insert", "keyring", "env add", "env:set", "cryptsetup"),
+        ("secret", "insert", "keyring", "env add", "env:set", "cryptsetup", "passphrase-fd"),
         vendor="command line (echo … | gh secret set, pass insert, docker secret create)",
     ),
     rule(
@@ -642,7 +644,9 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         r"(?P<secret>[^\s\\]+)",
         (":5432:", ":5433:", ":6432:", ":*:", ":3306:"),
         vendor=".pgpass",
-        check=lambda s, m: not s.startswith("[REDACTED_"),
+        # A password's own `:` is escaped (`\:`): one first is a wider format's (`user:RID:LM:
+        # NT:::`, pwdump).
+        check=lambda s, m: not s.startswith(("[REDACTED_", ":")),
     ),
 )
 

@@ -12,7 +12,7 @@ Each rule is a `token` rule: it runs only on text holding a long token-like run 
 
 from __future__ import annotations
 
-from ox_session_capture.redact.rules import END, START, Rule, prefixed, rule
+from ox_session_capture.redact.rules import END, START, Rule, prefixed, rule, token_like
 
 _B62 = "[A-Za-z0-9]"
 _URLSAFE = r"[A-Za-z0-9_\-]"
@@ -59,6 +59,10 @@ PROVIDER_RULES: tuple[Rule, ...] = (
              r"[A-Za-z0-9_\-=]{60,70}", "atlasv1"),
     prefixed("VAULT_TOKEN", "HashiCorp Vault", r"hv[sbr]\.", _URLSAFE + "{24,}",
              ("hvs.", "hvb.", "hvr.")),
+    # A Vault token of the older format, beside a Vault name (`VAULT_TOKEN=s.…`).
+    rule("VAULT_TOKEN", START + r"[sb]\.(?P<secret>[A-Za-z0-9]{24})" + END, "vault",
+         vendor="HashiCorp Vault (legacy s. and b. tokens, beside a Vault name)",
+         check=lambda s, m: token_like(s)),
     prefixed("DOPPLER_TOKEN", "Doppler", r"dp\.(?:pt|st|sa|ct|scim|audit)\.", _B62 + "{40,44}",
              "dp."),
     prefixed("PULUMI_TOKEN", "Pulumi", "pul-", _HEX + "{40}", "pul-"),

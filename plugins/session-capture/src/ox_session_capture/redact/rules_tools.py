@@ -230,7 +230,7 @@ TOOL_RULES: tuple[Rule, ...] = (
         "CLI_PASSWORD",
         # A placeholder of a config file replaced by the password (`sed -i
         # 's/CHANGEME/pw/' …`, `s|<db_password>|pw|`): the replacement is the secret.
-        START + r"sed" + END + r"[^\n|;&]{0,200}?[ \t]\\{0,3}[\"']?s(?:" + _SED_BODIES + r")",
+        at_word_start("sed") + END + r"[^\n|;&]{0,200}?[ \t]\\{0,3}[\"']?s(?:" + _SED_BODIES + r")",
         ("sed",),
         vendor="command line (sed replacing a placeholder with a password)",
         check=_sed_value,
@@ -399,6 +399,43 @@ TOOL_RULES: tuple[Rule, ...] = (
         vendor="code (.login(user, password), SetBasicAuth)",
         check=not_placeholder,
     ),
+    rule(
+        "PASSWORD",
+        # A credential object made of two literals: .NET's `new NetworkCredential("u", "pw")`,
+        # Java's `new PasswordAuthentication("u", "pw".toCharArray())`, Apache HttpClient's
+        # `UsernamePasswordCredentials`, AWS SDK's `BasicAWSCredentials(key, secret)`.
+        # The names first: `re` looks for their first letters at C speed.
+        r"(?:NetworkCredential|PasswordAuthentication|UsernamePasswordCredentials"
+        + r"|BasicAWSCredentials|BasicSessionCredentials)\("
+        + _USER_THEN_PASSWORD,
+        ("credential", "passwordauthentication", "awscredentials"),
+        vendor="code (NetworkCredential, PasswordAuthentication, UsernamePasswordCredentials)",
+        check=not_placeholder,
+    ),
+    rule(
+        "SECRET",
+        # Twilio's `Client('AC…', 'auth token')`: the account SID is public, the token after
+        # it is the account's password.
+        r"AC(?<=[\"']AC)[0-9a-f]{32}\\{0,3}[\"'][ \t]*,[ \t]*\\{0,3}[\"'](?P<secret>[0-9a-f]{32})"
+        + r"\\{0,3}[\"']",
+        ("ac",),
+        vendor="Twilio (account SID, then auth token)",
+        token=True,
+    ),
+    rule(
+        "CLI_PASSWORD",
+        # Windows' `net user bob pw /add` (`*` asks for it; `/delete` is an option).
+        # Its first letter first (one test a position), then where it stands.
+        r"[nN](?:(?<![A-Za-z0-9_][nN])|(?<=\\[nrt][nN]))(?i:et)[ \t]+(?i:user)[ \t]+(?!/)"
+        + r"[^\s\"'\\/]+[ \t]+"
+        + password_value(),
+        ("net",),
+        vendor="Windows (net user name password)",
+        check=lambda secret, match: (
+            not secret.startswith(("/", "*")) and not_placeholder(secret, match)
+        ),
+    ),
+    cli("CLI_PASSWORD", r"useradd|usermod", r"(?:-p|--password)", ("useradd", "usermod")),
     rule(
         "SECRET",
         # A JWT signing secret written in the call: `jwt.sign(payload, 'secret', …)` (Node),

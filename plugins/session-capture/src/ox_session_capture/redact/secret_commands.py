@@ -83,6 +83,7 @@ _STORES = (
     r"wg\s+gen(?:key|psk)\b",
     r"age-keygen\b",
     r"(?:rails|rake)\s+secret\b",
+    r"rails\s+credentials:show\b",
     r"mix\s+phx\.gen\.secret\b",
     r"(?:apg|makepasswd|diceware|xkcdpass)\b",
     r"gpg2?\s+" + _GAP + r"--gen-random\b",

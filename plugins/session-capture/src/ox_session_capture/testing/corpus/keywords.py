@@ -591,3 +591,27 @@ def add_keyword_forms() -> None:
     add("FTP", "PASSWORD", rnd(ALNUM, 16), "---> PASS {s}", "cli")
     add("prose", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "creds are admin / {s}")
     add("GitLab", "HIGH_ENTROPY", rnd(ALNUM, 24), "GITLAB_PAT={s}", "config")
+    # An eighth attack: the hashes databases and directories keep, credential objects in code,
+    # Windows' and shadow's own commands.
+    add("MySQL", "PASSWORD_HASH", rnd("0123456789ABCDEF", 40), "| app | *{s} |", "config")
+    add("PostgreSQL", "PASSWORD_HASH", rnd(HEX, 32), " app     | md5{s}", "config")
+    add("PostgreSQL", "PASSWORD_HASH",
+        rnd(B64, 24) + "$" + rnd(B64, 44) + ":" + rnd(B64, 44),
+        " app     | SCRAM-SHA-256$4096:{s}", "config")  # fmt: skip
+    add("OpenLDAP", "PASSWORD_HASH", rnd(B64, 32), "userPassword: {{SSHA}}{s}", "config")
+    add("Windows", "PASSWORD_HASH", rnd(HEX, 32) + ":" + rnd(HEX, 32),
+        "Administrator:500:{s}:::", "cli")  # fmt: skip
+    add("HashiCorp Vault", "VAULT_TOKEN", rnd(ALNUM, 24), "export VAULT_TOKEN=s.{s}", "config")
+    add(".NET", "PASSWORD", rnd(ALNUM, 16), 'new NetworkCredential("bob", "{s}")', "config")
+    add("Twilio", "SECRET", rnd(HEX, 32),
+        "client = Client('AC" + rnd(HEX, 32) + "', '{s}')", "config")  # fmt: skip
+    add(
+        "Algolia", "PASSWORD", rnd(HEX, 32), "client = algoliasearch('ABCD1234EF', '{s}')", "config"
+    )
+    add("Ruby", "PASSWORD", rnd(ALNUM, 16),
+        "Net::SMTP.start('smtp.acme.io', 587, 'acme.io', 'bob', '{s}', :login)",
+        "config")  # fmt: skip
+    add("Windows", "CLI_PASSWORD", rnd(ALNUM, 16), "net user bob {s} /add", "cli")
+    add("shadow", "CLI_PASSWORD", rnd(ALNUM, 16), "useradd -m -p {s} bob", "cli")
+    add("GnuPG", "CLI_PASSWORD", rnd(ALNUM, 16),
+        "echo {s} | gpg --batch --passphrase-fd 0 -d secrets.gpg", "cli")  # fmt: skip
