@@ -23,6 +23,7 @@ TOKEN = "ghp_" + "Rk4mW9xQ2vL7pT3nB8cY5hJ1sF6dZ0gA2eK7"
 PASSWORD = "Vq8rTm2LxZp4Ws"
 CLIENT_SECRET = "Kc2vNp7RxTb5Hs3kPw9Q"
 DB_PASSWORD = "Wm4hQz8LsDf3Pz9t"
+SIGNING_KEY = "Zr8pQm3VtX6nLw2K"
 ENV = f"\ufeffAPP_ENV=production\r\nDB_PASSWORD={DB_PASSWORD}\r\nLOG_LEVEL=info\r\n".encode()
 
 
@@ -32,6 +33,10 @@ def _quote(text: str) -> str:
 
 def _xxd_p(text: str) -> str:
     return "\n".join(textwrap.wrap(text.encode().hex(), 60))
+
+
+def _escapes(text: str) -> str:
+    return "".join(f"\\x{b:02x}" for b in text.encode())
 
 
 CALLS = [
@@ -49,15 +54,20 @@ CALLS = [
     ("xxd .env", xxd(ENV)),
     ("hexdump -C .env", hexdump_c(ENV)),
     ("ls", "README.md  pyproject.toml  src  tests"),
+    # A Python one-liner prints a file's bytes as a bytes literal: `\x` escapes.
+    ("python3 -c 'print(open(\"conf.bin\", \"rb\").read())'",
+     "b'" + _escapes(f"SIGNING_KEY={SIGNING_KEY}\n") + "'"),
 ]  # fmt: skip
-SECRETS = [TOKEN, PASSWORD, CLIENT_SECRET, DB_PASSWORD]
+SECRETS = [TOKEN, PASSWORD, CLIENT_SECRET, DB_PASSWORD, SIGNING_KEY]
 
 
 def _forms(secret: str) -> list[str]:
-    """The secret, URL-encoded, its hex in pieces, and the halves of it a dump's text column
-    shows on two lines."""
+    """The secret, URL-encoded, its hex in pieces, the halves of it a dump's text column
+    shows on two lines, and its `\\x` escapes in two pieces."""
     digits = secret.encode().hex()
-    return [secret, _quote(secret), digits[:24], digits[24:48], secret[:7], secret[-7:]]
+    escaped = _escapes(secret)
+    halves = [escaped[:32], escaped[32:]]
+    return [secret, _quote(secret), digits[:24], digits[24:48], secret[:7], secret[-7:], *halves]
 
 
 def test_hex_and_url_encoded_secrets_are_never_published(world: OxWorld, pid_holder: int) -> None:

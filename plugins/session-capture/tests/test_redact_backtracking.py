@@ -173,6 +173,9 @@ HOSTILE = {
     "tables of one column": "password\n" * 100_000,
     "table rows of credential names": "password, token, secret\n" * 40_000,
     "wide spaces after credential words": "password  " * 100_000,
+    "x escapes of a megabyte": "\\x41" * 250_000,
+    "x escapes cut short": "\\x4" * 300_000,
+    "x escapes of text, one short of a run": ("\\x41" * 7 + " ") * 30_000,
     # Dumps are read line by line from each offset 0: one pass over the text.
     "offsets 0 without a dump": "0000000 " * 150_000,
     "one long od-like line": "0000000" + "   a" * 250_000,

@@ -33,6 +33,7 @@ FORMS = {
     "upper case": lambda text: text.encode().hex().upper(),
     "0x literal": lambda text: "0x" + text.encode().hex(),
     "in a YAML value": lambda text: f"blob: {text.encode().hex()}\nnext: 1",
+    "\\x escapes": lambda text: "".join(f"\\x{b:02x}" for b in text.encode()),
 }
 
 
@@ -94,3 +95,34 @@ def test_any_secret_the_rules_catch_is_caught_hex_encoded(
     out = redact_text(text)
     assert digits not in out
     assert redact_text(out) == out
+
+
+def _escapes(text: str) -> str:
+    return "".join(f"\\x{b:02x}" for b in text.encode())
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "printf '{}' > .env",
+        'echo -e "{}"',
+        "data = b'{}'",
+        '{{"command": "printf \'{}\'"}}',  # escaped once more in JSON text
+    ],
+)
+def test_bytes_written_as_x_escapes_are_read(frame: str) -> None:
+    escaped = _escapes(f"DB_PASSWORD={GH}\n")
+    text = frame.format(escaped.replace("\\", "\\\\") if frame.startswith("{") else escaped)
+    out = redacted(text)
+    assert escaped[:40] not in out
+    assert escaped.replace("\\", "\\\\")[:40] not in out
+    assert "[REDACTED_HEX_" in out
+
+
+def test_x_escapes_of_binary_or_ordinary_text_are_kept() -> None:
+    for text in (
+        "shellcode = b'" + "\\x90" * 16 + "\\xcc\\x31\\xc0'",
+        "printf '" + _escapes("hello, world: nothing to hide here") + "'",
+        "\\x1b[31mred\\x1b[0m",
+    ):
+        assert redact_text(text) == text

@@ -15,6 +15,8 @@ further. Binary data (an image, a hash, a gzip) never decodes to such text.
 Hex is read the same way (`xxd -p`, `od -An -tx1` joined, `hexdump -ve '1/1 "%.2x"'`, a
 `0x…` literal): its digits are base64 characters, so its runs are found with the same pass;
 one whose first bytes are ASCII text (`_HEX_HEAD`: a SHA-1 or SHA-256 fails it) is decoded.
+Bytes written as `\\x` escapes (`printf '\\x70\\x61…'`, a bytes literal), eight or more in a
+row, are decoded too when they make readable text.
 """
 
 from __future__ import annotations
@@ -134,9 +136,26 @@ def _readable(raw: bytes) -> str | None:
     return None if _CONTROL.search(text) else text
 
 
+_ESCAPES = re.compile(r"(?:\\{1,2}x[0-9a-fA-F]{2}){8,}")
+"""Bytes written as `\\x` escapes (`printf '\\x70\\x61…'`, a Python bytes literal, `echo -e`),
+eight at least; escaped once more in JSON text."""
+_ESCAPES_BYTES = re.compile(_ESCAPES.pattern.encode())
+
+
+def _escaped_texts(text: str) -> Iterator[tuple[int, int, str, str]]:
+    """`encoded_texts` for runs of `\\x` escapes (ASCII: their offsets are characters')."""
+    for m in _ESCAPES.finditer(text):
+        digits = m.group().replace("\\", "").replace("x", "")
+        decoded = _readable(bytes.fromhex(digits))
+        if decoded is not None:
+            yield m.start(), m.end(), decoded, HEX
+
+
 def encoded_texts(text: str) -> Iterator[tuple[int, int, str, str]]:
     """`(start, end, decoded, encoding)` for each run of `text` that is base64 or hex of
-    readable text."""
+    readable text (hex also as `\\x` escapes)."""
+    if "\\x" in text:
+        yield from _escaped_texts(text)
     data = text.encode("utf-8", "surrogatepass")
     marks = data.translate(_TABLE)
     if _NEEDLE not in marks:
@@ -161,10 +180,13 @@ def batch_texts_with_encoded_text(data: bytes, count: int) -> set[int] | None:
     search on their own. None when the NULs do not tell the texts apart (a text holds one).
     A run never spans a NUL, and is found alike in the batch and in its text alone."""
     marks = data.translate(_TABLE)
-    if _NEEDLE not in marks:
+    escaped = b"\\x" in data and _ESCAPES_BYTES.search(data) is not None
+    if _NEEDLE not in marks and not escaped:
         return set()
     if data.count(b"\x00") != count - 1:
         return None
+    if escaped:
+        return set(range(count))  # rare: each text is looked at on its own
     found: set[int] = set()
     index = at = 0
     for start, end in _runs(data, marks):
