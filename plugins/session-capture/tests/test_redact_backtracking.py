@@ -171,6 +171,8 @@ HOSTILE = {
     "net user without a password": "net user " * 100_000,
     "Net::SMTP calls unclosed": "Net::SMTP.start(a, " * 50_000,
     "tables of one column": "password\n" * 100_000,
+    "credential words, one a line": "key\n" * 250_000,
+    "a key-value table of a megabyte": "password\tHunter2pw!\n" * 60_000,
     "table rows of credential names": "password, token, secret\n" * 40_000,
     "wide spaces after credential words": "password  " * 100_000,
     "x escapes of a megabyte": "\\x41" * 250_000,
