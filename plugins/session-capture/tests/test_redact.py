@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ox_session_capture.redact import (
@@ -100,6 +100,9 @@ _fragments = st.sampled_from(
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_fragments, max_size=6).map("".join))
+# Found by hypothesis: `Passwort` was no anchor of the label rule for other languages, which
+# only the assignment rule's `pass` brought in (its value here is refused as code).
+@example("Passwort: Zx9xATH6gD2FPLApOstripe.api_key = 'sk_live_fdKsytJP6JfbATlxTVtLxtVv'")
 def test_the_pre_filter_changes_nothing_for_any_mixture(text: str) -> None:
     if text.lstrip()[:1] in ("{", "[", '"'):
         return  # decoded as JSON: compared by the shape tests

@@ -176,6 +176,7 @@ HOSTILE = {
     "table rows of credential names": "password, token, secret\n" * 40_000,
     "wide spaces after credential words": "password  " * 100_000,
     "x escapes of a megabyte": "\\x41" * 250_000,
+    "gzip heads that do not inflate": "H4sIAAAAAAAAA0tMTEpOSU1L " * 40_000,
     "x escapes cut short": "\\x4" * 300_000,
     "x escapes of text, one short of a run": ("\\x41" * 7 + " ") * 30_000,
     # Dumps are read line by line from each offset 0: one pass over the text.

@@ -6,8 +6,10 @@ text without a secret) left alone."""
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import json
+import os
 
 import pytest
 from hypothesis import given, settings
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 from ox_session_capture.redact import LedgerRedactor, redact_text
 from ox_session_capture.testing.corpus.benign import LINES
 from ox_session_capture.testing.corpus.secrets import SHAPES, Shape
+from ox_session_capture.testing.redacted import redacted
 
 GH = "ghp_" + "Wm3vT8kX2pL7sQ9nB4cR1yH6jF0dZ5gA3eK8"
 DB_URL = "postgres://user:s3cr3t@db.internal:5432/app"
@@ -222,3 +225,30 @@ def test_a_manifest_with_comments_on_its_kind_and_data_lines_loses_its_data_valu
         assert value not in out
         assert "  aux: [REDACTED_KUBERNETES_SECRET]\n" in out
         assert LedgerRedactor().many([text]) == [out]
+
+
+def _gzip_b64(text: str) -> str:
+    return base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=[f"{n}-{s.kind}" for n, s in enumerate(SHAPES)])
+def test_every_shape_gzipped_then_base64_encoded_is_redacted(shape: Shape) -> None:
+    encoded = _gzip_b64("apiVersion: v1\n" + shape.text + "\n")
+    out = redacted(f"release: {encoded}\n")
+    assert encoded[:40] not in out
+    assert "[REDACTED_BASE64_" in out
+
+
+def test_a_gzip_stream_cut_short_is_read_as_far_as_it_goes() -> None:
+    encoded = _gzip_b64("DB_PASSWORD=Hunter2pwQx9\n" + "filler line\n" * 50)
+    out = redacted(f"release: {encoded[:60]}")
+    assert "[REDACTED_BASE64_PASSWORD]" in out
+
+
+def test_gzip_bombs_and_gzip_of_binary_or_ordinary_text_are_kept_quickly() -> None:
+    for raw in (b"\x00" * 50_000_000, b"A" * 50_000_000, os.urandom(5_000)):
+        encoded = base64.b64encode(gzip.compress(raw, mtime=0)).decode()
+        # (A run of `A`s in base64 of zeros looks like an X bearer token's start: that rule's.)
+        assert "[REDACTED_BASE64_" not in redact_text(f"data {encoded}")
+    plain = _gzip_b64("nothing to hide here: a changelog, some notes, a list of hosts")
+    assert redact_text(plain) == plain

@@ -15,14 +15,16 @@ further. Binary data (an image, a hash, a gzip) never decodes to such text.
 Hex is read the same way (`xxd -p`, `od -An -tx1` joined, `hexdump -ve '1/1 "%.2x"'`, a
 `0x…` literal): its digits are base64 characters, so its runs are found with the same pass;
 one whose first bytes are ASCII text (`_HEX_HEAD`: a SHA-1 or SHA-256 fails it) is decoded.
-Bytes written as `\\x` escapes (`printf '\\x70\\x61…'`, a bytes literal), eight or more in a
-row, are decoded too when they make readable text.
+Base64 of gzip (`H4sI…`: `… | gzip | base64`, a Helm release) is inflated, a megabyte at
+most, and read the same way. Bytes written as `\\x` escapes (`printf '\\x70\\x61…'`, a bytes
+literal), eight or more in a row, are decoded too when they make readable text.
 """
 
 from __future__ import annotations
 
 import binascii
 import re
+import zlib
 from collections.abc import Iterator
 
 MIN_RUN = 20
@@ -44,7 +46,9 @@ _HEX_HEAD = re.compile(rb"(?:0x)?(?:(?:[2-7][0-9a-f]|0[9ad]){8}|(?:[2-7][0-9A-F]
 """The first 8 bytes of hex of ASCII text (one case of digit), after an optional `0x`; a
 random hash passes it once in 2^11 or so."""
 _HEX = frozenset(b"0123456789abcdefABCDEF")
-_HEAD = re.compile(_TEXT_HEAD.pattern + b"|" + _HEX_HEAD.pattern)
+_GZIP_HEAD = rb"H4sI"
+"""Base64 of a gzip stream's first bytes (`1f 8b 08`): `… | gzip | base64`, a Helm release."""
+_HEAD = re.compile(_TEXT_HEAD.pattern + b"|" + _HEX_HEAD.pattern + b"|" + _GZIP_HEAD)
 """Either head, in one test: a run that passes neither costs one regex call."""
 
 
@@ -123,8 +127,23 @@ def decode(run: bytes) -> tuple[str, str] | None:
         raw = binascii.a2b_base64(body + b"=" * (-len(body) % 4), strict_mode=True)
     except binascii.Error:
         return None
+    if raw[:3] == b"\x1f\x8b\x08":
+        raw = _gunzipped(raw)
     text = _readable(raw)
     return None if text is None else (text, BASE64)
+
+
+MAX_INFLATED = 1 << 20
+"""Bytes a gzip stream is inflated to at most: a bomb's first megabyte is read, no more."""
+
+
+def _gunzipped(raw: bytes) -> bytes:
+    """The text a gzip stream holds (its first `MAX_INFLATED` bytes; a cut stream gives what it
+    has), or b"" when it does not inflate."""
+    try:
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, MAX_INFLATED)
+    except zlib.error:
+        return b""
 
 
 def _readable(raw: bytes) -> str | None:

@@ -663,7 +663,8 @@ _LABEL_FIRST = "pPtTaAsSkKcCwWmMhHlLjJпП密口パ비şŞ"
 _LABEL_ANCHORS = (
     # Lower case as the batch scan folds it (ASCII only): a word's tail after a capital
     # that is not ASCII (`Пароль`, `Şifre`, `Hasło`, `Lösenord`, `Jelszó`).
-    "kennwort", "ontrase", "senha", "wachtwoord", "ароль", "密码", "密碼", "口令", "パスワード",
+    "passwort", "passord", "kennwort", "ontrase", "senha", "wachtwoord", "ароль", "密码", "密碼",
+    "口令", "パスワード",
     "비밀번호", "asło", "haslo", "ifre", "senord", "adgangskode", "salasana", "heslo", "elszó",
     "jelszo",
 )  # fmt: skip

@@ -193,8 +193,9 @@ PROVIDER_RULES: tuple[Rule, ...] = (
     prefixed("AGE_SECRET_KEY", "age", "AGE-SECRET-KEY-1", "[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}",
              "age-secret-key-1"),
     prefixed("FACEBOOK_TOKEN", "Meta (Facebook)", r"EAA[BCDGI]", _B62 + "{80,}", "eaa"),
-    prefixed("TWITTER_BEARER", "X (Twitter)", "A{22}", r"[A-Za-z0-9%]{30,}",
-             "aaaaaaaaaaaaaaaaaaaaaa", token=False),
+    # Not a run of `A` alone (base64 of zeros: a compressed or sparse file).
+    prefixed("TWITTER_BEARER", "X (Twitter)", "A{22}",
+             r"(?=A{0,60}[B-Za-z0-9%])[A-Za-z0-9%]{30,}", "aaaaaaaaaaaaaaaaaaaaaa", token=False),
     prefixed("SALESFORCE_TOKEN", "Salesforce", r"00D[A-Za-z0-9]{12}!", r"[A-Za-z0-9_.]{80,}",
              "00d"),
     # A run that is not a JWT is skipped whole: each `eyJ` after a `-` in it would look for
