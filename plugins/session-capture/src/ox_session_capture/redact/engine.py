@@ -479,8 +479,9 @@ def _redact(
         spans = _merge(spans + _read_spans(text, extra))
     inner = _encoded_spans(runs, extra, depth)
     if inner or kube.may_hold(text):
-        spans = _merge(spans + inner + _kube_spans(text))
-    table = _table_spans(text)
+        secrets = ((s, e, kube.KIND) for s, e in kube.data_spans(text))
+        spans = _merge(spans + inner + _read_out(text, secrets))
+    table = _read_out(text, tables.data_spans(text))
     if table:
         spans = _merge(spans + table)
     return _apply(text, spans)
@@ -507,18 +508,12 @@ def _encoded_spans(
     return spans
 
 
-def _kube_spans(text: str) -> list[Span]:
-    return [
-        (s, e, _ENCODED_ORDER, kube.KIND)
-        for s, e in kube.data_spans(text)
-        if not _PLACEHOLDER.fullmatch(text, s, e)
-    ]
-
-
-def _table_spans(text: str) -> list[Span]:
+def _read_out(text: str, found: Iterable[tuple[int, int, str]]) -> list[Span]:
+    """The values a reader of a format found (`kube`: a Secret's data; `tables`: a credential's
+    cell), as spans after every rule's, those already a placeholder left out."""
     return [
         (s, e, _ENCODED_ORDER, kind)
-        for s, e, kind in tables.data_spans(text)
+        for s, e, kind in found
         if not _PLACEHOLDER.fullmatch(text, s, e)
     ]
 

@@ -32,15 +32,24 @@ check that read to the ends of a long line would take the line's length at each 
 (quadratic: 1 MB of one line of matches took minutes)."""
 
 
+def letter_at_word_start(letters: str) -> str:
+    """One of `letters` (a class's body: `cCuU`), then a look-behind that it started where
+    `START` lets a match start: `re` finds the letters at C speed, where `START` first, or a
+    look-ahead first, tests every position of the text. The rest of the word follows it."""
+    return f"[{letters}](?:(?<![A-Za-z0-9_][{letters}])|(?<=\\\\[nrt][{letters}]))"
+
+
+def line_start(text: str, pos: int, limit: int = LINE_CONTEXT) -> int:
+    """Where the line of `pos` starts (a line also ends at an escaped `\\n`), `limit`
+    characters back at most."""
+    lo = max(0, pos - limit)
+    escaped = text.rfind("\\n", lo, pos)
+    return max(lo, text.rfind("\n", lo, pos) + 1, escaped + 2 if escaped >= 0 else 0)
+
+
 def line_before(match: re.Match[str]) -> str:
-    """The text of the match's line before it (a line also ends at an escaped `\\n`), its last
-    `LINE_CONTEXT` characters at most."""
-    text, start = match.string, match.start()
-    lo = max(0, start - LINE_CONTEXT)
-    escaped = text.rfind("\\n", lo, start)
-    return text[
-        max(lo, text.rfind("\n", lo, start) + 1, escaped + 2 if escaped >= 0 else 0) : start
-    ]
+    """The text of the match's line before it, its last `LINE_CONTEXT` characters at most."""
+    return match.string[line_start(match.string, match.start()) : match.start()]
 
 
 def line_after(match: re.Match[str]) -> str:

@@ -17,6 +17,7 @@ from ox_session_capture.redact.rules import (
     START,
     Rule,
     at_word_start,
+    letter_at_word_start,
     line_before,
     not_a_word,
     not_placeholder,
@@ -84,15 +85,21 @@ _PROTOCOL_PASSWORD = (
 quote a string's that holds the command)."""
 
 
-def _protocol_login(secret: str, match: re.Match[str]) -> bool:
-    """IMAP's `LOGIN` after a command's tag (`a1`, `A001`, `.`); `PASS` after a trace's
-    prefix, or alone at a line's start with a value no word or path (test runners print
-    `PASS src/app.test.js`)."""
-    if not not_placeholder(secret) or set(secret) == {"*"}:
+def _a_password(secret: str) -> bool:
+    return not_placeholder(secret) and set(secret) != {"*"}
+
+
+def _imap_login(secret: str, match: re.Match[str]) -> bool:
+    """IMAP's `LOGIN` after a command's tag (`a1`, `A001`, `.`)."""
+    return _a_password(secret) and _IMAP_TAG.search(line_before(match)) is not None
+
+
+def _pass_command(secret: str, match: re.Match[str]) -> bool:
+    """`PASS` after a trace's prefix, or alone at a line's start with a value no word or path
+    (test runners print `PASS src/app.test.js`)."""
+    if not _a_password(secret):
         return False
     before = line_before(match)
-    if match.group()[0] in "lL":
-        return _IMAP_TAG.search(before) is not None
     if _TRACE.search(before) is not None:
         return True
     return not before.strip() and not_a_word(secret) and not any(c in secret for c in "/.:")
@@ -318,12 +325,13 @@ CONFIG_RULES: tuple[Rule, ...] = (
     rule(
         "PASSWORD",
         # A protocol's own login typed or traced: IMAP's `a1 LOGIN user pw` ...
-        r"[lL](?:(?<![A-Za-z0-9_][lL])|(?<=\\[nrt][lL]))(?:OGIN|ogin)[ \t]+"
+        letter_at_word_start("lL")
+        + r"(?:OGIN|ogin)[ \t]+"
         + r"(?:\\?\"[^\"\n\\]{1,100}\\?\"|[^\s\"\\]{1,100})[ \t]+"
         + _PROTOCOL_PASSWORD,
         ("login",),
         vendor="IMAP LOGIN (a protocol session)",
-        check=_protocol_login,
+        check=_imap_login,
     ),
     rule(
         "PASSWORD",
@@ -332,7 +340,7 @@ CONFIG_RULES: tuple[Rule, ...] = (
         at_word_start("PASS") + r"[ \t]+" + _PROTOCOL_PASSWORD,
         ("pass",),
         vendor="FTP / POP3 PASS (a protocol session)",
-        check=_protocol_login,
+        check=_pass_command,
     ),
     rule(
         "SECRET",

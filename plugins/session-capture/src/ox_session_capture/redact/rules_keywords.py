@@ -23,6 +23,7 @@ from ox_session_capture.redact.rules import (
     b64_private_key,
     basic_credentials,
     grouped_words,
+    letter_at_word_start,
     line_before,
     not_a_word,
     not_placeholder,
@@ -747,7 +748,7 @@ PROSE_RULES: tuple[Rule, ...] = (
         # A user and a password as a pair, named: `creds are admin / pw`, `u/p: bob/pw`,
         # `login with bob:pw`; the password no word of a sentence.
         # The first letter, then where it stands (one test a position), then the rest.
-        r"[cCuUlL](?:(?<![A-Za-z0-9_][cCuUlL])|(?<=\\[nrt][cCuUlL]))"
+        letter_at_word_start("cCuUlL")
         + r"(?:(?<=[cC])(?i:reds|redentials)|(?<=[uU])(?i:/p|ser/pass(?:word)?|sername/password)"
         + r"|(?<=[lL])(?i:ogin))"
         + r"(?:[ \t]+(?i:are|is|was|were|with|as|using))?[ \t]*:?[ \t]+"

@@ -17,6 +17,7 @@ from ox_session_capture.redact.rules import (
     START,
     Rule,
     at_word_start,
+    letter_at_word_start,
     line_after,
     line_before,
     not_a_word,
@@ -426,7 +427,8 @@ TOOL_RULES: tuple[Rule, ...] = (
         "CLI_PASSWORD",
         # Windows' `net user bob pw /add` (`*` asks for it; `/delete` is an option).
         # Its first letter first (one test a position), then where it stands.
-        r"[nN](?:(?<![A-Za-z0-9_][nN])|(?<=\\[nrt][nN]))(?i:et)[ \t]+(?i:user)[ \t]+(?!/)"
+        letter_at_word_start("nN")
+        + r"(?i:et)[ \t]+(?i:user)[ \t]+(?!/)"
         + r"[^\s\"'\\/]+[ \t]+"
         + password_value(),
         ("net",),

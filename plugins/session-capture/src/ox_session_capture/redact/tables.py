@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator
 
 from ox_session_capture.redact.names import NameClass, classify, is_literal_secret
-from ox_session_capture.redact.rules import not_a_word, token_like
+from ox_session_capture.redact.rules import line_start, not_a_word, token_like
 
 _WORDS = ("pass", "pwd", "secret", "token", "key", "cred", "auth")
 """What a credential's name holds (lower case)."""
@@ -66,14 +66,6 @@ def _lines_from(text: str, pos: int) -> Iterator[tuple[int, str]]:
         end, width = (newline, 1) if escape < 0 else (escape, 2)
         yield pos, text[pos:end].rstrip("\r")
         pos = end + width
-
-
-def _line_start(text: str, pos: int) -> int:
-    """The start of `pos`'s line, looked for `MAX_LINE` characters back at most (one long
-    line of many credential words would be read back once for each)."""
-    lo = max(0, pos - MAX_LINE)
-    escape = text.rfind("\\n", lo, pos)
-    return max(lo, text.rfind("\n", lo, pos) + 1, escape + 2 if escape >= 0 else 0)
 
 
 def _cells(line: str) -> tuple[str, list[tuple[int, str]]] | None:
@@ -191,5 +183,7 @@ def data_spans(text: str) -> list[tuple[int, int, NameClass]]:
     done = -1
     for at in _hints(text):
         if at > done:
-            done = _read(text, _line_start(text, at), spans)
+            # `MAX_LINE` back at most: one long line of many credential words would be
+            # read back once for each.
+            done = _read(text, line_start(text, at, MAX_LINE), spans)
     return spans
