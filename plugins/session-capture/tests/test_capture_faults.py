@@ -117,15 +117,15 @@ def test_a_failed_write_of_a_stops_drain_loses_no_line(
     footer that counts it."""
     source = claude_session_file(home)
     rec = create_recording(ledger, "claude-code", source, pid=0)
-    real_catch_up = recording.catch_up
+    real_catch_up = recording.catch_up_tail
 
-    def catch_up_then_write(session_dir: Path, **kwargs: Any) -> CatchUpResult:
+    def catch_up_then_write(session_dir: Path, **kwargs: Any) -> tuple[CatchUpResult, Any]:
         result = real_catch_up(session_dir, **kwargs)
         append(source, numbered_user(1))
         left.append(failing(monkeypatch, call, target, 1, err, short))
         return result
 
-    monkeypatch.setattr(recording, "catch_up", catch_up_then_write)
+    monkeypatch.setattr(recording, "catch_up_tail", catch_up_then_write)
     left: list[Callable[[], int]] = []
     with pytest.raises((OSError, RecordingRejected)):  # a full disk, as the lock reports it
         stop_recording(rec.session_dir)

@@ -334,9 +334,9 @@ def test_a_stop_reads_its_raw_file_once_and_indexes_its_ids(
     monkeypatch.setattr(identity, "captured_ids", counted)
     monkeypatch.setattr(tail_module, "captured_ids", counted)
     stop_recording(rec.session_dir, home=home)
-    # The catch-up before the stop (outside the creation lock) and the stop's own tail; the
-    # index takes the ids that tail read (a third read was made for it).
-    assert reads == [rec.session_dir / RAW] * 2
+    # Once, by the catch-up before the stop (outside the creation lock): the stop goes on with
+    # that tail, and the index takes its ids (a second and a third read were made for them).
+    assert reads == [rec.session_dir / RAW]
     written = {
         json.loads(line)["source_id"]
         for line in (rec.session_dir / RAW).read_text().splitlines()

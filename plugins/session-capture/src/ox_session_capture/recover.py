@@ -83,6 +83,17 @@ def catch_up(
     redact: Redactor | None = None,
     home: Path | None = None,
 ) -> CatchUpResult:
+    """`catch_up_tail`'s result alone."""
+    return catch_up_tail(session_dir, lock_timeout=lock_timeout, redact=redact, home=home)[0]
+
+
+def catch_up_tail(
+    session_dir: Path,
+    *,
+    lock_timeout: float | None = None,
+    redact: Redactor | None = None,
+    home: Path | None = None,
+) -> tuple[CatchUpResult, SourceTail]:
     """Bring `raw.jsonl` of the recording in `session_dir` up to the end of the agent's
     session file (the complete lines there now), for a stale recording.
 
@@ -90,7 +101,8 @@ def catch_up(
     journal first, and reads from the marker's persisted offset with the adapter the marker
     names, once `check_source` accepts it (under the adapter's folders in `$HOME`, or in
     `home`; a regular file). A missing source file appends nothing. `redact` defaults to the
-    ledger's rules.
+    ledger's rules. Also returns the tail that did it (for a caller that takes the lock again
+    and steps on: `SourceTail.holds_at`).
     Raises `LockTimeout` (lock busy after `lock_timeout` s; nothing touched), `RecordingGone`
     (no marker), `JournalError`, `RecordError` (corrupt marker), `AdapterError`. Blocking.
     """
@@ -117,4 +129,4 @@ def catch_up(
             commit_bytes=CATCH_UP_COMMIT_BYTES,
         )
         tail.resume()
-        return drain(tail)
+        return drain(tail), tail

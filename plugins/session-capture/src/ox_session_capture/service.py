@@ -367,11 +367,13 @@ class SessionWatchService:
         session_dir = ledger_cache_sessions(self.ledger) / name
         await self.manager.stop_watch(name)
         redact = make_redactor(self.ledger)
-        await trio.to_thread.run_sync(partial(catch_up_before_stop, session_dir, redact, self.home))
+        early = await trio.to_thread.run_sync(
+            partial(catch_up_before_stop, session_dir, redact, self.home)
+        )
 
         def stop() -> StopResult | None:
             with creation_lock_of(session_dir):
-                return finish_stop(session_dir, redact) if still() else None
+                return finish_stop(session_dir, redact, early) if still() else None
 
         result = await trio.to_thread.run_sync(stop)
         if result is None:

@@ -171,6 +171,7 @@ class SourceTail:
         self._lock_held = lock_held
         self.offset = 0  # where the next read starts (may be ahead of a pending reset)
         self.persisted = 0  # the marker's source_offset as last seen / written
+        self._entries = 0  # the marker's entry_count as last seen / written
         self.inode: int | None = None
         self.fp: str | None = None
         # The bytes `fp` digests, when this tail read them (`PrefixPrint`): a step compares
@@ -225,8 +226,17 @@ class SourceTail:
                 raise RecordingGone(f"{self.session_dir.name}: no recording marker") from None
             self._load(marker, requested_offset)
 
+    def holds_at(self, marker: RecordingMarker) -> bool:
+        """Whether `marker`, read under the raw file's lock taken again after this tail's
+        last step, is where that step left it: no other writer committed meanwhile (each moves
+        the source offset, and entries only grow), so what the tail knows of the recording (the
+        captured ids, the calls still open, the source's print) holds, and it can step on
+        without `resume` reading `raw.jsonl` again."""
+        return marker.source_offset == self.persisted and marker.entry_count == self._entries
+
     def _load(self, marker: RecordingMarker, requested_offset: int = 0) -> None:
         self.persisted = marker.source_offset
+        self._entries = marker.entry_count
         self.offset = max(requested_offset, marker.source_offset, marker.start_offset)
         inode = _marker_extra(marker, "source_inode")
         fp = _marker_extra(marker, "source_fingerprint")
@@ -576,6 +586,7 @@ class SourceTail:
             why = f"{self.session_dir.name}: writing the recording: {exc.strerror or exc}"
             raise WriteFailed(exc.errno, why) from exc
         self.persisted = gathered.end
+        self._entries += gathered.count
         self.seen.update(gathered.ids)
 
     def _commit_locked(
