@@ -187,6 +187,17 @@ HOSTILE = {
         f"{o:08x}: 4142 4344 4546 4748 494a 4b4c 4d4e 4f50  ABCDEFGHIJKLMNOP\n"
         for o in range(0, 1 << 20, 16)
     ),
+    # Code where a name and its value stand apart: each joint is a literal, the name read back
+    # on a bounded part of the line.
+    "typed declarations without a value": "apiKey: string = " * 60_000,
+    "a long name before a type": "a" * 500_000 + ": str = 'x'",
+    "fallbacks without a value": "process.env.API_KEY || " * 40_000,
+    "defaults of one line": "config('API_KEY', default=" * 30_000,
+    "bold labels never closed": "**API key" * 100_000,
+    "bold labels without a value": "**Password:** " * 60_000,
+    "setters without a value": "set -gx DB_PASSWORD " * 40_000,
+    "signing calls without a key": "createHmac('sha256', " * 40_000,
+    "hook paths": "/hooks/" * 100_000 + "a" * 26,
 }
 
 

@@ -36,6 +36,7 @@ from ox_session_capture.redact.anchors import Scan, anchors_in, batch_text
 from ox_session_capture.redact.encoded import batch_texts_with_encoded_text, encoded_texts
 from ox_session_capture.redact.names import classify, is_literal_secret
 from ox_session_capture.redact.rules import Rule
+from ox_session_capture.redact.rules_code import CODE_RULES
 from ox_session_capture.redact.rules_configs import CONFIG_RULES, JWK_PRIVATE, is_private_jwk
 from ox_session_capture.redact.rules_hashes import HASH_RULES
 from ox_session_capture.redact.rules_keywords import KEYWORD_RULES, PROSE_RULES
@@ -49,7 +50,8 @@ from ox_session_capture.redact.views import (
 )
 
 RULES: tuple[Rule, ...] = (
-    *PROVIDER_RULES, *HASH_RULES, *KEYWORD_RULES, *TOOL_RULES, *CONFIG_RULES, *PROSE_RULES,
+    *PROVIDER_RULES, *HASH_RULES, *KEYWORD_RULES, *TOOL_RULES, *CODE_RULES, *CONFIG_RULES,
+    *PROSE_RULES,
     *TERMINAL_RULES,
 )  # fmt: skip
 """Every built-in rule, vendor formats first (an overlap is named after the first rule)."""

@@ -39,6 +39,8 @@ _USER_THEN_PASSWORD = (
     r"(?P<q>\\{0,3}[\"'])(?P<secret>[^\"'\\\n]{1,300})\\{0,3}[\"']"
 )
 """A call's first two arguments, a quoted user and a quoted password (a variable is kept)."""
+_ARG = r"[rbu]?\\{0,3}[\"'][^\"'\n]{0,200}\\{0,3}[\"'][ \t]*"
+"""A quoted argument before them (a host, a DSN, an identity)."""
 
 
 def _on_its_line(word: str, match: re.Match[str]) -> bool:
@@ -380,8 +382,8 @@ TOOL_RULES: tuple[Rule, ...] = (
         "PASSWORD",
         # Python's `auth=("user", "pw")`, `HTTPBasicAuth("user", "pw")`, aiohttp's
         # `BasicAuth("user", "pw")`: a quoted literal only (a variable is kept).
-        r"(?:\bauth[ \t]*=[ \t]*[(\[]|\b(?:HTTPBasicAuth|HTTPDigestAuth|BasicAuth|HTTPProxyAuth)\()"
-        + _USER_THEN_PASSWORD,
+        r"(?:\b(?:basic_|http_)?auth[ \t]*=[ \t]*[(\[]"
+        r"|\b(?:HTTPBasicAuth|HTTPDigestAuth|BasicAuth|HTTPProxyAuth)\()" + _USER_THEN_PASSWORD,
         ("auth",),
         vendor="Python (requests auth=(user, password))",
         check=not_placeholder,
@@ -407,10 +409,43 @@ TOOL_RULES: tuple[Rule, ...] = (
         # `UsernamePasswordCredentials`, AWS SDK's `BasicAWSCredentials(key, secret)`.
         # The names first: `re` looks for their first letters at C speed.
         r"(?:NetworkCredential|PasswordAuthentication|UsernamePasswordCredentials"
-        + r"|BasicAWSCredentials|BasicSessionCredentials)\("
+        + r"|BasicAWSCredentials|BasicSessionCredentials|NewStaticCredentialsProvider"
+        + r"|AwsBasicCredentials\.create|PlainCredentials|Credentials\.basic)\("
         + _USER_THEN_PASSWORD,
         ("credential", "passwordauthentication", "awscredentials"),
         vendor="code (NetworkCredential, PasswordAuthentication, UsernamePasswordCredentials)",
+        check=not_placeholder,
+    ),
+    rule(
+        "PASSWORD",
+        # A password by position after arguments of another kind: Go's `smtp.PlainAuth("",
+        # user, pw, host)` and gomail's `NewDialer(host, 587, user, pw)`, Perl's
+        # `DBI->connect(dsn, user, pw)`, Python's `FTP(host, user, pw)` and
+        # `pymysql.connect(host, user, pw, db)`, a board's `WiFi.begin(ssid, pw)`.
+        r"(?:PlainAuth\([ \t]*"
+        + _ARG
+        + r",|NewDialer\([ \t]*"
+        + _ARG
+        + r",[ \t]*\d{1,5}[ \t]*,"
+        + r"|DBI->connect\([ \t]*"
+        + _ARG
+        + r",|FTP(?:_TLS)?\([ \t]*"
+        + _ARG
+        + r","
+        + r"|(?:pymysql|MySQLdb)\.connect\([ \t]*"
+        + _ARG
+        + r",|WiFi\.begin\(|wlan\.connect\()"
+        + _USER_THEN_PASSWORD,
+        (
+            "plainauth(",
+            "newdialer(",
+            "dbi->connect(",
+            "ftp(",
+            "ftp_tls(",
+            ".connect(",
+            "wifi.begin(",
+        ),
+        vendor="code (a password by position: smtp.PlainAuth, gomail, DBI, ftplib, pymysql, Wi-Fi)",
         check=not_placeholder,
     ),
     rule(

@@ -615,3 +615,19 @@ def add_keyword_forms() -> None:
     add("shadow", "CLI_PASSWORD", rnd(ALNUM, 16), "useradd -m -p {s} bob", "cli")
     add("GnuPG", "CLI_PASSWORD", rnd(ALNUM, 16),
         "echo {s} | gpg --batch --passphrase-fd 0 -d secrets.gpg", "cli")  # fmt: skip
+    # Code where the name and the value stand apart (`rules_code`), and calls given a
+    # password by position (ninth attack).
+    add("TypeScript", "SECRET", rnd(ALNUM, 40), "const apiKey: string = '{s}';", "config")
+    add("Go", "PASSWORD", rnd(ALNUM, 16), 'var dbPassword string = "{s}"', "config")
+    add("C#", "SECRET", rnd(ALNUM, 40), 'public string ApiToken {{ get; set; }} = "{s}";', "config")
+    add("JavaScript", "SECRET", rnd(ALNUM, 40),
+        "const apiKey = process.env.API_KEY || '{s}';", "config")  # fmt: skip
+    add("python-decouple", "SECRET", rnd(ALNUM, 40),
+        "API_KEY = config('API_KEY', default='{s}')", "config")  # fmt: skip
+    add("java-jwt", "SECRET", rnd(ALNUM, 32), 'Algorithm alg = Algorithm.HMAC256("{s}");', "config")
+    add("reqwest", "SECRET", rnd(ALNUM, 40),
+        'client.get(url).bearer_auth("{s}").send().await?;', "config")  # fmt: skip
+    add("Markdown", "SECRET", rnd(ALNUM, 40), "**API key:** `{s}`", "inline")
+    add("fish", "PASSWORD", rnd(ALNUM, 16), "set -gx DB_PASSWORD {s}", "cli")
+    add("Go", "PASSWORD", rnd(ALNUM, 16),
+        'auth := smtp.PlainAuth("", "bob@acme.io", "{s}", "smtp.acme.io")', "config")  # fmt: skip

@@ -32,6 +32,13 @@ from ox_session_capture.testing.corpus.shapes import (
 )
 
 # ---------------------------------------------------------------- vendor formats
+
+
+def uuid_body() -> str:
+    """A UUID's shape of fresh random hex (the body of Axiom's, HubSpot's, LaunchDarkly's...)."""
+    return "-".join(rnd(HEX, n) for n in (8, 4, 4, 4, 12))
+
+
 tok("AWS", "AWS_ACCESS_KEY", "AKIA", UPPER, 16, "aws_access_key_id = {s}")
 tok("AWS", "AWS_ACCESS_KEY", "ASIA", UPPER, 16, "the temporary key {s} expires soon")
 add("AWS", "AWS_SECRET_KEY", rnd(B64, 40), "aws_secret_access_key = {s}", "config")
@@ -125,6 +132,51 @@ tok("xAI", "XAI_KEY", "xai-", ALNUM, 80, "grok {s}")
 add("LangSmith", "LANGSMITH_KEY", "lsv2_pt_" + rnd(HEX, 32) + "_" + rnd(HEX, 10), "ls {s}")
 tok("Pinecone", "PINECONE_KEY", "pcsk_", ALNUM + "_", 70, "pinecone {s}")
 tok("ElevenLabs", "ELEVENLABS_KEY", "sk_", HEX, 48, "xi-api {s}")
+tok("Cerebras", "CEREBRAS_KEY", "csk-", LOWER, 48, "cerebras {s}")
+tok("Tavily", "TAVILY_KEY", "tvly-dev-", ALNUM, 32, 'TavilyClient("{s}")')
+tok("Firecrawl", "FIRECRAWL_KEY", "fc-", HEX, 32, "app = FirecrawlApp('{s}')")
+tok("Jina AI", "JINA_KEY", "jina_", URLSAFE, 64, "reader with {s}")
+tok("E2B", "E2B_KEY", "e2b_", HEX, 40, "sandbox key {s}")
+tok("Browserbase", "BROWSERBASE_KEY", "bb_live_", URLSAFE, 27, 'Browserbase("{s}")')
+tok("RunPod", "RUNPOD_KEY", "rpa_", UPPER, 40, "runpod {s}")
+tok("AWS Bedrock", "AWS_BEDROCK_KEY", "ABSK", B64, 132, "bedrock key is {s}")
+tok("Neon", "NEON_KEY", "napi_", LOWER, 64, "neonctl projects list --api {s}")
+tok("Inngest", "INNGEST_SIGNING_KEY", "signkey-prod-", HEX, 64, "signing key {s}")
+tok("Trigger.dev", "TRIGGER_KEY", "tr_prod_", ALNUM, 24, "trigger.dev key {s}")
+add("Axiom", "AXIOM_TOKEN", "xaat-" + uuid_body(), "axiom {s}")
+add("HubSpot", "HUBSPOT_TOKEN", "pat-na1-" + uuid_body(), "hubspot {s}")
+add("ClickUp", "CLICKUP_TOKEN", "pk_" + rnd(string.digits, 8) + "_" + rnd(UPPER, 32),
+    "clickup {s}")  # fmt: skip
+add("Trello", "TRELLO_TOKEN", "ATTA" + rnd(HEX, 64) + rnd(HEX.upper()[:16], 8), "trello {s}")
+tok("Honeycomb", "HONEYCOMB_KEY", "hcaik_", LOWER, 58, "x-honeycomb-team: {s}")
+tok("OneSignal", "ONESIGNAL_KEY", "os_v2_app_", LOWER, 56, "onesignal {s}")
+tok("Socket.dev", "SOCKET_KEY", "sktsec_", URLSAFE, 44, "socket {s}")
+add("JetBrains YouTrack", "YOUTRACK_TOKEN",
+    "perm:" + rnd(ALNUM, 4) + "." + rnd(ALNUM, 8) + "." + rnd(ALNUM, 30),
+    "youtrack {s}")  # fmt: skip
+add("LaunchDarkly", "LAUNCHDARKLY_KEY", "sdk-" + uuid_body(), "LDClient(Config('{s}'))")
+tok("Statsig", "STATSIG_KEY", "secret-", ALNUM, 43, "statsig.initialize('{s}')")
+tok("DevCycle", "DEVCYCLE_KEY", "dvc_server_", URLSAFE, 44, "devcycle {s}")
+tok("Paddle", "PADDLE_KEY", "pdl_live_apikey_", URLSAFE, 58, "Paddle('{s}')")
+tok("Polar", "POLAR_TOKEN", "polar_oat_", ALNUM, 43, "polar {s}")
+tok("GitLab", "GITLAB_RUNNER_TOKEN", "GR1348941", URLSAFE, 20, "registration: {s}")
+tok("Prefect", "PREFECT_KEY", "pnu_", ALNUM, 36, "prefect cloud login -k {s}")
+tok("Adobe", "ADOBE_SECRET", "p8e-", LOWER, 32, "adobe io console: {s}")
+add("Sourcegraph", "SOURCEGRAPH_TOKEN", "sgp_" + rnd(HEX, 16) + "_" + rnd(HEX, 40),
+    "SRC_ACCESS={s}")  # fmt: skip
+tok("Nostr", "NOSTR_NSEC", "nsec1", BECH32.lower(), 58, "my nostr key {s}")
+add("Make", "WEBHOOK_URL", "https://hook.eu1.make.com/" + rnd(LOWER, 32),
+    "curl -X POST {s} -d @p.json", "url")  # fmt: skip
+add("IFTTT", "WEBHOOK_URL", "https://maker.ifttt.com/trigger/deploy/with/key/" + rnd(URLSAFE, 22),
+    "ifttt {s}", "url")  # fmt: skip
+add("Feishu", "WEBHOOK_URL", "https://open.feishu.cn/open-apis/bot/v2/hook/" + uuid_body(),
+    "lark bot {s}", "url")  # fmt: skip
+add("WeCom", "WEBHOOK_URL", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=" + uuid_body(),
+    "wecom {s}", "url")  # fmt: skip
+add("DingTalk", "WEBHOOK_URL", "https://oapi.dingtalk.com/robot/send?access_token=" + rnd(HEX, 64),
+    "dingtalk {s}", "url")  # fmt: skip
+add("Mattermost", "WEBHOOK_URL", "https://mm.acme.io/hooks/" + rnd(LOWER, 26),
+    "curl -i -X POST -d 'payload={{}}' {s}", "url")  # fmt: skip
 add(
     "Slack",
     "SLACK_TOKEN",

@@ -1,0 +1,155 @@
+"""Code where a credential's name and its literal value stand apart: a type between them
+(`apiKey: string = '…'`, `var apiKey string = "…"`), a fallback after a lookup
+(`process.env.API_KEY || '…'`, `config('API_KEY', default='…')`), a signing key given to the
+call that uses it (`HMAC256("…")`, `createHmac('sha256', '…')`); and two forms of other
+texts with the same trait: a Markdown label in bold (`**API key:** `…``, as agents write
+answers) and a shell's setter without `=` (`set -gx DB_PASSWORD …`, `setenv`, `launchctl
+setenv`, `netlify env:set`).
+
+Each pattern begins with the literal that joins name and value (`:`, `||`, `default`, the
+call's name): `re` looks for it at C speed, and the check reads the name on the line before
+it (`name_before`), where a pattern beginning with the name would be tried at every word.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ox_session_capture.redact.names import classify, is_literal_secret
+from ox_session_capture.redact.rules import QUOTE, Rule, line_before, rule, token_like
+
+_QUOTED = r"(?P<q>" + QUOTE + r")(?P<secret>[^\"'`\\\r\n]{1,300})" + QUOTE
+_NAME_AT_END = re.compile(r"([A-Za-z_][A-Za-z0-9_\-]{0,100})[\"'`]?[ \t]*\)?[ \t]*[,|]?[ \t]*$")
+"""The last name before a match: `process.env.API_KEY `, `env::var("API_KEY")`,
+`config('API_KEY', `, `.Values.password | ` (a dotted name's last part)."""
+_TAIL = 160  # the line before a match read for its name, at most (a long line stays linear)
+
+
+def name_before(match: re.Match[str]) -> str:
+    """The name that ends the match's line before it ('' for none)."""
+    found = _NAME_AT_END.search(line_before(match)[-_TAIL:])
+    return found.group(1) if found else ""
+
+
+def _value_of_name_before(secret: str, match: re.Match[str]) -> str | bool:
+    """The kind for a quoted literal given to the credential named just before the match."""
+    cls = classify(name_before(match))
+    if cls is None or not is_literal_secret(secret, cls, quoted=True, code_after=False):
+        return False
+    return "HIGH_ENTROPY" if cls == "WEAK" else cls
+
+
+def _bold_label(secret: str, match: re.Match[str]) -> str | bool:
+    """A value after a bold label naming a credential: in backticks any literal one, bare one
+    that looks random (or, for a password, mixes letters and digits: `**Password:** pw` in a
+    sentence is kept)."""
+    cls = classify(match.group("label").strip().replace(" ", "_"))
+    if cls is None or not is_literal_secret(secret, cls, quoted=True, code_after=False):
+        return False
+    kind = "SECRET" if cls == "WEAK" else cls
+    if match.group("q") is not None or token_like(secret):
+        return kind
+    mixed = any(c.isdigit() for c in secret) and any(c.isalpha() for c in secret)
+    return kind if cls == "PASSWORD" and mixed and len(secret) >= 8 else False
+
+
+def _set_value(secret: str, match: re.Match[str]) -> str | bool:
+    cls = classify(match.group("name"))
+    quoted = match.group("q") is not None
+    if cls is None or not is_literal_secret(secret, cls, quoted=quoted, code_after=False):
+        return False
+    return "HIGH_ENTROPY" if cls == "WEAK" else cls
+
+
+_STRING_TYPE = r"(?:&(?:'static[ \t]+)?str|str|string|String|SecretStr|NSString[ \t]*\*|Text)"
+
+CODE_RULES: tuple[Rule, ...] = (
+    rule(
+        "PASSWORD",
+        # `const apiKey: string = '…'` (TypeScript), `val apiKey: String = "…"` (Kotlin, Swift),
+        # `openai_api_key: str = "…"` (Python, pydantic settings), `API_TOKEN: &str = "…"`
+        # (Rust): a string type between the name and its `=`.
+        r":[ \t]*" + _STRING_TYPE + r"\??[ \t]*=[ \t]*" + _QUOTED,
+        ("str", "text"),
+        vendor="typed declarations (TypeScript, Kotlin, Swift, Python, Rust)",
+        check=_value_of_name_before,
+    ),
+    rule(
+        "PASSWORD",
+        # Go's `var apiKey string = "…"` (the name before the type, no colon).
+        r"string(?<=[ \t]string)[ \t]*=[ \t]*" + _QUOTED,
+        ("string =", "string="),
+        vendor="typed declarations (Go)",
+        check=_value_of_name_before,
+    ),
+    rule(
+        "PASSWORD",
+        # C#'s `public string ApiKey { get; set; } = "…";`.
+        r"\{[ \t]*get;[ \t]*(?:(?:private|protected|internal)[ \t]+)?(?:set|init);[ \t]*\}"
+        r"[ \t]*=[ \t]*@?" + _QUOTED,
+        ("get;",),
+        vendor="typed declarations (C# property initializers)",
+        check=_value_of_name_before,
+    ),
+    rule(
+        "PASSWORD",
+        # A literal fallback after a lookup: `process.env.API_KEY || '…'` (or `??`),
+        # `env::var("API_KEY").unwrap_or("…")`, `os.getenv` has its own (the assignment rule).
+        r"(?:\|\||\?\?|\.unwrap_or\()[ \t]*" + _QUOTED,
+        ("||", "??", ".unwrap_or("),
+        vendor="literal fallbacks (JavaScript ||, ??, Rust unwrap_or)",
+        check=_value_of_name_before,
+    ),
+    rule(
+        "PASSWORD",
+        # `config('API_KEY', default='…')` (python-decouple, environs), `{{ .Values.password |
+        # default "…" }}` (Helm), `lookup('env', 'DB_PASSWORD') | default('…')` (Ansible).
+        r"default(?:[ \t]*=[ \t]*|[ \t]*\([ \t]*|[ \t]+)" + _QUOTED,
+        ("default",),
+        vendor="literal defaults (python-decouple, Helm, Ansible)",
+        check=_value_of_name_before,
+    ),
+    rule(
+        "SECRET",
+        # A signing key written into the call that signs: Go's `SignedString([]byte("…"))`,
+        # java-jwt's `Algorithm.HMAC256("…")`, .NET's `new SymmetricSecurityKey(Encoding.UTF8
+        # .GetBytes("…"))`, Node's `createHmac('sha256', '…')`, Python's `hmac.new(b'…', …)`,
+        # php-jwt's `JWT::encode($payload, '…')`, ruby-jwt's `JWT.encode(payload, '…')`.
+        r"(?:SignedString\([ \t]*\[\]byte\(|HMAC(?:256|384|512)\(|SymmetricSecurityKey\("
+        r"(?:[ \t]*Encoding\.\w{1,10}\.GetBytes\()?|createHmac\([ \t]*[\"'][\w\-]{1,20}[\"'][ \t]*,"
+        r"|hmac\.new\(|JWT(?:::|\.)encode\([^,()\n]{1,200},)[ \t]*[rbu]?" + _QUOTED,
+        ("signedstring(", "hmac256(", "hmac384(", "hmac512(", "symmetricsecuritykey(",
+         "createhmac(", "hmac.new(", "jwt::encode(", "jwt.encode("),
+        vendor="code (a signing key in the call: HMAC, JWT libraries)",
+        check=lambda s, m: is_literal_secret(s, "SECRET", quoted=True, code_after=False),
+    ),
+    rule(
+        "SECRET",
+        # reqwest's `.bearer_auth("…")`.
+        r"\.bearer_auth\([ \t]*" + _QUOTED,
+        (".bearer_auth(",),
+        vendor="code (reqwest bearer_auth)",
+        check=lambda s, m: is_literal_secret(s, "SECRET", quoted=True, code_after=False),
+    ),
+    rule(
+        "PASSWORD",
+        # `**API key:** `…``, `- **Password**: `…``: the label in bold, the value in backticks
+        # (or bare).
+        r"\*\*(?P<label>[A-Za-z][A-Za-z0-9 _\-]{1,40}?)(?::\*\*|\*\*[ \t]*:)[ \t]*"
+        r"(?:(?P<q>`)(?P<secret>[^`\r\n]{4,300})`|(?P<secret2>[^\s*`]{4,300}))",
+        ("**",),
+        vendor="Markdown (a bold label, then the value)",
+        check=_bold_label,
+    ),
+    rule(
+        "PASSWORD",
+        # Setters without `=`: fish's `set -gx NAME value`, csh's `setenv NAME value`, macOS'
+        # `launchctl setenv NAME value`, `netlify env:set NAME value`.
+        r"(?:set[ \t]+-[gxUul]{1,4}[ \t]+(?:-[gxUul]{1,4}[ \t]+)?|setenv[ \t]+|env:set[ \t]+)"
+        r"(?P<name>[A-Za-z_][A-Za-z0-9_]{0,100})[ \t]+"
+        r"(?:" + _QUOTED + r"|(?P<secret2>[^\s\"'`\\;&|()<>]{1,300}))",
+        ("set -", "setenv", "env:set"),
+        vendor="shell setters (fish set -gx, csh setenv, launchctl setenv, netlify env:set)",
+        check=_set_value,
+    ),
+)  # fmt: skip
