@@ -141,3 +141,33 @@ def test_a_credential_of_the_ninth_attack_is_redacted(text: str) -> None:
 @pytest.mark.parametrize("text", KEPT)
 def test_ordinary_code_and_prose_beside_those_forms_is_kept(text: str) -> None:
     assert redacted(text) == text
+
+
+# A form's text about a password and a docs' example value hold none (false positives the
+# ninth attack found); the secrets beside them are still redacted.
+EXAMPLES_KEPT = [
+    '{"forgot_password": "Forgot your password?"}',
+    "forgot_password: Forgot your password?",
+    '"reset_password": "Reset your password"',
+    'export OPENAI_API_KEY="your-api-key-here"',
+    "curl https://api.acme.io/v1/items -H 'X-Api-Key: YOUR_API_KEY'",
+    "export ANTHROPIC_API_KEY=sk-ant-...",
+    "STRIPE_SECRET_KEY=sk_test_...",
+]
+STILL_REDACTED = [
+    ("password: Summer2024 is what you asked?", "Summer2024"),
+    ('password: "correct horse battery staple"', "horse battery"),
+    ("password: hunter2X  # the password", "hunter2X"),
+    ("STRIPE_SECRET_KEY=sk_test_4eC39HqLyjWDarjtT1zdp7dc...", "4eC39HqLyjWDarjtT1zdp7dc"),
+    ("api_key = 'Your0wnK3yValue99'", "Your0wnK3yValue99"),
+]
+
+
+@pytest.mark.parametrize("text", EXAMPLES_KEPT)
+def test_a_forms_text_and_a_docs_example_are_kept(text: str) -> None:
+    assert redacted(text) == text
+
+
+@pytest.mark.parametrize(("text", "secret"), STILL_REDACTED)
+def test_a_password_beside_such_words_is_still_redacted(text: str, secret: str) -> None:
+    assert secret not in redacted(text)

@@ -76,6 +76,29 @@ _WORDS = frozenset(
      "typeof", "function", "async", "const", "let", "var", "self", "this", "cls"}
 )  # fmt: skip
 _IDENT = re.compile(r"[A-Za-z_]\w*")
+_YOURS = re.compile(r"(?i)your[-_ a-z]*")
+"""A docs' example value, fullmatched: `YOUR_API_KEY`, `your-api-key-here`."""
+_ABOUT_ONE = re.compile(r"(?i)\b(?:password|passphrase|passcode)\b|\?$")
+"""A form's text about a password (`Forgot your password?`, `Enter your password`)."""
+
+
+def a_form_text(text: str) -> bool:
+    """Whether `text`, where a password would stand, is rather a form's text about one
+    (`Forgot your password?`, `Enter your password`): words without a digit, and the word or
+    a question (`Summer2024 is the password?` holds one)."""
+    return (
+        " " in text and not any(c.isdigit() for c in text) and _ABOUT_ONE.search(text) is not None
+    )
+
+
+def _an_example(v: str) -> bool:
+    """A docs' example: `YOUR_API_KEY`, or a vendor's prefix cut short (`sk-ant-...`,
+    `sk_test_…`: a key cut after more than its prefix still holds part of the key)."""
+    if _YOURS.fullmatch(v):
+        return True
+    return v.endswith(("...", "…")) and len(v.rstrip(".…").rstrip("-_")) <= 12
+
+
 _DOTTED = re.compile(r"[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)+")
 
 
@@ -129,7 +152,7 @@ def is_literal_secret(value: str, cls: NameClass, *, quoted: bool, code_after: b
     single word; WEAK values must look random (`token_like`).
     """
     v = value.strip()
-    if not v or _PLACEHOLDER.match(v) or v.lower() in _WORDS:
+    if not v or _PLACEHOLDER.match(v) or v.lower() in _WORDS or _an_example(v):
         return False
     if not quoted and (code_after or _DOTTED.fullmatch(v)):
         return False
@@ -138,6 +161,8 @@ def is_literal_secret(value: str, cls: NameClass, *, quoted: bool, code_after: b
     if any(c.isspace() for c in v) and cls != "PASSWORD":
         return False
     if cls == "PASSWORD":
+        if a_form_text(v):
+            return False  # not a passphrase
         return len(v) >= 4 and not (v.startswith(("http://", "https://")) and "@" not in v)
     if len(v) < 8 or v.startswith(("http://", "https://", "/", "./", "../", "~/")):
         return False

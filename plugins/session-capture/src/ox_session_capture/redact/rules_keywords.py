@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import re
 
-from ox_session_capture.redact.names import classify, is_literal_secret, names_a_credential
+from ox_session_capture.redact.names import (
+    a_form_text,
+    classify,
+    is_literal_secret,
+    names_a_credential,
+)
 from ox_session_capture.redact.rules import (
     END,
     QUOTE,
@@ -24,6 +29,7 @@ from ox_session_capture.redact.rules import (
     basic_credentials,
     grouped_words,
     letter_at_word_start,
+    line_after,
     line_before,
     not_a_word,
     not_placeholder,
@@ -117,6 +123,13 @@ def _named_value(secret: str, match: re.Match[str]) -> str | bool:
         # `password = user_password` in code: a variable, not a literal (`Hunter2pw` holds a
         # credential's word too, with a digit inside: a password)
         return False
+    if not quoted and cls == "PASSWORD":
+        # A bare value is one word of what follows on its line: `forgot_password: Forgot your
+        # password?` (YAML, and JSON read as keys and values) is a form's text. Not after a
+        # comment's `#`: `password: pw  # the password` holds one.
+        rest = (value + line_after(match)).strip()
+        if "#" not in rest and a_form_text(rest):
+            return False
     if quoted and _CONNECTION_PASSWORD.search(value):
         # A connection string quoted whole, spaces in its keys (`User Id=sa;Password=…;`):
         # no single word, yet a password inside, which this match hides from the `Name=value;`
