@@ -198,6 +198,16 @@ HOSTILE = {
     "setters without a value": "set -gx DB_PASSWORD " * 40_000,
     "signing calls without a key": "createHmac('sha256', " * 40_000,
     "hook paths": "/hooks/" * 100_000 + "a" * 26,
+    # Formats without an operator: each begins with its literal, reads a bounded gap.
+    "device keys without a value": "snmp-server community " * 40_000,
+    "config names without a line end": "auth_pass x" * 80_000,
+    "plist keys without a string": "<key>password</key>\n" * 50_000,
+    "settings without a value": '<setting name="ApiKey">' + " " * 100_000,
+    "block scalars without a value": "password: |\n" * 60_000,
+    "argument lists without a value": "- --password\n" * 60_000,
+    "odbc braces never closed": "PWD={" + "x" * 500_000,
+    "reg values without data": "/v ApiToken /t REG_SZ " * 40_000,
+    "redis replies without a value": '1) "requirepass"\n' * 50_000,
 }
 
 

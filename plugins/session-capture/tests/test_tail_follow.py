@@ -516,6 +516,26 @@ def test_only_short_words_are_remembered_and_the_memory_stays_bounded() -> None:
     assert len(scan._words) <= anchors.Scan.WORD_CACHE
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    word=st.lists(
+        st.sampled_from(["pass", "pa", "ss", "key", "ke", "y", "-p", "**", "||", "a", "\xe9", "x"])
+        | st.text(max_size=3),
+        max_size=30,
+    ).map(lambda parts: "".join(parts).lower().encode("utf-8", "surrogatepass"))
+)
+def test_a_word_read_pair_by_pair_holds_the_anchors_a_search_finds(word: bytes) -> None:
+    """A short word's anchors are found by its byte pairs (one lookup each), a long one's by a
+    search for each anchor: both give every anchor the word holds, and only those."""
+    from ox_session_capture.redact import engine
+    from ox_session_capture.redact.anchors import Scan
+
+    scan = Scan([*engine._PLAIN_ANCHORS, "x", "é"])
+    expected = {a for a, n in scan._in_word if n in word}
+    assert set(scan._anchors_of(word)) == expected
+    assert set(scan._anchors_of(word * 5)) == {a for a, n in scan._in_word if n in word * 5}
+
+
 def test_a_batch_of_many_unseen_words_is_scanned_and_still_redacted() -> None:
     from ox_session_capture.redact import anchors, engine
 

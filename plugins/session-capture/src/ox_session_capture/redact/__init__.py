@@ -11,6 +11,10 @@ the layers, the order and the coverage table.
   high-entropy rule for random-looking values next to key-like names;
 - `rules_tools`, `rules_configs`, `rules_hashes`: tools' password arguments, a format's own
   places (`: PSK "…"`, `chpasswd: list:`, `a1 LOGIN`), stored password hashes;
+- `rules_code`: code where a credential's name and value stand apart (a type, a fallback, a
+  signing call), a bold Markdown label, a setter without `=`;
+- `rules_formats`: formats without an operator beside the name (Cisco, daemons' config lines,
+  `<key>`/`<string>` resources, YAML block scalars and argument lists);
 - `rules_terminal`: a terminal's text in one text (a prompt, a secret-printing command of
   `secret_commands`, its output);
 - `names`: which names call for a secret and which values are literal ones;

@@ -18,6 +18,8 @@ class Scan:
     NEW_WORDS = 64
     """Unseen words past which `in_words` gives up: scanning the batch is cheaper then."""
     MEMO_WORD_BYTES = 256
+    PAIRWISE_WORD_BYTES = 64
+    """Longest word read pair by pair; a longer one is searched for each anchor (C speed)."""
     """Longest word remembered: a session file's words are hostile (a base64 image is one
     word of megabytes), so the memory holds at most `WORD_CACHE` short ones."""
 
@@ -29,6 +31,29 @@ class Scan:
         self._in_word = tuple((a, n) for a, (n, spaced) in self.encoded.items() if not spaced)
         self._spaced = tuple((a, n) for a, (n, spaced) in self.encoded.items() if spaced)
         self._words: dict[bytes, tuple[str, ...]] = {}
+        # The in-word anchors by their first two bytes: a short word is read pair by pair (a
+        # dict lookup each) instead of testing every anchor against it (one `in` each: with
+        # 500 anchors, most of a new word's cost). Anchors of one byte are tested as before.
+        self._by_pair: dict[bytes, list[tuple[str, bytes]]] = {}
+        short: list[tuple[str, bytes]] = []
+        for a, n in self._in_word:
+            if len(n) < 2:
+                short.append((a, n))
+            else:
+                self._by_pair.setdefault(n[:2], []).append((a, n))
+        self._one_byte = tuple(short)
+
+    def _anchors_of(self, word: bytes) -> tuple[str, ...]:
+        """The in-word anchors `word` holds."""
+        if len(word) > self.PAIRWISE_WORD_BYTES:
+            return tuple(a for a, n in self._in_word if n in word)
+        by_pair = self._by_pair
+        held = [a for a, n in self._one_byte if n in word]
+        for i in range(len(word) - 1):
+            candidates = by_pair.get(word[i : i + 2])
+            if candidates is not None:
+                held.extend(a for a, n in candidates if word.startswith(n, i))
+        return tuple(held)
 
     def in_batch(self, words: bytes, low: bytes) -> list[str]:
         """The anchors found in a batch: `low` is its lower-cased UTF-8, `words` its distinct
@@ -55,7 +80,7 @@ class Scan:
                 new += 1
                 if new > self.NEW_WORDS:
                     return None
-                anchors = tuple(a for a, n in self._in_word if n in word)
+                anchors = self._anchors_of(word)
                 if len(word) <= self.MEMO_WORD_BYTES:
                     if len(memo) >= self.WORD_CACHE:
                         memo.clear()

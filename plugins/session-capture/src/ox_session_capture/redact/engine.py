@@ -38,6 +38,7 @@ from ox_session_capture.redact.names import classify, is_literal_secret
 from ox_session_capture.redact.rules import Rule
 from ox_session_capture.redact.rules_code import CODE_RULES
 from ox_session_capture.redact.rules_configs import CONFIG_RULES, JWK_PRIVATE, is_private_jwk
+from ox_session_capture.redact.rules_formats import FORMAT_RULES
 from ox_session_capture.redact.rules_hashes import HASH_RULES
 from ox_session_capture.redact.rules_keywords import KEYWORD_RULES, PROSE_RULES
 from ox_session_capture.redact.rules_providers import PROVIDER_RULES
@@ -51,6 +52,7 @@ from ox_session_capture.redact.views import (
 
 RULES: tuple[Rule, ...] = (
     *PROVIDER_RULES, *HASH_RULES, *KEYWORD_RULES, *TOOL_RULES, *CODE_RULES, *CONFIG_RULES,
+    *FORMAT_RULES,
     *PROSE_RULES,
     *TERMINAL_RULES,
 )  # fmt: skip

@@ -125,10 +125,11 @@ CODE_RULES: tuple[Rule, ...] = (
     ),
     rule(
         "SECRET",
-        # reqwest's `.bearer_auth("…")`.
-        r"\.bearer_auth\([ \t]*" + _QUOTED,
-        (".bearer_auth(",),
-        vendor="code (reqwest bearer_auth)",
+        # A key given to its client's setter: reqwest's `.bearer_auth("…")`, Mollie's and
+        # SendGrid's `setApiKey('…')`.
+        r"\.(?:bearer_auth|setApiKey|set_api_key|setAccessToken)\([ \t]*" + _QUOTED,
+        (".bearer_auth(", ".setapikey(", ".set_api_key(", ".setaccesstoken("),
+        vendor="code (reqwest bearer_auth, setApiKey)",
         check=lambda s, m: is_literal_secret(s, "SECRET", quoted=True, code_after=False),
     ),
     rule(
@@ -145,11 +146,23 @@ CODE_RULES: tuple[Rule, ...] = (
         "PASSWORD",
         # Setters without `=`: fish's `set -gx NAME value`, csh's `setenv NAME value`, macOS'
         # `launchctl setenv NAME value`, `netlify env:set NAME value`.
-        r"(?:set[ \t]+-[gxUul]{1,4}[ \t]+(?:-[gxUul]{1,4}[ \t]+)?|setenv[ \t]+|env:set[ \t]+)"
-        r"(?P<name>[A-Za-z_][A-Za-z0-9_]{0,100})[ \t]+"
+        r"(?:set[ \t]+-[gxUul]{1,4}[ \t]+(?:-[gxUul]{1,4}[ \t]+)?|setenv[ \t]+|env:set[ \t]+"
+        # macOS' `defaults write DOMAIN KEY [-string] VALUE`, PlistBuddy's `Set :KEY VALUE`.
+        r"|defaults[ \t]+write[ \t]+[^\s\"']{1,200}[ \t]+|Set[ \t]+:)"
+        r"(?P<name>[A-Za-z_][A-Za-z0-9_]{0,100})[ \t]+(?:-string[ \t]+)?"
         r"(?:" + _QUOTED + r"|(?P<secret2>[^\s\"'`\\;&|()<>]{1,300}))",
-        ("set -", "setenv", "env:set"),
-        vendor="shell setters (fish set -gx, csh setenv, launchctl setenv, netlify env:set)",
+        ("set -", "setenv", "env:set", "defaults write", "set :"),
+        vendor="setters (fish set -gx, csh setenv, launchctl setenv, netlify env:set, defaults "
+        "write, PlistBuddy Set)",
+        check=_set_value,
+    ),
+    rule(
+        "PASSWORD",
+        # A registry value named for a credential: `reg add KEY /v ApiToken /t REG_SZ /d …`.
+        r"/v[ \t]+[\"']?(?P<name>[A-Za-z_][\w.\-]{0,100})[\"']?[ \t]+(?:/t[ \t]+\w{1,20}[ \t]+)?"
+        r"/d[ \t]+(?:" + _QUOTED + r"|(?P<secret2>[^\s\"'`/][^\s\"'`]{0,299}))",
+        ("/d ",),
+        vendor="Windows registry (reg add /v NAME /d VALUE)",
         check=_set_value,
     ),
 )  # fmt: skip

@@ -12,7 +12,15 @@ import bisect
 import re
 import threading
 
-from ox_session_capture.redact.rules import END, START, Check, Rule, not_placeholder, rule
+from ox_session_capture.redact.rules import (
+    END,
+    START,
+    Check,
+    Rule,
+    at_word_start,
+    not_placeholder,
+    rule,
+)
 
 WINDOW = 300
 """Characters a password flag may stand after its command (`mysql -u root ... -pX`)."""
@@ -144,6 +152,36 @@ def cli(
         + r"(?i:"
         + commands
         + r")"
+        + END
+        + r"[^\n|;&]{0,"
+        + str(WINDOW)
+        + r"}?(?<![\w-])"
+        + flag
+        + sep
+        + password_value(r"[^\s\"'\\\-][^\s\"'\\]*"),
+        anchors,
+        vendor="command line",
+        check=not_placeholder,
+    )
+
+
+def cli_words(
+    kind: str,
+    words: tuple[str, ...],
+    flag: str,
+    anchors: tuple[str, ...],
+    *,
+    attached: bool = False,
+) -> Rule:
+    """`cli` for commands spelled as literal `words` (each case meant: `psexec`, `PsExec`):
+    `re` looks for their letters at C speed, where `cli`'s pattern, which begins with the
+    test of where a word starts, is tried at every position of the text."""
+    sep = r"" if attached else r"(?:[ \t]+|=)"
+    return rule(
+        kind,
+        r"(?:"
+        + "|".join(at_word_start(re.escape(w)) for w in words)
+        + r")(?i:\.exe)?"
         + END
         + r"[^\n|;&]{0,"
         + str(WINDOW)

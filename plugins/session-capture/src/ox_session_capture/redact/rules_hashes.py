@@ -107,4 +107,12 @@ HASH_RULES: tuple[Rule, ...] = (
         (":::",),
         vendor="Windows LM:NT hashes (pwdump, secretsdump)",
     ),
+    rule(
+        "PASSWORD_HASH",
+        # SQL Server's `password_hash` (`sys.sql_logins`): `0x0200` and a salted SHA-512,
+        # `0x0100` and a SHA-1 (2005-2008).
+        r"0x0[12]00(?P<secret>" + _HEX + r"{80}(?:" + _HEX + r"{56})?)" + END,
+        ("0x0200", "0x0100"),
+        vendor="SQL Server password hashes (0x0200…)",
+    ),
 )

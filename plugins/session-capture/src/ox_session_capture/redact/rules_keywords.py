@@ -172,14 +172,19 @@ _USER_STATEMENT = re.compile(r"(?i)\b(?:create|alter)[ \t]+(?:user|role|login)\b
 """SQL that makes or changes a user, before an `IDENTIFIED BY` on its line."""
 
 _SECRET_SINKS = (
-    r"gh[ \t]+secret[ \t]+set|(?:go)?pass[ \t]+insert|wrangler[ \t]+(?:pages[ \t]+)?secret[ \t]+put"
+    # A package runner first (`npx wrangler …`, `bunx`, `pnpm dlx`).
+    r"(?:(?:npx|bunx|pnpx|pnpm[ \t]+dlx|yarn(?:[ \t]+dlx)?)[ \t]+(?:-y[ \t]+)?)?"
+    r"(?:gh[ \t]+secret[ \t]+set|(?:go)?pass[ \t]+insert"
+    r"|wrangler[ \t]+(?:pages[ \t]+)?secret[ \t]+put"
     r"|vercel[ \t]+env[ \t]+add|netlify[ \t]+env:set|(?:docker|podman)[ \t]+secret[ \t]+create"
     r"|kubectl[ \t]+create[ \t]+secret|secret-tool[ \t]+store|keyring[ \t]+set"
     r"|gcloud[ \t]+secrets[ \t]+(?:create|versions[ \t]+add)|firebase[ \t]+functions:secrets:set"
     # A LUKS passphrase read from the standard input (`-d -`, `--key-file=-`).
     r"|cryptsetup[ \t][^\n|;&]{0,200}?(?:-d|--key-file)(?:[ \t]+|=)-(?![\w./~-])"
+    # A WireGuard private key: its public key asked for, or set from the standard input.
+    r"|wg[ \t]+(?:pubkey|set[ \t][^\n|;&]{0,200}?private-key[ \t]+/dev/stdin)"
     # gpg's passphrase read from its standard input (`--passphrase-fd 0`).
-    r"|gpg2?[ \t][^\n|;&]{0,200}?--passphrase-fd(?:[ \t]+|=)0(?!\d)"
+    r"|gpg2?[ \t][^\n|;&]{0,200}?--passphrase-fd(?:[ \t]+|=)0(?!\d))"
 )
 
 
@@ -598,7 +603,17 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         # A secret printed into a secret store's standard input (`echo -n X | gh secret set
         # NAME`, `| pass insert -e`, `| kubectl create secret … --from-file=/dev/stdin`).
         _PRINTED + r"[ \t]*\|[ \t]*(?:" + _SECRET_SINKS + r")",
-        ("secret", "insert", "keyring", "env add", "env:set", "cryptsetup", "passphrase-fd"),
+        (
+            "secret",
+            "insert",
+            "keyring",
+            "env add",
+            "env:set",
+            "cryptsetup",
+            "passphrase-fd",
+            "pubkey",
+            "private-key",
+        ),
         vendor="command line (echo … | gh secret set, pass insert, docker secret create)",
     ),
     rule(

@@ -247,6 +247,13 @@ PROVIDER_RULES: tuple[Rule, ...] = (
     prefixed("ADOBE_SECRET", "Adobe", "p8e-", "[A-Za-z0-9_\\-]{32}", "p8e-"),
     prefixed("SOURCEGRAPH_TOKEN", "Sourcegraph", "sgp_", r"(?:[a-f0-9]{16}_|local_)?[a-f0-9]{40}",
              "sgp_"),
+    prefixed("TEAMCITY_TOKEN", "JetBrains TeamCity", r"eyJ0eXAiOiAiVENWMiJ9\.",
+             r"[A-Za-z0-9_\-]{20,}\.[A-Za-z0-9_\-]{20,}", "eyj0exaioiaivenwmij9"),
+    rule("TWITCH_TOKEN", r"oauth:(?P<secret>[a-z0-9]{30})" + END, "oauth:", vendor="Twitch"),
+    rule("UNLEASH_TOKEN", r"\*:[a-z0-9_\-]{1,40}\.(?P<secret>[a-f0-9]{64})" + END, "*:",
+         vendor="Unleash"),
+    rule("CONVEX_DEPLOY_KEY", r"(?:prod|dev|preview|project):[a-z0-9\-]{1,64}\|"
+         r"(?P<secret>eyJ[A-Za-z0-9+/=_\-]{20,})", "|eyj", vendor="Convex"),
     prefixed("NOSTR_NSEC", "Nostr", "nsec1", "[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}", "nsec1"),
     # ---- webhooks whose URL is the secret
     rule("WEBHOOK_URL", r"https://hook\.(?:eu|us)\d\.make\.com/[a-z0-9]{32}" + END,

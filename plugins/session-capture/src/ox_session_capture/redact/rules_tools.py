@@ -24,7 +24,7 @@ from ox_session_capture.redact.rules import (
     not_placeholder,
     rule,
 )
-from ox_session_capture.redact.rules_commands import WINDOW, cli, password_value
+from ox_session_capture.redact.rules_commands import WINDOW, cli, cli_words, password_value
 
 _LINE = r"[^\n|;&]{0," + str(WINDOW) + r"}?"
 """The rest of a command line before the argument looked for (lazily, bounded)."""
@@ -272,7 +272,8 @@ TOOL_RULES: tuple[Rule, ...] = (
     ),
     _after(
         r"(?i:ConvertTo-SecureString)",
-        r"(?:[ \t]+-String)?",
+        # Its switches before the string (`-AsPlainText "…" -Force`) are no value.
+        r"(?:[ \t]+-(?i:String|AsPlainText|Force)(?![\w-]))*+",
         ("convertto-securestring",),
         "PowerShell (ConvertTo-SecureString … -AsPlainText)",
     ),
@@ -473,6 +474,57 @@ TOOL_RULES: tuple[Rule, ...] = (
         ),
     ),
     cli("CLI_PASSWORD", r"useradd|usermod", r"(?:-p|--password)", ("useradd", "usermod")),
+    # Windows' remote runs and scheduled tasks, a package index's upload, a CI recorder.
+    cli_words(
+        "CLI_PASSWORD",
+        ("psexec", "PsExec", "psexec64", "PsExec64", "paexec", "PAExec"),
+        r"-p",
+        ("psexec", "paexec"),
+    ),
+    cli_words("CLI_PASSWORD", ("schtasks", "SCHTASKS", "Schtasks"), r"/rp", ("/rp",)),
+    cli_words(
+        "CLI_PASSWORD",
+        ("winrs", "WinRS", "WINRS"),
+        r"-p(?:assword)?:",
+        ("-p:", "-password:"),
+        attached=True,
+    ),
+    cli_words("CLI_PASSWORD", ("hatch",), r"(?:-a|--auth)", ("-a", "--auth")),
+    cli_words(
+        "CLI_PASSWORD",
+        ("dotnet", "nuget", "NuGet"),
+        r"(?:-k|--api-key|setapikey)",
+        ("-k", "--api-key", "setapikey"),
+    ),
+    cli_words("CLI_PASSWORD", ("cypress",), r"--key", ("--key",)),
+    cli_words("CLI_PASSWORD", ("snyk",), r"auth", ("auth",)),
+    rule(
+        "CLI_PASSWORD",
+        # MinIO's `mc admin user add ALIAS USER SECRET`, Backblaze's `b2 account authorize
+        # KEY_ID KEY` (and `b2 authorize-account`), IRC's `NickServ IDENTIFY [account] pw`.
+        r"(?:(?i:mc)[ \t]+admin[ \t]+user[ \t]+add[ \t]+\S+[ \t]+\S+"
+        r"|b2[ \t]+(?:account[ \t]+authorize|authorize[-_]account)[ \t]+\S+"
+        r"|(?i:nickserv)[ \t]+(?i:identify)(?:[ \t]+\S+(?=[ \t]+\S))?)[ \t]+" + password_value(),
+        ("admin user add", "authorize", "nickserv"),
+        vendor="command line (mc admin user add, b2 account authorize, NickServ IDENTIFY)",
+        check=not_placeholder,
+    ),
+    rule(
+        "SECRET",
+        # A wallet's private key imported in WIF (`bitcoin-cli importprivkey 5…`).
+        r"importprivkey[ \t]+[\"']?(?P<secret>[5KLc9][1-9A-HJ-NP-Za-km-z]{50,51})" + END,
+        ("importprivkey",),
+        vendor="Bitcoin Core (importprivkey WIF)",
+    ),
+    rule(
+        "PASSWORD",
+        # redis-cli printing the password it was asked for (`CONFIG GET requirepass`).
+        r"\d\)[ \t]+\\?\"(?:requirepass|masterauth)\\?\"[ \t]*(?:\r?\n|(?:\\r)?\\n)[ \t]*"
+        r"\d\)[ \t]+\\?\"(?P<secret>[^\"\\\r\n]{1,300})\\?\"",
+        ("requirepass", "masterauth"),
+        vendor="redis-cli (CONFIG GET requirepass)",
+        check=not_placeholder,
+    ),
     rule(
         "SECRET",
         # A JWT signing secret written in the call: `jwt.sign(payload, 'secret', …)` (Node),

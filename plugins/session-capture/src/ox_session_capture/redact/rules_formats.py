@@ -1,0 +1,208 @@
+"""Formats whose credential stands without an `=` or `:` beside its name: network devices'
+configs (Cisco, FortiGate), daemons' config lines (`auth_pass …`, `requirepass …`, mbsync's
+`Pass …`), resource files (`<entry key="…">`, a plist's `<key>` then `<string>`, Android's
+`<string name="…">`), YAML's block scalars and argument lists, C's `#define`, Gradle's
+`storePassword '…'`, ODBC's braced `PWD={…}`.
+
+Each pattern begins with its format's literal; the value must be no word of a sentence
+(`not_a_word`) or be quoted in the format's own way, so that prose about the same settings
+(`the password 7 characters long`) is kept.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ox_session_capture.redact.names import classify, is_literal_secret
+from ox_session_capture.redact.rules import (
+    QUOTE,
+    Rule,
+    line_before,
+    not_a_word,
+    not_placeholder,
+    rule,
+    token_like,
+)
+
+_NL = r"(?:\r?\n|(?:\\r)?\\n)"  # a newline, or one escaped in JSON text
+_LINE_END = r"(?=[ \t]*(?:\r?\n|(?:\\r)?\\n|$))"
+_GAP = r"(?:\s|\\[nrt]){0,40}+"  # between two elements (indentation, newlines)
+_WORD = r"(?P<secret2>[^\s\"'`\\<>]{4,300})"
+_QUOTED = r"(?P<q>" + QUOTE + r")(?P<secret>[^\"'`\\\r\n]{1,300})" + QUOTE
+
+
+def _device_value(secret: str, match: re.Match[str]) -> bool:
+    """A device's key or password: no word of a sentence, or hex (Cisco's type 7)."""
+    return not_placeholder(secret) and (not_a_word(secret) or token_like(secret, 8))
+
+
+def _named(secret: str, match: re.Match[str]) -> str | bool:
+    """The kind for the value of the element or line named `name`, quoted in its format."""
+    cls = classify(match.group("name"))
+    if cls is None or not is_literal_secret(secret, cls, quoted=True, code_after=False):
+        return False
+    if cls == "WEAK":
+        return "HIGH_ENTROPY" if token_like(secret) else False
+    return cls
+
+
+def _at_line_start(secret: str, match: re.Match[str]) -> bool:
+    return not line_before(match).strip() and _device_value(secret, match)
+
+
+FORMAT_RULES: tuple[Rule, ...] = (
+    rule(
+        "PASSWORD",
+        # Cisco IOS: `username admin password 0 …`, `enable secret 0 …`, `password 7 <hex>`
+        # (type 7 is reversible).
+        r"(?:password|secret)[ \t]+[07][ \t]+" + _WORD,
+        ("password 0", "password 7", "secret 0", "secret 7"),
+        vendor="Cisco IOS (password 0 / 7)",
+        check=_device_value,
+    ),
+    rule(
+        "PASSWORD",
+        # Cisco's shared keys and communities: `snmp-server community …`, `tacacs-server host h
+        # key …`, `ip ospf authentication-key …`, `message-digest-key 1 md5 …`, `crypto isakmp
+        # key … address …`.
+        r"(?:snmp-server[ \t]+community|(?:tacacs|radius)-server[ \t]+(?:host[ \t]+\S+[ \t]+)?key"
+        r"|authentication-key|message-digest-key[ \t]+\d+[ \t]+md5|isakmp[ \t]+key)"
+        r"[ \t]+(?:[067][ \t]+)?" + _WORD,
+        ("snmp-server", "tacacs-server", "radius-server", "authentication-key",
+         "message-digest-key", "isakmp"),
+        vendor="Cisco IOS (communities, TACACS+/RADIUS, OSPF, IPsec keys)",
+        check=_device_value,
+    ),
+    rule(
+        "PASSWORD",
+        # FortiOS: `set psksecret …`, `set passwd …` (`ENC …` is its encrypted form: kept).
+        r"set[ \t]+(?:psksecret|passwd|password)[ \t]+(?!ENC[ \t])" + _WORD,
+        ("set psksecret", "set passwd", "set password"),
+        vendor="FortiGate (set psksecret, set passwd)",
+        check=_device_value,
+    ),
+    rule(
+        "PASSWORD",
+        # A daemon's config line, name and value alone on it: keepalived's `auth_pass`,
+        # Redis' `requirepass`/`masterauth`, mbsync's `Pass`, Fluent Bit's `HTTP_Passwd`,
+        # fluentd's `shared_key`, bitcoind's `rpcpassword`.
+        r"(?:(?:auth_pass|requirepass|masterauth|HTTP_Passwd|shared_key|rpcpassword)[ \t]+"
+        r"|Pass[ ]+)" + _WORD
+        + _LINE_END,
+        ("auth_pass", "requirepass", "masterauth", "http_passwd", "shared_key", "rpcpassword",
+         "pass "),
+        vendor="config lines (keepalived, Redis, mbsync, Fluent Bit, fluentd, bitcoind)",
+        check=_at_line_start,
+    ),
+    rule(
+        "PASSWORD",
+        # `#define WIFI_PASSWORD "…"` (an embedded project's secrets.h).
+        r"#define[ \t]+(?P<name>\w{1,100})[ \t]+" + _QUOTED,
+        ("#define",),
+        vendor="C preprocessor (#define NAME \"value\")",
+        check=_named,
+    ),
+    rule(
+        "PASSWORD",
+        # Gradle's signing config: `storePassword '…'`, `keyPassword "…"` (Groovy, no `=`).
+        r"(?P<name>(?:store|key)Password)[ \t]+" + _QUOTED,
+        ("storepassword", "keypassword"),
+        vendor="Gradle (signingConfigs storePassword, keyPassword)",
+        check=_named,
+    ),
+    rule(
+        "PASSWORD",
+        # ODBC's braced value, which may hold `;`: `PWD={…};`.
+        r"(?i:pwd|password)=\{(?P<secret>[^}\r\n]{1,300})\}",
+        ("pwd={", "password={"),
+        vendor="ODBC connection strings (PWD={…})",
+        check=not_placeholder,
+    ),
+    rule(
+        "SECRET",
+        # Azure Functions' key in the URL: `https://app.azurewebsites.net/api/fn?code=…`.
+        r"azurewebsites\.net/api/[^\s?\"'<>]{1,200}\?(?:[^\s\"'<>#]{0,300}&)?code="
+        r"(?P<secret>[A-Za-z0-9_\-=%]{20,})",
+        ("azurewebsites.net",),
+        vendor="Azure Functions (?code= key)",
+    ),
+    rule(
+        "PASSWORD",
+        # Java's `Properties.storeToXML`: `<entry key="db.password">…</entry>`.
+        r"<entry[ \t]+key=" + QUOTE + r"(?P<name>[^\"'<>\\]{1,100})" + QUOTE + r"[ \t]*>"
+        r"(?P<q>)(?P<secret>[^<\r\n]{1,300})</entry>",
+        ("<entry",),
+        vendor="Java properties as XML (<entry key=…>)",
+        check=_named,
+    ),
+    rule(
+        "PASSWORD",
+        # .NET's settings: `<setting name="ApiKey" …>` then `<value>…</value>`.
+        r"<setting[ \t]+name=" + QUOTE + r"(?P<name>[^\"'<>\\]{1,100})" + QUOTE
+        + r"[^<>]{0,200}>" + _GAP
+        + r"<value>(?P<q>)(?P<secret>[^<\r\n]{1,300})</value>",
+        ("<setting",),
+        vendor=".NET application settings (<setting name=…><value>)",
+        check=_named,
+    ),
+    rule(
+        "PASSWORD",
+        # A property list: `<key>StripeSecretKey</key>` then `<string>…</string>`.
+        r"<key>(?P<name>[^<>\r\n]{1,100})</key>" + _GAP
+        + r"<string>(?P<q>)(?P<secret>[^<\r\n]{1,300})</string>",
+        ("<key>",),
+        vendor="property lists (Info.plist <key> then <string>)",
+        check=_named,
+    ),
+    rule(
+        "PASSWORD",
+        # Android's resources: `<string name="openai_api_key">…</string>`.
+        r"<string[ \t]+name=" + QUOTE + r"(?P<name>[^\"'<>\\]{1,100})" + QUOTE + r"[^<>]{0,100}>"
+        r"(?P<q>)(?P<secret>[^<\r\n]{1,300})</string>",
+        ("<string",),
+        vendor="Android resources (<string name=…>)",
+        check=_named,
+    ),
+    rule(
+        "PASSWORD",
+        # Android's manifest: `<meta-data android:name="com.acme.API_SECRET"
+        # android:value="…"/>`.
+        r"android:name=" + QUOTE + r"(?P<name>[^\"'<>\\]{1,200})" + QUOTE + _GAP
+        + r"android:value="
+        + _QUOTED,
+        ("android:value",),
+        vendor="Android manifest (<meta-data android:name android:value>)",
+        check=_named,
+    ),
+    rule(
+        "PASSWORD",
+        # A YAML block scalar: `password: |` (or `>-`) and the value alone on the next line.
+        r":[ ]?[|>][-+]?[ \t]*" + _NL + r"[ \t]+(?P<q>)(?P<secret>[^\s\"'`\\]{4,300})"
+        + _LINE_END,
+        (": |", ":|", ": >", ":>"),
+        vendor="YAML block scalars (password: | then the value)",
+        check=lambda s, m: _named_before_colon(s, m),
+    ),
+    rule(
+        "PASSWORD",
+        # A flag and its value as two items of a YAML list (Kubernetes `args:`, compose
+        # `command:`): `- --db-password` then `- …`.
+        r"-[ \t]+--?(?P<name>[A-Za-z][\w-]{1,60})[ \t]*" + _NL + r"[ \t]*-[ \t]+"
+        r"(?:" + _QUOTED + r"|" + _WORD + r")",
+        ("- -",),
+        vendor="YAML lists of arguments (- --password, then - value)",
+        check=lambda s, m: _named(s, m) if classify(m.group("name")) != "WEAK" else False,
+    ),
+)  # fmt: skip
+
+_NAME_AT_LINE_END = re.compile(r"([A-Za-z_][\w.\-]{0,100})[\"']?[ \t]*$")
+
+
+def _named_before_colon(secret: str, match: re.Match[str]) -> str | bool:
+    found = _NAME_AT_LINE_END.search(line_before(match)[-160:])
+    cls = classify(found.group(1)) if found else None
+    if cls is None or not is_literal_secret(secret, cls, quoted=True, code_after=False):
+        return False
+    if cls == "WEAK":
+        return "HIGH_ENTROPY" if token_like(secret) else False
+    return cls
