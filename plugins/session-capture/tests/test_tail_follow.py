@@ -477,27 +477,36 @@ _fragments = st.sampled_from(
     # escapes that hide an anchor, upper case.
     + ["\u212aEY=", "\u0130", "\U0001f600", "PRIVATE KEY", "private", " key", "\\u0070ass"]
     + ["TOKEN=", "-----BEGIN ", "\t", "password:", "pass", "word=hunter2secret "]
+    # Anchors with a space: the piece between spaces looked for among the words first.
+    + ["set -gx DB_PASSWORD ", "set ", "-gx", "snmp-server community ", "community", " x9Qz7Lm2Wp"]
 )
 
 
-@pytest.mark.parametrize("small_batch_words", [4096, -1], ids=["word-memo", "batch-scan"])
+@pytest.mark.parametrize(
+    ("small_batch_words", "gated_bytes"),
+    [(4096, 64 * 1024), (4096, 0), (-1, 64 * 1024)],
+    ids=["word-memo", "word-memo-gated", "batch-scan"],
+)
 @settings(max_examples=150, deadline=None)
 @given(batch=st.lists(st.lists(_fragments, max_size=5).map("".join), max_size=6))
-def test_batch_redaction_equals_redact_text(batch: list[str], small_batch_words: int) -> None:
-    """Both ways of finding a batch's anchors (remembered per word for a small batch, one
-    scan per anchor for a large one) give `redact_text`'s result exactly."""
+def test_batch_redaction_equals_redact_text(
+    batch: list[str], small_batch_words: int, gated_bytes: int
+) -> None:
+    """Every way of finding a batch's anchors (remembered per word for a small batch, one
+    scan per anchor for a large one, a spaced anchor's piece looked for among the words
+    first) gives `redact_text`'s result exactly."""
     from ox_session_capture.redact import anchors, redact_text
 
     extra = [re.compile("ACME-[0-9]{8}")]
     redactor = LedgerRedactor(extra)
     expected = [redact_text(text, extra) for text in batch]
-    saved = anchors.SMALL_BATCH_WORDS
-    anchors.SMALL_BATCH_WORDS = small_batch_words
+    saved = anchors.SMALL_BATCH_WORDS, anchors.Scan.GATED_BYTES
+    anchors.SMALL_BATCH_WORDS, anchors.Scan.GATED_BYTES = small_batch_words, gated_bytes
     try:
         assert redactor.many(batch) == expected
         assert redactor.many(batch) == expected  # again, every word remembered
     finally:
-        anchors.SMALL_BATCH_WORDS = saved
+        anchors.SMALL_BATCH_WORDS, anchors.Scan.GATED_BYTES = saved
     assert [redactor(text) for text in batch] == expected
 
 

@@ -6,7 +6,7 @@ anchors than any one text, never fewer than one of them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Sequence
 
 
 class Scan:
@@ -18,10 +18,13 @@ class Scan:
     NEW_WORDS = 64
     """Unseen words past which `in_words` gives up: scanning the batch is cheaper then."""
     MEMO_WORD_BYTES = 256
-    PAIRWISE_WORD_BYTES = 64
-    """Longest word read pair by pair; a longer one is searched for each anchor (C speed)."""
     """Longest word remembered: a session file's words are hostile (a base64 image is one
     word of megabytes), so the memory holds at most `WORD_CACHE` short ones."""
+    PAIRWISE_WORD_BYTES = 64
+    """Longest word read pair by pair; a longer one is searched for each anchor (C speed)."""
+    GATED_BYTES = 64 * 1024
+    """A batch past this size looks for a spaced anchor's piece among its distinct words
+    before the anchor in its whole text."""
 
     def __init__(self, anchors: Sequence[str]) -> None:
         every = sorted(set(anchors), key=len)
@@ -30,6 +33,10 @@ class Scan:
         self.encoded = {a: (a.encode(), any(c.isspace() for c in a)) for a in every}
         self._in_word = tuple((a, n) for a, (n, spaced) in self.encoded.items() if not spaced)
         self._spaced = tuple((a, n) for a, (n, spaced) in self.encoded.items() if spaced)
+        # A spaced anchor is searched for in the whole batch (words lose their neighbours),
+        # each a pass over megabytes in a catch-up: first its longest piece between spaces,
+        # which lies inside one word, is looked for among the distinct words (far less text).
+        self._gate = {a: max(n.split(), key=len, default=b"") for a, n in self._spaced}
         self._words: dict[bytes, tuple[str, ...]] = {}
         # The in-word anchors by their first two bytes: a short word is read pair by pair (a
         # dict lookup each) instead of testing every anchor against it (one `in` each: with
@@ -62,11 +69,13 @@ class Scan:
         for anchor in self.order:
             inner = self.inner[anchor]
             needle, spaced = self.encoded[anchor]
-            if (inner == anchor or inner in found) and needle in (low if spaced else words):
+            if inner != anchor and inner not in found:
+                continue
+            if (self._gate[anchor] in words and needle in low) if spaced else needle in words:
                 found.add(anchor)
         return [a for a in self.order if a in found]
 
-    def in_words(self, distinct: Iterable[bytes], low: bytes) -> list[str] | None:
+    def in_words(self, distinct: Collection[bytes], low: bytes) -> list[str] | None:
         """`in_batch` for a small batch, word by word: a word's anchors are remembered, so a
         step that repeats the session's vocabulary costs a lookup per word instead of a scan
         per anchor (each `in` has a fixed cost near a microsecond). None when the batch has
@@ -86,7 +95,11 @@ class Scan:
                         memo.clear()
                     memo[word] = anchors
             found.update(anchors)
-        found.update(a for a, n in self._spaced if n in low)
+        if len(low) <= self.GATED_BYTES:  # a step's few lines: their text is as short
+            found.update(a for a, n in self._spaced if n in low)
+        else:
+            words = b"\x00".join(distinct)
+            found.update(a for a, n in self._spaced if self._gate[a] in words and n in low)
         return [a for a in self.order if a in found]
 
 

@@ -46,6 +46,14 @@ def _named(secret: str, match: re.Match[str]) -> str | bool:
     return cls
 
 
+def _named_random(secret: str, match: re.Match[str]) -> str | bool:
+    """`_named` for a format that holds a user interface's texts as well (Android's strings,
+    a plist's): only a value no word of a sentence (`<string name="password">Password`)."""
+    kind = _named(secret, match)
+    random = token_like(secret) or (not_a_word(secret) and not any(c.isspace() for c in secret))
+    return kind if kind and random else False
+
+
 def _at_line_start(secret: str, match: re.Match[str]) -> bool:
     return not line_before(match).strip() and _device_value(secret, match)
 
@@ -152,7 +160,7 @@ FORMAT_RULES: tuple[Rule, ...] = (
         + r"<string>(?P<q>)(?P<secret>[^<\r\n]{1,300})</string>",
         ("<key>",),
         vendor="property lists (Info.plist <key> then <string>)",
-        check=_named,
+        check=_named_random,
     ),
     rule(
         "PASSWORD",
@@ -161,7 +169,7 @@ FORMAT_RULES: tuple[Rule, ...] = (
         r"(?P<q>)(?P<secret>[^<\r\n]{1,300})</string>",
         ("<string",),
         vendor="Android resources (<string name=…>)",
-        check=_named,
+        check=_named_random,
     ),
     rule(
         "PASSWORD",
