@@ -145,24 +145,7 @@ def cli(
     """`<command> ... <flag> <secret>` on one command line (`attached`: the value is glued to
     the flag, as mysql's `-pSECRET`). The anchors are the flags: fewer and no rarer than
     the command names."""
-    sep = r"" if attached else r"(?:[ \t]+|=)"
-    return rule(
-        kind,
-        START
-        + r"(?i:"
-        + commands
-        + r")"
-        + END
-        + r"[^\n|;&]{0,"
-        + str(WINDOW)
-        + r"}?(?<![\w-])"
-        + flag
-        + sep
-        + password_value(r"[^\s\"'\\\-][^\s\"'\\]*"),
-        anchors,
-        vendor="command line",
-        check=not_placeholder,
-    )
+    return _cli_rule(kind, START + r"(?i:" + commands + r")", flag, anchors, attached)
 
 
 def cli_words(
@@ -176,12 +159,15 @@ def cli_words(
     """`cli` for commands spelled as literal `words` (each case meant: `psexec`, `PsExec`):
     `re` looks for their letters at C speed, where `cli`'s pattern, which begins with the
     test of where a word starts, is tried at every position of the text."""
+    words_first = r"(?:" + "|".join(at_word_start(re.escape(w)) for w in words) + r")(?i:\.exe)?"
+    return _cli_rule(kind, words_first, flag, anchors, attached)
+
+
+def _cli_rule(kind: str, command: str, flag: str, anchors: tuple[str, ...], attached: bool) -> Rule:
     sep = r"" if attached else r"(?:[ \t]+|=)"
     return rule(
         kind,
-        r"(?:"
-        + "|".join(at_word_start(re.escape(w)) for w in words)
-        + r")(?i:\.exe)?"
+        command
         + END
         + r"[^\n|;&]{0,"
         + str(WINDOW)

@@ -23,6 +23,7 @@ from ox_session_capture.redact.rules import (
     rule,
     token_like,
 )
+from ox_session_capture.redact.rules_code import name_before
 
 _NL = r"(?:\r?\n|(?:\\r)?\\n)"  # a newline, or one escaped in JSON text
 _LINE_END = r"(?=[ \t]*(?:\r?\n|(?:\\r)?\\n|$))"
@@ -203,12 +204,9 @@ FORMAT_RULES: tuple[Rule, ...] = (
     ),
 )  # fmt: skip
 
-_NAME_AT_LINE_END = re.compile(r"([A-Za-z_][\w.\-]{0,100})[\"']?[ \t]*$")
-
 
 def _named_before_colon(secret: str, match: re.Match[str]) -> str | bool:
-    found = _NAME_AT_LINE_END.search(line_before(match)[-160:])
-    cls = classify(found.group(1)) if found else None
+    cls = classify(name_before(match))
     if cls is None or not is_literal_secret(secret, cls, quoted=True, code_after=False):
         return False
     if cls == "WEAK":
