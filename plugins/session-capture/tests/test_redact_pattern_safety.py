@@ -93,6 +93,7 @@ REVIEWED = {
     " disjoint; 24 words at most",
     "passwort|kennwort": "the label rule again, for the names of other languages (its own rule:"
     " see above)",
+    "токен|ключ api": "the label rule again, for a key's or a token's name in other languages",
     "bundle[ \\t]+config": "a host's labels each begin with a dot, which no label holds",
     "chpasswd(?:": "cloud-init's lines: a newline and an escaped one are disjoint, each line's"
     " spaces and text possessive (a line is read one way); five lines before `list:` at most",

@@ -42,6 +42,14 @@ PRINTED = [
 ]
 
 
+def test_a_prompt_after_text_that_ends_as_one_is_still_read() -> None:
+    """`x> $ pass show …` (found by hypothesis): the `>` was read as a prompt and refused for
+    the text before it, and its refused match took the line, the real `$` prompt with it."""
+    for head in ("x>", "0>", "x#", "a%"):
+        out = redact_text(f"{head} $ pass show db/prod\nJWanIr0qft5wgjISAn")
+        assert "JWanIr0qft5wgjISAn" not in out, out
+
+
 @pytest.mark.parametrize("text", PRINTED)
 def test_the_output_of_a_secret_printing_command_is_hidden(text: str) -> None:
     for where, variant in {

@@ -689,6 +689,23 @@ _LABEL_WORDS = (
     "|heslo|jelszó|jelszo"
 )
 _LABEL_FIRST = "pPtTaAsSkKcCwWmMhHlLjJпП密口パ비şŞ"
+# An access token's or an API key's name in other languages: Russian, Chinese, Japanese,
+# Korean, Turkish, Dutch, French, German, Spanish, Portuguese, Italian.
+_KEY_WORDS = (
+    "токен|ключ api|api[ -]?ключ|api ?密钥|密钥|令牌|访问令牌|トークン|api ?キー|api ?키|토큰"
+    "|api anahtarı|api-sleutel|clé api|clé d'api|api-schlüssel|clave de api|chave de api"
+    "|chiave api"
+)
+_KEY_FIRST = "тТкКaA密令访トキ토cC"
+_KEY_ANCHORS = (
+    "окен", "люч", "密钥", "令牌", "トークン", "キー", "토큰", " 키", "api anahtar", "api-sleutel",
+    "clé", "api-schl", "clave de api", "chave de api", "chiave api",
+)  # fmt: skip
+# A verb between a password's or a key's name and its value, in those languages (`la
+# contraseña es …`, `le mot de passe est …`, `der API-Schlüssel lautet …`, `a senha é …`).
+_OTHER_VERBS = r"(?:[ \t]+(?:es|est|ist|lautet|é|è|är|er|jest|je|это|là|dır|dir)|[ \t]*(?:是|は))"
+"""A verb, a word of its own (`river` holds no `er`); Chinese and Japanese write theirs
+joined to the name."""
 _LABEL_ANCHORS = (
     # Lower case as the batch scan folds it (ASCII only): a word's tail after a capital
     # that is not ASCII (`Пароль`, `Şifre`, `Hasło`, `Lösenord`, `Jelszó`).
@@ -737,9 +754,11 @@ def _label_value(secret: str, match: re.Match[str]) -> str | bool:
         return False
     if _a_name(secret) or secret.endswith(":"):
         return False
-    if match.group("more") is not None and not token_like(secret):
+    if match.groupdict().get("more") is not None and not token_like(secret):
         return False  # words go on after it: only a random-looking one is no word of them
     name = match.group("name").lower()
+    if re.fullmatch(_KEY_WORDS, name):
+        return "SECRET" if token_like(secret) else False  # another language's: random-looking
     return "SECRET" if name.startswith(("token", "secret", "api")) else "PASSWORD"
 
 
@@ -771,6 +790,29 @@ PROSE_RULES: tuple[Rule, ...] = (
     # In other languages also an assignment (`contraseña=…`, `пароль = …`): the assignment
     # rule reads ASCII names only.
     _label(_LABEL_WORDS, _LABEL_FIRST, _LABEL_ANCHORS, ":：="),
+    _label(_KEY_WORDS, _KEY_FIRST, _KEY_ANCHORS, ":：="),
+    rule(
+        "PASSWORD",
+        # The name, a few words (`do banco`), a verb, then a value that is no word of the
+        # sentence (`la contraseña es incorrecta` is kept).
+        r"(?=["
+        + _LABEL_FIRST
+        + _KEY_FIRST
+        + r"])"
+        + START
+        + r"(?P<name>(?i:"
+        + _LABEL_WORDS
+        + "|"
+        + _KEY_WORDS
+        + r"|password))"
+        + r"(?:[ \t][^\n:：=]{0,40}?)?"
+        + _OTHER_VERBS
+        + r"[ \t]+"
+        + r"(?P<secret2>[^\s\"'`()\[\]{}<>,;|\\：]{6,200}+)",
+        (*_LABEL_ANCHORS, *_KEY_ANCHORS, "mot de passe", "password"),
+        vendor="prose in other languages (la contraseña es …, der API-Schlüssel lautet …)",
+        check=_label_value,
+    ),
     rule(
         "PASSWORD",
         # A user and a password as a pair, named: `creds are admin / pw`, `u/p: bob/pw`,

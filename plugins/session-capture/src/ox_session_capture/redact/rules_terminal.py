@@ -60,7 +60,11 @@ TERMINAL_RULES: tuple[Rule, ...] = (
         "SECRET_COMMAND_OUTPUT",
         r"["
         + _PROMPTS
-        + r"][ \t]+(?P<cmd>"
+        # Not a prompt's character before another prompt (`x> $ pass show …`): its refusal
+        # would take the line, the real prompt with it (matches do not overlap).
+        + r"][ \t]+(?!["
+        + _PROMPTS
+        + r"][ \t])(?P<cmd>"
         + _CH
         + r"{1,300}+)"
         + _NL

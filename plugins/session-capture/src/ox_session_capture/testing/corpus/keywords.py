@@ -687,6 +687,8 @@ def add_keyword_forms() -> None:
          "npx convex deploy --admin-key prod:happy-otter-123|{s}", "cli"),
         ("SQL Server", "PASSWORD_HASH", rnd("0123456789ABCDEF", 136), "sa | 0x0200{s}",
          "config"),
+        ("prose", "PASSWORD", "Zx9" + rnd(ALNUM, 14), "le mot de passe est {s}", "inline"),
+        ("prose", "SECRET", rnd(ALNUM, 40), "API-sleutel: {s}", "inline"),
     ]  # fmt: skip
     for vendor, kind, secret, template, form in forms:
         add(vendor, kind, secret, template, form)
