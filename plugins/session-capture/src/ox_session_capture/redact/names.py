@@ -142,6 +142,16 @@ def names_a_credential(value: str) -> bool:
     return classify(value) is not None and not _INNER_DIGIT.search(value)
 
 
+def literal_kind(name: str, value: str, *, quoted: bool) -> str | None:
+    """The kind to redact `value` as when it is a literal credential (`is_literal_secret`)
+    given to one named `name` (`classify`), else None: a password's or a secret's name gives
+    its own kind, a name that only may hold one (`WEAK`) gives `HIGH_ENTROPY`."""
+    cls = classify(name)
+    if cls is None or not is_literal_secret(value, cls, quoted=quoted, code_after=False):
+        return None
+    return "HIGH_ENTROPY" if cls == "WEAK" else cls
+
+
 def is_literal_secret(value: str, cls: NameClass, *, quoted: bool, code_after: bool) -> bool:
     """Whether `value`, written next to a name of class `cls`, is a literal credential.
 

@@ -67,6 +67,8 @@ WS = r"(?:[ \t]|\\[nrt])"
 SPACE = r"(?:\s|\\[nrt])"
 # A quote, possibly escaped once or twice (`"`, `\"`, `\\\"`).
 QUOTE = r"(?:\\{0,3}[\"'`])"
+QUOTED_VALUE = r"(?P<q>" + QUOTE + r")(?P<secret>[^\"'`\\\r\n]{1,300})" + QUOTE
+"""A value in quotes, up to the closing one (groups `q`, `secret`)."""
 
 Check = Callable[[str, "re.Match[str]"], "str | bool"]
 """`check(secret, match)`: False to drop the match, True to keep it, or the kind to report."""

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import re
 
-from ox_session_capture.redact.names import classify, is_literal_secret
-from ox_session_capture.redact.rules import QUOTE, Rule, line_before, rule, token_like
+from ox_session_capture.redact.names import classify, is_literal_secret, literal_kind
+from ox_session_capture.redact.rules import QUOTED_VALUE, Rule, line_before, rule, token_like
 
-_QUOTED = r"(?P<q>" + QUOTE + r")(?P<secret>[^\"'`\\\r\n]{1,300})" + QUOTE
 _NAME_AT_END = re.compile(r"([A-Za-z_][A-Za-z0-9_\-]{0,100})[\"'`]?[ \t]*\)?[ \t]*[,|]?[ \t]*$")
 """The last name before a match: `process.env.API_KEY `, `env::var("API_KEY")`,
 `config('API_KEY', `, `.Values.password | ` (a dotted name's last part)."""
@@ -31,12 +30,9 @@ def name_before(match: re.Match[str]) -> str:
     return found.group(1) if found else ""
 
 
-def _value_of_name_before(secret: str, match: re.Match[str]) -> str | bool:
+def value_named_before(secret: str, match: re.Match[str]) -> str | bool:
     """The kind for a quoted literal given to the credential named just before the match."""
-    cls = classify(name_before(match))
-    if cls is None or not is_literal_secret(secret, cls, quoted=True, code_after=False):
-        return False
-    return "HIGH_ENTROPY" if cls == "WEAK" else cls
+    return literal_kind(name_before(match), secret, quoted=True) or False
 
 
 def _bold_label(secret: str, match: re.Match[str]) -> str | bool:
@@ -54,11 +50,8 @@ def _bold_label(secret: str, match: re.Match[str]) -> str | bool:
 
 
 def _set_value(secret: str, match: re.Match[str]) -> str | bool:
-    cls = classify(match.group("name"))
     quoted = match.group("q") is not None
-    if cls is None or not is_literal_secret(secret, cls, quoted=quoted, code_after=False):
-        return False
-    return "HIGH_ENTROPY" if cls == "WEAK" else cls
+    return literal_kind(match.group("name"), secret, quoted=quoted) or False
 
 
 _STRING_TYPE = r"(?:&(?:'static[ \t]+)?str|str|string|String|SecretStr|NSString[ \t]*\*|Text)"
@@ -69,45 +62,45 @@ CODE_RULES: tuple[Rule, ...] = (
         # `const apiKey: string = '…'` (TypeScript), `val apiKey: String = "…"` (Kotlin, Swift),
         # `openai_api_key: str = "…"` (Python, pydantic settings), `API_TOKEN: &str = "…"`
         # (Rust): a string type between the name and its `=`.
-        r":[ \t]*" + _STRING_TYPE + r"\??[ \t]*=[ \t]*" + _QUOTED,
+        r":[ \t]*" + _STRING_TYPE + r"\??[ \t]*=[ \t]*" + QUOTED_VALUE,
         ("str", "text"),
         vendor="typed declarations (TypeScript, Kotlin, Swift, Python, Rust)",
-        check=_value_of_name_before,
+        check=value_named_before,
     ),
     rule(
         "PASSWORD",
         # Go's `var apiKey string = "…"` (the name before the type, no colon).
-        r"string(?<=[ \t]string)[ \t]*=[ \t]*" + _QUOTED,
+        r"string(?<=[ \t]string)[ \t]*=[ \t]*" + QUOTED_VALUE,
         ("string =", "string="),
         vendor="typed declarations (Go)",
-        check=_value_of_name_before,
+        check=value_named_before,
     ),
     rule(
         "PASSWORD",
         # C#'s `public string ApiKey { get; set; } = "…";`.
         r"\{[ \t]*get;[ \t]*(?:(?:private|protected|internal)[ \t]+)?(?:set|init);[ \t]*\}"
-        r"[ \t]*=[ \t]*@?" + _QUOTED,
+        r"[ \t]*=[ \t]*@?" + QUOTED_VALUE,
         ("get;",),
         vendor="typed declarations (C# property initializers)",
-        check=_value_of_name_before,
+        check=value_named_before,
     ),
     rule(
         "PASSWORD",
         # A literal fallback after a lookup: `process.env.API_KEY || '…'` (or `??`),
         # `env::var("API_KEY").unwrap_or("…")`, `os.getenv` has its own (the assignment rule).
-        r"(?:\|\||\?\?|\.unwrap_or\()[ \t]*" + _QUOTED,
+        r"(?:\|\||\?\?|\.unwrap_or\()[ \t]*" + QUOTED_VALUE,
         ("||", "??", ".unwrap_or("),
         vendor="literal fallbacks (JavaScript ||, ??, Rust unwrap_or)",
-        check=_value_of_name_before,
+        check=value_named_before,
     ),
     rule(
         "PASSWORD",
         # `config('API_KEY', default='…')` (python-decouple, environs), `{{ .Values.password |
         # default "…" }}` (Helm), `lookup('env', 'DB_PASSWORD') | default('…')` (Ansible).
-        r"default(?:[ \t]*=[ \t]*|[ \t]*\([ \t]*|[ \t]+)" + _QUOTED,
+        r"default(?:[ \t]*=[ \t]*|[ \t]*\([ \t]*|[ \t]+)" + QUOTED_VALUE,
         ("default",),
         vendor="literal defaults (python-decouple, Helm, Ansible)",
-        check=_value_of_name_before,
+        check=value_named_before,
     ),
     rule(
         "SECRET",
@@ -117,7 +110,7 @@ CODE_RULES: tuple[Rule, ...] = (
         # php-jwt's `JWT::encode($payload, '…')`, ruby-jwt's `JWT.encode(payload, '…')`.
         r"(?:SignedString\([ \t]*\[\]byte\(|HMAC(?:256|384|512)\(|SymmetricSecurityKey\("
         r"(?:[ \t]*Encoding\.\w{1,10}\.GetBytes\()?|createHmac\([ \t]*[\"'][\w\-]{1,20}[\"'][ \t]*,"
-        r"|hmac\.new\(|JWT(?:::|\.)encode\([^,()\n]{1,200},)[ \t]*[rbu]?" + _QUOTED,
+        r"|hmac\.new\(|JWT(?:::|\.)encode\([^,()\n]{1,200},)[ \t]*[rbu]?" + QUOTED_VALUE,
         ("signedstring(", "hmac256(", "hmac384(", "hmac512(", "symmetricsecuritykey(",
          "createhmac(", "hmac.new(", "jwt::encode(", "jwt.encode("),
         vendor="code (a signing key in the call: HMAC, JWT libraries)",
@@ -127,7 +120,7 @@ CODE_RULES: tuple[Rule, ...] = (
         "SECRET",
         # A key given to its client's setter: reqwest's `.bearer_auth("…")`, Mollie's and
         # SendGrid's `setApiKey('…')`.
-        r"\.(?:bearer_auth|setApiKey|set_api_key|setAccessToken)\([ \t]*" + _QUOTED,
+        r"\.(?:bearer_auth|setApiKey|set_api_key|setAccessToken)\([ \t]*" + QUOTED_VALUE,
         (".bearer_auth(", ".setapikey(", ".set_api_key(", ".setaccesstoken("),
         vendor="code (reqwest bearer_auth, setApiKey)",
         check=lambda s, m: is_literal_secret(s, "SECRET", quoted=True, code_after=False),
@@ -150,7 +143,7 @@ CODE_RULES: tuple[Rule, ...] = (
         # macOS' `defaults write DOMAIN KEY [-string] VALUE`, PlistBuddy's `Set :KEY VALUE`.
         r"|defaults[ \t]+write[ \t]+[^\s\"']{1,200}[ \t]+|Set[ \t]+:)"
         r"(?P<name>[A-Za-z_][A-Za-z0-9_]{0,100})[ \t]+(?:-string[ \t]+)?"
-        r"(?:" + _QUOTED + r"|(?P<secret2>[^\s\"'`\\;&|()<>]{1,300}))",
+        r"(?:" + QUOTED_VALUE + r"|(?P<secret2>[^\s\"'`\\;&|()<>]{1,300}))",
         ("set -", "setenv", "env:set", "defaults write", "set :"),
         vendor="setters (fish set -gx, csh setenv, launchctl setenv, netlify env:set, defaults "
         "write, PlistBuddy Set)",
@@ -160,7 +153,7 @@ CODE_RULES: tuple[Rule, ...] = (
         "PASSWORD",
         # A registry value named for a credential: `reg add KEY /v ApiToken /t REG_SZ /d …`.
         r"/v[ \t]+[\"']?(?P<name>[A-Za-z_][\w.\-]{0,100})[\"']?[ \t]+(?:/t[ \t]+\w{1,20}[ \t]+)?"
-        r"/d[ \t]+(?:" + _QUOTED + r"|(?P<secret2>[^\s\"'`/][^\s\"'`]{0,299}))",
+        r"/d[ \t]+(?:" + QUOTED_VALUE + r"|(?P<secret2>[^\s\"'`/][^\s\"'`]{0,299}))",
         ("/d ",),
         vendor="Windows registry (reg add /v NAME /d VALUE)",
         check=_set_value,

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 
-from ox_session_capture.redact.names import classify, is_literal_secret
+from ox_session_capture.redact.names import classify, literal_kind
 from ox_session_capture.redact.rules import (
     QUOTE,
+    QUOTED_VALUE,
     Rule,
     line_before,
     not_a_word,
@@ -23,13 +24,12 @@ from ox_session_capture.redact.rules import (
     rule,
     token_like,
 )
-from ox_session_capture.redact.rules_code import name_before
+from ox_session_capture.redact.rules_code import value_named_before
 
 _NL = r"(?:\r?\n|(?:\\r)?\\n)"  # a newline, or one escaped in JSON text
 _LINE_END = r"(?=[ \t]*(?:\r?\n|(?:\\r)?\\n|$))"
 _GAP = r"(?:\s|\\[nrt]){0,40}+"  # between two elements (indentation, newlines)
 _WORD = r"(?P<secret2>[^\s\"'`\\<>]{4,300})"
-_QUOTED = r"(?P<q>" + QUOTE + r")(?P<secret>[^\"'`\\\r\n]{1,300})" + QUOTE
 
 
 def _device_value(secret: str, match: re.Match[str]) -> bool:
@@ -39,12 +39,7 @@ def _device_value(secret: str, match: re.Match[str]) -> bool:
 
 def _named(secret: str, match: re.Match[str]) -> str | bool:
     """The kind for the value of the element or line named `name`, quoted in its format."""
-    cls = classify(match.group("name"))
-    if cls is None or not is_literal_secret(secret, cls, quoted=True, code_after=False):
-        return False
-    if cls == "WEAK":
-        return "HIGH_ENTROPY" if token_like(secret) else False
-    return cls
+    return literal_kind(match.group("name"), secret, quoted=True) or False
 
 
 def _named_random(secret: str, match: re.Match[str]) -> str | bool:
@@ -106,7 +101,7 @@ FORMAT_RULES: tuple[Rule, ...] = (
     rule(
         "PASSWORD",
         # `#define WIFI_PASSWORD "…"` (an embedded project's secrets.h).
-        r"#define[ \t]+(?P<name>\w{1,100})[ \t]+" + _QUOTED,
+        r"#define[ \t]+(?P<name>\w{1,100})[ \t]+" + QUOTED_VALUE,
         ("#define",),
         vendor="C preprocessor (#define NAME \"value\")",
         check=_named,
@@ -114,7 +109,7 @@ FORMAT_RULES: tuple[Rule, ...] = (
     rule(
         "PASSWORD",
         # Gradle's signing config: `storePassword '…'`, `keyPassword "…"` (Groovy, no `=`).
-        r"(?P<name>(?:store|key)Password)[ \t]+" + _QUOTED,
+        r"(?P<name>(?:store|key)Password)[ \t]+" + QUOTED_VALUE,
         ("storepassword", "keypassword"),
         vendor="Gradle (signingConfigs storePassword, keyPassword)",
         check=_named,
@@ -178,7 +173,7 @@ FORMAT_RULES: tuple[Rule, ...] = (
         # android:value="…"/>`.
         r"android:name=" + QUOTE + r"(?P<name>[^\"'<>\\]{1,200})" + QUOTE + _GAP
         + r"android:value="
-        + _QUOTED,
+        + QUOTED_VALUE,
         ("android:value",),
         vendor="Android manifest (<meta-data android:name android:value>)",
         check=_named,
@@ -190,25 +185,16 @@ FORMAT_RULES: tuple[Rule, ...] = (
         + _LINE_END,
         (": |", ":|", ": >", ":>"),
         vendor="YAML block scalars (password: | then the value)",
-        check=lambda s, m: _named_before_colon(s, m),
+        check=value_named_before,
     ),
     rule(
         "PASSWORD",
         # A flag and its value as two items of a YAML list (Kubernetes `args:`, compose
         # `command:`): `- --db-password` then `- …`.
         r"-[ \t]+--?(?P<name>[A-Za-z][\w-]{1,60})[ \t]*" + _NL + r"[ \t]*-[ \t]+"
-        r"(?:" + _QUOTED + r"|" + _WORD + r")",
+        r"(?:" + QUOTED_VALUE + r"|" + _WORD + r")",
         ("- -",),
         vendor="YAML lists of arguments (- --password, then - value)",
         check=lambda s, m: _named(s, m) if classify(m.group("name")) != "WEAK" else False,
     ),
 )  # fmt: skip
-
-
-def _named_before_colon(secret: str, match: re.Match[str]) -> str | bool:
-    cls = classify(name_before(match))
-    if cls is None or not is_literal_secret(secret, cls, quoted=True, code_after=False):
-        return False
-    if cls == "WEAK":
-        return "HIGH_ENTROPY" if token_like(secret) else False
-    return cls

@@ -21,6 +21,7 @@ from ox_session_capture.redact.names import (
 from ox_session_capture.redact.rules import (
     END,
     QUOTE,
+    QUOTED_VALUE,
     SPACE,
     START,
     WS,
@@ -75,9 +76,8 @@ NAME = (
 )
 # A value: quoted (may hold spaces; not a quote, backslash or newline), or bare (up to
 # whitespace, a quote, an escape, a separator or a bracket).
-_QUOTED = r"(?P<q>" + QUOTE + r")(?P<secret>[^\"'`\\\r\n]{1,300})" + QUOTE
 _BARE = r"(?P<secret2>[^\s\"'`\\,;&(){}\[\]<>|]{1,300})"
-VALUE = r"(?:" + _QUOTED + r"|" + _BARE + r")"
+VALUE = r"(?:" + QUOTED_VALUE + r"|" + _BARE + r")"
 # Where a name may start: as `START`, but not inside a run of name characters.
 _RUN_START = r"(?:(?<![A-Za-z0-9_.\-])|(?<=\\[nrt]))"
 _WORD = r"(?:[^\s\\]|\\[^nrt\s])*"
@@ -366,7 +366,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
     rule(
         "PASSWORD",
         # define('DB_PASSWORD', 'x'), setenv("API_TOKEN", "x"), ENV.fetch("KEY", "x")
-        QUOTE + NAME + QUOTE + r"(?P<op_space>[ \t]*),[ \t]*" + _QUOTED,
+        QUOTE + NAME + QUOTE + r"(?P<op_space>[ \t]*),[ \t]*" + QUOTED_VALUE,
         NAME_ANCHORS,
         vendor="name/value pairs (PHP define, setenv)",
         check=_named_value,
@@ -696,6 +696,7 @@ _KEY_WORDS = (
     "|api anahtarı|api-sleutel|clé api|clé d'api|api-schlüssel|clave de api|chave de api"
     "|chiave api"
 )
+_KEY_NAME = re.compile(_KEY_WORDS)
 _KEY_FIRST = "тТкКaA密令访トキ토cC"
 _KEY_ANCHORS = (
     "окен", "люч", "密钥", "令牌", "トークン", "キー", "토큰", " 키", "api anahtar", "api-sleutel",
@@ -757,7 +758,7 @@ def _label_value(secret: str, match: re.Match[str]) -> str | bool:
     if match.groupdict().get("more") is not None and not token_like(secret):
         return False  # words go on after it: only a random-looking one is no word of them
     name = match.group("name").lower()
-    if re.fullmatch(_KEY_WORDS, name):
+    if _KEY_NAME.fullmatch(name):
         return "SECRET" if token_like(secret) else False  # another language's: random-looking
     return "SECRET" if name.startswith(("token", "secret", "api")) else "PASSWORD"
 
