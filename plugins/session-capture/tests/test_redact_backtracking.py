@@ -208,6 +208,21 @@ HOSTILE = {
     "odbc braces never closed": "PWD={" + "x" * 500_000,
     "reg values without data": "/v ApiToken /t REG_SZ " * 40_000,
     "redis replies without a value": '1) "requirepass"\n' * 50_000,
+    # The tenth attack's rules: each begins with its literal and reads a bounded gap.
+    "cookie lists without a long value": "--cookie " + "a=b;" * 120_000,
+    "byte arrays of 63 bytes": "solana keypair " + "[" + "1," * 63 + "x]" * 20_000,
+    "a long byte array": "secret_key [" + "255, " * 200_000,
+    "base64 lines without an END": "private key-----\n" + ("A" * 63 + "\n") * 100_000,
+    "base64 lines, END far after": ("B" * 40 + "\n") * 50_000 + "x\n-----END PRIVATE KEY-----",
+    "key bodies one after another": "MHcCAQEEI" * 100_000,
+    "headings without a code block": "# API key\n\n" * 50_000,
+    "userlist pairs without a value": '\n"app" "' * 80_000,
+    "auth calls without a password": ".auth('bob', " * 50_000,
+    "bundler names without a value": "BUNDLE_A__" * 80_000,
+    "pydantic values at the first line": "input_value='x'" * 60_000,
+    "sasl maps without a password": "[smtp.x]:587 " * 60_000,
+    "prose names before arrows": "token for a b -> " * 40_000,
+    "box tables of one column": "│ password │\n" * 50_000,
 }
 
 

@@ -18,7 +18,8 @@ _COMPONENT = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _PASSWORD = re.compile(
     r"pass(?:word|wd|phrase|code)|pwd|^pw$|^pword$"
     r"|^(?:src|dest|new|old)?(?:db|pg|my|sql|root|admin|user|smtp|redis|mail|ftp|ldap|store"
-    r"|key|rabbit|mongo|ssh|sudo|vnc|wifi|pfx|p12)?pass$|^(?:wifi|wpa|wlan)?psk$"
+    r"|key|rabbit|mongo|ssh|sudo|vnc|wifi|pfx|p12|require|remote|local|proxy|bind|master|imap"
+    r"|pop|auth|keystore|truststore|server|client)?pass$|^(?:wifi|wpa|wlan)?psk$"
     # in other languages (`mot_de_passe`; `contraseña` splits at its `ñ`)
     r"|passwort|kennwort|^contrase|^senha$|wachtwoord|^passe$|^passord$|^haslo$|^heslo$"
     r"|^sifre$|^salasana$|^losenord$"

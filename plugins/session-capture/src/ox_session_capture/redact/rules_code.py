@@ -16,7 +16,16 @@ from __future__ import annotations
 import re
 
 from ox_session_capture.redact.names import classify, is_literal_secret, literal_kind
-from ox_session_capture.redact.rules import QUOTED_VALUE, Rule, line_before, rule, token_like
+from ox_session_capture.redact.rules import (
+    QUOTE,
+    QUOTED_VALUE,
+    Rule,
+    line_before,
+    not_a_word,
+    not_placeholder,
+    rule,
+    token_like,
+)
 
 _NAME_AT_END = re.compile(r"([A-Za-z_][A-Za-z0-9_\-]{0,100})[\"'`]?[ \t]*\)?[ \t]*[,|]?[ \t]*$")
 """The last name before a match: `process.env.API_KEY `, `env::var("API_KEY")`,
@@ -47,6 +56,30 @@ def _bold_label(secret: str, match: re.Match[str]) -> str | bool:
         return kind
     mixed = any(c.isdigit() for c in secret) and any(c.isalpha() for c in secret)
     return kind if cls == "PASSWORD" and mixed and len(secret) >= 8 else False
+
+
+_LABEL_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*")
+_NL = r"(?:\r?\n|(?:\\r)?\\n)"  # a newline, or one escaped in JSON text
+
+
+def _heading_label(secret: str, match: re.Match[str]) -> str | bool:
+    """A code block's one value under a Markdown heading that names a credential (`### Admin
+    password`): its last words name it, the value is no word of a sentence."""
+    words = _LABEL_WORDS.findall(match.group("label"))[-3:]
+    for n in range(len(words)):
+        cls = classify("_".join(words[n:]))
+        if cls is not None:
+            kind = "SECRET" if cls == "WEAK" else cls
+            ok = is_literal_secret(secret, cls, quoted=True, code_after=False)
+            return kind if ok and (not_a_word(secret) or token_like(secret)) else False
+    return False
+
+
+def _random_or_mixed(secret: str) -> bool:
+    """A password given bare to a call: no placeholder, and no word of a sentence."""
+    return is_literal_secret(secret, "PASSWORD", quoted=True, code_after=False) and (
+        not_a_word(secret) or token_like(secret)
+    )
 
 
 def _set_value(secret: str, match: re.Match[str]) -> str | bool:
@@ -124,6 +157,46 @@ CODE_RULES: tuple[Rule, ...] = (
         (".bearer_auth(", ".setapikey(", ".set_api_key(", ".setaccesstoken("),
         vendor="code (reqwest bearer_auth, setApiKey)",
         check=lambda s, m: is_literal_secret(s, "SECRET", quoted=True, code_after=False),
+    ),
+    rule(
+        "PASSWORD",
+        # A heading naming a credential, then a code block of its value alone (`### Admin
+        # password`, a blank line, then ``` … ```), as agents write answers.
+        r"#{1,6}[ \t]+(?P<label>[^\r\n#\\]{1,80})(?:" + _NL + r"[ \t]*+){1,3}+```[A-Za-z]{0,20}"
+        + _NL + r"[ \t]*(?P<q>)(?P<secret>[^\s`\\]{4,300})[ \t]*" + _NL + r"[ \t]*```",
+        ("```",),
+        vendor="Markdown (a heading naming a credential, then its value in a code block)",
+        check=_heading_label,
+    ),
+    rule(
+        "PASSWORD",
+        # A password given to its client's call: reqwest's `.basic_auth("bob", Some("…"))`,
+        # supertest's `.auth('bob', '…')`, Redis clients' `red:auth("…")`, `client.auth('…')`.
+        r"(?:\.basic_auth|[.:]auth)\([ \t]*(?:" + QUOTE + r"[^\"'`\\\r\n]{1,100}" + QUOTE
+        + r"[ \t]*,[ \t]*(?:Some\([ \t]*)?)?" + QUOTED_VALUE,
+        (".basic_auth(", ".auth(", ":auth("),
+        vendor="code (basic_auth and auth calls: reqwest, supertest, Redis clients)",
+        check=lambda s, m: _random_or_mixed(s),
+    ),
+    rule(
+        "PASSWORD",
+        # Android's Gradle: `buildConfigField("String", "API_KEY", "\"…\"")` (the value a Java
+        # literal inside a Groovy or Kotlin string), `resValue("string", "api_key", "…")`.
+        r"(?:buildConfigField|resValue)[ \t]*\(?[ \t]*" + QUOTE + r"\w{1,20}" + QUOTE
+        + r"[ \t]*,[ \t]*" + QUOTE + r"(?P<name>[A-Za-z_][\w.]{0,100})" + QUOTE
+        + r"[ \t]*,[ \t]*" + QUOTE + r"(?:\\{1,3}[\"'])?(?P<q>)(?P<secret>[^\"'`\\\r\n]{1,300})",
+        ("buildconfigfield", "resvalue"),
+        vendor="Gradle (buildConfigField, resValue)",
+        check=lambda s, m: literal_kind(m.group("name"), s, quoted=True) or False,
+    ),
+    rule(
+        "PASSWORD",
+        # Oracle's connect string in code: `oracledb.connect("scott/…@db:1521/ORCL")`.
+        r"(?:oracledb|cx_Oracle)\.connect\([ \t]*(?:dsn[ \t]*=[ \t]*)?" + QUOTE
+        + r"[A-Za-z0-9_$#]{1,64}/(?P<secret>[^@\"'`\s/\\]{1,200})@",
+        ("oracledb.connect(", "cx_oracle.connect("),
+        vendor="code (Oracle connect strings: python-oracledb, cx_Oracle)",
+        check=lambda s, m: not_placeholder(s),
     ),
     rule(
         "PASSWORD",

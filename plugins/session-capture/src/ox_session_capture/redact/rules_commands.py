@@ -14,6 +14,7 @@ import threading
 
 from ox_session_capture.redact.rules import (
     END,
+    QUOTE,
     START,
     Check,
     Rule,
@@ -139,6 +140,12 @@ def htpasswd(*, no_file: bool) -> Rule:
     )
 
 
+ARG_SEP = r"(?:[ \t]+|=|" + QUOTE + r"[ \t]*,[ \t]*)"
+"""Between a flag and its value: spaces, `=`, or the end of one quoted item of a list and the
+start of the next (an exec form: `["redis-cli", "-a", "pw"]` in a Dockerfile, compose's
+`command:`, `subprocess.run([...])`)."""
+
+
 def cli(
     kind: str, commands: str, flag: str, anchors: tuple[str, ...], *, attached: bool = False
 ) -> Rule:
@@ -164,7 +171,7 @@ def cli_words(
 
 
 def _cli_rule(kind: str, command: str, flag: str, anchors: tuple[str, ...], attached: bool) -> Rule:
-    sep = r"" if attached else r"(?:[ \t]+|=)"
+    sep = r"" if attached else ARG_SEP
     return rule(
         kind,
         command

@@ -19,6 +19,7 @@ from ox_session_capture.redact.rules import (
     QUOTED_VALUE,
     Rule,
     line_before,
+    line_start,
     not_a_word,
     not_placeholder,
     rule,
@@ -50,11 +51,131 @@ def _named_random(secret: str, match: re.Match[str]) -> str | bool:
     return kind if kind and random else False
 
 
+def _field_before(secret: str, match: re.Match[str]) -> str | bool:
+    """A pydantic error's `input_value`, given to the field named on the line before it
+    (`openai_api_key` then `  String should match … input_value='…'`): the field's last
+    part names the value (`db.password`, `keys.0.token`)."""
+    text = match.string
+    here = line_start(text, match.start())
+    gap = 2 if text.endswith("\\n", 0, here) else 1
+    if here < gap or text[here - gap] not in "\n\\":
+        return False  # the first line: no field before it (or one cut at the limit)
+    loc = text[line_start(text, here - gap) : here - gap].strip()
+    parts = [p for p in loc.split(".") if p and not p.isdigit()]
+    return bool(parts) and (literal_kind(parts[-1], secret, quoted=True) or False)
+
+
 def _at_line_start(secret: str, match: re.Match[str]) -> bool:
     return not line_before(match).strip() and _device_value(secret, match)
 
 
+_KEY_DER = (
+    "IBADANBgkqhkiG9w0BAQEFAASC",  # PKCS#8, RSA (`BEGIN PRIVATE KEY`)
+    "IBAAKCAQEA", "IBAAKCAYEA", "IBAAKCAgEA",  # PKCS#1, RSA 2048, 3072, 4096
+    "MHcCAQEEI", "MIGkAgEBBDA",  # SEC 1, EC P-256 and P-384 (`BEGIN EC PRIVATE KEY`)
+    "AgEAMBMGByqGSM49AgEG",  # PKCS#8, EC
+    "MC4CAQAwBQYDK2VwBCIEI",  # PKCS#8, Ed25519
+    "b3BlbnNzaC1rZXktdjEAAAAA",  # `openssh-key-v1`
+)  # fmt: skip
+"""How a private key's base64 begins, after its length: a key's body is found without its
+`-----BEGIN` line (cut off in an excerpt, pasted without it)."""
+_B64_LINES = r"[A-Za-z0-9+/=]*+(?:(?:\r?\n|(?:\\r)?\\n)[A-Za-z0-9+/=]{8,}+)*+"
+"""The rest of a base64 run, and the lines of 8 base64 characters or more that follow it."""
+_NL_B64 = r"(?:\r?\n|(?:\\r)?\\n)"
+_B64_BLOCK = r"[A-Za-z0-9+/=]{16,}+(?:" + _NL_B64 + r"[A-Za-z0-9+/=]{16,}+)*+"
+"""Lines of 16 base64 characters or more."""
+
+_BYTE = r"[ \t]*+(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)[ \t]*+"
+
 FORMAT_RULES: tuple[Rule, ...] = (
+    rule(
+        "PRIVATE_KEY",
+        # A Solana keypair file (`~/.config/solana/id.json`), a wallet's `secretKey`: a JSON
+        # array of 64 bytes, in a text that names a keypair or a secret key.
+        r"\[(?P<secret>(?>(?:" + _BYTE + r",(?:\r?\n)?){63})" + _BYTE + r")\]",
+        ("solana", "keypair", "id.json", "secretkey", "secret_key", "private"),
+        vendor="Solana keypairs (a JSON array of 64 bytes)",
+    ),
+    rule(
+        "PASSWORD",
+        # PgBouncer's `userlist.txt`: `"user" "password"` (or its SCRAM or md5 hash) at the
+        # start of a line.
+        r'"(?:(?<=^")|(?<=\n")|(?<=\\n")|(?<=\\n\\"))[A-Za-z0-9_.@\-]{1,64}(?:" "|\\" \\")'
+        r'(?P<secret>[^"\s\\]{4,300})\\?"',
+        ('" "', '\\" \\"'),
+        vendor="PgBouncer userlist.txt",
+        check=lambda s, m: not_placeholder(s) and (not_a_word(s) or token_like(s)),
+    ),
+    rule(
+        "PASSWORD",
+        # Postfix's `sasl_passwd`: `[smtp.example.com]:587 user@example.com:password`.
+        r"\[[A-Za-z0-9.\-]{0,100}smtp[A-Za-z0-9.\-]{0,100}\](?::\d{1,5})?[ \t]+[^\s:\[\]]{1,200}:"
+        r"(?P<secret>[^\s]{1,300})",
+        ("smtp",),
+        vendor="Postfix sasl_passwd",
+        check=lambda s, m: not_placeholder(s),
+    ),
+    rule(
+        "PASSWORD",
+        # An `expect` script answering a password prompt: `expect "*assword*"` then
+        # `send "…\r"` (on the same line in braces, or the next).
+        r"expect[ \t]+(?:-\w+[ \t]+)*+" + QUOTE + r"?[^\"'\r\n]{0,80}?(?i:assword|passphrase)"
+        r"[^\r\n]{0,80}?" + _NL + r"?[ \t]*+send[ \t]+(?:--[ \t]+)?" + QUOTE
+        + r"(?P<secret>[^\"'\\\r\n]{1,300})",
+        ("assword", "passphrase"),
+        vendor="expect scripts (send after a password prompt)",
+        check=lambda s, m: not_placeholder(s),
+    ),
+    rule(
+        "PRIVATE_KEY",
+        r"(?:" + "|".join(map(re.escape, _KEY_DER)) + r")" + _B64_LINES,
+        tuple(d.lower() for d in _KEY_DER),
+        vendor="private keys' base64 without their BEGIN line (PKCS#1, PKCS#8, SEC 1, OpenSSH)",
+    ),
+    rule(
+        "PRIVATE_KEY",
+        # Base64 lines before a private key's END line whose BEGIN line is not in the text.
+        # A run of lines not before one is taken whole as a skip, so that the search goes on
+        # after it rather than from each of its lines (n^2 on a long blob).
+        r"(?<![A-Za-z0-9+/=])(?:(?P<secret>" + _B64_BLOCK + r")" + _NL_B64
+        + r"(?=-----END[A-Z ]{0,30}PRIVATE KEY)|" + _B64_BLOCK + r")",
+        ("private key-----",),
+        vendor="private keys' base64 lines before their END line",
+    ),
+    rule(
+        "PASSWORD",
+        # pydantic's validation error shows the value it refused: `openai_api_key` on one
+        # line, then `String should match pattern … [type=…, input_value='sk-…', …]`.
+        r"input_value=" + QUOTED_VALUE,
+        "input_value=",
+        vendor="pydantic validation errors (input_value of a field named for a secret)",
+        check=_field_before,
+    ),
+    rule(
+        "PRIVATE_KEY",
+        # A PEM block of a token rather than a key: cloudflared's `ARGO TUNNEL TOKEN`.
+        r"-----BEGIN[A-Z ]{0,30}(?:TOKEN|SECRET|CREDENTIALS?|PASSWORD)-----[\s\S]*?"
+        r"(?:-----END[A-Z ]{0,30}(?:TOKEN|SECRET|CREDENTIALS?|PASSWORD)-----|\Z)",
+        ("token-----", "secret-----", "credential-----", "credentials-----", "password-----"),
+        vendor="PEM blocks of tokens (cloudflared's ARGO TUNNEL TOKEN)",
+    ),
+    rule(
+        "HONEYCOMB_KEY",
+        r"(?i:x-honeycomb-team)" + QUOTE + r"?[ \t]*[:=][ \t]*" + QUOTE
+        + r"?(?P<secret>[A-Za-z0-9_]{20,64})(?![A-Za-z0-9_])",
+        "x-honeycomb-team",
+        vendor="Honeycomb (the X-Honeycomb-Team header)",
+    ),
+    rule(
+        "COOKIE",
+        # `curl --cookie "connect.sid=s%3A…"`: the first long value of the cookie list (a
+        # session cookie by any name; `Cookie:` headers are read as assignments).
+        r"--cookie(?:[ \t]+|=)" + QUOTE + r"?(?:[^\s\"'`=;]{1,100}=[^\s\"'`;]{0,15};[ \t]*){0,8}+"
+        r"[^\s\"'`=;]{1,100}=(?P<secret>[^\s\"'`;]{16,300})",
+        "--cookie",
+        vendor="curl --cookie",
+        check=lambda s, m: not_placeholder(s) and token_like(s.replace("%3A", ":"), 12),
+    ),
     rule(
         "PASSWORD",
         # Cisco IOS: `username admin password 0 …`, `enable secret 0 …`, `password 7 <hex>`

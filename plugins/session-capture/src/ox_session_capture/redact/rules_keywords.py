@@ -39,6 +39,7 @@ from ox_session_capture.redact.rules import (
 )
 from ox_session_capture.redact.rules_commands import (
     A_QUOTE,
+    ARG_SEP,
     CLOSE_QUOTE,
     CURL_FLAGS,
     CURL_USER,
@@ -194,12 +195,20 @@ _PROSE_NAME = (
     r"(?P<name>(?i:pass(?:word|phrase|wd|code)|pwd|token|(?:api|access|secret)[ _-]?key"
     r"|client[ _-]?secret|secret|credentials?))"
 )
+_ARROW = r"(?:->|=>|→|—|–)"
 _PROSE_VERB = (
     # The longer verbs first: a check that refuses `changed` does not try them again.
-    r"(?:[ \t]+(?i:for|of|on)[ \t]+[^\s:]{1,60}?[ \t]*:"
+    r"(?:(?:[ \t]+(?i:for|of|on)[ \t]+[^\s:]{1,60}?[ \t]*:"
+    # `the passphrase for the deploy key is …`: a few words, then the verb.
+    r"|[ \t]+(?i:for|of|on)(?:[ \t]++[^\s:]{1,30}+){1,3}?[ \t]+(?i:is|was)"
     r"|[ \t]+(?i:(?:(?:is|was|has[ \t]+been)[ \t]+)?(?:now[ \t]+)?(?:set|changed|reset|updated)"
     r"[ \t]+to|(?:would|will|should)[ \t]+be|is|was|are)"
     r"|(?P<bare>))[ \t]+"
+    # An arrow or a dash (`api key -> …`, `token for staging — …`), or the value in
+    # parentheses (`the API key (…) stopped working`): only a random-looking value.
+    r"|(?P<sign>(?:[ \t]+(?i:for|of|on)(?:[ \t]++[^\s:]{1,30}+){1,2}?)?[ \t]*"
+    + _ARROW
+    + r"[ \t]*|[ \t]+\())"
 )
 _PROSE_VALUE = (
     r"(?:(?P<q>" + QUOTE + r")(?P<secret>[^\"'`\\\r\n]{4,200})" + QUOTE
@@ -227,6 +236,8 @@ def _prose_value(secret: str, match: re.Match[str]) -> str | bool:
         return False
     if _a_name(value):
         return False
+    if match.group("sign") is not None:
+        return "SECRET" if token_like(value) else False
     if match.group("bare") is not None:
         if token_like(value):
             return "SECRET"
@@ -358,6 +369,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         + r"(?P<close>"
         + QUOTE
         + r"?\]?)(?P<op_space>[ \t]*)(?::=|=>|=|:)[ \t]*"
+        + r"(?:!!?str[ \t]+)?"  # a YAML tag (`api_token: !!str …`)
         + VALUE,
         NAME_ANCHORS,
         vendor="assignments (.env, code, YAML, JSON, INI, connection strings, query strings)",
@@ -373,7 +385,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
     ),
     rule(
         "PASSWORD",
-        r"(?<![\w-])--?" + NAME + r"(?:[ \t]+|=)(?!-)" + VALUE,
+        r"(?<![\w-])--?" + NAME + ARG_SEP + r"(?!-)" + VALUE,
         NAME_ANCHORS,
         vendor="command-line flags (--password, --token, -storepass, --client-secret)",
         check=_flag_value,
@@ -682,13 +694,15 @@ KEYWORD_RULES: tuple[Rule, ...] = (
 
 # A password's name in other languages, as a label: German, Spanish, Portuguese, Dutch,
 # French, Russian, Chinese, Japanese, Korean, Polish, Turkish, Swedish, Danish, Finnish,
-# Czech, Hungarian (`passord`, `mot de passe` hold `pass`).
+# Czech, Hungarian, Vietnamese, Arabic, Hindi, Indonesian, Thai, Hebrew, Greek (`passord`,
+# `mot de passe` hold `pass`).
 _LABEL_WORDS = (
     "passwort|kennwort|contraseña|contrasena|senha|wachtwoord|mot de passe|пароль|密码|密碼|口令"
     "|パスワード|비밀번호|hasło|haslo|şifre|sifre|lösenord|losenord|passord|adgangskode|salasana"
-    "|heslo|jelszó|jelszo"
+    "|heslo|jelszó|jelszo|mật khẩu|كلمة المرور|كلمة السر|पासवर्ड|kata sandi|รหัสผ่าน|סיסמה"
+    "|κωδικός"
 )
-_LABEL_FIRST = "pPtTaAsSkKcCwWmMhHlLjJпП密口パ비şŞ"
+_LABEL_FIRST = "pPtTaAsSkKcCwWmMhHlLjJпП密口パ비şŞكपรסκΚ"
 # An access token's or an API key's name in other languages: Russian, Chinese, Japanese,
 # Korean, Turkish, Dutch, French, German, Spanish, Portuguese, Italian.
 _KEY_WORDS = (
@@ -713,7 +727,7 @@ _LABEL_ANCHORS = (
     "passwort", "passord", "kennwort", "ontrase", "senha", "wachtwoord", "ароль", "密码", "密碼",
     "口令", "パスワード",
     "비밀번호", "asło", "haslo", "ifre", "senord", "adgangskode", "salasana", "heslo", "elszó",
-    "jelszo",
+    "jelszo", "khẩu", "المرور", "السر", "पासवर्ड", "kata sandi", "รหัสผ่าน", "סיסמה", "ωδικός",
 )  # fmt: skip
 
 
@@ -819,12 +833,12 @@ PROSE_RULES: tuple[Rule, ...] = (
         # A user and a password as a pair, named: `creds are admin / pw`, `u/p: bob/pw`,
         # `login with bob:pw`; the password no word of a sentence.
         # The first letter, then where it stands (one test a position), then the rest.
-        letter_at_word_start("cCuUlL")
+        letter_at_word_start("cCuUlLzZ")
         + r"(?:(?<=[cC])(?i:reds|redentials)|(?<=[uU])(?i:/p|ser/pass(?:word)?|sername/password)"
-        + r"|(?<=[lL])(?i:ogin))"
+        + r"|(?<=[lL])(?i:ogin)|(?<=[zZ])(?i:ugangsdaten))"
         + r"(?:[ \t]+(?i:are|is|was|were|with|as|using))?[ \t]*:?[ \t]+"
         + r"[\w.@+-]{1,64}+[ \t]*[/:][ \t]*(?P<secret>[^\s\"'`,;()\\/]{3,200}+)(?![/\w])",
-        ("cred", "u/p", "/pass", "login"),
+        ("cred", "u/p", "/pass", "login", "zugangsdaten"),
         vendor="prose (a user and a password as a pair: creds are admin / pw)",
         check=lambda secret, match: not_a_word(secret) and not_placeholder(secret),
     ),

@@ -12,7 +12,16 @@ Each rule is a `token` rule: it runs only on text holding a long token-like run 
 
 from __future__ import annotations
 
-from ox_session_capture.redact.rules import END, START, Rule, prefixed, rule, token_like
+from ox_session_capture.redact.rules import (
+    END,
+    QUOTE,
+    START,
+    Rule,
+    not_placeholder,
+    prefixed,
+    rule,
+    token_like,
+)
 
 _B62 = "[A-Za-z0-9]"
 _URLSAFE = r"[A-Za-z0-9_\-]"
@@ -255,6 +264,27 @@ PROVIDER_RULES: tuple[Rule, ...] = (
     rule("CONVEX_DEPLOY_KEY", r"(?:prod|dev|preview|project):[a-z0-9\-]{1,64}\|"
          r"(?P<secret>eyJ[A-Za-z0-9+/=_\-]{20,})", "|eyj", vendor="Convex"),
     prefixed("NOSTR_NSEC", "Nostr", "nsec1", "[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}", "nsec1"),
+    prefixed("VOYAGE_KEY", "Voyage AI", "pa-", _URLSAFE + "{43}", "pa-"),
+    prefixed("FIREWORKS_KEY", "Fireworks AI", "fw_", _B62 + "{24}", "fw_"),
+    prefixed("YANDEX_KEY", "Yandex Cloud (static access key)", "YC", _URLSAFE + "{38}", "yc"),
+    prefixed("SANITY_TOKEN", "Sanity", "sk", _B62 + "{78,}", "sk"),
+    # MaxMind's license keys end in `_mmk`; Asana's personal tokens are two ids and a secret.
+    rule("MAXMIND_KEY", START + r"[A-Za-z0-9]{6}_[A-Za-z0-9]{29}_mmk" + END, "_mmk",
+         vendor="MaxMind", token=True),
+    rule("ASANA_TOKEN", START + r"[12]/\d{10,19}(?:/\d{10,19})?:" + _HEX + "{32}" + END,
+         ("1/", "2/"), vendor="Asana", token=True),
+    # Keys with no prefix of their own, where the client that takes them is named.
+    rule("DISCORD_BOT_TOKEN", r"\.run\(\s*(?:token\s*=\s*)?" + QUOTE + r"(?P<secret>[MNO]"
+         r"[A-Za-z0-9_\-]{23,27}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40})" + QUOTE, ".run(",
+         vendor="Discord (a bot's token, in `client.run`)"),
+    rule("ABLY_KEY", r"Ably\.(?:Realtime|Rest)(?:\.Promise)?\(\s*(?:\{\s*key\s*:\s*)?" + QUOTE
+         + r"(?P<secret>[A-Za-z0-9_\-]{4,12}\.[A-Za-z0-9_\-]{4,12}:[A-Za-z0-9_\-]{30,})" + QUOTE,
+         "ably.", vendor="Ably"),
+    # Bundler's credentials for a gem source: `BUNDLE_<HOST>=user:password` (`__` for a dot).
+    rule("BUNDLER_CREDENTIALS", r"BUNDLE_(?!BUILD__)(?P<host>[A-Z0-9_]{1,120}+)"
+         r"(?:[ \t]*+[=:][ \t]*+|[ \t]++)" + QUOTE + r"?(?P<secret>[^\s\"'`]{8,200})",
+         "bundle_", vendor="Bundler (a private gem source: Sidekiq Pro, GitHub Packages)",
+         check=lambda s, m: "__" in m.group("host").strip("_") and not_placeholder(s)),
     # ---- webhooks whose URL is the secret
     rule("WEBHOOK_URL", r"https://hook\.(?:eu|us)\d\.make\.com/[a-z0-9]{32}" + END,
          "make.com/", vendor="Make"),

@@ -24,11 +24,17 @@ from ox_session_capture.redact.rules import line_start, not_a_word, token_like
 
 _WORDS = ("pass", "pwd", "secret", "token", "key", "cred", "auth")
 """What a credential's name holds (lower case)."""
-_CELL_END = re.compile(r"[\w.-]{0,40}[\"'`]?[ \t]*(?:\||\t|\\t|,|  |\r?\n|\\n|$)")
+_CELL_END = re.compile(r"[\w.-]{0,40}[\"'`]?[ \t]*(?:[|│┃║]|\t|\\t|,|  |\r?\n|\\n|$)")
 """The rest of a name, then where its cell ends."""
 _HINT = re.compile(r"(?i:pass|pwd|secret|token|key|cred|auth)" + _CELL_END.pattern)
-_RULE_LINE = re.compile(r"[ \t|:+=-]*-{3,}[ \t|:+=-]*")
-"""A header's underline (`---+---`, `|---|:---:|`, `=== ===`)."""
+_RULE_LINE = re.compile(
+    r"(?=.*?-{3})[ \t|:+=-]++"
+    r"|(?=.*?[─━═]{3})[ \t─━═├┼┤╞╪╡╟╫╢┝┿┥┠╂┨]++"
+)
+"""A header's underline (`---+---`, `|---|:---:|`, `=== ===`, a box's `├───┼───┤`)."""
+_BOX_BARS = str.maketrans("│┃║", "|||")
+"""A box-drawn table's bars (`railway variables`, `netlify env:list`, Python's `rich`), read
+as `|` (one character for one: offsets stay)."""
 _NAME = re.compile(r"[A-Za-z_][\w .-]{0,40}")
 _DELIMITERS = ("|", "\t", "\\t", ",")
 _SPACES = re.compile(r" {2,}")
@@ -71,6 +77,7 @@ def _lines_from(text: str, pos: int) -> Iterator[tuple[int, str]]:
 def _cells(line: str) -> tuple[str, list[tuple[int, str]]] | None:
     """The line's delimiter and its cells as `(offset in the line, text stripped)`; None for
     a line of one cell. A `|` table's outer bars make no cells."""
+    line = line.translate(_BOX_BARS)
     for delim in _DELIMITERS:
         if delim in line:
             parts = line.split(delim)
@@ -103,12 +110,13 @@ def _bare(cell: str) -> str:
 
 
 def _credential(cell: str) -> NameClass | None:
-    """The class of a credential's name (`password`, `DB_PASSWORD`, `api token`), or None."""
+    """The class of a credential's name (`password`, `DB_PASSWORD`, `api token`), or None; a
+    name that only may hold one (`Key`, `Session`: `WEAK`) takes only a value that looks
+    random."""
     name = _bare(cell)
     if not _NAME.fullmatch(name):
         return None
-    cls = classify(name.replace(" ", "_"))
-    return cls if cls in ("PASSWORD", "SECRET") else None
+    return classify(name.replace(" ", "_"))
 
 
 def _secret_value(cell: str, cls: NameClass) -> bool:
@@ -134,14 +142,16 @@ def _header(cells: list[tuple[int, str]]) -> tuple[int, NameClass] | None:
     """`(column, kind)` of a header's credential column: every cell a short name."""
     if not all(_NAME.fullmatch(_bare(c)) for _, c in cells):
         return None
-    for n, (_, cell) in enumerate(cells):
-        cls = _credential(cell)
-        if cls is not None:
-            return n, cls
-    return None
+    found = [(n, cls) for n, (_, cell) in enumerate(cells) if (cls := _credential(cell))]
+    strong = [(n, cls) for n, cls in found if cls != "WEAK"]
+    return (strong or found or [None])[0]
 
 
-def _read(text: str, pos: int, spans: list[tuple[int, int, NameClass]]) -> int:
+def _kind(cls: NameClass) -> str:
+    return "HIGH_ENTROPY" if cls == "WEAK" else cls
+
+
+def _read(text: str, pos: int, spans: list[tuple[int, int, str]]) -> int:
     """Read the table whose line starts at `pos`; where reading stopped."""
     shape: tuple[str, int, int, NameClass] | None = (
         None  # a header's delimiter, cells, column, kind
@@ -159,10 +169,13 @@ def _read(text: str, pos: int, spans: list[tuple[int, int, NameClass]]) -> int:
         if shape is not None and (delim, len(cells)) == shape[:2]:
             at, value = cells[shape[2]]
             if _secret_value(value, shape[3]):
-                spans.append((offset + at, offset + at + len(value), shape[3]))
+                spans.append((offset + at, offset + at + len(value), _kind(shape[3])))
+            elif (row := _key_value(cells)) is not None:  # `| Key | Value |`, then `| TOKEN | … |`
+                at, value, cls = row
+                spans.append((offset + at, offset + at + len(value), _kind(cls)))
         elif (row := _key_value(cells)) is not None:
             at, value, cls = row
-            spans.append((offset + at, offset + at + len(value), cls))
+            spans.append((offset + at, offset + at + len(value), _kind(cls)))
             shape = None
         elif (head := _header(cells)) is not None:
             shape = (delim, len(cells), *head)
@@ -172,10 +185,10 @@ def _read(text: str, pos: int, spans: list[tuple[int, int, NameClass]]) -> int:
     return end
 
 
-def data_spans(text: str) -> list[tuple[int, int, NameClass]]:
+def data_spans(text: str) -> list[tuple[int, int, str]]:
     """`(start, end, kind)` of each cell of `text` holding a credential (see the module): each
     table is read from the line of a credential's name on."""
-    spans: list[tuple[int, int, NameClass]] = []
+    spans: list[tuple[int, int, str]] = []
     if "\n" not in text and "|" not in text and "\t" not in text and "\\" not in text:
         # One line of prose or code, no bar, tab or escape: no table (most texts), at the cost
         # of four scans.

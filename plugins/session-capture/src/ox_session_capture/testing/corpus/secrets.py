@@ -13,6 +13,7 @@ would appear), `secret` (what must vanish), `form` (inline, command line, config
 from __future__ import annotations
 
 import json
+import random
 import string
 
 from ox_session_capture.testing.corpus.keywords import add_keyword_forms
@@ -32,6 +33,8 @@ from ox_session_capture.testing.corpus.shapes import (
 )
 
 # ---------------------------------------------------------------- vendor formats
+
+_bytes = random.Random(20261205)  # a keypair's bytes (`rnd` draws characters)
 
 
 def uuid_body() -> str:
@@ -274,6 +277,51 @@ add_keyword_forms()
 # Added after the keyword forms, so that the values drawn before stay the same.
 tok("Google Cloud", "GOOGLE_AUTH_CODE", "4/0A", URLSAFE, 60,
     "http://localhost:8085/callback?state=x1&code={s}&scope=email")  # fmt: skip
+# The tenth attack's shapes (each after the ones before: their values stay the same).
+tok("Voyage AI", "VOYAGE_KEY", "pa-", URLSAFE, 43, "vo = voyageai.Client('{s}')")
+tok("Fireworks AI", "FIREWORKS_KEY", "fw_", ALNUM, 24, "fireworks: {s}")
+tok("Yandex Cloud", "YANDEX_KEY", "YC", URLSAFE, 38, "yandex static key {s}")
+tok("Sanity", "SANITY_TOKEN", "sk", ALNUM, 80, "sanity {s}")
+add("MaxMind", "MAXMIND_KEY", rnd(ALNUM, 6) + "_" + rnd(ALNUM, 29) + "_mmk",
+    "geoipupdate license {s}")  # fmt: skip
+add("Asana", "ASANA_TOKEN",
+    "2/" + rnd(string.digits, 16) + "/" + rnd(string.digits, 16) + ":" + rnd(HEX, 32),
+    "asana pat {s}")  # fmt: skip
+add("Discord", "DISCORD_BOT_TOKEN",
+    "MT" + rnd(ALNUM, 24) + "." + rnd(URLSAFE, 6) + "." + rnd(URLSAFE, 38),
+    "client.run('{s}')")  # fmt: skip
+add("Ably", "ABLY_KEY", rnd(URLSAFE, 6) + "." + rnd(URLSAFE, 6) + ":" + rnd(URLSAFE, 43),
+    "const ably = new Ably.Realtime('{s}');")  # fmt: skip
+add("Bundler", "BUNDLER_CREDENTIALS", rnd(HEX, 8) + ":" + rnd(HEX, 8),
+    "BUNDLE_GEMS__CONTRIBSYS__COM={s}", "config")  # fmt: skip
+add("Honeycomb", "HONEYCOMB_KEY", rnd(ALNUM, 32), "  x-honeycomb-team: {s}", "config")
+add("curl", "COOKIE", rnd(URLSAFE, 43),
+    'curl --cookie "connect.sid=s%3A{s}" https://x/api', "cli")  # fmt: skip
+add("pydantic", "SECRET", rnd(ALNUM, 40),
+    "1 validation error for Settings\nopenai_api_key\n  String should match pattern "
+    "[type=string_pattern_mismatch, input_value='{s}', input_type=str]")  # fmt: skip
+add("cloudflared", "PRIVATE_KEY", rnd(B64, 64),
+    "-----BEGIN ARGO TUNNEL TOKEN-----\n{s}\n-----END ARGO TUNNEL TOKEN-----",
+    "config")  # fmt: skip
+add("PEM / OpenSSH / PGP", "PRIVATE_KEY",
+    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" + rnd(B64, 60), "the key's body: {s}")  # fmt: skip
+add("PEM / OpenSSH / PGP", "PRIVATE_KEY", rnd(B64, 64),
+    "```\n{s}\n-----END OPENSSH PRIVATE KEY-----\n```")  # fmt: skip
+add("Solana", "PRIVATE_KEY",
+    ",".join(str(_bytes.randrange(256)) for _ in range(64)),
+    "$ cat ~/.config/solana/id.json\n[{s}]", "config")  # fmt: skip
+add("PgBouncer", "PASSWORD", rnd(ALNUM, 14), '$ cat userlist.txt\n"app" "{s}"', "config")
+add("Postfix", "PASSWORD", rnd(ALNUM, 14), "[smtp.gmail.com]:587 bob@gmail.com:{s}",
+    "config")  # fmt: skip
+add("expect", "PASSWORD", rnd(ALNUM, 14),
+    'spawn ssh bob@host\nexpect "*assword*"\nsend "{s}\\r"', "cli")  # fmt: skip
+add("Markdown", "PASSWORD", rnd(ALNUM, 14), "### Admin password\n\n```\n{s}\n```")
+add("reqwest", "PASSWORD", rnd(ALNUM, 14),
+    'client.get(url).basic_auth("bob", Some("{s}"))')  # fmt: skip
+add("Gradle", "SECRET", rnd(ALNUM, 40),
+    'buildConfigField("String", "API_KEY", "\\"{s}\\"")', "config")  # fmt: skip
+add("Oracle", "PASSWORD", rnd(ALNUM, 14),
+    'conn = oracledb.connect("scott/{s}@db.acme.io:1521/ORCLPDB1")')  # fmt: skip
 
 
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
