@@ -80,6 +80,9 @@ LEAKED = [
     (f"كلمة المرور: {PW}", PW),
     (f"पासवर्ड: {PW}", PW),
     (f"kata sandi: {PW}", PW),
+    (f"here's my openai key, don't share it: {K}", K),
+    (f"here is the token, don't share it: {K}", K),
+    (f"The user pasted x; API-sleutel: {K}; y", K),  # a label's value before a `;`
 ]  # fmt: skip
 
 KEPT = [
@@ -109,6 +112,8 @@ KEPT = [
     "the token (see docs) and the password for the user is required",
     "the token -> refresh flow and password — reset2024 page",
     "mật khẩu là bắt buộc",
+    "token, see: docs",
+    "secretName: abc",
 ]
 
 

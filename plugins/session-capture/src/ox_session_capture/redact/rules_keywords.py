@@ -745,7 +745,7 @@ def _label(names: str, first: str, anchors: tuple[str, ...], seps: str = ":：")
         + r"))"
         # Possessive runs: neither holds what must follow it (a colon; a space, a quote or a
         # line's end), so none is given back, and a start without a label costs one scan.
-        + r"(?:[ \t][^\n"
+        + r"(?:[ \t,][^\n"
         + seps
         + r"\\]{0,99}+)?["
         + seps
@@ -755,7 +755,7 @@ def _label(names: str, first: str, anchors: tuple[str, ...], seps: str = ":：")
         + r"(?P<secret2>[^\s\"'`()\[\]{}<>,;|\\：]{6,200}+)"
         # Ending its line, or a quoted text (a closing quote, escaped or not, right after it:
         # `run '…: pw' now`, `"…: pw\n"`).
-        + r"(?=\\{0,3}[\"'`]|[ \t]*(?:\r?\n|\\[nr]|$)|,[ \t]|(?P<more>[ \t])))",
+        + r"(?=\\{0,3}[\"'`]|[ \t]*(?:\r?\n|\\[nr]|$)|[,;][ \t]|(?P<more>[ \t])))",
         anchors,
         vendor="prose (a label naming a password, then the password: logs, setup output)",
         check=_label_value,
@@ -774,7 +774,8 @@ def _label_value(secret: str, match: re.Match[str]) -> str | bool:
     name = match.group("name").lower()
     if _KEY_NAME.fullmatch(name):
         return "SECRET" if token_like(secret) else False  # another language's: random-looking
-    return "SECRET" if name.startswith(("token", "secret", "api")) else "PASSWORD"
+    secret_names = ("token", "secret", "api", "openai", "anthropic")
+    return "SECRET" if name.startswith(secret_names) else "PASSWORD"
 
 
 # After every other rule (`engine.RULES`): a span it shares with a command's or a config
@@ -798,9 +799,9 @@ PROSE_RULES: tuple[Rule, ...] = (
     # secret value: › …`). The names of other languages are a rule of their own, run only on
     # a text holding one: their first letters would be tried at most positions of English.
     _label(
-        "pass(?:word|phrase)|token|secret|api[ _-]?key",
-        "pPtTaAsS",
-        ("pass", "token", "secret", "api"),  # not `key`: every dict has keys
+        "pass(?:word|phrase)|token|secret|(?:api|openai|anthropic)[ _-]?key",
+        "pPtTaAsSoO",
+        ("pass", "token", "secret", "api", "openai", "anthropic"),  # not `key`: every dict has keys
     ),
     # In other languages also an assignment (`contraseña=…`, `пароль = …`): the assignment
     # rule reads ASCII names only.
