@@ -83,6 +83,8 @@ LEAKED = [
     (f"here's my openai key, don't share it: {K}", K),
     (f"here is the token, don't share it: {K}", K),
     (f"The user pasted x; API-sleutel: {K}; y", K),  # a label's value before a `;`
+    (f"NEXT_PUBLIC_API_SECRET={K}", K),  # a secret's name, public or not
+    (f"DATABASE_URL=postgres://user:{PW}@localhost:5432/mydb", PW),
 ]  # fmt: skip
 
 KEPT = [
@@ -113,6 +115,13 @@ KEPT = [
     "the token -> refresh flow and password — reset2024 page",
     "mật khẩu là bắt buộc",
     "token, see: docs",
+    # Given out, or the docs' placeholder (the helper's benign texts)
+    "PublicKey = xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=",
+    '{"publicKey": "2_X4CWqMuFiNmTg_wootL1Wi0XCfFjUAq8XheAgB_ow5F5ZodoBVAPfkUOHox77y4Q"}',
+    "NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY=pk_test_51HqKmXuc6QwYJVGqTcYzgpwRM4gKEgXh4RuXRJayNWE",
+    "NEXT_PUBLIC_POSTHOG_KEY=phc_qlXpLYzT880i0xHlOSk6Du3LIr5DcHE178C74Bxb252",
+    "DATABASE_URL=postgres://user:password@localhost:5432/mydb",
+    "redis://default:changeme@localhost:6379/0",
     "secretName: abc",
 ]
 

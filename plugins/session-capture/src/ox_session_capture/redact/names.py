@@ -41,6 +41,10 @@ _WEAK_WORDS = frozenset(
     {"key", "salt", "sig", "signature", "cookie", "session", "sessionid", "hmac",
      "private", "license"}
 )  # fmt: skip
+_PUBLIC = frozenset({"public", "publishable", "pub"})
+"""A name that only may hold a secret (`key`) and says the value is given out: a public key,
+a browser's build variable (`NEXT_PUBLIC_…`), a publishable key. A password's or a secret's
+name stays one (`PUBLIC_API_SECRET`)."""
 # A name ending in one of these describes a secret without holding it (`PASSWORD_FILE`,
 # `token_url`, `api_key_name`, `password_min_length`, `auth_method`).
 _NOT_SECRET_SUFFIX = frozenset(
@@ -127,6 +131,8 @@ def classify(name: str) -> NameClass | None:
         return "SECRET"
     if any(p in _SECRET_WORDS or ("token" in p and p not in _NOT_TOKEN) for p in parts):
         return "SECRET"
+    if any(p in _PUBLIC for p in parts):
+        return None  # `PublicKey`, `NEXT_PUBLIC_POSTHOG_KEY`, `STRIPE_PUBLISHABLE_KEY`: given out
     if any(p in _WEAK_WORDS for p in parts) or (last == "pat" and len(parts) > 1):
         return "WEAK"  # `GITLAB_PAT`: a personal access token (a lone `pat` is a pattern)
     return None

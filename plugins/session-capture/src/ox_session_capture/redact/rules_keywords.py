@@ -257,6 +257,7 @@ def _bearer(secret: str, match: re.Match[str]) -> bool:
     return token_like(secret, 16) or secret.startswith("eyJ")
 
 
+_URL_PLACEHOLDERS = frozenset({"password", "passwd", "pass", "pwd", "secret", "changeme"})
 _UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 _AUTH_SCHEMES = frozenset(
     {"", "basic", "bearer", "token", "digest", "negotiate", "ntlm", "apikey", "api-key",
@@ -351,7 +352,11 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         r"(?P<secret>[^\s/\"'<>\\]+)@",
         "://",
         vendor="URL user-info (connection strings, git remotes, proxies)",
-        check=lambda s, m: not s.startswith(("${", "$(", "{{", "<", "[REDACTED_")),
+        # `user:password@localhost`: the docs' placeholder, no password.
+        check=lambda s, m: (
+            not s.startswith(("${", "$(", "{{", "<", "[REDACTED_"))
+            and s.lower() not in _URL_PLACEHOLDERS
+        ),
     ),
     rule(
         "PASSWORD",
