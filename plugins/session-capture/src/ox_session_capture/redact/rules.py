@@ -65,6 +65,8 @@ END = r"(?![A-Za-z0-9_])"
 # Whitespace, or an escaped newline / tab between the parts of a config or command line.
 WS = r"(?:[ \t]|\\[nrt])"
 SPACE = r"(?:\s|\\[nrt])"
+NL = r"(?:\r?\n|(?:\\r)?\\n)"
+"""A newline, or one escaped in JSON text."""
 # A quote, possibly escaped once or twice (`"`, `\"`, `\\\"`).
 QUOTE = r"(?:\\{0,3}[\"'`])"
 QUOTED_VALUE = r"(?P<q>" + QUOTE + r")(?P<secret>[^\"'`\\\r\n]{1,300})" + QUOTE

@@ -17,6 +17,7 @@ import re
 
 from ox_session_capture.redact.names import classify, is_literal_secret, literal_kind
 from ox_session_capture.redact.rules import (
+    NL,
     QUOTE,
     QUOTED_VALUE,
     Rule,
@@ -59,7 +60,6 @@ def _bold_label(secret: str, match: re.Match[str]) -> str | bool:
 
 
 _LABEL_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*")
-_NL = r"(?:\r?\n|(?:\\r)?\\n)"  # a newline, or one escaped in JSON text
 
 
 def _heading_label(secret: str, match: re.Match[str]) -> str | bool:
@@ -162,8 +162,8 @@ CODE_RULES: tuple[Rule, ...] = (
         "PASSWORD",
         # A heading naming a credential, then a code block of its value alone (`### Admin
         # password`, a blank line, then ``` … ```), as agents write answers.
-        r"#{1,6}[ \t]+(?P<label>[^\r\n#\\]{1,80})(?:" + _NL + r"[ \t]*+){1,3}+```[A-Za-z]{0,20}"
-        + _NL + r"[ \t]*(?P<q>)(?P<secret>[^\s`\\]{4,300})[ \t]*" + _NL + r"[ \t]*```",
+        r"#{1,6}[ \t]+(?P<label>[^\r\n#\\]{1,80})(?:" + NL + r"[ \t]*+){1,3}+```[A-Za-z]{0,20}"
+        + NL + r"[ \t]*(?P<q>)(?P<secret>[^\s`\\]{4,300})[ \t]*" + NL + r"[ \t]*```",
         ("```",),
         vendor="Markdown (a heading naming a credential, then its value in a code block)",
         check=_heading_label,

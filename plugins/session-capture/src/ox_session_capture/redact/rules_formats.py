@@ -15,6 +15,7 @@ import re
 
 from ox_session_capture.redact.names import classify, literal_kind
 from ox_session_capture.redact.rules import (
+    NL,
     QUOTE,
     QUOTED_VALUE,
     Rule,
@@ -27,7 +28,6 @@ from ox_session_capture.redact.rules import (
 )
 from ox_session_capture.redact.rules_code import value_named_before
 
-_NL = r"(?:\r?\n|(?:\\r)?\\n)"  # a newline, or one escaped in JSON text
 _LINE_END = r"(?=[ \t]*(?:\r?\n|(?:\\r)?\\n|$))"
 _GAP = r"(?:\s|\\[nrt]){0,40}+"  # between two elements (indentation, newlines)
 _WORD = r"(?P<secret2>[^\s\"'`\\<>]{4,300})"
@@ -81,8 +81,7 @@ _KEY_DER = (
 `-----BEGIN` line (cut off in an excerpt, pasted without it)."""
 _B64_LINES = r"[A-Za-z0-9+/=]*+(?:(?:\r?\n|(?:\\r)?\\n)[A-Za-z0-9+/=]{8,}+)*+"
 """The rest of a base64 run, and the lines of 8 base64 characters or more that follow it."""
-_NL_B64 = r"(?:\r?\n|(?:\\r)?\\n)"
-_B64_BLOCK = r"[A-Za-z0-9+/=]{16,}+(?:" + _NL_B64 + r"[A-Za-z0-9+/=]{16,}+)*+"
+_B64_BLOCK = r"[A-Za-z0-9+/=]{16,}+(?:" + NL + r"[A-Za-z0-9+/=]{16,}+)*+"
 """Lines of 16 base64 characters or more."""
 
 _BYTE = r"[ \t]*+(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)[ \t]*+"
@@ -120,7 +119,7 @@ FORMAT_RULES: tuple[Rule, ...] = (
         # An `expect` script answering a password prompt: `expect "*assword*"` then
         # `send "…\r"` (on the same line in braces, or the next).
         r"expect[ \t]+(?:-\w+[ \t]+)*+" + QUOTE + r"?[^\"'\r\n]{0,80}?(?i:assword|passphrase)"
-        r"[^\r\n]{0,80}?" + _NL + r"?[ \t]*+send[ \t]+(?:--[ \t]+)?" + QUOTE
+        r"[^\r\n]{0,80}?" + NL + r"?[ \t]*+send[ \t]+(?:--[ \t]+)?" + QUOTE
         + r"(?P<secret>[^\"'\\\r\n]{1,300})",
         ("assword", "passphrase"),
         vendor="expect scripts (send after a password prompt)",
@@ -137,7 +136,7 @@ FORMAT_RULES: tuple[Rule, ...] = (
         # Base64 lines before a private key's END line whose BEGIN line is not in the text.
         # A run of lines not before one is taken whole as a skip, so that the search goes on
         # after it rather than from each of its lines (n^2 on a long blob).
-        r"(?<![A-Za-z0-9+/=])(?:(?P<secret>" + _B64_BLOCK + r")" + _NL_B64
+        r"(?<![A-Za-z0-9+/=])(?:(?P<secret>" + _B64_BLOCK + r")" + NL
         + r"(?=-----END[A-Z ]{0,30}PRIVATE KEY)|" + _B64_BLOCK + r")",
         ("private key-----",),
         vendor="private keys' base64 lines before their END line",
@@ -302,7 +301,7 @@ FORMAT_RULES: tuple[Rule, ...] = (
     rule(
         "PASSWORD",
         # A YAML block scalar: `password: |` (or `>-`) and the value alone on the next line.
-        r":[ ]?[|>][-+]?[ \t]*" + _NL + r"[ \t]+(?P<q>)(?P<secret>[^\s\"'`\\]{4,300})"
+        r":[ ]?[|>][-+]?[ \t]*" + NL + r"[ \t]+(?P<q>)(?P<secret>[^\s\"'`\\]{4,300})"
         + _LINE_END,
         (": |", ":|", ": >", ":>"),
         vendor="YAML block scalars (password: | then the value)",
@@ -312,7 +311,7 @@ FORMAT_RULES: tuple[Rule, ...] = (
         "PASSWORD",
         # A flag and its value as two items of a YAML list (Kubernetes `args:`, compose
         # `command:`): `- --db-password` then `- …`.
-        r"-[ \t]+--?(?P<name>[A-Za-z][\w-]{1,60})[ \t]*" + _NL + r"[ \t]*-[ \t]+"
+        r"-[ \t]+--?(?P<name>[A-Za-z][\w-]{1,60})[ \t]*" + NL + r"[ \t]*-[ \t]+"
         r"(?:" + QUOTED_VALUE + r"|" + _WORD + r")",
         ("- -",),
         vendor="YAML lists of arguments (- --password, then - value)",
