@@ -5,13 +5,16 @@ names one in its first cell with the value in its second (`wp config list`, `vau
 beside such a value, so no rule reads it.
 
 `data_spans` reads a text line by line (also at the `\\n` escapes of JSON text that did not
-parse). A line is cut into cells at `|`, a tab (or its `\\t` escape), a comma, or two spaces
-or more, the first of these it holds. A header is a line of two cells or more, all short
-names, one of them a credential's (`names.classify`): the cell under it in each following row
-of as many cells is replaced, up to a line of another shape (a `---` rule line is skipped). A
-row whose first cell is a credential's name has its second cell replaced. A value counts as
-a password counts in prose (no word of a sentence: `not_a_word`) or looks random; a value
-with a space, a placeholder (`(sensitive)`, `********`) or a word is kept.
+parse). A line is cut into cells at `|` (or a box's `│`, `┃`, `║`), a tab (or its `\\t`
+escape), a comma, or two spaces or more, the first of these it holds. A header is a line of
+two cells or more, all short names, one of them a credential's (`names.classify`): the cell
+under it in each following row of as many cells is replaced, up to a line of another shape
+(a `---` or `├───┼───┤` rule line is skipped). A row whose first cell is a credential's name
+has its second cell replaced, also inside a table whose header names none (`| Key | Value
+|`). A column or a row named only as one that may hold a credential (`Key`, `Session`) takes
+a random-looking value only. A value counts as a password counts in prose (no word of a
+sentence: `not_a_word`) or looks random; a value with a space, a placeholder
+(`(sensitive)`, `********`) or a word is kept.
 """
 
 from __future__ import annotations
@@ -143,8 +146,10 @@ def _header(cells: list[tuple[int, str]]) -> tuple[int, NameClass] | None:
     if not all(_NAME.fullmatch(_bare(c)) for _, c in cells):
         return None
     found = [(n, cls) for n, (_, cell) in enumerate(cells) if (cls := _credential(cell))]
-    strong = [(n, cls) for n, cls in found if cls != "WEAK"]
-    return (strong or found or [None])[0]
+    if not found:
+        return None
+    # A credential's own name before a column that only may hold one (`Key`).
+    return next((col for col in found if col[1] != "WEAK"), found[0])
 
 
 def _kind(cls: NameClass) -> str:
