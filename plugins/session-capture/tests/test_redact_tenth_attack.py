@@ -13,6 +13,7 @@ K = "Wu77MIkXexGDW7V9zEtISlmltsbthXjTqABLJoqi"
 PW = "3dFgFzzM0ht97j"
 RSA = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCHAVrnL8fmQzBiRGUqU7EZp0VXT2Nl625NqpZ5ynS/qLW/DrIdAHrCRbSkFuo"
 BODY = "6Rj1DC+eo4mVW9uBMgrKQbelhKGOU7hApPrvu07WSdc7ejO3yE9VQU6WRDDVZ9hkEt+9FO"
+DIGEST = "239f59ed55e737c77147cf55ad0c1b030b6d7ee748a7426952f9b852d5a935e5"
 KEYPAIR = ",".join(str((37 * i + 11) % 256) for i in range(64))
 
 LEAKED = [
@@ -85,6 +86,7 @@ LEAKED = [
     (f"The user pasted x; API-sleutel: {K}; y", K),  # a label's value before a `;`
     (f"NEXT_PUBLIC_API_SECRET={K}", K),  # a secret's name, public or not
     (f"DATABASE_URL=postgres://user:{PW}@localhost:5432/mydb", PW),
+    (f"webhook_secret: sha256={DIGEST}", DIGEST),  # a secret's name: any value
 ]  # fmt: skip
 
 KEPT = [
@@ -122,6 +124,7 @@ KEPT = [
     "NEXT_PUBLIC_POSTHOG_KEY=phc_qlXpLYzT880i0xHlOSk6Du3LIr5DcHE178C74Bxb252",
     "DATABASE_URL=postgres://user:password@localhost:5432/mydb",
     "redis://default:changeme@localhost:6379/0",
+    f"X-Hub-Signature-256: sha256={DIGEST}",  # the HMAC of a payload
     "secretName: abc",
 ]
 

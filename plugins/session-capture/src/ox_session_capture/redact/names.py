@@ -81,6 +81,10 @@ _WORDS = frozenset(
      "typeof", "function", "async", "const", "let", "var", "self", "this", "cls"}
 )  # fmt: skip
 _IDENT = re.compile(r"[A-Za-z_]\w*")
+_DIGEST = re.compile(r"(?i:sha(?:1|224|256|384|512)|md5)[=:][0-9a-fA-F]{32,128}")
+"""A digest named by its algorithm: a webhook's signature (`X-Hub-Signature-256:
+sha256=…`, the HMAC of a payload), an image's (`sha256:…`); under a name that only may hold
+a secret (`signature`, `key`), no secret."""
 _YOURS = re.compile(r"(?i)your[-_ a-z]*")
 """A docs' example value, fullmatched: `YOUR_API_KEY`, `your-api-key-here`."""
 _ABOUT_ONE = re.compile(r"(?i)\b(?:password|passphrase|passcode)\b|\?$")
@@ -174,7 +178,7 @@ def is_literal_secret(value: str, cls: NameClass, *, quoted: bool, code_after: b
     if not quoted and (code_after or _DOTTED.fullmatch(v)):
         return False
     if cls == "WEAK":
-        return token_like(v)
+        return token_like(v) and not _DIGEST.fullmatch(v)
     if any(c.isspace() for c in v) and cls != "PASSWORD":
         return False
     if cls == "PASSWORD":
