@@ -223,6 +223,8 @@ HOSTILE = {
     "sasl maps without a password": "[smtp.x]:587 " * 60_000,
     "prose names before arrows": "token for a b -> " * 40_000,
     "box tables of one column": "│ password │\n" * 50_000,
+    "prompts without an answer": "value of DB_PASSWORD? " * 50_000,
+    "process substitutions without a flag": "<(echo x" * 80_000,
 }
 
 

@@ -84,6 +84,9 @@ LEAKED = [
     (f"here's my openai key, don't share it: {K}", K),
     (f"here is the token, don't share it: {K}", K),
     (f"The user pasted x; API-sleutel: {K}; y", K),  # a label's value before a `;`
+    (f"? What's the value of STRIPE_SECRET_KEY? {K}", K),
+    (f"rsync --password-file=<(echo {PW}) a rsync://bob@host/m", PW),
+    (f"cmd --token-file <(printf '%s' {K})", K),
     (f"NEXT_PUBLIC_API_SECRET={K}", K),  # a secret's name, public or not
     (f"DATABASE_URL=postgres://user:{PW}@localhost:5432/mydb", PW),
     (f"webhook_secret: sha256={DIGEST}", DIGEST),  # a secret's name: any value
@@ -126,6 +129,9 @@ KEPT = [
     "redis://default:changeme@localhost:6379/0",
     f"X-Hub-Signature-256: sha256={DIGEST}",  # the HMAC of a payload
     "secretName: abc",
+    "diff <(echo hello123) <(echo world456)",
+    "what is the value of x? 12345678",
+    "cmd --config-file=<(echo abcdef12)",
 ]
 
 

@@ -86,7 +86,40 @@ _B64_BLOCK = r"[A-Za-z0-9+/=]{16,}+(?:" + NL + r"[A-Za-z0-9+/=]{16,}+)*+"
 
 _BYTE = r"[ \t]*+(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)[ \t]*+"
 
+_FLAG_BEFORE = re.compile(r"--?(?P<name>[A-Za-z][\w-]{0,60})[ \t]*=?[ \t]*$")
+"""The flag a process substitution is given to, at the end of the text before it."""
+
+
+def _printed_into_flag(secret: str, match: re.Match[str]) -> str | bool:
+    """A value printed into the file of a flag naming a credential (`--password-file`)."""
+    flag = _FLAG_BEFORE.search(line_before(match))
+    if flag is None:
+        return False
+    name = re.sub(r"(?i)[_-]?file$", "", flag.group("name"))
+    return literal_kind(name, secret, quoted=True) or False
+
+
 FORMAT_RULES: tuple[Rule, ...] = (
+    rule(
+        "PASSWORD",
+        # A prompt for a named value, answered on its line: `vercel env add`'s `? What's the
+        # value of STRIPE_SECRET_KEY? …`, `railway`'s, Inquirer's.
+        r"(?i:value[ \t]+(?:of|for))[ \t]+(?P<name>[A-Za-z_][\w.\-]{0,100})[ \t]*[?:][ \t]*"
+        r"(?:[›»>][ \t]*)?(?P<q>)(?P<secret>[^\s\"'`\\]{6,300})",
+        ("value of", "value for"),
+        vendor="prompts for a named value (vercel env add, Inquirer)",
+        check=_named,
+    ),
+    rule(
+        "PASSWORD",
+        # A password printed into a flag's file: `rsync --password-file=<(echo …)`,
+        # `--db-password-file <(printf '%s' …)`.
+        r"<\([ \t]*(?:echo|printf)(?:[ \t]+-[ne]|[ \t]+" + QUOTE + r"%s" + QUOTE + r")*+[ \t]+"
+        + QUOTE + r"?(?P<q>)(?P<secret>[^\s\"'`\\)]{3,300})",
+        ("<(echo", "<(printf", "<( echo", "<( printf"),
+        vendor="a flag's file given by process substitution (--password-file=<(echo …))",
+        check=_printed_into_flag,
+    ),
     rule(
         "PRIVATE_KEY",
         # A Solana keypair file (`~/.config/solana/id.json`), a wallet's `secretKey`: a JSON

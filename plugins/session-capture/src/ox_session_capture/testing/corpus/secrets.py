@@ -322,6 +322,10 @@ add("Gradle", "SECRET", rnd(ALNUM, 40),
     'buildConfigField("String", "API_KEY", "\\"{s}\\"")', "config")  # fmt: skip
 add("Oracle", "PASSWORD", rnd(ALNUM, 14),
     'conn = oracledb.connect("scott/{s}@db.acme.io:1521/ORCLPDB1")')  # fmt: skip
+add("Vercel CLI", "SECRET", rnd(ALNUM, 40), "? What's the value of STRIPE_SECRET_KEY? {s}",
+    "cli")  # fmt: skip
+add("rsync", "PASSWORD", rnd(ALNUM, 14), "rsync --password-file=<(echo {s}) a rsync://bob@h/m",
+    "cli")  # fmt: skip
 
 
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
