@@ -223,6 +223,8 @@ HOSTILE = {
     "sasl maps without a password": "[smtp.x]:587 " * 60_000,
     "prose names before arrows": "token for a b -> " * 40_000,
     "box tables of one column": "│ password │\n" * 50_000,
+    # A table's rule line read with a repeat around `-{3,}`: n^2 on a line of dashes.
+    "a table's header, then a line of dashes": "| password | x |\n" + "-" * 200_000 + "x",
     "prompts without an answer": "value of DB_PASSWORD? " * 50_000,
     "process substitutions without a flag": "<(echo x" * 80_000,
 }
