@@ -160,6 +160,12 @@ def literal_kind(name: str, value: str, *, quoted: bool) -> str | None:
     cls = classify(name)
     if cls is None or not is_literal_secret(value, cls, quoted=quoted, code_after=False):
         return None
+    return kind_of(cls)
+
+
+def kind_of(cls: NameClass) -> str:
+    """The kind a value named `cls` is redacted as: a password's or a secret's own, and
+    `HIGH_ENTROPY` for a name that only may hold one (`WEAK`)."""
     return "HIGH_ENTROPY" if cls == "WEAK" else cls
 
 

@@ -86,6 +86,7 @@ _B64_BLOCK = r"[A-Za-z0-9+/=]{16,}+(?:" + NL + r"[A-Za-z0-9+/=]{16,}+)*+"
 
 _BYTE = r"[ \t]*+(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)[ \t]*+"
 
+_FILE_SUFFIX = re.compile(r"(?i)[_-]?file$")
 _FLAG_BEFORE = re.compile(r"--?(?P<name>[A-Za-z][\w-]{0,60})[ \t]*=?[ \t]*$")
 """The flag a process substitution is given to, at the end of the text before it."""
 
@@ -95,7 +96,7 @@ def _printed_into_flag(secret: str, match: re.Match[str]) -> str | bool:
     flag = _FLAG_BEFORE.search(line_before(match))
     if flag is None:
         return False
-    name = re.sub(r"(?i)[_-]?file$", "", flag.group("name"))
+    name = _FILE_SUFFIX.sub("", flag.group("name"))
     return literal_kind(name, secret, quoted=True) or False
 
 

@@ -767,6 +767,10 @@ def _label(names: str, first: str, anchors: tuple[str, ...], seps: str = ":：")
     )
 
 
+_SECRET_LABELS = ("token", "secret", "api", "openai", "anthropic")
+"""The English labels of a secret rather than a password."""
+
+
 def _label_value(secret: str, match: re.Match[str]) -> str | bool:
     """A value after a line's label naming a credential: one that is no word of a sentence
     (ending its line), or a random-looking one (words after it)."""
@@ -779,8 +783,7 @@ def _label_value(secret: str, match: re.Match[str]) -> str | bool:
     name = match.group("name").lower()
     if _KEY_NAME.fullmatch(name):
         return "SECRET" if token_like(secret) else False  # another language's: random-looking
-    secret_names = ("token", "secret", "api", "openai", "anthropic")
-    return "SECRET" if name.startswith(secret_names) else "PASSWORD"
+    return "SECRET" if name.startswith(_SECRET_LABELS) else "PASSWORD"
 
 
 # After every other rule (`engine.RULES`): a span it shares with a command's or a config

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ox_session_capture.redact.names import NameClass, classify, is_literal_secret
+from ox_session_capture.redact.names import NameClass, classify, is_literal_secret, kind_of
 from ox_session_capture.redact.rules import line_start, not_a_word, token_like
 
 _WORDS = ("pass", "pwd", "secret", "token", "key", "cred", "auth")
@@ -152,10 +152,6 @@ def _header(cells: list[tuple[int, str]]) -> tuple[int, NameClass] | None:
     return next((col for col in found if col[1] != "WEAK"), found[0])
 
 
-def _kind(cls: NameClass) -> str:
-    return "HIGH_ENTROPY" if cls == "WEAK" else cls
-
-
 def _read(text: str, pos: int, spans: list[tuple[int, int, str]]) -> int:
     """Read the table whose line starts at `pos`; where reading stopped."""
     shape: tuple[str, int, int, NameClass] | None = (
@@ -174,13 +170,13 @@ def _read(text: str, pos: int, spans: list[tuple[int, int, str]]) -> int:
         if shape is not None and (delim, len(cells)) == shape[:2]:
             at, value = cells[shape[2]]
             if _secret_value(value, shape[3]):
-                spans.append((offset + at, offset + at + len(value), _kind(shape[3])))
+                spans.append((offset + at, offset + at + len(value), kind_of(shape[3])))
             elif (row := _key_value(cells)) is not None:  # `| Key | Value |`, then `| TOKEN | … |`
                 at, value, cls = row
-                spans.append((offset + at, offset + at + len(value), _kind(cls)))
+                spans.append((offset + at, offset + at + len(value), kind_of(cls)))
         elif (row := _key_value(cells)) is not None:
             at, value, cls = row
-            spans.append((offset + at, offset + at + len(value), _kind(cls)))
+            spans.append((offset + at, offset + at + len(value), kind_of(cls)))
             shape = None
         elif (head := _header(cells)) is not None:
             shape = (delim, len(cells), *head)
