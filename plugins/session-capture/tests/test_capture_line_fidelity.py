@@ -63,7 +63,7 @@ def test_lines_after_a_preallocated_region_larger_than_the_line_limit_are_captur
         ("user", "message 1", None),
         ("user", "message 2", None),
     ]
-    # Finalization's catch-up (16 MiB reads) of the same file, from the start.
+    # Finalization's catch-up (2 MiB reads) of the same file, from the start.
     (ledger / "again").mkdir()
     other = create_recording(ledger / "again", "claude-code", src, pid=os.getpid())
     update_marker(other.session_dir, _from_start)

@@ -479,6 +479,11 @@ _fragments = st.sampled_from(
     + ["TOKEN=", "-----BEGIN ", "\t", "password:", "pass", "word=hunter2secret "]
     # Anchors with a space: the piece between spaces looked for among the words first.
     + ["set -gx DB_PASSWORD ", "set ", "-gx", "snmp-server community ", "community", " x9Qz7Lm2Wp"]
+    # What the batch looks for among its distinct words (it lies inside one): base64 and
+    # `\x` escapes of text, JSON escapes, a no-break space, URL-encoding, a dump's offsets,
+    # a Kubernetes Secret; and spaced anchors' pieces at a word's end or start.
+    + ["cGFzc3dvcmQ9aHVudGVyMnNlY3JldA== ", "\\x70\\x61\\x73\\x73" * 3, "\\u003d", "\u00a0"]
+    + ["%3D", "0000000 ", "apiVersion: v1\nkind: Secret\ndata:\n  token: ", ": |", "- -", ":"]
 )
 
 
@@ -566,10 +571,19 @@ def test_a_lone_surrogate_in_the_source_is_replaced_not_fatal(ledger: Path, src:
     assert contents(rec) == ["bad ? text", "message 1"]
 
 
-def test_catch_up_skips_an_over_long_line_inside_one_big_batch(ledger: Path, src: Path) -> None:
+@pytest.mark.parametrize("batch", [16 * 1024 * 1024, None], ids=["one-batch", "default"])
+def test_catch_up_skips_an_over_long_line(
+    ledger: Path, src: Path, batch: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ox_session_capture import recover
+
     rec = record(ledger, src)
     huge = claude_user("big", "x" * (tail_mod.MAX_LINE + 10))
-    assert len(huge) < tail_mod.CATCH_UP_BATCH_BYTES  # the whole line lands in one batch
+    if batch is None:  # the catch-up's own blocks: the line spans several
+        assert len(huge) > recover.CATCH_UP_BATCH_BYTES
+    else:  # the whole line inside one batch
+        monkeypatch.setattr(recover, "CATCH_UP_BATCH_BYTES", batch)
+        assert len(huge) < batch
     append(src, numbered_user(0) + huge + numbered_user(1))
     assert catch_up(rec.session_dir).entries == 2
     assert contents(rec) == msgs(0, 1)
