@@ -34,9 +34,9 @@ class Scan:
         self._in_word = tuple((a, n) for a, (n, spaced) in self.encoded.items() if not spaced)
         self._spaced = tuple((a, n) for a, (n, spaced) in self.encoded.items() if spaced)
         # A spaced anchor is searched for in the whole batch (words lose their neighbours),
-        # each a pass over megabytes in a catch-up: first its longest piece between spaces,
-        # which lies inside one word, is looked for among the distinct words (far less text).
-        self._gate = {a: max(n.split(), key=len, default=b"") for a, n in self._spaced}
+        # each a pass over megabytes in a catch-up: first its pieces between spaces are
+        # looked for among the distinct words (far less text), where each lies (`_gate`).
+        self._gate = {a: _gate(n) for a, n in self._spaced}
         self._words: dict[bytes, tuple[str, ...]] = {}
         # The in-word anchors by their first two bytes: a short word is read pair by pair (a
         # dict lookup each) instead of testing every anchor against it (one `in` each: with
@@ -49,11 +49,16 @@ class Scan:
             else:
                 self._by_pair.setdefault(n[:2], []).append((a, n))
         self._one_byte = tuple(short)
+        # A long word is searched only for the anchors whose every byte it holds: a line of
+        # test dots or a run of `=` (too long to remember, met again at every step) costs a
+        # set of its bytes instead of 400 searches.
+        self._by_bytes = tuple((a, n, _byte_mask(n)) for a, n in self._in_word)
 
     def _anchors_of(self, word: bytes) -> tuple[str, ...]:
         """The in-word anchors `word` holds."""
         if len(word) > self.PAIRWISE_WORD_BYTES:
-            return tuple(a for a, n in self._in_word if n in word)
+            absent = ~_byte_mask(word)
+            return tuple(a for a, n, mask in self._by_bytes if not mask & absent and n in word)
         by_pair = self._by_pair
         held = [a for a, n in self._one_byte if n in word]
         for i in range(len(word) - 1):
@@ -71,15 +76,21 @@ class Scan:
             needle, spaced = self.encoded[anchor]
             if inner != anchor and inner not in found:
                 continue
-            if (self._gate[anchor] in words and needle in low) if spaced else needle in words:
+            if not spaced:
+                if needle in words:
+                    found.add(anchor)
+            elif all(piece in words for piece in self._gate[anchor]) and needle in low:
                 found.add(anchor)
         return [a for a in self.order if a in found]
 
-    def in_words(self, distinct: Collection[bytes], low: bytes) -> list[str] | None:
+    def in_words(
+        self, distinct: Collection[bytes], low: bytes, words: bytes | None = None
+    ) -> list[str] | None:
         """`in_batch` for a small batch, word by word: a word's anchors are remembered, so a
         step that repeats the session's vocabulary costs a lookup per word instead of a scan
         per anchor (each `in` has a fixed cost near a microsecond). None when the batch has
-        more than `NEW_WORDS` unseen words. Thread-safe (one dict, no iteration over it)."""
+        more than `NEW_WORDS` unseen words. `words`: `framed(distinct)`, when made already.
+        Thread-safe (one dict, no iteration over it)."""
         memo = self._words
         found: set[str] = set()
         new = 0
@@ -98,9 +109,40 @@ class Scan:
         if len(low) <= self.GATED_BYTES:  # a step's few lines: their text is as short
             found.update(a for a, n in self._spaced if n in low)
         else:
-            words = b"\x00".join(distinct)
-            found.update(a for a, n in self._spaced if self._gate[a] in words and n in low)
+            if words is None:
+                words = framed(distinct)
+            gate = self._gate
+            found.update(
+                a for a, n in self._spaced if all(p in words for p in gate[a]) and n in low
+            )
         return [a for a in self.order if a in found]
+
+
+def framed(distinct: Collection[bytes]) -> bytes:
+    """The distinct words of a batch, each between NULs (`\0word\0word\0`): a word's start
+    and end are found there as a piece after or before a NUL (where a word holds a NUL, two
+    texts of the batch meet: a piece is found there too, never missed)."""
+    return b"\x00" + b"\x00".join(distinct) + b"\x00"
+
+
+def _gate(anchor: bytes) -> tuple[bytes, ...]:
+    """What the distinct words (`framed`) of a text holding the spaced `anchor` hold: its
+    piece before its first space ends a word, its piece after its last space begins one, and
+    a piece between two spaces is a whole word. An anchor spaced otherwise than by spaces is
+    gated by its longest piece alone."""
+    if any(c in anchor for c in b"\t\n\r\x0b\x0c"):
+        return (max(anchor.split(), key=len, default=b""),)
+    first, *middle, last = anchor.split(b" ")
+    pieces = [first + b"\x00", *(b"\x00" + m + b"\x00" for m in middle), b"\x00" + last]
+    return tuple(p for p in pieces if len(p) > 1 and b"\x00\x00" not in p)
+
+
+def _byte_mask(data: bytes) -> int:
+    """The bytes `data` holds, as the bits of an integer."""
+    mask = 0
+    for byte in set(data):
+        mask |= 1 << byte
+    return mask
 
 
 def batch_text(joined: str) -> tuple[bytes, bytes, set[bytes]]:
@@ -123,13 +165,11 @@ def batch_text(joined: str) -> tuple[bytes, bytes, set[bytes]]:
 SMALL_BATCH_WORDS = 4096
 
 
-def anchors_in(scan: Scan, distinct: set[bytes], low: bytes, joined: list[bytes]) -> list[str]:
+def anchors_in(scan: Scan, distinct: set[bytes], low: bytes, words: bytes) -> list[str]:
     """The anchors of `scan` in a batch: word by word when it is small, else one scan per
-    anchor over its distinct words (`joined` holds them NUL-joined once made)."""
+    anchor over its distinct words (`words`: `framed(distinct)`)."""
     if len(distinct) <= SMALL_BATCH_WORDS:
-        found = scan.in_words(distinct, low)
+        found = scan.in_words(distinct, low, words)
         if found is not None:
             return found
-    if not joined:
-        joined.append(b"\x00".join(distinct))
-    return scan.in_batch(joined[0], low)
+    return scan.in_batch(words, low)

@@ -193,11 +193,19 @@ def encoded_texts(text: str) -> Iterator[tuple[int, int, str, str]]:
             yield start, end, *decoded
 
 
-def batch_texts_with_encoded_text(data: bytes, count: int) -> set[int] | None:
+def batch_texts_with_encoded_text(
+    data: bytes, count: int, words: bytes | None = None
+) -> set[int] | None:
     """Which of the `count` texts NUL-joined in UTF-8 `data` hold a run that is base64 or hex
     of readable text (their indices), found in one pass over the batch: the others skip the
     search on their own. None when the NULs do not tell the texts apart (a text holds one).
-    A run never spans a NUL, and is found alike in the batch and in its text alone."""
+    A run never spans a NUL, and is found alike in the batch and in its text alone.
+
+    `words`: the batch's distinct words, lower-cased and NUL-framed (`anchors.framed`), when
+    made: a run or an escape lies inside one word, so a batch whose words hold neither is
+    passed without a look at all of its text."""
+    if words is not None and b"\\x" not in words and _NEEDLE not in words.translate(_TABLE):
+        return set()
     marks = data.translate(_TABLE)
     escaped = b"\\x" in data and _ESCAPES_BYTES.search(data) is not None
     if _NEEDLE not in marks and not escaped:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ox_session_capture.redact import dumps, kube, tables
-from ox_session_capture.redact.anchors import Scan, anchors_in, batch_text
+from ox_session_capture.redact.anchors import Scan, anchors_in, batch_text, framed
 from ox_session_capture.redact.encoded import batch_texts_with_encoded_text, encoded_texts
 from ox_session_capture.redact.names import classify, is_literal_secret
 from ox_session_capture.redact.rules import Rule
@@ -69,6 +69,7 @@ _TOKEN_TABLE = bytes(
     for i in range(256)
 )
 _RUN = b"a" * 16
+_MARK = dumps.MARK.encode()
 
 
 def has_token_run(text: str) -> bool:
@@ -564,15 +565,17 @@ class LedgerRedactor:
             return []
         joined = "\x00".join(texts)
         data, low, distinct = batch_text(joined)
-        words: list[bytes] = []  # the distinct words NUL-joined, made when first needed
+        # What the checks below look for lies inside one word (no white space in it), and
+        # the distinct words of a transcript (test dots, logs, code) are often a small part
+        # of its text: each is searched for there, not in the whole batch.
+        words = framed(distinct)
         plain = anchors_in(_SCAN_PLAIN, distinct, low, words)
-        has_run = _RUN in low.translate(_TOKEN_TABLE)
+        has_run = _RUN in words.translate(_TOKEN_TABLE)
         token = anchors_in(_SCAN_TOKEN, distinct, low, words) if has_run else []
-        hidden = batch_may_read_otherwise(low)
-        encoded = batch_texts_with_encoded_text(data, len(texts))
-        # Its distinct words, when made, hold every word of the batch in less text.
-        kind = kube.batch_may_hold(words[0] if words else low)
-        dumped = dumps.MARK in joined
+        hidden = batch_may_read_otherwise(words)
+        encoded = batch_texts_with_encoded_text(data, len(texts), words)
+        kind = kube.batch_may_hold(words)
+        dumped = _MARK in words
         if (
             not plain
             and not token

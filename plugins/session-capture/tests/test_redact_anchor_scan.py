@@ -1,0 +1,99 @@
+"""The batch pre-filter of `LedgerRedactor.many`: which anchors a batch of texts holds.
+
+Only a filter, but one that must never miss: a text whose anchor the batch scan does not
+report skips the rules that anchor gates, and its secret is kept in clear. Both ways of
+scanning (word by word, `in_words`; anchor by anchor, `in_batch`) must report exactly the
+anchors found by searching the batch's lower-cased text.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ox_session_capture.redact import engine
+from ox_session_capture.redact.anchors import Scan, anchors_in, batch_text, framed
+
+SCANS = {"plain": engine._SCAN_PLAIN, "token": engine._SCAN_TOKEN}
+ANCHORS = sorted({a for scan in SCANS.values() for a in scan.order})
+SPACED = sorted(a for a in ANCHORS if any(c.isspace() for c in a))
+
+# Pieces that build and break spaced anchors: the anchors themselves, their pieces between
+# spaces, every kind of white space, the NUL that joins a batch's texts, and filler.
+_PIECES = st.sampled_from(
+    [
+        *SPACED,
+        *{p for a in SPACED for p in a.split(" ") if p},
+        " ",
+        "  ",
+        "\t",
+        "\n",
+        "\r\n",
+        "\x0b",
+        "\x00",
+        "\u3000",
+        "x",
+        "-",
+        ":",
+        '"',
+        "|",
+        ">",
+        "." * 70,
+        "=" * 90,
+    ]
+)
+_TEXTS = st.lists(st.lists(_PIECES, max_size=12).map("".join), min_size=1, max_size=6)
+
+
+def exact(scan: Scan, low: bytes) -> list[str]:
+    return [a for a in scan.order if scan.encoded[a][0] in low]
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts=_TEXTS)
+def test_both_scans_find_exactly_the_anchors_the_batch_holds(texts: list[str]) -> None:
+    _, low, distinct = batch_text("\x00".join(texts))
+    for scan in SCANS.values():
+        expected = exact(scan, low)
+        assert scan.in_batch(framed(distinct), low) == expected
+        by_words = Scan(scan.order).in_words(distinct, low)
+        if by_words is not None:
+            assert by_words == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=_TEXTS, filler=st.integers(min_value=0, max_value=3))
+def test_a_large_batch_gates_its_spaced_anchors_by_their_words(
+    texts: list[str], filler: int
+) -> None:
+    """Past `GATED_BYTES` a spaced anchor is first looked for piece by piece among the
+    distinct words (its first piece ends a word, its last begins one): never missed."""
+    pad = "z" * (Scan.GATED_BYTES + 1) if filler else ""
+    texts = [*texts, pad]
+    _, low, distinct = batch_text("\x00".join(texts))
+    for scan in SCANS.values():
+        expected = exact(scan, low)
+        assert anchors_in(scan, distinct, low, framed(distinct)) == expected
+        by_words = Scan(scan.order).in_words(distinct, low)
+        if by_words is not None:
+            assert by_words == expected
+
+
+def test_a_spaced_anchor_is_skipped_when_a_piece_is_not_where_it_must_be() -> None:
+    scan = Scan([": |"])
+    # ':' ends no word (it starts one): the anchor cannot be in the text, nor is searched.
+    low = b":x |y " * 20_000
+    _, low, distinct = batch_text(low.decode())
+    assert scan.in_batch(framed(distinct), low) == []
+    low = b"a: |" + b" pad" * 20_000
+    _, low, distinct = batch_text(low.decode())
+    assert scan.in_batch(framed(distinct), low) == [": |"]
+    assert Scan([": |"]).in_words(distinct, low) == [": |"]
+
+
+def test_a_long_word_is_searched_only_for_anchors_made_of_its_bytes() -> None:
+    scan = Scan(["secret", "..", "=="])
+    dots = b"." * 5000
+    assert scan._anchors_of(dots) == ("..",)
+    assert scan._anchors_of(dots + b"secret") == ("..", "secret")
+    assert scan._anchors_of(b"=" * 100 + b".") == ("==",)
