@@ -10,8 +10,9 @@
    calls and tool results, fresh ids per line) brought into `raw.jsonl` by `catch_up`,
    against a baseline that only reads each line and `json.loads` it. Best of 4 (interleaved);
    prints MB/s and the ratio (goal, issue 17: >= 0.8 x baseline), and the CPU time of both,
-   the catch-up's helper process included (`ox_session_capture.blocks`: it converts every
-   other block on the second core, so the wall time is less than the CPU time).
+   the catch-up's helper processes included (`ox_session_capture.blocks`: two of them
+   convert the blocks while the tail folds them in, so the wall time is less than the CPU
+   time).
 3. Redaction alone: `LedgerRedactor.many` over the benign corpus (ordinary code and prose)
    and over the secrets corpus (every shape, as written and inside a JSON tool input), in
    batches of 64 texts as the watcher sends them; prints MB/s.
