@@ -227,6 +227,16 @@ HOSTILE = {
     "a table's header, then a line of dashes": "| password | x |\n" + "-" * 200_000 + "x",
     "prompts without an answer": "value of DB_PASSWORD? " * 50_000,
     "process substitutions without a flag": "<(echo x" * 80_000,
+    # The eleventh attack's rules: a verb, a few words, a name, `to`; a value, `as`, a name.
+    "set verbs without a name": "set the " * 80_000,
+    "set verbs and names without `to`": "set the admin password " * 40_000,
+    "changes from a value never followed by `to`": "changed password from x " * 40_000,
+    "a long run where a name would stand": "set " + "password" * 100_000 + " to",
+    "use without `as`": "use x " * 100_000,
+    "use and values without a name": "use Tm4#kQ8w! as the a b " * 30_000,
+    "names and words without an arrow": "secret a b c " * 60_000,
+    "password resets without a new value": "password reset\n" * 60_000,
+    "label words before a colon, strong values": "password is: Tm4#kQ8w " * 40_000,
 }
 
 

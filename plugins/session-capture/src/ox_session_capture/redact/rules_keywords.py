@@ -202,7 +202,7 @@ _PROSE_VERB = (
     # `the passphrase for the deploy key is …`: a few words, then the verb.
     r"|[ \t]+(?i:for|of|on)(?:[ \t]++[^\s:]{1,30}+){1,3}?[ \t]+(?i:is|was)"
     r"|[ \t]+(?i:(?:(?:is|was|has[ \t]+been)[ \t]+)?(?:now[ \t]+)?(?:set|changed|reset|updated)"
-    r"[ \t]+to|(?:would|will|should)[ \t]+be|is|was|are)"
+    r"[ \t]+to|(?:would|will|should)[ \t]+be|(?:is|was)[ \t]+now|is|was|are)"
     r"|(?P<bare>))[ \t]+"
     # An arrow or a dash (`api key -> …`, `token for staging — …`), or the value in
     # parentheses (`the API key (…) stopped working`): only a random-looking value.
@@ -245,7 +245,7 @@ def _prose_value(secret: str, match: re.Match[str]) -> str | bool:
         # digits or more first (`input-box`, `v2.0`, `field_1`, `%2B%3D` are kept).
         head = _ALNUM_HEAD.match(value)
         mixed = head is not None and not head.group().isalpha() and not head.group().isdigit()
-        return cls if cls == "PASSWORD" and mixed else False
+        return cls if cls == "PASSWORD" and (mixed or strong_password(value)) else False
     if match.group("q") is not None:
         return cls if cls != "WEAK" else "SECRET"
     if not not_a_word(value) or value.startswith(("http", "/", "$")):
@@ -778,7 +778,9 @@ def _label_value(secret: str, match: re.Match[str]) -> str | bool:
         return False
     if _a_name(secret) or secret.endswith(":"):
         return False
-    if match.groupdict().get("more") is not None and not token_like(secret):
+    if match.groupdict().get("more") is not None and not (
+        token_like(secret) or strong_password(secret)
+    ):
         return False  # words go on after it: only a random-looking one is no word of them
     name = match.group("name").lower()
     if _KEY_NAME.fullmatch(name):
@@ -788,6 +790,137 @@ def _label_value(secret: str, match: re.Match[str]) -> str | bool:
 
 # After every other rule (`engine.RULES`): a span it shares with a command's or a config
 # file's rule (`password X` in `.netrc`, `mysqladmin … password X`) is named after that rule.
+def strong_password(value: str) -> bool:
+    """A password as sites require them: 8 characters or more, of all four classes (lower
+    and upper case, a digit, a sign), no path (`Tm4#kQ8w!`; not `$HOME/.Config2`)."""
+    return (
+        len(value) >= 8
+        and not any(c.isspace() or c in "/\\" for c in value)
+        and not value.startswith(("$", "%", "{"))
+        and not any(cut in value for cut in ("***", "...", "…"))  # a key shown masked
+        and any(c.islower() for c in value)
+        and any(c.isupper() for c in value)
+        and any(c.isdigit() for c in value)
+        and any(not c.isalnum() for c in value)
+    )
+
+
+# A credential set to a value in prose, the verb first: `I set the admin password to X`,
+# `changed DB_PASSWORD from X to Y`, `use X as the API key`: an agent's summary of its
+# work says so, and no name stands right before the value.
+_SET_VERB = (
+    letter_at_word_start("sScCuUrR")
+    + r"(?:(?<=[sS])(?i:et|ets|etting)|(?<=[cC])(?i:hange[ds]?|hanging)"
+    r"|(?<=[uU])(?i:pdate[ds]?|pdating)|(?<=[rR])(?i:eset|esets|esetting|otate[ds]?|otating))"
+)
+_SET_WORDS = r"(?:[ \t]++(?![tT][oO][ \t])(?![fF][rR][oO][mM][ \t])[^\s:=,;]{1,40}+){0,4}?"
+"""Up to four words between the verb and the name (`the`, `staging`, `admin`...)."""
+_SET_NAME = r"[ \t]++(?=[A-Za-z])" + NAME
+"""The credential's name: a run of name characters holding a credential's word (`NAME`), so
+that the words before it are tried until one is (`the API key`)."""
+
+
+def _set_value(secret: str, match: re.Match[str]) -> str | bool:
+    """A value a credential is set to in prose: the name one's (`classify`), the value a
+    literal that is no word of the sentence (quoted: any literal)."""
+    cls = classify(match.group("name"))
+    if cls is None:
+        return False
+    quoted = match.groupdict().get("q") is not None
+    if not is_literal_secret(secret, "PASSWORD", quoted=True, code_after=False):
+        return False
+    if _a_name(secret) or secret.startswith(("http", "/", "$", "./", "~/")):
+        return False
+    if cls == "WEAK":  # a name that only may hold a secret (`key`): a random-looking value
+        return "HIGH_ENTROPY" if token_like(secret) else False
+    if not quoted and not (not_a_word(secret) or token_like(secret)):
+        return False
+    if not quoted and _WORDS_OR_VERSION.fullmatch(secret):
+        return False  # `read-only`, `built-in`, `v2-beta`, `1.2.3-rc1`: no password
+    return cls
+
+
+_WORDS_OR_VERSION = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)+|v?\d+(?:[.-][0-9A-Za-z]+)*")
+
+
+_SET_VALUE = (
+    r"(?:(?P<q>" + QUOTE + r")(?P<secret>[^\"'`\\\r\n]{4,200})" + QUOTE
+    + r"|(?P<secret2>[^\s\"'`\\,;()<>\[\]{}]{4,200}+))"
+)  # fmt: skip
+"""A value a word follows (`from X to`, `use X as`): its last character is its own, not the
+sentence's (`Tm4#kQ8w!`)."""
+
+
+def _sign_value(secret: str, match: re.Match[str]) -> str | bool:
+    return "SECRET" if token_like(secret) and not _a_name(secret) else False
+
+
+_SET_RULES: tuple[Rule, ...] = (
+    rule(
+        "PASSWORD",
+        _SET_VERB
+        + _SET_WORDS
+        + _SET_NAME
+        + r"(?:[ \t]+(?i:from)[ \t]+"
+        + _SET_VALUE.replace("?P<", "?P<old_")
+        + r")?"
+        + r"[ \t]+(?i:to)[ \t]+"
+        + _PROSE_VALUE,
+        ("set", "chang", "updat", "reset", "rotat"),
+        vendor="prose (a credential set to a value: set the password to …)",
+        check=_set_value,
+    ),
+    rule(
+        "PASSWORD",
+        # The old value of `changed the password from X to Y`.
+        _SET_VERB
+        + _SET_WORDS
+        + _SET_NAME
+        + r"[ \t]+(?i:from)[ \t]+"
+        + _SET_VALUE
+        + r"(?=[ \t]+(?i:to)[ \t])",
+        ("set", "chang", "updat", "reset", "rotat"),
+        vendor="prose (a credential set to a value: changed the password from …)",
+        check=_set_value,
+    ),
+    rule(
+        "PASSWORD",
+        letter_at_word_start("uU")
+        + r"(?i:se[sd]?|sing)[ \t]+"
+        + _SET_VALUE
+        + r"[ \t]+(?i:as)(?:[ \t]+(?i:the|my|your|our|a|an|its|their))?"
+        + r"(?:[ \t]++[^\s:=,;]{1,40}+){0,2}?"
+        + _SET_NAME,
+        ("use", "using"),
+        vendor="prose (a value used as a credential: use … as the password)",
+        check=_set_value,
+    ),
+    rule(
+        "SECRET",
+        # Words between the name and an arrow (`save this secret somewhere safe -> …`): a
+        # random-looking value only.
+        r"(?=[pPtTaAsScC])"
+        + START
+        + _PROSE_NAME
+        + r"(?:[ \t]++[^\s:]{1,30}+){1,3}?[ \t]*"
+        + _ARROW
+        + r"[ \t]*"
+        + _PROSE_VALUE,
+        ("pass", "pwd", "token", "key", "secret", "credential"),
+        vendor="prose (a credential's name, words, an arrow: … -> value)",
+        check=_sign_value,
+    ),
+    rule(
+        "PASSWORD",
+        # Elasticsearch's `elasticsearch-reset-password`: the value on the line after.
+        r"(?i:password)[^\n\\]{0,80}?(?i:reset)[^\n\\]{0,20}+(?:\r?\n|\\n)[ \t]*"
+        r"(?i:new value)[ \t]*:[ \t]*(?P<secret2>[^\s\"'`\\]{6,200}+)",
+        ("new value",),
+        vendor="prose (a password reset, then its new value: elasticsearch-reset-password)",
+    ),
+)
+
+
 PROSE_RULES: tuple[Rule, ...] = (
     rule(
         "PASSWORD",
@@ -851,4 +984,5 @@ PROSE_RULES: tuple[Rule, ...] = (
         vendor="prose (a user and a password as a pair: creds are admin / pw)",
         check=lambda secret, match: not_a_word(secret) and not_placeholder(secret),
     ),
+    *_SET_RULES,
 )

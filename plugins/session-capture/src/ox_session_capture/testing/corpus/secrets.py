@@ -327,6 +327,21 @@ add("Vercel CLI", "SECRET", rnd(ALNUM, 40), "? What's the value of STRIPE_SECRET
 add("rsync", "PASSWORD", rnd(ALNUM, 14), "rsync --password-file=<(echo {s}) a rsync://bob@h/m",
     "cli")  # fmt: skip
 
+# The eleventh attack: a credential set to a value in prose, the verb first (an agent's
+# summary of its work), a name and words before an arrow, a strong password after a label
+# with words after it or after `with password`, a reset password's new value.
+add("prose", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "I set the admin password to `{s}`.")
+add("prose", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "I set DB_PASSWORD to {s} in the env")
+add("prose", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "changed the password from {s} to the new one")
+add("prose", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "use {s} as the new admin password")
+add("prose", "SECRET", rnd(ALNUM, 32), "The API key is now {s}.")
+add("prose", "SECRET", rnd(ALNUM, 32), "save this secret somewhere safe -> {s}")
+add("prose", "PASSWORD", "Tm4#" + rnd(ALNUM, 10),
+    "The generated admin password is shown once: {s} - store it now.")  # fmt: skip
+add("prose", "PASSWORD", "Tm4#" + rnd(ALNUM, 10), "Created user 'deploy' with password {s}")
+add("Elasticsearch", "PASSWORD", rnd(ALNUM, 20),
+    "Password for the [elastic] user successfully reset.\nNew value: {s}", "cli")  # fmt: skip
+
 
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
     "assignment", "command line", "URL", "HTTP", "high entropy")})  # fmt: skip
