@@ -237,6 +237,11 @@ HOSTILE = {
     "names and words without an arrow": "secret a b c " * 60_000,
     "password resets without a new value": "password reset\n" * 60_000,
     "label words before a colon, strong values": "password is: Tm4#kQ8w " * 40_000,
+    "names and words without a verb": "password a b c d " * 50_000,
+    "names and commas without a value": "password, " * 100_000,
+    "announcements without a token": "token created!\n" * 60_000,
+    "set a name for whom without `to`": "set the password for the a b c " * 30_000,
+    "log in without a pair": "log in with " * 80_000,
 }
 
 

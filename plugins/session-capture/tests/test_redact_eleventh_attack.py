@@ -45,6 +45,17 @@ LEAKED = [
     # right after `with password`
     (f"Created user 'deploy' with password {PW}", PW),
     (f"logged in as admin with password {PW} and ran the migration", PW),
+    # the name, words, its verb (or commas), then the value
+    (f"The password for the admin user is now {PW}", PW),
+    (f"The root password I chose is {PW}", PW),
+    (f"the new password, {PW}, works", PW),
+    (f"The DB password ({PW}) is now in the vault", PW),
+    (f"Set password for user postgres to {PW}", PW),
+    (f"set the password for the admin user to '{PW}'", PW),
+    (f"You can log in with admin/{PW}", PW),
+    # a credential announced, then alone on the next line
+    (f"Token created successfully!\n{K}", K),
+    (f"Here is your new API key:\n\n{K}\n\nStore it safely.", K),
     # a password reset, then its new value on the next line
     (f"Password for the [elastic] user successfully reset.\nNew value: {PW}", PW),
     (f"Password for the [kibana_system] user successfully reset.\\nNew value: {K}", K),
@@ -88,6 +99,17 @@ KEPT = [
     "Password for the [elastic] user successfully reset.\nNew value: see above",
     "the password is now required",
     "Created user 'deploy' with password authentication",
+    "the token expiry is 3600s",
+    "the password, which you set earlier, works",
+    "Token created successfully!\nRun gh auth status to check it.",
+    "New token created!\nhttps://example.com/settings/tokens/123456789012345",
+    "Token expired!\n4f8a2c6e1b3d5f7a9c0e2b4d6f8a1c3e",
+    "log in with GitHub/Google",
+    "Set the password for the admin user to expire",
+    "the password field I added is required",
+    "    def __init__(self, credentials, expires=DEFAULT_EXPIRES):",
+    "    def add_password(self, realm, uri, user, passwd, is_authenticated=False):",
+    "f(token, Xk9_LongVariableName2)",
 ]
 
 

@@ -200,7 +200,7 @@ _PROSE_VERB = (
     # The longer verbs first: a check that refuses `changed` does not try them again.
     r"(?:(?:[ \t]+(?i:for|of|on)[ \t]+[^\s:]{1,60}?[ \t]*:"
     # `the passphrase for the deploy key is …`: a few words, then the verb.
-    r"|[ \t]+(?i:for|of|on)(?:[ \t]++[^\s:]{1,30}+){1,3}?[ \t]+(?i:is|was)"
+    r"|[ \t]+(?i:for|of|on)(?:[ \t]++[^\s:]{1,30}+){1,3}?[ \t]+(?i:is|was)(?:[ \t]+(?i:now))?"
     r"|[ \t]+(?i:(?:(?:is|was|has[ \t]+been)[ \t]+)?(?:now[ \t]+)?(?:set|changed|reset|updated)"
     r"[ \t]+to|(?:would|will|should)[ \t]+be|(?:is|was)[ \t]+now|is|was|are)"
     r"|(?P<bare>))[ \t]+"
@@ -237,7 +237,9 @@ def _prose_value(secret: str, match: re.Match[str]) -> str | bool:
     if _a_name(value):
         return False
     if match.group("sign") is not None:
-        return "SECRET" if token_like(value) else False
+        if token_like(value):
+            return "SECRET"
+        return cls if cls == "PASSWORD" and strong_password(value) else False
     if match.group("bare") is not None:
         if token_like(value):
             return "SECRET"
@@ -818,6 +820,8 @@ _SET_WORDS = r"(?:[ \t]++(?![tT][oO][ \t])(?![fF][rR][oO][mM][ \t])[^\s:=,;]{1,4
 _SET_NAME = r"[ \t]++(?=[A-Za-z])" + NAME
 """The credential's name: a run of name characters holding a credential's word (`NAME`), so
 that the words before it are tried until one is (`the API key`)."""
+_SET_FOR = r"(?:[ \t]+(?i:for|of|on)(?:[ \t]++(?![tT][oO][ \t])[^\s:=,;]{1,40}+){1,3}?)?"
+"""Whose credential it is, between its name and `to` (`the password for user postgres`)."""
 
 
 def _set_value(secret: str, match: re.Match[str]) -> str | bool:
@@ -851,6 +855,32 @@ _SET_VALUE = (
 sentence's (`Tm4#kQ8w!`)."""
 
 
+def _strong_value(secret: str, match: re.Match[str]) -> str | bool:
+    """A value set apart from its credential's name by words or commas: random-looking, or
+    a strong password after a password's name."""
+    if _a_name(secret):
+        return False
+    if match.group("comma") is not None and (
+        "=" in secret or match.string[match.end() : match.end() + 1] != ","
+    ):
+        return False  # an argument list (`credentials, expires=…`), not an apposition
+    if token_like(secret):
+        return "SECRET"
+    cls = classify(match.group("name").replace(" ", "_"))
+    return "PASSWORD" if cls == "PASSWORD" and strong_password(secret) else False
+
+
+_MADE = re.compile(r"(?i)\b(?:created|generated|issued|new|rotated|regenerated|here)\b")
+
+
+def _announced_value(secret: str, match: re.Match[str]) -> str | bool:
+    """A random-looking value starting the line after one that names a credential made."""
+    line = match.string[match.start() : match.start("secret2")]
+    if not _MADE.search(line) or _a_name(secret):
+        return False
+    return "SECRET" if token_like(secret) and "/" not in secret else False
+
+
 def _sign_value(secret: str, match: re.Match[str]) -> str | bool:
     return "SECRET" if token_like(secret) and not _a_name(secret) else False
 
@@ -861,6 +891,7 @@ _SET_RULES: tuple[Rule, ...] = (
         _SET_VERB
         + _SET_WORDS
         + _SET_NAME
+        + _SET_FOR
         + r"(?:[ \t]+(?i:from)[ \t]+"
         + _SET_VALUE.replace("?P<", "?P<old_")
         + r")?"
@@ -876,6 +907,7 @@ _SET_RULES: tuple[Rule, ...] = (
         _SET_VERB
         + _SET_WORDS
         + _SET_NAME
+        + _SET_FOR
         + r"[ \t]+(?i:from)[ \t]+"
         + _SET_VALUE
         + r"(?=[ \t]+(?i:to)[ \t])",
@@ -909,6 +941,35 @@ _SET_RULES: tuple[Rule, ...] = (
         ("pass", "pwd", "token", "key", "secret", "credential"),
         vendor="prose (a credential's name, words, an arrow: … -> value)",
         check=_sign_value,
+    ),
+    rule(
+        "PASSWORD",
+        # Words between the name and its verb (`the root password I chose is …`) or the value
+        # set off by commas (`the new password, …, works`): a strong password or a
+        # random-looking value only.
+        r"(?=[pPtTaAsScC])"
+        + START
+        + _PROSE_NAME
+        + r"(?:(?:[ \t]++[^\s:]{1,30}+){1,3}?[ \t]+(?i:is|was)(?:[ \t]+(?i:now))?[ \t]+"
+        + r"|(?P<comma>,)[ \t]+)"
+        + _SET_VALUE
+        + r"(?=[ \t]*[,.;!?)\"'`\\]|[ \t]*$|[ \t]+\w|[ \t]*\r?\n)",
+        ("pass", "pwd", "token", "key", "secret", "credential"),
+        vendor="prose (a credential's name, words, then its value: the password I chose is …)",
+        check=_strong_value,
+    ),
+    rule(
+        "SECRET",
+        # A line announcing a credential made (`Token created successfully!`), then the
+        # credential starting the next line.
+        r"(?=[pPtTaAsScC])"
+        + START
+        + _PROSE_NAME
+        + r"[^\n\\:]{0,60}+!?(?:\r?\n|\\n)[ \t]*(?P<secret2>[^\s\"'`\\,;]{16,300}+)[ \t]*"
+        + r"(?=[,;)\"'`\s]|\\n|$)",
+        ("pass", "pwd", "token", "key", "secret", "credential"),
+        vendor="prose (a credential announced, then on the next line)",
+        check=_announced_value,
     ),
     rule(
         "PASSWORD",
@@ -977,10 +1038,10 @@ PROSE_RULES: tuple[Rule, ...] = (
         # The first letter, then where it stands (one test a position), then the rest.
         letter_at_word_start("cCuUlLzZ")
         + r"(?:(?<=[cC])(?i:reds|redentials)|(?<=[uU])(?i:/p|ser/pass(?:word)?|sername/password)"
-        + r"|(?<=[lL])(?i:ogin)|(?<=[zZ])(?i:ugangsdaten))"
+        + r"|(?<=[lL])(?i:og[ \t]?in)|(?<=[zZ])(?i:ugangsdaten))"
         + r"(?:[ \t]+(?i:are|is|was|were|with|as|using))?[ \t]*:?[ \t]+"
         + r"[\w.@+-]{1,64}+[ \t]*[/:][ \t]*(?P<secret>[^\s\"'`,;()\\/]{3,200}+)(?![/\w])",
-        ("cred", "u/p", "/pass", "login", "zugangsdaten"),
+        ("cred", "u/p", "/pass", "login", "log in", "log\tin", "zugangsdaten"),
         vendor="prose (a user and a password as a pair: creds are admin / pw)",
         check=lambda secret, match: not_a_word(secret) and not_placeholder(secret),
     ),

@@ -339,6 +339,11 @@ add("prose", "SECRET", rnd(ALNUM, 32), "save this secret somewhere safe -> {s}")
 add("prose", "PASSWORD", "Tm4#" + rnd(ALNUM, 10),
     "The generated admin password is shown once: {s} - store it now.")  # fmt: skip
 add("prose", "PASSWORD", "Tm4#" + rnd(ALNUM, 10), "Created user 'deploy' with password {s}")
+add("prose", "PASSWORD", "Tm4#" + rnd(ALNUM, 10), "The root password I chose is {s}")
+add("prose", "PASSWORD", "Tm4#" + rnd(ALNUM, 10), "the new password, {s}, works")
+add("prose", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "Set password for user postgres to {s}")
+add("prose", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "You can log in with admin/{s}")
+add("prose", "SECRET", rnd(ALNUM, 32), "Token created successfully!\n{s}")
 add("Elasticsearch", "PASSWORD", rnd(ALNUM, 20),
     "Password for the [elastic] user successfully reset.\nNew value: {s}", "cli")  # fmt: skip
 
