@@ -857,7 +857,9 @@ sentence's (`Tm4#kQ8w!`)."""
 
 def _strong_value(secret: str, match: re.Match[str]) -> str | bool:
     """A value set apart from its credential's name by words or commas: random-looking, or
-    a strong password after a password's name."""
+    a strong password after a password's name; or announced (`_announced_value`)."""
+    if match.group("announced") is not None:
+        return _announced_value(secret, match)
     if _a_name(secret):
         return False
     if match.group("comma") is not None and (
@@ -875,7 +877,7 @@ _MADE = re.compile(r"(?i)\b(?:created|generated|issued|new|rotated|regenerated|h
 
 def _announced_value(secret: str, match: re.Match[str]) -> str | bool:
     """A random-looking value starting the line after one that names a credential made."""
-    line = match.string[match.start() : match.start("secret2")]
+    line = match.string[match.start() : match.end("announced")]
     if not _MADE.search(line) or _a_name(secret):
         return False
     return "SECRET" if token_like(secret) and "/" not in secret else False
@@ -938,38 +940,29 @@ _SET_RULES: tuple[Rule, ...] = (
         + _ARROW
         + r"[ \t]*"
         + _PROSE_VALUE,
-        ("pass", "pwd", "token", "key", "secret", "credential"),
+        ("->", "=>", "→", "—", "–"),  # the arrow: a text without one is not searched
         vendor="prose (a credential's name, words, an arrow: … -> value)",
         check=_sign_value,
     ),
     rule(
         "PASSWORD",
-        # Words between the name and its verb (`the root password I chose is …`) or the value
-        # set off by commas (`the new password, …, works`): a strong password or a
-        # random-looking value only.
+        # One search for two forms: words between the name and its verb (`the root password
+        # I chose is …`) or the value set off by commas (`the new password, …, works`), a
+        # strong password or a random-looking value only; and a line announcing a credential
+        # made (`Token created successfully!`), then a random-looking value starting the
+        # next line.
         r"(?=[pPtTaAsScC])"
         + START
         + _PROSE_NAME
-        + r"(?:(?:[ \t]++[^\s:]{1,30}+){1,3}?[ \t]+(?i:is|was)(?:[ \t]+(?i:now))?[ \t]+"
+        + r"(?:(?:(?:[ \t]++[^\s:]{1,30}+){1,3}?[ \t]+(?i:is|was)(?:[ \t]+(?i:now))?[ \t]+"
         + r"|(?P<comma>,)[ \t]+)"
         + _SET_VALUE
-        + r"(?=[ \t]*[,.;!?)\"'`\\]|[ \t]*$|[ \t]+\w|[ \t]*\r?\n)",
+        + r"(?=[ \t]*[,.;!?)\"'`\\]|[ \t]*$|[ \t]+\w|[ \t]*\r?\n)"
+        + r"|(?P<announced>[^\n\\:]{0,60}+)(?:\r?\n|\\n)[ \t]*"
+        + r"(?P<secret3>[^\s\"'`\\,;]{16,300}+)[ \t]*(?=[,;)\"'`\s]|\\n|$))",
         ("pass", "pwd", "token", "key", "secret", "credential"),
         vendor="prose (a credential's name, words, then its value: the password I chose is …)",
         check=_strong_value,
-    ),
-    rule(
-        "SECRET",
-        # A line announcing a credential made (`Token created successfully!`), then the
-        # credential starting the next line.
-        r"(?=[pPtTaAsScC])"
-        + START
-        + _PROSE_NAME
-        + r"[^\n\\:]{0,60}+!?(?:\r?\n|\\n)[ \t]*(?P<secret2>[^\s\"'`\\,;]{16,300}+)[ \t]*"
-        + r"(?=[,;)\"'`\s]|\\n|$)",
-        ("pass", "pwd", "token", "key", "secret", "credential"),
-        vendor="prose (a credential announced, then on the next line)",
-        check=_announced_value,
     ),
     rule(
         "PASSWORD",
