@@ -887,13 +887,13 @@ def _sign_value(secret: str, match: re.Match[str]) -> str | bool:
     return "SECRET" if token_like(secret) and not _a_name(secret) else False
 
 
+_SET_HEAD = _SET_VERB + _SET_WORDS + _SET_NAME + _SET_FOR
+"""`set the admin password for user postgres`: what comes before `from` or `to`."""
+
 _SET_RULES: tuple[Rule, ...] = (
     rule(
         "PASSWORD",
-        _SET_VERB
-        + _SET_WORDS
-        + _SET_NAME
-        + _SET_FOR
+        _SET_HEAD
         + r"(?:[ \t]+(?i:from)[ \t]+"
         + _SET_VALUE.replace("?P<", "?P<old_")
         + r")?"
@@ -906,13 +906,7 @@ _SET_RULES: tuple[Rule, ...] = (
     rule(
         "PASSWORD",
         # The old value of `changed the password from X to Y`.
-        _SET_VERB
-        + _SET_WORDS
-        + _SET_NAME
-        + _SET_FOR
-        + r"[ \t]+(?i:from)[ \t]+"
-        + _SET_VALUE
-        + r"(?=[ \t]+(?i:to)[ \t])",
+        _SET_HEAD + r"[ \t]+(?i:from)[ \t]+" + _SET_VALUE + r"(?=[ \t]+(?i:to)[ \t])",
         ("set", "chang", "updat", "reset", "rotat"),
         vendor="prose (a credential set to a value: changed the password from …)",
         check=_set_value,

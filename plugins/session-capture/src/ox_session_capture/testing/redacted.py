@@ -13,3 +13,11 @@ def redacted(text: str) -> str:
     assert redact_text(out) == out, text
     assert LedgerRedactor().many(["plain words", text]) == ["plain words", out], text
     return out
+
+
+def assert_hidden(text: str, secret: str) -> None:
+    """`secret`, which `text` holds, is gone from `text` redacted (`redacted`), a placeholder
+    in its place."""
+    out = redacted(text)
+    assert secret not in out, out
+    assert "[REDACTED_" in out, out
