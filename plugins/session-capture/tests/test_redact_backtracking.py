@@ -242,6 +242,9 @@ HOSTILE = {
     "announcements without a token": "token created!\n" * 60_000,
     "set a name for whom without `to`": "set the password for the a b c " * 30_000,
     "log in without a pair": "log in with " * 80_000,
+    "administrators without a password": "admin / " * 80_000,
+    "k3s prefixes without a hash": "K10" + "a" * 63 + "::" * 20_000,
+    "ldappasswd flags without a value": "ldappasswd " + "-s " * 100_000,
 }
 
 

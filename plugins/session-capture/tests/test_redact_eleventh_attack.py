@@ -56,6 +56,15 @@ LEAKED = [
     # a credential announced, then alone on the next line
     (f"Token created successfully!\n{K}", K),
     (f"Here is your new API key:\n\n{K}\n\nStore it safely.", K),
+    # a default administrator and a password, a K3s token, ldappasswd's passwords
+    (f"Grafana: admin / {PW}", PW),
+    (f"the console login is root / {K}", K),
+    (
+        "sudo cat /var/lib/rancher/k3s/server/token\nK10" + "ab12" * 16 + "::server:" + K,
+        "ab12" * 16 + "::server:" + K,
+    ),
+    (f"ldappasswd -x -D cn=admin,dc=acme -W -s {PW} uid=bob,dc=acme", PW),
+    (f"ldappasswd -x -D cn=admin,dc=acme -W -a {OLD} -s {PW} uid=bob,dc=acme", OLD),
     # a password reset, then its new value on the next line
     (f"Password for the [elastic] user successfully reset.\nNew value: {PW}", PW),
     (f"Password for the [kibana_system] user successfully reset.\\nNew value: {K}", K),
@@ -110,6 +119,11 @@ KEPT = [
     "    def __init__(self, credentials, expires=DEFAULT_EXPIRES):",
     "    def add_password(self, realm, uri, user, passwd, is_authenticated=False):",
     "f(token, Xk9_LongVariableName2)",
+    "admin / settings",
+    "cd /srv/root / 9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+    "ls admin/9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+    "ldapsearch -x -s sub -b dc=acme uid=bob",
+    "K10 is the first key of the board",
 ]
 
 

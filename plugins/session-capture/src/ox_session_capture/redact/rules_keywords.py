@@ -548,6 +548,8 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         ("-p",),
     ),
     cli("CLI_PASSWORD", r"ldap\w+", r"-w", ("-w",)),
+    # ldappasswd's new and old passwords (`-s`, `-a`: elsewhere in ldap tools, other flags).
+    cli("CLI_PASSWORD", r"ldappasswd", r"(?:-s|-a)", ("-s", "-a")),
     cli("CLI_PASSWORD", r"sqlcmd|bcp|osql|isql|mssql-cli", r"-P", ("-p",)),
     htpasswd(no_file=False),
     htpasswd(no_file=True),
@@ -883,6 +885,13 @@ def _announced_value(secret: str, match: re.Match[str]) -> str | bool:
     return "SECRET" if token_like(secret) and "/" not in secret else False
 
 
+def _admin_password(secret: str, match: re.Match[str]) -> bool:
+    """A strong or random-looking password after `admin / `, the name no path's part."""
+    if match.start() and match.string[match.start() - 1] in "/\\.":
+        return False  # `/srv/root / …`
+    return token_like(secret) or strong_password(secret)
+
+
 def _sign_value(secret: str, match: re.Match[str]) -> str | bool:
     return "SECRET" if token_like(secret) and not _a_name(secret) else False
 
@@ -951,12 +960,22 @@ _SET_RULES: tuple[Rule, ...] = (
         + r"(?:(?:(?:[ \t]++[^\s:]{1,30}+){1,3}?[ \t]+(?i:is|was)(?:[ \t]+(?i:now))?[ \t]+"
         + r"|(?P<comma>,)[ \t]+)"
         + _SET_VALUE
-        + r"(?=[ \t]*[,.;!?)\"'`\\]|[ \t]*$|[ \t]+\w|[ \t]*\r?\n)"
         + r"|(?P<announced>[^\n\\:]{0,60}+)(?:\r?\n|\\n)[ \t]*"
         + r"(?P<secret3>[^\s\"'`\\,;]{16,300}+)[ \t]*(?=[,;)\"'`\s]|\\n|$))",
         ("pass", "pwd", "token", "key", "secret", "credential"),
         vendor="prose (a credential's name, words, then its value: the password I chose is …)",
         check=_strong_value,
+    ),
+    rule(
+        "PASSWORD",
+        # A default administrator's name, a spaced slash, a strong or random-looking password
+        # (`Grafana: admin / …`, `root / …`); a path has no spaces around its slashes.
+        letter_at_word_start("aArReEpP")
+        + r"(?:(?<=[aA])(?i:dmin(?:istrator)?)|(?<=[rR])(?i:oot)|(?<=[eE])(?i:lastic)"
+        + r"|(?<=[pP])(?i:ostgres))[ \t]+/[ \t]+(?P<secret2>[^\s\"'`,;()\\/]{8,200}+)(?![/\w])",
+        ("admin", "root", "elastic", "postgres"),
+        vendor="prose (a default administrator and a password: admin / …)",
+        check=_admin_password,
     ),
     rule(
         "PASSWORD",

@@ -202,6 +202,9 @@ PROVIDER_RULES: tuple[Rule, ...] = (
     prefixed("ADAFRUIT_KEY", "Adafruit IO", "aio_", _B62 + "{28}", "aio_"),
     prefixed("MAPBOX_TOKEN", "Mapbox", r"sk\.eyJ", r"[A-Za-z0-9_\-]{20,}\.[A-Za-z0-9_\-]{20,}",
              "sk.eyj"),
+    # A K3s cluster's secure token: the CA's SHA-256, then `::user:password`.
+    prefixed("K3S_TOKEN", "K3s", "K10", r"[0-9a-f]{64}::[A-Za-z0-9_.-]{1,64}:[A-Za-z0-9]{8,}",
+             "k10"),
     prefixed("TAILSCALE_KEY", "Tailscale", r"tskey-(?:auth-|api-|client-|scim-|webhook-)?",
              r"[A-Za-z0-9]{6,}-[A-Za-z0-9]{16,}", "tskey-"),
     prefixed("ONEPASSWORD_TOKEN", "1Password", r"ops_eyJ", r"[A-Za-z0-9+/=_\-]{100,}",

@@ -344,6 +344,11 @@ add("prose", "PASSWORD", "Tm4#" + rnd(ALNUM, 10), "the new password, {s}, works"
 add("prose", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "Set password for user postgres to {s}")
 add("prose", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "You can log in with admin/{s}")
 add("prose", "SECRET", rnd(ALNUM, 32), "Token created successfully!\n{s}")
+add("prose", "PASSWORD", "Tm4#" + rnd(ALNUM, 10), "Grafana: admin / {s}")
+add("K3s", "K3S_TOKEN", "K10" + rnd(HEX, 64) + "::server:" + rnd(HEX, 32),
+    "$ sudo cat /var/lib/rancher/k3s/server/token\n{s}", "cli")  # fmt: skip
+add("ldappasswd", "CLI_PASSWORD", rnd(ALNUM, 14),
+    "ldappasswd -x -D cn=admin,dc=acme -W -s {s} uid=bob,dc=acme", "cli")  # fmt: skip
 add("Elasticsearch", "PASSWORD", rnd(ALNUM, 20),
     "Password for the [elastic] user successfully reset.\nNew value: {s}", "cli")  # fmt: skip
 
