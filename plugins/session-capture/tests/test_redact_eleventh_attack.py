@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from ox_session_capture.redact.rules_keywords import strong_password
+from ox_session_capture.redact.rules import strong_password
 from ox_session_capture.testing.redacted import assert_hidden, redacted
 
 PW = "Tm4#kQ8w!zR2"

@@ -187,6 +187,21 @@ def not_a_word(value: str) -> bool:
     )
 
 
+def strong_password(value: str) -> bool:
+    """A password as sites require them: 8 characters or more, of all four classes (lower
+    and upper case, a digit, a sign), no path (`Tm4#kQ8w!`; not `$HOME/.Config2`)."""
+    return (
+        len(value) >= 8
+        and not any(c.isspace() or c in "/\\" for c in value)
+        and not value.startswith(("$", "%", "{"))
+        and not any(cut in value for cut in ("***", "...", "…"))  # a key shown masked
+        and any(c.islower() for c in value)
+        and any(c.isupper() for c in value)
+        and any(c.isdigit() for c in value)
+        and any(not c.isalnum() for c in value)
+    )
+
+
 def entropy(text: str) -> float:
     """Shannon entropy of `text` in bits per character."""
     if not text:

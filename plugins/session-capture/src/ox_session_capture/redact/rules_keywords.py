@@ -20,6 +20,7 @@ from ox_session_capture.redact.names import (
 )
 from ox_session_capture.redact.rules import (
     END,
+    NL,
     QUOTE,
     QUOTED_VALUE,
     SPACE,
@@ -35,6 +36,7 @@ from ox_session_capture.redact.rules import (
     not_a_word,
     not_placeholder,
     rule,
+    strong_password,
     token_like,
 )
 from ox_session_capture.redact.rules_commands import (
@@ -794,21 +796,6 @@ def _label_value(secret: str, match: re.Match[str]) -> str | bool:
 
 # After every other rule (`engine.RULES`): a span it shares with a command's or a config
 # file's rule (`password X` in `.netrc`, `mysqladmin … password X`) is named after that rule.
-def strong_password(value: str) -> bool:
-    """A password as sites require them: 8 characters or more, of all four classes (lower
-    and upper case, a digit, a sign), no path (`Tm4#kQ8w!`; not `$HOME/.Config2`)."""
-    return (
-        len(value) >= 8
-        and not any(c.isspace() or c in "/\\" for c in value)
-        and not value.startswith(("$", "%", "{"))
-        and not any(cut in value for cut in ("***", "...", "…"))  # a key shown masked
-        and any(c.islower() for c in value)
-        and any(c.isupper() for c in value)
-        and any(c.isdigit() for c in value)
-        and any(not c.isalnum() for c in value)
-    )
-
-
 # A credential set to a value in prose, the verb first: `I set the admin password to X`,
 # `changed DB_PASSWORD from X to Y`, `use X as the API key`: an agent's summary of its
 # work says so, and no name stands right before the value.
@@ -817,12 +804,14 @@ _SET_VERB = (
     + r"(?:(?<=[sS])(?i:et|ets|etting)|(?<=[cC])(?i:hange[ds]?|hanging)"
     r"|(?<=[uU])(?i:pdate[ds]?|pdating)|(?<=[rR])(?i:eset|esets|esetting|otate[ds]?|otating))"
 )
-_SET_WORDS = r"(?:[ \t]++(?![tT][oO][ \t])(?![fF][rR][oO][mM][ \t])[^\s:=,;]{1,40}+){0,4}?"
+_NOT_TO = r"(?![tT][oO][ \t])"
+"""Not the word `to` that ends the name's part (`set … password for user x to …`)."""
+_SET_WORDS = r"(?:[ \t]++" + _NOT_TO + r"(?![fF][rR][oO][mM][ \t])[^\s:=,;]{1,40}+){0,4}?"
 """Up to four words between the verb and the name (`the`, `staging`, `admin`...)."""
 _SET_NAME = r"[ \t]++(?=[A-Za-z])" + NAME
 """The credential's name: a run of name characters holding a credential's word (`NAME`), so
 that the words before it are tried until one is (`the API key`)."""
-_SET_FOR = r"(?:[ \t]+(?i:for|of|on)(?:[ \t]++(?![tT][oO][ \t])[^\s:=,;]{1,40}+){1,3}?)?"
+_SET_FOR = r"(?:[ \t]+(?i:for|of|on)(?:[ \t]++" + _NOT_TO + r"[^\s:=,;]{1,40}+){1,3}?)?"
 """Whose credential it is, between its name and `to` (`the password for user postgres`)."""
 
 
@@ -960,7 +949,9 @@ _SET_RULES: tuple[Rule, ...] = (
         + r"(?:(?:(?:[ \t]++[^\s:]{1,30}+){1,3}?[ \t]+(?i:is|was)(?:[ \t]+(?i:now))?[ \t]+"
         + r"|(?P<comma>,)[ \t]+)"
         + _SET_VALUE
-        + r"|(?P<announced>[^\n\\:]{0,60}+)(?:\r?\n|\\n)[ \t]*"
+        + r"|(?P<announced>[^\n\\:]{0,60}+)"
+        + NL
+        + r"[ \t]*"
         + r"(?P<secret3>[^\s\"'`\\,;]{16,300}+)[ \t]*(?=[,;)\"'`\s]|\\n|$))",
         ("pass", "pwd", "token", "key", "secret", "credential"),
         vendor="prose (a credential's name, words, then its value: the password I chose is …)",
@@ -980,7 +971,7 @@ _SET_RULES: tuple[Rule, ...] = (
     rule(
         "PASSWORD",
         # Elasticsearch's `elasticsearch-reset-password`: the value on the line after.
-        r"(?i:password)[^\n\\]{0,80}?(?i:reset)[^\n\\]{0,20}+(?:\r?\n|\\n)[ \t]*"
+        r"(?i:password)[^\n\\]{0,80}?(?i:reset)[^\n\\]{0,20}+" + NL + r"[ \t]*"
         r"(?i:new value)[ \t]*:[ \t]*(?P<secret2>[^\s\"'`\\]{6,200}+)",
         ("new value",),
         vendor="prose (a password reset, then its new value: elasticsearch-reset-password)",
