@@ -99,3 +99,28 @@ def test_a_long_word_is_searched_only_for_anchors_made_of_its_bytes() -> None:
     assert scan._anchors_of(dots) == ("..",)
     assert scan._anchors_of(dots + b"secret") == ("..", "secret")
     assert scan._anchors_of(b"=" * 100 + b".") == ("==",)
+
+
+# Anchors and texts over a few letters and white space: anchors that begin or end with a
+# space, of one piece and of several; texts with spaces that are not ASCII ones too.
+_ANCHOR_PIECES = st.sampled_from(["a", "b", "ab", " ", "\t", "\n"])
+_TEXT_PIECES = st.sampled_from(["a", "b", "ab", " ", "\t", "\n", "\u3000", "\x00", "\u00a0"])
+_ANCHOR = st.lists(_ANCHOR_PIECES, min_size=1, max_size=5).map("".join).filter(str.strip)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    anchors=st.lists(_ANCHOR, min_size=1),
+    texts=st.lists(st.lists(_TEXT_PIECES, max_size=16).map("".join), min_size=1, max_size=4),
+)
+def test_a_small_batch_finds_every_spaced_anchor_by_the_word_its_first_piece_ends(
+    anchors: list[str], texts: list[str]
+) -> None:
+    """A small batch looks only for the spaced anchors whose piece before the first space
+    ends one of its words (remembered with the word); one that begins with a space is always
+    looked for."""
+    scan = Scan(anchors)
+    _, low, distinct = batch_text("\x00".join(texts))
+    first = scan.in_words(distinct, low)
+    again = scan.in_words(distinct, low)  # every word remembered now
+    assert first == again == exact(scan, low)

@@ -524,7 +524,7 @@ def test_only_short_words_are_remembered_and_the_memory_stays_bounded() -> None:
     blob = b"x" * (anchors.Scan.MEMO_WORD_BYTES + 1) + b"secret"
     assert scan.in_words({blob, b"password"}, b"") == ["pass", "secret"]
     assert blob not in scan._words
-    assert scan._words[b"password"] == ("pass",)
+    assert scan._words[b"password"][0] == ("pass",)
     for n in range(anchors.Scan.WORD_CACHE + 10):
         scan.in_words({b"w%d" % n}, b"")
     assert len(scan._words) <= anchors.Scan.WORD_CACHE

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
+Spaced = tuple[tuple[str, bytes], ...]
+"""Spaced anchors, each with its UTF-8."""
+_Held = tuple[tuple[str, ...], Spaced]
+"""What a word holds: its in-word anchors, and the spaced anchors whose first piece ends it."""
+
 
 class Scan:
     """Finds which of `anchors` a lower-cased text holds, shortest first, skipping an anchor
@@ -37,7 +42,7 @@ class Scan:
         # each a pass over megabytes in a catch-up: first its pieces between spaces are
         # looked for among the distinct words (far less text), where each lies (`_gate`).
         self._gate = {a: _gate(n) for a, n in self._spaced}
-        self._words: dict[bytes, tuple[str, ...]] = {}
+        self._words: dict[bytes, _Held] = {}
         # The in-word anchors by their first two bytes: a short word is read pair by pair (a
         # dict lookup each) instead of testing every anchor against it (one `in` each: with
         # 500 anchors, most of a new word's cost). Anchors of one byte are tested as before.
@@ -53,6 +58,30 @@ class Scan:
         # test dots or a run of `=` (too long to remember, met again at every step) costs a
         # set of its bytes instead of 400 searches.
         self._by_bytes = tuple((a, n, _byte_mask(n)) for a, n in self._in_word)
+        # A spaced anchor in a text has its piece before its first ASCII space at the end of
+        # one of the text's words (`bytes.split`'s): a small batch looks only for those whose
+        # piece ends one of its words (remembered with the word) instead of all of them.
+        # One that begins with white space, or is spaced by no ASCII one, is always looked for.
+        self._rank = {a: i for i, a in enumerate(every)}
+        ends: dict[bytes, list[tuple[str, bytes]]] = {}
+        always: list[tuple[str, bytes]] = []
+        for a, n in self._spaced:
+            first = n.split(None, 1)[0] if n[:1].strip() else b""
+            if first == n or not first:
+                always.append((a, n))
+            else:
+                ends.setdefault(first, []).append((a, n))
+        self._ends = {k: tuple(v) for k, v in ends.items()}
+        self._end_pieces = tuple(self._ends)
+        self._always_spaced = tuple(always)
+
+    def _held(self, word: bytes) -> _Held:
+        """The in-word anchors `word` holds, and the spaced anchors whose first piece ends
+        it."""
+        ending: Spaced = ()
+        if word.endswith(self._end_pieces):
+            ending = tuple(x for end, of in self._ends.items() if word.endswith(end) for x in of)
+        return self._anchors_of(word), ending
 
     def _anchors_of(self, word: bytes) -> tuple[str, ...]:
         """The in-word anchors `word` holds."""
@@ -81,7 +110,7 @@ class Scan:
                     found.add(anchor)
             elif all(piece in words for piece in self._gate[anchor]) and needle in low:
                 found.add(anchor)
-        return [a for a in self.order if a in found]
+        return sorted(found, key=self._rank.__getitem__)
 
     def in_words(
         self, distinct: Collection[bytes], low: bytes, words: bytes | None = None
@@ -93,29 +122,30 @@ class Scan:
         Thread-safe (one dict, no iteration over it)."""
         memo = self._words
         found: set[str] = set()
+        spaced: set[tuple[str, bytes]] = set()
         new = 0
         for word in distinct:
-            anchors = memo.get(word)
-            if anchors is None:
+            held = memo.get(word)
+            if held is None:
                 new += 1
                 if new > self.NEW_WORDS:
                     return None
-                anchors = self._anchors_of(word)
+                held = self._held(word)
                 if len(word) <= self.MEMO_WORD_BYTES:
                     if len(memo) >= self.WORD_CACHE:
                         memo.clear()
-                    memo[word] = anchors
-            found.update(anchors)
+                    memo[word] = held
+            found.update(held[0])
+            spaced.update(held[1])
+        spaced.update(self._always_spaced)
         if len(low) <= self.GATED_BYTES:  # a step's few lines: their text is as short
-            found.update(a for a, n in self._spaced if n in low)
+            found.update(a for a, n in spaced if n in low)
         else:
             if words is None:
                 words = framed(distinct)
             gate = self._gate
-            found.update(
-                a for a, n in self._spaced if all(p in words for p in gate[a]) and n in low
-            )
-        return [a for a in self.order if a in found]
+            found.update(a for a, n in spaced if all(p in words for p in gate[a]) and n in low)
+        return sorted(found, key=self._rank.__getitem__)
 
 
 def framed(distinct: Collection[bytes]) -> bytes:
