@@ -245,6 +245,15 @@ HOSTILE = {
     "administrators without a password": "admin / " * 80_000,
     "k3s prefixes without a hash": "K10" + "a" * 63 + "::" * 20_000,
     "ldappasswd flags without a value": "ldappasswd " + "-s " * 100_000,
+    # The twelfth attack's rules: a name, words, `new one`; a name, seven plain words, a verb.
+    "names never followed by the new one": "the secret; the new " * 50_000,
+    "names and the new one without a value": "password new one is " * 50_000,
+    "names and seven words without a verb": "password a b c d e f g " * 40_000,
+    "names and plain words without end": "token " + "word " * 200_000,
+    "passwords that stay without a value": "password stays " * 60_000,
+    "printed values into no encoder": "echo -n 'Tm4#kQ8w!zR2' | " * 40_000,
+    "htpasswd flags without -i": "| htpasswd " + "-c " * 100_000,
+    "htpasswd and long arguments": "echo x | htpasswd " + "a" * 300_000,
 }
 
 

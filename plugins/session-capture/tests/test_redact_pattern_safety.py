@@ -85,7 +85,9 @@ REVIEWED = {
     # `_PRINTED` then where the word goes: flags are -n / -e, each ended by spaces, and the
     # printed word (possessive, bounded) stops at the first space, quote or `|`/`>`.
     "firebase[ \\t]+functions:secrets:set|cryptsetup": "as the echo rule; one pipe, then a"
-    " fixed sink (cryptsetup's words before its `-d -` bounded, 200)",
+    " fixed sink (cryptsetup's words before its `-d -` and htpasswd's before its `-i` bounded,"
+    " 200)",
+    "(?:base64|openssl[ \\t]+(?:enc": "as the echo rule; one pipe, then a fixed encoder",
     "[ \\t]*>>?[ \\t]*(?P<path>": "as the echo rule; one redirection, a bounded path",
     "(?:\\n[ \\t]{0,40}){0,2}": "an expect script's next lines: a newline and the spaces after"
     " it are disjoint; two lines at most",

@@ -187,7 +187,9 @@ _SECRET_SINKS = (
     # A WireGuard private key: its public key asked for, or set from the standard input.
     r"|wg[ \t]+(?:pubkey|set[ \t][^\n|;&]{0,200}?private-key[ \t]+/dev/stdin)"
     # gpg's passphrase read from its standard input (`--passphrase-fd 0`).
-    r"|gpg2?[ \t][^\n|;&]{0,200}?--passphrase-fd(?:[ \t]+|=)0(?!\d))"
+    r"|gpg2?[ \t][^\n|;&]{0,200}?--passphrase-fd(?:[ \t]+|=)0(?!\d)"
+    # Apache's htpasswd with `-i`: the password read from the standard input.
+    r"|htpasswd[ \t](?:[^\n|;&]{0,200}?[ \t])?-[A-Za-z]*i[A-Za-z]*(?![\w-]))"
 )
 
 
@@ -204,7 +206,8 @@ _PROSE_VERB = (
     # `the passphrase for the deploy key is …`: a few words, then the verb.
     r"|[ \t]+(?i:for|of|on)(?:[ \t]++[^\s:]{1,30}+){1,3}?[ \t]+(?i:is|was)(?:[ \t]+(?i:now))?"
     r"|[ \t]+(?i:(?:(?:is|was|has[ \t]+been)[ \t]+)?(?:now[ \t]+)?(?:set|changed|reset|updated)"
-    r"[ \t]+to|(?:would|will|should)[ \t]+be|(?:is|was)[ \t]+now|is|was|are)"
+    r"[ \t]+to|(?:would|will|should)[ \t]+be|(?:is|was)[ \t]+(?:now|still)|is|was|are"
+    r"|stays|remains)"
     r"|(?P<bare>))[ \t]+"
     # An arrow or a dash (`api key -> …`, `token for staging — …`), or the value in
     # parentheses (`the API key (…) stopped working`): only a random-looking value.
@@ -219,12 +222,18 @@ _PROSE_VALUE = (
 
 
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+_DOTTED_NAME = re.compile(r"[A-Za-z_]+(?:\.[A-Za-z_]+)+")
+"""An attribute or a module path of letters (`Name.Function`, `self.eof`): code."""
 
 
 def _a_name(value: str) -> bool:
     """Whether a value written after a credential's name is rather a name itself: `the API key
-    is OPENAI_API_KEY`, `max_tokens`."""
-    return _ENV_NAME.fullmatch(value) is not None or names_a_credential(value)
+    is OPENAI_API_KEY`, `max_tokens`, code's `if token is Name.Function:`."""
+    return (
+        _ENV_NAME.fullmatch(value) is not None
+        or _DOTTED_NAME.fullmatch(value) is not None
+        or names_a_credential(value)
+    )
 
 
 def _prose_value(secret: str, match: re.Match[str]) -> str | bool:
@@ -636,8 +645,19 @@ KEYWORD_RULES: tuple[Rule, ...] = (
             "passphrase-fd",
             "pubkey",
             "private-key",
+            "htpasswd",
         ),
         vendor="command line (echo … | gh secret set, pass insert, docker secret create)",
+    ),
+    rule(
+        "CLI_PASSWORD",
+        # A strong password or a random-looking value printed into an encoder (`echo -n …
+        # | base64`): made into a Kubernetes Secret's or a Basic header's value.
+        _PRINTED
+        + r"[ \t]*\|[ \t]*(?:base64|openssl[ \t]+(?:enc[ \t]+-)?(?:base64|a)|basenc)(?![\w-])",
+        ("base64", "openssl", "basenc"),
+        vendor="command line (echo … | base64)",
+        check=lambda secret, match: strong_password(secret) or token_like(secret),
     ),
     rule(
         "PASSWORD",
@@ -863,6 +883,18 @@ def _strong_value(secret: str, match: re.Match[str]) -> str | bool:
     return "PASSWORD" if cls == "PASSWORD" and strong_password(secret) else False
 
 
+def _new_value(secret: str, match: re.Match[str]) -> str | bool:
+    """The new value of a credential named before it: random-looking, or a strong password
+    (whatever the credential: `the secret; the new one is Tm4#kQ8w!`)."""
+    if _a_name(secret):
+        return False
+    if token_like(secret):
+        return "SECRET"
+    if not strong_password(secret):
+        return False
+    return "PASSWORD" if classify(match.group("name").replace(" ", "_")) == "PASSWORD" else "SECRET"
+
+
 _MADE = re.compile(r"(?i)\b(?:created|generated|issued|new|rotated|regenerated|here)\b")
 
 
@@ -884,6 +916,10 @@ def _admin_password(secret: str, match: re.Match[str]) -> bool:
 def _sign_value(secret: str, match: re.Match[str]) -> str | bool:
     return "SECRET" if token_like(secret) and not _a_name(secret) else False
 
+
+_FEW_WORDS = r"(?:[ \t]++[^\s:]{1,30}+){1,3}?|(?:[ \t]++[\w'’-]{1,30}+){4,7}?"
+"""The words between a credential's name and its verb: up to three, or up to seven plain
+words (`the password that we use for the staging database is …`), which end no sentence."""
 
 _SET_HEAD = _SET_VERB + _SET_WORDS + _SET_NAME + _SET_FOR
 """`set the admin password for user postgres`: what comes before `from` or `to`."""
@@ -946,7 +982,9 @@ _SET_RULES: tuple[Rule, ...] = (
         r"(?=[pPtTaAsScC])"
         + START
         + _PROSE_NAME
-        + r"(?:(?:(?:[ \t]++[^\s:]{1,30}+){1,3}?[ \t]+(?i:is|was)(?:[ \t]+(?i:now))?[ \t]+"
+        + r"(?:(?:(?:"
+        + _FEW_WORDS
+        + r")[ \t]+(?i:is|was)(?:[ \t]+(?i:now|still))?[ \t]+"
         + r"|(?P<comma>,)[ \t]+)"
         + _SET_VALUE
         + r"|(?P<announced>[^\n\\:]{0,60}+)"
@@ -956,6 +994,20 @@ _SET_RULES: tuple[Rule, ...] = (
         ("pass", "pwd", "token", "key", "secret", "credential"),
         vendor="prose (a credential's name, words, then its value: the password I chose is …)",
         check=_strong_value,
+    ),
+    rule(
+        "PASSWORD",
+        # The credential named, then its new value as `the new one` further on its line:
+        # `I rotated the secret; the new one is …`, `regenerated the token, here's the new
+        # one: …`.
+        r"(?=[pPtTaAsScC])"
+        + START
+        + _PROSE_NAME
+        + r"[^\n\\]{0,80}?(?i:new[ \t]+one)(?:[ \t]+(?i:is|was))?[ \t]*:?[ \t]+"
+        + _SET_VALUE,
+        ("new one",),
+        vendor="prose (a credential named, then the new one is …)",
+        check=_new_value,
     ),
     rule(
         "PASSWORD",

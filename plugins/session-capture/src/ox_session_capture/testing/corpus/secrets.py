@@ -351,6 +351,14 @@ add("ldappasswd", "CLI_PASSWORD", rnd(ALNUM, 14),
     "ldappasswd -x -D cn=admin,dc=acme -W -s {s} uid=bob,dc=acme", "cli")  # fmt: skip
 add("Elasticsearch", "PASSWORD", rnd(ALNUM, 20),
     "Password for the [elastic] user successfully reset.\nNew value: {s}", "cli")  # fmt: skip
+add("prose", "SECRET", rnd(ALNUM, 32), "Rotated the API token. The new one is {s}")
+add("prose", "SECRET", "Tm4#" + rnd(ALNUM, 10), "I rotated the secret; the new one is {s}")
+add("prose", "PASSWORD", "Tm4#" + rnd(ALNUM, 10),
+    "The password that we use for the staging database is {s}")  # fmt: skip
+add("prose", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "the admin password remains {s}")
+add("command line", "CLI_PASSWORD", "Tm4#" + rnd(ALNUM, 10), "echo -n '{s}' | base64", "cli")
+add("htpasswd", "CLI_PASSWORD", rnd(ALNUM, 14),
+    "echo '{s}' | htpasswd -i -c /etc/nginx/.htpasswd bob", "cli")  # fmt: skip
 
 
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (

@@ -1,0 +1,87 @@
+"""The shapes of the twelfth attack on redaction (each leaked before its rule): a credential
+named, then its value as `the new one` further on its line (`I rotated the secret; the new
+one is …`); four to seven words between a credential's name and its verb (`the password that
+we use for the staging database is …`); a password that `is still`, `stays` or `remains` a
+value; a strong password or a random-looking value printed into an encoder (`echo -n … |
+base64`) or into `htpasswd -i`; and the same forms holding no secret (kept), with code that
+compares a token to a name (`if token is Name.Function:`), kept too."""
+
+from __future__ import annotations
+
+import pytest
+
+from ox_session_capture.testing.redacted import assert_hidden, redacted
+
+PW = "Tm4#kQ8w!zR2"
+K = "k9Xq2Lm7Zp4Rt8Vw1Yz3Bc6Df0Gh5Jn8"
+
+LEAKED = [
+    # the credential named, then the new one
+    (f"I rotated the secret; the new one is {PW}", PW),
+    (f"Rotated the API token. The new one is {K}", K),
+    (f"Regenerated the password: new one is {PW}", PW),
+    (f"I regenerated the token, here's the new one: {K}", K),
+    (f"The old password didn't work so I made a new one: {PW}", PW),
+    (f"the passphrase was weak, the new one is `{PW}`", PW),
+    # four to seven words between the name and its verb
+    (f"The password that we use for the staging database is {PW}", PW),
+    (f"The token the CI job uses to push images is {K}", K),
+    (f"The password you gave me for the staging box was {PW}", PW),
+    (f"the secret that signs the session cookies is {K}", K),
+    (f"The password that the installer printed for me is now {PW}", PW),
+    # is still, stays, remains
+    (f"The password is still {PW}", PW),
+    (f"password stays {PW}", PW),
+    (f"the admin password remains {PW}", PW),
+    (f"The API token is still {K} on staging", K),
+    # printed into an encoder, or into htpasswd -i
+    (f"echo -n '{PW}' | base64", PW),
+    (f"printf '%s' '{PW}' | base64", PW),
+    (f'echo -n "{PW}" | base64 -w0', PW),
+    (f"echo -n {K} | base64", K),
+    (f"echo -n '{PW}' | openssl enc -base64", PW),
+    (f"echo -n '{PW}' | openssl base64 -A", PW),
+    (f"echo '{PW}' | htpasswd -i -c .htpasswd bob", PW),
+    (f"echo '{PW}' | htpasswd -ciB /etc/nginx/.htpasswd bob", PW),
+    ("echo hunter2pw | htpasswd -i .htpasswd bob", "hunter2pw"),
+]
+
+KEPT = [
+    "I rotated the secret; the new one is in the vault",
+    "The token expired, so I made a new one: see the vault",
+    "Rotated the API token. The new one is stored in Vault.",
+    "the password was too short, the new one is longer",
+    "the token format changed; the new one is JWT-based",
+    "The token that the API returns for this request is short-lived",
+    "The password that we use for the staging database is in 1Password",
+    "The token count of the prompt that I sent was 12345678",
+    "The secret that the operator mounts into the pod is db-credentials",
+    "Don't log the password. The commit hash of that change was "
+    "3f2a9b1c7d8e6f5a4b3c2d1e0f9a8b7c6d5e4f3a",
+    "The password is still required",
+    "the token remains valid for an hour",
+    "The password stays the same",
+    "the secret remains in the vault",
+    "the API key is still OPENAI_API_KEY",
+    "echo -n 'hello world' | base64",
+    "echo -n 'admin:admin' | base64",
+    'echo -n "$DB_PASSWORD" | base64',
+    "echo -n 'my-app-config' | base64",
+    "echo -n Hk3n#T8qWz5x | sha256sum",
+    "echo test | htpasswd -v .htpasswd bob",
+    "htpasswd -c .htpasswd bob",
+    "            if token is Name.Function or token is Name.Variable:",
+    "                if token is Comment.Single:",
+    "    if token is self.eof:",
+    "the API key is config.API_KEY",
+]
+
+
+@pytest.mark.parametrize(("text", "secret"), LEAKED)
+def test_a_credential_of_the_twelfth_attack_is_redacted(text: str, secret: str) -> None:
+    assert_hidden(text, secret)
+
+
+@pytest.mark.parametrize("text", KEPT)
+def test_the_same_forms_without_a_secret_are_kept(text: str) -> None:
+    assert redacted(text) == text
