@@ -3,10 +3,12 @@ named, then its value as `the new one` further on its line (`I rotated the secre
 one is …`); four to seven words between a credential's name and its verb (`the password that
 we use for the staging database is …`); a password that `is still`, `stays` or `remains` a
 value; a strong password or a random-looking value printed into an encoder (`echo -n … |
-base64`) or into `htpasswd -i`; and the same forms holding no secret (kept), with code that
-compares a token to a name (`if token is Name.Function:`), kept too."""
+base64`) or into `htpasswd -i`; a Cloudflare Tunnel's token. And the same forms holding no
+secret (kept), with code that compares a token to a name (`if token is Name.Function:`)."""
 
 from __future__ import annotations
+
+import base64
 
 import pytest
 
@@ -14,6 +16,10 @@ from ox_session_capture.testing.redacted import assert_hidden, redacted
 
 PW = "Tm4#kQ8w!zR2"
 K = "k9Xq2Lm7Zp4Rt8Vw1Yz3Bc6Df0Gh5Jn8"
+TUNNEL = base64.b64encode(
+    b'{"a":"0f1e2d3c4b5a69788796a5b4c3d2e1f0","t":"4f8a2c6e-1b3d-4f7a-9c0e-2b4d6f8a1c3e",'
+    b'"s":"ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="}'
+).decode()
 
 LEAKED = [
     # the credential named, then the new one
@@ -44,6 +50,9 @@ LEAKED = [
     (f"echo '{PW}' | htpasswd -i -c .htpasswd bob", PW),
     (f"echo '{PW}' | htpasswd -ciB /etc/nginx/.htpasswd bob", PW),
     ("echo hunter2pw | htpasswd -i .htpasswd bob", "hunter2pw"),
+    # a Cloudflare Tunnel's token (base64 of its account, tunnel and secret), wherever it is
+    (f"sudo cloudflared service install {TUNNEL}", TUNNEL),
+    (f"the tunnel runs with {TUNNEL}", TUNNEL),
 ]
 
 KEPT = [
@@ -74,6 +83,9 @@ KEPT = [
     "                if token is Comment.Single:",
     "    if token is self.eof:",
     "the API key is config.API_KEY",
+    # JSON in base64 that is no tunnel's token: a JWT's header, a first key other than `a`
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",
+    base64.b64encode(b'{"ab":"0f1e2d3c4b5a69788796a5b4c3d2e1f0","t":"x"}').decode(),
 ]
 
 

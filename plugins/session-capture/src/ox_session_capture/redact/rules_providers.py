@@ -205,6 +205,10 @@ PROVIDER_RULES: tuple[Rule, ...] = (
     # A K3s cluster's secure token: the CA's SHA-256, then `::user:password`.
     prefixed("K3S_TOKEN", "K3s", "K10", r"[0-9a-f]{64}::[A-Za-z0-9_.-]{1,64}:[A-Za-z0-9]{8,}",
              "k10"),
+    # A Cloudflare Tunnel's token: base64 of `{"a":<account>,"t":<tunnel>,"s":<secret>}`
+    # (`cloudflared service install <token>`, the dashboard's copy-paste command).
+    prefixed("CLOUDFLARE_TUNNEL_TOKEN", "Cloudflare Tunnel", "eyJhIjoi",
+             r"[A-Za-z0-9+/_\-]{60,}={0,2}", "eyjhijoi", token=False),
     prefixed("TAILSCALE_KEY", "Tailscale", r"tskey-(?:auth-|api-|client-|scim-|webhook-)?",
              r"[A-Za-z0-9]{6,}-[A-Za-z0-9]{16,}", "tskey-"),
     prefixed("ONEPASSWORD_TOKEN", "1Password", r"ops_eyJ", r"[A-Za-z0-9+/=_\-]{100,}",

@@ -12,9 +12,11 @@ would appear), `secret` (what must vanish), `form` (inline, command line, config
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import string
+import uuid
 
 from ox_session_capture.testing.corpus.keywords import add_keyword_forms
 from ox_session_capture.testing.corpus.shapes import (
@@ -359,6 +361,10 @@ add("prose", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "the admin password remains {s}
 add("command line", "CLI_PASSWORD", "Tm4#" + rnd(ALNUM, 10), "echo -n '{s}' | base64", "cli")
 add("htpasswd", "CLI_PASSWORD", rnd(ALNUM, 14),
     "echo '{s}' | htpasswd -i -c /etc/nginx/.htpasswd bob", "cli")  # fmt: skip
+_TUNNEL = {"a": rnd(HEX, 32), "t": str(uuid.UUID(rnd(HEX, 32))), "s": rnd(B64, 44)}
+add("Cloudflare Tunnel", "CLOUDFLARE_TUNNEL_TOKEN",
+    base64.b64encode(json.dumps(_TUNNEL, separators=(",", ":")).encode()).decode(),
+    "sudo cloudflared service install {s}", "cli")  # fmt: skip
 
 
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
