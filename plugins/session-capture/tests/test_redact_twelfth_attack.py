@@ -3,8 +3,9 @@ named, then its value as `the new one` further on its line (`I rotated the secre
 one is …`); four to seven words between a credential's name and its verb (`the password that
 we use for the staging database is …`); a password that `is still`, `stays` or `remains` a
 value; a strong password or a random-looking value printed into an encoder (`echo -n … |
-base64`) or into `htpasswd -i`; a Cloudflare Tunnel's token. And the same forms holding no
-secret (kept), with code that compares a token to a name (`if token is Name.Function:`)."""
+base64`) or into `htpasswd -i`; a Cloudflare Tunnel's token, a Doppler service token, a
+Firebase Cloud Messaging server key. And the same forms holding no secret (kept), with code
+that compares a token to a name (`if token is Name.Function:`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from ox_session_capture.testing.redacted import assert_hidden, redacted
 
 PW = "Tm4#kQ8w!zR2"
 K = "k9Xq2Lm7Zp4Rt8Vw1Yz3Bc6Df0Gh5Jn8"
+DOPPLER = "dp.st.prd." + K + "Ab3dE6gH"
+FCM = "AAAAk9Xq2Lm:APA91b" + K * 4 + "x_-yZ"
 TUNNEL = base64.b64encode(
     b'{"a":"0f1e2d3c4b5a69788796a5b4c3d2e1f0","t":"4f8a2c6e-1b3d-4f7a-9c0e-2b4d6f8a1c3e",'
     b'"s":"ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="}'
@@ -53,6 +56,9 @@ LEAKED = [
     # a Cloudflare Tunnel's token (base64 of its account, tunnel and secret), wherever it is
     (f"sudo cloudflared service install {TUNNEL}", TUNNEL),
     (f"the tunnel runs with {TUNNEL}", TUNNEL),
+    # a Doppler service token names its config; Firebase Cloud Messaging's legacy server key
+    (f"run doppler with {DOPPLER}", DOPPLER),
+    (f"messages went out with {FCM}", FCM),
 ]
 
 KEPT = [

@@ -72,8 +72,9 @@ PROVIDER_RULES: tuple[Rule, ...] = (
     rule("VAULT_TOKEN", START + r"[sb]\.(?P<secret>[A-Za-z0-9]{24})" + END, "vault",
          vendor="HashiCorp Vault (legacy s. and b. tokens, beside a Vault name)",
          check=lambda s, m: token_like(s)),
-    prefixed("DOPPLER_TOKEN", "Doppler", r"dp\.(?:pt|st|sa|ct|scim|audit)\.", _B62 + "{40,44}",
-             "dp."),
+    # A service token names its config first (`dp.st.prd.…`).
+    prefixed("DOPPLER_TOKEN", "Doppler", r"dp\.(?:pt|st|sa|ct|scim|audit)\.",
+             r"(?:[a-z0-9_-]{2,35}\.)?" + _B62 + "{40,44}", "dp."),
     prefixed("PULUMI_TOKEN", "Pulumi", "pul-", _HEX + "{40}", "pul-"),
     prefixed("DATABRICKS_TOKEN", "Databricks", "dapi", _HEX + r"{32}(?:-\d)?", "dapi"),
     prefixed("CLOUDFLARE_CA_KEY", "Cloudflare", r"v1\.0-", _HEX + "{24}-" + _HEX + "{146}",
@@ -231,6 +232,9 @@ PROVIDER_RULES: tuple[Rule, ...] = (
          "eyj", vendor="JSON Web Token (any issuer)", token=True),
     # ---- dev tools, observability, flags, payments (each a documented prefix)
     prefixed("NEON_KEY", "Neon", "napi_", "[a-z0-9]{64}", "napi_"),
+    # Firebase Cloud Messaging's legacy server key: an id, `:APA91b`, then the key.
+    prefixed("FCM_SERVER_KEY", "Firebase Cloud Messaging", r"AAAA[A-Za-z0-9_\-]{7}:APA91b",
+             r"[A-Za-z0-9_\-]{100,200}", ":apa91b", token=False),
     prefixed("INNGEST_SIGNING_KEY", "Inngest", r"signkey-(?:prod|test|branch)-", _HEX + "{64}",
              "signkey-"),
     prefixed("TRIGGER_KEY", "Trigger.dev", r"tr_(?:prod|dev|stg|preview)_", _B62 + "{20,}",

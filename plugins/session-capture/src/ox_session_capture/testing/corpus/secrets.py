@@ -365,6 +365,11 @@ _TUNNEL = {"a": rnd(HEX, 32), "t": str(uuid.UUID(rnd(HEX, 32))), "s": rnd(B64, 4
 add("Cloudflare Tunnel", "CLOUDFLARE_TUNNEL_TOKEN",
     base64.b64encode(json.dumps(_TUNNEL, separators=(",", ":")).encode()).decode(),
     "sudo cloudflared service install {s}", "cli")  # fmt: skip
+tok("Doppler", "DOPPLER_TOKEN", "dp.st.prd.", ALNUM, 40,
+    "DOPPLER_TOKEN is set; run doppler with {s}")  # fmt: skip
+add("Firebase Cloud Messaging", "FCM_SERVER_KEY",
+    "AAAA" + rnd(ALNUM, 7) + ":APA91b" + rnd(ALNUM, 134),
+    "messages went out with {s} until it was revoked")  # fmt: skip
 
 
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
