@@ -103,3 +103,12 @@ def test_a_credential_of_the_twelfth_attack_is_redacted(text: str, secret: str) 
 @pytest.mark.parametrize("text", KEPT)
 def test_the_same_forms_without_a_secret_are_kept(text: str) -> None:
     assert redacted(text) == text
+
+
+def test_prose_read_as_a_netrc_line_keeps_its_next_word() -> None:
+    """`changed the default password to …` reads as a `.netrc`'s `default … password <pw>`:
+    `to` was taken for the password (and lost to the text); the value after it is."""
+    text = f"Changed the default password to {PW}"
+    assert redacted(text) == "Changed the default password to [REDACTED_PASSWORD]"
+    netrc = f"machine api.acme.io login bob password {PW}"
+    assert redacted(netrc) == "machine api.acme.io login bob password [REDACTED_NETRC]"

@@ -221,6 +221,11 @@ _PROSE_VALUE = (
 )  # fmt: skip
 
 
+_LINKING_WORDS = frozenset(("to", "is", "was", "are", "be", "been", "for", "of", "on", "in",
+                            "at", "and", "or", "with", "from", "as", "by", "the", "a", "an",
+                            "it", "that"))  # fmt: skip
+"""Words that go on a sentence after a credential's name: no password of a `.netrc`."""
+
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 _DOTTED_NAME = re.compile(r"[A-Za-z_]+(?:\.[A-Za-z_]+)+")
 """An attribute or a module path of letters (`Name.Function`, `self.eof`): code."""
@@ -709,6 +714,8 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         + password_value(),
         ("machine", "login", "default", "account"),
         vendor=".netrc / _netrc",
+        # Prose reads so too (`changed the default password to …`): its next word is none.
+        check=lambda secret, match: secret.lower() not in _LINKING_WORDS,
     ),
     rule(
         "PGPASS",
