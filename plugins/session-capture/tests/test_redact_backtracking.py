@@ -254,6 +254,10 @@ HOSTILE = {
     "printed values into no encoder": "echo -n 'Tm4#kQ8w!zR2' | " * 40_000,
     "htpasswd flags without -i": "| htpasswd " + "-c " * 100_000,
     "htpasswd and long arguments": "echo x | htpasswd " + "a" * 300_000,
+    "recovery code labels without a colon": "recovery codes " * 60_000,
+    "recovery codes that never end": "recovery codes: " + "1234-5678, " * 60_000,
+    "a list of bullets without codes": "backup codes:\n" + "1. \n" * 80_000,
+    "codes glued into one word": "recovery codes: " + "1a2b" * 100_000,
 }
 
 

@@ -4,8 +4,9 @@ one is …`); four to seven words between a credential's name and its verb (`the
 we use for the staging database is …`); a password that `is still`, `stays` or `remains` a
 value; a strong password or a random-looking value printed into an encoder (`echo -n … |
 base64`) or into `htpasswd -i`; a Cloudflare Tunnel's token, a Doppler service token, a
-Firebase Cloud Messaging server key. And the same forms holding no secret (kept), with code
-that compares a token to a name (`if token is Name.Function:`)."""
+Firebase Cloud Messaging server key; an account's recovery codes, a Wi-Fi key.
+And the same forms holding no secret (kept), with code that compares a token to a name (`if
+token is Name.Function:`)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,15 @@ LEAKED = [
     # a Doppler service token names its config; Firebase Cloud Messaging's legacy server key
     (f"run doppler with {DOPPLER}", DOPPLER),
     (f"messages went out with {FCM}", FCM),
+    # an account's recovery codes, on the label's line or listed under it
+    ("Your one-time recovery codes: 8f2k-9x3m, 7p4q-2w8e, 5r6t-1y9u", "5r6t-1y9u"),
+    ("Recovery codes:\n1b2c3-d4e5f\n6a7b8-c9d0e\nf1e2d-3c4b5", "f1e2d-3c4b5"),
+    ("Here are your backup codes (keep them safe):\n1. 12345678\n2. 87654321", "87654321"),
+    ("Backup codes:\n- 1234 5678\n- 8765 4321", "8765 4321"),
+    ('{"text": "Recovery codes:\\n1b2c3-d4e5f\\n6a7b8-c9d0e"}', "6a7b8-c9d0e"),
+    # a Wi-Fi network's key
+    (f"the WiFi key is {PW}", PW),
+    (f"The wpa2 key is now {PW}", PW),
 ]
 
 KEPT = [
@@ -92,6 +102,11 @@ KEPT = [
     # JSON in base64 that is no tunnel's token: a JWT's header, a first key other than `a`
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",
     base64.b64encode(b'{"ab":"0f1e2d3c4b5a69788796a5b4c3d2e1f0","t":"x"}').decode(),
+    "backup codes: stored offline",
+    "Recovery codes: see the settings page",
+    "recovery code: 2024",
+    "Backup codes:\n- printed\n- in the safe",
+    "the wifi key is on the router sticker",
 ]
 
 

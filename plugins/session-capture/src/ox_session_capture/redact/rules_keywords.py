@@ -196,8 +196,8 @@ _SECRET_SINKS = (
 # A credential named in prose, then its value after a verb: `the password is Hunter2pw`,
 # `the staging token was set to …`, `password for admin: …`, `API key Xq7m…`.
 _PROSE_NAME = (
-    r"(?P<name>(?i:pass(?:word|phrase|wd|code)|pwd|token|(?:api|access|secret)[ _-]?key"
-    r"|client[ _-]?secret|secret|credentials?))"
+    r"(?P<name>(?i:pass(?:word|phrase|wd|code)|pwd|token"
+    r"|(?:api|access|secret|wi-?fi|wpa2?)[ _-]?key|client[ _-]?secret|secret|credentials?))"
 )
 _ARROW = r"(?:->|=>|→|—|–)"
 _PROSE_VERB = (
@@ -902,6 +902,24 @@ def _new_value(secret: str, match: re.Match[str]) -> str | bool:
     return "PASSWORD" if classify(match.group("name").replace(" ", "_")) == "PASSWORD" else "SECRET"
 
 
+_CODE = r"(?=[A-Za-z-]{0,16}[0-9])[A-Za-z0-9]{4,10}+(?:-[A-Za-z0-9]{4,6}+)?"
+"""One recovery code: `1b2c3-d4e5f` (GitHub), `8f2k-9x3m`, `12345678` (Google); a digit in
+it, so that the words after a list (`please`, `that is all`) are not taken for one."""
+_CODE_RUN = re.compile(_CODE)
+_BULLET = r"(?:[-*•.)0-9]{1,3}[ \t]+)?"
+"""A list's bullet or number before a code (`- `, `1. `): a space after it, or it would be a
+code's first digits."""
+
+
+def _recovery_codes(secret: str, match: re.Match[str]) -> bool:
+    """Codes each holding a digit (`backup codes: stored offline` is prose), two at least or
+    one of 8 characters."""
+    codes = _CODE_RUN.findall(secret)
+    if not all(any(c.isdigit() for c in code) for code in codes):
+        return False
+    return len(codes) >= 2 or len(secret) >= 8
+
+
 _MADE = re.compile(r"(?i)\b(?:created|generated|issued|new|rotated|regenerated|here)\b")
 
 
@@ -968,7 +986,7 @@ _SET_RULES: tuple[Rule, ...] = (
         "SECRET",
         # Words between the name and an arrow (`save this secret somewhere safe -> …`): a
         # random-looking value only.
-        r"(?=[pPtTaAsScC])"
+        r"(?=[pPtTaAsScCwW])"
         + START
         + _PROSE_NAME
         + r"(?:[ \t]++[^\s:]{1,30}+){1,3}?[ \t]*"
@@ -986,7 +1004,7 @@ _SET_RULES: tuple[Rule, ...] = (
         # strong password or a random-looking value only; and a line announcing a credential
         # made (`Token created successfully!`), then a random-looking value starting the
         # next line.
-        r"(?=[pPtTaAsScC])"
+        r"(?=[pPtTaAsScCwW])"
         + START
         + _PROSE_NAME
         + r"(?:(?:(?:"
@@ -1007,7 +1025,7 @@ _SET_RULES: tuple[Rule, ...] = (
         # The credential named, then its new value as `the new one` further on its line:
         # `I rotated the secret; the new one is …`, `regenerated the token, here's the new
         # one: …`.
-        r"(?=[pPtTaAsScC])"
+        r"(?=[pPtTaAsScCwW])"
         + START
         + _PROSE_NAME
         + r"[^\n\\]{0,80}?(?i:new[ \t]+one)(?:[ \t]+(?i:is|was))?[ \t]*:?[ \t]+"
@@ -1028,6 +1046,38 @@ _SET_RULES: tuple[Rule, ...] = (
         check=_admin_password,
     ),
     rule(
+        "SECRET",
+        # An account's recovery codes, listed after their label on its line or the next ones
+        # (`Recovery codes: 1b2c3-d4e5f, …`, GitHub's one a line, bullets or numbers first):
+        # each a code of letters and digits, holding a digit. A code matches no separator
+        # (spaces, commas, newlines, bullets), so the list is read one way.
+        letter_at_word_start("rRbB")
+        + r"(?:(?<=[rR])(?i:ecovery)|(?<=[bB])(?i:ackup))[ \t_-](?i:codes?)[^\n:\\]{0,40}:[ \t]*"
+        + r"(?:"
+        + NL
+        + r"[ \t]*)?"
+        + _BULLET
+        + r"(?P<secret>"
+        + _CODE
+        + r"(?:[ \t,;]*(?:"
+        + NL
+        + r"[ \t]*"
+        + _BULLET
+        + r")?"
+        + _CODE
+        + r"){0,23}+)",
+        (
+            "recovery code",
+            "backup code",
+            "recovery_code",
+            "backup_code",
+            "recovery-code",
+            "backup-code",
+        ),
+        vendor="prose (an account's recovery codes: Recovery codes: …)",
+        check=_recovery_codes,
+    ),
+    rule(
         "PASSWORD",
         # Elasticsearch's `elasticsearch-reset-password`: the value on the line after.
         r"(?i:password)[^\n\\]{0,80}?(?i:reset)[^\n\\]{0,20}+" + NL + r"[ \t]*"
@@ -1044,7 +1094,7 @@ PROSE_RULES: tuple[Rule, ...] = (
         # The first letters looked at first: one test a position, before the look-behind.
         # The value is looked at, not taken: a value refused as a word of the
         # sentence (`password password Hunter2pw`) would take the next name with it.
-        r"(?=[pPtTaAsScC])" + START + _PROSE_NAME + _PROSE_VERB + r"(?=" + _PROSE_VALUE + r")",
+        r"(?=[pPtTaAsScCwW])" + START + _PROSE_NAME + _PROSE_VERB + r"(?=" + _PROSE_VALUE + r")",
         ("pass", "pwd", "token", "key", "secret", "credential"),
         vendor="prose (the password is …, API key …)",
         check=_prose_value,

@@ -370,6 +370,10 @@ tok("Doppler", "DOPPLER_TOKEN", "dp.st.prd.", ALNUM, 40,
 add("Firebase Cloud Messaging", "FCM_SERVER_KEY",
     "AAAA" + rnd(ALNUM, 7) + ":APA91b" + rnd(ALNUM, 134),
     "messages went out with {s} until it was revoked")  # fmt: skip
+add("prose", "SECRET", "-".join(rnd(HEX, 5) for _ in range(2)),
+    "Your recovery codes:\n" + "\n".join(rnd(HEX, 5) + "-" + rnd(HEX, 5) for _ in range(3))
+    + "\n{s}")  # fmt: skip
+add("prose", "SECRET", "Tm4#" + rnd(ALNUM, 10), "the WiFi key is {s}")
 
 
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
