@@ -258,6 +258,9 @@ HOSTILE = {
     "recovery codes that never end": "recovery codes: " + "1234-5678, " * 60_000,
     "a list of bullets without codes": "backup codes:\n" + "1. \n" * 80_000,
     "codes glued into one word": "recovery codes: " + "1a2b" * 100_000,
+    "emails and slashes without a password": "a@b.io / " * 80_000,
+    "one long domain": "@" + "a." * 200_000 + "io / x",
+    "at signs without a domain": "@" * 300_000,
 }
 
 

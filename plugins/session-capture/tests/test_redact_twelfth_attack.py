@@ -4,9 +4,9 @@ one is …`); four to seven words between a credential's name and its verb (`the
 we use for the staging database is …`); a password that `is still`, `stays` or `remains` a
 value; a strong password or a random-looking value printed into an encoder (`echo -n … |
 base64`) or into `htpasswd -i`; a Cloudflare Tunnel's token, a Doppler service token, a
-Firebase Cloud Messaging server key; an account's recovery codes, a Wi-Fi key.
-And the same forms holding no secret (kept), with code that compares a token to a name (`if
-token is Name.Function:`)."""
+Firebase Cloud Messaging server key; an account's recovery codes, a Wi-Fi key, an email and
+its password. And the same forms holding no secret (kept), with code that compares a token
+to a name (`if token is Name.Function:`)."""
 
 from __future__ import annotations
 
@@ -69,6 +69,14 @@ LEAKED = [
     # a Wi-Fi network's key
     (f"the WiFi key is {PW}", PW),
     (f"The wpa2 key is now {PW}", PW),
+    (f"Wi-Fi key: {PW}", PW),
+    (f"SSID: AcmeGuest\nWPA key: {PW}\n", PW),
+    # an email, then a spaced slash or `and`, then the password
+    (f"Admin login → admin@acme.io / {PW}", PW),
+    (f"Login with `admin@acme.io` and `{PW}`", PW),
+    (f"log in with admin@acme.io and {K} for now", K),
+    # a here-string into `docker secret create`
+    (f'docker secret create db_pw - <<< "{PW}"', PW),
 ]
 
 KEPT = [
@@ -107,6 +115,12 @@ KEPT = [
     "recovery code: 2024",
     "Backup codes:\n- printed\n- in the safe",
     "the wifi key is on the router sticker",
+    "Wi-Fi key: on the back of the router",
+    "contact bob@acme.io / alice@acme.io for access",
+    "email bob@acme.io and Alice about the Q3-Report#2",
+    "ssh deploy@prod.acme.io and run ./deploy.sh",
+    "send it to ops@acme.io / PagerDuty",
+    "git@github.com:acme/api.git",
 ]
 
 

@@ -1042,6 +1042,18 @@ _SET_RULES: tuple[Rule, ...] = (
         check=_admin_password,
     ),
     rule(
+        "PASSWORD",
+        # An email address, then a spaced slash or `and`, then a strong password or a
+        # random-looking value (`Admin login → admin@acme.io / …`, `log in with
+        # `admin@acme.io` and `…``): a user and a password, as a summary gives them.
+        r"@[A-Za-z0-9-]{1,63}+\.[A-Za-z0-9.-]{1,190}+(?<=[A-Za-z])\\{0,3}[`'\"]?"
+        + r"(?:[ \t]+/[ \t]+|[ \t]+(?i:and)[ \t]+)\\{0,3}[`'\"]?"
+        + r"(?P<secret2>[^\s`'\"\\,;()]{8,200}+)",
+        ("@",),
+        vendor="prose (an email and a password: admin@acme.io / …)",
+        check=lambda secret, match: strong_password(secret) or token_like(secret),
+    ),
+    rule(
         "SECRET",
         # An account's recovery codes, listed after their label on its line or the next ones
         # (`Recovery codes: 1b2c3-d4e5f, …`, GitHub's one a line, bullets or numbers first):
@@ -1103,9 +1115,10 @@ PROSE_RULES: tuple[Rule, ...] = (
     # secret value: › …`). The names of other languages are a rule of their own, run only on
     # a text holding one: their first letters would be tried at most positions of English.
     _label(
-        "pass(?:word|phrase)|token|secret|(?:api|openai|anthropic)[ _-]?key",
-        "pPtTaAsSoO",
-        ("pass", "token", "secret", "api", "openai", "anthropic"),  # not `key`: every dict has keys
+        "pass(?:word|phrase)|token|secret|(?:api|openai|anthropic|wi-?fi|wpa2?)[ _-]?key",
+        "pPtTaAsSoOwW",
+        # Not `key`: every dict has keys.
+        ("pass", "token", "secret", "api", "openai", "anthropic", "wifi", "wi-fi", "wpa"),
     ),
     # In other languages also an assignment (`contraseña=…`, `пароль = …`): the assignment
     # rule reads ASCII names only.

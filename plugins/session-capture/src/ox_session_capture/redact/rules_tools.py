@@ -350,10 +350,11 @@ TOOL_RULES: tuple[Rule, ...] = (
         "CLI_PASSWORD",
         # A here-string into what reads a secret from its input: `sudo -S cmd <<< pw`,
         # `chpasswd <<< 'bob:pw'`, `gh auth login --with-token <<< token`, `wrangler secret
-        # put NAME <<< value`, `vercel env add NAME env <<< value`.
+        # put NAME <<< value`, `vercel env add NAME env <<< value`, `docker secret create NAME -
+        # <<< value`.
         START
         + r"(?:sudo(?:[ \t]+-\w+)*[ \t]+-S|chpasswd|--password-stdin|--with-token"
-        + r"|secret[ \t]+(?:put|set)|env[ \t]+add|env:set|secrets[ \t]+(?:set|create)"
+        + r"|secret[ \t]+(?:put|set|create)|env[ \t]+add|env:set|secrets[ \t]+(?:set|create)"
         + r"|versions[ \t]+add|store-secret|password_stdin|vncpasswd)"
         + r"[^\n|;&<]{0,200}<<<[ \t]*"
         + password_value(),

@@ -374,6 +374,7 @@ add("prose", "SECRET", "-".join(rnd(HEX, 5) for _ in range(2)),
     "Your recovery codes:\n" + "\n".join(rnd(HEX, 5) + "-" + rnd(HEX, 5) for _ in range(3))
     + "\n{s}")  # fmt: skip
 add("prose", "SECRET", "Tm4#" + rnd(ALNUM, 10), "the WiFi key is {s}")
+add("prose", "PASSWORD", "Tm4#" + rnd(ALNUM, 10), "Admin login → admin@acme.io / {s}")
 
 
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
