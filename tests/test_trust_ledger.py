@@ -370,8 +370,25 @@ def test_a_cache_that_is_a_file_is_a_clear_error(world: OxWorld) -> None:
     """`.ox/cache` is a file: `session start` answers one clear line, the daemon runs on."""
     daemon = world.serve()
     cache = world.ledger / ".ox" / "cache"
-    shutil.rmtree(cache, ignore_errors=True)
-    cache.write_text("not a folder\n")
+    # The running daemon may make the folder again between a removal and a write (seen once
+    # under a double CI run): it is moved aside and the file renamed into its place, again
+    # until the rename finds no folder there.
+    staged = cache.with_name("cache.staged")
+    staged.write_text("not a folder\n")
+
+    def swapped() -> bool:
+        if cache.is_dir():
+            with contextlib.suppress(FileNotFoundError):
+                cache.rename(cache.with_name(f"cache.aside-{os.urandom(4).hex()}"))
+        try:
+            staged.rename(cache)
+        except IsADirectoryError:
+            return False
+        return True
+
+    wait_until("the cache made a file", swapped)
+    for aside in cache.parent.glob("cache.aside-*"):
+        shutil.rmtree(aside, ignore_errors=True)
     path = agent_file(world)
     path.touch()
     result = session_start(world, path, os.getpid(), check=False)
