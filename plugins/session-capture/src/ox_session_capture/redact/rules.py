@@ -202,6 +202,12 @@ def strong_password(value: str) -> bool:
     )
 
 
+def strong_or_random(secret: str, _match: re.Match[str] | None = None) -> bool:
+    """A strong password (`strong_password`) or a random-looking value (`token_like`): what a
+    value set apart from its credential's name must be to be told from the words around it."""
+    return strong_password(secret) or token_like(secret)
+
+
 def entropy(text: str) -> float:
     """Shannon entropy of `text` in bits per character."""
     if not text:

@@ -36,6 +36,7 @@ from ox_session_capture.redact.rules import (
     not_a_word,
     not_placeholder,
     rule,
+    strong_or_random,
     strong_password,
     token_like,
 )
@@ -199,12 +200,18 @@ _PROSE_NAME = (
     r"(?P<name>(?i:pass(?:word|phrase|wd|code)|pwd|token"
     r"|(?:api|access|secret|wi-?fi|wpa2?)[ _-]?key|client[ _-]?secret|secret|credentials?))"
 )
+_AT_PROSE_NAME = r"(?=[pPtTaAsScCwW])" + START + _PROSE_NAME
+"""A credential's name where a word starts, its first letters looked at first (one test a
+position, before the look-behind)."""
+_PROSE_ANCHORS = ("pass", "pwd", "token", "key", "secret", "credential")
+_THREE_WORDS = r"(?:[ \t]++[^\s:]{1,30}+){1,3}?"
+"""One to three words after a credential's name, none holding a colon."""
 _ARROW = r"(?:->|=>|→|—|–)"
 _PROSE_VERB = (
     # The longer verbs first: a check that refuses `changed` does not try them again.
     r"(?:(?:[ \t]+(?i:for|of|on)[ \t]+[^\s:]{1,60}?[ \t]*:"
     # `the passphrase for the deploy key is …`: a few words, then the verb.
-    r"|[ \t]+(?i:for|of|on)(?:[ \t]++[^\s:]{1,30}+){1,3}?[ \t]+(?i:is|was)(?:[ \t]+(?i:now))?"
+    r"|[ \t]+(?i:for|of|on)" + _THREE_WORDS + r"[ \t]+(?i:is|was)(?:[ \t]+(?i:now))?"
     r"|[ \t]+(?i:(?:(?:is|was|has[ \t]+been)[ \t]+)?(?:now[ \t]+)?(?:set|changed|reset|updated)"
     r"[ \t]+to|(?:would|will|should)[ \t]+be|(?:is|was)[ \t]+(?:now|still)|is|was|are"
     r"|stays|remains)"
@@ -662,7 +669,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         + r"[ \t]*\|[ \t]*(?:base64|openssl[ \t]+(?:enc[ \t]+-)?(?:base64|a)|basenc)(?![\w-])",
         ("base64", "openssl", "basenc"),
         vendor="command line (echo … | base64)",
-        check=lambda secret, match: strong_password(secret) or token_like(secret),
+        check=strong_or_random,
     ),
     rule(
         "PASSWORD",
@@ -811,9 +818,7 @@ def _label_value(secret: str, match: re.Match[str]) -> str | bool:
         return False
     if _a_name(secret) or secret.endswith(":"):
         return False
-    if match.groupdict().get("more") is not None and not (
-        token_like(secret) or strong_password(secret)
-    ):
+    if match.groupdict().get("more") is not None and not strong_or_random(secret):
         return False  # words go on after it: only a random-looking one is no word of them
     name = match.group("name").lower()
     if _KEY_NAME.fullmatch(name):
@@ -878,28 +883,31 @@ def _strong_value(secret: str, match: re.Match[str]) -> str | bool:
     a strong password after a password's name; or announced (`_announced_value`)."""
     if match.group("announced") is not None:
         return _announced_value(secret, match)
-    if _a_name(secret):
-        return False
     if match.group("comma") is not None and (
         "=" in secret or match.string[match.end() : match.end() + 1] != ","
     ):
         return False  # an argument list (`credentials, expires=…`), not an apposition
-    if token_like(secret):
-        return "SECRET"
-    cls = classify(match.group("name").replace(" ", "_"))
-    return "PASSWORD" if cls == "PASSWORD" and strong_password(secret) else False
+    return _apart_value(secret, match)
 
 
 def _new_value(secret: str, match: re.Match[str]) -> str | bool:
-    """The new value of a credential named before it: random-looking, or a strong password
-    (whatever the credential: `the secret; the new one is Tm4#kQ8w!`)."""
+    """The new value of a credential named before it (`the secret; the new one is
+    Tm4#kQ8w!`): a strong password counts whatever the credential."""
+    return _apart_value(secret, match, strong_for_any=True)
+
+
+def _apart_value(secret: str, match: re.Match[str], *, strong_for_any: bool = False) -> str | bool:
+    """A value away from its credential's name: random-looking, or a strong password after
+    a password's name (after any credential's, `strong_for_any`); never a name itself."""
     if _a_name(secret):
         return False
     if token_like(secret):
         return "SECRET"
     if not strong_password(secret):
         return False
-    return "PASSWORD" if classify(match.group("name").replace(" ", "_")) == "PASSWORD" else "SECRET"
+    if classify(match.group("name").replace(" ", "_")) == "PASSWORD":
+        return "PASSWORD"
+    return "SECRET" if strong_for_any else False
 
 
 _CODE = r"(?=[A-Za-z-]{0,16}[0-9])[A-Za-z0-9]{4,10}+(?:-[A-Za-z0-9]{4,6}+)?"
@@ -931,14 +939,14 @@ def _admin_password(secret: str, match: re.Match[str]) -> bool:
     """A strong or random-looking password after `admin / `, the name no path's part."""
     if match.start() and match.string[match.start() - 1] in "/\\.":
         return False  # `/srv/root / …`
-    return token_like(secret) or strong_password(secret)
+    return strong_or_random(secret)
 
 
 def _sign_value(secret: str, match: re.Match[str]) -> str | bool:
     return "SECRET" if token_like(secret) and not _a_name(secret) else False
 
 
-_FEW_WORDS = r"(?:[ \t]++[^\s:]{1,30}+){1,3}?|(?:[ \t]++[\w'’-]{1,30}+){4,7}?"
+_FEW_WORDS = _THREE_WORDS + r"|(?:[ \t]++[\w'’-]{1,30}+){4,7}?"
 """The words between a credential's name and its verb: up to three, or up to seven plain
 words (`the password that we use for the staging database is …`), which end no sentence."""
 
@@ -982,13 +990,7 @@ _SET_RULES: tuple[Rule, ...] = (
         "SECRET",
         # Words between the name and an arrow (`save this secret somewhere safe -> …`): a
         # random-looking value only.
-        r"(?=[pPtTaAsScCwW])"
-        + START
-        + _PROSE_NAME
-        + r"(?:[ \t]++[^\s:]{1,30}+){1,3}?[ \t]*"
-        + _ARROW
-        + r"[ \t]*"
-        + _PROSE_VALUE,
+        _AT_PROSE_NAME + _THREE_WORDS + r"[ \t]*" + _ARROW + r"[ \t]*" + _PROSE_VALUE,
         ("->", "=>", "→", "—", "–"),  # the arrow: a text without one is not searched
         vendor="prose (a credential's name, words, an arrow: … -> value)",
         check=_sign_value,
@@ -1000,9 +1002,7 @@ _SET_RULES: tuple[Rule, ...] = (
         # strong password or a random-looking value only; and a line announcing a credential
         # made (`Token created successfully!`), then a random-looking value starting the
         # next line.
-        r"(?=[pPtTaAsScCwW])"
-        + START
-        + _PROSE_NAME
+        _AT_PROSE_NAME
         + r"(?:(?:(?:"
         + _FEW_WORDS
         + r")[ \t]+(?i:is|was)(?:[ \t]+(?i:now|still))?[ \t]+"
@@ -1012,7 +1012,7 @@ _SET_RULES: tuple[Rule, ...] = (
         + NL
         + r"[ \t]*"
         + r"(?P<secret3>[^\s\"'`\\,;]{16,300}+)[ \t]*(?=[,;)\"'`\s]|\\n|$))",
-        ("pass", "pwd", "token", "key", "secret", "credential"),
+        _PROSE_ANCHORS,
         vendor="prose (a credential's name, words, then its value: the password I chose is …)",
         check=_strong_value,
     ),
@@ -1021,9 +1021,7 @@ _SET_RULES: tuple[Rule, ...] = (
         # The credential named, then its new value as `the new one` further on its line:
         # `I rotated the secret; the new one is …`, `regenerated the token, here's the new
         # one: …`.
-        r"(?=[pPtTaAsScCwW])"
-        + START
-        + _PROSE_NAME
+        _AT_PROSE_NAME
         + r"[^\n\\]{0,80}?(?i:new[ \t]+one)(?:[ \t]+(?i:is|was))?[ \t]*:?[ \t]+"
         + _SET_VALUE,
         ("new one",),
@@ -1051,7 +1049,7 @@ _SET_RULES: tuple[Rule, ...] = (
         + r"(?P<secret2>[^\s`'\"\\,;()]{8,200}+)",
         ("@",),
         vendor="prose (an email and a password: admin@acme.io / …)",
-        check=lambda secret, match: strong_password(secret) or token_like(secret),
+        check=strong_or_random,
     ),
     rule(
         "SECRET",
@@ -1099,11 +1097,10 @@ _SET_RULES: tuple[Rule, ...] = (
 PROSE_RULES: tuple[Rule, ...] = (
     rule(
         "PASSWORD",
-        # The first letters looked at first: one test a position, before the look-behind.
-        # The value is looked at, not taken: a value refused as a word of the
-        # sentence (`password password Hunter2pw`) would take the next name with it.
-        r"(?=[pPtTaAsScCwW])" + START + _PROSE_NAME + _PROSE_VERB + r"(?=" + _PROSE_VALUE + r")",
-        ("pass", "pwd", "token", "key", "secret", "credential"),
+        # The value is looked at, not taken: a value refused as a word of the sentence
+        # (`password password Hunter2pw`) would take the next name with it.
+        _AT_PROSE_NAME + _PROSE_VERB + r"(?=" + _PROSE_VALUE + r")",
+        _PROSE_ANCHORS,
         vendor="prose (the password is …, API key …)",
         check=_prose_value,
     ),
