@@ -261,6 +261,28 @@ HOSTILE = {
     "emails and slashes without a password": "a@b.io / " * 80_000,
     "one long domain": "@" + "a." * 200_000 + "io / x",
     "at signs without a domain": "@" * 300_000,
+    # The thirteenth attack's rules: YAML properties, `&` in bare values, string prefixes,
+    # defaults, a user and its password, the value first.
+    "yaml anchors without a value": "password: " + "&a " * 100_000,
+    "yaml tags and anchors repeated": "password: !!str &a !!binary &b " * 30_000,
+    "ampersands in a bare value": "password=" + "&" * 300_000,
+    "ampersands before names": "password=a" + "&b" * 150_000,
+    "string prefixes without a quote": "password = " + "rb" * 150_000,
+    "triple quotes never closed": 'password = """' + '"' * 300_000,
+    "shell defaults never closed": "${PASSWORD:-" + "a" * 300_000,
+    "shell defaults repeated": "${PW-" * 60_000,
+    "or without a quoted value": 'os.getenv("PASSWORD") or ' * 40_000,
+    "users and commas without a label": "user bob, " * 80_000,
+    "users and labels without a value": "user bob, pass " * 60_000,
+    "log in with users and no password": "log in as bob with " * 60_000,
+    "values and verbs without a name": "Tm4#kQ8w!zR2 is the " * 50_000,
+    "long words before a name": "a" * 300_000 + " is the password",
+    "values and many words": "Tm4#kQ8w!zR2 is the " + "a " * 100_000 + "password",
+    "two-factor seeds never long enough": "2FA seed is " + "abcd " * 80_000,
+    "two-factor names without a value": "totp secret: " * 60_000,
+    "credentials labels without a slash": "credentials for x: bob " * 40_000,
+    "backticks around names without to": "set `password` " * 50_000,
+    "where a name is kept without to": "set the password in a b c " * 40_000,
 }
 
 

@@ -77,8 +77,8 @@ REVIEWED = {
     "echo[ \\t]+(?:-[ne]": "flags are -n / -e, each ended by spaces",
     "vault[ \\t]+login": "options are space-separated words beginning with -",
     "(?:configure|config|npm|pnpm)": "keywords are space-separated, the name after them is bounded",
-    "store-secret|password_stdin|vncpasswd)": "sudo's options as the echo rule's; the words"
-    " before `<<<` are bounded (200)",
+    "store-secret|password_stdin|vncpasswd|cryptsetup": "sudo's options as the echo rule's; the"
+    " words before `<<<` are bounded (200)",
     "(?:(?:\\r?\\n|\\\\n)[ \\t]*){0,3}": "the label's value on a next line: a newline and an"
     " escaped one are disjoint, and so are the spaces after them; three lines at most",
     "(?i:machine|default": "one optional word, spaces and escaped newlines are disjoint",
@@ -97,6 +97,10 @@ REVIEWED = {
     " see above)",
     "токен|ключ api": "the label rule again, for a key's or a token's name in other languages",
     "bundle[ \\t]+config": "a host's labels each begin with a dot, which no label holds",
+    "(?i:the|our|my|your|its|their)(?:": "a value first (possessive, no space in it), then"
+    " up to three words before the name: spaces and letters are disjoint",
+    "(?:[ ]?[A-Za-z2-7]{4}){3,15}": "a two-factor seed's groups of exactly four, an optional"
+    " space between: each group starts where the one before ended, at most 15 ways to stop",
     "chpasswd(?:": "cloud-init's lines: a newline and an escaped one are disjoint, each line's"
     " spaces and text possessive (a line is read one way); five lines before `list:` at most",
 }

@@ -28,9 +28,12 @@ from ox_session_capture.redact.rules import (
     token_like,
 )
 
-_NAME_AT_END = re.compile(r"([A-Za-z_][A-Za-z0-9_\-]{0,100})[\"'`]?[ \t]*\)?[ \t]*[,|]?[ \t]*$")
+_NAME_AT_END = re.compile(
+    r"([A-Za-z_][A-Za-z0-9_\-]{0,100})(?:\\{0,3}[\"'`])?[ \t]*\)?[ \t]*[,|]?[ \t]*$"
+)
 """The last name before a match: `process.env.API_KEY `, `env::var("API_KEY")`,
-`config('API_KEY', `, `.Values.password | ` (a dotted name's last part)."""
+`config('API_KEY', `, `.Values.password | ` (a dotted name's last part); its quote may be
+escaped (`get(\"API_KEY\") or`, JSON text that did not parse)."""
 _TAIL = 160  # the line before a match read for its name, at most (a long line stays linear)
 
 
@@ -121,10 +124,21 @@ CODE_RULES: tuple[Rule, ...] = (
         "PASSWORD",
         # A literal fallback after a lookup: `process.env.API_KEY || '…'` (or `??`),
         # `env::var("API_KEY").unwrap_or("…")`, `os.getenv` has its own (the assignment rule).
-        r"(?:\|\||\?\?|\.unwrap_or\()[ \t]*" + QUOTED_VALUE,
-        ("||", "??", ".unwrap_or("),
-        vendor="literal fallbacks (JavaScript ||, ??, Rust unwrap_or)",
+        # Python's `os.environ.get("DB_PASSWORD") or "…"` (after a call's `)`: `'a', or 'b'`
+        # and `x not in token or 'y'` are no fallbacks).
+        r"(?:\|\||\?\?|\.unwrap_or\(|\)[ \t]+or(?=[ \t]))[ \t]*" + QUOTED_VALUE,
+        ("||", "??", ".unwrap_or(", ') or "', ") or '", ') or \\"'),
+        vendor="literal fallbacks (JavaScript ||, ??, Python or, Rust unwrap_or)",
         check=value_named_before,
+    ),
+    rule(
+        "PASSWORD",
+        # A shell parameter's default: `${DB_PASSWORD:-…}`, `${API_TOKEN:=…}`, `${PW-…}`.
+        r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]{0,100}+):?[-=](?P<q>)"
+        r"(?P<secret>[^\s{}\"'`$\\]{1,300}+)\}",
+        ("${",),
+        vendor="literal defaults (shell ${NAME:-value}, ${NAME:=value})",
+        check=lambda s, m: literal_kind(m.group("name"), s, quoted=True) or False,
     ),
     rule(
         "PASSWORD",

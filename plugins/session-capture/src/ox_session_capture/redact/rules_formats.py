@@ -334,10 +334,11 @@ FORMAT_RULES: tuple[Rule, ...] = (
     ),
     rule(
         "PASSWORD",
-        # A YAML block scalar: `password: |` (or `>-`) and the value alone on the next line.
-        r":[ ]?[|>][-+]?[ \t]*" + NL + r"[ \t]+(?P<q>)(?P<secret>[^\s\"'`\\]{4,300})"
-        + _LINE_END,
-        (": |", ":|", ": >", ":>"),
+        # A YAML block scalar: `password: |` (or `>-`) and the value alone on the next line;
+        # a tag between (`password: !!binary |`, base64 of the value).
+        r":[ ]?(?:!!(?:str|binary)[ \t]+)?[|>][-+]?[ \t]*" + NL
+        + r"[ \t]+(?P<q>)(?P<secret>[^\s\"'`\\]{4,300})" + _LINE_END,
+        (": |", ":|", ": >", ":>", ": !!"),
         vendor="YAML block scalars (password: | then the value)",
         check=value_named_before,
     ),

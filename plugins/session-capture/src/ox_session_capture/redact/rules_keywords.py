@@ -79,9 +79,24 @@ NAME = (
     + r")[A-Za-z0-9_.\-]{1,100}+)"
 )
 # A value: quoted (may hold spaces; not a quote, backslash or newline), or bare (up to
-# whitespace, a quote, an escape, a separator or a bracket).
-_BARE = r"(?P<secret2>[^\s\"'`\\,;&(){}\[\]<>|]{1,300})"
-VALUE = r"(?:" + QUOTED_VALUE + r"|" + _BARE + r")"
+# whitespace, a quote, an escape, a separator or a bracket; an `&` only where it starts no
+# query string's next `name=` or an entity (`&amp;`): `pw: Tr0ub&3x` is one YAML value).
+_BARE = r"(?P<secret2>(?:(?!&[\w.\-\[\]]*+[=;])[^\s\"'`\\,;(){}\[\]<>|]){1,300})"
+# Quoted, a string literal's prefix (`b"…"`, `r'…'`, `rb'…'`; not `B"`, which ends query
+# strings' values in HTML: `?t=B">…`) and the opening of a triple quote (`"""…"""`) are the
+# quote's.
+_CODE_QUOTED = (
+    r"(?P<q>(?:[rbuR]{1,2}(?=\\{0,3}[\"'])|\"\"(?=\")|''(?='))?"
+    + QUOTE
+    + r")(?P<secret>[^\"'`\\\r\n]{1,300})"
+    + QUOTE
+)
+VALUE = r"(?:" + _CODE_QUOTED + r"|" + _BARE + r")"
+_YAML_ANCHOR = r"(?:&[^\s,\[\]{}&*!]{1,60}+[ \t]+)?"
+YAML_PROPERTIES = r"(?>" + _YAML_ANCHOR + r"(?:!!?(?:str|binary)[ \t]+)?" + _YAML_ANCHOR + ")"
+"""A YAML node's anchor (`&name`) and tag (`!!str`, `!!binary`: base64 of the value) before
+it, in either order; taken whole (atomic): a tag before a placeholder is no value of its own
+(`password: !!str [REDACTED_PASSWORD]` redacted again is the same)."""
 # Where a name may start: as `START`, but not inside a run of name characters.
 _RUN_START = r"(?:(?<![A-Za-z0-9_.\-])|(?<=\\[nrt]))"
 _WORD = r"(?:[^\s\\]|\\[^nrt\s])*"
@@ -99,6 +114,7 @@ NAME_ANCHORS = (
 
 
 _ALNUM_HEAD = re.compile(r"[A-Za-z0-9]{8,}")
+_DIGIT_INSIDE = re.compile(r"[A-Za-z][0-9]+[A-Za-z]")
 
 
 def _secret_of(match: re.Match[str]) -> str:
@@ -183,8 +199,9 @@ _SECRET_SINKS = (
     r"|vercel[ \t]+env[ \t]+add|netlify[ \t]+env:set|(?:docker|podman)[ \t]+secret[ \t]+create"
     r"|kubectl[ \t]+create[ \t]+secret|secret-tool[ \t]+store|keyring[ \t]+set"
     r"|gcloud[ \t]+secrets[ \t]+(?:create|versions[ \t]+add)|firebase[ \t]+functions:secrets:set"
-    # A LUKS passphrase read from the standard input (`-d -`, `--key-file=-`).
-    r"|cryptsetup[ \t][^\n|;&]{0,200}?(?:-d|--key-file)(?:[ \t]+|=)-(?![\w./~-])"
+    # A LUKS passphrase: cryptsetup reads it from its input when that is no terminal
+    # (`luksOpen`, `luksFormat … -`, `-d -`); and what `rclone obscure -` obscures.
+    r"|cryptsetup[ \t]|rclone[ \t]+obscure[ \t]+-(?![\w./~-])"
     # A WireGuard private key: its public key asked for, or set from the standard input.
     r"|wg[ \t]+(?:pubkey|set[ \t][^\n|;&]{0,200}?private-key[ \t]+/dev/stdin)"
     # gpg's passphrase read from its standard input (`--passphrase-fd 0`).
@@ -259,17 +276,18 @@ def _prose_value(secret: str, match: re.Match[str]) -> str | bool:
         return False
     if _a_name(value):
         return False
-    if match.group("sign") is not None:
+    sign = match.group("sign") is not None
+    if sign or match.group("bare") is not None:
         if token_like(value):
             return "SECRET"
-        return cls if cls == "PASSWORD" and strong_password(value) else False
-    if match.group("bare") is not None:
-        if token_like(value):
-            return "SECRET"
-        # Right after a password's name (`logged in with password Hunter2pwQx`): 8 letters and
-        # digits or more first (`input-box`, `v2.0`, `field_1`, `%2B%3D` are kept).
+        # Right after a password's name (`logged in with password Hunter2pwQx`): 8 letters
+        # and digits or more first (`input-box`, `v2.0`, `field_1`, `%2B%3D` are kept); after
+        # a dash, a digit between letters too (`Password — Tr0ub4dor3x`; `password — reset2024
+        # page` is a word and a year).
         head = _ALNUM_HEAD.match(value)
         mixed = head is not None and not head.group().isalpha() and not head.group().isdigit()
+        if sign and head is not None and mixed:
+            mixed = _DIGIT_INSIDE.search(head.group()) is not None
         return cls if cls == "PASSWORD" and (mixed or strong_password(value)) else False
     if match.group("q") is not None:
         return cls if cls != "WEAK" else "SECRET"
@@ -394,12 +412,14 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         + r"(?=[A-Za-z0-9_.\-]{1,100}+"
         + QUOTE
         # Not a URL's scheme (`otpauth://…?secret=…`: the name would take the URL whole).
-        + r"?\]?[ \t]*(?::=|=>|=|:(?!//)))"
+        + r"?\]?[ \t]*(?::=|=>|\|\|=|\?\?=|=|:(?!//)))"
         + NAME
         + r"(?P<close>"
         + QUOTE
-        + r"?\]?)(?P<op_space>[ \t]*)(?::=|=>|=|:)[ \t]*"
-        + r"(?:!!?str[ \t]+)?"  # a YAML tag (`api_token: !!str …`)
+        # `||=`, `??=`: Ruby's, JavaScript's and C#'s assignment of a default.
+        + r"?\]?)(?P<op_space>[ \t]*)(?::=|=>|\|\|=|\?\?=|=|:)[ \t]*"
+        # A YAML node's anchor and tag (`password: &pw …`, `api_token: !!str …`, `!!binary`).
+        + YAML_PROPERTIES
         + VALUE,
         NAME_ANCHORS,
         vendor="assignments (.env, code, YAML, JSON, INI, connection strings, query strings)",
@@ -658,8 +678,11 @@ KEYWORD_RULES: tuple[Rule, ...] = (
             "pubkey",
             "private-key",
             "htpasswd",
+            "obscure",
         ),
         vendor="command line (echo … | gh secret set, pass insert, docker secret create)",
+        # `echo YES | cryptsetup luksFormat …` answers its confirmation.
+        check=lambda s, m: s.strip().lower() not in ("yes", "y"),
     ),
     rule(
         "CLI_PASSWORD",
@@ -840,11 +863,12 @@ _NOT_TO = r"(?![tT][oO][ \t])"
 """Not the word `to` that ends the name's part (`set … password for user x to …`)."""
 _SET_WORDS = r"(?:[ \t]++" + _NOT_TO + r"(?![fF][rR][oO][mM][ \t])[^\s:=,;]{1,40}+){0,4}?"
 """Up to four words between the verb and the name (`the`, `staging`, `admin`...)."""
-_SET_NAME = r"[ \t]++(?=[A-Za-z])" + NAME
+_SET_NAME = r"[ \t]++`?(?=[A-Za-z])" + NAME + r"`?"
 """The credential's name: a run of name characters holding a credential's word (`NAME`), so
-that the words before it are tried until one is (`the API key`)."""
-_SET_FOR = r"(?:[ \t]+(?i:for|of|on)(?:[ \t]++" + _NOT_TO + r"[^\s:=,;]{1,40}+){1,3}?)?"
-"""Whose credential it is, between its name and `to` (`the password for user postgres`)."""
+that the words before it are tried until one is (`the API key`); in backticks as code."""
+_SET_FOR = r"(?:[ \t]+(?i:for|of|on|in)(?:[ \t]++" + _NOT_TO + r"[^\s:=,;]{1,40}+){1,3}?)?"
+"""Whose credential it is or where it is kept, between its name and `to` (`the password for
+user postgres`, `the API key in config.yaml`)."""
 
 
 def _set_value(secret: str, match: re.Match[str]) -> str | bool:
@@ -940,6 +964,33 @@ def _admin_password(secret: str, match: re.Match[str]) -> bool:
     if match.start() and match.string[match.start() - 1] in "/\\.":
         return False  # `/srv/root / …`
     return strong_or_random(secret)
+
+
+_USER = r"\\{0,3}[`'\"]?[\w.@-]{1,64}+\\{0,3}[`'\"]?"
+"""A user's name or email, maybe quoted, before its password."""
+
+
+def _user_and_password(secret: str, match: re.Match[str]) -> str | bool:
+    """A password given beside its user (`user bob, pass …`, `log in with bob and …`): strong,
+    random-looking, or 8 letters and digits or more mixed (`Tr0ub4dor3x`; no name, version or
+    hyphenated words)."""
+    if _a_name(secret) or _WORDS_OR_VERSION.fullmatch(secret):
+        return False
+    mixed = (
+        len(secret) >= 8
+        and secret.isalnum()
+        and any(c.isdigit() for c in secret)
+        and any(c.isalpha() for c in secret)
+    )
+    return "PASSWORD" if mixed or strong_or_random(secret) else False
+
+
+def _value_first(secret: str, match: re.Match[str]) -> str | bool:
+    """A value the sentence then calls a credential (`… is the admin password`): strong or
+    random-looking, and no name."""
+    if _a_name(secret) or not strong_or_random(secret):
+        return False
+    return "PASSWORD" if classify(match.group("name").replace(" ", "_")) == "PASSWORD" else "SECRET"
 
 
 def _sign_value(secret: str, match: re.Match[str]) -> str | bool:
@@ -1041,6 +1092,58 @@ _SET_RULES: tuple[Rule, ...] = (
     ),
     rule(
         "PASSWORD",
+        # A user, then a password's short label and its value: `user bob, pass …`, `login:
+        # bob; pw: …`, `account bob / password …`.
+        START
+        + r"(?i:user(?:name)?|login|account)[ \t]*[:=]?[ \t]+"
+        + _USER
+        + r"[ \t]*[,;/][ \t]*(?i:pass(?:word|wd)?|pwd?)[ \t]*[:=]?[ \t]+"
+        + _SET_VALUE,
+        ("pass", "pw"),
+        vendor="prose (a user, then its password: user bob, pass …)",
+        check=_user_and_password,
+    ),
+    rule(
+        "PASSWORD",
+        # A label naming credentials, then a user and a password across a spaced slash:
+        # `Credentials for the staging DB: app / …`, `Login: bob / …`.
+        START
+        + r"(?i:cred(?:ential)?s|log[ -]?in|account)[^\n:\\]{0,60}+:[ \t]*"
+        + _USER
+        + r"[ \t]+/[ \t]+"
+        + _SET_VALUE,
+        ("cred", "login", "log in", "log-in", "account"),
+        vendor="prose (a credentials label, then a user and a password: Login: bob / …)",
+        check=_user_and_password,
+    ),
+    rule(
+        "PASSWORD",
+        # Signing in with a user and a password: `log in with bob and …`, `sign in as bob
+        # with …`, `logged in using bob / …`.
+        START
+        + r"(?i:log(?:ged)?[ -]?in|sign(?:ed)?[ -]?in)[ \t]+(?i:with|as|using)[ \t]+"
+        + _USER
+        + r"[ \t]+(?:(?i:and|with)|/)[ \t]+"
+        + r"(?!(?i:the|a|an|your|my|our|its|their|this|that)[ \t])"
+        + _SET_VALUE,
+        ("log in", "login", "logged in", "log-in", "sign in", "signin", "signed in", "sign-in"),
+        vendor="prose (signing in with a user and a password: log in with bob and …)",
+        check=_user_and_password,
+    ),
+    rule(
+        "PASSWORD",
+        # The value first, then what it is: `… is the admin password`, `` `…` is the new
+        # API token``: a strong password or a random-looking value.
+        r"(?:(?<![^\s(\[])|(?<=\\[nrt]))\\{0,3}[`'\"]?(?P<secret2>[^\s`'\"\\,;()]{8,200}+)\\{0,3}[`'\"]?"
+        + r"[ \t]+(?i:is|was|will[ \t]+be)[ \t]+(?i:the|our|my|your|its|their)"
+        + r"(?:[ \t]+[A-Za-z-]{1,20}+){0,3}?[ \t]+"
+        + _PROSE_NAME,
+        _PROSE_ANCHORS,
+        vendor="prose (a value, then the credential it is: … is the admin password)",
+        check=_value_first,
+    ),
+    rule(
+        "PASSWORD",
         # An email address, then a spaced slash or `and`, then a strong password or a
         # random-looking value (`Admin login → admin@acme.io / …`, `log in with
         # `admin@acme.io` and `…``): a user and a password, as a summary gives them.
@@ -1094,7 +1197,28 @@ _SET_RULES: tuple[Rule, ...] = (
 )
 
 
+def _base32_seed(secret: str, match: re.Match[str]) -> bool:
+    """A TOTP seed in base32: one case, a digit of base32's (2-7) in it (`free from this
+    test` is words)."""
+    letters = secret.replace(" ", "").rstrip("=")
+    one_case = letters.upper() == letters or letters.lower() == letters
+    return one_case and any(c in "234567" for c in letters)
+
+
 PROSE_RULES: tuple[Rule, ...] = (
+    rule(
+        "SECRET",
+        # A two-factor seed in base32 after its name: `The 2FA seed is JBSW…`, `MFA secret:
+        # jbsw y3dp …` (grouped by four, as authenticator setups show it).
+        START
+        + r"(?i:2fa|mfa|totp|otp|authenticator|two[ -]factor)[ _-]?"
+        + r"(?i:seed|secret|key|setup[ ]key)(?:[ \t]+(?i:is|was)|[ \t]*[:=])[ \t]*"
+        + r"\\{0,3}[`'\"]?(?P<secret>[A-Za-z2-7]{4}(?:[ ]?[A-Za-z2-7]{4}){3,15}=*)"
+        + END,
+        ("2fa", "mfa", "totp", "otp", "authenticator", "factor"),
+        vendor="prose (a two-factor seed in base32: the 2FA seed is …)",
+        check=_base32_seed,
+    ),
     rule(
         "PASSWORD",
         # The value is looked at, not taken: a value refused as a word of the sentence

@@ -121,6 +121,8 @@ TOOL_RULES: tuple[Rule, ...] = (
     cli("CLI_PASSWORD", r"doctl", r"(?:-t|--access-token)", ("-t", "--access-token")),
     cli("CLI_PASSWORD", r"mosquitto_pub|mosquitto_sub|mosquitto_rr", r"-P", ("-p",)),
     cli("CLI_PASSWORD", r"cqlsh", r"(?:-p|--password)", ("-p",)),
+    cli("CLI_PASSWORD", r"ncftp|ncftpget|ncftpput|ncftpls", r"-p", ("-p",)),
+    cli("CLI_PASSWORD", r"poetry[ \t]+publish", r"(?:-p|--password)", ("-p",)),
     cli("CLI_PASSWORD", r"security[ \t]+add-(?:generic|internet)-password", r"-w", ("-w",)),
     # `xcrun altool … -p pw`: an app-specific password (`@keychain:NAME` names one, kept).
     cli("CLI_PASSWORD", r"(?:xcrun[ \t]+)?altool", r"(?:-p|--password)", ("altool",)),
@@ -330,6 +332,15 @@ TOOL_RULES: tuple[Rule, ...] = (
         prompt="*",
     ),
     _after(
+        # `rclone obscure pw` prints the form rclone's config stores (reversible): the
+        # password is its argument (`-` reads it from the standard input).
+        r"rclone[ \t]+obscure",
+        r"",
+        ("obscure",),
+        "command line (rclone obscure)",
+        prompt="-",
+    ),
+    _after(
         r"rclone[ \t]+config[ \t]+(?:create|update)",
         _LINE + r"[ \t](?:\w*(?:pass|key|secret|token)\w*)[ \t]*=?",
         ("rclone",),
@@ -355,7 +366,9 @@ TOOL_RULES: tuple[Rule, ...] = (
         START
         + r"(?:sudo(?:[ \t]+-\w+)*[ \t]+-S|chpasswd|--password-stdin|--with-token"
         + r"|secret[ \t]+(?:put|set|create)|env[ \t]+add|env:set|secrets[ \t]+(?:set|create)"
-        + r"|versions[ \t]+add|store-secret|password_stdin|vncpasswd)"
+        + r"|versions[ \t]+add|store-secret|password_stdin|vncpasswd"
+        # cryptsetup reads the passphrase from its input when that is no terminal.
+        + r"|cryptsetup|rclone[ \t]+obscure[ \t]+-)"
         + r"[^\n|;&<]{0,200}<<<[ \t]*"
         + password_value(),
         ("<<<",),
@@ -436,7 +449,9 @@ TOOL_RULES: tuple[Rule, ...] = (
         + r","
         + r"|(?:pymysql|MySQLdb)\.connect\([ \t]*"
         + _ARG
-        + r",|WiFi\.begin\(|wlan\.connect\()"
+        + r",|WiFi\.begin\(|wlan\.connect\("
+        # paramiko's `client.connect(hostname, 22, "root", "pw")`: a host, a port number.
+        + r"|\.connect\([ \t]*[\w.\"']{1,200}+[ \t]*,[ \t]*\d{1,5}[ \t]*,)"
         + _USER_THEN_PASSWORD,
         (
             "plainauth(",
@@ -447,7 +462,8 @@ TOOL_RULES: tuple[Rule, ...] = (
             ".connect(",
             "wifi.begin(",
         ),
-        vendor="code (a password by position: smtp.PlainAuth, gomail, DBI, ftplib, pymysql, Wi-Fi)",
+        vendor="code (a password by position: smtp.PlainAuth, gomail, DBI, ftplib, pymysql,"
+        " paramiko, Wi-Fi)",
         check=not_placeholder,
     ),
     rule(

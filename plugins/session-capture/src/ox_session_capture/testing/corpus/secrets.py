@@ -375,6 +375,25 @@ add("prose", "SECRET", "-".join(rnd(HEX, 5) for _ in range(2)),
     + "\n{s}")  # fmt: skip
 add("prose", "SECRET", "Tm4#" + rnd(ALNUM, 10), "the WiFi key is {s}")
 add("prose", "PASSWORD", "Tm4#" + rnd(ALNUM, 10), "Admin login → admin@acme.io / {s}")
+add("rclone", "CLI_PASSWORD", rnd(ALNUM, 14), "rclone obscure {s}", "cli")
+add("cryptsetup", "CLI_PASSWORD", rnd(ALNUM, 14), "cryptsetup luksOpen /dev/sdb1 data <<< {s}",
+    "cli")  # fmt: skip
+add("assignment", "PASSWORD", "Pw7" + rnd(ALNUM, 12), 'DB_PASSWORD="${{DB_PASSWORD:={s}}}"',
+    "config")  # fmt: skip
+add("assignment", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    'password = os.environ.get("DB_PASSWORD") or "{s}"', "config")  # fmt: skip
+add("assignment", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "password: &db {s}", "config")
+add("assignment", "PASSWORD", "Pw7" + rnd(ALNUM, 12), 'password = b"{s}"', "config")
+add("assignment", "PASSWORD", base64.b64encode(rnd(ALNUM, 14).encode()).decode(),
+    "db_password: !!binary {s}", "config")  # fmt: skip
+add("prose", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "user admin, pass {s}")
+add("prose", "PASSWORD", "Tm4#" + rnd(ALNUM, 10), "You can log in with admin and {s}")
+add("prose", "PASSWORD", "Tm4#" + rnd(ALNUM, 10), "{s} is the admin password.")
+add("ncftp", "CLI_PASSWORD", rnd(ALNUM, 14), "ncftp -u admin -p {s} ftp.acme.io", "cli")
+add("Poetry", "CLI_PASSWORD", rnd(ALNUM, 14), "poetry publish -u bot -p {s}", "cli")
+add("paramiko", "PASSWORD", rnd(ALNUM, 14), 'ssh.connect(hostname, 22, "root", "{s}")', "config")
+add("prose", "SECRET", rnd(string.ascii_uppercase + "234567", 32), "The 2FA seed is {s}")
+add("prose", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "Credentials for the staging DB: app / {s}")
 
 
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
