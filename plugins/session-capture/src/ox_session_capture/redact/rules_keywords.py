@@ -966,6 +966,8 @@ def _admin_password(secret: str, match: re.Match[str]) -> bool:
     return strong_or_random(secret)
 
 
+_DETERMINERS = ("the", "our", "my", "your", "its", "their")
+"""The words before a credential's name that follows its value (`… is the admin password`)."""
 _USER = r"\\{0,3}[`'\"]?[\w.@-]{1,64}+\\{0,3}[`'\"]?"
 """A user's name or email, maybe quoted, before its password."""
 
@@ -1099,7 +1101,13 @@ _SET_RULES: tuple[Rule, ...] = (
         + _USER
         + r"[ \t]*[,;/][ \t]*(?i:pass(?:word|wd)?|pwd?)[ \t]*[:=]?[ \t]+"
         + _SET_VALUE,
-        ("pass", "pw"),
+        # The sign and the label: `pass` alone is in every `password`.
+        tuple(
+            f"{sign}{space}{label}"
+            for sign in ",;/"
+            for space in ("", " ")
+            for label in ("pass", "pw")
+        ),
         vendor="prose (a user, then its password: user bob, pass …)",
         check=_user_and_password,
     ),
@@ -1135,10 +1143,13 @@ _SET_RULES: tuple[Rule, ...] = (
         # The value first, then what it is: `… is the admin password`, `` `…` is the new
         # API token``: a strong password or a random-looking value.
         r"(?:(?<![^\s(\[])|(?<=\\[nrt]))\\{0,3}[`'\"]?(?P<secret2>[^\s`'\"\\,;()]{8,200}+)\\{0,3}[`'\"]?"
-        + r"[ \t]+(?i:is|was|will[ \t]+be)[ \t]+(?i:the|our|my|your|its|their)"
+        + r"[ \t]+(?i:is|was|will[ \t]+be)[ \t]+(?i:"
+        + "|".join(_DETERMINERS)
+        + ")"
         + r"(?:[ \t]+[A-Za-z-]{1,20}+){0,3}?[ \t]+"
         + _PROSE_NAME,
-        _PROSE_ANCHORS,
+        # The verb and its article, not the name: `key` and `token` are in most code.
+        tuple(f"{verb} {det}" for verb in ("is", "was", "be") for det in _DETERMINERS),
         vendor="prose (a value, then the credential it is: … is the admin password)",
         check=_value_first,
     ),
