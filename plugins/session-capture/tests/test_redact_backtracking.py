@@ -283,6 +283,9 @@ HOSTILE = {
     "credentials labels without a slash": "credentials for x: bob " * 40_000,
     "backticks around names without to": "set `password` " * 50_000,
     "where a name is kept without to": "set the password in a b c " * 40_000,
+    "django prefixes repeated": "django-insecure-" * 30_000,
+    "a session cookie of signs": "PHPSESSID=" + "%" * 300_000,
+    "session cookie names without a value": "_a_session=" * 50_000,
 }
 
 

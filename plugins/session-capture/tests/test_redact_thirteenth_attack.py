@@ -7,8 +7,9 @@ passphrase; ncftp's and `poetry publish`'s `-p`, paramiko's `connect(host, port,
 a user and its password in prose (`user bob, pass …`, `log in with bob and …`); the value
 first, then the credential it is (`… is the admin password`); a credentials label before a
 user and a password (`Login: bob / …`); letters and digits after a dash after a password's
-name; a name in backticks, or where it is kept, before `to`; a two-factor seed in base32.
-And the same forms holding no secret (kept)."""
+name; a name in backticks, or where it is kept, before `to`; a two-factor seed in base32;
+Django's `django-insecure-` key; a session cookie by its framework's name. And the same forms
+holding no secret (kept)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ PW = "Tm4#kQ8w!zR2"
 MIXED = "Tr0ub4dor3xyz"
 K = "k9Xq2Lm7Zp4Rt8Vw1Yz3Bc6Df0Gh5Jn8"
 B64 = base64.b64encode(MIXED.encode()).decode()
+DJANGO = "django-insecure-8f#k2m!x9q@z3w$e7r^t5y&u1i*o0p(l)abcdefgh12k9xq2lm7zp"
 
 LEAKED = [
     # a YAML node's anchor or tag before the value
@@ -76,6 +78,14 @@ LEAKED = [
     ("The 2FA seed is JBSWY3DPEHPK3PXPJBSWY3DP", "JBSWY3DPEHPK3PXPJBSWY3DP"),
     ("MFA secret: jbsw y3dp ehpk 3pxp jbsw y3dp", "jbsw y3dp ehpk 3pxp"),
     ("use The 2FA seed is JBSWY3DPEHPK3PXPJBSWY3DP please", "JBSWY3DPEHPK3PXPJBSWY3DP"),
+    # Django's startproject key (its signs end any name: value reading), session cookies
+    (f"Generated a new Django SECRET_KEY: {DJANGO}", DJANGO),
+    (f"SECRET_KEY = '{DJANGO}'", DJANGO),
+    (f"connect.sid=s%3A{K}.abcDEF123", K),
+    (f"_session_id={K}", K),
+    ("PHPSESSID=k9xq2lm7zp4rt8vw1yz3bc6df0", "k9xq2lm7zp4rt8vw1yz3bc6df0"),
+    (f"_myapp_session={K}", K),
+    ("JSESSIONID=8A2F3C4D5E6F7A8B9C0D1E2F3A4B5C6D", "8A2F3C4D5E6F7A8B9C0D1E2F3A4B5C6D"),
     # the value first, then the credential it is
     (f"{PW} is the admin password.", PW),
     (f"`{PW}` is the new root password.", PW),
@@ -119,6 +129,10 @@ KEPT = [
     "the token -> refresh flow and password — reset2024 page",
     "the OTP key is free from this test",
     "2FA key: ABCDEFGHABCDEFGH",
+    "session.cookie_name = PHPSESSID",
+    "PHPSESSID=deleted",
+    "sessionid=None",
+    "the django-insecure- prefix marks a dev key",
 ]
 
 

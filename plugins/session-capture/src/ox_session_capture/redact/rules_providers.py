@@ -296,6 +296,18 @@ PROVIDER_RULES: tuple[Rule, ...] = (
          r"(?:[ \t]*+[=:][ \t]*+|[ \t]++)" + QUOTE + r"?(?P<secret>[^\s\"'`]{8,200})",
          "bundle_", vendor="Bundler (a private gem source: Sidekiq Pro, GitHub Packages)",
          check=lambda s, m: "__" in m.group("host").strip("_") and not_placeholder(s)),
+    # Django's `startproject` key: `django-insecure-` and 50 of `get_random_secret_key`'s
+    # characters (its signs take the key out of any `name: value` reading).
+    rule("DJANGO_SECRET_KEY", START + r"django-insecure-[a-z0-9!@#$%^&*(\-_=+)]{40,60}+",
+         "django-insecure-", vendor="Django", token=True),
+    # A session cookie by its framework's name: PHP's, Java's, ASP.NET's, Express's, Rails'
+    # and Laravel's (`_id` names are no secrets' elsewhere; these hold a live session).
+    rule("COOKIE", r"(?<![\w.-])(?i:PHPSESSID|JSESSIONID|ASP\.NET_SessionId|connect\.sid"
+         r"|_[a-z0-9]{1,40}_session(?:_id)?|_session_id|laravel_session|sessionid)"
+         r"[ \t]*=[ \t]*" + QUOTE + r"?(?P<secret>[A-Za-z0-9%._\-+/=]{16,400}+)",
+         ("sessid", "sessionid", "connect.sid", "_session"), vendor="session cookies",
+         check=lambda s, m: token_like(s.replace("%3A", ":"), 16) or (
+             len(s) >= 26 and s.isalnum() and any(c.isdigit() for c in s))),
     # ---- webhooks whose URL is the secret
     rule("WEBHOOK_URL", r"https://hook\.(?:eu|us)\d\.make\.com/[a-z0-9]{32}" + END,
          "make.com/", vendor="Make"),

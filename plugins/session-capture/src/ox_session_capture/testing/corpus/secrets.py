@@ -394,6 +394,11 @@ add("Poetry", "CLI_PASSWORD", rnd(ALNUM, 14), "poetry publish -u bot -p {s}", "c
 add("paramiko", "PASSWORD", rnd(ALNUM, 14), 'ssh.connect(hostname, 22, "root", "{s}")', "config")
 add("prose", "SECRET", rnd(string.ascii_uppercase + "234567", 32), "The 2FA seed is {s}")
 add("prose", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "Credentials for the staging DB: app / {s}")
+add("Django", "DJANGO_SECRET_KEY",
+    "django-insecure-" + rnd(string.ascii_lowercase + string.digits + "!@#$%^&*(-_=+)", 50),
+    "Generated a new SECRET_KEY: {s}")  # fmt: skip
+add("session cookies", "COOKIE", "s%3A" + rnd(ALNUM, 32) + "." + rnd(ALNUM, 20),
+    "curl -b 'connect.sid={s}' https://app.acme.io/api", "cli")  # fmt: skip
 
 
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
