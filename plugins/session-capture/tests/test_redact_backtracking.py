@@ -286,6 +286,10 @@ HOSTILE = {
     "django prefixes repeated": "django-insecure-" * 30_000,
     "a session cookie of signs": "PHPSESSID=" + "%" * 300_000,
     "session cookie names without a value": "_a_session=" * 50_000,
+    "terraform variables never closed": 'variable "password" {' + " x" * 150_000,
+    "cloudformation keys without a default": "password:\n" + "  Type: String\n" * 40_000,
+    "dockerfile env without a value": "ENV PASSWORD " * 50_000,
+    "names and values never paired": '"name": "password", ' * 40_000,
 }
 
 

@@ -8,8 +8,11 @@ a user and its password in prose (`user bob, pass …`, `log in with bob and …
 first, then the credential it is (`… is the admin password`); a credentials label before a
 user and a password (`Login: bob / …`); letters and digits after a dash after a password's
 name; a name in backticks, or where it is kept, before `to`; a two-factor seed in base32;
-Django's `django-insecure-` key; a session cookie by its framework's name. And the same forms
-holding no secret (kept)."""
+Django's `django-insecure-` key; a session cookie by its framework's name; a declared default
+(Terraform, CloudFormation), the Dockerfile's `ENV NAME value`, a name and its value on one
+line (`{"name": …, "value": …}` that did not parse, a YAML flow mapping, the AWS CLI's
+shorthand), CloudFormation's and Elastic Beanstalk's pairs in JSON, `bindpw`. And the same
+forms holding no secret (kept)."""
 
 from __future__ import annotations
 
@@ -86,6 +89,25 @@ LEAKED = [
     ("PHPSESSID=k9xq2lm7zp4rt8vw1yz3bc6df0", "k9xq2lm7zp4rt8vw1yz3bc6df0"),
     (f"_myapp_session={K}", K),
     ("JSESSIONID=8A2F3C4D5E6F7A8B9C0D1E2F3A4B5C6D", "8A2F3C4D5E6F7A8B9C0D1E2F3A4B5C6D"),
+    # a declared default, the Dockerfile's older ENV, a name and its value on one line
+    (f'variable "db_password" {{\n  default = "{MIXED}"\n}}', MIXED),
+    (
+        f"Parameters:\n  DBPassword:\n    Type: String\n    NoEcho: true\n    Default: {MIXED}",
+        MIXED,
+    ),
+    (f"ENV DB_PASSWORD {MIXED}", MIXED),
+    (f"FROM python:3.12\nENV API_TOKEN {K}", K),
+    (f'"environment": [{{"name": "DB_PASSWORD", "value": "{MIXED}"}}]', MIXED),
+    (f'- {{ name: DB_PASSWORD, value: "{MIXED}" }}', MIXED),
+    (
+        f"aws cloudformation create-stack --parameters ParameterKey=DBPassword,"
+        f"ParameterValue={MIXED}",
+        MIXED,
+    ),
+    (f'{{"ParameterKey": "DBPassword", "ParameterValue": "{MIXED}"}}', MIXED),
+    (f'{{"OptionName": "DB_PASSWORD", "Value": "{MIXED}"}}', MIXED),
+    (f"bindpw {MIXED}", MIXED),
+    (f"bind_pw = {MIXED}", MIXED),
     # the value first, then the credential it is
     (f"{PW} is the admin password.", PW),
     (f"`{PW}` is the new root password.", PW),
@@ -133,6 +155,13 @@ KEPT = [
     "PHPSESSID=deleted",
     "sessionid=None",
     "the django-insecure- prefix marks a dev key",
+    'variable "region" {\n  default = "us-east-1"\n}',
+    "Parameters:\n  InstanceType:\n    Type: String\n    Default: t3.micro",
+    "ENV PASSWORD_FILE /run/secrets/pw",
+    '[{"ParameterKey": "InstanceType", "ParameterValue": "t3.micro"}]',
+    '{"name": "LOG_LEVEL", "value": "debug"}',
+    "Set bindpw to the DN's password.",
+    "--taints 'addOrUpdateTaints=[{key=taint-new-key-1,value=taint-new-value-1,effect=NONE}]'",
 ]
 
 

@@ -241,10 +241,14 @@ def _keyed_kind(key: str, value: str) -> str | None:
     return "HIGH_ENTROPY" if cls == "WEAK" else cls
 
 
-_PAIR_NAMES = ("name", "key", "variable", "label", "parametername", "secretname", "keyname")
-"""The keys, in lower case, that name an object's `value` (any case: `Name`/`Value` in AWS
+_PAIR_NAMES = ("name", "key", "variable", "label", "parametername", "secretname", "keyname",
+               "parameterkey", "optionname")  # fmt: skip
+"""The keys, in lower case, that name an object's value (any case: `Name`/`Value` in AWS
 SSM and ECS, `KEY`/`VALUE` in hand-made exports, `keyName` in `az storage account keys
-list`)."""
+list`, `ParameterKey`/`ParameterValue` in CloudFormation's parameters, `OptionName` in
+Elastic Beanstalk's option settings)."""
+_PAIR_VALUES = ("value", "parametervalue")
+"""The keys, in lower case, of the value an object names."""
 
 
 def _pair_name(obj: dict[str, Any], parent: str | None) -> str | None:
@@ -252,7 +256,7 @@ def _pair_name(obj: dict[str, Any], parent: str | None) -> str | None:
     (Kubernetes env, CI variables; 1Password's fields name theirs `label`), the first one
     that is a credential's; else `parent`, the credential key the object is under
     (`terraform output -json`: `{"db_password": {"sensitive": true, "value": ...}}`)."""
-    if not any(isinstance(k, str) and k.lower() == "value" for k in obj):
+    if not any(isinstance(k, str) and k.lower() in _PAIR_VALUES for k in obj):
         return None
     named = {k.lower(): v for k, v in obj.items() if isinstance(k, str) and isinstance(v, str)}
     names = [named[k] for k in _PAIR_NAMES if k in named]
@@ -386,7 +390,7 @@ def redact_value(
             clean_key = _redact(key, extra, depth) if isinstance(key, str) else key
             if not isinstance(key, str):
                 out[clean_key] = redact_value(item, extra, depth)
-            elif pair is not None and key.lower() == "value":
+            elif pair is not None and key.lower() in _PAIR_VALUES:
                 out[clean_key] = _member(item, (key, pair), extra, depth)
             else:
                 out[clean_key] = _member(item, (key,), extra, depth)

@@ -16,6 +16,7 @@ from ox_session_capture.redact.names import (
     a_form_text,
     classify,
     is_literal_secret,
+    literal_kind,
     names_a_credential,
 )
 from ox_session_capture.redact.rules import (
@@ -428,7 +429,8 @@ KEYWORD_RULES: tuple[Rule, ...] = (
     rule(
         "PASSWORD",
         # define('DB_PASSWORD', 'x'), setenv("API_TOKEN", "x"), ENV.fetch("KEY", "x")
-        QUOTE + NAME + QUOTE + r"(?P<op_space>[ \t]*),[ \t]*" + QUOTED_VALUE,
+        # Not a key after it: `{"name": "DB_PASSWORD", "value": …}` is a pair, read below.
+        QUOTE + NAME + QUOTE + r"(?P<op_space>[ \t]*),[ \t]*" + QUOTED_VALUE + r"(?![ \t]*:)",
         NAME_ANCHORS,
         vendor="name/value pairs (PHP define, setenv)",
         check=_named_value,
@@ -470,6 +472,58 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         "name:",
         vendor="name/value pairs in YAML (Kubernetes env, CI variables)",
         check=_named_value,
+    ),
+    rule(
+        "PASSWORD",
+        # A declared parameter's default: Terraform's `variable "db_password" { default = "…"
+        # }`, CloudFormation's `DBPassword:` then `Type: String` and `Default: …` below it.
+        r"(?:variable[ \t]+\\{0,3}\""
+        + NAME
+        + r"\\{0,3}\"[ \t]*\{[^{}]{0,400}?"
+        + r"default[ \t]*=[ \t]*"
+        + r"|"
+        + _RUN_START
+        + NAME.replace("?P<name>", "?P<cf_name>")
+        + r":[ \t]*"
+        + NL
+        + r"(?:[ \t]++(?!Default:)[A-Za-z]{1,30}+:[^\r\n\\]{0,200}+"
+        + NL
+        + r"){0,6}+"
+        + r"[ \t]++Default:[ \t]*)"
+        + VALUE,
+        ("default",),
+        vendor="declared defaults (Terraform variable, CloudFormation parameter)",
+        check=lambda s, m: (
+            literal_kind(m.group("name") or m.group("cf_name"), s, quoted=m.group("q") is not None)
+            or False
+        ),
+    ),
+    rule(
+        "PASSWORD",
+        # The Dockerfile's older `ENV NAME value` (a space, no `=`), at a line's start.
+        r"(?:(?<![^\n])|(?<=\\n))[ \t]*ENV[ \t]+" + NAME + r"(?P<op_space>[ \t]+)(?![=\s])" + VALUE,
+        ("env ",),
+        vendor="Dockerfile (ENV NAME value)",
+        check=_named_value,
+    ),
+    rule(
+        "PASSWORD",
+        # A name and its value on one line: JSON text that did not parse (`{"name":
+        # "DB_PASSWORD", "value": …}`, ECS, Kubernetes), a YAML flow mapping (`{ name:
+        # DB_PASSWORD, value: … }`), the AWS CLI's shorthand (`ParameterKey=DBPassword,
+        # ParameterValue=…`).
+        r"(?i:name|key|parameterkey|optionname)\\{0,3}[\"']?[ \t]*[:=][ \t]*"
+        + QUOTE
+        + r"?"
+        + NAME
+        + QUOTE
+        + r"?[ \t]*,[ \t]*\\{0,3}[\"']?(?i:value|parametervalue)\\{0,3}[\"']?"
+        + r"(?P<op_space>[ \t]*)[:=][ \t]*"
+        + VALUE,
+        ('value"', "value:", "value=", "value\\", "value'"),
+        vendor="name/value pairs on one line (JSON text, YAML flow mappings, AWS CLI)",
+        # A password's or a secret's name only: `key=taint-key-1,value=…` is a label.
+        check=lambda s, m: _named_value(s, m) if classify(m.group("name")) != "WEAK" else False,
     ),
     rule(
         "PASSWORD",

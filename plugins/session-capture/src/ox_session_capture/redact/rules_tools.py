@@ -253,11 +253,12 @@ TOOL_RULES: tuple[Rule, ...] = (
         "command line (neo4j-admin set-initial-password)",
     ),
     _after(
-        # redis.conf and `CONFIG SET`: `requirepass pw`, `masterauth pw`.
-        r"(?i:requirepass|masterauth)",
-        r"",
-        ("requirepass", "masterauth"),
-        "redis (requirepass, masterauth)",
+        # redis.conf and `CONFIG SET`: `requirepass pw`, `masterauth pw`; ldap.conf's and
+        # nslcd.conf's `bindpw pw`, Postfix LDAP tables' `bind_pw = pw`.
+        r"(?i:requirepass|masterauth|bind_?pw)",
+        r"(?:[ \t]*=)?",
+        ("requirepass", "masterauth", "bindpw", "bind_pw"),
+        "redis (requirepass, masterauth), LDAP clients (bindpw)",
     ),
     _after(
         r"setx",

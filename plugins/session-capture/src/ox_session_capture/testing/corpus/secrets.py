@@ -397,6 +397,15 @@ add("prose", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "Credentials for the staging DB
 add("Django", "DJANGO_SECRET_KEY",
     "django-insecure-" + rnd(string.ascii_lowercase + string.digits + "!@#$%^&*(-_=+)", 50),
     "Generated a new SECRET_KEY: {s}")  # fmt: skip
+add("Terraform", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    'variable "db_password" {{\n  type = string\n  default = "{s}"\n}}', "config")  # fmt: skip
+add("AWS CloudFormation", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    "Parameters:\n  DBPassword:\n    Type: String\n    NoEcho: true\n    Default: {s}",
+    "config")  # fmt: skip
+add("Dockerfile", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "FROM python:3.12\nENV DB_PASSWORD {s}",
+    "config")  # fmt: skip
+add("Amazon ECS", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    '"environment": [{{"name": "DB_PASSWORD", "value": "{s}"}}]', "config")  # fmt: skip
 add("session cookies", "COOKIE", "s%3A" + rnd(ALNUM, 32) + "." + rnd(ALNUM, 20),
     "curl -b 'connect.sid={s}' https://app.acme.io/api", "cli")  # fmt: skip
 
