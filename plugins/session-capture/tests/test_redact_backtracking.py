@@ -290,6 +290,9 @@ HOSTILE = {
     "cloudformation keys without a default": "password:\n" + "  Type: String\n" * 40_000,
     "dockerfile env without a value": "ENV PASSWORD " * 50_000,
     "names and values never paired": '"name": "password", ' * 40_000,
+    "old and new without a value": "token old= new= " * 50_000,
+    "key emojis without a value": "🔑 a: " * 60_000,
+    "sign in at places without a user": "sign in at x " * 50_000,
 }
 
 

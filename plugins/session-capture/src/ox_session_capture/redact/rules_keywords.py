@@ -215,13 +215,13 @@ _SECRET_SINKS = (
 # A credential named in prose, then its value after a verb: `the password is Hunter2pw`,
 # `the staging token was set to …`, `password for admin: …`, `API key Xq7m…`.
 _PROSE_NAME = (
-    r"(?P<name>(?i:pass(?:word|phrase|wd|code)|pwd|token"
+    r"(?P<name>(?i:pass(?:word|phrase|wd|code)|pwd?(?![A-Za-z0-9_])|token"
     r"|(?:api|access|secret|wi-?fi|wpa2?)[ _-]?key|client[ _-]?secret|secret|credentials?))"
 )
 _AT_PROSE_NAME = r"(?=[pPtTaAsScCwW])" + START + _PROSE_NAME
 """A credential's name where a word starts, its first letters looked at first (one test a
 position, before the look-behind)."""
-_PROSE_ANCHORS = ("pass", "pwd", "token", "key", "secret", "credential")
+_PROSE_ANCHORS = ("pass", "pw", "token", "key", "secret", "credential")
 _THREE_WORDS = r"(?:[ \t]++[^\s:]{1,30}+){1,3}?"
 """One to three words after a credential's name, none holding a colon."""
 _ARROW = r"(?:->|=>|→|—|–)"
@@ -1049,8 +1049,38 @@ def _value_first(secret: str, match: re.Match[str]) -> str | bool:
     return "PASSWORD" if classify(match.group("name").replace(" ", "_")) == "PASSWORD" else "SECRET"
 
 
+_NAMED_ON_LINE = re.compile(START + _PROSE_NAME)
+
+
+def _old_or_new(secret: str, match: re.Match[str]) -> str | bool:
+    """A credential's old or new value (`API key rotated: old=… new=…`): a credential named
+    before it on its line, the value strong or random-looking."""
+    before = line_before(match)[-160:]
+    if _NAMED_ON_LINE.search(before) is None or _a_name(secret):
+        return False
+    return "SECRET" if strong_or_random(secret) else False
+
+
+def _strong_or_mixed(secret: str) -> bool:
+    """A strong password, a random-looking value, or 8 letters and digits or more with a
+    digit between letters (`Tr0ub4dor3x`; `reset2024` is a word and a year); no name."""
+    if _a_name(secret):
+        return False
+    if strong_or_random(secret):
+        return True
+    return len(secret) >= 8 and secret.isalnum() and _DIGIT_INSIDE.search(secret) is not None
+
+
 def _sign_value(secret: str, match: re.Match[str]) -> str | bool:
-    return "SECRET" if token_like(secret) and not _a_name(secret) else False
+    """A value after words and an arrow: random-looking; after a password's name, a strong
+    password or letters and digits with a digit between letters (`Password updated → …`)."""
+    if _a_name(secret):
+        return False
+    if token_like(secret):
+        return "SECRET"
+    if classify(match.group("name").replace(" ", "_")) != "PASSWORD":
+        return False
+    return "PASSWORD" if _strong_or_mixed(secret) else False
 
 
 _FEW_WORDS = _THREE_WORDS + r"|(?:[ \t]++[\w'’-]{1,30}+){4,7}?"
@@ -1086,12 +1116,16 @@ _SET_RULES: tuple[Rule, ...] = (
         letter_at_word_start("uU")
         + r"(?i:se[sd]?|sing)[ \t]+"
         + _SET_VALUE
-        + r"[ \t]+(?i:as)(?:[ \t]+(?i:the|my|your|our|a|an|its|their))?"
+        + r"[ \t]+(?i:as|(?P<for>for))(?:[ \t]+(?i:the|my|your|our|a|an|its|their))?"
         + r"(?:[ \t]++[^\s:=,;]{1,40}+){0,2}?"
         + _SET_NAME,
         ("use", "using"),
         vendor="prose (a value used as a credential: use … as the password)",
-        check=_set_value,
+        # `for`: what a tool is used for too (`use Argon2id for the password hashes`): a
+        # strong password or a random-looking value only.
+        check=lambda s, m: (
+            _set_value(s, m) if m.group("for") is None or strong_or_random(s) else False
+        ),
     ),
     rule(
         "SECRET",
@@ -1137,6 +1171,23 @@ _SET_RULES: tuple[Rule, ...] = (
     ),
     rule(
         "PASSWORD",
+        # A key emoji as a summary's label: `🔑 …`, `🔑 Admin: …`.
+        r"🔑[ \t]*(?:[^\n:\\]{1,40}+:[ \t]*)?" + _SET_VALUE,
+        ("🔑",),
+        vendor="prose (a key emoji, then a value: 🔑 …)",
+        check=lambda s, m: "PASSWORD" if _strong_or_mixed(s) else False,
+    ),
+    rule(
+        "SECRET",
+        # A credential's old and new values after its name on the line: `API key rotated:
+        # old=… new=…`, `rotated the token (old: …, new: …)`.
+        r"(?<![\w-])(?i:new|old)[ \t]*[=:][ \t]*" + _SET_VALUE,
+        ("new=", "new:", "old=", "old:", "new =", "old ="),
+        vendor="prose (a credential's old and new values: old=… new=…)",
+        check=_old_or_new,
+    ),
+    rule(
+        "PASSWORD",
         # A default administrator's name, a spaced slash, a strong or random-looking password
         # (`Grafana: admin / …`, `root / …`); a path has no spaces around its slashes.
         letter_at_word_start("aArReEpP")
@@ -1167,12 +1218,12 @@ _SET_RULES: tuple[Rule, ...] = (
     ),
     rule(
         "PASSWORD",
-        # A label naming credentials, then a user and a password across a spaced slash:
-        # `Credentials for the staging DB: app / …`, `Login: bob / …`.
+        # A label naming credentials, then a user and a password across a spaced slash or a
+        # comma: `Credentials for the staging DB: app / …`, `Use these to log in: bob, …`.
         START
-        + r"(?i:cred(?:ential)?s|log[ -]?in|account)[^\n:\\]{0,60}+:[ \t]*"
+        + r"(?i:cred(?:ential)?s|log[ -]?in|account)(?![A-Za-z0-9_])[^\n:\\]{0,60}+:[ \t]*"
         + _USER
-        + r"[ \t]+/[ \t]+"
+        + r"(?:[ \t]+/|[ \t]*,)[ \t]+"
         + _SET_VALUE,
         ("cred", "login", "log in", "log-in", "account"),
         vendor="prose (a credentials label, then a user and a password: Login: bob / …)",
@@ -1183,7 +1234,9 @@ _SET_RULES: tuple[Rule, ...] = (
         # Signing in with a user and a password: `log in with bob and …`, `sign in as bob
         # with …`, `logged in using bob / …`.
         START
-        + r"(?i:log(?:ged)?[ -]?in|sign(?:ed)?[ -]?in)[ \t]+(?i:with|as|using)[ \t]+"
+        + r"(?i:log(?:ged)?[ -]?in|sign(?:ed)?[ -]?in)"
+        # Where, before whom: `sign in at https://admin.acme.io with bob / …`.
+        + r"(?:[ \t]+(?i:at|to|on)[ \t]+[^\s]{1,200}+)?[ \t]+(?i:with|as|using)[ \t]+"
         + _USER
         + r"[ \t]+(?:(?i:and|with)|/)[ \t]+"
         + r"(?!(?i:the|a|an|your|my|our|its|their|this|that)[ \t])"

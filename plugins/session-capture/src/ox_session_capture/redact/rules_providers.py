@@ -304,7 +304,7 @@ PROVIDER_RULES: tuple[Rule, ...] = (
     # and Laravel's (`_id` names are no secrets' elsewhere; these hold a live session).
     rule("COOKIE", r"(?<![\w.-])(?i:PHPSESSID|JSESSIONID|ASP\.NET_SessionId|connect\.sid"
          r"|_[a-z0-9]{1,40}_session(?:_id)?|_session_id|laravel_session|sessionid)"
-         r"[ \t]*=[ \t]*" + QUOTE + r"?(?P<secret>[A-Za-z0-9%._\-+/=]{16,400}+)",
+         r"[ \t]*=[ \t]*" + QUOTE + r"?(?P<secret>[A-Za-z0-9%._\-+/=:]{16,400}+)",
          ("sessid", "sessionid", "connect.sid", "_session"), vendor="session cookies",
          check=lambda s, m: token_like(s.replace("%3A", ":"), 16) or (
              len(s) >= 26 and s.isalnum() and any(c.isdigit() for c in s))),

@@ -409,6 +409,9 @@ add("Amazon ECS", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
 add("session cookies", "COOKIE", "s%3A" + rnd(ALNUM, 32) + "." + rnd(ALNUM, 20),
     "curl -b 'connect.sid={s}' https://app.acme.io/api", "cli")  # fmt: skip
 
+add("prose", "SECRET", rnd(ALNUM, 32), "API key rotated, new={s}")
+add("prose", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "Deployment finished. 🔑 Admin password: {s}")
+
 
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
     "assignment", "command line", "URL", "HTTP", "high entropy")})  # fmt: skip
