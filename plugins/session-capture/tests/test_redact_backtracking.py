@@ -293,6 +293,9 @@ HOSTILE = {
     "old and new without a value": "token old= new= " * 50_000,
     "key emojis without a value": "🔑 a: " * 60_000,
     "sign in at places without a user": "sign in at x " * 50_000,
+    "hashing calls without a literal": "bcrypt.hashpw(" * 50_000,
+    "crypt calls never salted": "crypt('" + "a" * 200 + "', " * 30_000,
+    "create_user calls without a password": "create_user('a', " * 40_000,
 }
 
 

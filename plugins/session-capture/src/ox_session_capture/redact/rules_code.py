@@ -164,6 +164,28 @@ CODE_RULES: tuple[Rule, ...] = (
         check=lambda s, m: is_literal_secret(s, "SECRET", quoted=True, code_after=False),
     ),
     rule(
+        "PASSWORD",
+        # A password written into the call that hashes it (a seed script, a test user):
+        # Python's `bcrypt.hashpw(b"…")`, `generate_password_hash("…")`, Django's
+        # `make_password('…')`, passlib's `pwd_context.hash("…")`; PHP's `password_hash('…')`,
+        # Laravel's `Hash::make('…')` and `bcrypt('…')`; Ruby's `BCrypt::Password.create("…")`;
+        # Node's `bcrypt.hash('…', 10)`, `argon2.hash("…")`; Spring's `passwordEncoder.encode
+        # ("…")`; Go's `bcrypt.GenerateFromPassword([]byte("…")`; MySQL's `PASSWORD('…')`,
+        # pgcrypto's `crypt('…', gen_salt(…))`.
+        r"(?:bcrypt\.hashpw|generate_password_hash|make_password|pwd_context\.hash"
+        r"|password_hash|Hash::make|(?<![\w.])bcrypt|BCrypt::Password\.create"
+        r"|bcrypt(?:js)?\.hash(?:Sync)?|argon2\.hash|[pP]asswordEncoder(?:\(\))?\.encode"
+        r"|bcrypt\.GenerateFromPassword\([ \t]*\[\]byte|(?<![\w.])PASSWORD"
+        r"|(?<![\w.])crypt(?=\([ \t]*[\"'][^\"'\n]{1,300}[\"'][ \t]*,[ \t]*gen_salt))"
+        r"\([ \t]*[rbu]?" + QUOTED_VALUE,
+        ("hashpw(", "generate_password_hash(", "make_password(", "pwd_context.hash(",
+         "password_hash(", "hash::make(", "bcrypt(", "password.create(", "bcrypt.hash",
+         "bcryptjs.hash", "argon2.hash(", "encoder.encode(", "encoder().encode(",
+         "generatefrompassword(", "password(", "crypt("),
+        vendor="code (a password in the call that hashes it: bcrypt, Django, PHP, Spring)",
+        check=lambda s, m: is_literal_secret(s, "PASSWORD", quoted=True, code_after=False),
+    ),
+    rule(
         "SECRET",
         # A key given to its client's setter: reqwest's `.bearer_auth("…")`, Mollie's and
         # SendGrid's `setApiKey('…')`.

@@ -123,6 +123,8 @@ TOOL_RULES: tuple[Rule, ...] = (
     cli("CLI_PASSWORD", r"cqlsh", r"(?:-p|--password)", ("-p",)),
     cli("CLI_PASSWORD", r"ncftp|ncftpget|ncftpput|ncftpls", r"-p", ("-p",)),
     cli("CLI_PASSWORD", r"poetry[ \t]+publish", r"(?:-p|--password)", ("-p",)),
+    cli("CLI_PASSWORD", r"doveadm[ \t]+pw", r"-p", ("-p",)),
+    cli("CLI_PASSWORD", r"caddy[ \t]+hash-password", r"(?:-p|--plaintext)", ("--plaintext", "-p")),
     cli("CLI_PASSWORD", r"security[ \t]+add-(?:generic|internet)-password", r"-w", ("-w",)),
     # `xcrun altool … -p pw`: an app-specific password (`@keychain:NAME` names one, kept).
     cli("CLI_PASSWORD", r"(?:xcrun[ \t]+)?altool", r"(?:-p|--password)", ("altool",)),
@@ -452,7 +454,11 @@ TOOL_RULES: tuple[Rule, ...] = (
         + _ARG
         + r",|WiFi\.begin\(|wlan\.connect\("
         # paramiko's `client.connect(hostname, 22, "root", "pw")`: a host, a port number.
-        + r"|\.connect\([ \t]*[\w.\"']{1,200}+[ \t]*,[ \t]*\d{1,5}[ \t]*,)"
+        + r"|\.connect\([ \t]*[\w.\"']{1,200}+[ \t]*,[ \t]*\d{1,5}[ \t]*,"
+        # Django's `create_user('bob', 'bob@acme.io', 'pw')`, `create_superuser(…)`.
+        + r"|create_(?:super)?user\([ \t]*"
+        + _ARG
+        + r",)"
         + _USER_THEN_PASSWORD,
         (
             "plainauth(",
@@ -462,9 +468,11 @@ TOOL_RULES: tuple[Rule, ...] = (
             "ftp_tls(",
             ".connect(",
             "wifi.begin(",
+            "create_user(",
+            "create_superuser(",
         ),
         vendor="code (a password by position: smtp.PlainAuth, gomail, DBI, ftplib, pymysql,"
-        " paramiko, Wi-Fi)",
+        " paramiko, Django's create_user, Wi-Fi)",
         check=not_placeholder,
     ),
     rule(

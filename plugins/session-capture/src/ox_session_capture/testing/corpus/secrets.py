@@ -412,6 +412,11 @@ add("session cookies", "COOKIE", "s%3A" + rnd(ALNUM, 32) + "." + rnd(ALNUM, 20),
 add("prose", "SECRET", rnd(ALNUM, 32), "API key rotated, new={s}")
 add("prose", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "Deployment finished. 🔑 Admin password: {s}")
 
+add("bcrypt", "PASSWORD", "Pw7" + rnd(ALNUM, 12), 'bcrypt.hashpw(b"{s}", bcrypt.gensalt())',
+    "config")  # fmt: skip
+add("Dovecot", "CLI_PASSWORD", rnd(ALNUM, 14), "doveadm pw -s SHA512-CRYPT -p {s}", "cli")
+add("Caddy", "CLI_PASSWORD", rnd(ALNUM, 14), "caddy hash-password --plaintext {s}", "cli")
+
 
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
     "assignment", "command line", "URL", "HTTP", "high entropy")})  # fmt: skip
