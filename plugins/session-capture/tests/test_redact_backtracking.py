@@ -296,6 +296,11 @@ HOSTILE = {
     "hashing calls without a literal": "bcrypt.hashpw(" * 50_000,
     "crypt calls never salted": "crypt('" + "a" * 200 + "', " * 30_000,
     "create_user calls without a password": "create_user('a', " * 40_000,
+    "password selectors never filled": "password " * 60_000 + ".fill(x)",
+    "fill calls without a password field": ".fill('#email', " * 40_000,
+    "user events without a value": "userEvent.type(password " * 30_000,
+    "getters without a return": "def password(" * 40_000,
+    "getters with long arguments": "def password(" + "a" * 300_000,
 }
 
 

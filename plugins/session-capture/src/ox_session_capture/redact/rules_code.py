@@ -35,6 +35,9 @@ _NAME_AT_END = re.compile(
 `config('API_KEY', `, `.Values.password | ` (a dotted name's last part); its quote may be
 escaped (`get(\"API_KEY\") or`, JSON text that did not parse)."""
 _TAIL = 160  # the line before a match read for its name, at most (a long line stays linear)
+_KEY_NAMES = re.compile(r"(?:\{[A-Za-z]+\})+")
+_PASSWORD_WORD = r"(?i:pass(?:word|wd|phrase)?|pwd)"
+"""A password field's word in a selector, a label or a variable (`#password`, `pwd`)."""
 
 
 def name_before(match: re.Match[str]) -> str:
@@ -162,6 +165,34 @@ CODE_RULES: tuple[Rule, ...] = (
          "createhmac(", "hmac.new(", "jwt::encode(", "jwt.encode("),
         vendor="code (a signing key in the call: HMAC, JWT libraries)",
         check=lambda s, m: is_literal_secret(s, "SECRET", quoted=True, code_after=False),
+    ),
+    rule(
+        "PASSWORD",
+        # A password typed into a login form by a browser test: Playwright's `page.fill(
+        # '#password', '…')` and `getByLabel('Password').fill('…')`, Selenium's `find_element(
+        # By.ID, "password").send_keys("…")`, Cypress' `cy.get('[name=password]').type('…')`,
+        # Testing Library's `userEvent.type(getByLabelText(/password/i), '…')` and
+        # `fireEvent.change(passwordInput, { target: { value: '…' } })`, Capybara's `fill_in
+        # 'Password', with: '…'`. The field is named by a password's word in the selector,
+        # the label or the variable.
+        r"(?:(?:\.fill|\.type|\.press_?[sS]equentially|fill_in)\(?[ \t]*"
+        + QUOTE
+        + r"[^\"'`\n]{0,120}?" + _PASSWORD_WORD + r"[^\"'`\n]{0,120}?"
+        + QUOTE
+        + r"[ \t]*,[ \t]*(?:with:[ \t]*)?"
+        + r"|" + _PASSWORD_WORD + r"[^\n]{0,120}?(?:(?:\.fill|\.type|\.send_keys|\.sendKeys"
+        + r"|\.setValue|\.set_value|\.press_?[sS]equentially)\([ \t]*"
+        + r"|target:[ \t]*\{[ \t]*value:[ \t]*)"
+        + r"|(?:userEvent|user)\.type\([^,\n]{0,200}?" + _PASSWORD_WORD + r"[^,\n]{0,100}?,[ \t]*)"
+        + QUOTED_VALUE,
+        ("fill", "type(", "send_keys(", "sendkeys(", "setvalue(", "set_value(", "target:",
+         "sequentially("),
+        vendor="browser tests (a password typed into a login form: Playwright, Selenium)",
+        # Cypress' key names (`type('{enter}')`) are no password.
+        check=lambda s, m: (
+            _KEY_NAMES.fullmatch(s) is None
+            and is_literal_secret(s, "PASSWORD", quoted=True, code_after=False)
+        ),
     ),
     rule(
         "PASSWORD",

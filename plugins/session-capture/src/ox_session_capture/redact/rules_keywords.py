@@ -500,6 +500,21 @@ KEYWORD_RULES: tuple[Rule, ...] = (
     ),
     rule(
         "PASSWORD",
+        # A getter that returns a literal: `def password(self): return "…"`, Java's `String
+        # getApiKey() { return "…"; }`, a test fixture's `def password(): return "…"`.
+        _RUN_START
+        + r"(?=[A-Za-z0-9_.\-]{1,100}+[ \t]*\()"
+        + NAME
+        + r"[ \t]*\([^()\n]{0,100}+\)[^\n{:;=]{0,60}+[:{][ \t]*(?:"
+        + NL
+        + r"[ \t]*)?return[ \t]+"
+        + QUOTED_VALUE,
+        NAME_ANCHORS,
+        vendor="code (a getter returning a literal: def password(): return …)",
+        check=lambda s, m: literal_kind(m.group("name"), s, quoted=True) or False,
+    ),
+    rule(
+        "PASSWORD",
         # The Dockerfile's older `ENV NAME value` (a space, no `=`), at a line's start.
         r"(?:(?<![^\n])|(?<=\\n))[ \t]*ENV[ \t]+" + NAME + r"(?P<op_space>[ \t]+)(?![=\s])" + VALUE,
         ("env ",),

@@ -409,14 +409,15 @@ TOOL_RULES: tuple[Rule, ...] = (
     rule(
         "PASSWORD",
         # The same two literals given to a login call: Python's `smtplib`/`ftplib`/`imaplib`
-        # `.login("user", "pw")`, Go's `req.SetBasicAuth("user", "pw")`.
-        r"(?:\.login|"
+        # `.login("user", "pw")`, a test's `login("user", "pw")` or `login_as(…)`, Go's
+        # `req.SetBasicAuth("user", "pw")`.
+        r"(?:\.login|(?<![\w.])login(?:_as)?|"
         + at_word_start("SetBasicAuth")
         + "|"
         + at_word_start("basic_auth")
         + r")\("
         + _USER_THEN_PASSWORD,
-        ("login(", "setbasicauth(", "basic_auth("),
+        ("login(", "login_as(", "setbasicauth(", "basic_auth("),
         vendor="code (.login(user, password), SetBasicAuth)",
         check=not_placeholder,
     ),

@@ -417,6 +417,11 @@ add("bcrypt", "PASSWORD", "Pw7" + rnd(ALNUM, 12), 'bcrypt.hashpw(b"{s}", bcrypt.
 add("Dovecot", "CLI_PASSWORD", rnd(ALNUM, 14), "doveadm pw -s SHA512-CRYPT -p {s}", "cli")
 add("Caddy", "CLI_PASSWORD", rnd(ALNUM, 14), "caddy hash-password --plaintext {s}", "cli")
 
+add("Playwright", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    "await page.getByLabel('Password').fill('{s}');", "config")  # fmt: skip
+add("assignment", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    'def get_password(self):\n    return "{s}"', "config")  # fmt: skip
+
 
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
     "assignment", "command line", "URL", "HTTP", "high entropy")})  # fmt: skip
