@@ -509,7 +509,8 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         + NL
         + r"[ \t]*)?return[ \t]+"
         + QUOTED_VALUE,
-        NAME_ANCHORS,
+        # `return`, which the getter needs, not the name's words: most code holds `key`.
+        ("return",),
         vendor="code (a getter returning a literal: def password(): return …)",
         check=lambda s, m: literal_kind(m.group("name"), s, quoted=True) or False,
     ),
