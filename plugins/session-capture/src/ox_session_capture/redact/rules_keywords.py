@@ -1065,7 +1065,7 @@ def _value_first(secret: str, match: re.Match[str]) -> str | bool:
     return "PASSWORD" if classify(match.group("name").replace(" ", "_")) == "PASSWORD" else "SECRET"
 
 
-_NAMED_ON_LINE = re.compile(START + _PROSE_NAME)
+_NAMED_ON_LINE = re.compile(_AT_PROSE_NAME)
 
 
 def _old_or_new(secret: str, match: re.Match[str]) -> str | bool:
