@@ -21,8 +21,17 @@ from ox_session_capture.redact import (
     redact_file_bytes,
     redact_raw_bytes,
     redact_text,
+    sql,
+    tables,
 )
-from ox_session_capture.redact.engine import CANDIDATE, _apply, find_spans, has_token_run
+from ox_session_capture.redact.engine import (
+    CANDIDATE,
+    _apply,
+    _merge,
+    _read_out,
+    find_spans,
+    has_token_run,
+)
 from ox_session_capture.testing.corpus.benign import LINES
 from ox_session_capture.testing.corpus.secrets import SHAPES, VENDORS, Shape, at_line_start, in_json
 
@@ -30,8 +39,10 @@ IDS = [f"{n}-{s.kind}" for n, s in enumerate(SHAPES)]
 
 
 def everything(text: str) -> str:
-    """`text` redacted by every built-in rule, without the pre-filter or JSON decoding."""
-    return _apply(text, find_spans(text, list(range(len(RULES)))))
+    """`text` redacted by every built-in rule and reader (tables, SQL data), without the
+    pre-filter or JSON decoding."""
+    read = _read_out(text, [*tables.data_spans(text), *sql.data_spans(text)])
+    return _apply(text, _merge(find_spans(text, list(range(len(RULES)))) + read))
 
 
 def test_corpus_sizes() -> None:

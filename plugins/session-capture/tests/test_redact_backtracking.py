@@ -301,6 +301,17 @@ HOSTILE = {
     "user events without a value": "userEvent.type(password " * 30_000,
     "getters without a return": "def password(" * 40_000,
     "getters with long arguments": "def password(" + "a" * 300_000,
+    # The SQL reader (`redact.sql`) is no regex: a statement that does not close must end
+    # the reading, not have each later statement read the rest of the text again.
+    "inserts never closed": "insert into t (password) values (" * 40_000,
+    "inserts with unclosed strings": "insert into t (password) values ('" * 40_000,
+    "rows never ending": "insert into t (password) values " + "('Pw7abc', 'x')," * 50_000,
+    "comments in rows, no escaped newline": "insert into t (password) values ('a',\n"
+    + "--a\n" * 100_000,
+    "tables of many columns never closed": "create table t (" + "password text, " * 50_000,
+    "placeholders then open arguments": 'insert into t (password) values (?)", (' * 40_000,
+    "copy rows never ending": "COPY t (password) FROM stdin;\n" + "a\n" * 200_000,
+    "escaped quotes in rows": 'insert into t (password) values (\\"' * 40_000,
 }
 
 

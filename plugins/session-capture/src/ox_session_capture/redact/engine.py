@@ -15,7 +15,9 @@ Order for one text:
 3. Text. Every selected rule finds its matches on the text; a match's `secret` group (or the
    whole match) is one span; overlapping spans merge; each becomes `[REDACTED_<kind>]`. Then
    the ledger's extra patterns (`[REDACTED_CUSTOM]`). Rules accept `\\n`, `\\t`, `\\"` escapes
-   as boundaries, for escaped text that does not parse (step 2 failed).
+   as boundaries, for escaped text that does not parse (step 2 failed). Then the readers of
+   formats that keep a credential's name away from its value: tables (`tables`) and SQL
+   data (`sql`), on the text and on its reading (`views`).
 4. Base64, hex, hex dumps. A run that decodes to readable text (`encoded`), and the bytes a
    dump's lines show (`dumps`: `xxd`, `hexdump -C`, `od -c`), are redacted as a text of
    their own (recursively); when that finds a secret, the whole run or dump is replaced. A
@@ -31,7 +33,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ox_session_capture.redact import dumps, kube, tables
+from ox_session_capture.redact import dumps, kube, sql, tables
 from ox_session_capture.redact.anchors import Scan, anchors_in, batch_text, framed
 from ox_session_capture.redact.encoded import batch_texts_with_encoded_text, encoded_texts
 from ox_session_capture.redact.names import classify, is_literal_secret
@@ -490,7 +492,7 @@ def _redact(
     if inner or kube.may_hold(text):
         secrets = ((s, e, kube.KIND) for s, e in kube.data_spans(text))
         spans = _merge(spans + inner + _read_out(text, secrets))
-    table = _read_out(text, tables.data_spans(text))
+    table = _read_out(text, [*tables.data_spans(text), *sql.data_spans(text)])
     if table:
         spans = _merge(spans + table)
     return _apply(text, spans)
@@ -530,11 +532,15 @@ def _read_out(text: str, found: Iterable[tuple[int, int, str]]) -> list[Span]:
 def _read_spans(text: str, extra: Sequence[re.Pattern[str]]) -> list[Span]:
     """The spans found in how `text` reads (`views.reading`: its JSON escapes and URL-encoding
     decoded, without its terminal escapes), as spans of `text`. Every rule whose anchor the
-    reading holds runs: a batch's anchors are those of the texts as written."""
+    reading holds runs, and the readers of tables and SQL data: a batch's anchors are those of
+    the texts as written."""
     seen = reading(text)
     if seen is None:
         return []
-    return [(*seen.origin(s, e), o, k) for s, e, o, k in find_spans(seen.text, None, extra)]
+    spans = find_spans(seen.text, None, extra)
+    read = [*tables.data_spans(seen.text), *sql.data_spans(seen.text)]
+    spans += ((s, e, _ENCODED_ORDER, k) for s, e, k in read)
+    return [(*seen.origin(s, e), o, k) for s, e, o, k in spans]
 
 
 def redact_text(text: str, extra: Sequence[re.Pattern[str]] = ()) -> str:

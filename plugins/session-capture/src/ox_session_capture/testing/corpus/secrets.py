@@ -423,6 +423,19 @@ add("assignment", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
     'def get_password(self):\n    return "{s}"', "config")  # fmt: skip
 
 
+add("SQL", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    "INSERT INTO users (email, password) VALUES ('admin@acme.io', '{s}');", "config")  # fmt: skip
+add("pg_dump", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    "COPY public.users (id, email, password) FROM stdin;\n1\tadmin@acme.io\t{s}\n\\.",
+    "config")  # fmt: skip
+add("mysqldump", "SECRET", rnd(ALNUM, 32),
+    "CREATE TABLE `api_clients` (\n  `id` int NOT NULL,\n  `secret` varchar(64)\n);\n"
+    "INSERT INTO `api_clients` VALUES (1,'{s}');", "config")  # fmt: skip
+add("psycopg", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    'cur.execute("INSERT INTO users (name, password) VALUES (%s, %s)", ("bob", "{s}"))',
+    "config")  # fmt: skip
+
+
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
     "assignment", "command line", "URL", "HTTP", "high entropy")})  # fmt: skip
 
