@@ -312,6 +312,17 @@ HOSTILE = {
     "placeholders then open arguments": 'insert into t (password) values (?)", (' * 40_000,
     "copy rows never ending": "COPY t (password) FROM stdin;\n" + "a\n" * 200_000,
     "escaped quotes in rows": 'insert into t (password) values (\\"' * 40_000,
+    "set password never assigned": "set password for " + "a" * 300_000,
+    "acl setuser without a password": "ACL SETUSER a on " * 40_000,
+    "digests without a name": "md5('a1b2c3d4'), " * 40_000,
+    "passwords typed once": "printf 'Pw7abc\\nPw8abc' | " * 30_000,
+    "here-strings never doubled": "passwd <<< $'" + "a" * 300_000,
+    "echoes never closed": "(echo 'pw'; echo " * 40_000,
+    "stores set without a value": "env set a " * 50_000,
+    "redis options without a command": "redis-cli -a x " * 40_000,
+    "names never given a value": "--name a b c " * 40_000,
+    "property names then spaces": "<name>password</name>" + " " * 300_000,
+    "property names repeated": "<name>a.password</name><value>" * 40_000,
 }
 
 

@@ -74,7 +74,8 @@ def test_a_kept_pattern_still_redacts(tmp_path: Path) -> None:
 REVIEWED = {
     "sshpass(?>": "words end at a space or an escaped newline (`_WORD`), options begin with -;"
     " the options are read once (atomic) and skipped when no -p follows them",
-    "echo[ \\t]+(?:-[ne]": "flags are -n / -e, each ended by spaces",
+    "--with-token|openssl[ \\t]": "flags are -n / -e, each ended by spaces; one pipe, then"
+    " a reader whose words stop at the next pipe or line",
     "vault[ \\t]+login": "options are space-separated words beginning with -",
     "(?:configure|config|npm|pnpm)": "keywords are space-separated, the name after them is bounded",
     "store-secret|password_stdin|vncpasswd|cryptsetup": "sudo's options as the echo rule's; the"
@@ -101,6 +102,11 @@ REVIEWED = {
     " up to three words before the name: spaces and letters are disjoint",
     "(?:[ ]?[A-Za-z2-7]{4}){3,15}": "a two-factor seed's groups of exactly four, an optional"
     " space between: each group starts where the one before ended, at most 15 ways to stop",
+    "(?P<secret2>(?P<two>": "a password typed twice: the first copy possessive and bounded"
+    " (300), then one escape and a backreference (a comparison of that many characters, no"
+    " choice); each start is a literal `echo`, `printf`, `(` or `yes`",
+    "mysql_secure_installation)(?![\\w-])[^\\n|;&<]{0,200}<<<": "the here-string's words before"
+    " `<<<` bounded (200), then the same possessive copy and backreference",
     "chpasswd(?:": "cloud-init's lines: a newline and an escaped one are disjoint, each line's"
     " spaces and text possessive (a line is read one way); five lines before `list:` at most",
 }

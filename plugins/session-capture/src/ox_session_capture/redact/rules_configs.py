@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ox_session_capture.redact.names import literal_kind
 from ox_session_capture.redact.rules import (
     START,
     Rule,
@@ -139,7 +140,27 @@ def _url_token(secret: str, _match: re.Match[str]) -> bool:
     return hexed or token_like(secret, 20)
 
 
+_PATH_SEPARATORS = re.compile(r"[./:-]+")
+
+
+def _xml_named(secret: str, match: re.Match[str]) -> str | bool:
+    """The kind of a `<value>` under a `<name>` that names a credential (its dots read as `_`:
+    `fs.s3a.secret.key`, `javax.jdo.option.ConnectionPassword`), or False."""
+    name = _PATH_SEPARATORS.sub("_", match.group("name")).strip("_")
+    return literal_kind(name, secret.strip(), quoted=True) or False
+
+
 CONFIG_RULES: tuple[Rule, ...] = (
+    rule(
+        "PASSWORD",
+        # Hadoop's, Hive's and HBase's `<property><name>…</name><value>…</value>`: the name of
+        # a property and its value are elements of their own.
+        r"<name>[ \t]*(?P<name>[\w.:/-]{1,120}+)[ \t]*</name>(?:\s|\\[nrt]){0,200}+"
+        r"<value>[ \t]*(?P<secret>[^<\s\\][^<\r\n\\]{0,299}+)</value>",
+        ("</name>",),
+        vendor="Hadoop, Hive (<name>…</name><value>…</value>)",
+        check=_xml_named,
+    ),
     rule(
         "PASSWORD",
         # strongSwan's ipsec.secrets: `[ids] : PSK "secret"` (also EAP, XAUTH).

@@ -189,6 +189,11 @@ _PRINTED = (
     + CLOSE_QUOTE
     + r"|(?P<secret>(?!\$)[^\s\"'\\|$<>;&]{3,300}+))"
 )
+_PASSWD_SETTERS = (
+    r"(?:passwd|chpasswd|smbpasswd|vncpasswd|tightvncpasswd|x11vnc|pdbedit|kpasswd|ldappasswd"
+    r"|mysql_secure_installation)(?![\w-])"
+)
+"""Commands that set a password read from their input, asking for it twice."""
 _USER_STATEMENT = re.compile(r"(?i)\b(?:create|alter)[ \t]+(?:user|role|login)\b|\bgrant\b")
 """SQL that makes or changes a user, before an `IDENTIFIED BY` on its line."""
 
@@ -716,21 +721,49 @@ KEYWORD_RULES: tuple[Rule, ...] = (
     rule(
         "CLI_PASSWORD",
         # Quoted, the password runs to its closing quote (`echo 'pass phrase' | sudo -S`); a
-        # value starting with `$` is a variable, kept.
-        START
-        + r"echo[ \t]+(?:-[ne][ \t]+)*(?:"
-        + A_QUOTE
-        + r"(?P<secret2>(?!\$)[^\"'\\\r\n]{3,300}+)"
-        + CLOSE_QUOTE
-        + r"|(?:"
-        + A_QUOTE
-        + r")?(?P<secret>[^\s\"'\\|$]{3,})"
-        + r"(?:"
-        + CLOSE_QUOTE
-        + r")?)"
-        r"[ \t]*\|[ \t]*(?:sudo(?:[ \t]+-\w+)*[ \t]+-S|[^\n|]*--password-stdin|chpasswd|passwd)",
-        ("--password-stdin", "sudo", "passwd"),
+        # value starting with `$` is a variable, kept. `printf '%s' …` too, and the long
+        # options and other readers of a password on their input (`sudo --stdin`, `| sudo
+        # chpasswd`, `gh auth login --with-token`, `openssl … -pass stdin`).
+        _PRINTED
+        + r"[ \t]*\|[ \t]*(?:sudo(?:[ \t]+-\w+)*[ \t]+(?:-S|--stdin)|[^\n|]*--password-stdin"
+        r"|[^\n|]*--with-token|openssl[ \t][^\n|]*-pass(?:in)?[ \t]+stdin"
+        r"|(?:sudo[ \t]+(?:-\w+[ \t]+)*)?(?:chpasswd|passwd))",
+        ("stdin", "sudo", "passwd", "--with-token"),
         vendor="command line (echo ... | docker login --password-stdin, sudo -S)",
+    ),
+    rule(
+        "CLI_PASSWORD",
+        # A password typed twice, as a command that sets one asks for it (new, then again):
+        # `printf 'pw\npw\n' | vncpasswd`, `echo -e "pw\npw" | passwd bob`, `(echo pw; echo
+        # pw) | smbpasswd -s`, `yes pw | passwd`, `passwd bob <<< $'pw\npw'`. Both copies are
+        # one span (the second is the same password).
+        r"(?=[epy(])"
+        + START
+        + r"(?:(?:echo[ \t]+(?:-[a-zA-Z]*e[a-zA-Z]*)|printf)[ \t]+\$?(?P<q>"
+        + QUOTE
+        + r")(?P<secret>(?P<one>(?!\$)[^\"'`\\\s]{3,300}+)\\{1,3}[rn](?P=one))"
+        r"(?:\\{1,3}[rn])*(?P=q)"
+        r"|\([ \t]*echo[ \t]+(?P<q2>"
+        + QUOTE
+        + r")?(?P<secret2>(?P<two>(?!\$)[^\"'`\\\s;|]{3,300}+)(?P=q2)?[ \t]*;[ \t]*echo[ \t]+"
+        r"(?P=q2)?(?P=two))(?P=q2)?[ \t]*\)"
+        r"|yes[ \t]+(?P<q3>" + QUOTE + r")?(?P<secret3>(?!\$)[^\"'`\\\s;|]{3,300}+)(?P=q3)?)"
+        r"[ \t]*\|[ \t]*(?:sudo[ \t]+(?:-\w+[ \t]+)*)?" + _PASSWD_SETTERS,
+        ("passwd", "vncpasswd", "pdbedit", "x11vnc", "mysql_secure_installation"),
+        vendor="command line (printf 'pw\\npw' | passwd)",
+        check=lambda s, m: s.lower() not in ("yes", "y", "no", "n"),
+    ),
+    rule(
+        "CLI_PASSWORD",
+        # The same twice-typed password given as a here-string (`passwd bob <<< $'pw\npw'`).
+        r"(?=[pcstvxklm])"
+        + START
+        + _PASSWD_SETTERS
+        + r"[^\n|;&<]{0,200}<<<[ \t]*\$?(?P<q>"
+        + QUOTE
+        + r")(?P<secret>(?P<one>(?!\$)[^\"'`\\\s]{3,300}+)\\{1,3}[rn](?P=one))",
+        ("passwd", "vncpasswd", "pdbedit", "x11vnc", "mysql_secure_installation"),
+        vendor="command line (passwd <<< $'pw\\npw')",
     ),
     rule(
         "CLI_PASSWORD",

@@ -62,7 +62,9 @@ TERMINAL_RULES: tuple[Rule, ...] = (
         + _PROMPTS
         # Not a prompt's character before another prompt (`x> $ pass show …`): its refusal
         # would take the line, the real prompt with it (matches do not overlap).
-        + r"][ \t]+(?!["
+        # The spaces after the prompt read once (`> ` then a long run of spaces tried each
+        # split of the run: 2 s for 300 KB).
+        + r"][ \t]++(?!["
         + _PROMPTS
         + r"][ \t])(?P<cmd>"
         + _CH

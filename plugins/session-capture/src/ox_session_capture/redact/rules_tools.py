@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from ox_session_capture.redact.names import is_literal_secret, literal_kind
 from ox_session_capture.redact.rules import (
     END,
     START,
@@ -23,6 +24,7 @@ from ox_session_capture.redact.rules import (
     not_a_word,
     not_placeholder,
     rule,
+    token_like,
 )
 from ox_session_capture.redact.rules_commands import WINDOW, cli, cli_words, password_value
 
@@ -104,6 +106,52 @@ def _after(
         anchors,
         vendor=vendor,
         check=check,
+    )
+
+
+_NAMED_PASSWORD = re.compile(
+    r"(?i)(?:pass(?:word|wd)?|pwd)\w*[\"'`\]]?[ \t]*(?:=|:|=>)[ \t]*(?:[\w.]+\([ \t]*)*$"
+)
+"""A password's name (`password_digest`, `encrypted_password`), then what is assigned to it
+and the calls it is wrapped in (`encode(`), at the end of the text before a digest's call."""
+
+
+_SEPARATORS = re.compile(r"[./:@-]+")
+_ASSIGNMENT = re.compile(r"[A-Za-z_][\w.-]*=")
+_NO_BACKTICK = r"[^\s\"'`\\]+"
+"""A bare value up to a space, a quote or a backtick (a command quoted in Markdown ends at
+one: `` `vercel env add DB_PASSWORD production` ``)."""
+
+
+def _named_value(secret: str, match: re.Match[str], *, strict: bool = False) -> str | bool:
+    """The kind of `secret` stored under the match's `name` (`app/db/password`,
+    `fs.s3a.secret.key`: its separators read as `_`), or False; `strict`: a value beside a
+    name on a command line must also be no word (`vercel env add DB_PASSWORD production`
+    names an environment) and no assignment (`kv put path name=value`: the keyword rules')."""
+    if strict and (_ASSIGNMENT.match(secret) or not (not_a_word(secret) or token_like(secret))):
+        return False
+    name = _SEPARATORS.sub("_", match.group("name")).strip("_")
+    return literal_kind(name, secret, quoted=True) or False
+
+
+def _a_literal_password(secret: str, _match: re.Match[str]) -> bool:
+    """A password as it would count after `password = ` (no placeholder, no `…`, no word
+    such as `password` standing for one)."""
+    return is_literal_secret(secret, "PASSWORD", quoted=True, code_after=False)
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.\w+")
+
+
+def _a_hashed_password(secret: str, match: re.Match[str]) -> bool:
+    """A password (no word, no e-mail address: a reset key is the digest of one) whose digest
+    a password's name is given."""
+    return (
+        not_placeholder(secret)
+        and not_a_word(secret)
+        and " " not in secret
+        and not _EMAIL.fullmatch(secret)
+        and _NAMED_PASSWORD.search(line_before(match)) is not None
     )
 
 
@@ -610,5 +658,71 @@ TOOL_RULES: tuple[Rule, ...] = (
         r"(?>(?:[ \t]+-(?:[dswN][ \t]+[^\s\"'\\]+|-[\w-]+(?:=\S*)?|\w+))*)",
         ("oathtool",),
         "command line (oathtool --totp -b SECRET)",
+    ),
+    # ---- the nineteenth attack: a value stored under a name given on its command line
+    rule(
+        "PASSWORD",
+        # A store's `set NAME VALUE` (`render env set`, `travis env set`, `sst secret set`,
+        # `consul kv put app/db/password …`, `etcdctl put`, `redis-cli SET`): the name's
+        # words decide, its path's separators read as `_`.
+        START + r"(?:(?:secrets?|env|kv|vars?|variables?|config)[ \t]+(?:set|put|add|create)"
+        r"|etcdctl[ \t]+put|redis-cli(?>(?:[ \t]+-[a-zA-Z][ \t]+[^\s-]\S{0,200})*)[ \t]+(?i:set))"
+        + _OPTIONS
+        + r"[ \t]+(?P<name>[\w./:@-]{1,120}+)[ \t]+(?!-)"
+        + password_value(_NO_BACKTICK),
+        ("secret", "env", "kv", "var", "config", "etcdctl", "redis-cli"),
+        vendor="command line (env set NAME value, kv put PATH value)",
+        check=lambda s, m: _named_value(s, m, strict=True),
+    ),
+    rule(
+        "PASSWORD",
+        # `--name API_KEY … --value …` on one command line (`eas secret:create`, a store's
+        # CLI): at most six words between them.
+        r"--name(?<![\w-]--name)(?:[ \t]+|=)(?P<name>[\w./:@-]{1,120}+)"
+        r"(?>(?:[ \t]+(?!--value)\S+){0,6})"
+        r"[ \t]+--value(?:[ \t]+|=)(?!-)" + password_value(_NO_BACKTICK),
+        ("--name",),
+        vendor="command line (--name NAME --value value)",
+        check=lambda s, m: _named_value(s, m, strict=True),
+    ),
+    # ---- the eighteenth attack: passwords set in a database's or a tool's own words
+    rule(
+        "PASSWORD",
+        # MongoDB's shell: `db.changeUserPassword("app", "…")`.
+        r"changeUserPassword\(" + _USER_THEN_PASSWORD,
+        ("changeuserpassword",),
+        vendor="MongoDB (db.changeUserPassword)",
+        check=_a_literal_password,
+    ),
+    rule(
+        "PASSWORD",
+        # MySQL's `SET PASSWORD FOR 'app'@'%' = '…'` (`= PASSWORD('…')`: the hashing calls').
+        r"(?=[sS])"
+        + START
+        + r"(?i:set[ \t]+password)(?:[ \t]+(?i:for)[ \t]+[^\n=;]{1,200}?)?[ \t]*=[ \t]*"
+        r"(?P<q>\\{0,3}[\"'])(?P<secret>[^\"'\\\r\n]{1,300})\\{0,3}[\"']",
+        ("set password",),
+        vendor="MySQL (SET PASSWORD FOR … = '…')",
+        check=_a_literal_password,
+    ),
+    rule(
+        "PASSWORD",
+        # Redis 6's ACL: `ACL SETUSER alice on >p4ss ~* +@all` (a `#<sha256>` is its hash).
+        r"(?=[aA])"
+        + START
+        + r"(?i:acl[ \t]+setuser)[ \t]+[^\n>]{0,300}?(?<=[ \t'\"])>(?P<secret>[^\s'\"`\\]{1,300})",
+        ("setuser",),
+        vendor="Redis (ACL SETUSER … >password)",
+        check=_a_literal_password,
+    ),
+    rule(
+        "PASSWORD",
+        # A digest of a literal assigned to a password's name, whatever its suffix: SQL's
+        # `SET password_digest = md5('…')`, PHP's `$hash = sha1('…')` under `password`.
+        r"(?=[mMsSdDhH])(?<![\w.])(?i:md5|sha1|sha2|sha256|sha512|digest|hash)\([ \t]*"
+        r"(?P<q>\\{0,3}[\"'])(?P<secret>[^\"'\\\r\n]{3,300})\\{0,3}[\"']",
+        ("md5(", "sha1(", "sha2(", "sha256(", "sha512(", "digest(", "hash("),
+        vendor="SQL, PHP (password_digest = md5('…'))",
+        check=_a_hashed_password,
     ),
 )

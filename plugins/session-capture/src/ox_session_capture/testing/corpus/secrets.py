@@ -436,6 +436,24 @@ add("psycopg", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
     "config")  # fmt: skip
 
 
+add("MongoDB", "PASSWORD", "Pw7" + rnd(ALNUM, 12), 'db.changeUserPassword("app", "{s}")', "config")
+add("MySQL", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "SET PASSWORD FOR 'app'@'%' = '{s}';", "config")
+add("Redis", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "ACL SETUSER alice on >{s} ~* +@all", "cli")
+add("SQL", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    "UPDATE users SET password_digest = md5('{s}') WHERE id = 1;", "config")  # fmt: skip
+add("command line", "CLI_PASSWORD", "Pw7" + rnd(ALNUM, 12), "printf '{s}\\n{s}\\n' | vncpasswd",
+    "cli")  # fmt: skip
+add("command line", "CLI_PASSWORD", "Pw7" + rnd(ALNUM, 12), "passwd bob <<< $'{s}\\n{s}'", "cli")
+
+
+add("Hadoop", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    "<property>\n  <name>javax.jdo.option.ConnectionPassword</name>\n  <value>{s}</value>\n"
+    "</property>", "config")  # fmt: skip
+add("Consul", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "consul kv put app/db/password {s}", "cli")
+add("command line", "SECRET", rnd(ALNUM, 32),
+    "eas secret:create --scope project --name API_KEY --value {s}", "cli")  # fmt: skip
+
+
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
     "assignment", "command line", "URL", "HTTP", "high entropy")})  # fmt: skip
 
