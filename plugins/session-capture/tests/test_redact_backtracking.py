@@ -323,6 +323,9 @@ HOSTILE = {
     "names never given a value": "--name a b c " * 40_000,
     "property names then spaces": "<name>password</name>" + " " * 300_000,
     "property names repeated": "<name>a.password</name><value>" * 40_000,
+    "setters never closed": 'set_password("a", ' * 40_000,
+    "setters of long arguments": 'setPassword("' + "a" * 300_000,
+    "admin tools without a password": "rabbitmqadmin -u a " * 40_000,
 }
 
 

@@ -116,6 +116,9 @@ _NAMED_PASSWORD = re.compile(
 and the calls it is wrapped in (`encode(`), at the end of the text before a digest's call."""
 
 
+_P_IS_PASSWORD = (
+    "rabbitmqadmin", "evil-winrm", "crackmapexec", "netexec", "nxc", "smbmap", "hydra", "medusa",
+)  # fmt: skip
 _SEPARATORS = re.compile(r"[./:@-]+")
 _ASSIGNMENT = re.compile(r"[A-Za-z_][\w.-]*=")
 _NO_BACKTICK = r"[^\s\"'`\\]+"
@@ -131,6 +134,13 @@ def _named_value(secret: str, match: re.Match[str], *, strict: bool = False) -> 
     if strict and (_ASSIGNMENT.match(secret) or not (not_a_word(secret) or token_like(secret))):
         return False
     name = _SEPARATORS.sub("_", match.group("name")).strip("_")
+    return literal_kind(name, secret, quoted=True) or False
+
+
+def _a_setters_literal(secret: str, match: re.Match[str]) -> str | bool:
+    """The kind of a literal given to a setter of a credential (`set_password`, `setApiKey`,
+    `withPassword`; not `setPasswordField`, `setTokenizer`), or False."""
+    name = re.sub(r"^(?:[sS]et|[wW]ith)_?", "", match.group("name"))
     return literal_kind(name, secret, quoted=True) or False
 
 
@@ -565,6 +575,14 @@ TOOL_RULES: tuple[Rule, ...] = (
         attached=True,
     ),
     cli_words("CLI_PASSWORD", ("hatch",), r"(?:-a|--auth)", ("-a", "--auth")),
+    # The twentieth attack: admin and remote-shell tools whose `-p` is the password.
+    cli_words("CLI_PASSWORD", _P_IS_PASSWORD, r"(?:-p|--password)", _P_IS_PASSWORD),
+    cli(
+        "CLI_PASSWORD",
+        r"grafana-cli[ \t]+(?:[^\n|;&]{0,200}?[ \t])?admin",
+        r"reset-admin-password",
+        ("reset-admin-password",),
+    ),
     cli_words(
         "CLI_PASSWORD",
         ("dotnet", "nuget", "NuGet"),
@@ -658,6 +676,19 @@ TOOL_RULES: tuple[Rule, ...] = (
         r"(?>(?:[ \t]+-(?:[dswN][ \t]+[^\s\"'\\]+|-[\w-]+(?:=\S*)?|\w+))*)",
         ("oathtool",),
         "command line (oathtool --totp -b SECRET)",
+    ),
+    rule(
+        "PASSWORD",
+        # A setter or a builder's method named for a credential, given a literal (the last
+        # of at most three): `user.set_password("…")`, `setApiKey("…")`, `keyring.set_password(
+        # "svc", "bob", "…")`, testcontainers' `.withPassword("…")`, `.password("…")`.
+        r"(?=[sSwWpac])(?<![\w$])(?P<name>(?:[sS]et|[wW]ith)_?[A-Za-z]\w{0,40}|password|passphrase|apiKey"
+        r"|api_key|clientSecret|client_secret|secretKey|secret_key|accessToken|access_token)"
+        r"\((?:[ \t]*[rbuf]?\\{0,3}[\"'][^\"'\\\n]{0,200}\\{0,3}[\"'][ \t]*,){0,2}[ \t]*[rbuf]?"
+        r"(?P<q>\\{0,3}[\"'])(?P<secret>[^\"'\\\n]{1,300})\\{0,3}[\"'][ \t]*\)",
+        ("set", "with", "password", "passphrase", "apikey", "api_key", "secret", "token"),
+        vendor="code (set_password('…'), setApiKey, withPassword, .password('…'))",
+        check=_a_setters_literal,
     ),
     # ---- the nineteenth attack: a value stored under a name given on its command line
     rule(

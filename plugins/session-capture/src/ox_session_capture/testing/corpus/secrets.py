@@ -454,6 +454,11 @@ add("command line", "SECRET", rnd(ALNUM, 32),
     "eas secret:create --scope project --name API_KEY --value {s}", "cli")  # fmt: skip
 
 
+add("Django", "PASSWORD", "Pw7" + rnd(ALNUM, 12), 'user.set_password("{s}")', "config")
+add("RabbitMQ", "CLI_PASSWORD", rnd(ALNUM, 14), "rabbitmqadmin -u admin -p {s} list queues", "cli")
+add("Grafana", "CLI_PASSWORD", rnd(ALNUM, 14), "grafana-cli admin reset-admin-password {s}", "cli")
+
+
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
     "assignment", "command line", "URL", "HTTP", "high entropy")})  # fmt: skip
 
