@@ -107,7 +107,7 @@ REVIEWED = {
     " choice); each start is a literal `echo`, `printf`, `(` or `yes`",
     "mysql_secure_installation)(?![\\w-])[^\\n|;&<]{0,200}<<<": "the here-string's words before"
     " `<<<` bounded (200), then the same possessive copy and backreference",
-    "accessToken|access_token)": "a setter's arguments before the password: at most two, each"
+    "credentials?))\\((?:": "a setter's arguments before the password: at most two, each"
     " a quoted string without a quote inside (bounded, 200) and its comma",
     "chpasswd(?:": "cloud-init's lines: a newline and an escaped one are disjoint, each line's"
     " spaces and text possessive (a line is read one way); five lines before `list:` at most",

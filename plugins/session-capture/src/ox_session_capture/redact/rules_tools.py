@@ -126,6 +126,22 @@ _NO_BACKTICK = r"[^\s\"'`\\]+"
 one: `` `vercel env add DB_PASSWORD production` ``)."""
 
 
+_STORE_WORDS = (
+    "secret set", "secrets set", "secret put", "secrets put", "env set", "env add", "kv put",
+    "config set", "etcdctl", "redis-cli",
+)  # fmt: skip
+"""What a store's command line holds before `NAME VALUE` (the anchors of its rule)."""
+_CREDENTIAL_WORDS = ("pass", "pw", "secret", "token", "key", "auth", "cred")
+"""The anchors of the rules that read a credential's name beside a value (a setter's, a
+store's key): the name must hold one. A word every text holds (`set`, `env`, `config`) as
+an anchor would send every text through the rules."""
+
+
+def _names_a_credential(name: str) -> bool:
+    low = name.lower()
+    return any(word in low for word in _CREDENTIAL_WORDS)
+
+
 def _named_value(secret: str, match: re.Match[str], *, strict: bool = False) -> str | bool:
     """The kind of `secret` stored under the match's `name` (`app/db/password`,
     `fs.s3a.secret.key`: its separators read as `_`), or False; `strict`: a value beside a
@@ -134,14 +150,30 @@ def _named_value(secret: str, match: re.Match[str], *, strict: bool = False) -> 
     if strict and (_ASSIGNMENT.match(secret) or not (not_a_word(secret) or token_like(secret))):
         return False
     name = _SEPARATORS.sub("_", match.group("name")).strip("_")
+    if not _names_a_credential(name):
+        return False
     return literal_kind(name, secret, quoted=True) or False
+
+
+_METHOD_HEAD = re.compile(r"(?<![\w$])[A-Za-z_]\w{0,40}\Z")
+_BARE_SETTERS = frozenset(
+    {"password", "passphrase", "apikey", "api_key", "clientsecret", "client_secret", "secretkey",
+     "secret_key", "accesstoken", "access_token", "token", "secret"}
+)  # fmt: skip
+"""A builder's methods named for what they are given (`.password("…")`, `.apiKey("…")`)."""
 
 
 def _a_setters_literal(secret: str, match: re.Match[str]) -> str | bool:
     """The kind of a literal given to a setter of a credential (`set_password`, `setApiKey`,
-    `withPassword`; not `setPasswordField`, `setTokenizer`), or False."""
-    name = re.sub(r"^(?:[sS]et|[wW]ith)_?", "", match.group("name"))
-    return literal_kind(name, secret, quoted=True) or False
+    `withPassword`, a builder's `.password`; not `setPasswordField`, `getApiKey`,
+    `setTokenizer`), or False. The method's name is read back from its credential's word."""
+    start = match.start()
+    head = _METHOD_HEAD.search(match.string, max(0, start - 41), start)
+    name = (head.group() if head else "") + match.group("word")
+    rest = re.sub(r"^(?:[sS]et|[wW]ith)_?", "", name)
+    if rest == name and name.lower() not in _BARE_SETTERS:
+        return False  # neither a setter nor a builder's method: `getApiKey("name")`
+    return literal_kind(rest, secret, quoted=True) or False
 
 
 def _a_literal_password(secret: str, _match: re.Match[str]) -> bool:
@@ -682,11 +714,12 @@ TOOL_RULES: tuple[Rule, ...] = (
         # A setter or a builder's method named for a credential, given a literal (the last
         # of at most three): `user.set_password("…")`, `setApiKey("…")`, `keyring.set_password(
         # "svc", "bob", "…")`, testcontainers' `.withPassword("…")`, `.password("…")`.
-        r"(?=[sSwWpac])(?<![\w$])(?P<name>(?:[sS]et|[wW]ith)_?[A-Za-z]\w{0,40}|password|passphrase|apiKey"
-        r"|api_key|clientSecret|client_secret|secretKey|secret_key|accessToken|access_token)"
+        # The pattern starts at the credential's word before the `(`; the check reads the
+        # method's whole name back from there (anchors as rare as `password(`, `key(`).
+        r"(?P<word>(?i:pass(?:word|phrase|wd)|pwd|secret|token|key|credentials?))"
         r"\((?:[ \t]*[rbuf]?\\{0,3}[\"'][^\"'\\\n]{0,200}\\{0,3}[\"'][ \t]*,){0,2}[ \t]*[rbuf]?"
         r"(?P<q>\\{0,3}[\"'])(?P<secret>[^\"'\\\n]{1,300})\\{0,3}[\"'][ \t]*\)",
-        ("set", "with", "password", "passphrase", "apikey", "api_key", "secret", "token"),
+        ("password(", "passphrase(", "passwd(", "pwd(", "secret(", "token(", "key(", "credential"),
         vendor="code (set_password('…'), setApiKey, withPassword, .password('…'))",
         check=_a_setters_literal,
     ),
@@ -696,12 +729,14 @@ TOOL_RULES: tuple[Rule, ...] = (
         # A store's `set NAME VALUE` (`render env set`, `travis env set`, `sst secret set`,
         # `consul kv put app/db/password …`, `etcdctl put`, `redis-cli SET`): the name's
         # words decide, its path's separators read as `_`.
-        START + r"(?:(?:secrets?|env|kv|vars?|variables?|config)[ \t]+(?:set|put|add|create)"
-        r"|etcdctl[ \t]+put|redis-cli(?>(?:[ \t]+-[a-zA-Z][ \t]+[^\s-]\S{0,200})*)[ \t]+(?i:set))"
+        r"(?=[sekcr])"
+        + START
+        + r"(?:secrets?[ ](?:set|put)|env[ ](?:set|add)|kv[ ]put|config[ ]set|etcdctl[ ]put"
+        r"|redis-cli(?>(?:[ \t]+-[a-zA-Z][ \t]+[^\s-]\S{0,200})*)[ \t]+(?i:set))"
         + _OPTIONS
         + r"[ \t]+(?P<name>[\w./:@-]{1,120}+)[ \t]+(?!-)"
         + password_value(_NO_BACKTICK),
-        ("secret", "env", "kv", "var", "config", "etcdctl", "redis-cli"),
+        _STORE_WORDS,
         vendor="command line (env set NAME value, kv put PATH value)",
         check=lambda s, m: _named_value(s, m, strict=True),
     ),
