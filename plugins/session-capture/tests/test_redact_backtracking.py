@@ -326,6 +326,9 @@ HOSTILE = {
     "setters never closed": 'set_password("a", ' * 40_000,
     "setters of long arguments": 'setPassword("' + "a" * 300_000,
     "admin tools without a password": "rabbitmqadmin -u a " * 40_000,
+    "wifi codes without a password": "WIFI:S:a;" * 50_000,
+    "key contents then spaces": "Key Content" + " " * 300_000,
+    "airport networks without a password": "-setairportnetwork a " * 40_000,
 }
 
 

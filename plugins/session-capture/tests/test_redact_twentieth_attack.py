@@ -43,6 +43,10 @@ KEPT = [
     "rabbitmqadmin -u admin -p $RABBIT_PW list queues",
     "grafana-cli admin reset-admin-password $GF_PW",
     "hydra -l admin -P rockyou.txt ssh://host",
+    # Found by the scan of installed packages: a constructor and a function, not setters.
+    """return f'Token("{self.type}", "{self.value}")'""",
+    'ApiKeyId: PassThroughProp | None = apikey("ApiKeyId")',
+    'self.secret("{name}")',
 ]
 
 

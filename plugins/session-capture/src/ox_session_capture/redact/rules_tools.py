@@ -128,7 +128,7 @@ one: `` `vercel env add DB_PASSWORD production` ``)."""
 
 _STORE_WORDS = (
     "secret set", "secrets set", "secret put", "secrets put", "env set", "env add", "kv put",
-    "config set", "etcdctl", "redis-cli",
+    "config set", "etcdctl", "redis-cli", "racadm set",
 )  # fmt: skip
 """What a store's command line holds before `NAME VALUE` (the anchors of its rule)."""
 _CREDENTIAL_WORDS = ("pass", "pw", "secret", "token", "key", "auth", "cred")
@@ -171,8 +171,13 @@ def _a_setters_literal(secret: str, match: re.Match[str]) -> str | bool:
     head = _METHOD_HEAD.search(match.string, max(0, start - 41), start)
     name = (head.group() if head else "") + match.group("word")
     rest = re.sub(r"^(?:[sS]et|[wW]ith)_?", "", name)
-    if rest == name and name.lower() not in _BARE_SETTERS:
-        return False  # neither a setter nor a builder's method: `getApiKey("name")`
+    at = start - len(head.group()) if head else start
+    if rest == name and (name.lower() not in _BARE_SETTERS or match.string[at - 1 : at] != "."):
+        # Neither a setter nor a builder's method (`.password(…)`): a getter (`getApiKey(
+        # "name")`), a constructor or a function (`Token("NAME", …)`, `apikey("Id")`).
+        return False
+    if secret.startswith("{") and secret.endswith("}"):
+        return False  # an f-string's or a template's field (`"{self.value}"`)
     return literal_kind(rest, secret, quoted=True) or False
 
 
@@ -543,7 +548,7 @@ TOOL_RULES: tuple[Rule, ...] = (
         + r","
         + r"|(?:pymysql|MySQLdb)\.connect\([ \t]*"
         + _ARG
-        + r",|WiFi\.begin\(|wlan\.connect\("
+        + r",|WiFi\.begin\(|(?:wlan|wifi|sta_if|sta|station)\.connect\("
         # paramiko's `client.connect(hostname, 22, "root", "pw")`: a host, a port number.
         + r"|\.connect\([ \t]*[\w.\"']{1,200}+[ \t]*,[ \t]*\d{1,5}[ \t]*,"
         # Django's `create_user('bob', 'bob@acme.io', 'pw')`, `create_superuser(…)`.
@@ -723,6 +728,36 @@ TOOL_RULES: tuple[Rule, ...] = (
         vendor="code (set_password('…'), setApiKey, withPassword, .password('…'))",
         check=_a_setters_literal,
     ),
+    # ---- the twenty-first attack: Wi-Fi passwords
+    rule(
+        "PASSWORD",
+        # A Wi-Fi network's QR code text (`qrencode 'WIFI:S:home;T:WPA;P:…;;'`): its `P:` field,
+        # `\;` `\,` `\:` and `\\` escaped inside.
+        r"WIFI:(?:[A-Z]:(?:\\.|[^;\\\n]){0,200}+;){0,6}?P:(?P<secret>(?:\\.|[^;\\\n]){1,300}+);",
+        ("wifi:",),
+        vendor="Wi-Fi QR code (WIFI:T:WPA;S:…;P:…;;)",
+        check=_a_literal_password,
+    ),
+    rule(
+        "PASSWORD",
+        # A Windows Wi-Fi profile exported with its key in clear (`netsh wlan export profile
+        # key=clear`), and what `netsh wlan show profile … key=clear` prints.
+        r"<keyMaterial>(?P<secret>[^<\n]{1,300})</keyMaterial>"
+        r"|(?=K)(?<![\w])Key Content[ \t]*:[ \t]*(?P<secret2>\S[^\r\n]{0,299}+)",
+        ("keymaterial>", "key content"),
+        vendor="Windows Wi-Fi profile (keyMaterial, Key Content)",
+        # No word: `Key Content : Absent` is what netsh prints for a network without a key.
+        check=lambda s, m: _a_literal_password(s, m) and (not_a_word(s) or token_like(s)),
+    ),
+    rule(
+        "CLI_PASSWORD",
+        # macOS: `networksetup -setairportnetwork en0 <SSID> <password>`.
+        r"-setairportnetwork[ \t]+\S+[ \t]+(?:\"[^\"\n]{1,100}\"|'[^'\n]{1,100}'|[^\s\"']+)[ \t]+"
+        + password_value(),
+        ("-setairportnetwork",),
+        vendor="macOS (networksetup -setairportnetwork)",
+        check=_a_literal_password,
+    ),
     # ---- the nineteenth attack: a value stored under a name given on its command line
     rule(
         "PASSWORD",
@@ -732,6 +767,7 @@ TOOL_RULES: tuple[Rule, ...] = (
         r"(?=[sekcr])"
         + START
         + r"(?:secrets?[ ](?:set|put)|env[ ](?:set|add)|kv[ ]put|config[ ]set|etcdctl[ ]put"
+        r"|racadm[ ]set"
         r"|redis-cli(?>(?:[ \t]+-[a-zA-Z][ \t]+[^\s-]\S{0,200})*)[ \t]+(?i:set))"
         + _OPTIONS
         + r"[ \t]+(?P<name>[\w./:@-]{1,120}+)[ \t]+(?!-)"

@@ -459,6 +459,14 @@ add("RabbitMQ", "CLI_PASSWORD", rnd(ALNUM, 14), "rabbitmqadmin -u admin -p {s} l
 add("Grafana", "CLI_PASSWORD", rnd(ALNUM, 14), "grafana-cli admin reset-admin-password {s}", "cli")
 
 
+add("Wi-Fi QR code", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    "qrencode -t ansiutf8 'WIFI:S:HomeWifi;T:WPA;P:{s};;'", "cli")  # fmt: skip
+add("Windows Wi-Fi profile", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "<keyMaterial>{s}</keyMaterial>",
+    "config")  # fmt: skip
+add("macOS", "CLI_PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    "networksetup -setairportnetwork en0 HomeWifi {s}", "cli")  # fmt: skip
+
+
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
     "assignment", "command line", "URL", "HTTP", "high entropy")})  # fmt: skip
 
