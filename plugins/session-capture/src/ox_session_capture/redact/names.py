@@ -63,7 +63,7 @@ _NOT_SECRET_SUFFIX = frozenset(
      "masked", "status", "state", "check", "test", "tests", "spec", "ok", "valid",
      "changed", "update", "updated", "at", "date", "time", "created", "used", "usage",
      "flow", "grant", "issuer", "audience", "server", "endpoints", "only", "list", "map",
-     "bits", "fingerprint", "public", "pub", "cert", "certificate", "ca", "crt"}
+     "bits", "fingerprint", "public", "pub", "cert", "certificate", "ca", "crt", "encryption"}
 )  # fmt: skip
 _PLACEHOLDER = re.compile(
     r"(?:\$\{?[A-Za-z_]|\$\(|%\(|%[A-Za-z_]+%|\{\{|<[^>]*>|\*{3,}|x{6,}|X{6,}|\.{3}|…|#\{"

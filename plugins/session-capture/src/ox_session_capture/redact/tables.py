@@ -152,8 +152,49 @@ def _header(cells: list[tuple[int, str]]) -> tuple[int, NameClass] | None:
     return next((col for col in found if col[1] != "WEAK"), found[0])
 
 
+_VALUE_HEADS = frozenset(
+    {"value", "values", "val", "secret", "secrets", "password", "token", "key", "content",
+     "contents", "setting", "data"}
+)  # fmt: skip
+"""A second column's header under which a row's first cell may name what its second holds
+(`| Key | Value |`, `NAME  VALUE`)."""
+
+
+_CAPS = re.compile(r"[A-Z][A-Z _-]{0,40}")
+
+
+def _rows_under(text: str, pos: int) -> int:
+    """Where the rows end that start at `pos` under a header (the line before) whose columns
+    name no credential and whose second column is no value's (`kubectl get secrets`' `NAME
+    TYPE DATA AGE`: a row's first cell names a resource, not what its second cell holds);
+    `pos` when the line before is no such header."""
+    if pos < 2 or text[pos - 1] != "\n":
+        return pos
+    start = text.rfind("\n", 0, pos - 1) + 1
+    cut = _cells(text[start : pos - 1].rstrip("\r"))
+    if cut is None:
+        return pos
+    delim, head = cut
+    # A listing's header, as kubectl, helm and docker print it: capitals, `NAME` first (a
+    # key/value table's row of a name and a word is no header: `| DB_NAME | wordpress |`).
+    if head[0][1] not in ("NAME", "NAMESPACE") or not all(_CAPS.fullmatch(c) for _, c in head):
+        return pos
+    if _header(head) is not None or head[1][1].lower() in _VALUE_HEADS:
+        return pos
+    end = pos
+    for offset, line in _lines_from(text, pos):
+        row = _cells(line)
+        if row is None or (row[0], len(row[1])) != (delim, len(head)):
+            break
+        end = offset + len(line)
+    return end
+
+
 def _read(text: str, pos: int, spans: list[tuple[int, int, str]]) -> int:
     """Read the table whose line starts at `pos`; where reading stopped."""
+    under = _rows_under(text, pos)
+    if under > pos:
+        return under
     shape: tuple[str, int, int, NameClass] | None = (
         None  # a header's delimiter, cells, column, kind
     )
