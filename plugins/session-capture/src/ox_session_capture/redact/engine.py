@@ -492,7 +492,7 @@ def _redact(
     if inner or kube.may_hold(text):
         secrets = ((s, e, kube.KIND) for s, e in kube.data_spans(text))
         spans = _merge(spans + inner + _read_out(text, secrets))
-    table = _read_out(text, [*tables.data_spans(text), *sql.data_spans(text)])
+    table = _read_out(text, _readers(text))
     if table:
         spans = _merge(spans + table)
     return _apply(text, spans)
@@ -519,6 +519,11 @@ def _encoded_spans(
     return spans
 
 
+def _readers(text: str) -> list[tuple[int, int, str]]:
+    """What the readers of formats that keep a name away from its value find: tables, SQL."""
+    return [*tables.data_spans(text), *sql.data_spans(text)]
+
+
 def _read_out(text: str, found: Iterable[tuple[int, int, str]]) -> list[Span]:
     """The values a reader of a format found (`kube`: a Secret's data; `tables`: a credential's
     cell), as spans after every rule's, those already a placeholder left out."""
@@ -538,8 +543,7 @@ def _read_spans(text: str, extra: Sequence[re.Pattern[str]]) -> list[Span]:
     if seen is None:
         return []
     spans = find_spans(seen.text, None, extra)
-    read = [*tables.data_spans(seen.text), *sql.data_spans(seen.text)]
-    spans += ((s, e, _ENCODED_ORDER, k) for s, e, k in read)
+    spans += ((s, e, _ENCODED_ORDER, k) for s, e, k in _readers(seen.text))
     return [(*seen.origin(s, e), o, k) for s, e, o, k in spans]
 
 

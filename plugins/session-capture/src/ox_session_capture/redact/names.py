@@ -163,6 +163,34 @@ def literal_kind(name: str, value: str, *, quoted: bool) -> str | None:
     return kind_of(cls)
 
 
+_SEPARATORS = re.compile(r"[./:@-]+")
+
+CREDENTIAL_WORDS = ("pass", "pw", "secret", "token", "key", "auth", "cred")
+"""Words most credentials' names hold (lower case): a cheap test before `classify`."""
+
+
+def path_kind(path: str, value: str) -> str | None:
+    """`literal_kind` for a name written as a path or a dotted key (`app/db/password`,
+    `fs.s3a.secret.key`): its separators read as `_`."""
+    return literal_kind(_SEPARATORS.sub("_", path).strip("_"), value, quoted=True)
+
+
+def holds_password_word(name: str) -> bool:
+    """Whether one of `name`'s words is a password's (`password_hash`, `encrypted_password`),
+    whatever else it says."""
+    return any(_PASSWORD.search(p) for p in components(name))
+
+
+def literal_password(value: str, _match: re.Match[str] | None = None) -> bool:
+    """A password as it counts after `password = `, quoted (a rule's check)."""
+    return is_literal_secret(value, "PASSWORD", quoted=True, code_after=False)
+
+
+def literal_secret(value: str, _match: re.Match[str] | None = None) -> bool:
+    """A secret as it counts after `api_key = `, quoted (a rule's check)."""
+    return is_literal_secret(value, "SECRET", quoted=True, code_after=False)
+
+
 def kind_of(cls: NameClass) -> str:
     """The kind a value named `cls` is redacted as: a password's or a secret's own, and
     `HIGH_ENTROPY` for a name that only may hold one (`WEAK`)."""

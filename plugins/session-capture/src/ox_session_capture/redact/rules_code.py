@@ -15,7 +15,13 @@ from __future__ import annotations
 
 import re
 
-from ox_session_capture.redact.names import classify, is_literal_secret, literal_kind
+from ox_session_capture.redact.names import (
+    classify,
+    is_literal_secret,
+    literal_kind,
+    literal_password,
+    literal_secret,
+)
 from ox_session_capture.redact.rules import (
     NL,
     QUOTE,
@@ -164,7 +170,7 @@ CODE_RULES: tuple[Rule, ...] = (
         ("signedstring(", "hmac256(", "hmac384(", "hmac512(", "symmetricsecuritykey(",
          "createhmac(", "hmac.new(", "jwt::encode(", "jwt.encode("),
         vendor="code (a signing key in the call: HMAC, JWT libraries)",
-        check=lambda s, m: is_literal_secret(s, "SECRET", quoted=True, code_after=False),
+        check=literal_secret,
     ),
     rule(
         "PASSWORD",
@@ -191,7 +197,7 @@ CODE_RULES: tuple[Rule, ...] = (
         # Cypress' key names (`type('{enter}')`) are no password.
         check=lambda s, m: (
             _KEY_NAMES.fullmatch(s) is None
-            and is_literal_secret(s, "PASSWORD", quoted=True, code_after=False)
+            and literal_password(s)
         ),
     ),
     rule(
@@ -214,7 +220,7 @@ CODE_RULES: tuple[Rule, ...] = (
          "bcryptjs.hash", "argon2.hash(", "encoder.encode(", "encoder().encode(",
          "generatefrompassword(", "password(", "crypt("),
         vendor="code (a password in the call that hashes it: bcrypt, Django, PHP, Spring)",
-        check=lambda s, m: is_literal_secret(s, "PASSWORD", quoted=True, code_after=False),
+        check=literal_password,
     ),
     rule(
         "SECRET",
@@ -223,7 +229,7 @@ CODE_RULES: tuple[Rule, ...] = (
         r"\.(?:bearer_auth|setApiKey|set_api_key|setAccessToken)\([ \t]*" + QUOTED_VALUE,
         (".bearer_auth(", ".setapikey(", ".set_api_key(", ".setaccesstoken("),
         vendor="code (reqwest bearer_auth, setApiKey)",
-        check=lambda s, m: is_literal_secret(s, "SECRET", quoted=True, code_after=False),
+        check=literal_secret,
     ),
     rule(
         "PASSWORD",

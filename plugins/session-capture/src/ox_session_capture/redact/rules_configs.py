@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ox_session_capture.redact.names import literal_kind
+from ox_session_capture.redact.names import path_kind
 from ox_session_capture.redact.rules import (
     START,
     Rule,
@@ -140,14 +140,10 @@ def _url_token(secret: str, _match: re.Match[str]) -> bool:
     return hexed or token_like(secret, 20)
 
 
-_PATH_SEPARATORS = re.compile(r"[./:-]+")
-
-
 def _xml_named(secret: str, match: re.Match[str]) -> str | bool:
     """The kind of a `<value>` under a `<name>` that names a credential (its dots read as `_`:
     `fs.s3a.secret.key`, `javax.jdo.option.ConnectionPassword`), or False."""
-    name = _PATH_SEPARATORS.sub("_", match.group("name")).strip("_")
-    return literal_kind(name, secret.strip(), quoted=True) or False
+    return path_kind(match.group("name"), secret.strip()) or False
 
 
 CONFIG_RULES: tuple[Rule, ...] = (

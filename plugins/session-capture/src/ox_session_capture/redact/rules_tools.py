@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import re
 
-from ox_session_capture.redact.names import is_literal_secret, literal_kind
+from ox_session_capture.redact.names import (
+    CREDENTIAL_WORDS,
+    literal_kind,
+    literal_password,
+    path_kind,
+)
 from ox_session_capture.redact.rules import (
     END,
     START,
@@ -119,7 +124,6 @@ and the calls it is wrapped in (`encode(`), at the end of the text before a dige
 _P_IS_PASSWORD = (
     "rabbitmqadmin", "evil-winrm", "crackmapexec", "netexec", "nxc", "smbmap", "hydra", "medusa",
 )  # fmt: skip
-_SEPARATORS = re.compile(r"[./:@-]+")
 _ASSIGNMENT = re.compile(r"[A-Za-z_][\w.-]*=")
 _NO_BACKTICK = r"[^\s\"'`\\]+"
 """A bare value up to a space, a quote or a backtick (a command quoted in Markdown ends at
@@ -131,15 +135,13 @@ _STORE_WORDS = (
     "config set", "etcdctl", "redis-cli", "racadm set",
 )  # fmt: skip
 """What a store's command line holds before `NAME VALUE` (the anchors of its rule)."""
-_CREDENTIAL_WORDS = ("pass", "pw", "secret", "token", "key", "auth", "cred")
-"""The anchors of the rules that read a credential's name beside a value (a setter's, a
-store's key): the name must hold one. A word every text holds (`set`, `env`, `config`) as
-an anchor would send every text through the rules."""
 
 
 def _names_a_credential(name: str) -> bool:
+    """Whether `name` holds a credential's word (`CREDENTIAL_WORDS`): the rules that read a
+    name beside a value anchor on their command's words, not on these."""
     low = name.lower()
-    return any(word in low for word in _CREDENTIAL_WORDS)
+    return any(word in low for word in CREDENTIAL_WORDS)
 
 
 def _named_value(secret: str, match: re.Match[str], *, strict: bool = False) -> str | bool:
@@ -149,12 +151,12 @@ def _named_value(secret: str, match: re.Match[str], *, strict: bool = False) -> 
     names an environment) and no assignment (`kv put path name=value`: the keyword rules')."""
     if strict and (_ASSIGNMENT.match(secret) or not (not_a_word(secret) or token_like(secret))):
         return False
-    name = _SEPARATORS.sub("_", match.group("name")).strip("_")
-    if not _names_a_credential(name):
+    if not _names_a_credential(match.group("name")):
         return False
-    return literal_kind(name, secret, quoted=True) or False
+    return path_kind(match.group("name"), secret) or False
 
 
+_SETTER_PREFIX = re.compile(r"^(?:[sS]et|[wW]ith)_?")
 _METHOD_HEAD = re.compile(r"(?<![\w$])[A-Za-z_]\w{0,40}\Z")
 _BARE_SETTERS = frozenset(
     {"password", "passphrase", "apikey", "api_key", "clientsecret", "client_secret", "secretkey",
@@ -170,7 +172,7 @@ def _a_setters_literal(secret: str, match: re.Match[str]) -> str | bool:
     start = match.start()
     head = _METHOD_HEAD.search(match.string, max(0, start - 41), start)
     name = (head.group() if head else "") + match.group("word")
-    rest = re.sub(r"^(?:[sS]et|[wW]ith)_?", "", name)
+    rest = _SETTER_PREFIX.sub("", name)
     at = start - len(head.group()) if head else start
     if rest == name and (name.lower() not in _BARE_SETTERS or match.string[at - 1 : at] != "."):
         # Neither a setter nor a builder's method (`.password(…)`): a getter (`getApiKey(
@@ -179,12 +181,6 @@ def _a_setters_literal(secret: str, match: re.Match[str]) -> str | bool:
     if secret.startswith("{") and secret.endswith("}"):
         return False  # an f-string's or a template's field (`"{self.value}"`)
     return literal_kind(rest, secret, quoted=True) or False
-
-
-def _a_literal_password(secret: str, _match: re.Match[str]) -> bool:
-    """A password as it would count after `password = ` (no placeholder, no `…`, no word
-    such as `password` standing for one)."""
-    return is_literal_secret(secret, "PASSWORD", quoted=True, code_after=False)
 
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.\w+")
@@ -736,7 +732,7 @@ TOOL_RULES: tuple[Rule, ...] = (
         r"WIFI:(?:[A-Z]:(?:\\.|[^;\\\n]){0,200}+;){0,6}?P:(?P<secret>(?:\\.|[^;\\\n]){1,300}+);",
         ("wifi:",),
         vendor="Wi-Fi QR code (WIFI:T:WPA;S:…;P:…;;)",
-        check=_a_literal_password,
+        check=literal_password,
     ),
     rule(
         "PASSWORD",
@@ -747,7 +743,7 @@ TOOL_RULES: tuple[Rule, ...] = (
         ("keymaterial>", "key content"),
         vendor="Windows Wi-Fi profile (keyMaterial, Key Content)",
         # No word: `Key Content : Absent` is what netsh prints for a network without a key.
-        check=lambda s, m: _a_literal_password(s, m) and (not_a_word(s) or token_like(s)),
+        check=lambda s, m: literal_password(s, m) and (not_a_word(s) or token_like(s)),
     ),
     rule(
         "CLI_PASSWORD",
@@ -756,7 +752,7 @@ TOOL_RULES: tuple[Rule, ...] = (
         + password_value(),
         ("-setairportnetwork",),
         vendor="macOS (networksetup -setairportnetwork)",
-        check=_a_literal_password,
+        check=literal_password,
     ),
     # ---- the nineteenth attack: a value stored under a name given on its command line
     rule(
@@ -794,7 +790,7 @@ TOOL_RULES: tuple[Rule, ...] = (
         r"changeUserPassword\(" + _USER_THEN_PASSWORD,
         ("changeuserpassword",),
         vendor="MongoDB (db.changeUserPassword)",
-        check=_a_literal_password,
+        check=literal_password,
     ),
     rule(
         "PASSWORD",
@@ -805,7 +801,7 @@ TOOL_RULES: tuple[Rule, ...] = (
         r"(?P<q>\\{0,3}[\"'])(?P<secret>[^\"'\\\r\n]{1,300})\\{0,3}[\"']",
         ("set password",),
         vendor="MySQL (SET PASSWORD FOR … = '…')",
-        check=_a_literal_password,
+        check=literal_password,
     ),
     rule(
         "PASSWORD",
@@ -815,7 +811,7 @@ TOOL_RULES: tuple[Rule, ...] = (
         + r"(?i:acl[ \t]+setuser)[ \t]+[^\n>]{0,300}?(?<=[ \t'\"])>(?P<secret>[^\s'\"`\\]{1,300})",
         ("setuser",),
         vendor="Redis (ACL SETUSER … >password)",
-        check=_a_literal_password,
+        check=literal_password,
     ),
     rule(
         "PASSWORD",

@@ -29,13 +29,18 @@ import re
 from array import array
 from collections.abc import Iterator
 
-from ox_session_capture.redact.names import _PASSWORD, classify, components, literal_kind
+from ox_session_capture.redact.names import (
+    CREDENTIAL_WORDS,
+    classify,
+    holds_password_word,
+    literal_kind,
+)
 from ox_session_capture.redact.rules import START
 from ox_session_capture.redact.rules_hashes import HASH_RULES
 
 Span = tuple[int, int, str]
 
-_WORDS = ("pass", "pw", "secret", "token", "key", "cred", "auth", "psk", "salt", "session")
+_WORDS = (*CREDENTIAL_WORDS, "psk", "salt", "session")
 """What a credential's column name holds (lower case): a text without one has nothing here."""
 
 _WS = r"(?:[ \t\r\n]|\\[nrt])"
@@ -185,7 +190,7 @@ def _expression_end(text: str, i: int) -> tuple[int, int, int]:
 
 
 def _literal_at(text: str, i: int) -> _Value | None:
-    """The string literal at `i` (after an `E`, `N`, `b`, `r` prefix) as a `_Value`."""
+    """The string literal at `i` (after an `E`, `N`, `b`, `r`, `u` prefix) as a `_Value`."""
     j = i + 1 if text[i : i + 1] in ("E", "e", "N", "n", "b", "r", "u") else i
     if text[j : j + 1] not in ("'", '"'):
         return None
@@ -256,7 +261,7 @@ def _column_class(name: str) -> tuple[bool, bool]:
     """Whether a value in column `name` may be a literal credential (`classify`), and
     whether a call's literal in it may be a password (a password's word anywhere in it:
     `password_hash`, `encrypted_password`)."""
-    return classify(name) is not None, any(_PASSWORD.search(p) for p in components(name))
+    return classify(name) is not None, holds_password_word(name)
 
 
 Credentials = dict[int, tuple[str, bool, bool]]
