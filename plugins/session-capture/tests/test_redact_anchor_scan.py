@@ -124,3 +124,37 @@ def test_a_small_batch_finds_every_spaced_anchor_by_the_word_its_first_piece_end
     first = scan.in_words(distinct, low)
     again = scan.in_words(distinct, low)  # every word remembered now
     assert first == again == exact(scan, low)
+
+
+# A batch's bytes are lowered as ASCII: the words of other scripts keep their capitals there,
+# where `str.lower` lowers them for a text alone. Each rule's anchor must still be reported,
+# for a word in capitals, lower case or title case (an anchor is a word's tail where its
+# first letter has a case: `ароль` of `Пароль`, `ωδικός` of `Κωδικός`).
+_WORDS_ABROAD = ["Пароль", "Токен", "Ключ", "Hasło", "Jelszó", "Κωδικός", "Mật khẩu", "Clé API"]
+_CASED = st.one_of(
+    st.sampled_from(_WORDS_ABROAD).flatmap(
+        lambda w: st.sampled_from([w, w.lower(), w.upper(), w.title()])
+    ),
+    st.sampled_from(sorted(a for a in engine._PLAIN_ANCHORS if not a.isascii())).flatmap(
+        lambda a: st.sampled_from([a, a.upper()])
+    ),
+)
+_SCRIPT_TEXTS = st.lists(
+    st.lists(st.one_of(_CASED, st.sampled_from([" ", "=", ": ", "x", "\n"])), max_size=8).map(
+        "".join
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=_SCRIPT_TEXTS)
+def test_a_batch_reports_every_anchor_a_text_alone_holds_in_any_case(texts: list[str]) -> None:
+    _, low, distinct = batch_text("\x00".join(texts))
+    found = engine._as_anchors(
+        anchors_in(engine._SCAN_PLAIN, distinct, low, framed(distinct)), engine._PLAIN_SPELT
+    )
+    for text in texts:
+        alone = {a for a in engine._PLAIN_ANCHORS if a in text.lower()}
+        assert alone <= set(found), (text, alone - set(found))

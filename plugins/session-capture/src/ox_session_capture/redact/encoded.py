@@ -42,9 +42,15 @@ _TEXT_HEAD = re.compile(rb"(?:[CDI-Za-f][A-Za-z0-9+/_-]{3}){5}")
 """The first 15 bytes of base64 of ASCII text: each group of 4 characters begins with the top
 six bits of a byte below 0x80 (a tab, a newline or a printable character). Paths, hashes and
 identifiers rarely look so, so few runs are decoded at all."""
-_HEX_HEAD = re.compile(rb"(?:0x)?(?:(?:[2-7][0-9a-f]|0[9ad]){8}|(?:[2-7][0-9A-F]|0[9AD]){8})")
-"""The first 8 bytes of hex of ASCII text (one case of digit), after an optional `0x`; a
-random hash passes it once in 2^11 or so."""
+_HEX_HEAD = re.compile(
+    rb"(?:0x)?(?:(?:[2-7][0-9a-f]|0[9ad]|(?:c[2-9a-f]|d[0-9a-f])[89ab][0-9a-f]"
+    rb"|e[0-9a-f][89ab][0-9a-f][89ab][0-9a-f]){8}"
+    rb"|(?:[2-7][0-9A-F]|0[9AD]|(?:C[2-9A-F]|D[0-9A-F])[89AB][0-9A-F]"
+    rb"|E[0-9A-F][89AB][0-9A-F][89AB][0-9A-F]){8})"
+)
+"""The first 8 characters of hex of text (one case of digit), after an optional `0x`: ASCII,
+or UTF-8 of two or three bytes (`пароль`, `密码`: a name in another script may begin the
+text); a random hash passes it once in 2^10 or so."""
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 _GZIP_HEAD = rb"H4sI"
 """Base64 of a gzip stream's first bytes (`1f 8b 08`): `… | gzip | base64`, a Helm release."""

@@ -100,8 +100,27 @@ _PLAIN_ANCHORS = tuple(_PLAIN)
 _TOKEN_ANCHORS = tuple(_TOKEN)
 
 
-_SCAN_PLAIN = Scan(_PLAIN_ANCHORS)
-_SCAN_TOKEN = Scan(_TOKEN_ANCHORS)
+def _batch_spellings(anchors: Sequence[str]) -> dict[str, str]:
+    """Each anchor as a batch's bytes may spell it, to the anchor: itself, and its capitals
+    as `batch_text` lowers them (ASCII only). `str.lower` finds `ароль` in `ПАРОЛЬ=…`, where
+    the batch's bytes keep the capitals `АРОЛЬ`: a capitalised word of another script must
+    not skip its rules in a batch (a title-cased one, `Пароль`, holds the anchor as it is)."""
+    spelt = {a: a for a in anchors}
+    for a in anchors:
+        caps = a.upper().encode("utf-8", "surrogatepass").lower().decode("utf-8", "surrogatepass")
+        spelt.setdefault(caps, a)
+    return spelt
+
+
+_PLAIN_SPELT = _batch_spellings(_PLAIN_ANCHORS)
+_TOKEN_SPELT = _batch_spellings(_TOKEN_ANCHORS)
+_SCAN_PLAIN = Scan(tuple(_PLAIN_SPELT))
+_SCAN_TOKEN = Scan(tuple(_TOKEN_SPELT))
+
+
+def _as_anchors(found: list[str], spelt: dict[str, str]) -> list[str]:
+    """The anchors a batch's spellings `found` stand for, each once."""
+    return list(dict.fromkeys(spelt[a] for a in found))
 
 
 def _select(
@@ -583,9 +602,13 @@ class LedgerRedactor:
         # the distinct words of a transcript (test dots, logs, code) are often a small part
         # of its text: each is searched for there, not in the whole batch.
         words = framed(distinct)
-        plain = anchors_in(_SCAN_PLAIN, distinct, low, words)
+        plain = _as_anchors(anchors_in(_SCAN_PLAIN, distinct, low, words), _PLAIN_SPELT)
         has_run = _RUN in words.translate(_TOKEN_TABLE)
-        token = anchors_in(_SCAN_TOKEN, distinct, low, words) if has_run else []
+        token = (
+            _as_anchors(anchors_in(_SCAN_TOKEN, distinct, low, words), _TOKEN_SPELT)
+            if has_run
+            else []
+        )
         hidden = batch_may_read_otherwise(words)
         encoded = batch_texts_with_encoded_text(data, len(texts), words)
         kind = kube.batch_may_hold(words)

@@ -20,10 +20,32 @@ _PASSWORD = re.compile(
     r"|^(?:src|dest|new|old)?(?:db|pg|my|sql|root|admin|user|smtp|redis|mail|ftp|ldap|store"
     r"|key|rabbit|mongo|ssh|sudo|vnc|wifi|pfx|p12|require|remote|local|proxy|bind|master|imap"
     r"|pop|auth|keystore|truststore|server|client)?pass$|^(?:wifi|wpa|wlan)?psk$"
-    # in other languages (`mot_de_passe`; `contraseña` splits at its `ñ`)
+    # in other languages (`mot_de_passe`; `contraseña` splits at its `ñ`), and transliterated
+    # (Russian `parol`, Chinese pinyin `mima`; not Serbian `sifra` nor Indonesian `sandi`
+    # alone, a product's code as often)
     r"|passwort|kennwort|^contrase|^senha$|wachtwoord|^passe$|^passord$|^haslo$|^heslo$"
-    r"|^sifre$|^salasana$|^losenord$"
+    r"|^sifre$|^salasana$|^losenord$|motdepasse|^parol$|^parool$|^mima$|^lozinka$|^geslo$"
+    r"|^jelszo$|^kodeord$|^adgangskode$"
 )
+PASSWORD_WORDS_ABROAD = (
+    "kennwort", "contrase", "senha", "wachtwoord", "haslo", "heslo", "sifre", "salasana",
+    "losenord", "parol", "mima", "lozinka", "geslo", "jelszo", "kodeord", "adgangskode",
+    "sandi", "khau",
+)  # fmt: skip
+"""What a password's name in another language holds, ASCII and lower case, for the rules'
+pre-filters and name patterns (`passwort`, `passord`, `mot_de_passe` hold `pass`; `khau`,
+`sandi`: Vietnamese `mat_khau`, Indonesian `kata_sandi`, two words)."""
+_JOINED_PASSWORD = ("matkhau", "katasandi")
+"""A password's name of two words, however joined (`mat_khau`, `matKhau`, `KATA_SANDI`)."""
+_ABROAD = re.compile(
+    r"пароль|密码|密碼|口令|パスワード|비밀번호|hasło|şifre|lösenord|contraseña|mật khẩu|jelszó"
+    r"|كلمة المرور|كلمة السر|पासवर्ड|รหัสผ่าน|סיסמה|κωδικός πρόσβασης|mật_khẩu"
+)
+"""A password's name written in another script or with its accents (a JSON key `"пароль"`,
+`"mật khẩu"`): `components` reads ASCII letters only."""
+_KEY_ABROAD = re.compile(r"токен|ключ|密钥|令牌|トークン|キー|토큰|키|clé|schlüssel|anahtar")
+"""A token's or a key's name so written (`"токен"`, `"密钥"`, `clé_api`): it only may hold a
+secret (`ключ`, `キー` also name a dictionary's key), as `key` does."""
 _SECRET_PARTS = (
     "secret", "apikey", "accesskey", "privatekey", "secretkey", "encryptionkey", "signingkey",
     "masterkey", "clientkey", "appkey", "licensekey", "authkey", "sessionkey", "hmackey",
@@ -94,10 +116,15 @@ _ABOUT_ONE = re.compile(r"(?i)\b(?:password|passphrase|passcode)\b|\?$")
 def a_form_text(text: str) -> bool:
     """Whether `text`, where a password would stand, is rather a form's text about one
     (`Forgot your password?`, `Enter your password`): words without a digit, and the word or
-    a question (`Summer2024 is the password?` holds one)."""
-    return (
-        " " in text and not any(c.isdigit() for c in text) and _ABOUT_ONE.search(text) is not None
-    )
+    a question (`Summer2024 is the password?` holds one); or the word in another language,
+    without a digit or in a sentence (a translation's `Пароль`, `请输入密码`, `Пароль должен
+    содержать 8 символов`; `пароль123` is one)."""
+    digit = any(c.isdigit() for c in text)
+    if not digit and " " in text and _ABOUT_ONE.search(text) is not None:
+        return True
+    if text.isascii() or _ABROAD.search(text.lower()) is None:
+        return False
+    return not digit or text.count(" ") >= 2
 
 
 def _an_example(v: str) -> bool:
@@ -121,16 +148,17 @@ def classify(name: str) -> NameClass | None:
     API key, auth...), WEAK for names that only may hold one (key, salt, session...: their
     value must look random), None for anything else (including `*_file`, `*_url`, `*_name`)."""
     parts = components(name)
+    abroad = not name.isascii() and _ABROAD.search(name.lower()) is not None
     if not parts:
-        return None
+        return "PASSWORD" if abroad else _weak_abroad(name)
     last = parts[-1]
     if parts[-2:] == ["secret", "id"]:
         return "SECRET"  # a token named as an id: Consul's `SecretID`, Vault's `secret_id`
     if last in _NOT_SECRET_SUFFIX and not (last in ("url", "uri") and "webhook" in parts):
         return None
-    if any(_PASSWORD.search(p) for p in parts):
-        return "PASSWORD"
     joined = "".join(parts)
+    if abroad or _password_in(parts, joined):
+        return "PASSWORD"
     if any(p in joined for p in _SECRET_PARTS):
         return "SECRET"
     if any(p in _SECRET_WORDS or ("token" in p and p not in _NOT_TOKEN) for p in parts):
@@ -139,7 +167,11 @@ def classify(name: str) -> NameClass | None:
         return None  # `PublicKey`, `NEXT_PUBLIC_POSTHOG_KEY`, `STRIPE_PUBLISHABLE_KEY`: given out
     if any(p in _WEAK_WORDS for p in parts) or (last == "pat" and len(parts) > 1):
         return "WEAK"  # `GITLAB_PAT`: a personal access token (a lone `pat` is a pattern)
-    return None
+    return _weak_abroad(name)
+
+
+def _weak_abroad(name: str) -> NameClass | None:
+    return "WEAK" if not name.isascii() and _KEY_ABROAD.search(name.lower()) else None
 
 
 _INNER_DIGIT = re.compile(r"[A-Za-z]\d+[A-Za-z]")
@@ -178,7 +210,14 @@ def path_kind(path: str, value: str) -> str | None:
 def holds_password_word(name: str) -> bool:
     """Whether one of `name`'s words is a password's (`password_hash`, `encrypted_password`),
     whatever else it says."""
-    return any(_PASSWORD.search(p) for p in components(name))
+    parts = components(name)
+    return _password_in(parts, "".join(parts)) or (
+        not name.isascii() and _ABROAD.search(name.lower()) is not None
+    )
+
+
+def _password_in(parts: list[str], joined: str) -> bool:
+    return any(_PASSWORD.search(p) for p in parts) or any(w in joined for w in _JOINED_PASSWORD)
 
 
 def literal_password(value: str, _match: re.Match[str] | None = None) -> bool:

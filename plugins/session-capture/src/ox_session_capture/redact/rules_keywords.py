@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 
 from ox_session_capture.redact.names import (
+    PASSWORD_WORDS_ABROAD,
     a_form_text,
     classify,
     is_literal_secret,
     literal_kind,
+    literal_password,
     names_a_credential,
 )
 from ox_session_capture.redact.rules import (
@@ -27,6 +29,7 @@ from ox_session_capture.redact.rules import (
     SPACE,
     START,
     WS,
+    Check,
     Rule,
     b64_private_key,
     basic_credentials,
@@ -62,9 +65,10 @@ _NAME_WORD = (
     r"(?:pass|pwd|pw|secret|token|key|auth|cred|dsn|salt|sig|cookie|session|bearer|webhook"
     r"|private|license|hmac|sas|jwt|otp|connstr|connectionstring|psk"
     # A password's name in other languages (`passwort`, `passe`, `passord` hold `pass`).
-    r"|kennwort|contrase|senha|wachtwoord|haslo|heslo|sifre|salasana|losenord"
+    + "|"
+    + "|".join(PASSWORD_WORDS_ABROAD)
     # A personal access token (`GITLAB_PAT`), not a path.
-    r"|_pat(?![a-z]))"
+    + r"|_pat(?![a-z]))"
 )
 # The same words for `re` to try fast (see `grouped_words`): a flag can start after each `.`
 # of `.-.-.-…`, each start tries the name look-ahead below (1 MB of `.-a` took 8 s, now 1-2 s).
@@ -107,8 +111,7 @@ NAME_ANCHORS = (
     "pass", "pwd", "pw", "secret", "token", "key", "auth", "cred", "dsn", "salt", "sig",
     "cookie", "session", "bearer", "webhook", "private", "license", "hmac", "sas", "jwt",
     "otp", "connstr", "connectionstring", "psk",
-    "kennwort", "contrase", "senha", "wachtwoord", "haslo", "heslo", "sifre", "salasana",
-    "losenord",
+    *PASSWORD_WORDS_ABROAD,
     # `GITLAB_PAT=`: not `pat` alone, which every `path` and `pattern` holds.
     "_pat=", "_pat:", '_pat"', "_pat'",
 )  # fmt: skip
@@ -933,6 +936,35 @@ def _label(names: str, first: str, anchors: tuple[str, ...], seps: str = ":：")
     )
 
 
+def _quoted_abroad(
+    names: str, first: str, anchors: tuple[str, ...], check: Check, whose: str
+) -> Rule:
+    """A credential's name in another language (one of `names`, as `_label`'s), `=`, `:` or
+    `=>`, and a quoted value that `check` accepts."""
+    return rule(
+        "PASSWORD",
+        r"(?=["
+        + first
+        + r"])"
+        + START
+        + r"(?P<name>(?i:"
+        # A space of a name outside a class may be `_` in code (`mot_de_passe`, `clé_api`).
+        + re.sub(r"\[[^\]]*\]| ", lambda m: "[ _]" if m.group() == " " else m.group(), names)
+        # The key's closing quote, and bracket (`$config['пароль'] = …`), if any.
+        + r"))(?:\\{0,3}[\"'])?\]?[ \t]*(?:=>|[:=：])[ \t]*"
+        + QUOTED_VALUE,
+        anchors,
+        vendor=f"code ({whose} name in another language, a quoted value)",
+        check=check,
+    )
+
+
+def _random_secret(secret: str, _match: re.Match[str]) -> str | bool:
+    """A key's or a token's value named in another language: only a random-looking one (the
+    names also mean a dictionary's key, `ключ`, `キー`)."""
+    return "SECRET" if token_like(secret) else False
+
+
 _SECRET_LABELS = ("token", "secret", "api", "openai", "anthropic")
 """The English labels of a secret rather than a password."""
 
@@ -1411,7 +1443,11 @@ PROSE_RULES: tuple[Rule, ...] = (
     # In other languages also an assignment (`contraseña=…`, `пароль = …`): the assignment
     # rule reads ASCII names only.
     _label(_LABEL_WORDS, _LABEL_FIRST, _LABEL_ANCHORS, ":：="),
+    # And quoted, as code and config in the developer's language write them (`contraseña =
+    # "…"`, `$пароль = '…';`, `'пароль' => '…'`, `токен: "…"`).
+    _quoted_abroad(_LABEL_WORDS, _LABEL_FIRST, _LABEL_ANCHORS, literal_password, "a password's"),
     _label(_KEY_WORDS, _KEY_FIRST, _KEY_ANCHORS, ":：="),
+    _quoted_abroad(_KEY_WORDS, _KEY_FIRST, _KEY_ANCHORS, _random_secret, "a key's or a token's"),
     rule(
         "PASSWORD",
         # The name, a few words (`do banco`), a verb, then a value that is no word of the

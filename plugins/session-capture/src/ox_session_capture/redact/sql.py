@@ -31,6 +31,7 @@ from collections.abc import Iterator
 
 from ox_session_capture.redact.names import (
     CREDENTIAL_WORDS,
+    PASSWORD_WORDS_ABROAD,
     classify,
     holds_password_word,
     literal_kind,
@@ -40,7 +41,7 @@ from ox_session_capture.redact.rules_hashes import HASH_RULES
 
 Span = tuple[int, int, str]
 
-_WORDS = (*CREDENTIAL_WORDS, "psk", "salt", "session")
+_WORDS = (*CREDENTIAL_WORDS, *PASSWORD_WORDS_ABROAD, "psk", "salt", "session")
 """What a credential's column name holds (lower case): a text without one has nothing here."""
 
 _WS = r"(?:[ \t\r\n]|\\[nrt])"

@@ -467,6 +467,17 @@ add("macOS", "CLI_PASSWORD", "Pw7" + rnd(ALNUM, 12),
     "networksetup -setairportnetwork en0 HomeWifi {s}", "cli")  # fmt: skip
 
 
+# The twenty-second attack: a password named in the developer's own language.
+# Each begins with ASCII text, as base64 is read only then (docs/redaction.md).
+add("another language", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "$config['db']['пароль'] = '{s}';",
+    "config")  # fmt: skip
+add("another language", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    '{{"db": {{"host": "db1", "mật khẩu": "{s}"}}}}', "config")  # fmt: skip
+add("another language", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    "INSERT INTO usuarios (nome, senha) VALUES ('joao', '{s}');", "config")  # fmt: skip
+add("another language", "SECRET", rnd(ALNUM, 32), "$settings['api']['токен'] = '{s}';", "config")
+
+
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
     "assignment", "command line", "URL", "HTTP", "high entropy")})  # fmt: skip
 
