@@ -334,6 +334,12 @@ HOSTILE = {
     "password keys of another script": '{"пароль": "' * 40_000,
     "token names of another script never quoted": "токен = клé_api = " * 20_000,
     "transliterated names never assigned": "mat_khau kata_sandi mima " * 20_000,
+    "queries of calls never closed": "INSERT INTO t (password) SELECT f(" * 40_000,
+    "queries whose rows never end": "INSERT INTO t (a, password) SELECT 'x', " * 40_000,
+    "unions of queries without a password": "INSERT INTO t (a, password) SELECT 1 UNION ALL SELECT "
+    * 30_000,
+    "rar flags without a password": "rar a -hp" * 100_000,
+    "openvpn credentials never closed": "--auth-user-pass <(printf 'a\\n" * 40_000,
 }
 
 

@@ -202,6 +202,15 @@ TOOL_RULES: tuple[Rule, ...] = (
     # ---- a flag and its value (`cli`: the command, then the flag on the same line)
     cli("CLI_PASSWORD", r"zip|unzip|zipcloak|funzip", r"-P", ("-p",)),
     cli("CLI_PASSWORD", r"7z|7za|7zr|7zz", r"-p", ("-p",), attached=True),
+    # WinRAR's console tools: `rar a -hpPW …` (the headers encrypted too), `unrar x -pPW …`.
+    cli_words(
+        "CLI_PASSWORD",
+        ("rar", "unrar", "Rar", "UnRAR", "WinRAR"),
+        r"-(?:hp|p)",
+        ("-p", "-hp"),
+        attached=True,
+    ),
+    cli_words("CLI_PASSWORD", ("cypher-shell",), r"(?:-p|--password)", ("cypher-shell",)),
     # One rule a flag: a match ends at its value, so `-P old -N new` needs both.
     cli("CLI_PASSWORD", r"ssh-keygen", r"-N", ("-n",)),
     cli("CLI_PASSWORD", r"ssh-keygen", r"-P", ("-p",)),
@@ -221,6 +230,26 @@ TOOL_RULES: tuple[Rule, ...] = (
     cli("CLI_PASSWORD", r"(?:xcrun[ \t]+)?altool", r"(?:-p|--password)", ("altool",)),
     # `lftp -u user,password host`: the user and its comma are the flag's.
     cli("CLI_PASSWORD", r"lftp", r"-u[ \t]+[^\s,\"'\\]+,", ("lftp",), attached=True),
+    rule(
+        "CLI_PASSWORD",
+        # OpenVPN's credentials from a process substitution, the password on the second line:
+        # `--auth-user-pass <(printf 'user\npass\n')`, `<(echo -e "user\npass")`.
+        r"--auth-user-pass[ \t]+<\((?:printf|echo(?:[ \t]+-e)?)[ \t]+[\"']"
+        # Each line break a backslash and `n` as written, two backslashes in a JSON string.
+        r"[^\"'\\\n]{1,100}+\\{1,2}n(?P<secret>[^\"'\\\n]{1,200}+)(?:\\{1,2}n)?[\"']",
+        ("--auth-user-pass",),
+        vendor="command line (openvpn --auth-user-pass <(printf …))",
+        check=not_placeholder,
+    ),
+    rule(
+        "PASSWORD",
+        # Junos' `set system root-authentication plain-text-password-value "…"` (where
+        # `plain-text-password` alone prompts for it).
+        r"(?<![\w-])plain-text-password-value[ \t]+" + password_value(),
+        ("plain-text-password-value",),
+        vendor="Junos (plain-text-password-value)",
+        check=not_placeholder,
+    ),
     rule(
         "CLI_PASSWORD",
         # SonarQube's token given as its login: `-Dsonar.login=…` (`sonar.token` is named).

@@ -2,6 +2,7 @@
 beside such a value (its name is in a column list, the value rows later), so no rule reads it.
 
 - `INSERT INTO users (email, password) VALUES ('a@b.c', '…'), (…);`: any number of rows,
+  or one query of literals (`… SELECT 'a@b.c', '…' WHERE NOT EXISTS (…)`),
   across lines and `--` comments (`REPLACE INTO`, `INSERT OR IGNORE INTO`, MySQL's `VALUE`,
   quoted names: `"password"`, `` `password` ``, `[password]`);
 - `INSERT INTO users VALUES (1, 'admin', '…')` when the same text creates that table
@@ -60,6 +61,14 @@ _CREATE = re.compile(
 _COPY = re.compile(rf"{START}copy{_WS}+{_TABLE}{_WS}*\(", re.IGNORECASE)
 _FROM_STDIN = re.compile(rf"{_WS}*from{_WS}+stdin[^\n;]{{0,200}};", re.IGNORECASE)
 _VALUES = re.compile(r"values?(?![\w$])", re.IGNORECASE)
+_SELECT = re.compile(r"select(?![\w$])", re.IGNORECASE)
+_UNION = re.compile(
+    rf"(?:from{_WS}+dual{_WS}*)?union(?:{_WS}+all)?{_WS}+select(?![\w$])", re.IGNORECASE
+)
+_MAX_ROWS = 10_000
+"""Rows of a query of literals read at most (each is a `SELECT` of its own)."""
+_ITEM = 100
+"""Characters of a query's item that is no literal read at most (`crypt('…', gen_salt('bf'))`)."""
 _IDENT = re.compile(_NAME)
 _NOT_COLUMNS = frozenset(
     {"primary", "key", "unique", "constraint", "index", "foreign", "check", "fulltext",
@@ -155,15 +164,15 @@ def _string_end(text: str, i: int) -> int:
     return -1
 
 
-def _expression_end(text: str, i: int) -> tuple[int, int, int]:
+def _expression_end(text: str, i: int, limit: int = 0) -> tuple[int, int, int]:
     """From `i`, the index of the `,` or closing bracket ending a value (-1 when the text
-    ends first); with the span of the first string literal directly inside its first `(`
-    (a call's first argument), or (-1, -1)."""
+    ends first, or `limit` characters were read when given); with the span of the first string
+    literal directly inside its first `(` (a call's first argument), or (-1, -1)."""
     depth = 0
     first = (-1, -1)
     opened = -1  # where the first `(` is
     checked = False  # whether the first literal inside it was looked at
-    size = len(text)
+    size = min(len(text), i + limit) if limit else len(text)
     while i < size:
         c = text[i]
         if c in "'\"":
@@ -239,6 +248,54 @@ def _row(text: str, i: int, close: str = "") -> tuple[list[_Value] | None, int]:
             return None, i
         i += 1
     return None, i
+
+
+def _selected(text: str, i: int, count: int) -> tuple[list[_Value] | None, int]:
+    """The values of a query's list from `i` (after `SELECT`) when it has `count` items at
+    least, as an INSERT's row (`INSERT INTO users (name, password) SELECT 'bob', '…'`, a seed
+    guarded by `WHERE NOT EXISTS (…)`), else None; and where the row's last item ends. Items
+    past `count` are no row's. An item other than a literal is read `_ITEM` characters far
+    at most: where a query's list ends is not marked (no bracket closes it), and reading on
+    from each `SELECT` of a hostile text to its end would read it again and again."""
+    values: list[_Value] = []
+    while True:
+        i = _skip(text, i)
+        literal = _literal_at(text, i)
+        if literal is not None:
+            value = literal
+            i = _skip(text, literal.end + 1)
+            if text.startswith("::", i):  # a cast: `'…'::text`
+                cast = _IDENT.match(text, i + 2)
+                i = _skip(text, cast.end()) if cast is not None else i
+        else:
+            end, first, last = _expression_end(text, i, _ITEM)
+            if end < 0:
+                return None, i
+            value = _Value(first, last, call=True) if first >= 0 else _Value()
+            i = end
+        values.append(value)
+        if len(values) == count:
+            return values, i
+        if not text.startswith(",", i):
+            return None, i
+        i += 1
+
+
+def _selected_rows(text: str, i: int, count: int) -> list[list[_Value]]:
+    """The rows of queries of literals from `i` (after the first `SELECT`), joined by `UNION
+    [ALL] SELECT` (Oracle's and old MySQL's way to insert several: `… FROM dual UNION ALL
+    SELECT …`)."""
+    rows: list[list[_Value]] = []
+    while len(rows) < _MAX_ROWS:
+        row, end = _selected(text, i, count)
+        if row is None:
+            return rows
+        rows.append(row)
+        union = _UNION.match(text, _skip(text, end))
+        if union is None:
+            return rows
+        i = union.end()
+    return rows
 
 
 def _rows(text: str, i: int) -> tuple[list[list[_Value]], int]:
@@ -398,14 +455,17 @@ def _inserts(text: str, tables: dict[str, list[str]], out: list[Span]) -> None:
             i = _skip(text, i)
         if columns is None:
             continue
-        value = _VALUES.match(text, i)
+        value = _VALUES.match(text, i) or _SELECT.match(text, i)
         if value is None:
             continue
         credentials = _credentials(columns)
         pair = _pair(columns)
         if not credentials and pair is None:
             continue
-        rows, end = _rows(text, value.end())
+        if value.group()[:1] in "sS":
+            rows, end = _selected_rows(text, value.end(), len(columns)), value.end()
+        else:
+            rows, end = _rows(text, value.end())
         if end != UNCLOSED and len(rows) == 1 and any(v.param is not None for v in rows[0]):
             args, end = _arguments(text, end)
             rows = [*rows, *_bound(rows[0], args)]
@@ -512,7 +572,7 @@ def _unescaped(text: str) -> tuple[str, array[int]]:
 
 def _read(text: str, out: list[Span]) -> None:
     low = text.lower()
-    if "into" in low and "value" in low:
+    if "into" in low and ("value" in low or "select" in low):
         _inserts(text, _created(text) if "table" in low else {}, out)
     if "copy" in low and "stdin" in low:
         _copies(text, out)

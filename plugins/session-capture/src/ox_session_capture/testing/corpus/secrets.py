@@ -478,6 +478,18 @@ add("another language", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
 add("another language", "SECRET", rnd(ALNUM, 32), "$settings['api']['токен'] = '{s}';", "config")
 
 
+# The twenty-third attack: passwords given where no rule looked.
+add("SQL", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    "INSERT INTO users (email, password) SELECT 'admin@acme.io', '{s}' WHERE NOT EXISTS "
+    "(SELECT 1 FROM users);", "config")  # fmt: skip
+add("WinRAR", "CLI_PASSWORD", "Pw7" + rnd(ALNUM, 12), "rar a -hp{s} backup.rar db.sql", "cli")
+add("Neo4j", "CLI_PASSWORD", "Pw7" + rnd(ALNUM, 12), "cypher-shell -u neo4j -p {s}", "cli")
+add("OpenVPN", "CLI_PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    "sudo openvpn --config c.ovpn --auth-user-pass <(printf 'bob\\n{s}\\n')", "cli")  # fmt: skip
+add("Junos", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    'set system root-authentication plain-text-password-value "{s}"', "config")  # fmt: skip
+
+
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
     "assignment", "command line", "URL", "HTTP", "high entropy")})  # fmt: skip
 
