@@ -153,7 +153,9 @@ _SCRIPT_TEXTS = st.lists(
 def test_a_batch_reports_every_anchor_a_text_alone_holds_in_any_case(texts: list[str]) -> None:
     _, low, distinct = batch_text("\x00".join(texts))
     found = engine._as_anchors(
-        anchors_in(engine._SCAN_PLAIN, distinct, low, framed(distinct)), engine._PLAIN_SPELT
+        anchors_in(engine._SCAN_PLAIN, distinct, low, framed(distinct)),
+        engine._PLAIN_SPELT,
+        engine._PLAIN_CAPITALS,
     )
     for text in texts:
         alone = {a for a in engine._PLAIN_ANCHORS if a in text.lower()}

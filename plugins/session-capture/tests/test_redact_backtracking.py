@@ -340,6 +340,11 @@ HOSTILE = {
     * 30_000,
     "rar flags without a password": "rar a -hp" * 100_000,
     "openvpn credentials never closed": "--auth-user-pass <(printf 'a\\n" * 40_000,
+    "here-strings without a value": "base64 <<< " * 60_000,
+    "encoders fed words": "echo -n abc | base64 " * 40_000,
+    "hashers given second a long first argument": "hashlib.pbkdf2_hmac(" + "a" * 300_000,
+    "identity calls never closed": "userManager.CreateAsync(new X { A = (" * 30_000,
+    "plain schemes without a password": "{PLAIN}" * 100_000,
 }
 
 

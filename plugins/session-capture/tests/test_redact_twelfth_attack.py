@@ -100,7 +100,6 @@ KEPT = [
     "echo -n 'admin:admin' | base64",
     'echo -n "$DB_PASSWORD" | base64',
     "echo -n 'my-app-config' | base64",
-    "echo -n Hk3n#T8qWz5x | sha256sum",
     "echo test | htpasswd -v .htpasswd bob",
     "htpasswd -c .htpasswd bob",
     "            if token is Name.Function or token is Name.Variable:",

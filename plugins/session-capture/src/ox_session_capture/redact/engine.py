@@ -118,8 +118,15 @@ _SCAN_PLAIN = Scan(tuple(_PLAIN_SPELT))
 _SCAN_TOKEN = Scan(tuple(_TOKEN_SPELT))
 
 
-def _as_anchors(found: list[str], spelt: dict[str, str]) -> list[str]:
-    """The anchors a batch's spellings `found` stand for, each once."""
+_PLAIN_CAPITALS = frozenset(k for k, v in _PLAIN_SPELT.items() if k != v)
+_TOKEN_CAPITALS = frozenset(k for k, v in _TOKEN_SPELT.items() if k != v)
+
+
+def _as_anchors(found: list[str], spelt: dict[str, str], capitals: frozenset[str]) -> list[str]:
+    """The anchors a batch's spellings `found` stand for, each once (`capitals`: the
+    spellings that are no anchor of their own)."""
+    if capitals.isdisjoint(found):
+        return found
     return list(dict.fromkeys(spelt[a] for a in found))
 
 
@@ -602,10 +609,13 @@ class LedgerRedactor:
         # the distinct words of a transcript (test dots, logs, code) are often a small part
         # of its text: each is searched for there, not in the whole batch.
         words = framed(distinct)
-        plain = _as_anchors(anchors_in(_SCAN_PLAIN, distinct, low, words), _PLAIN_SPELT)
+        found = anchors_in(_SCAN_PLAIN, distinct, low, words)
+        plain = _as_anchors(found, _PLAIN_SPELT, _PLAIN_CAPITALS)
         has_run = _RUN in words.translate(_TOKEN_TABLE)
         token = (
-            _as_anchors(anchors_in(_SCAN_TOKEN, distinct, low, words), _TOKEN_SPELT)
+            _as_anchors(
+                anchors_in(_SCAN_TOKEN, distinct, low, words), _TOKEN_SPELT, _TOKEN_CAPITALS
+            )
             if has_run
             else []
         )

@@ -27,6 +27,7 @@ _PASSWORD = re.compile(
     r"|^sifre$|^salasana$|^losenord$|motdepasse|^parol$|^parool$|^mima$|^lozinka$|^geslo$"
     r"|^jelszo$|^kodeord$|^adgangskode$"
 )
+_PASSWORD_WORDS = re.compile(_PASSWORD.pattern, re.MULTILINE)
 PASSWORD_WORDS_ABROAD = (
     "kennwort", "contrase", "senha", "wachtwoord", "haslo", "heslo", "sifre", "salasana",
     "losenord", "parol", "mima", "lozinka", "geslo", "jelszo", "kodeord", "adgangskode",
@@ -35,7 +36,7 @@ PASSWORD_WORDS_ABROAD = (
 """What a password's name in another language holds, ASCII and lower case, for the rules'
 pre-filters and name patterns (`passwort`, `passord`, `mot_de_passe` hold `pass`; `khau`,
 `sandi`: Vietnamese `mat_khau`, Indonesian `kata_sandi`, two words)."""
-_JOINED_PASSWORD = ("matkhau", "katasandi")
+_JOINED_PASSWORD = re.compile("matkhau|katasandi")
 """A password's name of two words, however joined (`mat_khau`, `matKhau`, `KATA_SANDI`)."""
 _ABROAD = re.compile(
     r"пароль|密码|密碼|口令|パスワード|비밀번호|hasło|şifre|lösenord|contraseña|mật khẩu|jelszó"
@@ -85,7 +86,8 @@ _NOT_SECRET_SUFFIX = frozenset(
      "masked", "status", "state", "check", "test", "tests", "spec", "ok", "valid",
      "changed", "update", "updated", "at", "date", "time", "created", "used", "usage",
      "flow", "grant", "issuer", "audience", "server", "endpoints", "only", "list", "map",
-     "bits", "fingerprint", "public", "pub", "cert", "certificate", "ca", "crt", "encryption"}
+     "bits", "fingerprint", "public", "pub", "cert", "certificate", "ca", "crt", "encryption",
+     "scheme", "schemes"}
 )  # fmt: skip
 _PLACEHOLDER = re.compile(
     r"(?:\$\{?[A-Za-z_]|\$\(|%\(|%[A-Za-z_]+%|\{\{|<[^>]*>|\*{3,}|x{6,}|X{6,}|\.{3}|…|#\{"
@@ -119,12 +121,15 @@ def a_form_text(text: str) -> bool:
     a question (`Summer2024 is the password?` holds one); or the word in another language,
     without a digit or in a sentence (a translation's `Пароль`, `请输入密码`, `Пароль должен
     содержать 8 символов`; `пароль123` is one)."""
-    digit = any(c.isdigit() for c in text)
-    if not digit and " " in text and _ABOUT_ONE.search(text) is not None:
+    if " " in text and not _has_digit(text) and _ABOUT_ONE.search(text) is not None:
         return True
     if text.isascii() or _ABROAD.search(text.lower()) is None:
         return False
-    return not digit or text.count(" ") >= 2
+    return not _has_digit(text) or text.count(" ") >= 2
+
+
+def _has_digit(text: str) -> bool:
+    return any(c.isdigit() for c in text)
 
 
 def _an_example(v: str) -> bool:
@@ -148,16 +153,18 @@ def classify(name: str) -> NameClass | None:
     API key, auth...), WEAK for names that only may hold one (key, salt, session...: their
     value must look random), None for anything else (including `*_file`, `*_url`, `*_name`)."""
     parts = components(name)
-    abroad = not name.isascii() and _ABROAD.search(name.lower()) is not None
     if not parts:
-        return "PASSWORD" if abroad else _weak_abroad(name)
+        return _abroad(name)
     last = parts[-1]
     if parts[-2:] == ["secret", "id"]:
         return "SECRET"  # a token named as an id: Consul's `SecretID`, Vault's `secret_id`
     if last in _NOT_SECRET_SUFFIX and not (last in ("url", "uri") and "webhook" in parts):
         return None
     joined = "".join(parts)
-    if abroad or _password_in(parts, joined):
+    if _password_in(parts, joined):
+        return "PASSWORD"
+    ascii_name = name.isascii()
+    if not ascii_name and _ABROAD.search(name.lower()) is not None:
         return "PASSWORD"
     if any(p in joined for p in _SECRET_PARTS):
         return "SECRET"
@@ -167,11 +174,17 @@ def classify(name: str) -> NameClass | None:
         return None  # `PublicKey`, `NEXT_PUBLIC_POSTHOG_KEY`, `STRIPE_PUBLISHABLE_KEY`: given out
     if any(p in _WEAK_WORDS for p in parts) or (last == "pat" and len(parts) > 1):
         return "WEAK"  # `GITLAB_PAT`: a personal access token (a lone `pat` is a pattern)
-    return _weak_abroad(name)
+    return None if ascii_name else _abroad(name)
 
 
-def _weak_abroad(name: str) -> NameClass | None:
-    return "WEAK" if not name.isascii() and _KEY_ABROAD.search(name.lower()) else None
+def _abroad(name: str) -> NameClass | None:
+    """The class of a name in another script or with its accents (`_ABROAD`, `_KEY_ABROAD`)."""
+    if name.isascii():
+        return None
+    low = name.lower()
+    if _ABROAD.search(low) is not None:
+        return "PASSWORD"
+    return "WEAK" if _KEY_ABROAD.search(low) is not None else None
 
 
 _INNER_DIGIT = re.compile(r"[A-Za-z]\d+[A-Za-z]")
@@ -217,7 +230,11 @@ def holds_password_word(name: str) -> bool:
 
 
 def _password_in(parts: list[str], joined: str) -> bool:
-    return any(_PASSWORD.search(p) for p in parts) or any(w in joined for w in _JOINED_PASSWORD)
+    # One search over the words, a line each (`^`/`$` are each word's ends then).
+    return (
+        _PASSWORD_WORDS.search("\n".join(parts)) is not None
+        or _JOINED_PASSWORD.search(joined) is not None
+    )
 
 
 def literal_password(value: str, _match: re.Match[str] | None = None) -> bool:

@@ -213,13 +213,35 @@ CODE_RULES: tuple[Rule, ...] = (
         r"|password_hash|Hash::make|(?<![\w.])bcrypt|BCrypt::Password\.create"
         r"|bcrypt(?:js)?\.hash(?:Sync)?|argon2\.hash|[pP]asswordEncoder(?:\(\))?\.encode"
         r"|bcrypt\.GenerateFromPassword\([ \t]*\[\]byte|(?<![\w.])PASSWORD"
-        r"|(?<![\w.])crypt(?=\([ \t]*[\"'][^\"'\n]{1,300}[\"'][ \t]*,[ \t]*gen_salt))"
+        r"|(?<![\w.])crypt(?=\([ \t]*[\"'][^\"'\n]{1,300}[\"'][ \t]*,[ \t]*gen_salt)"
+        # Python's `crypt.crypt('…', …)`, argon2-cffi's `PasswordHasher().hash("…")` (or its
+        # `ph`), passlib's handlers (`pbkdf2_sha256.hash("…")`), jBCrypt's `BCrypt.hashpw`,
+        # Node's `scrypt.hash('…')`, PHP's `PasswordHash::hash('…')`.
+        r"|(?<![\w.])crypt\.crypt|(?:PasswordHasher\(\)|(?<![\w.])ph|[hH]asher)\.hash"
+        r"|(?:pbkdf2_sha(?:1|256|512)|sha(?:256|512)_crypt|bcrypt_sha256|md5_crypt|argon2"
+        r"|scrypt)\.(?:hash|encrypt)|BCrypt\.hashpw|PasswordHash::hash)"
         r"\([ \t]*[rbu]?" + QUOTED_VALUE,
         ("hashpw(", "generate_password_hash(", "make_password(", "pwd_context.hash(",
          "password_hash(", "hash::make(", "bcrypt(", "password.create(", "bcrypt.hash",
          "bcryptjs.hash", "argon2.hash(", "encoder.encode(", "encoder().encode(",
-         "generatefrompassword(", "password(", "crypt("),
+         "generatefrompassword(", "password(", "crypt(", "ph.hash(", "hasher.hash(",
+         "hasher().hash(", "sha1.hash(", "sha256.hash(", "sha512.hash(", "crypt.hash(",
+         "crypt.encrypt(", "sha1.encrypt(", "sha256.encrypt(", "sha512.encrypt(",
+         "argon2.encrypt(", "scrypt.hash(", "scrypt.encrypt(", "passwordhash::hash("),
         vendor="code (a password in the call that hashes it: bcrypt, Django, PHP, Spring)",
+        check=literal_password,
+    ),
+    rule(
+        "PASSWORD",
+        # A password given second to the call that hashes or stores it: `hashlib.pbkdf2_hmac(
+        # 'sha256', b'…', salt, n)`, Symfony's `$hasher->hashPassword($user, '…')`, ASP.NET
+        # Identity's `HashPassword(user, "…")` and `userManager.CreateAsync(user, "…")`,
+        # Devise's `Devise::Encryptor.digest(User, '…')`.
+        r"(?:hashlib\.pbkdf2_hmac|(?:\.|->)hashPassword|\.HashPassword|[uU]serManager\.CreateAsync"
+        r"|Devise::Encryptor\.digest)\([ \t]*(?>[^,()\n]{1,200}|\([^()\n]{0,200}\)){1,4}?,"
+        r"[ \t]*[rbu]?" + QUOTED_VALUE,
+        ("pbkdf2_hmac(", "hashpassword(", "createasync(", "encryptor.digest("),
+        vendor="code (a password given second to the call that hashes it: pbkdf2, ASP.NET)",
         check=literal_password,
     ),
     rule(

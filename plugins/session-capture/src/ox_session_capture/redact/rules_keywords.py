@@ -192,6 +192,39 @@ _PRINTED = (
     + CLOSE_QUOTE
     + r"|(?P<secret>(?!\$)[^\s\"'\\|$<>;&]{3,300}+))"
 )
+_ENCODERS = (
+    r"(?:base64|openssl[ \t]+(?:enc[ \t]+-)?(?:base64|a|dgst)|basenc|sha(?:1|224|256|384|512)sum"
+    r"|shasum|md5sum|md5|b2sum|xxd|hexdump|pbcopy|xclip|xsel|wl-copy|clip(?:\.exe)?"
+    r"|Set-Clipboard)(?![\w-])"
+)
+"""What a literal is printed into to be encoded (a Secret's `data`, a Basic header), hashed,
+or put on the clipboard."""
+_ENCODER_ANCHORS = (
+    "base64", "basenc", "openssl", "sha1sum", "sha224sum", "sha256sum", "sha384sum",
+    "sha512sum", "shasum", "md5", "b2sum", "xxd", "hexdump", "pbcopy", "xclip", "xsel",
+    "wl-copy", "| clip", "|clip", "set-clipboard",
+)  # fmt: skip
+"""Not `sum` nor `clip`: `summary`, `resume`, `clipboard` are in most texts."""
+_INNER_DIGIT = re.compile(r"[A-Za-z]\d+[A-Za-z]")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.\w+")
+
+
+def _an_encoded_literal(secret: str, _match: re.Match[str]) -> bool:
+    """A literal given to an encoder, a digest or the clipboard that is a password: a user and
+    a password that is no word (`admin:…`, a Basic header's; `admin:admin`, the well-known
+    default, kept), a strong or random-looking one, or letters with digits between them
+    (`Tr0ub4dor9x`); not a word, a name, a version, an e-mail address, a path or a URL (`echo
+    -n admin | base64` encodes a user's name for a Secret)."""
+    if not not_placeholder(secret) or any(c.isspace() for c in secret):
+        return False
+    if "/" in secret or _EMAIL.fullmatch(secret):
+        return False
+    user, sep, password = secret.partition(":")
+    if sep and user and password:
+        return not_a_word(password) or _INNER_DIGIT.search(password) is not None
+    return strong_or_random(secret) or _INNER_DIGIT.search(secret) is not None
+
+
 _PASSWD_SETTERS = (
     r"(?:passwd|chpasswd|smbpasswd|vncpasswd|tightvncpasswd|x11vnc|pdbedit|kpasswd|ldappasswd"
     r"|mysql_secure_installation)(?![\w-])"
@@ -792,13 +825,26 @@ KEYWORD_RULES: tuple[Rule, ...] = (
     ),
     rule(
         "CLI_PASSWORD",
-        # A strong password or a random-looking value printed into an encoder (`echo -n …
-        # | base64`): made into a Kubernetes Secret's or a Basic header's value.
-        _PRINTED
-        + r"[ \t]*\|[ \t]*(?:base64|openssl[ \t]+(?:enc[ \t]+-)?(?:base64|a)|basenc)(?![\w-])",
-        ("base64", "openssl", "basenc"),
-        vendor="command line (echo … | base64)",
-        check=strong_or_random,
+        # A password printed into an encoder, a digest or the clipboard (`echo -n … | base64`:
+        # made into a Kubernetes Secret's or a Basic header's value; `| sha256sum`, `|
+        # pbcopy`), or given to one as a here-string (`base64 <<< '…'`).
+        _PRINTED + r"[ \t]*\|[ \t]*" + _ENCODERS,
+        _ENCODER_ANCHORS,
+        vendor="command line (echo … | base64, a digest or the clipboard)",
+        check=_an_encoded_literal,
+    ),
+    rule(
+        "CLI_PASSWORD",
+        r"(?:(?<![\w-])|(?<=\\[nrt]))"  # a line's start in JSON text too (`\nbase64 …`)
+        + _ENCODERS
+        + r"(?>(?:[ \t]+-[\w-]+)*)[ \t]*<<<[ \t]*(?:"
+        + A_QUOTE
+        + r"(?P<secret2>(?!\$)[^\"'\\\r\n]{3,300}+)"
+        + CLOSE_QUOTE
+        + r"|(?P<secret>(?!\$)[^\s\"'\\|$<>;&]{3,300}+))",
+        ("<<<",),
+        vendor="command line (base64 <<< …)",
+        check=_an_encoded_literal,
     ),
     rule(
         "PASSWORD",
@@ -905,18 +951,18 @@ _LABEL_ANCHORS = (
 )  # fmt: skip
 
 
+def _named(names: str, first: str) -> str:
+    """One of `names` (case-insensitive) where a word starts, as group `name`; its first
+    letter, one of `first`, tested before the look-behind (one test a position of the text)."""
+    return r"(?=[" + first + r"])" + START + r"(?P<name>(?i:" + names + r"))"
+
+
 def _label(names: str, first: str, anchors: tuple[str, ...], seps: str = ":：") -> Rule:
     """A label naming a credential (one of `names`, whose first letters are `first`), then
     one of `seps` and its value (see `PROSE_RULES`)."""
     return rule(
         "PASSWORD",
-        r"(?=["
-        + first
-        + r"])"
-        + START
-        + r"(?P<name>(?i:"
-        + names
-        + r"))"
+        _named(names, first)
         # Possessive runs: neither holds what must follow it (a colon; a space, a quote or a
         # line's end), so none is given back, and a start without a label costs one scan.
         + r"(?:[ \t,][^\n"
@@ -941,17 +987,13 @@ def _quoted_abroad(
 ) -> Rule:
     """A credential's name in another language (one of `names`, as `_label`'s), `=`, `:` or
     `=>`, and a quoted value that `check` accepts."""
+    # A space of a name outside a class may be `_` in code (`mot_de_passe`, `clé_api`).
+    spelt = re.sub(r"\[[^\]]*\]| ", lambda m: "[ _]" if m.group() == " " else m.group(), names)
     return rule(
         "PASSWORD",
-        r"(?=["
-        + first
-        + r"])"
-        + START
-        + r"(?P<name>(?i:"
-        # A space of a name outside a class may be `_` in code (`mot_de_passe`, `clé_api`).
-        + re.sub(r"\[[^\]]*\]| ", lambda m: "[ _]" if m.group() == " " else m.group(), names)
+        _named(spelt, first)
         # The key's closing quote, and bracket (`$config['пароль'] = …`), if any.
-        + r"))(?:\\{0,3}[\"'])?\]?[ \t]*(?:=>|[:=：])[ \t]*"
+        + r"(?:\\{0,3}[\"'])?\]?[ \t]*(?:=>|[:=：])[ \t]*"
         + QUOTED_VALUE,
         anchors,
         vendor=f"code ({whose} name in another language, a quoted value)",
@@ -1452,16 +1494,7 @@ PROSE_RULES: tuple[Rule, ...] = (
         "PASSWORD",
         # The name, a few words (`do banco`), a verb, then a value that is no word of the
         # sentence (`la contraseña es incorrecta` is kept).
-        r"(?=["
-        + _LABEL_FIRST
-        + _KEY_FIRST
-        + r"])"
-        + START
-        + r"(?P<name>(?i:"
-        + _LABEL_WORDS
-        + "|"
-        + _KEY_WORDS
-        + r"|password))"
+        _named(_LABEL_WORDS + "|" + _KEY_WORDS + "|password", _LABEL_FIRST + _KEY_FIRST)
         + r"(?:[ \t][^\n:：=]{0,40}?)?"
         + _OTHER_VERBS
         + r"[ \t]+"

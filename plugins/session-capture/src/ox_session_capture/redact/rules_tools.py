@@ -211,6 +211,16 @@ TOOL_RULES: tuple[Rule, ...] = (
         attached=True,
     ),
     cli_words("CLI_PASSWORD", ("cypher-shell",), r"(?:-p|--password)", ("cypher-shell",)),
+    cli_words("CLI_PASSWORD", ("slappasswd",), r"-s", ("slappasswd",)),
+    rule(
+        "PASSWORD",
+        # A password stored in clear under a scheme that says so: Dovecot's passwd-file
+        # (`bob:{PLAIN}…`, `{CLEARTEXT}`), its `passdb static { args = password={PLAIN}… }`.
+        r"\{(?:PLAIN|CLEARTEXT|CLEAR|PLAINTEXT)\}(?P<secret>[^\s:\"'`\\{}]{1,300})",
+        ("{plain}", "{cleartext}", "{clear}", "{plaintext}"),
+        vendor="Dovecot (a password under the {PLAIN} scheme)",
+        check=not_placeholder,
+    ),
     # One rule a flag: a match ends at its value, so `-P old -N new` needs both.
     cli("CLI_PASSWORD", r"ssh-keygen", r"-N", ("-n",)),
     cli("CLI_PASSWORD", r"ssh-keygen", r"-P", ("-p",)),

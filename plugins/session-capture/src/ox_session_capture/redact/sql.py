@@ -584,7 +584,8 @@ def data_spans(text: str) -> list[Span]:
     out: list[Span] = []
     if "(" not in text:
         return out
-    if not any(w in text.lower() for w in _WORDS):
+    low = text.lower()
+    if not any(w in low for w in _WORDS):
         return out
     _read(text, out)
     if '\\"' in text:

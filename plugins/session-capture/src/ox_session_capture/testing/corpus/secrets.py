@@ -490,6 +490,15 @@ add("Junos", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
     'set system root-authentication plain-text-password-value "{s}"', "config")  # fmt: skip
 
 
+# The twenty-fourth attack: a password handed to what encodes, hashes or copies it.
+add("coreutils", "CLI_PASSWORD", "Pw7" + rnd(ALNUM, 12), "base64 <<< '{s}'", "cli")
+add("OpenLDAP", "CLI_PASSWORD", "Pw7" + rnd(ALNUM, 12), "slappasswd -h {{SSHA}} -s {s}", "cli")
+add("Dovecot", "PASSWORD", "Pw7" + rnd(ALNUM, 12), "bob:{{PLAIN}}{s}:1000:1000::/home/bob",
+    "config")  # fmt: skip
+add("ASP.NET Identity", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    'await userManager.CreateAsync(user, "{s}");', "config")  # fmt: skip
+
+
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
     "assignment", "command line", "URL", "HTTP", "high entropy")})  # fmt: skip
 
