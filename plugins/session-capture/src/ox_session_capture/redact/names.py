@@ -25,9 +25,11 @@ _PASSWORD = re.compile(
     # alone, a product's code as often)
     r"|passwort|kennwort|^contrase|^senha$|wachtwoord|^passe$|^passord$|^haslo$|^heslo$"
     r"|^sifre$|^salasana$|^losenord$|motdepasse|^parol$|^parool$|^mima$|^lozinka$|^geslo$"
-    r"|^jelszo$|^kodeord$|^adgangskode$"
+    r"|^jelszo$|^kodeord$|^adgangskode$",
+    re.MULTILINE,
 )
-_PASSWORD_WORDS = re.compile(_PASSWORD.pattern, re.MULTILINE)
+"""A password's word among a name's words, searched over them once, a line each (`^` and `$`
+are each word's ends)."""
 PASSWORD_WORDS_ABROAD = (
     "kennwort", "contrase", "senha", "wachtwoord", "haslo", "heslo", "sifre", "salasana",
     "losenord", "parol", "mima", "lozinka", "geslo", "jelszo", "kodeord", "adgangskode",
@@ -230,9 +232,8 @@ def holds_password_word(name: str) -> bool:
 
 
 def _password_in(parts: list[str], joined: str) -> bool:
-    # One search over the words, a line each (`^`/`$` are each word's ends then).
     return (
-        _PASSWORD_WORDS.search("\n".join(parts)) is not None
+        _PASSWORD.search("\n".join(parts)) is not None
         or _JOINED_PASSWORD.search(joined) is not None
     )
 
