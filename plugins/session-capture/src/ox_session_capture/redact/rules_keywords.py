@@ -136,6 +136,19 @@ def _named_value(secret: str, match: re.Match[str]) -> str | bool:
         return False  # Go's test verdict (`--- PASS: TestName (0.00s)`), not a password
     quoted = match.group("q") is not None
     text, end = match.string, match.end()
+    start, groups = match.start("name"), match.groupdict()
+    if (
+        quoted
+        and "close" in groups  # the assignment rule's (its key's own closing quote)
+        and not groups["close"]
+        and not groups["op_space"]
+        and text[match.end("name") : match.start("q")] == ":"
+        and text[start - 1 : start] == match.group("q")[-1:]
+    ):
+        # The quote after `password:` closes the string the name is in (an `expect` prompt,
+        # a label: `"password:" { send … }`, `label="password:" value=…`): no value opens
+        # there. (After `=` it may: the shell's `"password="Tr0ub4dor9x"` is one word.)
+        return False
     code_after = text[end : end + 1] in ("(", "[", ".")
     value = _secret_of(match)
     if (
