@@ -345,6 +345,8 @@ HOSTILE = {
     "hashers given second a long first argument": "hashlib.pbkdf2_hmac(" + "a" * 300_000,
     "identity calls never closed": "userManager.CreateAsync(new X { A = (" * 30_000,
     "plain schemes without a password": "{PLAIN}" * 100_000,
+    "sudo -S without its input": "sudo -S " * 100_000,
+    "sudo -S lists without their input": "['sudo', '-S', " * 60_000,
 }
 
 

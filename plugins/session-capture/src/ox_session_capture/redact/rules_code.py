@@ -245,6 +245,18 @@ CODE_RULES: tuple[Rule, ...] = (
         check=literal_password,
     ),
     rule(
+        "PASSWORD",
+        # A password a program gives `sudo -S` on its input: `subprocess.run(['sudo', '-S', …],
+        # input='…\n')`, `Popen(…).communicate(b'…\n')`, `.stdin.write('…\n')` (paramiko's
+        # `exec_command('sudo -S …')` too), Go's `cmd.Stdin = strings.NewReader("…\n")`.
+        r"sudo[\"']?(?:[ \t]*,[ \t]*\[?)?[ \t]*[\"']?-S(?![\w-])[\s\S]{0,400}?"
+        r"(?:input[ \t]*=[ \t]*|\.write\([ \t]*|communicate\([ \t]*(?:input[ \t]*=[ \t]*)?"
+        r"|NewReader\([ \t]*)[rbu]?(?P<q>[\"'])(?P<secret>[^\"'\\\r\n]{1,300})(?:\\{1,2}n)?[\"']",
+        ("sudo",),
+        vendor="code (a password given to sudo -S on its input: subprocess, paramiko, Go)",
+        check=literal_password,
+    ),
+    rule(
         "SECRET",
         # A key given to its client's setter: reqwest's `.bearer_auth("…")`, Mollie's and
         # SendGrid's `setApiKey('…')`.

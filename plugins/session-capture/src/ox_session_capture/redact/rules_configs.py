@@ -230,9 +230,10 @@ CONFIG_RULES: tuple[Rule, ...] = (
     rule(
         "PASSWORD",
         # An `expect` or pexpect script answering a password prompt: `expect "password:"`
-        # then `send "pw\r"` (`child.expect('Password:')`, `child.sendline('pw')`).
+        # then `send "pw\r"` (`child.expect('Password:')`, `child.sendline('pw')`); the prompt
+        # a raw string of a regex too (`p.expect(r"[Pp]assword")`).
         at_word_start("expect")
-        + r"[ \t(]{1,4}\\{0,3}[\"'][^\"'\n]{0,60}(?i:pass(?:word|phrase)|pin)[^\"'\n]{0,60}"
+        + r"[ \t(]{1,4}[rbu]?\\{0,3}[\"'][^\"'\n]{0,60}(?i:assword|assphrase|pin)[^\"'\n]{0,60}"
         + r"\\{0,3}[\"'][^\n]{0,100}(?:\n[ \t]{0,40}){0,2}[^\n]{0,60}?(?:(?<!\w)|(?<=\\[nrt]))"
         # The answer's `\r` (or `\n`), escaped once more in a quoted or JSON text.
         + r"(?:send|sendline)[ \t(]{1,4}(?P<q>\\{0,3}[\"'])(?P<secret>[^\"'\\\n]{1,300})"

@@ -499,6 +499,12 @@ add("ASP.NET Identity", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
     'await userManager.CreateAsync(user, "{s}");', "config")  # fmt: skip
 
 
+# The twenty-fifth attack: a password a program types for its user.
+add("Python subprocess", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    "subprocess.run(['sudo', '-S', 'apt', 'update'], input='{s}\\n', text=True)",
+    "config")  # fmt: skip
+
+
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
     "assignment", "command line", "URL", "HTTP", "high entropy")})  # fmt: skip
 
