@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from ox_session_capture.redact.rules import token_like
+from ox_session_capture.redact.rules import INNER_DIGIT, token_like
 
 NameClass = Literal["PASSWORD", "SECRET", "WEAK"]
 
@@ -125,7 +125,7 @@ def a_form_text(text: str) -> bool:
     содержать 8 символов`; `пароль123` is one)."""
     if " " in text and not _has_digit(text) and _ABOUT_ONE.search(text) is not None:
         return True
-    if text.isascii() or _ABROAD.search(text.lower()) is None:
+    if not _password_abroad(text):
         return False
     return not _has_digit(text) or text.count(" ") >= 2
 
@@ -166,7 +166,7 @@ def classify(name: str) -> NameClass | None:
     if _password_in(parts, joined):
         return "PASSWORD"
     ascii_name = name.isascii()
-    if not ascii_name and _ABROAD.search(name.lower()) is not None:
+    if not ascii_name and _password_abroad(name):
         return "PASSWORD"
     if any(p in joined for p in _SECRET_PARTS):
         return "SECRET"
@@ -181,15 +181,14 @@ def classify(name: str) -> NameClass | None:
 
 def _abroad(name: str) -> NameClass | None:
     """The class of a name in another script or with its accents (`_ABROAD`, `_KEY_ABROAD`)."""
-    if name.isascii():
-        return None
-    low = name.lower()
-    if _ABROAD.search(low) is not None:
+    if _password_abroad(name):
         return "PASSWORD"
-    return "WEAK" if _KEY_ABROAD.search(low) is not None else None
+    return "WEAK" if not name.isascii() and _KEY_ABROAD.search(name.lower()) else None
 
 
-_INNER_DIGIT = re.compile(r"[A-Za-z]\d+[A-Za-z]")
+def _password_abroad(text: str) -> bool:
+    """Whether `text` holds a password's name in another script or with its accents."""
+    return not text.isascii() and _ABROAD.search(text.lower()) is not None
 
 
 def names_a_credential(value: str) -> bool:
@@ -197,7 +196,7 @@ def names_a_credential(value: str) -> bool:
     credential's word (`password = user_password`, `the API key is max_tokens`). A digit
     between letters makes it a password that holds such a word (`Hunter2pw`, `Passw0rd`),
     not a name (`oauth2_token` is one)."""
-    return classify(value) is not None and not _INNER_DIGIT.search(value)
+    return classify(value) is not None and not INNER_DIGIT.search(value)
 
 
 def literal_kind(name: str, value: str, *, quoted: bool) -> str | None:
@@ -226,9 +225,7 @@ def holds_password_word(name: str) -> bool:
     """Whether one of `name`'s words is a password's (`password_hash`, `encrypted_password`),
     whatever else it says."""
     parts = components(name)
-    return _password_in(parts, "".join(parts)) or (
-        not name.isascii() and _ABROAD.search(name.lower()) is not None
-    )
+    return _password_in(parts, "".join(parts)) or _password_abroad(name)
 
 
 def _password_in(parts: list[str], joined: str) -> bool:

@@ -177,6 +177,12 @@ def not_placeholder(secret: str, _match: re.Match[str] | None = None) -> bool:
     return not secret.startswith(("$", "%", "{{", "<", "[REDACTED_", "@keychain:", "@env:"))
 
 
+INNER_DIGIT = re.compile(r"[A-Za-z]\d+[A-Za-z]")
+"""Letters with digits between them (`Tr0ub4dor`, `Hunter2pw`): a password's, no word's."""
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.\w+")
+"""An e-mail address (fullmatched)."""
+
+
 def not_a_word(value: str) -> bool:
     """A digit or a sign beside letters, 6 characters or more: no word of a sentence
     (`Hunter2pw`, `P@ssw0rd`; not `required`, `header`)."""

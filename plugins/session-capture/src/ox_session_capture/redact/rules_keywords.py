@@ -22,7 +22,9 @@ from ox_session_capture.redact.names import (
     names_a_credential,
 )
 from ox_session_capture.redact.rules import (
+    EMAIL,
     END,
+    INNER_DIGIT,
     NL,
     QUOTE,
     QUOTED_VALUE,
@@ -136,14 +138,14 @@ def _named_value(secret: str, match: re.Match[str]) -> str | bool:
         return False  # Go's test verdict (`--- PASS: TestName (0.00s)`), not a password
     quoted = match.group("q") is not None
     text, end = match.string, match.end()
-    start, groups = match.start("name"), match.groupdict()
+    start = match.start("name")
     if (
         quoted
-        and "close" in groups  # the assignment rule's (its key's own closing quote)
-        and not groups["close"]
-        and not groups["op_space"]
-        and text[match.end("name") : match.start("q")] == ":"
         and text[start - 1 : start] == match.group("q")[-1:]
+        and "close" in match.re.groupindex  # the assignment rule's (its key's own quote)
+        and not match.group("close")
+        and not match.group("op_space")
+        and text[match.end("name") : match.start("q")] == ":"
     ):
         # The quote after `password:` closes the string the name is in (an `expect` prompt,
         # a label: `"password:" { send … }`, `label="password:" value=…`): no value opens
@@ -218,8 +220,6 @@ _ENCODER_ANCHORS = (
     "wl-copy", "| clip", "|clip", "set-clipboard",
 )  # fmt: skip
 """Not `sum` nor `clip`: `summary`, `resume`, `clipboard` are in most texts."""
-_INNER_DIGIT = re.compile(r"[A-Za-z]\d+[A-Za-z]")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.\w+")
 
 
 def _an_encoded_literal(secret: str, _match: re.Match[str]) -> bool:
@@ -230,12 +230,12 @@ def _an_encoded_literal(secret: str, _match: re.Match[str]) -> bool:
     -n admin | base64` encodes a user's name for a Secret)."""
     if not not_placeholder(secret) or any(c.isspace() for c in secret):
         return False
-    if "/" in secret or _EMAIL.fullmatch(secret):
+    if "/" in secret or EMAIL.fullmatch(secret):
         return False
     user, sep, password = secret.partition(":")
     if sep and user and password:
-        return not_a_word(password) or _INNER_DIGIT.search(password) is not None
-    return strong_or_random(secret) or _INNER_DIGIT.search(secret) is not None
+        return not_a_word(password) or INNER_DIGIT.search(password) is not None
+    return strong_or_random(secret) or INNER_DIGIT.search(secret) is not None
 
 
 _PASSWD_SETTERS = (

@@ -19,6 +19,7 @@ from ox_session_capture.redact.names import (
     path_kind,
 )
 from ox_session_capture.redact.rules import (
+    EMAIL,
     END,
     START,
     Rule,
@@ -183,9 +184,6 @@ def _a_setters_literal(secret: str, match: re.Match[str]) -> str | bool:
     return literal_kind(rest, secret, quoted=True) or False
 
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.\w+")
-
-
 def _a_hashed_password(secret: str, match: re.Match[str]) -> bool:
     """A password (no word, no e-mail address: a reset key is the digest of one) whose digest
     a password's name is given."""
@@ -193,7 +191,7 @@ def _a_hashed_password(secret: str, match: re.Match[str]) -> bool:
         not_placeholder(secret)
         and not_a_word(secret)
         and " " not in secret
-        and not _EMAIL.fullmatch(secret)
+        and not EMAIL.fullmatch(secret)
         and _NAMED_PASSWORD.search(line_before(match)) is not None
     )
 
