@@ -14,8 +14,10 @@ import json
 import os
 import re
 import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 LFS_JSON = "application/vnd.git-lfs+json"
 _OID = re.compile(r"^[0-9a-f]{64}$")
@@ -68,7 +70,8 @@ class Handler(BaseHTTPRequestHandler):
         if not _OID.match(oid) or hashlib.sha256(data).hexdigest() != oid:
             self._json(422, {"message": "checksum mismatch"})
             return
-        tmp = self.storage / f".{oid}.tmp"
+        # A temp name of this thread's: git-lfs may upload one object twice at once.
+        tmp = self.storage / f".{oid}.{threading.get_ident()}.tmp"
         tmp.write_bytes(data)
         os.replace(tmp, self.storage / oid)
         self.send_response(200)
@@ -89,12 +92,20 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hung up mid-request (git-lfs cancelling a transfer it no longer
+        # needs) is no server error; anything else is printed as usual.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def main() -> None:
     storage, port_file = Path(sys.argv[1]), Path(sys.argv[2])
     port = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     storage.mkdir(parents=True, exist_ok=True)
     Handler.storage = storage
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = Server(("127.0.0.1", port), Handler)
     tmp = port_file.with_suffix(".tmp")
     tmp.write_text(str(server.server_address[1]))
     os.replace(tmp, port_file)

@@ -347,6 +347,11 @@ HOSTILE = {
     "plain schemes without a password": "{PLAIN}" * 100_000,
     "sudo -S without its input": "sudo -S " * 100_000,
     "sudo -S lists without their input": "['sudo', '-S', " * 60_000,
+    "password checks never closed": "verify_password('" * 60_000,
+    "password checks given second after a long argument": "check_password_hash(" + "a" * 300_000,
+    "HMAC keys after a long argument": "hash_hmac('sha256', " + "a" * 300_000,
+    "digests of literals never closed": "hashlib.sha256(b'" * 60_000,
+    "Java digests of strings never closed": '.digest("' + "a" * 299 + '"' * 3_000,
 }
 
 

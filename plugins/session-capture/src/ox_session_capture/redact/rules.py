@@ -214,6 +214,22 @@ def strong_or_random(secret: str, _match: re.Match[str] | None = None) -> bool:
     return strong_password(secret) or token_like(secret)
 
 
+def password_like_literal(secret: str, _match: re.Match[str] | None = None) -> bool:
+    """A literal given to an encoder, a digest or the clipboard (nothing names it) that is a
+    password: a user and a password that is no word (`admin:…`, a Basic header's;
+    `admin:admin`, the well-known default, kept), a strong or random-looking one, or letters
+    with digits between them (`Tr0ub4dor9x`); not a word, a name, a version, an e-mail
+    address, a path or a URL (`echo -n admin | base64` encodes a user's name for a Secret)."""
+    if not not_placeholder(secret) or any(c.isspace() for c in secret):
+        return False
+    if "/" in secret or EMAIL.fullmatch(secret):
+        return False
+    user, sep, password = secret.partition(":")
+    if sep and user and password:
+        return not_a_word(password) or INNER_DIGIT.search(password) is not None
+    return strong_or_random(secret) or INNER_DIGIT.search(secret) is not None
+
+
 def entropy(text: str) -> float:
     """Shannon entropy of `text` in bits per character."""
     if not text:

@@ -163,13 +163,24 @@ CODE_RULES: tuple[Rule, ...] = (
         # A signing key written into the call that signs: Go's `SignedString([]byte("…"))`,
         # java-jwt's `Algorithm.HMAC256("…")`, .NET's `new SymmetricSecurityKey(Encoding.UTF8
         # .GetBytes("…"))`, Node's `createHmac('sha256', '…')`, Python's `hmac.new(b'…', …)`,
-        # php-jwt's `JWT::encode($payload, '…')`, ruby-jwt's `JWT.encode(payload, '…')`.
+        # php-jwt's `JWT::encode($payload, '…')`, ruby-jwt's `JWT.encode(payload, '…')`;
+        # and a key written into the call that encrypts or signs with it: Ruby's
+        # `OpenSSL::HMAC.hexdigest('SHA256', '…', data)`, PHP's `hash_hmac('sha256', $data,
+        # '…')`, `Fernet(b'…')`, PyCryptodome's `AES.new(b'…', …)`, Node's `createCipheriv(
+        # 'aes-256-cbc', '…', iv)`.
         r"(?:SignedString\([ \t]*\[\]byte\(|HMAC(?:256|384|512)\(|SymmetricSecurityKey\("
         r"(?:[ \t]*Encoding\.\w{1,10}\.GetBytes\()?|createHmac\([ \t]*[\"'][\w\-]{1,20}[\"'][ \t]*,"
-        r"|hmac\.new\(|JWT(?:::|\.)encode\([^,()\n]{1,200},)[ \t]*[rbu]?" + QUOTED_VALUE,
+        r"|hmac\.new\(|JWT(?:::|\.)encode\([^,()\n]{1,200},"
+        r"|OpenSSL::HMAC\.(?:hex|base64)?digest\([ \t]*[^,()\n]{1,60},"
+        r"|hash_hmac\([ \t]*[\"'][\w\-/]{1,20}[\"'][ \t]*,"
+        r"(?>[^,()\n]{1,200}|\([^()\n]{0,200}\)){1,4}?,"
+        r"|(?<![\w.])Fernet\(|(?<![\w.])AES\.new\("
+        r"|create(?:De)?[cC]ipheriv\([ \t]*[\"'][\w\-]{1,30}[\"'][ \t]*,)"
+        r"[ \t]*[rbu]?" + QUOTED_VALUE,
         ("signedstring(", "hmac256(", "hmac384(", "hmac512(", "symmetricsecuritykey(",
-         "createhmac(", "hmac.new(", "jwt::encode(", "jwt.encode("),
-        vendor="code (a signing key in the call: HMAC, JWT libraries)",
+         "createhmac(", "hmac.new(", "jwt::encode(", "jwt.encode(", "openssl::hmac.",
+         "hash_hmac(", "fernet(", "aes.new(", "createcipheriv(", "createdecipheriv("),
+        vendor="code (a signing or encryption key in the call: HMAC, JWT, Fernet, AES)",
         check=literal_secret,
     ),
     rule(
@@ -236,13 +247,46 @@ CODE_RULES: tuple[Rule, ...] = (
         # A password given second to the call that hashes or stores it: `hashlib.pbkdf2_hmac(
         # 'sha256', b'…', salt, n)`, Symfony's `$hasher->hashPassword($user, '…')`, ASP.NET
         # Identity's `HashPassword(user, "…")` and `userManager.CreateAsync(user, "…")`,
-        # Devise's `Devise::Encryptor.digest(User, '…')`.
+        # Devise's `Devise::Encryptor.digest(User, '…')`; or that checks it against its hash:
+        # Werkzeug's `check_password_hash(hash, '…')`, argon2's `ph.verify(hash, '…')` and
+        # `argon2.verify(hash, '…')`, Go's `bcrypt.CompareHashAndPassword(hash, []byte("…"))`,
+        # Symfony's `isPasswordValid($user, '…')`.
         r"(?:hashlib\.pbkdf2_hmac|(?:\.|->)hashPassword|\.HashPassword|[uU]serManager\.CreateAsync"
-        r"|Devise::Encryptor\.digest)\([ \t]*(?>[^,()\n]{1,200}|\([^()\n]{0,200}\)){1,4}?,"
-        r"[ \t]*[rbu]?" + QUOTED_VALUE,
-        ("pbkdf2_hmac(", "hashpassword(", "createasync(", "encryptor.digest("),
-        vendor="code (a password given second to the call that hashes it: pbkdf2, ASP.NET)",
+        r"|Devise::Encryptor\.digest|check_password_hash|(?:(?<![\w.])ph|PasswordHasher\(\)"
+        r"|argon2|[hH]asher)\.verify|CompareHashAndPassword|isPasswordValid)"
+        r"\([ \t]*(?>[^,()\n]{1,200}|\([^()\n]{0,200}\)){1,4}?,"
+        r"[ \t]*(?:\[\]byte\([ \t]*)?[rbu]?" + QUOTED_VALUE,
+        ("pbkdf2_hmac(", "hashpassword(", "createasync(", "encryptor.digest(",
+         "check_password_hash(", "ph.verify(", "hasher().verify(", "argon2.verify(",
+         "hasher.verify(", "comparehashandpassword(", "ispasswordvalid("),
+        vendor="code (a password given second to the call that hashes or checks it)",
         check=literal_password,
+    ),
+    rule(
+        "PASSWORD",
+        # A password checked against its hash, given first (a test of a login, a seed script):
+        # `verify_password('…', hashed)`, `hash_password("…")`, Django's `check_password('…',
+        # encoded)` and `user.check_password('…')`, passlib's `pwd_context.verify('…', h)`,
+        # `bcrypt.checkpw(b'…', h)`, Node's `bcrypt.compare('…', h)`, PHP's `password_verify(
+        # '…', $h)`, Laravel's `Hash::check('…', $h)`, jBCrypt's `BCrypt.checkpw`, Spring's
+        # `passwordEncoder.matches('…', h)`, Devise's `valid_password?('…')`, Rails'
+        # `user.authenticate('…')` (its one argument, no word: Passport's `authenticate(
+        # 'local')`, imaplib's `authenticate('CRAM-MD5', …)`).
+        r"(?:(?<![\w$])(?i:hash|check|verify|validate|compare|encrypt)_?(?i:pass(?:word|wd))"
+        r"|pwd_context\.verify|[bB][cC]rypt\.checkpw|bcrypt(?:js)?\.compare(?:Sync)?"
+        r"|password_verify|Hash::check|[pP]asswordEncoder(?:\(\))?\.matches"
+        r"|\.valid_password\?|(?P<auth>\.authenticate)(?=\([ \t]*[\"'][^\"'\n]{1,300}[\"'][ \t]*\))"
+        # bcrypt's `hash` imported alone, its rounds second: `await hash('…', 12)` (no word).
+        r"|(?P<bare>(?<![\w.$>:])hash(?:Sync)?)"
+        r"(?=\([ \t]*[\"'][^\"'\n]{1,300}[\"'][ \t]*,[ \t]*\d{1,2}[ \t]*\)))"
+        r"\([ \t]*[rbu]?" + QUOTED_VALUE,
+        ("password(", "passwd(", "pwd_context.verify(", "checkpw(", "compare(", "comparesync(",
+         "password_verify(", "hash::check(", "encoder.matches(", "encoder().matches(",
+         "valid_password?(", ".authenticate(", "hash(", "hashsync("),
+        vendor="code (a password checked against its hash: verify_password, bcrypt, Django)",
+        check=lambda s, m: (
+            _random_or_mixed(s) if m.group("auth") or m.group("bare") else literal_password(s)
+        ),
     ),
     rule(
         "PASSWORD",

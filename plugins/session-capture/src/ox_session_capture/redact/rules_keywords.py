@@ -22,9 +22,7 @@ from ox_session_capture.redact.names import (
     names_a_credential,
 )
 from ox_session_capture.redact.rules import (
-    EMAIL,
     END,
-    INNER_DIGIT,
     NL,
     QUOTE,
     QUOTED_VALUE,
@@ -41,6 +39,7 @@ from ox_session_capture.redact.rules import (
     line_before,
     not_a_word,
     not_placeholder,
+    password_like_literal,
     rule,
     strong_or_random,
     strong_password,
@@ -220,22 +219,6 @@ _ENCODER_ANCHORS = (
     "wl-copy", "| clip", "|clip", "set-clipboard",
 )  # fmt: skip
 """Not `sum` nor `clip`: `summary`, `resume`, `clipboard` are in most texts."""
-
-
-def _an_encoded_literal(secret: str, _match: re.Match[str]) -> bool:
-    """A literal given to an encoder, a digest or the clipboard that is a password: a user and
-    a password that is no word (`admin:…`, a Basic header's; `admin:admin`, the well-known
-    default, kept), a strong or random-looking one, or letters with digits between them
-    (`Tr0ub4dor9x`); not a word, a name, a version, an e-mail address, a path or a URL (`echo
-    -n admin | base64` encodes a user's name for a Secret)."""
-    if not not_placeholder(secret) or any(c.isspace() for c in secret):
-        return False
-    if "/" in secret or EMAIL.fullmatch(secret):
-        return False
-    user, sep, password = secret.partition(":")
-    if sep and user and password:
-        return not_a_word(password) or INNER_DIGIT.search(password) is not None
-    return strong_or_random(secret) or INNER_DIGIT.search(secret) is not None
 
 
 _PASSWD_SETTERS = (
@@ -844,7 +827,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         _PRINTED + r"[ \t]*\|[ \t]*" + _ENCODERS,
         _ENCODER_ANCHORS,
         vendor="command line (echo … | base64, a digest or the clipboard)",
-        check=_an_encoded_literal,
+        check=password_like_literal,
     ),
     rule(
         "CLI_PASSWORD",
@@ -857,7 +840,7 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         + r"|(?P<secret>(?!\$)[^\s\"'\\|$<>;&]{3,300}+))",
         ("<<<",),
         vendor="command line (base64 <<< …)",
-        check=_an_encoded_literal,
+        check=password_like_literal,
     ),
     rule(
         "PASSWORD",

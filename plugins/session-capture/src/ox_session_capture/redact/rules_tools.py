@@ -29,6 +29,7 @@ from ox_session_capture.redact.rules import (
     line_before,
     not_a_word,
     not_placeholder,
+    password_like_literal,
     rule,
     token_like,
 )
@@ -859,5 +860,45 @@ TOOL_RULES: tuple[Rule, ...] = (
         ("md5(", "sha1(", "sha2(", "sha256(", "sha512(", "digest(", "hash("),
         vendor="SQL, PHP (password_digest = md5('…'))",
         check=_a_hashed_password,
+    ),
+    rule(
+        "PASSWORD",
+        # A password given to a digest in code (a seed script storing a user's hash):
+        # Python's `hashlib.sha256(b'…')`, `hashlib.new('sha256', b'…')`, Node's
+        # `createHash('sha256').update('…')`, Ruby's `Digest::SHA256.hexdigest('…')`, Commons
+        # Codec's `DigestUtils.sha256Hex("…")`, Go's `sha256.Sum256([]byte("…"))`, PHP's
+        # `hash('sha256', '…')` and `md5('…')`, Java's `md.digest("…".getBytes())`, .NET's
+        # `ComputeHash(Encoding.UTF8.GetBytes("…"))`. Nothing names it a password, but for a
+        # password's name it is assigned to: only a password-like literal is one (as what is
+        # printed into `sha256sum`); under a password's name any that is no word.
+        r"(?:hashlib\.(?:md5|sha1|sha224|sha256|sha384|sha512|sha3_(?:224|256|384|512)"
+        r"|blake2[bs])\("
+        r"|hashlib\.new\([ \t]*[\"'][\w\-]{1,20}[\"'][ \t]*,"
+        r"|createHash\([ \t]*[\"'][\w\-]{1,20}[\"'][ \t]*\)\.update\("
+        r"|Digest::(?:MD5|SHA1|SHA2|SHA256|SHA384|SHA512)\.(?:hex|base64)?digest\("
+        r"|DigestUtils\.(?:md5|sha1|sha256|sha384|sha512)(?:Hex)?\("
+        r"|(?:md5|sha1|sha256|sha512)\.Sum(?:224|256|384|512)?\([ \t]*\[\]byte\("
+        r"|(?<![\w.$>:])hash\([ \t]*[\"'](?:md5|sha\w{1,10})[\"'][ \t]*,"
+        r"|(?<![\w.$>:])(?:md5|sha1)\("
+        r"|\.(?:update|digest)\((?=[ \t]*\"[^\"\\\n]{1,300}\"\.getBytes\()"
+        r"|ComputeHash\([ \t]*Encoding\.\w{1,10}\.GetBytes\()"
+        r"[ \t]*[rbu]?(?P<q>\\{0,3}[\"'])(?P<secret>[^\"'\\\r\n]{3,300})\\{0,3}[\"']",
+        (
+            "hashlib.",
+            "createhash(",
+            "digest::",
+            "digestutils.",
+            "sum([]byte(",
+            "sum224(",
+            "sum256(",
+            "sum384(",
+            "sum512(",
+            "hash(",
+            "md5(",
+            "sha1(",
+            "getbytes(",
+        ),
+        vendor="code (a password given to a digest: hashlib, createHash, Digest::SHA256)",
+        check=lambda s, m: password_like_literal(s) or _a_hashed_password(s, m),
     ),
 )

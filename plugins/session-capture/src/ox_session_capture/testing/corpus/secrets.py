@@ -505,6 +505,15 @@ add("Python subprocess", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
     "config")  # fmt: skip
 
 
+# The twenty-sixth attack: a password checked or hashed in code, a key given to its cipher.
+add("password check (verify_password)", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    'assert verify_password("{s}", user.hashed_password)', "config")  # fmt: skip
+add("hashlib", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    'pw_digest = hashlib.sha256(b"{s}").hexdigest()', "config")  # fmt: skip
+add("PyCryptodome", "SECRET", rnd(ALNUM, 32), 'cipher = AES.new(b"{s}", AES.MODE_GCM)',
+    "config")  # fmt: skip
+
+
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
     "assignment", "command line", "URL", "HTTP", "high entropy")})  # fmt: skip
 
