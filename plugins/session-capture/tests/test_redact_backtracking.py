@@ -352,6 +352,10 @@ HOSTILE = {
     "HMAC keys after a long argument": "hash_hmac('sha256', " + "a" * 300_000,
     "digests of literals never closed": "hashlib.sha256(b'" * 60_000,
     "Java digests of strings never closed": '.digest("' + "a" * 299 + '"' * 3_000,
+    "rows of accounts never closed": "INSERT INTO users VALUES (1, 'a" * 40_000,
+    "rows of accounts without a password": "INSERT INTO users VALUES " + "(1, 'ab', 2), " * 60_000,
+    "expect branches never closed": '"password:" { send "' * 50_000,
+    "expect prompts without a branch": '"password:" ' * 80_000,
 }
 
 

@@ -38,10 +38,12 @@ _WRAPS = frozenset({60, 64, 76})
 a full line followed by another is one encoded text."""
 _BREAKS = (b"\r\n", b"\n", b"\\n")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_TEXT_HEAD = re.compile(rb"(?:[CDI-Za-f][A-Za-z0-9+/_-]{3}){5}")
-"""The first 15 bytes of base64 of ASCII text: each group of 4 characters begins with the top
-six bits of a byte below 0x80 (a tab, a newline or a printable character). Paths, hashes and
-identifiers rarely look so, so few runs are decoded at all."""
+_TEXT_HEAD = re.compile(rb"(?:[CDI-Za-f][A-Za-z0-9+/_-]{3}){4}")
+"""The first 12 bytes of base64 of text that begins in ASCII: each group of 4 characters
+begins with the top six bits of a byte below 0x80 (a tab, a newline or a printable
+character). Paths, hashes and identifiers rarely look so (one in 16), so few runs are decoded
+at all. Twelve, not the fifteen of `MIN_RUN`: a text may go on in another script after a few
+words (`Admin login → …`)."""
 _HEX_HEAD = re.compile(
     rb"(?:0x)?(?:(?:[2-7][0-9a-f]|0[9ad]|(?:c[2-9a-f]|d[0-9a-f])[89ab][0-9a-f]"
     rb"|e[0-9a-f][89ab][0-9a-f][89ab][0-9a-f]){8}"

@@ -243,6 +243,17 @@ CONFIG_RULES: tuple[Rule, ...] = (
         check=not_placeholder,
     ),
     rule(
+        "PASSWORD",
+        # An `expect` block's branch for a password prompt: `expect { "password:" { send
+        # "…\r"; exp_continue } }`, `-re "assword" {send -- "…\r"}`.
+        r"\\{0,3}[\"'][^\"'\n{}]{0,60}(?i:assword|assphrase)[^\"'\n{}]{0,60}\\{0,3}[\"']"
+        r"[ \t]*\{[ \t]*send(?:[ \t]+--)?[ \t]+(?P<q>\\{0,3}[\"'])(?P<secret>[^\"'\\\n]{1,300})"
+        r"(?:\\{1,4}[rn])?\\{0,3}[\"']",
+        ("{ send", "{send"),
+        vendor="expect (a password prompt's branch of an expect block)",
+        check=not_placeholder,
+    ),
+    rule(
         "PRIVATE_KEY",
         # A JSON Web Key's private member in text (YAML, JSON that did not parse); decoded
         # JSON loses them in `engine` (`is_private_jwk`). Only near a `kty`.

@@ -7,6 +7,10 @@ beside such a value (its name is in a column list, the value rows later), so no 
   quoted names: `"password"`, `` `password` ``, `[password]`);
 - `INSERT INTO users VALUES (1, 'admin', '…')` when the same text creates that table
   (`CREATE TABLE users (id …, username …, password …)`: a seed script, a `mysqldump`);
+- `INSERT INTO users VALUES (1, 'admin', '…')` into a table of accounts created elsewhere
+  (its name says so: `users`, `accounts`, `wp_users`, `admins`...): a value there that looks
+  like a password (`rules.password_like_literal`: strong, random-looking, or letters with
+  digits between them; no name, e-mail address, date or path) is one;
 - a call on a literal in a password's column, whatever else its name says: the password
   hashed where it is inserted (`password_hash` ← `crypt('…', gen_salt('bf'))`, `md5('…')`);
 - a driver's call whose VALUES are positional placeholders and whose next argument (or
@@ -37,13 +41,22 @@ from ox_session_capture.redact.names import (
     holds_password_word,
     literal_kind,
 )
-from ox_session_capture.redact.rules import START
+from ox_session_capture.redact.rules import START, password_like_literal
 from ox_session_capture.redact.rules_hashes import HASH_RULES
 
 Span = tuple[int, int, str]
 
 _WORDS = (*CREDENTIAL_WORDS, *PASSWORD_WORDS_ABROAD, "psk", "salt", "session")
 """What a credential's column name holds (lower case): a text without one has nothing here."""
+_ACCOUNTS = re.compile(
+    r"(?:^|_)(?:users?|accounts?|admins?|members?|logins?|customers?|employees?|staff"
+    r"|people|persons?|profiles?|operators?)$"
+)
+"""A table of people's accounts (its name's last part, lower case): a row inserted there
+without a column list may hold a password."""
+_ACCOUNT_WORDS = ("user", "account", "admin", "member", "login", "customer", "employee",
+                  "staff", "people", "person", "profile", "operator")  # fmt: skip
+"""What a text inserting into such a table holds (lower case)."""
 
 _WS = r"(?:[ \t\r\n]|\\[nrt])"
 _NAME = r'(?:"[^"\\\n]{1,128}"|`[^`\n]{1,128}`|\[[^\]\n]{1,128}\]|[A-Za-z_][\w$]{0,127})'
@@ -454,6 +467,10 @@ def _inserts(text: str, tables: dict[str, list[str]], out: list[Span]) -> None:
             columns, i = listed
             i = _skip(text, i)
         if columns is None:
+            end = _unlisted(text, m.group("table"), i, out)
+            if end == UNCLOSED:
+                return
+            pos = max(pos, end)
             continue
         value = _VALUES.match(text, i) or _SELECT.match(text, i)
         if value is None:
@@ -475,6 +492,35 @@ def _inserts(text: str, tables: dict[str, list[str]], out: list[Span]) -> None:
         if end == UNCLOSED:
             return
         pos = max(pos, end)
+
+
+_UNLISTED = ("password", True, False)
+"""How a password-like value of a row without a column list is read (`_kind`)."""
+_ID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$|\d{4}-\d{2}-\d{2}")
+"""A UUID or a date: a row's key or time, no password."""
+
+
+def _unlisted(text: str, table: str, i: int, out: list[Span]) -> int:
+    """The rows from `i` of an INSERT without a column list into `table`, a table of accounts
+    that no text creates: a value that looks like a password is one (`_ACCOUNTS`). Where
+    reading stopped (`UNCLOSED`), or `i` when there is nothing to read."""
+    value = _VALUES.match(text, i)
+    if value is None or _ACCOUNTS.search(_name(table)) is None:
+        return i
+    rows, end = _rows(text, value.end())
+    if end != UNCLOSED and len(rows) == 1 and any(v.param is not None for v in rows[0]):
+        args, end = _arguments(text, end)
+        rows = [*rows, *_bound(rows[0], args)]
+    for row in rows:
+        for v in row:
+            if v.start < 0 or v.call:
+                continue
+            secret = text[v.start : v.end]
+            if _ID.search(secret) is not None or not password_like_literal(secret):
+                continue
+            if _kind(_UNLISTED, secret, call=False) is not None:
+                out.append((v.start, v.end, "PASSWORD"))
+    return end
 
 
 def _created(text: str) -> dict[str, list[str]]:
@@ -585,7 +631,9 @@ def data_spans(text: str) -> list[Span]:
     if "(" not in text:
         return out
     low = text.lower()
-    if not any(w in low for w in _WORDS):
+    if not any(w in low for w in _WORDS) and not (
+        "into" in low and any(w in low for w in _ACCOUNT_WORDS)
+    ):
         return out
     _read(text, out)
     if '\\"' in text:

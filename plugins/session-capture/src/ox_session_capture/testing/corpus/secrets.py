@@ -514,6 +514,14 @@ add("PyCryptodome", "SECRET", rnd(ALNUM, 32), 'cipher = AES.new(b"{s}", AES.MODE
     "config")  # fmt: skip
 
 
+# The twenty-seventh attack: passwords where no name stands beside them.
+add("SQL (a users table's row, no column list)", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    "INSERT INTO users VALUES (1, 'alice', '{s}');", "config")  # fmt: skip
+add("expect block", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
+    'spawn ssh bob@host\nexpect {{\n  "password:" {{ send "{s}\\r"; exp_continue }}\n}}',
+    "cli")  # fmt: skip
+
+
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
     "assignment", "command line", "URL", "HTTP", "high entropy")})  # fmt: skip
 
