@@ -21,14 +21,13 @@ from ox_session_capture.redact import (
     redact_file_bytes,
     redact_raw_bytes,
     redact_text,
-    sql,
-    tables,
 )
 from ox_session_capture.redact.engine import (
     CANDIDATE,
     _apply,
     _merge,
     _read_out,
+    _readers,
     find_spans,
     has_token_run,
 )
@@ -39,9 +38,9 @@ IDS = [f"{n}-{s.kind}" for n, s in enumerate(SHAPES)]
 
 
 def everything(text: str) -> str:
-    """`text` redacted by every built-in rule and reader (tables, SQL data), without the
-    pre-filter or JSON decoding."""
-    read = _read_out(text, [*tables.data_spans(text), *sql.data_spans(text)])
+    """`text` redacted by every built-in rule and reader (tables, SQL data, recovery phrases),
+    without the pre-filter or JSON decoding."""
+    read = _read_out(text, _readers(text))
     return _apply(text, _merge(find_spans(text, list(range(len(RULES)))) + read))
 
 

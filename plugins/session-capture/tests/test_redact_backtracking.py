@@ -356,6 +356,11 @@ HOSTILE = {
     "rows of accounts without a password": "INSERT INTO users VALUES " + "(1, 'ab', 2), " * 60_000,
     "expect branches never closed": '"password:" { send "' * 50_000,
     "expect prompts without a branch": '"password:" ' * 80_000,
+    "list words after a seed phrase's name": "seed phrase: " + "abandon " * 100_000,
+    "numbered words that never check": "recovery phrase: "
+    + "".join(f"{n % 24 + 1}. zoo " for n in range(80_000)),
+    "quoted runs of words never closed": "'" + "abc " * 200_000,
+    "runs of eleven words": ("wallet " + "abc " * 11 + ". ") * 15_000,
 }
 
 

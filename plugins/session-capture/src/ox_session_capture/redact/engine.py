@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ox_session_capture.redact import dumps, kube, sql, tables
+from ox_session_capture.redact import dumps, kube, mnemonic, sql, tables
 from ox_session_capture.redact.anchors import Scan, anchors_in, batch_text, framed
 from ox_session_capture.redact.encoded import batch_texts_with_encoded_text, encoded_texts
 from ox_session_capture.redact.names import classify, is_literal_secret
@@ -479,7 +479,8 @@ def _redact(
     """`encoded`: `text` may hold base64 of readable text (a batch without any passes False)."""
     if not text:
         return text
-    rules = _select(text, text.lower(), plain, token)
+    low = text.lower()
+    rules = _select(text, low, plain, token)
     json_like = depth < MAX_DEPTH and _looks_json(text)
     hidden = json_like and any(h in text for h in _HIDING)
     shown = may_read_otherwise(text)
@@ -495,6 +496,7 @@ def _redact(
         and not shown
         and not runs
         and not kube.may_hold(text)
+        and not (len(text) in mnemonic.ALONE_SIZES and mnemonic.alone(text))
         and not any(p.search(text) for p in extra)
     ):
         return text
@@ -518,7 +520,7 @@ def _redact(
     if inner or kube.may_hold(text):
         secrets = ((s, e, kube.KIND) for s, e in kube.data_spans(text))
         spans = _merge(spans + inner + _read_out(text, secrets))
-    table = _read_out(text, _readers(text))
+    table = _read_out(text, _readers(text, rules))
     if table:
         spans = _merge(spans + table)
     return _apply(text, spans)
@@ -545,9 +547,23 @@ def _encoded_spans(
     return spans
 
 
-def _readers(text: str) -> list[tuple[int, int, str]]:
-    """What the readers of formats that keep a name away from its value find: tables, SQL."""
-    return [*tables.data_spans(text), *sql.data_spans(text)]
+def _readers(text: str, rules: Sequence[int] | None = None) -> list[tuple[int, int, str]]:
+    """What the readers of formats that keep a name away from its value find: tables, SQL;
+    and a wallet's recovery phrase, which has no name at all (`mnemonic`: read through when
+    the rule of a named phrase was chosen for `text`, one of its `rules`; None: look)."""
+    found = tables.data_spans(text) + sql.data_spans(text)
+    named = (
+        _NAMED_PHRASE in rules
+        if rules is not None
+        else any(a in text.lower() for a in mnemonic.MNEMONIC_ANCHORS)
+    )
+    if named or (len(text) in mnemonic.ALONE_SIZES and mnemonic.alone(text)):
+        found += mnemonic.data_spans(text, named)
+    return found
+
+
+_NAMED_PHRASE = next(i for i, r in enumerate(RULES) if r.kind == mnemonic.KIND)
+"""The rule of a named recovery phrase, whose anchors are the mnemonic reader's."""
 
 
 def _read_out(text: str, found: Iterable[tuple[int, int, str]]) -> list[Span]:
@@ -631,6 +647,7 @@ class LedgerRedactor:
             and not kind
             and not dumped
             and not self.extra
+            and not mnemonic.batch_may_hold(texts)
         ):
             return list(texts)
         if encoded is None:

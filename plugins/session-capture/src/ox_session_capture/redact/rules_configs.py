@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ox_session_capture.redact.mnemonic import MNEMONIC_ANCHORS
 from ox_session_capture.redact.names import path_kind
 from ox_session_capture.redact.rules import (
     START,
@@ -281,7 +282,9 @@ CONFIG_RULES: tuple[Rule, ...] = (
         r"(?=[mMsSrR])(?i:mnemonic|(?:seed|recovery|secret(?:[ _-]?recovery)?)[ _-]?phrase)"
         + r"\\{0,3}[\"']?[ \t]*[:=][ \t]*\\{0,3}[\"'`]?[ \t]*"
         + r"(?P<secret>(?:[a-z]{3,8}[ \t]+){11,23}[a-z]{3,8})(?![a-z])",
-        ("mnemonic", "phrase"),
+        # Its anchors are also what has `redact.mnemonic` read a text for a phrase not named
+        # so (`Wallet.fromPhrase("…")`, `Write down these 12 words: …`).
+        MNEMONIC_ANCHORS,
         vendor="BIP-39 mnemonic (a wallet's recovery phrase)",
     ),
     _connect(

@@ -13,11 +13,13 @@ would appear), `secret` (what must vanish), `form` (inline, command line, config
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import random
 import string
 import uuid
 
+from ox_session_capture.redact.mnemonic import phrase_of
 from ox_session_capture.testing.corpus.keywords import add_keyword_forms
 from ox_session_capture.testing.corpus.shapes import (
     ALNUM,
@@ -520,6 +522,12 @@ add("SQL (a users table's row, no column list)", "PASSWORD", "Pw7" + rnd(ALNUM, 
 add("expect block", "PASSWORD", "Pw7" + rnd(ALNUM, 12),
     'spawn ssh bob@host\nexpect {{\n  "password:" {{ send "{s}\\r"; exp_continue }}\n}}',
     "cli")  # fmt: skip
+
+
+# The twenty-eighth attack: a wallet's recovery phrase with no name beside it.
+add("BIP-39 (a wallet library's call)", "MNEMONIC",
+    phrase_of(hashlib.sha256(b"ox corpus wallet").digest()[:16]),
+    'const wallet = ethers.Wallet.fromPhrase("{s}");', "config")  # fmt: skip
 
 
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
