@@ -2,7 +2,8 @@
 them (each leaked before its reader or rule): a row inserted without a column list into a
 table of accounts that no text creates (`INSERT INTO users VALUES (1, 'alice', '…')`, a
 `mysqldump` of a `users` table, a driver's placeholders bound to a tuple), and the branch of
-an `expect` block answering a password prompt (`expect { "password:" { send "…\\r" } }`).
+an `expect` block answering a password prompt (`expect { "password:" { send "…\\r" } }`),
+`yes … | head -2 | passwd`.
 And the same forms holding no password (kept)."""
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ LEAKED = [
     f'expect {{\n  -re "assword" {{send -- "{PW}\\r"}}\n  "yes/no" {{ send "yes\\r" }}\n}}',
     f'{{"command": "expect -c \\"spawn ssh h; expect {{\\\\\\"password:\\\\\\" '
     f'{{send \\\\\\"{PW}\\\\r\\\\\\"}}}}\\""}}',
+    f"yes {PW} | head -2 | passwd alice",  # its two lines taken first
 ]
 
 KEPT = [
@@ -40,6 +42,7 @@ KEPT = [
     'cur.execute("INSERT INTO users VALUES (%s, %s)", (1, name))',
     'expect {\n  "yes/no" { send "yes\\r"; exp_continue }\n  "login:" { send "alice\\r" }\n}',
     'expect {\n  "password:" { send "$env(PASSWORD)\\r" }\n}',
+    "yes | head -2 | passwd alice",
 ]
 
 

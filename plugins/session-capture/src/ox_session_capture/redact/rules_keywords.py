@@ -779,7 +779,9 @@ KEYWORD_RULES: tuple[Rule, ...] = (
         + QUOTE
         + r")?(?P<secret2>(?P<two>(?!\$)[^\"'`\\\s;|]{3,300}+)(?P=q2)?[ \t]*;[ \t]*echo[ \t]+"
         r"(?P=q2)?(?P=two))(?P=q2)?[ \t]*\)"
-        r"|yes[ \t]+(?P<q3>" + QUOTE + r")?(?P<secret3>(?!\$)[^\"'`\\\s;|]{3,300}+)(?P=q3)?)"
+        r"|yes[ \t]+(?P<q3>" + QUOTE + r")?(?P<secret3>(?!\$)[^\"'`\\\s;|]{3,300}+)(?P=q3)?"
+        # Its two lines taken first (`yes pw | head -2 | passwd`).
+        r"(?:[ \t]*\|[ \t]*head[ \t]+-n?[ \t]*\d{1,2})?)"
         r"[ \t]*\|[ \t]*(?:sudo[ \t]+(?:-\w+[ \t]+)*)?" + _PASSWD_SETTERS,
         ("passwd", "vncpasswd", "pdbedit", "x11vnc", "mysql_secure_installation"),
         vendor="command line (printf 'pw\\npw' | passwd)",
