@@ -496,7 +496,7 @@ def _redact(
         and not shown
         and not runs
         and not kube.may_hold(text)
-        and not (len(text) in mnemonic.ALONE_SIZES and mnemonic.alone(text))
+        and not mnemonic.alone(text)
         and not any(p.search(text) for p in extra)
     ):
         return text
@@ -557,9 +557,7 @@ def _readers(text: str, rules: Sequence[int] | None = None) -> list[tuple[int, i
         if rules is not None
         else any(a in text.lower() for a in mnemonic.MNEMONIC_ANCHORS)
     )
-    if named or (len(text) in mnemonic.ALONE_SIZES and mnemonic.alone(text)):
-        found += mnemonic.data_spans(text, named)
-    return found
+    return found + mnemonic.data_spans(text, named)
 
 
 _NAMED_PHRASE = next(i for i, r in enumerate(RULES) if r.kind == mnemonic.KIND)

@@ -38,8 +38,8 @@ line breaks (or their `\\n` escape in JSON text)."""
 _LETTERS = re.compile(r"[a-z]{3,8}")
 _ALONE = re.compile(r"[ \t\r\n]*[a-z]{3,8}(?:[ \t]+[a-z]{3,8}){11,23}[ \t\r\n]*")
 """A text of 12 to 24 short lower-case words and nothing else."""
-ALONE_SIZES = range(12 * 3 + 11, 24 * 8 + 23 + 8 + 1)
-"""The lengths such a text can have (a caller's test before `alone`'s call)."""
+_ALONE_SIZES = range(12 * 3 + 11, 24 * 8 + 23 + 8 + 1)
+"""The lengths such a text can have (tested first: most texts are longer or shorter)."""
 
 
 @cache
@@ -83,7 +83,7 @@ def alone(text: str) -> bool:
     """Whether `text` is nothing but 12 to 24 short lower-case words (a phrase pasted alone
     into a prompt; a JSON string's value, once decoded, when the JSON text names it): read
     even though it names nothing."""
-    return len(text) in ALONE_SIZES and _ALONE.fullmatch(text) is not None
+    return len(text) in _ALONE_SIZES and _ALONE.fullmatch(text) is not None
 
 
 def data_spans(text: str, named: bool) -> list[Span]:

@@ -166,9 +166,10 @@ def prefixed(
 
 # ----------------------------------------------------------------- value checks
 
-_NOT_RANDOM = re.compile(
+AN_ID = re.compile(
     r"\d{4}-\d{2}-\d{2}|^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )
+"""A date or a UUID in a value (searched): an identifier or a time, no credential."""
 
 
 def not_placeholder(secret: str, _match: re.Match[str] | None = None) -> bool:
@@ -248,7 +249,7 @@ def token_like(value: str, min_len: int = 16) -> bool:
         return False
     if value.count("/") >= 2 and not value.endswith("="):  # a path or a URL
         return False
-    if _NOT_RANDOM.search(value):  # a date, a UUID: an identifier, not a credential
+    if AN_ID.search(value):  # a date, a UUID: an identifier, not a credential
         return False
     classes = sum(
         (

@@ -27,6 +27,9 @@ from ox_session_capture.redact.rules import (
     token_like,
 )
 
+_ANSWER = r"(?P<q>\\{0,3}[\"'])(?P<secret>[^\"'\\\n]{1,300})(?:\\{1,4}[rn])?\\{0,3}[\"']"
+"""What `expect`'s `send` types, quoted: its `\\r` (or `\\n`) escaped once more in a quoted or
+JSON text."""
 _ARG = r"[ \t]*(?:\"[^\"\n]{0,200}\"|'[^'\n]{0,200}'|[^,()\"'\n]{1,200})[ \t]*,"
 """One argument of a call before the password (a literal, a variable, an expression without
 parentheses), and its comma."""
@@ -236,9 +239,8 @@ CONFIG_RULES: tuple[Rule, ...] = (
         at_word_start("expect")
         + r"[ \t(]{1,4}[rbu]?\\{0,3}[\"'][^\"'\n]{0,60}(?i:assword|assphrase|pin)[^\"'\n]{0,60}"
         + r"\\{0,3}[\"'][^\n]{0,100}(?:\n[ \t]{0,40}){0,2}[^\n]{0,60}?(?:(?<!\w)|(?<=\\[nrt]))"
-        # The answer's `\r` (or `\n`), escaped once more in a quoted or JSON text.
-        + r"(?:send|sendline)[ \t(]{1,4}(?P<q>\\{0,3}[\"'])(?P<secret>[^\"'\\\n]{1,300})"
-        + r"(?:\\{1,4}[rn])?\\{0,3}[\"']",
+        + r"(?:send|sendline)[ \t(]{1,4}"
+        + _ANSWER,
         ("expect",),
         vendor="expect / pexpect (a password prompt answered)",
         check=not_placeholder,
@@ -248,8 +250,7 @@ CONFIG_RULES: tuple[Rule, ...] = (
         # An `expect` block's branch for a password prompt: `expect { "password:" { send
         # "…\r"; exp_continue } }`, `-re "assword" {send -- "…\r"}`.
         r"\\{0,3}[\"'][^\"'\n{}]{0,60}(?i:assword|assphrase)[^\"'\n{}]{0,60}\\{0,3}[\"']"
-        r"[ \t]*\{[ \t]*send(?:[ \t]+--)?[ \t]+(?P<q>\\{0,3}[\"'])(?P<secret>[^\"'\\\n]{1,300})"
-        r"(?:\\{1,4}[rn])?\\{0,3}[\"']",
+        r"[ \t]*\{[ \t]*send(?:[ \t]+--)?[ \t]+" + _ANSWER,
         ("{ send", "{send"),
         vendor="expect (a password prompt's branch of an expect block)",
         check=not_placeholder,

@@ -41,22 +41,19 @@ from ox_session_capture.redact.names import (
     holds_password_word,
     literal_kind,
 )
-from ox_session_capture.redact.rules import START, password_like_literal
+from ox_session_capture.redact.rules import AN_ID, START, password_like_literal
 from ox_session_capture.redact.rules_hashes import HASH_RULES
 
 Span = tuple[int, int, str]
 
 _WORDS = (*CREDENTIAL_WORDS, *PASSWORD_WORDS_ABROAD, "psk", "salt", "session")
 """What a credential's column name holds (lower case): a text without one has nothing here."""
-_ACCOUNTS = re.compile(
-    r"(?:^|_)(?:users?|accounts?|admins?|members?|logins?|customers?|employees?|staff"
-    r"|people|persons?|profiles?|operators?)$"
-)
-"""A table of people's accounts (its name's last part, lower case): a row inserted there
-without a column list may hold a password."""
 _ACCOUNT_WORDS = ("user", "account", "admin", "member", "login", "customer", "employee",
                   "staff", "people", "person", "profile", "operator")  # fmt: skip
-"""What a text inserting into such a table holds (lower case)."""
+"""What the name of a table of people's accounts says (lower case)."""
+_ACCOUNTS = re.compile(r"(?:^|_)(?:" + "|".join(_ACCOUNT_WORDS) + r")s?$")
+"""Such a table (its name's last part, lower case): a row inserted there without a column
+list may hold a password."""
 
 _WS = r"(?:[ \t\r\n]|\\[nrt])"
 _NAME = r'(?:"[^"\\\n]{1,128}"|`[^`\n]{1,128}`|\[[^\]\n]{1,128}\]|[A-Za-z_][\w$]{0,127})'
@@ -436,6 +433,15 @@ def _arguments(text: str, i: int) -> tuple[list[list[_Value]], int]:
     return ([row] if row is not None else []), end
 
 
+def _with_bound(text: str, rows: list[list[_Value]], end: int) -> tuple[list[list[_Value]], int]:
+    """`rows`, read up to `end`, with the rows bound to them when they are one row of
+    placeholders (`_arguments`); and where reading stopped."""
+    if end != UNCLOSED and len(rows) == 1 and any(v.param is not None for v in rows[0]):
+        args, end = _arguments(text, end)
+        rows = [*rows, *_bound(rows[0], args)]
+    return rows, end
+
+
 def _bound(template: list[_Value], args: list[list[_Value]]) -> list[list[_Value]]:
     """Each row of `args` laid out as the placeholders' row `template`: the value for each
     placeholder (`$2` the second; `?` and `%s` in order), an empty value elsewhere."""
@@ -483,9 +489,7 @@ def _inserts(text: str, tables: dict[str, list[str]], out: list[Span]) -> None:
             rows, end = _selected_rows(text, value.end(), len(columns)), value.end()
         else:
             rows, end = _rows(text, value.end())
-        if end != UNCLOSED and len(rows) == 1 and any(v.param is not None for v in rows[0]):
-            args, end = _arguments(text, end)
-            rows = [*rows, *_bound(rows[0], args)]
+        rows, end = _with_bound(text, rows, end)
         _spans_of(text, credentials, len(columns), rows, out)
         if pair is not None:
             _pair_spans(text, pair, len(columns), rows, out)
@@ -496,8 +500,6 @@ def _inserts(text: str, tables: dict[str, list[str]], out: list[Span]) -> None:
 
 _UNLISTED = ("password", True, False)
 """How a password-like value of a row without a column list is read (`_kind`)."""
-_ID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$|\d{4}-\d{2}-\d{2}")
-"""A UUID or a date: a row's key or time, no password."""
 
 
 def _unlisted(text: str, table: str, i: int, out: list[Span]) -> int:
@@ -508,15 +510,13 @@ def _unlisted(text: str, table: str, i: int, out: list[Span]) -> int:
     if value is None or _ACCOUNTS.search(_name(table)) is None:
         return i
     rows, end = _rows(text, value.end())
-    if end != UNCLOSED and len(rows) == 1 and any(v.param is not None for v in rows[0]):
-        args, end = _arguments(text, end)
-        rows = [*rows, *_bound(rows[0], args)]
+    rows, end = _with_bound(text, rows, end)
     for row in rows:
         for v in row:
             if v.start < 0 or v.call:
                 continue
             secret = text[v.start : v.end]
-            if _ID.search(secret) is not None or not password_like_literal(secret):
+            if AN_ID.search(secret) is not None or not password_like_literal(secret):
                 continue
             if _kind(_UNLISTED, secret, call=False) is not None:
                 out.append((v.start, v.end, "PASSWORD"))
