@@ -110,6 +110,10 @@ class LedgerFacts:
     lfs_filters: bool = False
     """git-lfs' filter is set up (by `git lfs install`, here or globally): a commit of this
     clone can hold LFS pointers, whose objects its pushes upload (`push_hooks`)."""
+    attributes_refusal: str = ""
+    """Why `.gitattributes` is not read (a link, a folder, over the size read), empty when it
+    is; `lfs` is False then. Publishing pauses on it (`check_lfs`), the sync does not: were
+    learning the facts to fail, no sync would ever fetch the commit that repairs the file."""
 
     @property
     def push_hooks(self) -> tuple[str, ...]:
@@ -125,7 +129,10 @@ class LedgerFacts:
 
     def check_lfs(self) -> None:
         """Raise `LedgerBlockedError` when content would go through LFS and `.lfsconfig`
-        makes that pause (see `lfs_endpoint`); nothing is lost meanwhile."""
+        makes that pause (see `lfs_endpoint`), or when `.gitattributes`, which says whether
+        it goes, is not read (`attributes_refusal`); nothing is lost meanwhile."""
+        if self.attributes_refusal:
+            raise LedgerBlockedError(self.attributes_refusal)
         if self.lfs and self.lfs_refusal:
             raise LedgerBlockedError(self.lfs_refusal)
 
@@ -291,17 +298,22 @@ class Ledger:
             identity = ""
         urls, lfs_filters = await self._lfs_urls()
         lfsconfig = await self._lfsconfig()
+        try:
+            lfs, attributes_refusal = await self._uses_lfs(urls, lfsconfig), ""
+        except LedgerBlockedError as exc:  # a teammate's link, folder or huge file
+            lfs, attributes_refusal = False, str(exc)
         facts = LedgerFacts(
             git_dir=git_dir,
             remote=remote,
             branch=head.stdout.strip() or "main",
-            lfs=await self._uses_lfs(urls, lfsconfig),
+            lfs=lfs,
             identity=identity,
             commit_env=tuple(sorted(env.items())),
             lfs_push_url=lfs_endpoint.push_url(urls, remote),
             lfs_refusal=lfs_endpoint.refusal(str(self.path), urls, lfsconfig, remote),
             detached=head.returncode == 1,  # 1: not a symbolic ref; 128: no repository
             lfs_filters=lfs_filters,
+            attributes_refusal=attributes_refusal,
         )
         self._cache.facts, self._cache.stamp = facts, stamp
         return facts
@@ -333,8 +345,12 @@ class Ledger:
         return (await self.facts()).remote
 
     async def uses_lfs(self) -> bool:
-        """Whether content files go through git-LFS (see the module docstring)."""
-        return (await self.facts()).lfs
+        """Whether content files go through git-LFS (see the module docstring);
+        `LedgerBlockedError` when `.gitattributes`, which says so, is not read."""
+        facts = await self.facts()
+        if facts.attributes_refusal:
+            raise LedgerBlockedError(facts.attributes_refusal)
+        return facts.lfs
 
     async def _lfs_urls(self) -> tuple[dict[str, str], bool]:
         """The LFS endpoints the ledger's git config names (`lfs.url`, `lfs.pushurl`, the
@@ -366,7 +382,8 @@ class Ledger:
 
     async def _uses_lfs(self, urls: Mapping[str, str], lfsconfig: Mapping[str, str]) -> bool:
         """Whether content files go through git-LFS: an `lfs.url` in the git config (`urls`)
-        or in `.lfsconfig`, or `filter=lfs` in `.gitattributes`."""
+        or in `.lfsconfig`, or `filter=lfs` in `.gitattributes`. `LedgerBlockedError` when
+        `.gitattributes` is not read (`read_attributes`)."""
         if urls.get("lfs.url") or lfsconfig.get("lfs.url"):
             return True
         with contextlib.suppress(FileNotFoundError):

@@ -262,8 +262,10 @@ async def restore_paths(ledger: Ledger, paths: Sequence[str]) -> None:
     """Undo a publish that failed before its commit: unstage `paths`, and put each back as
     HEAD has it (or remove it when HEAD has none)."""
     await ledger.git("reset", "-q", "--", *paths, check=False)
-    listed = await ledger.git("ls-tree", "--name-only", "HEAD", "--", *paths, check=False)
-    in_head = set(listed.stdout.split("\n")) if listed.ok else set()
+    # NUL-separated: a line-separated listing quotes a name that is not plain ASCII (a
+    # session of `josé`), which then matched no path, and the folder HEAD holds was deleted.
+    listed = await ledger.git("ls-tree", "-z", "--name-only", "HEAD", "--", *paths, check=False)
+    in_head = set(listed.stdout.split("\0")) if listed.ok else set()
     for rel in paths:
         if rel in in_head:
             await ledger.git("checkout", "-q", "HEAD", "--", rel, check=False)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import trio
 
+from ox_core.errors import LedgerBlockedError
 from ox_core.ledger_setup import GITIGNORE_LINE, IGNORE_SPELLINGS
 from ox_handler_session_finalize.compat import ORIGINAL_CACHE, uses_original_layout
 from ox_handler_session_finalize.ledger import Ledger
@@ -33,18 +34,23 @@ def missing_ignore_lines(text: str, needed: tuple[str, ...] = IGNORE_LINES) -> l
 
 
 def _read_gitignore(ledger: Ledger) -> str:
-    from ox_session_capture.confined import read_regular
+    """`.gitignore` as text ("" without one), never through a link. A teammate can commit it
+    as a link or a folder: `LedgerBlockedError` then, which the sync service logs and runs on
+    (an `UnsafePathError` stopped it before its first sync, at every restart)."""
+    from ox_session_capture.confined import UnsafePathError, read_regular
 
     try:
         return read_regular(ledger.path / ".gitignore", MAX_GITIGNORE).decode("utf-8", "replace")
     except FileNotFoundError:
         return ""
+    except (OSError, UnsafePathError) as exc:
+        raise LedgerBlockedError(f"the ledger's .gitignore is not read: {exc}") from None
 
 
 async def ensure_ignore_lines(ledger: Ledger) -> bool:
     """Add the missing `IGNORE_LINES` to `.gitignore` and commit it when it differs from
     HEAD; True when a commit was made. Holds the ledger lock. Raises `LedgerBlockedError`
-    (no git identity; `.gitignore` is a link or unreadable: `UnsafePathError`, an `OSError`)."""
+    (no git identity; `.gitignore` is a link, a folder or unreadable)."""
     async with ledger.lock:
         text = await trio.to_thread.run_sync(_read_gitignore, ledger)
         missing = missing_ignore_lines(text, needed_lines(ledger.path))

@@ -10,7 +10,9 @@ such a commit names:
 - When it names none and `.lfsconfig` does, publishing through LFS and pushing pause until a
   person names the endpoint in the clone's git config (`git config lfs.url <url>`, the command
   is in the message). A `.lfsconfig` that is not a regular file counts as naming one: git-lfs
-  would follow a link where ox does not look.
+  would follow a link where ox does not look. So does one that includes another file
+  (`[include]`, `[includeIf ...]`): git-lfs calls `include.path` an unsafe key, then takes
+  `lfs.url` and `lfs.pushurl` from the included file all the same (any file of the ledger).
 - A `.lfsconfig` that sets an `lfs.extension.<name>.priority` pauses publishing through LFS
   whatever the git config says: git-lfs takes that key from it (not the extension's commands),
   then fails every `git add` of a content file. The message names the key to remove.
@@ -52,6 +54,12 @@ def push_url(urls: Mapping[str, str], remote: str | None) -> str:
     return next((urls[k] for k in order if urls.get(k)), "")
 
 
+def includes_files(lfsconfig: Mapping[str, str]) -> bool:
+    """Whether a `.lfsconfig` (its `config_values`, read without following includes) includes
+    another file, whose keys git-lfs takes and ox does not see (see the module)."""
+    return any(key.startswith(("include.", "includeif.")) for key in lfsconfig)
+
+
 def names_endpoint(lfsconfig: Mapping[str, str]) -> bool:
     """Whether a `.lfsconfig` (its `config_values`) names an LFS endpoint, for any remote."""
     return any(re.match(ENDPOINT_KEYS, key) for key in lfsconfig)
@@ -63,11 +71,12 @@ def refusal(
     """Why publishing through LFS must pause (see the module), or "" when it may go on.
     `git_urls` are the endpoints the clone's git config names, `lfsconfig` the keys of the
     ledger's `.lfsconfig` (empty without one; `{UNREAD: ""}` for one ox does not read)."""
-    if UNREAD in lfsconfig:
+    if UNREAD in lfsconfig or includes_files(lfsconfig):
         if push_url(git_urls, remote):
             return ""
         return (
-            f"the ledger's .lfsconfig is not a regular file git can parse (a link?), and "
+            f"the ledger's .lfsconfig is not a regular file git can parse on its own (a link? "
+            f"an [include] of another file?), and "
             f"git-lfs may take an LFS endpoint from it. Remove it from the ledger, or name your "
             f"team's LFS server in this clone's git config: "
             f"git -C {shlex.quote(ledger)} config lfs.url <url>"

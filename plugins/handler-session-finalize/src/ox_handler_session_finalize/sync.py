@@ -398,11 +398,21 @@ async def _refuse_overwrites(ledger: Ledger, upstream: str) -> None:
     """`SyncPaused` when checking `upstream` out would write a path in a cache or over (or
     under) an ignored file of the work tree. Git counts ignored files expendable and replaces
     them silently: a teammate's commit would overwrite a live recording, or plant one (with a
-    marker naming files to read) that the scan takes for this machine's own."""
+    marker naming files to read) that the scan takes for this machine's own. Also when a path
+    is too long to be written at all (`_too_long`)."""
     changed = await ledger.git("diff", "--name-only", "--no-renames", "-z", "HEAD", upstream)
     paths = [p for p in changed.stdout.split("\0") if p]
     if not paths:
         return
+    if long := await trio.to_thread.run_sync(_too_long, ledger.path, paths):
+        shown = ", ".join(repr(_cut(p)) for p in long[:3])
+        more = f" and {len(long) - 3} more" if len(long) > 3 else ""
+        raise SyncPaused(
+            f"publishing paused: the remote holds {shown}{more}, a path too long for this file "
+            f"system; nothing was changed in the ledger {ledger.path}. Have it removed from the "
+            "remote (a commit without it, pushed); sessions are committed locally meanwhile and "
+            "pushed once it is resolved"
+        )
     ignored = await ledger.git(
         "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"
     )
@@ -475,6 +485,31 @@ def _remove_files(root: Path, paths: list[str]) -> None:
         with contextlib.suppress(OSError):
             if stat.S_ISREG(os.lstat(root / rel).st_mode):
                 os.unlink(root / rel)
+
+
+def _too_long(root: Path, paths: list[str]) -> list[str]:
+    """The `paths` whose name (a folder's or the file's) is longer than the file system takes
+    below `root`, or that are too long as a whole once under `root` (ox reads the work tree
+    by such paths). Git's checkout of one fails half-way (ENAMETOOLONG): a fast-forward
+    failed at every pass, and a rebase, stopped before it began, left ox's committed sessions
+    deleted from the work tree. Blocking (a `pathconf`)."""
+    try:
+        name_max = os.pathconf(root, "PC_NAME_MAX")
+        path_max = os.pathconf(root, "PC_PATH_MAX")
+    except (OSError, ValueError):
+        name_max, path_max = 255, 4096
+    room = path_max - len(os.fsencode(root)) - 2  # the separator and the final NUL
+    long = []
+    for path in paths:
+        data = path.encode()
+        if len(data) > room or any(len(part) > name_max for part in data.split(b"/")):
+            long.append(path)
+    return long
+
+
+def _cut(path: str, keep: int = 120) -> str:
+    """`path` cut to `keep` characters (a path of thousands would fill a status line)."""
+    return path if len(path) <= keep else f"{path[:keep]}..."
 
 
 def _over_taken(paths: list[str], taken: set[str]) -> list[str]:
