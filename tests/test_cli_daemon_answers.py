@@ -11,49 +11,22 @@ with one fixed line."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from ox_core.testing import FixedAnswers
 
-class FakeDaemon:
+
+class FakeDaemon(FixedAnswers):
     """Answers each request line with `reply` (nothing, and closes, when it is empty)."""
 
     def __init__(self, folder: Path, reply: bytes) -> None:
-        self.path = folder / "ox.sock"
-        self.reply = reply
-        self.requests = 0
-        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._server.bind(str(self.path))
-        self._server.listen(16)
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self._server.accept()
-            except OSError:  # closed: the test is over
-                return
-            with conn:
-                conn.settimeout(30)
-                data = b""
-                while not data.endswith(b"\n") and (chunk := conn.recv(65536)):
-                    data += chunk
-                self.requests += 1
-                if self.reply:
-                    conn.sendall(self.reply)
-
-    def close(self) -> None:
-        self._server.shutdown(socket.SHUT_RDWR)
-        self._server.close()
-        self._thread.join(10)
+        super().__init__(folder / "ox.sock", reply)
 
     def cli(self, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OX_", "XDG_"))}

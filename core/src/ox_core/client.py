@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 MAX_REPLY = 64 * 1024 * 1024
 """The longest reply the client reads, in bytes (a status is a few kilobytes)."""
 
+MAX_ERROR = 2000
+"""Error replies are cut to this many characters, by the daemon and again by the client
+(they are one line for a person; a reply that is not the daemon's may be megabytes)."""
+
 
 class ErrorCode:
     """The `code` of an error reply: what a program matches (never the `error` text).
@@ -111,7 +115,9 @@ def find_socket(
     from ox_core.daemon_lock import is_locked, read_owner
 
     owner = read_owner(Path(ledger)).get("socket") if is_locked(Path(ledger)) else None
-    if isinstance(owner, str) and owner:
+    # The daemon writes an absolute path there; anything else is not its (a NUL byte would
+    # end the command in a `ValueError`, a relative path would lead into the current folder).
+    if isinstance(owner, str) and os.path.isabs(owner) and "\x00" not in owner:
         return Path(owner)
     return path
 
@@ -187,7 +193,10 @@ def _result(data: bytes) -> Any:
     """The `result` of a reply line, checked as `ox_core.protocol.IpcResponse` would."""
     invalid = OxError("the daemon's reply is not a valid answer")
     try:
-        reply = json.loads(data)
+        # Strict JSON: the daemon writes no NaN or Infinity (pydantic writes `null`), and one
+        # read here would end `status` or `detect` in a traceback (`int(inf)`) and make
+        # `status --json` print what is not JSON. `1e999` reads as `inf` too.
+        reply = json.loads(data, parse_constant=_not_a_number, parse_float=_finite)
     except (ValueError, RecursionError):
         raise invalid from None
     if not isinstance(reply, dict) or not reply.keys() <= _REPLY_KEYS:
@@ -200,5 +209,19 @@ def _result(data: bytes) -> Any:
     if not (rid is None or (isinstance(rid, int | str) and not isinstance(rid, bool))):
         raise invalid
     if not ok:
-        raise IpcError(error or "error", code=code or ErrorCode.INTERNAL)
+        message = error or "error"
+        if len(message) > MAX_ERROR:  # the daemon cuts its own: this one is not the daemon's
+            message = message[: MAX_ERROR - 1] + "…"
+        raise IpcError(message, code=code or ErrorCode.INTERNAL)
     return reply.get("result")
+
+
+def _not_a_number(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is out of range")
+    return value

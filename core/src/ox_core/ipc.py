@@ -295,9 +295,12 @@ class IpcServer:
                     if conn is not None:
                         table.set_busy(conn, True)
                     reply = await self.handle_line(line)
-                    sent = await self._send(stream, reply)
                     if conn is not None:
+                        # The request has run: a client that does not read its reply is
+                        # idle, and may be evicted to make room (busy until `send_timeout`,
+                        # such clients would have every newcomer refused, `status` too).
                         table.set_busy(conn, False)
+                    sent = await self._send(stream, reply)
                     if not sent:
                         return
                     idle_since = trio.current_time()

@@ -25,6 +25,21 @@ CONFIG_FILE_ENV = "OX_CONFIG_FILE"
 MAX_CONFIG_FILE = 1024 * 1024
 """The largest config file read, in bytes (a real one is a few hundred)."""
 
+MAX_KEY_PARTS = 32
+"""The most dotted parts a key or table header of the config file may have (`a.b.c`: 3).
+`tomllib` takes time and memory quadratic in them: one key of 200,000 parts (a 400 kB file)
+needs tens of gigabytes, and every command, agent hooks included, reads the file."""
+
+# A key of more than `MAX_KEY_PARTS` parts starting a line and followed by `=` or `]` (a key
+# and value, a table header: `tomllib` does its quadratic work only once it read either), by
+# TOML's key grammar: bare, "basic" or 'literal' parts, dots with blanks around them. Each
+# alternative starts with its own character, so the search stays linear in the text; a line
+# of prose inside a multi-line string is no key (it has no `=` right after its words).
+_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
+_LONG_KEY = (
+    r"^[ \t]*\[?\[?[ \t]*" + _KEY_PART + r"(?:[ \t]*\.[ \t]*" + _KEY_PART + r"){%d,}[ \t]*[=\]]"
+) % MAX_KEY_PARTS
+
 
 def pure(path: str) -> str:
     """`path` as `str(pathlib.PurePosixPath(path))` writes it (the socket's name hashes the
@@ -150,12 +165,21 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigError(f"cannot read {file_label(path)}: {exc.strerror}") from None
     finally:
         os.close(fd)
+    import re  # `tomllib` imports it anyway
     import tomllib  # only when there is a file: the hook path usually has none
 
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{file_label(path)} is not UTF-8 text") from None
+    if found := re.search(_LONG_KEY, text, re.MULTILINE):
+        line = text.count("\n", 0, found.start()) + 1
+        raise ConfigError(
+            f"{file_label(path)}: line {line} has a key of more than {MAX_KEY_PARTS} dotted "
+            "parts; refusing to read it"
+        )
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file_label(path)} is not valid TOML: {exc}") from None
     except ValueError:  # `int()` refuses a number longer than this (`tomllib` lets it through)

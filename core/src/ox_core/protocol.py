@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 # The client half lives in `ox_core.client` (standard library only); re-exported here.
+from ox_core.client import MAX_ERROR as MAX_ERROR
 from ox_core.client import MAX_REPLY as MAX_REPLY
 from ox_core.client import ErrorCode as ErrorCode
 from ox_core.client import IpcError as IpcError
@@ -42,10 +43,6 @@ class IpcResponse(BaseModel):
     error: str | None = None
     code: str | None = None
     id: int | str | None = None
-
-
-MAX_ERROR = 2000
-"""Error replies are cut to this many characters (they are one line for a person)."""
 
 
 def error_line(code: str, message: str, request_id: int | str | None = None) -> bytes:

@@ -33,6 +33,12 @@ from ox_core.sync_signal import SyncConfig
 
 ENV_PREFIX = "OX_"
 
+MAX_OPTIONS_DEPTH = 32
+"""How many tables and arrays deep a runner's or handler's options may nest: more than any
+plugin needs, and well under what pydantic can write out (some 250 levels; past them
+`doctor` ended in a traceback). `OX_HANDLERS__X__A__A__...` or a file's inline tables can
+nest thousands deep."""
+
 
 def _absolute_path(value: str | Path) -> Path:
     """`value` as an absolute path (`~` expanded). ValueError for an empty or relative one."""
@@ -106,6 +112,14 @@ class Settings(BaseSettings):
             return _absolute_path(value)
         return value
 
+    @field_validator("runners", "handlers")
+    @classmethod
+    def _shallow(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for name, options in value.items():
+            if _depth(options) > MAX_OPTIONS_DEPTH:
+                raise ValueError(f"{name}: nested more than {MAX_OPTIONS_DEPTH} levels deep")
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -169,6 +183,21 @@ class Settings(BaseSettings):
             for loc in subs:
                 found[".".join(loc)] = _source_of(loc, data, path)
         return found
+
+
+def _depth(value: Any) -> int:
+    """How many tables (dicts) and arrays (lists) deep `value` nests, counted up to one past
+    `MAX_OPTIONS_DEPTH`. Iterative: it may nest deeper than Python's recursion limit."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack and deepest <= MAX_OPTIONS_DEPTH:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in node)
+    return deepest
 
 
 def _ox_environ() -> dict[str, tuple[str, str]]:

@@ -17,6 +17,7 @@ import os
 import socket
 import stat
 import struct
+import time
 
 from ox_core.errors import OxError
 
@@ -214,7 +215,9 @@ def _refuse_live(fd: int, path: str | PathLike[str]) -> None:
     try:
         probe.settimeout(2)
         probe.connect(_address(fd, path))
-        pid = peer_credentials(probe).pid
+        pid: int | str = peer_credentials(probe).pid
+    except BlockingIOError:  # EAGAIN: a listener whose queue is full, busy but alive
+        pid = "unknown"
     except OSError:  # refused, gone: a leftover of a daemon that ended
         return
     finally:
@@ -258,7 +261,7 @@ def connect_private_socket(path: str | PathLike[str], *, timeout: float) -> sock
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         try:
             sock.settimeout(timeout)
-            sock.connect(_address(fd, path))
+            _connect(sock, _address(fd, path), timeout)
             peer = peer_credentials(sock)
         except (FileNotFoundError, ConnectionRefusedError):
             sock.close()
@@ -280,3 +283,26 @@ def connect_private_socket(path: str | PathLike[str], *, timeout: float) -> sock
             f"you (uid {uid}): refusing to talk to it"
         )
     return sock
+
+
+_CONNECT_PAUSE = 0.05
+"""The longest pause between two tries to connect to a daemon whose queue is full."""
+
+
+def _connect(sock: socket.socket, address: str, timeout: float) -> None:
+    """`sock.connect(address)`, tried again for up to `timeout` seconds while the listener's
+    queue of connections is full: a Unix socket with a timeout then fails at once with
+    `EAGAIN` (it never waits as a TCP one does), and a daemon busy for a moment (a burst of
+    agent hooks) would read as a broken connection. `TimeoutError` once the time is up."""
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while True:
+        try:
+            sock.connect(address)
+            return
+        except BlockingIOError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError from None
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, _CONNECT_PAUSE)

@@ -26,6 +26,7 @@ Helpers:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import textwrap
@@ -154,6 +155,48 @@ def remote_objects_text(remote: Path) -> str:
         capture_output=True,
     ).stdout
     return out.decode("utf-8", "replace")
+
+
+class FixedAnswers:
+    """A listener on a real Unix socket at `path` answering each request line with `reply`
+    (nothing, and the connection closed, when it is empty): what a broken or hostile daemon
+    sends, for tests of the client. `requests` counts the lines read; `close` ends it."""
+
+    def __init__(self, path: Path, reply: bytes) -> None:
+        import socket
+        import threading
+
+        self.path = path
+        self.reply = reply
+        self.requests = 0
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(str(path))
+        self._server.listen(16)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:  # closed: the test is over
+                return
+            with conn:
+                conn.settimeout(30)
+                data = b""
+                while not data.endswith(b"\n") and (chunk := conn.recv(65536)):
+                    data += chunk
+                self.requests += 1
+                if self.reply:
+                    with contextlib.suppress(OSError):  # a client that left early
+                        conn.sendall(self.reply)
+
+    def close(self) -> None:
+        import socket
+
+        self._server.shutdown(socket.SHUT_RDWR)
+        self._server.close()
+        self._thread.join(10)
 
 
 @attrs.frozen
