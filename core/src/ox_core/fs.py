@@ -32,7 +32,12 @@ from pathlib import Path
 
 from ox_core.errors import OxError
 
-_OPEN_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_OPEN_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
+"""Every confined open's flags. `O_NOCTTY`: `O_NOFOLLOW` still follows a link on the way, so
+a folder swapped for a link to `/dev/pts` makes the open reach a terminal before `fstat`
+refuses it, and a process that leads its session without a terminal (the daemon as a
+systemd service) would take it as its controlling terminal: closing it, or a ^C typed into
+it, would then stop the daemon."""
 _LOCK_POLL = 0.005
 
 

@@ -36,7 +36,7 @@ from ox_session_capture.recording import (
 from ox_session_capture.records import RAW, ledger_cache_sessions, read_marker
 from ox_session_capture.service import SessionWatchService
 from ox_session_capture.tail import SourceTail
-from ox_session_capture.testing import append, claude_text, numbered_user
+from ox_session_capture.testing import CLAUDE_DIR, append, claude_text, followed, numbered_user
 from ox_session_capture.transcript import read_raw
 
 SECRET = "hunter2-private-of-another-user"
@@ -45,7 +45,7 @@ OTHER_UID = 4242
 
 
 def folder(home: Path) -> Path:
-    path = home / ".claude" / "projects" / "-home-dev-demo"
+    path = home / CLAUDE_DIR
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -68,19 +68,6 @@ def contents(session_dir: Path) -> list[str]:
 
 
 # ------------------------------------------------------------------ paths
-
-
-def tailing(home: Path, ledger: Path) -> tuple[Path, Recording, SourceTail]:
-    """A recording of `<claude folder>/a.jsonl` followed by a tail that captured its first
-    line (`message 1`)."""
-    src = folder(home) / "a.jsonl"
-    src.write_bytes(b"")
-    rec = create_recording(ledger, "claude-code", src, pid=os.getpid(), home=home)
-    tail = SourceTail(rec.session_dir, load_adapter("claude-code"), src)
-    tail.resume()
-    append(src, numbered_user(1))
-    assert tail.step().entries == 1
-    return src, rec, tail
 
 
 def test_paths_through_proc_and_dotdot_resolve_to_the_real_file_or_are_refused(
@@ -181,7 +168,7 @@ def test_a_file_of_another_user_in_the_agents_folder_is_refused(home: Path, ledg
 
 @other_user
 def test_another_users_file_swapped_in_mid_tail_is_not_read(home: Path, ledger: Path) -> None:
-    src, rec, tail = tailing(home, ledger)
+    src, rec, tail = followed(home, ledger)
     theirs = home / "theirs.jsonl"
     theirs.write_bytes(numbered_user(1) + private_line())
     os.chown(theirs, OTHER_UID, OTHER_UID)
@@ -198,7 +185,7 @@ def test_another_users_file_swapped_in_mid_tail_is_not_read(home: Path, ledger: 
 def test_a_source_swapped_for_a_fifo_mid_tail_never_blocks_and_copies_nothing(
     home: Path, ledger: Path
 ) -> None:
-    src, rec, tail = tailing(home, ledger)
+    src, rec, tail = followed(home, ledger)
     src.unlink()
     os.mkfifo(src)
     with pytest.raises(UnsafePathError, match="FIFO"):
@@ -441,7 +428,7 @@ def test_a_recording_that_tails_its_own_raw_file_does_not_feed_itself(
 def test_a_folder_on_the_way_swapped_for_a_link_mid_tail_is_not_followed(
     home: Path, ledger: Path
 ) -> None:
-    src, rec, tail = tailing(home, ledger)
+    src, rec, tail = followed(home, ledger)
     elsewhere = home / "private"
     elsewhere.mkdir()
     (elsewhere / src.name).write_bytes(numbered_user(1) + private_line())

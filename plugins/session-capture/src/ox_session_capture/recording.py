@@ -391,7 +391,8 @@ def _create(
                 session_dir / PRIOR_IDS, json.dumps(sorted(part.prior_source_ids)).encode()
             )
         with contextlib.suppress(FileNotFoundError):
-            # Never blocks (a FIFO put there since `check_source` is refused, not opened).
+            # Never blocks (a FIFO put there since `check_source` is refused, not opened),
+            # never takes a terminal reached through a folder swapped since (`fs._OPEN_FLAGS`).
             fd = open_regular(source)
             try:
                 st = os.fstat(fd)

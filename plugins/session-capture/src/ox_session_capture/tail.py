@@ -275,7 +275,7 @@ class SourceTail:
         """
         self.source_stat = None
         try:
-            # O_NOFOLLOW, O_NONBLOCK (only `pread` reads it), then S_ISREG.
+            # O_NOFOLLOW, O_NONBLOCK (only `pread` reads it), O_NOCTTY, then S_ISREG.
             fd, st = open_regular_stat(self.source, blocking=False)
         except FileNotFoundError:
             return StepResult()
@@ -531,7 +531,7 @@ class SourceTail:
         """The first line at `start` is longer than one batch: find its end by scanning."""
         pos = scanned
         while (pos := _next_data(fd, pos, size)) < size:
-            chunk = os.pread(fd, min(_SCAN_CHUNK, size - pos), pos)
+            chunk = os.pread(fd, min(_SCAN_CHUNK, _data_end(fd, pos, size) - pos), pos)
             if not chunk:
                 break
             nl = chunk.find(b"\n")
@@ -677,3 +677,15 @@ def _next_data(fd: int, pos: int, size: int) -> int:
         return min(os.lseek(fd, pos, os.SEEK_DATA), size)
     except OSError as exc:  # ENXIO: nothing but a hole up to the end
         return size if exc.errno == errno.ENXIO else pos
+
+
+def _data_end(fd: int, pos: int, size: int) -> int:
+    """Where the data at `pos` ends: the next hole, else `size`. A scan reads no further and
+    `_next_data` skips the hole after it: a whole chunk from each byte of data would read the
+    MiB of zeros after it, so a file with a byte every MiB (a page of disk per MiB) would be
+    read whole, holding the capture thread for as long as terabytes take."""
+    try:
+        end = os.lseek(fd, pos, os.SEEK_HOLE)
+    except OSError:  # no hole reporting here: read chunks as they come
+        return size
+    return min(end, size) if end > pos else size  # `pos` in a hole: the file changed meanwhile

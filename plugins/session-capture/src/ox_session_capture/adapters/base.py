@@ -136,11 +136,21 @@ def load_json_object(line: bytes) -> dict[str, Any] | None:
             # A run of NUL bytes before the line (a file extended by a crash, or preallocated,
             # then appended to): no JSON text holds a raw NUL, so the line is what follows.
             return load_json_object(line[nul + 1 :])
+        if not _object_shaped(line):
+            return None  # `json` refuses it too: not asked (its error costs 7x pydantic's)
         try:
             obj = json.loads(line, parse_int=_parse_int)
         except (ValueError, RecursionError):
             return None
     return obj if isinstance(obj, dict) else None
+
+
+def _object_shaped(line: bytes) -> bool:
+    """Whether `line` may hold a JSON object for `json`: `{` to `}` between JSON whitespace,
+    after a UTF-8 byte-order mark or not. A file of blank or junk lines (a byte each) made
+    every line raise in both parsers: 4.5 µs a line, 50 s of the capture thread for 10 MB."""
+    body = (line[3:] if line.startswith(b"\xef\xbb\xbf") else line).strip(b" \t\r\n")
+    return body[:1] == b"{" and body[-1:] == b"}"
 
 
 def _parse_int(digits: str) -> int | str:

@@ -12,7 +12,11 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ox_session_capture.recording import Recording
+    from ox_session_capture.tail import SourceTail
 
 CLAUDE_DIR = ".claude/projects/-home-dev-demo-project"
 
@@ -79,6 +83,26 @@ def claude_session_file(home: Path, name: str = "f04c7045-b614-40b5-816d-7256c84
 def append(path: Path, data: bytes) -> None:
     with open(path, "ab") as f:
         f.write(data)
+
+
+def followed(ledger: Path, home: Path, name: str = "a.jsonl") -> tuple[Path, Recording, SourceTail]:
+    """A recording of `<claude folder>/<name>` and a `SourceTail` following it that captured
+    its first line (`message 1`): (source, `Recording`, `SourceTail`)."""
+    import os
+
+    from ox_session_capture.adapters import load_adapter
+    from ox_session_capture.recording import create_recording
+    from ox_session_capture.tail import SourceTail
+
+    src = home / CLAUDE_DIR / name
+    src.parent.mkdir(parents=True, exist_ok=True)
+    src.write_bytes(b"")
+    rec = create_recording(ledger, "claude-code", src, pid=os.getpid(), home=home)
+    tail = SourceTail(rec.session_dir, load_adapter("claude-code"), src)
+    tail.resume()
+    append(src, numbered_user(1))
+    assert tail.step().entries == 1
+    return src, rec, tail
 
 
 def record_lines(ledger: Path, home: Path, src: Path, adapter: str, lines: list[bytes]) -> Path:
