@@ -361,6 +361,10 @@ HOSTILE = {
     + "".join(f"{n % 24 + 1}. zoo " for n in range(80_000)),
     "quoted runs of words never closed": "'" + "abc " * 200_000,
     "runs of eleven words": ("wallet " + "abc " * 11 + ". ") * 15_000,
+    # Each bare passphrase looked back for its line's start: to the text's, n^2.
+    "passphrases of YAML keys on one line": "x password: the horse battery staple " * 30_000,
+    "passphrases after escaped newlines": "\\n  password: the horse battery staple" * 30_000,
+    "a password then endless words": "password: correct" + " horse" * 100_000,
 }
 
 

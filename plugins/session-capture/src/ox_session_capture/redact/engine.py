@@ -180,7 +180,9 @@ def _rule_spans(text: str, order: int, r: Rule) -> list[Span]:
             verdict = r.check(secret, m)
             if not verdict:
                 continue
-            if isinstance(verdict, str):
+            if isinstance(verdict, tuple):
+                kind, end = verdict
+            elif isinstance(verdict, str):
                 kind = verdict
         spans.append((start, end, order, kind))
     return spans

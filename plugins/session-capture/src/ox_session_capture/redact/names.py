@@ -96,7 +96,7 @@ _PLACEHOLDER = re.compile(
     r"|\[REDACTED_|os\.(?:environ|getenv)|process\.env|getenv|System\.getenv|ENV\[|env\(|env:"
     r"|secrets\.|vault:|!vault|\$ANSIBLE_|ref\+|arn:aws)"
 )
-_WORDS = frozenset(
+NOT_VALUES = frozenset(
     {"none", "null", "nil", "true", "false", "string", "str", "bytes", "optional",
      "undefined", "required", "int", "bool", "any", "object", "secret", "password", "token",
      "changeme", "redacted", "hidden", "masked", "empty", "unset", "example", "your_password",
@@ -261,7 +261,7 @@ def is_literal_secret(value: str, cls: NameClass, *, quoted: bool, code_after: b
     single word; WEAK values must look random (`token_like`).
     """
     v = value.strip()
-    if not v or _PLACEHOLDER.match(v) or v.lower() in _WORDS or _an_example(v):
+    if not v or _PLACEHOLDER.match(v) or v.lower() in NOT_VALUES or _an_example(v):
         return False
     if not quoted and (code_after or _DOTTED.fullmatch(v)):
         return False

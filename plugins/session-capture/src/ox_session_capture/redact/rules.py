@@ -72,8 +72,9 @@ QUOTE = r"(?:\\{0,3}[\"'`])"
 QUOTED_VALUE = r"(?P<q>" + QUOTE + r")(?P<secret>[^\"'`\\\r\n]{1,300})" + QUOTE
 """A value in quotes, up to the closing one (groups `q`, `secret`)."""
 
-Check = Callable[[str, "re.Match[str]"], "str | bool"]
-"""`check(secret, match)`: False to drop the match, True to keep it, or the kind to report."""
+Check = Callable[[str, "re.Match[str]"], "str | bool | tuple[str, int]"]
+"""`check(secret, match)`: False to drop the match, True to keep it, the kind to report, or
+the kind and where the secret ends (past the group: a value the pattern reads a word of)."""
 
 
 _FOLDS = {"k": "kK\u212a", "s": "sS\u017f"}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from ox_session_capture.redact.names import (
+    NOT_VALUES,
     PASSWORD_WORDS_ABROAD,
     a_form_text,
     classify,
@@ -127,7 +128,7 @@ def _secret_of(match: re.Match[str]) -> str:
     return value if value is not None else match.group("secret2") or ""
 
 
-def _named_value(secret: str, match: re.Match[str]) -> str | bool:
+def _named_value(secret: str, match: re.Match[str]) -> str | bool | tuple[str, int]:
     """The kind for `name <op> value` when the name calls for a secret and the value is a
     literal one (see `names`), else False."""
     cls = classify(match.group("name"))
@@ -135,6 +136,10 @@ def _named_value(secret: str, match: re.Match[str]) -> str | bool:
         return False  # not a name, or the user of a URL's user-info (the URL rule's)
     if match.group("name") == "PASS" and match.string.endswith("--- ", 0, match.start("name")):
         return False  # Go's test verdict (`--- PASS: TestName (0.00s)`), not a password
+    if _a_pass_in_prose(match) or _DOC_FIELD.search(
+        match.string, max(0, match.start("name") - 60), match.start("name")
+    ):
+        return False  # a docstring's `:param password: The password to log in with.`
     quoted = match.group("q") is not None
     text, end = match.string, match.end()
     start = match.start("name")
@@ -168,6 +173,9 @@ def _named_value(secret: str, match: re.Match[str]) -> str | bool:
         rest = (value + line_after(match)).strip()
         if "#" not in rest and a_form_text(rest):
             return False
+        phrase_end = _phrase_end(match, value, code_after)
+        if phrase_end is not None:
+            return cls, phrase_end
     if quoted and _CONNECTION_PASSWORD.search(value):
         # A connection string quoted whole, spaces in its keys (`User Id=sa;Password=…;`):
         # no single word, yet a password inside, which this match hides from the `Name=value;`
@@ -178,7 +186,95 @@ def _named_value(secret: str, match: re.Match[str]) -> str | bool:
     return "HIGH_ENTROPY" if cls == "WEAK" else cls
 
 
+_DOC_FIELD = re.compile(
+    r":(?:param|parameter|arg|argument|key|keyword|kwarg|ivar|cvar|var)[ \t]+"
+    r"(?:[\w.\[\], |]{1,40}[ \t]+)?\Z"
+)
+"""A reST field list's parameter before a name (`:param str password:`): the text after it
+describes the parameter."""
+_A_PASS_OF = re.compile(r"[Pp]ass")
+_WORD_BEFORE = re.compile(r"[A-Za-z] \Z")
+
+
+def _a_pass_in_prose(match: re.Match[str]) -> bool:
+    """An algorithm's pass in a comment or prose (`# First pass: determine …`, `found in one
+    pass: growing …`): a word before it, a lower-case word after it. Not `pass: hunter2`
+    nor `login pass: Sunshine`."""
+    start, value = match.start("name"), _secret_of(match)
+    return (
+        _A_PASS_OF.fullmatch(match.group("name")) is not None
+        and value.isalpha()
+        and value.islower()
+        and _WORD_BEFORE.search(match.string, max(0, start - 2), start) is not None
+    )
+
+
 _CONNECTION_PASSWORD = re.compile(r"(?i)(?:^|;)[ \t]*(?:password|pwd)[ \t]*=[ \t]*[^;\s]")
+
+_PHRASE_REST = re.compile(
+    # One to nine more words after the first (a passphrase of up to ten), to the end of the
+    # line (a comment after a space may follow, or the quote that closes a string holding the
+    # line: `echo "password: a b c" >> f`). Not a word with `=` nor one ending in `:`: another
+    # key of a log line (`password: pw host: db1`) ends no value, nor a flag (`-out f`: the
+    # next argument of a command read as one line); no match then, not a part.
+    r"(?:[ \t]++(?![#-])[^\s\"'`\\,;(){}\[\]<>|=]{1,100}+(?<!:)){1,9}"
+    r"(?=[ \t]*+(?:(?<=[ \t])#[^\r\n]*+)?(?:\Z|[\r\n]|\\[nr]|\\?[\"'`]))"
+)
+_CONFIG_LINE_HEAD = re.compile(r"(?:[ \t]|\\t)*+(?:(?:-|#++|//|;)[ \t]*+)?(?:export[ \t]++)?")
+"""What may stand before a key on its line in a config file: indentation, a YAML list's dash,
+a comment's mark (a key commented out holds its value all the same), `export`."""
+
+
+_HEAD_MAX = 80
+"""The longest text `_CONFIG_LINE_HEAD` is tried on: a line is looked for no further back (a
+text of many keys on one long line would be scanned back to its start at each)."""
+
+
+def _begins_line(text: str, start: int) -> bool:
+    """Whether the key at `start` begins its line, as a config file's (`_CONFIG_LINE_HEAD`);
+    a line may end in a newline escaped in JSON text too."""
+    low = max(0, start - _HEAD_MAX)
+    newline, escaped = text.rfind("\n", low, start), text.rfind("\\n", low, start)
+    if newline < 0 and escaped < 0 and low > 0:
+        return False
+    line = max(newline + 1, escaped + 2 if escaped >= 0 else 0, low)
+    return _CONFIG_LINE_HEAD.fullmatch(text, line, start) is not None
+
+
+def _phrase_end(match: re.Match[str], value: str, code_after: bool) -> int | None:
+    """Where a bare password of several words ends (`password: correct horse battery staple`
+    in YAML, `password = …` in INI, Java properties with `:`, a line of chat): YAML and INI
+    read the whole rest of the line as the value, while the assignment rule reads one word.
+
+    The rest of the line is taken when the first word is a password on its own, or when a
+    YAML key begins its line (a config file's, not prose's `the password: it must change`)
+    and the words are no sentence nor code (`password: str = None`). Not after a bare `=`:
+    in a shell, `PASSWORD=pw make deploy` sets the variable for the command that follows.
+    None when the value is one word, or not the whole rest of its line."""
+    if match.group("secret2") is None or "close" not in match.re.groupindex:
+        return None
+    text = match.string
+    op = text[match.end("close") : match.start("secret2")]
+    if op.strip() not in (":", "=") or op == "=" or op.startswith((" :", "\t:")):
+        # A space before the colon is no YAML key's but a docstring's parameter
+        # (`pw : rational number`).
+        return None
+    rest = _PHRASE_REST.match(text, match.end("secret2"))
+    if rest is None:
+        return None
+    if is_literal_secret(value, "PASSWORD", quoted=False, code_after=code_after):
+        return rest.end()
+    phrase = text[match.start("secret2") : rest.end()]
+    if (
+        ":" in op  # after `=` the words may be code (`password = x if y else z`)
+        and _begins_line(text, match.start("name"))
+        and value.lower() not in NOT_VALUES
+        and not value.startswith("$")
+        and phrase[-1] not in ".?!:"
+        and not a_form_text(phrase)
+    ):
+        return rest.end()
+    return None
 
 
 def _flag_value(secret: str, match: re.Match[str]) -> str | bool:

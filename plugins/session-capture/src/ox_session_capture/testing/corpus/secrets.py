@@ -530,6 +530,11 @@ add("BIP-39 (a wallet library's call)", "MNEMONIC",
     'const wallet = ethers.Wallet.fromPhrase("{s}");', "config")  # fmt: skip
 
 
+# The twenty-ninth attack: a passphrase of several words, bare where the line is the value.
+add("YAML (a passphrase of several words)", "PASSWORD",
+    " ".join(rnd(string.ascii_lowercase, 6) for _ in range(4)),
+    "smtp:\n  host: mail.acme.io\n  password: {s}\n  port: 587", "config")  # fmt: skip
+
 VENDORS = sorted({s.vendor for s in SHAPES if s.form != "cli" and s.vendor not in (
     "assignment", "command line", "URL", "HTTP", "high entropy")})  # fmt: skip
 
