@@ -32,6 +32,11 @@ from ox_core.errors import ConfigError, RunnerError
 from ox_core.process import DEFAULT_GRACE, ProcessOutcome, run_agent_process, with_stderr
 from ox_core.quota import COMMON_WORDING, QuotaWording, find_quota
 
+MAX_ERROR = 4000
+"""The most characters a run's error keeps (its start and its end): the text is the CLI's or
+the model's (an error event may carry megabytes), and it is logged, kept for `status` with
+each failed item's problem, and sent in each `status` reply."""
+
 MAX_GRACE = 60.0
 """The longest wait from SIGTERM to SIGKILL: a stop of the daemon waits for it (`inf` would
 never end a stop with a run in flight)."""
@@ -240,7 +245,7 @@ class CliRunner(Runner):
             # when it had finished writing into the pipe before it was stopped).
             return RunResult(
                 exit_code=outcome.returncode or 1,
-                error=outcome.failure(self.name),
+                error=bounded_error(outcome.failure(self.name)),
                 duration=outcome.duration,
                 runaway=True,
             )
@@ -253,4 +258,13 @@ class CliRunner(Runner):
                     f"{self.name}: could not read the output ({exc!r})", outcome.stderr_tail
                 ),
             )
-        return attrs.evolve(result, duration=outcome.duration)
+        return attrs.evolve(result, duration=outcome.duration, error=bounded_error(result.error))
+
+
+def bounded_error(error: str) -> str:
+    """`error` cut to `MAX_ERROR` characters in its middle: its start says what failed, its
+    end holds the stderr tail."""
+    if len(error) <= MAX_ERROR:
+        return error
+    half = (MAX_ERROR - 3) // 2
+    return f"{error[:half]} … {error[-half:]}"

@@ -2,8 +2,9 @@
 
 `read_stat` and `scan` read `/proc/<pid>/stat` (parent, group, start time: a pid with its start
 time names one process, as pids are reused), `has_env` a process's environment, `last_pid`
-the pid handed out last, `opened_path` what an open fd points to, `pid_alive` and `pid_max`
-answer the questions records ask about a pid, `working_in` which commands work in a folder.
+the pid handed out last, `opened_path` what an open fd points to, `holding` which processes
+hold one of ours open, `pid_alive` and `pid_max` answer the questions records ask about a
+pid, `working_in` which commands work in a folder.
 Elsewhere than Linux there is no `/proc`: each answers "nothing found" (or its documented
 fallback), never raises.
 """
@@ -125,6 +126,30 @@ def opened_path(fd: int) -> str | None:
         return os.readlink(f"/proc/self/fd/{fd}")
     except OSError:
         return None
+
+
+def holding(paths: frozenset[str], since: int, table: dict[int, ProcStat]) -> list[ProcStat]:
+    """The processes of `table` (a `scan`) started at or after `since` (clock ticks, as
+    `ProcStat.start`), this one aside, that hold an open file whose link is one of `paths`
+    (`opened_path`'s form: `pipe:[<inode>]`). Processes of another user are not seen."""
+    me = os.getpid()
+    found = []
+    for stat in table.values():
+        if stat.pid == me or stat.start < since or stat.kernel_thread or stat.state in "ZX":
+            continue
+        folder = f"/proc/{stat.pid}/fd"
+        try:
+            fds = os.listdir(folder)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"{folder}/{fd}") in paths:
+                    found.append(stat)
+                    break
+            except OSError:
+                continue
+    return found
 
 
 def pid_alive(pid: int) -> bool:

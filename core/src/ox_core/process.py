@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import select
 import selectors
 import signal
 import subprocess
@@ -33,7 +34,7 @@ from typing import Any
 import attrs
 import trio
 
-from ox_core import pipes
+from ox_core import pipes, proc
 from ox_core.errors import RunnerError
 from ox_core.jsonl import json_event
 from ox_core.sweep import RunSweep
@@ -57,6 +58,11 @@ PROBE_OUTPUT_BYTES = 64 * 1024
 DRAIN_AFTER_EXIT = 1.0
 """Seconds to finish reading pipes after the leader exited and its group was killed (a
 process that escaped the group may hold them open)."""
+
+HOLDER_WAIT = 0.1
+"""Seconds after the leader exited (and the sweep killed what it found) for every writer of
+its stdout and stderr to be gone; past it, the processes still holding them are the run's
+too, and are killed (`_stop_pipe_holders`)."""
 
 
 def split_lines(data: bytes) -> list[str]:
@@ -291,6 +297,7 @@ async def run_process(
                 if sweep:
                     _killpg(process.pid, signal.SIGKILL)
                     leftovers.kill()
+                    nursery.start_soon(_stop_pipe_holders, process, leftovers)
                 nursery.cancel_scope.deadline = trio.current_time() + DRAIN_AFTER_EXIT
     except BaseExceptionGroup as group:
         # The nursery wraps the Cancelled of each of its tasks in a group; callers expect the
@@ -321,6 +328,41 @@ async def run_process(
         stalled=heard.silent,
         stall=stall,
     )
+
+
+async def _stop_pipe_holders(process: trio.Process, sweep: RunSweep) -> None:
+    """Kill (through `sweep`) the processes that still hold the run's stdout or stderr open
+    `HOLDER_WAIT` seconds after its leader exited, with what they started.
+
+    A helper that left the group and cleared its environment before the leader exited on its
+    own is found neither by group nor by token, and its tree was never noted (`remember` runs
+    only when a run is stopped): holding the run's pipe, it would outlive the run (and keep
+    it draining for `DRAIN_AFTER_EXIT`). The pipe names it as one of the run's. Nothing is
+    looked for when every writer is gone already: the usual run pays one `poll`."""
+    leader = sweep.leader
+    pipes_out = [
+        s for s in (process.stdout, process.stderr) if isinstance(s, trio.lowlevel.FdStream)
+    ]
+    if leader is None or not pipes_out:
+        return
+    poller = select.poll()
+    for stream in pipes_out:
+        # Reported once no writer is left, whatever the mask (and whether data is pending).
+        poller.register(stream.fileno(), select.POLLHUP)
+    end = trio.current_time() + HOLDER_WAIT
+    while len(poller.poll(0)) < len(pipes_out):
+        if trio.current_time() >= end:
+            break
+        await trio.sleep(REMEMBER_EVERY)
+    else:
+        return  # every writer is gone: nothing holds the pipes
+    paths = {proc.opened_path(stream.fileno()) for stream in pipes_out}
+    held = proc.holding(frozenset(p for p in paths if p), leader.start, proc.scan())
+    if held:
+        # Noted as `remember` notes what it sees (the sweep then freezes them, their
+        # descendants with them, kills them all, and reaps them in `run_process`'s finally).
+        sweep.note(held)
+        sweep.kill()
 
 
 async def _stop_when_silent(

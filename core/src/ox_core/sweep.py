@@ -32,6 +32,7 @@ import signal
 import sys
 import time
 import uuid
+from collections.abc import Iterable
 
 import trio
 
@@ -240,6 +241,12 @@ class RunSweep:
         if self.leader is None:
             return
         for stat in self._found(self._scan())[0]:
+            self._known[stat.pid] = stat.start
+
+    def note(self, stats: Iterable[ProcStat]) -> None:
+        """Count `stats` among the run's processes, as `remember` counts what it sees (found
+        otherwise: holding the run's pipes after its leader exited), for `kill()`."""
+        for stat in stats:
             self._known[stat.pid] = stat.start
 
     def kill(self) -> int:

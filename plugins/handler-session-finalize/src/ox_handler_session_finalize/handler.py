@@ -360,7 +360,7 @@ class SessionFinalizeHandler(WorkHandler):
                 summary = failure_summary(parsed.error or "invalid answer", attempts)
         summary.summary_attempts = attempts
         disposition = decide(summary, self.thresholds)
-        because = why(summary, self.thresholds, brief=brief)
+        because = why(summary, self.thresholds, brief=brief, rules=rules)
         if place is not Place.COMMITTED:
             redacted = await self._write(folder, name, summary, transcript, disposition, rules)
             if disposition is Disposition.DISCARD:

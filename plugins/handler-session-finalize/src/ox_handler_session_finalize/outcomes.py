@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from ox_handler_session_finalize.disposition import Thresholds
 from ox_handler_session_finalize.ledger import PublishResult
 from ox_session_capture import records, transcript
 from ox_session_capture.raw_lines import UNKNOWN_KEY, merge_counts
+from ox_session_capture.redact import redact_text
 
 
 def same_path(a: Path, b: Path) -> bool:
@@ -36,12 +39,29 @@ def unknown_note(transcript: transcript.RawTranscript) -> str:
     return f"{sum(counts.values())} lines of unknown types in the session file ({shown})"
 
 
-def why(summary: records.Summary, thresholds: Thresholds, *, brief: bool) -> str:
-    """Why a summary led to a discard or a local-only session, in a person's words."""
+MAX_SCORE_REASON = 300
+"""Characters of the agent's `score_reason` quoted in a reason (it may hold 20,000)."""
+
+
+def why(
+    summary: records.Summary,
+    thresholds: Thresholds,
+    *,
+    brief: bool,
+    rules: Sequence[re.Pattern[str]] = (),
+) -> str:
+    """Why a summary led to a discard or a local-only session, in a person's words.
+
+    The agent's `score_reason` is quoted redacted (the built-in rules and `rules`), on one
+    line and cut: the reason is logged and kept for `status`, and the model may repeat there
+    a secret of the session it rated (`write_artifacts` redacts only its own copy)."""
     if brief:
         return "the session was brief (set keep_brief to keep such sessions)"
     if summary.quality_category in ("skip", "local_only"):
-        because = f": {summary.score_reason}" if summary.score_reason else ""
+        reason = " ".join(redact_text(summary.score_reason, rules).split())
+        if len(reason) > MAX_SCORE_REASON:
+            reason = reason[: MAX_SCORE_REASON - 1] + "…"
+        because = f": {reason}" if reason else ""
         return f"the agent rated it {summary.quality_category!r}{because}"
     score = summary.quality_score
     if score is not None:
