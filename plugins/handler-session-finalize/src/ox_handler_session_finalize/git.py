@@ -7,6 +7,12 @@ its own process group, which is stopped on timeout or cancellation.
 No call runs a hook of the user's configuration (`ox_core.ledger_setup.NO_HOOKS`: in a ledger
 they can be files a teammate committed). A push runs one, git-lfs' `pre-push`, which uploads
 the LFS objects the pushed commits name, from a folder of ox's own (`push_hooks`).
+
+A path of the ledger given to git (`add`, `rm`, `reset`, `checkout`, `clean`, `commit --`,
+`diff`, `ls-files`, `ls-tree`, `rev-list`) goes with `--literal-pathspecs`: a session name
+may hold `[` and `]`, which git otherwise reads as a wildcard, and `sessions/dev[1]` would
+then also match a file, link or gitlink at `sessions/dev1` (staged, committed, put back,
+cleaned away or dropped from a rewritten commit with ox's own folder). No call means a pattern.
 """
 
 from __future__ import annotations

@@ -103,6 +103,9 @@ class LedgerFacts:
     commit_env: tuple[tuple[str, str], ...] = ()
     lfs_push_url: str = ""
     """Where uploads go by the ledger's git config (empty: it names none); see the module."""
+    lfs_fetch_url: str = ""
+    """Where downloads come from by the ledger's git config: its `lfs.url`, else the remote's
+    `lfsurl`, else `lfs_push_url` (where ox sends sessions); empty when it names none."""
     lfs_refusal: str = ""
     """Why publishing through LFS pauses (`lfs_endpoint.refusal`), empty when it need not."""
     detached: bool = False
@@ -126,6 +129,27 @@ class LedgerFacts:
     def lfs_pin(self) -> tuple[str, ...]:
         """The `git` options that send LFS uploads to `lfs_push_url` whatever `.lfsconfig` says."""
         return ("-c", f"lfs.pushurl={self.lfs_push_url}") if self.lfs_push_url else ()
+
+    @property
+    def smudge_options(self) -> tuple[str, ...]:
+        """The `git` options of a checkout that smudges LFS pointers (the undo of a failed
+        publish): objects this clone lacks come from `lfs_fetch_url`, and one that cannot be
+        had is left a pointer (as a sync leaves a teammate's) rather than failing the undo.
+        Without them git-lfs downloads from the `lfs.url` of a teammate's `.lfsconfig`
+        whenever the git config names no `lfs.url` (only `lfs.pushurl`, or the remote's
+        `lfsurl`, which `lfs.url` outranks): this machine would ask the teammate's server, with
+        its credentials for that host, for the object ids the teammate committed."""
+        if not self.lfs_fetch_url:
+            return ()
+        return ("-c", f"lfs.url={self.lfs_fetch_url}", "-c", "lfs.skipdownloaderrors=true")
+
+    @property
+    def smudge_env(self) -> dict[str, str]:
+        """The environment of that checkout: no LFS download at all when the git config names
+        no endpoint and `.lfsconfig` would choose one (`lfs_refusal`)."""
+        if self.lfs_fetch_url or not self.lfs_refusal:
+            return {}
+        return {"GIT_LFS_SKIP_SMUDGE": "1"}
 
     def check_lfs(self) -> None:
         """Raise `LedgerBlockedError` when content would go through LFS and `.lfsconfig`
@@ -155,6 +179,13 @@ class LedgerFacts:
         the same `.lfsconfig` a publish through LFS does."""
         if self.lfs_refusal and (self.lfs or has_git_lfs()):
             raise LedgerBlockedError(self.lfs_refusal)
+
+
+def _fetch_url(urls: Mapping[str, str], remote: str | None) -> str:
+    """`LedgerFacts.lfs_fetch_url` of the endpoints the git config names (`Ledger._lfs_urls`),
+    in git-lfs' order for downloads, then the upload endpoint."""
+    keys = ["lfs.url", *([f"remote.{remote}.lfsurl".lower()] if remote is not None else [])]
+    return next((urls[k] for k in keys if urls.get(k)), lfs_endpoint.push_url(urls, remote))
 
 
 def _config_files(git_dir: Path) -> list[Path]:
@@ -310,6 +341,7 @@ class Ledger:
             identity=identity,
             commit_env=tuple(sorted(env.items())),
             lfs_push_url=lfs_endpoint.push_url(urls, remote),
+            lfs_fetch_url=_fetch_url(urls, remote),
             lfs_refusal=lfs_endpoint.refusal(str(self.path), urls, lfsconfig, remote),
             detached=head.returncode == 1,  # 1: not a symbolic ref; 128: no repository
             lfs_filters=lfs_filters,
@@ -390,10 +422,11 @@ class Ledger:
             return "filter=lfs" in read_attributes(self.path)
         return False
 
-    async def _staged(self, paths: list[str], *, literal: bool = False) -> set[str]:
+    async def _staged(self, paths: list[str]) -> set[str]:
         """The paths under `paths` whose staged content differs from HEAD's."""
-        how = ("--literal-pathspecs",) if literal else ()
-        staged = await self.git(*how, "diff", "--cached", "--name-only", "-z", "--", *paths)
+        staged = await self.git(
+            "--literal-pathspecs", "diff", "--cached", "--name-only", "-z", "--", *paths
+        )
         return {p for p in staged.stdout.split("\0") if p}
 
     # ------------------------------------------------------------ state
@@ -560,7 +593,7 @@ class Ledger:
             # A write that failed part-way (a refused link was never written through).
             half = [f"sessions/{n}" for n, e in errors.items() if isinstance(e, OSError)]
             if half:
-                await restore_paths(self, half)
+                await restore_paths(self, half, facts)
             if not written:
                 return
             if facts.lfs:
@@ -581,19 +614,22 @@ class Ledger:
             ]
             if missing := [p for p in own if p not in staged]:
                 await self.git("--literal-pathspecs", "add", "-f", "--", *missing)
-                staged |= await self._staged(missing, literal=True)
+                staged |= await self._staged(missing)
             changed = {p.split("/")[1] for p in staged if p.startswith("sessions/")}
             if staged:
                 names = list(dict.fromkeys(r.folder for r in written if r.folder in changed))
                 message = commit_message(names)
                 before = await trio.to_thread.run_sync(head_stamp, facts.git_dir, facts.branch)
-                await self.git("commit", "-q", "-m", message, "--", *paths, *extra, env=env)
+                await self.git(
+                    "--literal-pathspecs", "commit", "-q", "-m", message, "--", *paths, *extra,
+                    env=env,
+                )  # fmt: skip
                 after, index = await trio.to_thread.run_sync(stamps, facts.git_dir, facts.branch)
                 self._known.committed(before, after, index, [r.folder for r in written])
         except BaseException:
             # Local and short, and needed even when cancelled (the daemon stopping).
             with trio.CancelScope(shield=True):
-                await restore_paths(self, [*paths, *extra])
+                await restore_paths(self, [*paths, *extra], facts)
             raise
         for request in written:
             request.result = PublishResult(

@@ -247,7 +247,7 @@ async def add_all(ledger: Ledger, paths: Sequence[str]) -> None:
     `sessions/*-dev-*`) makes git exit 1 ("The following paths are ignored") once it added
     the others: not a failure of the batch (every session in it would fail, at every retry);
     `Ledger.publish` adds our files there by name, forced. `GitError` for anything else."""
-    added = await ledger.git("add", "-A", "--", *paths, check=False)
+    added = await ledger.git("--literal-pathspecs", "add", "-A", "--", *paths, check=False)
     if added.ok:
         return
     lines = [line for line in added.stderr.splitlines() if line.strip()]
@@ -258,18 +258,29 @@ async def add_all(ledger: Ledger, paths: Sequence[str]) -> None:
         raise GitError(added.failure(), returncode=added.returncode, stderr=added.stderr)
 
 
-async def restore_paths(ledger: Ledger, paths: Sequence[str]) -> None:
+async def restore_paths(ledger: Ledger, paths: Sequence[str], facts: LedgerFacts) -> None:
     """Undo a publish that failed before its commit: unstage `paths`, and put each back as
-    HEAD has it (or remove it when HEAD has none)."""
-    await ledger.git("reset", "-q", "--", *paths, check=False)
+    HEAD has it (or remove it when HEAD has none). LFS content comes from the clone's LFS
+    store or the endpoint its own git config names, never one only a teammate's `.lfsconfig`
+    names (`LedgerFacts.smudge_options`, `smudge_env`). Not smudging at all would leave the
+    user's own sessions as pointers, which detection never summarises again."""
+    # Literal pathspecs (see `git`): `sessions/dev[1]` would also reset, check out and clean
+    # the user's `sessions/dev1`.
+    literal = "--literal-pathspecs"
+    await ledger.git(literal, "reset", "-q", "--", *paths, check=False)
     # NUL-separated: a line-separated listing quotes a name that is not plain ASCII (a
     # session of `josé`), which then matched no path, and the folder HEAD holds was deleted.
-    listed = await ledger.git("ls-tree", "-z", "--name-only", "HEAD", "--", *paths, check=False)
+    listed = await ledger.git(
+        literal, "ls-tree", "-z", "--name-only", "HEAD", "--", *paths, check=False
+    )
     in_head = set(listed.stdout.split("\0")) if listed.ok else set()
     for rel in paths:
         if rel in in_head:
-            await ledger.git("checkout", "-q", "HEAD", "--", rel, check=False)
-            await ledger.git("clean", "-fdq", "--", rel, check=False)
+            await ledger.git(
+                *facts.smudge_options, literal, "checkout", "-q", "HEAD", "--", rel,
+                env=facts.smudge_env, check=False,
+            )  # fmt: skip
+            await ledger.git(literal, "clean", "-fdq", "--", rel, check=False)
         elif rel.startswith("sessions/"):
             await trio.to_thread.run_sync(_remove_tree, ledger.path / rel)
         elif rel == ".gitattributes":

@@ -558,17 +558,19 @@ async def _keep_both(ledger: Ledger, name: str) -> str:
     commit being replayed's version of it beside it, under a free name (`sync_moves.free_name`)."""
     rel = f"sessions/{name}"
     commit = (await ledger.git("rev-parse", "REBASE_HEAD")).stdout.strip()
-    theirs = await ledger.git("ls-tree", "-r", "-z", "REBASE_HEAD", "--", f"{rel}/")
-    await ledger.git("rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", rel)
+    # Literal pathspecs (see `git`): `sessions/dev[1]` would also match `sessions/dev1`.
+    literal = "--literal-pathspecs"
+    theirs = await ledger.git(literal, "ls-tree", "-r", "-z", "REBASE_HEAD", "--", f"{rel}/")
+    await ledger.git(literal, "rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", rel)
     # The folder holds conflict markers and the replayed commit's files: back to HEAD's.
     folder = ledger.path / rel
     await trio.to_thread.run_sync(lambda: shutil.rmtree(folder, ignore_errors=True))
-    await ledger.git("checkout", "-q", "HEAD", "--", rel, check=False, env=_NO_SMUDGE)
+    await ledger.git(literal, "checkout", "-q", "HEAD", "--", rel, check=False, env=_NO_SMUDGE)
     other = await free_name(ledger, name, commit[:8], set(), longer=commit)
     for record in filter(None, theirs.stdout.split("\0")):
         meta, path = record.split("\t", 1)
         mode, _kind, blob = meta.split()
         target = f"sessions/{other}/{path[len(rel) + 1 :]}"
         await ledger.git("update-index", "--add", "--cacheinfo", f"{mode},{blob},{target}")
-    await ledger.git("checkout", "-q", "--", f"sessions/{other}", env=_NO_SMUDGE)
+    await ledger.git(literal, "checkout", "-q", "--", f"sessions/{other}", env=_NO_SMUDGE)
     return other

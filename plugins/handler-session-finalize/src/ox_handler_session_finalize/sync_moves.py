@@ -109,9 +109,11 @@ async def _rewrite(ledger: Ledger, base: str, start: str, moves: dict[str, str])
             await ledger.git("read-tree", commit, env=env)
             for name, other in moves.items():
                 rel = f"sessions/{name}"
+                # Literal (see `git`): `sessions/dev[1]` would also drop `sessions/dev1`.
                 await ledger.git(
-                    "rm", "-r", "-q", "-f", "--cached", "--ignore-unmatch", "--", rel, env=env
-                )
+                    "--literal-pathspecs", "rm", "-r", "-q", "-f", "--cached", "--ignore-unmatch",
+                    "--", rel, env=env,
+                )  # fmt: skip
                 await _graft(ledger, env, base, rel, rel)
                 await _graft(ledger, env, commit, rel, f"sessions/{other}")
             tree = (await ledger.git("write-tree", env=env)).stdout.strip()
@@ -131,7 +133,7 @@ async def _rewrite(ledger: Ledger, base: str, start: str, moves: dict[str, str])
 async def _graft(ledger: Ledger, env: dict[str, str], commit: str, path: str, rel: str) -> None:
     """Put `path` of `commit` (a folder or a file) at `rel` of the private index; nothing
     when `commit` has none."""
-    listed = await ledger.git("ls-tree", "-z", commit, "--", path)
+    listed = await ledger.git("--literal-pathspecs", "ls-tree", "-z", commit, "--", path)
     for record in filter(None, listed.stdout.split("\0")):
         mode, kind, oid = record.split("\t", 1)[0].split()
         if kind == "tree":
