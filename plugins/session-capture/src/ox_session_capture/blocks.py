@@ -24,11 +24,15 @@ whatever happens, closes every descriptor but its two pipes and the session file
 thread's lock would stay held by its copy), writes nothing but its blocks (with their first
 and last bytes, for the tail's prefix print) to a pipe, and never logs (a lock another
 thread held at the fork stays held in the child).
+
+A sparse file's holes are not read (`data_regions`, below): a block with a hole is read by
+the tail itself, past its holes; a helper that meets one says so (`Block.sparse`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import math
@@ -40,7 +44,7 @@ import sys
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +59,7 @@ from ox_session_capture.raw_lines import (
     entry_parser,
     redact_fields,
     whole_lines,
+    within,
 )
 
 log = logging.getLogger(__name__)
@@ -65,6 +70,157 @@ HELPER_TIMEOUT = 120.0
 """Seconds a tail waits for one block from its helper (which takes about as long as the
 tail's own block, a second at most): past that the helper is taken as stuck (a lock held by
 another thread at the fork, say), killed, and the tail converts the block itself."""
+
+
+# ---------------------------------------------------------------- reading past holes
+#
+# A hole of a sparse file reads as zeros and costs its maker no disk: a file of terabytes of
+# holes with a line of data here and there would hold whoever reads it whole for hours. Zeros
+# are no JSON line (a run of NUL bytes before a line is no part of it: `within`,
+# `adapters.base.load_json_object`), so what `SEEK_DATA` reports as a hole is skipped, never
+# read. A `SEEK_HOLE` answer may be stale (the file written since): it only ever ends a read
+# early, and the next `SEEK_DATA` decides; a file system that reports no holes, or an `lseek`
+# that fails, leaves plain reading. A read of real lines pays a strided copy of a byte per
+# page (`zero_pages`), and one `lseek` only when that shows zeros.
+
+PAGE = 4096
+"""Where holes are looked for in bytes read: a hole of a page or more holds a zero at a page
+boundary of the file; a read past holes counts each of its reads as a page at least."""
+
+
+def zero_pages(data: bytes, offset: int) -> bool:
+    """Whether `data`, read at `offset`, holds a NUL byte at one of the file's page boundaries:
+    where a hole of a page or more shows (JSON text holds none)."""
+    return b"\0" in data[-offset % PAGE :: PAGE]
+
+
+def first_hole(fd: int, start: int, end: int) -> int:
+    """Where the first hole in `[start, end)` of the file open at `fd` begins, as `SEEK_HOLE`
+    says now; `end` when there is none, or the file system cannot tell."""
+    try:
+        hole = os.lseek(fd, start, os.SEEK_HOLE)
+    except OSError:
+        return end
+    return hole if start <= hole < end else end
+
+
+def next_data(fd: int, pos: int, size: int) -> int:
+    """The first offset from `pos` that may hold a newline: what `SEEK_DATA` reports as a
+    hole is skipped, not read. `size` past the last data; `pos` when `lseek` cannot tell."""
+    try:
+        return min(os.lseek(fd, pos, os.SEEK_DATA), size)
+    except OSError as exc:  # ENXIO: nothing but a hole up to the end
+        return size if exc.errno == errno.ENXIO else pos
+
+
+def data_end(fd: int, pos: int, size: int) -> int:
+    """Where the data at `pos` ends: the next hole, else `size`. A read goes no further and
+    `next_data` skips the hole after it: a whole chunk from each byte of data would read the
+    MiB of zeros after it, so a file with a byte every MiB (a page of disk per MiB) would be
+    read whole."""
+    try:
+        end = os.lseek(fd, pos, os.SEEK_HOLE)
+    except OSError:  # no hole reporting here: read chunks as they come
+        return size
+    return min(end, size) if end > pos else size  # `pos` in a hole: the file changed meanwhile
+
+
+def data_regions(
+    fd: int, pos: int, stop: int, budget: int, least: int = PAGE
+) -> Iterator[tuple[int, bytes]]:
+    """The data of the file open at `fd` in `[pos, stop)`, as `(offset, bytes read)` in file
+    order, holes skipped; until `budget` bytes were read (each read counted as `least` bytes
+    at least: the `lseek`s and reads are bounded too) or a read comes back empty."""
+    while pos < stop and budget > 0:
+        at = next_data(fd, pos, stop)
+        if at >= stop:
+            return
+        chunk = os.pread(fd, min(data_end(fd, at, stop), at + budget) - at, at)
+        if not chunk:
+            return
+        yield at, chunk
+        budget -= max(len(chunk), least)
+        pos = at + len(chunk)
+
+
+def line_of(fd: int, start: int, end: int) -> bytes:
+    """`[start, end)` of the file open at `fd` (one line, without its newline) read past its
+    holes: as read whole, but for a hole in it, when it is a NUL byte and what follows the
+    last hole (zeros before a line are no part of it)."""
+    parts: list[bytes] = []
+    pos = start
+    for at, chunk in data_regions(fd, start, end, end - start, least=1):  # all of it
+        if at > pos:
+            parts = [b"\0"]
+        parts.append(chunk)
+        pos = at + len(chunk)
+    if pos < end:  # zeros up to the end (or the file shrank meanwhile)
+        parts = [b"\0"]
+    return b"".join(parts)
+
+
+@dataclass
+class DataLines:
+    """`data_lines`' answer: the whole lines read, the offset past the last one's newline
+    (`end`: the start when none), the lines over the limit left out, whether a hole was
+    skipped, where reading stopped, and the first and last `FINGERPRINT_SPAN` bytes of
+    `[start, end)` as read (a hole's as zeros: for the tail's prefix print)."""
+
+    lines: list[bytes]
+    end: int
+    skipped: int
+    holes: bool
+    scanned: int
+    first: bytes = b""
+    last: bytes = b""
+
+
+def data_lines(pieces: Iterable[tuple[int, bytes]], start: int, max_line: int) -> DataLines:
+    """The whole lines from `start` in `pieces` (a file's data read past its holes,
+    `data_regions`), as `whole_lines` splits the same bytes read whole, but that a line which
+    holds a hole is a NUL byte and what follows its last hole (for a JSON line it is the same
+    line: no JSON text holds a NUL, and what follows the last one is the line)."""
+    lines: list[bytes] = []
+    read: list[tuple[int, bytes]] = []
+    line: list[bytes] = []  # the line under way: since its start, or since its last hole
+    pos = end = start
+    holes = False
+    for at, chunk in pieces:
+        read.append((at, chunk))
+        if at > pos:
+            holes = True
+            line = [b"\0"]
+        pos = at + len(chunk)
+        if chunk.rfind(b"\n") < 0:
+            line.append(chunk)
+            continue
+        parts = chunk.split(b"\n")
+        rest = parts.pop()
+        line.append(parts[0])
+        parts[0] = b"".join(line)
+        lines += parts
+        end = pos - len(rest)
+        line = [rest]
+    skipped = 0
+    if lines and max(map(len, lines)) > max_line:  # as `whole_lines` leaves them out
+        kept = [part for one in lines if (part := within(one, max_line)) is not None]
+        skipped = len(lines) - len(kept)
+        lines = kept
+    got = DataLines(lines, end, skipped, holes, pos)
+    if end > start:
+        got.first = _span(read, start, min(end, start + FINGERPRINT_SPAN))
+        got.last = _span(read, max(start, end - FINGERPRINT_SPAN), end)
+    return got
+
+
+def _span(read: list[tuple[int, bytes]], start: int, end: int) -> bytes:
+    """`[start, end)` of the file as `read` (its pieces in order) holds it; zeros between."""
+    out = bytearray(end - start)
+    for at, chunk in read:
+        low, high = max(start, at), min(end, at + len(chunk))
+        if low < high:
+            out[low - start : high - start] = chunk[low - at : high - at]
+    return bytes(out)
 
 
 class LoggedCalls(Calls):
@@ -111,6 +267,9 @@ class Block:
     # file (a rewrite meanwhile would go unseen).
     first: bytes = b""
     last: bytes = b""
+    # A hole was read in the block (its zeros convert to nothing): the tail reads on past the
+    # holes itself (`tail.SourceTail._read`) rather than have helpers read them.
+    sparse: bool = False
 
 
 class CannotFold(Exception):
@@ -189,18 +348,21 @@ def convert_next(
 ) -> Block:
     """The block of whole lines in `[start, end)` of the file open at `fd` (lines over
     `max_line` left out), converted (`convert_block`); an empty block (`end == start`) when
-    it is not one a tail can fold: an over-long line, a result without its lookup..."""
+    it is not one a tail can fold: an over-long line, a result without its lookup... A
+    block that holds a hole says so (`Block.sparse`)."""
     data = os.pread(fd, end - start, start)
+    sparse = zero_pages(data, start) and first_hole(fd, start, end) < end
     split = whole_lines(data, max_line)
     if split is None:
-        return Block(start, start)
+        return Block(start, start, sparse=sparse)
     lines, used, skipped = split
     try:
         block = convert_block(adapter_class, lines, start, start + used, skipped, redact)
     except CannotFold:
-        return Block(start, start)
+        return Block(start, start, sparse=sparse)
     block.first = data[: min(used, FINGERPRINT_SPAN)]
     block.last = data[max(0, used - FINGERPRINT_SPAN) : used]
+    block.sparse = sparse
     return block
 
 

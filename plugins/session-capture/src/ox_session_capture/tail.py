@@ -9,7 +9,9 @@ them, and appends them durably through the crash journal, advancing the marker's
 - a source that was replaced (another inode) or truncated or rewritten (shorter than the
   offset, or the bytes before the offset no longer match the stored fingerprint) is re-read
   from the start, dropping entries whose agent message id (`source_id`) was already captured;
-- a line over 10 MiB is skipped (and counted) without losing anything after it.
+- a line over 10 MiB is skipped (and counted) without losing anything after it;
+- the holes of a sparse file are skipped, not read (`blocks.data_regions`): a step reads a
+  batch of data however far apart it lies, not a batch of the zeros a hole reads as.
 
 `recover.catch_up(session_dir)` does the same once, to the end of the file, for finalization.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -32,9 +35,16 @@ from ox_session_capture.adapters.base import Calls
 from ox_session_capture.blocks import (
     Helper,
     Helpers,
+    data_end,
+    data_lines,
+    data_regions,
+    first_hole,
     helpers_possible,
     independent_blocks,
+    line_of,
     merge_block,
+    next_data,
+    zero_pages,
 )
 from ox_session_capture.confined import (
     UnsafePathError,
@@ -142,6 +152,8 @@ class _Block:
     end: int  # source offset after the last consumed byte
     skipped_long: int = 0
     data: bytes | None = None  # the bytes read, from the block's start (None: not kept)
+    # Else the first and last `FINGERPRINT_SPAN` bytes of the block as read (past holes).
+    edges: tuple[bytes, bytes] | None = None
 
 
 class SourceTail:
@@ -184,6 +196,9 @@ class SourceTail:
         # An unterminated line longer than a batch: (its start, scanned up to, fingerprint of
         # the file up to there), so each poll scans only the new bytes for its newline.
         self._long_scan: tuple[int, int, str] | None = None
+        # The last read met a hole: the next one reads past holes from its start (and a
+        # catch-up has no helpers read on there) until a read meets none.
+        self._sparse = False
         self._reset_pending = False
         self._markers = MarkerFile(session_dir)  # the marker, re-read only when it changed
         self._lock_file = lock_path(self._markers.raw)
@@ -259,6 +274,7 @@ class SourceTail:
             for call_id, name in open_calls.items():
                 calls.add(call_id, name)
         self._long_scan = None
+        self._sparse = False
         self._reset_pending = False
 
     # ------------------------------------------------------------ one step
@@ -359,7 +375,7 @@ class SourceTail:
         batch_ids: set[str] = set()
         prefix = self._print if self.offset else PrefixPrint(0, b"", b"")
         while True:
-            if self._helped and size - self.offset >= HELPED_MIN_BYTES:
+            if self._helped and not self._sparse and size - self.offset >= HELPED_MIN_BYTES:
                 prefix = self._gather_helped(fd, size, out, batch_ids, prefix, early)
                 if out.size >= self.commit_bytes or self.offset >= size:
                     return out, prefix
@@ -378,8 +394,12 @@ class SourceTail:
             out.add(entries, dups, block.end)
             if early is not None:
                 early.add(out.chunks[-1])
-            if prefix is not None and prefix.offset == start and block.data is not None:
+            if prefix is None or prefix.offset != start:
+                prefix = None
+            elif block.data is not None:
                 prefix = prefix.advanced(memoryview(block.data)[: block.end - start])
+            elif block.edges is not None:
+                prefix = prefix.advanced_by(block.end - start, *block.edges)
             else:
                 prefix = None
             self.offset = block.end
@@ -406,9 +426,10 @@ class SourceTail:
 
         def plan() -> tuple[int, int] | None:
             # Past the commit budget nothing more is asked: what the helpers have is folded
-            # in (never thrown away), then the batch is committed.
+            # in (never thrown away), then the batch is committed. Nor past a hole: the
+            # tail reads on past the holes itself.
             nonlocal planned
-            if out.size >= self.commit_bytes:
+            if out.size >= self.commit_bytes or self._sparse:
                 return None
             end = self._plan(fd, planned, size)
             if end is None:
@@ -416,7 +437,17 @@ class SourceTail:
             block, planned = (planned, end), end
             return block
 
-        helpers = Helpers(HELPERS, lambda: self._fork(fd), plan, ahead=HELPED_AHEAD)
+        # The first block planned before any helper is forked: none for a block the tail
+        # reads itself (a hole, an over-long line), which it then does at once.
+        first = plan()
+        if first is None:
+            return prefix
+        planned_first: list[tuple[int, int]] = [first]
+
+        def next_plan() -> tuple[int, int] | None:
+            return planned_first.pop() if planned_first else plan()
+
+        helpers = Helpers(HELPERS, lambda: self._fork(fd), next_plan, ahead=HELPED_AHEAD)
         try:
             while True:
                 helpers.fill()
@@ -426,6 +457,8 @@ class SourceTail:
                 if block is None:
                     self._helped = False  # it died or hung: no more helpers for this tail
                     return prefix
+                if block.sparse:
+                    self._sparse = True  # no more blocks asked: the tail reads past the holes
                 if block.start != self.offset or block.end <= block.start:
                     return prefix  # not foldable: the tail converts this block itself
                 data, count, ids, dups = merge_block(block, self.adapter, self.seen, batch_ids)
@@ -453,18 +486,31 @@ class SourceTail:
         """The end of the next block for a helper: whole lines from `start`, a batch at most,
         less near the end of the file (a quarter of what is left, so the helpers finish
         together); None at the end, or when no newline ends a block there (an over-long
-        line: the tail's own reading deals with it)."""
+        line: the tail's own reading deals with it), or when a hole shows in it (the tail
+        reads on past the holes itself: helpers would read them)."""
         left = size - start
         if left <= 0:
             return None
         want = left if left <= HELPED_BLOCK_MIN else max(HELPED_BLOCK_MIN, left // 4)
         end = start + min(self.batch_bytes, want)
         look = min(end - start, 64 * 1024)
-        cut = os.pread(fd, look, end - look).rfind(b"\n")
+        window = os.pread(fd, look, end - look)
+        if zero_pages(window, end - look) and self._holed(fd, start, end):
+            return None
+        cut = window.rfind(b"\n")
         if cut >= 0:
             return end - look + cut + 1
-        cut = os.pread(fd, end - start, start).rfind(b"\n")
+        data = os.pread(fd, end - start, start)
+        if zero_pages(data, start) and self._holed(fd, start, end):
+            return None
+        cut = data.rfind(b"\n")
         return start + cut + 1 if cut >= 0 else None
+
+    def _holed(self, fd: int, start: int, end: int) -> bool:
+        """Whether `[start, end)` holds a hole now; if so, reading goes on past holes."""
+        holed = first_hole(fd, start, end) < end
+        self._sparse = self._sparse or holed
+        return holed
 
     def _check_reset(self, fd: int, inode: int, size: int) -> bool:
         """Whether the source is not the file we were reading; if so, restart at 0."""
@@ -517,8 +563,14 @@ class SourceTail:
                 return self._finish_long(fd, size, start, scanned)
             self._long_scan = None
             return self._read(fd, size)
+        if self._sparse:  # the last read met a hole: this one reads past them from the start
+            return self._read_past_holes(fd, size, start, b"")
         end = min(size, start + self.batch_bytes)
         data = os.pread(fd, end - start, start)
+        if zero_pages(data, start):  # zeros: maybe a hole, and more of them after it
+            hole = first_hole(fd, start, end)
+            if hole < end:
+                return self._read_past_holes(fd, size, start, data[: hole - start])
         split = whole_lines(data, MAX_LINE)
         if split is not None:
             lines, used, skipped = split
@@ -527,21 +579,39 @@ class SourceTail:
             return _Block([], start)  # an unterminated last line: wait for its newline
         return self._finish_long(fd, size, start, end)
 
+    def _read_past_holes(self, fd: int, size: int, start: int, head: bytes) -> _Block:
+        """`_read` of a sparse stretch (`head`: the bytes read at `start` before its first
+        hole): the whole lines in the next `batch_bytes` of data, however far apart, its holes
+        skipped (`blocks.data_lines`); a first line without its newline in them is scanned
+        for it as the plain read's is (`_finish_long`). Reads past holes again next time
+        when it met one."""
+        pieces = data_regions(fd, start + len(head), size, self.batch_bytes - len(head))
+        if head:
+            pieces = itertools.chain([(start, head)], pieces)
+        got = data_lines(pieces, start, MAX_LINE)
+        self._sparse = got.holes
+        if got.end > start:
+            return _Block(got.lines, got.end, got.skipped, edges=(got.first, got.last))
+        return self._finish_long(fd, size, start, got.scanned)
+
     def _finish_long(self, fd: int, size: int, start: int, scanned: int) -> _Block:
         """The first line at `start` is longer than one batch: find its end by scanning."""
         pos = scanned
-        while (pos := _next_data(fd, pos, size)) < size:
-            chunk = os.pread(fd, min(_SCAN_CHUNK, _data_end(fd, pos, size) - pos), pos)
+        while (pos := next_data(fd, pos, size)) < size:
+            chunk = os.pread(fd, min(_SCAN_CHUNK, data_end(fd, pos, size) - pos), pos)
             if not chunk:
                 break
             nl = chunk.find(b"\n")
             if nl >= 0:
                 end = pos + nl
                 self._long_scan = None
+                # Read past its holes: a line of a page of data at each end and MiBs of
+                # holes between costs two pages (`blocks.line_of`).
                 if end - start <= MAX_LINE:
-                    return _Block([os.pread(fd, end - start, start)], end + 1)
+                    return _Block([line_of(fd, start, end)], end + 1)
                 # Zeros (a hole, a preallocated region) before a line are no part of it.
-                last = within(os.pread(fd, MAX_LINE + 1, end - MAX_LINE - 1))
+                window = line_of(fd, end - MAX_LINE - 1, end)
+                last = within(window) if len(window) > MAX_LINE else _after_zeros(window)
                 if last is not None:
                     return _Block([last], end + 1)
                 log.warning(
@@ -669,23 +739,8 @@ class _Reloaded(Exception):
     pass
 
 
-def _next_data(fd: int, pos: int, size: int) -> int:
-    """The first offset from `pos` that may hold a newline: a hole of a sparse file reads as
-    zeros, so it is skipped, not read (a file of terabytes of holes costs its maker no disk,
-    and reading them would hold the capture thread for hours). `size` past the last data."""
-    try:
-        return min(os.lseek(fd, pos, os.SEEK_DATA), size)
-    except OSError as exc:  # ENXIO: nothing but a hole up to the end
-        return size if exc.errno == errno.ENXIO else pos
-
-
-def _data_end(fd: int, pos: int, size: int) -> int:
-    """Where the data at `pos` ends: the next hole, else `size`. A scan reads no further and
-    `_next_data` skips the hole after it: a whole chunk from each byte of data would read the
-    MiB of zeros after it, so a file with a byte every MiB (a page of disk per MiB) would be
-    read whole, holding the capture thread for as long as terabytes take."""
-    try:
-        end = os.lseek(fd, pos, os.SEEK_HOLE)
-    except OSError:  # no hole reporting here: read chunks as they come
-        return size
-    return min(end, size) if end > pos else size  # `pos` in a hole: the file changed meanwhile
+def _after_zeros(window: bytes) -> bytes:
+    """The end of an over-long line as `within` takes it, from its last `MAX_LINE + 1`
+    bytes read past their holes (shorter: a hole is a NUL byte there): what follows the
+    last NUL."""
+    return window[window.rfind(b"\0") + 1 :]
