@@ -34,6 +34,11 @@ MAX_ERROR = 2000
 (they are one line for a person; a reply that is not the daemon's may be megabytes)."""
 
 
+def cut_error(message: str) -> str:
+    """`message` cut to `MAX_ERROR` characters."""
+    return message if len(message) <= MAX_ERROR else message[: MAX_ERROR - 1] + "…"
+
+
 class ErrorCode:
     """The `code` of an error reply: what a program matches (never the `error` text).
 
@@ -209,10 +214,8 @@ def _result(data: bytes) -> Any:
     if not (rid is None or (isinstance(rid, int | str) and not isinstance(rid, bool))):
         raise invalid
     if not ok:
-        message = error or "error"
-        if len(message) > MAX_ERROR:  # the daemon cuts its own: this one is not the daemon's
-            message = message[: MAX_ERROR - 1] + "…"
-        raise IpcError(message, code=code or ErrorCode.INTERNAL)
+        # The daemon cuts its own: this one may not be the daemon's.
+        raise IpcError(cut_error(error or "error"), code=code or ErrorCode.INTERNAL)
     return reply.get("result")
 
 

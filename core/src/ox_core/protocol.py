@@ -20,6 +20,7 @@ from ox_core.client import MAX_REPLY as MAX_REPLY
 from ox_core.client import ErrorCode as ErrorCode
 from ox_core.client import IpcError as IpcError
 from ox_core.client import call as call
+from ox_core.client import cut_error
 
 
 class IpcRequest(BaseModel):
@@ -49,9 +50,7 @@ def error_line(code: str, message: str, request_id: int | str | None = None) -> 
     # One line, whatever the message quoted (a key of the request may hold newlines), and
     # UTF-8 whatever it quoted (a file name read from disk may hold `\udcXX` escapes).
     message = " ".join(message.split()).encode("utf-8", "replace").decode("utf-8") or "error"
-    if len(message) > MAX_ERROR:
-        message = message[: MAX_ERROR - 1] + "…"
-    reply = IpcResponse(ok=False, error=message, code=code, id=request_id)
+    reply = IpcResponse(ok=False, error=cut_error(message), code=code, id=request_id)
     return reply.model_dump_json().encode() + b"\n"
 
 

@@ -1,5 +1,5 @@
 """What the answer puts in summary.json and summary.md. List items of summary.md were not kept
-to one line (the code's own rule, `llm_output._one_line`: "a title or a list item of
+to one line (the code's own rule, `llm_output.one_line`: "a title or a list item of
 summary.md must not start lines of its own"): the notable moments of the answer (role, type,
 highlight, why), the paths of the files touched (from the hostile transcript's tool inputs),
 and the answer's `files_modified` (a key the prompt never asks for), which was also

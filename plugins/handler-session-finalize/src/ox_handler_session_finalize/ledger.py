@@ -181,13 +181,6 @@ class LedgerFacts:
             raise LedgerBlockedError(self.lfs_refusal)
 
 
-def _fetch_url(urls: Mapping[str, str], remote: str | None) -> str:
-    """`LedgerFacts.lfs_fetch_url` of the endpoints the git config names (`Ledger._lfs_urls`),
-    in git-lfs' order for downloads, then the upload endpoint."""
-    keys = ["lfs.url", *([f"remote.{remote}.lfsurl".lower()] if remote is not None else [])]
-    return next((urls[k] for k in keys if urls.get(k)), lfs_endpoint.push_url(urls, remote))
-
-
 def _config_files(git_dir: Path) -> list[Path]:
     """The config files git reads the facts from (`git help config`): the repository's (a
     linked worktree's is in the common git dir its `commondir` names), the user's global
@@ -341,7 +334,7 @@ class Ledger:
             identity=identity,
             commit_env=tuple(sorted(env.items())),
             lfs_push_url=lfs_endpoint.push_url(urls, remote),
-            lfs_fetch_url=_fetch_url(urls, remote),
+            lfs_fetch_url=lfs_endpoint.fetch_url(urls, remote),
             lfs_refusal=lfs_endpoint.refusal(str(self.path), urls, lfsconfig, remote),
             detached=head.returncode == 1,  # 1: not a symbolic ref; 128: no repository
             lfs_filters=lfs_filters,

@@ -54,6 +54,13 @@ def push_url(urls: Mapping[str, str], remote: str | None) -> str:
     return next((urls[k] for k in order if urls.get(k)), "")
 
 
+def fetch_url(urls: Mapping[str, str], remote: str | None) -> str:
+    """The endpoint downloads come from by `urls`, in git-lfs' order: `lfs.url`, then the
+    remote's `lfsurl`; else where uploads go (`push_url`). Empty when `urls` name none."""
+    order = ["lfs.url", *([f"remote.{remote}.lfsurl".lower()] if remote is not None else [])]
+    return next((urls[k] for k in order if urls.get(k)), push_url(urls, remote))
+
+
 def includes_files(lfsconfig: Mapping[str, str]) -> bool:
     """Whether a `.lfsconfig` (its `config_values`, read without following includes) includes
     another file, whose keys git-lfs takes and ox does not see (see the module)."""

@@ -102,7 +102,7 @@ def _known(data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(moments, list):
         known["aha_moments"] = [
             {
-                k: _cut(v, ITEM_MAX) if isinstance(v, str) else v
+                k: cut(v, ITEM_MAX) if isinstance(v, str) else v
                 for k, v in m.items()
                 if k in NotableMoment.model_fields
             }
@@ -125,21 +125,21 @@ def _printable(value: Any) -> Any:
     return value
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     """`text` with every run of whitespace (newlines included) made one space: a title or a
     list item of `summary.md` must not start lines of its own."""
     return " ".join(text.split())
 
 
-def _cut(text: str, limit: int) -> str:
+def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _items(items: list[str]) -> list[str]:
     """The first `MAX_ITEMS` `items` with text, one line each without control characters, of
     `ITEM_MAX` characters at most (the rest is never looked at)."""
-    lines = (_one_line(_CONTROL.sub("", i)) for i in items)
-    return list(itertools.islice((_cut(line, ITEM_MAX) for line in lines if line), MAX_ITEMS))
+    lines = (one_line(_CONTROL.sub("", i)) for i in items)
+    return list(itertools.islice((cut(line, ITEM_MAX) for line in lines if line), MAX_ITEMS))
 
 
 def _tidy_extras(summary: Summary, steps: int | None) -> None:
@@ -170,9 +170,9 @@ def validate(data: dict[str, Any], *, steps: int | None = None) -> ParseResult:
         return ParseResult(None, f"invalid field {where}: {first['msg']}")
     # Bounded before anything reads the texts whole: the checks below run in the event loop,
     # and the tell-tale patterns took 13 s over an answer of 20 MB.
-    summary.summary = _cut(summary.summary, MAX_TEXT)
-    summary.agent_summary = _cut(summary.agent_summary, MAX_TEXT)
-    summary.score_reason = _cut(summary.score_reason, MAX_TEXT)
+    summary.summary = cut(summary.summary, MAX_TEXT)
+    summary.agent_summary = cut(summary.agent_summary, MAX_TEXT)
+    summary.score_reason = cut(summary.score_reason, MAX_TEXT)
     summary.key_actions = _items(summary.key_actions)
     summary.topics_found = _items(summary.topics_found)
     summary.chapter_titles = _items(summary.chapter_titles)
@@ -180,7 +180,7 @@ def validate(data: dict[str, Any], *, steps: int | None = None) -> ParseResult:
     # bounded and one line each like the other lists, never megabytes of made-up paths.
     summary.files_modified = _items(summary.files_modified)
     summary = Summary.model_validate(_printable(summary.model_dump()))
-    title = _one_line(summary.title)
+    title = one_line(summary.title)
     if not title:
         return ParseResult(None, "blank title")
     if not (TITLE_MIN <= len(title) <= TITLE_MAX):

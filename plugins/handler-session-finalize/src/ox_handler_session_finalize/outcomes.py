@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ox_handler_session_finalize.disposition import Thresholds
 from ox_handler_session_finalize.ledger import PublishResult
+from ox_handler_session_finalize.llm_output import cut, one_line
 from ox_session_capture import records, transcript
 from ox_session_capture.raw_lines import UNKNOWN_KEY, merge_counts
 from ox_session_capture.redact import redact_text
@@ -58,9 +59,7 @@ def why(
     if brief:
         return "the session was brief (set keep_brief to keep such sessions)"
     if summary.quality_category in ("skip", "local_only"):
-        reason = " ".join(redact_text(summary.score_reason, rules).split())
-        if len(reason) > MAX_SCORE_REASON:
-            reason = reason[: MAX_SCORE_REASON - 1] + "…"
+        reason = cut(one_line(redact_text(summary.score_reason, rules)), MAX_SCORE_REASON)
         because = f": {reason}" if reason else ""
         return f"the agent rated it {summary.quality_category!r}{because}"
     score = summary.quality_score

@@ -117,12 +117,9 @@ def data_end(fd: int, pos: int, size: int) -> int:
     """Where the data at `pos` ends: the next hole, else `size`. A read goes no further and
     `next_data` skips the hole after it: a whole chunk from each byte of data would read the
     MiB of zeros after it, so a file with a byte every MiB (a page of disk per MiB) would be
-    read whole."""
-    try:
-        end = os.lseek(fd, pos, os.SEEK_HOLE)
-    except OSError:  # no hole reporting here: read chunks as they come
-        return size
-    return min(end, size) if end > pos else size  # `pos` in a hole: the file changed meanwhile
+    read whole. (`pos` in a hole, the file changed meanwhile: `size`.)"""
+    hole = first_hole(fd, pos, size)
+    return hole if hole > pos else size
 
 
 def data_regions(

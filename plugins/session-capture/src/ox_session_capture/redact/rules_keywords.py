@@ -38,6 +38,7 @@ from ox_session_capture.redact.rules import (
     letter_at_word_start,
     line_after,
     line_before,
+    line_start,
     not_a_word,
     not_placeholder,
     password_like_literal,
@@ -225,22 +226,6 @@ _CONFIG_LINE_HEAD = re.compile(r"(?:[ \t]|\\t)*+(?:(?:-|#++|//|;)[ \t]*+)?(?:exp
 a comment's mark (a key commented out holds its value all the same), `export`."""
 
 
-_HEAD_MAX = 80
-"""The longest text `_CONFIG_LINE_HEAD` is tried on: a line is looked for no further back (a
-text of many keys on one long line would be scanned back to its start at each)."""
-
-
-def _begins_line(text: str, start: int) -> bool:
-    """Whether the key at `start` begins its line, as a config file's (`_CONFIG_LINE_HEAD`);
-    a line may end in a newline escaped in JSON text too."""
-    low = max(0, start - _HEAD_MAX)
-    newline, escaped = text.rfind("\n", low, start), text.rfind("\\n", low, start)
-    if newline < 0 and escaped < 0 and low > 0:
-        return False
-    line = max(newline + 1, escaped + 2 if escaped >= 0 else 0, low)
-    return _CONFIG_LINE_HEAD.fullmatch(text, line, start) is not None
-
-
 def _phrase_end(match: re.Match[str], value: str, code_after: bool) -> int | None:
     """Where a bare password of several words ends (`password: correct horse battery staple`
     in YAML, `password = …` in INI, Java properties with `:`, a line of chat): YAML and INI
@@ -265,9 +250,10 @@ def _phrase_end(match: re.Match[str], value: str, code_after: bool) -> int | Non
     if is_literal_secret(value, "PASSWORD", quoted=False, code_after=code_after):
         return rest.end()
     phrase = text[match.start("secret2") : rest.end()]
+    start = match.start("name")
     if (
         ":" in op  # after `=` the words may be code (`password = x if y else z`)
-        and _begins_line(text, match.start("name"))
+        and _CONFIG_LINE_HEAD.fullmatch(text, line_start(text, start), start)
         and value.lower() not in NOT_VALUES
         and not value.startswith("$")
         and phrase[-1] not in ".?!:"
